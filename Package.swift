@@ -1,0 +1,83 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way: swiftdeploy → SwiftDeployCLI → SwiftDeployKit → Rego.
+// SwiftDeployKit never imports ArgumentParser; Rego knows nothing of deployments.
+let package = Package(
+    name: "swiftdeploy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swiftdeploy", targets: ["swiftdeploy"]),
+        .executable(name: "swiftdeploy-api", targets: ["SwiftDeployAPI"]),
+        .library(name: "Rego", targets: ["Rego"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "swiftdeploy",
+            dependencies: ["SwiftDeployCLI"]
+        ),
+        .target(
+            name: "SwiftDeployCLI",
+            dependencies: [
+                "SwiftDeployKit",
+                "Rego",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+        ),
+        .target(
+            name: "SwiftDeployKit",
+            dependencies: [
+                "Rego",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "Rego",
+            dependencies: [
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .executableTarget(
+            name: "SwiftDeployAPI",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["SwiftDeployKit"]
+        ),
+        .testTarget(
+            name: "SwiftDeployKitTests",
+            dependencies: ["SwiftDeployKit", "TestSupport"]
+        ),
+        .testTarget(
+            name: "SwiftDeployCLITests",
+            dependencies: ["SwiftDeployCLI", "SwiftDeployKit", "TestSupport"]
+        ),
+        .testTarget(
+            name: "RegoTests",
+            dependencies: ["Rego"]
+        ),
+        .testTarget(
+            name: "SwiftDeployAPITests",
+            dependencies: [
+                "SwiftDeployAPI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

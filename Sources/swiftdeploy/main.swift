@@ -1,0 +1,3 @@
+import SwiftDeployCLI
+
+await SwiftDeployCommand.main()

@@ -1,0 +1,6 @@
+import Testing
+import Rego
+
+@Test func implementsRegoV1() {
+    #expect(Rego.languageVersion == "v1")
+}
