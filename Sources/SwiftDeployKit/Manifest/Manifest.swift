@@ -1,0 +1,172 @@
+import Foundation
+
+/// A validated `manifest.yaml`. Every value here has passed its grammar check
+/// (see `ManifestGrammar`); defaults live in `Manifest.Defaults` only.
+///
+/// Produced by `ManifestLoader`; consumed by the renderer, the runtime, the
+/// policy gate and the history.
+public struct Manifest: Sendable, Equatable {
+    /// The schema version (`version:`); only 1 exists.
+    public var version: Int
+    /// The Compose project name: containers, networks and volumes are scoped by it.
+    public var project: String
+    public var services: Service
+    public var nginx: Nginx
+    public var network: Network
+    public var policy: Policy
+    public var metrics: Metrics
+    public var history: History
+    /// The directory holding the manifest; relative paths resolve against it.
+    public var directory: URL
+
+    public struct Service: Sendable, Equatable {
+        /// The Compose service name of the app (`services.name`).
+        public var name: String
+        public var image: String
+        /// The port the app listens on inside its container.
+        public var port: Int
+        public var mode: DeploymentMode
+        /// The app version (`APP_VERSION`), when set.
+        public var version: String?
+        public var restartPolicy: String
+        /// Environment, sorted by key for deterministic output.
+        public var env: [EnvironmentVariable]
+        public var resources: Resources
+        public var healthcheck: Healthcheck
+    }
+
+    public struct EnvironmentVariable: Sendable, Equatable {
+        public var name: String
+        public var value: String
+    }
+
+    public struct Resources: Sendable, Equatable {
+        /// A Compose memory limit such as `512m`, when set.
+        public var memory: String?
+        /// A CPU limit such as `0.5`, when set.
+        public var cpus: String?
+    }
+
+    public struct Healthcheck: Sendable, Equatable {
+        public var path: String
+        public var interval: ManifestDuration
+        public var timeout: ManifestDuration
+        public var retries: Int
+    }
+
+    public struct Nginx: Sendable, Equatable {
+        public var image: String
+        /// The public port, published on all interfaces.
+        public var port: Int
+        /// Every proxy timeout (connect, send, read).
+        public var proxyTimeout: ManifestDuration
+        /// An e-mail shown in nginx's JSON error bodies, when set.
+        public var contact: String?
+        /// The admin listener, published on 127.0.0.1 only: serves the app's /metrics and /healthz to the CLI.
+        public var adminPort: Int
+    }
+
+    public struct Network: Sendable, Equatable {
+        public var name: String
+        public var driverType: String
+    }
+
+    public struct Policy: Sendable, Equatable {
+        public var engine: PolicyEngineKind
+        /// The directory of `.rego` modules, relative to the manifest unless absolute.
+        public var dir: String
+        /// The thresholds file (`data.thresholds`), relative to the manifest unless absolute.
+        public var thresholds: String
+        public var opa: OPA
+    }
+
+    public struct OPA: Sendable, Equatable {
+        /// The OPA image for the sidecar Compose runs when `engine: opa` and no `url` is given.
+        public var image: String
+        /// The sidecar's port, published on 127.0.0.1 only.
+        public var port: Int
+        /// An external OPA server; when set no sidecar is generated.
+        public var url: String?
+    }
+
+    public struct Metrics: Sendable, Equatable {
+        /// The time between the two scrapes a decision is made on.
+        public var window: ManifestDuration
+        /// Fewer requests than this in the window make a decision inconclusive.
+        public var minRequests: Int
+        /// Paths left out of the request figures.
+        public var excludePaths: [String]
+        public var source: MetricsSourceKind
+        /// The Prometheus server queried when `source: prometheus`.
+        public var prometheusURL: String?
+    }
+
+    public struct History: Sendable, Equatable {
+        /// The history log, relative to the manifest unless absolute.
+        public var path: String
+        /// The audit report written by `swiftdeploy audit`.
+        public var report: String
+    }
+
+    /// Resolves a manifest-relative path (`policy.dir`, `history.path`, …) to a URL.
+    public func resolve(_ path: String) -> URL {
+        if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
+        return directory.appendingPathComponent(path).standardizedFileURL
+    }
+
+    public var policyDirectoryURL: URL { resolve(policy.dir) }
+    public var thresholdsURL: URL { resolve(policy.thresholds) }
+    public var historyURL: URL { resolve(history.path) }
+    public var reportURL: URL { resolve(history.report) }
+    public var nginxConfigURL: URL { directory.appendingPathComponent("nginx.conf") }
+    public var composeFileURL: URL { directory.appendingPathComponent("docker-compose.yml") }
+
+    /// The URL of the app's metrics through nginx's loopback-only admin listener.
+    public var adminMetricsURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)/metrics")! }
+    /// The app's health endpoint through nginx's loopback-only admin listener.
+    public var adminHealthURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)\(services.healthcheck.path)")! }
+    /// The public URL of the service on this host.
+    public var publicURL: URL { URL(string: "http://127.0.0.1:\(nginx.port)/")! }
+}
+
+public enum DeploymentMode: String, Sendable, Equatable, CaseIterable {
+    case stable, canary
+}
+
+public enum PolicyEngineKind: String, Sendable, Equatable, CaseIterable {
+    case embedded, opa
+}
+
+public enum MetricsSourceKind: String, Sendable, Equatable, CaseIterable {
+    case scrape, prometheus
+}
+
+extension Manifest {
+    /// Every default value of the manifest, in one place.
+    public enum Defaults {
+        public static let version = 1
+        public static let serviceName = "app"
+        public static let mode = DeploymentMode.stable
+        public static let restartPolicy = "unless-stopped"
+        public static let healthcheckPath = "/healthz"
+        public static let healthcheckInterval = ManifestDuration(milliseconds: 5_000)
+        public static let healthcheckTimeout = ManifestDuration(milliseconds: 3_000)
+        public static let healthcheckRetries = 5
+        public static let proxyTimeout = ManifestDuration(milliseconds: 30_000)
+        public static let adminPort = 9180
+        public static let networkDriver = "bridge"
+        public static let policyEngine = PolicyEngineKind.embedded
+        public static let policyDir = "policies"
+        public static let thresholds = "thresholds.json"
+        public static let opaImage = "openpolicyagent/opa:1.4.2"
+        public static let opaPort = 8181
+        public static let metricsWindow = ManifestDuration(milliseconds: 30_000)
+        public static let minRequests = 20
+        public static let excludePaths = ["/healthz", "/metrics"]
+        public static let metricsSource = MetricsSourceKind.scrape
+        public static let historyPath = "history.jsonl"
+        public static let reportPath = "audit_report.md"
+        /// The project name used when the manifest's directory name yields none.
+        public static let fallbackProject = "swiftdeploy"
+    }
+}

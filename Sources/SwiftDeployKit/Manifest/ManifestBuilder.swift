@@ -1,0 +1,213 @@
+import Foundation
+import Yams
+
+/// Turns the YAML tree into a `Manifest`, applying `Manifest.Defaults` and
+/// reporting every problem through the reader. Returns nil when a required
+/// part is missing or invalid.
+struct ManifestBuilder {
+    let reader: NodeReader
+    let directory: URL
+
+    static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history"]
+    static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck"]
+    static let resourceKeys = ["memory", "cpus"]
+    static let healthcheckKeys = ["path", "interval", "timeout", "retries"]
+    static let nginxKeys = ["image", "port", "proxy_timeout", "contact", "admin_port"]
+    static let networkKeys = ["name", "driver_type"]
+    static let policyKeys = ["engine", "dir", "thresholds", "opa"]
+    static let opaKeys = ["image", "port", "url"]
+    static let metricsKeys = ["window", "min_requests", "exclude_paths", "source", "prometheus_url"]
+    static let historyKeys = ["path", "report"]
+    static let networkDrivers = ["bridge", "overlay", "macvlan", "ipvlan"]
+
+    func build(_ root: Node) -> Manifest? {
+        guard let top = reader.mapping(root, "", allowed: Self.topKeys) else { return nil }
+
+        if let node = top["version"], let version = reader.integer(node, "version", range: 1...Int.max),
+           version != Manifest.Defaults.version {
+            reader.report(node, "version", "version must be 1 (the only manifest schema this swiftdeploy knows), got \(version); upgrade swiftdeploy to read newer manifests")
+        }
+        let project = reader.checked(top["project"], "project", ManifestGrammar.projectName)
+            ?? ManifestGrammar.derivedProjectName(fromDirectory: directory.lastPathComponent)
+
+        let services = buildServices(top["services"])
+        let nginx = buildNginx(top["nginx"])
+        let network = buildNetwork(top["network"])
+        let policy = buildPolicy(top["policy"])
+        let metrics = buildMetrics(top["metrics"])
+        let history = buildHistory(top["history"])
+
+        guard let services, let nginx, let network else { return nil }
+
+        if nginx.adminPort == nginx.port {
+            reader.report(top["nginx"], "nginx.admin_port",
+                          "nginx.admin_port must differ from nginx.port (both are \(nginx.port)); set nginx.admin_port to a free port")
+        }
+        if policy.engine == .opa, policy.opa.url == nil, [nginx.port, nginx.adminPort].contains(policy.opa.port) {
+            reader.report(top["policy"], "policy.opa.port",
+                          "policy.opa.port must differ from nginx.port and nginx.admin_port, got \(policy.opa.port)")
+        }
+        if metrics.source == .prometheus, metrics.prometheusURL == nil {
+            reader.report(top["metrics"], "metrics.prometheus_url",
+                          "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
+        }
+        return Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
+                        network: network, policy: policy, metrics: metrics, history: history, directory: directory)
+    }
+
+    private func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {
+        guard let node else {
+            if required { reader.report(nil, path, "\(path) is required (with \(requiredKeys(path)))") }
+            return required ? nil : [:]
+        }
+        return reader.mapping(node, path, allowed: keys)
+    }
+
+    private func requiredKeys(_ path: String) -> String {
+        switch path {
+        case "services": return "services.image and services.port"
+        case "nginx": return "nginx.image and nginx.port"
+        default: return "network.name and network.driver_type"
+        }
+    }
+
+    /// Reports a missing required key at its section's position.
+    private func require<T>(_ value: T?, _ entries: [String: Node], _ key: String, in sectionNode: Node?, _ path: String) -> T? {
+        if entries[key] == nil { reader.report(sectionNode, "\(path).\(key)", "\(path).\(key) is required") }
+        return value
+    }
+
+    private func buildServices(_ node: Node?) -> Manifest.Service? {
+        guard let m = section(node, "services", Self.serviceKeys, required: true) else { return nil }
+        let image = require(reader.checked(m["image"], "services.image", ManifestGrammar.imageReference), m, "image", in: node, "services")
+        let port = require(reader.port(m["port"], "services.port"), m, "port", in: node, "services")
+        let name = reader.checked(m["name"], "services.name", ManifestGrammar.dnsLabel) ?? Manifest.Defaults.serviceName
+        let mode = reader.choice(m["mode"], "services.mode", DeploymentMode.allCases.map(\.rawValue)).flatMap(DeploymentMode.init(rawValue:))
+            ?? Manifest.Defaults.mode
+        let version = reader.checked(m["version"], "services.version", ManifestGrammar.version)
+        let restart = reader.choice(m["restart_policy"], "services.restart_policy", ManifestGrammar.restartPolicies)
+            ?? Manifest.Defaults.restartPolicy
+        let env = buildEnv(m["env"])
+        let resources = buildResources(m["resources"])
+        let healthcheck = buildHealthcheck(m["healthcheck"])
+        if ["nginx", "opa"].contains(name) {
+            reader.report(m["name"], "services.name", "services.name must not be '\(name)': that name is taken by the generated \(name) service")
+        }
+        guard let image, let port else { return nil }
+        return Manifest.Service(name: name, image: image, port: port, mode: mode, version: version, restartPolicy: restart,
+                                env: env, resources: resources, healthcheck: healthcheck)
+    }
+
+    private func buildEnv(_ node: Node?) -> [Manifest.EnvironmentVariable] {
+        guard let node else { return [] }
+        guard case .mapping(let mapping) = node else {
+            reader.report(node, "services.env", "services.env must be a mapping of NAME: value, got \(reader.describe(node))")
+            return []
+        }
+        var seen = Set<String>()
+        var result: [Manifest.EnvironmentVariable] = []
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.scalar?.string ?? ""
+            let path = "services.env.\(key)"
+            if let problem = ManifestGrammar.environmentName(key) {
+                reader.report(keyNode, path, "services.env key must be \(problem), got \(NodeReader.quote(key))")
+                continue
+            }
+            if ["MODE", "APP_VERSION", "APP_PORT"].contains(key) {
+                reader.report(keyNode, path, "services.env.\(key) is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead")
+                continue
+            }
+            guard seen.insert(key).inserted else {
+                reader.report(keyNode, path, "duplicate key '\(path)'; each key may appear once")
+                continue
+            }
+            // Environment values are text; a plain `true`/number is taken as written.
+            guard case .scalar(let scalar) = valueNode else {
+                reader.report(valueNode, path, "\(path) must be a string, got \(reader.describe(valueNode))")
+                continue
+            }
+            if let problem = ManifestGrammar.environmentValue(scalar.string) {
+                reader.report(valueNode, path, "\(path) must be \(problem), got \(NodeReader.quote(scalar.string))")
+                continue
+            }
+            result.append(.init(name: key, value: scalar.string))
+        }
+        return result.sorted { $0.name < $1.name }
+    }
+
+    private func buildResources(_ node: Node?) -> Manifest.Resources {
+        guard let m = section(node, "services.resources", Self.resourceKeys, required: false) else { return .init() }
+        return Manifest.Resources(
+            memory: reader.checked(m["memory"], "services.resources.memory", ManifestGrammar.memory),
+            cpus: reader.checked(m["cpus"], "services.resources.cpus", ManifestGrammar.cpus))
+    }
+
+    private func buildHealthcheck(_ node: Node?) -> Manifest.Healthcheck {
+        let m = section(node, "services.healthcheck", Self.healthcheckKeys, required: false) ?? [:]
+        let limit = ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 3_600_000)
+        return Manifest.Healthcheck(
+            path: reader.checked(m["path"], "services.healthcheck.path", ManifestGrammar.httpPath) ?? Manifest.Defaults.healthcheckPath,
+            interval: reader.duration(m["interval"], "services.healthcheck.interval", range: limit) ?? Manifest.Defaults.healthcheckInterval,
+            timeout: reader.duration(m["timeout"], "services.healthcheck.timeout", range: limit) ?? Manifest.Defaults.healthcheckTimeout,
+            retries: reader.integer(m["retries"], "services.healthcheck.retries", range: 1...100) ?? Manifest.Defaults.healthcheckRetries)
+    }
+
+    private func buildNginx(_ node: Node?) -> Manifest.Nginx? {
+        guard let m = section(node, "nginx", Self.nginxKeys, required: true) else { return nil }
+        let image = require(reader.checked(m["image"], "nginx.image", ManifestGrammar.imageReference), m, "image", in: node, "nginx")
+        let port = require(reader.port(m["port"], "nginx.port"), m, "port", in: node, "nginx")
+        let timeout = reader.duration(m["proxy_timeout"], "nginx.proxy_timeout",
+                                      range: ManifestDuration(milliseconds: 1000)...ManifestDuration(milliseconds: 3_600_000))
+            ?? Manifest.Defaults.proxyTimeout
+        if timeout.milliseconds % 1000 != 0 {
+            reader.report(m["proxy_timeout"], "nginx.proxy_timeout", "nginx.proxy_timeout must be whole seconds, got \(timeout)")
+        }
+        let contact = reader.checked(m["contact"], "nginx.contact", ManifestGrammar.email)
+        let adminPort = reader.port(m["admin_port"], "nginx.admin_port") ?? Manifest.Defaults.adminPort
+        guard let image, let port else { return nil }
+        return Manifest.Nginx(image: image, port: port, proxyTimeout: timeout, contact: contact, adminPort: adminPort)
+    }
+
+    private func buildNetwork(_ node: Node?) -> Manifest.Network? {
+        guard let m = section(node, "network", Self.networkKeys, required: true) else { return nil }
+        let name = require(reader.checked(m["name"], "network.name", ManifestGrammar.networkName), m, "name", in: node, "network")
+        let driver = require(reader.choice(m["driver_type"], "network.driver_type", Self.networkDrivers), m, "driver_type", in: node, "network")
+        guard let name, let driver else { return nil }
+        return Manifest.Network(name: name, driverType: driver)
+    }
+
+    private func buildPolicy(_ node: Node?) -> Manifest.Policy {
+        let m = section(node, "policy", Self.policyKeys, required: false) ?? [:]
+        let o = section(m["opa"], "policy.opa", Self.opaKeys, required: false) ?? [:]
+        let engine = reader.choice(m["engine"], "policy.engine", PolicyEngineKind.allCases.map(\.rawValue)).flatMap(PolicyEngineKind.init(rawValue:))
+            ?? Manifest.Defaults.policyEngine
+        return Manifest.Policy(
+            engine: engine,
+            dir: reader.checked(m["dir"], "policy.dir", ManifestGrammar.filePath) ?? Manifest.Defaults.policyDir,
+            thresholds: reader.checked(m["thresholds"], "policy.thresholds", ManifestGrammar.filePath) ?? Manifest.Defaults.thresholds,
+            opa: Manifest.OPA(
+                image: reader.checked(o["image"], "policy.opa.image", ManifestGrammar.imageReference) ?? Manifest.Defaults.opaImage,
+                port: reader.port(o["port"], "policy.opa.port") ?? Manifest.Defaults.opaPort,
+                url: reader.checked(o["url"], "policy.opa.url", ManifestGrammar.httpURL)))
+    }
+
+    private func buildMetrics(_ node: Node?) -> Manifest.Metrics {
+        let m = section(node, "metrics", Self.metricsKeys, required: false) ?? [:]
+        return Manifest.Metrics(
+            window: reader.duration(m["window"], "metrics.window",
+                                    range: ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 3_600_000))
+                ?? Manifest.Defaults.metricsWindow,
+            minRequests: reader.integer(m["min_requests"], "metrics.min_requests", range: 0...1_000_000_000) ?? Manifest.Defaults.minRequests,
+            excludePaths: reader.stringList(m["exclude_paths"], "metrics.exclude_paths", ManifestGrammar.httpPath) ?? Manifest.Defaults.excludePaths,
+            source: reader.choice(m["source"], "metrics.source", MetricsSourceKind.allCases.map(\.rawValue)).flatMap(MetricsSourceKind.init(rawValue:))
+                ?? Manifest.Defaults.metricsSource,
+            prometheusURL: reader.checked(m["prometheus_url"], "metrics.prometheus_url", ManifestGrammar.httpURL))
+    }
+
+    private func buildHistory(_ node: Node?) -> Manifest.History {
+        let m = section(node, "history", Self.historyKeys, required: false) ?? [:]
+        return Manifest.History(
+            path: reader.checked(m["path"], "history.path", ManifestGrammar.filePath) ?? Manifest.Defaults.historyPath,
+            report: reader.checked(m["report"], "history.report", ManifestGrammar.filePath) ?? Manifest.Defaults.reportPath)
+    }
+}
