@@ -7,6 +7,8 @@ public enum HistoryError: SwiftDeployFailure, Equatable {
     case cannotOpen(path: String, reason: String)
     /// The exclusive lock could not be taken.
     case cannotLock(path: String, reason: String)
+    /// There is no history file yet.
+    case missing(path: String)
     /// Reading the file failed part-way.
     case readFailed(path: String, reason: String)
     /// Writing or syncing the new line failed; the line may be torn and the next append seals it.
@@ -23,7 +25,7 @@ public enum HistoryError: SwiftDeployFailure, Equatable {
     public var exitStatus: ExitStatus {
         switch self {
         case .cannotOpen, .cannotLock, .writeFailed, .cannotWriteReport: return .operationFailed
-        case .readFailed, .notAHistory: return .invalidInput
+        case .missing, .readFailed, .notAHistory: return .invalidInput
         case .invalidTime, .invalidArgument: return .usage
         }
     }
@@ -34,6 +36,8 @@ public enum HistoryError: SwiftDeployFailure, Equatable {
             return "cannot open history file '\(path)': \(reason); check that the directory exists and is writable, or pass another path with --history"
         case let .cannotLock(path, reason):
             return "cannot lock history file '\(path)' for appending: \(reason); the file system must support flock(2) (local disks do, some network mounts do not)"
+        case let .missing(path):
+            return "no history at '\(path)': nothing has been recorded there yet; run a command that records (deploy, promote, gate…) or 'swiftdeploy history append', or pass the right file with --history"
         case let .readFailed(path, reason):
             return "cannot read history file '\(path)': \(reason); check its permissions, or pass another path with --history"
         case let .writeFailed(path, reason):

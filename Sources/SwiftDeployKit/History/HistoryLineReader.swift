@@ -19,7 +19,7 @@ struct HistoryLineReader {
         let path = url.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            if errno == ENOENT { throw HistoryError.readFailed(path: path, reason: "no such file (nothing has been recorded yet)") }
+            if errno == ENOENT { throw HistoryError.missing(path: path) }
             throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText())
         }
         defer { close(fd) }
