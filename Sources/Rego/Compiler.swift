@@ -323,7 +323,7 @@ struct Compiler {
         switch e.kind {
         case .term(let t): term(t)
         case .unify(let a, let b), .assign(let a, let b): term(a); term(b)
-        case .some(let names): out.formUnion(names)
+        case .some: break  // a declaration binds nothing
         case .someIn(let k, let v, let d): if let k { term(k) }; term(v); term(d)
         case .every(_, _, let d, _): term(d)
         }

@@ -15,7 +15,7 @@ final class Evaluator {
     let program: Program
     let strict: Bool
     let deadline: Date?
-    let maxDepth = 400
+    let maxDepth = 10_000
     var depth = 0
     var steps = 0
 
@@ -50,7 +50,19 @@ final class Evaluator {
 
     // MARK: limits
 
+    /// Stack address when evaluation began (see `BigStack`).
+    lazy var stackBase: UInt = BigStack.currentAddress()
+
+    func checkStack() throws {
+        let here = BigStack.currentAddress()
+        let used = stackBase > here ? stackBase - here : here - stackBase
+        if used > UInt(BigStack.limit) {
+            throw RegoError(code: "eval_limit_error", message: "evaluation nested too deeply (unbounded recursion?)")
+        }
+    }
+
     func tick() throws {
+        try checkStack()
         steps &+= 1
         if steps & 1023 == 0, let deadline, Date() > deadline {
             throw RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit")
@@ -58,6 +70,7 @@ final class Evaluator {
     }
 
     func enter() throws {
+        try checkStack()
         depth += 1
         if depth > maxDepth {
             throw RegoError(code: "eval_limit_error", message: "evaluation nested deeper than \(maxDepth) levels (unbounded recursion?)")
@@ -727,8 +740,8 @@ final class Evaluator {
 }
 
 extension RegoValue {
-    /// `coll[key]` as Rego indexes: arrays by integer, objects by key, sets by membership.
-    static func index(_ coll: RegoValue, _ key: RegoValue) -> RegoValue? {
+    /// `coll[key]` as Rego indexes: arrays by integer, objects by key, sets by membership; nil when undefined.
+    public static func index(_ coll: RegoValue, _ key: RegoValue) -> RegoValue? {
         switch coll {
         case .array(let items):
             guard case .number(let n) = key, let i = n.intValue, i >= 0, i < items.count else { return nil }
@@ -739,7 +752,8 @@ extension RegoValue {
         }
     }
 
-    static func lookup(_ v: RegoValue, _ keys: [RegoValue]) -> RegoValue? {
+    /// Follows `keys` through nested values with `index`; nil when any step is undefined.
+    public static func lookup(_ v: RegoValue, _ keys: [RegoValue]) -> RegoValue? {
         var cur = v
         for k in keys { guard let n = index(cur, k) else { return nil }; cur = n }
         return cur

@@ -9,7 +9,7 @@ struct Parser {
     var pos = 0
     var depth = 0
     var wildcardCounter = 0
-    static let maxDepth = 200
+    static let maxDepth = 1000
 
     init(file: String, source: String) throws {
         self.file = file

@@ -63,14 +63,16 @@ public final class RegoEngine: @unchecked Sendable {
 
     /// Parses and compiles the modules with explicit evaluation options.
     public init(modules: [RegoModule], data: RegoValue, options: Options) throws {
-        var parsed: [Module] = []
         var sources: [String: String] = [:]
-        for m in modules {
-            var parser = try Parser(file: m.name, source: m.source)
-            parsed.append(try parser.parseModule())
-            sources[m.name] = m.source
+        for m in modules { sources[m.name] = m.source }
+        self.program = try BigStack.run {
+            var parsed: [Module] = []
+            for m in modules {
+                var parser = try Parser(file: m.name, source: m.source)
+                parsed.append(try parser.parseModule())
+            }
+            return try Program(modules: parsed, data: data)
         }
-        self.program = try Program(modules: parsed, data: data)
         self.moduleSources = sources
         self.options = options
     }
@@ -94,10 +96,15 @@ public final class RegoEngine: @unchecked Sendable {
 
     /// Evaluates a query and returns each solution with its expression values and bindings.
     public func queryResults(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
+        try BigStack.run { try self.queryResultsOnThisThread(query, input: input) }
+    }
+
+    func queryResultsOnThisThread(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
         let body = try program.compileQuery(query)
         let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
                                   deadline: options.timeout.map { Date().addingTimeInterval($0) })
+        _ = evaluator.stackBase
         var results: [RegoQueryResult] = []
         var userVars = Set<String>()
         for e in body.exprs { userVars.formUnion(program.compiler.topVars(e)) }
@@ -113,11 +120,15 @@ public final class RegoEngine: @unchecked Sendable {
             }
             let e = exprs[i]
             let text = Self.text(of: e, lines)
+            // Like `opa eval`, a term expression is captured: its value is reported even when false.
             if case .term(let t) = e.kind, e.withs.isEmpty, !e.negated {
-                if case .call = t {} else {
+                var hasOutput = false
+                if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
+                    hasOutput = true
+                }
+                if !hasOutput {
                     return try evaluator.evalTerm(t, env) { v, env2 in
-                        guard v.isTruthy else { return true }
-                        return try run(i + 1, env2, values + [.init(value: v, text: text, row: e.location.line, column: e.location.column)])
+                        try run(i + 1, env2, values + [.init(value: v, text: text, row: e.location.line, column: e.location.column)])
                     }
                 }
             }
