@@ -14,6 +14,7 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             ValidateCommand.self,
             AuditCommand.self,
             HistoryCommand.self,
+            PolicyCommand.self,
         ]
     )
 
