@@ -302,7 +302,7 @@ struct Compiler {
             u.binds = []
             extra = nil
         }
-        for w in e.withs { usage(of: w.value, pattern: false, into: &u) }
+        for w in e.withs where !isBuiltinName(w.value) { usage(of: w.value, pattern: false, into: &u) }
         return (u, extra)
     }
 
@@ -329,6 +329,18 @@ struct Compiler {
         }
         for w in e.withs { term(w.value) }
         return out
+    }
+
+    /// True for a `with` value that names a builtin (`count`, `object.union_n`).
+    func isBuiltinName(_ t: Term) -> Bool {
+        switch t {
+        case .variable(let v): return Builtins.table[v] != nil
+        case .ref(.variable(let v), let path):
+            var name = v
+            for p in path { guard case .value(.string(let s)) = p else { return false }; name += "." + s }
+            return Builtins.table[name] != nil
+        default: return false
+        }
     }
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.

@@ -18,7 +18,7 @@ final class RuleNode {
     @discardableResult
     func computeFlags() -> Bool {
         hasRules = rules.contains { !$0.rule.isFunction }
-        var below = hasRules
+        var below = hasRules || isPackage
         for c in children.values where c.computeFlags() { below = true }
         hasRulesBelow = below
         return below
