@@ -350,13 +350,18 @@ final class Evaluator {
     }
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
-    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext) throws -> Bool {
+    /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
+    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext, dataDocument: Bool = false) throws -> Bool {
         if i == path.count { return try k(value, env) }
         let p = path[i]
         if isGround(p, env) {
             return try evalTerm(p, env) { key, env2 in
-                guard let next = RegoValue.index(value, key) else { return true }
-                return try self.walk(next, path, i + 1, env2, k)
+                var next = RegoValue.index(value, key)
+                if next == nil, dataDocument, case .number(let n) = key, case .object = value {
+                    next = RegoValue.index(value, .string(n.description))
+                }
+                guard let next else { return true }
+                return try self.walk(next, path, i + 1, env2, k, dataDocument: dataDocument)
             }
         }
         return try iterate(value) { key, v in
@@ -628,7 +633,7 @@ final class Evaluator {
                 if let s = name {
                     if let child = node.children[s] { return try self.evalDataNode(child, nodePath + [s], path, i + 1, env2, k) }
                     guard let base = self.baseValue(nodePath + [s]) else { return true }
-                    return try self.walk(base, path, i + 1, env2, k)
+                    return try self.walk(base, path, i + 1, env2, k, dataDocument: true)
                 }
                 return true
             }
@@ -754,9 +759,6 @@ final class Evaluator {
                             }
                         }
                         if let existing = result.flatMap({ RegoValue.lookup($0, keys) }), existing != v {
-                            if case .object = existing, case .object = v, let m = RegoValue.merge(existing, v) {
-                                result = RegoValue.upsert(result ?? .object([:]), keys, m); continue
-                            }
                             throw RegoError.conflict("object keys must be unique", rule.rule.location)
                         }
                         result = RegoValue.upsert(result ?? .object([:]), keys, v)

@@ -220,11 +220,21 @@ struct Parser {
 
     mutating func parseRuleBody() throws -> Body {
         if isPunct("{") {
-            // A brace after `if` is a body (not an object/set literal).
-            pos += 1
-            let body = try parseBody(closing: "}")
-            try expectPunct("}", "to close the rule body")
-            return body
+            // A brace after `if` is a body, unless it only parses as a literal (`if {x: 1 | …}`).
+            let save = pos, saveDepth = depth
+            do {
+                pos += 1
+                let body = try parseBody(closing: "}")
+                try expectPunct("}", "to close the rule body")
+                return body
+            } catch let bodyError {
+                pos = save
+                depth = saveDepth
+                if let literal = try? parseLiteral(), isNewline || isEOF || isPunct(";") || isIdent("else") {
+                    return Body(exprs: [literal])
+                }
+                throw bodyError
+            }
         }
         let expr = try parseLiteral()
         return Body(exprs: [expr])
