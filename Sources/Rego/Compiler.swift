@@ -17,6 +17,8 @@ struct Compiler {
         var renames: [String: String] = [:]
         /// Variables visible from enclosing bodies.
         var outer: Set<String> = []
+        /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
+        var hidden: Set<String> = []
     }
 
     mutating func fresh(_ name: String) -> String {
@@ -70,13 +72,27 @@ struct Compiler {
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
+            // Variables an enclosing body declares with `:=` only later are not visible here:
+            // a same-named variable in this body is its own local.
+            var mentioned = Set<String>()
+            for e in body.exprs { collectVars(e, &mentioned) }
+            for h in scope.hidden where mentioned.contains(h) && scope.renames[h] == nil { scope.renames[h] = fresh(h) }
+            scope.hidden = []
         } else {
             for d in declared { scope.renames.removeValue(forKey: d) }
         }
         let locals = Set(declared)
         var exprs: [Expr] = []
-        for e in body.exprs {
-            exprs.append(try resolveExpr(e, scope, locals: locals))
+        // Names assigned with := at or after each statement (hidden from closures before it).
+        var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
+        for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
+            assignedFrom[i] = assignedFrom[i + 1]
+            if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
+        }
+        for (i, e) in body.exprs.enumerated() {
+            var s = scope
+            s.hidden = scope.hidden.union(assignedFrom[i])
+            exprs.append(try resolveExpr(e, s, locals: locals))
         }
         return (Body(exprs: exprs), scope)
     }
