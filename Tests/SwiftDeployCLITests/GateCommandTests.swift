@@ -65,7 +65,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
 
 @Suite struct GateCommandTests {
     @Test func healthyCanaryAllowsWithExitZero() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
@@ -78,7 +78,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func fivePercentErrorsDenyWithTheReason() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
             $0.record(path: "/", status: 200, seconds: 0.02, count: 95)
@@ -92,7 +92,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func p99OverTheLimitDenies() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         // 5 of 100 requests take 2 s: p99 = 1 + 1.5 × 4/5 = 2.2 s.
         let server = try movingEndpoint {
@@ -109,7 +109,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         #expect(canary["reasons"] == ["p99 latency is 2200 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)"])
         #expect(canary["input"]?["metrics"]?["p99_ms"]?.doubleValue.map { abs($0 - 2200) < 1e-6 } == true)
         #expect(canary["input"]?["metrics"]?["requests"]?.doubleValue == 100)
-        #expect(canary["engine"]?.stringValue?.hasPrefix("opa http://127.0.0.1:") == true)
+        #expect(canary["engine"] == "embedded")
         #expect(canary["timings_ms"]?["collect_metrics"]?.doubleValue.map { $0 >= 300 } == true)
         #expect(report["timings_ms"]?["total"]?.doubleValue != nil)
     }
@@ -146,7 +146,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func warnExitsZeroUnlessFailOnWarn() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         // 10 of 100 at 400 ms: p95 = 0.25 + 0.25 × 5/10 = 375 ms (warn > 300), p99 = 475 ms (≤ 500).
         let step: @Sendable (inout DemoMetrics) -> Void = {
@@ -167,7 +167,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func githubFormatWritesCommandsAndTheStepSummary() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
             $0.record(path: "/", status: 200, seconds: 0.02, count: 90)
@@ -178,7 +178,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "github"],
                               project: project, environment: ["GITHUB_STEP_SUMMARY": summary.path])
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
-        #expect(run.stdout.hasPrefix("::error title=swiftdeploy gate canary%3A deny::error rate is 10% (10 of 100 requests answered 5xx)"))
+        #expect(run.stdout.hasPrefix("::error title=swiftdeploy gate canary%3A deny::error rate is 10%25 (10 of 100 requests answered 5xx)"))
         let markdown = try String(contentsOf: summary, encoding: .utf8)
         #expect(markdown.contains("## swiftdeploy gate: deny"))
         #expect(markdown.contains("| canary | ❌ deny |"))
@@ -186,7 +186,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func junitFormatIsWellFormedWithOneCasePerRuleOutcome() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
             $0.record(path: "/", status: 200, seconds: 0.02, count: 50)
@@ -204,12 +204,12 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
     }
 
     @Test func allDecidesEveryDomainOnOneWindow() throws {
-        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
         let run = try runGate(["all", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"], project: project)
-        // Infrastructure is judged on this host's real load, which may deny on a busy machine; what is asserted is
+        // Infrastructure is judged on this host's real facts, which may deny on a busy machine; what is asserted is
         // that both domains were decided, on one metrics window (two scrapes).
         let report = try JSONValue.parse(Data(run.stdout.utf8))
         guard case .array(let decisions)? = report["decisions"] else { Issue.record("no decisions: \(run.stdout)"); return }
@@ -217,6 +217,47 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         #expect(decisions[1]["verdict"] == "allow")
         #expect(decisions[0]["input"]?["host"]?["sources"]?["load"] != nil)
         #expect(server.requests.count == 2)
+    }
+
+    @Test func opaEngineDecidesTheSame() throws {
+        guard let project = try opaProject() else { print("skipping: \(SharedOPA.skipReason)"); return }
+        defer { project.remove() }
+        let server = try movingEndpoint {
+            $0.record(path: "/", status: 200, seconds: 0.02, count: 95)
+            $0.record(path: "/", status: 500, seconds: 0.02, count: 5)
+        }
+        defer { server.stop() }
+        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("canary: DENY (engine opa http://127.0.0.1:"))
+        #expect(run.stdout.contains("✗ error rate is 5% (5 of 100 requests answered 5xx)"))
+    }
+
+    @Test func opaServerDownIsInconclusive() throws {
+        let project = try GateProject(policy: "  engine: opa\n  opa:\n    url: http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())")
+        defer { project.remove() }
+        let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
+        defer { server.stop() }
+        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("refused the connection: no OPA listens there"))
+    }
+
+    @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
+        let process = Process()
+        process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
+        process.arguments = ["policy", "test", RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        for test in ["test_error_rate_above_limit_denies", "test_p99_above_limit_denies", "test_low_disk_denies", "test_overloaded_host_denies"] {
+            #expect(text.contains(test), "\(test) did not run: \(text)")
+        }
+        #expect(!text.contains("FAIL"), "\(text)")
     }
 
     @Test func usageAndInputErrorsUseTheirExitCodes() throws {

@@ -154,16 +154,36 @@ struct FixedMetrics: MetricsSource {
         #expect(capacity["evidence"] == ["host", "metrics"])
     }
 
-    @Test func embeddedEngineWithoutRegoIsInconclusiveNeverAllow() async throws {
+    @Test func embeddedEngineDecidesWithTheDefaultPolicies() async throws {
         let (request, project) = try request()
         defer { project.remove() }
+        let healthyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
+        let allow = await healthyGate.evaluate(domain: "canary", request: request)
+        #expect(allow.engine == "embedded")
+        #expect(allow.verdict == .allow, "\(allow.reasons)")
+        var failing = Self.healthy
+        failing.errors = 20
+        failing.errorRate = 0.1
+        failing.p99Ms = 900
+        let denyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(failing)) })
+        let deny = await denyGate.evaluate(domain: "canary", request: request)
+        #expect(deny.verdict == .deny)
+        #expect(deny.reasons == [
+            "error rate is 10% (20 of 200 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)",
+            "p99 latency is 900 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)",
+        ])
+        let infrastructure = await healthyGate.evaluate(domain: "infrastructure", request: request)
+        #expect(infrastructure.verdict == .allow, "\(infrastructure.reasons)")
+    }
+
+    @Test func embeddedEngineReportsBrokenPoliciesAsInconclusive() async throws {
+        let project = try GateProject(extraPolicies: ["broken.rego": "package swiftdeploy.broken\n\ndeny contains msg if {\n  msg := \"unterminated\n}\n"])
+        defer { project.remove() }
+        let request = GateRequest(manifest: try project.manifest(), action: "gate")
         let gate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
         let decision = await gate.evaluate(domain: "canary", request: request)
-        #expect(decision.engine == "embedded")
-        #expect(decision.verdict == .inconclusive || decision.verdict == .allow)
-        if decision.verdict == .inconclusive {
-            #expect(decision.reasons[0].contains("policy.engine: opa"))
-        }
+        #expect(decision.verdict == .inconclusive)
+        #expect(decision.reasons.first?.contains("do not compile: broken.rego:") == true, "\(decision.reasons)")
     }
 
     @Test func domainDocumentShapes() {

@@ -1,12 +1,15 @@
 import Foundation
 
-/// Makes the backend for `policy.engine: embedded`.
-///
-/// The embedded Rego engine is not in this build yet, so the embedded engine answers every domain
-/// `inconclusive` with a reason that says how to get a decision today (`policy.engine: opa`). It never allows.
+/// Makes the backend for `policy.engine: embedded`: the in-process Rego engine over the manifest's policy bundle.
+/// A bundle that cannot be loaded (no directory, bad thresholds) gives a backend that answers every domain
+/// `inconclusive` with the reason; it never allows.
 enum EmbeddedBackendFactory {
     static func make(_ manifest: Manifest) -> PolicyBackend {
-        UnavailableBackend(engineDescription: "embedded",
-                           reason: "the embedded Rego engine is not available in this build of swiftdeploy; set policy.engine: opa in \(manifest.directory.lastPathComponent)/manifest.yaml to decide with an OPA server")
+        do {
+            return EmbeddedRegoBackend(bundle: try PolicyBundle.load(manifest: manifest))
+        } catch {
+            let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
+            return UnavailableBackend(engineDescription: "embedded", reason: "embedded Rego engine: \(reason)")
+        }
     }
 }
