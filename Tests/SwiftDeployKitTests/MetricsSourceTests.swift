@@ -53,12 +53,13 @@ final class MovingMetrics: @unchecked Sendable {
     }
 
     @Test func slowEndpointTimesOut() async throws {
-        let server = try LoopbackHTTPServer { _ in LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 2) }
+        let server = try LoopbackHTTPServer { _ in LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 10) }
         defer { server.stop() }
         let limits = HTTPLimits(connectTimeout: 1, totalTimeout: 0.3, maxBodyBytes: 1 << 20)
         let start = MonotonicClock.now()
         let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: server.url(), limits: limits).snapshot() }
-        #expect(MonotonicClock.now() - start < 1.5)
+        // Well before the answer would come: the client gave up at its limit (bound generous for a loaded machine).
+        #expect(MonotonicClock.now() - start < 8)
         #expect(error == .unreachable(.timedOut(url: server.url().absoluteString, seconds: 0.3)))
         #expect(error.errorDescription?.contains("did not answer within 300ms") == true)
     }

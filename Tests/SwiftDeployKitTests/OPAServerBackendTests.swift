@@ -53,14 +53,14 @@ import TestSupport
     }
 
     @Test func slowOPATimesOutWithoutHanging() async throws {
-        try await withOPA(delayMs: 3_000) { url in
+        try await withOPA(delayMs: 10_000) { url in
             let backend = OPAServerBackend(baseURL: url, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 0.5, maxBodyBytes: 1 << 20))
             let start = MonotonicClock.now()
             let result = await backend.evaluate(domain: "canary", input: Self.input)
             let took = MonotonicClock.now() - start
             guard case .unavailable(let reason) = result else { Issue.record("expected unavailable, got \(result)"); return }
             #expect(reason.contains("did not decide within 500ms"))
-            #expect(took < 2)
+            #expect(took < 8)  // far below the server's 10 s delay; generous for a loaded machine
         }
     }
 

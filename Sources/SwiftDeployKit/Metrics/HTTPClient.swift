@@ -86,14 +86,17 @@ public struct SocketHTTPClient: HTTPTransport {
 
     public func send(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
                      limits: HTTPLimits = HTTPLimits()) async throws -> HTTPResponse {
+        // A thread of its own: blocking socket calls must not occupy the cooperative pool or wait for a
+        // dispatch worker, or the timeouts would measure the queue instead of the endpoint.
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            let thread = Thread {
                 do {
                     continuation.resume(returning: try self.sendBlocking(method: method, url: url, headers: headers, body: body, limits: limits))
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
+            thread.start()
         }
     }
 
