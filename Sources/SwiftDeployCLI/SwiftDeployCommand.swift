@@ -15,6 +15,7 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             AuditCommand.self,
             HistoryCommand.self,
             PolicyCommand.self,
+            GateCommand.self,
         ]
     )
 
