@@ -1,0 +1,144 @@
+import Foundation
+
+/// What a finished (or killed) subprocess left behind.
+public struct CommandResult: Sendable, Equatable {
+    /// The command as a person would type it, for messages (`docker-compose -p shop up -d`).
+    public var commandLine: String
+    /// The exit status; meaningless when `timedOut`.
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    /// The command ran past its timeout and was terminated.
+    public var timedOut: Bool
+
+    public init(commandLine: String, status: Int32, stdout: String, stderr: String, timedOut: Bool = false) {
+        self.commandLine = commandLine
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timedOut = timedOut
+    }
+
+    public var succeeded: Bool { !timedOut && status == 0 }
+
+    /// The last `lines` non-empty lines of standard error (or standard output when stderr is empty), for messages.
+    public func outputTail(lines: Int = 8) -> String {
+        let source = stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? stdout : stderr
+        return Self.tail(source, lines: lines)
+    }
+
+    static func tail(_ text: String, lines: Int) -> String {
+        let all = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        return all.suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// Runs external programs. The container runtime goes through this seam so
+/// tests can see exactly which commands a workflow issues.
+public protocol CommandRunning: Sendable {
+    /// Runs `arguments[0]` (looked up on `PATH`) with the rest as arguments. Throws only when the
+    /// program cannot be started (`RuntimeError.programNotFound`); a non-zero exit is a result, not an error.
+    func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) throws -> CommandResult
+}
+
+extension CommandRunning {
+    public func run(_ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
+        try run(arguments, environment: nil, timeout: timeout)
+    }
+}
+
+/// Runs programs with Foundation's `Process`, capturing standard output and
+/// error in full and terminating the program (SIGTERM, then SIGKILL after 2 s)
+/// when it outlives its timeout.
+public struct SystemCommandRunner: CommandRunning {
+    /// Extra environment laid over this process's environment for every command (e.g. `DOCKER_HOST`).
+    public var environment: [String: String]
+
+    public init(environment: [String: String] = [:]) {
+        self.environment = environment
+    }
+
+    public func run(_ arguments: [String], environment extra: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
+        precondition(!arguments.isEmpty, "a command needs a program")
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        for (key, value) in extra ?? [:] { env[key] = value }
+        let commandLine = arguments.map(Self.shellQuoted).joined(separator: " ")
+        guard let executable = Self.locate(arguments[0], path: env["PATH"]) else {
+            throw RuntimeError.programNotFound(program: arguments[0])
+        }
+
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = Array(arguments.dropFirst())
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        do { try process.run() } catch {
+            throw RuntimeError.programNotFound(program: "\(arguments[0]) (\(error.localizedDescription))")
+        }
+        // Drain both pipes concurrently so a chatty program never blocks on a full pipe.
+        let collector = OutputCollector()
+        let group = DispatchGroup()
+        for (pipe, isError) in [(out, false), (err, true)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collector.set(data, isError: isError)
+                group.leave()
+            }
+        }
+        var timedOut = false
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            process.terminate()
+            if done.wait(timeout: .now() + 2) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                done.wait()
+            }
+        }
+        // Children of the program may hold the pipes open; do not wait for them forever.
+        _ = group.wait(timeout: .now() + 5)
+        let (stdout, stderr) = collector.strings
+        return CommandResult(commandLine: commandLine, status: process.terminationStatus, stdout: stdout, stderr: stderr,
+                             timedOut: timedOut)
+    }
+
+    /// The program's URL: itself when it contains a slash, else the first executable match on `PATH`.
+    static func locate(_ program: String, path: String?) -> URL? {
+        if program.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: program) ? URL(fileURLWithPath: program) : nil
+        }
+        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(program)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        if !word.isEmpty, word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+private final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func set(_ data: Data, isError: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        if isError { err = data } else { out = data }
+    }
+
+    var strings: (String, String) {
+        lock.lock(); defer { lock.unlock() }
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
