@@ -63,9 +63,14 @@ public struct ManifestEditor: Sendable {
         let lines = LineIndex(scalars)
 
         if let entry = mapping.first(where: { $0.key.scalar?.string == "mode" }) {
-            guard let scalar = entry.value.scalar, let mark = entry.value.mark else {
-                let reason = entry.value.isAlias ? "services.mode is an alias" : "services.mode is not a single value"
-                throw ManifestEditorError.notEditable(path: path, line: entry.value.mark?.line, column: entry.value.mark?.column, reason: reason)
+            guard let scalar = entry.value.scalar, let mark = entry.value.mark, let keyMark = entry.key.mark else {
+                throw ManifestEditorError.notEditable(path: path, line: entry.key.mark?.line, column: entry.key.mark?.column,
+                                                      reason: "services.mode is not a single value")
+            }
+            // Yams resolves an alias to its anchored node, which sits before the key: editing it would change the anchor.
+            guard (mark.line, mark.column) > (keyMark.line, keyMark.column) else {
+                throw ManifestEditorError.notEditable(path: path, line: keyMark.line, column: keyMark.column,
+                                                      reason: "services.mode is an alias of a value defined elsewhere")
             }
             guard var start = lines.offset(line: mark.line, column: mark.column) else {
                 throw ManifestEditorError.notEditable(path: path, line: mark.line, column: mark.column, reason: "its position is outside the file")
@@ -92,10 +97,12 @@ public struct ManifestEditor: Sendable {
                 throw ManifestEditorError.notEditable(path: path, line: services.mark?.line, column: services.mark?.column,
                                                       reason: "services has no keys to place mode beside")
             }
-            if mapping.style == .flow {
+            // In a flow mapping (`services: {image: …}`) the first key follows `{`.
+            let lineStart = lines.offset(line: mark.line, column: 1)!
+            let before = scalars[lineStart..<keyStart].reversed().first { $0 != " " && $0 != "\t" }
+            if mapping.style == .flow || before == "{" {
                 scalars.insert(contentsOf: Array("mode: \(mode.rawValue), ".unicodeScalars), at: keyStart)
             } else {
-                let lineStart = lines.offset(line: mark.line, column: 1)!
                 let indentation = Array(scalars[lineStart..<keyStart])
                 guard indentation.allSatisfy({ $0 == " " || $0 == "\t" }) else {
                     throw ManifestEditorError.notEditable(path: path, line: mark.line, column: mark.column,
@@ -174,13 +181,6 @@ public struct ManifestEditor: Sendable {
             try? FileManager.default.removeItem(at: temporary)
             throw ManifestEditorError.writeFailed(path: url.path, reason: error.localizedDescription)
         }
-    }
-}
-
-extension Node {
-    var isAlias: Bool {
-        if case .alias = self { return true }
-        return false
     }
 }
 
