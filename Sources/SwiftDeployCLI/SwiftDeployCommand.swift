@@ -10,6 +10,7 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
         abstract: "Declarative deploys with policy gates: one manifest.yaml, generated nginx and Compose files.",
         version: SwiftDeployVersion.current,
         subcommands: [
+            DeployCommand.self, PromoteCommand.self, TeardownCommand.self, StatusCommand.self,
         ]
     )
 
