@@ -55,7 +55,8 @@ enum LifecycleCLI {
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
         return DeployContext(manifestURL: url, manifest: manifest, runtime: ComposeRuntime(manifest: manifest),
-                             renderer: renderer(), gate: policyGate(), recorder: recorder())
+                             renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+                             recorder: recorder())
     }
 
     /// Prints progress lines on standard error (unless --quiet); on a terminal the health
@@ -102,13 +103,10 @@ final class ProgressLine: @unchecked Sendable {
     }
 }
 
-// MARK: - Wiring: the real renderer, gate, history and metrics reader.
-// These four functions are the only place the lifecycle commands pick their collaborators.
+// MARK: - Wiring: the policy gate, history and metrics reader.
+// These functions are the only place the lifecycle commands pick their collaborators.
 
 extension LifecycleCLI {
-    /// The generator `init` uses.
-    static func renderer() -> any ConfigRendering { UnavailableRenderer() }
-
     /// The policy gate; nil while no policy engine is built in (gated actions are then refused as
     /// inconclusive unless overridden).
     static func policyGate() -> (any PolicyGate)? { nil }
@@ -118,14 +116,4 @@ extension LifecycleCLI {
 
     /// The traffic figures of `status`.
     static func statusMetrics() -> (any StatusMetricsReading)? { nil }
-}
-
-/// Stands in until the config generator is part of this build: refuses clearly instead of deploying stale files.
-struct UnavailableRenderer: ConfigRendering {
-    struct Failure: SwiftDeployFailure {
-        var exitStatus: ExitStatus { .operationFailed }
-        var errorDescription: String? { "the config generator is not part of this build of swiftdeploy, so nginx.conf and docker-compose.yml cannot be rendered" }
-    }
-    func render(_ manifest: Manifest) throws -> [URL] { throw Failure() }
-    func generatedFiles(for manifest: Manifest) -> [URL] { [manifest.nginxConfigURL, manifest.composeFileURL] }
 }

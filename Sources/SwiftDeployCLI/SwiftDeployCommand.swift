@@ -10,6 +10,8 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
         abstract: "Declarative deploys with policy gates: one manifest.yaml, generated nginx and Compose files.",
         version: SwiftDeployVersion.current,
         subcommands: [
+            InitCommand.self,
+            ValidateCommand.self,
             DeployCommand.self, PromoteCommand.self, TeardownCommand.self, StatusCommand.self,
         ]
     )
@@ -17,7 +19,7 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
     public init() {}
 
     /// Runs the command line and maps every failure onto the exit-code contract.
-    public static func main() async {
+    public static func entryPoint() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -33,13 +33,13 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
     @Test func composeV2IsPreferredWhenItAnswers() throws {
         let runner = ScriptedRunner([(["docker", "compose", "version"], ScriptedRunner.ok("v2.27.1\n")),
                                      (["docker-compose"], ScriptedRunner.ok("1.29.2\n"))])
-        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeTool(prefix: ["docker", "compose"], version: "2.27.1"))
+        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeCommand(executable: "docker", prefix: ["compose"], version: "2.27.1"))
     }
 
     @Test func composeV1IsTheFallback() throws {
         let runner = ScriptedRunner([(["docker", "compose", "version"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),
                                      (["docker-compose", "version"], ScriptedRunner.ok("1.29.2\n"))])
-        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeTool(prefix: ["docker-compose"], version: "1.29.2"))
+        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
     }
 
     @Test func neitherComposeNamesBothAttempts() throws {

@@ -16,6 +16,9 @@ public struct Manifest: Sendable, Equatable {
     public var policy: Policy
     public var metrics: Metrics
     public var history: History
+    /// A directory holding the project's own `nginx.conf.mustache` and `docker-compose.yml.mustache`
+    /// (`templates:`); nil uses the templates built into the binary.
+    public var templatesDir: String?
     /// The directory holding the manifest; relative paths resolve against it.
     public var directory: URL
 

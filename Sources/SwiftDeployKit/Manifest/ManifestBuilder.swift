@@ -8,7 +8,7 @@ struct ManifestBuilder {
     let reader: NodeReader
     let directory: URL
 
-    static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history"]
+    static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history", "templates"]
     static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck"]
     static let resourceKeys = ["memory", "cpus"]
     static let healthcheckKeys = ["path", "interval", "timeout", "retries"]
@@ -36,6 +36,7 @@ struct ManifestBuilder {
         let policy = buildPolicy(top["policy"])
         let metrics = buildMetrics(top["metrics"])
         let history = buildHistory(top["history"])
+        let templates = reader.checked(top["templates"], "templates", ManifestGrammar.filePath)
 
         guard let services, let nginx, let network else { return nil }
 
@@ -52,7 +53,7 @@ struct ManifestBuilder {
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
         return Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
-                        network: network, policy: policy, metrics: metrics, history: history, directory: directory)
+                        network: network, policy: policy, metrics: metrics, history: history, templatesDir: templates, directory: directory)
     }
 
     private func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {

@@ -153,34 +153,12 @@ public struct ManifestEditor: Sendable {
         guard after == expected else {
             throw ManifestEditorError.verificationFailed(path: path, detail: "more than services.mode would change")
         }
-        try Self.writeAtomically(Data(edited.utf8), to: url)
-        return before.services.mode
-    }
-
-    /// Writes through a temporary file in the same directory, keeps the old file's permissions, then renames.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).swiftdeploy-\(UUID().uuidString.prefix(8))")
-        let permissions = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)??.int16Value ?? 0o644
         do {
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil,
-                                                 attributes: [.posixPermissions: NSNumber(value: permissions)]) else {
-                throw CocoaError(.fileWriteNoPermission)
-            }
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-            // createFile's attributes are subject to the umask: set them again explicitly.
-            try FileManager.default.setAttributes([.posixPermissions: NSNumber(value: permissions)], ofItemAtPath: temporary.path)
-            guard rename(temporary.path, url.path) == 0 else {
-                throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno),
-                              userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
+            try AtomicFile.write(Data(edited.utf8), to: url)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw ManifestEditorError.writeFailed(path: url.path, reason: error.localizedDescription)
+            throw ManifestEditorError.writeFailed(path: path, reason: error.localizedDescription)
         }
+        return before.services.mode
     }
 }
 

@@ -43,7 +43,11 @@ public struct ManifestLoader: Sendable {
         }
         let manifest = ManifestBuilder(reader: reader, directory: directory).build(root)
         if !reader.problems.isEmpty || manifest == nil {
-            throw ManifestError.invalid(reader.problems.sorted { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) })
+            // File order; problems without a position (a missing section) come last, in the order found.
+            let ordered = reader.problems.enumerated().sorted { a, b in
+                (a.element.line ?? Int.max, a.element.column ?? Int.max, a.offset) < (b.element.line ?? Int.max, b.element.column ?? Int.max, b.offset)
+            }.map(\.element)
+            throw ManifestError.invalid(ordered)
         }
         return manifest!
     }

@@ -1,23 +1,9 @@
 import Foundation
 
-/// The Compose front end found on this host.
-public struct ComposeTool: Sendable, Equatable {
-    /// The words that start every Compose command: `["docker", "compose"]` or `["docker-compose"]`.
-    public var prefix: [String]
-    /// The version it reported (`2.27.0`, `1.29.2`).
-    public var version: String
-
-    public init(prefix: [String], version: String) {
-        self.prefix = prefix
-        self.version = version
-    }
-
-    /// `docker compose` or `docker-compose`, for messages.
-    public var name: String { prefix.joined(separator: " ") }
-}
-
 /// Finds Compose and checks that the Docker daemon answers, telling the two
-/// failures apart: a missing Compose is not a stopped daemon.
+/// failures apart: a missing Compose is not a stopped daemon. Detection follows
+/// `ComposeCommand.locate()` (v2 first, then v1) but runs through the runtime's
+/// `CommandRunning` seam and keeps each attempt's reason for `RuntimeError.composeMissing`.
 public struct ComposeDetector: Sendable {
     public var runner: any CommandRunning
     /// The environment the daemon address is read from (`DOCKER_HOST`), for messages.
@@ -31,12 +17,12 @@ public struct ComposeDetector: Sendable {
 
     /// `docker compose` (v2) when it answers `version`, else `docker-compose` (v1);
     /// `RuntimeError.composeMissing` naming both attempts when neither does.
-    public func detectCompose() throws -> ComposeTool {
+    public func detectCompose() throws -> ComposeCommand {
         let v2Reason: String
         do {
             let result = try runner.run(["docker", "compose", "version", "--short"], timeout: 20)
             if result.succeeded, let version = Self.version(in: result.stdout) {
-                return ComposeTool(prefix: ["docker", "compose"], version: version)
+                return ComposeCommand(executable: "docker", prefix: ["compose"], version: version)
             }
             v2Reason = result.timedOut ? "timed out" : (result.outputTail(lines: 1).isEmpty ? "exit status \(result.status)" : result.outputTail(lines: 1))
         } catch RuntimeError.programNotFound {
@@ -46,7 +32,7 @@ public struct ComposeDetector: Sendable {
         do {
             let result = try runner.run(["docker-compose", "version", "--short"], timeout: 20)
             if result.succeeded, let version = Self.version(in: result.stdout) {
-                return ComposeTool(prefix: ["docker-compose"], version: version)
+                return ComposeCommand(executable: "docker-compose", prefix: [], version: version)
             }
             v1Reason = result.timedOut ? "timed out" : (result.outputTail(lines: 1).isEmpty ? "exit status \(result.status)" : result.outputTail(lines: 1))
         } catch RuntimeError.programNotFound {

@@ -35,7 +35,7 @@ public struct ComposeRuntime: ContainerRuntime {
         _ = try tool()
     }
 
-    func tool() throws -> ComposeTool {
+    func tool() throws -> ComposeCommand {
         if let tool = toolBox.tool { return tool }
         let tool = try detector.detectCompose()
         toolBox.tool = tool
@@ -43,7 +43,8 @@ public struct ComposeRuntime: ContainerRuntime {
     }
 
     func compose(_ arguments: [String]) throws -> CommandResult {
-        let command = try tool().prefix + ["-p", project, "-f", composeFile.path] + arguments
+        let tool = try tool()
+        let command = [tool.executable] + tool.arguments(project: project, file: composeFile, arguments)
         let result = try runner.run(command, timeout: commandTimeout)
         if result.timedOut { throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(commandTimeout)) }
         return result
@@ -222,9 +223,9 @@ public struct ComposeRuntime: ContainerRuntime {
 /// Remembers the detected Compose tool for the runtime's lifetime (detection runs a subprocess).
 private final class ToolBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var stored: ComposeTool?
+    private var stored: ComposeCommand?
 
-    var tool: ComposeTool? {
+    var tool: ComposeCommand? {
         get { lock.lock(); defer { lock.unlock() }; return stored }
         set { lock.lock(); stored = newValue; lock.unlock() }
     }

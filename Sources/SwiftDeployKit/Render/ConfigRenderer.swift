@@ -1,0 +1,34 @@
+import Foundation
+import Mustache
+
+/// Renders nginx.conf and docker-compose.yml from a validated manifest.
+/// Pure: same manifest and templates, same bytes. Writes nothing (see `ConfigGenerator`).
+public struct ConfigRenderer: Sendable {
+    public let templates: TemplateSet
+
+    public init(templates: TemplateSet = .builtin) {
+        self.templates = templates
+    }
+
+    /// The rendered nginx.conf and docker-compose.yml, in that order.
+    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml") throws -> RenderedConfig {
+        let nginxContext = try NginxContext(manifest: manifest, manifestName: manifestName)
+        let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName)
+        let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
+        let compose = try compile(templates.compose, name: TemplateSet.composeFileName).render(composeContext)
+        return RenderedConfig(nginxConf: nginx, compose: compose)
+    }
+
+    private func compile(_ source: String, name: String) throws -> MustacheTemplate {
+        do { return try MustacheTemplate(string: source) } catch {
+            let path = templates.origin == "built-in" ? "built-in \(name)" : "\(templates.origin)/\(name)"
+            throw RenderError.templateInvalid(path: path, reason: "\(error)")
+        }
+    }
+}
+
+/// The generated files' contents.
+public struct RenderedConfig: Sendable, Equatable {
+    public var nginxConf: String
+    public var compose: String
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// The typed, pre-escaped values `templates/nginx.conf.mustache` renders from.
+/// Every field is ready to paste: the template uses triple braces only.
+struct NginxContext {
+    let manifestName: String
+    let port: String
+    let adminPort: String
+    let upstream: String
+    let proxyTimeout: String
+    let healthPath: String
+    let body404: String
+    let body502: String
+    let body503: String
+    let body504: String
+
+    init(manifest: Manifest, manifestName: String) throws {
+        self.manifestName = manifestName
+        port = String(manifest.nginx.port)
+        adminPort = String(manifest.nginx.adminPort)
+        upstream = try Escaping.nginxToken("http://\(manifest.services.name):\(manifest.services.port)", field: "services.name")
+        proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
+        healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
+        func body(_ code: Int, _ error: String) throws -> String {
+            var fields: [String: JSONValue] = ["error": .string(error), "code": .int(Int64(code)), "service": .string(manifest.services.name)]
+            fields["contact"] = manifest.nginx.contact.map(JSONValue.string) ?? .null
+            return try Escaping.nginxString(JSONValue.object(fields).jsonString(), field: "nginx.contact")
+        }
+        body404 = try body(404, "Not Found")
+        body502 = try body(502, "Bad Gateway: the service is not answering")
+        body503 = try body(503, "Service Unavailable")
+        body504 = try body(504, "Gateway Timeout: the service did not answer in time")
+    }
+}
+
+/// The typed, pre-escaped values `templates/docker-compose.yml.mustache` renders from.
+struct ComposeContext {
+    struct Env {
+        let name: String
+        let value: String
+    }
+
+    struct OPA {
+        let image: String
+        let port: String
+        let portMapping: String
+        let policiesMount: String
+        let thresholdsMount: String
+    }
+
+    let manifestName: String
+    /// The bare project name, for the header comment (its grammar allows no YAML-special character).
+    let projectName: String
+    let project: String
+    let appService: String
+    let appImage: String
+    let restartPolicy: String
+    let mode: String
+    let appVersion: String
+    let appPort: String
+    let env: [Env]
+    let healthInterval: String
+    let healthTimeout: String
+    let healthRetries: String
+    let memory: String?
+    let cpus: String?
+    let nginxImage: String
+    let publicPortMapping: String
+    let adminPortMapping: String
+    let networkKey: String
+    let networkDriver: String
+    let opa: OPA?
+
+    init(manifest: Manifest, manifestName: String) throws {
+        let q = Escaping.composeString
+        self.manifestName = manifestName
+        projectName = try Escaping.composeKey(manifest.project, field: "project")
+        project = q(manifest.project)
+        appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
+        appImage = q(manifest.services.image)
+        restartPolicy = q(manifest.services.restartPolicy)
+        mode = q(manifest.services.mode.rawValue)
+        appVersion = q(manifest.services.version ?? "unknown")
+        appPort = q(String(manifest.services.port))
+        env = try manifest.services.env.map {
+            Env(name: try Escaping.composeKey($0.name, field: "services.env"), value: q($0.value))
+        }
+        healthInterval = q(manifest.services.healthcheck.interval.description)
+        healthTimeout = q(manifest.services.healthcheck.timeout.description)
+        healthRetries = String(manifest.services.healthcheck.retries)
+        memory = manifest.services.resources.memory.map(q)
+        cpus = manifest.services.resources.cpus.map(q)
+        nginxImage = q(manifest.nginx.image)
+        publicPortMapping = q("\(manifest.nginx.port):\(manifest.nginx.port)")
+        adminPortMapping = q("127.0.0.1:\(manifest.nginx.adminPort):\(manifest.nginx.adminPort)")
+        networkKey = try Escaping.composeKey(manifest.network.name, field: "network.name")
+        networkDriver = q(manifest.network.driverType)
+        if manifest.policy.engine == .opa, manifest.policy.opa.url == nil {
+            let port = manifest.policy.opa.port
+            opa = OPA(image: q(manifest.policy.opa.image), port: String(port),
+                      portMapping: q("127.0.0.1:\(port):\(port)"),
+                      policiesMount: q("\(Self.relative(manifest.policy.dir)):/policies:ro"),
+                      thresholdsMount: q("\(Self.relative(manifest.policy.thresholds)):/config/thresholds.json:ro"))
+        } else {
+            opa = nil
+        }
+    }
+
+    /// Compose resolves bind-mount sources against the compose file's directory; a relative path needs `./`.
+    private static func relative(_ path: String) -> String {
+        path.hasPrefix("/") || path.hasPrefix("./") ? path : "./\(path)"
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+
+/// One line of `swiftdeploy validate`.
+public struct ValidationCheck: Sendable, Equatable {
+    public enum Status: String, Sendable { case pass = "PASS", fail = "FAIL", skip = "SKIP" }
+
+    public var name: String
+    public var status: Status
+    /// Why it passed, failed or was skipped.
+    public var detail: String
+
+    public init(_ name: String, _ status: Status, _ detail: String) {
+        self.name = name
+        self.status = status
+        self.detail = detail
+    }
+}
+
+/// The checks `validate` runs, in order. Each returns PASS, FAIL or SKIP with
+/// its reason; SKIP only where the check cannot run here (no Docker, no nginx).
+public struct ValidationWorkflow: Sendable {
+    public let manifestURL: URL
+    public let displayPath: String
+    public let runner: ProcessRunner
+
+    public init(manifestURL: URL, displayPath: String, runner: ProcessRunner = ProcessRunner()) {
+        self.manifestURL = manifestURL
+        self.displayPath = displayPath
+        self.runner = runner
+    }
+
+    /// Runs every check that can run. When the manifest itself is invalid, the
+    /// checks that depend on it are reported as SKIP with that reason.
+    public func run() -> (checks: [ValidationCheck], manifest: Manifest?) {
+        var checks: [ValidationCheck] = []
+        let manifest: Manifest
+        do {
+            manifest = try ManifestLoader().load(from: manifestURL, displayPath: displayPath)
+            checks.append(.init("manifest", .pass, "\(displayPath) parses and every field is valid (project \(manifest.project))"))
+        } catch let error as ManifestError {
+            let detail: String
+            if case .invalid(let problems) = error { detail = problems.map(\.description).joined(separator: "\n") }
+            else { detail = error.errorDescription ?? "\(error)" }
+            checks.append(.init("manifest", .fail, detail))
+            for name in ["templates", "images", "ports", "nginx -t", "compose config", "policies", "thresholds"] {
+                checks.append(.init(name, .skip, "needs a valid manifest"))
+            }
+            return (checks, nil)
+        } catch {
+            checks.append(.init("manifest", .fail, "\(error)"))
+            return (checks, nil)
+        }
+
+        var rendered: RenderedConfig?
+        do {
+            let templates = try TemplateSet.forManifest(manifest)
+            rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestURL.lastPathComponent)
+            let origin = manifest.templatesDir.map { "the templates in \($0)" } ?? "the built-in templates"
+            checks.append(.init("templates", .pass, "nginx.conf and docker-compose.yml render from \(origin)"))
+        } catch {
+            checks.append(.init("templates", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)"))
+        }
+
+        let docker = DockerProbe.probe(runner: runner)
+        checks.append(contentsOf: imageChecks(manifest, docker: docker))
+        checks.append(contentsOf: portChecks(manifest, docker: docker))
+        if let rendered {
+            checks.append(nginxCheck(manifest, config: rendered.nginxConf, docker: docker))
+            checks.append(composeCheck(manifest, compose: rendered.compose, docker: docker))
+        } else {
+            checks.append(.init("nginx -t", .skip, "the templates did not render"))
+            checks.append(.init("compose config", .skip, "the templates did not render"))
+        }
+        checks.append(contentsOf: PolicyFilesCheck(manifest: manifest).run())
+        return (checks, manifest)
+    }
+
+    // MARK: images
+
+    private func imageChecks(_ manifest: Manifest, docker: DockerProbe) -> [ValidationCheck] {
+        var images = [manifest.services.image, manifest.nginx.image]
+        if manifest.policy.engine == .opa, manifest.policy.opa.url == nil { images.append(manifest.policy.opa.image) }
+        guard docker.available else {
+            return images.map { .init("image \($0)", .skip, docker.reason) }
+        }
+        return images.map { image in
+            do {
+                let result = try runner.run("docker", ["image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
+                if result.succeeded { return .init("image \(image)", .pass, "present locally") }
+                return .init("image \(image)", .fail,
+                             "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`")
+            } catch {
+                return .init("image \(image)", .skip, "docker could not be asked: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            }
+        }
+    }
+
+    // MARK: ports
+
+    private func portChecks(_ manifest: Manifest, docker: DockerProbe) -> [ValidationCheck] {
+        let ports = [("nginx.port", manifest.nginx.port, "0.0.0.0"), ("nginx.admin_port", manifest.nginx.adminPort, "127.0.0.1")]
+        return ports.map { key, port, host in
+            let name = "\(key) \(port)"
+            if PortProbe.isFree(port: port, host: host) { return .init(name, .pass, "free on \(host)") }
+            if docker.available, docker.projectPublishes(port: port, project: manifest.project, runner: runner) {
+                return .init(name, .pass, "in use by this project's running stack (\(manifest.project))")
+            }
+            return .init(name, .fail, "port \(port) on \(host) is already in use by another process; stop it or change \(key) in the manifest")
+        }
+    }
+
+    // MARK: nginx -t
+
+    private func nginxCheck(_ manifest: Manifest, config: String, docker: DockerProbe) -> ValidationCheck {
+        let name = "nginx -t"
+        let dir: URL
+        do { dir = try Self.scratchDirectory() } catch {
+            return .init(name, .fail, "could not create a temporary directory for the test: \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("nginx.conf")
+        do { try Data(config.utf8).write(to: file) } catch {
+            return .init(name, .fail, "could not write the test copy of nginx.conf: \(error.localizedDescription)")
+        }
+        if ProcessRunner.locate("nginx") != nil {
+            do {
+                let result = try runner.run("nginx", ["-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
+                return result.succeeded
+                    ? .init(name, .pass, "the generated nginx.conf passes the local nginx's test")
+                    : .init(name, .fail, "nginx rejects the generated nginx.conf: \(result.tail(3))")
+            } catch {
+                return .init(name, .fail, "could not run the local nginx: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            }
+        }
+        guard docker.available else {
+            return .init(name, .skip, "no local nginx, and \(docker.reason)")
+        }
+        do {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+            let result = try runner.run("docker", ["run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
+                                                   manifest.nginx.image, "nginx", "-t", "-q"], timeout: 60)
+            return result.succeeded
+                ? .init(name, .pass, "the generated nginx.conf passes nginx -t inside \(manifest.nginx.image)")
+                : .init(name, .fail, "nginx in \(manifest.nginx.image) rejects the generated nginx.conf: \(result.tail(3))")
+        } catch {
+            return .init(name, .fail, "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+        }
+    }
+
+    // MARK: compose config
+
+    private func composeCheck(_ manifest: Manifest, compose: String, docker: DockerProbe) -> ValidationCheck {
+        let name = "compose config"
+        guard let command = try? ComposeCommand.locate(runner: runner) else {
+            return .init(name, .skip, "neither 'docker compose' nor 'docker-compose' is installed")
+        }
+        do {
+            let dir = try Self.scratchDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let file = dir.appendingPathComponent("docker-compose.yml")
+            try Data(compose.utf8).write(to: file)
+            let result = try runner.run(command.executable, command.arguments(project: manifest.project, file: file, ["config", "-q"]),
+                                        timeout: 60, currentDirectory: dir)
+            return result.succeeded
+                ? .init(name, .pass, "\(command.displayName) \(command.version) accepts the generated docker-compose.yml")
+                : .init(name, .fail, "\(command.displayName) rejects the generated docker-compose.yml: \(result.tail(3))")
+        } catch {
+            return .init(name, .fail, "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+        }
+    }
+
+    static func scratchDirectory() throws -> URL {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("swiftdeploy-validate-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// Whether Docker can be used here, and why not.
+struct DockerProbe {
+    let available: Bool
+    let reason: String
+
+    static func probe(runner: ProcessRunner) -> DockerProbe {
+        guard ProcessRunner.locate("docker") != nil else { return DockerProbe(available: false, reason: "Docker is not installed") }
+        do {
+            let result = try runner.run("docker", ["info", "--format", "{{.ServerVersion}}"], timeout: 15)
+            return result.succeeded
+                ? DockerProbe(available: true, reason: "Docker \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                : DockerProbe(available: false, reason: "the Docker daemon is not reachable (\(result.tail(1)))")
+        } catch {
+            return DockerProbe(available: false, reason: "the Docker daemon did not answer: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+        }
+    }
+
+    /// Whether a running container of `project` publishes `port` on the host.
+    func projectPublishes(port: Int, project: String, runner: ProcessRunner) -> Bool {
+        guard let result = try? runner.run("docker", ["ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"], timeout: 15),
+              result.succeeded else { return false }
+        return result.stdout.contains(":\(port)->")
+    }
+}
+
+/// Whether a TCP port can be bound on this host.
+enum PortProbe {
+    static func isFree(port: Int, host: String) -> Bool {
+        #if os(Linux)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr(host)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return bound == 0
+    }
+}
+
+/// `policies/` and `thresholds.json` load.
+struct PolicyFilesCheck {
+    let manifest: Manifest
+
+    func run() -> [ValidationCheck] {
+        var checks: [ValidationCheck] = []
+        let dir = manifest.policyDirectoryURL
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) || !isDir.boolValue {
+            checks.append(.init("policies", .fail, "policy directory \(manifest.policy.dir) not found; create it with the domain policies (see README.md, 'Policies') or set policy.dir"))
+        } else {
+            checks.append(policyModulesCheck(dir))
+        }
+        let thresholds = manifest.thresholdsURL
+        if let data = FileManager.default.contents(atPath: thresholds.path) {
+            if case .object? = try? JSONValue.parse(data) {
+                checks.append(.init("thresholds", .pass, "\(manifest.policy.thresholds) is a JSON object"))
+            } else {
+                checks.append(.init("thresholds", .fail, "\(manifest.policy.thresholds) is not a JSON object; it must hold the limits the policies read as data.thresholds"))
+            }
+        } else {
+            checks.append(.init("thresholds", .fail, "\(manifest.policy.thresholds) not found; create it (see README.md, 'Policies') or set policy.thresholds"))
+        }
+        return checks
+    }
+
+    /// Every `.rego` file under the directory (tests excluded) is readable and declares a `swiftdeploy.*` package.
+    private func policyModulesCheck(_ dir: URL) -> ValidationCheck {
+        let files = (FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
+            .filter { $0.pathExtension == "rego" && !$0.lastPathComponent.hasSuffix("_test.rego") }
+            .sorted { $0.path < $1.path }
+        guard !files.isEmpty else {
+            return .init("policies", .fail, "no .rego modules in \(manifest.policy.dir); add the domain policies (see README.md, 'Policies')")
+        }
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8) else {
+                return .init("policies", .fail, "\(file.lastPathComponent) is unreadable or not UTF-8")
+            }
+            guard text.range(of: #"(?m)^\s*package\s+swiftdeploy\.[A-Za-z_][A-Za-z0-9_]*\s*$"#, options: .regularExpression) != nil else {
+                return .init("policies", .fail, "\(file.lastPathComponent) does not declare a 'package swiftdeploy.<domain>'")
+            }
+        }
+        return .init("policies", .pass, "\(files.count) module\(files.count == 1 ? "" : "s") in \(manifest.policy.dir)")
+    }
+}

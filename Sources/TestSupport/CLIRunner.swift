@@ -1,0 +1,57 @@
+import Foundation
+
+/// Runs the built `swiftdeploy` binary as a subprocess, the way a user or a CI
+/// job does, and captures stdout, stderr and the exit status.
+public struct CLIResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+public enum CLIRunner {
+    /// The built `swiftdeploy` executable next to the test bundle.
+    public static var binary: URL { RepositoryPaths.builtProduct("swiftdeploy") }
+
+    /// Runs `swiftdeploy arguments…` in `directory` with `environment` added to a
+    /// minimal environment (PATH, HOME) plus `NO_COLOR=1`. Bounded by `timeout` seconds.
+    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                           timeout: TimeInterval = 300) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                   "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root", "NO_COLOR": "1"]
+        for key in ["CI", "DOCKER_HOST", "SWIFTDEPLOY_SHARED_DIR"] {
+            if let value = ProcessInfo.processInfo.environment[key] { env[key] = value }
+        }
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let outData = LockedData(), errData = LockedData()
+        out.fileHandleForReading.readabilityHandler = { outData.append($0.availableData) }
+        err.fileHandleForReading.readabilityHandler = { errData.append($0.availableData) }
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        try process.run()
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            done.wait()
+        }
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        outData.append(out.fileHandleForReading.readDataToEndOfFile())
+        errData.append(err.fileHandleForReading.readDataToEndOfFile())
+        return CLIResult(status: process.terminationStatus, stdout: outData.string, stderr: errData.string)
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ chunk: Data) { lock.lock(); data.append(chunk); lock.unlock() }
+    var string: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built binary, run as a subprocess: stdout, stderr and exit codes.
+@Suite("init and validate, as a user runs them")
+struct InitValidateCLITests {
+    private func project(_ manifest: String? = nil) throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-cli")
+        let text = try manifest ?? String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8)
+        try dir.write(text, to: "manifest.yaml")
+        return dir
+    }
+
+    @Test func initWritesBothFilesThenReportsThemUnchanged() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let first = try CLIRunner.run(["init"], in: dir.url)
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        #expect(first.stdout == "wrote nginx.conf (new)\nwrote docker-compose.yml (new)\n")
+        #expect(first.stderr.isEmpty)
+        let nginx = try dir.read("nginx.conf")
+
+        let second = try CLIRunner.run(["init"], in: dir.url)
+        #expect(second.stdout == "unchanged nginx.conf\nunchanged docker-compose.yml\n")
+
+        try FileManager.default.removeItem(at: dir.url.appendingPathComponent("nginx.conf"))
+        try FileManager.default.removeItem(at: dir.url.appendingPathComponent("docker-compose.yml"))
+        let third = try CLIRunner.run(["init", "--quiet"], in: dir.url)
+        #expect(third.status == 0)
+        #expect(third.stdout.isEmpty)
+        #expect(try dir.read("nginx.conf") == nginx)
+    }
+
+    @Test func initCheckDetectsDriftAndWritesNothing() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let missing = try CLIRunner.run(["init", "--check"], in: dir.url)
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("nginx.conf: missing; run `swiftdeploy init` to regenerate it"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
+
+        _ = try CLIRunner.run(["init"], in: dir.url)
+        #expect(try CLIRunner.run(["init", "--check"], in: dir.url).status == 0)
+
+        try dir.write(try dir.read("docker-compose.yml") + "# hand edit\n", to: "docker-compose.yml")
+        let drifted = try CLIRunner.run(["init", "--check"], in: dir.url)
+        #expect(drifted.status == 1)
+        #expect(drifted.stdout == "docker-compose.yml: out of date; run `swiftdeploy init` to regenerate it\n")
+    }
+
+    @Test func invalidManifestExits65WithEveryProblem() throws {
+        let dir = try project("services:\n  image: x\n  prot: 1\nnginx:\n  image: nginx\n  port: 0\n")
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["init"], in: dir.url)
+        #expect(result.status == 65)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr == """
+            manifest.yaml:2:3: error: services.port is required
+            manifest.yaml:3:3: error: unknown key 'prot' at services; did you mean 'port'?
+            manifest.yaml:6:9: error: nginx.port must be 1-65535, got 0
+            manifest.yaml: error: network is required (with network.name and network.driver_type)
+            error: the manifest has 4 problems; fix them and run again
+
+            """)
+    }
+
+    @Test func missingManifestNamesThePath() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["init", "--manifest", "deploy/app.yaml"], in: dir.url)
+        #expect(result.status == 65)
+        #expect(result.stderr == "error: manifest not found at deploy/app.yaml; create one (see README.md, 'Manifest') or pass --manifest PATH\n")
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        #expect(try CLIRunner.run(["init", "--bogus"], in: dir.url).status == 64)
+        #expect(try CLIRunner.run(["validate", "--format", "xml"], in: dir.url).status == 64)
+    }
+
+    @Test func validateReportsEachCheckAsJSON() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["validate", "--format", "json"], in: dir.url)
+        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let checks = document?["checks"] as? [[String: String]] ?? []
+        let byName = Dictionary(checks.map { ($0["name"] ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(byName["manifest"]?["status"] == "PASS")
+        #expect(byName["templates"]?["status"] == "PASS")
+        // The fixture project has no policies/ or thresholds.json: validate must fail, naming them.
+        #expect(byName["policies"]?["status"] == "FAIL")
+        #expect(byName["thresholds"]?["detail"] == "thresholds.json not found; create it (see README.md, 'Policies') or set policy.thresholds")
+        #expect(document?["ok"] as? Bool == false)
+        #expect(result.status == 1)
+        for check in checks where check["status"] == "SKIP" {
+            #expect(!(check["detail"] ?? "").isEmpty, "a SKIP must say why")
+        }
+    }
+
+    @Test func validatePassesOnTheRepositorySample() throws {
+        // The sample manifest at the repository root must validate wherever its images are built.
+        let root = RepositoryPaths.root
+        let result = try CLIRunner.run(["validate", "--no-color"], in: root)
+        #expect(!result.stdout.contains("FAIL  manifest"), "\(result.stdout)")
+        #expect(!result.stdout.contains("FAIL  templates"), "\(result.stdout)")
+        #expect(!result.stdout.contains("FAIL  nginx -t"), "\(result.stdout)")
+        #expect(!result.stdout.contains("FAIL  compose config"), "\(result.stdout)")
+    }
+}
