@@ -30,7 +30,7 @@ struct DeployCommand: AsyncParsableCommand {
                                               override: override.map { OverrideRequest(reason: $0) })
             .run(progress: LifecycleCLI.progress(console))
         if report.overridden {
-            console.warning("deployed on --override past a \(report.decision.verdict.rawValue) \(report.decision.domain) decision; recorded in the history")
+            console.warning("deployed on --override past the \(report.decision.domain) policy's \(report.decision.verdict.rawValue) decision; recorded in the history")
         }
         console.print(console.colored("deployed", .green) + " \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \(Int(report.elapsed))s: "
                       + report.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", "))

@@ -59,7 +59,7 @@ struct PromoteCommand: AsyncParsableCommand {
             if !verdict.permitsAction, override == nil { throw CommandFailure(verdict.exitStatus()) }
         case .promoted:
             if report.overridden, let decision = report.decision {
-                console.warning("promoted on --override past a \(decision.verdict.rawValue) canary decision; recorded in the history")
+                console.warning("promoted on --override past the canary policy's \(decision.verdict.rawValue) decision; recorded in the history")
             }
             console.print(console.colored("promoted", .green) + " \(context.manifest.project) from \(report.previous.rawValue) to \(mode.rawValue); the service answered \(report.confirmation ?? "")")
         }
