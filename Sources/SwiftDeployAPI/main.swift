@@ -1,4 +1,9 @@
-// Placeholder entry point, replaced by the demo service (issue 3).
+// swiftdeploy-api: the demo service that swiftdeploy deploys, scrapes and gates.
+// Everything lives in APICommandLine so tests can drive it in-process.
 import Foundation
-FileHandle.standardError.write(Data("swiftdeploy-api: not yet implemented\n".utf8))
-exit(1)
+
+let status = await APICommandLine.run(
+    arguments: Array(CommandLine.arguments.dropFirst()),
+    environment: ProcessInfo.processInfo.environment
+)
+exit(status)

@@ -56,7 +56,7 @@ enum LifecycleCLI {
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
         return DeployContext(manifestURL: url, manifest: manifest, runtime: ComposeRuntime(manifest: manifest),
                              renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                             recorder: recorder())
+                             recorder: HistoryRecorder(manifest: manifest, manifestURL: url))
     }
 
     /// Prints progress lines on standard error (unless --quiet); on a terminal the health
@@ -103,16 +103,13 @@ final class ProgressLine: @unchecked Sendable {
     }
 }
 
-// MARK: - Wiring: the policy gate, history and metrics reader.
+// MARK: - Wiring: the policy gate and the metrics reader.
 // These functions are the only place the lifecycle commands pick their collaborators.
 
 extension LifecycleCLI {
     /// The policy gate; nil while no policy engine is built in (gated actions are then refused as
     /// inconclusive unless overridden).
     static func policyGate() -> (any PolicyGate)? { nil }
-
-    /// Where lifecycle records go.
-    static func recorder() -> any LifecycleRecording { MemoryRecorder() }
 
     /// The traffic figures of `status`.
     static func statusMetrics() -> (any StatusMetricsReading)? { nil }

@@ -12,6 +12,8 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self,
             ValidateCommand.self,
+            AuditCommand.self,
+            HistoryCommand.self,
             DeployCommand.self, PromoteCommand.self, TeardownCommand.self, StatusCommand.self,
         ]
     )

@@ -279,3 +279,25 @@ import TestSupport
         #expect(drifted.json["mode"]?["running"]?.stringValue == "stable")
     }
 }
+
+/// The lifecycle records land in the real hash-chained history.
+@Suite struct HistoryWiringTests {
+    @Test func overrideAndDeployAreWrittenToHistoryJSONL() async throws {
+        let rig = try WorkflowTests.Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["memory free 3% < 10%"])]))
+        defer { rig.dir.remove() }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let context = DeployContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: rig.renderer,
+                                    gate: rig.gate, recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url),
+                                    probe: FakeHTTPProbe(runtime: rig.runtime), pollInterval: 0.02)
+        _ = try await DeployWorkflow(context: context, override: OverrideRequest(reason: "INC-7 disk cleanup running", who: "alice")).run()
+        let lines = try rig.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        #expect(lines.map { $0["event"]?.stringValue } == ["override", "deploy"])
+        #expect(lines[0]["override"]?["reason"]?.stringValue == "INC-7 disk cleanup running")
+        #expect(lines[0]["decision"]?["verdict"]?.stringValue == "deny")
+        #expect(lines[0]["decision"]?["reasons"] == .array(["memory free 3% < 10%"]))
+        #expect(lines[1]["outcome"]?.stringValue == "ok")
+        #expect(lines[1]["mode_after"]?.stringValue == "stable")
+        let hash = HistoryLog.sha256Hex(of: try Data(contentsOf: rig.url))
+        #expect(lines[1]["manifest_hash"]?.stringValue == hash)
+    }
+}

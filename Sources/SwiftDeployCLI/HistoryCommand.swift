@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import SwiftDeployKit
+
+/// Where the history lives: `--history PATH`, else `history.jsonl` next to the manifest.
+struct HistoryLocationOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The history file (default: history.jsonl next to the manifest).", valueName: "path"))
+    var history: String?
+
+    func url(manifest: URL) -> URL {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        guard let history else { return manifest.deletingLastPathComponent().appendingPathComponent("history.jsonl") }
+        return URL(fileURLWithPath: history, relativeTo: cwd).standardizedFileURL
+    }
+}
+
+/// `swiftdeploy history …`: work with the history directly.
+public struct HistoryCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Record events in the tamper-evident history (history.jsonl).",
+        subcommands: [HistoryAppendCommand.self]
+    )
+    public init() {}
+}
+
+/// `swiftdeploy history append`: lets a CI pipeline record its own events in
+/// the same chained, locked, redacted log the other commands write.
+public struct HistoryAppendCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append one event to the history (locked, fsynced, hash-chained; secrets redacted).",
+        discussion: """
+        Example: swiftdeploy history append --event deploy --outcome ok --message "release 1.4.2" --detail duration_ms=5230
+        Prints the new record's sequence number and the new head hash.
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var location: HistoryLocationOptions
+
+    @Option(name: .long, help: ArgumentHelp("The event: \(HistoryEvent.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "event"))
+    var event: HistoryEvent
+
+    @Option(name: .long, help: "A short result word (ok, failed, refused…).")
+    var outcome: String?
+
+    @Option(name: .long, help: "One human sentence about what happened.")
+    var message: String?
+
+    @Option(name: .long, help: "Deployment mode before the event.")
+    var modeBefore: String?
+
+    @Option(name: .long, help: "Deployment mode after the event.")
+    var modeAfter: String?
+
+    @Option(name: .long, help: "For --event override: why the decision was overridden.")
+    var reason: String?
+
+    @Option(name: .long, help: ArgumentHelp("Extra detail as key=value (value read as JSON when it parses, else as text); repeatable.", valueName: "key=value"))
+    var detail: [String] = []
+
+    @Option(name: .long, help: .hidden)
+    var `repeat`: Int = 1
+
+    public init() {}
+
+    public func validate() throws {
+        guard self.repeat >= 1 else { throw ValidationError("--repeat must be at least 1, got \(self.repeat)") }
+        for item in detail where !item.contains("=") || item.hasPrefix("=") {
+            throw ValidationError("--detail '\(item)' must be key=value, for example --detail duration_ms=5230")
+        }
+        if reason != nil && event != .override {
+            throw ValidationError("--reason is only for --event override (got --event \(event.rawValue))")
+        }
+    }
+
+    public func run() throws {
+        var details: [String: JSONValue] = [:]
+        for item in detail {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let raw = parts.count > 1 ? String(parts[1]) : ""
+            details[String(parts[0])] = (try? JSONValue.parse(Data(raw.utf8))) ?? .string(raw)
+        }
+        let entry = HistoryEntry(event: event, outcome: outcome, message: message, modeBefore: modeBefore, modeAfter: modeAfter,
+                                 override: reason.map(HistoryOverride.init(reason:)), details: details)
+        let log = HistoryLog(url: location.url(manifest: global.manifestURL))
+        var last: HistoryRecord?
+        for _ in 0..<self.repeat { last = try log.append(entry) }
+        if let last {
+            global.console.info("recorded #\(last.sequence) (\(last.entry.event.rawValue)) in \(log.url.path); head \(last.hash)")
+        }
+    }
+}
+
+extension HistoryEvent: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Who appended a line: the CI job when the environment says it runs in CI,
+/// otherwise the user and host.
+public struct HistoryActor: Sendable, Hashable, Codable {
+    /// The user (CI actor, login name or `$USER`).
+    public var user: String?
+    /// The machine's host name.
+    public var host: String?
+    /// The CI system (`github-actions`, `gitlab-ci`, `ci`), nil outside CI.
+    public var ci: String?
+    /// The CI job or run id.
+    public var job: String?
+    /// The CI workflow or pipeline name.
+    public var workflow: String?
+
+    public init(user: String? = nil, host: String? = nil, ci: String? = nil, job: String? = nil, workflow: String? = nil) {
+        self.user = user
+        self.host = host
+        self.ci = ci
+        self.job = job
+        self.workflow = workflow
+    }
+
+    /// The actor for `environment`: GitHub Actions (`GITHUB_ACTIONS`,
+    /// `GITHUB_ACTOR`, `GITHUB_RUN_ID`, `GITHUB_WORKFLOW`), GitLab CI
+    /// (`GITLAB_CI`, `GITLAB_USER_LOGIN`, `CI_JOB_ID`, `CI_PIPELINE_ID`), any CI
+    /// setting `CI` (`CI_JOB_ID`/`BUILD_ID` if present), else `$USER` and the host name.
+    public static func resolve(environment: [String: String], hostName: String = HistoryActor.localHostName()) -> HistoryActor {
+        func value(_ key: String) -> String? {
+            guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        let localUser = value("USER") ?? value("LOGNAME") ?? value("USERNAME")
+        if value("GITHUB_ACTIONS") == "true" {
+            return HistoryActor(user: value("GITHUB_ACTOR") ?? localUser, host: hostName, ci: "github-actions",
+                                job: value("GITHUB_RUN_ID"), workflow: value("GITHUB_WORKFLOW"))
+        }
+        if value("GITLAB_CI") != nil {
+            return HistoryActor(user: value("GITLAB_USER_LOGIN") ?? localUser, host: hostName, ci: "gitlab-ci",
+                                job: value("CI_JOB_ID"), workflow: value("CI_PIPELINE_ID"))
+        }
+        if let ci = value("CI"), ci.lowercased() != "false", ci != "0" {
+            return HistoryActor(user: localUser, host: hostName, ci: "ci", job: value("CI_JOB_ID") ?? value("BUILD_ID"),
+                                workflow: nil)
+        }
+        return HistoryActor(user: localUser ?? "unknown", host: hostName)
+    }
+
+    /// `gethostname(2)`, without a DNS lookup.
+    public static func localHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "unknown" : name
+    }
+
+    /// `user@host`, or `user (ci job)` in CI: how reports name the actor.
+    public var displayName: String {
+        let who = user ?? "unknown"
+        if let ci {
+            return job.map { "\(who) (\(ci) job \($0))" } ?? "\(who) (\(ci))"
+        }
+        return host.map { "\(who)@\($0)" } ?? who
+    }
+
+    var jsonValue: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let user { o["user"] = .string(user) }
+        if let host { o["host"] = .string(host) }
+        if let ci { o["ci"] = .string(ci) }
+        if let job { o["job"] = .string(job) }
+        if let workflow { o["workflow"] = .string(workflow) }
+        return .object(o)
+    }
+}
+
+/// The git commit a line records: `SWIFTDEPLOY_GIT_COMMIT`, `GITHUB_SHA` or
+/// `CI_COMMIT_SHA` from the environment, else `git rev-parse HEAD` in the
+/// given directory. Never throws: no git, no repository, or a slow git
+/// (over 5 s) all mean "unknown".
+enum GitCommit {
+    static func resolve(in directory: URL, environment: [String: String]) -> String? {
+        for key in ["SWIFTDEPLOY_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"] {
+            if let v = environment[key], isCommitHash(v) { return v.lowercased() }
+        }
+        guard let git = findExecutable("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else { return nil }
+        let process = Process()
+        process.executableURL = git
+        process.arguments = ["rev-parse", "HEAD"]
+        process.currentDirectoryURL = directory
+        var env = environment
+        env["GIT_OPTIONAL_LOCKS"] = "0"
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return isCommitHash(text) ? text : nil
+    }
+
+    static func isCommitHash(_ s: String) -> Bool {
+        (s.count == 40 || s.count == 64) && s.allSatisfy { $0.isHexDigit }
+    }
+
+    static func findExecutable(_ name: String, path: String) -> URL? {
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
+}

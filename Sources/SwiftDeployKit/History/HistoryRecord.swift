@@ -1,0 +1,91 @@
+import Foundation
+
+/// One line of `history.jsonl` as `HistoryLog.append(_:)` wrote it.
+///
+/// The line is a JSON object with sorted keys, terminated by `\n`:
+/// `v` (schema, 1), `seq` (1, 2, 3… per file), `time`, `id`, `event`,
+/// `actor`, `commit`, `manifest_hash`, `thresholds_hash`, `mode_before`,
+/// `mode_after`, `outcome`, `message`, `decision`, `override`, `details`,
+/// `swiftdeploy` (the tool's version), `prev` (SHA-256 of the previous
+/// intact line's bytes, without its `\n`; 64 zeros for the first) and, only
+/// when the append found torn lines left by a crash, `sealed` (their hashes).
+/// Absent values are omitted, never written as null.
+public struct HistoryRecord: Sendable, Hashable {
+    /// The schema version this build writes.
+    public static let schemaVersion = 1
+    /// `prev` of the first line of a history.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    public let sequence: Int
+    public let id: String
+    public let time: Date
+    public let actor: HistoryActor
+    public let commit: String?
+    /// The entry as written: already redacted.
+    public let entry: HistoryEntry
+    public let prev: String
+    /// Hashes of the torn lines this append sealed (usually empty).
+    public let sealed: [String]
+    /// The exact line, without its trailing newline.
+    public let line: String
+
+    /// SHA-256 of `line`: the `prev` of the next record and, for the last
+    /// record, the head hash `audit` prints.
+    public var hash: String { HistoryLog.sha256Hex(of: Data(line.utf8)) }
+
+    init(sequence: Int, id: String, time: Date, actor: HistoryActor, commit: String?, entry: HistoryEntry,
+         prev: String, sealed: [String]) {
+        self.sequence = sequence
+        self.id = id
+        self.time = time
+        self.actor = actor
+        self.commit = commit
+        self.entry = entry
+        self.prev = prev
+        self.sealed = sealed
+        var o: [String: JSONValue] = [
+            "v": .int(Int64(HistoryRecord.schemaVersion)),
+            "seq": .int(Int64(sequence)),
+            "time": .string(HistoryTime.format(time)),
+            "id": .string(id),
+            "event": .string(entry.event.rawValue),
+            "actor": actor.jsonValue,
+            "prev": .string(prev),
+            "swiftdeploy": .string(SwiftDeployVersion.current),
+        ]
+        if let commit { o["commit"] = .string(commit) }
+        if let v = entry.manifestHash { o["manifest_hash"] = .string(v) }
+        if let v = entry.thresholdsHash { o["thresholds_hash"] = .string(v) }
+        if let v = entry.modeBefore { o["mode_before"] = .string(v) }
+        if let v = entry.modeAfter { o["mode_after"] = .string(v) }
+        if let v = entry.outcome { o["outcome"] = .string(v) }
+        if let v = entry.message { o["message"] = .string(v) }
+        if let d = entry.decision {
+            o["decision"] = .object([
+                "domain": .string(d.domain), "verdict": .string(d.verdict),
+                "reasons": .array(d.reasons.map { .string($0) }), "engine": .string(d.engine), "input": d.input,
+            ])
+        }
+        if let v = entry.override { o["override"] = .object(["reason": .string(v.reason)]) }
+        if !entry.details.isEmpty { o["details"] = .object(entry.details) }
+        if !sealed.isEmpty { o["sealed"] = .array(sealed.map { .string($0) }) }
+        line = JSONValue.object(o).jsonString()
+    }
+}
+
+/// The fields that make a line part of the chain. A line is *intact* when it
+/// ends with `\n`, is a JSON object, and has `v` 1, a positive `seq` and a
+/// 64-hex-digit `prev`.
+struct HistoryChainFields: Decodable {
+    let v: Int
+    let seq: Int
+    let prev: String
+    let sealed: [String]?
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> HistoryChainFields? {
+        guard bytes.count > 2 else { return nil }
+        guard let fields = try? JSONDecoder().decode(HistoryChainFields.self, from: Data(bytes)) else { return nil }
+        guard fields.v >= 1, fields.seq >= 1, fields.prev.utf8.count == 64 else { return nil }
+        return fields
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Keeps secrets out of the history. Applied by `HistoryLog` to every string
+/// and JSON value a caller supplies, before the line is written:
+///
+/// - a key that names a credential (`password`, `passwd`, `secret`, `token`,
+///   `api_key`/`apiKey`, `credential`, `private_key`, `authorization`; any case,
+///   `-`/`_` ignored, anywhere in the key) has its whole value replaced;
+/// - every value under an environment map (`env`, `environment`, `env_vars`,
+///   `environment_variables`) is replaced: environment values are never kept;
+/// - strings that look like credentials are replaced wherever they appear:
+///   `Bearer …`/`Basic …` tokens, AWS access key ids (`AKIA…`/`ASIA…`), GitHub
+///   and GitLab tokens, Slack tokens, PEM private keys, and the password in
+///   `scheme://user:password@host` URLs;
+/// - the value of any variable in the process environment whose *name* names a
+///   credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`…) is replaced where it
+///   appears inside a string.
+public struct HistoryRedactor: Sendable {
+    /// What a redacted value becomes.
+    public static let placeholder = "[REDACTED]"
+
+    private static let sensitiveKeyParts = ["password", "passwd", "secret", "token", "apikey", "credential",
+                                            "privatekey", "authorization"]
+    private static let environmentKeys: Set<String> = ["env", "environment", "envvars", "environmentvariables"]
+
+    private static let valuePatterns: [NSRegularExpression] = [
+        #"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*"#,
+        #"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"#,
+        #"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b"#,
+        #"\bgithub_pat_[A-Za-z0-9_]{20,}\b"#,
+        #"\bglpat-[A-Za-z0-9\-_]{20,}\b"#,
+        #"\bxox[abprs]-[A-Za-z0-9-]{10,}\b"#,
+        #"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"#,
+        #"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,  // JWT
+    ].map { try! NSRegularExpression(pattern: $0) }
+    // user:password@ in a URL: keep the user and the host, drop the password.
+    private static let urlPassword = try! NSRegularExpression(pattern: #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"#)
+
+    /// Secret values taken from the environment, longest first so one that
+    /// contains another is replaced whole.
+    private let environmentSecrets: [String]
+
+    /// - Parameter environment: the process environment; values of variables
+    ///   whose names name a credential (and are at least 6 characters long) are
+    ///   scrubbed from every string.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        environmentSecrets = environment
+            .filter { HistoryRedactor.isSensitiveKey($0.key) && $0.value.count >= 6 }
+            .map(\.value)
+            .sorted { $0.count > $1.count }
+    }
+
+    /// True when `key` names a credential.
+    public static func isSensitiveKey(_ key: String) -> Bool {
+        let folded = normalized(key)
+        return sensitiveKeyParts.contains { folded.contains($0) }
+    }
+
+    private static func normalized(_ key: String) -> String {
+        String(key.lowercased().unicodeScalars.filter { $0 != "_" && $0 != "-" && $0 != " " && $0 != "." })
+    }
+
+    /// `value` with every secret replaced by `placeholder`.
+    public func redact(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let s): return .string(redact(s))
+        case .array(let items): return .array(items.map(redact))
+        case .object(let members):
+            var out: [String: JSONValue] = [:]
+            for (key, member) in members {
+                if HistoryRedactor.isSensitiveKey(key) {
+                    out[key] = member == .null ? .null : .string(HistoryRedactor.placeholder)
+                } else if HistoryRedactor.environmentKeys.contains(HistoryRedactor.normalized(key)) {
+                    out[key] = HistoryRedactor.redactAllValues(member)
+                } else {
+                    out[key] = redact(member)
+                }
+            }
+            return .object(out)
+        default: return value
+        }
+    }
+
+    /// `text` with credential-looking substrings replaced by `placeholder`.
+    public func redact(_ text: String) -> String {
+        var result = text
+        for secret in environmentSecrets where result.contains(secret) {
+            result = result.replacingOccurrences(of: secret, with: HistoryRedactor.placeholder)
+        }
+        // Cheap pre-check: every pattern needs a letter run; skip regexes for short plain words.
+        guard result.utf8.count >= 8 else { return result }
+        for pattern in HistoryRedactor.valuePatterns {
+            let range = NSRange(result.startIndex..., in: result)
+            result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: HistoryRedactor.placeholder)
+        }
+        let range = NSRange(result.startIndex..., in: result)
+        result = HistoryRedactor.urlPassword.stringByReplacingMatches(
+            in: result, range: range, withTemplate: "$1\(HistoryRedactor.placeholder)@")
+        return result
+    }
+
+    /// An environment map keeps its keys (which variables were set) but no values.
+    private static func redactAllValues(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .null: return .null
+        case .object(let members): return .object(members.mapValues(redactAllValues))
+        case .array(let items): return .array(items.map(redactAllValues))
+        default: return .string(placeholder)
+        }
+    }
+}

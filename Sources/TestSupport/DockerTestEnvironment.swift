@@ -1,0 +1,64 @@
+import Foundation
+
+/// Gate for tests that need a running Docker engine and the locally built images.
+/// `scripts/test` sets `SWIFTDEPLOY_DOCKER_TESTS=1` after starting the engine and
+/// building the images; without it these tests print why they skip.
+public enum DockerTestEnvironment {
+    public static var enabled: Bool {
+        if ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" { return true }
+        print("skipping: Docker tests need SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)")
+        return false
+    }
+
+    /// Runs `docker arguments…`; returns status and combined output.
+    @discardableResult
+    public static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try ExternalTool.run("/usr/bin/env", ["docker"] + arguments)
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    public static func freePort() -> Int {
+        for _ in 0..<50 {
+            let port = Int.random(in: 20000...40000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if ok == 0 { return port }
+        }
+        return 39999
+    }
+}
+
+/// A minimal HTTP GET over loopback for tests: status, lower-cased headers, body.
+public struct HTTPProbe {
+    public struct Response: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: String
+    }
+
+    /// Sends `GET path` to 127.0.0.1:port with extra headers; nil when nothing answers.
+    public static func get(port: Int, path: String, headers: [String: String] = [:], method: String = "GET", body: String? = nil) -> Response? {
+        var arguments = ["-s", "-i", "--max-time", "5", "-X", method]
+        for (k, v) in headers { arguments += ["-H", "\(k): \(v)"] }
+        if let body { arguments += ["--data-binary", body, "-H", "Content-Type: application/json"] }
+        arguments.append("http://127.0.0.1:\(port)\(path)")
+        guard let result = try? ExternalTool.run("/usr/bin/env", ["curl"] + arguments), result.status == 0 else { return nil }
+        let parts = result.output.components(separatedBy: "\r\n\r\n")
+        guard let head = parts.first else { return nil }
+        let lines = head.components(separatedBy: "\r\n")
+        let status = lines.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+}
