@@ -174,6 +174,13 @@ import FoundationNetworking
         #expect(headers["content-type"]?.contains("application/json") == true)
         #expect(body.contains("\"mode\":\"stable\""))
         #expect(headers["x-mode"] == nil)
+        #expect(headers["x-deployed-by"] == "swiftdeploy")
+        #expect(headers["x-request-id"]?.isEmpty == false)
+        // /metrics is not public: only the loopback admin listener serves it.
+        let (metricsStatus, _, _) = await Self.request(publicURL.appendingPathComponent("metrics"))
+        #expect(metricsStatus == 404)
+        let (adminMetricsStatus, _, adminMetrics) = await Self.request(adminURL.appendingPathComponent("metrics"))
+        #expect(adminMetricsStatus == 200 && adminMetrics.contains("chaos_active"))
 
         // The app stopped: nginx answers with a JSON error body; a deploy brings it back.
         let app = try #require(try project.containers().first { $0.service == "app" })
@@ -181,6 +188,7 @@ import FoundationNetworking
         let (downStatus, downHeaders, downBody) = await Self.request(publicURL)
         #expect([502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
         #expect(downHeaders["content-type"]?.contains("json") == true)
+        #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
         #expect((try? JSONValue.parse(Data(downBody.utf8))) != nil, "error body is not JSON: \(downBody)")
         #expect(try project.run(["deploy", "--timeout", "120s"] + overrideArguments).status == 0)
 
