@@ -117,4 +117,27 @@ import TestSupport
         #expect(result.status == 3)
         #expect(result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))
     }
+
+    @Test func aLiveLockRefusesNamingItsHolderAndAStaleOneIsBrokenAndRecorded() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let host = ProcessInfo.processInfo.hostName
+        // This test process is alive: its lock is live.
+        try dir.write(#"{"action":"deploy","host":"\#(host)","pid":\#(getpid()),"since":"2099-01-01T00:00:00Z","who":"alice"}"#, to: ".swiftdeploy/lock")
+        for command in [["deploy", "--override", "lock test"], ["promote", "canary"], ["teardown"]] {
+            let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
+            #expect(result.status == 3, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("another swiftdeploy is working on this project: alice@\(host) (pid \(getpid())) running deploy since 2099-01-01T00:00:00Z"),
+                    "\(command): \(result.stderr)")
+        }
+        // A lock from long ago is stale: teardown breaks it (then fails on the dead daemon) and the history says so.
+        try dir.write(#"{"action":"promote canary","host":"old-host","pid":1,"since":"2001-01-01T00:00:00Z","who":"bob"}"#, to: ".swiftdeploy/lock")
+        let result = try CLIRunner.run(["teardown"], in: dir.url, environment: deadDocker(dir))
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("the Docker daemon is not reachable"))
+        let history = try dir.read("history.jsonl")
+        #expect(history.contains(#""event":"lock""#))
+        #expect(history.contains("broke a stale lock held by bob@old-host (pid 1) running promote canary since 2001-01-01T00:00:00Z"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+    }
 }

@@ -53,6 +53,9 @@ public struct PromoteWorkflow: Sendable {
         }
         let manifest = context.manifest
         let app = manifest.services.name
+        // A dry run changes nothing and takes no lock; a real promote holds it from the first look at the engine.
+        let grant: LockGrant? = dryRun ? nil : try context.acquireLock(action: "promote \(target.rawValue)")
+        defer { grant?.release() }
         try context.runtime.preflight()
         guard let container = try context.runtime.containers().first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
@@ -69,9 +72,6 @@ public struct PromoteWorkflow: Sendable {
             return PromoteReport(outcome: .noop, target: target, previous: previous, decision: nil, overridden: false,
                                  drift: drift, confirmation: nil)
         }
-
-        let grant: LockGrant? = dryRun ? nil : try context.acquireLock(action: "promote \(target.rawValue)")
-        defer { grant?.release() }
 
         progress("evaluating the canary policy over a \(manifest.metrics.window) metrics window")
         let decision = await context.decide(domain: "canary", action: "promote", targetMode: target)
