@@ -252,6 +252,7 @@ import TestSupport
         #expect(report.deletedFiles.map(\.lastPathComponent) == ["nginx.conf", "docker-compose.yml"])
         #expect(FileManager.default.fileExists(atPath: rig.url.path))
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("nginx.conf").path))
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent(".swiftdeploy").path))
         #expect(rig.events.last == "teardown:ok")
     }
 

@@ -47,6 +47,14 @@ public struct TeardownWorkflow: Sendable {
                     + (clean ? "; deleted \(deleted.map(\.lastPathComponent).joined(separator: ", "))" : ""),
                 modeBefore: manifest.services.mode,
                 details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string($0.lastPathComponent) })]))
+            if clean {
+                // The lock directory goes too once the lock is released, when nothing else is in it.
+                grant.release()
+                let lockDirectory = context.lock.url.deletingLastPathComponent()
+                if (try? FileManager.default.contentsOfDirectory(atPath: lockDirectory.path))?.isEmpty == true {
+                    try? FileManager.default.removeItem(at: lockDirectory)
+                }
+            }
             return TeardownReport(removed: before, deletedFiles: deleted)
         } catch {
             try? context.record(LifecycleRecord(event: .teardown, outcome: "failed",
