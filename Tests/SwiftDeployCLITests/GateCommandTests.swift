@@ -75,6 +75,15 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         #expect(run.stdout.contains("requests 100 · errors 0 · error rate 0.00%"))
         #expect(run.stdout.hasSuffix("verdict: allow (exit 0)\n"))
         #expect(server.requests.count == 2)
+        // The decision is in the history, with its input.
+        let history = try project.directory.read("history.jsonl")
+        let line = try JSONValue.parse(Data(try #require(history.split(separator: "\n").last).utf8))
+        #expect(line["event"] == "gate")
+        #expect(line["outcome"] == "allow")
+        #expect(line["decision"]?["domain"] == "canary")
+        #expect(line["decision"]?["engine"] == "embedded")
+        #expect(line["decision"]?["input"]?["metrics"]?["requests"]?.doubleValue == 100)
+        #expect(line["thresholds_hash"]?.stringValue?.count == 64)
     }
 
     @Test func fivePercentErrorsDenyWithTheReason() throws {
