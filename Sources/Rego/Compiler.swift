@@ -17,6 +17,8 @@ struct Compiler {
         var renames: [String: String] = [:]
         /// Variables visible from enclosing bodies.
         var outer: Set<String> = []
+        /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
+        var hidden: Set<String> = []
     }
 
     mutating func fresh(_ name: String) -> String {
@@ -70,13 +72,27 @@ struct Compiler {
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
+            // Variables an enclosing body declares with `:=` only later are not visible here:
+            // a same-named variable in this body is its own local.
+            var mentioned = Set<String>()
+            for e in body.exprs { collectVars(e, &mentioned) }
+            for h in scope.hidden where mentioned.contains(h) && scope.renames[h] == nil { scope.renames[h] = fresh(h) }
+            scope.hidden = []
         } else {
             for d in declared { scope.renames.removeValue(forKey: d) }
         }
         let locals = Set(declared)
         var exprs: [Expr] = []
-        for e in body.exprs {
-            exprs.append(try resolveExpr(e, scope, locals: locals))
+        // Names assigned with := at or after each statement (hidden from closures before it).
+        var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
+        for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
+            assignedFrom[i] = assignedFrom[i + 1]
+            if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
+        }
+        for (i, e) in body.exprs.enumerated() {
+            var s = scope
+            s.hidden = scope.hidden.union(assignedFrom[i])
+            exprs.append(try resolveExpr(e, s, locals: locals))
         }
         return (Body(exprs: exprs), scope)
     }
@@ -302,7 +318,7 @@ struct Compiler {
             u.binds = []
             extra = nil
         }
-        for w in e.withs { usage(of: w.value, pattern: false, into: &u) }
+        for w in e.withs where !isBuiltinName(w.value) { usage(of: w.value, pattern: false, into: &u) }
         return (u, extra)
     }
 
@@ -329,6 +345,18 @@ struct Compiler {
         }
         for w in e.withs { term(w.value) }
         return out
+    }
+
+    /// True for a `with` value that names a builtin (`count`, `object.union_n`).
+    func isBuiltinName(_ t: Term) -> Bool {
+        switch t {
+        case .variable(let v): return Builtins.table[v] != nil
+        case .ref(.variable(let v), let path):
+            var name = v
+            for p in path { guard case .value(.string(let s)) = p else { return false }; name += "." + s }
+            return Builtins.table[name] != nil
+        default: return false
+        }
     }
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.

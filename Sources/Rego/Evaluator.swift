@@ -125,6 +125,10 @@ final class Evaluator {
             }
         case .every(let key, let value, let domain, let body):
             return try evalTerm(domain, env) { coll, env2 in
+                switch coll {
+                case .array, .set, .object: break
+                default: return true  // `every` over a non-collection is undefined
+                }
                 var all = true
                 _ = try self.iterate(coll) { kv, vv in
                     var ok = false
@@ -169,12 +173,7 @@ final class Evaluator {
         func collect(_ i: Int, _ env: Env, _ k: Next) throws -> Bool {
             if i == e.withs.count { return try k(env) }
             let w = e.withs[i]
-            if case .ref = w.value, functionTargetName(w.target) != nil, let fname = functionPath(w.value) {
-                values.append((w, .string("\u{0}fn:" + fname.joined(separator: "."))))
-                defer { values.removeLast() }
-                return try collect(i + 1, env, k)
-            }
-            if case .variable(let name) = w.value, functionTargetName(w.target) != nil, env[name] == nil, let fname = functionPath(w.value) {
+            if functionTargetName(w.target) != nil, let fname = functionPath(w.value), isCallable(fname, env) {
                 values.append((w, .string("\u{0}fn:" + fname.joined(separator: "."))))
                 defer { values.removeLast() }
                 return try collect(i + 1, env, k)
@@ -210,6 +209,13 @@ final class Evaluator {
             return program.functionRules(path) != nil ? path : nil
         }
         return Builtins.table[path.joined(separator: ".")] != nil ? path : nil
+    }
+
+    /// True when a `with` value names a function (user function or builtin) rather than a value.
+    func isCallable(_ name: [String], _ env: Env) -> Bool {
+        if name.count == 1, env[name[0]] != nil { return false }
+        if name[0] == "data" { return program.functionRules(name) != nil }
+        return Builtins.table[name.joined(separator: ".")] != nil
     }
 
     func functionPath(_ t: Term) -> [String]? {
@@ -344,13 +350,18 @@ final class Evaluator {
     }
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
-    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext) throws -> Bool {
+    /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
+    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext, dataDocument: Bool = false) throws -> Bool {
         if i == path.count { return try k(value, env) }
         let p = path[i]
         if isGround(p, env) {
             return try evalTerm(p, env) { key, env2 in
-                guard let next = RegoValue.index(value, key) else { return true }
-                return try self.walk(next, path, i + 1, env2, k)
+                var next = RegoValue.index(value, key)
+                if next == nil, dataDocument, case .number(let n) = key, case .object = value {
+                    next = RegoValue.index(value, .string(n.description))
+                }
+                guard let next else { return true }
+                return try self.walk(next, path, i + 1, env2, k, dataDocument: dataDocument)
             }
         }
         return try iterate(value) { key, v in
@@ -460,10 +471,11 @@ final class Evaluator {
         var arity: Int? = nil
         var target = name
         var mockValue: RegoValue? = nil
+        var replaced = false
         if let mock = state.functionOverrideValues[key] {
             switch mock {
             case .value(let v): mockValue = v
-            case .function(let f): target = f
+            case .function(let f): target = f; replaced = true
             }
         }
         let targetKey = target.joined(separator: ".")
@@ -492,7 +504,16 @@ final class Evaluator {
             if let mockValue {
                 result = mockValue
             } else if let userRules {
-                result = try self.callFunction(target, userRules, values, loc)
+                if replaced {
+                    // A replacement function runs without the mocks (it may call the original).
+                    let saved = self.state
+                    self.state.functionOverrideValues = [:]
+                    self.state.cache = Cache()
+                    defer { self.state = saved }
+                    result = try self.callFunction(target, userRules, values, loc)
+                } else {
+                    result = try self.callFunction(target, userRules, values, loc)
+                }
             } else {
                 if targetKey == "walk" {
                     return try self.builtinWalk(values[0], output, env2, k)
@@ -606,9 +627,13 @@ final class Evaluator {
                 if case .string(let s) = key, let child = node.children[s] {
                     return try self.evalDataNode(child, nodePath + [s], path, i + 1, env2, k)
                 }
-                if case .string(let s) = key {
+                var name: String? = nil
+                if case .string(let s) = key { name = s }
+                if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
+                if let s = name {
+                    if let child = node.children[s] { return try self.evalDataNode(child, nodePath + [s], path, i + 1, env2, k) }
                     guard let base = self.baseValue(nodePath + [s]) else { return true }
-                    return try self.walk(base, path, i + 1, env2, k)
+                    return try self.walk(base, path, i + 1, env2, k, dataDocument: true)
                 }
                 return true
             }
@@ -657,6 +682,10 @@ final class Evaluator {
         }
         if node.hasRules {
             result = try evalRulesAt(node, nodePath, into: result)
+        }
+        // Base documents win over rules with the same path (as in OPA).
+        if let base = baseValue(nodePath), let r = result {
+            result = Builtins.mergeUnion(r, base)
         }
         for o in state.dataOverrides where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
             result = RegoValue.upsert(result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
@@ -718,10 +747,18 @@ final class Evaluator {
                         if let r = result, case .object = r {} else if result != nil, !(result == .set([])) {
                             throw RegoError.conflict("object keys must be unique", rule.rule.location)
                         }
-                        if let existing = result.flatMap({ RegoValue.lookup($0, keys) }), existing != v {
-                            if case .object = existing, case .object = v, let m = RegoValue.merge(existing, v) {
-                                result = RegoValue.upsert(result ?? .object([:]), keys, m); continue
+                        // A prefix of the key path holding a non-object value conflicts too.
+                        if let r = result {
+                            var cur = r
+                            for key in keys.dropLast() {
+                                guard let next = RegoValue.index(cur, key) else { break }
+                                guard case .object = next else {
+                                    throw RegoError.conflict("object keys must be unique", rule.rule.location)
+                                }
+                                cur = next
                             }
+                        }
+                        if let existing = result.flatMap({ RegoValue.lookup($0, keys) }), existing != v {
                             throw RegoError.conflict("object keys must be unique", rule.rule.location)
                         }
                         result = RegoValue.upsert(result ?? .object([:]), keys, v)

@@ -72,7 +72,7 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// The value as Int when it is an integer in range.
     public var intValue: Int? {
-        guard scale == 0, mantissa.bitWidth <= 64 else { return nil }
+        guard scale == 0 else { return nil }
         return Int(exactly: mantissa)
     }
 

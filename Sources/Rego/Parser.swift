@@ -9,6 +9,8 @@ struct Parser {
     var pos = 0
     var depth = 0
     var wildcardCounter = 0
+    /// True while parsing the head of a comprehension, where `|` ends the term.
+    var stopAtBar = false
     static let maxDepth = 1000
 
     init(file: String, source: String) throws {
@@ -172,11 +174,11 @@ struct Parser {
         if isIdent("contains") {
             pos += 1
             kind = .multiValue
-            value = try parseExpr(level: .or)
+            value = try parseExpr(level: .member)
             hasValue = true
         } else if isPunct(":=") || isPunct("=") {
             pos += 1
-            value = try parseExpr(level: .or)
+            value = try parseExpr(level: .member)
             hasValue = true
         }
         if isDefault {
@@ -206,7 +208,7 @@ struct Parser {
             var evalue: Term = .value(.bool(true))
             if isPunct(":=") || isPunct("=") {
                 pos += 1
-                evalue = try parseExpr(level: .or)
+                evalue = try parseExpr(level: .member)
             }
             var ebody = Body(exprs: [])
             if isIdent("if") { pos += 1; ebody = try parseRuleBody() }
@@ -218,11 +220,21 @@ struct Parser {
 
     mutating func parseRuleBody() throws -> Body {
         if isPunct("{") {
-            // A brace after `if` is a body (not an object/set literal).
-            pos += 1
-            let body = try parseBody(closing: "}")
-            try expectPunct("}", "to close the rule body")
-            return body
+            // A brace after `if` is a body, unless it only parses as a literal (`if {x: 1 | …}`).
+            let save = pos, saveDepth = depth
+            do {
+                pos += 1
+                let body = try parseBody(closing: "}")
+                try expectPunct("}", "to close the rule body")
+                return body
+            } catch let bodyError {
+                pos = save
+                depth = saveDepth
+                if let literal = try? parseLiteral(), isNewline || isEOF || isPunct(";") || isIdent("else") {
+                    return Body(exprs: [literal])
+                }
+                throw bodyError
+            }
         }
         let expr = try parseLiteral()
         return Body(exprs: [expr])
@@ -231,6 +243,8 @@ struct Parser {
     /// Statements separated by newlines or `;` until `closing` (not consumed).
     mutating func parseBody(closing: String) throws -> Body {
         try enter(); defer { leave() }
+        let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+
         var exprs: [Expr] = []
         while true {
             while isNewline || isPunct(";") { pos += 1 }
@@ -288,14 +302,10 @@ struct Parser {
         if isIdent("not") { negated = true; pos += 1 }
         let lhs = try parseExpr(level: .member)
         var kind: Expr.Kind
-        if isPunct(","), !negated {
+        if isPunct(",") {
             // `k, v in coll` as an expression
             pos += 1
-            let v = try parseExpr(level: .relation)
-            guard isIdent("in") else { throw error("expected 'in' after 'key, value'") }
-            pos += 1
-            let coll = try parseExpr(level: .relation)
-            kind = .term(.call(["internal", "member_3"], [lhs, v, coll], loc))
+            kind = .term(try parseMember3(lhs, loc))
         } else if isPunct(":=") {
             pos += 1
             let rhs = try parseExpr(level: .member)
@@ -314,7 +324,11 @@ struct Parser {
 
     mutating func parseWiths(_ e: Expr) throws -> Expr {
         var e = e
-        while isIdent("with") {
+        while true {
+            // A `with` may continue the statement on the next line.
+            let save = pos
+            skipNewlines()
+            guard isIdent("with") else { pos = save; break }
             pos += 1
             let target = try parseExpr(level: .or)
             guard isIdent("as") else { throw error("expected 'as' in 'with' modifier") }
@@ -342,7 +356,7 @@ struct Parser {
         case .punct(let p):
             switch p {
             case "==", "!=", "<", "<=", ">", ">=": return .relation
-            case "|": return .or
+            case "|": return stopAtBar ? nil : .or
             case "&": return .and
             case "+", "-": return .arith
             case "*", "/", "%": return .factor
@@ -394,6 +408,29 @@ struct Parser {
         return try parsePostfix(try parsePrimary())
     }
 
+    /// An expression that stops at `|` (the head of a comprehension or first element of a collection).
+    mutating func parseExprNoBar() throws -> Term {
+        let saved = stopAtBar
+        stopAtBar = true
+        defer { stopAtBar = saved }
+        return try parseExpr(level: .member)
+    }
+
+    /// After `k` and a comma: `k, v in coll` (then further `in` operators, left-associative).
+    mutating func parseMember3(_ key: Term, _ loc: SourceLocation) throws -> Term {
+        let v = try parseExpr(level: .relation)
+        guard isIdent("in") else { throw error("expected 'in' after 'key, value'") }
+        pos += 1
+        let coll = try parseExpr(level: .relation)
+        var t = Term.call(["internal", "member_3"], [key, v, coll], loc)
+        while isIdent("in") {
+            let l = location
+            pos += 1
+            t = .call(["internal", "member_2"], [t, try parseExpr(level: .relation)], l)
+        }
+        return t
+    }
+
     mutating func parseRefTerm() throws -> Term {
         try parsePostfix(try parsePrimary())
     }
@@ -434,15 +471,25 @@ struct Parser {
         case .punct("("):
             pos += 1
             skipNewlines()
-            let t = try parseExpr(level: .unify)
+            let saved = stopAtBar
+            stopAtBar = false
+            defer { stopAtBar = saved }
+            var t = try parseExpr(level: .unify)
             skipNewlines()
+            if isPunct(",") {
+                pos += 1
+                skipNewlines()
+                t = try parseMember3(t, loc)
+                skipNewlines()
+            }
             try expectPunct(")", "to close '('")
             return t
         case .punct("["):
             pos += 1
+            let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
             skipNewlines()
             if isPunct("]") { pos += 1; return .array([]) }
-            let first = try parseExpr(level: .and)
+            let first = try parseExprNoBar()
             skipNewlines()
             if isPunct("|") {
                 pos += 1
@@ -454,19 +501,20 @@ struct Parser {
             while isPunct(",") {
                 pos += 1; skipNewlines()
                 if isPunct("]") { break }
-                items.append(try parseExpr(level: .or)); skipNewlines()
+                items.append(try parseExpr(level: .member)); skipNewlines()
             }
             try expectPunct("]", "to close the array")
             return .array(items)
         case .punct("{"):
             pos += 1
+            let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
             skipNewlines()
             if isPunct("}") { pos += 1; return .object([]) }
-            let first = try parseExpr(level: .and)
+            let first = try parseExprNoBar()
             skipNewlines()
             if isPunct(":") {
                 pos += 1; skipNewlines()
-                let v = try parseExpr(level: .and)
+                let v = try parseExprNoBar()
                 skipNewlines()
                 if isPunct("|") {
                     pos += 1
@@ -478,10 +526,10 @@ struct Parser {
                 while isPunct(",") {
                     pos += 1; skipNewlines()
                     if isPunct("}") { break }
-                    let k = try parseExpr(level: .or); skipNewlines()
+                    let k = try parseExpr(level: .member); skipNewlines()
                     try expectPunct(":", "between object key and value")
                     skipNewlines()
-                    let val = try parseExpr(level: .or); skipNewlines()
+                    let val = try parseExpr(level: .member); skipNewlines()
                     entries.append(Term.ObjectEntry(key: k, value: val))
                 }
                 try expectPunct("}", "to close the object")
@@ -497,7 +545,7 @@ struct Parser {
             while isPunct(",") {
                 pos += 1; skipNewlines()
                 if isPunct("}") { break }
-                items.append(try parseExpr(level: .or)); skipNewlines()
+                items.append(try parseExpr(level: .member)); skipNewlines()
             }
             try expectPunct("}", "to close the set")
             return .set(items)
@@ -518,6 +566,7 @@ struct Parser {
             } else if isPunct("["), !current.spaceBefore {
                 pos += 1
                 skipNewlines()
+                let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
                 let idx = try parseExpr(level: .unify)
                 skipNewlines()
                 try expectPunct("]", "to close the reference")
@@ -526,10 +575,12 @@ struct Parser {
                 let loc = location
                 guard let name = callName(term) else { throw error("invalid function call: only names can be called") }
                 pos += 1
+                let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+
                 skipNewlines()
                 var args: [Term] = []
                 while !isPunct(")") {
-                    args.append(try parseExpr(level: .or))
+                    args.append(try parseExpr(level: .member))
                     skipNewlines()
                     if isPunct(",") { pos += 1; skipNewlines() } else { break }
                 }

@@ -18,7 +18,9 @@ final class RuleNode {
     @discardableResult
     func computeFlags() -> Bool {
         hasRules = rules.contains { !$0.rule.isFunction }
-        var below = hasRules
+        // Packages, and nodes holding functions, exist in the data document (as objects).
+        var below = hasRules || isPackage
+        for c in children.values where c.rules.contains(where: { $0.rule.isFunction }) { below = true }
         for c in children.values where c.computeFlags() { below = true }
         hasRulesBelow = below
         return below

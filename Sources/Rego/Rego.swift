@@ -99,8 +99,24 @@ public final class RegoEngine: @unchecked Sendable {
         try BigStack.run { try self.queryResultsOnThisThread(query, input: input) }
     }
 
-    func queryResultsOnThisThread(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
+    private let queryCacheLock = NSLock()
+    private var queryCache: [String: Body] = [:]
+
+    /// Compiled queries are cached: a decision path is usually asked many times.
+    func compiledQuery(_ query: String) throws -> Body {
+        queryCacheLock.lock()
+        if let hit = queryCache[query] { queryCacheLock.unlock(); return hit }
+        queryCacheLock.unlock()
         let body = try program.compileQuery(query)
+        queryCacheLock.lock()
+        if queryCache.count > 256 { queryCache.removeAll() }
+        queryCache[query] = body
+        queryCacheLock.unlock()
+        return body
+    }
+
+    func queryResultsOnThisThread(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
+        let body = try compiledQuery(query)
         let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
                                   deadline: options.timeout.map { Date().addingTimeInterval($0) })

@@ -11,13 +11,11 @@ extension Builtins {
         }
         t["array.reverse"] = Builtin(arity: 1) { a, _ in .array(try array("array.reverse", a, 0).reversed()) }
         t["array.flatten"] = Builtin(arity: 1) { a, _ in
-            func flat(_ v: [RegoValue]) -> [RegoValue] {
-                v.flatMap { x -> [RegoValue] in
-                    if case .array(let inner) = x { return flat(inner) }
-                    return [x]
-                }
-            }
-            return .array(flat(try array("array.flatten", a, 0)))
+            // One level only, as OPA does.
+            return .array(try array("array.flatten", a, 0).flatMap { x -> [RegoValue] in
+                if case .array(let inner) = x { return inner }
+                return [x]
+            })
         }
     }
 }

@@ -145,13 +145,15 @@ enum Builtins {
         t["floor"] = Builtin(arity: 1) { a, _ in .number(try number("floor", a, 0).floor()) }
         t["numbers.range"] = Builtin(arity: 2) { a, _ in
             let x = try int("numbers.range", a, 0), y = try int("numbers.range", a, 1)
-            guard abs(y - x) < 10_000_000 else { throw RegoError.builtin("numbers.range: range too large") }
+            let (span, overflow) = y.subtractingReportingOverflow(x)
+            guard !overflow, span.magnitude < 10_000_000 else { throw RegoError.builtin("numbers.range: range too large (at most 10000000 elements)") }
             return .array(x <= y ? (x...y).map { .int($0) } : stride(from: x, through: y, by: -1).map { .int($0) })
         }
         t["numbers.range_step"] = Builtin(arity: 3) { a, _ in
             let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1), s = try int("numbers.range_step", a, 2)
             guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive number above zero") }
-            guard abs(y - x) / s < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large") }
+            let (span, overflow) = y.subtractingReportingOverflow(x)
+            guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
             return .array(x <= y ? stride(from: x, through: y, by: s).map { .int($0) } : stride(from: x, through: y, by: -s).map { .int($0) })
         }
         t["print"] = Builtin(arity: -1) { _, _ in .bool(true) }

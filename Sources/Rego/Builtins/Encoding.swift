@@ -70,10 +70,15 @@ extension Builtins {
             let s = try string("urlquery.encode", a, 0)
             return .string((s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s).replacingOccurrences(of: "%20", with: "+"))
         }
-        for name in ["yaml.marshal", "yaml.unmarshal", "yaml.is_valid"] {
-            t[name] = Builtin(arity: 1) { _, _ in
-                throw RegoError.builtin("\(name): YAML is not supported by the embedded engine")
-            }
+        t["yaml.marshal"] = Builtin(arity: 1) { a, _ in .string(YAMLWriter.write(a[0])) }
+        t["yaml.unmarshal"] = Builtin(arity: 1) { a, _ in
+            var r = try YAMLReader(try string("yaml.unmarshal", a, 0))
+            return try r.parseDocument()
+        }
+        t["yaml.is_valid"] = Builtin(arity: 1) { a, _ in
+            guard case .string(let s) = a[0] else { return .bool(false) }
+            guard var r = try? YAMLReader(s) else { return .bool(false) }
+            return .bool((try? r.parseDocument()) != nil)
         }
     }
 }

@@ -94,11 +94,11 @@ enum GoFormat {
             var flags = Set<Unicode.Scalar>()
             while i < f.count, "+-# 0".unicodeScalars.contains(f[i]) { flags.insert(f[i]); i += 1 }
             var width: Int? = nil
-            while i < f.count, let d = Int(String(f[i])) { width = (width ?? 0) * 10 + d; i += 1 }
+            while i < f.count, let d = Int(String(f[i])) { width = min(10_000, (width ?? 0) * 10 + d); i += 1 }
             var precision: Int? = nil
             if i < f.count, f[i] == "." {
                 i += 1; precision = 0
-                while i < f.count, let d = Int(String(f[i])) { precision = precision! * 10 + d; i += 1 }
+                while i < f.count, let d = Int(String(f[i])) { precision = min(10_000, precision! * 10 + d); i += 1 }
             }
             guard i < f.count else { out += "%!(NOVERB)"; break }
             let verb = f[i]; i += 1
@@ -168,7 +168,9 @@ enum GoFormat {
         case ("d", .float(let d)):
             return "%!d(float64=\(goFloat(d)))"
         case ("s", .int(let n)):
-            return "%!s(big.Int=\(n))"
+            return n.description
+        case ("s", .bool(let b)):
+            return b ? "true" : "false"
         case ("d", .string(let s)):
             return "%!d(string=\(s))"
         case ("s", .float(let d)):

@@ -36,6 +36,7 @@ extension Builtins {
     static func registerRegex(_ t: inout [String: Builtin]) {
         t["regex.match"] = Builtin(arity: 2) { a, _ in
             let p = try string("regex.match", a, 0), s = try string("regex.match", a, 1)
+            if p.isEmpty { return .bool(true) }
             let r = try RegexCache.shared.regex(p, "regex.match")
             return .bool(r.firstMatch(in: s, range: nsRange(s)) != nil)
         }

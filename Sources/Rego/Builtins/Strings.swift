@@ -52,7 +52,7 @@ extension Builtins {
             let start = try int("substring", a, 1), length = try int("substring", a, 2)
             if start < 0 { throw RegoError.builtin("substring: negative offset") }
             if start >= s.count { return .string("") }
-            let end = length < 0 ? s.count : min(s.count, start + length)
+            let end = length < 0 || length > s.count - start ? s.count : start + length
             var out = String.UnicodeScalarView()
             out.append(contentsOf: s[start..<end])
             return .string(String(out))

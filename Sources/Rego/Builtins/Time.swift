@@ -369,7 +369,7 @@ enum GoTime {
 
 extension Int {
     func floorDiv(_ d: Int) -> Int { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
-    func floorMod(_ d: Int) -> Int { self - floorDiv(d) * d }
+    func floorMod(_ d: Int) -> Int { let r = self % d; return r != 0 && (r < 0) != (d < 0) ? r + d : r }
 }
 
 extension Builtins {
@@ -439,6 +439,7 @@ extension Builtins {
         t["time.add_date"] = Builtin(arity: 4) { a, _ in
             let fn = "time.add_date"
             let ns = try int(fn, a, 0), y = try int(fn, a, 1), m = try int(fn, a, 2), d = try int(fn, a, 3)
+            guard abs(y) < 1_000_000, abs(m) < 12_000_000, abs(d) < 400_000_000 else { throw RegoError.builtin("time outside of valid range") }
             let b = GoTime.broken(ns, try GoTime.zone(""))
             let days = GoTime.daysFromCivil(b.year + y, b.month + m, b.day + d)
             let secs = BigInt(days) * 86400 + BigInt(b.hour * 3600 + b.minute * 60 + b.second)

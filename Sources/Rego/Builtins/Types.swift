@@ -1,9 +1,10 @@
 import BigInt
+import Foundation
 
 extension Builtins {
     static func registerTypes(_ t: inout [String: Builtin]) {
         func isType(_ name: String, _ type: String) {
-            t[name] = Builtin(arity: 1) { a, _ in a[0].typeName == type ? .bool(true) : nil }
+            t[name] = Builtin(arity: 1) { a, _ in .bool(a[0].typeName == type) }
         }
         isType("is_number", "number")
         isType("is_string", "string")
@@ -19,6 +20,10 @@ extension Builtins {
             case .bool(let b): return .int(b ? 1 : 0)
             case .number: return a[0]
             case .string(let s):
+                let bare = s.lowercased().trimmingCharacters(in: ["+", "-"])
+                if ["nan", "inf", "infinity"].contains(bare) {
+                    throw RegoError.typeError("to_number: operand 1 must be a finite number string but got \(RegoValue.string(s).jsonString())")
+                }
                 guard let n = RegoNumber(parsing: s), !s.hasPrefix("+"), !s.lowercased().contains("inf"), !s.contains(" ") else {
                     throw RegoError.builtin("strconv.ParseFloat: parsing \(RegoValue.string(s).jsonString()): invalid syntax")
                 }
