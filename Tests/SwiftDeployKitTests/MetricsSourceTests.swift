@@ -152,8 +152,7 @@ final class MovingMetrics: @unchecked Sendable {
     }
 
     @Test func realPrometheusAnswersTheSameFigures() async throws {
-        guard let binary = Self.prometheusBinary() else {
-            print("skipping: prometheus is not installed (apt-get install prometheus)")
+        guard let binary = Self.prometheusBinary() ?? ExternalTool.locate("prometheus", missing: { Issue.record(Comment(rawValue: $0)) }) else {
             return
         }
         let moving = MovingMetrics { demo in
