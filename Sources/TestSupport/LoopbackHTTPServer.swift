@@ -179,3 +179,45 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
     }
 }
+
+/// A loopback listener whose accept queue is full and never drained: a new connection to it is neither accepted
+/// nor refused, so connecting times out (the "connect timeout" case, without leaving the machine).
+public final class SaturatedListener: @unchecked Sendable {
+    public let port: Int
+    private var descriptors: [Int32] = []
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 0) == 0 else {
+            close(fd)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        descriptors.append(fd)
+        // Fill the queue: the first connection completes the handshake and waits, unaccepted.
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        descriptors.append(filler)
+    }
+
+    deinit { stop() }
+
+    public func stop() {
+        for fd in descriptors { close(fd) }
+        descriptors.removeAll()
+    }
+}

@@ -75,6 +75,20 @@ final class MovingMetrics: @unchecked Sendable {
         #expect(took < 5)
     }
 
+    @Test func connectTimeoutIsNamed() throws {
+        let listener = try SaturatedListener()
+        defer { listener.stop() }
+        let url = URL(string: "http://127.0.0.1:\(listener.port)/metrics")!
+        let start = MonotonicClock.now()
+        #expect(throws: HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3)) {
+            try SocketHTTPClient().sendBlocking(method: "GET", url: url, limits: HTTPLimits(connectTimeout: 0.3, totalTimeout: 5))
+        }
+        let took = MonotonicClock.now() - start
+        #expect(took >= 0.25)
+        #expect(took < 4)  // the connect limit, not the 5 s total
+        #expect(HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3).summary == "connecting to \(url.absoluteString) timed out after 300ms")
+    }
+
     @Test func httpStatusIsNamed() async throws {
         let server = try LoopbackHTTPServer { _ in .text("upstream unavailable", status: 503) }
         defer { server.stop() }
