@@ -178,11 +178,14 @@ final class MovingMetrics: @unchecked Sendable {
         defer { target.stop() }
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-prom")
         defer { dir.remove() }
+        // A job name of our own: the answers must come from this Prometheus scraping this target, not from
+        // another Prometheus that happens to hold the port.
+        let job = "swiftdeploy_test_\(UUID().uuidString.prefix(8).lowercased())"
         let config = """
         global:
           scrape_interval: 500ms
         scrape_configs:
-          - job_name: demo
+          - job_name: \(job)
             static_configs:
               - targets: ['127.0.0.1:\(target.port)']
         """
@@ -205,13 +208,15 @@ final class MovingMetrics: @unchecked Sendable {
         let deadline = MonotonicClock.now() + 40
         while MonotonicClock.now() < deadline {
             try await Task.sleep(nanoseconds: 500_000_000)
+            guard process.isRunning else { break }
+            guard let ours = try? await source.instant("count(up{job=\"\(job)\"} == 1)"), ours == 1 else { continue }
             if let attempt = try? await source.window(settings: settings), attempt.insufficient.isEmpty, attempt.requests >= 300 {
                 figures = attempt
                 break
             }
         }
         guard let figures else {
-            Issue.record("Prometheus never had a full window: \(try dir.read("prometheus.log").suffix(800))")
+            Issue.record("Prometheus (running: \(process.isRunning)) never had a full window of job \(job): \(try dir.read("prometheus.log").suffix(800))")
             return
         }
         // Every scrape adds 95 ok + 5 errors on / (and /healthz, excluded): the ratio survives extrapolation.
