@@ -16,6 +16,10 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             HistoryCommand.self,
             PolicyCommand.self,
             GateCommand.self,
+            DeployCommand.self,
+            PromoteCommand.self,
+            TeardownCommand.self,
+            StatusCommand.self,
         ]
     )
 

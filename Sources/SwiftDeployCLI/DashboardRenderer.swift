@@ -1,0 +1,63 @@
+import Foundation
+import SwiftDeployKit
+
+/// Draws one status frame as text. Pure: the same snapshot gives the same text.
+struct DashboardRenderer {
+    let console: Console
+
+    func render(_ s: StatusSnapshot) -> String {
+        var lines: [String] = []
+        let state = s.healthy ? console.colored("healthy", .green) : console.colored("NOT HEALTHY", .red)
+        lines.append(console.colored("swiftdeploy status", .bold) + " · \(s.project) · \(state) · \(DashboardRenderer.timestamp(s.takenAt))")
+        let running = s.runningMode ?? "not running"
+        var mode = "mode      \(running)"
+        if s.runningMode != s.manifestMode.rawValue { mode += " (manifest.yaml: \(s.manifestMode.rawValue))" }
+        mode += "   version \(s.version ?? "-")"
+        mode += "   chaos \((try? s.figures.get().chaos).flatMap { $0 } ?? "-")"
+        mode += "   uptime \(s.uptime.map(DashboardRenderer.duration) ?? "-")"
+        lines.append(mode)
+        if let drift = s.drift { lines.append(console.colored("          ! \(drift)", .yellow)) }
+        let services = s.expectedServices.map { name -> String in
+            guard let c = s.containers.first(where: { $0.service == name }) else { return "\(name) " + console.colored("missing", .red) }
+            return "\(name) " + console.colored(c.summary, c.isReady ? .green : .red)
+        }
+        let endpoint = console.colored(s.endpoint.summary, s.endpoint.status == 200 ? .green : .red)
+        lines.append("services  " + services.joined(separator: "   ") + "   health endpoint \(endpoint)")
+        switch s.figures {
+        case .success(let f):
+            let errors = f.errorRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
+            lines.append(String(format: "traffic   %.1f req/s", f.requestRate) + "   errors \(errors)"
+                         + "   p50 \(DashboardRenderer.ms(f.p50Ms))  p95 \(DashboardRenderer.ms(f.p95Ms))  p99 \(DashboardRenderer.ms(f.p99Ms))"
+                         + "   (last \(Int(f.windowSeconds.rounded()))s)")
+        case .failure(let why):
+            lines.append("traffic   unavailable: \(why.reason)")
+        }
+        for (index, d) in s.decisions.enumerated() {
+            let color: Console.Color = d.verdict == .allow ? .green : (d.verdict == .warn ? .yellow : .red)
+            let head = (index == 0 ? "policy    " : "          ") + d.domain.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + console.colored(d.verdict.rawValue, color)
+            lines.append(head)
+            for reason in d.reasons { lines.append("            - \(reason)") }
+            for warning in d.warnings { lines.append("            warning: \(warning)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func ms(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return value < 10 ? String(format: "%.1fms", value) : String(format: "%.0fms", value)
+    }
+
+    static func duration(_ seconds: TimeInterval) -> String {
+        let total = Int(seconds)
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
+        return "\(total / 3600)h\((total % 3600) / 60)m"
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// One container of the project as the engine reports it (`docker inspect`).
+public struct ContainerStatus: Sendable, Equatable {
+    public var id: String
+    /// The container name without the leading slash.
+    public var name: String
+    /// The Compose service (`com.docker.compose.service` label).
+    public var service: String
+    /// `created`, `running`, `restarting`, `exited`, `dead`, …
+    public var state: String
+    /// `starting`, `healthy`, `unhealthy`; nil when the container has no healthcheck.
+    public var health: String?
+    /// The output of the most recent health probe, when there is one.
+    public var lastHealthOutput: String
+    public var image: String
+    /// The container's environment (`MODE`, `APP_VERSION`, …).
+    public var environment: [String: String]
+    public var startedAt: Date?
+    public var restartCount: Int
+    public var exitCode: Int
+
+    public init(id: String, name: String, service: String, state: String, health: String? = nil, lastHealthOutput: String = "",
+                image: String = "", environment: [String: String] = [:], startedAt: Date? = nil, restartCount: Int = 0,
+                exitCode: Int = 0) {
+        self.id = id
+        self.name = name
+        self.service = service
+        self.state = state
+        self.health = health
+        self.lastHealthOutput = lastHealthOutput
+        self.image = image
+        self.environment = environment
+        self.startedAt = startedAt
+        self.restartCount = restartCount
+        self.exitCode = exitCode
+    }
+
+    /// Running, and healthy when it has a healthcheck.
+    public var isReady: Bool { state == "running" && (health == nil || health == "healthy") }
+
+    /// `running (healthy)`, `exited (code 1)`, … for progress lines and errors.
+    public var summary: String {
+        if state == "running" { return health.map { "running, \($0)" } ?? "running" }
+        if state == "exited" { return "exited with code \(exitCode)" }
+        return state
+    }
+}
+
+/// What is left of a project on the engine.
+public struct ProjectResources: Sendable, Equatable {
+    public var containers: [String]
+    public var networks: [String]
+    public var volumes: [String]
+
+    public init(containers: [String] = [], networks: [String] = [], volumes: [String] = []) {
+        self.containers = containers
+        self.networks = networks
+        self.volumes = volumes
+    }
+
+    public var isEmpty: Bool { containers.isEmpty && networks.isEmpty && volumes.isEmpty }
+}
+
+/// The container engine as the workflows use it, scoped to one Compose project.
+/// `ComposeRuntime` is the real one; tests replace it to check a workflow's decisions.
+public protocol ContainerRuntime: Sendable {
+    /// Checks the daemon answers and Compose exists; throws `RuntimeError` naming which is missing.
+    func preflight() throws
+    /// Makes sure each image is on the host, pulling those that are not; `RuntimeError.imageMissing` otherwise.
+    func ensureImages(_ images: [String]) throws
+    /// `up -d`: creates or updates every service of the compose file.
+    func up() throws
+    /// `up -d --no-deps --force-recreate <service>`: replaces one service's container only.
+    func recreate(service: String) throws
+    /// `kill -s HUP <service>`: makes nginx reload (and re-resolve the app's new address after a recreate).
+    func reload(service: String) throws
+    /// `down -v --remove-orphans`, then removes anything still labelled with the project.
+    func down() throws
+    /// The project's containers (by the `com.docker.compose.project` label), stopped ones included.
+    func containers() throws -> [ContainerStatus]
+    /// The last `lines` lines of a container's output (stdout and stderr).
+    func logs(container: String, lines: Int) -> String
+    /// Containers, networks and volumes that still carry the project's label.
+    func leftovers() throws -> ProjectResources
+}

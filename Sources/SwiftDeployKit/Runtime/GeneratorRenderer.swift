@@ -1,0 +1,23 @@
+import Foundation
+
+/// The lifecycle's renderer: `ConfigGenerator`, exactly what `init` runs
+/// (the manifest's own templates or the built-in ones, atomic writes, unchanged files left alone).
+public struct GeneratorRenderer: ConfigRendering {
+    /// How the manifest is named in the generated files' header (its file name).
+    public var manifestName: String
+
+    public init(manifestName: String = "manifest.yaml") {
+        self.manifestName = manifestName
+    }
+
+    @discardableResult
+    public func render(_ manifest: Manifest) throws -> [URL] {
+        try ConfigGenerator(manifest: manifest, manifestName: manifestName).write()
+            .filter { $0.outcome != .unchanged }
+            .map(\.file.url)
+    }
+
+    public func generatedFiles(for manifest: Manifest) -> [URL] {
+        [manifest.nginxConfigURL, manifest.composeFileURL]
+    }
+}

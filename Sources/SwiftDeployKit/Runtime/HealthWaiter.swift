@@ -1,0 +1,93 @@
+import Foundation
+
+/// A snapshot while waiting for the stack to become healthy, for a progress line.
+public struct HealthProgress: Sendable, Equatable {
+    public var elapsed: TimeInterval
+    public var timeout: TimeInterval
+    /// Each expected service with its state (`running, starting`, `missing`, …), in service order.
+    public var services: [(name: String, summary: String)]
+    /// The last answer of the health URL, once every container is ready.
+    public var endpoint: String?
+
+    public static func == (a: HealthProgress, b: HealthProgress) -> Bool {
+        a.elapsed == b.elapsed && a.timeout == b.timeout && a.endpoint == b.endpoint
+            && a.services.map(\.name) == b.services.map(\.name) && a.services.map(\.summary) == b.services.map(\.summary)
+    }
+
+    /// `waiting 12s/60s: app running, starting · nginx running, healthy`
+    public var line: String {
+        var text = "waiting \(Int(elapsed))s/\(Int(timeout))s: " + services.map { "\($0.name) \($0.summary)" }.joined(separator: " · ")
+        if let endpoint { text += " · /healthz \(endpoint)" }
+        return text
+    }
+}
+
+/// Waits until every expected service's container is running and healthy and the
+/// health URL answers 200 through nginx; on timeout names the service that is not
+/// and includes the tail of its logs.
+public struct HealthWaiter: Sendable {
+    public var runtime: any ContainerRuntime
+    public var probe: any HTTPProbing
+    /// The Compose services that must be ready (the app first: it is blamed first on timeout).
+    public var services: [String]
+    public var healthURL: URL
+    public var timeout: TimeInterval
+    public var pollInterval: TimeInterval
+    /// How many log lines a timeout error carries.
+    public var logLines: Int
+
+    public init(runtime: any ContainerRuntime, probe: any HTTPProbing, services: [String], healthURL: URL,
+                timeout: TimeInterval, pollInterval: TimeInterval = 1, logLines: Int = 20) {
+        self.runtime = runtime
+        self.probe = probe
+        self.services = services
+        self.healthURL = healthURL
+        self.timeout = timeout
+        self.pollInterval = pollInterval
+        self.logLines = logLines
+    }
+
+    /// Returns the project's containers once all are ready and the health URL answered 200.
+    /// Throws `RuntimeError.unhealthy` (with logs) or `.healthEndpointDown` after `timeout`.
+    public func wait(progress: @Sendable (HealthProgress) -> Void = { _ in }) async throws -> [ContainerStatus] {
+        let start = Date()
+        var lastContainers: [ContainerStatus] = []
+        var lastAnswer: HTTPAnswer?
+        while true {
+            let elapsed = Date().timeIntervalSince(start)
+            let containers = try runtime.containers()
+            lastContainers = containers
+            let byService = Dictionary(containers.map { ($0.service, $0) }, uniquingKeysWith: { a, b in a.state == "running" ? a : b })
+            let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
+            let summaries = expected.map { name in (name: name, summary: byService[name]?.summary ?? "not created") }
+            let allReady = expected.allSatisfy { byService[$0]?.isReady ?? false }
+            lastAnswer = nil
+            if allReady {
+                let answer = await probe.get(healthURL, timeout: min(5, max(1, timeout - elapsed)))
+                lastAnswer = answer
+                if answer.status == 200 { return containers }
+            }
+            progress(HealthProgress(elapsed: elapsed, timeout: timeout, services: summaries, endpoint: lastAnswer?.summary))
+            if elapsed >= timeout { break }
+            try await Task.sleep(nanoseconds: UInt64(min(pollInterval, max(0.05, timeout - elapsed)) * 1_000_000_000))
+        }
+        throw timeoutError(lastContainers, lastAnswer)
+    }
+
+    func timeoutError(_ containers: [ContainerStatus], _ answer: HTTPAnswer?) -> RuntimeError {
+        let byService = Dictionary(containers.map { ($0.service, $0) }, uniquingKeysWith: { a, _ in a })
+        let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
+        if let culprit = expected.first(where: { !(byService[$0]?.isReady ?? false) }) {
+            guard let container = byService[culprit] else {
+                return .unhealthy(service: culprit, state: "not created", seconds: Int(timeout), health: "",
+                                  logs: "")
+            }
+            return .unhealthy(service: culprit, state: container.summary, seconds: Int(timeout),
+                              health: container.lastHealthOutput, logs: runtime.logs(container: container.id, lines: logLines))
+        }
+        let app = services.first ?? "app"
+        let logs = byService[app].map { runtime.logs(container: $0.id, lines: logLines) } ?? ""
+        return .healthEndpointDown(url: healthURL.absoluteString, seconds: Int(timeout), lastAnswer: answer?.summary ?? "no answer",
+                                   service: app, logs: logs)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Why talking to Docker or Compose failed. Each case names the dependency,
+/// its distinct reason and what to do next.
+public enum RuntimeError: SwiftDeployFailure, Equatable {
+    /// A program (docker, docker-compose) is not on `PATH` or cannot be started.
+    case programNotFound(program: String)
+    /// Neither `docker compose` (v2) nor `docker-compose` (v1) works; the reason each attempt failed.
+    case composeMissing(v2: String, v1: String)
+    /// The Docker daemon does not answer `docker info`.
+    case daemonUnreachable(host: String, detail: String)
+    /// A command ran and exited non-zero.
+    case commandFailed(command: String, status: Int32, output: String)
+    /// A command outlived its time limit and was terminated.
+    case commandTimedOut(command: String, seconds: Int)
+    /// An image is neither present locally nor pullable.
+    case imageMissing(image: String, detail: String)
+    /// A published port is already taken on the host.
+    case portTaken(port: Int, detail: String)
+    /// A service did not become healthy in time.
+    case unhealthy(service: String, state: String, seconds: Int, health: String, logs: String)
+    /// The stack is up but `/healthz` through nginx never answered 200.
+    case healthEndpointDown(url: String, seconds: Int, lastAnswer: String, service: String, logs: String)
+    /// Docker answered something this tool could not read.
+    case unreadableAnswer(command: String, detail: String)
+
+    public var exitStatus: ExitStatus { .operationFailed }
+
+    public var errorDescription: String? {
+        switch self {
+        case .programNotFound(let program):
+            return "cannot run '\(program)': it is not installed or not on PATH; install Docker (docker and the Compose plugin or docker-compose) and try again"
+        case .composeMissing(let v2, let v1):
+            return """
+            Docker Compose not found: 'docker compose' (v2) failed: \(v2); 'docker-compose' (v1) failed: \(v1)
+            install the Compose plugin (docker compose) or docker-compose, then run again
+            """
+        case .daemonUnreachable(let host, let detail):
+            return """
+            the Docker daemon is not reachable at \(host): \(detail)
+            start Docker (e.g. 'sudo systemctl start docker', or scripts/docker-engine here) or fix DOCKER_HOST, then run again
+            """
+        case .commandFailed(let command, let status, let output):
+            return "'\(command)' failed with exit status \(status):\n\(Self.indent(output))"
+        case .commandTimedOut(let command, let seconds):
+            return "'\(command)' did not finish within \(seconds)s and was stopped; check that the Docker daemon is responsive ('docker info') and try again"
+        case .imageMissing(let image, let detail):
+            return """
+            image '\(image)' is not on this host and could not be pulled: \(detail)
+            build it (scripts/build-images builds the demo images) or fix the image name in manifest.yaml, then deploy again
+            """
+        case .portTaken(let port, let detail):
+            return """
+            port \(port) is already in use on this host: \(detail)
+            stop whatever holds it ('ss -ltnp | grep :\(port)') or change nginx.port / nginx.admin_port in manifest.yaml, then deploy again
+            """
+        case .unhealthy(let service, let state, let seconds, let health, let logs):
+            var text = "service '\(service)' is not healthy after \(seconds)s (state: \(state))"
+            if !health.isEmpty { text += "\nlast health check output:\n\(Self.indent(health))" }
+            text += logs.isEmpty ? "\n(no log output)" : "\nlast log lines of '\(service)':\n\(Self.indent(logs))"
+            text += "\nfix the service (see the logs above), or raise --timeout if it is only slow to start"
+            return text
+        case .healthEndpointDown(let url, let seconds, let lastAnswer, let service, let logs):
+            var text = "every container is running, but \(url) did not answer 200 through nginx within \(seconds)s (last answer: \(lastAnswer))"
+            text += logs.isEmpty ? "\n(no log output from '\(service)')" : "\nlast log lines of '\(service)':\n\(Self.indent(logs))"
+            text += "\ncheck services.healthcheck.path in manifest.yaml (the app must answer 200 there), then deploy again"
+            return text
+        case .unreadableAnswer(let command, let detail):
+            return "could not read the answer of '\(command)': \(detail); check the Docker version ('docker version')"
+        }
+    }
+
+    static func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "  | \($0)" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Everything a lifecycle workflow works with, injected so tests can replace the
+/// container runtime, the renderer, the gate, the recorder and the HTTP client.
+public struct DeployContext: Sendable {
+    /// The manifest file (for the in-place mode rewrite and reloading).
+    public var manifestURL: URL
+    public var manifest: Manifest
+    public var runtime: any ContainerRuntime
+    public var renderer: any ConfigRendering
+    /// The policy gate; nil when no policy engine is available, and then every gated action is
+    /// refused as inconclusive unless overridden. A gate is never skipped silently.
+    public var gate: (any PolicyGate)?
+    public var recorder: any LifecycleRecording
+    public var probe: any HTTPProbing
+    public var lock: DeployLock
+    /// Seconds between two health polls.
+    public var pollInterval: TimeInterval
+
+    public init(manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
+                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = URLSessionProbe(),
+                lock: DeployLock? = nil, pollInterval: TimeInterval = 1) {
+        self.manifestURL = manifestURL
+        self.manifest = manifest
+        self.runtime = runtime
+        self.renderer = renderer
+        self.gate = gate
+        self.recorder = recorder
+        self.probe = probe
+        self.lock = lock ?? DeployLock(manifestDirectory: manifest.directory)
+        self.pollInterval = pollInterval
+    }
+
+    /// The reason given when no policy engine is available.
+    public static let noEngineReason =
+        "the policy engine is not available in this build of swiftdeploy, so the gate cannot decide; a gate is never skipped silently"
+
+    /// Asks the gate, or answers inconclusive when there is none.
+    func decide(domain: String, action: String, targetMode: DeploymentMode?) async -> PolicyDecision {
+        guard let gate else {
+            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: [Self.noEngineReason], engine: "none",
+                                  input: .null)
+        }
+        return await gate.evaluate(domain: domain, request: GateRequest(manifest: manifest, action: action, targetMode: targetMode))
+    }
+
+    /// Lets the action proceed when the decision permits it or an override is given (recording the
+    /// override); otherwise records the refusal and throws `DeployWorkflowError.policyRefused`.
+    /// Returns true when the action proceeds on an override.
+    func enforce(_ decision: PolicyDecision, action: String, event: LifecycleEvent, override: OverrideRequest?,
+                 modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) throws -> Bool {
+        if decision.verdict.permitsAction { return false }
+        if let override {
+            try record(LifecycleRecord(
+                event: .override, outcome: "ok",
+                message: "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
+                modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
+                details: ["action": .string(action)]))
+            return true
+        }
+        try record(LifecycleRecord(
+            event: event, outcome: "refused",
+            message: "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
+            modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
+        throw DeployWorkflowError.policyRefused(action: action, decision: decision)
+    }
+
+    /// Takes the project lock for `action`, recording a broken stale lock.
+    func acquireLock(action: String) throws -> LockGrant {
+        let grant = try lock.acquire(LockHolder.current(action: action))
+        if let broken = grant.broken {
+            try record(LifecycleRecord(
+                event: .lock, outcome: "broken",
+                message: "broke a stale lock held by \(broken.description): \(grant.breakReason ?? "stale")",
+                details: ["holder": .object([
+                    "who": .string(broken.who), "host": .string(broken.host), "pid": .int(Int64(broken.pid)),
+                    "action": .string(broken.action),
+                    "since": .string(DeployLock.timestampFormatter.string(from: broken.since)),
+                ]), "reason": .string(grant.breakReason ?? "")]))
+        }
+        return grant
+    }
+
+    /// The one place the workflows hand a record to the history.
+    func record(_ record: LifecycleRecord) throws {
+        try recorder.record(record, manifest: manifest)
+    }
+
+    /// The services a healthy stack must have: the app first (blamed first on timeout), then nginx.
+    var expectedServices: [String] { [manifest.services.name, "nginx"] }
+
+    func healthWaiter(timeout: TimeInterval) -> HealthWaiter {
+        HealthWaiter(runtime: runtime, probe: probe, services: expectedServices, healthURL: manifest.adminHealthURL,
+                     timeout: timeout, pollInterval: pollInterval)
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// What a promote did, or (with `dryRun`) would do.
+public struct PromoteReport: Sendable {
+    public enum Outcome: String, Sendable {
+        /// The mode changed and the service confirmed it.
+        case promoted
+        /// The app already runs in the target mode and the manifest says so: nothing to do.
+        case noop
+        /// `--dry-run`: decided and reported, changed nothing.
+        case dryRun = "dry-run"
+    }
+
+    public var outcome: Outcome
+    public var target: DeploymentMode
+    /// The mode the app was running in before (from its container), or the manifest's when unknown.
+    public var previous: DeploymentMode
+    /// The canary decision; nil for a no-op.
+    public var decision: PolicyDecision?
+    public var overridden: Bool
+    /// Set when manifest.yaml and the running app disagree about the mode (the manifest was edited while deployed).
+    public var drift: String?
+    /// What the service answered when asked for its mode (`X-Mode: canary`).
+    public var confirmation: String?
+}
+
+/// `swiftdeploy promote canary|stable`: canary gate on a metrics window → in-place
+/// `services.mode` rewrite → re-render → recreate the app only → wait healthy →
+/// confirm the mode from the service itself (`X-Mode` on `GET /`). When the new mode
+/// does not come up healthy and confirmed, the previous mode is restored the same way.
+public struct PromoteWorkflow: Sendable {
+    public var context: DeployContext
+    public var target: DeploymentMode
+    public var dryRun: Bool
+    public var override: OverrideRequest?
+    /// How long the app may take to become healthy after the recreate.
+    public var timeout: TimeInterval
+    public var editor = ManifestEditor()
+    public var loader = ManifestLoader()
+
+    public init(context: DeployContext, target: DeploymentMode, dryRun: Bool = false, override: OverrideRequest? = nil,
+                timeout: TimeInterval = 60) {
+        self.context = context
+        self.target = target
+        self.dryRun = dryRun
+        self.override = override
+        self.timeout = timeout
+    }
+
+    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> PromoteReport {
+        if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw DeployWorkflowError.emptyOverrideReason
+        }
+        let manifest = context.manifest
+        let app = manifest.services.name
+        // A dry run changes nothing and takes no lock; a real promote holds it from the first look at the engine.
+        let grant: LockGrant? = dryRun ? nil : try context.acquireLock(action: "promote \(target.rawValue)")
+        defer { grant?.release() }
+        try context.runtime.preflight()
+        guard let container = try context.runtime.containers().first(where: { $0.service == app && $0.state == "running" }) else {
+            throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
+        }
+        let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
+        let previous = running ?? manifest.services.mode
+        let drift = Self.drift(manifestMode: manifest.services.mode, running: container.environment["MODE"])
+        if let drift { progress("note: \(drift)") }
+
+        if previous == target, manifest.services.mode == target {
+            try context.record(LifecycleRecord(event: .promote, outcome: "noop",
+                                               message: "already in \(target.rawValue) mode; nothing to do",
+                                               modeBefore: previous, modeAfter: previous))
+            return PromoteReport(outcome: .noop, target: target, previous: previous, decision: nil, overridden: false,
+                                 drift: drift, confirmation: nil)
+        }
+
+        progress("evaluating the canary policy over a \(manifest.metrics.window) metrics window")
+        let decision = await context.decide(domain: "canary", action: "promote", targetMode: target)
+        if dryRun {
+            try context.record(LifecycleRecord(
+                event: .promote, outcome: "dry-run",
+                message: "dry run: promote to \(target.rawValue) would be \(decision.verdict.permitsAction ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue))",
+                modeBefore: previous, modeAfter: previous, decision: decision))
+            return PromoteReport(outcome: .dryRun, target: target, previous: previous, decision: decision,
+                                 overridden: false, drift: drift, confirmation: nil)
+        }
+        let overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
+                                             override: override, modeBefore: previous, modeAfter: target)
+        do {
+            let answer = try await switchMode(to: target, progress: progress)
+            try context.record(LifecycleRecord(
+                event: .promote, outcome: "ok", message: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
+                modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil))
+            return PromoteReport(outcome: .promoted, target: target, previous: previous, decision: decision,
+                                 overridden: overridden, drift: drift, confirmation: answer)
+        } catch {
+            let cause = error.localizedDescription
+            progress("promote to \(target.rawValue) failed: \(cause)")
+            progress("rolling back to \(previous.rawValue)")
+            let answer: String
+            do {
+                answer = try await switchMode(to: previous, progress: progress)
+            } catch {
+                try? context.record(LifecycleRecord(
+                    event: .rollback, outcome: "failed",
+                    message: "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
+                    modeBefore: target, modeAfter: nil, decision: decision))
+                throw DeployWorkflowError.rollbackFailed(target: target, previous: previous, cause: cause,
+                                                         rollbackCause: error.localizedDescription)
+            }
+            try? context.record(LifecycleRecord(
+                event: .rollback, outcome: "ok",
+                message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(answer)",
+                modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil))
+            throw DeployWorkflowError.rolledBack(target: target, previous: previous, cause: cause)
+        }
+    }
+
+    /// Rewrites the manifest's mode, re-renders, recreates the app, reloads nginx, waits and confirms.
+    /// Returns the service's answer (`X-Mode: canary`).
+    func switchMode(to mode: DeploymentMode, progress: @escaping @Sendable (String) -> Void) async throws -> String {
+        try editor.setMode(mode, inFileAt: context.manifestURL, loader: loader)
+        let manifest = try loader.load(from: context.manifestURL)
+        var context = self.context
+        context.manifest = manifest
+        try context.renderer.render(manifest)
+        progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
+        try context.runtime.recreate(service: manifest.services.name)
+        // nginx resolved the old container's address; a reload makes it resolve the new one.
+        try context.runtime.reload(service: "nginx")
+        _ = try await context.healthWaiter(timeout: timeout).wait { progress($0.line) }
+        return try await confirm(mode, manifest: manifest)
+    }
+
+    /// Asks the service itself which mode it runs in: the `X-Mode` header of `GET /`, or the `mode` of its JSON body.
+    func confirm(_ mode: DeploymentMode, manifest: Manifest) async throws -> String {
+        var last = "no answer"
+        for attempt in 0..<10 {
+            if attempt > 0 { try await Task.sleep(nanoseconds: 500_000_000) }
+            let answer = await context.probe.get(manifest.publicURL, timeout: 5)
+            if let header = answer.headers["x-mode"] {
+                last = "X-Mode: \(header)"
+                if header == mode.rawValue { return last }
+                continue
+            }
+            if let data = answer.body.data(using: .utf8), let body = try? JSONValue.parse(data), let bodyMode = body["mode"]?.stringValue {
+                last = "mode \(bodyMode) in its JSON body"
+                if bodyMode == mode.rawValue { return last }
+                continue
+            }
+            last = answer.status.map { "HTTP \($0) without an X-Mode header" } ?? answer.summary
+        }
+        throw DeployWorkflowError.modeNotConfirmed(expected: mode, answered: last)
+    }
+
+    /// The note shown when manifest.yaml and the running app disagree.
+    static func drift(manifestMode: DeploymentMode, running: String?) -> String? {
+        guard let running, running != manifestMode.rawValue else { return nil }
+        return "manifest.yaml says services.mode \(manifestMode.rawValue) but the running app is in \(running) mode (the manifest was edited while deployed)"
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+
+/// Traffic figures over a short window, for the dashboard.
+public struct StatusFigures: Sendable, Equatable {
+    public var requestRate: Double
+    /// Errors (5xx) over requests; nil when there were no requests.
+    public var errorRate: Double?
+    public var p50Ms: Double?
+    public var p95Ms: Double?
+    public var p99Ms: Double?
+    /// `none`, `slow`, `error`, or nil when the service does not say.
+    public var chaos: String?
+    public var windowSeconds: Double
+
+    public init(requestRate: Double, errorRate: Double?, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, chaos: String?,
+                windowSeconds: Double) {
+        self.requestRate = requestRate
+        self.errorRate = errorRate
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+        self.chaos = chaos
+        self.windowSeconds = windowSeconds
+    }
+}
+
+/// Reads the traffic figures of a deployed manifest (two scrapes of its metrics endpoint).
+public protocol StatusMetricsReading: Sendable {
+    /// The figures over `window`, or why there are none (the metrics endpoint did not answer, …).
+    func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<StatusFigures, StatusMetricsUnavailable>
+}
+
+/// Why a status frame has no traffic figures.
+public struct StatusMetricsUnavailable: Error, Sendable, Equatable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+}
+
+/// One frame of `swiftdeploy status`.
+public struct StatusSnapshot: Sendable {
+    public var project: String
+    public var takenAt: Date
+    /// `services.mode` in manifest.yaml.
+    public var manifestMode: DeploymentMode
+    /// The mode the running app reports (its `MODE`), nil when it is not running.
+    public var runningMode: String?
+    /// The app's `APP_VERSION`, when running.
+    public var version: String?
+    public var containers: [ContainerStatus]
+    /// The answer of the health URL through nginx.
+    public var endpoint: HTTPAnswer
+    /// How long the app container has been running.
+    public var uptime: TimeInterval?
+    public var figures: Result<StatusFigures, StatusMetricsUnavailable>
+    /// Each policy domain's decision (infrastructure, canary).
+    public var decisions: [PolicyDecision]
+    /// Set when manifest.yaml and the running app disagree about the mode.
+    public var drift: String?
+    /// The services the manifest expects, for reporting the ones missing.
+    public var expectedServices: [String]
+
+    /// Every expected service is running and healthy, and the health URL answers 200.
+    public var healthy: Bool {
+        let ready = Set(containers.filter(\.isReady).map(\.service))
+        return expectedServices.allSatisfy(ready.contains) && containers.allSatisfy(\.isReady) && endpoint.status == 200
+    }
+
+    /// The frame as a stable JSON document (`status --format json`).
+    public var json: JSONValue {
+        func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null }
+        var metrics: JSONValue
+        switch figures {
+        case .success(let f):
+            metrics = .object(["available": .bool(true), "request_rate": number(f.requestRate), "error_rate": number(f.errorRate),
+                               "p50_ms": number(f.p50Ms), "p95_ms": number(f.p95Ms), "p99_ms": number(f.p99Ms),
+                               "window_seconds": number(f.windowSeconds)])
+        case .failure(let why):
+            metrics = .object(["available": .bool(false), "reason": .string(why.reason)])
+        }
+        let chaos: JSONValue = (try? figures.get().chaos).flatMap { $0.map(JSONValue.string) } ?? .null
+        return .object([
+            "project": .string(project),
+            "taken_at": .string(DeployLock.timestampFormatter.string(from: takenAt)),
+            "healthy": .bool(healthy),
+            "mode": .object(["manifest": .string(manifestMode.rawValue), "running": runningMode.map(JSONValue.string) ?? .null]),
+            "drift": drift.map(JSONValue.string) ?? .null,
+            "version": version.map(JSONValue.string) ?? .null,
+            "chaos": chaos,
+            "uptime_seconds": uptime.map { .int(Int64($0)) } ?? .null,
+            "endpoint": .object(["status": endpoint.status.map { .int(Int64($0)) } ?? .null, "summary": .string(endpoint.summary)]),
+            "services": .array(expectedServices.map { name in
+                let container = containers.first { $0.service == name }
+                return .object(["name": .string(name), "state": .string(container?.state ?? "missing"),
+                                "health": container?.health.map(JSONValue.string) ?? .null,
+                                "ready": .bool(container?.isReady ?? false)])
+            }),
+            "metrics": metrics,
+            "policy": .array(decisions.map { d in
+                .object(["domain": .string(d.domain), "verdict": .string(d.verdict.rawValue), "engine": .string(d.engine),
+                         "reasons": .array(d.reasons.map(JSONValue.string)), "warnings": .array(d.warnings.map(JSONValue.string))])
+            }),
+        ])
+    }
+}
+
+/// `swiftdeploy status`: one frame of the dashboard per call to `snapshot()`, each recorded
+/// in the history (event `status`). Never changes the deployment.
+public struct StatusWorkflow: Sendable {
+    public var context: DeployContext
+    public var metrics: (any StatusMetricsReading)?
+    /// The traffic window of each frame (short, so the dashboard stays live).
+    public var window: ManifestDuration
+    /// The policy domains shown.
+    public var domains: [String]
+
+    public init(context: DeployContext, metrics: (any StatusMetricsReading)?, window: ManifestDuration,
+                domains: [String] = ["infrastructure", "canary"]) {
+        self.context = context
+        self.metrics = metrics
+        self.window = window
+        self.domains = domains
+    }
+
+    public func snapshot() async throws -> StatusSnapshot {
+        let manifest = context.manifest
+        try context.runtime.preflight()
+        let containers = try context.runtime.containers()
+        let app = containers.first { $0.service == manifest.services.name && $0.state == "running" }
+        let endpoint = await context.probe.get(manifest.adminHealthURL, timeout: 3)
+        let figures: Result<StatusFigures, StatusMetricsUnavailable>
+        if app == nil {
+            figures = .failure(StatusMetricsUnavailable("the app is not running"))
+        } else if let metrics {
+            figures = await metrics.figures(for: manifest, window: window)
+        } else {
+            figures = .failure(StatusMetricsUnavailable("no metrics reader in this build of swiftdeploy"))
+        }
+        var decisions: [PolicyDecision] = []
+        for domain in domains {
+            decisions.append(await context.decide(domain: domain, action: "status",
+                                                  targetMode: domain == "canary" ? manifest.services.mode : nil))
+        }
+        let snapshot = StatusSnapshot(
+            project: manifest.project, takenAt: Date(), manifestMode: manifest.services.mode,
+            runningMode: app?.environment["MODE"], version: app?.environment["APP_VERSION"], containers: containers,
+            endpoint: endpoint, uptime: app?.startedAt.map { Date().timeIntervalSince($0) }, figures: figures,
+            decisions: decisions, drift: PromoteWorkflow.drift(manifestMode: manifest.services.mode, running: app?.environment["MODE"]),
+            expectedServices: context.expectedServices)
+        try context.record(LifecycleRecord(
+            event: .status, outcome: snapshot.healthy ? "ok" : "failed",
+            message: snapshot.healthy ? "healthy" : "not healthy: " + Self.problems(snapshot).joined(separator: "; "),
+            modeBefore: manifest.services.mode, modeAfter: manifest.services.mode,
+            details: ["snapshot": snapshot.json]))
+        return snapshot
+    }
+
+    /// Why a frame is not healthy, for its record.
+    static func problems(_ snapshot: StatusSnapshot) -> [String] {
+        var problems: [String] = []
+        for name in snapshot.expectedServices {
+            guard let container = snapshot.containers.first(where: { $0.service == name }) else {
+                problems.append("\(name) not running"); continue
+            }
+            if !container.isReady { problems.append("\(name) \(container.summary)") }
+        }
+        if snapshot.endpoint.status != 200 { problems.append("health endpoint \(snapshot.endpoint.summary)") }
+        if let drift = snapshot.drift { problems.append(drift) }
+        return problems
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import SwiftDeployKit
+
+/// An in-memory container engine for workflow tests: `up` creates one container per
+/// service, `recreate` replaces one with the mode of the manifest on disk, `down`
+/// removes everything. Every call is logged in `calls`. Its behaviour follows what
+/// `ComposeRuntime` does on a real engine (covered by the Docker end-to-end tests).
+public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
+    private let lock = NSLock()
+    private var state: [String: ContainerStatus] = [:]
+    private var log: [String] = []
+    private var networks: [String] = []
+
+    public let services: [String]
+    /// Reads the mode the app would start in (the manifest on disk after an edit).
+    public let modeOnDisk: @Sendable () -> String
+    /// Modes whose app container never becomes healthy.
+    public var unhealthyModes: Set<String> = []
+    /// Thrown by `preflight` when set.
+    public var preflightError: RuntimeError?
+    /// Thrown by `up` when set.
+    public var upError: RuntimeError?
+
+    public init(services: [String] = ["app", "nginx"], modeOnDisk: @escaping @Sendable () -> String) {
+        self.services = services
+        self.modeOnDisk = modeOnDisk
+    }
+
+    public var calls: [String] {
+        lock.lock(); defer { lock.unlock() }
+        return log
+    }
+
+    func note(_ call: String) {
+        lock.lock(); log.append(call); lock.unlock()
+    }
+
+    private func container(_ service: String, mode: String) -> ContainerStatus {
+        let healthy = !(service == services.first && unhealthyModes.contains(mode))
+        return ContainerStatus(id: "\(service)-\(UUID().uuidString.prefix(6))", name: "p-\(service)-1", service: service,
+                               state: "running", health: healthy ? "healthy" : "unhealthy",
+                               lastHealthOutput: healthy ? "" : "GET /healthz: 503",
+                               environment: service == services.first ? ["MODE": mode, "APP_VERSION": "0.1.0"] : [:],
+                               startedAt: Date())
+    }
+
+    public func preflight() throws {
+        note("preflight")
+        if let preflightError { throw preflightError }
+    }
+
+    public func ensureImages(_ images: [String]) throws { note("ensureImages \(images.joined(separator: " "))") }
+
+    public func up() throws {
+        note("up")
+        if let upError { throw upError }
+        let mode = modeOnDisk()
+        lock.lock(); defer { lock.unlock() }
+        for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
+        networks = ["p_default"]
+    }
+
+    public func recreate(service: String) throws {
+        note("recreate \(service)")
+        let mode = modeOnDisk()
+        lock.lock(); defer { lock.unlock() }
+        state[service] = container(service, mode: mode)
+    }
+
+    public func reload(service: String) throws { note("reload \(service)") }
+
+    public func down() throws {
+        note("down")
+        lock.lock(); defer { lock.unlock() }
+        state = [:]
+        networks = []
+    }
+
+    public func containers() throws -> [ContainerStatus] {
+        lock.lock(); defer { lock.unlock() }
+        return state.values.sorted { $0.service < $1.service }
+    }
+
+    public func logs(container: String, lines: Int) -> String { "log line of \(container)" }
+
+    public func leftovers() throws -> ProjectResources {
+        lock.lock(); defer { lock.unlock() }
+        return ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks)
+    }
+
+    /// The app's current container.
+    public var app: ContainerStatus? {
+        lock.lock(); defer { lock.unlock() }
+        return services.first.flatMap { state[$0] }
+    }
+}
+
+/// Answers like nginx in front of the demo app: the health URL is 200 when every container of
+/// `runtime` is ready; any other URL answers the app's `GET /` (X-Mode in canary, `mode` in the body).
+public struct FakeHTTPProbe: HTTPProbing {
+    public let runtime: FakeContainerRuntime
+    public init(runtime: FakeContainerRuntime) { self.runtime = runtime }
+
+    public func get(_ url: URL, timeout: TimeInterval) async -> HTTPAnswer {
+        let containers = (try? runtime.containers()) ?? []
+        if url.path == "/healthz" {
+            let ready = !containers.isEmpty && containers.allSatisfy(\.isReady)
+            return ready ? HTTPAnswer(status: 200, body: "{\"status\":\"ok\"}") : HTTPAnswer(status: 502)
+        }
+        guard let app = runtime.app, app.isReady else { return HTTPAnswer(status: 502) }
+        let mode = app.environment["MODE"] ?? "stable"
+        return HTTPAnswer(status: 200, headers: mode == "canary" ? ["x-mode": "canary"] : [:],
+                          body: "{\"mode\":\"\(mode)\",\"version\":\"0.1.0\"}")
+    }
+}
+
+/// Writes marker files where the generator would, recording each manifest rendered.
+public final class FakeRenderer: ConfigRendering, @unchecked Sendable {
+    private let lock = NSLock()
+    private var rendered: [Manifest] = []
+
+    public init() {}
+
+    public var manifests: [Manifest] {
+        lock.lock(); defer { lock.unlock() }
+        return rendered
+    }
+
+    public func render(_ manifest: Manifest) throws -> [URL] {
+        lock.lock(); rendered.append(manifest); lock.unlock()
+        for file in generatedFiles(for: manifest) {
+            try Data("# rendered for mode \(manifest.services.mode.rawValue)\n".utf8).write(to: file)
+        }
+        return generatedFiles(for: manifest)
+    }
+
+    public func generatedFiles(for manifest: Manifest) -> [URL] { [manifest.nginxConfigURL, manifest.composeFileURL] }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The lifecycle commands as a user runs them, on paths that need no running engine:
+/// usage errors, the gate refusing without a policy engine, an unreachable daemon.
+@Suite struct DeployCommandTests {
+    static let manifest = """
+    project: clitest
+    services:
+      image: swiftdeploy/api:0.1.0
+      port: 3000
+      mode: stable
+    nginx:
+      image: swiftdeploy/nginx:bookworm
+      port: 18581
+      admin_port: 18582
+    network:
+      name: cli-net
+      driver_type: bridge
+
+    """
+
+    func project() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(prefix: "cli-lifecycle")
+        try dir.write(Self.manifest, to: "manifest.yaml")
+        return dir
+    }
+
+    /// A socket path nothing listens on.
+    func deadDocker(_ dir: TemporaryDirectory) -> [String: String] {
+        ["DOCKER_HOST": "unix://\(dir.path)/no-docker.sock"]
+    }
+
+    @Test func badTimeoutIsAUsageError() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["deploy", "--timeout", "soon"], in: dir.url)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--timeout must be a duration such as 60s, 500ms or 2m, got 'soon'"))
+    }
+
+    @Test func unknownModeIsAUsageError() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["promote", "blue"], in: dir.url)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("blue"))
+    }
+
+    @Test func emptyOverrideReasonIsAUsageError() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["deploy", "--override", " "], in: dir.url)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--override needs a reason"))
+    }
+
+    @Test func statusOnceAndWatchExcludeEachOther() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let result = try CLIRunner.run(["status", "--once", "--watch"], in: dir.url)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--once and --watch exclude each other"))
+    }
+
+    @Test func invalidManifestIsExit65() throws {
+        let dir = try TemporaryDirectory(prefix: "cli-lifecycle")
+        defer { dir.remove() }
+        try dir.write("services:\n  mode: blue\n", to: "manifest.yaml")
+        for command in [["deploy"], ["promote", "canary"], ["teardown"], ["status", "--once"]] {
+            let result = try CLIRunner.run(command, in: dir.url)
+            #expect(result.status == 65, "\(command): \(result.stderr)")
+        }
+    }
+
+    @Test func daemonUnreachableIsExit3AndNamesTheSocket() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        for command in [["teardown"], ["status", "--once"], ["promote", "canary"]] {
+            let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
+            #expect(result.status == 3, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("the Docker daemon is not reachable at unix://\(dir.path)/no-docker.sock"), "\(command): \(result.stderr)")
+        }
+    }
+
+    @Test func deployRendersThenTheGateDecidesBeforeDockerIsTouched() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        // The daemon is unreachable: a refusal by the gate must come first, and render what init renders.
+        let result = try CLIRunner.run(["deploy"], in: dir.url, environment: deadDocker(dir))
+        if result.stderr.contains("policy engine is not available") {
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("deploy refused: the infrastructure policy could not decide"))
+            #expect(result.stderr.contains("--override"))
+        } else {
+            // A build with a policy engine decides on the host; either way Docker is reached only after it.
+            #expect([1, 2, 3].contains(result.status), "\(result.stderr)")
+        }
+        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
+        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
+        // With an override the gate is passed and the unreachable daemon is reported.
+        let overridden = try CLIRunner.run(["deploy", "--override", "cli test"], in: dir.url, environment: deadDocker(dir))
+        #expect(overridden.status == 3)
+        #expect(overridden.stderr.contains("the Docker daemon is not reachable"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+    }
+
+    @Test func promoteDryRunNeedsADeployment() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        guard ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" else {
+            print("DeployCommandTests.promoteDryRunNeedsADeployment skipped: needs a Docker engine (SWIFTDEPLOY_DOCKER_TESTS=1)")
+            return
+        }
+        let result = try CLIRunner.run(["promote", "canary", "--dry-run"], in: dir.url)
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))
+    }
+
+    @Test func aLiveLockRefusesNamingItsHolderAndAStaleOneIsBrokenAndRecorded() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        let host = ProcessInfo.processInfo.hostName
+        // This test process is alive: its lock is live.
+        try dir.write(#"{"action":"deploy","host":"\#(host)","pid":\#(getpid()),"since":"2099-01-01T00:00:00Z","who":"alice"}"#, to: ".swiftdeploy/lock")
+        for command in [["deploy", "--override", "lock test"], ["promote", "canary"], ["teardown"]] {
+            let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
+            #expect(result.status == 3, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("another swiftdeploy is working on this project: alice@\(host) (pid \(getpid())) running deploy since 2099-01-01T00:00:00Z"),
+                    "\(command): \(result.stderr)")
+        }
+        // A lock from long ago is stale: teardown breaks it (then fails on the dead daemon) and the history says so.
+        try dir.write(#"{"action":"promote canary","host":"old-host","pid":1,"since":"2001-01-01T00:00:00Z","who":"bob"}"#, to: ".swiftdeploy/lock")
+        let result = try CLIRunner.run(["teardown"], in: dir.url, environment: deadDocker(dir))
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("the Docker daemon is not reachable"))
+        let history = try dir.read("history.jsonl")
+        #expect(history.contains(#""event":"lock""#))
+        #expect(history.contains("broke a stale lock held by bob@old-host (pid 1) running promote canary since 2001-01-01T00:00:00Z"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+    }
+}

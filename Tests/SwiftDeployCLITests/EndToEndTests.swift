@@ -1,0 +1,284 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The lifecycle on a real Docker engine, driving the built `swiftdeploy` binary.
+/// Runs only with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/e2e starts the engine, builds
+/// the images and sets it); otherwise each test says why it skipped.
+/// Every test uses its own project name and free ports, and always tears down.
+@Suite(.serialized) struct EndToEndTests {
+    static let enabled = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
+    static let skipNote = "skipped: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/e2e does, after starting Docker and building the images)"
+
+    /// A throwaway project directory with a manifest from Tests/Fixtures/e2e.
+    struct Project {
+        let dir: TemporaryDirectory
+        let name: String
+        let publicPort: Int
+        let adminPort: Int
+        var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
+
+        init(appImage: String = "swiftdeploy/api:0.1.0", healthPath: String = "/healthz") throws {
+            dir = try TemporaryDirectory(prefix: "e2e")
+            name = "sde2e" + String(UUID().uuidString.lowercased().prefix(8))
+            publicPort = try EndToEndTests.freePort()
+            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
+            var text = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"), encoding: .utf8)
+            let values = ["project": name, "app_image": appImage, "health_path": healthPath, "public_port": String(publicPort),
+                          "admin_port": String(adminPort),
+                          "policy_dir": RepositoryPaths.root.appendingPathComponent("policies").path,
+                          "thresholds": RepositoryPaths.root.appendingPathComponent("thresholds.json").path]
+            for (key, value) in values { text = text.replacingOccurrences(of: "{{\(key)}}", with: value) }
+            try Data(text.utf8).write(to: manifestURL)
+        }
+
+        /// Runs `swiftdeploy <arguments> --manifest <this project>`.
+        func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) throws -> CommandResult {
+            let binary = RepositoryPaths.builtProduct("swiftdeploy").path
+            let result = try SystemCommandRunner().run([binary] + arguments + ["--manifest", manifestURL.path, "--no-color"],
+                                                 environment: environment, timeout: timeout)
+            print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
+            return result
+        }
+
+        /// What Docker still has of this project (containers, networks, volumes by label).
+        func leftovers() throws -> ProjectResources {
+            try ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).leftovers()
+        }
+
+        /// The project's containers on the engine.
+        func containers() throws -> [ContainerStatus] {
+            try ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).containers()
+        }
+
+        /// Always called: removes the project whatever state the test left it in.
+        func destroy() {
+            _ = try? run(["teardown", "--clean"], timeout: 120)
+            try? ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).down()
+            dir.remove()
+        }
+    }
+
+    static func freePort(excluding: [Int] = []) throws -> Int {
+        for _ in 0..<20 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = 0
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if bound, port > 0, !excluding.contains(port) { return port }
+        }
+        throw RuntimeError.portTaken(port: 0, detail: "no free loopback port found")
+    }
+
+    /// Listens on 0.0.0.0:`port` until closed (the "port already taken" case).
+    static func occupy(_ port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = INADDR_ANY
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard ok, listen(fd, 8) == 0 else { close(fd); throw RuntimeError.portTaken(port: port, detail: "the test could not bind it") }
+        return fd
+    }
+
+    static func request(_ url: URL, method: String = "GET", body: String? = nil) async -> (Int, [String: String], String) {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        if let body {
+            request.httpBody = Data(body.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else {
+            return (0, [:], "")
+        }
+        var headers: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value } }
+        return (http.statusCode, headers, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Runs a command while sending traffic through nginx, so the metrics window it scrapes has requests in it.
+    static func runUnderTraffic(_ project: Project, _ arguments: [String]) async throws -> CommandResult {
+        let task = Task.detached { try project.run(arguments) }
+        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
+        var sent = 0
+        let deadline = Date().addingTimeInterval(240)
+        while Date() < deadline {
+            _ = await request(url)
+            sent += 1
+            // The subprocess finishing ends the traffic; a short pause keeps the rate modest.
+            try await Task.sleep(nanoseconds: 50_000_000)
+            if sent % 10 == 0, await isDone(task) { break }
+        }
+        return try await task.value
+    }
+
+    static func isDone(_ task: Task<CommandResult, Error>) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = try? await task.value; return true }
+            group.addTask { try? await Task.sleep(nanoseconds: 1_000_000); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    @Test func fullLifecycle() async throws {
+        guard Self.enabled else { print("EndToEndTests.fullLifecycle \(Self.skipNote)"); return }
+        let project = try Project()
+        defer { project.destroy() }
+        let publicURL = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
+        let adminURL = URL(string: "http://127.0.0.1:\(project.adminPort)")!
+
+        // Deploy. A build without a policy engine must refuse (inconclusive, exit 2) and proceed only
+        // on an audited --override; with the engine the infrastructure policy decides.
+        var deploy = try project.run(["deploy", "--timeout", "180s"])
+        let engineAvailable = !(deploy.status == 2 && deploy.stderr.contains("policy engine is not available"))
+        var overrideArguments: [String] = []
+        if !engineAvailable {
+            print("EndToEndTests: no policy engine in this build; gated steps run with --override and check the refusal")
+            overrideArguments = ["--override", "e2e: no policy engine in this build"]
+            deploy = try project.run(["deploy", "--timeout", "180s"] + overrideArguments)
+            #expect(deploy.stderr.contains("deployed on --override past the infrastructure policy's inconclusive decision"))
+        }
+        #expect(deploy.status == 0, "deploy failed: \(deploy.stderr)")
+        try #require(deploy.status == 0)
+        #expect(deploy.stdout.contains("deployed \(project.name) (stable mode)"))
+        // Deploying again is harmless: same containers, still healthy.
+        let containersBefore = try Set(project.containers().map(\.id))
+        let again = try project.run(["deploy", "--timeout", "120s"] + overrideArguments)
+        #expect(again.status == 0)
+        #expect(try Set(project.containers().map(\.id)) == containersBefore)
+
+        // Requests through nginx: JSON from the app, mode stable, no X-Mode in stable.
+        let (status, headers, body) = await Self.request(publicURL)
+        #expect(status == 200)
+        #expect(headers["content-type"]?.contains("application/json") == true)
+        #expect(body.contains("\"mode\":\"stable\""))
+        #expect(headers["x-mode"] == nil)
+        #expect(headers["x-deployed-by"] == "swiftdeploy")
+        #expect(headers["x-request-id"]?.isEmpty == false)
+        // /metrics is not public: only the loopback admin listener serves it.
+        let (metricsStatus, _, _) = await Self.request(publicURL.appendingPathComponent("metrics"))
+        #expect(metricsStatus == 404)
+        let (adminMetricsStatus, _, adminMetrics) = await Self.request(adminURL.appendingPathComponent("metrics"))
+        #expect(adminMetricsStatus == 200 && adminMetrics.contains("chaos_active"))
+
+        // The app stopped: nginx answers with a JSON error body; a deploy brings it back.
+        let app = try #require(try project.containers().first { $0.service == "app" })
+        _ = try SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
+        let (downStatus, downHeaders, downBody) = await Self.request(publicURL)
+        #expect([502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
+        #expect(downHeaders["content-type"]?.contains("json") == true)
+        #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
+        #expect((try? JSONValue.parse(Data(downBody.utf8))) != nil, "error body is not JSON: \(downBody)")
+        #expect(try project.run(["deploy", "--timeout", "120s"] + overrideArguments).status == 0)
+
+        // Manifest edited while deployed: status and promote say so.
+        let original = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try Data(original.replacingOccurrences(of: "mode: stable ", with: "mode: canary ").utf8).write(to: project.manifestURL)
+        let drifted = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
+        #expect(drifted.stdout.contains("the manifest was edited while deployed"))
+        let dryRun = try project.run(["promote", "canary", "--dry-run"])
+        #expect(dryRun.stderr.contains("the running app is in stable mode"))
+        try Data(original.utf8).write(to: project.manifestURL)
+
+        // Chaos error mode: the canary policy denies the promote; the manifest is untouched.
+        let chaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
+        #expect(chaos.0 == 200, "POST /chaos answered \(chaos.0): \(chaos.2)")
+        let denied = try await Self.runUnderTraffic(project, ["promote", "canary"])
+        if engineAvailable {
+            #expect(denied.status == 1, "promote under chaos should be denied (1), got \(denied.status): \(denied.stderr)")
+            #expect(denied.stderr.contains("canary policy denied"))
+        } else {
+            #expect(denied.status == 2, "promote without a policy engine should be inconclusive (2), got \(denied.status)")
+            #expect(denied.stderr.contains("policy engine is not available"))
+        }
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == original)
+
+        // Recover, then the promote is allowed, rewrites only the mode and is confirmed by X-Mode.
+        let recover = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        #expect(recover.0 == 200)
+        let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"] + overrideArguments)
+        #expect(promoted.status == 0, "promote failed: \(promoted.stderr)")
+        #expect(promoted.stdout.contains("X-Mode: canary"))
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8)
+                == original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #"))
+        let (_, canaryHeaders, _) = await Self.request(publicURL)
+        #expect(canaryHeaders["x-mode"] == "canary")
+        let noop = try project.run(["promote", "canary"])
+        #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
+
+        let frameRun = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
+        #expect(frameRun.status == 0, "status --once should report healthy: \(frameRun.stdout)")
+        let frame = try JSONValue.parse(Data(frameRun.stdout.utf8))
+        #expect(frame["mode"]?["running"]?.stringValue == "canary")
+
+        // Teardown leaves nothing of the project behind.
+        let teardown = try project.run(["teardown", "--clean"])
+        #expect(teardown.status == 0)
+        #expect(try project.leftovers().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
+    }
+
+    @Test func daemonUnreachableIsNamed() async throws {
+        guard Self.enabled else { print("EndToEndTests.daemonUnreachableIsNamed \(Self.skipNote)"); return }
+        let project = try Project()
+        defer { project.dir.remove() }
+        let dead = ["DOCKER_HOST": "unix://\(project.dir.path)/no-docker.sock"]
+        let teardown = try project.run(["teardown"], environment: dead)
+        #expect(teardown.status == 3)
+        #expect(teardown.stderr.contains("the Docker daemon is not reachable at unix://\(project.dir.path)/no-docker.sock"))
+        let deploy = try project.run(["deploy", "--override", "e2e: daemon check"], environment: dead)
+        #expect(deploy.status == 3)
+        #expect(deploy.stderr.contains("Docker daemon is not reachable"))
+    }
+
+    @Test func missingImageIsNamed() async throws {
+        guard Self.enabled else { print("EndToEndTests.missingImageIsNamed \(Self.skipNote)"); return }
+        let project = try Project(appImage: "swiftdeploy/no-such-image:0.0.0")
+        defer { project.destroy() }
+        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
+        #expect(deploy.status == 3)
+        #expect(deploy.stderr.contains("image 'swiftdeploy/no-such-image:0.0.0' is not on this host"))
+    }
+
+    @Test func appNeverHealthyTimesOutWithLogs() async throws {
+        guard Self.enabled else { print("EndToEndTests.appNeverHealthyTimesOutWithLogs \(Self.skipNote)"); return }
+        let project = try Project(healthPath: "/no-such-health-path")
+        defer { project.destroy() }
+        let deploy = try project.run(["deploy", "--timeout", "40s", "--override", "e2e: failure path"])
+        #expect(deploy.status == 3)
+        #expect(deploy.stderr.contains("did not answer 200") || deploy.stderr.contains("is not healthy after"))
+        #expect(deploy.stderr.contains("last log lines of 'app'"))
+    }
+
+    @Test func portAlreadyTakenIsNamed() async throws {
+        guard Self.enabled else { print("EndToEndTests.portAlreadyTakenIsNamed \(Self.skipNote)"); return }
+        let project = try Project()
+        defer { project.destroy() }
+        let fd = try Self.occupy(project.publicPort)
+        defer { close(fd) }
+        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
+        #expect(deploy.status == 3)
+        #expect(deploy.stderr.contains("port \(project.publicPort) is already in use"))
+    }
+}
