@@ -97,10 +97,10 @@ import FoundationNetworking
         return fd
     }
 
-    static func request(_ url: URL, method: String = "GET", body: String? = nil) async -> (Int, [String: String], String) {
+    static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (Int, [String: String], String) {
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        request.timeoutInterval = timeout
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -185,7 +185,8 @@ import FoundationNetworking
         // The app stopped: nginx answers with a JSON error body; a deploy brings it back.
         let app = try #require(try project.containers().first { $0.service == "app" })
         _ = try SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
-        let (downStatus, downHeaders, downBody) = await Self.request(publicURL)
+        // nginx may still hold the stopped container's address: its connect timeout (proxy_timeout 5s) bounds the wait.
+        let (downStatus, downHeaders, downBody) = await Self.request(publicURL, timeout: 30)
         #expect([502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
         #expect(downHeaders["content-type"]?.contains("json") == true)
         #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
@@ -201,10 +202,26 @@ import FoundationNetworking
         #expect(dryRun.stderr.contains("the running app is in stable mode"))
         try Data(original.utf8).write(to: project.manifestURL)
 
-        // Chaos error mode: the canary policy denies the promote; the manifest is untouched.
+        // Chaos is refused in stable mode (the service allows it in canary only).
+        let stableChaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        #expect(stableChaos.0 == 403, "POST /chaos in stable mode answered \(stableChaos.0): \(stableChaos.2)")
+
+        // Promote to canary on healthy traffic: only the mode's bytes change, and X-Mode confirms it.
+        let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"] + overrideArguments)
+        #expect(promoted.status == 0, "promote failed: \(promoted.stderr)")
+        #expect(promoted.stdout.contains("X-Mode: canary"))
+        let canaryManifest = original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #")
+        #expect(canaryManifest != original)
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
+        let (_, canaryHeaders, _) = await Self.request(publicURL)
+        #expect(canaryHeaders["x-mode"] == "canary")
+        let noop = try project.run(["promote", "canary"])
+        #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
+
+        // Chaos error mode on the canary: promoting it to stable is denied; nothing changes.
         let chaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
         #expect(chaos.0 == 200, "POST /chaos answered \(chaos.0): \(chaos.2)")
-        let denied = try await Self.runUnderTraffic(project, ["promote", "canary"])
+        let denied = try await Self.runUnderTraffic(project, ["promote", "stable"])
         if engineAvailable {
             #expect(denied.status == 1, "promote under chaos should be denied (1), got \(denied.status): \(denied.stderr)")
             #expect(denied.stderr.contains("canary policy denied"))
@@ -212,25 +229,25 @@ import FoundationNetworking
             #expect(denied.status == 2, "promote without a policy engine should be inconclusive (2), got \(denied.status)")
             #expect(denied.stderr.contains("policy engine is not available"))
         }
-        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == original)
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
+        let (_, stillCanary, _) = await Self.request(publicURL)
+        #expect(stillCanary["x-mode"] == "canary")
 
-        // Recover, then the promote is allowed, rewrites only the mode and is confirmed by X-Mode.
+        // Recover: the promote to stable is allowed and confirmed from the service's own answer.
         let recover = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
         #expect(recover.0 == 200)
-        let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"] + overrideArguments)
-        #expect(promoted.status == 0, "promote failed: \(promoted.stderr)")
-        #expect(promoted.stdout.contains("X-Mode: canary"))
-        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8)
-                == original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #"))
-        let (_, canaryHeaders, _) = await Self.request(publicURL)
-        #expect(canaryHeaders["x-mode"] == "canary")
-        let noop = try project.run(["promote", "canary"])
-        #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
+        let back = try await Self.runUnderTraffic(project, ["promote", "stable"] + overrideArguments)
+        #expect(back.status == 0, "promote to stable failed: \(back.stderr)")
+        #expect(back.stdout.contains("mode stable in its JSON body"))
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == original)
+        let (_, stableHeaders, stableBody) = await Self.request(publicURL)
+        #expect(stableHeaders["x-mode"] == nil && stableBody.contains("\"mode\":\"stable\""))
 
         let frameRun = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
         #expect(frameRun.status == 0, "status --once should report healthy: \(frameRun.stdout)")
         let frame = try JSONValue.parse(Data(frameRun.stdout.utf8))
-        #expect(frame["mode"]?["running"]?.stringValue == "canary")
+        #expect(frame["mode"]?["running"]?.stringValue == "stable")
+        #expect(frame["healthy"] == .bool(true))
 
         // Teardown leaves nothing of the project behind.
         let teardown = try project.run(["teardown", "--clean"])
