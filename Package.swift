@@ -69,12 +69,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RegoTests",
-            dependencies: ["Rego"]
+            dependencies: ["Rego", "TestSupport"]
         ),
         .testTarget(
             name: "SwiftDeployAPITests",
             dependencies: [
                 "SwiftDeployAPI",
+                "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

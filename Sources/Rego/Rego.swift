@@ -1,6 +1,166 @@
+import Foundation
+
 /// The embedded Rego engine: evaluates OPA's policy language (Rego v1) in
 /// process, with no OPA binary or server. Knows nothing of deployments.
 public enum Rego {
     /// The Rego language version this engine implements.
     public static let languageVersion = "v1"
+}
+
+/// A Rego source file to compile.
+public struct RegoModule: Sendable {
+    /// The file name used in error messages (`policies/canary.rego`).
+    public let name: String
+    public let source: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+}
+
+/// One solution of a query: the values of its expressions and the bindings of its variables,
+/// in the shape `opa eval -f json` prints.
+public struct RegoQueryResult: Sendable, Equatable {
+    public struct Expression: Sendable, Equatable {
+        public let value: RegoValue
+        public let text: String
+        public let row: Int
+        public let column: Int
+    }
+    public let expressions: [Expression]
+    public let bindings: [String: RegoValue]
+}
+
+/// Parses and compiles Rego modules once; evaluates queries against them.
+///
+/// Immutable after `init`: evaluation creates its own state per call, so one
+/// engine may serve many threads at once.
+public final class RegoEngine: @unchecked Sendable {
+    let program: Program
+    let moduleSources: [String: String]
+
+    /// Options of evaluation.
+    public struct Options: Sendable {
+        /// When true, builtin errors (e.g. `div: divide by zero`) stop evaluation with an
+        /// error; when false (OPA's default) they make the expression undefined.
+        public var strictBuiltinErrors: Bool
+        /// Wall-clock limit of one evaluation; nil for none.
+        public var timeout: TimeInterval?
+
+        public init(strictBuiltinErrors: Bool = false, timeout: TimeInterval? = 10) {
+            self.strictBuiltinErrors = strictBuiltinErrors
+            self.timeout = timeout
+        }
+    }
+    public let options: Options
+
+    /// Parses and compiles the modules; `data` is the base document (`data.*`).
+    /// Throws `RegoError` with file, line and column for syntax and compile errors.
+    public convenience init(modules: [RegoModule], data: RegoValue) throws {
+        try self.init(modules: modules, data: data, options: Options())
+    }
+
+    /// Parses and compiles the modules with explicit evaluation options.
+    public init(modules: [RegoModule], data: RegoValue, options: Options) throws {
+        var sources: [String: String] = [:]
+        for m in modules { sources[m.name] = m.source }
+        self.program = try BigStack.run {
+            var parsed: [Module] = []
+            for m in modules {
+                var parser = try Parser(file: m.name, source: m.source)
+                parsed.append(try parser.parseModule())
+            }
+            return try Program(modules: parsed, data: data)
+        }
+        self.moduleSources = sources
+        self.options = options
+    }
+
+    /// Parses a module without compiling it: the syntax check `opa parse` does.
+    public static func parse(_ module: RegoModule) throws {
+        var parser = try Parser(file: module.name, source: module.source)
+        _ = try parser.parseModule()
+    }
+
+    /// Evaluates a reference such as "data.swiftdeploy.canary" with `input`; nil when undefined.
+    public func evaluate(path: String, input: RegoValue?) throws -> RegoValue? {
+        let results = try queryResults(path, input: input)
+        return results.first?.expressions.first?.value
+    }
+
+    /// Evaluates a query and returns the result set (one binding map per solution) like `opa eval`.
+    public func query(_ query: String, input: RegoValue?) throws -> [[String: RegoValue]] {
+        try queryResults(query, input: input).map(\.bindings)
+    }
+
+    /// Evaluates a query and returns each solution with its expression values and bindings.
+    public func queryResults(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
+        try BigStack.run { try self.queryResultsOnThisThread(query, input: input) }
+    }
+
+    private let queryCacheLock = NSLock()
+    private var queryCache: [String: Body] = [:]
+
+    /// Compiled queries are cached: a decision path is usually asked many times.
+    func compiledQuery(_ query: String) throws -> Body {
+        queryCacheLock.lock()
+        if let hit = queryCache[query] { queryCacheLock.unlock(); return hit }
+        queryCacheLock.unlock()
+        let body = try program.compileQuery(query)
+        queryCacheLock.lock()
+        if queryCache.count > 256 { queryCache.removeAll() }
+        queryCache[query] = body
+        queryCacheLock.unlock()
+        return body
+    }
+
+    func queryResultsOnThisThread(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
+        let body = try compiledQuery(query)
+        let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
+                                  deadline: options.timeout.map { Date().addingTimeInterval($0) })
+        _ = evaluator.stackBase
+        var results: [RegoQueryResult] = []
+        var userVars = Set<String>()
+        for e in body.exprs { userVars.formUnion(program.compiler.topVars(e)) }
+        userVars = userVars.filter { !$0.contains("$") }
+        // Evaluate expression by expression so each one's value can be reported.
+        let exprs = body.exprs
+        func run(_ i: Int, _ env: Env, _ values: [RegoQueryResult.Expression]) throws -> Bool {
+            if i == exprs.count {
+                var bindings: [String: RegoValue] = [:]
+                for v in userVars { if let x = env[v] { bindings[v] = x } }
+                results.append(RegoQueryResult(expressions: values, bindings: bindings))
+                return true
+            }
+            let e = exprs[i]
+            let text = Self.text(of: e, lines)
+            // Like `opa eval`, a term expression is captured: its value is reported even when false.
+            if case .term(let t) = e.kind, e.withs.isEmpty, !e.negated {
+                var hasOutput = false
+                if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
+                    hasOutput = true
+                }
+                if !hasOutput {
+                    return try evaluator.evalTerm(t, env) { v, env2 in
+                        try run(i + 1, env2, values + [.init(value: v, text: text, row: e.location.line, column: e.location.column)])
+                    }
+                }
+            }
+            return try evaluator.evalExpr(e, env) { env2 in
+                try run(i + 1, env2, values + [.init(value: .bool(true), text: text, row: e.location.line, column: e.location.column)])
+            }
+        }
+        _ = try run(0, [:], [])
+        return results
+    }
+
+    static func text(of e: Expr, _ lines: [String]) -> String {
+        // The query's own text for single-line queries, as opa shows it.
+        guard e.location.line - 1 < lines.count else { return "" }
+        let line = lines[e.location.line - 1]
+        let start = line.index(line.startIndex, offsetBy: min(e.location.column - 1, line.count))
+        return String(line[start...]).split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
 }

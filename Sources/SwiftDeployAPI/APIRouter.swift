@@ -80,7 +80,7 @@ func buildRouter(_ services: APIServices) -> Router<BasicRequestContext> {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: ChaosCommand.maximumBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw ChaosError.bodyTooLarge(limit: ChaosCommand.maximumBodyBytes)
         }
         let command = try ChaosCommand.parse(Array(buffer: body))

@@ -15,7 +15,7 @@ final class ServiceMetrics: Sendable {
     /// p99 near 500 ms can be judged to within 50 ms.
     static let durationBuckets: [Double] = [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
-        0.55, 0.6, 0.7, 0.8, 1, 1.5, 2, 2.5, 5,
+        0.55, 0.6, 0.7, 0.8, 0.9, 1, 1.5, 2, 2.5, 5,
     ]
     /// The routes that get their own `path` label; anything else is `other`.
     static let knownPaths: Set<String> = ["/", "/healthz", "/metrics", "/chaos"]

@@ -14,7 +14,12 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             ValidateCommand.self,
             AuditCommand.self,
             HistoryCommand.self,
-            DeployCommand.self, PromoteCommand.self, TeardownCommand.self, StatusCommand.self,
+            PolicyCommand.self,
+            GateCommand.self,
+            DeployCommand.self,
+            PromoteCommand.self,
+            TeardownCommand.self,
+            StatusCommand.self,
         ]
     )
 

@@ -14,8 +14,13 @@ public enum RepositoryPaths {
     public static var fixtures: URL { root.appendingPathComponent("Tests/Fixtures") }
 
     /// The `shared/` directory beside the repository checkout, when present
-    /// (OPA's conformance suite and opa-ref live there).
+    /// (OPA's conformance suite and opa-ref live there);
+    /// `SWIFTDEPLOY_SHARED_DIR` overrides it (a git worktree has no `shared/` beside it).
     public static var shared: URL? {
+        if let override = ProcessInfo.processInfo.environment["SWIFTDEPLOY_SHARED_DIR"], !override.isEmpty,
+           FileManager.default.fileExists(atPath: override) {
+            return URL(fileURLWithPath: override)
+        }
         let candidate = root.deletingLastPathComponent().appendingPathComponent("shared")
         return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }

@@ -77,3 +77,22 @@ struct NginxContainerTests {
         try withNginx(user: "33:33") { checkBehaviour(port: $0) }
     }
 }
+
+/// `validate` falls back to `nginx -t` inside the manifest's nginx image when no nginx is installed on the host.
+@Suite("validate without a local nginx")
+struct ValidateInImageTests {
+    @Test func nginxTestRunsInsideTheImage() throws {
+        guard DockerTestEnvironment.enabled else { return }
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-validate")
+        defer { dir.remove() }
+        try dir.write("""
+            services: {image: "swiftdeploy/api:0.1.0", port: 3000}
+            nginx: {image: "swiftdeploy/nginx:bookworm", port: \(DockerTestEnvironment.freePort())}
+            network: {name: net, driver_type: bridge}
+            """, to: "manifest.yaml")
+        // A PATH with docker and docker-compose but without /usr/sbin, where Debian's nginx lives.
+        let result = try CLIRunner.run(["validate"], in: dir.url, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
+        #expect(result.stdout.contains("PASS  nginx -t"), "\(result.stdout)")
+        #expect(result.stdout.contains("passes nginx -t inside swiftdeploy/nginx:bookworm"), "\(result.stdout)")
+    }
+}

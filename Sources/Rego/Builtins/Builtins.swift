@@ -1,0 +1,171 @@
+import Foundation
+
+/// A builtin function: its arity and implementation. Returning nil means undefined.
+struct Builtin {
+    let arity: Int
+    let fn: ([RegoValue], Evaluator) throws -> RegoValue?
+}
+
+/// The builtin function registry (OPA names) and shared argument helpers.
+enum Builtins {
+    static let table: [String: Builtin] = {
+        var t: [String: Builtin] = [:]
+        registerOperators(&t)
+        registerAggregates(&t)
+        registerStrings(&t)
+        registerRegex(&t)
+        registerTime(&t)
+        registerUnits(&t)
+        registerObjects(&t)
+        registerArrays(&t)
+        registerTypes(&t)
+        registerEncoding(&t)
+        return t
+    }()
+
+    /// Names that begin a dotted builtin name (`time`, `strings`, …).
+    static let prefixes: Set<String> = Set(table.keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
+    static func isBuiltinPrefix(_ s: String) -> Bool { prefixes.contains(s) || table[s] != nil }
+
+    static func call(_ name: String, _ args: [RegoValue], _ ev: Evaluator, _ loc: SourceLocation) throws -> RegoValue? {
+        guard let b = table[name] else {
+            throw RegoError(code: "rego_type_error", message: "undefined function \(name)", file: loc.file, line: loc.line, column: loc.column)
+        }
+        do {
+            return try b.fn(args, ev)
+        } catch let e as RegoError {
+            throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
+        }
+    }
+
+    // MARK: argument helpers
+
+    static func typeError(_ fn: String, _ i: Int, _ want: String, _ got: RegoValue) -> RegoError {
+        RegoError.typeError("\(fn): operand \(i) must be \(want) but got \(got.typeName)")
+    }
+
+    static func string(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> String {
+        guard case .string(let s) = args[i] else { throw typeError(fn, i + 1, "string", args[i]) }
+        return s
+    }
+    static func number(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> RegoNumber {
+        guard case .number(let n) = args[i] else { throw typeError(fn, i + 1, "number", args[i]) }
+        return n
+    }
+    static func int(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> Int {
+        let n = try number(fn, args, i)
+        guard let v = n.intValue else { throw RegoError.typeError("\(fn): operand \(i + 1) must be integer number but got floating-point number") }
+        return v
+    }
+    static func array(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> [RegoValue] {
+        guard case .array(let a) = args[i] else { throw typeError(fn, i + 1, "array", args[i]) }
+        return a
+    }
+    static func object(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> [RegoValue: RegoValue] {
+        guard case .object(let o) = args[i] else { throw typeError(fn, i + 1, "object", args[i]) }
+        return o
+    }
+    static func set(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> Set<RegoValue> {
+        guard case .set(let s) = args[i] else { throw typeError(fn, i + 1, "set", args[i]) }
+        return s
+    }
+    static func bool(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> Bool {
+        guard case .bool(let b) = args[i] else { throw typeError(fn, i + 1, "boolean", args[i]) }
+        return b
+    }
+    /// Elements of an array or set (sets in sorted order).
+    static func collection(_ fn: String, _ args: [RegoValue], _ i: Int, _ want: String = "one of {array, set}") throws -> [RegoValue] {
+        switch args[i] {
+        case .array(let a): return a
+        case .set: return args[i].sortedElements
+        default: throw typeError(fn, i + 1, want, args[i])
+        }
+    }
+    static func strings(_ fn: String, _ values: [RegoValue], _ i: Int) throws -> [String] {
+        try values.map {
+            guard case .string(let s) = $0 else {
+                throw RegoError.typeError("\(fn): operand \(i + 1) must be array of strings but got array containing \($0.typeName)")
+            }
+            return s
+        }
+    }
+
+    // MARK: operators
+
+    static func registerOperators(_ t: inout [String: Builtin]) {
+        func cmp(_ name: String, _ f: @escaping (Int) -> Bool) {
+            t[name] = Builtin(arity: 2) { a, _ in .bool(f(RegoValue.compare(a[0], a[1]))) }
+        }
+        cmp("equal") { $0 == 0 }
+        cmp("neq") { $0 != 0 }
+        cmp("lt") { $0 < 0 }
+        cmp("lte") { $0 <= 0 }
+        cmp("gt") { $0 > 0 }
+        cmp("gte") { $0 >= 0 }
+        t["internal.member_2"] = Builtin(arity: 2) { a, _ in
+            switch a[1] {
+            case .array(let items): return .bool(items.contains(a[0]))
+            case .set(let s): return .bool(s.contains(a[0]))
+            case .object(let o): return .bool(o.values.contains(a[0]))
+            default: return .bool(false)
+            }
+        }
+        t["internal.member_3"] = Builtin(arity: 3) { a, _ in
+            guard let v = RegoValue.index(a[2], a[0]) else { return .bool(false) }
+            if case .set = a[2] { return .bool(false) }
+            return .bool(v == a[1])
+        }
+        t["plus"] = Builtin(arity: 2) { a, _ in .number(try number("plus", a, 0) + number("plus", a, 1)) }
+        t["mul"] = Builtin(arity: 2) { a, _ in .number(try number("mul", a, 0) * number("mul", a, 1)) }
+        t["minus"] = Builtin(arity: 2) { a, _ in
+            if case .set(let x) = a[0] {
+                guard case .set(let y) = a[1] else { throw typeError("minus", 2, "set", a[1]) }
+                return .set(x.subtracting(y))
+            }
+            guard case .number(let x) = a[0] else { throw typeError("minus", 1, "one of {number, set}", a[0]) }
+            guard case .number(let y) = a[1] else { throw typeError("minus", 2, "number", a[1]) }
+            return .number(x - y)
+        }
+        t["div"] = Builtin(arity: 2) { a, _ in
+            let x = try number("div", a, 0), y = try number("div", a, 1)
+            guard let r = x.divided(by: y) else { throw RegoError.builtin("div: divide by zero") }
+            return .number(r)
+        }
+        t["rem"] = Builtin(arity: 2) { a, _ in
+            let x = try number("rem", a, 0), y = try number("rem", a, 1)
+            if y.isZero { throw RegoError.builtin("rem: modulo by zero") }
+            guard let r = x.remainder(dividingBy: y) else { throw RegoError.builtin("rem: modulo on floating-point number") }
+            return .number(r)
+        }
+        t["or"] = Builtin(arity: 2) { a, _ in .set(try set("or", a, 0).union(set("or", a, 1))) }
+        t["and"] = Builtin(arity: 2) { a, _ in .set(try set("and", a, 0).intersection(set("and", a, 1))) }
+        t["abs"] = Builtin(arity: 1) { a, _ in .number(try number("abs", a, 0).magnitude) }
+        t["round"] = Builtin(arity: 1) { a, _ in .number(try number("round", a, 0).rounded()) }
+        t["ceil"] = Builtin(arity: 1) { a, _ in .number(try number("ceil", a, 0).ceil()) }
+        t["floor"] = Builtin(arity: 1) { a, _ in .number(try number("floor", a, 0).floor()) }
+        t["numbers.range"] = Builtin(arity: 2) { a, _ in
+            let x = try int("numbers.range", a, 0), y = try int("numbers.range", a, 1)
+            let (span, overflow) = y.subtractingReportingOverflow(x)
+            guard !overflow, span.magnitude < 10_000_000 else { throw RegoError.builtin("numbers.range: range too large (at most 10000000 elements)") }
+            return .array(x <= y ? (x...y).map { .int($0) } : stride(from: x, through: y, by: -1).map { .int($0) })
+        }
+        t["numbers.range_step"] = Builtin(arity: 3) { a, _ in
+            let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1), s = try int("numbers.range_step", a, 2)
+            guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive number above zero") }
+            let (span, overflow) = y.subtractingReportingOverflow(x)
+            guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
+            return .array(x <= y ? stride(from: x, through: y, by: s).map { .int($0) } : stride(from: x, through: y, by: -s).map { .int($0) })
+        }
+        t["print"] = Builtin(arity: -1) { _, _ in .bool(true) }
+        t["http.send"] = Builtin(arity: 1) { _, _ in throw RegoError.builtin("http.send: not supported by the embedded engine (no network access from policies)") }
+        t["io.jwt.decode_verify"] = Builtin(arity: 2) { _, _ in throw RegoError.builtin("io.jwt.decode_verify: not supported by the embedded engine") }
+        t["test.sleep"] = Builtin(arity: 1) { a, _ in
+            _ = try string("test.sleep", a, 0)
+            return .null
+        }
+        t["opa.runtime"] = Builtin(arity: 0) { _, _ in .object([:]) }
+        // `walk` generates many values; the evaluator implements it (this entry gives its arity).
+        t["walk"] = Builtin(arity: 1) { _, _ in nil }
+        t["trace"] = Builtin(arity: 1) { _, _ in .bool(true) }
+    }
+}

@@ -1,0 +1,436 @@
+/// Resolves names, scopes local variables and orders body statements for safety.
+///
+/// After compilation every rule reference is an absolute `data.…` ref, imports
+/// are expanded, variables declared in nested scopes (comprehensions, `every`)
+/// are renamed apart, and each body is reordered so a statement only runs once
+/// the variables it reads are bound (OPA's out-of-order evaluation).
+struct Compiler {
+    /// First names of the rules of each package (`["a","b"]` → {"p","q"}).
+    var ruleNames: [[String]: Set<String>] = [:]
+    var freshCounter = 0
+    /// Arity of callables known to the compiler: builtins plus user functions by full path.
+    var functionArity: [String: Int] = [:]
+
+    struct Scope {
+        var package: [String]
+        var imports: [String: [String]]   // alias → path (with root)
+        var renames: [String: String] = [:]
+        /// Variables visible from enclosing bodies.
+        var outer: Set<String> = []
+        /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
+        var hidden: Set<String> = []
+    }
+
+    mutating func fresh(_ name: String) -> String {
+        freshCounter += 1
+        return "\(name)$\(freshCounter)"
+    }
+
+    // MARK: name resolution
+
+    func resolveName(_ name: String, _ scope: Scope, locals: Set<String>) -> Term {
+        if let r = scope.renames[name] { return .variable(r) }
+        if locals.contains(name) || name.hasPrefix("$") { return .variable(name) }
+        if name == "data" || name == "input" { return .variable(name) }
+        if let path = scope.imports[name] {
+            return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
+        }
+        if ruleNames[scope.package]?.contains(name) == true {
+            return .ref(.variable("data"), (scope.package + [name]).map { .value(.string($0)) })
+        }
+        return .variable(name)
+    }
+
+    /// Names declared in a body at its own level (`some`, `:=`, `some … in`).
+    func declaredNames(_ body: Body) -> [String] {
+        var out: [String] = []
+        for e in body.exprs {
+            switch e.kind {
+            case .some(let names): out += names
+            case .assign(let lhs, _): out += patternVars(lhs)
+            case .someIn(let k, let v, _):
+                if let k { out += patternVars(k) }
+                out += patternVars(v)
+            default: break
+            }
+        }
+        return out
+    }
+
+    func patternVars(_ t: Term) -> [String] {
+        switch t {
+        case .variable(let v): return v.hasPrefix("$_") ? [] : [v]
+        case .array(let items): return items.flatMap(patternVars)
+        case .object(let entries): return entries.flatMap { patternVars($0.value) }
+        default: return []
+        }
+    }
+
+    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = []) throws -> (Body, Scope) {
+        var scope = scope
+        var declared = declaredNames(body)
+        declared += extraDeclared
+        if nested {
+            for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
+            // Variables an enclosing body declares with `:=` only later are not visible here:
+            // a same-named variable in this body is its own local.
+            var mentioned = Set<String>()
+            for e in body.exprs { collectVars(e, &mentioned) }
+            for h in scope.hidden where mentioned.contains(h) && scope.renames[h] == nil { scope.renames[h] = fresh(h) }
+            scope.hidden = []
+        } else {
+            for d in declared { scope.renames.removeValue(forKey: d) }
+        }
+        let locals = Set(declared)
+        var exprs: [Expr] = []
+        // Names assigned with := at or after each statement (hidden from closures before it).
+        var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
+        for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
+            assignedFrom[i] = assignedFrom[i + 1]
+            if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
+        }
+        for (i, e) in body.exprs.enumerated() {
+            var s = scope
+            s.hidden = scope.hidden.union(assignedFrom[i])
+            exprs.append(try resolveExpr(e, s, locals: locals))
+        }
+        return (Body(exprs: exprs), scope)
+    }
+
+    mutating func resolveExpr(_ e: Expr, _ scope: Scope, locals: Set<String>) throws -> Expr {
+        var out = e
+        switch e.kind {
+        case .term(let t): out.kind = .term(try resolveTerm(t, scope, locals))
+        case .unify(let a, let b): out.kind = .unify(try resolveTerm(a, scope, locals), try resolveTerm(b, scope, locals))
+        case .assign(let a, let b):
+            // The left side of := always names locals, even when a rule has the same name.
+            out.kind = .assign(try resolveTerm(a, scope, locals.union(patternVars(a))), try resolveTerm(b, scope, locals))
+        case .some(let names): out.kind = .some(names.map { scope.renames[$0] ?? $0 })
+        case .someIn(let k, let v, let d):
+            let l = locals.union(patternVars(v)).union(k.map(patternVars) ?? [])
+            out.kind = .someIn(key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l), domain: try resolveTerm(d, scope, locals))
+        case .every(let k, let v, let d, let body):
+            var declared = patternVars(v)
+            if let k { declared += patternVars(k) }
+            let (nb, inner) = try resolveBody(body, scope, nested: true, extraDeclared: declared)
+            let l = locals.union(declared)
+            out.kind = .every(key: try k.map { try resolveTerm($0, inner, l) }, value: try resolveTerm(v, inner, l), domain: try resolveTerm(d, scope, locals), body: nb)
+        }
+        out.withs = try e.withs.map { w in
+            With(target: try resolveWithTarget(w.target, scope), value: try resolveTerm(w.value, scope, locals))
+        }
+        return out
+    }
+
+    func resolveWithTarget(_ t: Term, _ scope: Scope) throws -> Term {
+        // Targets are input/data refs or function names; resolve aliases of rules and imports.
+        switch t {
+        case .variable(let v):
+            if v == "input" || v == "data" { return t }
+            if let path = scope.imports[v] { return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) }) }
+            if ruleNames[scope.package]?.contains(v) == true {
+                return .ref(.variable("data"), (scope.package + [v]).map { .value(.string($0)) })
+            }
+            return t
+        case .ref(.variable(let v), let path):
+            if v == "input" || v == "data" || Builtins.isBuiltinPrefix(v) && scope.imports[v] == nil && ruleNames[scope.package]?.contains(v) != true { return t }
+            let head = try resolveWithTarget(.variable(v), scope)
+            if case .ref(let h, let p) = head { return .ref(h, p + path) }
+            return t
+        default: return t
+        }
+    }
+
+    mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: Set<String>) throws -> Term {
+        switch t {
+        case .value: return t
+        case .variable(let v): return resolveName(v, scope, locals: locals)
+        case .ref(let head, let path):
+            let h = try resolveTerm(head, scope, locals)
+            let p = try path.map { try resolveTerm($0, scope, locals) }
+            if case .ref(let hh, let hp) = h { return .ref(hh, hp + p) }
+            return .ref(h, p)
+        case .array(let items): return .array(try items.map { try resolveTerm($0, scope, locals) })
+        case .set(let items): return .set(try items.map { try resolveTerm($0, scope, locals) })
+        case .object(let entries):
+            return .object(try entries.map { Term.ObjectEntry(key: try resolveTerm($0.key, scope, locals), value: try resolveTerm($0.value, scope, locals)) })
+        case .arrayComprehension(let head, let body):
+            let (b, inner) = try resolveBody(body, scope, nested: true)
+            return .arrayComprehension(try resolveTerm(head, inner, locals), b)
+        case .setComprehension(let head, let body):
+            let (b, inner) = try resolveBody(body, scope, nested: true)
+            return .setComprehension(try resolveTerm(head, inner, locals), b)
+        case .objectComprehension(let k, let v, let body):
+            let (b, inner) = try resolveBody(body, scope, nested: true)
+            return .objectComprehension(try resolveTerm(k, inner, locals), try resolveTerm(v, inner, locals), b)
+        case .call(let name, let args, let loc):
+            let resolvedArgs = try args.map { try resolveTerm($0, scope, locals) }
+            return .call(resolveCallName(name, scope, locals), resolvedArgs, loc)
+        }
+    }
+
+    func resolveCallName(_ name: [String], _ scope: Scope, _ locals: Set<String>) -> [String] {
+        let first = name[0]
+        if first == "data" { return name }
+        if let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
+        if ruleNames[scope.package]?.contains(first) == true {
+            return ["data"] + scope.package + name
+        }
+        return name
+    }
+
+    // MARK: safety ordering
+
+    struct Usage {
+        var needs: Set<String> = []
+        var binds: Set<String> = []
+    }
+
+    static func isRoot(_ v: String) -> Bool { v == "data" || v == "input" }
+
+    func usage(of t: Term, pattern: Bool, into u: inout Usage, outputArity: Bool = false) {
+        switch t {
+        case .value: break
+        case .variable(let v):
+            if Compiler.isRoot(v) { return }
+            if pattern { u.binds.insert(v) } else { u.needs.insert(v) }
+        case .ref(let head, let path):
+            if case .variable(let v) = head {
+                if !Compiler.isRoot(v) { u.needs.insert(v) }
+            } else {
+                usage(of: head, pattern: false, into: &u)
+            }
+            for p in path {
+                switch p {
+                case .variable(let v): u.binds.insert(v)
+                case .array, .object: usage(of: p, pattern: true, into: &u)
+                default: usage(of: p, pattern: false, into: &u)
+                }
+            }
+        case .array(let items): for i in items { usage(of: i, pattern: pattern, into: &u) }
+        case .set(let items): for i in items { usage(of: i, pattern: false, into: &u) }
+        case .object(let entries):
+            for e in entries {
+                usage(of: e.key, pattern: false, into: &u)
+                usage(of: e.value, pattern: pattern, into: &u)
+            }
+        case .arrayComprehension(let h, let b), .setComprehension(let h, let b):
+            for v in freeVars(h, b) { u.needs.insert(v) }
+        case .objectComprehension(let k, let v, let b):
+            for x in freeVars(.array([k, v]), b) { u.needs.insert(x) }
+        case .call(let name, let args, _):
+            let arity = functionArity[name.joined(separator: ".")]
+            for (i, a) in args.enumerated() {
+                if outputArity, let arity, i == arity, i == args.count - 1 {
+                    usage(of: a, pattern: true, into: &u)
+                } else {
+                    usage(of: a, pattern: false, into: &u)
+                }
+            }
+        }
+    }
+
+    /// Variables a nested body reads from its enclosing scope: all variables mentioned
+    /// that are not renamed locals (renamed ones contain `$`).
+    func freeVars(_ head: Term, _ body: Body) -> Set<String> {
+        var all = Set<String>()
+        collectVars(head, &all)
+        for e in body.exprs { collectVars(e, &all) }
+        return all.filter { !$0.contains("$") }
+    }
+
+    func collectVars(_ e: Expr, _ out: inout Set<String>) {
+        switch e.kind {
+        case .term(let t): collectVars(t, &out)
+        case .unify(let a, let b), .assign(let a, let b): collectVars(a, &out); collectVars(b, &out)
+        case .some(let names): out.formUnion(names)
+        case .someIn(let k, let v, let d):
+            if let k { collectVars(k, &out) }
+            collectVars(v, &out); collectVars(d, &out)
+        case .every(let k, let v, let d, let b):
+            if let k { collectVars(k, &out) }
+            collectVars(v, &out); collectVars(d, &out)
+            for x in b.exprs { collectVars(x, &out) }
+        }
+        for w in e.withs { collectVars(w.value, &out) }
+    }
+
+    func collectVars(_ t: Term, _ out: inout Set<String>) {
+        switch t {
+        case .value: break
+        case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
+        case .ref(let h, let p): collectVars(h, &out); for x in p { collectVars(x, &out) }
+        case .array(let i), .set(let i): for x in i { collectVars(x, &out) }
+        case .object(let e): for x in e { collectVars(x.key, &out); collectVars(x.value, &out) }
+        case .arrayComprehension(let h, let b), .setComprehension(let h, let b):
+            collectVars(h, &out); for x in b.exprs { collectVars(x, &out) }
+        case .objectComprehension(let k, let v, let b):
+            collectVars(k, &out); collectVars(v, &out); for x in b.exprs { collectVars(x, &out) }
+        case .call(_, let args, _): for x in args { collectVars(x, &out) }
+        }
+    }
+
+    /// Vars in pattern position that are not generated by refs (must be bound or bound by the other side).
+    func bareVars(_ t: Term) -> Set<String> {
+        switch t {
+        case .variable(let v): return Compiler.isRoot(v) ? [] : [v]
+        case .array(let items): return items.reduce(into: Set<String>()) { $0.formUnion(bareVars($1)) }
+        case .object(let entries): return entries.reduce(into: Set<String>()) { $0.formUnion(bareVars($1.value)) }
+        default: return []
+        }
+    }
+
+    func exprUsage(_ e: Expr, bodyVars: Set<String>) -> (Usage, extra: ((Set<String>) -> Bool)?) {
+        var u = Usage()
+        var extra: ((Set<String>) -> Bool)? = nil
+        switch e.kind {
+        case .term(let t): usage(of: t, pattern: false, into: &u, outputArity: true)
+        case .unify(let a, let b), .assign(let a, let b):
+            usage(of: a, pattern: true, into: &u)
+            usage(of: b, pattern: true, into: &u)
+            let la = bareVars(a), lb = bareVars(b)
+            let bothComposite: Bool = {
+                switch (a, b) {
+                case (.array, .array), (.object, .object): return true
+                default: return false
+                }
+            }()
+            if !bothComposite {
+                extra = { bound in la.isSubset(of: bound) || lb.isSubset(of: bound) }
+            }
+        case .some: break
+        case .someIn(let k, let v, let d):
+            usage(of: d, pattern: false, into: &u)
+            if let k { usage(of: k, pattern: true, into: &u) }
+            usage(of: v, pattern: true, into: &u)
+        case .every(let k, let v, let d, let b):
+            usage(of: d, pattern: false, into: &u)
+            var inner = freeVars(.array([k ?? .value(.null), v]), b)
+            if let k { inner.subtract(patternVars(k)) }
+            inner.subtract(patternVars(v))
+            u.needs.formUnion(inner)
+        }
+        if e.negated {
+            // Everything a negation reads must be bound; variables only it mentions are local to it.
+            var all = u.needs.union(u.binds)
+            all.formIntersection(bodyVars)
+            u.needs = all
+            u.binds = []
+            extra = nil
+        }
+        for w in e.withs where !isBuiltinName(w.value) { usage(of: w.value, pattern: false, into: &u) }
+        return (u, extra)
+    }
+
+    /// Variables a statement mentions outside nested closures (comprehension and `every` bodies).
+    func topVars(_ e: Expr) -> Set<String> {
+        var out = Set<String>()
+        func term(_ t: Term) {
+            switch t {
+            case .value: break
+            case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
+            case .ref(let h, let p): term(h); p.forEach(term)
+            case .array(let i), .set(let i): i.forEach(term)
+            case .object(let e): for x in e { term(x.key); term(x.value) }
+            case .arrayComprehension, .setComprehension, .objectComprehension: break
+            case .call(_, let args, _): args.forEach(term)
+            }
+        }
+        switch e.kind {
+        case .term(let t): term(t)
+        case .unify(let a, let b), .assign(let a, let b): term(a); term(b)
+        case .some: break  // a declaration binds nothing
+        case .someIn(let k, let v, let d): if let k { term(k) }; term(v); term(d)
+        case .every(_, _, let d, _): term(d)
+        }
+        for w in e.withs { term(w.value) }
+        return out
+    }
+
+    /// True for a `with` value that names a builtin (`count`, `object.union_n`).
+    func isBuiltinName(_ t: Term) -> Bool {
+        switch t {
+        case .variable(let v): return Builtins.table[v] != nil
+        case .ref(.variable(let v), let path):
+            var name = v
+            for p in path { guard case .value(.string(let s)) = p else { return false }; name += "." + s }
+            return Builtins.table[name] != nil
+        default: return false
+        }
+    }
+
+    /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
+    func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
+        var counts: [String: Int] = [:]
+        var scopeVars = initial
+        for e in body.exprs {
+            let vs = topVars(e)
+            scopeVars.formUnion(vs)
+            for v in vs { counts[v, default: 0] += 1 }
+        }
+        var shared = initial
+        for (v, c) in counts where c > 1 { shared.insert(v) }
+        var bound = initial
+        var remaining = body.exprs
+        var ordered: [Expr] = []
+        while !remaining.isEmpty {
+            var picked: Int? = nil
+            for (i, e) in remaining.enumerated() {
+                let (u, extra) = exprUsage(e, bodyVars: shared)
+                let needs = u.needs.intersection(scopeVars).subtracting(bound)
+                if needs.isEmpty, extra?(bound) ?? true { picked = i; break }
+            }
+            guard let i = picked else {
+                let e = remaining[0]
+                let (u, _) = exprUsage(e, bodyVars: shared)
+                var missing = u.needs.intersection(scopeVars).subtracting(bound)
+                if missing.isEmpty { missing = u.binds.subtracting(bound) }
+                let unsafe = missing.sorted().first ?? "?"
+                var shown = unsafe.split(separator: "$").first.map(String.init) ?? unsafe
+                if unsafe.hasPrefix("$_") { shown = "_" }
+                throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
+            }
+            var e = remaining.remove(at: i)
+            e = try reorderNested(e, bound: bound)
+            if !e.negated { bound.formUnion(topVars(e)) }
+            ordered.append(e)
+        }
+        return Body(exprs: ordered)
+    }
+
+    func reorderNested(_ e: Expr, bound: Set<String>) throws -> Expr {
+        var out = e
+        switch e.kind {
+        case .term(let t): out.kind = .term(try reorderTerm(t, bound))
+        case .unify(let a, let b): out.kind = .unify(try reorderTerm(a, bound), try reorderTerm(b, bound))
+        case .assign(let a, let b): out.kind = .assign(try reorderTerm(a, bound), try reorderTerm(b, bound))
+        case .some: break
+        case .someIn(let k, let v, let d):
+            out.kind = .someIn(key: k, value: v, domain: try reorderTerm(d, bound))
+        case .every(let k, let v, let d, let b):
+            var inner = bound
+            if let k { inner.formUnion(patternVars(k)) }
+            inner.formUnion(patternVars(v))
+            out.kind = .every(key: k, value: v, domain: try reorderTerm(d, bound), body: try reorder(b, bound: inner))
+        }
+        out.withs = try e.withs.map { With(target: $0.target, value: try reorderTerm($0.value, bound)) }
+        return out
+    }
+
+    func reorderTerm(_ t: Term, _ bound: Set<String>) throws -> Term {
+        switch t {
+        case .value, .variable: return t
+        case .ref(let h, let p): return .ref(try reorderTerm(h, bound), try p.map { try reorderTerm($0, bound) })
+        case .array(let i): return .array(try i.map { try reorderTerm($0, bound) })
+        case .set(let i): return .set(try i.map { try reorderTerm($0, bound) })
+        case .object(let e): return .object(try e.map { .init(key: try reorderTerm($0.key, bound), value: try reorderTerm($0.value, bound)) })
+        case .arrayComprehension(let h, let b):
+            return .arrayComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+        case .setComprehension(let h, let b):
+            return .setComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+        case .objectComprehension(let k, let v, let b):
+            return .objectComprehension(try reorderTerm(k, bound), try reorderTerm(v, bound), try reorder(b, bound: bound))
+        case .call(let n, let a, let l): return .call(n, try a.map { try reorderTerm($0, bound) }, l)
+        }
+    }
+}

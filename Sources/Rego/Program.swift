@@ -1,0 +1,145 @@
+/// A node of the document tree: `data.a.b` is `root.children["a"].children["b"]`.
+final class RuleNode {
+    var children: [String: RuleNode] = [:]
+    var rules: [CompiledRule] = []
+    var isPackage = false
+    /// True when this node holds non-function rules.
+    var hasRules = false
+    /// True when this node or a descendant holds non-function rules.
+    var hasRulesBelow = false
+
+    func child(_ name: String) -> RuleNode {
+        if let c = children[name] { return c }
+        let c = RuleNode()
+        children[name] = c
+        return c
+    }
+
+    @discardableResult
+    func computeFlags() -> Bool {
+        hasRules = rules.contains { !$0.rule.isFunction }
+        // Packages, and nodes holding functions, exist in the data document (as objects).
+        var below = hasRules || isPackage
+        for c in children.values where c.rules.contains(where: { $0.rule.isFunction }) { below = true }
+        for c in children.values where c.computeFlags() { below = true }
+        hasRulesBelow = below
+        return below
+    }
+}
+
+/// A rule after name resolution and safety reordering; `rule.ref` starts with the package path.
+struct CompiledRule {
+    var rule: Rule
+}
+
+/// Compiled modules plus base data: immutable once built, shared by evaluations.
+final class Program {
+    let root = RuleNode()
+    let data: RegoValue
+    var compiler = Compiler()
+
+    init(modules: [Module], data: RegoValue) throws {
+        self.data = data
+        for m in modules {
+            for r in m.rules {
+                guard case .value(.string(let first)) = r.ref[0] else { continue }
+                compiler.ruleNames[m.package, default: []].insert(first)
+                if let args = r.args {
+                    let full = ["data"] + m.package + r.groundPrefix
+                    compiler.functionArity[full.joined(separator: ".")] = args.count
+                }
+            }
+        }
+        for (name, b) in Builtins.table { compiler.functionArity[name] = b.arity }
+        for m in modules {
+            var node = root
+            for p in m.package { node = node.child(p) }
+            node.isPackage = true
+            var imports: [String: [String]] = [:]
+            for imp in m.imports { imports[imp.alias] = imp.path }
+            let scope = Compiler.Scope(package: m.package, imports: imports)
+            for r in m.rules {
+                let compiled = try compile(r, m, scope)
+                var n = root
+                let prefix = compiled.rule.groundPrefix
+                for p in prefix { n = n.child(p) }
+                if !compiled.rule.isFunction {
+                    try checkConflicts(n, compiled)
+                }
+                n.rules.append(compiled)
+            }
+        }
+        root.computeFlags()
+    }
+
+    func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
+        for other in node.rules {
+            if other.rule.isFunction {
+                throw RegoError(code: "rego_type_error", message: "conflicting rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+            }
+            if other.rule.isDefault && rule.rule.isDefault {
+                throw RegoError(code: "rego_type_error", message: "multiple default rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+            }
+        }
+    }
+
+    func compile(_ r: Rule, _ m: Module, _ scope: Compiler.Scope) throws -> CompiledRule {
+        var rule = r
+        rule.ref = m.package.map { .value(.string($0)) } + r.ref
+        var argVars: [String] = []
+        if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
+        let declared = Set(compiler.declaredNames(r.body) + argVars)
+        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars)
+        rule.body = try compiler.reorder(body, bound: Set(argVars))
+        var headLocals = declared
+        for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
+        headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
+        rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
+        if let args = r.args {
+            rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
+        }
+        rule.ref = try rule.ref.map { try compiler.resolveTerm($0, scope, headLocals) }
+        rule.elseClauses = try r.elseClauses.map { c in
+            var c = c
+            let d = Set(compiler.declaredNames(c.body) + argVars)
+            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars)
+            c.body = try compiler.reorder(b, bound: Set(argVars))
+            var locals = d
+            for e in c.body.exprs { compiler.collectVars(e, &locals) }
+            c.value = try compiler.resolveTerm(c.value, scope, locals)
+            return c
+        }
+        return CompiledRule(rule: rule)
+    }
+
+    /// Function rules at a full path (`["data","pkg","f"]`), nil when none.
+    func functionRules(_ path: [String]) -> [CompiledRule]? {
+        guard path.first == "data" else { return nil }
+        var n = root
+        for p in path.dropFirst() {
+            guard let c = n.children[p] else { return nil }
+            n = c
+        }
+        let fns = n.rules.filter { $0.rule.isFunction }
+        return fns.isEmpty ? nil : fns
+    }
+
+    /// Compiles a query (no package: names are locals, `data` and `input` are roots).
+    func compileQuery(_ source: String) throws -> Body {
+        var parser = try Parser(file: "query", source: source)
+        let body = try parser.parseQuery()
+        var c = compiler
+        let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
+        let (resolved, _) = try c.resolveBody(body, scope, nested: false)
+        return try c.reorder(resolved, bound: [])
+    }
+}
+
+extension Compiler {
+    /// All variables in a (parameter) pattern, including inside arrays and objects.
+    func patternVarsDeep(_ t: Term) -> [String] {
+        var s = Set<String>()
+        collectVars(t, &s)
+        return Array(s)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+
+/// A problem with the policy files themselves: the user must fix a file (exit 65) or the command line (exit 64).
+public enum PolicyError: SwiftDeployFailure, Equatable {
+    case directoryMissing(path: String)
+    case noPolicies(path: String)
+    case unreadable(path: String, reason: String)
+    case thresholdsMissing(path: String)
+    case thresholdsInvalid(path: String, reason: String)
+    case invalidDomainName(String)
+    case unknownDomain(String, available: [String])
+
+    public var errorDescription: String? {
+        switch self {
+        case .directoryMissing(let path):
+            return "policy directory \(path) does not exist; create it with the default policies (swiftdeploy init) or set policy.dir"
+        case .noPolicies(let path):
+            return "policy directory \(path) has no .rego module declaring package swiftdeploy.<domain>; add policies or fix policy.dir"
+        case .unreadable(let path, let reason):
+            return "cannot read \(path): \(reason)"
+        case .thresholdsMissing(let path):
+            return "thresholds file \(path) does not exist; it is data.thresholds for the policies: create it or set policy.thresholds"
+        case .thresholdsInvalid(let path, let reason):
+            return "thresholds file \(path) is invalid: \(reason); it must be a JSON object keyed by domain"
+        case .invalidDomainName(let name):
+            return "\(name.debugDescription) is not a policy domain name: use lower-case letters, digits and _ (e.g. canary, infrastructure) or all"
+        case .unknownDomain(let name, let available):
+            return "no policy declares package swiftdeploy.\(name); domains found: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .invalidDomainName, .unknownDomain: return .usage
+        default: return .invalidInput
+        }
+    }
+}
+
+/// The user's policies: `.rego` modules of `policy.dir` and `thresholds.json` (`data.thresholds`).
+public struct PolicyBundle: Sendable {
+    public struct Module: Sendable, Equatable {
+        /// The file name, e.g. `canary.rego`.
+        public var name: String
+        public var source: String
+        /// The module's package, e.g. `swiftdeploy.canary`.
+        public var package: String?
+        public var isTest: Bool
+    }
+
+    public var directory: URL
+    public var modules: [Module]
+    public var thresholds: JSONValue
+
+    /// Policy modules (test modules left out).
+    public var policyModules: [Module] { modules.filter { !$0.isTest } }
+    /// `*_test.rego` modules.
+    public var testModules: [Module] { modules.filter { $0.isTest } }
+
+    /// The domains: every `swiftdeploy.<name>` package of a non-test module, sorted, `infrastructure` and `canary` first.
+    public var domains: [String] {
+        let names = Set(policyModules.compactMap { module -> String? in
+            guard let package = module.package, package.hasPrefix("swiftdeploy.") else { return nil }
+            let rest = package.dropFirst("swiftdeploy.".count)
+            return rest.contains(".") ? nil : String(rest)
+        })
+        let order = ["infrastructure": 0, "canary": 1]
+        return names.sorted { (order[$0] ?? 2, $0) < (order[$1] ?? 2, $1) }
+    }
+
+    public init(directory: URL, modules: [Module], thresholds: JSONValue) {
+        self.directory = directory
+        self.modules = modules
+        self.thresholds = thresholds
+    }
+
+    /// Loads the bundle the manifest names. Throws ``PolicyError`` (exit 65) for a missing directory, no modules,
+    /// or a missing or invalid thresholds file.
+    public static func load(manifest: Manifest) throws -> PolicyBundle {
+        try load(directory: manifest.policyDirectoryURL, thresholds: manifest.thresholdsURL)
+    }
+
+    public static func load(directory: URL, thresholds thresholdsURL: URL) throws -> PolicyBundle {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw PolicyError.directoryMissing(path: directory.path)
+        }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rego") }.sorted()
+        } catch {
+            throw PolicyError.unreadable(path: directory.path, reason: error.localizedDescription)
+        }
+        var modules: [Module] = []
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            guard let source = try? String(contentsOf: url, encoding: .utf8) else {
+                throw PolicyError.unreadable(path: url.path, reason: "not readable as UTF-8 text")
+            }
+            modules.append(Module(name: name, source: source, package: packageName(in: source), isTest: name.hasSuffix("_test.rego")))
+        }
+        let bundle = PolicyBundle(directory: directory, modules: modules, thresholds: try loadThresholds(thresholdsURL))
+        guard !bundle.domains.isEmpty else { throw PolicyError.noPolicies(path: directory.path) }
+        return bundle
+    }
+
+    static func loadThresholds(_ url: URL) throws -> JSONValue {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw PolicyError.thresholdsMissing(path: url.path) }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw PolicyError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        let value: JSONValue
+        do { value = try JSONValue.parse(data) } catch {
+            throw PolicyError.thresholdsInvalid(path: url.path, reason: "not valid JSON (\(describe(error)))")
+        }
+        guard case .object(let domains) = value else {
+            throw PolicyError.thresholdsInvalid(path: url.path, reason: "the top level is \(DomainDocument.kind(value))")
+        }
+        for (domain, entry) in domains.sorted(by: { $0.key < $1.key }) {
+            guard case .object(let keys) = entry else {
+                throw PolicyError.thresholdsInvalid(path: url.path, reason: "\(domain) is \(DomainDocument.kind(entry)), expected an object of thresholds")
+            }
+            for (key, threshold) in keys.sorted(by: { $0.key < $1.key }) where threshold.doubleValue == nil {
+                if case .array = threshold { continue }
+                if case .string = threshold { continue }
+                if case .bool = threshold { continue }
+                throw PolicyError.thresholdsInvalid(path: url.path, reason: "\(domain).\(key) is \(DomainDocument.kind(threshold))")
+            }
+        }
+        return value
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            return (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+
+    /// The `package a.b` of a module (first non-comment statement), or nil.
+    static func packageName(in source: String) -> String? {
+        for rawLine in source.split(separator: "\n", omittingEmptySubsequences: true) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard line.hasPrefix("package ") else { return nil }
+            let name = line.dropFirst("package ".count).split(whereSeparator: { $0 == " " || $0 == "#" }).first
+            return name.map(String.init)
+        }
+        return nil
+    }
+
+    /// Validates a domain name given on the command line (it becomes part of a URL path and a Rego ref).
+    public static func validateDomainName(_ name: String) throws {
+        let valid = !name.isEmpty && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+            && !("0"..."9").contains(name.unicodeScalars.first!)
+        guard valid else { throw PolicyError.invalidDomainName(name) }
+    }
+
+    /// The domains `request` names: one, or every domain for `all`. Throws for a name no policy declares.
+    public func resolveDomains(_ request: String) throws -> [String] {
+        if request == "all" { return domains }
+        try PolicyBundle.validateDomainName(request)
+        guard domains.contains(request) else { throw PolicyError.unknownDomain(request, available: domains) }
+        return [request]
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// The concrete ``PolicyGate``: collects the evidence a domain needs (host facts for `infrastructure`, a metrics
+/// window for `canary`, both for any other domain), builds the input document, asks the backend the manifest names
+/// and turns its `deny`/`warn` sets into a verdict.
+///
+/// Never throws and never answers `allow` without evidence: a metrics source that fails or gives too little
+/// (fewer than `min_requests`, no histogram), a host fact that cannot be read, or an engine that is missing or
+/// fails all make the verdict `inconclusive`, with the reason. The counter-reset note of a window is added to the
+/// reasons of whatever verdict follows.
+public struct PolicyEvaluator: PolicyGate {
+    /// Makes the engine for a manifest; the default follows `policy.engine`.
+    public var backendFactory: @Sendable (Manifest) -> PolicyBackend
+    /// Reads host facts for a manifest; the default reads the kernel.
+    public var hostFacts: @Sendable (Manifest) -> HostFacts
+    /// Picks the metrics source for a request; the default follows `--metrics-url`, then `metrics.source`.
+    public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
+
+    public init(backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
+                hostFacts: @escaping @Sendable (Manifest) -> HostFacts = PolicyEvaluator.defaultHostFacts,
+                metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource) {
+        self.backendFactory = backendFactory
+        self.hostFacts = hostFacts
+        self.metricsSourceFactory = metricsSourceFactory
+    }
+
+    public func evaluate(domain: String, request: GateRequest) async -> PolicyDecision {
+        await evaluate(domains: [domain], request: request)[0]
+    }
+
+    /// Decides several domains on one collection of evidence: host facts are read once and the metrics window
+    /// (which takes `window` to collect) is measured once, however many domains need it.
+    public func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision] {
+        let needs = Set(domains.flatMap(PolicyInput.evidence(for:)))
+        var timings: [String: Double] = [:]
+
+        var host: HostFacts? = nil
+        if needs.contains(.host) {
+            let start = MonotonicClock.now()
+            host = hostFacts(request.manifest)
+            timings["collect_host"] = elapsedMs(since: start)
+        }
+
+        var metrics: WindowFigures? = nil
+        var metricsFailure: String? = nil
+        if needs.contains(.metrics) {
+            let start = MonotonicClock.now()
+            let source = metricsSourceFactory(request)
+            do {
+                metrics = try await source.window(settings: MetricsWindowSettings(manifest: request.manifest, window: request.window))
+            } catch let error as SwiftDeployFailure {
+                metricsFailure = error.errorDescription ?? "\(error)"
+            } catch {
+                metricsFailure = "metrics: \(source.description) failed: \(error)"
+            }
+            timings["collect_metrics"] = elapsedMs(since: start)
+        }
+
+        let backend = backendFactory(request.manifest)
+        var decisions: [PolicyDecision] = []
+        for domain in domains {
+            let evidence = PolicyInput.evidence(for: domain)
+            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics)
+            let input = PolicyInput.document(request: request, domain: domain, host: usesHost ? host : nil,
+                                             metrics: usesMetrics ? metrics : nil)
+            var domainTimings = timings.filter { key, _ in
+                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics)
+            }
+            var missing: [String] = []
+            if usesMetrics {
+                if let metricsFailure { missing.append(metricsFailure) }
+                missing.append(contentsOf: metrics?.insufficient ?? [])
+            }
+            if usesHost, let host { missing.append(contentsOf: host.problems) }
+            let notes = usesMetrics ? (metrics?.notes ?? []) : []
+
+            guard missing.isEmpty else {
+                decisions.append(PolicyDecision(domain: domain, verdict: .inconclusive, reasons: missing + notes,
+                                                engine: backend.engineDescription, input: input, timingsMs: domainTimings))
+                continue
+            }
+            let start = MonotonicClock.now()
+            let result = await backend.evaluate(domain: domain, input: input)
+            domainTimings["evaluate"] = elapsedMs(since: start)
+            decisions.append(PolicyEvaluator.decision(domain: domain, result: result, notes: notes,
+                                                      engine: backend.engineDescription, input: input, timings: domainTimings))
+        }
+        return decisions
+    }
+
+    /// The verdict rule: deny when `deny` is non-empty, warn when only `warn` is, allow otherwise; inconclusive when
+    /// the engine could not decide.
+    public static func decision(domain: String, result: BackendResult, notes: [String] = [], engine: String,
+                                input: JSONValue, timings: [String: Double] = [:]) -> PolicyDecision {
+        switch result {
+        case .unavailable(let reason):
+            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: [reason] + notes, engine: engine,
+                                  input: input, timingsMs: timings)
+        case .decided(let deny, let warn) where !deny.isEmpty:
+            return PolicyDecision(domain: domain, verdict: .deny, reasons: deny + notes, warnings: warn, engine: engine,
+                                  input: input, timingsMs: timings)
+        case .decided(_, let warn) where !warn.isEmpty:
+            return PolicyDecision(domain: domain, verdict: .warn, reasons: warn + notes, engine: engine, input: input,
+                                  timingsMs: timings)
+        case .decided:
+            return PolicyDecision(domain: domain, verdict: .allow, reasons: notes, engine: engine, input: input,
+                                  timingsMs: timings)
+        }
+    }
+
+    // MARK: Defaults
+
+    /// `policy.engine: opa` → ``OPAServerBackend`` at `policy.opa.url` (or the sidecar on 127.0.0.1:`policy.opa.port`);
+    /// `embedded` → the in-process Rego engine over the policy bundle.
+    @Sendable public static func defaultBackend(_ manifest: Manifest) -> PolicyBackend {
+        switch manifest.policy.engine {
+        case .opa:
+            let text = manifest.policy.opa.url ?? "http://127.0.0.1:\(manifest.policy.opa.port)"
+            guard let url = URL(string: text) else {
+                return UnavailableBackend(engineDescription: "opa \(text)", reason: "policy.opa.url \(text.debugDescription) is not a URL")
+            }
+            return OPAServerBackend(baseURL: url)
+        case .embedded:
+            return EmbeddedBackendFactory.make(manifest)
+        }
+    }
+
+    @Sendable public static func defaultHostFacts(_ manifest: Manifest) -> HostFacts {
+        HostFactsCollector(fallbackDirectory: manifest.directory.path).collect()
+    }
+
+    @Sendable public static func defaultMetricsSource(_ request: GateRequest) -> MetricsSource {
+        if let url = request.metricsURL { return ScrapeMetricsSource(url: url) }
+        let metrics = request.manifest.metrics
+        if metrics.source == .prometheus, let text = metrics.prometheusURL, let url = URL(string: text) {
+            return PrometheusMetricsSource(baseURL: url)
+        }
+        return ScrapeMetricsSource(url: request.manifest.adminMetricsURL)
+    }
+}
+
+func elapsedMs(since start: Double) -> Double {
+    ((MonotonicClock.now() - start) * 1_000_000).rounded() / 1000
+}

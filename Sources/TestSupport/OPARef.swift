@@ -1,0 +1,106 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `shared/tools/opa-ref`: OPA's own evaluator, for differential tests and as a real OPA Data API server.
+/// Tests that use it skip (with a printed reason) when it is not there.
+public enum OPARef {
+    /// The opa-ref executable, or nil with why not.
+    public static func executable() -> (URL?, String) {
+        guard let shared = RepositoryPaths.shared else {
+            return (nil, "shared/ not found beside the repository and SWIFTDEPLOY_SHARED_DIR not set")
+        }
+        let tool = shared.appendingPathComponent("tools/opa-ref/opa-ref")
+        guard FileManager.default.isExecutableFile(atPath: tool.path) else { return (nil, "\(tool.path) is missing") }
+        return (tool, "")
+    }
+
+    /// Runs `opa-ref eval` and returns its standard output and exit status.
+    public static func eval(arguments: [String]) throws -> (output: String, status: Int32) {
+        guard let tool = executable().0 else { throw POSIXError(.ENOENT) }
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = ["eval"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+    }
+
+    /// A running `opa-ref serve` on a free loopback port.
+    public final class Server: @unchecked Sendable {
+        public let url: URL
+        private let process: Process
+
+        /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health answers.
+        public init(data: [String], delayMs: Int? = nil) throws {
+            guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
+            let port = LoopbackHTTPServer.unusedPort()
+            var arguments = ["serve", "--addr", "127.0.0.1:\(port)"]
+            for item in data { arguments += ["-d", item] }
+            if let delayMs { arguments += ["--delay-ms", String(delayMs)] }
+            process = Process()
+            process.executableURL = tool
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            url = URL(string: "http://127.0.0.1:\(port)")!
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                if Server.healthy(port: port) { return }
+                if !process.isRunning { break }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            stop()
+            throw POSIXError(.ETIMEDOUT)
+        }
+
+        deinit { stop() }
+
+        /// Stops the server: SIGTERM, then SIGKILL after a second (the Go runtime inside opa-ref may swallow SIGTERM).
+        /// Polls instead of `waitUntilExit`, which spins a CPU on Linux.
+        public func stop() { process.stop(grace: 1) }
+
+        static func healthy(port: Int) -> Bool {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { return false }
+            let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            return n > 12 && String(decoding: buffer[0..<n], as: UTF8.self).contains(" 200 ")
+        }
+    }
+}
+
+extension Process {
+    /// Ends a process this test started: SIGTERM, then SIGKILL after `grace` seconds (the Go runtime inside
+    /// opa-ref may swallow SIGTERM). Polls instead of `waitUntilExit`, which spins a CPU on Linux.
+    public func stop(grace: Double) {
+        guard isRunning else { return }
+        let pid = processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while isRunning, Date() < deadline { usleep(20_000) }
+        if isRunning { kill(pid, SIGKILL) }
+        let hardDeadline = Date().addingTimeInterval(5)
+        while isRunning, Date() < hardDeadline { usleep(20_000) }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import Rego
+
+/// A bounded mutation fuzzer over the parser and compiler (libFuzzer needs a
+/// toolchain flag SwiftPM tests don't get here, so this is the in-process kind).
+///
+/// Seeds are the committed policies plus, when present, the conformance modules.
+/// Each mutant is parsed, compiled and, when it compiles, evaluated with a short
+/// time limit: any outcome but a crash or hang is fine. `REGO_FUZZ_SECONDS`
+/// (default 5) bounds the run; `REGO_FUZZ_SEED` makes it reproducible.
+@Suite struct ParserFuzzTests {
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let fragments = ["{", "}", "[", "]", "(", ")", "\"", "`", ":=", "=", "==", "if", "else", "contains", "some", "in", "every",
+                            "not", "with", "as", "default", "import", "package", "1e400", "-", "0.5", "\n", ";", ",", ".", "|", "&",
+                            "x", "_", "input", "data", "count(", "sprintf(\"%v\", [", "\\u12", "#", "set()", "9999999999999999999999"]
+
+    static func seeds() -> [String] {
+        var out: [String] = []
+        let corpus = ConformanceSuite.repositoryRoot.appendingPathComponent("Tests/Fixtures/rego")
+        if let e = FileManager.default.enumerator(atPath: corpus.path) {
+            for case let path as String in e where path.hasSuffix(".rego") {
+                if let s = try? String(contentsOf: corpus.appendingPathComponent(path), encoding: .utf8) { out.append(s) }
+            }
+        }
+        if let file = ConformanceSuite.casesFile, let cases = try? ConformanceSuite.load(file) {
+            for c in cases.prefix(400) { out += c.modules }
+        }
+        if out.isEmpty { out = ["package p\n\nallow if input.x == 1\n"] }
+        return out
+    }
+
+    static func mutate(_ s: String, _ rng: inout SplitMix) -> String {
+        var chars = Array(s)
+        let rounds = Int.random(in: 1...4, using: &rng)
+        for _ in 0..<rounds {
+            let pos = chars.isEmpty ? 0 : Int.random(in: 0..<chars.count, using: &rng)
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0 where !chars.isEmpty: chars.remove(at: pos)
+            case 1: chars.insert(contentsOf: Array(fragments.randomElement(using: &rng)!), at: pos)
+            case 2 where !chars.isEmpty: chars = Array(chars[..<pos])
+            case 3 where !chars.isEmpty:
+                let end = min(chars.count, pos + Int.random(in: 1...40, using: &rng))
+                chars.insert(contentsOf: chars[pos..<end], at: pos)
+            case 4: chars.insert(contentsOf: Array(String(repeating: "[", count: Int.random(in: 1...400, using: &rng))), at: pos)
+            default:
+                if !chars.isEmpty { chars[pos] = Character(Unicode.Scalar(UInt8.random(in: 32...126, using: &rng))) }
+            }
+        }
+        return String(chars)
+    }
+
+    @Test func mutatedPoliciesNeverCrashOrHang() {
+        let env = ProcessInfo.processInfo.environment
+        let budget = Double(env["REGO_FUZZ_SECONDS"] ?? "") ?? 5
+        let seed = UInt64(env["REGO_FUZZ_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
+        var rng = SplitMix(state: seed)
+        let seeds = Self.seeds()
+        let start = Date()
+        var runs = 0, parsed = 0, evaluated = 0
+        while Date().timeIntervalSince(start) < budget {
+            let source = Self.mutate(seeds.randomElement(using: &rng)!, &rng)
+            runs += 1
+            guard let engine = try? RegoEngine(modules: [RegoModule(name: "fuzz.rego", source: source)], data: .object([:]),
+                                               options: .init(timeout: 0.5)) else { continue }
+            parsed += 1
+            let before = Date()
+            if (try? engine.evaluate(path: "data", input: .object([:]))) != nil { evaluated += 1 }
+            #expect(Date().timeIntervalSince(before) < 5, "evaluation of a mutant ran past its limit (seed \(seed)):\n\(source)")
+        }
+        print("ParserFuzzTests: seed \(seed): \(runs) mutants, \(parsed) compiled, \(evaluated) evaluated in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        #expect(runs > 0)
+    }
+}

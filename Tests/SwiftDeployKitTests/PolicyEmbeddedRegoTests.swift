@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import SwiftDeployKit
+import TestSupport
+
+/// The embedded engine and OPA's own evaluator (opa-ref serve) decide the default policies identically.
+@Suite struct PolicyEmbeddedRegoTests {
+    static func metricsInput(errors: Double, requests: Double = 200, p95: Double = 40, p99: Double = 80, chaos: Double? = nil) -> JSONValue {
+        var metrics: [String: JSONValue] = [
+            "requests": .double(requests), "errors": .double(errors), "error_rate": .double(errors / requests),
+            "error_rate_percent": .double((errors / requests * 10_000).rounded() / 100),
+            "p50_ms": 10, "p95_ms": .double(p95), "p99_ms": .double(p99),
+        ]
+        if let chaos { metrics["chaos_active"] = .double(chaos); metrics["chaos"] = .bool(chaos > 0) }
+        return ["metrics": .object(metrics)]
+    }
+
+    static func hostInput(disk: Double, load: Double, memory: Double) -> JSONValue {
+        ["host": ["disk_free_gb": .double(disk), "disk_path": "/var/lib/docker", "load1": .double(load * 2), "cpu_count": 2,
+                  "load_per_cpu": .double(load), "memory_used_percent": .double(memory)]]
+    }
+
+    static let cases: [(String, JSONValue)] = [
+        ("canary", metricsInput(errors: 0)),
+        ("canary", metricsInput(errors: 2)),
+        ("canary", metricsInput(errors: 3)),
+        ("canary", metricsInput(errors: 10, p99: 742.4)),
+        ("canary", metricsInput(errors: 0, p95: 350, p99: 480)),
+        ("canary", metricsInput(errors: 0, chaos: 2)),
+        ("canary", ["metrics": ["requests": 0, "errors": 0, "error_rate": nil, "p99_ms": nil, "p95_ms": nil]]),
+        ("infrastructure", hostInput(disk: 100, load: 0.5, memory: 40)),
+        ("infrastructure", hostInput(disk: 1.5, load: 0.5, memory: 40)),
+        ("infrastructure", hostInput(disk: 5, load: 5, memory: 85)),
+        ("infrastructure", hostInput(disk: 50, load: 1, memory: 95.5)),
+    ]
+
+    @Test func embeddedAgreesWithOPA() async throws {
+        let root = RepositoryPaths.root
+        let bundle = try PolicyBundle.load(directory: root.appendingPathComponent("policies"),
+                                           thresholds: root.appendingPathComponent("thresholds.json"))
+        let embedded = EmbeddedRegoBackend(bundle: bundle)
+        // The embedded answers are checked on their own first, so this test means something without opa-ref.
+        #expect(await embedded.evaluate(domain: "canary", input: Self.cases[0].1) == .decided(deny: [], warn: []))
+        guard case .decided(let deny, _) = await embedded.evaluate(domain: "canary", input: Self.cases[3].1) else {
+            Issue.record("embedded engine did not decide"); return
+        }
+        #expect(deny.count == 2)
+
+        guard OPARef.executable().0 != nil, let opa = try? OPARef.Server(data: [root.appendingPathComponent("policies").path,
+                "thresholds:" + root.appendingPathComponent("thresholds.json").path]) else {
+            print("skipping the OPA comparison: \(OPARef.executable().1)")
+            return
+        }
+        defer { opa.stop() }
+        let server = OPAServerBackend(baseURL: opa.url)
+        for (domain, input) in Self.cases {
+            let ours = await embedded.evaluate(domain: domain, input: input)
+            let theirs = await server.evaluate(domain: domain, input: input)
+            #expect(ours == theirs, "\(domain) on \(input.jsonString())")
+        }
+    }
+}
