@@ -107,10 +107,9 @@ final class ProgressLine: @unchecked Sendable {
 // These functions are the only place the lifecycle commands pick their collaborators.
 
 extension LifecycleCLI {
-    /// The policy gate; nil while no policy engine is built in (gated actions are then refused as
-    /// inconclusive unless overridden).
-    static func policyGate() -> (any PolicyGate)? { nil }
+    /// The policy gate: the embedded engine (or OPA, per `policy.engine`) over the manifest's policies and thresholds.
+    static func policyGate() -> (any PolicyGate)? { PolicyEvaluator() }
 
     /// The traffic figures of `status`.
-    static func statusMetrics() -> (any StatusMetricsReading)? { nil }
+    static func statusMetrics() -> (any StatusMetricsReading)? { WindowStatusMetrics() }
 }
