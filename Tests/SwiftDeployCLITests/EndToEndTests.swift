@@ -291,7 +291,7 @@ import FoundationNetworking
         guard Self.enabled else { print("EndToEndTests.appNeverHealthyTimesOutWithLogs \(Self.skipNote)"); return }
         let project = try Project(healthPath: "/no-such-health-path")
         defer { project.destroy() }
-        let deploy = try project.run(["deploy", "--timeout", "40s", "--override", "e2e: failure path"])
+        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("did not answer 200") || deploy.stderr.contains("is not healthy after"))
         #expect(deploy.stderr.contains("last log lines of 'app'"))
