@@ -25,7 +25,7 @@ struct DeployCommand: AsyncParsableCommand {
     func run() async throws {
         let console = global.console
         let timeout = try LifecycleCLI.duration(timeout, option: "--timeout")
-        let context = try LifecycleCLI.context(global)
+        let context = try LifecycleCLI.context(global, commandTimeout: timeout.seconds)
         let report = try await DeployWorkflow(context: context, timeout: timeout.seconds,
                                               override: override.map { OverrideRequest(reason: $0) })
             .run(progress: LifecycleCLI.progress(console))
@@ -51,10 +51,13 @@ enum LifecycleCLI {
     }
 
     /// Loads the manifest and assembles the real runtime, renderer, gate, recorder and lock.
-    static func context(_ global: GlobalOptions) throws -> DeployContext {
+    /// `commandTimeout` bounds each Compose/Docker call (deploy and promote pass their `--timeout`).
+    static func context(_ global: GlobalOptions, commandTimeout: TimeInterval = 300) throws -> DeployContext {
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
-        return DeployContext(manifestURL: url, manifest: manifest, runtime: ComposeRuntime(manifest: manifest),
+        var runtime = ComposeRuntime(manifest: manifest)
+        runtime.commandTimeout = max(commandTimeout, 10)
+        return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
                              renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
                              recorder: HistoryRecorder(manifest: manifest, manifestURL: url))
     }
@@ -107,10 +110,9 @@ final class ProgressLine: @unchecked Sendable {
 // These functions are the only place the lifecycle commands pick their collaborators.
 
 extension LifecycleCLI {
-    /// The policy gate; nil while no policy engine is built in (gated actions are then refused as
-    /// inconclusive unless overridden).
-    static func policyGate() -> (any PolicyGate)? { nil }
+    /// The policy gate: the embedded engine (or OPA, per `policy.engine`) over the manifest's policies and thresholds.
+    static func policyGate() -> (any PolicyGate)? { PolicyEvaluator() }
 
     /// The traffic figures of `status`.
-    static func statusMetrics() -> (any StatusMetricsReading)? { nil }
+    static func statusMetrics() -> (any StatusMetricsReading)? { WindowStatusMetrics() }
 }

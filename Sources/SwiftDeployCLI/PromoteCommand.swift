@@ -35,7 +35,7 @@ struct PromoteCommand: AsyncParsableCommand {
     func run() async throws {
         let console = global.console
         let timeout = try LifecycleCLI.duration(timeout, option: "--timeout")
-        let context = try LifecycleCLI.context(global)
+        let context = try LifecycleCLI.context(global, commandTimeout: timeout.seconds)
         let report = try await PromoteWorkflow(context: context, target: mode, dryRun: dryRun,
                                                override: override.map { OverrideRequest(reason: $0) },
                                                timeout: timeout.seconds)

@@ -89,14 +89,12 @@ import TestSupport
         defer { dir.remove() }
         // The daemon is unreachable: a refusal by the gate must come first, and render what init renders.
         let result = try CLIRunner.run(["deploy"], in: dir.url, environment: deadDocker(dir))
-        if result.stderr.contains("policy engine is not available") {
-            #expect(result.status == 2)
-            #expect(result.stderr.contains("deploy refused: the infrastructure policy could not decide"))
-            #expect(result.stderr.contains("--override"))
-        } else {
-            // A build with a policy engine decides on the host; either way Docker is reached only after it.
-            #expect([1, 2, 3].contains(result.status), "\(result.stderr)")
-        }
+        // This project has no policies/ directory: the engine cannot decide, and says why.
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("deploy refused: the infrastructure policy could not decide (embedded)"))
+        #expect(result.stderr.contains("policy directory \(dir.url.appendingPathComponent("policies").path) does not exist"))
+        #expect(result.stderr.contains("--override"))
+        #expect(!result.stderr.contains("Docker daemon"))
         #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
         #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
         // With an override the gate is passed and the unreachable daemon is reported.

@@ -29,11 +29,21 @@ import FoundationNetworking
             adminPort = try EndToEndTests.freePort(excluding: [publicPort])
             var text = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"), encoding: .utf8)
             let values = ["project": name, "app_image": appImage, "health_path": healthPath, "public_port": String(publicPort),
-                          "admin_port": String(adminPort),
-                          "policy_dir": RepositoryPaths.root.appendingPathComponent("policies").path,
-                          "thresholds": RepositoryPaths.root.appendingPathComponent("thresholds.json").path]
+                          "admin_port": String(adminPort)]
             for (key, value) in values { text = text.replacingOccurrences(of: "{{\(key)}}", with: value) }
             try Data(text.utf8).write(to: manifestURL)
+            // The repository's own policies and thresholds, as a user's project has them. Only the latency bounds are
+            // relaxed: a loaded CI machine makes every request slower, and this suite is about the error-rate decision.
+            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
+                                             to: dir.url.appendingPathComponent("policies"))
+            var thresholds = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
+            if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
+                canary["max_p99_ms"] = .int(60_000)
+                canary["warn_p95_ms"] = .int(30_000)
+                all["canary"] = .object(canary)
+                thresholds = .object(all)
+            }
+            try Data(thresholds.jsonString(pretty: true).utf8).write(to: dir.url.appendingPathComponent("thresholds.json"))
         }
 
         /// Runs `swiftdeploy <arguments> --manifest <this project>`.
@@ -97,10 +107,10 @@ import FoundationNetworking
         return fd
     }
 
-    static func request(_ url: URL, method: String = "GET", body: String? = nil) async -> (Int, [String: String], String) {
+    static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (Int, [String: String], String) {
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        request.timeoutInterval = timeout
         if let body {
             request.httpBody = Data(body.utf8)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -148,16 +158,20 @@ import FoundationNetworking
         let publicURL = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
         let adminURL = URL(string: "http://127.0.0.1:\(project.adminPort)")!
 
-        // Deploy. A build without a policy engine must refuse (inconclusive, exit 2) and proceed only
-        // on an audited --override; with the engine the infrastructure policy decides.
+        // Deploy. The infrastructure policy judges this host: on a quiet machine it allows; on a busy one
+        // (load, memory) it denies with its reasons, and the audited --override is the way through.
         var deploy = try project.run(["deploy", "--timeout", "180s"])
-        let engineAvailable = !(deploy.status == 2 && deploy.stderr.contains("policy engine is not available"))
+        #expect(deploy.status == 0 || deploy.status == 1, "deploy: \(deploy.stderr)")
         var overrideArguments: [String] = []
-        if !engineAvailable {
-            print("EndToEndTests: no policy engine in this build; gated steps run with --override and check the refusal")
-            overrideArguments = ["--override", "e2e: no policy engine in this build"]
+        if deploy.status == 1 {
+            print("EndToEndTests: the infrastructure policy denied on this host; deploying with --override")
+            #expect(deploy.stderr.contains("deploy refused: the infrastructure policy denied"))
+            #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+            #expect(try project.containers().isEmpty)
+            overrideArguments = ["--override", "e2e: host busy"]
             deploy = try project.run(["deploy", "--timeout", "180s"] + overrideArguments)
-            #expect(deploy.stderr.contains("deployed on --override past the infrastructure policy's inconclusive decision"))
+            #expect(deploy.stderr.contains("deployed on --override past the infrastructure policy's deny decision"))
+            #expect(try project.dir.read("history.jsonl").contains("e2e: host busy"))
         }
         #expect(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         try #require(deploy.status == 0)
@@ -185,7 +199,8 @@ import FoundationNetworking
         // The app stopped: nginx answers with a JSON error body; a deploy brings it back.
         let app = try #require(try project.containers().first { $0.service == "app" })
         _ = try SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
-        let (downStatus, downHeaders, downBody) = await Self.request(publicURL)
+        // nginx may still hold the stopped container's address: its connect timeout (proxy_timeout 5s) bounds the wait.
+        let (downStatus, downHeaders, downBody) = await Self.request(publicURL, timeout: 30)
         #expect([502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
         #expect(downHeaders["content-type"]?.contains("json") == true)
         #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
@@ -201,36 +216,47 @@ import FoundationNetworking
         #expect(dryRun.stderr.contains("the running app is in stable mode"))
         try Data(original.utf8).write(to: project.manifestURL)
 
-        // Chaos error mode: the canary policy denies the promote; the manifest is untouched.
-        let chaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
-        #expect(chaos.0 == 200, "POST /chaos answered \(chaos.0): \(chaos.2)")
-        let denied = try await Self.runUnderTraffic(project, ["promote", "canary"])
-        if engineAvailable {
-            #expect(denied.status == 1, "promote under chaos should be denied (1), got \(denied.status): \(denied.stderr)")
-            #expect(denied.stderr.contains("canary policy denied"))
-        } else {
-            #expect(denied.status == 2, "promote without a policy engine should be inconclusive (2), got \(denied.status)")
-            #expect(denied.stderr.contains("policy engine is not available"))
-        }
-        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == original)
+        // Chaos is refused in stable mode (the service allows it in canary only).
+        let stableChaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        #expect(stableChaos.0 == 403, "POST /chaos in stable mode answered \(stableChaos.0): \(stableChaos.2)")
 
-        // Recover, then the promote is allowed, rewrites only the mode and is confirmed by X-Mode.
-        let recover = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
-        #expect(recover.0 == 200)
-        let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"] + overrideArguments)
+        // Promote to canary on healthy traffic: only the mode's bytes change, and X-Mode confirms it.
+        let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"])
         #expect(promoted.status == 0, "promote failed: \(promoted.stderr)")
         #expect(promoted.stdout.contains("X-Mode: canary"))
-        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8)
-                == original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #"))
+        let canaryManifest = original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #")
+        #expect(canaryManifest != original)
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
         let (_, canaryHeaders, _) = await Self.request(publicURL)
         #expect(canaryHeaders["x-mode"] == "canary")
         let noop = try project.run(["promote", "canary"])
         #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
 
+        // Chaos error mode on the canary: promoting it to stable is denied; nothing changes.
+        let chaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
+        #expect(chaos.0 == 200, "POST /chaos answered \(chaos.0): \(chaos.2)")
+        let denied = try await Self.runUnderTraffic(project, ["promote", "stable"])
+        #expect(denied.status == 1, "promote under chaos should be denied (1), got \(denied.status): \(denied.stderr)")
+        #expect(denied.stderr.contains("promote to stable refused: the canary policy denied"))
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
+        let (_, stillCanary, _) = await Self.request(publicURL)
+        #expect(stillCanary["x-mode"] == "canary")
+
+        // Recover: the promote to stable is allowed and confirmed from the service's own answer.
+        let recover = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        #expect(recover.0 == 200)
+        let back = try await Self.runUnderTraffic(project, ["promote", "stable"])
+        #expect(back.status == 0, "promote to stable failed: \(back.stderr)")
+        #expect(back.stdout.contains("mode stable in its JSON body"))
+        #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == original)
+        let (_, stableHeaders, stableBody) = await Self.request(publicURL)
+        #expect(stableHeaders["x-mode"] == nil && stableBody.contains("\"mode\":\"stable\""))
+
         let frameRun = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
         #expect(frameRun.status == 0, "status --once should report healthy: \(frameRun.stdout)")
         let frame = try JSONValue.parse(Data(frameRun.stdout.utf8))
-        #expect(frame["mode"]?["running"]?.stringValue == "canary")
+        #expect(frame["mode"]?["running"]?.stringValue == "stable")
+        #expect(frame["healthy"] == .bool(true))
 
         // Teardown leaves nothing of the project behind.
         let teardown = try project.run(["teardown", "--clean"])
@@ -265,7 +291,7 @@ import FoundationNetworking
         guard Self.enabled else { print("EndToEndTests.appNeverHealthyTimesOutWithLogs \(Self.skipNote)"); return }
         let project = try Project(healthPath: "/no-such-health-path")
         defer { project.destroy() }
-        let deploy = try project.run(["deploy", "--timeout", "40s", "--override", "e2e: failure path"])
+        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("did not answer 200") || deploy.stderr.contains("is not healthy after"))
         #expect(deploy.stderr.contains("last log lines of 'app'"))

@@ -47,9 +47,14 @@ extension CommandRunning {
     }
 }
 
-/// Runs programs through the shared `ProcessRunner` (captured output, a deadline,
-/// SIGTERM then SIGKILL), turning a timeout into a result with `timedOut` set and a
-/// missing program into `RuntimeError.programNotFound`.
+/// Runs programs with Foundation's `Process`, capturing standard output and
+/// error in full and terminating the program (SIGTERM, then SIGKILL after 2 s)
+/// when it outlives its timeout.
+///
+/// Both pipes are drained with blocking reads on their own threads rather than
+/// `FileHandle.readabilityHandler`: on Linux, clearing a readability handler while
+/// output is still arriving can crash libdispatch (`_dispatch_source_refs_finalize_unregistration`,
+/// SIGILL), which Compose's chatty `up`/`--force-recreate` output triggered here.
 public struct SystemCommandRunner: CommandRunning {
     /// Extra environment laid over this process's environment for every command (e.g. `DOCKER_HOST`).
     public var environment: [String: String]
@@ -60,29 +65,85 @@ public struct SystemCommandRunner: CommandRunning {
 
     public func run(_ arguments: [String], environment extra: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
         precondition(!arguments.isEmpty, "a command needs a program")
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        for (key, value) in extra ?? [:] { env[key] = value }
         let commandLine = arguments.map(Self.shellQuoted).joined(separator: " ")
-        var overlay = environment
-        for (key, value) in extra ?? [:] { overlay[key] = value }
-        var merged: [String: String]?
-        if !overlay.isEmpty {
-            var env = ProcessInfo.processInfo.environment
-            for (key, value) in overlay { env[key] = value }
-            merged = env
-        }
-        do {
-            let result = try ProcessRunner(environment: merged).run(arguments[0], Array(arguments.dropFirst()), timeout: timeout)
-            return CommandResult(commandLine: commandLine, status: result.status, stdout: result.stdout, stderr: result.stderr)
-        } catch ProcessRunnerError.timedOut {
-            return CommandResult(commandLine: commandLine, status: -1, stdout: "", stderr: "", timedOut: true)
-        } catch ProcessRunnerError.notFound {
+        guard let executable = Self.locate(arguments[0], path: env["PATH"]) else {
             throw RuntimeError.programNotFound(program: arguments[0])
-        } catch ProcessRunnerError.launchFailed(_, let reason) {
-            throw RuntimeError.programNotFound(program: "\(arguments[0]) (\(reason))")
         }
+
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = Array(arguments.dropFirst())
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        do { try process.run() } catch {
+            throw RuntimeError.programNotFound(program: "\(arguments[0]) (\(error.localizedDescription))")
+        }
+        // Drain both pipes concurrently so a chatty program never blocks on a full pipe.
+        let collector = PipeCollector()
+        let group = DispatchGroup()
+        for (pipe, isError) in [(out, false), (err, true)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collector.set(data, isError: isError)
+                group.leave()
+            }
+        }
+        var timedOut = false
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            timedOut = true
+            process.terminate()
+            if done.wait(timeout: .now() + 2) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                done.wait()
+            }
+        }
+        // Children of the program may hold the pipes open; do not wait for them forever.
+        _ = group.wait(timeout: .now() + 5)
+        let (stdout, stderr) = collector.strings
+        return CommandResult(commandLine: commandLine, status: process.terminationStatus, stdout: stdout, stderr: stderr,
+                             timedOut: timedOut)
+    }
+
+    /// The program's URL: itself when it contains a slash, else the first executable match on `PATH`.
+    static func locate(_ program: String, path: String?) -> URL? {
+        if program.contains("/") {
+            return FileManager.default.isExecutableFile(atPath: program) ? URL(fileURLWithPath: program) : nil
+        }
+        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(program)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return nil
     }
 
     static func shellQuoted(_ word: String) -> String {
         if !word.isEmpty, word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+private final class PipeCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func set(_ data: Data, isError: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        if isError { err = data } else { out = data }
+    }
+
+    var strings: (String, String) {
+        lock.lock(); defer { lock.unlock() }
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 }

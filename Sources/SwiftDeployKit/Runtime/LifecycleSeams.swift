@@ -12,7 +12,7 @@ public protocol ConfigRendering: Sendable {
 
 /// The kinds of lifecycle events the workflows record (they map one to one onto the history's events).
 public enum LifecycleEvent: String, Sendable, Equatable, CaseIterable {
-    case deploy, promote, rollback, teardown, status, override, lock
+    case deploy, promote, rollback, teardown, status, override, lock, gate
 }
 
 /// An audited break-glass: who proceeded past a deny or inconclusive decision, and why.

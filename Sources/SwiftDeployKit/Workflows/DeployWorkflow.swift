@@ -19,7 +19,7 @@ public struct DeployReport: Sendable {
 /// containers alone and the wait returns at once.
 public struct DeployWorkflow: Sendable {
     public var context: DeployContext
-    /// How long the health wait may take.
+    /// How long the whole deploy may take, health wait included (each Docker call is bounded by the runtime).
     public var timeout: TimeInterval
     public var override: OverrideRequest?
 
@@ -51,7 +51,9 @@ public struct DeployWorkflow: Sendable {
             try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image])
             progress("starting project \(manifest.project)")
             try context.runtime.up()
-            let containers = try await context.healthWaiter(timeout: timeout).wait { progress($0.line) }
+            // --timeout bounds the whole deploy: the health wait gets what `up` left (at least a few seconds).
+            let remaining = max(timeout - Date().timeIntervalSince(start), min(timeout, 5))
+            let containers = try await context.healthWaiter(timeout: remaining).wait { progress($0.line) }
             let elapsed = Date().timeIntervalSince(start)
             try context.record(LifecycleRecord(
                 event: .deploy, outcome: "ok",

@@ -32,7 +32,7 @@ public enum DeployWorkflowError: SwiftDeployFailure, Equatable {
             let verb = decision.verdict == .inconclusive ? "could not decide" : "denied"
             return "\(action) refused: the \(decision.domain) policy \(verb) (\(decision.engine)):\n"
                 + reasons.map { "  - \($0)" }.joined(separator: "\n")
-                + "\nnothing was changed; fix the cause, or proceed anyway with --override \"reason\" (recorded in the history)"
+                + "\nno container was started or changed; fix the cause, or proceed anyway with --override \"reason\" (recorded in the history)"
         case .emptyOverrideReason:
             return "--override needs a reason, e.g. --override \"hotfix for INC-42, approved by on-call\"; it is recorded in the history"
         case .notDeployed(let project, let service):

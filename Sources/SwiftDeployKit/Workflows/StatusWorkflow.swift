@@ -127,19 +127,17 @@ public struct StatusWorkflow: Sendable {
         let containers = try context.runtime.containers()
         let app = containers.first { $0.service == manifest.services.name && $0.state == "running" }
         let endpoint = await context.probe.get(manifest.adminHealthURL, timeout: 3)
-        let figures: Result<StatusFigures, StatusMetricsUnavailable>
-        if app == nil {
-            figures = .failure(StatusMetricsUnavailable("the app is not running"))
-        } else if let metrics {
-            figures = await metrics.figures(for: manifest, window: window)
-        } else {
-            figures = .failure(StatusMetricsUnavailable("no metrics reader in this build of swiftdeploy"))
-        }
-        var decisions: [PolicyDecision] = []
-        for domain in domains {
-            decisions.append(await context.decide(domain: domain, action: "status",
-                                                  targetMode: domain == "canary" ? manifest.services.mode : nil))
-        }
+        // The traffic figures and the policy decisions are collected over the same window, concurrently.
+        let metrics = self.metrics
+        let window = self.window
+        async let figuresResult: Result<StatusFigures, StatusMetricsUnavailable> = {
+            guard app != nil else { return .failure(StatusMetricsUnavailable("the app is not running")) }
+            guard let metrics else { return .failure(StatusMetricsUnavailable("no metrics reader in this build of swiftdeploy")) }
+            return await metrics.figures(for: manifest, window: window)
+        }()
+        async let decisionsResult = decideAll()
+        let figures = await figuresResult
+        let decisions = await decisionsResult
         let snapshot = StatusSnapshot(
             project: manifest.project, takenAt: Date(), manifestMode: manifest.services.mode,
             runningMode: app?.environment["MODE"], version: app?.environment["APP_VERSION"], containers: containers,
@@ -152,6 +150,23 @@ public struct StatusWorkflow: Sendable {
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode,
             details: ["snapshot": snapshot.json]))
         return snapshot
+    }
+
+    /// Every domain's decision for this frame; one evidence collection when the gate is the policy evaluator.
+    func decideAll() async -> [PolicyDecision] {
+        let request = GateRequest(manifest: context.manifest, action: "status", window: window)
+        if let evaluator = context.gate as? PolicyEvaluator {
+            return await evaluator.evaluate(domains: domains, request: request)
+        }
+        var decisions: [PolicyDecision] = []
+        for domain in domains {
+            if let gate = context.gate {
+                decisions.append(await gate.evaluate(domain: domain, request: request))
+            } else {
+                decisions.append(await context.decide(domain: domain, action: "status", targetMode: nil))
+            }
+        }
+        return decisions
     }
 
     /// Why a frame is not healthy, for its record.
