@@ -91,12 +91,27 @@ struct InitValidateCLITests {
         #expect(byName["templates"]?["status"] == "PASS")
         // The fixture project has no policies/ or thresholds.json: validate must fail, naming them.
         #expect(byName["policies"]?["status"] == "FAIL")
-        #expect(byName["thresholds"]?["detail"] == "thresholds.json not found; create it (see README.md, 'Policies') or set policy.thresholds")
+        let thresholdsDetail = byName["thresholds"]?["detail"] ?? ""
+        #expect(thresholdsDetail.hasPrefix("thresholds file \(dir.url.resolvingSymlinksInPath().path)/thresholds.json does not exist")
+                || thresholdsDetail.hasPrefix("thresholds file \(dir.path)/thresholds.json does not exist"), "\(thresholdsDetail)")
+        #expect(thresholdsDetail.hasSuffix("create it or set policy.thresholds"))
         #expect(document?["ok"] as? Bool == false)
         #expect(result.status == 1)
         for check in checks where check["status"] == "SKIP" {
             #expect(!(check["detail"] ?? "").isEmpty, "a SKIP must say why")
         }
+    }
+
+    @Test func validateNamesAPolicySyntaxErrorWithItsPosition() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        try dir.write(#"{"canary": {"max_error_rate": 0.01}}"#, to: "thresholds.json")
+        try dir.write("package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := \"unterminated\n}\n", to: "policies/canary.rego")
+        let result = try CLIRunner.run(["validate"], in: dir.url)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("PASS  thresholds"), "\(result.stdout)")
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("FAIL  policies") }.map(String.init) ?? ""
+        #expect(line.contains("policies/canary.rego:4:"), "the error names the file and line: \(result.stdout)")
     }
 
     @Test func validatePassesOnTheRepositorySample() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Rego
 
 /// One line of `swiftdeploy validate`.
 public struct ValidationCheck: Sendable, Equatable {
@@ -225,48 +226,36 @@ enum PortProbe {
     }
 }
 
-/// `policies/` and `thresholds.json` load.
+/// `policies/` and `thresholds.json` load: the thresholds are a JSON object of domains, and every module
+/// parses and compiles in the embedded Rego engine (tests included) with the thresholds as `data.thresholds`.
 struct PolicyFilesCheck {
     let manifest: Manifest
 
     func run() -> [ValidationCheck] {
-        var checks: [ValidationCheck] = []
-        let dir = manifest.policyDirectoryURL
-        var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) || !isDir.boolValue {
-            checks.append(.init("policies", .fail, "policy directory \(manifest.policy.dir) not found; create it with the domain policies (see README.md, 'Policies') or set policy.dir"))
-        } else {
-            checks.append(policyModulesCheck(dir))
+        let thresholds: ValidationCheck
+        do {
+            _ = try PolicyBundle.loadThresholds(manifest.thresholdsURL)
+            thresholds = .init("thresholds", .pass, "\(manifest.policy.thresholds) is a valid thresholds document")
+        } catch {
+            thresholds = .init("thresholds", .fail, Self.describe(error))
         }
-        let thresholds = manifest.thresholdsURL
-        if let data = FileManager.default.contents(atPath: thresholds.path) {
-            if case .object? = try? JSONValue.parse(data) {
-                checks.append(.init("thresholds", .pass, "\(manifest.policy.thresholds) is a JSON object"))
-            } else {
-                checks.append(.init("thresholds", .fail, "\(manifest.policy.thresholds) is not a JSON object; it must hold the limits the policies read as data.thresholds"))
-            }
-        } else {
-            checks.append(.init("thresholds", .fail, "\(manifest.policy.thresholds) not found; create it (see README.md, 'Policies') or set policy.thresholds"))
+        let policies: ValidationCheck
+        do {
+            let bundle = try PolicyBundle.load(manifest: manifest)
+            let data = try RegoValue(jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
+            _ = try RegoEngine(modules: bundle.modules.map { RegoModule(name: "\(manifest.policy.dir)/\($0.name)", source: $0.source) }, data: data)
+            let count = bundle.modules.count
+            policies = .init("policies", .pass,
+                             "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))")
+        } catch let error as RegoError {
+            policies = .init("policies", .fail, "\(error); fix the policy (`swiftdeploy policy eval -d \(manifest.policy.dir)` shows the same error)")
+        } catch {
+            policies = .init("policies", .fail, Self.describe(error))
         }
-        return checks
+        return [policies, thresholds]
     }
 
-    /// Every `.rego` file under the directory (tests excluded) is readable and declares a `swiftdeploy.*` package.
-    private func policyModulesCheck(_ dir: URL) -> ValidationCheck {
-        let files = (FileManager.default.enumerator(at: dir, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? [])
-            .filter { $0.pathExtension == "rego" && !$0.lastPathComponent.hasSuffix("_test.rego") }
-            .sorted { $0.path < $1.path }
-        guard !files.isEmpty else {
-            return .init("policies", .fail, "no .rego modules in \(manifest.policy.dir); add the domain policies (see README.md, 'Policies')")
-        }
-        for file in files {
-            guard let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8) else {
-                return .init("policies", .fail, "\(file.lastPathComponent) is unreadable or not UTF-8")
-            }
-            guard text.range(of: #"(?m)^\s*package\s+swiftdeploy\.[A-Za-z_][A-Za-z0-9_]*\s*$"#, options: .regularExpression) != nil else {
-                return .init("policies", .fail, "\(file.lastPathComponent) does not declare a 'package swiftdeploy.<domain>'")
-            }
-        }
-        return .init("policies", .pass, "\(files.count) module\(files.count == 1 ? "" : "s") in \(manifest.policy.dir)")
+    private static func describe(_ error: Error) -> String {
+        (error as? LocalizedError)?.errorDescription ?? "\(error)"
     }
 }
