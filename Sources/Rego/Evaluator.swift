@@ -7,6 +7,12 @@ typealias Env = [String: RegoValue]
 typealias Next = (Env) throws -> Bool
 typealias ValueNext = (RegoValue, Env) throws -> Bool
 
+// Every method here is `@_optimize(none)`: with the optimizer on, Swift 6.3 spends more
+// than half an hour on this file's nested continuation closures (a release build of the
+// package never finished on the 2-core build machine); unoptimized it compiles in
+// seconds, and builtins, values and numbers elsewhere in the module stay optimized.
+// Remove the attributes once the compiler copes, and re-run benchmarks/rego/run.sh.
+
 /// The top-down evaluator: backtracking search over rule bodies with OPA's semantics.
 ///
 /// One evaluator serves one query (it caches virtual documents), so it is not
@@ -53,6 +59,7 @@ final class Evaluator {
     /// Stack address when evaluation began (see `BigStack`).
     lazy var stackBase: UInt = BigStack.currentAddress()
 
+    @_optimize(none)
     func checkStack() throws {
         let here = BigStack.currentAddress()
         let used = stackBase > here ? stackBase - here : here - stackBase
@@ -61,6 +68,7 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func tick() throws {
         try checkStack()
         steps &+= 1
@@ -69,6 +77,7 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func enter() throws {
         try checkStack()
         depth += 1
@@ -79,16 +88,19 @@ final class Evaluator {
 
     // MARK: bodies
 
+    @_optimize(none)
     func evalBody(_ body: Body, _ env: Env, _ k: Next) throws -> Bool {
         try evalExprs(body.exprs, 0, env, k)
     }
 
+    @_optimize(none)
     func evalExprs(_ exprs: [Expr], _ i: Int, _ env: Env, _ k: Next) throws -> Bool {
         if i == exprs.count { return try k(env) }
         try tick()
         return try evalExpr(exprs[i], env) { env2 in try self.evalExprs(exprs, i + 1, env2, k) }
     }
 
+    @_optimize(none)
     func evalExpr(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
         if !e.withs.isEmpty { return try evalWith(e, env, k) }
         if e.negated {
@@ -99,6 +111,7 @@ final class Evaluator {
         return try evalExprPlain(e, env, k)
     }
 
+    @_optimize(none)
     func evalExprPlain(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
         switch e.kind {
         case .term(let t):
@@ -150,6 +163,7 @@ final class Evaluator {
     }
 
     /// Calls `k(key, value)` for each entry of a collection (index/element/key); nothing for scalars.
+    @_optimize(none)
     func iterate(_ coll: RegoValue, _ k: (RegoValue, RegoValue) throws -> Bool) throws -> Bool {
         switch coll {
         case .array(let items):
@@ -165,6 +179,7 @@ final class Evaluator {
 
     // MARK: with
 
+    @_optimize(none)
     func evalWith(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
         // Evaluate modifier values first (in the current state), then run the expression in a new state.
         var values: [(With, RegoValue)] = []
@@ -202,6 +217,7 @@ final class Evaluator {
     }
 
     /// The dotted name of a `with` target when it names a function (builtin or user).
+    @_optimize(none)
     func functionTargetName(_ t: Term) -> [String]? {
         guard let path = functionPath(t) else { return nil }
         if path[0] == "input" { return nil }
@@ -212,12 +228,14 @@ final class Evaluator {
     }
 
     /// True when a `with` value names a function (user function or builtin) rather than a value.
+    @_optimize(none)
     func isCallable(_ name: [String], _ env: Env) -> Bool {
         if name.count == 1, env[name[0]] != nil { return false }
         if name[0] == "data" { return program.functionRules(name) != nil }
         return Builtins.table[name.joined(separator: ".")] != nil
     }
 
+    @_optimize(none)
     func functionPath(_ t: Term) -> [String]? {
         switch t {
         case .variable(let v): return [v]
@@ -229,6 +247,7 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func applyWith(_ target: Term, _ value: RegoValue, _ st: inout State, _ loc: SourceLocation) throws {
         guard let path = functionPath(target) else {
             throw RegoError.compile("with keyword target must reference existing input, data, or a function", loc)
@@ -258,6 +277,7 @@ final class Evaluator {
 
     // MARK: terms
 
+    @_optimize(none)
     func isGround(_ t: Term, _ env: Env) -> Bool {
         switch t {
         case .value: return true
@@ -271,6 +291,7 @@ final class Evaluator {
     }
 
     /// Enumerates the values of a term (refs with unbound variables iterate, binding them).
+    @_optimize(none)
     func evalTerm(_ t: Term, _ env: Env, _ k: ValueNext) throws -> Bool {
         switch t {
         case .value(let v): return try k(v, env)
@@ -324,11 +345,13 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func displayName(_ name: String) -> String {
         if name.hasPrefix("$_") { return "_" }
         return name.split(separator: "$").first.map(String.init) ?? name
     }
 
+    @_optimize(none)
     func evalList(_ items: [Term], _ i: Int, _ acc: [RegoValue], _ env: Env, _ k: ([RegoValue], Env) throws -> Bool) throws -> Bool {
         if i == items.count { return try k(acc, env) }
         return try evalTerm(items[i], env) { v, env2 in
@@ -338,6 +361,7 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func evalRef(_ head: Term, _ path: [Term], _ env: Env, _ k: ValueNext) throws -> Bool {
         if case .variable(let name) = head, env[name] == nil {
             if name == "data" { return try evalData(path, env, k) }
@@ -351,6 +375,7 @@ final class Evaluator {
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
     /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
+    @_optimize(none)
     func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext, dataDocument: Bool = false) throws -> Bool {
         if i == path.count { return try k(value, env) }
         let p = path[i]
@@ -371,6 +396,7 @@ final class Evaluator {
 
     // MARK: unification
 
+    @_optimize(none)
     func unifyTerms(_ a: Term, _ b: Term, _ env: Env, _ loc: SourceLocation, _ k: Next) throws -> Bool {
         switch (a, b) {
         case (.array(let xs), .array(let ys)):
@@ -404,6 +430,7 @@ final class Evaluator {
         throw RegoError(code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file, line: loc.line, column: loc.column)
     }
 
+    @_optimize(none)
     func unifyPairs(_ pairs: [(Term, Term)], _ env: Env, _ loc: SourceLocation, _ k: Next) throws -> Bool {
         if pairs.isEmpty { return try k(env) }
         // Solve a pair that can be solved now first.
@@ -413,11 +440,13 @@ final class Evaluator {
         return try unifyTerms(a, b, env, loc) { env2 in try self.unifyPairs(rest, env2, loc, k) }
     }
 
+    @_optimize(none)
     func isComposite(_ t: Term) -> Bool {
         switch t { case .array, .object: return true; default: return false }
     }
 
     /// True when the term has an unbound variable in a pattern position (so it can't be evaluated).
+    @_optimize(none)
     func needsBinding(_ t: Term, _ env: Env) -> Bool {
         switch t {
         case .variable(let v): return !Compiler.isRoot(v) && env[v] == nil
@@ -428,6 +457,7 @@ final class Evaluator {
     }
 
     /// Unifies a term (possibly a pattern with unbound variables) with a value.
+    @_optimize(none)
     func unifyValue(_ t: Term, _ value: RegoValue, _ env: Env, _ k: Next) throws -> Bool {
         switch t {
         case .variable(let name):
@@ -458,6 +488,7 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func unifyValues(_ terms: [Term], _ values: [RegoValue], _ i: Int, _ env: Env, _ k: Next) throws -> Bool {
         if i == terms.count { return try k(env) }
         return try unifyValue(terms[i], values[i], env) { env2 in try self.unifyValues(terms, values, i + 1, env2, k) }
@@ -465,6 +496,7 @@ final class Evaluator {
 
     // MARK: calls
 
+    @_optimize(none)
     func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, asExpr: Bool, _ k: ValueNext) throws -> Bool {
         try tick()
         let key = name.joined(separator: ".")
@@ -533,11 +565,13 @@ final class Evaluator {
         }
     }
 
+    @_optimize(none)
     func locate(_ e: RegoError, _ loc: SourceLocation) -> RegoError {
         if e.file != nil { return e }
         return RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line, column: nil)
     }
 
+    @_optimize(none)
     func builtinWalk(_ value: RegoValue, _ output: Term?, _ env: Env, _ k: ValueNext) throws -> Bool {
         var pairs: [RegoValue] = []
         func visit(_ v: RegoValue, _ path: [RegoValue]) {
@@ -558,6 +592,7 @@ final class Evaluator {
         return true
     }
 
+    @_optimize(none)
     func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
         try enter(); defer { depth -= 1 }
         var result: RegoValue? = nil
@@ -580,6 +615,7 @@ final class Evaluator {
     }
 
     /// Values of a rule's first clause (body, then each `else`) that has solutions.
+    @_optimize(none)
     func evalRuleClauses(_ rule: CompiledRule, bindArgs: (Next) throws -> Bool) throws -> [RegoValue] {
         var values: [RegoValue] = []
         let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
@@ -606,15 +642,18 @@ final class Evaluator {
 
     // MARK: data documents
 
+    @_optimize(none)
     func evalData(_ path: [Term], _ env: Env, _ k: ValueNext) throws -> Bool {
         try evalDataNode(program.root, [], path, 0, env, k)
     }
 
+    @_optimize(none)
     func override(at nodePath: [String]) -> RegoValue? {
         for o in state.dataOverrides.reversed() where o.path == nodePath { return o.value }
         return nil
     }
 
+    @_optimize(none)
     func evalDataNode(_ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext) throws -> Bool {
         if let o = override(at: nodePath) { return try walk(o, path, i, env, k) }
         if node.hasRules || i == path.count {
@@ -643,6 +682,7 @@ final class Evaluator {
     }
 
     /// Base data at a path, with `with data…` overrides applied beneath it.
+    @_optimize(none)
     func baseValue(_ path: [String]) -> RegoValue? {
         if let o = override(at: path) { return o }
         var v: RegoValue? = program.data
@@ -657,6 +697,7 @@ final class Evaluator {
     }
 
     /// The full value of a node of the data tree: base data merged with the rules beneath it.
+    @_optimize(none)
     func materialize(_ node: RuleNode, _ nodePath: [String]) throws -> RegoValue? {
         if let o = override(at: nodePath) { return o }
         if !node.hasRulesBelow { return baseValue(nodePath) }
@@ -694,6 +735,7 @@ final class Evaluator {
         return result
     }
 
+    @_optimize(none)
     func evalRulesAt(_ node: RuleNode, _ nodePath: [String], into start: RegoValue?) throws -> RegoValue? {
         var result = start
         var singles: [[RegoValue]: (RegoValue, Bool)] = [:]   // relative path → value, from ground rule
@@ -797,6 +839,7 @@ extension RegoValue {
     }
 
     /// Sets `value` at `path` inside objects, creating objects on the way.
+    @_optimize(none)
     static func upsert(_ base: RegoValue, _ path: [RegoValue], _ value: RegoValue) -> RegoValue {
         guard let first = path.first else { return value }
         var obj: [RegoValue: RegoValue] = [:]
@@ -807,6 +850,7 @@ extension RegoValue {
     }
 
     /// Deep-merges two objects; nil when they conflict on a non-object value.
+    @_optimize(none)
     static func merge(_ a: RegoValue, _ b: RegoValue) -> RegoValue? {
         guard case .object(var x) = a, case .object(let y) = b else { return a == b ? a : nil }
         for (k, v) in y {
