@@ -6,7 +6,7 @@ ARG SWIFT_VERSION=6.3
 FROM swift:${SWIFT_VERSION}-bookworm AS build
 WORKDIR /src
 # Resolve dependencies in their own layer so source edits do not refetch them.
-COPY Package.swift ./
+COPY Package.* ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests

@@ -3,7 +3,7 @@ import Foundation
 /// Loads policy modules and data documents from paths the way `opa eval -d` does.
 ///
 /// - a `.rego` file is a module;
-/// - a `.json` data file merges into the base document at its root (or, for a
+/// - a `.json` or `.yaml` data file merges into the base document at its root (or, for a
 ///   file found while walking a directory, at the path of its directory);
 /// - `a.b:FILE` loads FILE at `data.a.b`;
 /// - directories are walked recursively (hidden entries skipped), in sorted order.
@@ -71,12 +71,21 @@ public struct RegoLoader {
             }
             try merge(value, at: prefix, source: url.path)
         case "yaml", "yml":
-            if explicit {
-                throw RegoError(code: "load_error", message: "\(url.path): YAML data files are not supported by the embedded engine; convert it to JSON")
+            let text: String
+            do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                throw RegoError(code: "load_error", message: "\(url.path): cannot read: \(error.localizedDescription)")
             }
+            let value: RegoValue
+            do {
+                var reader = try YAMLReader(text)
+                value = try reader.parseDocument()
+            } catch let e as RegoError {
+                throw RegoError(code: "load_error", message: "\(url.path): invalid YAML: \(e.message)")
+            }
+            try merge(value, at: prefix, source: url.path)
         default:
             if explicit {
-                throw RegoError(code: "load_error", message: "\(url.path): unsupported file type (expected .rego or .json)")
+                throw RegoError(code: "load_error", message: "\(url.path): unsupported file type (expected .rego, .json or .yaml)")
             }
         }
     }

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import SwiftDeployKit
 
-/// `swiftdeploy gate <domain|all>`: decide a policy domain on fresh evidence and exit by the verdict.
+/// `swiftdeploy gate <domain|all>`: decide a policy domain on fresh evidence, record the decision in the history
+/// and exit by the verdict.
 struct GateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gate",
@@ -61,12 +62,27 @@ struct GateCommand: AsyncParsableCommand {
         let report = DecisionReport(decisions: decisions, failOnWarn: failOnWarn, totalMs: totalMs)
 
         let console = global.console
+        record(decisions, manifest: manifest, console: console)
         console.print(report.render(format, useColor: format == .text && console.useColor))
         if format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
             appendSummary(GitHubDecisionFormatter().summary(report), to: path, console: console)
         }
         let status = report.exitStatus
         if status != .success { throw CommandFailure(status) }
+    }
+
+    /// Every gate decision goes into the history; a history that cannot be written is a warning, the verdict stands.
+    private func record(_ decisions: [PolicyDecision], manifest: Manifest, console: Console) {
+        let log = HistoryLog(url: manifest.historyURL)
+        for decision in decisions {
+            do {
+                try log.append(decision.historyEntry(event: .gate, manifest: manifest))
+            } catch {
+                let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
+                console.warning("the \(decision.domain) decision was not recorded in \(manifest.historyURL.path): \(reason)")
+                return
+            }
+        }
     }
 
     private func appendSummary(_ text: String, to path: String, console: Console) {

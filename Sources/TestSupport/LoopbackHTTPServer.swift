@@ -94,26 +94,39 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         let wasStopped = stopped
         stopped = true
         lock.unlock()
-        if !wasStopped {
-            shutdown(listener, Int32(SHUT_RDWR))
-            close(listener)
-        }
+        // Only wake the accept loop here; it closes the descriptor itself when it exits. Closing it here would let
+        // the next server's socket() reuse the number while this loop still polls it, serving another test's
+        // connections with this server's handler.
+        if !wasStopped { shutdown(listener, Int32(SHUT_RDWR)) }
     }
 
     /// A loopback port nothing listens on (bound then released), for "connection refused" tests.
     public static func unusedPort() -> Int {
-        guard let server = try? LoopbackHTTPServer(handler: { _ in Response() }) else { return 1 }
-        let port = server.port
-        server.stop()
-        return port
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return 1 }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { return 1 }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
 
     private func acceptLoop() {
+        defer { close(listener) }
         while !isStopped {
             var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-            guard poll(&pfd, 1, 100) > 0 else { continue }
+            guard poll(&pfd, 1, 100) > 0, !isStopped else { continue }
             let client = accept(listener, nil, nil)
             if client < 0 { if isStopped { return } else { continue } }
             let thread = Thread { [self] in self.serve(client) }
@@ -177,5 +190,47 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             if sent <= 0 { return }
             offset += sent
         }
+    }
+}
+
+/// A loopback listener whose accept queue is full and never drained: a new connection to it is neither accepted
+/// nor refused, so connecting times out (the "connect timeout" case, without leaving the machine).
+public final class SaturatedListener: @unchecked Sendable {
+    public let port: Int
+    private var descriptors: [Int32] = []
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 0) == 0 else {
+            close(fd)
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        descriptors.append(fd)
+        // Fill the queue: the first connection completes the handshake and waits, unaccepted.
+        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        descriptors.append(filler)
+    }
+
+    deinit { stop() }
+
+    public func stop() {
+        for fd in descriptors { close(fd) }
+        descriptors.removeAll()
     }
 }

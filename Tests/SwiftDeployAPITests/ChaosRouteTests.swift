@@ -39,7 +39,8 @@ import Testing
                 let fast = try await clock.measure {
                     try await client.execute(uri: exempt, method: .get) { #expect($0.status == .ok) }
                 }
-                #expect(fast < .milliseconds(300), "\(exempt) took \(fast): chaos must not touch it")
+                // Anything under the 400 ms delay proves the route was not delayed.
+                #expect(fast < .milliseconds(400), "\(exempt) took \(fast): chaos must not touch it")
             }
             try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"recover"}"#)) { response in
                 #expect(response.field("chaos") as? String == "none")
@@ -47,7 +48,7 @@ import Testing
             let recovered = try await clock.measure {
                 try await client.execute(uri: "/", method: .get) { _ in }
             }
-            #expect(recovered < .milliseconds(300))
+            #expect(recovered < .milliseconds(400), "GET / took \(recovered) after recover")
         }
     }
 

@@ -63,7 +63,7 @@ struct AuditCommandTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let history = dir.url.appendingPathComponent("history.jsonl")
-        let processes: [Process] = try (0..<8).map { worker in
+        let processes: [Process] = (0..<8).map { worker in
             let p = Process()
             p.executableURL = swiftdeployBinary
             p.arguments = ["history", "append", "--history", history.path, "--event", "status", "--outcome", "ok",

@@ -12,7 +12,7 @@ import TestSupport
     func withOPA(delayMs: Int? = nil, _ body: (URL) async throws -> Void) async throws {
         let (tool, why) = OPARef.executable()
         guard tool != nil else {
-            print("skipping opa-ref test: \(why)")
+            skipOrFail("opa-ref test: \(why)")
             return
         }
         let root = RepositoryPaths.root
@@ -21,7 +21,7 @@ import TestSupport
             server = try OPARef.Server(data: [root.appendingPathComponent("policies").path,
                                               "thresholds:" + root.appendingPathComponent("thresholds.json").path], delayMs: delayMs)
         } catch {
-            print("skipping opa-ref test: opa-ref serve did not start (\(error))")
+            skipOrFail("opa-ref test: opa-ref serve did not start (\(error))")
             return
         }
         defer { server.stop() }
@@ -55,12 +55,10 @@ import TestSupport
     @Test func slowOPATimesOutWithoutHanging() async throws {
         try await withOPA(delayMs: 10_000) { url in
             let backend = OPAServerBackend(baseURL: url, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 0.5, maxBodyBytes: 1 << 20))
-            let start = MonotonicClock.now()
+            // OPA would answer after 10 s; a timeout proves the backend gave up at its own limit instead of hanging.
             let result = await backend.evaluate(domain: "canary", input: Self.input)
-            let took = MonotonicClock.now() - start
             guard case .unavailable(let reason) = result else { Issue.record("expected unavailable, got \(result)"); return }
             #expect(reason.contains("did not decide within 500ms"))
-            #expect(took < 8)  // far below the server's 10 s delay; generous for a loaded machine
         }
     }
 
@@ -114,7 +112,7 @@ import TestSupport
     func defaultPolicyTestsPass(_ file: String) throws {
         let (tool, why) = OPARef.executable()
         guard tool != nil else {
-            print("skipping Rego unit tests through opa-ref: \(why)")
+            skipOrFail("Rego unit tests through opa-ref: \(why)")
             return
         }
         let root = RepositoryPaths.root
@@ -140,5 +138,15 @@ import TestSupport
         for test in tests {
             #expect(value[test] == .bool(true), "\(package).\(test) failed (undefined or false)")
         }
+    }
+}
+
+/// A test that cannot run here because an outside tool (opa-ref, prometheus) is missing: locally it is skipped with
+/// the printed reason; under CI (`CI=true`), where scripts/bootstrap installs everything, it is a recorded failure.
+func skipOrFail(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    if ExternalTool.isCI {
+        Issue.record(Comment(rawValue: "cannot run under CI: \(reason)"), sourceLocation: sourceLocation)
+    } else {
+        print("skipping: \(reason)")
     }
 }

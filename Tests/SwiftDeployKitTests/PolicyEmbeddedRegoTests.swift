@@ -48,7 +48,7 @@ import TestSupport
 
         guard OPARef.executable().0 != nil, let opa = try? OPARef.Server(data: [root.appendingPathComponent("policies").path,
                 "thresholds:" + root.appendingPathComponent("thresholds.json").path]) else {
-            print("skipping the OPA comparison: \(OPARef.executable().1)")
+            skipOrFail("the OPA comparison: \(OPARef.executable().1)")
             return
         }
         defer { opa.stop() }

@@ -165,7 +165,8 @@ struct FixedMetrics: MetricsSource {
         failing.errors = 20
         failing.errorRate = 0.1
         failing.p99Ms = 900
-        let denyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(failing)) })
+        let failingFigures = failing
+        let denyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(failingFigures)) })
         let deny = await denyGate.evaluate(domain: "canary", request: request)
         #expect(deny.verdict == .deny)
         #expect(deny.reasons == [

@@ -58,6 +58,7 @@ done
 "$BINARY" healthcheck --url "http://127.0.0.1:$PORT/healthz" >/dev/null || die "server never became healthy"
 
 URL="http://127.0.0.1:$PORT$BENCH_PATH"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$URL" >/dev/null   # warm-up
 mkdir -p "$RESULTS"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -74,4 +75,5 @@ echo "  requests/s: $RPS"
 echo "  p50:        $P50"
 echo "  p99:        $P99"
 echo "  non-2xx:    ${ERRORS:-0}"
+echo "  load avg before the run: $LOAD_BEFORE (wrk and the server share these cores)"
 echo "  raw output: benchmarks/results/api-$STAMP.txt"

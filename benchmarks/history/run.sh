@@ -26,13 +26,15 @@ fi
 SIZE=$(du -h "$HIST" | cut -f1)
 echo "history: $HIST ($LINES lines, $SIZE)"
 
-measure() {  # name, command…  → prints "name: wall Xs, peak RSS Y MiB"
+measure() {  # name, command…  → prints "name: wall, CPU (user+sys), peak RSS"
   local name="$1"; shift
   /usr/bin/time -v "$@" > "$OUT/$name.stdout" 2> "$OUT/$name.time" || { echo "$name failed:"; tail -20 "$OUT/$name.time"; exit 1; }
-  local wall rss
+  local wall rss user sys
   wall=$(grep "Elapsed (wall clock)" "$OUT/$name.time" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$OUT/$name.time" | awk '{print $NF}')
-  printf "%-28s wall %-10s peak RSS %6.1f MiB\n" "$name" "$wall" "$(echo "$rss / 1024" | bc -l)"
+  user=$(grep "User time" "$OUT/$name.time" | awk '{print $NF}')
+  sys=$(grep "System time" "$OUT/$name.time" | awk '{print $NF}')
+  printf "%-28s wall %-10s CPU %7.2f s   peak RSS %8.1f MiB\n" "$name" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
 echo "== running"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times OPA's own evaluator in process (through opa-ref's library) on one policy.
 
-usage: opa_inprocess.py OPA_REF_DIR POLICY.rego DATA.json INPUT.json PATH [COMPILE_RUNS] [EVAL_RUNS]
+usage: opa_inprocess.py OPA_REF_DIR POLICY.rego [PREFIX:]DATA.json INPUT.json PATH [COMPILE_RUNS] [EVAL_RUNS]
 
 Prints JSON: parse+compile time (add_policy + first evaluation, which compiles in
 OPA's Go bridge) and per-decision evaluation time of data.<PATH> on a warm engine.
@@ -28,7 +28,12 @@ def main():
     OpaEngine, _, _ = opa_ref.engine_class()
 
     src = open(policy).read()
+    prefix = ""
+    if ":" in data_file and not os.path.exists(data_file):
+        prefix, data_file = data_file.split(":", 1)
     data = json.load(open(data_file))
+    for part in reversed([p for p in prefix.split(".") if p]):
+        data = {part: data}
     inp = json.load(open(input_file))
 
     compile_samples = []

@@ -12,11 +12,20 @@ ROOT=$PWD
 SHARED=${SWIFTDEPLOY_SHARED_DIR:-$ROOT/../shared}
 OPA_REF_DIR=$SHARED/tools/opa-ref
 RUNS=${RUNS:-30}
-CASE=$ROOT/Tests/Fixtures/rego/differential/canary
-POLICY=$CASE/policy.rego
-DATA=$CASE/data.json
-INPUT=$CASE/inputs/failing.json
+# The default canary policy (policies/canary.rego + thresholds.json) when the repository has it,
+# else the canary gate of the differential corpus.
+if [ -f "$ROOT/policies/canary.rego" ] && [ -f "$ROOT/thresholds.json" ]; then
+  POLICY=$ROOT/policies/canary.rego
+  DATA=thresholds:$ROOT/thresholds.json
+  INPUT=$ROOT/Tests/Fixtures/rego/default-policy-inputs/canary-failing.json
+else
+  CASE=$ROOT/Tests/Fixtures/rego/differential/canary
+  POLICY=$CASE/policy.rego
+  DATA=$CASE/data.json
+  INPUT=$CASE/inputs/failing.json
+fi
 QUERY=data.swiftdeploy.canary
+echo "policy: ${POLICY#$ROOT/}  data: ${DATA#$ROOT/}  input: ${INPUT#$ROOT/}"
 
 swift build -c release --product swiftdeploy >/dev/null
 BIN=$(swift build -c release --show-bin-path)/swiftdeploy

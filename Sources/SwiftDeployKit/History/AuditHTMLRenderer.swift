@@ -131,12 +131,13 @@ extension AuditRenderer {
 
     private func decisionChart(_ days: [(day: String, counts: [String: Int])]) -> String {
         guard !days.isEmpty else { return "<p>No decisions recorded in the period.</p>\n" }
-        let w = Self.width, hgt = Self.height, l = Self.left, r = Self.right, t = Self.top, b = Self.bottom
+        // The legend sits in its own strip above the bars.
+        let w = Self.width, hgt = Self.height, l = Self.left, r = Self.right, legendY = Self.top, t = Self.top + 20, b = Self.bottom
         let colors: [(String, String)] = [("allow", "#1a7f37"), ("warn", "#bf8700"), ("deny", "#cf222e"), ("inconclusive", "#8250df")]
         let totals = days.map { $0.counts.values.reduce(0, +) }
         let maxT = Double(max(totals.max() ?? 1, 1))
         let slot = (w - l - r) / Double(days.count)
-        let barW = max(slot * 0.8, 1)
+        let barW = min(max(slot * 0.8, 1), 48)
         var svg = "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         svg += "<text x=\"\(fmt(l - 6))\" y=\"\(fmt(t + 4))\" text-anchor=\"end\">\(Int(maxT))</text><text x=\"\(fmt(l - 6))\" y=\"\(fmt(hgt - b))\" text-anchor=\"end\">0</text>\n"
         for (index, day) in days.enumerated() {
@@ -154,7 +155,7 @@ extension AuditRenderer {
         svg += "<text x=\"\(fmt(l))\" y=\"\(fmt(hgt - 8))\">\(h(days.first!.day))</text><text x=\"\(fmt(w - r))\" y=\"\(fmt(hgt - 8))\" text-anchor=\"end\">\(h(days.last!.day))</text>\n"
         var legendX = l + 8
         for (kind, color) in colors {
-            svg += "<rect x=\"\(fmt(legendX))\" y=\"\(fmt(t))\" width=\"10\" height=\"10\" fill=\"\(color)\"/><text x=\"\(fmt(legendX + 14))\" y=\"\(fmt(t + 9))\">\(kind)</text>"
+            svg += "<rect x=\"\(fmt(legendX))\" y=\"\(fmt(legendY))\" width=\"10\" height=\"10\" fill=\"\(color)\"/><text x=\"\(fmt(legendX + 14))\" y=\"\(fmt(legendY + 9))\">\(kind)</text>"
             legendX += 90
         }
         return svg + "\n</svg>\n"

@@ -28,7 +28,7 @@ public struct HistoryChainStatus: Sendable, Hashable {
     public var firstBreak: HistoryChainBreak?
     /// How many breaks in all (the verifier resynchronises after each).
     public var breakCount = 0
-    /// The first `HistoryChainVerifier.tornLineLimit` torn lines.
+    /// The first 100 torn lines (all are counted in `tornCount`).
     public var tornLines: [HistoryTornLine] = []
     /// All torn lines.
     public var tornCount = 0
@@ -50,16 +50,17 @@ public struct HistoryChainStatus: Sendable, Hashable {
 ///    (break at that line).
 /// Editing or deleting the *last* line cannot be seen from inside the file:
 /// compare the head hash with a copy kept elsewhere (`--expect-head`).
-public struct HistoryChainVerifier: Sendable {
-    public static let tornLineLimit = 100
+/// `AuditReport.verify(history:expectedHead:)` is the public way in.
+struct HistoryChainVerifier: Sendable {
+    static let tornLineLimit = 100
 
-    public private(set) var status = HistoryChainStatus()
+    private(set) var status = HistoryChainStatus()
     private var expectedPrev = HistoryRecord.genesisHash
     private var lastSequence = 0
     private var lastLine = 0
     private var pending: [(line: Int, hash: String)] = []
 
-    public init() {}
+    init() {}
 
     /// Feeds line `number` (its hash, and its chain fields when it is intact).
     mutating func consume(line number: Int, hash: String, seq: Int?, prev: String?, sealed: [String]?, terminated: Bool) {

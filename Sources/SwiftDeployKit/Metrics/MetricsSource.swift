@@ -113,9 +113,12 @@ public struct PrometheusMetricsSource: MetricsSource {
 
     public func window(settings: MetricsWindowSettings) async throws -> WindowFigures {
         let queries = Self.queries(settings: settings)
+        // Every query is evaluated at the same instant, so requests, errors and quantiles describe one window
+        // even when a scrape lands between two of the HTTP calls.
+        let at = (Date().timeIntervalSince1970 * 1000).rounded() / 1000
         var values: [String: Double?] = [:]
         for key in queries.keys.sorted() {
-            values[key] = try await instant(queries[key]!)
+            values[key] = try await instant(queries[key]!, at: at)
         }
         var figures = WindowFigures(windowSeconds: settings.window.seconds, source: description)
         let requests = values["requests"] ?? nil
@@ -142,10 +145,12 @@ public struct PrometheusMetricsSource: MetricsSource {
         return figures
     }
 
-    /// One instant query: the single value of a one-element vector, nil for an empty vector or NaN.
-    public func instant(_ query: String) async throws -> Double? {
+    /// One instant query (at `at`, Unix seconds, or Prometheus' now): the single value of a one-element vector,
+    /// nil for an empty vector or NaN.
+    public func instant(_ query: String, at: Double? = nil) async throws -> Double? {
         var components = URLComponents(url: baseURL.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = "query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query)
+            + (at.map { "&time=" + String(format: "%.3f", $0) } ?? "")
         let url = components.url!
         let shown = baseURL.absoluteString
         let response: HTTPResponse

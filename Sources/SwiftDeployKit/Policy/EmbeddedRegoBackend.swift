@@ -32,9 +32,7 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
         guard let engine else { return .unavailable(setupError ?? "embedded Rego engine unavailable") }
         do {
             let regoInput = try RegoValue(jsonData: Data(input.jsonString().utf8))
-            lock.lock()
-            defer { lock.unlock() }
-            let result = try engine.evaluate(path: "data.swiftdeploy.\(domain)", input: regoInput)
+            let result = try lock.withLock { try engine.evaluate(path: "data.swiftdeploy.\(domain)", input: regoInput) }
             let document = try result.map { try JSONValue.parse($0.jsonData()) }
             return DomainDocument.interpret(document, domain: domain, engine: "embedded Rego engine")
         } catch let error as RegoError {

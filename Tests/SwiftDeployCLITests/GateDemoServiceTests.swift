@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import SwiftDeployKit
+import TestSupport
+
+/// `swiftdeploy gate` against the real demo service (`swiftdeploy-api`) on loopback: its own swift-prometheus
+/// exposition, real traffic, and its chaos endpoint turning on errors.
+@Suite(.serialized) struct GateDemoServiceTests {
+    /// Sends GET / to the service from a background thread until stopped (bounded to 20 s and 5,000 requests).
+    final class Traffic: @unchecked Sendable {
+        private let lock = NSLock()
+        private var running = true
+        init(url: URL) {
+            let thread = Thread { [self] in
+                let deadline = MonotonicClock.now() + 20
+                var sent = 0
+                while self.isRunning, MonotonicClock.now() < deadline, sent < 5_000 {
+                    _ = try? SocketHTTPClient().sendBlocking(method: "GET", url: url, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2))
+                    sent += 1
+                    usleep(5_000)
+                }
+            }
+            thread.start()
+        }
+        var isRunning: Bool { lock.withLock { running } }
+        func stop() { lock.withLock { running = false } }
+    }
+
+    @Test func gateFollowsTheDemoServiceIntoChaos() throws {
+        let binary = RepositoryPaths.builtProduct("swiftdeploy-api")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            print("skipping: \(binary.path) is not built")
+            return
+        }
+        let port = LoopbackHTTPServer.unusedPort()
+        let service = Process()
+        service.executableURL = binary
+        var environment = ProcessInfo.processInfo.environment
+        environment["APP_PORT"] = String(port)
+        environment["MODE"] = "canary"
+        service.environment = environment
+        service.standardOutput = FileHandle.nullDevice
+        service.standardError = FileHandle.nullDevice
+        try service.run()
+        defer { service.stop(grace: 5) }
+        let base = "http://127.0.0.1:\(port)"
+        let client = SocketHTTPClient()
+        var ready = false
+        for _ in 0..<200 {
+            if (try? client.sendBlocking(method: "GET", url: URL(string: base + "/healthz")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200 {
+                ready = true
+                break
+            }
+            usleep(100_000)
+        }
+        try #require(ready, "the demo service did not answer /healthz on port \(port)")
+
+        let project = try GateProject(metrics: "  window: 1500ms\n  min_requests: 5")
+        defer { project.remove() }
+        let traffic = Traffic(url: URL(string: base + "/")!)
+        defer { traffic.stop() }
+        usleep(300_000)
+
+        let healthy = try runGate(["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
+        #expect(healthy.status == 0, "\(healthy.stdout)\n\(healthy.stderr)")
+        let report = try JSONValue.parse(Data(healthy.stdout.utf8))
+        guard case .array(let decisions)? = report["decisions"], let decision = decisions.first else { Issue.record("no decision: \(healthy.stdout)"); return }
+        #expect(decision["verdict"] == "allow")
+        #expect((decision["input"]?["metrics"]?["requests"]?.doubleValue ?? 0) >= 5)
+        #expect(decision["input"]?["metrics"]?["p99_ms"]?.doubleValue != nil)
+        #expect(decision["input"]?["metrics"]?["chaos_active"]?.doubleValue == 0)
+
+        let chaos = try client.sendBlocking(method: "POST", url: URL(string: base + "/chaos")!, headers: ["Content-Type": "application/json"],
+                                            body: Data(#"{"mode":"error","rate":1}"#.utf8), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 5))
+        #expect(chaos.status == 200, "\(String(decoding: chaos.body, as: UTF8.self))")
+        let failing = try runGate(["canary", "--metrics-url", base + "/metrics"], project: project)
+        #expect(failing.status == 1, "\(failing.stdout)\n\(failing.stderr)")
+        #expect(failing.stdout.contains("canary: DENY"))
+        #expect(failing.stdout.contains("✗ error rate is "))
+        #expect(failing.stdout.contains("! chaos mode is active on the service (chaos_active = 2)"))
+    }
+}
