@@ -126,29 +126,22 @@ import FoundationNetworking
     }
 
     /// Runs a command while sending traffic through nginx, so the metrics window it scrapes has requests in it.
+    /// Both run on their own threads: blocking work on Swift's small cooperative pool would starve the traffic.
     static func runUnderTraffic(_ project: Project, _ arguments: [String]) async throws -> CommandResult {
-        let task = Task.detached { try project.run(arguments) }
+        let done = TrafficSwitch()
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
-        var sent = 0
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline {
-            _ = await request(url)
-            sent += 1
-            // The subprocess finishing ends the traffic; a short pause keeps the rate modest.
-            try await Task.sleep(nanoseconds: 50_000_000)
-            if sent % 10 == 0, await isDone(task) { break }
+        Thread.detachNewThread {
+            let session = URLSession(configuration: .ephemeral)
+            while !done.isOn {
+                let answered = DispatchSemaphore(value: 0)
+                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
+                _ = answered.wait(timeout: .now() + 10)
+                usleep(40_000)
+            }
+            session.finishTasksAndInvalidate()
         }
-        return try await task.value
-    }
-
-    static func isDone(_ task: Task<CommandResult, Error>) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = try? await task.value; return true }
-            group.addTask { try? await Task.sleep(nanoseconds: 1_000_000); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        defer { done.turnOn() }
+        return try await offPool { try project.run(arguments) }
     }
 
     @Test func fullLifecycle() async throws {
@@ -307,4 +300,12 @@ import FoundationNetworking
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("port \(project.publicPort) is already in use"))
     }
+}
+
+/// Tells the traffic thread to stop.
+final class TrafficSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var on = false
+    var isOn: Bool { lock.withLock { on } }
+    func turnOn() { lock.withLock { on = true } }
 }
