@@ -35,12 +35,21 @@ struct InitCommand: AsyncParsableCommand {
             }
             throw CommandFailure(.failed)
         }
-        for (file, outcome) in try generator.write() {
+        let results = try generator.write()
+        for (file, outcome) in results {
             switch outcome {
             case .created: console.info("wrote \(displayPath(file.url)) (new)")
             case .updated: console.info("wrote \(displayPath(file.url)) (updated)")
             case .unchanged: console.info("unchanged \(displayPath(file.url))")
             }
+        }
+        let written = results.filter { $0.outcome != .unchanged }.map { $0.file.url.lastPathComponent }
+        let entry = ProjectHistory.entry(
+            event: .`init`, manifest: manifest, outcome: "ok",
+            message: written.isEmpty ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
+            details: ["files": .object(Dictionary(uniqueKeysWithValues: results.map { ($0.file.url.lastPathComponent, JSONValue.string($0.outcome.rawValue)) }))])
+        if let problem = ProjectHistory.append(entry, for: manifest) {
+            console.warning("the files were written but the history could not record it: \(problem)")
         }
     }
 

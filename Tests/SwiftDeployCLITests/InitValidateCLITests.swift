@@ -32,6 +32,24 @@ struct InitValidateCLITests {
         #expect(try dir.read("nginx.conf") == nginx)
     }
 
+    @Test func initAndValidateAreRecordedInTheHistory() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        _ = try CLIRunner.run(["init"], in: dir.url)
+        _ = try CLIRunner.run(["init"], in: dir.url)
+        _ = try CLIRunner.run(["validate"], in: dir.url)
+        let lines = try dir.read("history.jsonl").split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        #expect(lines.map { $0["event"] as? String } == ["init", "init", "validate"])
+        #expect(lines[0]["message"] as? String == "wrote nginx.conf, docker-compose.yml")
+        #expect(lines[1]["message"] as? String == "generated files already up to date")
+        #expect(lines[2]["outcome"] as? String == "failed", "the fixture project has no policies")
+        let manifestHash = lines[0]["manifest_hash"] as? String
+        #expect(manifestHash?.count == 64)
+        #expect(lines.allSatisfy { $0["manifest_hash"] as? String == manifestHash })
+        let verify = try CLIRunner.run(["audit", "--verify"], in: dir.url)
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
     @Test func initCheckDetectsDriftAndWritesNothing() throws {
         let dir = try project()
         defer { dir.remove() }

@@ -21,6 +21,8 @@ public struct Manifest: Sendable, Equatable {
     public var templatesDir: String?
     /// The directory holding the manifest; relative paths resolve against it.
     public var directory: URL
+    /// The manifest file itself (hashed into history lines, rewritten by `promote`).
+    public var fileURL: URL
 
     public struct Service: Sendable, Equatable {
         /// The Compose service name of the app (`services.name`).
@@ -123,6 +125,13 @@ public struct Manifest: Sendable, Equatable {
     public var reportURL: URL { resolve(history.report) }
     public var nginxConfigURL: URL { directory.appendingPathComponent("nginx.conf") }
     public var composeFileURL: URL { directory.appendingPathComponent("docker-compose.yml") }
+
+    /// SHA-256 (hex) of the manifest's and the thresholds' bytes as they are on disk now; nil for a file that
+    /// cannot be read. History lines carry them so a record names exactly what it was decided on.
+    public func fileHashes() -> (manifest: String?, thresholds: String?) {
+        func hash(_ url: URL) -> String? { (try? Data(contentsOf: url)).map(HistoryLog.sha256Hex(of:)) }
+        return (hash(fileURL), hash(thresholdsURL))
+    }
 
     /// The URL of the app's metrics through nginx's loopback-only admin listener.
     public var adminMetricsURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)/metrics")! }

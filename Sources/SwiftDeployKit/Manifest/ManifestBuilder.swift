@@ -7,6 +7,7 @@ import Yams
 struct ManifestBuilder {
     let reader: NodeReader
     let directory: URL
+    let fileURL: URL
 
     static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history", "templates"]
     static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck"]
@@ -53,7 +54,7 @@ struct ManifestBuilder {
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
         return Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
-                        network: network, policy: policy, metrics: metrics, history: history, templatesDir: templates, directory: directory)
+                        network: network, policy: policy, metrics: metrics, history: history, templatesDir: templates, directory: directory, fileURL: fileURL)
     }
 
     private func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {

@@ -141,11 +141,11 @@ public struct ManifestEditor: Sendable {
             throw ManifestError.unreadable(path: path, reason: "it is not valid UTF-8")
         }
         let directory = url.deletingLastPathComponent().standardizedFileURL
-        let before = try loader.parse(text, file: url.lastPathComponent, directory: directory)
+        let before = try loader.parse(text, file: url.lastPathComponent, directory: directory, fileURL: url)
         if before.services.mode == mode { return mode }
         let edited = try settingMode(mode, in: text, path: path)
         let after: Manifest
-        do { after = try loader.parse(edited, file: url.lastPathComponent, directory: directory) } catch {
+        do { after = try loader.parse(edited, file: url.lastPathComponent, directory: directory, fileURL: url) } catch {
             throw ManifestEditorError.verificationFailed(path: path, detail: "it no longer loads: \(error.localizedDescription)")
         }
         var expected = before

@@ -23,11 +23,13 @@ public struct ManifestLoader: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestError.unreadable(path: shown, reason: "it is not valid UTF-8")
         }
-        return try parse(text, file: shown, directory: url.deletingLastPathComponent().standardizedFileURL)
+        return try parse(text, file: shown, directory: url.deletingLastPathComponent().standardizedFileURL,
+                         fileURL: url.standardizedFileURL)
     }
 
-    /// Validates manifest text. `directory` is where relative paths resolve and the default project name comes from.
-    public func parse(_ text: String, file: String, directory: URL) throws -> Manifest {
+    /// Validates manifest text. `directory` is where relative paths resolve and the default project name comes from;
+    /// `fileURL` is the manifest's own path (default: `file`'s name inside `directory`).
+    public func parse(_ text: String, file: String, directory: URL, fileURL: URL? = nil) throws -> Manifest {
         let reader = NodeReader(file: file)
         let root: Node?
         do {
@@ -41,7 +43,8 @@ public struct ManifestLoader: Sendable {
             throw ManifestError.invalid([ManifestProblem(file: file, line: 1, column: 1, path: "",
                 message: "the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type")])
         }
-        let manifest = ManifestBuilder(reader: reader, directory: directory).build(root)
+        let ownURL = fileURL ?? directory.appendingPathComponent(URL(fileURLWithPath: file).lastPathComponent)
+        let manifest = ManifestBuilder(reader: reader, directory: directory, fileURL: ownURL).build(root)
         if !reader.problems.isEmpty || manifest == nil {
             // File order; problems without a position (a missing section) come last, in the order found.
             let ordered = reader.problems.enumerated().sorted { a, b in

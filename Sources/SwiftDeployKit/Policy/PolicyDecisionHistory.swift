@@ -13,15 +13,11 @@ extension PolicyDecision {
             event: event,
             outcome: verdict.rawValue,
             message: "\(domain) \(verdict.rawValue)\(first)",
-            manifestHash: hashes ? PolicyDecision.hash(of: manifest.directory.appendingPathComponent("manifest.yaml")) : nil,
-            thresholdsHash: hashes ? PolicyDecision.hash(of: manifest.thresholdsURL) : nil,
+            manifestHash: hashes ? manifest.fileHashes().manifest : nil,
+            thresholdsHash: hashes ? manifest.fileHashes().thresholds : nil,
             modeBefore: manifest.services.mode.rawValue,
             modeAfter: (modeAfter ?? manifest.services.mode).rawValue,
             decision: HistoryDecision(domain: domain, verdict: verdict.rawValue, reasons: reasons, engine: engine, input: input),
             details: details)
-    }
-
-    private static func hash(of url: URL) -> String? {
-        (try? Data(contentsOf: url)).map(HistoryLog.sha256Hex(of:))
     }
 }
