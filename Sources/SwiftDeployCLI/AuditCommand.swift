@@ -61,7 +61,13 @@ public struct AuditCommand: ParsableCommand {
             summary = try AuditReport.verify(history: historyURL, expectedHead: expectHead)
         } else {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+            // The manifest's history.report names the Markdown report; other formats go beside it.
+            let configured = (try? ManifestLoader().load(from: global.manifestURL)).map { manifest in
+                format == .markdown ? manifest.reportURL
+                    : manifest.reportURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
+            }
             let outputURL = output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
+                ?? configured
                 ?? global.manifestURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
             summary = try AuditReport.write(history: historyURL, to: outputURL, format: format,
                                             options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now))

@@ -4,13 +4,14 @@ import SwiftDeployKit
 
 /// Where the history lives: `--history PATH`, else `history.jsonl` next to the manifest.
 struct HistoryLocationOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The history file (default: history.jsonl next to the manifest).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The history file (default: the manifest's history.path; history.jsonl next to the manifest when the manifest cannot be read).", valueName: "path"))
     var history: String?
 
     func url(manifest: URL) -> URL {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        guard let history else { return manifest.deletingLastPathComponent().appendingPathComponent("history.jsonl") }
-        return URL(fileURLWithPath: history, relativeTo: cwd).standardizedFileURL
+        if let history { return URL(fileURLWithPath: history, relativeTo: cwd).standardizedFileURL }
+        if let loaded = try? ManifestLoader().load(from: manifest) { return loaded.historyURL }
+        return manifest.deletingLastPathComponent().appendingPathComponent(Manifest.Defaults.historyPath)
     }
 }
 

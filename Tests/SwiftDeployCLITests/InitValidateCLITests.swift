@@ -50,6 +50,20 @@ struct InitValidateCLITests {
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
+    @Test func historyAndReportPathsComeFromTheManifest() throws {
+        let base = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8)
+        let dir = try project(base + "history:\n  path: var/log/deploys.jsonl\n  report: reports/audit.md\n")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("var/log"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("reports"), withIntermediateDirectories: true)
+        #expect(try CLIRunner.run(["init"], in: dir.url).status == 0)
+        #expect(try dir.read("var/log/deploys.jsonl").contains(#""event":"init""#))
+        let audit = try CLIRunner.run(["audit"], in: dir.url)
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        #expect(try dir.read("reports/audit.md").contains("init"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
     @Test func initCheckDetectsDriftAndWritesNothing() throws {
         let dir = try project()
         defer { dir.remove() }
