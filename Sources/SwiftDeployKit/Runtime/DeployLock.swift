@@ -70,8 +70,9 @@ public struct LockGrant: Sendable {
     }
 }
 
-/// A per-project lock: `.swiftdeploy/lock` beside the manifest, created with `O_EXCL`
-/// so two processes can never both hold it. Its JSON says who holds it.
+/// A per-project lock: `.swiftdeploy/lock` beside the manifest, created exclusively (a file
+/// made with `O_EXCL`, hard-linked into place) so two processes can never both hold it and a
+/// reader never sees it half-written. Its JSON says who holds it.
 ///
 /// A lock is stale, and is broken (and the break reported in `LockGrant.broken`), when
 /// its holder's pid no longer exists on this host, or when it is older than `ttl`
@@ -174,19 +175,24 @@ public struct DeployLock: Sendable {
         return nil
     }
 
-    /// Creates the file exclusively; false when it already exists.
+    /// Creates the lock file exclusively with its content already in it; false when it already exists.
+    /// The content goes to a private file first (`O_CREAT|O_EXCL`), which is then hard-linked to the
+    /// lock path: `link` fails with `EEXIST` like `O_EXCL`, and a reader never sees a lock that is
+    /// created but not yet written (which it would have to treat as unreadable, hence stale).
     private func create(_ data: Data) throws -> Bool {
-        let fd = open(url.path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
-        if fd < 0 {
-            if errno == EEXIST { return false }
-            throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno)))
-        }
-        defer { close(fd) }
+        let staging = url.deletingLastPathComponent()
+            .appendingPathComponent("lock.new.\(getpid()).\(UUID().uuidString.prefix(8))").path
+        let fd = open(staging, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+        if fd < 0 { throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { unlink(staging) }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count else {
-            unlink(url.path)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == data.count, synced else {
             throw LockError.unusable(path: url.path, reason: "could not write it: \(String(cString: strerror(errno)))")
         }
-        return true
+        if link(staging, url.path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno)))
     }
 }
