@@ -31,20 +31,28 @@ public enum CLIRunner {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // Blocking reads on their own threads: clearing a FileHandle.readabilityHandler while output still
+        // arrives can crash libdispatch on Linux (see SystemCommandRunner).
         let outData = LockedData(), errData = LockedData()
-        out.fileHandleForReading.readabilityHandler = { outData.append($0.availableData) }
-        err.fileHandleForReading.readabilityHandler = { errData.append($0.availableData) }
+        let drained = DispatchGroup()
+        for (pipe, sink) in [(out, outData), (err, errData)] {
+            drained.enter()
+            Thread.detachNewThread {
+                sink.append(pipe.fileHandleForReading.readDataToEndOfFile())
+                drained.leave()
+            }
+        }
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
         try process.run()
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
-            done.wait()
+            if done.wait(timeout: .now() + 3) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                done.wait()
+            }
         }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        outData.append(out.fileHandleForReading.readDataToEndOfFile())
-        errData.append(err.fileHandleForReading.readDataToEndOfFile())
+        _ = drained.wait(timeout: .now() + 10)
         return CLIResult(status: process.terminationStatus, stdout: outData.string, stderr: errData.string)
     }
 }

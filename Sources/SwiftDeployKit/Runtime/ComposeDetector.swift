@@ -2,7 +2,7 @@ import Foundation
 
 /// Finds Compose and checks that the Docker daemon answers, telling the two
 /// failures apart: a missing Compose is not a stopped daemon. Detection follows
-/// `ComposeCommand.locate()` (v2 first, then v1) but runs through the runtime's
+/// the v2-then-v1 order and runs through the runtime's
 /// `CommandRunning` seam and keeps each attempt's reason for `RuntimeError.composeMissing`.
 public struct ComposeDetector: Sendable {
     public var runner: any CommandRunning

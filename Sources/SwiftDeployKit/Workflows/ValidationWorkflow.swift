@@ -22,9 +22,9 @@ public struct ValidationCheck: Sendable, Equatable {
 public struct ValidationWorkflow: Sendable {
     public let manifestURL: URL
     public let displayPath: String
-    public let runner: ProcessRunner
+    public let runner: any CommandRunning
 
-    public init(manifestURL: URL, displayPath: String, runner: ProcessRunner = ProcessRunner()) {
+    public init(manifestURL: URL, displayPath: String, runner: any CommandRunning = SystemCommandRunner()) {
         self.manifestURL = manifestURL
         self.displayPath = displayPath
         self.runner = runner
@@ -86,7 +86,7 @@ public struct ValidationWorkflow: Sendable {
         }
         return images.map { image in
             do {
-                let result = try runner.run("docker", ["image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
+                let result = try runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
                 if result.succeeded { return .init("image \(image)", .pass, "present locally") }
                 return .init("image \(image)", .fail,
                              "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`")
@@ -123,12 +123,12 @@ public struct ValidationWorkflow: Sendable {
         do { try Data(config.utf8).write(to: file) } catch {
             return .init(name, .fail, "could not write the test copy of nginx.conf: \(error.localizedDescription)")
         }
-        if ProcessRunner.locate("nginx") != nil {
+        if SystemCommandRunner.locate("nginx", path: ProcessInfo.processInfo.environment["PATH"]) != nil {
             do {
-                let result = try runner.run("nginx", ["-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
+                let result = try runner.run(["nginx", "-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
                 return result.succeeded
                     ? .init(name, .pass, "the generated nginx.conf passes the local nginx's test")
-                    : .init(name, .fail, "nginx rejects the generated nginx.conf: \(result.tail(3))")
+                    : .init(name, .fail, "nginx rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
             } catch {
                 return .init(name, .fail, "could not run the local nginx: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
             }
@@ -139,11 +139,11 @@ public struct ValidationWorkflow: Sendable {
         do {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
-            let result = try runner.run("docker", ["run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
-                                                   manifest.nginx.image, "nginx", "-t", "-q"], timeout: 60)
+            let result = try runner.run(["docker", "run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
+                                         manifest.nginx.image, "nginx", "-t", "-q"], timeout: 60)
             return result.succeeded
                 ? .init(name, .pass, "the generated nginx.conf passes nginx -t inside \(manifest.nginx.image)")
-                : .init(name, .fail, "nginx in \(manifest.nginx.image) rejects the generated nginx.conf: \(result.tail(3))")
+                : .init(name, .fail, "nginx in \(manifest.nginx.image) rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
         } catch {
             return .init(name, .fail, "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
@@ -153,7 +153,7 @@ public struct ValidationWorkflow: Sendable {
 
     private func composeCheck(_ manifest: Manifest, compose: String, docker: DockerProbe) -> ValidationCheck {
         let name = "compose config"
-        guard let command = try? ComposeCommand.locate(runner: runner) else {
+        guard let command = try? ComposeDetector(runner: runner).detectCompose() else {
             return .init(name, .skip, "neither 'docker compose' nor 'docker-compose' is installed")
         }
         do {
@@ -161,11 +161,11 @@ public struct ValidationWorkflow: Sendable {
             defer { try? FileManager.default.removeItem(at: dir) }
             let file = dir.appendingPathComponent("docker-compose.yml")
             try Data(compose.utf8).write(to: file)
-            let result = try runner.run(command.executable, command.arguments(project: manifest.project, file: file, ["config", "-q"]),
-                                        timeout: 60, currentDirectory: dir)
+            let result = try runner.run([command.executable] + command.arguments(project: manifest.project, file: file, ["config", "-q"]),
+                                        timeout: 60)
             return result.succeeded
                 ? .init(name, .pass, "\(command.displayName) \(command.version) accepts the generated docker-compose.yml")
-                : .init(name, .fail, "\(command.displayName) rejects the generated docker-compose.yml: \(result.tail(3))")
+                : .init(name, .fail, "\(command.displayName) rejects the generated docker-compose.yml: \(result.outputTail(lines: 3))")
         } catch {
             return .init(name, .fail, "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
@@ -183,21 +183,23 @@ struct DockerProbe {
     let available: Bool
     let reason: String
 
-    static func probe(runner: ProcessRunner) -> DockerProbe {
-        guard ProcessRunner.locate("docker") != nil else { return DockerProbe(available: false, reason: "Docker is not installed") }
+    static func probe(runner: any CommandRunning) -> DockerProbe {
+        guard SystemCommandRunner.locate("docker", path: ProcessInfo.processInfo.environment["PATH"]) != nil else {
+            return DockerProbe(available: false, reason: "Docker is not installed")
+        }
         do {
-            let result = try runner.run("docker", ["info", "--format", "{{.ServerVersion}}"], timeout: 15)
+            let result = try runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 15)
             return result.succeeded
                 ? DockerProbe(available: true, reason: "Docker \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
-                : DockerProbe(available: false, reason: "the Docker daemon is not reachable (\(result.tail(1)))")
+                : DockerProbe(available: false, reason: "the Docker daemon is not reachable (\(result.outputTail(lines: 1)))")
         } catch {
             return DockerProbe(available: false, reason: "the Docker daemon did not answer: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
     }
 
     /// Whether a running container of `project` publishes `port` on the host.
-    func projectPublishes(port: Int, project: String, runner: ProcessRunner) -> Bool {
-        guard let result = try? runner.run("docker", ["ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"], timeout: 15),
+    func projectPublishes(port: Int, project: String, runner: any CommandRunning) -> Bool {
+        guard let result = try? runner.run(["docker", "ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"], timeout: 15),
               result.succeeded else { return false }
         return result.stdout.contains(":\(port)->")
     }
