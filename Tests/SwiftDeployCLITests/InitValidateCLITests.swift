@@ -147,9 +147,16 @@ struct InitValidateCLITests {
     }
 
     @Test func validatePassesOnTheRepositorySample() throws {
-        // The sample manifest at the repository root must validate wherever its images are built.
-        let root = RepositoryPaths.root
-        let result = try CLIRunner.run(["validate", "--no-color"], in: root)
+        // The sample at the repository root must validate wherever its images are built. It runs on a copy,
+        // so the repository's own history.jsonl is not written by tests.
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-sample")
+        defer { dir.remove() }
+        for item in ["manifest.yaml", "thresholds.json", "policies", "templates"] {
+            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent(item), to: dir.url.appendingPathComponent(item))
+        }
+        let result = try CLIRunner.run(["validate", "--no-color"], in: dir.url)
+        #expect(result.stdout.contains("PASS  policies"), "\(result.stdout)")
+        #expect(result.stdout.contains("PASS  thresholds"), "\(result.stdout)")
         #expect(!result.stdout.contains("FAIL  manifest"), "\(result.stdout)")
         #expect(!result.stdout.contains("FAIL  templates"), "\(result.stdout)")
         #expect(!result.stdout.contains("FAIL  nginx -t"), "\(result.stdout)")
