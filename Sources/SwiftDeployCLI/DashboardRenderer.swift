@@ -11,7 +11,7 @@ struct DashboardRenderer {
         lines.append(console.colored("swiftdeploy status", .bold) + " · \(s.project) · \(state) · \(DashboardRenderer.timestamp(s.takenAt))")
         let running = s.runningMode ?? "not running"
         var mode = "mode      \(running)"
-        if s.runningMode != s.manifestMode.rawValue { mode += " (manifest.yaml: \(s.manifestMode.rawValue))" }
+        if s.runningMode != s.manifestMode.rawValue { mode += " (manifest says \(s.manifestMode.rawValue))" }
         mode += "   version \(s.version ?? "-")"
         mode += "   chaos \((try? s.figures.get().chaos).flatMap { $0 } ?? "-")"
         mode += "   uptime \(s.uptime.map(DashboardRenderer.duration) ?? "-")"

@@ -31,15 +31,7 @@ public struct PolicyBenchCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            var loader = RegoLoader()
-            try loader.load(data)
-            var inputValue: RegoValue? = nil
-            if let input {
-                guard let bytes = FileManager.default.contents(atPath: input) else {
-                    throw RegoError(code: "load_error", message: "\(input): cannot read the input file")
-                }
-                inputValue = try PolicyOutput.parseInput(bytes, source: input)
-            }
+            let (loader, inputValue) = try PolicyOutput.load(data: data, inputFile: input, standardInput: false)
             let b = try RegoBenchmark.measure(modules: loader.modules, data: loader.data, input: inputValue, query: query,
                                               compileRuns: compileCount, evalRuns: count)
             func us(_ t: TimeInterval) -> String { String(format: "%.1f", t * 1e6) }

@@ -48,17 +48,7 @@ public struct PolicyEvalCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            var loader = RegoLoader()
-            try loader.load(data)
-            var inputValue: RegoValue? = nil
-            if let input {
-                guard let bytes = FileManager.default.contents(atPath: input) else {
-                    throw RegoError(code: "load_error", message: "\(input): cannot read the input file")
-                }
-                inputValue = try PolicyOutput.parseInput(bytes, source: input)
-            } else if stdinInput {
-                inputValue = try PolicyOutput.parseInput(FileHandle.standardInput.readDataToEndOfFile(), source: "standard input")
-            }
+            let (loader, inputValue) = try PolicyOutput.load(data: data, inputFile: input, standardInput: stdinInput)
             let engine = try RegoEngine(modules: loader.modules, data: loader.data,
                                         options: .init(strictBuiltinErrors: strictBuiltinErrors))
             let results = try engine.queryResults(query, input: inputValue)

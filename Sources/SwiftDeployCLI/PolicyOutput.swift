@@ -3,6 +3,22 @@ import Rego
 
 /// JSON shapes of `swiftdeploy policy eval`, identical to `opa eval -f json`.
 enum PolicyOutput {
+    /// Loads `-d` paths the way `opa eval` does, and the input from `-i FILE` or `-I` (standard input), if any.
+    static func load(data: [String], inputFile: String?, standardInput: Bool) throws -> (RegoLoader, RegoValue?) {
+        var loader = RegoLoader()
+        try loader.load(data)
+        if let inputFile {
+            guard let bytes = FileManager.default.contents(atPath: inputFile) else {
+                throw RegoError(code: "load_error", message: "\(inputFile): cannot read the input file; check the path and its permissions")
+            }
+            return (loader, try parseInput(bytes, source: inputFile))
+        }
+        if standardInput {
+            return (loader, try parseInput(FileHandle.standardInput.readDataToEndOfFile(), source: "standard input"))
+        }
+        return (loader, nil)
+    }
+
     static func parseInput(_ bytes: Data, source: String) throws -> RegoValue {
         do { return try RegoValue(jsonData: bytes) } catch let e as RegoError {
             throw RegoError(code: "load_error", message: "\(source): invalid JSON input: \(e.message)")

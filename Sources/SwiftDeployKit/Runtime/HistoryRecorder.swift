@@ -24,7 +24,7 @@ public struct HistoryRecorder: LifecycleRecording {
             details["warnings"] = .array(decision.warnings.map(JSONValue.string))
         }
         let entry = HistoryEntry(
-            event: HistoryEvent(rawValue: record.event.rawValue) ?? .status,
+            event: record.event,
             outcome: record.outcome,
             message: record.message,
             manifestHash: (try? Data(contentsOf: manifestURL)).map(HistoryLog.sha256Hex(of:)),

@@ -10,10 +10,9 @@ public protocol ConfigRendering: Sendable {
     func generatedFiles(for manifest: Manifest) -> [URL]
 }
 
-/// The kinds of lifecycle events the workflows record (they map one to one onto the history's events).
-public enum LifecycleEvent: String, Sendable, Equatable, CaseIterable {
-    case deploy, promote, rollback, teardown, status, override, lock, gate
-}
+/// The events the workflows record are the history's own events: one type, so a record can never be
+/// mislabelled by a mapping between two lists.
+public typealias LifecycleEvent = HistoryEvent
 
 /// An audited break-glass: who proceeded past a deny or inconclusive decision, and why.
 public struct OverrideRequest: Sendable, Equatable {
