@@ -14,6 +14,8 @@ public enum CLIRunner {
 
     /// Runs `swiftdeploy arguments…` in `directory` with `environment` added to a
     /// minimal environment (PATH, HOME) plus `NO_COLOR=1`. Bounded by `timeout` seconds.
+    /// Project locks go to `<directory>/.swiftdeploy-test-locks` unless `environment` names
+    /// `SWIFTDEPLOY_LOCK_DIR`, so tests running in parallel never share a host-wide lock.
     public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
                            timeout: TimeInterval = 300) throws -> CLIResult {
         let process = Process()
@@ -25,6 +27,7 @@ public enum CLIRunner {
         for key in ["CI", "DOCKER_HOST", "SWIFTDEPLOY_SHARED_DIR"] {
             if let value = ProcessInfo.processInfo.environment[key] { env[key] = value }
         }
+        env["SWIFTDEPLOY_LOCK_DIR"] = directory.appendingPathComponent(".swiftdeploy-test-locks").path
         env.merge(environment) { _, new in new }
         process.environment = env
         let out = Pipe(), err = Pipe()

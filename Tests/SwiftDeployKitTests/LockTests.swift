@@ -3,110 +3,118 @@ import Testing
 import TestSupport
 @testable import SwiftDeployKit
 
+/// The project lock: `flock(2)` on a file named by the Compose project in a host-wide directory.
+/// Two `DeployLock`s open the file separately, so they conflict exactly as two processes do
+/// (flock locks belong to open file descriptions); the process-level races are in `LockProcessTests`.
 @Suite struct LockTests {
-    func lock(_ dir: TemporaryDirectory, ttl: TimeInterval = DeployLock.defaultTTL) -> DeployLock {
-        DeployLock(manifestDirectory: dir.url, ttl: ttl)
+    func lock(_ dir: TemporaryDirectory, project: String = "lockproj") -> DeployLock {
+        DeployLock(project: project, directory: dir.url.appendingPathComponent("locks"))
     }
 
-    @Test func secondHolderIsRefusedNamingTheFirst() throws {
+    @Test func secondHolderIsRefusedNamingTheFirstAndNothingWasChanged() throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         let first = try lock(dir).acquire(LockHolder(who: "alice", host: ProcessInfo.processInfo.hostName, pid: getpid(),
-                                                     action: "deploy", since: Date()))
+                                                     action: "deploy", since: Date(), manifest: "/srv/a/manifest.yaml"))
         let error = #expect(throws: LockError.self) {
             try lock(dir).acquire(LockHolder.current(action: "promote canary"))
         }
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("alice@\(ProcessInfo.processInfo.hostName) (pid \(getpid())) running deploy since"))
+        #expect(message.contains("another swiftdeploy is working on project 'lockproj': alice@\(ProcessInfo.processInfo.hostName) (pid \(getpid())) running deploy since"))
+        #expect(message.contains("from /srv/a/manifest.yaml"))
+        #expect(message.contains("nothing was changed"))
         #expect(error?.exitStatus == .operationFailed)
+        #expect(lock(dir).isHeld())
         first.release()
+        #expect(!lock(dir).isHeld())
+        // A clean release leaves an empty description: the next holder finds nothing interrupted.
         let again = try lock(dir).acquire(LockHolder.current(action: "promote canary"))
-        #expect(again.broken == nil)
+        #expect(again.pending.isEmpty)
         again.release()
-        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
     }
 
-    @Test func lockFileIsJSONWithWhoHostPidActionSince() throws {
+    @Test func theLockFileIsNamedByTheProjectAndHoldsTheDescriptionWhileHeld() throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         let grant = try lock(dir).acquire(LockHolder(who: "bob", host: "h1", pid: 42, action: "deploy",
                                                      since: Date(timeIntervalSince1970: 1_800_000_000)))
-        defer { grant.release() }
-        #expect(try dir.read(".swiftdeploy/lock") == #"{"action":"deploy","host":"h1","pid":42,"since":"2027-01-15T08:00:00Z","who":"bob"}"# + "\n")
+        #expect(grant.url.lastPathComponent == "lockproj.lock")
+        #expect(try dir.read("locks/lockproj.lock") == #"{"action":"deploy","host":"h1","pid":42,"since":"2027-01-15T08:00:00Z","who":"bob"}"# + "\n")
+        grant.release()
+        #expect(try dir.read("locks/lockproj.lock") == "")
+        #expect(lock(dir).read() == nil)
     }
 
-    @Test func lockOfADeadProcessOnThisHostIsBrokenAndReported() throws {
+    @Test func theHostDirectoryComesFromTheEnvironmentOrRunLock() {
+        #expect(DeployLock.hostDirectory(environment: ["SWIFTDEPLOY_LOCK_DIR": "/x/y"]).path == "/x/y")
+        let fallback = DeployLock.hostDirectory(environment: [:]).path
+        #expect(fallback == "/run/lock/swiftdeploy" || fallback.hasSuffix("swiftdeploy-locks"))
+        #expect(DeployLock(project: "shop", directory: URL(fileURLWithPath: "/x")).url.path == "/x/shop.lock")
+    }
+
+    @Test func aHolderThatEndsWhileHoldingIsReleasedByTheKernelAndReportedToTheNext() throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        // A pid that existed and is gone: a finished child.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/true")
-        try child.run()
-        child.waitUntilExit()
-        _ = try lock(dir).acquire(LockHolder(who: "carol", host: ProcessInfo.processInfo.hostName, pid: child.processIdentifier,
-                                             action: "deploy", since: Date()))
+        let crashed = try lock(dir).acquire(LockHolder(who: "carol", host: "h", pid: 7, action: "promote canary", since: Date()))
+        crashed.abandon()  // what SIGKILL does: the kernel drops the flock, the description stays
+        let next = try lock(dir).acquire(LockHolder.current(action: "deploy"))
+        defer { next.release() }
+        #expect(next.pending.map(\.who) == ["carol"])
+        #expect(next.pending.first?.action == "promote canary")
+        // Until it is settled, the next holder's own description keeps the interrupted one.
+        #expect(lock(dir).read()?.interrupted?.map(\.who) == ["carol"])
+        try next.settle()
+        #expect(lock(dir).read()?.interrupted == nil)
+        #expect(lock(dir).read()?.pid == getpid())
+    }
+
+    @Test func anInterruptedHolderIsNotLostWhenItsSuccessorEndsTooBeforeRecordingIt() throws {
+        let dir = try TemporaryDirectory(prefix: "lock")
+        defer { dir.remove() }
+        try lock(dir).acquire(LockHolder(who: "dave", host: "h", pid: 1, action: "deploy", since: Date())).abandon()
+        try lock(dir).acquire(LockHolder(who: "erin", host: "h", pid: 2, action: "teardown", since: Date())).abandon()
+        let third = try lock(dir).acquire(LockHolder.current(action: "deploy"))
+        defer { third.release() }
+        #expect(third.pending.map(\.who) == ["dave", "erin"])
+    }
+
+    @Test func anUnreadableDescriptionIsReportedAsSuch() throws {
+        let dir = try TemporaryDirectory(prefix: "lock")
+        defer { dir.remove() }
+        try dir.write("garbage", to: "locks/lockproj.lock")
         let grant = try lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { grant.release() }
-        #expect(grant.broken?.who == "carol")
-        #expect(grant.breakReason == "its process \(child.processIdentifier) on \(ProcessInfo.processInfo.hostName) no longer exists")
+        #expect(grant.pending.count == 1)
+        #expect(grant.pending.first?.action.contains("unreadable: \"garbage\"") == true)
     }
 
-    @Test func lockOlderThanTheTTLIsBrokenWhateverTheHost() throws {
+    @Test func aSymlinkInPlaceOfTheLockFileIsRefused() throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        _ = try lock(dir).acquire(LockHolder(who: "dave", host: "elsewhere", pid: 1, action: "promote canary",
-                                             since: Date(timeIntervalSinceNow: -3600)))
-        let error = #expect(throws: LockError.self) {
-            try lock(dir, ttl: 7200).acquire(LockHolder.current(action: "deploy"))
-        }
-        #expect(error?.errorDescription?.contains("dave@elsewhere (pid 1) running promote canary") == true)
-        let grant = try lock(dir, ttl: 1800).acquire(LockHolder.current(action: "deploy"))
-        defer { grant.release() }
-        #expect(grant.broken?.who == "dave")
-        #expect(grant.breakReason?.hasSuffix("older than the 1800s TTL") == true)
-    }
-
-    @Test func unreadableLockIsBroken() throws {
-        let dir = try TemporaryDirectory(prefix: "lock")
-        defer { dir.remove() }
-        try dir.write("garbage", to: ".swiftdeploy/lock")
-        let grant = try lock(dir).acquire(LockHolder.current(action: "deploy"))
-        defer { grant.release() }
-        #expect(grant.breakReason == "its content is unreadable")
-    }
-
-    @Test func brokenLockIsRecordedByTheWorkflow() async throws {
-        let dir = try TemporaryDirectory(prefix: "lock")
-        defer { dir.remove() }
-        let url = try dir.write(WorkflowTests.manifestText, to: "manifest.yaml")
-        _ = try lock(dir).acquire(LockHolder(who: "erin", host: "gone-host", pid: 7, action: "deploy",
-                                             since: Date(timeIntervalSinceNow: -2 * DeployLock.defaultTTL)))
-        let runtime = FakeContainerRuntime(modeOnDisk: { "stable" })
-        let recorder = MemoryRecorder()
-        let context = DeployContext(manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime,
-                                    renderer: FakeRenderer(), gate: FakePolicyGate(), recorder: recorder,
-                                    probe: FakeHTTPProbe(runtime: runtime), pollInterval: 0.02)
-        _ = try await DeployWorkflow(context: context).run()
-        #expect(recorder.records.map(\.event) == [.lock, .deploy])
-        #expect(recorder.records.first?.outcome == "broken")
-        #expect(recorder.records.first?.message.contains("erin@gone-host (pid 7) running deploy") == true)
+        try dir.write("precious", to: "victim")
+        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("locks"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir.url.appendingPathComponent("locks/lockproj.lock").path,
+                                                   withDestinationPath: dir.url.appendingPathComponent("victim").path)
+        #expect(throws: LockError.self) { try lock(dir).acquire(LockHolder.current(action: "deploy")) }
+        #expect(try dir.read("victim") == "precious")
     }
 
     @Test func concurrentAcquirersGetExactlyOneGrant() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         let lock = self.lock(dir)
-        let grants = await withTaskGroup(of: Bool.self) { group in
+        let grants = await withTaskGroup(of: LockGrant?.self) { group in
             for index in 0..<16 {
                 group.addTask {
-                    (try? lock.acquire(LockHolder(who: "u\(index)", host: ProcessInfo.processInfo.hostName, pid: getpid(),
-                                                  action: "deploy", since: Date()))) != nil
+                    try? lock.acquire(LockHolder(who: "u\(index)", host: ProcessInfo.processInfo.hostName, pid: getpid(),
+                                                 action: "deploy", since: Date()))
                 }
             }
-            var count = 0
-            for await granted in group where granted { count += 1 }
-            return count
+            var held: [LockGrant] = []
+            for await grant in group { if let grant { held.append(grant) } }
+            return held
         }
-        #expect(grants == 1)
+        #expect(grants.count == 1)
+        grants.forEach { $0.release() }
     }
 }
