@@ -53,13 +53,15 @@ enum LifecycleCLI {
     /// Loads the manifest and assembles the real runtime, renderer, gate, recorder and lock.
     /// `commandTimeout` bounds each Compose/Docker call (deploy and promote pass their `--timeout`).
     static func context(_ global: GlobalOptions, commandTimeout: TimeInterval = 300) throws -> DeployContext {
+        let console = global.console
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
         return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
                              renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                             recorder: HistoryRecorder(manifest: manifest, manifestURL: url))
+                             recorder: HistoryRecorder(manifest: manifest, manifestURL: url),
+                             phases: .fromEnvironment(), warn: { console.warning($0) })
     }
 
     /// Prints progress lines on standard error (unless --quiet); on a terminal the health

@@ -20,6 +20,10 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     public var preflightError: RuntimeError?
     /// Thrown by `up` when set.
     public var upError: RuntimeError?
+    /// The `USER` of each image (default: a non-root `10001:10001`).
+    public var imageUsers: [String: String] = [:]
+
+    public func imageUser(_ image: String) throws -> String? { imageUsers[image] ?? "10001:10001" }
 
     public init(services: [String] = ["app", "nginx"], modeOnDisk: @escaping @Sendable () -> String) {
         self.services = services
@@ -127,11 +131,19 @@ public final class FakeRenderer: ConfigRendering, @unchecked Sendable {
     }
 
     public func render(_ manifest: Manifest) throws -> [URL] {
+        if let failure { throw failure }
         lock.lock(); rendered.append(manifest); lock.unlock()
         for file in generatedFiles(for: manifest) {
             try Data("# rendered for mode \(manifest.services.mode.rawValue)\n".utf8).write(to: file)
         }
         return generatedFiles(for: manifest)
+    }
+
+    /// Thrown by `prepare` (and `render`) when set.
+    public var failure: RenderError?
+
+    public func prepare(_ manifest: Manifest) throws {
+        if let failure { throw failure }
     }
 
     public func generatedFiles(for manifest: Manifest) -> [URL] { [manifest.nginxConfigURL, manifest.composeFileURL] }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+@testable import SwiftDeployKit
 
 /// The lifecycle commands as a user runs them, on paths that need no running engine:
 /// usage errors, the gate refusing without a policy engine, an unreachable daemon.
@@ -84,10 +85,10 @@ import TestSupport
         }
     }
 
-    @Test func deployRendersThenTheGateDecidesBeforeDockerIsTouched() throws {
+    @Test func theGateDecidesBeforeDockerIsTouchedAndNothingIsWrittenBeforeTheIntent() throws {
         let dir = try project()
         defer { dir.remove() }
-        // The daemon is unreachable: a refusal by the gate must come first, and render what init renders.
+        // The daemon is unreachable: a refusal by the gate must come first; nothing is written before the intent.
         let result = try CLIRunner.run(["deploy"], in: dir.url, environment: deadDocker(dir))
         // This project has no policies/ directory: the engine cannot decide, and says why.
         #expect(result.status == 2, "\(result.stderr)")
@@ -95,13 +96,16 @@ import TestSupport
         #expect(result.stderr.contains("policy directory \(dir.url.appendingPathComponent("policies").path) does not exist"))
         #expect(result.stderr.contains("--override"))
         #expect(!result.stderr.contains("Docker daemon"))
-        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
-        #expect(FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
-        // With an override the gate is passed and the unreachable daemon is reported.
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
+        // With an override the gate is passed and the unreachable daemon is reported, still before the intent.
         let overridden = try CLIRunner.run(["deploy", "--override", "cli test"], in: dir.url, environment: deadDocker(dir))
         #expect(overridden.status == 3)
         #expect(overridden.stderr.contains("the Docker daemon is not reachable"))
-        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
+        #expect(!(try dir.read("history.jsonl")).contains(#""event":"intent""#))
+        let lock = DeployLock(project: "clitest", directory: dir.url.appendingPathComponent(".swiftdeploy-test-locks"))
+        #expect(!lock.isHeld() && lock.read() == nil)
     }
 
     @Test func promoteDryRunNeedsADeployment() throws {
@@ -116,26 +120,21 @@ import TestSupport
         #expect(result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))
     }
 
-    @Test func aLiveLockRefusesNamingItsHolderAndAStaleOneIsBrokenAndRecorded() throws {
+    @Test func aHeldLockRefusesEveryActingCommandNamingItsHolder() throws {
         let dir = try project()
         defer { dir.remove() }
         let host = ProcessInfo.processInfo.hostName
-        // This test process is alive: its lock is live.
-        try dir.write(#"{"action":"deploy","host":"\#(host)","pid":\#(getpid()),"since":"2099-01-01T00:00:00Z","who":"alice"}"#, to: ".swiftdeploy/lock")
+        let lock = DeployLock(project: "clitest", directory: dir.url.appendingPathComponent(".swiftdeploy-test-locks"))
+        let grant = try lock.acquire(LockHolder(who: "alice", host: host, pid: getpid(), action: "deploy",
+                                                since: Date(timeIntervalSince1970: 4_070_908_800)))
+        defer { grant.release() }
         for command in [["deploy", "--override", "lock test"], ["promote", "canary"], ["teardown"]] {
             let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
             #expect(result.status == 3, "\(command): \(result.stderr)")
-            #expect(result.stderr.contains("another swiftdeploy is working on this project: alice@\(host) (pid \(getpid())) running deploy since 2099-01-01T00:00:00Z"),
+            #expect(result.stderr.contains("another swiftdeploy is working on project 'clitest': alice@\(host) (pid \(getpid())) running deploy since 2099-01-01T00:00:00Z"),
                     "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("nothing was changed"))
         }
-        // A lock from long ago is stale: teardown breaks it (then fails on the dead daemon) and the history says so.
-        try dir.write(#"{"action":"promote canary","host":"old-host","pid":1,"since":"2001-01-01T00:00:00Z","who":"bob"}"#, to: ".swiftdeploy/lock")
-        let result = try CLIRunner.run(["teardown"], in: dir.url, environment: deadDocker(dir))
-        #expect(result.status == 3)
-        #expect(result.stderr.contains("the Docker daemon is not reachable"))
-        let history = try dir.read("history.jsonl")
-        #expect(history.contains(#""event":"lock""#))
-        #expect(history.contains("broke a stale lock held by bob@old-host (pid 1) running promote canary since 2001-01-01T00:00:00Z"))
-        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("history.jsonl").path))
     }
 }

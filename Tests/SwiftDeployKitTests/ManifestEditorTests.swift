@@ -6,7 +6,7 @@ import TestSupport
 /// The in-place `services.mode` rewrite: every byte outside the edited value stays identical.
 @Suite struct ManifestEditorTests {
     static let cases = ["comments", "odd-indentation", "single-quoted", "double-quoted", "absent", "crlf", "flow",
-                        "absent-flow", "tagged", "unicode"]
+                        "absent-flow", "tagged", "unicode", "bom"]
 
     func fixture(_ name: String, _ file: String) throws -> Data {
         try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("editor/\(name)/\(file)"))

@@ -43,10 +43,14 @@ import TestSupport
             self.gate = gate
         }
 
-        func context(gate: Bool = true) throws -> DeployContext {
+        /// The project's lock, in the test's own directory (never the host-wide one).
+        var lock: DeployLock { DeployLock(project: "wf-test", directory: dir.url.appendingPathComponent("locks")) }
+
+        func context(gate: Bool = true, recorder: (any LifecycleRecording)? = nil,
+                     warn: @escaping @Sendable (String) -> Void = { _ in }) throws -> DeployContext {
             DeployContext(manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime, renderer: renderer,
-                          gate: gate ? self.gate : nil, recorder: recorder, probe: FakeHTTPProbe(runtime: runtime),
-                          pollInterval: 0.02)
+                          gate: gate ? self.gate : nil, recorder: recorder ?? self.recorder, probe: FakeHTTPProbe(runtime: runtime),
+                          lock: lock, pollInterval: 0.02, warn: warn)
         }
 
         var events: [String] { recorder.records.map { "\($0.event.rawValue):\($0.outcome)" } }
@@ -81,7 +85,7 @@ import TestSupport
         defer { rig.dir.remove() }
         let report = try await DeployWorkflow(context: try rig.context(), override: OverrideRequest(reason: "INC-42 hotfix", who: "alice")).run()
         #expect(report.overridden)
-        #expect(rig.events == ["override:ok", "deploy:ok"])
+        #expect(rig.events == ["override:ok", "intent:open", "deploy:ok"])
         let override = try #require(rig.recorder.records.first)
         #expect(override.override == OverrideRequest(reason: "INC-42 hotfix", who: "alice"))
         #expect(override.decision?.verdict == .deny)
@@ -105,11 +109,12 @@ import TestSupport
         let ids = try rig.runtime.containers().map(\.id)
         _ = try await DeployWorkflow(context: try rig.context()).run()
         #expect(try rig.runtime.containers().map(\.id) == ids)
-        #expect(rig.events == ["deploy:ok", "deploy:ok"])
+        #expect(rig.events == ["intent:open", "deploy:ok", "intent:open", "deploy:ok"])
         #expect(rig.renderer.manifests.count == 2)
         #expect(FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("docker-compose.yml").path))
-        // The lock is released afterwards.
-        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+        // The lock is released afterwards, its description emptied.
+        #expect(!rig.lock.isHeld())
+        #expect(rig.lock.read() == nil)
     }
 
     @Test func dockerFailureIsRecordedAndRethrown() async throws {
@@ -119,7 +124,7 @@ import TestSupport
         let error = await #expect(throws: RuntimeError.self) { try await DeployWorkflow(context: try rig.context()).run() }
         #expect(error?.exitStatus == .operationFailed)
         #expect(error?.errorDescription?.contains("port 18080 is already in use") == true)
-        #expect(rig.events == ["deploy:failed"])
+        #expect(rig.events == ["intent:open", "deploy:failed"])
     }
 
     @Test func unhealthyAppTimesOutNamingItWithItsLogs() async throws {
@@ -252,7 +257,6 @@ import TestSupport
         #expect(report.deletedFiles.map(\.lastPathComponent) == ["nginx.conf", "docker-compose.yml"])
         #expect(FileManager.default.fileExists(atPath: rig.url.path))
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("nginx.conf").path))
-        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent(".swiftdeploy").path))
         #expect(rig.events.last == "teardown:ok")
     }
 
@@ -287,18 +291,23 @@ import TestSupport
         let rig = try WorkflowTests.Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["memory free 3% < 10%"])]))
         defer { rig.dir.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
-        let context = DeployContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: rig.renderer,
-                                    gate: rig.gate, recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url),
-                                    probe: FakeHTTPProbe(runtime: rig.runtime), pollInterval: 0.02)
+        let context = try rig.context(recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url))
         _ = try await DeployWorkflow(context: context, override: OverrideRequest(reason: "INC-7 disk cleanup running", who: "alice")).run()
         let lines = try rig.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
-        #expect(lines.map { $0["event"]?.stringValue } == ["override", "deploy"])
+        #expect(lines.map { $0["event"]?.stringValue } == ["override", "intent", "deploy"])
         #expect(lines[0]["override"]?["reason"]?.stringValue == "INC-7 disk cleanup running")
         #expect(lines[0]["decision"]?["verdict"]?.stringValue == "deny")
         #expect(lines[0]["decision"]?["reasons"] == .array(["memory free 3% < 10%"]))
-        #expect(lines[1]["outcome"]?.stringValue == "ok")
-        #expect(lines[1]["mode_after"]?.stringValue == "stable")
+        // The intent carries the decision and its evidence, the override and who holds the lock.
+        #expect(lines[1]["decision"]?["verdict"]?.stringValue == "deny")
+        #expect(lines[1]["override"]?["reason"]?.stringValue == "INC-7 disk cleanup running")
+        #expect(lines[1]["details"]?["holder"]?["pid"] == .int(Int64(getpid())))
+        #expect(lines[1]["details"]?["action"]?.stringValue == "deploy")
+        #expect(lines[2]["outcome"]?.stringValue == "ok")
+        #expect(lines[2]["mode_after"]?.stringValue == "stable")
+        #expect(lines[2]["details"]?["intent_seq"] == lines[1]["seq"])
+        #expect(lines[2]["details"]?["intent_id"] == lines[1]["id"])
         let hash = HistoryLog.sha256Hex(of: try Data(contentsOf: rig.url))
-        #expect(lines[1]["manifest_hash"]?.stringValue == hash)
+        #expect(lines[2]["manifest_hash"]?.stringValue == hash)
     }
 }

@@ -15,12 +15,18 @@ public enum HistoryEvent: String, Sendable, CaseIterable, Codable, Hashable {
     case gate
     case override
     case lock
+    /// Written before a command changes anything: what it is about to do, on which decision, by whom.
+    /// The outcome record that follows names it (`details.intent_seq`, `details.intent_id`).
+    case intent
+    /// Closes an intent whose command ended (crashed, was killed) before recording its outcome:
+    /// written by the next acting command, with what it found (running mode, containers).
+    case interrupted
 
     /// Events that change what is running (shown in the report's timeline).
     public var isAction: Bool {
         switch self {
-        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock: return true
-        case .validate, .status, .gate: return false
+        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock, .interrupted: return true
+        case .validate, .status, .gate, .intent: return false
         }
     }
 }

@@ -110,6 +110,49 @@ public final class HistoryLog: Sendable {
         return record
     }
 
+    /// The intact records at the end of the file whose `time` is at or after `since`, oldest first.
+    /// Reads backwards from the end and stops at the first older record, so the cost is that of the
+    /// records since `since`, not of the whole history. A missing file has none.
+    public func recentRecords(since: Date) throws -> [JSONValue] {
+        let path = url.path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return [] }
+            throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText())
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
+        var end = Int(info.st_size)
+        var carry = [UInt8]()  // the start of a line that began before the chunk read last
+        var found: [JSONValue] = []
+        let chunk = 64 << 10
+        while end > 0 {
+            let start = max(0, end - chunk)
+            var buffer = [UInt8](repeating: 0, count: end - start)
+            var read = 0
+            while read < buffer.count {
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(start + read)) }
+                if n < 0 { if errno == EINTR { continue }; throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
+                if n == 0 { break }
+                read += n
+            }
+            buffer = Array(buffer[0..<read]) + carry
+            var lines = buffer.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            // The first piece may continue in the previous chunk, unless this chunk starts the file.
+            carry = start > 0 ? Array(lines.removeFirst()) : []
+            for line in lines.reversed() where !line.isEmpty {
+                guard let record = try? JSONValue.parse(Data(line)), let time = record["time"]?.stringValue.flatMap(HistoryTime.parse) else {
+                    continue
+                }
+                if time < since { return found.reversed() }
+                found.append(record)
+            }
+            end = start
+        }
+        return found.reversed()
+    }
+
     private func redact(_ entry: HistoryEntry) -> HistoryEntry {
         var e = entry
         let r = redactor

@@ -132,17 +132,32 @@ public struct ManifestEditor: Sendable {
     /// A no-op (nothing written) when the mode is already `mode`.
     @discardableResult
     public func setMode(_ mode: DeploymentMode, inFileAt url: URL, loader: ManifestLoader = ManifestLoader()) throws -> DeploymentMode {
+        let edit = try prepareMode(mode, inFileAt: url, loader: loader)
+        try commit(edit)
+        return edit.before.services.mode
+    }
+
+    /// Everything `setMode` does except the write: reads the file, edits the text, checks the result reads
+    /// back as the same manifest with only the mode changed, and checks the directory takes a new file
+    /// (a temporary sibling is written, synced and removed). A manifest that cannot be edited fails here,
+    /// before anything is changed; `commit` then only writes.
+    public func prepareMode(_ mode: DeploymentMode, inFileAt url: URL, loader: ManifestLoader = ManifestLoader()) throws -> PreparedModeEdit {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ManifestError.unreadable(path: path, reason: error.localizedDescription)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        // A UTF-8 byte-order mark is kept: decoding drops it, so it is put back on write.
+        let bom = Data([0xEF, 0xBB, 0xBF])
+        let hasBOM = data.starts(with: bom)
+        guard let text = String(data: hasBOM ? data.dropFirst(3) : data, encoding: .utf8) else {
             throw ManifestError.unreadable(path: path, reason: "it is not valid UTF-8")
         }
         let directory = url.deletingLastPathComponent().standardizedFileURL
         let before = try loader.parse(text, file: url.lastPathComponent, directory: directory, fileURL: url)
-        if before.services.mode == mode { return mode }
+        if before.services.mode == mode {
+            return PreparedModeEdit(url: url, original: data, edited: data, before: before, after: before)
+        }
         let edited = try settingMode(mode, in: text, path: path)
         let after: Manifest
         do { after = try loader.parse(edited, file: url.lastPathComponent, directory: directory, fileURL: url) } catch {
@@ -153,13 +168,42 @@ public struct ManifestEditor: Sendable {
         guard after == expected else {
             throw ManifestEditorError.verificationFailed(path: path, detail: "more than services.mode would change")
         }
+        let bytes = (hasBOM ? bom : Data()) + Data(edited.utf8)
         do {
-            try AtomicFile.write(Data(edited.utf8), to: url)
+            let staged = try AtomicFile.stage(bytes, for: url)
+            try? FileManager.default.removeItem(at: staged)
         } catch {
-            throw ManifestEditorError.writeFailed(path: path, reason: error.localizedDescription)
+            throw ManifestEditorError.writeFailed(path: path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
-        return before.services.mode
+        return PreparedModeEdit(url: url, original: data, edited: bytes, before: before, after: after)
     }
+
+    /// Writes a prepared edit atomically (temporary file + rename, permissions kept). Refuses, writing
+    /// nothing, when the file changed since it was prepared.
+    public func commit(_ edit: PreparedModeEdit) throws {
+        guard edit.edited != edit.original else { return }
+        let path = edit.url.path
+        guard let now = FileManager.default.contents(atPath: path), now == edit.original else {
+            throw ManifestEditorError.verificationFailed(path: path, detail: "the file changed on disk since it was read; run again")
+        }
+        do {
+            try AtomicFile.write(edit.edited, to: edit.url)
+        } catch {
+            throw ManifestEditorError.writeFailed(path: path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+    }
+}
+
+/// A checked `services.mode` edit, ready to write with `ManifestEditor.commit`.
+public struct PreparedModeEdit: Sendable {
+    public let url: URL
+    /// The file's bytes when read.
+    public let original: Data
+    /// The bytes to write (the same as `original` when the mode is already the target).
+    public let edited: Data
+    /// The manifest before and after the edit.
+    public let before: Manifest
+    public let after: Manifest
 }
 
 /// Maps libyaml's (line, column) marks, both counted from 1 in Unicode scalars, to offsets.

@@ -17,6 +17,10 @@ public struct GeneratorRenderer: ConfigRendering {
             .map(\.file.url)
     }
 
+    public func prepare(_ manifest: Manifest) throws {
+        _ = try ConfigGenerator(manifest: manifest, manifestName: manifestName).render()
+    }
+
     public func generatedFiles(for manifest: Manifest) -> [URL] {
         [manifest.nginxConfigURL, manifest.composeFileURL]
     }

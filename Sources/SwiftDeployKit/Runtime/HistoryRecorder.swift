@@ -17,7 +17,8 @@ public struct HistoryRecorder: LifecycleRecording {
         self.init(log: HistoryLog(url: manifest.historyURL), manifestURL: manifestURL)
     }
 
-    public func record(_ record: LifecycleRecord, manifest: Manifest) throws {
+    @discardableResult
+    public func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
         var details = record.details
         if let override = record.override { details["override_by"] = .string(override.who) }
         if let decision = record.decision, !decision.warnings.isEmpty {
@@ -36,6 +37,45 @@ public struct HistoryRecorder: LifecycleRecording {
             },
             override: record.override.map { HistoryOverride(reason: $0.reason) },
             details: details)
-        try log.append(entry)
+        let written = try log.append(entry)
+        return RecordReference(seq: written.sequence, id: written.id)
+    }
+
+    public var location: URL? { log.url }
+
+    /// The history file (or, when it does not exist yet, the nearest existing directory above it) must be writable.
+    public func checkWritable() throws {
+        var url = log.url
+        let path = log.url.path
+        if FileManager.default.fileExists(atPath: url.path) {
+            guard access(url.path, W_OK) == 0 else { throw HistoryError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            return
+        }
+        while true {
+            url = url.deletingLastPathComponent()
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw HistoryError.cannotOpen(path: path, reason: "\(url.path) is not a directory")
+                }
+                guard access(url.path, W_OK | X_OK) == 0 else {
+                    throw HistoryError.cannotOpen(path: path, reason: "its directory \(url.path) is not writable: \(String(cString: strerror(errno)))")
+                }
+                return
+            }
+            if url.path == "/" { return }
+        }
+    }
+
+    public func recent(since: Date) throws -> [RecordedLifecycle] {
+        try log.recentRecords(since: since).compactMap { line in
+            guard case .object(let o) = line, case .int(let seq)? = o["seq"], let id = o["id"]?.stringValue,
+                  let time = o["time"]?.stringValue.flatMap(HistoryTime.parse), let event = o["event"]?.stringValue else { return nil }
+            var details: [String: JSONValue] = [:]
+            if case .object(let d)? = o["details"] { details = d }
+            return RecordedLifecycle(seq: Int(seq), id: id, time: time, event: event, outcome: o["outcome"]?.stringValue,
+                                     message: o["message"]?.stringValue, modeBefore: o["mode_before"]?.stringValue,
+                                     modeAfter: o["mode_after"]?.stringValue, details: details)
+        }
     }
 }

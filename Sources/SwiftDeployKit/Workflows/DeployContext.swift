@@ -16,10 +16,15 @@ public struct DeployContext: Sendable {
     public var lock: DeployLock
     /// Seconds between two health polls.
     public var pollInterval: TimeInterval
+    /// The test-only pause points (`SWIFTDEPLOY_TEST_PAUSE_AT`); inert otherwise.
+    public var phases: LifecyclePhases
+    /// Warnings the user must see even with `--quiet` (an interrupted command found and closed).
+    public var warn: @Sendable (String) -> Void
 
     public init(manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
                 gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = URLSessionProbe(),
-                lock: DeployLock? = nil, pollInterval: TimeInterval = 1) {
+                lock: DeployLock? = nil, pollInterval: TimeInterval = 1, phases: LifecyclePhases = LifecyclePhases(),
+                warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.manifestURL = manifestURL
         self.manifest = manifest
         self.runtime = runtime
@@ -27,8 +32,10 @@ public struct DeployContext: Sendable {
         self.gate = gate
         self.recorder = recorder
         self.probe = probe
-        self.lock = lock ?? DeployLock(manifestDirectory: manifest.directory)
+        self.lock = lock ?? DeployLock(project: manifest.project)
         self.pollInterval = pollInterval
+        self.phases = phases
+        self.warn = warn
     }
 
     /// The reason given when no policy engine is available.
@@ -51,38 +58,23 @@ public struct DeployContext: Sendable {
                  modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) throws -> Bool {
         if decision.verdict.permitsAction { return false }
         if let override {
-            try record(LifecycleRecord(
+            try recordBeforeActing(LifecycleRecord(
                 event: .override, outcome: "ok",
                 message: "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
                 modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
                 details: ["action": .string(action)]))
             return true
         }
-        try record(LifecycleRecord(
+        try recordBeforeActing(LifecycleRecord(
             event: event, outcome: "refused",
             message: "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
             modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
         throw DeployWorkflowError.policyRefused(action: action, decision: decision)
     }
 
-    /// Takes the project lock for `action`, recording a broken stale lock.
-    func acquireLock(action: String) throws -> LockGrant {
-        let grant = try lock.acquire(LockHolder.current(action: action))
-        if let broken = grant.broken {
-            try record(LifecycleRecord(
-                event: .lock, outcome: "broken",
-                message: "broke a stale lock held by \(broken.description): \(grant.breakReason ?? "stale")",
-                details: ["holder": .object([
-                    "who": .string(broken.who), "host": .string(broken.host), "pid": .int(Int64(broken.pid)),
-                    "action": .string(broken.action),
-                    "since": .string(DeployLock.timestampFormatter.string(from: broken.since)),
-                ]), "reason": .string(grant.breakReason ?? "")]))
-        }
-        return grant
-    }
-
     /// The one place the workflows hand a record to the history.
-    func record(_ record: LifecycleRecord) throws {
+    @discardableResult
+    func record(_ record: LifecycleRecord) throws -> RecordReference {
         try recorder.record(record, manifest: manifest)
     }
 

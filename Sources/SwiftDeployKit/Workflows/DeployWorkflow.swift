@@ -13,10 +13,11 @@ public struct DeployReport: Sendable {
     public var elapsed: TimeInterval
 }
 
-/// `swiftdeploy deploy`: render → infrastructure gate → images → `up -d` → wait
-/// until every service is healthy and the health URL answers through nginx → record.
-/// Running it again on a deployed project is harmless: Compose leaves current
-/// containers alone and the wait returns at once.
+/// `swiftdeploy deploy`: lock → render check → infrastructure gate → the running mode must be the
+/// manifest's (a mode change is `promote`'s, gated by the canary policy) → intent → render → images →
+/// `up -d` → wait until every service is healthy and the health URL answers through nginx → outcome.
+/// Running it again on a deployed project is harmless: Compose leaves current containers alone and
+/// the wait returns at once.
 public struct DeployWorkflow: Sendable {
     public var context: DeployContext
     /// How long the whole deploy may take, health wait included (each Docker call is bounded by the runtime).
@@ -36,37 +37,64 @@ public struct DeployWorkflow: Sendable {
         let start = Date()
         let manifest = context.manifest
         let mode = manifest.services.mode
-        let grant = try context.acquireLock(action: "deploy")
-        defer { grant.release() }
+        let session = try context.beginAction("deploy")
+        defer { session.release() }
 
-        let rendered = try context.renderer.render(manifest)
-        progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(\.lastPathComponent).joined(separator: ", "))")
-
+        // Everything that can fail without the engine is tried before the gate: the render, in memory.
+        try context.renderer.prepare(manifest)
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
         let overridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
-                                             modeBefore: mode, modeAfter: mode)
+                                             modeBefore: nil, modeAfter: mode)
+        try context.runtime.preflight()
+        let before = try context.runtime.containers()
+        let running = DeployContext.appMode(before, service: manifest.services.name)
+        if let running, running != mode {
+            try context.recordBeforeActing(LifecycleRecord(
+                event: .deploy, outcome: "refused",
+                message: "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
+                modeBefore: running, modeAfter: running, decision: decision))
+            throw DeployWorkflowError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
+        }
+        try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image])
+        if manifest.services.user == nil, !manifest.services.allowRoot,
+           let user = try context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
+            throw DeployWorkflowError.rootUser(image: manifest.services.image, user: user)
+        }
+        context.phases.reach("deploy.decided")
+        let intent = try session.intend(
+            action: "deploy",
+            message: "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
+            decision: decision, override: overridden ? override : nil, modeBefore: running, modeAfter: mode,
+            details: ["containers_before": .array(before.map { .string($0.name) })])
+        context.phases.reach("deploy.intent")
+        let containers: [ContainerStatus]
+        let rendered: [URL]
         do {
-            try context.runtime.preflight()
-            try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image])
+            rendered = try context.renderer.render(manifest)
+            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(\.lastPathComponent).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
+            context.phases.reach("deploy.up")
             try context.runtime.up()
+            context.phases.reach("deploy.started")
             // --timeout bounds the whole deploy: the health wait gets what `up` left (at least a few seconds).
             let remaining = max(timeout - Date().timeIntervalSince(start), min(timeout, 5))
-            let containers = try await context.healthWaiter(timeout: remaining).wait { progress($0.line) }
-            let elapsed = Date().timeIntervalSince(start)
-            try context.record(LifecycleRecord(
-                event: .deploy, outcome: "ok",
-                message: "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
-                modeBefore: mode, modeAfter: mode, decision: decision, override: overridden ? override : nil,
-                details: ["elapsed_ms": .int(Int64(elapsed * 1000)), "containers": .array(containers.map { .string($0.name) })]))
-            return DeployReport(decision: decision, overridden: overridden, renderedFiles: rendered, containers: containers,
-                                elapsed: elapsed)
+            containers = try await context.healthWaiter(timeout: remaining).wait { progress($0.line) }
         } catch {
-            try? context.record(LifecycleRecord(
+            session.completeQuietly(intent, LifecycleRecord(
                 event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
-                modeBefore: mode, modeAfter: mode, decision: decision, override: overridden ? override : nil))
+                modeBefore: running, modeAfter: DeployContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
+                decision: decision, override: overridden ? override : nil))
             throw error
         }
+        let elapsed = Date().timeIntervalSince(start)
+        try session.complete(intent, LifecycleRecord(
+            event: .deploy, outcome: "ok",
+            message: "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
+            modeBefore: running, modeAfter: mode, decision: decision, override: overridden ? override : nil,
+            details: ["elapsed_ms": .int(Int64(elapsed * 1000)), "containers": .array(containers.map { .string($0.name) })]),
+            done: "deployed \(manifest.project) in \(mode.rawValue) mode")
+        return DeployReport(decision: decision, overridden: overridden, renderedFiles: rendered, containers: containers,
+                            elapsed: elapsed)
     }
 }

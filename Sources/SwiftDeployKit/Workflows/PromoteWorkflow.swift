@@ -54,8 +54,8 @@ public struct PromoteWorkflow: Sendable {
         let manifest = context.manifest
         let app = manifest.services.name
         // A dry run changes nothing and takes no lock; a real promote holds it from the first look at the engine.
-        let grant: LockGrant? = dryRun ? nil : try context.acquireLock(action: "promote \(target.rawValue)")
-        defer { grant?.release() }
+        let session: ActionSession? = dryRun ? nil : try context.beginAction("promote \(target.rawValue)")
+        defer { session?.release() }
         try context.runtime.preflight()
         guard let container = try context.runtime.containers().first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
@@ -73,9 +73,15 @@ public struct PromoteWorkflow: Sendable {
                                  drift: drift, confirmation: nil)
         }
 
+        // Everything the switch needs that can fail is tried before the metrics window: the in-place edit
+        // (checked and staged, not written) and the render of the edited manifest.
+        let edit = try editor.prepareMode(target, inFileAt: context.manifestURL, loader: loader)
+        try context.renderer.prepare(edit.after)
+
         progress("evaluating the canary policy over a \(manifest.metrics.window) metrics window")
+        context.phases.reach("promote.window")
         let decision = await context.decide(domain: "canary", action: "promote", targetMode: target)
-        if dryRun {
+        guard let session else {
             try context.record(LifecycleRecord(
                 event: .promote, outcome: "dry-run",
                 message: "dry run: promote to \(target.rawValue) would be \(decision.verdict.permitsAction ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue))",
@@ -85,46 +91,62 @@ public struct PromoteWorkflow: Sendable {
         }
         let overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
                                              override: override, modeBefore: previous, modeAfter: target)
+        let intent = try session.intend(
+            action: "promote \(target.rawValue)",
+            message: "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
+            decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
+            details: ["container_before": .string(container.name)])
+        context.phases.reach("promote.intent")
+        let answer: String
         do {
-            let answer = try await switchMode(to: target, progress: progress)
-            try context.record(LifecycleRecord(
-                event: .promote, outcome: "ok", message: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
-                modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil))
-            return PromoteReport(outcome: .promoted, target: target, previous: previous, decision: decision,
-                                 overridden: overridden, drift: drift, confirmation: answer)
+            answer = try await switchMode(edit, progress: progress)
         } catch {
             let cause = error.localizedDescription
             progress("promote to \(target.rawValue) failed: \(cause)")
             progress("rolling back to \(previous.rawValue)")
-            let answer: String
+            let back: String
             do {
-                answer = try await switchMode(to: previous, progress: progress)
+                back = try await switchMode(try editor.prepareMode(previous, inFileAt: context.manifestURL, loader: loader),
+                                            progress: progress, phase: "rollback")
             } catch {
-                try? context.record(LifecycleRecord(
+                session.completeQuietly(intent, LifecycleRecord(
                     event: .rollback, outcome: "failed",
                     message: "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
                     modeBefore: target, modeAfter: nil, decision: decision))
                 throw DeployWorkflowError.rollbackFailed(target: target, previous: previous, cause: cause,
                                                          rollbackCause: error.localizedDescription)
             }
-            try? context.record(LifecycleRecord(
+            try session.complete(intent, LifecycleRecord(
                 event: .rollback, outcome: "ok",
-                message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(answer)",
-                modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil))
+                message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
+                modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
+                done: "promote to \(target.rawValue) failed (\(cause)) and was rolled back to \(previous.rawValue)")
             throw DeployWorkflowError.rolledBack(target: target, previous: previous, cause: cause)
         }
+        // A failure to record the outcome is reported as such: the promote stands, nothing is rolled back.
+        try session.complete(intent, LifecycleRecord(
+            event: .promote, outcome: "ok", message: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
+            modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil),
+            done: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue) (\(answer))")
+        return PromoteReport(outcome: .promoted, target: target, previous: previous, decision: decision,
+                             overridden: overridden, drift: drift, confirmation: answer)
     }
 
-    /// Rewrites the manifest's mode, re-renders, recreates the app, reloads nginx, waits and confirms.
-    /// Returns the service's answer (`X-Mode: canary`).
-    func switchMode(to mode: DeploymentMode, progress: @escaping @Sendable (String) -> Void) async throws -> String {
-        try editor.setMode(mode, inFileAt: context.manifestURL, loader: loader)
-        let manifest = try loader.load(from: context.manifestURL)
+    /// Writes the prepared manifest edit, re-renders, recreates the app, reloads nginx, waits and confirms.
+    /// Returns the service's answer (`X-Mode: canary`). `phase` names the test pause points.
+    func switchMode(_ edit: PreparedModeEdit, progress: @escaping @Sendable (String) -> Void,
+                    phase: String = "promote") async throws -> String {
+        let mode = edit.after.services.mode
+        try editor.commit(edit)
+        context.phases.reach("\(phase).manifest-edited")
+        let manifest = edit.after
         var context = self.context
         context.manifest = manifest
         try context.renderer.render(manifest)
         progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
+        context.phases.reach("\(phase).recreate")
         try context.runtime.recreate(service: manifest.services.name)
+        context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
         try context.runtime.reload(service: "nginx")
         _ = try await context.healthWaiter(timeout: timeout).wait { progress($0.line) }

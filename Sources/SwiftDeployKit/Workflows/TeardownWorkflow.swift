@@ -24,42 +24,43 @@ public struct TeardownWorkflow: Sendable {
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> TeardownReport {
         let manifest = context.manifest
-        let grant = try context.acquireLock(action: "teardown")
-        defer { grant.release() }
+        let session = try context.beginAction("teardown")
+        defer { session.release() }
+        try context.runtime.preflight()
+        let before = try context.runtime.leftovers()
+        let running = DeployContext.appMode(try context.runtime.containers(), service: manifest.services.name)
+        let summary = "\(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
+        let intent = try session.intend(
+            action: "teardown", message: "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
+            modeBefore: running,
+            details: ["clean": .bool(clean), "containers_before": .array(before.containers.map(JSONValue.string))])
+        context.phases.reach("teardown.intent")
+        var deleted: [URL] = []
         do {
-            try context.runtime.preflight()
-            let before = try context.runtime.leftovers()
-            progress(before.isEmpty ? "nothing of project \(manifest.project) is running"
-                     : "removing \(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s) of project \(manifest.project)")
+            progress(before.isEmpty ? "nothing of project \(manifest.project) is running" : "removing \(summary) of project \(manifest.project)")
+            context.phases.reach("teardown.down")
             try context.runtime.down()
             let rest = try context.runtime.leftovers()
             guard rest.isEmpty else { throw DeployWorkflowError.leftovers(project: manifest.project, resources: rest) }
-            var deleted: [URL] = []
             if clean {
                 for file in context.renderer.generatedFiles(for: manifest) where FileManager.default.fileExists(atPath: file.path) {
                     try FileManager.default.removeItem(at: file)
                     deleted.append(file)
                 }
             }
-            try context.record(LifecycleRecord(
-                event: .teardown, outcome: "ok",
-                message: "removed project \(manifest.project): \(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
-                    + (clean ? "; deleted \(deleted.map(\.lastPathComponent).joined(separator: ", "))" : ""),
-                modeBefore: manifest.services.mode,
-                details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string($0.lastPathComponent) })]))
-            if clean {
-                // The lock directory goes too once the lock is released, when nothing else is in it.
-                grant.release()
-                let lockDirectory = context.lock.url.deletingLastPathComponent()
-                if (try? FileManager.default.contentsOfDirectory(atPath: lockDirectory.path))?.isEmpty == true {
-                    try? FileManager.default.removeItem(at: lockDirectory)
-                }
-            }
-            return TeardownReport(removed: before, deletedFiles: deleted)
         } catch {
-            try? context.record(LifecycleRecord(event: .teardown, outcome: "failed",
-                                                message: "teardown failed: \(error.localizedDescription)"))
+            session.completeQuietly(intent, LifecycleRecord(event: .teardown, outcome: "failed",
+                                                            message: "teardown failed: \(error.localizedDescription)",
+                                                            modeBefore: running))
             throw error
         }
+        try session.complete(intent, LifecycleRecord(
+            event: .teardown, outcome: "ok",
+            message: "removed project \(manifest.project): \(summary)"
+                + (clean ? "; deleted \(deleted.map(\.lastPathComponent).joined(separator: ", "))" : ""),
+            modeBefore: running,
+            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string($0.lastPathComponent) })]),
+            done: "removed project \(manifest.project)")
+        return TeardownReport(removed: before, deletedFiles: deleted)
     }
 }

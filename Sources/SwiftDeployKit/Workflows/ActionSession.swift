@@ -1,0 +1,207 @@
+import Foundation
+
+/// An intent written to the history and not yet closed by an outcome.
+public struct OpenIntent: Sendable, Equatable {
+    /// Where the intent landed (`seq`, `id`): every outcome record names it.
+    public var reference: RecordReference
+    public var action: String
+}
+
+/// Write ahead, then act: the one mechanism every command that changes a stack uses
+/// (`deploy`, `promote`, `teardown`, and any later one such as `rollout`).
+///
+/// 1. `DeployContext.beginAction` checks the history is writable, takes the project lock
+///    (`flock`, held until `release` or until the process ends) and closes what a previous
+///    holder left open when it ended while holding the lock (see `Recovery`).
+/// 2. `intend` appends an `intent` record (action, decision with its evidence, override, who,
+///    the planned mode change) **before** anything is changed; if it cannot be written the
+///    command stops with `DeployWorkflowError.historyUnwritable` and nothing was changed.
+/// 3. The command acts, then `complete` appends the outcome record, which names the intent
+///    (`details.intent_seq`, `details.intent_id`).
+///
+/// A crash between 2 and 3 leaves an open intent; the next acting command finds it through the
+/// description the crashed holder left in the lock file, and closes it as `interrupted`.
+public final class ActionSession: @unchecked Sendable {
+    public let grant: LockGrant
+    let context: DeployContext
+    /// What was found and closed when the lock was taken (already shown through `context.warn`).
+    public let recovered: [String]
+
+    init(grant: LockGrant, context: DeployContext, recovered: [String]) {
+        self.grant = grant
+        self.context = context
+        self.recovered = recovered
+    }
+
+    /// Appends the `intent` record. Throws `historyUnwritable` (nothing was changed) when it cannot.
+    public func intend(action: String, message: String, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
+                       modeBefore: DeploymentMode? = nil, modeAfter: DeploymentMode? = nil,
+                       details: [String: JSONValue] = [:]) throws -> OpenIntent {
+        var details = details
+        details["action"] = .string(action)
+        details["holder"] = grant.holder.jsonValue
+        let reference = try context.recordBeforeActing(LifecycleRecord(
+            event: .intent, outcome: "open", message: message, modeBefore: modeBefore, modeAfter: modeAfter,
+            decision: decision, override: override, details: details))
+        return OpenIntent(reference: reference, action: action)
+    }
+
+    /// Appends the outcome of `intent`. When that fails, throws `outcomeNotRecorded` saying what was done
+    /// (`done`), and lets go of the lock keeping its description, exactly as a crash would: the next
+    /// acting command finds the intent still open and closes it as interrupted with what it finds.
+    public func complete(_ intent: OpenIntent, _ record: LifecycleRecord, done: String) throws {
+        var record = record
+        record.details.merge(intent.reference.intentDetails) { _, new in new }
+        do {
+            try context.record(record)
+        } catch {
+            grant.abandon()
+            throw DeployWorkflowError.outcomeNotRecorded(done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
+        }
+    }
+
+    /// Records a failure outcome while another error is on its way out. When even that cannot be recorded,
+    /// the lock is let go keeping its description (see `complete`) and the original error goes on.
+    public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) {
+        var record = record
+        record.details.merge(intent.reference.intentDetails) { _, new in new }
+        if (try? context.record(record)) == nil { grant.abandon() }
+    }
+
+    public func release() { grant.release() }
+
+    static func describe(_ error: Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }
+}
+
+extension DeployContext {
+    /// Starts an acting command: history writable, lock taken, a crashed holder's leftovers closed.
+    public func beginAction(_ action: String) throws -> ActionSession {
+        do { try recorder.checkWritable() } catch {
+            throw DeployWorkflowError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+        }
+        let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
+        let grant = try lock.acquire(holder)
+        phases.reach("lock-acquired")
+        var notes: [String] = []
+        if !grant.pending.isEmpty {
+            do {
+                for previous in grant.pending { notes += try Recovery(context: self, previous: previous).run() }
+                try grant.settle()
+            } catch {
+                grant.release()
+                throw error
+            }
+            notes.forEach(warn)
+        }
+        return ActionSession(grant: grant, context: self, recovered: notes)
+    }
+
+    /// Appends a record written before anything changed; a failure means nothing was changed.
+    @discardableResult
+    func recordBeforeActing(_ record: LifecycleRecord) throws -> RecordReference {
+        do { return try self.record(record) } catch {
+            throw DeployWorkflowError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+        }
+    }
+
+    /// What the engine runs for this project now: the app's mode (from its container's `MODE`) and
+    /// every container with its state; a description of the failure when the engine cannot be asked.
+    func inspectRunning() -> (mode: DeploymentMode?, containers: [ContainerStatus], problem: String?) {
+        do {
+            try runtime.preflight()
+            let containers = try runtime.containers()
+            return (Self.appMode(containers, service: manifest.services.name), containers, nil)
+        } catch {
+            return (nil, [], ActionSession.describe(error))
+        }
+    }
+
+    /// The app's mode from its containers: a running one first, else any (a stopped app keeps its `MODE`).
+    static func appMode(_ containers: [ContainerStatus], service: String) -> DeploymentMode? {
+        let apps = containers.filter { $0.service == service }
+        let app = apps.first { $0.state == "running" } ?? apps.first
+        return app?.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
+    }
+}
+
+/// Closes what a lock holder that ended while holding the lock left behind. Its description (left in the
+/// lock file) names its history; the intents it wrote there carry its pid, host and start time. Each of
+/// them not yet closed by an outcome is closed with an `interrupted` record stating what is running now;
+/// when it had written none (it ended before changing anything), a `lock` record says so.
+struct Recovery {
+    let context: DeployContext
+    let previous: LockHolder
+
+    func run() throws -> [String] {
+        let ours = context.recorder.location?.standardizedFileURL.path
+        let theirs = previous.history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let journal: any LifecycleRecording
+        if theirs == nil || theirs == ours {
+            journal = context.recorder
+        } else {
+            journal = HistoryRecorder(log: HistoryLog(url: URL(fileURLWithPath: theirs!)),
+                                      manifestURL: URL(fileURLWithPath: previous.manifest ?? context.manifestURL.path))
+        }
+        let since = DeployLock.timestampFormatter.string(from: previous.since)
+        let records: [RecordedLifecycle]
+        do { records = previous.pid == 0 ? [] : try journal.recent(since: previous.since.addingTimeInterval(-5)) } catch {
+            throw DeployWorkflowError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
+        }
+        let closed = Set(records.compactMap(\.closesIntent))
+        let intents = records.filter { record in
+            guard record.event == HistoryEvent.intent.rawValue, let holder = record.details["holder"] else { return false }
+            if let token = previous.token { return holder["token"]?.stringValue == token }
+            return holder["pid"] == .int(Int64(previous.pid)) && holder["host"]?.stringValue == previous.host
+                && holder["since"]?.stringValue == since
+        }
+        let open = intents.filter { !closed.contains($0.seq) }
+        let running = context.inspectRunning()
+        let found: String
+        var foundDetails: [String: JSONValue] = [
+            "containers": .array(running.containers.map { .object(["name": .string($0.name), "service": .string($0.service),
+                                                                    "state": .string($0.summary)]) }),
+            "manifest_mode": .string(context.manifest.services.mode.rawValue),
+        ]
+        if let problem = running.problem {
+            found = "the engine could not be asked what runs (\(problem))"
+            foundDetails["problem"] = .string(problem)
+        } else {
+            let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
+            let list = running.containers.isEmpty ? "no containers"
+                : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
+            found = "\(mode); containers: \(list); the manifest says \(context.manifest.services.mode.rawValue)"
+            if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
+        }
+        var notes: [String] = []
+        guard !open.isEmpty else {
+            let what = intents.isEmpty ? "before changing anything (it had written no intent)"
+                : "after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) is closed)"
+            let message = "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
+            try context.recordBeforeActing(LifecycleRecord(event: .lock, outcome: "abandoned", message: message,
+                                                           modeAfter: running.mode,
+                                                           details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+            return [message]
+        }
+        for intent in open {
+            let message = "\(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)"
+            var details: [String: JSONValue] = ["intent_seq": .int(Int64(intent.seq)), "intent_id": .string(intent.id),
+                                                "holder": previous.jsonValue, "found": .object(foundDetails)]
+            if let action = intent.details["action"] { details["action"] = action }
+            let record = LifecycleRecord(event: .interrupted, outcome: "interrupted", message: message,
+                                         modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
+                                         modeAfter: running.mode, details: details)
+            do { try journal.record(record, manifest: context.manifest) } catch {
+                throw DeployWorkflowError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
+            }
+            notes.append(message)
+        }
+        if journal.location?.path != context.recorder.location?.path {
+            // The intent lives in another checkout's history: say so in ours too.
+            try context.recordBeforeActing(LifecycleRecord(
+                event: .lock, outcome: "abandoned",
+                message: "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
+                modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+        }
+        return notes
+    }
+}
