@@ -159,7 +159,7 @@ import FoundationNetworking
         if deploy.status == 1 {
             print("EndToEndTests: the infrastructure policy denied on this host; deploying with --override")
             #expect(deploy.stderr.contains("deploy refused: the infrastructure policy denied"))
-            #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent(".swiftdeploy/lock").path))
+            #expect(!DeployLock(project: project.name).isHeld() && DeployLock(project: project.name).read() == nil)
             #expect(try project.containers().isEmpty)
             overrideArguments = ["--override", "e2e: host busy"]
             deploy = try project.run(["deploy", "--timeout", "180s"] + overrideArguments)
@@ -169,6 +169,8 @@ import FoundationNetworking
         #expect(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         try #require(deploy.status == 0)
         #expect(deploy.stdout.contains("deployed \(project.name) (stable mode)"))
+        try Self.expectHardened(project)
+        #expect(try Self.headerCount("x-request-id", url: publicURL) == 1, "the proxied response carries X-Request-ID once")
         // Deploying again is harmless: same containers, still healthy.
         let containersBefore = try Set(project.containers().map(\.id))
         let again = try project.run(["deploy", "--timeout", "120s"] + overrideArguments)
@@ -256,6 +258,53 @@ import FoundationNetworking
         #expect(teardown.status == 0)
         #expect(try project.leftovers().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
+    }
+
+    /// The running stack as the engine reports it (`docker inspect`) and as its processes see themselves
+    /// (`/proc/1/status`): no capabilities, no privilege gain, read-only root with a tmpfs /tmp, not root.
+    static func expectHardened(_ project: Project) throws {
+        let containers = try project.containers()
+        #expect(Set(containers.map(\.service)) == ["app", "nginx"])
+        for container in containers {
+            let inspect = try SystemCommandRunner().run(["docker", "inspect", container.id], timeout: 30)
+            guard case .array(let list) = try JSONValue.parse(Data(inspect.stdout.utf8)), let info = list.first,
+                  let host = info["HostConfig"], let config = info["Config"] else {
+                Issue.record("docker inspect \(container.name): \(inspect.stderr)"); continue
+            }
+            let name = container.service
+            #expect(host["CapDrop"] == .array(["ALL"]), "\(name): CapDrop \(String(describing: host["CapDrop"]))")
+            #expect(host["CapAdd"] == nil || host["CapAdd"] == .null || host["CapAdd"] == .array([]), "\(name): CapAdd")
+            #expect(host["SecurityOpt"] == .array(["no-new-privileges:true"]), "\(name): SecurityOpt")
+            #expect(host["ReadonlyRootfs"] == .bool(true), "\(name): ReadonlyRootfs")
+            #expect(host["Privileged"] == .bool(false), "\(name): Privileged")
+            guard case .object(let tmpfs)? = host["Tmpfs"] else { Issue.record("\(name): no Tmpfs"); continue }
+            #expect(tmpfs.keys.contains("/tmp"), "\(name): Tmpfs \(tmpfs)")
+            let user = config["User"]?.stringValue ?? ""
+            #expect(!ManifestGrammar.isRoot(user), "\(name): Config.User '\(user)'")
+            let status = try SystemCommandRunner().run(["docker", "exec", container.id, "cat", "/proc/1/status"], timeout: 30)
+            let fields = Dictionary(status.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+            }, uniquingKeysWith: { first, _ in first })
+            let uid = fields["Uid"]?.split(whereSeparator: \.isWhitespace).first.map(String.init)
+            #expect(uid != nil && uid != "0", "\(name): pid 1 runs as uid \(uid ?? "?"): \(status.stdout)\(status.stderr)")
+            #expect(fields["CapEff"] == "0000000000000000", "\(name): effective capabilities \(fields["CapEff"] ?? "?")")
+            #expect(fields["CapPrm"] == "0000000000000000", "\(name): permitted capabilities \(fields["CapPrm"] ?? "?")")
+            #expect(fields["NoNewPrivs"] == "1", "\(name): NoNewPrivs \(fields["NoNewPrivs"] ?? "?")")
+            if name == "nginx" { #expect(uid == "65534", "nginx runs as nobody") }
+            // The root filesystem refuses writes; /tmp takes them.
+            let write = try SystemCommandRunner().run(["docker", "exec", container.id, "sh", "-c", "echo x > /probe"], timeout: 30)
+            #expect(!write.succeeded, "\(name): the root filesystem took a write")
+        }
+        // docker-compose.yml holds services.env values: owner-only.
+        let mode = try FileManager.default.attributesOfItem(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path)[.posixPermissions] as? NSNumber
+        #expect(mode.map { $0.intValue & 0o777 } == 0o600)
+    }
+
+    /// How many times a response header appears (curl's raw headers; URLSession would merge repeats).
+    static func headerCount(_ header: String, url: URL) throws -> Int {
+        let result = try SystemCommandRunner().run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
+        return result.stdout.split(separator: "\n").filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }.count
     }
 
     @Test func daemonUnreachableIsNamed() async throws {

@@ -29,9 +29,14 @@ struct NginxContainerTests {
             _ = try? DockerTestEnvironment.docker(["rm", "-f", name])
             _ = try? DockerTestEnvironment.docker(["network", "rm", name])
         }
-        var run = ["run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1:\(port):\(port)",
+        // nginx listens on 8080 inside its container whatever nginx.port is (Compose maps it).
+        var run = ["run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1:\(port):8080",
                    "-v", "\(dir.path)/nginx.conf:/etc/nginx/nginx.conf:ro"]
-        if let user { run += ["--user", user] }
+        if let user {
+            // As the generated docker-compose.yml runs it: no capabilities, no privilege gain, read-only root.
+            run += ["--user", user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--read-only",
+                    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=64m"]
+        }
         run.append(Self.image)
         let started = try DockerTestEnvironment.docker(run)
         try #require(started.status == 0, "docker run failed: \(started.output)")
@@ -75,6 +80,11 @@ struct NginxContainerTests {
     @Test func runsAsANonRootUser() throws {
         guard DockerTestEnvironment.enabled else { return }
         try withNginx(user: "33:33") { checkBehaviour(port: $0) }
+    }
+
+    @Test func runsHardenedAsNobody() throws {
+        guard DockerTestEnvironment.enabled else { return }
+        try withNginx(user: "65534:65534") { checkBehaviour(port: $0) }
     }
 }
 

@@ -26,6 +26,24 @@ struct ConfigGeneratorTests {
         #expect(try dir.read("nginx.conf") == before)
     }
 
+    /// docker-compose.yml holds services.env values: owner-only, even over an older 0644 copy.
+    /// nginx.conf holds none and must stay readable by the unprivileged nginx.
+    @Test func theComposeFileIsWrittenOwnerOnly() throws {
+        let (dir, manifest) = try project()
+        defer { dir.remove() }
+        try dir.write("old", to: "docker-compose.yml")
+        chmod(dir.url.appendingPathComponent("docker-compose.yml").path, 0o644)
+        try ConfigGenerator(manifest: manifest, templates: .builtin).write()
+        func mode(_ name: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: dir.url.appendingPathComponent(name).path)[.posixPermissions] as? NSNumber)!.intValue & 0o777
+        }
+        #expect(try mode("docker-compose.yml") == 0o600)
+        #expect(try mode("nginx.conf") == 0o644)
+        // Permissions are part of "up to date": a compose file widened by hand is rewritten.
+        chmod(dir.url.appendingPathComponent("docker-compose.yml").path, 0o644)
+        #expect(try ConfigGenerator(manifest: manifest, templates: .builtin).drift().map { $0.url.lastPathComponent } == ["docker-compose.yml"])
+    }
+
     @Test func aFailedWriteLeavesNoHalfWrittenFile() throws {
         let (dir, manifest) = try project()
         defer { dir.remove() }

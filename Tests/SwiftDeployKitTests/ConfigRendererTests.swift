@@ -34,7 +34,7 @@ struct ConfigRendererTests {
     @Test func nginxConfigCarriesTheRequiredBehaviour() throws {
         let conf = try ConfigRenderer().render(try manifest("full")).nginxConf
         for required in [
-            "listen 8443;", "listen 19180;", "server_tokens off;",
+            "listen 8080;", "listen 8081;", "server_tokens off;",
             "proxy_connect_timeout 45s;", "proxy_send_timeout 45s;", "proxy_read_timeout 45s;",
             "add_header X-Deployed-By swiftdeploy always;",
             "log_format swiftdeploy '$time_iso8601 | $status | ${request_time}s | $upstream_addr | $request';",
@@ -42,6 +42,8 @@ struct ConfigRendererTests {
             "proxy_set_header X-Request-ID $swiftdeploy_request_id;", "location = /ready {",
             #"return 502 '{"code":502,"contact":"sre+oncall@example.org","error":"Bad Gateway: the service is not answering","service":"checkout"}';"#,
             "pid /tmp/nginx.pid;",
+            // The app's own X-Request-ID is dropped: nginx sets the header once, on every response.
+            "proxy_hide_header X-Request-ID;", "add_header X-Request-ID $swiftdeploy_request_id always;",
         ] {
             #expect(conf.contains(required), "nginx.conf lacks: \(required)")
         }
@@ -51,10 +53,79 @@ struct ConfigRendererTests {
     @Test func composeEscapesForYAMLAndInterpolation() throws {
         let compose = try ConfigRenderer().render(try manifest("full")).compose
         #expect(compose.contains(#"ALPHA: "has \"quotes\", a $$dollar and a \\backslash""#))
-        #expect(compose.contains(#"- "127.0.0.1:19180:19180""#))
+        #expect(compose.contains(#"- "127.0.0.1:19180:8081""#))
+        #expect(compose.contains(#"- "8443:8080""#))
         #expect(compose.contains(#"- "127.0.0.1:18181:18181""#))
         #expect(compose.contains(#"- "./policy/rego:/policies:ro""#))
         #expect(!compose.contains("{{"))
+    }
+
+    /// Every service: no capabilities, no privilege gain, read-only root with a tmpfs /tmp, a non-root user;
+    /// the OPA sidecar alone on its own network.
+    /// The lines of each service's block (`  name:` up to the next blank line) under `services:`.
+    static func serviceBlocks(_ compose: String) -> [String: [String]] {
+        let body = compose.components(separatedBy: "\nservices:\n")[1].components(separatedBy: "\nnetworks:\n")[0]
+        var blocks: [String: [String]] = [:]
+        var current: String?
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("  "), !line.hasPrefix("   "), line.hasSuffix(":") {
+                current = String(line.dropFirst(2).dropLast())
+                blocks[current!] = []
+            } else if let name = current, !line.isEmpty {
+                blocks[name]!.append(line)
+            }
+        }
+        return blocks
+    }
+
+    /// Every service: no capabilities, no privilege gain, read-only root with a tmpfs /tmp, a non-root user;
+    /// the OPA sidecar alone on its own network.
+    @Test(arguments: cases)
+    func everyServiceIsHardened(_ name: String) throws {
+        let manifest = try manifest(name)
+        let compose = try ConfigRenderer().render(manifest).compose
+        let services = Self.serviceBlocks(compose)
+        #expect(services.keys.contains(manifest.services.name) && services.keys.contains("nginx"), "\(services.keys)")
+        for (service, lines) in services {
+            let text = lines.joined(separator: "\n")
+            #expect(text.contains("    cap_drop:\n      - \"ALL\""), "\(service): cap_drop")
+            #expect(!text.contains("cap_add"), "\(service): cap_add")
+            #expect(!lines.contains { $0.hasPrefix("    privileged:") }, "\(service): privileged")
+            #expect(text.contains("    security_opt:\n      - \"no-new-privileges:true\""), "\(service): security_opt")
+            #expect(lines.contains("    read_only: true"), "\(service): read_only")
+            #expect(text.contains("    tmpfs:\n      - \"/tmp:"), "\(service): tmpfs")
+            let user = lines.first { $0.hasPrefix("    user: ") }
+            if service == manifest.services.name {
+                #expect(user == manifest.services.user.map { "    user: \"\($0)\"" }, "\(service): the user is services.user, or the image's own")
+            } else {
+                #expect(user == "    user: \"65534:65534\"", "\(service) runs as nobody")
+            }
+        }
+        if let opa = services["opa"] {
+            let policyNetwork = "      - \(manifest.network.name)-policy"
+            #expect(opa.contains(policyNetwork))
+            #expect(!opa.contains("      - \(manifest.network.name)"))
+            for (service, lines) in services where service != "opa" {
+                #expect(!lines.contains(policyNetwork), "\(service) shares the policy network with OPA")
+            }
+        }
+    }
+
+    @Test func theAppUserIsTheManifestsAndRootIsRefusedUnlessAllowed() throws {
+        let base = try String(contentsOf: fixture("render/base/manifest.yaml"), encoding: .utf8)
+        func load(_ extra: String) throws -> Manifest {
+            let text = base.replacingOccurrences(of: "services:\n", with: "services:\n\(extra)")
+            return try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
+        }
+        #expect(try ConfigRenderer().render(try load("  user: \"10001:10001\"\n")).compose.contains(#"user: "10001:10001""#))
+        for root in ["root", "0", "0:0", "root:root"] {
+            let error = #expect(throws: ManifestError.self) { try load("  user: \"\(root)\"\n") }
+            #expect(error?.errorDescription?.contains("runs the app as root (uid 0)") == true, "\(root): \(String(describing: error))")
+            #expect(error?.exitStatus == .invalidInput)
+        }
+        #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")
+        #expect(throws: ManifestError.self) { try load("  user: \"a b\"\n") }
+        #expect(throws: ManifestError.self) { try load("  allow_root: yes\n") }
     }
 
     @Test func escapingRefusesWhatGrammarShouldHaveStopped() throws {

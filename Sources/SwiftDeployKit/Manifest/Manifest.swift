@@ -38,6 +38,11 @@ public struct Manifest: Sendable, Equatable {
         public var env: [EnvironmentVariable]
         public var resources: Resources
         public var healthcheck: Healthcheck
+        /// The user the app runs as (`services.user`: `name`, `uid`, `uid:gid`); nil runs the image's own
+        /// user, which deploy checks is not root.
+        public var user: String? = nil
+        /// `services.allow_root: true` accepts running the app as root (uid 0); refused otherwise.
+        public var allowRoot: Bool = false
     }
 
     public struct EnvironmentVariable: Sendable, Equatable {

@@ -10,7 +10,8 @@ struct ManifestBuilder {
     let fileURL: URL
 
     static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history", "templates"]
-    static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck"]
+    static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck",
+                              "user", "allow_root"]
     static let resourceKeys = ["memory", "cpus"]
     static let healthcheckKeys = ["path", "interval", "timeout", "retries"]
     static let nginxKeys = ["image", "port", "proxy_timeout", "contact", "admin_port"]
@@ -95,9 +96,14 @@ struct ManifestBuilder {
         if ["nginx", "opa"].contains(name) {
             reader.report(m["name"], "services.name", "services.name must not be '\(name)': that name is taken by the generated \(name) service")
         }
+        let user = reader.checked(m["user"], "services.user", ManifestGrammar.containerUser)
+        let allowRoot = reader.boolean(m["allow_root"], "services.allow_root") ?? false
+        if let user, ManifestGrammar.isRoot(user), !allowRoot {
+            reader.report(m["user"], "services.user", "services.user '\(user)' runs the app as root (uid 0); choose a non-root user such as '10001:10001', or set services.allow_root: true to accept it")
+        }
         guard let image, let port else { return nil }
         return Manifest.Service(name: name, image: image, port: port, mode: mode, version: version, restartPolicy: restart,
-                                env: env, resources: resources, healthcheck: healthcheck)
+                                env: env, resources: resources, healthcheck: healthcheck, user: user, allowRoot: allowRoot)
     }
 
     private func buildEnv(_ node: Node?) -> [Manifest.EnvironmentVariable] {

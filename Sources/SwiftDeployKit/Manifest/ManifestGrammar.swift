@@ -19,6 +19,19 @@ public enum ManifestGrammar {
             : "a DNS-safe name (lowercase letters, digits and '-', not starting or ending with '-', at most 63 characters)"
     }
 
+    /// A container user as Compose takes it: `name`, `uid`, `name:group` or `uid:gid`.
+    public static func containerUser(_ s: String) -> String? {
+        let part = #"(?:[a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})"#
+        return matches(s, "^\(part)(?::\(part))?$") ? nil
+            : "a user such as 'app', '10001' or '10001:10001' (a lowercase name or a numeric id, optionally ':group')"
+    }
+
+    /// Whether a container user (`services.user` or an image's `USER`) is root: empty, `root` or uid 0.
+    public static func isRoot(_ user: String) -> Bool {
+        let name = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return name.isEmpty || name == "root" || (Int(name) == 0)
+    }
+
     /// A Docker network name.
     public static func networkName(_ s: String) -> String? {
         matches(s, #"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"#) ? nil

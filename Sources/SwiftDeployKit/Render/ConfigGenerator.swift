@@ -27,9 +27,11 @@ public struct ConfigGenerator: Sendable {
     /// What would be written, without writing.
     public func render() throws -> [GeneratedFile] {
         let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName)
+        // nginx.conf is read by the unprivileged nginx in its container; docker-compose.yml holds
+        // services.env values and is read by Compose as the user running swiftdeploy only.
         return [
-            GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf),
-            GeneratedFile(url: manifest.composeFileURL, contents: rendered.compose),
+            GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf, permissions: 0o644),
+            GeneratedFile(url: manifest.composeFileURL, contents: rendered.compose, permissions: 0o600),
         ]
     }
 
@@ -47,7 +49,7 @@ public struct ConfigGenerator: Sendable {
         var staged: [(temp: URL, target: URL)] = []
         do {
             for (file, status) in plan where status != .unchanged {
-                staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url), file.url))
+                staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url, mode: mode_t(file.permissions)), file.url))
             }
         } catch {
             staged.forEach { try? FileManager.default.removeItem(at: $0.temp) }
@@ -70,11 +72,20 @@ public struct GeneratedFile: Sendable, Equatable {
 
     public let url: URL
     public let contents: String
+    /// The file's mode bits (0644, or 0600 for a file holding environment values).
+    public let permissions: Int
 
-    /// Compares with what is on disk.
+    public init(url: URL, contents: String, permissions: Int = 0o644) {
+        self.url = url
+        self.contents = contents
+        self.permissions = permissions
+    }
+
+    /// Compares with what is on disk, contents and permissions.
     public func status() -> Status {
         guard let existing = FileManager.default.contents(atPath: url.path) else { return .created }
-        return existing == Data(contents.utf8) ? .unchanged : .updated
+        let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue
+        return existing == Data(contents.utf8) && mode.map({ $0 & 0o777 }) == permissions ? .unchanged : .updated
     }
 }
 
@@ -86,18 +97,22 @@ public enum AtomicFile {
         try commit(try stage(data, for: url), to: url)
     }
 
-    /// Writes `data` to a temporary file beside `url` and syncs it; returns its URL.
-    static func stage(_ data: Data, for url: URL) throws -> URL {
+    /// Writes `data` to a temporary file beside `url` and syncs it; returns its URL. Its mode is `mode`,
+    /// else the existing file's, else 0644.
+    static func stage(_ data: Data, for url: URL, mode forced: mode_t? = nil) throws -> URL {
         let dir = url.deletingLastPathComponent()
         let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let mode: mode_t
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+        if let forced {
+            mode = forced
+        } else if let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
            let permissions = attributes[.posixPermissions] as? NSNumber {
             mode = mode_t(permissions.uint16Value)
         } else {
             mode = 0o644
         }
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, mode)
+        // Created owner-only, widened by fchmod once written: a secret never sits in a readable file.
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var offset = 0

@@ -1,5 +1,16 @@
 import Foundation
 
+/// Where things listen inside the generated containers, whatever the host ports are.
+public enum ContainerLayout {
+    /// nginx's public listener inside its container (above 1024: nginx has no capability to bind lower).
+    public static let nginxPublicPort = 8080
+    /// nginx's admin listener inside its container.
+    public static let nginxAdminPort = 8081
+    /// The unprivileged user nginx and the OPA sidecar run as (`nobody:nogroup`, present in Debian's,
+    /// the official nginx and the OPA images).
+    public static let unprivilegedUser = "65534:65534"
+}
+
 /// The typed, pre-escaped values `templates/nginx.conf.mustache` renders from.
 /// Every field is ready to paste: the template uses triple braces only.
 struct NginxContext {
@@ -16,8 +27,8 @@ struct NginxContext {
 
     init(manifest: Manifest, manifestName: String) throws {
         self.manifestName = manifestName
-        port = String(manifest.nginx.port)
-        adminPort = String(manifest.nginx.adminPort)
+        port = String(ContainerLayout.nginxPublicPort)
+        adminPort = String(ContainerLayout.nginxAdminPort)
         upstream = try Escaping.nginxToken("http://\(manifest.services.name):\(manifest.services.port)", field: "services.name")
         proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
         healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
@@ -42,6 +53,7 @@ struct ComposeContext {
 
     struct OPA {
         let image: String
+        let user: String
         let port: String
         let portMapping: String
         let policiesMount: String
@@ -54,6 +66,9 @@ struct ComposeContext {
     let project: String
     let appService: String
     let appImage: String
+    /// `services.user`, quoted; nil runs the image's own user (checked to be non-root before deploy).
+    let appUser: String?
+    let nginxUser: String
     let restartPolicy: String
     let mode: String
     let appVersion: String
@@ -69,6 +84,8 @@ struct ComposeContext {
     let adminPortMapping: String
     let networkKey: String
     let networkDriver: String
+    /// The OPA sidecar's own network key (`<network.name>-policy`).
+    let policyNetworkKey: String
     let opa: OPA?
 
     init(manifest: Manifest, manifestName: String) throws {
@@ -78,6 +95,8 @@ struct ComposeContext {
         project = q(manifest.project)
         appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
         appImage = q(manifest.services.image)
+        appUser = manifest.services.user.map(q)
+        nginxUser = q(ContainerLayout.unprivilegedUser)
         restartPolicy = q(manifest.services.restartPolicy)
         mode = q(manifest.services.mode.rawValue)
         appVersion = q(manifest.services.version ?? "unknown")
@@ -91,13 +110,14 @@ struct ComposeContext {
         memory = manifest.services.resources.memory.map(q)
         cpus = manifest.services.resources.cpus.map(q)
         nginxImage = q(manifest.nginx.image)
-        publicPortMapping = q("\(manifest.nginx.port):\(manifest.nginx.port)")
-        adminPortMapping = q("127.0.0.1:\(manifest.nginx.adminPort):\(manifest.nginx.adminPort)")
+        publicPortMapping = q("\(manifest.nginx.port):\(ContainerLayout.nginxPublicPort)")
+        adminPortMapping = q("127.0.0.1:\(manifest.nginx.adminPort):\(ContainerLayout.nginxAdminPort)")
         networkKey = try Escaping.composeKey(manifest.network.name, field: "network.name")
         networkDriver = q(manifest.network.driverType)
+        policyNetworkKey = try Escaping.composeKey("\(manifest.network.name)-policy", field: "network.name")
         if manifest.policy.engine == .opa, manifest.policy.opa.url == nil {
             let port = manifest.policy.opa.port
-            opa = OPA(image: q(manifest.policy.opa.image), port: String(port),
+            opa = OPA(image: q(manifest.policy.opa.image), user: q(ContainerLayout.unprivilegedUser), port: String(port),
                       portMapping: q("127.0.0.1:\(port):\(port)"),
                       policiesMount: q("\(Self.relative(manifest.policy.dir)):/policies:ro"),
                       thresholdsMount: q("\(Self.relative(manifest.policy.thresholds)):/config/thresholds.json:ro"))

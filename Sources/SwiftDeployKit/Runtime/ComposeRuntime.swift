@@ -67,6 +67,12 @@ public struct ComposeRuntime: ContainerRuntime {
         }
     }
 
+    public func imageUser(_ image: String) throws -> String? {
+        let result = try docker(["image", "inspect", "--format", "{{.Config.User}}", image])
+        guard result.succeeded else { return nil }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     public func up() throws {
         try check(try compose(["up", "-d", "--remove-orphans"]))
     }

@@ -83,4 +83,11 @@ public protocol ContainerRuntime: Sendable {
     func logs(container: String, lines: Int) -> String
     /// Containers, networks and volumes that still carry the project's label.
     func leftovers() throws -> ProjectResources
+    /// The user a local image runs as (its `USER`, empty for root); nil when it cannot be told.
+    func imageUser(_ image: String) throws -> String?
+}
+
+extension ContainerRuntime {
+    /// A runtime that cannot inspect images tells nothing (the deploy check then has no image user to judge).
+    public func imageUser(_ image: String) throws -> String? { nil }
 }
