@@ -36,10 +36,8 @@ public struct LockHolder: Sendable, Equatable, Codable {
 
     /// The current process, about to do `action`.
     public static func current(action: String, manifest: String? = nil, history: String? = nil, now: Date = Date()) -> LockHolder {
-        let env = ProcessInfo.processInfo.environment
-        let who = env["USER"] ?? env["LOGNAME"] ?? String(getuid())
-        var holder = LockHolder(who: who, host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action, since: now,
-                                manifest: manifest, history: history)
+        var holder = LockHolder(who: CurrentUser.name(), host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action,
+                                since: now, manifest: manifest, history: history)
         holder.token = UUID().uuidString.lowercased()
         return holder
     }

@@ -22,7 +22,7 @@ public struct DeployContext: Sendable {
     public var warn: @Sendable (String) -> Void
 
     public init(manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
-                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = URLSessionProbe(),
+                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = SocketHTTPClient(),
                 lock: DeployLock? = nil, pollInterval: TimeInterval = 1, phases: LifecyclePhases = LifecyclePhases(),
                 warn: @escaping @Sendable (String) -> Void = { _ in }) {
         self.manifestURL = manifestURL
