@@ -170,7 +170,8 @@ import FoundationNetworking
         try #require(deploy.status == 0)
         #expect(deploy.stdout.contains("deployed \(project.name) (stable mode)"))
         try Self.expectHardened(project)
-        #expect(try Self.headerCount("x-request-id", url: publicURL) == 1, "the proxied response carries X-Request-ID once")
+        let requestIDs = try Self.headerLines("x-request-id", url: publicURL)
+        #expect(requestIDs.count == 1, "the proxied response carries X-Request-ID once: \(requestIDs)")
         // Deploying again is harmless: same containers, still healthy.
         let containersBefore = try Set(project.containers().map(\.id))
         let again = try project.run(["deploy", "--timeout", "120s"] + overrideArguments)
@@ -301,10 +302,11 @@ import FoundationNetworking
         #expect(mode.map { $0.intValue & 0o777 } == 0o600)
     }
 
-    /// How many times a response header appears (curl's raw headers; URLSession would merge repeats).
-    static func headerCount(_ header: String, url: URL) throws -> Int {
+    /// Every line of a response header (curl's raw headers; URLSession would merge repeats).
+    static func headerLines(_ header: String, url: URL) throws -> [String] {
         let result = try SystemCommandRunner().run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
-        return result.stdout.split(separator: "\n").filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }.count
+        let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
+        return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") } + (lines.isEmpty ? ["(no headers: \(result.stderr))"] : [])
     }
 
     @Test func daemonUnreachableIsNamed() async throws {

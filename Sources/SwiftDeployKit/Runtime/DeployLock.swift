@@ -21,7 +21,7 @@ public struct LockHolder: Sendable, Equatable, Codable {
     /// holder has recorded them: if it ends too before that, the next holder still finds them.
     public var interrupted: [LockHolder]?
     /// A random id of this holding, carried by the intents it writes: pid and time can repeat, this cannot.
-    public var token: String?
+    public var nonce: String?
 
     public init(who: String, host: String, pid: Int32, action: String, since: Date, manifest: String? = nil,
                 history: String? = nil) {
@@ -38,7 +38,7 @@ public struct LockHolder: Sendable, Equatable, Codable {
     public static func current(action: String, manifest: String? = nil, history: String? = nil, now: Date = Date()) -> LockHolder {
         var holder = LockHolder(who: CurrentUser.name(), host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action,
                                 since: now, manifest: manifest, history: history)
-        holder.token = UUID().uuidString.lowercased()
+        holder.nonce = UUID().uuidString.lowercased()
         return holder
     }
 
@@ -56,7 +56,7 @@ public struct LockHolder: Sendable, Equatable, Codable {
         ]
         if let manifest { object["manifest"] = .string(manifest) }
         if let history { object["history"] = .string(history) }
-        if let token { object["token"] = .string(token) }
+        if let nonce { object["nonce"] = .string(nonce) }
         return .object(object)
     }
 

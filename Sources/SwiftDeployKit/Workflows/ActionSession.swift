@@ -150,7 +150,7 @@ struct Recovery {
         let closed = Set(records.compactMap(\.closesIntent))
         let intents = records.filter { record in
             guard record.event == HistoryEvent.intent.rawValue, let holder = record.details["holder"] else { return false }
-            if let token = previous.token { return holder["token"]?.stringValue == token }
+            if let nonce = previous.nonce { return holder["nonce"]?.stringValue == nonce }
             return holder["pid"] == .int(Int64(previous.pid)) && holder["host"]?.stringValue == previous.host
                 && holder["since"]?.stringValue == since
         }
