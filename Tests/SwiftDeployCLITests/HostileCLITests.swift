@@ -163,7 +163,7 @@ struct HostileThresholdGateTests {
         }
     }()
 
-    @Test(arguments: cases.map { "\($0.domain).\($0.key) \($0.kind)" })
+    @Test(arguments: HostileThresholdGateTests.cases.map { "\($0.domain).\($0.key) \($0.kind)" })
     func gateIsInconclusive(_ label: String) throws {
         let parts = label.split(separator: " ")
         let named = String(parts[0]), kind = String(parts[1])

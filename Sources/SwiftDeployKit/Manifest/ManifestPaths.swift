@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 #if canImport(Glibc)
 import Glibc
@@ -103,11 +104,13 @@ extension ManifestBuilder {
             let identity = ManifestPaths.identity(physical)
             if let other = seen.first(where: { $0.physical == physical || (identity != nil && $0.identity == identity) }) {
                 // Report at the key the user wrote (a generated file or a default has no position).
-                let (reported, against) = (role.node ?? role.section) != nil || (other.node ?? other.section) == nil
-                    ? ((role.key, role.node ?? role.section, role.path), other.key)
-                    : ((other.key, other.node ?? other.section, other.path), role.key)
-                reader.report(reported.1, reported.0,
-                              "\(reported.0) \(NodeReader.quote(reported.2)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file")
+                let roleAt: Node? = role.node ?? role.section, otherAt: Node? = other.node ?? other.section
+                let userWroteRole = roleAt != nil || otherAt == nil
+                let key = userWroteRole ? role.key : other.key
+                let written = userWroteRole ? role.path : other.path
+                let against = userWroteRole ? other.key : role.key
+                reader.report(userWroteRole ? roleAt : otherAt, key,
+                              "\(key) \(NodeReader.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file")
             } else {
                 seen.append((role.key, role.node, role.section, role.path, physical, identity))
             }

@@ -142,7 +142,11 @@ public struct PrometheusMetricsSource: MetricsSource {
         }
         figures.requests = requests ?? 0
         figures.errors = (values["errors"] ?? nil) ?? 0   // no 5xx series at all: no errors
-        figures.errorRate = figures.requests > 0 ? figures.errors / figures.requests : (figures.requests.isNaN ? .nan : nil)
+        if figures.requests > 0 {
+            figures.errorRate = figures.errors / figures.requests
+        } else {
+            figures.errorRate = figures.requests.isNaN ? Double.nan : nil
+        }
         figures.requestRate = settings.window.seconds > 0 ? figures.requests / settings.window.seconds : 0
         figures.observations = (values["observations"] ?? nil) ?? 0
         // histogram_quantile answers NaN when it cannot compute a quantile: that is "no quantile", which the sanity

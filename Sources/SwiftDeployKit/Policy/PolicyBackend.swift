@@ -43,7 +43,8 @@ enum DomainDocument {
         guard let denyValue = fields["deny"] else {
             return .unavailable("\(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a set of messages)")
         }
-        for (rule, value) in [("deny", denyValue), ("warn", fields["warn"])] {
+        let rules: [(String, JSONValue?)] = [("deny", denyValue), ("warn", fields["warn"])]
+        for (rule, value) in rules {
             guard let value else { continue }
             guard case .array(let items) = value else {
                 return .unavailable("\(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it with `\(rule) contains msg if { … }`")

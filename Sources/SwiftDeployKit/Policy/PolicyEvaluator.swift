@@ -63,7 +63,7 @@ public struct PolicyEvaluator: PolicyGate {
         }
 
         // The limits are a contract: a domain whose thresholds do not match what its policy declares is not decided.
-        var limitProblems: (String) -> [String]
+        let limitProblems: (String) -> [String]
         do {
             let bundle = try bundleLoader(request.manifest)
             limitProblems = { bundle.thresholdProblems(for: $0) }

@@ -161,14 +161,14 @@ struct HostileEvidenceTests {
 
     static func prometheusBinary() -> String? { MetricsPrometheusServerTests.prometheusBinary() }
 
-    @Test(.enabled(if: prometheusBinary() != nil || ExternalTool.isCI, "prometheus is not installed; run scripts/bootstrap"),
+    @Test(.enabled(if: MetricsPrometheusServerTests.prometheusBinary() != nil || ExternalTool.isCI, "prometheus is not installed; run scripts/bootstrap"),
           arguments: [
             ("a NaN 5xx counter", "errors"),
             ("a histogram with only +Inf", "p99_ms"),
           ])
     func realPrometheus(_ name: String, _ figure: String) async throws {
         guard let binary = Self.prometheusBinary() else { Issue.record("prometheus is not installed"); return }
-        let counter = Counter()
+        let counter = ScrapeCounter()
         let target = try LoopbackHTTPServer { _ in
             let n = counter.next() * 100
             if figure == "errors" {
@@ -213,7 +213,7 @@ struct HostileEvidenceTests {
     }
 }
 
-final class Counter: @unchecked Sendable {
+final class ScrapeCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
     func next() -> Int { lock.withLock { value += 1; return value } }
