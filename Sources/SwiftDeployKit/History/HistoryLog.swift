@@ -50,7 +50,7 @@ public final class HistoryLog: Sendable {
     }
 
     /// The manifest's history (`history.path`), scrubbing the manifest's own secret env values.
-    public init(manifest: Manifest, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public convenience init(manifest: Manifest, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(url: manifest.historyURL, environment: environment, secrets: manifest.secretValues)
     }
 

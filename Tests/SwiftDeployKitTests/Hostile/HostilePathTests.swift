@@ -18,24 +18,24 @@ struct PathCase: Sendable, CustomTestStringConvertible {
     static let base = "services:\n  image: a:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\nnetwork:\n  name: n\n  driver_type: bridge\n"
 
     static let escapes: [PathCase] = [
-        .init(name: "policy.dir ../", sections: "policy:\n  dir: ../policies\n", key: "policy.dir", message: "outside the manifest's directory"),
+        .init(name: "policy.dir ../", sections: "policy:\n  dir: ../policies\n", key: "policy.dir", message: "without '..' segments"),
         .init(name: "policy.dir absolute", sections: "policy:\n  dir: /etc\n", key: "policy.dir", message: "resolves to /etc, outside"),
-        .init(name: "policy.thresholds ../", sections: "policy:\n  thresholds: ../thresholds.json\n", key: "policy.thresholds", message: "outside"),
+        .init(name: "policy.thresholds ../", sections: "policy:\n  thresholds: ../thresholds.json\n", key: "policy.thresholds", message: "without '..' segments"),
         .init(name: "history.path absolute", sections: "history:\n  path: /tmp/history.jsonl\n", key: "history.path", message: "outside"),
-        .init(name: "history.report through ..", sections: "history:\n  report: reports/../../report.md\n", key: "history.report", message: "outside"),
-        .init(name: "templates ../", sections: "templates: ../templates\n", key: "templates", message: "outside"),
+        .init(name: "history.report through ..", sections: "history:\n  report: reports/../../report.md\n", key: "history.report", message: "without '..' segments"),
+        .init(name: "templates ../", sections: "templates: ../templates\n", key: "templates", message: "without '..' segments"),
         .init(name: "history.path through a symlinked directory", sections: "history:\n  path: out/history.jsonl\n",
               setup: { dir in try FileManager.default.createSymbolicLink(atPath: dir.path + "/out", withDestinationPath: NSTemporaryDirectory()) },
               key: "history.path", message: "symlinks followed"),
         .init(name: "history.report a dangling symlink out", sections: "history:\n  report: report.md\n",
               setup: { dir in try FileManager.default.createSymbolicLink(atPath: dir.path + "/report.md", withDestinationPath: "/tmp/swiftdeploy-nowhere/report.md") },
               key: "history.report", message: "outside"),
-        .init(name: "policy.dir symlink .. after the link", sections: "policy:\n  dir: link/../policies\n",
-              setup: { dir in
-                  try FileManager.default.createDirectory(atPath: dir.path + "/deep/inner", withIntermediateDirectories: true)
-                  try FileManager.default.createSymbolicLink(atPath: dir.path + "/link", withDestinationPath: "/usr/share/doc")
-              },
+        .init(name: "policy.dir through a relative symlink climbing out", sections: "policy:\n  dir: link/policies\n",
+              setup: { dir in try FileManager.default.createSymbolicLink(atPath: dir.path + "/link", withDestinationPath: "../..") },
               key: "policy.dir", message: "outside"),
+        .init(name: "policy.thresholds a symlink to a file outside", sections: "policy:\n  thresholds: limits.json\n",
+              setup: { dir in try FileManager.default.createSymbolicLink(atPath: dir.path + "/limits.json", withDestinationPath: "/etc/hostname") },
+              key: "policy.thresholds", message: "resolves to /etc/hostname, outside"),
     ]
 
     static let collisions: [PathCase] = [
@@ -93,7 +93,7 @@ struct HostilePathTests {
         defer { dir.remove() }
         try FileManager.default.createDirectory(atPath: dir.path + "/real", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: dir.path + "/inside", withDestinationPath: "real")
-        let url = try dir.write(PathCase.base + "history:\n  path: inside/history.jsonl\n  report: reports/audit.md\npolicy:\n  dir: ./policies/../policies\n", to: "manifest.yaml")
+        let url = try dir.write(PathCase.base + "history:\n  path: inside/history.jsonl\n  report: reports/audit.md\npolicy:\n  dir: ./policies\n", to: "manifest.yaml")
         let manifest = try ManifestLoader().load(from: url)
         #expect(manifest.history.path == "inside/history.jsonl")
     }

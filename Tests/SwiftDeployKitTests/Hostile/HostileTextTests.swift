@@ -77,7 +77,8 @@ struct HostileTextTests {
         let md = dir.url.appendingPathComponent("audit_report.md")
         _ = try AuditReport.write(history: url, to: md, format: .markdown, options: AuditOptions(now: Date()))
         let text = try String(contentsOf: md, encoding: .utf8)
-        for forbidden in ["](http", "![", "<img", "http://evil", "www.evil", "**bold**", "_em_", "~~gone~~", "`code`", "[1]:"] {
+        #expect(text.range(of: #"(?<!\\)\]\("#, options: .regularExpression) == nil, "an unescaped ]( in \(text)")
+        for forbidden in ["![", "<img", "http://evil", "www.evil", "**bold**", "_em_", "~~gone~~", "`code`", "[1]:"] {
             #expect(!text.contains(forbidden), "\(forbidden) in \(text)")
         }
         let html = dir.url.appendingPathComponent("audit_report.html")
