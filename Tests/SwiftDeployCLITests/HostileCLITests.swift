@@ -57,7 +57,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
         .init(family: "policy", name: "eval", code: 0, arguments: ["policy", "eval", "-d", "{dir}/policies", "data.swiftdeploy.canary.limits"]),
         .init(family: "policy", name: "a failing test", code: 1, arguments: ["policy", "test", "{dir}/policies"],
               setup: { _ = try $0.directory.write("package swiftdeploy.canary_test\n\nimport rego.v1\n\ntest_fails if { 1 == 2 }\n", to: "policies/failing_test.rego") }),
-        .init(family: "policy", name: "eval error", code: 2, arguments: ["policy", "eval", "to_number(\"abc\")"]),
+        .init(family: "policy", name: "eval error", code: 2, arguments: ["policy", "eval", "1 / 0 == x +"]),
         .init(family: "policy", name: "no query", code: 64, arguments: ["policy", "eval"]),
         // audit
         .init(family: "audit", name: "intact", code: 0, arguments: ["audit"],
