@@ -41,7 +41,7 @@ struct StackGuard {
     }
 
     /// Thread-specific slot caching each thread's floor (read with one `pthread_getspecific`).
-    nonisolated(unsafe) private static let cacheKey: pthread_key_t = {
+    private static let cacheKey: pthread_key_t = {
         var key = pthread_key_t()
         _ = pthread_key_create(&key, nil)
         return key

@@ -39,29 +39,6 @@ import TestSupport
         #expect(RegoValue.lookup(doc, [.string("result"), .int(0), .string("bindings"), .string("x")]) == .int(4))
     }
 
-    /// OPA's query semantics through the command: a false expression fails (issue 12's examples).
-    @Test func evalFalseExpressionFailsTheQuery() throws {
-        guard try binaryCanRun() else { return }
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("policy-eval-\(UUID().uuidString).rego")
-        try "package t\n\nscores := {\"api\": 0.99, \"db\": 0.95, \"cache\": 0.999}\nratio := 2.0\n".write(to: tmp, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let rows = try swiftdeploy(["policy", "eval", "-d", tmp.path, "data.t.scores[name] > 0.98"])
-        #expect(rows.status == 0, "stderr: \(rows.stderr)")
-        let doc = try RegoValue(jsonString: rows.stdout)
-        guard case .array(let result)? = RegoValue.lookup(doc, [.string("result")]) else {
-            Issue.record("no result array in \(rows.stdout)"); return
-        }
-        let names = result.compactMap { RegoValue.lookup($0, [.string("bindings"), .string("name")]) }
-        #expect(Set(names) == [.string("api"), .string("cache")], "db (0.95) must give no row: \(rows.stdout)")
-        #expect(!rows.stdout.contains("false"))
-        let undefined = try swiftdeploy(["policy", "eval", "-d", tmp.path, "data.t.scores.db > 0.98"])
-        #expect(undefined.status == 0)
-        #expect(undefined.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
-        // The literal 2.0 prints as written, as opa eval prints it.
-        let ratio = try swiftdeploy(["policy", "eval", "-d", tmp.path, "data.t.ratio"])
-        #expect(ratio.stdout.contains("\"value\": 2.0"), "got \(ratio.stdout)")
-    }
-
     @Test func evalPrintsEmptyObjectWhenUndefined() throws {
         let run = try swiftdeploy(["policy", "eval", "data.nothing.here"])
         #expect(run.status == 0)
