@@ -654,8 +654,9 @@ struct Parser {
                 guard sub.isEOF, case .term(let term) = literal.kind, !literal.negated else {
                     throw RegoError(code: "rego_parse_error", message: "a template expression must be a single term or call (with optional 'with')", file: file, line: line, column: column)
                 }
-                wildcardCounter = sub.wildcardCounter
-                let v = Term.variable("__template_value")
+                wildcardCounter = sub.wildcardCounter + 1
+                // A name of its own per expression, so nested templates never shadow each other.
+                let v = Term.variable("__template_value\(wildcardCounter)")
                 var e = Expr(kind: .assign(v, term), location: at)
                 e.withs = literal.withs
                 items.append(.setComprehension(v, Body(exprs: [e])))

@@ -45,6 +45,7 @@ enum Builtins {
         registerGraph(&t)
         registerUUID(&t)
         registerTemplate(&t)
+        registerJSONPatch(&t)
     }
 
     /// Names that begin a dotted builtin name (`time`, `strings`, …).
@@ -174,8 +175,12 @@ enum Builtins {
             return .array(x <= y ? (x...y).map { .int($0) } : stride(from: x, through: y, by: -1).map { .int($0) })
         }
         t["numbers.range_step"] = Builtin(arity: 3) { a, _ in
-            let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1), s = try int("numbers.range_step", a, 2)
-            guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive number above zero") }
+            let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1)
+            let step = try number("numbers.range_step", a, 2)
+            guard step.isInteger else { throw RegoError.typeError("numbers.range_step: operand 3 must be integer number but got floating-point number") }
+            // A step beyond Int's range covers any range in one step.
+            let s = step.intValue ?? (step.sign > 0 ? Int.max : 0)
+            guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive integer") }
             let (span, overflow) = y.subtractingReportingOverflow(x)
             guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
             return .array(x <= y ? stride(from: x, through: y, by: s).map { .int($0) } : stride(from: x, through: y, by: -s).map { .int($0) })

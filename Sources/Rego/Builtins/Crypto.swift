@@ -46,7 +46,7 @@ extension Builtins {
             let token = try JWT.decode(try string("io.jwt.decode", a, 0))
             return .array([token.header, token.payload, .string(hex(token.signature))])
         }
-        for (alg, _) in JWT.algorithms {
+        for alg in JWT.algorithms {
             let name = "io.jwt.verify_\(alg.lowercased())"
             t[name] = Builtin(arity: 2) { a, _ in
                 let jwt = try string(name, a, 0), key = try string(name, a, 1)
@@ -104,8 +104,8 @@ extension Builtins {
 
 /// JSON Web Token decoding, verification and signing (RFC 7515/7519) as OPA's `io.jwt.*` do it.
 enum JWT {
-    static let algorithms: [(String, Void)] = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                               "ES256", "ES384", "ES512", "EdDSA"].map { ($0, ()) }
+    static let algorithms = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                             "ES256", "ES384", "ES512", "EdDSA"]
 
     enum Key {
         case secret(Data)
@@ -124,6 +124,7 @@ enum JWT {
 
     /// Go's base64.RawURLEncoding (padding tolerated, as OPA strips it first).
     static func base64URL(_ s: Substring) -> Data? {
+        guard s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=") }) else { return nil }
         var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while t.hasSuffix("=") { t.removeLast() }
         if t.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/")) }) { return nil }
@@ -168,11 +169,8 @@ enum JWT {
                 throw RegoError.builtin("JWT signature had invalid encoding: illegal base64 data at input byte \(badByte(parts[2]))")
             }
             if case .string(let cty)? = ho[.string("cty")], cty.uppercased() == "JWT" {
-                // A nested token: the payload is a JSON string holding the inner JWT.
-                guard case .string(let inner)? = try? RegoValue(jsonData: p) else {
-                    throw RegoError.builtin("JWT payload had invalid encoding: nested token is not a JSON string")
-                }
-                jwt = inner
+                // A nested token: the payload holds the inner JWT, as a JSON string or as is.
+                if case .string(let inner)? = try? RegoValue(jsonData: p) { jwt = inner } else { jwt = String(decoding: p, as: UTF8.self) }
                 continue
             }
             guard let payload = try? RegoValue(jsonData: p), case .object = payload else {
@@ -197,7 +195,8 @@ enum JWT {
             }
             return [try jwk(o)]
         }
-        guard let (label, der) = pem(trimmed) else { throw RegoError.builtin("failed to find a PEM block in the key or certificate") }
+        guard let (label, der, rest) = pem(trimmed) else { throw RegoError.builtin("failed to find a PEM block in the key or certificate") }
+        if !rest.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw RegoError.builtin("extra data after a PEM certificate block") }
         let spki: Data
         switch label {
         case "CERTIFICATE":
@@ -206,18 +205,18 @@ enum JWT {
         case "PUBLIC KEY": spki = der
         case "RSA PUBLIC KEY":
             return [.rsa(try _RSA.Signing.PublicKey(unsafeDERRepresentation: der))]
-        default: throw RegoError.builtin("unsupported PEM block \(label)")
+        default: throw RegoError.builtin("failed to extract a Key from the PEM certificate")
         }
         return [try key(spki: spki)]
     }
 
-    static func pem(_ text: String) -> (String, Data)? {
+    static func pem(_ text: String) -> (String, Data, Substring)? {
         guard let begin = text.range(of: "-----BEGIN "), let endLabel = text.range(of: "-----", range: begin.upperBound..<text.endIndex) else { return nil }
         let label = String(text[begin.upperBound..<endLabel.lowerBound])
         guard let end = text.range(of: "-----END \(label)-----", range: endLabel.upperBound..<text.endIndex) else { return nil }
         let body = text[endLabel.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
         guard let der = Data(base64Encoded: String(body)) else { return nil }
-        return (label, der)
+        return (label, der, text[end.upperBound...])
     }
 
     static func key(spki: Data) throws -> Key {
@@ -237,7 +236,7 @@ enum JWT {
             }
             return d
         }
-        guard case .string(let kty)? = o[.string("kty")] else { throw RegoError.builtin("JWK has no kty") }
+        guard case .string(let kty)? = o[.string("kty")] else { throw RegoError.builtin("failed to parse a JWK key (set)") }
         switch kty {
         case "oct": return .secret(try field("k"))
         case "RSA": return .rsa(try _RSA.Signing.PublicKey(n: try field("n"), e: try field("e")))
@@ -250,7 +249,7 @@ enum JWT {
             default: throw RegoError.builtin("unsupported JWK curve")
             }
         case "OKP": return .ed25519(try Curve25519.Signing.PublicKey(rawRepresentation: try field("x")))
-        default: throw RegoError.builtin("unsupported JWK key type \(kty)")
+        default: throw RegoError.builtin("failed to parse a JWK key (set): unsupported key type \(kty)")
         }
     }
 
@@ -308,10 +307,18 @@ enum JWT {
         let parts = try split(jwt)
         guard let hdata = base64URL(parts[0]), case .object(let ho)? = try? RegoValue(jsonData: hdata) else { return invalid }
         guard case .string(let headerAlg)? = ho[.string("alg")] else { return invalid }
+        // No critical header extension is understood, so any `crit` makes the token invalid (RFC 7515 4.1.11).
+        if ho[.string("crit")] != nil { return invalid }
         if let alg, alg != headerAlg { return invalid }
         guard let sig = base64URL(parts[2]) else { return invalid }
         let signed = Data("\(parts[0]).\(parts[1])".utf8)
         guard keys.contains(where: { verify(alg: headerAlg, key: $0, signed: signed, signature: sig) }) else { return invalid }
+        if case .string(let cty)? = ho[.string("cty")], cty.uppercased() == "JWT", let p = base64URL(parts[1]) {
+            // A nested token: its own signature must verify with the same keys.
+            let inner: String
+            if case .string(let s)? = try? RegoValue(jsonData: p) { inner = s } else { inner = String(decoding: p, as: UTF8.self) }
+            return try decodeVerify(inner, constraints)
+        }
         let token = try decode(jwt)
         guard case .object(let p) = token.payload else { return invalid }
         let now = time / 1e9
@@ -336,8 +343,13 @@ enum JWT {
     // MARK: signing
 
     static func sign(_ fn: String, header: String, payload: String, key: String) throws -> String {
-        guard case .object(let h)? = try? RegoValue(jsonString: header) else { throw RegoError.builtin("\(fn): invalid JWS header: not a JSON object") }
-        guard case .string(let alg)? = h[.string("alg")] else { throw RegoError.builtin("\(fn): invalid JWS header: no alg") }
+        // OPA's messages (from its JWS library).
+        guard let hv = try? RegoValue(jsonString: header) else {
+            throw RegoError.builtin("\(fn): missing or invalid 'alg' header: cannot parse JSON" + (header.isEmpty ? ": cannot parse empty string" : ""))
+        }
+        guard case .object(let h) = hv, case .string(let alg)? = h[.string("alg")] else {
+            throw RegoError.builtin("\(fn): missing or invalid 'alg' header: jwsbb: header \"alg\" not found")
+        }
         guard case .object(let k)? = try? RegoValue(jsonString: key) else { throw RegoError.builtin("\(fn): invalid JWK: not a JSON object") }
         if (try? RegoValue(jsonString: payload)) == nil, h[.string("cty")] == nil, h[.string("typ")] != .string("text/plain") {
             // OPA accepts a non-JSON payload only with an explicit media type.
@@ -366,7 +378,7 @@ enum JWT {
         case "ES384": sig = try P384.Signing.PrivateKey(rawRepresentation: try field("d")).signature(for: data).rawRepresentation
         case "ES512": sig = try P521.Signing.PrivateKey(rawRepresentation: try field("d")).signature(for: data).rawRepresentation
         case "EdDSA": sig = try Curve25519.Signing.PrivateKey(rawRepresentation: try field("d")).signature(for: data)
-        default: throw RegoError.builtin("\(fn): unsupported signature algorithm \(alg)")
+        default: throw RegoError.builtin("\(fn): unknown JWS algorithm: \(alg)")
         }
         return input + "." + base64URLEncode(sig)
     }

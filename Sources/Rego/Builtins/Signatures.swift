@@ -68,6 +68,7 @@ enum BuiltinSignatures {
         "json.filter": "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
         "json.remove": "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
         "walk": "(x: any) => array[any]",
+        "json.patch": "(object: any, patches: array[object[string: any]]) => any",
         // strings
         "concat": "(delimiter: string, collection: \(strings)) => string",
         "contains": "(haystack: string, needle: string) => boolean",
@@ -88,6 +89,11 @@ enum BuiltinSignatures {
         "trim_prefix": "(value: string, prefix: string) => string",
         "trim_suffix": "(value: string, suffix: string) => string",
         "trim_space": "(value: string) => string",
+        "trim": "(value: string, cutset: string) => string",
+        "trim_left": "(value: string, cutset: string) => string",
+        "trim_right": "(value: string, cutset: string) => string",
+        "strings.any_prefix_match": "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
+        "strings.any_suffix_match": "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
         "to_number": "(x: any<null, boolean, number, string>) => number",
         "internal.template_string": "(parts: array[any]) => string",
         // regex and glob
@@ -96,11 +102,11 @@ enum BuiltinSignatures {
         "regex.is_valid": "(pattern: any) => boolean",
         "regex.find_all_string_submatch_n": "(pattern: string, value: string, number: number) => array[array[string]]",
         "regex.find_n": "(pattern: string, value: string, number: number) => array[string]",
-        "regex.globs_match": "(glob1: string, glob2: string) => boolean",
         "regex.replace": "(s: string, pattern: string, value: string) => string",
         "regex.split": "(pattern: string, value: string) => array[string]",
         "glob.match": "(pattern: string, delimiters: any<null, array[string]>, match: string) => boolean",
         "glob.quote_meta": "(pattern: string) => string",
+        "regex.template_match": "(template: string, value: string, delimiter_start: string, delimiter_end: string) => boolean",
         // time
         "time.now_ns": "() => number",
         "time.add_date": "(ns: number, years: number, months: number, days: number) => number",

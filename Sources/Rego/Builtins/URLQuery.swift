@@ -31,13 +31,11 @@ extension Builtins {
         t["urlquery.decode_object"] = Builtin(arity: 1) { a, _ in
             let s = try string("urlquery.decode_object", a, 0)
             var out: [RegoValue: [RegoValue]] = [:]
-            var order: [RegoValue] = []
             for part in s.split(whereSeparator: { $0 == "&" }) where !part.isEmpty {
                 let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let k = URLQuery.unescape(String(kv[0])), let v = URLQuery.unescape(kv.count > 1 ? String(kv[1]) : "") else {
                     throw RegoError.builtin("urlquery.decode_object: invalid URL escape in \(RegoValue.string(String(part)).jsonString())")
                 }
-                if out[.string(k)] == nil { order.append(.string(k)) }
                 out[.string(k), default: []].append(.string(v))
             }
             return .object(out.mapValues { .array($0) })
