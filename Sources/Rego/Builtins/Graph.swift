@@ -35,7 +35,8 @@ extension Builtins {
                     return
                 }
                 for n in vertices(edges) {
-                    if reached.contains(n) {
+                    // A neighbour missing from the graph ends the path before it.
+                    if reached.contains(n) || graph[n] == nil {
                         result.insert(.array(path))
                     } else {
                         reached.insert(root)

@@ -54,7 +54,7 @@ enum JSONPatch {
         var i: Int?
         switch key {
         case .number(let n): i = n.intValue
-        case .string(let s) where s.allSatisfy(\.isNumber) && !s.isEmpty: i = Int(s)
+        case .string(let s) where s.allSatisfy(\.isNumber) && !s.isEmpty && !(s.count > 1 && s.hasPrefix("0")): i = Int(s)
         default: i = nil
         }
         guard let i, i >= 0, allowEnd ? i <= count : i < count else { return nil }
