@@ -72,15 +72,17 @@ struct PolicyGenerator {
     mutating func num(_ s: Scope, _ depth: Int = 0) -> String {
         if depth > 1 { return pick(["1", "2", "0", "-1", "0.5"] + s.numbers) }
         switch int(0...8) {
-        case 0: return String(int(-3...10))
+        // Negative literals in parentheses: OPA continues an expression onto a next line that starts with `-` (listed in docs/rego.md).
+        case 0: let n = int(-3...10); return n < 0 ? "(\(n))" : String(n)
         case 1: return "input.n"
         case 2: return "data.d.n"
         case 3: return "count(\(pick(["input.xs", "data.d.xs", "input.ss", "input.m", "input.s"])))"
         case 4: return "\(num(s, depth + 1)) \(pick(["+", "-", "*"])) \(num(s, depth + 1))"
         case 5: return "sum(\(pick(["input.xs", "data.d.xs"])))"
         case 6: return s.numbers.isEmpty ? "input.xs[0]" : pick(s.numbers)
-        case 7: return pick(["abs(input.n)", "max(input.xs)", "min(data.d.xs)", "round(0.5 * input.n)", "ceil(data.d.n / 2)"])
-        default: return "\(num(s, depth + 1)) % 3"
+        case 7: return pick(["abs(input.n)", "max(input.xs)", "min(data.d.xs)", "round(0.5 * input.n)", "ceil(data.d.n * 0.5)"])
+        // No `/` or `%`: OPA's evaluator (opa-ref) halts on their errors where this engine is undefined (listed in docs/rego.md).
+        default: return "\(num(s, depth + 1)) - 1"
         }
     }
 
@@ -141,7 +143,8 @@ struct PolicyGenerator {
             var inner = s
             let e = fresh("e")
             inner.numbers.append(e)
-            return "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(condition(&inner, rules: [], depth: depth + 1)) }"
+            // The body uses the variable: OPA refuses an unused declared variable (this engine does not: listed in docs/rego.md).
+            return "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }"
         case 10: return "\(pick(["input", "data.d"])).doc\(pick([".a", ".b", "[0]", ".c.a", ""]))"
         default: return "\(pick(["input.s", "data.d.s", "\"a\""])) in \(coll(s))"
         }
@@ -202,7 +205,7 @@ struct PolicyGenerator {
                 out += "e\(i) := \(value(s1)) if \(b1) else := \(value(s2)) if \(b2) else := \"fallback\"\n\n"
             default:
                 let s = Scope()
-                out += "c\(i) := \(pick(["[x * 2 | some x in input.xs]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n"
+                out += "c\(i) := \(pick(["[y | some x in input.xs; y := x * 2]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n"
                 _ = s
             }
         }
