@@ -5,6 +5,8 @@ struct Token: Sendable {
         case string(String)      // decoded value of "…" or `…`
         case number(String)
         case punct(String)       // operators and brackets
+        /// `$"…{expr}…"` or `` $`…{expr}…` ``: literal text and embedded expression sources.
+        case template([TemplatePart])
         case newline
         case eof
     }
@@ -13,6 +15,14 @@ struct Token: Sendable {
     let column: Int
     /// True when whitespace (not a newline) directly precedes the token.
     let spaceBefore: Bool
+    /// True for a keyword used as a name in a reference (`if.foo`, `foo.if`, `package a.as.b`): it must not act as a keyword.
+    var keywordAsName = false
+}
+
+/// A piece of a template string: text (escapes decoded) or the source of an embedded expression.
+enum TemplatePart: Sendable, Equatable {
+    case text(String)
+    case expr(String, line: Int, column: Int)
 }
 
 /// Splits Rego source into tokens, tracking line and column (1-based, columns in characters).
@@ -58,7 +68,15 @@ struct Lexer {
                 while pos < chars.count, chars[pos].isLetter || chars[pos].isNumber || chars[pos] == "_", chars[pos].isASCII || chars[pos].isLetter {
                     s.append(chars[pos]); advance()
                 }
-                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space))
+                var asName = false
+                if Parser.keywords.contains(s) {
+                    // A keyword touching a '.' of a reference is a plain name there (OPA allows keywords in refs).
+                    let nextIsDotName = pos + 1 < chars.count && chars[pos] == "." && (chars[pos + 1].isLetter || chars[pos + 1] == "_")
+                    var prevIsDot = false
+                    if !space, let last = tokens.last, case .punct(".") = last.kind { prevIsDot = true }
+                    asName = nextIsDotName || prevIsDot
+                }
+                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName))
                 continue
             }
             if c.isASCII && c.isNumber {
@@ -82,6 +100,11 @@ struct Lexer {
                     throw error("invalid number '\(s)\(chars[pos])'", line: l, column: col)
                 }
                 tokens.append(Token(kind: .number(s), line: l, column: col, spaceBefore: space))
+                continue
+            }
+            if c == "$", pos + 1 < chars.count, chars[pos + 1] == "\"" || chars[pos + 1] == "`" {
+                advance()
+                tokens.append(Token(kind: .template(try template()), line: l, column: col, spaceBefore: space))
                 continue
             }
             if c == "\"" {
@@ -164,5 +187,83 @@ struct Lexer {
         }
         tokens.append(Token(kind: .eof, line: line, column: column, spaceBefore: false))
         return tokens
+    }
+
+    // MARK: template strings
+
+    /// Reads a template string whose opening quote is at `pos`.
+    mutating func template() throws -> [TemplatePart] {
+        let quote = chars[pos], l = line, col = column
+        advance()
+        var parts: [TemplatePart] = []
+        var text = ""
+        while true {
+            guard pos < chars.count, quote == "`" || chars[pos] != "\n" else {
+                throw error("unterminated template string: add the closing '\(quote)'", line: l, column: col)
+            }
+            let d = chars[pos]
+            if d == quote { advance(); break }
+            if d == "\\" && quote == "\"" || d == "\\" && pos + 1 < chars.count && chars[pos + 1] == "{" {
+                advance()
+                guard pos < chars.count else { throw error("unterminated template string", line: l, column: col) }
+                let e = chars[pos]; advance()
+                switch e {
+                case "n": text.append("\n")
+                case "t": text.append("\t")
+                case "r": text.append("\r")
+                case "b": text.append("\u{08}")
+                case "f": text.append("\u{0C}")
+                case "\"", "\\", "/", "{", "}": text.append(e)
+                default: throw error("invalid escape sequence '\\\(e)' in template string", line: line, column: column - 2)
+                }
+                continue
+            }
+            if d == "{" {
+                if !text.isEmpty { parts.append(.text(text)); text = "" }
+                let el = line, ec = column + 1
+                advance()
+                let start = pos
+                try skipTemplateExpression(l, col)
+                parts.append(.expr(String(chars[start..<(pos - 1)]), line: el, column: ec))
+                continue
+            }
+            text.append(d); advance()
+        }
+        if !text.isEmpty { parts.append(.text(text)) }
+        return parts
+    }
+
+    /// Skips to just after the `}` closing an embedded expression, over nested strings, templates and braces.
+    mutating func skipTemplateExpression(_ l: Int, _ col: Int) throws {
+        var depth = 1
+        while pos < chars.count {
+            let c = chars[pos]
+            if c == "$", pos + 1 < chars.count, chars[pos + 1] == "\"" || chars[pos + 1] == "`" {
+                advance()
+                _ = try template()
+                continue
+            }
+            if c == "\"" {
+                advance()
+                while pos < chars.count, chars[pos] != "\"" {
+                    if chars[pos] == "\\" { advance() }
+                    if pos < chars.count { advance() }
+                }
+                guard pos < chars.count else { break }
+                advance()
+                continue
+            }
+            if c == "`" {
+                advance()
+                while pos < chars.count, chars[pos] != "`" { advance() }
+                guard pos < chars.count else { break }
+                advance()
+                continue
+            }
+            advance()
+            if c == "{" { depth += 1 }
+            if c == "}" { depth -= 1; if depth == 0 { return } }
+        }
+        throw error("unterminated template expression: add the closing '}'", line: l, column: col)
     }
 }

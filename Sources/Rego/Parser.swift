@@ -38,6 +38,7 @@ struct Parser {
         case .string(let s): return "string \"\(s)\""
         case .number(let s): return "number \(s)"
         case .punct(let s): return "'\(s)'"
+        case .template: return "template string"
         case .newline: return "end of line"
         case .eof: return "end of file"
         }
@@ -48,7 +49,7 @@ struct Parser {
         return false
     }
     func isIdent(_ name: String) -> Bool {
-        if case .ident(let s) = current.kind { return s == name }
+        if case .ident(let s) = current.kind { return s == name && !(Parser.keywords.contains(s) && current.keywordAsName) }
         return false
     }
     var isNewline: Bool { if case .newline = current.kind { return true }; return false }
@@ -139,7 +140,7 @@ struct Parser {
         let loc = location
         var isDefault = false
         if isIdent("default") { isDefault = true; pos += 1 }
-        guard case .ident(let name) = current.kind, !Parser.keywords.contains(name) || name == "contains" else {
+        guard case .ident(let name) = current.kind, !Parser.keywords.contains(name) || name == "contains" || current.keywordAsName else {
             throw error("expected a rule name, found \(describe(current))")
         }
         pos += 1
@@ -450,6 +451,12 @@ struct Parser {
         case .string(let s):
             pos += 1
             return .value(.string(s))
+        case .template(let parts):
+            pos += 1
+            return try templateTerm(parts, loc)
+        case .ident(let name) where tok.keywordAsName:
+            pos += 1
+            return .variable(name)
         case .ident(let name):
             switch name {
             case "true": pos += 1; return .value(.bool(true))
@@ -628,5 +635,36 @@ struct Parser {
         }
         if exprs.isEmpty { throw error("empty query") }
         return Body(exprs: exprs)
+    }
+
+    // MARK: template strings
+
+    /// `$"a {e} b"` becomes `internal.template_string(["a ", {v | v := e}, " b"])`: each embedded
+    /// expression is a set comprehension, so an undefined one yields an empty set (printed `<undefined>`).
+    mutating func templateTerm(_ parts: [TemplatePart], _ loc: SourceLocation) throws -> Term {
+        var items: [Term] = []
+        for part in parts {
+            switch part {
+            case .text(let t): items.append(.value(.string(t)))
+            case .expr(let source, let line, let column):
+                var sub = try Parser(file: file, source: source)
+                sub.wildcardCounter = wildcardCounter + 100_000
+                sub.skipNewlines()
+                let at = SourceLocation(file: file, line: line, column: column)
+                guard !sub.isEOF else { throw RegoError(code: "rego_parse_error", message: "empty template expression", file: file, line: line, column: column) }
+                let literal = try sub.parseLiteral()
+                sub.skipNewlines()
+                guard sub.isEOF, case .term(let term) = literal.kind, !literal.negated else {
+                    throw RegoError(code: "rego_parse_error", message: "a template expression must be a single term or call (with optional 'with')", file: file, line: line, column: column)
+                }
+                wildcardCounter = sub.wildcardCounter + 1
+                // A name of its own per expression, so nested templates never shadow each other.
+                let v = Term.variable("__template_value\(wildcardCounter)")
+                var e = Expr(kind: .assign(v, term), location: at)
+                e.withs = literal.withs
+                items.append(.setComprehension(v, Body(exprs: [e])))
+            }
+        }
+        return .call(["internal", "template_string"], [.array(items)], loc)
     }
 }

@@ -73,6 +73,7 @@ final class Program {
             }
         }
         root.computeFlags()
+        try TypeChecker(program: self).check()
     }
 
     func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
@@ -134,7 +135,9 @@ final class Program {
         var c = compiler
         let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
-        return try c.reorder(resolved, bound: [])
+        let ordered = try c.reorder(resolved, bound: [])
+        try TypeChecker(program: self).check(query: ordered)
+        return ordered
     }
 }
 

@@ -64,6 +64,8 @@ import Rego
         let env = ProcessInfo.processInfo.environment
         let budget = Double(env["REGO_FUZZ_SECONDS"] ?? "") ?? 5
         let seed = UInt64(env["REGO_FUZZ_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
+        // Printed first, so a crash still leaves the seed to replay with REGO_FUZZ_SEED.
+        print("ParserFuzzTests: seed \(seed) (replay: REGO_FUZZ_SEED=\(seed))")
         var rng = SplitMix(state: seed)
         let seeds = Self.seeds()
         let start = Date()

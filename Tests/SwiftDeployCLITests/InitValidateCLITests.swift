@@ -146,6 +146,18 @@ struct InitValidateCLITests {
         #expect(line.contains("policies/canary.rego:4:"), "the error names the file and line: \(result.stdout)")
     }
 
+    @Test func validateNamesAPolicyTypeErrorWithItsPosition() throws {
+        let dir = try project()
+        defer { dir.remove() }
+        try dir.write(#"{"canary": {"max_error_rate": 0.01}}"#, to: "thresholds.json")
+        try dir.write("package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := sprintf(\"%d\", count(1))\n}\n", to: "policies/canary.rego")
+        let result = try CLIRunner.run(["validate"], in: dir.url)
+        #expect(result.status == 1)
+        let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("FAIL  policies") }.map(String.init) ?? ""
+        #expect(line.contains("policies/canary.rego:4:"), "the error names the file and line: \(result.stdout)")
+        #expect(result.stdout.contains("rego_type_error: count: invalid argument(s)"), "\(result.stdout)")
+    }
+
     @Test func validatePassesOnTheRepositorySample() throws {
         // The sample at the repository root must validate wherever its images are built. It runs on a copy,
         // so the repository's own history.jsonl is not written by tests.

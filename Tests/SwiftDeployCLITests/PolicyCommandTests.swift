@@ -65,4 +65,31 @@ import TestSupport
         #expect(bad.stdout.contains("data.bad_test.test_fails: FAIL"))
         #expect(bad.stdout.contains("FAIL: 1/2"))
     }
+
+    /// Writes a policy with a type error (`count(5)`) and returns its directory.
+    func illTypedPolicy() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policy-type-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "package p\n\nx := count(5)\n\ntest_x if x == 1\n".write(to: dir.appendingPathComponent("p.rego"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test func evalRejectsATypeErrorAtCompileTime() throws {
+        let dir = try illTypedPolicy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try swiftdeploy(["policy", "eval", "-d", dir.appendingPathComponent("p.rego").path, "data.p"])
+        #expect(run.status == 2, "stdout: \(run.stdout)")
+        #expect(run.stdout.contains("rego_type_error"), "\(run.stdout)")
+        #expect(run.stdout.contains("count: invalid argument(s)"), "\(run.stdout)")
+        #expect(run.stdout.contains("\"row\": 3"), "\(run.stdout)")
+    }
+
+    @Test func testRejectsATypeErrorAtCompileTime() throws {
+        let dir = try illTypedPolicy()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try swiftdeploy(["policy", "test", dir.path])
+        #expect(run.status == 2, "stdout: \(run.stdout) stderr: \(run.stderr)")
+        #expect(run.stderr.contains("p.rego:3:"), "the error names the file and line: \(run.stderr)")
+        #expect(run.stderr.contains("rego_type_error: count: invalid argument(s)"), "\(run.stderr)")
+    }
 }

@@ -59,4 +59,19 @@ import TestSupport
             #expect(ours == theirs, "\(domain) on \(input.jsonString())")
         }
     }
+
+    @Test func aTypeErrorMakesEveryDecisionInconclusiveWithItsLocation() async throws {
+        let dir = try TemporaryDirectory(prefix: "embedded-type-error")
+        defer { dir.remove() }
+        try dir.write("package swiftdeploy.canary\n\ndeny contains \"too many\" if count(input.metrics.errors + 1) > 3\n", to: "policies/canary.rego")
+        try dir.write(#"{"canary": {}}"#, to: "thresholds.json")
+        let bundle = try PolicyBundle.load(directory: dir.url.appendingPathComponent("policies"), thresholds: dir.url.appendingPathComponent("thresholds.json"))
+        let result = await EmbeddedRegoBackend(bundle: bundle).evaluate(domain: "canary", input: Self.metricsInput(errors: 0))
+        guard case .unavailable(let why) = result else {
+            Issue.record("a policy with a type error decided: \(result)")
+            return
+        }
+        #expect(why.contains("rego_type_error: count: invalid argument(s)"), "\(why)")
+        #expect(why.contains("canary.rego:3:"), "\(why)")
+    }
 }

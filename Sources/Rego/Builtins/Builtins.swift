@@ -10,6 +10,22 @@ struct Builtin {
 enum Builtins {
     static let table: [String: Builtin] = {
         var t: [String: Builtin] = [:]
+        registerAll(&t)
+        // The arity comes from the one signature table the type checker reads too.
+        for (name, b) in t {
+            if let sig = BuiltinSignature.all[name] { t[name] = Builtin(arity: sig.arity, fn: b.fn) }
+        }
+        return t
+    }()
+
+    /// Arities the implementations were registered with, for the test that they agree with the signatures.
+    static let implementedArities: [String: Int] = {
+        var t: [String: Builtin] = [:]
+        registerAll(&t)
+        return t.mapValues(\.arity)
+    }()
+
+    static func registerAll(_ t: inout [String: Builtin]) {
         registerOperators(&t)
         registerAggregates(&t)
         registerStrings(&t)
@@ -20,8 +36,17 @@ enum Builtins {
         registerArrays(&t)
         registerTypes(&t)
         registerEncoding(&t)
-        return t
-    }()
+        registerURLQuery(&t)
+        registerCrypto(&t)
+        registerGlob(&t)
+        registerNet(&t)
+        registerBits(&t)
+        registerSemver(&t)
+        registerGraph(&t)
+        registerUUID(&t)
+        registerTemplate(&t)
+        registerJSONPatch(&t)
+    }
 
     /// Names that begin a dotted builtin name (`time`, `strings`, …).
     static let prefixes: Set<String> = Set(table.keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
@@ -150,15 +175,18 @@ enum Builtins {
             return .array(x <= y ? (x...y).map { .int($0) } : stride(from: x, through: y, by: -1).map { .int($0) })
         }
         t["numbers.range_step"] = Builtin(arity: 3) { a, _ in
-            let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1), s = try int("numbers.range_step", a, 2)
-            guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive number above zero") }
+            let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1)
+            let step = try number("numbers.range_step", a, 2)
+            guard step.isInteger else { throw RegoError.typeError("numbers.range_step: operand 3 must be integer number but got floating-point number") }
+            // A step beyond Int's range covers any range in one step.
+            let s = step.intValue ?? (step.sign > 0 ? Int.max : 0)
+            guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive integer") }
             let (span, overflow) = y.subtractingReportingOverflow(x)
             guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
             return .array(x <= y ? stride(from: x, through: y, by: s).map { .int($0) } : stride(from: x, through: y, by: -s).map { .int($0) })
         }
         t["print"] = Builtin(arity: -1) { _, _ in .bool(true) }
         t["http.send"] = Builtin(arity: 1) { _, _ in throw RegoError.builtin("http.send: not supported by the embedded engine (no network access from policies)") }
-        t["io.jwt.decode_verify"] = Builtin(arity: 2) { _, _ in throw RegoError.builtin("io.jwt.decode_verify: not supported by the embedded engine") }
         t["test.sleep"] = Builtin(arity: 1) { a, _ in
             _ = try string("test.sleep", a, 0)
             return .null

@@ -64,12 +64,6 @@ extension Builtins {
             return .string(String(decoding: d, as: UTF8.self))
         }
         t["hex.encode"] = Builtin(arity: 1) { a, _ in .string(try string("hex.encode", a, 0).utf8.map { String(format: "%02x", $0) }.joined()) }
-        t["urlquery.encode"] = Builtin(arity: 1) { a, _ in
-            var allowed = CharacterSet.alphanumerics
-            allowed.insert(charactersIn: "-_.~")
-            let s = try string("urlquery.encode", a, 0)
-            return .string((s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s).replacingOccurrences(of: "%20", with: "+"))
-        }
         t["yaml.marshal"] = Builtin(arity: 1) { a, _ in .string(YAMLWriter.write(a[0])) }
         t["yaml.unmarshal"] = Builtin(arity: 1) { a, _ in
             var r = try YAMLReader(try string("yaml.unmarshal", a, 0))

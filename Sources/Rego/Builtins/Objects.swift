@@ -51,7 +51,12 @@ extension Builtins {
             }
             return result
         }
-        t["object.subset"] = Builtin(arity: 2) { a, _ in .bool(isSubset(a[0], a[1])) }
+        t["object.subset"] = Builtin(arity: 2) { a, _ in
+            if case .set = a[0], case .array = a[1] {
+                throw RegoError.typeError("object.subset: both arguments must be of the same type or array and set, got set and array")
+            }
+            return .bool(isSubset(a[0], a[1]))
+        }
         t["json.filter"] = Builtin(arity: 2) { a, _ in
             let obj = try object("json.filter", a, 0)
             let paths = try jsonPaths("json.filter", a[1])
@@ -82,7 +87,7 @@ extension Builtins {
         case (.object(let x), .object(let y)):
             return y.allSatisfy { k, v in x[k].map { isSubset($0, v) } ?? false }
         case (.set(let x), .set(let y)): return y.isSubset(of: x)
-        case (.set(let x), .array(let y)): return Set(y).isSubset(of: x)
+        case (.array(let x), .set(let y)): return y.isSubset(of: Set(x))
         case (.array(let x), .array(let y)):
             if y.isEmpty { return true }
             guard y.count <= x.count else { return false }

@@ -87,9 +87,6 @@ extension Builtins {
             let template = goTemplate(rep)
             return .string(r.stringByReplacingMatches(in: s, range: nsRange(s), withTemplate: template))
         }
-        t["regex.globs_match"] = Builtin(arity: 2) { a, _ in
-            throw RegoError.builtin("regex.globs_match: not supported by the embedded engine")
-        }
     }
 
     static func goTemplate(_ rep: String) -> String {

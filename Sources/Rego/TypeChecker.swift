@@ -1,0 +1,218 @@
+import Foundation
+
+/// A compile-time type checker for builtin calls and references, after OPA's.
+///
+/// Runs on every compiled rule and query (so `policy eval`, `policy test`, `validate` and every
+/// decision path see it) and throws OPA's `rego_type_error` with the call's location:
+///
+/// - a builtin called with an argument whose type cannot match its signature
+///   (`count: invalid argument(s)` with `have:` and `want:` lines);
+/// - a builtin called with the wrong number of arguments (`arity mismatch`);
+/// - a call of a function that does not exist (`undefined function`), or of a builtin this
+///   engine does not support (`http.send`, …: `not supported by this engine`, with the reason);
+/// - a reference into a rule whose value is a scalar (`undefined ref: data.p.x.y`).
+///
+/// Types are inferred from literals, composites, builtin results and local variables assigned
+/// from them; `input`, `data` and anything unknown are `any`, so the checker never rejects a
+/// policy OPA accepts: it finds a subset of what OPA's checker finds.
+struct TypeChecker {
+    let program: Program
+
+    /// Builtins OPA has and this engine deliberately does not: rejected at compile time with the reason.
+    static let unsupported: [String: String] = [
+        "http.send": "policies have no network access here; fetch the data first and pass it as input or data",
+        "net.lookup_ip_addr": "policies have no network access (DNS) here; resolve addresses first and pass them as input",
+        "providers.aws.sign_req": "it signs requests for http.send, which is not supported either",
+        "regex.globs_match": "intersecting two regular expressions is not implemented",
+        "strings.render_template": "Go's text/template is not implemented",
+        "json.verify_schema": "JSON Schema validation is not implemented",
+        "json.match_schema": "JSON Schema validation is not implemented",
+        "rego.parse_module": "OPA's AST as JSON is not produced",
+        "crypto.parse_private_keys": "private key parsing into JWKs is not implemented",
+    ]
+
+    /// Whole namespaces left out, with the reason.
+    static let unsupportedPrefixes: [(String, String)] = [
+        ("graphql.", "GraphQL parsing and validation are not implemented"),
+        ("crypto.x509.", "X.509 certificate parsing and verification are not implemented"),
+        ("rego.metadata.", "METADATA annotations are not parsed"),
+    ]
+
+    static func unsupportedReason(_ name: String) -> String? {
+        unsupported[name] ?? unsupportedPrefixes.first { name.hasPrefix($0.0) }?.1
+    }
+
+    typealias Env = [String: RegoType]
+
+    /// Checks every rule of the program.
+    func check() throws {
+        let scalarRules = self.scalarRules()
+        var stack = [program.root]
+        while let node = stack.popLast() {
+            for c in node.rules {
+                let r = c.rule
+                var env: Env = [:]
+                try checkBody(r.body, &env, scalarRules)
+                _ = try type(of: r.value, env, scalarRules)
+                for e in r.elseClauses {
+                    var elseEnv: Env = [:]
+                    try checkBody(e.body, &elseEnv, scalarRules)
+                    _ = try type(of: e.value, elseEnv, scalarRules)
+                }
+            }
+            stack += node.children.keys.sorted().reversed().map { node.children[$0]! }
+        }
+    }
+
+    /// Checks a compiled query.
+    func check(query: Body) throws {
+        var env: Env = [:]
+        try checkBody(query, &env, scalarRules())
+    }
+
+    // MARK: rule types
+
+    /// Paths of complete, ground, non-function rules whose every value is a scalar literal (`data.p.x` → number).
+    func scalarRules() -> [[String]: RegoType] {
+        var out: [[String]: RegoType] = [:]
+        func visit(_ node: RuleNode, _ path: [String]) {
+            let rules = node.rules.filter { !$0.rule.isFunction }
+            if !rules.isEmpty, node.children.isEmpty,
+               rules.allSatisfy({ $0.rule.kind == .singleValue && $0.rule.isGround }) {
+                var types: [RegoType] = []
+                var scalar = true
+                for r in rules {
+                    for v in [r.rule.value] + r.rule.elseClauses.map(\.value) {
+                        guard case .value(let x) = v else { scalar = false; break }
+                        switch x {
+                        case .null, .bool, .number, .string: types.append(RegoType.of(x))
+                        default: scalar = false
+                        }
+                    }
+                }
+                if scalar, !types.isEmpty { out[["data"] + path] = RegoType.join(types) }
+            }
+            for (k, c) in node.children { visit(c, path + [k]) }
+        }
+        visit(program.root, [])
+        return out
+    }
+
+    // MARK: bodies
+
+    func checkBody(_ body: Body, _ env: inout Env, _ rules: [[String]: RegoType]) throws {
+        for e in body.exprs {
+            do {
+                try checkExpr(e, &env, rules)
+            } catch let err as RegoError where err.file == nil {
+                // Reference errors take the location of their statement.
+                throw RegoError(code: err.code, message: err.message, file: e.location.file, line: e.location.line, column: e.location.column)
+            }
+        }
+    }
+
+    func checkExpr(_ e: Expr, _ env: inout Env, _ rules: [[String]: RegoType]) throws {
+            for w in e.withs { _ = try type(of: w.value, env, rules) }
+            switch e.kind {
+            case .term(let t):
+                _ = try type(of: t, env, rules)
+            case .assign(let lhs, let rhs), .unify(let lhs, let rhs):
+                let l = try type(of: lhs, env, rules), r = try type(of: rhs, env, rules)
+                if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
+                if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
+            case .some: break
+            case .someIn(_, _, let domain):
+                _ = try type(of: domain, env, rules)
+            case .every(_, _, let domain, let inner):
+                _ = try type(of: domain, env, rules)
+                var innerEnv = env
+                try checkBody(inner, &innerEnv, rules)
+            }
+    }
+
+    // MARK: terms
+
+    func type(of t: Term, _ env: Env, _ rules: [[String]: RegoType]) throws -> RegoType {
+        switch t {
+        case .value(let v): return RegoType.of(v)
+        case .variable(let v): return env[v] ?? .any
+        case .ref(let head, let path):
+            for p in path { _ = try type(of: p, env, rules) }
+            if case .variable("data") = head { try checkRuleRef(path, rules) }
+            return .any
+        case .array(let items): return .array(RegoType.join(try items.map { try type(of: $0, env, rules) }))
+        case .set(let items): return .set(RegoType.join(try items.map { try type(of: $0, env, rules) }))
+        case .object(let entries):
+            let keys = try entries.map { try type(of: $0.key, env, rules) }
+            let values = try entries.map { try type(of: $0.value, env, rules) }
+            return .object(RegoType.join(keys), RegoType.join(values))
+        // Comprehensions are checked inside; their element types are left open, as OPA's checker does.
+        case .arrayComprehension(let head, let body):
+            var inner = env
+            try checkBody(body, &inner, rules)
+            _ = try type(of: head, inner, rules)
+            return .array(.any)
+        case .setComprehension(let head, let body):
+            var inner = env
+            try checkBody(body, &inner, rules)
+            _ = try type(of: head, inner, rules)
+            return .set(.any)
+        case .objectComprehension(let k, let v, let body):
+            var inner = env
+            try checkBody(body, &inner, rules)
+            _ = try type(of: k, inner, rules)
+            _ = try type(of: v, inner, rules)
+            return .object(.any, .any)
+        case .call(let nameParts, let args, let loc):
+            let argTypes = try args.map { try type(of: $0, env, rules) }
+            return try checkCall(nameParts.joined(separator: "."), args, argTypes, loc)
+        }
+    }
+
+    func checkRuleRef(_ path: [Term], _ rules: [[String]: RegoType]) throws {
+        var names = ["data"]
+        for (i, p) in path.enumerated() {
+            guard case .value(.string(let s)) = p else { return }
+            names.append(s)
+            if let t = rules[names], i + 1 < path.count {
+                var full = names.joined(separator: ".")
+                for q in path[(i + 1)...] {
+                    if case .value(.string(let x)) = q { full += ".\(x)" } else if case .value(let x) = q { full += "[\(x.jsonString())]" } else { full += "[_]" }
+                }
+                let prefix = names.joined(separator: ".")
+                throw RegoError(code: "rego_type_error",
+                                message: "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)")
+            }
+        }
+    }
+
+    func checkCall(_ name: String, _ args: [Term], _ argTypes: [RegoType], _ loc: SourceLocation) throws -> RegoType {
+        func fail(_ message: String) -> RegoError {
+            RegoError(code: "rego_type_error", message: message, file: loc.file, line: loc.line, column: loc.column)
+        }
+        if let reason = Self.unsupportedReason(name) {
+            throw fail("\(name): not supported by this engine: \(reason)")
+        }
+        if name.hasPrefix("data.") {
+            if program.functionRules(name.split(separator: ".").map(String.init)) == nil {
+                throw fail("undefined function \(name)")
+            }
+            return .any
+        }
+        guard Builtins.table[name] != nil else {
+            throw fail("undefined function \(name)")
+        }
+        guard let sig = BuiltinSignature.all[name], !sig.variadic else { return .any }
+        let have = "(" + argTypes.map(\.description).joined(separator: ", ") + ")"
+        guard argTypes.count == sig.args.count || argTypes.count == sig.args.count + 1 else {
+            throw fail("\(name): arity mismatch\n\thave: \(have)\n\twant: \(sig.wantDescription)")
+        }
+        for (i, want) in sig.args.enumerated() where !argTypes[i].unifies(want) {
+            throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription)")
+        }
+        if argTypes.count == sig.args.count + 1, !argTypes[sig.args.count].unifies(sig.result) {
+            throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))")
+        }
+        return sig.result
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import Rego
+
+/// The compile-time type checker: OPA's `rego_type_error` codes and message shapes, with locations.
+@Suite struct TypeCheckerTests {
+    func compileError(_ source: String) -> RegoError? {
+        do {
+            _ = try RegoEngine(modules: [RegoModule(name: "t.rego", source: source)], data: .object([:]))
+            return nil
+        } catch let e as RegoError {
+            return e
+        } catch {
+            return RegoError(code: "unexpected", message: "\(error)")
+        }
+    }
+
+    @Test func countOfANumberIsRejectedAtCompileTime() throws {
+        let e = try #require(compileError("package t\n\nx := count(5)\n"))
+        #expect(e.code == "rego_type_error")
+        #expect(e.message.hasPrefix("count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"), "\(e.message)")
+        #expect(e.file == "t.rego")
+        #expect(e.line == 3)
+        #expect(e.column != nil)
+        #expect(e.description.hasPrefix("t.rego:3:\(e.column ?? 0): rego_type_error: count: invalid argument(s)"))
+    }
+
+    @Test(arguments: [
+        ("y := concat(\",\", [1, 2])", "concat: invalid argument(s)"),
+        ("z if input.a == sum(\"a\")", "sum: invalid argument(s)"),
+        ("z if upper(1) == \"1\"", "upper: invalid argument(s)"),
+        ("z := 1 + \"a\"", "plus: invalid argument(s)"),
+        ("z if { n := 3; startswith(n, \"x\") }", "startswith: invalid argument(s)"),
+        ("z := count([1], 2, 3)", "count: arity mismatch"),
+        ("z := foo.bar(1)", "undefined function foo.bar"),
+        ("z := data.t.nothing(1)", "undefined function data.t.nothing"),
+        ("z := http.send({\"method\": \"get\", \"url\": \"http://x\"})", "http.send: not supported by this engine"),
+        ("w := 1\nz if w.foo", "undefined ref: data.t.w.foo"),
+    ])
+    func illTypedCallsAreRejected(_ rule: String, _ message: String) throws {
+        let e = try #require(compileError("package t\n\n\(rule)\n"), "\(rule) compiled")
+        #expect(e.code == "rego_type_error")
+        #expect(e.message.hasPrefix(message), "\(e.message)")
+        #expect(e.file == "t.rego" && e.line != nil, "the error has a location: \(e)")
+    }
+
+    @Test(arguments: [
+        "x := count(input.items)",
+        "x := semver.is_valid(1)",
+        "x if { a := [1, 2]; count(a) == 2 }",
+        "x := concat(\",\", [\"a\", input.b])",
+        "x := count({k | some k, _ in input})",
+        "x := sum([n | some n in input.xs])",
+        "x := to_number(\"1\")",
+        "x := data.t.f(1)\nf(a) := a",
+    ])
+    func wellTypedCallsCompile(_ rule: String) {
+        #expect(compileError("package t\n\n\(rule)\n") == nil, "\(rule)")
+    }
+
+    @Test func queriesAreCheckedToo() throws {
+        let engine = try RegoEngine(modules: [], data: .object([:]))
+        #expect(throws: RegoError.self) { try engine.query("x := count(5)", input: nil) }
+        do {
+            _ = try engine.query("x := count(5)", input: nil)
+        } catch let e as RegoError {
+            #expect(e.code == "rego_type_error")
+            #expect(e.message.hasPrefix("count: invalid argument(s)"))
+        }
+    }
+
+    @Test func everyBuiltinHasAParsedSignatureThatAgreesWithItsImplementation() {
+        for (name, text) in BuiltinSignatures.table {
+            #expect(BuiltinSignature(text) != nil, "signature of \(name) does not parse: \(text)")
+        }
+        for (name, arity) in Builtins.implementedArities {
+            guard let sig = BuiltinSignature.all[name] else {
+                Issue.record("builtin \(name) has no signature in BuiltinSignatures.table")
+                continue
+            }
+            #expect(sig.arity == arity, "\(name): signature takes \(sig.arity) argument(s), implementation \(arity)")
+            #expect(Builtins.table[name]?.arity == sig.arity)
+        }
+        for name in BuiltinSignatures.table.keys {
+            #expect(Builtins.implementedArities[name] != nil, "signature for \(name), which is not implemented")
+        }
+    }
+
+    @Test func typesUnifyAsOPAs() {
+        let coll = BuiltinSignature("(c: any<string, array[any], object[any: any], set[any]>) => number")!.args[0]
+        #expect(RegoType.number.unifies(coll) == false)
+        #expect(RegoType.array(.number).unifies(coll))
+        #expect(RegoType.any.unifies(coll))
+        #expect(RegoType.array(.number).unifies(.array(.string)) == false)
+        #expect(RegoType.union([.number, .string]).unifies(.string))
+        #expect(RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#)) == .object(.string, .array(.union([.number, .string]))))
+    }
+}
