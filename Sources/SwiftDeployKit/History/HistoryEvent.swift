@@ -15,11 +15,13 @@ public enum HistoryEvent: String, Sendable, CaseIterable, Codable, Hashable {
     case gate
     case override
     case lock
+    /// A progressive-delivery rollout: its start, every step, decision and its outcome (`details.phase`).
+    case rollout
 
     /// Events that change what is running (shown in the report's timeline).
     public var isAction: Bool {
         switch self {
-        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock: return true
+        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock, .rollout: return true
         case .validate, .status, .gate: return false
         }
     }

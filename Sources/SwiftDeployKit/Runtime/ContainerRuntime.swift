@@ -83,4 +83,20 @@ public protocol ContainerRuntime: Sendable {
     func logs(container: String, lines: Int) -> String
     /// Containers, networks and volumes that still carry the project's label.
     func leftovers() throws -> ProjectResources
+    /// `rm -s -f <service>`: stops and removes one service (the rollout's candidate), the others untouched.
+    func remove(service: String) throws
+    /// Runs a command inside a service's container (`nginx -t`, `nginx -s reload`); returns its result.
+    func exec(service: String, command: [String]) throws -> CommandResult
+}
+
+/// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.
+/// The defaults refuse, so a runtime that cannot do them is never assumed to have done them.
+extension ContainerRuntime {
+    public func remove(service: String) throws {
+        throw RolloutError.runtimeUnsupported(operation: "remove the service \(service)")
+    }
+
+    public func exec(service: String, command: [String]) throws -> CommandResult {
+        throw RolloutError.runtimeUnsupported(operation: "run \(command.joined(separator: " ")) in \(service)")
+    }
 }
