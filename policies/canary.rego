@@ -37,7 +37,7 @@ deny contains msg if {
 	d := input.comparison.error_rate_difference
 	is_number(d)
 	d > limits.max_error_rate_increase
-	msg := sprintf("the candidate's error rate is %v%%, %v percentage points above the baseline's %v%%: more than thresholds.json canary.max_error_rate_increase (%v)", [input.metrics.error_rate_percent, round(d * 10000) / 100, input.baseline.error_rate_percent, limits.max_error_rate_increase])
+	msg := sprintf("the candidate's error rate is %v%%, against the baseline's %v%%: a difference of %v, more than thresholds.json canary.max_error_rate_increase (%v)", [input.metrics.error_rate_percent, input.baseline.error_rate_percent, d, limits.max_error_rate_increase])
 }
 
 deny contains msg if {
@@ -45,7 +45,7 @@ deny contains msg if {
 	r := input.comparison.p99_ratio
 	is_number(r)
 	r > limits.max_p99_ratio
-	msg := sprintf("the candidate's p99 latency is %v ms, %v times the baseline's %v ms: above thresholds.json canary.max_p99_ratio (%v)", [round(input.metrics.p99_ms), round(r * 100) / 100, round(input.baseline.p99_ms), limits.max_p99_ratio])
+	msg := sprintf("the candidate's p99 latency is %v ms against the baseline's %v ms, a ratio of %v: above thresholds.json canary.max_p99_ratio (%v)", [round(input.metrics.p99_ms), round(input.baseline.p99_ms), r, limits.max_p99_ratio])
 }
 
 deny contains msg if {
@@ -54,7 +54,7 @@ deny contains msg if {
 	is_number(t.p_value)
 	t.p_value < limits.max_p_value
 	t.mean_ratio > limits.max_latency_mean_ratio
-	msg := sprintf("the candidate is significantly slower than the baseline: Mann-Whitney U p-value %v is below thresholds.json canary.max_p_value (%v) and its mean latency is %v times the baseline's, above canary.max_latency_mean_ratio (%v)", [t.p_value, limits.max_p_value, round(t.mean_ratio * 100) / 100, limits.max_latency_mean_ratio])
+	msg := sprintf("the candidate is significantly slower than the baseline: Mann-Whitney U p-value %v is below thresholds.json canary.max_p_value (%v) and its mean latency is %v times the baseline's, above canary.max_latency_mean_ratio (%v)", [t.p_value, limits.max_p_value, t.mean_ratio, limits.max_latency_mean_ratio])
 }
 
 deny contains msg if {
@@ -67,6 +67,6 @@ deny contains msg if {
 
 warn contains msg if {
 	input.rollout
-	input.baseline.requests == 0
+	is_null(input.baseline.error_rate)
 	msg := sprintf("the stable side served no request during this step (weight %v%%): the relative rules had no baseline to compare with, only the absolute limits applied", [input.rollout.weight])
 }

@@ -81,15 +81,15 @@ test_error_rate_above_baseline_denies if {
 	comparison := object.union(same, {"error_rate_difference": 0.0175})
 	doc := {"metrics": metrics, "baseline": baseline, "comparison": comparison, "rollout": step}
 	denies := canary.deny with input as doc with data.thresholds.canary as object.union(relative, {"max_error_rate": 0.05})
-	denies == {"the candidate's error rate is 2%, 1.75 percentage points above the baseline's 0.25%: more than thresholds.json canary.max_error_rate_increase (0.01)"}
+	denies == {"the candidate's error rate is 2%, against the baseline's 0.25%: a difference of 0.0175, more than thresholds.json canary.max_error_rate_increase (0.01)"}
 }
 
 test_p99_ratio_above_limit_denies if {
 	metrics := object.union(healthy, {"p99_ms": 400})
-	comparison := object.union(same, {"p99_ratio": 2.6666666})
+	comparison := object.union(same, {"p99_ratio": 2.67})
 	doc := {"metrics": metrics, "baseline": baseline, "comparison": comparison, "rollout": step}
 	denies := canary.deny with input as doc with data.thresholds.canary as relative
-	denies == {"the candidate's p99 latency is 400 ms, 2.67 times the baseline's 150 ms: above thresholds.json canary.max_p99_ratio (1.5)"}
+	denies == {"the candidate's p99 latency is 400 ms against the baseline's 150 ms, a ratio of 2.67: above thresholds.json canary.max_p99_ratio (1.5)"}
 }
 
 test_p99_ratio_below_floor_is_not_judged if {
@@ -126,7 +126,7 @@ test_null_comparison_fires_nothing if {
 }
 
 test_idle_baseline_warns if {
-	doc := {"metrics": healthy, "baseline": object.union(baseline, {"requests": 0}), "comparison": same, "rollout": object.union(step, {"weight": 100})}
+	doc := {"metrics": healthy, "baseline": object.union(baseline, {"requests": 0, "error_rate": null}), "comparison": same, "rollout": object.union(step, {"weight": 100})}
 	warns := canary.warn with input as doc with data.thresholds.canary as relative
 	warns == {"the stable side served no request during this step (weight 100%): the relative rules had no baseline to compare with, only the absolute limits applied"}
 }

@@ -47,17 +47,17 @@ struct RolloutManifestTests {
     }
 
     @Test(arguments: [
-        ("rollout:\n  steps: [50, 20, 100]\n", "manifest.yaml:16:10: error: rollout.steps must increase strictly, got [50, 20, 100]"),
-        ("rollout:\n  steps: [10, 50]\n", "manifest.yaml:16:10: error: rollout.steps must end at 100 (the candidate takes all traffic before it is promoted), got [10, 50]"),
-        ("rollout:\n  steps: []\n", "manifest.yaml:16:10: error: rollout.steps must list at least one step, e.g. [10, 50, 100]"),
-        ("rollout:\n  steps: [0, 100]\n", "manifest.yaml:16:11: error: rollout.steps[0] must be 1-100, got 0"),
-        ("rollout:\n  steps: [10, 101]\n", "manifest.yaml:16:15: error: rollout.steps[1] must be 1-100, got 101"),
-        ("rollout:\n  steps: [\"10\", 100]\n", "manifest.yaml:16:11: error: rollout.steps[0] must be an integer, got string \"10\""),
-        ("rollout:\n  steps: 100\n", "manifest.yaml:16:10: error: rollout.steps must be a list of percents such as [10, 50, 100], got integer 100"),
-        ("rollout:\n  sticky: yes\n", "manifest.yaml:16:11: error: rollout.sticky must be true or false, got string \"yes\""),
-        ("rollout:\n  on_inconclusive: pasue\n", "manifest.yaml:16:20: error: rollout.on_inconclusive must be one of pause, abort, got \"pasue\"; did you mean 'pause'?"),
-        ("rollout:\n  interval: 0s\n", "manifest.yaml:16:13: error: rollout.interval must be between 1s and 86400s, got 0s"),
-        ("rollout:\n  stpes: [10, 100]\n", "manifest.yaml:16:3: error: unknown key 'stpes' at rollout; did you mean 'steps'?"),
+        ("rollout:\n  steps: [50, 20, 100]\n", "manifest.yaml:13:10: error: rollout.steps must increase strictly, got [50, 20, 100]"),
+        ("rollout:\n  steps: [10, 50]\n", "manifest.yaml:13:10: error: rollout.steps must end at 100 (the candidate takes all traffic before it is promoted), got [10, 50]"),
+        ("rollout:\n  steps: []\n", "manifest.yaml:13:10: error: rollout.steps must list at least one step, e.g. [10, 50, 100]"),
+        ("rollout:\n  steps: [0, 100]\n", "manifest.yaml:13:11: error: rollout.steps[0] must be 1-100, got 0"),
+        ("rollout:\n  steps: [10, 101]\n", "manifest.yaml:13:15: error: rollout.steps[1] must be 1-100, got 101"),
+        ("rollout:\n  steps: [\"10\", 100]\n", "manifest.yaml:13:11: error: rollout.steps[0] must be an integer, got string \"10\""),
+        ("rollout:\n  steps: 100\n", "manifest.yaml:13:10: error: rollout.steps must be a list of percents such as [10, 50, 100], got integer 100"),
+        ("rollout:\n  sticky: yes\n", "manifest.yaml:13:11: error: rollout.sticky must be true or false, got string \"yes\""),
+        ("rollout:\n  on_inconclusive: pasue\n", "manifest.yaml:13:20: error: rollout.on_inconclusive must be one of pause, abort, got \"pasue\"; did you mean 'pause'?"),
+        ("rollout:\n  interval: 0s\n", "manifest.yaml:13:13: error: rollout.interval must be between 1s and 86400s, got 0s"),
+        ("rollout:\n  stpes: [10, 100]\n", "manifest.yaml:13:3: error: unknown key 'stpes' at rollout; did you mean 'steps'?"),
     ])
     func invalidBlocksAreRefusedWithPositions(_ block: String, _ expected: String) {
         #expect(problems(base + block) == [expected])

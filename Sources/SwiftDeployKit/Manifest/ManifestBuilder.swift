@@ -230,6 +230,7 @@ struct ManifestBuilder {
     /// `rollout.steps`: a list of whole percents 1-100, strictly increasing, ending at 100.
     private func rolloutSteps(_ node: Node?) -> [Int]? {
         guard let node else { return nil }
+        reader.noteRead("rollout.steps")
         guard case .sequence(let sequence) = node else {
             reader.report(node, "rollout.steps", "rollout.steps must be a list of percents such as [10, 50, 100], got \(reader.describe(node))")
             return nil

@@ -14,7 +14,7 @@ public struct RolloutDashboard: Sendable {
               [.running, .paused].contains(status.state) else { return nil }
         let analyzer = RolloutAnalyzer(manifest: manifest, transport: transport)
         let settings = MetricsWindowSettings(manifest: manifest, window: window)
-        func figures(_ url: URL) async -> Result<StatusFigures, StatusMetricsUnavailable> {
+        let figures: @Sendable (URL) async -> Result<StatusFigures, StatusMetricsUnavailable> = { url in
             let source = ScrapeMetricsSource(url: url, transport: transport)
             do {
                 let f = try await source.window(settings: settings)
