@@ -56,9 +56,12 @@ struct ManifestBuilder {
             reader.report(top["metrics"], "metrics.prometheus_url",
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
-        return Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
-                        network: network, policy: policy, metrics: metrics, history: history, rollout: rollout,
-                        templatesDir: templates, directory: directory, fileURL: fileURL)
+        let manifest = Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
+                                network: network, policy: policy, metrics: metrics, history: history, rollout: rollout,
+                                templatesDir: templates,
+                                directory: directory, fileURL: fileURL)
+        checkPaths(top, manifest)
+        return manifest
     }
 
     private func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {
@@ -195,7 +198,10 @@ struct ManifestBuilder {
             opa: Manifest.OPA(
                 image: reader.checked(o["image"], "policy.opa.image", ManifestGrammar.imageReference) ?? Manifest.Defaults.opaImage,
                 port: reader.port(o["port"], "policy.opa.port") ?? Manifest.Defaults.opaPort,
-                url: reader.checked(o["url"], "policy.opa.url", ManifestGrammar.httpURL)))
+                url: reader.checked(o["url"], "policy.opa.url", ManifestGrammar.httpURL)),
+            timeout: reader.duration(m["timeout"], "policy.timeout",
+                                     range: ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 300_000))
+                ?? Manifest.Defaults.policyTimeout)
     }
 
     private func buildMetrics(_ node: Node?) -> Manifest.Metrics {
@@ -204,7 +210,7 @@ struct ManifestBuilder {
             window: reader.duration(m["window"], "metrics.window",
                                     range: ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 3_600_000))
                 ?? Manifest.Defaults.metricsWindow,
-            minRequests: reader.integer(m["min_requests"], "metrics.min_requests", range: 0...1_000_000_000) ?? Manifest.Defaults.minRequests,
+            minRequests: reader.integer(m["min_requests"], "metrics.min_requests", range: 1...1_000_000_000) ?? Manifest.Defaults.minRequests,
             excludePaths: reader.stringList(m["exclude_paths"], "metrics.exclude_paths", ManifestGrammar.httpPath) ?? Manifest.Defaults.excludePaths,
             source: reader.choice(m["source"], "metrics.source", MetricsSourceKind.allCases.map(\.rawValue)).flatMap(MetricsSourceKind.init(rawValue:))
                 ?? Manifest.Defaults.metricsSource,
