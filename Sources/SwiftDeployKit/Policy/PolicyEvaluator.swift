@@ -15,6 +15,8 @@ public struct PolicyEvaluator: PolicyGate {
     public var hostFacts: @Sendable (Manifest) -> HostFacts
     /// Picks the metrics source for a request; the default follows `--metrics-url`, then `metrics.source`.
     public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
+    /// Collects the `slo` domain's evidence (Prometheus and the history); the default is ``SLOCollector``.
+    public var sloEvidence: @Sendable (GateRequest) async -> SLOEvidence = { await SLOCollector().collect(manifest: $0.manifest) }
 
     public init(backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
                 hostFacts: @escaping @Sendable (Manifest) -> HostFacts = PolicyEvaluator.defaultHostFacts,
@@ -56,15 +58,22 @@ public struct PolicyEvaluator: PolicyGate {
             timings["collect_metrics"] = elapsedMs(since: start)
         }
 
+        var slo: SLOEvidence? = nil
+        if needs.contains(.slo) {
+            let start = MonotonicClock.now()
+            slo = await sloEvidence(request)
+            timings["collect_slo"] = elapsedMs(since: start)
+        }
+
         let backend = backendFactory(request.manifest)
         var decisions: [PolicyDecision] = []
         for domain in domains {
             let evidence = PolicyInput.evidence(for: domain)
-            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics)
+            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics), usesSLO = evidence.contains(.slo)
             let input = PolicyInput.document(request: request, domain: domain, host: usesHost ? host : nil,
-                                             metrics: usesMetrics ? metrics : nil)
+                                             metrics: usesMetrics ? metrics : nil, slo: usesSLO ? slo : nil)
             var domainTimings = timings.filter { key, _ in
-                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics)
+                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics) || (key == "collect_slo" && usesSLO)
             }
             var missing: [String] = []
             if usesMetrics {
@@ -72,6 +81,7 @@ public struct PolicyEvaluator: PolicyGate {
                 missing.append(contentsOf: metrics?.insufficient ?? [])
             }
             if usesHost, let host { missing.append(contentsOf: host.problems) }
+            if usesSLO { missing.append(contentsOf: slo?.insufficient ?? ["slo: no evidence was collected"]) }
             let notes = usesMetrics ? (metrics?.notes ?? []) : []
 
             guard missing.isEmpty else {

@@ -221,6 +221,37 @@ services:
     networks:
       - {{{networkKey}}}
 {{/opa}}
+{{#prometheus}}
+
+  prometheus:
+    image: {{{image}}}
+    restart: {{{restartPolicy}}}
+    ports:
+      - {{{portMapping}}}
+    volumes:
+      - "./observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+      - "./observability/rules:/etc/prometheus/rules:ro"
+    labels:
+      swiftdeploy.project: {{{project}}}
+      swiftdeploy.role: "observability"
+    networks:
+      - {{{networkKey}}}
+{{/prometheus}}
+{{#alertmanager}}
+
+  alertmanager:
+    image: {{{image}}}
+    restart: {{{restartPolicy}}}
+    ports:
+      - {{{portMapping}}}
+    volumes:
+      - "./observability/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"
+    labels:
+      swiftdeploy.project: {{{project}}}
+      swiftdeploy.role: "observability"
+    networks:
+      - {{{networkKey}}}
+{{/alertmanager}}
 
 networks:
   {{{networkKey}}}:

@@ -27,10 +27,13 @@ public struct ConfigGenerator: Sendable {
     /// What would be written, without writing.
     public func render() throws -> [GeneratedFile] {
         let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName)
+        let observability = ObservabilityRenderer(manifest: manifest, manifestName: manifestName).files().map {
+            GeneratedFile(url: manifest.observabilityDirectoryURL.appendingPathComponent($0.path), contents: $0.contents)
+        }
         return [
             GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf),
             GeneratedFile(url: manifest.composeFileURL, contents: rendered.compose),
-        ]
+        ] + observability
     }
 
     /// The generated files that are missing or differ on disk (the drift `init --check` reports).
@@ -47,6 +50,12 @@ public struct ConfigGenerator: Sendable {
         var staged: [(temp: URL, target: URL)] = []
         do {
             for (file, status) in plan where status != .unchanged {
+                let directory = file.url.deletingLastPathComponent()
+                do {
+                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                } catch {
+                    throw RenderError.writeFailed(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
+                }
                 staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url), file.url))
             }
         } catch {

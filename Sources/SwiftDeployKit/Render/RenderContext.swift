@@ -70,6 +70,14 @@ struct ComposeContext {
     let networkKey: String
     let networkDriver: String
     let opa: OPA?
+    /// The observability services (`observability.prometheus` / `alertmanager`), published on 127.0.0.1 only.
+    let prometheus: Observer?
+    let alertmanager: Observer?
+
+    struct Observer {
+        let image: String
+        let portMapping: String
+    }
 
     init(manifest: Manifest, manifestName: String) throws {
         let q = Escaping.composeString
@@ -104,6 +112,9 @@ struct ComposeContext {
         } else {
             opa = nil
         }
+        let o = manifest.observability
+        prometheus = o.prometheus ? Observer(image: q(o.prometheusImage), portMapping: q("127.0.0.1:\(o.prometheusPort):9090")) : nil
+        alertmanager = o.alertmanager ? Observer(image: q(o.alertmanagerImage), portMapping: q("127.0.0.1:\(o.alertmanagerPort):9093")) : nil
     }
 
     /// Compose resolves bind-mount sources against the compose file's directory; a relative path needs `./`.

@@ -44,11 +44,14 @@ public struct DeployWorkflow: Sendable {
 
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let overridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
+        var overridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
                                              modeBefore: mode, modeAfter: mode)
+        let slo = try await context.sloStep(action: "deploy", event: .deploy, targetMode: nil, override: override,
+                                            modeBefore: mode, modeAfter: mode, requireRunning: true, progress: progress)
+        overridden = overridden || slo.overridden
         do {
             try context.runtime.preflight()
-            try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image])
+            try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
             progress("starting project \(manifest.project)")
             try context.runtime.up()
             // --timeout bounds the whole deploy: the health wait gets what `up` left (at least a few seconds).

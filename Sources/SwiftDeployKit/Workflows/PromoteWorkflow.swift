@@ -83,8 +83,12 @@ public struct PromoteWorkflow: Sendable {
             return PromoteReport(outcome: .dryRun, target: target, previous: previous, decision: decision,
                                  overridden: false, drift: drift, confirmation: nil)
         }
-        let overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
+        var overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
                                              override: override, modeBefore: previous, modeAfter: target)
+        let slo = try await context.sloStep(action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
+                                            override: override, modeBefore: previous, modeAfter: target,
+                                            requireRunning: false, progress: progress)
+        overridden = overridden || slo.overridden
         do {
             let answer = try await switchMode(to: target, progress: progress)
             try context.record(LifecycleRecord(
