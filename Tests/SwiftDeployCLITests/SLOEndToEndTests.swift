@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 @testable import SwiftDeployKit
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The release health gate on a real Docker engine with the generated Prometheus: `deploy` with
 /// `observability.prometheus: true`, traffic through nginx, chaos errors on the service.

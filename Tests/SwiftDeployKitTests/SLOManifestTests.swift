@@ -93,7 +93,7 @@ struct SLOManifestTests {
         #expect(m.slo?.objectives[0].thresholdSeconds == 0.32)
         #expect(m.observability.histogramBuckets == [0.1, 0.32, 1])
         #expect(problems(base + "observability:\n  histogram_buckets: [1s, 100ms]\n")
-            == ["manifest.yaml:12:28: error: observability.histogram_buckets must be strictly increasing, got 100ms after 1s"])
+            == ["manifest.yaml:12:27: error: observability.histogram_buckets must be strictly increasing, got 100ms after 1s"])
     }
 
     @Test(arguments: [

@@ -246,34 +246,47 @@ public struct ObservabilityRenderer: Sendable {
         let datasource: JSONValue = ["type": "prometheus", "uid": .string(Self.datasourceUID)]
         var panels: [JSONValue] = []
         for (index, panel) in dashboardPanels().enumerated() {
-            let refIds = (0..<panel.targets.count).map { String(UnicodeScalar(UInt8(65 + $0 % 26))) + ($0 >= 26 ? String($0 / 26) : "") }
-            let targets: [JSONValue] = panel.targets.enumerated().map { i, t in
-                ["datasource": datasource, "expr": .string(t.expr), "legendFormat": .string(t.legend), "refId": .string(refIds[i])]
+            var targets: [JSONValue] = []
+            for (i, target) in panel.targets.enumerated() {
+                let refId: String = String(UnicodeScalar(UInt8(65 + i % 26))) + (i >= 26 ? String(i / 26) : "")
+                var object: [String: JSONValue] = [:]
+                object["datasource"] = datasource
+                object["expr"] = .string(target.expr)
+                object["legendFormat"] = .string(target.legend)
+                object["refId"] = .string(refId)
+                targets.append(.object(object))
             }
-            panels.append([
-                "id": .int(Int64(index + 1)),
-                "type": .string(panel.type),
-                "title": .string(panel.title),
-                "datasource": datasource,
-                "gridPos": ["x": .int(Int64((index % 2) * 12)), "y": .int(Int64((index / 2) * 8)), "w": .int(Int64(panel.width)), "h": 8],
-                "fieldConfig": ["defaults": ["unit": .string(panel.unit)], "overrides": .array([])],
-                "options": [:],
-                "targets": .array(targets),
-            ])
+            var gridPos: [String: JSONValue] = [:]
+            gridPos["x"] = .int(Int64((index % 2) * 12))
+            gridPos["y"] = .int(Int64((index / 2) * 8))
+            gridPos["w"] = .int(Int64(panel.width))
+            gridPos["h"] = .int(8)
+            var fieldConfig: [String: JSONValue] = [:]
+            fieldConfig["defaults"] = .object(["unit": .string(panel.unit)])
+            fieldConfig["overrides"] = .array([])
+            var object: [String: JSONValue] = [:]
+            object["id"] = .int(Int64(index + 1))
+            object["type"] = .string(panel.type)
+            object["title"] = .string(panel.title)
+            object["datasource"] = datasource
+            object["gridPos"] = .object(gridPos)
+            object["fieldConfig"] = .object(fieldConfig)
+            object["options"] = .object([:])
+            object["targets"] = .array(targets)
+            panels.append(.object(object))
         }
-        let dashboard: JSONValue = [
-            "uid": .string("swiftdeploy-\(manifest.project)".prefix(40).description),
-            "title": .string("swiftdeploy \(manifest.project): SLOs"),
-            "tags": ["swiftdeploy", "slo"],
-            "timezone": "utc",
-            "schemaVersion": 39,
-            "version": 1,
-            "editable": false,
-            "refresh": "30s",
-            "time": ["from": "now-6h", "to": "now"],
-            "panels": .array(panels),
-        ]
-        return dashboard.jsonString(pretty: true) + "\n"
+        var dashboard: [String: JSONValue] = [:]
+        dashboard["uid"] = .string(String("swiftdeploy-\(manifest.project)".prefix(40)))
+        dashboard["title"] = .string("swiftdeploy \(manifest.project): SLOs")
+        dashboard["tags"] = .array([.string("swiftdeploy"), .string("slo")])
+        dashboard["timezone"] = .string("utc")
+        dashboard["schemaVersion"] = .int(39)
+        dashboard["version"] = .int(1)
+        dashboard["editable"] = .bool(false)
+        dashboard["refresh"] = .string("30s")
+        dashboard["time"] = .object(["from": .string("now-6h"), "to": .string("now")])
+        dashboard["panels"] = .array(panels)
+        return JSONValue.object(dashboard).jsonString(pretty: true) + "\n"
     }
 
     // MARK: alertmanager.yml
