@@ -21,7 +21,7 @@ deny contains msg if {
 	short := objective.burn_rate[pair.short]
 	long > pair.factor
 	short > pair.factor
-	msg := sprintf("objective %s burns its error budget at %vx over %s and %vx over %s, above the page-level %vx (thresholds.json slo.page_burn_rates)", [name, one_decimal(long), pair.long, one_decimal(short), pair.short, pair.factor])
+	msg := sprintf("objective %s burns its error budget at %vx over %s and %vx over %s, above the page-level %vx (thresholds.json slo.page_burn_rates)", [name, long, pair.long, short, pair.short, pair.factor])
 }
 
 # A ticket-level burn: worth a look before shipping more.
@@ -32,14 +32,14 @@ warn contains msg if {
 	short := objective.burn_rate[pair.short]
 	long > pair.factor
 	short > pair.factor
-	msg := sprintf("objective %s burns its error budget at %vx over %s and %vx over %s, above the ticket-level %vx (thresholds.json slo.ticket_burn_rates)", [name, one_decimal(long), pair.long, one_decimal(short), pair.short, pair.factor])
+	msg := sprintf("objective %s burns its error budget at %vx over %s and %vx over %s, above the ticket-level %vx (thresholds.json slo.ticket_burn_rates)", [name, long, pair.long, short, pair.short, pair.factor])
 }
 
 # The budget is spent: nothing new ships until reliability work earns it back.
 deny contains msg if {
 	some name, objective in input.slo.objectives
 	objective.error_budget_remaining <= limits.min_error_budget_remaining
-	msg := sprintf("objective %s has %v%% of its %s error budget left, at or below the minimum %v (thresholds.json slo.min_error_budget_remaining)", [name, one_decimal(objective.error_budget_remaining * 100), objective.window, limits.min_error_budget_remaining])
+	msg := sprintf("objective %s has %v of its %s error budget left (as a fraction), at or below the minimum %v (thresholds.json slo.min_error_budget_remaining)", [name, objective.error_budget_remaining, objective.window, limits.min_error_budget_remaining])
 }
 
 # Too many recent changes failed.
@@ -47,7 +47,7 @@ deny contains msg if {
 	rate := input.delivery.change_failure_rate
 	is_number(rate)
 	rate > limits.max_change_failure_rate
-	msg := sprintf("change failure rate is %v%% (%v of the last %v changes failed), above the maximum ratio of %v (thresholds.json slo.max_change_failure_rate)", [one_decimal(rate * 100), input.delivery.failed_changes, input.delivery.changes, limits.max_change_failure_rate])
+	msg := sprintf("change failure rate is %v (%v of the last %v changes failed), above the maximum ratio of %v (thresholds.json slo.max_change_failure_rate)", [rate, input.delivery.failed_changes, input.delivery.changes, limits.max_change_failure_rate])
 }
 
 # A burn-rate alert firing in Prometheus that the figures above did not already explain.
@@ -56,5 +56,3 @@ warn contains msg if {
 	msg := sprintf("Prometheus alert %s (severity %s, objective %s, %s/%s) is firing", [alert.alert, alert.severity, alert.objective, alert.long_window, alert.short_window])
 }
 
-# Numbers in messages: one decimal, the same text in every engine (OPA's sprintf has no %f for whole numbers).
-one_decimal(x) := round(x * 10) / 10

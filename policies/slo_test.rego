@@ -57,13 +57,13 @@ test_exhausted_budget_denies if {
 	o := object.union(objective(calm).availability, {"error_budget_remaining": -0.25})
 	denies := slo.deny with input as {"slo": {"objectives": {"availability": o}, "alerts_firing": []}, "delivery": healthy_delivery}
 		with data.thresholds.slo as limits
-	denies == {"objective availability has -25% of its 30d error budget left, at or below the minimum 0 (thresholds.json slo.min_error_budget_remaining)"}
+	denies == {"objective availability has -0.25 of its 30d error budget left (as a fraction), at or below the minimum 0 (thresholds.json slo.min_error_budget_remaining)"}
 }
 
 test_change_failure_rate_above_limit_denies if {
 	delivery := {"changes": 10, "failed_changes": 3, "change_failure_rate": 0.3}
 	denies := slo.deny with input as doc(calm, delivery) with data.thresholds.slo as limits
-	denies == {"change failure rate is 30% (3 of the last 10 changes failed), above the maximum ratio of 0.15 (thresholds.json slo.max_change_failure_rate)"}
+	denies == {"change failure rate is 0.3 (3 of the last 10 changes failed), above the maximum ratio of 0.15 (thresholds.json slo.max_change_failure_rate)"}
 }
 
 test_change_failure_rate_at_limit_allows if {

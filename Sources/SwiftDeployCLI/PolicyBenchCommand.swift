@@ -27,6 +27,9 @@ public struct PolicyBenchCommand: ParsableCommand {
     @Argument(help: "The query, e.g. data.swiftdeploy.canary")
     public var query: String
 
+    /// Accepted as on every subcommand; the figures print the same with any of them.
+    @OptionGroup public var global: GlobalOptions
+
     public init() {}
 
     public func run() throws {

@@ -40,6 +40,9 @@ public struct PolicyEvalCommand: ParsableCommand {
     @Argument(help: "The query, e.g. data.swiftdeploy.canary")
     public var query: String
 
+    /// Accepted as on every subcommand; the result set is machine output and prints the same with any of them.
+    @OptionGroup public var global: GlobalOptions
+
     public init() {}
 
     public func validate() throws {

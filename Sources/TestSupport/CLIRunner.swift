@@ -14,10 +14,18 @@ public enum CLIRunner {
 
     /// Runs `swiftdeploy arguments…` in `directory` with `environment` added to a
     /// minimal environment (PATH, HOME) plus `NO_COLOR=1`. Bounded by `timeout` seconds.
+    /// `input`, when given, is written to the standard input on its own thread (then closed), so a child that fills
+    /// its output pipes before reading its input cannot deadlock the test; otherwise the input is /dev/null.
     public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
-                           timeout: TimeInterval = 300) throws -> CLIResult {
+                           input: String? = nil, timeout: TimeInterval = 300) throws -> CLIResult {
+        try run(executable: binary, arguments, in: directory, environment: environment, input: input, timeout: timeout)
+    }
+
+    /// `run` for any executable (tests of the runner itself use a shell).
+    public static func run(executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:],
+                           input: String? = nil, timeout: TimeInterval = 300) throws -> CLIResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
@@ -30,7 +38,8 @@ public enum CLIRunner {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let inputPipe = input.map { _ in Pipe() }
+        process.standardInput = inputPipe ?? FileHandle.nullDevice
         // Blocking reads on their own threads: clearing a FileHandle.readabilityHandler while output still
         // arrives can crash libdispatch on Linux (see SystemCommandRunner).
         let outData = LockedData(), errData = LockedData()
@@ -45,6 +54,12 @@ public enum CLIRunner {
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
         try process.run()
+        if let inputPipe, let input {
+            Thread.detachNewThread {
+                inputPipe.fileHandleForWriting.write(Data(input.utf8))
+                try? inputPipe.fileHandleForWriting.close()
+            }
+        }
         if done.wait(timeout: .now() + timeout) == .timedOut {
             process.terminate()
             if done.wait(timeout: .now() + 3) == .timedOut {

@@ -28,22 +28,12 @@ struct GateRun {
 
 /// Runs the built `swiftdeploy gate` against a project.
 func runGate(_ arguments: [String], project: GateProject, environment: [String: String] = [:]) throws -> GateRun {
-    let process = Process()
-    process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-    process.arguments = ["gate"] + arguments + ["--manifest", project.manifestURL.path, "--no-color"]
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "GITHUB_STEP_SUMMARY")
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return GateRun(stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
-                   status: process.terminationStatus)
+    // CLIRunner drains stdout and stderr on their own threads: reading one pipe to its end before the other
+    // deadlocks once the child fills the other pipe's buffer (64 KiB of stderr).
+    // Its minimal environment also keeps this job's GITHUB_STEP_SUMMARY away from the gate.
+    let run = try CLIRunner.run(["gate"] + arguments + ["--manifest", project.manifestURL.path, "--no-color"],
+                                in: project.manifestURL.deletingLastPathComponent(), environment: environment, timeout: 120)
+    return GateRun(stdout: run.stdout, stderr: run.stderr, status: run.status)
 }
 
 /// A metrics endpoint whose counters move between scrapes: the first scrape sees `before`, every later one

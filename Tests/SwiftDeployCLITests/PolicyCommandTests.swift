@@ -12,41 +12,14 @@ import TestSupport
     }
 
     func swiftdeploy(_ args: [String], stdin: String? = nil) throws -> Run {
-        let p = Process()
-        p.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        p.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        // Both pipes drained concurrently (CLIRunner), so a chatty stderr cannot deadlock the test.
+        let run = try CLIRunner.run(args, in: FileManager.default.temporaryDirectory, input: stdin ?? "")
+        return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     var fixtures: URL { RepositoryPaths.fixtures.appendingPathComponent("rego") }
 
-    /// The skeleton's root command once called ArgumentParser's synchronous `main`, which
-    /// refuses an async root in debug builds; main fixed it with `entryPoint()`. On a
-    /// checkout that predates the fix the binary cannot run any command at all.
-    func binaryCanRun() throws -> Bool {
-        let help = try swiftdeploy(["--help"])
-        if help.stdout.contains("Asynchronous root command needs availability annotation") || help.stderr.contains("Asynchronous root command needs availability annotation") {
-            print("PolicyCommandTests: skipped: this checkout's root command predates the entryPoint fix, so the binary runs no command")
-            return false
-        }
-        return true
-    }
-
     @Test func evalPrintsOPAShapedResult() throws {
-        guard try binaryCanRun() else { return }
         let dir = fixtures.appendingPathComponent("policytest")
         let run = try swiftdeploy(["policy", "eval", "-d", dir.appendingPathComponent("gate.rego").path,
                                    "-d", dir.appendingPathComponent("limits.json").path, "-I", "data.gate"],
@@ -59,7 +32,6 @@ import TestSupport
     }
 
     @Test func evalBindsVariablesAndPrefixesData() throws {
-        guard try binaryCanRun() else { return }
         let dir = fixtures.appendingPathComponent("policytest")
         let run = try swiftdeploy(["policy", "eval", "-d", "lim:" + dir.appendingPathComponent("limits.json").path, "x := data.lim.limits.max_errors + 1"])
         #expect(run.status == 0, "stderr: \(run.stderr)")
@@ -68,14 +40,12 @@ import TestSupport
     }
 
     @Test func evalPrintsEmptyObjectWhenUndefined() throws {
-        guard try binaryCanRun() else { return }
         let run = try swiftdeploy(["policy", "eval", "data.nothing.here"])
         #expect(run.status == 0)
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
     }
 
     @Test func evalExitsTwoOnParseError() throws {
-        guard try binaryCanRun() else { return }
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("policy-eval-\(UUID().uuidString).rego")
         try "package p\nallow if {\n".write(to: tmp, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -86,7 +56,6 @@ import TestSupport
     }
 
     @Test func testCommandPassesAndFails() throws {
-        guard try binaryCanRun() else { return }
         let ok = try swiftdeploy(["policy", "test", fixtures.appendingPathComponent("policytest").path])
         #expect(ok.status == 0, "stdout: \(ok.stdout) stderr: \(ok.stderr)")
         #expect(ok.stdout.contains("data.gate_test.test_allows_few_errors: PASS"))

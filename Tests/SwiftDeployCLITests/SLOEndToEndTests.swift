@@ -35,6 +35,14 @@ import FoundationNetworking
 
         """
         try Data(text.utf8).write(to: project.manifestURL)
+        // The machine running the suite may be busy (seven builds at once): the load limit of the infrastructure
+        // policy is not what this test is about.
+        let thresholdsURL = project.dir.url.appendingPathComponent("thresholds.json")
+        if case .object(var all) = try JSONValue.parse(Data(contentsOf: thresholdsURL)), case .object(var infra)? = all["infrastructure"] {
+            infra["max_load_per_cpu"] = .int(1000)
+            all["infrastructure"] = .object(infra)
+            try Data(JSONValue.object(all).jsonString(pretty: true).utf8).write(to: thresholdsURL)
+        }
 
         let deploy = try await offPool { try project.run(["deploy", "--timeout", "180s"]) }
         #expect(deploy.status == 0, "deploy: \(deploy.stdout)\n\(deploy.stderr)")

@@ -64,7 +64,7 @@ struct ObservabilityRenderTests {
         let rules = try #require(try Self.files().first { $0.path == "rules/slo.yml" }).contents
         for objective in ["availability", "latency"] {
             for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
-                #expect(rules.contains("- record: slo:sli_error:ratio_rate\(window)\n        expr: 'sum(rate(http"), "\(window)")
+                #expect(rules.contains("- record: slo:sli_error:ratio_rate\(window)\n        expr: '(sum(rate(http"), "\(window)")
             }
             _ = objective
         }

@@ -30,10 +30,6 @@ import TestSupport
     }
 
     static let cases: [(String, JSONValue)] = [
-        ("slo", sloInput(burn: [:], remaining: 0.8, changeFailureRate: 0.1)),
-        ("slo", sloInput(burn: ["1h": 20.25, "5m": 100], remaining: 0.8, changeFailureRate: 0.1)),
-        ("slo", sloInput(burn: ["1d": 3.5, "2h": 4, "3d": 1.2, "6h": 1.5], remaining: 0.4, changeFailureRate: nil)),
-        ("slo", sloInput(burn: [:], remaining: -0.21, changeFailureRate: 0.3)),
         ("canary", metricsInput(errors: 0)),
         ("canary", metricsInput(errors: 2)),
         ("canary", metricsInput(errors: 3)),
@@ -45,6 +41,10 @@ import TestSupport
         ("infrastructure", hostInput(disk: 1.5, load: 0.5, memory: 40)),
         ("infrastructure", hostInput(disk: 5, load: 5, memory: 85)),
         ("infrastructure", hostInput(disk: 50, load: 1, memory: 95.5)),
+        ("slo", sloInput(burn: [:], remaining: 0.8, changeFailureRate: 0.1)),
+        ("slo", sloInput(burn: ["1h": 20.25, "5m": 100], remaining: 0.8, changeFailureRate: 0.1)),
+        ("slo", sloInput(burn: ["1d": 3.5, "2h": 4, "3d": 1.2, "6h": 1.5], remaining: 0.4, changeFailureRate: nil)),
+        ("slo", sloInput(burn: [:], remaining: -0.21, changeFailureRate: 0.3)),
     ]
 
     @Test func embeddedAgreesWithOPA() async throws {

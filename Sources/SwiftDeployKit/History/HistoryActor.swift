@@ -3,7 +3,7 @@ import Foundation
 /// Who appended a line: the CI job when the environment says it runs in CI,
 /// otherwise the user and host.
 public struct HistoryActor: Sendable, Hashable, Codable {
-    /// The user (CI actor, login name or `$USER`).
+    /// The user (CI actor, else `CurrentUser.name`: `$USER`, `$LOGNAME` or the uid's passwd entry).
     public var user: String?
     /// The machine's host name.
     public var host: String?
@@ -25,13 +25,13 @@ public struct HistoryActor: Sendable, Hashable, Codable {
     /// The actor for `environment`: GitHub Actions (`GITHUB_ACTIONS`,
     /// `GITHUB_ACTOR`, `GITHUB_RUN_ID`, `GITHUB_WORKFLOW`), GitLab CI
     /// (`GITLAB_CI`, `GITLAB_USER_LOGIN`, `CI_JOB_ID`, `CI_PIPELINE_ID`), any CI
-    /// setting `CI` (`CI_JOB_ID`/`BUILD_ID` if present), else `$USER` and the host name.
+    /// setting `CI` (`CI_JOB_ID`/`BUILD_ID` if present), else `CurrentUser.name` and the host name.
     public static func resolve(environment: [String: String], hostName: String = HistoryActor.localHostName()) -> HistoryActor {
         func value(_ key: String) -> String? {
             guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
         }
-        let localUser = value("USER") ?? value("LOGNAME") ?? value("USERNAME")
+        let localUser = CurrentUser.name(environment: environment)
         if value("GITHUB_ACTIONS") == "true" {
             return HistoryActor(user: value("GITHUB_ACTOR") ?? localUser, host: hostName, ci: "github-actions",
                                 job: value("GITHUB_RUN_ID"), workflow: value("GITHUB_WORKFLOW"))
@@ -44,7 +44,7 @@ public struct HistoryActor: Sendable, Hashable, Codable {
             return HistoryActor(user: localUser, host: hostName, ci: "ci", job: value("CI_JOB_ID") ?? value("BUILD_ID"),
                                 workflow: nil)
         }
-        return HistoryActor(user: localUser ?? "unknown", host: hostName)
+        return HistoryActor(user: localUser, host: hostName)
     }
 
     /// `gethostname(2)`, without a DNS lookup.

@@ -3,10 +3,9 @@ import Yams
 
 /// The `slo:` and `observability:` blocks, read as strictly as the rest of the manifest.
 extension ManifestBuilder {
-    static let sloKeys = ["window", "objectives", "change_window"]
-    static let objectiveKeys = ["name", "target", "threshold"]
-    static let observabilityKeys = ["prometheus", "alertmanager", "prometheus_image", "prometheus_port",
-                                    "alertmanager_image", "alertmanager_port", "scrape_interval", "histogram_buckets"]
+    static let sloKeys = ManifestSchema.keyNames(at: "slo")
+    static let objectiveKeys = ManifestSchema.key(at: "slo.objectives")?.listItemKeys.map(\.name) ?? []
+    static let observabilityKeys = ManifestSchema.keyNames(at: "observability")
 
     func buildObservability(_ node: Node?) -> Manifest.Observability {
         let m = section(node, "observability", Self.observabilityKeys, required: false) ?? [:]
@@ -33,6 +32,7 @@ extension ManifestBuilder {
     /// A list of durations (`[5ms, 10ms, 300ms, 1s]`), strictly increasing; in seconds.
     private func histogramBuckets(_ node: Node) -> [Double]? {
         let path = "observability.histogram_buckets"
+        reader.noteRead(path)
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
             reader.report(node, path, "\(path) must be a non-empty list of durations such as [5ms, 100ms, 300ms, 1s], got \(reader.describe(node))")
             return nil
@@ -64,6 +64,7 @@ extension ManifestBuilder {
             }
         }
         let changeWindow = reader.integer(m["change_window"], "slo.change_window", range: 1...10_000) ?? Manifest.Defaults.sloChangeWindow
+        reader.noteRead("slo.objectives")
         guard let list = m["objectives"] else {
             reader.report(node, "slo.objectives", "slo.objectives is required: a list of objectives such as {name: availability, target: 99.5}")
             return nil
@@ -157,6 +158,13 @@ extension ManifestBuilder {
 }
 
 extension ManifestGrammar {
+    public static let objectiveNameRule = Rule({ objectiveName($0) }, pattern: #"^[a-z][a-z0-9_]{0,39}$"#,
+                                               example: "availability", counterexample: "Availability")
+    public static let sloWindowRule = Rule({ ManifestBuilder.days($0).map { (1...365).contains($0) } == true ? nil : "whole days from 1d to 365d" },
+                                           pattern: #"^[1-9][0-9]{0,2}d$"#, example: "30d", counterexample: "30 days")
+    public static let durationRule = Rule({ ManifestDuration.parse($0) == nil ? "a duration such as 300ms or 1s" : nil },
+                                          pattern: Pattern.duration, example: "2s", counterexample: "2 seconds")
+
     /// An objective name: used in Prometheus label values, alert names and file names.
     public static func objectiveName(_ s: String) -> String? {
         s.range(of: #"^[a-z][a-z0-9_]{0,39}$"#, options: .regularExpression) != nil ? nil

@@ -9,17 +9,18 @@ struct ManifestBuilder {
     let directory: URL
     let fileURL: URL
 
-    static let topKeys = ["version", "project", "services", "nginx", "network", "policy", "metrics", "history", "templates", "slo", "observability"]
-    static let serviceKeys = ["name", "image", "port", "mode", "version", "restart_policy", "env", "resources", "healthcheck"]
-    static let resourceKeys = ["memory", "cpus"]
-    static let healthcheckKeys = ["path", "interval", "timeout", "retries"]
-    static let nginxKeys = ["image", "port", "proxy_timeout", "contact", "admin_port"]
-    static let networkKeys = ["name", "driver_type"]
-    static let policyKeys = ["engine", "dir", "thresholds", "opa"]
-    static let opaKeys = ["image", "port", "url"]
-    static let metricsKeys = ["window", "min_requests", "exclude_paths", "source", "prometheus_url"]
-    static let historyKeys = ["path", "report"]
-    static let networkDrivers = ["bridge", "overlay", "macvlan", "ipvlan"]
+    // Every section's known keys come from the one grammar table (`ManifestSchema`), which also generates the JSON Schema.
+    static let topKeys = ManifestSchema.keyNames(at: "")
+    static let serviceKeys = ManifestSchema.keyNames(at: "services")
+    static let resourceKeys = ManifestSchema.keyNames(at: "services.resources")
+    static let healthcheckKeys = ManifestSchema.keyNames(at: "services.healthcheck")
+    static let nginxKeys = ManifestSchema.keyNames(at: "nginx")
+    static let networkKeys = ManifestSchema.keyNames(at: "network")
+    static let policyKeys = ManifestSchema.keyNames(at: "policy")
+    static let opaKeys = ManifestSchema.keyNames(at: "policy.opa")
+    static let metricsKeys = ManifestSchema.keyNames(at: "metrics")
+    static let historyKeys = ManifestSchema.keyNames(at: "history")
+    static let networkDrivers = ManifestSchema.networkDrivers
 
     func build(_ root: Node) -> Manifest? {
         guard let top = reader.mapping(root, "", allowed: Self.topKeys) else { return nil }
@@ -54,7 +55,7 @@ struct ManifestBuilder {
         checkObservability(observability, nginx: nginx, policy: policy, node: top["observability"])
         if metrics.source == .prometheus, metrics.prometheusURL == nil, !observability.prometheus {
             reader.report(top["metrics"], "metrics.prometheus_url",
-                          "metrics.prometheus_url is required when metrics.source is prometheus (unless observability.prometheus is true); set it to your Prometheus server, e.g. http://127.0.0.1:9090")
+                          "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
         var manifest = Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
                                 network: network, policy: policy, metrics: metrics, history: history, templatesDir: templates, directory: directory, fileURL: fileURL)
@@ -101,7 +102,7 @@ struct ManifestBuilder {
         let env = buildEnv(m["env"])
         let resources = buildResources(m["resources"])
         let healthcheck = buildHealthcheck(m["healthcheck"])
-        if ["nginx", "opa"].contains(name) {
+        if ManifestSchema.reservedServiceNames.contains(name) {
             reader.report(m["name"], "services.name", "services.name must not be '\(name)': that name is taken by the generated \(name) service")
         }
         guard let image, let port else { return nil }
@@ -110,6 +111,7 @@ struct ManifestBuilder {
     }
 
     private func buildEnv(_ node: Node?) -> [Manifest.EnvironmentVariable] {
+        reader.noteRead("services.env")
         guard let node else { return [] }
         guard case .mapping(let mapping) = node else {
             reader.report(node, "services.env", "services.env must be a mapping of NAME: value, got \(reader.describe(node))")
@@ -124,7 +126,7 @@ struct ManifestBuilder {
                 reader.report(keyNode, path, "services.env key must be \(problem), got \(NodeReader.quote(key))")
                 continue
             }
-            if ["MODE", "APP_VERSION", "APP_PORT"].contains(key) {
+            if ManifestSchema.reservedEnvironmentNames.contains(key) {
                 reader.report(keyNode, path, "services.env.\(key) is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead")
                 continue
             }

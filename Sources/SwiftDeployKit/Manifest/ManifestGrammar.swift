@@ -9,36 +9,31 @@ import Foundation
 public enum ManifestGrammar {
     /// A Compose project name: lowercase letters, digits, `-` and `_`, starting with a letter or digit, at most 63.
     public static func projectName(_ s: String) -> String? {
-        matches(s, #"^[a-z0-9][a-z0-9_-]{0,62}$"#) ? nil
+        matches(s, Pattern.projectName) ? nil
             : "a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters)"
     }
 
     /// A DNS label: what Docker's embedded DNS resolves as a service name.
     public static func dnsLabel(_ s: String) -> String? {
-        matches(s, #"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"#) ? nil
+        matches(s, Pattern.dnsLabel) ? nil
             : "a DNS-safe name (lowercase letters, digits and '-', not starting or ending with '-', at most 63 characters)"
     }
 
     /// A Docker network name.
     public static func networkName(_ s: String) -> String? {
-        matches(s, #"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"#) ? nil
+        matches(s, Pattern.networkName) ? nil
             : "a network name (letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters)"
     }
 
     /// An image reference: `[registry[:port]/]path[:tag][@sha256:digest]`, Docker's reference grammar.
     public static func imageReference(_ s: String) -> String? {
-        let component = #"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"#
-        let registry = #"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)?"#
-        let tag = #"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"#
-        let digest = #"(?:@sha256:[a-f0-9]{64})?"#
-        let pattern = "^\(registry)\(component)(?:/\(component))*\(tag)\(digest)$"
-        return s.count <= 255 && matches(s, pattern) ? nil
+        return s.count <= 255 && matches(s, Pattern.imageReference) ? nil
             : "an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest)"
     }
 
     /// An application version: letters, digits, `.`, `_`, `+`, `-`.
     public static func version(_ s: String) -> String? {
-        matches(s, #"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"#) ? nil
+        matches(s, Pattern.version) ? nil
             : "a version such as '1.2.3' or '2024.06-rc1' (letters, digits, '.', '_', '+', '-')"
     }
 
@@ -46,7 +41,7 @@ public enum ManifestGrammar {
 
     /// An environment variable name.
     public static func environmentName(_ s: String) -> String? {
-        matches(s, #"^[A-Za-z_][A-Za-z0-9_]{0,127}$"#) ? nil
+        matches(s, Pattern.environmentName) ? nil
             : "an environment variable name (letters, digits and '_', not starting with a digit)"
     }
 
@@ -63,12 +58,12 @@ public enum ManifestGrammar {
 
     /// A Compose memory size: `512m`, `1g`, `268435456`.
     public static func memory(_ s: String) -> String? {
-        matches(s, #"^[1-9][0-9]{0,12}[bkmgBKMG]?$"#) ? nil : "a memory size such as '256m' or '1g'"
+        matches(s, Pattern.memory) ? nil : "a memory size such as '256m' or '1g'"
     }
 
     /// A CPU count: `0.5`, `2`.
     public static func cpus(_ s: String) -> String? {
-        guard matches(s, #"^[0-9]{1,3}(\.[0-9]{1,3})?$"#), let v = Double(s), v > 0 else {
+        guard matches(s, Pattern.cpusText), let v = Double(s), v > 0 else {
             return "a positive number of CPUs such as '0.5' or '2'"
         }
         return nil
@@ -76,19 +71,19 @@ public enum ManifestGrammar {
 
     /// An HTTP path: starts with `/`, unreserved characters only.
     public static func httpPath(_ s: String) -> String? {
-        matches(s, #"^/[A-Za-z0-9._~/-]{0,255}$"#) ? nil
+        matches(s, Pattern.httpPath) ? nil
             : "an absolute HTTP path such as '/healthz' (letters, digits, '.', '_', '~', '-', '/')"
     }
 
     /// An e-mail address, conservatively.
     public static func email(_ s: String) -> String? {
-        matches(s, #"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"#) ? nil
+        matches(s, Pattern.email) ? nil
             : "an e-mail address such as 'ops@example.com'"
     }
 
     /// A file path: relative or absolute, safe characters, no `..` segment.
     public static func filePath(_ s: String) -> String? {
-        guard matches(s, #"^[A-Za-z0-9._/-]{1,1024}$"#) else {
+        guard matches(s, Pattern.filePathText) else {
             return "a file path of letters, digits, '.', '_', '-' and '/'"
         }
         if s.split(separator: "/").contains("..") { return "a path without '..' segments" }
@@ -97,9 +92,77 @@ public enum ManifestGrammar {
 
     /// An http(s) URL with a host, optional port and path, no credentials, query or fragment.
     public static func httpURL(_ s: String) -> String? {
-        matches(s, #"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"#) ? nil
+        matches(s, Pattern.httpURL) ? nil
             : "an http(s) URL such as 'http://127.0.0.1:8181' (no credentials, query or fragment)"
     }
+
+    /// The regular expressions behind the rules above. They are written in the common subset of ICU's and
+    /// ECMA-262's syntax, because the JSON Schema (`ManifestSchema`) ships them to editors as they are.
+    public enum Pattern {
+        public static let projectName = #"^[a-z0-9][a-z0-9_-]{0,62}$"#
+        public static let dnsLabel = #"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"#
+        public static let networkName = #"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"#
+        public static let imageReference: String = {
+            let component = #"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"#
+            let registry = #"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)?"#
+            let tag = #"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"#
+            let digest = #"(?:@sha256:[a-f0-9]{64})?"#
+            return "^\(registry)\(component)(?:/\(component))*\(tag)\(digest)$"
+        }()
+        public static let version = #"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"#
+        public static let environmentName = #"^[A-Za-z_][A-Za-z0-9_]{0,127}$"#
+        /// No control character and no `${` or `$(` anywhere.
+        public static let environmentValue = #"^(?![\s\S]*\$[{(])[^\u0000-\u001F\u007F]*$"#
+        public static let memory = #"^[1-9][0-9]{0,12}[bkmgBKMG]?$"#
+        static let cpusText = #"^[0-9]{1,3}(\.[0-9]{1,3})?$"#
+        /// `cpusText` and not zero.
+        public static let cpus = #"^(?!0{1,3}(\.0{1,3})?$)[0-9]{1,3}(\.[0-9]{1,3})?$"#
+        public static let httpPath = #"^/[A-Za-z0-9._~/-]{0,255}$"#
+        public static let email = #"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"#
+        static let filePathText = #"^[A-Za-z0-9._/-]{1,1024}$"#
+        /// `filePathText` without a `..` segment.
+        public static let filePath = #"^(?!(.*/)?\.\.(/|$))[A-Za-z0-9._/-]{1,1024}$"#
+        public static let httpURL = #"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"#
+        /// A duration in Go-style units; whole seconds are written as a YAML integer instead.
+        public static let duration = #"^([0-9]+(ms|s|m|h))+$"#
+    }
+
+    /// A string rule as the loader checks it and as the JSON Schema states it.
+    public struct Rule: Sendable {
+        public let check: @Sendable (String) -> String?
+        /// The ECMA-262 pattern a value matching `check` matches (and only such a value).
+        public let pattern: String
+        public let maxLength: Int?
+        /// A value the rule accepts and one it rejects (tests walk every key with them).
+        public let example: String
+        public let counterexample: String
+
+        public init(_ check: @escaping @Sendable (String) -> String?, pattern: String, maxLength: Int? = nil,
+                    example: String, counterexample: String) {
+            self.check = check
+            self.pattern = pattern
+            self.maxLength = maxLength
+            self.example = example
+            self.counterexample = counterexample
+        }
+    }
+
+    public static let projectNameRule = Rule({ projectName($0) }, pattern: Pattern.projectName, example: "shop-checkout", counterexample: "a}b")
+    public static let dnsLabelRule = Rule({ dnsLabel($0) }, pattern: Pattern.dnsLabel, example: "checkout", counterexample: "-app")
+    public static let networkNameRule = Rule({ networkName($0) }, pattern: Pattern.networkName, example: "app-net", counterexample: "net work")
+    public static let imageReferenceRule = Rule({ imageReference($0) }, pattern: Pattern.imageReference, maxLength: 255,
+                                                example: "registry.example.com:5000/team/app:1.2.3", counterexample: "nginx;listen")
+    public static let versionRule = Rule({ version($0) }, pattern: Pattern.version, example: "2.4.1-rc.1", counterexample: "1 2")
+    public static let environmentNameRule = Rule({ environmentName($0) }, pattern: Pattern.environmentName, example: "LOG_LEVEL", counterexample: "1X")
+    public static let environmentValueRule = Rule({ environmentValue($0) }, pattern: Pattern.environmentValue, maxLength: 4096,
+                                                  example: "info", counterexample: "${HOME}")
+    public static let memoryRule = Rule({ memory($0) }, pattern: Pattern.memory, example: "512m", counterexample: "512 MB")
+    public static let cpusRule = Rule({ cpus($0) }, pattern: Pattern.cpus, example: "1.5", counterexample: "0.0")
+    public static let httpPathRule = Rule({ httpPath($0) }, pattern: Pattern.httpPath, example: "/healthz", counterexample: "/h; deny all")
+    public static let emailRule = Rule({ email($0) }, pattern: Pattern.email, example: "ops@example.com", counterexample: "ops@example")
+    public static let filePathRule = Rule({ filePath($0) }, pattern: Pattern.filePath, example: "var/report.md", counterexample: "../etc/passwd")
+    public static let httpURLRule = Rule({ httpURL($0) }, pattern: Pattern.httpURL, example: "http://127.0.0.1:8181",
+                                         counterexample: "http://user:pw@host/")
 
     private static func matches(_ s: String, _ pattern: String) -> Bool {
         s.range(of: pattern, options: .regularExpression) != nil

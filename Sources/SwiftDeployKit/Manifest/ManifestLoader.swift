@@ -27,6 +27,15 @@ public struct ManifestLoader: Sendable {
                          fileURL: url.standardizedFileURL)
     }
 
+    /// Loads `text` and returns the reader that checked it, with the keys each section allowed and every path read:
+    /// tests compare them with `ManifestSchema`.
+    func reading(_ text: String, directory: URL) throws -> NodeReader {
+        let reader = NodeReader(file: "manifest.yaml")
+        guard let root = try Yams.compose(yaml: text) else { return reader }
+        _ = ManifestBuilder(reader: reader, directory: directory, fileURL: directory.appendingPathComponent("manifest.yaml")).build(root)
+        return reader
+    }
+
     /// Validates manifest text. `directory` is where relative paths resolve and the default project name comes from;
     /// `fileURL` is the manifest's own path (default: `file`'s name inside `directory`).
     public func parse(_ text: String, file: String, directory: URL, fileURL: URL? = nil) throws -> Manifest {
@@ -60,8 +69,15 @@ public struct ManifestLoader: Sendable {
 final class NodeReader {
     let file: String
     private(set) var problems: [ManifestProblem] = []
+    /// The keys each section was checked against, by section path ("" for the top level). Tests compare these
+    /// and `readPaths` with `ManifestSchema`, so a key the loader accepts cannot be missing from the schema.
+    private(set) var allowedKeys: [String: [String]] = [:]
+    /// Every key path a value was read at.
+    private(set) var readPaths: Set<String> = []
 
     init(file: String) { self.file = file }
+
+    func noteRead(_ path: String) { readPaths.insert(path) }
 
     func report(_ node: Node?, _ path: String, _ message: String) {
         problems.append(ManifestProblem(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
@@ -83,6 +99,7 @@ final class NodeReader {
 
     /// The mapping's entries by key, after reporting unknown and duplicate keys. Nil when the node is not a mapping.
     func mapping(_ node: Node, _ path: String, allowed: [String]) -> [String: Node]? {
+        allowedKeys[path] = allowed
         guard case .mapping(let mapping) = node else {
             report(node, path, "\(path.isEmpty ? "the manifest" : path) must be a mapping of keys to values, got \(describe(node))")
             return nil
@@ -116,6 +133,7 @@ final class NodeReader {
 
     /// A scalar's text, for string fields. Numbers are taken as written (`version: 1.2` is "1.2").
     func string(_ node: Node?, _ path: String, required: Bool = false) -> String? {
+        noteRead(path)
         guard let node else {
             if required { report(nil, path, "\(path) is required") }
             return nil
@@ -159,6 +177,7 @@ final class NodeReader {
 
     /// An integer written as a plain YAML integer (a quoted number is a string, and an error).
     func integer(_ node: Node?, _ path: String, required: Bool = false, range: ClosedRange<Int>) -> Int? {
+        noteRead(path)
         guard let node else {
             if required { report(nil, path, "\(path) is required") }
             return nil
@@ -182,6 +201,7 @@ final class NodeReader {
 
     /// `true` or `false`, nothing else (no yes/no/on/off).
     func boolean(_ node: Node?, _ path: String) -> Bool? {
+        noteRead(path)
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, scalar.style == .plain, ["true", "false"].contains(scalar.string) else {
             report(node, path, "\(path) must be true or false, got \(describe(node))")
@@ -192,6 +212,7 @@ final class NodeReader {
 
     /// A duration: a plain integer of seconds, or text such as `500ms`, `30s`, `1m30s`.
     func duration(_ node: Node?, _ path: String, range: ClosedRange<ManifestDuration>) -> ManifestDuration? {
+        noteRead(path)
         guard let node else { return nil }
         guard case .scalar(let scalar) = node else {
             report(node, path, "\(path) must be a duration such as 30s or 500ms, got \(describe(node))")
@@ -217,6 +238,7 @@ final class NodeReader {
 
     /// A sequence of scalars.
     func stringList(_ node: Node?, _ path: String, _ rule: (String) -> String?) -> [String]? {
+        noteRead(path)
         guard let node else { return nil }
         guard case .sequence(let sequence) = node else {
             report(node, path, "\(path) must be a list, got \(describe(node))")

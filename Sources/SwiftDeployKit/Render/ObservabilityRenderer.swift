@@ -220,7 +220,7 @@ public struct ObservabilityRenderer: Sendable {
         }
         if errorTargets.isEmpty {
             let base = q.baseMatcher
-            errorTargets.append(("sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[5m])) / sum(rate(http_requests_total{\(base)}[5m]))", "error ratio (5m)"))
+            errorTargets.append(("(sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[5m])) or vector(0)) / sum(rate(http_requests_total{\(base)}[5m]))", "error ratio (5m)"))
         }
         panels.append(Panel(title: "Error rate and objective", type: "timeseries", unit: "percentunit", targets: errorTargets, width: 12))
         panels.append(Panel(title: "Latency p50 / p95 / p99", type: "timeseries", unit: "s",

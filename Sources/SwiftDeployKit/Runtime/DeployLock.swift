@@ -21,9 +21,7 @@ public struct LockHolder: Sendable, Equatable, Codable {
 
     /// The current process, about to do `action`.
     public static func current(action: String, now: Date = Date()) -> LockHolder {
-        let env = ProcessInfo.processInfo.environment
-        let who = env["USER"] ?? env["LOGNAME"] ?? String(getuid())
-        return LockHolder(who: who, host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action, since: now)
+        LockHolder(who: CurrentUser.name(), host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action, since: now)
     }
 
     /// `alice@build-1 (pid 4242) running deploy since 2026-11-21T18:00:00Z`

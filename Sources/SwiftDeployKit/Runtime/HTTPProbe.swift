@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// One HTTP answer, or why there was none.
 public struct HTTPAnswer: Sendable, Equatable {
@@ -32,33 +29,20 @@ public protocol HTTPProbing: Sendable {
     func get(_ url: URL, timeout: TimeInterval) async -> HTTPAnswer
 }
 
-/// `HTTPProbing` over URLSession, with no caching, cookies or proxies (loopback targets only).
-public struct URLSessionProbe: HTTPProbing {
-    public init() {}
+/// Health waits and mode confirmation use the one HTTP client, with its timeouts and body cap.
+extension SocketHTTPClient: HTTPProbing {
+    /// The largest body a probe reads: health and `GET /` answers are small.
+    public static let probeBodyLimit = 1 << 20
 
     public func get(_ url: URL, timeout: TimeInterval) async -> HTTPAnswer {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.connectionProxyDictionary = [:]
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: url)
-        request.httpMethod = "GET"
-        request.timeoutInterval = timeout
+        let limits = HTTPLimits(connectTimeout: timeout, totalTimeout: timeout, maxBodyBytes: Self.probeBodyLimit)
         do {
-            let (data, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else {
-                return HTTPAnswer(status: nil, failure: "not an HTTP answer")
-            }
-            var headers: [String: String] = [:]
-            for (key, value) in http.allHeaderFields {
-                if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
-            }
-            return HTTPAnswer(status: http.statusCode, headers: headers, body: String(decoding: data, as: UTF8.self))
+            let response = try await send(method: "GET", url: url, limits: limits)
+            return HTTPAnswer(status: response.status, headers: response.headers, body: String(decoding: response.body, as: UTF8.self))
+        } catch let error as HTTPClientError {
+            return HTTPAnswer(status: nil, failure: error.summary)
         } catch {
-            return HTTPAnswer(status: nil, failure: (error as NSError).localizedDescription)
+            return HTTPAnswer(status: nil, failure: "\(url.absoluteString): \(error)")
         }
     }
 }

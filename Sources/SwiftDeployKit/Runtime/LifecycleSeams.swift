@@ -17,7 +17,7 @@ public typealias LifecycleEvent = HistoryEvent
 /// An audited break-glass: who proceeded past a deny or inconclusive decision, and why.
 public struct OverrideRequest: Sendable, Equatable {
     public var reason: String
-    /// The user name (from `USER`), recorded with the reason.
+    /// The user name (`CurrentUser.name`), recorded with the reason.
     public var who: String
 
     public init(reason: String, who: String = OverrideRequest.currentUser) {
@@ -25,10 +25,7 @@ public struct OverrideRequest: Sendable, Equatable {
         self.who = who
     }
 
-    public static var currentUser: String {
-        let env = ProcessInfo.processInfo.environment
-        return env["USER"] ?? env["LOGNAME"] ?? String(getuid())
-    }
+    public static var currentUser: String { CurrentUser.name() }
 }
 
 /// One thing that happened, as the workflows report it to the history.

@@ -93,7 +93,9 @@ public struct SLOQueries: Sendable {
         let base = baseMatcher
         switch objective.indicator {
         case .availability:
-            return "sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[\(window)]))"
+            // A service that never failed has no 5xx series at all: count that as zero errors (`or vector(0)`), so
+            // only "no requests" (an empty denominator) leaves the ratio undefined.
+            return "(sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[\(window)])) or vector(0))"
                 + " / sum(rate(http_requests_total{\(base)}[\(window)]))"
         case .latency:
             let le = leMatcher(objective.thresholdSeconds ?? 0)

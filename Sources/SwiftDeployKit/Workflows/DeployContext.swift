@@ -18,7 +18,7 @@ public struct DeployContext: Sendable {
     public var pollInterval: TimeInterval
 
     public init(manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
-                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = URLSessionProbe(),
+                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = SocketHTTPClient(),
                 lock: DeployLock? = nil, pollInterval: TimeInterval = 1) {
         self.manifestURL = manifestURL
         self.manifest = manifest
