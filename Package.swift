@@ -42,10 +42,15 @@ let package = Package(
             name: "SwiftDeployKit",
             dependencies: [
                 "Rego",
+                "SwiftDeployHTTP",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
+        ),
+        // The one HTTP client (POSIX sockets, timeouts, body cap), shared by the library and the demo service.
+        .target(
+            name: "SwiftDeployHTTP"
         ),
         .target(
             name: "Rego",
@@ -56,6 +61,7 @@ let package = Package(
         .executableTarget(
             name: "SwiftDeployAPI",
             dependencies: [
+                "SwiftDeployHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -66,11 +66,3 @@ public struct MetricsSnapshot: Sendable {
     public var sampleCount: Int { families.reduce(0) { $0 + $1.samples.count } }
 }
 
-/// A monotonic clock in seconds, unaffected by wall-clock changes.
-public enum MonotonicClock {
-    public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}

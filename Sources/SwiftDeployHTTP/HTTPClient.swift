@@ -1,7 +1,11 @@
+// The one HTTP client of the package: swiftdeploy's metrics scrapes, OPA calls and health waits, and the demo
+// service's `healthcheck` probe. A target of its own so the demo service shares it without the library.
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -69,7 +73,8 @@ public enum HTTPClientError: Error, Equatable, Sendable {
     }
 }
 
-func formatSeconds(_ seconds: Double) -> String {
+/// `500ms`, `2s`, `1.5s`: how messages show a timeout.
+public func formatSeconds(_ seconds: Double) -> String {
     seconds < 1 ? "\(Int((seconds * 1000).rounded()))ms" : (seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds))
 }
 
@@ -104,7 +109,9 @@ public struct SocketHTTPClient: HTTPTransport {
     public func sendBlocking(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
                              limits: HTTPLimits = HTTPLimits()) throws -> HTTPResponse {
         let shown = url.absoluteString
-        guard url.scheme?.lowercased() == "http", let host = url.host, !host.isEmpty else { throw HTTPClientError.invalidURL(shown) }
+        // An IPv6 literal without its brackets, whichever way URL reports it.
+        guard url.scheme?.lowercased() == "http", let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+              !host.isEmpty else { throw HTTPClientError.invalidURL(shown) }
         let port = url.port ?? 80
         let start = MonotonicClock.now()
         let deadline = start + limits.totalTimeout
@@ -115,7 +122,8 @@ public struct SocketHTTPClient: HTTPTransport {
 
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
-        var request = "\(method) \(target) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nUser-Agent: swiftdeploy\r\n"
+        let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var request = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\nUser-Agent: swiftdeploy\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
         if let body { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
@@ -319,5 +327,14 @@ public struct SocketHTTPClient: HTTPTransport {
             out.append(contentsOf: bytes[i..<(i + size)])
             i += size + 2
         }
+    }
+}
+
+/// A monotonic clock in seconds, unaffected by wall-clock changes.
+public enum MonotonicClock {
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
