@@ -3,6 +3,17 @@
 # input.metrics carries the figures of one window (see docs/policy.md);
 # every limit comes from data.thresholds.canary (thresholds.json).
 # No number is written here: tune thresholds.json instead.
+#
+# The METADATA block below is the contract of thresholds.json's canary block: every key this policy reads and its
+# type. swiftdeploy checks thresholds.json against it before any decision (see docs/policy.md).
+
+# METADATA
+# title: Canary promotion gate
+# custom:
+#   thresholds:
+#     max_error_rate: {type: number, minimum: 0, maximum: 1}
+#     max_p99_ms: {type: number, minimum: 0}
+#     warn_p95_ms: {type: number, minimum: 0}
 package swiftdeploy.canary
 
 import rego.v1

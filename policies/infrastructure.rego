@@ -3,6 +3,19 @@
 # input.host carries the facts read from the kernel (see docs/policy.md);
 # every limit comes from data.thresholds.infrastructure (thresholds.json).
 # No number is written here: tune thresholds.json instead.
+#
+# The METADATA block below is the contract of thresholds.json's infrastructure block: every key this policy reads
+# and its type. swiftdeploy checks thresholds.json against it before any decision (see docs/policy.md).
+
+# METADATA
+# title: Infrastructure pre-deploy gate
+# custom:
+#   thresholds:
+#     min_disk_free_gb: {type: number, minimum: 0}
+#     warn_disk_free_gb: {type: number, minimum: 0}
+#     max_load_per_cpu: {type: number, minimum: 0}
+#     max_memory_used_percent: {type: number, minimum: 0, maximum: 100}
+#     warn_memory_used_percent: {type: number, minimum: 0, maximum: 100}
 package swiftdeploy.infrastructure
 
 import rego.v1

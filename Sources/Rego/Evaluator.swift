@@ -3,17 +3,22 @@ import Foundation
 /// Variable bindings of one evaluation path.
 typealias Env = [String: RegoValue]
 
-/// Continuation: called once per solution; returns false to stop the search.
-typealias Next = (Env) throws -> Bool
-typealias ValueNext = (RegoValue, Env) throws -> Bool
+/// A value a term produced, with the bindings that produced it.
+typealias Solution = (value: RegoValue, env: Env)
 
-// Every method here is `@_optimize(none)`: with the optimizer on, Swift 6.3 spends more
-// than half an hour on this file's nested continuation closures (a release build of the
-// package never finished on the 2-core build machine); unoptimized it compiles in
-// seconds, and builtins, values and numbers elsewhere in the module stay optimized.
-// Remove the attributes once the compiler copes, and re-run benchmarks/rego/run.sh.
-
-/// The top-down evaluator: backtracking search over rule bodies with OPA's semantics.
+/// The evaluator: OPA's top-down semantics without continuations.
+///
+/// Design (see docs/rego.md, "Evaluator"): every step takes one binding environment and
+/// appends all of its solutions to an output array; a body runs depth-first on an explicit
+/// stack of choice points (one frame per expression). There are no continuation
+/// closures, so the optimiser compiles every method (no `@_optimize(none)`), and native
+/// recursion follows only the structure of the program: the nesting of one term (bounded
+/// by the parser's depth limit), the length of one reference or pattern, and the chain of
+/// rules and functions that depend on each other (bounded by `maxDepth`, and recursion is
+/// an error). Neither the data, nor the number of solutions, nor the length of a body
+/// deepens the native stack. `StackGuard` still checks the real stack at every rule and
+/// function call and at every nested term, so an unforeseen depth is an `eval_limit_error`,
+/// never a crash, on any thread and with the default stack size.
 ///
 /// One evaluator serves one query (it caches virtual documents), so it is not
 /// shared between threads; `RegoEngine` creates one per call.
@@ -21,9 +26,11 @@ final class Evaluator {
     let program: Program
     let strict: Bool
     let deadline: Date?
-    let maxDepth = 10_000
+    /// Rule and function calls nested deeper than this stop with `eval_limit_error`.
+    let maxDepth = 1_000
     var depth = 0
     var steps = 0
+    let stack = StackGuard()
 
     final class Cache {
         var documents: [[String]: RegoValue?] = [:]
@@ -56,168 +63,190 @@ final class Evaluator {
 
     // MARK: limits
 
-    /// Stack address when evaluation began (see `BigStack`).
-    lazy var stackBase: UInt = BigStack.currentAddress()
-
-    @_optimize(none)
+    @inline(__always)
     func checkStack() throws {
-        let here = BigStack.currentAddress()
-        let used = stackBase > here ? stackBase - here : here - stackBase
-        if used > UInt(BigStack.limit) {
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested too deeply (unbounded recursion?)")
+        if stack.exhausted() {
+            throw RegoError(code: "eval_limit_error", message: "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack")
         }
     }
 
-    @_optimize(none)
+    /// One evaluation step: counts it and checks the deadline every 1,024 steps.
+    @inline(__always)
     func tick() throws {
-        try checkStack()
         steps &+= 1
         if steps & 1023 == 0, let deadline, Date() > deadline {
             throw RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit")
         }
     }
 
-    @_optimize(none)
     func enter() throws {
         try checkStack()
         depth += 1
         if depth > maxDepth {
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested deeper than \(maxDepth) levels (unbounded recursion?)")
+            depth -= 1
+            throw RegoError(code: "eval_limit_error", message: "evaluation nested deeper than \(maxDepth) rule or function calls (unbounded recursion?)")
         }
     }
 
     // MARK: bodies
 
-    @_optimize(none)
-    func evalBody(_ body: Body, _ env: Env, _ k: Next) throws -> Bool {
-        try evalExprs(body.exprs, 0, env, k)
+    func evalBody(_ body: Body, _ env: Env, limit: Int = .max) throws -> [Env] {
+        try evalExprs(body.exprs, [env], limit: limit)
     }
 
-    @_optimize(none)
-    func evalExprs(_ exprs: [Expr], _ i: Int, _ env: Env, _ k: Next) throws -> Bool {
-        if i == exprs.count { return try k(env) }
-        try tick()
-        return try evalExpr(exprs[i], env) { env2 in try self.evalExprs(exprs, i + 1, env2, k) }
-    }
-
-    @_optimize(none)
-    func evalExpr(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
-        if !e.withs.isEmpty { return try evalWith(e, env, k) }
-        if e.negated {
-            var found = false
-            _ = try evalExprPlain(e, env) { _ in found = true; return false }
-            return found ? true : try k(env)
+    /// The solutions of a body from each start environment, depth-first, in OPA's order.
+    ///
+    /// An explicit stack of choice points: frame `i` holds the environments still to be run
+    /// through expression `i` (the remaining solutions of expression `i - 1`), so memory is
+    /// the sum of one expression's solutions per level, not their product, and the native
+    /// stack does not grow with the body. Stops after `limit` solutions.
+    func evalExprs(_ exprs: [Expr], _ start: [Env], limit: Int = .max) throws -> [Env] {
+        if exprs.isEmpty { return start.count > limit ? Array(start.prefix(limit)) : start }
+        var results: [Env] = []
+        var frames: [[Env]] = [start.reversed()]
+        frames.reserveCapacity(exprs.count + 1)
+        while let top = frames.indices.last {
+            guard let env = frames[top].popLast() else { frames.removeLast(); continue }
+            if top == exprs.count {
+                results.append(env)
+                if results.count >= limit { return results }
+                continue
+            }
+            try tick()
+            var solutions: [Env] = []
+            try evalExpr(exprs[top], env, &solutions)
+            if !solutions.isEmpty {
+                solutions.reverse()
+                frames.append(solutions)
+            }
         }
-        return try evalExprPlain(e, env, k)
+        return results
     }
 
-    @_optimize(none)
-    func evalExprPlain(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
+    /// True when the body has at least one solution from `env`.
+    func bodySucceeds(_ body: Body, _ env: Env) throws -> Bool {
+        !(try evalBody(body, env, limit: 1)).isEmpty
+    }
+
+    func evalExpr(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
+        if !e.withs.isEmpty { try evalWith(e, env, &out); return }
+        if e.negated {
+            var inner: [Env] = []
+            try evalExprPlain(e, env, &inner)
+            if inner.isEmpty { out.append(env) }
+            return
+        }
+        try evalExprPlain(e, env, &out)
+    }
+
+    func evalExprPlain(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
         switch e.kind {
         case .term(let t):
+            var sols: [Solution] = []
             if case .call(let name, let args, let loc) = t {
-                return try evalCall(name, args, loc, env, asExpr: true) { v, env2 in
-                    v.isTruthy ? try k(env2) : true
-                }
+                try evalCall(name, args, loc, env, &sols)
+            } else {
+                try evalTerm(t, env, &sols)
             }
-            return try evalTerm(t, env) { v, env2 in v.isTruthy ? try k(env2) : true }
+            for s in sols where s.value.isTruthy { out.append(s.env) }
         case .unify(let a, let b), .assign(let a, let b):
-            return try unifyTerms(a, b, env, e.location) { env2 in try k(env2) }
+            try unifyTerms(a, b, env, e.location, &out)
         case .some:
-            return try k(env)
+            out.append(env)
         case .someIn(let key, let value, let domain):
-            return try evalTerm(domain, env) { coll, env2 in
-                try self.iterate(coll) { kv, vv in
+            var colls: [Solution] = []
+            try evalTerm(domain, env, &colls)
+            for (coll, env2) in colls {
+                for (kv, vv) in entries(coll) {
                     if let key {
-                        return try self.unifyValue(key, kv, env2) { env3 in
-                            try self.unifyValue(value, vv, env3, k)
-                        }
+                        var keyed: [Env] = []
+                        try unifyValue(key, kv, env2, &keyed)
+                        for env3 in keyed { try unifyValue(value, vv, env3, &out) }
+                    } else {
+                        try unifyValue(value, vv, env2, &out)
                     }
-                    return try self.unifyValue(value, vv, env2, k)
                 }
             }
         case .every(let key, let value, let domain, let body):
-            return try evalTerm(domain, env) { coll, env2 in
+            var colls: [Solution] = []
+            try evalTerm(domain, env, &colls)
+            for (coll, env2) in colls {
                 switch coll {
                 case .array, .set, .object: break
-                default: return true  // `every` over a non-collection is undefined
+                default: continue  // `every` over a non-collection is undefined
                 }
                 var all = true
-                _ = try self.iterate(coll) { kv, vv in
-                    var ok = false
-                    let bodyRun: Next = { env4 in
-                        _ = try self.evalBody(body, env4) { _ in ok = true; return false }
-                        return !ok ? true : false
-                    }
+                for (kv, vv) in entries(coll) {
+                    var bound: [Env] = []
                     if let key {
-                        _ = try self.unifyValue(key, kv, env2) { env3 in try self.unifyValue(value, vv, env3, bodyRun) }
+                        var keyed: [Env] = []
+                        try unifyValue(key, kv, env2, &keyed)
+                        for env3 in keyed { try unifyValue(value, vv, env3, &bound) }
                     } else {
-                        _ = try self.unifyValue(value, vv, env2, bodyRun)
+                        try unifyValue(value, vv, env2, &bound)
                     }
-                    if !ok { all = false; return false }
-                    return true
+                    var ok = false
+                    for env4 in bound {
+                        if try bodySucceeds(body, env4) { ok = true; break }
+                    }
+                    if !ok { all = false; break }
                 }
-                return all ? try k(env2) : true
+                if all { out.append(env2) }
             }
         }
     }
 
-    /// Calls `k(key, value)` for each entry of a collection (index/element/key); nothing for scalars.
-    @_optimize(none)
-    func iterate(_ coll: RegoValue, _ k: (RegoValue, RegoValue) throws -> Bool) throws -> Bool {
+    /// The entries of a collection as (key, value): index/element, element/element, key/value,
+    /// in OPA's order; none for scalars.
+    func entries(_ coll: RegoValue) -> [(RegoValue, RegoValue)] {
         switch coll {
         case .array(let items):
-            for (i, v) in items.enumerated() { if try !k(.int(i), v) { return false } }
+            var out: [(RegoValue, RegoValue)] = []
+            out.reserveCapacity(items.count)
+            for (i, v) in items.enumerated() { out.append((.int(i), v)) }
+            return out
         case .set:
-            for v in coll.sortedElements { if try !k(v, v) { return false } }
+            return coll.sortedElements.map { ($0, $0) }
         case .object:
-            for e in coll.sortedEntries { if try !k(e.key, e.value) { return false } }
-        default: break
+            return coll.sortedEntries.map { ($0.key, $0.value) }
+        default:
+            return []
         }
-        return true
     }
 
     // MARK: with
 
-    @_optimize(none)
-    func evalWith(_ e: Expr, _ env: Env, _ k: Next) throws -> Bool {
+    func evalWith(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
         // Evaluate modifier values first (in the current state), then run the expression in a new state.
-        var values: [(With, RegoValue)] = []
         var plain = e
         plain.withs = []
-        func collect(_ i: Int, _ env: Env, _ k: Next) throws -> Bool {
-            if i == e.withs.count { return try k(env) }
-            let w = e.withs[i]
-            if functionTargetName(w.target) != nil, let fname = functionPath(w.value), isCallable(fname, env) {
-                values.append((w, .string("\u{0}fn:" + fname.joined(separator: "."))))
-                defer { values.removeLast() }
-                return try collect(i + 1, env, k)
+        var partial: [([(With, RegoValue)], Env)] = [([], env)]
+        for w in e.withs {
+            var next: [([(With, RegoValue)], Env)] = []
+            for (values, env1) in partial {
+                if functionTargetName(w.target) != nil, let fname = functionPath(w.value), isCallable(fname, env1) {
+                    next.append((values + [(w, .string("\u{0}fn:" + fname.joined(separator: ".")))], env1))
+                    continue
+                }
+                var sols: [Solution] = []
+                try evalTerm(w.value, env1, &sols)
+                for (v, env2) in sols { next.append((values + [(w, v)], env2)) }
             }
-            return try evalTerm(w.value, env) { v, env2 in
-                values.append((w, v))
-                defer { values.removeLast() }
-                return try collect(i + 1, env2, k)
-            }
+            partial = next
         }
-        return try collect(0, env) { env2 in
-            let saved = self.state
+        for (values, env2) in partial {
+            let saved = state
             var next = State(input: saved.input, dataOverrides: saved.dataOverrides, functionOverrides: saved.functionOverrides, functionOverrideValues: saved.functionOverrideValues, cache: Cache())
             for (w, v) in values {
-                try self.applyWith(w.target, v, &next, e.location)
+                try applyWith(w.target, v, &next, e.location)
             }
-            self.state = next
-            defer { self.state = saved }
-            return try self.evalExpr(plain, env2) { env3 in
-                let inner = self.state
-                self.state = saved
-                defer { self.state = inner }
-                return try k(env3)
-            }
+            state = next
+            defer { state = saved }
+            try evalExpr(plain, env2, &out)
         }
     }
 
     /// The dotted name of a `with` target when it names a function (builtin or user).
-    @_optimize(none)
     func functionTargetName(_ t: Term) -> [String]? {
         guard let path = functionPath(t) else { return nil }
         if path[0] == "input" { return nil }
@@ -228,14 +257,12 @@ final class Evaluator {
     }
 
     /// True when a `with` value names a function (user function or builtin) rather than a value.
-    @_optimize(none)
     func isCallable(_ name: [String], _ env: Env) -> Bool {
         if name.count == 1, env[name[0]] != nil { return false }
         if name[0] == "data" { return program.functionRules(name) != nil }
         return Builtins.table[name.joined(separator: ".")] != nil
     }
 
-    @_optimize(none)
     func functionPath(_ t: Term) -> [String]? {
         switch t {
         case .variable(let v): return [v]
@@ -247,7 +274,6 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func applyWith(_ target: Term, _ value: RegoValue, _ st: inout State, _ loc: SourceLocation) throws {
         guard let path = functionPath(target) else {
             throw RegoError.compile("with keyword target must reference existing input, data, or a function", loc)
@@ -277,7 +303,6 @@ final class Evaluator {
 
     // MARK: terms
 
-    @_optimize(none)
     func isGround(_ t: Term, _ env: Env) -> Bool {
         switch t {
         case .value: return true
@@ -290,163 +315,209 @@ final class Evaluator {
         }
     }
 
-    /// Enumerates the values of a term (refs with unbound variables iterate, binding them).
-    @_optimize(none)
-    func evalTerm(_ t: Term, _ env: Env, _ k: ValueNext) throws -> Bool {
+    /// Appends every value of a term (refs with unbound variables iterate, binding them).
+    func evalTerm(_ t: Term, _ env: Env, _ out: inout [Solution]) throws {
         switch t {
-        case .value(let v): return try k(v, env)
+        case .value(let v):
+            out.append((v, env))
         case .variable(let name):
-            if let v = env[name] { return try k(v, env) }
-            if name == "input" { guard let input = state.input else { return true }; return try k(input, env) }
-            if name == "data" { return try evalData([], env, k) }
+            if let v = env[name] { out.append((v, env)); return }
+            if name == "input" { if let input = state.input { out.append((input, env)) }; return }
+            if name == "data" { try evalData([], env, &out); return }
             throw RegoError(code: "rego_unsafe_var_error", message: "var \(displayName(name)) is unsafe")
         case .ref(let head, let path):
-            return try evalRef(head, path, env, k)
+            try evalRef(head, path, env, &out)
         case .array(let items):
-            return try evalList(items, 0, [], env) { vs, env2 in try k(.array(vs), env2) }
+            try checkStack()
+            for (vs, env2) in try evalList(items, env) { out.append((.array(vs), env2)) }
         case .set(let items):
-            return try evalList(items, 0, [], env) { vs, env2 in try k(.set(Set(vs)), env2) }
+            try checkStack()
+            for (vs, env2) in try evalList(items, env) { out.append((.set(Set(vs)), env2)) }
         case .object(let entries):
-            let flat = entries.flatMap { [$0.key, $0.value] }
-            return try evalList(flat, 0, [], env) { vs, env2 in
+            try checkStack()
+            var flat: [Term] = []
+            flat.reserveCapacity(entries.count * 2)
+            for e in entries { flat.append(e.key); flat.append(e.value) }
+            for (vs, env2) in try evalList(flat, env) {
                 var obj: [RegoValue: RegoValue] = [:]
                 var i = 0
                 while i < vs.count { obj[vs[i]] = vs[i + 1]; i += 2 }
-                return try k(.object(obj), env2)
+                out.append((.object(obj), env2))
             }
         case .arrayComprehension(let head, let body):
-            var out: [RegoValue] = []
-            _ = try evalBody(body, env) { env2 in
-                try self.evalTerm(head, env2) { v, _ in out.append(v); return true }
+            try checkStack()
+            var items: [RegoValue] = []
+            for env2 in try evalBody(body, env) {
+                var vs: [Solution] = []
+                try evalTerm(head, env2, &vs)
+                for v in vs { items.append(v.value) }
             }
-            return try k(.array(out), env)
+            out.append((.array(items), env))
         case .setComprehension(let head, let body):
-            var out = Set<RegoValue>()
-            _ = try evalBody(body, env) { env2 in
-                try self.evalTerm(head, env2) { v, _ in out.insert(v); return true }
+            try checkStack()
+            var items = Set<RegoValue>()
+            for env2 in try evalBody(body, env) {
+                var vs: [Solution] = []
+                try evalTerm(head, env2, &vs)
+                for v in vs { items.insert(v.value) }
             }
-            return try k(.set(out), env)
+            out.append((.set(items), env))
         case .objectComprehension(let kt, let vt, let body):
-            var out: [RegoValue: RegoValue] = [:]
-            _ = try evalBody(body, env) { env2 in
-                try self.evalTerm(kt, env2) { kv, env3 in
-                    try self.evalTerm(vt, env3) { vv, _ in
-                        if let existing = out[kv], existing != vv {
+            try checkStack()
+            var obj: [RegoValue: RegoValue] = [:]
+            for env2 in try evalBody(body, env) {
+                var ks: [Solution] = []
+                try evalTerm(kt, env2, &ks)
+                for (kv, env3) in ks {
+                    var vs: [Solution] = []
+                    try evalTerm(vt, env3, &vs)
+                    for (vv, _) in vs {
+                        if let existing = obj[kv], existing != vv {
                             throw RegoError.conflict("object keys must be unique")
                         }
-                        out[kv] = vv
-                        return true
+                        obj[kv] = vv
                     }
                 }
             }
-            return try k(.object(out), env)
+            out.append((.object(obj), env))
         case .call(let name, let args, let loc):
-            return try evalCall(name, args, loc, env, asExpr: false, k)
+            try checkStack()
+            try evalCall(name, args, loc, env, &out)
         }
     }
 
-    @_optimize(none)
     func displayName(_ name: String) -> String {
         if name.hasPrefix("$_") { return "_" }
         return name.split(separator: "$").first.map(String.init) ?? name
     }
 
-    @_optimize(none)
-    func evalList(_ items: [Term], _ i: Int, _ acc: [RegoValue], _ env: Env, _ k: ([RegoValue], Env) throws -> Bool) throws -> Bool {
-        if i == items.count { return try k(acc, env) }
-        return try evalTerm(items[i], env) { v, env2 in
-            var next = acc
-            next.append(v)
-            return try self.evalList(items, i + 1, next, env2, k)
+    /// Every combination of the items' values, in order, with the bindings that produced it.
+    func evalList(_ items: [Term], _ env: Env) throws -> [([RegoValue], Env)] {
+        var partial: [([RegoValue], Env)] = [([], env)]
+        partial[0].0.reserveCapacity(items.count)
+        for item in items {
+            var next: [([RegoValue], Env)] = []
+            for (acc, env1) in partial {
+                var sols: [Solution] = []
+                try evalTerm(item, env1, &sols)
+                for (v, env2) in sols {
+                    var a = acc
+                    a.append(v)
+                    next.append((a, env2))
+                }
+            }
+            partial = next
+            if partial.isEmpty { break }
         }
+        return partial
     }
 
-    @_optimize(none)
-    func evalRef(_ head: Term, _ path: [Term], _ env: Env, _ k: ValueNext) throws -> Bool {
+    func evalRef(_ head: Term, _ path: [Term], _ env: Env, _ out: inout [Solution]) throws {
         if case .variable(let name) = head, env[name] == nil {
-            if name == "data" { return try evalData(path, env, k) }
+            if name == "data" { try evalData(path, env, &out); return }
             if name == "input" {
-                guard let input = state.input else { return true }
-                return try walk(input, path, 0, env, k)
+                guard let input = state.input else { return }
+                try walk(input, path, 0, env, &out)
+                return
             }
         }
-        return try evalTerm(head, env) { v, env2 in try self.walk(v, path, 0, env2, k) }
+        var heads: [Solution] = []
+        try evalTerm(head, env, &heads)
+        for (v, env2) in heads { try walk(v, path, 0, env2, &out) }
     }
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
     /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
-    @_optimize(none)
-    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext, dataDocument: Bool = false) throws -> Bool {
-        if i == path.count { return try k(value, env) }
+    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution], dataDocument: Bool = false) throws {
+        if i == path.count { out.append((value, env)); return }
         let p = path[i]
-        if isGround(p, env) {
-            return try evalTerm(p, env) { key, env2 in
-                var next = RegoValue.index(value, key)
-                if next == nil, dataDocument, case .number(let n) = key, case .object = value {
-                    next = RegoValue.index(value, .string(n.description))
-                }
-                guard let next else { return true }
-                return try self.walk(next, path, i + 1, env2, k, dataDocument: dataDocument)
+        if case .value(let key) = p {
+            // The common case (a dotted name): no solutions array needed.
+            if let next = index(value, key, dataDocument) {
+                try walk(next, path, i + 1, env, &out, dataDocument: dataDocument)
             }
+            return
         }
-        return try iterate(value) { key, v in
-            try self.unifyValue(p, key, env) { env2 in try self.walk(v, path, i + 1, env2, k) }
+        if isGround(p, env) {
+            var keys: [Solution] = []
+            try evalTerm(p, env, &keys)
+            for (key, env2) in keys {
+                guard let next = index(value, key, dataDocument) else { continue }
+                try walk(next, path, i + 1, env2, &out, dataDocument: dataDocument)
+            }
+            return
         }
+        for (key, v) in entries(value) {
+            var bound: [Env] = []
+            try unifyValue(p, key, env, &bound)
+            for env2 in bound { try walk(v, path, i + 1, env2, &out) }
+        }
+    }
+
+    @inline(__always)
+    func index(_ value: RegoValue, _ key: RegoValue, _ dataDocument: Bool) -> RegoValue? {
+        if let next = RegoValue.index(value, key) { return next }
+        if dataDocument, case .number(let n) = key, case .object = value {
+            return RegoValue.index(value, .string(n.description))
+        }
+        return nil
     }
 
     // MARK: unification
 
-    @_optimize(none)
-    func unifyTerms(_ a: Term, _ b: Term, _ env: Env, _ loc: SourceLocation, _ k: Next) throws -> Bool {
+    func unifyTerms(_ a: Term, _ b: Term, _ env: Env, _ loc: SourceLocation, _ out: inout [Env]) throws {
         switch (a, b) {
         case (.array(let xs), .array(let ys)):
-            guard xs.count == ys.count else { return true }
-            return try unifyPairs(Array(zip(xs, ys)), env, loc, k)
+            guard xs.count == ys.count else { return }
+            try unifyPairs(Array(zip(xs, ys)), env, loc, &out)
+            return
         case (.object(let xs), .object(let ys)):
-            guard xs.count == ys.count else { return true }
+            guard xs.count == ys.count else { return }
             // Keys must be ground: match entries by key value.
+            guard let xk = try evalList(xs.map(\.key), env).first?.0,
+                  let yk = try evalList(ys.map(\.key), env).first?.0,
+                  Set(xk) == Set(yk) else { return }
             var pairs: [(Term, Term)] = []
-            var ok = true
-            _ = try evalList(xs.map(\.key), 0, [], env) { xk, _ in
-                try self.evalList(ys.map(\.key), 0, [], env) { yk, _ in
-                    guard Set(xk) == Set(yk) else { ok = false; return false }
-                    for (i, key) in xk.enumerated() {
-                        let j = yk.firstIndex(of: key)!
-                        pairs.append((xs[i].value, ys[j].value))
-                    }
-                    return false
-                }
+            for (i, key) in xk.enumerated() {
+                let j = yk.firstIndex(of: key)!
+                pairs.append((xs[i].value, ys[j].value))
             }
-            guard ok, pairs.count == xs.count else { return true }
-            return try unifyPairs(pairs, env, loc, k)
+            guard pairs.count == xs.count else { return }
+            try unifyPairs(pairs, env, loc, &out)
+            return
         default: break
         }
         if !needsBinding(a, env) {
-            return try evalTerm(a, env) { v, env2 in try self.unifyValue(b, v, env2, k) }
+            var sols: [Solution] = []
+            try evalTerm(a, env, &sols)
+            for (v, env2) in sols { try unifyValue(b, v, env2, &out) }
+            return
         }
         if !needsBinding(b, env) {
-            return try evalTerm(b, env) { v, env2 in try self.unifyValue(a, v, env2, k) }
+            var sols: [Solution] = []
+            try evalTerm(b, env, &sols)
+            for (v, env2) in sols { try unifyValue(a, v, env2, &out) }
+            return
         }
         throw RegoError(code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file, line: loc.line, column: loc.column)
     }
 
-    @_optimize(none)
-    func unifyPairs(_ pairs: [(Term, Term)], _ env: Env, _ loc: SourceLocation, _ k: Next) throws -> Bool {
-        if pairs.isEmpty { return try k(env) }
+    func unifyPairs(_ pairs: [(Term, Term)], _ env: Env, _ loc: SourceLocation, _ out: inout [Env]) throws {
+        if pairs.isEmpty { out.append(env); return }
         // Solve a pair that can be solved now first.
         let idx = pairs.firstIndex { !needsBinding($0.0, env) || !needsBinding($0.1, env) || isComposite($0.0) && isComposite($0.1) } ?? 0
         var rest = pairs
         let (a, b) = rest.remove(at: idx)
-        return try unifyTerms(a, b, env, loc) { env2 in try self.unifyPairs(rest, env2, loc, k) }
+        var mids: [Env] = []
+        try unifyTerms(a, b, env, loc, &mids)
+        for env2 in mids { try unifyPairs(rest, env2, loc, &out) }
     }
 
-    @_optimize(none)
     func isComposite(_ t: Term) -> Bool {
         switch t { case .array, .object: return true; default: return false }
     }
 
     /// True when the term has an unbound variable in a pattern position (so it can't be evaluated).
-    @_optimize(none)
     func needsBinding(_ t: Term, _ env: Env) -> Bool {
         switch t {
         case .variable(let v): return !Compiler.isRoot(v) && env[v] == nil
@@ -457,71 +528,83 @@ final class Evaluator {
     }
 
     /// Unifies a term (possibly a pattern with unbound variables) with a value.
-    @_optimize(none)
-    func unifyValue(_ t: Term, _ value: RegoValue, _ env: Env, _ k: Next) throws -> Bool {
+    func unifyValue(_ t: Term, _ value: RegoValue, _ env: Env, _ out: inout [Env]) throws {
         switch t {
         case .variable(let name):
             if Compiler.isRoot(name) {
-                return try evalTerm(t, env) { v, env2 in v == value ? try k(env2) : true }
+                var sols: [Solution] = []
+                try evalTerm(t, env, &sols)
+                for (v, env2) in sols where v == value { out.append(env2) }
+                return
             }
-            if let bound = env[name] { return bound == value ? try k(env) : true }
+            if let bound = env[name] {
+                if bound == value { out.append(env) }
+                return
+            }
             var next = env
             next[name] = value
-            return try k(next)
+            out.append(next)
         case .array(let items):
-            guard case .array(let vs) = value, vs.count == items.count else { return true }
-            return try unifyValues(items, vs, 0, env, k)
+            guard case .array(let vs) = value, vs.count == items.count else { return }
+            try unifyValues(items, vs, env, &out)
         case .object(let entries):
-            guard case .object(let obj) = value, obj.count == entries.count else { return true }
-            return try evalList(entries.map(\.key), 0, [], env) { keys, env2 in
+            guard case .object(let obj) = value, obj.count == entries.count else { return }
+            for (keys, env2) in try evalList(entries.map(\.key), env) {
                 var vals: [RegoValue] = []
+                var all = true
                 for key in keys {
-                    guard let v = obj[key] else { return true }
+                    guard let v = obj[key] else { all = false; break }
                     vals.append(v)
                 }
-                return try self.unifyValues(entries.map(\.value), vals, 0, env2, k)
+                if all { try unifyValues(entries.map(\.value), vals, env2, &out) }
             }
         case .value(let v):
-            return v == value ? try k(env) : true
+            if v == value { out.append(env) }
         default:
-            return try evalTerm(t, env) { v, env2 in v == value ? try k(env2) : true }
+            var sols: [Solution] = []
+            try evalTerm(t, env, &sols)
+            for (v, env2) in sols where v == value { out.append(env2) }
         }
     }
 
-    @_optimize(none)
-    func unifyValues(_ terms: [Term], _ values: [RegoValue], _ i: Int, _ env: Env, _ k: Next) throws -> Bool {
-        if i == terms.count { return try k(env) }
-        return try unifyValue(terms[i], values[i], env) { env2 in try self.unifyValues(terms, values, i + 1, env2, k) }
+    func unifyValues(_ terms: [Term], _ values: [RegoValue], _ env: Env, _ out: inout [Env]) throws {
+        var envs = [env]
+        for i in terms.indices {
+            var next: [Env] = []
+            for e in envs { try unifyValue(terms[i], values[i], e, &next) }
+            envs = next
+            if envs.isEmpty { return }
+        }
+        out.append(contentsOf: envs)
     }
 
     // MARK: calls
 
-    @_optimize(none)
-    func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, asExpr: Bool, _ k: ValueNext) throws -> Bool {
+    /// Appends the call's values; a call given its output argument (`count(x, n)`) yields `true`.
+    func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution]) throws {
         try tick()
         let key = name.joined(separator: ".")
         var arity: Int? = nil
         var target = name
         var mockValue: RegoValue? = nil
         var replaced = false
-        if let mock = state.functionOverrideValues[key] {
+        if !state.functionOverrideValues.isEmpty, let mock = state.functionOverrideValues[key] {
             switch mock {
             case .value(let v): mockValue = v
             case .function(let f): target = f; replaced = true
             }
         }
-        let targetKey = target.joined(separator: ".")
+        let targetKey = replaced ? target.joined(separator: ".") : key
         let userRules = target[0] == "data" ? program.functionRules(target) : nil
+        let builtin = userRules == nil ? Builtins.table[targetKey] : nil
         if let userRules {
             arity = userRules.first?.rule.args?.count
-        } else if let b = Builtins.table[targetKey] {
-            arity = b.arity
-        } else if target[0] == "data" {
-            throw RegoError(code: "rego_type_error", message: "undefined function \(targetKey)", file: loc.file, line: loc.line, column: loc.column)
+        } else if let builtin {
+            arity = builtin.arity
         } else {
             throw RegoError(code: "rego_type_error", message: "undefined function \(targetKey)", file: loc.file, line: loc.line, column: loc.column)
         }
-        if mockValue == nil, let realArity = Builtins.table[key]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
+        if replaced, let realArity = Builtins.table[key]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
             arity = realArity
         }
         var inputs = args
@@ -531,80 +614,99 @@ final class Evaluator {
         } else if let arity, arity >= 0, args.count != arity {
             throw RegoError(code: "rego_type_error", message: "\(key): arity mismatch: expected \(arity) arguments, got \(args.count)", file: loc.file, line: loc.line, column: loc.column)
         }
-        return try evalList(inputs, 0, [], env) { values, env2 in
+        for (values, env2) in try evalList(inputs, env) {
             let result: RegoValue?
             if let mockValue {
                 result = mockValue
             } else if let userRules {
                 if replaced {
                     // A replacement function runs without the mocks (it may call the original).
-                    let saved = self.state
-                    self.state.functionOverrideValues = [:]
-                    self.state.cache = Cache()
-                    defer { self.state = saved }
-                    result = try self.callFunction(target, userRules, values, loc)
+                    let saved = state
+                    state.functionOverrideValues = [:]
+                    state.cache = Cache()
+                    defer { state = saved }
+                    result = try callFunction(target, userRules, values, loc)
                 } else {
-                    result = try self.callFunction(target, userRules, values, loc)
+                    result = try callFunction(target, userRules, values, loc)
                 }
             } else {
                 if targetKey == "walk" {
-                    return try self.builtinWalk(values[0], output, env2, k)
+                    try builtinWalk(values[0], output, env2, &out)
+                    continue
                 }
                 do {
-                    result = try Builtins.call(targetKey, values, self, loc)
+                    if let builtin {
+                        do {
+                            result = try builtin.fn(values, self)
+                        } catch let e as RegoError {
+                            throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
+                        }
+                    } else {
+                        result = try Builtins.call(targetKey, values, self, loc)
+                    }
                 } catch let e as RegoError where e.code == "eval_builtin_error" || e.code == "eval_type_error" {
-                    if self.strict || e.message.hasPrefix("halt") { throw self.locate(e, loc) }
-                    return true
+                    if strict || e.message.hasPrefix("halt") { throw locate(e, loc) }
+                    continue
                 }
             }
-            guard let result else { return true }
+            guard let result else { continue }
             if let output {
-                return try self.unifyValue(output, result, env2) { env3 in try k(.bool(true), env3) }
+                var bound: [Env] = []
+                try unifyValue(output, result, env2, &bound)
+                for env3 in bound { out.append((.bool(true), env3)) }
+            } else {
+                out.append((result, env2))
             }
-            return try k(result, env2)
         }
     }
 
-    @_optimize(none)
     func locate(_ e: RegoError, _ loc: SourceLocation) -> RegoError {
         if e.file != nil { return e }
         return RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line, column: nil)
     }
 
-    @_optimize(none)
-    func builtinWalk(_ value: RegoValue, _ output: Term?, _ env: Env, _ k: ValueNext) throws -> Bool {
+    func builtinWalk(_ value: RegoValue, _ output: Term?, _ env: Env, _ out: inout [Solution]) throws {
+        // An explicit stack of (value, path): depth-first, pre-order, children in OPA's order.
         var pairs: [RegoValue] = []
-        func visit(_ v: RegoValue, _ path: [RegoValue]) {
+        var work: [(RegoValue, [RegoValue])] = [(value, [])]
+        while let item = work.popLast() {
+            let (v, path) = item
             pairs.append(.array([.array(path), v]))
+            var children: [(RegoValue, [RegoValue])] = []
             switch v {
-            case .array(let items): for (i, x) in items.enumerated() { visit(x, path + [.int(i)]) }
-            case .object: for e in v.sortedEntries { visit(e.value, path + [e.key]) }
-            case .set: for x in v.sortedElements { visit(x, path + [x]) }
+            case .array(let items): for (i, x) in items.enumerated() { children.append((x, path + [.int(i)])) }
+            case .object: for e in v.sortedEntries { children.append((e.value, path + [e.key])) }
+            case .set: for x in v.sortedElements { children.append((x, path + [x])) }
             default: break
             }
+            work.append(contentsOf: children.reversed())
         }
-        visit(value, [])
         for p in pairs {
             if let output {
-                if try !unifyValue(output, p, env, { env2 in try k(.bool(true), env2) }) { return false }
-            } else if try !k(p, env) { return false }
+                var bound: [Env] = []
+                try unifyValue(output, p, env, &bound)
+                for env2 in bound { out.append((.bool(true), env2)) }
+            } else {
+                out.append((p, env))
+            }
         }
-        return true
     }
 
-    @_optimize(none)
     func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
         try enter(); defer { depth -= 1 }
         var result: RegoValue? = nil
         var defaultValue: RegoValue? = nil
         for rule in rules {
             if rule.rule.isDefault {
-                _ = try evalTerm(rule.rule.value, [:]) { v, _ in defaultValue = v; return false }
+                var sols: [Solution] = []
+                try evalTerm(rule.rule.value, [:], &sols)
+                defaultValue = sols.first?.value
                 continue
             }
             guard let params = rule.rule.args, params.count == args.count else { continue }
-            let value = try evalRuleClauses(rule, bindArgs: { k in try self.unifyValues(params, args, 0, [:], k) })
-            for v in value {
+            var start: [Env] = []
+            try unifyValues(params, args, [:], &start)
+            for v in try evalRuleClauses(rule, start: start) {
                 if let r = result, r != v {
                     throw RegoError.conflict("functions must not produce multiple outputs for same inputs", rule.rule.location)
                 }
@@ -615,74 +717,69 @@ final class Evaluator {
     }
 
     /// Values of a rule's first clause (body, then each `else`) that has solutions.
-    @_optimize(none)
-    func evalRuleClauses(_ rule: CompiledRule, bindArgs: (Next) throws -> Bool) throws -> [RegoValue] {
+    func evalRuleClauses(_ rule: CompiledRule, start: [Env]) throws -> [RegoValue] {
         var values: [RegoValue] = []
         let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
         for (valueTerm, body, loc) in clauses {
-            var found = false
-            _ = try bindArgs { env in
-                try self.evalBody(body, env) { env2 in
-                    found = true
-                    return try self.evalTerm(valueTerm, env2) { v, _ in
-                        if !values.contains(v) { values.append(v) }
-                        return true
-                    }
-                }
+            let solutions = try evalExprs(body.exprs, start)
+            if solutions.isEmpty { continue }
+            for env2 in solutions {
+                var vs: [Solution] = []
+                try evalTerm(valueTerm, env2, &vs)
+                for (v, _) in vs where !values.contains(v) { values.append(v) }
             }
-            if found {
-                if values.count > 1 && rule.rule.args == nil {
-                    throw RegoError.conflict("complete rules must not produce multiple outputs", loc)
-                }
-                return values
+            if values.count > 1 && rule.rule.args == nil {
+                throw RegoError.conflict("complete rules must not produce multiple outputs", loc)
             }
+            return values
         }
         return values
     }
 
     // MARK: data documents
 
-    @_optimize(none)
-    func evalData(_ path: [Term], _ env: Env, _ k: ValueNext) throws -> Bool {
-        try evalDataNode(program.root, [], path, 0, env, k)
+    func evalData(_ path: [Term], _ env: Env, _ out: inout [Solution]) throws {
+        try evalDataNode(program.root, [], path, 0, env, &out)
     }
 
-    @_optimize(none)
     func override(at nodePath: [String]) -> RegoValue? {
+        if state.dataOverrides.isEmpty { return nil }
         for o in state.dataOverrides.reversed() where o.path == nodePath { return o.value }
         return nil
     }
 
-    @_optimize(none)
-    func evalDataNode(_ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ k: ValueNext) throws -> Bool {
-        if let o = override(at: nodePath) { return try walk(o, path, i, env, k) }
+    func evalDataNode(_ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution]) throws {
+        if let o = override(at: nodePath) { try walk(o, path, i, env, &out); return }
         if node.hasRules || i == path.count {
-            guard let v = try materialize(node, nodePath) else { return true }
-            return try walk(v, path, i, env, k)
+            guard let v = try materialize(node, nodePath) else { return }
+            try walk(v, path, i, env, &out)
+            return
         }
         let p = path[i]
         if isGround(p, env) {
-            return try evalTerm(p, env) { key, env2 in
+            var keys: [Solution] = []
+            try evalTerm(p, env, &keys)
+            for (key, env2) in keys {
                 if case .string(let s) = key, let child = node.children[s] {
-                    return try self.evalDataNode(child, nodePath + [s], path, i + 1, env2, k)
+                    try evalDataNode(child, nodePath + [s], path, i + 1, env2, &out)
+                    continue
                 }
                 var name: String? = nil
                 if case .string(let s) = key { name = s }
                 if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
                 if let s = name {
-                    if let child = node.children[s] { return try self.evalDataNode(child, nodePath + [s], path, i + 1, env2, k) }
-                    guard let base = self.baseValue(nodePath + [s]) else { return true }
-                    return try self.walk(base, path, i + 1, env2, k, dataDocument: true)
+                    if let child = node.children[s] { try evalDataNode(child, nodePath + [s], path, i + 1, env2, &out); continue }
+                    guard let base = baseValue(nodePath + [s]) else { continue }
+                    try walk(base, path, i + 1, env2, &out, dataDocument: true)
                 }
-                return true
             }
+            return
         }
-        guard let v = try materialize(node, nodePath) else { return true }
-        return try walk(v, path, i, env, k)
+        guard let v = try materialize(node, nodePath) else { return }
+        try walk(v, path, i, env, &out)
     }
 
     /// Base data at a path, with `with data…` overrides applied beneath it.
-    @_optimize(none)
     func baseValue(_ path: [String]) -> RegoValue? {
         if let o = override(at: path) { return o }
         var v: RegoValue? = program.data
@@ -697,7 +794,6 @@ final class Evaluator {
     }
 
     /// The full value of a node of the data tree: base data merged with the rules beneath it.
-    @_optimize(none)
     func materialize(_ node: RuleNode, _ nodePath: [String]) throws -> RegoValue? {
         if let o = override(at: nodePath) { return o }
         if !node.hasRulesBelow { return baseValue(nodePath) }
@@ -735,7 +831,19 @@ final class Evaluator {
         return result
     }
 
-    @_optimize(none)
+    /// The (keys, value) pairs a rule body produces: keys from the head's dynamic ref, value from its term.
+    func ruleOutputs(_ rule: CompiledRule, _ rel: [Term]) throws -> [([RegoValue], RegoValue)] {
+        var outputs: [([RegoValue], RegoValue)] = []
+        for env in try evalBody(rule.rule.body, [:]) {
+            for (keys, env2) in try evalList(rel, env) {
+                var vs: [Solution] = []
+                try evalTerm(rule.rule.value, env2, &vs)
+                for (v, _) in vs { outputs.append((keys, v)) }
+            }
+        }
+        return outputs
+    }
+
     func evalRulesAt(_ node: RuleNode, _ nodePath: [String], into start: RegoValue?) throws -> RegoValue? {
         var result = start
         var singles: [[RegoValue]: (RegoValue, Bool)] = [:]   // relative path → value, from ground rule
@@ -749,32 +857,21 @@ final class Evaluator {
             case .multiValue:
                 sawMulti = true
                 if rel.isEmpty, result == nil || result == .object([:]) { result = result == nil || node.children.isEmpty ? .set([]) : result }
-                _ = try evalBody(rule.rule.body, [:]) { env in
-                    try self.evalList(rel, 0, [], env) { keys, env2 in
-                        try self.evalTerm(rule.rule.value, env2) { v, _ in
-                            let existing = result.flatMap { RegoValue.lookup($0, keys) }
-                            var set: Set<RegoValue> = []
-                            if case .set(let s)? = existing { set = s }
-                            set.insert(v)
-                            result = keys.isEmpty ? .set(set) : RegoValue.upsert(result ?? .object([:]), keys, .set(set))
-                            return true
-                        }
-                    }
+                for (keys, v) in try ruleOutputs(rule, rel) {
+                    let existing = result.flatMap { RegoValue.lookup($0, keys) }
+                    var set: Set<RegoValue> = []
+                    if case .set(let s)? = existing { set = s }
+                    set.insert(v)
+                    result = keys.isEmpty ? .set(set) : RegoValue.upsert(result ?? .object([:]), keys, .set(set))
                 }
             case .singleValue:
                 if rule.rule.isGround { sawComplete = true } else { sawPartialObject = true }
                 let ground = rule.rule.isGround
                 var values: [([RegoValue], RegoValue)] = []
                 if ground && !rule.rule.elseClauses.isEmpty {
-                    for v in try evalRuleClauses(rule, bindArgs: { k in try k([:]) }) { values.append(([], v)) }
+                    for v in try evalRuleClauses(rule, start: [[:]]) { values.append(([], v)) }
                 } else {
-                    _ = try evalBody(rule.rule.body, [:]) { env in
-                        try self.evalList(rel, 0, [], env) { keys, env2 in
-                            try self.evalTerm(rule.rule.value, env2) { v, _ in
-                                values.append((keys, v)); return true
-                            }
-                        }
-                    }
+                    values = try ruleOutputs(rule, rel)
                 }
                 for (keys, v) in values {
                     if let (prev, prevGround) = singles[keys] {
@@ -809,10 +906,10 @@ final class Evaluator {
             }
         }
         if sawPartialObject && result == nil { result = .object([:]) }
-        if !completeDefined && sawComplete == false && !sawMulti && !sawPartialObject, let d = defaultRule {
-            _ = try evalTerm(d.rule.value, [:]) { v, _ in result = v; return false }
-        } else if !completeDefined, let d = defaultRule, !sawMulti, !sawPartialObject {
-            _ = try evalTerm(d.rule.value, [:]) { v, _ in result = v; return false }
+        if !completeDefined, !sawMulti, !sawPartialObject, let d = defaultRule {
+            var sols: [Solution] = []
+            try evalTerm(d.rule.value, [:], &sols)
+            if let v = sols.first?.value { result = v }
         }
         return result
     }
@@ -839,7 +936,6 @@ extension RegoValue {
     }
 
     /// Sets `value` at `path` inside objects, creating objects on the way.
-    @_optimize(none)
     static func upsert(_ base: RegoValue, _ path: [RegoValue], _ value: RegoValue) -> RegoValue {
         guard let first = path.first else { return value }
         var obj: [RegoValue: RegoValue] = [:]
@@ -850,7 +946,6 @@ extension RegoValue {
     }
 
     /// Deep-merges two objects; nil when they conflict on a non-object value.
-    @_optimize(none)
     static func merge(_ a: RegoValue, _ b: RegoValue) -> RegoValue? {
         guard case .object(var x) = a, case .object(let y) = b else { return a == b ? a : nil }
         for (k, v) in y {

@@ -8,22 +8,39 @@ import Foundation
 /// hash alike, as numbers do in OPA. Integers never overflow; decimals compare
 /// exactly. Only division and the math builtins that cannot stay exact (`/` with
 /// a non-terminating quotient) fall back to binary floating point, as OPA does.
+///
+/// A number read from policy source or JSON keeps its literal text (`2.0`, `1e3`,
+/// `1.50`), as OPA's `ast.Number` does: `description` (what results and `json.marshal`
+/// print) gives that text, and `sprintf` converts by it. The text never takes part in
+/// equality, hashing or ordering, and arithmetic results carry none (`2.0 + 0` prints `2`).
 public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The digits, with sign.
     public let mantissa: BigInt
     /// The count of digits after the decimal point.
     public let scale: Int
+    /// The text the number was written with, when it came from a literal or JSON; nil for computed numbers.
+    public let literal: String?
+
+    public static func == (a: RegoNumber, b: RegoNumber) -> Bool { a.mantissa == b.mantissa && a.scale == b.scale }
+    public func hash(into hasher: inout Hasher) { hasher.combine(mantissa); hasher.combine(scale) }
 
     /// Largest decimal exponent accepted when parsing, so a literal such as
     /// `1e999999999` is an error instead of an allocation that never ends.
     static let maxExponent = 4096
 
-    public init(_ value: Int) { mantissa = BigInt(value); scale = 0 }
-    public init(_ value: BigInt) { mantissa = value; scale = 0 }
+    public init(_ value: Int) { mantissa = BigInt(value); scale = 0; literal = nil }
+    public init(_ value: BigInt) { mantissa = value; scale = 0; literal = nil }
 
     init(mantissa: BigInt, scale: Int) {
+        literal = nil
         var m = mantissa, s = scale
         if m.isZero { self.mantissa = 0; self.scale = 0; return }
+        if s >= 0, var small = Int(exactly: m) {
+            // Word-sized fast path of the normalisation below.
+            while s > 0, small % 10 == 0 { small /= 10; s -= 1 }
+            self.mantissa = BigInt(small); self.scale = s
+            return
+        }
         if s < 0 { m *= BigInt(10).power(-s); s = 0 }
         while s > 0 {
             let (q, r) = m.quotientAndRemainder(dividingBy: 10)
@@ -59,6 +76,18 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(mantissa: m, scale: scale)
     }
 
+    /// Parses a number literal and keeps its text for output (policy source, JSON documents,
+    /// `to_number`), as OPA keeps a `json.Number`. Nil as for `init(parsing:)`.
+    public init?(literal text: String) {
+        guard let n = RegoNumber(parsing: text) else { return nil }
+        self.mantissa = n.mantissa
+        self.scale = n.scale
+        self.literal = text
+    }
+
+    /// The same number without its literal text.
+    public var withoutLiteral: RegoNumber { literal == nil ? self : RegoNumber(mantissa: mantissa, scale: scale) }
+
     /// Converts a Double, keeping its shortest round-trip decimal form (what Go prints).
     public init?(_ double: Double) {
         guard double.isFinite else { return nil }
@@ -81,8 +110,23 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         return Double(description) ?? Double(mantissa) / pow(10, Double(scale))
     }
 
+    /// Powers of ten that fit an Int.
+    private static let smallPowers: [Int] = (0...18).map { (0..<$0).reduce(1) { r, _ in r * 10 } }
+
     private static func align(_ a: RegoNumber, _ b: RegoNumber) -> (BigInt, BigInt, Int) {
         if a.scale == b.scale { return (a.mantissa, b.mantissa, a.scale) }
+        let d = abs(a.scale - b.scale)
+        if d <= 18 {
+            // Word-sized fast path when the scaled mantissa still fits.
+            let p = smallPowers[d]
+            if a.scale < b.scale, let x = Int(exactly: a.mantissa) {
+                let (r, o) = x.multipliedReportingOverflow(by: p)
+                if !o { return (BigInt(r), b.mantissa, b.scale) }
+            } else if a.scale > b.scale, let y = Int(exactly: b.mantissa) {
+                let (r, o) = y.multipliedReportingOverflow(by: p)
+                if !o { return (a.mantissa, BigInt(r), a.scale) }
+            }
+        }
         if a.scale < b.scale { return (a.mantissa * BigInt(10).power(b.scale - a.scale), b.mantissa, b.scale) }
         return (a.mantissa, b.mantissa * BigInt(10).power(a.scale - b.scale), a.scale)
     }
@@ -119,11 +163,19 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     public func floor() -> RegoNumber {
         if scale == 0 { return self }
+        if scale <= 18, let m = Int(exactly: mantissa) {
+            let (q, r) = m.quotientAndRemainder(dividingBy: RegoNumber.smallPowers[scale])
+            return RegoNumber(r < 0 ? q - 1 : q)
+        }
         let (q, r) = mantissa.quotientAndRemainder(dividingBy: BigInt(10).power(scale))
         return RegoNumber(r < 0 ? q - 1 : q)
     }
     public func ceil() -> RegoNumber {
         if scale == 0 { return self }
+        if scale <= 18, let m = Int(exactly: mantissa) {
+            let (q, r) = m.quotientAndRemainder(dividingBy: RegoNumber.smallPowers[scale])
+            return RegoNumber(r > 0 ? q + 1 : q)
+        }
         let (q, r) = mantissa.quotientAndRemainder(dividingBy: BigInt(10).power(scale))
         return RegoNumber(r > 0 ? q + 1 : q)
     }
@@ -140,13 +192,17 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         let (x, y, _) = align(a, b); return x < y
     }
 
-    /// Decimal notation as OPA prints numbers: integers in full, decimals without exponent
-    /// unless very large or small (then Go's `%g`-like `1e+100`).
-    public var description: String {
+    /// The literal text when the number has one, else `canonicalDescription`.
+    public var description: String { literal ?? canonicalDescription }
+
+    /// Decimal notation of the value as OPA prints computed numbers: integers in full, decimals
+    /// without exponent unless very small (then Go's `%g`-like `1e-22`).
+    public var canonicalDescription: String {
+        let small = Int(exactly: mantissa)
         if scale == 0 {
-            return mantissa.description
+            return small.map { String($0) } ?? mantissa.description
         }
-        var digits = mantissa.magnitude.description
+        var digits = small.map { String($0.magnitude) } ?? mantissa.magnitude.description
         let neg = mantissa < 0
         if scale > 21 && digits.count <= 17 {
             // Very small magnitude: exponent form like Go's strconv 'g'.

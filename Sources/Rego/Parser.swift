@@ -12,6 +12,9 @@ struct Parser {
     /// True while parsing the head of a comprehension, where `|` ends the term.
     var stopAtBar = false
     static let maxDepth = 1000
+    /// The thread's stack, checked at every nesting level: a small thread stack makes deep
+    /// nesting a parse error, never a crash.
+    let stack = StackGuard()
 
     init(file: String, source: String) throws {
         self.file = file
@@ -60,7 +63,7 @@ struct Parser {
 
     mutating func enter() throws {
         depth += 1
-        if depth > Parser.maxDepth { throw error("nesting too deep (more than \(Parser.maxDepth) levels): simplify the expression") }
+        if depth > Parser.maxDepth || stack.exhausted() { throw error("nesting too deep (more than \(stack.exhausted() ? depth : Parser.maxDepth) levels): simplify the expression") }
     }
     mutating func leave() { depth -= 1 }
 
@@ -399,7 +402,7 @@ struct Parser {
             pos += 1
             if case .number(let n) = current.kind, !current.spaceBefore {
                 pos += 1
-                guard let num = RegoNumber(parsing: "-" + n) else { throw error("number '\(n)' is out of range", at: tokens[pos - 1]) }
+                guard let num = RegoNumber(literal: "-" + n) else { throw error("number '\(n)' is out of range", at: tokens[pos - 1]) }
                 return try parsePostfix(.value(.number(num)))
             }
             let operand = try parseUnary()
@@ -442,7 +445,7 @@ struct Parser {
         switch tok.kind {
         case .number(let n):
             pos += 1
-            guard let num = RegoNumber(parsing: n) else { throw error("number '\(n)' is out of range", at: tok) }
+            guard let num = RegoNumber(literal: n) else { throw error("number '\(n)' is out of range", at: tok) }
             return .value(.number(num))
         case .string(let s):
             pos += 1

@@ -38,8 +38,12 @@ final class Program {
     let data: RegoValue
     var compiler = Compiler()
 
+    /// Arity of every builtin, built once (not per compilation).
+    static let builtinArity: [String: Int] = Builtins.table.mapValues(\.arity)
+
     init(modules: [Module], data: RegoValue) throws {
         self.data = data
+        compiler.functionArity = Program.builtinArity
         for m in modules {
             for r in m.rules {
                 guard case .value(.string(let first)) = r.ref[0] else { continue }
@@ -50,7 +54,6 @@ final class Program {
                 }
             }
         }
-        for (name, b) in Builtins.table { compiler.functionArity[name] = b.arity }
         for m in modules {
             var node = root
             for p in m.package { node = node.child(p) }

@@ -65,14 +65,12 @@ public final class RegoEngine: @unchecked Sendable {
     public init(modules: [RegoModule], data: RegoValue, options: Options) throws {
         var sources: [String: String] = [:]
         for m in modules { sources[m.name] = m.source }
-        self.program = try BigStack.run {
-            var parsed: [Module] = []
-            for m in modules {
-                var parser = try Parser(file: m.name, source: m.source)
-                parsed.append(try parser.parseModule())
-            }
-            return try Program(modules: parsed, data: data)
+        var parsed: [Module] = []
+        for m in modules {
+            var parser = try Parser(file: m.name, source: m.source)
+            parsed.append(try parser.parseModule())
         }
+        self.program = try Program(modules: parsed, data: data)
         self.moduleSources = sources
         self.options = options
     }
@@ -84,8 +82,11 @@ public final class RegoEngine: @unchecked Sendable {
     }
 
     /// Evaluates a reference such as "data.swiftdeploy.canary" with `input`; nil when undefined.
+    ///
+    /// This reads a document, as OPA's Data API does: a rule whose value is `false` gives
+    /// `false` (a query `data.p.allow` would fail instead, see `queryResults`).
     public func evaluate(path: String, input: RegoValue?) throws -> RegoValue? {
-        let results = try queryResults(path, input: input)
+        let results = try evaluateQuery(path, input: input, document: true)
         return results.first?.expressions.first?.value
     }
 
@@ -95,64 +96,129 @@ public final class RegoEngine: @unchecked Sendable {
     }
 
     /// Evaluates a query and returns each solution with its expression values and bindings.
+    ///
+    /// Query semantics are OPA's: in a query with iteration or more than one expression, an
+    /// expression whose value is `false` fails, so `data.t.scores[name] > 0.98` yields only the
+    /// names that pass; a single expression without iteration reports its value, `false` included
+    /// (`data.t.scores.db > 0.98` is one row with value false), exactly as `opa eval` does.
     public func queryResults(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
-        try BigStack.run { try self.queryResultsOnThisThread(query, input: input) }
+        try evaluateQuery(query, input: input, document: false)
     }
 
     private let queryCacheLock = NSLock()
-    private var queryCache: [String: Body] = [:]
+    private var queryCache: [String: CompiledQuery] = [:]
+
+    /// A query compiled once: its body and what reporting its results needs.
+    struct CompiledQuery {
+        let exprs: [Expr]
+        /// The source text of each expression, as opa shows it.
+        let texts: [String]
+        /// Variables reported as bindings (the query's own, not generated ones).
+        let userVars: Set<String>
+        /// The term of each captured expression (a term whose value is reported), else nil.
+        let captured: [Term?]
+        /// OPA's `checkCapture`: with iteration or more than one expression, a captured value
+        /// `false` fails the query; a single expression without iteration reports it (`1 > 2` is a
+        /// row with value false, as `opa eval` prints it).
+        let failOnFalse: Bool
+    }
+
+    /// OPA's `iteration`: a reference with a variable in its path, outside comprehensions.
+    static func iterates(_ t: Term) -> Bool {
+        switch t {
+        case .ref(let h, let p):
+            for x in p { if case .variable(let v) = x, !Compiler.isRoot(v) { return true } }
+            return iterates(h) || p.contains(where: iterates)
+        case .array(let xs), .set(let xs): return xs.contains(where: iterates)
+        case .object(let es): return es.contains { iterates($0.key) || iterates($0.value) }
+        case .call(_, let args, _): return args.contains(where: iterates)
+        default: return false
+        }
+    }
+
+    static func iterates(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .term(let t): return iterates(t)
+        case .unify(let a, let b), .assign(let a, let b): return iterates(a) || iterates(b)
+        case .someIn: return true
+        case .some, .every: return false
+        }
+    }
 
     /// Compiled queries are cached: a decision path is usually asked many times.
-    func compiledQuery(_ query: String) throws -> Body {
+    func compiledQuery(_ query: String) throws -> CompiledQuery {
         queryCacheLock.lock()
         if let hit = queryCache[query] { queryCacheLock.unlock(); return hit }
         queryCacheLock.unlock()
         let body = try program.compileQuery(query)
-        queryCacheLock.lock()
-        if queryCache.count > 256 { queryCache.removeAll() }
-        queryCache[query] = body
-        queryCacheLock.unlock()
-        return body
-    }
-
-    func queryResultsOnThisThread(_ query: String, input: RegoValue?) throws -> [RegoQueryResult] {
-        let body = try compiledQuery(query)
         let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
-                                  deadline: options.timeout.map { Date().addingTimeInterval($0) })
-        _ = evaluator.stackBase
-        var results: [RegoQueryResult] = []
         var userVars = Set<String>()
         for e in body.exprs { userVars.formUnion(program.compiler.topVars(e)) }
-        userVars = userVars.filter { !$0.contains("$") }
-        // Evaluate expression by expression so each one's value can be reported.
-        let exprs = body.exprs
-        func run(_ i: Int, _ env: Env, _ values: [RegoQueryResult.Expression]) throws -> Bool {
-            if i == exprs.count {
+        // Like `opa eval`, a term expression is captured: its value is reported (and fails the query when false).
+        let captured: [Term?] = body.exprs.map { e in
+            guard case .term(let t) = e.kind, e.withs.isEmpty, !e.negated else { return nil }
+            if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
+                return nil
+            }
+            return t
+        }
+        let compiled = CompiledQuery(exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
+                                     userVars: userVars.filter { !$0.contains("$") }, captured: captured,
+                                     failOnFalse: body.exprs.count > 1 || body.exprs.contains(where: Self.iterates))
+        queryCacheLock.lock()
+        if queryCache.count > 256 { queryCache.removeAll() }
+        queryCache[query] = compiled
+        queryCacheLock.unlock()
+        return compiled
+    }
+
+    /// `document`: read the query's single term as a document, keeping a `false` value (Data API).
+    func evaluateQuery(_ query: String, input: RegoValue?, document: Bool = false) throws -> [RegoQueryResult] {
+        let compiled = try compiledQuery(query)
+        let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
+                                  deadline: options.timeout.map { Date().addingTimeInterval($0) })
+        var results: [RegoQueryResult] = []
+        let userVars = compiled.userVars
+        // Evaluate expression by expression so each one's value can be reported: depth-first on
+        // an explicit stack of choice points, as the evaluator runs bodies.
+        let exprs = compiled.exprs
+        let texts = compiled.texts
+        let captured = compiled.captured
+        typealias Partial = (env: Env, values: [RegoQueryResult.Expression])
+        var frames: [[Partial]] = [[([:], [])]]
+        while let top = frames.indices.last {
+            guard let partial = frames[top].popLast() else { frames.removeLast(); continue }
+            let (env, values) = partial
+            if top == exprs.count {
                 var bindings: [String: RegoValue] = [:]
                 for v in userVars { if let x = env[v] { bindings[v] = x } }
                 results.append(RegoQueryResult(expressions: values, bindings: bindings))
-                return true
+                continue
             }
-            let e = exprs[i]
-            let text = Self.text(of: e, lines)
-            // Like `opa eval`, a term expression is captured: its value is reported even when false.
-            if case .term(let t) = e.kind, e.withs.isEmpty, !e.negated {
-                var hasOutput = false
-                if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
-                    hasOutput = true
-                }
-                if !hasOutput {
-                    return try evaluator.evalTerm(t, env) { v, env2 in
-                        try run(i + 1, env2, values + [.init(value: v, text: text, row: e.location.line, column: e.location.column)])
-                    }
-                }
+            let e = exprs[top]
+            func expression(_ v: RegoValue) -> RegoQueryResult.Expression {
+                .init(value: v, text: texts[top], row: e.location.line, column: e.location.column)
             }
-            return try evaluator.evalExpr(e, env) { env2 in
-                try run(i + 1, env2, values + [.init(value: .bool(true), text: text, row: e.location.line, column: e.location.column)])
+            var next: [Partial] = []
+            if let t = captured[top] {
+                var solutions: [Solution] = []
+                try evaluator.evalTerm(t, env, &solutions)
+                for (v, env2) in solutions {
+                    // A false expression fails a query with iteration or several expressions (OPA);
+                    // a document read keeps it.
+                    if v == .bool(false) && !document && compiled.failOnFalse { continue }
+                    next.append((env2, values + [expression(v)]))
+                }
+            } else {
+                var envs: [Env] = []
+                try evaluator.evalExpr(e, env, &envs)
+                for env2 in envs { next.append((env2, values + [expression(.bool(true))])) }
+            }
+            if !next.isEmpty {
+                next.reverse()
+                frames.append(next)
             }
         }
-        _ = try run(0, [:], [])
         return results
     }
 

@@ -277,7 +277,7 @@ struct JSONReader {
                 pos += 1
             }
             let text = String(decoding: bytes[start..<pos], as: UTF8.self)
-            guard !text.isEmpty, let n = RegoNumber(parsing: text) else {
+            guard !text.isEmpty, let n = RegoNumber(literal: text) else {
                 pos = start; throw fail("invalid value")
             }
             return .number(n)

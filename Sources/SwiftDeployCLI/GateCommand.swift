@@ -45,7 +45,12 @@ struct GateCommand: AsyncParsableCommand {
                 throw ValidationError("--metrics-url \(metricsURL.debugDescription) is not an http:// URL; use e.g. http://127.0.0.1:9180/metrics")
             }
         }
-        if domain != "all" { try PolicyBundle.validateDomainName(domain) }
+        if domain != "all" {
+            // ArgumentParser wraps a non-ValidationError from validate() so that it exits 1: keep it a usage error (64).
+            do { try PolicyBundle.validateDomainName(domain) } catch let error as PolicyError {
+                throw ValidationError(error.errorDescription ?? "\(error)")
+            }
+        }
     }
 
     func run() async throws {
@@ -80,7 +85,7 @@ struct GateCommand: AsyncParsableCommand {
 
     /// Every gate decision goes into the history; a history that cannot be written is a warning, the verdict stands.
     private func record(_ decisions: [PolicyDecision], manifest: Manifest, console: Console) {
-        let log = HistoryLog(url: manifest.historyURL)
+        let log = HistoryLog(manifest: manifest)
         for decision in decisions {
             do {
                 try log.append(decision.historyEntry(event: .gate, manifest: manifest))

@@ -25,23 +25,67 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Runs the command line and maps every failure onto the exit-code contract.
+    /// Runs the command line and maps every way it can end onto the exit-code contract (README): parse errors and
+    /// `--help` as ArgumentParser answers them (64 / 0), a ``SwiftDeployFailure`` by its own status wherever it is
+    /// thrown (also from `validate()`, so an invalid domain name is 64, not 1), a ``CommandFailure`` by its status,
+    /// and any other error as an operation failure (3) with its description: never an accidental 1.
     public static func entryPoint() async {
+        let command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            Foundation.exit(finish(error))
+        }
+        do {
+            var command = command
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-        } catch let failure as SwiftDeployFailure {
-            Console.standardError.error(failure.errorDescription ?? "\(failure)")
-            Foundation.exit(failure.exitStatus.rawValue)
-        } catch let exit as CommandFailure {
-            Foundation.exit(exit.status.rawValue)
         } catch {
-            exit(withError: error)
+            Foundation.exit(finish(error))
         }
+    }
+
+    /// The exit status for `error` (after printing what the user needs to read).
+    static func finish(_ error: Error) -> Int32 {
+        let status = exitStatus(for: error)
+        switch error {
+        case let failure as SwiftDeployFailure:
+            Console.standardError.error(failure.errorDescription ?? "\(failure)")
+        case is CommandFailure:
+            break
+        default:
+            if isArgumentParserError(error) {
+                let message = fullMessage(for: error)
+                if !message.isEmpty {
+                    if status.rawValue == 0 { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                }
+            } else {
+                Console.standardError.error("unexpected failure: \(error.localizedDescription) (\(String(reflecting: type(of: error)))); nothing more is known: run again with --verbose and report it if it persists")
+            }
+        }
+        return status.rawValue
+    }
+
+    /// Where `error` lands in the exit-code contract.
+    static func exitStatus(for error: Error) -> ExitStatus {
+        switch error {
+        case let failure as SwiftDeployFailure: return failure.exitStatus
+        case let failure as CommandFailure: return failure.status
+        default:
+            guard isArgumentParserError(error) else { return .operationFailed }
+            let code = exitCode(for: error).rawValue
+            // ArgumentParser answers 0 (help, version) or 64 (usage); anything else is not in the contract.
+            return ExitStatus(rawValue: code) ?? (code == 0 ? .success : .usage)
+        }
+    }
+
+    /// Whether ArgumentParser produced `error` (a parse or validation error, help, a clean exit).
+    static func isArgumentParserError(_ error: Error) -> Bool {
+        if error is ValidationError || error is CleanExit || error is ExitCode { return true }
+        return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 }
 

@@ -58,7 +58,7 @@ import FoundationXML
         #expect(lines[2] == "::error title=swiftdeploy gate infrastructure%3A inconclusive::cannot read /proc/loadavg")
         #expect(lines[3].hasPrefix("::notice title=swiftdeploy gate capacity%3A allow::"))
         let summary = GitHubDecisionFormatter().summary(DecisionReport(decisions: [Self.deny]))
-        #expect(summary.contains("| canary | ❌ deny | opa http://127.0.0.1:8181 |"))
+        #expect(summary.contains("| canary | ❌ deny | opa http:&#47;&#47;127.0.0.1:8181 |"), "URLs are not auto-linked")
         #expect(summary.contains("- warning: p95 50%"))
         #expect(summary.contains("requests 100 · errors 5 · error rate 5.00%"))
     }

@@ -162,7 +162,10 @@ struct ManifestSchemaTests {
             var object: [String: Any] = [:]
             for child in children { object[child.name] = example(child, join(path, child.name), ports: &ports) }
             return object
-        case .string(let rule): return rule.example
+        case .string(let rule):
+            // Configured paths must be distinct files (history, report, thresholds…): one example per key.
+            if rule.example == ManifestGrammar.filePathRule.example { return "var/" + path.replacingOccurrences(of: ".", with: "_") }
+            return rule.example
         case .integer(let range):
             if range == 1...65535 { ports += 1; return ports }
             return range.lowerBound

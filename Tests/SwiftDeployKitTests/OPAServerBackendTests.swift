@@ -81,7 +81,7 @@ import TestSupport
         // The request is what OPA's Data API expects.
         let request = try #require(server.requests.first)
         #expect(request.method == "POST")
-        #expect(request.path == "/v1/data/swiftdeploy/canary")
+        #expect(request.path == "/v1/data/swiftdeploy/canary?strict-builtin-errors=true")
         #expect(try JSONValue.parse(request.body)["input"] == Self.input)
     }
 

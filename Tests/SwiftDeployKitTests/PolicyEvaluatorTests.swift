@@ -184,7 +184,7 @@ struct FixedMetrics: MetricsSource {
         let gate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
         let decision = await gate.evaluate(domain: "canary", request: request)
         #expect(decision.verdict == .inconclusive)
-        #expect(decision.reasons.first?.contains("do not compile: broken.rego:") == true, "\(decision.reasons)")
+        #expect(decision.reasons.first?.contains("do not compile: policies/broken.rego:") == true, "\(decision.reasons)")
     }
 
     @Test func domainDocumentShapes() {
@@ -219,8 +219,6 @@ struct FixedMetrics: MetricsSource {
 
     @Test(arguments: [
         ("[1, 2]", "the top level is an array"),
-        ("{\"canary\": 3}", "canary is a number, expected an object of thresholds"),
-        ("{\"canary\": {\"max_p99_ms\": null}}", "canary.max_p99_ms is null"),
         ("{\"canary\": ", "not valid JSON"),
     ])
     func invalidThresholdsAreInvalidInput(_ text: String, _ message: String) throws {
@@ -230,6 +228,18 @@ struct FixedMetrics: MetricsSource {
         #expect(error.exitStatus == .invalidInput)
         #expect(error.errorDescription?.contains(message) == true)
         #expect(error.errorDescription?.contains("thresholds.json") == true)
+    }
+
+    /// Per-key problems are not exit 65 but the domain's contract problems (inconclusive, validate FAIL).
+    @Test(arguments: [
+        ("{\"canary\": 3}", "thresholds.json: canary is a number, not an object of thresholds"),
+        ("{\"canary\": {\"max_p99_ms\": null}}", "threshold canary.max_p99_ms must be number ≥ 0, got null"),
+    ])
+    func malformedBlocksBreakTheDomainsContract(_ text: String, _ message: String) throws {
+        let project = try GateProject(thresholds: text)
+        defer { project.remove() }
+        let bundle = try PolicyBundle.load(manifest: try project.manifest())
+        #expect(bundle.thresholdProblems(for: "canary").contains { $0.contains(message) }, "\(bundle.thresholdProblems(for: "canary"))")
     }
 
     @Test func missingFilesAreNamed() throws {

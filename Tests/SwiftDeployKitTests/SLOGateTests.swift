@@ -28,8 +28,8 @@ import TestSupport
               name: slo-net
               driver_type: bridge
             policy:
-              dir: \(root.appendingPathComponent("policies").path)
-              thresholds: \(root.appendingPathComponent("thresholds.json").path)
+              dir: policies
+              thresholds: thresholds.json
             \(prometheusURL.map { "metrics:\n  prometheus_url: \($0)\n" } ?? "")slo:
               window: 30d
               change_window: 10
@@ -39,6 +39,9 @@ import TestSupport
             \(extra)
             """
             let url = try dir.write(text, to: "manifest.yaml")
+            // The repository's policies and thresholds, copied in: swiftdeploy reads nothing outside the project.
+            try FileManager.default.copyItem(at: root.appendingPathComponent("policies"), to: dir.url.appendingPathComponent("policies"))
+            try FileManager.default.copyItem(at: root.appendingPathComponent("thresholds.json"), to: dir.url.appendingPathComponent("thresholds.json"))
             if let history {
                 let data = try Data(contentsOf: fixture("slo/\(history)"))
                 try data.write(to: dir.url.appendingPathComponent("history.jsonl"))

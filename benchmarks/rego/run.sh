@@ -4,6 +4,7 @@
 #
 #   benchmarks/rego/run.sh            # release build, default counts
 #   RUNS=50 benchmarks/rego/run.sh    # processes per per-process figure
+#   SCRATCH=.build-release benchmarks/rego/run.sh   # use (or make) that build directory
 #
 # Needs ../shared/tools/opa-ref (or SWIFTDEPLOY_SHARED_DIR); prints figures only.
 set -euo pipefail
@@ -27,15 +28,32 @@ fi
 QUERY=data.swiftdeploy.canary
 echo "policy: ${POLICY#$ROOT/}  data: ${DATA#$ROOT/}  input: ${INPUT#$ROOT/}"
 
-swift build -c release --product swiftdeploy >/dev/null
-BIN=$(swift build -c release --show-bin-path)/swiftdeploy
+BUILD=(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"})
+"${BUILD[@]}" --product swiftdeploy >/dev/null
+BIN=$("${BUILD[@]}" --show-bin-path)/swiftdeploy
 
 echo "== in-process: swiftdeploy (embedded engine)"
-"$BIN" policy bench -d "$POLICY" -d "$DATA" -i "$INPUT" --compile-count 200 --count 5000 "$QUERY"
+OURS=$("$BIN" policy bench -d "$POLICY" -d "$DATA" -i "$INPUT" --compile-count 200 --count 5000 --json "$QUERY")
+echo "$OURS"
 
 if [ -x "$OPA_REF_DIR/opa-ref" ]; then
   echo "== in-process: OPA's evaluator via opa-ref's library (µs; includes the Python/ctypes bridge)"
-  python3 "$ROOT/benchmarks/rego/opa_inprocess.py" "$OPA_REF_DIR" "$POLICY" "$DATA" "$INPUT" swiftdeploy.canary 50 2000
+  THEIRS=$(python3 "$ROOT/benchmarks/rego/opa_inprocess.py" "$OPA_REF_DIR" "$POLICY" "$DATA" "$INPUT" swiftdeploy.canary 50 2000)
+  echo "$THEIRS"
+  # Same-run comparison (medians). OPA's per-decision figure has the bridge (an evaluation
+  # of a constant document) subtracted; its parse+compile figure is add_policy + add_data +
+  # the first evaluation (the bridge compiles lazily) and keeps its three bridge calls.
+  python3 - "$OURS" "$THEIRS" <<'PY'
+import json, sys
+ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+ev = ours["eval_us"]["median"]
+opa_ev = theirs["eval_us"]["median"] - theirs["bridge_noop_eval_us"]["median"]
+cc = ours["compile_us"]["median"]
+opa_cc = theirs["compile_us"]["median"]
+print("== same run, medians")
+print(f"one decision:    swiftdeploy {ev:.1f} µs, OPA {opa_ev:.1f} µs (bridge subtracted): ratio {ev / opa_ev:.3f} (goal <= 0.333)")
+print(f"parse+compile:   swiftdeploy {cc:.1f} µs, OPA {opa_cc:.1f} µs: ratio {cc / opa_cc:.3f} (goal <= 0.100)")
+PY
 else
   echo "== opa-ref not found at $OPA_REF_DIR: OPA figures skipped"
 fi

@@ -63,22 +63,42 @@ enum GoFormat {
     }
 
     enum Arg {
-        case int(BigInt)
+        /// An integer that fits Go's int64.
+        case int(Int)
+        /// An integer beyond int64 (Go's `*big.Int`).
+        case bigInt(BigInt)
         case float(Double)
         case string(String)
         case bool(Bool)
         case other(RegoValue)
     }
 
+    /// The Go value OPA's `sprintf` hands to `fmt.Sprintf` for a Rego value. A number converts
+    /// by its text (`ast.Number` is a `json.Number`), as measured against OPA's evaluator:
+    /// integral text without exponent (`2`, `2.0`, `-0.0`) is an int64 when it fits, an
+    /// all-digit text beyond int64 a big.Int, text with a decimal point a float64 (`1.0e0`,
+    /// `2.5`), and anything else (`1e3`, `1e-7`, `2e308`, or a float beyond float64) its text.
     static func convert(_ v: RegoValue) -> Arg {
         switch v {
         case .string(let s): return .string(s)
         case .bool(let b): return .bool(b)
-        case .number(let n):
-            if n.isInteger { return .int(n.mantissa) }
-            return .float(n.doubleValue)
+        case .number(let n): return convertNumber(n.description)
         default: return .other(v)
         }
+    }
+
+    static func convertNumber(_ text: String) -> Arg {
+        let hasExponent = text.contains { $0 == "e" || $0 == "E" }
+        if !hasExponent {
+            var integral = Substring(text)
+            if let dot = text.firstIndex(of: ".") {
+                if text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) { integral = text[..<dot] }
+            }
+            if let i = Int(integral) { return .int(i) }
+            if !text.contains("."), let b = BigInt(text) { return .bigInt(b) }
+        }
+        if text.contains("."), let d = Double(text), d.isFinite { return .float(d) }
+        return .string(text)
     }
 
     static func sprintf(_ formatString: String, _ values: [RegoValue]) -> String {
@@ -123,7 +143,8 @@ enum GoFormat {
                 let a = convert(v)
                 var type = "ast.Value"
                 switch a {
-                case .int: type = "*big.Int"
+                case .int: type = "int64"
+                case .bigInt: type = "*big.Int"
                 case .float: type = "float64"
                 case .string: type = "string"
                 case .bool: type = "bool"
@@ -140,14 +161,14 @@ enum GoFormat {
         let plus = flags.contains("+")
         switch (verb, arg) {
         case ("v", .int(let n)), ("d", .int(let n)):
+            return (plus && n >= 0 ? "+" : "") + String(n)
+        case ("v", .bigInt(let n)), ("d", .bigInt(let n)):
             return (plus && n >= 0 ? "+" : "") + n.description
         case ("v", .float(let d)), ("g", .float(let d)):
             if let precision, verb == "g" { return String(format: "%.\(precision)g", d) }
             return (plus && d >= 0 ? "+" : "") + goFloat(d)
         case ("f", .float(let d)), ("F", .float(let d)):
             return String(format: "%\(plus ? "+" : "").\(precision ?? 6)f", d)
-        case ("f", .int(let n)), ("F", .int(let n)):
-            return "%!f(big.Int=\(n))"
         case ("e", .float(let d)):
             return String(format: "%.\(precision ?? 6)e", d)
         case ("s", .string(let s)), ("v", .string(let s)):
@@ -161,13 +182,17 @@ enum GoFormat {
         case ("X", .int(let n)): return String(n, radix: 16, uppercase: true)
         case ("o", .int(let n)): return String(n, radix: 8)
         case ("b", .int(let n)): return String(n, radix: 2)
+        case ("x", .bigInt(let n)): return String(n, radix: 16)
+        case ("X", .bigInt(let n)): return String(n, radix: 16, uppercase: true)
+        case ("o", .bigInt(let n)): return String(n, radix: 8)
+        case ("b", .bigInt(let n)): return String(n, radix: 2)
         case ("x", .string(let s)): return s.utf8.map { String(format: "%02x", $0) }.joined()
         case ("X", .string(let s)): return s.utf8.map { String(format: "%02X", $0) }.joined()
         case ("v", .other(let v)), ("s", .other(let v)):
             return regoString(v)
         case ("d", .float(let d)):
             return "%!d(float64=\(goFloat(d)))"
-        case ("s", .int(let n)):
+        case ("s", .bigInt(let n)):
             return n.description
         case ("s", .bool(let b)):
             return b ? "true" : "false"
@@ -179,7 +204,8 @@ enum GoFormat {
             let type: String
             let text: String
             switch arg {
-            case .int(let n): type = "big.Int"; text = n.description
+            case .int(let n): type = "int64"; text = String(n)
+            case .bigInt(let n): type = "big.Int"; text = n.description
             case .float(let d): type = "float64"; text = goFloat(d)
             case .string(let s): type = "string"; text = s
             case .bool(let b): type = "bool"; text = b ? "true" : "false"

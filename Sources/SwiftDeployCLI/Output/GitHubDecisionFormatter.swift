@@ -56,7 +56,7 @@ public struct GitHubDecisionFormatter: Sendable {
     }
 
     private func markdown(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        MarkdownText.cell(text)
     }
 
     /// A workflow command with its data and properties escaped as the runner expects.

@@ -99,25 +99,9 @@ struct AuditRenderer {
         try out.write("---\n\nTo check a copy of this history later: `swiftdeploy audit --verify --expect-head \(s.chain.head)`\n")
     }
 
-    /// Escapes text for one GitHub-flavoured Markdown table cell: pipes and
-    /// backslashes are escaped, HTML is neutralised, line breaks become `<br>`.
-    static func markdownCell(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for ch in text {
-            switch ch {
-            case "|": out += "\\|"
-            case "\\": out += "\\\\"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "`": out += "\\`"
-            case "\r\n", "\n", "\r": out += "<br>"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    /// Escapes text for one GitHub-flavoured Markdown table cell (see ``MarkdownText``): no link, image, HTML,
+    /// emphasis or table break can come through a message.
+    static func markdownCell(_ text: String) -> String { MarkdownText.cell(text) }
 
     private func md(_ text: String) -> String { Self.markdownCell(text) }
     private func mdCode(_ text: String) -> String { text.replacingOccurrences(of: "`", with: "'") }

@@ -40,12 +40,18 @@ public final class HistoryLog: Sendable {
     ///   - environment: where the actor, CI job, commit and secret values to redact come from.
     ///   - repositoryDirectory: where `git rev-parse HEAD` runs; defaults to the history's directory
     ///     (next to the manifest). Git is asked once per `HistoryLog`, and only when appending.
+    ///   - secrets: values to scrub from every line (``Manifest/secretValues``).
     public init(url: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
-                repositoryDirectory: URL? = nil) {
+                repositoryDirectory: URL? = nil, secrets: [String] = []) {
         self.url = url
         self.environment = environment
-        self.redactor = HistoryRedactor(environment: environment)
+        self.redactor = HistoryRedactor(environment: environment, secrets: secrets)
         self.repositoryDirectory = repositoryDirectory ?? url.deletingLastPathComponent()
+    }
+
+    /// The manifest's history (`history.path`), scrubbing the manifest's own secret env values.
+    public convenience init(manifest: Manifest, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.init(url: manifest.historyURL, environment: environment, secrets: manifest.secretValues)
     }
 
     /// Lower-case hex SHA-256 of `data`: how the history names manifests, thresholds and lines.

@@ -11,10 +11,11 @@ import Foundation
 /// - strings that look like credentials are replaced wherever they appear:
 ///   `Bearer …`/`Basic …` tokens, AWS access key ids (`AKIA…`/`ASIA…`), GitHub
 ///   and GitLab tokens, Slack tokens, PEM private keys, and the password in
-///   `scheme://user:password@host` URLs;
+///   `scheme://user:password@host` URLs; in free text, the value after a credential-naming key
+///   (`password=…`, `api_key: …`, `token is …`);
 /// - the value of any variable in the process environment whose *name* names a
 ///   credential (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`…) is replaced where it
-///   appears inside a string.
+///   appears inside a string, and so are the manifest's own `services.env` values whose keys name a credential.
 public struct HistoryRedactor: Sendable {
     /// What a redacted value becomes.
     public static let placeholder = "[REDACTED]"
@@ -33,6 +34,9 @@ public struct HistoryRedactor: Sendable {
         #"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"#,
         #"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,  // JWT
     ].map { try! NSRegularExpression(pattern: $0) }
+    // Free text `password=hunter2`, `api_key: abc`, `token "x y"`: keep the key, drop the value.
+    private static let keyValue = try! NSRegularExpression(pattern:
+        #"(?i)\b([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|credential|private[_\-]?key|authorization)[A-Za-z0-9_.\-]*)(\s*[=:]\s*|\s+is\s+)("[^"]*"|'[^']*'|[^\s,;]+)"#)
     // user:password@ in a URL: keep the user and the host, drop the password.
     private static let urlPassword = try! NSRegularExpression(pattern: #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"#)
 
@@ -43,10 +47,12 @@ public struct HistoryRedactor: Sendable {
     /// - Parameter environment: the process environment; values of variables
     ///   whose names name a credential (and are at least 6 characters long) are
     ///   scrubbed from every string.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        environmentSecrets = environment
+    ///   - secrets: further values to scrub wherever they appear (the manifest's own `services.env` values whose
+    ///     keys name a credential, see ``Manifest/secretValues``); values shorter than 4 characters are ignored.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, secrets: [String] = []) {
+        environmentSecrets = (environment
             .filter { HistoryRedactor.isSensitiveKey($0.key) && $0.value.count >= 6 }
-            .map(\.value)
+            .map(\.value) + secrets.filter { $0.count >= 4 })
             .sorted { $0.count > $1.count }
     }
 
@@ -93,6 +99,9 @@ public struct HistoryRedactor: Sendable {
             let range = NSRange(result.startIndex..., in: result)
             result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: HistoryRedactor.placeholder)
         }
+        let pairs = NSRange(result.startIndex..., in: result)
+        result = HistoryRedactor.keyValue.stringByReplacingMatches(
+            in: result, range: pairs, withTemplate: "$1$2\(HistoryRedactor.placeholder)")
         let range = NSRange(result.startIndex..., in: result)
         result = HistoryRedactor.urlPassword.stringByReplacingMatches(
             in: result, range: range, withTemplate: "$1\(HistoryRedactor.placeholder)@")

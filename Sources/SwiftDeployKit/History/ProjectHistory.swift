@@ -16,7 +16,7 @@ public enum ProjectHistory {
     @discardableResult
     public static func append(_ entry: HistoryEntry, for manifest: Manifest) -> String? {
         do {
-            try HistoryLog(url: manifest.historyURL).append(entry)
+            try HistoryLog(manifest: manifest).append(entry)
             return nil
         } catch {
             return (error as? LocalizedError)?.errorDescription ?? "\(error)"

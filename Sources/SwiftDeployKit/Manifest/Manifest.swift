@@ -87,6 +87,9 @@ public struct Manifest: Sendable, Equatable {
         /// The thresholds file (`data.thresholds`), relative to the manifest unless absolute.
         public var thresholds: String
         public var opa: OPA
+        /// The evaluation budget of one decision: the embedded engine stops at it, an OPA server must answer within
+        /// it. Exceeding it makes the decision inconclusive.
+        public var timeout: ManifestDuration = Manifest.Defaults.policyTimeout
     }
 
     public struct OPA: Sendable, Equatable {
@@ -121,6 +124,12 @@ public struct Manifest: Sendable, Equatable {
     public func resolve(_ path: String) -> URL {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
         return directory.appendingPathComponent(path).standardizedFileURL
+    }
+
+    /// Values of `services.env` whose keys name a credential (`DB_PASSWORD`, `API_TOKEN`…): the history and the
+    /// reports never show them, wherever they appear.
+    public var secretValues: [String] {
+        services.env.filter { HistoryRedactor.isSensitiveKey($0.name) }.map(\.value).sorted()
     }
 
     public var policyDirectoryURL: URL { resolve(policy.dir) }
@@ -174,6 +183,7 @@ extension Manifest {
         public static let policyEngine = PolicyEngineKind.embedded
         public static let policyDir = "policies"
         public static let thresholds = "thresholds.json"
+        public static let policyTimeout = ManifestDuration(milliseconds: 5_000)
         public static let opaImage = "openpolicyagent/opa:1.4.2"
         public static let opaPort = 8181
         public static let metricsWindow = ManifestDuration(milliseconds: 30_000)

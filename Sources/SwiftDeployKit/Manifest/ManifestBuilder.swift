@@ -64,6 +64,7 @@ struct ManifestBuilder {
         if manifest.metrics.source == .prometheus, manifest.metrics.prometheusURL == nil, observability.prometheus {
             manifest.metrics.prometheusURL = manifest.localPrometheusURL
         }
+        checkPaths(top, manifest)
         return manifest
     }
 
@@ -201,7 +202,10 @@ struct ManifestBuilder {
             opa: Manifest.OPA(
                 image: reader.checked(o["image"], "policy.opa.image", ManifestGrammar.imageReference) ?? Manifest.Defaults.opaImage,
                 port: reader.port(o["port"], "policy.opa.port") ?? Manifest.Defaults.opaPort,
-                url: reader.checked(o["url"], "policy.opa.url", ManifestGrammar.httpURL)))
+                url: reader.checked(o["url"], "policy.opa.url", ManifestGrammar.httpURL)),
+            timeout: reader.duration(m["timeout"], "policy.timeout",
+                                     range: ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 300_000))
+                ?? Manifest.Defaults.policyTimeout)
     }
 
     private func buildMetrics(_ node: Node?) -> Manifest.Metrics {
@@ -210,7 +214,7 @@ struct ManifestBuilder {
             window: reader.duration(m["window"], "metrics.window",
                                     range: ManifestDuration(milliseconds: 100)...ManifestDuration(milliseconds: 3_600_000))
                 ?? Manifest.Defaults.metricsWindow,
-            minRequests: reader.integer(m["min_requests"], "metrics.min_requests", range: 0...1_000_000_000) ?? Manifest.Defaults.minRequests,
+            minRequests: reader.integer(m["min_requests"], "metrics.min_requests", range: 1...1_000_000_000) ?? Manifest.Defaults.minRequests,
             excludePaths: reader.stringList(m["exclude_paths"], "metrics.exclude_paths", ManifestGrammar.httpPath) ?? Manifest.Defaults.excludePaths,
             source: reader.choice(m["source"], "metrics.source", MetricsSourceKind.allCases.map(\.rawValue)).flatMap(MetricsSourceKind.init(rawValue:))
                 ?? Manifest.Defaults.metricsSource,

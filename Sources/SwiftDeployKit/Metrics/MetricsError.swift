@@ -10,6 +10,8 @@ public enum MetricsError: SwiftDeployFailure, Equatable {
     case unparsable(url: String, ExpositionError)
     /// A Prometheus query failed or answered something unexpected.
     case prometheus(url: String, query: String, reason: String)
+    /// The configured source cannot be used at all (no usable URL); it is never replaced by another source.
+    case unusable(source: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -21,6 +23,8 @@ public enum MetricsError: SwiftDeployFailure, Equatable {
             return "metrics: \(url) is not parsable: \(error.errorDescription ?? "\(error)")"
         case .prometheus(let url, let query, let reason):
             return "metrics: Prometheus at \(url) could not answer \(query.debugDescription): \(reason); check metrics.prometheus_url and that Prometheus scrapes the service"
+        case .unusable(let source, let reason):
+            return "metrics: \(source) cannot be used: \(reason)"
         }
     }
 

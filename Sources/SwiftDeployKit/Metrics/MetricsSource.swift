@@ -22,6 +22,20 @@ public struct TaskSleeper: Sleeper {
     }
 }
 
+/// A source that cannot be used as configured (e.g. `metrics.source: prometheus` without a usable URL): every window
+/// fails with the reason, so the decision is inconclusive. It never falls back to another source.
+public struct UnusableMetricsSource: MetricsSource {
+    public var description: String
+    public var reason: String
+    public init(description: String, reason: String) {
+        self.description = description
+        self.reason = reason
+    }
+    public func window(settings: MetricsWindowSettings) async throws -> WindowFigures {
+        throw MetricsError.unusable(source: description, reason: reason)
+    }
+}
+
 /// Scrapes the service's exposition endpoint: one snapshot for `status`, or two `window` apart for a decision.
 public struct ScrapeMetricsSource: MetricsSource {
     public var url: URL
@@ -121,32 +135,39 @@ public struct PrometheusMetricsSource: MetricsSource {
             values[key] = try await instant(queries[key]!, at: at)
         }
         var figures = WindowFigures(windowSeconds: settings.window.seconds, source: description)
+        // NaN stays NaN (the shared sanity check refuses it); only an empty vector (no such series) is absent.
         let requests = values["requests"] ?? nil
         if requests == nil {
             figures.insufficient.append("Prometheus at \(baseURL.absoluteString) has no \(settings.requestsMetric) samples in the last \(settings.window); is it scraping the service?")
         }
         figures.requests = requests ?? 0
-        figures.errors = (values["errors"] ?? nil) ?? 0
-        figures.errorRate = figures.requests > 0 ? figures.errors / figures.requests : nil
+        figures.errors = (values["errors"] ?? nil) ?? 0   // no 5xx series at all: no errors
+        if figures.requests > 0 {
+            figures.errorRate = figures.errors / figures.requests
+        } else {
+            figures.errorRate = figures.requests.isNaN ? Double.nan : nil
+        }
         figures.requestRate = settings.window.seconds > 0 ? figures.requests / settings.window.seconds : 0
         figures.observations = (values["observations"] ?? nil) ?? 0
-        func ms(_ key: String) -> Double? { (values[key] ?? nil).map { $0 * 1000 } }
+        // histogram_quantile answers NaN when it cannot compute a quantile: that is "no quantile", which the sanity
+        // check weighs against the observations.
+        func ms(_ key: String) -> Double? { (values[key] ?? nil).flatMap { $0.isNaN ? nil : $0 * 1000 } }
         figures.p50Ms = ms("p50_ms")
         figures.p95Ms = ms("p95_ms")
         figures.p99Ms = ms("p99_ms")
         figures.chaosActive = values["chaos_active"] ?? nil
-        if requests != nil, figures.requests < Double(settings.minRequests) {
+        if let requests, requests.isFinite, figures.requests < Double(settings.minRequests) {
             figures.insufficient.append(String(format: "only %.1f requests in the last %@ according to Prometheus, fewer than metrics.min_requests (%d)",
                                                figures.requests, settings.window.description, settings.minRequests))
         }
-        if requests != nil, figures.p99Ms == nil {
+        if requests != nil, figures.p99Ms == nil, figures.observations == 0 {
             figures.insufficient.append("Prometheus has no \(settings.durationMetric) bucket increases in the last \(settings.window), so no latency quantile can be computed")
         }
-        return figures
+        return EvidenceSanity.checked(figures, settings: settings)
     }
 
-    /// One instant query (at `at`, Unix seconds, or Prometheus' now): the single value of a one-element vector,
-    /// nil for an empty vector or NaN.
+    /// One instant query (at `at`, Unix seconds, or Prometheus' now): the single value of a one-element vector
+    /// (NaN and infinities kept as such), nil for an empty vector.
     public func instant(_ query: String, at: Double? = nil) async throws -> Double? {
         var components = URLComponents(url: baseURL.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = "query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query)
@@ -176,10 +197,10 @@ public struct PrometheusMetricsSource: MetricsSource {
         }
         guard let first = result.first else { return nil }
         guard result.count == 1, case .array(let pair)? = first["value"], pair.count == 2, let text = pair[1].stringValue,
-              let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : nil)) else {
+              let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : (text == "NaN" ? .nan : nil))) else {
             throw MetricsError.prometheus(url: shown, query: query, reason: "expected one [timestamp, \"value\"] sample, got \(result.count) series")
         }
-        return value.isNaN ? nil : value
+        return value
     }
 }
 

@@ -146,7 +146,7 @@ public struct MetricsWindow: Sendable {
         var byBound: [Double: Double] = [:]
         for sample in bucketsAfter {
             if let path = sample[label: "path"], excluded.contains(path) { continue }
-            guard let le = sample[label: "le"], let bound = Double(le) else { continue }
+            guard let le = sample[label: "le"], let bound = Double(le), !bound.isNaN else { continue }
             byBound[bound, default: 0] += increase(bucketsBefore[sample.seriesKey], sample.value, key: sample.seriesKey, resets: &resets)
         }
         let buckets = byBound.map { HistogramQuantile.Bucket(upperBound: $0.key, count: $0.value) }
@@ -174,7 +174,13 @@ public struct MetricsWindow: Sendable {
             figures.notes.append("counter reset between the scrapes (the service restarted?): \(resets.count) series went down (\(shown)\(resets.count > 3 ? ", …" : "")); counted from zero as Prometheus rate() does")
         }
         figures.chaosActive = second.total("chaos_active")
-        return figures
+        // Series the figures cannot show (a NaN sample, le="NaN", only +Inf buckets, a counter that went down
+        // without a restart): the shared sanity check, so both sources refuse the same defects.
+        for problem in EvidenceSanity.sampleProblems(first: first, second: second, settings: settings)
+            where !figures.insufficient.contains(problem) {
+            figures.insufficient.append(problem)
+        }
+        return EvidenceSanity.checked(figures, settings: settings)
     }
 
     private func index(_ samples: [MetricSample]) -> [String: Double] {

@@ -4,8 +4,11 @@ import Rego
 /// `policy.engine: embedded`: the in-process Rego engine over the policy bundle (modules of `policy.dir`, test
 /// modules left out; `thresholds.json` as `data.thresholds`). No OPA binary or server is involved.
 ///
-/// A module that does not compile makes every decision inconclusive with the engine's error (file, line, column);
-/// an evaluation error (`eval_conflict_error`, …) makes that domain's decision inconclusive with its code.
+/// Evaluation is strict: builtin errors stop evaluation (OPA's `strict-builtin-errors`) instead of leaving a rule
+/// undefined, and one evaluation has a wall-clock budget (`policy.timeout`). A module that does not compile makes
+/// every decision inconclusive with the engine's error (file, line, column); an evaluation error
+/// (`eval_builtin_error`, `eval_type_error`, `eval_conflict_error`, `eval_limit_error`, …) makes that domain's
+/// decision inconclusive with its code and the policy's file:line.
 public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
     private let engine: RegoEngine?
     private let setupError: String?
@@ -13,11 +16,14 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
 
     public var engineDescription: String { "embedded" }
 
-    public init(bundle: PolicyBundle) {
-        let modules = bundle.policyModules.map { RegoModule(name: $0.name, source: $0.source) }
+    /// `directoryName` prefixes module names in errors (`policies/canary.rego:12`); `budget` bounds one evaluation.
+    public init(bundle: PolicyBundle, directoryName: String? = nil, budget: TimeInterval = Manifest.Defaults.policyTimeout.seconds) {
+        let prefix = directoryName.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? ""
+        let modules = bundle.policyModules.map { RegoModule(name: prefix + $0.name, source: $0.source) }
         do {
             let data = try RegoValue(jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
-            engine = try RegoEngine(modules: modules, data: data)
+            engine = try RegoEngine(modules: modules, data: data,
+                                    options: RegoEngine.Options(strictBuiltinErrors: true, timeout: budget))
             setupError = nil
         } catch let error as RegoError {
             engine = nil
@@ -36,7 +42,10 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
             let document = try result.map { try JSONValue.parse($0.jsonData()) }
             return DomainDocument.interpret(document, domain: domain, engine: "embedded Rego engine")
         } catch let error as RegoError {
-            return .unavailable("embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error.description)")
+            let hint = error.code == "eval_limit_error"
+                ? "; the policy.timeout budget was exceeded or the evaluation ran away: simplify the rule or raise policy.timeout"
+                : "; fix the policy (`swiftdeploy policy eval` reproduces it)"
+            return .unavailable("embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error.description)\(hint)")
         } catch {
             return .unavailable("embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error)")
         }

@@ -43,24 +43,30 @@ enum DomainDocument {
         guard let denyValue = fields["deny"] else {
             return .unavailable("\(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a set of messages)")
         }
-        switch (messages(denyValue), fields["warn"].map(messages) ?? .some([])) {
-        case (.some(let deny), .some(let warn)):
-            return .decided(deny: deny.sorted(), warn: warn.sorted())
-        case (nil, _):
-            return .unavailable("\(engine): swiftdeploy.\(domain).deny is \(kind(denyValue)), not a set of messages")
-        case (_, nil):
-            return .unavailable("\(engine): swiftdeploy.\(domain).warn is \(kind(fields["warn"]!)), not a set of messages")
+        let rules: [(String, JSONValue?)] = [("deny", denyValue), ("warn", fields["warn"])]
+        for (rule, value) in rules {
+            guard let value else { continue }
+            guard case .array(let items) = value else {
+                return .unavailable("\(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it with `\(rule) contains msg if { … }`")
+            }
+            for item in items where message(item) == nil {
+                return .unavailable("\(engine): swiftdeploy.\(domain).\(rule) holds \(item.jsonString().prefix(160)), which is not a message: each must be a string or an object with a string msg; fix the rule that adds it")
+            }
         }
+        let deny = messages(denyValue), warn = fields["warn"].map(messages) ?? []
+        return .decided(deny: deny.sorted(), warn: warn.sorted())
     }
 
-    /// A set/array of messages: strings, or objects with a `msg` string; other values are shown as JSON.
-    private static func messages(_ value: JSONValue) -> [String]? {
-        guard case .array(let items) = value else { return nil }
-        return items.map { item in
-            if let text = item.stringValue { return text }
-            if let msg = item["msg"]?.stringValue { return msg }
-            return item.jsonString()
-        }
+    /// A message: a string, or an object with a `msg` string. Anything else is not a message (nil).
+    static func message(_ item: JSONValue) -> String? {
+        if let text = item.stringValue { return text }
+        if case .object = item, let msg = item["msg"]?.stringValue { return msg }
+        return nil
+    }
+
+    private static func messages(_ value: JSONValue) -> [String] {
+        guard case .array(let items) = value else { return [] }
+        return items.compactMap(message)
     }
 
     static func kind(_ value: JSONValue) -> String {

@@ -51,6 +51,14 @@ public struct PolicyBundle: Sendable {
     public var directory: URL
     public var modules: [Module]
     public var thresholds: JSONValue
+    /// The thresholds file as messages name it (`thresholds.json`, or the manifest's `policy.thresholds`).
+    public var thresholdsName: String
+    /// Keys that appear more than once in the thresholds file (`canary.max_error_rate`), with their line.
+    public var duplicateThresholds: [(path: String, line: Int)]
+    /// Each domain's declared thresholds (see ``ThresholdContract``).
+    public var contracts: [String: ThresholdContract]
+    /// Problems of the declarations themselves, by domain (unreadable annotation, no contract).
+    public var contractProblems: [String: [String]]
 
     /// Policy modules (test modules left out).
     public var policyModules: [Module] { modules.filter { !$0.isTest } }
@@ -68,19 +76,59 @@ public struct PolicyBundle: Sendable {
         return names.sorted { (order[$0] ?? 2, $0) < (order[$1] ?? 2, $1) }
     }
 
-    public init(directory: URL, modules: [Module], thresholds: JSONValue) {
+    public init(directory: URL, modules: [Module], thresholds: JSONValue, thresholdsName: String = "thresholds.json",
+                duplicateThresholds: [(path: String, line: Int)] = [], directoryName: String? = nil) {
         self.directory = directory
         self.modules = modules
         self.thresholds = thresholds
+        self.thresholdsName = thresholdsName
+        self.duplicateThresholds = duplicateThresholds
+        self.contracts = [:]
+        self.contractProblems = [:]
+        let read = ThresholdContract.read(modules: modules, domains: domains,
+                                          directoryName: directoryName ?? directory.lastPathComponent)
+        self.contracts = read.contracts
+        self.contractProblems = read.problems
+    }
+
+    /// Why the thresholds of `domain` cannot be trusted: the domain's contract cannot be read, or its block of the
+    /// thresholds file has a missing, unknown, wrongly typed, out-of-range or duplicated key, or is missing.
+    /// Empty when a decision may be made. Any problem makes the domain's decision inconclusive and `validate` FAIL.
+    public func thresholdProblems(for domain: String) -> [String] {
+        var result = contractProblems[domain] ?? []
+        for duplicate in duplicateThresholds where duplicate.path == domain || duplicate.path.hasPrefix(domain + ".") {
+            result.append("\(thresholdsName):\(duplicate.line): \(duplicate.path) appears more than once; swiftdeploy refuses an ambiguous limit (OPA would keep the last value silently): keep one")
+        }
+        if let contract = contracts[domain] {
+            let blocks = thresholds.objectKeys
+            result += contract.problems(block: thresholds[domain], file: thresholdsName, otherBlocks: blocks.filter { $0 != domain && !domains.contains($0) })
+        }
+        return result
+    }
+
+    /// Every problem of the thresholds file against the contracts, for `validate`: each domain's block, and blocks
+    /// no policy reads. (Problems of the declarations themselves are in ``contractProblems``.)
+    public var allThresholdProblems: [String] {
+        var result = domains.flatMap { domain in
+            thresholdProblems(for: domain).filter { !(contractProblems[domain] ?? []).contains($0) }
+        }
+        for block in thresholds.objectKeys.sorted() where !domains.contains(block) {
+            var message = "\(thresholdsName): block \(block) belongs to no policy (no module declares package swiftdeploy.\(block))"
+            if let suggestion = ManifestNodeSuggestion.closest(block, among: domains) { message += "; did you mean '\(suggestion)'?" }
+            result.append(message)
+        }
+        return result
     }
 
     /// Loads the bundle the manifest names. Throws ``PolicyError`` (exit 65) for a missing directory, no modules,
     /// or a missing or invalid thresholds file.
     public static func load(manifest: Manifest) throws -> PolicyBundle {
-        try load(directory: manifest.policyDirectoryURL, thresholds: manifest.thresholdsURL)
+        try load(directory: manifest.policyDirectoryURL, thresholds: manifest.thresholdsURL,
+                 thresholdsName: manifest.policy.thresholds, directoryName: manifest.policy.dir)
     }
 
-    public static func load(directory: URL, thresholds thresholdsURL: URL) throws -> PolicyBundle {
+    public static func load(directory: URL, thresholds thresholdsURL: URL, thresholdsName: String? = nil,
+                            directoryName: String? = nil) throws -> PolicyBundle {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw PolicyError.directoryMissing(path: directory.path)
@@ -99,12 +147,22 @@ public struct PolicyBundle: Sendable {
             }
             modules.append(Module(name: name, source: source, package: packageName(in: source), isTest: name.hasSuffix("_test.rego")))
         }
-        let bundle = PolicyBundle(directory: directory, modules: modules, thresholds: try loadThresholds(thresholdsURL))
+        let (thresholds, duplicates) = try loadThresholdsReportingDuplicates(thresholdsURL)
+        let bundle = PolicyBundle(directory: directory, modules: modules, thresholds: thresholds,
+                                  thresholdsName: thresholdsName ?? thresholdsURL.lastPathComponent,
+                                  duplicateThresholds: duplicates, directoryName: directoryName)
         guard !bundle.domains.isEmpty else { throw PolicyError.noPolicies(path: directory.path) }
         return bundle
     }
 
+    /// Reads the thresholds file: JSON whose top level is an object. Throws ``PolicyError`` (exit 65) when it is
+    /// missing, unreadable or not such JSON. Per-key problems are not thrown: they are checked against each
+    /// domain's ``ThresholdContract`` (see ``thresholdProblems(for:)``).
     static func loadThresholds(_ url: URL) throws -> JSONValue {
+        try loadThresholdsReportingDuplicates(url).value
+    }
+
+    static func loadThresholdsReportingDuplicates(_ url: URL) throws -> (value: JSONValue, duplicates: [(path: String, line: Int)]) {
         guard FileManager.default.fileExists(atPath: url.path) else { throw PolicyError.thresholdsMissing(path: url.path) }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
@@ -114,21 +172,10 @@ public struct PolicyBundle: Sendable {
         do { value = try JSONValue.parse(data) } catch {
             throw PolicyError.thresholdsInvalid(path: url.path, reason: "not valid JSON (\(describe(error)))")
         }
-        guard case .object(let domains) = value else {
+        guard case .object = value else {
             throw PolicyError.thresholdsInvalid(path: url.path, reason: "the top level is \(DomainDocument.kind(value))")
         }
-        for (domain, entry) in domains.sorted(by: { $0.key < $1.key }) {
-            guard case .object(let keys) = entry else {
-                throw PolicyError.thresholdsInvalid(path: url.path, reason: "\(domain) is \(DomainDocument.kind(entry)), expected an object of thresholds")
-            }
-            for (key, threshold) in keys.sorted(by: { $0.key < $1.key }) where threshold.doubleValue == nil {
-                if case .array = threshold { continue }
-                if case .string = threshold { continue }
-                if case .bool = threshold { continue }
-                throw PolicyError.thresholdsInvalid(path: url.path, reason: "\(domain).\(key) is \(DomainDocument.kind(threshold))")
-            }
-        }
-        return value
+        return (value, JSONDuplicateKeys.find(in: data))
     }
 
     private static func describe(_ error: Error) -> String {

@@ -17,13 +17,18 @@ public struct PolicyEvaluator: PolicyGate {
     public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
     /// Collects the `slo` domain's evidence (Prometheus and the history); the default is ``SLOCollector``.
     public var sloEvidence: @Sendable (GateRequest) async -> SLOEvidence = { await SLOCollector().collect(manifest: $0.manifest) }
+    /// Loads the policy bundle whose threshold contracts every decision is checked against; the default reads the
+    /// manifest's `policy.dir` and `policy.thresholds` (for both engines: the OPA server is given the same files).
+    public var bundleLoader: @Sendable (Manifest) throws -> PolicyBundle
 
     public init(backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
                 hostFacts: @escaping @Sendable (Manifest) -> HostFacts = PolicyEvaluator.defaultHostFacts,
-                metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource) {
+                metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource,
+                bundleLoader: @escaping @Sendable (Manifest) throws -> PolicyBundle = { try PolicyBundle.load(manifest: $0) }) {
         self.backendFactory = backendFactory
         self.hostFacts = hostFacts
         self.metricsSourceFactory = metricsSourceFactory
+        self.bundleLoader = bundleLoader
     }
 
     public func evaluate(domain: String, request: GateRequest) async -> PolicyDecision {
@@ -49,7 +54,8 @@ public struct PolicyEvaluator: PolicyGate {
             let start = MonotonicClock.now()
             let source = metricsSourceFactory(request)
             do {
-                metrics = try await source.window(settings: MetricsWindowSettings(manifest: request.manifest, window: request.window))
+                let settings = MetricsWindowSettings(manifest: request.manifest, window: request.window)
+                metrics = EvidenceSanity.checked(try await source.window(settings: settings), settings: settings)
             } catch let error as SwiftDeployFailure {
                 metricsFailure = error.errorDescription ?? "\(error)"
             } catch {
@@ -65,6 +71,16 @@ public struct PolicyEvaluator: PolicyGate {
             timings["collect_slo"] = elapsedMs(since: start)
         }
 
+        // The limits are a contract: a domain whose thresholds do not match what its policy declares is not decided.
+        let limitProblems: (String) -> [String]
+        do {
+            let bundle = try bundleLoader(request.manifest)
+            limitProblems = { bundle.thresholdProblems(for: $0) }
+        } catch {
+            let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
+            limitProblems = { _ in ["the policy limits cannot be checked: \(reason)"] }
+        }
+
         let backend = backendFactory(request.manifest)
         var decisions: [PolicyDecision] = []
         for domain in domains {
@@ -75,7 +91,7 @@ public struct PolicyEvaluator: PolicyGate {
             var domainTimings = timings.filter { key, _ in
                 (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics) || (key == "collect_slo" && usesSLO)
             }
-            var missing: [String] = []
+            var missing: [String] = limitProblems(domain)
             if usesMetrics {
                 if let metricsFailure { missing.append(metricsFailure) }
                 missing.append(contentsOf: metrics?.insufficient ?? [])
@@ -129,7 +145,9 @@ public struct PolicyEvaluator: PolicyGate {
             guard let url = URL(string: text) else {
                 return UnavailableBackend(engineDescription: "opa \(text)", reason: "policy.opa.url \(text.debugDescription) is not a URL")
             }
-            return OPAServerBackend(baseURL: url)
+            let budget = manifest.policy.timeout.seconds
+            return OPAServerBackend(baseURL: url, limits: HTTPLimits(connectTimeout: min(2, budget), totalTimeout: budget,
+                                                                      maxBodyBytes: 4 << 20))
         case .embedded:
             return EmbeddedBackendFactory.make(manifest)
         }
@@ -142,7 +160,12 @@ public struct PolicyEvaluator: PolicyGate {
     @Sendable public static func defaultMetricsSource(_ request: GateRequest) -> MetricsSource {
         if let url = request.metricsURL { return ScrapeMetricsSource(url: url) }
         let metrics = request.manifest.metrics
-        if metrics.source == .prometheus, let text = metrics.prometheusURL, let url = URL(string: text) {
+        if metrics.source == .prometheus {
+            // A configured Prometheus that cannot be used is a failure, never a silent fall back to scraping.
+            guard let text = metrics.prometheusURL, let url = URL(string: text), url.scheme == "http", url.host != nil else {
+                return UnusableMetricsSource(description: "prometheus \(metrics.prometheusURL ?? "(no URL)")",
+                                             reason: "metrics.source is prometheus but metrics.prometheus_url \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; fix it (swiftdeploy never falls back to scraping)")
+            }
             return PrometheusMetricsSource(baseURL: url)
         }
         return ScrapeMetricsSource(url: request.manifest.adminMetricsURL)

@@ -14,7 +14,7 @@ public struct HistoryRecorder: LifecycleRecording {
 
     /// The history of the manifest at `manifestURL`.
     public init(manifest: Manifest, manifestURL: URL) {
-        self.init(log: HistoryLog(url: manifest.historyURL), manifestURL: manifestURL)
+        self.init(log: HistoryLog(manifest: manifest), manifestURL: manifestURL)
     }
 
     public func record(_ record: LifecycleRecord, manifest: Manifest) throws {

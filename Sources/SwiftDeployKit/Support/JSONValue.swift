@@ -67,6 +67,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The keys of an object, empty for anything else.
+    public var objectKeys: [String] { if case .object(let o) = self { return Array(o.keys) }; return [] }
+
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
 
     public var doubleValue: Double? {

@@ -234,7 +234,7 @@ struct PolicyFilesCheck {
     let manifest: Manifest
 
     func run() -> [ValidationCheck] {
-        let thresholds: ValidationCheck
+        var thresholds: ValidationCheck
         do {
             _ = try PolicyBundle.loadThresholds(manifest.thresholdsURL)
             thresholds = .init("thresholds", .pass, "\(manifest.policy.thresholds) is a valid thresholds document")
@@ -246,9 +246,23 @@ struct PolicyFilesCheck {
             let bundle = try PolicyBundle.load(manifest: manifest)
             let data = try RegoValue(jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
             _ = try RegoEngine(modules: bundle.modules.map { RegoModule(name: "\(manifest.policy.dir)/\($0.name)", source: $0.source) }, data: data)
+            // The limits are a contract: every key a domain declares, with its type, and nothing else.
+            let limitProblems = bundle.allThresholdProblems
+            if limitProblems.isEmpty {
+                let declared = bundle.contracts.values.reduce(0) { $0 + $1.keys.count }
+                thresholds = .init("thresholds", .pass,
+                                   "\(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") the policies declare")
+            } else {
+                thresholds = .init("thresholds", .fail, limitProblems.joined(separator: "; "))
+            }
+            let contractProblems = bundle.domains.flatMap { bundle.contractProblems[$0] ?? [] }
             let count = bundle.modules.count
-            policies = .init("policies", .pass,
-                             "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))")
+            if contractProblems.isEmpty {
+                policies = .init("policies", .pass,
+                                 "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))")
+            } else {
+                policies = .init("policies", .fail, contractProblems.joined(separator: "; "))
+            }
         } catch let error as RegoError {
             policies = .init("policies", .fail, "\(error); fix the policy (`swiftdeploy policy eval -d \(manifest.policy.dir)` shows the same error)")
         } catch {
