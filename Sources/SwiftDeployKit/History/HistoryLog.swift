@@ -135,15 +135,7 @@ public final class HistoryLog: Sendable {
         let chunk = 64 << 10
         while end > 0 {
             let start = max(0, end - chunk)
-            var buffer = [UInt8](repeating: 0, count: end - start)
-            var read = 0
-            while read < buffer.count {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(start + read)) }
-                if n < 0 { if errno == EINTR { continue }; throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
-                if n == 0 { break }
-                read += n
-            }
-            buffer = Array(buffer[0..<read]) + carry
+            let buffer = try HistoryTail.readFully(fd: fd, count: end - start, at: start, path: path) + carry
             var lines = buffer.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             // The first piece may continue in the previous chunk, unless this chunk starts the file.
             carry = start > 0 ? Array(lines.removeFirst()) : []
@@ -197,6 +189,20 @@ struct HistoryTail {
     var needsNewline: Bool
 
     /// Reads back from the end of `fd` in growing windows until an intact line turns up.
+    /// Reads `count` bytes at `offset` with `pread`, retrying on EINTR; fewer only when the file ends first.
+    static func readFully(fd: Int32, count: Int, at offset: Int, path: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var read = 0
+        while read < count {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(offset + read)) }
+            if n < 0 { if errno == EINTR { continue }; throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
+            if n == 0 { break }
+            read += n
+        }
+        if read < count { buffer.removeSubrange(read...) }
+        return buffer
+    }
+
     static func scan(fd: Int32, path: String) throws -> HistoryTail {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
@@ -205,14 +211,8 @@ struct HistoryTail {
         var window = 64 << 10
         while true {
             let start = max(0, size - window)
-            var buffer = [UInt8](repeating: 0, count: size - start)
-            var read = 0
-            while read < buffer.count {
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(start + read)) }
-                if n < 0 { if errno == EINTR { continue }; throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
-                if n == 0 { break }
-                read += n
-            }
+            let buffer = try HistoryTail.readFully(fd: fd, count: size - start, at: start, path: path)
+            let read = buffer.count
             if let tail = buffer.withUnsafeBytes({ examine($0.prefix(read), atFileStart: start == 0, size: size) }) {
                 return tail
             }
