@@ -391,6 +391,7 @@ final class Evaluator {
                     guard let input = state.input else { return nil }
                     return try walkGround(input, path, 0, env, dataDocument: false)
                 }
+                if name == "data", state.dataOverrides.isEmpty { return try evalDataGround(path, env) }
                 var out: [Solution] = []
                 try evalRef(head, path, env, &out)
                 return out.first?.value
@@ -415,6 +416,33 @@ final class Evaluator {
             var out: [Solution] = []
             try evalTerm(t, env, &out)
             return out.first?.value
+        }
+    }
+
+    /// `evalDataNode` for a ground path without `with data` overrides: down the rule tree by
+    /// name, then into the node's document (or the base data) with `walkGround`.
+    func evalDataGround(_ path: [Term], _ env: Env) throws -> RegoValue? {
+        var node = program.root
+        var i = 0
+        while true {
+            if node.hasRules || i == path.count {
+                guard let v = try materialize(node, node.path) else { return nil }
+                return try walkGround(v, path, i, env, dataDocument: false)
+            }
+            let key: RegoValue
+            if case .value(let k) = path[i] { key = k } else {
+                guard let k = try evalGround(path[i], env) else { return nil }
+                key = k
+            }
+            let name: String
+            switch key {
+            case .string(let s): name = s
+            case .number(let n): name = n.description  // data[2] reads key "2"
+            default: return nil
+            }
+            if let child = node.children[name] { node = child; i += 1; continue }
+            guard let base = baseValue(node.path + [name]) else { return nil }
+            return try walkGround(base, path, i + 1, env, dataDocument: true)
         }
     }
 
