@@ -7,6 +7,31 @@
 # docs/slo.md). Every limit comes from data.thresholds.slo (thresholds.json):
 # the burn-rate pairs of the SRE workbook (page and ticket), the least budget
 # that must remain, the largest change failure rate. No number is written here.
+#
+# The METADATA block below is the contract of thresholds.json's slo block: every key this policy reads and its
+# type; each burn-rate pair's fields are checked too (a missing or mistyped factor would otherwise compare as
+# "never above" and let every release through). swiftdeploy checks thresholds.json against it before any
+# decision (see docs/policy.md). The windows are those observability/rules/slo.yml records.
+
+# METADATA
+# title: SLO and release health gate
+# custom:
+#   thresholds:
+#     max_change_failure_rate: {type: number, minimum: 0, maximum: 1}
+#     min_error_budget_remaining: {type: number, minimum: 0, maximum: 1}
+#     page_burn_rates:
+#       type: array
+#       minItems: 1
+#       items:
+#         factor: {type: number, minimum: 0}
+#         long: {type: string, enum: [5m, 30m, 1h, 2h, 6h, 1d, 3d]}
+#         short: {type: string, enum: [5m, 30m, 1h, 2h, 6h, 1d, 3d]}
+#     ticket_burn_rates:
+#       type: array
+#       items:
+#         factor: {type: number, minimum: 0}
+#         long: {type: string, enum: [5m, 30m, 1h, 2h, 6h, 1d, 3d]}
+#         short: {type: string, enum: [5m, 30m, 1h, 2h, 6h, 1d, 3d]}
 package swiftdeploy.slo
 
 import rego.v1
