@@ -90,6 +90,11 @@ import FoundationNetworking
         #expect(decisions.first?["verdict"] == "allow")
         #expect(decisions.first?["input"]?["slo"]?["objectives"]?["availability"]?["burn_rate"]?["1h"] != nil)
 
+        // status shows each objective's budget remaining and burn rates.
+        let status = try await offPool { try project.run(["status", "--once"], timeout: 60) }
+        #expect(status.stdout.contains("slo       availability   budget "), "status: \(status.stdout)\n\(status.stderr)")
+        #expect(status.stdout.contains("left   burn 5m "), "status: \(status.stdout)")
+
         // Chaos: every request to / fails.
         let chaos = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.adminPort)/chaos")!, method: "POST",
                                                 body: #"{"mode": "error", "rate": 1.0}"#)
