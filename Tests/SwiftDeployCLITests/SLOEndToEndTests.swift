@@ -49,6 +49,8 @@ import FoundationNetworking
         guard deploy.status == 0 else { return }
         #expect(deploy.stdout.contains("slo policy: not asked") || deploy.stderr.contains("slo policy: not asked"))
         #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
+        // Prometheus runs hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
+        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus"])
         let ready = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/-/ready")!)
         #expect(ready.0 == 200, "Prometheus on 127.0.0.1:\(prometheusPort): \(ready.0) \(ready.2)")
 
