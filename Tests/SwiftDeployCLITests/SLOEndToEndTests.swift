@@ -7,7 +7,8 @@ import FoundationNetworking
 #endif
 
 /// The release health gate on a real Docker engine with the generated Prometheus: `deploy` with
-/// `observability.prometheus: true`, traffic through nginx, chaos errors on the service.
+/// `observability.prometheus: true` (and `metrics.source: prometheus` with no URL), traffic through nginx,
+/// chaos errors on the service.
 ///
 /// The long windows need days of data; here every window (5m … 30d) is evaluated on the data present: Prometheus
 /// scrapes every second, so within a minute every recording rule has a value, and 100% errors for some seconds
@@ -32,6 +33,8 @@ import FoundationNetworking
           prometheus: true
           prometheus_port: \(prometheusPort)
           scrape_interval: 1s
+        metrics:
+          source: prometheus
 
         """
         try Data(text.utf8).write(to: project.manifestURL)
@@ -96,6 +99,18 @@ import FoundationNetworking
         let status = try await offPool { try project.run(["status", "--once"], timeout: 60) }
         #expect(status.stdout.contains("slo       availability   budget "), "status: \(status.stdout)\n\(status.stderr)")
         #expect(status.stdout.contains("left   burn 5m "), "status: \(status.stdout)")
+
+        // metrics.source: prometheus works against the stack's Prometheus with no URL set: the canary gate reads
+        // its window from it (an allow or warn with figures, not an inconclusive "no URL").
+        let canary = try await offPool { try project.run(["gate", "canary", "--format", "json"], timeout: 90) }
+        let canaryDecision: JSONValue? = {
+            guard case .array(let list)? = (try? JSONValue.parse(Data(canary.stdout.utf8)))?["decisions"] else { return nil }
+            return list.first
+        }()
+        #expect(canaryDecision?["input"]?["metrics"]?["source"] == .string("prometheus http://127.0.0.1:\(prometheusPort)"),
+                "gate canary: \(canary.stdout)\n\(canary.stderr)")
+        #expect((canaryDecision?["input"]?["metrics"]?["requests"]?.doubleValue ?? 0) > 0, "gate canary: \(canary.stdout)")
+        #expect(canary.status == 0, "gate canary on healthy traffic through the stack's Prometheus: \(canary.stdout)\n\(canary.stderr)")
 
         // Chaos: every request to / fails.
         let chaos = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.adminPort)/chaos")!, method: "POST",
