@@ -22,6 +22,9 @@ import FoundationNetworking
         // Canary mode: the demo service accepts chaos only there.
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text = text.replacingOccurrences(of: "mode: stable ", with: "mode: canary ")
+        // The canary window from the stack's Prometheus (no metrics.prometheus_url), over ten one-second scrapes.
+        text = text.replacingOccurrences(of: "metrics:\n  window: 3s\n", with: "metrics:\n  source: prometheus\n  window: 10s\n")
+        #expect(text.contains("source: prometheus"), "the e2e manifest template changed: \(text)")
         text += """
 
         slo:
@@ -33,8 +36,6 @@ import FoundationNetworking
           prometheus: true
           prometheus_port: \(prometheusPort)
           scrape_interval: 1s
-        metrics:
-          source: prometheus
 
         """
         try Data(text.utf8).write(to: project.manifestURL)
