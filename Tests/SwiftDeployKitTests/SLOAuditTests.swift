@@ -82,7 +82,8 @@ import TestSupport
         let unreachable = await SLOCollector(limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
             .compliance(manifest: down.manifest, from: Self.now.addingTimeInterval(-86_400), to: Self.now)
         #expect(unreachable.first?.compliance == nil)
-        #expect(unreachable.first?.reason?.contains("127.0.0.1:\(port)") == true, "\(String(describing: unreachable.first?.reason))")
+        #expect(unreachable.first?.reason?.hasPrefix("Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true,
+                "\(String(describing: unreachable.first?.reason))")
 
         let empty = try LoopbackHTTPServer { _ in .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#) }
         defer { empty.stop() }

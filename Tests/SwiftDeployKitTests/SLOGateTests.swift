@@ -213,7 +213,10 @@ import TestSupport
         defer { down.dir.remove() }
         let decision = await down.decide()
         #expect(decision.verdict == .inconclusive)
-        #expect(decision.reasons.first?.hasPrefix("slo: metrics: ") == true, "\(decision.reasons)")
+        // Names the Prometheus, the distinct reason, and what to do (not the canary's metrics.source advice).
+        #expect(decision.reasons.first?.hasPrefix("slo: Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true, "\(decision.reasons)")
+        #expect(decision.reasons.first?.hasSuffix("; start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url") == true,
+                "\(decision.reasons)")
 
         let none = try Project(prometheusURL: nil)
         defer { none.dir.remove() }

@@ -60,6 +60,9 @@ extension SLOCollector {
                 }
                 result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: 1 - ratio,
                                                   budgetUsed: ratio / budget, reason: nil))
+            } catch MetricsError.unreachable(let error) {
+                result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
+                                                  reason: "Prometheus at \(text) is not reachable: \(error.summary)"))
             } catch {
                 let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
                 result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil, reason: reason))

@@ -72,6 +72,9 @@ public struct SLOCollector: Sendable {
             }
             let alerts = try await query(base, "ALERTS{alertstate=\"firing\",objective!=\"\"}", at: at)
             evidence.slo = document(slo: slo, ratios: ratios, alerts: alerts.map(\.labels), source: text)
+        } catch MetricsError.unreachable(let error) {
+            evidence.insufficient.append("slo: Prometheus at \(text) is not reachable: \(error.summary); start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url")
+            return evidence
         } catch let error as SwiftDeployFailure {
             evidence.insufficient.append("slo: " + (error.errorDescription ?? "\(error)"))
             return evidence
