@@ -401,7 +401,26 @@ struct Compiler {
         return Body(exprs: ordered)
     }
 
+    /// True when a term holds a nested body (a comprehension), which `reorderTerm` must order.
+    func hasNestedBody(_ t: Term) -> Bool {
+        switch t {
+        case .value, .variable: return false
+        case .ref(let h, let p): return hasNestedBody(h) || p.contains(where: hasNestedBody)
+        case .array(let i), .set(let i): return i.contains(where: hasNestedBody)
+        case .object(let e): return e.contains { hasNestedBody($0.key) || hasNestedBody($0.value) }
+        case .arrayComprehension, .setComprehension, .objectComprehension: return true
+        case .call(_, let a, _): return a.contains(where: hasNestedBody)
+        }
+    }
+
     func reorderNested(_ e: Expr, bound: Set<String>) throws -> Expr {
+        // Most statements hold no nested body: nothing to order, nothing to rebuild.
+        switch e.kind {
+        case .term(let t) where !hasNestedBody(t) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .unify(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .assign(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        default: break
+        }
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(try reorderTerm(t, bound))
