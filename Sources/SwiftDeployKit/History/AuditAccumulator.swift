@@ -23,6 +23,11 @@ public struct AuditDelivery: Sendable, Hashable, Codable {
     public var restoreSecondsMax: Double?
     /// Start of an incident still open at the end of the period.
     public var openIncidentSince: String?
+    /// `swiftdeploy rollout` runs started in the period; those promoted (also counted in `deployments`);
+    /// those rolled back or aborted: failures prevented before they reached every client.
+    public var rollouts = 0
+    public var rolloutsPromoted = 0
+    public var preventedFailures = 0
 
     /// Shipped changes (successful deploys and promotions) per day.
     public var deploymentsPerDay: Double { periodDays > 0 ? Double(deployments + promotions) / max(periodDays, 1) : 0 }
@@ -64,6 +69,7 @@ final class AuditAccumulator {
     var hourly: [Int64: MetricBucket] = [:]
     var daily: [Int64: [String: Int]] = [:]
     var delivery = AuditDelivery()
+    var rollouts = AuditRolloutFolder()
 
     private var promotionOpen = false
     private var incidentStart: Date?
@@ -160,6 +166,16 @@ final class AuditAccumulator {
             item.change = changeText.joined(separator: "; ")
             item.chaos = lastChaos
             try changes.append(item)
+        }
+
+        if event == .rollout, let fields = line.details?.rollout {
+            if rollouts.consume(fields, verdict: verdict, outcome: outcome, time: time, timeText: timeText) {
+                delivery.deployments += 1
+                promotionOpen = false
+            }
+            delivery.rollouts = rollouts.total
+            delivery.rolloutsPromoted = rollouts.promoted
+            delivery.preventedFailures = rollouts.prevented
         }
 
         // Delivery figures.

@@ -78,6 +78,18 @@ struct AuditRenderer {
             try out.write("\n")
         }
 
+        try out.write("## Rollouts\n\n")
+        if accumulator.rollouts.rollouts.isEmpty {
+            try out.write("No rollouts in the period.\n\n")
+        } else {
+            try out.write("\(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n")
+            try out.write("| Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | --- | --- | ---: |\n")
+            for r in accumulator.rollouts.rollouts {
+                try out.write("| \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n")
+            }
+            try out.write("\n")
+        }
+
         try out.write("## Overrides\n\n")
         if accumulator.overrides.count == 0 {
             try out.write("No overrides in the period.\n\n")
@@ -197,6 +209,8 @@ struct AuditRenderer {
             "restore_seconds": .object(["median": optD(d.restoreSecondsMedian), "mean": optD(d.restoreSecondsMean),
                                         "max": optD(d.restoreSecondsMax)]),
             "open_incident_since": opt(d.openIncidentSince),
+            "rollouts": .int(Int64(d.rollouts)), "rollouts_promoted": .int(Int64(d.rolloutsPromoted)),
+            "prevented_failures": .int(Int64(d.preventedFailures)),
         ])
         let head: [(String, JSONValue)] = [
             ("schema", "swiftdeploy.audit/v1"),
@@ -211,6 +225,7 @@ struct AuditRenderer {
             ("current_mode", opt(s.currentMode)),
             ("delivery", delivery),
             ("series", seriesJSON()),
+            ("rollouts", .array(accumulator.rollouts.rollouts.map(\.json))),
         ]
         try out.write("{\n")
         for (key, value) in head { try out.write("  \(JSONValue.string(key).jsonString()): \(value.jsonString()),\n") }

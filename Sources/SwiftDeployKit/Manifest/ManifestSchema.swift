@@ -17,6 +17,8 @@ public struct ManifestKey: Sendable {
         case choice([String])
         /// A list of strings, each checked against the rule.
         case list(ManifestGrammar.Rule)
+        /// A non-empty list of plain YAML integers in the range (the loader adds its own rules, e.g. increasing).
+        case integerList(ClosedRange<Int>)
         /// A mapping of environment variable names to text; `reserved` names are set by swiftdeploy.
         case environment(reserved: [String])
     }
@@ -26,6 +28,8 @@ public struct ManifestKey: Sendable {
         case integer(Int)
         case string(String)
         case strings([String])
+        case integers([Int])
+        case boolean(Bool)
     }
 
     public let name: String
@@ -155,6 +159,17 @@ public enum ManifestSchema {
             ManifestKey("report", .string(ManifestGrammar.filePathRule), default: .string(Manifest.Defaults.reportPath),
                         "Where audit writes its report."),
         ]), "The history log and the audit report."),
+        ManifestKey("rollout", .section([
+            ManifestKey("steps", .integerList(1...100), default: .integers(Manifest.Defaults.rolloutSteps),
+                        "The candidate's share of traffic at each step of rollout start, in percent: strictly increasing, the last one 100."),
+            ManifestKey("interval", .duration(seconds(1)...seconds(86_400)), default: .string(Manifest.Defaults.rolloutInterval.description),
+                        "How long each step runs under traffic before it is judged."),
+            ManifestKey("sticky", .boolean, default: .boolean(Manifest.Defaults.rolloutSticky),
+                        "A client keeps its side for the whole rollout (a cookie carries its split key)."),
+            ManifestKey("on_inconclusive", .choice(RolloutInconclusiveAction.allCases.map(\.rawValue)),
+                        default: .string(Manifest.Defaults.rolloutOnInconclusive.rawValue),
+                        "pause or abort: what an inconclusive step does (it never promotes)."),
+        ]), "Progressive delivery: how swiftdeploy rollout walks a candidate to 100% (docs/rollout.md)."),
         ManifestKey("templates", .string(ManifestGrammar.filePathRule),
                     "A directory holding the project's own nginx.conf.mustache and docker-compose.yml.mustache (default: the built-in templates)."),
     ]
@@ -253,6 +268,8 @@ extension ManifestSchema {
             result = ["type": "string", "enum": words]
         case .list(let rule):
             result = ["type": "array", "items": stringSchema(rule)]
+        case .integerList(let range):
+            result = ["type": "array", "minItems": 1, "items": ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]]
         case .environment(let reserved):
             result = [
                 "type": "object",
@@ -266,6 +283,8 @@ extension ManifestSchema {
         case .integer(let value)?: result["default"] = value
         case .string(let value)?: result["default"] = value
         case .strings(let value)?: result["default"] = value
+        case .integers(let value)?: result["default"] = value
+        case .boolean(let value)?: result["default"] = value
         case nil: break
         }
         return result

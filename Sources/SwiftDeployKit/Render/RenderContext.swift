@@ -24,12 +24,17 @@ struct NginxContext {
     let body502: String
     let body503: String
     let body504: String
+    /// Where the public listener sends a request: the stable app, or the rollout's split.
+    let publicUpstream: String
+    let canary: CanaryContext?
 
-    init(manifest: Manifest, manifestName: String) throws {
+    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
         self.manifestName = manifestName
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
         upstream = try Escaping.nginxToken("http://\(manifest.services.name):\(manifest.services.port)", field: "services.name")
+        publicUpstream = self.canary == nil ? upstream : "$swiftdeploy_variant_upstream"
         proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
         healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
         func body(_ code: Int, _ error: String) throws -> String {
@@ -87,10 +92,12 @@ struct ComposeContext {
     /// The OPA sidecar's own network key (`<network.name>-policy`).
     let policyNetworkKey: String
     let opa: OPA?
+    let canary: CanaryContext?
 
-    init(manifest: Manifest, manifestName: String) throws {
+    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
         let q = Escaping.composeString
         self.manifestName = manifestName
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
         projectName = try Escaping.composeKey(manifest.project, field: "project")
         project = q(manifest.project)
         appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
