@@ -22,7 +22,6 @@ struct TypeChecker {
     static let unsupported: [String: String] = [
         "http.send": "policies have no network access here; fetch the data first and pass it as input or data",
         "net.lookup_ip_addr": "policies have no network access (DNS) here; resolve addresses first and pass them as input",
-        "providers.aws.sign_req": "it signs requests for http.send, which is not supported either",
         "regex.globs_match": "intersecting two regular expressions is not implemented",
         "strings.render_template": "Go's text/template is not implemented",
         "json.verify_schema": "JSON Schema validation is not implemented",
@@ -33,7 +32,6 @@ struct TypeChecker {
 
     /// Whole namespaces left out, with the reason.
     static let unsupportedPrefixes: [(String, String)] = [
-        ("graphql.", "GraphQL parsing and validation are not implemented"),
         ("crypto.x509.", "X.509 certificate parsing and verification are not implemented"),
         ("rego.metadata.", "METADATA annotations are not parsed"),
     ]

@@ -46,6 +46,8 @@ enum Builtins {
         registerUUID(&t)
         registerTemplate(&t)
         registerJSONPatch(&t)
+        registerGraphQL(&t)
+        registerAWSSigning(&t)
     }
 
     /// Names that begin a dotted builtin name (`time`, `strings`, …).
