@@ -244,6 +244,17 @@ struct RolloutEndToEndTests {
         }
         let (adminStatus, _, adminBody) = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
         #expect(adminStatus == 200 && adminBody.contains("app_mode 1"))
+        // `status` shows both sides side by side while the rollout runs: weight, req/s, error rate, p99.
+        let frame = try project.run(["status", "--once", "--format", "json"])
+        let rollout = try JSONValue.parse(Data(frame.stdout.utf8))["rollout"]
+        #expect(rollout?["state"]?.stringValue == "running", "status: \(frame.stdout) \(frame.stderr)")
+        #expect(rollout?["weight"] == .int(20))
+        for side in ["stable", "canary"] {
+            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            if case .double(let rate)? = rollout?["sides"]?[side]?["request_rate"] { #expect(rate >= 0) } else {
+                Issue.record("no request_rate for \(side): \(rollout?.jsonString() ?? "none")")
+            }
+        }
         // Abort asked from a second process while the first runs the step: it rolls back.
         let abort = try project.run(["rollout", "abort"])
         #expect(abort.status == 0)
@@ -260,6 +271,11 @@ struct RolloutEndToEndTests {
         let cli = try BackgroundCLI(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
         let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
+        // A second process is refused while the rollout's CLI holds the project lock, and changes nothing.
+        let second = try project.run(["rollout", "resume"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("another swiftdeploy is working on project"), "\(second.stderr)")
+        #expect(second.stderr.contains("rollout start"), "the refusal names the holder's action: \(second.stderr)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
         let state = try Self.status(project)
@@ -273,6 +289,10 @@ struct RolloutEndToEndTests {
         let samples = traffic.stop()
         #expect(resume.status == 0, "resume: \(resume.stderr)")
         #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        // The resume recorded what the killed CLI left: its lock (and an intent, if it was killed inside one).
+        let history = try project.dir.read("history.jsonl")
+        #expect(history.contains("\"event\":\"lock\"") || history.contains("\"event\":\"interrupted\""), "nothing recorded the kill")
+        #expect(history.contains("\"phase\":\"resumed\""))
         #expect(try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.2.0")
         #expect(samples.filter { !(200..<300).contains($0.status) }.isEmpty)

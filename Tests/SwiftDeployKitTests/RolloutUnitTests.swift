@@ -224,6 +224,24 @@ struct RolloutStateTests {
         #expect(ended.weight == 0)
     }
 
+    /// A pause asked of a running rollout is acted on once: after `resume` the same request does not pause it again.
+    @Test func aRequestActedOnIsNotActedOnAgainAfterAResume() throws {
+        let dir = try TemporaryDirectory(prefix: "rollout-state")
+        defer { dir.remove() }
+        let m = try manifest(in: dir)
+        let reader = RolloutStateReader(manifest: m, lock: DeployLock(project: "state-test", directory: dir.url.appendingPathComponent("locks")))
+        try write(.start, ["image": "a/b:2", "version": "2", "steps": [20, 100], "interval_ms": 5000], manifest: m)
+        try write(.step, ["step": 0, "weight": 20], manifest: m)
+        try write(.request, ["action": "pause"], manifest: m)
+        #expect(try reader.requests(id: "r1") == ["pause"])
+        try write(.paused, ["step": 0, "weight": 20], manifest: m)
+        try write(.resumed, ["step": 0], manifest: m)
+        #expect(try reader.requests(id: "r1").isEmpty)
+        try write(.request, ["action": "abort"], manifest: m)
+        #expect(try reader.requests(id: "r1") == ["abort"])
+        #expect(try reader.requests(id: "another").isEmpty)
+    }
+
     @Test func runningInTheHistoryWithoutACandidateSaysSo() throws {
         let dir = try TemporaryDirectory(prefix: "rollout-state")
         defer { dir.remove() }

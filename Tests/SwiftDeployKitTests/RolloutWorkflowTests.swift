@@ -293,6 +293,71 @@ import TestSupport
         Self.expectWriteAhead(try rig.history())
     }
 
+    /// Pauses a rollout at its first step on a missing limit, then puts the limit back.
+    static func paused(_ rig: Rig) async throws {
+        let good = try rig.dir.read("thresholds.json")
+        try rig.dir.write(good.replacingOccurrences(of: "\"max_p_value\"", with: "\"max_p_valeu\""), to: "thresholds.json")
+        #expect(try await rig.start().outcome == .paused)
+        try rig.dir.write(good, to: "thresholds.json")
+    }
+
+    /// `rollout promote` on a paused rollout skips the remaining steps, recorded as an override (who, why) before
+    /// it acts; the finish is written ahead like every other change.
+    @Test func promotingAPausedRolloutIsAnAuditedOverride() async throws {
+        let rig = try Rig(steps: "[20, 50, 100]")
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let report = try await rig.workflow().control("promote", override: OverrideRequest(reason: "hotfix 42", who: "alice"), progress: { _ in })
+        #expect(report.outcome == .promoted, "\(report.message)")
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.2.0")
+        let lines = try rig.history()
+        let override = try #require(lines.first { $0["event"]?.stringValue == "override" })
+        #expect(override["message"]?.stringValue?.contains("alice promoted the rollout of swiftdeploy/api:0.2.0 at step 1/3 (20%)") == true,
+                "\(override["message"]?.stringValue ?? "")")
+        #expect(override["message"]?.stringValue?.contains("hotfix 42") == true)
+        #expect(lines.filter { $0["details"]?["phase"]?.stringValue == "step" }.count == 1, "the remaining steps were skipped")
+        Self.expectWriteAhead(lines)
+    }
+
+    /// `rollout abort` on a paused rollout: traffic back on stable, the candidate removed, stable untouched.
+    @Test func abortingAPausedRolloutLeavesStableAsItWas() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let stableBefore = try #require(rig.runtime.app)
+        let nginxBefore = try rig.dir.read("nginx.conf")
+        try await Self.paused(rig)
+        #expect(try rig.dir.read("nginx.conf") != nginxBefore)
+        let report = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        #expect(report.outcome == .rolledBack)
+        #expect(rig.runtime.app?.id == stableBefore.id)
+        #expect(!rig.runtime.calls.contains("recreate app"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(try rig.dir.read("nginx.conf") == nginxBefore)
+        #expect(try rig.status().state == .aborted)
+        await #expect(throws: RolloutError.self) { try await rig.workflow().control("abort", override: nil, progress: { _ in }) }
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// A deploy or promote during a paused rollout would re-render the files without the candidate while nginx keeps
+    /// the split: both are refused, recorded, and change nothing until the rollout is resumed, promoted or aborted.
+    @Test func deployAndPromoteAreRefusedWhileARolloutIsPaused() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let nginx = try rig.dir.read("nginx.conf")
+        let calls = rig.runtime.calls.count
+        let deploy = await #expect(throws: RolloutError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        #expect(deploy?.errorDescription?.contains("is paused at step 1 (50% of clients on it)") == true, "\(deploy?.errorDescription ?? "")")
+        #expect(deploy?.errorDescription?.contains("swiftdeploy rollout abort") == true)
+        await #expect(throws: RolloutError.self) { try await PromoteWorkflow(context: try rig.context(), target: .canary).run() }
+        #expect(!rig.runtime.calls.dropFirst(calls).contains { $0 == "up" || $0.hasPrefix("recreate") })
+        #expect(try rig.dir.read("nginx.conf") == nginx)
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        #expect(refused == ["deploy", "promote"])
+        _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        _ = try await DeployWorkflow(context: try rig.context()).run()
+    }
+
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
         let rig = try Rig()
         defer { rig.remove() }

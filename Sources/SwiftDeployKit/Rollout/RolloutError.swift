@@ -38,7 +38,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .invalidArgument(let message):
             return message
         case .alreadyInProgress(let state, let image, let step, let weight):
-            return "a rollout of \(image) is already \(state) at step \(step) (\(weight)%); run `swiftdeploy rollout resume` to continue it or `swiftdeploy rollout abort` to end it first"
+            return "a rollout of \(image) is \(state) at step \(step + 1) (\(weight)% of clients on it); run `swiftdeploy rollout resume` to continue it or `swiftdeploy rollout abort` to end it first"
         case .nothingToAct(let action, let state):
             return "cannot \(action): the rollout state is \(state); start one with `swiftdeploy rollout start --image REF`"
         case .candidateUnhealthy(let service, let detail):

@@ -216,8 +216,14 @@ public struct RolloutStateReader: Sendable {
         return kill(pid, 0) == 0 || errno == EPERM
     }
 
-    /// Control requests (`pause`, `abort`, `promote`) recorded for rollout `id` after record count `after`.
+    /// Control requests (`pause`, `abort`, `promote`) recorded for rollout `id` since it was last started or
+    /// resumed: a request already acted on (a pause, then a resume) is not acted on again.
     func requests(id: String) throws -> [String] {
-        try lastRollout().filter { $0.rolloutID == id && $0.phase == .request }.compactMap { $0.details["action"]?.stringValue }
+        var pending: [String] = []
+        for record in try lastRollout() where record.rolloutID == id {
+            if record.phase == .resumed { pending = [] }
+            if record.phase == .request, let action = record.details["action"]?.stringValue { pending.append(action) }
+        }
+        return pending
     }
 }

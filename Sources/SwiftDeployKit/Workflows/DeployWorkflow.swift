@@ -49,6 +49,7 @@ public struct DeployWorkflow: Sendable {
         try context.runtime.preflight()
         let before = try context.runtime.containers()
         let running = DeployContext.appMode(before, service: manifest.services.name)
+        try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
             try context.recordBeforeActing(LifecycleRecord(
                 event: .deploy, outcome: "refused",
