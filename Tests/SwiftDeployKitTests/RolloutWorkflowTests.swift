@@ -97,9 +97,11 @@ import TestSupport
 
         var lock: DeployLock { DeployLock(project: "ro-test", directory: dir.url.appendingPathComponent("locks")) }
 
+        var gate = FakePolicyGate()
+
         func context() throws -> DeployContext {
             let manifest = try ManifestLoader().load(from: url)
-            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: FakePolicyGate(),
+            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
                                  recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
                                  lock: lock, pollInterval: 0.02)
         }
@@ -108,8 +110,8 @@ import TestSupport
             RolloutWorkflow(context: try context(), healthTimeout: 5, drainSeconds: 0)
         }
 
-        func start() async throws -> RolloutReport {
-            try await workflow().start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+        func start(override: OverrideRequest? = nil) async throws -> RolloutReport {
+            try await workflow().start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: override,
                                        progress: { _ in })
         }
 
@@ -168,6 +170,30 @@ import TestSupport
         #expect(rig.runtime.calls.filter { $0 == "exec nginx nginx -s reload" }.count >= 4)
         #expect(!rig.runtime.calls.contains("recreate nginx"))
         #expect(!(try rig.dir.read("nginx.conf")).contains("split_clients"))
+    }
+
+    /// `rollout start` asks the infrastructure policy first: a deny or inconclusive answer starts nothing and is
+    /// recorded; `--override` proceeds and is audited (who, why) before the intent that names it.
+    @Test(arguments: [Verdict.deny, .inconclusive])
+    func theInfrastructurePolicyGatesTheStart(_ verdict: Verdict) async throws {
+        var rig = try Rig()
+        defer { rig.remove() }
+        rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
+        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
+        #expect(!rig.runtime.calls.contains("recreate app-canary"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
+        #expect(try rig.history().first?["outcome"]?.stringValue == "refused")
+
+        let report = try await rig.start(override: OverrideRequest(reason: "disk is being cleaned", who: "bob"))
+        #expect(report.outcome == .promoted, "\(report.message)")
+        let lines = try rig.history()
+        let override = try #require(lines.firstIndex { $0["event"]?.stringValue == "override" })
+        let intent = try #require(lines.firstIndex { $0["event"]?.stringValue == "intent" })
+        #expect(override < intent)
+        #expect(lines[override]["message"]?.stringValue?.contains("disk is being cleaned") == true)
+        #expect(lines[intent]["override"]?["reason"]?.stringValue == "disk is being cleaned")
     }
 
     /// A deny rolls back at once: weight 0, the candidate removed, and the stable container neither recreated nor
