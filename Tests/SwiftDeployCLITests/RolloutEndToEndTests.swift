@@ -244,16 +244,17 @@ struct RolloutEndToEndTests {
         }
         let (adminStatus, _, adminBody) = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
         #expect(adminStatus == 200 && adminBody.contains("app_mode 1"))
-        // `status` shows both sides side by side while the rollout runs: weight, req/s, error rate, p99.
+        // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate, p99.
+        let statusTraffic = TrafficRecorder(url: url)
         let frame = try project.run(["status", "--once", "--format", "json"])
+        _ = statusTraffic.stop()
         let rollout = try JSONValue.parse(Data(frame.stdout.utf8))["rollout"]
         #expect(rollout?["state"]?.stringValue == "running", "status: \(frame.stdout) \(frame.stderr)")
         #expect(rollout?["weight"] == .int(20))
         for side in ["stable", "canary"] {
             #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
-            if case .double(let rate)? = rollout?["sides"]?[side]?["request_rate"] { #expect(rate >= 0) } else {
-                Issue.record("no request_rate for \(side): \(rollout?.jsonString() ?? "none")")
-            }
+            let rate = rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0
+            #expect(rate > 0, "\(side) request_rate: \(rollout?.jsonString() ?? "none")")
         }
         // Abort asked from a second process while the first runs the step: it rolls back.
         let abort = try project.run(["rollout", "abort"])
