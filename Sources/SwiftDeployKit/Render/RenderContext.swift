@@ -6,6 +6,10 @@ public enum ContainerLayout {
     public static let nginxPublicPort = 8080
     /// nginx's admin listener inside its container.
     public static let nginxAdminPort = 8081
+    /// Prometheus's and Alertmanager's listeners inside their containers (the images' defaults); the
+    /// `observability.*_port` keys are the host's loopback ports mapped onto them.
+    public static let prometheusPort = 9090
+    public static let alertmanagerPort = 9093
     /// The unprivileged user nginx, the OPA sidecar, Prometheus and Alertmanager run as (`nobody:nogroup`,
     /// present in Debian's, the official nginx, OPA, Prometheus and Alertmanager images).
     public static let unprivilegedUser = "65534:65534"
@@ -140,9 +144,9 @@ struct ComposeContext {
         let o = manifest.observability
         let user = q(ContainerLayout.unprivilegedUser)
         prometheus = o.prometheus
-            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):9090")) : nil
+            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):\(ContainerLayout.prometheusPort)")) : nil
         alertmanager = o.alertmanager
-            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):9093")) : nil
+            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):\(ContainerLayout.alertmanagerPort)")) : nil
         hasVolumes = prometheus != nil || alertmanager != nil
     }
 
