@@ -19,6 +19,7 @@ import FoundationNetworking
         let project = try EndToEndTests.Project()
         defer { project.destroy() }
         let prometheusPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort])
+        let alertmanagerPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort, prometheusPort])
         // Canary mode: the demo service accepts chaos only there.
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text = text.replacingOccurrences(of: "mode: stable ", with: "mode: canary ")
@@ -35,6 +36,8 @@ import FoundationNetworking
         observability:
           prometheus: true
           prometheus_port: \(prometheusPort)
+          alertmanager: true
+          alertmanager_port: \(alertmanagerPort)
           scrape_interval: 1s
 
         """
@@ -53,10 +56,20 @@ import FoundationNetworking
         guard deploy.status == 0 else { return }
         #expect(deploy.stdout.contains("slo policy: not asked") || deploy.stderr.contains("slo policy: not asked"))
         #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
-        // Prometheus runs hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
-        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus"])
+        // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
+        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])
         let ready = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/-/ready")!)
         #expect(ready.0 == 200, "Prometheus on 127.0.0.1:\(prometheusPort): \(ready.0) \(ready.2)")
+        let alertmanagerReady = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(alertmanagerPort)/-/ready")!)
+        #expect(alertmanagerReady.0 == 200, "Alertmanager on 127.0.0.1:\(alertmanagerPort): \(alertmanagerReady.0) \(alertmanagerReady.2)")
+        // Prometheus finds Alertmanager inside the network, on its container port (not the host's alertmanager_port).
+        var alertmanagers = ""
+        for _ in 0..<30 {
+            alertmanagers = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/api/v1/alertmanagers")!).2
+            if alertmanagers.contains("alertmanager:9093") { break }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+        }
+        #expect(alertmanagers.contains("\"activeAlertmanagers\":[{\"url\":\"http://alertmanager:9093/api/v2/alerts\"}]"), "\(alertmanagers)")
 
         let traffic = TrafficSwitch()
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
