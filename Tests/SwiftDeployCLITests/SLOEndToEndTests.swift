@@ -145,5 +145,14 @@ import FoundationNetworking
         #expect(stopped.status == 2, "gate slo with Prometheus stopped: \(stopped.stdout)\n\(stopped.stderr)")
         let stoppedReasons = reasons(try? JSONValue.parse(Data(stopped.stdout.utf8)))
         #expect(stoppedReasons.first?.contains("127.0.0.1:\(prometheusPort)") == true, "\(stoppedReasons)")
+
+        // teardown --clean removes the stack (the data volumes too) and the generated files, observability/ included.
+        traffic.turnOn()
+        let teardown = try await offPool { try project.run(["teardown", "--clean"], timeout: 120) }
+        #expect(teardown.status == 0, "teardown: \(teardown.stdout)\n\(teardown.stderr)")
+        #expect(teardown.stdout.contains("2 volume(s)"), "prometheus-data and alertmanager-data: \(teardown.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("observability").path),
+                "\(teardown.stdout)\n\(teardown.stderr)")
+        #expect(try project.leftovers().isEmpty)
     }
 }
