@@ -7,7 +7,7 @@ import SwiftDeployKit
 /// Exit status: 0 chain intact (and head as expected), 1 chain broken or
 /// `--expect-head` mismatch (the report is still written), 65 history
 /// missing or unreadable, 3 report could not be written, 64 bad arguments.
-public struct AuditCommand: ParsableCommand {
+public struct AuditCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Verify the history's hash chain and write a report (Markdown, HTML or JSON).",
@@ -46,7 +46,7 @@ public struct AuditCommand: ParsableCommand {
         }
     }
 
-    public func run() throws {
+    public func run() async throws {
         let console = global.console
         let historyURL = location.url(manifest: global.manifestURL)
         let now = Date()
@@ -62,15 +62,26 @@ public struct AuditCommand: ParsableCommand {
         } else {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
             // The manifest's history.report names the Markdown report; other formats go beside it.
-            let configured = (try? ManifestLoader().load(from: global.manifestURL)).map { manifest in
+            let manifest = try? ManifestLoader().load(from: global.manifestURL)
+            let configured = manifest.map { manifest in
                 format == .markdown ? manifest.reportURL
                     : manifest.reportURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
             }
             let outputURL = output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
                 ?? configured
                 ?? global.manifestURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
+            // Lead time for changes from git (the project's repository); each objective's compliance over the period
+            // from Prometheus, when the manifest has an slo block.
+            var objectives: [ObjectiveCompliance] = []
+            if let manifest, manifest.slo != nil {
+                let from = sinceDate ?? now.addingTimeInterval(-(manifest.slo?.windowSeconds ?? 30 * 86_400))
+                objectives = await SLOCollector().compliance(manifest: manifest, from: from, to: untilDate ?? now)
+            }
+            let directory = manifest?.directory ?? global.manifestURL.deletingLastPathComponent()
+            let commitTime = DeliveryFiguresReader.git(in: directory).commitTime
             summary = try AuditReport.write(history: historyURL, to: outputURL, format: format,
-                                            options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now))
+                                            options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
+                                                                  commitTime: commitTime, objectives: objectives))
         }
         report(summary, console: console)
         if summary.exitStatus != .success { throw CommandFailure(summary.exitStatus) }

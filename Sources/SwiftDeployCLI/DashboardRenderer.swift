@@ -53,7 +53,25 @@ struct DashboardRenderer {
             for reason in d.reasons { lines.append("            - \(reason)") }
             for warning in d.warnings { lines.append("            warning: \(warning)") }
         }
+        if let slo = s.decisions.first(where: { $0.domain == "slo" }) {
+            lines.append(contentsOf: DashboardRenderer.objectives(slo.input))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// `slo       availability  budget 81.2% left   burn 5m 0.2x  1h 0.4x  6h 0.3x  1d 0.2x  3d 0.2x`, one line per objective
+    /// of the slo decision's input (`input.slo.objectives`).
+    static func objectives(_ input: JSONValue) -> [String] {
+        guard case .object(let objectives)? = input["slo"]?["objectives"] else { return [] }
+        return objectives.keys.sorted().enumerated().map { index, name in
+            let o = objectives[name]!
+            let budget = o["error_budget_remaining"]?.doubleValue.map { String(format: "%.1f%% left", $0 * 100) } ?? "-"
+            let burns = ["5m", "1h", "6h", "1d", "3d"].map { w in
+                "\(w) " + (o["burn_rate"]?[w]?.doubleValue.map { String(format: "%.1fx", $0) } ?? "-")
+            }.joined(separator: "  ")
+            return (index == 0 ? "slo       " : "          ") + name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + "budget \(budget)   burn \(burns)"
+        }
     }
 
     static func ms(_ value: Double?) -> String {

@@ -10,7 +10,8 @@ struct GateCommand: AsyncParsableCommand {
         abstract: "Decide a policy domain (infrastructure, canary, any swiftdeploy.<name> package, or all) on fresh evidence.",
         discussion: """
         infrastructure is judged on host facts (free disk, load per CPU, memory), canary on a metrics window \
-        (two scrapes --window apart), any other domain on both. Exit codes: 0 allow or warn, 1 deny \
+        (two scrapes --window apart), slo on the manifest's objectives (error budgets and burn rates from \
+        Prometheus) and the delivery figures of the history, any other domain on host facts and a metrics window. Exit codes: 0 allow or warn, 1 deny \
         (or warn with --fail-on-warn), 2 inconclusive (missing evidence or engine), 64 usage, 65 invalid \
         manifest, policy directory or thresholds.
         """
@@ -56,7 +57,13 @@ struct GateCommand: AsyncParsableCommand {
         let started = MonotonicClock.now()
         let manifest = try ManifestLoader().load(from: global.manifestURL, displayPath: global.manifest)
         let bundle = try PolicyBundle.load(manifest: manifest)
-        let domains = try bundle.resolveDomains(domain)
+        var domains = try bundle.resolveDomains(domain)
+        // `all` means every domain that applies to this manifest: `slo` judges the manifest's objectives, so without an
+        // slo block it is left out (asked by name, `gate slo` answers inconclusive instead).
+        if domain == "all", manifest.slo == nil, domains.contains("slo") {
+            domains.removeAll { $0 == "slo" }
+            global.console.detail("slo: left out of 'all': the manifest has no slo block")
+        }
         let request = GateRequest(manifest: manifest, action: "gate", metricsURL: metricsURL.flatMap(URL.init(string:)),
                                   window: window.flatMap(ManifestDuration.parse))
         if domains.contains(where: { PolicyInput.evidence(for: $0).contains(.metrics) }) {

@@ -6,7 +6,7 @@ import SwiftDeployKit
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Generate nginx.conf and docker-compose.yml from the manifest.",
+        abstract: "Generate nginx.conf, docker-compose.yml and (with slo or observability) observability/ from the manifest.",
         discussion: """
             Both files are rendered before either is written, each is written atomically, and a file \
             whose bytes would not change is left alone. With --check nothing is written: the command \
@@ -26,7 +26,7 @@ struct InitCommand: AsyncParsableCommand {
         if check {
             let drifted = try generator.drift()
             if drifted.isEmpty {
-                console.info("nginx.conf and docker-compose.yml are up to date with \(global.manifest)")
+                console.info("the generated files are up to date with \(global.manifest)")
                 return
             }
             for file in drifted {
@@ -43,11 +43,16 @@ struct InitCommand: AsyncParsableCommand {
             case .unchanged: console.info("unchanged \(displayPath(file.url))")
             }
         }
-        let written = results.filter { $0.outcome != .unchanged }.map { $0.file.url.lastPathComponent }
+        // Keys are paths relative to the manifest: observability/ holds two files named prometheus.yml.
+        func relative(_ url: URL) -> String {
+            let base = manifest.directory.path + "/"
+            return url.path.hasPrefix(base) ? String(url.path.dropFirst(base.count)) : url.path
+        }
+        let written = results.filter { $0.outcome != .unchanged }.map { relative($0.file.url) }
         let entry = ProjectHistory.entry(
             event: .`init`, manifest: manifest, outcome: "ok",
             message: written.isEmpty ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
-            details: ["files": .object(Dictionary(uniqueKeysWithValues: results.map { ($0.file.url.lastPathComponent, JSONValue.string($0.outcome.rawValue)) }))])
+            details: ["files": .object(Dictionary(results.map { (relative($0.file.url), JSONValue.string($0.outcome.rawValue)) }, uniquingKeysWith: { a, _ in a }))])
         if let problem = ProjectHistory.append(entry, for: manifest) {
             console.warning("the files were written but the history could not record it: \(problem)")
         }

@@ -36,7 +36,9 @@ struct StatusCommand: AsyncParsableCommand {
         let console = global.console
         let interval = try LifecycleCLI.duration(interval, option: "--interval")
         let context = try LifecycleCLI.context(global)
-        let workflow = StatusWorkflow(context: context, metrics: LifecycleCLI.statusMetrics(), window: interval)
+        // With an slo block the dashboard also shows the slo domain: each objective's budget remaining and burn rates.
+        let domains = ["infrastructure", "canary"] + (context.manifest.slo != nil ? ["slo"] : [])
+        let workflow = StatusWorkflow(context: context, metrics: LifecycleCLI.statusMetrics(), window: interval, domains: domains)
         let live = !once && (watch || isatty(STDOUT_FILENO) == 1)
         let redraw = live && isatty(STDOUT_FILENO) == 1 && format == .text
         let renderer = DashboardRenderer(console: console)

@@ -30,7 +30,13 @@ struct ManifestSchemaTests {
                 Issue.record("ManifestSchema declares '\(Self.join(section, key))' but the loader rejects it as unknown")
             }
         }
-        for section in reader.allowedKeys.keys where !sections.contains(section) {
+        // An item of a list of mappings (`slo.objectives[0]`) is checked against the list key's item keys.
+        for (section, loader) in reader.allowedKeys where section.contains("[") {
+            let list = String(section[..<section.firstIndex(of: "[")!])
+            let table = ManifestSchema.key(at: list)?.listItemKeys.map(\.name) ?? []
+            #expect(Set(loader) == Set(table), "the loader checks the items of \(list) against \(loader), ManifestSchema declares \(table)")
+        }
+        for section in reader.allowedKeys.keys where !sections.contains(section) && !section.contains("[") {
             Issue.record("the loader reads a section '\(section)' that ManifestSchema does not declare: add it to ManifestSchema.keys")
         }
     }
@@ -171,6 +177,11 @@ struct ManifestSchemaTests {
         case .list(let rule): return [rule.example]
         case .integerList(let range): return [range.upperBound]
         case .environment: return ["LOG_LEVEL": ManifestGrammar.environmentValueRule.example]
+        case .number(let range): return (range.lowerBound + range.upperBound * 199) / 200
+        case .sectionList(let children):
+            var object: [String: Any] = [:]
+            for child in children { object[child.name] = example(child, join(path, child.name), ports: &ports) }
+            return [object]
         }
     }
 
@@ -250,6 +261,10 @@ struct ManifestSchemaTests {
             case .integerList(let range):
                 wrong = [("a single integer", range.upperBound), ("[\"\(range.upperBound)\"]", ["\(range.upperBound)"]),
                          ("[\(range.lowerBound - 1)]", [range.lowerBound - 1]), ("[]", [Int]())]
+            case .number(let range):
+                wrong = [("the string \"1\"", "1"), ("\(range.upperBound)", range.upperBound), ("a list", [1])]
+            case .sectionList:
+                wrong = [("a mapping", ["a": 1]), ("an empty list", [Any]()), ("a list of strings", ["a"])]
             case .environment(let reserved):
                 wrong = [("a list", ["a"]), ("a reserved name \(reserved[0])", [reserved[0]: "x"]),
                          ("a bad name", ["1X": "x"]), ("a bad value", ["OK": ManifestGrammar.environmentValueRule.counterexample])]

@@ -108,7 +108,7 @@ import TestSupport
 
 /// The default policies' Rego unit tests (`policies/*_test.rego`), run through OPA's evaluator.
 @Suite struct PolicyRegoUnitTests {
-    @Test(arguments: ["canary_test.rego", "infrastructure_test.rego"])
+    @Test(arguments: ["canary_test.rego", "infrastructure_test.rego", "slo_test.rego"])
     func defaultPolicyTestsPass(_ file: String) throws {
         let (tool, why) = OPARef.executable()
         guard tool != nil else {

@@ -20,6 +20,15 @@ import TestSupport
                   "load_per_cpu": .double(load), "memory_used_percent": .double(memory)]]
     }
 
+    static func sloInput(burn: [String: Double], remaining: Double, changeFailureRate: JSONValue) -> JSONValue {
+        var rates: [String: JSONValue] = [:]
+        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] { rates[window] = .double(burn[window] ?? 0.2) }
+        return ["slo": ["objectives": ["availability": ["target": 99.5, "window": "30d", "burn_rate": .object(rates),
+                                                        "error_budget_remaining": .double(remaining), "alerts_firing": []]],
+                        "alerts_firing": []],
+                "delivery": ["changes": 10, "failed_changes": 3, "change_failure_rate": changeFailureRate]]
+    }
+
     static let cases: [(String, JSONValue)] = [
         ("canary", metricsInput(errors: 0)),
         ("canary", metricsInput(errors: 2)),
@@ -32,6 +41,10 @@ import TestSupport
         ("infrastructure", hostInput(disk: 1.5, load: 0.5, memory: 40)),
         ("infrastructure", hostInput(disk: 5, load: 5, memory: 85)),
         ("infrastructure", hostInput(disk: 50, load: 1, memory: 95.5)),
+        ("slo", sloInput(burn: [:], remaining: 0.8, changeFailureRate: 0.1)),
+        ("slo", sloInput(burn: ["1h": 20.25, "5m": 100], remaining: 0.8, changeFailureRate: 0.1)),
+        ("slo", sloInput(burn: ["1d": 3.5, "2h": 4, "3d": 1.2, "6h": 1.5], remaining: 0.4, changeFailureRate: nil)),
+        ("slo", sloInput(burn: [:], remaining: -0.21, changeFailureRate: 0.3)),
     ]
 
     @Test func embeddedAgreesWithOPA() async throws {

@@ -206,13 +206,13 @@ struct FixedMetrics: MetricsSource {
         let project = try GateProject(extraPolicies: ["capacity.rego": "package swiftdeploy.capacity\n\ndeny := set()\n"])
         defer { project.remove() }
         let bundle = try PolicyBundle.load(manifest: try project.manifest())
-        #expect(bundle.domains == ["infrastructure", "canary", "capacity"])
-        #expect(bundle.testModules.map(\.name) == ["canary_test.rego", "infrastructure_test.rego"])
+        #expect(bundle.domains == ["infrastructure", "canary", "capacity", "slo"])
+        #expect(bundle.testModules.map(\.name) == ["canary_test.rego", "infrastructure_test.rego", "slo_test.rego"])
         #expect(bundle.thresholds["canary"]?["max_error_rate"] == .double(0.01))
-        #expect(try bundle.resolveDomains("all") == ["infrastructure", "canary", "capacity"])
+        #expect(try bundle.resolveDomains("all") == ["infrastructure", "canary", "capacity", "slo"])
         #expect(try bundle.resolveDomains("canary") == ["canary"])
         let unknown = try #require(throws: PolicyError.self) { try bundle.resolveDomains("canry") }
-        #expect(unknown == .unknownDomain("canry", available: ["infrastructure", "canary", "capacity"]))
+        #expect(unknown == .unknownDomain("canry", available: ["infrastructure", "canary", "capacity", "slo"]))
         #expect(unknown.exitStatus == .usage)
         #expect(throws: PolicyError.invalidDomainName("../x")) { try bundle.resolveDomains("../x") }
     }

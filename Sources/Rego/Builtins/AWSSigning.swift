@@ -65,7 +65,8 @@ enum AWSSigner {
 
         var headers: [RegoValue: RegoValue] = [:]
         if let h = req[.string("headers")] {
-            guard case .object(let o) = h else { throw Builtins.typeError(fn, 1, "object", h) }
+            // OPA numbers this operand 0.
+            guard case .object(let o) = h else { throw Builtins.typeError(fn, 0, "object", h) }
             headers = o
         }
         var invalidParams: [RegoValue] = []
@@ -73,7 +74,12 @@ enum AWSSigner {
         if case .string? = req[.string("method")] {} else { invalidParams.append(.string("method")) }
         if !invalidParams.isEmpty { throw operandError(1, "invalid values for required request parameters(s): \(setText(invalidParams))") }
         let urlText = string(req[.string("url")])
-        guard let url = GoURL(urlText) else { throw RegoError.builtin("\(fn): parse \(RegoValue.string(urlText).jsonString()): invalid URL") }
+        let url: GoURL
+        do {
+            url = try GoURL(urlText)
+        } catch let e as GoURL.ParseError {
+            throw RegoError.builtin("\(fn): parse \(RegoValue.string(urlText).jsonString()): \(e.message)")
+        }
         let method = string(req[.string("method")])
 
         let body: [UInt8]
@@ -169,24 +175,34 @@ enum AWSSigner {
     }
 }
 
-/// The parts of a URL that signing reads, split as Go's `net/url` does for absolute URLs:
-/// `host` (with port), the escaped path and the raw query.
+/// The parts of a URL that signing reads, split as Go's `net/url` does: `host` (with port),
+/// the escaped path (`EscapedPath`) and the raw query. Invalid escapes and hosts are errors
+/// with Go's messages.
 struct GoURL {
     var host = ""
     var escapedPath = ""
     var rawQuery = ""
 
-    init?(_ s: String) {
-        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return nil }
+    struct ParseError: Error { let message: String }
+
+    init(_ s: String) throws {
+        if s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw ParseError(message: "net/url: invalid control character in URL")
+        }
         var rest = Substring(s)
         if let hash = rest.firstIndex(of: "#") { rest = rest[..<hash] }
         if let q = rest.firstIndex(of: "?") {
             rawQuery = String(rest[rest.index(after: q)...])
             rest = rest[..<q]
         }
-        if let colon = rest.firstIndex(of: ":"), rest[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
-           rest[..<colon].first?.isLetter == true {
+        var hasScheme = false
+        if let colon = rest.firstIndex(of: ":"), rest[..<colon].first?.isLetter == true,
+           rest[..<colon].allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || "+-.".contains($0) }) {
             rest = rest[rest.index(after: colon)...]
+            hasScheme = true
+        }
+        if hasScheme && !rest.hasPrefix("/") {
+            return // an opaque URL (`mailto:x`): no host, no path
         }
         if rest.hasPrefix("//") {
             rest = rest.dropFirst(2)
@@ -194,33 +210,62 @@ struct GoURL {
             var authority = rest[..<slash]
             if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
             host = String(authority)
+            if host.hasPrefix("[") && !host.contains("]") { throw ParseError(message: "missing ']' in host") }
+            if let bad = host.unicodeScalars.first(where: { !GoURL.hostAllowed($0) }) {
+                throw ParseError(message: "invalid character \(RegoValue.string(String(bad)).jsonString()) in host name")
+            }
             rest = rest[slash...]
         }
-        escapedPath = GoURL.escapePath(String(rest))
+        escapedPath = try GoURL.escapePath(String(rest))
     }
 
-    /// Keeps a path already validly escaped; otherwise escapes what Go escapes in a path.
-    static func escapePath(_ p: String) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~$&+,/:;=@".utf8)
+    static func hostAllowed(_ c: Unicode.Scalar) -> Bool {
+        if c.value >= 0x80 { return true }
+        if CharacterSet.alphanumerics.contains(c) && c.isASCII { return true }
+        return "-._~!$&'()*+,;=:[]%".unicodeScalars.contains(c)
+    }
+
+    /// Go's `shouldEscape` for a path byte.
+    static func shouldEscape(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return false
+        case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"): return false
+        case UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: "/"), UInt8(ascii: ":"),
+             UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "@"): return false
+        default: return true
+        }
+    }
+
+    /// A path written validly escaped stays as written; otherwise it is unescaped and escaped again.
+    static func escapePath(_ p: String) throws -> String {
         let bytes = Array(p.utf8)
-        var valid = true
+        var decoded: [UInt8] = []
         var i = 0
         while i < bytes.count {
-            let b = bytes[i]
-            if b == UInt8(ascii: "%") {
-                if i + 2 < bytes.count, bytes[i + 1].isHexDigit, bytes[i + 2].isHexDigit { i += 3; continue }
-                valid = false; break
+            if bytes[i] == UInt8(ascii: "%") {
+                guard i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) else {
+                    let end = min(i + 3, bytes.count)
+                    throw ParseError(message: "invalid URL escape \(RegoValue.string(String(decoding: bytes[i..<end], as: UTF8.self)).jsonString())")
+                }
+                decoded.append(h << 4 | l)
+                i += 3
+            } else {
+                decoded.append(bytes[i])
+                i += 1
             }
-            if !allowed.contains(b) && !"!'()*[]".utf8.contains(b) { valid = false; break }
-            i += 1
         }
-        if valid { return p }
-        return bytes.map { allowed.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+        let validEncoded = bytes.allSatisfy { "!$&'()*+,;=:@[]%".utf8.contains($0) || !shouldEscape($0) }
+        if validEncoded { return p }
+        return decoded.map { shouldEscape($0) ? String(format: "%%%02X", $0) : String(UnicodeScalar($0)) }.joined()
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
     }
 }
 
-private extension UInt8 {
-    var isHexDigit: Bool {
-        (self >= 0x30 && self <= 0x39) || (self >= 0x41 && self <= 0x46) || (self >= 0x61 && self <= 0x66)
-    }
-}

@@ -28,6 +28,12 @@ public struct AuditDelivery: Sendable, Hashable, Codable {
     public var rollouts = 0
     public var rolloutsPromoted = 0
     public var preventedFailures = 0
+    /// Lead time for changes: from a change's commit time (git) to its successful deploy or promotion.
+    public var leadTimeSecondsMedian: Double?
+    public var leadTimeSecondsMax: Double?
+    /// Changes whose lead time was measured, and those whose commit was absent or unknown to git.
+    public var leadTimeSamples = 0
+    public var leadTimeUnknown = 0
 
     /// Shipped changes (successful deploys and promotions) per day.
     public var deploymentsPerDay: Double { periodDays > 0 ? Double(deployments + promotions) / max(periodDays, 1) : 0 }
@@ -71,6 +77,9 @@ final class AuditAccumulator {
     var delivery = AuditDelivery()
     var rollouts = AuditRolloutFolder()
 
+    /// Successful changes in the period with the commit they recorded (the most recent `leadSampleLimit`).
+    private var changeCommits: [(time: Date, commit: String?)] = []
+    static let leadSampleLimit = 10_000
     private var promotionOpen = false
     private var incidentStart: Date?
     private var restoreSample: [Double] = []
@@ -183,8 +192,9 @@ final class AuditAccumulator {
         switch event {
         case .deploy?:
             if failed { delivery.failedDeployments += 1 } else if succeeded { delivery.deployments += 1; promotionOpen = false }
+            if succeeded && !failed { noteChange(time, line.commit) }
         case .promote?:
-            if succeeded && !failed { delivery.promotions += 1; promotionOpen = true }
+            if succeeded && !failed { delivery.promotions += 1; promotionOpen = true; noteChange(time, line.commit) }
         case .rollback?:
             if promotionOpen { delivery.failedPromotions += 1; promotionOpen = false }
         default: break
@@ -206,6 +216,29 @@ final class AuditAccumulator {
             addRestore(time.timeIntervalSince(start))
             incidentStart = nil
         }
+    }
+
+    private func noteChange(_ time: Date, _ commit: String?) {
+        if changeCommits.count >= Self.leadSampleLimit { changeCommits.removeFirst(changeCommits.count / 2) }
+        changeCommits.append((time, commit))
+    }
+
+    /// Lead time for changes over the period's successful changes, each commit resolved once.
+    func resolveLeadTimes(_ commitTime: (String) -> Double?) {
+        var cache: [String: Double?] = [:]
+        var leads: [Double] = []
+        for change in changeCommits {
+            guard let commit = change.commit else { delivery.leadTimeUnknown += 1; continue }
+            let committed: Double?
+            if let known = cache[commit] { committed = known } else { committed = commitTime(commit); cache[commit] = committed }
+            guard let committed else { delivery.leadTimeUnknown += 1; continue }
+            leads.append(max(0, change.time.timeIntervalSince1970 - committed))
+        }
+        guard !leads.isEmpty else { return }
+        let sorted = leads.sorted(), mid = sorted.count / 2
+        delivery.leadTimeSecondsMedian = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+        delivery.leadTimeSecondsMax = sorted.last
+        delivery.leadTimeSamples = leads.count
     }
 
     private func addRestore(_ seconds: Double) {

@@ -11,6 +11,7 @@ struct AuditLine: Decodable {
     var sealed: [String]?
     var time: String?
     var event: String?
+    var commit: String?
     var actor: HistoryActor?
     var outcome: String?
     var message: String?
@@ -84,6 +85,7 @@ struct AuditLine: Decodable {
         sealed = try? c.decodeIfPresent([String].self, forKey: AnyKey("sealed"))
         time = try? c.decodeIfPresent(String.self, forKey: AnyKey("time"))
         event = try? c.decodeIfPresent(String.self, forKey: AnyKey("event"))
+        commit = try? c.decodeIfPresent(String.self, forKey: AnyKey("commit"))
         actor = try? c.decodeIfPresent(HistoryActor.self, forKey: AnyKey("actor"))
         outcome = try? c.decodeIfPresent(String.self, forKey: AnyKey("outcome"))
         message = try? c.decodeIfPresent(String.self, forKey: AnyKey("message"))

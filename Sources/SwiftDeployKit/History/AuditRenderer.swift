@@ -42,7 +42,15 @@ struct AuditRenderer {
         try out.write("| Deployment frequency | \(md(frequencyText)) |\n")
         try out.write("| Change failure rate | \(md(failureRateText)) |\n")
         try out.write("| Time to restore | \(md(restoreText)) |\n")
+        try out.write("| Lead time for changes | \(md(leadTimeText)) |\n")
         try out.write("| Failed deployments | \(d.failedDeployments) |\n\n")
+        if !options.objectives.isEmpty {
+            try out.write("## Service level objectives\n\n| Objective | Target | Compliance over the period | Budget used |\n| --- | ---: | ---: | ---: |\n")
+            for o in options.objectives {
+                try out.write("| \(md(o.name)) | \(md(o.target))% | \(md(o.complianceText)) | \(md(o.budgetUsedText)) |\n")
+            }
+            try out.write("\n")
+        }
 
         try out.write("## Timeline\n\n")
         if accumulator.timeline.count == 0 {
@@ -149,6 +157,16 @@ struct AuditRenderer {
         return "\(String(format: "%.1f", rate * 100))% (\(d.failedPromotions) of \(d.promotions) promotions rolled back or followed by a failed gate)"
     }
 
+    var leadTimeText: String {
+        let d = summary.delivery
+        guard let median = d.leadTimeSecondsMedian, let maxS = d.leadTimeSecondsMax else {
+            return d.leadTimeUnknown > 0 ? "unknown: none of the \(d.leadTimeUnknown) change(s) recorded a commit git knows" : "no changes in the period"
+        }
+        var text = "median \(Self.duration(median)), max \(Self.duration(maxS)) over \(d.leadTimeSamples) change(s), commit to deploy"
+        if d.leadTimeUnknown > 0 { text += "; \(d.leadTimeUnknown) change(s) without a known commit" }
+        return text
+    }
+
     var restoreText: String {
         let d = summary.delivery
         var parts: [String] = []
@@ -211,6 +229,8 @@ struct AuditRenderer {
             "open_incident_since": opt(d.openIncidentSince),
             "rollouts": .int(Int64(d.rollouts)), "rollouts_promoted": .int(Int64(d.rolloutsPromoted)),
             "prevented_failures": .int(Int64(d.preventedFailures)),
+            "lead_time_seconds": .object(["median": optD(d.leadTimeSecondsMedian), "max": optD(d.leadTimeSecondsMax),
+                                          "samples": .int(Int64(d.leadTimeSamples)), "unknown": .int(Int64(d.leadTimeUnknown))]),
         ])
         let head: [(String, JSONValue)] = [
             ("schema", "swiftdeploy.audit/v1"),
@@ -224,6 +244,7 @@ struct AuditRenderer {
             ("verdicts", .object(s.verdicts.mapValues { .int(Int64($0)) })),
             ("current_mode", opt(s.currentMode)),
             ("delivery", delivery),
+            ("objectives", .array(options.objectives.map(\.json))),
             ("series", seriesJSON()),
             ("rollouts", .array(accumulator.rollouts.rollouts.map(\.json))),
         ]

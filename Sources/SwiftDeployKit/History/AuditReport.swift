@@ -36,12 +36,19 @@ public struct AuditOptions: Sendable {
     public var expectedHead: String?
     /// When the report is generated (printed in it).
     public var now: Date
+    /// Resolves a commit to its time (Unix seconds) for the lead time for changes; nil leaves lead time out.
+    public var commitTime: (@Sendable (String) -> Double?)?
+    /// Each objective's compliance over the period, measured by the caller (from Prometheus); shown as given.
+    public var objectives: [ObjectiveCompliance]
 
-    public init(since: Date? = nil, until: Date? = nil, expectedHead: String? = nil, now: Date = Date()) {
+    public init(since: Date? = nil, until: Date? = nil, expectedHead: String? = nil, now: Date = Date(),
+                commitTime: (@Sendable (String) -> Double?)? = nil, objectives: [ObjectiveCompliance] = []) {
         self.since = since
         self.until = until
         self.expectedHead = expectedHead
         self.now = now
+        self.commitTime = commitTime
+        self.objectives = objectives
     }
 }
 
@@ -107,6 +114,7 @@ public enum AuditReport {
             try accumulator.consume(bytes, number: number, terminated: terminated)
         }
         try accumulator.finish()
+        if let commitTime = options.commitTime { accumulator.resolveLeadTimes(commitTime) }
         let status = accumulator.verifier.status
         let summary = AuditSummary(
             history: history, chain: status, headMatches: options.expectedHead.map { headMatches($0, status.head) },

@@ -18,6 +18,10 @@ public struct Manifest: Sendable, Equatable {
     public var history: History
     /// Progressive delivery (`rollout:`); the defaults when the block is absent.
     public var rollout: Rollout = Rollout()
+    /// Service level objectives (`slo:`), nil when the manifest has none.
+    public var slo: SLO? = nil
+    /// The observability stack (`observability:`).
+    public var observability: Observability = Manifest.Defaults.observability
     /// A directory holding the project's own `nginx.conf.mustache` and `docker-compose.yml.mustache`
     /// (`templates:`); nil uses the templates built into the binary.
     public var templatesDir: String?

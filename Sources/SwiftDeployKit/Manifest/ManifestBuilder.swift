@@ -41,6 +41,8 @@ struct ManifestBuilder {
         let history = buildHistory(top["history"])
         let rollout = buildRollout(top["rollout"])
         let templates = reader.checked(top["templates"], "templates", ManifestGrammar.filePath)
+        let observability = buildObservability(top["observability"])
+        let slo = buildSLO(top["slo"], buckets: observability.histogramBuckets)
 
         guard let services, let nginx, let network else { return nil }
 
@@ -52,19 +54,23 @@ struct ManifestBuilder {
             reader.report(top["policy"], "policy.opa.port",
                           "policy.opa.port must differ from nginx.port and nginx.admin_port, got \(policy.opa.port)")
         }
-        if metrics.source == .prometheus, metrics.prometheusURL == nil {
+        checkObservability(observability, nginx: nginx, policy: policy, node: top["observability"])
+        if metrics.source == .prometheus, metrics.prometheusURL == nil, !observability.prometheus {
             reader.report(top["metrics"], "metrics.prometheus_url",
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
-        let manifest = Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
-                                network: network, policy: policy, metrics: metrics, history: history, rollout: rollout,
-                                templatesDir: templates,
-                                directory: directory, fileURL: fileURL)
+        var manifest = Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
+                                network: network, policy: policy, metrics: metrics, history: history, rollout: rollout, templatesDir: templates, directory: directory, fileURL: fileURL)
+        manifest.slo = slo
+        manifest.observability = observability
+        if manifest.metrics.source == .prometheus, manifest.metrics.prometheusURL == nil, observability.prometheus {
+            manifest.metrics.prometheusURL = manifest.localPrometheusURL
+        }
         checkPaths(top, manifest)
         return manifest
     }
 
-    private func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {
+    func section(_ node: Node?, _ path: String, _ keys: [String], required: Bool) -> [String: Node]? {
         guard let node else {
             if required { reader.report(nil, path, "\(path) is required (with \(requiredKeys(path)))") }
             return required ? nil : [:]

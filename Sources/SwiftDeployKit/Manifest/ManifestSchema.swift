@@ -21,6 +21,10 @@ public struct ManifestKey: Sendable {
         case integerList(ClosedRange<Int>)
         /// A mapping of environment variable names to text; `reserved` names are set by swiftdeploy.
         case environment(reserved: [String])
+        /// A plain YAML number strictly inside the range (a quoted number is a string, and an error).
+        case number(ClosedRange<Double>)
+        /// A non-empty list of mappings of the listed keys (`slo.objectives`).
+        case sectionList([ManifestKey])
     }
 
     /// A default as the schema states it.
@@ -50,9 +54,15 @@ public struct ManifestKey: Sendable {
         self.forbidden = forbidden
     }
 
-    /// The keys of a section; empty for a leaf.
+    /// The keys of a section; empty for a leaf (a list of mappings is a leaf: see `listItemKeys`).
     public var children: [ManifestKey] {
         if case .section(let keys) = kind { return keys }
+        return []
+    }
+
+    /// The keys of each item of a list of mappings; empty otherwise.
+    public var listItemKeys: [ManifestKey] {
+        if case .sectionList(let keys) = kind { return keys }
         return []
     }
 }
@@ -170,6 +180,36 @@ public enum ManifestSchema {
                         default: .string(Manifest.Defaults.rolloutOnInconclusive.rawValue),
                         "pause or abort: what an inconclusive step does (it never promotes)."),
         ]), "Progressive delivery: how swiftdeploy rollout walks a candidate to 100% (docs/rollout.md)."),
+        ManifestKey("slo", .section([
+            ManifestKey("window", .string(ManifestGrammar.sloWindowRule), default: .string("30d"),
+                        "The SLO compliance window, whole days from 1d to 365d."),
+            ManifestKey("change_window", .integer(1...10_000), default: .integer(Manifest.Defaults.sloChangeWindow),
+                        "The change failure rate is computed over the last N changes."),
+            ManifestKey("objectives", .sectionList([
+                ManifestKey("name", .string(ManifestGrammar.objectiveNameRule), required: true,
+                            "Objective name: lowercase letters, digits and _, starting with a letter; used in labels, alert names and runbooks."),
+                ManifestKey("target", .number(0...100), required: true,
+                            "Percent of good requests, more than 0 and less than 100 (e.g. 99.5)."),
+                ManifestKey("threshold", .duration(ManifestDuration(milliseconds: 1)...seconds(3600)),
+                            "Makes it a latency objective (good = answered within it); must be one of observability.histogram_buckets. Without it: availability (good = not 5xx)."),
+            ]), required: true, "The service level objectives."),
+        ]), "Service level objectives and the release health gate (docs/slo.md)."),
+        ManifestKey("observability", .section([
+            ManifestKey("prometheus", .boolean, "Run Prometheus in the stack on 127.0.0.1:<prometheus_port>, loaded with the generated rules."),
+            ManifestKey("alertmanager", .boolean, "Also run Alertmanager on 127.0.0.1:<alertmanager_port> (needs prometheus: true)."),
+            ManifestKey("prometheus_image", .string(ManifestGrammar.imageReferenceRule), default: .string(Manifest.Defaults.prometheusImage),
+                        "The Prometheus image (built by scripts/build-images from Debian's package)."),
+            ManifestKey("prometheus_port", .integer(1...65535), default: .integer(Manifest.Defaults.prometheusPort),
+                        "Prometheus' port on 127.0.0.1."),
+            ManifestKey("alertmanager_image", .string(ManifestGrammar.imageReferenceRule), default: .string(Manifest.Defaults.alertmanagerImage),
+                        "The Alertmanager image (built by scripts/build-images from Debian's package)."),
+            ManifestKey("alertmanager_port", .integer(1...65535), default: .integer(Manifest.Defaults.alertmanagerPort),
+                        "Alertmanager's port on 127.0.0.1."),
+            ManifestKey("scrape_interval", .duration(seconds(1)...seconds(300)), default: .string(Manifest.Defaults.scrapeInterval.description),
+                        "Prometheus' scrape and rule evaluation interval (1s to 5m)."),
+            ManifestKey("histogram_buckets", .list(ManifestGrammar.durationRule),
+                        "The service's http_request_duration_seconds bucket bounds as durations, strictly increasing (default: the demo service's 5ms … 5s)."),
+        ]), "The observability stack swiftdeploy runs and generates files for (docs/slo.md)."),
         ManifestKey("templates", .string(ManifestGrammar.filePathRule),
                     "A directory holding the project's own nginx.conf.mustache and docker-compose.yml.mustache (default: the built-in templates)."),
     ]
@@ -270,6 +310,10 @@ extension ManifestSchema {
             result = ["type": "array", "items": stringSchema(rule)]
         case .integerList(let range):
             result = ["type": "array", "minItems": 1, "items": ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]]
+        case .number(let range):
+            result = ["type": "number", "exclusiveMinimum": range.lowerBound, "exclusiveMaximum": range.upperBound]
+        case .sectionList(let children):
+            result = ["type": "array", "minItems": 1, "items": object(children, description: "One item of \(key.name).")]
         case .environment(let reserved):
             result = [
                 "type": "object",

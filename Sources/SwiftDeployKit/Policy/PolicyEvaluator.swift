@@ -15,6 +15,8 @@ public struct PolicyEvaluator: PolicyGate {
     public var hostFacts: @Sendable (Manifest) -> HostFacts
     /// Picks the metrics source for a request; the default follows `--metrics-url`, then `metrics.source`.
     public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
+    /// Collects the `slo` domain's evidence (Prometheus and the history); the default is ``SLOCollector``.
+    public var sloEvidence: @Sendable (GateRequest) async -> SLOEvidence = { await SLOCollector().collect(manifest: $0.manifest) }
     /// Loads the policy bundle whose threshold contracts every decision is checked against; the default reads the
     /// manifest's `policy.dir` and `policy.thresholds` (for both engines: the OPA server is given the same files).
     public var bundleLoader: @Sendable (Manifest) throws -> PolicyBundle
@@ -62,6 +64,13 @@ public struct PolicyEvaluator: PolicyGate {
             timings["collect_metrics"] = elapsedMs(since: start)
         }
 
+        var slo: SLOEvidence? = nil
+        if needs.contains(.slo) {
+            let start = MonotonicClock.now()
+            slo = await sloEvidence(request)
+            timings["collect_slo"] = elapsedMs(since: start)
+        }
+
         // The limits are a contract: a domain whose thresholds do not match what its policy declares is not decided.
         let limitProblems: (String) -> [String]
         do {
@@ -76,11 +85,11 @@ public struct PolicyEvaluator: PolicyGate {
         var decisions: [PolicyDecision] = []
         for domain in domains {
             let evidence = PolicyInput.evidence(for: domain)
-            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics)
+            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics), usesSLO = evidence.contains(.slo)
             let input = PolicyInput.document(request: request, domain: domain, host: usesHost ? host : nil,
-                                             metrics: usesMetrics ? metrics : nil)
+                                             metrics: usesMetrics ? metrics : nil, slo: usesSLO ? slo : nil)
             var domainTimings = timings.filter { key, _ in
-                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics)
+                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics) || (key == "collect_slo" && usesSLO)
             }
             var missing: [String] = limitProblems(domain)
             if usesMetrics {
@@ -88,6 +97,7 @@ public struct PolicyEvaluator: PolicyGate {
                 missing.append(contentsOf: metrics?.insufficient ?? [])
             }
             if usesHost, let host { missing.append(contentsOf: host.problems) }
+            if usesSLO { missing.append(contentsOf: slo?.insufficient ?? ["slo: no evidence was collected"]) }
             let notes = usesMetrics ? (metrics?.notes ?? []) : []
 
             guard missing.isEmpty else {

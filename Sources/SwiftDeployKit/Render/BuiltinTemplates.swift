@@ -325,6 +325,56 @@ services:
     networks:
       - {{{policyNetworkKey}}}
 {{/opa}}
+{{#prometheus}}
+
+  prometheus:
+    image: {{{image}}}
+    restart: {{{restartPolicy}}}
+    user: {{{user}}}
+    cap_drop:
+      - "ALL"
+    security_opt:
+      - "no-new-privileges:true"
+    read_only: true
+    tmpfs:
+      - "/tmp:rw,noexec,nosuid,nodev,size=16m"
+    ports:
+      - {{{portMapping}}}
+    # The time series live in a volume of the project (kept across deploys, removed by teardown).
+    volumes:
+      - "./observability/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+      - "./observability/rules:/etc/prometheus/rules:ro"
+      - "prometheus-data:/prometheus"
+    labels:
+      swiftdeploy.project: {{{project}}}
+      swiftdeploy.role: "observability"
+    networks:
+      - {{{networkKey}}}
+{{/prometheus}}
+{{#alertmanager}}
+
+  alertmanager:
+    image: {{{image}}}
+    restart: {{{restartPolicy}}}
+    user: {{{user}}}
+    cap_drop:
+      - "ALL"
+    security_opt:
+      - "no-new-privileges:true"
+    read_only: true
+    tmpfs:
+      - "/tmp:rw,noexec,nosuid,nodev,size=16m"
+    ports:
+      - {{{portMapping}}}
+    volumes:
+      - "./observability/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"
+      - "alertmanager-data:/alertmanager"
+    labels:
+      swiftdeploy.project: {{{project}}}
+      swiftdeploy.role: "observability"
+    networks:
+      - {{{networkKey}}}
+{{/alertmanager}}
 
 networks:
   {{{networkKey}}}:
@@ -333,5 +383,15 @@ networks:
   {{{policyNetworkKey}}}:
     driver: "bridge"
 {{/opa}}
+{{#hasVolumes}}
+
+volumes:
+{{#prometheus}}
+  prometheus-data: {}
+{{/prometheus}}
+{{#alertmanager}}
+  alertmanager-data: {}
+{{/alertmanager}}
+{{/hasVolumes}}
 """# + "\n"
 }

@@ -31,11 +31,17 @@ public struct ConfigGenerator: Sendable {
     public func render() throws -> [GeneratedFile] {
         let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName, canary: canary)
         // nginx.conf is read by the unprivileged nginx in its container; docker-compose.yml holds
-        // services.env values and is read by Compose as the user running swiftdeploy only.
+        // services.env values and is read by Compose as the user running swiftdeploy only. The
+        // observability/ files hold no secret and are read by Prometheus and Alertmanager running
+        // as their own unprivileged users.
+        let observability = ObservabilityRenderer(manifest: manifest, manifestName: manifestName).files().map {
+            GeneratedFile(url: manifest.observabilityDirectoryURL.appendingPathComponent($0.path), contents: $0.contents,
+                          permissions: 0o644)
+        }
         return [
             GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf, permissions: 0o644),
             GeneratedFile(url: manifest.composeFileURL, contents: rendered.compose, permissions: 0o600),
-        ]
+        ] + observability
     }
 
     /// The generated files that are missing or differ on disk (the drift `init --check` reports).
@@ -52,6 +58,12 @@ public struct ConfigGenerator: Sendable {
         var staged: [(temp: URL, target: URL)] = []
         do {
             for (file, status) in plan where status != .unchanged {
+                let directory = file.url.deletingLastPathComponent()
+                do {
+                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                } catch {
+                    throw RenderError.writeFailed(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
+                }
                 staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url, mode: mode_t(file.permissions)), file.url))
             }
         } catch {

@@ -6,8 +6,12 @@ public enum ContainerLayout {
     public static let nginxPublicPort = 8080
     /// nginx's admin listener inside its container.
     public static let nginxAdminPort = 8081
-    /// The unprivileged user nginx and the OPA sidecar run as (`nobody:nogroup`, present in Debian's,
-    /// the official nginx and the OPA images).
+    /// Prometheus's and Alertmanager's listeners inside their containers (the images' defaults); the
+    /// `observability.*_port` keys are the host's loopback ports mapped onto them.
+    public static let prometheusPort = 9090
+    public static let alertmanagerPort = 9093
+    /// The unprivileged user nginx, the OPA sidecar, Prometheus and Alertmanager run as (`nobody:nogroup`,
+    /// present in Debian's, the official nginx, OPA, Prometheus and Alertmanager images).
     public static let unprivilegedUser = "65534:65534"
 }
 
@@ -93,6 +97,19 @@ struct ComposeContext {
     let policyNetworkKey: String
     let opa: OPA?
     let canary: CanaryContext?
+    /// The observability services (`observability.prometheus` / `alertmanager`), published on 127.0.0.1 only.
+    let prometheus: Observer?
+    let alertmanager: Observer?
+
+    /// True when a service keeps data in a volume of the project (Prometheus, Alertmanager).
+    let hasVolumes: Bool
+
+    struct Observer {
+        let image: String
+        /// The unprivileged user it runs as (`nobody`, the user of Debian's packages and of the official images).
+        let user: String
+        let portMapping: String
+    }
 
     init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
         let q = Escaping.composeString
@@ -131,6 +148,13 @@ struct ComposeContext {
         } else {
             opa = nil
         }
+        let o = manifest.observability
+        let user = q(ContainerLayout.unprivilegedUser)
+        prometheus = o.prometheus
+            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):\(ContainerLayout.prometheusPort)")) : nil
+        alertmanager = o.alertmanager
+            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):\(ContainerLayout.alertmanagerPort)")) : nil
+        hasVolumes = prometheus != nil || alertmanager != nil
     }
 
     /// Compose resolves bind-mount sources against the compose file's directory; a relative path needs `./`.

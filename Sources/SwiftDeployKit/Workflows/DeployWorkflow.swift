@@ -44,8 +44,8 @@ public struct DeployWorkflow: Sendable {
         try context.renderer.prepare(manifest)
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let overridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
-                                             modeBefore: nil, modeAfter: mode)
+        let infrastructureOverridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
+                                                           modeBefore: nil, modeAfter: mode)
         try context.runtime.preflight()
         let before = try context.runtime.containers()
         let running = DeployContext.appMode(before, service: manifest.services.name)
@@ -57,7 +57,11 @@ public struct DeployWorkflow: Sendable {
                 modeBefore: running, modeAfter: running, decision: decision))
             throw DeployWorkflowError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
         }
-        try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image])
+        // The slo domain is asked once the project runs: a first deploy spends no error budget yet.
+        let slo = try await context.sloStep(action: "deploy", event: .deploy, targetMode: nil, override: override,
+                                            modeBefore: running, modeAfter: mode, runningContainers: before, progress: progress)
+        let overridden = infrastructureOverridden || slo.overridden
+        try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
         if manifest.services.user == nil, !manifest.services.allowRoot,
            let user = try context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
             throw DeployWorkflowError.rootUser(image: manifest.services.image, user: user)
@@ -67,7 +71,7 @@ public struct DeployWorkflow: Sendable {
             action: "deploy",
             message: "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
             decision: decision, override: overridden ? override : nil, modeBefore: running, modeAfter: mode,
-            details: ["containers_before": .array(before.map { .string($0.name) })])
+            details: ["containers_before": .array(before.map { .string($0.name) })].merging(slo.intentDetails) { a, _ in a })
         context.phases.reach("deploy.intent")
         let containers: [ContainerStatus]
         let rendered: [URL]

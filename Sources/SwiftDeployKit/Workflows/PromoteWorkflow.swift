@@ -84,20 +84,34 @@ public struct PromoteWorkflow: Sendable {
         context.phases.reach("promote.window")
         let decision = await context.decide(domain: "canary", action: "promote", targetMode: target)
         guard let session else {
+            // The dry run reports the slo domain too (when the manifest has an slo block): a real promote asks both.
+            var sloNote = ""
+            var details: [String: JSONValue] = [:]
+            var permits = decision.verdict.permitsAction
+            if manifest.slo != nil {
+                let slo = await context.decide(domain: "slo", action: "promote", targetMode: target)
+                progress("slo policy: \(slo.verdict.rawValue)\(slo.reasons.isEmpty ? "" : " (\(slo.reasons.joined(separator: "; ")))")")
+                sloNote = "; slo \(slo.verdict.rawValue)"
+                permits = permits && slo.verdict.permitsAction
+                details = SLOStepResult(decision: slo, overridden: false).intentDetails
+            }
             try context.record(LifecycleRecord(
                 event: .promote, outcome: "dry-run",
-                message: "dry run: promote to \(target.rawValue) would be \(decision.verdict.permitsAction ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue))",
-                modeBefore: previous, modeAfter: previous, decision: decision))
+                message: "dry run: promote to \(target.rawValue) would be \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue)\(sloNote))",
+                modeBefore: previous, modeAfter: previous, decision: decision, details: details))
             return PromoteReport(outcome: .dryRun, target: target, previous: previous, decision: decision,
                                  overridden: false, drift: drift, confirmation: nil)
         }
-        let overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
+        var overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
                                              override: override, modeBefore: previous, modeAfter: target)
+        let slo = try await context.sloStep(action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
+                                            override: override, modeBefore: previous, modeAfter: target, progress: progress)
+        overridden = overridden || slo.overridden
         let intent = try session.intend(
             action: "promote \(target.rawValue)",
             message: "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
             decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
-            details: ["container_before": .string(container.name)])
+            details: ["container_before": .string(container.name)].merging(slo.intentDetails) { a, _ in a })
         context.phases.reach("promote.intent")
         let answer: String
         do {

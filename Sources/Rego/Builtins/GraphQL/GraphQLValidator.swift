@@ -11,8 +11,9 @@ import Foundation
 /// cycles, no undefined variables, no unused fragments, no unused variables, possible fragment
 /// spreads, provided required arguments, scalar leafs, single field subscriptions, unique
 /// argument/directive/fragment/input field/operation/variable names, values of correct type,
-/// variables are input types, variables in allowed position. Not checked: overlapping fields
-/// can be merged (documented in docs/rego.md).
+/// variables are input types, variables in allowed position, overlapping fields can be merged
+/// (fields flattened through fragments and compared pairwise, within a bounded budget:
+/// a document needing more comparisons is invalid rather than unchecked).
 struct GraphQLValidator {
     let schema: GraphQLSchema
     let doc: GQLQueryDocument
@@ -23,6 +24,9 @@ struct GraphQLValidator {
     private var visitedSpreads: Set<String> = []
     private var spreadFragments: Set<String> = []
     private var fragments: [String: GQLFragmentDefinition] = [:]
+    /// Field-pair comparisons left for the overlapping-fields rule.
+    private var overlapBudget = 200_000
+    private var overlapBudgetReported = false
 
     init(schema: GraphQLSchema, doc: GQLQueryDocument) {
         self.schema = schema
@@ -138,6 +142,7 @@ struct GraphQLValidator {
             walkDirectives(v.directives, "VARIABLE_DEFINITION")
         }
         walkDirectives(op.directives, location)
+        checkOverlaps(root, op.selectionSet)
         walkSelectionSet(root, op.selectionSet, depth: 0)
         if op.operation == "subscription" { singleFieldSubscription(op) }
         for v in op.variableDefinitions where !usedVariables.contains(v.variable) {
@@ -155,6 +160,7 @@ struct GraphQLValidator {
             add(f.position, "Fragment \"\(f.name)\" cannot condition on non composite type \"\(f.typeCondition)\".")
         }
         walkDirectives(f.directives, "FRAGMENT_DEFINITION")
+        checkOverlaps(def, f.selectionSet)
         walkSelectionSet(def, f.selectionSet, depth: 0)
     }
 
@@ -198,16 +204,24 @@ struct GraphQLValidator {
                 if !seenArgs.insert(arg.name).inserted { add(arg.position, "There can be only one argument named \"\(arg.name)\".") }
                 let argDef = def?.arguments.first { $0.name == arg.name }
                 if let d = def, argDef == nil, let p = parent {
-                    add(arg.position, "Unknown argument \"\(arg.name)\" on field \"\(p.name).\(field.name)\".")
-                    _ = d
+                    add(arg.position, "Unknown argument \"\(arg.name)\" on field \"\(p.name).\(field.name)\"."
+                        + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
                 }
                 if let v = arg.value { walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] }) }
             }
             walkDirectives(field.directives, "FIELD")
+            if !field.selectionSet.isEmpty { checkOverlaps(next, field.selectionSet) }
             walkSelectionSet(next, field.selectionSet, depth: depth + 1)
             // fields on correct type
             if let p = parent, def == nil {
-                add(field.position, "Cannot query field \"\(field.name)\" on type \"\(p.name)\".")
+                var message = "Cannot query field \"\(field.name)\" on type \"\(p.name)\"."
+                let types = suggestedTypeNames(p, field.name)
+                if !types.isEmpty {
+                    message += " Did you mean to use an inline fragment on \(Self.quotedOrList(types))?"
+                } else if p.kind == "OBJECT" || p.kind == "INTERFACE" {
+                    message += Self.suggestion("Did you mean", field.name, p.fields.map(\.name))
+                }
+                add(field.position, message)
             }
             if let d = def {
                 // provided required arguments
@@ -240,6 +254,7 @@ struct GraphQLValidator {
                 }
             }
             walkDirectives(frag.directives, "INLINE_FRAGMENT")
+            checkOverlaps(next, frag.selectionSet)
             walkSelectionSet(next, frag.selectionSet, depth: depth + 1)
         case .fragmentSpread(let spread):
             let fragment = fragments[spread.name]
@@ -266,6 +281,193 @@ struct GraphQLValidator {
         return schema.possibleTypes(of: b).contains { x.contains($0.name) }
     }
 
+    // MARK: suggestions ("Did you mean …?"), as gqlparser words them
+
+    /// Object types and interfaces under an abstract type that have the field, interfaces used
+    /// most first, then by name.
+    private func suggestedTypeNames(_ parent: GQLDefinition, _ name: String) -> [String] {
+        guard parent.isAbstractType else { return [] }
+        var objects: [String] = [], interfaces: [String] = []
+        var usage: [String: Int] = [:]
+        for t in schema.possibleTypes(of: parent) where t.field(name) != nil {
+            objects.append(t.name)
+            for i in t.interfaces where schema.types[i]?.field(name) != nil {
+                if usage[i, default: 0] == 0 { interfaces.append(i) }
+                usage[i, default: 0] += 1
+            }
+        }
+        let all = interfaces + objects
+        return all.enumerated().sorted { x, y in
+            let diff = usage[y.element, default: 0] - usage[x.element, default: 0]
+            if diff != 0 { return diff < 0 }
+            if x.element != y.element { return x.element < y.element }
+            return x.offset < y.offset
+        }.map(\.element)
+    }
+
+    /// ` Did you mean "a" or "b"?`, or nothing when no option is close to `typed`.
+    static func suggestion(_ prefix: String, _ typed: String, _ options: [String]) -> String {
+        let list = suggestionList(typed, options)
+        return list.isEmpty ? "" : " \(prefix) \(quotedOrList(list))?"
+    }
+
+    static func quotedOrList(_ items: [String]) -> String {
+        let quoted = items.prefix(5).map { "\"\($0)\"" }
+        switch quoted.count {
+        case 0: return ""
+        case 1: return quoted[0]
+        case 2: return "\(quoted[0]) or \(quoted[1])"
+        default: return quoted.dropLast().joined(separator: ", ") + ", or " + quoted.last!
+        }
+    }
+
+    /// Options within an edit distance of 40% of the input's length (+1), closest first, then by name.
+    static func suggestionList(_ input: String, _ options: [String]) -> [String] {
+        let threshold = max(1, Int((Double(input.utf8.count) * 0.4).rounded(.down)) + 1)
+        var scored: [(String, Int)] = []
+        for o in options {
+            if let d = lexicalDistance(input, o, threshold) { scored.append((o, d)) }
+        }
+        return scored.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.map(\.0)
+    }
+
+    /// Damerau-Levenshtein distance of the lowercased strings (1 when they differ only in
+    /// case), or nil when it exceeds `threshold`.
+    static func lexicalDistance(_ a: String, _ b: String, _ threshold: Int) -> Int? {
+        if a == b { return 0 }
+        let x = Array(a.lowercased().unicodeScalars), y = Array(b.lowercased().unicodeScalars)
+        if x == y { return 1 }
+        if abs(x.count - y.count) > threshold { return nil }
+        var rows = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+        for i in 0...x.count { rows[i][0] = i }
+        for j in 0...y.count { rows[0][j] = j }
+        if !x.isEmpty && !y.isEmpty {
+            for i in 1...x.count {
+                for j in 1...y.count {
+                    let cost = x[i - 1] == y[j - 1] ? 0 : 1
+                    var v = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+                    if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] { v = min(v, rows[i - 2][j - 2] + 1) }
+                    rows[i][j] = v
+                }
+            }
+        }
+        let d = rows[x.count][y.count]
+        return d <= threshold ? d : nil
+    }
+
+    // MARK: overlapping fields can be merged
+
+    /// A field as it contributes to a response: its parent type, node and definition.
+    private struct CollectedField {
+        let parent: GQLDefinition?
+        let field: GQLField
+        let definition: GQLFieldDefinition?
+    }
+
+    /// Fields of a selection set by response name, through inline fragments and fragment spreads
+    /// (each fragment once), in document order.
+    private func collectFields(_ parent: GQLDefinition?, _ sels: [GQLSelection]) -> [(String, [CollectedField])] {
+        var order: [String] = []
+        var map: [String: [CollectedField]] = [:]
+        var seenFragments: Set<String> = []
+        func visit(_ parent: GQLDefinition?, _ sels: [GQLSelection], _ depth: Int) {
+            guard depth < GraphQLParser.maxDepth else { return }
+            for s in sels {
+                switch s {
+                case .field(let f):
+                    let key = f.alias.isEmpty ? f.name : f.alias
+                    var def: GQLFieldDefinition? = nil
+                    if f.name == "__typename" {
+                        def = GQLFieldDefinition(description: "", name: "__typename", arguments: [], defaultValue: nil,
+                                                 type: GQLType(namedType: "String"), directives: [], position: .none)
+                    } else {
+                        def = parent?.field(f.name)
+                    }
+                    if map[key] == nil { order.append(key) }
+                    map[key, default: []].append(CollectedField(parent: parent, field: f, definition: def))
+                case .inlineFragment(let i):
+                    visit(i.typeCondition.isEmpty ? parent : schema.types[i.typeCondition], i.selectionSet, depth + 1)
+                case .fragmentSpread(let sp):
+                    guard seenFragments.insert(sp.name).inserted, let f = fragments[sp.name] else { continue }
+                    visit(schema.types[f.typeCondition], f.selectionSet, depth + 1)
+                }
+            }
+        }
+        visit(parent, sels, 0)
+        return order.map { ($0, map[$0]!) }
+    }
+
+    private mutating func checkOverlaps(_ parent: GQLDefinition?, _ sels: [GQLSelection]) {
+        for (name, fields) in collectFields(parent, sels) where fields.count > 1 {
+            for i in 0..<fields.count {
+                for j in (i + 1)..<fields.count {
+                    if let reason = conflict(false, fields[i], fields[j], depth: 0) {
+                        add(fields[i].field.position, "Fields \"\(name)\" conflict because \(reason). Use different aliases on the fields to fetch both if this was intentional.")
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func spend() -> Bool {
+        if overlapBudget > 0 { overlapBudget -= 1; return true }
+        if !overlapBudgetReported {
+            overlapBudgetReported = true
+            add(.none, "too many fields with the same response name to check that they can be merged")
+        }
+        return false
+    }
+
+    /// Why two fields with the same response name cannot be merged, or nil when they can.
+    private mutating func conflict(_ parentsExclusive: Bool, _ a: CollectedField, _ b: CollectedField, depth: Int) -> String? {
+        guard spend(), depth < GraphQLParser.maxDepth else { return nil }
+        let exclusive = parentsExclusive || (a.parent !== b.parent && a.parent?.kind == "OBJECT" && b.parent?.kind == "OBJECT")
+        if !exclusive {
+            if a.field.name != b.field.name { return "\(a.field.name) and \(b.field.name) are different fields" }
+            if !Self.sameArguments(a.field.arguments, b.field.arguments) { return "they have differing arguments" }
+        }
+        if let t1 = a.definition?.type, let t2 = b.definition?.type, typesConflict(t1, t2) {
+            return "they return conflicting types \"\(t1.description)\" and \"\(t2.description)\""
+        }
+        if !a.field.selectionSet.isEmpty && !b.field.selectionSet.isEmpty {
+            let p1 = a.definition?.type.flatMap { schema.types[$0.name] }
+            let p2 = b.definition?.type.flatMap { schema.types[$0.name] }
+            let f1 = collectFields(p1, a.field.selectionSet), f2 = Dictionary(uniqueKeysWithValues: collectFields(p2, b.field.selectionSet))
+            var reasons: [String] = []
+            for (name, xs) in f1 {
+                guard let ys = f2[name] else { continue }
+                for x in xs {
+                    for y in ys {
+                        if let r = conflict(exclusive, x, y, depth: depth + 1) { reasons.append("subfields \"\(name)\" conflict because \(r)") }
+                    }
+                }
+            }
+            if !reasons.isEmpty { return reasons.joined(separator: " and ") }
+        }
+        return nil
+    }
+
+    private func typesConflict(_ a: GQLType, _ b: GQLType) -> Bool {
+        if a.elem != nil || b.elem != nil {
+            guard let ea = a.elem, let eb = b.elem, a.nonNull == b.nonNull else { return true }
+            return typesConflict(ea, eb)
+        }
+        if a.nonNull != b.nonNull { return true }
+        let leaf = (schema.types[a.namedType]?.isLeafType ?? false) || (schema.types[b.namedType]?.isLeafType ?? false)
+        return leaf && a.namedType != b.namedType
+    }
+
+    private static func sameArguments(_ x: [GQLArgument], _ y: [GQLArgument]) -> Bool {
+        guard x.count == y.count else { return false }
+        return x.allSatisfy { a in y.contains { $0.name == a.name && sameValue(a.value, $0.value) } }
+    }
+
+    private static func sameValue(_ a: GQLValue?, _ b: GQLValue?) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        guard a.kind == b.kind, a.raw == b.raw, a.children.count == b.children.count else { return false }
+        return zip(a.children, b.children).allSatisfy { $0.name == $1.name && sameValue($0.value, $1.value) }
+    }
+
     // MARK: directives and values
 
     private mutating func walkDirectives(_ dirs: [GQLDirective], _ location: String) {
@@ -276,7 +478,10 @@ struct GraphQLValidator {
             for arg in dir.arguments {
                 if !seenArgs.insert(arg.name).inserted { add(arg.position, "There can be only one argument named \"\(arg.name)\".") }
                 let argDef = def?.arguments.first { $0.name == arg.name }
-                if def != nil && argDef == nil { add(arg.position, "Unknown argument \"\(arg.name)\" on directive \"@\(dir.name)\".") }
+                if let d = def, argDef == nil {
+                    add(arg.position, "Unknown argument \"\(arg.name)\" on directive \"@\(dir.name)\"."
+                        + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
+                }
                 if let v = arg.value { walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] }) }
             }
             guard let d = def else {
