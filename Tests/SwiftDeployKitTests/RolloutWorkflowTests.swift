@@ -44,7 +44,8 @@ import TestSupport
         let sides = Sides()
         let server: LoopbackHTTPServer
 
-        init(steps: String = "[50, 100]", thresholds: ((inout [String: JSONValue]) -> Void)? = nil) throws {
+        /// `extra`: more manifest blocks (an `slo` block), appended as written.
+        init(steps: String = "[50, 100]", thresholds: ((inout [String: JSONValue]) -> Void)? = nil, extra: String = "") throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
@@ -73,7 +74,7 @@ import TestSupport
             rollout:
               steps: \(steps)
               interval: 1s
-
+            \(extra)
             """
             url = try dir.write(manifest, to: "manifest.yaml")
             let policies = RepositoryPaths.root.appendingPathComponent("policies")
