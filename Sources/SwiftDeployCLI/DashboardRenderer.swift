@@ -32,6 +32,19 @@ struct DashboardRenderer {
         case .failure(let why):
             lines.append("traffic   unavailable: \(why.reason)")
         }
+        if let r = s.rollout {
+            lines.append("rollout   \(r.status.state.rawValue)\(r.status.interrupted ? " (interrupted)" : "") · step \(r.status.step + 1)/\(r.status.steps.count) · candidate \(r.status.weight)%")
+            for (name, side, weight, image) in [("stable", r.stable, 100 - r.status.weight, r.status.stable), ("canary", r.canary, r.status.weight, r.status.canary)] {
+                let head = "          \(name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(format: "%3d%%", weight))  \((image.map { "\($0.image) v\($0.version)" } ?? "-").padding(toLength: 34, withPad: " ", startingAt: 0))"
+                switch side {
+                case .success(let f):
+                    let errors = f.errorRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
+                    lines.append(head + String(format: "%6.1f req/s", f.requestRate) + "   errors \(errors)   p99 \(DashboardRenderer.ms(f.p99Ms))")
+                case .failure(let why):
+                    lines.append(head + "unavailable: \(why.reason)")
+                }
+            }
+        }
         for (index, d) in s.decisions.enumerated() {
             let color: Console.Color = d.verdict == .allow ? .green : (d.verdict == .warn ? .yellow : .red)
             let head = (index == 0 ? "policy    " : "          ") + d.domain.padding(toLength: 15, withPad: " ", startingAt: 0)

@@ -18,6 +18,7 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             GateCommand.self,
             DeployCommand.self,
             PromoteCommand.self,
+            RolloutCommand.self,
             TeardownCommand.self,
             StatusCommand.self,
         ]

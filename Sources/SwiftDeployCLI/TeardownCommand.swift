@@ -14,7 +14,7 @@ struct TeardownCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Also delete the generated nginx.conf and docker-compose.yml.")
+    @Flag(help: "Also delete the generated files: nginx.conf, docker-compose.yml and observability/.")
     var clean = false
 
     func run() async throws {
@@ -25,7 +25,7 @@ struct TeardownCommand: AsyncParsableCommand {
         console.print(console.colored("removed", .green) + " project \(context.manifest.project): \(removed.containers.count) container(s), \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)")
         if clean {
             console.info(report.deletedFiles.isEmpty ? "no generated files to delete"
-                         : "deleted \(report.deletedFiles.map(\.lastPathComponent).joined(separator: ", "))")
+                         : "deleted \(report.deletedFiles.map { context.manifest.shownPath($0) }.joined(separator: ", "))")
         }
     }
 }

@@ -92,6 +92,35 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         return ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks)
     }
 
+    /// What `cat <path>` inside a container shows, by path: the host file a bind mount maps there
+    /// (`/etc/nginx/nginx.conf` → the project's nginx.conf).
+    public var mountedFiles: [String: URL] = [:]
+    /// Commands (joined by spaces) that fail when run with `exec`, with their stderr.
+    public var failingCommands: [String: String] = [:]
+
+    /// `rm -s -f <service>`: the service's container is gone, the others untouched.
+    public func remove(service: String) throws {
+        note("remove \(service)")
+        lock.lock(); defer { lock.unlock() }
+        state[service] = nil
+    }
+
+    /// Runs nothing: `cat <path>` answers the file `mountedFiles` maps there; a command of `failingCommands` fails;
+    /// anything else (`nginx -t -q`, `nginx -s reload`) succeeds. Logged as `exec <service> <command>`.
+    public func exec(service: String, command: [String]) throws -> CommandResult {
+        let line = command.joined(separator: " ")
+        note("exec \(service) \(line)")
+        let shown = "docker compose exec \(service) \(line)"
+        if let stderr = failingCommands[line] { return CommandResult(commandLine: shown, status: 1, stdout: "", stderr: stderr) }
+        if command.count == 2, command[0] == "cat" {
+            guard let url = mountedFiles[command[1]], let text = try? String(contentsOf: url, encoding: .utf8) else {
+                return CommandResult(commandLine: shown, status: 1, stdout: "", stderr: "cat: \(command[1]): No such file or directory")
+            }
+            return CommandResult(commandLine: shown, status: 0, stdout: text, stderr: "")
+        }
+        return CommandResult(commandLine: shown, status: 0, stdout: "", stderr: "")
+    }
+
     /// The app's current container.
     public var app: ContainerStatus? {
         lock.lock(); defer { lock.unlock() }

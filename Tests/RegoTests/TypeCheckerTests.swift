@@ -35,6 +35,9 @@ import Testing
         ("z := foo.bar(1)", "undefined function foo.bar"),
         ("z := data.t.nothing(1)", "undefined function data.t.nothing"),
         ("z := http.send({\"method\": \"get\", \"url\": \"http://x\"})", "http.send: not supported by this engine"),
+        ("z := net.lookup_ip_addr(\"example.com\")", "net.lookup_ip_addr: not supported by this engine"),
+        ("z := graphql.parse_query(1)", "graphql.parse_query: invalid argument(s)"),
+        ("z := providers.aws.sign_req({}, {}, \"now\")", "providers.aws.sign_req: invalid argument(s)"),
         ("w := 1\nz if w.foo", "undefined ref: data.t.w.foo"),
     ])
     func illTypedCallsAreRejected(_ rule: String, _ message: String) throws {
@@ -52,6 +55,9 @@ import Testing
         "x := count({k | some k, _ in input})",
         "x := sum([n | some n in input.xs])",
         "x := to_number(\"1\")",
+        "x := graphql.is_valid(input.query, \"type Query { a: Int }\")",
+        "x := graphql.schema_is_valid(graphql.parse_schema(\"type Query { a: Int }\"))",
+        "x := providers.aws.sign_req(input.request, {\"aws_service\": \"s3\"}, 0)",
         "x := data.t.f(1)\nf(a) := a",
     ])
     func wellTypedCallsCompile(_ rule: String) {

@@ -19,6 +19,7 @@ import FoundationNetworking
         let project = try EndToEndTests.Project()
         defer { project.destroy() }
         let prometheusPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort])
+        let alertmanagerPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort, prometheusPort])
         // Canary mode: the demo service accepts chaos only there.
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text = text.replacingOccurrences(of: "mode: stable ", with: "mode: canary ")
@@ -35,6 +36,8 @@ import FoundationNetworking
         observability:
           prometheus: true
           prometheus_port: \(prometheusPort)
+          alertmanager: true
+          alertmanager_port: \(alertmanagerPort)
           scrape_interval: 1s
 
         """
@@ -52,11 +55,25 @@ import FoundationNetworking
         #expect(deploy.status == 0, "deploy: \(deploy.stdout)\n\(deploy.stderr)")
         guard deploy.status == 0 else { return }
         #expect(deploy.stdout.contains("slo policy: not asked") || deploy.stderr.contains("slo policy: not asked"))
+        // The generated files are named by their path: two of them are called prometheus.yml.
+        #expect((deploy.stdout + deploy.stderr).contains("observability/rules/slo.yml"), "\(deploy.stdout)\n\(deploy.stderr)")
+        #expect((deploy.stdout + deploy.stderr).contains("observability/prometheus.yml"), "\(deploy.stderr)")
+        #expect((deploy.stdout + deploy.stderr).contains("observability/grafana/provisioning/datasources/prometheus.yml"), "\(deploy.stderr)")
         #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
-        // Prometheus runs hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
-        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus"])
+        // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
+        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])
         let ready = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/-/ready")!)
         #expect(ready.0 == 200, "Prometheus on 127.0.0.1:\(prometheusPort): \(ready.0) \(ready.2)")
+        let alertmanagerReady = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(alertmanagerPort)/-/ready")!)
+        #expect(alertmanagerReady.0 == 200, "Alertmanager on 127.0.0.1:\(alertmanagerPort): \(alertmanagerReady.0) \(alertmanagerReady.2)")
+        // Prometheus finds Alertmanager inside the network, on its container port (not the host's alertmanager_port).
+        var alertmanagers = ""
+        for _ in 0..<30 {
+            alertmanagers = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/api/v1/alertmanagers")!).2
+            if alertmanagers.contains("alertmanager:9093") { break }
+            try await Task.sleep(nanoseconds: 1_000_000_000)
+        }
+        #expect(alertmanagers.contains("\"activeAlertmanagers\":[{\"url\":\"http://alertmanager:9093/api/v2/alerts\"}]"), "\(alertmanagers)")
 
         let traffic = TrafficSwitch()
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
@@ -132,5 +149,14 @@ import FoundationNetworking
         #expect(stopped.status == 2, "gate slo with Prometheus stopped: \(stopped.stdout)\n\(stopped.stderr)")
         let stoppedReasons = reasons(try? JSONValue.parse(Data(stopped.stdout.utf8)))
         #expect(stoppedReasons.first?.contains("127.0.0.1:\(prometheusPort)") == true, "\(stoppedReasons)")
+
+        // teardown --clean removes the stack (the data volumes too) and the generated files, observability/ included.
+        traffic.turnOn()
+        let teardown = try await offPool { try project.run(["teardown", "--clean"], timeout: 120) }
+        #expect(teardown.status == 0, "teardown: \(teardown.stdout)\n\(teardown.stderr)")
+        #expect(teardown.stdout.contains("2 volume(s)"), "prometheus-data and alertmanager-data: \(teardown.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("observability").path),
+                "\(teardown.stdout)\n\(teardown.stderr)")
+        #expect(try project.leftovers().isEmpty)
     }
 }

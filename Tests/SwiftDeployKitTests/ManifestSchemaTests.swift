@@ -79,6 +79,8 @@ struct ManifestSchemaTests {
             "metrics.min_requests": .integer(m.metrics.minRequests), "metrics.exclude_paths": .strings(m.metrics.excludePaths),
             "metrics.source": .string(m.metrics.source.rawValue), "history.path": .string(m.history.path),
             "history.report": .string(m.history.report),
+            "rollout.steps": .integers(m.rollout.steps), "rollout.interval": .string(m.rollout.interval.description),
+            "rollout.sticky": .boolean(m.rollout.sticky), "rollout.on_inconclusive": .string(m.rollout.onInconclusive.rawValue),
         ]
         for (path, value) in loaded {
             #expect(ManifestSchema.key(at: path)?.defaultValue == value, "ManifestSchema's default for \(path) differs from the loader's \(value)")
@@ -173,6 +175,7 @@ struct ManifestSchemaTests {
         case .duration: return "2s"
         case .choice(let words): return words[0]
         case .list(let rule): return [rule.example]
+        case .integerList(let range): return [range.upperBound]
         case .environment: return ["LOG_LEVEL": ManifestGrammar.environmentValueRule.example]
         case .number(let range): return (range.lowerBound + range.upperBound * 199) / 200
         case .sectionList(let children):
@@ -255,6 +258,9 @@ struct ManifestSchemaTests {
                 wrong = [("\"bogus\"", "bogus"), ("1", 1)]
             case .list(let rule):
                 wrong = [("a single string", rule.example), ("[\(rule.counterexample.debugDescription)]", [rule.counterexample])]
+            case .integerList(let range):
+                wrong = [("a single integer", range.upperBound), ("[\"\(range.upperBound)\"]", ["\(range.upperBound)"]),
+                         ("[\(range.lowerBound - 1)]", [range.lowerBound - 1]), ("[]", [Int]())]
             case .number(let range):
                 wrong = [("the string \"1\"", "1"), ("\(range.upperBound)", range.upperBound), ("a list", [1])]
             case .sectionList:

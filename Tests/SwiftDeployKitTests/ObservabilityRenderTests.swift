@@ -91,6 +91,22 @@ struct ObservabilityRenderTests {
         #expect(config.contains("- targets: [\"alertmanager:9093\"]"))
     }
 
+    /// Hostile: the host ports are not the ports inside the network. Prometheus reaches Alertmanager on the
+    /// container's port whatever `alertmanager_port` says, and scrapes itself on its own.
+    @Test func hostPortsDoNotLeakIntoTheNetwork() throws {
+        var text = try String(contentsOf: fixture("slo/manifest.yaml"), encoding: .utf8)
+        text += "  prometheus_port: 19090\n  alertmanager_port: 19093\n"
+        let manifest = try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
+        #expect(manifest.observability.alertmanagerPort == 19093)
+        let config = try #require(ObservabilityRenderer(manifest: manifest).files().first { $0.path == "prometheus.yml" }).contents
+        #expect(config.contains("- targets: [\"alertmanager:9093\"]"), "\(config)")
+        #expect(config.contains("- targets: [\"localhost:9090\"]"), "\(config)")
+        #expect(!config.contains("19093") && !config.contains("19090"), "\(config)")
+        let compose = try ConfigRenderer().render(manifest).compose
+        #expect(compose.contains("- \"127.0.0.1:19093:9093\""), "\(compose)")
+        #expect(compose.contains("- \"127.0.0.1:19090:9090\""), "\(compose)")
+    }
+
     @Test func promtoolAcceptsTheConfigAndTheRules() throws {
         guard let promtool = Self.promtool() else { return }
         let dir = try Self.written()

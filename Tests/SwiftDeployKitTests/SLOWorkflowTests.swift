@@ -114,6 +114,35 @@ import TestSupport
         #expect(rig.recorder.records.last { $0.event == .intent }?.decision?.domain == "infrastructure")
     }
 
+    /// `teardown --clean` deletes the generated observability/ files too (and the directories they leave empty),
+    /// never a file of the user's own there.
+    @Test func teardownCleanDeletesTheGeneratedObservabilityFiles() async throws {
+        let rig = try Rig(manifest: Self.manifestText)
+        defer { rig.dir.remove() }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        _ = try ConfigGenerator(manifest: manifest).write()
+        let observability = rig.dir.url.appendingPathComponent("observability")
+        #expect(FileManager.default.fileExists(atPath: observability.appendingPathComponent("rules/slo.yml").path))
+        _ = try rig.dir.write("my notes\n", to: "observability/runbooks/NOTES.md")
+        let context = DeployContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: GeneratorRenderer(),
+                                    gate: rig.gate, recorder: rig.recorder, probe: FakeHTTPProbe(runtime: rig.runtime),
+                                    lock: rig.lock, pollInterval: 0.02)
+        let report = try await TeardownWorkflow(context: context, clean: true).run()
+        let shown = report.deletedFiles.map { manifest.shownPath($0) }
+        #expect(Array(shown.prefix(2)) == ["nginx.conf", "docker-compose.yml"])
+        #expect(shown.contains("observability/rules/slo.yml") && shown.contains("observability/prometheus.yml"), "\(shown)")
+        #expect(shown.contains("observability/grafana/dashboards/swiftdeploy-slo.json"), "\(shown)")
+        // Emptied directories are gone; the one holding the user's file stays with it.
+        #expect(!FileManager.default.fileExists(atPath: observability.appendingPathComponent("rules").path))
+        #expect(!FileManager.default.fileExists(atPath: observability.appendingPathComponent("grafana").path))
+        #expect(try rig.dir.read("observability/runbooks/NOTES.md") == "my notes\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: observability.appendingPathComponent("runbooks").path) == ["NOTES.md"])
+        guard case .array(let recorded)? = rig.recorder.records.last?.details["deleted"] else {
+            Issue.record("the teardown record lists no deleted files"); return
+        }
+        #expect(recorded.contains("observability/rules/slo.yml"), "\(recorded)")
+    }
+
     /// A dry-run promote asks slo too, and never says "allowed" when slo would refuse.
     @Test func aDryRunPromoteReportsTheSLODecision() async throws {
         let rig = try Rig(manifest: Self.manifestText)

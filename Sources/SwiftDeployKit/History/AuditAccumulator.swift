@@ -23,6 +23,11 @@ public struct AuditDelivery: Sendable, Hashable, Codable {
     public var restoreSecondsMax: Double?
     /// Start of an incident still open at the end of the period.
     public var openIncidentSince: String?
+    /// `swiftdeploy rollout` runs started in the period; those promoted (also counted in `deployments`);
+    /// those rolled back or aborted: failures prevented before they reached every client.
+    public var rollouts = 0
+    public var rolloutsPromoted = 0
+    public var preventedFailures = 0
     /// Lead time for changes: from a change's commit time (git) to its successful deploy or promotion.
     public var leadTimeSecondsMedian: Double?
     public var leadTimeSecondsMax: Double?
@@ -70,6 +75,7 @@ final class AuditAccumulator {
     var hourly: [Int64: MetricBucket] = [:]
     var daily: [Int64: [String: Int]] = [:]
     var delivery = AuditDelivery()
+    var rollouts = AuditRolloutFolder()
 
     /// Successful changes in the period with the commit they recorded (the most recent `leadSampleLimit`).
     private var changeCommits: [(time: Date, commit: String?)] = []
@@ -169,6 +175,16 @@ final class AuditAccumulator {
             item.change = changeText.joined(separator: "; ")
             item.chaos = lastChaos
             try changes.append(item)
+        }
+
+        if event == .rollout, let fields = line.details?.rollout {
+            if rollouts.consume(fields, verdict: verdict, outcome: outcome, time: time, timeText: timeText) {
+                delivery.deployments += 1
+                promotionOpen = false
+            }
+            delivery.rollouts = rollouts.total
+            delivery.rolloutsPromoted = rollouts.promoted
+            delivery.preventedFailures = rollouts.prevented
         }
 
         // Delivery figures.

@@ -66,6 +66,17 @@ extension AuditRenderer {
         try table(accumulator.violations, headers: ["Line", "Time", "Event", "Domain", "Verdict", "Engine", "Actor", "Reasons"], empty: "No violations in the period.") { i in
             [String(i.line), i.time, i.event, i.domain ?? "", i.verdict ?? "", i.engine ?? "", i.actor, (i.reasons ?? []).joined(separator: "\n")]
         }
+        try out.write("<h2>Rollouts</h2>\n")
+        if accumulator.rollouts.rollouts.isEmpty {
+            try out.write("<p>No rollouts in the period.</p>\n")
+        } else {
+            try out.write("<table>\n<tr><th>Started</th><th>Image</th><th>Version</th><th>Steps (weight verdict)</th><th>Outcome</th><th>Duration</th></tr>\n")
+            for r in accumulator.rollouts.rollouts {
+                let cells = [r.started, r.image, r.version, r.stepsText, r.outcome, r.seconds.map(AuditRenderer.duration) ?? "–"]
+                try out.write("<tr>" + cells.map { "<td>\(Self.htmlEscape($0))</td>" }.joined() + "</tr>\n")
+            }
+            try out.write("</table>\n")
+        }
         try out.write("<h2>Overrides</h2>\n")
         try table(accumulator.overrides, headers: ["Line", "Time", "Who", "Why", "Message"], empty: "No overrides in the period.") { i in
             [String(i.line), i.time, i.actor, i.reason ?? "(no reason recorded)", i.message ?? ""]

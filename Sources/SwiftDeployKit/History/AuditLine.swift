@@ -43,9 +43,11 @@ struct AuditLine: Decodable {
     struct Details: Decodable {
         var metrics: MetricsHolder?
         var chaos: JSONValue?
+        var rollout: RolloutFields?
 
         init(from decoder: Decoder) throws {
             metrics = try? MetricsHolder(from: decoder)
+            rollout = try? RolloutFields(from: decoder)
             let c = try decoder.container(keyedBy: AnyKey.self)
             chaos = try? c.decodeIfPresent(JSONValue.self, forKey: AnyKey("chaos"))
         }

@@ -86,6 +86,18 @@ struct AuditRenderer {
             try out.write("\n")
         }
 
+        try out.write("## Rollouts\n\n")
+        if accumulator.rollouts.rollouts.isEmpty {
+            try out.write("No rollouts in the period.\n\n")
+        } else {
+            try out.write("\(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n")
+            try out.write("| Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | --- | --- | ---: |\n")
+            for r in accumulator.rollouts.rollouts {
+                try out.write("| \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n")
+            }
+            try out.write("\n")
+        }
+
         try out.write("## Overrides\n\n")
         if accumulator.overrides.count == 0 {
             try out.write("No overrides in the period.\n\n")
@@ -215,6 +227,8 @@ struct AuditRenderer {
             "restore_seconds": .object(["median": optD(d.restoreSecondsMedian), "mean": optD(d.restoreSecondsMean),
                                         "max": optD(d.restoreSecondsMax)]),
             "open_incident_since": opt(d.openIncidentSince),
+            "rollouts": .int(Int64(d.rollouts)), "rollouts_promoted": .int(Int64(d.rolloutsPromoted)),
+            "prevented_failures": .int(Int64(d.preventedFailures)),
             "lead_time_seconds": .object(["median": optD(d.leadTimeSecondsMedian), "max": optD(d.leadTimeSecondsMax),
                                           "samples": .int(Int64(d.leadTimeSamples)), "unknown": .int(Int64(d.leadTimeUnknown))]),
         ])
@@ -232,6 +246,7 @@ struct AuditRenderer {
             ("delivery", delivery),
             ("objectives", .array(options.objectives.map(\.json))),
             ("series", seriesJSON()),
+            ("rollouts", .array(accumulator.rollouts.rollouts.map(\.json))),
         ]
         try out.write("{\n")
         for (key, value) in head { try out.write("  \(JSONValue.string(key).jsonString()): \(value.jsonString()),\n") }

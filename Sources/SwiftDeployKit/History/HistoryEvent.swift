@@ -21,11 +21,13 @@ public enum HistoryEvent: String, Sendable, CaseIterable, Codable, Hashable {
     /// Closes an intent whose command ended (crashed, was killed) before recording its outcome:
     /// written by the next acting command, with what it found (running mode, containers).
     case interrupted
+    /// A progressive-delivery rollout: its start, every step, decision and its outcome (`details.phase`).
+    case rollout
 
     /// Events that change what is running (shown in the report's timeline).
     public var isAction: Bool {
         switch self {
-        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock, .interrupted: return true
+        case .`init`, .deploy, .promote, .rollback, .teardown, .override, .lock, .interrupted, .rollout: return true
         case .validate, .status, .gate, .intent: return false
         }
     }

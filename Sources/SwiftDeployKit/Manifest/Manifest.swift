@@ -16,6 +16,8 @@ public struct Manifest: Sendable, Equatable {
     public var policy: Policy
     public var metrics: Metrics
     public var history: History
+    /// Progressive delivery (`rollout:`); the defaults when the block is absent.
+    public var rollout: Rollout = Rollout()
     /// Service level objectives (`slo:`), nil when the manifest has none.
     public var slo: SLO? = nil
     /// The observability stack (`observability:`).
@@ -125,6 +127,20 @@ public struct Manifest: Sendable, Equatable {
         public var report: String
     }
 
+    /// How `swiftdeploy rollout` walks a candidate to 100% (see docs/rollout.md).
+    public struct Rollout: Sendable, Equatable {
+        /// The canary's share of traffic at each step, in percent: increasing, the last one 100.
+        public var steps: [Int] = Manifest.Defaults.rolloutSteps
+        /// How long each step runs under traffic before it is judged.
+        public var interval: ManifestDuration = Manifest.Defaults.rolloutInterval
+        /// A client keeps its side for the whole rollout (a cookie carries its split key).
+        public var sticky: Bool = Manifest.Defaults.rolloutSticky
+        /// What an inconclusive step does: pause (and wait for `rollout resume`) or abort.
+        public var onInconclusive: RolloutInconclusiveAction = Manifest.Defaults.rolloutOnInconclusive
+
+        public init() {}
+    }
+
     /// Resolves a manifest-relative path (`policy.dir`, `history.path`, …) to a URL.
     public func resolve(_ path: String) -> URL {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL }
@@ -163,6 +179,11 @@ public enum DeploymentMode: String, Sendable, Equatable, CaseIterable {
     case stable, canary
 }
 
+/// `rollout.on_inconclusive`.
+public enum RolloutInconclusiveAction: String, Sendable, Equatable, CaseIterable {
+    case pause, abort
+}
+
 public enum PolicyEngineKind: String, Sendable, Equatable, CaseIterable {
     case embedded, opa
 }
@@ -195,6 +216,10 @@ extension Manifest {
         public static let minRequests = 20
         public static let excludePaths = ["/healthz", "/metrics"]
         public static let metricsSource = MetricsSourceKind.scrape
+        public static let rolloutSteps = [10, 50, 100]
+        public static let rolloutInterval = ManifestDuration(milliseconds: 30_000)
+        public static let rolloutSticky = true
+        public static let rolloutOnInconclusive = RolloutInconclusiveAction.pause
         public static let historyPath = "history.jsonl"
         public static let reportPath = "audit_report.md"
         /// The project name used when the manifest's directory name yields none.

@@ -20,6 +20,7 @@ struct ManifestBuilder {
     static let opaKeys = ManifestSchema.keyNames(at: "policy.opa")
     static let metricsKeys = ManifestSchema.keyNames(at: "metrics")
     static let historyKeys = ManifestSchema.keyNames(at: "history")
+    static let rolloutKeys = ManifestSchema.keyNames(at: "rollout")
     static let networkDrivers = ManifestSchema.networkDrivers
 
     func build(_ root: Node) -> Manifest? {
@@ -38,6 +39,7 @@ struct ManifestBuilder {
         let policy = buildPolicy(top["policy"])
         let metrics = buildMetrics(top["metrics"])
         let history = buildHistory(top["history"])
+        let rollout = buildRollout(top["rollout"])
         let templates = reader.checked(top["templates"], "templates", ManifestGrammar.filePath)
         let observability = buildObservability(top["observability"])
         let slo = buildSLO(top["slo"], buckets: observability.histogramBuckets)
@@ -58,7 +60,7 @@ struct ManifestBuilder {
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
         }
         var manifest = Manifest(version: Manifest.Defaults.version, project: project, services: services, nginx: nginx,
-                                network: network, policy: policy, metrics: metrics, history: history, templatesDir: templates, directory: directory, fileURL: fileURL)
+                                network: network, policy: policy, metrics: metrics, history: history, rollout: rollout, templatesDir: templates, directory: directory, fileURL: fileURL)
         manifest.slo = slo
         manifest.observability = observability
         if manifest.metrics.source == .prometheus, manifest.metrics.prometheusURL == nil, observability.prometheus {
@@ -224,6 +226,44 @@ struct ManifestBuilder {
             source: reader.choice(m["source"], "metrics.source", MetricsSourceKind.allCases.map(\.rawValue)).flatMap(MetricsSourceKind.init(rawValue:))
                 ?? Manifest.Defaults.metricsSource,
             prometheusURL: reader.checked(m["prometheus_url"], "metrics.prometheus_url", ManifestGrammar.httpURL))
+    }
+
+    private func buildRollout(_ node: Node?) -> Manifest.Rollout {
+        let m = section(node, "rollout", Self.rolloutKeys, required: false) ?? [:]
+        var rollout = Manifest.Rollout()
+        if let steps = rolloutSteps(m["steps"]) { rollout.steps = steps }
+        if let interval = reader.duration(m["interval"], "rollout.interval",
+                                          range: ManifestDuration(milliseconds: 1000)...ManifestDuration(milliseconds: 86_400_000)) {
+            rollout.interval = interval
+        }
+        if let sticky = reader.boolean(m["sticky"], "rollout.sticky") { rollout.sticky = sticky }
+        if let action = reader.choice(m["on_inconclusive"], "rollout.on_inconclusive", RolloutInconclusiveAction.allCases.map(\.rawValue))
+            .flatMap(RolloutInconclusiveAction.init(rawValue:)) {
+            rollout.onInconclusive = action
+        }
+        return rollout
+    }
+
+    /// `rollout.steps`: a list of whole percents 1-100, strictly increasing, ending at 100.
+    private func rolloutSteps(_ node: Node?) -> [Int]? {
+        guard let node else { return nil }
+        reader.noteRead("rollout.steps")
+        guard case .sequence(let sequence) = node else {
+            reader.report(node, "rollout.steps", "rollout.steps must be a list of percents such as [10, 50, 100], got \(reader.describe(node))")
+            return nil
+        }
+        var steps: [Int] = []
+        var valid = true
+        for (index, item) in sequence.enumerated() {
+            guard let value = reader.integer(item, "rollout.steps[\(index)]", range: 1...100) else { valid = false; continue }
+            steps.append(value)
+        }
+        guard valid else { return nil }
+        if let problem = RolloutSteps.problem(steps) {
+            reader.report(node, "rollout.steps", "rollout.steps \(problem)")
+            return nil
+        }
+        return steps
     }
 
     private func buildHistory(_ node: Node?) -> Manifest.History {

@@ -45,6 +45,12 @@ public struct ManifestEditor: Sendable {
 
     /// The text with `services.mode` set to `mode`. `path` names the file in errors.
     public func settingMode(_ mode: DeploymentMode, in text: String, path: String = "manifest.yaml") throws -> String {
+        try setting(serviceKey: "mode", to: mode.rawValue, in: text, path: path)
+    }
+
+    /// The text with `services.<key>` set to `value` (a value that passed its grammar, so it never needs escaping):
+    /// only the value's bytes change, its quote style kept; an absent key is inserted as the first key under `services:`.
+    public func setting(serviceKey key: String, to value: String, in text: String, path: String = "manifest.yaml") throws -> String {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch {
             throw ManifestEditorError.notEditable(path: path, line: nil, column: nil, reason: "it is not valid YAML (\(error))")
@@ -62,15 +68,15 @@ public struct ManifestEditor: Sendable {
         var scalars = Array(text.unicodeScalars)
         let lines = LineIndex(scalars)
 
-        if let entry = mapping.first(where: { $0.key.scalar?.string == "mode" }) {
+        if let entry = mapping.first(where: { $0.key.scalar?.string == key }) {
             guard let scalar = entry.value.scalar, let mark = entry.value.mark, let keyMark = entry.key.mark else {
                 throw ManifestEditorError.notEditable(path: path, line: entry.key.mark?.line, column: entry.key.mark?.column,
-                                                      reason: "services.mode is not a single value")
+                                                      reason: "services.\(key) is not a single value")
             }
             // Yams resolves an alias to its anchored node, which sits before the key: editing it would change the anchor.
             guard (mark.line, mark.column) > (keyMark.line, keyMark.column) else {
                 throw ManifestEditorError.notEditable(path: path, line: keyMark.line, column: keyMark.column,
-                                                      reason: "services.mode is an alias of a value defined elsewhere")
+                                                      reason: "services.\(key) is an alias of a value defined elsewhere")
             }
             guard var start = lines.offset(line: mark.line, column: mark.column) else {
                 throw ManifestEditorError.notEditable(path: path, line: mark.line, column: mark.column, reason: "its position is outside the file")
@@ -78,30 +84,30 @@ public struct ManifestEditor: Sendable {
             start = Self.skipProperties(scalars, from: start)
             let (raw, replacement): (String, String)
             switch scalar.style {
-            case .plain: (raw, replacement) = (scalar.string, mode.rawValue)
-            case .singleQuoted: (raw, replacement) = ("'\(scalar.string)'", "'\(mode.rawValue)'")
-            case .doubleQuoted: (raw, replacement) = ("\"\(scalar.string)\"", "\"\(mode.rawValue)\"")
+            case .plain: (raw, replacement) = (scalar.string, value)
+            case .singleQuoted: (raw, replacement) = ("'\(scalar.string)'", "'\(value)'")
+            case .doubleQuoted: (raw, replacement) = ("\"\(scalar.string)\"", "\"\(value)\"")
             default:
                 throw ManifestEditorError.notEditable(path: path, line: mark.line, column: mark.column,
-                                                      reason: "services.mode is a block scalar (| or >)")
+                                                      reason: "services.\(key) is a block scalar (| or >)")
             }
             let rawScalars = Array(raw.unicodeScalars)
             guard start + rawScalars.count <= scalars.count, Array(scalars[start..<(start + rawScalars.count)]) == rawScalars else {
                 throw ManifestEditorError.notEditable(path: path, line: mark.line, column: mark.column,
-                                                      reason: "services.mode is written with escapes or over several lines")
+                                                      reason: "services.\(key) is written with escapes or over several lines")
             }
             scalars.replaceSubrange(start..<(start + rawScalars.count), with: Array(replacement.unicodeScalars))
         } else {
             guard let first = mapping.first?.key, let mark = first.mark,
                   let keyStart = lines.offset(line: mark.line, column: mark.column) else {
                 throw ManifestEditorError.notEditable(path: path, line: services.mark?.line, column: services.mark?.column,
-                                                      reason: "services has no keys to place mode beside")
+                                                      reason: "services has no keys to place \(key) beside")
             }
             // In a flow mapping (`services: {image: …}`) the first key follows `{`.
             let lineStart = lines.offset(line: mark.line, column: 1)!
             let before = scalars[lineStart..<keyStart].reversed().first { $0 != " " && $0 != "\t" }
             if mapping.style == .flow || before == "{" {
-                scalars.insert(contentsOf: Array("mode: \(mode.rawValue), ".unicodeScalars), at: keyStart)
+                scalars.insert(contentsOf: Array("\(key): \(value), ".unicodeScalars), at: keyStart)
             } else {
                 let indentation = Array(scalars[lineStart..<keyStart])
                 guard indentation.allSatisfy({ $0 == " " || $0 == "\t" }) else {
@@ -109,7 +115,7 @@ public struct ManifestEditor: Sendable {
                                                           reason: "the first key under services does not start its line")
                 }
                 let newline = text.contains("\r\n") ? "\r\n" : "\n"
-                let inserted = indentation + Array("mode: \(mode.rawValue)\(newline)".unicodeScalars)
+                let inserted = indentation + Array("\(key): \(value)\(newline)".unicodeScalars)
                 scalars.insert(contentsOf: inserted, at: lineStart)
             }
         }
@@ -204,6 +210,43 @@ public struct PreparedModeEdit: Sendable {
     /// The manifest before and after the edit.
     public let before: Manifest
     public let after: Manifest
+}
+
+extension ManifestEditor {
+    /// Sets `services.image` and `services.version` in the manifest file at `url` (what a finished rollout does):
+    /// only those values' bytes change. The edited text must load as the old manifest with exactly those two
+    /// values changed, or nothing is written.
+    public func setImageAndVersion(image: String, version: String, inFileAt url: URL, loader: ManifestLoader = ManifestLoader()) throws {
+        let path = url.path
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ManifestError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ManifestError.unreadable(path: path, reason: "it is not valid UTF-8")
+        }
+        let directory = url.deletingLastPathComponent().standardizedFileURL
+        let before = try loader.parse(text, file: url.lastPathComponent, directory: directory, fileURL: url)
+        if before.services.image == image, before.services.version == version { return }
+        var edited = text
+        if before.services.image != image { edited = try setting(serviceKey: "image", to: image, in: edited, path: path) }
+        if before.services.version != version { edited = try setting(serviceKey: "version", to: version, in: edited, path: path) }
+        let after: Manifest
+        do { after = try loader.parse(edited, file: url.lastPathComponent, directory: directory, fileURL: url) } catch {
+            throw ManifestEditorError.verificationFailed(path: path, detail: "it no longer loads: \(error.localizedDescription)")
+        }
+        var expected = before
+        expected.services.image = image
+        expected.services.version = version
+        guard after == expected else {
+            throw ManifestEditorError.verificationFailed(path: path, detail: "more than services.image and services.version would change")
+        }
+        do {
+            try AtomicFile.write(Data(edited.utf8), to: url)
+        } catch {
+            throw ManifestEditorError.writeFailed(path: path, reason: error.localizedDescription)
+        }
+    }
 }
 
 /// Maps libyaml's (line, column) marks, both counted from 1 in Unicode scalars, to offsets.

@@ -17,6 +17,8 @@ public struct ManifestKey: Sendable {
         case choice([String])
         /// A list of strings, each checked against the rule.
         case list(ManifestGrammar.Rule)
+        /// A non-empty list of plain YAML integers in the range (the loader adds its own rules, e.g. increasing).
+        case integerList(ClosedRange<Int>)
         /// A mapping of environment variable names to text; `reserved` names are set by swiftdeploy.
         case environment(reserved: [String])
         /// A plain YAML number strictly inside the range (a quoted number is a string, and an error).
@@ -30,6 +32,8 @@ public struct ManifestKey: Sendable {
         case integer(Int)
         case string(String)
         case strings([String])
+        case integers([Int])
+        case boolean(Bool)
     }
 
     public let name: String
@@ -165,6 +169,17 @@ public enum ManifestSchema {
             ManifestKey("report", .string(ManifestGrammar.filePathRule), default: .string(Manifest.Defaults.reportPath),
                         "Where audit writes its report."),
         ]), "The history log and the audit report."),
+        ManifestKey("rollout", .section([
+            ManifestKey("steps", .integerList(1...100), default: .integers(Manifest.Defaults.rolloutSteps),
+                        "The candidate's share of traffic at each step of rollout start, in percent: strictly increasing, the last one 100."),
+            ManifestKey("interval", .duration(seconds(1)...seconds(86_400)), default: .string(Manifest.Defaults.rolloutInterval.description),
+                        "How long each step runs under traffic before it is judged."),
+            ManifestKey("sticky", .boolean, default: .boolean(Manifest.Defaults.rolloutSticky),
+                        "A client keeps its side for the whole rollout (a cookie carries its split key)."),
+            ManifestKey("on_inconclusive", .choice(RolloutInconclusiveAction.allCases.map(\.rawValue)),
+                        default: .string(Manifest.Defaults.rolloutOnInconclusive.rawValue),
+                        "pause or abort: what an inconclusive step does (it never promotes)."),
+        ]), "Progressive delivery: how swiftdeploy rollout walks a candidate to 100% (docs/rollout.md)."),
         ManifestKey("slo", .section([
             ManifestKey("window", .string(ManifestGrammar.sloWindowRule), default: .string("30d"),
                         "The SLO compliance window, whole days from 1d to 365d."),
@@ -293,6 +308,8 @@ extension ManifestSchema {
             result = ["type": "string", "enum": words]
         case .list(let rule):
             result = ["type": "array", "items": stringSchema(rule)]
+        case .integerList(let range):
+            result = ["type": "array", "minItems": 1, "items": ["type": "integer", "minimum": range.lowerBound, "maximum": range.upperBound]]
         case .number(let range):
             result = ["type": "number", "exclusiveMinimum": range.lowerBound, "exclusiveMaximum": range.upperBound]
         case .sectionList(let children):
@@ -310,6 +327,8 @@ extension ManifestSchema {
         case .integer(let value)?: result["default"] = value
         case .string(let value)?: result["default"] = value
         case .strings(let value)?: result["default"] = value
+        case .integers(let value)?: result["default"] = value
+        case .boolean(let value)?: result["default"] = value
         case nil: break
         }
         return result

@@ -114,6 +114,30 @@ public struct PolicyEvaluator: PolicyGate {
         return decisions
     }
 
+    /// Decides `domain` on an input document built elsewhere (a rollout step's two-sided evidence) under the same
+    /// fail-closed rules as ``evaluate(domains:request:)``: the domain's threshold contract is checked against
+    /// thresholds.json, and any problem there or in `insufficient` makes the decision inconclusive with it as a
+    /// reason; the engine is asked only when there is none.
+    public func decide(domain: String, manifest: Manifest, input: JSONValue, insufficient: [String],
+                       notes: [String] = []) async -> PolicyDecision {
+        var missing: [String]
+        do {
+            missing = try bundleLoader(manifest).thresholdProblems(for: domain)
+        } catch {
+            missing = ["the policy limits cannot be checked: \((error as? SwiftDeployFailure)?.errorDescription ?? "\(error)")"]
+        }
+        missing += insufficient
+        let backend = backendFactory(manifest)
+        guard missing.isEmpty else {
+            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: missing + notes, engine: backend.engineDescription,
+                                  input: input)
+        }
+        let start = MonotonicClock.now()
+        let result = await backend.evaluate(domain: domain, input: input)
+        return PolicyEvaluator.decision(domain: domain, result: result, notes: notes, engine: backend.engineDescription,
+                                        input: input, timings: ["evaluate": elapsedMs(since: start)])
+    }
+
     /// The verdict rule: deny when `deny` is non-empty, warn when only `warn` is, allow otherwise; inconclusive when
     /// the engine could not decide.
     public static func decision(domain: String, result: BackendResult, notes: [String] = [], engine: String,

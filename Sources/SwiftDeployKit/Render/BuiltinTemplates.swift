@@ -53,6 +53,32 @@ http {
     proxy_set_header X-Forwarded-Proto $scheme;
     # The app echoes the id it was given; nginx adds it to every response (errors included), so drop the app's copy.
     proxy_hide_header X-Request-ID;
+{{#canary}}
+
+    # Progressive delivery (`swiftdeploy rollout`): {{{weight}}}% of clients go to the candidate
+    # {{{canaryService}}}. A client's split key is the swiftdeploy_split cookie it sends back, else
+    # this request's id; X-Canary: always|never forces a side.
+    map $cookie_swiftdeploy_split $swiftdeploy_split_key {
+{{#sticky}}
+        "~^[0-9a-f]{32}$" $cookie_swiftdeploy_split;
+{{/sticky}}
+        default $request_id;
+    }
+    split_clients "${swiftdeploy_split_key}" $swiftdeploy_split {
+{{#splitLines}}
+        {{{.}}}
+{{/splitLines}}
+    }
+    map $http_x_canary $swiftdeploy_variant {
+        always canary;
+        never stable;
+        default $swiftdeploy_split;
+    }
+    map $swiftdeploy_variant $swiftdeploy_variant_upstream {
+        canary {{{canaryUpstream}}};
+        default {{{upstream}}};
+    }
+{{/canary}}
 
     # nginx runs as an unprivileged user with no capabilities: it listens on ports above 1024 inside its
     # container; Compose maps nginx.port and nginx.admin_port (loopback only) onto them.
@@ -60,10 +86,16 @@ http {
         listen {{{port}}};
         server_name _;
 
-        set $swiftdeploy_upstream {{{upstream}}};
+        set $swiftdeploy_upstream {{{publicUpstream}}};
 
         add_header X-Deployed-By swiftdeploy always;
         add_header X-Request-ID $swiftdeploy_request_id always;
+{{#canary}}
+        add_header X-Variant $swiftdeploy_variant always;
+{{#sticky}}
+        add_header Set-Cookie "swiftdeploy_split=$swiftdeploy_split_key; Path=/; HttpOnly; SameSite=Lax" always;
+{{/sticky}}
+{{/canary}}
 
         error_page 502 /__swiftdeploy/502;
         error_page 503 /__swiftdeploy/503;
@@ -124,6 +156,27 @@ http {
         location = /chaos {
             proxy_pass $swiftdeploy_upstream;
         }
+{{#canary}}
+
+        # Each side of a rollout on its own prefix (the unprefixed routes stay on stable).
+        set $swiftdeploy_canary_upstream {{{canaryUpstream}}};
+
+        location = /stable/metrics {
+            proxy_pass $swiftdeploy_upstream/metrics;
+        }
+
+        location = /canary/metrics {
+            proxy_pass $swiftdeploy_canary_upstream/metrics;
+        }
+
+        location = /canary{{{healthPath}}} {
+            proxy_pass $swiftdeploy_canary_upstream{{{healthPath}}};
+        }
+
+        location = /canary/chaos {
+            proxy_pass $swiftdeploy_canary_upstream/chaos;
+        }
+{{/canary}}
 
         location / {
             default_type application/json;
@@ -162,7 +215,7 @@ http {
 # name ({{{projectName}}}) to Compose.
 
 services:
-  {{{appService}}}:
+  {{{appService}}}:{{#canary}} &swiftdeploy-app{{/canary}}
     image: {{{appImage}}}
     restart: {{{restartPolicy}}}
 {{#appUser}}
@@ -200,6 +253,24 @@ services:
       swiftdeploy.mode: {{{mode}}}
     networks:
       - {{{networkKey}}}
+{{#canary}}
+
+  # The rollout's candidate: the app service above (YAML merge) with its own image and version.
+  {{{canaryService}}}:
+    <<: *swiftdeploy-app
+    image: {{{canaryImage}}}
+    environment:
+      MODE: "canary"
+      APP_VERSION: {{{canaryVersion}}}
+      APP_PORT: {{{appPort}}}
+{{#env}}
+      {{{name}}}: {{{value}}}
+{{/env}}
+    labels:
+      swiftdeploy.project: {{{project}}}
+      swiftdeploy.role: "canary"
+      swiftdeploy.mode: "canary"
+{{/canary}}
 
   nginx:
     image: {{{nginxImage}}}

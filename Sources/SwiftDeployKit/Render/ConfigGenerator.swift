@@ -12,21 +12,24 @@ public struct ConfigGenerator: Sendable {
     public let templates: TemplateSet
     /// How the manifest is named in the generated files' header.
     public let manifestName: String
+    /// A running rollout's candidate and split (see ``CanaryRender``); nil without a rollout.
+    public let canary: CanaryRender?
 
-    public init(manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml") {
+    public init(manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) {
         self.manifest = manifest
         self.templates = templates
         self.manifestName = manifestName
+        self.canary = canary
     }
 
     /// Uses the manifest's own templates (`templates:`) or the built-in ones.
-    public init(manifest: Manifest, manifestName: String = "manifest.yaml") throws {
-        self.init(manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName)
+    public init(manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) throws {
+        self.init(manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName, canary: canary)
     }
 
     /// What would be written, without writing.
     public func render() throws -> [GeneratedFile] {
-        let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName)
+        let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName, canary: canary)
         // nginx.conf is read by the unprivileged nginx in its container; docker-compose.yml holds
         // services.env values and is read by Compose as the user running swiftdeploy only. The
         // observability/ files hold no secret and are read by Prometheus and Alertmanager running

@@ -11,9 +11,10 @@ public struct ConfigRenderer: Sendable {
     }
 
     /// The rendered nginx.conf and docker-compose.yml, in that order.
-    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml") throws -> RenderedConfig {
-        let nginxContext = try NginxContext(manifest: manifest, manifestName: manifestName)
-        let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName)
+    /// `canary` adds a running rollout's candidate service and traffic split; nil renders without one.
+    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) throws -> RenderedConfig {
+        let nginxContext = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary)
+        let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
         let compose = try compile(templates.compose, name: TemplateSet.composeFileName).render(composeContext)
         return RenderedConfig(nginxConf: nginx, compose: compose)

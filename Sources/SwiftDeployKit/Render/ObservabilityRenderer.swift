@@ -59,7 +59,7 @@ public struct ObservabilityRenderer: Sendable {
             alerting:
               alertmanagers:
                 - static_configs:
-                    - targets: ["alertmanager:\(o.alertmanagerPort)"]
+                    - targets: ["alertmanager:\(ContainerLayout.alertmanagerPort)"]
 
             """
         }
@@ -93,7 +93,7 @@ public struct ObservabilityRenderer: Sendable {
             out += """
               - job_name: prometheus
                 static_configs:
-                  - targets: ["localhost:9090"]
+                  - targets: ["localhost:\(ContainerLayout.prometheusPort)"]
 
             """
         }
@@ -173,7 +173,7 @@ public struct ObservabilityRenderer: Sendable {
             uid: \(Self.datasourceUID)
             type: prometheus
             access: proxy
-            url: "http://prometheus:9090"
+            url: "http://prometheus:\(ContainerLayout.prometheusPort)"
             isDefault: true
             jsonData:
               timeInterval: \(manifest.observability.scrapeInterval)

@@ -6,6 +6,10 @@ public enum ContainerLayout {
     public static let nginxPublicPort = 8080
     /// nginx's admin listener inside its container.
     public static let nginxAdminPort = 8081
+    /// Prometheus's and Alertmanager's listeners inside their containers (the images' defaults); the
+    /// `observability.*_port` keys are the host's loopback ports mapped onto them.
+    public static let prometheusPort = 9090
+    public static let alertmanagerPort = 9093
     /// The unprivileged user nginx, the OPA sidecar, Prometheus and Alertmanager run as (`nobody:nogroup`,
     /// present in Debian's, the official nginx, OPA, Prometheus and Alertmanager images).
     public static let unprivilegedUser = "65534:65534"
@@ -24,12 +28,17 @@ struct NginxContext {
     let body502: String
     let body503: String
     let body504: String
+    /// Where the public listener sends a request: the stable app, or the rollout's split.
+    let publicUpstream: String
+    let canary: CanaryContext?
 
-    init(manifest: Manifest, manifestName: String) throws {
+    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
         self.manifestName = manifestName
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
         upstream = try Escaping.nginxToken("http://\(manifest.services.name):\(manifest.services.port)", field: "services.name")
+        publicUpstream = self.canary == nil ? upstream : "$swiftdeploy_variant_upstream"
         proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
         healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
         func body(_ code: Int, _ error: String) throws -> String {
@@ -87,6 +96,7 @@ struct ComposeContext {
     /// The OPA sidecar's own network key (`<network.name>-policy`).
     let policyNetworkKey: String
     let opa: OPA?
+    let canary: CanaryContext?
     /// The observability services (`observability.prometheus` / `alertmanager`), published on 127.0.0.1 only.
     let prometheus: Observer?
     let alertmanager: Observer?
@@ -101,9 +111,10 @@ struct ComposeContext {
         let portMapping: String
     }
 
-    init(manifest: Manifest, manifestName: String) throws {
+    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
         let q = Escaping.composeString
         self.manifestName = manifestName
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
         projectName = try Escaping.composeKey(manifest.project, field: "project")
         project = q(manifest.project)
         appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
@@ -140,9 +151,9 @@ struct ComposeContext {
         let o = manifest.observability
         let user = q(ContainerLayout.unprivilegedUser)
         prometheus = o.prometheus
-            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):9090")) : nil
+            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):\(ContainerLayout.prometheusPort)")) : nil
         alertmanager = o.alertmanager
-            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):9093")) : nil
+            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):\(ContainerLayout.alertmanagerPort)")) : nil
         hasVolumes = prometheus != nil || alertmanager != nil
     }
 

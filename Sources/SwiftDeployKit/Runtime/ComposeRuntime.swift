@@ -85,6 +85,23 @@ public struct ComposeRuntime: ContainerRuntime {
         try check(try compose(["kill", "-s", "HUP", service]))
     }
 
+    /// Stops (SIGTERM, 10 s grace) and removes one service's containers, found by label so that it works after the
+    /// service left the compose file; the other services keep running.
+    public func remove(service: String) throws {
+        let list = try docker(["ps", "-a", "-q", "--no-trunc", "--filter", label,
+                               "--filter", "label=com.docker.compose.service=\(service)"])
+        try check(list)
+        let ids = list.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        if ids.isEmpty { return }
+        try check(try docker(["stop", "--time", "10"] + ids))
+        try check(try docker(["rm", "-f", "-v"] + ids))
+    }
+
+    /// `exec -T <service> <command>`: the command's result, whatever its exit status.
+    public func exec(service: String, command: [String]) throws -> CommandResult {
+        try compose(["exec", "-T", service] + command)
+    }
+
     public func down() throws {
         // Compose needs the file; without it (or when it no longer parses) the labels still find everything.
         // A failed `down` is not reported when the label sweep then leaves nothing behind.

@@ -85,9 +85,25 @@ public protocol ContainerRuntime: Sendable {
     func leftovers() throws -> ProjectResources
     /// The user a local image runs as (its `USER`, empty for root); nil when it cannot be told.
     func imageUser(_ image: String) throws -> String?
+    /// `rm -s -f <service>`: stops and removes one service (the rollout's candidate), the others untouched.
+    func remove(service: String) throws
+    /// Runs a command inside a service's container (`nginx -t`, `nginx -s reload`); returns its result.
+    func exec(service: String, command: [String]) throws -> CommandResult
 }
 
 extension ContainerRuntime {
     /// A runtime that cannot inspect images tells nothing (the deploy check then has no image user to judge).
     public func imageUser(_ image: String) throws -> String? { nil }
+}
+
+/// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.
+/// The defaults refuse, so a runtime that cannot do them is never assumed to have done them.
+extension ContainerRuntime {
+    public func remove(service: String) throws {
+        throw RolloutError.runtimeUnsupported(operation: "remove the service \(service)")
+    }
+
+    public func exec(service: String, command: [String]) throws -> CommandResult {
+        throw RolloutError.runtimeUnsupported(operation: "run \(command.joined(separator: " ")) in \(service)")
+    }
 }

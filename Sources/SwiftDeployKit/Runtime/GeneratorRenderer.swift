@@ -21,7 +21,20 @@ public struct GeneratorRenderer: ConfigRendering {
         _ = try ConfigGenerator(manifest: manifest, manifestName: manifestName).render()
     }
 
+    /// nginx.conf, docker-compose.yml and, with an `slo` block or `observability`, every file of `observability/`.
     public func generatedFiles(for manifest: Manifest) -> [URL] {
         [manifest.nginxConfigURL, manifest.composeFileURL]
+            + ObservabilityRenderer(manifest: manifest, manifestName: manifestName).files().map {
+                manifest.observabilityDirectoryURL.appendingPathComponent($0.path)
+            }
+    }
+}
+
+extension Manifest {
+    /// A generated file as the user knows it: its path below the manifest's directory (`observability/rules/slo.yml`;
+    /// two files may share a name, such as `prometheus.yml`), or its name when it lies elsewhere.
+    public func shownPath(_ file: URL) -> String {
+        let top = directory.standardizedFileURL.path + "/", path = file.standardizedFileURL.path
+        return path.hasPrefix(top) ? String(path.dropFirst(top.count)) : file.lastPathComponent
     }
 }

@@ -49,6 +49,7 @@ public struct DeployWorkflow: Sendable {
         try context.runtime.preflight()
         let before = try context.runtime.containers()
         let running = DeployContext.appMode(before, service: manifest.services.name)
+        try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
             try context.recordBeforeActing(LifecycleRecord(
                 event: .deploy, outcome: "refused",
@@ -76,7 +77,7 @@ public struct DeployWorkflow: Sendable {
         let rendered: [URL]
         do {
             rendered = try context.renderer.render(manifest)
-            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(\.lastPathComponent).joined(separator: ", "))")
+            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
             try context.runtime.up()

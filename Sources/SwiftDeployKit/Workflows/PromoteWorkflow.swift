@@ -57,10 +57,12 @@ public struct PromoteWorkflow: Sendable {
         let session: ActionSession? = dryRun ? nil : try context.beginAction("promote \(target.rawValue)")
         defer { session?.release() }
         try context.runtime.preflight()
-        guard let container = try context.runtime.containers().first(where: { $0.service == app && $0.state == "running" }) else {
+        let containers = try context.runtime.containers()
+        guard let container = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
         }
         let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
+        if session != nil { try context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running) }
         let previous = running ?? manifest.services.mode
         let drift = Self.drift(manifestMode: manifest.services.mode, running: container.environment["MODE"])
         if let drift { progress("note: \(drift)") }

@@ -58,6 +58,8 @@ public struct StatusSnapshot: Sendable {
     public var drift: String?
     /// The services the manifest expects, for reporting the ones missing.
     public var expectedServices: [String]
+    /// Both sides of a running or paused `swiftdeploy rollout`, nil without one.
+    public var rollout: RolloutDashboard? = nil
 
     /// Every expected service is running and healthy, and the health URL answers 200.
     public var healthy: Bool {
@@ -99,6 +101,7 @@ public struct StatusSnapshot: Sendable {
                 .object(["domain": .string(d.domain), "verdict": .string(d.verdict.rawValue), "engine": .string(d.engine),
                          "reasons": .array(d.reasons.map(JSONValue.string)), "warnings": .array(d.warnings.map(JSONValue.string))])
             }),
+            "rollout": rollout?.json ?? .null,
         ])
     }
 }
@@ -136,14 +139,16 @@ public struct StatusWorkflow: Sendable {
             return await metrics.figures(for: manifest, window: window)
         }()
         async let decisionsResult = decideAll()
+        async let rolloutResult = RolloutDashboard.collect(manifest: manifest, containers: containers, window: window)
         let figures = await figuresResult
         let decisions = await decisionsResult
-        let snapshot = StatusSnapshot(
+        var snapshot = StatusSnapshot(
             project: manifest.project, takenAt: Date(), manifestMode: manifest.services.mode,
             runningMode: app?.environment["MODE"], version: app?.environment["APP_VERSION"], containers: containers,
             endpoint: endpoint, uptime: app?.startedAt.map { Date().timeIntervalSince($0) }, figures: figures,
             decisions: decisions, drift: PromoteWorkflow.drift(manifestMode: manifest.services.mode, running: app?.environment["MODE"]),
             expectedServices: context.expectedServices)
+        snapshot.rollout = await rolloutResult
         try context.record(LifecycleRecord(
             event: .status, outcome: snapshot.healthy ? "ok" : "failed",
             message: snapshot.healthy ? "healthy" : "not healthy: " + Self.problems(snapshot).joined(separator: "; "),

@@ -47,6 +47,7 @@ public struct TeardownWorkflow: Sendable {
                     try FileManager.default.removeItem(at: file)
                     deleted.append(file)
                 }
+                Self.removeEmptyDirectories(left: deleted, below: manifest.directory)
             }
         } catch {
             session.completeQuietly(intent, LifecycleRecord(event: .teardown, outcome: "failed",
@@ -57,10 +58,29 @@ public struct TeardownWorkflow: Sendable {
         try session.complete(intent, LifecycleRecord(
             event: .teardown, outcome: "ok",
             message: "removed project \(manifest.project): \(summary)"
-                + (clean ? "; deleted \(deleted.map(\.lastPathComponent).joined(separator: ", "))" : ""),
+                + (clean ? "; deleted \(deleted.map { manifest.shownPath($0) }.joined(separator: ", "))" : ""),
             modeBefore: running,
-            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string($0.lastPathComponent) })]),
+            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string(manifest.shownPath($0)) })]),
             done: "removed project \(manifest.project)")
         return TeardownReport(removed: before, deletedFiles: deleted)
+    }
+
+    /// The directories the deleted files leave empty (`observability/rules`, then `observability`), deepest first;
+    /// never `root` itself, and never a directory that still holds anything (a file of the user's own stays).
+    static func removeEmptyDirectories(left deleted: [URL], below root: URL) {
+        let top = root.standardizedFileURL.path
+        var directories = Set<String>()
+        for file in deleted {
+            var directory = file.deletingLastPathComponent().standardizedFileURL
+            while directory.path.hasPrefix(top + "/") {
+                directories.insert(directory.path)
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        for path in directories.sorted(by: { $0.count > $1.count }) {
+            if (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
     }
 }

@@ -57,13 +57,18 @@ struct HostileThresholdTests {
     }
 
     @Test func theShippedThresholdsAndPoliciesAgree() throws {
-        #expect(ThresholdMutation.all.count == 12 * ThresholdMutation.Kind.allCases.count)
+        #expect(ThresholdMutation.all.count == 18 * ThresholdMutation.Kind.allCases.count)
         let project = try GateProject()
         defer { project.remove() }
         let bundle = try PolicyBundle.load(manifest: try project.manifest())
         #expect(bundle.allThresholdProblems.isEmpty, "\(bundle.allThresholdProblems)")
         #expect(bundle.contractProblems.isEmpty, "\(bundle.contractProblems)")
-        #expect(Set(bundle.contracts["canary"]?.keys.keys.map { $0 } ?? []) == ["max_error_rate", "max_p99_ms", "warn_p95_ms"])
+        #expect(Set(bundle.contracts["canary"]?.keys.keys.map { $0 } ?? []) == [
+            "max_error_rate", "max_p99_ms", "warn_p95_ms",
+            // The relative rules of a rollout step (docs/rollout.md).
+            "max_error_rate_increase", "max_p99_ratio", "relative_latency_floor_ms", "max_p_value", "max_latency_mean_ratio",
+            "max_error_rate_effect_size",
+        ])
         #expect(bundle.contracts["canary"]?.keys["max_error_rate"]?.declaredAt.hasPrefix("policies/canary.rego:") == true)
         #expect(Set(bundle.contracts["slo"]?.keys.keys.map { $0 } ?? [])
                 == ["max_change_failure_rate", "min_error_budget_remaining", "page_burn_rates", "ticket_burn_rates"])
@@ -223,6 +228,8 @@ struct HostileThresholdTests {
         let text = """
         {
           "canary": {"max_error_rate": 0.5, "max_p99_ms": 500, "warn_p95_ms": 300,
+                     "max_error_rate_increase": 0.01, "max_p99_ratio": 1.5, "relative_latency_floor_ms": 100,
+                     "max_p_value": 0.05, "max_latency_mean_ratio": 1.25, "max_error_rate_effect_size": 0.75,
                      "max_error_rate": 0.01},
           "infrastructure": {"max_load_per_cpu": 4, "max_memory_used_percent": 90, "min_disk_free_gb": 2,
                              "warn_disk_free_gb": 10, "warn_memory_used_percent": 80},
@@ -236,7 +243,7 @@ struct HostileThresholdTests {
         let manifest = try project.manifest()
         let thresholds = try #require(PolicyFilesCheck(manifest: manifest).run().first { $0.name == "thresholds" })
         #expect(thresholds.status == .fail)
-        #expect(thresholds.detail.contains("thresholds.json:3: canary.max_error_rate appears more than once"), "\(thresholds.detail)")
+        #expect(thresholds.detail.contains("thresholds.json:5: canary.max_error_rate appears more than once"), "\(thresholds.detail)")
         let decisions = await Self.gate().evaluate(domains: ["infrastructure", "canary"], request: GateRequest(manifest: manifest, action: "gate"))
         #expect(decisions[1].verdict == .inconclusive)
         #expect(decisions[0].verdict != .inconclusive)

@@ -11,7 +11,9 @@ final class GraphQLSchema {
     var mutation: GQLDefinition?
     var subscription: GQLDefinition?
 
-    /// The spec's built-in definitions. Descriptions are left out: they take no part in validation.
+    /// The built-in definitions of the gqlparser version OPA embeds (probed with OPA's
+    /// evaluator: `@defer`, `@oneOf`, `specifiedByURL`, `isOneOf`, deprecated input values).
+    /// Descriptions are left out: they take no part in validation.
     static let prelude = """
     scalar Int
     scalar Float
@@ -22,6 +24,8 @@ final class GraphQLSchema {
     directive @skip(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
     directive @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE
     directive @specifiedBy(url: String!) on SCALAR
+    directive @defer(if: Boolean = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+    directive @oneOf on INPUT_OBJECT
     type __Schema {
       description: String
       types: [__Type!]!
@@ -34,18 +38,19 @@ final class GraphQLSchema {
       kind: __TypeKind!
       name: String
       description: String
+      specifiedByURL: String
       fields(includeDeprecated: Boolean = false): [__Field!]
       interfaces: [__Type!]
       possibleTypes: [__Type!]
       enumValues(includeDeprecated: Boolean = false): [__EnumValue!]
-      inputFields: [__InputValue!]
+      inputFields(includeDeprecated: Boolean = false): [__InputValue!]
       ofType: __Type
-      specifiedBy: String
+      isOneOf: Boolean
     }
     type __Field {
       name: String!
       description: String
-      args: [__InputValue!]!
+      args(includeDeprecated: Boolean = false): [__InputValue!]!
       type: __Type!
       isDeprecated: Boolean!
       deprecationReason: String
@@ -55,6 +60,8 @@ final class GraphQLSchema {
       description: String
       type: __Type!
       defaultValue: String
+      isDeprecated: Boolean!
+      deprecationReason: String
     }
     type __EnumValue {
       name: String!
@@ -67,7 +74,7 @@ final class GraphQLSchema {
       name: String!
       description: String
       locations: [__DirectiveLocation!]!
-      args: [__InputValue!]!
+      args(includeDeprecated: Boolean = false): [__InputValue!]!
       isRepeatable: Boolean!
     }
     enum __DirectiveLocation {
@@ -126,7 +133,7 @@ final class GraphQLSchema {
         for dir in ast.directives {
             if schema.directives[dir.name] != nil {
                 switch dir.name {
-                case "include", "skip", "deprecated", "specifiedBy": break
+                case "include", "skip", "deprecated", "specifiedBy", "defer", "oneOf": break
                 default: throw fail(dir.position, "Cannot redeclare directive \(dir.name).")
                 }
             }

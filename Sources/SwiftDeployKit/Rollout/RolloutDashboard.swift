@@ -1,0 +1,48 @@
+import Foundation
+
+/// Both sides of a running rollout for `swiftdeploy status`: the rollout's state and each side's traffic over
+/// the frame's window (through the admin listener's `/stable/metrics` and `/canary/metrics`).
+public struct RolloutDashboard: Sendable {
+    public var status: RolloutStatus
+    public var stable: Result<StatusFigures, StatusMetricsUnavailable>
+    public var canary: Result<StatusFigures, StatusMetricsUnavailable>
+
+    /// The rollout part of a status frame, or nil when no rollout is running or paused.
+    public static func collect(manifest: Manifest, containers: [ContainerStatus], window: ManifestDuration,
+                               transport: HTTPTransport = SocketHTTPClient()) async -> RolloutDashboard? {
+        guard let status = try? RolloutStateReader(manifest: manifest).status(containers: containers),
+              [.running, .paused].contains(status.state) else { return nil }
+        let analyzer = RolloutAnalyzer(manifest: manifest, transport: transport)
+        let settings = MetricsWindowSettings(manifest: manifest, window: window)
+        let figures: @Sendable (URL) async -> Result<StatusFigures, StatusMetricsUnavailable> = { url in
+            let source = ScrapeMetricsSource(url: url, transport: transport)
+            do {
+                let f = try await source.window(settings: settings)
+                return .success(StatusFigures(requestRate: f.requestRate, errorRate: f.errorRate, p50Ms: f.p50Ms, p95Ms: f.p95Ms,
+                                              p99Ms: f.p99Ms, chaos: f.chaosActive.map(WindowStatusMetrics.chaosName),
+                                              windowSeconds: f.windowSeconds))
+            } catch {
+                return .failure(StatusMetricsUnavailable("\(source.description): \(error.localizedDescription)"))
+            }
+        }
+        async let stable = figures(analyzer.stableMetricsURL)
+        async let canary = figures(analyzer.canaryMetricsURL)
+        return RolloutDashboard(status: status, stable: await stable, canary: await canary)
+    }
+
+    public var json: JSONValue {
+        func side(_ r: Result<StatusFigures, StatusMetricsUnavailable>) -> JSONValue {
+            func number(_ value: Double?) -> JSONValue { value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null }
+            switch r {
+            case .success(let f):
+                return .object(["available": .bool(true), "request_rate": number(f.requestRate), "error_rate": number(f.errorRate),
+                                "p99_ms": number(f.p99Ms)])
+            case .failure(let why):
+                return .object(["available": .bool(false), "reason": .string(why.reason)])
+            }
+        }
+        guard case .object(var object) = status.json else { return .null }
+        object["sides"] = .object(["stable": side(stable), "canary": side(canary)])
+        return .object(object)
+    }
+}

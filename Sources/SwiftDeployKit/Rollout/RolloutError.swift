@@ -1,0 +1,60 @@
+import Foundation
+
+/// Why a `swiftdeploy rollout` command could not do what was asked.
+public enum RolloutError: SwiftDeployFailure, Equatable {
+    /// A command-line value is wrong (`--steps`, `--image`, `--version`).
+    case invalidArgument(String)
+    /// `rollout start` while another rollout is running or paused.
+    case alreadyInProgress(state: String, image: String, step: Int, weight: Int)
+    /// `resume`, `pause`, `abort` or `promote` with no rollout to act on.
+    case nothingToAct(action: String, state: String)
+    /// The candidate container did not come up healthy.
+    case candidateUnhealthy(service: String, detail: String)
+    /// nginx refused the new configuration (`nginx -t`) or the reload failed; the old configuration keeps serving.
+    case nginxRejected(step: String, output: String)
+    /// The nginx container reads a different nginx.conf than the one written (a replaced bind-mounted file).
+    case nginxConfigStale(path: String)
+    /// The runtime in use cannot do this (a test double).
+    case runtimeUnsupported(operation: String)
+    /// A step failed for a reason other than the policy (a scrape, Docker); the rollout was rolled back.
+    case failedAndRolledBack(cause: String)
+    /// Finishing (the promotion) failed half-way: the candidate keeps serving, the rollout is paused.
+    case finishFailed(cause: String)
+    /// The rollback failed half-way: recorded as paused so `rollout abort` can be run again.
+    case rollbackFailed(cause: String, reason: String)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .invalidArgument: return .usage
+        case .alreadyInProgress, .nothingToAct: return .failed
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .failedAndRolledBack, .finishFailed,
+             .rollbackFailed:
+            return .operationFailed
+        }
+    }
+
+    public var errorDescription: String? {
+        switch self {
+        case .invalidArgument(let message):
+            return message
+        case .alreadyInProgress(let state, let image, let step, let weight):
+            return "a rollout of \(image) is \(state) at step \(step + 1) (\(weight)% of clients on it); run `swiftdeploy rollout resume` to continue it or `swiftdeploy rollout abort` to end it first"
+        case .nothingToAct(let action, let state):
+            return "cannot \(action): the rollout state is \(state); start one with `swiftdeploy rollout start --image REF`"
+        case .candidateUnhealthy(let service, let detail):
+            return "the candidate \(service) did not become healthy: \(detail); it was removed and stable kept serving; check its logs and image"
+        case .nginxRejected(let step, let output):
+            return "nginx refused the configuration for \(step): \(output); the running configuration was kept; check the templates"
+        case .nginxConfigStale(let path):
+            return "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
+        case .runtimeUnsupported(let operation):
+            return "this container runtime cannot \(operation)"
+        case .failedAndRolledBack(let cause):
+            return "the rollout failed and was rolled back: \(cause); stable kept serving"
+        case .finishFailed(let cause):
+            return "finishing the rollout failed: \(cause); the candidate keeps serving and the rollout is paused; fix the cause, then run `swiftdeploy rollout promote` or `swiftdeploy rollout abort` (see `swiftdeploy rollout status`)"
+        case .rollbackFailed(let cause, let reason):
+            return "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
+        }
+    }
+}

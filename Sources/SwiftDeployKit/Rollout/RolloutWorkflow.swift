@@ -1,0 +1,539 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a rollout command ended. The exit status follows the contract in README.md.
+public struct RolloutReport: Sendable {
+    public enum Outcome: String, Sendable {
+        /// The candidate is the new stable.
+        case promoted
+        /// A step was denied (or an abort was asked): traffic back on stable, candidate removed.
+        case rolledBack = "rolled-back"
+        /// Inconclusive with `on_inconclusive: pause`, or a pause was asked: waits for `rollout resume`.
+        case paused
+        /// Inconclusive with `on_inconclusive: abort`: rolled back.
+        case aborted
+        /// `rollout pause|abort|promote` handed the request to the running rollout.
+        case requested
+    }
+
+    public var outcome: Outcome
+    /// The decision that ended it, when one did.
+    public var decision: PolicyDecision?
+    /// Why, in one line.
+    public var message: String
+
+    /// 0 promoted (or a request handed over); 1 rolled back on a deny or an abort; 2 paused or aborted on an
+    /// inconclusive step.
+    public var exitStatus: ExitStatus {
+        switch outcome {
+        case .promoted, .requested: return .success
+        case .rolledBack: return .failed
+        case .paused, .aborted: return .inconclusive
+        }
+    }
+}
+
+/// What a rollout does, fixed at its start and recorded in its start record.
+public struct RolloutPlan: Sendable, Equatable {
+    public var id: String
+    public var image: String
+    public var version: String
+    public var steps: [Int]
+    public var interval: ManifestDuration
+    public var sticky: Bool
+    public var onInconclusive: RolloutInconclusiveAction
+    public var stableImage: String
+    public var stableVersion: String
+
+    public init(id: String = UUID().uuidString.lowercased(), image: String, version: String, steps: [Int], interval: ManifestDuration,
+                sticky: Bool, onInconclusive: RolloutInconclusiveAction, stableImage: String, stableVersion: String) {
+        self.id = id
+        self.image = image
+        self.version = version
+        self.steps = steps
+        self.interval = interval
+        self.sticky = sticky
+        self.onInconclusive = onInconclusive
+        self.stableImage = stableImage
+        self.stableVersion = stableVersion
+    }
+
+    func canary(weight: Int) -> CanaryRender {
+        CanaryRender(image: image, version: version, weight: weight, sticky: sticky)
+    }
+}
+
+/// `swiftdeploy rollout`: starts a candidate beside stable, walks the steps (set the split → let the step run →
+/// judge both sides in Rego → go on, pause or roll back), and finishes by making the candidate the new stable.
+///
+/// Every step's weight, evidence, verdict and action is a history record (event `rollout`, `details.phase`), so
+/// `rollout status` and `rollout resume` work from the history and the running containers after the CLI is gone.
+/// A weight change rewrites nginx.conf in place (the container bind-mounts that file), checks it with `nginx -t`
+/// and reloads: nginx is never restarted, and a rollback never touches the stable container.
+public struct RolloutWorkflow: Sendable {
+    public var context: DeployContext
+    public var analyzer: RolloutAnalyzer
+    /// Judges a step (default: the manifest's `policy.engine`, the policy bundle's threshold contracts).
+    public var evaluator: PolicyEvaluator
+    /// How long the candidate (and the recreated stable) may take to become healthy.
+    public var healthTimeout: TimeInterval
+    /// How long in-flight requests get to finish on a side that traffic has left, before it is stopped.
+    public var drainSeconds: Double
+    public var editor = ManifestEditor()
+    public var loader = ManifestLoader()
+
+    public init(context: DeployContext, analyzer: RolloutAnalyzer? = nil,
+                backend: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
+                evaluator: PolicyEvaluator? = nil, healthTimeout: TimeInterval = 120, drainSeconds: Double = 2) {
+        self.context = context
+        self.analyzer = analyzer ?? RolloutAnalyzer(manifest: context.manifest)
+        self.evaluator = evaluator ?? PolicyEvaluator(backendFactory: backend)
+        self.healthTimeout = healthTimeout
+        self.drainSeconds = drainSeconds
+    }
+
+    var manifest: Manifest { context.manifest }
+    var app: String { manifest.services.name }
+    var canaryService: String { CanaryRender.serviceName(for: app) }
+    var stateReader: RolloutStateReader { RolloutStateReader(manifest: manifest, lock: context.lock) }
+
+    public typealias Progress = @Sendable (String) -> Void
+
+    // MARK: Commands
+
+    /// `rollout start`.
+    public func start(image: String, version: String?, steps: [Int]?, interval: ManifestDuration?, override: OverrideRequest?,
+                      progress: @escaping Progress) async throws -> RolloutReport {
+        if let problem = ManifestGrammar.imageReference(image) {
+            throw RolloutError.invalidArgument("--image must be \(problem), got '\(image)'")
+        }
+        let version = version ?? Self.tag(of: image)
+        if let problem = ManifestGrammar.version(version) {
+            throw RolloutError.invalidArgument("--version must be \(problem), got '\(version)'; pass --version explicitly")
+        }
+        let steps = steps ?? manifest.rollout.steps
+        if let problem = RolloutSteps.problem(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
+        if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw DeployWorkflowError.emptyOverrideReason
+        }
+        let session = try context.beginAction("rollout start")
+        defer { session.release() }
+        try context.runtime.preflight()
+        let containers = try context.runtime.containers()
+        guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
+            throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
+        }
+        let status = try stateReader.status(containers: containers)
+        if [.running, .paused].contains(status.state) {
+            throw RolloutError.alreadyInProgress(state: status.state.rawValue, image: status.canary?.image ?? "?", step: status.step,
+                                                 weight: status.weight)
+        }
+        let plan = RolloutPlan(image: image, version: version, steps: steps, interval: interval ?? manifest.rollout.interval,
+                               sticky: manifest.rollout.sticky, onInconclusive: manifest.rollout.onInconclusive,
+                               stableImage: stable.image, stableVersion: stable.environment["APP_VERSION"] ?? manifest.services.version ?? "unknown")
+
+        progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
+        let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
+        let infrastructureOverridden = try context.enforce(gate, action: "rollout start", event: .rollout, override: override,
+                                                           modeBefore: nil, modeAfter: nil)
+        // With an slo block, the release health gate too: a burning or spent error budget, or no usable Prometheus,
+        // refuses the rollout before anything starts (unless overridden).
+        let slo = try await context.sloStep(action: "rollout", label: "rollout start", event: .rollout, targetMode: nil,
+                                            override: override, modeBefore: nil, modeAfter: nil, progress: progress)
+        let overridden = infrastructureOverridden || slo.overridden
+        try context.runtime.ensureImages([image])
+
+        try record(.start, plan: plan, outcome: "ok",
+                   message: "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each",
+                   details: [
+                       "image": .string(image), "version": .string(version),
+                       "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
+                       "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
+                       "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
+                   ], decision: gate)
+        let intent = try session.intend(
+            action: "rollout start",
+            message: "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
+            decision: gate, override: overridden ? override : nil,
+            details: ["rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0)]
+                .merging(slo.intentDetails) { a, _ in a })
+        context.phases.reach("rollout.candidate")
+        do {
+            progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")
+            try apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
+            try context.runtime.recreate(service: canaryService)
+            try await waitHealthy(services: [canaryService], healthURL: analyzer.canaryHealthURL, progress: progress)
+        } catch {
+            let cause = error.localizedDescription
+            progress("the candidate did not start: \(cause)")
+            try session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "failed",
+                                                       message: "the candidate \(canaryService) did not start: \(cause)"),
+                                 done: "tried to start the candidate \(canaryService)")
+            try await rollback(plan: plan, manifest: manifest, outcome: "failed", reason: "the candidate did not start: \(cause)",
+                               session: session, progress: progress)
+            throw RolloutError.candidateUnhealthy(service: canaryService, detail: cause)
+        }
+        try session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "ok",
+                                                   message: "the candidate \(canaryService) (\(image), version \(version)) is healthy with no traffic",
+                                                   details: ["weight": .int(0)]),
+                             done: "started the candidate \(canaryService)")
+        return try await walk(plan: plan, from: 0, session: session, progress: progress)
+    }
+
+    /// `rollout resume`: continues a paused or interrupted rollout from its current step.
+    public func resume(progress: @escaping Progress) async throws -> RolloutReport {
+        let session = try context.beginAction("rollout resume")
+        defer { session.release() }
+        try context.runtime.preflight()
+        let containers = try context.runtime.containers()
+        let status = try stateReader.status(containers: containers)
+        guard status.state == .paused, let plan = try plan(of: status) else {
+            throw RolloutError.nothingToAct(action: "resume", state: status.state == .running ? "running (its CLI is still at work)" : status.state.rawValue)
+        }
+        guard containers.contains(where: { $0.service == canaryService && $0.state == "running" }) else {
+            throw RolloutError.candidateUnhealthy(service: canaryService, detail: "its container is not running; run `swiftdeploy rollout abort`")
+        }
+        let from = status.lastStepJudged ? status.step + 1 : status.step
+        try record(.resumed, plan: plan, outcome: "ok",
+                   message: "rollout of \(plan.image) resumed at step \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")",
+                   details: ["step": .int(Int64(from)), "interrupted": .bool(status.interrupted)])
+        progress("resuming the rollout of \(plan.image) at step \(from + 1)/\(plan.steps.count)")
+        if from >= plan.steps.count { return try await finish(plan: plan, decision: nil, session: session, progress: progress) }
+        return try await walk(plan: plan, from: from, session: session, progress: progress)
+    }
+
+    /// `rollout pause|abort|promote`. When the rollout's CLI is still running, the request is recorded for it to act
+    /// on at its next sample; otherwise this process takes the lock and acts itself.
+    public func control(_ action: String, override: OverrideRequest?, progress: @escaping Progress) async throws -> RolloutReport {
+        let seen = try stateReader.status(containers: try context.runtime.containers())
+        guard [.running, .paused].contains(seen.state), let seenPlan = try plan(of: seen) else {
+            throw RolloutError.nothingToAct(action: action, state: seen.state.rawValue)
+        }
+        if seen.state == .running {
+            // The rollout's own CLI holds the lock and acts on the request after its current sample.
+            try recordPromoteOverride(action, override: override, plan: seenPlan, status: seen)
+            try record(.request, plan: seenPlan, outcome: "ok", message: "\(action) requested for the running rollout of \(seenPlan.image)",
+                       details: ["action": .string(action)])
+            return RolloutReport(outcome: .requested, decision: nil,
+                                 message: "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)")
+        }
+        let session = try context.beginAction("rollout \(action)")
+        defer { session.release() }
+        // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
+        let status = try stateReader.status(containers: try context.runtime.containers())
+        guard status.state == .paused, let plan = try plan(of: status) else {
+            throw RolloutError.nothingToAct(action: action, state: status.state.rawValue)
+        }
+        switch action {
+        case "pause":
+            return RolloutReport(outcome: .paused, decision: nil, message: "the rollout is already paused at step \(status.step + 1) (\(status.weight)%)")
+        case "abort":
+            try await rollback(plan: plan, manifest: manifest, outcome: "aborted", reason: "aborted by \(OverrideRequest.currentUser)",
+                               session: session, progress: progress)
+            return RolloutReport(outcome: .rolledBack, decision: nil, message: "aborted: traffic back on stable, the candidate removed")
+        default:
+            try recordPromoteOverride(action, override: override, plan: plan, status: status)
+            return try await finish(plan: plan, decision: nil, session: session, progress: progress)
+        }
+    }
+
+    /// `rollout promote` skips the remaining steps: audited as an override, with the user and the reason.
+    func recordPromoteOverride(_ action: String, override: OverrideRequest?, plan: RolloutPlan, status: RolloutStatus) throws {
+        guard action == "promote" else { return }
+        let reason = override?.reason ?? "rollout promote"
+        try context.recordBeforeActing(LifecycleRecord(
+            event: .override, outcome: "ok",
+            message: "\(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \(reason)",
+            override: override ?? OverrideRequest(reason: reason),
+            details: ["action": .string("rollout promote"), "rollout_id": .string(plan.id)]))
+    }
+
+    // MARK: The loop
+
+    func walk(plan: RolloutPlan, from index: Int, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
+        let count = plan.steps.count
+        var last: PolicyDecision? = nil
+        do {
+            for step in index..<count {
+                let weight = plan.steps[step]
+                let stepDetails: [String: JSONValue] = ["step": .int(Int64(step)), "weight": .int(Int64(weight))]
+                let intent = try session.intend(
+                    action: "rollout step",
+                    message: "about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \(step + 1)/\(count)",
+                    details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
+                do {
+                    try apply(plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
+                } catch {
+                    session.completeQuietly(intent, rolloutRecord(.step, plan: plan, outcome: "failed",
+                        message: "step \(step + 1)/\(count): setting the split to \(weight)% failed: \(error.localizedDescription)",
+                        details: stepDetails))
+                    throw error
+                }
+                try session.complete(intent, rolloutRecord(.step, plan: plan, outcome: "ok",
+                    message: "step \(step + 1)/\(count): \(weight)% of clients on \(plan.image) for \(plan.interval)", details: stepDetails),
+                    done: "set the split to \(weight)% for step \(step + 1)/\(count)")
+                context.phases.reach("rollout.step")
+                progress("step \(step + 1)/\(count): \(weight)% of clients on the candidate for \(plan.interval)")
+                let reader = stateReader, id = plan.id
+                let measured = try await analyzer.measure(interval: plan.interval) { (try? reader.requests(id: id))?.last }
+                if let request = measured.interrupted {
+                    return try await handle(request: request, plan: plan, step: step, weight: weight, session: session, progress: progress)
+                }
+                let evidence = measured.evidence!
+                let decision = await judge(evidence, plan: plan, step: step, weight: weight)
+                last = decision
+                let action: String
+                switch decision.verdict {
+                case .allow, .warn: action = step + 1 < count ? "next step" : "promote"
+                case .deny: action = "roll back"
+                case .inconclusive: action = plan.onInconclusive == .pause ? "pause" : "abort"
+                }
+                let reasons = decision.reasons.isEmpty ? "" : ": " + decision.reasons.joined(separator: "; ")
+                try record(.decision, plan: plan, outcome: decision.verdict.rawValue,
+                           message: "step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \(action)",
+                           details: ["step": .int(Int64(step)), "weight": .int(Int64(weight)), "action": .string(action),
+                                     "canary": Self.summary(evidence.canary), "baseline": Self.summary(evidence.baseline)],
+                           decision: decision)
+                progress("step \(step + 1)/\(count) (\(weight)%): \(decision.verdict.rawValue)\(reasons) → \(action)")
+                switch decision.verdict {
+                case .allow, .warn:
+                    continue
+                case .deny:
+                    try await rollback(plan: plan, manifest: manifest, outcome: "rolled-back",
+                                       reason: "step \(step + 1) (\(weight)%) denied\(reasons)", session: session, progress: progress)
+                    return RolloutReport(outcome: .rolledBack, decision: decision, message: "rolled back at step \(step + 1) (\(weight)%)\(reasons)")
+                case .inconclusive:
+                    if plan.onInconclusive == .pause {
+                        try record(.paused, plan: plan, outcome: "ok",
+                                   message: "rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); `swiftdeploy rollout resume` runs the step again",
+                                   details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
+                        return RolloutReport(outcome: .paused, decision: decision, message: "paused at step \(step + 1) (\(weight)%): inconclusive\(reasons)")
+                    }
+                    try await rollback(plan: plan, manifest: manifest, outcome: "aborted",
+                                       reason: "step \(step + 1) (\(weight)%) inconclusive\(reasons)", session: session, progress: progress)
+                    return RolloutReport(outcome: .aborted, decision: decision, message: "aborted at step \(step + 1) (\(weight)%): inconclusive\(reasons)")
+                }
+            }
+        } catch let error as RolloutError {
+            throw error
+        } catch let error as DeployWorkflowError {
+            // The history could not be written: nothing more is done without a record of it.
+            throw error
+        } catch {
+            let cause = error.localizedDescription
+            progress("the rollout failed: \(cause)")
+            try await rollback(plan: plan, manifest: manifest, outcome: "failed", reason: cause, session: session, progress: progress)
+            throw RolloutError.failedAndRolledBack(cause: cause)
+        }
+        return try await finish(plan: plan, decision: last, session: session, progress: progress)
+    }
+
+    func handle(request: String, plan: RolloutPlan, step: Int, weight: Int, session: ActionSession,
+                progress: @escaping Progress) async throws -> RolloutReport {
+        progress("\(request) requested during step \(step + 1) (\(weight)%)")
+        switch request {
+        case "pause":
+            try record(.paused, plan: plan, outcome: "ok", message: "rollout paused at step \(step + 1) (\(weight)%) on request",
+                       details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
+            return RolloutReport(outcome: .paused, decision: nil, message: "paused at step \(step + 1) (\(weight)%) on request")
+        case "promote":
+            return try await finish(plan: plan, decision: nil, session: session, progress: progress)
+        default:
+            try await rollback(plan: plan, manifest: manifest, outcome: "aborted", reason: "aborted on request at step \(step + 1)",
+                               session: session, progress: progress)
+            return RolloutReport(outcome: .rolledBack, decision: nil, message: "aborted on request at step \(step + 1) (\(weight)%)")
+        }
+    }
+
+    /// Builds the canary domain's input (`metrics`, `baseline`, `comparison`, `rollout`) and asks the engine through
+    /// ``PolicyEvaluator/decide(domain:manifest:input:insufficient:notes:)``: thresholds.json must match the canary
+    /// policy's threshold contract, and a candidate with fewer than `metrics.min_requests` requests, a side that
+    /// could not be measured or a non-finite figure anywhere in the evidence make the step inconclusive.
+    public func judge(_ evidence: StepEvidence, plan: RolloutPlan, step: Int, weight: Int) async -> PolicyDecision {
+        let input = Self.input(evidence, manifest: manifest, plan: plan, step: step, weight: weight)
+        let insufficient = evidence.canary.insufficient.map { "candidate: \($0)" } + evidence.baseline.insufficient.map { "baseline: \($0)" }
+            + evidence.nonFinite.map { "comparison: \($0) is not a finite number: the evidence cannot be judged" }
+        return await evaluator.decide(domain: "canary", manifest: manifest, input: input, insufficient: insufficient,
+                                      notes: evidence.canary.notes)
+    }
+
+    /// The canary domain's input document for a step.
+    public static func input(_ evidence: StepEvidence, manifest: Manifest, plan: RolloutPlan, step: Int, weight: Int) -> JSONValue {
+        let request = GateRequest(manifest: manifest, action: "rollout")
+        guard case .object(var object) = PolicyInput.document(request: request, domain: "canary", host: nil, metrics: evidence.canary) else {
+            return .null
+        }
+        object["baseline"] = evidence.baseline.json
+        object["comparison"] = evidence.comparison
+        object["rollout"] = .object([
+            "step": .int(Int64(step)), "steps": .array(plan.steps.map { .int(Int64($0)) }), "weight": .int(Int64(weight)),
+            "interval_seconds": .double(plan.interval.seconds), "image": .string(plan.image), "version": .string(plan.version),
+            "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
+        ])
+        return .object(object)
+    }
+
+    // MARK: Finishing and rolling back
+
+    /// Rewrites services.image and services.version, recreates stable on the new version while the candidate carries
+    /// all traffic, returns traffic to stable and removes the candidate. One intent covers it all; its outcome is the
+    /// `promoted` record, or a `paused` record saying what failed (the candidate keeps serving).
+    func finish(plan: RolloutPlan, decision: PolicyDecision?, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
+        let manifestURL = context.manifestURL
+        let intent = try session.intend(
+            action: "rollout promote",
+            message: "about to promote rollout \(plan.id): all traffic on the candidate, \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) recreated on it, traffic back on \(app), \(canaryService) removed",
+            decision: decision, details: ["rollout_id": .string(plan.id), "image": .string(plan.image), "version": .string(plan.version)])
+        do {
+            progress("promoting: the candidate takes all traffic while stable is recreated on \(plan.image)")
+            try apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
+            context.phases.reach("rollout.finish.all-on-candidate")
+            try editor.setImageAndVersion(image: plan.image, version: plan.version, inFileAt: manifestURL, loader: loader)
+            var promoted = context
+            promoted.manifest = try loader.load(from: manifestURL)
+            try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+            try promoted.runtime.recreate(service: app)
+            _ = try await promoted.healthWaiter(timeout: healthTimeout).wait { progress($0.line) }
+            progress("returning traffic to \(app), now on version \(plan.version)")
+            try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
+            await TaskSleeper().sleep(seconds: drainSeconds)
+            try promoted.runtime.remove(service: canaryService)
+            try session.complete(intent, rolloutRecord(.promoted, plan: plan, outcome: "ok",
+                message: "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
+                details: ["weight": .int(0)], decision: decision),
+                done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
+            return RolloutReport(outcome: .promoted, decision: decision, message: "promoted \(plan.image) (version \(plan.version)); \(manifestURL.lastPathComponent) updated")
+        } catch let error as DeployWorkflowError {
+            throw error
+        } catch {
+            let cause = error.localizedDescription
+            session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
+                message: "finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix the cause and run `swiftdeploy rollout promote` or `rollout abort`"))
+            throw RolloutError.finishFailed(cause: cause)
+        }
+    }
+
+    /// All traffic back on stable at once (the split removed, nginx reloaded), then the candidate stopped and
+    /// removed. The stable container is not touched. Written ahead as its own intent; when it fails half-way the
+    /// rollout is recorded paused (not ended) so `rollout abort` can be run again.
+    func rollback(plan: RolloutPlan, manifest: Manifest, outcome: String, reason: String, session: ActionSession,
+                  progress: @escaping Progress) async throws {
+        let intent = try session.intend(
+            action: "rollout rollback",
+            message: "about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) removed, \(app) not touched",
+            details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
+        progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
+        do {
+            try apply(nil, manifest: manifest, label: "roll back")
+            context.phases.reach("rollout.rollback.traffic-on-stable")
+            await TaskSleeper().sleep(seconds: drainSeconds)
+            try context.runtime.remove(service: canaryService)
+        } catch {
+            let cause = error.localizedDescription
+            session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
+                message: "rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout abort` again once the cause is fixed",
+                details: ["reason": .string(reason)]))
+            throw RolloutError.rollbackFailed(cause: cause, reason: reason)
+        }
+        try session.complete(intent, rolloutRecord(.aborted, plan: plan, outcome: outcome,
+            message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)",
+            details: ["weight": .int(0), "reason": .string(reason)]),
+            done: "rolled back: all traffic on \(app), \(canaryService) removed")
+    }
+
+    // MARK: Parts
+
+    /// Renders the files with `canary` (nil: no rollout), writes docker-compose.yml atomically and nginx.conf in place
+    /// (the nginx container bind-mounts that very file: a rename would leave it reading the old one), checks that nginx
+    /// sees the new file, tests it and reloads.
+    func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) throws {
+        let files = try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary).render()
+        for file in files where file.url != manifest.nginxConfigURL {
+            try AtomicFile.write(Data(file.contents.utf8), to: file.url)
+        }
+        guard let nginx = files.first(where: { $0.url == manifest.nginxConfigURL }) else { return }
+        try InPlaceFile.write(Data(nginx.contents.utf8), to: nginx.url)
+        let seen = try context.runtime.exec(service: "nginx", command: ["cat", "/etc/nginx/nginx.conf"])
+        guard seen.succeeded else { throw RolloutError.nginxRejected(step: label, output: seen.outputTail()) }
+        guard seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == nginx.contents.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw RolloutError.nginxConfigStale(path: nginx.url.lastPathComponent)
+        }
+        let test = try context.runtime.exec(service: "nginx", command: ["nginx", "-t", "-q"])
+        guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
+        let reload = try context.runtime.exec(service: "nginx", command: ["nginx", "-s", "reload"])
+        guard reload.succeeded else { throw RolloutError.nginxRejected(step: label, output: reload.outputTail()) }
+    }
+
+    func waitHealthy(services: [String], healthURL: URL, progress: @escaping Progress) async throws {
+        _ = try await HealthWaiter(runtime: context.runtime, probe: context.probe, services: services, healthURL: healthURL,
+                                   timeout: healthTimeout, pollInterval: context.pollInterval).wait { progress($0.line) }
+    }
+
+    /// The plan recorded by the current rollout's start record.
+    func plan(of status: RolloutStatus) throws -> RolloutPlan? {
+        guard let start = try stateReader.lastRollout().first, start.phase == .start, let id = start.rolloutID,
+              let image = start.details["image"]?.stringValue, let version = start.details["version"]?.stringValue else { return nil }
+        return RolloutPlan(id: id, image: image, version: version, steps: status.steps, interval: status.interval, sticky: status.sticky,
+                           onInconclusive: status.onInconclusive,
+                           stableImage: start.details["stable_image"]?.stringValue ?? manifest.services.image,
+                           stableVersion: start.details["stable_version"]?.stringValue ?? manifest.services.version ?? "unknown")
+    }
+
+    func rolloutRecord(_ phase: RolloutPhase, plan: RolloutPlan, outcome: String, message: String,
+                       details: [String: JSONValue] = [:], decision: PolicyDecision? = nil) -> LifecycleRecord {
+        var all = details
+        all["phase"] = .string(phase.rawValue)
+        all["rollout_id"] = .string(plan.id)
+        all["pid"] = .int(Int64(getpid()))
+        all["image"] = all["image"] ?? .string(plan.image)
+        all["version"] = all["version"] ?? .string(plan.version)
+        return LifecycleRecord(event: .rollout, outcome: outcome, message: message, decision: decision, details: all)
+    }
+
+    /// A rollout record that changes nothing by itself (the plan, a decision, a pause): when it cannot be written the
+    /// command stops with `historyUnwritable` before anything else is done.
+    func record(_ phase: RolloutPhase, plan: RolloutPlan, outcome: String, message: String,
+                details: [String: JSONValue] = [:], decision: PolicyDecision? = nil) throws {
+        try context.recordBeforeActing(rolloutRecord(phase, plan: plan, outcome: outcome, message: message, details: details, decision: decision))
+    }
+
+    static func summary(_ f: WindowFigures) -> JSONValue {
+        func number(_ v: Double?) -> JSONValue { v.flatMap { $0.isFinite ? JSONValue.double($0) : nil } ?? .null }
+        return ["requests": number(f.requests), "request_rate": number(f.requestRate), "error_rate": number(f.errorRate),
+                "p99_ms": number(f.p99Ms)]
+    }
+
+    /// The tag of an image reference (`swiftdeploy/api:0.2.0` → `0.2.0`), or `unknown`.
+    static func tag(of image: String) -> String {
+        let name = image.split(separator: "@").first.map(String.init) ?? image
+        guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return "unknown" }
+        return String(name[name.index(after: colon)...])
+    }
+}
+
+/// Rewrites a file's bytes in place (same inode): for a file another container bind-mounts, where a rename would
+/// leave the mount on the old file. The bytes are written, the length cut and the file synced; only the reader we
+/// trigger afterwards (an nginx reload after `nginx -t`) reads it.
+enum InPlaceFile {
+    static func write(_ data: Data, to url: URL) throws {
+        if FileManager.default.contents(atPath: url.path) == data { return }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = [UInt8](data)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+        guard ftruncate(fd, off_t(bytes.count)) == 0, fsync(fd) == 0 else {
+            throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
+        }
+    }
+}

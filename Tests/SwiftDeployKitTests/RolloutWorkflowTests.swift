@@ -1,0 +1,414 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// The rollout workflow's decisions over the in-memory engine, with both sides' metrics served over real HTTP on
+/// loopback (the admin listener's `/canary/metrics` and `/stable/metrics`), the repository's policies and
+/// thresholds judged by the embedded engine, and the history on disk. The same workflow on a real Docker engine,
+/// nginx and demo service is `RolloutEndToEndTests`.
+@Suite(.serialized) struct RolloutWorkflowTests {
+    /// Both sides' metrics as the demo service would expose them; every scrape adds that side's traffic first.
+    final class Sides: @unchecked Sendable {
+        private let lock = NSLock()
+        private var canary = DemoMetrics()
+        private var stable = DemoMetrics()
+        /// Requests added per scrape: (ok, failed).
+        var canaryTraffic = (ok: 20, failed: 0)
+        var stableTraffic = (ok: 80, failed: 0)
+        /// Applied to the candidate's exposition text (a hostile service).
+        var canaryText: @Sendable (String) -> String = { $0 }
+        private var scrapes = 0
+
+        func scrape(_ path: String) -> String {
+            lock.lock(); defer { lock.unlock() }
+            scrapes += 1
+            let uptime = 10 + Double(scrapes)
+            if path == "/canary/metrics" {
+                canary.record(status: 200, seconds: 0.02, count: canaryTraffic.ok)
+                canary.record(status: 500, seconds: 0.02, count: canaryTraffic.failed)
+                canary.uptime = uptime
+                return canaryText(canary.exposition())
+            }
+            stable.record(status: 200, seconds: 0.02, count: stableTraffic.ok)
+            stable.record(status: 500, seconds: 0.02, count: stableTraffic.failed)
+            stable.uptime = uptime
+            return stable.exposition()
+        }
+    }
+
+    struct Rig {
+        let dir: TemporaryDirectory
+        let url: URL
+        let runtime: FakeContainerRuntime
+        let sides = Sides()
+        let server: LoopbackHTTPServer
+
+        /// `extra`: more manifest blocks (an `slo` block), appended as written.
+        init(steps: String = "[50, 100]", thresholds: ((inout [String: JSONValue]) -> Void)? = nil, extra: String = "") throws {
+            dir = try TemporaryDirectory(prefix: "rollout-workflow")
+            let sides = self.sides
+            server = try LoopbackHTTPServer { request in
+                guard request.path == "/canary/metrics" || request.path == "/stable/metrics" else { return .text("not found", status: 404) }
+                return .text(sides.scrape(request.path))
+            }
+            let manifest = """
+            # rollout test project
+            project: ro-test
+            services:
+              name: app
+              image: swiftdeploy/api:0.1.0   # the release
+              port: 8080
+              version: "0.1.0"
+            nginx:
+              image: swiftdeploy/nginx:bookworm
+              port: 18080
+              admin_port: \(server.port)
+            network:
+              name: ro-net
+              driver_type: bridge
+            policy:
+              engine: embedded
+            metrics:
+              min_requests: 5
+            rollout:
+              steps: \(steps)
+              interval: 1s
+            \(extra)
+            """
+            url = try dir.write(manifest, to: "manifest.yaml")
+            let policies = RepositoryPaths.root.appendingPathComponent("policies")
+            for name in try FileManager.default.contentsOfDirectory(atPath: policies.path) where name.hasSuffix(".rego") {
+                try dir.write(try String(contentsOf: policies.appendingPathComponent(name), encoding: .utf8), to: "policies/\(name)")
+            }
+            var shipped = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
+            if let thresholds, case .object(var all) = shipped, case .object(var canary)? = all["canary"] {
+                thresholds(&canary)
+                all["canary"] = .object(canary)
+                shipped = .object(all)
+            }
+            try dir.write(shipped.jsonString(pretty: true), to: "thresholds.json")
+            runtime = FakeContainerRuntime(modeOnDisk: { "stable" })
+            runtime.mountedFiles = ["/etc/nginx/nginx.conf": dir.url.appendingPathComponent("nginx.conf")]
+            // Deployed: the plain files written and the stack up.
+            let loaded = try ManifestLoader().load(from: url)
+            try ConfigGenerator(manifest: loaded).write()
+            try runtime.up()
+        }
+
+        var lock: DeployLock { DeployLock(project: "ro-test", directory: dir.url.appendingPathComponent("locks")) }
+
+        var gate = FakePolicyGate()
+
+        func context() throws -> DeployContext {
+            let manifest = try ManifestLoader().load(from: url)
+            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
+                                 recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
+                                 lock: lock, pollInterval: 0.02)
+        }
+
+        func workflow() throws -> RolloutWorkflow {
+            RolloutWorkflow(context: try context(), healthTimeout: 5, drainSeconds: 0)
+        }
+
+        func start(override: OverrideRequest? = nil) async throws -> RolloutReport {
+            try await workflow().start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: override,
+                                       progress: { _ in })
+        }
+
+        func status() throws -> RolloutStatus {
+            let manifest = try ManifestLoader().load(from: url)
+            return try RolloutStateReader(manifest: manifest, lock: lock).status(containers: try runtime.containers())
+        }
+
+        /// The history's lines, parsed.
+        func history() throws -> [JSONValue] {
+            try String(contentsOf: dir.url.appendingPathComponent("history.jsonl"), encoding: .utf8)
+                .split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        }
+
+        func remove() {
+            server.stop()
+            dir.remove()
+        }
+    }
+
+    /// Every intent the rollout wrote is closed by a later record naming it, and every record of a change
+    /// (candidate, step, promoted, aborted) closes one.
+    static func expectWriteAhead(_ lines: [JSONValue], sourceLocation: SourceLocation = #_sourceLocation) {
+        var open: [Int64: String] = [:]
+        for line in lines {
+            if line["event"]?.stringValue == "intent", case .int(let seq)? = line["seq"] {
+                open[seq] = line["details"]?["action"]?.stringValue ?? "?"
+            }
+            if case .int(let closes)? = line["details"]?["intent_seq"] { open[closes] = nil }
+            if line["event"]?.stringValue == "rollout", let phase = line["details"]?["phase"]?.stringValue,
+               ["candidate", "step", "promoted", "aborted"].contains(phase) {
+                #expect(line["details"]?["intent_seq"] != nil, "the \(phase) record closes no intent", sourceLocation: sourceLocation)
+            }
+        }
+        #expect(open.isEmpty, "intents left open: \(open)", sourceLocation: sourceLocation)
+    }
+
+    @Test func aHealthyCandidateIsPromotedWritingAheadEveryAction() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let stableBefore = try #require(rig.runtime.app)
+        let report = try await rig.start()
+        #expect(report.outcome == .promoted, "\(report.message)")
+        #expect(report.exitStatus == .success)
+        let text = try String(contentsOf: rig.url, encoding: .utf8)
+        #expect(text.contains("image: swiftdeploy/api:0.2.0   # the release"))
+        #expect(text.contains("version: \"0.2.0\""))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(rig.runtime.app?.id != stableBefore.id, "stable is recreated on the new version when promoting")
+        #expect(try rig.status().state == .promoted)
+        let lines = try rig.history()
+        Self.expectWriteAhead(lines)
+        let actions = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap { $0["details"]?["action"]?.stringValue }
+        #expect(actions == ["rollout start", "rollout step", "rollout step", "rollout promote"])
+        // nginx is tested and reloaded at every weight change, never restarted.
+        #expect(rig.runtime.calls.filter { $0 == "exec nginx nginx -s reload" }.count >= 4)
+        #expect(!rig.runtime.calls.contains("recreate nginx"))
+        #expect(!(try rig.dir.read("nginx.conf")).contains("split_clients"))
+    }
+
+    /// `rollout start` asks the infrastructure policy first: a deny or inconclusive answer starts nothing and is
+    /// recorded; `--override` proceeds and is audited (who, why) before the intent that names it.
+    @Test(arguments: [Verdict.deny, .inconclusive])
+    func theInfrastructurePolicyGatesTheStart(_ verdict: Verdict) async throws {
+        var rig = try Rig()
+        defer { rig.remove() }
+        rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
+        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
+        #expect(!rig.runtime.calls.contains("recreate app-canary"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
+        #expect(try rig.history().first?["outcome"]?.stringValue == "refused")
+
+        let report = try await rig.start(override: OverrideRequest(reason: "disk is being cleaned", who: "bob"))
+        #expect(report.outcome == .promoted, "\(report.message)")
+        let lines = try rig.history()
+        let override = try #require(lines.firstIndex { $0["event"]?.stringValue == "override" })
+        let intent = try #require(lines.firstIndex { $0["event"]?.stringValue == "intent" })
+        #expect(override < intent)
+        #expect(lines[override]["message"]?.stringValue?.contains("disk is being cleaned") == true)
+        #expect(lines[intent]["override"]?["reason"]?.stringValue == "disk is being cleaned")
+    }
+
+    /// A deny rolls back at once: weight 0, the candidate removed, and the stable container neither recreated nor
+    /// restarted (same id), the rollback written ahead.
+    @Test func aDeniedStepRollsBackWithoutTouchingStable() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        rig.sides.canaryTraffic = (ok: 10, failed: 10)
+        let stableBefore = try #require(rig.runtime.app)
+        let report = try await rig.start()
+        #expect(report.outcome == .rolledBack)
+        #expect(report.exitStatus == .failed)
+        #expect(report.decision?.verdict == .deny)
+        #expect(rig.runtime.app?.id == stableBefore.id)
+        #expect(!rig.runtime.calls.contains("recreate app"))
+        #expect(rig.runtime.calls.contains("remove app-canary"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        let status = try rig.status()
+        #expect(status.state == .aborted)
+        #expect(status.weight == 0)
+        #expect(!(try rig.dir.read("nginx.conf")).contains("split_clients"))
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// Limits are a contract: a misspelt or missing canary key makes the step inconclusive naming it, so the rollout
+    /// pauses (exit 2) with the candidate left as it was: never promoted, never judged on an undefined limit.
+    @Test(arguments: ["misspelt", "missing", "mistyped"])
+    func aBrokenCanaryThresholdPausesTheRollout(_ kind: String) async throws {
+        let rig = try Rig(thresholds: { canary in
+            switch kind {
+            case "misspelt": canary["max_p_valeu"] = canary["max_p_value"]; canary["max_p_value"] = nil
+            case "missing": canary["max_error_rate_increase"] = nil
+            default: canary["max_p99_ratio"] = .string("1.5")
+            }
+        })
+        defer { rig.remove() }
+        let report = try await rig.start()
+        #expect(report.outcome == .paused, "\(report.message)")
+        #expect(report.exitStatus == .inconclusive)
+        #expect(report.decision?.verdict == .inconclusive)
+        let key = ["misspelt": "canary.max_p_value", "missing": "canary.max_error_rate_increase", "mistyped": "canary.max_p99_ratio"][kind]!
+        #expect(report.decision?.reasons.contains { $0.contains(key) } == true, "\(report.decision?.reasons ?? [])")
+        if kind == "misspelt" {
+            #expect(report.decision?.reasons.contains { $0.contains("did you mean 'canary.max_p_value'") } == true, "\(report.decision?.reasons ?? [])")
+        }
+        let status = try rig.status()
+        #expect(status.state == .paused)
+        #expect(status.step == 0 && status.weight == 50)
+        #expect(!rig.runtime.calls.contains("recreate app"))
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// NaN or infinite evidence is never judged: the step is inconclusive and pauses, whatever the rules would say.
+    @Test(arguments: [
+        ("NaN latency sum", "http_request_duration_seconds_sum{method=\"GET\",path=\"/\"}", "NaN"),
+        ("NaN request counter", "http_requests_total{method=\"GET\",path=\"/\",status_code=\"200\"}", "NaN"),
+        ("+Inf request counter", "http_requests_total{method=\"GET\",path=\"/\",status_code=\"200\"}", "+Inf"),
+        ("NaN bucket", "http_request_duration_seconds_bucket{method=\"GET\",path=\"/\",le=\"+Inf\"}", "NaN"),
+    ])
+    func nonFiniteEvidenceIsInconclusiveNeverAllow(_ name: String, _ series: String, _ value: String) async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        rig.sides.canaryText = { text in
+            text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.hasPrefix(series + " ") ? series + " " + value : String(line)
+            }.joined(separator: "\n")
+        }
+        let report = try await rig.start()
+        #expect(report.outcome == .paused, "\(name): \(report.message)")
+        #expect(report.decision?.verdict == .inconclusive, "\(name)")
+        #expect(report.decision?.reasons.contains { $0.contains(value) } == true, "\(name): \(report.decision?.reasons ?? [])")
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
+    }
+
+    @Test func theComparisonNamesANonFiniteSeries() {
+        let figures = WindowFigures(requests: 10, errors: 0, errorRate: 0, requestRate: 1, p50Ms: 1, p95Ms: 1, p99Ms: 1,
+                                    observations: 10, windowSeconds: 10, source: "test")
+        let evidence = StepEvidence(canary: figures, baseline: figures, canaryLatencyMs: [1, .nan], baselineLatencyMs: [1, 1],
+                                    canaryErrorRates: [0, 0], baselineErrorRates: [0, .infinity], samples: 2)
+        #expect(evidence.nonFinite.count == 2)
+        #expect(evidence.nonFinite.contains { $0.contains("candidate's per-sample latency") && $0.contains("NaN") })
+        #expect(evidence.comparison["latency"] == .null)
+    }
+
+    /// One holder at a time: while another process holds the project lock, every acting rollout command is refused
+    /// naming the holder, before anything is changed or recorded.
+    @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let other = try rig.lock.acquire(LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
+        defer { other.release() }
+        let callsBefore = rig.runtime.calls
+        let error = await #expect(throws: LockError.self) { try await rig.start() }
+        #expect(error?.errorDescription?.contains("alice") == true, "\(error?.errorDescription ?? "")")
+        #expect(rig.runtime.calls == callsBefore)
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+        await #expect(throws: LockError.self) { try await rig.workflow().resume(progress: { _ in }) }
+    }
+
+    /// A rollout is running only while its CLI holds the lock: the same records with the lock free are an
+    /// interrupted (paused) rollout, which `resume` continues from its step and finishes.
+    @Test func anInterruptedRolloutIsPausedAndResumedFromItsStep() async throws {
+        let rig = try Rig(steps: "[30, 100]")
+        defer { rig.remove() }
+        // Pause on a broken limit, then repair it and resume: the step is judged again, then the last one.
+        let good = try rig.dir.read("thresholds.json")
+        var broken = try JSONValue.parse(Data(good.utf8))
+        if case .object(var all) = broken, case .object(var canary)? = all["canary"] {
+            canary["max_p_value"] = nil
+            all["canary"] = .object(canary)
+            broken = .object(all)
+        }
+        try rig.dir.write(broken.jsonString(pretty: true), to: "thresholds.json")
+        #expect(try await rig.start().outcome == .paused)
+        #expect(try rig.status().state == .paused)
+        try rig.dir.write(good, to: "thresholds.json")
+        let resumed = try await rig.workflow().resume(progress: { _ in })
+        #expect(resumed.outcome == .promoted, "\(resumed.message)")
+        let steps = try rig.history().filter { $0["details"]?["phase"]?.stringValue == "step" }.compactMap { $0["details"]?["weight"] }
+        #expect(steps == [.int(30), .int(30), .int(100)])
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// Pauses a rollout at its first step on a missing limit, then puts the limit back.
+    static func paused(_ rig: Rig) async throws {
+        let good = try rig.dir.read("thresholds.json")
+        try rig.dir.write(good.replacingOccurrences(of: "\"max_p_value\"", with: "\"max_p_valeu\""), to: "thresholds.json")
+        #expect(try await rig.start().outcome == .paused)
+        try rig.dir.write(good, to: "thresholds.json")
+    }
+
+    /// `rollout promote` on a paused rollout skips the remaining steps, recorded as an override (who, why) before
+    /// it acts; the finish is written ahead like every other change.
+    @Test func promotingAPausedRolloutIsAnAuditedOverride() async throws {
+        let rig = try Rig(steps: "[20, 50, 100]")
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let report = try await rig.workflow().control("promote", override: OverrideRequest(reason: "hotfix 42", who: "alice"), progress: { _ in })
+        #expect(report.outcome == .promoted, "\(report.message)")
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.2.0")
+        let lines = try rig.history()
+        let override = try #require(lines.first { $0["event"]?.stringValue == "override" })
+        #expect(override["message"]?.stringValue?.contains("alice promoted the rollout of swiftdeploy/api:0.2.0 at step 1/3 (20%)") == true,
+                "\(override["message"]?.stringValue ?? "")")
+        #expect(override["message"]?.stringValue?.contains("hotfix 42") == true)
+        #expect(lines.filter { $0["details"]?["phase"]?.stringValue == "step" }.count == 1, "the remaining steps were skipped")
+        Self.expectWriteAhead(lines)
+    }
+
+    /// `rollout abort` on a paused rollout: traffic back on stable, the candidate removed, stable untouched.
+    @Test func abortingAPausedRolloutLeavesStableAsItWas() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let stableBefore = try #require(rig.runtime.app)
+        let nginxBefore = try rig.dir.read("nginx.conf")
+        try await Self.paused(rig)
+        #expect(try rig.dir.read("nginx.conf") != nginxBefore)
+        let report = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        #expect(report.outcome == .rolledBack)
+        #expect(rig.runtime.app?.id == stableBefore.id)
+        #expect(!rig.runtime.calls.contains("recreate app"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(try rig.dir.read("nginx.conf") == nginxBefore)
+        #expect(try rig.status().state == .aborted)
+        await #expect(throws: RolloutError.self) { try await rig.workflow().control("abort", override: nil, progress: { _ in }) }
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// A deploy or promote during a paused rollout would re-render the files without the candidate while nginx keeps
+    /// the split: both are refused, recorded, and change nothing until the rollout is resumed, promoted or aborted.
+    @Test func deployAndPromoteAreRefusedWhileARolloutIsPaused() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let nginx = try rig.dir.read("nginx.conf")
+        let calls = rig.runtime.calls.count
+        let deploy = await #expect(throws: RolloutError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        #expect(deploy?.errorDescription?.contains("is paused at step 1 (50% of clients on it)") == true, "\(deploy?.errorDescription ?? "")")
+        #expect(deploy?.errorDescription?.contains("swiftdeploy rollout abort") == true)
+        await #expect(throws: RolloutError.self) { try await PromoteWorkflow(context: try rig.context(), target: .canary).run() }
+        #expect(!rig.runtime.calls.dropFirst(calls).contains { $0 == "up" || $0.hasPrefix("recreate") })
+        #expect(try rig.dir.read("nginx.conf") == nginx)
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        #expect(refused == ["deploy", "promote"])
+        _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        _ = try await DeployWorkflow(context: try rig.context()).run()
+    }
+
+    @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let recorder = HistoryRecorder(manifest: manifest, manifestURL: rig.url)
+        func write(_ phase: RolloutPhase, _ details: [String: JSONValue]) throws {
+            var all = details
+            all["phase"] = .string(phase.rawValue)
+            all["rollout_id"] = .string("r1")
+            all["pid"] = .int(Int64(getpid()))
+            try recorder.record(LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all), manifest: manifest)
+        }
+        try write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
+        try write(.step, ["step": 0, "weight": 50])
+        // This process is alive but holds no lock: the CLI that wrote these is not at work.
+        #expect(try rig.status().state == .paused)
+        #expect(try rig.status().interrupted)
+        let grant = try rig.lock.acquire(LockHolder.current(action: "rollout start"))
+        #expect(try rig.status().state == .running)
+        grant.release()
+        #expect(try rig.status().state == .paused)
+        // Held by this process for something other than a rollout: not the rollout running.
+        let deploy = try rig.lock.acquire(LockHolder.current(action: "deploy"))
+        defer { deploy.release() }
+        #expect(try rig.status().state == .paused)
+    }
+}
