@@ -58,7 +58,7 @@ struct TypeChecker {
                     _ = try type(of: e.value, elseEnv, scalarRules)
                 }
             }
-            stack += node.children.keys.sorted().reversed().map { node.children[$0]! }
+            stack += node.sortedChildren.reversed().map(\.node)
         }
     }
 
