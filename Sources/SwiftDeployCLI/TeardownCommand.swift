@@ -25,7 +25,7 @@ struct TeardownCommand: AsyncParsableCommand {
         console.print(console.colored("removed", .green) + " project \(context.manifest.project): \(removed.containers.count) container(s), \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)")
         if clean {
             console.info(report.deletedFiles.isEmpty ? "no generated files to delete"
-                         : "deleted \(report.deletedFiles.map { TeardownWorkflow.shown($0, below: context.manifest.directory) }.joined(separator: ", "))")
+                         : "deleted \(report.deletedFiles.map { context.manifest.shownPath($0) }.joined(separator: ", "))")
         }
     }
 }

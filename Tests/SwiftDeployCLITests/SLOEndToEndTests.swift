@@ -55,6 +55,10 @@ import FoundationNetworking
         #expect(deploy.status == 0, "deploy: \(deploy.stdout)\n\(deploy.stderr)")
         guard deploy.status == 0 else { return }
         #expect(deploy.stdout.contains("slo policy: not asked") || deploy.stderr.contains("slo policy: not asked"))
+        // The generated files are named by their path: two of them are called prometheus.yml.
+        #expect((deploy.stdout + deploy.stderr).contains("observability/rules/slo.yml"), "\(deploy.stdout)\n\(deploy.stderr)")
+        #expect((deploy.stdout + deploy.stderr).contains("observability/prometheus.yml"), "\(deploy.stderr)")
+        #expect((deploy.stdout + deploy.stderr).contains("observability/grafana/provisioning/datasources/prometheus.yml"), "\(deploy.stderr)")
         #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
         // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
         try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])

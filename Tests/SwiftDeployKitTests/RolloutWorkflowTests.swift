@@ -44,7 +44,9 @@ import TestSupport
         let sides = Sides()
         let server: LoopbackHTTPServer
 
-        init(steps: String = "[50, 100]", onInconclusive: String = "pause", thresholds: ((inout [String: JSONValue]) -> Void)? = nil) throws {
+        /// `extra`: more manifest blocks (an `slo` block), appended as written.
+        init(steps: String = "[50, 100]", onInconclusive: String = "pause", thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
+             extra: String = "") throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
@@ -74,7 +76,7 @@ import TestSupport
               steps: \(steps)
               interval: 1s
               on_inconclusive: \(onInconclusive)
-
+            \(extra)
             """
             url = try dir.write(manifest, to: "manifest.yaml")
             let policies = RepositoryPaths.root.appendingPathComponent("policies")

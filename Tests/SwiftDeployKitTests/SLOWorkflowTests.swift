@@ -128,7 +128,7 @@ import TestSupport
                                     gate: rig.gate, recorder: rig.recorder, probe: FakeHTTPProbe(runtime: rig.runtime),
                                     lock: rig.lock, pollInterval: 0.02)
         let report = try await TeardownWorkflow(context: context, clean: true).run()
-        let shown = report.deletedFiles.map { TeardownWorkflow.shown($0, below: manifest.directory) }
+        let shown = report.deletedFiles.map { manifest.shownPath($0) }
         #expect(Array(shown.prefix(2)) == ["nginx.conf", "docker-compose.yml"])
         #expect(shown.contains("observability/rules/slo.yml") && shown.contains("observability/prometheus.yml"), "\(shown)")
         #expect(shown.contains("observability/grafana/dashboards/swiftdeploy-slo.json"), "\(shown)")

@@ -136,7 +136,13 @@ public struct RolloutWorkflow: Sendable {
 
         progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
         let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
-        let overridden = try context.enforce(gate, action: "rollout start", event: .rollout, override: override, modeBefore: nil, modeAfter: nil)
+        let infrastructureOverridden = try context.enforce(gate, action: "rollout start", event: .rollout, override: override,
+                                                           modeBefore: nil, modeAfter: nil)
+        // With an slo block, the release health gate too: a burning or spent error budget, or no usable Prometheus,
+        // refuses the rollout before anything starts (unless overridden).
+        let slo = try await context.sloStep(action: "rollout", label: "rollout start", event: .rollout, targetMode: nil,
+                                            override: override, modeBefore: nil, modeAfter: nil, progress: progress)
+        let overridden = infrastructureOverridden || slo.overridden
         try context.runtime.ensureImages([image])
 
         try record(.start, plan: plan, outcome: "ok",
@@ -151,7 +157,8 @@ public struct RolloutWorkflow: Sendable {
             action: "rollout start",
             message: "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
             decision: gate, override: overridden ? override : nil,
-            details: ["rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0)])
+            details: ["rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0)]
+                .merging(slo.intentDetails) { a, _ in a })
         context.phases.reach("rollout.candidate")
         do {
             progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")

@@ -29,3 +29,12 @@ public struct GeneratorRenderer: ConfigRendering {
             }
     }
 }
+
+extension Manifest {
+    /// A generated file as the user knows it: its path below the manifest's directory (`observability/rules/slo.yml`;
+    /// two files may share a name, such as `prometheus.yml`), or its name when it lies elsewhere.
+    public func shownPath(_ file: URL) -> String {
+        let top = directory.standardizedFileURL.path + "/", path = file.standardizedFileURL.path
+        return path.hasPrefix(top) ? String(path.dropFirst(top.count)) : file.lastPathComponent
+    }
+}

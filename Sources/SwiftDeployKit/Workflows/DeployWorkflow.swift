@@ -77,7 +77,7 @@ public struct DeployWorkflow: Sendable {
         let rendered: [URL]
         do {
             rendered = try context.renderer.render(manifest)
-            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(\.lastPathComponent).joined(separator: ", "))")
+            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
             try context.runtime.up()

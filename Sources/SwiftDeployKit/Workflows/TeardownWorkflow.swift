@@ -58,17 +58,11 @@ public struct TeardownWorkflow: Sendable {
         try session.complete(intent, LifecycleRecord(
             event: .teardown, outcome: "ok",
             message: "removed project \(manifest.project): \(summary)"
-                + (clean ? "; deleted \(deleted.map { Self.shown($0, below: manifest.directory) }.joined(separator: ", "))" : ""),
+                + (clean ? "; deleted \(deleted.map { manifest.shownPath($0) }.joined(separator: ", "))" : ""),
             modeBefore: running,
-            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string(Self.shown($0, below: manifest.directory)) })]),
+            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string(manifest.shownPath($0)) })]),
             done: "removed project \(manifest.project)")
         return TeardownReport(removed: before, deletedFiles: deleted)
-    }
-
-    /// A deleted file as the user knows it: its path below the manifest's directory (`observability/rules/slo.yml`).
-    public static func shown(_ file: URL, below root: URL) -> String {
-        let top = root.standardizedFileURL.path + "/", path = file.standardizedFileURL.path
-        return path.hasPrefix(top) ? String(path.dropFirst(top.count)) : file.lastPathComponent
     }
 
     /// The directories the deleted files leave empty (`observability/rules`, then `observability`), deepest first;
