@@ -371,18 +371,21 @@ struct Compiler {
         var shared = initial
         for (v, c) in counts where c > 1 { shared.insert(v) }
         var bound = initial
-        var remaining = body.exprs
+        // Each statement's usage is computed once (it does not change while the body is ordered).
+        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?)] = body.exprs.map { e in
+            let (u, extra) = exprUsage(e, bodyVars: shared)
+            return (e, u, u.needs.intersection(scopeVars), extra)
+        }
         var ordered: [Expr] = []
+        ordered.reserveCapacity(remaining.count)
         while !remaining.isEmpty {
             var picked: Int? = nil
-            for (i, e) in remaining.enumerated() {
-                let (u, extra) = exprUsage(e, bodyVars: shared)
-                let needs = u.needs.intersection(scopeVars).subtracting(bound)
-                if needs.isEmpty, extra?(bound) ?? true { picked = i; break }
+            for (i, r) in remaining.enumerated() {
+                if r.needs.isSubset(of: bound), r.extra?(bound) ?? true { picked = i; break }
             }
             guard let i = picked else {
-                let e = remaining[0]
-                let (u, _) = exprUsage(e, bodyVars: shared)
+                let e = remaining[0].expr
+                let u = remaining[0].usage
                 var missing = u.needs.intersection(scopeVars).subtracting(bound)
                 if missing.isEmpty { missing = u.binds.subtracting(bound) }
                 let unsafe = missing.sorted().first ?? "?"
@@ -390,7 +393,7 @@ struct Compiler {
                 if unsafe.hasPrefix("$_") { shown = "_" }
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
             }
-            var e = remaining.remove(at: i)
+            var e = remaining.remove(at: i).expr
             e = try reorderNested(e, bound: bound)
             if !e.negated { bound.formUnion(topVars(e)) }
             ordered.append(e)
@@ -398,7 +401,26 @@ struct Compiler {
         return Body(exprs: ordered)
     }
 
+    /// True when a term holds a nested body (a comprehension), which `reorderTerm` must order.
+    func hasNestedBody(_ t: Term) -> Bool {
+        switch t {
+        case .value, .variable: return false
+        case .ref(let h, let p): return hasNestedBody(h) || p.contains(where: hasNestedBody)
+        case .array(let i), .set(let i): return i.contains(where: hasNestedBody)
+        case .object(let e): return e.contains { hasNestedBody($0.key) || hasNestedBody($0.value) }
+        case .arrayComprehension, .setComprehension, .objectComprehension: return true
+        case .call(_, let a, _): return a.contains(where: hasNestedBody)
+        }
+    }
+
     func reorderNested(_ e: Expr, bound: Set<String>) throws -> Expr {
+        // Most statements hold no nested body: nothing to order, nothing to rebuild.
+        switch e.kind {
+        case .term(let t) where !hasNestedBody(t) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .unify(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .assign(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        default: break
+        }
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(try reorderTerm(t, bound))

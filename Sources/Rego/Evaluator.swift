@@ -1,7 +1,41 @@
 import Foundation
 
-/// Variable bindings of one evaluation path.
-typealias Env = [String: RegoValue]
+/// Variable bindings of one evaluation path: a persistent list, newest binding first.
+///
+/// Binding a variable adds one node in front and shares the rest, so an environment is never
+/// copied (a dictionary was copied whole on every binding of every solution). A variable is
+/// bound once per path, and a body binds a handful, so a lookup walks a few nodes comparing
+/// names (short names compare as two words).
+struct Env: ExpressibleByDictionaryLiteral {
+    final class Node {
+        let name: String
+        let value: RegoValue
+        let next: Node?
+        init(_ name: String, _ value: RegoValue, _ next: Node?) { self.name = name; self.value = value; self.next = next }
+    }
+    var head: Node?
+
+    init() { head = nil }
+    init(dictionaryLiteral elements: (String, RegoValue)...) {
+        head = nil
+        for (k, v) in elements { head = Node(k, v, head) }
+    }
+
+    /// The value bound to `name`; setting binds it (a variable is bound at most once per path).
+    subscript(name: String) -> RegoValue? {
+        get {
+            var n = head
+            while let node = n {
+                if node.name == name { return node.value }
+                n = node.next
+            }
+            return nil
+        }
+        set {
+            if let newValue { head = Node(name, newValue, head) }
+        }
+    }
+}
 
 /// A value a term produced, with the bindings that produced it.
 typealias Solution = (value: RegoValue, env: Env)
@@ -25,16 +59,18 @@ typealias Solution = (value: RegoValue, env: Env)
 final class Evaluator {
     let program: Program
     let strict: Bool
-    let deadline: Date?
+    /// The deadline on the monotonic clock (`DispatchTime` nanoseconds); 0 for none.
+    let deadlineNanos: UInt64
     /// Rule and function calls nested deeper than this stop with `eval_limit_error`.
     let maxDepth = 1_000
     var depth = 0
     var steps = 0
     let stack = StackGuard()
 
+    /// Documents of rule-tree nodes computed so far (a node is its path), per `with` state.
     final class Cache {
-        var documents: [[String]: RegoValue?] = [:]
-        var inProgress: Set<[String]> = []
+        var documents: [ObjectIdentifier: RegoValue?] = [:]
+        var inProgress: Set<ObjectIdentifier> = []
     }
 
     struct State {
@@ -57,7 +93,13 @@ final class Evaluator {
     init(program: Program, input: RegoValue?, strict: Bool, deadline: Date?) {
         self.program = program
         self.strict = strict
-        self.deadline = deadline
+        if let deadline {
+            let left = deadline.timeIntervalSinceNow
+            let now = DispatchTime.now().uptimeNanoseconds
+            self.deadlineNanos = left <= 0 ? max(1, now) : now &+ UInt64(min(left, 1e9) * 1e9)
+        } else {
+            self.deadlineNanos = 0
+        }
         self.state = State(input: input)
     }
 
@@ -70,11 +112,21 @@ final class Evaluator {
         }
     }
 
-    /// One evaluation step: counts it and checks the deadline every 1,024 steps.
+    /// One evaluation step: counts it and reads the monotonic clock every 256 steps.
+    ///
+    /// Every loop of the evaluator ticks once per iteration (each expression, each solution,
+    /// each element of a collection it walks, each combination of a call's arguments), and so
+    /// do the builtins that build large values, so no loop can run long between two reads of
+    /// the clock, whatever the policy generates.
     @inline(__always)
     func tick() throws {
         steps &+= 1
-        if steps & 1023 == 0, let deadline, Date() > deadline {
+        if steps & 255 == 0, deadlineNanos != 0 { try checkDeadline() }
+    }
+
+    @inline(never)
+    func checkDeadline() throws {
+        if DispatchTime.now().uptimeNanoseconds >= deadlineNanos {
             throw RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit")
         }
     }
@@ -107,12 +159,12 @@ final class Evaluator {
         frames.reserveCapacity(exprs.count + 1)
         while let top = frames.indices.last {
             guard let env = frames[top].popLast() else { frames.removeLast(); continue }
+            try tick()
             if top == exprs.count {
                 results.append(env)
                 if results.count >= limit { return results }
                 continue
             }
-            try tick()
             var solutions: [Env] = []
             try evalExpr(exprs[top], env, &solutions)
             if !solutions.isEmpty {
@@ -142,6 +194,10 @@ final class Evaluator {
     func evalExprPlain(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
         switch e.kind {
         case .term(let t):
+            if isGround(t, env) {
+                if let v = try evalGround(t, env), v.isTruthy { out.append(env) }
+                return
+            }
             var sols: [Solution] = []
             if case .call(let name, let args, let loc) = t {
                 try evalCall(name, args, loc, env, &sols)
@@ -157,7 +213,7 @@ final class Evaluator {
             var colls: [Solution] = []
             try evalTerm(domain, env, &colls)
             for (coll, env2) in colls {
-                for (kv, vv) in entries(coll) {
+                try forEachEntry(coll) { kv, vv in
                     if let key {
                         var keyed: [Env] = []
                         try unifyValue(key, kv, env2, &keyed)
@@ -165,6 +221,7 @@ final class Evaluator {
                     } else {
                         try unifyValue(value, vv, env2, &out)
                     }
+                    return true
                 }
             }
         case .every(let key, let value, let domain, let body):
@@ -176,7 +233,7 @@ final class Evaluator {
                 default: continue  // `every` over a non-collection is undefined
                 }
                 var all = true
-                for (kv, vv) in entries(coll) {
+                try forEachEntry(coll) { kv, vv in
                     var bound: [Env] = []
                     if let key {
                         var keyed: [Env] = []
@@ -189,28 +246,27 @@ final class Evaluator {
                     for env4 in bound {
                         if try bodySucceeds(body, env4) { ok = true; break }
                     }
-                    if !ok { all = false; break }
+                    if !ok { all = false }
+                    return ok
                 }
                 if all { out.append(env2) }
             }
         }
     }
 
-    /// The entries of a collection as (key, value): index/element, element/element, key/value,
-    /// in OPA's order; none for scalars.
-    func entries(_ coll: RegoValue) -> [(RegoValue, RegoValue)] {
+    /// Calls `body` with each entry of a collection as (key, value): index/element,
+    /// element/element, key/value, in OPA's order; none for scalars. Ticks per entry.
+    @inline(__always)
+    func forEachEntry(_ coll: RegoValue, _ body: (RegoValue, RegoValue) throws -> Bool) throws {
         switch coll {
         case .array(let items):
-            var out: [(RegoValue, RegoValue)] = []
-            out.reserveCapacity(items.count)
-            for (i, v) in items.enumerated() { out.append((.int(i), v)) }
-            return out
+            for i in items.indices { try tick(); if try !body(.int(i), items[i]) { return } }
         case .set:
-            return coll.sortedElements.map { ($0, $0) }
+            for x in coll.sortedElements { try tick(); if try !body(x, x) { return } }
         case .object:
-            return coll.sortedEntries.map { ($0.key, $0.value) }
+            for e in coll.sortedEntries { try tick(); if try !body(e.key, e.value) { return } }
         default:
-            return []
+            return
         }
     }
 
@@ -311,8 +367,100 @@ final class Evaluator {
         case .array(let i), .set(let i): return i.allSatisfy { isGround($0, env) }
         case .object(let e): return e.allSatisfy { isGround($0.key, env) && isGround($0.value, env) }
         case .arrayComprehension, .setComprehension, .objectComprehension: return true
-        case .call(_, let a, _): return a.allSatisfy { isGround($0, env) }
+        // `walk(x)` generates many values: never treated as a single one.
+        case .call(let name, let a, _): return !(name.count == 1 && name[0] == "walk") && a.allSatisfy { isGround($0, env) }
         }
+    }
+
+    /// The one value of a ground term (`isGround(t, env)`: every variable bound, so it cannot
+    /// iterate or bind), nil when undefined. The same answer as `evalTerm`, without building
+    /// arrays of solutions: the common case of every expression of a gate policy.
+    func evalGround(_ t: Term, _ env: Env) throws -> RegoValue? {
+        switch t {
+        case .value(let v):
+            return v
+        case .variable(let name):
+            if let v = env[name] { return v }
+            if name == "input" { return state.input }
+            var out: [Solution] = []
+            try evalTerm(t, env, &out)
+            return out.first?.value
+        case .ref(let head, let path):
+            if case .variable(let name) = head, env[name] == nil {
+                if name == "input" {
+                    guard let input = state.input else { return nil }
+                    return try walkGround(input, path, 0, env, dataDocument: false)
+                }
+                if name == "data", state.dataOverrides.isEmpty { return try evalDataGround(path, env) }
+                var out: [Solution] = []
+                try evalRef(head, path, env, &out)
+                return out.first?.value
+            }
+            guard let base = try evalGround(head, env) else { return nil }
+            return try walkGround(base, path, 0, env, dataDocument: false)
+        case .array(let items):
+            try checkStack()
+            var values: [RegoValue] = []
+            values.reserveCapacity(items.count)
+            for item in items {
+                guard let v = try evalGround(item, env) else { return nil }
+                values.append(v)
+            }
+            return .array(values)
+        case .call(let name, let args, let loc):
+            try checkStack()
+            var out: [Solution] = []
+            try evalCall(name, args, loc, env, &out)
+            return out.first?.value
+        default:
+            var out: [Solution] = []
+            try evalTerm(t, env, &out)
+            return out.first?.value
+        }
+    }
+
+    /// `evalDataNode` for a ground path without `with data` overrides: down the rule tree by
+    /// name, then into the node's document (or the base data) with `walkGround`.
+    func evalDataGround(_ path: [Term], _ env: Env) throws -> RegoValue? {
+        var node = program.root
+        var i = 0
+        while true {
+            if node.hasRules || i == path.count {
+                guard let v = try materialize(node, node.path) else { return nil }
+                return try walkGround(v, path, i, env, dataDocument: false)
+            }
+            let key: RegoValue
+            if case .value(let k) = path[i] { key = k } else {
+                guard let k = try evalGround(path[i], env) else { return nil }
+                key = k
+            }
+            let name: String
+            switch key {
+            case .string(let s): name = s
+            case .number(let n): name = n.description  // data[2] reads key "2"
+            default: return nil
+            }
+            if let child = node.children[name] { node = child; i += 1; continue }
+            guard let base = baseValue(node.path + [name]) else { return nil }
+            return try walkGround(base, path, i + 1, env, dataDocument: true)
+        }
+    }
+
+    /// `walk` along a ground path: one value or none.
+    func walkGround(_ value: RegoValue, _ path: [Term], _ start: Int, _ env: Env, dataDocument: Bool) throws -> RegoValue? {
+        var cur = value
+        var i = start
+        while i < path.count {
+            let key: RegoValue
+            if case .value(let k) = path[i] { key = k } else {
+                guard let k = try evalGround(path[i], env) else { return nil }
+                key = k
+            }
+            guard let next = index(cur, key, dataDocument) else { return nil }
+            cur = next
+            i += 1
+        }
+        return cur
     }
 
     /// Appends every value of a term (refs with unbound variables iterate, binding them).
@@ -326,9 +474,17 @@ final class Evaluator {
             if name == "data" { try evalData([], env, &out); return }
             throw RegoError(code: "rego_unsafe_var_error", message: "var \(displayName(name)) is unsafe")
         case .ref(let head, let path):
+            if path.allSatisfy({ isGround($0, env) }), isGround(head, env) {
+                if let v = try evalGround(t, env) { out.append((v, env)) }
+                return
+            }
             try evalRef(head, path, env, &out)
         case .array(let items):
             try checkStack()
+            if items.allSatisfy({ isGround($0, env) }) {
+                if let v = try evalGround(t, env) { out.append((v, env)) }
+                return
+            }
             for (vs, env2) in try evalList(items, env) { out.append((.array(vs), env2)) }
         case .set(let items):
             try checkStack()
@@ -348,6 +504,7 @@ final class Evaluator {
             try checkStack()
             var items: [RegoValue] = []
             for env2 in try evalBody(body, env) {
+                try tick()
                 var vs: [Solution] = []
                 try evalTerm(head, env2, &vs)
                 for v in vs { items.append(v.value) }
@@ -357,6 +514,7 @@ final class Evaluator {
             try checkStack()
             var items = Set<RegoValue>()
             for env2 in try evalBody(body, env) {
+                try tick()
                 var vs: [Solution] = []
                 try evalTerm(head, env2, &vs)
                 for v in vs { items.insert(v.value) }
@@ -366,6 +524,7 @@ final class Evaluator {
             try checkStack()
             var obj: [RegoValue: RegoValue] = [:]
             for env2 in try evalBody(body, env) {
+                try tick()
                 var ks: [Solution] = []
                 try evalTerm(kt, env2, &ks)
                 for (kv, env3) in ks {
@@ -393,11 +552,21 @@ final class Evaluator {
 
     /// Every combination of the items' values, in order, with the bindings that produced it.
     func evalList(_ items: [Term], _ env: Env) throws -> [([RegoValue], Env)] {
+        if items.allSatisfy({ isGround($0, env) }) {
+            var values: [RegoValue] = []
+            values.reserveCapacity(items.count)
+            for item in items {
+                guard let v = try evalGround(item, env) else { return [] }
+                values.append(v)
+            }
+            return [(values, env)]
+        }
         var partial: [([RegoValue], Env)] = [([], env)]
         partial[0].0.reserveCapacity(items.count)
         for item in items {
             var next: [([RegoValue], Env)] = []
             for (acc, env1) in partial {
+                try tick()
                 var sols: [Solution] = []
                 try evalTerm(item, env1, &sols)
                 for (v, env2) in sols {
@@ -447,10 +616,11 @@ final class Evaluator {
             }
             return
         }
-        for (key, v) in entries(value) {
+        try forEachEntry(value) { key, v in
             var bound: [Env] = []
             try unifyValue(p, key, env, &bound)
             for env2 in bound { try walk(v, path, i + 1, env2, &out) }
+            return true
         }
     }
 
@@ -486,6 +656,14 @@ final class Evaluator {
             try unifyPairs(pairs, env, loc, &out)
             return
         default: break
+        }
+        if isGround(a, env) {
+            if let v = try evalGround(a, env) { try unifyValue(b, v, env, &out) }
+            return
+        }
+        if isGround(b, env), needsBinding(a, env) {
+            if let v = try evalGround(b, env) { try unifyValue(a, v, env, &out) }
+            return
         }
         if !needsBinding(a, env) {
             var sols: [Solution] = []
@@ -571,7 +749,7 @@ final class Evaluator {
         var envs = [env]
         for i in terms.indices {
             var next: [Env] = []
-            for e in envs { try unifyValue(terms[i], values[i], e, &next) }
+            for e in envs { try tick(); try unifyValue(terms[i], values[i], e, &next) }
             envs = next
             if envs.isEmpty { return }
         }
@@ -583,28 +761,27 @@ final class Evaluator {
     /// Appends the call's values; a call given its output argument (`count(x, n)`) yields `true`.
     func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution]) throws {
         try tick()
-        let key = name.joined(separator: ".")
         var arity: Int? = nil
         var target = name
         var mockValue: RegoValue? = nil
         var replaced = false
-        if !state.functionOverrideValues.isEmpty, let mock = state.functionOverrideValues[key] {
+        if !state.functionOverrideValues.isEmpty, let mock = state.functionOverrideValues[name.joined(separator: ".")] {
             switch mock {
             case .value(let v): mockValue = v
             case .function(let f): target = f; replaced = true
             }
         }
-        let targetKey = replaced ? target.joined(separator: ".") : key
+        // Looked up by path, so no name is joined on the way (only for messages).
         let userRules = target[0] == "data" ? program.functionRules(target) : nil
-        let builtin = userRules == nil ? Builtins.table[targetKey] : nil
+        let builtin = userRules == nil ? Builtins.byPath[target] : nil
         if let userRules {
             arity = userRules.first?.rule.args?.count
         } else if let builtin {
             arity = builtin.arity
         } else {
-            throw RegoError(code: "rego_type_error", message: "undefined function \(targetKey)", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(code: "rego_type_error", message: "undefined function \(target.joined(separator: "."))", file: loc.file, line: loc.line, column: loc.column)
         }
-        if replaced, let realArity = Builtins.table[key]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
+        if replaced, let realArity = Builtins.byPath[name]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
             arity = realArity
         }
         var inputs = args
@@ -612,9 +789,22 @@ final class Evaluator {
         if let arity, arity >= 0, args.count == arity + 1 {
             output = inputs.removeLast()
         } else if let arity, arity >= 0, args.count != arity {
-            throw RegoError(code: "rego_type_error", message: "\(key): arity mismatch: expected \(arity) arguments, got \(args.count)", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(code: "rego_type_error", message: "\(name.joined(separator: ".")): arity mismatch: expected \(arity) arguments, got \(args.count)", file: loc.file, line: loc.line, column: loc.column)
+        }
+        let isWalk = builtin != nil && target.count == 1 && target[0] == "walk"
+        if !isWalk, output == nil, mockValue == nil, !replaced, inputs.allSatisfy({ isGround($0, env) }) {
+            // The common case: ground arguments, one combination, no arrays of partial solutions.
+            var values: [RegoValue] = []
+            values.reserveCapacity(inputs.count)
+            for t in inputs {
+                guard let v = try evalGround(t, env) else { return }
+                values.append(v)
+            }
+            if let result = try invoke(target, userRules, builtin, values, loc) { out.append((result, env)) }
+            return
         }
         for (values, env2) in try evalList(inputs, env) {
+            try tick()
             let result: RegoValue?
             if let mockValue {
                 result = mockValue
@@ -630,24 +820,11 @@ final class Evaluator {
                     result = try callFunction(target, userRules, values, loc)
                 }
             } else {
-                if targetKey == "walk" {
+                if isWalk {
                     try builtinWalk(values[0], output, env2, &out)
                     continue
                 }
-                do {
-                    if let builtin {
-                        do {
-                            result = try builtin.fn(values, self)
-                        } catch let e as RegoError {
-                            throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
-                        }
-                    } else {
-                        result = try Builtins.call(targetKey, values, self, loc)
-                    }
-                } catch let e as RegoError where e.code == "eval_builtin_error" || e.code == "eval_type_error" {
-                    if strict || e.message.hasPrefix("halt") { throw locate(e, loc) }
-                    continue
-                }
+                result = try invoke(target, nil, builtin, values, loc)
             }
             guard let result else { continue }
             if let output {
@@ -657,6 +834,25 @@ final class Evaluator {
             } else {
                 out.append((result, env2))
             }
+        }
+    }
+
+    /// Calls a user function or a builtin on argument values (no mocks); nil when undefined,
+    /// including a builtin error outside strict mode.
+    func invoke(_ target: [String], _ userRules: [CompiledRule]?, _ builtin: Builtin?, _ values: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
+        if let userRules { return try callFunction(target, userRules, values, loc) }
+        do {
+            if let builtin {
+                do {
+                    return try builtin.fn(values, self)
+                } catch let e as RegoError {
+                    throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
+                }
+            }
+            return try Builtins.call(target.joined(separator: "."), values, self, loc)
+        } catch let e as RegoError where e.code == "eval_builtin_error" || e.code == "eval_type_error" {
+            if strict || e.message.hasPrefix("halt") { throw locate(e, loc) }
+            return nil
         }
     }
 
@@ -670,6 +866,7 @@ final class Evaluator {
         var pairs: [RegoValue] = []
         var work: [(RegoValue, [RegoValue])] = [(value, [])]
         while let item = work.popLast() {
+            try tick()
             let (v, path) = item
             pairs.append(.array([.array(path), v]))
             var children: [(RegoValue, [RegoValue])] = []
@@ -682,6 +879,7 @@ final class Evaluator {
             work.append(contentsOf: children.reversed())
         }
         for p in pairs {
+            try tick()
             if let output {
                 var bound: [Env] = []
                 try unifyValue(output, p, env, &bound)
@@ -724,6 +922,7 @@ final class Evaluator {
             let solutions = try evalExprs(body.exprs, start)
             if solutions.isEmpty { continue }
             for env2 in solutions {
+                try tick()
                 var vs: [Solution] = []
                 try evalTerm(valueTerm, env2, &vs)
                 for (v, _) in vs where !values.contains(v) { values.append(v) }
@@ -757,21 +956,22 @@ final class Evaluator {
         }
         let p = path[i]
         if isGround(p, env) {
-            var keys: [Solution] = []
-            try evalTerm(p, env, &keys)
-            for (key, env2) in keys {
-                if case .string(let s) = key, let child = node.children[s] {
-                    try evalDataNode(child, nodePath + [s], path, i + 1, env2, &out)
-                    continue
-                }
-                var name: String? = nil
-                if case .string(let s) = key { name = s }
-                if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
-                if let s = name {
-                    if let child = node.children[s] { try evalDataNode(child, nodePath + [s], path, i + 1, env2, &out); continue }
-                    guard let base = baseValue(nodePath + [s]) else { continue }
-                    try walk(base, path, i + 1, env2, &out, dataDocument: true)
-                }
+            let key: RegoValue
+            if case .value(let k) = p { key = k } else {
+                guard let k = try evalGround(p, env) else { return }
+                key = k
+            }
+            if case .string(let s) = key, let child = node.children[s] {
+                try evalDataNode(child, child.path, path, i + 1, env, &out)
+                return
+            }
+            var name: String? = nil
+            if case .string(let s) = key { name = s }
+            if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
+            if let s = name {
+                if let child = node.children[s] { try evalDataNode(child, child.path, path, i + 1, env, &out); return }
+                guard let base = baseValue(nodePath + [s]) else { return }
+                try walk(base, path, i + 1, env, &out, dataDocument: true)
             }
             return
         }
@@ -798,20 +998,21 @@ final class Evaluator {
         if let o = override(at: nodePath) { return o }
         if !node.hasRulesBelow { return baseValue(nodePath) }
         let cache = state.cache
-        if let hit = cache.documents[nodePath] { return hit }
-        if cache.inProgress.contains(nodePath) {
+        let id = ObjectIdentifier(node)
+        if let hit = cache.documents[id] { return hit }
+        if cache.inProgress.contains(id) {
             throw RegoError(code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
         }
-        cache.inProgress.insert(nodePath)
-        defer { cache.inProgress.remove(nodePath) }
+        cache.inProgress.insert(id)
+        defer { cache.inProgress.remove(id) }
         try enter(); defer { depth -= 1 }
 
         var result: RegoValue? = baseValue(nodePath)
         if node.isPackage || !node.children.isEmpty {
             if result == nil { result = .object([:]) }
         }
-        for (name, child) in node.children.sorted(by: { $0.key < $1.key }) where child.hasRulesBelow {
-            if override(at: nodePath + [name]) == nil, let v = try materialize(child, nodePath + [name]) {
+        for (name, child) in node.sortedChildren where child.hasRulesBelow {
+            if override(at: child.path) == nil, let v = try materialize(child, child.path) {
                 let existing = RegoValue.index(result ?? .object([:]), .string(name))
                 let merged = existing.flatMap { RegoValue.merge($0, v) } ?? v
                 result = RegoValue.upsert(result ?? .object([:]), [.string(name)], merged)
@@ -827,7 +1028,7 @@ final class Evaluator {
         for o in state.dataOverrides where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
             result = RegoValue.upsert(result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
         }
-        cache.documents[nodePath] = result
+        cache.documents[id] = result
         return result
     }
 
@@ -835,6 +1036,7 @@ final class Evaluator {
     func ruleOutputs(_ rule: CompiledRule, _ rel: [Term]) throws -> [([RegoValue], RegoValue)] {
         var outputs: [([RegoValue], RegoValue)] = []
         for env in try evalBody(rule.rule.body, [:]) {
+            try tick()
             for (keys, env2) in try evalList(rel, env) {
                 var vs: [Solution] = []
                 try evalTerm(rule.rule.value, env2, &vs)
@@ -852,7 +1054,8 @@ final class Evaluator {
         var sawMulti = false, sawPartialObject = false, sawComplete = false
         for rule in node.rules where !rule.rule.isFunction {
             if rule.rule.isDefault { defaultRule = rule; continue }
-            let rel = Array(rule.rule.ref.dropFirst(nodePath.count))
+            // The rule hangs under the node of its ground prefix, so its relative ref is fixed.
+            let rel = rule.relativeRef.count + nodePath.count == rule.rule.ref.count ? rule.relativeRef : Array(rule.rule.ref.dropFirst(nodePath.count))
             switch rule.rule.kind {
             case .multiValue:
                 sawMulti = true
@@ -865,8 +1068,8 @@ final class Evaluator {
                     result = keys.isEmpty ? .set(set) : RegoValue.upsert(result ?? .object([:]), keys, .set(set))
                 }
             case .singleValue:
-                if rule.rule.isGround { sawComplete = true } else { sawPartialObject = true }
-                let ground = rule.rule.isGround
+                if rule.isGround { sawComplete = true } else { sawPartialObject = true }
+                let ground = rule.isGround
                 var values: [([RegoValue], RegoValue)] = []
                 if ground && !rule.rule.elseClauses.isEmpty {
                     for v in try evalRuleClauses(rule, start: [[:]]) { values.append(([], v)) }

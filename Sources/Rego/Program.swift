@@ -1,6 +1,10 @@
 /// A node of the document tree: `data.a.b` is `root.children["a"].children["b"]`.
 final class RuleNode {
+    /// The names from `data` to this node.
+    let path: [String]
     var children: [String: RuleNode] = [:]
+    /// `children` sorted by name (OPA's order), set by `computeFlags`.
+    var sortedChildren: [(name: String, node: RuleNode)] = []
     var rules: [CompiledRule] = []
     var isPackage = false
     /// True when this node holds non-function rules.
@@ -8,9 +12,11 @@ final class RuleNode {
     /// True when this node or a descendant holds non-function rules.
     var hasRulesBelow = false
 
+    init(path: [String] = []) { self.path = path }
+
     func child(_ name: String) -> RuleNode {
         if let c = children[name] { return c }
-        let c = RuleNode()
+        let c = RuleNode(path: path + [name])
         children[name] = c
         return c
     }
@@ -18,6 +24,7 @@ final class RuleNode {
     @discardableResult
     func computeFlags() -> Bool {
         hasRules = rules.contains { !$0.rule.isFunction }
+        sortedChildren = children.sorted { $0.key < $1.key }.map { (name: $0.key, node: $0.value) }
         // Packages, and nodes holding functions, exist in the data document (as objects).
         var below = hasRules || isPackage
         for c in children.values where c.rules.contains(where: { $0.rule.isFunction }) { below = true }
@@ -30,6 +37,17 @@ final class RuleNode {
 /// A rule after name resolution and safety reordering; `rule.ref` starts with the package path.
 struct CompiledRule {
     var rule: Rule
+    /// `rule.isGround`, computed once.
+    let isGround: Bool
+    /// The head's ref below the node the rule hangs under (its dynamic keys), computed once.
+    let relativeRef: [Term]
+
+    init(rule: Rule) {
+        self.rule = rule
+        let prefix = rule.groundPrefix.count
+        isGround = prefix == rule.ref.count
+        relativeRef = Array(rule.ref.dropFirst(prefix))
+    }
 }
 
 /// Compiled modules plus base data: immutable once built, shared by evaluations.
@@ -73,6 +91,7 @@ final class Program {
             }
         }
         root.computeFlags()
+        collectFunctions(root, ["data"])
         try TypeChecker(program: self).check()
     }
 
@@ -116,16 +135,20 @@ final class Program {
         return CompiledRule(rule: rule)
     }
 
+    /// Function rules by full path (`["data","pkg","f"]`), collected once after compilation.
+    private(set) var functions: [[String]: [CompiledRule]] = [:]
+
     /// Function rules at a full path (`["data","pkg","f"]`), nil when none.
     func functionRules(_ path: [String]) -> [CompiledRule]? {
         guard path.first == "data" else { return nil }
-        var n = root
-        for p in path.dropFirst() {
-            guard let c = n.children[p] else { return nil }
-            n = c
-        }
-        let fns = n.rules.filter { $0.rule.isFunction }
-        return fns.isEmpty ? nil : fns
+        return functions[path]
+    }
+
+    /// Fills `functions` from the rule tree.
+    func collectFunctions(_ node: RuleNode, _ path: [String]) {
+        let fns = node.rules.filter { $0.rule.isFunction }
+        if !fns.isEmpty { functions[path] = fns }
+        for (name, child) in node.children { collectFunctions(child, path + [name]) }
     }
 
     /// Compiles a query (no package: names are locals, `data` and `input` are roots).

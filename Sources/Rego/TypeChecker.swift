@@ -58,7 +58,7 @@ struct TypeChecker {
                     _ = try type(of: e.value, elseEnv, scalarRules)
                 }
             }
-            stack += node.children.keys.sorted().reversed().map { node.children[$0]! }
+            stack += node.sortedChildren.reversed().map(\.node)
         }
     }
 
@@ -201,7 +201,8 @@ struct TypeChecker {
             throw fail("undefined function \(name)")
         }
         guard let sig = BuiltinSignature.all[name], !sig.variadic else { return .any }
-        let have = "(" + argTypes.map(\.description).joined(separator: ", ") + ")"
+        // Built only for a message: most calls check clean.
+        var have: String { "(" + argTypes.map(\.description).joined(separator: ", ") + ")" }
         guard argTypes.count == sig.args.count || argTypes.count == sig.args.count + 1 else {
             throw fail("\(name): arity mismatch\n\thave: \(have)\n\twant: \(sig.wantDescription)")
         }

@@ -7,10 +7,11 @@ import Foundation
 /// Objects may have any value as key (as in Rego), and JSON output renders
 /// non-string keys as their JSON text. Values are totally ordered as in OPA:
 /// null < booleans < numbers < strings < arrays < objects < sets.
-public indirect enum RegoValue: Sendable, Hashable {
+public enum RegoValue: Sendable, Hashable {
     case null
     case bool(Bool)
-    case number(RegoNumber)
+    /// Boxed, so a value stays small (the other payloads are a word or two).
+    indirect case number(RegoNumber)
     case string(String)
     case array([RegoValue])
     case object([RegoValue: RegoValue])
@@ -57,7 +58,10 @@ public indirect enum RegoValue: Sendable, Hashable {
         return s.sorted()
     }
 
-    public var isTruthy: Bool { self != .bool(false) }
+    public var isTruthy: Bool {
+        if case .bool(false) = self { return false }
+        return true
+    }
 }
 
 extension RegoValue: Comparable {

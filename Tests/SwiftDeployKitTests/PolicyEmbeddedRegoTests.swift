@@ -87,4 +87,29 @@ import TestSupport
         #expect(why.contains("rego_type_error: count: invalid argument(s)"), "\(why)")
         #expect(why.contains("canary.rego:3:"), "\(why)")
     }
+    @Test func aHugeComprehensionEndsInconclusiveWithinAFewBudgets() async throws {
+        // A generator-only comprehension once ran seconds past a 300 ms budget: the clock was read
+        // only between expressions. It must end inconclusive close to a 100 ms budget.
+        let dir = try TemporaryDirectory(prefix: "embedded-budget")
+        defer { dir.remove() }
+        try dir.write("""
+            package swiftdeploy.canary
+
+            all_numbers := [x | some x in numbers.range(1, 9999999)]
+
+            deny contains "never" if count(all_numbers) < 0
+            """, to: "policies/canary.rego")
+        try dir.write(#"{"canary": {}}"#, to: "thresholds.json")
+        let bundle = try PolicyBundle.load(directory: dir.url.appendingPathComponent("policies"), thresholds: dir.url.appendingPathComponent("thresholds.json"))
+        let backend = EmbeddedRegoBackend(bundle: bundle, budget: 0.1)
+        let start = Date()
+        let result = await backend.evaluate(domain: "canary", input: Self.metricsInput(errors: 0))
+        let elapsed = Date().timeIntervalSince(start)
+        guard case .unavailable(let why) = result else {
+            Issue.record("a runaway policy decided: \(result)")
+            return
+        }
+        #expect(why.contains("eval_limit_error"), "\(why)")
+        #expect(elapsed < 0.6, "ended \(elapsed) s after it started, with a budget of 0.1 s")
+    }
 }

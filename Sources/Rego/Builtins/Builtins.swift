@@ -18,6 +18,11 @@ enum Builtins {
         return t
     }()
 
+    /// The registry by dotted path (`["net", "cidr_contains"]`), so a call is looked up without joining its name.
+    static let byPath: [[String]: Builtin] = Dictionary(uniqueKeysWithValues: table.map {
+        ($0.key.split(separator: ".", omittingEmptySubsequences: false).map(String.init), $0.value)
+    })
+
     /// Arities the implementations were registered with, for the test that they agree with the signatures.
     static let implementedArities: [String: Int] = {
         var t: [String: Builtin] = [:]
@@ -117,6 +122,14 @@ enum Builtins {
         }
     }
 
+    /// The numbers of a stride as values; ticks per element, so a large range respects the time limit.
+    static func ranged(_ numbers: StrideThrough<Int>, _ ev: Evaluator) throws -> [RegoValue] {
+        // No `underestimatedCount` here: a stride's walks every element (O(n), untimed).
+        var out: [RegoValue] = []
+        for n in numbers { try ev.tick(); out.append(.int(n)) }
+        return out
+    }
+
     // MARK: operators
 
     static func registerOperators(_ t: inout [String: Builtin]) {
@@ -170,13 +183,13 @@ enum Builtins {
         t["round"] = Builtin(arity: 1) { a, _ in .number(try number("round", a, 0).rounded()) }
         t["ceil"] = Builtin(arity: 1) { a, _ in .number(try number("ceil", a, 0).ceil()) }
         t["floor"] = Builtin(arity: 1) { a, _ in .number(try number("floor", a, 0).floor()) }
-        t["numbers.range"] = Builtin(arity: 2) { a, _ in
+        t["numbers.range"] = Builtin(arity: 2) { a, ev in
             let x = try int("numbers.range", a, 0), y = try int("numbers.range", a, 1)
             let (span, overflow) = y.subtractingReportingOverflow(x)
             guard !overflow, span.magnitude < 10_000_000 else { throw RegoError.builtin("numbers.range: range too large (at most 10000000 elements)") }
-            return .array(x <= y ? (x...y).map { .int($0) } : stride(from: x, through: y, by: -1).map { .int($0) })
+            return .array(try ranged(stride(from: x, through: y, by: x <= y ? 1 : -1), ev))
         }
-        t["numbers.range_step"] = Builtin(arity: 3) { a, _ in
+        t["numbers.range_step"] = Builtin(arity: 3) { a, ev in
             let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1)
             let step = try number("numbers.range_step", a, 2)
             guard step.isInteger else { throw RegoError.typeError("numbers.range_step: operand 3 must be integer number but got floating-point number") }
@@ -185,7 +198,7 @@ enum Builtins {
             guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive integer") }
             let (span, overflow) = y.subtractingReportingOverflow(x)
             guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
-            return .array(x <= y ? stride(from: x, through: y, by: s).map { .int($0) } : stride(from: x, through: y, by: -s).map { .int($0) })
+            return .array(try ranged(stride(from: x, through: y, by: x <= y ? s : -s), ev))
         }
         t["print"] = Builtin(arity: -1) { _, _ in .bool(true) }
         t["http.send"] = Builtin(arity: 1) { _, _ in throw RegoError.builtin("http.send: not supported by the embedded engine (no network access from policies)") }

@@ -46,20 +46,30 @@ enum GoFormat {
 
     /// Shortest round-trip digits and decimal exponent (value = 0.d1d2… × 10^(exp+1)).
     static func shortestDigits(_ d: Double) -> (String, Int) {
-        var text = "\(abs(d))"  // Swift prints the shortest round-trip form
-        var exp = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exp = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
+        // Swift prints the shortest round-trip form ("13.33", "1e-05", "1.5e+20"); read its bytes.
+        let text = "\(abs(d))"
+        var digits: [UInt8] = []
+        digits.reserveCapacity(20)
+        var intCount = 0, exp = 0, sawDot = false, inExponent = false, expNegative = false
+        for b in text.utf8 {
+            if inExponent {
+                if b == UInt8(ascii: "-") { expNegative = true } else if b >= 0x30 && b <= 0x39 { exp = exp * 10 + Int(b - 0x30) }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "."): sawDot = true
+            case UInt8(ascii: "e"), UInt8(ascii: "E"): inExponent = true
+            default:
+                digits.append(b)
+                if !sawDot { intCount += 1 }
+            }
         }
-        var intPart = text, frac = ""
-        if let dot = text.firstIndex(of: ".") { intPart = String(text[..<dot]); frac = String(text[text.index(after: dot)...]) }
-        if frac == "0" { frac = "" }
-        var digits = intPart + frac
-        var pointExp = intPart.count - 1 + exp
-        while digits.hasPrefix("0") && digits.count > 1 { digits.removeFirst(); pointExp -= 1 }
-        while digits.hasSuffix("0") && digits.count > 1 { digits.removeLast() }
-        return (digits, pointExp)
+        if expNegative { exp = -exp }
+        var pointExp = intCount - 1 + exp
+        var start = 0, end = digits.count
+        while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; pointExp -= 1 }
+        while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        return (String(decoding: digits[start..<end], as: UTF8.self), pointExp)
     }
 
     enum Arg {
@@ -82,60 +92,109 @@ enum GoFormat {
         switch v {
         case .string(let s): return .string(s)
         case .bool(let b): return .bool(b)
-        case .number(let n): return convertNumber(n.description)
+        case .number(let n):
+            // A computed integer has no text: it is Go's int64 when it fits (what its text would give).
+            if n.literal == nil, let i = n.intValue { return .int(i) }
+            return convertNumber(n.description)
         default: return .other(v)
         }
     }
 
     static func convertNumber(_ text: String) -> Arg {
-        let hasExponent = text.contains { $0 == "e" || $0 == "E" }
+        var hasExponent = false, dot: String.Index? = nil, fractionIsZero = true
+        var i = text.utf8.startIndex
+        while i != text.utf8.endIndex {
+            let b = text.utf8[i]
+            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") { hasExponent = true }
+            else if b == UInt8(ascii: ".") { dot = i }
+            else if dot != nil, b != UInt8(ascii: "0") { fractionIsZero = false }
+            i = text.utf8.index(after: i)
+        }
         if !hasExponent {
             var integral = Substring(text)
-            if let dot = text.firstIndex(of: ".") {
-                if text[text.index(after: dot)...].allSatisfy({ $0 == "0" }) { integral = text[..<dot] }
-            }
+            if let dot, fractionIsZero { integral = text[..<dot] }
             if let i = Int(integral) { return .int(i) }
-            if !text.contains("."), let b = BigInt(text) { return .bigInt(b) }
+            if dot == nil, let b = BigInt(text) { return .bigInt(b) }
         }
-        if text.contains("."), let d = Double(text), d.isFinite { return .float(d) }
+        if dot != nil, let d = Double(text), d.isFinite { return .float(d) }
         return .string(text)
     }
 
+    /// The flags of one verb (`+-# 0`).
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let plus = Flags(rawValue: 1), minus = Flags(rawValue: 2), sharp = Flags(rawValue: 4)
+        static let space = Flags(rawValue: 8), zero = Flags(rawValue: 16)
+
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+        init?(byte: UInt8) {
+            switch byte {
+            case UInt8(ascii: "+"): self = .plus
+            case UInt8(ascii: "-"): self = .minus
+            case UInt8(ascii: "#"): self = .sharp
+            case UInt8(ascii: " "): self = .space
+            case UInt8(ascii: "0"): self = .zero
+            default: return nil
+            }
+        }
+    }
+
+    /// Go's `fmt.Sprintf` over the format's UTF-8 bytes: literal runs are copied whole, and
+    /// only the verbs are interpreted.
     static func sprintf(_ formatString: String, _ values: [RegoValue]) -> String {
-        let f = Array(formatString.unicodeScalars)
-        var out = ""
+        var formatString = formatString
+        return formatString.withUTF8 { f in sprintf(f, values) }
+    }
+
+    static func sprintf(_ f: UnsafeBufferPointer<UInt8>, _ values: [RegoValue]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(f.count + 16 * values.count)
         var argIndex = 0
         var i = 0
+        let percent = UInt8(ascii: "%")
+        func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
         while i < f.count {
-            let c = f[i]
-            if c != "%" { out.unicodeScalars.append(c); i += 1; continue }
-            i += 1
-            guard i < f.count else { out += "%!(NOVERB)"; break }
-            var flags = Set<Unicode.Scalar>()
-            while i < f.count, "+-# 0".unicodeScalars.contains(f[i]) { flags.insert(f[i]); i += 1 }
-            var width: Int? = nil
-            while i < f.count, let d = Int(String(f[i])) { width = min(10_000, (width ?? 0) * 10 + d); i += 1 }
-            var precision: Int? = nil
-            if i < f.count, f[i] == "." {
-                i += 1; precision = 0
-                while i < f.count, let d = Int(String(f[i])) { precision = min(10_000, precision! * 10 + d); i += 1 }
+            if f[i] != percent {
+                let runStart = i
+                while i < f.count, f[i] != percent { i += 1 }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: f[runStart..<i]))
+                continue
             }
-            guard i < f.count else { out += "%!(NOVERB)"; break }
-            let verb = f[i]; i += 1
-            if verb == "%" { out += "%"; continue }
-            guard argIndex < values.count else { out += "%!\(verb)(MISSING)"; continue }
+            i += 1
+            guard i < f.count else { out.append(contentsOf: "%!(NOVERB)".utf8); break }
+            var flags: Flags = []
+            while i < f.count, let flag = Flags(byte: f[i]) { flags.insert(flag); i += 1 }
+            var width: Int? = nil
+            while i < f.count, isDigit(f[i]) { width = min(10_000, (width ?? 0) * 10 + Int(f[i] - 0x30)); i += 1 }
+            var precision: Int? = nil
+            if i < f.count, f[i] == UInt8(ascii: ".") {
+                i += 1; precision = 0
+                while i < f.count, isDigit(f[i]) { precision = min(10_000, precision! * 10 + Int(f[i] - 0x30)); i += 1 }
+            }
+            guard i < f.count else { out.append(contentsOf: "%!(NOVERB)".utf8); break }
+            // The verb is one Unicode scalar.
+            let verb: Unicode.Scalar
+            if f[i] < 0x80 {
+                verb = Unicode.Scalar(f[i]); i += 1
+            } else {
+                var it = UnsafeBufferPointer(rebasing: f[i...]).makeIterator()
+                var decoder = UTF8()
+                if case .scalarValue(let s) = decoder.decode(&it) { verb = s; i += s.utf8.count } else { verb = "\u{FFFD}"; i += 1 }
+            }
+            if verb == "%" { out.append(percent); continue }
+            guard argIndex < values.count else { out.append(contentsOf: "%!\(verb)(MISSING)".utf8); continue }
             let arg = convert(values[argIndex]); argIndex += 1
             var s = formatOne(verb, arg, flags, precision)
             if let width, s.count < width {
                 let pad = width - s.count
-                if flags.contains("-") { s += String(repeating: " ", count: pad) }
-                else if flags.contains("0"), "dfeEgGxXob".unicodeScalars.contains(verb) {
+                if flags.contains(.minus) { s += String(repeating: " ", count: pad) }
+                else if flags.contains(.zero), "dfeEgGxXob".unicodeScalars.contains(verb) {
                     let neg = s.hasPrefix("-") || s.hasPrefix("+")
                     let sign = neg ? String(s.removeFirst()) : ""
                     s = sign + String(repeating: "0", count: pad) + s
                 } else { s = String(repeating: " ", count: pad) + s }
             }
-            out += s
+            out.append(contentsOf: s.utf8)
         }
         if argIndex < values.count {
             var extras: [String] = []
@@ -152,13 +211,13 @@ enum GoFormat {
                 }
                 extras.append(type + "=" + formatOne("v", a, [], nil))
             }
-            out += "%!(EXTRA " + extras.joined(separator: ", ") + ")"
+            out.append(contentsOf: ("%!(EXTRA " + extras.joined(separator: ", ") + ")").utf8)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func formatOne(_ verb: Unicode.Scalar, _ arg: Arg, _ flags: Set<Unicode.Scalar>, _ precision: Int?) -> String {
-        let plus = flags.contains("+")
+    static func formatOne(_ verb: Unicode.Scalar, _ arg: Arg, _ flags: Flags, _ precision: Int?) -> String {
+        let plus = flags.contains(.plus)
         switch (verb, arg) {
         case ("v", .int(let n)), ("d", .int(let n)):
             return (plus && n >= 0 ? "+" : "") + String(n)
