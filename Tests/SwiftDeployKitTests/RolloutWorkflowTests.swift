@@ -45,7 +45,8 @@ import TestSupport
         let server: LoopbackHTTPServer
 
         /// `extra`: more manifest blocks (an `slo` block), appended as written.
-        init(steps: String = "[50, 100]", thresholds: ((inout [String: JSONValue]) -> Void)? = nil, extra: String = "") throws {
+        init(steps: String = "[50, 100]", onInconclusive: String = "pause", thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
+             extra: String = "") throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
@@ -74,6 +75,7 @@ import TestSupport
             rollout:
               steps: \(steps)
               interval: 1s
+              on_inconclusive: \(onInconclusive)
             \(extra)
             """
             url = try dir.write(manifest, to: "manifest.yaml")
@@ -245,6 +247,21 @@ import TestSupport
         #expect(status.state == .paused)
         #expect(status.step == 0 && status.weight == 50)
         #expect(!rig.runtime.calls.contains("recreate app"))
+        #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
+        Self.expectWriteAhead(try rig.history())
+    }
+
+    /// With `on_inconclusive: abort` an inconclusive step rolls back (exit 2), stable untouched, never promoted.
+    @Test func anInconclusiveStepAbortsWhenAskedTo() async throws {
+        let rig = try Rig(onInconclusive: "abort", thresholds: { $0["max_p99_ratio"] = nil })
+        defer { rig.remove() }
+        let stableBefore = try #require(rig.runtime.app)
+        let report = try await rig.start()
+        #expect(report.outcome == .aborted, "\(report.message)")
+        #expect(report.exitStatus == .inconclusive)
+        #expect(rig.runtime.app?.id == stableBefore.id)
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        #expect(try rig.status().state == .aborted)
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
         Self.expectWriteAhead(try rig.history())
     }

@@ -97,11 +97,14 @@ try:
     print(f"rollout start exited {result.returncode}")
 
     records = []
+    step_intents = []  # times of the `rollout step` intents: written just before a weight is set
     for line in open(os.path.join(work, "history.jsonl")):
         entry = json.loads(line)
+        t = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
         if entry.get("event") == "rollout":
-            t = datetime.fromisoformat(entry["time"].replace("Z", "+00:00")).timestamp()
             records.append((t, entry["details"].get("phase"), entry["details"]))
+        elif entry.get("event") == "intent" and entry["details"].get("action") == "rollout step":
+            step_intents.append(t)
     start_t = next(t for t, p, _ in records if p == "start")
     step_ts = [t for t, p, _ in records if p == "step"]
     decision_ts = [t for t, p, _ in records if p == "decision"]
@@ -121,10 +124,15 @@ try:
         print(f"  weight change (decision → next step)   {statistics.mean(reloads):6.3f} s  (render, nginx -t, reload)")
     print(f"  finish (last decision → promoted)      {end_t - decision_ts[-1]:6.2f} s  (manifest, recreate stable, reload, drain, remove)")
 
-    # Weight changes: the reload windows are [previous record, step record] and the finish's two reloads.
-    windows = [(start_t, step_ts[0])] + list(zip(decision_ts, step_ts[1:])) + [(decision_ts[-1], end_t)]
+    # A weight change is bracketed by its step's intent (written just before the render) and its step record
+    # (written once `nginx -s reload` returned); 0.5 s more covers the old workers finishing. A request spans a
+    # weight change when it was in flight at any moment of such a window. The finish (recreate stable, two
+    # reloads, drain, remove) is reported apart; "other" is every remaining request during the rollout.
+    windows = [(a, b + 0.5) for a, b in zip(step_intents, step_ts)]
+    finish = (decision_ts[-1], end_t)
     spanning = [s for s in samples if any(s[0] < b and s[1] > a for a, b in windows)]
-    other = [s for s in samples if s not in spanning and began <= s[0] <= ended]
+    during_finish = [s for s in samples if s not in spanning and s[0] < finish[1] and s[1] > finish[0]]
+    other = [s for s in samples if s not in spanning and s not in during_finish and began <= s[0] <= ended]
 
     def describe(name, group):
         if not group:
@@ -136,8 +144,13 @@ try:
         print(f"{name:34s} n={len(ms):5d}  p50 {q(0.5):7.1f} ms  p95 {q(0.95):7.1f} ms  p99 {q(0.99):7.1f} ms  max {ms[-1]:7.1f} ms  failed {failed}")
 
     print(f"\n== request latency through nginx ({clients} clients)")
+    print(f"weight-change windows: {len(windows)}, mean {statistics.mean(b - a for a, b in windows):.2f} s each")
     describe("in flight during a weight change", spanning)
     describe("not during a weight change", other)
+    describe("during the finish", during_finish)
+    if spanning and other:
+        p = lambda g, q: sorted(x[2] for x in g)[min(len(g) - 1, int(q * len(g)))]
+        print(f"ratio spanning/other: p50 {p(spanning, 0.5) / p(other, 0.5):.2f}  p95 {p(spanning, 0.95) / p(other, 0.95):.2f}  p99 {p(spanning, 0.99) / p(other, 0.99):.2f}")
 finally:
     stop.set()
     subprocess.run([binary, "teardown", "--clean", "--manifest", manifest], capture_output=True)
