@@ -26,18 +26,7 @@ struct CrashTests {
     /// at once when it pauses there, or `after` seconds into the next step (`continue` mode). Traffic flows
     /// through nginx meanwhile, so a metrics window has requests.
     static func kill(_ project: Project, _ arguments: [String], at phase: String, continuing after: Double? = nil) throws -> String {
-        let traffic = TrafficSwitch()
-        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
-        Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
-            while !traffic.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
-                usleep(40_000)
-            }
-            session.finishTasksAndInvalidate()
-        }
+        let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 40_000)
         defer { traffic.turnOn() }
         var environment = ["SWIFTDEPLOY_TEST_PAUSE_AT": phase]
         if after != nil { environment["SWIFTDEPLOY_TEST_PAUSE_MODE"] = "continue" }

@@ -360,4 +360,21 @@ final class TrafficSwitch: @unchecked Sendable {
     private var on = false
     var isOn: Bool { lock.withLock { on } }
     func turnOn() { lock.withLock { on = true } }
+
+    /// Sends `GET url` on a thread of its own, one request at a time with `pause` between them, until the returned
+    /// switch is turned on (callers `defer { traffic.turnOn() }`).
+    static func background(_ url: URL, pause microseconds: UInt32) -> TrafficSwitch {
+        let traffic = TrafficSwitch()
+        Thread.detachNewThread {
+            let session = URLSession(configuration: .ephemeral)
+            while !traffic.isOn {
+                let answered = DispatchSemaphore(value: 0)
+                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
+                _ = answered.wait(timeout: .now() + 10)
+                usleep(microseconds)
+            }
+            session.finishTasksAndInvalidate()
+        }
+        return traffic
+    }
 }

@@ -75,18 +75,7 @@ import FoundationNetworking
         }
         #expect(alertmanagers.contains("\"activeAlertmanagers\":[{\"url\":\"http://alertmanager:9093/api/v2/alerts\"}]"), "\(alertmanagers)")
 
-        let traffic = TrafficSwitch()
-        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
-        Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
-            while !traffic.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
-                usleep(30_000)
-            }
-            session.finishTasksAndInvalidate()
-        }
+        let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 30_000)
         defer { traffic.turnOn() }
 
         /// Runs `gate slo --format json` until it exits with `status` (or the time is up); returns the last run.
