@@ -914,7 +914,7 @@ final class Evaluator {
         return result ?? defaultValue
     }
 
-    /// Values of a rule's first clause (body, then each `else`) that has solutions.
+    /// Values of a rule's first clause (body, then each `else`) that has solutions with a defined value.
     func evalRuleClauses(_ rule: CompiledRule, start: [Env]) throws -> [RegoValue] {
         var values: [RegoValue] = []
         let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
@@ -927,6 +927,9 @@ final class Evaluator {
                 try evalTerm(valueTerm, env2, &vs)
                 for (v, _) in vs where !values.contains(v) { values.append(v) }
             }
+            // OPA moves a clause's value into its body (`rewriteExprTermsInHead`): a value that is
+            // undefined for every solution fails the clause, and the next `else` is tried.
+            if values.isEmpty { continue }
             if values.count > 1 && rule.rule.args == nil {
                 throw RegoError.conflict("complete rules must not produce multiple outputs", loc)
             }
