@@ -332,6 +332,11 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
             let (q, r) = num.quotientAndRemainder(dividingBy: y)
             if r.isZero { return RegoNumber(mantissa: q, scale: extra) }
         }
+        // Not terminating: the exact quotient to 40 more digits, then the nearest Double (one
+        // correctly rounded parse, not a division of two rounded operands).
+        let extra = 40 + Swift.max(0, y.magnitude.description.count - x.magnitude.description.count)
+        let (q, _) = (x * BigInt(10).power(extra)).quotientAndRemainder(dividingBy: y)
+        if let d = Double(RegoNumber(mantissa: q, scale: extra).canonicalDescription), d.isFinite, let n = RegoNumber(d) { return n }
         return RegoNumber(self.doubleValue / other.doubleValue)
     }
 
