@@ -39,6 +39,25 @@ import TestSupport
             g := f(1)
             """, data: #"{"s": "db", "xs": [0, 4]}"#, input: #"{"s": "stable", "ss": []}"#,
              expected: #"{"e4": "fallback", "g": "f-fallback"}"#),
+        // Seed 1795713175239, package p703: OPA's parser continues an expression when the next
+        // line starts with a binary operator (`y := 5` then `- 1 == 4` is `y := 5 - 1 == 4`).
+        Case(name: "a line starting with an operator continues the expression", module: """
+            package fuzz.t
+
+            x := 1 if {
+            	y := 5
+            	-1 == 4
+            }
+
+            z := y if {
+            	y := 2
+            	* 3
+            	< 7
+            }
+
+            w := [v | v := 1
+            	+ 1]
+            """, data: "{}", input: "{}", expected: #"{"x": 1, "z": true, "w": [2]}"#),
         Case(name: "a defined value still ends the chain", module: """
             package fuzz.t
 
