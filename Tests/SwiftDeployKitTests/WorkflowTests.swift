@@ -310,4 +310,26 @@ import TestSupport
         let hash = HistoryLog.sha256Hex(of: try Data(contentsOf: rig.url))
         #expect(lines[2]["manifest_hash"]?.stringValue == hash)
     }
+
+    /// One override is written as an `override` line, and the intent and the deploy line it let through carry the
+    /// same override for context: the audit lists and counts the override once.
+    @Test func oneOverrideIsCountedOnceByTheAudit() async throws {
+        let rig = try WorkflowTests.Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["memory free 3% < 10%"])]))
+        defer { rig.dir.remove() }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let context = try rig.context(recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url))
+        _ = try await DeployWorkflow(context: context, override: OverrideRequest(reason: "INC-9 approved", who: "alice")).run()
+        let history = rig.dir.url.appendingPathComponent("history.jsonl")
+        let carrying = try rig.dir.read("history.jsonl").split(separator: "\n").filter { $0.contains("\"override\":") }
+        #expect(carrying.count == 3, "override, intent and deploy lines all carry the override")
+
+        let output = rig.dir.url.appendingPathComponent("audit_report.json")
+        let summary = try AuditReport.write(history: history, to: output, format: .json)
+        #expect(summary.overrides == 1)
+        let report = try JSONValue.parse(Data(contentsOf: output))
+        guard case .array(let listed)? = report["overrides"] else { Issue.record("no overrides list in \(report)"); return }
+        #expect(listed.count == 1)
+        #expect(listed.first?["reason"]?.stringValue == "INC-9 approved")
+        #expect(listed.first?["event"]?.stringValue == "override")
+    }
 }

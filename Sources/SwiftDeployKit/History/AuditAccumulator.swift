@@ -156,7 +156,9 @@ final class AuditAccumulator {
             if let p = m.p99, p.isFinite { bucket.p99Sum += p; bucket.p99Count += 1 }
             hourly[Self.hourIndex(time)] = bucket
         }
-        if event == .override || line.override != nil {
+        // An override is its `override` line; the intent and the action it let through carry the same override
+        // for context, and are not overrides of their own.
+        if event == .override {
             var o = item
             o.reason = line.override?.reason
             try overrides.append(o)
