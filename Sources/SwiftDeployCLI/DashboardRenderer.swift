@@ -27,6 +27,13 @@ struct DashboardRenderer {
         }
         let endpoint = console.colored(s.endpoint.summary, s.endpoint.status == 200 ? .green : .red)
         lines.append("services  " + services.joined(separator: "   ") + "   health endpoint \(endpoint)")
+        if let nodes = s.nodes {
+            // Swarm: every node with its role and state (a node that went down shows here, its tasks moved below).
+            lines.append("nodes     " + nodes.map { node in
+                "\(node.name) \(node.role) " + console.colored(node.availability == "active" ? node.state : "\(node.state), \(node.availability)",
+                                                            node.isUp ? .green : .red)
+            }.joined(separator: "   "))
+        }
         if s.replicaTargets != nil {
             // Swarm: each task with its node and state.
             for task in s.containers {

@@ -104,6 +104,8 @@ public protocol ContainerRuntime: Sendable {
     func recentFailures() -> [String]
     /// The nodes the project runs on (Swarm); empty on one host.
     func nodesInvolved() throws -> [String]
+    /// Every node of the cluster with its role and state, as its manager sees it (Swarm); nil on one host.
+    func clusterNodes() throws -> [ClusterNode]?
 }
 
 extension ContainerRuntime {
@@ -119,6 +121,9 @@ extension ContainerRuntime {
 
     /// The nodes the project runs on, for the history (Swarm); empty on one host.
     public func nodesInvolved() throws -> [String] { [] }
+
+    /// A runtime on one host has no cluster to report.
+    public func clusterNodes() throws -> [ClusterNode]? { nil }
 }
 
 /// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.

@@ -62,6 +62,8 @@ public struct StatusSnapshot: Sendable {
     public var rollout: RolloutDashboard? = nil
     /// The replicas each service wants, when the runtime schedules replicas (Swarm); nil otherwise.
     public var replicaTargets: [String: Int]? = nil
+    /// The cluster's nodes with their state (Swarm), so a node that went down shows beside where its tasks went.
+    public var nodes: [ClusterNode]? = nil
 
     /// `running/desired` of a service on a runtime with replica targets.
     public func replicas(of service: String) -> (running: Int, desired: Int)? {
@@ -114,6 +116,7 @@ public struct StatusSnapshot: Sendable {
                 return .object(service)
             }),
             "metrics": metrics,
+            "nodes": nodes.map { .array($0.map(\.json)) } ?? .null,
             "policy": .array(decisions.map { d in
                 .object(["domain": .string(d.domain), "verdict": .string(d.verdict.rawValue), "engine": .string(d.engine),
                          "reasons": .array(d.reasons.map(JSONValue.string)), "warnings": .array(d.warnings.map(JSONValue.string))])
@@ -167,6 +170,7 @@ public struct StatusWorkflow: Sendable {
             expectedServices: context.expectedServices)
         snapshot.rollout = await rolloutResult
         snapshot.replicaTargets = try context.runtime.replicaTargets()
+        snapshot.nodes = try context.runtime.clusterNodes()
         try context.record(LifecycleRecord(
             event: .status, outcome: snapshot.healthy ? "ok" : "failed",
             message: snapshot.healthy ? "healthy" : "not healthy: " + Self.problems(snapshot).joined(separator: "; "),

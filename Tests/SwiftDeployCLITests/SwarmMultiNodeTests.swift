@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// `runtime: swarm` on two nodes (issue 13, "Done when", the multi-node test): a second Docker engine, started by
+/// the test in its own network namespace (`SwarmCluster`), joins the swarm as a worker; the built `swiftdeploy`
+/// deploys to it, the replicas run on both nodes and answer through nginx, a placement constraint puts them where it
+/// says, and stopping the worker's engine makes Swarm reschedule its replicas on the manager while `status` shows
+/// the worker down and where the replicas went. Everything is removed afterwards (the stack, both engines' swarm,
+/// the second engine, the namespace and links). Run under the swarm lock on a shared engine.
+@Suite(.serialized, .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
+struct SwarmMultiNodeTests {
+    static let label = "swiftdeploy-test.pool"
+
+    struct Project {
+        let dir: TemporaryDirectory
+        let name: String
+        let publicPort: Int
+        let adminPort: Int
+        var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
+
+        init() throws {
+            dir = try TemporaryDirectory(prefix: "swarm-nodes")
+            name = "sdmn" + String(UUID().uuidString.lowercased().prefix(8))
+            publicPort = try EndToEndTests.freePort()
+            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
+            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
+                                             to: dir.url.appendingPathComponent("policies"))
+            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("thresholds.json"),
+                                             to: dir.url.appendingPathComponent("thresholds.json"))
+        }
+
+        func write(replicas: Int, placement: [String]) throws {
+            let constraints = placement.isEmpty ? "" : "  placement:\n" + placement.map { "    - \($0)\n" }.joined()
+            let text = """
+                project: \(name)
+                runtime: swarm
+                services:
+                  image: swiftdeploy/api:0.1.0
+                  port: 3000
+                  replicas: \(replicas)
+                  healthcheck:
+                    interval: 1s
+                    timeout: 2s
+                    retries: 3
+
+                """ + constraints + """
+                nginx:
+                  image: swiftdeploy/nginx:bookworm
+                  port: \(publicPort)
+                  admin_port: \(adminPort)
+                network:
+                  name: app-net
+                  driver_type: bridge
+
+                """
+            try Data(text.utf8).write(to: manifestURL)
+        }
+
+        var runtime: SwarmRuntime {
+            SwarmRuntime(project: name, stackFile: dir.url.appendingPathComponent("docker-stack.yml"))
+        }
+
+        func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CLIResult {
+            let result = try CLIRunner.run(arguments + ["--no-color"], in: dir.url, timeout: timeout)
+            print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
+            return result
+        }
+
+        /// deploy, and on a host the infrastructure policy finds too busy, again on an audited override.
+        func deploy() throws -> CLIResult {
+            let first = try run(["deploy", "--timeout", "240s"])
+            guard first.status == 1 || first.status == 2 else { return first }
+            return try run(["deploy", "--timeout", "240s", "--override", "swarm multi-node test on a busy shared host"])
+        }
+
+        func destroy() {
+            _ = try? run(["teardown", "--clean"], timeout: 180)
+            _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
+            dir.remove()
+        }
+    }
+
+    /// The app's tasks that Swarm wants running, by the node they are on (node id prefix → count).
+    static func appTasksByNode(_ project: Project, cluster: SwarmCluster) throws -> (manager: Int, worker: Int, other: [String]) {
+        let tasks = try project.runtime.containers().filter { $0.service == "app" && $0.isReady }
+        var manager = 0, worker = 0
+        var other: [String] = []
+        for task in tasks {
+            let node = task.node ?? ""
+            if node.contains(String(cluster.managerNodeID.prefix(12))) { manager += 1 }
+            else if node.contains(String(cluster.workerNodeID.prefix(12))) { worker += 1 }
+            else { other.append("\(task.name) on \(node)") }
+        }
+        return (manager, worker, other)
+    }
+
+    static func waitFor(_ what: String, timeout: TimeInterval, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        Issue.record("timed out after \(Int(timeout)) s waiting for \(what)")
+    }
+
+    static func statusFrame(_ project: Project) throws -> (status: Int32, frame: [String: Any]) {
+        let result = try project.run(["status", "--once", "--format", "json"])
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let frame = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "status printed no JSON: \(result.stdout)")
+        return (result.status, frame)
+    }
+
+    @Test("two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the worker's engine stopped moves its replicas to the manager and status shows it, nothing is left")
+    func replicasSpreadPlaceAndRescheduleOverTwoNodes() async throws {
+        let cluster = try SwarmCluster.start(images: ["swiftdeploy/api:0.1.0", "swiftdeploy/nginx:bookworm"])
+        defer { #expect(cluster.tearDown().isEmpty) }
+        let project = try Project()
+        defer { project.destroy() }
+
+        // 1. Placement: only the worker carries the label, so both replicas run there (nginx stays on the manager).
+        try cluster.addLabel(Self.label, "blue", to: .worker)
+        try project.write(replicas: 2, placement: ["node.labels.\(Self.label) == blue"])
+        let first = try project.deploy()
+        try #require(first.status == 0, "deploy: \(first.stdout)\(first.stderr)")
+        let placed = try Self.appTasksByNode(project, cluster: cluster)
+        #expect(placed.worker == 2 && placed.manager == 0 && placed.other.isEmpty, "placement: \(placed)")
+        let nginxTasks = try project.runtime.containers().filter { $0.service == "nginx" }
+        #expect(nginxTasks.count == 1 && nginxTasks.allSatisfy { $0.node?.contains(String(cluster.managerNodeID.prefix(12))) == true },
+                "nginx runs on the manager: \(nginxTasks.map { ($0.name, $0.node ?? "-") })")
+        // nginx on the manager reaches the worker's replicas over the overlay network.
+        for _ in 0..<20 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
+
+        // 2. The manager gets the label too and the project scales to four: Swarm places the two new replicas on the
+        //    manager (the node with fewer of them); replicas on both nodes answer through nginx.
+        try cluster.addLabel(Self.label, "blue", to: .manager)
+        try project.write(replicas: 4, placement: ["node.labels.\(Self.label) == blue"])
+        let second = try project.deploy()
+        try #require(second.status == 0, "deploy: \(second.stdout)\(second.stderr)")
+        let spread = try Self.appTasksByNode(project, cluster: cluster)
+        #expect(spread.worker == 2 && spread.manager == 2 && spread.other.isEmpty, "spread: \(spread)")
+        for _ in 0..<120 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
+        let manifest = try ManifestLoader().load(from: project.manifestURL)
+        let tasks = try project.runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == "app" }
+        let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime).replicaSnapshots()
+        #expect(perReplica.count == 4, "four replicas answered /metrics: \(perReplica.map(\.address))")
+        var servedOn: Set<String> = []
+        for (address, snapshot) in perReplica {
+            let served = snapshot.families.first { $0.name == "http_requests_total" }?.samples
+                .filter { $0[label: "path"] == "/" }.reduce(0) { $0 + $1.value } ?? 0
+            #expect(served > 0, "replica \(address) served no request through nginx")
+            if served > 0, let node = tasks.first(where: { $0.address == address })?.status.node { servedOn.insert(node) }
+        }
+        #expect(servedOn.count == 2, "requests through nginx reached replicas on both nodes: \(servedOn)")
+
+        // 3. The worker's engine stops: the manager marks the node down and Swarm starts its two replicas on the
+        //    manager (the label allows it); traffic keeps being answered.
+        try cluster.stopWorkerEngine()
+        try cluster.waitFor(node: .worker, state: "down", timeout: 120)
+        try Self.waitFor("the worker's replicas to run on the manager", timeout: 180) {
+            let now = try Self.appTasksByNode(project, cluster: cluster)
+            return now.manager == 4 && now.worker == 0
+        }
+        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+
+        // `status` shows both: the worker down, and all four replicas running on the manager.
+        let (code, frame) = try Self.statusFrame(project)
+        #expect(code == 0, "status --once: \(frame)")
+        let nodes = try #require(frame["nodes"] as? [[String: Any]], "status names the swarm's nodes: \(frame)")
+        let worker = nodes.first { ($0["id"] as? String)?.hasPrefix(String(cluster.workerNodeID.prefix(12))) == true }
+        let manager = nodes.first { ($0["id"] as? String)?.hasPrefix(String(cluster.managerNodeID.prefix(12))) == true }
+        #expect(worker?["state"] as? String == "down", "the worker is shown down: \(nodes)")
+        #expect(worker?["role"] as? String == "worker")
+        #expect(manager?["state"] as? String == "ready", "the manager is shown ready: \(nodes)")
+        let services = try #require(frame["services"] as? [[String: Any]])
+        let app = try #require(services.first { $0["name"] as? String == "app" })
+        #expect((app["replicas"] as? [String: Any])?["running"] as? Int == 4)
+        #expect((app["replicas"] as? [String: Any])?["desired"] as? Int == 4)
+        let appTasks = try #require(app["tasks"] as? [[String: Any]])
+        #expect(appTasks.count == 4 && appTasks.allSatisfy {
+            ($0["node"] as? String)?.contains(String(cluster.managerNodeID.prefix(12))) == true && $0["state"] as? String == "running"
+        }, "the replicas are shown on the manager: \(appTasks)")
+        let text = try project.run(["status", "--once"])
+        #expect(text.stdout.contains("down"), "the text dashboard shows the worker down: \(text.stdout)")
+
+        // 4. Teardown leaves nothing of the stack; the harness removes the rest (checked by its own tests).
+        let teardown = try project.run(["teardown"], timeout: 240)
+        #expect(teardown.status == 0, "teardown: \(teardown.stdout)\(teardown.stderr)")
+        let left = try project.runtime.leftovers()
+        #expect(left.isEmpty, "teardown left: \(left)")
+        let problems = cluster.tearDown()
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(cluster.leftovers().isEmpty, "\(cluster.leftovers())")
+    }
+}
