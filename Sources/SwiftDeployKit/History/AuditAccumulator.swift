@@ -92,7 +92,7 @@ final class AuditAccumulator {
     let changes: AuditSpill
     let violations: AuditSpill
     let overrides: AuditSpill
-    private let decoder = JSONDecoder()
+    private let reader = HistoryJSONReader()
 
     init(since: Date?, until: Date?, scratch: URL) throws {
         self.since = since
@@ -105,7 +105,7 @@ final class AuditAccumulator {
 
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {
         let hash = HistoryLog.sha256Hex(of: bytes)
-        let line = try? decoder.decode(AuditLine.self, from: Data(bytes))
+        let line = AuditLine.decode(bytes, reader: reader)
         let chain = terminated ? line?.chainFields : nil
         verifier.consume(line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
         guard let line, chain != nil else { return }

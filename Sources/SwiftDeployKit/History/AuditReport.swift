@@ -83,9 +83,10 @@ public enum AuditReport {
     /// Checks the chain only (no report): fast, and what `audit --verify` runs.
     public static func verify(history: URL, expectedHead: String? = nil) throws -> AuditSummary {
         var verifier = HistoryChainVerifier()
+        let reader = HistoryJSONReader()
         try HistoryLineReader.forEachLine(in: history) { bytes, number, terminated in
             let hash = HistoryLog.sha256Hex(of: bytes)
-            let fields = terminated ? HistoryChainFields.decode(bytes) : nil
+            let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             verifier.consume(line: number, hash: hash, seq: fields?.seq, prev: fields?.prev, sealed: fields?.sealed,
                              terminated: terminated)
         }
