@@ -225,15 +225,13 @@ final class AuditAccumulator {
         changeCommits.append((time, commit))
     }
 
-    /// Lead time for changes over the period's successful changes, each commit resolved once.
-    func resolveLeadTimes(_ commitTime: (String) -> Double?) {
-        var cache: [String: Double?] = [:]
+    /// Lead time for changes over the period's successful changes, all commits resolved in one call.
+    func resolveLeadTimes(_ commitTimes: ([String]) -> [String: Double]) {
+        let known = commitTimes(Array(Set(changeCommits.compactMap(\.commit))))
         var leads: [Double] = []
         for change in changeCommits {
             guard let commit = change.commit else { delivery.leadTimeUnknown += 1; continue }
-            let committed: Double?
-            if let known = cache[commit] { committed = known } else { committed = commitTime(commit); cache[commit] = committed }
-            guard let committed else { delivery.leadTimeUnknown += 1; continue }
+            guard let committed = known[commit] else { delivery.leadTimeUnknown += 1; continue }
             leads.append(max(0, change.time.timeIntervalSince1970 - committed))
         }
         guard !leads.isEmpty else { return }
