@@ -56,6 +56,9 @@ enum LifecycleCLI {
         let console = global.console
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
+        if manifest.runtime == .swarm {
+            throw RuntimeError.runtimeUnsupported(runtime: manifest.runtime.rawValue, command: "deploy, promote, status, teardown and rollout")
+        }
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
         return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,

@@ -8,8 +8,10 @@ import Foundation
 public struct Manifest: Sendable, Equatable {
     /// The schema version (`version:`); only 1 exists.
     public var version: Int
-    /// The Compose project name: containers, networks and volumes are scoped by it.
+    /// The Compose project name: containers, networks and volumes are scoped by it. On Swarm it is the stack's name.
     public var project: String
+    /// Where the stack runs (`runtime:`): Docker Compose on this host, or a Docker Swarm (`docker stack deploy`).
+    public var runtime: RuntimeKind = Manifest.Defaults.runtime
     public var services: Service
     public var nginx: Nginx
     public var network: Network
@@ -49,6 +51,11 @@ public struct Manifest: Sendable, Equatable {
         public var user: String? = nil
         /// `services.allow_root: true` accepts running the app as root (uid 0); refused otherwise.
         public var allowRoot: Bool = false
+        /// How many instances of the app run (`services.replicas`), behind nginx on either runtime.
+        public var replicas: Int = Manifest.Defaults.replicas
+        /// Swarm placement constraints (`services.placement`, e.g. `node.role == worker`), each checked against
+        /// `ManifestGrammar.placementConstraint`. Compose runs on one host and has nothing to place.
+        public var placement: [String] = []
     }
 
     public struct EnvironmentVariable: Sendable, Equatable {
@@ -159,6 +166,10 @@ public struct Manifest: Sendable, Equatable {
     public var reportURL: URL { resolve(history.report) }
     public var nginxConfigURL: URL { directory.appendingPathComponent("nginx.conf") }
     public var composeFileURL: URL { directory.appendingPathComponent("docker-compose.yml") }
+    /// The Swarm stack file `init` writes with `runtime: swarm` (`docker stack deploy -c docker-stack.yml`).
+    public var stackFileURL: URL { directory.appendingPathComponent("docker-stack.yml") }
+    /// The file the runtime deploys from: `docker-compose.yml` on Compose, `docker-stack.yml` on Swarm.
+    public var runtimeFileURL: URL { runtime == .swarm ? stackFileURL : composeFileURL }
 
     /// SHA-256 (hex) of the manifest's and the thresholds' bytes as they are on disk now; nil for a file that
     /// cannot be read. History lines carry them so a record names exactly what it was decided on.
@@ -173,6 +184,14 @@ public struct Manifest: Sendable, Equatable {
     public var adminHealthURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)\(services.healthcheck.path)")! }
     /// The public URL of the service on this host.
     public var publicURL: URL { URL(string: "http://127.0.0.1:\(nginx.port)/")! }
+}
+
+/// `runtime:`: what runs the stack.
+public enum RuntimeKind: String, Sendable, Equatable, CaseIterable {
+    /// Docker Compose on this host (`docker compose` or `docker-compose`).
+    case compose
+    /// A Docker Swarm, through `docker stack deploy` on a manager.
+    case swarm
 }
 
 public enum DeploymentMode: String, Sendable, Equatable, CaseIterable {
@@ -197,6 +216,10 @@ extension Manifest {
     public enum Defaults {
         public static let version = 1
         public static let serviceName = "app"
+        public static let runtime = RuntimeKind.compose
+        public static let replicas = 1
+        /// The most replicas a manifest may ask for: more is a typo, not a deployment this tool is tested at.
+        public static let maxReplicas = 100
         public static let mode = DeploymentMode.stable
         public static let restartPolicy = "unless-stopped"
         public static let healthcheckPath = "/healthz"

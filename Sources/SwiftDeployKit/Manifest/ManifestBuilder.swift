@@ -32,6 +32,8 @@ struct ManifestBuilder {
         }
         let project = reader.checked(top["project"], "project", ManifestGrammar.projectName)
             ?? ManifestGrammar.derivedProjectName(fromDirectory: directory.lastPathComponent)
+        let runtime = reader.choice(top["runtime"], "runtime", RuntimeKind.allCases.map(\.rawValue)).flatMap(RuntimeKind.init(rawValue:))
+            ?? Manifest.Defaults.runtime
 
         let services = buildServices(top["services"])
         let nginx = buildNginx(top["nginx"])
@@ -55,6 +57,7 @@ struct ManifestBuilder {
                           "policy.opa.port must differ from nginx.port and nginx.admin_port, got \(policy.opa.port)")
         }
         checkObservability(observability, nginx: nginx, policy: policy, node: top["observability"])
+        if runtime == .swarm { checkSwarm(top, policy: policy, observability: observability) }
         if metrics.source == .prometheus, metrics.prometheusURL == nil, !observability.prometheus {
             reader.report(top["metrics"], "metrics.prometheus_url",
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")
@@ -63,6 +66,7 @@ struct ManifestBuilder {
                                 network: network, policy: policy, metrics: metrics, history: history, rollout: rollout, templatesDir: templates, directory: directory, fileURL: fileURL)
         manifest.slo = slo
         manifest.observability = observability
+        manifest.runtime = runtime
         if manifest.metrics.source == .prometheus, manifest.metrics.prometheusURL == nil, observability.prometheus {
             manifest.metrics.prometheusURL = manifest.localPrometheusURL
         }
@@ -113,9 +117,27 @@ struct ManifestBuilder {
         if let user, ManifestGrammar.isRoot(user), !allowRoot {
             reader.report(m["user"], "services.user", "services.user '\(user)' runs the app as root (uid 0); choose a non-root user such as '10001:10001', or set services.allow_root: true to accept it")
         }
+        let replicas = reader.integer(m["replicas"], "services.replicas", range: 1...Manifest.Defaults.maxReplicas) ?? Manifest.Defaults.replicas
+        let placement = reader.stringList(m["placement"], "services.placement", ManifestGrammar.placementConstraint) ?? []
         guard let image, let port else { return nil }
-        return Manifest.Service(name: name, image: image, port: port, mode: mode, version: version, restartPolicy: restart,
-                                env: env, resources: resources, healthcheck: healthcheck, user: user, allowRoot: allowRoot)
+        var service = Manifest.Service(name: name, image: image, port: port, mode: mode, version: version, restartPolicy: restart,
+                                       env: env, resources: resources, healthcheck: healthcheck, user: user, allowRoot: allowRoot)
+        service.replicas = replicas
+        service.placement = placement
+        return service
+    }
+
+    /// What the Swarm stack cannot carry yet: the services that bind-mount files of this host (the OPA sidecar,
+    /// Prometheus, Alertmanager). Refused with what to do instead, never silently dropped.
+    private func checkSwarm(_ top: [String: Node], policy: Manifest.Policy, observability: Manifest.Observability) {
+        if policy.engine == .opa, policy.opa.url == nil {
+            reader.report(top["policy"], "policy.engine",
+                          "policy.engine opa without policy.opa.url needs an OPA sidecar, which runtime: swarm does not generate; set policy.opa.url to an OPA server, use policy.engine: embedded, or runtime: compose")
+        }
+        if observability.prometheus || observability.alertmanager {
+            reader.report(top["observability"], "observability.prometheus",
+                          "observability.prometheus and observability.alertmanager run inside a Compose stack only; with runtime: swarm run Prometheus outside the stack and set metrics.prometheus_url, or use runtime: compose")
+        }
     }
 
     private func buildEnv(_ node: Node?) -> [Manifest.EnvironmentVariable] {

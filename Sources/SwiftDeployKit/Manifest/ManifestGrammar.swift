@@ -108,6 +108,14 @@ public enum ManifestGrammar {
             : "an http(s) URL such as 'http://127.0.0.1:8181' (no credentials, query or fragment)"
     }
 
+    /// A Swarm placement constraint as `docker stack deploy` takes it: `<key> ==|!= <value>`, the key one of Swarm's
+    /// node attributes (`node.role` only with `manager` or `worker`). Nothing else: no quotes, no spaces inside a
+    /// value, no YAML or shell syntax, so a constraint cannot reach past its own list item.
+    public static func placementConstraint(_ s: String) -> String? {
+        matches(s, Pattern.placementConstraint) ? nil
+            : "a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == <value>' or '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, digits, '.', '_' and '-')"
+    }
+
     /// The regular expressions behind the rules above. They are written in the common subset of ICU's and
     /// ECMA-262's syntax, because the JSON Schema (`ManifestSchema`) ships them to editors as they are.
     public enum Pattern {
@@ -137,6 +145,12 @@ public enum ManifestGrammar {
         public static let httpURL = #"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"#
         /// A container user: `name`, `uid`, `name:group` or `uid:gid`.
         public static let containerUser = #"^([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10})(:([a-z_][a-z0-9_-]{0,31}|[0-9]{1,10}))?$"#
+        /// A Swarm placement constraint (see `placementConstraint`).
+        public static let placementConstraint: String = {
+            let name = #"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?"#
+            let key = #"(?:node\.(?:id|hostname|platform\.os|platform\.arch)|(?:node|engine)\.labels\."# + name + ")"
+            return #"^(?:"# + key + #" {0,4}(?:==|!=) {0,4}"# + name + #"|node\.role {0,4}(?:==|!=) {0,4}(?:manager|worker))$"#
+        }()
         /// A duration in Go-style units; whole seconds are written as a YAML integer instead.
         public static let duration = #"^([0-9]+(ms|s|m|h))+$"#
     }
@@ -177,11 +191,16 @@ public enum ManifestGrammar {
     public static let filePathRule = Rule({ filePath($0) }, pattern: Pattern.filePath, example: "var/report.md", counterexample: "../etc/passwd")
     public static let containerUserRule = Rule({ containerUser($0) }, pattern: Pattern.containerUser, example: "10001:10001",
                                                counterexample: "app user")
+    public static let placementConstraintRule = Rule({ placementConstraint($0) }, pattern: Pattern.placementConstraint,
+                                                     example: "node.role == worker", counterexample: "node.role == worker\"]\n  x: [\"")
     public static let httpURLRule = Rule({ httpURL($0) }, pattern: Pattern.httpURL, example: "http://127.0.0.1:8181",
                                          counterexample: "http://user:pw@host/")
 
     private static func matches(_ s: String, _ pattern: String) -> Bool {
-        s.range(of: pattern, options: .regularExpression) != nil
+        // ICU's `$` also matches before a final line terminator (ECMA-262's, which the schema uses, does not):
+        // no rule admits a line terminator, so a value ending in one never matches.
+        if let last = s.unicodeScalars.last, CharacterSet.newlines.contains(last) { return false }
+        return s.range(of: pattern, options: .regularExpression) != nil
     }
 
     /// A project name derived from a directory name: lowercased, invalid characters replaced by `-`.

@@ -81,7 +81,9 @@ public enum ManifestSchema {
         ManifestKey("version", .integer(1...1), default: .integer(Manifest.Defaults.version),
                     "Manifest schema version; only 1 exists."),
         ManifestKey("project", .string(ManifestGrammar.projectNameRule),
-                    "Compose project name: containers, networks and volumes are scoped by it. Default: the manifest directory's name, made DNS-safe."),
+                    "Compose project name: containers, networks and volumes are scoped by it (on Swarm: the stack name). Default: the manifest directory's name, made DNS-safe."),
+        ManifestKey("runtime", .choice(RuntimeKind.allCases.map(\.rawValue)), default: .string(Manifest.Defaults.runtime.rawValue),
+                    "compose (Docker Compose on this host, docker-compose.yml) or swarm (docker stack deploy on a Swarm manager, docker-stack.yml)."),
         ManifestKey("services", .section([
             ManifestKey("name", .string(ManifestGrammar.dnsLabelRule), default: .string(Manifest.Defaults.serviceName),
                         forbidden: ManifestSchema.reservedServiceNames,
@@ -99,6 +101,10 @@ public enum ManifestSchema {
             ManifestKey("user", .string(ManifestGrammar.containerUserRule),
                         "The user the app runs as: name, uid, name:group or uid:gid; default the image's own USER. Root (root, 0) is refused, and so is an image whose USER is root when this key is absent, unless allow_root is true."),
             ManifestKey("allow_root", .boolean, "true accepts running the app as root (uid 0); default false."),
+            ManifestKey("replicas", .integer(1...Manifest.Defaults.maxReplicas), default: .integer(Manifest.Defaults.replicas),
+                        "How many instances of the app run behind nginx (1 to 100), on Compose and on Swarm."),
+            ManifestKey("placement", .list(ManifestGrammar.placementConstraintRule),
+                        "Swarm placement constraints, each '<key> == <value>' or '<key> != <value>' with key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>. Compose (one host) ignores them."),
             ManifestKey("env", .environment(reserved: ManifestSchema.reservedEnvironmentNames),
                         "Extra environment variables, NAME: value. Values may not hold control characters or ${…}; MODE, APP_VERSION and APP_PORT are set from services.mode, services.version and services.port."),
             ManifestKey("resources", .section([

@@ -40,7 +40,9 @@ public struct ConfigGenerator: Sendable {
         }
         return [
             GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf, permissions: 0o644),
-            GeneratedFile(url: manifest.composeFileURL, contents: rendered.compose, permissions: 0o600),
+            // The runtime's own file: docker-compose.yml, or docker-stack.yml with runtime: swarm. Both hold
+            // services.env values.
+            GeneratedFile(url: manifest.runtimeFileURL, contents: rendered.stack ?? rendered.compose, permissions: 0o600),
         ] + observability
     }
 

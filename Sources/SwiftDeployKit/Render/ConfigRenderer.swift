@@ -17,7 +17,13 @@ public struct ConfigRenderer: Sendable {
         let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
         let compose = try compile(templates.compose, name: TemplateSet.composeFileName).render(composeContext)
-        return RenderedConfig(nginxConf: nginx, compose: compose)
+        guard manifest.runtime == .swarm else { return RenderedConfig(nginxConf: nginx, compose: compose) }
+        let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: nginx, canary: canary)
+        guard let stackTemplate = templates.stack else {
+            throw RenderError.templateMissing(path: "\(templates.origin)/\(TemplateSet.stackFileName)")
+        }
+        let stack = try compile(stackTemplate, name: TemplateSet.stackFileName).render(stackContext)
+        return RenderedConfig(nginxConf: nginx, compose: compose, stack: stack)
     }
 
     private func compile(_ source: String, name: String) throws -> MustacheTemplate {
@@ -31,5 +37,8 @@ public struct ConfigRenderer: Sendable {
 /// The generated files' contents.
 public struct RenderedConfig: Sendable, Equatable {
     public var nginxConf: String
+    /// docker-compose.yml (written with `runtime: compose`; rendered on Swarm too, as the same manifest's Compose form).
     public var compose: String
+    /// docker-stack.yml, with `runtime: swarm` only.
+    public var stack: String? = nil
 }

@@ -21,6 +21,13 @@ struct NginxContext {
     let manifestName: String
     let port: String
     let adminPort: String
+    /// Where the admin server listens: every interface of the container on Compose (which publishes it on the
+    /// host's 127.0.0.1 only), the container's own loopback on Swarm (published nowhere; reached by `docker exec`).
+    let adminListen: String
+    /// True for `runtime: swarm` (tasks.<service> upstream, loopback admin listener, per-replica metrics route).
+    let swarm: Bool
+    /// The app's port, for the per-replica metrics route.
+    let appPort: String
     let upstream: String
     let proxyTimeout: String
     let healthPath: String
@@ -37,7 +44,12 @@ struct NginxContext {
         self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
-        upstream = try Escaping.nginxToken("http://\(manifest.services.name):\(manifest.services.port)", field: "services.name")
+        swarm = manifest.runtime == .swarm
+        adminListen = swarm ? "127.0.0.1:\(ContainerLayout.nginxAdminPort)" : String(ContainerLayout.nginxAdminPort)
+        appPort = String(manifest.services.port)
+        // On Swarm the service name is a virtual IP; tasks.<service> answers each replica's own address.
+        let host = swarm ? "tasks.\(manifest.services.name)" : manifest.services.name
+        upstream = try Escaping.nginxToken("http://\(host):\(manifest.services.port)", field: "services.name")
         publicUpstream = self.canary == nil ? upstream : "$swiftdeploy_variant_upstream"
         proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
         healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
@@ -160,5 +172,98 @@ struct ComposeContext {
     /// Compose resolves bind-mount sources against the compose file's directory; a relative path needs `./`.
     private static func relative(_ path: String) -> String {
         path.hasPrefix("/") || path.hasPrefix("./") ? path : "./\(path)"
+    }
+}
+
+/// The typed, pre-escaped values `templates/docker-stack.yml.mustache` renders from (`runtime: swarm`).
+/// The app's values are the Compose context's own, so the two files cannot drift apart on them.
+struct StackContext {
+    let manifestName: String
+    let projectName: String
+    let project: String
+    let appService: String
+    let appImage: String
+    let appUser: String?
+    let nginxUser: String
+    let mode: String
+    let appVersion: String
+    let appPort: String
+    let env: [ComposeContext.Env]
+    let healthInterval: String
+    let healthTimeout: String
+    let healthRetries: String
+    let memory: String?
+    let cpus: String?
+    let hasResources: Bool
+    let replicas: String
+    /// `deploy.restart_policy.condition`: Swarm's word for `services.restart_policy`.
+    let restartCondition: String
+    /// `update_config.monitor` and `rollback_config.monitor`: see `StackContext.updateMonitor(for:)`.
+    let updateMonitor: String
+    let placement: [String]
+    let hasPlacement: Bool
+    let nginxImage: String
+    let nginxPublicPort: String
+    let publicPort: String
+    /// The Swarm config holding nginx.conf, named with a digest of its bytes (configs are immutable).
+    let nginxConfigName: String
+    let networkKey: String
+
+    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil) throws {
+        if canary != nil {
+            throw RenderError.unsafeValue(field: "rollout", value: "a candidate", context: "docker-stack.yml (progressive delivery on runtime: swarm is not rendered by this template)")
+        }
+        let compose = try ComposeContext(manifest: manifest, manifestName: manifestName)
+        let q = Escaping.composeString
+        self.manifestName = manifestName
+        projectName = compose.projectName
+        project = compose.project
+        appService = compose.appService
+        appImage = compose.appImage
+        appUser = compose.appUser
+        nginxUser = compose.nginxUser
+        mode = compose.mode
+        appVersion = compose.appVersion
+        appPort = compose.appPort
+        env = compose.env
+        healthInterval = compose.healthInterval
+        healthTimeout = compose.healthTimeout
+        healthRetries = compose.healthRetries
+        memory = compose.memory
+        cpus = compose.cpus
+        hasResources = memory != nil || cpus != nil
+        replicas = String(manifest.services.replicas)
+        restartCondition = q(Self.restartCondition(manifest.services.restartPolicy))
+        updateMonitor = q(Self.updateMonitor(for: manifest.services.healthcheck).description)
+        placement = try manifest.services.placement.map {
+            guard ManifestGrammar.placementConstraint($0) == nil else {
+                throw RenderError.unsafeValue(field: "services.placement", value: NodeReader.quote($0), context: "docker-stack.yml")
+            }
+            return q($0)
+        }
+        hasPlacement = !placement.isEmpty
+        nginxImage = compose.nginxImage
+        nginxPublicPort = String(ContainerLayout.nginxPublicPort)
+        publicPort = String(manifest.nginx.port)
+        let digest = HistoryLog.sha256Hex(of: Data(nginxConf.utf8)).prefix(12)
+        nginxConfigName = q("\(manifest.project)_nginx_\(digest)")
+        networkKey = compose.networkKey
+    }
+
+    /// Compose's restart policies in Swarm's words: `no` is `none`; `always` and `unless-stopped` are `any`
+    /// (a Swarm task that stops is replaced unless the service is removed or scaled down).
+    static func restartCondition(_ policy: String) -> String {
+        switch policy {
+        case "no": return "none"
+        case "on-failure": return "on-failure"
+        default: return "any"
+        }
+    }
+
+    /// How long Swarm watches an updated replica before it counts the update as good: long enough for the health
+    /// check to fail it, `interval x (retries + 1) + timeout`, rounded up to whole seconds.
+    static func updateMonitor(for health: Manifest.Healthcheck) -> ManifestDuration {
+        let ms = health.interval.milliseconds * (health.retries + 1) + health.timeout.milliseconds
+        return ManifestDuration(milliseconds: (ms + 999) / 1000 * 1000)
     }
 }

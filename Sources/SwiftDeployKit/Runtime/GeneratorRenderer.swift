@@ -21,9 +21,10 @@ public struct GeneratorRenderer: ConfigRendering {
         _ = try ConfigGenerator(manifest: manifest, manifestName: manifestName).render()
     }
 
-    /// nginx.conf, docker-compose.yml and, with an `slo` block or `observability`, every file of `observability/`.
+    /// nginx.conf, docker-compose.yml (docker-stack.yml on Swarm) and, with an `slo` block or `observability`, every
+    /// file of `observability/`.
     public func generatedFiles(for manifest: Manifest) -> [URL] {
-        [manifest.nginxConfigURL, manifest.composeFileURL]
+        [manifest.nginxConfigURL, manifest.runtimeFileURL]
             + ObservabilityRenderer(manifest: manifest, manifestName: manifestName).files().map {
                 manifest.observabilityDirectoryURL.appendingPathComponent($0.path)
             }

@@ -23,6 +23,8 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
     case healthEndpointDown(url: String, seconds: Int, lastAnswer: String, service: String, logs: String)
     /// Docker answered something this tool could not read.
     case unreadableAnswer(command: String, detail: String)
+    /// The manifest's `runtime:` cannot run this command (yet); nothing was changed.
+    case runtimeUnsupported(runtime: String, command: String)
 
     public var exitStatus: ExitStatus { .operationFailed }
 
@@ -40,6 +42,8 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             the Docker daemon is not reachable at \(host): \(detail)
             start Docker (e.g. 'sudo systemctl start docker', or scripts/docker-engine here) or fix DOCKER_HOST, then run again
             """
+        case .runtimeUnsupported(let runtime, let command):
+            return "\(command) cannot drive runtime: \(runtime) in this build of swiftdeploy; nothing was changed. `swiftdeploy init` writes docker-stack.yml for `docker stack deploy`; set runtime: compose to run them on this host"
         case .commandFailed(let command, let status, let output):
             return "'\(command)' failed with exit status \(status):\n\(Self.indent(output))"
         case .commandTimedOut(let command, let seconds):

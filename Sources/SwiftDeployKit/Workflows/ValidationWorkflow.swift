@@ -57,7 +57,7 @@ public struct ValidationWorkflow: Sendable {
             let templates = try TemplateSet.forManifest(manifest)
             rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestURL.lastPathComponent)
             let origin = manifest.templatesDir.map { "the templates in \($0)" } ?? "the built-in templates"
-            checks.append(.init("templates", .pass, "nginx.conf and docker-compose.yml render from \(origin)"))
+            checks.append(.init("templates", .pass, "nginx.conf and \(manifest.runtimeFileURL.lastPathComponent) render from \(origin)"))
         } catch {
             checks.append(.init("templates", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)"))
         }
@@ -67,7 +67,11 @@ public struct ValidationWorkflow: Sendable {
         checks.append(contentsOf: portChecks(manifest, docker: docker))
         if let rendered {
             checks.append(nginxCheck(manifest, config: rendered.nginxConf, docker: docker))
-            checks.append(composeCheck(manifest, compose: rendered.compose, docker: docker))
+            if let stack = rendered.stack {
+                checks.append(stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
+            } else {
+                checks.append(composeCheck(manifest, compose: rendered.compose, docker: docker))
+            }
         } else {
             checks.append(.init("nginx -t", .skip, "the templates did not render"))
             checks.append(.init("compose config", .skip, "the templates did not render"))
@@ -168,6 +172,28 @@ public struct ValidationWorkflow: Sendable {
                 : .init(name, .fail, "\(command.displayName) rejects the generated docker-compose.yml: \(result.outputTail(lines: 3))")
         } catch {
             return .init(name, .fail, "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+        }
+    }
+
+    /// `runtime: swarm`: `docker stack config` (the Docker CLI's own loader and schema for stack files) accepts the
+    /// generated docker-stack.yml. It needs the docker CLI only, no swarm.
+    private func stackCheck(_ manifest: Manifest, stack: String, nginxConf: String) -> ValidationCheck {
+        let name = "stack config"
+        guard SystemCommandRunner.locate("docker", path: ProcessInfo.processInfo.environment["PATH"]) != nil else {
+            return .init(name, .skip, "Docker is not installed")
+        }
+        do {
+            let dir = try Self.scratchDirectory()
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let file = dir.appendingPathComponent("docker-stack.yml")
+            try Data(stack.utf8).write(to: file)
+            try Data(nginxConf.utf8).write(to: dir.appendingPathComponent("nginx.conf"))
+            let result = try runner.run(["docker", "stack", "config", "-c", file.path], timeout: 60)
+            return !result.succeeded
+                ? .init(name, .fail, "docker stack config rejects the generated docker-stack.yml: \(result.outputTail(lines: 3))")
+                : .init(name, .pass, "docker stack config accepts the generated docker-stack.yml")
+        } catch {
+            return .init(name, .fail, "could not run docker stack config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
     }
 
