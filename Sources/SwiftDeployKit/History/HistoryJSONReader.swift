@@ -29,189 +29,200 @@ final class HistoryJSONReader {
 
     static let maximumDepth = 64
 
-    private var nodes: [Node] = []
-    private var base: UnsafePointer<UInt8> = UnsafePointer(bitPattern: 1)!
-    private var count = 0
+    /// The tape, kept between lines so that its storage is reused.
+    private var tape: [Node] = []
 
-    init() { nodes.reserveCapacity(256) }
+    init() { tape.reserveCapacity(256) }
 
     /// Parses `bytes` (valid until `body` returns) and calls `body` with the document's root, an object.
     /// Throws `Uncertain` when the line is not plainly a JSON object (JSONDecoder must decide).
     func read<T>(_ bytes: UnsafeRawBufferPointer, _ body: (Document) throws -> T) throws -> T {
         guard let address = bytes.baseAddress, bytes.count > 0, bytes.count < Int(Int32.max) else { throw Uncertain() }
-        base = address.assumingMemoryBound(to: UInt8.self)
-        count = bytes.count
-        nodes.removeAll(keepingCapacity: true)
-        var i = skipSpace(0)
-        guard i < count, base[i] == UInt8(ascii: "{"), parseValue(&i, depth: 0) else { throw Uncertain() }
-        i = skipSpace(i)
-        guard i == count else { throw Uncertain() }
-        return try nodes.withUnsafeBufferPointer { try body(Document(base: base, nodes: $0)) }
+        tape.removeAll(keepingCapacity: true)
+        // A local struct, not this class's properties: no dynamic exclusivity checks in the hot loop.
+        var scanner = Scanner(base: address.assumingMemoryBound(to: UInt8.self), count: bytes.count, nodes: tape)
+        tape = []
+        defer { tape = scanner.nodes }
+        var i = scanner.skipSpace(0)
+        guard i < scanner.count, scanner.base[i] == UInt8(ascii: "{"), scanner.parseValue(&i, depth: 0) else { throw Uncertain() }
+        i = scanner.skipSpace(i)
+        guard i == scanner.count else { throw Uncertain() }
+        let base = scanner.base
+        return try scanner.nodes.withUnsafeBufferPointer { try body(Document(base: base, nodes: $0)) }
     }
+}
 
+extension HistoryJSONReader {
     // MARK: Syntax
 
-    @inline(__always) private func skipSpace(_ start: Int) -> Int {
-        var i = start
-        while i < count {
-            let c = base[i]
-            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { break }
-            i += 1
-        }
-        return i
-    }
+    struct Scanner {
+        let base: UnsafePointer<UInt8>
+        let count: Int
+        var nodes: [Node]
 
-    private func parseValue(_ i: inout Int, depth: Int) -> Bool {
-        guard i < count else { return false }
-        let c = base[i]
-        switch c {
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            guard depth < Self.maximumDepth else { return false }
-            let isObject = c == UInt8(ascii: "{")
-            let index = nodes.count
-            nodes.append(Node(kind: isObject ? .object : .array, flag: false, start: Int32(i), end: 0, next: 0))
-            i = skipSpace(i + 1)
-            let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
-            if i < count, base[i] == close {
+        @inline(__always) func skipSpace(_ start: Int) -> Int {
+            var i = start
+            while i < count {
+                let c = base[i]
+                guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { break }
                 i += 1
-            } else {
-                while true {
-                    if isObject {
-                        guard i < count, base[i] == UInt8(ascii: "\""), parseString(&i) else { return false }
-                        i = skipSpace(i)
-                        guard i < count, base[i] == UInt8(ascii: ":") else { return false }
-                        i = skipSpace(i + 1)
-                    }
-                    guard parseValue(&i, depth: depth + 1) else { return false }
-                    i = skipSpace(i)
-                    guard i < count else { return false }
-                    if base[i] == UInt8(ascii: ",") {
-                        i = skipSpace(i + 1)
-                        continue
-                    }
-                    guard base[i] == close else { return false }
+            }
+            return i
+        }
+
+        mutating func parseValue(_ i: inout Int, depth: Int) -> Bool {
+            guard i < count else { return false }
+            let c = base[i]
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard depth < HistoryJSONReader.maximumDepth else { return false }
+                let isObject = c == UInt8(ascii: "{")
+                let index = nodes.count
+                nodes.append(Node(kind: isObject ? .object : .array, flag: false, start: Int32(i), end: 0, next: 0))
+                i = skipSpace(i + 1)
+                let close = isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if i < count, base[i] == close {
                     i += 1
-                    break
-                }
-            }
-            nodes[index].end = Int32(i)
-            nodes[index].next = Int32(nodes.count)
-            return true
-        case UInt8(ascii: "\""):
-            return parseString(&i)
-        case UInt8(ascii: "t"): return literal(&i, "true", .true)
-        case UInt8(ascii: "f"): return literal(&i, "false", .false)
-        case UInt8(ascii: "n"): return literal(&i, "null", .null)
-        default:
-            return parseNumber(&i)
-        }
-    }
-
-    private func literal(_ i: inout Int, _ word: StaticString, _ kind: Kind) -> Bool {
-        let n = word.utf8CodeUnitCount
-        guard i + n <= count, memcmp(base + i, word.utf8Start, n) == 0 else { return false }
-        nodes.append(Node(kind: kind, flag: false, start: Int32(i), end: Int32(i + n), next: Int32(nodes.count + 1)))
-        i += n
-        return true
-    }
-
-    private func parseNumber(_ i: inout Int) -> Bool {
-        let start = i
-        var j = i
-        if j < count, base[j] == UInt8(ascii: "-") { j += 1 }
-        guard j < count, isDigit(base[j]) else { return false }
-        if base[j] == UInt8(ascii: "0") {
-            j += 1
-        } else {
-            while j < count, isDigit(base[j]) { j += 1 }
-        }
-        let integerDigits = j - start - (base[start] == UInt8(ascii: "-") ? 1 : 0)
-        var plain = true
-        if j < count, base[j] == UInt8(ascii: ".") {
-            plain = false
-            j += 1
-            guard j < count, isDigit(base[j]) else { return false }
-            while j < count, isDigit(base[j]) { j += 1 }
-        }
-        if j < count, base[j] == UInt8(ascii: "e") || base[j] == UInt8(ascii: "E") {
-            plain = false
-            j += 1
-            if j < count, base[j] == UInt8(ascii: "+") || base[j] == UInt8(ascii: "-") { j += 1 }
-            guard j < count, isDigit(base[j]) else { return false }
-            while j < count, isDigit(base[j]) { j += 1 }
-        }
-        nodes.append(Node(kind: .number, flag: plain && integerDigits <= 18, start: Int32(start), end: Int32(j),
-                          next: Int32(nodes.count + 1)))
-        i = j
-        return true
-    }
-
-    @inline(__always) private func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
-
-    @inline(__always) private func isHex(_ c: UInt8) -> Bool {
-        (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)
-    }
-
-    /// A string from its opening quote: escapes well-formed, no control characters, valid UTF-8; no `\u`
-    /// surrogate (whether JSONDecoder pairs, rejects or replaces those is left to JSONDecoder).
-    private func parseString(_ i: inout Int) -> Bool {
-        var j = i + 1
-        var escaped = false
-        while j < count {
-            let c = base[j]
-            if c == UInt8(ascii: "\"") {
-                nodes.append(Node(kind: .string, flag: escaped, start: Int32(i + 1), end: Int32(j), next: Int32(nodes.count + 1)))
-                i = j + 1
-                return true
-            }
-            if c < 0x20 { return false }
-            if c == UInt8(ascii: "\\") {
-                escaped = true
-                guard j + 1 < count else { return false }
-                switch base[j + 1] {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    j += 2
-                case UInt8(ascii: "u"):
-                    guard j + 5 < count, isHex(base[j + 2]), isHex(base[j + 3]), isHex(base[j + 4]), isHex(base[j + 5])
-                    else { return false }
-                    let first = base[j + 2] | 0x20
-                    if first == UInt8(ascii: "d") {
-                        let second = base[j + 3] | 0x20
-                        if second >= UInt8(ascii: "8") && second <= UInt8(ascii: "9") || second >= UInt8(ascii: "a") {
-                            return false  // a surrogate: JSONDecoder decides
+                } else {
+                    while true {
+                        if isObject {
+                            guard i < count, base[i] == UInt8(ascii: "\""), parseString(&i) else { return false }
+                            i = skipSpace(i)
+                            guard i < count, base[i] == UInt8(ascii: ":") else { return false }
+                            i = skipSpace(i + 1)
                         }
+                        guard parseValue(&i, depth: depth + 1) else { return false }
+                        i = skipSpace(i)
+                        guard i < count else { return false }
+                        if base[i] == UInt8(ascii: ",") {
+                            i = skipSpace(i + 1)
+                            continue
+                        }
+                        guard base[i] == close else { return false }
+                        i += 1
+                        break
                     }
-                    j += 6
+                }
+                nodes[index].end = Int32(i)
+                nodes[index].next = Int32(nodes.count)
+                return true
+            case UInt8(ascii: "\""):
+                return parseString(&i)
+            case UInt8(ascii: "t"): return literal(&i, "true", .true)
+            case UInt8(ascii: "f"): return literal(&i, "false", .false)
+            case UInt8(ascii: "n"): return literal(&i, "null", .null)
+            default:
+                return parseNumber(&i)
+            }
+        }
+
+        mutating func literal(_ i: inout Int, _ word: StaticString, _ kind: Kind) -> Bool {
+            let n = word.utf8CodeUnitCount
+            guard i + n <= count, memcmp(base + i, word.utf8Start, n) == 0 else { return false }
+            nodes.append(Node(kind: kind, flag: false, start: Int32(i), end: Int32(i + n), next: Int32(nodes.count + 1)))
+            i += n
+            return true
+        }
+
+        mutating func parseNumber(_ i: inout Int) -> Bool {
+            let start = i
+            var j = i
+            if j < count, base[j] == UInt8(ascii: "-") { j += 1 }
+            guard j < count, isDigit(base[j]) else { return false }
+            if base[j] == UInt8(ascii: "0") {
+                j += 1
+            } else {
+                while j < count, isDigit(base[j]) { j += 1 }
+            }
+            let integerDigits = j - start - (base[start] == UInt8(ascii: "-") ? 1 : 0)
+            var plain = true
+            if j < count, base[j] == UInt8(ascii: ".") {
+                plain = false
+                j += 1
+                guard j < count, isDigit(base[j]) else { return false }
+                while j < count, isDigit(base[j]) { j += 1 }
+            }
+            if j < count, base[j] == UInt8(ascii: "e") || base[j] == UInt8(ascii: "E") {
+                plain = false
+                j += 1
+                if j < count, base[j] == UInt8(ascii: "+") || base[j] == UInt8(ascii: "-") { j += 1 }
+                guard j < count, isDigit(base[j]) else { return false }
+                while j < count, isDigit(base[j]) { j += 1 }
+            }
+            nodes.append(Node(kind: .number, flag: plain && integerDigits <= 18, start: Int32(start), end: Int32(j),
+                              next: Int32(nodes.count + 1)))
+            i = j
+            return true
+        }
+
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+        @inline(__always) func isHex(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)
+        }
+
+        /// A string from its opening quote: escapes well-formed, no control characters, valid UTF-8; no `\u`
+        /// surrogate (whether JSONDecoder pairs, rejects or replaces those is left to JSONDecoder).
+        mutating func parseString(_ i: inout Int) -> Bool {
+            var j = i + 1
+            var escaped = false
+            while j < count {
+                let c = base[j]
+                if c == UInt8(ascii: "\"") {
+                    nodes.append(Node(kind: .string, flag: escaped, start: Int32(i + 1), end: Int32(j), next: Int32(nodes.count + 1)))
+                    i = j + 1
+                    return true
+                }
+                if c < 0x20 { return false }
+                if c == UInt8(ascii: "\\") {
+                    escaped = true
+                    guard j + 1 < count else { return false }
+                    switch base[j + 1] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        j += 2
+                    case UInt8(ascii: "u"):
+                        guard j + 5 < count, isHex(base[j + 2]), isHex(base[j + 3]), isHex(base[j + 4]), isHex(base[j + 5])
+                        else { return false }
+                        let first = base[j + 2] | 0x20
+                        if first == UInt8(ascii: "d") {
+                            let second = base[j + 3] | 0x20
+                            if second >= UInt8(ascii: "8") && second <= UInt8(ascii: "9") || second >= UInt8(ascii: "a") {
+                                return false  // a surrogate: JSONDecoder decides
+                            }
+                        }
+                        j += 6
+                    default:
+                        return false
+                    }
+                    continue
+                }
+                if c < 0x80 { j += 1; continue }
+                // UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+                func cont(_ k: Int) -> Bool { k < count && base[k] & 0xC0 == 0x80 }
+                switch c {
+                case 0xC2...0xDF:
+                    guard cont(j + 1) else { return false }
+                    j += 2
+                case 0xE0...0xEF:
+                    guard j + 2 < count, cont(j + 1), cont(j + 2) else { return false }
+                    let d = base[j + 1]
+                    if c == 0xE0 && d < 0xA0 { return false }
+                    if c == 0xED && d > 0x9F { return false }
+                    j += 3
+                case 0xF0...0xF4:
+                    guard j + 3 < count, cont(j + 1), cont(j + 2), cont(j + 3) else { return false }
+                    let d = base[j + 1]
+                    if c == 0xF0 && d < 0x90 { return false }
+                    if c == 0xF4 && d > 0x8F { return false }
+                    j += 4
                 default:
                     return false
                 }
-                continue
             }
-            if c < 0x80 { j += 1; continue }
-            // UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
-            func cont(_ k: Int) -> Bool { k < count && base[k] & 0xC0 == 0x80 }
-            switch c {
-            case 0xC2...0xDF:
-                guard cont(j + 1) else { return false }
-                j += 2
-            case 0xE0...0xEF:
-                guard j + 2 < count, cont(j + 1), cont(j + 2) else { return false }
-                let d = base[j + 1]
-                if c == 0xE0 && d < 0xA0 { return false }
-                if c == 0xED && d > 0x9F { return false }
-                j += 3
-            case 0xF0...0xF4:
-                guard j + 3 < count, cont(j + 1), cont(j + 2), cont(j + 3) else { return false }
-                let d = base[j + 1]
-                if c == 0xF0 && d < 0x90 { return false }
-                if c == 0xF4 && d > 0x8F { return false }
-                j += 4
-            default:
-                return false
-            }
+            return false
         }
-        return false
+
     }
 
     // MARK: Values
