@@ -124,6 +124,56 @@ final class Evaluator {
         if steps & 255 == 0, deadlineNanos != 0 { try checkDeadline() }
     }
 
+    /// Charges `units` steps of work done outside the evaluator's own loops (a builtin's),
+    /// reading the clock whenever the count crosses a multiple of 256, as `tick` does.
+    @inline(__always)
+    func charge(_ units: Int) throws {
+        let before = steps
+        steps &+= units
+        if deadlineNanos != 0, (before >> 8) != (steps >> 8) { try checkDeadline() }
+    }
+
+    /// Whether the time budget is spent, read on the clock: for loops that cannot throw (a
+    /// regular expression's progress callback), which stop and report it afterwards.
+    var pastDeadline: Bool { deadlineNanos != 0 && DispatchTime.now().uptimeNanoseconds >= deadlineNanos }
+
+    /// The error of a spent time budget.
+    static var timeLimitError: RegoError { RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit") }
+
+    /// The work a builtin's arguments or result stand for, from their top level only (O(1)):
+    /// a step per 16 bytes of a string and per element of a collection.
+    @inline(__always)
+    static func workSize(_ v: RegoValue) -> Int {
+        switch v {
+        case .string(let s): return s.utf8.count >> 4
+        case .array(let a): return a.count
+        case .set(let x): return x.count
+        case .object(let o): return o.count
+        default: return 0
+        }
+    }
+
+    /// Calls a builtin within the time budget. Large arguments are charged before the call (so a
+    /// spent budget stops it before it starts) and a large result after it (with a read of the
+    /// clock), so a chain of calls that doubles a value stops within about one call of its
+    /// budget. Builtins whose own work is unbounded in their input (regular expressions, globs,
+    /// graph walks, serialising a deeply shared value) also check the clock inside (see `Builtins`).
+    @inline(__always)
+    func callBuiltin(_ builtin: Builtin, _ values: [RegoValue]) throws -> RegoValue? {
+        var size = 0
+        for v in values { size &+= Self.workSize(v) }
+        if size >= 256 { try charge(size) }
+        let result = try builtin.fn(values, self)
+        if let result {
+            let out = Self.workSize(result)
+            if size >= 256 || out >= 256 {
+                try charge(out)
+                if deadlineNanos != 0 { try checkDeadline() }
+            }
+        }
+        return result
+    }
+
     @inline(never)
     func checkDeadline() throws {
         if DispatchTime.now().uptimeNanoseconds >= deadlineNanos {
@@ -844,7 +894,7 @@ final class Evaluator {
         do {
             if let builtin {
                 do {
-                    return try builtin.fn(values, self)
+                    return try callBuiltin(builtin, values)
                 } catch let e as RegoError {
                     throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
                 }
@@ -914,7 +964,7 @@ final class Evaluator {
         return result ?? defaultValue
     }
 
-    /// Values of a rule's first clause (body, then each `else`) that has solutions.
+    /// Values of a rule's first clause (body, then each `else`) that has solutions with a defined value.
     func evalRuleClauses(_ rule: CompiledRule, start: [Env]) throws -> [RegoValue] {
         var values: [RegoValue] = []
         let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
@@ -927,6 +977,9 @@ final class Evaluator {
                 try evalTerm(valueTerm, env2, &vs)
                 for (v, _) in vs where !values.contains(v) { values.append(v) }
             }
+            // OPA moves a clause's value into its body (`rewriteExprTermsInHead`): a value that is
+            // undefined for every solution fails the clause, and the next `else` is tried.
+            if values.isEmpty { continue }
             if values.count > 1 && rule.rule.args == nil {
                 throw RegoError.conflict("complete rules must not produce multiple outputs", loc)
             }

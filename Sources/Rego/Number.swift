@@ -187,6 +187,29 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(normalized: n.digits, scale: n.scale, literal: text)
     }
 
+    /// Whether `text` is a number in JSON's grammar (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`),
+    /// the only text a number may keep for output.
+    public static func isJSONNumberText(_ text: String) -> Bool {
+        var it = text.utf8.makeIterator()
+        var c = it.next()
+        func digit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+        if c == UInt8(ascii: "-") { c = it.next() }
+        guard digit(c) else { return false }
+        if c == UInt8(ascii: "0") { c = it.next() } else { repeat { c = it.next() } while digit(c) }
+        if c == UInt8(ascii: ".") {
+            c = it.next()
+            guard digit(c) else { return false }
+            repeat { c = it.next() } while digit(c)
+        }
+        if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+            c = it.next()
+            if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") { c = it.next() }
+            guard digit(c) else { return false }
+            repeat { c = it.next() } while digit(c)
+        }
+        return c == nil
+    }
+
     /// The same number without its literal text.
     public var withoutLiteral: RegoNumber { literal == nil ? self : RegoNumber(normalized: digits, scale: scale, literal: nil) }
 
@@ -221,7 +244,7 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
             // Both operands exact: one correctly rounded division, as parsing the text would give.
             if scale <= 22, i.magnitude < (1 << 53) { return Double(i) / RegoNumber.exactPowers[scale] }
         }
-        if scale == 0 { return Double(mantissa) }
+        // Beyond a word: Swift's parser rounds the exact decimal text correctly (BigInt → Double truncates).
         return Double(canonicalDescription) ?? Double(mantissa) / pow(10, Double(scale))
     }
 
@@ -309,6 +332,11 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
             let (q, r) = num.quotientAndRemainder(dividingBy: y)
             if r.isZero { return RegoNumber(mantissa: q, scale: extra) }
         }
+        // Not terminating: the exact quotient to 40 more digits, then the nearest Double (one
+        // correctly rounded parse, not a division of two rounded operands).
+        let extra = 40 + Swift.max(0, y.magnitude.description.count - x.magnitude.description.count)
+        let (q, _) = (x * BigInt(10).power(extra)).quotientAndRemainder(dividingBy: y)
+        if let d = Double(RegoNumber(mantissa: q, scale: extra).canonicalDescription), d.isFinite, let n = RegoNumber(d) { return n }
         return RegoNumber(self.doubleValue / other.doubleValue)
     }
 
@@ -350,7 +378,8 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         let half = RegoNumber(small: 5, scale: 1)
         return sign < 0 ? -((-self) + half).floor() : (self + half).floor()
     }
-    public var magnitude: RegoNumber { sign < 0 ? -self : self }
+    /// The absolute value, a computed number (no literal text: OPA's `abs(2.0)` is `2`).
+    public var magnitude: RegoNumber { sign < 0 ? -self : withoutLiteral }
 
     public static func < (a: RegoNumber, b: RegoNumber) -> Bool {
         switch align(a, b) {
@@ -362,8 +391,10 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// The literal text when the number has one, else `canonicalDescription`.
     public var description: String { literal ?? canonicalDescription }
 
-    /// Decimal notation of the value as OPA prints computed numbers: integers in full, decimals
-    /// without exponent unless very small (then Go's `%g`-like `1e-22`).
+    /// The text OPA gives a number it computed (`builtins.FloatToNumber`/`IntToNumber`, big.Float's
+    /// `Text('g', -1)` for a fraction, `'f'` for an integer): integers in full; a fraction in
+    /// decimal notation when its decimal exponent is from -4 to 5, else as `d.ddde±XX` (at least
+    /// two exponent digits): `0.0001`, `1e-05`, `123456.5`, `1.2345675e+06`.
     public var canonicalDescription: String {
         if scale == 0 {
             switch digits {
@@ -377,14 +408,15 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         case .small(let i): digitText = String(i.magnitude); neg = i < 0
         case .big(let b): digitText = b.magnitude.description; neg = b < 0
         }
-        if scale > 21 && digitText.utf8.count <= 17 {
-            // Very small magnitude: exponent form like Go's strconv 'g'.
-            let exp = digitText.utf8.count - scale - 1
-            var m = digitText
-            if m.count > 1 { m.insert(".", at: m.index(after: m.startIndex)) }
-            return (neg ? "-" : "") + m + "e-" + (exp > -10 ? "0" : "") + String(-exp)
-        }
         let count = digitText.utf8.count
+        // value = 0.d1d2… × 10^(count - scale), so the exponent of d1 is count - scale - 1.
+        let exp = count - scale - 1
+        if exp < -4 || exp >= 6 {
+            var m = digitText
+            if count > 1 { m.insert(".", at: m.index(after: m.startIndex)) }
+            let e = Swift.abs(exp)
+            return (neg ? "-" : "") + m + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
+        }
         if count <= scale { digitText = String(repeating: "0", count: scale - count + 1) + digitText }
         let point = digitText.index(digitText.endIndex, offsetBy: -scale)
         return (neg ? "-" : "") + digitText[..<point] + "." + digitText[point...]

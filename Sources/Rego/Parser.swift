@@ -371,12 +371,29 @@ struct Parser {
         }
     }
 
+    /// The level of a binary operator that starts the next non-empty line, as OPA's parser
+    /// reads it: the operator continues the expression across the line break (`x := 5` and a
+    /// next line `- 1 == 4` are one statement, `x := 5 - 1 == 4`). `|` is left out: a
+    /// comprehension's bar on a new line stays a bar. Moves `pos` past the line breaks only
+    /// when such an operator follows.
+    mutating func operatorLevelAcrossNewlines(atLeast level: Level) -> Level? {
+        if let l = operatorLevel() { return l }
+        guard isNewline else { return nil }
+        var p = pos
+        while p < tokens.count, case .newline = tokens[p].kind { p += 1 }
+        guard p < tokens.count, case .punct(let op) = tokens[p].kind, op != "|" else { return nil }
+        let saved = pos
+        pos = p
+        guard let l = operatorLevel(), l >= level else { pos = saved; return nil }
+        return l
+    }
+
     /// Parses an infix expression whose operators bind at least as tightly as `level`
     /// (`:=`/`=` are handled by literals, never here).
     mutating func parseExpr(level: Level) throws -> Term {
         try enter(); defer { leave() }
         var lhs = try parseUnary()
-        while let opLevel = operatorLevel(), opLevel >= max(level, .member) {
+        while let opLevel = operatorLevelAcrossNewlines(atLeast: max(level, .member)), opLevel >= max(level, .member) {
             let loc = location
             let op: String
             switch current.kind {

@@ -6,10 +6,11 @@ extension Builtins {
     static func registerBits(_ t: inout [String: Builtin]) {
         func integer(_ fn: String, _ a: [RegoValue], _ i: Int) throws -> BigInt {
             let n = try number(fn, a, i)
-            guard n.isInteger, let v = BigInt(n.description) else {
+            // Integral by value, whatever its text (`2.0`, `1e3`), as OPA's operand check is.
+            guard n.isInteger else {
                 throw RegoError.typeError("\(fn): operand \(i + 1) must be integer number but got floating-point number")
             }
-            return v
+            return n.mantissa
         }
         func binary(_ name: String, _ f: @escaping (BigInt, BigInt) -> BigInt) {
             t[name] = Builtin(arity: 2) { a, _ in .number(RegoNumber(f(try integer(name, a, 0), try integer(name, a, 1)))) }

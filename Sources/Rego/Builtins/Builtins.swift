@@ -12,6 +12,17 @@ enum Builtins {
         var t: [String: Builtin] = [:]
         registerAll(&t)
         // The arity comes from the one signature table the type checker reads too.
+        // Builtins that walk their arguments whole (serialising, sorting, hashing into sets) count
+        // every node against the time budget first: a value that shares its parts (`a1 := [a0, a0]`,
+        // doubled forty times) is small to build but has 2^40 nodes to walk.
+        for name in traversing {
+            guard let b = t[name] else { continue }
+            let fn = b.fn
+            t[name] = Builtin(arity: b.arity) { a, ev in
+                for v in a { try chargeTree(v, ev) }
+                return try fn(a, ev)
+            }
+        }
         for (name, b) in t {
             if let sig = BuiltinSignature.all[name] { t[name] = Builtin(arity: sig.arity, fn: b.fn) }
         }
@@ -64,9 +75,38 @@ enum Builtins {
             throw RegoError(code: "rego_type_error", message: "undefined function \(name)", file: loc.file, line: loc.line, column: loc.column)
         }
         do {
-            return try b.fn(args, ev)
+            return try ev.callBuiltin(b, args)
         } catch let e as RegoError {
             throw RegoError(code: e.code, message: e.message, file: loc.file, line: loc.line)
+        }
+    }
+
+    /// The builtins whose work is proportional to the whole of their arguments, nested values included.
+    static let traversing: [String] = [
+        "json.marshal", "json.marshal_with_options", "yaml.marshal", "sort", "union", "intersection",
+        "json.filter", "json.remove", "json.patch", "object.union", "object.union_n", "array.flatten",
+        "sprintf", "max", "min", "io.jwt.encode_sign", "io.jwt.encode_sign_raw", "base64.encode", "crypto.sha256",
+    ]
+
+    /// Walks `v` (an explicit stack, no recursion) ticking once per node, so the clock is read every
+    /// 256 nodes and a value too large to walk within the budget stops with `eval_limit_error`.
+    static func chargeTree(_ v: RegoValue, _ ev: Evaluator) throws {
+        switch v {
+        case .array, .set, .object: break
+        case .string(let s): try ev.charge(s.utf8.count >> 4); return
+        default: return
+        }
+        var stack: [RegoValue] = [v]
+        while let x = stack.popLast() {
+            try ev.tick()
+            switch x {
+            case .array(let a): stack.append(contentsOf: a)
+            case .set(let e): stack.append(contentsOf: e)
+            case .object(let o):
+                for (k, val) in o { stack.append(k); stack.append(val) }
+            case .string(let s): try ev.charge(s.utf8.count >> 4)
+            default: break
+            }
         }
     }
 

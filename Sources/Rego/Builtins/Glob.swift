@@ -4,7 +4,7 @@ import Foundation
 /// `*` (any run without delimiters), `**` (any run), `?`, `[abc]`, `[!a-c]`, `{a,b}` and `\` escapes.
 extension Builtins {
     static func registerGlob(_ t: inout [String: Builtin]) {
-        t["glob.match"] = Builtin(arity: 3) { a, _ in
+        t["glob.match"] = Builtin(arity: 3) { a, ev in
             let fn = "glob.match"
             let pattern = try string(fn, a, 0)
             var delimiters: [Character]
@@ -23,7 +23,7 @@ extension Builtins {
             let match = try string(fn, a, 2)
             let regex = try Glob.regex(pattern, delimiters: delimiters)
             let range = NSRange(match.startIndex..., in: match)
-            return .bool(regex.firstMatch(in: match, options: [.anchored], range: range).map { $0.range == range } ?? false)
+            return .bool(try regexMatches(regex, match, ev, options: [.anchored], range: range, limit: 1).first.map { $0.range == range } ?? false)
         }
         t["glob.quote_meta"] = Builtin(arity: 1) { a, _ in
             var out = ""

@@ -19,7 +19,8 @@ enum GoFormat {
         }
     }
 
-    /// Go's %v of a float64 (strconv 'g' shortest, exponent below 1e-4 or from 1e21).
+    /// Go's %v of a float64 (strconv 'g' shortest: exponent form below 1e-4 or from 1e6, as
+    /// measured with OPA: `sprintf("%v", [1234567.5])` is `1.2345675e+06`).
     static func goFloat(_ d: Double) -> String {
         if d.isNaN { return "NaN" }
         if d.isInfinite { return d < 0 ? "-Inf" : "+Inf" }
@@ -28,11 +29,33 @@ enum GoFormat {
         let (digits, exp) = shortestDigits(d)
         let neg = d < 0
         var s: String
-        if exp < -4 || exp >= 21 {
+        if exp < -4 || exp >= 6 {
             var m = digits
             if m.count > 1 { m.insert(".", at: m.index(after: m.startIndex)) }
             let e = abs(exp)
             s = m + "e" + (exp < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
+        } else if exp < 0 {
+            s = "0." + String(repeating: "0", count: -exp - 1) + digits
+        } else if digits.count <= exp + 1 {
+            s = digits + String(repeating: "0", count: exp + 1 - digits.count)
+        } else {
+            let idx = digits.index(digits.startIndex, offsetBy: exp + 1)
+            s = String(digits[..<idx]) + "." + String(digits[idx...])
+        }
+        return (neg ? "-" : "") + s
+    }
+
+    /// Go's `encoding/json` text of a float64: shortest digits, in exponent form (`1e-7`,
+    /// `1.5e+21`, no zero padding) only below 1e-6 or from 1e21.
+    static func jsonFloat(_ d: Double) -> String {
+        if d == 0 { return d.sign == .minus ? "-0" : "0" }
+        let (digits, exp) = shortestDigits(d)
+        let neg = d < 0
+        var s: String
+        if exp < -6 || exp >= 21 {
+            var m = digits
+            if m.count > 1 { m.insert(".", at: m.index(after: m.startIndex)) }
+            s = m + "e" + (exp < 0 ? "-" : "+") + String(abs(exp))
         } else if exp < 0 {
             s = "0." + String(repeating: "0", count: -exp - 1) + digits
         } else if digits.count <= exp + 1 {

@@ -11,25 +11,29 @@ extension Builtins {
             default: return []
             }
         }
-        t["graph.reachable"] = Builtin(arity: 2) { a, _ in
+        t["graph.reachable"] = Builtin(arity: 2) { a, ev in
             let fn = "graph.reachable"
             let graph = try object(fn, a, 0)
             _ = try collection(fn, a, 1)
             var queue = vertices(a[1])[...]
             var reached = Set<RegoValue>()
             while let node = queue.popFirst() {
-                guard let edges = graph[node] else { continue }
+                try ev.tick()
+                guard let edges = graph[node], !reached.contains(node) else { continue }
                 for n in vertices(edges) where !reached.contains(n) { queue.append(n) }
                 reached.insert(node)
             }
             return .set(reached)
         }
-        t["graph.reachable_paths"] = Builtin(arity: 2) { a, _ in
+        t["graph.reachable_paths"] = Builtin(arity: 2) { a, ev in
             let fn = "graph.reachable_paths"
             let graph = try object(fn, a, 0)
             _ = try collection(fn, a, 1)
             var result = Set<RegoValue>()
-            func build(_ root: RegoValue, _ path: [RegoValue], _ reached: inout Set<RegoValue>) {
+            // Recursion as deep as the longest path: guarded like the evaluator's own.
+            func build(_ root: RegoValue, _ path: [RegoValue], _ reached: inout Set<RegoValue>) throws {
+                try ev.checkStack()
+                try ev.charge(path.count)
                 guard let edges = graph[root], !vertices(edges).isEmpty else {
                     result.insert(.array(path))
                     return
@@ -40,7 +44,7 @@ extension Builtins {
                         result.insert(.array(path))
                     } else {
                         reached.insert(root)
-                        build(n, path + [n], &reached)
+                        try build(n, path + [n], &reached)
                     }
                 }
             }
@@ -50,7 +54,7 @@ extension Builtins {
                     result.insert(.array([node]))
                 } else {
                     var reached = Set<RegoValue>()
-                    build(node, [node], &reached)
+                    try build(node, [node], &reached)
                 }
             }
             return .set(result)

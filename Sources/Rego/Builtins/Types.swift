@@ -27,7 +27,9 @@ extension Builtins {
                 guard let n = RegoNumber(parsing: s), !s.hasPrefix("+"), !s.lowercased().contains("inf"), !s.contains(" ") else {
                     throw RegoError.builtin("strconv.ParseFloat: parsing \(RegoValue.string(s).jsonString()): invalid syntax")
                 }
-                return .number(n)
+                // OPA makes the number from the string itself (a json.Number), so its text is kept
+                // when it is a JSON number (`"2.0"` gives `2.0`, `"1e3"` gives `1e3`).
+                return .number(RegoNumber.isJSONNumberText(s) ? (RegoNumber(literal: s) ?? n) : n)
             default: throw typeError("to_number", 1, "one of {null, boolean, number, string}", a[0])
             }
         }

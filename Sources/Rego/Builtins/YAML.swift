@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 
 /// A small YAML reader and writer for the `yaml.*` builtins: block mappings and
@@ -139,7 +140,7 @@ struct YAMLReader {
         }
         if text.range(of: #"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"#, options: .regularExpression) != nil,
            let n = RegoNumber(parsing: text.hasPrefix("+") ? String(text.dropFirst()) : text) {
-            return .number(n)
+            return .number(YAMLNumber.read(text, n))
         }
         return .string(text)
     }
@@ -223,7 +224,7 @@ enum YAMLWriter {
         switch v {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
-        case .number(let n): return n.description
+        case .number(let n): return YAMLNumber.write(n)
         case .string(let s):
             let plain = !s.isEmpty && s.range(of: #"^[A-Za-z_/.][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
                 && !["null", "true", "false", "yes", "no", "on", "off", "~"].contains(s.lowercased()) && !s.hasSuffix(" ")
@@ -258,5 +259,35 @@ enum YAMLWriter {
             }
         default: break
         }
+    }
+}
+
+/// Numbers as OPA's YAML builtins see them: its YAML library (sigs.k8s.io/yaml over yaml.v2)
+/// holds a number as an int64/uint64 when its text is an integer that fits, else as a float64,
+/// so `yaml.marshal` prints `2.0` as `2` and `1e-7` as `1e-07`, and `yaml.unmarshal` gives the
+/// number the JSON encoding of that int or float64 spells (`1.0` → `1`, `1e-7` → `1e-7`).
+enum YAMLNumber {
+    /// The integer when `text` is one (sign and digits) that fits int64 or uint64.
+    static func integer(_ text: String) -> RegoNumber? {
+        let body = text.hasPrefix("+") || text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        guard !body.isEmpty, body.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        let t = text.hasPrefix("+") ? String(text.dropFirst()) : text
+        if let i = Int64(t) { return RegoNumber(Int(i)) }
+        if let u = UInt64(t) { return RegoNumber(BigInt(u)) }
+        return nil
+    }
+
+    static func write(_ n: RegoNumber) -> String {
+        let text = n.description
+        if let i = integer(text) { return i.description }
+        return GoFormat.goFloat(n.doubleValue)
+    }
+
+    static func read(_ text: String, _ n: RegoNumber) -> RegoNumber {
+        if let i = integer(text) { return i }
+        let d = n.doubleValue
+        guard d.isFinite else { return n }
+        let json = GoFormat.jsonFloat(d)
+        return RegoNumber(literal: json) ?? n
     }
 }

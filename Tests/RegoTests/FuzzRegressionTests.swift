@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import Rego
+import TestSupport
+
+/// Differences the differential fuzzer (`DifferentialFuzzTests`) found, reduced to one module
+/// each: the answer OPA's evaluator gave is written down here (so the test runs without the
+/// shared directory too) and, when opa-ref is there, checked against it in the same run.
+@Suite struct FuzzRegressionTests {
+    struct Case: CustomStringConvertible {
+        let name: String
+        let module: String
+        let data: String
+        let input: String
+        /// `data.fuzz.t` as OPA's evaluator gave it.
+        let expected: String
+        var description: String { name }
+    }
+
+    static let cases: [Case] = [
+        // Seed 1795713175239, package p550: the first clause's body holds but its value
+        // (`input.ss[0]`, an empty array) is undefined. OPA moves the value into the body
+        // (`rewriteExprTermsInHead`), so the clause fails and the `else` chain goes on.
+        Case(name: "an undefined value fails its clause and the else chain goes on", module: """
+            package fuzz.t
+
+            e4 := input.ss[0] if {
+            \tsome v2 in data.d.xs
+            } else := 7 - 1 if {
+            \tendswith(data.d.s, input.s)
+            } else := "fallback"
+
+            e5 := input.ss[0] if {
+            \ttrue
+            } else := input.nope
+
+            f(x) := input.ss[x] if { x > 0 } else := "f-fallback"
+
+            g := f(1)
+            """, data: #"{"s": "db", "xs": [0, 4]}"#, input: #"{"s": "stable", "ss": []}"#,
+             expected: #"{"e4": "fallback", "g": "f-fallback"}"#),
+        // Seed 1795713175239, package p703: OPA's parser continues an expression when the next
+        // line starts with a binary operator (`y := 5` then `- 1 == 4` is `y := 5 - 1 == 4`).
+        Case(name: "a line starting with an operator continues the expression", module: """
+            package fuzz.t
+
+            x := 1 if {
+            	y := 5
+            	-1 == 4
+            }
+
+            z := y if {
+            	y := 2
+            	* 3
+            	< 7
+            }
+
+            w := [v | v := 1
+            	+ 1]
+            """, data: "{}", input: "{}", expected: #"{"x": 1, "z": true, "w": [2]}"#),
+        Case(name: "a defined value still ends the chain", module: """
+            package fuzz.t
+
+            e := input.ss[0] if { true } else := "fallback"
+            """, data: "{}", input: #"{"ss": ["x"]}"#, expected: #"{"e": "x"}"#),
+    ]
+
+    @Test(arguments: cases)
+    func engineGivesOPAsAnswer(_ c: Case) throws {
+        let data = try RegoValue(jsonString: c.data), input = try RegoValue(jsonString: c.input)
+        let (got, err) = DifferentialFuzzTests.ours([c.module], data: data, input: input, query: "data.fuzz.t")
+        #expect(err == nil, "\(c.name): \(err ?? "")")
+        #expect(got == (try RegoValue(jsonString: c.expected)), "\(c.name): ours \(got?.jsonString() ?? "undefined")")
+        guard OPARef.executable().0 != nil else {
+            if ExternalTool.isCI { Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it") }
+            return
+        }
+        let (ref, refErr) = try DifferentialFuzzTests.reference([c.module], data: data, input: input, query: "data.fuzz.t")
+        #expect(refErr == nil && DifferentialFuzzTests.normalized(ref) == DifferentialFuzzTests.normalized(got),
+                "\(c.name): OPA \(refErr ?? ref?.jsonString() ?? "undefined"), ours \(got?.jsonString() ?? "undefined")")
+    }
+}
