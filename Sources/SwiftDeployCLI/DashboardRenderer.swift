@@ -18,11 +18,22 @@ struct DashboardRenderer {
         lines.append(mode)
         if let drift = s.drift { lines.append(console.colored("          ! \(drift)", .yellow)) }
         let services = s.expectedServices.map { name -> String in
+            if let replicas = s.replicas(of: name) {
+                let text = "\(replicas.running)/\(replicas.desired) running"
+                return "\(name) " + console.colored(text, replicas.running >= replicas.desired ? .green : .red)
+            }
             guard let c = s.containers.first(where: { $0.service == name }) else { return "\(name) " + console.colored("missing", .red) }
             return "\(name) " + console.colored(c.summary, c.isReady ? .green : .red)
         }
         let endpoint = console.colored(s.endpoint.summary, s.endpoint.status == 200 ? .green : .red)
         lines.append("services  " + services.joined(separator: "   ") + "   health endpoint \(endpoint)")
+        if s.replicaTargets != nil {
+            // Swarm: each task with its node and state.
+            for task in s.containers {
+                let error = task.lastHealthOutput.isEmpty ? "" : " (\(task.lastHealthOutput))"
+                lines.append("          \(task.name) on \(task.node ?? "-"): " + console.colored(task.state + error, task.isReady ? .green : .red))
+            }
+        }
         switch s.figures {
         case .success(let f):
             let errors = f.errorRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-"

@@ -33,9 +33,13 @@ struct DeployCommand: AsyncParsableCommand {
             console.warning("deployed on --override past the \(report.decision.domain) policy's \(report.decision.verdict.rawValue) decision; recorded in the history")
         }
         console.print(console.colored("deployed", .green) + " \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \(Int(report.elapsed))s: "
-                      + report.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", "))
+                      + report.containers.map { "\($0.node == nil ? $0.service : "\($0.name) on \($0.node!)") \($0.summary)" }.joined(separator: ", "))
         console.info("  public:  \(context.manifest.publicURL.absoluteString)")
-        console.info("  admin:   http://127.0.0.1:\(context.manifest.nginx.adminPort)/ (loopback only)")
+        if context.manifest.runtime == .swarm {
+            console.info("  admin:   inside the nginx task only (docker exec; published nowhere, docs/swarm.md)")
+        } else {
+            console.info("  admin:   http://127.0.0.1:\(context.manifest.nginx.adminPort)/ (loopback only)")
+        }
     }
 }
 
@@ -56,14 +60,23 @@ enum LifecycleCLI {
         let console = global.console
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
+        var recorder = HistoryRecorder(manifest: manifest, manifestURL: url)
         if manifest.runtime == .swarm {
-            throw RuntimeError.runtimeUnsupported(runtime: manifest.runtime.rawValue, command: "deploy, promote, status, teardown and rollout")
+            // Swarm: docker stack deploy on this manager; the admin listener is reached with docker exec.
+            var runtime = SwarmRuntime(manifest: manifest)
+            runtime.commandTimeout = max(commandTimeout, 10)
+            let swarm = runtime
+            recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
+            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
+                                 renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, adminPort: manifest.nginx.adminPort),
+                                 phases: .fromEnvironment(), warn: { console.warning($0) })
         }
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
         return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
                              renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                             recorder: HistoryRecorder(manifest: manifest, manifestURL: url),
+                             recorder: recorder,
                              phases: .fromEnvironment(), warn: { console.warning($0) })
     }
 

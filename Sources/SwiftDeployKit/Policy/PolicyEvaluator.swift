@@ -192,6 +192,10 @@ public struct PolicyEvaluator: PolicyGate {
             }
             return PrometheusMetricsSource(baseURL: url)
         }
+        if request.manifest.runtime == .swarm {
+            // Every replica's own /metrics, on every node, through nginx's admin route (docs/swarm.md).
+            return SwarmReplicaMetricsSource(manifest: request.manifest, runtime: SwarmRuntime(manifest: request.manifest))
+        }
         return ScrapeMetricsSource(url: request.manifest.adminMetricsURL)
     }
 }

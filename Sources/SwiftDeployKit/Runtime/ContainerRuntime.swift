@@ -19,10 +19,13 @@ public struct ContainerStatus: Sendable, Equatable {
     public var startedAt: Date?
     public var restartCount: Int
     public var exitCode: Int
+    /// The Swarm node the task runs on (`hostname (node id prefix)`); nil on Compose.
+    public var node: String?
 
     public init(id: String, name: String, service: String, state: String, health: String? = nil, lastHealthOutput: String = "",
                 image: String = "", environment: [String: String] = [:], startedAt: Date? = nil, restartCount: Int = 0,
-                exitCode: Int = 0) {
+                exitCode: Int = 0, node: String? = nil) {
+        self.node = node
         self.id = id
         self.name = name
         self.service = service
@@ -52,14 +55,20 @@ public struct ProjectResources: Sendable, Equatable {
     public var containers: [String]
     public var networks: [String]
     public var volumes: [String]
+    /// Swarm services and configs of the stack (empty on Compose).
+    public var services: [String]
+    public var configs: [String]
 
-    public init(containers: [String] = [], networks: [String] = [], volumes: [String] = []) {
+    public init(containers: [String] = [], networks: [String] = [], volumes: [String] = [], services: [String] = [],
+                configs: [String] = []) {
         self.containers = containers
         self.networks = networks
         self.volumes = volumes
+        self.services = services
+        self.configs = configs
     }
 
-    public var isEmpty: Bool { containers.isEmpty && networks.isEmpty && volumes.isEmpty }
+    public var isEmpty: Bool { containers.isEmpty && networks.isEmpty && volumes.isEmpty && services.isEmpty && configs.isEmpty }
 }
 
 /// The container engine as the workflows use it, scoped to one Compose project.
@@ -89,11 +98,27 @@ public protocol ContainerRuntime: Sendable {
     func remove(service: String) throws
     /// Runs a command inside a service's container (`nginx -t`, `nginx -s reload`); returns its result.
     func exec(service: String, command: [String]) throws -> CommandResult
+    /// How many instances each service must have running, when the runtime knows (Swarm); nil otherwise.
+    func replicaTargets() throws -> [String: Int]?
+    /// Lines naming tasks that failed recently, with their node and error (Swarm); empty otherwise.
+    func recentFailures() -> [String]
+    /// The nodes the project runs on (Swarm); empty on one host.
+    func nodesInvolved() throws -> [String]
 }
 
 extension ContainerRuntime {
     /// A runtime that cannot inspect images tells nothing (the deploy check then has no image user to judge).
     public func imageUser(_ image: String) throws -> String? { nil }
+
+    /// How many instances each service must have running, when the runtime knows (Swarm: each service's
+    /// replicas); nil: one ready container per service is enough.
+    public func replicaTargets() throws -> [String: Int]? { nil }
+
+    /// Lines naming tasks that failed recently, with their node and error, for a timeout message (Swarm).
+    public func recentFailures() -> [String] { [] }
+
+    /// The nodes the project runs on, for the history (Swarm); empty on one host.
+    public func nodesInvolved() throws -> [String] { [] }
 }
 
 /// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.

@@ -53,14 +53,25 @@ public struct HealthWaiter: Sendable {
         let start = Date()
         var lastContainers: [ContainerStatus] = []
         var lastAnswer: HTTPAnswer?
+        var lastTargets: [String: Int]?
         while true {
             let elapsed = Date().timeIntervalSince(start)
             let containers = try runtime.containers()
             lastContainers = containers
             let byService = Dictionary(containers.map { ($0.service, $0) }, uniquingKeysWith: { a, b in a.state == "running" ? a : b })
             let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
-            let summaries = expected.map { name in (name: name, summary: byService[name]?.summary ?? "not created") }
-            let allReady = expected.allSatisfy { byService[$0]?.isReady ?? false }
+            let summaries: [(name: String, summary: String)]
+            let allReady: Bool
+            if let targets = try runtime.replicaTargets() {
+                // Replicas (Swarm): every instance the service wants, each running (and healthy: a Swarm task with a
+                // health check is `running` only once healthy).
+                lastTargets = targets
+                summaries = expected.map { name in (name: name, summary: Self.replicaSummary(containers, service: name, desired: targets[name] ?? 1)) }
+                allReady = expected.allSatisfy { Self.replicasReady(containers, service: $0, desired: targets[$0] ?? 1) }
+            } else {
+                summaries = expected.map { name in (name: name, summary: byService[name]?.summary ?? "not created") }
+                allReady = expected.allSatisfy { byService[$0]?.isReady ?? false }
+            }
             lastAnswer = nil
             if allReady {
                 let answer = await probe.get(healthURL, timeout: min(5, max(1, timeout - elapsed)))
@@ -71,7 +82,30 @@ public struct HealthWaiter: Sendable {
             if elapsed >= timeout { break }
             try await Task.sleep(nanoseconds: UInt64(min(pollInterval, max(0.05, timeout - elapsed)) * 1_000_000_000))
         }
+        if let targets = lastTargets {
+            let expected = services + lastContainers.map(\.service).filter { !services.contains($0) }.sorted()
+            let missing = expected.filter { !Self.replicasReady(lastContainers, service: $0, desired: targets[$0] ?? 1) }
+            if !missing.isEmpty {
+                throw RuntimeError.replicasNotReady(
+                    seconds: Int(timeout),
+                    services: missing.map { "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))" },
+                    tasks: lastContainers.filter { missing.contains($0.service) && !$0.isReady }.map { task in
+                        "\(task.name) on \(task.node ?? "no node yet"): \(task.state)\(task.lastHealthOutput.isEmpty ? "" : ": \(task.lastHealthOutput)")"
+                    },
+                    failures: runtime.recentFailures())
+            }
+        }
         throw timeoutError(lastContainers, lastAnswer)
+    }
+
+    static func replicasReady(_ containers: [ContainerStatus], service: String, desired: Int) -> Bool {
+        let tasks = containers.filter { $0.service == service }
+        return tasks.filter(\.isReady).count >= desired && tasks.allSatisfy(\.isReady)
+    }
+
+    /// `2/3 running`.
+    static func replicaSummary(_ containers: [ContainerStatus], service: String, desired: Int) -> String {
+        "\(containers.filter { $0.service == service && $0.isReady }.count)/\(desired) running"
     }
 
     func timeoutError(_ containers: [ContainerStatus], _ answer: HTTPAnswer?) -> RuntimeError {

@@ -6,6 +6,10 @@ public struct HistoryRecorder: LifecycleRecording {
     public let log: HistoryLog
     /// The manifest file, hashed into every record.
     public let manifestURL: URL
+    /// The nodes the project runs on (Swarm), asked at each record; every lifecycle record names them. When the
+    /// stack is gone (after a teardown) the last nodes seen are named.
+    public var nodes: (@Sendable () -> [String])? = nil
+    private let lastNodes = NodeMemory()
 
     public init(log: HistoryLog, manifestURL: URL) {
         self.log = log
@@ -20,6 +24,12 @@ public struct HistoryRecorder: LifecycleRecording {
     @discardableResult
     public func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
         var details = record.details
+        // Every lifecycle record names the runtime, and on Swarm the nodes involved.
+        details["runtime"] = .string(manifest.runtime.rawValue)
+        if let nodes {
+            let seen = nodes()
+            details["nodes"] = .array((seen.isEmpty ? lastNodes.value : lastNodes.set(seen)).map(JSONValue.string))
+        }
         if let override = record.override { details["override_by"] = .string(override.who) }
         if let decision = record.decision, !decision.warnings.isEmpty {
             details["warnings"] = .array(decision.warnings.map(JSONValue.string))
@@ -78,4 +88,12 @@ public struct HistoryRecorder: LifecycleRecording {
                                      modeAfter: o["mode_after"]?.stringValue, details: details)
         }
     }
+}
+
+/// The last non-empty node list a recorder saw.
+private final class NodeMemory: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    var value: [String] { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ nodes: [String]) -> [String] { lock.lock(); stored = nodes; lock.unlock(); return nodes }
 }

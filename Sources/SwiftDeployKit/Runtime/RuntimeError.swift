@@ -23,8 +23,14 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
     case healthEndpointDown(url: String, seconds: Int, lastAnswer: String, service: String, logs: String)
     /// Docker answered something this tool could not read.
     case unreadableAnswer(command: String, detail: String)
-    /// The manifest's `runtime:` cannot run this command (yet); nothing was changed.
-    case runtimeUnsupported(runtime: String, command: String)
+    /// `runtime: swarm` needs this engine to be a Swarm manager; it is not (`inactive`, `a worker`, …).
+    case notSwarmManager(state: String)
+    /// Swarm rolled an update back (or paused it): a replica failed within update_config.monitor.
+    case swarmRolledBack(service: String, state: String, message: String, tasks: [String])
+    /// A service has replicas missing after the wait: which, on which nodes, with their errors.
+    case replicasNotReady(seconds: Int, services: [String], tasks: [String], failures: [String])
+    /// No task of the service runs on this node (docker exec reaches local containers only).
+    case noLocalTask(service: String)
 
     public var exitStatus: ExitStatus { .operationFailed }
 
@@ -42,8 +48,20 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             the Docker daemon is not reachable at \(host): \(detail)
             start Docker (e.g. 'sudo systemctl start docker', or scripts/docker-engine here) or fix DOCKER_HOST, then run again
             """
-        case .runtimeUnsupported(let runtime, let command):
-            return "\(command) cannot drive runtime: \(runtime) in this build of swiftdeploy; nothing was changed. `swiftdeploy init` writes docker-stack.yml for `docker stack deploy`; set runtime: compose to run them on this host"
+        case .notSwarmManager(let state):
+            return "runtime: swarm needs this Docker engine to be a Swarm manager, and it is \(state); nothing was changed\n"
+                + "run swiftdeploy on a manager node, or make this engine one: docker swarm init --advertise-addr <addr> (the address the other nodes reach it on)"
+        case .swarmRolledBack(let service, let state, let message, let tasks):
+            var text = "Swarm rolled the update of \(service) back (\(state)): \(message.isEmpty ? "no message" : message)"
+            if !tasks.isEmpty { text += "\nfailed tasks:\n" + Self.indent(tasks.joined(separator: "\n")) }
+            return text
+        case .replicasNotReady(let seconds, let services, let tasks, let failures):
+            var text = "the stack is not ready after \(seconds)s: \(services.joined(separator: ", "))"
+            if !tasks.isEmpty { text += "\ntasks not running:\n" + Self.indent(tasks.joined(separator: "\n")) }
+            if !failures.isEmpty { text += "\nrecent task failures:\n" + Self.indent(failures.joined(separator: "\n")) }
+            return text + "\nsee 'docker stack ps <project> --no-trunc' and 'docker service logs <task>'"
+        case .noLocalTask(let service):
+            return "no task of \(service) runs on this node, and docker exec reaches this node's containers only; run swiftdeploy on the manager that runs it (nginx is placed on a manager)"
         case .commandFailed(let command, let status, let output):
             return "'\(command)' failed with exit status \(status):\n\(Self.indent(output))"
         case .commandTimedOut(let command, let seconds):

@@ -60,11 +60,20 @@ public struct StatusSnapshot: Sendable {
     public var expectedServices: [String]
     /// Both sides of a running or paused `swiftdeploy rollout`, nil without one.
     public var rollout: RolloutDashboard? = nil
+    /// The replicas each service wants, when the runtime schedules replicas (Swarm); nil otherwise.
+    public var replicaTargets: [String: Int]? = nil
+
+    /// `running/desired` of a service on a runtime with replica targets.
+    public func replicas(of service: String) -> (running: Int, desired: Int)? {
+        guard let targets = replicaTargets else { return nil }
+        return (containers.filter { $0.service == service && $0.isReady }.count, targets[service] ?? 0)
+    }
 
     /// Every expected service is running and healthy, and the health URL answers 200.
     public var healthy: Bool {
         let ready = Set(containers.filter(\.isReady).map(\.service))
-        return expectedServices.allSatisfy(ready.contains) && containers.allSatisfy(\.isReady) && endpoint.status == 200
+        let replicasComplete = expectedServices.allSatisfy { name in replicas(of: name).map { $0.running >= $0.desired } ?? true }
+        return expectedServices.allSatisfy(ready.contains) && containers.allSatisfy(\.isReady) && replicasComplete && endpoint.status == 200
     }
 
     /// The frame as a stable JSON document (`status --format json`).
@@ -92,9 +101,17 @@ public struct StatusSnapshot: Sendable {
             "endpoint": .object(["status": endpoint.status.map { .int(Int64($0)) } ?? .null, "summary": .string(endpoint.summary)]),
             "services": .array(expectedServices.map { name in
                 let container = containers.first { $0.service == name }
-                return .object(["name": .string(name), "state": .string(container?.state ?? "missing"),
+                var service: [String: JSONValue] = ["name": .string(name), "state": .string(container?.state ?? "missing"),
                                 "health": container?.health.map(JSONValue.string) ?? .null,
-                                "ready": .bool(container?.isReady ?? false)])
+                                "ready": .bool(container?.isReady ?? false)]
+                if let replicas = replicas(of: name) {
+                    service["replicas"] = .object(["running": .int(Int64(replicas.running)), "desired": .int(Int64(replicas.desired))])
+                    service["tasks"] = .array(containers.filter { $0.service == name }.map { task in
+                        .object(["name": .string(task.name), "node": task.node.map(JSONValue.string) ?? .null, "state": .string(task.state),
+                                 "error": task.lastHealthOutput.isEmpty ? .null : .string(task.lastHealthOutput)])
+                    })
+                }
+                return .object(service)
             }),
             "metrics": metrics,
             "policy": .array(decisions.map { d in
@@ -149,6 +166,7 @@ public struct StatusWorkflow: Sendable {
             decisions: decisions, drift: PromoteWorkflow.drift(manifestMode: manifest.services.mode, running: app?.environment["MODE"]),
             expectedServices: context.expectedServices)
         snapshot.rollout = await rolloutResult
+        snapshot.replicaTargets = try context.runtime.replicaTargets()
         try context.record(LifecycleRecord(
             event: .status, outcome: snapshot.healthy ? "ok" : "failed",
             message: snapshot.healthy ? "healthy" : "not healthy: " + Self.problems(snapshot).joined(separator: "; "),

@@ -1,0 +1,153 @@
+import Foundation
+
+/// How swiftdeploy reaches nginx's admin listener on Swarm, where it is bound to nginx's own loopback and published
+/// nowhere: `docker exec` into the stack's nginx task on this node, where `bash` opens `/dev/tcp/127.0.0.1/8081`
+/// and sends one HTTP/1.0 GET (the path is an argument, never part of the script). Requests to any other URL go to
+/// `fallback` unchanged, so the one transport serves every HTTP call of a command.
+///
+/// The manifest's admin URLs (`http://127.0.0.1:<nginx.admin_port>/…`) are what the workflows ask for; on Swarm
+/// this transport is what answers them.
+public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
+    public var runtime: SwarmRuntime
+    /// The admin port the manifest's URLs name (`nginx.admin_port`).
+    public var adminPort: Int
+    public var fallback: any HTTPTransport
+
+    public init(runtime: SwarmRuntime, adminPort: Int, fallback: any HTTPTransport = SocketHTTPClient()) {
+        self.runtime = runtime
+        self.adminPort = adminPort
+        self.fallback = fallback
+    }
+
+    /// The bash program run inside the nginx container: $1 is the path, $2 the Accept header.
+    static let script = #"exec 3<>/dev/tcp/127.0.0.1/8081 || exit 97; printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: %s\r\nX-Request-ID: swiftdeploy-admin\r\n\r\n' "$1" "$2" >&3; cat <&3"#
+
+    func isAdmin(_ url: URL) -> Bool {
+        url.scheme == "http" && (url.host == "127.0.0.1" || url.host == "localhost") && url.port == adminPort
+    }
+
+    public func send(method: String, url: URL, headers: [String: String], body: Data?, limits: HTTPLimits) async throws -> HTTPResponse {
+        guard isAdmin(url) else { return try await fallback.send(method: method, url: url, headers: headers, body: body, limits: limits) }
+        guard method == "GET", body == nil else {
+            throw HTTPClientError.connectionFailed(url: url.absoluteString, reason: "only GET reaches the Swarm admin listener through docker exec")
+        }
+        let path = url.path.isEmpty ? "/" : url.path
+        guard path.range(of: #"^/[A-Za-z0-9._~/-]*$"#, options: .regularExpression) != nil else { throw HTTPClientError.invalidURL(url.absoluteString) }
+        let accept = headers["Accept"] ?? "*/*"
+        let result: CommandResult
+        do {
+            result = try runtime.exec(service: "nginx", command: ["bash", "-c", Self.script, "swiftdeploy-admin", path, accept])
+        } catch let error as RuntimeError {
+            throw HTTPClientError.connectionFailed(url: url.absoluteString, reason: "docker exec into the stack's nginx: \(error.localizedDescription)")
+        }
+        guard result.succeeded else {
+            let reason = result.status == 97 ? "nginx's admin listener (127.0.0.1:8081 in its container) refused the connection"
+                : (result.status == 127 || result.status == 126 ? "the nginx image has no bash, which swiftdeploy uses to reach the admin listener on Swarm"
+                    : "docker exec failed (\(result.status)): \(result.outputTail(lines: 2))")
+            throw HTTPClientError.connectionFailed(url: url.absoluteString, reason: reason)
+        }
+        let raw = Data(result.stdout.utf8)
+        if raw.count > limits.maxBodyBytes + 64 * 1024 { throw HTTPClientError.tooLarge(url: url.absoluteString, limit: limits.maxBodyBytes) }
+        return try Self.parse(raw, url: url.absoluteString)
+    }
+
+    /// Reads an HTTP/1.x response written in full (HTTP/1.0: no chunking, the body runs to the end).
+    static func parse(_ raw: Data, url: String) throws -> HTTPResponse {
+        let separator = Data("\r\n\r\n".utf8)
+        guard let split = raw.range(of: separator) else {
+            throw HTTPClientError.malformedResponse(url: url, reason: "no end of headers in \(raw.count) bytes")
+        }
+        let head = String(decoding: raw[..<split.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusWords = head.first?.split(separator: " ") ?? []
+        guard statusWords.count >= 2, statusWords[0].hasPrefix("HTTP/1."), let status = Int(statusWords[1]) else {
+            throw HTTPClientError.malformedResponse(url: url, reason: "status line \(head.first.map { $0.debugDescription } ?? "missing")")
+        }
+        var headers: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return HTTPResponse(status: status, headers: headers, body: Data(raw[split.upperBound...]))
+    }
+
+    public func get(_ url: URL, timeout: TimeInterval) async -> HTTPAnswer {
+        let limits = HTTPLimits(connectTimeout: timeout, totalTimeout: timeout, maxBodyBytes: SocketHTTPClient.probeBodyLimit)
+        do {
+            let response = try await send(method: "GET", url: url, headers: [:], body: nil, limits: limits)
+            return HTTPAnswer(status: response.status, headers: response.headers, body: String(decoding: response.body, as: UTF8.self))
+        } catch let error as HTTPClientError {
+            return HTTPAnswer(status: nil, failure: error.summary)
+        } catch {
+            return HTTPAnswer(status: nil, failure: "\(url.absoluteString): \(error)")
+        }
+    }
+}
+
+/// The app's metrics gathered from every replica on Swarm: each running task's `/metrics`, through nginx's admin
+/// route `/replicas/<address>/metrics`, merged into one snapshot in which every sample carries a `replica` label
+/// (its task's address), so each replica's counters stay their own series and the window sums over all of them.
+public struct SwarmReplicaMetricsSource: MetricsSource {
+    public var runtime: SwarmRuntime
+    public var manifest: Manifest
+    public var transport: SwarmAdminTransport
+    public var sleeper: Sleeper
+
+    public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
+        self.manifest = manifest
+        self.runtime = runtime
+        self.transport = SwarmAdminTransport(runtime: runtime, adminPort: manifest.nginx.adminPort)
+        self.sleeper = sleeper
+    }
+
+    public var description: String { "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)" }
+
+    /// The addresses of the app's running tasks.
+    public func replicaAddresses() throws -> [String] {
+        try runtime.tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == manifest.services.name }
+            .compactMap(\.address).filter { !$0.isEmpty }.sorted()
+    }
+
+    /// One snapshot per replica, by address.
+    public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
+        let addresses: [String]
+        do { addresses = try replicaAddresses() } catch {
+            throw MetricsError.unusable(source: description, reason: "the stack's tasks could not be read: \(error.localizedDescription)")
+        }
+        guard !addresses.isEmpty else {
+            throw MetricsError.unusable(source: description, reason: "no replica of \(manifest.services.name) is running")
+        }
+        var result: [(String, MetricsSnapshot)] = []
+        for address in addresses {
+            let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics")!
+            result.append((address, try await ScrapeMetricsSource(url: url, transport: transport).snapshot()))
+        }
+        return result
+    }
+
+    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`.
+    public func snapshot() async throws -> MetricsSnapshot {
+        let parts = try await replicaSnapshots()
+        var families: [String: MetricFamily] = [:]
+        var order: [String] = []
+        for (address, snapshot) in parts {
+            for family in snapshot.families {
+                if families[family.name] == nil { families[family.name] = MetricFamily(name: family.name, type: family.type, help: family.help, unit: family.unit); order.append(family.name) }
+                families[family.name]!.samples += family.samples.map { sample in
+                    var labelled = sample
+                    labelled.labels.append(MetricLabel("replica", address))
+                    return labelled
+                }
+            }
+        }
+        return MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
+                               monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: description,
+                               format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
+    }
+
+    public func window(settings: MetricsWindowSettings) async throws -> WindowFigures {
+        let first = try await snapshot()
+        await sleeper.sleep(seconds: settings.window.seconds - (MonotonicClock.now() - first.monotonicSeconds))
+        let second = try await snapshot()
+        return MetricsWindow(settings: settings).figures(from: first, to: second)
+    }
+}

@@ -1,0 +1,337 @@
+import Foundation
+
+/// The container runtime for `runtime: swarm`: Docker's own Swarm commands only (`docker stack deploy`,
+/// `docker stack rm`, `docker service`, `docker node`, `docker inspect` of tasks), scoped to the stack named
+/// `project` (the `com.docker.stack.namespace` label). Swarm schedules, balances, updates and rolls back;
+/// this type asks it to and reads what it reports.
+///
+/// Its "containers" are the stack's tasks that Swarm wants running, one per replica, each with the node it
+/// runs on (`ContainerStatus.node`); their `id` is the task id (`docker service logs` takes it).
+public struct SwarmRuntime: ContainerRuntime {
+    public var project: String
+    public var stackFile: URL
+    public var runner: any CommandRunning
+    public var environment: [String: String]
+    /// How long one `stack deploy`/`stack rm` (and the wait for an update or a removal) may take.
+    public var commandTimeout: TimeInterval
+    /// Seconds between two polls while waiting for Swarm.
+    public var pollInterval: TimeInterval
+
+    public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
+                environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
+                pollInterval: TimeInterval = 1) {
+        self.project = project
+        self.stackFile = stackFile
+        self.runner = runner
+        self.environment = environment
+        self.commandTimeout = commandTimeout
+        self.pollInterval = pollInterval
+    }
+
+    public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.init(project: manifest.project, stackFile: manifest.stackFileURL, runner: runner, environment: environment)
+    }
+
+    var label: String { "label=com.docker.stack.namespace=\(project)" }
+
+    /// A service's full Swarm name (`<project>_<service>`).
+    public func serviceName(_ service: String) -> String { "\(project)_\(service)" }
+
+    func docker(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+        let result = try runner.run(["docker"] + arguments, timeout: timeout)
+        if result.timedOut { throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(timeout)) }
+        return result
+    }
+
+    func check(_ result: CommandResult) throws {
+        guard !result.succeeded else { return }
+        throw RuntimeError.commandFailed(command: result.commandLine, status: result.status, output: result.outputTail())
+    }
+
+    func lines(_ result: CommandResult) throws -> [String] {
+        try check(result)
+        return result.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+    }
+
+    // MARK: Preflight
+
+    /// The daemon answers and this engine is a Swarm manager; otherwise `RuntimeError.notSwarmManager` names the
+    /// `docker swarm init` command to run.
+    public func preflight() throws {
+        _ = try ComposeDetector(runner: runner, environment: environment).checkDaemon()
+        let result = try docker(["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
+        let words = try lines(result).first?.split(separator: " ").map(String.init) ?? []
+        let state = words.first ?? "unknown", manager = words.dropFirst().first == "true"
+        if state != "active" || !manager {
+            throw RuntimeError.notSwarmManager(state: manager ? state : (state == "active" ? "a worker" : state))
+        }
+    }
+
+    public func ensureImages(_ images: [String]) throws {
+        for image in Set(images).sorted() {
+            if try docker(["image", "inspect", "--format", "{{.Id}}", image]).succeeded { continue }
+            let pull = try docker(["pull", image], timeout: commandTimeout)
+            if !pull.succeeded { throw RuntimeError.imageMissing(image: image, detail: pull.outputTail(lines: 2)) }
+        }
+    }
+
+    public func imageUser(_ image: String) throws -> String? {
+        let result = try docker(["image", "inspect", "--format", "{{.Config.User}}", image])
+        guard result.succeeded else { return nil }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // MARK: Lifecycle
+
+    /// `docker stack deploy`: creates the stack or updates what changed, then, for every service that existed
+    /// before, waits until Swarm finished its rolling update. An update Swarm rolled back or paused (a replica failed
+    /// its health check within update_config.monitor) throws `RuntimeError.swarmRolledBack` with Swarm's message and
+    /// the failed tasks, their nodes and errors. New services are waited for by their task states (`HealthWaiter`).
+    public func up() throws {
+        var before: [String: UpdateStatus?] = [:]
+        for service in try services() { before[service.name] = try updateStatus(serviceName(service.name)) }
+        // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
+        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: commandTimeout))
+        try waitForUpdates(since: before)
+    }
+
+    /// Deploys the changed stack file (a new mode, a new image) and waits for its rolling update: see `up()`.
+    public func recreate(service: String) throws {
+        try up()
+    }
+
+    func waitForUpdates(since before: [String: UpdateStatus?]) throws {
+        let started = Date()
+        var pending = Set(before.keys)
+        while !pending.isEmpty {
+            for service in pending.sorted() {
+                let name = serviceName(service)
+                let status = try updateStatus(name)
+                if let status, status != (before[service] ?? nil) {
+                    switch status.state {
+                    case "completed": pending.remove(service)
+                    case "rollback_completed", "rollback_paused", "paused":
+                        throw RuntimeError.swarmRolledBack(service: name, state: status.state, message: status.message,
+                                                           tasks: failedTaskLines(service: service))
+                    default: break  // updating, rollback_started: Swarm is still at it
+                    }
+                } else if Date().timeIntervalSince(started) > 5 {
+                    // The spec did not change, so Swarm started no update.
+                    pending.remove(service)
+                }
+            }
+            if pending.isEmpty { return }
+            if Date().timeIntervalSince(started) >= commandTimeout {
+                throw RuntimeError.commandTimedOut(command: "the rolling update of \(pending.sorted().map(serviceName).joined(separator: ", ")) (docker stack deploy)",
+                                                   seconds: Int(commandTimeout))
+            }
+            Thread.sleep(forTimeInterval: pollInterval)
+        }
+    }
+
+    struct UpdateStatus: Equatable {
+        var state: String
+        var message: String
+        var startedAt: String
+    }
+
+    /// The service's `UpdateStatus` (nil when it was never updated).
+    func updateStatus(_ name: String) throws -> UpdateStatus? {
+        let result = try docker(["service", "inspect", "--format", "{{json .UpdateStatus}}", name])
+        try check(result)
+        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text != "null", let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+        return UpdateStatus(state: object["State"] as? String ?? "", message: object["Message"] as? String ?? "",
+                            startedAt: object["StartedAt"] as? String ?? "")
+    }
+
+    /// Sends SIGHUP to the service's containers on this node (nginx reloads; it also re-resolves tasks.<service>
+    /// every 10 seconds by itself).
+    public func reload(service: String) throws {
+        for id in try localContainers(service: service) { try check(try docker(["kill", "-s", "HUP", id])) }
+    }
+
+    /// `docker stack rm`, then waits until no service, task container, network or config of the stack remains. A
+    /// network still in use while the tasks stop makes `stack rm` fail; once the tasks are gone, what is left with
+    /// the stack's label is removed by id. What still remains after the wait is for the caller to report.
+    public func down() throws {
+        let result = try docker(["stack", "rm", project], timeout: commandTimeout)
+        let removeFailed = !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
+        let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
+        var rest = try leftovers()
+        while !rest.isEmpty, Date() < deadline {
+            if rest.services.isEmpty, rest.containers.isEmpty {
+                if !rest.networks.isEmpty { _ = try docker(["network", "rm"] + rest.networks) }
+                if !rest.configs.isEmpty { _ = try docker(["config", "rm"] + rest.configs) }
+            }
+            Thread.sleep(forTimeInterval: pollInterval)
+            rest = try leftovers()
+        }
+        if removeFailed, !rest.isEmpty { try check(result) }
+    }
+
+    /// Removes one service of the stack (`docker service rm <project>_<service>`); the others keep running.
+    public func remove(service: String) throws {
+        let result = try docker(["service", "rm", serviceName(service)])
+        if !result.succeeded, !(result.stderr + result.stdout).contains("not found") { try check(result) }
+    }
+
+    /// Runs a command in one of the service's containers on this node (`docker exec`).
+    public func exec(service: String, command: [String]) throws -> CommandResult {
+        guard let id = try localContainers(service: service).first else {
+            throw RuntimeError.noLocalTask(service: serviceName(service))
+        }
+        return try docker(["exec", id] + command)
+    }
+
+    /// The ids of the service's running containers on this node.
+    func localContainers(service: String) throws -> [String] {
+        try lines(try docker(["ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
+                              "--filter", "status=running"]))
+    }
+
+    // MARK: What runs
+
+    /// Services, task containers (on this node), networks and configs still carrying the stack's label.
+    public func leftovers() throws -> ProjectResources {
+        ProjectResources(
+            containers: try lines(try docker(["ps", "-a", "-q", "--filter", label])),
+            networks: try lines(try docker(["network", "ls", "-q", "--filter", label])),
+            volumes: try lines(try docker(["volume", "ls", "-q", "--filter", label])),
+            services: try lines(try docker(["service", "ls", "-q", "--filter", label])),
+            configs: try lines(try docker(["config", "ls", "-q", "--filter", label])))
+    }
+
+    /// The services of the stack: short name → (full id, desired replicas).
+    public func services() throws -> [(name: String, id: String, desired: Int)] {
+        let ids = try lines(try docker(["service", "ls", "-q", "--filter", label]))
+        if ids.isEmpty { return [] }
+        let result = try docker(["service", "inspect"] + ids)
+        try check(result)
+        guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
+            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of services")
+        }
+        return array.map { object in
+            let spec = object["Spec"] as? [String: Any] ?? [:]
+            let name = (spec["Name"] as? String ?? "")
+            let short = name.hasPrefix(project + "_") ? String(name.dropFirst(project.count + 1)) : name
+            let replicas = ((spec["Mode"] as? [String: Any])?["Replicated"] as? [String: Any])?["Replicas"] as? Int ?? 1
+            return (short, object["ID"] as? String ?? "", replicas)
+        }.sorted { $0.name < $1.name }
+    }
+
+    public func replicaTargets() throws -> [String: Int]? {
+        Dictionary(try services().map { ($0.name, $0.desired) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Node id → `hostname (id prefix)`: two nodes may share a hostname.
+    func nodeNames() throws -> [String: String] {
+        let result = try docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
+        var names: [String: String] = [:]
+        for line in try lines(result) {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            names[parts[0]] = "\(parts[1]) (\(parts[0].prefix(12)))"
+        }
+        return names
+    }
+
+    /// Every task of the stack Swarm knows (`docker stack ps`), newest first per slot, read from `docker inspect`.
+    func tasks() throws -> [SwarmTask] {
+        let list = try docker(["stack", "ps", "-q", "--no-trunc", project])
+        if !list.succeeded, (list.stderr + list.stdout).lowercased().contains("nothing found in stack") { return [] }
+        let ids = try lines(list)
+        if ids.isEmpty { return [] }
+        let inspect = try docker(["inspect", "--type", "task"] + ids)
+        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else { try check(inspect); return [] }
+        let services = Dictionary(try services().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let nodes = try nodeNames()
+        return try SwarmTask.parse(inspect.stdout, command: inspect.commandLine, services: services, nodes: nodes)
+    }
+
+    /// The tasks Swarm wants running (one per replica), as containers: `state` is the task's state (`running` only
+    /// once the container is running and, with a health check, healthy).
+    public func containers() throws -> [ContainerStatus] {
+        try tasks().filter { $0.desiredState == "running" }.map(\.status)
+            .sorted { ($0.service, $0.name) < ($1.service, $1.name) }
+    }
+
+    /// The nodes the stack's tasks run on now (hostname and id prefix), sorted.
+    public func nodesInvolved() throws -> [String] {
+        Array(Set(try containers().compactMap(\.node))).sorted()
+    }
+
+    /// `service.slot on node: state: error` for the service's tasks that failed or were rejected, newest first.
+    public func failedTaskLines(service: String? = nil, limit: Int = 6) -> [String] {
+        guard let tasks = try? tasks() else { return [] }
+        return tasks.filter { ($0.status.state == "failed" || $0.status.state == "rejected") && (service == nil || $0.status.service == service) }
+            .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
+            .prefix(limit).map(\.line)
+    }
+
+    public func recentFailures() -> [String] { failedTaskLines() }
+
+    public func logs(container: String, lines: Int) -> String {
+        guard let result = try? docker(["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20) else { return "" }
+        let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
+        return CommandResult.tail(text, lines: lines)
+    }
+}
+
+/// One Swarm task as `docker inspect --type task` reports it.
+struct SwarmTask {
+    var status: ContainerStatus
+    var desiredState: String
+    /// Its address on the stack's network (for the per-replica metrics route).
+    var address: String?
+
+    /// `app.2 on vm (k3j2f…): failed: task: non-zero exit (1)`.
+    var line: String {
+        let detail = status.lastHealthOutput.isEmpty ? "" : ": \(status.lastHealthOutput)"
+        return "\(status.name) on \(status.node ?? "no node"): \(status.state)\(detail)"
+    }
+
+    static func parse(_ json: String, command: String, services: [String: String], nodes: [String: String]) throws -> [SwarmTask] {
+        guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
+            throw RuntimeError.unreadableAnswer(command: command, detail: "expected a JSON array of tasks")
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return array.map { object in
+            let status = object["Status"] as? [String: Any] ?? [:]
+            let spec = (object["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] ?? [:]
+            var environment: [String: String] = [:]
+            for entry in spec["Env"] as? [String] ?? [] {
+                if let eq = entry.firstIndex(of: "=") { environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...]) }
+            }
+            let service = services[object["ServiceID"] as? String ?? ""] ?? (object["ServiceID"] as? String ?? "?")
+            let slot = object["Slot"] as? Int ?? 0
+            let nodeID = object["NodeID"] as? String ?? ""
+            let containerStatus = status["ContainerStatus"] as? [String: Any] ?? [:]
+            var started: Date?
+            if let text = status["Timestamp"] as? String {
+                let trimmed = text.replacingOccurrences(of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
+                started = formatter.date(from: trimmed)
+            }
+            let error = (status["Err"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? ""
+            let address = ((object["NetworksAttachments"] as? [[String: Any]])?.compactMap { attachment -> String? in
+                let network = (attachment["Network"] as? [String: Any])?["Spec"] as? [String: Any]
+                // The ingress network is not the stack's.
+                if (network?["Ingress"] as? Bool) == true { return nil }
+                return (attachment["Addresses"] as? [String])?.first
+            }.first).map { String($0.split(separator: "/").first ?? "") }
+            var image = spec["Image"] as? String ?? ""
+            if let at = image.firstIndex(of: "@") { image = String(image[..<at]) }
+            return SwarmTask(
+                status: ContainerStatus(
+                    id: object["ID"] as? String ?? "", name: "\(service).\(slot)", service: service,
+                    state: status["State"] as? String ?? "unknown", health: nil,
+                    lastHealthOutput: error.isEmpty ? "" : error, image: image, environment: environment, startedAt: started,
+                    restartCount: 0, exitCode: containerStatus["ExitCode"] as? Int ?? 0,
+                    node: nodeID.isEmpty ? nil : (nodes[nodeID] ?? String(nodeID.prefix(12)))),
+                desiredState: object["DesiredState"] as? String ?? "",
+                address: address)
+        }
+    }
+}

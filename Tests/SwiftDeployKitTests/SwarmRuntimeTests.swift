@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// `SwarmRuntime`'s decisions on canned engine answers (the real engine runs them in SwarmEndToEndTests).
+@Suite("Swarm runtime: preflight, tasks, the admin transport")
+struct SwarmRuntimeTests {
+    private func runtime(_ runner: ScriptedRunner) -> SwarmRuntime {
+        SwarmRuntime(project: "shop", stackFile: URL(fileURLWithPath: "/srv/shop/docker-stack.yml"), runner: runner,
+                     environment: [:], pollInterval: 0.01)
+    }
+
+    @Test(arguments: [("inactive false", "inactive"), ("active false", "a worker"), ("pending false", "pending"), ("locked false", "locked")])
+    func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) throws {
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info", "--format"], ScriptedRunner.ok(answer + "\n")),
+        ])
+        let error = #expect(throws: RuntimeError.self) { try runtime(runner).preflight() }
+        #expect(error == .notSwarmManager(state: named))
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("docker swarm init --advertise-addr <addr>"), "\(message)")
+        #expect(message.contains("nothing was changed"))
+        #expect(error?.exitStatus == .operationFailed)
+    }
+
+    @Test func aManagerPassesPreflight() throws {
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info", "--format"], ScriptedRunner.ok("active true\n")),
+        ])
+        try runtime(runner).preflight()
+    }
+
+    @Test func tasksBecomeContainersWithTheirNodeStateAndError() throws {
+        let json = """
+            [{"ID":"t1","Slot":1,"NodeID":"n1aaaaaaaaaaaaaaaaaaaaaaa","ServiceID":"s1","DesiredState":"running",
+              "Status":{"State":"running","Timestamp":"2026-11-26T18:00:00.123456789Z","ContainerStatus":{"ContainerID":"c1","ExitCode":0}},
+              "Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0@sha256:abc","Env":["MODE=stable","APP_PORT=3000"]}},
+              "NetworksAttachments":[{"Network":{"Spec":{"Name":"shop_app-net"}},"Addresses":["10.0.1.5/24"]}]},
+             {"ID":"t2","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"running",
+              "Status":{"State":"starting","Err":""},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}},
+             {"ID":"t3","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"shutdown",
+              "Status":{"State":"failed","Err":"task: non-zero exit (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
+            """
+        let tasks = try SwarmTask.parse(json, command: "docker inspect", services: ["s1": "app"],
+                                        nodes: ["n1aaaaaaaaaaaaaaaaaaaaaaa": "vm (n1aaaaaaaaaa)"])
+        #expect(tasks.map(\.status.name) == ["app.1", "app.2", "app.2"])
+        #expect(tasks[0].status.isReady)
+        #expect(!tasks[1].status.isReady, "a task still starting (health check not passed) is not ready")
+        #expect(tasks[0].status.node == "vm (n1aaaaaaaaaa)")
+        #expect(tasks[1].status.node == "n2bbbbbbbbbb", "an unknown node is named by its id prefix")
+        #expect(tasks[0].status.image == "swiftdeploy/api:0.1.0")
+        #expect(tasks[0].status.environment["MODE"] == "stable")
+        #expect(tasks[0].address == "10.0.1.5")
+        #expect(tasks[2].line == "app.2 on n2bbbbbbbbbb: failed: task: non-zero exit (1)")
+    }
+
+    @Test func theWaitCountsEveryReplica() {
+        let ready = ContainerStatus(id: "a", name: "app.1", service: "app", state: "running")
+        let starting = ContainerStatus(id: "b", name: "app.2", service: "app", state: "starting")
+        #expect(HealthWaiter.replicasReady([ready, ready, ready], service: "app", desired: 3))
+        #expect(!HealthWaiter.replicasReady([ready, ready], service: "app", desired: 3), "2 of 3 is not ready")
+        #expect(!HealthWaiter.replicasReady([ready, ready, starting], service: "app", desired: 2), "a task still starting blocks")
+        #expect(HealthWaiter.replicaSummary([ready, starting], service: "app", desired: 3) == "1/3 running")
+    }
+
+    @Test func adminAnswersAreParsed() throws {
+        let raw = Data("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nX-Deployed-By: swiftdeploy\r\n\r\nup 1\n".utf8)
+        let response = try SwarmAdminTransport.parse(raw, url: "http://127.0.0.1:9180/metrics")
+        #expect(response.status == 200)
+        #expect(response.headers["x-deployed-by"] == "swiftdeploy")
+        #expect(String(decoding: response.body, as: UTF8.self) == "up 1\n")
+        #expect(throws: HTTPClientError.self) { try SwarmAdminTransport.parse(Data("garbage".utf8), url: "x") }
+        #expect(throws: HTTPClientError.self) { try SwarmAdminTransport.parse(Data("SSH-2.0\r\n\r\n".utf8), url: "x") }
+    }
+
+    @Test func onlyTheAdminURLGoesThroughDockerExecAndItsPathIsAnArgument() async throws {
+        let runner = ScriptedRunner([
+            (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
+            (["docker", "exec", "c0ffee", "bash", "-c"], ScriptedRunner.ok("HTTP/1.1 200 OK\r\n\r\nok")),
+        ])
+        let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180)
+        let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
+        #expect(answer.status == 200)
+        let exec = try #require(runner.commands.first { $0.starts(with: ["docker", "exec"]) })
+        #expect(exec.suffix(3) == ["swiftdeploy-admin", "/healthz", "*/*"], "the path is passed as an argument: \(exec)")
+        #expect(transport.isAdmin(URL(string: "http://127.0.0.1:9180/metrics")!))
+        #expect(!transport.isAdmin(URL(string: "http://127.0.0.1:8080/")!), "the public port is plain HTTP")
+        // A path outside the URL-path grammar never reaches the shell.
+        await #expect(throws: HTTPClientError.self) {
+            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/a%27%3Bb")!, headers: [:], body: nil, limits: HTTPLimits())
+        }
+    }
+}
