@@ -78,10 +78,11 @@ public struct AuditCommand: AsyncParsableCommand {
                 objectives = await SLOCollector().compliance(manifest: manifest, from: from, to: untilDate ?? now)
             }
             let directory = manifest?.directory ?? global.manifestURL.deletingLastPathComponent()
-            let commitTime = DeliveryFiguresReader.git(in: directory).commitTime
+            let git = DeliveryFiguresReader.git(in: directory)
             summary = try AuditReport.write(history: historyURL, to: outputURL, format: format,
                                             options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
-                                                                  commitTime: commitTime, objectives: objectives))
+                                                                  commitTime: git.commitTime, commitTimes: git.commitTimes,
+                                                                  objectives: objectives))
         }
         report(summary, console: console)
         if summary.exitStatus != .success { throw CommandFailure(summary.exitStatus) }

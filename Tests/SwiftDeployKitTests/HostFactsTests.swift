@@ -78,3 +78,102 @@ import TestSupport
         #expect(facts.diskFreeGB != nil)
     }
 }
+
+/// Docker's data root is asked once per engine start (keyed by the engine socket's identity), not once per gate.
+@Suite struct DockerDataRootTests {
+    final class Asker: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        var answer: String?
+        init(_ answer: String?) { self.answer = answer }
+        var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
+        func ask() -> String? { lock.lock(); defer { lock.unlock() }; count += 1; return answer }
+    }
+
+    func rig(_ answer: String?) throws -> (TemporaryDirectory, Asker, DockerDataRoot) {
+        let dir = try TemporaryDirectory()
+        try dir.write("", to: "docker.sock")
+        try FileManager.default.createDirectory(atPath: dir.path + "/data-root", withIntermediateDirectories: true)
+        let asker = Asker(answer.map { dir.path + "/" + $0 })
+        let root = DockerDataRoot(socketPath: dir.path + "/docker.sock", cacheFile: dir.url.appendingPathComponent("cache/root"),
+                                  ask: { asker.ask() })
+        return (dir, asker, root)
+    }
+
+    @Test func askedOnceWhileTheEngineSocketIsTheSame() throws {
+        let (dir, asker, root) = try rig("data-root")
+        defer { dir.remove() }
+        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(asker.calls == 1)
+    }
+
+    @Test func aRestartedEngineIsAskedAgain() throws {
+        let (dir, asker, root) = try rig("data-root")
+        defer { dir.remove() }
+        _ = root.resolve()
+        // The engine restarts: a new socket replaces the old one (created before the old one goes: another inode).
+        try dir.write("", to: "docker.sock.new")
+        #expect(rename(dir.path + "/docker.sock.new", dir.path + "/docker.sock") == 0)
+        try FileManager.default.createDirectory(atPath: dir.path + "/moved", withIntermediateDirectories: true)
+        asker.answer = dir.path + "/moved"
+        #expect(root.resolve() == dir.path + "/moved")
+        #expect(asker.calls == 2)
+    }
+
+    @Test func aDataRootThatIsGoneIsAskedAgain() throws {
+        let (dir, asker, root) = try rig("data-root")
+        defer { dir.remove() }
+        _ = root.resolve()
+        try FileManager.default.removeItem(atPath: dir.path + "/data-root")
+        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(asker.calls == 2)
+    }
+
+    @Test func noAnswerIsNotCachedAndNoSocketMeansNoCache() throws {
+        let (dir, asker, root) = try rig(nil)
+        defer { dir.remove() }
+        #expect(root.resolve() == nil)
+        #expect(root.resolve() == nil)
+        #expect(asker.calls == 2)
+        var missing = root
+        missing.socketPath = dir.path + "/no-such.sock"
+        asker.answer = dir.path + "/data-root"
+        _ = missing.resolve()
+        _ = missing.resolve()
+        #expect(asker.calls == 4)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/cache/root"))
+    }
+
+    @Test func aForeignOrGarbledCacheIsNotTrusted() throws {
+        let (dir, asker, root) = try rig("data-root")
+        defer { dir.remove() }
+        try dir.write("v1 1:2:3.4 /var/run/docker.sock\n/etc\n", to: "cache/root")
+        #expect(root.resolve() == dir.path + "/data-root")
+        try dir.write("garbage", to: "cache/root")
+        var fresh = root
+        fresh.cacheFile = dir.url.appendingPathComponent("cache/root")
+        #expect(fresh.resolve() == dir.path + "/data-root")
+        #expect(asker.calls == 2)
+    }
+
+    @Test func onlyAnEngineOnACheckableUnixSocketIsCached() {
+        #expect(DockerDataRoot.socketPath(environment: ["HOME": "/nonexistent"]) == "/var/run/docker.sock")
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "unix:///run/user/1000/docker.sock"]) == "/run/user/1000/docker.sock")
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "tcp://10.0.0.2:2376"]) == nil)
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "ssh://me@host"]) == nil)
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_CONTEXT": "remote"]) == nil)
+        #expect(DockerDataRoot.cacheFile(environment: ["XDG_CACHE_HOME": "/c", "HOME": "/h"])?.path == "/c/swiftdeploy/docker-data-root")
+        #expect(DockerDataRoot.cacheFile(environment: ["HOME": "/h"])?.path == "/h/.cache/swiftdeploy/docker-data-root")
+        #expect(DockerDataRoot.cacheFile(environment: [:]) == nil)
+    }
+
+    @Test func aDockerContextInTheConfigIsNotCached() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.write(#"{"currentContext": "remote"}"#, to: "config.json")
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_CONFIG": dir.path]) == nil)
+        try dir.write(#"{"currentContext": "default"}"#, to: "config.json")
+        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_CONFIG": dir.path]) == "/var/run/docker.sock")
+    }
+}

@@ -44,6 +44,14 @@ struct FixedMetrics: MetricsSource {
         return (GateRequest(manifest: try project.manifest(), action: "promote", targetMode: .stable), project)
     }
 
+    @Test func theWorstVerdictLivesBesideVerdict() {
+        #expect(Verdict.worst(of: []) == .inconclusive)
+        #expect(Verdict.worst(of: [.allow]) == .allow)
+        #expect(Verdict.worst(of: [.allow, .warn]) == .warn)
+        #expect(Verdict.worst(of: [.warn, .inconclusive, .allow]) == .inconclusive)
+        #expect(Verdict.worst(of: [.inconclusive, .deny, .allow]) == .deny)
+    }
+
     @Test func verdictRuleDenyWarnAllow() {
         let input: JSONValue = [:]
         let deny = PolicyEvaluator.decision(domain: "canary", result: .decided(deny: ["d"], warn: ["w"]), engine: "e", input: input)

@@ -125,6 +125,39 @@ import TestSupport
         #expect(figures.json["lead_time_seconds"]?["median"] == .double(5400))
     }
 
+    /// `audit` resolves thousands of changes' commits: one git process per 500 full hashes answers exactly what
+    /// asking git once per commit answers (known commits, abbreviated ones, unknown and non-hex ones left out).
+    @Test func manyCommitTimesAtOnceAnswerAsOneByOne() throws {
+        guard let git = ExternalTool.locate("git", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
+        defer { dir.remove() }
+        var shas: [String] = []
+        for (n, date) in ["2025-11-24T15:00:00Z", "2025-11-25T09:30:00Z", "2025-11-26T18:45:00Z"].enumerated() {
+            _ = try dir.write("\(n)\n", to: "file.txt")
+            var commands = [["add", "file.txt"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "c\(n)"]]
+            if n == 0 { commands.insert(["init", "-q"], at: 0) }
+            for args in commands {
+                var env = ProcessInfo.processInfo.environment
+                env["GIT_COMMITTER_DATE"] = date
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: git)
+                process.arguments = ["-C", dir.path] + args
+                process.environment = env
+                try process.run()
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0)
+            }
+            shas.append(try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let reader = DeliveryFiguresReader.git(in: dir.url)
+        let asked = shas + [String(shas[1].prefix(10)), String(repeating: "ab", count: 20), "not-a-commit", shas[0]]
+        var oneByOne: [String: Double] = [:]
+        for commit in asked { if let time = reader.commitTime(commit) { oneByOne[commit] = time } }
+        #expect(oneByOne.count == 4, "three full hashes and one abbreviated one are known")
+        #expect(reader.commitTimes(asked) == oneByOne)
+        #expect(oneByOne[shas[2]] == 1_764_182_700)
+    }
+
     // MARK: the slo domain with a Prometheus stand-in
 
     /// Done-when: the slo domain denies on a change failure rate above its limit, from a fixture history.

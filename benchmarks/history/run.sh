@@ -80,6 +80,17 @@ else
   echo "counts: DIFFER (duckdb $DUCK_EVENTS, swiftdeploy $SWIFT_EVENTS)" >&2; exit 1
 fi
 
+echo "== memory flat? peak RSS of the same commands on a history a tenth as long"
+SMALL="$OUT/history-small.jsonl"
+SMALL_LINES=$((LINES / 10))
+if [ ! -f "$SMALL" ] || [ "$(wc -l < "$SMALL")" -ne "$SMALL_LINES" ]; then
+  python3 benchmarks/history/generate_history.py "$SMALL" "$SMALL_LINES"
+fi
+measure "swiftdeploy-audit-json-small" "$BIN" audit --history "$SMALL" --format json --output "$OUT/audit_report_small.json" --quiet
+measure "swiftdeploy-audit-verify-small" "$BIN" audit --verify --history "$SMALL" --quiet
+rss() { grep "Maximum resident set size" "$OUT/$1.time" | awk '{printf "%.1f", $NF / 1024}'; }
+echo "peak RSS, $SMALL_LINES vs $LINES lines: audit --format json $(rss swiftdeploy-audit-json-small) vs $(rss swiftdeploy-audit-json) MiB; audit --verify $(rss swiftdeploy-audit-verify-small) vs $(rss swiftdeploy-audit-verify) MiB"
+
 echo "== against issue 15's targets (same run)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.01; printf "%.2f", a / b }'; }
 VERIFY_RATIO=$(ratio "${WALL[swiftdeploy-audit-verify]}" "${WALL[sha256sum]}")

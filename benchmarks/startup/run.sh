@@ -10,6 +10,10 @@
 #
 # Usage: benchmarks/startup/run.sh [RUNS]   (default 50; needs hyperfine, jq)
 # Environment: SWIFTDEPLOY_SCRATCH_PATH  build directory of the release build (default .build, as scripts/build-images and scripts/demo)
+#              SWIFTDEPLOY_BEFORE_BIN    another release binary (e.g. built from an earlier commit): measured in the same
+#                                        hyperfine run as before-version and before-gate-infrastructure, for before/after
+# The gate measures the disk of Docker's data root: the first gate after an engine start asks `docker info` (tens
+# to hundreds of ms), later ones read it from the cache (DockerDataRoot); the warm-up runs fill it.
 # Writes into benchmarks/results/startup/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,16 +39,24 @@ cp -R policies "$PROJECT/"
 echo '{"metrics": {"requests": 100, "error_rate": 0.0, "p99_ms": 20}, "mode": "canary"}' >"$PROJECT/input.json"
 "$BIN" gate infrastructure --manifest "$PROJECT/manifest.yaml" >/dev/null 2>&1 || true   # warm the page cache
 
+BEFORE=()
+if [ -n "${SWIFTDEPLOY_BEFORE_BIN:-}" ]; then
+  [ -x "$SWIFTDEPLOY_BEFORE_BIN" ] || { echo "SWIFTDEPLOY_BEFORE_BIN=$SWIFTDEPLOY_BEFORE_BIN is not an executable" >&2; exit 2; }
+  "$SWIFTDEPLOY_BEFORE_BIN" gate infrastructure --manifest "$PROJECT/manifest.yaml" >/dev/null 2>&1 || true
+  BEFORE=(-n before-version "$SWIFTDEPLOY_BEFORE_BIN --version"
+          -n before-gate-infrastructure "$SWIFTDEPLOY_BEFORE_BIN gate infrastructure --manifest $PROJECT/manifest.yaml --quiet")
+fi
+
 hyperfine --warmup 5 --runs "$RUNS" -N --ignore-failure --export-json "$OUT/startup.json" \
   -n baseline '/bin/true' \
   -n version "$BIN --version" \
   -n gate-infrastructure "$BIN gate infrastructure --manifest $PROJECT/manifest.yaml --quiet" \
   -n policy-eval "$BIN policy eval -d $PROJECT/policies -d $PROJECT/thresholds.json -i $PROJECT/input.json data.swiftdeploy" \
-  >"$OUT/hyperfine.txt"
+  "${BEFORE[@]}" >"$OUT/hyperfine.txt"
 
 echo "== results (mean ± σ wall; CPU = user + system, less sensitive to a loaded machine; targets from issue 15)"
 jq -r '.results as $r | ($r[] | select(.command == "baseline") | .mean) as $base
-  | $r[] | (if .command == "version" then 0.010 elif .command == "gate-infrastructure" then 0.030 else null end) as $target
+  | $r[] | (if (.command | test("version$")) then 0.010 elif (.command | test("gate-infrastructure$")) then 0.030 else null end) as $target
   | [.command, (.mean * 1000), (.stddev * 1000), ((.user + .system) * 1000), (.mean / $base), $target]
   | "\(.[0] | . + " " * (22 - length)) wall \(.[1] | . * 10 | round / 10) ms ± \(.[2] | . * 10 | round / 10)   CPU \(.[3] | . * 10 | round / 10) ms   \(.[4] | . * 10 | round / 10)x baseline"
     + (if .[5] == null then "" else "   target < \(.[5] * 1000) ms: wall \(if .[1] < .[5] * 1000 then "met" else "NOT met" end), CPU \(if .[3] < .[5] * 1000 then "met" else "NOT met" end)" end)' \

@@ -22,8 +22,8 @@ public struct DecisionReport: Sendable {
         self.totalMs = totalMs
     }
 
-    /// The worst verdict (deny > inconclusive > warn > allow); `inconclusive` for an empty report.
-    public var verdict: Verdict { decisions.map(\.verdict).max() ?? .inconclusive }
+    /// The worst verdict (``Verdict/worst(of:)``); `inconclusive` for an empty report.
+    public var verdict: Verdict { Verdict.worst(of: decisions.lazy.map(\.verdict)) }
 
     /// The exit status under the contract: 0 allow/warn, 1 deny (or warn with `failOnWarn`), 2 inconclusive.
     public var exitStatus: ExitStatus { verdict.exitStatus(failOnWarn: failOnWarn) }

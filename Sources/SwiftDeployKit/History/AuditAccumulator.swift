@@ -92,7 +92,7 @@ final class AuditAccumulator {
     let changes: AuditSpill
     let violations: AuditSpill
     let overrides: AuditSpill
-    private let decoder = JSONDecoder()
+    private let reader = HistoryJSONReader()
 
     init(since: Date?, until: Date?, scratch: URL) throws {
         self.since = since
@@ -105,7 +105,7 @@ final class AuditAccumulator {
 
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {
         let hash = HistoryLog.sha256Hex(of: bytes)
-        let line = try? decoder.decode(AuditLine.self, from: Data(bytes))
+        let line = AuditLine.decode(bytes, reader: reader)
         let chain = terminated ? line?.chainFields : nil
         verifier.consume(line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
         guard let line, chain != nil else { return }
@@ -225,15 +225,13 @@ final class AuditAccumulator {
         changeCommits.append((time, commit))
     }
 
-    /// Lead time for changes over the period's successful changes, each commit resolved once.
-    func resolveLeadTimes(_ commitTime: (String) -> Double?) {
-        var cache: [String: Double?] = [:]
+    /// Lead time for changes over the period's successful changes, all commits resolved in one call.
+    func resolveLeadTimes(_ commitTimes: ([String]) -> [String: Double]) {
+        let known = commitTimes(Array(Set(changeCommits.compactMap(\.commit))))
         var leads: [Double] = []
         for change in changeCommits {
             guard let commit = change.commit else { delivery.leadTimeUnknown += 1; continue }
-            let committed: Double?
-            if let known = cache[commit] { committed = known } else { committed = commitTime(commit); cache[commit] = committed }
-            guard let committed else { delivery.leadTimeUnknown += 1; continue }
+            guard let committed = known[commit] else { delivery.leadTimeUnknown += 1; continue }
             leads.append(max(0, change.time.timeIntervalSince1970 - committed))
         }
         guard !leads.isEmpty else { return }

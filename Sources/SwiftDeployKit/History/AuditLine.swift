@@ -103,10 +103,127 @@ struct AuditLine: Decodable {
     }
 }
 
+// Equatable so that tests can hold the fast path against JSONDecoder.
+extension AuditLine: Equatable {}
+extension AuditLine.Decision: Equatable {}
+extension AuditLine.Override: Equatable {}
+extension AuditLine.Details: Equatable {}
+extension AuditLine.MetricsHolder: Equatable {}
+
 struct AnyKey: CodingKey {
     var stringValue: String
     var intValue: Int? { nil }
     init(_ s: String) { stringValue = s }
     init?(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { return nil }
+}
+
+// MARK: The fast path
+
+extension AuditLine {
+    /// Decodes one line: through `reader` when it can promise JSONDecoder's answer, else with JSONDecoder.
+    /// nil when the line is not a JSON object (JSONDecoder's verdict).
+    static func decode(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader) -> AuditLine? {
+        if let line = try? reader.read(bytes, { try AuditLine($0) }) { return line }
+        return decodeWithJSONDecoder(bytes)
+    }
+
+    static func decodeWithJSONDecoder(_ bytes: UnsafeRawBufferPointer) -> AuditLine? {
+        try? JSONDecoder().decode(AuditLine.self, from: Data(bytes))
+    }
+
+    /// The same fields the `Decodable` initialiser reads, with the same leniency, from a parsed line.
+    init(_ d: HistoryJSONReader.Document) throws {
+        v = try d.int(0, "v").value
+        seq = try d.int(0, "seq").value
+        prev = try d.string(0, "prev").value
+        sealed = try d.member(0, "sealed").flatMap { d.strings(at: $0).value }
+        time = try d.string(0, "time").value
+        event = try d.string(0, "event").value
+        commit = try d.string(0, "commit").value
+        actor = try d.member(0, "actor").flatMap { try HistoryActor.fast(d, $0) }
+        outcome = try d.string(0, "outcome").value
+        message = try d.string(0, "message").value
+        modeBefore = try d.string(0, "mode_before").value
+        modeAfter = try d.string(0, "mode_after").value
+        decision = try d.member(0, "decision").flatMap { try Decision(d, $0) }
+        override = try d.member(0, "override").flatMap { node -> Override? in
+            guard d.kind(node) == .object else { return nil }
+            switch try d.string(node, "reason") {
+            case .absent: return Override(reason: nil)
+            case .value(let reason): return Override(reason: reason)
+            case .mismatch: return nil  // the synthesised initialiser throws: no override
+            }
+        }
+        details = try d.member(0, "details").flatMap { try Details(d, $0) }
+    }
+}
+
+extension AuditLine.Decision {
+    init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
+        guard d.kind(node) == .object else { return nil }
+        domain = try d.string(node, "domain").value
+        verdict = try d.string(node, "verdict").value
+        reasons = try d.member(node, "reasons").flatMap { d.strings(at: $0).value }
+        engine = try d.string(node, "engine").value
+        input = try d.member(node, "input").flatMap { try AuditLine.MetricsHolder(d, $0) }
+    }
+}
+
+extension AuditLine.Details {
+    init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
+        guard d.kind(node) == .object else { return nil }
+        metrics = try AuditLine.MetricsHolder(d, node)
+        rollout = try AuditLine.RolloutFields(d, node)
+        // decodeIfPresent reads null as absent; any other value is a JSONValue (or Uncertain: JSONDecoder decides).
+        // (`JSONValue` is ExpressibleByNilLiteral: spell out the absent value.)
+        if let chaosNode = try d.member(node, "chaos"), d.kind(chaosNode) != .null {
+            chaos = try d.jsonValue(at: chaosNode)
+        } else {
+            chaos = Optional<JSONValue>.none
+        }
+    }
+}
+
+extension AuditLine.MetricsHolder {
+    init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
+        guard d.kind(node) == .object else { return nil }
+        func number(_ keys: [StaticString], in object: Int) throws -> Double? {
+            for key in keys { if let v = try d.double(object, key).value { return v } }
+            return nil
+        }
+        if let nested = try d.member(node, "metrics"), d.kind(nested) == .object {
+            errorRate = try number(Self.fastErrorRateKeys, in: nested)
+            p99 = try number(Self.fastP99Keys, in: nested)
+        }
+        if errorRate == nil { errorRate = try number(Self.fastErrorRateKeys, in: node) }
+        if p99 == nil { p99 = try number(Self.fastP99Keys, in: node) }
+    }
+
+    // The same keys, in the same order, as `errorRateKeys` and `p99Keys`.
+    static let fastErrorRateKeys: [StaticString] = ["error_rate", "errorRate", "error_ratio"]
+    static let fastP99Keys: [StaticString] = ["p99_ms", "p99", "latency_p99_ms", "p99_latency_ms", "p99Ms"]
+}
+
+extension AuditLine.RolloutFields {
+    init(_ d: HistoryJSONReader.Document, _ node: Int) throws {
+        phase = try d.string(node, "phase").value
+        rolloutID = try d.string(node, "rollout_id").value
+        step = try d.int(node, "step").value
+        weight = try d.int(node, "weight").value
+        image = try d.string(node, "image").value
+        version = try d.string(node, "version").value
+    }
+}
+
+extension HistoryActor {
+    /// As the synthesised `Decodable` reads it: every field an optional string, any other type fails the whole actor.
+    static func fast(_ d: HistoryJSONReader.Document, _ node: Int) throws -> HistoryActor? {
+        guard d.kind(node) == .object else { return nil }
+        let fields = [try d.string(node, "user"), try d.string(node, "host"), try d.string(node, "ci"),
+                      try d.string(node, "job"), try d.string(node, "workflow")]
+        for field in fields { if case .mismatch = field { return nil } }
+        return HistoryActor(user: fields[0].value, host: fields[1].value, ci: fields[2].value, job: fields[3].value,
+                            workflow: fields[4].value)
+    }
 }

@@ -107,3 +107,5 @@ extension AuditLine {
         }
     }
 }
+
+extension AuditLine.RolloutFields: Equatable {}

@@ -60,8 +60,20 @@ public final class HistoryLog: Sendable {
     }
 
     static func sha256Hex(of bytes: UnsafeRawBufferPointer) -> String {
-        SHA256.hash(data: bytes).hexString
+        var hasher = SHA256()
+        hasher.update(bufferPointer: bytes)
+        return hasher.finalize().withUnsafeBytes { digest in
+            String(unsafeUninitializedCapacity: 64) { out in
+                for (i, byte) in digest.enumerated() {
+                    out[2 * i] = hexDigits[Int(byte >> 4)]
+                    out[2 * i + 1] = hexDigits[Int(byte & 0x0F)]
+                }
+                return 64
+            }
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends `entry` (redacted) as one line and returns the record as written.
     ///

@@ -82,10 +82,46 @@ struct HistoryChainFields: Decodable {
     let prev: String
     let sealed: [String]?
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> HistoryChainFields? {
+    init(v: Int, seq: Int, prev: String, sealed: [String]?) {
+        self.v = v
+        self.seq = seq
+        self.prev = prev
+        self.sealed = sealed
+    }
+
+    /// The chain fields of an intact line, nil otherwise. Read through `reader` when it can promise
+    /// JSONDecoder's answer (`HistoryJSONReader`), else with JSONDecoder: the same answer either way.
+    static func decode(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader = HistoryJSONReader()) -> HistoryChainFields? {
         guard bytes.count > 2 else { return nil }
-        guard let fields = try? JSONDecoder().decode(HistoryChainFields.self, from: Data(bytes)) else { return nil }
-        guard fields.v >= 1, fields.seq >= 1, fields.prev.utf8.count == 64 else { return nil }
+        let decoded: HistoryChainFields?
+        do {
+            decoded = try reader.read(bytes) { try HistoryChainFields($0) }
+        } catch {
+            decoded = decodeWithJSONDecoder(bytes)
+        }
+        guard let fields = decoded, fields.v >= 1, fields.seq >= 1, fields.prev.utf8.count == 64 else { return nil }
         return fields
     }
+
+    static func decodeWithJSONDecoder(_ bytes: UnsafeRawBufferPointer) -> HistoryChainFields? {
+        try? JSONDecoder().decode(HistoryChainFields.self, from: Data(bytes))
+    }
+
+    /// As the synthesised `Decodable` reads them: `v`, `seq` and `prev` required, `sealed` optional; any
+    /// field of another type fails the whole line (nil).
+    init?(_ d: HistoryJSONReader.Document) throws {
+        guard case .value(let v) = try d.int(0, "v"), case .value(let seq) = try d.int(0, "seq"),
+              case .value(let prev) = try d.string(0, "prev") else { return nil }
+        var sealed: [String]?
+        if let node = try d.member(0, "sealed") {
+            switch d.strings(at: node) {
+            case .absent: sealed = nil
+            case .value(let hashes): sealed = hashes
+            case .mismatch: return nil
+            }
+        }
+        self.init(v: v, seq: seq, prev: prev, sealed: sealed)
+    }
 }
+
+extension HistoryChainFields: Equatable {}

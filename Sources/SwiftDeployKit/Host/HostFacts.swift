@@ -68,7 +68,8 @@ public struct HostFacts: Sendable, Equatable {
 
 /// Reads ``HostFacts`` from `/proc/loadavg`, `/proc/meminfo` (MemAvailable) and `statvfs`.
 ///
-/// The disk measured is, in order: `diskPath` when configured, Docker's data root when `docker info` answers,
+/// The disk measured is, in order: `diskPath` when configured, Docker's data root when `docker info` answers
+/// (asked once per engine start: ``DockerDataRoot``),
 /// `/var/lib/docker` when it exists, else the manifest directory. `procRoot` lets tests point at fixture files.
 public struct HostFactsCollector: Sendable {
     public var procRoot: String
@@ -78,7 +79,7 @@ public struct HostFactsCollector: Sendable {
     public var dockerRootDir: @Sendable () -> String?
 
     public init(procRoot: String = "/proc", diskPath: String? = nil, fallbackDirectory: String,
-                dockerRootDir: @escaping @Sendable () -> String? = HostFactsCollector.askDocker) {
+                dockerRootDir: @escaping @Sendable () -> String? = { DockerDataRoot.standard().resolve() }) {
         self.procRoot = procRoot
         self.diskPath = diskPath
         self.fallbackDirectory = fallbackDirectory

@@ -15,6 +15,12 @@ public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
         }
     }
 
+    /// The worst of several verdicts (deny > inconclusive > warn > allow); `inconclusive` when there are none:
+    /// no decision is never an allow.
+    public static func worst<S: Sequence>(of verdicts: S) -> Verdict where S.Element == Verdict {
+        verdicts.max() ?? .inconclusive
+    }
+
     /// Whether a risky action may proceed on this verdict without an override.
     public var permitsAction: Bool { self == .allow || self == .warn }
 

@@ -56,18 +56,55 @@ public struct DeliveryFiguresReader: Sendable {
     /// Resolves a commit to its committer time (Unix seconds); nil when unknown.
     public var commitTime: @Sendable (String) -> Double?
 
-    public init(commitTime: @escaping @Sendable (String) -> Double?) {
+    /// Resolves many commits at once (what `commitTime` answers for each, the unknown ones absent).
+    public var commitTimes: @Sendable ([String]) -> [String: Double]
+
+    public init(commitTime: @escaping @Sendable (String) -> Double?,
+                commitTimes: (@Sendable ([String]) -> [String: Double])? = nil) {
         self.commitTime = commitTime
+        self.commitTimes = commitTimes ?? { commits in
+            var times: [String: Double] = [:]
+            for commit in Set(commits) { if let time = commitTime(commit) { times[commit] = time } }
+            return times
+        }
     }
 
-    /// Commit times from `git log -1 --format=%ct <commit>` in `directory`.
+    /// Commit times from `git log -1 --format=%ct <commit>` in `directory`; many at once with one
+    /// `git log --no-walk --ignore-missing` per 500 full (40 or 64 digit) hashes, abbreviated ones one by one.
     public static func git(in directory: URL, runner: CommandRunning = SystemCommandRunner()) -> DeliveryFiguresReader {
-        DeliveryFiguresReader { commit in
-            guard commit.range(of: #"^[0-9a-f]{7,64}$"#, options: .regularExpression) != nil,
+        let one: @Sendable (String) -> Double? = { commit in
+            guard isHexCommit(commit, lengths: 7...64),
                   let result = try? runner.run(["git", "-C", directory.path, "log", "-1", "--format=%ct", commit, "--"], timeout: 10),
                   result.succeeded else { return nil }
             return Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        return DeliveryFiguresReader(commitTime: one) { commits in
+            var times: [String: Double] = [:]
+            let unique = Array(Set(commits)).sorted()
+            let full = unique.filter { isHexCommit($0, lengths: 40...40) || isHexCommit($0, lengths: 64...64) }
+            var oneByOne = unique.filter { !isHexCommit($0, lengths: 40...40) && !isHexCommit($0, lengths: 64...64) }
+            var start = 0
+            while start < full.count {
+                let chunk = Array(full[start..<min(start + 500, full.count)])
+                start += chunk.count
+                guard let result = try? runner.run(["git", "-C", directory.path, "log", "--no-walk=unsorted", "--ignore-missing",
+                                                    "--format=%H %ct"] + chunk + ["--"], timeout: 30),
+                      result.succeeded else {
+                    oneByOne += chunk  // e.g. a hash naming a tree: each asked as before
+                    continue
+                }
+                for line in result.stdout.split(separator: "\n") {
+                    let parts = line.split(separator: " ")
+                    if parts.count == 2, let time = Double(parts[1]) { times[String(parts[0])] = time }
+                }
+            }
+            for commit in oneByOne { if let time = one(commit) { times[commit] = time } }
+            return times
+        }
+    }
+
+    static func isHexCommit(_ text: String, lengths: ClosedRange<Int>) -> Bool {
+        lengths.contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     private struct Line: Decodable {
