@@ -57,6 +57,87 @@ struct SwarmRuntimeTests {
         #expect(tasks[2].line == "app.2 on n2bbbbbbbbbb: failed: task: non-zero exit (1)")
     }
 
+    /// The engine after a deploy that changed the app's image: the service has the new spec; its tasks run `taskImage`.
+    private func deployedRunner(serviceImage: String, taskImage: String, update: String = "null",
+                                pruned: Bool = false) -> ScriptedRunner {
+        let service = """
+            [{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":1}},
+              "TaskTemplate":{"ContainerSpec":{"Image":"\(serviceImage)","Env":["MODE=stable"],"StopGracePeriod":10000000000}}},"UpdateStatus":\(update)}]
+            """
+        let task = """
+            [{"ID":"t1","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"running",
+              "Status":{"State":"running"},"Spec":{"ContainerSpec":{"Image":"\(taskImage)","Env":["MODE=stable"]}}}]
+            """
+        var answers: [([String], Result<CommandResult, RuntimeError>)] = []
+        if pruned {
+            answers.append((["docker", "service", "inspect", "shop_app"],
+                            ScriptedRunner.ok(stderr: "Error: no such service: shop_app", status: 1)))
+        }
+        answers += [
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok()),
+            (["docker", "service", "ps"], ScriptedRunner.ok("t1\n")),
+            (["docker", "stack", "ps"], ScriptedRunner.ok("t1\n")),
+            (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(task)),
+            (["docker", "node", "ls"], ScriptedRunner.ok("n1 vm\n")),
+        ]
+        return ScriptedRunner(answers)
+    }
+
+    @Test func anUpdateSwarmHasNotStartedYetIsWaitedForNeverTakenAsNothingToDo() throws {
+        // The old task still runs the old image and Swarm has not started the update (a busy manager): the deploy
+        // must not report success on the old tasks, however long Swarm takes. It waited 5 s, then took it as done.
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
+        swarm.commandTimeout = 6
+        let started = Date()
+        let error = #expect(throws: RuntimeError.self) { try swarm.up() }
+        #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
+        guard case .swarmUpdateTimedOut(let seconds, let services, _) = error else {
+            Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))"); return
+        }
+        #expect(seconds == 6)
+        #expect(services == ["shop_app (update not started yet)"])
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("docker service rollback"), "\(message)")
+        #expect(error?.exitStatus == .operationFailed)
+    }
+
+    @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() throws {
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0"))
+        swarm.commandTimeout = 30
+        let started = Date()
+        try swarm.up()
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() throws {
+        let completed = #"{"State":"completed","Message":"update completed","StartedAt":"2026-11-26T19:00:00Z"}"#
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.2.0", update: completed))
+        swarm.commandTimeout = 30
+        try swarm.up()
+    }
+
+    @Test func anUpdateSwarmRolledBackIsAnError() throws {
+        // The status recorded before the deploy had no update; now Swarm reports it rolled this one back.
+        let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
+        let rolled = deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0",
+                                    update: #"{"State":"rollback_completed","Message":"rollback completed","StartedAt":"x"}"#)
+        let error = #expect(throws: RuntimeError.self) { try runtime(rolled).waitForUpdates(since: ["app": before]) }
+        guard case .swarmRolledBack(let service, let state, _, _) = error else {
+            Issue.record("expected swarmRolledBack, got \(String(describing: error))"); return
+        }
+        #expect(service == "shop_app")
+        #expect(state == "rollback_completed")
+    }
+
+    @Test func aServiceTheDeployPrunedIsNotWaitedFor() throws {
+        let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0", pruned: true))
+        swarm.commandTimeout = 5
+        try swarm.waitForUpdates(since: ["app": before])
+    }
+
     @Test func theWaitCountsEveryReplica() {
         let ready = ContainerStatus(id: "a", name: "app.1", service: "app", state: "running")
         let starting = ContainerStatus(id: "b", name: "app.2", service: "app", state: "starting")

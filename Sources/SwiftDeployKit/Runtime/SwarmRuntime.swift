@@ -89,8 +89,10 @@ public struct SwarmRuntime: ContainerRuntime {
     /// its health check within update_config.monitor) throws `RuntimeError.swarmRolledBack` with Swarm's message and
     /// the failed tasks, their nodes and errors. New services are waited for by their task states (`HealthWaiter`).
     public func up() throws {
-        var before: [String: UpdateStatus?] = [:]
-        for service in try services() { before[service.name] = try updateStatus(serviceName(service.name)) }
+        var before: [String: ServiceState] = [:]
+        for service in try services() {
+            if let state = try serviceState(serviceName(service.name)) { before[service.name] = state }
+        }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: commandTimeout))
         try waitForUpdates(since: before)
@@ -101,30 +103,41 @@ public struct SwarmRuntime: ContainerRuntime {
         try up()
     }
 
-    func waitForUpdates(since before: [String: UpdateStatus?]) throws {
+    /// Waits until every service that existed before the deploy runs its current spec: each task Swarm wants
+    /// running carries the service's container spec, and no update is in progress. How long Swarm takes to start
+    /// an update does not matter (an old task still running means "not yet", never "nothing to do"). An update
+    /// Swarm rolled back or paused throws `swarmRolledBack`; a service the deploy pruned is not waited for.
+    func waitForUpdates(since before: [String: ServiceState]) throws {
         let started = Date()
         var pending = Set(before.keys)
+        var states: [String: String] = [:]
         while !pending.isEmpty {
             for service in pending.sorted() {
                 let name = serviceName(service)
-                let status = try updateStatus(name)
-                if let status, status != (before[service] ?? nil) {
-                    switch status.state {
-                    case "completed": pending.remove(service)
+                guard let now = try serviceState(name) else { pending.remove(service); continue }  // pruned
+                let previous = before[service]
+                if let update = now.update, update != previous?.update {
+                    states[service] = update.state
+                    switch update.state {
                     case "rollback_completed", "rollback_paused", "paused":
-                        throw RuntimeError.swarmRolledBack(service: name, state: status.state, message: status.message,
+                        throw RuntimeError.swarmRolledBack(service: name, state: update.state, message: update.message,
                                                            tasks: failedTaskLines(service: service))
-                    default: break  // updating, rollback_started: Swarm is still at it
+                    case "completed": break
+                    default: continue  // updating, rollback_started: Swarm is still at it
                     }
-                } else if Date().timeIntervalSince(started) > 5 {
-                    // The spec did not change, so Swarm started no update.
-                    pending.remove(service)
+                } else if let update = now.update, ["updating", "rollback_started"].contains(update.state) {
+                    states[service] = update.state
+                    continue  // an update started before this deploy is still running
+                }
+                if try tasksRunSpec(of: name, spec: now.containerSpec) { pending.remove(service) } else {
+                    states[service] = states[service] ?? "update not started yet"
                 }
             }
             if pending.isEmpty { return }
             if Date().timeIntervalSince(started) >= commandTimeout {
-                throw RuntimeError.commandTimedOut(command: "the rolling update of \(pending.sorted().map(serviceName).joined(separator: ", ")) (docker stack deploy)",
-                                                   seconds: Int(commandTimeout))
+                let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
+                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(commandTimeout), services: still,
+                                                       tasks: failedTaskLines())
             }
             Thread.sleep(forTimeInterval: pollInterval)
         }
@@ -136,14 +149,56 @@ public struct SwarmRuntime: ContainerRuntime {
         var startedAt: String
     }
 
-    /// The service's `UpdateStatus` (nil when it was never updated).
-    func updateStatus(_ name: String) throws -> UpdateStatus? {
-        let result = try docker(["service", "inspect", "--format", "{{json .UpdateStatus}}", name])
+    /// A service's container spec (canonical JSON) and its last update.
+    struct ServiceState: Equatable {
+        var containerSpec: Data
+        var update: UpdateStatus?
+    }
+
+    /// `docker service inspect`: the service's container spec and `UpdateStatus`; nil when no such service exists.
+    func serviceState(_ name: String) throws -> ServiceState? {
+        let result = try docker(["service", "inspect", name])
+        if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
-        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text != "null", let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
-        return UpdateStatus(state: object["State"] as? String ?? "", message: object["Message"] as? String ?? "",
-                            startedAt: object["StartedAt"] as? String ?? "")
+        guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]],
+              let object = array.first,
+              let spec = ((object["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+        else {
+            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a service with Spec.TaskTemplate.ContainerSpec")
+        }
+        var update: UpdateStatus?
+        if let status = object["UpdateStatus"] as? [String: Any] {
+            update = UpdateStatus(state: status["State"] as? String ?? "", message: status["Message"] as? String ?? "",
+                                  startedAt: status["StartedAt"] as? String ?? "")
+        }
+        return ServiceState(containerSpec: try Self.canonical(spec), update: update)
+    }
+
+    /// True when the service has tasks Swarm wants running and every one carries `spec` as its container spec.
+    func tasksRunSpec(of name: String, spec: Data) throws -> Bool {
+        let ids = try lines(try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
+        if ids.isEmpty { return false }
+        let inspect = try docker(["inspect", "--type", "task"] + ids)
+        try check(inspect)
+        guard let array = try? JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]] else {
+            throw RuntimeError.unreadableAnswer(command: inspect.commandLine, detail: "expected a JSON array of tasks")
+        }
+        for task in array {
+            guard let taskSpec = (task["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] else {
+                throw RuntimeError.unreadableAnswer(command: inspect.commandLine, detail: "a task without Spec.ContainerSpec")
+            }
+            if try Self.canonical(taskSpec) != spec { return false }
+        }
+        return true
+    }
+
+    /// The container-spec fields a deploy changes (the mode and version in `Env`, the image, nginx's config), in
+    /// canonical JSON. A task's copy of the spec is not byte-equal to the service's (the engine leaves
+    /// `StopGracePeriod` out of a task's), so only these fields are compared.
+    static let comparedFields = ["Image", "Env", "Args", "Command", "User", "Configs", "Healthcheck"]
+
+    static func canonical(_ object: [String: Any]) throws -> Data {
+        try JSONSerialization.data(withJSONObject: object.filter { comparedFields.contains($0.key) }, options: [.sortedKeys])
     }
 
     /// Sends SIGHUP to the service's containers on this node (nginx reloads; it also re-resolves tasks.<service>
