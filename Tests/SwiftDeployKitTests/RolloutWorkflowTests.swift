@@ -298,6 +298,20 @@ import TestSupport
         #expect(evidence.comparison["latency"] == .null)
     }
 
+    /// On a Swarm project the rollout is refused before any gate is asked, any record written or anything changed
+    /// (it used to pass the gates, record "started", then fail rendering with an injection-type error).
+    @Test func aSwarmProjectIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let callsBefore = rig.runtime.calls
+        let error = await #expect(throws: RolloutError.self) { try await rig.start() }
+        #expect(error == .notOnSwarm(project: "ro-test"))
+        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true, "\(error?.errorDescription ?? "")")
+        #expect(error?.exitStatus == .operationFailed)
+        #expect(rig.runtime.calls == callsBefore)
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused
     /// naming the holder, before anything is changed or recorded.
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {

@@ -16,6 +16,8 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     case nginxConfigStale(path: String)
     /// The runtime in use cannot do this (a test double).
     case runtimeUnsupported(operation: String)
+    /// `rollout` on a `runtime: swarm` project: not built yet, refused before anything is asked, changed or recorded.
+    case notOnSwarm(project: String)
     /// A step failed for a reason other than the policy (a scrape, Docker); the rollout was rolled back.
     case failedAndRolledBack(cause: String)
     /// Finishing (the promotion) failed half-way: the candidate keeps serving, the rollout is paused.
@@ -27,8 +29,8 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .failedAndRolledBack, .finishFailed,
-             .rollbackFailed:
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .notOnSwarm, .failedAndRolledBack,
+             .finishFailed, .rollbackFailed:
             return .operationFailed
         }
     }
@@ -49,6 +51,8 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
         case .runtimeUnsupported(let operation):
             return "this container runtime cannot \(operation)"
+        case .notOnSwarm(let project):
+            return "progressive delivery (rollout) is not available on runtime: swarm yet (project \(project)); nothing was started or recorded. On Swarm, release the new version with `swiftdeploy deploy` (a rolling update Swarm rolls back when it fails its health check), or use runtime: compose for a judged canary"
         case .failedAndRolledBack(let cause):
             return "the rollout failed and was rolled back: \(cause); stable kept serving"
         case .finishFailed(let cause):

@@ -118,6 +118,7 @@ public struct RolloutWorkflow: Sendable {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DeployWorkflowError.emptyOverrideReason
         }
+        if manifest.runtime == .swarm { throw RolloutError.notOnSwarm(project: manifest.project) }
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
