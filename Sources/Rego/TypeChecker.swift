@@ -12,9 +12,10 @@ import Foundation
 ///   engine does not support (`http.send`, …: `not supported by this engine`, with the reason);
 /// - a reference into a rule whose value is a scalar (`undefined ref: data.p.x.y`).
 ///
-/// Types are inferred from literals, composites, builtin results and local variables assigned
-/// from them; `input`, `data` and anything unknown are `any`, so the checker never rejects a
-/// policy OPA accepts: it finds a subset of what OPA's checker finds.
+/// Types are inferred from literals, composites, builtin results, local variables assigned
+/// from them, and rules and user functions by their values (`ruleType`, `clausesType`);
+/// `input`, other references into `data` and anything unknown are `any`, so the checker never
+/// rejects a policy OPA accepts: it finds a subset of what OPA's checker finds.
 struct TypeChecker {
     let program: Program
     /// Types of rules inferred so far (see `ruleType`), shared by the copies of this checker.
