@@ -380,7 +380,9 @@ struct Compiler {
                 let u = remaining[0].usage
                 var missing = u.needs.intersection(scopeVars).subtracting(bound)
                 if missing.isEmpty { missing = u.binds.subtracting(bound) }
-                let unsafe = missing.sorted().first ?? "?"
+                // Name a variable of the policy rather than one the parser generated.
+                let generated = { (v: String) in v.hasPrefix("__template_value") || (v.hasPrefix("$") && !v.hasPrefix("$_")) }
+                let unsafe = missing.sorted { (generated($0) ? 1 : 0, $0) < (generated($1) ? 1 : 0, $1) }.first ?? "?"
                 var shown = unsafe.split(separator: "$").first.map(String.init) ?? unsafe
                 if unsafe.hasPrefix("$_") { shown = "_" }
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
@@ -431,6 +433,13 @@ struct Compiler {
         return out
     }
 
+    /// The variables bound once an ordered body has run from `bound`.
+    func boundAfter(_ body: Body, _ bound: Set<String>) -> Set<String> {
+        var out = bound
+        for e in body.exprs where !e.negated { out.formUnion(topVars(e)) }
+        return out
+    }
+
     func reorderTerm(_ t: Term, _ bound: Set<String>) throws -> Term {
         switch t {
         case .value, .variable: return t
@@ -438,12 +447,18 @@ struct Compiler {
         case .array(let i): return .array(try i.map { try reorderTerm($0, bound) })
         case .set(let i): return .set(try i.map { try reorderTerm($0, bound) })
         case .object(let e): return .object(try e.map { .init(key: try reorderTerm($0.key, bound), value: try reorderTerm($0.value, bound)) })
+        // A comprehension's head sees what its body binds (a template string in an object
+        // comprehension's key holds comprehensions over the body's variables).
         case .arrayComprehension(let h, let b):
-            return .arrayComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            return .arrayComprehension(try reorderTerm(h, boundAfter(body, bound)), body)
         case .setComprehension(let h, let b):
-            return .setComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            return .setComprehension(try reorderTerm(h, boundAfter(body, bound)), body)
         case .objectComprehension(let k, let v, let b):
-            return .objectComprehension(try reorderTerm(k, bound), try reorderTerm(v, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            let inner = boundAfter(body, bound)
+            return .objectComprehension(try reorderTerm(k, inner), try reorderTerm(v, inner), body)
         case .call(let n, let a, let l): return .call(n, try a.map { try reorderTerm($0, bound) }, l)
         }
     }
