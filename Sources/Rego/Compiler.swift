@@ -73,13 +73,21 @@ struct Compiler {
     /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
-    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool) throws {
+    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String]) throws {
+        // Only a name this body declares can be in error: nothing to track without one.
+        if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
         for v in initial { occurrence[v] = arguments ? .argument : .declared }
+        let tracked = Set(declaredHere)
         func seen(_ t: Term) {
-            var vs = Set<String>()
-            collectTopVars(t, &vs)
-            for v in vs where occurrence[v] == nil && !v.hasPrefix("$") { occurrence[v] = .seen }
+            switch t {
+            case .value, .arrayComprehension, .setComprehension, .objectComprehension: return
+            case .variable(let v): if tracked.contains(v), occurrence[v] == nil { occurrence[v] = .seen }
+            case .ref(let h, let p): seen(h); for x in p { seen(x) }
+            case .array(let i), .set(let i): for x in i { seen(x) }
+            case .object(let e): for x in e { seen(x.key); seen(x.value) }
+            case .call(_, let args, _): for x in args { seen(x) }
+            }
         }
         func declare(_ v: String, _ kind: Occurrence, _ e: Expr) throws {
             guard !v.hasPrefix("$") else { return }
@@ -112,22 +120,10 @@ struct Compiler {
         }
     }
 
-    /// Variables of a term outside nested bodies (comprehensions).
-    func collectTopVars(_ t: Term, _ out: inout Set<String>) {
-        switch t {
-        case .value, .arrayComprehension, .setComprehension, .objectComprehension: break
-        case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
-        case .ref(let h, let p): collectTopVars(h, &out); for x in p { collectTopVars(x, &out) }
-        case .array(let i), .set(let i): for x in i { collectTopVars(x, &out) }
-        case .object(let e): for x in e { collectTopVars(x.key, &out); collectTopVars(x.value, &out) }
-        case .call(_, let args, _): for x in args { collectTopVars(x, &out) }
-        }
-    }
-
     mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false) throws -> (Body, Scope) {
-        try checkDeclarations(body, declared: extraDeclared, arguments: arguments)
         var scope = scope
         var declared = declaredNames(body)
+        try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared)
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }

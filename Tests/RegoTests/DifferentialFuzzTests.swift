@@ -58,7 +58,7 @@ import TestSupport
     static func ours(_ modules: [String], data: RegoValue, input: RegoValue, query: String) -> (RegoValue?, String?) {
         do {
             let engine = try RegoEngine(modules: modules.enumerated().map { RegoModule(name: "m\($0.offset).rego", source: $0.element) },
-                                        data: .object([.string("d"): data]), options: .init(timeout: 10))
+                                        data: .object([.string("d"): data]), options: .init(strictBuiltinErrors: true, timeout: 10))
             return (try engine.evaluate(path: query, input: input), nil)
         } catch {
             return (nil, "\(error)")
