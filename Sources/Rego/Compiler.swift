@@ -415,13 +415,14 @@ struct Compiler {
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
     func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
+        // Each statement's variables and usage are computed once (they do not change while the body is ordered).
+        let tops = body.exprs.map(topVars)
         var scopeVars = initial
-        for e in body.exprs { scopeVars.formUnion(topVars(e)) }
+        for t in tops { scopeVars.formUnion(t) }
         var bound = initial
-        // Each statement's usage is computed once (it does not change while the body is ordered).
-        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?)] = body.exprs.map { e in
-            let (u, extra) = exprUsage(e)
-            return (e, u, u.needs.intersection(scopeVars), extra)
+        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?, top: Set<String>)] = body.exprs.indices.map { i in
+            let (u, extra) = exprUsage(body.exprs[i])
+            return (body.exprs[i], u, u.needs.intersection(scopeVars), extra, tops[i])
         }
         var ordered: [Expr] = []
         ordered.reserveCapacity(remaining.count)
@@ -442,9 +443,9 @@ struct Compiler {
                 if unsafe.hasPrefix("$_") { shown = "_" }
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
             }
-            var e = remaining.remove(at: i).expr
-            e = try reorderNested(e, bound: bound)
-            if !e.negated { bound.formUnion(topVars(e)) }
+            let r = remaining.remove(at: i)
+            let e = try reorderNested(r.expr, bound: bound)
+            if !e.negated { bound.formUnion(r.top) }
             ordered.append(e)
         }
         return Body(exprs: ordered)
