@@ -60,13 +60,19 @@ final class BackgroundCLI: @unchecked Sendable {
     let out: URL
     let err: URL
 
-    init(_ arguments: [String], project: EndToEndTests.Project) throws {
-        out = project.dir.url.appendingPathComponent("bg-\(UUID().uuidString).out")
-        err = project.dir.url.appendingPathComponent("bg-\(UUID().uuidString).err")
+    convenience init(_ arguments: [String], project: EndToEndTests.Project) throws {
+        try self.init(arguments, manifestURL: project.manifestURL, directory: project.dir.url)
+    }
+
+    /// `environment`: added to this process's own (e.g. a `SWIFTDEPLOY_TEST_PAUSE_AT` phase).
+    init(_ arguments: [String], manifestURL: URL, directory: URL, environment: [String: String] = [:]) throws {
+        out = directory.appendingPathComponent("bg-\(UUID().uuidString).out")
+        err = directory.appendingPathComponent("bg-\(UUID().uuidString).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = arguments + ["--manifest", project.manifestURL.path, "--no-color"]
+        process.arguments = arguments + ["--manifest", manifestURL.path, "--no-color"]
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
