@@ -66,7 +66,15 @@ extension RolloutWorkflow {
         try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(max(0, min(100, weight))))
         try run(["nginx", "-s", "reload", "-c", path])
         let seen = try runtime.exec(service: "nginx", command: ["cat", path])
-        guard seen.succeeded, seen.stdout == live else { throw RolloutError.swarmLiveConfigMismatch(path: path) }
+        guard seen.succeeded, seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw RolloutError.swarmLiveConfigMismatch(path: path)
+        }
+    }
+
+    /// The stack deploy without the candidate prunes its service; one still there (a deploy that did not prune it)
+    /// is removed by name.
+    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) throws {
+        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil { try runtime.remove(service: canaryService) }
     }
 }
 

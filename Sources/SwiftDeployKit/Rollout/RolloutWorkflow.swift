@@ -414,11 +414,12 @@ public struct RolloutWorkflow: Sendable {
                 try swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
+                try swarmRemoveCandidateIfLeft(swarm)
             } else {
                 try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
+                try promoted.runtime.remove(service: canaryService)
             }
-            try promoted.runtime.remove(service: canaryService)
             try session.complete(intent, rolloutRecord(.promoted, plan: plan, outcome: "ok",
                 message: "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
                 details: ["weight": .int(0)], decision: decision),
@@ -451,12 +452,13 @@ public struct RolloutWorkflow: Sendable {
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try apply(nil, manifest: manifest, label: "roll back")
+                try swarmRemoveCandidateIfLeft(swarm)
             } else {
                 try apply(nil, manifest: manifest, label: "roll back")
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
+                try context.runtime.remove(service: canaryService)
             }
-            try context.runtime.remove(service: canaryService)
         } catch {
             let cause = error.localizedDescription
             session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
