@@ -106,12 +106,20 @@ struct RolloutEndToEndTests {
         let tag = try SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
-        var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
+        let deploy = try project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
+        try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
+        return project
+    }
+
+    /// Adds a rollout block to the manifest and relaxes the latency rules of the thresholds beside it: as in
+    /// EndToEndTests, latency is not judged on this loaded shared machine (the relative latency rules start above a
+    /// floor no request reaches here). The error-rate rules (absolute and relative) are the repository's.
+    static func prepare(manifestURL: URL, steps: String, interval: String) throws {
+        var text = try String(contentsOf: manifestURL, encoding: .utf8)
         text += "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
-        try Data(text.utf8).write(to: project.manifestURL)
-        // As in EndToEndTests, latency is not judged on this loaded shared machine: the relative latency rules start
-        // above a floor no request reaches here. The error-rate rules (absolute and relative) are the repository's.
-        let thresholdsURL = project.dir.url.appendingPathComponent("thresholds.json")
+        try Data(text.utf8).write(to: manifestURL)
+        let thresholdsURL = manifestURL.deletingLastPathComponent().appendingPathComponent("thresholds.json")
         var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
         if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
             canary["relative_latency_floor_ms"] = .int(60_000)
@@ -119,9 +127,6 @@ struct RolloutEndToEndTests {
             thresholds = .object(all)
         }
         try Data(thresholds.jsonString(pretty: true).utf8).write(to: thresholdsURL)
-        let deploy = try project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
-        try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
-        return project
     }
 
     static func status(_ project: EndToEndTests.Project) throws -> JSONValue {

@@ -18,20 +18,10 @@ struct SwarmRolloutEndToEndTests {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
         let project = try SwarmEndToEndTests.Project(replicas: replicas)
-        var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-        text = text.replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
-        text += "rollout:\n  steps: \(steps)\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
-        // As RolloutEndToEndTests: latency is not judged on this loaded shared machine (the relative rules start above
-        // a floor no request reaches); the error-rate rules are the repository's.
-        let thresholdsURL = project.dir.url.appendingPathComponent("thresholds.json")
-        var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
-        if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
-            canary["relative_latency_floor_ms"] = .int(60_000)
-            all["canary"] = .object(canary)
-            thresholds = .object(all)
-        }
-        try Data(thresholds.jsonString(pretty: true).utf8).write(to: thresholdsURL)
+        try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
         let deploy = try project.deploy()
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         return project
@@ -48,12 +38,7 @@ struct SwarmRolloutEndToEndTests {
     }
 
     static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(500_000)
-        }
-        return false
+        try RolloutEndToEndTests.waitFor(seconds, condition)
     }
 
     /// The nginx service's labels (`docker service inspect`).
