@@ -280,7 +280,7 @@ struct Compiler {
         }
     }
 
-    func exprUsage(_ e: Expr, bodyVars: Set<String>) -> (Usage, extra: ((Set<String>) -> Bool)?) {
+    func exprUsage(_ e: Expr) -> (Usage, extra: ((Set<String>) -> Bool)?) {
         var u = Usage()
         var extra: ((Set<String>) -> Bool)? = nil
         switch e.kind {
@@ -311,10 +311,9 @@ struct Compiler {
             u.needs.formUnion(inner)
         }
         if e.negated {
-            // Everything a negation reads must be bound; variables only it mentions are local to it.
-            var all = u.needs.union(u.binds)
-            all.formIntersection(bodyVars)
-            u.needs = all
+            // Everything a negation mentions must be bound before it: it binds nothing, so a
+            // variable only it mentions is unsafe (OPA's `var i is unsafe` for `not xs[i] == 1`).
+            u.needs.formUnion(u.binds)
             u.binds = []
             extra = nil
         }
@@ -361,19 +360,12 @@ struct Compiler {
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
     func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
-        var counts: [String: Int] = [:]
         var scopeVars = initial
-        for e in body.exprs {
-            let vs = topVars(e)
-            scopeVars.formUnion(vs)
-            for v in vs { counts[v, default: 0] += 1 }
-        }
-        var shared = initial
-        for (v, c) in counts where c > 1 { shared.insert(v) }
+        for e in body.exprs { scopeVars.formUnion(topVars(e)) }
         var bound = initial
         // Each statement's usage is computed once (it does not change while the body is ordered).
         var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?)] = body.exprs.map { e in
-            let (u, extra) = exprUsage(e, bodyVars: shared)
+            let (u, extra) = exprUsage(e)
             return (e, u, u.needs.intersection(scopeVars), extra)
         }
         var ordered: [Expr] = []

@@ -113,23 +113,23 @@ final class Program {
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
         let declared = Set(compiler.declaredNames(r.body) + argVars)
         let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars)
-        rule.body = try compiler.reorder(body, bound: Set(argVars))
+        rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
         headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
-        rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
+        rule.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(r.value, scope, headLocals), query: false)
         if let args = r.args {
             rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
         }
-        rule.ref = try rule.ref.map { try compiler.resolveTerm($0, scope, headLocals) }
+        rule.ref = try rule.ref.map { compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm($0, scope, headLocals), query: false) }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
             let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars)
-            c.body = try compiler.reorder(b, bound: Set(argVars))
+            c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
-            c.value = try compiler.resolveTerm(c.value, scope, locals)
+            c.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(c.value, scope, locals), query: false)
             return c
         }
         return CompiledRule(rule: rule)
@@ -158,7 +158,7 @@ final class Program {
         var c = compiler
         let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
-        let ordered = try c.reorder(resolved, bound: [])
+        let ordered = c.moveDynamicTerms(try c.reorder(resolved, bound: []), query: true)
         try TypeChecker(program: self).check(query: ordered)
         return ordered
     }
