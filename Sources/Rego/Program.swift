@@ -107,12 +107,13 @@ final class Program {
     }
 
     func compile(_ r: Rule, _ m: Module, _ scope: Compiler.Scope) throws -> CompiledRule {
+        let r = liftCallsFromArgs(r)
         var rule = r
         rule.ref = m.package.map { .value(.string($0)) } + r.ref
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
         let declared = Set(compiler.declaredNames(r.body) + argVars)
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars)
+        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true)
         rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
@@ -125,7 +126,7 @@ final class Program {
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars)
+            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true)
             c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
@@ -133,6 +134,42 @@ final class Program {
             return c
         }
         return CompiledRule(rule: rule)
+    }
+
+    /// A function whose parameter pattern holds a call (a template string, `f($"{x} {input.y}")`)
+    /// takes a fresh variable there and unifies it with the call at the end of its body (and of
+    /// each `else` body), as OPA's `rewriteExprTermsInHead` does: the argument must equal the
+    /// call's value, computed from the body's bindings.
+    func liftCallsFromArgs(_ r: Rule) -> Rule {
+        guard let args = r.args, args.contains(where: { Self.containsCall($0) }) else { return r }
+        var lifted: [Expr] = []
+        var counter = 0
+        func lift(_ t: Term) -> Term {
+            switch t {
+            case .call:
+                counter += 1
+                let v = Term.variable("$arg\(counter)")
+                lifted.append(Expr(kind: .unify(v, t), location: r.location))
+                return v
+            case .array(let items): return .array(items.map(lift))
+            case .object(let entries): return .object(entries.map { .init(key: $0.key, value: lift($0.value)) })
+            default: return t
+            }
+        }
+        var out = r
+        out.args = args.map(lift)
+        out.body.exprs += lifted
+        for i in out.elseClauses.indices { out.elseClauses[i].body.exprs += lifted }
+        return out
+    }
+
+    static func containsCall(_ t: Term) -> Bool {
+        switch t {
+        case .call: return true
+        case .array(let items): return items.contains(where: containsCall)
+        case .object(let entries): return entries.contains { containsCall($0.value) }
+        default: return false
+        }
     }
 
     /// Function rules by full path (`["data","pkg","f"]`), collected once after compilation.
