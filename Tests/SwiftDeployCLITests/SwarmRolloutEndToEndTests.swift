@@ -84,7 +84,7 @@ struct SwarmRolloutEndToEndTests {
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "25s")
+        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
@@ -94,6 +94,14 @@ struct SwarmRolloutEndToEndTests {
             return state?["state"]?.stringValue == "running" && state?["weight"] == .int(30)
         }
         try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
+        // `status` shows both sides under traffic, each read from every replica of its service.
+        let frame = try project.run(["status", "--once", "--format", "json"])
+        let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))["rollout"]
+        #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
+        for side in ["stable", "canary"] {
+            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            #expect((rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0) > 0, "\(side): \(rollout?.jsonString() ?? "none")")
+        }
 
         // Two services behind the same nginx: stable's two replicas and the candidate's own two.
         let tasks = try project.runtime.containers()
@@ -234,9 +242,9 @@ struct SwarmRolloutEndToEndTests {
     /// kill -9 during a step: a second process is refused by the project lock while the CLI runs; after the kill
     /// `rollout status` (on the Swarm runtime) reports the step, interrupted; the nginx task Swarm starts after a crash
     /// comes back on the same weight (its config rendered from the service's label, byte for byte the live one);
-    /// `rollout abort` then restores 100% stable and removes the candidate.
+    /// `rollout promote` from another process then finishes it (stable updated by Swarm, the candidate removed).
     @Test(.enabled(if: DockerTestEnvironment.enabled))
-    func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeight() async throws {
+    func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
@@ -278,12 +286,16 @@ struct SwarmRolloutEndToEndTests {
         #expect(split.answered == 300)
         #expect(split.share >= 0.12 && split.share <= 0.28, "canary share \(split.share) after nginx restarted at a 20% step")
 
-        let abort = try project.run(["rollout", "abort"])
-        #expect(abort.status == 0, "\(abort.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
+        let promote = try project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
+        #expect(promote.status == 0, "\(promote.stderr)")
+        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(try !Self.serviceExists(project, "app-canary"))
+        let stable = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady })
         let history = try project.history()
         #expect(history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" }, "nothing recorded the kill")
+        #expect(history.contains { $0["event"] as? String == "override" })
         Self.expectRolloutRecordsNameSwarm(history)
     }
 
