@@ -127,10 +127,11 @@ public struct RolloutWorkflow: Sendable {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DeployWorkflowError.emptyOverrideReason
         }
+        // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
+        try checkSwarmCanSplit()
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
-        try checkSwarmCanSplit()
         let containers = try context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
