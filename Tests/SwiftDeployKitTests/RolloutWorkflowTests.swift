@@ -525,6 +525,53 @@ import TestSupport
         _ = try await DeployWorkflow(context: try rig.context()).run()
     }
 
+    /// A teardown during a paused rollout would remove the candidate while the history still says paused (a later
+    /// `rollout abort` then brought the whole stack back): it is refused, recorded, and removes nothing, naming
+    /// `rollout abort`; once the rollout is aborted, teardown works.
+    @Test func teardownIsRefusedWhileARolloutIsPaused() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let calls = rig.runtime.calls.count
+        let error = await #expect(throws: RolloutError.self) { try await TeardownWorkflow(context: try rig.context()).run() }
+        #expect(error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
+        #expect(!rig.runtime.calls.dropFirst(calls).contains("down"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        #expect(refused == ["teardown"])
+        _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        _ = try await TeardownWorkflow(context: try rig.context()).run()
+        #expect(try rig.runtime.containers().isEmpty)
+    }
+
+    /// A Swarm rollback when no service of the stack exists (removed by hand, `docker stack rm`) deploys nothing: it
+    /// used to `docker stack deploy` the whole stack back. The files are written without the candidate and the
+    /// rollout is ended with a record saying so.
+    @Test func aSwarmRollbackWithNoStackLeftDeploysNothing() async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(stderr: "Error: no such service: ro-test_nginx", status: 1)),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+        let plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: context.manifest.rollout.interval,
+                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        let session = try context.beginAction("rollout abort")
+        defer { session.release() }
+        try await workflow.rollback(plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
+                                    progress: { _ in })
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "aborted", "\(last)")
+        #expect(last["message"]?.stringValue?.contains("no service of stack ro-test exists") == true, "\(last["message"]?.stringValue ?? "")")
+        #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"), "the files are written without the candidate")
+    }
+
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
         let rig = try Rig()
         defer { rig.remove() }
