@@ -96,12 +96,13 @@ struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 
     /// A deployed project with the candidate tag present and a short rollout block.
-    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s") throws -> EndToEndTests.Project {
+    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) throws -> EndToEndTests.Project {
         let tag = try SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text += "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
+        if replicas > 1 { text = text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: \(replicas)\n") }
         try Data(text.utf8).write(to: project.manifestURL)
         // As in EndToEndTests, latency is not judged on this loaded shared machine: the relative latency rules start
         // above a floor no request reaches here. The error-rate rules (absolute and relative) are the repository's.

@@ -71,6 +71,8 @@ public struct RolloutAnalyzer: Sendable {
 
     public var canaryMetricsURL: URL { URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/canary/metrics")! }
     public var stableMetricsURL: URL { URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/stable/metrics")! }
+    /// True when the stable side runs more than one replica on Compose, whose metrics are then gathered per replica.
+    var stableReplicated: Bool { manifest.runtime == .compose && manifest.services.replicas > 1 }
     public var canaryHealthURL: URL {
         URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/canary\(manifest.services.healthcheck.path)")!
     }
@@ -85,7 +87,11 @@ public struct RolloutAnalyzer: Sendable {
     public func measure(interval: ManifestDuration,
                         interrupt: @Sendable () -> String? = { nil }) async throws -> (evidence: StepEvidence?, interrupted: String?) {
         let canarySource = ScrapeMetricsSource(url: canaryMetricsURL, transport: transport)
-        let stableSource = ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
+        // With replicas the stable side is every replica's own /metrics (one /stable/metrics scrape would reach one
+        // replica, a different one each time); the candidate is one container.
+        let stableSource: any SnapshotTaking = stableReplicated
+            ? ReplicaMetricsSource.compose(manifest: manifest, transport: transport)
+            : ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
         let period = Self.samplePeriod(for: interval)
         var canarySnaps = [try await canarySource.snapshot()]
         var stableSnaps = [try await stableSource.snapshot()]
@@ -106,7 +112,11 @@ public struct RolloutAnalyzer: Sendable {
         var canaryFigures = window.figures(from: canary.first!, to: canary.last!)
         var stableFigures = window.figures(from: stable.first!, to: stable.last!)
         canaryFigures.source = "scrape \(canaryMetricsURL.absoluteString)"
-        stableFigures.source = "scrape \(stableMetricsURL.absoluteString)"
+        stableFigures.source = stable.first?.replicas == nil ? "scrape \(stableMetricsURL.absoluteString)" : stable.first!.source
+        if stable.first?.replicas != nil {
+            stableFigures.insufficient += ReplicaMetricsSource.coverageProblems(first: stable.first!, last: stable.last!,
+                                                                                service: manifest.services.name, desired: manifest.services.replicas)
+        }
         // The baseline's request count does not gate the decision: an idle stable side is not the candidate's fault.
         stableFigures.insufficient = stableFigures.insufficient.filter { !$0.contains("metrics.min_requests") }
         func series(_ snaps: [MetricsSnapshot]) -> (latency: [Double], errors: [Double]) {

@@ -14,8 +14,7 @@ public struct RolloutDashboard: Sendable {
               [.running, .paused].contains(status.state) else { return nil }
         let analyzer = RolloutAnalyzer(manifest: manifest, transport: transport)
         let settings = MetricsWindowSettings(manifest: manifest, window: window)
-        let figures: @Sendable (URL) async -> Result<StatusFigures, StatusMetricsUnavailable> = { url in
-            let source = ScrapeMetricsSource(url: url, transport: transport)
+        let figures: @Sendable (any MetricsSource) async -> Result<StatusFigures, StatusMetricsUnavailable> = { source in
             do {
                 let f = try await source.window(settings: settings)
                 return .success(StatusFigures(requestRate: f.requestRate, errorRate: f.errorRate, p50Ms: f.p50Ms, p95Ms: f.p95Ms,
@@ -25,8 +24,12 @@ public struct RolloutDashboard: Sendable {
                 return .failure(StatusMetricsUnavailable("\(source.description): \(error.localizedDescription)"))
             }
         }
-        async let stable = figures(analyzer.stableMetricsURL)
-        async let canary = figures(analyzer.canaryMetricsURL)
+        // A multi-replica stable side is read from every replica (see RolloutAnalyzer.measure).
+        let stableSource: any MetricsSource = analyzer.stableReplicated
+            ? ReplicaMetricsSource.compose(manifest: manifest, transport: transport)
+            : ScrapeMetricsSource(url: analyzer.stableMetricsURL, transport: transport)
+        async let stable = figures(stableSource)
+        async let canary = figures(ScrapeMetricsSource(url: analyzer.canaryMetricsURL, transport: transport))
         return RolloutDashboard(status: status, stable: await stable, canary: await canary)
     }
 
