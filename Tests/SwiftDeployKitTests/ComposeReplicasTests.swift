@@ -233,6 +233,29 @@ struct ComposeReplicasTests {
         #expect(figures.insufficient == ["only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"])
     }
 
+    @Test func aRolloutStepWhoseStableReplicaLeftIsInconclusiveNotABetterBaseline() throws {
+        // The stable side's merged snapshots: two replicas at the step's start, one at its end.
+        func part(_ m: DemoMetrics, at t: Double) throws -> MetricsSnapshot {
+            try MetricsSnapshot.parse(Data(m.exposition().utf8), source: "replica", monotonicSeconds: t)
+        }
+        var a = DemoMetrics(), b = DemoMetrics(), canary = DemoMetrics()
+        a.record(count: 20); b.record(count: 20); canary.record(count: 20)
+        let stableStart = ReplicaMetricsSource.merge([(Self.a, try part(a, at: 0)), (Self.b, try part(b, at: 0))], source: "every replica")
+        let canaryStart = try part(canary, at: 0)
+        a.record(count: 30); canary.record(count: 30)
+        let stableEnd = ReplicaMetricsSource.merge([(Self.a, try part(a, at: 6))], source: "every replica")
+        let canaryEnd = try part(canary, at: 6)
+        let m = try load(Self.base.replacingOccurrences(of: "replicas: 3", with: "replicas: 2"))
+        let evidence = RolloutAnalyzer(manifest: m).evidence(canary: [canaryStart, canaryEnd], stable: [stableStart, stableEnd])
+        #expect(evidence.baseline.insufficient.contains { $0.contains("only 1 of 2 replicas of app answered") }, "\(evidence.baseline.insufficient)")
+        #expect(evidence.baseline.insufficient.contains { $0.contains("at \(Self.b) answered the first scrape but not the last") })
+        #expect(evidence.baseline.source == "every replica")
+        // One replica (no merge): as before, nothing added.
+        let one = try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: ""))
+        let plain = RolloutAnalyzer(manifest: one).evidence(canary: [canaryStart, canaryEnd], stable: [canaryStart, canaryEnd])
+        #expect(plain.baseline.insufficient.isEmpty, "\(plain.baseline.insufficient)")
+    }
+
     @Test func theDefaultSourceOfAComposeProjectWithReplicasReadsEveryReplica() throws {
         let m = try load(Self.base)
         let source = PolicyEvaluator.defaultMetricsSource(GateRequest(manifest: m, action: "status"))
