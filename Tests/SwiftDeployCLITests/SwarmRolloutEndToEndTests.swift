@@ -84,7 +84,7 @@ struct SwarmRolloutEndToEndTests {
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "25s")
+        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
@@ -94,6 +94,14 @@ struct SwarmRolloutEndToEndTests {
             return state?["state"]?.stringValue == "running" && state?["weight"] == .int(30)
         }
         try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
+        // `status` shows both sides under traffic, each read from every replica of its service.
+        let frame = try project.run(["status", "--once", "--format", "json"])
+        let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))["rollout"]
+        #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
+        for side in ["stable", "canary"] {
+            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            #expect((rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0) > 0, "\(side): \(rollout?.jsonString() ?? "none")")
+        }
 
         // Two services behind the same nginx: stable's two replicas and the candidate's own two.
         let tasks = try project.runtime.containers()
@@ -234,9 +242,9 @@ struct SwarmRolloutEndToEndTests {
     /// kill -9 during a step: a second process is refused by the project lock while the CLI runs; after the kill
     /// `rollout status` (on the Swarm runtime) reports the step, interrupted; the nginx task Swarm starts after a crash
     /// comes back on the same weight (its config rendered from the service's label, byte for byte the live one);
-    /// `rollout abort` then restores 100% stable and removes the candidate.
+    /// `rollout promote` from another process then finishes it (stable updated by Swarm, the candidate removed).
     @Test(.enabled(if: DockerTestEnvironment.enabled))
-    func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeight() async throws {
+    func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
@@ -278,42 +286,54 @@ struct SwarmRolloutEndToEndTests {
         #expect(split.answered == 300)
         #expect(split.share >= 0.12 && split.share <= 0.28, "canary share \(split.share) after nginx restarted at a 20% step")
 
-        let abort = try project.run(["rollout", "abort"])
-        #expect(abort.status == 0, "\(abort.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
+        let promote = try project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
+        #expect(promote.status == 0, "\(promote.stderr)")
+        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(try !Self.serviceExists(project, "app-canary"))
+        let stable = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady })
         let history = try project.history()
         #expect(history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" }, "nothing recorded the kill")
+        #expect(history.contains { $0["event"] as? String == "override" })
         Self.expectRolloutRecordsNameSwarm(history)
     }
 
-    /// kill -9 inside the write-ahead intent of `rollout start` (paused at the phase where the candidate is about to
-    /// start): the intent stays open, and the next command (`rollout abort`) reports it as interrupted before it acts.
+    /// kill -9 during a step, inside its write-ahead intent (the candidate running, nginx on the rollout's config, the
+    /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that step,
+    /// and the next acting command (`rollout abort`) reports the open intent as interrupted before it rolls back.
     @Test(.enabled(if: DockerTestEnvironment.enabled))
-    func aCrashInsideAnIntentIsReportedByTheNextCommand() async throws {
+    func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let marker = project.dir.url.appendingPathComponent("paused-at-candidate")
-        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.candidate", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
-        let paused = Self.waitFor(180) { FileManager.default.fileExists(atPath: marker.path) }
-        try #require(paused, "the CLI never reached rollout.candidate: \(cli.output)")
+        let marker = project.dir.url.appendingPathComponent("paused-in-step-intent")
+        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
+        let paused = Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
+        try #require(paused, "the CLI never reached rollout.step.intent: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
         let open = try project.history()
-        let intent = try #require(open.last { $0["event"] as? String == "intent" })
-        #expect((intent["message"] as? String)?.contains("about to start the candidate") == true, "\(intent)")
-        #expect(try Self.status(project)["state"]?.stringValue == "paused")
+        let intent = try #require(open.last)
+        #expect(intent["event"] as? String == "intent", "the last record is the step's open intent: \(intent)")
+        #expect((intent["message"] as? String)?.contains("about to set the split") == true, "\(intent)")
+        #expect(try Self.serviceExists(project, "app-canary"), "the candidate runs")
+        let state = try Self.status(project)
+        #expect(state["state"]?.stringValue == "paused" && state["interrupted"] == .bool(true), "\(state.jsonString())")
 
         let abort = try project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
+        #expect(abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"), "the abort says what it found: \(abort.stderr)")
         let history = try project.history()
         let interrupted = try #require(history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
         #expect(((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int, "\(interrupted)")
         #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try !Self.serviceExists(project, "app-canary"))
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == nil)
+        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         Self.expectRolloutRecordsNameSwarm(history)
     }
 

@@ -207,6 +207,14 @@ struct SwarmRolloutTests {
         #expect(reasons.contains("doubtful evidence: replica app-canary.2 on vm (def) (10.0.1.5) could not be scraped"), "\(reasons)")
         // Both sides were read from their replicas, not from the admin listener's prefixes.
         #expect(report.decision?.input["metrics"]?["source"]?.stringValue?.contains("every replica of app-canary") == true)
+
+        // `status` of the paused rollout: stable from both its replicas; the candidate unavailable, naming the replica.
+        let dashboard = try #require(await RolloutDashboard.collect(manifest: context.manifest, containers: try rig.runtime.containers(),
+                                                                   window: ManifestDuration(milliseconds: 1000), sides: sides))
+        guard case .success(let stable) = dashboard.stable else { Issue.record("stable: \(dashboard.stable)"); return }
+        #expect((stable.requestRate ?? 0) > 0)
+        guard case .failure(let why) = dashboard.canary else { Issue.record("the candidate was shown without app-canary.2"); return }
+        #expect(why.reason.contains("app-canary.2 on vm (def) (10.0.1.5) could not be scraped"), "\(why.reason)")
     }
 
     /// Every replica serves traffic at each scrape; 10.0.1.5 (app-canary.2) never answers.
