@@ -73,7 +73,7 @@ struct Compiler {
     /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
-    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String]) throws {
+    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []) throws {
         // Only a name this body declares can be in error: nothing to track without one.
         if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
@@ -101,6 +101,15 @@ struct Compiler {
             }
             throw RegoError(code: "rego_compile_error", message: message, file: e.location.file, line: e.location.line, column: e.location.column)
         }
+        // OPA: a name `some x` declares must be used in the body (or the rule's head).
+        for (i, e) in body.exprs.enumerated() {
+            guard case .some(let names) = e.kind else { continue }
+            var used = headVars
+            for (j, x) in body.exprs.enumerated() where j != i { collectVars(x, &used) }
+            for name in names where !name.hasPrefix("$") && !used.contains(name) {
+                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+            }
+        }
         for e in body.exprs {
             for w in e.withs { seen(w.value) }
             switch e.kind {
@@ -120,10 +129,10 @@ struct Compiler {
         }
     }
 
-    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false) throws -> (Body, Scope) {
+    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false, headVars: Set<String> = []) throws -> (Body, Scope) {
         var scope = scope
         var declared = declaredNames(body)
-        try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared)
+        try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared, headVars: headVars)
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
@@ -165,6 +174,12 @@ struct Compiler {
             let l = locals.union(patternVars(v)).union(k.map(patternVars) ?? [])
             out.kind = .someIn(key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l), domain: try resolveTerm(d, scope, locals))
         case .every(let k, let v, let d, let body):
+            // OPA: a variable `every` declares must be used in its body.
+            var inBody = Set<String>()
+            for x in body.exprs { collectVars(x, &inBody) }
+            for name in (k.map(patternVars) ?? []) + patternVars(v) where !inBody.contains(name) {
+                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+            }
             var declared = patternVars(v)
             if let k { declared += patternVars(k) }
             let (nb, inner) = try resolveBody(body, scope, nested: true, extraDeclared: declared)

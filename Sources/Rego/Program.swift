@@ -113,7 +113,10 @@ final class Program {
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
         let declared = Set(compiler.declaredNames(r.body) + argVars)
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+        var headVars = Set<String>()
+        compiler.collectVars(r.value, &headVars)
+        for t in r.ref { compiler.collectVars(t, &headVars) }
+        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
         rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
@@ -135,7 +138,9 @@ final class Program {
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+            var elseHead = Set<String>()
+            compiler.collectVars(c.value, &elseHead)
+            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
             c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
