@@ -20,6 +20,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     public var preflightError: RuntimeError?
     /// Thrown by `up` when set.
     public var upError: RuntimeError?
+    /// Thrown by `recreate(service:)` for the service named (a rolling update the runtime rolled back, say).
+    public var recreateErrors: [String: RuntimeError] = [:]
     /// The `USER` of each image (default: a non-root `10001:10001`).
     public var imageUsers: [String: String] = [:]
 
@@ -66,6 +68,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func recreate(service: String) throws {
         note("recreate \(service)")
+        if let error = recreateErrors[service] { throw error }
         let mode = modeOnDisk()
         lock.lock(); defer { lock.unlock() }
         state[service] = container(service, mode: mode)
