@@ -411,6 +411,46 @@ import TestSupport
         #expect(message.contains("abc123def456") && message.contains(command[0]) && message.contains("is not running"), "\(message)")
     }
 
+    /// A weight change failing after the new config was moved over nginx's running copy (the reload fails): the
+    /// previous config and label are put back and nginx reloaded before the error is reported.
+    @Test func aSwarmSplitFailingAfterTheMovePutsThePreviousConfigAndLabelBack() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let previous = try swarmLive(rig, weight: 35)
+        let (workflow, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
+            (["docker", "exec", "abc123def4567890", "nginx", "-s"], ScriptedRunner.ok(stderr: "nginx: [error] invalid PID number", status: 1)),
+        ])
+        #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm) }
+        let labels = runner.commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap { $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) } }
+        #expect(labels == ["\(CanaryContext.swarmWeightLabel)=50", "\(CanaryContext.swarmWeightLabel)=35"], "\(labels)")
+        let writes = runner.commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash"]) }
+        #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
+        let last = try #require(runner.commands.last)
+        #expect(last.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]), "nginx is reloaded on it: \(last)")
+    }
+
+    /// docker-stack.yml takes the new weight only once the live change succeeded: after `nginx -t` refused it, the file
+    /// still holds what runs.
+    @Test func theStackFileKeepsTheRunningWeightWhenALiveChangeFails() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let canary = CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true)
+        let rendered = try ConfigRenderer().render(manifest, canary: canary)
+        try ConfigGenerator(manifest: manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 10, sticky: true)).write()
+        let before = try rig.dir.read("docker-stack.yml")
+        let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
+        let (workflow, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"Spec":{"TaskTemplate":{"ContainerSpec":{"Image":"swiftdeploy/api:0.2.0"}}}}]"#)),
+            (["docker", "exec", "abc123def4567890", "nginx", "-t"], ScriptedRunner.ok(stderr: "nginx: [emerg] no space left", status: 1)),
+        ])
+        #expect(throws: RolloutError.self) { try workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm) }
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "a live change: \(runner.commands)")
+        #expect(try rig.dir.read("docker-stack.yml") == before, "the stack file still holds the running weight")
+    }
+
     /// `nginx -t` refusing the new config is still nginx's refusal (the templates).
     @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() throws {
         let rig = try Rig(extra: "runtime: swarm")

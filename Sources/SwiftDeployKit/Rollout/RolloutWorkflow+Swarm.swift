@@ -22,11 +22,13 @@ extension RolloutWorkflow {
         let name = context.manifestURL.lastPathComponent
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary)
         let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary)
-        try generator.write()
         if let canary, let live = rendered.nginxLive,
            try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
+            // The stack file takes the new weight only once nginx runs it.
             try setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
+            try generator.write()
         } else {
+            try generator.write()
             try runtime.up()
         }
     }
@@ -68,12 +70,25 @@ extension RolloutWorkflow {
             return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
-        _ = try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", live, next], shownAs: "bash -c 'printf > \(next)'")
+        func write(_ contents: String) throws {
+            _ = try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next], shownAs: "bash -c 'printf > \(next)'")
+        }
+        let previous = try run(["cat", path]).stdout
+        try write(live)
         let test = try runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
         _ = try run(["mv", "-f", next, path])
-        try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
-        _ = try run(["nginx", "-s", "reload", "-c", path])
+        do {
+            try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
+            _ = try run(["nginx", "-s", "reload", "-c", path])
+        } catch {
+            // Half-way: the previous config and label back, nginx reloaded on them (best effort), then the error.
+            try? write(previous)
+            _ = try? run(["mv", "-f", next, path])
+            try? runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(Self.splitWeight(in: previous) ?? 0))
+            _ = try? run(["nginx", "-s", "reload", "-c", path])
+            throw error
+        }
         let seen = try run(["cat", path]).stdout
         guard seen.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
             throw RolloutError.swarmLiveConfigMismatch(path: path, container: shown, service: service, expected: weight, seen: Self.splitWeight(in: seen))
