@@ -20,6 +20,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     public var preflightError: RuntimeError?
     /// Thrown by `up` when set.
     public var upError: RuntimeError?
+    /// Seconds `up` and `recreate` take (a slow engine, Swarm's rolling update).
+    public var upDelay: TimeInterval = 0
     /// The `USER` of each image (default: a non-root `10001:10001`).
     public var imageUsers: [String: String] = [:]
 
@@ -57,6 +59,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func up() throws {
         note("up")
+        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
         if let upError { throw upError }
         let mode = modeOnDisk()
         lock.lock(); defer { lock.unlock() }
@@ -66,6 +69,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func recreate(service: String) throws {
         note("recreate \(service)")
+        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
         let mode = modeOnDisk()
         lock.lock(); defer { lock.unlock() }
         state[service] = container(service, mode: mode)

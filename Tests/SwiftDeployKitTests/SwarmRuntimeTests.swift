@@ -93,7 +93,7 @@ struct SwarmRuntimeTests {
         let started = Date()
         let error = #expect(throws: RuntimeError.self) { try swarm.up() }
         #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
-        guard case .swarmUpdateTimedOut(let seconds, let services, _) = error else {
+        guard case .swarmUpdateTimedOut(let seconds, let services, _, _) = error else {
             Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))"); return
         }
         #expect(seconds == 6)
@@ -101,6 +101,19 @@ struct SwarmRuntimeTests {
         let message = error?.errorDescription ?? ""
         #expect(message.contains("docker service rollback"), "\(message)")
         #expect(error?.exitStatus == .operationFailed)
+    }
+
+    /// The update wait ends at the action's deadline (shared with the health wait that follows), not a fresh
+    /// `commandTimeout` after its own start, and its error names how the default budget follows from the manifest.
+    @Test func theUpdateWaitEndsAtTheActionsDeadline() throws {
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
+        swarm.commandTimeout = 300
+        swarm.budget = "3 replicas × 35s update monitor + 30s = 135s"
+        let started = Date()
+        let error = #expect(throws: RuntimeError.self) { try swarm.up(until: started.addingTimeInterval(2)) }
+        #expect(Date().timeIntervalSince(started) < 10, "the wait ignored the deadline")
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("the default --timeout is 3 replicas × 35s update monitor + 30s = 135s"), "\(message)")
     }
 
     @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() throws {
@@ -136,6 +149,31 @@ struct SwarmRuntimeTests {
         var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0", pruned: true))
         swarm.commandTimeout = 5
         try swarm.waitForUpdates(since: ["app": before])
+    }
+
+    /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
+    /// "all replicas running" could end with one of three running. It is an error naming the service and what was found.
+    @Test(arguments: [#"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
+                      #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null"])
+    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) throws {
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")),
+        ])
+        let error = #expect(throws: RuntimeError.self) { try runtime(runner).services() }
+        guard case .unreadableAnswer(_, let detail)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(detail.contains("service shop_app has no readable replica count"), "\(detail)")
+        #expect(detail.contains("docker service inspect shop_app"), "\(detail)")
+        #expect(error?.exitStatus == .operationFailed)
+    }
+
+    @Test func aReadableReplicaCountIsTaken() throws {
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)),
+        ])
+        let services = try runtime(runner).services()
+        #expect(services.map(\.name) == ["app"] && services.map(\.desired) == [0])
     }
 
     @Test func theWaitCountsEveryReplica() {

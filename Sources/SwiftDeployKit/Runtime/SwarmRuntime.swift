@@ -16,6 +16,8 @@ public struct SwarmRuntime: ContainerRuntime {
     public var commandTimeout: TimeInterval
     /// Seconds between two polls while waiting for Swarm.
     public var pollInterval: TimeInterval
+    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
+    public var budget: String = ""
 
     public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
@@ -31,6 +33,7 @@ public struct SwarmRuntime: ContainerRuntime {
     public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(project: manifest.project, stackFile: manifest.stackFileURL, runner: runner, environment: environment)
+        budget = WaitBudget(manifest: manifest).explanation
     }
 
     var label: String { "label=com.docker.stack.namespace=\(project)" }
@@ -89,13 +92,20 @@ public struct SwarmRuntime: ContainerRuntime {
     /// its health check within update_config.monitor) throws `RuntimeError.swarmRolledBack` with Swarm's message and
     /// the failed tasks, their nodes and errors. New services are waited for by their task states (`HealthWaiter`).
     public func up() throws {
+        try up(until: Date().addingTimeInterval(commandTimeout))
+    }
+
+    /// `up()` with the action's one deadline: the stack deploy and the wait for the rolling update end by `deadline`
+    /// (the health wait that follows shares it), so `--timeout` bounds the whole action, not each step.
+    public func up(until deadline: Date) throws {
         var before: [String: ServiceState] = [:]
         for service in try services() {
             if let state = try serviceState(serviceName(service.name)) { before[service.name] = state }
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
-        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: commandTimeout))
-        try waitForUpdates(since: before)
+        let left = max(deadline.timeIntervalSinceNow, 10)
+        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: left))
+        try waitForUpdates(since: before, until: deadline)
     }
 
     /// Deploys the changed stack file (a new mode, a new image) and waits for its rolling update: see `up()`.
@@ -103,12 +113,17 @@ public struct SwarmRuntime: ContainerRuntime {
         try up()
     }
 
+    public func recreate(service: String, until deadline: Date) throws {
+        try up(until: deadline)
+    }
+
     /// Waits until every service that existed before the deploy runs its current spec: each task Swarm wants
     /// running carries the service's container spec, and no update is in progress. How long Swarm takes to start
     /// an update does not matter (an old task still running means "not yet", never "nothing to do"). An update
     /// Swarm rolled back or paused throws `swarmRolledBack`; a service the deploy pruned is not waited for.
-    func waitForUpdates(since before: [String: ServiceState]) throws {
+    func waitForUpdates(since before: [String: ServiceState], until deadline: Date? = nil) throws {
         let started = Date()
+        let deadline = deadline ?? started.addingTimeInterval(commandTimeout)
         var pending = Set(before.keys)
         var states: [String: String] = [:]
         while !pending.isEmpty {
@@ -134,10 +149,10 @@ public struct SwarmRuntime: ContainerRuntime {
                 }
             }
             if pending.isEmpty { return }
-            if Date().timeIntervalSince(started) >= commandTimeout {
+            if Date() >= deadline {
                 let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
-                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(commandTimeout), services: still,
-                                                       tasks: failedTaskLines())
+                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
+                                                       tasks: failedTaskLines(), budget: budget)
             }
             Thread.sleep(forTimeInterval: pollInterval)
         }
@@ -258,7 +273,9 @@ public struct SwarmRuntime: ContainerRuntime {
             configs: try lines(try docker(["config", "ls", "-q", "--filter", label])))
     }
 
-    /// The services of the stack: short name → (full id, desired replicas).
+    /// The services of the stack: short name → (full id, desired replicas). A service whose name, id or replica count
+    /// (`Spec.Mode.Replicated.Replicas`, a whole number ≥ 0) cannot be read is `unreadableAnswer`: a count guessed
+    /// would make the wait for "all replicas running" end early, or never.
     public func services() throws -> [(name: String, id: String, desired: Int)] {
         let ids = try lines(try docker(["service", "ls", "-q", "--filter", label]))
         if ids.isEmpty { return [] }
@@ -267,12 +284,21 @@ public struct SwarmRuntime: ContainerRuntime {
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of services")
         }
-        return array.map { object in
+        return try array.map { object in
             let spec = object["Spec"] as? [String: Any] ?? [:]
-            let name = (spec["Name"] as? String ?? "")
+            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty else {
+                throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "a service without Spec.Name or ID")
+            }
             let short = name.hasPrefix(project + "_") ? String(name.dropFirst(project.count + 1)) : name
-            let replicas = ((spec["Mode"] as? [String: Any])?["Replicated"] as? [String: Any])?["Replicas"] as? Int ?? 1
-            return (short, object["ID"] as? String ?? "", replicas)
+            let mode = spec["Mode"] as? [String: Any]
+            guard let count = (mode?["Replicated"] as? [String: Any])?["Replicas"] as? Int, count >= 0 else {
+                let found = mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "no Spec.Mode"
+                throw RuntimeError.unreadableAnswer(
+                    command: result.commandLine,
+                    detail: "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'")
+            }
+            return (short, id, count)
         }.sorted { $0.name < $1.name }
     }
 
