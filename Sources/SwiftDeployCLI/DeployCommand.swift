@@ -82,7 +82,7 @@ enum LifecycleCLI {
             recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
             return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
                                  renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, adminPort: manifest.nginx.adminPort),
+                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
                                  phases: .fromEnvironment(), warn: { console.warning($0) })
         }
         var runtime = ComposeRuntime(manifest: manifest)

@@ -249,16 +249,22 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// Runs a command in one of the service's containers on this node (`docker exec`).
     public func exec(service: String, command: [String]) throws -> CommandResult {
-        guard let id = try localContainers(service: service).first else {
+        try exec(service: service, command: command, timeout: 60)
+    }
+
+    /// `exec(service:command:)` bounded by `timeout` seconds (finding the container and the command itself).
+    public func exec(service: String, command: [String], timeout: TimeInterval) throws -> CommandResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        guard let id = try localContainers(service: service, timeout: timeout).first else {
             throw RuntimeError.noLocalTask(service: serviceName(service))
         }
-        return try docker(["exec", id] + command)
+        return try docker(["exec", id] + command, timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
 
     /// The ids of the service's running containers on this node.
-    func localContainers(service: String) throws -> [String] {
+    func localContainers(service: String, timeout: TimeInterval = 60) throws -> [String] {
         try lines(try docker(["ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
-                              "--filter", "status=running"]))
+                              "--filter", "status=running"], timeout: timeout))
     }
 
     // MARK: What runs
@@ -343,12 +349,39 @@ public struct SwarmRuntime: ContainerRuntime {
         Array(Set(try containers().compactMap(\.node))).sorted()
     }
 
-    /// `service.slot on node: state: error` for the service's tasks that failed or were rejected, newest first.
+    /// `service.slot on node: state: error` for the service's tasks that ended without being asked to, newest first:
+    /// failed, rejected, or `complete` (a replica Swarm stopped because its health check failed ends `complete`,
+    /// `finished`, exit 0, with no error of Swarm's). Each carries Swarm's error or message and, when its container is
+    /// on this node, what its health check said (`unhealthy: 3 failed checks in a row, the last exit 1: …`).
     public func failedTaskLines(service: String? = nil, limit: Int = 6) -> [String] {
         guard let tasks = try? tasks() else { return [] }
-        return tasks.filter { ($0.status.state == "failed" || $0.status.state == "rejected") && (service == nil || $0.status.service == service) }
+        return tasks.filter { ["failed", "rejected", "complete"].contains($0.status.state) && (service == nil || $0.status.service == service) }
             .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
-            .prefix(limit).map(\.line)
+            .prefix(limit).map { task in
+                var line = task.line
+                if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
+                if let container = task.containerID, let health = healthDetail(container: container) { line += " (\(health))" }
+                return line
+            }
+    }
+
+    /// What a task container's health check last said, when it failed at least once: `unhealthy: 3 failed checks in a
+    /// row, the last exit 1: <output>`; nil when the container is not on this node, gone, or its checks passed.
+    func healthDetail(container: String) -> String? {
+        guard let result = try? docker(["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
+              result.succeeded,
+              let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return nil }
+        let streak = health["FailingStreak"] as? Int ?? 0
+        let status = health["Status"] as? String ?? "unknown"
+        guard streak > 0 || status == "unhealthy" else { return nil }
+        var text = "\(status): \(streak) failed health check\(streak == 1 ? "" : "s") in a row"
+        if let last = (health["Log"] as? [[String: Any]])?.last {
+            text += ", the last exit \(last["ExitCode"] as? Int ?? -1)"
+            let output = (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(whereSeparator: \.isNewline).first.map { String($0.prefix(160)) } ?? ""
+            if !output.isEmpty { text += ": \(output)" }
+        }
+        return text
     }
 
     public func recentFailures() -> [String] { failedTaskLines() }
@@ -366,6 +399,10 @@ struct SwarmTask {
     var desiredState: String
     /// Its address on the stack's network (for the per-replica metrics route).
     var address: String?
+    /// Swarm's message for its current state (`started`, `finished`, …).
+    var message: String = ""
+    /// Its container's id, once Swarm created one.
+    var containerID: String?
 
     /// `app.2 on vm (k3j2f…): failed: task: non-zero exit (1)`.
     var line: String {
@@ -412,7 +449,9 @@ struct SwarmTask {
                     restartCount: 0, exitCode: containerStatus["ExitCode"] as? Int ?? 0,
                     node: nodeID.isEmpty ? nil : (nodes[nodeID] ?? String(nodeID.prefix(12)))),
                 desiredState: object["DesiredState"] as? String ?? "",
-                address: address)
+                address: address,
+                message: status["Message"] as? String ?? "",
+                containerID: (containerStatus["ContainerID"] as? String).flatMap { $0.isEmpty ? nil : $0 })
         }
     }
 }
