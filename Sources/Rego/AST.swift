@@ -49,6 +49,9 @@ struct Expr: Sendable, Hashable {
     var negated: Bool = false
     var withs: [With] = []
     var location: SourceLocation
+    /// True for a statement the compiler wrote (a term moved out of a negation, see
+    /// `Compiler.moveDynamicTerms`): a query does not report it as one of its expressions.
+    var generated: Bool = false
 }
 
 /// `with target as value`

@@ -66,7 +66,66 @@ struct Compiler {
         }
     }
 
-    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = []) throws -> (Body, Scope) {
+    /// How a name first occurred in a body, for OPA's declaration errors.
+    enum Occurrence { case seen, assigned, declared, argument }
+
+    /// OPA's declaration errors (`rewriteDeclaredVar`), in statement order: a name declared by `:=`,
+    /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
+    /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
+    /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
+    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool) throws {
+        var occurrence: [String: Occurrence] = [:]
+        for v in initial { occurrence[v] = arguments ? .argument : .declared }
+        func seen(_ t: Term) {
+            var vs = Set<String>()
+            collectTopVars(t, &vs)
+            for v in vs where occurrence[v] == nil && !v.hasPrefix("$") { occurrence[v] = .seen }
+        }
+        func declare(_ v: String, _ kind: Occurrence, _ e: Expr) throws {
+            guard !v.hasPrefix("$") else { return }
+            let message: String
+            switch occurrence[v] {
+            case nil: occurrence[v] = kind; return
+            case .seen: message = "var \(v) referenced above"
+            case .assigned: message = "var \(v) assigned above"
+            case .declared: message = "var \(v) declared above"
+            case .argument: message = "arg \(v) redeclared"
+            }
+            throw RegoError(code: "rego_compile_error", message: message, file: e.location.file, line: e.location.line, column: e.location.column)
+        }
+        for e in body.exprs {
+            for w in e.withs { seen(w.value) }
+            switch e.kind {
+            case .assign(let lhs, let rhs):
+                seen(rhs)
+                for v in patternVars(lhs) { try declare(v, .assigned, e) }
+            case .some(let names):
+                for v in names { try declare(v, .declared, e) }
+            case .someIn(let k, let v, let d):
+                seen(d)
+                for x in (k.map(patternVars) ?? []) + patternVars(v) { try declare(x, .declared, e) }
+            case .every(_, _, let d, _):
+                seen(d)
+            case .term(let t): seen(t)
+            case .unify(let a, let b): seen(a); seen(b)
+            }
+        }
+    }
+
+    /// Variables of a term outside nested bodies (comprehensions).
+    func collectTopVars(_ t: Term, _ out: inout Set<String>) {
+        switch t {
+        case .value, .arrayComprehension, .setComprehension, .objectComprehension: break
+        case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
+        case .ref(let h, let p): collectTopVars(h, &out); for x in p { collectTopVars(x, &out) }
+        case .array(let i), .set(let i): for x in i { collectTopVars(x, &out) }
+        case .object(let e): for x in e { collectTopVars(x.key, &out); collectTopVars(x.value, &out) }
+        case .call(_, let args, _): for x in args { collectTopVars(x, &out) }
+        }
+    }
+
+    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false) throws -> (Body, Scope) {
+        try checkDeclarations(body, declared: extraDeclared, arguments: arguments)
         var scope = scope
         var declared = declaredNames(body)
         declared += extraDeclared
@@ -280,7 +339,7 @@ struct Compiler {
         }
     }
 
-    func exprUsage(_ e: Expr, bodyVars: Set<String>) -> (Usage, extra: ((Set<String>) -> Bool)?) {
+    func exprUsage(_ e: Expr) -> (Usage, extra: ((Set<String>) -> Bool)?) {
         var u = Usage()
         var extra: ((Set<String>) -> Bool)? = nil
         switch e.kind {
@@ -311,10 +370,9 @@ struct Compiler {
             u.needs.formUnion(inner)
         }
         if e.negated {
-            // Everything a negation reads must be bound; variables only it mentions are local to it.
-            var all = u.needs.union(u.binds)
-            all.formIntersection(bodyVars)
-            u.needs = all
+            // Everything a negation mentions must be bound before it: it binds nothing, so a
+            // variable only it mentions is unsafe (OPA's `var i is unsafe` for `not xs[i] == 1`).
+            u.needs.formUnion(u.binds)
             u.binds = []
             extra = nil
         }
@@ -361,19 +419,12 @@ struct Compiler {
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
     func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
-        var counts: [String: Int] = [:]
         var scopeVars = initial
-        for e in body.exprs {
-            let vs = topVars(e)
-            scopeVars.formUnion(vs)
-            for v in vs { counts[v, default: 0] += 1 }
-        }
-        var shared = initial
-        for (v, c) in counts where c > 1 { shared.insert(v) }
+        for e in body.exprs { scopeVars.formUnion(topVars(e)) }
         var bound = initial
         // Each statement's usage is computed once (it does not change while the body is ordered).
         var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?)] = body.exprs.map { e in
-            let (u, extra) = exprUsage(e, bodyVars: shared)
+            let (u, extra) = exprUsage(e)
             return (e, u, u.needs.intersection(scopeVars), extra)
         }
         var ordered: [Expr] = []
@@ -388,7 +439,9 @@ struct Compiler {
                 let u = remaining[0].usage
                 var missing = u.needs.intersection(scopeVars).subtracting(bound)
                 if missing.isEmpty { missing = u.binds.subtracting(bound) }
-                let unsafe = missing.sorted().first ?? "?"
+                // Name a variable of the policy rather than one the parser generated.
+                let generated = { (v: String) in v.hasPrefix("__template_value") || (v.hasPrefix("$") && !v.hasPrefix("$_")) }
+                let unsafe = missing.sorted { (generated($0) ? 1 : 0, $0) < (generated($1) ? 1 : 0, $1) }.first ?? "?"
                 var shown = unsafe.split(separator: "$").first.map(String.init) ?? unsafe
                 if unsafe.hasPrefix("$_") { shown = "_" }
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
@@ -439,6 +492,13 @@ struct Compiler {
         return out
     }
 
+    /// The variables bound once an ordered body has run from `bound`.
+    func boundAfter(_ body: Body, _ bound: Set<String>) -> Set<String> {
+        var out = bound
+        for e in body.exprs where !e.negated { out.formUnion(topVars(e)) }
+        return out
+    }
+
     func reorderTerm(_ t: Term, _ bound: Set<String>) throws -> Term {
         switch t {
         case .value, .variable: return t
@@ -446,12 +506,18 @@ struct Compiler {
         case .array(let i): return .array(try i.map { try reorderTerm($0, bound) })
         case .set(let i): return .set(try i.map { try reorderTerm($0, bound) })
         case .object(let e): return .object(try e.map { .init(key: try reorderTerm($0.key, bound), value: try reorderTerm($0.value, bound)) })
+        // A comprehension's head sees what its body binds (a template string in an object
+        // comprehension's key holds comprehensions over the body's variables).
         case .arrayComprehension(let h, let b):
-            return .arrayComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            return .arrayComprehension(try reorderTerm(h, boundAfter(body, bound)), body)
         case .setComprehension(let h, let b):
-            return .setComprehension(try reorderTerm(h, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            return .setComprehension(try reorderTerm(h, boundAfter(body, bound)), body)
         case .objectComprehension(let k, let v, let b):
-            return .objectComprehension(try reorderTerm(k, bound), try reorderTerm(v, bound), try reorder(b, bound: bound))
+            let body = try reorder(b, bound: bound)
+            let inner = boundAfter(body, bound)
+            return .objectComprehension(try reorderTerm(k, inner), try reorderTerm(v, inner), body)
         case .call(let n, let a, let l): return .call(n, try a.map { try reorderTerm($0, bound) }, l)
         }
     }

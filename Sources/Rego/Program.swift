@@ -107,32 +107,69 @@ final class Program {
     }
 
     func compile(_ r: Rule, _ m: Module, _ scope: Compiler.Scope) throws -> CompiledRule {
+        let r = liftCallsFromArgs(r)
         var rule = r
         rule.ref = m.package.map { .value(.string($0)) } + r.ref
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
         let declared = Set(compiler.declaredNames(r.body) + argVars)
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars)
-        rule.body = try compiler.reorder(body, bound: Set(argVars))
+        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+        rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
         headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
-        rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
+        rule.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(r.value, scope, headLocals), query: false)
         if let args = r.args {
             rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
         }
-        rule.ref = try rule.ref.map { try compiler.resolveTerm($0, scope, headLocals) }
+        rule.ref = try rule.ref.map { compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm($0, scope, headLocals), query: false) }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars)
-            c.body = try compiler.reorder(b, bound: Set(argVars))
+            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+            c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
-            c.value = try compiler.resolveTerm(c.value, scope, locals)
+            c.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(c.value, scope, locals), query: false)
             return c
         }
         return CompiledRule(rule: rule)
+    }
+
+    /// A function whose parameter pattern holds a call (a template string, `f($"{x} {input.y}")`)
+    /// takes a fresh variable there and unifies it with the call at the end of its body (and of
+    /// each `else` body), as OPA's `rewriteExprTermsInHead` does: the argument must equal the
+    /// call's value, computed from the body's bindings.
+    func liftCallsFromArgs(_ r: Rule) -> Rule {
+        guard let args = r.args, args.contains(where: { Self.containsCall($0) }) else { return r }
+        var lifted: [Expr] = []
+        var counter = 0
+        func lift(_ t: Term) -> Term {
+            switch t {
+            case .call:
+                counter += 1
+                let v = Term.variable("$arg\(counter)")
+                lifted.append(Expr(kind: .unify(v, t), location: r.location))
+                return v
+            case .array(let items): return .array(items.map(lift))
+            case .object(let entries): return .object(entries.map { .init(key: $0.key, value: lift($0.value)) })
+            default: return t
+            }
+        }
+        var out = r
+        out.args = args.map(lift)
+        out.body.exprs += lifted
+        for i in out.elseClauses.indices { out.elseClauses[i].body.exprs += lifted }
+        return out
+    }
+
+    static func containsCall(_ t: Term) -> Bool {
+        switch t {
+        case .call: return true
+        case .array(let items): return items.contains(where: containsCall)
+        case .object(let entries): return entries.contains { containsCall($0.value) }
+        default: return false
+        }
     }
 
     /// Function rules by full path (`["data","pkg","f"]`), collected once after compilation.
@@ -158,7 +195,7 @@ final class Program {
         var c = compiler
         let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
-        let ordered = try c.reorder(resolved, bound: [])
+        let ordered = c.moveDynamicTerms(try c.reorder(resolved, bound: []), query: true)
         try TypeChecker(program: self).check(query: ordered)
         return ordered
     }

@@ -156,7 +156,7 @@ public final class RegoEngine: @unchecked Sendable {
         for e in body.exprs { userVars.formUnion(program.compiler.topVars(e)) }
         // Like `opa eval`, a term expression is captured: its value is reported (and fails the query when false).
         let captured: [Term?] = body.exprs.map { e in
-            guard case .term(let t) = e.kind, e.withs.isEmpty, !e.negated else { return nil }
+            guard case .term(let t) = e.kind, e.withs.isEmpty, !e.negated, !e.generated else { return nil }
             if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
                 return nil
             }
@@ -164,7 +164,7 @@ public final class RegoEngine: @unchecked Sendable {
         }
         let compiled = CompiledQuery(exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
                                      userVars: userVars.filter { !$0.contains("$") }, captured: captured,
-                                     failOnFalse: body.exprs.count > 1 || body.exprs.contains(where: Self.iterates))
+                                     failOnFalse: body.exprs.count(where: { !$0.generated }) > 1 || body.exprs.contains(where: Self.iterates))
         queryCacheLock.lock()
         if queryCache.count > 256 { queryCache.removeAll() }
         queryCache[query] = compiled
@@ -212,7 +212,8 @@ public final class RegoEngine: @unchecked Sendable {
             } else {
                 var envs: [Env] = []
                 try evaluator.evalExpr(e, env, &envs)
-                for env2 in envs { next.append((env2, values + [expression(.bool(true))])) }
+                // A statement the compiler wrote is not one of the query's expressions.
+                for env2 in envs { next.append((env2, e.generated ? values : values + [expression(.bool(true))])) }
             }
             if !next.isEmpty {
                 next.reverse()

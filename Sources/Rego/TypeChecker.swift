@@ -12,11 +12,28 @@ import Foundation
 ///   engine does not support (`http.send`, …: `not supported by this engine`, with the reason);
 /// - a reference into a rule whose value is a scalar (`undefined ref: data.p.x.y`).
 ///
-/// Types are inferred from literals, composites, builtin results and local variables assigned
-/// from them; `input`, `data` and anything unknown are `any`, so the checker never rejects a
-/// policy OPA accepts: it finds a subset of what OPA's checker finds.
+/// Types are inferred from literals, composites, builtin results, local variables assigned
+/// from them, and rules and user functions by their values (`ruleType`, `clausesType`);
+/// `input`, other references into `data` and anything unknown are `any`, so the checker never
+/// rejects a policy OPA accepts: it finds a subset of what OPA's checker finds.
 struct TypeChecker {
     let program: Program
+    /// Types of rules inferred so far (see `ruleType`), shared by the copies of this checker.
+    let inferred = InferredRuleTypes()
+
+    final class InferredRuleTypes {
+        var types: [[String]: RegoType] = [:]
+        var inProgress: Set<[String]> = []
+        var scalarRules: [[String]: RegoType]?
+    }
+
+    /// `scalarRules()`, computed once per checker.
+    var scalarRulesCache: [[String]: RegoType] {
+        if let s = inferred.scalarRules { return s }
+        let s = scalarRules()
+        inferred.scalarRules = s
+        return s
+    }
 
     /// Builtins OPA has and this engine deliberately does not: rejected at compile time with the reason.
     static let unsupported: [String: String] = [
@@ -44,7 +61,7 @@ struct TypeChecker {
 
     /// Checks every rule of the program.
     func check() throws {
-        let scalarRules = self.scalarRules()
+        let scalarRules = scalarRulesCache
         var stack = [program.root]
         while let node = stack.popLast() {
             for c in node.rules {
@@ -65,7 +82,7 @@ struct TypeChecker {
     /// Checks a compiled query.
     func check(query: Body) throws {
         var env: Env = [:]
-        try checkBody(query, &env, scalarRules())
+        try checkBody(query, &env, scalarRulesCache)
     }
 
     // MARK: rule types
@@ -136,7 +153,10 @@ struct TypeChecker {
         case .variable(let v): return env[v] ?? .any
         case .ref(let head, let path):
             for p in path { _ = try type(of: p, env, rules) }
-            if case .variable("data") = head { try checkRuleRef(path, rules) }
+            if case .variable("data") = head {
+                try checkRuleRef(path, rules)
+                return ruleType(path)
+            }
             return .any
         case .array(let items): return .array(RegoType.join(try items.map { try type(of: $0, env, rules) }))
         case .set(let items): return .set(RegoType.join(try items.map { try type(of: $0, env, rules) }))
@@ -167,6 +187,56 @@ struct TypeChecker {
         }
     }
 
+    /// The type of the document at `data.<path>` when it is exactly the value of ground rules
+    /// (OPA's checker types a rule by its value: `r := "a"` is a string, `p if …` a boolean,
+    /// `s contains x` a set), else `any`.
+    ///
+    /// A complete rule's type is the union of its clauses' values (`default` and `else` ones
+    /// included), each typed in its body's environment; a multi-value rule's is a set of the
+    /// union of its elements. Functions, rules with dynamic keys and nodes holding other rules
+    /// below are `any`, as are rules still being inferred (a cycle), so this types a subset of
+    /// what OPA's checker types and never more narrowly.
+    func ruleType(_ path: [Term]) -> RegoType {
+        var names = ["data"]
+        var node = program.root
+        for p in path {
+            guard case .value(.string(let s)) = p, let next = node.children[s] else { return .any }
+            names.append(s)
+            node = next
+        }
+        guard node.children.isEmpty, !node.rules.isEmpty, node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround }) else { return .any }
+        return clausesType(names, node.rules)
+    }
+
+    /// The union of the values of `rules` and their `else` clauses, each typed in its body's
+    /// environment (a set of it for multi-value rules); `key` names the result in the cache.
+    /// A function's parameters are `any`: its result is typed from its definition, as OPA does.
+    func clausesType(_ key: [String], _ rules: [CompiledRule]) -> RegoType {
+        if let t = inferred.types[key] { return t }
+        if inferred.inProgress.contains(key) { return .any }
+        inferred.inProgress.insert(key)
+        defer { inferred.inProgress.remove(key) }
+        let kinds = Set(rules.map { $0.rule.kind == .singleValue })
+        guard kinds.count == 1 else { return .any }
+        let scalar = scalarRulesCache
+        var types: [RegoType] = []
+        for c in rules {
+            let r = c.rule
+            var clauses = [(r.body, r.value)]
+            clauses += r.elseClauses.map { ($0.body, $0.value) }
+            for (body, value) in clauses {
+                var env: Env = [:]
+                // A clause the checker refuses is reported by `check`; here it only leaves the type open.
+                guard (try? checkBody(body, &env, scalar)) != nil, let t = try? type(of: value, env, scalar) else { return .any }
+                types.append(t)
+            }
+        }
+        var t = RegoType.join(types)
+        if rules[0].rule.kind == .multiValue { t = .set(t) }
+        inferred.types[key] = t
+        return t
+    }
+
     func checkRuleRef(_ path: [Term], _ rules: [[String]: RegoType]) throws {
         var names = ["data"]
         for (i, p) in path.enumerated() {
@@ -192,10 +262,11 @@ struct TypeChecker {
             throw fail("\(name): not supported by this engine: \(reason)")
         }
         if name.hasPrefix("data.") {
-            if program.functionRules(name.split(separator: ".").map(String.init)) == nil {
+            let path = name.split(separator: ".").map(String.init)
+            guard let fns = program.functionRules(path) else {
                 throw fail("undefined function \(name)")
             }
-            return .any
+            return clausesType(["\u{0}fn"] + path, fns)
         }
         guard Builtins.table[name] != nil else {
             throw fail("undefined function \(name)")

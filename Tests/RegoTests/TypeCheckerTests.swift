@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Rego
+import TestSupport
 
 /// The compile-time type checker: OPA's `rego_type_error` codes and message shapes, with locations.
 @Suite struct TypeCheckerTests {
@@ -62,6 +63,50 @@ import Testing
     ])
     func wellTypedCallsCompile(_ rule: String) {
         #expect(compileError("package t\n\n\(rule)\n") == nil, "\(rule)")
+    }
+
+    /// OPA types a rule by its value (in its body's environment) and a user function by its
+    /// result, so a rule or function used as the wrong type is refused at compile time. Each
+    /// module is OPA's answer (refused, and where, or accepted), checked against opa-ref in the
+    /// same run when it is there.
+    static let ruleTypeCases: [(module: String, refusal: String?)] = [
+        ("r1 := \"a\"\nx if { r1 - 1 == 0 }", "minus: invalid argument(s)\n\thave: (string, number)"),
+        ("p if true\ny if { p + 1 > 0 }", "plus: invalid argument(s)\n\thave: (boolean, number)"),
+        ("r := count(input.xs)\nq if { startswith(r, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        ("r := x if { x := sprintf(\"%v\", [1]) }\nq if r * 2 > 1", "mul: invalid argument(s)\n\thave: (string, number)"),
+        ("a := \"x\"\nb := a\nq if b - 1 > 0", "minus: invalid argument(s)\n\thave: (string, number)"),
+        ("r := [1, \"a\"]\nq if r - 1", "minus: invalid argument(s)"),
+        ("r := {\"a\": 1}\nq if r - 1", "minus: invalid argument(s)"),
+        ("r := null\nq if r + 1", "plus: invalid argument(s)\n\thave: (null, number)"),
+        ("f(x) := 1\ng := f(1)\nq if startswith(g, \"a\")", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        ("s contains \"a\" if true\nq if s + 1 > 0", "plus: invalid argument(s)\n\thave: (set[string], number)"),
+        // Accepted: a union of types matches when one of them does; an input is any; a function's
+        // parameter is any; a cycle is left open.
+        ("default r := 0\nr := \"a\" if input.x\nz if r - 1 > 0", nil),
+        ("r := 1 if { false } else := \"a\"\nq if startswith(r, \"a\")", nil),
+        ("r := \"a\" if { false } else := 1\nq if r - 1 > 0", nil),
+        ("f(x) := \"a\" if x > 1\nf(x) := 1 if x <= 1\nq if f(1) - 1 > 0", nil),
+        ("f(x) := x\ng := f(1)\nq if startswith(g, \"a\")", nil),
+        ("r := input.x\nq if r - 1 > 0", nil),
+        ("s contains 1 if true\nw if { s - 1 }", nil),
+    ]
+
+    @Test(arguments: ruleTypeCases)
+    func rulesAndFunctionsAreTypedByTheirValues(_ module: String, _ refusal: String?) throws {
+        let source = "package t\n\n\(module)\n"
+        let e = compileError(source)
+        if let refusal {
+            let err = try #require(e, "\(module) compiled; OPA refuses it with \(refusal)")
+            #expect(err.code == "rego_type_error" && err.message.hasPrefix(refusal), "\(module): \(err)")
+            #expect(err.file == "t.rego" && err.line != nil, "the error has a location: \(err)")
+        } else {
+            #expect(e == nil, "\(module): refused (\(e.map { "\($0)" } ?? "")); OPA accepts it")
+        }
+        if OPARef.executable().0 != nil {
+            let (_, opaErr) = try DifferentialFuzzTests.reference([source], data: .object([:]), input: .object([:]), query: "data.t")
+            let opaRefuses = opaErr?.contains("rego_type_error") == true
+            #expect(opaRefuses == (refusal != nil), "\(module): OPA \(opaErr ?? "accepts it")")
+        }
     }
 
     @Test func queriesAreCheckedToo() throws {
