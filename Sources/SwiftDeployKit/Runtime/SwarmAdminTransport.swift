@@ -164,7 +164,11 @@ public struct SwarmReplicaMetricsSource: MetricsSource {
 
     /// Every replica's samples in one snapshot, each labelled `replica="<address>"`.
     public func snapshot() async throws -> MetricsSnapshot {
-        let parts = try await replicaSnapshots()
+        Self.merge(try await replicaSnapshots(), source: description)
+    }
+
+    /// Merges one snapshot per replica into one, every sample labelled `replica="<address>"`.
+    static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source description: String) -> MetricsSnapshot {
         var families: [String: MetricFamily] = [:]
         var order: [String] = []
         for (address, snapshot) in parts {
