@@ -92,10 +92,14 @@ public struct SwarmProject: Sendable {
                                                      "-f", file.path, dir.path])
     }
 
-    /// `teardown --clean`, then `docker stack rm` in case the binary could not, then the directory.
+    /// `teardown --clean`, then `docker stack rm` in case the binary could not, then the directory. Only on a swarm
+    /// manager: once the swarm is gone (a multi-node test's harness left it) nothing of the stack is on this engine,
+    /// and `teardown` rightly refuses an engine that is no manager (exit 3).
     public func destroy() {
-        _ = try? run(["teardown", "--clean"], timeout: 240)
-        _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
+        if (try? SwarmTestEnvironment.state())?.manager == true {
+            _ = try? run(["teardown", "--clean"], timeout: 240)
+            _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
+        }
         dir.remove()
     }
 }

@@ -228,4 +228,49 @@ struct SwarmEndToEndTests {
         #expect(message.contains("promote to canary failed") && message.contains("Swarm rolled the update"), "\(message)")
         #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
     }
+
+    /// Reviewer's finding: each changed nginx.conf is a new Swarm config and `stack deploy --prune` prunes services
+    /// only, so old configs piled up deploy after deploy. A deploy removes the stack's configs no service uses.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func oldNginxConfigsArePrunedAcrossDeploys() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 1)
+        defer { project.destroy() }
+        let label = "label=com.docker.stack.namespace=\(project.name)"
+        #expect(try project.deploy().status == 0)
+        let first = try DockerTestEnvironment.docker(["config", "ls", "-q", "--filter", label]).output
+        // A change that reaches nginx.conf only: a new config, and nginx updated to it.
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "nginx:\n", with: "nginx:\n  proxy_timeout: 45s\n").utf8).write(to: project.manifestURL)
+        let again = try project.deploy()
+        #expect(again.status == 0, "\(again.stderr)")
+        let configs = try DockerTestEnvironment.docker(["config", "ls", "--format", "{{.Name}}", "--filter", label]).output
+            .split(separator: "\n").map(String.init)
+        #expect(configs.count == 1, "configs of the stack after two deploys: \(configs)")
+        let used = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}", "\(project.name)_nginx"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(configs == [used], "the one left is nginx's current config (\(used)), the first was \(first)")
+        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+    }
+
+    /// Reviewer's finding: teardown removed the stack's networks and configs once its tasks were gone, but never its
+    /// volumes, and spun its whole 120 s wait on one before reporting it.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func teardownRemovesTheStacksVolumesWithoutSpinning() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 1)
+        defer { project.destroy() }
+        let volume = "\(project.name)_data"
+        let created = try DockerTestEnvironment.docker(["volume", "create", "--label", "com.docker.stack.namespace=\(project.name)", volume])
+        try #require(created.status == 0, "\(created.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["volume", "rm", volume]) }
+        let started = Date()
+        let teardown = try project.run(["teardown"], timeout: 240)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(teardown.status == 0, "\(teardown.stderr)")
+        #expect(elapsed < 60, "teardown took \(Int(elapsed)) s")
+        #expect(try DockerTestEnvironment.docker(["volume", "inspect", volume]).status != 0, "the stack's volume is still there")
+    }
 }

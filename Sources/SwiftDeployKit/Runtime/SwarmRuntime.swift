@@ -106,6 +106,29 @@ public struct SwarmRuntime: ContainerRuntime {
         let left = max(deadline.timeIntervalSinceNow, 10)
         try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: left))
         try waitForUpdates(since: before, until: deadline)
+        pruneConfigs()
+    }
+
+    /// Removes the stack's configs no service uses any more: each changed nginx.conf is a new config (configs are
+    /// immutable) and `stack deploy --prune` prunes services, not configs, so they piled up deploy after deploy. A
+    /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
+    func pruneConfigs() {
+        guard let configs = try? lines(try docker(["config", "ls", "-q", "--filter", label])), !configs.isEmpty,
+              let ids = try? lines(try docker(["service", "ls", "-q", "--filter", label])) else { return }
+        var used: Set<String> = []
+        if !ids.isEmpty {
+            guard let result = try? docker(["service", "inspect"] + ids), result.succeeded,
+                  let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return }
+            for service in array {
+                let spec = ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+                for config in spec?["Configs"] as? [[String: Any]] ?? [] {
+                    if let id = config["ConfigID"] as? String { used.insert(id) }
+                }
+            }
+        }
+        for config in configs where !used.contains(where: { $0.hasPrefix(config) || config.hasPrefix($0) }) {
+            _ = try? docker(["config", "rm", config])
+        }
     }
 
     /// Deploys the changed stack file (a new mode, a new image) and waits for its rolling update: see `up()`.
@@ -222,21 +245,29 @@ public struct SwarmRuntime: ContainerRuntime {
         for id in try localContainers(service: service) { try check(try docker(["kill", "-s", "HUP", id])) }
     }
 
-    /// `docker stack rm`, then waits until no service, task container, network or config of the stack remains. A
-    /// network still in use while the tasks stop makes `stack rm` fail; once the tasks are gone, what is left with
-    /// the stack's label is removed by id. What still remains after the wait is for the caller to report.
+    /// `docker stack rm`, then waits until no service, task container, network, volume or config of the stack remains.
+    /// A network still in use while the tasks stop makes `stack rm` fail; once the tasks are gone, what is left with
+    /// the stack's label is removed by id (volumes too: `stack rm` keeps them, as `down -v` on Compose does not). The
+    /// wait ends early when a round removes nothing while nothing is running any more (it spun the whole 120 s on a
+    /// volume it never removed). What still remains is for the caller to report.
     public func down() throws {
         let result = try docker(["stack", "rm", project], timeout: commandTimeout)
         let removeFailed = !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
         let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
         var rest = try leftovers()
+        var fruitless = 0
         while !rest.isEmpty, Date() < deadline {
             if rest.services.isEmpty, rest.containers.isEmpty {
                 if !rest.networks.isEmpty { _ = try docker(["network", "rm"] + rest.networks) }
                 if !rest.configs.isEmpty { _ = try docker(["config", "rm"] + rest.configs) }
+                if !rest.volumes.isEmpty { _ = try docker(["volume", "rm"] + rest.volumes) }
             }
             Thread.sleep(forTimeInterval: pollInterval)
-            rest = try leftovers()
+            let now = try leftovers()
+            // Nothing runs and a round of removals changed nothing several times: waiting longer will not help.
+            fruitless = now == rest && now.services.isEmpty && now.containers.isEmpty ? fruitless + 1 : 0
+            rest = now
+            if fruitless >= 5 { break }
         }
         if removeFailed, !rest.isEmpty { try check(result) }
     }
