@@ -26,30 +26,28 @@ public struct SwarmProject: Sendable {
         while admin == publicPort { admin = DockerTestEnvironment.freePort() }
         adminPort = admin
         try write(replicas: replicas, image: image, placement: placement)
-        try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
-                                         to: dir.url.appendingPathComponent("policies"))
-        var thresholds = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
-        if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
-            canary["max_p99_ms"] = .int(60_000)
-            canary["warn_p95_ms"] = .int(30_000)
-            all["canary"] = .object(canary)
-            thresholds = .object(all)
-        }
-        try Data(thresholds.jsonString(pretty: true).utf8).write(to: dir.url.appendingPathComponent("thresholds.json"))
+        try TestProjectFiles.writePoliciesAndRelaxedThresholds(into: dir.url)
     }
 
     /// Rewrites the manifest (a new image, replica count, mode or placement), as a user editing it would.
     public func write(replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
                       placement: [String] = []) throws {
+        let text = try Self.manifest(name: name, replicas: replicas, image: image, mode: mode, placement: placement,
+                                     publicPort: publicPort, adminPort: adminPort)
+        try Data(text.utf8).write(to: manifestURL)
+    }
+
+    /// The template with its values filled in.
+    public static func manifest(name: String, replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
+                                placement: [String] = [], publicPort: Int, adminPort: Int) throws -> String {
         let constraints = placement.isEmpty ? "" : "  placement:\n" + placement.map { "    - \($0)\n" }.joined()
-        var text = try String(contentsOf: Self.template, encoding: .utf8)
+        var text = try String(contentsOf: template, encoding: .utf8)
         for (key, value) in [("@NAME@", name), ("@RUNTIME@", "swarm"), ("@IMAGE@", image), ("@MODE@", mode),
                              ("@REPLICAS@", String(replicas)), ("@PUBLIC_PORT@", String(publicPort)),
-                             ("@ADMIN_PORT@", String(adminPort))] {
+                             ("@ADMIN_PORT@", String(adminPort)), ("@PLACEMENT@\n", constraints)] {
             text = text.replacingOccurrences(of: key, with: value)
         }
-        text = text.replacingOccurrences(of: "@PLACEMENT@\n", with: constraints)
-        try Data(text.utf8).write(to: manifestURL)
+        return text
     }
 
     public var runtime: SwarmRuntime {

@@ -46,6 +46,26 @@ struct SwarmEndToEndTests {
         }
         // The admin listener is published nowhere on the host.
         #expect(HTTPProbe.get(port: project.adminPort, path: "/healthz") == nil)
+        // Reviewer's finding (tests that can fail): Swarm publishes nginx's public port only ...
+        let ports = try DockerTestEnvironment.docker(["service", "inspect", "--format",
+                                                      "{{range .Endpoint.Ports}}{{.PublishedPort}}->{{.TargetPort}}/{{.PublishMode}} {{end}}",
+                                                      "\(project.name)_nginx"])
+        #expect(ports.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(project.publicPort)->8080/host",
+                "nginx's published ports: \(ports.output)")
+        // ... and from a replica on the overlay network, nginx's task answers on its public listener but refuses its
+        // admin port (bound to nginx's own loopback). The demo binary's probe is the HTTP client inside the replica.
+        let nginxAddress = try #require(try project.runtime.tasks().first { $0.status.service == "nginx" && $0.desiredState == "running" }?.address)
+        let replica = try #require(try DockerTestEnvironment.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_app"])
+            .output.split(separator: "\n").first.map(String.init))
+        func probe(_ port: Int) throws -> String {
+            try DockerTestEnvironment.docker(["exec", replica, "/usr/local/bin/swiftdeploy-api", "healthcheck", "--timeout", "3",
+                                              "--url", "http://\(nginxAddress):\(port)/healthz"]).output
+        }
+        let admin = try probe(ContainerLayout.nginxAdminPort)
+        #expect(admin.contains("Connection refused"), "the admin port from the overlay network: \(admin)")
+        let control = try probe(ContainerLayout.nginxPublicPort)
+        #expect(!control.contains("Connection refused") && !control.contains("cannot connect"),
+                "the same probe reaches nginx's public listener (so the refusal above is the admin port's): \(control)")
 
         let status = try project.run(["status", "--once", "--format", "json"])
         #expect(status.status == 0, "status: \(status.stdout)\(status.stderr)")

@@ -294,20 +294,9 @@ struct SwarmRuntimeTests {
         #expect(!SwarmAdminTransport.script.contains("8081"))
 
         // The repository's own template, rendered for Swarm, names the listener the transport then uses.
-        let manifest = try ManifestLoader().parse("""
-            project: shop
-            runtime: swarm
-            services:
-              image: swiftdeploy/api:0.1.0
-              port: 3000
-            nginx:
-              image: swiftdeploy/nginx:bookworm
-              port: 8080
-            network:
-              name: app-net
-              driver_type: bridge
-
-            """, file: "manifest.yaml", directory: dir.url)
+        // The Swarm tests' own manifest (Tests/Fixtures/swarm), rendered by the built-in templates.
+        let text = try SwarmProject.manifest(name: "shop", replicas: 2, publicPort: 8080, adminPort: 9180)
+        let manifest = try ManifestLoader().parse(text, file: "manifest.yaml", directory: dir.url)
         let rendered = try ConfigRenderer().render(manifest).nginxConf
         #expect(SwarmAdminTransport.adminListenPort(inNginxConf: rendered) == ContainerLayout.nginxAdminPort)
 
