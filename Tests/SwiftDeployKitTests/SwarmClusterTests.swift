@@ -180,7 +180,8 @@ struct SwarmClusterTests {
         let foreign = try #require(SwarmCluster.currentClusterID())
         // The label of a cluster whose directory and owner are long gone, on someone else's swarm.
         let stale = "sdsn-" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(6))
-        let labelled = try DockerTestEnvironment.docker(["node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(stale)", "self"])
+        let node = try DockerTestEnvironment.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let labelled = try DockerTestEnvironment.docker(["node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(stale)", node])
         try #require(labelled.status == 0, "\(labelled.output)")
         SwarmCluster.sweepStale()
         #expect(try Self.swarmState() == "active", "the sweep left a swarm it did not create")
