@@ -132,11 +132,10 @@ struct RolloutCommand: AsyncParsableCommand {
 
         func run() async throws {
             let console = global.console
-            let url = global.manifestURL
-            let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
-            let runtime = ComposeRuntime(manifest: manifest)
-            let containers = try? runtime.containers()
-            let status = try RolloutStateReader(manifest: manifest).status(containers: containers)
+            // The project's own runtime (Compose, or the Swarm stack's tasks), as every lifecycle command picks it.
+            let context = try LifecycleCLI.context(global)
+            let containers = try? context.runtime.containers()
+            let status = try RolloutStateReader(manifest: context.manifest).status(containers: containers)
             switch format {
             case .json:
                 console.print(status.json.jsonString())

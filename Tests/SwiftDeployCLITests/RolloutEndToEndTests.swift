@@ -60,13 +60,19 @@ final class BackgroundCLI: @unchecked Sendable {
     let out: URL
     let err: URL
 
-    init(_ arguments: [String], project: EndToEndTests.Project) throws {
-        out = project.dir.url.appendingPathComponent("bg-\(UUID().uuidString).out")
-        err = project.dir.url.appendingPathComponent("bg-\(UUID().uuidString).err")
+    convenience init(_ arguments: [String], project: EndToEndTests.Project) throws {
+        try self.init(arguments, manifestURL: project.manifestURL, directory: project.dir.url)
+    }
+
+    /// `environment`: added to this process's own (e.g. a `SWIFTDEPLOY_TEST_PAUSE_AT` phase).
+    init(_ arguments: [String], manifestURL: URL, directory: URL, environment: [String: String] = [:]) throws {
+        out = directory.appendingPathComponent("bg-\(UUID().uuidString).out")
+        err = directory.appendingPathComponent("bg-\(UUID().uuidString).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
         process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = arguments + ["--manifest", project.manifestURL.path, "--no-color"]
+        process.arguments = arguments + ["--manifest", manifestURL.path, "--no-color"]
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
@@ -100,12 +106,20 @@ struct RolloutEndToEndTests {
         let tag = try SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
-        var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
+        let deploy = try project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
+        try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
+        return project
+    }
+
+    /// Adds a rollout block to the manifest and relaxes the latency rules of the thresholds beside it: as in
+    /// EndToEndTests, latency is not judged on this loaded shared machine (the relative latency rules start above a
+    /// floor no request reaches here). The error-rate rules (absolute and relative) are the repository's.
+    static func prepare(manifestURL: URL, steps: String, interval: String) throws {
+        var text = try String(contentsOf: manifestURL, encoding: .utf8)
         text += "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
-        try Data(text.utf8).write(to: project.manifestURL)
-        // As in EndToEndTests, latency is not judged on this loaded shared machine: the relative latency rules start
-        // above a floor no request reaches here. The error-rate rules (absolute and relative) are the repository's.
-        let thresholdsURL = project.dir.url.appendingPathComponent("thresholds.json")
+        try Data(text.utf8).write(to: manifestURL)
+        let thresholdsURL = manifestURL.deletingLastPathComponent().appendingPathComponent("thresholds.json")
         var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
         if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
             canary["relative_latency_floor_ms"] = .int(60_000)
@@ -113,9 +127,6 @@ struct RolloutEndToEndTests {
             thresholds = .object(all)
         }
         try Data(thresholds.jsonString(pretty: true).utf8).write(to: thresholdsURL)
-        let deploy = try project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
-        try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
-        return project
     }
 
     static func status(_ project: EndToEndTests.Project) throws -> JSONValue {

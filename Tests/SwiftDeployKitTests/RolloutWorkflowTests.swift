@@ -298,17 +298,47 @@ import TestSupport
         #expect(evidence.comparison["latency"] == .null)
     }
 
-    /// On a Swarm project the rollout is refused before any gate is asked, any record written or anything changed
-    /// (it used to pass the gates, record "started", then fail rendering with an injection-type error).
-    @Test func aSwarmProjectIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
+    /// A Swarm project is split through `docker exec` into the stack's nginx task on this node: a runtime that is not
+    /// Swarm's (here the in-memory one) cannot do it, and is refused before any gate is asked or any record written.
+    @Test func aSwarmProjectOnAnotherRuntimeIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: RolloutError.self) { try await rig.start() }
-        #expect(error == .notOnSwarm(project: "ro-test"))
-        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true, "\(error?.errorDescription ?? "")")
+        #expect(error == .swarmSplitUnavailable(project: "ro-test", detail: "the container runtime in use is not Swarm's"))
         #expect(error?.exitStatus == .operationFailed)
-        #expect(rig.runtime.calls == callsBefore)
+        #expect(rig.runtime.calls.filter { !$0.hasPrefix("preflight") } == callsBefore.filter { !$0.hasPrefix("preflight") })
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
+    /// On Swarm, when the stack's nginx task does not run on this node (docker exec cannot reach it), `rollout start`
+    /// is refused naming what to do, before any gate is asked, any record written or anything deployed.
+    @Test func aSwarmProjectWhoseNginxRunsElsewhereIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        let gate = rig.gate
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+        }
+        guard case .swarmSplitUnavailable(let project, let detail)? = error else {
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
+        }
+        #expect(project == "ro-test")
+        #expect(detail.contains("no task of ro-test_nginx runs on this node"), "\(detail)")
+        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true, "\(error?.errorDescription ?? "")")
+        #expect(error?.errorDescription?.contains("nothing was started or recorded") == true)
+        #expect(gate.requests.isEmpty, "no policy was asked")
+        // Nothing but the checks ran: no stack deploy, no service update, no exec.
+        #expect(runner.commands.allSatisfy { $0.starts(with: ["docker", "info"]) || $0.starts(with: ["docker", "ps"]) }, "\(runner.commands)")
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
     }
 

@@ -427,6 +427,7 @@ volumes:
 version: "3.8"
 
 services:
+{{#apps}}
   {{{appService}}}:
     image: {{{appImage}}}
 {{#appUser}}
@@ -455,7 +456,7 @@ services:
     stop_grace_period: "10s"
     labels:
       swiftdeploy.project: {{{project}}}
-      swiftdeploy.role: "app"
+      swiftdeploy.role: {{{role}}}
       swiftdeploy.mode: {{{mode}}}
     networks:
       - {{{networkKey}}}
@@ -463,7 +464,7 @@ services:
       replicas: {{{replicas}}}
       labels:
         swiftdeploy.project: {{{project}}}
-        swiftdeploy.role: "app"
+        swiftdeploy.role: {{{role}}}
         swiftdeploy.mode: {{{mode}}}
       restart_policy:
         condition: {{{restartCondition}}}
@@ -503,6 +504,7 @@ services:
 {{/placement}}
 {{/hasPlacement}}
 
+{{/apps}}
   # The public port is published in host mode on the node nginx runs on (the ingress routing
   # mesh is not used); nginx reaches every replica through tasks.{{{appService}}}. Its admin
   # listener is bound to 127.0.0.1 inside its container and published nowhere: swiftdeploy
@@ -510,6 +512,12 @@ services:
   nginx:
     image: {{{nginxImage}}}
     user: {{{nginxUser}}}
+{{#canary}}
+    # During a rollout nginx runs a copy of its config on its tmpfs, which swiftdeploy rewrites and
+    # reloads (`nginx -s reload`) for each step; a new task starts from the Swarm config, rendered by
+    # Swarm with the weight in the service label swiftdeploy.canary.weight (docs/swarm.md).
+    command: ["bash", "-c", "mkdir -p /tmp/swiftdeploy && cp /etc/nginx/nginx.conf /tmp/swiftdeploy/nginx.conf && exec nginx -c /tmp/swiftdeploy/nginx.conf -g 'daemon off;'"]
+{{/canary}}
     cap_drop:
       - "ALL"
     read_only: true
@@ -527,6 +535,8 @@ services:
         published: {{{publicPort}}}
         protocol: "tcp"
         mode: "host"
+    # SIGQUIT: nginx's graceful shutdown, which lets the requests in flight finish.
+    stop_signal: "SIGQUIT"
     stop_grace_period: "10s"
     labels:
       swiftdeploy.project: {{{project}}}
@@ -538,6 +548,9 @@ services:
       labels:
         swiftdeploy.project: {{{project}}}
         swiftdeploy.role: "proxy"
+{{#canary}}
+        swiftdeploy.canary.weight: "{{{weightDigits}}}"
+{{/canary}}
       restart_policy:
         condition: {{{restartCondition}}}
         delay: "5s"
@@ -560,6 +573,10 @@ configs:
   nginx_conf:
     name: {{{nginxConfigName}}}
     file: "./nginx.conf"
+{{#canary}}
+    # Rendered by Swarm for each new task: the split's weight is read from the nginx service's label.
+    template_driver: "golang"
+{{/canary}}
     labels:
       swiftdeploy.project: {{{project}}}
 

@@ -39,9 +39,11 @@ struct NginxContext {
     let publicUpstream: String
     let canary: CanaryContext?
 
-    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil) throws {
+    /// `swarmTemplate`: with a canary on Swarm, render the split's weight as the Go template actions Swarm fills in
+    /// from the nginx service's label (the Swarm config), not as a number (the live form); see ``CanaryContext``.
+    init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil, swarmTemplate: Bool = false) throws {
         self.manifestName = manifestName
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest, swarmTemplate: swarmTemplate) }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
         swarm = manifest.runtime == .swarm
@@ -208,11 +210,21 @@ struct StackContext {
     /// The Swarm config holding nginx.conf, named with a digest of its bytes (configs are immutable).
     let nginxConfigName: String
     let networkKey: String
+    /// The app service, and during a rollout its candidate (`<name>-canary`): each the same service but for its
+    /// name, image, version, mode and role.
+    let apps: [App]
+    /// A running rollout: the candidate service, the weight label and Swarm's template driver for nginx's config.
+    let canary: CanaryContext?
+
+    struct App {
+        let appService: String
+        let appImage: String
+        let appVersion: String
+        let mode: String
+        let role: String
+    }
 
     init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil) throws {
-        if canary != nil {
-            throw RenderError.unsafeValue(field: "rollout", value: "a candidate", context: "docker-stack.yml (progressive delivery on runtime: swarm is not rendered by this template)")
-        }
         let compose = try ComposeContext(manifest: manifest, manifestName: manifestName)
         let q = Escaping.composeString
         self.manifestName = manifestName
@@ -245,9 +257,20 @@ struct StackContext {
         nginxImage = compose.nginxImage
         nginxPublicPort = String(ContainerLayout.nginxPublicPort)
         publicPort = String(manifest.nginx.port)
-        let digest = HistoryLog.sha256Hex(of: Data(nginxConf.utf8)).prefix(12)
-        nginxConfigName = q("\(manifest.project)_nginx_\(digest)")
+        nginxConfigName = q(Self.nginxConfigName(project: manifest.project, nginxConf: nginxConf))
         networkKey = compose.networkKey
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
+        var apps = [App(appService: appService, appImage: appImage, appVersion: appVersion, mode: mode, role: q("app"))]
+        if let candidate = self.canary {
+            apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
+                            mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
+        }
+        self.apps = apps
+    }
+
+    /// The Swarm config holding nginx.conf: `<project>_nginx_<12 hex digits of its SHA-256>`.
+    static func nginxConfigName(project: String, nginxConf: String) -> String {
+        "\(project)_nginx_\(HistoryLog.sha256Hex(of: Data(nginxConf.utf8)).prefix(12))"
     }
 
     /// Compose's restart policies in Swarm's words: `no` is `none`; `always` and `unless-stopped` are `any`

@@ -19,7 +19,7 @@ public struct CanaryRender: Sendable, Equatable {
         self.sticky = sticky
     }
 
-    /// The Compose service of the candidate for an app service `name`.
+    /// The Compose (or Swarm stack) service of the candidate for an app service `name`.
     public static func serviceName(for name: String) -> String { "\(name)-canary" }
 
     /// The `split_clients` lines for `weight`: nginx refuses a 0% entry, so 0 and 100 route everyone to one side.
@@ -32,17 +32,33 @@ public struct CanaryRender: Sendable, Equatable {
     }
 }
 
-/// The canary part of `NginxContext` and `ComposeContext`, pre-escaped.
+/// The canary part of `NginxContext`, `ComposeContext` and `StackContext`, pre-escaped.
 struct CanaryContext {
     let canaryService: String
     let canaryUpstream: String
     let canaryImage: String
     let canaryVersion: String
+    /// The weight as written in nginx.conf's comment: digits, or (Swarm's config) the Go template action reading it.
     let weight: String
+    /// The weight in digits (the nginx service's label on Swarm).
+    let weightDigits: String
     let sticky: Bool
     let splitLines: [String]
 
-    init(_ canary: CanaryRender, manifest: Manifest) throws {
+    /// The nginx service label that carries the split's weight on Swarm.
+    static let swarmWeightLabel = "swiftdeploy.canary.weight"
+
+    /// Go template actions (`template_driver: golang`) Swarm renders when it creates an nginx task: the weight comes
+    /// from the nginx service's label, so a restarted task gets the current split. For a weight `w` their output is
+    /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on two
+    /// lines, or `* canary;`. A missing or empty label is no traffic on the candidate.
+    static let swarmSplitAction = #"{{$w := index .Service.Labels "\#(swarmWeightLabel)"}}{{if eq $w "100"}}* canary;{{else if and $w (ne $w "0")}}{{$w}}% canary;"#
+        + "\n        * stable;" + #"{{else}}* stable;{{end}}"#
+    static let swarmWeightAction = #"{{index .Service.Labels "\#(swarmWeightLabel)"}}"#
+
+    /// `swarmTemplate`: render the split as Swarm's Go template actions (the Swarm config of nginx.conf) rather than
+    /// the fixed weight (the live form written into the nginx container).
+    init(_ canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool = false) throws {
         let service = CanaryRender.serviceName(for: manifest.services.name)
         if ManifestGrammar.dnsLabel(service) != nil {
             throw RenderError.unsafeValue(field: "the candidate's service name", value: "'\(service)'", context: "a Compose service name (shorten services.name)")
@@ -53,12 +69,20 @@ struct CanaryContext {
         if ManifestGrammar.version(canary.version) != nil {
             throw RenderError.unsafeValue(field: "rollout --version", value: "'\(canary.version)'", context: "docker-compose.yml")
         }
+        let swarm = manifest.runtime == .swarm
         canaryService = try Escaping.composeKey(service, field: "services.name")
-        canaryUpstream = try Escaping.nginxToken("http://\(service):\(manifest.services.port)", field: "services.name")
+        // On Swarm every replica of the candidate answers at tasks.<service>, as the stable side's.
+        canaryUpstream = try Escaping.nginxToken("http://\(swarm ? "tasks." : "")\(service):\(manifest.services.port)", field: "services.name")
         canaryImage = Escaping.composeString(canary.image)
         canaryVersion = Escaping.composeString(canary.version)
-        weight = String(max(0, min(100, canary.weight)))
+        weightDigits = String(max(0, min(100, canary.weight)))
         sticky = canary.sticky
-        splitLines = canary.splitLines
+        if swarm && swarmTemplate {
+            weight = Self.swarmWeightAction
+            splitLines = [Self.swarmSplitAction]
+        } else {
+            weight = weightDigits
+            splitLines = canary.splitLines
+        }
     }
 }

@@ -13,6 +13,9 @@ public struct StepEvidence: Sendable {
     public var baselineErrorRates: [Double]
     /// Samples taken (scrapes of each side).
     public var samples: Int
+    /// What could not be read during the step (a replica that did not answer, on Swarm), each named once. Any doubt
+    /// makes the step inconclusive.
+    public var doubts: [String] = []
 
     /// The comparison's inputs that are not finite numbers (NaN or ±Inf in a side's per-sample series or figures),
     /// named. The comparison shows such a figure as null, which no rule fires on; the step is therefore judged
@@ -62,11 +65,15 @@ public struct RolloutAnalyzer: Sendable {
     public var manifest: Manifest
     public var transport: HTTPTransport
     public var sleeper: Sleeper
+    /// Reads each side another way (Swarm: every replica); nil scrapes the admin listener's side prefixes.
+    public var sides: (any RolloutSideReading)?
 
-    public init(manifest: Manifest, transport: HTTPTransport = SocketHTTPClient(), sleeper: Sleeper = TaskSleeper()) {
+    public init(manifest: Manifest, transport: HTTPTransport = SocketHTTPClient(), sleeper: Sleeper = TaskSleeper(),
+                sides: (any RolloutSideReading)? = nil) {
         self.manifest = manifest
         self.transport = transport
         self.sleeper = sleeper
+        self.sides = sides
     }
 
     public var canaryMetricsURL: URL { URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/canary/metrics")! }
@@ -86,18 +93,27 @@ public struct RolloutAnalyzer: Sendable {
                         interrupt: @Sendable () -> String? = { nil }) async throws -> (evidence: StepEvidence?, interrupted: String?) {
         let canarySource = ScrapeMetricsSource(url: canaryMetricsURL, transport: transport)
         let stableSource = ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
+        var doubts: [String] = []
+        func take(canary: Bool) async throws -> MetricsSnapshot {
+            guard let sides else { return try await (canary ? canarySource : stableSource).snapshot() }
+            let read = try await sides.snapshot(canary: canary)
+            for doubt in read.doubts where !doubts.contains(doubt) { doubts.append(doubt) }
+            return read.snapshot
+        }
         let period = Self.samplePeriod(for: interval)
-        var canarySnaps = [try await canarySource.snapshot()]
-        var stableSnaps = [try await stableSource.snapshot()]
+        var canarySnaps = [try await take(canary: true)]
+        var stableSnaps = [try await take(canary: false)]
         let start = canarySnaps[0].monotonicSeconds
         while MonotonicClock.now() - start < interval.seconds - 0.05 {
             let remaining = interval.seconds - (MonotonicClock.now() - start)
             await sleeper.sleep(seconds: min(period, max(remaining, 0)))
-            canarySnaps.append(try await canarySource.snapshot())
-            stableSnaps.append(try await stableSource.snapshot())
+            canarySnaps.append(try await take(canary: true))
+            stableSnaps.append(try await take(canary: false))
             if let request = interrupt() { return (nil, request) }
         }
-        return (evidence(canary: canarySnaps, stable: stableSnaps), nil)
+        var evidence = evidence(canary: canarySnaps, stable: stableSnaps)
+        evidence.doubts = doubts
+        return (evidence, nil)
     }
 
     /// The evidence from two equally long series of snapshots.
@@ -105,8 +121,8 @@ public struct RolloutAnalyzer: Sendable {
         let window = MetricsWindow(settings: MetricsWindowSettings(manifest: manifest))
         var canaryFigures = window.figures(from: canary.first!, to: canary.last!)
         var stableFigures = window.figures(from: stable.first!, to: stable.last!)
-        canaryFigures.source = "scrape \(canaryMetricsURL.absoluteString)"
-        stableFigures.source = "scrape \(stableMetricsURL.absoluteString)"
+        canaryFigures.source = sides?.describe(canary: true) ?? "scrape \(canaryMetricsURL.absoluteString)"
+        stableFigures.source = sides?.describe(canary: false) ?? "scrape \(stableMetricsURL.absoluteString)"
         // The baseline's request count does not gate the decision: an idle stable side is not the candidate's fault.
         stableFigures.insufficient = stableFigures.insufficient.filter { !$0.contains("metrics.min_requests") }
         func series(_ snaps: [MetricsSnapshot]) -> (latency: [Double], errors: [Double]) {

@@ -1,32 +1,46 @@
 import Foundation
 
 /// Both sides of a running rollout for `swiftdeploy status`: the rollout's state and each side's traffic over
-/// the frame's window (through the admin listener's `/stable/metrics` and `/canary/metrics`).
+/// the frame's window (through the admin listener's `/stable/metrics` and `/canary/metrics`; on Swarm from every replica).
 public struct RolloutDashboard: Sendable {
     public var status: RolloutStatus
     public var stable: Result<StatusFigures, StatusMetricsUnavailable>
     public var canary: Result<StatusFigures, StatusMetricsUnavailable>
 
-    /// The rollout part of a status frame, or nil when no rollout is running or paused.
+    /// The rollout part of a status frame, or nil when no rollout is running or paused. `sides` reads each side
+    /// another way (Swarm: every replica, ``SwarmRolloutSides``); a side with a doubt (a replica not read) is shown
+    /// unavailable with the reason, never as the figures of the replicas that answered.
     public static func collect(manifest: Manifest, containers: [ContainerStatus], window: ManifestDuration,
-                               transport: HTTPTransport = SocketHTTPClient()) async -> RolloutDashboard? {
+                               transport: HTTPTransport = SocketHTTPClient(),
+                               sides: (any RolloutSideReading)? = nil) async -> RolloutDashboard? {
         guard let status = try? RolloutStateReader(manifest: manifest).status(containers: containers),
               [.running, .paused].contains(status.state) else { return nil }
         let analyzer = RolloutAnalyzer(manifest: manifest, transport: transport)
         let settings = MetricsWindowSettings(manifest: manifest, window: window)
-        let figures: @Sendable (URL) async -> Result<StatusFigures, StatusMetricsUnavailable> = { url in
-            let source = ScrapeMetricsSource(url: url, transport: transport)
+        let figures: @Sendable (Bool) async -> Result<StatusFigures, StatusMetricsUnavailable> = { canary in
+            let source = ScrapeMetricsSource(url: canary ? analyzer.canaryMetricsURL : analyzer.stableMetricsURL, transport: transport)
+            let description = sides?.describe(canary: canary) ?? source.description
             do {
-                let f = try await source.window(settings: settings)
+                let f: WindowFigures
+                if let sides {
+                    let first = try await sides.snapshot(canary: canary)
+                    await TaskSleeper().sleep(seconds: settings.window.seconds - (MonotonicClock.now() - first.snapshot.monotonicSeconds))
+                    let second = try await sides.snapshot(canary: canary)
+                    let doubts = first.doubts + second.doubts.filter { !first.doubts.contains($0) }
+                    if !doubts.isEmpty { return .failure(StatusMetricsUnavailable("\(description): \(doubts.joined(separator: "; "))")) }
+                    f = MetricsWindow(settings: settings).figures(from: first.snapshot, to: second.snapshot)
+                } else {
+                    f = try await source.window(settings: settings)
+                }
                 return .success(StatusFigures(requestRate: f.requestRate, errorRate: f.errorRate, p50Ms: f.p50Ms, p95Ms: f.p95Ms,
                                               p99Ms: f.p99Ms, chaos: f.chaosActive.map(WindowStatusMetrics.chaosName),
                                               windowSeconds: f.windowSeconds))
             } catch {
-                return .failure(StatusMetricsUnavailable("\(source.description): \(error.localizedDescription)"))
+                return .failure(StatusMetricsUnavailable("\(description): \(error.localizedDescription)"))
             }
         }
-        async let stable = figures(analyzer.stableMetricsURL)
-        async let canary = figures(analyzer.canaryMetricsURL)
+        async let stable = figures(false)
+        async let canary = figures(true)
         return RolloutDashboard(status: status, stable: await stable, canary: await canary)
     }
 

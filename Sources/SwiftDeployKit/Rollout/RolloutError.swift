@@ -16,8 +16,11 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     case nginxConfigStale(path: String)
     /// The runtime in use cannot do this (a test double).
     case runtimeUnsupported(operation: String)
-    /// `rollout` on a `runtime: swarm` project: not built yet, refused before anything is asked, changed or recorded.
-    case notOnSwarm(project: String)
+    /// `rollout` on a `runtime: swarm` project that this process cannot split: nginx's task is not on this node (or
+    /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded.
+    case swarmSplitUnavailable(project: String, detail: String)
+    /// On Swarm, nginx runs another config than the one just written to its tmpfs.
+    case swarmLiveConfigMismatch(path: String)
     /// A step failed for a reason other than the policy (a scrape, Docker); the rollout was rolled back.
     case failedAndRolledBack(cause: String)
     /// Finishing (the promotion) failed half-way: the candidate keeps serving, the rollout is paused.
@@ -29,7 +32,8 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .notOnSwarm, .failedAndRolledBack,
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmLiveConfigMismatch,
+             .failedAndRolledBack,
              .finishFailed, .rollbackFailed:
             return .operationFailed
         }
@@ -51,8 +55,10 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
         case .runtimeUnsupported(let operation):
             return "this container runtime cannot \(operation)"
-        case .notOnSwarm(let project):
-            return "progressive delivery (rollout) is not available on runtime: swarm yet (project \(project)); nothing was started or recorded. On Swarm, release the new version with `swiftdeploy deploy` (a rolling update Swarm rolls back when it fails its health check), or use runtime: compose for a judged canary"
+        case .swarmSplitUnavailable(let project, let detail):
+            return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy rollout start` on the manager that runs nginx (`docker service ps \(project)_nginx`), or `swiftdeploy deploy` first"
+        case .swarmLiveConfigMismatch(let path):
+            return "nginx does not run the configuration just written to \(path) in its container (was its task replaced meanwhile?); the split may not be the one recorded: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .failedAndRolledBack(let cause):
             return "the rollout failed and was rolled back: \(cause); stable kept serving"
         case .finishFailed(let cause):

@@ -88,7 +88,16 @@ public struct RolloutWorkflow: Sendable {
                 backend: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
                 evaluator: PolicyEvaluator? = nil, healthTimeout: TimeInterval = 120, drainSeconds: Double = 2) {
         self.context = context
-        self.analyzer = analyzer ?? RolloutAnalyzer(manifest: context.manifest)
+        if let analyzer {
+            self.analyzer = analyzer
+        } else if let swarm = context.runtime as? SwarmRuntime {
+            // Swarm: the admin listener through docker exec, each side read from every replica.
+            self.analyzer = RolloutAnalyzer(manifest: context.manifest,
+                                            transport: SwarmAdminTransport(runtime: swarm, manifest: context.manifest),
+                                            sides: SwarmRolloutSides(manifest: context.manifest, runtime: swarm))
+        } else {
+            self.analyzer = RolloutAnalyzer(manifest: context.manifest)
+        }
         self.evaluator = evaluator ?? PolicyEvaluator(backendFactory: backend)
         self.healthTimeout = healthTimeout
         self.drainSeconds = drainSeconds
@@ -118,10 +127,10 @@ public struct RolloutWorkflow: Sendable {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DeployWorkflowError.emptyOverrideReason
         }
-        if manifest.runtime == .swarm { throw RolloutError.notOnSwarm(project: manifest.project) }
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
+        try checkSwarmCanSplit()
         let containers = try context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
@@ -164,7 +173,8 @@ public struct RolloutWorkflow: Sendable {
         do {
             progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")
             try apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
-            try context.runtime.recreate(service: canaryService)
+            // On Swarm the stack deploy in apply started the candidate service already.
+            if swarmRuntime == nil { try context.runtime.recreate(service: canaryService) }
             try await waitHealthy(services: [canaryService], healthURL: analyzer.canaryHealthURL, progress: progress)
         } catch {
             let cause = error.localizedDescription
@@ -356,6 +366,7 @@ public struct RolloutWorkflow: Sendable {
         let input = Self.input(evidence, manifest: manifest, plan: plan, step: step, weight: weight)
         let insufficient = evidence.canary.insufficient.map { "candidate: \($0)" } + evidence.baseline.insufficient.map { "baseline: \($0)" }
             + evidence.nonFinite.map { "comparison: \($0) is not a finite number: the evidence cannot be judged" }
+            + evidence.doubts.map { "doubtful evidence: \($0)" }
         return await evaluator.decide(domain: "canary", manifest: manifest, input: input, insufficient: insufficient,
                                       notes: evidence.canary.notes)
     }
@@ -398,9 +409,17 @@ public struct RolloutWorkflow: Sendable {
             try promoted.runtime.recreate(service: app)
             _ = try await promoted.healthWaiter(timeout: healthTimeout).wait { progress($0.line) }
             progress("returning traffic to \(app), now on version \(plan.version)")
-            try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
-            await TaskSleeper().sleep(seconds: drainSeconds)
-            try promoted.runtime.remove(service: canaryService)
+            if let swarm = swarmRuntime {
+                // Swarm: the split to 0% live, the drain, then the stack without the candidate (which removes it).
+                try swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
+                await TaskSleeper().sleep(seconds: drainSeconds)
+                try apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
+                try swarmRemoveCandidateIfLeft(swarm)
+            } else {
+                try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
+                await TaskSleeper().sleep(seconds: drainSeconds)
+                try promoted.runtime.remove(service: canaryService)
+            }
             try session.complete(intent, rolloutRecord(.promoted, plan: plan, outcome: "ok",
                 message: "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
                 details: ["weight": .int(0)], decision: decision),
@@ -427,10 +446,19 @@ public struct RolloutWorkflow: Sendable {
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
         do {
-            try apply(nil, manifest: manifest, label: "roll back")
-            context.phases.reach("rollout.rollback.traffic-on-stable")
-            await TaskSleeper().sleep(seconds: drainSeconds)
-            try context.runtime.remove(service: canaryService)
+            if let swarm = swarmRuntime {
+                // Swarm: the split to 0% live (when it was set), the drain, then the stack without the candidate.
+                try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: swarm)
+                context.phases.reach("rollout.rollback.traffic-on-stable")
+                await TaskSleeper().sleep(seconds: drainSeconds)
+                try apply(nil, manifest: manifest, label: "roll back")
+                try swarmRemoveCandidateIfLeft(swarm)
+            } else {
+                try apply(nil, manifest: manifest, label: "roll back")
+                context.phases.reach("rollout.rollback.traffic-on-stable")
+                await TaskSleeper().sleep(seconds: drainSeconds)
+                try context.runtime.remove(service: canaryService)
+            }
         } catch {
             let cause = error.localizedDescription
             session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
@@ -450,6 +478,7 @@ public struct RolloutWorkflow: Sendable {
     /// (the nginx container bind-mounts that very file: a rename would leave it reading the old one), checks that nginx
     /// sees the new file, tests it and reloads.
     func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) throws {
+        if let swarm = swarmRuntime { return try applySwarm(canary, manifest: manifest, label: label, runtime: swarm) }
         let files = try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary).render()
         for file in files where file.url != manifest.nginxConfigURL {
             try AtomicFile.write(Data(file.contents.utf8), to: file.url)

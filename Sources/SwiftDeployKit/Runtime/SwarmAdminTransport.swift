@@ -167,8 +167,9 @@ public struct SwarmReplicaMetricsSource: MetricsSource {
         Self.merge(try await replicaSnapshots(), source: description)
     }
 
-    /// Merges one snapshot per replica into one, every sample labelled `replica="<address>"`.
-    static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source description: String) -> MetricsSnapshot {
+    /// Snapshots of several replicas as one, every sample labelled `replica="<address>"` (so each replica's counters
+    /// stay their own series and a window sums over all of them).
+    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot {
         var families: [String: MetricFamily] = [:]
         var order: [String] = []
         for (address, snapshot) in parts {
@@ -182,7 +183,7 @@ public struct SwarmReplicaMetricsSource: MetricsSource {
             }
         }
         return MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
-                               monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: description,
+                               monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
                                format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
     }
 

@@ -159,7 +159,9 @@ public struct StatusWorkflow: Sendable {
             return await metrics.figures(for: manifest, window: window)
         }()
         async let decisionsResult = decideAll()
-        async let rolloutResult = RolloutDashboard.collect(manifest: manifest, containers: containers, window: window)
+        // On Swarm each side of a rollout is read from every replica, through nginx reached with docker exec.
+        let sides: (any RolloutSideReading)? = (context.runtime as? SwarmRuntime).map { SwarmRolloutSides(manifest: manifest, runtime: $0) }
+        async let rolloutResult = RolloutDashboard.collect(manifest: manifest, containers: containers, window: window, sides: sides)
         let figures = await figuresResult
         let decisions = await decisionsResult
         var snapshot = StatusSnapshot(

@@ -1,0 +1,115 @@
+import Foundation
+
+/// `rollout` on `runtime: swarm` (docs/swarm.md, "Progressive delivery"). The candidate is a second service of the
+/// stack, `<name>-canary`, behind the same nginx service. While a rollout runs, nginx's Swarm config is a Go template
+/// (`template_driver: golang`) whose only actions read the split's weight from the nginx service's label
+/// `swiftdeploy.canary.weight`, and nginx runs a copy of it from its tmpfs. A weight change rewrites that copy
+/// (`nginx -t` first), sets the label (a service label is not part of the task spec: Swarm restarts nothing) and
+/// reloads nginx; a task Swarm starts later (a crash, a node lost) renders the config with the label, so it comes back
+/// on the current weight.
+extension RolloutWorkflow {
+    /// Where nginx runs its config from during a rollout on Swarm (its tmpfs; the stack's command copies the Swarm
+    /// config there when the task starts).
+    static let swarmLiveConfig = "/tmp/swiftdeploy/nginx.conf"
+
+    var swarmRuntime: SwarmRuntime? { context.runtime as? SwarmRuntime }
+
+    /// Writes the files for `canary` (nil: no rollout) and makes Swarm run them. When nginx already runs this rollout
+    /// form of its config and the candidate service exists, only the weight changes: live (``setSwarmSplit``), nothing
+    /// restarted. Otherwise (the rollout begins or ends, or the app's image changed) `docker stack deploy`, waiting for
+    /// Swarm's rolling updates: nginx is replaced stop-first on its host port and shuts down gracefully (SIGQUIT).
+    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime) throws {
+        let name = context.manifestURL.lastPathComponent
+        let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary)
+        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary)
+        try generator.write()
+        if let canary, let live = rendered.nginxLive,
+           try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
+            try setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
+        } else {
+            try runtime.up()
+        }
+    }
+
+    /// True when the nginx service runs exactly this Swarm config (the rollout form, named by its digest) and the
+    /// candidate service exists: a weight change is then a live one.
+    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
+        let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
+        return try runtime.configNames(of: "nginx") == [wanted] && runtime.serviceState(runtime.serviceName(canaryService)) != nil
+    }
+
+    /// All traffic back on stable before the candidate goes: weight 0 live, when nginx runs the rollout form (after a
+    /// start that failed half-way it may not: then there is no split to take back). Returns whether it did.
+    @discardableResult
+    func swarmTrafficToStable(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
+        let canary = plan.canary(weight: 0)
+        let rendered = try ConfigRenderer(templates: try TemplateSet.forManifest(manifest))
+            .render(manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary)
+        guard let live = rendered.nginxLive, try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) else { return false }
+        try setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
+        return true
+    }
+
+    /// The live weight change: the new config is written beside nginx's running copy and tested (`nginx -t`), moved
+    /// over it, the weight label set on the nginx service (so a new task starts on it), and nginx reloaded (new workers
+    /// on the new split, the old ones finish their requests). What nginx then runs is read back.
+    func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
+        let path = Self.swarmLiveConfig, next = path + ".next"
+        func run(_ command: [String]) throws {
+            let result = try runtime.exec(service: "nginx", command: command)
+            guard result.succeeded else { throw RolloutError.nginxRejected(step: label, output: result.outputTail()) }
+        }
+        // The contents travel as an argument (a few KiB), never through a shell's parsing.
+        try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", live, next])
+        try run(["nginx", "-t", "-q", "-c", next])
+        try run(["mv", "-f", next, path])
+        try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(max(0, min(100, weight))))
+        try run(["nginx", "-s", "reload", "-c", path])
+        let seen = try runtime.exec(service: "nginx", command: ["cat", path])
+        guard seen.succeeded, seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw RolloutError.swarmLiveConfigMismatch(path: path)
+        }
+    }
+
+    /// The stack deploy without the candidate prunes its service; one still there (a deploy that did not prune it)
+    /// is removed by name.
+    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) throws {
+        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil { try runtime.remove(service: canaryService) }
+    }
+}
+
+extension SwarmRuntime {
+    /// The names of the Swarm configs a service of the stack mounts (`[]` when it has none or does not exist).
+    public func configNames(of service: String) throws -> [String] {
+        let result = try docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
+                                 serviceName(service)])
+        if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return [] }
+        try check(result)
+        return result.stdout.split(whereSeparator: \.isWhitespace).map(String.init).sorted()
+    }
+
+    /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its
+    /// task spec, so Swarm replaces no task.
+    public func setServiceLabel(service: String, key: String, value: String) throws {
+        try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+    }
+}
+
+extension RolloutWorkflow {
+    /// On Swarm, before anything is asked or recorded: the runtime is Swarm's and the stack's nginx task runs on this
+    /// node, where the split is set through `docker exec`. Nothing to check on Compose.
+    func checkSwarmCanSplit() throws {
+        guard manifest.runtime == .swarm else { return }
+        guard let swarm = swarmRuntime else {
+            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's")
+        }
+        do {
+            let probe = try swarm.exec(service: "nginx", command: ["true"])
+            guard probe.succeeded else {
+                throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))")
+            }
+        } catch let error as RuntimeError {
+            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: error.localizedDescription)
+        }
+    }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// `swiftdeploy rollout` on a real one-node swarm with real nginx and the demo service (issue 13: "Progressive delivery
+/// works on Swarm with stable and canary as two services behind the same nginx"), driving the built binary.
+/// The candidate is the api image under another tag, its version from --version (APP_VERSION).
+/// Each test makes the engine a Swarm manager only when it is in no swarm and leaves it afterwards. On a shared
+/// engine run it under the exclusive engine lock and the swarm lock (see the README's Development section).
+@Suite("Swarm rollout end to end", .serialized)
+struct SwarmRolloutEndToEndTests {
+    static let candidate = "swiftdeploy/api:0.2.0-swarm-rollout"
+    static let override = ["--override", "swarm rollout e2e: the shared host may be busy"]
+
+    /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
+    static func deployed(replicas: Int, steps: String, interval: String) throws -> SwarmEndToEndTests.Project {
+        let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
+        try #require(tag.status == 0, "docker tag: \(tag.output)")
+        let project = try SwarmEndToEndTests.Project(replicas: replicas)
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
+        try Data(text.utf8).write(to: project.manifestURL)
+        try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
+        let deploy = try project.deploy()
+        try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
+        return project
+    }
+
+    static func status(_ project: SwarmEndToEndTests.Project) throws -> JSONValue {
+        let result = try project.run(["rollout", "status", "--format", "json"])
+        return try JSONValue.parse(Data(result.stdout.utf8))
+    }
+
+    static func start(_ project: SwarmEndToEndTests.Project, environment: [String: String] = [:]) throws -> BackgroundCLI {
+        try BackgroundCLI(["rollout", "start", "--image", candidate, "--version", "0.2.0", "--timeout", "180s"] + override,
+                          manifestURL: project.manifestURL, directory: project.dir.url, environment: environment)
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        try RolloutEndToEndTests.waitFor(seconds, condition)
+    }
+
+    /// The nginx service's labels (`docker service inspect`).
+    static func nginxLabels(_ project: SwarmEndToEndTests.Project) throws -> [String: String] {
+        let result = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{json .Spec.Labels}}", "\(project.name)_nginx"])
+        return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
+    }
+
+    static func serviceExists(_ project: SwarmEndToEndTests.Project, _ service: String) throws -> Bool {
+        let result = try DockerTestEnvironment.docker(["service", "ls", "-q", "--filter", "name=\(project.name)_\(service)"])
+        return !result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+
+    /// The share of `count` cookieless requests through the public port that the candidate served.
+    static func canaryShare(_ project: SwarmEndToEndTests.Project, count: Int) async -> (share: Double, answered: Int) {
+        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
+        let client = ClientSession()
+        var canary = 0, answered = 0
+        for _ in 0..<count {
+            let answer = await client.get(url)
+            if answer.status == 200 { answered += 1 }
+            if answer.variant == "canary" { canary += 1 }
+        }
+        return (Double(canary) / Double(count), answered)
+    }
+
+    /// The rollout records of the history, every one naming the runtime and the nodes.
+    static func expectRolloutRecordsNameSwarm(_ history: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) {
+        let rollout = history.filter { $0["event"] as? String == "rollout" || $0["event"] as? String == "intent" }
+        #expect(!rollout.isEmpty, sourceLocation: sourceLocation)
+        for record in rollout {
+            let details = record["details"] as? [String: Any] ?? [:]
+            #expect(details["runtime"] as? String == "swarm", "\(record["event"] ?? "") \(details["phase"] ?? "") names the runtime",
+                    sourceLocation: sourceLocation)
+            #expect(details["nodes"] is [String], "\(record["event"] ?? "") \(details["phase"] ?? "") lists the nodes", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A healthy candidate: two services behind the one nginx, the candidate with its own two replicas; traffic split
+    /// at the step's weight with a sticky cookie; each step judged on metrics from every replica of both sides; then
+    /// promoted by a Swarm rolling update of the stable service, the candidate service removed, all of it recorded.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
+        let cli = try Self.start(project)
+        let inStep = try Self.waitFor(240) {
+            let state = try? Self.status(project)
+            return state?["state"]?.stringValue == "running" && state?["weight"] == .int(30)
+        }
+        try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
+        // `status` shows both sides under traffic, each read from every replica of its service.
+        let frame = try project.run(["status", "--once", "--format", "json"])
+        let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))["rollout"]
+        #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
+        for side in ["stable", "canary"] {
+            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            #expect((rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0) > 0, "\(side): \(rollout?.jsonString() ?? "none")")
+        }
+
+        // Two services behind the same nginx: stable's two replicas and the candidate's own two.
+        let tasks = try project.runtime.containers()
+        #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 2, "\(tasks.map { ($0.name, $0.state) })")
+        let candidates = tasks.filter { $0.service == "app-canary" && $0.isReady }
+        #expect(candidates.count == 2, "\(tasks.map { ($0.name, $0.state) })")
+        #expect(candidates.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.environment["MODE"] == "canary" })
+        // The weight is Swarm's too: the nginx service's label, from which a new nginx task renders its config.
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
+
+        // About 30% of new clients on the candidate; a returned cookie keeps its side; X-Canary forces one.
+        let split = await Self.canaryShare(project, count: 400)
+        #expect(split.answered == 400)
+        #expect(split.share >= 0.22 && split.share <= 0.38, "canary share \(split.share) of 400 at a 30% step")
+        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
+        let client = ClientSession()
+        var sidesSeen = Set<String>()
+        for _ in 0..<6 {
+            let first = await client.get(url)
+            let cookie = try #require(first.setCookie?.split(separator: ";").first.map(String.init), "no split cookie")
+            var sides = Set<String>()
+            for _ in 0..<30 { sides.insert(await client.get(url, headers: ["Cookie": cookie]).variant ?? "none") }
+            #expect(sides == [first.variant ?? "none"], "cookie \(cookie) saw \(sides)")
+            sidesSeen.insert(first.variant ?? "none")
+        }
+        let forced = await client.get(url, headers: ["X-Canary": "always"])
+        #expect(forced.variant == "canary" && forced.body.contains("\"version\":\"0.2.0\""), "\(forced.body)")
+        #expect(await client.get(url, headers: ["X-Canary": "never"]).body.contains("\"version\":\"0.1.0\""))
+
+        let exit = try await offPool { cli.wait(timeout: 480) }
+        let samples = traffic.stop()
+        #expect(exit == 0, "rollout start: \(cli.output)")
+
+        // Promoted: stable runs the new version (a Swarm rolling update), the candidate service is gone, the split too.
+        let after = try project.runtime.containers()
+        let stable = after.filter { $0.service == "app" }
+        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady },
+                "\(stable.map { ($0.name, $0.image, $0.state) })")
+        #expect(!after.contains { $0.service == "app-canary" })
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == nil)
+        let (status, _, body) = await EndToEndTests.request(url)
+        #expect(status == 200 && body.contains("\"version\":\"0.2.0\""), "GET / answered \(status) \(body)")
+        let manifest = try ManifestLoader().load(from: project.manifestURL)
+        #expect(manifest.services.image == Self.candidate && manifest.services.version == "0.2.0")
+        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        #expect(!(try String(contentsOf: project.dir.url.appendingPathComponent("docker-stack.yml"), encoding: .utf8)).contains("app-canary"))
+
+        // The history: every phase, each step judged on every replica of both sides, every record naming Swarm.
+        let history = try project.history()
+        let phases = history.compactMap { ($0["details"] as? [String: Any])?["phase"] as? String }
+        for phase in ["start", "candidate", "step", "decision", "promoted"] { #expect(phases.contains(phase), "no \(phase) record: \(phases)") }
+        let decisions = history.filter { ($0["details"] as? [String: Any])?["phase"] as? String == "decision" }
+        #expect(decisions.count == 2)
+        for decision in decisions {
+            let input = (decision["decision"] as? [String: Any])?["input"] as? [String: Any]
+            let canarySource = (input?["metrics"] as? [String: Any])?["source"] as? String
+            #expect(canarySource?.contains("every replica of app-canary") == true, "\(String(describing: canarySource))")
+            #expect(((decision["decision"] as? [String: Any])?["verdict"] as? String).map { ["allow", "warn"].contains($0) } == true)
+        }
+        let firstInput = (decisions.first?["decision"] as? [String: Any])?["input"] as? [String: Any]
+        #expect(((firstInput?["baseline"] as? [String: Any])?["source"] as? String)?.contains("every replica of app") == true)
+        #expect(((firstInput?["metrics"] as? [String: Any])?["requests"] as? Double ?? 0) >= 10, "\(String(describing: firstInput?["metrics"]))")
+        Self.expectRolloutRecordsNameSwarm(history)
+        let promoted = try #require(history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "promoted" })
+        #expect(((promoted["details"] as? [String: Any])?["nodes"] as? [String])?.isEmpty == false)
+
+        let failed = samples.filter { !(200..<300).contains($0.status) }
+        print("swarm rollout: \(samples.count) requests during the rollout, \(failed.count) not 2xx (statuses \(Set(failed.map(\.status))))")
+        #expect(samples.count > 100)
+        #expect(samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" })
+        // nginx is replaced twice (the rollout's config in, then out), stop-first on its host port: connections are
+        // refused during two short gaps, and nothing else fails (no 5xx: no step, reload or rolling update lost a request).
+        #expect(failed.allSatisfy { $0.status == 0 }, "answered errors: \(failed.filter { $0.status != 0 }.map(\.status))")
+        let gaps = Self.gaps(failed)
+        print("swarm rollout: connection gaps (s) \(gaps.map { String(format: "%.2f", $0) })")
+        #expect(gaps.count <= 2 && gaps.allSatisfy { $0 <= 6 }, "gaps \(gaps)")
+    }
+
+    /// A candidate answering every request with 500 (the demo's chaos route, set in each of its replicas): the first
+    /// step is denied on the evidence of every replica, the rollout rolls back by itself: the split back to 100% stable,
+    /// the candidate service removed, the stable service's tasks untouched.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func anErroringCandidateIsRolledBackAutomatically() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "20s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let stableBefore = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
+        let cli = try Self.start(project)
+        // As soon as the candidate's replicas run, each is told to fail every request (through its own loopback).
+        var chaosSet = Set<String>(), answers: [String: String] = [:]
+        let body = #"{"mode": "error", "rate": 1.0}"#
+        let script = "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' '\(body)' >&3 && cat <&3"
+        let ready = try Self.waitFor(240) {
+            for id in try project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
+                let answer = try DockerTestEnvironment.docker(["exec", id, "bash", "-c", script])
+                answers[String(id.prefix(12))] = "\(answer.status): \(answer.output.prefix(200))"
+                if answer.output.contains(" 200 ") { chaosSet.insert(id) }
+            }
+            return chaosSet.count == 2 || (!chaosSet.isEmpty && !cli.process.isRunning)
+        }
+        print("chaos set in \(chaosSet.count) candidate replica(s); last answers: \(answers)")
+        try #require(ready, "could not set chaos on the candidate (\(chaosSet.count) replica(s)): \(answers) \(cli.output)")
+        let exit = try await offPool { cli.wait(timeout: 300) }
+        let samples = traffic.stop()
+        #expect(exit == 1, "rollout start: \(cli.output)")
+        #expect(cli.output.contains("step 1/2") && !cli.output.contains("step 2/2"), "\(cli.output)")
+
+        let state = try Self.status(project)
+        #expect(state["state"]?.stringValue == "aborted")
+        #expect(state["weight"] == .int(0))
+        #expect(state["last_decision"]?["verdict"]?.stringValue == "deny")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == nil)
+        let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(stableAfter.map(\.id).sorted() == stableBefore, "the stable service's tasks were not replaced")
+        #expect(stableAfter.allSatisfy { $0.isReady && $0.image == "swiftdeploy/api:0.1.0" })
+        // 100% on stable: no split, no variant, the old version.
+        let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
+        let client = ClientSession()
+        for _ in 0..<40 {
+            let answer = await client.get(url, headers: ["X-Canary": "always"])
+            #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+        }
+        #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.1.0")
+        let history = try project.history()
+        let aborted = try #require(history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "aborted" })
+        #expect(aborted["outcome"] as? String == "rolled-back")
+        Self.expectRolloutRecordsNameSwarm(history)
+        let failedShare = Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
+        print("swarm rollback: \(samples.count) requests, failed share \(failedShare)")
+        #expect(failedShare <= 0.5 + 0.1, "failed share \(failedShare) of \(samples.count)")
+    }
+
+    /// kill -9 during a step: a second process is refused by the project lock while the CLI runs; after the kill
+    /// `rollout status` (on the Swarm runtime) reports the step, interrupted; the nginx task Swarm starts after a crash
+    /// comes back on the same weight (its config rendered from the service's label, byte for byte the live one);
+    /// `rollout promote` from another process then finishes it (stable updated by Swarm, the candidate removed).
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let cli = try Self.start(project)
+        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
+        try #require(inStep, "no step began: \(cli.output)")
+        let second = try project.run(["rollout", "resume"])
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("another swiftdeploy is working on project"), "\(second.stderr)")
+        #expect(second.stderr.contains("rollout start"), "the refusal names the holder's action: \(second.stderr)")
+        kill(cli.process.processIdentifier, SIGKILL)
+        _ = try await offPool { cli.wait(timeout: 20) }
+        let state = try Self.status(project)
+        #expect(state["state"]?.stringValue == "paused")
+        #expect(state["interrupted"] == .bool(true))
+        #expect(state["weight"] == .int(20))
+        #expect(state["canary"]?["version"]?.stringValue == "0.2.0")
+        #expect(state["stable"]?["version"]?.stringValue == "0.1.0")
+
+        // nginx crashes: Swarm starts a new task, which must split at 20% again.
+        let before = try #require(try project.runtime.localContainers(service: "nginx").first)
+        _ = try DockerTestEnvironment.docker(["kill", before])
+        var live = ""
+        let back = try Self.waitFor(90) {
+            guard let now = try project.runtime.localContainers(service: "nginx").first, now != before else { return false }
+            let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
+            live = read.output
+            return read.status == 0 && !live.isEmpty
+        }
+        try #require(back, "no new nginx task came back")
+        let manifest = try ManifestLoader().load(from: project.manifestURL)
+        let expected = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 20, sticky: true)).nginxLive)
+        #expect(live == expected, "the restarted nginx does not run the 20% split byte for byte:\n\(Golden.diff(expected, live))")
+        var split = (share: 0.0, answered: 0)
+        _ = await Self.waitForAnswer(project)
+        split = await Self.canaryShare(project, count: 300)
+        #expect(split.answered == 300)
+        #expect(split.share >= 0.12 && split.share <= 0.28, "canary share \(split.share) after nginx restarted at a 20% step")
+
+        // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
+        let promote = try project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
+        #expect(promote.status == 0, "\(promote.stderr)")
+        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        let stable = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady })
+        let history = try project.history()
+        #expect(history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" }, "nothing recorded the kill")
+        #expect(history.contains { $0["event"] as? String == "override" })
+        Self.expectRolloutRecordsNameSwarm(history)
+    }
+
+    /// kill -9 inside the write-ahead intent of `rollout start` (paused at the phase where the candidate is about to
+    /// start): the intent stays open, and the next command (`rollout abort`) reports it as interrupted before it acts.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aCrashInsideAnIntentIsReportedByTheNextCommand() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let marker = project.dir.url.appendingPathComponent("paused-at-candidate")
+        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.candidate", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
+        let paused = Self.waitFor(180) { FileManager.default.fileExists(atPath: marker.path) }
+        try #require(paused, "the CLI never reached rollout.candidate: \(cli.output)")
+        kill(cli.process.processIdentifier, SIGKILL)
+        _ = try await offPool { cli.wait(timeout: 20) }
+        let open = try project.history()
+        let intent = try #require(open.last { $0["event"] as? String == "intent" })
+        #expect((intent["message"] as? String)?.contains("about to start the candidate") == true, "\(intent)")
+        #expect(try Self.status(project)["state"]?.stringValue == "paused")
+
+        let abort = try project.run(["rollout", "abort"])
+        #expect(abort.status == 0, "\(abort.stderr)")
+        let history = try project.history()
+        let interrupted = try #require(history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
+        #expect(((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int, "\(interrupted)")
+        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        Self.expectRolloutRecordsNameSwarm(history)
+    }
+
+    /// The lengths (seconds) of the runs of failed requests, a run ending at a gap of a second without a failure.
+    static func gaps(_ failed: [TrafficRecorder.Sample]) -> [Double] {
+        var runs: [(start: Double, end: Double)] = []
+        for sample in failed.sorted(by: { $0.start < $1.start }) {
+            if let last = runs.last, sample.start - last.end < 1 { runs[runs.count - 1].end = sample.end } else { runs.append((sample.start, sample.end)) }
+        }
+        return runs.map { $0.end - $0.start }
+    }
+
+    /// Waits until the public port answers (nginx restarted).
+    static func waitForAnswer(_ project: SwarmEndToEndTests.Project) async -> Bool {
+        for _ in 0..<60 {
+            if HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200 { return true }
+            try? await Task.sleep(nanoseconds: 500_000_000)
+        }
+        return false
+    }
+}
