@@ -54,15 +54,18 @@ public struct SwarmProject: Sendable {
         SwarmRuntime(project: name, stackFile: dir.url.appendingPathComponent("docker-stack.yml"))
     }
 
-    /// Runs the built binary in the project's directory; prints the command and what it answered.
-    public func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CLIResult {
-        let result = try CLIRunner.run(arguments + ["--no-color"], in: dir.url, timeout: timeout)
+    /// Runs the built binary on the project's manifest with this process's own environment, as a user's shell and the
+    /// tests' background CLIs do (so both see the same project lock: `rollout status` tells a running rollout from a
+    /// paused one by it); prints the command and what it answered.
+    public func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CommandResult {
+        let result = try SystemCommandRunner().run([CLIRunner.binary.path] + arguments + ["--manifest", manifestURL.path, "--no-color"],
+                                                   environment: nil, timeout: timeout)
         print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
         return result
     }
 
     /// deploy, and on a host the infrastructure policy finds too busy, deploy again on an audited override.
-    public func deploy(timeout: String = "240s") throws -> CLIResult {
+    public func deploy(timeout: String = "240s") throws -> CommandResult {
         let first = try run(["deploy", "--timeout", timeout])
         guard first.status == 1 || first.status == 2 else { return first }
         return try run(["deploy", "--timeout", timeout, "--override", "swarm test on a busy shared test host"])
