@@ -73,13 +73,21 @@ struct Compiler {
     /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
-    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool) throws {
+    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []) throws {
+        // Only a name this body declares can be in error: nothing to track without one.
+        if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
         for v in initial { occurrence[v] = arguments ? .argument : .declared }
+        let tracked = Set(declaredHere)
         func seen(_ t: Term) {
-            var vs = Set<String>()
-            collectTopVars(t, &vs)
-            for v in vs where occurrence[v] == nil && !v.hasPrefix("$") { occurrence[v] = .seen }
+            switch t {
+            case .value, .arrayComprehension, .setComprehension, .objectComprehension: return
+            case .variable(let v): if tracked.contains(v), occurrence[v] == nil { occurrence[v] = .seen }
+            case .ref(let h, let p): seen(h); for x in p { seen(x) }
+            case .array(let i), .set(let i): for x in i { seen(x) }
+            case .object(let e): for x in e { seen(x.key); seen(x.value) }
+            case .call(_, let args, _): for x in args { seen(x) }
+            }
         }
         func declare(_ v: String, _ kind: Occurrence, _ e: Expr) throws {
             guard !v.hasPrefix("$") else { return }
@@ -92,6 +100,15 @@ struct Compiler {
             case .argument: message = "arg \(v) redeclared"
             }
             throw RegoError(code: "rego_compile_error", message: message, file: e.location.file, line: e.location.line, column: e.location.column)
+        }
+        // OPA: a name `some x` declares must be used in the body (or the rule's head).
+        for (i, e) in body.exprs.enumerated() {
+            guard case .some(let names) = e.kind else { continue }
+            var used = headVars
+            for (j, x) in body.exprs.enumerated() where j != i { collectVars(x, &used) }
+            for name in names where !name.hasPrefix("$") && !used.contains(name) {
+                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+            }
         }
         for e in body.exprs {
             for w in e.withs { seen(w.value) }
@@ -112,22 +129,10 @@ struct Compiler {
         }
     }
 
-    /// Variables of a term outside nested bodies (comprehensions).
-    func collectTopVars(_ t: Term, _ out: inout Set<String>) {
-        switch t {
-        case .value, .arrayComprehension, .setComprehension, .objectComprehension: break
-        case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
-        case .ref(let h, let p): collectTopVars(h, &out); for x in p { collectTopVars(x, &out) }
-        case .array(let i), .set(let i): for x in i { collectTopVars(x, &out) }
-        case .object(let e): for x in e { collectTopVars(x.key, &out); collectTopVars(x.value, &out) }
-        case .call(_, let args, _): for x in args { collectTopVars(x, &out) }
-        }
-    }
-
-    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false) throws -> (Body, Scope) {
-        try checkDeclarations(body, declared: extraDeclared, arguments: arguments)
+    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false, headVars: Set<String> = []) throws -> (Body, Scope) {
         var scope = scope
         var declared = declaredNames(body)
+        try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared, headVars: headVars)
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
@@ -169,6 +174,12 @@ struct Compiler {
             let l = locals.union(patternVars(v)).union(k.map(patternVars) ?? [])
             out.kind = .someIn(key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l), domain: try resolveTerm(d, scope, locals))
         case .every(let k, let v, let d, let body):
+            // OPA: a variable `every` declares must be used in its body.
+            var inBody = Set<String>()
+            for x in body.exprs { collectVars(x, &inBody) }
+            for name in (k.map(patternVars) ?? []) + patternVars(v) where !inBody.contains(name) {
+                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+            }
             var declared = patternVars(v)
             if let k { declared += patternVars(k) }
             let (nb, inner) = try resolveBody(body, scope, nested: true, extraDeclared: declared)
@@ -419,13 +430,14 @@ struct Compiler {
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
     func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
+        // Each statement's variables and usage are computed once (they do not change while the body is ordered).
+        let tops = body.exprs.map(topVars)
         var scopeVars = initial
-        for e in body.exprs { scopeVars.formUnion(topVars(e)) }
+        for t in tops { scopeVars.formUnion(t) }
         var bound = initial
-        // Each statement's usage is computed once (it does not change while the body is ordered).
-        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?)] = body.exprs.map { e in
-            let (u, extra) = exprUsage(e)
-            return (e, u, u.needs.intersection(scopeVars), extra)
+        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?, top: Set<String>)] = body.exprs.indices.map { i in
+            let (u, extra) = exprUsage(body.exprs[i])
+            return (body.exprs[i], u, u.needs.intersection(scopeVars), extra, tops[i])
         }
         var ordered: [Expr] = []
         ordered.reserveCapacity(remaining.count)
@@ -446,9 +458,9 @@ struct Compiler {
                 if unsafe.hasPrefix("$_") { shown = "_" }
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
             }
-            var e = remaining.remove(at: i).expr
-            e = try reorderNested(e, bound: bound)
-            if !e.negated { bound.formUnion(topVars(e)) }
+            let r = remaining.remove(at: i)
+            let e = try reorderNested(r.expr, bound: bound)
+            if !e.negated { bound.formUnion(r.top) }
             ordered.append(e)
         }
         return Body(exprs: ordered)

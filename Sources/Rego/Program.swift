@@ -113,24 +113,41 @@ final class Program {
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
         let declared = Set(compiler.declaredNames(r.body) + argVars)
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+        var headVars = Set<String>()
+        compiler.collectVars(r.value, &headVars)
+        for t in r.ref { compiler.collectVars(t, &headVars) }
+        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
         rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
         headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
-        rule.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(r.value, scope, headLocals), query: false)
+        // The head's comprehensions are ordered too, seeing what the body binds.
+        let headHasBodies = compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody)
+        let headBound = headHasBodies ? compiler.boundAfter(rule.body, Set(argVars)) : []
+        rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
+        if headHasBodies {
+            rule.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
+        }
         if let args = r.args {
             rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
         }
-        rule.ref = try rule.ref.map { compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm($0, scope, headLocals), query: false) }
+        rule.ref = try rule.ref.map { t in
+            let resolved = try compiler.resolveTerm(t, scope, headLocals)
+            return headHasBodies ? compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(resolved, headBound), query: false) : resolved
+        }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true)
+            var elseHead = Set<String>()
+            compiler.collectVars(c.value, &elseHead)
+            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
             c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
-            c.value = compiler.moveDynamicTerms(inTerm: try compiler.resolveTerm(c.value, scope, locals), query: false)
+            c.value = try compiler.resolveTerm(c.value, scope, locals)
+            if compiler.hasNestedBody(c.value) {
+                c.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, Set(argVars))), query: false)
+            }
             return c
         }
         return CompiledRule(rule: rule)

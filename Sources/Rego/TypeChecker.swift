@@ -136,8 +136,10 @@ struct TypeChecker {
                 if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
                 if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
             case .some: break
-            case .someIn(_, _, let domain):
-                _ = try type(of: domain, env, rules)
+            case .someIn(let key, _, let domain):
+                // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
+                let t = try type(of: domain, env, rules)
+                if t.isScalar { throw Self.iterationError(domain, key, t) }
             case .every(_, _, let domain, let inner):
                 _ = try type(of: domain, env, rules)
                 var innerEnv = env
@@ -235,6 +237,45 @@ struct TypeChecker {
         if rules[0].rule.kind == .multiValue { t = .set(t) }
         inferred.types[key] = t
         return t
+    }
+
+    /// OPA's error for `some … in` over a scalar: `match error` for a literal, else
+    /// `undefined ref: d[k]` with the domain's type (the statement's location is added by `checkBody`).
+    static func iterationError(_ domain: Term, _ key: Term?, _ t: RegoType) -> RegoError {
+        if case .value = domain {
+            return RegoError(code: "rego_type_error", message: "match error\n\tleft  : ???\n\tright : ???")
+        }
+        let d = render(domain)
+        let text = "\(d)[\(key.map(render) ?? "__local0__")]"
+        return RegoError(code: "rego_type_error", message: "undefined ref: \(text)\n\t\(text)\n\t\(String(repeating: "^", count: d.count))\n\thave: \(t)")
+    }
+
+    /// A term as OPA prints it in messages (operators by their builtin names, variables as written).
+    static func render(_ t: Term) -> String {
+        switch t {
+        case .value(let v): return v.jsonString()
+        case .variable(let v):
+            if v.hasPrefix("$_") { return "_" }
+            return v.split(separator: "$").first.map(String.init) ?? v
+        case .ref(let h, let path):
+            var out = render(h)
+            for p in path {
+                if case .value(.string(let s)) = p, let f = s.unicodeScalars.first, f == "_" || CharacterSet.letters.contains(f),
+                   s.unicodeScalars.allSatisfy({ $0 == "_" || CharacterSet.alphanumerics.contains($0) }) {
+                    out += "." + s
+                } else {
+                    out += "[\(render(p))]"
+                }
+            }
+            return out
+        case .array(let items): return "[" + items.map(render).joined(separator: ", ") + "]"
+        case .set(let items): return "{" + items.map(render).joined(separator: ", ") + "}"
+        case .object(let entries): return "{" + entries.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ") + "}"
+        case .arrayComprehension(let h, _): return "[\(render(h)) | …]"
+        case .setComprehension(let h, _): return "{\(render(h)) | …}"
+        case .objectComprehension(let k, let v, _): return "{\(render(k)): \(render(v)) | …}"
+        case .call(let name, let args, _): return name.joined(separator: ".") + "(" + args.map(render).joined(separator: ", ") + ")"
+        }
     }
 
     func checkRuleRef(_ path: [Term], _ rules: [[String]: RegoType]) throws {

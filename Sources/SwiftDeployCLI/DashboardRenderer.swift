@@ -35,10 +35,11 @@ struct DashboardRenderer {
             }.joined(separator: "   "))
         }
         if s.replicaTargets != nil {
-            // Swarm: each task with its node and state.
+            // Replicas: each task (Swarm, with its node) or container (Compose) and its state.
             for task in s.containers {
-                let error = task.lastHealthOutput.isEmpty ? "" : " (\(task.lastHealthOutput))"
-                lines.append("          \(task.name) on \(task.node ?? "-"): " + console.colored(task.state + error, task.isReady ? .green : .red))
+                let error = task.lastHealthOutput.isEmpty || task.isReady ? "" : " (\(task.lastHealthOutput))"
+                let place = s.nodes == nil ? "" : " on \(task.node ?? "-")"
+                lines.append("          \(task.name)\(place): " + console.colored((s.nodes == nil ? task.summary : task.state) + error, task.isReady ? .green : .red))
             }
         }
         switch s.figures {

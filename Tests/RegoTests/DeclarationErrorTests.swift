@@ -5,7 +5,8 @@ import TestSupport
 
 /// OPA's compile errors for a declaration out of place (`rewriteDeclaredVar`): a name that
 /// `:=`, `some` or `some … in` declares must not occur earlier in the same body, nor be declared
-/// twice, nor redeclare a function's parameter. Messages are opa-ref's, compared again in the
+/// twice, nor redeclare a function's parameter; a name `some x` or `every` declares must be
+/// used. Messages are opa-ref's, compared again in the
 /// same run when it is there; nested bodies (comprehensions, `every`, `else`) are scopes of
 /// their own.
 @Suite struct DeclarationErrorTests {
@@ -24,6 +25,10 @@ import TestSupport
         ("r if every x in [1] { x := 2 }", "var x declared above"),
         ("f(x) := y if { x := 1; y := 2 }", "arg x redeclared"),
         ("r if { x := 1; every y in [1] { y := 2 } }", "var y declared above"),
+        // A name `some` or `every` declares and nothing uses.
+        ("r if { some x; true }", "declared var x unused"),
+        ("r if every x in [1] { true }", "declared var x unused"),
+        ("r if every k, v in [1] { v > 0 }", "declared var k unused"),
     ]
 
     static let accepted: [String] = [
@@ -32,6 +37,9 @@ import TestSupport
         "r if { x := 1 } else := 2 if { x := 1 }",
         "r if { x := 1; every y in [1] { x := 2; y > 0 } }",
         "f(x) := y if { y := [x | x := 2] }",
+        "r if { some x in [1]; true }",
+        "p contains x if { some x; input.xs[x] }",
+        "r if every x in [1] { x > 0 }",
     ]
 
     static func compile(_ source: String) -> RegoError? {

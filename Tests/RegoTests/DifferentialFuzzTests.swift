@@ -5,7 +5,8 @@ import TestSupport
 
 /// Differential fuzzing: random valid policies, data and inputs (`PolicyGenerator`) evaluated
 /// by this engine and by OPA's own evaluator (`shared/tools/opa-ref eval`); the whole
-/// `data.fuzz` document must be equal, or both must fail.
+/// `data.fuzz` document must be equal, or both must fail. This engine runs with strict builtin
+/// errors, as opa-ref's library evaluates, so a builtin error is an error on both sides.
 ///
 /// Bounded by `REGO_DIFF_FUZZ_CASES` (default 40 modules, in batches of 10 per opa-ref call).
 /// The seed is printed first; `REGO_DIFF_FUZZ_SEED=<seed>` replays a run (default: a fixed seed,
@@ -58,7 +59,7 @@ import TestSupport
     static func ours(_ modules: [String], data: RegoValue, input: RegoValue, query: String) -> (RegoValue?, String?) {
         do {
             let engine = try RegoEngine(modules: modules.enumerated().map { RegoModule(name: "m\($0.offset).rego", source: $0.element) },
-                                        data: .object([.string("d"): data]), options: .init(timeout: 10))
+                                        data: .object([.string("d"): data]), options: .init(strictBuiltinErrors: true, timeout: 10))
             return (try engine.evaluate(path: query, input: input), nil)
         } catch {
             return (nil, "\(error)")

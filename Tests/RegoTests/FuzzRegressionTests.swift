@@ -58,6 +58,19 @@ import TestSupport
             w := [v | v := 1
             	+ 1]
             """, data: "{}", input: "{}", expected: #"{"x": 1, "z": true, "w": [2]}"#),
+        // Found beside the negation work: a comprehension in a rule's head (its value, an else
+        // value, a function's value) was not ordered for safety, so `[x | x = y; y = 1]` was an
+        // unsafe unification here and `[1]` in OPA.
+        Case(name: "a comprehension in a rule's value is ordered for safety", module: """
+            package fuzz.t
+
+            a := [x | x = y; y = 1]
+            b := {k: v | v = k; k = "a"}
+            f(z) := [x | x = w; w = z]
+            g := f(2)
+            e := 1 if { false } else := [x | x = y; y = 3]
+            h := [x | x = y + n; y = 1] if { n := 10 }
+            """, data: "{}", input: "{}", expected: #"{"a": [1], "b": {"a": "a"}, "g": [2], "e": [3], "h": [11]}"#),
         Case(name: "a defined value still ends the chain", module: """
             package fuzz.t
 

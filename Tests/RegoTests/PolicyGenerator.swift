@@ -145,7 +145,7 @@ struct PolicyGenerator {
             var inner = s
             let e = fresh("e")
             inner.numbers.append(e)
-            // The body uses the variable: OPA refuses an unused declared variable (this engine does not: listed in docs/rego.md).
+            // The body uses the variable: an unused declared variable is a compile error (in both engines).
             return "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }"
         case 10: return "\(pick(["input", "data.d"])).doc\(pick([".a", ".b", "[0]", ".c.a", ""]))"
         default: return "\(pick(["input.s", "data.d.s", "\"a\""])) in \(coll(s))"

@@ -40,6 +40,12 @@ import TestSupport
         ("z := graphql.parse_query(1)", "graphql.parse_query: invalid argument(s)"),
         ("z := providers.aws.sign_req({}, {}, \"now\")", "providers.aws.sign_req: invalid argument(s)"),
         ("w := 1\nz if w.foo", "undefined ref: data.t.w.foo"),
+        // `some … in` over a scalar (OPA iterates it as a reference): seed 1795726530097 wrote the
+        // domain on two lines, which OPA's parser (and this one) read as `input.m - 1 - 1 - 1 == input.n`.
+        ("z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}", "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"),
+        ("z if { x := 1; some y in x }", "undefined ref: x["),
+        ("z if { some x in count([1]) }", "undefined ref: count([1])["),
+        ("z if { some x in true }", "match error"),
     ])
     func illTypedCallsAreRejected(_ rule: String, _ message: String) throws {
         let e = try #require(compileError("package t\n\n\(rule)\n"), "\(rule) compiled")
@@ -60,6 +66,8 @@ import TestSupport
         "x := graphql.schema_is_valid(graphql.parse_schema(\"type Query { a: Int }\"))",
         "x := providers.aws.sign_req(input.request, {\"aws_service\": \"s3\"}, 0)",
         "x := data.t.f(1)\nf(a) := a",
+        "x if { every y in 5 { y > 0 } }",
+        "x if { some y in input.n }",
     ])
     func wellTypedCallsCompile(_ rule: String) {
         #expect(compileError("package t\n\n\(rule)\n") == nil, "\(rule)")

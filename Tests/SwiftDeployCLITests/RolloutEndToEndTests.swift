@@ -102,11 +102,15 @@ struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 
     /// A deployed project with the candidate tag present and a short rollout block.
-    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s") throws -> EndToEndTests.Project {
+    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) throws -> EndToEndTests.Project {
         let tag = try SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
         try prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
+        if replicas > 1 {
+            let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+            try Data(text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: \(replicas)\n").utf8).write(to: project.manifestURL)
+        }
         let deploy = try project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         return project

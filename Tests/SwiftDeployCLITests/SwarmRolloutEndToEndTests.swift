@@ -299,33 +299,41 @@ struct SwarmRolloutEndToEndTests {
         Self.expectRolloutRecordsNameSwarm(history)
     }
 
-    /// kill -9 inside the write-ahead intent of `rollout start` (paused at the phase where the candidate is about to
-    /// start): the intent stays open, and the next command (`rollout abort`) reports it as interrupted before it acts.
+    /// kill -9 during a step, inside its write-ahead intent (the candidate running, nginx on the rollout's config, the
+    /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that step,
+    /// and the next acting command (`rollout abort`) reports the open intent as interrupted before it rolls back.
     @Test(.enabled(if: DockerTestEnvironment.enabled))
-    func aCrashInsideAnIntentIsReportedByTheNextCommand() async throws {
+    func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let marker = project.dir.url.appendingPathComponent("paused-at-candidate")
-        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.candidate", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
-        let paused = Self.waitFor(180) { FileManager.default.fileExists(atPath: marker.path) }
-        try #require(paused, "the CLI never reached rollout.candidate: \(cli.output)")
+        let marker = project.dir.url.appendingPathComponent("paused-in-step-intent")
+        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
+        let paused = Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
+        try #require(paused, "the CLI never reached rollout.step.intent: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
         let open = try project.history()
-        let intent = try #require(open.last { $0["event"] as? String == "intent" })
-        #expect((intent["message"] as? String)?.contains("about to start the candidate") == true, "\(intent)")
-        #expect(try Self.status(project)["state"]?.stringValue == "paused")
+        let intent = try #require(open.last)
+        #expect(intent["event"] as? String == "intent", "the last record is the step's open intent: \(intent)")
+        #expect((intent["message"] as? String)?.contains("about to set the split") == true, "\(intent)")
+        #expect(try Self.serviceExists(project, "app-canary"), "the candidate runs")
+        let state = try Self.status(project)
+        #expect(state["state"]?.stringValue == "paused" && state["interrupted"] == .bool(true), "\(state.jsonString())")
 
         let abort = try project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
+        #expect(abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"), "the abort says what it found: \(abort.stderr)")
         let history = try project.history()
         let interrupted = try #require(history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
         #expect(((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int, "\(interrupted)")
         #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try !Self.serviceExists(project, "app-canary"))
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == nil)
+        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         Self.expectRolloutRecordsNameSwarm(history)
     }
 

@@ -5,7 +5,7 @@ import TestSupport
 
 @Suite("Generated files")
 struct ConfigRendererTests {
-    static let cases = ["base", "full", "observability"]
+    static let cases = ["base", "full", "observability", "replicas"]
 
     private func manifest(_ name: String) throws -> Manifest {
         try ManifestLoader().load(from: fixture("render/\(name)/manifest.yaml"))

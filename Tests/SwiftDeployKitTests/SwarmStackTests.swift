@@ -89,9 +89,6 @@ struct SwarmStackTests {
             "manifest.yaml:5:7: error: services.placement[0] must be \(placementExpectation), got \"node.role == boss\"",
             "manifest.yaml:6:7: error: services.placement[1] must be \(placementExpectation), got \"node.labels.zone = eu\"",
         ]),
-        (base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  replicas: 3"), [
-            "manifest.yaml:2:3: error: services.replicas 3 needs runtime: swarm in this version of swiftdeploy (Compose runs one app container); set runtime: swarm or services.replicas: 1",
-        ]),
         (base + "runtime: swarm\npolicy:\n  engine: opa\nobservability:\n  prometheus: true\n", [
             "manifest.yaml:12:3: error: policy.engine opa without policy.opa.url needs an OPA sidecar, which runtime: swarm does not generate; set policy.opa.url to an OPA server, use policy.engine: embedded, or runtime: compose",
             "manifest.yaml:14:3: error: observability.prometheus and observability.alertmanager run inside a Compose stack only; with runtime: swarm run Prometheus outside the stack and set metrics.prometheus_url, or use runtime: compose",

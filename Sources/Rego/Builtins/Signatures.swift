@@ -230,6 +230,15 @@ indirect enum RegoType: Equatable, CustomStringConvertible {
         }
     }
 
+    /// True for null, boolean, number and string, and unions of them only.
+    var isScalar: Bool {
+        switch self {
+        case .null, .boolean, .number, .string: return true
+        case .union(let ts): return ts.allSatisfy(\.isScalar)
+        default: return false
+        }
+    }
+
     /// OPA's `unifies`: could a value of this type also be of `other`?
     func unifies(_ other: RegoType) -> Bool {
         switch (self, other) {

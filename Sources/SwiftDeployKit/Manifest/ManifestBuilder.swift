@@ -58,11 +58,6 @@ struct ManifestBuilder {
         }
         checkObservability(observability, nginx: nginx, policy: policy, node: top["observability"])
         if runtime == .swarm { checkSwarm(top, policy: policy, observability: observability) }
-        if runtime == .compose, services.replicas > 1 {
-            // Not silently one: Compose replicas (and their metrics) are not implemented yet.
-            reader.report(top["services"], "services.replicas",
-                          "services.replicas \(services.replicas) needs runtime: swarm in this version of swiftdeploy (Compose runs one app container); set runtime: swarm or services.replicas: 1")
-        }
         if metrics.source == .prometheus, metrics.prometheusURL == nil, !observability.prometheus {
             reader.report(top["metrics"], "metrics.prometheus_url",
                           "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090")

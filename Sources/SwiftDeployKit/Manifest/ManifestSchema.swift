@@ -102,7 +102,7 @@ public enum ManifestSchema {
                         "The user the app runs as: name, uid, name:group or uid:gid; default the image's own USER. Root (root, 0) is refused, and so is an image whose USER is root when this key is absent, unless allow_root is true."),
             ManifestKey("allow_root", .boolean, "true accepts running the app as root (uid 0); default false."),
             ManifestKey("replicas", .integer(1...Manifest.Defaults.maxReplicas), default: .integer(Manifest.Defaults.replicas),
-                        "How many instances of the app run behind nginx (1 to 100); more than 1 needs runtime: swarm in this version."),
+                        "How many instances of the app run behind nginx (1 to 100), on Compose and on Swarm; nginx balances over all of them."),
             ManifestKey("placement", .list(ManifestGrammar.placementConstraintRule),
                         "Swarm placement constraints, each '<key> == <value>' or '<key> != <value>' with key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>. Compose (one host) ignores them."),
             ManifestKey("env", .environment(reserved: ManifestSchema.reservedEnvironmentNames),

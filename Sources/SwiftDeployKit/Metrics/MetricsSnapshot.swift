@@ -12,6 +12,9 @@ public struct MetricsSnapshot: Sendable {
     public var format: ExpositionFormat
     /// The size of the body in bytes.
     public var byteCount: Int
+    /// For a snapshot merged from every replica of a service (``ReplicaMetricsSource``): the replicas that answered,
+    /// by address. Nil for one endpoint's scrape.
+    public var replicas: [String]? = nil
 
     public init(families: [MetricFamily], takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now(),
                 source: String, format: ExpositionFormat = .prometheusText, byteCount: Int = 0) {

@@ -196,6 +196,10 @@ public struct PolicyEvaluator: PolicyGate {
             // Every replica's own /metrics, on every node, through nginx's admin route (docs/swarm.md).
             return SwarmReplicaMetricsSource(manifest: request.manifest, runtime: SwarmRuntime(manifest: request.manifest))
         }
+        if request.manifest.services.replicas > 1 {
+            // Compose with replicas: every replica's own /metrics through nginx's admin route, never one of them.
+            return ReplicaMetricsSource.compose(manifest: request.manifest)
+        }
         return ScrapeMetricsSource(url: request.manifest.adminMetricsURL)
     }
 }

@@ -36,6 +36,10 @@ http {
     # tasks.<service> answers every replica's address; nginx balances over them and
     # asks again after `valid`, so replicas that come and go are followed.
 {{/swarm}}
+{{#composeReplicas}}
+    # The app's service name answers one address per replica (Docker's DNS); nginx balances
+    # over them and asks again after `valid`, so replicas that come and go are followed.
+{{/composeReplicas}}
     resolver 127.0.0.11 valid=10s ipv6=off;
     resolver_timeout 5s;
 
@@ -167,14 +171,20 @@ http {
         location = /chaos {
             proxy_pass $swiftdeploy_upstream;
         }
-{{#swarm}}
+{{#replicaRoute}}
 
+{{#swarm}}
         # One replica's metrics by its address on the overlay network (from `docker inspect`
         # of its task), so the CLI gathers every replica's, on every node.
+{{/swarm}}
+{{#composeReplicas}}
+        # One replica's metrics by its address on the project's network (from `docker inspect`
+        # of its container), so the CLI gathers every replica's.
+{{/composeReplicas}}
         location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$" {
             proxy_pass http://$swiftdeploy_replica:{{{appPort}}}/metrics;
         }
-{{/swarm}}
+{{/replicaRoute}}
 {{#canary}}
 
         # Each side of a rollout on its own prefix (the unprefixed routes stay on stable).
@@ -266,6 +276,12 @@ services:
 {{#cpus}}
     cpus: {{{cpus}}}
 {{/cpus}}
+{{#replicas}}
+    # services.replicas: the Compose Specification's key (docker compose, and docker-compose 1.27+ without a
+    # version key). No service has a fixed name, so Compose names each replica <project>_<service>_<n>.
+    deploy:
+      replicas: {{{replicas}}}
+{{/replicas}}
     labels:
       swiftdeploy.project: {{{project}}}
       swiftdeploy.role: "app"
@@ -278,6 +294,11 @@ services:
   {{{canaryService}}}:
     <<: *swiftdeploy-app
     image: {{{canaryImage}}}
+{{#replicas}}
+    # One candidate, however many stable replicas run.
+    deploy:
+      replicas: 1
+{{/replicas}}
     environment:
       MODE: "canary"
       APP_VERSION: {{{canaryVersion}}}

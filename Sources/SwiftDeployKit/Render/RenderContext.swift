@@ -26,6 +26,11 @@ struct NginxContext {
     let adminListen: String
     /// True for `runtime: swarm` (tasks.<service> upstream, loopback admin listener, per-replica metrics route).
     let swarm: Bool
+    /// True on Compose with more than one replica (the comment on how nginx balances over them).
+    let composeReplicas: Bool
+    /// True when the admin listener has the per-replica metrics route `/replicas/<address>/metrics`: on Swarm, and on
+    /// Compose with more than one replica (one replica keeps the file as it was).
+    let replicaRoute: Bool
     /// The app's port, for the per-replica metrics route.
     let appPort: String
     let upstream: String
@@ -48,6 +53,8 @@ struct NginxContext {
         adminPort = String(ContainerLayout.nginxAdminPort)
         swarm = manifest.runtime == .swarm
         adminListen = swarm ? "127.0.0.1:\(ContainerLayout.nginxAdminPort)" : String(ContainerLayout.nginxAdminPort)
+        composeReplicas = !swarm && manifest.services.replicas > 1
+        replicaRoute = swarm || composeReplicas
         appPort = String(manifest.services.port)
         // On Swarm the service name is a virtual IP; tasks.<service> answers each replica's own address.
         let host = swarm ? "tasks.\(manifest.services.name)" : manifest.services.name
@@ -102,6 +109,8 @@ struct ComposeContext {
     let healthRetries: String
     let memory: String?
     let cpus: String?
+    /// `services.replicas` when more than one (`deploy.replicas`); nil renders one container as before.
+    let replicas: String?
     let nginxImage: String
     let publicPortMapping: String
     let adminPortMapping: String
@@ -147,6 +156,7 @@ struct ComposeContext {
         healthRetries = String(manifest.services.healthcheck.retries)
         memory = manifest.services.resources.memory.map(q)
         cpus = manifest.services.resources.cpus.map(q)
+        replicas = manifest.services.replicas > 1 ? String(manifest.services.replicas) : nil
         nginxImage = q(manifest.nginx.image)
         publicPortMapping = q("\(manifest.nginx.port):\(ContainerLayout.nginxPublicPort)")
         adminPortMapping = q("127.0.0.1:\(manifest.nginx.adminPort):\(ContainerLayout.nginxAdminPort)")

@@ -78,6 +78,8 @@ public struct RolloutAnalyzer: Sendable {
 
     public var canaryMetricsURL: URL { URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/canary/metrics")! }
     public var stableMetricsURL: URL { URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/stable/metrics")! }
+    /// True when the stable side runs more than one replica on Compose, whose metrics are then gathered per replica.
+    var stableReplicated: Bool { manifest.runtime == .compose && manifest.services.replicas > 1 }
     public var canaryHealthURL: URL {
         URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/canary\(manifest.services.healthcheck.path)")!
     }
@@ -92,10 +94,14 @@ public struct RolloutAnalyzer: Sendable {
     public func measure(interval: ManifestDuration,
                         interrupt: @Sendable () -> String? = { nil }) async throws -> (evidence: StepEvidence?, interrupted: String?) {
         let canarySource = ScrapeMetricsSource(url: canaryMetricsURL, transport: transport)
-        let stableSource = ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
+        // Compose with replicas: the stable side is every replica's own /metrics (one /stable/metrics scrape would reach
+        // one replica, a different one each time); the candidate is one container.
+        let stableSource: any SnapshotTaking = stableReplicated
+            ? ReplicaMetricsSource.compose(manifest: manifest, transport: transport)
+            : ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
         var doubts: [String] = []
         func take(canary: Bool) async throws -> MetricsSnapshot {
-            guard let sides else { return try await (canary ? canarySource : stableSource).snapshot() }
+            guard let sides else { return canary ? try await canarySource.snapshot() : try await stableSource.snapshot() }
             let read = try await sides.snapshot(canary: canary)
             for doubt in read.doubts where !doubts.contains(doubt) { doubts.append(doubt) }
             return read.snapshot
@@ -122,7 +128,12 @@ public struct RolloutAnalyzer: Sendable {
         var canaryFigures = window.figures(from: canary.first!, to: canary.last!)
         var stableFigures = window.figures(from: stable.first!, to: stable.last!)
         canaryFigures.source = sides?.describe(canary: true) ?? "scrape \(canaryMetricsURL.absoluteString)"
-        stableFigures.source = sides?.describe(canary: false) ?? "scrape \(stableMetricsURL.absoluteString)"
+        stableFigures.source = sides?.describe(canary: false) ?? (stable.first?.replicas == nil ? "scrape \(stableMetricsURL.absoluteString)" : stable.first!.source)
+        if sides == nil, stable.first?.replicas != nil {
+            // Compose's replicated stable side (Swarm's sides report their own doubts, replica by replica).
+            stableFigures.insufficient += ReplicaMetricsSource.coverageProblems(first: stable.first!, last: stable.last!,
+                                                                                service: manifest.services.name, desired: manifest.services.replicas)
+        }
         // The baseline's request count does not gate the decision: an idle stable side is not the candidate's fault.
         stableFigures.insufficient = stableFigures.insufficient.filter { !$0.contains("metrics.min_requests") }
         func series(_ snaps: [MetricsSnapshot]) -> (latency: [Double], errors: [Double]) {

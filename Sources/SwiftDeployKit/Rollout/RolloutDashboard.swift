@@ -18,7 +18,10 @@ public struct RolloutDashboard: Sendable {
         let analyzer = RolloutAnalyzer(manifest: manifest, transport: transport)
         let settings = MetricsWindowSettings(manifest: manifest, window: window)
         let figures: @Sendable (Bool) async -> Result<StatusFigures, StatusMetricsUnavailable> = { canary in
-            let source = ScrapeMetricsSource(url: canary ? analyzer.canaryMetricsURL : analyzer.stableMetricsURL, transport: transport)
+            // Compose with replicas: the stable side from every replica (see RolloutAnalyzer.measure).
+            let source: any MetricsSource = !canary && analyzer.stableReplicated
+                ? ReplicaMetricsSource.compose(manifest: manifest, transport: transport)
+                : ScrapeMetricsSource(url: canary ? analyzer.canaryMetricsURL : analyzer.stableMetricsURL, transport: transport)
             let description = sides?.describe(canary: canary) ?? source.description
             do {
                 let f: WindowFigures

@@ -274,6 +274,8 @@ public struct RolloutWorkflow: Sendable {
                     action: "rollout step",
                     message: "about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \(step + 1)/\(count)",
                     details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
+                // Inside the step's intent, before the split changes (a crash here leaves the intent open).
+                context.phases.reach("rollout.step.intent")
                 do {
                     try apply(plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
                 } catch {

@@ -10,6 +10,9 @@ public struct ComposeRuntime: ContainerRuntime {
     public var detector: ComposeDetector
     /// How long one `up`/`down` may take before it is stopped.
     public var commandTimeout: TimeInterval
+    /// How many containers a service must have running when it wants more than one (`services.replicas`); a
+    /// service not named here wants one. Empty: every service runs one container, and `replicaTargets()` is nil.
+    public var desiredReplicas: [String: Int] = [:]
 
     private let toolBox = ToolBox()
 
@@ -26,6 +29,16 @@ public struct ComposeRuntime: ContainerRuntime {
     public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(project: manifest.project, composeFile: manifest.composeFileURL, runner: runner, environment: environment)
+        if manifest.services.replicas > 1 { desiredReplicas = [manifest.services.name: manifest.services.replicas] }
+    }
+
+    /// With replicas (`services.replicas` > 1): every service of the project's containers with how many it must run,
+    /// the app its replicas and every other service one. Nil with one container per service, as before replicas.
+    public func replicaTargets() throws -> [String: Int]? {
+        guard !desiredReplicas.isEmpty else { return nil }
+        var targets = Dictionary(try containers().map { ($0.service, 1) }, uniquingKeysWith: { a, _ in a })
+        targets.merge(desiredReplicas) { _, desired in desired }
+        return targets
     }
 
     var label: String { "label=com.docker.compose.project=\(project)" }
@@ -206,7 +219,7 @@ public struct ComposeRuntime: ContainerRuntime {
         let dateFormatter = ISO8601DateFormatter()
         dateFormatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plainFormatter = ISO8601DateFormatter()
-        return array.map { object in
+        return array.map { object -> ContainerStatus in
             let config = object["Config"] as? [String: Any] ?? [:]
             let state = object["State"] as? [String: Any] ?? [:]
             let labels = config["Labels"] as? [String: String] ?? [:]
@@ -227,7 +240,11 @@ public struct ComposeRuntime: ContainerRuntime {
             }
             var name = object["Name"] as? String ?? ""
             if name.hasPrefix("/") { name.removeFirst() }
-            return ContainerStatus(
+            // The app's containers are on the project's one network; a stopped container has no address.
+            let networks = (object["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any] ?? [:]
+            let address = networks.keys.sorted().compactMap { ((networks[$0] as? [String: Any])?["IPAddress"] as? String) }
+                .first { !$0.isEmpty }
+            var status = ContainerStatus(
                 id: object["Id"] as? String ?? "",
                 name: name,
                 service: labels["com.docker.compose.service"] ?? name,
@@ -239,6 +256,8 @@ public struct ComposeRuntime: ContainerRuntime {
                 startedAt: started,
                 restartCount: object["RestartCount"] as? Int ?? 0,
                 exitCode: state["ExitCode"] as? Int ?? 0)
+            status.address = address
+            return status
         }
     }
 }

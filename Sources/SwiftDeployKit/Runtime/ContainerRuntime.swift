@@ -21,6 +21,9 @@ public struct ContainerStatus: Sendable, Equatable {
     public var exitCode: Int
     /// The Swarm node the task runs on (`hostname (node id prefix)`); nil on Compose.
     public var node: String?
+    /// The container's IPv4 address on the project's network (Compose: from `docker inspect`), for the
+    /// per-replica metrics route; nil when it has none (stopped) or the runtime does not say.
+    public var address: String? = nil
 
     public init(id: String, name: String, service: String, state: String, health: String? = nil, lastHealthOutput: String = "",
                 image: String = "", environment: [String: String] = [:], startedAt: Date? = nil, restartCount: Int = 0,

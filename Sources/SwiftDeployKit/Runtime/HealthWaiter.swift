@@ -89,6 +89,15 @@ public struct HealthWaiter: Sendable {
         if let targets = lastTargets {
             let expected = services + lastContainers.map(\.service).filter { !services.contains($0) }.sorted()
             let missing = expected.filter { !Self.replicasReady(lastContainers, service: $0, desired: targets[$0] ?? 1) }
+            if !missing.isEmpty, ((try? runtime.clusterNodes()) ?? nil) == nil {
+                // One host (Compose with replicas): each container not ready by name, with the first one's logs.
+                let unready = lastContainers.filter { missing.contains($0.service) && !$0.isReady }
+                throw RuntimeError.containersNotReady(
+                    seconds: Int(timeout),
+                    services: missing.map { "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))" },
+                    containers: unready.map { "\($0.name): \($0.summary)\($0.lastHealthOutput.isEmpty ? "" : ": \($0.lastHealthOutput)")" },
+                    logContainer: unready.first?.name ?? "", logs: unready.first.map { runtime.logs(container: $0.id, lines: logLines) } ?? "")
+            }
             if !missing.isEmpty {
                 throw RuntimeError.replicasNotReady(
                     seconds: Int(timeout),

@@ -31,6 +31,9 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
     case swarmUpdateTimedOut(seconds: Int, services: [String], tasks: [String], budget: String)
     /// A service has replicas missing after the wait: which, on which nodes, with their errors.
     case replicasNotReady(seconds: Int, services: [String], tasks: [String], failures: [String])
+    /// Compose with replicas: a service has fewer ready containers than `services.replicas` after the timeout; names
+    /// each container not ready and carries the first one's logs.
+    case containersNotReady(seconds: Int, services: [String], containers: [String], logContainer: String, logs: String)
     /// No task of the service runs on this node (docker exec reaches local containers only).
     case noLocalTask(service: String)
 
@@ -68,6 +71,11 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             if !tasks.isEmpty { text += "\ntasks not running:\n" + Self.indent(tasks.joined(separator: "\n")) }
             if !failures.isEmpty { text += "\nrecent task failures:\n" + Self.indent(failures.joined(separator: "\n")) }
             return text + "\nsee 'docker stack ps <project> --no-trunc' and 'docker service logs <task>'"
+        case .containersNotReady(let seconds, let services, let containers, let logContainer, let logs):
+            var text = "the project is not ready after \(seconds)s: \(services.joined(separator: ", "))"
+            if !containers.isEmpty { text += "\ncontainers not ready:\n" + Self.indent(containers.joined(separator: "\n")) }
+            if !logs.isEmpty { text += "\nlast output of \(logContainer):\n" + Self.indent(logs) }
+            return text + "\nsee 'docker ps -a' and 'docker logs <container>'; a replica that never starts may lack memory or fail its health check"
         case .noLocalTask(let service):
             return "no task of \(service) runs on this node, and docker exec reaches this node's containers only; run swiftdeploy on the manager that runs it (nginx is placed on a manager)"
         case .commandFailed(let command, let status, let output):

@@ -121,76 +121,23 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
     }
 }
 
-/// The app's metrics gathered from every replica on Swarm: each running task's `/metrics`, through nginx's admin
-/// route `/replicas/<address>/metrics`, merged into one snapshot in which every sample carries a `replica` label
-/// (its task's address), so each replica's counters stay their own series and the window sums over all of them.
-public struct SwarmReplicaMetricsSource: MetricsSource {
-    public var runtime: SwarmRuntime
-    public var manifest: Manifest
-    public var transport: SwarmAdminTransport
-    public var sleeper: Sleeper
+/// The app's metrics gathered from every replica on Swarm: the shared ``ReplicaMetricsSource`` with the stack's tasks
+/// as the replicas and `docker exec` into nginx as the way to its admin listener.
+public typealias SwarmReplicaMetricsSource = ReplicaMetricsSource
 
+extension ReplicaMetricsSource {
     public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
-        self.manifest = manifest
-        self.runtime = runtime
-        self.transport = SwarmAdminTransport(runtime: runtime, manifest: manifest)
-        self.sleeper = sleeper
+        self.init(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+                  locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+                  description: "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+                  sleeper: sleeper)
     }
+}
 
-    public var description: String { "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)" }
-
-    /// The addresses of the app's running tasks.
-    public func replicaAddresses() throws -> [String] {
-        try runtime.tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == manifest.services.name }
+extension SwarmRuntime: ReplicaLocating {
+    /// The addresses of the service's running tasks on the stack's network.
+    public func replicaAddresses(service: String) throws -> [String] {
+        try tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
             .compactMap(\.address).filter { !$0.isEmpty }.sorted()
-    }
-
-    /// One snapshot per replica, by address.
-    public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
-        let addresses: [String]
-        do { addresses = try replicaAddresses() } catch {
-            throw MetricsError.unusable(source: description, reason: "the stack's tasks could not be read: \(error.localizedDescription)")
-        }
-        guard !addresses.isEmpty else {
-            throw MetricsError.unusable(source: description, reason: "no replica of \(manifest.services.name) is running")
-        }
-        var result: [(String, MetricsSnapshot)] = []
-        for address in addresses {
-            let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics")!
-            result.append((address, try await ScrapeMetricsSource(url: url, transport: transport).snapshot()))
-        }
-        return result
-    }
-
-    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`.
-    public func snapshot() async throws -> MetricsSnapshot {
-        Self.merge(try await replicaSnapshots(), source: description)
-    }
-
-    /// Snapshots of several replicas as one, every sample labelled `replica="<address>"` (so each replica's counters
-    /// stay their own series and a window sums over all of them).
-    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot {
-        var families: [String: MetricFamily] = [:]
-        var order: [String] = []
-        for (address, snapshot) in parts {
-            for family in snapshot.families {
-                if families[family.name] == nil { families[family.name] = MetricFamily(name: family.name, type: family.type, help: family.help, unit: family.unit); order.append(family.name) }
-                families[family.name]!.samples += family.samples.map { sample in
-                    var labelled = sample
-                    labelled.labels.append(MetricLabel("replica", address))
-                    return labelled
-                }
-            }
-        }
-        return MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
-                               monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
-                               format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
-    }
-
-    public func window(settings: MetricsWindowSettings) async throws -> WindowFigures {
-        let first = try await snapshot()
-        await sleeper.sleep(seconds: settings.window.seconds - (MonotonicClock.now() - first.monotonicSeconds))
-        let second = try await snapshot()
-        return MetricsWindow(settings: settings).figures(from: first, to: second)
     }
 }

@@ -167,7 +167,12 @@ public struct PromoteWorkflow: Sendable {
         context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
         try context.runtime.reload(service: "nginx")
-        _ = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
+        let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
+        // Every replica, not only the one that answers the probe, must run the new mode.
+        let stale = containers.filter { $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue }
+        if !stale.isEmpty {
+            throw DeployWorkflowError.modeNotConfirmed(expected: mode, answered: stale.map { "\($0.name) runs MODE=\($0.environment["MODE"] ?? "(unset)")" }.joined(separator: ", "))
+        }
         return try await confirm(mode, manifest: manifest)
     }
 

@@ -110,7 +110,7 @@ public struct StatusSnapshot: Sendable {
                     service["replicas"] = .object(["running": .int(Int64(replicas.running)), "desired": .int(Int64(replicas.desired))])
                     service["tasks"] = .array(containers.filter { $0.service == name }.map { task in
                         .object(["name": .string(task.name), "node": task.node.map(JSONValue.string) ?? .null, "state": .string(task.state),
-                                 "error": task.lastHealthOutput.isEmpty ? .null : .string(task.lastHealthOutput)])
+                                 "error": task.lastHealthOutput.isEmpty || task.isReady ? .null : .string(task.lastHealthOutput)])
                     })
                 }
                 return .object(service)
@@ -206,6 +206,9 @@ public struct StatusWorkflow: Sendable {
                 problems.append("\(name) not running"); continue
             }
             if !container.isReady { problems.append("\(name) \(container.summary)") }
+            if let replicas = snapshot.replicas(of: name), replicas.running < replicas.desired {
+                problems.append("\(name) \(replicas.running)/\(replicas.desired) replicas running")
+            }
         }
         if snapshot.endpoint.status != 200 { problems.append("health endpoint \(snapshot.endpoint.summary)") }
         if let drift = snapshot.drift { problems.append(drift) }

@@ -1,0 +1,147 @@
+import Foundation
+
+/// Finds the running replicas of a service by their address on the network nginx shares with them: the stack's
+/// tasks on Swarm (`SwarmRuntime`), the project's containers on Compose (`ComposeRuntime`).
+public protocol ReplicaLocating: Sendable {
+    /// The addresses of `service`'s running replicas, sorted.
+    func replicaAddresses(service: String) throws -> [String]
+}
+
+/// One scrape of a metrics endpoint, parsed: a single endpoint's (``ScrapeMetricsSource``) or every replica's merged.
+public protocol SnapshotTaking: Sendable {
+    func snapshot() async throws -> MetricsSnapshot
+}
+
+extension ScrapeMetricsSource: SnapshotTaking {}
+
+/// The app's metrics gathered from every replica: each running replica's `/metrics`, through nginx's admin route
+/// `/replicas/<address>/metrics`, merged into one snapshot in which every sample carries a `replica` label (its
+/// address), so each replica's counters stay their own series and a window sums over all of them.
+///
+/// A replica is never silently left out: a replica that does not answer fails the scrape (the evidence is then
+/// unusable), and a window in which fewer replicas answered than the manifest wants, or a replica of the first
+/// scrape is gone from the last, is insufficient evidence: the missing replica's requests and errors are not counted,
+/// so the figures could look healthier than the service is.
+public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
+    /// The app service (`services.name`).
+    public var service: String
+    /// How many replicas the manifest wants (`services.replicas`).
+    public var desired: Int
+    /// `nginx.admin_port`: the URLs are `http://127.0.0.1:<adminPort>/replicas/<address>/metrics`.
+    public var adminPort: Int
+    public var locator: any ReplicaLocating
+    /// What reaches the admin listener: plain HTTP on Compose (published on 127.0.0.1), `docker exec` on Swarm.
+    public var transport: any HTTPTransport
+    public var sleeper: Sleeper
+    public var description: String
+
+    public init(service: String, desired: Int, adminPort: Int, locator: any ReplicaLocating, transport: any HTTPTransport,
+                description: String, sleeper: Sleeper = TaskSleeper()) {
+        self.service = service
+        self.desired = desired
+        self.adminPort = adminPort
+        self.locator = locator
+        self.transport = transport
+        self.description = description
+        self.sleeper = sleeper
+    }
+
+    /// The source for a Compose project with more than one replica: the containers by `docker inspect`, the admin
+    /// listener over loopback HTTP.
+    public static func compose(manifest: Manifest, runtime: ComposeRuntime? = nil,
+                               transport: any HTTPTransport = SocketHTTPClient()) -> ReplicaMetricsSource {
+        ReplicaMetricsSource(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+                             locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
+                             description: "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)")
+    }
+
+    /// The addresses of the app's running replicas.
+    public func replicaAddresses() throws -> [String] {
+        try locator.replicaAddresses(service: service)
+    }
+
+    /// One snapshot per running replica, by address. Throws ``MetricsError`` when the replicas cannot be listed,
+    /// none runs, or one of them does not answer (naming it).
+    public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
+        let addresses: [String]
+        do { addresses = try replicaAddresses() } catch {
+            throw MetricsError.unusable(source: description, reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
+        }
+        guard !addresses.isEmpty else {
+            throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
+        }
+        var result: [(String, MetricsSnapshot)] = []
+        for address in addresses {
+            let url = URL(string: "http://127.0.0.1:\(adminPort)/replicas/\(address)/metrics")!
+            do {
+                result.append((address, try await ScrapeMetricsSource(url: url, transport: transport).snapshot()))
+            } catch let error as MetricsError {
+                // One replica's failure is the evidence's failure: leaving it out would count only the others.
+                throw MetricsError.unusable(source: description, reason: "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)")
+            }
+        }
+        return result
+    }
+
+    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`; `replicas` lists the addresses.
+    public func snapshot() async throws -> MetricsSnapshot {
+        Self.merge(try await replicaSnapshots(), source: description)
+    }
+
+    /// Merges per-replica snapshots, labelling each sample with its replica.
+    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot {
+        var families: [String: MetricFamily] = [:]
+        var order: [String] = []
+        for (address, snapshot) in parts {
+            for family in snapshot.families {
+                if families[family.name] == nil {
+                    families[family.name] = MetricFamily(name: family.name, type: family.type, help: family.help, unit: family.unit)
+                    order.append(family.name)
+                }
+                families[family.name]!.samples += family.samples.map { sample in
+                    var labelled = sample
+                    labelled.labels.append(MetricLabel("replica", address))
+                    return labelled
+                }
+            }
+        }
+        var merged = MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
+                                     monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
+                                     format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
+        merged.replicas = parts.map(\.address)
+        return merged
+    }
+
+    /// Why a window between two merged snapshots does not cover every replica, or nothing when it does: fewer replicas
+    /// answered than `desired` at either end, or a replica of the first scrape is missing from the last.
+    public static func coverageProblems(first: MetricsSnapshot, last: MetricsSnapshot, service: String, desired: Int) -> [String] {
+        var problems: [String] = []
+        let before = first.replicas ?? [], after = last.replicas ?? []
+        let fewest = min(before.count, after.count)
+        if fewest < desired {
+            problems.append("only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`")
+        }
+        let gone = before.filter { !after.contains($0) }
+        if !gone.isEmpty {
+            problems.append("the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted")
+        }
+        return problems
+    }
+
+    public func window(settings: MetricsWindowSettings) async throws -> WindowFigures {
+        let first = try await snapshot()
+        await sleeper.sleep(seconds: settings.window.seconds - (MonotonicClock.now() - first.monotonicSeconds))
+        let second = try await snapshot()
+        var figures = MetricsWindow(settings: settings).figures(from: first, to: second)
+        figures.source = description
+        figures.insufficient += Self.coverageProblems(first: first, last: second, service: service, desired: desired)
+        return figures
+    }
+}
+
+extension ComposeRuntime: ReplicaLocating {
+    /// The addresses of the service's running containers on the project's network (`docker inspect`).
+    public func replicaAddresses(service: String) throws -> [String] {
+        try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+    }
+}
