@@ -342,6 +342,85 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
     }
 
+    /// The Swarm refusal comes before the project lock is taken: a previous command killed after its intent would
+    /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was recorded".
+    @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let crashed = try rig.context().beginAction("rollout start")
+        _ = try crashed.intend(action: "rollout start", message: "about to start the candidate")
+        crashed.grant.abandon()
+        let historyBefore = try rig.dir.read("history.jsonl")
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+        }
+        guard case .swarmSplitUnavailable? = error else { Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return }
+        #expect(try rig.dir.read("history.jsonl") == historyBefore, "nothing was recorded (the interrupted command is left for the next one)")
+        #expect(rig.gate.requests.isEmpty)
+    }
+
+    /// A Swarm split whose `docker exec` runs a scripted nginx container `abc123def4567890`.
+    func swarmSplit(_ rig: Rig, _ answers: [([String], Result<CommandResult, RuntimeError>)]) throws -> (RolloutWorkflow, SwarmRuntime, ScriptedRunner) {
+        let runner = ScriptedRunner(answers + [(["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
+                                               (["docker", "exec"], ScriptedRunner.ok("")), (["docker", "service", "update"], ScriptedRunner.ok(""))])
+        var context = try rig.context()
+        let swarm = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        context.runtime = swarm
+        return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), swarm, runner)
+    }
+
+    func swarmLive(_ rig: Rig, weight: Int) throws -> String {
+        let manifest = try ManifestLoader().load(from: rig.url)
+        return try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: weight, sticky: true)).nginxLive)
+    }
+
+    /// nginx answering with another config than the one written: the error names the container and the weights
+    /// expected and seen.
+    @Test func aSwarmLiveConfigMismatchNamesTheContainerAndBothWeights() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 35)))])
+        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("abc123def456"), "\(message)")
+        #expect(message.contains("ro-test_nginx"), "\(message)")
+        #expect(message.contains("expected 20%") && message.contains("runs 35%"), "\(message)")
+    }
+
+    /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
+    /// container, not nginx refusing the templates.
+    @Test(arguments: [["bash"], ["mv"], ["nginx", "-s"]])
+    func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890"] + command,
+                                                          ScriptedRunner.ok(stderr: "Error response from daemon: container abc123def4567890 is not running", status: 1))])
+        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        let message = error?.errorDescription ?? ""
+        if case .nginxRejected? = error { Issue.record("reported as nginx refusing the configuration: \(message)") }
+        #expect(!message.contains("check the templates"), "\(message)")
+        #expect(message.contains("abc123def456") && message.contains(command[0]) && message.contains("is not running"), "\(message)")
+    }
+
+    /// `nginx -t` refusing the new config is still nginx's refusal (the templates).
+    @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890", "nginx", "-t"],
+                                                          ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
+        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+    }
+
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused
     /// naming the holder, before anything is changed or recorded.
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
@@ -444,6 +523,53 @@ import TestSupport
         #expect(refused == ["deploy", "promote"])
         _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
         _ = try await DeployWorkflow(context: try rig.context()).run()
+    }
+
+    /// A teardown during a paused rollout would remove the candidate while the history still says paused (a later
+    /// `rollout abort` then brought the whole stack back): it is refused, recorded, and removes nothing, naming
+    /// `rollout abort`; once the rollout is aborted, teardown works.
+    @Test func teardownIsRefusedWhileARolloutIsPaused() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let calls = rig.runtime.calls.count
+        let error = await #expect(throws: RolloutError.self) { try await TeardownWorkflow(context: try rig.context()).run() }
+        #expect(error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
+        #expect(!rig.runtime.calls.dropFirst(calls).contains("down"))
+        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        #expect(refused == ["teardown"])
+        _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        _ = try await TeardownWorkflow(context: try rig.context()).run()
+        #expect(try rig.runtime.containers().isEmpty)
+    }
+
+    /// A Swarm rollback when no service of the stack exists (removed by hand, `docker stack rm`) deploys nothing: it
+    /// used to `docker stack deploy` the whole stack back. The files are written without the candidate and the
+    /// rollout is ended with a record saying so.
+    @Test func aSwarmRollbackWithNoStackLeftDeploysNothing() async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(stderr: "Error: no such service: ro-test_nginx", status: 1)),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+        let plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: context.manifest.rollout.interval,
+                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        let session = try context.beginAction("rollout abort")
+        defer { session.release() }
+        try await workflow.rollback(plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
+                                    progress: { _ in })
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "aborted", "\(last)")
+        #expect(last["message"]?.stringValue?.contains("no service of stack ro-test exists") == true, "\(last["message"]?.stringValue ?? "")")
+        #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"), "the files are written without the candidate")
     }
 
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {

@@ -51,10 +51,25 @@ struct CanaryContext {
     /// Go template actions (`template_driver: golang`) Swarm renders when it creates an nginx task: the weight comes
     /// from the nginx service's label, so a restarted task gets the current split. For a weight `w` their output is
     /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on two
-    /// lines, or `* canary;`. A missing or empty label is no traffic on the candidate.
-    static let swarmSplitAction = #"{{$w := index .Service.Labels "\#(swarmWeightLabel)"}}{{if eq $w "100"}}* canary;{{else if and $w (ne $w "0")}}{{$w}}% canary;"#
-        + "\n        * stable;" + #"{{else}}* stable;{{end}}"#
-    static let swarmWeightAction = #"{{index .Service.Labels "\#(swarmWeightLabel)"}}"#
+    /// lines, or `* canary;`. The label can be set by hand, so it is never printed: the actions compare it with each
+    /// weight "1" to "100" in turn and emit that weight's fixed lines; anything else (missing, empty, `50%`, `150`, a
+    /// line break) is no traffic on the candidate, `* stable;`.
+    static let swarmSplitAction: String = {
+        var action = #"{{$w := index .Service.Labels "\#(swarmWeightLabel)"}}"#
+        for weight in 1...100 {
+            let lines = CanaryRender(image: "", version: "", weight: weight, sticky: false).splitLines.joined(separator: "\n        ")
+            action += #"{{\#(weight == 1 ? "if" : "else if") eq $w "\#(weight)"}}"# + lines
+        }
+        return action + "{{else}}* stable;{{end}}"
+    }()
+    /// The weight in nginx.conf's comment, from the label the same way: digits 0-100 only, never the label's text.
+    static let swarmWeightAction: String = {
+        var action = #"{{$c := index .Service.Labels "\#(swarmWeightLabel)"}}"#
+        for weight in 1...100 {
+            action += #"{{\#(weight == 1 ? "if" : "else if") eq $c "\#(weight)"}}\#(weight)"#
+        }
+        return action + "{{else}}0{{end}}"
+    }()
 
     /// `swarmTemplate`: render the split as Swarm's Go template actions (the Swarm config of nginx.conf) rather than
     /// the fixed weight (the live form written into the nginx container).

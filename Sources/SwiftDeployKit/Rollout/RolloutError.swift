@@ -19,8 +19,12 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     /// `rollout` on a `runtime: swarm` project that this process cannot split: nginx's task is not on this node (or
     /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded.
     case swarmSplitUnavailable(project: String, detail: String)
-    /// On Swarm, nginx runs another config than the one just written to its tmpfs.
-    case swarmLiveConfigMismatch(path: String)
+    /// On Swarm, nginx (container `container`, a task of `service`) runs another config than the one just written to
+    /// its tmpfs: `expected` is the weight written, `seen` the one it runs (nil: no split recognised in it).
+    case swarmLiveConfigMismatch(path: String, container: String, service: String, expected: Int, seen: Int?)
+    /// On Swarm, `docker exec` into nginx's container failed for `step` (the command did not run, or failed for a
+    /// reason other than nginx judging the config: writing, moving, reloading, reading back).
+    case swarmExecFailed(step: String, command: String, container: String, service: String, output: String)
     /// A step failed for a reason other than the policy (a scrape, Docker); the rollout was rolled back.
     case failedAndRolledBack(cause: String)
     /// Finishing (the promotion) failed half-way: the candidate keeps serving, the rollout is paused.
@@ -33,6 +37,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
         case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmLiveConfigMismatch,
+             .swarmExecFailed,
              .failedAndRolledBack,
              .finishFailed, .rollbackFailed:
             return .operationFailed
@@ -57,8 +62,11 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "this container runtime cannot \(operation)"
         case .swarmSplitUnavailable(let project, let detail):
             return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy rollout start` on the manager that runs nginx (`docker service ps \(project)_nginx`), or `swiftdeploy deploy` first"
-        case .swarmLiveConfigMismatch(let path):
-            return "nginx does not run the configuration just written to \(path) in its container (was its task replaced meanwhile?); the split may not be the one recorded: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+        case .swarmLiveConfigMismatch(let path, let container, let service, let expected, let seen):
+            let runs = seen.map { "it runs \($0)%" } ?? "it runs a configuration without a recognisable split"
+            return "nginx in container \(container) (a task of \(service)) does not run the configuration just written to \(path): expected \(expected)% of clients on the candidate, \(runs) (was its task replaced meanwhile? see `docker service ps \(service)`); the split may not be the one recorded: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+        case .swarmExecFailed(let step, let command, let container, let service, let output):
+            return "docker exec into nginx's container \(container) (a task of \(service)) failed for \(step) running `\(command)`: \(output); check that the task still runs on this node (`docker service ps \(service)`); the split may be half changed: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .failedAndRolledBack(let cause):
             return "the rollout failed and was rolled back: \(cause); stable kept serving"
         case .finishFailed(let cause):

@@ -52,23 +52,44 @@ extension RolloutWorkflow {
 
     /// The live weight change: the new config is written beside nginx's running copy and tested (`nginx -t`), moved
     /// over it, the weight label set on the nginx service (so a new task starts on it), and nginx reloaded (new workers
-    /// on the new split, the old ones finish their requests). What nginx then runs is read back.
+    /// on the new split, the old ones finish their requests). What nginx then runs is read back. Every command goes to
+    /// the one container found first, so the steps cannot land in different tasks.
     func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
-        let path = Self.swarmLiveConfig, next = path + ".next"
-        func run(_ command: [String]) throws {
-            let result = try runtime.exec(service: "nginx", command: command)
-            guard result.succeeded else { throw RolloutError.nginxRejected(step: label, output: result.outputTail()) }
+        let path = Self.swarmLiveConfig, next = path + ".next", weight = max(0, min(100, weight))
+        let service = runtime.serviceName("nginx")
+        guard let container = try runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
+        let shown = String(container.prefix(12))
+        func run(_ command: [String], shownAs: String? = nil) throws -> CommandResult {
+            let result = try runtime.exec(container: container, command: command)
+            guard result.succeeded else {
+                throw RolloutError.swarmExecFailed(step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
+                                                   output: result.outputTail())
+            }
+            return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
-        try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", live, next])
-        try run(["nginx", "-t", "-q", "-c", next])
-        try run(["mv", "-f", next, path])
-        try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(max(0, min(100, weight))))
-        try run(["nginx", "-s", "reload", "-c", path])
-        let seen = try runtime.exec(service: "nginx", command: ["cat", path])
-        guard seen.succeeded, seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
-            throw RolloutError.swarmLiveConfigMismatch(path: path)
+        _ = try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", live, next], shownAs: "bash -c 'printf > \(next)'")
+        let test = try runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
+        guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
+        _ = try run(["mv", "-f", next, path])
+        try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
+        _ = try run(["nginx", "-s", "reload", "-c", path])
+        let seen = try run(["cat", path]).stdout
+        guard seen.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw RolloutError.swarmLiveConfigMismatch(path: path, container: shown, service: service, expected: weight, seen: Self.splitWeight(in: seen))
         }
+    }
+
+    /// The canary weight of an nginx.conf's `split_clients` (`N% canary;`, or `* canary;` for 100, else 0); nil when the
+    /// config has no split at all.
+    static func splitWeight(in conf: String) -> Int? {
+        guard conf.contains("split_clients") else { return nil }
+        for line in conf.split(separator: "\n") {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text == "* canary;" { return 100 }
+            if text.hasSuffix("% canary;"), let value = Int(text.dropLast("% canary;".count)) { return value }
+        }
+        return 0
     }
 
     /// The stack deploy without the candidate prunes its service; one still there (a deploy that did not prune it)
@@ -86,6 +107,11 @@ extension SwarmRuntime {
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return [] }
         try check(result)
         return result.stdout.split(whereSeparator: \.isWhitespace).map(String.init).sorted()
+    }
+
+    /// `docker exec` into one container (by id): every command of one weight change goes to the same task.
+    public func exec(container: String, command: [String]) throws -> CommandResult {
+        try docker(["exec", container] + command)
     }
 
     /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its

@@ -127,10 +127,11 @@ public struct RolloutWorkflow: Sendable {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw DeployWorkflowError.emptyOverrideReason
         }
+        // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
+        try checkSwarmCanSplit()
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
-        try checkSwarmCanSplit()
         let containers = try context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
@@ -447,8 +448,15 @@ public struct RolloutWorkflow: Sendable {
             message: "about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) removed, \(app) not touched",
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
+        var nothingLeft = false
         do {
-            if let swarm = swarmRuntime {
+            if let swarm = swarmRuntime, try swarm.services().isEmpty {
+                // No service of the stack exists (removed by hand): deploying would bring the whole stack back. The
+                // files are written without the candidate; nothing is deployed.
+                nothingLeft = true
+                progress("no service of stack \(manifest.project) exists: nothing to take back, nothing deployed")
+                try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil).write()
+            } else if let swarm = swarmRuntime {
                 // Swarm: the split to 0% live (when it was set), the drain, then the stack without the candidate.
                 try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: swarm)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
@@ -468,8 +476,9 @@ public struct RolloutWorkflow: Sendable {
                 details: ["reason": .string(reason)]))
             throw RolloutError.rollbackFailed(cause: cause, reason: reason)
         }
+        let left = nothingLeft ? "; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` to bring it back)" : ""
         try session.complete(intent, rolloutRecord(.aborted, plan: plan, outcome: outcome,
-            message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)",
+            message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)\(left)",
             details: ["weight": .int(0), "reason": .string(reason)]),
             done: "rolled back: all traffic on \(app), \(canaryService) removed")
     }

@@ -106,13 +106,15 @@ extension DeployContext {
 
     /// Refuses (recording the refusal) an action that re-renders the stack while a `swiftdeploy rollout` is running
     /// or paused: its files would drop the candidate and the split, and nginx, which bind-mounts nginx.conf, would
-    /// keep the rollout's configuration. The rollout must be resumed, promoted or aborted first.
+    /// keep the rollout's configuration (a teardown would remove the candidate under a rollout still recorded as
+    /// paused). The rollout must be resumed, promoted or aborted first.
     func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
         guard [.running, .paused].contains(rollout.state) else { return }
         let error = RolloutError.alreadyInProgress(state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
                                                    weight: rollout.weight)
-        try recordBeforeActing(LifecycleRecord(event: action == "deploy" ? .deploy : .promote, outcome: "refused",
+        let event: LifecycleEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
+        try recordBeforeActing(LifecycleRecord(event: event, outcome: "refused",
                                                message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
                                                modeBefore: mode, modeAfter: mode))
         throw error

@@ -28,7 +28,11 @@ public struct TeardownWorkflow: Sendable {
         defer { session.release() }
         try context.runtime.preflight()
         let before = try context.runtime.leftovers()
-        let running = DeployContext.appMode(try context.runtime.containers(), service: manifest.services.name)
+        let containers = try context.runtime.containers()
+        let running = DeployContext.appMode(containers, service: manifest.services.name)
+        // A rollout running or paused must be ended first (`rollout abort`): removing its candidate here would leave
+        // the history saying paused, and a later abort would bring the stack back.
+        try context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
         let summary = "\(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
         let intent = try session.intend(
             action: "teardown", message: "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
