@@ -572,6 +572,42 @@ import TestSupport
         #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"), "the files are written without the candidate")
     }
 
+    /// The promotion's update of the stable service rolled back by Swarm (a new replica failed its health check):
+    /// manifest.yaml and the generated files go back to the stable image and version, so a later `rollout abort` does
+    /// not deploy the failing image again; the record is its own (outcome `stable-update-rolled-back`), the rollout is
+    /// paused with the candidate serving. The fake runtime raises Swarm's own error (a Swarm engine cannot be
+    /// scripted this far without one; the error's text is SwarmRuntime's).
+    @Test func aPromotionRolledBackBySwarmPutsTheManifestBackOnStable() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        rig.runtime.recreateErrors["app"] = .swarmRolledBack(service: "ro-test_app", state: "rollback_completed",
+                                                             message: "update rolled back due to failure or early termination of task k3j2f",
+                                                             tasks: ["ro-test_app.1 on vm: task: non-zero exit (1)"])
+        let error = await #expect(throws: RolloutError.self) { try await rig.start() }
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("rolled the update of ro-test_app back") && message.contains("swiftdeploy/api:0.1.0"), "\(message)")
+        #expect(message.contains("swiftdeploy rollout abort"), "\(message)")
+        #expect(error?.exitStatus == .operationFailed)
+        let manifest = try ManifestLoader().load(from: rig.url)
+        #expect(manifest.services.image == "swiftdeploy/api:0.1.0" && manifest.services.version == "0.1.0")
+        #expect(try rig.dir.read("manifest.yaml").contains("# the release"), "the manifest's comments are kept")
+        let compose = try rig.dir.read("docker-compose.yml")
+        #expect(compose.contains("image: \"swiftdeploy/api:0.1.0\"") || compose.contains("image: swiftdeploy/api:0.1.0"), "\(compose)")
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "paused")
+        #expect(last["outcome"]?.stringValue == "stable-update-rolled-back", "\(last)")
+        #expect(last["details"]?["restored_image"]?.stringValue == "swiftdeploy/api:0.1.0")
+        #expect(try rig.status().state == .paused)
+        // The abort returns traffic to stable without touching it: no update to the failing image.
+        let calls = rig.runtime.calls.count
+        rig.runtime.recreateErrors = [:]
+        let report = try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        #expect(report.outcome == .rolledBack)
+        #expect(!rig.runtime.calls.dropFirst(calls).contains("recreate app"))
+        #expect(try ManifestLoader().load(from: rig.url).services.image == "swiftdeploy/api:0.1.0")
+        #expect(!(try rig.dir.read("docker-compose.yml")).contains("0.2.0"))
+    }
+
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
         let rig = try Rig()
         defer { rig.remove() }

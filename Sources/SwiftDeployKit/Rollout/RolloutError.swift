@@ -29,6 +29,9 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     case failedAndRolledBack(cause: String)
     /// Finishing (the promotion) failed half-way: the candidate keeps serving, the rollout is paused.
     case finishFailed(cause: String)
+    /// Finishing: the runtime (Swarm) rolled the stable service's update to the new version back. `manifest` and the
+    /// generated files were put back on `stableImage`/`stableVersion`; the candidate keeps serving, the rollout is paused.
+    case stableUpdateRolledBack(cause: String, manifest: String, stableImage: String, stableVersion: String)
     /// The rollback failed half-way: recorded as paused so `rollout abort` can be run again.
     case rollbackFailed(cause: String, reason: String)
 
@@ -39,7 +42,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmLiveConfigMismatch,
              .swarmExecFailed,
              .failedAndRolledBack,
-             .finishFailed, .rollbackFailed:
+             .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
             return .operationFailed
         }
     }
@@ -71,6 +74,8 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "the rollout failed and was rolled back: \(cause); stable kept serving"
         case .finishFailed(let cause):
             return "finishing the rollout failed: \(cause); the candidate keeps serving and the rollout is paused; fix the cause, then run `swiftdeploy rollout promote` or `swiftdeploy rollout abort` (see `swiftdeploy rollout status`)"
+        case .stableUpdateRolledBack(let cause, let manifest, let image, let version):
+            return "\(cause)\nthe stable service runs \(image) (version \(version)) again, and \(manifest) and the generated files were put back on it; the candidate keeps serving all traffic and the rollout is paused: run `swiftdeploy rollout abort` to return traffic to stable (see `swiftdeploy rollout status`), then fix the new version and start a new rollout"
         case .rollbackFailed(let cause, let reason):
             return "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
         }

@@ -397,6 +397,11 @@ public struct RolloutWorkflow: Sendable {
     /// `promoted` record, or a `paused` record saying what failed (the candidate keeps serving).
     func finish(plan: RolloutPlan, decision: PolicyDecision?, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
         let manifestURL = context.manifestURL
+        // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
+        // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
+        let restore = manifest.services.image != plan.image
+            ? (image: manifest.services.image, version: manifest.services.version ?? plan.stableVersion)
+            : (image: plan.stableImage, version: plan.stableVersion)
         let intent = try session.intend(
             action: "rollout promote",
             message: "about to promote rollout \(plan.id): all traffic on the candidate, \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) recreated on it, traffic back on \(app), \(canaryService) removed",
@@ -408,8 +413,24 @@ public struct RolloutWorkflow: Sendable {
             try editor.setImageAndVersion(image: plan.image, version: plan.version, inFileAt: manifestURL, loader: loader)
             var promoted = context
             promoted.manifest = try loader.load(from: manifestURL)
-            try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
-            try promoted.runtime.recreate(service: app)
+            do {
+                try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                try promoted.runtime.recreate(service: app)
+            } catch RuntimeError.swarmRolledBack(let service, let state, let message, let tasks) {
+                // Swarm rolled stable back to its previous spec: the manifest and the files go back to it too, so a
+                // later abort (or deploy) does not deploy the failing image again. The candidate keeps all traffic.
+                let cause = RuntimeError.swarmRolledBack(service: service, state: state, message: message, tasks: tasks).localizedDescription
+                try editor.setImageAndVersion(image: restore.image, version: restore.version, inFileAt: manifestURL, loader: loader)
+                let restored = try loader.load(from: manifestURL)
+                try ConfigGenerator(manifest: restored, manifestName: manifestURL.lastPathComponent, canary: plan.canary(weight: 100)).write()
+                let error = RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifestURL.lastPathComponent, stableImage: restore.image,
+                                                                stableVersion: restore.version)
+                session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "stable-update-rolled-back",
+                    message: "finishing the rollout of \(plan.image): \(error.errorDescription ?? cause)",
+                    details: ["weight": .int(100), "rolled_back_service": .string(service), "swarm_update_state": .string(state),
+                              "restored_image": .string(restore.image), "restored_version": .string(restore.version)]))
+                throw error
+            }
             _ = try await promoted.healthWaiter(timeout: healthTimeout).wait { progress($0.line) }
             progress("returning traffic to \(app), now on version \(plan.version)")
             if let swarm = swarmRuntime {
@@ -430,6 +451,8 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(outcome: .promoted, decision: decision, message: "promoted \(plan.image) (version \(plan.version)); \(manifestURL.lastPathComponent) updated")
         } catch let error as DeployWorkflowError {
             throw error
+        } catch RolloutError.stableUpdateRolledBack(let cause, let manifest, let image, let version) {
+            throw RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifest, stableImage: image, stableVersion: version)  // recorded above
         } catch {
             let cause = error.localizedDescription
             session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
