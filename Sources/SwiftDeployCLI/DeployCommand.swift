@@ -15,8 +15,9 @@ struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("How long to wait for every service to become healthy.", valueName: "duration"))
-    var timeout: String = "60s"
+    @Option(help: ArgumentHelp("How long the whole deploy may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
+                               valueName: "duration"))
+    var timeout: String?
 
     @Option(help: ArgumentHelp("Proceed past a deny or inconclusive policy decision; the reason and your user name are recorded.",
                                valueName: "reason"))
@@ -24,9 +25,8 @@ struct DeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = global.console
-        let timeout = try LifecycleCLI.duration(timeout, option: "--timeout")
-        let context = try LifecycleCLI.context(global, commandTimeout: timeout.seconds)
-        let report = try await DeployWorkflow(context: context, timeout: timeout.seconds,
+        let (context, timeout) = try LifecycleCLI.context(global, timeoutOption: timeout)
+        let report = try await DeployWorkflow(context: context, timeout: timeout,
                                               override: override.map { OverrideRequest(reason: $0) })
             .run(progress: LifecycleCLI.progress(console))
         if report.overridden {
@@ -54,6 +54,19 @@ enum LifecycleCLI {
         return duration
     }
 
+    /// `context(_:commandTimeout:)` for deploy and promote, with the action's one deadline: `--timeout` when given,
+    /// otherwise the manifest's `WaitBudget` default (60s; on Swarm replicas × update monitor + 30s).
+    static func context(_ global: GlobalOptions, timeoutOption: String?) throws -> (DeployContext, TimeInterval) {
+        let given = try timeoutOption.map { try duration($0, option: "--timeout").seconds }
+        var context = try self.context(global, commandTimeout: given ?? WaitBudget.minimum)
+        guard let given else {
+            let derived = WaitBudget(manifest: context.manifest).defaultTimeout
+            if derived != WaitBudget.minimum { context = try self.context(global, commandTimeout: derived) }
+            return (context, derived)
+        }
+        return (context, given)
+    }
+
     /// Loads the manifest and assembles the real runtime, renderer, gate, recorder and lock.
     /// `commandTimeout` bounds each Compose/Docker call (deploy and promote pass their `--timeout`).
     static func context(_ global: GlobalOptions, commandTimeout: TimeInterval = 300) throws -> DeployContext {
@@ -69,7 +82,7 @@ enum LifecycleCLI {
             recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
             return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
                                  renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, adminPort: manifest.nginx.adminPort),
+                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
                                  phases: .fromEnvironment(), warn: { console.warning($0) })
         }
         var runtime = ComposeRuntime(manifest: manifest)

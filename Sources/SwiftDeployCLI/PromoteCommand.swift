@@ -29,16 +29,16 @@ struct PromoteCommand: AsyncParsableCommand {
                                valueName: "reason"))
     var override: String?
 
-    @Option(help: ArgumentHelp("How long the recreated app may take to become healthy.", valueName: "duration"))
-    var timeout: String = "60s"
+    @Option(help: ArgumentHelp("How long the mode switch may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
+                               valueName: "duration"))
+    var timeout: String?
 
     func run() async throws {
         let console = global.console
-        let timeout = try LifecycleCLI.duration(timeout, option: "--timeout")
-        let context = try LifecycleCLI.context(global, commandTimeout: timeout.seconds)
+        let (context, timeout) = try LifecycleCLI.context(global, timeoutOption: timeout)
         let report = try await PromoteWorkflow(context: context, target: mode, dryRun: dryRun,
                                                override: override.map { OverrideRequest(reason: $0) },
-                                               timeout: timeout.seconds)
+                                               timeout: timeout)
             .run(progress: LifecycleCLI.progress(console))
         if let drift = report.drift { console.warning(drift) }
         switch report.outcome {

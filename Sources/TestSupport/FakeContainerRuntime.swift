@@ -20,6 +20,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     public var preflightError: RuntimeError?
     /// Thrown by `up` when set.
     public var upError: RuntimeError?
+    /// Seconds `up` and `recreate` take (a slow engine, Swarm's rolling update).
+    public var upDelay: TimeInterval = 0
     /// Thrown by `recreate(service:)` for the service named (a rolling update the runtime rolled back, say).
     public var recreateErrors: [String: RuntimeError] = [:]
     /// The `USER` of each image (default: a non-root `10001:10001`).
@@ -59,6 +61,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func up() throws {
         note("up")
+        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
         if let upError { throw upError }
         let mode = modeOnDisk()
         lock.lock(); defer { lock.unlock() }
@@ -68,6 +71,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func recreate(service: String) throws {
         note("recreate \(service)")
+        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
         if let error = recreateErrors[service] { throw error }
         let mode = modeOnDisk()
         lock.lock(); defer { lock.unlock() }

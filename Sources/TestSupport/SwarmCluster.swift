@@ -13,7 +13,10 @@ import Glibc
 /// Everything the cluster creates is named with `SwarmCluster.prefix` and its own id: the namespace
 /// `sdsn-<id>`, the links `sdsn<id>h`/`sdsn<id>n`, the directory `<tmp>/sdsn-<id>` (the worker's data and
 /// exec roots, socket, pid file, log and an `owner` file with the pid of the process that started it),
-/// and the manager node's label `swiftdeploy.harness=sdsn-<id>`. `tearDown()` removes all of it, in every
+/// and the manager node's label `swiftdeploy.harness=sdsn-<id>` (for a person reading `docker node ls`). The swarm
+/// is left only when it is the one this cluster created: its cluster ID, recorded at `swarm init` (in memory and in the
+/// directory's `cluster-id` file), must be the engine's (`docker info` `.Swarm.Cluster.ID`); a label anyone can set
+/// decides nothing. `tearDown()` removes all of it, in every
 /// state the cluster can be in (a half-made start cleans up before it throws); `sweepStale()`, run at
 /// every start, removes whatever a cluster whose owner process died left behind.
 ///
@@ -39,6 +42,8 @@ public final class SwarmCluster: @unchecked Sendable {
     public var workerHost: String { "unix://\(directory.path)/docker.sock" }
     public private(set) var managerNodeID = ""
     public private(set) var workerNodeID = ""
+    /// The ID of the swarm this cluster created (`docker info` `.Swarm.Cluster.ID` right after `swarm init`).
+    public private(set) var clusterID = ""
     /// The worker's dockerd, while it runs.
     public private(set) var workerPID: Int32?
 
@@ -143,6 +148,9 @@ public final class SwarmCluster: @unchecked Sendable {
         let initResult = try SwarmCluster.docker(["swarm", "init", "--advertise-addr", managerAddress, "--listen-addr", "\(managerAddress):2377"])
         guard initResult.status == 0 else { throw SwarmClusterError.step("docker swarm init on the shared engine", initResult.output) }
         lock.withLock { createdSwarm = true }
+        clusterID = SwarmCluster.currentClusterID() ?? ""
+        guard !clusterID.isEmpty else { throw SwarmClusterError.step("read the new swarm's cluster ID", "docker info names no .Swarm.Cluster.ID") }
+        try Data("\(clusterID)\n".utf8).write(to: directory.appendingPathComponent("cluster-id"))
         managerNodeID = try SwarmCluster.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         try run("label the manager node", ["docker", "node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(name)", managerNodeID])
         let token = try SwarmCluster.docker(["swarm", "join-token", "-q", "worker"])
@@ -290,7 +298,7 @@ public final class SwarmCluster: @unchecked Sendable {
             lock.withLock { workerPID = nil }
         }
         if lock.withLock({ createdSwarm }) {
-            problems += SwarmCluster.leaveManagerSwarm(expectedLabel: name)
+            problems += SwarmCluster.leaveManagerSwarm(expectedClusterID: clusterID)
             if !gwbridgeExisted { _ = try? SwarmCluster.docker(["network", "rm", "docker_gwbridge"]) }
         }
         problems += SwarmCluster.removeLocal(name: name, directory: directory)
@@ -299,19 +307,21 @@ public final class SwarmCluster: @unchecked Sendable {
 
     /// What of this cluster is still on the machine (names), for tests of the cleanup.
     public func leftovers() -> [String] {
-        SwarmCluster.leftovers(named: name, directory: directory)
+        SwarmCluster.leftovers(named: name, directory: directory, clusterID: clusterID)
     }
 
     /// What of the cluster `name` is still on the machine: its namespace, links, directory, processes and
-    /// the shared engine's swarm when the manager carries its label.
-    public static func leftovers(named name: String, directory: URL) -> [String] {
+    /// the shared engine's swarm when it is the one the cluster created (`clusterID`, or the directory's record).
+    public static func leftovers(named name: String, directory: URL, clusterID: String? = nil) -> [String] {
         let id = String(name.dropFirst(prefix.count + 1))
         var found: [String] = []
         if namespaces().contains(name) { found.append("network namespace \(name)") }
         for link in links() where link == "\(prefix)\(id)h" || link == "\(prefix)\(id)n" { found.append("link \(link)") }
         if FileManager.default.fileExists(atPath: directory.path) { found.append("directory \(directory.path)") }
         for pid in processes(mentioning: directory.path) { found.append("process \(pid)") }
-        if managerLabel() == name { found.append("the shared engine's swarm (manager labelled \(name))") }
+        if let id = clusterID.flatMap({ $0.isEmpty ? nil : $0 }) ?? recordedClusterID(directory), currentClusterID() == id {
+            found.append("the shared engine's swarm (cluster \(id), created by \(name))")
+        }
         return found
     }
 
@@ -334,7 +344,8 @@ public final class SwarmCluster: @unchecked Sendable {
             let ns = "\(prefix)-\(link.dropFirst(prefix.count).dropLast())"
             if isClusterName(ns) && !live.contains(ns) { stale.insert(ns) }
         }
-        if let label = managerLabel(), isClusterName(label), !live.contains(label) { stale.insert(label) }
+        // A swarm is never judged stale by the manager's label (anyone can set one): only a stale directory's
+        // recorded cluster ID, when it is the engine's, makes the sweep leave the swarm.
         for name in stale.sorted() {
             let dir = base.appendingPathComponent(name)
             let pidFile = dir.appendingPathComponent("docker.pid")
@@ -342,7 +353,7 @@ public final class SwarmCluster: @unchecked Sendable {
                processes(mentioning: dir.path).contains(pid) {
                 _ = stop(pid: pid, timeout: 60)
             }
-            if managerLabel() == name { _ = leaveManagerSwarm(expectedLabel: name) }
+            if let id = recordedClusterID(dir) { _ = leaveManagerSwarm(expectedClusterID: id) }
             _ = removeLocal(name: name, directory: dir)
             removed.append(name)
         }
@@ -416,16 +427,23 @@ public final class SwarmCluster: @unchecked Sendable {
         }
     }
 
-    /// The manager label on the shared engine's own node, when it is a swarm manager carrying one.
-    private static func managerLabel() -> String? {
-        guard let result = try? docker(["node", "inspect", "self", "--format", "{{index .Spec.Labels \"\(labelKey)\"}}"]), result.status == 0 else { return nil }
-        let label = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        return label.isEmpty || label == "<no value>" ? nil : label
+    /// The ID of the swarm the shared engine is in (`docker info` `.Swarm.Cluster.ID`); nil in no swarm.
+    public static func currentClusterID() -> String? {
+        guard let result = try? docker(["info", "--format", "{{.Swarm.Cluster.ID}}"]), result.status == 0 else { return nil }
+        let id = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty || id == "<no value>" ? nil : id
     }
 
-    /// Leaves the shared engine's swarm, only when its manager carries `expectedLabel` (never someone else's swarm).
-    private static func leaveManagerSwarm(expectedLabel: String) -> [String] {
-        guard managerLabel() == expectedLabel else { return [] }
+    /// The cluster ID a cluster's directory recorded at `swarm init`; nil when it recorded none.
+    static func recordedClusterID(_ directory: URL) -> String? {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("cluster-id"), encoding: .utf8)) ?? ""
+        let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return id.isEmpty ? nil : id
+    }
+
+    /// Leaves the shared engine's swarm, only when it is the swarm `expectedClusterID` names (never someone else's).
+    private static func leaveManagerSwarm(expectedClusterID: String) -> [String] {
+        guard !expectedClusterID.isEmpty, currentClusterID() == expectedClusterID else { return [] }
         let result = try? docker(["swarm", "leave", "--force"])
         if result?.status != 0 { return ["the shared engine did not leave the swarm: \(result?.output ?? "docker did not run")"] }
         return []

@@ -32,18 +32,8 @@ import FoundationNetworking
                           "admin_port": String(adminPort)]
             for (key, value) in values { text = text.replacingOccurrences(of: "{{\(key)}}", with: value) }
             try Data(text.utf8).write(to: manifestURL)
-            // The repository's own policies and thresholds, as a user's project has them. Only the latency bounds are
-            // relaxed: a loaded CI machine makes every request slower, and this suite is about the error-rate decision.
-            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
-                                             to: dir.url.appendingPathComponent("policies"))
-            var thresholds = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
-            if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
-                canary["max_p99_ms"] = .int(60_000)
-                canary["warn_p95_ms"] = .int(30_000)
-                all["canary"] = .object(canary)
-                thresholds = .object(all)
-            }
-            try Data(thresholds.jsonString(pretty: true).utf8).write(to: dir.url.appendingPathComponent("thresholds.json"))
+            // The repository's own policies and thresholds, the latency bounds relaxed (TestProjectFiles).
+            try TestProjectFiles.writePoliciesAndRelaxedThresholds(into: dir.url)
         }
 
         /// Runs `swiftdeploy <arguments> --manifest <this project>`.

@@ -9,89 +9,14 @@ import TestSupport
 /// On a shared engine wrap the run in the swarm lock: `flock <lock> swift test --filter SwarmEndToEndTests`.
 @Suite("Swarm end to end", .serialized)
 struct SwarmEndToEndTests {
-    struct Project {
-        let dir: TemporaryDirectory
-        let name: String
-        let publicPort: Int
-        let adminPort: Int
-        var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
+    typealias Project = SwarmProject
 
-        init(replicas: Int, image: String = "swiftdeploy/api:0.1.0") throws {
-            dir = try TemporaryDirectory(prefix: "swarm")
-            name = "sdsw" + String(UUID().uuidString.lowercased().prefix(8))
-            publicPort = try EndToEndTests.freePort()
-            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
-            try write(replicas: replicas, image: image)
-            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
-                                             to: dir.url.appendingPathComponent("policies"))
-            // As EndToEndTests: the repository's thresholds, the latency bounds relaxed for a loaded machine.
-            var thresholds = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
-            if case .object(var all) = thresholds, case .object(var canary)? = all["canary"] {
-                canary["max_p99_ms"] = .int(60_000)
-                canary["warn_p95_ms"] = .int(30_000)
-                all["canary"] = .object(canary)
-                thresholds = .object(all)
-            }
-            try Data(thresholds.jsonString(pretty: true).utf8).write(to: dir.url.appendingPathComponent("thresholds.json"))
-        }
-
-        func write(replicas: Int, image: String, mode: String = "stable") throws {
-            let text = """
-                project: \(name)
-                runtime: swarm
-                services:
-                  image: \(image)
-                  port: 3000
-                  mode: \(mode)
-                  replicas: \(replicas)
-                  healthcheck:
-                    interval: 1s
-                    timeout: 2s
-                    retries: 3
-                nginx:
-                  image: swiftdeploy/nginx:bookworm
-                  port: \(publicPort)
-                  admin_port: \(adminPort)
-                network:
-                  name: app-net
-                  driver_type: bridge
-                metrics:
-                  window: 4s
-                  min_requests: 10
-
-                """
-            try Data(text.utf8).write(to: manifestURL)
-        }
-
-        var runtime: SwarmRuntime {
-            SwarmRuntime(project: name, stackFile: dir.url.appendingPathComponent("docker-stack.yml"))
-        }
-
-        func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CommandResult {
-            let binary = RepositoryPaths.builtProduct("swiftdeploy").path
-            let result = try SystemCommandRunner().run([binary] + arguments + ["--manifest", manifestURL.path, "--no-color"],
-                                                       environment: nil, timeout: timeout)
-            print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
-            return result
-        }
-
-        /// deploy, and on a host the infrastructure policy finds too busy, deploy again on an audited override.
-        func deploy() throws -> CommandResult {
-            let first = try run(["deploy", "--timeout", "180s"])
-            guard first.status == 1 || first.status == 2 else { return first }
-            return try run(["deploy", "--timeout", "180s", "--override", "swarm e2e on a busy shared test host"])
-        }
-
-        func history() throws -> [[String: Any]] {
-            let text = try String(contentsOf: dir.url.appendingPathComponent("history.jsonl"), encoding: .utf8)
-            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        }
-
-        func destroy() {
-            _ = try? run(["teardown", "--clean"], timeout: 180)
-            _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
-            dir.remove()
-        }
+    /// The demo image with a health check that always fails (Swarm's task never becomes healthy).
+    static func buildUnhealthyImage(_ project: Project) throws -> String {
+        let tag = "swiftdeploy/api:\(project.name)-unhealthy"
+        let built = try SwarmProject.buildImage(tag, dockerfile: "FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n")
+        #expect(built.status == 0, "\(built.output)")
+        return tag
     }
 
     @Test(.enabled(if: DockerTestEnvironment.enabled))
@@ -121,6 +46,26 @@ struct SwarmEndToEndTests {
         }
         // The admin listener is published nowhere on the host.
         #expect(HTTPProbe.get(port: project.adminPort, path: "/healthz") == nil)
+        // Reviewer's finding (tests that can fail): Swarm publishes nginx's public port only ...
+        let ports = try DockerTestEnvironment.docker(["service", "inspect", "--format",
+                                                      "{{range .Endpoint.Ports}}{{.PublishedPort}}->{{.TargetPort}}/{{.PublishMode}} {{end}}",
+                                                      "\(project.name)_nginx"])
+        #expect(ports.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(project.publicPort)->8080/host",
+                "nginx's published ports: \(ports.output)")
+        // ... and from a replica on the overlay network, nginx's task answers on its public listener but refuses its
+        // admin port (bound to nginx's own loopback). The demo binary's probe is the HTTP client inside the replica.
+        let nginxAddress = try #require(try project.runtime.tasks().first { $0.status.service == "nginx" && $0.desiredState == "running" }?.address)
+        let replica = try #require(try DockerTestEnvironment.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_app"])
+            .output.split(separator: "\n").first.map(String.init))
+        func probe(_ port: Int) throws -> String {
+            try DockerTestEnvironment.docker(["exec", replica, "/usr/local/bin/swiftdeploy-api", "healthcheck", "--timeout", "3",
+                                              "--url", "http://\(nginxAddress):\(port)/healthz"]).output
+        }
+        let admin = try probe(ContainerLayout.nginxAdminPort)
+        #expect(admin.contains("Connection refused"), "the admin port from the overlay network: \(admin)")
+        let control = try probe(ContainerLayout.nginxPublicPort)
+        #expect(!control.contains("Connection refused") && !control.contains("cannot connect"),
+                "the same probe reaches nginx's public listener (so the refusal above is the admin port's): \(control)")
 
         let status = try project.run(["status", "--once", "--format", "json"])
         #expect(status.status == 0, "status: \(status.stdout)\(status.stderr)")
@@ -173,11 +118,7 @@ struct SwarmEndToEndTests {
         let project = try Project(replicas: 2)
         defer { project.destroy() }
         // The same app, but its health check always fails.
-        let unhealthy = "swiftdeploy/api:\(project.name)-unhealthy"
-        let dockerfile = project.dir.url.appendingPathComponent("Dockerfile.unhealthy")
-        try Data("FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n".utf8).write(to: dockerfile)
-        let built = try ExternalTool.run("/usr/bin/env", ["env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", unhealthy, "-f", dockerfile.path, project.dir.path])
-        #expect(built.status == 0, "\(built.output)")
+        let unhealthy = try Self.buildUnhealthyImage(project)
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
 
         let deployed = try project.deploy()
@@ -196,5 +137,160 @@ struct SwarmEndToEndTests {
         #expect(record["outcome"] as? String == "failed")
         #expect((record["message"] as? String)?.contains("rolled the update") == true, "\(record)")
         #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
+    }
+
+    /// The one node of the test swarm as swiftdeploy names it: `hostname (id prefix)`.
+    static func onlyNode() throws -> String {
+        let nodes = try DockerTestEnvironment.docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
+        let parts = nodes.output.split(whereSeparator: \.isNewline).first?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
+        try #require(parts.count == 2, "docker node ls: \(nodes.output)")
+        return "\(parts[1]) (\(parts[0].prefix(12)))"
+    }
+
+    /// Interface, `deploy`: "On timeout: exit 3 naming the failing tasks, their nodes and their errors." Replicas whose
+    /// health check always fails: Swarm starts them on the node, kills them unhealthy and starts others, never running.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func deployTimingOutNamesTheFailingTasksTheirNodesAndErrors() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 2)
+        defer { project.destroy() }
+        let unhealthy = try Self.buildUnhealthyImage(project)
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
+        try project.write(replicas: 2, image: unhealthy)
+        let node = try Self.onlyNode()
+
+        let deployed = try project.deploy(timeout: "60s")
+        print(try DockerTestEnvironment.docker(["stack", "ps", "--no-trunc", project.name]).output)
+        #expect(deployed.status == 3, "a deploy that times out exits 3: \(deployed.stderr)")
+        // The --timeout is one deadline for the whole deploy, and the error names it.
+        #expect(deployed.stderr.contains("the stack is not ready after 60s: app 0/2 running"), "\(deployed.stderr)")
+        // Every task line names the task, its node and what Swarm says about it; the failures carry Swarm's error.
+        let taskLines = deployed.stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.hasPrefix("| ") ? String($0.dropFirst(2)) : $0 }.filter { $0.hasPrefix("app.") }
+        #expect(!taskLines.isEmpty, "no task named: \(deployed.stderr)")
+        #expect(taskLines.allSatisfy { $0.contains(" on \(node): ") }, "each task names its node \(node): \(taskLines)")
+        // Swarm ends a replica that fails its health check `complete` (exit 0, no error of its own): the failure names
+        // what the health check said.
+        let failures = taskLines.filter { $0.contains("failed health check") }
+        #expect(!failures.isEmpty, "the failed tasks carry their error: \(taskLines)")
+
+        let record = try #require(try project.history().last { $0["event"] as? String == "deploy" })
+        #expect(record["outcome"] as? String == "failed", "\(record)")
+        let message = record["message"] as? String ?? ""
+        #expect(message.contains("not ready after 60s") && message.contains(" on \(node): "), "the record names the tasks and node: \(message)")
+        #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
+    }
+
+    /// The same bullet when no node may run the replicas: the tasks wait unscheduled, with Swarm's reason.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func deployTimingOutOnAPlacementNoNodeSatisfiesNamesTheReason() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 1, placement: ["node.labels.swiftdeploy-test.nowhere == none"])
+        defer { project.destroy() }
+
+        let deployed = try project.deploy(timeout: "15s")
+        #expect(deployed.status == 3, "\(deployed.stderr)")
+        #expect(deployed.stderr.contains("app 0/1 running"), "\(deployed.stderr)")
+        #expect(deployed.stderr.contains("app.1 on no node yet: pending: no suitable node"), "\(deployed.stderr)")
+        let record = try #require(try project.history().last { $0["event"] as? String == "deploy" })
+        #expect(record["outcome"] as? String == "failed")
+        #expect((record["message"] as? String)?.contains("no suitable node") == true, "\(record)")
+    }
+
+    /// Interface, `promote`: "an update that fails its health checks is rolled back by Swarm, and swiftdeploy reports
+    /// and records that (exit 3)", through `swiftdeploy promote`. The image's app is healthy in stable mode and fails
+    /// its health check in canary mode (a wrapper around the demo binary), so Swarm rolls the mode switch back.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aPromoteWhoseNewModeFailsItsHealthCheckIsRolledBackBySwarmReportedAndRecorded() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 2)
+        defer { project.destroy() }
+        let image = "swiftdeploy/api:\(project.name)-canary-unhealthy"
+        let built = try SwarmProject.buildImage(image, dockerfile: """
+            FROM swiftdeploy/api:0.1.0
+            USER root
+            RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
+             && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > /usr/local/bin/swiftdeploy-api \\
+             && chmod 755 /usr/local/bin/swiftdeploy-api
+            USER 10001:10001
+
+            """)
+        try #require(built.status == 0, "\(built.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
+        try project.write(replicas: 2, image: image)
+        let deployed = try project.deploy()
+        try #require(deployed.status == 0, "deploy: \(deployed.stderr)")
+
+        let promoted = try project.run(["promote", "canary", "--timeout", "180s", "--override", "swarm e2e: the canary is meant to fail"])
+        #expect(promoted.status == 3, "a promote Swarm rolled back exits 3: \(promoted.stderr)")
+        #expect(promoted.stderr.contains("Swarm rolled the update of \(project.name)_app back"), "\(promoted.stderr)")
+        #expect(promoted.stderr.contains("services.mode is stable again"), "\(promoted.stderr)")
+
+        // Swarm put the stable spec back, and swiftdeploy the manifest's mode.
+        let tasks = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(tasks.count == 2 && tasks.allSatisfy { $0.environment["MODE"] == "stable" && $0.isReady },
+                "\(tasks.map { ($0.name, $0.environment["MODE"] ?? "-", $0.state) })")
+        var answer: String = "no answer"
+        for _ in 0..<20 where answer != "HTTP 200 without X-Mode" {
+            let response = HTTPProbe.get(port: project.publicPort, path: "/")
+            answer = response?.headers["x-mode"] ?? response.map { "HTTP \($0.status) without X-Mode" } ?? "no answer"
+            if answer != "HTTP 200 without X-Mode" { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        #expect(answer == "HTTP 200 without X-Mode", "the public port answers in stable mode (X-Mode is canary's only): \(answer)")
+        #expect(try ManifestLoader().load(from: project.manifestURL).services.mode == .stable)
+        let record = try #require(try project.history().last)
+        #expect(record["event"] as? String == "rollback", "\(record)")
+        #expect(record["outcome"] as? String == "ok", "\(record)")
+        let message = record["message"] as? String ?? ""
+        #expect(message.contains("promote to canary failed") && message.contains("Swarm rolled the update"), "\(message)")
+        #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
+    }
+
+    /// Reviewer's finding: each changed nginx.conf is a new Swarm config and `stack deploy --prune` prunes services
+    /// only, so old configs piled up deploy after deploy. A deploy removes the stack's configs no service uses.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func oldNginxConfigsArePrunedAcrossDeploys() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 1)
+        defer { project.destroy() }
+        let label = "label=com.docker.stack.namespace=\(project.name)"
+        #expect(try project.deploy().status == 0)
+        let first = try DockerTestEnvironment.docker(["config", "ls", "-q", "--filter", label]).output
+        // A change that reaches nginx.conf only: a new config, and nginx updated to it.
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "nginx:\n", with: "nginx:\n  proxy_timeout: 45s\n").utf8).write(to: project.manifestURL)
+        let again = try project.deploy()
+        #expect(again.status == 0, "\(again.stderr)")
+        let configs = try DockerTestEnvironment.docker(["config", "ls", "--format", "{{.Name}}", "--filter", label]).output
+            .split(separator: "\n").map(String.init)
+        #expect(configs.count == 1, "configs of the stack after two deploys: \(configs)")
+        let used = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}", "\(project.name)_nginx"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(configs == [used], "the one left is nginx's current config (\(used)), the first was \(first)")
+        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+    }
+
+    /// Reviewer's finding: teardown removed the stack's networks and configs once its tasks were gone, but never its
+    /// volumes, and spun its whole 120 s wait on one before reporting it.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func teardownRemovesTheStacksVolumesWithoutSpinning() throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Project(replicas: 1)
+        defer { project.destroy() }
+        let volume = "\(project.name)_data"
+        let created = try DockerTestEnvironment.docker(["volume", "create", "--label", "com.docker.stack.namespace=\(project.name)", volume])
+        try #require(created.status == 0, "\(created.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["volume", "rm", volume]) }
+        let started = Date()
+        let teardown = try project.run(["teardown"], timeout: 240)
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(teardown.status == 0, "\(teardown.stderr)")
+        #expect(elapsed < 60, "teardown took \(Int(elapsed)) s")
+        #expect(try DockerTestEnvironment.docker(["volume", "inspect", volume]).status != 0, "the stack's volume is still there")
     }
 }

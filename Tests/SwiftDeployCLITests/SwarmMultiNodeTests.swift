@@ -13,74 +13,7 @@ import TestSupport
 struct SwarmMultiNodeTests {
     static let label = "swiftdeploy-test.pool"
 
-    struct Project {
-        let dir: TemporaryDirectory
-        let name: String
-        let publicPort: Int
-        let adminPort: Int
-        var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
-
-        init() throws {
-            dir = try TemporaryDirectory(prefix: "swarm-nodes")
-            name = "sdmn" + String(UUID().uuidString.lowercased().prefix(8))
-            publicPort = try EndToEndTests.freePort()
-            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
-            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("policies"),
-                                             to: dir.url.appendingPathComponent("policies"))
-            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent("thresholds.json"),
-                                             to: dir.url.appendingPathComponent("thresholds.json"))
-        }
-
-        func write(replicas: Int, placement: [String]) throws {
-            let constraints = placement.isEmpty ? "" : "  placement:\n" + placement.map { "    - \($0)\n" }.joined()
-            let text = """
-                project: \(name)
-                runtime: swarm
-                services:
-                  image: swiftdeploy/api:0.1.0
-                  port: 3000
-                  replicas: \(replicas)
-                  healthcheck:
-                    interval: 1s
-                    timeout: 2s
-                    retries: 3
-
-                """ + constraints + """
-                nginx:
-                  image: swiftdeploy/nginx:bookworm
-                  port: \(publicPort)
-                  admin_port: \(adminPort)
-                network:
-                  name: app-net
-                  driver_type: bridge
-
-                """
-            try Data(text.utf8).write(to: manifestURL)
-        }
-
-        var runtime: SwarmRuntime {
-            SwarmRuntime(project: name, stackFile: dir.url.appendingPathComponent("docker-stack.yml"))
-        }
-
-        func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CLIResult {
-            let result = try CLIRunner.run(arguments + ["--no-color"], in: dir.url, timeout: timeout)
-            print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
-            return result
-        }
-
-        /// deploy, and on a host the infrastructure policy finds too busy, again on an audited override.
-        func deploy() throws -> CLIResult {
-            let first = try run(["deploy", "--timeout", "240s"])
-            guard first.status == 1 || first.status == 2 else { return first }
-            return try run(["deploy", "--timeout", "240s", "--override", "swarm multi-node test on a busy shared host"])
-        }
-
-        func destroy() {
-            _ = try? run(["teardown", "--clean"], timeout: 180)
-            _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
-            dir.remove()
-        }
-    }
+    typealias Project = SwarmProject
 
     /// The app's tasks that Swarm wants running, by the node they are on (node id prefix → count).
     static func appTasksByNode(_ project: Project, cluster: SwarmCluster) throws -> (manager: Int, worker: Int, other: [String]) {
@@ -106,17 +39,15 @@ struct SwarmMultiNodeTests {
     }
 
     static func statusFrame(_ project: Project) throws -> (status: Int32, frame: [String: Any]) {
-        let result = try project.run(["status", "--once", "--format", "json"])
-        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let frame = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "status printed no JSON: \(result.stdout)")
-        return (result.status, frame)
+        let (status, frame) = try project.statusFrame()
+        return (status, try #require(frame, "status printed no JSON"))
     }
 
     @Test("two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the worker's engine stopped moves its replicas to the manager and status shows it, nothing is left")
     func replicasSpreadPlaceAndRescheduleOverTwoNodes() async throws {
         let cluster = try SwarmCluster.start(images: ["swiftdeploy/api:0.1.0", "swiftdeploy/nginx:bookworm"])
         defer { #expect(cluster.tearDown().isEmpty) }
-        let project = try Project()
+        let project = try Project(namePrefix: "sdmn")
         defer { project.destroy() }
 
         // 1. Placement: only the worker carries the label, so both replicas run there (nginx stays on the manager).
@@ -184,11 +115,16 @@ struct SwarmMultiNodeTests {
         let text = try project.run(["status", "--once"])
         #expect(text.stdout.contains("down"), "the text dashboard shows the worker down: \(text.stdout)")
 
-        // 4. Teardown leaves nothing of the stack; the harness removes the rest (checked by its own tests).
-        let teardown = try project.run(["teardown"], timeout: 240)
+        // 4. Teardown --clean leaves nothing of the stack and deletes the generated files, while the swarm is still
+        //    there (it used to run after the harness had left the swarm, where teardown rightly refuses: exit 3); the
+        //    harness removes the rest (checked by its own tests).
+        let teardown = try project.run(["teardown", "--clean"], timeout: 240)
         #expect(teardown.status == 0, "teardown: \(teardown.stdout)\(teardown.stderr)")
         let left = try project.runtime.leftovers()
         #expect(left.isEmpty, "teardown left: \(left)")
+        for file in ["nginx.conf", "docker-stack.yml"] {
+            #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent(file).path), "\(file) was not deleted")
+        }
         let problems = cluster.tearDown()
         #expect(problems.isEmpty, "\(problems)")
         #expect(cluster.leftovers().isEmpty, "\(cluster.leftovers())")

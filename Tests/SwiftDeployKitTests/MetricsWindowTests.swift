@@ -37,6 +37,35 @@ import TestSupport
         #expect(figures.json["sufficient"] == .bool(true))
     }
 
+    /// Reviewer's finding: on Swarm the window merges every replica's counters (labelled `replica`). A replica
+    /// replaced inside the window took its errors with it: the second scrape no longer had its series, so the window
+    /// counted only the healthy replicas and looked healthier than what happened. It is insufficient now.
+    @Test func aReplicaReplacedInsideTheWindowMakesItInsufficientNeverHealthier() throws {
+        func replica(ok: Int, errors: Int) -> DemoMetrics {
+            var demo = DemoMetrics()
+            demo.record(path: "/", status: 200, seconds: 0.02, count: ok)
+            if errors > 0 { demo.record(path: "/", status: 500, seconds: 0.02, count: errors) }
+            return demo
+        }
+        let source = "scrape every replica"
+        // The first scrape: replica .5 failing (40 errors so far), .6 healthy.
+        let first = SwarmReplicaMetricsSource.merge([("10.0.1.5", try snapshot(replica(ok: 100, errors: 40), at: 0)),
+                                                     ("10.0.1.6", try snapshot(replica(ok: 100, errors: 0), at: 0))], source: source)
+        // Within the window .5 served 50 more errors, then Swarm replaced it by .7: the second scrape sees .6 and .7 only.
+        let second = SwarmReplicaMetricsSource.merge([("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10)),
+                                                      ("10.0.1.7", try snapshot(replica(ok: 30, errors: 0), at: 10))], source: source)
+        let figures = MetricsWindow(settings: settings).figures(from: first, to: second)
+        #expect(figures.insufficient.contains { $0.contains("replica 10.0.1.5 left within the window") }, "\(figures.insufficient)")
+        #expect(figures.json["sufficient"] == .bool(false))
+
+        // The same replicas in both scrapes: judged as usual, every replica's errors counted.
+        let stayed = SwarmReplicaMetricsSource.merge([("10.0.1.5", try snapshot(replica(ok: 110, errors: 90), at: 10)),
+                                                      ("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10))], source: source)
+        let judged = MetricsWindow(settings: settings).figures(from: first, to: stayed)
+        #expect(judged.insufficient.isEmpty, "\(judged.insufficient)")
+        #expect(judged.errors == 50 && judged.requests == 110)
+    }
+
     @Test func counterResetCountsFromZeroLikeRate() throws {
         var before = DemoMetrics()
         before.record(path: "/", status: 200, seconds: 0.02, count: 300)

@@ -8,6 +8,8 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
     private let lock = NSLock()
     private var answers: [(prefix: [String], result: Result<CommandResult, RuntimeError>)]
     private(set) var commands: [[String]] = []
+    /// The timeout each command was run with, in order.
+    private(set) var timeouts: [TimeInterval] = []
 
     init(_ answers: [([String], Result<CommandResult, RuntimeError>)]) {
         self.answers = answers.map { (prefix: $0.0, result: $0.1) }
@@ -20,6 +22,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
     func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
         lock.lock(); defer { lock.unlock() }
         commands.append(arguments)
+        timeouts.append(timeout)
         guard let answer = answers.first(where: { Array(arguments.prefix($0.prefix.count)) == $0.prefix }) else {
             return CommandResult(commandLine: arguments.joined(separator: " "), status: 127, stdout: "", stderr: "unexpected command")
         }

@@ -170,6 +170,26 @@ struct SwarmClusterTests {
         #expect(try cluster.state(of: .worker) == "ready")
     }
 
+    /// Reviewer's finding: the harness left the shared engine's swarm whenever its manager carried a stale
+    /// `swiftdeploy.harness=sdsn-…` label, which anyone can set; it is keyed on the cluster ID it created now.
+    @Test("a swarm the harness did not create is never left, whatever label its manager carries")
+    func aForeignSwarmWithTheHarnessLabelIsNotLeft() throws {
+        let initialised = try DockerTestEnvironment.docker(["swarm", "init", "--advertise-addr", "127.0.0.1"])
+        try #require(initialised.status == 0, "\(initialised.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["swarm", "leave", "--force"]) }
+        let foreign = try #require(SwarmCluster.currentClusterID())
+        // The label of a cluster whose directory and owner are long gone, on someone else's swarm.
+        let stale = "sdsn-" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(6))
+        let node = try DockerTestEnvironment.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let labelled = try DockerTestEnvironment.docker(["node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(stale)", node])
+        try #require(labelled.status == 0, "\(labelled.output)")
+        SwarmCluster.sweepStale()
+        #expect(try Self.swarmState() == "active", "the sweep left a swarm it did not create")
+        #expect(SwarmCluster.currentClusterID() == foreign)
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(stale)
+        #expect(SwarmCluster.leftovers(named: stale, directory: dir).isEmpty, "a foreign swarm is no leftover of \(stale)")
+    }
+
     @Test("the sweep touches only names of the harness's exact shape (sdsn-<6 hex>), never a file or directory that merely starts alike")
     func sweepKeepsLookalikes() throws {
         #expect(SwarmCluster.isClusterName("sdsn-0a9f3c"))

@@ -57,6 +57,31 @@ struct SwarmRuntimeTests {
         #expect(tasks[2].line == "app.2 on n2bbbbbbbbbb: failed: task: non-zero exit (1)")
     }
 
+    /// Found by the end-to-end timeout test: Swarm ends a replica whose health check fails as `complete`, `finished`,
+    /// exit 0, with no error, so a timeout named no failure at all. Such tasks are failures, with what their health
+    /// check said.
+    @Test func aReplicaSwarmStoppedAsUnhealthyIsAFailureWithItsHealthCheckOutput() throws {
+        let tasks = """
+            [{"ID":"t1","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"shutdown",
+              "Status":{"State":"complete","Message":"finished","Timestamp":"2026-11-26T21:00:37.824426099Z","ContainerStatus":{"ContainerID":"c1","ExitCode":0}},
+              "Spec":{"ContainerSpec":{"Image":"api:0.1.0"}}},
+             {"ID":"t2","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"running",
+              "Status":{"State":"starting","Message":"starting","ContainerStatus":{"ContainerID":"c2"}},"Spec":{"ContainerSpec":{"Image":"api:0.1.0"}}}]
+            """
+        let health = #"{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET /healthz: 503\n"}]}"#
+        let runner = ScriptedRunner([
+            (["docker", "stack", "ps"], ScriptedRunner.ok("t1\nt2\n")),
+            (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(tasks)),
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":1}}}}]"#)),
+            (["docker", "node", "ls"], ScriptedRunner.ok("n1 vm\n")),
+            (["docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}", "c1"], ScriptedRunner.ok(health)),
+        ])
+        #expect(runtime(runner).failedTaskLines() == [
+            "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)",
+        ])
+    }
+
     /// The engine after a deploy that changed the app's image: the service has the new spec; its tasks run `taskImage`.
     private func deployedRunner(serviceImage: String, taskImage: String, update: String = "null",
                                 pruned: Bool = false) -> ScriptedRunner {
@@ -93,7 +118,7 @@ struct SwarmRuntimeTests {
         let started = Date()
         let error = #expect(throws: RuntimeError.self) { try swarm.up() }
         #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
-        guard case .swarmUpdateTimedOut(let seconds, let services, _) = error else {
+        guard case .swarmUpdateTimedOut(let seconds, let services, _, _) = error else {
             Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))"); return
         }
         #expect(seconds == 6)
@@ -101,6 +126,19 @@ struct SwarmRuntimeTests {
         let message = error?.errorDescription ?? ""
         #expect(message.contains("docker service rollback"), "\(message)")
         #expect(error?.exitStatus == .operationFailed)
+    }
+
+    /// The update wait ends at the action's deadline (shared with the health wait that follows), not a fresh
+    /// `commandTimeout` after its own start, and its error names how the default budget follows from the manifest.
+    @Test func theUpdateWaitEndsAtTheActionsDeadline() throws {
+        var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
+        swarm.commandTimeout = 300
+        swarm.budget = "3 replicas × 35s update monitor + 30s = 135s"
+        let started = Date()
+        let error = #expect(throws: RuntimeError.self) { try swarm.up(until: started.addingTimeInterval(2)) }
+        #expect(Date().timeIntervalSince(started) < 10, "the wait ignored the deadline")
+        let message = error?.errorDescription ?? ""
+        #expect(message.contains("the default --timeout is 3 replicas × 35s update monitor + 30s = 135s"), "\(message)")
     }
 
     @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() throws {
@@ -138,6 +176,31 @@ struct SwarmRuntimeTests {
         try swarm.waitForUpdates(since: ["app": before])
     }
 
+    /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
+    /// "all replicas running" could end with one of three running. It is an error naming the service and what was found.
+    @Test(arguments: [#"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
+                      #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null"])
+    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) throws {
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")),
+        ])
+        let error = #expect(throws: RuntimeError.self) { try runtime(runner).services() }
+        guard case .unreadableAnswer(_, let detail)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(detail.contains("service shop_app has no readable replica count"), "\(detail)")
+        #expect(detail.contains("docker service inspect shop_app"), "\(detail)")
+        #expect(error?.exitStatus == .operationFailed)
+    }
+
+    @Test func aReadableReplicaCountIsTaken() throws {
+        let runner = ScriptedRunner([
+            (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
+            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)),
+        ])
+        let services = try runtime(runner).services()
+        #expect(services.map(\.name) == ["app"] && services.map(\.desired) == [0])
+    }
+
     @Test func theWaitCountsEveryReplica() {
         let ready = ContainerStatus(id: "a", name: "app.1", service: "app", state: "running")
         let starting = ContainerStatus(id: "b", name: "app.2", service: "app", state: "starting")
@@ -166,12 +229,79 @@ struct SwarmRuntimeTests {
         let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
         #expect(answer.status == 200)
         let exec = try #require(runner.commands.first { $0.starts(with: ["docker", "exec"]) })
-        #expect(exec.suffix(3) == ["swiftdeploy-admin", "/healthz", "*/*"], "the path is passed as an argument: \(exec)")
+        #expect(exec.suffix(4) == ["swiftdeploy-admin", "/healthz", "*/*", "8081"], "the path is passed as an argument: \(exec)")
         #expect(transport.isAdmin(URL(string: "http://127.0.0.1:9180/metrics")!))
         #expect(!transport.isAdmin(URL(string: "http://127.0.0.1:8080/")!), "the public port is plain HTTP")
         // A path outside the URL-path grammar never reaches the shell.
         await #expect(throws: HTTPClientError.self) {
             _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/a%27%3Bb")!, headers: [:], body: nil, limits: HTTPLimits())
         }
+    }
+
+    // MARK: reviewer's findings on the admin transport
+
+    /// The caller's timeout bounds the docker exec (it ran with a fixed 60 s whatever the caller asked for), and an
+    /// exec that runs past it is a timeout, not a refusal.
+    @Test func theCallersTimeoutBoundsTheDockerExec() async throws {
+        let runner = ScriptedRunner([
+            (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
+            (["docker", "exec"], .success(CommandResult(commandLine: "", status: -1, stdout: "", stderr: "", timedOut: true))),
+        ])
+        let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180)
+        let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
+        #expect(answer.status == nil)
+        #expect(answer.summary.contains("2"), "\(answer.summary)")
+        let exec = try #require(runner.commands.firstIndex { $0.starts(with: ["docker", "exec"]) })
+        #expect(runner.timeouts[exec] <= 2, "docker exec ran with \(runner.timeouts[exec]) s for a 2 s request")
+        #expect(runner.timeouts.allSatisfy { $0 <= 2 }, "\(runner.timeouts)")
+        await #expect(throws: HTTPClientError.timedOut(url: "http://127.0.0.1:9180/healthz", seconds: 2)) {
+            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/healthz")!, headers: [:], body: nil,
+                                         limits: HTTPLimits(connectTimeout: 2, totalTimeout: 2, maxBodyBytes: 1024))
+        }
+    }
+
+    /// A header value with CR or LF would add a header (or a second request) to what bash writes to nginx: refused
+    /// before anything runs.
+    @Test(arguments: ["text/plain\r\nX-Injected: 1", "text/plain\nGET /chaos HTTP/1.0", "a\u{0}b", "x\ry"])
+    func aHeaderValueWithAControlCharacterIsRefusedBeforeAnythingRuns(_ accept: String) async throws {
+        let runner = ScriptedRunner([
+            (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
+            (["docker", "exec"], ScriptedRunner.ok("HTTP/1.1 200 OK\r\n\r\nok")),
+        ])
+        let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180)
+        let error = await #expect(throws: HTTPClientError.self) {
+            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/metrics")!, headers: ["Accept": accept],
+                                         body: nil, limits: HTTPLimits())
+        }
+        #expect(error?.summary.contains("control character") == true, "\(String(describing: error))")
+        #expect(runner.commands.isEmpty, "ran: \(runner.commands)")
+    }
+
+    /// The admin port inside the nginx container is the one the generated nginx.conf listens on (it was 8081 in the
+    /// script whatever the configuration said); an nginx.conf without a loopback listener is an error, never a guess.
+    @Test func theAdminPortComesFromTheGeneratedNginxConf() async throws {
+        let dir = try TemporaryDirectory(prefix: "admin-port")
+        defer { dir.remove() }
+        let conf = try dir.write("http {\n  server {\n    listen 8080;\n  }\n  server {\n    listen 127.0.0.1:9191;\n  }\n}\n", to: "nginx.conf")
+        let runner = ScriptedRunner([
+            (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
+            (["docker", "exec"], ScriptedRunner.ok("HTTP/1.1 200 OK\r\n\r\nok")),
+        ])
+        let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180, nginxConf: conf)
+        #expect(await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2).status == 200)
+        let exec = try #require(runner.commands.first { $0.starts(with: ["docker", "exec"]) })
+        #expect(exec.suffix(4) == ["swiftdeploy-admin", "/healthz", "*/*", "9191"], "\(exec)")
+        #expect(!SwarmAdminTransport.script.contains("8081"))
+
+        // The repository's own template, rendered for Swarm, names the listener the transport then uses.
+        // The Swarm tests' own manifest (Tests/Fixtures/swarm), rendered by the built-in templates.
+        let text = try SwarmProject.manifest(name: "shop", replicas: 2, publicPort: 8080, adminPort: 9180)
+        let manifest = try ManifestLoader().parse(text, file: "manifest.yaml", directory: dir.url)
+        let rendered = try ConfigRenderer().render(manifest).nginxConf
+        #expect(SwarmAdminTransport.adminListenPort(inNginxConf: rendered) == ContainerLayout.nginxAdminPort)
+
+        try Data("http { server { listen 8080; } }\n".utf8).write(to: conf)
+        let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
+        #expect(answer.status == nil && answer.summary.contains("no 'listen 127.0.0.1:<port>;'"), "\(answer.summary)")
     }
 }

@@ -91,6 +91,21 @@ import TestSupport
         #expect(override.decision?.verdict == .deny)
     }
 
+    /// Reviewer's finding: on Swarm the manager check came after the policy, so a worker (or an engine in no swarm)
+    /// asked the infrastructure policy and could log an `allow` for a deploy that cannot happen.
+    @Test func aSwarmDeployOnANonManagerFailsBeforeThePolicyIsAsked() async throws {
+        let rig = try Rig(manifest: WorkflowTests.manifestText.replacingOccurrences(of: "# test project\n", with: "# test project\nruntime: swarm\n"))
+        defer { rig.dir.remove() }
+        rig.runtime.preflightError = .notSwarmManager(state: "a worker")
+        let error = await #expect(throws: RuntimeError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        #expect(error == .notSwarmManager(state: "a worker"))
+        #expect(error?.exitStatus == .operationFailed)
+        #expect(rig.gate.requests.isEmpty, "the policy was asked: \(rig.gate.requests.map(\.domain))")
+        #expect(rig.events.isEmpty, "records: \(rig.events)")
+        #expect(rig.runtime.calls == ["preflight"])
+        #expect(rig.renderer.manifests.isEmpty)
+    }
+
     @Test func emptyOverrideReasonIsAUsageError() async throws {
         let rig = try Rig()
         defer { rig.dir.remove() }
@@ -141,6 +156,40 @@ import TestSupport
         #expect(state == "running, unhealthy")
         #expect(health == "GET /healthz: 503")
         #expect(logs.hasPrefix("log line of app-"))
+    }
+
+    /// Reviewer's finding: `--timeout` was applied per step (the health wait got a fresh budget after `up`), so a deploy
+    /// could take twice its timeout. It is one deadline: a slow `up` leaves the health wait only what remains.
+    @Test func theTimeoutIsOneDeadlineForTheWholeDeploy() async throws {
+        let rig = try Rig()
+        defer { rig.dir.remove() }
+        rig.runtime.unhealthyModes = ["stable"]
+        rig.runtime.upDelay = 2
+        let started = Date()
+        let error = await #expect(throws: RuntimeError.self) {
+            try await DeployWorkflow(context: try rig.context(), timeout: 2.5).run()
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 3.5, "the deploy took \(elapsed)s with --timeout 2.5s")
+        guard case .unhealthy(_, _, let seconds, _, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(seconds == 2, "the error names the deploy's own timeout")
+    }
+
+    /// The same for promote: the mode switch (recreate, then the health wait) has one deadline; its rollback its own.
+    @Test func theTimeoutIsOneDeadlineForAModeSwitch() async throws {
+        let rig = try Rig()
+        defer { rig.dir.remove() }
+        _ = try await DeployWorkflow(context: try rig.context()).run()
+        rig.runtime.unhealthyModes = ["canary"]
+        rig.runtime.upDelay = 2
+        let started = Date()
+        await #expect(throws: DeployWorkflowError.self) {
+            try await PromoteWorkflow(context: try rig.context(), target: .canary, timeout: 2.5).run()
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        // The switch ends at 2.5s, the rollback's recreate takes 2s more; per step it was 2 + 2.5 + 2.
+        #expect(elapsed < 5.5, "the promote and its rollback took \(elapsed)s with --timeout 2.5s")
+        #expect(rig.events.suffix(1) == ["rollback:ok"])
     }
 
     // MARK: promote

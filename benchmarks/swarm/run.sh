@@ -53,28 +53,10 @@ t["canary"]["max_p99_ms"] = 60000
 t["canary"]["warn_p95_ms"] = 30000
 json.dump(t, open(sys.argv[1], "w"), indent=2)
 PY
-  cat > "$dir/manifest.yaml" <<YAML
-project: ${name}
-runtime: $1
-services:
-  image: swiftdeploy/api:0.1.0
-  port: 3000
-  replicas: ${REPLICAS}
-  healthcheck:
-    interval: 1s
-    timeout: 2s
-    retries: 3
-nginx:
-  image: swiftdeploy/nginx:bookworm
-  port: ${port}
-  admin_port: ${admin}
-network:
-  name: app-net
-  driver_type: bridge
-metrics:
-  window: 4s
-  min_requests: 10
-YAML
+  # The manifest the Swarm tests use (Tests/Fixtures/swarm, TestSupport's SwarmProject), only `runtime:` differs.
+  sed -e "s/@NAME@/${name}/" -e "s/@RUNTIME@/$1/" -e "s|@IMAGE@|swiftdeploy/api:0.1.0|" -e "s/@MODE@/stable/" \
+      -e "s/@REPLICAS@/${REPLICAS}/" -e "s/@PUBLIC_PORT@/${port}/" -e "s/@ADMIN_PORT@/${admin}/" -e "/@PLACEMENT@/d" \
+      Tests/Fixtures/swarm/manifest.yaml.template >"$dir/manifest.yaml"
   echo "$dir $port"
 }
 

@@ -138,6 +138,19 @@ public struct MetricsWindow: Sendable {
         }
         figures.errorRate = figures.requests > 0 ? figures.errors / figures.requests : nil
         figures.requestRate = elapsed > 0 ? figures.requests / elapsed : 0
+        // A series of the first scrape the second no longer has (a replica replaced or removed within the window, its
+        // counters gone with it) took its requests and errors since the first scrape along: figures without them
+        // could only look healthier than what happened, so they are insufficient, never judged.
+        let afterKeys = Set(afterSamples.map(\.seriesKey))
+        let vanished = first.samples(named: settings.requestsMetric).filter { sample in
+            !(sample[label: "path"].map(excluded.contains) ?? false) && !afterKeys.contains(sample.seriesKey)
+        }
+        if !vanished.isEmpty {
+            let replicas = Set(vanished.compactMap { $0[label: "replica"] }).sorted()
+            figures.insufficient.append(replicas.isEmpty
+                ? "\(vanished.count) \(settings.requestsMetric) series of the first scrape are missing from the second (the service was replaced within the window?): their requests and errors since then are unknown; judge again over a window without a restart"
+                : "replica\(replicas.count == 1 ? "" : "s") \(replicas.joined(separator: ", ")) left within the window (replaced, rescheduled or scaled away): \(replicas.count == 1 ? "its" : "their") requests and errors since the first scrape are unknown; judge again over a window without a replica change")
+        }
 
         // Latency histogram.
         let bucketName = settings.durationMetric + "_bucket"

@@ -93,7 +93,7 @@ public struct RolloutWorkflow: Sendable {
         } else if let swarm = context.runtime as? SwarmRuntime {
             // Swarm: the admin listener through docker exec, each side read from every replica.
             self.analyzer = RolloutAnalyzer(manifest: context.manifest,
-                                            transport: SwarmAdminTransport(runtime: swarm, adminPort: context.manifest.nginx.adminPort),
+                                            transport: SwarmAdminTransport(runtime: swarm, manifest: context.manifest),
                                             sides: SwarmRolloutSides(manifest: context.manifest, runtime: swarm))
         } else {
             self.analyzer = RolloutAnalyzer(manifest: context.manifest)

@@ -85,6 +85,11 @@ public protocol ContainerRuntime: Sendable {
     func up() throws
     /// `up -d --no-deps --force-recreate <service>`: replaces one service's container only.
     func recreate(service: String) throws
+    /// `up()`, waiting for the runtime's own work (Swarm's rolling update) no later than `deadline`: the action's one
+    /// deadline (`--timeout`), shared with the health wait that follows.
+    func up(until deadline: Date) throws
+    /// `recreate(service:)` within the action's deadline, as `up(until:)`.
+    func recreate(service: String, until deadline: Date) throws
     /// `kill -s HUP <service>`: makes nginx reload (and re-resolve the app's new address after a recreate).
     func reload(service: String) throws
     /// `down -v --remove-orphans`, then removes anything still labelled with the project.
@@ -127,6 +132,11 @@ extension ContainerRuntime {
 
     /// A runtime on one host has no cluster to report.
     public func clusterNodes() throws -> [ClusterNode]? { nil }
+
+    /// A runtime that does not wait in `up` (Compose: `up -d` returns once the containers are created; each call
+    /// is bounded by its own command timeout) ignores the deadline.
+    public func up(until deadline: Date) throws { try up() }
+    public func recreate(service: String, until deadline: Date) throws { try recreate(service: service) }
 }
 
 /// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.

@@ -35,9 +35,13 @@ public struct HealthWaiter: Sendable {
     public var pollInterval: TimeInterval
     /// How many log lines a timeout error carries.
     public var logLines: Int
+    /// When the action whose deadline this wait shares began (`timeout` counts from there, and the progress lines and
+    /// the timeout error show that); nil: from the start of the wait.
+    public var since: Date?
 
     public init(runtime: any ContainerRuntime, probe: any HTTPProbing, services: [String], healthURL: URL,
-                timeout: TimeInterval, pollInterval: TimeInterval = 1, logLines: Int = 20) {
+                timeout: TimeInterval, pollInterval: TimeInterval = 1, logLines: Int = 20, since: Date? = nil) {
+        self.since = since
         self.runtime = runtime
         self.probe = probe
         self.services = services
@@ -50,7 +54,7 @@ public struct HealthWaiter: Sendable {
     /// Returns the project's containers once all are ready and the health URL answered 200.
     /// Throws `RuntimeError.unhealthy` (with logs) or `.healthEndpointDown` after `timeout`.
     public func wait(progress: @Sendable (HealthProgress) -> Void = { _ in }) async throws -> [ContainerStatus] {
-        let start = Date()
+        let start = since ?? Date()
         var lastContainers: [ContainerStatus] = []
         var lastAnswer: HTTPAnswer?
         var lastTargets: [String: Int]?

@@ -28,7 +28,7 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
     /// Swarm rolled an update back (or paused it): a replica failed within update_config.monitor.
     case swarmRolledBack(service: String, state: String, message: String, tasks: [String])
     /// A rolling update did not finish within the timeout; Swarm goes on with it.
-    case swarmUpdateTimedOut(seconds: Int, services: [String], tasks: [String])
+    case swarmUpdateTimedOut(seconds: Int, services: [String], tasks: [String], budget: String)
     /// A service has replicas missing after the wait: which, on which nodes, with their errors.
     case replicasNotReady(seconds: Int, services: [String], tasks: [String], failures: [String])
     /// Compose with replicas: a service has fewer ready containers than `services.replicas` after the timeout; names
@@ -60,10 +60,12 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             var text = "Swarm rolled the update of \(service) back (\(state)): \(message.isEmpty ? "no message" : message)"
             if !tasks.isEmpty { text += "\nfailed tasks:\n" + Self.indent(tasks.joined(separator: "\n")) }
             return text
-        case .swarmUpdateTimedOut(let seconds, let services, let tasks):
+        case .swarmUpdateTimedOut(let seconds, let services, let tasks, let budget):
             var text = "the rolling update did not finish within \(seconds)s: \(services.joined(separator: ", "))"
             if !tasks.isEmpty { text += "\nrecent task failures:\n" + Self.indent(tasks.joined(separator: "\n")) }
-            return text + "\nSwarm goes on with it: watch it with 'docker service ps <service>', roll it back with 'docker service rollback <service>', or deploy again with a longer --timeout"
+            text += "\nSwarm goes on with it: watch it with 'docker service ps <service>', roll it back with 'docker service rollback <service>', or deploy again with a longer --timeout"
+            if !budget.isEmpty { text += " (Swarm updates one replica at a time and watches each for update_config.monitor; the default --timeout is \(budget))" }
+            return text
         case .replicasNotReady(let seconds, let services, let tasks, let failures):
             var text = "the stack is not ready after \(seconds)s: \(services.joined(separator: ", "))"
             if !tasks.isEmpty { text += "\ntasks not running:\n" + Self.indent(tasks.joined(separator: "\n")) }

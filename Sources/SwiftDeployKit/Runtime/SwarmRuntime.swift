@@ -16,6 +16,8 @@ public struct SwarmRuntime: ContainerRuntime {
     public var commandTimeout: TimeInterval
     /// Seconds between two polls while waiting for Swarm.
     public var pollInterval: TimeInterval
+    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
+    public var budget: String = ""
 
     public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
@@ -31,6 +33,7 @@ public struct SwarmRuntime: ContainerRuntime {
     public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.init(project: manifest.project, stackFile: manifest.stackFileURL, runner: runner, environment: environment)
+        budget = WaitBudget(manifest: manifest).explanation
     }
 
     var label: String { "label=com.docker.stack.namespace=\(project)" }
@@ -89,13 +92,43 @@ public struct SwarmRuntime: ContainerRuntime {
     /// its health check within update_config.monitor) throws `RuntimeError.swarmRolledBack` with Swarm's message and
     /// the failed tasks, their nodes and errors. New services are waited for by their task states (`HealthWaiter`).
     public func up() throws {
+        try up(until: Date().addingTimeInterval(commandTimeout))
+    }
+
+    /// `up()` with the action's one deadline: the stack deploy and the wait for the rolling update end by `deadline`
+    /// (the health wait that follows shares it), so `--timeout` bounds the whole action, not each step.
+    public func up(until deadline: Date) throws {
         var before: [String: ServiceState] = [:]
         for service in try services() {
             if let state = try serviceState(serviceName(service.name)) { before[service.name] = state }
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
-        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: commandTimeout))
-        try waitForUpdates(since: before)
+        let left = max(deadline.timeIntervalSinceNow, 10)
+        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: left))
+        try waitForUpdates(since: before, until: deadline)
+        pruneConfigs()
+    }
+
+    /// Removes the stack's configs no service uses any more: each changed nginx.conf is a new config (configs are
+    /// immutable) and `stack deploy --prune` prunes services, not configs, so they piled up deploy after deploy. A
+    /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
+    func pruneConfigs() {
+        guard let configs = try? lines(try docker(["config", "ls", "-q", "--filter", label])), !configs.isEmpty,
+              let ids = try? lines(try docker(["service", "ls", "-q", "--filter", label])) else { return }
+        var used: Set<String> = []
+        if !ids.isEmpty {
+            guard let result = try? docker(["service", "inspect"] + ids), result.succeeded,
+                  let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return }
+            for service in array {
+                let spec = ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+                for config in spec?["Configs"] as? [[String: Any]] ?? [] {
+                    if let id = config["ConfigID"] as? String { used.insert(id) }
+                }
+            }
+        }
+        for config in configs where !used.contains(where: { $0.hasPrefix(config) || config.hasPrefix($0) }) {
+            _ = try? docker(["config", "rm", config])
+        }
     }
 
     /// Deploys the changed stack file (a new mode, a new image) and waits for its rolling update: see `up()`.
@@ -103,12 +136,17 @@ public struct SwarmRuntime: ContainerRuntime {
         try up()
     }
 
+    public func recreate(service: String, until deadline: Date) throws {
+        try up(until: deadline)
+    }
+
     /// Waits until every service that existed before the deploy runs its current spec: each task Swarm wants
     /// running carries the service's container spec, and no update is in progress. How long Swarm takes to start
     /// an update does not matter (an old task still running means "not yet", never "nothing to do"). An update
     /// Swarm rolled back or paused throws `swarmRolledBack`; a service the deploy pruned is not waited for.
-    func waitForUpdates(since before: [String: ServiceState]) throws {
+    func waitForUpdates(since before: [String: ServiceState], until deadline: Date? = nil) throws {
         let started = Date()
+        let deadline = deadline ?? started.addingTimeInterval(commandTimeout)
         var pending = Set(before.keys)
         var states: [String: String] = [:]
         while !pending.isEmpty {
@@ -134,10 +172,10 @@ public struct SwarmRuntime: ContainerRuntime {
                 }
             }
             if pending.isEmpty { return }
-            if Date().timeIntervalSince(started) >= commandTimeout {
+            if Date() >= deadline {
                 let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
-                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(commandTimeout), services: still,
-                                                       tasks: failedTaskLines())
+                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
+                                                       tasks: failedTaskLines(), budget: budget)
             }
             Thread.sleep(forTimeInterval: pollInterval)
         }
@@ -207,21 +245,29 @@ public struct SwarmRuntime: ContainerRuntime {
         for id in try localContainers(service: service) { try check(try docker(["kill", "-s", "HUP", id])) }
     }
 
-    /// `docker stack rm`, then waits until no service, task container, network or config of the stack remains. A
-    /// network still in use while the tasks stop makes `stack rm` fail; once the tasks are gone, what is left with
-    /// the stack's label is removed by id. What still remains after the wait is for the caller to report.
+    /// `docker stack rm`, then waits until no service, task container, network, volume or config of the stack remains.
+    /// A network still in use while the tasks stop makes `stack rm` fail; once the tasks are gone, what is left with
+    /// the stack's label is removed by id (volumes too: `stack rm` keeps them, as `down -v` on Compose does not). The
+    /// wait ends early when a round removes nothing while nothing is running any more (it spun the whole 120 s on a
+    /// volume it never removed). What still remains is for the caller to report.
     public func down() throws {
         let result = try docker(["stack", "rm", project], timeout: commandTimeout)
         let removeFailed = !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
         let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
         var rest = try leftovers()
+        var fruitless = 0
         while !rest.isEmpty, Date() < deadline {
             if rest.services.isEmpty, rest.containers.isEmpty {
                 if !rest.networks.isEmpty { _ = try docker(["network", "rm"] + rest.networks) }
                 if !rest.configs.isEmpty { _ = try docker(["config", "rm"] + rest.configs) }
+                if !rest.volumes.isEmpty { _ = try docker(["volume", "rm"] + rest.volumes) }
             }
             Thread.sleep(forTimeInterval: pollInterval)
-            rest = try leftovers()
+            let now = try leftovers()
+            // Nothing runs and a round of removals changed nothing several times: waiting longer will not help.
+            fruitless = now == rest && now.services.isEmpty && now.containers.isEmpty ? fruitless + 1 : 0
+            rest = now
+            if fruitless >= 5 { break }
         }
         if removeFailed, !rest.isEmpty { try check(result) }
     }
@@ -234,16 +280,22 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// Runs a command in one of the service's containers on this node (`docker exec`).
     public func exec(service: String, command: [String]) throws -> CommandResult {
-        guard let id = try localContainers(service: service).first else {
+        try exec(service: service, command: command, timeout: 60)
+    }
+
+    /// `exec(service:command:)` bounded by `timeout` seconds (finding the container and the command itself).
+    public func exec(service: String, command: [String], timeout: TimeInterval) throws -> CommandResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        guard let id = try localContainers(service: service, timeout: timeout).first else {
             throw RuntimeError.noLocalTask(service: serviceName(service))
         }
-        return try docker(["exec", id] + command)
+        return try docker(["exec", id] + command, timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
 
     /// The ids of the service's running containers on this node.
-    func localContainers(service: String) throws -> [String] {
+    func localContainers(service: String, timeout: TimeInterval = 60) throws -> [String] {
         try lines(try docker(["ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
-                              "--filter", "status=running"]))
+                              "--filter", "status=running"], timeout: timeout))
     }
 
     // MARK: What runs
@@ -258,7 +310,9 @@ public struct SwarmRuntime: ContainerRuntime {
             configs: try lines(try docker(["config", "ls", "-q", "--filter", label])))
     }
 
-    /// The services of the stack: short name → (full id, desired replicas).
+    /// The services of the stack: short name → (full id, desired replicas). A service whose name, id or replica count
+    /// (`Spec.Mode.Replicated.Replicas`, a whole number ≥ 0) cannot be read is `unreadableAnswer`: a count guessed
+    /// would make the wait for "all replicas running" end early, or never.
     public func services() throws -> [(name: String, id: String, desired: Int)] {
         let ids = try lines(try docker(["service", "ls", "-q", "--filter", label]))
         if ids.isEmpty { return [] }
@@ -267,12 +321,21 @@ public struct SwarmRuntime: ContainerRuntime {
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of services")
         }
-        return array.map { object in
+        return try array.map { object in
             let spec = object["Spec"] as? [String: Any] ?? [:]
-            let name = (spec["Name"] as? String ?? "")
+            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty else {
+                throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "a service without Spec.Name or ID")
+            }
             let short = name.hasPrefix(project + "_") ? String(name.dropFirst(project.count + 1)) : name
-            let replicas = ((spec["Mode"] as? [String: Any])?["Replicated"] as? [String: Any])?["Replicas"] as? Int ?? 1
-            return (short, object["ID"] as? String ?? "", replicas)
+            let mode = spec["Mode"] as? [String: Any]
+            guard let count = (mode?["Replicated"] as? [String: Any])?["Replicas"] as? Int, count >= 0 else {
+                let found = mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                    .map { String(decoding: $0, as: UTF8.self) } ?? "no Spec.Mode"
+                throw RuntimeError.unreadableAnswer(
+                    command: result.commandLine,
+                    detail: "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'")
+            }
+            return (short, id, count)
         }.sorted { $0.name < $1.name }
     }
 
@@ -317,12 +380,39 @@ public struct SwarmRuntime: ContainerRuntime {
         Array(Set(try containers().compactMap(\.node))).sorted()
     }
 
-    /// `service.slot on node: state: error` for the service's tasks that failed or were rejected, newest first.
+    /// `service.slot on node: state: error` for the service's tasks that ended without being asked to, newest first:
+    /// failed, rejected, or `complete` (a replica Swarm stopped because its health check failed ends `complete`,
+    /// `finished`, exit 0, with no error of Swarm's). Each carries Swarm's error or message and, when its container is
+    /// on this node, what its health check said (`unhealthy: 3 failed checks in a row, the last exit 1: …`).
     public func failedTaskLines(service: String? = nil, limit: Int = 6) -> [String] {
         guard let tasks = try? tasks() else { return [] }
-        return tasks.filter { ($0.status.state == "failed" || $0.status.state == "rejected") && (service == nil || $0.status.service == service) }
+        return tasks.filter { ["failed", "rejected", "complete"].contains($0.status.state) && (service == nil || $0.status.service == service) }
             .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
-            .prefix(limit).map(\.line)
+            .prefix(limit).map { task in
+                var line = task.line
+                if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
+                if let container = task.containerID, let health = healthDetail(container: container) { line += " (\(health))" }
+                return line
+            }
+    }
+
+    /// What a task container's health check last said, when it failed at least once: `unhealthy: 3 failed checks in a
+    /// row, the last exit 1: <output>`; nil when the container is not on this node, gone, or its checks passed.
+    func healthDetail(container: String) -> String? {
+        guard let result = try? docker(["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
+              result.succeeded,
+              let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return nil }
+        let streak = health["FailingStreak"] as? Int ?? 0
+        let status = health["Status"] as? String ?? "unknown"
+        guard streak > 0 || status == "unhealthy" else { return nil }
+        var text = "\(status): \(streak) failed health check\(streak == 1 ? "" : "s") in a row"
+        if let last = (health["Log"] as? [[String: Any]])?.last {
+            text += ", the last exit \(last["ExitCode"] as? Int ?? -1)"
+            let output = (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(whereSeparator: \.isNewline).first.map { String($0.prefix(160)) } ?? ""
+            if !output.isEmpty { text += ": \(output)" }
+        }
+        return text
     }
 
     public func recentFailures() -> [String] { failedTaskLines() }
@@ -340,6 +430,10 @@ struct SwarmTask {
     var desiredState: String
     /// Its address on the stack's network (for the per-replica metrics route).
     var address: String?
+    /// Swarm's message for its current state (`started`, `finished`, …).
+    var message: String = ""
+    /// Its container's id, once Swarm created one.
+    var containerID: String?
 
     /// `app.2 on vm (k3j2f…): failed: task: non-zero exit (1)`.
     var line: String {
@@ -386,7 +480,9 @@ struct SwarmTask {
                     restartCount: 0, exitCode: containerStatus["ExitCode"] as? Int ?? 0,
                     node: nodeID.isEmpty ? nil : (nodes[nodeID] ?? String(nodeID.prefix(12)))),
                 desiredState: object["DesiredState"] as? String ?? "",
-                address: address)
+                address: address,
+                message: status["Message"] as? String ?? "",
+                containerID: (containerStatus["ContainerID"] as? String).flatMap { $0.isEmpty ? nil : $0 })
         }
     }
 }

@@ -81,8 +81,9 @@ public struct DeployContext: Sendable {
     /// The services a healthy stack must have: the app first (blamed first on timeout), then nginx.
     var expectedServices: [String] { [manifest.services.name, "nginx"] }
 
-    func healthWaiter(timeout: TimeInterval) -> HealthWaiter {
+    /// `since`: when the action's one deadline started (`timeout` counts from there); nil: from now.
+    func healthWaiter(timeout: TimeInterval, since: Date? = nil) -> HealthWaiter {
         HealthWaiter(runtime: runtime, probe: probe, services: expectedServices, healthURL: manifest.adminHealthURL,
-                     timeout: timeout, pollInterval: pollInterval)
+                     timeout: timeout, pollInterval: pollInterval, since: since)
     }
 }

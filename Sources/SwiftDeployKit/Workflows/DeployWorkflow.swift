@@ -20,7 +20,8 @@ public struct DeployReport: Sendable {
 /// the wait returns at once.
 public struct DeployWorkflow: Sendable {
     public var context: DeployContext
-    /// How long the whole deploy may take, health wait included (each Docker call is bounded by the runtime).
+    /// How long the whole deploy may take: one deadline for the start, Swarm's rolling update and the health wait
+    /// (`WaitBudget` gives the CLI's default).
     public var timeout: TimeInterval
     public var override: OverrideRequest?
 
@@ -40,13 +41,16 @@ public struct DeployWorkflow: Sendable {
         let session = try context.beginAction("deploy")
         defer { session.release() }
 
-        // Everything that can fail without the engine is tried before the gate: the render, in memory.
+        // Everything that can fail without the engine is tried before the gate: the render, in memory. On Swarm the
+        // engine's role is too: a node that is no manager cannot deploy, so it fails here, no policy asked or recorded.
         try context.renderer.prepare(manifest)
+        let swarm = manifest.runtime == .swarm
+        if swarm { try context.runtime.preflight() }
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
         let infrastructureOverridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
                                                            modeBefore: nil, modeAfter: mode)
-        try context.runtime.preflight()
+        if !swarm { try context.runtime.preflight() }
         let before = try context.runtime.containers()
         let running = DeployContext.appMode(before, service: manifest.services.name)
         try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
@@ -80,11 +84,10 @@ public struct DeployWorkflow: Sendable {
             progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
-            try context.runtime.up()
+            // --timeout is one deadline for the whole deploy: Swarm's rolling update and the health wait share it.
+            try context.runtime.up(until: start.addingTimeInterval(timeout))
             context.phases.reach("deploy.started")
-            // --timeout bounds the whole deploy: the health wait gets what `up` left (at least a few seconds).
-            let remaining = max(timeout - Date().timeIntervalSince(start), min(timeout, 5))
-            containers = try await context.healthWaiter(timeout: remaining).wait { progress($0.line) }
+            containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         } catch {
             session.completeQuietly(intent, LifecycleRecord(
                 event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",

@@ -33,7 +33,8 @@ public struct PromoteWorkflow: Sendable {
     public var target: DeploymentMode
     public var dryRun: Bool
     public var override: OverrideRequest?
-    /// How long the app may take to become healthy after the recreate.
+    /// How long one mode switch may take: one deadline for the redeploy, Swarm's rolling update and the health wait.
+    /// A rollback after a failed switch gets a budget of its own (`WaitBudget` gives the CLI's default).
     public var timeout: TimeInterval
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
@@ -153,6 +154,7 @@ public struct PromoteWorkflow: Sendable {
     func switchMode(_ edit: PreparedModeEdit, progress: @escaping @Sendable (String) -> Void,
                     phase: String = "promote") async throws -> String {
         let mode = edit.after.services.mode
+        let start = Date()
         try editor.commit(edit)
         context.phases.reach("\(phase).manifest-edited")
         let manifest = edit.after
@@ -161,11 +163,11 @@ public struct PromoteWorkflow: Sendable {
         try context.renderer.render(manifest)
         progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
         context.phases.reach("\(phase).recreate")
-        try context.runtime.recreate(service: manifest.services.name)
+        try context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
         context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
         try context.runtime.reload(service: "nginx")
-        let containers = try await context.healthWaiter(timeout: timeout).wait { progress($0.line) }
+        let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         // Every replica, not only the one that answers the probe, must run the new mode.
         let stale = containers.filter { $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue }
         if !stale.isEmpty {
