@@ -351,6 +351,60 @@ struct SwarmRolloutEndToEndTests {
         Self.expectRolloutRecordsNameSwarm(history)
     }
 
+    /// Issue 13 (the read-back checked the file): a live config that `nginx -t` accepts but nginx's master rejects on
+    /// reload (it listens on a port another process in the container holds: `nginx -t` tolerates EADDRINUSE, the master
+    /// cannot bind it), on the real engine. `nginx -s reload` exits 0; the read-back of what the master loaded sees the
+    /// previous weight, names container and weights, and the previous config and label are back.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let previous = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
+        // A second process in nginx's container holding 127.0.0.1:18099.
+        let blocker = """
+            pid /tmp/blocker.pid; error_log /dev/stderr warn; events {}
+            http { access_log off; client_body_temp_path /tmp/b1; proxy_temp_path /tmp/b2; fastcgi_temp_path /tmp/b3;
+                   uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 "blocker"; } }
+            """
+        let written = try DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker])
+        try #require(written.status == 0, "\(written.output)")
+        let started = try DockerTestEnvironment.docker(["exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;"])
+        try #require(started.status == 0, "\(started.output)")
+        let holding = Self.waitFor(10) {
+            (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status) == 0
+        }
+        try #require(holding, "the blocker does not listen")
+        let manifest = try ManifestLoader().load(from: project.manifestURL)
+        let good = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 30, sticky: true)).nginxLive)
+        let listen = "listen 127.0.0.1:\(ContainerLayout.nginxAdminPort);"
+        try #require(good.contains(listen))
+        let rejected = good.replacingOccurrences(of: listen, with: listen + "\n        listen 127.0.0.1:18099;")
+        let error = #expect(throws: RolloutError.self) {
+            try RolloutWorkflow.setSwarmSplit(rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
+        }
+        print("master rejection: \(error?.errorDescription ?? "no error")")
+        guard case .swarmLoadedWeightMismatch(let container, _, let expected, _, let loaded)? = error else {
+            Issue.record("expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"); return
+        }
+        #expect(container == String(nginx.prefix(12)) && expected == 30 && loaded == "the split of 0%", "\(loaded)")
+        let logs = try DockerTestEnvironment.docker(["logs", "--tail", "50", nginx]).output
+        #expect(logs.contains("18099"), "the master's own refusal is in its log: \(logs.suffix(800))")
+        // Put back: the previous file, the label, and nginx still all on stable.
+        #expect(try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output == previous)
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
+        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+        // The same change without the blocked port goes through, and nginx answers the new weight.
+        try RolloutWorkflow.setSwarmSplit(good, weight: 30, label: "e2e step", runtime: project.runtime,
+                                          readBackSeconds: 8)
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
+        _ = try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "kill $(cat /tmp/blocker.pid)"])
+    }
+
     /// The lengths (seconds) of the runs of failed requests, a run ending at a gap of a second without a failure.
     static func gaps(_ failed: [TrafficRecorder.Sample]) -> [Double] {
         var runs: [(start: Double, end: Double)] = []

@@ -228,6 +228,15 @@ http {
         location = /canary/chaos {
             proxy_pass $swiftdeploy_canary_upstream/chaos;
         }
+{{#swarm}}
+
+        # The split's weight this nginx loaded, rendered into the config itself: read after every reload, so a
+        # configuration the master rejected is seen rather than assumed.
+        location = /__swiftdeploy/split-weight {
+            default_type text/plain;
+            return 200 "{{{weight}}}";
+        }
+{{/swarm}}
 {{/canary}}
 
         location / {

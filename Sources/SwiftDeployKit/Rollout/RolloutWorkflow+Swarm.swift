@@ -54,10 +54,16 @@ extension RolloutWorkflow {
 
     /// The live weight change: the new config is written beside nginx's running copy and tested (`nginx -t`), moved
     /// over it, the weight label set on the nginx service (so a new task starts on it), and nginx reloaded (new workers
-    /// on the new split, the old ones finish their requests). What nginx then runs is read back. Every command goes to
-    /// the one container found first, so the steps cannot land in different tasks.
+    /// on the new split, the old ones finish their requests). Then what nginx's master actually loaded is asked
+    /// (``checkLoadedWeight``): `nginx -s reload` only signals the master and exits 0 even when the master rejects the
+    /// new config. Every command goes to the one container found first, so the steps cannot land in different tasks;
+    /// a failure after the move puts the previous config and label back and reloads nginx on them before the error.
     func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
-        let path = Self.swarmLiveConfig, next = path + ".next", weight = max(0, min(100, weight))
+        try Self.setSwarmSplit(live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
+    }
+
+    static func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double) throws {
+        let path = swarmLiveConfig, next = path + ".next"
         let service = runtime.serviceName("nginx")
         guard let container = try runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
         let shown = String(container.prefix(12))
@@ -81,17 +87,51 @@ extension RolloutWorkflow {
         do {
             try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
             _ = try run(["nginx", "-s", "reload", "-c", path])
+            try checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
         } catch {
             // Half-way: the previous config and label back, nginx reloaded on them (best effort), then the error.
             try? write(previous)
             _ = try? run(["mv", "-f", next, path])
-            try? runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(Self.splitWeight(in: previous) ?? 0))
+            try? runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(splitWeight(in: previous) ?? 0))
             _ = try? run(["nginx", "-s", "reload", "-c", path])
             throw error
         }
-        let seen = try run(["cat", path]).stdout
-        guard seen.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
-            throw RolloutError.swarmLiveConfigMismatch(path: path, container: shown, service: service, expected: weight, seen: Self.splitWeight(in: seen))
+    }
+
+    /// The admin location that answers the split's weight nginx loaded (rendered into the config itself).
+    static let loadedWeightPath = "/__swiftdeploy/split-weight"
+
+    /// Asks nginx in `container` which weight its master loaded (``loadedWeightPath`` on its admin listener, through
+    /// `docker exec` as ``SwarmAdminTransport`` does) until it answers `weight` or `seconds` pass (the master loads a
+    /// new config asynchronously after `nginx -s reload`), and reads the weight label back. A difference in either
+    /// is ``RolloutError/swarmLoadedWeightMismatch(container:service:expected:label:loaded:)``.
+    static func checkLoadedWeight(_ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double) throws {
+        let port = SwarmAdminTransport.adminListenPort(inNginxConf: live) ?? ContainerLayout.nginxAdminPort
+        let deadline = Date().addingTimeInterval(seconds)
+        var loaded = "nothing readable"
+        while true {
+            let result = try runtime.exec(container: container, command: ["bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
+                                                                          "text/plain", String(port)])
+            if !result.succeeded {
+                loaded = "nothing readable (docker exec: \(result.outputTail(lines: 2)))"
+            } else if let response = try? SwarmAdminTransport.parse(Data(result.stdout.utf8), url: loadedWeightPath) {
+                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if response.status == 200, body == String(weight) { break }
+                loaded = response.status == 200 ? "the split of \(body)%" : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
+            } else {
+                loaded = "nothing readable (an answer that is not HTTP)"
+            }
+            if Date() >= deadline {
+                throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
+                                                             expected: weight, label: (try? runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
+                                                             loaded: loaded)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let label = try runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
+        guard label == String(weight) else {
+            throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
+                                                         label: label, loaded: "the split of \(weight)%")
         }
     }
 
@@ -133,6 +173,14 @@ extension SwarmRuntime {
     /// task spec, so Swarm replaces no task.
     public func setServiceLabel(service: String, key: String, value: String) throws {
         try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+    }
+
+    /// A label of a service (`""` when it has none).
+    public func serviceLabel(service: String, key: String) throws -> String {
+        let result = try docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])
+        try check(result)
+        let value = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value == "<no value>" ? "" : value
     }
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports

@@ -81,6 +81,8 @@ public struct RolloutWorkflow: Sendable {
     public var healthTimeout: TimeInterval
     /// How long in-flight requests get to finish on a side that traffic has left, before it is stopped.
     public var drainSeconds: Double
+    /// On Swarm, how long the read-back after a weight change waits for nginx's master to run the new split.
+    public var splitReadBackSeconds: Double = 5
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
