@@ -14,12 +14,13 @@ struct SwarmRolloutEndToEndTests {
     static let override = ["--override", "swarm rollout e2e: the shared host may be busy"]
 
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
-    static func deployed(replicas: Int, steps: String, interval: String) throws -> SwarmEndToEndTests.Project {
+    /// `stableImage`: the image the manifest names for stable (a tag of the api image).
+    static func deployed(replicas: Int, steps: String, interval: String, stableImage: String = "swiftdeploy/api:0.1.0") throws -> SwarmEndToEndTests.Project {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
         let project = try SwarmEndToEndTests.Project(replicas: replicas)
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
+            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: \(stableImage)\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
         try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
         let deploy = try project.deploy()
@@ -403,6 +404,81 @@ struct SwarmRolloutEndToEndTests {
                                           readBackSeconds: 8)
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
         _ = try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "kill $(cat /tmp/blocker.pid)"])
+    }
+
+    /// The stable service's Swarm spec image, its task IDs and the image IDs its containers run.
+    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (spec: String, tasks: [String], images: [String]) {
+        let spec = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app"])
+        let tasks = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        var images: [String] = []
+        for container in try project.runtime.localContainers(service: "app") {
+            images.append(try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return (spec.output.trimmingCharacters(in: .whitespacesAndNewlines), tasks, images.sorted())
+    }
+
+    /// Issue 13 (a re-pushed stable tag reached stable at the rollout's first stack deploy): stable's tag moved to
+    /// another image between deploy and `rollout start`; the rollout's deploys (start, then the abort's) keep stable's
+    /// spec, tasks and running image. Locally, without a registry, Docker cannot record a digest, so the spec holds
+    /// the tag: the pin keeps that spec and `--resolve-image never` keeps the CLI from resolving it again.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func aStableTagMovedBeforeTheRolloutDoesNotReachStable() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let moving = "swiftdeploy/api:0.1.0-swarm-pin"
+        let tagged = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", moving])
+        try #require(tagged.status == 0, "\(tagged.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", moving]) }
+        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let before = try Self.stableState(project)
+        let apiID = try DockerTestEnvironment.docker(["image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(before.images.count == 2 && before.images.allSatisfy { $0 == apiID }, "\(before)")
+        // The tag moves to another image (as a re-push to a registry would).
+        let moved = try DockerTestEnvironment.docker(["tag", "swiftdeploy/debian:bookworm", moving])
+        try #require(moved.status == 0, "\(moved.output)")
+        let cli = try Self.start(project)
+        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(50) }
+        try #require(inStep, "no step began: \(cli.output)")
+        let during = try Self.stableState(project)
+        let abort = try project.run(["rollout", "abort"])
+        #expect(abort.status == 0, "\(abort.stderr)")
+        let exit = try await offPool { cli.wait(timeout: 240) }
+        #expect(exit == 1, "rollout start after the abort: \(cli.output)")
+        let after = try Self.stableState(project)
+        print("stable before \(before), during \(during), after \(after)")
+        #expect(during.spec == before.spec && during.tasks == before.tasks && during.images == before.images, "rollout start touched stable: \(during)")
+        #expect(after.spec == before.spec && after.tasks == before.tasks && after.images == before.images, "the rollback touched stable: \(after)")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+    }
+
+    /// Issue 13 (an edited but undeployed manifest reached stable): `rollout start` refuses a manifest that does not
+    /// render to the stack that runs (exit 3, naming `swiftdeploy deploy`), before any record, and nothing changes.
+    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    func anEditedButUndeployedManifestIsRefused() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let before = try Self.stableState(project)
+        let historyBefore = try project.history().count
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(to: project.manifestURL)
+        let start = try project.run(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
+        #expect(start.status == 3, "\(start.stderr)")
+        #expect(start.stderr.contains("does not render to the stack that runs") && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        let after = try Self.stableState(project)
+        #expect(after.spec == before.spec && after.tasks == before.tasks, "\(before) → \(after)")
+        #expect(try project.history().count == historyBefore, "nothing recorded")
+        // Deployed, the same manifest is accepted (the digest label follows every deploy).
+        let deploy = try project.deploy()
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let status = try Self.status(project)
+        #expect(status["state"]?.stringValue == "none")
     }
 
     /// The lengths (seconds) of the runs of failed requests, a run ending at a gap of a second without a failure.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 import TestSupport
 @testable import SwiftDeployKit
 
@@ -521,6 +522,64 @@ import TestSupport
                                                           ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
         guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+    }
+
+    /// Issue 13 (an edited manifest reached stable at the rollout's first deploy): `rollout start` on Swarm refuses a
+    /// manifest that does not render to the stack that runs (the app service's digest label), before any gate is asked,
+    /// any record written or anything deployed.
+    @Test(arguments: ["0123456789abcdef", ""])
+    func onSwarmAnUndeployedManifestIsRefusedBeforeAnythingIsAskedOrRecorded(_ running: String) async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
+            (["docker", "exec"], ScriptedRunner.ok("")),
+            (["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(StackContext.manifestDigestLabel)\"}}"], ScriptedRunner.ok(running + "\n")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+        }
+        guard case .swarmManifestNotDeployed(let manifest, let service, let seen, let rendered)? = error else {
+            Issue.record("expected swarmManifestNotDeployed, got \(String(describing: error))"); return
+        }
+        let wanted = try ConfigRenderer().render(try ManifestLoader().load(from: rig.url)).stackDigest
+        #expect(manifest == "manifest.yaml" && service == "ro-test_app" && seen == running && rendered == wanted)
+        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true && error?.errorDescription?.contains("nothing was started or recorded") == true)
+        #expect(rig.gate.requests.isEmpty)
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"]) }, "\(runner.commands)")
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
+    /// A rollout's stack deploy pins stable to the image its service runs (read from its Swarm spec, digest included)
+    /// and passes `--resolve-image never`: a `services.image` changed in the manifest, or its tag moved in a registry,
+    /// does not reach stable.
+    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
+        let (workflow, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"], ScriptedRunner.ok(running + "\n")),
+            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
+            (["docker", "service", "ls"], ScriptedRunner.ok("")),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+            (["docker", "config", "ls"], ScriptedRunner.ok("")),
+        ])
+        var manifest = try ManifestLoader().load(from: rig.url)
+        manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
+        try workflow.applySwarm(CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
+                                label: "the candidate at 0%", runtime: swarm)
+        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        #expect(deploy.contains("--resolve-image") && deploy[deploy.firstIndex(of: "--resolve-image")! + 1] == "never", "\(deploy)")
+        let stackFile = try #require(try Yams.load(yaml: try rig.dir.read("docker-stack.yml")) as? [String: Any])
+        let services = try #require(stackFile["services"] as? [String: [String: Any]])
+        #expect(services["app"]?["image"] as? String == running)
+        #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
     }
 
     /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another

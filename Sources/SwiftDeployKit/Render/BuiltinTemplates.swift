@@ -519,6 +519,11 @@ services:
         swiftdeploy.project: {{{project}}}
         swiftdeploy.role: {{{role}}}
         swiftdeploy.mode: {{{mode}}}
+{{#manifestDigest}}
+        # What this stack file deploys without a rollout (a digest of it): a rollout refuses to start when the
+        # manifest no longer renders to what runs (docs/swarm.md).
+        swiftdeploy.manifest.digest: "{{{manifestDigest}}}"
+{{/manifestDigest}}
       restart_policy:
         condition: {{{restartCondition}}}
         delay: "5s"

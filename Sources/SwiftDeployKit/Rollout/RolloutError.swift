@@ -20,6 +20,9 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded; `action` is the command to
     /// run again on the right manager.
     case swarmSplitUnavailable(project: String, detail: String, action: String = "rollout start")
+    /// On Swarm, `rollout start` with a manifest that does not render to the stack that runs (edited, not deployed):
+    /// refused before anything is asked, changed or recorded.
+    case swarmManifestNotDeployed(manifest: String, service: String, running: String, rendered: String)
     /// On Swarm, nginx's task no longer runs on this node when a rollout is to be finished (it moved to another
     /// manager mid-rollout): the rollout was recorded paused, nothing else changed.
     case swarmNginxMoved(project: String, detail: String)
@@ -44,7 +47,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmLoadedWeightMismatch,
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmManifestNotDeployed, .swarmLoadedWeightMismatch,
              .swarmExecFailed,
              .failedAndRolledBack,
              .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
@@ -70,6 +73,9 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "this container runtime cannot \(operation)"
         case .swarmSplitUnavailable(let project, let detail, let action):
             return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy \(action)` on the manager that runs nginx (`docker service ps \(project)_nginx`)\(action == "rollout start" ? ", or `swiftdeploy deploy` first" : "")"
+        case .swarmManifestNotDeployed(let manifest, let service, let running, let rendered):
+            let runs = running.isEmpty ? "no label swiftdeploy.manifest.digest (not deployed, or deployed by an older swiftdeploy)" : "the stack of digest \(running)"
+            return "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs); a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so an edited manifest would be judged as part of the new release; deploy the change first (`swiftdeploy deploy`) or revert it, then start the rollout; nothing was started or recorded"
         case .swarmNginxMoved(let project, let detail):
             return "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
         case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded):

@@ -18,10 +18,15 @@ extension RolloutWorkflow {
     /// form of its config and the candidate service exists, only the weight changes: live (``setSwarmSplit``), nothing
     /// restarted. Otherwise (the rollout begins or ends, or the app's image changed) `docker stack deploy`, waiting for
     /// Swarm's rolling updates: nginx is replaced stop-first on its host port and shuts down gracefully (SIGQUIT).
-    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime) throws {
+    ///
+    /// Stable is pinned: its image in the stack file is the one its service runs (`stableImage`, default: read from its
+    /// Swarm spec, with the digest Swarm recorded), and the deploy runs with `--resolve-image never`, so neither a tag
+    /// moved in its registry nor a changed `services.image` reaches stable through a rollout's deploy.
+    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil) throws {
         let name = context.manifestURL.lastPathComponent
-        let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary)
-        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary)
+        let pin = try stableImage ?? runtime.serviceImage(service: app)
+        let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
+        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary, stableImage: pin)
         if let canary, let live = rendered.nginxLive,
            try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
             // The stack file takes the new weight only once nginx runs it.
@@ -29,7 +34,27 @@ extension RolloutWorkflow {
             try generator.write()
         } else {
             try generator.write()
-            try runtime.up()
+            try Self.pinned(runtime).up()
+        }
+    }
+
+    /// The runtime for a rollout's stack deploys: `--resolve-image never` (see ``applySwarm``).
+    static func pinned(_ runtime: SwarmRuntime) -> SwarmRuntime {
+        var pinned = runtime
+        pinned.resolveImage = "never"
+        return pinned
+    }
+
+    /// On Swarm, before anything is asked or recorded: the manifest must render to the stack that runs (the app
+    /// service's label `swiftdeploy.manifest.digest`, set by every deploy). A manifest edited but not deployed would
+    /// otherwise reach the candidate at once and stable at the promotion, judged as if it were the release only.
+    func checkSwarmManifestDeployed() throws {
+        guard let swarm = swarmRuntime else { return }
+        let name = context.manifestURL.lastPathComponent
+        guard let wanted = try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(manifest, manifestName: name).stackDigest else { return }
+        let running = try swarm.serviceLabel(service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
+        guard running == wanted else {
+            throw RolloutError.swarmManifestNotDeployed(manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
         }
     }
 
@@ -176,11 +201,22 @@ extension SwarmRuntime {
     }
 
     /// A label of a service (`""` when it has none).
-    public func serviceLabel(service: String, key: String) throws -> String {
+    public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) throws -> String {
         let result = try docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])
+        if missingServiceIsEmpty, !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return "" }
         try check(result)
         let value = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return value == "<no value>" ? "" : value
+    }
+
+    /// The image in a service's Swarm spec (`tag@sha256:…` when Swarm recorded the digest at its deploy); nil when the
+    /// service does not exist.
+    public func serviceImage(service: String) throws -> String? {
+        let result = try docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service)])
+        if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
+        try check(result)
+        let image = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return image.isEmpty ? nil : image
     }
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
