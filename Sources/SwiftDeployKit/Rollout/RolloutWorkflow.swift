@@ -196,6 +196,8 @@ public struct RolloutWorkflow: Sendable {
 
     /// `rollout resume`: continues a paused or interrupted rollout from its current step.
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
+        // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
+        try checkSwarmCanSplit(action: "rollout resume")
         let session = try context.beginAction("rollout resume")
         defer { session.release() }
         try context.runtime.preflight()
@@ -231,6 +233,8 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(outcome: .requested, decision: nil,
                                  message: "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)")
         }
+        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
+        try checkSwarmCanSplit(action: "rollout \(action)")
         let session = try context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
@@ -397,6 +401,8 @@ public struct RolloutWorkflow: Sendable {
     /// `promoted` record, or a `paused` record saying what failed (the candidate keeps serving).
     func finish(plan: RolloutPlan, decision: PolicyDecision?, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
         let manifestURL = context.manifestURL
+        // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
+        if swarmRuntime != nil { try checkSwarmCanFinish(plan: plan) }
         // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
         // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
         let restore = manifest.services.image != plan.image
@@ -480,8 +486,9 @@ public struct RolloutWorkflow: Sendable {
                 progress("no service of stack \(manifest.project) exists: nothing to take back, nothing deployed")
                 try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil).write()
             } else if let swarm = swarmRuntime {
-                // Swarm: the split to 0% live (when it was set), the drain, then the stack without the candidate.
-                try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: swarm)
+                // Swarm: the split to 0% (live, or by the label and a new nginx task when nginx runs on another node),
+                // the drain, then the stack without the candidate.
+                try swarmTrafficToStableAnywhere(plan: plan, manifest: manifest, runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try apply(nil, manifest: manifest, label: "roll back")
