@@ -103,9 +103,9 @@ import TestSupport
 
         var gate = FakePolicyGate()
 
-        func context() throws -> DeployContext {
+        func context() throws -> LifecycleContext {
             let manifest = try ManifestLoader().load(from: url)
-            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
+            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
                                  recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
                                  lock: lock, pollInterval: 0.02)
         }
@@ -183,7 +183,7 @@ import TestSupport
         var rig = try Rig()
         defer { rig.remove() }
         rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
-        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
         #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])

@@ -73,7 +73,7 @@ public struct RolloutPlan: Sendable, Equatable {
 /// A weight change rewrites nginx.conf in place (the container bind-mounts that file), checks it with `nginx -t`
 /// and reloads: nginx is never restarted, and a rollback never touches the stable container.
 public struct RolloutWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     public var analyzer: RolloutAnalyzer
     /// Judges a step (default: the manifest's `policy.engine`, the policy bundle's threshold contracts).
     public var evaluator: PolicyEvaluator
@@ -86,7 +86,7 @@ public struct RolloutWorkflow: Sendable {
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
-    public init(context: DeployContext, analyzer: RolloutAnalyzer? = nil,
+    public init(context: LifecycleContext, analyzer: RolloutAnalyzer? = nil,
                 backend: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
                 evaluator: PolicyEvaluator? = nil, healthTimeout: TimeInterval = 120, drainSeconds: Double = 2) {
         self.context = context
@@ -127,7 +127,7 @@ public struct RolloutWorkflow: Sendable {
         let steps = steps ?? manifest.rollout.steps
         if let problem = RolloutSteps.problem(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw DeployWorkflowError.emptyOverrideReason
+            throw LifecycleError.emptyOverrideReason
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try checkSwarmCanSplit()
@@ -137,7 +137,7 @@ public struct RolloutWorkflow: Sendable {
         try context.runtime.preflight()
         let containers = try context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
-            throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
+            throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let status = try stateReader.status(containers: containers)
         if [.running, .paused].contains(status.state) {
@@ -339,7 +339,7 @@ public struct RolloutWorkflow: Sendable {
             }
         } catch let error as RolloutError {
             throw error
-        } catch let error as DeployWorkflowError {
+        } catch let error as LifecycleError {
             // The history could not be written: nothing more is done without a record of it.
             throw error
         } catch {
@@ -466,7 +466,7 @@ public struct RolloutWorkflow: Sendable {
                 details: ["weight": .int(0)], decision: decision),
                 done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
             return RolloutReport(outcome: .promoted, decision: decision, message: "promoted \(plan.image) (version \(plan.version)); \(manifestURL.lastPathComponent) updated")
-        } catch let error as DeployWorkflowError {
+        } catch let error as LifecycleError {
             throw error
         } catch RolloutError.stableUpdateRolledBack(let cause, let manifest, let image, let version) {
             throw RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifest, stableImage: image, stableVersion: version)  // recorded above
