@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 import TestSupport
 @testable import SwiftDeployKit
 
@@ -102,9 +103,9 @@ import TestSupport
 
         var gate = FakePolicyGate()
 
-        func context() throws -> DeployContext {
+        func context() throws -> LifecycleContext {
             let manifest = try ManifestLoader().load(from: url)
-            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
+            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
                                  recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
                                  lock: lock, pollInterval: 0.02)
         }
@@ -182,7 +183,7 @@ import TestSupport
         var rig = try Rig()
         defer { rig.remove() }
         rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
-        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
         #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
@@ -329,7 +330,7 @@ import TestSupport
             try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
                 .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
         }
-        guard case .swarmSplitUnavailable(let project, let detail)? = error else {
+        guard case .swarmSplitUnavailable(let project, let detail, _)? = error else {
             Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
         }
         #expect(project == "ro-test")
@@ -383,17 +384,79 @@ import TestSupport
         return try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: weight, sticky: true)).nginxLive)
     }
 
-    /// nginx answering with another config than the one written: the error names the container and the weights
-    /// expected and seen.
-    @Test func aSwarmLiveConfigMismatchNamesTheContainerAndBothWeights() throws {
+    static let weightLabelFormat = ["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(CanaryContext.swarmWeightLabel)\"}}"]
+    static let adminRequest = ["docker", "exec", "abc123def4567890", "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", RolloutWorkflow.loadedWeightPath]
+
+    static func admin(_ body: String, status: String = "200 OK") -> Result<CommandResult, RuntimeError> {
+        ScriptedRunner.ok("HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\n\r\n\(body)")
+    }
+
+    /// Issue 13 (the read-back checked the file): `nginx -s reload` exits 0 while the master rejects the new config and
+    /// keeps running the previous one. What the master loaded is asked on the admin listener after the reload: a
+    /// different weight is an error naming the container and the weights expected and loaded, and the previous config
+    /// and label are put back and nginx reloaded on them.
+    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 35)))])
+        let previous = try swarmLive(rig, weight: 35)
+        let (split, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
+            (Self.adminRequest, Self.admin("35")),  // the master still runs the previous config
+            (Self.weightLabelFormat, ScriptedRunner.ok("20\n")),
+        ])
+        var workflow = split
+        workflow.splitReadBackSeconds = 0.5
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error else {
+            Issue.record("expected swarmLoadedWeightMismatch, got \(String(describing: error))"); return
+        }
+        #expect(container == "abc123def456" && service == "ro-test_nginx" && expected == 20 && label == "20" && loaded == "the split of 35%")
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("abc123def456"), "\(message)")
-        #expect(message.contains("ro-test_nginx"), "\(message)")
-        #expect(message.contains("expected 20%") && message.contains("runs 35%"), "\(message)")
+        #expect(message.contains("abc123def456") && message.contains("expected 20%") && message.contains("nginx runs the split of 35%"), "\(message)")
+        let commands = runner.commands
+        let reload = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
+        let asked = try #require(commands.firstIndex { $0.starts(with: Self.adminRequest) })
+        #expect(reload < asked, "what nginx loaded is asked after the reload")
+        let labels = commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap { $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) } }
+        #expect(labels == ["\(CanaryContext.swarmWeightLabel)=20", "\(CanaryContext.swarmWeightLabel)=35"], "the label is put back: \(labels)")
+        let writes = commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#]) }
+        #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
+        #expect(commands.last?.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) == true, "nginx reloaded on it")
+    }
+
+    /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
+    /// error too.
+    @Test(arguments: [("20", true), ("35", false)])
+    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let (split, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 0))),
+            (Self.adminRequest, Self.admin("20")),
+            (Self.weightLabelFormat, ScriptedRunner.ok(labelValue + "\n")),
+        ])
+        var workflow = split
+        workflow.splitReadBackSeconds = 0.5
+        if passes {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) })
+        } else {
+            let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+            #expect(error == .swarmLoadedWeightMismatch(container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "35", loaded: "the split of 20%"))
+        }
+    }
+
+    /// The admin location answering the loaded weight is rendered into the config itself: the live form at each weight
+    /// answers that weight, the Swarm config reads it from the label like the split.
+    @Test func theLoadedWeightIsRenderedIntoTheConfig() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        for weight in [0, 20, 100] {
+            let live = try swarmLive(rig, weight: weight)
+            #expect(live.contains("location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"), "\(weight)")
+        }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        #expect(try ConfigRenderer().render(manifest).nginxConf.contains("return 200 \"\(CanaryContext.swarmWeightAction)\";"))
     }
 
     /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
@@ -459,6 +522,182 @@ import TestSupport
                                                           ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
         guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+    }
+
+    /// Issue 13 (an edited manifest reached stable at the rollout's first deploy): `rollout start` on Swarm refuses a
+    /// manifest that does not render to the stack that runs (the app service's digest label), before any gate is asked,
+    /// any record written or anything deployed.
+    @Test(arguments: ["0123456789abcdef", ""])
+    func onSwarmAnUndeployedManifestIsRefusedBeforeAnythingIsAskedOrRecorded(_ running: String) async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
+            (["docker", "exec"], ScriptedRunner.ok("")),
+            (["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(StackContext.manifestDigestLabel)\"}}"], ScriptedRunner.ok(running + "\n")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+        }
+        guard case .swarmManifestNotDeployed(let manifest, let service, let seen, let rendered)? = error else {
+            Issue.record("expected swarmManifestNotDeployed, got \(String(describing: error))"); return
+        }
+        let wanted = try ConfigRenderer().render(try ManifestLoader().load(from: rig.url)).stackDigest
+        #expect(manifest == "manifest.yaml" && service == "ro-test_app" && seen == running && rendered == wanted)
+        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true && error?.errorDescription?.contains("nothing was started or recorded") == true)
+        #expect(rig.gate.requests.isEmpty)
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"]) }, "\(runner.commands)")
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
+    /// A rollout's stack deploy pins stable to the image its service runs (read from its Swarm spec, digest included)
+    /// and passes `--resolve-image never`: a `services.image` changed in the manifest, or its tag moved in a registry,
+    /// does not reach stable.
+    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
+        let (workflow, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"], ScriptedRunner.ok(running + "\n")),
+            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
+            (["docker", "service", "ls"], ScriptedRunner.ok("")),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+            (["docker", "config", "ls"], ScriptedRunner.ok("")),
+        ])
+        var manifest = try ManifestLoader().load(from: rig.url)
+        manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
+        try workflow.applySwarm(CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
+                                label: "the candidate at 0%", runtime: swarm)
+        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        #expect(deploy.contains("--resolve-image") && deploy[deploy.firstIndex(of: "--resolve-image")! + 1] == "never", "\(deploy)")
+        let stackFile = try #require(try Yams.load(yaml: try rig.dir.read("docker-stack.yml")) as? [String: Any])
+        let services = try #require(stackFile["services"] as? [String: [String: Any]])
+        #expect(services["app"]?["image"] as? String == running)
+        #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
+    }
+
+    /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another
+    /// node (`docker ps` on this one lists no nginx container).
+    func pausedOnSwarm(_ rig: Rig, _ extra: [([String], Result<CommandResult, RuntimeError>)] = []) async throws -> (RolloutWorkflow, ScriptedRunner) {
+        try await Self.paused(rig)
+        try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
+        let runner = ScriptedRunner(extra + [
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
+    }
+
+    static func changedNothing(_ runner: ScriptedRunner) -> Bool {
+        !runner.commands.contains { $0.starts(with: ["docker", "exec"]) || $0.starts(with: ["docker", "service", "update"]) || $0.starts(with: ["docker", "stack", "deploy"]) }
+    }
+
+    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does not
+    /// run are refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none
+    /// of them starts a rollback.
+    @Test(arguments: ["resume", "pause", "abort", "promote"])
+    func onSwarmResumeAndControlAreRefusedWhereNginxDoesNotRun(_ action: String) async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let (workflow, runner) = try await pausedOnSwarm(rig)
+        let before = try rig.dir.read("history.jsonl")
+        let error = await #expect(throws: RolloutError.self) {
+            if action == "resume" { _ = try await workflow.resume(progress: { _ in }) } else {
+                _ = try await workflow.control(action, override: OverrideRequest(reason: "test"), progress: { _ in })
+            }
+        }
+        guard case .swarmSplitUnavailable(let project, _, let named)? = error else {
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
+        }
+        #expect(project == "ro-test" && named == "rollout \(action)")
+        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true, "\(error?.errorDescription ?? "")")
+        #expect(error?.errorDescription?.contains("swiftdeploy rollout \(action)") == true, "\(error?.errorDescription ?? "")")
+        #expect(try rig.dir.read("history.jsonl") == before, "nothing recorded")
+        #expect(Self.changedNothing(runner), "\(runner.commands)")
+    }
+
+    /// Finishing when nginx's task moved away since the rollout started: refused before the intent, recorded as a
+    /// pause (outcome `nginx-moved`) naming where to run `rollout promote`; nothing deployed or exec'd.
+    @Test func onSwarmFinishingIsRefusedAndRecordedPausedWhenNginxMoved() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let (workflow, runner) = try await pausedOnSwarm(rig)
+        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let session = try workflow.context.beginAction("rollout promote")
+        defer { session.release() }
+        let error = await #expect(throws: RolloutError.self) { _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in }) }
+        guard case .swarmNginxMoved(let project, _)? = error else { Issue.record("expected swarmNginxMoved, got \(String(describing: error))"); return }
+        #expect(project == "ro-test")
+        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true && error?.errorDescription?.contains("rollout promote") == true)
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "paused" && last["outcome"]?.stringValue == "nginx-moved", "\(last.jsonString())")
+        #expect(!(try rig.history()).contains { $0["event"]?.stringValue == "intent" && $0["message"]?.stringValue?.contains("about to promote") == true })
+        #expect(Self.changedNothing(runner), "\(runner.commands)")
+    }
+
+    /// Rolling back while nginx's task runs on another manager (the running CLI's step failed with noLocalTask): the
+    /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is
+    /// rendered with it), and the stack is deployed without the candidate anyway; the rollout ends rolled back.
+    @Test func onSwarmARollbackWhereNginxDoesNotRunSetsTheLabelAndStillRemovesTheCandidate() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let service = #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
+        let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
+            let wanted = StackContext.nginxConfigName(project: "ro-test", nginxConf: try ConfigRenderer().render(manifest).nginxConf)
+            return [
+                (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
+                (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
+                (["docker", "service", "ls"], ScriptedRunner.ok("svc1\n")),
+                (["docker", "service", "ps"], ScriptedRunner.ok("t1\n")),
+                (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(#"[{"Spec":{"ContainerSpec":{"Image":"x"}}}]"#)),
+                (["docker", "service", "update"], ScriptedRunner.ok("")),
+                (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+                (["docker", "config", "ls"], ScriptedRunner.ok("")),
+                (["docker", "service", "rm"], ScriptedRunner.ok("")),
+            ]
+        }
+        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let session = try workflow.context.beginAction("rollout abort")
+        try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
+                                    session: session, progress: { _ in })
+        session.release()
+        let commands = runner.commands
+        #expect(!commands.contains { $0.starts(with: ["docker", "exec"]) }, "\(commands)")
+        let update = try #require(commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) }, "\(commands)")
+        #expect(commands[update].contains("--force") && commands[update].contains("\(CanaryContext.swarmWeightLabel)=0")
+                && commands[update].last == "ro-test_nginx", "\(commands[update])")
+        let deploy = try #require(commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) }, "the stack was not deployed: \(commands)")
+        #expect(update < deploy)
+        #expect(commands.contains { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" })
+        #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"))
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "failed", "\(last.jsonString())")
+    }
+
+    /// As `pausedOnSwarm` for a rig already paused, with answers that depend on the swarm manifest.
+    func pausedOnSwarmAgain(_ rig: Rig, _ extra: (Manifest) throws -> [([String], Result<CommandResult, RuntimeError>)]) throws -> (RolloutWorkflow, ScriptedRunner) {
+        try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
+        let runner = ScriptedRunner(try extra(try ManifestLoader().load(from: rig.url)) + [
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
     }
 
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused

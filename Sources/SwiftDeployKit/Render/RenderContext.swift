@@ -48,7 +48,14 @@ struct NginxContext {
     /// from the nginx service's label (the Swarm config), not as a number (the live form); see ``CanaryContext``.
     init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil, swarmTemplate: Bool = false) throws {
         self.manifestName = manifestName
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest, swarmTemplate: swarmTemplate) }
+        if let canary {
+            self.canary = try CanaryContext(canary, manifest: manifest, swarmTemplate: swarmTemplate)
+        } else if manifest.runtime == .swarm {
+            // On Swarm nginx always carries the split (weight 0 without a rollout): one config for every weight.
+            self.canary = try CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: swarmTemplate)
+        } else {
+            self.canary = nil
+        }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
         swarm = manifest.runtime == .swarm
@@ -223,7 +230,8 @@ struct StackContext {
     /// The app service, and during a rollout its candidate (`<name>-canary`): each the same service but for its
     /// name, image, version, mode and role.
     let apps: [App]
-    /// A running rollout: the candidate service, the weight label and Swarm's template driver for nginx's config.
+    /// nginx's split (its command, the weight label, Swarm's template driver for its config), always; the candidate
+    /// service is in `apps` during a rollout only.
     let canary: CanaryContext?
 
     struct App {
@@ -234,8 +242,19 @@ struct StackContext {
         let role: String
     }
 
-    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil) throws {
+    /// A digest of the stack file this manifest renders without a rollout (``ConfigRenderer``): a label of the app
+    /// services, so a rollout can tell whether the manifest still renders to what runs. Nil while it is computed.
+    let manifestDigest: String?
+
+    /// The label carrying ``manifestDigest``.
+    static let manifestDigestLabel = "swiftdeploy.manifest.digest"
+
+    /// `stableImage`: during a rollout, the image the stable service runs (its Swarm spec's, with its digest when
+    /// Swarm recorded one) instead of `services.image`, so the rollout's stack deploys leave stable as it is.
+    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil, stableImage: String? = nil,
+         manifestDigest: String? = nil) throws {
         let compose = try ComposeContext(manifest: manifest, manifestName: manifestName)
+        self.manifestDigest = manifestDigest
         let q = Escaping.composeString
         self.manifestName = manifestName
         projectName = compose.projectName
@@ -269,9 +288,14 @@ struct StackContext {
         publicPort = String(manifest.nginx.port)
         nginxConfigName = q(Self.nginxConfigName(project: manifest.project, nginxConf: nginxConf))
         networkKey = compose.networkKey
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
-        var apps = [App(appService: appService, appImage: appImage, appVersion: appVersion, mode: mode, role: q("app"))]
-        if let candidate = self.canary {
+        // nginx's part (its command, the weight label, the template driver) is there with or without a rollout; the
+        // candidate service only during one.
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) } ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
+        if let stableImage, ManifestGrammar.imageReference(stableImage) != nil {
+            throw RenderError.unsafeValue(field: "the stable service's running image", value: "'\(stableImage)'", context: "docker-stack.yml")
+        }
+        var apps = [App(appService: appService, appImage: stableImage.map(q) ?? appImage, appVersion: appVersion, mode: mode, role: q("app"))]
+        if canary != nil, let candidate = self.canary {
             apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
                             mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
         }
