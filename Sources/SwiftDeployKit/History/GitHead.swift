@@ -69,10 +69,10 @@ enum GitHead {
         default:
             return .unsure
         }
-        for path in Set([gitDirectory, commonDirectory]) {
-            guard owner(of: path) == uid, isDirectory(path + "/objects"), isDirectory(path + "/refs"),
-                  access(path + "/reftable", F_OK) != 0 else { return .unsure }
-        }
+        // A linked worktree's own directory holds HEAD only; objects and refs are in the common one.
+        guard owner(of: gitDirectory) == uid, owner(of: commonDirectory) == uid, isDirectory(commonDirectory + "/objects"),
+              isDirectory(commonDirectory + "/refs"), access(commonDirectory + "/reftable", F_OK) != 0,
+              access(gitDirectory + "/reftable", F_OK) != 0 else { return .unsure }
         guard let config = readSmallFile(commonDirectory + "/config"), plainConfig(config) else { return .unsure }
         if gitDirectory != commonDirectory, access(gitDirectory + "/config.worktree", F_OK) == 0 { return .unsure }
 
