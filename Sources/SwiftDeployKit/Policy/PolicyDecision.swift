@@ -93,4 +93,15 @@ public struct GateRequest: Sendable {
 /// Implementations never throw for a missing source: they answer `inconclusive` with the reason.
 public protocol PolicyGate: Sendable {
     func evaluate(domain: String, request: GateRequest) async -> PolicyDecision
+    /// Decides several domains for one request, in order. ``PolicyEvaluator`` collects the evidence once for all of
+    /// them; the default asks ``evaluate(domain:request:)`` for each in turn.
+    func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision]
+}
+
+extension PolicyGate {
+    public func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision] {
+        var decisions: [PolicyDecision] = []
+        for domain in domains { decisions.append(await evaluate(domain: domain, request: request)) }
+        return decisions
+    }
 }
