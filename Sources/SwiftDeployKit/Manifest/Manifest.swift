@@ -173,13 +173,6 @@ public struct Manifest: Sendable, Equatable {
     /// The file the runtime deploys from: `docker-compose.yml` on Compose, `docker-stack.yml` on Swarm.
     public var runtimeFileURL: URL { runtime == .swarm ? stackFileURL : composeFileURL }
 
-    /// SHA-256 (hex) of the manifest's and the thresholds' bytes as they are on disk now; nil for a file that
-    /// cannot be read. History lines carry them so a record names exactly what it was decided on.
-    public func fileHashes() -> (manifest: String?, thresholds: String?) {
-        func hash(_ url: URL) -> String? { (try? Data(contentsOf: url)).map(Digest.sha256Hex(of:)) }
-        return (hash(fileURL), hash(thresholdsURL))
-    }
-
     /// The URL of the app's metrics through nginx's loopback-only admin listener.
     public var adminMetricsURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)/metrics")! }
     /// The app's health endpoint through nginx's loopback-only admin listener.
