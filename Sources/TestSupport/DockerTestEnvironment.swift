@@ -1,18 +1,9 @@
 import Foundation
 
-/// Gate for tests that need a running Docker engine and the locally built images.
-/// `scripts/test` sets `SWIFTDEPLOY_DOCKER_TESTS=1` after starting the engine and
-/// building the images; without it these tests print why they skip, except under `CI=true`,
-/// where they always run and so fail when the engine or the images are missing.
+/// Helpers for tests on the real Docker engine. Gate such tests with `.requires(.docker)` (`TestRequirement.docker`):
+/// locally they run with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test sets it after starting the engine and building
+/// the images) and show as skipped otherwise; under `CI=true` they always run, and a missing engine fails them.
 public enum DockerTestEnvironment {
-    public static var enabled: Bool {
-        if ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" { return true }
-        // Under CI the engine is required: the tests run (and fail when Docker is missing), never skip.
-        if ProcessInfo.processInfo.environment["CI"] == "true" { return true }
-        print("skipping: Docker tests need SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)")
-        return false
-    }
-
     /// Runs `docker arguments…`; returns status and combined output.
     @discardableResult
     public static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -70,12 +70,8 @@ import TestSupport
         v.map { (try? RegoValue(jsonData: $0.jsonData())) ?? $0 }
     }
 
-    @Test(.enabled(if: OPARef.executable().0 != nil || ExternalTool.isCI, "opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory"))
+    @Test(.requires(.opaRef))
     func randomPoliciesAgreeWithOPA() throws {
-        guard OPARef.executable().0 != nil else {
-            Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it for differential fuzzing")
-            return
-        }
         let env = ProcessInfo.processInfo.environment
         // A fixed default keeps CI deterministic; `REGO_DIFF_FUZZ_SEED=random` (or any number) explores further.
         let seedText = env["REGO_DIFF_FUZZ_SEED"] ?? "1795695704745"

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Rego
+import TestSupport
 
 /// A bounded mutation fuzzer over the GraphQL lexer, parser and validators (in process, as
 /// `ParserFuzzTests`). Seeds are the documents of the GraphQL differential corpus. Each mutant

@@ -26,12 +26,8 @@ import TestSupport
         func stop() { lock.withLock { running = false } }
     }
 
-    @Test func gateFollowsTheDemoServiceIntoChaos() throws {
-        let binary = RepositoryPaths.builtProduct("swiftdeploy-api")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            print("skipping: \(binary.path) is not built")
-            return
-        }
+    @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() throws {
+        let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
         let port = LoopbackHTTPServer.unusedPort()
         let service = Process()
         service.executableURL = binary

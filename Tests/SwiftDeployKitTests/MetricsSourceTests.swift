@@ -158,17 +158,8 @@ final class MovingMetrics: @unchecked Sendable {
 
 /// The Prometheus source against a real Prometheus server (Debian's `prometheus`) scraping a loopback endpoint.
 @Suite struct MetricsPrometheusServerTests {
-    static func prometheusBinary() -> String? {
-        for path in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        return nil
-    }
-
-    @Test func realPrometheusAnswersTheSameFigures() async throws {
-        guard let binary = Self.prometheusBinary() ?? ExternalTool.locate("prometheus", missing: { Issue.record(Comment(rawValue: $0)) }) else {
-            return
-        }
+    @Test(.requires(.prometheus)) func realPrometheusAnswersTheSameFigures() async throws {
+        let binary = try TestRequirement.prometheus.value()
         let moving = MovingMetrics { demo in
             demo.record(path: "/", status: 200, seconds: 0.02, count: 95)
             demo.record(path: "/", status: 500, seconds: 0.02, count: 5)

@@ -159,15 +159,13 @@ struct HostileEvidenceTests {
 
     // MARK: A real Prometheus where it can produce the case
 
-    static func prometheusBinary() -> String? { MetricsPrometheusServerTests.prometheusBinary() }
-
-    @Test(.enabled(if: MetricsPrometheusServerTests.prometheusBinary() != nil || ExternalTool.isCI, "prometheus is not installed; run scripts/bootstrap"),
+    @Test(.requires(.prometheus),
           arguments: [
             ("a NaN 5xx counter", "errors"),
             ("a histogram with only +Inf", "p99_ms"),
           ])
     func realPrometheus(_ name: String, _ figure: String) async throws {
-        guard let binary = Self.prometheusBinary() else { Issue.record("prometheus is not installed"); return }
+        let binary = try TestRequirement.prometheus.value()
         let counter = ScrapeCounter()
         let target = try LoopbackHTTPServer { _ in
             let n = counter.next() * 100
