@@ -244,6 +244,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(run.stdout.contains("refused the connection: no OPA listens there"))
     }
 
+    /// runGate reads stdout and stderr at once: a gate that writes more than a pipe holds (64 KiB) to stderr before
+    /// it ends must not hang the test. A reader that drained stdout to its end first would wait for a child blocked
+    /// on the full stderr pipe until the timeout killed it, and the status would not be 64.
+    @Test func moreThanAPipeOfStderrDoesNotDeadlockRunGate() throws {
+        let project = try GateProject()
+        defer { project.remove() }
+        let domain = String(repeating: "x", count: 100_000)
+        let started = Date()
+        let run = try runGate([domain], project: project)
+        #expect(run.status == 64, "\(run.stderr.prefix(300))")
+        #expect(run.stderr.utf8.count > 100_000, "all of stderr arrived: \(run.stderr.utf8.count) bytes")
+        #expect(run.stderr.contains("no policy declares package swiftdeploy.\(domain)"))
+        #expect(Date().timeIntervalSince(started) < 60, "ended by itself, long before runGate's 120 s timeout")
+    }
+
     @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
         let process = Process()
         process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
