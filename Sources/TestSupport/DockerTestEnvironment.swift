@@ -10,22 +10,10 @@ public enum DockerTestEnvironment {
         try ExternalTool.run("/usr/bin/env", ["docker"] + arguments)
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
+    /// Never the same as a port another test of this process holds (`LoopbackPort`).
     public static func freePort() -> Int {
-        for _ in 0..<50 {
-            let port = Int.random(in: 20000...40000)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if ok == 0 { return port }
-        }
-        return 39999
+        (try? LoopbackPort.forServer()) ?? 1
     }
 }
 

@@ -60,20 +60,11 @@ import FoundationNetworking
         }
     }
 
+    /// A port for Docker to publish (`LoopbackPort`: the kernel's choice, released for Docker to bind).
     static func freePort(excluding: [Int] = []) throws -> Int {
         for _ in 0..<20 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if bound, port > 0, !excluding.contains(port) { return port }
+            let port = try LoopbackPort.forServer()
+            if !excluding.contains(port) { return port }
         }
         throw RuntimeError.portTaken(port: 0, detail: "no free loopback port found")
     }

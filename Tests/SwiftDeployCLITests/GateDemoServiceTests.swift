@@ -28,7 +28,7 @@ import TestSupport
 
     @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() throws {
         let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
-        let port = LoopbackHTTPServer.unusedPort()
+        let port = try LoopbackPort.forServer()  // the server binds it
         let service = Process()
         service.executableURL = binary
         var environment = ProcessInfo.processInfo.environment

@@ -181,7 +181,7 @@ final class MovingMetrics: @unchecked Sendable {
               - targets: ['127.0.0.1:\(target.port)']
         """
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = LoopbackHTTPServer.unusedPort()
+        let port = try LoopbackPort.forServer()  // the server binds it
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",

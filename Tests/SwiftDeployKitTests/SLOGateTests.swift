@@ -273,7 +273,7 @@ import TestSupport
         let traffic = SwitchableTraffic()
         let target = try LoopbackHTTPServer { _ in .text(traffic.scrape()) }
         defer { target.stop() }
-        let promPort = LoopbackHTTPServer.unusedPort()
+        let promPort = try LoopbackPort.forServer()  // Prometheus binds it
         // The job (the service name) is our own, so the series can only come from this Prometheus.
         let service = "slo\(UUID().uuidString.prefix(6).lowercased())"
         let project = try Project(prometheusURL: "http://127.0.0.1:\(promPort)", serviceName: service)

@@ -180,7 +180,7 @@ struct HostileEvidenceTests {
         let job = "swiftdeploy_hostile_\(UUID().uuidString.prefix(8).lowercased())"
         let config = "global:\n  scrape_interval: 300ms\nscrape_configs:\n  - job_name: \(job)\n    static_configs:\n      - targets: ['127.0.0.1:\(target.port)']\n"
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = LoopbackHTTPServer.unusedPort()
+        let port = try LoopbackPort.forServer()  // the server binds it
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
