@@ -150,6 +150,29 @@ struct SwarmRolloutTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "nothing was written")
     }
 
+    /// Issue 13 (a moved tag or an undeployed manifest reached stable): during a rollout the stack file carries the
+    /// image stable's service runs (its Swarm spec's, digest included) in place of `services.image`, and every app
+    /// service carries the digest of the stack the manifest deploys without a rollout: the same for every weight and
+    /// pin, different as soon as the manifest changes.
+    @Test func aRolloutPinsStableToItsRunningImageAndLabelsTheManifestDigest() throws {
+        let m = try manifest()
+        let running = "registry.example.com:5000/team/checkout:2.4.1@sha256:" + String(repeating: "ab", count: 32)
+        let pinned = try ConfigRenderer().render(m, canary: Self.candidate, stableImage: running)
+        let services = try #require(try stack(pinned)["services"] as? [String: [String: Any]])
+        #expect(services["checkout"]?["image"] as? String == running)
+        #expect(services["checkout-canary"]?["image"] as? String == "shop/checkout:2.0.0")
+        let digest = try #require(try ConfigRenderer().render(m).stackDigest)
+        #expect(digest.count == 16 && pinned.stackDigest == digest, "the manifest's digest, not the rollout's")
+        for name in ["checkout", "checkout-canary"] {
+            let labels = (services[name]?["deploy"] as? [String: Any])?["labels"] as? [String: String]
+            #expect(labels?[StackContext.manifestDigestLabel] == digest, "\(name): \(String(describing: labels))")
+        }
+        var edited = m
+        edited.services.version = "2.4.2"
+        #expect(try ConfigRenderer().render(edited).stackDigest != digest, "an edited manifest renders another digest")
+        #expect(throws: RenderError.self) { try ConfigRenderer().render(m, canary: Self.candidate, stableImage: "x:1\"\n    privileged: true") }
+    }
+
     /// A hostile candidate image or version never reaches the stack file.
     @Test(arguments: [("shop/x:1\"\n    privileged: true", "1"), ("shop/x:1", "1\n    privileged: true"), ("shop/x:{{.Node.ID}}", "1")])
     func aHostileCandidateIsRefused(_ image: String, _ version: String) throws {

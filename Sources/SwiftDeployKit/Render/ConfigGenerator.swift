@@ -14,22 +14,28 @@ public struct ConfigGenerator: Sendable {
     public let manifestName: String
     /// A running rollout's candidate and split (see ``CanaryRender``); nil without a rollout.
     public let canary: CanaryRender?
+    /// Swarm, during a rollout: the image the stable service runs, in place of `services.image` (see ``ConfigRenderer``).
+    public var stableImage: String? = nil
 
-    public init(manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) {
+    public init(manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
+                stableImage: String? = nil) {
         self.manifest = manifest
         self.templates = templates
         self.manifestName = manifestName
         self.canary = canary
+        self.stableImage = stableImage
     }
 
     /// Uses the manifest's own templates (`templates:`) or the built-in ones.
-    public init(manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) throws {
-        self.init(manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName, canary: canary)
+    public init(manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil, stableImage: String? = nil) throws {
+        self.init(manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName, canary: canary,
+                  stableImage: stableImage)
     }
 
     /// What would be written, without writing.
     public func render() throws -> [GeneratedFile] {
-        let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName, canary: canary)
+        let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName, canary: canary,
+                                                                               stableImage: stableImage)
         // nginx.conf is read by the unprivileged nginx in its container; docker-compose.yml holds
         // services.env values and is read by Compose as the user running swiftdeploy only. The
         // observability/ files hold no secret and are read by Prometheus and Alertmanager running

@@ -242,8 +242,19 @@ struct StackContext {
         let role: String
     }
 
-    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil) throws {
+    /// A digest of the stack file this manifest renders without a rollout (``ConfigRenderer``): a label of the app
+    /// services, so a rollout can tell whether the manifest still renders to what runs. Nil while it is computed.
+    let manifestDigest: String?
+
+    /// The label carrying ``manifestDigest``.
+    static let manifestDigestLabel = "swiftdeploy.manifest.digest"
+
+    /// `stableImage`: during a rollout, the image the stable service runs (its Swarm spec's, with its digest when
+    /// Swarm recorded one) instead of `services.image`, so the rollout's stack deploys leave stable as it is.
+    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil, stableImage: String? = nil,
+         manifestDigest: String? = nil) throws {
         let compose = try ComposeContext(manifest: manifest, manifestName: manifestName)
+        self.manifestDigest = manifestDigest
         let q = Escaping.composeString
         self.manifestName = manifestName
         projectName = compose.projectName
@@ -280,7 +291,10 @@ struct StackContext {
         // nginx's part (its command, the weight label, the template driver) is there with or without a rollout; the
         // candidate service only during one.
         self.canary = try canary.map { try CanaryContext($0, manifest: manifest) } ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
-        var apps = [App(appService: appService, appImage: appImage, appVersion: appVersion, mode: mode, role: q("app"))]
+        if let stableImage, ManifestGrammar.imageReference(stableImage) != nil {
+            throw RenderError.unsafeValue(field: "the stable service's running image", value: "'\(stableImage)'", context: "docker-stack.yml")
+        }
+        var apps = [App(appService: appService, appImage: stableImage.map(q) ?? appImage, appVersion: appVersion, mode: mode, role: q("app"))]
         if canary != nil, let candidate = self.canary {
             apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
                             mode: q(DeploymentMode.canary.rawValue), role: q("canary")))

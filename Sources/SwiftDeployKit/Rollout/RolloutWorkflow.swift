@@ -81,6 +81,8 @@ public struct RolloutWorkflow: Sendable {
     public var healthTimeout: TimeInterval
     /// How long in-flight requests get to finish on a side that traffic has left, before it is stopped.
     public var drainSeconds: Double
+    /// On Swarm, how long the read-back after a weight change waits for nginx's master to run the new split.
+    public var splitReadBackSeconds: Double = 5
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
@@ -129,6 +131,7 @@ public struct RolloutWorkflow: Sendable {
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try checkSwarmCanSplit()
+        try checkSwarmManifestDeployed()
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
@@ -420,7 +423,15 @@ public struct RolloutWorkflow: Sendable {
             var promoted = context
             promoted.manifest = try loader.load(from: manifestURL)
             do {
-                try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                if let swarm = swarmRuntime {
+                    // Stable takes the image the candidate runs (what was judged), not the tag resolved again.
+                    let judged = try swarm.serviceImage(service: canaryService) ?? plan.image
+                    try applySwarm(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version", runtime: swarm,
+                                   stableImage: judged)
+                    promoted.runtime = Self.pinned(swarm)
+                } else {
+                    try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                }
                 try promoted.runtime.recreate(service: app)
             } catch RuntimeError.swarmRolledBack(let service, let state, let message, let tasks) {
                 // Swarm rolled stable back to its previous spec: the manifest and the files go back to it too, so a
