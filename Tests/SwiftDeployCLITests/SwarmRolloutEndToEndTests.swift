@@ -356,7 +356,7 @@ struct SwarmRolloutEndToEndTests {
     /// reload (it listens on a port another process in the container holds: `nginx -t` tolerates EADDRINUSE, the master
     /// cannot bind it), on the real engine. `nginx -s reload` exits 0; the read-back of what the master loaded sees the
     /// previous weight, names container and weights, and the previous config and label are back.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -421,7 +421,7 @@ struct SwarmRolloutEndToEndTests {
     /// another image between deploy and `rollout start`; the rollout's deploys (start, then the abort's) keep stable's
     /// spec, tasks and running image. Locally, without a registry, Docker cannot record a digest, so the spec holds
     /// the tag: the pin keeps that spec and `--resolve-image never` keeps the CLI from resolving it again.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aStableTagMovedBeforeTheRolloutDoesNotReachStable() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -456,7 +456,7 @@ struct SwarmRolloutEndToEndTests {
 
     /// Issue 13 (an edited but undeployed manifest reached stable): `rollout start` refuses a manifest that does not
     /// render to the stack that runs (exit 3, naming `swiftdeploy deploy`), before any record, and nothing changes.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func anEditedButUndeployedManifestIsRefused() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
