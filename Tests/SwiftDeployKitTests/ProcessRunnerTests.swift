@@ -395,6 +395,19 @@ extension ProcessRunnerTests {
         #expect(Self.openDescriptors() == before, "descriptors: \(before) before 500 runs")
     }
 
+    /// A start the system refuses (the working directory does not exist) is an error naming the directory, and the
+    /// half-made process is let go cleanly (waiting for it is not possible, and nothing crashes when it goes).
+    @Test func aMissingWorkingDirectoryIsNamed() async throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("runner-none-\(UUID().uuidString)")
+        do {
+            _ = try await ProcessRunner.run(["true"], currentDirectory: missing, timeout: 5)
+            Issue.record("ran in a directory that does not exist")
+        } catch let error as ProcessRunnerError {
+            guard case .cannotStart(_, let detail) = error else { Issue.record("\(error)"); return }
+            #expect(detail.contains(missing.path), "\(detail)")
+        }
+    }
+
     /// 10 MB of input to a child that never reads it: the run ends with the child, not blocked writing.
     @Test func inputTheChildNeverReadsDoesNotBlock() async throws {
         let start = Date()

@@ -286,6 +286,8 @@ public final class RunningProcess: @unchecked Sendable {
     private let stderrBuffer: BoundedBuffer
     /// Write end of the pipe that wakes the reader thread (a stop asked for from another thread); -1 once closed.
     private var wakeWrite: Int32 = -1
+    /// Left once the result is known, for `waitBlocking`.
+    private let finishedGroup = DispatchGroup()
 
     /// Seconds the reader keeps reading after the program exited at most (a grandchild may keep writing).
     static let drainAfterExit: TimeInterval = 1
@@ -298,6 +300,7 @@ public final class RunningProcess: @unchecked Sendable {
         self.killGrace = killGrace
         stdoutBuffer = BoundedBuffer(limit: outputLimit)
         stderrBuffer = BoundedBuffer(limit: outputLimit)
+        finishedGroup.enter()
     }
 
     /// Descriptors of one launch, closed on every path out of it.
@@ -340,6 +343,7 @@ public final class RunningProcess: @unchecked Sendable {
             fds.all = []  // the reader owns them now
         } catch {
             fds.closeAll()
+            finishedGroup.leave()  // no result will come; a group left entered must not be deallocated
             throw error
         }
     }
@@ -458,6 +462,14 @@ public final class RunningProcess: @unchecked Sendable {
         }
         try Task.checkCancellation()
         return result
+    }
+
+    /// Blocks the calling thread until the program has exited and its output is read. Only for a place that cannot
+    /// await (a test's `defer` cleanup): on the cooperative pool it holds a thread for as long as the program runs.
+    /// Nothing here needs the pool to finish, so it cannot deadlock on it.
+    public func waitBlocking() -> CommandResult {
+        finishedGroup.wait()
+        return lock.withLock { finished! }
     }
 
     /// Stops the program: SIGTERM now, SIGKILL after the grace period if it is still there. Returns at once;
@@ -636,6 +648,7 @@ public final class RunningProcess: @unchecked Sendable {
         waiters = []
         lock.unlock()
         for waiter in pending { waiter.resume(returning: result) }
+        finishedGroup.leave()
     }
 }
 
