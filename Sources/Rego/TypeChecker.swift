@@ -314,7 +314,10 @@ struct TypeChecker {
                 throw RegoError(
                     code: "rego_type_error",
                     message:
-                        "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                        """
+                        undefined ref: \
+                        \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)
+                        """
                 )
             }
         }
@@ -348,7 +351,10 @@ struct TypeChecker {
         }
         if argTypes.count == sig.args.count + 1, !argTypes[sig.args.count].unifies(sig.result) {
             throw fail(
-                "\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))"
+                """
+                \(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \
+                \(sig.result))
+                """
             )
         }
         return sig.result

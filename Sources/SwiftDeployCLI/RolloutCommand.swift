@@ -7,7 +7,10 @@ struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract:
-            "Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic rollback.",
+            """
+            Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic \
+            rollback.
+            """,
         discussion: """
             Exit status of start, resume and promote: 0 promoted; 1 rolled back (a step was denied, or aborted); \
             2 paused or aborted on an inconclusive step; 3 failed (rolled back where it could be).
@@ -35,7 +38,10 @@ struct RolloutCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a candidate beside stable and walk it through the steps.",
             discussion:
-                "Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout paused where it was: `rollout status` shows it, `rollout resume` continues it."
+                """
+                Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout \
+                paused where it was: `rollout status` shows it, `rollout resume` continues it.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -164,7 +170,10 @@ struct RolloutCommand: AsyncParsableCommand {
                 console.print("rollout: \(status.state.rawValue)\(status.interrupted ? " (interrupted)" : "")")
                 if status.state != .none {
                     console.print(
-                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
+                        """
+                          step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  \
+                        (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)
+                        """
                     )
                 }
                 if let stable = status.stable { console.print("  stable: \(stable.image) (version \(stable.version))") }

@@ -39,7 +39,8 @@ public enum OPARef {
         public let url: URL
         private let process: Process
 
-        /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health answers.
+        /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health
+        /// answers.
         public init(data: [String], delayMs: Int? = nil) throws {
             guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
             let reserved = try LoopbackPort()

@@ -63,7 +63,10 @@ enum OPARaw {
         guard process.terminationStatus == 0 else {
             throw RawError(
                 message:
-                    "OPA's evaluator (opa-ref's library) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self).suffix(600))"
+                    """
+                    OPA's evaluator (opa-ref's library) exited \(process.terminationStatus): \
+                    \(String(decoding: err, as: UTF8.self).suffix(600))
+                    """
             )
         }
         let lines = String(decoding: out, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(

@@ -16,7 +16,10 @@ import Testing
                 #expect(response.status == .forbidden)
                 #expect(
                     response.field("error") as? String
-                        == "chaos is accepted only in canary mode; this instance runs MODE=stable. Send chaos to the canary instance"
+                        == """
+                        chaos is accepted only in canary mode; this instance runs MODE=stable. Send chaos to the \
+                        canary instance
+                        """
                 )
             }
         }
@@ -93,7 +96,10 @@ import Testing
                     failures += 1
                     #expect(
                         response.field("error") as? String
-                            == #"chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to stop"#
+                            == #"""
+                            chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to \#
+                            stop
+                            """#
                     )
                 } else {
                     #expect(response.status == .ok)
@@ -166,7 +172,10 @@ import Testing
                 #expect(response.status == .contentTooLarge)
                 #expect(
                     response.field("error") as? String
-                        == #"chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": "recover"}"#
+                        == #"""
+                        chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": \#
+                        "recover"}
+                        """#
                 )
             }
         }

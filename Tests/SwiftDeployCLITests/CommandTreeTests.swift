@@ -104,7 +104,10 @@ struct CommandTreeTests {
                     "swiftdeploy \(arguments.joined(separator: " ")): the global options did not reach the command")
             } catch {
                 Issue.record(
-                    "swiftdeploy \(arguments.joined(separator: " ")) does not parse: \(SwiftDeployCommand.message(for: error))"
+                    """
+                    swiftdeploy \(arguments.joined(separator: " ")) does not parse: \
+                    \(SwiftDeployCommand.message(for: error))
+                    """
                 )
             }
         }

@@ -142,7 +142,10 @@ struct RolloutEndToEndTests {
     static func prepare(manifestURL: URL, steps: String, interval: String) throws {
         var text = try String(contentsOf: manifestURL, encoding: .utf8)
         text +=
-            "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
+            """
+            \nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  \
+            on_inconclusive: pause\n
+            """
         try Data(text.utf8).write(to: manifestURL)
         let thresholdsURL = manifestURL.deletingLastPathComponent().appendingPathComponent("thresholds.json")
         var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
@@ -289,7 +292,8 @@ struct RolloutEndToEndTests {
         let (adminStatus, _, adminBody) = await EndToEndTests.request(
             URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
         #expect(adminStatus == 200 && adminBody.contains("app_mode 1"))
-        // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate, p99.
+        // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate,
+        // p99.
         let statusTraffic = TrafficRecorder(url: url)
         let frame = try project.run(["status", "--once", "--format", "json"])
         _ = statusTraffic.stop()

@@ -101,7 +101,8 @@ struct SwarmEndToEndTests {
             (frame["metrics"] as? [String: Any])?["available"] as? Bool == true,
             "metrics from every replica: \(String(describing: frame["metrics"]))")
 
-        // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the update.
+        // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the
+        // update.
         let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let promoted = try project.run(["promote", "canary", "--timeout", "180s"])
         traffic.turnOn()
@@ -250,7 +251,9 @@ struct SwarmEndToEndTests {
                 FROM swiftdeploy/api:0.1.0
                 USER root
                 RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
-                 && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > /usr/local/bin/swiftdeploy-api \\
+                 && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails \
+                 its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > \
+                 /usr/local/bin/swiftdeploy-api \\
                  && chmod 755 /usr/local/bin/swiftdeploy-api
                 USER 10001:10001
 

@@ -57,7 +57,8 @@ struct SwarmRolloutEndToEndTests {
         return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
     }
 
-    /// The IDs of the nginx service's tasks Swarm wants running (`docker service ps`): one, unchanged while nginx is not
+    /// The IDs of the nginx service's tasks Swarm wants running (`docker service ps`): one, unchanged while nginx is
+    /// not
     /// replaced.
     static func nginxTasks(_ project: SwarmEndToEndTests.Project) throws -> [String] {
         let result = try DockerTestEnvironment.docker([
@@ -188,7 +189,10 @@ struct SwarmRolloutEndToEndTests {
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
         let nginxAfter = try Self.nginxTasks(project)
         print(
-            "swarm rollout: nginx task before \(nginxBefore.map { $0.prefix(12) }), after \(nginxAfter.map { $0.prefix(12) })"
+            """
+            swarm rollout: nginx task before \(nginxBefore.map { $0.prefix(12) }), after \
+            \(nginxAfter.map { $0.prefix(12) })
+            """
         )
         #expect(nginxAfter == nginxBefore, "the rollout replaced the nginx task")
         let (status, _, body) = await EndToEndTests.request(url)
@@ -232,7 +236,10 @@ struct SwarmRolloutEndToEndTests {
 
         let failed = samples.filter { !(200..<300).contains($0.status) }
         print(
-            "swarm rollout: \(samples.count) requests during the rollout, \(failed.count) not 2xx (statuses \(Set(failed.map(\.status))))"
+            """
+            swarm rollout: \(samples.count) requests during the rollout, \(failed.count) not 2xx (statuses \
+            \(Set(failed.map(\.status))))
+            """
         )
         #expect(samples.count > 100)
         #expect(samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" })
@@ -246,7 +253,8 @@ struct SwarmRolloutEndToEndTests {
     }
 
     /// A candidate answering every request with 500 (the demo's chaos route, set in each of its replicas): the first
-    /// step is denied on the evidence of every replica, the rollout rolls back by itself: the split back to 100% stable,
+    /// step is denied on the evidence of every replica, the rollout rolls back by itself: the split back to 100%
+    /// stable,
     /// the candidate service removed, the stable service's tasks untouched.
     @Test(.requires(.docker))
     func anErroringCandidateIsRolledBackAutomatically() async throws {
@@ -263,7 +271,11 @@ struct SwarmRolloutEndToEndTests {
         var chaosSet = Set<String>(), answers: [String: String] = [:]
         let body = #"{"mode": "error", "rate": 1.0}"#
         let script =
-            "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' '\(body)' >&3 && cat <&3"
+            """
+            exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: \
+            close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' \
+            '\(body)' >&3 && cat <&3
+            """
         let ready = try Self.waitFor(240) {
             for id in try project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
                 let answer = try DockerTestEnvironment.docker(["exec", id, "bash", "-c", script])
@@ -366,7 +378,8 @@ struct SwarmRolloutEndToEndTests {
             split.share >= 0.12 && split.share <= 0.28,
             "canary share \(split.share) after nginx restarted at a 20% step")
 
-        // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
+        // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by
+        // Swarm.
         let promote = try project.run(
             ["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
         #expect(promote.status == 0, "\(promote.stderr)")
@@ -387,7 +400,8 @@ struct SwarmRolloutEndToEndTests {
     }
 
     /// kill -9 during a step, inside its write-ahead intent (the candidate running, nginx on the rollout's config, the
-    /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that step,
+    /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that
+    /// step,
     /// and the next acting command (`rollout abort`) reports the open intent as interrupted before it rolls back.
     @Test(.requires(.docker))
     func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
@@ -452,7 +466,8 @@ struct SwarmRolloutEndToEndTests {
         let blocker = """
             pid /tmp/blocker.pid; error_log /dev/stderr warn; events {}
             http { access_log off; client_body_temp_path /tmp/b1; proxy_temp_path /tmp/b2; fastcgi_temp_path /tmp/b3;
-                   uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 "blocker"; } }
+                   uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 \
+                   "blocker"; } }
             """
         let written = try DockerTestEnvironment.docker([
             "exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker,
@@ -482,7 +497,10 @@ struct SwarmRolloutEndToEndTests {
         print("master rejection: \(error?.errorDescription ?? "no error")")
         guard case .swarmLoadedWeightMismatch(let container, _, let expected, _, let loaded)? = error else {
             Issue.record(
-                "expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"
+                """
+                expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \
+                \(String(describing: error))
+                """
             )
             return
         }

@@ -101,7 +101,10 @@ struct ComposeReplicasTests {
             "re-resolved, so replicas that come and go are followed")
         #expect(
             conf.contains(
-                #"location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$""#
+                #"""
+                location ~ \#
+                "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$"
+                """#
             ))
         #expect(conf.contains("proxy_pass http://$swiftdeploy_replica:3000/metrics;"))
         #expect(!conf.contains("tasks.app"), "tasks.<service> is Swarm's name; Compose has none")
@@ -283,7 +286,10 @@ struct ComposeReplicasTests {
         #expect(figures.requests == 40)
         #expect(
             figures.insufficient == [
-                "only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+                """
+                only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing \
+                replicas' requests and errors are not counted; see `swiftdeploy status`
+                """
             ])
     }
 

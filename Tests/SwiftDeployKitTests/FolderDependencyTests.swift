@@ -59,7 +59,10 @@ import Testing
                 guard let a = named.firstIndex(of: from), let b = named.firstIndex(of: to) else { continue }
                 #expect(
                     b < a,
-                    "\(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in README.md"
+                    """
+                    \(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in \
+                    README.md
+                    """
                 )
             }
         }
@@ -88,7 +91,10 @@ struct FolderGraph {
         }
         var owner: [String: Set<String>] = [:]
         let declaration = try Regex(
-            #"^(?:(?:@\w+[ \t]+)*(?:public|internal|private|fileprivate|package|open|final|indirect|nonisolated)[ \t]+)*(?:struct|enum|class|protocol|actor|typealias|func)[ \t]+`?(\w+)"#
+            #"""
+            ^(?:(?:@\w+[ \t]+)*(?:public|internal|private|fileprivate|package|open|final|indirect|nonisolated)[ \#
+            \t]+)*(?:struct|enum|class|protocol|actor|typealias|func)[ \t]+`?(\w+)
+            """#
         ).anchorsMatchLineEndings()
         for file in files {
             for match in file.code.matches(of: declaration) {

@@ -388,7 +388,8 @@ import Yams
     }
 
     /// The Swarm refusal comes before the project lock is taken: a previous command killed after its intent would
-    /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was recorded".
+    /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was
+    /// recorded".
     @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
@@ -555,7 +556,10 @@ import Yams
             let live = try swarmLive(rig, weight: weight)
             #expect(
                 live.contains(
-                    "location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"
+                    """
+                    location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type \
+                    text/plain;\n            return 200 \"\(weight)\";
+                    """
                 ), "\(weight)")
         }
         let manifest = try ManifestLoader().load(from: rig.url)
@@ -788,7 +792,8 @@ import Yams
         }
     }
 
-    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does not
+    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does
+    /// not
     /// run are refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none
     /// of them starts a rollback.
     @Test(arguments: ["resume", "pause", "abort", "promote"])

@@ -47,7 +47,8 @@ struct SwarmRuntimeTests {
              {"ID":"t2","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"running",
               "Status":{"State":"starting","Err":""},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}},
              {"ID":"t3","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"shutdown",
-              "Status":{"State":"failed","Err":"task: non-zero exit (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
+              "Status":{"State":"failed","Err":"task: non-zero exit \
+              (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
             """
         let tasks = try SwarmTask.parse(
             json, command: "docker inspect", services: ["s1": "app"],
@@ -75,7 +76,10 @@ struct SwarmRuntimeTests {
               "Status":{"State":"starting","Message":"starting","ContainerStatus":{"ContainerID":"c2"}},"Spec":{"ContainerSpec":{"Image":"api:0.1.0"}}}]
             """
         let health =
-            #"{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET /healthz: 503\n"}]}"#
+            #"""
+            {"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET \#
+            /healthz: 503\n"}]}
+            """#
         let runner = ScriptedRunner([
             (["docker", "stack", "ps"], ScriptedRunner.ok("t1\nt2\n")),
             (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(tasks)),
@@ -92,7 +96,10 @@ struct SwarmRuntimeTests {
         ])
         #expect(
             runtime(runner).failedTaskLines() == [
-                "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)"
+                """
+                app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit \
+                1: GET /healthz: 503)
+                """
             ])
     }
 
@@ -199,7 +206,8 @@ struct SwarmRuntimeTests {
     }
 
     /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
-    /// "all replicas running" could end with one of three running. It is an error naming the service and what was found.
+    /// "all replicas running" could end with one of three running. It is an error naming the service and what was
+    /// found.
     @Test(arguments: [
         #"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
         #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null",

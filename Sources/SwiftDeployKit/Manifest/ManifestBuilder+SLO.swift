@@ -40,7 +40,10 @@ extension ManifestBuilder {
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
             reader.report(
                 node, path,
-                "\(path) must be a non-empty list of durations such as [5ms, 100ms, 300ms, 1s], got \(reader.describe(node))"
+                """
+                \(path) must be a non-empty list of durations such as [5ms, 100ms, 300ms, 1s], got \
+                \(reader.describe(node))
+                """
             )
             return nil
         }
@@ -118,7 +121,11 @@ extension ManifestBuilder {
                         .joined(separator: ", ")
                     reader.report(
                         t, "\(path).threshold",
-                        "\(path).threshold must be one of the service's histogram bucket bounds (observability.histogram_buckets): \(known); got \(value). Pick one of them, or list the service's real buckets in observability.histogram_buckets"
+                        """
+                        \(path).threshold must be one of the service's histogram bucket bounds \
+                        (observability.histogram_buckets): \(known); got \(value). Pick one of them, or list the \
+                        service's real buckets in observability.histogram_buckets
+                        """
                     )
                     threshold = nil
                     valid = false
@@ -151,14 +158,20 @@ extension ManifestBuilder {
         else {
             reader.report(
                 node, path,
-                "\(path) must be a percentage written as a number such as 99.5 (more than 0, less than 100), got \(reader.describe(node))"
+                """
+                \(path) must be a percentage written as a number such as 99.5 (more than 0, less than 100), got \
+                \(reader.describe(node))
+                """
             )
             return nil
         }
         guard let value = Double(scalar.string), value > 0, value < 100 else {
             reader.report(
                 node, path,
-                "\(path) must be more than 0 and less than 100 (100 leaves no error budget, so every error would be an infinite burn rate), got \(scalar.string)"
+                """
+                \(path) must be more than 0 and less than 100 (100 leaves no error budget, so every error would \
+                be an infinite burn rate), got \(scalar.string)
+                """
             )
             return nil
         }
@@ -185,7 +198,10 @@ extension ManifestBuilder {
             if let clash = taken.first(where: { $0.1 == o.prometheusPort }) {
                 reader.report(
                     node, "observability.prometheus_port",
-                    "observability.prometheus_port must differ from \(clash.0), both are \(o.prometheusPort); set observability.prometheus_port to a free port"
+                    """
+                    observability.prometheus_port must differ from \(clash.0), both are \(o.prometheusPort); set \
+                    observability.prometheus_port to a free port
+                    """
                 )
             }
             taken.append(("observability.prometheus_port", o.prometheusPort))
@@ -194,13 +210,19 @@ extension ManifestBuilder {
             if !o.prometheus {
                 reader.report(
                     node, "observability.alertmanager",
-                    "observability.alertmanager needs observability.prometheus: true (Alertmanager only receives the alerts Prometheus sends)"
+                    """
+                    observability.alertmanager needs observability.prometheus: true (Alertmanager only receives \
+                    the alerts Prometheus sends)
+                    """
                 )
             }
             if let clash = taken.first(where: { $0.1 == o.alertmanagerPort }) {
                 reader.report(
                     node, "observability.alertmanager_port",
-                    "observability.alertmanager_port must differ from \(clash.0), both are \(o.alertmanagerPort); set observability.alertmanager_port to a free port"
+                    """
+                    observability.alertmanager_port must differ from \(clash.0), both are \(o.alertmanagerPort); \
+                    set observability.alertmanager_port to a free port
+                    """
                 )
             }
         }

@@ -58,7 +58,10 @@ public struct ManifestLoader: Sendable {
                 ManifestProblem(
                     file: file, line: 1, column: 1, path: "",
                     message:
-                        "the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"
+                        """
+                        the manifest is empty; it needs at least services.image, services.port, nginx.image, \
+                        nginx.port, network.name and network.driver_type
+                        """
                 )
             ])
         }
@@ -108,7 +111,10 @@ final class NodeReader {
             return ManifestProblem(
                 file: file, line: context.mark.line, column: context.mark.column, path: "",
                 message:
-                    "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key may appear once"
+                    """
+                    duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key \
+                    may appear once
+                    """
             )
         default:
             return ManifestProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)")

@@ -58,7 +58,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
             service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
             locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
             description:
-                "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)"
+                """
+                scrape every replica of \(manifest.services.name) \
+                (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)
+                """
         )
     }
 
@@ -89,7 +92,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 throw MetricsError.unusable(
                     source: description,
                     reason:
-                        "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)"
+                        """
+                        the replica of \(service) at \(address) did not give its metrics, and a window without it \
+                        would not count its requests: \(error.localizedDescription)
+                        """
                 )
             }
         }
@@ -139,13 +145,21 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         let fewest = min(before.count, after.count)
         if fewest < desired {
             problems.append(
-                "only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+                """
+                only \(fewest) of \(desired) replicas of \(service) answered in the window \
+                (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' \
+                requests and errors are not counted; see `swiftdeploy status`
+                """
             )
         }
         let gone = before.filter { !after.contains($0) }
         if !gone.isEmpty {
             problems.append(
-                "the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted"
+                """
+                the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) \
+                answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the \
+                window are not counted
+                """
             )
         }
         return problems
@@ -181,7 +195,10 @@ extension ReplicaMetricsSource {
             service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
             locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
             description:
-                "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+                """
+                scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, \
+                /replicas/<address>/metrics)
+                """,
             sleeper: sleeper)
     }
 }

@@ -53,7 +53,8 @@ struct CanaryContext {
 
     /// Go template actions (`template_driver: golang`) Swarm renders when it creates an nginx task: the weight comes
     /// from the nginx service's label, so a restarted task gets the current split. For a weight `w` their output is
-    /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on two
+    /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on
+    /// two
     /// lines, or `* canary;`. The label can be set by hand, so it is never printed: the actions compare it with each
     /// weight "1" to "100" in turn and emit that weight's fixed lines; anything else (missing, empty, `50%`, `150`, a
     /// line break) is no traffic on the candidate, `* stable;`.

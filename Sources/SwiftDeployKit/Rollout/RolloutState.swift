@@ -214,13 +214,19 @@ public struct RolloutStateReader: Sendable {
                 status.state = .paused
                 status.interrupted = true
                 status.notes.append(
-                    "the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)"
+                    """
+                    the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from \
+                    step \(status.step)
+                    """
                 )
             }
         }
         if [.running, .paused].contains(status.state), containers != nil, canaryContainer == nil {
             status.notes.append(
-                "the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it"
+                """
+                the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; \
+                `swiftdeploy rollout abort` ends it
+                """
             )
         }
         return status

@@ -16,9 +16,11 @@ public struct SwarmRuntime: ContainerRuntime {
     public var commandTimeout: TimeInterval
     /// Seconds between two polls while waiting for Swarm.
     public var pollInterval: TimeInterval
-    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
+    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times
+    /// out.
     public var budget: String = ""
-    /// `docker stack deploy --resolve-image <value>` (nil: Docker's default, `always`). A rollout's deploys use `never`,
+    /// `docker stack deploy --resolve-image <value>` (nil: Docker's default, `always`). A rollout's deploys use
+    /// `never`,
     /// so no tag is resolved again to a digest the registry now gives it.
     public var resolveImage: String? = nil
 
@@ -373,7 +375,11 @@ public struct SwarmRuntime: ContainerRuntime {
                 throw RuntimeError.unreadableAnswer(
                     command: result.commandLine,
                     detail:
-                        "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'"
+                        """
+                        service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole \
+                        number): found \(found); swiftdeploy deploys replicated services only, check it with \
+                        'docker service inspect \(name)'
+                        """
                 )
             }
             return (short, id, count)

@@ -213,9 +213,15 @@ struct Recovery {
             let what =
                 intents.isEmpty
                 ? "before changing anything (it had written no intent)"
-                : "after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) is closed)"
+                : """
+                after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) \
+                is closed)
+                """
             let message =
-                "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
+                """
+                a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); \
+                the kernel released its lock; found: \(found)
+                """
             try context.recordBeforeActing(
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned", message: message,
@@ -225,7 +231,10 @@ struct Recovery {
         }
         for intent in open {
             let message =
-                "\(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)"
+                """
+                \(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was \
+                interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)
+                """
             var details: [String: JSONValue] = [
                 "intent_seq": .int(Int64(intent.seq)), "intent_id": .string(intent.id),
                 "holder": previous.jsonValue, "found": .object(foundDetails),
@@ -247,7 +256,10 @@ struct Recovery {
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned",
                     message:
-                        "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
+                        """
+                        closed \(open.count) interrupted intent(s) of \(previous.description) in \
+                        \(theirs ?? "its history")
+                        """,
                     modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
         }
         return notes

@@ -195,7 +195,8 @@ extension RolloutWorkflow {
         }
     }
 
-    /// The canary weight of an nginx.conf's `split_clients` (`N% canary;`, or `* canary;` for 100, else 0); nil when the
+    /// The canary weight of an nginx.conf's `split_clients` (`N% canary;`, or `* canary;` for 100, else 0); nil when
+    /// the
     /// config has no split at all.
     static func splitWeight(in conf: String) -> Int? {
         guard conf.contains("split_clients") else { return nil }
@@ -332,7 +333,10 @@ extension RolloutWorkflow {
             try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: runtime)
         } catch RuntimeError.noLocalTask(let service) {
             progress(
-                "no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace its task, which renders its config with it"
+                """
+                no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace \
+                its task, which renders its config with it
+                """
             )
             try runtime.setServiceLabelReplacingTasks(
                 service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)

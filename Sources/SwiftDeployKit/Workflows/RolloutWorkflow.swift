@@ -179,7 +179,10 @@ public struct RolloutWorkflow: Sendable {
         try record(
             .start, plan: plan, outcome: "ok",
             message:
-                "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each",
+                """
+                rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \
+                \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each
+                """,
             details: [
                 "image": .string(image), "version": .string(version),
                 "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
@@ -189,7 +192,10 @@ public struct RolloutWorkflow: Sendable {
         let intent = try session.intend(
             action: "rollout start",
             message:
-                "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
+                """
+                about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with \
+                no traffic (rollout \(plan.id))
+                """,
             decision: gate, override: overridden ? override : nil,
             details: [
                 "rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0),
@@ -248,7 +254,10 @@ public struct RolloutWorkflow: Sendable {
         try record(
             .resumed, plan: plan, outcome: "ok",
             message:
-                "rollout of \(plan.image) resumed at step \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")",
+                """
+                rollout of \(plan.image) resumed at step \
+                \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")
+                """,
             details: ["step": .int(Int64(from)), "interrupted": .bool(status.interrupted)])
         progress("resuming the rollout of \(plan.image) at step \(from + 1)/\(plan.steps.count)")
         if from >= plan.steps.count {
@@ -276,7 +285,10 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(
                 outcome: .requested, decision: nil,
                 message:
-                    "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)"
+                    """
+                    asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy \
+                    rollout status`)
+                    """
             )
         }
         // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
@@ -315,7 +327,11 @@ public struct RolloutWorkflow: Sendable {
             LifecycleRecord(
                 event: .override, outcome: "ok",
                 message:
-                    "\(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \(reason)",
+                    """
+                    \(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \
+                    \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \
+                    \(reason)
+                    """,
                 override: override ?? OverrideRequest(reason: reason),
                 details: ["action": .string("rollout promote"), "rollout_id": .string(plan.id)]))
     }
@@ -334,7 +350,10 @@ public struct RolloutWorkflow: Sendable {
                 let intent = try session.intend(
                     action: "rollout step",
                     message:
-                        "about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \(step + 1)/\(count)",
+                        """
+                        about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \
+                        \(step + 1)/\(count)
+                        """,
                     details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
                 // Inside the step's intent, before the split changes (a crash here leaves the intent open).
                 context.phases.reach("rollout.step.intent")
@@ -346,7 +365,10 @@ public struct RolloutWorkflow: Sendable {
                         rolloutRecord(
                             .step, plan: plan, outcome: "failed",
                             message:
-                                "step \(step + 1)/\(count): setting the split to \(weight)% failed: \(error.localizedDescription)",
+                                """
+                                step \(step + 1)/\(count): setting the split to \(weight)% failed: \
+                                \(error.localizedDescription)
+                                """,
                             details: stepDetails))
                     throw error
                 }
@@ -381,7 +403,10 @@ public struct RolloutWorkflow: Sendable {
                 try record(
                     .decision, plan: plan, outcome: decision.verdict.rawValue,
                     message:
-                        "step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \(action)",
+                        """
+                        step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \
+                        \(action)
+                        """,
                     details: [
                         "step": .int(Int64(step)), "weight": .int(Int64(weight)), "action": .string(action),
                         "canary": Self.summary(evidence.canary), "baseline": Self.summary(evidence.baseline),
@@ -403,7 +428,10 @@ public struct RolloutWorkflow: Sendable {
                         try record(
                             .paused, plan: plan, outcome: "ok",
                             message:
-                                "rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); `swiftdeploy rollout resume` runs the step again",
+                                """
+                                rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); \
+                                `swiftdeploy rollout resume` runs the step again
+                                """,
                             details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
                         return RolloutReport(
                             outcome: .paused, decision: decision,
@@ -516,7 +544,11 @@ public struct RolloutWorkflow: Sendable {
         let intent = try session.intend(
             action: "rollout promote",
             message:
-                "about to promote rollout \(plan.id): all traffic on the candidate, \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) recreated on it, traffic back on \(app), \(canaryService) removed",
+                """
+                about to promote rollout \(plan.id): all traffic on the candidate, \
+                \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) \
+                recreated on it, traffic back on \(app), \(canaryService) removed
+                """,
             decision: decision,
             details: ["rollout_id": .string(plan.id), "image": .string(plan.image), "version": .string(plan.version)])
         do {
@@ -584,7 +616,10 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .promoted, plan: plan, outcome: "ok",
                     message:
-                        "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
+                        """
+                        rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate \
+                        was removed
+                        """,
                     details: ["weight": .int(0)], decision: decision),
                 done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
             return RolloutReport(
@@ -602,7 +637,10 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
                     message:
-                        "finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix the cause and run `swiftdeploy rollout promote` or `rollout abort`"
+                        """
+                        finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix \
+                        the cause and run `swiftdeploy rollout promote` or `rollout abort`
+                        """
                 ))
             throw RolloutError.finishFailed(cause: cause)
         }
@@ -618,7 +656,10 @@ public struct RolloutWorkflow: Sendable {
         let intent = try session.intend(
             action: "rollout rollback",
             message:
-                "about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) removed, \(app) not touched",
+                """
+                about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) \
+                removed, \(app) not touched
+                """,
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
         var nothingLeft = false
@@ -652,13 +693,19 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
                     message:
-                        "rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout abort` again once the cause is fixed",
+                        """
+                        rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout \
+                        abort` again once the cause is fixed
+                        """,
                     details: ["reason": .string(reason)]))
             throw RolloutError.rollbackFailed(cause: cause, reason: reason)
         }
         let left =
             nothingLeft
-            ? "; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` to bring it back)"
+            ? """
+            ; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` \
+            to bring it back)
+            """
             : ""
         try session.complete(
             intent,

@@ -138,7 +138,10 @@ public struct ValidationWorkflow: Sendable {
                 if result.succeeded { return .init("image \(image)", .pass, "present locally") }
                 return .init(
                     "image \(image)", .fail,
-                    "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`"
+                    """
+                    not present locally; build it (scripts/build-images builds the sample's images) or `docker \
+                    pull \(image)`
+                    """
                 )
             } catch {
                 return .init(
@@ -212,7 +215,10 @@ public struct ValidationWorkflow: Sendable {
         } catch {
             return .init(
                 name, .fail,
-                "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+                """
+                could not run nginx -t in \(manifest.nginx.image): \
+                \((error as? LocalizedError)?.errorDescription ?? "\(error)")
+                """
             )
         }
     }
@@ -241,7 +247,10 @@ public struct ValidationWorkflow: Sendable {
         } catch {
             return .init(
                 name, .fail,
-                "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+                """
+                could not run \(command.displayName) config: \
+                \((error as? LocalizedError)?.errorDescription ?? "\(error)")
+                """
             )
         }
     }
@@ -369,7 +378,10 @@ struct PolicyFilesCheck {
                 let declared = bundle.contracts.values.reduce(0) { $0 + $1.keys.count }
                 thresholds = .init(
                     "thresholds", .pass,
-                    "\(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") the policies declare"
+                    """
+                    \(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") \
+                    the policies declare
+                    """
                 )
             } else {
                 thresholds = .init("thresholds", .fail, limitProblems.joined(separator: "; "))
@@ -379,7 +391,10 @@ struct PolicyFilesCheck {
             if contractProblems.isEmpty {
                 policies = .init(
                     "policies", .pass,
-                    "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))"
+                    """
+                    \(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \
+                    \(bundle.domains.joined(separator: ", ")))
+                    """
                 )
             } else {
                 policies = .init("policies", .fail, contractProblems.joined(separator: "; "))

@@ -43,12 +43,18 @@ struct PolicyErrorCase: Sendable, CustomTestStringConvertible {
         .init(
             name: "conflict: a complete rule with two values",
             rules:
-                "level := 1 if input.metrics.requests > 0\n\nlevel := 2 if input.metrics.requests > 1\n\ndeny contains \"x\" if level > 5\n",
+                """
+                level := 1 if input.metrics.requests > 0\n\nlevel := 2 if input.metrics.requests > 1\n\ndeny \
+                contains \"x\" if level > 5\n
+                """,
             code: "eval_conflict_error", line: nil),
         .init(
             name: "unsupported builtin: http.send",
             rules:
-                "deny contains \"x\" if {\n\thttp.send({\"method\": \"GET\", \"url\": \"http://127.0.0.1:1/\"}).status_code != 200\n}\n",
+                """
+                deny contains \"x\" if {\n\thttp.send({\"method\": \"GET\", \"url\": \
+                \"http://127.0.0.1:1/\"}).status_code != 200\n}\n
+                """,
             code: "eval_builtin_error", line: 9),
         .init(
             name: "size budget: numbers.range too large",
@@ -57,7 +63,10 @@ struct PolicyErrorCase: Sendable, CustomTestStringConvertible {
         .init(
             name: "time budget: a runaway comprehension",
             rules:
-                "deny contains \"x\" if {\n\tcount([1 | some i in numbers.range(1, 5000); some j in numbers.range(1, 5000); i < j]) < 0\n}\n",
+                """
+                deny contains \"x\" if {\n\tcount([1 | some i in numbers.range(1, 5000); some j in \
+                numbers.range(1, 5000); i < j]) < 0\n}\n
+                """,
             code: "eval_limit_error", line: nil),
         .init(
             name: "message is a number",
@@ -108,17 +117,29 @@ struct HostilePolicyErrorTests {
     @Test(arguments: [
         (
             500,
-            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_builtin_error","message":"to_number: strconv.ParseFloat: parsing \"abc\": invalid syntax","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}"#,
+            #"""
+            {"code":"internal_error","message":"error(s) occurred while evaluating \#
+            query","errors":[{"code":"eval_builtin_error","message":"to_number: strconv.ParseFloat: parsing \#
+            \"abc\": invalid syntax","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}
+            """#,
             ["internal_error", "policies/hostile.rego:9: eval_builtin_error: to_number"]
         ),
         (
             500,
-            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_conflict_error","message":"complete rules must not produce multiple outputs","location":{"file":"policies/hostile.rego","row":8,"col":1}}]}"#,
+            #"""
+            {"code":"internal_error","message":"error(s) occurred while evaluating \#
+            query","errors":[{"code":"eval_conflict_error","message":"complete rules must not produce multiple \#
+            outputs","location":{"file":"policies/hostile.rego","row":8,"col":1}}]}
+            """#,
             ["policies/hostile.rego:8: eval_conflict_error"]
         ),
         (
             500,
-            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_type_error","message":"plus: operand 1 must be number but got string","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}"#,
+            #"""
+            {"code":"internal_error","message":"error(s) occurred while evaluating \#
+            query","errors":[{"code":"eval_type_error","message":"plus: operand 1 must be number but got \#
+            string","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}
+            """#,
             ["policies/hostile.rego:9: eval_type_error: plus"]
         ),
         (
@@ -127,7 +148,10 @@ struct HostilePolicyErrorTests {
         ),
         (
             400,
-            #"{"code":"invalid_parameter","message":"1 error occurred: policies/hostile.rego:9: rego_type_error: undefined function http.sendx"}"#,
+            #"""
+            {"code":"invalid_parameter","message":"1 error occurred: policies/hostile.rego:9: rego_type_error: \#
+            undefined function http.sendx"}
+            """#,
             ["invalid_parameter", "policies/hostile.rego:9: rego_type_error"]
         ),
         (200, #"{"result":{"deny":[42],"warn":[]}}"#, ["not a message"]),
