@@ -252,8 +252,8 @@ struct SwarmEndToEndTests {
                 USER root
                 RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
                  && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails \
-                 its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > \
-                 /usr/local/bin/swiftdeploy-api \\
+                its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > \
+                /usr/local/bin/swiftdeploy-api \\
                  && chmod 755 /usr/local/bin/swiftdeploy-api
                 USER 10001:10001
 

@@ -467,7 +467,7 @@ struct SwarmRolloutEndToEndTests {
             pid /tmp/blocker.pid; error_log /dev/stderr warn; events {}
             http { access_log off; client_body_temp_path /tmp/b1; proxy_temp_path /tmp/b2; fastcgi_temp_path /tmp/b3;
                    uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 \
-                   "blocker"; } }
+            "blocker"; } }
             """
         let written = try DockerTestEnvironment.docker([
             "exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker,

@@ -48,7 +48,7 @@ struct SwarmRuntimeTests {
               "Status":{"State":"starting","Err":""},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}},
              {"ID":"t3","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"shutdown",
               "Status":{"State":"failed","Err":"task: non-zero exit \
-              (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
+            (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
             """
         let tasks = try SwarmTask.parse(
             json, command: "docker inspect", services: ["s1": "app"],

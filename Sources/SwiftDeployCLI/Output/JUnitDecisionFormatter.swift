@@ -67,7 +67,7 @@ public struct JUnitDecisionFormatter: Sendable {
             suites.append(
                 """
                   <testsuite name="\(xml(suiteName))" tests="\(cases.count)" failures="\(failures)" \
-                  errors="\(errors)" skipped="0" time="\(seconds)">
+                errors="\(errors)" skipped="0" time="\(seconds)">
                     <properties>
                       <property name="verdict" value="\(decision.verdict.rawValue)"/>
                       <property name="engine" value="\(xml(decision.engine))"/>

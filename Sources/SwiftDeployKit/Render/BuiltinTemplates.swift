@@ -60,7 +60,7 @@ enum BuiltinTemplates {
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             # The app echoes the id it was given; nginx adds it to every response (errors included), so drop the \#
-            app's copy.
+        app's copy.
             proxy_hide_header X-Request-ID;
         {{#canary}}
 
@@ -206,7 +206,7 @@ enum BuiltinTemplates {
                 # of its container), so the CLI gathers every replica's.
         {{/composeReplicas}}
                 location ~ \#
-                "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$" {
+        "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$" {
                     proxy_pass http://$swiftdeploy_replica:{{{appPort}}}/metrics;
                 }
         {{/replicaRoute}}
@@ -577,7 +577,7 @@ enum BuiltinTemplates {
             # reloads (`nginx -s reload`) for each step; a new task starts from the Swarm config, rendered by
             # Swarm with the weight in the service label swiftdeploy.canary.weight (docs/swarm.md).
             command: ["bash", "-c", "mkdir -p /tmp/swiftdeploy && cp /etc/nginx/nginx.conf \#
-            /tmp/swiftdeploy/nginx.conf && exec nginx -c /tmp/swiftdeploy/nginx.conf -g 'daemon off;'"]
+        /tmp/swiftdeploy/nginx.conf && exec nginx -c /tmp/swiftdeploy/nginx.conf -g 'daemon off;'"]
         {{/canary}}
             cap_drop:
               - "ALL"

@@ -138,7 +138,7 @@ public struct ObservabilityRenderer: Sendable {
                           objective: \(label)
                       - record: \(SLOMath.budgetRemainingRecord)
                         expr: \
-                        \(yaml("1 - \(SLOMath.ratioRecord(slo.windowText)){objective=\"\(objective.name)\"} / \(budget)"))
+                \(yaml("1 - \(SLOMath.ratioRecord(slo.windowText)){objective=\"\(objective.name)\"} / \(budget)"))
                         labels:
                           objective: \(label)
 
@@ -160,9 +160,9 @@ public struct ObservabilityRenderer: Sendable {
                               short_window: \(yaml(alert.short))
                             annotations:
                               summary: \
-                              \(yaml("\(objective.name) burns its error budget at more than \(alert.factorText)x over \(alert.long) and \(alert.short)"))
+                    \(yaml("\(objective.name) burns its error budget at more than \(alert.factorText)x over \(alert.long) and \(alert.short)"))
                               description: \
-                              \(yaml("Objective \(objective.name) (\(describe) over \(slo.windowText)): the error ratio is above \(threshold) (\(alert.factorText) x the budget \(budget)) over both \(alert.long) and \(alert.short)."))
+                    \(yaml("Objective \(objective.name) (\(describe) over \(slo.windowText)): the error ratio is above \(threshold) (\(alert.factorText) x the budget \(budget)) over both \(alert.long) and \(alert.short)."))
                               runbook: \(yaml("runbooks/\(name).md"))
 
                     """
