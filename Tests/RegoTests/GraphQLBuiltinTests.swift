@@ -172,14 +172,8 @@ import Testing
         for bad in [
             #"{"Operations": 7}"#,
             #"{"Operations": [{"SelectionSet": [{"Name": 1}]}]}"#,
-            #"""
-            {"Operations": [{"SelectionSet": [{"Name": "a", "Arguments": [{"Name": "x", "Value": {"Kind": \#
-            42}}]}]}]}
-            """#,
-            #"""
-            {"Operations": [{"SelectionSet": [{"Name": "a", "Arguments": [{"Name": "x", "Value": {"Kind": \#
-            1.5}}]}]}]}
-            """#,
+            #"{"Operations": [{"SelectionSet": [{"Name": "a", "Arguments": [{"Name": "x", "Value": {"Kind": 42}}]}]}]}"#,
+            #"{"Operations": [{"SelectionSet": [{"Name": "a", "Arguments": [{"Name": "x", "Value": {"Kind": 1.5}}]}]}]}"#,
         ] {
             let data: RegoValue = .object([.string("q"): try RegoValue(jsonString: bad)])
             #expect(

@@ -55,10 +55,7 @@ import Testing
     @Test func aTemplateStringInAnObjectComprehensionKeyInAQuery() throws {
         let engine = try RegoEngine(modules: [], data: .object([:]))
         let query =
-            #"""
-            x = $"{[x | x := input.xs[_]]} {{y | y := input.ys[_]}} {{$"{x}-{y}": y | x := input.xs[_]; y := \#
-            input.ys[_]}}"
-            """#
+            #"x = $"{[x | x := input.xs[_]]} {{y | y := input.ys[_]}} {{$"{x}-{y}": y | x := input.xs[_]; y := input.ys[_]}}""#
         let rows = try engine.queryResults(query, input: try RegoValue(jsonString: #"{"xs": ["a"], "ys": ["c"]}"#))
         #expect(rows.map { $0.bindings["x"] } == [.string(#"["a"] {"c"} {"a-c": "c"}"#)])
     }

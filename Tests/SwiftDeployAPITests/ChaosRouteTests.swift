@@ -96,10 +96,7 @@ import Testing
                     failures += 1
                     #expect(
                         response.field("error") as? String
-                            == #"""
-                            chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to \#
-                            stop
-                            """#
+                            == #"chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to stop"#
                     )
                 } else {
                     #expect(response.status == .ok)
@@ -172,10 +169,7 @@ import Testing
                 #expect(response.status == .contentTooLarge)
                 #expect(
                     response.field("error") as? String
-                        == #"""
-                        chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": \#
-                        "recover"}
-                        """#
+                        == #"chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": "recover"}"#
                 )
             }
         }

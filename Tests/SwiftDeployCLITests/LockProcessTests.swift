@@ -113,10 +113,7 @@ import Testing
         dead.waitUntilExit()
         let host = ProcessInfo.processInfo.hostName
         try setup.root.write(
-            #"""
-            {"action":"promote \#
-            canary","host":"\#(host)","pid":\#(dead.processIdentifier),"since":"2026-01-01T00:00:00Z","who":"bob"}
-            """#
+            #"{"action":"promote canary","host":"\#(host)","pid":\#(dead.processIdentifier),"since":"2026-01-01T00:00:00Z","who":"bob"}"#
                 + "\n",
             to: "locks/\(project).lock")
 

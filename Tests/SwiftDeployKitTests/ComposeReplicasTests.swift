@@ -101,10 +101,7 @@ struct ComposeReplicasTests {
             "re-resolved, so replicas that come and go are followed")
         #expect(
             conf.contains(
-                #"""
-                location ~ \#
-                "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$"
-                """#
+                #"location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$""#
             ))
         #expect(conf.contains("proxy_pass http://$swiftdeploy_replica:3000/metrics;"))
         #expect(!conf.contains("tasks.app"), "tasks.<service> is Swarm's name; Compose has none")

@@ -50,10 +50,7 @@ struct ConfigRendererTests {
             "resolver 127.0.0.11", "set $swiftdeploy_upstream http://checkout:8000;",
             "proxy_pass $swiftdeploy_upstream;",
             "proxy_set_header X-Request-ID $swiftdeploy_request_id;", "location = /ready {",
-            #"""
-            return 502 '{"code":502,"contact":"sre+oncall@example.org","error":"Bad Gateway: the service is not \#
-            answering","service":"checkout"}';
-            """#,
+            #"return 502 '{"code":502,"contact":"sre+oncall@example.org","error":"Bad Gateway: the service is not answering","service":"checkout"}';"#,
             "pid /tmp/nginx.pid;",
             // The app's own X-Request-ID is dropped: nginx sets the header once, on every response.
             "proxy_hide_header X-Request-ID;", "add_header X-Request-ID $swiftdeploy_request_id always;",

@@ -30,10 +30,7 @@ import Testing
 
     @Test func unescapesLabelValues() throws {
         let text =
-            #"""
-            msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} \#
-            1.458255915e9
-            """#
+            #"msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} 1.458255915e9"#
         let sample = try #require(try parser.parse(text).first?.samples.first)
         #expect(sample[label: "path"] == #"C:\DIR\FILE.TXT"#)
         #expect(sample[label: "error"] == "Cannot find file:\n\"FILE.TXT\"")

@@ -91,10 +91,7 @@ struct FolderGraph {
         }
         var owner: [String: Set<String>] = [:]
         let declaration = try Regex(
-            #"""
-            ^(?:(?:@\w+[ \t]+)*(?:public|internal|private|fileprivate|package|open|final|indirect|nonisolated)[ \#
-            \t]+)*(?:struct|enum|class|protocol|actor|typealias|func)[ \t]+`?(\w+)
-            """#
+            #"^(?:(?:@\w+[ \t]+)*(?:public|internal|private|fileprivate|package|open|final|indirect|nonisolated)[ \t]+)*(?:struct|enum|class|protocol|actor|typealias|func)[ \t]+`?(\w+)"#
         ).anchorsMatchLineEndings()
         for file in files {
             for match in file.code.matches(of: declaration) {

@@ -172,10 +172,7 @@ final class MovingMetrics: @unchecked Sendable {
                 == #"sum(increase(http_requests_total{path!~"/healthz|/metrics",status_code=~"5.."}[30s]))"#)
         #expect(
             queries["p99_ms"]
-                == #"""
-                histogram_quantile(0.99, sum by (le) \#
-                (increase(http_request_duration_seconds_bucket{path!~"/healthz|/metrics"}[30s])))
-                """#
+                == #"histogram_quantile(0.99, sum by (le) (increase(http_request_duration_seconds_bucket{path!~"/healthz|/metrics"}[30s])))"#
         )
         let none = PrometheusMetricsSource.queries(
             settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 1500), excludePaths: []))

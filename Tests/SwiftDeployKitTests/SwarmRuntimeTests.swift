@@ -76,10 +76,7 @@ struct SwarmRuntimeTests {
               "Status":{"State":"starting","Message":"starting","ContainerStatus":{"ContainerID":"c2"}},"Spec":{"ContainerSpec":{"Image":"api:0.1.0"}}}]
             """
         let health =
-            #"""
-            {"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET \#
-            /healthz: 503\n"}]}
-            """#
+            #"{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET /healthz: 503\n"}]}"#
         let runner = ScriptedRunner([
             (["docker", "stack", "ps"], ScriptedRunner.ok("t1\nt2\n")),
             (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(tasks)),

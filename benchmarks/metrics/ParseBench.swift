@@ -20,11 +20,7 @@ struct ParseBench {
         }
         let mb = Double(data.count) / 1e6
         print(
-            #"""
-            {"parser": "swiftdeploy ExpositionParser (-O)", "bytes": \#(data.count), "series": \#(samples), \#
-            "best_seconds": \#(String(format: "%.4f", best)), "mb_per_s": \#(String(format: "%.1f", mb / best)), \#
-            "series_per_s": \#(Int(Double(samples) / best))}
-            """#
+            #"{"parser": "swiftdeploy ExpositionParser (-O)", "bytes": \#(data.count), "series": \#(samples), "best_seconds": \#(String(format: "%.4f", best)), "mb_per_s": \#(String(format: "%.1f", mb / best)), "series_per_s": \#(Int(Double(samples) / best))}"#
         )
     }
 }

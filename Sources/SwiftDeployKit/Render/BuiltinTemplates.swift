@@ -59,8 +59,7 @@ enum BuiltinTemplates {
             proxy_set_header X-Real-IP $remote_addr;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
-            # The app echoes the id it was given; nginx adds it to every response (errors included), so drop the \#
-        app's copy.
+            # The app echoes the id it was given; nginx adds it to every response (errors included), so drop the app's copy.
             proxy_hide_header X-Request-ID;
         {{#canary}}
 
@@ -205,8 +204,7 @@ enum BuiltinTemplates {
                 # One replica's metrics by its address on the project's network (from `docker inspect`
                 # of its container), so the CLI gathers every replica's.
         {{/composeReplicas}}
-                location ~ \#
-        "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$" {
+                location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$" {
                     proxy_pass http://$swiftdeploy_replica:{{{appPort}}}/metrics;
                 }
         {{/replicaRoute}}
@@ -576,8 +574,7 @@ enum BuiltinTemplates {
             # During a rollout nginx runs a copy of its config on its tmpfs, which swiftdeploy rewrites and
             # reloads (`nginx -s reload`) for each step; a new task starts from the Swarm config, rendered by
             # Swarm with the weight in the service label swiftdeploy.canary.weight (docs/swarm.md).
-            command: ["bash", "-c", "mkdir -p /tmp/swiftdeploy && cp /etc/nginx/nginx.conf \#
-        /tmp/swiftdeploy/nginx.conf && exec nginx -c /tmp/swiftdeploy/nginx.conf -g 'daemon off;'"]
+            command: ["bash", "-c", "mkdir -p /tmp/swiftdeploy && cp /etc/nginx/nginx.conf /tmp/swiftdeploy/nginx.conf && exec nginx -c /tmp/swiftdeploy/nginx.conf -g 'daemon off;'"]
         {{/canary}}
             cap_drop:
               - "ALL"

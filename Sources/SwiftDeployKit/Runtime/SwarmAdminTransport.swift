@@ -37,10 +37,7 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
 
     /// The bash program run inside the nginx container: $1 is the path, $2 the Accept header, $3 the port.
     static let script =
-        #"""
-        exec 3<>"/dev/tcp/127.0.0.1/$3" || exit 97; printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: \#
-        %s\r\nX-Request-ID: swiftdeploy-admin\r\n\r\n' "$1" "$2" >&3; cat <&3
-        """#
+        #"exec 3<>"/dev/tcp/127.0.0.1/$3" || exit 97; printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: %s\r\nX-Request-ID: swiftdeploy-admin\r\n\r\n' "$1" "$2" >&3; cat <&3"#
 
     func isAdmin(_ url: URL) -> Bool {
         url.scheme == "http" && (url.host == "127.0.0.1" || url.host == "localhost") && url.port == adminPort

@@ -117,29 +117,17 @@ struct HostilePolicyErrorTests {
     @Test(arguments: [
         (
             500,
-            #"""
-            {"code":"internal_error","message":"error(s) occurred while evaluating \#
-            query","errors":[{"code":"eval_builtin_error","message":"to_number: strconv.ParseFloat: parsing \#
-            \"abc\": invalid syntax","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}
-            """#,
+            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_builtin_error","message":"to_number: strconv.ParseFloat: parsing \"abc\": invalid syntax","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}"#,
             ["internal_error", "policies/hostile.rego:9: eval_builtin_error: to_number"]
         ),
         (
             500,
-            #"""
-            {"code":"internal_error","message":"error(s) occurred while evaluating \#
-            query","errors":[{"code":"eval_conflict_error","message":"complete rules must not produce multiple \#
-            outputs","location":{"file":"policies/hostile.rego","row":8,"col":1}}]}
-            """#,
+            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_conflict_error","message":"complete rules must not produce multiple outputs","location":{"file":"policies/hostile.rego","row":8,"col":1}}]}"#,
             ["policies/hostile.rego:8: eval_conflict_error"]
         ),
         (
             500,
-            #"""
-            {"code":"internal_error","message":"error(s) occurred while evaluating \#
-            query","errors":[{"code":"eval_type_error","message":"plus: operand 1 must be number but got \#
-            string","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}
-            """#,
+            #"{"code":"internal_error","message":"error(s) occurred while evaluating query","errors":[{"code":"eval_type_error","message":"plus: operand 1 must be number but got string","location":{"file":"policies/hostile.rego","row":9,"col":2}}]}"#,
             ["policies/hostile.rego:9: eval_type_error: plus"]
         ),
         (
@@ -148,10 +136,7 @@ struct HostilePolicyErrorTests {
         ),
         (
             400,
-            #"""
-            {"code":"invalid_parameter","message":"1 error occurred: policies/hostile.rego:9: rego_type_error: \#
-            undefined function http.sendx"}
-            """#,
+            #"{"code":"invalid_parameter","message":"1 error occurred: policies/hostile.rego:9: rego_type_error: undefined function http.sendx"}"#,
             ["invalid_parameter", "policies/hostile.rego:9: rego_type_error"]
         ),
         (200, #"{"result":{"deny":[42],"warn":[]}}"#, ["not a message"]),
