@@ -134,7 +134,16 @@ struct Lexer {
             }
             if c == 0x20 || c == 0x09 || c == 0x0D { advance(); space = true; continue }
             if c == 0x23 {  // '#': a comment to the end of the line
-                while pos < bytes.count, bytes[pos] != 0x0A, !(bytes[pos] == 0x0D && byte(pos + 1) == 0x0A) { advance() }
+                // One scan to the line's end (no line is crossed, so only non-ASCII text is noted).
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x0A || (b == 0x0D && p + 1 < n && bytes[p + 1] == 0x0A) { break }
+                    if b >= 0x80, lineNonASCII == nil { lineNonASCII = p }
+                    p += 1
+                }
+                pos = p
                 continue
             }
             defer { space = false }
@@ -186,6 +195,23 @@ struct Lexer {
             }
             if c == 0x22 {  // "
                 advance()
+                // The common string: no escape, on one line: one scan and one copy.
+                var p = pos
+                let n = bytes.count
+                var firstNonASCII: Int? = nil
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x22 || b == 0x5C || b == 0x0A { break }
+                    if b >= 0x80, firstNonASCII == nil { firstNonASCII = p }
+                    p += 1
+                }
+                if p < n, bytes[p] == 0x22 {
+                    let text = String(decoding: bytes[pos..<p], as: UTF8.self)
+                    if lineNonASCII == nil { lineNonASCII = firstNonASCII }
+                    pos = p + 1
+                    tokens.append(Token(kind: .string(text), line: l, column: col, spaceBefore: space))
+                    continue
+                }
                 var s: [UInt8] = []
                 while true {
                     guard pos < bytes.count, bytes[pos] != 0x0A else {
