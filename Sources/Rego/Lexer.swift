@@ -149,7 +149,20 @@ struct Lexer {
             defer { space = false }
             if c == 0x5F || isLetter(at: pos) {
                 let start = pos
-                while pos < bytes.count, continuesIdentifier(at: pos) { advanceScalar() }
+                // ASCII letters, digits and `_` in one tight scan (an identifier holds no line break);
+                // non-ASCII text continues scalar by scalar, noting the line's first non-ASCII byte.
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    guard Lexer.isASCIILetter(b) || Lexer.isDigit(b) || b == 0x5F else { break }
+                    p += 1
+                }
+                pos = p
+                while pos < bytes.count, bytes[pos] >= 0x80, continuesIdentifier(at: pos) {
+                    advanceScalar()
+                    while pos < bytes.count, bytes[pos] < 0x80, continuesIdentifier(at: pos) { pos += 1 }
+                }
                 let s = String(decoding: bytes[start..<pos], as: UTF8.self)
                 var asName = false
                 if Parser.keywords.contains(s) {
@@ -283,7 +296,7 @@ struct Lexer {
                 // := == != <= >=
                 if d == 0x3D, c == 0x3A || c == 0x3D || c == 0x3C || c == 0x3E {
                     advance(); advance()
-                    tokens.append(Token(kind: .punct(String(decoding: [c, d], as: UTF8.self)), line: l, column: col, spaceBefore: space))
+                    tokens.append(Token(kind: .punct(Lexer.twoCharPunct(c)), line: l, column: col, spaceBefore: space))
                     continue
                 }
                 advance()
@@ -299,6 +312,16 @@ struct Lexer {
         }
         tokens.append(Token(kind: .eof, line: line, column: column, spaceBefore: false))
         return tokens
+    }
+
+    /// `:=`, `==`, `<=` or `>=`, by its first character (the second is `=`), without building a string.
+    static func twoCharPunct(_ c: UInt8) -> String {
+        switch c {
+        case 0x3A: return ":="
+        case 0x3D: return "=="
+        case 0x3C: return "<="
+        default: return ">="
+        }
     }
 
     /// One-character punctuation as strings, built once.
