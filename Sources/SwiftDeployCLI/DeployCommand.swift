@@ -56,7 +56,7 @@ enum LifecycleCLI {
 
     /// `context(_:commandTimeout:)` for deploy and promote, with the action's one deadline: `--timeout` when given,
     /// otherwise the manifest's `WaitBudget` default (60s; on Swarm replicas × update monitor + 30s).
-    static func context(_ global: GlobalOptions, timeoutOption: String?) throws -> (DeployContext, TimeInterval) {
+    static func context(_ global: GlobalOptions, timeoutOption: String?) throws -> (LifecycleContext, TimeInterval) {
         let given = try timeoutOption.map { try duration($0, option: "--timeout").seconds }
         var context = try self.context(global, commandTimeout: given ?? WaitBudget.minimum)
         guard let given else {
@@ -69,7 +69,7 @@ enum LifecycleCLI {
 
     /// Loads the manifest and assembles the real runtime, renderer, gate, recorder and lock.
     /// `commandTimeout` bounds each Compose/Docker call (deploy and promote pass their `--timeout`).
-    static func context(_ global: GlobalOptions, commandTimeout: TimeInterval = 300) throws -> DeployContext {
+    static func context(_ global: GlobalOptions, commandTimeout: TimeInterval = 300) throws -> LifecycleContext {
         let console = global.console
         let url = global.manifestURL
         let manifest = try ManifestLoader().load(from: url, displayPath: global.manifest)
@@ -80,14 +80,14 @@ enum LifecycleCLI {
             runtime.commandTimeout = max(commandTimeout, 10)
             let swarm = runtime
             recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
-            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
+            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime,
                                  renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
                                  recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
                                  phases: .fromEnvironment(), warn: { console.warning($0) })
         }
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
-        return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime,
+        return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime,
                              renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
                              recorder: recorder,
                              phases: .fromEnvironment(), warn: { console.warning($0) })

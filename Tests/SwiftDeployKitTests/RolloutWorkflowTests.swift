@@ -102,9 +102,9 @@ import TestSupport
 
         var gate = FakePolicyGate()
 
-        func context() throws -> DeployContext {
+        func context() throws -> LifecycleContext {
             let manifest = try ManifestLoader().load(from: url)
-            return DeployContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
+            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
                                  recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
                                  lock: lock, pollInterval: 0.02)
         }
@@ -182,7 +182,7 @@ import TestSupport
         var rig = try Rig()
         defer { rig.remove() }
         rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
-        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
         #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
@@ -329,7 +329,7 @@ import TestSupport
             try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
                 .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
         }
-        guard case .swarmSplitUnavailable(let project, let detail)? = error else {
+        guard case .swarmSplitUnavailable(let project, let detail, _)? = error else {
             Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
         }
         #expect(project == "ro-test")
@@ -459,6 +459,124 @@ import TestSupport
                                                           ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
         guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+    }
+
+    /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another
+    /// node (`docker ps` on this one lists no nginx container).
+    func pausedOnSwarm(_ rig: Rig, _ extra: [([String], Result<CommandResult, RuntimeError>)] = []) async throws -> (RolloutWorkflow, ScriptedRunner) {
+        try await Self.paused(rig)
+        try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
+        let runner = ScriptedRunner(extra + [
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
+    }
+
+    static func changedNothing(_ runner: ScriptedRunner) -> Bool {
+        !runner.commands.contains { $0.starts(with: ["docker", "exec"]) || $0.starts(with: ["docker", "service", "update"]) || $0.starts(with: ["docker", "stack", "deploy"]) }
+    }
+
+    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does not
+    /// run are refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none
+    /// of them starts a rollback.
+    @Test(arguments: ["resume", "pause", "abort", "promote"])
+    func onSwarmResumeAndControlAreRefusedWhereNginxDoesNotRun(_ action: String) async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let (workflow, runner) = try await pausedOnSwarm(rig)
+        let before = try rig.dir.read("history.jsonl")
+        let error = await #expect(throws: RolloutError.self) {
+            if action == "resume" { _ = try await workflow.resume(progress: { _ in }) } else {
+                _ = try await workflow.control(action, override: OverrideRequest(reason: "test"), progress: { _ in })
+            }
+        }
+        guard case .swarmSplitUnavailable(let project, _, let named)? = error else {
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
+        }
+        #expect(project == "ro-test" && named == "rollout \(action)")
+        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true, "\(error?.errorDescription ?? "")")
+        #expect(error?.errorDescription?.contains("swiftdeploy rollout \(action)") == true, "\(error?.errorDescription ?? "")")
+        #expect(try rig.dir.read("history.jsonl") == before, "nothing recorded")
+        #expect(Self.changedNothing(runner), "\(runner.commands)")
+    }
+
+    /// Finishing when nginx's task moved away since the rollout started: refused before the intent, recorded as a
+    /// pause (outcome `nginx-moved`) naming where to run `rollout promote`; nothing deployed or exec'd.
+    @Test func onSwarmFinishingIsRefusedAndRecordedPausedWhenNginxMoved() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        let (workflow, runner) = try await pausedOnSwarm(rig)
+        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let session = try workflow.context.beginAction("rollout promote")
+        defer { session.release() }
+        let error = await #expect(throws: RolloutError.self) { _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in }) }
+        guard case .swarmNginxMoved(let project, _)? = error else { Issue.record("expected swarmNginxMoved, got \(String(describing: error))"); return }
+        #expect(project == "ro-test")
+        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true && error?.errorDescription?.contains("rollout promote") == true)
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "paused" && last["outcome"]?.stringValue == "nginx-moved", "\(last.jsonString())")
+        #expect(!(try rig.history()).contains { $0["event"]?.stringValue == "intent" && $0["message"]?.stringValue?.contains("about to promote") == true })
+        #expect(Self.changedNothing(runner), "\(runner.commands)")
+    }
+
+    /// Rolling back while nginx's task runs on another manager (the running CLI's step failed with noLocalTask): the
+    /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is
+    /// rendered with it), and the stack is deployed without the candidate anyway; the rollout ends rolled back.
+    @Test func onSwarmARollbackWhereNginxDoesNotRunSetsTheLabelAndStillRemovesTheCandidate() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let service = #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
+        let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
+            let wanted = StackContext.nginxConfigName(project: "ro-test", nginxConf: try ConfigRenderer().render(manifest).nginxConf)
+            return [
+                (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
+                (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
+                (["docker", "service", "ls"], ScriptedRunner.ok("svc1\n")),
+                (["docker", "service", "ps"], ScriptedRunner.ok("t1\n")),
+                (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(#"[{"Spec":{"ContainerSpec":{"Image":"x"}}}]"#)),
+                (["docker", "service", "update"], ScriptedRunner.ok("")),
+                (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+                (["docker", "config", "ls"], ScriptedRunner.ok("")),
+                (["docker", "service", "rm"], ScriptedRunner.ok("")),
+            ]
+        }
+        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let session = try workflow.context.beginAction("rollout abort")
+        try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
+                                    session: session, progress: { _ in })
+        session.release()
+        let commands = runner.commands
+        #expect(!commands.contains { $0.starts(with: ["docker", "exec"]) }, "\(commands)")
+        let update = try #require(commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) }, "\(commands)")
+        #expect(commands[update].contains("--force") && commands[update].contains("\(CanaryContext.swarmWeightLabel)=0")
+                && commands[update].last == "ro-test_nginx", "\(commands[update])")
+        let deploy = try #require(commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) }, "the stack was not deployed: \(commands)")
+        #expect(update < deploy)
+        #expect(commands.contains { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" })
+        #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"))
+        let last = try #require(try rig.history().last)
+        #expect(last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "failed", "\(last.jsonString())")
+    }
+
+    /// As `pausedOnSwarm` for a rig already paused, with answers that depend on the swarm manifest.
+    func pausedOnSwarmAgain(_ rig: Rig, _ extra: (Manifest) throws -> [([String], Result<CommandResult, RuntimeError>)]) throws -> (RolloutWorkflow, ScriptedRunner) {
+        try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
+        let runner = ScriptedRunner(try extra(try ManifestLoader().load(from: rig.url)) + [
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("")),
+            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
     }
 
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused

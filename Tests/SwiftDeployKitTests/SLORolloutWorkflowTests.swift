@@ -29,7 +29,7 @@ import TestSupport
             ? "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
             : "slo: Prometheus at http://127.0.0.1:9090 is not reachable"
         rig.gate = FakePolicyGate(["slo": (verdict, [reason])])
-        let error = await #expect(throws: DeployWorkflowError.self) { try await rig.start() }
+        let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.exitStatus == (verdict == .deny ? .failed : .inconclusive))
         #expect(error?.errorDescription?.contains(reason) == true, "\(String(describing: error))")
         #expect(rig.gate.requests.map(\.domain) == ["infrastructure", "slo"])

@@ -62,7 +62,7 @@ import TestSupport
         let upsBefore = rig.runtime.calls.filter { $0 == "up" }.count
         let recordsBefore = rig.recorder.records.count
         rig.gate.set("slo", .deny, reasons: ["objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"])
-        let error = await #expect(throws: DeployWorkflowError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
         #expect(error?.exitStatus == .failed)
         #expect(error?.errorDescription?.contains("objective availability burns its error budget at 20x over 1h") == true, "\(String(describing: error))")
         #expect(rig.runtime.calls.filter { $0 == "up" }.count == upsBefore)
@@ -78,7 +78,7 @@ import TestSupport
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
         rig.gate.set("slo", .inconclusive, reasons: ["slo: metrics: Prometheus at http://127.0.0.1:9090 is not reachable"])
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         }
         #expect(error?.exitStatus == .inconclusive)
@@ -124,7 +124,7 @@ import TestSupport
         let observability = rig.dir.url.appendingPathComponent("observability")
         #expect(FileManager.default.fileExists(atPath: observability.appendingPathComponent("rules/slo.yml").path))
         _ = try rig.dir.write("my notes\n", to: "observability/runbooks/NOTES.md")
-        let context = DeployContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: GeneratorRenderer(),
+        let context = LifecycleContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: GeneratorRenderer(),
                                     gate: rig.gate, recorder: rig.recorder, probe: FakeHTTPProbe(runtime: rig.runtime),
                                     lock: rig.lock, pollInterval: 0.02)
         let report = try await TeardownWorkflow(context: context, clean: true).run()

@@ -81,14 +81,42 @@ struct SwarmRolloutTests {
         #expect(weight == 20 ? lines.isEmpty : lines == ["        swiftdeploy.canary.weight: \"\(weight)\"", "        swiftdeploy.canary.weight: \"20\""])
     }
 
-    @Test func renderingARolloutIsDeterministicAndDiffersFromThePlainStack() throws {
+    /// Issue 13 (nginx replaced at a rollout's start and end): on Swarm nginx's config is the same Go template with and
+    /// without a rollout, so `deploy`, `rollout start`, every step and the end deploy the same Swarm config and the same
+    /// nginx service (but for its weight label, which is not part of the task spec): Swarm never replaces nginx's task.
+    @Test func deployStartStepsAndEndRenderTheSameNginxService() throws {
         let m = try manifest()
         let first = try ConfigRenderer().render(m, canary: Self.candidate)
         for _ in 0..<5 { #expect(try ConfigRenderer().render(m, canary: Self.candidate) == first) }
+        func nginx(_ rendered: RenderedConfig) throws -> (config: String, service: String, label: String?) {
+            let yaml = try stack(rendered)
+            var service = try #require((yaml["services"] as? [String: [String: Any]])?["nginx"])
+            var deploy = try #require(service["deploy"] as? [String: Any])
+            var labels = try #require(deploy["labels"] as? [String: String])
+            let label = labels.removeValue(forKey: CanaryContext.swarmWeightLabel)
+            deploy["labels"] = labels
+            service["deploy"] = deploy
+            let config = try #require((yaml["configs"] as? [String: [String: Any]])?["nginx_conf"])
+            return (Self.canonical(config), Self.canonical(service), label)
+        }
         let plain = try ConfigRenderer().render(m)
-        #expect(plain.nginxLive == nil)
-        #expect(plain.nginxConf != first.nginxConf, "the rollout's config is a new Swarm config")
-        #expect(!plain.nginxConf.contains("{{") && !(plain.stack ?? "").contains("template_driver") && !(plain.stack ?? "").contains("checkout-canary"))
+        let reference = try nginx(plain)
+        #expect(reference.label == "0", "without a rollout the label says 0: all on stable")
+        #expect(plain.nginxConf.contains("template_driver") == false && (plain.stack ?? "").contains("template_driver: \"golang\""))
+        #expect(!(plain.stack ?? "").contains("checkout-canary"), "no candidate service without a rollout")
+        for weight in [0, 10, 50, 100] {
+            var canary = Self.candidate
+            canary.weight = weight
+            let rendered = try ConfigRenderer().render(m, canary: canary)
+            #expect(rendered.nginxConf == plain.nginxConf, "weight \(weight): nginx's Swarm config changed")
+            let seen = try nginx(rendered)
+            #expect(seen.config == reference.config && seen.service == reference.service, "weight \(weight): the nginx service differs")
+            #expect(seen.label == String(weight))
+        }
+        // Without a rollout the live form is the 0% split: no variant, no cookie, X-Canary ignored.
+        let live = try #require(plain.nginxLive)
+        #expect(live == (try ConfigRenderer().render(m, canary: CanaryRender(image: "shop/checkout:2.0.0", version: "2.0.0", weight: 0, sticky: true)).nginxLive))
+        #expect(live.contains("map \"0:$http_x_canary\" $swiftdeploy_variant {") && live.contains("\"~^0:\" \"\";"), "\(live)")
     }
 
     /// The live forms and the plain config pass real nginx's own check.
@@ -110,7 +138,8 @@ struct SwarmRolloutTests {
     @Test func aGoTemplateActionFromAValueIsRefused() throws {
         var m = try manifest()
         m.nginx.contact = "ops{{secret \"db\"}}@example.com"
-        #expect(throws: Never.self) { try ConfigRenderer().render(m) }  // no rollout: not a template
+        // With or without a rollout: nginx's Swarm config is always a Go template.
+        #expect(throws: RenderError.self) { try ConfigRenderer().render(m) }
         let error = #expect(throws: RenderError.self) { try ConfigRenderer().render(m, canary: Self.candidate) }
         #expect(error?.localizedDescription.contains("'{{' on line") == true, "\(String(describing: error?.localizedDescription))")
         let dir = try TemporaryDirectory()

@@ -47,8 +47,8 @@ import TestSupport
         var lock: DeployLock { DeployLock(project: "wf-test", directory: dir.url.appendingPathComponent("locks")) }
 
         func context(gate: Bool = true, recorder: (any LifecycleRecording)? = nil,
-                     warn: @escaping @Sendable (String) -> Void = { _ in }) throws -> DeployContext {
-            DeployContext(manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime, renderer: renderer,
+                     warn: @escaping @Sendable (String) -> Void = { _ in }) throws -> LifecycleContext {
+            LifecycleContext(manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime, renderer: renderer,
                           gate: gate ? self.gate : nil, recorder: recorder ?? self.recorder, probe: FakeHTTPProbe(runtime: runtime),
                           lock: lock, pollInterval: 0.02, warn: warn)
         }
@@ -61,7 +61,7 @@ import TestSupport
     @Test func deployWithoutAPolicyEngineIsRefusedAsInconclusive() async throws {
         let rig = try Rig()
         defer { rig.dir.remove() }
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await DeployWorkflow(context: try rig.context(gate: false)).run()
         }
         #expect(error?.exitStatus == .inconclusive)
@@ -73,7 +73,7 @@ import TestSupport
     @Test func deniedDeployChangesNothingAndSaysWhy() async throws {
         let rig = try Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["disk free 2% < 10%"])]))
         defer { rig.dir.remove() }
-        let error = await #expect(throws: DeployWorkflowError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
         #expect(error?.exitStatus == .failed)
         #expect(error?.errorDescription?.contains("disk free 2% < 10%") == true)
         #expect(rig.runtime.calls.isEmpty)
@@ -109,7 +109,7 @@ import TestSupport
     @Test func emptyOverrideReasonIsAUsageError() async throws {
         let rig = try Rig()
         defer { rig.dir.remove() }
-        let error = await #expect(throws: DeployWorkflowError.emptyOverrideReason) {
+        let error = await #expect(throws: LifecycleError.emptyOverrideReason) {
             try await DeployWorkflow(context: try rig.context(), override: OverrideRequest(reason: "  ")).run()
         }
         #expect(error?.exitStatus == .usage)
@@ -183,7 +183,7 @@ import TestSupport
         rig.runtime.unhealthyModes = ["canary"]
         rig.runtime.upDelay = 2
         let started = Date()
-        await #expect(throws: DeployWorkflowError.self) {
+        await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary, timeout: 2.5).run()
         }
         let elapsed = Date().timeIntervalSince(started)
@@ -232,7 +232,7 @@ import TestSupport
         let rig = try Rig(gate: FakePolicyGate(["canary": (.deny, ["error rate 12.0% > 5.0%"])]))
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         }
         #expect(error?.exitStatus == .failed)
@@ -259,7 +259,7 @@ import TestSupport
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
         rig.runtime.unhealthyModes = ["canary"]
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary, timeout: 0.3).run()
         }
         guard case .rolledBack(let target, let previous, let cause)? = error else {
@@ -289,7 +289,7 @@ import TestSupport
     @Test func promoteWithoutADeploymentSaysDeployFirst() async throws {
         let rig = try Rig()
         defer { rig.dir.remove() }
-        await #expect(throws: DeployWorkflowError.notDeployed(project: "wf-test", service: "app")) {
+        await #expect(throws: LifecycleError.notDeployed(project: "wf-test", service: "app")) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         }
     }

@@ -59,7 +59,7 @@ import TestSupport
         if action != .deploy { _ = try await DeployWorkflow(context: try rig.context()).run() }
     }
 
-    func run(_ action: Action, _ context: DeployContext) async throws {
+    func run(_ action: Action, _ context: LifecycleContext) async throws {
         switch action {
         case .deploy: _ = try await DeployWorkflow(context: context).run()
         case .promote: _ = try await PromoteWorkflow(context: context, target: .canary).run()
@@ -112,7 +112,7 @@ import TestSupport
         // A real history file that cannot be created: its directory is a regular file.
         try rig.dir.write("not a directory", to: "blocker")
         let blocked = HistoryRecorder(log: HistoryLog(url: rig.dir.url.appendingPathComponent("blocker/history.jsonl")), manifestURL: rig.url)
-        let error = await #expect(throws: DeployWorkflowError.self) { try await run(action, try rig.context(recorder: blocked)) }
+        let error = await #expect(throws: LifecycleError.self) { try await run(action, try rig.context(recorder: blocked)) }
         #expect(error?.exitStatus == .operationFailed)
         #expect(error?.errorDescription?.contains("nothing was changed") == true, "\(String(describing: error?.errorDescription))")
         #expect(error?.errorDescription?.contains("blocker") == true)
@@ -128,7 +128,7 @@ import TestSupport
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
         let failing = FailingRecorder(inner: rig.recorder, failing: .intent, outcome: "open")
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(recorder: failing), target: .canary).run()
         }
         #expect(error?.exitStatus == .operationFailed)
@@ -142,7 +142,7 @@ import TestSupport
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
         let failing = FailingRecorder(inner: rig.recorder, failing: .promote, outcome: "ok")
-        let error = await #expect(throws: DeployWorkflowError.self) {
+        let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(recorder: failing), target: .canary).run()
         }
         guard case .outcomeNotRecorded(let done, let cause, let seq)? = error else {
@@ -231,7 +231,7 @@ import TestSupport
         #expect(rig.recorder.records.last?.modeBefore == .stable, "the real mode before, read from the running app")
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
         let calls = rig.runtime.calls
-        let error = await #expect(throws: DeployWorkflowError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
         #expect(error == .modeChangeNeedsPromote(project: "wf-test", running: .stable, manifest: .canary))
         #expect(error?.exitStatus == .failed)
         #expect(error?.errorDescription?.contains("run 'swiftdeploy promote canary'") == true)
@@ -250,7 +250,7 @@ import TestSupport
         defer { rig.dir.remove() }
         for user in ["", "root", "0:0"] {
             rig.runtime.imageUsers = ["swiftdeploy/api:0.1.0": user]
-            let error = await #expect(throws: DeployWorkflowError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+            let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
             #expect(error == .rootUser(image: "swiftdeploy/api:0.1.0", user: user))
             #expect(error?.exitStatus == .invalidInput)
             #expect(error?.errorDescription?.contains("set services.user to a non-root user") == true)

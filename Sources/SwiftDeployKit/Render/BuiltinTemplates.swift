@@ -77,11 +77,29 @@ http {
         {{{.}}}
 {{/splitLines}}
     }
+{{^swarm}}
     map $http_x_canary $swiftdeploy_variant {
         always canary;
         never stable;
         default $swiftdeploy_split;
     }
+{{/swarm}}
+{{#swarm}}
+    # On Swarm this split is always here. At 0% (no rollout, or a candidate without traffic yet) there is no
+    # variant: X-Canary is ignored and no X-Variant header or split cookie is sent.
+    map "{{{weight}}}:$http_x_canary" $swiftdeploy_variant {
+        "~^0:" "";
+        "~:always$" canary;
+        "~:never$" stable;
+        default $swiftdeploy_split;
+    }
+{{#sticky}}
+    map $swiftdeploy_variant $swiftdeploy_split_cookie {
+        "" "";
+        default "swiftdeploy_split=$swiftdeploy_split_key; Path=/; HttpOnly; SameSite=Lax";
+    }
+{{/sticky}}
+{{/swarm}}
     map $swiftdeploy_variant $swiftdeploy_variant_upstream {
         canary {{{canaryUpstream}}};
         default {{{upstream}}};
@@ -101,7 +119,12 @@ http {
 {{#canary}}
         add_header X-Variant $swiftdeploy_variant always;
 {{#sticky}}
+{{^swarm}}
         add_header Set-Cookie "swiftdeploy_split=$swiftdeploy_split_key; Path=/; HttpOnly; SameSite=Lax" always;
+{{/swarm}}
+{{#swarm}}
+        add_header Set-Cookie $swiftdeploy_split_cookie always;
+{{/swarm}}
 {{/sticky}}
 {{/canary}}
 

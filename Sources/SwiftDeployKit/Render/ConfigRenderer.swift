@@ -18,20 +18,18 @@ public struct ConfigRenderer: Sendable {
         let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
         let compose = try compile(templates.compose, name: TemplateSet.composeFileName).render(composeContext)
         guard manifest.runtime == .swarm else { return RenderedConfig(nginxConf: nginx, compose: compose) }
-        // During a rollout on Swarm, nginx.conf (the Swarm config) carries the split as Go template actions Swarm fills
-        // in from the nginx service's weight label when it starts a task; `nginx` above is its live form at the weight.
-        var swarmConf = nginx
-        if canary != nil {
-            let templated = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary, swarmTemplate: true)
-            swarmConf = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(templated)
-            try Self.checkGoTemplate(swarmConf)
-        }
+        // On Swarm, nginx.conf (the Swarm config) always carries the split as Go template actions Swarm fills in from
+        // the nginx service's weight label when it starts a task (no label: all on stable), so it is the same config
+        // with or without a rollout and at every weight; `nginx` above is its live form at the weight (0 without one).
+        let templated = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary, swarmTemplate: true)
+        let swarmConf = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(templated)
+        try Self.checkGoTemplate(swarmConf)
         let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary)
         guard let stackTemplate = templates.stack else {
             throw RenderError.templateMissing(path: "\(templates.origin)/\(TemplateSet.stackFileName)")
         }
         let stack = try compile(stackTemplate, name: TemplateSet.stackFileName).render(stackContext)
-        return RenderedConfig(nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: canary == nil ? nil : nginx)
+        return RenderedConfig(nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: nginx)
     }
 
     /// Swarm's Go template driver reads every `{{` as an action: the only ones nginx.conf may hold are swiftdeploy's
@@ -42,7 +40,7 @@ public struct ConfigRenderer: Sendable {
         if let range = rest.range(of: "{{") {
             let line = rest[..<range.lowerBound].filter { $0 == "\n" }.count + 1
             throw RenderError.unsafeValue(field: "nginx.conf", value: "'{{' on line \(line)",
-                                          context: "a Swarm config rendered by Go's template driver during a rollout (remove the '{{' from the manifest or the template)")
+                                          context: "a Swarm config rendered by Go's template driver (remove the '{{' from the manifest or the template)")
         }
     }
 
@@ -61,7 +59,7 @@ public struct RenderedConfig: Sendable, Equatable {
     public var compose: String
     /// docker-stack.yml, with `runtime: swarm` only.
     public var stack: String? = nil
-    /// During a rollout on Swarm: nginx.conf at the rollout's weight, as nginx runs it (`nginxConf` is then the Swarm
-    /// config, a Go template reading the weight from the nginx service's label). Nil otherwise.
+    /// On Swarm: nginx.conf at the rollout's weight (0 without a rollout), as nginx runs it (`nginxConf` is the Swarm
+    /// config, a Go template reading the weight from the nginx service's label). Nil on Compose.
     public var nginxLive: String? = nil
 }

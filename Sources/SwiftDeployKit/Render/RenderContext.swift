@@ -48,7 +48,14 @@ struct NginxContext {
     /// from the nginx service's label (the Swarm config), not as a number (the live form); see ``CanaryContext``.
     init(manifest: Manifest, manifestName: String, canary: CanaryRender? = nil, swarmTemplate: Bool = false) throws {
         self.manifestName = manifestName
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest, swarmTemplate: swarmTemplate) }
+        if let canary {
+            self.canary = try CanaryContext(canary, manifest: manifest, swarmTemplate: swarmTemplate)
+        } else if manifest.runtime == .swarm {
+            // On Swarm nginx always carries the split (weight 0 without a rollout): one config for every weight.
+            self.canary = try CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: swarmTemplate)
+        } else {
+            self.canary = nil
+        }
         port = String(ContainerLayout.nginxPublicPort)
         adminPort = String(ContainerLayout.nginxAdminPort)
         swarm = manifest.runtime == .swarm
@@ -223,7 +230,8 @@ struct StackContext {
     /// The app service, and during a rollout its candidate (`<name>-canary`): each the same service but for its
     /// name, image, version, mode and role.
     let apps: [App]
-    /// A running rollout: the candidate service, the weight label and Swarm's template driver for nginx's config.
+    /// nginx's split (its command, the weight label, Swarm's template driver for its config), always; the candidate
+    /// service is in `apps` during a rollout only.
     let canary: CanaryContext?
 
     struct App {
@@ -269,9 +277,11 @@ struct StackContext {
         publicPort = String(manifest.nginx.port)
         nginxConfigName = q(Self.nginxConfigName(project: manifest.project, nginxConf: nginxConf))
         networkKey = compose.networkKey
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
+        // nginx's part (its command, the weight label, the template driver) is there with or without a rollout; the
+        // candidate service only during one.
+        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) } ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
         var apps = [App(appService: appService, appImage: appImage, appVersion: appVersion, mode: mode, role: q("app"))]
-        if let candidate = self.canary {
+        if canary != nil, let candidate = self.canary {
             apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
                             mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
         }

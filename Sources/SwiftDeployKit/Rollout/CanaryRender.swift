@@ -22,6 +22,9 @@ public struct CanaryRender: Sendable, Equatable {
     /// The Compose (or Swarm stack) service of the candidate for an app service `name`.
     public static func serviceName(for name: String) -> String { "\(name)-canary" }
 
+    /// A weight as nginx and the label carry it: 0-100 (the one place it is clamped).
+    static func clamped(_ weight: Int) -> Int { max(0, min(100, weight)) }
+
     /// The `split_clients` lines for `weight`: nginx refuses a 0% entry, so 0 and 100 route everyone to one side.
     var splitLines: [String] {
         switch weight {
@@ -74,15 +77,27 @@ struct CanaryContext {
     /// `swarmTemplate`: render the split as Swarm's Go template actions (the Swarm config of nginx.conf) rather than
     /// the fixed weight (the live form written into the nginx container).
     init(_ canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool = false) throws {
-        let service = CanaryRender.serviceName(for: manifest.services.name)
-        if ManifestGrammar.dnsLabel(service) != nil {
-            throw RenderError.unsafeValue(field: "the candidate's service name", value: "'\(service)'", context: "a Compose service name (shorten services.name)")
-        }
         if ManifestGrammar.imageReference(canary.image) != nil {
             throw RenderError.unsafeValue(field: "rollout --image", value: "'\(canary.image)'", context: "docker-compose.yml")
         }
         if ManifestGrammar.version(canary.version) != nil {
             throw RenderError.unsafeValue(field: "rollout --version", value: "'\(canary.version)'", context: "docker-compose.yml")
+        }
+        try self.init(split: canary, manifest: manifest, swarmTemplate: swarmTemplate)
+    }
+
+    /// The split without a candidate, which nginx always carries on Swarm (docs/swarm.md, "The weight"): weight 0,
+    /// everyone on stable, so that neither `deploy`, a rollout's start or steps nor its end changes nginx's Swarm
+    /// config (and so its task).
+    static func swarmNoRollout(manifest: Manifest, swarmTemplate: Bool) throws -> CanaryContext {
+        try CanaryContext(split: CanaryRender(image: "", version: "", weight: 0, sticky: manifest.rollout.sticky), manifest: manifest,
+                          swarmTemplate: swarmTemplate)
+    }
+
+    private init(split canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool) throws {
+        let service = CanaryRender.serviceName(for: manifest.services.name)
+        if ManifestGrammar.dnsLabel(service) != nil {
+            throw RenderError.unsafeValue(field: "the candidate's service name", value: "'\(service)'", context: "a Compose service name (shorten services.name)")
         }
         let swarm = manifest.runtime == .swarm
         canaryService = try Escaping.composeKey(service, field: "services.name")
@@ -90,7 +105,7 @@ struct CanaryContext {
         canaryUpstream = try Escaping.nginxToken("http://\(swarm ? "tasks." : "")\(service):\(manifest.services.port)", field: "services.name")
         canaryImage = Escaping.composeString(canary.image)
         canaryVersion = Escaping.composeString(canary.version)
-        weightDigits = String(max(0, min(100, canary.weight)))
+        weightDigits = String(CanaryRender.clamped(canary.weight))
         sticky = canary.sticky
         if swarm && swarmTemplate {
             weight = Self.swarmWeightAction

@@ -17,8 +17,12 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     /// The runtime in use cannot do this (a test double).
     case runtimeUnsupported(operation: String)
     /// `rollout` on a `runtime: swarm` project that this process cannot split: nginx's task is not on this node (or
-    /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded.
-    case swarmSplitUnavailable(project: String, detail: String)
+    /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded; `action` is the command to
+    /// run again on the right manager.
+    case swarmSplitUnavailable(project: String, detail: String, action: String = "rollout start")
+    /// On Swarm, nginx's task no longer runs on this node when a rollout is to be finished (it moved to another
+    /// manager mid-rollout): the rollout was recorded paused, nothing else changed.
+    case swarmNginxMoved(project: String, detail: String)
     /// On Swarm, nginx (container `container`, a task of `service`) runs another config than the one just written to
     /// its tmpfs: `expected` is the weight written, `seen` the one it runs (nil: no split recognised in it).
     case swarmLiveConfigMismatch(path: String, container: String, service: String, expected: Int, seen: Int?)
@@ -39,7 +43,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmLiveConfigMismatch,
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmLiveConfigMismatch,
              .swarmExecFailed,
              .failedAndRolledBack,
              .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
@@ -63,8 +67,10 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
         case .runtimeUnsupported(let operation):
             return "this container runtime cannot \(operation)"
-        case .swarmSplitUnavailable(let project, let detail):
-            return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy rollout start` on the manager that runs nginx (`docker service ps \(project)_nginx`), or `swiftdeploy deploy` first"
+        case .swarmSplitUnavailable(let project, let detail, let action):
+            return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy \(action)` on the manager that runs nginx (`docker service ps \(project)_nginx`)\(action == "rollout start" ? ", or `swiftdeploy deploy` first" : "")"
+        case .swarmNginxMoved(let project, let detail):
+            return "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
         case .swarmLiveConfigMismatch(let path, let container, let service, let expected, let seen):
             let runs = seen.map { "it runs \($0)%" } ?? "it runs a configuration without a recognisable split"
             return "nginx in container \(container) (a task of \(service)) does not run the configuration just written to \(path): expected \(expected)% of clients on the candidate, \(runs) (was its task replaced meanwhile? see `docker service ps \(service)`); the split may not be the one recorded: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"

@@ -134,23 +134,57 @@ extension SwarmRuntime {
     public func setServiceLabel(service: String, key: String, value: String) throws {
         try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
+
+    /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
+    /// the update converged: a templated config (nginx's) is rendered with the labels only when a task is created.
+    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) throws {
+        try check(try docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)", serviceName(service)],
+                             timeout: max(timeout, 10)))
+    }
 }
 
 extension RolloutWorkflow {
     /// On Swarm, before anything is asked or recorded: the runtime is Swarm's and the stack's nginx task runs on this
     /// node, where the split is set through `docker exec`. Nothing to check on Compose.
-    func checkSwarmCanSplit() throws {
+    /// `action`: the command refused, named in the error (`rollout start`, `rollout resume`, `rollout promote`, …).
+    func checkSwarmCanSplit(action: String = "rollout start") throws {
         guard manifest.runtime == .swarm else { return }
         guard let swarm = swarmRuntime else {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's")
+            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
         }
         do {
             let probe = try swarm.exec(service: "nginx", command: ["true"])
             guard probe.succeeded else {
-                throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))")
+                throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
+                                                         action: action)
             }
         } catch let error as RuntimeError {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: error.localizedDescription)
+            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: error.localizedDescription, action: action)
+        }
+    }
+
+    /// Before finishing on Swarm (all traffic to the candidate, then back, both live through `docker exec`): nginx's
+    /// task must still run on this node. When it moved (its node drained or lost mid-rollout), the rollout is recorded
+    /// paused, nothing else changed, and the error names where to run `rollout promote`.
+    func checkSwarmCanFinish(plan: RolloutPlan) throws {
+        do { try checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(let project, let detail, _) {
+            let error = RolloutError.swarmNginxMoved(project: project, detail: detail)
+            try record(.paused, plan: plan, outcome: "nginx-moved", message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
+            throw error
+        }
+    }
+
+    /// All traffic back on stable when rolling back on Swarm, wherever nginx runs. On this node: the split to 0% live
+    /// (``swarmTrafficToStable``). When nginx has no task here (it moved to another manager mid-rollout), the live file
+    /// cannot be reached: the weight label is set to 0 and nginx's task replaced (`docker service update --force`,
+    /// waited for), since Swarm renders the label into the config only when it creates a task. The stack deploy
+    /// without the candidate then follows either way.
+    func swarmTrafficToStableAnywhere(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime, progress: Progress) throws {
+        do {
+            try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: runtime)
+        } catch RuntimeError.noLocalTask(let service) {
+            progress("no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace its task, which renders its config with it")
+            try runtime.setServiceLabelReplacingTasks(service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
         }
     }
 }

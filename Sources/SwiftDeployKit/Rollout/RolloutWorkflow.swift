@@ -73,7 +73,7 @@ public struct RolloutPlan: Sendable, Equatable {
 /// A weight change rewrites nginx.conf in place (the container bind-mounts that file), checks it with `nginx -t`
 /// and reloads: nginx is never restarted, and a rollback never touches the stable container.
 public struct RolloutWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     public var analyzer: RolloutAnalyzer
     /// Judges a step (default: the manifest's `policy.engine`, the policy bundle's threshold contracts).
     public var evaluator: PolicyEvaluator
@@ -84,7 +84,7 @@ public struct RolloutWorkflow: Sendable {
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
-    public init(context: DeployContext, analyzer: RolloutAnalyzer? = nil,
+    public init(context: LifecycleContext, analyzer: RolloutAnalyzer? = nil,
                 backend: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
                 evaluator: PolicyEvaluator? = nil, healthTimeout: TimeInterval = 120, drainSeconds: Double = 2) {
         self.context = context
@@ -125,7 +125,7 @@ public struct RolloutWorkflow: Sendable {
         let steps = steps ?? manifest.rollout.steps
         if let problem = RolloutSteps.problem(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw DeployWorkflowError.emptyOverrideReason
+            throw LifecycleError.emptyOverrideReason
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try checkSwarmCanSplit()
@@ -134,7 +134,7 @@ public struct RolloutWorkflow: Sendable {
         try context.runtime.preflight()
         let containers = try context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
-            throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
+            throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let status = try stateReader.status(containers: containers)
         if [.running, .paused].contains(status.state) {
@@ -196,6 +196,8 @@ public struct RolloutWorkflow: Sendable {
 
     /// `rollout resume`: continues a paused or interrupted rollout from its current step.
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
+        // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
+        try checkSwarmCanSplit(action: "rollout resume")
         let session = try context.beginAction("rollout resume")
         defer { session.release() }
         try context.runtime.preflight()
@@ -231,6 +233,8 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(outcome: .requested, decision: nil,
                                  message: "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)")
         }
+        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
+        try checkSwarmCanSplit(action: "rollout \(action)")
         let session = try context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
@@ -332,7 +336,7 @@ public struct RolloutWorkflow: Sendable {
             }
         } catch let error as RolloutError {
             throw error
-        } catch let error as DeployWorkflowError {
+        } catch let error as LifecycleError {
             // The history could not be written: nothing more is done without a record of it.
             throw error
         } catch {
@@ -397,6 +401,8 @@ public struct RolloutWorkflow: Sendable {
     /// `promoted` record, or a `paused` record saying what failed (the candidate keeps serving).
     func finish(plan: RolloutPlan, decision: PolicyDecision?, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
         let manifestURL = context.manifestURL
+        // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
+        if swarmRuntime != nil { try checkSwarmCanFinish(plan: plan) }
         // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
         // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
         let restore = manifest.services.image != plan.image
@@ -449,7 +455,7 @@ public struct RolloutWorkflow: Sendable {
                 details: ["weight": .int(0)], decision: decision),
                 done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
             return RolloutReport(outcome: .promoted, decision: decision, message: "promoted \(plan.image) (version \(plan.version)); \(manifestURL.lastPathComponent) updated")
-        } catch let error as DeployWorkflowError {
+        } catch let error as LifecycleError {
             throw error
         } catch RolloutError.stableUpdateRolledBack(let cause, let manifest, let image, let version) {
             throw RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifest, stableImage: image, stableVersion: version)  // recorded above
@@ -480,8 +486,9 @@ public struct RolloutWorkflow: Sendable {
                 progress("no service of stack \(manifest.project) exists: nothing to take back, nothing deployed")
                 try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil).write()
             } else if let swarm = swarmRuntime {
-                // Swarm: the split to 0% live (when it was set), the drain, then the stack without the candidate.
-                try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: swarm)
+                // Swarm: the split to 0% (live, or by the label and a new nginx task when nginx runs on another node),
+                // the drain, then the stack without the candidate.
+                try swarmTrafficToStableAnywhere(plan: plan, manifest: manifest, runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try apply(nil, manifest: manifest, label: "roll back")

@@ -1,38 +1,5 @@
 import Foundation
 
-/// What a finished (or killed) subprocess left behind.
-public struct CommandResult: Sendable, Equatable {
-    /// The command as a person would type it, for messages (`docker-compose -p shop up -d`).
-    public var commandLine: String
-    /// The exit status; meaningless when `timedOut`.
-    public var status: Int32
-    public var stdout: String
-    public var stderr: String
-    /// The command ran past its timeout and was terminated.
-    public var timedOut: Bool
-
-    public init(commandLine: String, status: Int32, stdout: String, stderr: String, timedOut: Bool = false) {
-        self.commandLine = commandLine
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
-        self.timedOut = timedOut
-    }
-
-    public var succeeded: Bool { !timedOut && status == 0 }
-
-    /// The last `lines` non-empty lines of standard error (or standard output when stderr is empty), for messages.
-    public func outputTail(lines: Int = 8) -> String {
-        let source = stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? stdout : stderr
-        return Self.tail(source, lines: lines)
-    }
-
-    static func tail(_ text: String, lines: Int) -> String {
-        let all = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        return all.suffix(lines).joined(separator: "\n")
-    }
-}
-
 /// Runs external programs. The container runtime goes through this seam so
 /// tests can see exactly which commands a workflow issues.
 public protocol CommandRunning: Sendable {
@@ -115,21 +82,9 @@ public struct SystemCommandRunner: CommandRunning {
     }
 
     /// The program's URL: itself when it contains a slash, else the first executable match on `PATH`.
-    static func locate(_ program: String, path: String?) -> URL? {
-        if program.contains("/") {
-            return FileManager.default.isExecutableFile(atPath: program) ? URL(fileURLWithPath: program) : nil
-        }
-        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(program)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return nil
-    }
+    static func locate(_ program: String, path: String?) -> URL? { ProcessRunner.locate(program, path: path) }
 
-    static func shellQuoted(_ word: String) -> String {
-        if !word.isEmpty, word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@,+%".contains($0) }) { return word }
-        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
+    static func shellQuoted(_ word: String) -> String { ProcessRunner.shellQuoted(word) }
 }
 
 private final class PipeCollector: @unchecked Sendable {

@@ -13,10 +13,6 @@ public protocol ConfigRendering: Sendable {
     func generatedFiles(for manifest: Manifest) -> [URL]
 }
 
-/// The events the workflows record are the history's own events: one type, so a record can never be
-/// mislabelled by a mapping between two lists.
-public typealias LifecycleEvent = HistoryEvent
-
 /// An audited break-glass: who proceeded past a deny or inconclusive decision, and why.
 public struct OverrideRequest: Sendable, Equatable {
     public var reason: String
@@ -33,7 +29,8 @@ public struct OverrideRequest: Sendable, Equatable {
 
 /// One thing that happened, as the workflows report it to the history.
 public struct LifecycleRecord: Sendable, Equatable {
-    public var event: LifecycleEvent
+    /// The history's own event: one type, so a record can never be mislabelled by a mapping between two lists.
+    public var event: HistoryEvent
     /// `ok`, `refused`, `failed`, `noop`, `dry-run`, `rolled-back`, `broken`.
     public var outcome: String
     public var message: String
@@ -45,7 +42,7 @@ public struct LifecycleRecord: Sendable, Equatable {
     public var override: OverrideRequest?
     public var details: [String: JSONValue]
 
-    public init(event: LifecycleEvent, outcome: String, message: String, modeBefore: DeploymentMode? = nil,
+    public init(event: HistoryEvent, outcome: String, message: String, modeBefore: DeploymentMode? = nil,
                 modeAfter: DeploymentMode? = nil, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
                 details: [String: JSONValue] = [:]) {
         self.event = event

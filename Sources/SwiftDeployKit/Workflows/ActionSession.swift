@@ -10,12 +10,12 @@ public struct OpenIntent: Sendable, Equatable {
 /// Write ahead, then act: the one mechanism every command that changes a stack uses
 /// (`deploy`, `promote`, `teardown`, and any later one such as `rollout`).
 ///
-/// 1. `DeployContext.beginAction` checks the history is writable, takes the project lock
+/// 1. `LifecycleContext.beginAction` checks the history is writable, takes the project lock
 ///    (`flock`, held until `release` or until the process ends) and closes what a previous
 ///    holder left open when it ended while holding the lock (see `Recovery`).
 /// 2. `intend` appends an `intent` record (action, decision with its evidence, override, who,
 ///    the planned mode change) **before** anything is changed; if it cannot be written the
-///    command stops with `DeployWorkflowError.historyUnwritable` and nothing was changed.
+///    command stops with `LifecycleError.historyUnwritable` and nothing was changed.
 /// 3. The command acts, then `complete` appends the outcome record, which names the intent
 ///    (`details.intent_seq`, `details.intent_id`).
 ///
@@ -23,11 +23,11 @@ public struct OpenIntent: Sendable, Equatable {
 /// description the crashed holder left in the lock file, and closes it as `interrupted`.
 public final class ActionSession: @unchecked Sendable {
     public let grant: LockGrant
-    let context: DeployContext
+    let context: LifecycleContext
     /// What was found and closed when the lock was taken (already shown through `context.warn`).
     public let recovered: [String]
 
-    init(grant: LockGrant, context: DeployContext, recovered: [String]) {
+    init(grant: LockGrant, context: LifecycleContext, recovered: [String]) {
         self.grant = grant
         self.context = context
         self.recovered = recovered
@@ -56,7 +56,7 @@ public final class ActionSession: @unchecked Sendable {
             try context.record(record)
         } catch {
             grant.abandon()
-            throw DeployWorkflowError.outcomeNotRecorded(done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
+            throw LifecycleError.outcomeNotRecorded(done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
         }
     }
 
@@ -73,11 +73,11 @@ public final class ActionSession: @unchecked Sendable {
     static func describe(_ error: Error) -> String { (error as? LocalizedError)?.errorDescription ?? "\(error)" }
 }
 
-extension DeployContext {
+extension LifecycleContext {
     /// Starts an acting command: history writable, lock taken, a crashed holder's leftovers closed.
     public func beginAction(_ action: String) throws -> ActionSession {
         do { try recorder.checkWritable() } catch {
-            throw DeployWorkflowError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+            throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
         let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
         let grant = try lock.acquire(holder)
@@ -100,7 +100,7 @@ extension DeployContext {
     @discardableResult
     func recordBeforeActing(_ record: LifecycleRecord) throws -> RecordReference {
         do { return try self.record(record) } catch {
-            throw DeployWorkflowError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+            throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
     }
 
@@ -113,7 +113,7 @@ extension DeployContext {
         guard [.running, .paused].contains(rollout.state) else { return }
         let error = RolloutError.alreadyInProgress(state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
                                                    weight: rollout.weight)
-        let event: LifecycleEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
+        let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
         try recordBeforeActing(LifecycleRecord(event: event, outcome: "refused",
                                                message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
                                                modeBefore: mode, modeAfter: mode))
@@ -145,7 +145,7 @@ extension DeployContext {
 /// them not yet closed by an outcome is closed with an `interrupted` record stating what is running now;
 /// when it had written none (it ended before changing anything), a `lock` record says so.
 struct Recovery {
-    let context: DeployContext
+    let context: LifecycleContext
     let previous: LockHolder
 
     func run() throws -> [String] {
@@ -161,7 +161,7 @@ struct Recovery {
         let since = DeployLock.timestampFormatter.string(from: previous.since)
         let records: [RecordedLifecycle]
         do { records = previous.pid == 0 ? [] : try journal.recent(since: previous.since.addingTimeInterval(-5)) } catch {
-            throw DeployWorkflowError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
+            throw LifecycleError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
         }
         let closed = Set(records.compactMap(\.closesIntent))
         let intents = records.filter { record in
@@ -207,7 +207,7 @@ struct Recovery {
                                          modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
                                          modeAfter: running.mode, details: details)
             do { try journal.record(record, manifest: context.manifest) } catch {
-                throw DeployWorkflowError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
+                throw LifecycleError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
             }
             notes.append(message)
         }

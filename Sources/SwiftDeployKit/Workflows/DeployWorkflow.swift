@@ -19,13 +19,13 @@ public struct DeployReport: Sendable {
 /// Running it again on a deployed project is harmless: Compose leaves current containers alone and
 /// the wait returns at once.
 public struct DeployWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     /// How long the whole deploy may take: one deadline for the start, Swarm's rolling update and the health wait
     /// (`WaitBudget` gives the CLI's default).
     public var timeout: TimeInterval
     public var override: OverrideRequest?
 
-    public init(context: DeployContext, timeout: TimeInterval = 60, override: OverrideRequest? = nil) {
+    public init(context: LifecycleContext, timeout: TimeInterval = 60, override: OverrideRequest? = nil) {
         self.context = context
         self.timeout = timeout
         self.override = override
@@ -33,7 +33,7 @@ public struct DeployWorkflow: Sendable {
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> DeployReport {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw DeployWorkflowError.emptyOverrideReason
+            throw LifecycleError.emptyOverrideReason
         }
         let start = Date()
         let manifest = context.manifest
@@ -52,14 +52,14 @@ public struct DeployWorkflow: Sendable {
                                                            modeBefore: nil, modeAfter: mode)
         if !swarm { try context.runtime.preflight() }
         let before = try context.runtime.containers()
-        let running = DeployContext.appMode(before, service: manifest.services.name)
+        let running = LifecycleContext.appMode(before, service: manifest.services.name)
         try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
             try context.recordBeforeActing(LifecycleRecord(
                 event: .deploy, outcome: "refused",
                 message: "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
                 modeBefore: running, modeAfter: running, decision: decision))
-            throw DeployWorkflowError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
+            throw LifecycleError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
         }
         // The slo domain is asked once the project runs: a first deploy spends no error budget yet.
         let slo = try await context.sloStep(action: "deploy", event: .deploy, targetMode: nil, override: override,
@@ -68,7 +68,7 @@ public struct DeployWorkflow: Sendable {
         try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
         if manifest.services.user == nil, !manifest.services.allowRoot,
            let user = try context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
-            throw DeployWorkflowError.rootUser(image: manifest.services.image, user: user)
+            throw LifecycleError.rootUser(image: manifest.services.image, user: user)
         }
         context.phases.reach("deploy.decided")
         let intent = try session.intend(
@@ -91,7 +91,7 @@ public struct DeployWorkflow: Sendable {
         } catch {
             session.completeQuietly(intent, LifecycleRecord(
                 event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
-                modeBefore: running, modeAfter: DeployContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
+                modeBefore: running, modeAfter: LifecycleContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
                 decision: decision, override: overridden ? override : nil))
             throw error
         }

@@ -29,7 +29,7 @@ public struct PromoteReport: Sendable {
 /// confirm the mode from the service itself (`X-Mode` on `GET /`). When the new mode
 /// does not come up healthy and confirmed, the previous mode is restored the same way.
 public struct PromoteWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     public var target: DeploymentMode
     public var dryRun: Bool
     public var override: OverrideRequest?
@@ -39,7 +39,7 @@ public struct PromoteWorkflow: Sendable {
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
-    public init(context: DeployContext, target: DeploymentMode, dryRun: Bool = false, override: OverrideRequest? = nil,
+    public init(context: LifecycleContext, target: DeploymentMode, dryRun: Bool = false, override: OverrideRequest? = nil,
                 timeout: TimeInterval = 60) {
         self.context = context
         self.target = target
@@ -50,7 +50,7 @@ public struct PromoteWorkflow: Sendable {
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> PromoteReport {
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw DeployWorkflowError.emptyOverrideReason
+            throw LifecycleError.emptyOverrideReason
         }
         let manifest = context.manifest
         let app = manifest.services.name
@@ -60,7 +60,7 @@ public struct PromoteWorkflow: Sendable {
         try context.runtime.preflight()
         let containers = try context.runtime.containers()
         guard let container = containers.first(where: { $0.service == app && $0.state == "running" }) else {
-            throw DeployWorkflowError.notDeployed(project: manifest.project, service: app)
+            throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
         if session != nil { try context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running) }
@@ -130,7 +130,7 @@ public struct PromoteWorkflow: Sendable {
                     event: .rollback, outcome: "failed",
                     message: "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
                     modeBefore: target, modeAfter: nil, decision: decision))
-                throw DeployWorkflowError.rollbackFailed(target: target, previous: previous, cause: cause,
+                throw LifecycleError.rollbackFailed(target: target, previous: previous, cause: cause,
                                                          rollbackCause: error.localizedDescription)
             }
             try session.complete(intent, LifecycleRecord(
@@ -138,7 +138,7 @@ public struct PromoteWorkflow: Sendable {
                 message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
                 modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
                 done: "promote to \(target.rawValue) failed (\(cause)) and was rolled back to \(previous.rawValue)")
-            throw DeployWorkflowError.rolledBack(target: target, previous: previous, cause: cause)
+            throw LifecycleError.rolledBack(target: target, previous: previous, cause: cause)
         }
         // A failure to record the outcome is reported as such: the promote stands, nothing is rolled back.
         try session.complete(intent, LifecycleRecord(
@@ -171,7 +171,7 @@ public struct PromoteWorkflow: Sendable {
         // Every replica, not only the one that answers the probe, must run the new mode.
         let stale = containers.filter { $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue }
         if !stale.isEmpty {
-            throw DeployWorkflowError.modeNotConfirmed(expected: mode, answered: stale.map { "\($0.name) runs MODE=\($0.environment["MODE"] ?? "(unset)")" }.joined(separator: ", "))
+            throw LifecycleError.modeNotConfirmed(expected: mode, answered: stale.map { "\($0.name) runs MODE=\($0.environment["MODE"] ?? "(unset)")" }.joined(separator: ", "))
         }
         return try await confirm(mode, manifest: manifest)
     }
@@ -194,7 +194,7 @@ public struct PromoteWorkflow: Sendable {
             }
             last = answer.status.map { "HTTP \($0) without an X-Mode header" } ?? answer.summary
         }
-        throw DeployWorkflowError.modeNotConfirmed(expected: mode, answered: last)
+        throw LifecycleError.modeNotConfirmed(expected: mode, answered: last)
     }
 
     /// The note shown when manifest.yaml and the running app disagree.

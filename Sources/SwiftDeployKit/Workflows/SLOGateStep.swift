@@ -19,7 +19,7 @@ struct SLOStepResult: Sendable {
     }
 }
 
-extension DeployContext {
+extension LifecycleContext {
     /// The `slo` step of `deploy`, `promote` (and `rollout start`): when the manifest has an `slo` block, asks the
     /// `slo` domain and enforces its verdict like any gate (a deny or inconclusive refuses unless overridden; the
     /// refusal or override is recorded before anything changes). Call it before the command's intent, and put
@@ -29,7 +29,7 @@ extension DeployContext {
     /// error budget being spent and no Prometheus of its own yet, so the step is then not asked, and says so.
     /// nil asks regardless. `action` goes into `input.action`; `label` (default `action`) names the action in
     /// refusals and overrides.
-    func sloStep(action: String, label: String? = nil, event: LifecycleEvent, targetMode: DeploymentMode?, override: OverrideRequest?,
+    func sloStep(action: String, label: String? = nil, event: HistoryEvent, targetMode: DeploymentMode?, override: OverrideRequest?,
                  modeBefore: DeploymentMode?, modeAfter: DeploymentMode?, runningContainers: [ContainerStatus]? = nil,
                  progress: @Sendable (String) -> Void) async throws -> SLOStepResult {
         guard manifest.slo != nil else { return SLOStepResult(decision: nil, overridden: false) }

@@ -129,14 +129,14 @@ public struct StatusSnapshot: Sendable {
 /// `swiftdeploy status`: one frame of the dashboard per call to `snapshot()`, each recorded
 /// in the history (event `status`). Never changes the deployment.
 public struct StatusWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     public var metrics: (any StatusMetricsReading)?
     /// The traffic window of each frame (short, so the dashboard stays live).
     public var window: ManifestDuration
     /// The policy domains shown.
     public var domains: [String]
 
-    public init(context: DeployContext, metrics: (any StatusMetricsReading)?, window: ManifestDuration,
+    public init(context: LifecycleContext, metrics: (any StatusMetricsReading)?, window: ManifestDuration,
                 domains: [String] = ["infrastructure", "canary"]) {
         self.context = context
         self.metrics = metrics

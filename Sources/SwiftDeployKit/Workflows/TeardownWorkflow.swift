@@ -14,10 +14,10 @@ public struct TeardownReport: Sendable, Equatable {
 /// another project on the same host is never touched. `clean` also deletes the
 /// generated files (the manifest, policies and history stay).
 public struct TeardownWorkflow: Sendable {
-    public var context: DeployContext
+    public var context: LifecycleContext
     public var clean: Bool
 
-    public init(context: DeployContext, clean: Bool = false) {
+    public init(context: LifecycleContext, clean: Bool = false) {
         self.context = context
         self.clean = clean
     }
@@ -29,7 +29,7 @@ public struct TeardownWorkflow: Sendable {
         try context.runtime.preflight()
         let before = try context.runtime.leftovers()
         let containers = try context.runtime.containers()
-        let running = DeployContext.appMode(containers, service: manifest.services.name)
+        let running = LifecycleContext.appMode(containers, service: manifest.services.name)
         // A rollout running or paused must be ended first (`rollout abort`): removing its candidate here would leave
         // the history saying paused, and a later abort would bring the stack back.
         try context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
@@ -45,7 +45,7 @@ public struct TeardownWorkflow: Sendable {
             context.phases.reach("teardown.down")
             try context.runtime.down()
             let rest = try context.runtime.leftovers()
-            guard rest.isEmpty else { throw DeployWorkflowError.leftovers(project: manifest.project, resources: rest) }
+            guard rest.isEmpty else { throw LifecycleError.leftovers(project: manifest.project, resources: rest) }
             if clean {
                 for file in context.renderer.generatedFiles(for: manifest) where FileManager.default.fileExists(atPath: file.path) {
                     try FileManager.default.removeItem(at: file)

@@ -66,7 +66,8 @@ public struct ValidationWorkflow: Sendable {
         checks.append(contentsOf: imageChecks(manifest, docker: docker))
         checks.append(contentsOf: portChecks(manifest, docker: docker))
         if let rendered {
-            checks.append(nginxCheck(manifest, config: rendered.nginxConf, docker: docker))
+            // On Swarm the file is a Go template Swarm renders; nginx runs (and is tested on) its live form.
+            checks.append(nginxCheck(manifest, config: rendered.nginxLive ?? rendered.nginxConf, docker: docker))
             if let stack = rendered.stack {
                 checks.append(stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
             } else {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything a lifecycle workflow works with, injected so tests can replace the
 /// container runtime, the renderer, the gate, the recorder and the HTTP client.
-public struct DeployContext: Sendable {
+public struct LifecycleContext: Sendable {
     /// The manifest file (for the in-place mode rewrite and reloading).
     public var manifestURL: URL
     public var manifest: Manifest
@@ -52,9 +52,9 @@ public struct DeployContext: Sendable {
     }
 
     /// Lets the action proceed when the decision permits it or an override is given (recording the
-    /// override); otherwise records the refusal and throws `DeployWorkflowError.policyRefused`.
+    /// override); otherwise records the refusal and throws `LifecycleError.policyRefused`.
     /// Returns true when the action proceeds on an override.
-    func enforce(_ decision: PolicyDecision, action: String, event: LifecycleEvent, override: OverrideRequest?,
+    func enforce(_ decision: PolicyDecision, action: String, event: HistoryEvent, override: OverrideRequest?,
                  modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) throws -> Bool {
         if decision.verdict.permitsAction { return false }
         if let override {
@@ -69,7 +69,7 @@ public struct DeployContext: Sendable {
             event: event, outcome: "refused",
             message: "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
             modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
-        throw DeployWorkflowError.policyRefused(action: action, decision: decision)
+        throw LifecycleError.policyRefused(action: action, decision: decision)
     }
 
     /// The one place the workflows hand a record to the history.

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Why a lifecycle workflow (deploy, promote, teardown, status) stopped.
-public enum DeployWorkflowError: SwiftDeployFailure, Equatable {
+/// Why a lifecycle workflow (deploy, promote, teardown, status, rollout) stopped.
+public enum LifecycleError: SwiftDeployFailure, Equatable {
     /// The policy did not allow the action (deny → 1, inconclusive → 2) and no override was given.
     case policyRefused(action: String, decision: PolicyDecision)
     /// `--override` was given an empty reason.
