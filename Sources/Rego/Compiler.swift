@@ -16,9 +16,9 @@ struct Compiler {
         var imports: [String: [String]]   // alias → path (with root)
         var renames: [String: String] = [:]
         /// Variables visible from enclosing bodies.
-        var outer: Set<String> = []
+        var outer: VarSet = []
         /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
-        var hidden: Set<String> = []
+        var hidden: VarSet = []
         /// `ruleNames[package]`, looked up once per scope rather than once per name.
         var packageRules: Set<String> = []
 
@@ -36,7 +36,7 @@ struct Compiler {
 
     // MARK: name resolution
 
-    func resolveName(_ name: String, _ scope: Scope, locals: Set<String>) -> Term {
+    func resolveName(_ name: String, _ scope: Scope, locals: VarSet) -> Term {
         if let r = scope.renames[name] { return .variable(r) }
         if locals.contains(name) || name.hasPrefix("$") { return .variable(name) }
         if name == "data" || name == "input" { return .variable(name) }
@@ -81,12 +81,12 @@ struct Compiler {
     /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
-    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []) throws {
+    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: VarSet = []) throws {
         // Only a name this body declares can be in error: nothing to track without one.
         if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
         for v in initial { occurrence[v] = arguments ? .argument : .declared }
-        let tracked = Set(declaredHere)
+        let tracked = VarSet(declaredHere)
         func seen(_ t: Term) {
             switch t {
             case .value, .arrayComprehension, .setComprehension, .objectComprehension: return
@@ -137,7 +137,8 @@ struct Compiler {
         }
     }
 
-    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false, headVars: Set<String> = []) throws -> (Body, Scope) {
+    /// `mayNest` false: the body holds no nested body (the parser's `Rule.hasNestedBodies`).
+    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false, headVars: VarSet = [], mayNest: Bool = true) throws -> (Body, Scope) {
         var scope = scope
         var declared = declaredNames(body)
         try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared, headVars: headVars)
@@ -146,24 +147,24 @@ struct Compiler {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
             // Variables an enclosing body declares with `:=` only later are not visible here:
             // a same-named variable in this body is its own local.
-            var mentioned = Set<String>()
+            var mentioned = VarSet()
             for e in body.exprs { collectVars(e, &mentioned) }
             for h in scope.hidden where mentioned.contains(h) && scope.renames[h] == nil { scope.renames[h] = fresh(h) }
             scope.hidden = []
         } else {
             for d in declared { scope.renames.removeValue(forKey: d) }
         }
-        let locals = Set(declared)
+        let locals = VarSet(declared)
         var exprs: [Expr] = []
         exprs.reserveCapacity(body.exprs.count)
         // Only nested bodies (comprehensions, `every`) read `hidden`: most bodies have none.
-        let nestedAt = body.exprs.map(hasNestedBody)
+        let nestedAt = mayNest ? body.exprs.map(hasNestedBody) : []
         guard nestedAt.contains(true) else {
             for e in body.exprs { exprs.append(try resolveExpr(e, scope, locals: locals)) }
             return (Body(exprs: exprs), scope)
         }
         // Names assigned with := at or after each statement (hidden from closures before it).
-        var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
+        var assignedFrom: [VarSet] = Array(repeating: [], count: body.exprs.count + 1)
         for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
             assignedFrom[i] = assignedFrom[i + 1]
             if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
@@ -180,7 +181,7 @@ struct Compiler {
         return (Body(exprs: exprs), scope)
     }
 
-    mutating func resolveExpr(_ e: Expr, _ scope: Scope, locals: Set<String>) throws -> Expr {
+    mutating func resolveExpr(_ e: Expr, _ scope: Scope, locals: VarSet) throws -> Expr {
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(try resolveTerm(t, scope, locals))
@@ -194,7 +195,7 @@ struct Compiler {
             out.kind = .someIn(key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l), domain: try resolveTerm(d, scope, locals))
         case .every(let k, let v, let d, let body):
             // OPA: a variable `every` declares must be used in its body.
-            var inBody = Set<String>()
+            var inBody = VarSet()
             for x in body.exprs { collectVars(x, &inBody) }
             for name in (k.map(patternVars) ?? []) + patternVars(v) where !inBody.contains(name) {
                 throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
@@ -230,7 +231,7 @@ struct Compiler {
         }
     }
 
-    mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: Set<String>) throws -> Term {
+    mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: VarSet) throws -> Term {
         switch t {
         case .value: return t
         case .variable(let v): return resolveName(v, scope, locals: locals)
@@ -258,7 +259,7 @@ struct Compiler {
         }
     }
 
-    func resolveCallName(_ name: [String], _ scope: Scope, _ locals: Set<String>) -> [String] {
+    func resolveCallName(_ name: [String], _ scope: Scope, _ locals: VarSet) -> [String] {
         let first = name[0]
         if first == "data" { return name }
         if let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
@@ -271,8 +272,8 @@ struct Compiler {
     // MARK: safety ordering
 
     struct Usage {
-        var needs: Set<String> = []
-        var binds: Set<String> = []
+        var needs: VarSet = []
+        var binds: VarSet = []
     }
 
     static func isRoot(_ v: String) -> Bool { v == "data" || v == "input" }
@@ -321,14 +322,14 @@ struct Compiler {
 
     /// Variables a nested body reads from its enclosing scope: all variables mentioned
     /// that are not renamed locals (renamed ones contain `$`).
-    func freeVars(_ head: Term, _ body: Body) -> Set<String> {
-        var all = Set<String>()
+    func freeVars(_ head: Term, _ body: Body) -> VarSet {
+        var all = VarSet()
         collectVars(head, &all)
         for e in body.exprs { collectVars(e, &all) }
         return all.filter { !$0.contains("$") }
     }
 
-    func collectVars(_ e: Expr, _ out: inout Set<String>) {
+    func collectVars(_ e: Expr, _ out: inout VarSet) {
         switch e.kind {
         case .term(let t): collectVars(t, &out)
         case .unify(let a, let b), .assign(let a, let b): collectVars(a, &out); collectVars(b, &out)
@@ -344,7 +345,7 @@ struct Compiler {
         for w in e.withs { collectVars(w.value, &out) }
     }
 
-    func collectVars(_ t: Term, _ out: inout Set<String>) {
+    func collectVars(_ t: Term, _ out: inout VarSet) {
         switch t {
         case .value: break
         case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
@@ -360,20 +361,20 @@ struct Compiler {
     }
 
     /// Vars in pattern position that are not generated by refs (must be bound or bound by the other side).
-    func bareVars(_ t: Term) -> Set<String> {
+    func bareVars(_ t: Term) -> VarSet {
         switch t {
         case .variable(let v): return Compiler.isRoot(v) ? [] : [v]
-        case .array(let items): return items.reduce(into: Set<String>()) { $0.formUnion(bareVars($1)) }
-        case .object(let entries): return entries.reduce(into: Set<String>()) { $0.formUnion(bareVars($1.value)) }
+        case .array(let items): return items.reduce(into: VarSet()) { $0.formUnion(bareVars($1)) }
+        case .object(let entries): return entries.reduce(into: VarSet()) { $0.formUnion(bareVars($1.value)) }
         default: return []
         }
     }
 
     /// The extra condition of a unification: one side's bare variables must be bound.
     struct EitherSideBound {
-        let left: Set<String>
-        let right: Set<String>
-        func holds(_ bound: Set<String>) -> Bool { left.isSubset(of: bound) || right.isSubset(of: bound) }
+        let left: VarSet
+        let right: VarSet
+        func holds(_ bound: VarSet) -> Bool { left.isSubset(of: bound) || right.isSubset(of: bound) }
     }
 
     func exprUsage(_ e: Expr) -> (Usage, extra: EitherSideBound?) {
@@ -418,8 +419,8 @@ struct Compiler {
     }
 
     /// Variables a statement mentions outside nested closures (comprehension and `every` bodies).
-    func topVars(_ e: Expr) -> Set<String> {
-        var out = Set<String>()
+    func topVars(_ e: Expr) -> VarSet {
+        var out = VarSet()
         func term(_ t: Term) {
             switch t {
             case .value: break
@@ -455,7 +456,8 @@ struct Compiler {
     }
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
-    func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
+    /// `mayNest` false: the body holds no nested body to order (the parser's `Rule.hasNestedBodies`).
+    func reorder(_ body: Body, bound initial: VarSet, mayNest: Bool = true) throws -> Body {
         // Each statement's variables and usage are computed once (they do not change while the body is ordered).
         let tops = body.exprs.map(topVars)
         var scopeVars = initial
@@ -486,7 +488,7 @@ struct Compiler {
                 throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
             }
             let i = remaining.remove(at: k)
-            let e = try reorderNested(body.exprs[i], bound: bound)
+            let e = mayNest ? try reorderNested(body.exprs[i], bound: bound) : body.exprs[i]
             if !e.negated { bound.formUnion(tops[i]) }
             ordered.append(e)
         }
@@ -505,7 +507,7 @@ struct Compiler {
         }
     }
 
-    func reorderNested(_ e: Expr, bound: Set<String>) throws -> Expr {
+    func reorderNested(_ e: Expr, bound: VarSet) throws -> Expr {
         // Most statements hold no nested body: nothing to order, nothing to rebuild.
         switch e.kind {
         case .term(let t) where !hasNestedBody(t) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
@@ -532,13 +534,13 @@ struct Compiler {
     }
 
     /// The variables bound once an ordered body has run from `bound`.
-    func boundAfter(_ body: Body, _ bound: Set<String>) -> Set<String> {
+    func boundAfter(_ body: Body, _ bound: VarSet) -> VarSet {
         var out = bound
         for e in body.exprs where !e.negated { out.formUnion(topVars(e)) }
         return out
     }
 
-    func reorderTerm(_ t: Term, _ bound: Set<String>) throws -> Term {
+    func reorderTerm(_ t: Term, _ bound: VarSet) throws -> Term {
         switch t {
         case .value, .variable: return t
         case .ref(let h, let p): return .ref(try reorderTerm(h, bound), try p.map { try reorderTerm($0, bound) })
