@@ -37,10 +37,11 @@ struct Compiler {
     // MARK: name resolution
 
     func resolveName(_ name: String, _ scope: Scope, locals: VarSet) -> Term {
-        if let r = scope.renames[name] { return .variable(r) }
+        // Empty dictionaries are skipped: a look-up hashes the name even in an empty one.
+        if !scope.renames.isEmpty, let r = scope.renames[name] { return .variable(r) }
         if locals.contains(name) || name.hasPrefix("$") { return .variable(name) }
         if name == "data" || name == "input" { return .variable(name) }
-        if let path = scope.imports[name] {
+        if !scope.imports.isEmpty, let path = scope.imports[name] {
             return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
         }
         if scope.packageRules.contains(name) {
@@ -262,7 +263,7 @@ struct Compiler {
     func resolveCallName(_ name: [String], _ scope: Scope, _ locals: VarSet) -> [String] {
         let first = name[0]
         if first == "data" { return name }
-        if let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
+        if !scope.imports.isEmpty, let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
         if scope.packageRules.contains(first) {
             return ["data"] + scope.package + name
         }

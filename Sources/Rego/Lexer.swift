@@ -22,6 +22,9 @@ struct Token: Sendable {
     /// A punctuation token's bytes as a number (first byte, second byte shifted by 8; `Parser.code`),
     /// so the parser compares operators as integers, not strings; 0 for other tokens.
     var punct: UInt16 = 0
+    /// An identifier of at most 8 bytes packed into a number (`Parser.word`), so the parser
+    /// tests for a keyword by one comparison; 0 for other tokens.
+    var word: UInt64 = 0
 }
 
 /// A piece of a template string: text (escapes decoded) or the source of an embedded expression.
@@ -178,7 +181,11 @@ struct Lexer {
                     if !space, let last = tokens.last, case .punct(".") = last.kind { prevIsDot = true }
                     asName = nextIsDotName || prevIsDot
                 }
-                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName, isKeyword: keyword))
+                var word: UInt64 = 0
+                if pos - start <= 8 {
+                    for i in stride(from: pos - 1, through: start, by: -1) { word = word << 8 | UInt64(bytes[i]) }
+                }
+                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName, isKeyword: keyword, word: word))
                 continue
             }
             if Lexer.isDigit(c) {

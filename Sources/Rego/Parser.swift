@@ -60,10 +60,20 @@ struct Parser {
 
     @inline(__always)
     func isPunct(_ p: StaticString) -> Bool { current.punct == Parser.code(p) }
-    func isIdent(_ name: String) -> Bool {
+    /// A name of at most 8 bytes packed as `Token.word` holds it (first byte lowest).
+    @inline(__always)
+    static func word(_ name: StaticString) -> UInt64 {
+        let b = name.utf8Start
+        var w: UInt64 = 0
+        for i in stride(from: name.utf8CodeUnitCount - 1, through: 0, by: -1) { w = w << 8 | UInt64(b[i]) }
+        return w
+    }
+
+    /// True when the current token is the keyword `name` (at most 8 bytes) acting as one.
+    @inline(__always)
+    func isIdent(_ name: StaticString) -> Bool {
         // `keywordAsName` is only ever set on a keyword.
-        if case .ident(let s) = current.kind { return s == name && !current.keywordAsName }
-        return false
+        current.word == Parser.word(name) && !current.keywordAsName
     }
     var isNewline: Bool { if case .newline = current.kind { return true }; return false }
     var isEOF: Bool { if case .eof = current.kind { return true }; return false }
@@ -384,7 +394,7 @@ struct Parser {
             case 0x2A, 0x2F, 0x25: return .factor
             default: return nil
             }
-        case .ident("in"): return .member
+        case .ident where current.word == Parser.word("in"): return .member
         default: return nil
         }
     }
