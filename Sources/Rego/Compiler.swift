@@ -36,18 +36,20 @@ struct Compiler {
 
     // MARK: name resolution
 
-    func resolveName(_ name: String, _ scope: Scope, locals: VarSet) -> Term {
+    /// What the name `name` stands for, or nil when it stays the variable it is (a local, a
+    /// root, anything unknown), so no new term is built for it.
+    func resolvedName(_ name: String, _ scope: Scope, locals: VarSet) -> Term? {
         // Empty dictionaries are skipped: a look-up hashes the name even in an empty one.
         if !scope.renames.isEmpty, let r = scope.renames[name] { return .variable(r) }
-        if locals.contains(name) || name.hasPrefix("$") { return .variable(name) }
-        if name == "data" || name == "input" { return .variable(name) }
+        if locals.contains(name) || name.hasPrefix("$") { return nil }
+        if name == "data" || name == "input" { return nil }
         if !scope.imports.isEmpty, let path = scope.imports[name] {
             return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
         }
         if scope.packageRules.contains(name) {
             return .ref(.variable("data"), (scope.package + [name]).map { .value(.string($0)) })
         }
-        return .variable(name)
+        return nil
     }
 
     /// Names declared in a body at its own level (`some`, `:=`, `some … in`).
@@ -233,18 +235,32 @@ struct Compiler {
     }
 
     mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: VarSet) throws -> Term {
+        try resolvedTerm(t, scope, locals) ?? t
+    }
+
+    /// `t` with its names resolved, or nil when resolving changes nothing in it (most terms of
+    /// a policy: `input.x.y`, locals, literals), so that no part of it is rebuilt.
+    mutating func resolvedTerm(_ t: Term, _ scope: Scope, _ locals: VarSet) throws -> Term? {
         switch t {
-        case .value: return t
-        case .variable(let v): return resolveName(v, scope, locals: locals)
+        case .value: return nil
+        case .variable(let v): return resolvedName(v, scope, locals: locals)
         case .ref(let head, let path):
-            let h = try resolveTerm(head, scope, locals)
-            let p = try path.map { try resolveTerm($0, scope, locals) }
-            if case .ref(let hh, let hp) = h { return .ref(hh, hp + p) }
-            return .ref(h, p)
-        case .array(let items): return .array(try items.map { try resolveTerm($0, scope, locals) })
-        case .set(let items): return .set(try items.map { try resolveTerm($0, scope, locals) })
+            let h = try resolvedTerm(head, scope, locals)
+            let p = try resolvedTerms(path, scope, locals)
+            if h == nil && p == nil { return nil }
+            let newHead = h ?? head, newPath = p ?? path
+            if case .ref(let hh, let hp) = newHead { return .ref(hh, hp + newPath) }
+            return .ref(newHead, newPath)
+        case .array(let items): return try resolvedTerms(items, scope, locals).map { .array($0) }
+        case .set(let items): return try resolvedTerms(items, scope, locals).map { .set($0) }
         case .object(let entries):
-            return .object(try entries.map { Term.ObjectEntry(key: try resolveTerm($0.key, scope, locals), value: try resolveTerm($0.value, scope, locals)) })
+            var out: [Term.ObjectEntry]? = nil
+            for (i, e) in entries.enumerated() {
+                let k = try resolvedTerm(e.key, scope, locals), v = try resolvedTerm(e.value, scope, locals)
+                if out == nil, k != nil || v != nil { out = Array(entries[..<i]) }
+                out?.append(Term.ObjectEntry(key: k ?? e.key, value: v ?? e.value))
+            }
+            return out.map { .object($0) }
         case .arrayComprehension(let head, let body):
             let (b, inner) = try resolveBody(body, scope, nested: true)
             return .arrayComprehension(try resolveTerm(head, inner, locals), b)
@@ -255,19 +271,37 @@ struct Compiler {
             let (b, inner) = try resolveBody(body, scope, nested: true)
             return .objectComprehension(try resolveTerm(k, inner, locals), try resolveTerm(v, inner, locals), b)
         case .call(let name, let args, let loc):
-            let resolvedArgs = try args.map { try resolveTerm($0, scope, locals) }
-            return .call(resolveCallName(name, scope, locals), resolvedArgs, loc)
+            let a = try resolvedTerms(args, scope, locals)
+            let n = resolvedCallName(name, scope)
+            if a == nil && n == nil { return nil }
+            return .call(n ?? name, a ?? args, loc)
         }
     }
 
-    func resolveCallName(_ name: [String], _ scope: Scope, _ locals: VarSet) -> [String] {
+    /// `ts` resolved, or nil when no element changes.
+    mutating func resolvedTerms(_ ts: [Term], _ scope: Scope, _ locals: VarSet) throws -> [Term]? {
+        var out: [Term]? = nil
+        for (i, x) in ts.enumerated() {
+            let r = try resolvedTerm(x, scope, locals)
+            if out == nil, r != nil {
+                out = Array(ts[..<i])
+                out!.reserveCapacity(ts.count)
+            }
+            if out != nil { out!.append(r ?? x) }
+        }
+        return out
+    }
+
+    /// The full name of a called function, or nil when the name stays as written (a builtin,
+    /// an absolute `data.…` name).
+    func resolvedCallName(_ name: [String], _ scope: Scope) -> [String]? {
         let first = name[0]
-        if first == "data" { return name }
+        if first == "data" { return nil }
         if !scope.imports.isEmpty, let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
         if scope.packageRules.contains(first) {
             return ["data"] + scope.package + name
         }
-        return name
+        return nil
     }
 
     // MARK: safety ordering
