@@ -344,7 +344,8 @@ struct Compiler {
         case .objectComprehension(let k, let v, let b):
             for x in freeVars(.array([k, v]), b) { u.needs.insert(x) }
         case .call(let name, let args, _):
-            let arity = functionArity[name.joined(separator: ".")]
+            // Only a statement's own call can have an output argument: no look-up for the rest.
+            let arity = outputArity ? functionArity[name.count == 1 ? name[0] : name.joined(separator: ".")] : nil
             for (i, a) in args.enumerated() {
                 if outputArity, let arity, i == arity, i == args.count - 1 {
                     usage(of: a, pattern: true, into: &u)
