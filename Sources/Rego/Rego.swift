@@ -163,7 +163,7 @@ public final class RegoEngine: @unchecked Sendable {
             return t
         }
         let compiled = CompiledQuery(exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
-                                     userVars: Set(userVars.filter { !$0.contains("$") }), captured: captured,
+                                     userVars: Set(userVars.names.filter { !$0.contains("$") }), captured: captured,
                                      failOnFalse: body.exprs.count(where: { !$0.generated }) > 1 || body.exprs.contains(where: Self.iterates))
         queryCacheLock.lock()
         if queryCache.count > 256 { queryCache.removeAll() }
