@@ -11,7 +11,11 @@ struct Env: ExpressibleByDictionaryLiteral {
         let name: String
         let value: RegoValue
         let next: Node?
-        init(_ name: String, _ value: RegoValue, _ next: Node?) { self.name = name; self.value = value; self.next = next }
+        init(_ name: String, _ value: RegoValue, _ next: Node?) {
+            self.name = name
+            self.value = value
+            self.next = next
+        }
     }
     var head: Node?
 
@@ -110,7 +114,11 @@ final class Evaluator {
     @inline(__always)
     func checkStack() throws {
         if stack.exhausted() {
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack")
+            throw RegoError(
+                code: "eval_limit_error",
+                message:
+                    "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack"
+            )
         }
     }
 
@@ -140,7 +148,9 @@ final class Evaluator {
     var pastDeadline: Bool { deadlineNanos != 0 && DispatchTime.now().uptimeNanoseconds >= deadlineNanos }
 
     /// The error of a spent time budget.
-    static var timeLimitError: RegoError { RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit") }
+    static var timeLimitError: RegoError {
+        RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit")
+    }
 
     /// The work a builtin's arguments or result stand for, from their top level only (O(1)):
     /// a step per 16 bytes of a string and per element of a collection.
@@ -188,7 +198,9 @@ final class Evaluator {
         depth += 1
         if depth > maxDepth {
             depth -= 1
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested deeper than \(maxDepth) rule or function calls (unbounded recursion?)")
+            throw RegoError(
+                code: "eval_limit_error",
+                message: "evaluation nested deeper than \(maxDepth) rule or function calls (unbounded recursion?)")
         }
     }
 
@@ -215,7 +227,10 @@ final class Evaluator {
         var solutions: [Env] = []
         while !frames.isEmpty {
             let top = frames.count - 1
-            guard var env = frames[top].envs.popLast() else { frames.removeLast(); continue }
+            guard var env = frames[top].envs.popLast() else {
+                frames.removeLast()
+                continue
+            }
             var i = frames[top].next
             while true {
                 try tick()
@@ -244,7 +259,10 @@ final class Evaluator {
     }
 
     func evalExpr(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
-        if !e.withs.isEmpty { try evalWith(e, env, &out); return }
+        if !e.withs.isEmpty {
+            try evalWith(e, env, &out)
+            return
+        }
         if e.negated {
             var inner: [Env] = []
             try evalExprPlain(e, env, &inner)
@@ -307,7 +325,10 @@ final class Evaluator {
                     }
                     var ok = false
                     for env4 in bound {
-                        if try bodySucceeds(body, env4) { ok = true; break }
+                        if try bodySucceeds(body, env4) {
+                            ok = true
+                            break
+                        }
                     }
                     if !ok { all = false }
                     return ok
@@ -323,11 +344,20 @@ final class Evaluator {
     func forEachEntry(_ coll: RegoValue, _ body: (RegoValue, RegoValue) throws -> Bool) throws {
         switch coll {
         case .array(let items):
-            for i in items.indices { try tick(); if try !body(.int(i), items[i]) { return } }
+            for i in items.indices {
+                try tick()
+                if try !body(.int(i), items[i]) { return }
+            }
         case .set:
-            for x in coll.sortedElements { try tick(); if try !body(x, x) { return } }
+            for x in coll.sortedElements {
+                try tick()
+                if try !body(x, x) { return }
+            }
         case .object:
-            for e in coll.sortedEntries { try tick(); if try !body(e.key, e.value) { return } }
+            for e in coll.sortedEntries {
+                try tick()
+                if try !body(e.key, e.value) { return }
+            }
         default:
             return
         }
@@ -355,7 +385,9 @@ final class Evaluator {
         }
         for (values, env2) in partial {
             let saved = state
-            var next = State(input: saved.input, dataOverrides: saved.dataOverrides, functionOverrides: saved.functionOverrides, functionOverrideValues: saved.functionOverrideValues, cache: Cache())
+            var next = State(
+                input: saved.input, dataOverrides: saved.dataOverrides, functionOverrides: saved.functionOverrides,
+                functionOverrideValues: saved.functionOverrideValues, cache: Cache())
             for (w, v) in values {
                 try applyWith(w.target, v, &next, e.location)
             }
@@ -387,7 +419,10 @@ final class Evaluator {
         case .variable(let v): return [v]
         case .ref(.variable(let v), let path):
             var out = [v]
-            for p in path { guard case .value(.string(let s)) = p else { return nil }; out.append(s) }
+            for p in path {
+                guard case .value(.string(let s)) = p else { return nil }
+                out.append(s)
+            }
             return out
         default: return nil
         }
@@ -399,13 +434,18 @@ final class Evaluator {
         }
         if path[0] == "input" {
             let rest = Array(path.dropFirst())
-            if rest.isEmpty { st.input = value } else { st.input = RegoValue.upsert(st.input ?? .object([:]), rest.map { .string($0) }, value) }
+            if rest.isEmpty {
+                st.input = value
+            } else {
+                st.input = RegoValue.upsert(st.input ?? .object([:]), rest.map { .string($0) }, value)
+            }
             return
         }
         if let fname = functionTargetName(target) {
             let key = fname.joined(separator: ".")
             if case .string(let s) = value, s.hasPrefix("\u{0}fn:") {
-                st.functionOverrideValues[key] = .function(String(s.dropFirst(4)).split(separator: ".").map(String.init))
+                st.functionOverrideValues[key] = .function(
+                    String(s.dropFirst(4)).split(separator: ".").map(String.init))
             } else {
                 st.functionOverrideValues[key] = .value(value)
             }
@@ -417,7 +457,9 @@ final class Evaluator {
             st.dataOverrides.append((rest, value))
             return
         }
-        throw RegoError.compile("with keyword target must reference existing input, data, or a function: \(path.joined(separator: "."))", loc)
+        throw RegoError.compile(
+            "with keyword target must reference existing input, data, or a function: \(path.joined(separator: "."))",
+            loc)
     }
 
     // MARK: terms
@@ -431,7 +473,8 @@ final class Evaluator {
         case .object(let e): return e.allSatisfy { isGround($0.key, env) && isGround($0.value, env) }
         case .arrayComprehension, .setComprehension, .objectComprehension: return true
         // `walk(x)` generates many values: never treated as a single one.
-        case .call(let name, let a, _): return !(name.count == 1 && name[0] == "walk") && a.allSatisfy { isGround($0, env) }
+        case .call(let name, let a, _):
+            return !(name.count == 1 && name[0] == "walk") && a.allSatisfy { isGround($0, env) }
         }
     }
 
@@ -493,7 +536,9 @@ final class Evaluator {
                 return try walkGround(v, path, i, env, dataDocument: false)
             }
             let key: RegoValue
-            if case .value(let k) = path[i] { key = k } else {
+            if case .value(let k) = path[i] {
+                key = k
+            } else {
                 guard let k = try evalGround(path[i], env) else { return nil }
                 key = k
             }
@@ -503,7 +548,11 @@ final class Evaluator {
             case .number(let n): name = n.description  // data[2] reads key "2"
             default: return nil
             }
-            if let child = node.child(named: name) { node = child; i += 1; continue }
+            if let child = node.child(named: name) {
+                node = child
+                i += 1
+                continue
+            }
             // Called without `with data` overrides only: the node's base data was read at compile time.
             guard case .object(let parent)? = node.baseData, let base = parent[.string(name)] else { return nil }
             return try walkGround(base, path, i + 1, env, dataDocument: true)
@@ -511,12 +560,16 @@ final class Evaluator {
     }
 
     /// `walk` along a ground path: one value or none.
-    func walkGround(_ value: RegoValue, _ path: [Term], _ start: Int, _ env: Env, dataDocument: Bool) throws -> RegoValue? {
+    func walkGround(_ value: RegoValue, _ path: [Term], _ start: Int, _ env: Env, dataDocument: Bool) throws
+        -> RegoValue?
+    {
         var cur = value
         var i = start
         while i < path.count {
             let key: RegoValue
-            if case .value(let k) = path[i] { key = k } else {
+            if case .value(let k) = path[i] {
+                key = k
+            } else {
                 guard let k = try evalGround(path[i], env) else { return nil }
                 key = k
             }
@@ -533,9 +586,18 @@ final class Evaluator {
         case .value(let v):
             out.append((v, env))
         case .variable(let name):
-            if let v = env[name] { out.append((v, env)); return }
-            if name == "input" { if let input = state.input { out.append((input, env)) }; return }
-            if name == "data" { try evalData([], env, &out); return }
+            if let v = env[name] {
+                out.append((v, env))
+                return
+            }
+            if name == "input" {
+                if let input = state.input { out.append((input, env)) }
+                return
+            }
+            if name == "data" {
+                try evalData([], env, &out)
+                return
+            }
             throw RegoError(code: "rego_unsafe_var_error", message: "var \(displayName(name)) is unsafe")
         case .ref(let head, let path):
             if path.allSatisfy({ isGround($0, env) }), isGround(head, env) {
@@ -557,11 +619,17 @@ final class Evaluator {
             try checkStack()
             var flat: [Term] = []
             flat.reserveCapacity(entries.count * 2)
-            for e in entries { flat.append(e.key); flat.append(e.value) }
+            for e in entries {
+                flat.append(e.key)
+                flat.append(e.value)
+            }
             for (vs, env2) in try evalList(flat, env) {
                 var obj: [RegoValue: RegoValue] = [:]
                 var i = 0
-                while i < vs.count { obj[vs[i]] = vs[i + 1]; i += 2 }
+                while i < vs.count {
+                    obj[vs[i]] = vs[i + 1]
+                    i += 2
+                }
                 out.append((.object(obj), env2))
             }
         case .arrayComprehension(let head, let body):
@@ -647,7 +715,10 @@ final class Evaluator {
 
     func evalRef(_ head: Term, _ path: [Term], _ env: Env, _ out: inout [Solution]) throws {
         if case .variable(let name) = head, env[name] == nil {
-            if name == "data" { try evalData(path, env, &out); return }
+            if name == "data" {
+                try evalData(path, env, &out)
+                return
+            }
             if name == "input" {
                 guard let input = state.input else { return }
                 try walk(input, path, 0, env, &out)
@@ -661,8 +732,13 @@ final class Evaluator {
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
     /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
-    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution], dataDocument: Bool = false) throws {
-        if i == path.count { out.append((value, env)); return }
+    func walk(
+        _ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution], dataDocument: Bool = false
+    ) throws {
+        if i == path.count {
+            out.append((value, env))
+            return
+        }
         let p = path[i]
         if case .value(let key) = p {
             // The common case (a dotted name): no solutions array needed.
@@ -709,8 +785,9 @@ final class Evaluator {
             guard xs.count == ys.count else { return }
             // Keys must be ground: match entries by key value.
             guard let xk = try evalList(xs.map(\.key), env).first?.0,
-                  let yk = try evalList(ys.map(\.key), env).first?.0,
-                  Set(xk) == Set(yk) else { return }
+                let yk = try evalList(ys.map(\.key), env).first?.0,
+                Set(xk) == Set(yk)
+            else { return }
             var pairs: [(Term, Term)] = []
             for (i, key) in xk.enumerated() {
                 let j = yk.firstIndex(of: key)!
@@ -741,13 +818,21 @@ final class Evaluator {
             for (v, env2) in sols { try unifyValue(a, v, env2, &out) }
             return
         }
-        throw RegoError(code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file, line: loc.line, column: loc.column)
+        throw RegoError(
+            code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file,
+            line: loc.line, column: loc.column)
     }
 
     func unifyPairs(_ pairs: [(Term, Term)], _ env: Env, _ loc: SourceLocation, _ out: inout [Env]) throws {
-        if pairs.isEmpty { out.append(env); return }
+        if pairs.isEmpty {
+            out.append(env)
+            return
+        }
         // Solve a pair that can be solved now first.
-        let idx = pairs.firstIndex { !needsBinding($0.0, env) || !needsBinding($0.1, env) || isComposite($0.0) && isComposite($0.1) } ?? 0
+        let idx =
+            pairs.firstIndex {
+                !needsBinding($0.0, env) || !needsBinding($0.1, env) || isComposite($0.0) && isComposite($0.1)
+            } ?? 0
         var rest = pairs
         let (a, b) = rest.remove(at: idx)
         var mids: [Env] = []
@@ -756,7 +841,10 @@ final class Evaluator {
     }
 
     func isComposite(_ t: Term) -> Bool {
-        switch t { case .array, .object: return true; default: return false }
+        switch t {
+        case .array, .object: return true
+        default: return false
+        }
     }
 
     /// True when the term has an unbound variable in a pattern position (so it can't be evaluated).
@@ -795,7 +883,10 @@ final class Evaluator {
                 var vals: [RegoValue] = []
                 var all = true
                 for key in keys {
-                    guard let v = obj[key] else { all = false; break }
+                    guard let v = obj[key] else {
+                        all = false
+                        break
+                    }
                     vals.append(v)
                 }
                 if all { try unifyValues(entries.map(\.value), vals, env2, &out) }
@@ -813,7 +904,10 @@ final class Evaluator {
         var envs = [env]
         for i in terms.indices {
             var next: [Env] = []
-            for e in envs { try tick(); try unifyValue(terms[i], values[i], e, &next) }
+            for e in envs {
+                try tick()
+                try unifyValue(terms[i], values[i], e, &next)
+            }
             envs = next
             if envs.isEmpty { return }
         }
@@ -824,8 +918,10 @@ final class Evaluator {
 
     /// Appends the call's values; a call given its output argument (`count(x, n)`) yields `true`.
     /// `argumentsGround`: the caller checked that every argument is ground (`isGround`).
-    func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution],
-                  argumentsGround: Bool = false) throws {
+    func evalCall(
+        _ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution],
+        argumentsGround: Bool = false
+    ) throws {
         try tick()
         var arity: Int? = nil
         var target = name
@@ -834,7 +930,9 @@ final class Evaluator {
         if !state.functionOverrideValues.isEmpty, let mock = state.functionOverrideValues[name.joined(separator: ".")] {
             switch mock {
             case .value(let v): mockValue = v
-            case .function(let f): target = f; replaced = true
+            case .function(let f):
+                target = f
+                replaced = true
             }
         }
         // Looked up by path, so no name is joined on the way (only for messages).
@@ -845,9 +943,13 @@ final class Evaluator {
         } else if let builtin {
             arity = builtin.arity
         } else {
-            throw RegoError(code: "rego_type_error", message: "undefined function \(target.joined(separator: "."))", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(
+                code: "rego_type_error", message: "undefined function \(target.joined(separator: "."))", file: loc.file,
+                line: loc.line, column: loc.column)
         }
-        if replaced, let realArity = Builtins.byPath[name]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
+        if replaced,
+            let realArity = Builtins.byPath[name]?.arity ?? program.functionRules(name)?.first?.rule.args?.count
+        {
             arity = realArity
         }
         var inputs = args
@@ -855,10 +957,16 @@ final class Evaluator {
         if let arity, arity >= 0, args.count == arity + 1 {
             output = inputs.removeLast()
         } else if let arity, arity >= 0, args.count != arity {
-            throw RegoError(code: "rego_type_error", message: "\(name.joined(separator: ".")): arity mismatch: expected \(arity) arguments, got \(args.count)", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(
+                code: "rego_type_error",
+                message:
+                    "\(name.joined(separator: ".")): arity mismatch: expected \(arity) arguments, got \(args.count)",
+                file: loc.file, line: loc.line, column: loc.column)
         }
         let isWalk = builtin != nil && target.count == 1 && target[0] == "walk"
-        if !isWalk, output == nil, mockValue == nil, !replaced, argumentsGround || inputs.allSatisfy({ isGround($0, env) }) {
+        if !isWalk, output == nil, mockValue == nil, !replaced,
+            argumentsGround || inputs.allSatisfy({ isGround($0, env) })
+        {
             // The common case: ground arguments, one combination, no arrays of partial solutions.
             var values: [RegoValue] = []
             values.reserveCapacity(inputs.count)
@@ -905,7 +1013,10 @@ final class Evaluator {
 
     /// Calls a user function or a builtin on argument values (no mocks); nil when undefined,
     /// including a builtin error outside strict mode.
-    func invoke(_ target: [String], _ userRules: [CompiledRule]?, _ builtin: Builtin?, _ values: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
+    func invoke(
+        _ target: [String], _ userRules: [CompiledRule]?, _ builtin: Builtin?, _ values: [RegoValue],
+        _ loc: SourceLocation
+    ) throws -> RegoValue? {
         if let userRules { return try callFunction(target, userRules, values, loc) }
         do {
             if let builtin {
@@ -956,8 +1067,11 @@ final class Evaluator {
         }
     }
 
-    func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
-        try enter(); defer { depth -= 1 }
+    func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws
+        -> RegoValue?
+    {
+        try enter()
+        defer { depth -= 1 }
         var result: RegoValue? = nil
         var defaultValue: RegoValue? = nil
         for rule in rules {
@@ -972,7 +1086,8 @@ final class Evaluator {
             try unifyValues(params, args, [:], &start)
             for v in try evalRuleClauses(rule, start: start) {
                 if let r = result, r != v {
-                    throw RegoError.conflict("functions must not produce multiple outputs for same inputs", rule.rule.location)
+                    throw RegoError.conflict(
+                        "functions must not produce multiple outputs for same inputs", rule.rule.location)
                 }
                 result = v
             }
@@ -983,7 +1098,9 @@ final class Evaluator {
     /// Values of a rule's first clause (body, then each `else`) that has solutions with a defined value.
     func evalRuleClauses(_ rule: CompiledRule, start: [Env]) throws -> [RegoValue] {
         var values: [RegoValue] = []
-        let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
+        let clauses =
+            [(rule.rule.value, rule.rule.body, rule.rule.location)]
+            + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
         for (valueTerm, body, loc) in clauses {
             let solutions = try evalExprs(body.exprs, start)
             if solutions.isEmpty { continue }
@@ -1016,8 +1133,13 @@ final class Evaluator {
         return nil
     }
 
-    func evalDataNode(_ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution]) throws {
-        if let o = override(at: nodePath) { try walk(o, path, i, env, &out); return }
+    func evalDataNode(
+        _ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution]
+    ) throws {
+        if let o = override(at: nodePath) {
+            try walk(o, path, i, env, &out)
+            return
+        }
         if node.hasRules || i == path.count {
             guard let v = try materialize(node, nodePath) else { return }
             try walk(v, path, i, env, &out)
@@ -1026,7 +1148,9 @@ final class Evaluator {
         let p = path[i]
         if isGround(p, env) {
             let key: RegoValue
-            if case .value(let k) = p { key = k } else {
+            if case .value(let k) = p {
+                key = k
+            } else {
                 guard let k = try evalGround(p, env) else { return }
                 key = k
             }
@@ -1038,7 +1162,10 @@ final class Evaluator {
             if case .string(let s) = key { name = s }
             if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
             if let s = name {
-                if let child = node.child(named: s) { try evalDataNode(child, child.path, path, i + 1, env, &out); return }
+                if let child = node.child(named: s) {
+                    try evalDataNode(child, child.path, path, i + 1, env, &out)
+                    return
+                }
                 guard let base = baseValue(nodePath + [s]) else { return }
                 try walk(base, path, i + 1, env, &out, dataDocument: true)
             }
@@ -1053,7 +1180,10 @@ final class Evaluator {
         if let o = override(at: path) { return o }
         var v: RegoValue? = program.data
         for p in path {
-            guard case .object(let obj)? = v else { v = nil; break }
+            guard case .object(let obj)? = v else {
+                v = nil
+                break
+            }
             v = obj[.string(p)]
         }
         for o in state.dataOverrides where o.path.count > path.count && Array(o.path.prefix(path.count)) == path {
@@ -1072,13 +1202,15 @@ final class Evaluator {
         switch cache.slots[slot] {
         case .done(let hit): return hit
         case .inProgress:
-            throw RegoError(code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
+            throw RegoError(
+                code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
         case .empty: break
         }
         cache.slots[slot] = .inProgress
         var finished = false
         defer { if !finished { cache.slots[slot] = .empty } }
-        try enter(); defer { depth -= 1 }
+        try enter()
+        defer { depth -= 1 }
 
         // Without `with data` overrides, a node's base data was read once at compile time.
         let noOverrides = state.dataOverrides.isEmpty
@@ -1111,8 +1243,10 @@ final class Evaluator {
             result = Builtins.mergeUnion(r, base)
         }
         if !noOverrides {
-            for o in state.dataOverrides where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
-                result = RegoValue.upsert(result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
+            for o in state.dataOverrides
+            where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
+                result = RegoValue.upsert(
+                    result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
             }
         }
         cache.slots[slot] = .done(result)
@@ -1143,18 +1277,25 @@ final class Evaluator {
 
     func evalRulesAt(_ node: RuleNode, _ nodePath: [String], into start: RegoValue?) throws -> RegoValue? {
         var result = start
-        var singles: [[RegoValue]: (RegoValue, Bool)] = [:]   // relative path → value, from ground rule
+        var singles: [[RegoValue]: (RegoValue, Bool)] = [:]  // relative path → value, from ground rule
         var completeDefined = false
         var defaultRule: CompiledRule? = nil
         var sawMulti = false, sawPartialObject = false, sawComplete = false
         for rule in node.rules where !rule.rule.isFunction {
-            if rule.rule.isDefault { defaultRule = rule; continue }
+            if rule.rule.isDefault {
+                defaultRule = rule
+                continue
+            }
             // The rule hangs under the node of its ground prefix, so its relative ref is fixed.
-            let rel = rule.relativeRef.count + nodePath.count == rule.rule.ref.count ? rule.relativeRef : Array(rule.rule.ref.dropFirst(nodePath.count))
+            let rel =
+                rule.relativeRef.count + nodePath.count == rule.rule.ref.count
+                ? rule.relativeRef : Array(rule.rule.ref.dropFirst(nodePath.count))
             switch rule.rule.kind {
             case .multiValue:
                 sawMulti = true
-                if rel.isEmpty, result == nil || result == .object([:]) { result = result == nil || node.children.isEmpty ? .set([]) : result }
+                if rel.isEmpty, result == nil || result == .object([:]) {
+                    result = result == nil || node.children.isEmpty ? .set([]) : result
+                }
                 for (keys, v) in try ruleOutputs(rule, rel) {
                     if keys.isEmpty {
                         // The set is taken out of `result` first, so the insertion does not copy it.
@@ -1183,14 +1324,21 @@ final class Evaluator {
                 for (keys, v) in values {
                     if let (prev, prevGround) = singles[keys] {
                         if prev != v {
-                            throw RegoError.conflict(ground && prevGround ? "complete rules must not produce multiple outputs" : "object keys must be unique", rule.rule.location)
+                            throw RegoError.conflict(
+                                ground && prevGround
+                                    ? "complete rules must not produce multiple outputs" : "object keys must be unique",
+                                rule.rule.location)
                         }
                         continue
                     }
                     // A key beneath a complete value or vice versa is a conflict too.
                     singles[keys] = (v, ground)
-                    if keys.isEmpty { completeDefined = true; result = v } else {
-                        if let r = result, case .object = r {} else if result != nil, !(result == .set([])) {
+                    if keys.isEmpty {
+                        completeDefined = true
+                        result = v
+                    } else {
+                        if let r = result, case .object = r {
+                        } else if result != nil, !(result == .set([])) {
                             throw RegoError.conflict("object keys must be unique", rule.rule.location)
                         }
                         // A prefix of the key path holding a non-object value conflicts too.
@@ -1238,7 +1386,10 @@ extension RegoValue {
     /// Follows `keys` through nested values with `index`; nil when any step is undefined.
     public static func lookup(_ v: RegoValue, _ keys: [RegoValue]) -> RegoValue? {
         var cur = v
-        for k in keys { guard let n = index(cur, k) else { return nil }; cur = n }
+        for k in keys {
+            guard let n = index(cur, k) else { return nil }
+            cur = n
+        }
         return cur
     }
 
@@ -1259,7 +1410,9 @@ extension RegoValue {
             if let existing = x[k] {
                 guard let m = merge(existing, v) else { return nil }
                 x[k] = m
-            } else { x[k] = v }
+            } else {
+                x[k] = v
+            }
         }
         return .object(x)
     }

@@ -97,7 +97,8 @@ final class Program {
             node.isPackage = true
             var imports: [String: [String]] = [:]
             for imp in m.imports { imports[imp.alias] = imp.path }
-            let scope = Compiler.Scope(package: m.package, imports: imports, packageRules: compiler.ruleNames[m.package] ?? [])
+            let scope = Compiler.Scope(
+                package: m.package, imports: imports, packageRules: compiler.ruleNames[m.package] ?? [])
             for r in m.rules {
                 let compiled = try compile(r, m, scope)
                 var n = root
@@ -133,10 +134,16 @@ final class Program {
     func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
         for other in node.rules {
             if other.rule.isFunction {
-                throw RegoError(code: "rego_type_error", message: "conflicting rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+                throw RegoError(
+                    code: "rego_type_error",
+                    message: "conflicting rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found",
+                    file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
             }
             if other.rule.isDefault && rule.rule.isDefault {
-                throw RegoError(code: "rego_type_error", message: "multiple default rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+                throw RegoError(
+                    code: "rego_type_error",
+                    message: "multiple default rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found",
+                    file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
             }
         }
     }
@@ -155,38 +162,49 @@ final class Program {
         var headVars = VarSet()
         compiler.collectVars(r.value, &headVars)
         for t in r.ref { compiler.collectVars(t, &headVars) }
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars, mayNest: nests)
-        rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: bound, mayNest: nests), query: false, mayNest: nests)
+        let (body, _) = try compiler.resolveBody(
+            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars, mayNest: nests)
+        rule.body = compiler.moveDynamicTerms(
+            try compiler.reorder(body, bound: bound, mayNest: nests), query: false, mayNest: nests)
         // The head's names that are the body's locals. Being a local only changes how a name
         // resolves when it also names an import or a rule of the package: such a name is a
         // local when the body declares it, or (an import alias only) when the body mentions it.
         var headLocals = declared
-        if headVars.contains(where: { scope.imports[$0] != nil && !scope.packageRules.contains($0) && !declared.contains($0) }) {
+        if headVars.contains(where: {
+            scope.imports[$0] != nil && !scope.packageRules.contains($0) && !declared.contains($0)
+        }) {
             var mentioned = VarSet()
             for e in r.body.exprs { compiler.collectVars(e, &mentioned) }
-            for v in headVars where scope.imports[v] != nil && !scope.packageRules.contains(v) && mentioned.contains(v) { headLocals.insert(v) }
+            for v in headVars where scope.imports[v] != nil && !scope.packageRules.contains(v) && mentioned.contains(v)
+            { headLocals.insert(v) }
         }
         // The head's comprehensions are ordered too, seeing what the body binds.
         let headHasBodies = nests && (compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody))
         let headBound = headHasBodies ? compiler.boundAfter(rule.body, bound) : []
         rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
         if headHasBodies {
-            rule.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
+            rule.value = compiler.moveDynamicTerms(
+                inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
         }
         if let args = r.args {
             rule.args = try args.map { try compiler.resolveTerm($0, scope, bound) }
         }
         rule.ref = try rule.ref.map { t in
             let resolved = try compiler.resolveTerm(t, scope, headLocals)
-            return headHasBodies ? compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(resolved, headBound), query: false) : resolved
+            return headHasBodies
+                ? compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(resolved, headBound), query: false)
+                : resolved
         }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = VarSet(compiler.declaredNames(c.body) + argVars)
             var elseHead = VarSet()
             compiler.collectVars(c.value, &elseHead)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead, mayNest: nests)
-            c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: bound, mayNest: nests), query: false, mayNest: nests)
+            let (b, _) = try compiler.resolveBody(
+                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead,
+                mayNest: nests)
+            c.body = compiler.moveDynamicTerms(
+                try compiler.reorder(b, bound: bound, mayNest: nests), query: false, mayNest: nests)
             // As for the head above: only a value's name that is also an import or a rule of the
             // package resolves differently as a local (here any variable left in the compiled body).
             var locals = d
@@ -195,7 +213,8 @@ final class Program {
             }
             c.value = try compiler.resolveTerm(c.value, scope, locals)
             if nests && compiler.hasNestedBody(c.value) {
-                c.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, bound)), query: false)
+                c.value = compiler.moveDynamicTerms(
+                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, bound)), query: false)
             }
             return c
         }
@@ -259,7 +278,8 @@ final class Program {
         var parser = try Parser(file: "query", source: source)
         let body = try parser.parseQuery()
         var c = compiler
-        let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:], packageRules: compiler.ruleNames[["\u{0}query"]] ?? [])
+        let scope = Compiler.Scope(
+            package: ["\u{0}query"], imports: [:], packageRules: compiler.ruleNames[["\u{0}query"]] ?? [])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
         let ordered = c.moveDynamicTerms(try c.reorder(resolved, bound: []), query: true)
         try TypeChecker(program: self).check(query: ordered)

@@ -40,7 +40,8 @@ struct TypeChecker {
     /// Builtins OPA has and this engine deliberately does not: rejected at compile time with the reason.
     static let unsupported: [String: String] = [
         "http.send": "policies have no network access here; fetch the data first and pass it as input or data",
-        "net.lookup_ip_addr": "policies have no network access (DNS) here; resolve addresses first and pass them as input",
+        "net.lookup_ip_addr":
+            "policies have no network access (DNS) here; resolve addresses first and pass them as input",
         "regex.globs_match": "intersecting two regular expressions is not implemented",
         "strings.render_template": "Go's text/template is not implemented",
         "json.verify_schema": "JSON Schema validation is not implemented",
@@ -108,7 +109,8 @@ struct TypeChecker {
         do {
             try check()
         } catch let err as RegoError where err.file == nil {
-            throw RegoError(code: err.code, message: err.message, file: location.file, line: location.line, column: location.column)
+            throw RegoError(
+                code: err.code, message: err.message, file: location.file, line: location.line, column: location.column)
         }
     }
 
@@ -126,12 +128,16 @@ struct TypeChecker {
         func visit(_ node: RuleNode, _ path: [String]) {
             let rules = node.rules.filter { !$0.rule.isFunction }
             if !rules.isEmpty, node.children.isEmpty,
-               rules.allSatisfy({ $0.rule.kind == .singleValue && $0.rule.isGround }) {
+                rules.allSatisfy({ $0.rule.kind == .singleValue && $0.rule.isGround })
+            {
                 var types: [RegoType] = []
                 var scalar = true
                 for r in rules {
                     for v in [r.rule.value] + r.rule.elseClauses.map(\.value) {
-                        guard case .value(let x) = v else { scalar = false; break }
+                        guard case .value(let x) = v else {
+                            scalar = false
+                            break
+                        }
                         switch x {
                         case .null, .bool, .number, .string: types.append(RegoType.of(x))
                         default: scalar = false
@@ -154,40 +160,42 @@ struct TypeChecker {
                 try checkExpr(e, &env, rules)
             } catch let err as RegoError where err.file == nil {
                 // Reference errors take the location of their statement.
-                throw RegoError(code: err.code, message: err.message, file: e.location.file, line: e.location.line, column: e.location.column)
+                throw RegoError(
+                    code: err.code, message: err.message, file: e.location.file, line: e.location.line,
+                    column: e.location.column)
             }
         }
     }
 
     func checkExpr(_ e: Expr, _ env: inout Env, _ rules: [[String]: RegoType]) throws {
-            // OPA does not check the keys of references in a statement with `with` (measured:
-            // `r.b with data.t.r as {"b": 1}` is accepted with `r := {"a": 1}`).
-            if !e.withs.isEmpty && checksKeys {
-                var lenient = self
-                lenient.checksKeys = false
-                return try lenient.checkExpr(e, &env, rules)
-            }
-            for w in e.withs { _ = try type(of: w.value, env, rules) }
-            switch e.kind {
-            case .term(let t):
-                _ = try type(of: t, env, rules)
-            case .assign(let lhs, let rhs), .unify(let lhs, let rhs):
-                let l = try type(of: lhs, env, rules), r = try type(of: rhs, env, rules)
-                if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
-                if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
-            case .some: break
-            case .someIn(let key, let value, let domain):
-                // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
-                let t = try type(of: domain, env, rules)
-                if t.isScalar { throw Self.iterationError(domain, key, t) }
-                Self.bindIteration(key, value, t, &env)
-            case .every(_, _, let domain, let inner):
-                // OPA's checker leaves the variables `every` declares untyped (measured:
-                // `every x in [1] { startswith(x, "a") }` is an evaluation error in OPA, not a type error).
-                _ = try type(of: domain, env, rules)
-                var innerEnv = env
-                try checkBody(inner, &innerEnv, rules)
-            }
+        // OPA does not check the keys of references in a statement with `with` (measured:
+        // `r.b with data.t.r as {"b": 1}` is accepted with `r := {"a": 1}`).
+        if !e.withs.isEmpty && checksKeys {
+            var lenient = self
+            lenient.checksKeys = false
+            return try lenient.checkExpr(e, &env, rules)
+        }
+        for w in e.withs { _ = try type(of: w.value, env, rules) }
+        switch e.kind {
+        case .term(let t):
+            _ = try type(of: t, env, rules)
+        case .assign(let lhs, let rhs), .unify(let lhs, let rhs):
+            let l = try type(of: lhs, env, rules), r = try type(of: rhs, env, rules)
+            if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
+            if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
+        case .some: break
+        case .someIn(let key, let value, let domain):
+            // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
+            let t = try type(of: domain, env, rules)
+            if t.isScalar { throw Self.iterationError(domain, key, t) }
+            Self.bindIteration(key, value, t, &env)
+        case .every(_, _, let domain, let inner):
+            // OPA's checker leaves the variables `every` declares untyped (measured:
+            // `every x in [1] { startswith(x, "a") }` is an evaluation error in OPA, not a type error).
+            _ = try type(of: domain, env, rules)
+            var innerEnv = env
+            try checkBody(inner, &innerEnv, rules)
+        }
     }
 
     /// Types the variables `some k, v in d` declares as OPA's checker
@@ -225,7 +233,8 @@ struct TypeChecker {
             // Constant scalar keys, each once: OPA's static object type, whose keys are checked.
             var fields: [RegoType.Field] = []
             for (e, t) in zip(entries, values) {
-                guard case .value(let k) = e.key, RegoType.of(k).isScalar, !fields.contains(where: { $0.key == k }) else {
+                guard case .value(let k) = e.key, RegoType.of(k).isScalar, !fields.contains(where: { $0.key == k })
+                else {
                     return .object(RegoType.join(keys), RegoType.join(values))
                 }
                 fields.append(.init(key: k, type: t))
@@ -251,7 +260,8 @@ struct TypeChecker {
             return .object(.any, .any)
         case .call(let nameParts, let args, let loc):
             let argTypes = try args.map { try type(of: $0, env, rules) }
-            return try checkCall(nameParts.count == 1 ? nameParts[0] : nameParts.joined(separator: "."), args, argTypes, loc)
+            return try checkCall(
+                nameParts.count == 1 ? nameParts[0] : nameParts.joined(separator: "."), args, argTypes, loc)
         }
     }
 
@@ -284,7 +294,11 @@ struct TypeChecker {
                 // OPA: `undefined ref: x.a.b` under the part that is a scalar, with its type.
                 let whole = render(ref)
                 let prefix = render(.ref(head, Array(path[..<i])))
-                throw RegoError(code: "rego_type_error", message: "undefined ref: \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)")
+                throw RegoError(
+                    code: "rego_type_error",
+                    message:
+                        "undefined ref: \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                )
             }
         }
         return t
@@ -303,7 +317,10 @@ struct TypeChecker {
         for fs in objects { for f in fs where !keys.contains(f.key) { keys.append(f.key) } }
         let whole = render(ref)
         let want = keys.sorted().map { $0.jsonString() }.joined(separator: " ")
-        throw RegoError(code: "rego_type_error", message: "undefined ref: \(whole)\n\t\(whole)\n\t ^\n\t have: \(key.jsonString())\n\t want (one of): [\(want)]")
+        throw RegoError(
+            code: "rego_type_error",
+            message:
+                "undefined ref: \(whole)\n\t\(whole)\n\t ^\n\t have: \(key.jsonString())\n\t want (one of): [\(want)]")
     }
 
     /// The type of the longest prefix of `data.<path>` that is exactly the value of ground
@@ -341,7 +358,8 @@ struct TypeChecker {
             names.append(s)
             node = next
         }
-        guard node.children.isEmpty, !node.rules.isEmpty, node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround }) else { return .any }
+        guard node.children.isEmpty, !node.rules.isEmpty, node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround })
+        else { return .any }
         return clausesType(names, node.rules)
     }
 
@@ -364,7 +382,9 @@ struct TypeChecker {
             for (body, value) in clauses {
                 var env: Env = [:]
                 // A clause the checker refuses is reported by `check`; here it only leaves the type open.
-                guard (try? checkBody(body, &env, scalar)) != nil, let t = try? type(of: value, env, scalar) else { return .any }
+                guard (try? checkBody(body, &env, scalar)) != nil, let t = try? type(of: value, env, scalar) else {
+                    return .any
+                }
                 types.append(t)
             }
         }
@@ -382,7 +402,9 @@ struct TypeChecker {
         }
         let d = render(domain)
         let text = "\(d)[\(key.map(render) ?? "__local0__")]"
-        return RegoError(code: "rego_type_error", message: "undefined ref: \(text)\n\t\(text)\n\t\(String(repeating: "^", count: d.count))\n\thave: \(t)")
+        return RegoError(
+            code: "rego_type_error",
+            message: "undefined ref: \(text)\n\t\(text)\n\t\(String(repeating: "^", count: d.count))\n\thave: \(t)")
     }
 
     /// A term as OPA prints it in messages (operators by their builtin names, variables as written).
@@ -395,8 +417,10 @@ struct TypeChecker {
         case .ref(let h, let path):
             var out = render(h)
             for p in path {
-                if case .value(.string(let s)) = p, let f = s.unicodeScalars.first, f == "_" || CharacterSet.letters.contains(f),
-                   s.unicodeScalars.allSatisfy({ $0 == "_" || CharacterSet.alphanumerics.contains($0) }) {
+                if case .value(.string(let s)) = p, let f = s.unicodeScalars.first,
+                    f == "_" || CharacterSet.letters.contains(f),
+                    s.unicodeScalars.allSatisfy({ $0 == "_" || CharacterSet.alphanumerics.contains($0) })
+                {
                     out += "." + s
                 } else {
                     out += "[\(render(p))]"
@@ -405,11 +429,13 @@ struct TypeChecker {
             return out
         case .array(let items): return "[" + items.map(render).joined(separator: ", ") + "]"
         case .set(let items): return "{" + items.map(render).joined(separator: ", ") + "}"
-        case .object(let entries): return "{" + entries.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ") + "}"
+        case .object(let entries):
+            return "{" + entries.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ") + "}"
         case .arrayComprehension(let h, _): return "[\(render(h)) | …]"
         case .setComprehension(let h, _): return "{\(render(h)) | …}"
         case .objectComprehension(let k, let v, _): return "{\(render(k)): \(render(v)) | …}"
-        case .call(let name, let args, _): return name.joined(separator: ".") + "(" + args.map(render).joined(separator: ", ") + ")"
+        case .call(let name, let args, _):
+            return name.joined(separator: ".") + "(" + args.map(render).joined(separator: ", ") + ")"
         }
     }
 
@@ -422,11 +448,20 @@ struct TypeChecker {
             if let t = rules[names], i + 1 < path.count {
                 var full = names.joined(separator: ".")
                 for q in path[(i + 1)...] {
-                    if case .value(.string(let x)) = q { full += ".\(x)" } else if case .value(let x) = q { full += "[\(x.jsonString())]" } else { full += "[_]" }
+                    if case .value(.string(let x)) = q {
+                        full += ".\(x)"
+                    } else if case .value(let x) = q {
+                        full += "[\(x.jsonString())]"
+                    } else {
+                        full += "[_]"
+                    }
                 }
                 let prefix = names.joined(separator: ".")
-                throw RegoError(code: "rego_type_error",
-                                message: "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)")
+                throw RegoError(
+                    code: "rego_type_error",
+                    message:
+                        "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                )
             }
         }
     }
@@ -464,7 +499,9 @@ struct TypeChecker {
             throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription)")
         }
         if argTypes.count == sig.args.count + 1, !argTypes[sig.args.count].unifies(sig.result) {
-            throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))")
+            throw fail(
+                "\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))"
+            )
         }
         return sig.result
     }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Rego
 import TestSupport
+import Testing
+
+@testable import Rego
 
 /// The compile-time type checker: OPA's `rego_type_error` codes and message shapes, with locations.
 @Suite struct TypeCheckerTests {
@@ -19,7 +20,10 @@ import TestSupport
     @Test func countOfANumberIsRejectedAtCompileTime() throws {
         let e = try #require(compileError("package t\n\nx := count(5)\n"))
         #expect(e.code == "rego_type_error")
-        #expect(e.message.hasPrefix("count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"), "\(e.message)")
+        #expect(
+            e.message.hasPrefix(
+                "count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"
+            ), "\(e.message)")
         #expect(e.file == "t.rego")
         #expect(e.line == 3)
         #expect(e.column != nil)
@@ -42,7 +46,10 @@ import TestSupport
         ("w := 1\nz if w.foo", "undefined ref: data.t.w.foo"),
         // `some … in` over a scalar (OPA iterates it as a reference): seed 1795726530097 wrote the
         // domain on two lines, which OPA's parser (and this one) read as `input.m - 1 - 1 - 1 == input.n`.
-        ("z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}", "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"),
+        (
+            "z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}",
+            "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"
+        ),
         ("z if { x := 1; some y in x }", "undefined ref: x["),
         ("z if { some x in count([1]) }", "undefined ref: count([1])["),
         ("z if { some x in true }", "match error"),
@@ -80,34 +87,73 @@ import TestSupport
     static let ruleTypeCases: [(module: String, refusal: String?)] = [
         ("r1 := \"a\"\nx if { r1 - 1 == 0 }", "minus: invalid argument(s)\n\thave: (string, number)"),
         ("p if true\ny if { p + 1 > 0 }", "plus: invalid argument(s)\n\thave: (boolean, number)"),
-        ("r := count(input.xs)\nq if { startswith(r, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
-        ("r := x if { x := sprintf(\"%v\", [1]) }\nq if r * 2 > 1", "mul: invalid argument(s)\n\thave: (string, number)"),
+        (
+            "r := count(input.xs)\nq if { startswith(r, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "r := x if { x := sprintf(\"%v\", [1]) }\nq if r * 2 > 1",
+            "mul: invalid argument(s)\n\thave: (string, number)"
+        ),
         ("a := \"x\"\nb := a\nq if b - 1 > 0", "minus: invalid argument(s)\n\thave: (string, number)"),
         ("r := [1, \"a\"]\nq if r - 1", "minus: invalid argument(s)"),
         ("r := {\"a\": 1}\nq if r - 1", "minus: invalid argument(s)"),
         ("r := null\nq if r + 1", "plus: invalid argument(s)\n\thave: (null, number)"),
-        ("f(x) := 1\ng := f(1)\nq if startswith(g, \"a\")", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        (
+            "f(x) := 1\ng := f(1)\nq if startswith(g, \"a\")",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
         ("s contains \"a\" if true\nq if s + 1 > 0", "plus: invalid argument(s)\n\thave: (set[string], number)"),
         // `some k, v in d` types `v` by d's elements and `k` by its keys, as OPA's checker does,
         // and a reference into such a variable by the elements' elements.
-        ("q if { some x in [1, 2]; startswith(x, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
-        ("q if { some k, x in [\"a\"]; startswith(k, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        (
+            "q if { some x in [1, 2]; startswith(x, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "q if { some k, x in [\"a\"]; startswith(k, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
         ("q if { some x in {\"a\"}; x + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
         ("q if { some k, v in {\"a\": 1}; k + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
-        ("q if { some k, v in {\"a\": 1}; startswith(v, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        (
+            "q if { some k, v in {\"a\": 1}; startswith(v, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
         ("q if { some x in [\"a\"]; y := x; y + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
-        ("s contains x if { some x in [1, 2] }\nq if { some y in s; startswith(y, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
-        ("q if { some x in [{\"a\": 1}]; startswith(x.a, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        (
+            "s contains x if { some x in [1, 2] }\nq if { some y in s; startswith(y, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "q if { some x in [{\"a\": 1}]; startswith(x.a, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
         // An object literal's keys are known, as in OPA: a missing key, or a step into a scalar,
         // is `undefined ref` (in locals, in rules, across the clauses of a rule).
         ("q if { x := {\"a\": 1}; x.b }", "undefined ref: x.b\n\tx.b\n\t ^\n\t have: \"b\"\n\t want (one of): [\"a\"]"),
-        ("q if { x := {\"a\": {\"b\": 1}}; x.a.d }", "undefined ref: x.a.d\n\tx.a.d\n\t ^\n\t have: \"d\"\n\t want (one of): [\"b\"]"),
+        (
+            "q if { x := {\"a\": {\"b\": 1}}; x.a.d }",
+            "undefined ref: x.a.d\n\tx.a.d\n\t ^\n\t have: \"d\"\n\t want (one of): [\"b\"]"
+        ),
         ("q if { x := {\"a\": 1}; x.a.c }", "undefined ref: x.a.c\n\tx.a.c\n\t^^^\n\thave: number"),
         ("q if { x := {1: 1}; x[\"1\"] }", "undefined ref: x[\"1\"]"),
-        ("q if { x := {\"a\": 1}; y := {\"b\": 2}; z := [x, y]; some w in z; w.c }", "undefined ref: w.c\n\tw.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"),
-        ("r := {\"a\": 1}\nr2 := r.b", "undefined ref: data.t.r.b\n\tdata.t.r.b\n\t ^\n\t have: \"b\"\n\t want (one of): [\"a\"]"),
-        ("r := {\"a\": 1} if input.x\nr := {\"b\": 1} if input.y\nq if r.c", "undefined ref: data.t.r.c\n\tdata.t.r.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"),
-        ("q if { {\"a\": 1, \"b\": \"x\"} - 1 }", "minus: invalid argument(s)\n\thave: (object<a: number, b: string>, number)"),
+        (
+            "q if { x := {\"a\": 1}; y := {\"b\": 2}; z := [x, y]; some w in z; w.c }",
+            "undefined ref: w.c\n\tw.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"
+        ),
+        (
+            "r := {\"a\": 1}\nr2 := r.b",
+            "undefined ref: data.t.r.b\n\tdata.t.r.b\n\t ^\n\t have: \"b\"\n\t want (one of): [\"a\"]"
+        ),
+        (
+            "r := {\"a\": 1} if input.x\nr := {\"b\": 1} if input.y\nq if r.c",
+            "undefined ref: data.t.r.c\n\tdata.t.r.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"
+        ),
+        (
+            "q if { {\"a\": 1, \"b\": \"x\"} - 1 }",
+            "minus: invalid argument(s)\n\thave: (object<a: number, b: string>, number)"
+        ),
         // Accepted: a union of types matches when one of them does; an input is any; a function's
         // parameter is any; a cycle is left open.
         ("default r := 0\nr := \"a\" if input.x\nz if r - 1 > 0", nil),
@@ -147,7 +193,8 @@ import TestSupport
             #expect(e == nil, "\(module): refused (\(e.map { "\($0)" } ?? "")); OPA accepts it")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(module)") {
-            let (_, opaErr) = try DifferentialFuzzTests.reference([source], data: .object([:]), input: .object([:]), query: "data.t")
+            let (_, opaErr) = try DifferentialFuzzTests.reference(
+                [source], data: .object([:]), input: .object([:]), query: "data.t")
             let opaRefuses = opaErr?.contains("rego_type_error") == true
             #expect(opaRefuses == (refusal != nil), "\(module): OPA \(opaErr ?? "accepts it")")
         }
@@ -188,6 +235,8 @@ import TestSupport
         #expect(RegoType.any.unifies(coll))
         #expect(RegoType.array(.number).unifies(.array(.string)) == false)
         #expect(RegoType.union([.number, .string]).unifies(.string))
-        #expect(RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#)) == .object(.string, .array(.union([.number, .string]))))
+        #expect(
+            RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#))
+                == .object(.string, .array(.union([.number, .string]))))
     }
 }
