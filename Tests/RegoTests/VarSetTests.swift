@@ -13,8 +13,10 @@ import Testing
         #expect(Array(s) == names, "insertion order")
         for name in names { #expect(s.contains(name)) }
         #expect(!s.contains("w"))
-        #expect(!s.insert("v0"))
-        #expect(s.insert("w"))
+        let again = s.insert("v0")
+        let added = s.insert("w")
+        #expect(!again)
+        #expect(added)
         #expect(s.contains("w") && s.count == n + 1)
         s.remove("w")
         s.remove("v0")
