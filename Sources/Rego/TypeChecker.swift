@@ -297,7 +297,10 @@ struct TypeChecker {
                 throw RegoError(
                     code: "rego_type_error",
                     message:
-                        "undefined ref: \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                        """
+                        undefined ref: \
+                        \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)
+                        """
                 )
             }
         }
