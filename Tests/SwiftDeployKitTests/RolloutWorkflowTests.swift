@@ -582,6 +582,32 @@ import TestSupport
         #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
     }
 
+    /// `rollout status` on Swarm: nginx's weight label beside the history's weight (a difference is a note naming what
+    /// to do, a label that cannot be read is said, not hidden) and each side's replicas, a non-running one named.
+    @Test func statusShowsTheLabelsWeightAndEachSidesReplicas() async throws {
+        let rig = try Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let reader = RolloutStateReader(manifest: manifest, lock: rig.lock)
+        let containers = [
+            ContainerStatus(id: "t1", name: "app.1", service: "app", state: "running", image: "swiftdeploy/api:0.1.0", environment: ["APP_VERSION": "0.1.0"], node: "vm (abc)"),
+            ContainerStatus(id: "t2", name: "app.2", service: "app", state: "running", image: "swiftdeploy/api:0.1.0", environment: ["APP_VERSION": "0.1.0"], node: "vm (abc)"),
+            ContainerStatus(id: "t3", name: "app-canary.1", service: "app-canary", state: "running", image: "swiftdeploy/api:0.2.0", environment: ["APP_VERSION": "0.2.0"], node: "vm (abc)"),
+            ContainerStatus(id: "t4", name: "app-canary.2", service: "app-canary", state: "starting", image: "swiftdeploy/api:0.2.0", environment: ["APP_VERSION": "0.2.0"], node: "w2 (def)"),
+        ]
+        let agreeing = try reader.status(containers: containers, nginxWeightLabel: .success("50"))
+        #expect(agreeing.weight == 50 && agreeing.nginxWeightLabel == "50")
+        #expect(!agreeing.notes.contains { $0.contains("weight label") }, "\(agreeing.notes)")
+        #expect(agreeing.stable?.replicas == 2 && agreeing.stable?.running == 2 && agreeing.stable?.notRunning == [])
+        #expect(agreeing.canary?.replicas == 2 && agreeing.canary?.running == 1 && agreeing.canary?.notRunning == ["app-canary.2 starting on w2 (def)"])
+        #expect(agreeing.json["canary"]?["replicas_running"] == .int(1) && agreeing.json["nginx_weight_label"] == .string("50"))
+        let differing = try reader.status(containers: containers, nginxWeightLabel: .success("10"))
+        #expect(differing.notes.contains { $0.contains("nginx's weight label says '10' where the history says 50%") }, "\(differing.notes)")
+        let unreadable = try reader.status(containers: containers, nginxWeightLabel: .failure(RuntimeError.commandFailed(command: "docker service inspect", status: 1, output: "Cannot connect")))
+        #expect(unreadable.nginxWeightLabel == nil && unreadable.notes.contains { $0.contains("could not be read") && $0.contains("Cannot connect") }, "\(unreadable.notes)")
+    }
+
     /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another
     /// node (`docker ps` on this one lists no nginx container).
     func pausedOnSwarm(_ rig: Rig, _ extra: [([String], Result<CommandResult, RuntimeError>)] = []) async throws -> (RolloutWorkflow, ScriptedRunner) {

@@ -200,6 +200,12 @@ extension SwarmRuntime {
         try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
 
+    /// nginx's weight label (`swiftdeploy.canary.weight`, `""` without one): what `rollout status` shows beside the
+    /// history's weight.
+    public func nginxWeightLabel() throws -> String {
+        try serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
+    }
+
     /// A label of a service (`""` when it has none).
     public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) throws -> String {
         let result = try docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])

@@ -135,9 +135,17 @@ extension ReplicaMetricsSource {
 }
 
 extension SwarmRuntime: ReplicaLocating {
-    /// The addresses of the service's running tasks on the stack's network.
+    /// The one reader of a service's replicas on Swarm: every task Swarm wants running for it, with its state, node and
+    /// address on the stack's network. The rollout's evidence (``SwarmRolloutSides``) and `status`/`gate`
+    /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
+    public func replicas(service: String) throws -> [RolloutReplica] {
+        try tasks().filter { $0.desiredState == "running" && $0.status.service == service }
+            .map { RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address) }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
     public func replicaAddresses(service: String) throws -> [String] {
-        try tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
-            .compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
     }
 }
