@@ -88,7 +88,7 @@ struct SwarmRolloutEndToEndTests {
     /// A healthy candidate: two services behind the one nginx, the candidate with its own two replicas; traffic split
     /// at the step's weight with a sticky cookie; each step judged on metrics from every replica of both sides; then
     /// promoted by a Swarm rolling update of the stable service, the candidate service removed, all of it recorded.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -197,7 +197,7 @@ struct SwarmRolloutEndToEndTests {
     /// A candidate answering every request with 500 (the demo's chaos route, set in each of its replicas): the first
     /// step is denied on the evidence of every replica, the rollout rolls back by itself: the split back to 100% stable,
     /// the candidate service removed, the stable service's tasks untouched.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func anErroringCandidateIsRolledBackAutomatically() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -258,7 +258,7 @@ struct SwarmRolloutEndToEndTests {
     /// `rollout status` (on the Swarm runtime) reports the step, interrupted; the nginx task Swarm starts after a crash
     /// comes back on the same weight (its config rendered from the service's label, byte for byte the live one);
     /// `rollout promote` from another process then finishes it (stable updated by Swarm, the candidate removed).
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -317,7 +317,7 @@ struct SwarmRolloutEndToEndTests {
     /// kill -9 during a step, inside its write-ahead intent (the candidate running, nginx on the rollout's config, the
     /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that step,
     /// and the next acting command (`rollout abort`) reports the open intent as interrupted before it rolls back.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -356,7 +356,7 @@ struct SwarmRolloutEndToEndTests {
     /// reload (it listens on a port another process in the container holds: `nginx -t` tolerates EADDRINUSE, the master
     /// cannot bind it), on the real engine. `nginx -s reload` exits 0; the read-back of what the master loaded sees the
     /// previous weight, names container and weights, and the previous config and label are back.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -421,7 +421,7 @@ struct SwarmRolloutEndToEndTests {
     /// another image between deploy and `rollout start`; the rollout's deploys (start, then the abort's) keep stable's
     /// spec, tasks and running image. Locally, without a registry, Docker cannot record a digest, so the spec holds
     /// the tag: the pin keeps that spec and `--resolve-image never` keeps the CLI from resolving it again.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aStableTagMovedBeforeTheRolloutDoesNotReachStable() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -456,7 +456,7 @@ struct SwarmRolloutEndToEndTests {
 
     /// Issue 13 (an edited but undeployed manifest reached stable): `rollout start` refuses a manifest that does not
     /// render to the stack that runs (exit 3, naming `swiftdeploy deploy`), before any record, and nothing changes.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func anEditedButUndeployedManifestIsRefused() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }

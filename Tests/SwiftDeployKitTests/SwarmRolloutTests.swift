@@ -120,9 +120,9 @@ struct SwarmRolloutTests {
     }
 
     /// The live forms and the plain config pass real nginx's own check.
-    @Test(arguments: [0, 35, 100])
+    @Test(.requires(.nginx), arguments: [0, 35, 100])
     func nginxAcceptsTheLiveForms(_ weight: Int) throws {
-        guard let nginx = ExternalTool.locate("nginx", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        let nginx = try TestRequirement.nginx.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var canary = Self.candidate

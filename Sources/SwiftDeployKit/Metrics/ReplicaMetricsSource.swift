@@ -170,3 +170,32 @@ extension ComposeRuntime: ReplicaLocating {
         try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
     }
 }
+
+/// The app's metrics gathered from every replica on Swarm: the shared ``ReplicaMetricsSource`` with the stack's tasks
+/// as the replicas and `docker exec` into nginx as the way to its admin listener.
+public typealias SwarmReplicaMetricsSource = ReplicaMetricsSource
+
+extension ReplicaMetricsSource {
+    public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
+        self.init(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+                  locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+                  description: "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+                  sleeper: sleeper)
+    }
+}
+
+extension SwarmRuntime: ReplicaLocating {
+    /// The one reader of a service's replicas on Swarm: every task Swarm wants running for it, with its state, node and
+    /// address on the stack's network. The rollout's evidence (``SwarmRolloutSides``) and `status`/`gate`
+    /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
+    public func replicas(service: String) throws -> [RolloutReplica] {
+        try tasks().filter { $0.desiredState == "running" && $0.status.service == service }
+            .map { RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address) }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
+    public func replicaAddresses(service: String) throws -> [String] {
+        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+    }
+}

@@ -74,6 +74,9 @@ public struct ConfigGenerator: Sendable {
                 }
                 staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url, mode: mode_t(file.permissions)), file.url))
             }
+        } catch let error as FileWriteError {
+            staged.forEach { try? FileManager.default.removeItem(at: $0.temp) }
+            throw RenderError.writeFailed(path: error.path, reason: error.reason)
         } catch {
             staged.forEach { try? FileManager.default.removeItem(at: $0.temp) }
             throw error
@@ -82,7 +85,8 @@ public struct ConfigGenerator: Sendable {
         for (index, entry) in staged.enumerated() {
             do { try AtomicFile.commit(entry.temp, to: entry.target) } catch {
                 staged[index...].forEach { try? FileManager.default.removeItem(at: $0.temp) }
-                throw error
+                guard let error = error as? FileWriteError else { throw error }
+                throw RenderError.writeFailed(path: error.path, reason: error.reason)
             }
         }
         return plan.map { (file: $0.0, outcome: $0.1) }
@@ -109,62 +113,5 @@ public struct GeneratedFile: Sendable, Equatable {
         guard let existing = FileManager.default.contents(atPath: url.path) else { return .created }
         let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue
         return existing == Data(contents.utf8) && mode.map({ $0 & 0o777 }) == permissions ? .unchanged : .updated
-    }
-}
-
-/// Writes that never leave a half-written file: temporary sibling, fsync, rename.
-public enum AtomicFile {
-    /// Writes `data` to `url` atomically (no-op when the bytes are already there). Keeps the file's permissions.
-    public static func write(_ data: Data, to url: URL) throws {
-        if FileManager.default.contents(atPath: url.path) == data { return }
-        try commit(try stage(data, for: url), to: url)
-    }
-
-    /// Writes `data` to a temporary file beside `url` and syncs it; returns its URL. Its mode is `mode`,
-    /// else the existing file's, else 0644.
-    static func stage(_ data: Data, for url: URL, mode forced: mode_t? = nil) throws -> URL {
-        let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let mode: mode_t
-        if let forced {
-            mode = forced
-        } else if let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-           let permissions = attributes[.posixPermissions] as? NSNumber {
-            mode = mode_t(permissions.uint16Value)
-        } else {
-            mode = 0o644
-        }
-        // Created owner-only, widened by fchmod once written: a secret never sits in a readable file.
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var offset = 0
-        let bytes = [UInt8](data)
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                unlink(temp.path)
-                throw RenderError.writeFailed(path: url.path, reason: reason)
-            }
-            offset += n
-        }
-        fchmod(fd, mode)
-        if fsync(fd) != 0 {
-            let reason = String(cString: strerror(errno))
-            unlink(temp.path)
-            throw RenderError.writeFailed(path: url.path, reason: reason)
-        }
-        return temp
-    }
-
-    /// Renames the staged file over the target.
-    static func commit(_ temp: URL, to url: URL) throws {
-        guard rename(temp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp.path)
-            throw RenderError.writeFailed(path: url.path, reason: reason)
-        }
     }
 }

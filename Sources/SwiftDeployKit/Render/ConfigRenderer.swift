@@ -34,7 +34,7 @@ public struct ConfigRenderer: Sendable {
         // The digest of what this manifest deploys without a rollout (the stack rendered without a candidate, a pin
         // or the digest itself), carried as a label of the app services.
         let plain = compiled.render(try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf))
-        let digest = String(HistoryLog.sha256Hex(of: Data(plain.utf8)).prefix(16))
+        let digest = String(Digest.sha256Hex(of: Data(plain.utf8)).prefix(16))
         let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary,
                                             stableImage: stableImage, manifestDigest: digest)
         let stack = compiled.render(stackContext)

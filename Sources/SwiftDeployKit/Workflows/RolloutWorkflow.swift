@@ -125,7 +125,7 @@ public struct RolloutWorkflow: Sendable {
             throw RolloutError.invalidArgument("--version must be \(problem), got '\(version)'; pass --version explicitly")
         }
         let steps = steps ?? manifest.rollout.steps
-        if let problem = RolloutSteps.problem(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
+        if let problem = ManifestGrammar.rolloutSteps(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw LifecycleError.emptyOverrideReason
         }
@@ -592,30 +592,5 @@ public struct RolloutWorkflow: Sendable {
         let name = image.split(separator: "@").first.map(String.init) ?? image
         guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return "unknown" }
         return String(name[name.index(after: colon)...])
-    }
-}
-
-/// Rewrites a file's bytes in place (same inode): for a file another container bind-mounts, where a rename would
-/// leave the mount on the old file. The bytes are written, the length cut and the file synced; only the reader we
-/// trigger afterwards (an nginx reload after `nginx -t`) reads it.
-enum InPlaceFile {
-    static func write(_ data: Data, to url: URL) throws {
-        if FileManager.default.contents(atPath: url.path) == data { return }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let bytes = [UInt8](data)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-            }
-            offset += n
-        }
-        guard ftruncate(fd, off_t(bytes.count)) == 0, fsync(fd) == 0 else {
-            throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-        }
     }
 }
