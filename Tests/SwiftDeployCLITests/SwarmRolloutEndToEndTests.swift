@@ -309,6 +309,21 @@ struct SwarmRolloutEndToEndTests {
         }
         let aborted = try #require(try project.history().last { ($0["details"] as? [String: Any])?["phase"] as? String == "aborted" })
         #expect((aborted["details"] as? [String: Any])?["nginx_replaced"] as? Bool == false, "\(aborted)")
+
+        // Review 2, finding 11: a hostile weight label on the real engine. Swarm renders the config of a new nginx task
+        // from the label `50%` (not a weight): the task runs the 0% form byte for byte, no candidate, no injected text.
+        let hostile = try DockerTestEnvironment.docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add",
+                                                        "swiftdeploy.canary.weight=50%", "\(project.name)_nginx"])
+        try #require(hostile.status == 0, "\(hostile.output)")
+        var replaced = ""
+        let back = try Self.waitFor(90) {
+            guard let now = try project.runtime.localContainers(service: "nginx").first, now != nginx else { return false }
+            let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
+            replaced = read.output
+            return read.status == 0 && !replaced.isEmpty
+        }
+        try #require(back, "no new nginx task after the forced update")
+        #expect(replaced == live, "a label of '50%' does not give the 0% form:\n\(Golden.diff(live, replaced))")
     }
 
     /// kill -9 during a step: a second process is refused by the project lock while the CLI runs; after the kill

@@ -103,7 +103,7 @@ extension RolloutWorkflow {
     /// during the rollout reaches neither. Without a digest (a local build) the tag is all there is: said in the
     /// progress and the start record, and refused on a swarm of several nodes (each would run its own copy of the
     /// tag) unless overridden. Returns the start record's message suffix and details (whether stable is pinned too).
-    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: Progress) throws -> (message: String, details: [String: JSONValue]) {
+    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: (String) -> Void) throws -> (message: String, details: [String: JSONValue]) {
         guard let swarm = swarmRuntime else { return ("", [:]) }
         let stableSpec = try swarm.serviceImage(service: app) ?? plan.stableImage
         var details: [String: JSONValue] = ["stable_spec_image": .string(stableSpec), "stable_pinned": .bool(stableSpec.contains("@sha256:"))]

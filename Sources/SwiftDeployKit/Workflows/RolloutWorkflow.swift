@@ -179,15 +179,17 @@ public struct RolloutWorkflow: Sendable {
         try context.runtime.ensureImages([image])
         let pin = try swarmPinCandidate(&plan, override: override, progress: progress)
 
+        var startDetails: [String: JSONValue] = [
+            "image": .string(image), "version": .string(version),
+            "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
+            "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
+            "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
+        ]
+        startDetails.merge(pin.details) { a, _ in a }
+        if let manifestDigest { startDetails["manifest_digest"] = .string(manifestDigest) }
         try record(.start, plan: plan, outcome: "ok",
                    message: "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)",
-                   details: [
-                       "image": .string(image), "version": .string(version),
-                       "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
-                       "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
-                       "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
-                   ].merging(pin.details) { a, _ in a }.merging(manifestDigest.map { ["manifest_digest": .string($0)] } ?? [:]) { a, _ in a },
-                   decision: gate)
+                   details: startDetails, decision: gate)
         let intent = try session.intend(
             action: "rollout start",
             message: "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
