@@ -14,7 +14,9 @@ public enum ExternalTool {
     }
 
     /// Runs a program to completion and returns its status and combined output.
-    public static func run(_ path: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> (status: Int32, output: String) {
+    public static func run(_ path: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> (
+        status: Int32, output: String
+    ) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 import Yams
-import TestSupport
+
 @testable import SwiftDeployKit
 
 /// Review 2 of rollout on Swarm (findings 1-5 and 8): the candidate pinned by digest, traffic back on stable without the
@@ -10,24 +11,36 @@ import TestSupport
 /// answers (as the other Swarm workflow tests); the real engine runs them in `SwarmRolloutEndToEndTests`.
 extension RolloutWorkflowTests {
     static let imageFormat = ["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"]
-    static let configsFormat = ["docker", "service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}"]
+    static let configsFormat = [
+        "docker", "service", "inspect", "--format",
+        "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
+    ]
     static let noSuchService = ScriptedRunner.ok(stderr: "Error: no such service: x", status: 1)
 
     /// The answers of a scripted one-node Swarm running `manifest`'s stack: nginx mounts the Swarm config of the
     /// manifest (name and data as `docker config inspect` gives them) and, with `nginxHere`, its task
     /// `abc123def4567890` runs on this node with its live copy at `liveWeight` and answers `loaded` on its admin
     /// listener; the candidate's service exists unless `candidate` is false.
-    static func swarmStack(_ manifest: Manifest, nginxHere: Bool, liveWeight: Int = 30, loaded: String = "0", candidate: Bool = true,
-                           config: String? = nil) throws -> [([String], Result<CommandResult, RuntimeError>)] {
+    static func swarmStack(
+        _ manifest: Manifest, nginxHere: Bool, liveWeight: Int = 30, loaded: String = "0", candidate: Bool = true,
+        config: String? = nil
+    ) throws -> [([String], Result<CommandResult, RuntimeError>)] {
         let conf = try config ?? ConfigRenderer().render(manifest).nginxConf
         let name = StackContext.nginxConfigName(project: "ro-test", nginxConf: conf)
-        let service = #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
+        let service =
+            #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
         var answers: [([String], Result<CommandResult, RuntimeError>)] = [
-            (imageFormat + ["ro-test_app-canary"], candidate ? ScriptedRunner.ok("swiftdeploy/api:0.2.0\n") : noSuchService),
+            (
+                imageFormat + ["ro-test_app-canary"],
+                candidate ? ScriptedRunner.ok("swiftdeploy/api:0.2.0\n") : noSuchService
+            ),
             (imageFormat, ScriptedRunner.ok("swiftdeploy/api:0.1.0\n")),
             (configsFormat, ScriptedRunner.ok(name + " \n")),
             (weightLabelFormat, ScriptedRunner.ok("0\n")),
-            (["docker", "service", "inspect", "ro-test_app-canary"], candidate ? ScriptedRunner.ok(service) : noSuchService),
+            (
+                ["docker", "service", "inspect", "ro-test_app-canary"],
+                candidate ? ScriptedRunner.ok(service) : noSuchService
+            ),
             (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
             (["docker", "service", "ls"], ScriptedRunner.ok("svc1\n")),
             (["docker", "config", "inspect"], ScriptedRunner.ok("\"\(Data(conf.utf8).base64EncodedString())\"\n")),
@@ -37,8 +50,13 @@ extension RolloutWorkflowTests {
             (["docker", "node", "ls"], ScriptedRunner.ok("n1 vm\n")),
         ]
         if nginxHere {
-            let live = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: liveWeight,
-                                                                                                  sticky: true)).nginxLive)
+            let live = try #require(
+                try ConfigRenderer().render(
+                    manifest,
+                    canary: CanaryRender(
+                        image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: liveWeight,
+                        sticky: true)
+                ).nginxLive)
             answers += [
                 (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
                 (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(live)),
@@ -54,7 +72,9 @@ extension RolloutWorkflowTests {
         let plan = try #require(try workflow.plan(of: try rig.status()))
         let session = try workflow.context.beginAction("rollout abort")
         defer { session.release() }
-        try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "aborted", reason: "test", session: session, progress: { _ in })
+        try await workflow.rollback(
+            plan: plan, manifest: workflow.manifest, outcome: "aborted", reason: "test", session: session,
+            progress: { _ in })
     }
 
     /// Finding 3: the candidate's service is gone (removed by hand, or pruned from another manager) while nginx's live
@@ -64,20 +84,31 @@ extension RolloutWorkflowTests {
         let rig = try Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
-        let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in try Self.swarmStack(manifest, nginxHere: true, liveWeight: 30, candidate: false) }
+        let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
+            try Self.swarmStack(manifest, nginxHere: true, liveWeight: 30, candidate: false)
+        }
         try await rollBack(workflow, rig)
         let commands = runner.commands
         let zero = try swarmLive(rig, weight: 0)
-        let write = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c"]) && $0.contains(zero) },
-                                 "the 0% live form was not written: \(commands)")
-        let reload = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
-        let asked = try #require(commands.lastIndex { $0.starts(with: Self.adminRequest) }, "what nginx loaded was not asked")
+        let write = try #require(
+            commands.firstIndex {
+                $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c"]) && $0.contains(zero)
+            },
+            "the 0% live form was not written: \(commands)")
+        let reload = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
+        let asked = try #require(
+            commands.lastIndex { $0.starts(with: Self.adminRequest) }, "what nginx loaded was not asked")
         #expect(write < reload && reload < asked)
         #expect(!commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(commands)")
         #expect(!commands.contains { $0.contains("--force") }, "nginx was not to be replaced: \(commands)")
-        #expect(!commands.contains { $0.starts(with: ["docker", "service", "rm"]) }, "there was no candidate to remove: \(commands)")
+        #expect(
+            !commands.contains { $0.starts(with: ["docker", "service", "rm"]) },
+            "there was no candidate to remove: \(commands)")
         let last = try #require(try rig.history().last)
-        #expect(last["details"]?["phase"]?.stringValue == "aborted" && last["details"]?["nginx_replaced"] == .bool(false), "\(last.jsonString())")
+        #expect(
+            last["details"]?["phase"]?.stringValue == "aborted" && last["details"]?["nginx_replaced"] == .bool(false),
+            "\(last.jsonString())")
     }
 
     /// Finding 5: the live 0% fails for a reason other than a missing task (here nginx's admin listener has no
@@ -89,14 +120,18 @@ extension RolloutWorkflowTests {
         defer { rig.remove() }
         try await Self.paused(rig)
         let (split, runner) = try pausedOnSwarmAgain(rig) { manifest in
-            [(Self.adminRequest, Self.admin(status == "200 OK" ? "30" : "not here", status: status))] + (try Self.swarmStack(manifest, nginxHere: true))
+            [(Self.adminRequest, Self.admin(status == "200 OK" ? "30" : "not here", status: status))]
+                + (try Self.swarmStack(manifest, nginxHere: true))
         }
         var workflow = split
         workflow.splitReadBackSeconds = 0.3
         try await rollBack(workflow, rig)
         let commands = runner.commands
-        let force = try #require(commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) && $0.contains("--force") }, "\(commands)")
-        #expect(commands[force].contains("\(CanaryContext.swarmWeightLabel)=0") && commands[force].last == "ro-test_nginx")
+        let force = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) && $0.contains("--force") },
+            "\(commands)")
+        #expect(
+            commands[force].contains("\(CanaryContext.swarmWeightLabel)=0") && commands[force].last == "ro-test_nginx")
         #expect(commands.contains { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" })
         #expect(!commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(commands)")
         let last = try #require(try rig.history().last)
@@ -113,7 +148,9 @@ extension RolloutWorkflowTests {
         let manifest = try ManifestLoader().load(from: rig.url)
         let config = try ConfigRenderer().render(manifest).nginxConf
         #expect(CanaryContext.swarmLiveForm(ofConfig: config, weight: weight) == (try swarmLive(rig, weight: weight)))
-        #expect(CanaryContext.swarmLiveForm(ofConfig: "events {}\nhttp {}\n", weight: weight) == nil, "a config without the split")
+        #expect(
+            CanaryContext.swarmLiveForm(ofConfig: "events {}\nhttp {}\n", weight: weight) == nil,
+            "a config without the split")
     }
 
     /// Finding 3, at a stack deploy: nginx's live copy was left at 30% (a rollout that ended badly). The rollout's
@@ -137,16 +174,22 @@ extension RolloutWorkflowTests {
         ])
         let runner = FirstAnswers(scripted, prefix: Self.adminRequest, first: [Self.admin("30")])
         var context = try rig.context()
-        let swarm = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        let swarm = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         context.runtime = swarm
         let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-        try workflow.applySwarm(CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
-                                label: "the candidate at 0%", runtime: swarm)
+        try workflow.applySwarm(
+            CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
+            label: "the candidate at 0%", runtime: swarm)
         let commands = scripted.commands
         let deploy = try #require(commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) })
         let zero = try swarmLive(rig, weight: 0)
-        let write = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c"]) && $0.contains(zero) },
-                                 "the 0% live form was not written: \(commands)")
+        let write = try #require(
+            commands.firstIndex {
+                $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c"]) && $0.contains(zero)
+            },
+            "the 0% live form was not written: \(commands)")
         let asks = commands.indices.filter { commands[$0].starts(with: Self.adminRequest) }
         #expect(deploy < asks.first ?? -1 && (asks.first ?? .max) < write && write < (asks.last ?? -1), "\(commands)")
     }
@@ -157,43 +200,69 @@ extension RolloutWorkflowTests {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let digest = "sha256:" + String(repeating: "a", count: 64)
-        let (workflow, _, _) = try swarmSplit(rig, [
-            (Self.imageFormat, ScriptedRunner.ok("swiftdeploy/api:0.1.0@sha256:\(String(repeating: "c", count: 64))\n")),
-            (["docker", "image", "inspect", "--format", "{{json .RepoDigests}}"], ScriptedRunner.ok(#"["other/api@sha256:\#(String(repeating: "b", count: 64))","swiftdeploy/api@\#(digest)"]"#)),
-        ])
-        var plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: ManifestDuration(milliseconds: 1000),
-                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        let (workflow, _, _) = try swarmSplit(
+            rig,
+            [
+                (
+                    Self.imageFormat,
+                    ScriptedRunner.ok("swiftdeploy/api:0.1.0@sha256:\(String(repeating: "c", count: 64))\n")
+                ),
+                (
+                    ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}"],
+                    ScriptedRunner.ok(
+                        #"["other/api@sha256:\#(String(repeating: "b", count: 64))","swiftdeploy/api@\#(digest)"]"#)
+                ),
+            ])
+        var plan = RolloutPlan(
+            image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100],
+            interval: ManifestDuration(milliseconds: 1000),
+            sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
         var lines: [String] = []
         let pin = try workflow.swarmPinCandidate(&plan, override: nil, progress: { lines.append($0) })
         #expect(plan.candidateImage == "swiftdeploy/api:0.2.0@\(digest)" && plan.image == "swiftdeploy/api:0.2.0")
-        #expect(plan.canary(weight: 0).image == plan.candidateImage, "the candidate is rendered with the pinned reference")
-        #expect(pin.details["candidate_image"] == .string(plan.candidateImage) && pin.details["candidate_pinned"] == .bool(true))
+        #expect(
+            plan.canary(weight: 0).image == plan.candidateImage, "the candidate is rendered with the pinned reference")
+        #expect(
+            pin.details["candidate_image"] == .string(plan.candidateImage)
+                && pin.details["candidate_pinned"] == .bool(true))
         #expect(pin.details["stable_pinned"] == .bool(true))
-        #expect(pin.message.contains("pinned to swiftdeploy/api:0.2.0@\(digest)") && lines.contains { $0.contains("pinned by its registry digest") })
+        #expect(
+            pin.message.contains("pinned to swiftdeploy/api:0.2.0@\(digest)")
+                && lines.contains { $0.contains("pinned by its registry digest") })
     }
 
     /// Finding 1 without a digest (a local build): said in the progress and the start record's message; on a swarm of
     /// several nodes refused unless overridden.
     @Test(arguments: [(1, false, true), (2, false, false), (2, true, true)])
-    func onSwarmACandidateWithoutADigestIsSaidAndRefusedOnSeveralNodes(_ nodes: Int, _ overridden: Bool, _ allowed: Bool) throws {
+    func onSwarmACandidateWithoutADigestIsSaidAndRefusedOnSeveralNodes(
+        _ nodes: Int, _ overridden: Bool, _ allowed: Bool
+    ) throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, _, _) = try swarmSplit(rig, [
-            (Self.imageFormat, ScriptedRunner.ok("swiftdeploy/api:0.1.0\n")),
-            (["docker", "image", "inspect", "--format", "{{json .RepoDigests}}"], ScriptedRunner.ok("[]\n")),
-            (["docker", "node", "ls", "-q"], ScriptedRunner.ok((1...nodes).map { "node\($0)\n" }.joined())),
-        ])
-        var plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: ManifestDuration(milliseconds: 1000),
-                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        let (workflow, _, _) = try swarmSplit(
+            rig,
+            [
+                (Self.imageFormat, ScriptedRunner.ok("swiftdeploy/api:0.1.0\n")),
+                (["docker", "image", "inspect", "--format", "{{json .RepoDigests}}"], ScriptedRunner.ok("[]\n")),
+                (["docker", "node", "ls", "-q"], ScriptedRunner.ok((1...nodes).map { "node\($0)\n" }.joined())),
+            ])
+        var plan = RolloutPlan(
+            image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100],
+            interval: ManifestDuration(milliseconds: 1000),
+            sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
         var lines: [String] = []
         let override = overridden ? OverrideRequest(reason: "a local build on two nodes") : nil
         if allowed {
             let pin = try workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
             #expect(plan.candidateImage == "swiftdeploy/api:0.2.0")
             #expect(pin.details["candidate_pinned"] == .bool(false) && pin.details["stable_pinned"] == .bool(false))
-            #expect(pin.message.contains("has no registry digest") && lines.contains { $0.contains("each node runs its own copy of the tag") }, "\(pin.message)")
+            #expect(
+                pin.message.contains("has no registry digest")
+                    && lines.contains { $0.contains("each node runs its own copy of the tag") }, "\(pin.message)")
         } else {
-            let error = #expect(throws: RolloutError.self) { try workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) }) }
+            let error = #expect(throws: RolloutError.self) {
+                try workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
+            }
             #expect(error == .swarmCandidateNotPinned(image: "swiftdeploy/api:0.2.0", nodes: 2))
             #expect(error?.errorDescription?.contains("--override") == true)
         }
@@ -205,17 +274,26 @@ extension RolloutWorkflowTests {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, _, _) = try swarmSplit(rig, [])
-        var plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: ManifestDuration(milliseconds: 1000),
-                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
-        plan.manifestDigest = try RolloutWorkflow.stackDigest(of: try ManifestLoader().load(from: rig.url), name: "manifest.yaml")
+        var plan = RolloutPlan(
+            image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100],
+            interval: ManifestDuration(milliseconds: 1000),
+            sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        plan.manifestDigest = try RolloutWorkflow.stackDigest(
+            of: try ManifestLoader().load(from: rig.url), name: "manifest.yaml")
         try workflow.checkSwarmManifestUnchanged(plan: plan, action: "rollout resume")
-        try rig.dir.write(try rig.dir.read("manifest.yaml").replacingOccurrences(of: "  on_inconclusive: pause", with: "  on_inconclusive: pause\n  sticky: false"),
-                          to: "manifest.yaml")
-        let error = #expect(throws: RolloutError.self) { try workflow.checkSwarmManifestUnchanged(plan: plan, action: "rollout resume") }
-        guard case .swarmManifestChangedDuringRollout(let name, let recorded, let now, let action)? = error else {
-            Issue.record("expected swarmManifestChangedDuringRollout, got \(String(describing: error))"); return
+        try rig.dir.write(
+            try rig.dir.read("manifest.yaml").replacingOccurrences(
+                of: "  on_inconclusive: pause", with: "  on_inconclusive: pause\n  sticky: false"),
+            to: "manifest.yaml")
+        let error = #expect(throws: RolloutError.self) {
+            try workflow.checkSwarmManifestUnchanged(plan: plan, action: "rollout resume")
         }
-        #expect(name == "manifest.yaml" && recorded == plan.manifestDigest && now != recorded && action == "rollout resume")
+        guard case .swarmManifestChangedDuringRollout(let name, let recorded, let now, let action)? = error else {
+            Issue.record("expected swarmManifestChangedDuringRollout, got \(String(describing: error))")
+            return
+        }
+        #expect(
+            name == "manifest.yaml" && recorded == plan.manifestDigest && now != recorded && action == "rollout resume")
         #expect(error?.errorDescription?.contains("rollout abort") == true)
     }
 
@@ -241,13 +319,24 @@ extension RolloutWorkflowTests {
 
         let (workflow, _, runner) = try swarmSplit(rig, [])
         let error = await #expect(throws: RolloutError.self) {
-            try await workflow.start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+            try await workflow.start(
+                image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+                progress: { _ in })
         }
-        guard case .swarmTemplateWithoutSplit? = error else { Issue.record("expected swarmTemplateWithoutSplit, got \(String(describing: error))"); return }
-        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path), "nothing recorded")
-        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"]) })
+        guard case .swarmTemplateWithoutSplit? = error else {
+            Issue.record("expected swarmTemplateWithoutSplit, got \(String(describing: error))")
+            return
+        }
+        #expect(
+            !FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path),
+            "nothing recorded")
+        #expect(
+            !runner.commands.contains {
+                $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"])
+            })
 
-        let report = ValidationWorkflow(manifestURL: rig.url, displayPath: "manifest.yaml", runner: ScriptedRunner([])).run()
+        let report = ValidationWorkflow(manifestURL: rig.url, displayPath: "manifest.yaml", runner: ScriptedRunner([]))
+            .run()
         let check = try #require(report.checks.first { $0.name == "rollout split" }, "\(report.checks.map(\.name))")
         #expect(check.status == .fail && check.detail.contains(RolloutWorkflow.loadedWeightPath), "\(check)")
     }
@@ -258,15 +347,29 @@ extension RolloutWorkflowTests {
     func onSwarmACandidateServiceTheHistoryDoesNotKnowIsRefused(_ exists: Bool) throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, _, _) = try swarmSplit(rig, [
-            (Self.imageFormat + ["ro-test_app-canary"], exists ? ScriptedRunner.ok("swiftdeploy/api:0.2.0\n") : Self.noSuchService),
-        ])
+        let (workflow, _, _) = try swarmSplit(
+            rig,
+            [
+                (
+                    Self.imageFormat + ["ro-test_app-canary"],
+                    exists ? ScriptedRunner.ok("swiftdeploy/api:0.2.0\n") : Self.noSuchService
+                )
+            ])
         if exists {
-            let error = #expect(throws: RolloutError.self) { try workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable) }
-            #expect(error == .swarmCandidateServiceExists(service: "ro-test_app-canary", image: "swiftdeploy/api:0.2.0", action: "deploy"))
-            #expect(error?.errorDescription?.contains("rollout abort") == true && error?.errorDescription?.contains("docker service rm ro-test_app-canary") == true)
+            let error = #expect(throws: RolloutError.self) {
+                try workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
+            }
+            #expect(
+                error
+                    == .swarmCandidateServiceExists(
+                        service: "ro-test_app-canary", image: "swiftdeploy/api:0.2.0", action: "deploy"))
+            #expect(
+                error?.errorDescription?.contains("rollout abort") == true
+                    && error?.errorDescription?.contains("docker service rm ro-test_app-canary") == true)
             let last = try #require(try rig.history().last)
-            #expect(last["event"]?.stringValue == "deploy" && last["outcome"]?.stringValue == "refused", "\(last.jsonString())")
+            #expect(
+                last["event"]?.stringValue == "deploy" && last["outcome"]?.stringValue == "refused",
+                "\(last.jsonString())")
         } else {
             try workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
         }
@@ -289,7 +392,8 @@ final class FirstAnswers: CommandRunning, @unchecked Sendable {
 
     func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
         let answer = try base.run(arguments, environment: environment, timeout: timeout)
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard arguments.starts(with: prefix), !first.isEmpty else { return answer }
         var result = try first.removeFirst().get()
         result.commandLine = answer.commandLine

@@ -12,7 +12,9 @@ public protocol ReplicaLocating: Sendable {
 
 extension ReplicaLocating {
     public func replicas(service: String) throws -> [RolloutReplica] {
-        try replicaAddresses(service: service).map { RolloutReplica(name: $0, node: nil, state: "running", address: $0) }
+        try replicaAddresses(service: service).map {
+            RolloutReplica(name: $0, node: nil, state: "running", address: $0)
+        }
     }
 }
 
@@ -44,8 +46,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     public var sleeper: Sleeper
     public var description: String
 
-    public init(service: String, desired: Int, adminPort: Int, locator: any ReplicaLocating, transport: any HTTPTransport,
-                description: String, sleeper: Sleeper = TaskSleeper()) {
+    public init(
+        service: String, desired: Int, adminPort: Int, locator: any ReplicaLocating, transport: any HTTPTransport,
+        description: String, sleeper: Sleeper = TaskSleeper()
+    ) {
         self.service = service
         self.desired = desired
         self.adminPort = adminPort
@@ -57,11 +61,16 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 
     /// The source for a Compose project with more than one replica: the containers by `docker inspect`, the admin
     /// listener over loopback HTTP.
-    public static func compose(manifest: Manifest, runtime: ComposeRuntime? = nil,
-                               transport: any HTTPTransport = SocketHTTPClient()) -> ReplicaMetricsSource {
-        ReplicaMetricsSource(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
-                             locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
-                             description: "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)")
+    public static func compose(
+        manifest: Manifest, runtime: ComposeRuntime? = nil,
+        transport: any HTTPTransport = SocketHTTPClient()
+    ) -> ReplicaMetricsSource {
+        ReplicaMetricsSource(
+            service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+            locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
+            description:
+                "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)"
+        )
     }
 
     /// The addresses of the app's running replicas.
@@ -76,14 +85,20 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     }
 
     /// ``replicaSnapshots()`` and the replicas the engine wants running that were not read (named with state and node).
-    func replicaSnapshotsNaming() async throws -> (parts: [(address: String, snapshot: MetricsSnapshot)], notRead: [String]) {
+    func replicaSnapshotsNaming() async throws -> (
+        parts: [(address: String, snapshot: MetricsSnapshot)], notRead: [String]
+    ) {
         let listed: [RolloutReplica]
         do { listed = try locator.replicas(service: service) } catch {
-            throw MetricsError.unusable(source: description, reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
+            throw MetricsError.unusable(
+                source: description,
+                reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }
         let addresses = listed.filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
         let notRead = listed.filter { $0.state != "running" || ($0.address ?? "").isEmpty }
-            .map { "\($0.name)\($0.node.map { " on \($0)" } ?? "") (\($0.state == "running" ? "running without an address" : $0.state))" }
+            .map {
+                "\($0.name)\($0.node.map { " on \($0)" } ?? "") (\($0.state == "running" ? "running without an address" : $0.state))"
+            }
         guard !addresses.isEmpty else {
             throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
         }
@@ -94,7 +109,11 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 result.append((address, try await ScrapeMetricsSource(url: url, transport: transport).snapshot()))
             } catch let error as MetricsError {
                 // One replica's failure is the evidence's failure: leaving it out would count only the others.
-                throw MetricsError.unusable(source: description, reason: "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)")
+                throw MetricsError.unusable(
+                    source: description,
+                    reason:
+                        "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)"
+                )
             }
         }
         return (result, notRead)
@@ -110,13 +129,15 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     }
 
     /// Merges per-replica snapshots, labelling each sample with its replica.
-    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot {
+    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot
+    {
         var families: [String: MetricFamily] = [:]
         var order: [String] = []
         for (address, snapshot) in parts {
             for family in snapshot.families {
                 if families[family.name] == nil {
-                    families[family.name] = MetricFamily(name: family.name, type: family.type, help: family.help, unit: family.unit)
+                    families[family.name] = MetricFamily(
+                        name: family.name, type: family.type, help: family.help, unit: family.unit)
                     order.append(family.name)
                 }
                 families[family.name]!.samples += family.samples.map { sample in
@@ -126,29 +147,39 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 }
             }
         }
-        var merged = MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
-                                     monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
-                                     format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
+        var merged = MetricsSnapshot(
+            families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
+            monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
+            format: parts.first?.snapshot.format ?? .prometheusText,
+            byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
         merged.replicas = parts.map(\.address)
         return merged
     }
 
     /// Why a window between two merged snapshots does not cover every replica, or nothing when it does: fewer replicas
     /// answered than `desired` at either end, or a replica of the first scrape is missing from the last.
-    public static func coverageProblems(first: MetricsSnapshot, last: MetricsSnapshot, service: String, desired: Int) -> [String] {
+    public static func coverageProblems(first: MetricsSnapshot, last: MetricsSnapshot, service: String, desired: Int)
+        -> [String]
+    {
         var problems: [String] = []
         let before = first.replicas ?? [], after = last.replicas ?? []
         let fewest = min(before.count, after.count)
         if fewest < desired {
-            problems.append("only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`")
+            problems.append(
+                "only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+            )
         }
         let notRead = Array(Set((first.replicasNotRead ?? []) + (last.replicasNotRead ?? []))).sorted()
         if !notRead.isEmpty {
-            problems.append("not read in the window, so their requests and errors are not counted: \(notRead.map { "replica \($0)" }.joined(separator: ", "))")
+            problems.append(
+                "not read in the window, so their requests and errors are not counted: \(notRead.map { "replica \($0)" }.joined(separator: ", "))"
+            )
         }
         let gone = before.filter { !after.contains($0) }
         if !gone.isEmpty {
-            problems.append("the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted")
+            problems.append(
+                "the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted"
+            )
         }
         return problems
     }
@@ -167,7 +198,9 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 extension ComposeRuntime: ReplicaLocating {
     /// The addresses of the service's running containers on the project's network (`docker inspect`).
     public func replicaAddresses(service: String) throws -> [String] {
-        try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter {
+            !$0.isEmpty
+        }.sorted()
     }
 }
 
@@ -177,10 +210,12 @@ public typealias SwarmReplicaMetricsSource = ReplicaMetricsSource
 
 extension ReplicaMetricsSource {
     public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
-        self.init(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
-                  locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
-                  description: "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
-                  sleeper: sleeper)
+        self.init(
+            service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+            locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+            description:
+                "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+            sleeper: sleeper)
     }
 }
 
@@ -190,12 +225,15 @@ extension SwarmRuntime: ReplicaLocating {
     /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
     public func replicas(service: String) throws -> [RolloutReplica] {
         try tasks().filter { $0.desiredState == "running" && $0.status.service == service }
-            .map { RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address) }
+            .map {
+                RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
+            }
             .sorted { $0.name < $1.name }
     }
 
     /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
     public func replicaAddresses(service: String) throws -> [String] {
-        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }
+            .sorted()
     }
 }

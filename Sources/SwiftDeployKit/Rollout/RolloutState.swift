@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,7 +39,10 @@ public struct RolloutStatus: Sendable, Equatable {
         public var running: Int? = nil
         /// Each replica that does not run, named with its state and node (`app-canary.2 starting on vm (k3j2f…)`).
         public var notRunning: [String] = []
-        public init(image: String, version: String) { self.image = image; self.version = version }
+        public init(image: String, version: String) {
+            self.image = image
+            self.version = version
+        }
     }
 
     public var state: State
@@ -71,9 +75,12 @@ public struct RolloutStatus: Sendable, Equatable {
     public var json: JSONValue {
         func side(_ s: Side?) -> JSONValue {
             guard let s else { return .null }
-            return .object(["image": .string(s.image), "version": .string(s.version),
-                            "replicas": s.replicas.map { .int(Int64($0)) } ?? .null, "replicas_running": s.running.map { .int(Int64($0)) } ?? .null,
-                            "not_running": .array(s.notRunning.map(JSONValue.string))])
+            return .object([
+                "image": .string(s.image), "version": .string(s.version),
+                "replicas": s.replicas.map { .int(Int64($0)) } ?? .null,
+                "replicas_running": s.running.map { .int(Int64($0)) } ?? .null,
+                "not_running": .array(s.notRunning.map(JSONValue.string)),
+            ])
         }
         return .object([
             "state": .string(state.rawValue),
@@ -86,7 +93,9 @@ public struct RolloutStatus: Sendable, Equatable {
             "on_inconclusive": .string(onInconclusive.rawValue),
             "stable": side(stable),
             "canary": side(canary),
-            "last_decision": lastVerdict.map { JSONValue.object(["verdict": .string($0), "reasons": .array(lastReasons.map(JSONValue.string))]) } ?? .null,
+            "last_decision": lastVerdict.map {
+                JSONValue.object(["verdict": .string($0), "reasons": .array(lastReasons.map(JSONValue.string))])
+            } ?? .null,
             "interrupted": .bool(interrupted),
             "notes": .array(notes.map(JSONValue.string)),
             "nginx_weight_label": nginxWeightLabel.map(JSONValue.string) ?? .null,
@@ -130,11 +139,13 @@ public struct RolloutStateReader: Sendable {
         do {
             try HistoryLineReader.forEachLine(in: manifest.historyURL) { bytes, _, _ in
                 guard let data = Optional(Data(bytes)), let line = try? JSONValue.parse(data),
-                      line["event"]?.stringValue == HistoryEvent.rollout.rawValue,
-                      case .object(let details)? = line["details"] else { return }
+                    line["event"]?.stringValue == HistoryEvent.rollout.rawValue,
+                    case .object(let details)? = line["details"]
+                else { return }
                 let time = line["time"]?.stringValue.flatMap { HistoryTime.parse($0) }
-                let record = RolloutRecord(time: time, outcome: line["outcome"]?.stringValue ?? "", details: details,
-                                           decision: line["decision"])
+                let record = RolloutRecord(
+                    time: time, outcome: line["outcome"]?.stringValue ?? "", details: details,
+                    decision: line["decision"])
                 if record.phase == .start { records = [] }
                 records.append(record)
             }
@@ -147,9 +158,14 @@ public struct RolloutStateReader: Sendable {
     /// The status: history first, then what the engine shows (`containers`, nil when it could not be asked) and, on
     /// Swarm, nginx's weight label (`nginxWeightLabel`: its value, or the failure to read it), compared with the
     /// history's weight.
-    public func status(containers: [ContainerStatus]?, nginxWeightLabel: Result<String, any Error>? = nil) throws -> RolloutStatus {
+    public func status(containers: [ContainerStatus]?, nginxWeightLabel: Result<String, any Error>? = nil) throws
+        -> RolloutStatus
+    {
         var status = try historyStatus(containers: containers)
-        for (service, keyPath) in [(manifest.services.name, \RolloutStatus.stable), (CanaryRender.serviceName(for: manifest.services.name), \RolloutStatus.canary)] {
+        for (service, keyPath) in [
+            (manifest.services.name, \RolloutStatus.stable),
+            (CanaryRender.serviceName(for: manifest.services.name), \RolloutStatus.canary),
+        ] {
             guard let containers, status[keyPath: keyPath] != nil else { continue }
             let replicas = containers.filter { $0.service == service }
             status[keyPath: keyPath]?.replicas = replicas.count
@@ -162,7 +178,9 @@ public struct RolloutStateReader: Sendable {
             status.nginxWeightLabel = label
             let expected = [.running, .paused].contains(status.state) ? status.weight : 0
             if label != String(expected), !(expected == 0 && label.isEmpty) {
-                status.notes.append("nginx's weight label says \(label.isEmpty ? "nothing" : "'\(label)'") where the history says \(expected)%: a new nginx task would start on the label's split; `swiftdeploy rollout resume` sets the step's weight again, `rollout abort` puts all traffic back on stable")
+                status.notes.append(
+                    "nginx's weight label says \(label.isEmpty ? "nothing" : "'\(label)'") where the history says \(expected)%: a new nginx task would start on the label's split; `swiftdeploy rollout resume` sets the step's weight again, `rollout abort` puts all traffic back on stable"
+                )
             }
         case .failure(let error)?:
             status.notes.append("nginx's weight label could not be read: \(error.localizedDescription)")
@@ -175,10 +193,11 @@ public struct RolloutStateReader: Sendable {
     func historyStatus(containers: [ContainerStatus]?) throws -> RolloutStatus {
         let records = try lastRollout()
         let defaults = manifest.rollout
-        var status = RolloutStatus(state: .none, id: nil, step: 0, steps: defaults.steps, weight: 0, interval: defaults.interval,
-                                   sticky: defaults.sticky, onInconclusive: defaults.onInconclusive, stable: nil, canary: nil,
-                                   lastVerdict: nil, lastReasons: [], interrupted: false, lastStepJudged: false,
-                                   startedAt: nil, notes: [])
+        var status = RolloutStatus(
+            state: .none, id: nil, step: 0, steps: defaults.steps, weight: 0, interval: defaults.interval,
+            sticky: defaults.sticky, onInconclusive: defaults.onInconclusive, stable: nil, canary: nil,
+            lastVerdict: nil, lastReasons: [], interrupted: false, lastStepJudged: false,
+            startedAt: nil, notes: [])
         let app = manifest.services.name
         let canaryService = CanaryRender.serviceName(for: app)
         let running = containers?.filter { $0.state == "running" } ?? []
@@ -190,7 +209,9 @@ public struct RolloutStateReader: Sendable {
             status.canary = .init(image: canary.image, version: canary.environment["APP_VERSION"] ?? "unknown")
         }
         guard let start = records.first, start.phase == .start else {
-            if canaryContainer != nil { status.notes.append("a \(canaryService) container runs but the history records no rollout") }
+            if canaryContainer != nil {
+                status.notes.append("a \(canaryService) container runs but the history records no rollout")
+            }
             return status
         }
         status.id = start.rolloutID
@@ -198,7 +219,8 @@ public struct RolloutStateReader: Sendable {
         if case .array(let steps)? = start.details["steps"] { status.steps = steps.compactMap(jsonInt) }
         if let ms = start.int("interval_ms") { status.interval = ManifestDuration(milliseconds: ms) }
         if case .bool(let sticky)? = start.details["sticky"] { status.sticky = sticky }
-        if let action = start.details["on_inconclusive"]?.stringValue.flatMap(RolloutInconclusiveAction.init(rawValue:)) {
+        if let action = start.details["on_inconclusive"]?.stringValue.flatMap(RolloutInconclusiveAction.init(rawValue:))
+        {
             status.onInconclusive = action
         }
         if status.canary == nil, let image = start.details["image"]?.stringValue {
@@ -218,8 +240,11 @@ public struct RolloutStateReader: Sendable {
                 status.lastStepJudged = false
             case .decision:
                 status.lastVerdict = record.decision?["verdict"]?.stringValue ?? record.outcome
-                if case .array(let reasons)? = record.decision?["reasons"] { status.lastReasons = reasons.compactMap(\.stringValue) }
-                status.lastStepJudged = record.decision?["verdict"]?.stringValue.map { $0 == "allow" || $0 == "warn" } ?? false
+                if case .array(let reasons)? = record.decision?["reasons"] {
+                    status.lastReasons = reasons.compactMap(\.stringValue)
+                }
+                status.lastStepJudged =
+                    record.decision?["verdict"]?.stringValue.map { $0 == "allow" || $0 == "warn" } ?? false
             case .promoted, .aborted:
                 status.weight = record.int("weight") ?? 0
             default: break
@@ -236,11 +261,15 @@ public struct RolloutStateReader: Sendable {
             } else {
                 status.state = .paused
                 status.interrupted = true
-                status.notes.append("the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)")
+                status.notes.append(
+                    "the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)"
+                )
             }
         }
         if [.running, .paused].contains(status.state), containers != nil, canaryContainer == nil {
-            status.notes.append("the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it")
+            status.notes.append(
+                "the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it"
+            )
         }
         return status
     }
@@ -250,7 +279,8 @@ public struct RolloutStateReader: Sendable {
     /// behind) and that process still exists. A killed CLI is therefore never taken for a running one.
     func holdsLock(_ pid: Int32) -> Bool {
         guard pid > 0, let holder = lock.read(), holder.action.hasPrefix("rollout"), holder.pid == pid,
-              holder.host == ProcessInfo.processInfo.hostName else { return false }
+            holder.host == ProcessInfo.processInfo.hostName
+        else { return false }
         return kill(pid, 0) == 0 || errno == EPERM
     }
 

@@ -39,7 +39,10 @@ public struct SwarmRolloutSides: RolloutSideReading {
     /// The replicas Swarm wants running for a service (short name).
     public var replicas: @Sendable (String) throws -> [RolloutReplica]
 
-    public init(manifest: Manifest, transport: any HTTPTransport, replicas: @escaping @Sendable (String) throws -> [RolloutReplica]) {
+    public init(
+        manifest: Manifest, transport: any HTTPTransport,
+        replicas: @escaping @Sendable (String) throws -> [RolloutReplica]
+    ) {
         self.manifest = manifest
         self.transport = transport
         self.replicas = replicas
@@ -78,7 +81,8 @@ public struct SwarmRolloutSides: RolloutSideReading {
                 continue
             }
             guard let address = replica.address, !address.isEmpty,
-                  let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics") else {
+                let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics")
+            else {
                 doubts.append("replica \(place) has no address on the stack's network: its metrics were not read")
                 continue
             }

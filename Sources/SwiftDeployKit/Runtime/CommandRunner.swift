@@ -30,7 +30,9 @@ public struct SystemCommandRunner: CommandRunning {
         self.environment = environment
     }
 
-    public func run(_ arguments: [String], environment extra: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
+    public func run(_ arguments: [String], environment extra: [String: String]?, timeout: TimeInterval) throws
+        -> CommandResult
+    {
         precondition(!arguments.isEmpty, "a command needs a program")
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
@@ -77,8 +79,9 @@ public struct SystemCommandRunner: CommandRunning {
         // Children of the program may hold the pipes open; do not wait for them forever.
         _ = group.wait(timeout: .now() + 5)
         let (stdout, stderr) = collector.strings
-        return CommandResult(commandLine: commandLine, status: process.terminationStatus, stdout: stdout, stderr: stderr,
-                             timedOut: timedOut)
+        return CommandResult(
+            commandLine: commandLine, status: process.terminationStatus, stdout: stdout, stderr: stderr,
+            timedOut: timedOut)
     }
 
     /// The program's URL: itself when it contains a slash, else the first executable match on `PATH`.
@@ -93,12 +96,14 @@ private final class PipeCollector: @unchecked Sendable {
     private var err = Data()
 
     func set(_ data: Data, isError: Bool) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if isError { err = data } else { out = data }
     }
 
     var strings: (String, String) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
     }
 }

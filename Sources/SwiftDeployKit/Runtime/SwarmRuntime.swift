@@ -24,9 +24,11 @@ public struct SwarmRuntime: ContainerRuntime {
     /// stable on a mode switch). A rollout's deploys use `never`: no tag is resolved at all.
     public var resolveImage: String = "changed"
 
-    public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
-                pollInterval: TimeInterval = 1) {
+    public init(
+        project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
+        pollInterval: TimeInterval = 1
+    ) {
         self.project = project
         self.stackFile = stackFile
         self.runner = runner
@@ -35,8 +37,10 @@ public struct SwarmRuntime: ContainerRuntime {
         self.pollInterval = pollInterval
     }
 
-    public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.init(project: manifest.project, stackFile: manifest.stackFileURL, runner: runner, environment: environment)
         budget = WaitBudget(manifest: manifest).explanation
     }
@@ -54,7 +58,8 @@ public struct SwarmRuntime: ContainerRuntime {
 
     func check(_ result: CommandResult) throws {
         guard !result.succeeded else { return }
-        throw RuntimeError.commandFailed(command: result.commandLine, status: result.status, output: result.outputTail())
+        throw RuntimeError.commandFailed(
+            command: result.commandLine, status: result.status, output: result.outputTail())
     }
 
     func lines(_ result: CommandResult) throws -> [String] {
@@ -68,7 +73,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// `docker swarm init` command to run.
     public func preflight() throws {
         _ = try ComposeDetector(runner: runner, environment: environment).checkDaemon()
-        let result = try docker(["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
+        let result = try docker(
+            ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
         let words = try lines(result).first?.split(separator: " ").map(String.init) ?? []
         let state = words.first ?? "unknown", manager = words.dropFirst().first == "true"
         if state != "active" || !manager {
@@ -93,12 +99,15 @@ public struct SwarmRuntime: ContainerRuntime {
         let result = try docker(["image", "inspect", "--format", "{{json .RepoDigests}}", image])
         try check(result)
         guard let digests = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String] else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of repository digests")
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a JSON array of repository digests")
         }
         let repository = Self.repository(of: image)
         for entry in digests {
             let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
-            guard parts.count == 2, parts[1].hasPrefix("sha256:"), Self.repository(of: parts[0]) == repository else { continue }
+            guard parts.count == 2, parts[1].hasPrefix("sha256:"), Self.repository(of: parts[0]) == repository else {
+                continue
+            }
             return "\(image)@\(parts[1])"
         }
         return nil
@@ -109,7 +118,9 @@ public struct SwarmRuntime: ContainerRuntime {
     static func repository(of image: String) -> String {
         var name = String(image.split(separator: "@", maxSplits: 1).first ?? "")
         if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = String(name[..<colon]) }
-        for prefix in ["docker.io/", "index.docker.io/"] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
+        for prefix in ["docker.io/", "index.docker.io/"] where name.hasPrefix(prefix) {
+            name = String(name.dropFirst(prefix.count))
+        }
         if name.hasPrefix("library/") { name = String(name.dropFirst("library/".count)) }
         return name
     }
@@ -144,8 +155,13 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
-        try check(try docker(["stack", "deploy", "--detach=true", "--prune", "--resolve-image", resolveImage, "-c", stackFile.path, project],
-                             timeout: left))
+        try check(
+            try docker(
+                [
+                    "stack", "deploy", "--detach=true", "--prune", "--resolve-image", resolveImage, "-c",
+                    stackFile.path, project,
+                ],
+                timeout: left))
         try waitForUpdates(since: before, until: deadline)
         pruneConfigs()
     }
@@ -155,13 +171,17 @@ public struct SwarmRuntime: ContainerRuntime {
     /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
     func pruneConfigs() {
         guard let configs = try? lines(try docker(["config", "ls", "-q", "--filter", label])), !configs.isEmpty,
-              let ids = try? lines(try docker(["service", "ls", "-q", "--filter", label])) else { return }
+            let ids = try? lines(try docker(["service", "ls", "-q", "--filter", label]))
+        else { return }
         var used: Set<String> = []
         if !ids.isEmpty {
             guard let result = try? docker(["service", "inspect"] + ids), result.succeeded,
-                  let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return }
+                let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+            else { return }
             for service in array {
-                let spec = ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+                let spec =
+                    ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"]
+                    as? [String: Any]
                 for config in spec?["Configs"] as? [[String: Any]] ?? [] {
                     if let id = config["ConfigID"] as? String { used.insert(id) }
                 }
@@ -193,14 +213,18 @@ public struct SwarmRuntime: ContainerRuntime {
         while !pending.isEmpty {
             for service in pending.sorted() {
                 let name = serviceName(service)
-                guard let now = try serviceState(name) else { pending.remove(service); continue }  // pruned
+                guard let now = try serviceState(name) else {
+                    pending.remove(service)
+                    continue
+                }  // pruned
                 let previous = before[service]
                 if let update = now.update, update != previous?.update {
                     states[service] = update.state
                     switch update.state {
                     case "rollback_completed", "rollback_paused", "paused":
-                        throw RuntimeError.swarmRolledBack(service: name, state: update.state, message: update.message,
-                                                           tasks: failedTaskLines(service: service))
+                        throw RuntimeError.swarmRolledBack(
+                            service: name, state: update.state, message: update.message,
+                            tasks: failedTaskLines(service: service))
                     case "completed": break
                     default: continue  // updating, rollback_started: Swarm is still at it
                     }
@@ -208,15 +232,18 @@ public struct SwarmRuntime: ContainerRuntime {
                     states[service] = update.state
                     continue  // an update started before this deploy is still running
                 }
-                if try tasksRunSpec(of: name, spec: now.containerSpec) { pending.remove(service) } else {
+                if try tasksRunSpec(of: name, spec: now.containerSpec) {
+                    pending.remove(service)
+                } else {
                     states[service] = states[service] ?? "update not started yet"
                 }
             }
             if pending.isEmpty { return }
             if Date() >= deadline {
                 let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
-                throw RuntimeError.swarmUpdateTimedOut(seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
-                                                       tasks: failedTaskLines(), budget: budget)
+                throw RuntimeError.swarmUpdateTimedOut(
+                    seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
+                    tasks: failedTaskLines(), budget: budget)
             }
             Thread.sleep(forTimeInterval: pollInterval)
         }
@@ -240,22 +267,26 @@ public struct SwarmRuntime: ContainerRuntime {
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]],
-              let object = array.first,
-              let spec = ((object["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+            let object = array.first,
+            let spec = ((object["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"]
+                as? [String: Any]
         else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a service with Spec.TaskTemplate.ContainerSpec")
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a service with Spec.TaskTemplate.ContainerSpec")
         }
         var update: UpdateStatus?
         if let status = object["UpdateStatus"] as? [String: Any] {
-            update = UpdateStatus(state: status["State"] as? String ?? "", message: status["Message"] as? String ?? "",
-                                  startedAt: status["StartedAt"] as? String ?? "")
+            update = UpdateStatus(
+                state: status["State"] as? String ?? "", message: status["Message"] as? String ?? "",
+                startedAt: status["StartedAt"] as? String ?? "")
         }
         return ServiceState(containerSpec: try Self.canonical(spec), update: update)
     }
 
     /// True when the service has tasks Swarm wants running and every one carries `spec` as its container spec.
     func tasksRunSpec(of name: String, spec: Data) throws -> Bool {
-        let ids = try lines(try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
+        let ids = try lines(
+            try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
         if ids.isEmpty { return false }
         let inspect = try docker(["inspect", "--type", "task"] + ids)
         try check(inspect)
@@ -264,7 +295,8 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         for task in array {
             guard let taskSpec = (task["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] else {
-                throw RuntimeError.unreadableAnswer(command: inspect.commandLine, detail: "a task without Spec.ContainerSpec")
+                throw RuntimeError.unreadableAnswer(
+                    command: inspect.commandLine, detail: "a task without Spec.ContainerSpec")
             }
             if try Self.canonical(taskSpec) != spec { return false }
         }
@@ -277,7 +309,8 @@ public struct SwarmRuntime: ContainerRuntime {
     static let comparedFields = ["Image", "Env", "Args", "Command", "User", "Configs", "Healthcheck"]
 
     static func canonical(_ object: [String: Any]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: object.filter { comparedFields.contains($0.key) }, options: [.sortedKeys])
+        try JSONSerialization.data(
+            withJSONObject: object.filter { comparedFields.contains($0.key) }, options: [.sortedKeys])
     }
 
     /// Sends SIGHUP to the service's containers on this node (nginx reloads; it also re-resolves tasks.<service>
@@ -293,7 +326,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// volume it never removed). What still remains is for the caller to report.
     public func down() throws {
         let result = try docker(["stack", "rm", project], timeout: commandTimeout)
-        let removeFailed = !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
+        let removeFailed =
+            !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
         let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
         var rest = try leftovers()
         var fruitless = 0
@@ -335,8 +369,12 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// The ids of the service's running containers on this node.
     func localContainers(service: String, timeout: TimeInterval = 60) throws -> [String] {
-        try lines(try docker(["ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
-                              "--filter", "status=running"], timeout: timeout))
+        try lines(
+            try docker(
+                [
+                    "ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
+                    "--filter", "status=running",
+                ], timeout: timeout))
     }
 
     // MARK: What runs
@@ -360,21 +398,27 @@ public struct SwarmRuntime: ContainerRuntime {
         let result = try docker(["service", "inspect"] + ids)
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of services")
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a JSON array of services")
         }
         return try array.map { object in
             let spec = object["Spec"] as? [String: Any] ?? [:]
-            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty else {
-                throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "a service without Spec.Name or ID")
+            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty
+            else {
+                throw RuntimeError.unreadableAnswer(
+                    command: result.commandLine, detail: "a service without Spec.Name or ID")
             }
             let short = name.hasPrefix(project + "_") ? String(name.dropFirst(project.count + 1)) : name
             let mode = spec["Mode"] as? [String: Any]
             guard let count = (mode?["Replicated"] as? [String: Any])?["Replicas"] as? Int, count >= 0 else {
-                let found = mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                let found =
+                    mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
                     .map { String(decoding: $0, as: UTF8.self) } ?? "no Spec.Mode"
                 throw RuntimeError.unreadableAnswer(
                     command: result.commandLine,
-                    detail: "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'")
+                    detail:
+                        "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'"
+                )
             }
             return (short, id, count)
         }.sorted { $0.name < $1.name }
@@ -403,7 +447,10 @@ public struct SwarmRuntime: ContainerRuntime {
         let ids = try lines(list)
         if ids.isEmpty { return [] }
         let inspect = try docker(["inspect", "--type", "task"] + ids)
-        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else { try check(inspect); return [] }
+        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {
+            try check(inspect)
+            return []
+        }
         let services = Dictionary(try services().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let nodes = try nodeNames()
         return try SwarmTask.parse(inspect.stdout, command: inspect.commandLine, services: services, nodes: nodes)
@@ -427,29 +474,38 @@ public struct SwarmRuntime: ContainerRuntime {
     /// on this node, what its health check said (`unhealthy: 3 failed checks in a row, the last exit 1: …`).
     public func failedTaskLines(service: String? = nil, limit: Int = 6) -> [String] {
         guard let tasks = try? tasks() else { return [] }
-        return tasks.filter { ["failed", "rejected", "complete"].contains($0.status.state) && (service == nil || $0.status.service == service) }
-            .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
-            .prefix(limit).map { task in
-                var line = task.line
-                if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
-                if let container = task.containerID, let health = healthDetail(container: container) { line += " (\(health))" }
-                return line
+        return tasks.filter {
+            ["failed", "rejected", "complete"].contains($0.status.state)
+                && (service == nil || $0.status.service == service)
+        }
+        .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
+        .prefix(limit).map { task in
+            var line = task.line
+            if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
+            if let container = task.containerID, let health = healthDetail(container: container) {
+                line += " (\(health))"
             }
+            return line
+        }
     }
 
     /// What a task container's health check last said, when it failed at least once: `unhealthy: 3 failed checks in a
     /// row, the last exit 1: <output>`; nil when the container is not on this node, gone, or its checks passed.
     func healthDetail(container: String) -> String? {
-        guard let result = try? docker(["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
-              result.succeeded,
-              let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return nil }
+        guard
+            let result = try? docker(
+                ["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
+            result.succeeded,
+            let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { return nil }
         let streak = health["FailingStreak"] as? Int ?? 0
         let status = health["Status"] as? String ?? "unknown"
         guard streak > 0 || status == "unhealthy" else { return nil }
         var text = "\(status): \(streak) failed health check\(streak == 1 ? "" : "s") in a row"
         if let last = (health["Log"] as? [[String: Any]])?.last {
             text += ", the last exit \(last["ExitCode"] as? Int ?? -1)"
-            let output = (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let output =
+                (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(whereSeparator: \.isNewline).first.map { String($0.prefix(160)) } ?? ""
             if !output.isEmpty { text += ": \(output)" }
         }
@@ -459,7 +515,8 @@ public struct SwarmRuntime: ContainerRuntime {
     public func recentFailures() -> [String] { failedTaskLines() }
 
     public func logs(container: String, lines: Int) -> String {
-        guard let result = try? docker(["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20) else { return "" }
+        guard let result = try? docker(["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20)
+        else { return "" }
         let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return CommandResult.tail(text, lines: lines)
     }
@@ -482,7 +539,9 @@ struct SwarmTask {
         return "\(status.name) on \(status.node ?? "no node"): \(status.state)\(detail)"
     }
 
-    static func parse(_ json: String, command: String, services: [String: String], nodes: [String: String]) throws -> [SwarmTask] {
+    static func parse(_ json: String, command: String, services: [String: String], nodes: [String: String]) throws
+        -> [SwarmTask]
+    {
         guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(command: command, detail: "expected a JSON array of tasks")
         }
@@ -493,7 +552,9 @@ struct SwarmTask {
             let spec = (object["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] ?? [:]
             var environment: [String: String] = [:]
             for entry in spec["Env"] as? [String] ?? [] {
-                if let eq = entry.firstIndex(of: "=") { environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...]) }
+                if let eq = entry.firstIndex(of: "=") {
+                    environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+                }
             }
             let service = services[object["ServiceID"] as? String ?? ""] ?? (object["ServiceID"] as? String ?? "?")
             let slot = object["Slot"] as? Int ?? 0
@@ -501,23 +562,26 @@ struct SwarmTask {
             let containerStatus = status["ContainerStatus"] as? [String: Any] ?? [:]
             var started: Date?
             if let text = status["Timestamp"] as? String {
-                let trimmed = text.replacingOccurrences(of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
+                let trimmed = text.replacingOccurrences(
+                    of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
                 started = formatter.date(from: trimmed)
             }
             let error = (status["Err"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? ""
-            let address = ((object["NetworksAttachments"] as? [[String: Any]])?.compactMap { attachment -> String? in
-                let network = (attachment["Network"] as? [String: Any])?["Spec"] as? [String: Any]
-                // The ingress network is not the stack's.
-                if (network?["Ingress"] as? Bool) == true { return nil }
-                return (attachment["Addresses"] as? [String])?.first
-            }.first).map { String($0.split(separator: "/").first ?? "") }
+            let address =
+                ((object["NetworksAttachments"] as? [[String: Any]])?.compactMap { attachment -> String? in
+                    let network = (attachment["Network"] as? [String: Any])?["Spec"] as? [String: Any]
+                    // The ingress network is not the stack's.
+                    if (network?["Ingress"] as? Bool) == true { return nil }
+                    return (attachment["Addresses"] as? [String])?.first
+                }.first).map { String($0.split(separator: "/").first ?? "") }
             var image = spec["Image"] as? String ?? ""
             if let at = image.firstIndex(of: "@") { image = String(image[..<at]) }
             return SwarmTask(
                 status: ContainerStatus(
                     id: object["ID"] as? String ?? "", name: "\(service).\(slot)", service: service,
                     state: status["State"] as? String ?? "unknown", health: nil,
-                    lastHealthOutput: error.isEmpty ? "" : error, image: image, environment: environment, startedAt: started,
+                    lastHealthOutput: error.isEmpty ? "" : error, image: image, environment: environment,
+                    startedAt: started,
                     restartCount: 0, exitCode: containerStatus["ExitCode"] as? Int ?? 0,
                     node: nodeID.isEmpty ? nil : (nodes[nodeID] ?? String(nodeID.prefix(12)))),
                 desiredState: object["DesiredState"] as? String ?? "",

@@ -22,13 +22,17 @@ extension RolloutWorkflow {
     /// Stable is pinned: its image in the stack file is the one its service runs (`stableImage`, default: read from its
     /// Swarm spec, with the digest Swarm recorded), and the deploy runs with `--resolve-image never`, so neither a tag
     /// moved in its registry nor a changed `services.image` reaches stable through a rollout's deploy.
-    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil) throws {
+    func applySwarm(
+        _ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil
+    ) throws {
         let name = context.manifestURL.lastPathComponent
         let pin = try stableImage ?? runtime.serviceImage(service: app)
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
-        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary, stableImage: pin)
+        let rendered = try ConfigRenderer(templates: generator.templates).render(
+            manifest, manifestName: name, canary: canary, stableImage: pin)
         if let canary, let live = rendered.nginxLive,
-           try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
+            try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime)
+        {
             // The stack file takes the new weight only once nginx runs it.
             try setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
             try generator.write()
@@ -38,7 +42,9 @@ extension RolloutWorkflow {
             // The stack deploy does not touch nginx's running copy: it must already run this weight (a live copy left
             // at another weight would send clients to a side that is not meant to have them). Checked on the task here;
             // a difference is set live, and that is checked again.
-            if let live = rendered.nginxLive { try swarmEnsureLoadedWeight(canary?.weight ?? 0, live: live, label: label, runtime: runtime) }
+            if let live = rendered.nginxLive {
+                try swarmEnsureLoadedWeight(canary?.weight ?? 0, live: live, label: label, runtime: runtime)
+            }
         }
     }
 
@@ -51,7 +57,8 @@ extension RolloutWorkflow {
         do {
             try Self.checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: 0)
         } catch RolloutError.swarmLoadedWeightMismatch {
-            try setSwarmSplit(live, weight: weight, label: "\(label): nginx's running copy set to \(weight)%", runtime: runtime)
+            try setSwarmSplit(
+                live, weight: weight, label: "\(label): nginx's running copy set to \(weight)%", runtime: runtime)
         }
     }
 
@@ -71,16 +78,19 @@ extension RolloutWorkflow {
         guard let swarm = swarmRuntime else { return nil }
         let name = context.manifestURL.lastPathComponent
         guard let wanted = try Self.stackDigest(of: manifest, name: name) else { return nil }
-        let running = try swarm.serviceLabel(service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
+        let running = try swarm.serviceLabel(
+            service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
         guard running == wanted else {
-            throw RolloutError.swarmManifestNotDeployed(manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
+            throw RolloutError.swarmManifestNotDeployed(
+                manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
         }
         return wanted
     }
 
     /// The digest of the stack `manifest` deploys without a rollout (``RenderedConfig/stackDigest``).
     static func stackDigest(of manifest: Manifest, name: String) throws -> String? {
-        try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(manifest, manifestName: name).stackDigest
+        try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(manifest, manifestName: name)
+            .stackDigest
     }
 
     /// On Swarm, before `rollout resume` or a promotion: the manifest on disk must still render to the stack recorded at
@@ -94,7 +104,8 @@ extension RolloutWorkflow {
         let onDisk = try loader.load(from: context.manifestURL)
         let now = try Self.stackDigest(of: onDisk, name: name) ?? ""
         guard now == recorded else {
-            throw RolloutError.swarmManifestChangedDuringRollout(manifest: name, recorded: recorded, now: now, action: action)
+            throw RolloutError.swarmManifestChangedDuringRollout(
+                manifest: name, recorded: recorded, now: now, action: action)
         }
     }
 
@@ -103,22 +114,29 @@ extension RolloutWorkflow {
     /// during the rollout reaches neither. Without a digest (a local build) the tag is all there is: said in the
     /// progress and the start record, and refused on a swarm of several nodes (each would run its own copy of the
     /// tag) unless overridden. Returns the start record's message suffix and details (whether stable is pinned too).
-    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: (String) -> Void) throws -> (message: String, details: [String: JSONValue]) {
+    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: (String) -> Void) throws
+        -> (message: String, details: [String: JSONValue])
+    {
         guard let swarm = swarmRuntime else { return ("", [:]) }
         let stableSpec = try swarm.serviceImage(service: app) ?? plan.stableImage
-        var details: [String: JSONValue] = ["stable_spec_image": .string(stableSpec), "stable_pinned": .bool(stableSpec.contains("@sha256:"))]
+        var details: [String: JSONValue] = [
+            "stable_spec_image": .string(stableSpec), "stable_pinned": .bool(stableSpec.contains("@sha256:")),
+        ]
         if let pinned = try swarm.digestReference(plan.image) {
             plan.candidateImage = pinned
             details["candidate_image"] = .string(pinned)
             details["candidate_pinned"] = .bool(true)
-            progress("the candidate runs \(pinned): pinned by its registry digest, so every task of it and stable at the promotion run what is judged")
+            progress(
+                "the candidate runs \(pinned): pinned by its registry digest, so every task of it and stable at the promotion run what is judged"
+            )
             return ("; the candidate is pinned to \(pinned)", details)
         }
         let nodes = try swarm.nodeCount()
         if nodes > 1, override == nil { throw RolloutError.swarmCandidateNotPinned(image: plan.image, nodes: nodes) }
         details["candidate_image"] = .string(plan.image)
         details["candidate_pinned"] = .bool(false)
-        let note = "\(plan.image) has no registry digest on this node (a local build, or a tag not pulled from a registry): it is not pinned, each node runs its own copy of the tag, so a task of the candidate started on another node, or stable there at the promotion, runs whatever the tag names on that node"
+        let note =
+            "\(plan.image) has no registry digest on this node (a local build, or a tag not pulled from a registry): it is not pinned, each node runs its own copy of the tag, so a task of the candidate started on another node, or stable there at the promotion, runs whatever the tag names on that node"
         progress(note)
         return ("; " + note, details)
     }
@@ -127,7 +145,8 @@ extension RolloutWorkflow {
     /// candidate service exists: a weight change is then a live one.
     func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
         let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
-        return try runtime.configNames(of: "nginx") == [wanted] && runtime.serviceState(runtime.serviceName(canaryService)) != nil
+        return try runtime.configNames(of: "nginx") == [wanted]
+            && runtime.serviceState(runtime.serviceName(canaryService)) != nil
     }
 
     /// All traffic back on stable: weight 0 live. The live form is rendered from the Swarm config nginx's service runs
@@ -139,7 +158,8 @@ extension RolloutWorkflow {
     func swarmTrafficToStable(runtime: SwarmRuntime) throws -> Bool {
         let names = try runtime.configNames(of: "nginx")
         guard names.count == 1, let conf = try runtime.configData(names[0]),
-              let live = CanaryContext.swarmLiveForm(ofConfig: conf, weight: 0) else { return false }
+            let live = CanaryContext.swarmLiveForm(ofConfig: conf, weight: 0)
+        else { return false }
         try setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
         return true
     }
@@ -151,25 +171,33 @@ extension RolloutWorkflow {
     /// new config. Every command goes to the one container found first, so the steps cannot land in different tasks;
     /// a failure after the move puts the previous config and label back and reloads nginx on them before the error.
     func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
-        try Self.setSwarmSplit(live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
+        try Self.setSwarmSplit(
+            live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
     }
 
-    static func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double) throws {
+    static func setSwarmSplit(
+        _ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double
+    ) throws {
         let path = swarmLiveConfig, next = path + ".next"
         let service = runtime.serviceName("nginx")
-        guard let container = try runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
+        guard let container = try runtime.localContainers(service: "nginx").first else {
+            throw RuntimeError.noLocalTask(service: service)
+        }
         let shown = String(container.prefix(12))
         func run(_ command: [String], shownAs: String? = nil) throws -> CommandResult {
             let result = try runtime.exec(container: container, command: command)
             guard result.succeeded else {
-                throw RolloutError.swarmExecFailed(step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
-                                                   output: result.outputTail())
+                throw RolloutError.swarmExecFailed(
+                    step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
+                    output: result.outputTail())
             }
             return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
         func write(_ contents: String) throws {
-            _ = try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next], shownAs: "bash -c 'printf > \(next)'")
+            _ = try run(
+                ["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next],
+                shownAs: "bash -c 'printf > \(next)'")
         }
         let previous = try run(["cat", path]).stdout
         try write(live)
@@ -186,23 +214,32 @@ extension RolloutWorkflow {
             let previousWeight = splitWeight(in: previous) ?? 0
             var restored: [String] = [], failed: [String] = []
             func attempt(_ what: String, _ body: () throws -> Void) {
-                do { try body(); restored.append(what) } catch { failed.append("\(what) (\(error.localizedDescription))") }
+                do {
+                    try body()
+                    restored.append(what)
+                } catch { failed.append("\(what) (\(error.localizedDescription))") }
             }
-            attempt("the previous config (\(previousWeight)%)") { try write(previous); _ = try run(["mv", "-f", next, path]) }
+            attempt("the previous config (\(previousWeight)%)") {
+                try write(previous)
+                _ = try run(["mv", "-f", next, path])
+            }
             attempt("the weight label \(previousWeight)") {
-                try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(previousWeight))
+                try runtime.setServiceLabel(
+                    service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(previousWeight))
             }
             attempt("a reload on them") { _ = try run(["nginx", "-s", "reload", "-c", path]) }
             var runs = "the split of \(previousWeight)% (its label agrees)"
             do {
-                try checkLoadedWeight(previousWeight, live: previous, container: container, runtime: runtime, seconds: readBackSeconds)
+                try checkLoadedWeight(
+                    previousWeight, live: previous, container: container, runtime: runtime, seconds: readBackSeconds)
             } catch RolloutError.swarmLoadedWeightMismatch(_, _, _, let label, let loaded) {
                 runs = "\(loaded), its label '\(label)'"
             } catch {
                 runs = "nothing readable (\(error.localizedDescription))"
             }
-            throw RolloutError.swarmSplitPutBack(cause: error.localizedDescription, restored: restored, failed: failed, runs: runs,
-                                                 container: shown, service: service)
+            throw RolloutError.swarmSplitPutBack(
+                cause: error.localizedDescription, restored: restored, failed: failed, runs: runs,
+                container: shown, service: service)
         }
     }
 
@@ -213,33 +250,46 @@ extension RolloutWorkflow {
     /// `docker exec` as ``SwarmAdminTransport`` does) until it answers `weight` or `seconds` pass (the master loads a
     /// new config asynchronously after `nginx -s reload`), and reads the weight label back. A difference in either
     /// is ``RolloutError/swarmLoadedWeightMismatch(container:service:expected:label:loaded:)``.
-    static func checkLoadedWeight(_ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double) throws {
+    static func checkLoadedWeight(
+        _ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double
+    ) throws {
         let port = SwarmAdminTransport.adminListenPort(inNginxConf: live) ?? ContainerLayout.nginxAdminPort
         let deadline = Date().addingTimeInterval(seconds)
         var loaded = "nothing readable"
         while true {
-            let result = try runtime.exec(container: container, command: ["bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
-                                                                          "text/plain", String(port)])
+            let result = try runtime.exec(
+                container: container,
+                command: [
+                    "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
+                    "text/plain", String(port),
+                ])
             if !result.succeeded {
                 loaded = "nothing readable (docker exec: \(result.outputTail(lines: 2)))"
             } else if let response = try? SwarmAdminTransport.parse(Data(result.stdout.utf8), url: loadedWeightPath) {
-                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 if response.status == 200, body == String(weight) { break }
-                loaded = response.status == 200 ? "the split of \(body)%" : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
+                loaded =
+                    response.status == 200
+                    ? "the split of \(body)%"
+                    : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
             } else {
                 loaded = "nothing readable (an answer that is not HTTP)"
             }
             if Date() >= deadline {
-                throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
-                                                             expected: weight, label: (try? runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
-                                                             loaded: loaded)
+                throw RolloutError.swarmLoadedWeightMismatch(
+                    container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
+                    expected: weight,
+                    label: (try? runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
+                    loaded: loaded)
             }
             Thread.sleep(forTimeInterval: 0.2)
         }
         let label = try runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
         guard label == String(weight) else {
-            throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
-                                                         label: label, loaded: "the split of \(weight)%")
+            throw RolloutError.swarmLoadedWeightMismatch(
+                container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
+                label: label, loaded: "the split of \(weight)%")
         }
     }
 
@@ -257,7 +307,9 @@ extension RolloutWorkflow {
 
     /// The candidate's service removed by name (`docker service rm`), when it exists.
     func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) throws {
-        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil { try runtime.remove(service: canaryService) }
+        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil {
+            try runtime.remove(service: canaryService)
+        }
     }
 }
 
@@ -267,17 +319,24 @@ extension SwarmRuntime {
         let result = try docker(["config", "inspect", "--format", "{{json .Spec.Data}}", name])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such config") { return nil }
         try check(result)
-        guard let encoded = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8), options: [.fragmentsAllowed]) as? String,
-              let data = Data(base64Encoded: encoded) else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected the config's data as a base64 JSON string")
+        guard
+            let encoded = try? JSONSerialization.jsonObject(
+                with: Data(result.stdout.utf8), options: [.fragmentsAllowed]) as? String,
+            let data = Data(base64Encoded: encoded)
+        else {
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected the config's data as a base64 JSON string")
         }
         return String(decoding: data, as: UTF8.self)
     }
 
     /// The names of the Swarm configs a service of the stack mounts (`[]` when it has none or does not exist).
     public func configNames(of service: String) throws -> [String] {
-        let result = try docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
-                                 serviceName(service)])
+        let result = try docker([
+            "service", "inspect", "--format",
+            "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
+            serviceName(service),
+        ])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return [] }
         try check(result)
         return result.stdout.split(whereSeparator: \.isWhitespace).map(String.init).sorted()
@@ -291,7 +350,8 @@ extension SwarmRuntime {
     /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its
     /// task spec, so Swarm replaces no task.
     public func setServiceLabel(service: String, key: String, value: String) throws {
-        try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+        try check(
+            try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
 
     /// The image of the stack's candidate service `<app>-canary` (its spec), nil when no such service exists.
@@ -307,8 +367,14 @@ extension SwarmRuntime {
 
     /// A label of a service (`""` when it has none).
     public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) throws -> String {
-        let result = try docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])
-        if missingServiceIsEmpty, !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return "" }
+        let result = try docker([
+            "service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service),
+        ])
+        if missingServiceIsEmpty, !result.succeeded,
+            (result.stderr + result.stdout).lowercased().contains("no such service")
+        {
+            return ""
+        }
         try check(result)
         let value = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return value == "<no value>" ? "" : value
@@ -317,7 +383,9 @@ extension SwarmRuntime {
     /// The image in a service's Swarm spec (`tag@sha256:…` when Swarm recorded the digest at its deploy); nil when the
     /// service does not exist.
     public func serviceImage(service: String) throws -> String? {
-        let result = try docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service)])
+        let result = try docker([
+            "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service),
+        ])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
         let image = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -326,9 +394,15 @@ extension SwarmRuntime {
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
     /// the update converged: a templated config (nginx's) is rendered with the labels only when a task is created.
-    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) throws {
-        try check(try docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)", serviceName(service)],
-                             timeout: max(timeout, 10)))
+    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) throws
+    {
+        try check(
+            try docker(
+                [
+                    "service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)",
+                    serviceName(service),
+                ],
+                timeout: max(timeout, 10)))
     }
 }
 
@@ -339,16 +413,19 @@ extension RolloutWorkflow {
     func checkSwarmCanSplit(action: String = "rollout start") throws {
         guard manifest.runtime == .swarm else { return }
         guard let swarm = swarmRuntime else {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
+            throw RolloutError.swarmSplitUnavailable(
+                project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
         }
         do {
             let probe = try swarm.exec(service: "nginx", command: ["true"])
             guard probe.succeeded else {
-                throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
-                                                         action: action)
+                throw RolloutError.swarmSplitUnavailable(
+                    project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
+                    action: action)
             }
         } catch let error as RuntimeError {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: error.localizedDescription, action: action)
+            throw RolloutError.swarmSplitUnavailable(
+                project: manifest.project, detail: error.localizedDescription, action: action)
         }
     }
 
@@ -361,17 +438,26 @@ extension RolloutWorkflow {
         guard manifest.runtime == .swarm else { return nil }
         let weight = 37
         let rendered = try ConfigRenderer(templates: TemplateSet.forManifest(manifest))
-            .render(manifest, manifestName: manifestName, canary: CanaryRender(image: "swiftdeploy/check:0", version: "0", weight: weight, sticky: manifest.rollout.sticky))
-        let origin = manifest.templatesDir.map { "the nginx.conf.mustache in \($0)" } ?? "the built-in nginx.conf.mustache"
+            .render(
+                manifest, manifestName: manifestName,
+                canary: CanaryRender(
+                    image: "swiftdeploy/check:0", version: "0", weight: weight, sticky: manifest.rollout.sticky))
+        let origin =
+            manifest.templatesDir.map { "the nginx.conf.mustache in \($0)" } ?? "the built-in nginx.conf.mustache"
         let copy = "copy it from swiftdeploy's built-in nginx.conf.mustache"
-        guard let live = rendered.nginxLive, let swarmLive = CanaryContext.swarmLiveForm(ofConfig: rendered.nginxConf, weight: weight) else {
-            return "\(origin) renders no traffic split (`{{#splitLines}}` inside `split_clients`) on Swarm, so a rollout could not set one; \(copy)"
+        guard let live = rendered.nginxLive,
+            let swarmLive = CanaryContext.swarmLiveForm(ofConfig: rendered.nginxConf, weight: weight)
+        else {
+            return
+                "\(origin) renders no traffic split (`{{#splitLines}}` inside `split_clients`) on Swarm, so a rollout could not set one; \(copy)"
         }
         guard live.contains("location = \(loadedWeightPath)"), live.contains("return 200 \"\(weight)\";") else {
-            return "\(origin) has no admin location `= \(loadedWeightPath)` answering the split's weight (`return 200 \"{{{weight}}}\";`, inside `{{#canary}}{{#swarm}}` of the admin server): on Swarm every weight change and every rollback reads back there the weight nginx loaded, so each would fail; \(copy)"
+            return
+                "\(origin) has no admin location `= \(loadedWeightPath)` answering the split's weight (`return 200 \"{{{weight}}}\";`, inside `{{#canary}}{{#swarm}}` of the admin server): on Swarm every weight change and every rollback reads back there the weight nginx loaded, so each would fail; \(copy)"
         }
         guard swarmLive == live else {
-            return "\(origin) renders a Swarm config whose weight actions do not give the live form nginx runs (the split or the weight is written differently in the two forms); \(copy)"
+            return
+                "\(origin) renders a Swarm config whose weight actions do not give the live form nginx runs (the split or the weight is written differently in the two forms); \(copy)"
         }
         return nil
     }
@@ -379,16 +465,21 @@ extension RolloutWorkflow {
     /// `rollout abort` on Swarm needs Swarm's runtime only: without a local nginx task it takes the label path.
     func checkSwarmRuntime(action: String) throws {
         guard manifest.runtime == .swarm, swarmRuntime == nil else { return }
-        throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
+        throw RolloutError.swarmSplitUnavailable(
+            project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
     }
 
     /// Before finishing on Swarm (all traffic to the candidate, then back, both live through `docker exec`): nginx's
     /// task must still run on this node. When it moved (its node drained or lost mid-rollout), the rollout is recorded
     /// paused, nothing else changed, and the error names where to run `rollout promote`.
     func checkSwarmCanFinish(plan: RolloutPlan) throws {
-        do { try checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(let project, let detail, _) {
+        do { try checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(
+            let project, let detail, _)
+        {
             let error = RolloutError.swarmNginxMoved(project: project, detail: detail)
-            try record(.paused, plan: plan, outcome: "nginx-moved", message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
+            try record(
+                .paused, plan: plan, outcome: "nginx-moved",
+                message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
             throw error
         }
     }
@@ -407,8 +498,11 @@ extension RolloutWorkflow {
         } catch {
             var why = "the live change failed (\(error.localizedDescription))"
             if case RuntimeError.noLocalTask(let service) = error { why = "no task of \(service) runs on this node" }
-            progress("\(why): setting nginx's weight label to 0 and having Swarm replace its task, which renders its config with it (its port refuses connections for a moment)")
-            try runtime.setServiceLabelReplacingTasks(service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
+            progress(
+                "\(why): setting nginx's weight label to 0 and having Swarm replace its task, which renders its config with it (its port refuses connections for a moment)"
+            )
+            try runtime.setServiceLabelReplacingTasks(
+                service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
             let node = (try? runtime.containers())?.first { $0.service == "nginx" }?.node
             return node ?? "unknown"
         }
