@@ -163,7 +163,8 @@ extension RolloutWorkflowTests {
             (Self.imageFormat, ScriptedRunner.ok("swiftdeploy/api:0.1.0\n")),
             (Self.adminRequest, Self.admin("0")),
             (Self.weightLabelFormat, ScriptedRunner.ok("0\n")),
-            (Self.configsFormat, ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),  // not the rollout form: a stack deploy
+            // Not the rollout form: a stack deploy.
+            (Self.configsFormat, ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
             (["docker", "service", "ls"], ScriptedRunner.ok("")),
             (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
             (["docker", "config", "ls"], ScriptedRunner.ok("")),
