@@ -360,7 +360,8 @@ struct SwarmRolloutEndToEndTests {
         let resume = try project.run(["rollout", "resume"])
         #expect(resume.status == 3 && resume.stderr.contains("was changed during the rollout"), "\(resume.stderr)")
         let abort = try project.run(["rollout", "abort"])
-        #expect(abort.status == 0, "an abort that rolled back exits 0 (the command did what was asked): \(abort.stderr)")
+        #expect(
+            abort.status == 0, "an abort that rolled back exits 0 (the command did what was asked): \(abort.stderr)")
         #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try Self.nginxTasks(project) == nginxBefore, "the abort replaced nginx's task")
         let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
