@@ -175,7 +175,11 @@ struct RolloutCommand: AsyncParsableCommand {
                     let label =
                         status.nginxWeightLabel.map { "; nginx's label: \($0.isEmpty ? "none" : $0 + "%")" } ?? ""
                     console.print(
-                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)% (history\(label))  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
+                        """
+                          step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)% \
+                        (history\(label))  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \
+                        \(status.interval) each)
+                        """
                     )
                 }
                 for (name, side) in [("stable", status.stable), ("canary", status.canary)] {

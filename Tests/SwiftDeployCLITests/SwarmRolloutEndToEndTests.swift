@@ -343,7 +343,8 @@ struct SwarmRolloutEndToEndTests {
 
     /// Review 2, findings 3 and 4, on the real engine: a rollout killed at its 30% step, then its candidate service
     /// removed by hand and the manifest edited (`rollout.sticky`, which changes nginx.conf, and `services.replicas`,
-    /// which would change stable). `rollout resume` refuses the edited manifest; `rollout abort` takes traffic back live
+    /// which would change stable). `rollout resume` refuses the edited manifest; `rollout abort` takes traffic back
+    /// live
     /// from the config nginx runs (nginx's live copy at 0%, its label 0), deploys no stack, and leaves nginx's task and
     /// stable's tasks as they were.
     @Test(.requires(.docker))

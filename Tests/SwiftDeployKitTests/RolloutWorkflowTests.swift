@@ -496,7 +496,8 @@ import Yams
                     container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "20",
                     loaded: "the split of 35%"
                 ).errorDescription)
-        // Review 2, finding 9: what was put back is said, each step by name, and what nginx runs after it is asked again
+        // Review 2, finding 9: what was put back is said, each step by name, and what nginx runs after it is asked
+        // again
         // (here the master runs 35% while the label still reads 20: said, not assumed).
         #expect(
             restored == ["the previous config (35%)", "the weight label 35", "a reload on them"] && failed.isEmpty,
@@ -795,7 +796,8 @@ import Yams
         let services = try #require(stackFile["services"] as? [String: [String: Any]])
         #expect(services["app"]?["image"] as? String == running)
         #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
-        // After the stack deploy, what nginx loaded is asked (finding 3 of review 2): it runs 0%, so nothing is rewritten.
+        // After the stack deploy, what nginx loaded is asked (finding 3 of review 2): it runs 0%, so nothing is
+        // rewritten.
         #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) }, "\(runner.commands)")
         #expect(
             !runner.commands.contains {
@@ -877,7 +879,8 @@ import Yams
         }
     }
 
-    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause` and `promote` on a node where nginx's task does not run are
+    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause` and `promote` on a node where nginx's task does not run
+    /// are
     /// refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none of them
     /// starts a rollback. (`abort` is not refused: it takes the label path, see below.)
     @Test(arguments: ["resume", "pause", "promote"])
@@ -940,7 +943,8 @@ import Yams
     }
 
     /// Review 2, findings 2, 4 and 9: `rollout abort` on a manager whose nginx task runs elsewhere is not refused: the
-    /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is rendered
+    /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is
+    /// rendered
     /// with it), the candidate's service removed by name, no stack deployed (stable and nginx otherwise untouched), and
     /// the rollback record says nginx was replaced.
     @Test func onSwarmAnAbortWhereNginxDoesNotRunTakesTheLabelPathAndDeploysNoStack() async throws {

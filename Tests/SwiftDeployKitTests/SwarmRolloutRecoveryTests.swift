@@ -5,7 +5,8 @@ import Yams
 
 @testable import SwiftDeployKit
 
-/// Review 2 of rollout on Swarm (findings 1-5 and 8): the candidate pinned by digest, traffic back on stable without the
+/// Review 2 of rollout on Swarm (findings 1-5 and 8): the candidate pinned by digest, traffic back on stable without
+/// the
 /// candidate or the manifest as it is now, the label path as the fallback of any live failure, a rollback that deploys
 /// no stack, the manifest snapshot, and a candidate service the local history does not know of. Scripted Docker
 /// answers (as the other Swarm workflow tests); the real engine runs them in `SwarmRolloutEndToEndTests`.
@@ -342,7 +343,8 @@ extension RolloutWorkflowTests {
         #expect(check.status == .fail && check.detail.contains(RolloutWorkflow.loadedWeightPath), "\(check)")
     }
 
-    /// Finding 2: on Swarm, `deploy`, `promote` and `teardown` are refused (and the refusal recorded) while the stack runs
+    /// Finding 2: on Swarm, `deploy`, `promote` and `teardown` are refused (and the refusal recorded) while the stack
+    /// runs
     /// a candidate service this directory's history records no rollout for; without one they go on.
     @Test(arguments: [true, false])
     func onSwarmACandidateServiceTheHistoryDoesNotKnowIsRefused(_ exists: Bool) throws {

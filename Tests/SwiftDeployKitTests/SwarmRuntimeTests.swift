@@ -173,7 +173,8 @@ struct SwarmRuntimeTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
-    /// Review 2, finding 8: a plain deploy (and the mode switch) asks the registry only for images whose text changed in
+    /// Review 2, finding 8: a plain deploy (and the mode switch) asks the registry only for images whose text changed
+    /// in
     /// the stack file (`--resolve-image changed`), so a re-pushed `nginx:1.27` or app tag does not replace a task of a
     /// deploy that changed nothing; a rollout's runtime resolves nothing (`never`).
     @Test func aDeployResolvesOnlyTheImagesThatChanged() throws {

@@ -100,7 +100,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         let addresses = listed.filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
         let notRead = listed.filter { $0.state != "running" || ($0.address ?? "").isEmpty }
             .map {
-                "\($0.name)\($0.node.map { " on \($0)" } ?? "") (\($0.state == "running" ? "running without an address" : $0.state))"
+                """
+                \($0.name)\($0.node.map { " on \($0)" } ?? "") \
+                (\($0.state == "running" ? "running without an address" : $0.state))
+                """
             }
         guard !addresses.isEmpty else {
             throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
@@ -182,7 +185,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         let notRead = Array(Set((first.replicasNotRead ?? []) + (last.replicasNotRead ?? []))).sorted()
         if !notRead.isEmpty {
             problems.append(
-                "not read in the window, so their requests and errors are not counted: \(notRead.map { "replica \($0)" }.joined(separator: ", "))"
+                """
+                not read in the window, so their requests and errors are not counted: \
+                \(notRead.map { "replica \($0)" }.joined(separator: ", "))
+                """
             )
         }
         let gone = before.filter { !after.contains($0) }

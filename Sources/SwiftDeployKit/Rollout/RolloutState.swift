@@ -179,7 +179,11 @@ public struct RolloutStateReader: Sendable {
             let expected = [.running, .paused].contains(status.state) ? status.weight : 0
             if label != String(expected), !(expected == 0 && label.isEmpty) {
                 status.notes.append(
-                    "nginx's weight label says \(label.isEmpty ? "nothing" : "'\(label)'") where the history says \(expected)%: a new nginx task would start on the label's split; `swiftdeploy rollout resume` sets the step's weight again, `rollout abort` puts all traffic back on stable"
+                    """
+                    nginx's weight label says \(label.isEmpty ? "nothing" : "'\(label)'") where the history says \
+                    \(expected)%: a new nginx task would start on the label's split; `swiftdeploy rollout resume` \
+                    sets the step's weight again, `rollout abort` puts all traffic back on stable
+                    """
                 )
             }
         case .failure(let error)?:

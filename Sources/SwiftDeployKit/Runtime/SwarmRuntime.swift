@@ -19,7 +19,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times
     /// out.
     public var budget: String = ""
-    /// `docker stack deploy --resolve-image <value>`. Default `changed`: Docker asks the registry only for an image whose
+    /// `docker stack deploy --resolve-image <value>`. Default `changed`: Docker asks the registry only for an image
+    /// whose
     /// text changed in the stack file, so a `deploy` or `promote` that changes no image re-resolves no tag (a moved
     /// `nginx:1.27` upstream would otherwise replace nginx's task, a gap on its port, and a moved app tag would reach
     /// stable on a mode switch). A rollout's deploys use `never`: no tag is resolved at all.

@@ -93,8 +93,10 @@ extension RolloutWorkflow {
             .stackDigest
     }
 
-    /// On Swarm, before `rollout resume` or a promotion: the manifest on disk must still render to the stack recorded at
-    /// the rollout's start (`manifest_digest`). Every deploy of a step or the promotion renders from the manifest, so an
+    /// On Swarm, before `rollout resume` or a promotion: the manifest on disk must still render to the stack recorded
+    /// at
+    /// the rollout's start (`manifest_digest`). Every deploy of a step or the promotion renders from the manifest, so
+    /// an
     /// edit made during the rollout would reach stable unjudged at the promotion, and one that changes nginx.conf
     /// (`nginx.*`, `rollout.sticky`, the port, the health path) would replace nginx's task mid-rollout. A rollout
     /// started by an older swiftdeploy recorded no digest: nothing to compare.
@@ -127,7 +129,10 @@ extension RolloutWorkflow {
             details["candidate_image"] = .string(pinned)
             details["candidate_pinned"] = .bool(true)
             progress(
-                "the candidate runs \(pinned): pinned by its registry digest, so every task of it and stable at the promotion run what is judged"
+                """
+                the candidate runs \(pinned): pinned by its registry digest, so every task of it and stable at \
+                the promotion run what is judged
+                """
             )
             return ("; the candidate is pinned to \(pinned)", details)
         }
@@ -136,7 +141,11 @@ extension RolloutWorkflow {
         details["candidate_image"] = .string(plan.image)
         details["candidate_pinned"] = .bool(false)
         let note =
-            "\(plan.image) has no registry digest on this node (a local build, or a tag not pulled from a registry): it is not pinned, each node runs its own copy of the tag, so a task of the candidate started on another node, or stable there at the promotion, runs whatever the tag names on that node"
+            """
+            \(plan.image) has no registry digest on this node (a local build, or a tag not pulled from a \
+            registry): it is not pinned, each node runs its own copy of the tag, so a task of the candidate \
+            started on another node, or stable there at the promotion, runs whatever the tag names on that node
+            """
         progress(note)
         return ("; " + note, details)
     }
@@ -150,7 +159,8 @@ extension RolloutWorkflow {
     }
 
     /// All traffic back on stable: weight 0 live. The live form is rendered from the Swarm config nginx's service runs
-    /// (its only template actions are swiftdeploy's split and weight, ``CanaryContext/swarmLiveForm(ofConfig:weight:)``),
+    /// (its only template actions are swiftdeploy's split and weight,
+    /// ``CanaryContext/swarmLiveForm(ofConfig:weight:)``),
     /// so neither the candidate service nor the manifest as it is now matters: a candidate removed by hand, or a
     /// manifest edited mid-rollout, still gets its clients back on stable. Returns false when nginx runs no config with
     /// the split (nothing to take back).
@@ -432,7 +442,8 @@ extension RolloutWorkflow {
 
     /// On Swarm, what makes the manifest's nginx.conf template unfit for a rollout (nil when fit, and on Compose): the
     /// Swarm config must carry the split (its Go template actions), and its live form the admin location
-    /// ``loadedWeightPath`` answering the weight, which every weight change reads back. A project's own template written
+    /// ``loadedWeightPath`` answering the weight, which every weight change reads back. A project's own template
+    /// written
     /// before that location existed would fail every step and every rollback's live 0% the same way. Checked with an
     /// odd weight (37), and the live form must be what Swarm renders from the config at that weight.
     public static func swarmSplitProblem(_ manifest: Manifest, manifestName: String) throws -> String? {
@@ -450,15 +461,25 @@ extension RolloutWorkflow {
             let swarmLive = CanaryContext.swarmLiveForm(ofConfig: rendered.nginxConf, weight: weight)
         else {
             return
-                "\(origin) renders no traffic split (`{{#splitLines}}` inside `split_clients`) on Swarm, so a rollout could not set one; \(copy)"
+                """
+                \(origin) renders no traffic split (`{{#splitLines}}` inside `split_clients`) on Swarm, so a \
+                rollout could not set one; \(copy)
+                """
         }
         guard live.contains("location = \(loadedWeightPath)"), live.contains("return 200 \"\(weight)\";") else {
             return
-                "\(origin) has no admin location `= \(loadedWeightPath)` answering the split's weight (`return 200 \"{{{weight}}}\";`, inside `{{#canary}}{{#swarm}}` of the admin server): on Swarm every weight change and every rollback reads back there the weight nginx loaded, so each would fail; \(copy)"
+                """
+                \(origin) has no admin location `= \(loadedWeightPath)` answering the split's weight (`return 200 \
+                \"{{{weight}}}\";`, inside `{{#canary}}{{#swarm}}` of the admin server): on Swarm every weight \
+                change and every rollback reads back there the weight nginx loaded, so each would fail; \(copy)
+                """
         }
         guard swarmLive == live else {
             return
-                "\(origin) renders a Swarm config whose weight actions do not give the live form nginx runs (the split or the weight is written differently in the two forms); \(copy)"
+                """
+                \(origin) renders a Swarm config whose weight actions do not give the live form nginx runs (the \
+                split or the weight is written differently in the two forms); \(copy)
+                """
         }
         return nil
     }
@@ -500,7 +521,10 @@ extension RolloutWorkflow {
             var why = "the live change failed (\(error.localizedDescription))"
             if case RuntimeError.noLocalTask(let service) = error { why = "no task of \(service) runs on this node" }
             progress(
-                "\(why): setting nginx's weight label to 0 and having Swarm replace its task, which renders its config with it (its port refuses connections for a moment)"
+                """
+                \(why): setting nginx's weight label to 0 and having Swarm replace its task, which renders its \
+                config with it (its port refuses connections for a moment)
+                """
             )
             try runtime.setServiceLabelReplacingTasks(
                 service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)

@@ -208,7 +208,10 @@ public struct RolloutWorkflow: Sendable {
         try record(
             .start, plan: plan, outcome: "ok",
             message:
-                "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)",
+                """
+                rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \
+                \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)
+                """,
             details: startDetails, decision: gate)
         let intent = try session.intend(
             action: "rollout start",
@@ -315,7 +318,8 @@ public struct RolloutWorkflow: Sendable {
                     """
             )
         }
-        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record), but for
+        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record), but
+        // for
         // an abort, which without a local nginx task takes the label path (nginx's task replaced by Swarm).
         if action == "abort" {
             try checkSwarmRuntime(action: "rollout abort")
@@ -751,7 +755,10 @@ public struct RolloutWorkflow: Sendable {
         var details: [String: JSONValue] = ["weight": .int(0), "reason": .string(reason)]
         if let node = nginxReplacedOn {
             left +=
-                "; nginx's task was replaced to take traffic back (its port refused connections for a moment), its new task on \(node)"
+                """
+                ; nginx's task was replaced to take traffic back (its port refused connections for a moment), its \
+                new task on \(node)
+                """
             details["nginx_replaced"] = .bool(true)
             details["nginx_node"] = .string(node)
         } else if swarmRuntime != nil {
@@ -764,7 +771,10 @@ public struct RolloutWorkflow: Sendable {
                 message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)\(left)",
                 details: details),
             done:
-                "rolled back: all traffic on \(app), \(canaryService) removed\(nginxReplacedOn == nil ? "" : ", nginx's task replaced")"
+                """
+                rolled back: all traffic on \(app), \(canaryService) \
+                removed\(nginxReplacedOn == nil ? "" : ", nginx's task replaced")
+                """
         )
     }
 

@@ -256,7 +256,8 @@ public struct ValidationWorkflow: Sendable {
         }
     }
 
-    /// `runtime: swarm`: the nginx.conf template is fit for a rollout (``RolloutWorkflow/swarmSplitProblem(_:manifestName:)``):
+    /// `runtime: swarm`: the nginx.conf template is fit for a rollout
+    /// (``RolloutWorkflow/swarmSplitProblem(_:manifestName:)``):
     /// the split and the admin location that answers the weight nginx loaded.
     private func swarmSplitCheck(_ manifest: Manifest) -> ValidationCheck {
         do {
