@@ -271,8 +271,16 @@ struct RolloutStateTests {
         #expect(status.step == 1)
         #expect(status.weight == 50)
         #expect(status.lastStepJudged == false)
-        #expect(status.canary == .init(image: "a/b:2", version: "2"))
-        #expect(status.stable == .init(image: "a/b:1", version: "1"))
+        // Each side as its containers show it: the image and version, and (since rollout status counts replicas
+        // per side) one replica, running.
+        var canarySide = RolloutStatus.Side(image: "a/b:2", version: "2")
+        canarySide.replicas = 1
+        canarySide.running = 1
+        var stableSide = RolloutStatus.Side(image: "a/b:1", version: "1")
+        stableSide.replicas = 1
+        stableSide.running = 1
+        #expect(status.canary == canarySide)
+        #expect(status.stable == stableSide)
         #expect(status.lastVerdict == "allow")
         #expect(status.steps == [20, 50, 100])
     }
