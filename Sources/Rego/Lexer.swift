@@ -17,6 +17,14 @@ struct Token: Sendable {
     let spaceBefore: Bool
     /// True for a keyword used as a name in a reference (`if.foo`, `foo.if`, `package a.as.b`): it must not act as a keyword.
     var keywordAsName = false
+    /// True for an identifier that is one of `Parser.keywords`, found once by the lexer.
+    var isKeyword = false
+    /// A punctuation token's bytes as a number (first byte, second byte shifted by 8; `Parser.code`),
+    /// so the parser compares operators as integers, not strings; 0 for other tokens.
+    var punct: UInt16 = 0
+    /// An identifier of at most 8 bytes packed into a number (`Parser.word`), so the parser
+    /// tests for a keyword by one comparison; 0 for other tokens.
+    var word: UInt64 = 0
 }
 
 /// A piece of a template string: text (escapes decoded) or the source of an embedded expression.
@@ -145,18 +153,39 @@ struct Lexer {
                 continue
             }
             if c == 0x23 {  // '#': a comment to the end of the line
-                while pos < bytes.count, bytes[pos] != 0x0A, !(bytes[pos] == 0x0D && byte(pos + 1) == 0x0A) {
-                    advance()
+                // One scan to the line's end (no line is crossed, so only non-ASCII text is noted).
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x0A || (b == 0x0D && p + 1 < n && bytes[p + 1] == 0x0A) { break }
+                    if b >= 0x80, lineNonASCII == nil { lineNonASCII = p }
+                    p += 1
                 }
+                pos = p
                 continue
             }
             defer { space = false }
             if c == 0x5F || isLetter(at: pos) {
                 let start = pos
-                while pos < bytes.count, continuesIdentifier(at: pos) { advanceScalar() }
+                // ASCII letters, digits and `_` in one tight scan (an identifier holds no line break);
+                // non-ASCII text continues scalar by scalar, noting the line's first non-ASCII byte.
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    guard Lexer.isASCIILetter(b) || Lexer.isDigit(b) || b == 0x5F else { break }
+                    p += 1
+                }
+                pos = p
+                while pos < bytes.count, bytes[pos] >= 0x80, continuesIdentifier(at: pos) {
+                    advanceScalar()
+                    while pos < bytes.count, bytes[pos] < 0x80, continuesIdentifier(at: pos) { pos += 1 }
+                }
                 let s = String(decoding: bytes[start..<pos], as: UTF8.self)
                 var asName = false
-                if Parser.keywords.contains(s) {
+                let keyword = Lexer.isKeyword(bytes, start, pos)
+                if keyword {
                     // A keyword touching a '.' of a reference is a plain name there (OPA allows keywords in refs).
                     let nextIsDotName =
                         pos + 1 < bytes.count && bytes[pos] == 0x2E && (isLetter(at: pos + 1) || bytes[pos + 1] == 0x5F)
@@ -164,7 +193,14 @@ struct Lexer {
                     if !space, let last = tokens.last, case .punct(".") = last.kind { prevIsDot = true }
                     asName = nextIsDotName || prevIsDot
                 }
-                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName))
+                var word: UInt64 = 0
+                if pos - start <= 8 {
+                    for i in stride(from: pos - 1, through: start, by: -1) { word = word << 8 | UInt64(bytes[i]) }
+                }
+                tokens.append(
+                    Token(
+                        kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName,
+                        isKeyword: keyword, word: word))
                 continue
             }
             if Lexer.isDigit(c) {
@@ -200,6 +236,23 @@ struct Lexer {
             }
             if c == 0x22 {  // "
                 advance()
+                // The common string: no escape, on one line: one scan and one copy.
+                var p = pos
+                let n = bytes.count
+                var firstNonASCII: Int? = nil
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x22 || b == 0x5C || b == 0x0A { break }
+                    if b >= 0x80, firstNonASCII == nil { firstNonASCII = p }
+                    p += 1
+                }
+                if p < n, bytes[p] == 0x22 {
+                    let text = String(decoding: bytes[pos..<p], as: UTF8.self)
+                    if lineNonASCII == nil { lineNonASCII = firstNonASCII }
+                    pos = p + 1
+                    tokens.append(Token(kind: .string(text), line: l, column: col, spaceBefore: space))
+                    continue
+                }
                 var s: [UInt8] = []
                 while true {
                     guard pos < bytes.count, bytes[pos] != 0x0A else {
@@ -299,24 +352,51 @@ struct Lexer {
                     advance()
                     tokens.append(
                         Token(
-                            kind: .punct(String(decoding: [c, d], as: UTF8.self)), line: l, column: col,
-                            spaceBefore: space))
+                            kind: .punct(Lexer.twoCharPunct(c)), line: l, column: col, spaceBefore: space,
+                            punct: UInt16(c) | UInt16(d) << 8))
                     continue
                 }
                 advance()
-                tokens.append(Token(kind: .punct(Lexer.singlePunct[Int(c)]), line: l, column: col, spaceBefore: space))
+                tokens.append(
+                    Token(
+                        kind: .punct(Lexer.singlePunct[Int(c)]), line: l, column: col, spaceBefore: space,
+                        punct: UInt16(c)))
                 continue
             }
             if c == 0x21, byte(pos + 1) == 0x3D {  // !=
                 advance()
                 advance()
-                tokens.append(Token(kind: .punct("!="), line: l, column: col, spaceBefore: space))
+                tokens.append(Token(kind: .punct("!="), line: l, column: col, spaceBefore: space, punct: 0x3D21))
                 continue
             }
             throw error("unexpected character '\(character(at: pos))'", line: l, column: col)
         }
         tokens.append(Token(kind: .eof, line: line, column: column, spaceBefore: false))
         return tokens
+    }
+
+    /// `:=`, `==`, `<=` or `>=`, by its first character (the second is `=`), without building a string.
+    static func twoCharPunct(_ c: UInt8) -> String {
+        switch c {
+        case 0x3A: return ":="
+        case 0x3D: return "=="
+        case 0x3C: return "<="
+        default: return ">="
+        }
+    }
+
+    /// `Parser.keywords` as bytes, built once.
+    static let keywordBytes: [[UInt8]] = Parser.keywords.map { Array($0.utf8) }
+
+    /// True when `bytes[start..<end]` is one of `Parser.keywords`, without building a string or hashing.
+    static func isKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        let n = end - start
+        guard n >= 2, n <= 8 else { return false }
+        candidates: for k in keywordBytes where k.count == n && k[0] == bytes[start] {
+            for i in 1..<n where k[i] != bytes[start + i] { continue candidates }
+            return true
+        }
+        return false
     }
 
     /// One-character punctuation as strings, built once.

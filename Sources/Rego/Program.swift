@@ -11,8 +11,24 @@ final class RuleNode {
     var hasRules = false
     /// True when this node or a descendant holds non-function rules.
     var hasRulesBelow = false
+    /// The node's position in its program (`Program.nodeCount` in all): the slot of its
+    /// document in an evaluation's cache, so a cached document is read by index, not hashed.
+    var index = 0
+    /// The base data at `path` (nil when none), read once after compilation.
+    var baseData: RegoValue? = nil
 
     init(path: [String] = []) { self.path = path }
+
+    /// The child named `name`: a linear scan of the sorted children when there are few (string
+    /// comparisons are cheaper than hashing the name), else the dictionary.
+    @inline(__always)
+    func child(named name: String) -> RuleNode? {
+        if sortedChildren.count <= 8 {
+            for c in sortedChildren where c.name == name { return c.node }
+            return nil
+        }
+        return children[name]
+    }
 
     func child(_ name: String) -> RuleNode {
         if let c = children[name] { return c }
@@ -35,8 +51,11 @@ final class RuleNode {
 }
 
 /// A rule after name resolution and safety reordering; `rule.ref` starts with the package path.
-struct CompiledRule {
-    var rule: Rule
+///
+/// A class: the evaluator walks a node's rules for every document it computes, and copying a
+/// reference is one retain where copying the rule's fields was one per field.
+final class CompiledRule {
+    let rule: Rule
     /// `rule.isGround`, computed once.
     let isGround: Bool
     /// The head's ref below the node the rule hangs under (its dynamic keys), computed once.
@@ -78,7 +97,8 @@ final class Program {
             node.isPackage = true
             var imports: [String: [String]] = [:]
             for imp in m.imports { imports[imp.alias] = imp.path }
-            let scope = Compiler.Scope(package: m.package, imports: imports)
+            let scope = Compiler.Scope(
+                package: m.package, imports: imports, packageRules: compiler.ruleNames[m.package] ?? [])
             for r in m.rules {
                 let compiled = try compile(r, m, scope)
                 var n = root
@@ -91,8 +111,24 @@ final class Program {
             }
         }
         root.computeFlags()
+        indexNodes(root, data)
         collectFunctions(root, ["data"])
         try TypeChecker(program: self).check()
+    }
+
+    /// The number of nodes of the rule tree (see `RuleNode.index`).
+    private(set) var nodeCount = 0
+
+    /// Numbers the nodes and reads each one's base data once.
+    func indexNodes(_ node: RuleNode, _ base: RegoValue?) {
+        node.index = nodeCount
+        nodeCount += 1
+        node.baseData = base
+        for (name, child) in node.sortedChildren {
+            var b: RegoValue? = nil
+            if case .object(let o)? = base { b = o[.string(name)] }
+            indexNodes(child, b)
+        }
     }
 
     func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
@@ -114,30 +150,44 @@ final class Program {
 
     func compile(_ r: Rule, _ m: Module, _ scope: Compiler.Scope) throws -> CompiledRule {
         let r = liftCallsFromArgs(r)
+        // A rule without comprehensions, `every` or template strings (most rules) skips every
+        // search for nested bodies below.
+        let nests = r.hasNestedBodies
         var rule = r
         rule.ref = m.package.map { .value(.string($0)) } + r.ref
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
-        let declared = Set(compiler.declaredNames(r.body) + argVars)
-        var headVars = Set<String>()
+        let bound = VarSet(argVars)
+        let declared = VarSet(compiler.declaredNames(r.body) + argVars)
+        var headVars = VarSet()
         compiler.collectVars(r.value, &headVars)
         for t in r.ref { compiler.collectVars(t, &headVars) }
         let (body, _) = try compiler.resolveBody(
-            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
-        rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
+            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars, mayNest: nests)
+        rule.body = compiler.moveDynamicTerms(
+            try compiler.reorder(body, bound: bound, mayNest: nests), query: false, mayNest: nests)
+        // The head's names that are the body's locals. Being a local only changes how a name
+        // resolves when it also names an import or a rule of the package: such a name is a
+        // local when the body declares it, or (an import alias only) when the body mentions it.
         var headLocals = declared
-        for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
-        headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
+        if headVars.contains(where: {
+            scope.imports[$0] != nil && !scope.packageRules.contains($0) && !declared.contains($0)
+        }) {
+            var mentioned = VarSet()
+            for e in r.body.exprs { compiler.collectVars(e, &mentioned) }
+            for v in headVars where scope.imports[v] != nil && !scope.packageRules.contains(v) && mentioned.contains(v)
+            { headLocals.insert(v) }
+        }
         // The head's comprehensions are ordered too, seeing what the body binds.
-        let headHasBodies = compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody)
-        let headBound = headHasBodies ? compiler.boundAfter(rule.body, Set(argVars)) : []
+        let headHasBodies = nests && (compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody))
+        let headBound = headHasBodies ? compiler.boundAfter(rule.body, bound) : []
         rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
         if headHasBodies {
             rule.value = compiler.moveDynamicTerms(
                 inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
         }
         if let args = r.args {
-            rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
+            rule.args = try args.map { try compiler.resolveTerm($0, scope, bound) }
         }
         rule.ref = try rule.ref.map { t in
             let resolved = try compiler.resolveTerm(t, scope, headLocals)
@@ -147,18 +197,24 @@ final class Program {
         }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
-            let d = Set(compiler.declaredNames(c.body) + argVars)
-            var elseHead = Set<String>()
+            let d = VarSet(compiler.declaredNames(c.body) + argVars)
+            var elseHead = VarSet()
             compiler.collectVars(c.value, &elseHead)
             let (b, _) = try compiler.resolveBody(
-                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
-            c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
+                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead,
+                mayNest: nests)
+            c.body = compiler.moveDynamicTerms(
+                try compiler.reorder(b, bound: bound, mayNest: nests), query: false, mayNest: nests)
+            // As for the head above: only a value's name that is also an import or a rule of the
+            // package resolves differently as a local (here any variable left in the compiled body).
             var locals = d
-            for e in c.body.exprs { compiler.collectVars(e, &locals) }
+            if elseHead.contains(where: { scope.imports[$0] != nil || scope.packageRules.contains($0) }) {
+                for e in c.body.exprs { compiler.collectVars(e, &locals) }
+            }
             c.value = try compiler.resolveTerm(c.value, scope, locals)
-            if compiler.hasNestedBody(c.value) {
+            if nests && compiler.hasNestedBody(c.value) {
                 c.value = compiler.moveDynamicTerms(
-                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, Set(argVars))), query: false)
+                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, bound)), query: false)
             }
             return c
         }
@@ -222,7 +278,8 @@ final class Program {
         var parser = try Parser(file: "query", source: source)
         let body = try parser.parseQuery()
         var c = compiler
-        let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
+        let scope = Compiler.Scope(
+            package: ["\u{0}query"], imports: [:], packageRules: compiler.ruleNames[["\u{0}query"]] ?? [])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
         let ordered = c.moveDynamicTerms(try c.reorder(resolved, bound: []), query: true)
         try TypeChecker(program: self).check(query: ordered)
@@ -233,7 +290,7 @@ final class Program {
 extension Compiler {
     /// All variables in a (parameter) pattern, including inside arrays and objects.
     func patternVarsDeep(_ t: Term) -> [String] {
-        var s = Set<String>()
+        var s = VarSet()
         collectVars(t, &s)
         return Array(s)
     }
