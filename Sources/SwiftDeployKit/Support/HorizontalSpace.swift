@@ -1,10 +1,11 @@
-/// Leading and trailing blanks of a line: tabs and Unicode space separators (`Zs`), the set
-/// `CharacterSet.whitespaces` names. ``trimmed(_:)`` answers what `trimmingCharacters(in: .whitespaces)` does without
+/// Leading and trailing blanks of a line: tabs, Unicode space separators (`Zs`) and U+200B, the set
+/// `CharacterSet.whitespaces` holds. ``trimmed(_:)`` answers what `trimmingCharacters(in: .whitespaces)` does without
 /// a round trip through Foundation's NSString per line, which was a visible part of loading a policy bundle.
 enum HorizontalSpace {
     static func contains(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII { return scalar == " " || scalar == "\t" }
-        return scalar.properties.generalCategory == .spaceSeparator
+        // CoreFoundation counts U+200B (zero width space, once a Zs) among the whitespace too.
+        return scalar.properties.generalCategory == .spaceSeparator || scalar == "\u{200B}"
     }
 
     /// `text` without its leading and trailing blanks.
