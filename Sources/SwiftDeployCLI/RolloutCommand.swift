@@ -162,19 +162,29 @@ struct RolloutCommand: AsyncParsableCommand {
             // The project's own runtime (Compose, or the Swarm stack's tasks), as every lifecycle command picks it.
             let context = try LifecycleCLI.context(global)
             let containers = try? context.runtime.containers()
-            let status = try RolloutStateReader(manifest: context.manifest).status(containers: containers)
+            // On Swarm, nginx's weight label beside the history's weight (a failure to read it is shown, not hidden).
+            let label = (context.runtime as? SwarmRuntime).map { swarm in Result { try swarm.nginxWeightLabel() } }
+            let status = try RolloutStateReader(manifest: context.manifest).status(
+                containers: containers, nginxWeightLabel: label)
             switch format {
             case .json:
                 console.print(status.json.jsonString())
             case .text:
                 console.print("rollout: \(status.state.rawValue)\(status.interrupted ? " (interrupted)" : "")")
                 if status.state != .none {
+                    let label =
+                        status.nginxWeightLabel.map { "; nginx's label: \($0.isEmpty ? "none" : $0 + "%")" } ?? ""
                     console.print(
-                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
+                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)% (history\(label))  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
                     )
                 }
-                if let stable = status.stable { console.print("  stable: \(stable.image) (version \(stable.version))") }
-                if let canary = status.canary { console.print("  canary: \(canary.image) (version \(canary.version))") }
+                for (name, side) in [("stable", status.stable), ("canary", status.canary)] {
+                    guard let side else { continue }
+                    let replicas =
+                        side.replicas.map { total in ", \(side.running ?? 0)/\(total) replicas running" } ?? ""
+                    console.print("  \(name): \(side.image) (version \(side.version))\(replicas)")
+                    for replica in side.notRunning { console.print("    not running: \(replica)") }
+                }
                 if let verdict = status.lastVerdict {
                     console.print("  last decision: \(verdict)")
                     for reason in status.lastReasons { console.print("    - \(reason)") }

@@ -12,9 +12,14 @@ import Testing
 struct SwarmEndToEndTests {
     typealias Project = SwarmProject
 
-    /// The demo image with a health check that always fails (Swarm's task never becomes healthy).
+    /// The tag of the demo image with a health check that always fails, for `project`.
+    static func unhealthyTag(_ project: Project) -> String { "swiftdeploy/api:\(project.name)-unhealthy" }
+
+    /// The demo image with a health check that always fails (Swarm's task never becomes healthy). The caller removes
+    /// it once the project is torn down (a defer declared before the project's own: defers run last first, and an
+    /// image its stack's containers still use cannot be removed).
     static func buildUnhealthyImage(_ project: Project) throws -> String {
-        let tag = "swiftdeploy/api:\(project.name)-unhealthy"
+        let tag = unhealthyTag(project)
         let built = try SwarmProject.buildImage(
             tag,
             dockerfile:
@@ -143,10 +148,10 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.unhealthyTag(project)]) }
         defer { project.destroy() }
         // The same app, but its health check always fails.
         let unhealthy = try Self.buildUnhealthyImage(project)
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
 
         let deployed = try project.deploy()
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
@@ -187,9 +192,9 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.unhealthyTag(project)]) }
         defer { project.destroy() }
         let unhealthy = try Self.buildUnhealthyImage(project)
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
         try project.write(replicas: 2, image: unhealthy)
         let node = try Self.onlyNode()
 
@@ -242,8 +247,10 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
-        defer { project.destroy() }
         let image = "swiftdeploy/api:\(project.name)-canary-unhealthy"
+        // Removed after the teardown (defers run last first): an image the stack's containers use cannot be removed.
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
+        defer { project.destroy() }
         let built = try SwarmProject.buildImage(
             image,
             dockerfile: """
@@ -256,7 +263,6 @@ struct SwarmEndToEndTests {
 
                 """)
         try #require(built.status == 0, "\(built.output)")
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
         try project.write(replicas: 2, image: image)
         let deployed = try project.deploy()
         try #require(deployed.status == 0, "deploy: \(deployed.stderr)")

@@ -229,6 +229,25 @@ struct SwarmRolloutEndToEndTests {
         let promoted = try #require(
             history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "promoted" })
         #expect(((promoted["details"] as? [String: Any])?["nodes"] as? [String])?.isEmpty == false)
+        // The start record says what the candidate ran (a local build: no registry digest, said so) and the digest of
+        // the manifest's stack; stable was promoted to exactly the reference recorded (review 2, findings 1 and 4).
+        let started = try #require(history.first { ($0["details"] as? [String: Any])?["phase"] as? String == "start" })
+        let startDetails = started["details"] as? [String: Any] ?? [:]
+        #expect(
+            startDetails["candidate_image"] as? String == Self.candidate
+                && startDetails["candidate_pinned"] as? Bool == false, "\(startDetails)")
+        #expect(
+            (started["message"] as? String)?.contains("has no registry digest") == true, "\(started["message"] ?? "")")
+        #expect(startDetails["manifest_digest"] is String && startDetails["stable_pinned"] is Bool, "\(startDetails)")
+        let stableSpec = try DockerTestEnvironment.docker([
+            "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app",
+        ])
+        #expect(
+            stableSpec.output.trimmingCharacters(in: .whitespacesAndNewlines) == startDetails["candidate_image"]
+                as? String, "\(stableSpec.output)")
+        #expect(
+            cli.output.contains("has no registry digest"),
+            "the progress says the candidate is not pinned: \(cli.output)")
 
         let failed = samples.filter { !(200..<300).contains($0.status) }
         print(
@@ -308,6 +327,81 @@ struct SwarmRolloutEndToEndTests {
             Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
         print("swarm rollback: \(samples.count) requests, failed share \(failedShare)")
         #expect(failedShare <= 0.5 + 0.1, "failed share \(failedShare) of \(samples.count)")
+    }
+
+    /// Review 2, findings 3 and 4, on the real engine: a rollout killed at its 30% step, then its candidate service
+    /// removed by hand and the manifest edited (`rollout.sticky`, which changes nginx.conf, and `services.replicas`,
+    /// which would change stable). `rollout resume` refuses the edited manifest; `rollout abort` takes traffic back live
+    /// from the config nginx runs (nginx's live copy at 0%, its label 0), deploys no stack, and leaves nginx's task and
+    /// stable's tasks as they were.
+    @Test(.requires(.docker))
+    func anAbortAfterTheCandidateWasRemovedAndTheManifestEditedTakesTrafficBackLiveAndTouchesNothingElse() async throws
+    {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "300s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let nginxBefore = try Self.nginxTasks(project)
+        let stableBefore = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let cli = try Self.start(project)
+        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(30) }
+        try #require(inStep, "no step began: \(cli.output)")
+        kill(cli.process.processIdentifier, SIGKILL)
+        _ = try await offPool { cli.wait(timeout: 20) }
+        let removed = try DockerTestEnvironment.docker(["service", "rm", "\(project.name)_app-canary"])
+        try #require(removed.status == 0, "\(removed.output)")
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: "  sticky: true\n", with: "  sticky: false\n").replacingOccurrences(
+            of: "  replicas: 1\n", with: "  replicas: 2\n")
+        try #require(edited != text)
+        try Data(edited.utf8).write(to: project.manifestURL)
+
+        let resume = try project.run(["rollout", "resume"])
+        #expect(resume.status == 3 && resume.stderr.contains("was changed during the rollout"), "\(resume.stderr)")
+        let abort = try project.run(["rollout", "abort"])
+        #expect(
+            abort.status == 0, "an abort that rolled back exits 0 (the command did what was asked): \(abort.stderr)")
+        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        #expect(try Self.nginxTasks(project) == nginxBefore, "the abort replaced nginx's task")
+        let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
+        #expect(
+            stableAfter.map(\.id).sorted() == stableBefore,
+            "the abort touched stable: \(stableAfter.map { ($0.name, $0.state) })")
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
+        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let live = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
+        #expect(RolloutWorkflow.splitWeight(in: live) == 0, "nginx's live copy after the abort:\n\(live)")
+        let client = ClientSession()
+        for _ in 0..<20 {
+            let answer = await client.get(
+                URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+            #expect(
+                answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""),
+                "\(answer)")
+        }
+        let aborted = try #require(
+            try project.history().last { ($0["details"] as? [String: Any])?["phase"] as? String == "aborted" })
+        #expect((aborted["details"] as? [String: Any])?["nginx_replaced"] as? Bool == false, "\(aborted)")
+
+        // Review 2, finding 11: a hostile weight label on the real engine. Swarm renders the config of a new nginx task
+        // from the label `50%` (not a weight): the task runs the 0% form byte for byte, no candidate, no injected text.
+        let hostile = try DockerTestEnvironment.docker([
+            "service", "update", "--detach=false", "--quiet", "--force", "--label-add",
+            "swiftdeploy.canary.weight=50%", "\(project.name)_nginx",
+        ])
+        try #require(hostile.status == 0, "\(hostile.output)")
+        var replaced = ""
+        let back = try Self.waitFor(90) {
+            guard let now = try project.runtime.localContainers(service: "nginx").first, now != nginx else {
+                return false
+            }
+            let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
+            replaced = read.output
+            return read.status == 0 && !replaced.isEmpty
+        }
+        try #require(back, "no new nginx task after the forced update")
+        #expect(replaced == live, "a label of '50%' does not give the 0% form:\n\(Golden.diff(live, replaced))")
     }
 
     /// kill -9 during a step: a second process is refused by the project lock while the CLI runs; after the kill
@@ -480,13 +574,18 @@ struct SwarmRolloutEndToEndTests {
                 rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
         }
         print("master rejection: \(error?.errorDescription ?? "no error")")
-        guard case .swarmLoadedWeightMismatch(let container, _, let expected, _, let loaded)? = error else {
+        guard case .swarmSplitPutBack(let cause, let restored, let failed, let runs, let container, _)? = error else {
             Issue.record(
-                "expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"
-            )
+                "expected swarmSplitPutBack (nginx -t passed, the master rejected), got \(String(describing: error))")
             return
         }
-        #expect(container == String(nginx.prefix(12)) && expected == 30 && loaded == "the split of 0%", "\(loaded)")
+        #expect(
+            container == String(nginx.prefix(12)) && cause.contains("expected 30%")
+                && cause.contains("nginx runs the split of 0%"), "\(cause)")
+        // What was put back is said, and what nginx runs after it was asked again (review 2, finding 9).
+        #expect(
+            restored.count == 3 && failed.isEmpty && runs == "the split of 0% (its label agrees)",
+            "\(restored) \(failed) \(runs)")
         let logs = try DockerTestEnvironment.docker(["logs", "--tail", "50", nginx]).output
         #expect(logs.contains("18099"), "the master's own refusal is in its log: \(logs.suffix(800))")
         // Put back: the previous file, the label, and nginx still all on stable.

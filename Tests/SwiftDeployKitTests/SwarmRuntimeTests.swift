@@ -169,6 +169,47 @@ struct SwarmRuntimeTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// Review 2, finding 8: a plain deploy (and the mode switch) asks the registry only for images whose text changed in
+    /// the stack file (`--resolve-image changed`), so a re-pushed `nginx:1.27` or app tag does not replace a task of a
+    /// deploy that changed nothing; a rollout's runtime resolves nothing (`never`).
+    @Test func aDeployResolvesOnlyTheImagesThatChanged() throws {
+        let runner = deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0")
+        var swarm = runtime(runner)
+        swarm.commandTimeout = 30
+        try swarm.up()
+        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) })
+        let flag = try #require(deploy.firstIndex(of: "--resolve-image"), "\(deploy)")
+        #expect(deploy[flag + 1] == "changed", "\(deploy)")
+        #expect(RolloutWorkflow.pinned(swarm).resolveImage == "never")
+    }
+
+    /// Review 2, finding 1: the reference that pins an image to its registry digest is the `RepoDigests` entry of the
+    /// same repository (Docker Hub's implicit `docker.io/library/` removed); none is nil; a digest reference is itself.
+    @Test(
+        arguments: [
+            ("nginx:1.27", #"["nginx@sha256:aaaa"]"#, "nginx:1.27@sha256:aaaa"),
+            ("docker.io/library/nginx:1.27", #"["nginx@sha256:aaaa"]"#, "docker.io/library/nginx:1.27@sha256:aaaa"),
+            (
+                "registry.example.com:5000/team/app:2.0",
+                #"["other/app@sha256:bbbb","registry.example.com:5000/team/app@sha256:cccc"]"#,
+                "registry.example.com:5000/team/app:2.0@sha256:cccc"
+            ),
+            ("team/app:2.0", #"["other/app@sha256:bbbb"]"#, nil),
+            ("team/app:2.0", "[]", nil),
+        ] as [(String, String, String?)])
+    func anImageIsPinnedByTheDigestOfItsOwnRepository(_ image: String, _ repoDigests: String, _ pinned: String?) throws
+    {
+        let runner = ScriptedRunner([
+            (
+                ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", image],
+                ScriptedRunner.ok(repoDigests + "\n")
+            )
+        ])
+        #expect(try runtime(runner).digestReference(image) == pinned)
+        let already = "team/app:2.0@sha256:" + String(repeating: "d", count: 64)
+        #expect(try runtime(ScriptedRunner([])).digestReference(already) == already)
+    }
+
     @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() throws {
         let completed = #"{"State":"completed","Message":"update completed","StartedAt":"2026-11-26T19:00:00Z"}"#
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.2.0", update: completed))

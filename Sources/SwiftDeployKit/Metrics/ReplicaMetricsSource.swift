@@ -5,6 +5,17 @@ import Foundation
 public protocol ReplicaLocating: Sendable {
     /// The addresses of `service`'s running replicas, sorted.
     func replicaAddresses(service: String) throws -> [String]
+    /// Every replica the engine wants running for `service`, running or not (default: the running ones, from
+    /// `replicaAddresses`, for a locator that cannot tell).
+    func replicas(service: String) throws -> [RolloutReplica]
+}
+
+extension ReplicaLocating {
+    public func replicas(service: String) throws -> [RolloutReplica] {
+        try replicaAddresses(service: service).map {
+            RolloutReplica(name: $0, node: nil, state: "running", address: $0)
+        }
+    }
 }
 
 /// One scrape of a metrics endpoint, parsed: a single endpoint's (``ScrapeMetricsSource``) or every replica's merged.
@@ -70,12 +81,24 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     /// One snapshot per running replica, by address. Throws ``MetricsError`` when the replicas cannot be listed,
     /// none runs, or one of them does not answer (naming it).
     public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
-        let addresses: [String]
-        do { addresses = try replicaAddresses() } catch {
+        try await replicaSnapshotsNaming().parts
+    }
+
+    /// ``replicaSnapshots()`` and the replicas the engine wants running that were not read (named with state and node).
+    func replicaSnapshotsNaming() async throws -> (
+        parts: [(address: String, snapshot: MetricsSnapshot)], notRead: [String]
+    ) {
+        let listed: [RolloutReplica]
+        do { listed = try locator.replicas(service: service) } catch {
             throw MetricsError.unusable(
                 source: description,
                 reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }
+        let addresses = listed.filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        let notRead = listed.filter { $0.state != "running" || ($0.address ?? "").isEmpty }
+            .map {
+                "\($0.name)\($0.node.map { " on \($0)" } ?? "") (\($0.state == "running" ? "running without an address" : $0.state))"
+            }
         guard !addresses.isEmpty else {
             throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
         }
@@ -93,12 +116,16 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 )
             }
         }
-        return result
+        return (result, notRead)
     }
 
-    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`; `replicas` lists the addresses.
+    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`; `replicas` lists the addresses,
+    /// `replicasNotRead` the replicas wanted running whose metrics were not read.
     public func snapshot() async throws -> MetricsSnapshot {
-        Self.merge(try await replicaSnapshots(), source: description)
+        let (parts, notRead) = try await replicaSnapshotsNaming()
+        var merged = Self.merge(parts, source: description)
+        merged.replicasNotRead = notRead
+        return merged
     }
 
     /// Merges per-replica snapshots, labelling each sample with its replica.
@@ -140,6 +167,12 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         if fewest < desired {
             problems.append(
                 "only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+            )
+        }
+        let notRead = Array(Set((first.replicasNotRead ?? []) + (last.replicasNotRead ?? []))).sorted()
+        if !notRead.isEmpty {
+            problems.append(
+                "not read in the window, so their requests and errors are not counted: \(notRead.map { "replica \($0)" }.joined(separator: ", "))"
             )
         }
         let gone = before.filter { !after.contains($0) }
@@ -187,11 +220,20 @@ extension ReplicaMetricsSource {
 }
 
 extension SwarmRuntime: ReplicaLocating {
-    /// The addresses of the service's running tasks on the stack's network.
+    /// The one reader of a service's replicas on Swarm: every task Swarm wants running for it, with its state, node and
+    /// address on the stack's network. The rollout's evidence (``SwarmRolloutSides``) and `status`/`gate`
+    /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
+    public func replicas(service: String) throws -> [RolloutReplica] {
+        try tasks().filter { $0.desiredState == "running" && $0.status.service == service }
+            .map {
+                RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
+            }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
     public func replicaAddresses(service: String) throws -> [String] {
-        try tasks().filter {
-            $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service
-        }
-        .compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }
+            .sorted()
     }
 }

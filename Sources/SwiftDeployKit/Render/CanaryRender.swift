@@ -75,6 +75,21 @@ struct CanaryContext {
         return action + "{{else}}0{{end}}"
     }()
 
+    /// What Swarm's template driver renders from the Swarm config `conf` when the weight label is `weight`: the live
+    /// form at that weight, byte for byte (``swarmSplitAction`` and ``swarmWeightAction`` are its only actions, as
+    /// `ConfigRenderer.checkGoTemplate` requires). Nil when `conf` carries no split action (not a config rendered with
+    /// the split, e.g. a template without it).
+    static func swarmLiveForm(ofConfig conf: String, weight: Int) -> String? {
+        guard conf.contains(swarmSplitAction) else { return nil }
+        let w = (1...100).contains(weight) ? weight : 0
+        let lines =
+            w == 0
+            ? "* stable;"
+            : CanaryRender(image: "", version: "", weight: w, sticky: false).splitLines.joined(separator: "\n        ")
+        return conf.replacingOccurrences(of: swarmSplitAction, with: lines).replacingOccurrences(
+            of: swarmWeightAction, with: String(w))
+    }
+
     /// `swarmTemplate`: render the split as Swarm's Go template actions (the Swarm config of nginx.conf) rather than
     /// the fixed weight (the live form written into the nginx container).
     init(_ canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool = false) throws {

@@ -42,6 +42,22 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     case stableUpdateRolledBack(cause: String, manifest: String, stableImage: String, stableVersion: String)
     /// The rollback failed half-way: recorded as paused so `rollout abort` can be run again.
     case rollbackFailed(cause: String, reason: String)
+    /// On Swarm, `rollout resume` or the promotion with a manifest that no longer renders to the stack recorded at the
+    /// rollout's start (`recorded`, now `now`): refused.
+    case swarmManifestChangedDuringRollout(manifest: String, recorded: String, now: String, action: String)
+    /// On Swarm, `rollout start` with a candidate image that has no registry digest on a swarm of `nodes` nodes,
+    /// without `--override`: refused.
+    case swarmCandidateNotPinned(image: String, nodes: Int)
+    /// On Swarm, `action` (deploy, promote, teardown, rollout start) while the stack runs the candidate service
+    /// `service` (image `image`) that this project directory's history records no rollout for: refused.
+    case swarmCandidateServiceExists(service: String, image: String, action: String)
+    /// On Swarm, `rollout start` with an nginx.conf template unfit for a rollout (no split, or no split-weight location).
+    case swarmTemplateWithoutSplit(detail: String)
+    /// On Swarm, a weight change failed after nginx's running copy was replaced (`cause`): what of the previous config,
+    /// label and reload was put back (`restored`) or could not be (`failed`), and what nginx in `container` runs after
+    /// that (`runs`, asked again).
+    case swarmSplitPutBack(
+        cause: String, restored: [String], failed: [String], runs: String, container: String, service: String)
 
     public var exitStatus: ExitStatus {
         switch self {
@@ -51,7 +67,9 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             .swarmNginxMoved, .swarmManifestNotDeployed, .swarmLoadedWeightMismatch,
             .swarmExecFailed,
             .failedAndRolledBack,
-            .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
+            .finishFailed, .stableUpdateRolledBack, .rollbackFailed, .swarmManifestChangedDuringRollout,
+            .swarmCandidateNotPinned,
+            .swarmCandidateServiceExists, .swarmTemplateWithoutSplit, .swarmSplitPutBack:
             return .operationFailed
         }
     }
@@ -86,13 +104,13 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
                 ? "no label swiftdeploy.manifest.digest (not deployed, or deployed by an older swiftdeploy)"
                 : "the stack of digest \(running)"
             return
-                "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs); a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so an edited manifest would be judged as part of the new release; deploy the change first (`swiftdeploy deploy`) or revert it, then start the rollout; nothing was started or recorded"
+                "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs). The digest covers the manifest's contents, its file name and the templates (the built-in ones change with a swiftdeploy upgrade), so an edit, a manifest deployed under another file name or an upgrade all differ; a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so the difference would be judged as part of the new release. Deploy first (`swiftdeploy deploy`: when nginx's config differs, Swarm replaces nginx's task, a moment without nginx on its port) or revert the edit, then start the rollout; nothing was started or recorded"
         case .swarmNginxMoved(let project, let detail):
             return
-                "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
+                "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` on the manager that runs nginx, with this project directory there (its history and lock), or `swiftdeploy rollout abort` here (it takes traffic back through nginx's weight label, which replaces nginx's task)"
         case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded):
             return
-                "nginx in container \(container) (a task of \(service)) did not load the split just set: expected \(expected)% of clients on the candidate (the weight label says \(label.isEmpty ? "nothing" : "'\(label)'")), nginx runs \(loaded) (its master rejected the reload? see `docker service logs \(service)`; or its task was replaced: `docker service ps \(service)`); the previous configuration and label were put back and the rollout stopped: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+                "nginx in container \(container) (a task of \(service)) did not load the split just set: expected \(expected)% of clients on the candidate (the weight label says \(label.isEmpty ? "nothing" : "'\(label)'")), nginx runs \(loaded) (its master rejected the reload? see `docker service logs \(service)`; or its task was replaced: `docker service ps \(service)`)"
         case .swarmExecFailed(let step, let command, let container, let service, let output):
             return
                 "docker exec into nginx's container \(container) (a task of \(service)) failed for \(step) running `\(command)`: \(output); check that the task still runs on this node (`docker service ps \(service)`); the split may be half changed: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
@@ -107,6 +125,23 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .rollbackFailed(let cause, let reason):
             return
                 "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
+        case .swarmManifestChangedDuringRollout(let manifest, let recorded, let now, let action):
+            return
+                "\(manifest) was changed during the rollout: it renders the stack of digest \(now), the rollout started on \(recorded); `\(action)` would deploy the change to stable unjudged (and replace nginx's task if its config changed); revert the edit and run `swiftdeploy \(action)` again, or run `swiftdeploy rollout abort` (it deploys no stack: stable and nginx stay as they run) and deploy the change on its own; nothing was changed"
+        case .swarmCandidateNotPinned(let image, let nodes):
+            return
+                "the candidate image \(image) has no registry digest on this node and the swarm has \(nodes) nodes: each node would run its own copy of the tag, so the replicas judged could run different images and stable would be promoted to whatever the tag names on each node; push it to a registry and pull it here, or pass it by digest (`--image name:tag@sha256:…`), or pass `--override REASON` to roll out the tag unpinned; nothing was started or recorded"
+        case .swarmSplitPutBack(let cause, let restored, let failed, let runs, let container, let service):
+            let put = restored.isEmpty ? "nothing could be put back" : "put back: \(restored.joined(separator: ", "))"
+            let not = failed.isEmpty ? "" : "; could not put back: \(failed.joined(separator: "; "))"
+            return
+                "\(cause)\n\(put)\(not); nginx in container \(container) (a task of \(service)) now runs \(runs); the rollout stopped: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+        case .swarmTemplateWithoutSplit(let detail):
+            return
+                "a rollout on Swarm cannot run with this nginx.conf template: \(detail); nothing was started or recorded (`swiftdeploy validate` checks it)"
+        case .swarmCandidateServiceExists(let service, let image, let action):
+            return
+                "\(action) refused: the stack runs the candidate service \(service) (\(image)), but this project directory's history records no rollout (one started from another manager's copy of the project, or a service left by hand); run `swiftdeploy rollout abort` where that rollout was started, or remove the service (`docker service rm \(service)`) if no rollout owns it, then run `swiftdeploy \(action)` again"
         }
     }
 }

@@ -51,12 +51,7 @@ public struct SwarmRolloutSides: RolloutSideReading {
     /// Over a real stack: its tasks from `runtime`, the admin listener through `docker exec`.
     public init(manifest: Manifest, runtime: SwarmRuntime) {
         self.init(manifest: manifest, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest)) { service in
-            try runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == service }
-                .map {
-                    RolloutReplica(
-                        name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
-                }
-                .sorted { $0.name < $1.name }
+            try runtime.replicas(service: service)
         }
     }
 

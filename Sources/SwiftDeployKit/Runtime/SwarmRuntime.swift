@@ -18,9 +18,11 @@ public struct SwarmRuntime: ContainerRuntime {
     public var pollInterval: TimeInterval
     /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
     public var budget: String = ""
-    /// `docker stack deploy --resolve-image <value>` (nil: Docker's default, `always`). A rollout's deploys use `never`,
-    /// so no tag is resolved again to a digest the registry now gives it.
-    public var resolveImage: String? = nil
+    /// `docker stack deploy --resolve-image <value>`. Default `changed`: Docker asks the registry only for an image whose
+    /// text changed in the stack file, so a `deploy` or `promote` that changes no image re-resolves no tag (a moved
+    /// `nginx:1.27` upstream would otherwise replace nginx's task, a gap on its port, and a moved app tag would reach
+    /// stable on a mode switch). A rollout's deploys use `never`: no tag is resolved at all.
+    public var resolveImage: String = "changed"
 
     public init(
         project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
@@ -88,6 +90,46 @@ public struct SwarmRuntime: ContainerRuntime {
         }
     }
 
+    /// The reference that names exactly the image `image` names on this node: `name:tag@sha256:…` from its registry
+    /// digest (`docker image inspect` `RepoDigests`, the entry of the same repository), `image` itself when it already
+    /// carries a digest, nil when it has none (a local build, or a tag never pulled from or pushed to a registry: each
+    /// node then runs its own copy of the tag).
+    public func digestReference(_ image: String) throws -> String? {
+        if image.contains("@sha256:") { return image }
+        let result = try docker(["image", "inspect", "--format", "{{json .RepoDigests}}", image])
+        try check(result)
+        guard let digests = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String] else {
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a JSON array of repository digests")
+        }
+        let repository = Self.repository(of: image)
+        for entry in digests {
+            let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[1].hasPrefix("sha256:"), Self.repository(of: parts[0]) == repository else {
+                continue
+            }
+            return "\(image)@\(parts[1])"
+        }
+        return nil
+    }
+
+    /// An image reference's repository without its tag or digest, Docker Hub's implicit prefixes removed
+    /// (`docker.io/library/nginx:1.27` → `nginx`), so a reference and its `RepoDigests` entry compare.
+    static func repository(of image: String) -> String {
+        var name = String(image.split(separator: "@", maxSplits: 1).first ?? "")
+        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = String(name[..<colon]) }
+        for prefix in ["docker.io/", "index.docker.io/"] where name.hasPrefix(prefix) {
+            name = String(name.dropFirst(prefix.count))
+        }
+        if name.hasPrefix("library/") { name = String(name.dropFirst("library/".count)) }
+        return name
+    }
+
+    /// How many nodes the swarm has (`docker node ls`).
+    public func nodeCount() throws -> Int {
+        try lines(try docker(["node", "ls", "-q"])).count
+    }
+
     public func imageUser(_ image: String) throws -> String? {
         let result = try docker(["image", "inspect", "--format", "{{.Config.User}}", image])
         guard result.succeeded else { return nil }
@@ -113,10 +155,12 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
-        let resolve = resolveImage.map { ["--resolve-image", $0] } ?? []
         try check(
             try docker(
-                ["stack", "deploy", "--detach=true", "--prune"] + resolve + ["-c", stackFile.path, project],
+                [
+                    "stack", "deploy", "--detach=true", "--prune", "--resolve-image", resolveImage, "-c",
+                    stackFile.path, project,
+                ],
                 timeout: left))
         try waitForUpdates(since: before, until: deadline)
         pruneConfigs()

@@ -116,10 +116,22 @@ extension LifecycleContext {
     /// paused). The rollout must be resumed, promoted or aborted first.
     func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
-        guard [.running, .paused].contains(rollout.state) else { return }
-        let error = RolloutError.alreadyInProgress(
-            state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
-            weight: rollout.weight)
+        let error: RolloutError
+        if [.running, .paused].contains(rollout.state) {
+            error = RolloutError.alreadyInProgress(
+                state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
+                weight: rollout.weight)
+        } else if let swarm = runtime as? SwarmRuntime,
+            let image = try swarm.candidateServiceImage(app: manifest.services.name)
+        {
+            // On Swarm the history here may not know of a rollout started from another manager's copy of the project:
+            // the stack's candidate service tells.
+            error = RolloutError.swarmCandidateServiceExists(
+                service: swarm.serviceName(CanaryRender.serviceName(for: manifest.services.name)),
+                image: image, action: action)
+        } else {
+            return
+        }
         let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
         try recordBeforeActing(
             LifecycleRecord(

@@ -47,14 +47,24 @@ public struct RolloutPlan: Sendable, Equatable {
     public var onInconclusive: RolloutInconclusiveAction
     public var stableImage: String
     public var stableVersion: String
+    /// The reference the candidate runs and stable is promoted to: on Swarm `image` pinned by its registry digest
+    /// (`name:tag@sha256:…`, recorded at the start as `details.candidate_image`), so every task Swarm starts during the
+    /// rollout, and stable at the promotion, runs what was judged; `image` itself without a digest (and on Compose).
+    public var candidateImage: String
+    /// On Swarm, the digest of the stack the manifest rendered at the start (`details.manifest_digest`): `rollout
+    /// resume` and the promotion refuse a manifest that no longer renders to it. Nil on Compose and for a rollout
+    /// started by an older swiftdeploy.
+    public var manifestDigest: String? = nil
 
     public init(
         id: String = UUID().uuidString.lowercased(), image: String, version: String, steps: [Int],
         interval: ManifestDuration,
-        sticky: Bool, onInconclusive: RolloutInconclusiveAction, stableImage: String, stableVersion: String
+        sticky: Bool, onInconclusive: RolloutInconclusiveAction, stableImage: String, stableVersion: String,
+        candidateImage: String? = nil
     ) {
         self.id = id
         self.image = image
+        self.candidateImage = candidateImage ?? image
         self.version = version
         self.steps = steps
         self.interval = interval
@@ -65,7 +75,7 @@ public struct RolloutPlan: Sendable, Equatable {
     }
 
     func canary(weight: Int) -> CanaryRender {
-        CanaryRender(image: image, version: version, weight: weight, sticky: sticky)
+        CanaryRender(image: candidateImage, version: version, weight: weight, sticky: sticky)
     }
 }
 
@@ -143,7 +153,10 @@ public struct RolloutWorkflow: Sendable {
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try checkSwarmCanSplit()
-        try checkSwarmManifestDeployed()
+        if let problem = try Self.swarmSplitProblem(manifest, manifestName: context.manifestURL.lastPathComponent) {
+            throw RolloutError.swarmTemplateWithoutSplit(detail: problem)
+        }
+        let manifestDigest = try checkSwarmManifestDeployed()
         let session = try context.beginAction("rollout start")
         defer { session.release() }
         try context.runtime.preflight()
@@ -157,11 +170,18 @@ public struct RolloutWorkflow: Sendable {
                 state: status.state.rawValue, image: status.canary?.image ?? "?", step: status.step,
                 weight: status.weight)
         }
-        let plan = RolloutPlan(
+        // On Swarm a candidate service this project directory's history does not know of (a rollout started from
+        // another manager's copy of the project, or a service left by hand) is refused too.
+        if let swarm = swarmRuntime, let image = try swarm.candidateServiceImage(app: app) {
+            throw RolloutError.swarmCandidateServiceExists(
+                service: swarm.serviceName(canaryService), image: image, action: "rollout start")
+        }
+        var plan = RolloutPlan(
             image: image, version: version, steps: steps, interval: interval ?? manifest.rollout.interval,
             sticky: manifest.rollout.sticky, onInconclusive: manifest.rollout.onInconclusive,
             stableImage: stable.image,
             stableVersion: stable.environment["APP_VERSION"] ?? manifest.services.version ?? "unknown")
+        plan.manifestDigest = manifestDigest
 
         progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
         let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
@@ -175,17 +195,21 @@ public struct RolloutWorkflow: Sendable {
             override: override, modeBefore: nil, modeAfter: nil, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
         try context.runtime.ensureImages([image])
+        let pin = try swarmPinCandidate(&plan, override: override, progress: progress)
 
+        var startDetails: [String: JSONValue] = [
+            "image": .string(image), "version": .string(version),
+            "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
+            "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
+            "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
+        ]
+        startDetails.merge(pin.details) { a, _ in a }
+        if let manifestDigest { startDetails["manifest_digest"] = .string(manifestDigest) }
         try record(
             .start, plan: plan, outcome: "ok",
             message:
-                "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each",
-            details: [
-                "image": .string(image), "version": .string(version),
-                "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
-                "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
-                "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
-            ], decision: gate)
+                "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)",
+            details: startDetails, decision: gate)
         let intent = try session.intend(
             action: "rollout start",
             message:
@@ -230,6 +254,9 @@ public struct RolloutWorkflow: Sendable {
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
         // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
         try checkSwarmCanSplit(action: "rollout resume")
+        if let seen = try? plan(of: try stateReader.status(containers: try context.runtime.containers())) {
+            try checkSwarmManifestUnchanged(plan: seen, action: "rollout resume")
+        }
         let session = try context.beginAction("rollout resume")
         defer { session.release() }
         try context.runtime.preflight()
@@ -279,8 +306,14 @@ public struct RolloutWorkflow: Sendable {
                     "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)"
             )
         }
-        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
-        try checkSwarmCanSplit(action: "rollout \(action)")
+        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record), but for
+        // an abort, which without a local nginx task takes the label path (nginx's task replaced by Swarm).
+        if action == "abort" {
+            try checkSwarmRuntime(action: "rollout abort")
+        } else {
+            try checkSwarmCanSplit(action: "rollout \(action)")
+        }
+        if action == "promote" { try checkSwarmManifestUnchanged(plan: seenPlan, action: "rollout promote") }
         let session = try context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
@@ -507,6 +540,12 @@ public struct RolloutWorkflow: Sendable {
         let manifestURL = context.manifestURL
         // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
         if swarmRuntime != nil { try checkSwarmCanFinish(plan: plan) }
+        do { try checkSwarmManifestUnchanged(plan: plan, action: "rollout promote") } catch let error as RolloutError {
+            try record(
+                .paused, plan: plan, outcome: "manifest-changed",
+                message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? "")")
+            throw error
+        }
         // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
         // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
         let restore =
@@ -529,12 +568,12 @@ public struct RolloutWorkflow: Sendable {
             promoted.manifest = try loader.load(from: manifestURL)
             do {
                 if let swarm = swarmRuntime {
-                    // Stable takes the image the candidate runs (what was judged), not the tag resolved again.
-                    let judged = try swarm.serviceImage(service: canaryService) ?? plan.image
+                    // Stable takes the reference the candidate ran (pinned by digest at the start when it had one: what
+                    // was judged), never the tag resolved again.
                     try applySwarm(
                         plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version",
                         runtime: swarm,
-                        stableImage: judged)
+                        stableImage: plan.candidateImage)
                     promoted.runtime = Self.pinned(swarm)
                 } else {
                     try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
@@ -570,7 +609,7 @@ public struct RolloutWorkflow: Sendable {
             progress("returning traffic to \(app), now on version \(plan.version)")
             if let swarm = swarmRuntime {
                 // Swarm: the split to 0% live, the drain, then the stack without the candidate (which removes it).
-                try swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
+                try swarmTrafficToStable(runtime: swarm)
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
                 try swarmRemoveCandidateIfLeft(swarm)
@@ -622,6 +661,7 @@ public struct RolloutWorkflow: Sendable {
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
         var nothingLeft = false
+        var nginxReplacedOn: String? = nil
         do {
             if let swarm = swarmRuntime, try swarm.services().isEmpty {
                 // No service of the stack exists (removed by hand): deploying would bring the whole stack back. The
@@ -632,13 +672,17 @@ public struct RolloutWorkflow: Sendable {
                     manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil
                 ).write()
             } else if let swarm = swarmRuntime {
-                // Swarm: the split to 0% (live, or by the label and a new nginx task when nginx runs on another node),
-                // the drain, then the stack without the candidate.
-                try swarmTrafficToStableAnywhere(plan: plan, manifest: manifest, runtime: swarm, progress: progress)
+                // Swarm: the split to 0% (live, or by the label and a new nginx task when that is not possible), the
+                // drain, then the candidate's service removed by name and the files written without it. No stack is
+                // deployed: stable and nginx are untouched by construction, whatever the manifest says now.
+                nginxReplacedOn = try swarmTrafficToStableAnywhere(runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try apply(nil, manifest: manifest, label: "roll back")
                 try swarmRemoveCandidateIfLeft(swarm)
+                try ConfigGenerator(
+                    manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil,
+                    stableImage: try swarm.serviceImage(service: app)
+                ).write()
             } else {
                 try apply(nil, manifest: manifest, label: "roll back")
                 context.phases.reach("rollout.rollback.traffic-on-stable")
@@ -656,17 +700,28 @@ public struct RolloutWorkflow: Sendable {
                     details: ["reason": .string(reason)]))
             throw RolloutError.rollbackFailed(cause: cause, reason: reason)
         }
-        let left =
+        var left =
             nothingLeft
             ? "; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` to bring it back)"
             : ""
+        var details: [String: JSONValue] = ["weight": .int(0), "reason": .string(reason)]
+        if let node = nginxReplacedOn {
+            left +=
+                "; nginx's task was replaced to take traffic back (its port refused connections for a moment), its new task on \(node)"
+            details["nginx_replaced"] = .bool(true)
+            details["nginx_node"] = .string(node)
+        } else if swarmRuntime != nil {
+            details["nginx_replaced"] = .bool(false)
+        }
         try session.complete(
             intent,
             rolloutRecord(
                 .aborted, plan: plan, outcome: outcome,
                 message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)\(left)",
-                details: ["weight": .int(0), "reason": .string(reason)]),
-            done: "rolled back: all traffic on \(app), \(canaryService) removed")
+                details: details),
+            done:
+                "rolled back: all traffic on \(app), \(canaryService) removed\(nginxReplacedOn == nil ? "" : ", nginx's task replaced")"
+        )
     }
 
     // MARK: Parts
@@ -710,12 +765,15 @@ public struct RolloutWorkflow: Sendable {
         guard let start = try stateReader.lastRollout().first, start.phase == .start, let id = start.rolloutID,
             let image = start.details["image"]?.stringValue, let version = start.details["version"]?.stringValue
         else { return nil }
-        return RolloutPlan(
+        var plan = RolloutPlan(
             id: id, image: image, version: version, steps: status.steps, interval: status.interval,
             sticky: status.sticky,
             onInconclusive: status.onInconclusive,
             stableImage: start.details["stable_image"]?.stringValue ?? manifest.services.image,
-            stableVersion: start.details["stable_version"]?.stringValue ?? manifest.services.version ?? "unknown")
+            stableVersion: start.details["stable_version"]?.stringValue ?? manifest.services.version ?? "unknown",
+            candidateImage: start.details["candidate_image"]?.stringValue)
+        plan.manifestDigest = start.details["manifest_digest"]?.stringValue
+        return plan
     }
 
     func rolloutRecord(

@@ -113,6 +113,7 @@ public struct ValidationWorkflow: Sendable {
             checks.append(nginxCheck(manifest, config: rendered.nginxLive ?? rendered.nginxConf, docker: docker))
             if let stack = rendered.stack {
                 checks.append(stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
+                checks.append(swarmSplitCheck(manifest))
             } else {
                 checks.append(composeCheck(manifest, compose: rendered.compose, docker: docker))
             }
@@ -243,6 +244,23 @@ public struct ValidationWorkflow: Sendable {
                 name, .fail,
                 "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
             )
+        }
+    }
+
+    /// `runtime: swarm`: the nginx.conf template is fit for a rollout (``RolloutWorkflow/swarmSplitProblem(_:manifestName:)``):
+    /// the split and the admin location that answers the weight nginx loaded.
+    private func swarmSplitCheck(_ manifest: Manifest) -> ValidationCheck {
+        do {
+            if let problem = try RolloutWorkflow.swarmSplitProblem(
+                manifest, manifestName: manifestURL.lastPathComponent)
+            {
+                return .init("rollout split", .fail, problem)
+            }
+            return .init(
+                "rollout split", .pass,
+                "nginx.conf carries the split and the location answering the weight nginx loaded")
+        } catch {
+            return .init("rollout split", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
     }
 
