@@ -36,6 +36,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a candidate beside stable and walk it through the steps.",
             discussion:
                 """
@@ -91,6 +92,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Continue a paused or interrupted rollout from its current step.")
         @OptionGroup var global: GlobalOptions
 
@@ -102,7 +104,8 @@ struct RolloutCommand: AsyncParsableCommand {
     }
 
     struct Pause: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pause the rollout after its current sample.")
+        static let configuration = CommandConfiguration(
+            commandName: "pause", abstract: "Pause the rollout after its current sample.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -114,6 +117,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Abort: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "abort",
             abstract: "End the rollout: all traffic to stable at once, the candidate removed.")
         @OptionGroup var global: GlobalOptions
 
@@ -127,6 +131,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Skip the remaining steps and make the candidate the new stable (recorded like an override).")
         @OptionGroup var global: GlobalOptions
 
@@ -149,6 +154,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "The rollout's state, from the history and the running containers.")
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 

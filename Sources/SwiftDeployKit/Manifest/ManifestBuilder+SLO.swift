@@ -154,7 +154,7 @@ extension ManifestBuilder {
     private func objectiveTarget(_ node: Node?, _ path: String) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, scalar.style == .plain,
-            scalar.string.range(of: #"^[0-9]{1,2}(\.[0-9]{1,6})?$|^100(\.0+)?$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(scalar.string, #"^[0-9]{1,2}(\.[0-9]{1,6})?$|^100(\.0+)?$"#)
         else {
             reader.report(
                 node, path,
@@ -186,7 +186,7 @@ extension ManifestBuilder {
     }
 
     static func days(_ text: String) -> Int? {
-        guard text.range(of: #"^[1-9][0-9]{0,2}d$"#, options: .regularExpression) != nil else { return nil }
+        guard CompiledPatterns.matches(text, #"^[1-9][0-9]{0,2}d$"#) else { return nil }
         return Int(text.dropLast())
     }
 
@@ -242,7 +242,7 @@ extension ManifestGrammar {
 
     /// An objective name: used in Prometheus label values, alert names and file names.
     public static func objectiveName(_ s: String) -> String? {
-        s.range(of: #"^[a-z][a-z0-9_]{0,39}$"#, options: .regularExpression) != nil
+        CompiledPatterns.matches(s, #"^[a-z][a-z0-9_]{0,39}$"#)
             ? nil
             : "an objective name (lowercase letters, digits and '_', starting with a letter, at most 40 characters)"
     }

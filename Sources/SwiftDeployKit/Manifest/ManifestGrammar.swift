@@ -265,7 +265,7 @@ public enum ManifestGrammar {
         // ICU's `$` also matches before a final line terminator (ECMA-262's, which the schema uses, does not):
         // no rule admits a line terminator, so a value ending in one never matches.
         if let last = s.unicodeScalars.last, CharacterSet.newlines.contains(last) { return false }
-        return s.range(of: pattern, options: .regularExpression) != nil
+        return CompiledPatterns.matches(s, pattern)
     }
 
     /// A project name derived from a directory name: lowercased, invalid characters replaced by `-`.

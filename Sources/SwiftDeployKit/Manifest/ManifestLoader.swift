@@ -211,7 +211,7 @@ final class NodeReader {
             return nil
         }
         guard case .scalar(let scalar) = node, scalar.style == .plain,
-            scalar.string.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(scalar.string, #"^[+-]?[0-9]+$"#)
         else {
             report(node, path, "\(path) must be an integer, got \(describe(node))")
             return nil
@@ -250,7 +250,7 @@ final class NodeReader {
         let text = scalar.string
         let parsed: ManifestDuration?
         if scalar.style == .plain, let seconds = Int(text),
-            text.range(of: #"^[0-9]+$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(text, #"^[0-9]+$"#)
         {
             parsed = seconds <= 1_000_000 ? ManifestDuration(milliseconds: seconds * 1000) : nil
         } else {
@@ -294,7 +294,7 @@ final class NodeReader {
             let s = scalar.string
             if ["", "~", "null", "Null", "NULL"].contains(s) { return "null" }
             if ["true", "false"].contains(s) { return "boolean \(s)" }
-            if s.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil { return "integer \(s)" }
+            if CompiledPatterns.matches(s, #"^[+-]?[0-9]+$"#) { return "integer \(s)" }
             if Double(s) != nil { return "number \(s)" }
             return "string \(Quoting.quote(s))"
         }

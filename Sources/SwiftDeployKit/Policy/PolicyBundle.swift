@@ -257,8 +257,13 @@ public struct PolicyBundle: Sendable {
 
     /// The `package a.b` of a module (first non-comment statement), or nil.
     static func packageName(in source: String) -> String? {
-        for rawLine in source.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+        // Line by line up to the package statement (near the top), not the whole module split first.
+        var rest = source[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: "\n") ?? rest.endIndex
+            let rawLine = rest[..<end]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            let line = HorizontalSpace.trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard line.hasPrefix("package ") else { return nil }
             let name = line.dropFirst("package ".count).split(whereSeparator: { $0 == " " || $0 == "#" }).first

@@ -148,7 +148,7 @@ public struct ThresholdContract: Sendable, Equatable {
         }
         var index = 0
         while index < lines.count {
-            let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
+            let trimmed = HorizontalSpace.trimmed(lines[index])
             if trimmed.hasPrefix("package ") { return .none }
             guard trimmed == "# METADATA" || trimmed == "#METADATA" else {
                 index += 1
@@ -157,16 +157,16 @@ public struct ThresholdContract: Sendable, Equatable {
             let start = index + 1
             var body: [String] = []
             var end = start
-            while end < lines.count, lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("#") {
-                var text = Substring(lines[end].trimmingCharacters(in: .whitespaces).dropFirst())
+            while end < lines.count, HorizontalSpace.trimmed(lines[end]).hasPrefix("#") {
+                var text = HorizontalSpace.trimmed(lines[end]).dropFirst()
                 if text.hasPrefix(" ") { text = text.dropFirst() }
                 body.append(String(text))
                 end += 1
             }
             // Package scope: the block must end right above the package statement (blank lines allowed, as OPA).
             var next = end
-            while next < lines.count, lines[next].trimmingCharacters(in: .whitespaces).isEmpty { next += 1 }
-            guard next < lines.count, lines[next].trimmingCharacters(in: .whitespaces).hasPrefix("package ") else {
+            while next < lines.count, HorizontalSpace.trimmed(lines[next]).isEmpty { next += 1 }
+            guard next < lines.count, HorizontalSpace.trimmed(lines[next]).hasPrefix("package ") else {
                 index = end
                 continue
             }
