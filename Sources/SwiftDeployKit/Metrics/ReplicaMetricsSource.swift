@@ -1,5 +1,25 @@
 import Foundation
 
+/// One replica of a service as the engine reports it (a Swarm task, or a Compose container): what
+/// ``ReplicaLocating/replicas(service:)`` answers, and what a rollout side on Swarm is read from.
+public struct RolloutReplica: Sendable, Equatable {
+    /// `app-canary.2`.
+    public var name: String
+    /// Its node (`hostname (id prefix)`), when known.
+    public var node: String?
+    /// Swarm's task state (`running` once healthy).
+    public var state: String
+    /// Its address on the stack's network; nil when Swarm gave none.
+    public var address: String?
+
+    public init(name: String, node: String?, state: String, address: String?) {
+        self.name = name
+        self.node = node
+        self.state = state
+        self.address = address
+    }
+}
+
 /// Finds the running replicas of a service by their address on the network nginx shares with them: the stack's
 /// tasks on Swarm (`SwarmRuntime`), the project's containers on Compose (`ComposeRuntime`).
 public protocol ReplicaLocating: Sendable {
