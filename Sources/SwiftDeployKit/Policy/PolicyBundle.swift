@@ -257,12 +257,8 @@ public struct PolicyBundle: Sendable {
 
     /// The `package a.b` of a module (first non-comment statement), or nil.
     static func packageName(in source: String) -> String? {
-        // Line by line up to the package statement (near the top), not the whole module split first.
-        var rest = source[...]
-        while !rest.isEmpty {
-            let end = rest.firstIndex(of: "\n") ?? rest.endIndex
-            let rawLine = rest[..<end]
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+        // Windows line endings too: a module whose package went unseen would drop its whole domain from `gate all`.
+        for rawLine in TextLines.split(source) {
             let line = HorizontalSpace.trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard line.hasPrefix("package ") else { return nil }

@@ -143,9 +143,7 @@ public struct ThresholdContract: Sendable, Equatable {
 
     /// The package-scope METADATA block of `source`: the `# METADATA` comment block directly above `package`.
     static func declaration(in source: String, file: String) -> Declaration {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        let lines = TextLines.split(source).map(String.init)
         var index = 0
         while index < lines.count {
             let trimmed = HorizontalSpace.trimmed(lines[index])
