@@ -66,7 +66,6 @@ public struct AuditCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let console = global.console
-        let historyURL = location.url(manifest: global.manifestURL)
         let now = Date()
         let sinceDate = try since.map { try HistoryTime.parseBound($0, now: now) }
         let untilDate = try until.map { try HistoryTime.parseBound($0, now: now) }
@@ -74,38 +73,14 @@ public struct AuditCommand: AsyncParsableCommand {
             throw ValidationError("--since (\(HistoryTime.format(s))) is after --until (\(HistoryTime.format(u)))")
         }
 
-        let summary: AuditSummary
-        if verify {
-            summary = try AuditReport.verify(history: historyURL, expectedHead: expectHead)
-        } else {
-            let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-            // The manifest's history.report names the Markdown report; other formats go beside it.
-            let manifest = try? ManifestLoader().load(from: global.manifestURL)
-            let configured = manifest.map { manifest in
-                format == .markdown
-                    ? manifest.reportURL
-                    : manifest.reportURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
-            }
-            let outputURL =
-                output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
-                ?? configured
-                ?? global.manifestURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
-            // Lead time for changes from git (the project's repository); each objective's compliance over the period
-            // from Prometheus, when the manifest has an slo block.
-            var objectives: [ObjectiveCompliance] = []
-            if let manifest, manifest.slo != nil {
-                let from = sinceDate ?? now.addingTimeInterval(-(manifest.slo?.windowSeconds ?? 30 * 86_400))
-                objectives = await SLOCollector().compliance(manifest: manifest, from: from, to: untilDate ?? now)
-            }
-            let directory = manifest?.directory ?? global.manifestURL.deletingLastPathComponent()
-            let git = DeliveryFiguresReader.git(in: directory)
-            summary = try AuditReport.write(
-                history: historyURL, to: outputURL, format: format,
-                options: AuditOptions(
-                    since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
-                    commitTime: git.commitTime, commitTimes: git.commitTimes,
-                    objectives: objectives))
-        }
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let outcome = try await AuditWorkflow().run(
+            AuditRequest(
+                manifestURL: global.manifestURL, history: location.override, verifyOnly: verify, format: format,
+                output: output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL },
+                since: sinceDate, until: untilDate, expectedHead: expectHead, now: now))
+        for warning in outcome.warnings { console.warning(warning) }
+        let summary = outcome.summary
         report(summary, console: console)
         if summary.exitStatus != .success { throw CommandFailure(summary.exitStatus) }
     }

@@ -14,11 +14,12 @@ struct HistoryLocationOptions: ParsableArguments {
             valueName: "path"))
     var history: String?
 
-    func url(manifest: URL) -> URL {
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        if let history { return URL(fileURLWithPath: history, relativeTo: cwd).standardizedFileURL }
-        if let loaded = try? ManifestLoader().load(from: manifest) { return loaded.historyURL }
-        return manifest.deletingLastPathComponent().appendingPathComponent(Manifest.Defaults.historyPath)
+    /// `--history`, resolved against the current directory.
+    var override: URL? {
+        history.map {
+            URL(fileURLWithPath: $0, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                .standardizedFileURL
+        }
     }
 }
 
@@ -101,7 +102,9 @@ public struct HistoryAppendCommand: ParsableCommand {
         let entry = HistoryEntry(
             event: event, outcome: outcome, message: message, modeBefore: modeBefore, modeAfter: modeAfter,
             override: reason.map(HistoryOverride.init(reason:)), details: details)
-        let log = HistoryLog(url: location.url(manifest: global.manifestURL))
+        let place = HistoryLocation(manifest: global.manifestURL, override: location.override)
+        if let problem = place.manifestProblem { global.console.warning(problem) }
+        let log = HistoryLog(url: place.url)
         var last: HistoryRecord?
         for _ in 0..<self.repeat { last = try log.append(entry) }
         if let last {

@@ -138,6 +138,38 @@ struct AuditCommandTests {
         #expect(try dir.read("out/report.html").contains("<svg"))
     }
 
+    /// A manifest that exists but does not load may name another history (`history.path`): audit and append say so
+    /// and which file they used, never pass over it in silence. Without any manifest a bare history is audited quietly.
+    @Test func aManifestThatDoesNotLoadIsSaidWithTheHistoryUsed() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try FileManager.default.copyItem(
+            at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
+            to: dir.url.appendingPathComponent("history.jsonl"))
+        let quiet = try runSwiftDeploy(["audit", "--verify"], in: dir.url)
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(!quiet.stderr.contains("does not load"), "no manifest at all is not a problem: \(quiet.stderr)")
+
+        try dir.write("project: [unclosed\nhistory:\n  path: elsewhere.jsonl\n", to: "manifest.yaml")
+        for arguments in [["audit", "--verify"], ["audit"]] {
+            let result = try runSwiftDeploy(arguments, in: dir.url)
+            #expect(result.status == 0, "the history itself is intact: \(arguments) \(result.stderr)")
+            #expect(result.stderr.contains("manifest.yaml does not load"), "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.contains("the history read is \(dir.url.appendingPathComponent("history.jsonl").path)"),
+                "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains("pass --history"), "\(arguments): \(result.stderr)")
+        }
+        #expect(try dir.read("audit_report.md").contains("| Records in period | 18 |"))
+
+        let append = try runSwiftDeploy(
+            ["history", "append", "--event", "deploy", "--message", "by hand"], in: dir.url)
+        #expect(append.status == 0, "\(append.stderr)")
+        #expect(append.stderr.contains("manifest.yaml does not load"), "\(append.stderr)")
+        #expect(try dir.read("history.jsonl").contains("by hand"))
+        #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("elsewhere.jsonl").path))
+    }
+
     @Test func aTamperedHistoryExitsOneAndNamesTheLine() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
