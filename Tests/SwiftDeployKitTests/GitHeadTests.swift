@@ -54,7 +54,7 @@ struct GitHeadTests {
         return repo
     }
 
-    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    @Test(.requires(.git))
     func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -97,7 +97,7 @@ struct GitHeadTests {
         #expect(GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
     }
 
-    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    @Test(.requires(.git))
     func leavesToGitWhatIsNotPlain() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -141,7 +141,7 @@ struct GitHeadTests {
         #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
     }
 
-    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    @Test(.requires(.git))
     func noRepositoryAboveIsNoneWithoutGit() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
