@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Helpers for tests on the real Docker engine. Gate such tests with `.requires(.docker)` (`TestRequirement.docker`):
 /// locally they run with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test sets it after starting the engine and building
@@ -11,9 +12,10 @@ public enum DockerTestEnvironment {
     }
 
     /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
-    /// Never the same as a port another test of this process holds (`LoopbackPort`).
-    public static func freePort() -> Int {
-        (try? LoopbackPort.forServer()) ?? 1
+    /// Never the same as a port another test of this process holds (`LoopbackPort`). Throws (naming why) when no
+    /// loopback port can be bound, rather than handing out a port nobody chose.
+    public static func freePort() throws -> Int {
+        try LoopbackPort.forServer()
     }
 }
 
@@ -33,6 +35,11 @@ public struct HTTPProbe {
         for (k, v) in headers { arguments += ["-H", "\(k): \(v)"] }
         if let body { arguments += ["--data-binary", body, "-H", "Content-Type: application/json"] }
         arguments.append("http://127.0.0.1:\(port)\(path)")
+        guard ExternalTool.find("curl") != nil else {
+            // Not "nothing answers": a test would wait out its readiness loop and blame the service.
+            Issue.record("curl is not installed (HTTPProbe sends its requests with it); scripts/bootstrap installs it")
+            return nil
+        }
         guard let result = try? ExternalTool.run("/usr/bin/env", ["curl"] + arguments), result.status == 0 else {
             return nil
         }

@@ -23,9 +23,9 @@ public struct SwarmProject: Sendable {
     ) throws {
         dir = try TemporaryDirectory(prefix: "swarm-\(namePrefix)")
         name = namePrefix + String(UUID().uuidString.lowercased().prefix(8))
-        publicPort = DockerTestEnvironment.freePort()
-        var admin = DockerTestEnvironment.freePort()
-        while admin == publicPort { admin = DockerTestEnvironment.freePort() }
+        publicPort = try DockerTestEnvironment.freePort()
+        var admin = try DockerTestEnvironment.freePort()
+        while admin == publicPort { admin = try DockerTestEnvironment.freePort() }
         adminPort = admin
         try write(replicas: replicas, image: image, placement: placement)
         try TestProjectFiles.writePoliciesAndRelaxedThresholds(into: dir.url)

@@ -9,7 +9,7 @@ struct NginxContainerTests {
     private static let image = "swiftdeploy/nginx:bookworm"
 
     private func withNginx(user: String?, _ body: (Int) throws -> Void) throws {
-        let port = DockerTestEnvironment.freePort()
+        let port = try DockerTestEnvironment.freePort()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-nginx")
         defer { dir.remove() }
         let manifest = """
@@ -102,10 +102,11 @@ struct ValidateInImageTests {
     @Test(.requires(.docker)) func nginxTestRunsInsideTheImage() throws {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-validate")
         defer { dir.remove() }
+        let port = try DockerTestEnvironment.freePort()
         try dir.write(
             """
             services: {image: "swiftdeploy/api:0.1.0", port: 3000}
-            nginx: {image: "swiftdeploy/nginx:bookworm", port: \(DockerTestEnvironment.freePort())}
+            nginx: {image: "swiftdeploy/nginx:bookworm", port: \(port)}
             network: {name: net, driver_type: bridge}
             """, to: "manifest.yaml")
         // A PATH with docker and docker-compose but without /usr/sbin, where Debian's nginx lives.

@@ -409,8 +409,8 @@ struct SwarmStackDeployTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let project = "sdswarm\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
-        let port = DockerTestEnvironment.freePort()
-        let adminPort = DockerTestEnvironment.freePort()
+        let port = try DockerTestEnvironment.freePort()
+        let adminPort = try DockerTestEnvironment.freePort()
         let text = """
             project: \(project)
             runtime: swarm
