@@ -94,6 +94,38 @@ struct DemoScriptTests {
         #expect(FileManager.default.fileExists(atPath: demo.projectDir.appendingPathComponent("history.jsonl").path))
     }
 
+    /// A deploy the infrastructure policy refuses stops the demo with the policy's exit status and the way on
+    /// (`SWIFTDEPLOY_DEMO_OVERRIDE`), and starts nothing. The demo project is made first, as a second run finds
+    /// it, with a disk limit no host meets.
+    @Test func aRefusedDeployStopsTheDemoWithTheWayOn() async throws {
+        let demo = try Demo()
+        defer { demo.dir.remove() }
+        let root = RepositoryPaths.root
+        try FileManager.default.createDirectory(at: demo.projectDir, withIntermediateDirectories: true)
+        for item in ["policies", "templates"] {
+            try FileManager.default.copyItem(
+                at: root.appendingPathComponent(item), to: demo.projectDir.appendingPathComponent(item))
+        }
+        let manifest = try String(contentsOf: root.appendingPathComponent("manifest.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "project: swiftdeploy-demo\n", with: "project: \(demo.project)\n")
+            .replacingOccurrences(of: "  port: 8080\n", with: "  port: \(demo.port)\n")
+            .replacingOccurrences(of: "  admin_port: 9180\n", with: "  admin_port: \(demo.adminPort)\n")
+        try manifest.write(
+            to: demo.projectDir.appendingPathComponent("manifest.yaml"), atomically: true, encoding: .utf8)
+        let thresholds = try String(contentsOf: root.appendingPathComponent("thresholds.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"min_disk_free_gb\": 2,", with: "\"min_disk_free_gb\": 1000000000,")
+            .replacingOccurrences(of: "\"warn_disk_free_gb\": 10,", with: "\"warn_disk_free_gb\": 2000000000,")
+        try thresholds.write(
+            to: demo.projectDir.appendingPathComponent("thresholds.json"), atomically: true, encoding: .utf8)
+
+        let refused = try await demo.run(extra: ["SWIFTDEPLOY_DEMO_OVERRIDE": ""])
+        #expect(refused.status == 1, "\(refused.stderr.suffix(3000))")
+        #expect(refused.stderr.contains("the infrastructure policy refused the deploy"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("SWIFTDEPLOY_DEMO_OVERRIDE='why' scripts/demo"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("failed with exit 0"))
+        #expect(try demo.containers().isEmpty, "a refused deploy starts nothing")
+    }
+
     /// What a newcomer gets wrong is named before anything starts, with what to do.
     @Test func aBadSettingStopsTheDemoBeforeItStartsAnything() async throws {
         let demo = try Demo()
