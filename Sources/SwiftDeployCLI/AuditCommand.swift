@@ -79,7 +79,7 @@ public struct AuditCommand: AsyncParsableCommand {
             }
             let directory = manifest?.directory ?? global.manifestURL.deletingLastPathComponent()
             let git = DeliveryFiguresReader.git(in: directory)
-            summary = try AuditReport.write(history: historyURL, to: outputURL, format: format,
+            summary = try await AuditReport.write(history: historyURL, to: outputURL, format: format,
                                             options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
                                                                   commitTime: git.commitTime, commitTimes: git.commitTimes,
                                                                   objectives: objectives))

@@ -79,7 +79,7 @@ enum LifecycleCLI {
             var runtime = SwarmRuntime(manifest: manifest)
             runtime.commandTimeout = max(commandTimeout, 10)
             let swarm = runtime
-            recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
+            recorder.nodes = { (try? await swarm.nodesInvolved()) ?? [] }
             return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime,
                                  renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
                                  recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),

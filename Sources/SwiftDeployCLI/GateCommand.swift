@@ -74,7 +74,7 @@ struct GateCommand: AsyncParsableCommand {
         let report = DecisionReport(decisions: decisions, failOnWarn: failOnWarn, totalMs: totalMs)
 
         let console = global.console
-        record(decisions, manifest: manifest, console: console)
+        await record(decisions, manifest: manifest, console: console)
         console.print(report.render(format, useColor: format == .text && console.useColor))
         if format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
             appendSummary(GitHubDecisionFormatter().summary(report), to: path, console: console)
@@ -84,11 +84,11 @@ struct GateCommand: AsyncParsableCommand {
     }
 
     /// Every gate decision goes into the history; a history that cannot be written is a warning, the verdict stands.
-    private func record(_ decisions: [PolicyDecision], manifest: Manifest, console: Console) {
+    private func record(_ decisions: [PolicyDecision], manifest: Manifest, console: Console) async {
         let log = HistoryLog(manifest: manifest)
         for decision in decisions {
             do {
-                try log.append(decision.historyEntry(event: .gate, manifest: manifest))
+                try await log.append(decision.historyEntry(event: .gate, manifest: manifest))
             } catch {
                 let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
                 console.warning("the \(decision.domain) decision was not recorded in \(manifest.historyURL.path): \(reason)")

@@ -76,7 +76,7 @@ public struct HistoryAppendCommand: ParsableCommand {
         }
     }
 
-    public func run() throws {
+    public func run() async throws {
         var details: [String: JSONValue] = [:]
         for item in detail {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -87,7 +87,7 @@ public struct HistoryAppendCommand: ParsableCommand {
                                  override: reason.map(HistoryOverride.init(reason:)), details: details)
         let log = HistoryLog(url: location.url(manifest: global.manifestURL))
         var last: HistoryRecord?
-        for _ in 0..<self.repeat { last = try log.append(entry) }
+        for _ in 0..<self.repeat { last = try await log.append(entry) }
         if let last {
             global.console.info("recorded #\(last.sequence) (\(last.entry.event.rawValue)) in \(log.url.path); head \(last.hash)")
         }

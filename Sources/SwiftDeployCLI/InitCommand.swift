@@ -53,7 +53,7 @@ struct InitCommand: AsyncParsableCommand {
             event: .`init`, manifest: manifest, outcome: "ok",
             message: written.isEmpty ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
             details: ["files": .object(Dictionary(results.map { (relative($0.file.url), JSONValue.string($0.outcome.rawValue)) }, uniquingKeysWith: { a, _ in a }))])
-        if let problem = ProjectHistory.append(entry, for: manifest) {
+        if let problem = await ProjectHistory.append(entry, for: manifest) {
             console.warning("the files were written but the history could not record it: \(problem)")
         }
     }

@@ -134,7 +134,7 @@ struct RolloutCommand: AsyncParsableCommand {
             let console = global.console
             // The project's own runtime (Compose, or the Swarm stack's tasks), as every lifecycle command picks it.
             let context = try LifecycleCLI.context(global)
-            let containers = try? context.runtime.containers()
+            let containers = try? await context.runtime.containers()
             let status = try RolloutStateReader(manifest: context.manifest).status(containers: containers)
             switch format {
             case .json:

@@ -25,7 +25,7 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = global.console
-        let (checks, manifest) = ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
+        let (checks, manifest) = await ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
         let failed = checks.contains { $0.status == .fail }
         if let manifest {
             let failing = checks.filter { $0.status == .fail }.map(\.name)
@@ -34,7 +34,7 @@ struct ValidateCommand: AsyncParsableCommand {
                 event: .validate, manifest: manifest, outcome: failed ? "failed" : "ok",
                 message: failed ? "failed: \(failing.joined(separator: ", "))" : "all checks passed or skipped",
                 details: ["checks": .object(counts)])
-            if let problem = ProjectHistory.append(entry, for: manifest) {
+            if let problem = await ProjectHistory.append(entry, for: manifest) {
                 console.warning("the history could not record this validation: \(problem)")
             }
         }

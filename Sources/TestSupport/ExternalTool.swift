@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 
 /// Tests that need an outside program (nginx, docker-compose, opa-ref) ask here.
 /// Locally a missing tool skips the test with a printed reason; under CI
@@ -19,18 +20,14 @@ public enum ExternalTool {
         return nil
     }
 
-    /// Runs a program to completion and returns its status and combined output.
-    public static func run(_ path: String, _ arguments: [String], currentDirectory: URL? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// Runs a program to completion (at most `timeout` seconds) with `ProcessRunner` and returns its status and its
+    /// standard output followed by its standard error. For synchronous callers (a `defer`, a sync test): it blocks
+    /// the calling thread on the runner's blocking wait, which needs no thread of the cooperative pool; async
+    /// callers use `ProcessRunner.run`.
+    public static func run(_ path: String, _ arguments: [String], currentDirectory: URL? = nil,
+                           timeout: TimeInterval = 900) throws -> (status: Int32, output: String) {
+        let result = try ProcessRunner.start([path] + arguments, currentDirectory: currentDirectory, timeout: timeout)
+            .waitBlocking()
+        return (result.status, result.stdout + result.stderr)
     }
 }

@@ -14,7 +14,7 @@ struct SwarmRolloutEndToEndTests {
     static let override = ["--override", "swarm rollout e2e: the shared host may be busy"]
 
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
-    static func deployed(replicas: Int, steps: String, interval: String) throws -> SwarmEndToEndTests.Project {
+    static func deployed(replicas: Int, steps: String, interval: String) async throws -> SwarmEndToEndTests.Project {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
         let project = try SwarmEndToEndTests.Project(replicas: replicas)
@@ -22,13 +22,13 @@ struct SwarmRolloutEndToEndTests {
             .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
         try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
-        let deploy = try project.deploy()
+        let deploy = try await project.deploy()
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         return project
     }
 
-    static func status(_ project: SwarmEndToEndTests.Project) throws -> JSONValue {
-        let result = try project.run(["rollout", "status", "--format", "json"])
+    static func status(_ project: SwarmEndToEndTests.Project) async throws -> JSONValue {
+        let result = try await project.run(["rollout", "status", "--format", "json"])
         return try JSONValue.parse(Data(result.stdout.utf8))
     }
 
@@ -37,8 +37,8 @@ struct SwarmRolloutEndToEndTests {
                           manifestURL: project.manifestURL, directory: project.dir.url, environment: environment)
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        try RolloutEndToEndTests.waitFor(seconds, condition)
+    static func waitFor(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        try await RolloutEndToEndTests.waitFor(seconds, condition)
     }
 
     /// The nginx service's labels (`docker service inspect`).
@@ -91,20 +91,20 @@ struct SwarmRolloutEndToEndTests {
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
+        let project = try await Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let nginxBefore = try Self.nginxTasks(project)
         try #require(nginxBefore.count == 1, "nginx tasks after deploy: \(nginxBefore)")
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) {
-            let state = try? Self.status(project)
+        let inStep = try await Self.waitFor(240) {
+            let state = try? await Self.status(project)
             return state?["state"]?.stringValue == "running" && state?["weight"] == .int(30)
         }
         try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
         // `status` shows both sides under traffic, each read from every replica of its service.
-        let frame = try project.run(["status", "--once", "--format", "json"])
+        let frame = try await project.run(["status", "--once", "--format", "json"])
         let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))["rollout"]
         #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
         for side in ["stable", "canary"] {
@@ -113,7 +113,7 @@ struct SwarmRolloutEndToEndTests {
         }
 
         // Two services behind the same nginx: stable's two replicas and the candidate's own two.
-        let tasks = try project.runtime.containers()
+        let tasks = try await project.runtime.containers()
         #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 2, "\(tasks.map { ($0.name, $0.state) })")
         let candidates = tasks.filter { $0.service == "app-canary" && $0.isReady }
         #expect(candidates.count == 2, "\(tasks.map { ($0.name, $0.state) })")
@@ -146,7 +146,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(exit == 0, "rollout start: \(cli.output)")
 
         // Promoted: stable runs the new version (a Swarm rolling update), the candidate service is gone, the split too.
-        let after = try project.runtime.containers()
+        let after = try await project.runtime.containers()
         let stable = after.filter { $0.service == "app" }
         #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady },
                 "\(stable.map { ($0.name, $0.image, $0.state) })")
@@ -160,7 +160,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(status == 200 && body.contains("\"version\":\"0.2.0\""), "GET / answered \(status) \(body)")
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         #expect(manifest.services.image == Self.candidate && manifest.services.version == "0.2.0")
-        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(!(try String(contentsOf: project.dir.url.appendingPathComponent("docker-stack.yml"), encoding: .utf8)).contains("app-canary"))
 
         // The history: every phase, each step judged on every replica of both sides, every record naming Swarm.
@@ -200,10 +200,10 @@ struct SwarmRolloutEndToEndTests {
     func anErroringCandidateIsRolledBackAutomatically() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "20s")
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "20s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let stableBefore = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let stableBefore = try await project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         let nginxBefore = try Self.nginxTasks(project)
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let cli = try Self.start(project)
@@ -211,8 +211,8 @@ struct SwarmRolloutEndToEndTests {
         var chaosSet = Set<String>(), answers: [String: String] = [:]
         let body = #"{"mode": "error", "rate": 1.0}"#
         let script = "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' '\(body)' >&3 && cat <&3"
-        let ready = try Self.waitFor(240) {
-            for id in try project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
+        let ready = try await Self.waitFor(240) {
+            for id in try await project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
                 let answer = try DockerTestEnvironment.docker(["exec", id, "bash", "-c", script])
                 answers[String(id.prefix(12))] = "\(answer.status): \(answer.output.prefix(200))"
                 if answer.output.contains(" 200 ") { chaosSet.insert(id) }
@@ -226,13 +226,13 @@ struct SwarmRolloutEndToEndTests {
         #expect(exit == 1, "rollout start: \(cli.output)")
         #expect(cli.output.contains("step 1/2") && !cli.output.contains("step 2/2"), "\(cli.output)")
 
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "aborted")
         #expect(state["weight"] == .int(0))
         #expect(state["last_decision"]?["verdict"]?.stringValue == "deny")
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
-        let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
+        let stableAfter = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(stableAfter.map(\.id).sorted() == stableBefore, "the stable service's tasks were not replaced")
         #expect(try Self.nginxTasks(project) == nginxBefore, "the rollout and its rollback replaced the nginx task")
         #expect(stableAfter.allSatisfy { $0.isReady && $0.image == "swiftdeploy/api:0.1.0" })
@@ -261,19 +261,19 @@ struct SwarmRolloutEndToEndTests {
     func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
+        let project = try await Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
+        let inStep = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
-        let second = try project.run(["rollout", "resume"])
+        let second = try await project.run(["rollout", "resume"])
         #expect(second.status != 0)
         #expect(second.stderr.contains("another swiftdeploy is working on project"), "\(second.stderr)")
         #expect(second.stderr.contains("rollout start"), "the refusal names the holder's action: \(second.stderr)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused")
         #expect(state["interrupted"] == .bool(true))
         #expect(state["weight"] == .int(20))
@@ -281,11 +281,11 @@ struct SwarmRolloutEndToEndTests {
         #expect(state["stable"]?["version"]?.stringValue == "0.1.0")
 
         // nginx crashes: Swarm starts a new task, which must split at 20% again.
-        let before = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let before = try await #require(try project.runtime.localContainers(service: "nginx").first)
         _ = try DockerTestEnvironment.docker(["kill", before])
         var live = ""
-        let back = try Self.waitFor(90) {
-            guard let now = try project.runtime.localContainers(service: "nginx").first, now != before else { return false }
+        let back = try await Self.waitFor(90) {
+            guard let now = try await project.runtime.localContainers(service: "nginx").first, now != before else { return false }
             let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
             live = read.output
             return read.status == 0 && !live.isEmpty
@@ -301,11 +301,11 @@ struct SwarmRolloutEndToEndTests {
         #expect(split.share >= 0.12 && split.share <= 0.28, "canary share \(split.share) after nginx restarted at a 20% step")
 
         // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
-        let promote = try project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
+        let promote = try await project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
         #expect(promote.status == 0, "\(promote.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(try !Self.serviceExists(project, "app-canary"))
-        let stable = try project.runtime.containers().filter { $0.service == "app" }
+        let stable = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady })
         let history = try project.history()
         #expect(history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" }, "nothing recorded the kill")
@@ -320,12 +320,12 @@ struct SwarmRolloutEndToEndTests {
     func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let marker = project.dir.url.appendingPathComponent("paused-in-step-intent")
         let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
-        let paused = Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
+        let paused = await Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
         try #require(paused, "the CLI never reached rollout.step.intent: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
@@ -334,16 +334,16 @@ struct SwarmRolloutEndToEndTests {
         #expect(intent["event"] as? String == "intent", "the last record is the step's open intent: \(intent)")
         #expect((intent["message"] as? String)?.contains("about to set the split") == true, "\(intent)")
         #expect(try Self.serviceExists(project, "app-canary"), "the candidate runs")
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused" && state["interrupted"] == .bool(true), "\(state.jsonString())")
 
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
         #expect(abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"), "the abort says what it found: \(abort.stderr)")
         let history = try project.history()
         let interrupted = try #require(history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
         #expect(((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int, "\(interrupted)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
         let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])

@@ -18,7 +18,7 @@ struct HistoryRedactorTests {
         "ci-token-from-environment-77",
     ]
 
-    @Test func credentialsNeverReachTheFile() throws {
+    @Test func credentialsNeverReachTheFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
@@ -32,7 +32,7 @@ struct HistoryRedactorTests {
             "headers": [["name": "Authorization", "Authorization": "Bearer abcdefghijklmnop"]],
             "apiKey": "s3cr3t-api-key-0123456789",
         ]
-        try log.append(HistoryEntry(
+        try await log.append(HistoryEntry(
             event: .gate, outcome: "ok",
             message: "pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and key AKIAIOSFODNN7EXAMPLE using ci-token-from-environment-77",
             decision: HistoryDecision(domain: "canary", verdict: "allow",
@@ -41,7 +41,7 @@ struct HistoryRedactorTests {
             details: ["db": "postgres://app:postgres-pw-123@db:5432/app", "slack": "xoxb-1234567890-abcdefghij",
                       "key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
                       "Client-Secret": ["nested": "whatever"], "env": ["A": "1"]]))
-        try log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "approved, Authorization: Bearer zyxwvutsrqponm")))
+        try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "approved, Authorization: Bearer zyxwvutsrqponm")))
 
         let text = try String(contentsOf: url, encoding: .utf8)
         for secret in Self.secrets {

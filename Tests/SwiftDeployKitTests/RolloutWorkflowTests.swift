@@ -95,7 +95,7 @@ import TestSupport
             // Deployed: the plain files written and the stack up.
             let loaded = try ManifestLoader().load(from: url)
             try ConfigGenerator(manifest: loaded).write()
-            try runtime.up()
+            try await await runtime.up()
         }
 
         var lock: DeployLock { DeployLock(project: "ro-test", directory: dir.url.appendingPathComponent("locks")) }
@@ -118,9 +118,9 @@ import TestSupport
                                        progress: { _ in })
         }
 
-        func status() throws -> RolloutStatus {
+        func status() async throws -> RolloutStatus {
             let manifest = try ManifestLoader().load(from: url)
-            return try RolloutStateReader(manifest: manifest, lock: lock).status(containers: try runtime.containers())
+            return try RolloutStateReader(manifest: manifest, lock: lock).status(containers: try await runtime.containers())
         }
 
         /// The history's lines, parsed.
@@ -162,9 +162,9 @@ import TestSupport
         let text = try String(contentsOf: rig.url, encoding: .utf8)
         #expect(text.contains("image: swiftdeploy/api:0.2.0   # the release"))
         #expect(text.contains("version: \"0.2.0\""))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(rig.runtime.app?.id != stableBefore.id, "stable is recreated on the new version when promoting")
-        #expect(try rig.status().state == .promoted)
+        await #expect(try rig.status().state == .promoted)
         let lines = try rig.history()
         Self.expectWriteAhead(lines)
         let actions = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap { $0["details"]?["action"]?.stringValue }
@@ -185,7 +185,7 @@ import TestSupport
         let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
         #expect(try rig.history().first?["outcome"]?.stringValue == "refused")
 
@@ -213,8 +213,8 @@ import TestSupport
         #expect(rig.runtime.app?.id == stableBefore.id)
         #expect(!rig.runtime.calls.contains("recreate app"))
         #expect(rig.runtime.calls.contains("remove app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
-        let status = try rig.status()
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        let status = try await rig.status()
         #expect(status.state == .aborted)
         #expect(status.weight == 0)
         #expect(!(try rig.dir.read("nginx.conf")).contains("split_clients"))
@@ -243,7 +243,7 @@ import TestSupport
         if kind == "misspelt" {
             #expect(report.decision?.reasons.contains { $0.contains("did you mean 'canary.max_p_value'") } == true, "\(report.decision?.reasons ?? [])")
         }
-        let status = try rig.status()
+        let status = try await rig.status()
         #expect(status.state == .paused)
         #expect(status.step == 0 && status.weight == 50)
         #expect(!rig.runtime.calls.contains("recreate app"))
@@ -260,7 +260,7 @@ import TestSupport
         #expect(report.outcome == .aborted, "\(report.message)")
         #expect(report.exitStatus == .inconclusive)
         #expect(rig.runtime.app?.id == stableBefore.id)
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.status().state == .aborted)
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
         Self.expectWriteAhead(try rig.history())
@@ -347,8 +347,8 @@ import TestSupport
     @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let crashed = try rig.context().beginAction("rollout start")
-        _ = try crashed.intend(action: "rollout start", message: "about to start the candidate")
+        let crashed = try await rig.context().beginAction("rollout start")
+        _ = try await crashed.intend(action: "rollout start", message: "about to start the candidate")
         crashed.grant.abandon()
         let historyBefore = try rig.dir.read("history.jsonl")
         let runner = ScriptedRunner([
@@ -513,7 +513,7 @@ import TestSupport
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
         let plan = try #require(try workflow.plan(of: try rig.status()))
-        let session = try workflow.context.beginAction("rollout promote")
+        let session = try await workflow.context.beginAction("rollout promote")
         defer { session.release() }
         let error = await #expect(throws: RolloutError.self) { _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in }) }
         guard case .swarmNginxMoved(let project, _)? = error else { Issue.record("expected swarmNginxMoved, got \(String(describing: error))"); return }
@@ -548,7 +548,7 @@ import TestSupport
             ]
         }
         let plan = try #require(try workflow.plan(of: try rig.status()))
-        let session = try workflow.context.beginAction("rollout abort")
+        let session = try await workflow.context.beginAction("rollout abort")
         try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
                                     session: session, progress: { _ in })
         session.release()
@@ -584,7 +584,7 @@ import TestSupport
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
         let rig = try Rig()
         defer { rig.remove() }
-        let other = try rig.lock.acquire(LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
+        let other = try await rig.lock.acquire(LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
         defer { other.release() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: LockError.self) { try await rig.start() }
@@ -656,7 +656,7 @@ import TestSupport
         #expect(report.outcome == .rolledBack)
         #expect(rig.runtime.app?.id == stableBefore.id)
         #expect(!rig.runtime.calls.contains("recreate app"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.dir.read("nginx.conf") == nginxBefore)
         #expect(try rig.status().state == .aborted)
         await #expect(throws: RolloutError.self) { try await rig.workflow().control("abort", override: nil, progress: { _ in }) }
@@ -694,12 +694,12 @@ import TestSupport
         let error = await #expect(throws: RolloutError.self) { try await TeardownWorkflow(context: try rig.context()).run() }
         #expect(error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
         #expect(!rig.runtime.calls.dropFirst(calls).contains("down"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
         let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
         #expect(refused == ["teardown"])
         _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
         _ = try await TeardownWorkflow(context: try rig.context()).run()
-        #expect(try rig.runtime.containers().isEmpty)
+        await #expect(try rig.runtime.containers().isEmpty)
     }
 
     /// A Swarm rollback when no service of the stack exists (removed by hand, `docker stack rm`) deploys nothing: it
@@ -719,7 +719,7 @@ import TestSupport
         let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
         let plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: context.manifest.rollout.interval,
                                sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
-        let session = try context.beginAction("rollout abort")
+        let session = try await context.beginAction("rollout abort")
         defer { session.release() }
         try await workflow.rollback(plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
                                     progress: { _ in })
@@ -771,24 +771,24 @@ import TestSupport
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let recorder = HistoryRecorder(manifest: manifest, manifestURL: rig.url)
-        func write(_ phase: RolloutPhase, _ details: [String: JSONValue]) throws {
+        func write(_ phase: RolloutPhase, _ details: [String: JSONValue]) async throws {
             var all = details
             all["phase"] = .string(phase.rawValue)
             all["rollout_id"] = .string("r1")
             all["pid"] = .int(Int64(getpid()))
-            try recorder.record(LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all), manifest: manifest)
+            try await recorder.record(LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all), manifest: manifest)
         }
         try write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
         try write(.step, ["step": 0, "weight": 50])
         // This process is alive but holds no lock: the CLI that wrote these is not at work.
         #expect(try rig.status().state == .paused)
         #expect(try rig.status().interrupted)
-        let grant = try rig.lock.acquire(LockHolder.current(action: "rollout start"))
+        let grant = try await rig.lock.acquire(LockHolder.current(action: "rollout start"))
         #expect(try rig.status().state == .running)
         grant.release()
         #expect(try rig.status().state == .paused)
         // Held by this process for something other than a rollout: not the rollout running.
-        let deploy = try rig.lock.acquire(LockHolder.current(action: "deploy"))
+        let deploy = try await rig.lock.acquire(LockHolder.current(action: "deploy"))
         defer { deploy.release() }
         #expect(try rig.status().state == .paused)
     }

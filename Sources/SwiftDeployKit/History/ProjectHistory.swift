@@ -14,9 +14,9 @@ public enum ProjectHistory {
     /// Appends `entry` to the manifest's history. Returns the error message instead of throwing, for commands
     /// whose own work is done and must not be reported as failed because the record could not be written.
     @discardableResult
-    public static func append(_ entry: HistoryEntry, for manifest: Manifest) -> String? {
+    public static func append(_ entry: HistoryEntry, for manifest: Manifest) async -> String? {
         do {
-            try HistoryLog(manifest: manifest).append(entry)
+            try await HistoryLog(manifest: manifest).append(entry)
             return nil
         } catch {
             return (error as? LocalizedError)?.errorDescription ?? "\(error)"

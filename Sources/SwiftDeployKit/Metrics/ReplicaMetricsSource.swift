@@ -4,7 +4,7 @@ import Foundation
 /// tasks on Swarm (`SwarmRuntime`), the project's containers on Compose (`ComposeRuntime`).
 public protocol ReplicaLocating: Sendable {
     /// The addresses of `service`'s running replicas, sorted.
-    func replicaAddresses(service: String) throws -> [String]
+    func replicaAddresses(service: String) async throws -> [String]
 }
 
 /// One scrape of a metrics endpoint, parsed: a single endpoint's (``ScrapeMetricsSource``) or every replica's merged.
@@ -56,15 +56,15 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     }
 
     /// The addresses of the app's running replicas.
-    public func replicaAddresses() throws -> [String] {
-        try locator.replicaAddresses(service: service)
+    public func replicaAddresses() async throws -> [String] {
+        try await locator.replicaAddresses(service: service)
     }
 
     /// One snapshot per running replica, by address. Throws ``MetricsError`` when the replicas cannot be listed,
     /// none runs, or one of them does not answer (naming it).
     public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
         let addresses: [String]
-        do { addresses = try replicaAddresses() } catch {
+        do { addresses = try await replicaAddresses() } catch {
             throw MetricsError.unusable(source: description, reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }
         guard !addresses.isEmpty else {
@@ -141,7 +141,7 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 
 extension ComposeRuntime: ReplicaLocating {
     /// The addresses of the service's running containers on the project's network (`docker inspect`).
-    public func replicaAddresses(service: String) throws -> [String] {
-        try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+    public func replicaAddresses(service: String) async throws -> [String] {
+        try await containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
     }
 }

@@ -18,37 +18,38 @@ extension RolloutWorkflow {
     /// form of its config and the candidate service exists, only the weight changes: live (``setSwarmSplit``), nothing
     /// restarted. Otherwise (the rollout begins or ends, or the app's image changed) `docker stack deploy`, waiting for
     /// Swarm's rolling updates: nginx is replaced stop-first on its host port and shuts down gracefully (SIGQUIT).
-    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime) throws {
+    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime) async throws {
         let name = context.manifestURL.lastPathComponent
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary)
         let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary)
         if let canary, let live = rendered.nginxLive,
-           try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
+           try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
             // The stack file takes the new weight only once nginx runs it.
-            try setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
+            try await setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
             try generator.write()
         } else {
             try generator.write()
-            try runtime.up()
+            try await runtime.up()
         }
     }
 
     /// True when the nginx service runs exactly this Swarm config (the rollout form, named by its digest) and the
     /// candidate service exists: a weight change is then a live one.
-    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
+    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) async throws -> Bool {
         let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
-        return try runtime.configNames(of: "nginx") == [wanted] && runtime.serviceState(runtime.serviceName(canaryService)) != nil
+        guard try await runtime.configNames(of: "nginx") == [wanted] else { return false }
+        return try await runtime.serviceState(runtime.serviceName(canaryService)) != nil
     }
 
     /// All traffic back on stable before the candidate goes: weight 0 live, when nginx runs the rollout form (after a
     /// start that failed half-way it may not: then there is no split to take back). Returns whether it did.
     @discardableResult
-    func swarmTrafficToStable(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
+    func swarmTrafficToStable(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime) async throws -> Bool {
         let canary = plan.canary(weight: 0)
         let rendered = try ConfigRenderer(templates: try TemplateSet.forManifest(manifest))
             .render(manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary)
-        guard let live = rendered.nginxLive, try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) else { return false }
-        try setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
+        guard let live = rendered.nginxLive, try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) else { return false }
+        try await setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
         return true
     }
 
@@ -56,13 +57,13 @@ extension RolloutWorkflow {
     /// over it, the weight label set on the nginx service (so a new task starts on it), and nginx reloaded (new workers
     /// on the new split, the old ones finish their requests). What nginx then runs is read back. Every command goes to
     /// the one container found first, so the steps cannot land in different tasks.
-    func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
+    func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) async throws {
         let path = Self.swarmLiveConfig, next = path + ".next", weight = max(0, min(100, weight))
         let service = runtime.serviceName("nginx")
-        guard let container = try runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
+        guard let container = try await runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
         let shown = String(container.prefix(12))
-        func run(_ command: [String], shownAs: String? = nil) throws -> CommandResult {
-            let result = try runtime.exec(container: container, command: command)
+        func run(_ command: [String], shownAs: String? = nil) async throws -> CommandResult {
+            let result = try await runtime.exec(container: container, command: command)
             guard result.succeeded else {
                 throw RolloutError.swarmExecFailed(step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
                                                    output: result.outputTail())
@@ -70,26 +71,26 @@ extension RolloutWorkflow {
             return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
-        func write(_ contents: String) throws {
-            _ = try run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next], shownAs: "bash -c 'printf > \(next)'")
+        func write(_ contents: String) async throws {
+            _ = try await run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next], shownAs: "bash -c 'printf > \(next)'")
         }
-        let previous = try run(["cat", path]).stdout
-        try write(live)
-        let test = try runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
+        let previous = try await run(["cat", path]).stdout
+        try await write(live)
+        let test = try await runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
-        _ = try run(["mv", "-f", next, path])
+        _ = try await run(["mv", "-f", next, path])
         do {
-            try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
-            _ = try run(["nginx", "-s", "reload", "-c", path])
+            try await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
+            _ = try await run(["nginx", "-s", "reload", "-c", path])
         } catch {
             // Half-way: the previous config and label back, nginx reloaded on them (best effort), then the error.
-            try? write(previous)
-            _ = try? run(["mv", "-f", next, path])
-            try? runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(Self.splitWeight(in: previous) ?? 0))
-            _ = try? run(["nginx", "-s", "reload", "-c", path])
+            try? await write(previous)
+            _ = try? await run(["mv", "-f", next, path])
+            try? await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(Self.splitWeight(in: previous) ?? 0))
+            _ = try? await run(["nginx", "-s", "reload", "-c", path])
             throw error
         }
-        let seen = try run(["cat", path]).stdout
+        let seen = try await run(["cat", path]).stdout
         guard seen.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
             throw RolloutError.swarmLiveConfigMismatch(path: path, container: shown, service: service, expected: weight, seen: Self.splitWeight(in: seen))
         }
@@ -109,15 +110,15 @@ extension RolloutWorkflow {
 
     /// The stack deploy without the candidate prunes its service; one still there (a deploy that did not prune it)
     /// is removed by name.
-    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) throws {
-        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil { try runtime.remove(service: canaryService) }
+    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) async throws {
+        if try await runtime.serviceState(runtime.serviceName(canaryService)) != nil { try await runtime.remove(service: canaryService) }
     }
 }
 
 extension SwarmRuntime {
     /// The names of the Swarm configs a service of the stack mounts (`[]` when it has none or does not exist).
-    public func configNames(of service: String) throws -> [String] {
-        let result = try docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
+    public func configNames(of service: String) async throws -> [String] {
+        let result = try await docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
                                  serviceName(service)])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return [] }
         try check(result)
@@ -125,20 +126,20 @@ extension SwarmRuntime {
     }
 
     /// `docker exec` into one container (by id): every command of one weight change goes to the same task.
-    public func exec(container: String, command: [String]) throws -> CommandResult {
-        try docker(["exec", container] + command)
+    public func exec(container: String, command: [String]) async throws -> CommandResult {
+        try await docker(["exec", container] + command)
     }
 
     /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its
     /// task spec, so Swarm replaces no task.
-    public func setServiceLabel(service: String, key: String, value: String) throws {
-        try check(try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+    public func setServiceLabel(service: String, key: String, value: String) async throws {
+        try check(try await docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
     /// the update converged: a templated config (nginx's) is rendered with the labels only when a task is created.
-    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) throws {
-        try check(try docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)", serviceName(service)],
+    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) async throws {
+        try check(try await docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)", serviceName(service)],
                              timeout: max(timeout, 10)))
     }
 }
@@ -147,13 +148,13 @@ extension RolloutWorkflow {
     /// On Swarm, before anything is asked or recorded: the runtime is Swarm's and the stack's nginx task runs on this
     /// node, where the split is set through `docker exec`. Nothing to check on Compose.
     /// `action`: the command refused, named in the error (`rollout start`, `rollout resume`, `rollout promote`, …).
-    func checkSwarmCanSplit(action: String = "rollout start") throws {
+    func checkSwarmCanSplit(action: String = "rollout start") async throws {
         guard manifest.runtime == .swarm else { return }
         guard let swarm = swarmRuntime else {
             throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
         }
         do {
-            let probe = try swarm.exec(service: "nginx", command: ["true"])
+            let probe = try await swarm.exec(service: "nginx", command: ["true"])
             guard probe.succeeded else {
                 throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
                                                          action: action)
@@ -166,10 +167,10 @@ extension RolloutWorkflow {
     /// Before finishing on Swarm (all traffic to the candidate, then back, both live through `docker exec`): nginx's
     /// task must still run on this node. When it moved (its node drained or lost mid-rollout), the rollout is recorded
     /// paused, nothing else changed, and the error names where to run `rollout promote`.
-    func checkSwarmCanFinish(plan: RolloutPlan) throws {
-        do { try checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(let project, let detail, _) {
+    func checkSwarmCanFinish(plan: RolloutPlan) async throws {
+        do { try await checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(let project, let detail, _) {
             let error = RolloutError.swarmNginxMoved(project: project, detail: detail)
-            try record(.paused, plan: plan, outcome: "nginx-moved", message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
+            try await record(.paused, plan: plan, outcome: "nginx-moved", message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
             throw error
         }
     }
@@ -179,12 +180,12 @@ extension RolloutWorkflow {
     /// cannot be reached: the weight label is set to 0 and nginx's task replaced (`docker service update --force`,
     /// waited for), since Swarm renders the label into the config only when it creates a task. The stack deploy
     /// without the candidate then follows either way.
-    func swarmTrafficToStableAnywhere(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime, progress: Progress) throws {
+    func swarmTrafficToStableAnywhere(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime, progress: Progress) async throws {
         do {
-            try swarmTrafficToStable(plan: plan, manifest: manifest, runtime: runtime)
+            try await swarmTrafficToStable(plan: plan, manifest: manifest, runtime: runtime)
         } catch RuntimeError.noLocalTask(let service) {
             progress("no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace its task, which renders its config with it")
-            try runtime.setServiceLabelReplacingTasks(service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
+            try await runtime.setServiceLabelReplacingTasks(service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
         }
     }
 }

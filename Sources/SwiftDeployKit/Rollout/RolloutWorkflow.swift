@@ -128,11 +128,11 @@ public struct RolloutWorkflow: Sendable {
             throw LifecycleError.emptyOverrideReason
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
-        try checkSwarmCanSplit()
-        let session = try context.beginAction("rollout start")
+        try await checkSwarmCanSplit()
+        let session = try await context.beginAction("rollout start")
         defer { session.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
@@ -147,16 +147,16 @@ public struct RolloutWorkflow: Sendable {
 
         progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
         let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
-        let infrastructureOverridden = try context.enforce(gate, action: "rollout start", event: .rollout, override: override,
+        let infrastructureOverridden = try await context.enforce(gate, action: "rollout start", event: .rollout, override: override,
                                                            modeBefore: nil, modeAfter: nil)
         // With an slo block, the release health gate too: a burning or spent error budget, or no usable Prometheus,
         // refuses the rollout before anything starts (unless overridden).
         let slo = try await context.sloStep(action: "rollout", label: "rollout start", event: .rollout, targetMode: nil,
                                             override: override, modeBefore: nil, modeAfter: nil, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
-        try context.runtime.ensureImages([image])
+        try await context.runtime.ensureImages([image])
 
-        try record(.start, plan: plan, outcome: "ok",
+        try await record(.start, plan: plan, outcome: "ok",
                    message: "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each",
                    details: [
                        "image": .string(image), "version": .string(version),
@@ -164,7 +164,7 @@ public struct RolloutWorkflow: Sendable {
                        "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
                        "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
                    ], decision: gate)
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout start",
             message: "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
             decision: gate, override: overridden ? override : nil,
@@ -173,21 +173,21 @@ public struct RolloutWorkflow: Sendable {
         context.phases.reach("rollout.candidate")
         do {
             progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")
-            try apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
+            try await apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
             // On Swarm the stack deploy in apply started the candidate service already.
-            if swarmRuntime == nil { try context.runtime.recreate(service: canaryService) }
+            if swarmRuntime == nil { try await context.runtime.recreate(service: canaryService) }
             try await waitHealthy(services: [canaryService], healthURL: analyzer.canaryHealthURL, progress: progress)
         } catch {
             let cause = error.localizedDescription
             progress("the candidate did not start: \(cause)")
-            try session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "failed",
+            try await session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "failed",
                                                        message: "the candidate \(canaryService) did not start: \(cause)"),
                                  done: "tried to start the candidate \(canaryService)")
             try await rollback(plan: plan, manifest: manifest, outcome: "failed", reason: "the candidate did not start: \(cause)",
                                session: session, progress: progress)
             throw RolloutError.candidateUnhealthy(service: canaryService, detail: cause)
         }
-        try session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "ok",
+        try await session.complete(intent, rolloutRecord(.candidate, plan: plan, outcome: "ok",
                                                    message: "the candidate \(canaryService) (\(image), version \(version)) is healthy with no traffic",
                                                    details: ["weight": .int(0)]),
                              done: "started the candidate \(canaryService)")
@@ -197,11 +197,11 @@ public struct RolloutWorkflow: Sendable {
     /// `rollout resume`: continues a paused or interrupted rollout from its current step.
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
         // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
-        try checkSwarmCanSplit(action: "rollout resume")
-        let session = try context.beginAction("rollout resume")
+        try await checkSwarmCanSplit(action: "rollout resume")
+        let session = try await context.beginAction("rollout resume")
         defer { session.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         let status = try stateReader.status(containers: containers)
         guard status.state == .paused, let plan = try plan(of: status) else {
             throw RolloutError.nothingToAct(action: "resume", state: status.state == .running ? "running (its CLI is still at work)" : status.state.rawValue)
@@ -210,7 +210,7 @@ public struct RolloutWorkflow: Sendable {
             throw RolloutError.candidateUnhealthy(service: canaryService, detail: "its container is not running; run `swiftdeploy rollout abort`")
         }
         let from = status.lastStepJudged ? status.step + 1 : status.step
-        try record(.resumed, plan: plan, outcome: "ok",
+        try await record(.resumed, plan: plan, outcome: "ok",
                    message: "rollout of \(plan.image) resumed at step \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")",
                    details: ["step": .int(Int64(from)), "interrupted": .bool(status.interrupted)])
         progress("resuming the rollout of \(plan.image) at step \(from + 1)/\(plan.steps.count)")
@@ -221,24 +221,24 @@ public struct RolloutWorkflow: Sendable {
     /// `rollout pause|abort|promote`. When the rollout's CLI is still running, the request is recorded for it to act
     /// on at its next sample; otherwise this process takes the lock and acts itself.
     public func control(_ action: String, override: OverrideRequest?, progress: @escaping Progress) async throws -> RolloutReport {
-        let seen = try stateReader.status(containers: try context.runtime.containers())
+        let seen = try await stateReader.status(containers: try context.runtime.containers())
         guard [.running, .paused].contains(seen.state), let seenPlan = try plan(of: seen) else {
             throw RolloutError.nothingToAct(action: action, state: seen.state.rawValue)
         }
         if seen.state == .running {
             // The rollout's own CLI holds the lock and acts on the request after its current sample.
-            try recordPromoteOverride(action, override: override, plan: seenPlan, status: seen)
-            try record(.request, plan: seenPlan, outcome: "ok", message: "\(action) requested for the running rollout of \(seenPlan.image)",
+            try await recordPromoteOverride(action, override: override, plan: seenPlan, status: seen)
+            try await record(.request, plan: seenPlan, outcome: "ok", message: "\(action) requested for the running rollout of \(seenPlan.image)",
                        details: ["action": .string(action)])
             return RolloutReport(outcome: .requested, decision: nil,
                                  message: "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)")
         }
         // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
-        try checkSwarmCanSplit(action: "rollout \(action)")
-        let session = try context.beginAction("rollout \(action)")
+        try await checkSwarmCanSplit(action: "rollout \(action)")
+        let session = try await context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
-        let status = try stateReader.status(containers: try context.runtime.containers())
+        let status = try await stateReader.status(containers: try context.runtime.containers())
         guard status.state == .paused, let plan = try plan(of: status) else {
             throw RolloutError.nothingToAct(action: action, state: status.state.rawValue)
         }
@@ -250,16 +250,16 @@ public struct RolloutWorkflow: Sendable {
                                session: session, progress: progress)
             return RolloutReport(outcome: .rolledBack, decision: nil, message: "aborted: traffic back on stable, the candidate removed")
         default:
-            try recordPromoteOverride(action, override: override, plan: plan, status: status)
+            try await recordPromoteOverride(action, override: override, plan: plan, status: status)
             return try await finish(plan: plan, decision: nil, session: session, progress: progress)
         }
     }
 
     /// `rollout promote` skips the remaining steps: audited as an override, with the user and the reason.
-    func recordPromoteOverride(_ action: String, override: OverrideRequest?, plan: RolloutPlan, status: RolloutStatus) throws {
+    func recordPromoteOverride(_ action: String, override: OverrideRequest?, plan: RolloutPlan, status: RolloutStatus) async throws {
         guard action == "promote" else { return }
         let reason = override?.reason ?? "rollout promote"
-        try context.recordBeforeActing(LifecycleRecord(
+        try await context.recordBeforeActing(LifecycleRecord(
             event: .override, outcome: "ok",
             message: "\(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \(reason)",
             override: override ?? OverrideRequest(reason: reason),
@@ -275,21 +275,21 @@ public struct RolloutWorkflow: Sendable {
             for step in index..<count {
                 let weight = plan.steps[step]
                 let stepDetails: [String: JSONValue] = ["step": .int(Int64(step)), "weight": .int(Int64(weight))]
-                let intent = try session.intend(
+                let intent = try await session.intend(
                     action: "rollout step",
                     message: "about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \(step + 1)/\(count)",
                     details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
                 // Inside the step's intent, before the split changes (a crash here leaves the intent open).
                 context.phases.reach("rollout.step.intent")
                 do {
-                    try apply(plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
+                    try await apply(plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
                 } catch {
-                    session.completeQuietly(intent, rolloutRecord(.step, plan: plan, outcome: "failed",
+                    await session.completeQuietly(intent, rolloutRecord(.step, plan: plan, outcome: "failed",
                         message: "step \(step + 1)/\(count): setting the split to \(weight)% failed: \(error.localizedDescription)",
                         details: stepDetails))
                     throw error
                 }
-                try session.complete(intent, rolloutRecord(.step, plan: plan, outcome: "ok",
+                try await session.complete(intent, rolloutRecord(.step, plan: plan, outcome: "ok",
                     message: "step \(step + 1)/\(count): \(weight)% of clients on \(plan.image) for \(plan.interval)", details: stepDetails),
                     done: "set the split to \(weight)% for step \(step + 1)/\(count)")
                 context.phases.reach("rollout.step")
@@ -309,7 +309,7 @@ public struct RolloutWorkflow: Sendable {
                 case .inconclusive: action = plan.onInconclusive == .pause ? "pause" : "abort"
                 }
                 let reasons = decision.reasons.isEmpty ? "" : ": " + decision.reasons.joined(separator: "; ")
-                try record(.decision, plan: plan, outcome: decision.verdict.rawValue,
+                try await record(.decision, plan: plan, outcome: decision.verdict.rawValue,
                            message: "step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \(action)",
                            details: ["step": .int(Int64(step)), "weight": .int(Int64(weight)), "action": .string(action),
                                      "canary": Self.summary(evidence.canary), "baseline": Self.summary(evidence.baseline)],
@@ -324,7 +324,7 @@ public struct RolloutWorkflow: Sendable {
                     return RolloutReport(outcome: .rolledBack, decision: decision, message: "rolled back at step \(step + 1) (\(weight)%)\(reasons)")
                 case .inconclusive:
                     if plan.onInconclusive == .pause {
-                        try record(.paused, plan: plan, outcome: "ok",
+                        try await record(.paused, plan: plan, outcome: "ok",
                                    message: "rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); `swiftdeploy rollout resume` runs the step again",
                                    details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
                         return RolloutReport(outcome: .paused, decision: decision, message: "paused at step \(step + 1) (\(weight)%): inconclusive\(reasons)")
@@ -353,7 +353,7 @@ public struct RolloutWorkflow: Sendable {
         progress("\(request) requested during step \(step + 1) (\(weight)%)")
         switch request {
         case "pause":
-            try record(.paused, plan: plan, outcome: "ok", message: "rollout paused at step \(step + 1) (\(weight)%) on request",
+            try await record(.paused, plan: plan, outcome: "ok", message: "rollout paused at step \(step + 1) (\(weight)%) on request",
                        details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
             return RolloutReport(outcome: .paused, decision: nil, message: "paused at step \(step + 1) (\(weight)%) on request")
         case "promote":
@@ -402,26 +402,26 @@ public struct RolloutWorkflow: Sendable {
     func finish(plan: RolloutPlan, decision: PolicyDecision?, session: ActionSession, progress: @escaping Progress) async throws -> RolloutReport {
         let manifestURL = context.manifestURL
         // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
-        if swarmRuntime != nil { try checkSwarmCanFinish(plan: plan) }
+        if swarmRuntime != nil { try await checkSwarmCanFinish(plan: plan) }
         // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
         // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
         let restore = manifest.services.image != plan.image
             ? (image: manifest.services.image, version: manifest.services.version ?? plan.stableVersion)
             : (image: plan.stableImage, version: plan.stableVersion)
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout promote",
             message: "about to promote rollout \(plan.id): all traffic on the candidate, \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) recreated on it, traffic back on \(app), \(canaryService) removed",
             decision: decision, details: ["rollout_id": .string(plan.id), "image": .string(plan.image), "version": .string(plan.version)])
         do {
             progress("promoting: the candidate takes all traffic while stable is recreated on \(plan.image)")
-            try apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
+            try await apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
             context.phases.reach("rollout.finish.all-on-candidate")
             try editor.setImageAndVersion(image: plan.image, version: plan.version, inFileAt: manifestURL, loader: loader)
             var promoted = context
             promoted.manifest = try loader.load(from: manifestURL)
             do {
-                try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
-                try promoted.runtime.recreate(service: app)
+                try await apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                try await promoted.runtime.recreate(service: app)
             } catch RuntimeError.swarmRolledBack(let service, let state, let message, let tasks) {
                 // Swarm rolled stable back to its previous spec: the manifest and the files go back to it too, so a
                 // later abort (or deploy) does not deploy the failing image again. The candidate keeps all traffic.
@@ -431,7 +431,7 @@ public struct RolloutWorkflow: Sendable {
                 try ConfigGenerator(manifest: restored, manifestName: manifestURL.lastPathComponent, canary: plan.canary(weight: 100)).write()
                 let error = RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifestURL.lastPathComponent, stableImage: restore.image,
                                                                 stableVersion: restore.version)
-                session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "stable-update-rolled-back",
+                await session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "stable-update-rolled-back",
                     message: "finishing the rollout of \(plan.image): \(error.errorDescription ?? cause)",
                     details: ["weight": .int(100), "rolled_back_service": .string(service), "swarm_update_state": .string(state),
                               "restored_image": .string(restore.image), "restored_version": .string(restore.version)]))
@@ -441,16 +441,16 @@ public struct RolloutWorkflow: Sendable {
             progress("returning traffic to \(app), now on version \(plan.version)")
             if let swarm = swarmRuntime {
                 // Swarm: the split to 0% live, the drain, then the stack without the candidate (which removes it).
-                try swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
+                try await swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
-                try swarmRemoveCandidateIfLeft(swarm)
+                try await apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
+                try await swarmRemoveCandidateIfLeft(swarm)
             } else {
-                try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
+                try await apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try promoted.runtime.remove(service: canaryService)
+                try await promoted.runtime.remove(service: canaryService)
             }
-            try session.complete(intent, rolloutRecord(.promoted, plan: plan, outcome: "ok",
+            try await session.complete(intent, rolloutRecord(.promoted, plan: plan, outcome: "ok",
                 message: "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
                 details: ["weight": .int(0)], decision: decision),
                 done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
@@ -461,7 +461,7 @@ public struct RolloutWorkflow: Sendable {
             throw RolloutError.stableUpdateRolledBack(cause: cause, manifest: manifest, stableImage: image, stableVersion: version)  // recorded above
         } catch {
             let cause = error.localizedDescription
-            session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
+            await session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
                 message: "finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix the cause and run `swiftdeploy rollout promote` or `rollout abort`"))
             throw RolloutError.finishFailed(cause: cause)
         }
@@ -472,14 +472,14 @@ public struct RolloutWorkflow: Sendable {
     /// rollout is recorded paused (not ended) so `rollout abort` can be run again.
     func rollback(plan: RolloutPlan, manifest: Manifest, outcome: String, reason: String, session: ActionSession,
                   progress: @escaping Progress) async throws {
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout rollback",
             message: "about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) removed, \(app) not touched",
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
         var nothingLeft = false
         do {
-            if let swarm = swarmRuntime, try swarm.services().isEmpty {
+            if let swarm = swarmRuntime, try await swarm.services().isEmpty {
                 // No service of the stack exists (removed by hand): deploying would bring the whole stack back. The
                 // files are written without the candidate; nothing is deployed.
                 nothingLeft = true
@@ -488,26 +488,26 @@ public struct RolloutWorkflow: Sendable {
             } else if let swarm = swarmRuntime {
                 // Swarm: the split to 0% (live, or by the label and a new nginx task when nginx runs on another node),
                 // the drain, then the stack without the candidate.
-                try swarmTrafficToStableAnywhere(plan: plan, manifest: manifest, runtime: swarm, progress: progress)
+                try await swarmTrafficToStableAnywhere(plan: plan, manifest: manifest, runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try apply(nil, manifest: manifest, label: "roll back")
-                try swarmRemoveCandidateIfLeft(swarm)
+                try await apply(nil, manifest: manifest, label: "roll back")
+                try await swarmRemoveCandidateIfLeft(swarm)
             } else {
-                try apply(nil, manifest: manifest, label: "roll back")
+                try await apply(nil, manifest: manifest, label: "roll back")
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try context.runtime.remove(service: canaryService)
+                try await context.runtime.remove(service: canaryService)
             }
         } catch {
             let cause = error.localizedDescription
-            session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
+            await session.completeQuietly(intent, rolloutRecord(.paused, plan: plan, outcome: "failed",
                 message: "rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout abort` again once the cause is fixed",
                 details: ["reason": .string(reason)]))
             throw RolloutError.rollbackFailed(cause: cause, reason: reason)
         }
         let left = nothingLeft ? "; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` to bring it back)" : ""
-        try session.complete(intent, rolloutRecord(.aborted, plan: plan, outcome: outcome,
+        try await session.complete(intent, rolloutRecord(.aborted, plan: plan, outcome: outcome,
             message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)\(left)",
             details: ["weight": .int(0), "reason": .string(reason)]),
             done: "rolled back: all traffic on \(app), \(canaryService) removed")
@@ -518,22 +518,22 @@ public struct RolloutWorkflow: Sendable {
     /// Renders the files with `canary` (nil: no rollout), writes docker-compose.yml atomically and nginx.conf in place
     /// (the nginx container bind-mounts that very file: a rename would leave it reading the old one), checks that nginx
     /// sees the new file, tests it and reloads.
-    func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) throws {
-        if let swarm = swarmRuntime { return try applySwarm(canary, manifest: manifest, label: label, runtime: swarm) }
+    func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) async throws {
+        if let swarm = swarmRuntime { return try await applySwarm(canary, manifest: manifest, label: label, runtime: swarm) }
         let files = try ConfigGenerator(manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary).render()
         for file in files where file.url != manifest.nginxConfigURL {
             try AtomicFile.write(Data(file.contents.utf8), to: file.url)
         }
         guard let nginx = files.first(where: { $0.url == manifest.nginxConfigURL }) else { return }
         try InPlaceFile.write(Data(nginx.contents.utf8), to: nginx.url)
-        let seen = try context.runtime.exec(service: "nginx", command: ["cat", "/etc/nginx/nginx.conf"])
+        let seen = try await context.runtime.exec(service: "nginx", command: ["cat", "/etc/nginx/nginx.conf"])
         guard seen.succeeded else { throw RolloutError.nginxRejected(step: label, output: seen.outputTail()) }
         guard seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == nginx.contents.trimmingCharacters(in: .whitespacesAndNewlines) else {
             throw RolloutError.nginxConfigStale(path: nginx.url.lastPathComponent)
         }
-        let test = try context.runtime.exec(service: "nginx", command: ["nginx", "-t", "-q"])
+        let test = try await context.runtime.exec(service: "nginx", command: ["nginx", "-t", "-q"])
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
-        let reload = try context.runtime.exec(service: "nginx", command: ["nginx", "-s", "reload"])
+        let reload = try await context.runtime.exec(service: "nginx", command: ["nginx", "-s", "reload"])
         guard reload.succeeded else { throw RolloutError.nginxRejected(step: label, output: reload.outputTail()) }
     }
 
@@ -566,8 +566,8 @@ public struct RolloutWorkflow: Sendable {
     /// A rollout record that changes nothing by itself (the plan, a decision, a pause): when it cannot be written the
     /// command stops with `historyUnwritable` before anything else is done.
     func record(_ phase: RolloutPhase, plan: RolloutPlan, outcome: String, message: String,
-                details: [String: JSONValue] = [:], decision: PolicyDecision? = nil) throws {
-        try context.recordBeforeActing(rolloutRecord(phase, plan: plan, outcome: outcome, message: message, details: details, decision: decision))
+                details: [String: JSONValue] = [:], decision: PolicyDecision? = nil) async throws {
+        try await context.recordBeforeActing(rolloutRecord(phase, plan: plan, outcome: outcome, message: message, details: details, decision: decision))
     }
 
     static func summary(_ f: WindowFigures) -> JSONValue {

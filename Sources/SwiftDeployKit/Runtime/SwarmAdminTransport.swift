@@ -71,7 +71,7 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
         let timeout = max(1, limits.totalTimeout)
         let result: CommandResult
         do {
-            result = try runtime.exec(service: "nginx", command: ["bash", "-c", Self.script, "swiftdeploy-admin", path, accept, String(port)],
+            result = try await runtime.exec(service: "nginx", command: ["bash", "-c", Self.script, "swiftdeploy-admin", path, accept, String(port)],
                                       timeout: timeout)
         } catch RuntimeError.commandTimedOut {
             throw HTTPClientError.timedOut(url: url.absoluteString, seconds: timeout)
@@ -136,8 +136,8 @@ extension ReplicaMetricsSource {
 
 extension SwarmRuntime: ReplicaLocating {
     /// The addresses of the service's running tasks on the stack's network.
-    public func replicaAddresses(service: String) throws -> [String] {
-        try tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
+    public func replicaAddresses(service: String) async throws -> [String] {
+        try await tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
             .compactMap(\.address).filter { !$0.isEmpty }.sorted()
     }
 }

@@ -44,7 +44,7 @@ public struct SLOCollector: Sendable {
         }
         // Delivery figures first: they need no Prometheus.
         do {
-            let figures = try delivery(manifest).read(history: manifest.historyURL, changeWindow: slo.changeWindow, now: now())
+            let figures = try await delivery(manifest).read(history: manifest.historyURL, changeWindow: slo.changeWindow, now: now())
             evidence.delivery = figures.json
         } catch {
             let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"

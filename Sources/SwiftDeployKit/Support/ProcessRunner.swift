@@ -156,6 +156,8 @@ public final class RunningProcess: @unchecked Sendable {
     private var waiters: [CheckedContinuation<CommandResult, Never>] = []
     private let stdoutBuffer: BoundedBuffer
     private let stderrBuffer: BoundedBuffer
+    /// Left once the result is known, for `waitBlocking`.
+    private let finishedGroup = DispatchGroup()
 
     /// Seconds the reader keeps draining after the program exited (a grandchild may hold the pipes open).
     static let drainAfterExit: TimeInterval = 5
@@ -166,6 +168,7 @@ public final class RunningProcess: @unchecked Sendable {
         stdoutBuffer = BoundedBuffer(limit: outputLimit, name: "standard output")
         stderrBuffer = BoundedBuffer(limit: outputLimit, name: "standard error")
         process = Process()
+        finishedGroup.enter()
     }
 
     fileprivate func launch(executable: URL, arguments: [String], environment: [String: String], currentDirectory: URL?,
@@ -222,6 +225,14 @@ public final class RunningProcess: @unchecked Sendable {
         return result
     }
 
+    /// Blocks the calling thread until the program has exited and its output is read. Only for a place that cannot
+    /// await (a test's `defer` cleanup): on the cooperative pool it holds a thread for as long as the program runs.
+    /// Nothing here needs the pool to finish, so it cannot deadlock on it.
+    public func waitBlocking() -> CommandResult {
+        finishedGroup.wait()
+        return lock.withLock { finished! }
+    }
+
     /// Stops the program: SIGTERM now, SIGKILL after the grace period if it is still there. Returns at once;
     /// `result()` says when it is gone.
     public func stop() { stop(.requested) }
@@ -269,6 +280,7 @@ public final class RunningProcess: @unchecked Sendable {
         waiters = []
         lock.unlock()
         for waiter in pending { waiter.resume(returning: result) }
+        finishedGroup.leave()
     }
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -36,11 +36,11 @@ public final class ActionSession: @unchecked Sendable {
     /// Appends the `intent` record. Throws `historyUnwritable` (nothing was changed) when it cannot.
     public func intend(action: String, message: String, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
                        modeBefore: DeploymentMode? = nil, modeAfter: DeploymentMode? = nil,
-                       details: [String: JSONValue] = [:]) throws -> OpenIntent {
+                       details: [String: JSONValue] = [:]) async throws -> OpenIntent {
         var details = details
         details["action"] = .string(action)
         details["holder"] = grant.holder.jsonValue
-        let reference = try context.recordBeforeActing(LifecycleRecord(
+        let reference = try await context.recordBeforeActing(LifecycleRecord(
             event: .intent, outcome: "open", message: message, modeBefore: modeBefore, modeAfter: modeAfter,
             decision: decision, override: override, details: details))
         return OpenIntent(reference: reference, action: action)
@@ -49,11 +49,11 @@ public final class ActionSession: @unchecked Sendable {
     /// Appends the outcome of `intent`. When that fails, throws `outcomeNotRecorded` saying what was done
     /// (`done`), and lets go of the lock keeping its description, exactly as a crash would: the next
     /// acting command finds the intent still open and closes it as interrupted with what it finds.
-    public func complete(_ intent: OpenIntent, _ record: LifecycleRecord, done: String) throws {
+    public func complete(_ intent: OpenIntent, _ record: LifecycleRecord, done: String) async throws {
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
         do {
-            try context.record(record)
+            try await context.record(record)
         } catch {
             grant.abandon()
             throw LifecycleError.outcomeNotRecorded(done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
@@ -62,10 +62,10 @@ public final class ActionSession: @unchecked Sendable {
 
     /// Records a failure outcome while another error is on its way out. When even that cannot be recorded,
     /// the lock is let go keeping its description (see `complete`) and the original error goes on.
-    public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) {
+    public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) async {
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
-        if (try? context.record(record)) == nil { grant.abandon() }
+        if (try? await context.record(record)) == nil { grant.abandon() }
     }
 
     public func release() { grant.release() }
@@ -75,17 +75,17 @@ public final class ActionSession: @unchecked Sendable {
 
 extension LifecycleContext {
     /// Starts an acting command: history writable, lock taken, a crashed holder's leftovers closed.
-    public func beginAction(_ action: String) throws -> ActionSession {
+    public func beginAction(_ action: String) async throws -> ActionSession {
         do { try recorder.checkWritable() } catch {
             throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
         let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
-        let grant = try lock.acquire(holder)
+        let grant = try await lock.acquire(holder)
         phases.reach("lock-acquired")
         var notes: [String] = []
         if !grant.pending.isEmpty {
             do {
-                for previous in grant.pending { notes += try Recovery(context: self, previous: previous).run() }
+                for previous in grant.pending { notes += try await Recovery(context: self, previous: previous).run() }
                 try grant.settle()
             } catch {
                 grant.release()
@@ -98,8 +98,8 @@ extension LifecycleContext {
 
     /// Appends a record written before anything changed; a failure means nothing was changed.
     @discardableResult
-    func recordBeforeActing(_ record: LifecycleRecord) throws -> RecordReference {
-        do { return try self.record(record) } catch {
+    func recordBeforeActing(_ record: LifecycleRecord) async throws -> RecordReference {
+        do { return try await self.record(record) } catch {
             throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
     }
@@ -108,13 +108,13 @@ extension LifecycleContext {
     /// or paused: its files would drop the candidate and the split, and nginx, which bind-mounts nginx.conf, would
     /// keep the rollout's configuration (a teardown would remove the candidate under a rollout still recorded as
     /// paused). The rollout must be resumed, promoted or aborted first.
-    func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) throws {
+    func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) async throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
         guard [.running, .paused].contains(rollout.state) else { return }
         let error = RolloutError.alreadyInProgress(state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
                                                    weight: rollout.weight)
         let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
-        try recordBeforeActing(LifecycleRecord(event: event, outcome: "refused",
+        try await recordBeforeActing(LifecycleRecord(event: event, outcome: "refused",
                                                message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
                                                modeBefore: mode, modeAfter: mode))
         throw error
@@ -122,10 +122,10 @@ extension LifecycleContext {
 
     /// What the engine runs for this project now: the app's mode (from its container's `MODE`) and
     /// every container with its state; a description of the failure when the engine cannot be asked.
-    func inspectRunning() -> (mode: DeploymentMode?, containers: [ContainerStatus], problem: String?) {
+    func inspectRunning() async -> (mode: DeploymentMode?, containers: [ContainerStatus], problem: String?) {
         do {
-            try runtime.preflight()
-            let containers = try runtime.containers()
+            try await runtime.preflight()
+            let containers = try await runtime.containers()
             return (Self.appMode(containers, service: manifest.services.name), containers, nil)
         } catch {
             return (nil, [], ActionSession.describe(error))
@@ -148,7 +148,7 @@ struct Recovery {
     let context: LifecycleContext
     let previous: LockHolder
 
-    func run() throws -> [String] {
+    func run() async throws -> [String] {
         let ours = context.recorder.location?.standardizedFileURL.path
         let theirs = previous.history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let journal: any LifecycleRecording
@@ -171,7 +171,7 @@ struct Recovery {
                 && holder["since"]?.stringValue == since
         }
         let open = intents.filter { !closed.contains($0.seq) }
-        let running = context.inspectRunning()
+        let running = await context.inspectRunning()
         let found: String
         var foundDetails: [String: JSONValue] = [
             "containers": .array(running.containers.map { .object(["name": .string($0.name), "service": .string($0.service),
@@ -193,7 +193,7 @@ struct Recovery {
             let what = intents.isEmpty ? "before changing anything (it had written no intent)"
                 : "after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) is closed)"
             let message = "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
-            try context.recordBeforeActing(LifecycleRecord(event: .lock, outcome: "abandoned", message: message,
+            try await context.recordBeforeActing(LifecycleRecord(event: .lock, outcome: "abandoned", message: message,
                                                            modeAfter: running.mode,
                                                            details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
             return [message]
@@ -206,14 +206,14 @@ struct Recovery {
             let record = LifecycleRecord(event: .interrupted, outcome: "interrupted", message: message,
                                          modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
                                          modeAfter: running.mode, details: details)
-            do { try journal.record(record, manifest: context.manifest) } catch {
+            do { try await journal.record(record, manifest: context.manifest) } catch {
                 throw LifecycleError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
             }
             notes.append(message)
         }
         if journal.location?.path != context.recorder.location?.path {
             // The intent lives in another checkout's history: say so in ours too.
-            try context.recordBeforeActing(LifecycleRecord(
+            try await context.recordBeforeActing(LifecycleRecord(
                 event: .lock, outcome: "abandoned",
                 message: "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
                 modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))

@@ -38,24 +38,24 @@ public struct DeployWorkflow: Sendable {
         let start = Date()
         let manifest = context.manifest
         let mode = manifest.services.mode
-        let session = try context.beginAction("deploy")
+        let session = try await context.beginAction("deploy")
         defer { session.release() }
 
         // Everything that can fail without the engine is tried before the gate: the render, in memory. On Swarm the
         // engine's role is too: a node that is no manager cannot deploy, so it fails here, no policy asked or recorded.
         try context.renderer.prepare(manifest)
         let swarm = manifest.runtime == .swarm
-        if swarm { try context.runtime.preflight() }
+        if swarm { try await context.runtime.preflight() }
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let infrastructureOverridden = try context.enforce(decision, action: "deploy", event: .deploy, override: override,
+        let infrastructureOverridden = try await context.enforce(decision, action: "deploy", event: .deploy, override: override,
                                                            modeBefore: nil, modeAfter: mode)
-        if !swarm { try context.runtime.preflight() }
-        let before = try context.runtime.containers()
+        if !swarm { try await context.runtime.preflight() }
+        let before = try await context.runtime.containers()
         let running = LifecycleContext.appMode(before, service: manifest.services.name)
-        try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
+        try await context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
-            try context.recordBeforeActing(LifecycleRecord(
+            try await context.recordBeforeActing(LifecycleRecord(
                 event: .deploy, outcome: "refused",
                 message: "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
                 modeBefore: running, modeAfter: running, decision: decision))
@@ -65,13 +65,13 @@ public struct DeployWorkflow: Sendable {
         let slo = try await context.sloStep(action: "deploy", event: .deploy, targetMode: nil, override: override,
                                             modeBefore: running, modeAfter: mode, runningContainers: before, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
-        try context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
+        try await context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
         if manifest.services.user == nil, !manifest.services.allowRoot,
-           let user = try context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
+           let user = try await context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
             throw LifecycleError.rootUser(image: manifest.services.image, user: user)
         }
         context.phases.reach("deploy.decided")
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "deploy",
             message: "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
             decision: decision, override: overridden ? override : nil, modeBefore: running, modeAfter: mode,
@@ -85,18 +85,18 @@ public struct DeployWorkflow: Sendable {
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
             // --timeout is one deadline for the whole deploy: Swarm's rolling update and the health wait share it.
-            try context.runtime.up(until: start.addingTimeInterval(timeout))
+            try await context.runtime.up(until: start.addingTimeInterval(timeout))
             context.phases.reach("deploy.started")
             containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         } catch {
-            session.completeQuietly(intent, LifecycleRecord(
+            await session.completeQuietly(intent, LifecycleRecord(
                 event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
-                modeBefore: running, modeAfter: LifecycleContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
+                modeBefore: running, modeAfter: await LifecycleContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
                 decision: decision, override: overridden ? override : nil))
             throw error
         }
         let elapsed = Date().timeIntervalSince(start)
-        try session.complete(intent, LifecycleRecord(
+        try await session.complete(intent, LifecycleRecord(
             event: .deploy, outcome: "ok",
             message: "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
             modeBefore: running, modeAfter: mode, decision: decision, override: overridden ? override : nil,

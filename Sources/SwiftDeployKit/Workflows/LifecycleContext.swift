@@ -55,17 +55,17 @@ public struct LifecycleContext: Sendable {
     /// override); otherwise records the refusal and throws `LifecycleError.policyRefused`.
     /// Returns true when the action proceeds on an override.
     func enforce(_ decision: PolicyDecision, action: String, event: HistoryEvent, override: OverrideRequest?,
-                 modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) throws -> Bool {
+                 modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) async throws -> Bool {
         if decision.verdict.permitsAction { return false }
         if let override {
-            try recordBeforeActing(LifecycleRecord(
+            try await recordBeforeActing(LifecycleRecord(
                 event: .override, outcome: "ok",
                 message: "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
                 modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
                 details: ["action": .string(action)]))
             return true
         }
-        try recordBeforeActing(LifecycleRecord(
+        try await recordBeforeActing(LifecycleRecord(
             event: event, outcome: "refused",
             message: "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
             modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
@@ -74,8 +74,8 @@ public struct LifecycleContext: Sendable {
 
     /// The one place the workflows hand a record to the history.
     @discardableResult
-    func record(_ record: LifecycleRecord) throws -> RecordReference {
-        try recorder.record(record, manifest: manifest)
+    func record(_ record: LifecycleRecord) async throws -> RecordReference {
+        try await recorder.record(record, manifest: manifest)
     }
 
     /// The services a healthy stack must have: the app first (blamed first on timeout), then nginx.

@@ -55,21 +55,21 @@ public struct PromoteWorkflow: Sendable {
         let manifest = context.manifest
         let app = manifest.services.name
         // A dry run changes nothing and takes no lock; a real promote holds it from the first look at the engine.
-        let session: ActionSession? = dryRun ? nil : try context.beginAction("promote \(target.rawValue)")
+        let session: ActionSession? = dryRun ? nil : try await context.beginAction("promote \(target.rawValue)")
         defer { session?.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         guard let container = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
-        if session != nil { try context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running) }
+        if session != nil { try await context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running) }
         let previous = running ?? manifest.services.mode
         let drift = Self.drift(manifestMode: manifest.services.mode, running: container.environment["MODE"])
         if let drift { progress("note: \(drift)") }
 
         if previous == target, manifest.services.mode == target {
-            try context.record(LifecycleRecord(event: .promote, outcome: "noop",
+            try await context.record(LifecycleRecord(event: .promote, outcome: "noop",
                                                message: "already in \(target.rawValue) mode; nothing to do",
                                                modeBefore: previous, modeAfter: previous))
             return PromoteReport(outcome: .noop, target: target, previous: previous, decision: nil, overridden: false,
@@ -96,19 +96,19 @@ public struct PromoteWorkflow: Sendable {
                 permits = permits && slo.verdict.permitsAction
                 details = SLOStepResult(decision: slo, overridden: false).intentDetails
             }
-            try context.record(LifecycleRecord(
+            try await context.record(LifecycleRecord(
                 event: .promote, outcome: "dry-run",
                 message: "dry run: promote to \(target.rawValue) would be \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue)\(sloNote))",
                 modeBefore: previous, modeAfter: previous, decision: decision, details: details))
             return PromoteReport(outcome: .dryRun, target: target, previous: previous, decision: decision,
                                  overridden: false, drift: drift, confirmation: nil)
         }
-        var overridden = try context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
+        var overridden = try await context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
                                              override: override, modeBefore: previous, modeAfter: target)
         let slo = try await context.sloStep(action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
                                             override: override, modeBefore: previous, modeAfter: target, progress: progress)
         overridden = overridden || slo.overridden
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "promote \(target.rawValue)",
             message: "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
             decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
@@ -126,14 +126,14 @@ public struct PromoteWorkflow: Sendable {
                 back = try await switchMode(try editor.prepareMode(previous, inFileAt: context.manifestURL, loader: loader),
                                             progress: progress, phase: "rollback")
             } catch {
-                session.completeQuietly(intent, LifecycleRecord(
+                await session.completeQuietly(intent, LifecycleRecord(
                     event: .rollback, outcome: "failed",
                     message: "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
                     modeBefore: target, modeAfter: nil, decision: decision))
                 throw LifecycleError.rollbackFailed(target: target, previous: previous, cause: cause,
                                                          rollbackCause: error.localizedDescription)
             }
-            try session.complete(intent, LifecycleRecord(
+            try await session.complete(intent, LifecycleRecord(
                 event: .rollback, outcome: "ok",
                 message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
                 modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
@@ -141,7 +141,7 @@ public struct PromoteWorkflow: Sendable {
             throw LifecycleError.rolledBack(target: target, previous: previous, cause: cause)
         }
         // A failure to record the outcome is reported as such: the promote stands, nothing is rolled back.
-        try session.complete(intent, LifecycleRecord(
+        try await session.complete(intent, LifecycleRecord(
             event: .promote, outcome: "ok", message: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
             modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil),
             done: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue) (\(answer))")
@@ -163,10 +163,10 @@ public struct PromoteWorkflow: Sendable {
         try context.renderer.render(manifest)
         progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
         context.phases.reach("\(phase).recreate")
-        try context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
+        try await context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
         context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
-        try context.runtime.reload(service: "nginx")
+        try await context.runtime.reload(service: "nginx")
         let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         // Every replica, not only the one that answers the probe, must run the new mode.
         let stale = containers.filter { $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue }

@@ -39,7 +39,7 @@ extension LifecycleContext {
         }
         let decision = await decide(domain: "slo", action: action, targetMode: targetMode)
         progress("slo policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let overridden = try enforce(decision, action: label ?? action, event: event, override: override,
+        let overridden = try await enforce(decision, action: label ?? action, event: event, override: override,
                                      modeBefore: modeBefore, modeAfter: modeAfter)
         return SLOStepResult(decision: decision, overridden: overridden)
     }
