@@ -46,7 +46,7 @@ import TestSupport
 
         /// `extra`: more manifest blocks (an `slo` block), appended as written.
         init(steps: String = "[50, 100]", onInconclusive: String = "pause", thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
-             extra: String = "") throws {
+             extra: String = "") async throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
@@ -95,7 +95,7 @@ import TestSupport
             // Deployed: the plain files written and the stack up.
             let loaded = try ManifestLoader().load(from: url)
             try ConfigGenerator(manifest: loaded).write()
-            try await await runtime.up()
+            try await runtime.up()
         }
 
         var lock: DeployLock { DeployLock(project: "ro-test", directory: dir.url.appendingPathComponent("locks")) }
@@ -261,7 +261,7 @@ import TestSupport
         #expect(report.exitStatus == .inconclusive)
         #expect(rig.runtime.app?.id == stableBefore.id)
         await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
-        #expect(try rig.status().state == .aborted)
+        await #expect(try rig.status().state == .aborted)
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
         Self.expectWriteAhead(try rig.history())
     }
@@ -512,7 +512,7 @@ import TestSupport
         let rig = try Rig()
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
-        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let plan = try await #require(try workflow.plan(of: try rig.status()))
         let session = try await workflow.context.beginAction("rollout promote")
         defer { session.release() }
         let error = await #expect(throws: RolloutError.self) { _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in }) }
@@ -547,7 +547,7 @@ import TestSupport
                 (["docker", "service", "rm"], ScriptedRunner.ok("")),
             ]
         }
-        let plan = try #require(try workflow.plan(of: try rig.status()))
+        let plan = try await #require(try workflow.plan(of: try rig.status()))
         let session = try await workflow.context.beginAction("rollout abort")
         try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
                                     session: session, progress: { _ in })
@@ -609,7 +609,7 @@ import TestSupport
         }
         try rig.dir.write(broken.jsonString(pretty: true), to: "thresholds.json")
         #expect(try await rig.start().outcome == .paused)
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         try rig.dir.write(good, to: "thresholds.json")
         let resumed = try await rig.workflow().resume(progress: { _ in })
         #expect(resumed.outcome == .promoted, "\(resumed.message)")
@@ -658,7 +658,7 @@ import TestSupport
         #expect(!rig.runtime.calls.contains("recreate app"))
         await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.dir.read("nginx.conf") == nginxBefore)
-        #expect(try rig.status().state == .aborted)
+        await #expect(try rig.status().state == .aborted)
         await #expect(throws: RolloutError.self) { try await rig.workflow().control("abort", override: nil, progress: { _ in }) }
         Self.expectWriteAhead(try rig.history())
     }
@@ -755,7 +755,7 @@ import TestSupport
         #expect(last["details"]?["phase"]?.stringValue == "paused")
         #expect(last["outcome"]?.stringValue == "stable-update-rolled-back", "\(last)")
         #expect(last["details"]?["restored_image"]?.stringValue == "swiftdeploy/api:0.1.0")
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         // The abort returns traffic to stable without touching it: no update to the failing image.
         let calls = rig.runtime.calls.count
         rig.runtime.recreateErrors = [:]
@@ -778,18 +778,18 @@ import TestSupport
             all["pid"] = .int(Int64(getpid()))
             try await recorder.record(LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all), manifest: manifest)
         }
-        try write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
-        try write(.step, ["step": 0, "weight": 50])
+        try await write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
+        try await write(.step, ["step": 0, "weight": 50])
         // This process is alive but holds no lock: the CLI that wrote these is not at work.
-        #expect(try rig.status().state == .paused)
-        #expect(try rig.status().interrupted)
+        await #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().interrupted)
         let grant = try await rig.lock.acquire(LockHolder.current(action: "rollout start"))
-        #expect(try rig.status().state == .running)
+        await #expect(try rig.status().state == .running)
         grant.release()
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         // Held by this process for something other than a rollout: not the rollout running.
         let deploy = try await rig.lock.acquire(LockHolder.current(action: "deploy"))
         defer { deploy.release() }
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
     }
 }

@@ -88,7 +88,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         #expect(runner.commands.last == ["docker-compose", "-p", "shop", "-f", "/x/docker-compose.yml", "up", "-d", "--remove-orphans"])
     }
 
-    @Test func inspectionIsScopedByTheProjectLabel() throws {
+    @Test func inspectionIsScopedByTheProjectLabel() async throws {
         let inspect = """
         [{"Id":"abc","Name":"/shop_app_1","RestartCount":2,
           "State":{"Status":"running","ExitCode":0,"StartedAt":"2026-11-21T18:00:00.123456789Z",
@@ -98,7 +98,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         """
         let runner = ScriptedRunner([(["docker", "ps"], ScriptedRunner.ok("abc\n")), (["docker", "inspect"], ScriptedRunner.ok(inspect))])
         let runtime = ComposeRuntime(project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
-        let containers = try runtime.containers()
+        let containers = try await runtime.containers()
         #expect(runner.commands.first == ["docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label=com.docker.compose.project=shop"])
         let app = try #require(containers.first)
         #expect(app.service == "app" && app.name == "shop_app_1")
@@ -109,21 +109,21 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         #expect(!app.isReady)
     }
 
-    @Test func processRunnerCapturesBothStreamsAndStatus() throws {
-        let result = try SystemCommandRunner().run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout: 10)
+    @Test func processRunnerCapturesBothStreamsAndStatus() async throws {
+        let result = try await SystemCommandRunner().run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout: 10)
         #expect(result.stdout == "out\n" && result.stderr == "err\n" && result.status == 3 && !result.timedOut)
         #expect(result.commandLine == "sh -c 'echo out; echo err >&2; exit 3'")
     }
 
-    @Test func processRunnerStopsAProgramAtItsTimeout() throws {
+    @Test func processRunnerStopsAProgramAtItsTimeout() async throws {
         let start = Date()
-        let result = try SystemCommandRunner().run(["sleep", "30"], timeout: 0.5)
+        let result = try await SystemCommandRunner().run(["sleep", "30"], timeout: 0.5)
         #expect(result.timedOut)
         #expect(Date().timeIntervalSince(start) < 5)
     }
 
-    @Test func processRunnerDrainsLargeOutput() throws {
-        let result = try SystemCommandRunner().run(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x"], timeout: 20)
+    @Test func processRunnerDrainsLargeOutput() async throws {
+        let result = try await SystemCommandRunner().run(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x"], timeout: 20)
         #expect(result.stdout.count == 1_000_000)
     }
 

@@ -10,11 +10,11 @@ import TestSupport
     static let fixture = RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl")
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    func report(_ format: AuditFormat, options: AuditOptions) throws -> (AuditSummary, String) {
+    func report(_ format: AuditFormat, options: AuditOptions) async throws -> (AuditSummary, String) {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let output = dir.url.appendingPathComponent(format.defaultFileName)
-        let summary = try AuditReport.write(history: Self.fixture, to: output, format: format, options: options)
+        let summary = try await AuditReport.write(history: Self.fixture, to: output, format: format, options: options)
         return (summary, try String(contentsOf: output, encoding: .utf8))
     }
 

@@ -77,10 +77,10 @@ import TestSupport
 
     // MARK: delivery figures
 
-    @Test func deliveryFiguresFromAFixtureHistory() throws {
+    @Test func deliveryFiguresFromAFixtureHistory() async throws {
         let reader = DeliveryFiguresReader { commit in commit == String(repeating: "0", count: 39) + "1" ? 1_763_999_000 : nil }
         let now = HistoryTime.parse("2025-11-25T04:00:00.000Z")!
-        let figures = try reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 10, now: now)
+        let figures = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 10, now: now)
         #expect(figures.changes == 10)
         #expect(figures.failedChanges == 4)
         #expect(figures.changeFailureRate == 0.4)
@@ -92,15 +92,15 @@ import TestSupport
         #expect(figures.leadTimes == [1000])
         #expect(figures.changesWithoutCommitTime == 9)
         // The window counts the last N changes only.
-        let last3 = try reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 3, now: now)
+        let last3 = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 3, now: now)
         #expect(last3.changes == 3 && last3.failedChanges == 2)
         // No history yet: no changes, no rate (never a made-up zero).
-        let none = try reader.read(history: URL(fileURLWithPath: "/nonexistent/history.jsonl"), changeWindow: 10, now: now)
+        let none = try await reader.read(history: URL(fileURLWithPath: "/nonexistent/history.jsonl"), changeWindow: 10, now: now)
         #expect(none.changes == 0 && none.changeFailureRate == nil)
         #expect(none.json["change_failure_rate"] == .null)
     }
 
-    @Test func leadTimeComesFromGit() throws {
+    @Test func leadTimeComesFromGit() async throws {
         guard let git = ExternalTool.locate("git", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
@@ -120,14 +120,14 @@ import TestSupport
         let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
         let history = #"{"event":"deploy","outcome":"ok","commit":"\#(sha)","time":"2025-11-24T16:30:00.000Z"}"# + "\n"
         let url = try dir.write(history, to: "history.jsonl")
-        let figures = try DeliveryFiguresReader.git(in: dir.url).read(history: url, changeWindow: 10)
+        let figures = try await DeliveryFiguresReader.git(in: dir.url).read(history: url, changeWindow: 10)
         #expect(figures.leadTimes == [5400])
         #expect(figures.json["lead_time_seconds"]?["median"] == .double(5400))
     }
 
     /// `audit` resolves thousands of changes' commits: one git process per 500 full hashes answers exactly what
     /// asking git once per commit answers (known commits, abbreviated ones, unknown and non-hex ones left out).
-    @Test func manyCommitTimesAtOnceAnswerAsOneByOne() throws {
+    @Test func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
         guard let git = ExternalTool.locate("git", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
@@ -152,7 +152,7 @@ import TestSupport
         let reader = DeliveryFiguresReader.git(in: dir.url)
         let asked = shas + [String(shas[1].prefix(10)), String(repeating: "ab", count: 20), "not-a-commit", shas[0]]
         var oneByOne: [String: Double] = [:]
-        for commit in asked { if let time = reader.commitTime(commit) { oneByOne[commit] = time } }
+        for commit in asked { if let time = await reader.commitTime(commit) { oneByOne[commit] = time } }
         #expect(oneByOne.count == 4, "three full hashes and one abbreviated one are known")
         #expect(reader.commitTimes(asked) == oneByOne)
         #expect(oneByOne[shas[2]] == 1_764_182_700)

@@ -35,7 +35,7 @@ import TestSupport
         #expect(rig.gate.requests.map(\.domain) == ["infrastructure", "slo"])
         #expect(rig.gate.requests.last?.action == "rollout")
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         let lines = try rig.history()
         #expect(lines.compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
         #expect(lines.first?["outcome"]?.stringValue == "refused")

@@ -25,12 +25,12 @@ struct SwarmRuntimeTests {
         #expect(error?.exitStatus == .operationFailed)
     }
 
-    @Test func aManagerPassesPreflight() throws {
+    @Test func aManagerPassesPreflight() async throws {
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
             (["docker", "info", "--format"], ScriptedRunner.ok("active true\n")),
         ])
-        try runtime(runner).preflight()
+        try await runtime(runner).preflight()
     }
 
     @Test func tasksBecomeContainersWithTheirNodeStateAndError() throws {
@@ -141,19 +141,19 @@ struct SwarmRuntimeTests {
         #expect(message.contains("the default --timeout is 3 replicas × 35s update monitor + 30s = 135s"), "\(message)")
     }
 
-    @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() throws {
+    @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() async throws {
         var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 30
         let started = Date()
-        try swarm.up()
+        try await swarm.up()
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
-    @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() throws {
+    @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() async throws {
         let completed = #"{"State":"completed","Message":"update completed","StartedAt":"2026-11-26T19:00:00Z"}"#
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.2.0", update: completed))
         swarm.commandTimeout = 30
-        try swarm.up()
+        try await swarm.up()
     }
 
     @Test func anUpdateSwarmRolledBackIsAnError() throws {
@@ -169,11 +169,11 @@ struct SwarmRuntimeTests {
         #expect(state == "rollback_completed")
     }
 
-    @Test func aServiceTheDeployPrunedIsNotWaitedFor() throws {
+    @Test func aServiceTheDeployPrunedIsNotWaitedFor() async throws {
         let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
         var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0", pruned: true))
         swarm.commandTimeout = 5
-        try swarm.waitForUpdates(since: ["app": before])
+        try await swarm.waitForUpdates(since: ["app": before])
     }
 
     /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
@@ -192,12 +192,12 @@ struct SwarmRuntimeTests {
         #expect(error?.exitStatus == .operationFailed)
     }
 
-    @Test func aReadableReplicaCountIsTaken() throws {
+    @Test func aReadableReplicaCountIsTaken() async throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
             (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)),
         ])
-        let services = try runtime(runner).services()
+        let services = try await runtime(runner).services()
         #expect(services.map(\.name) == ["app"] && services.map(\.desired) == [0])
     }
 
