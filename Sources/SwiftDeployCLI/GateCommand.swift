@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import SwiftDeployKit
 
-/// `swiftdeploy gate <domain|all>`: decide a policy domain on fresh evidence, record the decision in the history
-/// and exit by the verdict.
+/// `swiftdeploy gate <domain|all>`: ``GateWorkflow`` decides on fresh evidence and records each decision in the
+/// history; this prints the report and exits by the verdict.
 struct GateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gate",
@@ -54,47 +54,22 @@ struct GateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let started = MonotonicClock.now()
-        let manifest = try ManifestLoader().load(from: global.manifestURL, displayPath: global.manifest)
-        let bundle = try PolicyBundle.load(manifest: manifest)
-        var domains = try bundle.resolveDomains(domain)
-        // `all` means every domain that applies to this manifest: `slo` judges the manifest's objectives, so without an
-        // slo block it is left out (asked by name, `gate slo` answers inconclusive instead).
-        if domain == "all", manifest.slo == nil, domains.contains("slo") {
-            domains.removeAll { $0 == "slo" }
-            global.console.detail("slo: left out of 'all': the manifest has no slo block")
-        }
-        let request = GateRequest(manifest: manifest, action: "gate", metricsURL: metricsURL.flatMap(URL.init(string:)),
-                                  window: window.flatMap(ManifestDuration.parse))
-        if domains.contains(where: { PolicyInput.evidence(for: $0).contains(.metrics) }) {
-            global.console.detail("collecting a \(request.window ?? manifest.metrics.window) metrics window…")
-        }
-        let decisions = await PolicyEvaluator().evaluate(domains: domains, request: request)
-        let totalMs = ((MonotonicClock.now() - started) * 1_000_000).rounded() / 1000
-        let report = DecisionReport(decisions: decisions, failOnWarn: failOnWarn, totalMs: totalMs)
-
         let console = global.console
-        await record(decisions, manifest: manifest, console: console)
+        let outcome = try await GateWorkflow(
+            manifestURL: global.manifestURL, displayPath: global.manifest, domain: domain,
+            metricsURL: metricsURL.flatMap(URL.init(string:)), window: window.flatMap(ManifestDuration.parse),
+            failOnWarn: failOnWarn, gate: PolicyEvaluator()
+        ).run(progress: { console.detail($0) })
+        if let lost = outcome.unrecorded {
+            console.warning("the \(lost.domain) decision was not recorded in \(outcome.manifest.historyURL.path): \(lost.reason)")
+        }
+        let report = outcome.report
         console.print(report.render(format, useColor: format == .text && console.useColor))
         if format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
             appendSummary(GitHubDecisionFormatter().summary(report), to: path, console: console)
         }
         let status = report.exitStatus
         if status != .success { throw CommandFailure(status) }
-    }
-
-    /// Every gate decision goes into the history; a history that cannot be written is a warning, the verdict stands.
-    private func record(_ decisions: [PolicyDecision], manifest: Manifest, console: Console) async {
-        let log = HistoryLog(manifest: manifest)
-        for decision in decisions {
-            do {
-                try await log.append(decision.historyEntry(event: .gate, manifest: manifest))
-            } catch {
-                let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
-                console.warning("the \(decision.domain) decision was not recorded in \(manifest.historyURL.path): \(reason)")
-                return
-            }
-        }
     }
 
     private func appendSummary(_ text: String, to path: String, console: Console) {

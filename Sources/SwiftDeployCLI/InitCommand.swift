@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftDeployKit
 
-/// `swiftdeploy init`: generate nginx.conf and docker-compose.yml from the manifest.
+/// `swiftdeploy init`: ``InitWorkflow`` generates nginx.conf and docker-compose.yml from the manifest and records it.
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
@@ -22,9 +22,10 @@ struct InitCommand: AsyncParsableCommand {
     func run() async throws {
         let console = global.console
         let manifest = try ManifestLoader().load(from: global.manifestURL, displayPath: global.manifest)
-        let generator = try ConfigGenerator(manifest: manifest, manifestName: global.manifestURL.lastPathComponent)
+        let workflow = try InitWorkflow(manifest: manifest, manifestName: global.manifestURL.lastPathComponent,
+                                        recorder: HistoryRecorder(manifest: manifest))
         if check {
-            let drifted = try generator.drift()
+            let drifted = try workflow.drift()
             if drifted.isEmpty {
                 console.info("the generated files are up to date with \(global.manifest)")
                 return
@@ -35,25 +36,15 @@ struct InitCommand: AsyncParsableCommand {
             }
             throw CommandFailure(.failed)
         }
-        let results = try generator.write()
-        for (file, outcome) in results {
+        let report = try workflow.run()
+        for (file, outcome) in report.files {
             switch outcome {
             case .created: console.info("wrote \(displayPath(file.url)) (new)")
             case .updated: console.info("wrote \(displayPath(file.url)) (updated)")
             case .unchanged: console.info("unchanged \(displayPath(file.url))")
             }
         }
-        // Keys are paths relative to the manifest: observability/ holds two files named prometheus.yml.
-        func relative(_ url: URL) -> String {
-            let base = manifest.directory.path + "/"
-            return url.path.hasPrefix(base) ? String(url.path.dropFirst(base.count)) : url.path
-        }
-        let written = results.filter { $0.outcome != .unchanged }.map { relative($0.file.url) }
-        let entry = ProjectHistory.entry(
-            event: .`init`, manifest: manifest, outcome: "ok",
-            message: written.isEmpty ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
-            details: ["files": .object(Dictionary(results.map { (relative($0.file.url), JSONValue.string($0.outcome.rawValue)) }, uniquingKeysWith: { a, _ in a }))])
-        if let problem = await ProjectHistory.append(entry, for: manifest) {
+        if let problem = report.recordingProblem {
             console.warning("the files were written but the history could not record it: \(problem)")
         }
     }

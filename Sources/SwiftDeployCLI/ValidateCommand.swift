@@ -25,18 +25,10 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = global.console
-        let (checks, manifest) = await ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
-        let failed = checks.contains { $0.status == .fail }
-        if let manifest {
-            let failing = checks.filter { $0.status == .fail }.map(\.name)
-            let counts = Dictionary(grouping: checks, by: \.status.rawValue).mapValues { JSONValue.int(Int64($0.count)) }
-            let entry = ProjectHistory.entry(
-                event: .validate, manifest: manifest, outcome: failed ? "failed" : "ok",
-                message: failed ? "failed: \(failing.joined(separator: ", "))" : "all checks passed or skipped",
-                details: ["checks": .object(counts)])
-            if let problem = await ProjectHistory.append(entry, for: manifest) {
-                console.warning("the history could not record this validation: \(problem)")
-            }
+        let report = ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
+        let checks = report.checks, failed = report.failed
+        if let problem = report.recordingProblem {
+            console.warning("the history could not record this validation: \(problem)")
         }
         switch format {
         case .json:

@@ -1,40 +1,19 @@
 import Foundation
 
-/// Gate for tests that need a running Docker engine and the locally built images.
-/// `scripts/test` sets `SWIFTDEPLOY_DOCKER_TESTS=1` after starting the engine and
-/// building the images; without it these tests print why they skip, except under `CI=true`,
-/// where they always run and so fail when the engine or the images are missing.
+/// Helpers for tests on the real Docker engine. Gate such tests with `.requires(.docker)` (`TestRequirement.docker`):
+/// locally they run with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test sets it after starting the engine and building
+/// the images) and show as skipped otherwise; under `CI=true` they always run, and a missing engine fails them.
 public enum DockerTestEnvironment {
-    public static var enabled: Bool {
-        if ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" { return true }
-        // Under CI the engine is required: the tests run (and fail when Docker is missing), never skip.
-        if ProcessInfo.processInfo.environment["CI"] == "true" { return true }
-        print("skipping: Docker tests need SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)")
-        return false
-    }
-
     /// Runs `docker arguments…`; returns status and combined output.
     @discardableResult
     public static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {
         try ExternalTool.run("/usr/bin/env", ["docker"] + arguments)
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
+    /// Never the same as a port another test of this process holds (`LoopbackPort`).
     public static func freePort() -> Int {
-        for _ in 0..<50 {
-            let port = Int.random(in: 20000...40000)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_port = in_port_t(UInt16(port).bigEndian)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if ok == 0 { return port }
-        }
-        return 39999
+        (try? LoopbackPort.forServer()) ?? 1
     }
 }
 

@@ -1,22 +1,16 @@
 import Foundation
 import SwiftDeployKit
 
-/// Tests that need an outside program (nginx, docker-compose, opa-ref) ask here.
-/// Locally a missing tool skips the test with a printed reason; under CI
-/// (`CI=true`), where the project's scripts install everything, it is a failure.
+/// Outside programs for tests: where one is (`find`) and running one (`run`). Whether a test may run without it is
+/// `TestRequirement`'s rule (`.requires(.nginx)`): skipped locally, a failure under `CI=true`.
 public enum ExternalTool {
-    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-
-    /// The tool's path, or nil after printing why the test is skipped. Under CI a
-    /// missing tool is reported through `missing` so the test fails.
-    public static func locate(_ name: String, missing: (String) -> Void) -> String? {
+    /// The program's path on PATH (or in /usr/sbin, /sbin), or nil; prints nothing.
+    public static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        let message = "\(name) is not installed; run scripts/bootstrap to install the test dependencies"
-        if isCI { missing(message) } else { print("skipping: \(message)") }
         return nil
     }
 

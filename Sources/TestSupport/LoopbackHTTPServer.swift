@@ -100,25 +100,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         if !wasStopped { shutdown(listener, Int32(SHUT_RDWR)) }
     }
 
-    /// A loopback port nothing listens on (bound then released), for "connection refused" tests.
-    public static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return 1 }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { return 1 }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    /// A loopback port nothing listens on, for "connection refused" tests: held bound (not listening) for the rest
+    /// of the test process, so no server of a test running beside it can take it (`LoopbackPort.refusing()`).
+    public static func unusedPort() -> Int { LoopbackPort.refusing() }
 
     private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
 

@@ -42,8 +42,8 @@ public enum OPARef {
         /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health answers.
         public init(data: [String], delayMs: Int? = nil) throws {
             guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
-            let port = LoopbackHTTPServer.unusedPort()
-            var arguments = ["serve", "--addr", "127.0.0.1:\(port)"]
+            let reserved = try LoopbackPort()
+            var arguments = ["serve", "--addr", "127.0.0.1:\(reserved.port)"]
             for item in data { arguments += ["-d", item] }
             if let delayMs { arguments += ["--delay-ms", String(delayMs)] }
             process = Process()
@@ -51,6 +51,7 @@ public enum OPARef {
             process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
+            let port = reserved.release()  // held until just before opa-ref binds it: only that window is left
             try process.run()
             url = URL(string: "http://127.0.0.1:\(port)")!
             let deadline = Date().addingTimeInterval(30)

@@ -58,8 +58,8 @@ public final class SwarmCluster: @unchecked Sendable {
     /// `nsenter` and `dockerd`, and print why they skip otherwise; under `CI=true` this is always true,
     /// so a missing tool makes `start` throw and the test fail.
     public static var enabled: Bool {
-        if ExternalTool.isCI { return true }
-        guard DockerTestEnvironment.enabled else { return false }
+        if TestRequirement.isCI { return true }
+        guard TestRequirement.docker.isMet else { return false }
         if let reason = missingRequirement() {
             print("skipping: the multi-node swarm tests need \(reason)")
             return false

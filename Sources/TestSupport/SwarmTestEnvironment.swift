@@ -6,7 +6,7 @@ import Foundation
 ///
 /// The engine is shared: run swarm tests one suite at a time (`.serialized`) and, on a machine where several people
 /// use the engine, wrap the whole `swift test` run in the lock everyone agrees on (`flock <lock> swift test …`).
-/// Gate the tests with `DockerTestEnvironment.enabled` (under `CI=true` a missing engine fails them).
+/// Gate the tests with `.requires(.docker)` (under `CI=true` a missing engine fails them).
 public enum SwarmTestEnvironment {
     /// The address a one-node test swarm advertises.
     public static let advertiseAddress = "127.0.0.1"

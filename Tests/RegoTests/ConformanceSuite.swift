@@ -24,23 +24,8 @@ struct ConformanceSuite {
         var key: String { "\(file) :: \(note)" }
     }
 
-    /// The shared directory: `$SWIFTDEPLOY_SHARED_DIR`, else `shared/` beside the repository.
-    static var sharedDirectory: URL? {
-        if let env = ProcessInfo.processInfo.environment["SWIFTDEPLOY_SHARED_DIR"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        let candidate = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-        return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
-    }
-
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    static var casesFile: URL? {
-        guard let shared = sharedDirectory else { return nil }
-        let f = shared.appendingPathComponent("opa-conformance/cases-v1.jsonl")
-        return FileManager.default.fileExists(atPath: f.path) ? f : nil
     }
 
     static func load(_ url: URL) throws -> [Case] {

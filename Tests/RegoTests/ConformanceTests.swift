@@ -10,7 +10,7 @@ import TestSupport
 /// `conformance-exclusions.txt`; a listed case that passes is reported too, so the
 /// list only shrinks. Set `REGO_CONFORMANCE_RECORD=1` to rewrite the list from the
 /// current failures (reasons already written are kept). Under `CI=true` a missing
-/// suite is a failure, locally a skip.
+/// suite is a failure, locally a skip (`.requires(.conformanceSuite)`).
 @Suite struct ConformanceTests {
     static var exclusionsFile: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("conformance-exclusions.txt")
@@ -27,14 +27,9 @@ import TestSupport
         return out
     }
 
-    static let missingSuite = "opa-conformance/cases-v1.jsonl not found in the shared directory: set SWIFTDEPLOY_SHARED_DIR to it"
-
-    @Test(.enabled(if: ConformanceSuite.casesFile != nil || ExternalTool.isCI, Comment(rawValue: missingSuite)))
+    @Test(.requires(.conformanceSuite))
     func allTiersPassOrAreListed() throws {
-        guard let file = ConformanceSuite.casesFile else {
-            Issue.record("\(Self.missingSuite) (CI=true: the suite must be present)")
-            return
-        }
+        let file = URL(fileURLWithPath: try TestRequirement.conformanceSuite.value())
         let cases = try ConformanceSuite.load(file)
         let exclusions = Self.loadExclusions()
         var perTier: [String: (pass: Int, total: Int)] = [:]

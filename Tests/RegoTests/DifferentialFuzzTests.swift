@@ -70,18 +70,16 @@ import TestSupport
         v.map { (try? RegoValue(jsonData: $0.jsonData())) ?? $0 }
     }
 
-    @Test(.enabled(if: OPARef.executable().0 != nil || ExternalTool.isCI, "opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory"))
+    @Test(.requires(.opaRef))
     func randomPoliciesAgreeWithOPA() throws {
-        guard OPARef.executable().0 != nil else {
-            Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it for differential fuzzing")
-            return
-        }
         let env = ProcessInfo.processInfo.environment
         // A fixed default keeps CI deterministic; `REGO_DIFF_FUZZ_SEED=random` (or any number) explores further.
-        let seedText = env["REGO_DIFF_FUZZ_SEED"] ?? "1795695704745"
-        let seed = UInt64(seedText) ?? UInt64(Date().timeIntervalSince1970 * 1000)
         let total = Int(env["REGO_DIFF_FUZZ_CASES"] ?? "") ?? 40
-        print("DifferentialFuzzTests: seed \(seed), \(total) modules (replay: REGO_DIFF_FUZZ_SEED=\(seed) REGO_DIFF_FUZZ_CASES=\(total))")
+        let fuzzSeed = FuzzSeed.resolve(test: "DifferentialFuzzTests", filter: "RegoTests.DifferentialFuzzTests/",
+                                        variable: "REGO_DIFF_FUZZ_SEED",
+                                        fallback: env["REGO_DIFF_FUZZ_SEED"] == "random" ? nil : 1_795_695_704_745,
+                                        extra: "REGO_DIFF_FUZZ_CASES=\(total)")
+        let seed = fuzzSeed.value
         var compared = 0, bothFailed = 0, differences = 0
         var start = 0
         while start < total {
@@ -100,7 +98,7 @@ import TestSupport
                 if rErr == nil && gErr == nil && Self.normalized(ref) == Self.normalized(got) { continue }
                 differences += 1
                 Issue.record("""
-                    differential fuzz difference (seed \(seed), packages \(group.map(\.package).joined(separator: ", "))):
+                    differential fuzz difference (\(fuzzSeed), packages \(group.map(\.package).joined(separator: ", "))):
                     OPA: \(rErr ?? Self.normalized(ref)?.jsonString() ?? "undefined")
                     ours: \(gErr ?? Self.normalized(got)?.jsonString() ?? "undefined")
                     data.d = \(data.jsonString())

@@ -10,11 +10,7 @@ import TestSupport
 /// plus the repository's default `policies/` (with `thresholds.json` at `data.thresholds`)
 /// evaluated as a whole document against `Tests/Fixtures/rego/default-policy-inputs/` and every corpus input.
 @Suite struct DifferentialTests {
-    static var opaRef: URL? {
-        guard let shared = ConformanceSuite.sharedDirectory else { return nil }
-        let tool = shared.appendingPathComponent("tools/opa-ref/opa-ref")
-        return FileManager.default.isExecutableFile(atPath: tool.path) ? tool : nil
-    }
+    static var opaRef: URL? { OPARef.executable().0 }
 
     static var corpus: URL {
         ConformanceSuite.repositoryRoot.appendingPathComponent("Tests/Fixtures/rego/differential")
@@ -87,14 +83,9 @@ import TestSupport
         return out
     }
 
-    static let missingTool = "opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory holding tools/opa-ref"
-
-    @Test(.enabled(if: DifferentialTests.opaRef != nil || ExternalTool.isCI, Comment(rawValue: missingTool)))
+    @Test(.requires(.opaRef))
     func engineAgreesWithOPA() throws {
-        guard Self.opaRef != nil else {
-            Issue.record("\(Self.missingTool) (CI=true: the reference evaluator must be present)")
-            return
-        }
+        try TestRequirement.opaRef.value()
         let scenarios = Self.scenarios()
         #expect(scenarios.count >= 8, "the differential corpus went missing")
         var compared = 0

@@ -84,10 +84,7 @@ import TestSupport
         let (got, err) = DifferentialFuzzTests.ours([c.module], data: data, input: input, query: "data.fuzz.t")
         #expect(err == nil, "\(c.name): \(err ?? "")")
         #expect(got == (try RegoValue(jsonString: c.expected)), "\(c.name): ours \(got?.jsonString() ?? "undefined")")
-        guard OPARef.executable().0 != nil else {
-            if ExternalTool.isCI { Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it") }
-            return
-        }
+        guard try TestRequirement.opaRef.isAvailable(for: "OPA's answer to \(c.name)") else { return }
         let (ref, refErr) = try DifferentialFuzzTests.reference([c.module], data: data, input: input, query: "data.fuzz.t")
         #expect(refErr == nil && DifferentialFuzzTests.normalized(ref) == DifferentialFuzzTests.normalized(got),
                 "\(c.name): OPA \(refErr ?? ref?.jsonString() ?? "undefined"), ours \(got?.jsonString() ?? "undefined")")

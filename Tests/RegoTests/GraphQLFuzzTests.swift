@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Rego
+import TestSupport
 
 /// A bounded mutation fuzzer over the GraphQL lexer, parser and validators (in process, as
 /// `ParserFuzzTests`). Seeds are the documents of the GraphQL differential corpus. Each mutant
@@ -61,9 +62,9 @@ import Testing
     @Test func mutatedDocumentsNeverCrashHangOrBreakTheRoundTrip() throws {
         let env = ProcessInfo.processInfo.environment
         let budget = Double(env["REGO_FUZZ_SECONDS"] ?? "") ?? 5
-        let seed = UInt64(env["REGO_FUZZ_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-        print("GraphQLFuzzTests: seed \(seed) (replay: REGO_FUZZ_SEED=\(seed))")
-        var rng = ParserFuzzTests.SplitMix(state: seed)
+        let seed = FuzzSeed.resolve(test: "GraphQLFuzzTests", filter: "RegoTests.GraphQLFuzzTests/", variable: "REGO_FUZZ_SEED",
+                                    extra: "REGO_FUZZ_SECONDS=\(Int(budget.rounded(.up)))")
+        var rng = seed.generator
         let (docs, main) = try Self.seeds()
         let mainDoc = try GraphQLParser.parseSchema(main)
         let start = Date()
@@ -77,7 +78,7 @@ import Testing
                 let value = GraphQLRego.query(q)
                 let back = try GraphQLRego.decodeQuery(value)
                 if Self.onlyFields(q) {
-                    #expect(GraphQLRego.query(back) == value, "query AST round trip, seed \(seed): \(text.debugDescription)")
+                    #expect(GraphQLRego.query(back) == value, "query AST round trip, \(seed): \(text.debugDescription)")
                 }
                 // A fresh schema each time: building one merges extensions into its definitions.
                 if let schema = try? GraphQLSchema.build(try GraphQLParser.parseSchema(main)) {
@@ -87,10 +88,10 @@ import Testing
             if let s = try? GraphQLParser.parseSchema(text) {
                 schemas += 1
                 let value = GraphQLRego.schema(s)
-                #expect(GraphQLRego.schema(try GraphQLRego.decodeSchema(value)) == value, "schema AST round trip, seed \(seed): \(text.debugDescription)")
+                #expect(GraphQLRego.schema(try GraphQLRego.decodeSchema(value)) == value, "schema AST round trip, \(seed): \(text.debugDescription)")
                 _ = try? GraphQLSchema.build(s)
             }
-            #expect(Date().timeIntervalSince(before) < 5, "a mutant took \(Date().timeIntervalSince(before)) s, seed \(seed): \(text.prefix(200).debugDescription)")
+            #expect(Date().timeIntervalSince(before) < 5, "a mutant took \(Date().timeIntervalSince(before)) s, \(seed): \(text.prefix(200).debugDescription)")
         }
         _ = mainDoc
         print("GraphQLFuzzTests: \(runs) mutants, \(queries) parsed as queries, \(schemas) as schemas")

@@ -117,12 +117,8 @@ import TestSupport
 
     /// Every case at once through opa-ref (one module, rules renamed apart): the written-down
     /// answers are OPA's in this run too, and so are ours.
-    @Test(.enabled(if: OPARef.executable().0 != nil || ExternalTool.isCI, "opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory"))
+    @Test(.requires(.opaRef))
     func writtenAnswersAreOPAsInThisRun() throws {
-        guard OPARef.executable().0 != nil else {
-            Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it")
-            return
-        }
         let renamed = Self.ruleCases.enumerated().map { i, c in
             RuleCase(name: c.name, rules: c.rules.replacingOccurrences(of: "r ", with: "r\(i) ", options: .anchored), expected: c.expected)
         }
@@ -178,7 +174,7 @@ import TestSupport
             #expect(r.expressions.count == c.expressions, "\(c.query): \(r.expressions.count) expressions reported")
             #expect(r.bindings.keys.allSatisfy { !$0.contains("$") && !$0.hasPrefix("__") }, "\(c.query): \(r.bindings.keys.sorted())")
         }
-        if QuerySemanticsTests.opaRefAvailable {
+        if try TestRequirement.opaRef.isAvailable(for: "OPA's result set for \(c.query)") {
             let opa = try QuerySemanticsTests.opaResultSet(Self.module([]), input: Self.input, query: c.query).map(QuerySemanticsTests.bindingsOnly)
             #expect(opa == want, "\(c.query): OPA now gives \(opa.map { $0.jsonString() }), written down \(c.rows)")
         }
@@ -209,7 +205,7 @@ import TestSupport
             #expect(e.message == c.message, "\(c.source): \(e)")
             #expect(e.line == 3, "\(c.source): \(e)")
         }
-        if OPARef.executable().0 != nil {
+        if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(c.source)") {
             let (_, err) = try DifferentialFuzzTests.reference(["package t\n\n" + c.source + "\n"], data: .object([:]), input: .object([:]), query: "data.t")
             #expect(err?.contains("rego_unsafe_var_error") == true && err?.contains(c.message) == true, "\(c.source): OPA \(err ?? "accepts it")")
         }

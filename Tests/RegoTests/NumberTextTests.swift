@@ -36,12 +36,8 @@ import TestSupport
     ]
 
     /// Every operation over every form, from three sources; each line `query → text` must equal OPA's.
-    @Test(.enabled(if: OPARef.executable().0 != nil || ExternalTool.isCI, "opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory"))
+    @Test(.requires(.opaRef))
     func numberTextEqualsOPAsOverManyForms() throws {
-        guard OPARef.executable().0 != nil else {
-            Issue.record("opa-ref not found (\(OPARef.executable().1)); CI=true needs it for this comparison")
-            return
-        }
         let module = "package m\n\nvals := [\(Self.forms.joined(separator: ", "))]\n"
         let inputText = "{\"v\": [\(Self.forms.joined(separator: ", "))]}"
         var queries: [(query: String, known: String?)] = []

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Rego
+import TestSupport
 
 /// A bounded mutation fuzzer over the parser and compiler (libFuzzer needs a
 /// toolchain flag SwiftPM tests don't get here, so this is the in-process kind).
@@ -10,22 +11,13 @@ import Rego
 /// time limit: any outcome but a crash or hang is fine. `REGO_FUZZ_SECONDS`
 /// (default 5) bounds the run; `REGO_FUZZ_SEED` makes it reproducible.
 @Suite struct ParserFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SplitMix = SplitMix64
 
     static let fragments = ["{", "}", "[", "]", "(", ")", "\"", "`", ":=", "=", "==", "if", "else", "contains", "some", "in", "every",
                             "not", "with", "as", "default", "import", "package", "1e400", "-", "0.5", "\n", ";", ",", ".", "|", "&",
                             "x", "_", "input", "data", "count(", "sprintf(\"%v\", [", "\\u12", "#", "set()", "9999999999999999999999"]
 
-    static func seeds() -> [String] {
+    static func seeds() throws -> [String] {
         var out: [String] = []
         let corpus = ConformanceSuite.repositoryRoot.appendingPathComponent("Tests/Fixtures/rego")
         if let e = FileManager.default.enumerator(atPath: corpus.path) {
@@ -33,8 +25,10 @@ import Rego
                 if let s = try? String(contentsOf: corpus.appendingPathComponent(path), encoding: .utf8) { out.append(s) }
             }
         }
-        if let file = ConformanceSuite.casesFile, let cases = try? ConformanceSuite.load(file) {
-            for c in cases.prefix(400) { out += c.modules }
+        // The conformance modules are seeds too: under CI=true a missing suite fails the test (a smaller corpus is not
+        // the fuzzing CI asked for); locally the committed policies alone are used, as printed.
+        if let file = try TestRequirement.conformanceSuite.valueIfAvailable(for: "the conformance modules as fuzz seeds") {
+            for c in try ConformanceSuite.load(URL(fileURLWithPath: file)).prefix(400) { out += c.modules }
         }
         if out.isEmpty { out = ["package p\n\nallow if input.x == 1\n"] }
         return out
@@ -60,14 +54,15 @@ import Rego
         return String(chars)
     }
 
-    @Test func mutatedPoliciesNeverCrashOrHang() {
+    @Test func mutatedPoliciesNeverCrashOrHang() throws {
         let env = ProcessInfo.processInfo.environment
         let budget = Double(env["REGO_FUZZ_SECONDS"] ?? "") ?? 5
-        let seed = UInt64(env["REGO_FUZZ_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-        // Printed first, so a crash still leaves the seed to replay with REGO_FUZZ_SEED.
-        print("ParserFuzzTests: seed \(seed) (replay: REGO_FUZZ_SEED=\(seed))")
-        var rng = SplitMix(state: seed)
-        let seeds = Self.seeds()
+        // Printed first, so a crash still leaves the seed; the mutants come in the same order for the same seed, so a
+        // replay with at least the same REGO_FUZZ_SECONDS reaches the same one.
+        let seed = FuzzSeed.resolve(test: "ParserFuzzTests", filter: "RegoTests.ParserFuzzTests/", variable: "REGO_FUZZ_SEED",
+                                    extra: "REGO_FUZZ_SECONDS=\(Int(budget.rounded(.up)))")
+        var rng = seed.generator
+        let seeds = try Self.seeds()
         let start = Date()
         var runs = 0, parsed = 0, evaluated = 0
         while Date().timeIntervalSince(start) < budget {
@@ -78,9 +73,9 @@ import Rego
             parsed += 1
             let before = Date()
             if (try? engine.evaluate(path: "data", input: .object([:]))) != nil { evaluated += 1 }
-            #expect(Date().timeIntervalSince(before) < 5, "evaluation of a mutant ran past its limit (seed \(seed)):\n\(source)")
+            #expect(Date().timeIntervalSince(before) < 5, "evaluation of mutant \(runs) ran past its limit (\(seed)):\n\(source)")
         }
-        print("ParserFuzzTests: seed \(seed): \(runs) mutants, \(parsed) compiled, \(evaluated) evaluated in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        print("ParserFuzzTests: seed \(seed.value): \(runs) mutants, \(parsed) compiled, \(evaluated) evaluated in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         #expect(runs > 0)
     }
 }

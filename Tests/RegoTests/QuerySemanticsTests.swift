@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Rego
+import TestSupport
 
 /// OPA's query semantics (a false expression fails the query) and number literals kept as
 /// written, checked against fixed answers taken from OPA and, when the shared directory is
@@ -17,19 +18,10 @@ import Rego
         try RegoEngine(modules: [RegoModule(name: "t.rego", source: source)], data: data)
     }
 
-    /// opa-ref is needed for the live comparison: locally a skip, under CI a failure (house rule).
-    static var opaRefAvailable: Bool {
-        if DifferentialTests.opaRef != nil { return true }
-        return ProcessInfo.processInfo.environment["CI"] == "true"
-    }
-
     /// Runs `opa-ref eval` on `source` and returns its result set: one row per solution, each
     /// `{"bindings": {...}, "expressions": [values]}` (empty for undefined).
     static func opaResultSet(_ source: String, input: String? = nil, query: String) throws -> [RegoValue] {
-        guard let tool = DifferentialTests.opaRef else {
-            Issue.record("opa-ref not found: set SWIFTDEPLOY_SHARED_DIR to the shared directory (CI must have it)")
-            return []
-        }
+        let tool = URL(fileURLWithPath: try TestRequirement.opaRef.value())
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rego-query-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -106,7 +98,7 @@ import Rego
         #expect(try Self.engine(Self.scoresPolicy).evaluate(path: "data.t.allow", input: nil) == .bool(false))
     }
 
-    @Test(.enabled(if: opaRefAvailable, "opa-ref not found (set SWIFTDEPLOY_SHARED_DIR)"))
+    @Test(.requires(.opaRef))
     func resultSetsEqualOPAs() throws {
         let engine = try Self.engine(Self.scoresPolicy)
         // opa-ref prints the bindings of each row for a query (not the expression values): compare those.
@@ -166,7 +158,7 @@ import Rego
         #expect(Array(f.suffix(5)) == ["%!f(int64=0)", "0.100000", "%!f(string=1e-7)", "25.000000", "3.000000"])
     }
 
-    @Test(.enabled(if: opaRefAvailable, "opa-ref not found (set SWIFTDEPLOY_SHARED_DIR)"))
+    @Test(.requires(.opaRef))
     func numberTextEqualsOPAs() throws {
         // Strings carry the text through opa-ref's JSON bridge unchanged, so compare those.
         let e = try Self.engine(Self.numbersPolicy)

@@ -41,7 +41,7 @@ import TestSupport
         let got = try engine.evaluate(path: "data.test", input: try RegoValue(jsonString: Self.input))
         #expect(DifferentialTests.normalized(got) == DifferentialTests.normalized(try RegoValue(jsonString: Self.expected)),
                 "ours \(got?.jsonString() ?? "undefined")")
-        if OPARef.executable().0 != nil {
+        if try TestRequirement.opaRef.isAvailable(for: "the comparison with OPA") {
             let (ref, err) = try DifferentialFuzzTests.reference([Self.module], data: .object([:]), input: try RegoValue(jsonString: Self.input), query: "data.test")
             #expect(err == nil && DifferentialTests.normalized(ref) == DifferentialTests.normalized(got),
                     "OPA \(err ?? ref?.jsonString() ?? "undefined"), ours \(got?.jsonString() ?? "undefined")")

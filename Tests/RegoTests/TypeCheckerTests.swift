@@ -110,7 +110,7 @@ import TestSupport
         } else {
             #expect(e == nil, "\(module): refused (\(e.map { "\($0)" } ?? "")); OPA accepts it")
         }
-        if OPARef.executable().0 != nil {
+        if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(module)") {
             let (_, opaErr) = try DifferentialFuzzTests.reference([source], data: .object([:]), input: .object([:]), query: "data.t")
             let opaRefuses = opaErr?.contains("rego_type_error") == true
             #expect(opaRefuses == (refusal != nil), "\(module): OPA \(opaErr ?? "accepts it")")

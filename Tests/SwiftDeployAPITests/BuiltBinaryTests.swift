@@ -6,6 +6,7 @@ import FoundationNetworking
 #endif
 
 @testable import SwiftDeployAPI
+import TestSupport
 
 /// Runs the built `swiftdeploy-api` executable on a loopback port and talks to it over
 /// real TCP, the way Compose and Prometheus will.
@@ -38,7 +39,8 @@ import FoundationNetworking
                 FileManager.default.isExecutableFile(atPath: binary.path),
                 "no swiftdeploy-api at \(binary.path); build it with `swift build --product swiftdeploy-api`"
             )
-            port = try FreePort.pick()
+            let reserved = try LoopbackPort()
+            port = reserved.port
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftdeploy-api-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             output = directory.appendingPathComponent("stdout.jsonl")
@@ -49,6 +51,7 @@ import FoundationNetworking
             process.environment = ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in new }
             process.standardOutput = try FileHandle(forWritingTo: output)
             process.standardError = try FileHandle(forWritingTo: errors)
+            reserved.close()  // held until just before the service binds it: only that window is left
             try process.run()
         }
 
@@ -180,7 +183,7 @@ import FoundationNetworking
     }
 
     @Test func healthcheckFailsWhenNothingListens() throws {
-        let port = try FreePort.pick()
+        let port = LoopbackPort.refusing()
         let run = try runHealthcheck([], environment: ["APP_PORT": String(port)])
         #expect(run.status == 1)
         #expect(run.stderr == "unhealthy: cannot connect to http://127.0.0.1:\(port)/healthz: Connection refused\n")

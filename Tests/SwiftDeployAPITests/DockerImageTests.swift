@@ -1,14 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs `scripts/test-api-image --no-build` on a real Docker engine: the api image on a
 /// user-defined network, `/healthz` probed from a second container, Docker's
 /// HEALTHCHECK, non-root user, size and a clean `docker stop`.
 ///
 /// Opt in with `SWIFTDEPLOY_DOCKER_TESTS=1` after `scripts/build-images` (the script
-/// cannot build here: `swift test` holds the build directory while it runs).
+/// cannot build here: `swift test` holds the build directory while it runs); under `CI=true` it always runs.
 @Suite struct DockerImageTests {
-    static let enabled = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
 
     static var repositoryRoot: URL {
         URL(fileURLWithPath: #filePath)
@@ -17,7 +17,7 @@ import Testing
             .deletingLastPathComponent()  // root
     }
 
-    @Test(.enabled(if: enabled, "set SWIFTDEPLOY_DOCKER_TESTS=1 (after scripts/build-images) to run"))
+    @Test(.requires(.docker))
     func imageAnswersHealthzInsideItsNetwork() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")

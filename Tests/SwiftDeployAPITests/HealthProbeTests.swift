@@ -1,6 +1,7 @@
 import Testing
 
 @testable import SwiftDeployAPI
+import TestSupport
 
 @Suite struct HealthProbeTests {
     @Test(arguments: [
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func reportsAConnectionRefusal() throws {
-        let port = try FreePort.pick()
+        let port = LoopbackPort.refusing()
         let probe = HealthProbe(target: .init(host: "127.0.0.1", port: port, path: "/healthz"), timeout: 2)
         guard case .unhealthy(let reason) = probe.run() else {
             Issue.record("nothing listens on \(port), yet the probe was healthy")

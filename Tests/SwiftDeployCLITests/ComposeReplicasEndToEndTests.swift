@@ -4,20 +4,11 @@ import TestSupport
 @testable import SwiftDeployKit
 
 /// `services.replicas: 3` on Compose (issue 13) on a real Docker engine with the real nginx image, driving the built
-/// `swiftdeploy` binary. Needs `SWIFTDEPLOY_DOCKER_TESTS=1`; under `CI=true` a missing engine fails instead of skipping.
+/// `swiftdeploy` binary. Needs `SWIFTDEPLOY_DOCKER_TESTS=1`; under `CI=true` a missing engine fails instead of skipping
+/// (`.requires(.docker)`).
 /// On the shared engine run under the shared lock: `flock -s <docker.lock> swift test --filter ComposeReplicasEndToEndTests`.
-@Suite("Compose replicas end to end", .serialized)
+@Suite("Compose replicas end to end", .serialized, .requires(.docker))
 struct ComposeReplicasEndToEndTests {
-    static let ci = ProcessInfo.processInfo.environment["CI"] == "true"
-
-    /// Skips locally without the Docker tests switched on; fails under CI.
-    static func ready() -> Bool {
-        if EndToEndTests.enabled { return true }
-        if ci { Issue.record("CI=true but SWIFTDEPLOY_DOCKER_TESTS is not 1: the Compose replicas tests need a Docker engine and the images") }
-        else { print("ComposeReplicasEndToEndTests \(EndToEndTests.skipNote)") }
-        return false
-    }
-
     /// The e2e project with `services.replicas: <n>`.
     static func project(replicas: Int) throws -> EndToEndTests.Project {
         let project = try EndToEndTests.Project()
@@ -61,7 +52,6 @@ struct ComposeReplicasEndToEndTests {
     }
 
     @Test func threeReplicasDeployBalanceReportPromoteAndTearDown() async throws {
-        guard Self.ready() else { return }
         let project = try Self.project(replicas: 3)
         defer { project.destroy() }
 
@@ -117,7 +107,6 @@ struct ComposeReplicasEndToEndTests {
     }
 
     @Test func aKilledReplicaShowsTwoOfThreeAndTheGateDoesNotCallItHealthy() async throws {
-        guard Self.ready() else { return }
         let project = try Self.project(replicas: 3)
         defer { project.destroy() }
         let deploy = try await Self.gated(project, ["deploy", "--timeout", "180s"])
@@ -146,7 +135,6 @@ struct ComposeReplicasEndToEndTests {
     }
 
     @Test func aRolloutBesideTwoStableReplicasSplitsJudgesEveryReplicaAndPromotesToTwo() async throws {
-        guard Self.ready() else { return }
         let project = try await RolloutEndToEndTests.deployed(steps: "[50, 100]", interval: "6s", replicas: 2)
         defer { project.destroy() }
         let stable = try await Self.apps(project)
@@ -172,7 +160,6 @@ struct ComposeReplicasEndToEndTests {
     }
 
     @Test func aDeployTimeoutNamesTheReplicasThatNeverBecameHealthy() async throws {
-        guard Self.ready() else { return }
         // An image whose health check always fails: no replica ever becomes healthy.
         let probe = try EndToEndTests.Project()
         let unhealthy = "swiftdeploy/api:\(probe.name)-unhealthy"

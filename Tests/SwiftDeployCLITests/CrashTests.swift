@@ -6,18 +6,13 @@ import TestSupport
 import FoundationNetworking
 #endif
 
-/// Whether the crash tests run: with a Docker engine, and always under CI (where a missing engine fails them).
-enum CrashTestGate {
-    static let enabled = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" || ExternalTool.isCI
-}
-
 /// SIGKILL at each phase of deploy, promote and teardown on a real Docker engine, with the built binary:
 /// during the metrics window, after the manifest edit, during the recreate, during `up` and `down`.
 /// After each kill: the manifest is valid YAML in the old or the new mode, `audit --verify` passes, the
 /// next command reports the interruption on the console and records it, and a following promote works.
 /// The kill points come from the test hook `SWIFTDEPLOY_TEST_PAUSE_AT` (docs/lifecycle.md).
 /// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1`, and always under `CI=true` (where a missing engine fails it).
-@Suite(.serialized, .enabled(if: CrashTestGate.enabled, "needs a Docker engine and the images: set SWIFTDEPLOY_DOCKER_TESTS=1"))
+@Suite(.serialized, .requires(.docker))
 struct CrashTests {
     typealias Project = EndToEndTests.Project
     typealias Started = LockProcessTests.Started

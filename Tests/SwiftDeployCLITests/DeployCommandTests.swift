@@ -108,13 +108,9 @@ import TestSupport
         #expect(!lock.isHeld() && lock.read() == nil)
     }
 
-    @Test func promoteDryRunNeedsADeployment() throws {
+    @Test(.requires(.docker)) func promoteDryRunNeedsADeployment() throws {
         let dir = try project()
         defer { dir.remove() }
-        guard ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1" else {
-            print("DeployCommandTests.promoteDryRunNeedsADeployment skipped: needs a Docker engine (SWIFTDEPLOY_DOCKER_TESTS=1)")
-            return
-        }
         let result = try CLIRunner.run(["promote", "canary", "--dry-run"], in: dir.url)
         #expect(result.status == 3)
         #expect(result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))

@@ -7,13 +7,10 @@ import FoundationNetworking
 #endif
 
 /// The lifecycle on a real Docker engine, driving the built `swiftdeploy` binary.
-/// Runs only with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/e2e starts the engine, builds
-/// the images and sets it); otherwise each test says why it skipped.
+/// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test starts the engine, builds the images and sets it), and always
+/// under `CI=true`, where a missing engine fails it; otherwise it shows as skipped with the reason.
 /// Every test uses its own project name and free ports, and always tears down.
-@Suite(.serialized) struct EndToEndTests {
-    static let enabled = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
-    static let skipNote = "skipped: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/e2e does, after starting Docker and building the images)"
-
+@Suite(.serialized, .requires(.docker)) struct EndToEndTests {
     /// A throwaway project directory with a manifest from Tests/Fixtures/e2e.
     struct Project {
         let dir: TemporaryDirectory
@@ -72,20 +69,11 @@ import FoundationNetworking
         }
     }
 
+    /// A port for Docker to publish (`LoopbackPort`: the kernel's choice, released for Docker to bind).
     static func freePort(excluding: [Int] = []) throws -> Int {
         for _ in 0..<20 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = 0
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-            }
-            let port = Int(UInt16(bigEndian: address.sin_port))
-            if bound, port > 0, !excluding.contains(port) { return port }
+            let port = try LoopbackPort.forServer()
+            if !excluding.contains(port) { return port }
         }
         throw RuntimeError.portTaken(port: 0, detail: "no free loopback port found")
     }
@@ -144,7 +132,6 @@ import FoundationNetworking
     }
 
     @Test func fullLifecycle() async throws {
-        guard Self.enabled else { print("EndToEndTests.fullLifecycle \(Self.skipNote)"); return }
         let project = try Project()
         defer { project.destroy() }
         let publicURL = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
@@ -310,7 +297,6 @@ import FoundationNetworking
     }
 
     @Test func daemonUnreachableIsNamed() async throws {
-        guard Self.enabled else { print("EndToEndTests.daemonUnreachableIsNamed \(Self.skipNote)"); return }
         let project = try Project()
         defer { project.dir.remove() }
         let dead = ["DOCKER_HOST": "unix://\(project.dir.path)/no-docker.sock"]
@@ -323,7 +309,6 @@ import FoundationNetworking
     }
 
     @Test func missingImageIsNamed() async throws {
-        guard Self.enabled else { print("EndToEndTests.missingImageIsNamed \(Self.skipNote)"); return }
         let project = try Project(appImage: "swiftdeploy/no-such-image:0.0.0")
         defer { project.destroy() }
         let deploy = try await project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
@@ -332,7 +317,6 @@ import FoundationNetworking
     }
 
     @Test func appNeverHealthyTimesOutWithLogs() async throws {
-        guard Self.enabled else { print("EndToEndTests.appNeverHealthyTimesOutWithLogs \(Self.skipNote)"); return }
         let project = try Project(healthPath: "/no-such-health-path")
         defer { project.destroy() }
         let deploy = try await project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
@@ -342,7 +326,6 @@ import FoundationNetworking
     }
 
     @Test func portAlreadyTakenIsNamed() async throws {
-        guard Self.enabled else { print("EndToEndTests.portAlreadyTakenIsNamed \(Self.skipNote)"); return }
         let project = try Project()
         defer { project.destroy() }
         let fd = try Self.occupy(project.publicPort)

@@ -8,16 +8,16 @@ import FoundationXML
 
 /// One `opa-ref serve` over the default policies for the whole test process, stopped at exit.
 enum SharedOPA {
-    static let server: OPARef.Server? = {
-        guard OPARef.executable().0 != nil else { return nil }
+    static let server: Result<OPARef.Server, Error> = {
         let root = RepositoryPaths.root
-        let server = try? OPARef.Server(data: [root.appendingPathComponent("policies").path,
-                                               "thresholds:" + root.appendingPathComponent("thresholds.json").path])
-        atexit { SharedOPA.server?.stop() }
+        let server = Result {
+            try TestRequirement.opaRef.value()
+            return try OPARef.Server(data: [root.appendingPathComponent("policies").path,
+                                            "thresholds:" + root.appendingPathComponent("thresholds.json").path])
+        }
+        atexit { try? SharedOPA.server.get().stop() }
         return server
     }()
-
-    static var skipReason: String { "opa-ref is not available (\(OPARef.executable().1)); set SWIFTDEPLOY_SHARED_DIR" }
 }
 
 struct GateRun {
@@ -48,8 +48,10 @@ func movingEndpoint(step: @escaping @Sendable (inout DemoMetrics) -> Void) throw
     return try LoopbackHTTPServer { request in .text(request.sequence == 1 ? first : later) }
 }
 
-func opaProject(thresholds: String? = nil) throws -> GateProject? {
-    guard let opa = SharedOPA.server else { return nil }
+/// A gate project on the shared `opa-ref serve`; throws when it is missing or did not start (gate the test with
+/// `.requires(.opaRef)`).
+func opaProject(thresholds: String? = nil) throws -> GateProject {
+    let opa = try SharedOPA.server.get()
     return try GateProject(policy: "  engine: opa\n  opa:\n    url: \(opa.url.absoluteString)", thresholds: thresholds)
 }
 
@@ -218,8 +220,8 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         #expect(server.requests.count == 2)
     }
 
-    @Test func opaEngineDecidesTheSame() throws {
-        guard let project = try opaProject() else { skipOrFail(SharedOPA.skipReason); return }
+    @Test(.requires(.opaRef)) func opaEngineDecidesTheSame() throws {
+        let project = try opaProject()
         defer { project.remove() }
         let server = try movingEndpoint {
             $0.record(path: "/", status: 200, seconds: 0.02, count: 95)
@@ -240,6 +242,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("refused the connection: no OPA listens there"))
+    }
+
+    /// runGate reads stdout and stderr at once: a gate that writes more than a pipe holds (64 KiB) to stderr before
+    /// it ends must not hang the test. A reader that drained stdout to its end first would wait for a child blocked
+    /// on the full stderr pipe until the timeout killed it, and the status would not be 64.
+    @Test func moreThanAPipeOfStderrDoesNotDeadlockRunGate() throws {
+        let project = try GateProject()
+        defer { project.remove() }
+        let domain = String(repeating: "x", count: 100_000)
+        let started = Date()
+        let run = try runGate([domain], project: project)
+        #expect(run.status == 64, "\(run.stderr.prefix(300))")
+        #expect(run.stderr.utf8.count > 100_000, "all of stderr arrived: \(run.stderr.utf8.count) bytes")
+        #expect(run.stderr.contains("no policy declares package swiftdeploy.\(domain)"))
+        #expect(Date().timeIntervalSince(started) < 60, "ended by itself, long before runGate's 120 s timeout")
     }
 
     @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
@@ -274,15 +291,5 @@ func opaProject(thresholds: String? = nil) throws -> GateProject? {
         let badThresholds = try runGate(["canary"], project: project)
         #expect(badThresholds.status == 65)
         #expect(badThresholds.stderr.contains("thresholds.json is invalid: not valid JSON"))
-    }
-}
-
-/// A test that cannot run here because an outside tool (opa-ref, prometheus) is missing: locally it is skipped with
-/// the printed reason; under CI (`CI=true`), where scripts/bootstrap installs everything, it is a recorded failure.
-func skipOrFail(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    if ExternalTool.isCI {
-        Issue.record(Comment(rawValue: "cannot run under CI: \(reason)"), sourceLocation: sourceLocation)
-    } else {
-        print("skipping: \(reason)")
     }
 }

@@ -26,13 +26,9 @@ import TestSupport
         func stop() { lock.withLock { running = false } }
     }
 
-    @Test func gateFollowsTheDemoServiceIntoChaos() throws {
-        let binary = RepositoryPaths.builtProduct("swiftdeploy-api")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            print("skipping: \(binary.path) is not built")
-            return
-        }
-        let port = LoopbackHTTPServer.unusedPort()
+    @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() throws {
+        let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
+        let port = try LoopbackPort.forServer()  // the server binds it
         let service = Process()
         service.executableURL = binary
         var environment = ProcessInfo.processInfo.environment

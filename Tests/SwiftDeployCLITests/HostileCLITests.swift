@@ -93,7 +93,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
 }
 
 /// The exit contract is total (README's table): each code from each command family, on the built binary.
-@Suite("Hostile input: the exit contract", .enabled(if: binaryIsBuilt, skipMessage), .enabled(if: binaryStarts, startMessage))
+@Suite("Hostile input: the exit contract", .requires(.swiftdeployBinary))
 struct HostileExitContractTests {
     @Test(arguments: ExitRow.rows)
     func exitCode(_ row: ExitRow) throws {
@@ -153,7 +153,7 @@ struct HostileExitContractTests {
 
 /// Every threshold key of the shipped thresholds.json removed, renamed and mistyped: `gate <domain>` on the built
 /// binary answers inconclusive (exit 2) naming it, whatever the evidence says.
-@Suite("Hostile input: thresholds through swiftdeploy gate", .enabled(if: binaryIsBuilt, skipMessage), .enabled(if: binaryStarts, startMessage))
+@Suite("Hostile input: thresholds through swiftdeploy gate", .requires(.swiftdeployBinary))
 struct HostileThresholdGateTests {
     static let cases: [(domain: String, key: String, kind: String)] = {
         guard let shipped = try? JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json"))),

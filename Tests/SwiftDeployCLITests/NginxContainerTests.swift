@@ -72,18 +72,15 @@ struct NginxContainerTests {
         #expect(id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil, "a malformed client id is replaced, got \(id)")
     }
 
-    @Test func servesJSONErrorsAndHeadersAsRoot() throws {
-        guard DockerTestEnvironment.enabled else { return }
+    @Test(.requires(.docker)) func servesJSONErrorsAndHeadersAsRoot() throws {
         try withNginx(user: nil) { checkBehaviour(port: $0) }
     }
 
-    @Test func runsAsANonRootUser() throws {
-        guard DockerTestEnvironment.enabled else { return }
+    @Test(.requires(.docker)) func runsAsANonRootUser() throws {
         try withNginx(user: "33:33") { checkBehaviour(port: $0) }
     }
 
-    @Test func runsHardenedAsNobody() throws {
-        guard DockerTestEnvironment.enabled else { return }
+    @Test(.requires(.docker)) func runsHardenedAsNobody() throws {
         try withNginx(user: "65534:65534") { checkBehaviour(port: $0) }
     }
 }
@@ -91,8 +88,7 @@ struct NginxContainerTests {
 /// `validate` falls back to `nginx -t` inside the manifest's nginx image when no nginx is installed on the host.
 @Suite("validate without a local nginx")
 struct ValidateInImageTests {
-    @Test func nginxTestRunsInsideTheImage() throws {
-        guard DockerTestEnvironment.enabled else { return }
+    @Test(.requires(.docker)) func nginxTestRunsInsideTheImage() throws {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-validate")
         defer { dir.remove() }
         try dir.write("""

@@ -94,10 +94,7 @@ final class BackgroundCLI: @unchecked Sendable {
 /// `swiftdeploy rollout` on a real Docker engine with the repository's images (issue 11, "Done when" 1-5).
 /// The candidate is the same api image under another tag; its version comes from --version (APP_VERSION).
 /// Runs with SWIFTDEPLOY_DOCKER_TESTS=1, and always under CI=true (where a missing engine fails it).
-let rolloutDockerTestsEnabled = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
-    || ProcessInfo.processInfo.environment["CI"] == "true"
-
-@Suite(.serialized, .enabled(if: rolloutDockerTestsEnabled, "set SWIFTDEPLOY_DOCKER_TESTS=1 with a Docker engine and the images built"))
+@Suite(.serialized, .requires(.docker))
 struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 

@@ -13,9 +13,8 @@ import FoundationNetworking
 /// The long windows need days of data; here every window (5m … 30d) is evaluated on the data present: Prometheus
 /// scrapes every second, so within a minute every recording rule has a value, and 100% errors for some seconds
 /// after a healthy minute push the 1h ratio (all the data there is) far above 14.4 × 0.005.
-@Suite(.serialized) struct SLOEndToEndTests {
+@Suite(.serialized, .requires(.docker)) struct SLOEndToEndTests {
     @Test func gateSLOOnTheGeneratedPrometheus() async throws {
-        guard EndToEndTests.enabled else { skipOrFail("SLOEndToEndTests: \(EndToEndTests.skipNote)"); return }
         let project = try EndToEndTests.Project()
         defer { project.destroy() }
         let prometheusPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort])

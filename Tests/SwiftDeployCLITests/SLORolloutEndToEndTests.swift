@@ -6,7 +6,7 @@ import TestSupport
 /// Issue 14 with issue 11 on a real Docker engine: during a `swiftdeploy rollout` the stack's Prometheus scrapes both
 /// sides, each with its `variant` label (found through Docker's DNS, no reload), and `rollout start` asks the slo
 /// policy as well as the infrastructure one.
-@Suite(.serialized, .enabled(if: rolloutDockerTestsEnabled, "set SWIFTDEPLOY_DOCKER_TESTS=1 with a Docker engine and the images built"))
+@Suite(.serialized, .requires(.docker))
 struct SLORolloutEndToEndTests {
     @Test func bothSidesAreScrapedWithTheirVariantAndRolloutStartAsksSLO() async throws {
         let tag = try await SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", RolloutEndToEndTests.candidate], timeout: 60)

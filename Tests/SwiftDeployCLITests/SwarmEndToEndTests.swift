@@ -19,7 +19,7 @@ struct SwarmEndToEndTests {
         return tag
     }
 
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func fullLifecycleWithThreeReplicas() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -111,7 +111,7 @@ struct SwarmEndToEndTests {
         #expect(((last["details"] as? [String: Any])?["nodes"] as? [String])?.isEmpty == false)
     }
 
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func anUpdateFailingItsHealthCheckIsRolledBackBySwarm() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -149,7 +149,7 @@ struct SwarmEndToEndTests {
 
     /// Interface, `deploy`: "On timeout: exit 3 naming the failing tasks, their nodes and their errors." Replicas whose
     /// health check always fails: Swarm starts them on the node, kills them unhealthy and starts others, never running.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func deployTimingOutNamesTheFailingTasksTheirNodesAndErrors() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -183,7 +183,7 @@ struct SwarmEndToEndTests {
     }
 
     /// The same bullet when no node may run the replicas: the tasks wait unscheduled, with Swarm's reason.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func deployTimingOutOnAPlacementNoNodeSatisfiesNamesTheReason() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -202,7 +202,7 @@ struct SwarmEndToEndTests {
     /// Interface, `promote`: "an update that fails its health checks is rolled back by Swarm, and swiftdeploy reports
     /// and records that (exit 3)", through `swiftdeploy promote`. The image's app is healthy in stable mode and fails
     /// its health check in canary mode (a wrapper around the demo binary), so Swarm rolls the mode switch back.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aPromoteWhoseNewModeFailsItsHealthCheckIsRolledBackBySwarmReportedAndRecorded() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -251,7 +251,7 @@ struct SwarmEndToEndTests {
 
     /// Reviewer's finding: each changed nginx.conf is a new Swarm config and `stack deploy --prune` prunes services
     /// only, so old configs piled up deploy after deploy. A deploy removes the stack's configs no service uses.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func oldNginxConfigsArePrunedAcrossDeploys() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -276,7 +276,7 @@ struct SwarmEndToEndTests {
 
     /// Reviewer's finding: teardown removed the stack's networks and configs once its tasks were gone, but never its
     /// volumes, and spun its whole 120 s wait on one before reporting it.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func teardownRemovesTheStacksVolumesWithoutSpinning() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }

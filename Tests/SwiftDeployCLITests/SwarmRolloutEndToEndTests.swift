@@ -14,12 +14,13 @@ struct SwarmRolloutEndToEndTests {
     static let override = ["--override", "swarm rollout e2e: the shared host may be busy"]
 
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
-    static func deployed(replicas: Int, steps: String, interval: String) async throws -> SwarmEndToEndTests.Project {
+    /// `stableImage`: the image the manifest names for stable (a tag of the api image).
+    static func deployed(replicas: Int, steps: String, interval: String, stableImage: String = "swiftdeploy/api:0.1.0") async throws -> SwarmEndToEndTests.Project {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
         let project = try SwarmEndToEndTests.Project(replicas: replicas)
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: swiftdeploy/api:0.1.0\n  version: \"0.1.0\"\n")
+            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: \(stableImage)\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
         try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
         let deploy = try await project.deploy()
@@ -87,7 +88,7 @@ struct SwarmRolloutEndToEndTests {
     /// A healthy candidate: two services behind the one nginx, the candidate with its own two replicas; traffic split
     /// at the step's weight with a sticky cookie; each step judged on metrics from every replica of both sides; then
     /// promoted by a Swarm rolling update of the stable service, the candidate service removed, all of it recorded.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -196,7 +197,7 @@ struct SwarmRolloutEndToEndTests {
     /// A candidate answering every request with 500 (the demo's chaos route, set in each of its replicas): the first
     /// step is denied on the evidence of every replica, the rollout rolls back by itself: the split back to 100% stable,
     /// the candidate service removed, the stable service's tasks untouched.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func anErroringCandidateIsRolledBackAutomatically() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -257,7 +258,7 @@ struct SwarmRolloutEndToEndTests {
     /// `rollout status` (on the Swarm runtime) reports the step, interrupted; the nginx task Swarm starts after a crash
     /// comes back on the same weight (its config rendered from the service's label, byte for byte the live one);
     /// `rollout promote` from another process then finishes it (stable updated by Swarm, the candidate removed).
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -316,7 +317,7 @@ struct SwarmRolloutEndToEndTests {
     /// kill -9 during a step, inside its write-ahead intent (the candidate running, nginx on the rollout's config, the
     /// step's weight not set yet): the intent stays open, `rollout status` says the rollout is interrupted at that step,
     /// and the next acting command (`rollout abort`) reports the open intent as interrupted before it rolls back.
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
@@ -349,6 +350,135 @@ struct SwarmRolloutEndToEndTests {
         let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
         #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         Self.expectRolloutRecordsNameSwarm(history)
+    }
+
+    /// Issue 13 (the read-back checked the file): a live config that `nginx -t` accepts but nginx's master rejects on
+    /// reload (it listens on a port another process in the container holds: `nginx -t` tolerates EADDRINUSE, the master
+    /// cannot bind it), on the real engine. `nginx -s reload` exits 0; the read-back of what the master loaded sees the
+    /// previous weight, names container and weights, and the previous config and label are back.
+    @Test(.requires(.docker))
+    func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let previous = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
+        // A second process in nginx's container holding 127.0.0.1:18099.
+        let blocker = """
+            pid /tmp/blocker.pid; error_log /dev/stderr warn; events {}
+            http { access_log off; client_body_temp_path /tmp/b1; proxy_temp_path /tmp/b2; fastcgi_temp_path /tmp/b3;
+                   uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 "blocker"; } }
+            """
+        let written = try DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker])
+        try #require(written.status == 0, "\(written.output)")
+        let started = try DockerTestEnvironment.docker(["exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;"])
+        try #require(started.status == 0, "\(started.output)")
+        let holding = Self.waitFor(10) {
+            (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status) == 0
+        }
+        try #require(holding, "the blocker does not listen")
+        let manifest = try ManifestLoader().load(from: project.manifestURL)
+        let good = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 30, sticky: true)).nginxLive)
+        let listen = "listen 127.0.0.1:\(ContainerLayout.nginxAdminPort);"
+        try #require(good.contains(listen))
+        let rejected = good.replacingOccurrences(of: listen, with: listen + "\n        listen 127.0.0.1:18099;")
+        let error = #expect(throws: RolloutError.self) {
+            try RolloutWorkflow.setSwarmSplit(rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
+        }
+        print("master rejection: \(error?.errorDescription ?? "no error")")
+        guard case .swarmLoadedWeightMismatch(let container, _, let expected, _, let loaded)? = error else {
+            Issue.record("expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"); return
+        }
+        #expect(container == String(nginx.prefix(12)) && expected == 30 && loaded == "the split of 0%", "\(loaded)")
+        let logs = try DockerTestEnvironment.docker(["logs", "--tail", "50", nginx]).output
+        #expect(logs.contains("18099"), "the master's own refusal is in its log: \(logs.suffix(800))")
+        // Put back: the previous file, the label, and nginx still all on stable.
+        #expect(try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output == previous)
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
+        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+        // The same change without the blocked port goes through, and nginx answers the new weight.
+        try RolloutWorkflow.setSwarmSplit(good, weight: 30, label: "e2e step", runtime: project.runtime,
+                                          readBackSeconds: 8)
+        #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
+        _ = try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "kill $(cat /tmp/blocker.pid)"])
+    }
+
+    /// The stable service's Swarm spec image, its task IDs and the image IDs its containers run.
+    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (spec: String, tasks: [String], images: [String]) {
+        let spec = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app"])
+        let tasks = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        var images: [String] = []
+        for container in try project.runtime.localContainers(service: "app") {
+            images.append(try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return (spec.output.trimmingCharacters(in: .whitespacesAndNewlines), tasks, images.sorted())
+    }
+
+    /// Issue 13 (a re-pushed stable tag reached stable at the rollout's first stack deploy): stable's tag moved to
+    /// another image between deploy and `rollout start`; the rollout's deploys (start, then the abort's) keep stable's
+    /// spec, tasks and running image. Locally, without a registry, Docker cannot record a digest, so the spec holds
+    /// the tag: the pin keeps that spec and `--resolve-image never` keeps the CLI from resolving it again.
+    @Test(.requires(.docker))
+    func aStableTagMovedBeforeTheRolloutDoesNotReachStable() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let moving = "swiftdeploy/api:0.1.0-swarm-pin"
+        let tagged = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", moving])
+        try #require(tagged.status == 0, "\(tagged.output)")
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", moving]) }
+        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let before = try Self.stableState(project)
+        let apiID = try DockerTestEnvironment.docker(["image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(before.images.count == 2 && before.images.allSatisfy { $0 == apiID }, "\(before)")
+        // The tag moves to another image (as a re-push to a registry would).
+        let moved = try DockerTestEnvironment.docker(["tag", "swiftdeploy/debian:bookworm", moving])
+        try #require(moved.status == 0, "\(moved.output)")
+        let cli = try Self.start(project)
+        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(50) }
+        try #require(inStep, "no step began: \(cli.output)")
+        let during = try Self.stableState(project)
+        let abort = try project.run(["rollout", "abort"])
+        #expect(abort.status == 0, "\(abort.stderr)")
+        let exit = try await offPool { cli.wait(timeout: 240) }
+        #expect(exit == 1, "rollout start after the abort: \(cli.output)")
+        let after = try Self.stableState(project)
+        print("stable before \(before), during \(during), after \(after)")
+        #expect(during.spec == before.spec && during.tasks == before.tasks && during.images == before.images, "rollout start touched stable: \(during)")
+        #expect(after.spec == before.spec && after.tasks == before.tasks && after.images == before.images, "the rollback touched stable: \(after)")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+    }
+
+    /// Issue 13 (an edited but undeployed manifest reached stable): `rollout start` refuses a manifest that does not
+    /// render to the stack that runs (exit 3, naming `swiftdeploy deploy`), before any record, and nothing changes.
+    @Test(.requires(.docker))
+    func anEditedButUndeployedManifestIsRefused() async throws {
+        let swarm = try SwarmTestEnvironment.begin()
+        defer { swarm.end() }
+        let project = try Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
+        defer { project.destroy() }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
+        let before = try Self.stableState(project)
+        let historyBefore = try project.history().count
+        let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(to: project.manifestURL)
+        let start = try project.run(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
+        #expect(start.status == 3, "\(start.stderr)")
+        #expect(start.stderr.contains("does not render to the stack that runs") && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
+        #expect(try !Self.serviceExists(project, "app-canary"))
+        let after = try Self.stableState(project)
+        #expect(after.spec == before.spec && after.tasks == before.tasks, "\(before) → \(after)")
+        #expect(try project.history().count == historyBefore, "nothing recorded")
+        // Deployed, the same manifest is accepted (the digest label follows every deploy).
+        let deploy = try project.deploy()
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let status = try Self.status(project)
+        #expect(status["state"]?.stringValue == "none")
     }
 
     /// The lengths (seconds) of the runs of failed requests, a run ending at a gap of a second without a failure.

@@ -30,9 +30,10 @@ struct ComposeReplicasTests {
         return try ManifestLoader().load(from: try dir.write(text, to: "manifest.yaml"))
     }
 
-    /// `docker-compose config` of a rendered file, as JSON-like YAML parsed by the real tool; CI without it fails.
+    /// `docker-compose config` of a rendered file, as JSON-like YAML parsed by the real tool; nil when the tool is
+    /// missing locally (printed), a thrown failure when it is missing under CI=true.
     func composeConfig(_ compose: String) throws -> String? {
-        guard let tool = ExternalTool.locate("docker-compose", missing: { Issue.record(Comment(rawValue: $0)) }) else { return nil }
+        guard let tool = try TestRequirement.dockerCompose.valueIfAvailable(for: "docker-compose config") else { return nil }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(compose, to: "docker-compose.yml")
@@ -42,7 +43,7 @@ struct ComposeReplicasTests {
     }
 
     func nginxAccepts(_ conf: String) throws {
-        guard let nginx = ExternalTool.locate("nginx", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        guard let nginx = try TestRequirement.nginx.valueIfAvailable(for: "nginx -t") else { return }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(conf, to: "nginx.conf")

@@ -141,9 +141,9 @@ struct ConfigRendererTests {
         #expect(Escaping.composeString("a\"b\n${X}") == #""a\"b\n$${X}""#)
     }
 
-    @Test(arguments: cases)
+    @Test(.requires(.nginx), arguments: cases)
     func nginxAcceptsTheGeneratedConfig(_ name: String) throws {
-        guard let nginx = ExternalTool.locate("nginx", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        let nginx = try TestRequirement.nginx.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(try ConfigRenderer().render(try manifest(name)).nginxConf, to: "nginx.conf")
@@ -151,9 +151,9 @@ struct ConfigRendererTests {
         #expect(result.status == 0, "nginx -t failed: \(result.output)")
     }
 
-    @Test(arguments: cases)
+    @Test(.requires(.dockerCompose), arguments: cases)
     func composeAcceptsTheGeneratedFile(_ name: String) throws {
-        guard let compose = ExternalTool.locate("docker-compose", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        let compose = try TestRequirement.dockerCompose.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(try ConfigRenderer().render(try manifest(name)).compose, to: "docker-compose.yml")

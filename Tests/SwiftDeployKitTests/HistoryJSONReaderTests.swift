@@ -121,17 +121,10 @@ import TestSupport
     }
 
     @Test func mutatedLinesReadTheSame() throws {
-        let env = ProcessInfo.processInfo.environment
-        let seed = UInt64(env["SWIFTDEPLOY_FUZZ_SEED"] ?? "") ?? UInt64(Date().timeIntervalSince1970)
-        print("HistoryJSONReaderTests: seed \(seed) (replay: SWIFTDEPLOY_FUZZ_SEED=\(seed))")
-        var state = seed
-        func next() -> UInt64 {  // SplitMix64
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        let seed = FuzzSeed.resolve(test: "HistoryJSONReaderTests.mutatedLinesReadTheSame",
+                                    filter: "SwiftDeployKitTests.HistoryJSONReaderTests/mutatedLinesReadTheSame")
+        var generator = seed.generator
+        func next() -> UInt64 { generator.next() }
         let alphabet = Array("\"\\,:{}[]0.e-+ u1nt".utf8) + [0x01, 0xC3, 0xA9, 0xFF, 0xED]
         let lines = try Self.fixtureLines()
         for _ in 0..<3000 {

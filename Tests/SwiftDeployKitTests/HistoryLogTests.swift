@@ -99,8 +99,7 @@ struct HistoryLogTests {
         await #expect(try HistoryLog(url: dir.url.appendingPathComponent("c.jsonl"), environment: noGit).append(HistoryEntry(event: .status)).commit == nil)
     }
 
-    @Test(.enabled(if: GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "") != nil,
-                   "git is not installed"))
+    @Test(.requires(.git))
     func commitIsTheRepositoryHead() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

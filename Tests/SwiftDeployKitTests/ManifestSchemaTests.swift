@@ -102,9 +102,9 @@ struct ManifestSchemaTests {
 
     // MARK: The schema, with Python's jsonschema
 
-    @Test(.enabled(if: Python.available || ExternalTool.isCI, "python3 with PyYAML and jsonschema is not installed"))
+    @Test(.requires(Python.requirement))
     func schemaAndLoaderAgreeOnEveryKeyAndFixture() throws {
-        let python = try #require(Python.path(), "python3 with PyYAML and jsonschema is needed; run scripts/bootstrap")
+        let python = try Python.requirement.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var cases: [(file: URL, name: String, valid: Bool)] = []
@@ -295,5 +295,7 @@ enum Python {
         return nil
     }
 
-    static let available = path() != nil
+    static let requirement = TestRequirement("python3 with PyYAML and jsonschema") {
+        path().map { .met($0) } ?? .missing("python3 with PyYAML and jsonschema is not installed; run scripts/bootstrap")
+    }
 }

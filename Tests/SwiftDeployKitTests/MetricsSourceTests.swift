@@ -158,17 +158,8 @@ final class MovingMetrics: @unchecked Sendable {
 
 /// The Prometheus source against a real Prometheus server (Debian's `prometheus`) scraping a loopback endpoint.
 @Suite struct MetricsPrometheusServerTests {
-    static func prometheusBinary() -> String? {
-        for path in ["/usr/bin/prometheus", "/usr/local/bin/prometheus"] where FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-        return nil
-    }
-
-    @Test func realPrometheusAnswersTheSameFigures() async throws {
-        guard let binary = Self.prometheusBinary() ?? ExternalTool.locate("prometheus", missing: { Issue.record(Comment(rawValue: $0)) }) else {
-            return
-        }
+    @Test(.requires(.prometheus)) func realPrometheusAnswersTheSameFigures() async throws {
+        let binary = try TestRequirement.prometheus.value()
         let moving = MovingMetrics { demo in
             demo.record(path: "/", status: 200, seconds: 0.02, count: 95)
             demo.record(path: "/", status: 500, seconds: 0.02, count: 5)
@@ -190,7 +181,7 @@ final class MovingMetrics: @unchecked Sendable {
               - targets: ['127.0.0.1:\(target.port)']
         """
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = LoopbackHTTPServer.unusedPort()
+        let port = try LoopbackPort.forServer()  // the server binds it
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",

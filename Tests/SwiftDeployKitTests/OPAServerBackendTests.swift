@@ -5,25 +5,16 @@ import TestSupport
 
 /// The OPA backend against OPA's own evaluator behind its Data API (`opa-ref serve`), and against a loopback
 /// server for the failure modes a real OPA server produces (HTTP errors, malformed answers).
-@Suite(.serialized) struct OPAServerBackendTests {
+@Suite(.serialized, .requires(.opaRef)) struct OPAServerBackendTests {
     static let input: JSONValue = ["metrics": ["requests": 200, "errors": 10, "error_rate": 0.05, "error_rate_percent": 5,
                                                "p50_ms": 10, "p95_ms": 40, "p99_ms": 80]]
 
     func withOPA(delayMs: Int? = nil, _ body: (URL) async throws -> Void) async throws {
-        let (tool, why) = OPARef.executable()
-        guard tool != nil else {
-            skipOrFail("opa-ref test: \(why)")
-            return
-        }
+        try TestRequirement.opaRef.value()
         let root = RepositoryPaths.root
-        let server: OPARef.Server
-        do {
-            server = try OPARef.Server(data: [root.appendingPathComponent("policies").path,
+        // opa-ref is there: a server that does not start is a failure, never a skip.
+        let server = try OPARef.Server(data: [root.appendingPathComponent("policies").path,
                                               "thresholds:" + root.appendingPathComponent("thresholds.json").path], delayMs: delayMs)
-        } catch {
-            skipOrFail("opa-ref test: opa-ref serve did not start (\(error))")
-            return
-        }
         defer { server.stop() }
         try await body(server.url)
     }
@@ -107,14 +98,10 @@ import TestSupport
 }
 
 /// The default policies' Rego unit tests (`policies/*_test.rego`), run through OPA's evaluator.
-@Suite struct PolicyRegoUnitTests {
+@Suite(.requires(.opaRef)) struct PolicyRegoUnitTests {
     @Test(arguments: ["canary_test.rego", "infrastructure_test.rego", "slo_test.rego"])
     func defaultPolicyTestsPass(_ file: String) throws {
-        let (tool, why) = OPARef.executable()
-        guard tool != nil else {
-            skipOrFail("Rego unit tests through opa-ref: \(why)")
-            return
-        }
+        try TestRequirement.opaRef.value()
         let root = RepositoryPaths.root
         let source = try String(contentsOf: root.appendingPathComponent("policies/\(file)"), encoding: .utf8)
         let package = try #require(PolicyBundle.packageName(in: source))
@@ -138,15 +125,5 @@ import TestSupport
         for test in tests {
             #expect(value[test] == .bool(true), "\(package).\(test) failed (undefined or false)")
         }
-    }
-}
-
-/// A test that cannot run here because an outside tool (opa-ref, prometheus) is missing: locally it is skipped with
-/// the printed reason; under CI (`CI=true`), where scripts/bootstrap installs everything, it is a recorded failure.
-func skipOrFail(_ reason: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    if ExternalTool.isCI {
-        Issue.record(Comment(rawValue: "cannot run under CI: \(reason)"), sourceLocation: sourceLocation)
-    } else {
-        print("skipping: \(reason)")
     }
 }

@@ -23,9 +23,7 @@ struct ObservabilityRenderTests {
         return dir
     }
 
-    static func promtool() -> String? {
-        ExternalTool.locate("promtool", missing: { Issue.record(Comment(rawValue: $0)) })
-    }
+    static func promtool() throws -> String { try TestRequirement.promtool.value() }
 
     @Test func goldenFilesMatch() throws {
         let files = try Self.files()
@@ -107,8 +105,8 @@ struct ObservabilityRenderTests {
         #expect(compose.contains("- \"127.0.0.1:19090:9090\""), "\(compose)")
     }
 
-    @Test func promtoolAcceptsTheConfigAndTheRules() throws {
-        guard let promtool = Self.promtool() else { return }
+    @Test(.requires(.promtool)) func promtoolAcceptsTheConfigAndTheRules() throws {
+        let promtool = try Self.promtool()
         let dir = try Self.written()
         defer { dir.remove() }
         let config = try ExternalTool.run(promtool, ["check", "config", dir.path + "/observability/prometheus.yml"])
@@ -122,8 +120,8 @@ struct ObservabilityRenderTests {
     /// The committed `promtool test rules` unit tests, run on the golden rules (which `goldenFilesMatch` proves are
     /// what init generates): 50% errors fires the fast page within the expected time, 0.2% against 99.5% fires
     /// nothing, 1.5% fires a ticket and no page.
-    @Test func burnRateAlertUnitTestsPass() throws {
-        guard let promtool = Self.promtool() else { return }
+    @Test(.requires(.promtool)) func burnRateAlertUnitTestsPass() throws {
+        let promtool = try Self.promtool()
         let result = try ExternalTool.run(promtool, ["test", "rules", "slo_rules_test.yml", "slo_rules_long_test.yml"],
                                           currentDirectory: fixture("slo"))
         #expect(result.status == 0, "promtool test rules: \(result.output)")
@@ -132,8 +130,8 @@ struct ObservabilityRenderTests {
 
     /// The unit tests can fail: with the health path no longer excluded, the 0.2% case (which carries a /healthz
     /// series answering only 500s) must fire alerts.
-    @Test func burnRateUnitTestsCatchARuleThatCountsHealthChecks() throws {
-        guard let promtool = Self.promtool() else { return }
+    @Test(.requires(.promtool)) func burnRateUnitTestsCatchARuleThatCountsHealthChecks() throws {
+        let promtool = try Self.promtool()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-obs-broken")
         defer { dir.remove() }
         let rules = try String(contentsOf: fixture("slo/observability/rules/slo.yml"), encoding: .utf8)
@@ -147,8 +145,8 @@ struct ObservabilityRenderTests {
         #expect(result.output.contains("AvailabilityBurnRate"), "\(result.output)")
     }
 
-    @Test func everyDashboardExpressionPassesPromtool() throws {
-        guard let promtool = Self.promtool() else { return }
+    @Test(.requires(.promtool)) func everyDashboardExpressionPassesPromtool() throws {
+        let promtool = try Self.promtool()
         let queries = ObservabilityRenderer(manifest: try Self.manifest()).dashboardQueries()
         #expect(queries.count >= 8)
         // The dashboard JSON holds exactly these expressions.

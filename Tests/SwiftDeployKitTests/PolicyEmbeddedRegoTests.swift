@@ -59,11 +59,9 @@ import TestSupport
         }
         #expect(deny.count == 2)
 
-        guard OPARef.executable().0 != nil, let opa = try? OPARef.Server(data: [root.appendingPathComponent("policies").path,
-                "thresholds:" + root.appendingPathComponent("thresholds.json").path]) else {
-            skipOrFail("the OPA comparison: \(OPARef.executable().1)")
-            return
-        }
+        guard try TestRequirement.opaRef.isAvailable(for: "the comparison with OPA") else { return }
+        let opa = try OPARef.Server(data: [root.appendingPathComponent("policies").path,
+                                           "thresholds:" + root.appendingPathComponent("thresholds.json").path])
         defer { opa.stop() }
         let server = OPAServerBackend(baseURL: opa.url)
         for (domain, input) in Self.cases {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Yams
 import TestSupport
 @testable import SwiftDeployKit
 
@@ -383,17 +384,79 @@ import TestSupport
         return try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: weight, sticky: true)).nginxLive)
     }
 
-    /// nginx answering with another config than the one written: the error names the container and the weights
-    /// expected and seen.
-    @Test func aSwarmLiveConfigMismatchNamesTheContainerAndBothWeights() throws {
+    static let weightLabelFormat = ["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(CanaryContext.swarmWeightLabel)\"}}"]
+    static let adminRequest = ["docker", "exec", "abc123def4567890", "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", RolloutWorkflow.loadedWeightPath]
+
+    static func admin(_ body: String, status: String = "200 OK") -> Result<CommandResult, RuntimeError> {
+        ScriptedRunner.ok("HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\n\r\n\(body)")
+    }
+
+    /// Issue 13 (the read-back checked the file): `nginx -s reload` exits 0 while the master rejects the new config and
+    /// keeps running the previous one. What the master loaded is asked on the admin listener after the reload: a
+    /// different weight is an error naming the container and the weights expected and loaded, and the previous config
+    /// and label are put back and nginx reloaded on them.
+    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 35)))])
+        let previous = try swarmLive(rig, weight: 35)
+        let (split, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
+            (Self.adminRequest, Self.admin("35")),  // the master still runs the previous config
+            (Self.weightLabelFormat, ScriptedRunner.ok("20\n")),
+        ])
+        var workflow = split
+        workflow.splitReadBackSeconds = 0.5
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error else {
+            Issue.record("expected swarmLoadedWeightMismatch, got \(String(describing: error))"); return
+        }
+        #expect(container == "abc123def456" && service == "ro-test_nginx" && expected == 20 && label == "20" && loaded == "the split of 35%")
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("abc123def456"), "\(message)")
-        #expect(message.contains("ro-test_nginx"), "\(message)")
-        #expect(message.contains("expected 20%") && message.contains("runs 35%"), "\(message)")
+        #expect(message.contains("abc123def456") && message.contains("expected 20%") && message.contains("nginx runs the split of 35%"), "\(message)")
+        let commands = runner.commands
+        let reload = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
+        let asked = try #require(commands.firstIndex { $0.starts(with: Self.adminRequest) })
+        #expect(reload < asked, "what nginx loaded is asked after the reload")
+        let labels = commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap { $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) } }
+        #expect(labels == ["\(CanaryContext.swarmWeightLabel)=20", "\(CanaryContext.swarmWeightLabel)=35"], "the label is put back: \(labels)")
+        let writes = commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#]) }
+        #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
+        #expect(commands.last?.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) == true, "nginx reloaded on it")
+    }
+
+    /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
+    /// error too.
+    @Test(arguments: [("20", true), ("35", false)])
+    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let (split, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 0))),
+            (Self.adminRequest, Self.admin("20")),
+            (Self.weightLabelFormat, ScriptedRunner.ok(labelValue + "\n")),
+        ])
+        var workflow = split
+        workflow.splitReadBackSeconds = 0.5
+        if passes {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) })
+        } else {
+            let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+            #expect(error == .swarmLoadedWeightMismatch(container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "35", loaded: "the split of 20%"))
+        }
+    }
+
+    /// The admin location answering the loaded weight is rendered into the config itself: the live form at each weight
+    /// answers that weight, the Swarm config reads it from the label like the split.
+    @Test func theLoadedWeightIsRenderedIntoTheConfig() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        for weight in [0, 20, 100] {
+            let live = try swarmLive(rig, weight: weight)
+            #expect(live.contains("location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"), "\(weight)")
+        }
+        let manifest = try ManifestLoader().load(from: rig.url)
+        #expect(try ConfigRenderer().render(manifest).nginxConf.contains("return 200 \"\(CanaryContext.swarmWeightAction)\";"))
     }
 
     /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
@@ -459,6 +522,64 @@ import TestSupport
                                                           ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
         let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
         guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+    }
+
+    /// Issue 13 (an edited manifest reached stable at the rollout's first deploy): `rollout start` on Swarm refuses a
+    /// manifest that does not render to the stack that runs (the app service's digest label), before any gate is asked,
+    /// any record written or anything deployed.
+    @Test(arguments: ["0123456789abcdef", ""])
+    func onSwarmAnUndeployedManifestIsRefusedBeforeAnythingIsAskedOrRecorded(_ running: String) async throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let runner = ScriptedRunner([
+            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+            (["docker", "info"], ScriptedRunner.ok("active true\n")),
+            (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
+            (["docker", "exec"], ScriptedRunner.ok("")),
+            (["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(StackContext.manifestDigestLabel)\"}}"], ScriptedRunner.ok(running + "\n")),
+        ])
+        var context = try rig.context()
+        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+                                       environment: [:])
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
+                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+        }
+        guard case .swarmManifestNotDeployed(let manifest, let service, let seen, let rendered)? = error else {
+            Issue.record("expected swarmManifestNotDeployed, got \(String(describing: error))"); return
+        }
+        let wanted = try ConfigRenderer().render(try ManifestLoader().load(from: rig.url)).stackDigest
+        #expect(manifest == "manifest.yaml" && service == "ro-test_app" && seen == running && rendered == wanted)
+        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true && error?.errorDescription?.contains("nothing was started or recorded") == true)
+        #expect(rig.gate.requests.isEmpty)
+        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"]) }, "\(runner.commands)")
+        #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
+    }
+
+    /// A rollout's stack deploy pins stable to the image its service runs (read from its Swarm spec, digest included)
+    /// and passes `--resolve-image never`: a `services.image` changed in the manifest, or its tag moved in a registry,
+    /// does not reach stable.
+    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() throws {
+        let rig = try Rig(extra: "runtime: swarm")
+        defer { rig.remove() }
+        let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
+        let (workflow, swarm, runner) = try swarmSplit(rig, [
+            (["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"], ScriptedRunner.ok(running + "\n")),
+            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
+            (["docker", "service", "ls"], ScriptedRunner.ok("")),
+            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+            (["docker", "config", "ls"], ScriptedRunner.ok("")),
+        ])
+        var manifest = try ManifestLoader().load(from: rig.url)
+        manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
+        try workflow.applySwarm(CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
+                                label: "the candidate at 0%", runtime: swarm)
+        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        #expect(deploy.contains("--resolve-image") && deploy[deploy.firstIndex(of: "--resolve-image")! + 1] == "never", "\(deploy)")
+        let stackFile = try #require(try Yams.load(yaml: try rig.dir.read("docker-stack.yml")) as? [String: Any])
+        let services = try #require(stackFile["services"] as? [String: [String: Any]])
+        #expect(services["app"]?["image"] as? String == running)
+        #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
     }
 
     /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another

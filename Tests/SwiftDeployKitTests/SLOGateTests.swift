@@ -100,8 +100,8 @@ import TestSupport
         #expect(none.json["change_failure_rate"] == .null)
     }
 
-    @Test func leadTimeComesFromGit() async throws {
-        guard let git = ExternalTool.locate("git", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+    @Test(.requires(.git)) func leadTimeComesFromGit() async throws {
+        let git = try TestRequirement.git.value()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
         _ = try dir.write("x\n", to: "file.txt")
@@ -127,8 +127,8 @@ import TestSupport
 
     /// `audit` resolves thousands of changes' commits: one git process per 500 full hashes answers exactly what
     /// asking git once per commit answers (known commits, abbreviated ones, unknown and non-hex ones left out).
-    @Test func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
-        guard let git = ExternalTool.locate("git", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+    @Test(.requires(.git)) func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
+        let git = try TestRequirement.git.value()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
         var shas: [String] = []
@@ -268,13 +268,12 @@ import TestSupport
     /// Debian's Prometheus loaded with the rules `init` generates, scraping a loopback stand-in of the service
     /// every 500 ms: healthy traffic allows; a burst of errors denies with the page-level reason (all the data is minutes
     /// old, so every window from 5m to 30d is evaluated on the data present); Prometheus stopped is inconclusive.
-    @Test func realPrometheusWithTheGeneratedRules() async throws {
-        guard let binary = MetricsPrometheusServerTests.prometheusBinary()
-            ?? ExternalTool.locate("prometheus", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+    @Test(.requires(.prometheus)) func realPrometheusWithTheGeneratedRules() async throws {
+        let binary = try TestRequirement.prometheus.value()
         let traffic = SwitchableTraffic()
         let target = try LoopbackHTTPServer { _ in .text(traffic.scrape()) }
         defer { target.stop() }
-        let promPort = LoopbackHTTPServer.unusedPort()
+        let promPort = try LoopbackPort.forServer()  // Prometheus binds it
         // The job (the service name) is our own, so the series can only come from this Prometheus.
         let service = "slo\(UUID().uuidString.prefix(6).lowercased())"
         let project = try Project(prometheusURL: "http://127.0.0.1:\(promPort)", serviceName: service)

@@ -52,8 +52,8 @@ struct SwarmLabelTemplateTests {
     }
 
     /// What the hostile labels render to passes real nginx's own check (and so does every live form).
-    @Test func nginxAcceptsWhatEveryHostileLabelRendersTo() throws {
-        guard let nginx = ExternalTool.locate("nginx", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+    @Test(.requires(.nginx)) func nginxAcceptsWhatEveryHostileLabelRendersTo() throws {
+        let nginx = try TestRequirement.nginx.value()
         let template = try GoLabelTemplate(try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -120,9 +120,9 @@ struct SwarmRolloutTests {
     }
 
     /// The live forms and the plain config pass real nginx's own check.
-    @Test(arguments: [0, 35, 100])
+    @Test(.requires(.nginx), arguments: [0, 35, 100])
     func nginxAcceptsTheLiveForms(_ weight: Int) throws {
-        guard let nginx = ExternalTool.locate("nginx", missing: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        let nginx = try TestRequirement.nginx.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var canary = Self.candidate
@@ -148,6 +148,29 @@ struct SwarmRolloutTests {
         placed.directory = dir.url
         #expect(throws: RenderError.self) { try ConfigGenerator(manifest: placed, canary: Self.candidate).write() }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "nothing was written")
+    }
+
+    /// Issue 13 (a moved tag or an undeployed manifest reached stable): during a rollout the stack file carries the
+    /// image stable's service runs (its Swarm spec's, digest included) in place of `services.image`, and every app
+    /// service carries the digest of the stack the manifest deploys without a rollout: the same for every weight and
+    /// pin, different as soon as the manifest changes.
+    @Test func aRolloutPinsStableToItsRunningImageAndLabelsTheManifestDigest() throws {
+        let m = try manifest()
+        let running = "registry.example.com:5000/team/checkout:2.4.1@sha256:" + String(repeating: "ab", count: 32)
+        let pinned = try ConfigRenderer().render(m, canary: Self.candidate, stableImage: running)
+        let services = try #require(try stack(pinned)["services"] as? [String: [String: Any]])
+        #expect(services["checkout"]?["image"] as? String == running)
+        #expect(services["checkout-canary"]?["image"] as? String == "shop/checkout:2.0.0")
+        let digest = try #require(try ConfigRenderer().render(m).stackDigest)
+        #expect(digest.count == 16 && pinned.stackDigest == digest, "the manifest's digest, not the rollout's")
+        for name in ["checkout", "checkout-canary"] {
+            let labels = (services[name]?["deploy"] as? [String: Any])?["labels"] as? [String: String]
+            #expect(labels?[StackContext.manifestDigestLabel] == digest, "\(name): \(String(describing: labels))")
+        }
+        var edited = m
+        edited.services.version = "2.4.2"
+        #expect(try ConfigRenderer().render(edited).stackDigest != digest, "an edited manifest renders another digest")
+        #expect(throws: RenderError.self) { try ConfigRenderer().render(m, canary: Self.candidate, stableImage: "x:1\"\n    privileged: true") }
     }
 
     /// A hostile candidate image or version never reaches the stack file.

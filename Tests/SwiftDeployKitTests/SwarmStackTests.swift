@@ -290,7 +290,7 @@ struct SwarmStackTests {
     // MARK: The real engine
 
     /// `docker stack config` (the CLI's own loader and schema for stack files; it needs no swarm) accepts each file.
-    @Test(.enabled(if: DockerTestEnvironment.enabled), arguments: goldenCases)
+    @Test(.requires(.docker), arguments: goldenCases)
     func dockerStackConfigAcceptsTheStackFile(_ name: String) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -308,7 +308,7 @@ struct SwarmStackTests {
 /// nowhere but answers through `docker exec`. Leaves the swarm if it initialised it.
 @Suite("Swarm: docker stack deploy accepts docker-stack.yml", .serialized)
 struct SwarmStackDeployTests {
-    @Test(.enabled(if: DockerTestEnvironment.enabled))
+    @Test(.requires(.docker))
     func stackDeployAcceptsTheFileWithNothingIgnored() throws {
         let session = try SwarmTestEnvironment.begin()
         defer { session.end() }

@@ -11,6 +11,9 @@
 #        needs python3, jq, GNU time, sha256sum and Python's duckdb: pip install duckdb)
 # Environment: SWIFTDEPLOY_SCRATCH_PATH  build directory of the release build (default .build,
 #              as scripts/build-images and scripts/demo: one static-stdlib release build)
+#              SWIFTDEPLOY_BEFORE_BIN    another release binary (e.g. built from an earlier commit): its
+#                                        audit --format json and --verify are measured in the same run, for
+#                                        before/after beside the same sha256sum and DuckDB figures
 # Writes into benchmarks/results/history/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -60,6 +63,11 @@ measure "duckdb-counts" python3 benchmarks/history/duckdb_counts.py "$HIST"
 measure "swiftdeploy-audit-md" "$BIN" audit --history "$HIST" --output "$OUT/audit_report.md" --quiet
 measure "swiftdeploy-audit-json" "$BIN" audit --history "$HIST" --format json --output "$OUT/audit_report.json" --quiet
 measure "swiftdeploy-audit-verify" "$BIN" audit --verify --history "$HIST" --quiet
+if [ -n "${SWIFTDEPLOY_BEFORE_BIN:-}" ]; then
+  [ -x "$SWIFTDEPLOY_BEFORE_BIN" ] || { echo "SWIFTDEPLOY_BEFORE_BIN=$SWIFTDEPLOY_BEFORE_BIN is not an executable" >&2; exit 2; }
+  measure "before-audit-json" "$SWIFTDEPLOY_BEFORE_BIN" audit --history "$HIST" --format json --output "$OUT/audit_report_before.json" --quiet
+  measure "before-audit-verify" "$SWIFTDEPLOY_BEFORE_BIN" audit --verify --history "$HIST" --quiet
+fi
 measure "jq-s-counts" jq -s -c '{records: length,
   events: (group_by(.event) | map({key: .[0].event, value: length}) | from_entries),
   verdicts: ([.[] | .decision.verdict // empty] | group_by(.) | map({key: .[0], value: length}) | from_entries)}' "$HIST"
@@ -98,3 +106,11 @@ REPORT_RATIO=$(ratio "${WALL[swiftdeploy-audit-json]}" "${WALL[duckdb-counts]}")
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "met" : "NOT met" }'; }
 echo "audit --verify / sha256sum:          ${WALL[swiftdeploy-audit-verify]} s / ${WALL[sha256sum]} s = ${VERIFY_RATIO}x (target <= 1.5x: $(verdict "$VERIFY_RATIO" 1.5))"
 echo "audit --format json / DuckDB counts: ${WALL[swiftdeploy-audit-json]} s / ${WALL[duckdb-counts]} s = ${REPORT_RATIO}x (target <= 2x: $(verdict "$REPORT_RATIO" 2))"
+if [ -n "${SWIFTDEPLOY_BEFORE_BIN:-}" ]; then
+  echo "before: audit --verify / sha256sum = $(ratio "${WALL[before-audit-verify]}" "${WALL[sha256sum]}")x, audit --format json / DuckDB counts = $(ratio "${WALL[before-audit-json]}" "${WALL[duckdb-counts]}")x"
+  if cmp -s <(jq -S 'del(.generated)' "$OUT/audit_report_before.json") <(jq -S 'del(.generated)' "$OUT/audit_report.json"); then
+    echo "before and after reports: identical (apart from the generation time)"
+  else
+    echo "before and after reports: DIFFER" >&2; exit 1
+  fi
+fi

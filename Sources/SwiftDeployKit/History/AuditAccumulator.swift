@@ -103,9 +103,24 @@ final class AuditAccumulator {
         overrides = try AuditSpill(directory: scratch, name: "overrides.jsonl")
     }
 
+    /// What a line gives on its own (its hash and fields): computed apart from the pass, on any thread.
+    struct PreparedLine {
+        var hash: String
+        var line: AuditLine?
+    }
+
+    static func prepare(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader) -> PreparedLine {
+        PreparedLine(hash: HistoryLog.sha256Hex(of: bytes), line: AuditLine.decode(bytes, reader: reader))
+    }
+
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {
-        let hash = HistoryLog.sha256Hex(of: bytes)
-        let line = AuditLine.decode(bytes, reader: reader)
+        try consume(Self.prepare(bytes, reader: reader), number: number, terminated: terminated)
+    }
+
+    /// Takes line `number`, in file order.
+    func consume(_ prepared: PreparedLine, number: Int, terminated: Bool) throws {
+        let hash = prepared.hash
+        let line = prepared.line
         let chain = terminated ? line?.chainFields : nil
         verifier.consume(line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
         guard let line, chain != nil else { return }

@@ -88,12 +88,12 @@ public enum AuditReport {
     /// Checks the chain only (no report): fast, and what `audit --verify` runs.
     public static func verify(history: URL, expectedHead: String? = nil) throws -> AuditSummary {
         var verifier = HistoryChainVerifier()
-        let reader = HistoryJSONReader()
-        try HistoryLineReader.forEachLine(in: history) { bytes, number, terminated in
-            let hash = HistoryLog.sha256Hex(of: bytes)
-            let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
-            verifier.consume(line: number, hash: hash, seq: fields?.seq, prev: fields?.prev, sealed: fields?.sealed,
-                             terminated: terminated)
+        // Hashing and decoding depend on the line alone: they run on several threads; the chain is walked in order.
+        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) { reader, bytes, terminated in
+            (hash: HistoryLog.sha256Hex(of: bytes), fields: terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil)
+        } consume: { line, number, terminated in
+            verifier.consume(line: number, hash: line.hash, seq: line.fields?.seq, prev: line.fields?.prev,
+                             sealed: line.fields?.sealed, terminated: terminated)
         }
         verifier.finish()
         let status = verifier.status
@@ -116,8 +116,10 @@ public enum AuditReport {
         defer { try? FileManager.default.removeItem(at: scratch) }
 
         let accumulator = try AuditAccumulator(since: options.since, until: options.until, scratch: scratch)
-        try HistoryLineReader.forEachLine(in: history) { bytes, number, terminated in
-            try accumulator.consume(bytes, number: number, terminated: terminated)
+        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) { reader, bytes, _ in
+            AuditAccumulator.prepare(bytes, reader: reader)
+        } consume: { line, number, terminated in
+            try accumulator.consume(line, number: number, terminated: terminated)
         }
         try accumulator.finish()
         if let commitTimes = options.commitTimes {

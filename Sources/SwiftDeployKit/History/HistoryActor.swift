@@ -77,7 +77,8 @@ public struct HistoryActor: Sendable, Hashable, Codable {
 
 /// The git commit a line records: `SWIFTDEPLOY_GIT_COMMIT`, `GITHUB_SHA` or
 /// `CI_COMMIT_SHA` from the environment, else `git rev-parse HEAD` in the
-/// given directory. Never throws: no git, no repository, or a slow git
+/// given directory (read from the repository's files by ``GitHead`` where its
+/// answer is certain to be git's, which spares starting git). Never throws: no git, no repository, or a slow git
 /// (over 5 s, then stopped) all mean "unknown".
 enum GitCommit {
     static func resolve(in directory: URL, environment: [String: String], timeout: TimeInterval = 5) async -> String? {
@@ -85,6 +86,12 @@ enum GitCommit {
             if let v = environment[key], isCommitHash(v) { return v.lowercased() }
         }
         guard let git = findExecutable("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else { return nil }
+        // Read the repository's files where git's answer is plain; start git only where it is not.
+        switch GitHead.read(in: directory, environment: environment) {
+        case .commit(let commit): return commit
+        case .none: return nil
+        case .unsure: break
+        }
         var env = environment
         env["GIT_OPTIONAL_LOCKS"] = "0"
         guard let result = try? await ProcessRunner.run([git.path, "rev-parse", "HEAD"], environment: env,

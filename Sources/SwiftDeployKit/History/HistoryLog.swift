@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -54,26 +53,10 @@ public final class HistoryLog: Sendable {
         self.init(url: manifest.historyURL, environment: environment, secrets: manifest.secretValues)
     }
 
-    /// Lower-case hex SHA-256 of `data`: how the history names manifests, thresholds and lines.
-    public static func sha256Hex(of data: Data) -> String {
-        SHA256.hash(data: data).hexString
-    }
+    /// Lower-case hex SHA-256 of `data`: how the history names manifests, thresholds and lines (``Digest``).
+    public static func sha256Hex(of data: Data) -> String { Digest.sha256Hex(of: data) }
 
-    static func sha256Hex(of bytes: UnsafeRawBufferPointer) -> String {
-        var hasher = SHA256()
-        hasher.update(bufferPointer: bytes)
-        return hasher.finalize().withUnsafeBytes { digest in
-            String(unsafeUninitializedCapacity: 64) { out in
-                for (i, byte) in digest.enumerated() {
-                    out[2 * i] = hexDigits[Int(byte >> 4)]
-                    out[2 * i + 1] = hexDigits[Int(byte & 0x0F)]
-                }
-                return 64
-            }
-        }
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+    static func sha256Hex(of bytes: UnsafeRawBufferPointer) -> String { Digest.sha256Hex(of: bytes) }
 
     /// Appends `entry` (redacted) as one line and returns the record as written.
     ///
@@ -297,18 +280,5 @@ private final class GitCommitCache: @unchecked Sendable {
             if !resolved { commit = computed; resolved = true }
             return commit
         }
-    }
-}
-
-extension Sequence where Element == UInt8 {
-    var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -118,3 +118,11 @@ public struct HistoryRedactor: Sendable {
         }
     }
 }
+
+extension Manifest {
+    /// Values of `services.env` whose keys name a credential (`DB_PASSWORD`, `API_TOKEN`…): the history and the
+    /// reports never show them, wherever they appear.
+    public var secretValues: [String] {
+        services.env.filter { HistoryRedactor.isSensitiveKey($0.name) }.map(\.value).sorted()
+    }
+}

@@ -75,6 +75,14 @@ public struct Manifest: Sendable, Equatable {
         public var interval: ManifestDuration
         public var timeout: ManifestDuration
         public var retries: Int
+
+        /// How long Swarm watches an updated replica before it counts the update as good (`update_config.monitor`):
+        /// long enough for the health check to fail it, `interval x (retries + 1) + timeout`, rounded up to whole
+        /// seconds.
+        public var swarmUpdateMonitor: ManifestDuration {
+            let ms = interval.milliseconds * (retries + 1) + timeout.milliseconds
+            return ManifestDuration(milliseconds: (ms + 999) / 1000 * 1000)
+        }
     }
 
     public struct Nginx: Sendable, Equatable {
@@ -154,12 +162,6 @@ public struct Manifest: Sendable, Equatable {
         return directory.appendingPathComponent(path).standardizedFileURL
     }
 
-    /// Values of `services.env` whose keys name a credential (`DB_PASSWORD`, `API_TOKEN`…): the history and the
-    /// reports never show them, wherever they appear.
-    public var secretValues: [String] {
-        services.env.filter { HistoryRedactor.isSensitiveKey($0.name) }.map(\.value).sorted()
-    }
-
     public var policyDirectoryURL: URL { resolve(policy.dir) }
     public var thresholdsURL: URL { resolve(policy.thresholds) }
     public var historyURL: URL { resolve(history.path) }
@@ -170,13 +172,6 @@ public struct Manifest: Sendable, Equatable {
     public var stackFileURL: URL { directory.appendingPathComponent("docker-stack.yml") }
     /// The file the runtime deploys from: `docker-compose.yml` on Compose, `docker-stack.yml` on Swarm.
     public var runtimeFileURL: URL { runtime == .swarm ? stackFileURL : composeFileURL }
-
-    /// SHA-256 (hex) of the manifest's and the thresholds' bytes as they are on disk now; nil for a file that
-    /// cannot be read. History lines carry them so a record names exactly what it was decided on.
-    public func fileHashes() -> (manifest: String?, thresholds: String?) {
-        func hash(_ url: URL) -> String? { (try? Data(contentsOf: url)).map(HistoryLog.sha256Hex(of:)) }
-        return (hash(fileURL), hash(thresholdsURL))
-    }
 
     /// The URL of the app's metrics through nginx's loopback-only admin listener.
     public var adminMetricsURL: URL { URL(string: "http://127.0.0.1:\(nginx.adminPort)/metrics")! }

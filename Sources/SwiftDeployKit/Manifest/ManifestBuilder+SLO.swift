@@ -59,7 +59,7 @@ extension ManifestBuilder {
                 if let days = Self.days(text), (1...365).contains(days) {
                     windowDays = days
                 } else {
-                    reader.report(w, "slo.window", "slo.window must be whole days from 1d to 365d such as 30d or 28d, got \(NodeReader.quote(text))")
+                    reader.report(w, "slo.window", "slo.window must be whole days from 1d to 365d such as 30d or 28d, got \(Quoting.quote(text))")
                 }
             }
         }

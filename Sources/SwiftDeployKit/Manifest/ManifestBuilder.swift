@@ -153,7 +153,7 @@ struct ManifestBuilder {
             let key = keyNode.scalar?.string ?? ""
             let path = "services.env.\(key)"
             if let problem = ManifestGrammar.environmentName(key) {
-                reader.report(keyNode, path, "services.env key must be \(problem), got \(NodeReader.quote(key))")
+                reader.report(keyNode, path, "services.env key must be \(problem), got \(Quoting.quote(key))")
                 continue
             }
             if ManifestSchema.reservedEnvironmentNames.contains(key) {
@@ -170,7 +170,7 @@ struct ManifestBuilder {
                 continue
             }
             if let problem = ManifestGrammar.environmentValue(scalar.string) {
-                reader.report(valueNode, path, "\(path) must be \(problem), got \(NodeReader.quote(scalar.string))")
+                reader.report(valueNode, path, "\(path) must be \(problem), got \(Quoting.quote(scalar.string))")
                 continue
             }
             result.append(.init(name: key, value: scalar.string))
@@ -281,7 +281,7 @@ struct ManifestBuilder {
             steps.append(value)
         }
         guard valid else { return nil }
-        if let problem = RolloutSteps.problem(steps) {
+        if let problem = ManifestGrammar.rolloutSteps(steps) {
             reader.report(node, "rollout.steps", "rollout.steps \(problem)")
             return nil
         }

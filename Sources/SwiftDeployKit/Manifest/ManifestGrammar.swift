@@ -116,6 +116,21 @@ public enum ManifestGrammar {
             : "a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == <value>' or '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, digits, '.', '_' and '-')"
     }
 
+    /// Why `steps` (`rollout.steps` or `rollout --steps`) is not a valid list of rollout steps, or nil when it is:
+    /// at least one step, each 1-100, strictly increasing, the last one 100.
+    public static func rolloutSteps(_ steps: [Int]) -> String? {
+        let shown = "[" + steps.map(String.init).joined(separator: ", ") + "]"
+        if steps.isEmpty { return "must list at least one step, e.g. [10, 50, 100]" }
+        if let bad = steps.first(where: { !(1...100).contains($0) }) {
+            return "must be percents 1-100, got \(bad) in \(shown)"
+        }
+        if zip(steps, steps.dropFirst()).contains(where: { $0 >= $1 }) {
+            return "must increase strictly, got \(shown)"
+        }
+        if steps.last != 100 { return "must end at 100 (the candidate takes all traffic before it is promoted), got \(shown)" }
+        return nil
+    }
+
     /// The regular expressions behind the rules above. They are written in the common subset of ICU's and
     /// ECMA-262's syntax, because the JSON Schema (`ManifestSchema`) ships them to editors as they are.
     public enum Pattern {

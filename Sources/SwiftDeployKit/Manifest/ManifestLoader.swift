@@ -157,7 +157,7 @@ final class NodeReader {
     func checked(_ node: Node?, _ path: String, required: Bool = false, _ rule: (String) -> String?) -> String? {
         guard let value = string(node, path, required: required) else { return nil }
         if let expected = rule(value) {
-            report(node, path, "\(path) must be \(expected), got \(Self.quote(value))")
+            report(node, path, "\(path) must be \(expected), got \(Quoting.quote(value))")
             return nil
         }
         return value
@@ -167,7 +167,7 @@ final class NodeReader {
     func choice(_ node: Node?, _ path: String, _ choices: [String]) -> String? {
         guard let value = string(node, path) else { return nil }
         guard choices.contains(value) else {
-            var message = "\(path) must be one of \(choices.joined(separator: ", ")), got \(Self.quote(value))"
+            var message = "\(path) must be one of \(choices.joined(separator: ", ")), got \(Quoting.quote(value))"
             if let suggestion = Self.suggestion(for: value, among: choices) { message += "; did you mean '\(suggestion)'?" }
             report(node, path, message)
             return nil
@@ -226,7 +226,7 @@ final class NodeReader {
             parsed = ManifestDuration.parse(text)
         }
         guard let duration = parsed else {
-            report(node, path, "\(path) must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \(Self.quote(text))")
+            report(node, path, "\(path) must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \(Quoting.quote(text))")
             return nil
         }
         guard range.contains(duration) else {
@@ -251,40 +251,19 @@ final class NodeReader {
         return values
     }
 
-    static func quote(_ value: String) -> String {
-        var escaped = ""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    escaped += String(format: "\\u%04X", scalar.value)
-                } else {
-                    escaped.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        let limited = escaped.count > 80 ? String(escaped.prefix(77)) + "..." : escaped
-        return "\"\(limited)\""
-    }
-
     func describe(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let scalar):
-            if scalar.style != .plain { return "string \(Self.quote(scalar.string))" }
+            if scalar.style != .plain { return "string \(Quoting.quote(scalar.string))" }
             let s = scalar.string
             if ["", "~", "null", "Null", "NULL"].contains(s) { return "null" }
             if ["true", "false"].contains(s) { return "boolean \(s)" }
             if s.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil { return "integer \(s)" }
             if Double(s) != nil { return "number \(s)" }
-            return "string \(Self.quote(s))"
+            return "string \(Quoting.quote(s))"
         }
     }
 

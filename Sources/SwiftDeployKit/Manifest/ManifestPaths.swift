@@ -85,7 +85,7 @@ extension ManifestBuilder {
             guard !ManifestPaths.isInside(resolved, root: root) else { continue }
             escaped.insert(entry.key)
             reader.report(entry.node ?? entry.section, entry.key,
-                          "\(entry.key) \(NodeReader.quote(entry.path)) resolves to \(resolved), outside the manifest's directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the project directory")
+                          "\(entry.key) \(Quoting.quote(entry.path)) resolves to \(resolved), outside the manifest's directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the project directory")
         }
 
         // Roles that must be distinct files. The manifest's own path is judged physically too.
@@ -110,7 +110,7 @@ extension ManifestBuilder {
                 let written = userWroteRole ? role.path : other.path
                 let against = userWroteRole ? other.key : role.key
                 reader.report(userWroteRole ? roleAt : otherAt, key,
-                              "\(key) \(NodeReader.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file")
+                              "\(key) \(Quoting.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file")
             } else {
                 seen.append((role.key, role.node, role.section, role.path, physical, identity))
             }
@@ -119,7 +119,7 @@ extension ManifestBuilder {
         let policyDir = ManifestPaths.physical(manifest.policy.dir, relativeTo: directory)
         if !escaped.contains("policy.dir"), let other = seen.first(where: { $0.physical == policyDir }) {
             reader.report(policyNode?["dir"] ?? policyNode, "policy.dir",
-                          "policy.dir \(NodeReader.quote(manifest.policy.dir)) is the same path as \(other.key); give the policies their own directory")
+                          "policy.dir \(Quoting.quote(manifest.policy.dir)) is the same path as \(other.key); give the policies their own directory")
         }
     }
 }

@@ -139,19 +139,30 @@ public struct PolicyBundle: Sendable {
         } catch {
             throw PolicyError.unreadable(path: directory.path, reason: error.localizedDescription)
         }
-        var modules: [Module] = []
+        var sources: [String] = []
         for name in names {
             let url = directory.appendingPathComponent(name)
             guard let source = try? String(contentsOf: url, encoding: .utf8) else {
                 throw PolicyError.unreadable(path: url.path, reason: "not readable as UTF-8 text")
             }
-            modules.append(Module(name: name, source: source, package: packageName(in: source), isTest: name.hasSuffix("_test.rego")))
+            sources.append(source)
         }
-        let (thresholds, duplicates) = try loadThresholdsReportingDuplicates(thresholdsURL)
+        let data = try readThresholds(thresholdsURL)
+        // One command loads the bundle several times (the gate, the threshold contracts, the engine): files whose
+        // bytes are the same as the last load's give the same bundle without parsing them again.
+        let inputs = PolicyBundleMemo.Inputs(directory: directory.absoluteString, thresholds: thresholdsURL.absoluteString,
+                                             thresholdsName: thresholdsName, directoryName: directoryName, names: names,
+                                             sources: sources, thresholdsData: data)
+        if let bundle = PolicyBundleMemo.shared.bundle(for: inputs) { return bundle }
+        let modules = zip(names, sources).map { name, source in
+            Module(name: name, source: source, package: packageName(in: source), isTest: name.hasSuffix("_test.rego"))
+        }
+        let (thresholds, duplicates) = try parseThresholds(data, url: thresholdsURL)
         let bundle = PolicyBundle(directory: directory, modules: modules, thresholds: thresholds,
                                   thresholdsName: thresholdsName ?? thresholdsURL.lastPathComponent,
                                   duplicateThresholds: duplicates, directoryName: directoryName)
         guard !bundle.domains.isEmpty else { throw PolicyError.noPolicies(path: directory.path) }
+        PolicyBundleMemo.shared.store(bundle, for: inputs)
         return bundle
     }
 
@@ -163,11 +174,17 @@ public struct PolicyBundle: Sendable {
     }
 
     static func loadThresholdsReportingDuplicates(_ url: URL) throws -> (value: JSONValue, duplicates: [(path: String, line: Int)]) {
+        try parseThresholds(try readThresholds(url), url: url)
+    }
+
+    private static func readThresholds(_ url: URL) throws -> Data {
         guard FileManager.default.fileExists(atPath: url.path) else { throw PolicyError.thresholdsMissing(path: url.path) }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { return try Data(contentsOf: url) } catch {
             throw PolicyError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+    }
+
+    private static func parseThresholds(_ data: Data, url: URL) throws -> (value: JSONValue, duplicates: [(path: String, line: Int)]) {
         let value: JSONValue
         do { value = try JSONValue.parse(data) } catch {
             throw PolicyError.thresholdsInvalid(path: url.path, reason: "not valid JSON (\(describe(error)))")
@@ -210,5 +227,47 @@ public struct PolicyBundle: Sendable {
         try PolicyBundle.validateDomainName(request)
         guard domains.contains(request) else { throw PolicyError.unknownDomain(request, available: domains) }
         return [request]
+    }
+}
+
+/// The last policy bundle loaded in this process and the exact inputs it was made from (paths, names, file
+/// bytes): ``PolicyBundle/load(directory:thresholds:thresholdsName:directoryName:)`` reuses it only when every
+/// input is byte for byte the same, so an edited file is always parsed again.
+final class PolicyBundleMemo: @unchecked Sendable {
+    struct Inputs: Equatable {
+        var directory: String
+        var thresholds: String
+        var thresholdsName: String?
+        var directoryName: String?
+        var names: [String]
+        var sources: [String]
+        var thresholdsData: Data
+
+        /// Byte for byte: String's `==` would also equate differently normalised text.
+        static func == (a: Inputs, b: Inputs) -> Bool {
+            func same(_ x: String?, _ y: String?) -> Bool {
+                switch (x, y) {
+                case (nil, nil): return true
+                case let (x?, y?): return x.utf8.elementsEqual(y.utf8)
+                default: return false
+                }
+            }
+            func same(_ x: [String], _ y: [String]) -> Bool { x.count == y.count && zip(x, y).allSatisfy { same($0, $1) } }
+            return same(a.directory, b.directory) && same(a.thresholds, b.thresholds) && same(a.thresholdsName, b.thresholdsName)
+                && same(a.directoryName, b.directoryName) && same(a.names, b.names) && same(a.sources, b.sources)
+                && a.thresholdsData == b.thresholdsData
+        }
+    }
+
+    static let shared = PolicyBundleMemo()
+    private let lock = NSLock()
+    private var last: (inputs: Inputs, bundle: PolicyBundle)?
+
+    func bundle(for inputs: Inputs) -> PolicyBundle? {
+        lock.withLock { last.flatMap { $0.inputs == inputs ? $0.bundle : nil } }
+    }
+
+    func store(_ bundle: PolicyBundle, for inputs: Inputs) {
+        lock.withLock { last = (inputs, bundle) }
     }
 }

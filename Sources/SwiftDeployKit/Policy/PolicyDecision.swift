@@ -66,6 +66,27 @@ public struct PolicyDecision: Sendable, Equatable {
     }
 }
 
+/// One or more policy decisions and what they add up to (what `gate` answers, in every output format).
+public struct DecisionReport: Sendable {
+    public var decisions: [PolicyDecision]
+    /// Whether a warn verdict counts as a failure (`--fail-on-warn`).
+    public var failOnWarn: Bool
+    /// Wall time of the whole gate in milliseconds, evidence collection included.
+    public var totalMs: Double
+
+    public init(decisions: [PolicyDecision], failOnWarn: Bool = false, totalMs: Double = 0) {
+        self.decisions = decisions
+        self.failOnWarn = failOnWarn
+        self.totalMs = totalMs
+    }
+
+    /// The worst verdict (``Verdict/worst(of:)``); `inconclusive` for an empty report.
+    public var verdict: Verdict { Verdict.worst(of: decisions.lazy.map(\.verdict)) }
+
+    /// The exit status under the contract: 0 allow/warn, 1 deny (or warn with `failOnWarn`), 2 inconclusive.
+    public var exitStatus: ExitStatus { verdict.exitStatus(failOnWarn: failOnWarn) }
+}
+
 /// What a gate is asked about: the action about to happen and the mode change it would make.
 public struct GateRequest: Sendable {
     public var manifest: Manifest
@@ -93,4 +114,15 @@ public struct GateRequest: Sendable {
 /// Implementations never throw for a missing source: they answer `inconclusive` with the reason.
 public protocol PolicyGate: Sendable {
     func evaluate(domain: String, request: GateRequest) async -> PolicyDecision
+    /// Decides several domains for one request, in order. ``PolicyEvaluator`` collects the evidence once for all of
+    /// them; the default asks ``evaluate(domain:request:)`` for each in turn.
+    func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision]
+}
+
+extension PolicyGate {
+    public func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision] {
+        var decisions: [PolicyDecision] = []
+        for domain in domains { decisions.append(await evaluate(domain: domain, request: request)) }
+        return decisions
+    }
 }

@@ -181,26 +181,9 @@ public struct PolicyEvaluator: PolicyGate {
         await HostFactsCollector(fallbackDirectory: manifest.directory.path).collect()
     }
 
+    /// The metrics source of a request: ``MetricsSourceSelection`` with `--metrics-url`.
     @Sendable public static func defaultMetricsSource(_ request: GateRequest) -> MetricsSource {
-        if let url = request.metricsURL { return ScrapeMetricsSource(url: url) }
-        let metrics = request.manifest.metrics
-        if metrics.source == .prometheus {
-            // A configured Prometheus that cannot be used is a failure, never a silent fall back to scraping.
-            guard let text = metrics.prometheusURL, let url = URL(string: text), url.scheme == "http", url.host != nil else {
-                return UnusableMetricsSource(description: "prometheus \(metrics.prometheusURL ?? "(no URL)")",
-                                             reason: "metrics.source is prometheus but metrics.prometheus_url \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; fix it (swiftdeploy never falls back to scraping)")
-            }
-            return PrometheusMetricsSource(baseURL: url)
-        }
-        if request.manifest.runtime == .swarm {
-            // Every replica's own /metrics, on every node, through nginx's admin route (docs/swarm.md).
-            return SwarmReplicaMetricsSource(manifest: request.manifest, runtime: SwarmRuntime(manifest: request.manifest))
-        }
-        if request.manifest.services.replicas > 1 {
-            // Compose with replicas: every replica's own /metrics through nginx's admin route, never one of them.
-            return ReplicaMetricsSource.compose(manifest: request.manifest)
-        }
-        return ScrapeMetricsSource(url: request.manifest.adminMetricsURL)
+        MetricsSourceSelection.source(for: request.manifest, url: request.metricsURL)
     }
 }
 

@@ -228,6 +228,15 @@ http {
         location = /canary/chaos {
             proxy_pass $swiftdeploy_canary_upstream/chaos;
         }
+{{#swarm}}
+
+        # The split's weight this nginx loaded, rendered into the config itself: read after every reload, so a
+        # configuration the master rejected is seen rather than assumed.
+        location = /__swiftdeploy/split-weight {
+            default_type text/plain;
+            return 200 "{{{weight}}}";
+        }
+{{/swarm}}
 {{/canary}}
 
         location / {
@@ -510,6 +519,11 @@ services:
         swiftdeploy.project: {{{project}}}
         swiftdeploy.role: {{{role}}}
         swiftdeploy.mode: {{{mode}}}
+{{#manifestDigest}}
+        # What this stack file deploys without a rollout (a digest of it): a rollout refuses to start when the
+        # manifest no longer renders to what runs (docs/swarm.md).
+        swiftdeploy.manifest.digest: "{{{manifestDigest}}}"
+{{/manifestDigest}}
       restart_policy:
         condition: {{{restartCondition}}}
         delay: "5s"

@@ -12,7 +12,10 @@ public struct ConfigRenderer: Sendable {
 
     /// The rendered nginx.conf and docker-compose.yml, in that order.
     /// `canary` adds a running rollout's candidate service and traffic split; nil renders without one.
-    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil) throws -> RenderedConfig {
+    /// `stableImage` (Swarm, during a rollout): the image the stable service runs, written in its place of
+    /// `services.image` so the rollout's stack deploys leave stable as it is (see ``StackContext``).
+    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
+                       stableImage: String? = nil) throws -> RenderedConfig {
         let nginxContext = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
@@ -24,12 +27,18 @@ public struct ConfigRenderer: Sendable {
         let templated = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary, swarmTemplate: true)
         let swarmConf = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(templated)
         try Self.checkGoTemplate(swarmConf)
-        let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary)
         guard let stackTemplate = templates.stack else {
             throw RenderError.templateMissing(path: "\(templates.origin)/\(TemplateSet.stackFileName)")
         }
-        let stack = try compile(stackTemplate, name: TemplateSet.stackFileName).render(stackContext)
-        return RenderedConfig(nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: nginx)
+        let compiled = try compile(stackTemplate, name: TemplateSet.stackFileName)
+        // The digest of what this manifest deploys without a rollout (the stack rendered without a candidate, a pin
+        // or the digest itself), carried as a label of the app services.
+        let plain = compiled.render(try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf))
+        let digest = String(Digest.sha256Hex(of: Data(plain.utf8)).prefix(16))
+        let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary,
+                                            stableImage: stableImage, manifestDigest: digest)
+        let stack = compiled.render(stackContext)
+        return RenderedConfig(nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: nginx, stackDigest: digest)
     }
 
     /// Swarm's Go template driver reads every `{{` as an action: the only ones nginx.conf may hold are swiftdeploy's
@@ -62,4 +71,7 @@ public struct RenderedConfig: Sendable, Equatable {
     /// On Swarm: nginx.conf at the rollout's weight (0 without a rollout), as nginx runs it (`nginxConf` is the Swarm
     /// config, a Go template reading the weight from the nginx service's label). Nil on Compose.
     public var nginxLive: String? = nil
+    /// On Swarm: the digest of the stack this manifest deploys without a rollout (the app services' label
+    /// `swiftdeploy.manifest.digest`). Nil on Compose.
+    public var stackDigest: String? = nil
 }

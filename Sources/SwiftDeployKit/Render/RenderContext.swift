@@ -1,19 +1,5 @@
 import Foundation
-
-/// Where things listen inside the generated containers, whatever the host ports are.
-public enum ContainerLayout {
-    /// nginx's public listener inside its container (above 1024: nginx has no capability to bind lower).
-    public static let nginxPublicPort = 8080
-    /// nginx's admin listener inside its container.
-    public static let nginxAdminPort = 8081
-    /// Prometheus's and Alertmanager's listeners inside their containers (the images' defaults); the
-    /// `observability.*_port` keys are the host's loopback ports mapped onto them.
-    public static let prometheusPort = 9090
-    public static let alertmanagerPort = 9093
-    /// The unprivileged user nginx, the OPA sidecar, Prometheus and Alertmanager run as (`nobody:nogroup`,
-    /// present in Debian's, the official nginx, OPA, Prometheus and Alertmanager images).
-    public static let unprivilegedUser = "65534:65534"
-}
+import Mustache
 
 /// The typed, pre-escaped values `templates/nginx.conf.mustache` renders from.
 /// Every field is ready to paste: the template uses triple braces only.
@@ -81,23 +67,15 @@ struct NginxContext {
     }
 }
 
-/// The typed, pre-escaped values `templates/docker-compose.yml.mustache` renders from.
-struct ComposeContext {
+/// The app's values docker-compose.yml and docker-stack.yml both render, pre-escaped and built once: the two files
+/// cannot drift apart on them. The templates name them as the file's own (`{{{appImage}}}`): ``SharedAppContext``
+/// looks a name up in the file's own fields first, then here.
+struct AppContext {
     struct Env {
         let name: String
         let value: String
     }
 
-    struct OPA {
-        let image: String
-        let user: String
-        let port: String
-        let portMapping: String
-        let policiesMount: String
-        let thresholdsMount: String
-    }
-
-    let manifestName: String
     /// The bare project name, for the header comment (its grammar allows no YAML-special character).
     let projectName: String
     let project: String
@@ -106,7 +84,6 @@ struct ComposeContext {
     /// `services.user`, quoted; nil runs the image's own user (checked to be non-root before deploy).
     let appUser: String?
     let nginxUser: String
-    let restartPolicy: String
     let mode: String
     let appVersion: String
     let appPort: String
@@ -116,12 +93,69 @@ struct ComposeContext {
     let healthRetries: String
     let memory: String?
     let cpus: String?
+    let nginxImage: String
+    let networkKey: String
+
+    init(manifest: Manifest) throws {
+        let q = Escaping.composeString
+        projectName = try Escaping.composeKey(manifest.project, field: "project")
+        project = q(manifest.project)
+        appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
+        appImage = q(manifest.services.image)
+        appUser = manifest.services.user.map(q)
+        nginxUser = q(ContainerLayout.unprivilegedUser)
+        mode = q(manifest.services.mode.rawValue)
+        appVersion = q(manifest.services.version ?? "unknown")
+        appPort = q(String(manifest.services.port))
+        env = try manifest.services.env.map {
+            Env(name: try Escaping.composeKey($0.name, field: "services.env"), value: q($0.value))
+        }
+        healthInterval = q(manifest.services.healthcheck.interval.description)
+        healthTimeout = q(manifest.services.healthcheck.timeout.description)
+        healthRetries = String(manifest.services.healthcheck.retries)
+        memory = manifest.services.resources.memory.map(q)
+        cpus = manifest.services.resources.cpus.map(q)
+        nginxImage = q(manifest.nginx.image)
+        networkKey = try Escaping.composeKey(manifest.network.name, field: "network.name")
+    }
+}
+
+/// A file's context with the shared ``AppContext``: a template name is the file's own field when it has one, else
+/// the app's (as Mustache reads a struct: an optional that is nil is no value).
+protocol SharedAppContext: MustacheParent {
+    var app: AppContext { get }
+}
+
+extension SharedAppContext {
+    func child(named name: String) -> Any? {
+        for source in [self as Any, app as Any] {
+            if let field = Mirror(reflecting: source).children.first(where: { $0.label == name }) {
+                let value = Mirror(reflecting: field.value)
+                return value.displayStyle == .optional ? value.children.first?.value : field.value
+            }
+        }
+        return nil
+    }
+}
+
+/// The typed, pre-escaped values `templates/docker-compose.yml.mustache` renders from.
+struct ComposeContext: SharedAppContext {
+    struct OPA {
+        let image: String
+        let user: String
+        let port: String
+        let portMapping: String
+        let policiesMount: String
+        let thresholdsMount: String
+    }
+
+    let app: AppContext
+    let manifestName: String
+    let restartPolicy: String
     /// `services.replicas` when more than one (`deploy.replicas`); nil renders one container as before.
     let replicas: String?
-    let nginxImage: String
     let publicPortMapping: String
     let adminPortMapping: String
-    let networkKey: String
     let networkDriver: String
     /// The OPA sidecar's own network key (`<network.name>-policy`).
     let policyNetworkKey: String
@@ -145,29 +179,11 @@ struct ComposeContext {
         let q = Escaping.composeString
         self.manifestName = manifestName
         self.canary = try canary.map { try CanaryContext($0, manifest: manifest) }
-        projectName = try Escaping.composeKey(manifest.project, field: "project")
-        project = q(manifest.project)
-        appService = try Escaping.composeKey(manifest.services.name, field: "services.name")
-        appImage = q(manifest.services.image)
-        appUser = manifest.services.user.map(q)
-        nginxUser = q(ContainerLayout.unprivilegedUser)
+        app = try AppContext(manifest: manifest)
         restartPolicy = q(manifest.services.restartPolicy)
-        mode = q(manifest.services.mode.rawValue)
-        appVersion = q(manifest.services.version ?? "unknown")
-        appPort = q(String(manifest.services.port))
-        env = try manifest.services.env.map {
-            Env(name: try Escaping.composeKey($0.name, field: "services.env"), value: q($0.value))
-        }
-        healthInterval = q(manifest.services.healthcheck.interval.description)
-        healthTimeout = q(manifest.services.healthcheck.timeout.description)
-        healthRetries = String(manifest.services.healthcheck.retries)
-        memory = manifest.services.resources.memory.map(q)
-        cpus = manifest.services.resources.cpus.map(q)
         replicas = manifest.services.replicas > 1 ? String(manifest.services.replicas) : nil
-        nginxImage = q(manifest.nginx.image)
         publicPortMapping = q("\(manifest.nginx.port):\(ContainerLayout.nginxPublicPort)")
         adminPortMapping = q("127.0.0.1:\(manifest.nginx.adminPort):\(ContainerLayout.nginxAdminPort)")
-        networkKey = try Escaping.composeKey(manifest.network.name, field: "network.name")
         networkDriver = q(manifest.network.driverType)
         policyNetworkKey = try Escaping.composeKey("\(manifest.network.name)-policy", field: "network.name")
         if manifest.policy.engine == .opa, manifest.policy.opa.url == nil {
@@ -195,38 +211,21 @@ struct ComposeContext {
 }
 
 /// The typed, pre-escaped values `templates/docker-stack.yml.mustache` renders from (`runtime: swarm`).
-/// The app's values are the Compose context's own, so the two files cannot drift apart on them.
-struct StackContext {
+struct StackContext: SharedAppContext {
+    let app: AppContext
     let manifestName: String
-    let projectName: String
-    let project: String
-    let appService: String
-    let appImage: String
-    let appUser: String?
-    let nginxUser: String
-    let mode: String
-    let appVersion: String
-    let appPort: String
-    let env: [ComposeContext.Env]
-    let healthInterval: String
-    let healthTimeout: String
-    let healthRetries: String
-    let memory: String?
-    let cpus: String?
     let hasResources: Bool
     let replicas: String
     /// `deploy.restart_policy.condition`: Swarm's word for `services.restart_policy`.
     let restartCondition: String
-    /// `update_config.monitor` and `rollback_config.monitor`: see `StackContext.updateMonitor(for:)`.
+    /// `update_config.monitor` and `rollback_config.monitor`: see ``Manifest/Healthcheck/swarmUpdateMonitor``.
     let updateMonitor: String
     let placement: [String]
     let hasPlacement: Bool
-    let nginxImage: String
     let nginxPublicPort: String
     let publicPort: String
     /// The Swarm config holding nginx.conf, named with a digest of its bytes (configs are immutable).
     let nginxConfigName: String
-    let networkKey: String
     /// The app service, and during a rollout its candidate (`<name>-canary`): each the same service but for its
     /// name, image, version, mode and role.
     let apps: [App]
@@ -242,45 +241,44 @@ struct StackContext {
         let role: String
     }
 
-    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil) throws {
-        let compose = try ComposeContext(manifest: manifest, manifestName: manifestName)
+    /// A digest of the stack file this manifest renders without a rollout (``ConfigRenderer``): a label of the app
+    /// services, so a rollout can tell whether the manifest still renders to what runs. Nil while it is computed.
+    let manifestDigest: String?
+
+    /// The label carrying ``manifestDigest``.
+    static let manifestDigestLabel = "swiftdeploy.manifest.digest"
+
+    /// `stableImage`: during a rollout, the image the stable service runs (its Swarm spec's, with its digest when
+    /// Swarm recorded one) instead of `services.image`, so the rollout's stack deploys leave stable as it is.
+    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil, stableImage: String? = nil,
+         manifestDigest: String? = nil) throws {
+        let app = try AppContext(manifest: manifest)
+        self.manifestDigest = manifestDigest
         let q = Escaping.composeString
+        self.app = app
         self.manifestName = manifestName
-        projectName = compose.projectName
-        project = compose.project
-        appService = compose.appService
-        appImage = compose.appImage
-        appUser = compose.appUser
-        nginxUser = compose.nginxUser
-        mode = compose.mode
-        appVersion = compose.appVersion
-        appPort = compose.appPort
-        env = compose.env
-        healthInterval = compose.healthInterval
-        healthTimeout = compose.healthTimeout
-        healthRetries = compose.healthRetries
-        memory = compose.memory
-        cpus = compose.cpus
-        hasResources = memory != nil || cpus != nil
+        hasResources = app.memory != nil || app.cpus != nil
         replicas = String(manifest.services.replicas)
         restartCondition = q(Self.restartCondition(manifest.services.restartPolicy))
-        updateMonitor = q(Self.updateMonitor(for: manifest.services.healthcheck).description)
+        updateMonitor = q(manifest.services.healthcheck.swarmUpdateMonitor.description)
         placement = try manifest.services.placement.map {
             guard ManifestGrammar.placementConstraint($0) == nil else {
-                throw RenderError.unsafeValue(field: "services.placement", value: NodeReader.quote($0), context: "docker-stack.yml")
+                throw RenderError.unsafeValue(field: "services.placement", value: Quoting.quote($0), context: "docker-stack.yml")
             }
             return q($0)
         }
         hasPlacement = !placement.isEmpty
-        nginxImage = compose.nginxImage
         nginxPublicPort = String(ContainerLayout.nginxPublicPort)
         publicPort = String(manifest.nginx.port)
         nginxConfigName = q(Self.nginxConfigName(project: manifest.project, nginxConf: nginxConf))
-        networkKey = compose.networkKey
         // nginx's part (its command, the weight label, the template driver) is there with or without a rollout; the
         // candidate service only during one.
         self.canary = try canary.map { try CanaryContext($0, manifest: manifest) } ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
-        var apps = [App(appService: appService, appImage: appImage, appVersion: appVersion, mode: mode, role: q("app"))]
+        if let stableImage, ManifestGrammar.imageReference(stableImage) != nil {
+            throw RenderError.unsafeValue(field: "the stable service's running image", value: "'\(stableImage)'", context: "docker-stack.yml")
+        }
+        var apps = [App(appService: app.appService, appImage: stableImage.map(q) ?? app.appImage, appVersion: app.appVersion,
+                        mode: app.mode, role: q("app"))]
         if canary != nil, let candidate = self.canary {
             apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
                             mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
@@ -290,7 +288,7 @@ struct StackContext {
 
     /// The Swarm config holding nginx.conf: `<project>_nginx_<12 hex digits of its SHA-256>`.
     static func nginxConfigName(project: String, nginxConf: String) -> String {
-        "\(project)_nginx_\(HistoryLog.sha256Hex(of: Data(nginxConf.utf8)).prefix(12))"
+        "\(project)_nginx_\(Digest.sha256Hex(of: Data(nginxConf.utf8)).prefix(12))"
     }
 
     /// Compose's restart policies in Swarm's words: `no` is `none`; `always` and `unless-stopped` are `any`
@@ -301,12 +299,5 @@ struct StackContext {
         case "on-failure": return "on-failure"
         default: return "any"
         }
-    }
-
-    /// How long Swarm watches an updated replica before it counts the update as good: long enough for the health
-    /// check to fail it, `interval x (retries + 1) + timeout`, rounded up to whole seconds.
-    static func updateMonitor(for health: Manifest.Healthcheck) -> ManifestDuration {
-        let ms = health.interval.milliseconds * (health.retries + 1) + health.timeout.milliseconds
-        return ManifestDuration(milliseconds: (ms + 999) / 1000 * 1000)
     }
 }

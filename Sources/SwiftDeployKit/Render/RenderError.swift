@@ -6,6 +6,7 @@ public enum RenderError: SwiftDeployFailure, Equatable {
     case templateInvalid(path: String, reason: String)
     /// A value reached the escaper that its context cannot hold (the grammar should have stopped it first).
     case unsafeValue(field: String, value: String, context: String)
+    /// A generated file could not be written (``FileWriteError``, as the render layer reports it).
     case writeFailed(path: String, reason: String)
 
     public var exitStatus: ExitStatus {
@@ -24,7 +25,7 @@ public enum RenderError: SwiftDeployFailure, Equatable {
         case .unsafeValue(let field, let value, let context):
             return "\(field) value \(value) cannot be written safely into \(context); change it in the manifest"
         case .writeFailed(let path, let reason):
-            return "could not write \(path): \(reason); check that the directory is writable and the disk not full (nothing was changed)"
+            return FileWriteError(path: path, reason: reason).errorDescription
         }
     }
 }

@@ -20,12 +20,16 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
     /// the runtime is not Swarm's). Refused before anything is asked, changed or recorded; `action` is the command to
     /// run again on the right manager.
     case swarmSplitUnavailable(project: String, detail: String, action: String = "rollout start")
+    /// On Swarm, `rollout start` with a manifest that does not render to the stack that runs (edited, not deployed):
+    /// refused before anything is asked, changed or recorded.
+    case swarmManifestNotDeployed(manifest: String, service: String, running: String, rendered: String)
     /// On Swarm, nginx's task no longer runs on this node when a rollout is to be finished (it moved to another
     /// manager mid-rollout): the rollout was recorded paused, nothing else changed.
     case swarmNginxMoved(project: String, detail: String)
-    /// On Swarm, nginx (container `container`, a task of `service`) runs another config than the one just written to
-    /// its tmpfs: `expected` is the weight written, `seen` the one it runs (nil: no split recognised in it).
-    case swarmLiveConfigMismatch(path: String, container: String, service: String, expected: Int, seen: Int?)
+    /// On Swarm, after a weight change nginx (container `container`, a task of `service`) does not run the weight set:
+    /// its admin listener answers `loaded` (what its master loaded, or why it could not be read) where the weight label
+    /// holds `label` and `expected` was set (the master rejected the reload, or the task was replaced meanwhile).
+    case swarmLoadedWeightMismatch(container: String, service: String, expected: Int, label: String, loaded: String)
     /// On Swarm, `docker exec` into nginx's container failed for `step` (the command did not run, or failed for a
     /// reason other than nginx judging the config: writing, moving, reloading, reading back).
     case swarmExecFailed(step: String, command: String, container: String, service: String, output: String)
@@ -43,7 +47,7 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmLiveConfigMismatch,
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmManifestNotDeployed, .swarmLoadedWeightMismatch,
              .swarmExecFailed,
              .failedAndRolledBack,
              .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
@@ -69,11 +73,13 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
             return "this container runtime cannot \(operation)"
         case .swarmSplitUnavailable(let project, let detail, let action):
             return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy \(action)` on the manager that runs nginx (`docker service ps \(project)_nginx`)\(action == "rollout start" ? ", or `swiftdeploy deploy` first" : "")"
+        case .swarmManifestNotDeployed(let manifest, let service, let running, let rendered):
+            let runs = running.isEmpty ? "no label swiftdeploy.manifest.digest (not deployed, or deployed by an older swiftdeploy)" : "the stack of digest \(running)"
+            return "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs); a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so an edited manifest would be judged as part of the new release; deploy the change first (`swiftdeploy deploy`) or revert it, then start the rollout; nothing was started or recorded"
         case .swarmNginxMoved(let project, let detail):
             return "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
-        case .swarmLiveConfigMismatch(let path, let container, let service, let expected, let seen):
-            let runs = seen.map { "it runs \($0)%" } ?? "it runs a configuration without a recognisable split"
-            return "nginx in container \(container) (a task of \(service)) does not run the configuration just written to \(path): expected \(expected)% of clients on the candidate, \(runs) (was its task replaced meanwhile? see `docker service ps \(service)`); the split may not be the one recorded: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+        case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded):
+            return "nginx in container \(container) (a task of \(service)) did not load the split just set: expected \(expected)% of clients on the candidate (the weight label says \(label.isEmpty ? "nothing" : "'\(label)'")), nginx runs \(loaded) (its master rejected the reload? see `docker service logs \(service)`; or its task was replaced: `docker service ps \(service)`); the previous configuration and label were put back and the rollout stopped: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .swarmExecFailed(let step, let command, let container, let service, let output):
             return "docker exec into nginx's container \(container) (a task of \(service)) failed for \(step) running `\(command)`: \(output); check that the task still runs on this node (`docker service ps \(service)`); the split may be half changed: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .failedAndRolledBack(let cause):
@@ -85,5 +91,17 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .rollbackFailed(let cause, let reason):
             return "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
         }
+    }
+}
+
+/// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.
+/// The defaults refuse, so a runtime that cannot do them is never assumed to have done them.
+extension ContainerRuntime {
+    public func remove(service: String) async throws {
+        throw RolloutError.runtimeUnsupported(operation: "remove the service \(service)")
+    }
+
+    public func exec(service: String, command: [String]) async throws -> CommandResult {
+        throw RolloutError.runtimeUnsupported(operation: "run \(command.joined(separator: " ")) in \(service)")
     }
 }

@@ -138,15 +138,3 @@ extension ContainerRuntime {
     public func up(until deadline: Date) async throws { try await up() }
     public func recreate(service: String, until deadline: Date) async throws { try await recreate(service: service) }
 }
-
-/// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.
-/// The defaults refuse, so a runtime that cannot do them is never assumed to have done them.
-extension ContainerRuntime {
-    public func remove(service: String) async throws {
-        throw RolloutError.runtimeUnsupported(operation: "remove the service \(service)")
-    }
-
-    public func exec(service: String, command: [String]) async throws -> CommandResult {
-        throw RolloutError.runtimeUnsupported(operation: "run \(command.joined(separator: " ")) in \(service)")
-    }
-}

@@ -120,24 +120,3 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
         }
     }
 }
-
-/// The app's metrics gathered from every replica on Swarm: the shared ``ReplicaMetricsSource`` with the stack's tasks
-/// as the replicas and `docker exec` into nginx as the way to its admin listener.
-public typealias SwarmReplicaMetricsSource = ReplicaMetricsSource
-
-extension ReplicaMetricsSource {
-    public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
-        self.init(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
-                  locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
-                  description: "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
-                  sleeper: sleeper)
-    }
-}
-
-extension SwarmRuntime: ReplicaLocating {
-    /// The addresses of the service's running tasks on the stack's network.
-    public func replicaAddresses(service: String) async throws -> [String] {
-        try await tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
-            .compactMap(\.address).filter { !$0.isEmpty }.sorted()
-    }
-}

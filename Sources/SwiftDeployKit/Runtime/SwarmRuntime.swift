@@ -18,6 +18,9 @@ public struct SwarmRuntime: ContainerRuntime {
     public var pollInterval: TimeInterval
     /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
     public var budget: String = ""
+    /// `docker stack deploy --resolve-image <value>` (nil: Docker's default, `always`). A rollout's deploys use `never`,
+    /// so no tag is resolved again to a digest the registry now gives it.
+    public var resolveImage: String? = nil
 
     public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
                 environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
@@ -104,7 +107,8 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
-        try await check(try docker(["stack", "deploy", "--detach=true", "--prune", "-c", stackFile.path, project], timeout: left))
+        let resolve = resolveImage.map { ["--resolve-image", $0] } ?? []
+        try await check(try await docker(["stack", "deploy", "--detach=true", "--prune"] + resolve + ["-c", stackFile.path, project], timeout: left))
         try await waitForUpdates(since: before, until: deadline)
         await pruneConfigs()
     }

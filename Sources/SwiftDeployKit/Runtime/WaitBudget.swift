@@ -20,7 +20,7 @@ public struct WaitBudget: Sendable, Equatable {
     public init(manifest: Manifest) {
         replicas = manifest.services.replicas
         monitor = manifest.runtime == .swarm
-            ? TimeInterval(StackContext.updateMonitor(for: manifest.services.healthcheck).milliseconds) / 1000 : nil
+            ? TimeInterval(manifest.services.healthcheck.swarmUpdateMonitor.milliseconds) / 1000 : nil
     }
 
     /// The longest a correct rolling update of the app may take on Swarm (replicas × monitor); nil on Compose.

@@ -72,14 +72,21 @@ public struct DeliveryFiguresReader: Sendable {
     /// Commit times from `git log -1 --format=%ct <commit>` in `directory`; many at once with one
     /// `git log --no-walk --ignore-missing` per 500 full (40 or 64 digit) hashes, abbreviated ones one by one.
     public static func git(in directory: URL, runner: CommandRunning = SystemCommandRunner()) -> DeliveryFiguresReader {
+        // Outside any repository every git asked fails: say so without starting thousands of them (only for the
+        // real runner: another one answers what it likes).
+        let realGit = runner is SystemCommandRunner
+        let noRepository: @Sendable () -> Bool = {
+            realGit && GitHead.read(in: directory, environment: ProcessInfo.processInfo.environment) == .none
+        }
         let one: @Sendable (String) async -> Double? = { commit in
-            guard isHexCommit(commit, lengths: 7...64),
+            guard isHexCommit(commit, lengths: 7...64), !noRepository(),
                   let result = try? await runner.run(["git", "-C", directory.path, "log", "-1", "--format=%ct", commit, "--"], timeout: 10),
                   result.succeeded else { return nil }
             return Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return DeliveryFiguresReader(commitTime: one) { commits in
             var times: [String: Double] = [:]
+            if noRepository() { return times }
             let unique = Array(Set(commits)).sorted()
             let full = unique.filter { isHexCommit($0, lengths: 40...40) || isHexCommit($0, lengths: 64...64) }
             var oneByOne = unique.filter { !isHexCommit($0, lengths: 40...40) && !isHexCommit($0, lengths: 64...64) }

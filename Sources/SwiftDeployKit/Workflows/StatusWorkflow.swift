@@ -1,41 +1,5 @@
 import Foundation
 
-/// Traffic figures over a short window, for the dashboard.
-public struct StatusFigures: Sendable, Equatable {
-    public var requestRate: Double
-    /// Errors (5xx) over requests; nil when there were no requests.
-    public var errorRate: Double?
-    public var p50Ms: Double?
-    public var p95Ms: Double?
-    public var p99Ms: Double?
-    /// `none`, `slow`, `error`, or nil when the service does not say.
-    public var chaos: String?
-    public var windowSeconds: Double
-
-    public init(requestRate: Double, errorRate: Double?, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, chaos: String?,
-                windowSeconds: Double) {
-        self.requestRate = requestRate
-        self.errorRate = errorRate
-        self.p50Ms = p50Ms
-        self.p95Ms = p95Ms
-        self.p99Ms = p99Ms
-        self.chaos = chaos
-        self.windowSeconds = windowSeconds
-    }
-}
-
-/// Reads the traffic figures of a deployed manifest (two scrapes of its metrics endpoint).
-public protocol StatusMetricsReading: Sendable {
-    /// The figures over `window`, or why there are none (the metrics endpoint did not answer, …).
-    func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<StatusFigures, StatusMetricsUnavailable>
-}
-
-/// Why a status frame has no traffic figures.
-public struct StatusMetricsUnavailable: Error, Sendable, Equatable {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-}
-
 /// One frame of `swiftdeploy status`.
 public struct StatusSnapshot: Sendable {
     public var project: String
@@ -181,21 +145,15 @@ public struct StatusWorkflow: Sendable {
         return snapshot
     }
 
-    /// Every domain's decision for this frame; one evidence collection when the gate is the policy evaluator.
+    /// Every domain's decision for this frame, asked of the gate at once (the policy evaluator collects the evidence
+    /// once for all of them); inconclusive for each when there is no gate.
     func decideAll() async -> [PolicyDecision] {
-        let request = GateRequest(manifest: context.manifest, action: "status", window: window)
-        if let evaluator = context.gate as? PolicyEvaluator {
-            return await evaluator.evaluate(domains: domains, request: request)
+        guard let gate = context.gate else {
+            var decisions: [PolicyDecision] = []
+            for domain in domains { decisions.append(await context.decide(domain: domain, action: "status", targetMode: nil)) }
+            return decisions
         }
-        var decisions: [PolicyDecision] = []
-        for domain in domains {
-            if let gate = context.gate {
-                decisions.append(await gate.evaluate(domain: domain, request: request))
-            } else {
-                decisions.append(await context.decide(domain: domain, action: "status", targetMode: nil))
-            }
-        }
-        return decisions
+        return await gate.evaluate(domains: domains, request: GateRequest(manifest: context.manifest, action: "status", window: window))
     }
 
     /// Why a frame is not healthy, for its record.

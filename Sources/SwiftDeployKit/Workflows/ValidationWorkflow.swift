@@ -17,22 +17,54 @@ public struct ValidationCheck: Sendable, Equatable {
     }
 }
 
-/// The checks `validate` runs, in order. Each returns PASS, FAIL or SKIP with
-/// its reason; SKIP only where the check cannot run here (no Docker, no nginx).
+/// What `validate` found, and whether the history could record it.
+public struct ValidationReport: Sendable {
+    public var checks: [ValidationCheck]
+    /// The manifest, when it loaded (an invalid manifest is a failed check, and then nothing is recorded).
+    public var manifest: Manifest?
+    /// Why the history could not record the run, when it could not.
+    public var recordingProblem: String?
+
+    /// Whether any check failed (`validate` then exits 1).
+    public var failed: Bool { checks.contains { $0.status == .fail } }
+}
+
+/// `swiftdeploy validate`: the checks, in order, each PASS, FAIL or SKIP with its reason (SKIP only where the check
+/// cannot run here: no Docker, no nginx); then, when the manifest loaded, the outcome in its history.
 public struct ValidationWorkflow: Sendable {
     public let manifestURL: URL
     public let displayPath: String
     public let runner: any CommandRunning
+    /// The history of a manifest that loaded.
+    public let recorder: @Sendable (Manifest) -> any LifecycleRecording
 
-    public init(manifestURL: URL, displayPath: String, runner: any CommandRunning = SystemCommandRunner()) {
+    public init(manifestURL: URL, displayPath: String, runner: any CommandRunning = SystemCommandRunner(),
+                recorder: @escaping @Sendable (Manifest) -> any LifecycleRecording = { HistoryRecorder(manifest: $0) }) {
         self.manifestURL = manifestURL
         self.displayPath = displayPath
         self.runner = runner
+        self.recorder = recorder
+    }
+
+    /// Runs every check that can run, then records the outcome (`validate`, `ok` or `failed` naming the failed
+    /// checks, `details.checks`: the count of each status). A history that cannot be written is reported, not thrown.
+    public func run() -> ValidationReport {
+        let (checks, manifest) = runChecks()
+        guard let manifest else { return ValidationReport(checks: checks, manifest: nil) }
+        var report = ValidationReport(checks: checks, manifest: manifest)
+        let failing = checks.filter { $0.status == .fail }.map(\.name)
+        let counts = Dictionary(grouping: checks, by: \.status.rawValue).mapValues { JSONValue.int(Int64($0.count)) }
+        let record = LifecycleRecord(
+            event: .validate, outcome: report.failed ? "failed" : "ok",
+            message: report.failed ? "failed: \(failing.joined(separator: ", "))" : "all checks passed or skipped",
+            modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, details: ["checks": .object(counts)])
+        report.recordingProblem = recorder(manifest).recordReportingProblem(record, manifest: manifest)
+        return report
     }
 
     /// Runs every check that can run. When the manifest itself is invalid, the
     /// checks that depend on it are reported as SKIP with that reason.
-    public func run() async -> (checks: [ValidationCheck], manifest: Manifest?) {
+    func runChecks() -> (checks: [ValidationCheck], manifest: Manifest?) {
         var checks: [ValidationCheck] = []
         let manifest: Manifest
         do {

@@ -159,15 +159,13 @@ struct HostileEvidenceTests {
 
     // MARK: A real Prometheus where it can produce the case
 
-    static func prometheusBinary() -> String? { MetricsPrometheusServerTests.prometheusBinary() }
-
-    @Test(.enabled(if: MetricsPrometheusServerTests.prometheusBinary() != nil || ExternalTool.isCI, "prometheus is not installed; run scripts/bootstrap"),
+    @Test(.requires(.prometheus),
           arguments: [
             ("a NaN 5xx counter", "errors"),
             ("a histogram with only +Inf", "p99_ms"),
           ])
     func realPrometheus(_ name: String, _ figure: String) async throws {
-        guard let binary = Self.prometheusBinary() else { Issue.record("prometheus is not installed"); return }
+        let binary = try TestRequirement.prometheus.value()
         let counter = ScrapeCounter()
         let target = try LoopbackHTTPServer { _ in
             let n = counter.next() * 100
@@ -182,7 +180,7 @@ struct HostileEvidenceTests {
         let job = "swiftdeploy_hostile_\(UUID().uuidString.prefix(8).lowercased())"
         let config = "global:\n  scrape_interval: 300ms\nscrape_configs:\n  - job_name: \(job)\n    static_configs:\n      - targets: ['127.0.0.1:\(target.port)']\n"
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = LoopbackHTTPServer.unusedPort()
+        let port = try LoopbackPort.forServer()  // the server binds it
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",

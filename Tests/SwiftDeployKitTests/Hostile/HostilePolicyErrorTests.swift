@@ -106,7 +106,7 @@ struct HostilePolicyErrorTests {
     }
 
     /// OPA's own evaluator (opa-ref serve) over a conflicting policy, and a server slower than policy.timeout.
-    @Test(.enabled(if: OPARef.executable().0 != nil || ExternalTool.isCI, "opa-ref is not available; set SWIFTDEPLOY_SHARED_DIR"))
+    @Test(.requires(.opaRef))
     func opaServerRealConflictAndBudget() async throws {
         let errorCase = PolicyErrorCase.all.first { $0.code == "eval_conflict_error" }!
         let project = try GateProject(extraPolicies: ["hostile.rego": errorCase.module])

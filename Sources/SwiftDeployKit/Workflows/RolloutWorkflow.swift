@@ -81,6 +81,8 @@ public struct RolloutWorkflow: Sendable {
     public var healthTimeout: TimeInterval
     /// How long in-flight requests get to finish on a side that traffic has left, before it is stopped.
     public var drainSeconds: Double
+    /// On Swarm, how long the read-back after a weight change waits for nginx's master to run the new split.
+    public var splitReadBackSeconds: Double = 5
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
@@ -123,12 +125,13 @@ public struct RolloutWorkflow: Sendable {
             throw RolloutError.invalidArgument("--version must be \(problem), got '\(version)'; pass --version explicitly")
         }
         let steps = steps ?? manifest.rollout.steps
-        if let problem = RolloutSteps.problem(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
+        if let problem = ManifestGrammar.rolloutSteps(steps) { throw RolloutError.invalidArgument("--steps \(problem)") }
         if let override, override.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw LifecycleError.emptyOverrideReason
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try await checkSwarmCanSplit()
+        try await checkSwarmManifestDeployed()
         let session = try await context.beginAction("rollout start")
         defer { session.release() }
         try await context.runtime.preflight()
@@ -420,7 +423,15 @@ public struct RolloutWorkflow: Sendable {
             var promoted = context
             promoted.manifest = try loader.load(from: manifestURL)
             do {
-                try await apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                if let swarm = swarmRuntime {
+                    // Stable takes the image the candidate runs (what was judged), not the tag resolved again.
+                    let judged = try await swarm.serviceImage(service: canaryService) ?? plan.image
+                    try await applySwarm(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version", runtime: swarm,
+                                   stableImage: judged)
+                    promoted.runtime = Self.pinned(swarm)
+                } else {
+                    try await apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                }
                 try await promoted.runtime.recreate(service: app)
             } catch RuntimeError.swarmRolledBack(let service, let state, let message, let tasks) {
                 // Swarm rolled stable back to its previous spec: the manifest and the files go back to it too, so a
@@ -581,30 +592,5 @@ public struct RolloutWorkflow: Sendable {
         let name = image.split(separator: "@").first.map(String.init) ?? image
         guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return "unknown" }
         return String(name[name.index(after: colon)...])
-    }
-}
-
-/// Rewrites a file's bytes in place (same inode): for a file another container bind-mounts, where a rename would
-/// leave the mount on the old file. The bytes are written, the length cut and the file synced; only the reader we
-/// trigger afterwards (an nginx reload after `nginx -t`) reads it.
-enum InPlaceFile {
-    static func write(_ data: Data, to url: URL) throws {
-        if FileManager.default.contents(atPath: url.path) == data { return }
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        let bytes = [UInt8](data)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-            }
-            offset += n
-        }
-        guard ftruncate(fd, off_t(bytes.count)) == 0, fsync(fd) == 0 else {
-            throw RenderError.writeFailed(path: url.path, reason: String(cString: strerror(errno)))
-        }
     }
 }

@@ -18,10 +18,15 @@ extension RolloutWorkflow {
     /// form of its config and the candidate service exists, only the weight changes: live (``setSwarmSplit``), nothing
     /// restarted. Otherwise (the rollout begins or ends, or the app's image changed) `docker stack deploy`, waiting for
     /// Swarm's rolling updates: nginx is replaced stop-first on its host port and shuts down gracefully (SIGQUIT).
-    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime) async throws {
+    ///
+    /// Stable is pinned: its image in the stack file is the one its service runs (`stableImage`, default: read from its
+    /// Swarm spec, with the digest Swarm recorded), and the deploy runs with `--resolve-image never`, so neither a tag
+    /// moved in its registry nor a changed `services.image` reaches stable through a rollout's deploy.
+    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil) async throws {
         let name = context.manifestURL.lastPathComponent
-        let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary)
-        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary)
+        let pin = try await stableImage ?? runtime.serviceImage(service: app)
+        let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
+        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary, stableImage: pin)
         if let canary, let live = rendered.nginxLive,
            try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
             // The stack file takes the new weight only once nginx runs it.
@@ -29,7 +34,27 @@ extension RolloutWorkflow {
             try generator.write()
         } else {
             try generator.write()
-            try await runtime.up()
+            try await Self.pinned(runtime).up()
+        }
+    }
+
+    /// The runtime for a rollout's stack deploys: `--resolve-image never` (see ``applySwarm``).
+    static func pinned(_ runtime: SwarmRuntime) -> SwarmRuntime {
+        var pinned = runtime
+        pinned.resolveImage = "never"
+        return pinned
+    }
+
+    /// On Swarm, before anything is asked or recorded: the manifest must render to the stack that runs (the app
+    /// service's label `swiftdeploy.manifest.digest`, set by every deploy). A manifest edited but not deployed would
+    /// otherwise reach the candidate at once and stable at the promotion, judged as if it were the release only.
+    func checkSwarmManifestDeployed() async throws {
+        guard let swarm = swarmRuntime else { return }
+        let name = context.manifestURL.lastPathComponent
+        guard let wanted = try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(manifest, manifestName: name).stackDigest else { return }
+        let running = try await swarm.serviceLabel(service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
+        guard running == wanted else {
+            throw RolloutError.swarmManifestNotDeployed(manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
         }
     }
 
@@ -55,10 +80,16 @@ extension RolloutWorkflow {
 
     /// The live weight change: the new config is written beside nginx's running copy and tested (`nginx -t`), moved
     /// over it, the weight label set on the nginx service (so a new task starts on it), and nginx reloaded (new workers
-    /// on the new split, the old ones finish their requests). What nginx then runs is read back. Every command goes to
-    /// the one container found first, so the steps cannot land in different tasks.
+    /// on the new split, the old ones finish their requests). Then what nginx's master actually loaded is asked
+    /// (``checkLoadedWeight``): `nginx -s reload` only signals the master and exits 0 even when the master rejects the
+    /// new config. Every command goes to the one container found first, so the steps cannot land in different tasks;
+    /// a failure after the move puts the previous config and label back and reloads nginx on them before the error.
     func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) async throws {
-        let path = Self.swarmLiveConfig, next = path + ".next", weight = max(0, min(100, weight))
+        try await Self.setSwarmSplit(live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
+    }
+
+    static func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double) async throws {
+        let path = swarmLiveConfig, next = path + ".next"
         let service = runtime.serviceName("nginx")
         guard let container = try await runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
         let shown = String(container.prefix(12))
@@ -82,17 +113,51 @@ extension RolloutWorkflow {
         do {
             try await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
             _ = try await run(["nginx", "-s", "reload", "-c", path])
+            try await checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
         } catch {
             // Half-way: the previous config and label back, nginx reloaded on them (best effort), then the error.
             try? await write(previous)
             _ = try? await run(["mv", "-f", next, path])
-            try? await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(Self.splitWeight(in: previous) ?? 0))
+            try? await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(splitWeight(in: previous) ?? 0))
             _ = try? await run(["nginx", "-s", "reload", "-c", path])
             throw error
         }
-        let seen = try await run(["cat", path]).stdout
-        guard seen.trimmingCharacters(in: .whitespacesAndNewlines) == live.trimmingCharacters(in: .whitespacesAndNewlines) else {
-            throw RolloutError.swarmLiveConfigMismatch(path: path, container: shown, service: service, expected: weight, seen: Self.splitWeight(in: seen))
+    }
+
+    /// The admin location that answers the split's weight nginx loaded (rendered into the config itself).
+    static let loadedWeightPath = "/__swiftdeploy/split-weight"
+
+    /// Asks nginx in `container` which weight its master loaded (``loadedWeightPath`` on its admin listener, through
+    /// `docker exec` as ``SwarmAdminTransport`` does) until it answers `weight` or `seconds` pass (the master loads a
+    /// new config asynchronously after `nginx -s reload`), and reads the weight label back. A difference in either
+    /// is ``RolloutError/swarmLoadedWeightMismatch(container:service:expected:label:loaded:)``.
+    static func checkLoadedWeight(_ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double) async throws {
+        let port = SwarmAdminTransport.adminListenPort(inNginxConf: live) ?? ContainerLayout.nginxAdminPort
+        let deadline = Date().addingTimeInterval(seconds)
+        var loaded = "nothing readable"
+        while true {
+            let result = try await runtime.exec(container: container, command: ["bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
+                                                                          "text/plain", String(port)])
+            if !result.succeeded {
+                loaded = "nothing readable (docker exec: \(result.outputTail(lines: 2)))"
+            } else if let response = try? SwarmAdminTransport.parse(Data(result.stdout.utf8), url: loadedWeightPath) {
+                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if response.status == 200, body == String(weight) { break }
+                loaded = response.status == 200 ? "the split of \(body)%" : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
+            } else {
+                loaded = "nothing readable (an answer that is not HTTP)"
+            }
+            if Date() >= deadline {
+                throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
+                                                             expected: weight, label: (try? await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
+                                                             loaded: loaded)
+            }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        let label = try await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
+        guard label == String(weight) else {
+            throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
+                                                         label: label, loaded: "the split of \(weight)%")
         }
     }
 
@@ -134,6 +199,25 @@ extension SwarmRuntime {
     /// task spec, so Swarm replaces no task.
     public func setServiceLabel(service: String, key: String, value: String) async throws {
         try check(try await docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+    }
+
+    /// A label of a service (`""` when it has none).
+    public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) async throws -> String {
+        let result = try await docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])
+        if missingServiceIsEmpty, !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return "" }
+        try check(result)
+        let value = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return value == "<no value>" ? "" : value
+    }
+
+    /// The image in a service's Swarm spec (`tag@sha256:…` when Swarm recorded the digest at its deploy); nil when the
+    /// service does not exist.
+    public func serviceImage(service: String) async throws -> String? {
+        let result = try await docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service)])
+        if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
+        try check(result)
+        let image = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return image.isEmpty ? nil : image
     }
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports

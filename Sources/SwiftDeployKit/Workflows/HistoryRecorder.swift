@@ -1,6 +1,7 @@
 import Foundation
 
-/// Records lifecycle events in the project's hash-chained history (`history.path`).
+/// Records every workflow's events in the project's hash-chained history (`history.path`): the one place a
+/// ``LifecycleRecord`` becomes a ``HistoryEntry``.
 /// The manifest and thresholds are named by the SHA-256 of their bytes at the time of the record.
 public struct HistoryRecorder: LifecycleRecording {
     public let log: HistoryLog
@@ -21,11 +22,18 @@ public struct HistoryRecorder: LifecycleRecording {
         self.init(log: HistoryLog(manifest: manifest), manifestURL: manifestURL)
     }
 
+    /// The history of `manifest`, hashing the file it was loaded from.
+    public init(manifest: Manifest) {
+        self.init(manifest: manifest, manifestURL: manifest.fileURL)
+    }
+
     @discardableResult
     public func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
         var details = record.details
-        // Every lifecycle record names the runtime, and on Swarm the nodes involved.
-        details["runtime"] = .string(manifest.runtime.rawValue)
+        // Every record of a command that works on the stack names the runtime, and on Swarm the nodes involved.
+        if !Self.stackFreeEvents.contains(record.event) {
+            details["runtime"] = .string(manifest.runtime.rawValue)
+        }
         if let nodes {
             let seen = await nodes()
             details["nodes"] = .array((seen.isEmpty ? lastNodes.value : lastNodes.set(seen)).map(JSONValue.string))
@@ -50,6 +58,10 @@ public struct HistoryRecorder: LifecycleRecording {
         let written = try await log.append(entry)
         return RecordReference(seq: written.sequence, id: written.id)
     }
+
+    /// The events of commands that never work on the running stack (`init` and `validate` write or check files,
+    /// `gate` decides): their records name no runtime.
+    public static let stackFreeEvents: Set<HistoryEvent> = [.`init`, .validate, .gate]
 
     public var location: URL? { log.url }
 

@@ -1,0 +1,100 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A TCP port on 127.0.0.1 that the kernel chose (a bind to port 0) and that this process HOLDS: the socket stays
+/// bound until `close()` or `release()`, so no other test, process or test run can be given the same port meanwhile.
+/// The one place tests get a port; there is no "probe for a free port, close it, hope" any more.
+///
+/// - `LoopbackPort.refusing()`: a port nothing listens on, for "connection refused" tests. The socket stays bound
+///   and not listening for the rest of the test process, so a connection is refused for certain (nobody else can
+///   start listening there) — a released port could be taken by a server of a test running beside it.
+/// - `takeListener()`: the held socket starts listening and its descriptor is handed to an in-process server.
+/// - `release()`: for a server in ANOTHER process that must bind the number itself (Docker's published ports,
+///   opa-ref, Prometheus, the built demo service): the socket is closed right before that server starts, which
+///   leaves only the window between the two binds. Hold the port until then, not from a test's set-up on.
+public final class LoopbackPort: @unchecked Sendable {
+    public let port: Int
+    private let lock = NSLock()
+    private var descriptor: Int32
+
+    /// Binds a fresh socket to 127.0.0.1:0 and keeps it.
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackPortError(step: "socket()", code: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { let code = errno; closeDescriptor(fd); throw LoopbackPortError(step: "bind(127.0.0.1:0)", code: code) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { let code = errno; closeDescriptor(fd); throw LoopbackPortError(step: "getsockname()", code: code) }
+        descriptor = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close() }
+
+    /// Closes the socket (idempotent).
+    public func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        if descriptor >= 0 { closeDescriptor(descriptor) }
+        descriptor = -1
+    }
+
+    /// Closes the socket and returns the port, for a server in another process that binds it by number: call it
+    /// immediately before starting that server.
+    public func release() -> Int {
+        close()
+        return port
+    }
+
+    /// Makes the held socket listen and hands its descriptor over (the caller closes it from then on).
+    public func takeListener(backlog: Int32 = 64) throws -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        guard descriptor >= 0 else { throw LoopbackPortError(step: "takeListener() after close", code: EBADF) }
+        guard listen(descriptor, backlog) == 0 else { throw LoopbackPortError(step: "listen()", code: errno) }
+        let fd = descriptor
+        descriptor = -1
+        return fd
+    }
+
+    /// A port nothing listens on and nothing will for the rest of this test process (see the type's comment).
+    public static func refusing() -> Int {
+        guard let held = try? LoopbackPort() else { return 1 }  // port 1: privileged, nothing of ours listens
+        heldLock.lock()
+        heldForever.append(held)
+        heldLock.unlock()
+        return held.port
+    }
+
+    /// A port for a server in another process: reserved here, released at once for that server to bind.
+    /// Prefer keeping a `LoopbackPort` and calling `release()` right before the server starts.
+    public static func forServer() throws -> Int {
+        try LoopbackPort().release()
+    }
+
+    private static let heldLock = NSLock()
+    nonisolated(unsafe) private static var heldForever: [LoopbackPort] = []
+}
+
+/// The C library's close(2); inside `LoopbackPort` the name is the method's.
+private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+
+public struct LoopbackPortError: Error, CustomStringConvertible {
+    public let step: String
+    public let code: Int32
+    public var description: String { "cannot reserve a loopback port: \(step) failed: \(String(cString: strerror(code)))" }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// `GitHead` answers `git rev-parse HEAD` without starting git: wherever it answers, the answer must be git's,
+/// and wherever git's answer is not plain it must say `.unsure` so that git is asked.
+@Suite("Git head without git")
+struct GitHeadTests {
+    static let gitPath = GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
+
+    /// Runs git in `directory` with a fixed identity; returns its status and trimmed stdout.
+    @discardableResult
+    func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String) {
+        let p = Process()
+        p.executableURL = try #require(Self.gitPath)
+        p.arguments = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                       "-c", "init.defaultBranch=main"] + args
+        p.currentDirectoryURL = directory
+        if let environment { p.environment = environment }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// git's own answer: the commit, or nil where it fails.
+    func gitsAnswer(_ directory: URL) throws -> String? {
+        let result = try git(directory, ["rev-parse", "HEAD"], environment: localEnvironment)
+        return result.status == 0 && GitCommit.isCommitHash(result.out) ? result.out : nil
+    }
+
+    func repository(_ dir: TemporaryDirectory, commits: Int = 1) throws -> URL {
+        let repo = dir.url.appendingPathComponent("repo")
+        try FileManager.default.createDirectory(at: repo.appendingPathComponent("sub/deeper"), withIntermediateDirectories: true)
+        try git(repo, ["init", "-q"])
+        for n in 0..<commits {
+            try Data("\(n)".utf8).write(to: repo.appendingPathComponent("file"))
+            try git(repo, ["add", "file"])
+            try git(repo, ["commit", "-q", "-m", "c\(n)"])
+        }
+        return repo
+    }
+
+    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let repo = try repository(dir, commits: 2)
+        let sub = repo.appendingPathComponent("sub/deeper")
+
+        // A branch as a loose ref file, from the top and from a subdirectory.
+        let head = try #require(try gitsAnswer(repo))
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(head))
+        #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(head))
+
+        // The same branch once packed (no loose file left).
+        try git(repo, ["pack-refs", "--all", "--prune"])
+        #expect(!FileManager.default.fileExists(atPath: repo.appendingPathComponent(".git/refs/heads/main").path))
+        #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(try #require(try gitsAnswer(sub))))
+
+        // A loose ref newer than its packed entry wins, as in git.
+        try Data("2".utf8).write(to: repo.appendingPathComponent("file"))
+        try git(repo, ["commit", "-q", "-am", "c2"])
+        let newer = try #require(try gitsAnswer(repo))
+        #expect(newer != head)
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(newer))
+
+        // A detached head.
+        try git(repo, ["checkout", "-q", "--detach", "HEAD~1"])
+        let detached = try #require(try gitsAnswer(repo))
+        #expect(detached != newer)
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(detached))
+        try git(repo, ["checkout", "-q", "main"])
+
+        // A linked worktree on its own branch (`.git` is a `gitdir:` file; the refs live in the main repository).
+        let worktree = dir.url.appendingPathComponent("linked")
+        try git(repo, ["worktree", "add", "-q", "-b", "side", worktree.path, "HEAD~2"])
+        let linked = try #require(try gitsAnswer(worktree))
+        #expect(linked != newer)
+        #expect(GitHead.read(in: worktree, environment: localEnvironment) == .commit(linked))
+
+        // And through GitCommit, as the history records it.
+        #expect(GitCommit.resolve(in: worktree, environment: localEnvironment) == linked)
+        #expect(GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
+    }
+
+    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    func leavesToGitWhatIsNotPlain() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+
+        // An unborn branch: git fails, so the commit is unknown; GitHead does not decide it.
+        let empty = dir.url.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        try git(empty, ["init", "-q"])
+        #expect(GitHead.read(in: empty, environment: localEnvironment) == .unsure)
+        #expect(try gitsAnswer(empty) == nil)
+        #expect(GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
+
+        let repo = try repository(dir)
+        let head = try #require(try gitsAnswer(repo))
+
+        // Any GIT_* variable may redirect git: ask git.
+        var redirected = localEnvironment
+        redirected["GIT_DIR"] = empty.appendingPathComponent(".git").path
+        #expect(GitHead.read(in: repo, environment: redirected) == .unsure)
+        #expect(GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
+
+        // A directory that does not exist: git cannot start there.
+        #expect(GitHead.read(in: repo.appendingPathComponent("missing"), environment: localEnvironment) == .unsure)
+
+        // A repository extension git may refuse, or a symbolic ref to another ref: ask git.
+        let config = repo.appendingPathComponent(".git/config")
+        let original = try Data(contentsOf: config)
+        try (original + Data("[extensions]\n\tnoop = true\n".utf8)).write(to: config)
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
+        try original.write(to: config)
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(head))
+        try git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
+        try git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
+        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == head)
+
+        // A corrupt loose ref: git decides (and fails).
+        try git(repo, ["symbolic-ref", "HEAD", "refs/heads/main"])
+        try Data("not a hash\n".utf8).write(to: repo.appendingPathComponent(".git/refs/heads/main"))
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
+        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
+    }
+
+    @Test(.enabled(if: gitPath != nil, "git is not installed"))
+    func noRepositoryAboveIsNoneWithoutGit() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let plain = dir.url.appendingPathComponent("a/b")
+        try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
+        let answer = GitHead.read(in: plain, environment: localEnvironment)
+        // Whatever holds the temporary directory, GitHead agrees with git: none where git finds no repository.
+        if try gitsAnswer(plain) == nil {
+            #expect(answer == .none || answer == .unsure)
+            var ancestors: [String] = []
+            var url = URL(fileURLWithPath: plain.path).resolvingSymlinksInPath()
+            while url.path != "/" {
+                ancestors.append(url.path)
+                url.deleteLastPathComponent()
+            }
+            let anyGit = (ancestors + ["/"]).contains {
+                FileManager.default.fileExists(atPath: $0 + "/.git") || FileManager.default.fileExists(atPath: $0 + "/HEAD")
+            }
+            if !anyGit { #expect(answer == .none) }
+        } else {
+            #expect(answer != .none)
+        }
+        #expect(GitCommit.resolve(in: plain, environment: localEnvironment) == (try gitsAnswer(plain)))
+    }
+}

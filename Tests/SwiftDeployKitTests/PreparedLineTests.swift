@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftDeployKit
+
+/// `audit` hashes and decodes lines on several threads (`forEachPreparedLine`) and walks the chain in order: the
+/// lines it sees, and so every verdict and count, must be those of the one-thread pass (`forEachLine`).
+@Suite("History lines prepared in parallel")
+struct PreparedLineTests {
+    struct Seen: Equatable {
+        var bytes: [UInt8]
+        var number: Int
+        var terminated: Bool
+    }
+
+    func serial(_ url: URL) throws -> [Seen] {
+        var seen: [Seen] = []
+        try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
+            seen.append(Seen(bytes: Array(bytes), number: number, terminated: terminated))
+        }
+        return seen
+    }
+
+    func parallel(_ url: URL, workers: Int) throws -> [Seen] {
+        var seen: [Seen] = []
+        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) { _, bytes, terminated in
+            (Array(bytes), terminated)
+        } consume: { prepared, number, terminated in
+            #expect(prepared.1 == terminated)
+            seen.append(Seen(bytes: prepared.0, number: number, terminated: terminated))
+        }
+        return seen
+    }
+
+    @Test(arguments: [
+        "",  // empty file
+        "\n",
+        "\n\n\n",
+        "{\"a\":1}",  // one line, no newline
+        "{\"a\":1}\n",
+        "a\r\nb\r\n\nc",  // CR kept, blank line, torn last line
+        "é\u{301}ü\n\u{1F600}\n\"\\u00e9\\n\\\"\"\n",  // unicode and escapes are bytes like any other
+    ])
+    func smallFilesGiveTheSameLines(text: String) throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = try dir.write(text, to: "h.jsonl")
+        for workers in [1, 2, 3] {
+            #expect(try parallel(url, workers: workers) == serial(url))
+        }
+    }
+
+    @Test func manyLinesAcrossBlocksAndALineLongerThanABlock() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var text = ""
+        var rng = SystemRandomNumberGenerator()
+        for n in 0..<40_000 {
+            text += "{\"seq\":\(n),\"pad\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng)) + "\"}\n"
+        }
+        // Longer than a block (the buffer must grow), then more lines, and a torn last line.
+        text += String(repeating: "y", count: HistoryLineReader.blockSize + 12_345) + "\n"
+        text += "{\"seq\":1}\n{\"half"
+        let url = try dir.write(text, to: "h.jsonl")
+        let expected = try serial(url)
+        #expect(expected.count == 40_003)
+        for workers in [1, 2, 4] {
+            #expect(try parallel(url, workers: workers) == expected)
+        }
+    }
+
+    @Test func aMissingFileIsTheSameError() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = dir.url.appendingPathComponent("none.jsonl")
+        #expect(throws: HistoryError.missing(path: url.path)) { try parallel(url, workers: 2) }
+    }
+
+    /// The verdict over a history with a broken chain at line N, an escaped and unicode line and a torn last
+    /// line is the same with one thread as with several (and what the one-thread walk says).
+    @Test func verifyAndReportAgreeWithTheOneThreadPass() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = dir.url.appendingPathComponent("history.jsonl")
+        let log = HistoryLog(url: url, environment: localEnvironment)
+        for n in 0..<3_000 {
+            let message = n % 7 == 0 ? "naïve \"quoted\" \\ back\tslash ✓ \u{1F680} #\(n)" : "line \(n)"
+            try log.append(HistoryEntry(event: n % 3 == 0 ? .gate : .status, outcome: "ok", message: message))
+        }
+        var lines = try historyLines(url)
+        lines[1_234] = lines[1_234].replacingOccurrences(of: "\"outcome\":\"ok\"", with: "\"outcome\":\"failed\"")
+        try Data((lines.joined(separator: "\n") + "\n{\"torn\":").utf8).write(to: url)
+
+        var verifier = HistoryChainVerifier()
+        let reader = HistoryJSONReader()
+        try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
+            let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
+            verifier.consume(line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                             sealed: fields?.sealed, terminated: terminated)
+        }
+        verifier.finish()
+
+        let verified = try AuditReport.verify(history: url)
+        #expect(verified.chain == verifier.status)
+        #expect(verified.chain.firstBreak?.line == 1_235)
+        #expect(verified.chain.tornCount == 1)
+
+        let output = dir.url.appendingPathComponent("audit.json")
+        let report = try AuditReport.write(history: url, to: output, format: .json)
+        #expect(report.chain == verifier.status)
+        #expect(report.records == 3_000)
+        #expect(report.events == ["gate": 1_000, "status": 2_000])
+    }
+}
+
+/// A gate loads the policy bundle several times; the second load of unchanged files reuses the first, and any
+/// change to a file (even one String's `==` would not see) is read again.
+@Suite("Policy bundle reuse")
+struct PolicyBundleMemoTests {
+    @Test func anEditedFileIsReadAgain() throws {
+        let project = try GateProject()
+        defer { project.remove() }
+        let manifest = try project.manifest()
+        let first = try PolicyBundle.load(manifest: manifest)
+        let again = try PolicyBundle.load(manifest: manifest)
+        #expect(again.modules == first.modules)
+        #expect(again.thresholds == first.thresholds)
+
+        // thresholds.json changed: the new value, and the contract problem it causes.
+        guard case .object(var thresholds) = try JSONValue.parse(Data(contentsOf: manifest.thresholdsURL)) else {
+            Issue.record("thresholds.json is not an object")
+            return
+        }
+        thresholds["canary"] = .object([:])
+        try Data(JSONValue.object(thresholds).jsonString().utf8).write(to: manifest.thresholdsURL)
+        let edited = try PolicyBundle.load(manifest: manifest)
+        #expect(edited.thresholds["canary"] == .object([:]))
+        #expect(!edited.thresholdProblems(for: "canary").isEmpty)
+
+        // A module normalised differently (é precomposed, then decomposed): equal as Strings, not as bytes.
+        let module = manifest.policyDirectoryURL.appendingPathComponent("canary.rego")
+        let source = try String(contentsOf: module, encoding: .utf8)
+        try Data((source + "\n# caf\u{E9}\n").utf8).write(to: module)
+        let composed = try PolicyBundle.load(manifest: manifest)
+        try Data((source + "\n# cafe\u{301}\n").utf8).write(to: module)
+        let decomposed = try PolicyBundle.load(manifest: manifest)
+        let read = try #require(decomposed.modules.first { $0.name == "canary.rego" })
+        #expect(read.source.utf8.elementsEqual((source + "\n# cafe\u{301}\n").utf8))
+        #expect(!(try #require(composed.modules.first { $0.name == "canary.rego" })).source.utf8.elementsEqual(read.source.utf8))
+
+        // A module removed: gone from the bundle.
+        try FileManager.default.removeItem(at: manifest.policyDirectoryURL.appendingPathComponent("slo.rego"))
+        #expect(!(try PolicyBundle.load(manifest: manifest)).domains.contains("slo"))
+    }
+}
