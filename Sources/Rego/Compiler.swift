@@ -13,7 +13,7 @@ struct Compiler {
 
     struct Scope {
         var package: [String]
-        var imports: [String: [String]]   // alias → path (with root)
+        var imports: [String: [String]]  // alias → path (with root)
         var renames: [String: String] = [:]
         /// Variables visible from enclosing bodies.
         var outer: Set<String> = []
@@ -73,7 +73,9 @@ struct Compiler {
     /// `some` or `some … in` must not occur earlier in the same body (`var x referenced above`),
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
-    func checkDeclarations(_ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []) throws {
+    func checkDeclarations(
+        _ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []
+    ) throws {
         // Only a name this body declares can be in error: nothing to track without one.
         if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
@@ -83,9 +85,15 @@ struct Compiler {
             switch t {
             case .value, .arrayComprehension, .setComprehension, .objectComprehension: return
             case .variable(let v): if tracked.contains(v), occurrence[v] == nil { occurrence[v] = .seen }
-            case .ref(let h, let p): seen(h); for x in p { seen(x) }
+            case .ref(let h, let p):
+                seen(h)
+                for x in p { seen(x) }
             case .array(let i), .set(let i): for x in i { seen(x) }
-            case .object(let e): for x in e { seen(x.key); seen(x.value) }
+            case .object(let e):
+                for x in e {
+                    seen(x.key)
+                    seen(x.value)
+                }
             case .call(_, let args, _): for x in args { seen(x) }
             }
         }
@@ -93,13 +101,17 @@ struct Compiler {
             guard !v.hasPrefix("$") else { return }
             let message: String
             switch occurrence[v] {
-            case nil: occurrence[v] = kind; return
+            case nil:
+                occurrence[v] = kind
+                return
             case .seen: message = "var \(v) referenced above"
             case .assigned: message = "var \(v) assigned above"
             case .declared: message = "var \(v) declared above"
             case .argument: message = "arg \(v) redeclared"
             }
-            throw RegoError(code: "rego_compile_error", message: message, file: e.location.file, line: e.location.line, column: e.location.column)
+            throw RegoError(
+                code: "rego_compile_error", message: message, file: e.location.file, line: e.location.line,
+                column: e.location.column)
         }
         // OPA: a name `some x` declares must be used in the body (or the rule's head).
         for (i, e) in body.exprs.enumerated() {
@@ -107,7 +119,9 @@ struct Compiler {
             var used = headVars
             for (j, x) in body.exprs.enumerated() where j != i { collectVars(x, &used) }
             for name in names where !name.hasPrefix("$") && !used.contains(name) {
-                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+                throw RegoError(
+                    code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file,
+                    line: e.location.line, column: e.location.column)
             }
         }
         for e in body.exprs {
@@ -124,15 +138,21 @@ struct Compiler {
             case .every(_, _, let d, _):
                 seen(d)
             case .term(let t): seen(t)
-            case .unify(let a, let b): seen(a); seen(b)
+            case .unify(let a, let b):
+                seen(a)
+                seen(b)
             }
         }
     }
 
-    mutating func resolveBody(_ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false, headVars: Set<String> = []) throws -> (Body, Scope) {
+    mutating func resolveBody(
+        _ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false,
+        headVars: Set<String> = []
+    ) throws -> (Body, Scope) {
         var scope = scope
         var declared = declaredNames(body)
-        try checkDeclarations(body, declared: extraDeclared, arguments: arguments, declaredHere: declared, headVars: headVars)
+        try checkDeclarations(
+            body, declared: extraDeclared, arguments: arguments, declaredHere: declared, headVars: headVars)
         declared += extraDeclared
         if nested {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
@@ -165,26 +185,34 @@ struct Compiler {
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(try resolveTerm(t, scope, locals))
-        case .unify(let a, let b): out.kind = .unify(try resolveTerm(a, scope, locals), try resolveTerm(b, scope, locals))
+        case .unify(let a, let b):
+            out.kind = .unify(try resolveTerm(a, scope, locals), try resolveTerm(b, scope, locals))
         case .assign(let a, let b):
             // The left side of := always names locals, even when a rule has the same name.
-            out.kind = .assign(try resolveTerm(a, scope, locals.union(patternVars(a))), try resolveTerm(b, scope, locals))
+            out.kind = .assign(
+                try resolveTerm(a, scope, locals.union(patternVars(a))), try resolveTerm(b, scope, locals))
         case .some(let names): out.kind = .some(names.map { scope.renames[$0] ?? $0 })
         case .someIn(let k, let v, let d):
             let l = locals.union(patternVars(v)).union(k.map(patternVars) ?? [])
-            out.kind = .someIn(key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l), domain: try resolveTerm(d, scope, locals))
+            out.kind = .someIn(
+                key: try k.map { try resolveTerm($0, scope, l) }, value: try resolveTerm(v, scope, l),
+                domain: try resolveTerm(d, scope, locals))
         case .every(let k, let v, let d, let body):
             // OPA: a variable `every` declares must be used in its body.
             var inBody = Set<String>()
             for x in body.exprs { collectVars(x, &inBody) }
             for name in (k.map(patternVars) ?? []) + patternVars(v) where !inBody.contains(name) {
-                throw RegoError(code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file, line: e.location.line, column: e.location.column)
+                throw RegoError(
+                    code: "rego_compile_error", message: "declared var \(name) unused", file: e.location.file,
+                    line: e.location.line, column: e.location.column)
             }
             var declared = patternVars(v)
             if let k { declared += patternVars(k) }
             let (nb, inner) = try resolveBody(body, scope, nested: true, extraDeclared: declared)
             let l = locals.union(declared)
-            out.kind = .every(key: try k.map { try resolveTerm($0, inner, l) }, value: try resolveTerm(v, inner, l), domain: try resolveTerm(d, scope, locals), body: nb)
+            out.kind = .every(
+                key: try k.map { try resolveTerm($0, inner, l) }, value: try resolveTerm(v, inner, l),
+                domain: try resolveTerm(d, scope, locals), body: nb)
         }
         out.withs = try e.withs.map { w in
             With(target: try resolveWithTarget(w.target, scope), value: try resolveTerm(w.value, scope, locals))
@@ -197,13 +225,20 @@ struct Compiler {
         switch t {
         case .variable(let v):
             if v == "input" || v == "data" { return t }
-            if let path = scope.imports[v] { return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) }) }
+            if let path = scope.imports[v] {
+                return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
+            }
             if ruleNames[scope.package]?.contains(v) == true {
                 return .ref(.variable("data"), (scope.package + [v]).map { .value(.string($0)) })
             }
             return t
         case .ref(.variable(let v), let path):
-            if v == "input" || v == "data" || Builtins.isBuiltinPrefix(v) && scope.imports[v] == nil && ruleNames[scope.package]?.contains(v) != true { return t }
+            if v == "input" || v == "data"
+                || Builtins.isBuiltinPrefix(v) && scope.imports[v] == nil
+                    && ruleNames[scope.package]?.contains(v) != true
+            {
+                return t
+            }
             let head = try resolveWithTarget(.variable(v), scope)
             if case .ref(let h, let p) = head { return .ref(h, p + path) }
             return t
@@ -223,7 +258,11 @@ struct Compiler {
         case .array(let items): return .array(try items.map { try resolveTerm($0, scope, locals) })
         case .set(let items): return .set(try items.map { try resolveTerm($0, scope, locals) })
         case .object(let entries):
-            return .object(try entries.map { Term.ObjectEntry(key: try resolveTerm($0.key, scope, locals), value: try resolveTerm($0.value, scope, locals)) })
+            return .object(
+                try entries.map {
+                    Term.ObjectEntry(
+                        key: try resolveTerm($0.key, scope, locals), value: try resolveTerm($0.value, scope, locals))
+                })
         case .arrayComprehension(let head, let body):
             let (b, inner) = try resolveBody(body, scope, nested: true)
             return .arrayComprehension(try resolveTerm(head, inner, locals), b)
@@ -312,14 +351,18 @@ struct Compiler {
     func collectVars(_ e: Expr, _ out: inout Set<String>) {
         switch e.kind {
         case .term(let t): collectVars(t, &out)
-        case .unify(let a, let b), .assign(let a, let b): collectVars(a, &out); collectVars(b, &out)
+        case .unify(let a, let b), .assign(let a, let b):
+            collectVars(a, &out)
+            collectVars(b, &out)
         case .some(let names): out.formUnion(names)
         case .someIn(let k, let v, let d):
             if let k { collectVars(k, &out) }
-            collectVars(v, &out); collectVars(d, &out)
+            collectVars(v, &out)
+            collectVars(d, &out)
         case .every(let k, let v, let d, let b):
             if let k { collectVars(k, &out) }
-            collectVars(v, &out); collectVars(d, &out)
+            collectVars(v, &out)
+            collectVars(d, &out)
             for x in b.exprs { collectVars(x, &out) }
         }
         for w in e.withs { collectVars(w.value, &out) }
@@ -329,13 +372,22 @@ struct Compiler {
         switch t {
         case .value: break
         case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
-        case .ref(let h, let p): collectVars(h, &out); for x in p { collectVars(x, &out) }
+        case .ref(let h, let p):
+            collectVars(h, &out)
+            for x in p { collectVars(x, &out) }
         case .array(let i), .set(let i): for x in i { collectVars(x, &out) }
-        case .object(let e): for x in e { collectVars(x.key, &out); collectVars(x.value, &out) }
+        case .object(let e):
+            for x in e {
+                collectVars(x.key, &out)
+                collectVars(x.value, &out)
+            }
         case .arrayComprehension(let h, let b), .setComprehension(let h, let b):
-            collectVars(h, &out); for x in b.exprs { collectVars(x, &out) }
+            collectVars(h, &out)
+            for x in b.exprs { collectVars(x, &out) }
         case .objectComprehension(let k, let v, let b):
-            collectVars(k, &out); collectVars(v, &out); for x in b.exprs { collectVars(x, &out) }
+            collectVars(k, &out)
+            collectVars(v, &out)
+            for x in b.exprs { collectVars(x, &out) }
         case .call(_, let args, _): for x in args { collectVars(x, &out) }
         }
     }
@@ -398,18 +450,29 @@ struct Compiler {
             switch t {
             case .value: break
             case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
-            case .ref(let h, let p): term(h); p.forEach(term)
+            case .ref(let h, let p):
+                term(h)
+                p.forEach(term)
             case .array(let i), .set(let i): i.forEach(term)
-            case .object(let e): for x in e { term(x.key); term(x.value) }
+            case .object(let e):
+                for x in e {
+                    term(x.key)
+                    term(x.value)
+                }
             case .arrayComprehension, .setComprehension, .objectComprehension: break
             case .call(_, let args, _): args.forEach(term)
             }
         }
         switch e.kind {
         case .term(let t): term(t)
-        case .unify(let a, let b), .assign(let a, let b): term(a); term(b)
+        case .unify(let a, let b), .assign(let a, let b):
+            term(a)
+            term(b)
         case .some: break  // a declaration binds nothing
-        case .someIn(let k, let v, let d): if let k { term(k) }; term(v); term(d)
+        case .someIn(let k, let v, let d):
+            if let k { term(k) }
+            term(v)
+            term(d)
         case .every(_, _, let d, _): term(d)
         }
         for w in e.withs { term(w.value) }
@@ -422,7 +485,10 @@ struct Compiler {
         case .variable(let v): return Builtins.table[v] != nil
         case .ref(.variable(let v), let path):
             var name = v
-            for p in path { guard case .value(.string(let s)) = p else { return false }; name += "." + s }
+            for p in path {
+                guard case .value(.string(let s)) = p else { return false }
+                name += "." + s
+            }
             return Builtins.table[name] != nil
         default: return false
         }
@@ -435,16 +501,21 @@ struct Compiler {
         var scopeVars = initial
         for t in tops { scopeVars.formUnion(t) }
         var bound = initial
-        var remaining: [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?, top: Set<String>)] = body.exprs.indices.map { i in
-            let (u, extra) = exprUsage(body.exprs[i])
-            return (body.exprs[i], u, u.needs.intersection(scopeVars), extra, tops[i])
-        }
+        var remaining:
+            [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?, top: Set<String>)] = body
+                .exprs.indices.map { i in
+                    let (u, extra) = exprUsage(body.exprs[i])
+                    return (body.exprs[i], u, u.needs.intersection(scopeVars), extra, tops[i])
+                }
         var ordered: [Expr] = []
         ordered.reserveCapacity(remaining.count)
         while !remaining.isEmpty {
             var picked: Int? = nil
             for (i, r) in remaining.enumerated() {
-                if r.needs.isSubset(of: bound), r.extra?(bound) ?? true { picked = i; break }
+                if r.needs.isSubset(of: bound), r.extra?(bound) ?? true {
+                    picked = i
+                    break
+                }
             }
             guard let i = picked else {
                 let e = remaining[0].expr
@@ -452,11 +523,15 @@ struct Compiler {
                 var missing = u.needs.intersection(scopeVars).subtracting(bound)
                 if missing.isEmpty { missing = u.binds.subtracting(bound) }
                 // Name a variable of the policy rather than one the parser generated.
-                let generated = { (v: String) in v.hasPrefix("__template_value") || (v.hasPrefix("$") && !v.hasPrefix("$_")) }
+                let generated = { (v: String) in
+                    v.hasPrefix("__template_value") || (v.hasPrefix("$") && !v.hasPrefix("$_"))
+                }
                 let unsafe = missing.sorted { (generated($0) ? 1 : 0, $0) < (generated($1) ? 1 : 0, $1) }.first ?? "?"
                 var shown = unsafe.split(separator: "$").first.map(String.init) ?? unsafe
                 if unsafe.hasPrefix("$_") { shown = "_" }
-                throw RegoError(code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file, line: e.location.line, column: e.location.column)
+                throw RegoError(
+                    code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file,
+                    line: e.location.line, column: e.location.column)
             }
             let r = remaining.remove(at: i)
             let e = try reorderNested(r.expr, bound: bound)
@@ -482,8 +557,10 @@ struct Compiler {
         // Most statements hold no nested body: nothing to order, nothing to rebuild.
         switch e.kind {
         case .term(let t) where !hasNestedBody(t) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
-        case .unify(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
-        case .assign(let a, let b) where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .unify(let a, let b)
+        where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
+        case .assign(let a, let b)
+        where !hasNestedBody(a) && !hasNestedBody(b) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
         default: break
         }
         var out = e
@@ -517,7 +594,9 @@ struct Compiler {
         case .ref(let h, let p): return .ref(try reorderTerm(h, bound), try p.map { try reorderTerm($0, bound) })
         case .array(let i): return .array(try i.map { try reorderTerm($0, bound) })
         case .set(let i): return .set(try i.map { try reorderTerm($0, bound) })
-        case .object(let e): return .object(try e.map { .init(key: try reorderTerm($0.key, bound), value: try reorderTerm($0.value, bound)) })
+        case .object(let e):
+            return .object(
+                try e.map { .init(key: try reorderTerm($0.key, bound), value: try reorderTerm($0.value, bound)) })
         // A comprehension's head sees what its body binds (a template string in an object
         // comprehension's key holds comprehensions over the body's variables).
         case .arrayComprehension(let h, let b):

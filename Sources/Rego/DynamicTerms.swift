@@ -23,7 +23,10 @@ extension Compiler {
         var out: [Expr] = []
         out.reserveCapacity(body.exprs.count)
         for e in body.exprs {
-            if !e.negated && !hasNestedBody(e) { out.append(e); continue }
+            if !e.negated && !hasNestedBody(e) {
+                out.append(e)
+                continue
+            }
             var e2 = moveDynamicTermsInNested(e, query: query)
             if e2.negated { e2 = moveOutOfNegation(e2, query: query, into: &out) }
             out.append(e2)
@@ -53,14 +56,20 @@ extension Compiler {
         case .array(let i): return .array(i.map { moveDynamicTerms(inTerm: $0, query: query) })
         case .set(let i): return .set(i.map { moveDynamicTerms(inTerm: $0, query: query) })
         case .object(let e):
-            return .object(e.map { .init(key: moveDynamicTerms(inTerm: $0.key, query: query), value: moveDynamicTerms(inTerm: $0.value, query: query)) })
+            return .object(
+                e.map {
+                    .init(
+                        key: moveDynamicTerms(inTerm: $0.key, query: query),
+                        value: moveDynamicTerms(inTerm: $0.value, query: query))
+                })
         case .arrayComprehension(let h, let b):
             return .arrayComprehension(moveDynamicTerms(inTerm: h, query: query), moveDynamicTerms(b, query: query))
         case .setComprehension(let h, let b):
             return .setComprehension(moveDynamicTerms(inTerm: h, query: query), moveDynamicTerms(b, query: query))
         case .objectComprehension(let k, let v, let b):
-            return .objectComprehension(moveDynamicTerms(inTerm: k, query: query), moveDynamicTerms(inTerm: v, query: query),
-                                        moveDynamicTerms(b, query: query))
+            return .objectComprehension(
+                moveDynamicTerms(inTerm: k, query: query), moveDynamicTerms(inTerm: v, query: query),
+                moveDynamicTerms(b, query: query))
         case .call(let n, let a, let l): return .call(n, a.map { moveDynamicTerms(inTerm: $0, query: query) }, l)
         }
     }
@@ -69,12 +78,17 @@ extension Compiler {
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(moveDynamicTerms(inTerm: t, query: query))
-        case .unify(let a, let b): out.kind = .unify(moveDynamicTerms(inTerm: a, query: query), moveDynamicTerms(inTerm: b, query: query))
-        case .assign(let a, let b): out.kind = .assign(moveDynamicTerms(inTerm: a, query: query), moveDynamicTerms(inTerm: b, query: query))
+        case .unify(let a, let b):
+            out.kind = .unify(moveDynamicTerms(inTerm: a, query: query), moveDynamicTerms(inTerm: b, query: query))
+        case .assign(let a, let b):
+            out.kind = .assign(moveDynamicTerms(inTerm: a, query: query), moveDynamicTerms(inTerm: b, query: query))
         case .some: break
-        case .someIn(let k, let v, let d): out.kind = .someIn(key: k, value: v, domain: moveDynamicTerms(inTerm: d, query: query))
+        case .someIn(let k, let v, let d):
+            out.kind = .someIn(key: k, value: v, domain: moveDynamicTerms(inTerm: d, query: query))
         case .every(let k, let v, let d, let b):
-            out.kind = .every(key: k, value: v, domain: moveDynamicTerms(inTerm: d, query: query), body: moveDynamicTerms(b, query: query))
+            out.kind = .every(
+                key: k, value: v, domain: moveDynamicTerms(inTerm: d, query: query),
+                body: moveDynamicTerms(b, query: query))
         }
         if !e.withs.isEmpty {
             out.withs = e.withs.map { With(target: $0.target, value: moveDynamicTerms(inTerm: $0.value, query: query)) }
@@ -137,7 +151,8 @@ extension Compiler {
         case .array(let items): return .array(items.map { moveCalls($0, e, into: &out) })
         case .set(let items): return .set(items.map { moveCalls($0, e, into: &out) })
         case .object(let entries):
-            return .object(entries.map { .init(key: moveCalls($0.key, e, into: &out), value: moveCalls($0.value, e, into: &out)) })
+            return .object(
+                entries.map { .init(key: moveCalls($0.key, e, into: &out), value: moveCalls($0.value, e, into: &out)) })
         }
     }
 
@@ -150,7 +165,10 @@ extension Compiler {
         case .array(let items): return .array(items.map { moveDynamic($0, e, into: &out) })
         case .set(let items): return .set(items.map { moveDynamic($0, e, into: &out) })
         case .object(let entries):
-            return .object(entries.map { .init(key: moveDynamic($0.key, e, into: &out), value: moveDynamic($0.value, e, into: &out)) })
+            return .object(
+                entries.map {
+                    .init(key: moveDynamic($0.key, e, into: &out), value: moveDynamic($0.value, e, into: &out))
+                })
         default: return t
         }
     }

@@ -11,7 +11,11 @@ struct Env: ExpressibleByDictionaryLiteral {
         let name: String
         let value: RegoValue
         let next: Node?
-        init(_ name: String, _ value: RegoValue, _ next: Node?) { self.name = name; self.value = value; self.next = next }
+        init(_ name: String, _ value: RegoValue, _ next: Node?) {
+            self.name = name
+            self.value = value
+            self.next = next
+        }
     }
     var head: Node?
 
@@ -108,7 +112,11 @@ final class Evaluator {
     @inline(__always)
     func checkStack() throws {
         if stack.exhausted() {
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack")
+            throw RegoError(
+                code: "eval_limit_error",
+                message:
+                    "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack"
+            )
         }
     }
 
@@ -138,7 +146,9 @@ final class Evaluator {
     var pastDeadline: Bool { deadlineNanos != 0 && DispatchTime.now().uptimeNanoseconds >= deadlineNanos }
 
     /// The error of a spent time budget.
-    static var timeLimitError: RegoError { RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit") }
+    static var timeLimitError: RegoError {
+        RegoError(code: "eval_limit_error", message: "evaluation exceeded its time limit")
+    }
 
     /// The work a builtin's arguments or result stand for, from their top level only (O(1)):
     /// a step per 16 bytes of a string and per element of a collection.
@@ -186,7 +196,9 @@ final class Evaluator {
         depth += 1
         if depth > maxDepth {
             depth -= 1
-            throw RegoError(code: "eval_limit_error", message: "evaluation nested deeper than \(maxDepth) rule or function calls (unbounded recursion?)")
+            throw RegoError(
+                code: "eval_limit_error",
+                message: "evaluation nested deeper than \(maxDepth) rule or function calls (unbounded recursion?)")
         }
     }
 
@@ -208,7 +220,10 @@ final class Evaluator {
         var frames: [[Env]] = [start.reversed()]
         frames.reserveCapacity(exprs.count + 1)
         while let top = frames.indices.last {
-            guard let env = frames[top].popLast() else { frames.removeLast(); continue }
+            guard let env = frames[top].popLast() else {
+                frames.removeLast()
+                continue
+            }
             try tick()
             if top == exprs.count {
                 results.append(env)
@@ -231,7 +246,10 @@ final class Evaluator {
     }
 
     func evalExpr(_ e: Expr, _ env: Env, _ out: inout [Env]) throws {
-        if !e.withs.isEmpty { try evalWith(e, env, &out); return }
+        if !e.withs.isEmpty {
+            try evalWith(e, env, &out)
+            return
+        }
         if e.negated {
             var inner: [Env] = []
             try evalExprPlain(e, env, &inner)
@@ -294,7 +312,10 @@ final class Evaluator {
                     }
                     var ok = false
                     for env4 in bound {
-                        if try bodySucceeds(body, env4) { ok = true; break }
+                        if try bodySucceeds(body, env4) {
+                            ok = true
+                            break
+                        }
                     }
                     if !ok { all = false }
                     return ok
@@ -310,11 +331,20 @@ final class Evaluator {
     func forEachEntry(_ coll: RegoValue, _ body: (RegoValue, RegoValue) throws -> Bool) throws {
         switch coll {
         case .array(let items):
-            for i in items.indices { try tick(); if try !body(.int(i), items[i]) { return } }
+            for i in items.indices {
+                try tick()
+                if try !body(.int(i), items[i]) { return }
+            }
         case .set:
-            for x in coll.sortedElements { try tick(); if try !body(x, x) { return } }
+            for x in coll.sortedElements {
+                try tick()
+                if try !body(x, x) { return }
+            }
         case .object:
-            for e in coll.sortedEntries { try tick(); if try !body(e.key, e.value) { return } }
+            for e in coll.sortedEntries {
+                try tick()
+                if try !body(e.key, e.value) { return }
+            }
         default:
             return
         }
@@ -342,7 +372,9 @@ final class Evaluator {
         }
         for (values, env2) in partial {
             let saved = state
-            var next = State(input: saved.input, dataOverrides: saved.dataOverrides, functionOverrides: saved.functionOverrides, functionOverrideValues: saved.functionOverrideValues, cache: Cache())
+            var next = State(
+                input: saved.input, dataOverrides: saved.dataOverrides, functionOverrides: saved.functionOverrides,
+                functionOverrideValues: saved.functionOverrideValues, cache: Cache())
             for (w, v) in values {
                 try applyWith(w.target, v, &next, e.location)
             }
@@ -374,7 +406,10 @@ final class Evaluator {
         case .variable(let v): return [v]
         case .ref(.variable(let v), let path):
             var out = [v]
-            for p in path { guard case .value(.string(let s)) = p else { return nil }; out.append(s) }
+            for p in path {
+                guard case .value(.string(let s)) = p else { return nil }
+                out.append(s)
+            }
             return out
         default: return nil
         }
@@ -386,13 +421,18 @@ final class Evaluator {
         }
         if path[0] == "input" {
             let rest = Array(path.dropFirst())
-            if rest.isEmpty { st.input = value } else { st.input = RegoValue.upsert(st.input ?? .object([:]), rest.map { .string($0) }, value) }
+            if rest.isEmpty {
+                st.input = value
+            } else {
+                st.input = RegoValue.upsert(st.input ?? .object([:]), rest.map { .string($0) }, value)
+            }
             return
         }
         if let fname = functionTargetName(target) {
             let key = fname.joined(separator: ".")
             if case .string(let s) = value, s.hasPrefix("\u{0}fn:") {
-                st.functionOverrideValues[key] = .function(String(s.dropFirst(4)).split(separator: ".").map(String.init))
+                st.functionOverrideValues[key] = .function(
+                    String(s.dropFirst(4)).split(separator: ".").map(String.init))
             } else {
                 st.functionOverrideValues[key] = .value(value)
             }
@@ -404,7 +444,9 @@ final class Evaluator {
             st.dataOverrides.append((rest, value))
             return
         }
-        throw RegoError.compile("with keyword target must reference existing input, data, or a function: \(path.joined(separator: "."))", loc)
+        throw RegoError.compile(
+            "with keyword target must reference existing input, data, or a function: \(path.joined(separator: "."))",
+            loc)
     }
 
     // MARK: terms
@@ -418,7 +460,8 @@ final class Evaluator {
         case .object(let e): return e.allSatisfy { isGround($0.key, env) && isGround($0.value, env) }
         case .arrayComprehension, .setComprehension, .objectComprehension: return true
         // `walk(x)` generates many values: never treated as a single one.
-        case .call(let name, let a, _): return !(name.count == 1 && name[0] == "walk") && a.allSatisfy { isGround($0, env) }
+        case .call(let name, let a, _):
+            return !(name.count == 1 && name[0] == "walk") && a.allSatisfy { isGround($0, env) }
         }
     }
 
@@ -480,7 +523,9 @@ final class Evaluator {
                 return try walkGround(v, path, i, env, dataDocument: false)
             }
             let key: RegoValue
-            if case .value(let k) = path[i] { key = k } else {
+            if case .value(let k) = path[i] {
+                key = k
+            } else {
                 guard let k = try evalGround(path[i], env) else { return nil }
                 key = k
             }
@@ -490,19 +535,27 @@ final class Evaluator {
             case .number(let n): name = n.description  // data[2] reads key "2"
             default: return nil
             }
-            if let child = node.children[name] { node = child; i += 1; continue }
+            if let child = node.children[name] {
+                node = child
+                i += 1
+                continue
+            }
             guard let base = baseValue(node.path + [name]) else { return nil }
             return try walkGround(base, path, i + 1, env, dataDocument: true)
         }
     }
 
     /// `walk` along a ground path: one value or none.
-    func walkGround(_ value: RegoValue, _ path: [Term], _ start: Int, _ env: Env, dataDocument: Bool) throws -> RegoValue? {
+    func walkGround(_ value: RegoValue, _ path: [Term], _ start: Int, _ env: Env, dataDocument: Bool) throws
+        -> RegoValue?
+    {
         var cur = value
         var i = start
         while i < path.count {
             let key: RegoValue
-            if case .value(let k) = path[i] { key = k } else {
+            if case .value(let k) = path[i] {
+                key = k
+            } else {
                 guard let k = try evalGround(path[i], env) else { return nil }
                 key = k
             }
@@ -519,9 +572,18 @@ final class Evaluator {
         case .value(let v):
             out.append((v, env))
         case .variable(let name):
-            if let v = env[name] { out.append((v, env)); return }
-            if name == "input" { if let input = state.input { out.append((input, env)) }; return }
-            if name == "data" { try evalData([], env, &out); return }
+            if let v = env[name] {
+                out.append((v, env))
+                return
+            }
+            if name == "input" {
+                if let input = state.input { out.append((input, env)) }
+                return
+            }
+            if name == "data" {
+                try evalData([], env, &out)
+                return
+            }
             throw RegoError(code: "rego_unsafe_var_error", message: "var \(displayName(name)) is unsafe")
         case .ref(let head, let path):
             if path.allSatisfy({ isGround($0, env) }), isGround(head, env) {
@@ -543,11 +605,17 @@ final class Evaluator {
             try checkStack()
             var flat: [Term] = []
             flat.reserveCapacity(entries.count * 2)
-            for e in entries { flat.append(e.key); flat.append(e.value) }
+            for e in entries {
+                flat.append(e.key)
+                flat.append(e.value)
+            }
             for (vs, env2) in try evalList(flat, env) {
                 var obj: [RegoValue: RegoValue] = [:]
                 var i = 0
-                while i < vs.count { obj[vs[i]] = vs[i + 1]; i += 2 }
+                while i < vs.count {
+                    obj[vs[i]] = vs[i + 1]
+                    i += 2
+                }
                 out.append((.object(obj), env2))
             }
         case .arrayComprehension(let head, let body):
@@ -633,7 +701,10 @@ final class Evaluator {
 
     func evalRef(_ head: Term, _ path: [Term], _ env: Env, _ out: inout [Solution]) throws {
         if case .variable(let name) = head, env[name] == nil {
-            if name == "data" { try evalData(path, env, &out); return }
+            if name == "data" {
+                try evalData(path, env, &out)
+                return
+            }
             if name == "input" {
                 guard let input = state.input else { return }
                 try walk(input, path, 0, env, &out)
@@ -647,8 +718,13 @@ final class Evaluator {
 
     /// Indexes into `value` along `path[i...]`, iterating where a path element is unbound.
     /// `dataDocument`: inside base data, where a number indexes an object by its text (`data.x[2]` reads "2").
-    func walk(_ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution], dataDocument: Bool = false) throws {
-        if i == path.count { out.append((value, env)); return }
+    func walk(
+        _ value: RegoValue, _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution], dataDocument: Bool = false
+    ) throws {
+        if i == path.count {
+            out.append((value, env))
+            return
+        }
         let p = path[i]
         if case .value(let key) = p {
             // The common case (a dotted name): no solutions array needed.
@@ -695,8 +771,9 @@ final class Evaluator {
             guard xs.count == ys.count else { return }
             // Keys must be ground: match entries by key value.
             guard let xk = try evalList(xs.map(\.key), env).first?.0,
-                  let yk = try evalList(ys.map(\.key), env).first?.0,
-                  Set(xk) == Set(yk) else { return }
+                let yk = try evalList(ys.map(\.key), env).first?.0,
+                Set(xk) == Set(yk)
+            else { return }
             var pairs: [(Term, Term)] = []
             for (i, key) in xk.enumerated() {
                 let j = yk.firstIndex(of: key)!
@@ -727,13 +804,21 @@ final class Evaluator {
             for (v, env2) in sols { try unifyValue(a, v, env2, &out) }
             return
         }
-        throw RegoError(code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file, line: loc.line, column: loc.column)
+        throw RegoError(
+            code: "rego_unsafe_var_error", message: "unification of two unbound terms is unsafe", file: loc.file,
+            line: loc.line, column: loc.column)
     }
 
     func unifyPairs(_ pairs: [(Term, Term)], _ env: Env, _ loc: SourceLocation, _ out: inout [Env]) throws {
-        if pairs.isEmpty { out.append(env); return }
+        if pairs.isEmpty {
+            out.append(env)
+            return
+        }
         // Solve a pair that can be solved now first.
-        let idx = pairs.firstIndex { !needsBinding($0.0, env) || !needsBinding($0.1, env) || isComposite($0.0) && isComposite($0.1) } ?? 0
+        let idx =
+            pairs.firstIndex {
+                !needsBinding($0.0, env) || !needsBinding($0.1, env) || isComposite($0.0) && isComposite($0.1)
+            } ?? 0
         var rest = pairs
         let (a, b) = rest.remove(at: idx)
         var mids: [Env] = []
@@ -742,7 +827,10 @@ final class Evaluator {
     }
 
     func isComposite(_ t: Term) -> Bool {
-        switch t { case .array, .object: return true; default: return false }
+        switch t {
+        case .array, .object: return true
+        default: return false
+        }
     }
 
     /// True when the term has an unbound variable in a pattern position (so it can't be evaluated).
@@ -781,7 +869,10 @@ final class Evaluator {
                 var vals: [RegoValue] = []
                 var all = true
                 for key in keys {
-                    guard let v = obj[key] else { all = false; break }
+                    guard let v = obj[key] else {
+                        all = false
+                        break
+                    }
                     vals.append(v)
                 }
                 if all { try unifyValues(entries.map(\.value), vals, env2, &out) }
@@ -799,7 +890,10 @@ final class Evaluator {
         var envs = [env]
         for i in terms.indices {
             var next: [Env] = []
-            for e in envs { try tick(); try unifyValue(terms[i], values[i], e, &next) }
+            for e in envs {
+                try tick()
+                try unifyValue(terms[i], values[i], e, &next)
+            }
             envs = next
             if envs.isEmpty { return }
         }
@@ -818,7 +912,9 @@ final class Evaluator {
         if !state.functionOverrideValues.isEmpty, let mock = state.functionOverrideValues[name.joined(separator: ".")] {
             switch mock {
             case .value(let v): mockValue = v
-            case .function(let f): target = f; replaced = true
+            case .function(let f):
+                target = f
+                replaced = true
             }
         }
         // Looked up by path, so no name is joined on the way (only for messages).
@@ -829,9 +925,13 @@ final class Evaluator {
         } else if let builtin {
             arity = builtin.arity
         } else {
-            throw RegoError(code: "rego_type_error", message: "undefined function \(target.joined(separator: "."))", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(
+                code: "rego_type_error", message: "undefined function \(target.joined(separator: "."))", file: loc.file,
+                line: loc.line, column: loc.column)
         }
-        if replaced, let realArity = Builtins.byPath[name]?.arity ?? program.functionRules(name)?.first?.rule.args?.count {
+        if replaced,
+            let realArity = Builtins.byPath[name]?.arity ?? program.functionRules(name)?.first?.rule.args?.count
+        {
             arity = realArity
         }
         var inputs = args
@@ -839,7 +939,11 @@ final class Evaluator {
         if let arity, arity >= 0, args.count == arity + 1 {
             output = inputs.removeLast()
         } else if let arity, arity >= 0, args.count != arity {
-            throw RegoError(code: "rego_type_error", message: "\(name.joined(separator: ".")): arity mismatch: expected \(arity) arguments, got \(args.count)", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(
+                code: "rego_type_error",
+                message:
+                    "\(name.joined(separator: ".")): arity mismatch: expected \(arity) arguments, got \(args.count)",
+                file: loc.file, line: loc.line, column: loc.column)
         }
         let isWalk = builtin != nil && target.count == 1 && target[0] == "walk"
         if !isWalk, output == nil, mockValue == nil, !replaced, inputs.allSatisfy({ isGround($0, env) }) {
@@ -889,7 +993,10 @@ final class Evaluator {
 
     /// Calls a user function or a builtin on argument values (no mocks); nil when undefined,
     /// including a builtin error outside strict mode.
-    func invoke(_ target: [String], _ userRules: [CompiledRule]?, _ builtin: Builtin?, _ values: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
+    func invoke(
+        _ target: [String], _ userRules: [CompiledRule]?, _ builtin: Builtin?, _ values: [RegoValue],
+        _ loc: SourceLocation
+    ) throws -> RegoValue? {
         if let userRules { return try callFunction(target, userRules, values, loc) }
         do {
             if let builtin {
@@ -940,8 +1047,11 @@ final class Evaluator {
         }
     }
 
-    func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws -> RegoValue? {
-        try enter(); defer { depth -= 1 }
+    func callFunction(_ path: [String], _ rules: [CompiledRule], _ args: [RegoValue], _ loc: SourceLocation) throws
+        -> RegoValue?
+    {
+        try enter()
+        defer { depth -= 1 }
         var result: RegoValue? = nil
         var defaultValue: RegoValue? = nil
         for rule in rules {
@@ -956,7 +1066,8 @@ final class Evaluator {
             try unifyValues(params, args, [:], &start)
             for v in try evalRuleClauses(rule, start: start) {
                 if let r = result, r != v {
-                    throw RegoError.conflict("functions must not produce multiple outputs for same inputs", rule.rule.location)
+                    throw RegoError.conflict(
+                        "functions must not produce multiple outputs for same inputs", rule.rule.location)
                 }
                 result = v
             }
@@ -967,7 +1078,9 @@ final class Evaluator {
     /// Values of a rule's first clause (body, then each `else`) that has solutions with a defined value.
     func evalRuleClauses(_ rule: CompiledRule, start: [Env]) throws -> [RegoValue] {
         var values: [RegoValue] = []
-        let clauses = [(rule.rule.value, rule.rule.body, rule.rule.location)] + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
+        let clauses =
+            [(rule.rule.value, rule.rule.body, rule.rule.location)]
+            + rule.rule.elseClauses.map { ($0.value, $0.body, $0.location) }
         for (valueTerm, body, loc) in clauses {
             let solutions = try evalExprs(body.exprs, start)
             if solutions.isEmpty { continue }
@@ -1000,8 +1113,13 @@ final class Evaluator {
         return nil
     }
 
-    func evalDataNode(_ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution]) throws {
-        if let o = override(at: nodePath) { try walk(o, path, i, env, &out); return }
+    func evalDataNode(
+        _ node: RuleNode, _ nodePath: [String], _ path: [Term], _ i: Int, _ env: Env, _ out: inout [Solution]
+    ) throws {
+        if let o = override(at: nodePath) {
+            try walk(o, path, i, env, &out)
+            return
+        }
         if node.hasRules || i == path.count {
             guard let v = try materialize(node, nodePath) else { return }
             try walk(v, path, i, env, &out)
@@ -1010,7 +1128,9 @@ final class Evaluator {
         let p = path[i]
         if isGround(p, env) {
             let key: RegoValue
-            if case .value(let k) = p { key = k } else {
+            if case .value(let k) = p {
+                key = k
+            } else {
                 guard let k = try evalGround(p, env) else { return }
                 key = k
             }
@@ -1022,7 +1142,10 @@ final class Evaluator {
             if case .string(let s) = key { name = s }
             if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
             if let s = name {
-                if let child = node.children[s] { try evalDataNode(child, child.path, path, i + 1, env, &out); return }
+                if let child = node.children[s] {
+                    try evalDataNode(child, child.path, path, i + 1, env, &out)
+                    return
+                }
                 guard let base = baseValue(nodePath + [s]) else { return }
                 try walk(base, path, i + 1, env, &out, dataDocument: true)
             }
@@ -1037,7 +1160,10 @@ final class Evaluator {
         if let o = override(at: path) { return o }
         var v: RegoValue? = program.data
         for p in path {
-            guard case .object(let obj)? = v else { v = nil; break }
+            guard case .object(let obj)? = v else {
+                v = nil
+                break
+            }
             v = obj[.string(p)]
         }
         for o in state.dataOverrides where o.path.count > path.count && Array(o.path.prefix(path.count)) == path {
@@ -1054,11 +1180,13 @@ final class Evaluator {
         let id = ObjectIdentifier(node)
         if let hit = cache.documents[id] { return hit }
         if cache.inProgress.contains(id) {
-            throw RegoError(code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
+            throw RegoError(
+                code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
         }
         cache.inProgress.insert(id)
         defer { cache.inProgress.remove(id) }
-        try enter(); defer { depth -= 1 }
+        try enter()
+        defer { depth -= 1 }
 
         var result: RegoValue? = baseValue(nodePath)
         if node.isPackage || !node.children.isEmpty {
@@ -1078,8 +1206,10 @@ final class Evaluator {
         if let base = baseValue(nodePath), let r = result {
             result = Builtins.mergeUnion(r, base)
         }
-        for o in state.dataOverrides where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
-            result = RegoValue.upsert(result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
+        for o in state.dataOverrides
+        where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
+            result = RegoValue.upsert(
+                result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
         }
         cache.documents[id] = result
         return result
@@ -1101,18 +1231,25 @@ final class Evaluator {
 
     func evalRulesAt(_ node: RuleNode, _ nodePath: [String], into start: RegoValue?) throws -> RegoValue? {
         var result = start
-        var singles: [[RegoValue]: (RegoValue, Bool)] = [:]   // relative path → value, from ground rule
+        var singles: [[RegoValue]: (RegoValue, Bool)] = [:]  // relative path → value, from ground rule
         var completeDefined = false
         var defaultRule: CompiledRule? = nil
         var sawMulti = false, sawPartialObject = false, sawComplete = false
         for rule in node.rules where !rule.rule.isFunction {
-            if rule.rule.isDefault { defaultRule = rule; continue }
+            if rule.rule.isDefault {
+                defaultRule = rule
+                continue
+            }
             // The rule hangs under the node of its ground prefix, so its relative ref is fixed.
-            let rel = rule.relativeRef.count + nodePath.count == rule.rule.ref.count ? rule.relativeRef : Array(rule.rule.ref.dropFirst(nodePath.count))
+            let rel =
+                rule.relativeRef.count + nodePath.count == rule.rule.ref.count
+                ? rule.relativeRef : Array(rule.rule.ref.dropFirst(nodePath.count))
             switch rule.rule.kind {
             case .multiValue:
                 sawMulti = true
-                if rel.isEmpty, result == nil || result == .object([:]) { result = result == nil || node.children.isEmpty ? .set([]) : result }
+                if rel.isEmpty, result == nil || result == .object([:]) {
+                    result = result == nil || node.children.isEmpty ? .set([]) : result
+                }
                 for (keys, v) in try ruleOutputs(rule, rel) {
                     let existing = result.flatMap { RegoValue.lookup($0, keys) }
                     var set: Set<RegoValue> = []
@@ -1132,14 +1269,21 @@ final class Evaluator {
                 for (keys, v) in values {
                     if let (prev, prevGround) = singles[keys] {
                         if prev != v {
-                            throw RegoError.conflict(ground && prevGround ? "complete rules must not produce multiple outputs" : "object keys must be unique", rule.rule.location)
+                            throw RegoError.conflict(
+                                ground && prevGround
+                                    ? "complete rules must not produce multiple outputs" : "object keys must be unique",
+                                rule.rule.location)
                         }
                         continue
                     }
                     // A key beneath a complete value or vice versa is a conflict too.
                     singles[keys] = (v, ground)
-                    if keys.isEmpty { completeDefined = true; result = v } else {
-                        if let r = result, case .object = r {} else if result != nil, !(result == .set([])) {
+                    if keys.isEmpty {
+                        completeDefined = true
+                        result = v
+                    } else {
+                        if let r = result, case .object = r {
+                        } else if result != nil, !(result == .set([])) {
                             throw RegoError.conflict("object keys must be unique", rule.rule.location)
                         }
                         // A prefix of the key path holding a non-object value conflicts too.
@@ -1187,7 +1331,10 @@ extension RegoValue {
     /// Follows `keys` through nested values with `index`; nil when any step is undefined.
     public static func lookup(_ v: RegoValue, _ keys: [RegoValue]) -> RegoValue? {
         var cur = v
-        for k in keys { guard let n = index(cur, k) else { return nil }; cur = n }
+        for k in keys {
+            guard let n = index(cur, k) else { return nil }
+            cur = n
+        }
         return cur
     }
 
@@ -1208,7 +1355,9 @@ extension RegoValue {
             if let existing = x[k] {
                 guard let m = merge(existing, v) else { return nil }
                 x[k] = m
-            } else { x[k] = v }
+            } else {
+                x[k] = v
+            }
         }
         return .object(x)
     }

@@ -2,9 +2,9 @@
 struct Token: Sendable {
     enum Kind: Sendable, Equatable {
         case ident(String)
-        case string(String)      // decoded value of "…" or `…`
+        case string(String)  // decoded value of "…" or `…`
         case number(String)
-        case punct(String)       // operators and brackets
+        case punct(String)  // operators and brackets
         /// `$"…{expr}…"` or `` $`…{expr}…` ``: literal text and embedded expression sources.
         case template([TemplatePart])
         case newline
@@ -66,8 +66,13 @@ struct Lexer {
     mutating func advance() {
         let b = bytes[pos]
         pos += 1
-        if b == 0x0A { line += 1; lineStart = pos; lineNonASCII = nil }
-        else if b >= 0x80, lineNonASCII == nil { lineNonASCII = pos - 1 }
+        if b == 0x0A {
+            line += 1
+            lineStart = pos
+            lineNonASCII = nil
+        } else if b >= 0x80, lineNonASCII == nil {
+            lineNonASCII = pos - 1
+        }
     }
 
     static func isASCIILetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
@@ -130,11 +135,19 @@ struct Lexer {
             if c == 0x0A || (c == 0x0D && byte(pos + 1) == 0x0A) {
                 tokens.append(Token(kind: .newline, line: l, column: col, spaceBefore: space))
                 if c == 0x0D { advance() }
-                advance(); space = false; continue
+                advance()
+                space = false
+                continue
             }
-            if c == 0x20 || c == 0x09 || c == 0x0D { advance(); space = true; continue }
+            if c == 0x20 || c == 0x09 || c == 0x0D {
+                advance()
+                space = true
+                continue
+            }
             if c == 0x23 {  // '#': a comment to the end of the line
-                while pos < bytes.count, bytes[pos] != 0x0A, !(bytes[pos] == 0x0D && byte(pos + 1) == 0x0A) { advance() }
+                while pos < bytes.count, bytes[pos] != 0x0A, !(bytes[pos] == 0x0D && byte(pos + 1) == 0x0A) {
+                    advance()
+                }
                 continue
             }
             defer { space = false }
@@ -145,7 +158,8 @@ struct Lexer {
                 var asName = false
                 if Parser.keywords.contains(s) {
                     // A keyword touching a '.' of a reference is a plain name there (OPA allows keywords in refs).
-                    let nextIsDotName = pos + 1 < bytes.count && bytes[pos] == 0x2E && (isLetter(at: pos + 1) || bytes[pos + 1] == 0x5F)
+                    let nextIsDotName =
+                        pos + 1 < bytes.count && bytes[pos] == 0x2E && (isLetter(at: pos + 1) || bytes[pos + 1] == 0x5F)
                     var prevIsDot = false
                     if !space, let last = tokens.last, case .punct(".") = last.kind { prevIsDot = true }
                     asName = nextIsDotName || prevIsDot
@@ -192,19 +206,34 @@ struct Lexer {
                         throw error("unterminated string: add the closing '\"' on the same line", line: l, column: col)
                     }
                     let d = bytes[pos]
-                    if d == 0x22 { advance(); break }
+                    if d == 0x22 {
+                        advance()
+                        break
+                    }
                     if d == 0x5C {  // backslash
                         advance()
                         guard pos < bytes.count else { throw error("unterminated string", line: l, column: col) }
                         let escapeStart = pos
                         let e = bytes[pos]
                         switch e {
-                        case 0x6E: s.append(0x0A); advance()
-                        case 0x74: s.append(0x09); advance()
-                        case 0x72: s.append(0x0D); advance()
-                        case 0x62: s.append(0x08); advance()
-                        case 0x66: s.append(0x0C); advance()
-                        case 0x22, 0x5C, 0x2F: s.append(e); advance()
+                        case 0x6E:
+                            s.append(0x0A)
+                            advance()
+                        case 0x74:
+                            s.append(0x09)
+                            advance()
+                        case 0x72:
+                            s.append(0x0D)
+                            advance()
+                        case 0x62:
+                            s.append(0x08)
+                            advance()
+                        case 0x66:
+                            s.append(0x0C)
+                            advance()
+                        case 0x22, 0x5C, 0x2F:
+                            s.append(e)
+                            advance()
                         case 0x75:  // u
                             advance()
                             var code: UInt32 = 0
@@ -212,13 +241,19 @@ struct Lexer {
                                 guard pos < bytes.count, let h = Lexer.hexValue(bytes[pos]) else {
                                     throw error("invalid \\u escape in string", line: line, column: column)
                                 }
-                                code = code * 16 + h; advance()
+                                code = code * 16 + h
+                                advance()
                             }
-                            if code >= 0xD800, code < 0xDC00, pos + 5 < bytes.count, bytes[pos] == 0x5C, bytes[pos + 1] == 0x75 {
+                            if code >= 0xD800, code < 0xDC00, pos + 5 < bytes.count, bytes[pos] == 0x5C,
+                                bytes[pos + 1] == 0x75
+                            {
                                 var low: UInt32 = 0
                                 var ok = true
                                 for k in 0..<4 {
-                                    guard let h = Lexer.hexValue(bytes[pos + 2 + k]) else { ok = false; break }
+                                    guard let h = Lexer.hexValue(bytes[pos + 2 + k]) else {
+                                        ok = false
+                                        break
+                                    }
                                     low = low * 16 + h
                                 }
                                 if ok, low >= 0xDC00, low < 0xE000 {
@@ -228,13 +263,17 @@ struct Lexer {
                             }
                             s.append(contentsOf: (Unicode.Scalar(code) ?? "\u{FFFD}").utf8)
                         default:
-                            throw error("invalid escape sequence '\\\(character(at: escapeStart))' in string", line: line, column: column(at: escapeStart) - 1)
+                            throw error(
+                                "invalid escape sequence '\\\(character(at: escapeStart))' in string", line: line,
+                                column: column(at: escapeStart) - 1)
                         }
                         continue
                     }
-                    s.append(d); advance()
+                    s.append(d)
+                    advance()
                 }
-                tokens.append(Token(kind: .string(String(decoding: s, as: UTF8.self)), line: l, column: col, spaceBefore: space))
+                tokens.append(
+                    Token(kind: .string(String(decoding: s, as: UTF8.self)), line: l, column: col, spaceBefore: space))
                 continue
             }
             if c == 0x60 {  // `
@@ -256,8 +295,12 @@ struct Lexer {
                 let d = byte(pos + 1)
                 // := == != <= >=
                 if d == 0x3D, c == 0x3A || c == 0x3D || c == 0x3C || c == 0x3E {
-                    advance(); advance()
-                    tokens.append(Token(kind: .punct(String(decoding: [c, d], as: UTF8.self)), line: l, column: col, spaceBefore: space))
+                    advance()
+                    advance()
+                    tokens.append(
+                        Token(
+                            kind: .punct(String(decoding: [c, d], as: UTF8.self)), line: l, column: col,
+                            spaceBefore: space))
                     continue
                 }
                 advance()
@@ -265,7 +308,8 @@ struct Lexer {
                 continue
             }
             if c == 0x21, byte(pos + 1) == 0x3D {  // !=
-                advance(); advance()
+                advance()
+                advance()
                 tokens.append(Token(kind: .punct("!="), line: l, column: col, spaceBefore: space))
                 continue
             }
@@ -288,10 +332,15 @@ struct Lexer {
         var text: [UInt8] = []
         while true {
             guard pos < bytes.count, quote == 0x60 || bytes[pos] != 0x0A else {
-                throw error("unterminated template string: add the closing '\(Character(UnicodeScalar(quote)))'", line: l, column: col)
+                throw error(
+                    "unterminated template string: add the closing '\(Character(UnicodeScalar(quote)))'", line: l,
+                    column: col)
             }
             let d = bytes[pos]
-            if d == quote { advance(); break }
+            if d == quote {
+                advance()
+                break
+            }
             if d == 0x5C && quote == 0x22 || d == 0x5C && byte(pos + 1) == 0x7B {
                 advance()
                 guard pos < bytes.count else { throw error("unterminated template string", line: l, column: col) }
@@ -305,13 +354,18 @@ struct Lexer {
                 case 0x66: text.append(0x0C)
                 case 0x22, 0x5C, 0x2F, 0x7B, 0x7D: text.append(e)
                 default:
-                    throw error("invalid escape sequence '\\\(character(at: escapeStart))' in template string", line: line, column: column(at: escapeStart) - 1)
+                    throw error(
+                        "invalid escape sequence '\\\(character(at: escapeStart))' in template string", line: line,
+                        column: column(at: escapeStart) - 1)
                 }
                 advance()
                 continue
             }
             if d == 0x7B {  // {
-                if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))); text = [] }
+                if !text.isEmpty {
+                    parts.append(.text(String(decoding: text, as: UTF8.self)))
+                    text = []
+                }
                 let el = line, ec = column + 1
                 advance()
                 let start = pos
@@ -319,7 +373,8 @@ struct Lexer {
                 parts.append(.expr(String(decoding: bytes[start..<(pos - 1)], as: UTF8.self), line: el, column: ec))
                 continue
             }
-            text.append(d); advance()
+            text.append(d)
+            advance()
         }
         if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))) }
         return parts
@@ -354,7 +409,10 @@ struct Lexer {
             }
             advance()
             if c == 0x7B { depth += 1 }
-            if c == 0x7D { depth -= 1; if depth == 0 { return } }
+            if c == 0x7D {
+                depth -= 1
+                if depth == 0 { return }
+            }
         }
         throw error("unterminated template expression: add the closing '}'", line: l, column: col)
     }

@@ -59,14 +59,21 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// `1e999999999` is an error instead of an allocation that never ends.
     static let maxExponent = 4096
 
-    public init(_ value: Int) { digits = .small(value); scale = 0; literal = nil }
+    public init(_ value: Int) {
+        digits = .small(value)
+        scale = 0
+        literal = nil
+    }
     public init(_ value: BigInt) {
         if let i = Int(exactly: value) { digits = .small(i) } else { digits = .big(value) }
-        scale = 0; literal = nil
+        scale = 0
+        literal = nil
     }
 
     private init(normalized digits: Digits, scale: Int, literal: String?) {
-        self.digits = digits; self.scale = scale; self.literal = literal
+        self.digits = digits
+        self.scale = scale
+        self.literal = literal
     }
 
     /// Powers of ten that fit an Int.
@@ -75,16 +82,25 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// A word-sized mantissa with its scale, normalised.
     init(small: Int, scale: Int) {
         var m = small, s = scale
-        if m == 0 { self.init(normalized: .small(0), scale: 0, literal: nil); return }
+        if m == 0 {
+            self.init(normalized: .small(0), scale: 0, literal: nil)
+            return
+        }
         if s < 0 {
             if -s <= 18 {
                 let (r, o) = m.multipliedReportingOverflow(by: RegoNumber.smallPowers[-s])
-                if !o { self.init(normalized: .small(r), scale: 0, literal: nil); return }
+                if !o {
+                    self.init(normalized: .small(r), scale: 0, literal: nil)
+                    return
+                }
             }
             self = RegoNumber.normalizeBig(BigInt(m), s)
             return
         }
-        while s > 0, m % 10 == 0 { m /= 10; s -= 1 }
+        while s > 0, m % 10 == 0 {
+            m /= 10
+            s -= 1
+        }
         self.init(normalized: .small(m), scale: s, literal: nil)
     }
 
@@ -100,11 +116,15 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     static func normalizeBig(_ mantissa: BigInt, _ scale: Int) -> RegoNumber {
         var m = mantissa, s = scale
         if m.isZero { return RegoNumber(0) }
-        if s < 0 { m *= BigInt(10).power(-s); s = 0 }
+        if s < 0 {
+            m *= BigInt(10).power(-s)
+            s = 0
+        }
         while s > 0 {
             let (q, r) = m.quotientAndRemainder(dividingBy: 10)
             if !r.isZero { break }
-            m = q; s -= 1
+            m = q
+            s -= 1
         }
         if let i = Int(exactly: m) { return RegoNumber(normalized: .small(i), scale: s, literal: nil) }
         return RegoNumber(normalized: .big(m), scale: s, literal: nil)
@@ -122,8 +142,12 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> RegoNumber? {
         var i = 0
         var negative = false
-        if i < b.count, b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
-        else if i < b.count, b[i] == UInt8(ascii: "+") { i += 1 }
+        if i < b.count, b[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        } else if i < b.count, b[i] == UInt8(ascii: "+") {
+            i += 1
+        }
         var small = 0
         var overflow = false
         var digitCount = 0, fracCount = 0
@@ -135,7 +159,12 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
             end = e
             var j = e + 1
             var expNegative = false
-            if j < b.count, b[j] == UInt8(ascii: "+") { j += 1 } else if j < b.count, b[j] == UInt8(ascii: "-") { expNegative = true; j += 1 }
+            if j < b.count, b[j] == UInt8(ascii: "+") {
+                j += 1
+            } else if j < b.count, b[j] == UInt8(ascii: "-") {
+                expNegative = true
+                j += 1
+            }
             guard j < b.count else { return nil }
             var ex = 0
             while j < b.count {
@@ -152,7 +181,9 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
             let d = b[i]
             if d == UInt8(ascii: ".") {
                 if sawDot { return nil }
-                sawDot = true; i += 1; continue
+                sawDot = true
+                i += 1
+                continue
             }
             guard d >= 0x30 && d <= 0x39 else { return nil }
             if sawDot { fracCount += 1 }
@@ -211,12 +242,17 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// The same number without its literal text.
-    public var withoutLiteral: RegoNumber { literal == nil ? self : RegoNumber(normalized: digits, scale: scale, literal: nil) }
+    public var withoutLiteral: RegoNumber {
+        literal == nil ? self : RegoNumber(normalized: digits, scale: scale, literal: nil)
+    }
 
     /// Converts a Double, keeping its shortest round-trip decimal form (what Go prints).
     public init?(_ double: Double) {
         guard double.isFinite else { return nil }
-        if double == double.rounded(), abs(double) < 1e18 { self.init(Int(double)); return }
+        if double == double.rounded(), abs(double) < 1e18 {
+            self.init(Int(double))
+            return
+        }
         self.init(parsing: "\(double)")
     }
 
@@ -308,7 +344,9 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         return RegoNumber(mantissa: a.mantissa * b.mantissa, scale: a.scale + b.scale)
     }
     public static prefix func - (a: RegoNumber) -> RegoNumber {
-        if case .small(let x) = a.digits, x != .min { return RegoNumber(normalized: .small(-x), scale: a.scale, literal: nil) }
+        if case .small(let x) = a.digits, x != .min {
+            return RegoNumber(normalized: .small(-x), scale: a.scale, literal: nil)
+        }
         return RegoNumber(mantissa: -a.mantissa, scale: a.scale)
     }
 
@@ -336,7 +374,10 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         // correctly rounded parse, not a division of two rounded operands).
         let extra = 40 + Swift.max(0, y.magnitude.description.count - x.magnitude.description.count)
         let (q, _) = (x * BigInt(10).power(extra)).quotientAndRemainder(dividingBy: y)
-        if let d = Double(RegoNumber(mantissa: q, scale: extra).canonicalDescription), d.isFinite, let n = RegoNumber(d) { return n }
+        if let d = Double(RegoNumber(mantissa: q, scale: extra).canonicalDescription), d.isFinite, let n = RegoNumber(d)
+        {
+            return n
+        }
         return RegoNumber(self.doubleValue / other.doubleValue)
     }
 
@@ -405,8 +446,12 @@ public struct RegoNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
         var digitText: String
         let neg: Bool
         switch digits {
-        case .small(let i): digitText = String(i.magnitude); neg = i < 0
-        case .big(let b): digitText = b.magnitude.description; neg = b < 0
+        case .small(let i):
+            digitText = String(i.magnitude)
+            neg = i < 0
+        case .big(let b):
+            digitText = b.magnitude.description
+            neg = b < 0
         }
         let count = digitText.utf8.count
         // value = 0.d1d2… × 10^(count - scale), so the exponent of d1 is count - scale - 1.

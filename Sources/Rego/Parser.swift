@@ -49,11 +49,19 @@ struct Parser {
         return false
     }
     func isIdent(_ name: String) -> Bool {
-        if case .ident(let s) = current.kind { return s == name && !(Parser.keywords.contains(s) && current.keywordAsName) }
+        if case .ident(let s) = current.kind {
+            return s == name && !(Parser.keywords.contains(s) && current.keywordAsName)
+        }
         return false
     }
-    var isNewline: Bool { if case .newline = current.kind { return true }; return false }
-    var isEOF: Bool { if case .eof = current.kind { return true }; return false }
+    var isNewline: Bool {
+        if case .newline = current.kind { return true }
+        return false
+    }
+    var isEOF: Bool {
+        if case .eof = current.kind { return true }
+        return false
+    }
 
     mutating func skipNewlines() { while isNewline { pos += 1 } }
 
@@ -64,17 +72,26 @@ struct Parser {
 
     mutating func enter() throws {
         depth += 1
-        if depth > Parser.maxDepth || stack.exhausted() { throw error("nesting too deep (more than \(stack.exhausted() ? depth : Parser.maxDepth) levels): simplify the expression") }
+        if depth > Parser.maxDepth || stack.exhausted() {
+            throw error(
+                "nesting too deep (more than \(stack.exhausted() ? depth : Parser.maxDepth) levels): simplify the expression"
+            )
+        }
     }
     mutating func leave() { depth -= 1 }
 
-    static let keywords: Set<String> = ["package", "import", "as", "default", "else", "not", "some", "in", "every", "with", "if", "contains", "true", "false", "null"]
+    static let keywords: Set<String> = [
+        "package", "import", "as", "default", "else", "not", "some", "in", "every", "with", "if", "contains", "true",
+        "false", "null",
+    ]
 
     // MARK: module
 
     mutating func parseModule() throws -> Module {
         skipNewlines()
-        guard isIdent("package") else { throw error("expected 'package' declaration at the start of the module, found \(describe(current))") }
+        guard isIdent("package") else {
+            throw error("expected 'package' declaration at the start of the module, found \(describe(current))")
+        }
         pos += 1
         let pkgTerm = try parseRefTerm()
         let package = try pathNames(pkgTerm, allowRoot: "data", what: "package")
@@ -88,14 +105,18 @@ struct Parser {
                 let loc = location
                 let t = try parseRefTerm()
                 let names = try pathNames(t, allowRoot: nil, what: "import")
-                guard let root = names.first, root == "data" || root == "input" || root == "future" || root == "rego" else {
-                    throw RegoError(code: "rego_parse_error", message: "invalid import path: must begin with input or data", file: file, line: loc.line, column: loc.column)
+                guard let root = names.first, root == "data" || root == "input" || root == "future" || root == "rego"
+                else {
+                    throw RegoError(
+                        code: "rego_parse_error", message: "invalid import path: must begin with input or data",
+                        file: file, line: loc.line, column: loc.column)
                 }
                 var alias = names.last!
                 if isIdent("as") {
                     pos += 1
                     guard case .ident(let a) = current.kind else { throw error("expected alias name after 'as'") }
-                    alias = a; pos += 1
+                    alias = a
+                    pos += 1
                 }
                 if root == "data" || root == "input" {
                     module.imports.append(Import(path: names, alias: alias))
@@ -111,7 +132,10 @@ struct Parser {
 
     mutating func endOfStatement() throws {
         if isNewline || isEOF { return }
-        if isPunct(";") { pos += 1; return }
+        if isPunct(";") {
+            pos += 1
+            return
+        }
         throw error("unexpected \(describe(current)): expected end of statement (a new line)")
     }
 
@@ -139,8 +163,13 @@ struct Parser {
     mutating func parseRule() throws -> [Rule] {
         let loc = location
         var isDefault = false
-        if isIdent("default") { isDefault = true; pos += 1 }
-        guard case .ident(let name) = current.kind, !Parser.keywords.contains(name) || name == "contains" || current.keywordAsName else {
+        if isIdent("default") {
+            isDefault = true
+            pos += 1
+        }
+        guard case .ident(let name) = current.kind,
+            !Parser.keywords.contains(name) || name == "contains" || current.keywordAsName
+        else {
             throw error("expected a rule name, found \(describe(current))")
         }
         pos += 1
@@ -157,7 +186,9 @@ struct Parser {
                 let t = try parseExpr(level: .unify)
                 try expectPunct("]", "to close the rule head reference")
                 ref.append(t)
-            } else { break }
+            } else {
+                break
+            }
         }
         var args: [Term]? = nil
         if isPunct("("), !current.spaceBefore {
@@ -167,7 +198,12 @@ struct Parser {
             while !isPunct(")") {
                 list.append(try parseExpr(level: .or))
                 skipNewlines()
-                if isPunct(",") { pos += 1; skipNewlines() } else { break }
+                if isPunct(",") {
+                    pos += 1
+                    skipNewlines()
+                } else {
+                    break
+                }
             }
             try expectPunct(")", "to close the function parameters")
             args = list
@@ -188,7 +224,11 @@ struct Parser {
         if isDefault {
             guard hasValue || args == nil else { throw error("default rule must have a value", at: nil) }
             if isIdent("if") || isPunct("{") { throw error("default rules must not have a body") }
-            return [Rule(kind: .singleValue, ref: ref, args: args, value: value, body: Body(exprs: []), isDefault: true, elseClauses: [], location: loc, file: file)]
+            return [
+                Rule(
+                    kind: .singleValue, ref: ref, args: args, value: value, body: Body(exprs: []), isDefault: true,
+                    elseClauses: [], location: loc, file: file)
+            ]
         }
         var body = Body(exprs: [])
         if isIdent("if") {
@@ -198,15 +238,22 @@ struct Parser {
             throw error("`if` keyword is required before rule body (Rego v1)")
         } else if !hasValue && args == nil && kind == .singleValue {
             if ref.count == 1 {
-                throw error("rule '\(name)' has neither a value nor a body: write '\(name) := value' or '\(name) if { … }'", at: tokens[pos - 1])
+                throw error(
+                    "rule '\(name)' has neither a value nor a body: write '\(name) := value' or '\(name) if { … }'",
+                    at: tokens[pos - 1])
             }
         }
-        var rule = Rule(kind: kind, ref: ref, args: args, value: value, body: body, isDefault: false, elseClauses: [], location: loc, file: file)
+        var rule = Rule(
+            kind: kind, ref: ref, args: args, value: value, body: body, isDefault: false, elseClauses: [],
+            location: loc, file: file)
         // else chain
         while true {
             let save = pos
             skipNewlines()
-            guard isIdent("else") else { pos = save; break }
+            guard isIdent("else") else {
+                pos = save
+                break
+            }
             let eloc = location
             pos += 1
             var evalue: Term = .value(.bool(true))
@@ -215,8 +262,12 @@ struct Parser {
                 evalue = try parseExpr(level: .member)
             }
             var ebody = Body(exprs: [])
-            if isIdent("if") { pos += 1; ebody = try parseRuleBody() }
-            else if isPunct("{") { throw error("`if` keyword is required before else body (Rego v1)") }
+            if isIdent("if") {
+                pos += 1
+                ebody = try parseRuleBody()
+            } else if isPunct("{") {
+                throw error("`if` keyword is required before else body (Rego v1)")
+            }
             rule.elseClauses.append(ElseClause(value: evalue, body: ebody, location: eloc))
         }
         return [rule]
@@ -246,8 +297,11 @@ struct Parser {
 
     /// Statements separated by newlines or `;` until `closing` (not consumed).
     mutating func parseBody(closing: String) throws -> Body {
-        try enter(); defer { leave() }
-        let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+        try enter()
+        defer { leave() }
+        let savedBar = stopAtBar
+        stopAtBar = false
+        defer { stopAtBar = savedBar }
 
         var exprs: [Expr] = []
         while true {
@@ -270,18 +324,26 @@ struct Parser {
         if isIdent("some") {
             pos += 1
             var terms: [Term] = [try parseExpr(level: .relation)]
-            while isPunct(",") { pos += 1; skipNewlines(); terms.append(try parseExpr(level: .relation)) }
+            while isPunct(",") {
+                pos += 1
+                skipNewlines()
+                terms.append(try parseExpr(level: .relation))
+            }
             if isIdent("in") {
                 pos += 1
                 let domain = try parseExpr(level: .relation)
                 guard terms.count <= 2 else { throw error("'some' takes at most two variables before 'in'") }
-                let e = Expr(kind: .someIn(key: terms.count == 2 ? terms[0] : nil, value: terms.last!, domain: domain), location: loc)
+                let e = Expr(
+                    kind: .someIn(key: terms.count == 2 ? terms[0] : nil, value: terms.last!, domain: domain),
+                    location: loc)
                 return try parseWiths(e)
             }
             var names: [String] = []
             for t in terms {
                 guard case .variable(let n) = t else {
-                    throw RegoError(code: "rego_parse_error", message: "expected variable names after 'some'", file: file, line: loc.line, column: loc.column)
+                    throw RegoError(
+                        code: "rego_parse_error", message: "expected variable names after 'some'", file: file,
+                        line: loc.line, column: loc.column)
                 }
                 names.append(n)
             }
@@ -290,7 +352,10 @@ struct Parser {
         if isIdent("every") {
             pos += 1
             var terms: [Term] = [try parseExpr(level: .relation)]
-            if isPunct(",") { pos += 1; terms.append(try parseExpr(level: .relation)) }
+            if isPunct(",") {
+                pos += 1
+                terms.append(try parseExpr(level: .relation))
+            }
             guard isIdent("in") else { throw error("expected 'in' after 'every' variables") }
             pos += 1
             let domain = try parseExpr(level: .relation)
@@ -299,11 +364,16 @@ struct Parser {
             let body = try parseBody(closing: "}")
             try expectPunct("}", "to close the 'every' body")
             for t in terms { guard case .variable = t else { throw error("'every' variables must be names", at: nil) } }
-            let e = Expr(kind: .every(key: terms.count == 2 ? terms[0] : nil, value: terms.last!, domain: domain, body: body), location: loc)
+            let e = Expr(
+                kind: .every(key: terms.count == 2 ? terms[0] : nil, value: terms.last!, domain: domain, body: body),
+                location: loc)
             return try parseWiths(e)
         }
         var negated = false
-        if isIdent("not") { negated = true; pos += 1 }
+        if isIdent("not") {
+            negated = true
+            pos += 1
+        }
         let lhs = try parseExpr(level: .member)
         var kind: Expr.Kind
         if isPunct(",") {
@@ -332,7 +402,10 @@ struct Parser {
             // A `with` may continue the statement on the next line.
             let save = pos
             skipNewlines()
-            guard isIdent("with") else { pos = save; break }
+            guard isIdent("with") else {
+                pos = save
+                break
+            }
             pos += 1
             let target = try parseExpr(level: .or)
             guard isIdent("as") else { throw error("expected 'as' in 'with' modifier") }
@@ -384,14 +457,18 @@ struct Parser {
         guard p < tokens.count, case .punct(let op) = tokens[p].kind, op != "|" else { return nil }
         let saved = pos
         pos = p
-        guard let l = operatorLevel(), l >= level else { pos = saved; return nil }
+        guard let l = operatorLevel(), l >= level else {
+            pos = saved
+            return nil
+        }
         return l
     }
 
     /// Parses an infix expression whose operators bind at least as tightly as `level`
     /// (`:=`/`=` are handled by literals, never here).
     mutating func parseExpr(level: Level) throws -> Term {
-        try enter(); defer { leave() }
+        try enter()
+        defer { leave() }
         var lhs = try parseUnary()
         while let opLevel = operatorLevelAcrossNewlines(atLeast: max(level, .member)), opLevel >= max(level, .member) {
             let loc = location
@@ -420,7 +497,9 @@ struct Parser {
             pos += 1
             if case .number(let n) = current.kind, !current.spaceBefore {
                 pos += 1
-                guard let num = RegoNumber(literal: "-" + n) else { throw error("number '\(n)' is out of range", at: tokens[pos - 1]) }
+                guard let num = RegoNumber(literal: "-" + n) else {
+                    throw error("number '\(n)' is out of range", at: tokens[pos - 1])
+                }
                 return try parsePostfix(.value(.number(num)))
             }
             let operand = try parseUnary()
@@ -457,7 +536,8 @@ struct Parser {
     }
 
     mutating func parsePrimary() throws -> Term {
-        try enter(); defer { leave() }
+        try enter()
+        defer { leave() }
         let tok = current
         let loc = location
         switch tok.kind {
@@ -476,11 +556,19 @@ struct Parser {
             return .variable(name)
         case .ident(let name):
             switch name {
-            case "true": pos += 1; return .value(.bool(true))
-            case "false": pos += 1; return .value(.bool(false))
-            case "null": pos += 1; return .value(.null)
+            case "true":
+                pos += 1
+                return .value(.bool(true))
+            case "false":
+                pos += 1
+                return .value(.bool(false))
+            case "null":
+                pos += 1
+                return .value(.null)
             case "set":
-                if pos + 2 < tokens.count, case .punct("(") = tokens[pos + 1].kind, case .punct(")") = tokens[pos + 2].kind {
+                if pos + 2 < tokens.count, case .punct("(") = tokens[pos + 1].kind,
+                    case .punct(")") = tokens[pos + 2].kind
+                {
                     pos += 3
                     return .value(.set([]))
                 }
@@ -513,9 +601,14 @@ struct Parser {
             return t
         case .punct("["):
             pos += 1
-            let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+            let savedBar = stopAtBar
+            stopAtBar = false
+            defer { stopAtBar = savedBar }
             skipNewlines()
-            if isPunct("]") { pos += 1; return .array([]) }
+            if isPunct("]") {
+                pos += 1
+                return .array([])
+            }
             let first = try parseExprNoBar()
             skipNewlines()
             if isPunct("|") {
@@ -526,21 +619,29 @@ struct Parser {
             }
             var items = [first]
             while isPunct(",") {
-                pos += 1; skipNewlines()
+                pos += 1
+                skipNewlines()
                 if isPunct("]") { break }
-                items.append(try parseExpr(level: .member)); skipNewlines()
+                items.append(try parseExpr(level: .member))
+                skipNewlines()
             }
             try expectPunct("]", "to close the array")
             return .array(items)
         case .punct("{"):
             pos += 1
-            let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+            let savedBar = stopAtBar
+            stopAtBar = false
+            defer { stopAtBar = savedBar }
             skipNewlines()
-            if isPunct("}") { pos += 1; return .object([]) }
+            if isPunct("}") {
+                pos += 1
+                return .object([])
+            }
             let first = try parseExprNoBar()
             skipNewlines()
             if isPunct(":") {
-                pos += 1; skipNewlines()
+                pos += 1
+                skipNewlines()
                 let v = try parseExprNoBar()
                 skipNewlines()
                 if isPunct("|") {
@@ -551,12 +652,15 @@ struct Parser {
                 }
                 var entries = [Term.ObjectEntry(key: first, value: v)]
                 while isPunct(",") {
-                    pos += 1; skipNewlines()
+                    pos += 1
+                    skipNewlines()
                     if isPunct("}") { break }
-                    let k = try parseExpr(level: .member); skipNewlines()
+                    let k = try parseExpr(level: .member)
+                    skipNewlines()
                     try expectPunct(":", "between object key and value")
                     skipNewlines()
-                    let val = try parseExpr(level: .member); skipNewlines()
+                    let val = try parseExpr(level: .member)
+                    skipNewlines()
                     entries.append(Term.ObjectEntry(key: k, value: val))
                 }
                 try expectPunct("}", "to close the object")
@@ -570,9 +674,11 @@ struct Parser {
             }
             var items = [first]
             while isPunct(",") {
-                pos += 1; skipNewlines()
+                pos += 1
+                skipNewlines()
                 if isPunct("}") { break }
-                items.append(try parseExpr(level: .member)); skipNewlines()
+                items.append(try parseExpr(level: .member))
+                skipNewlines()
             }
             try expectPunct("}", "to close the set")
             return .set(items)
@@ -593,7 +699,9 @@ struct Parser {
             } else if isPunct("["), !current.spaceBefore {
                 pos += 1
                 skipNewlines()
-                let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+                let savedBar = stopAtBar
+                stopAtBar = false
+                defer { stopAtBar = savedBar }
                 let idx = try parseExpr(level: .unify)
                 skipNewlines()
                 try expectPunct("]", "to close the reference")
@@ -602,14 +710,21 @@ struct Parser {
                 let loc = location
                 guard let name = callName(term) else { throw error("invalid function call: only names can be called") }
                 pos += 1
-                let savedBar = stopAtBar; stopAtBar = false; defer { stopAtBar = savedBar }
+                let savedBar = stopAtBar
+                stopAtBar = false
+                defer { stopAtBar = savedBar }
 
                 skipNewlines()
                 var args: [Term] = []
                 while !isPunct(")") {
                     args.append(try parseExpr(level: .member))
                     skipNewlines()
-                    if isPunct(",") { pos += 1; skipNewlines() } else { break }
+                    if isPunct(",") {
+                        pos += 1
+                        skipNewlines()
+                    } else {
+                        break
+                    }
                 }
                 try expectPunct(")", "to close the call of \(name.joined(separator: "."))")
                 term = .call(name, args, loc)
@@ -668,11 +783,18 @@ struct Parser {
                 sub.wildcardCounter = wildcardCounter + 100_000
                 sub.skipNewlines()
                 let at = SourceLocation(file: file, line: line, column: column)
-                guard !sub.isEOF else { throw RegoError(code: "rego_parse_error", message: "empty template expression", file: file, line: line, column: column) }
+                guard !sub.isEOF else {
+                    throw RegoError(
+                        code: "rego_parse_error", message: "empty template expression", file: file, line: line,
+                        column: column)
+                }
                 let literal = try sub.parseLiteral()
                 sub.skipNewlines()
                 guard sub.isEOF, case .term(let term) = literal.kind, !literal.negated else {
-                    throw RegoError(code: "rego_parse_error", message: "a template expression must be a single term or call (with optional 'with')", file: file, line: line, column: column)
+                    throw RegoError(
+                        code: "rego_parse_error",
+                        message: "a template expression must be a single term or call (with optional 'with')",
+                        file: file, line: line, column: column)
                 }
                 wildcardCounter = sub.wildcardCounter + 1
                 // A name of its own per expression, so nested templates never shadow each other.

@@ -98,10 +98,16 @@ final class Program {
     func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
         for other in node.rules {
             if other.rule.isFunction {
-                throw RegoError(code: "rego_type_error", message: "conflicting rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+                throw RegoError(
+                    code: "rego_type_error",
+                    message: "conflicting rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found",
+                    file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
             }
             if other.rule.isDefault && rule.rule.isDefault {
-                throw RegoError(code: "rego_type_error", message: "multiple default rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found", file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
+                throw RegoError(
+                    code: "rego_type_error",
+                    message: "multiple default rules data.\(rule.rule.groundPrefix.joined(separator: ".")) found",
+                    file: rule.rule.file, line: rule.rule.location.line, column: rule.rule.location.column)
             }
         }
     }
@@ -116,7 +122,8 @@ final class Program {
         var headVars = Set<String>()
         compiler.collectVars(r.value, &headVars)
         for t in r.ref { compiler.collectVars(t, &headVars) }
-        let (body, _) = try compiler.resolveBody(r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
+        let (body, _) = try compiler.resolveBody(
+            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
         rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
@@ -126,27 +133,32 @@ final class Program {
         let headBound = headHasBodies ? compiler.boundAfter(rule.body, Set(argVars)) : []
         rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
         if headHasBodies {
-            rule.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
+            rule.value = compiler.moveDynamicTerms(
+                inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
         }
         if let args = r.args {
             rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
         }
         rule.ref = try rule.ref.map { t in
             let resolved = try compiler.resolveTerm(t, scope, headLocals)
-            return headHasBodies ? compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(resolved, headBound), query: false) : resolved
+            return headHasBodies
+                ? compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(resolved, headBound), query: false)
+                : resolved
         }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
             let d = Set(compiler.declaredNames(c.body) + argVars)
             var elseHead = Set<String>()
             compiler.collectVars(c.value, &elseHead)
-            let (b, _) = try compiler.resolveBody(c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
+            let (b, _) = try compiler.resolveBody(
+                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
             c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
             var locals = d
             for e in c.body.exprs { compiler.collectVars(e, &locals) }
             c.value = try compiler.resolveTerm(c.value, scope, locals)
             if compiler.hasNestedBody(c.value) {
-                c.value = compiler.moveDynamicTerms(inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, Set(argVars))), query: false)
+                c.value = compiler.moveDynamicTerms(
+                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, Set(argVars))), query: false)
             }
             return c
         }

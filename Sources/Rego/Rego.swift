@@ -148,7 +148,10 @@ public final class RegoEngine: @unchecked Sendable {
     /// Compiled queries are cached: a decision path is usually asked many times.
     func compiledQuery(_ query: String) throws -> CompiledQuery {
         queryCacheLock.lock()
-        if let hit = queryCache[query] { queryCacheLock.unlock(); return hit }
+        if let hit = queryCache[query] {
+            queryCacheLock.unlock()
+            return hit
+        }
         queryCacheLock.unlock()
         let body = try program.compileQuery(query)
         let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -157,14 +160,18 @@ public final class RegoEngine: @unchecked Sendable {
         // Like `opa eval`, a term expression is captured: its value is reported (and fails the query when false).
         let captured: [Term?] = body.exprs.map { e in
             guard case .term(let t) = e.kind, e.withs.isEmpty, !e.negated, !e.generated else { return nil }
-            if case .call(let name, let args, _) = t, let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0, args.count == arity + 1 {
+            if case .call(let name, let args, _) = t,
+                let arity = program.compiler.functionArity[name.joined(separator: ".")], arity >= 0,
+                args.count == arity + 1
+            {
                 return nil
             }
             return t
         }
-        let compiled = CompiledQuery(exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
-                                     userVars: userVars.filter { !$0.contains("$") }, captured: captured,
-                                     failOnFalse: body.exprs.count(where: { !$0.generated }) > 1 || body.exprs.contains(where: Self.iterates))
+        let compiled = CompiledQuery(
+            exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
+            userVars: userVars.filter { !$0.contains("$") }, captured: captured,
+            failOnFalse: body.exprs.count(where: { !$0.generated }) > 1 || body.exprs.contains(where: Self.iterates))
         queryCacheLock.lock()
         if queryCache.count > 256 { queryCache.removeAll() }
         queryCache[query] = compiled
@@ -175,8 +182,9 @@ public final class RegoEngine: @unchecked Sendable {
     /// `document`: read the query's single term as a document, keeping a `false` value (Data API).
     func evaluateQuery(_ query: String, input: RegoValue?, document: Bool = false) throws -> [RegoQueryResult] {
         let compiled = try compiledQuery(query)
-        let evaluator = Evaluator(program: program, input: input, strict: options.strictBuiltinErrors,
-                                  deadline: options.timeout.map { Date().addingTimeInterval($0) })
+        let evaluator = Evaluator(
+            program: program, input: input, strict: options.strictBuiltinErrors,
+            deadline: options.timeout.map { Date().addingTimeInterval($0) })
         var results: [RegoQueryResult] = []
         let userVars = compiled.userVars
         // Evaluate expression by expression so each one's value can be reported: depth-first on
@@ -187,7 +195,10 @@ public final class RegoEngine: @unchecked Sendable {
         typealias Partial = (env: Env, values: [RegoQueryResult.Expression])
         var frames: [[Partial]] = [[([:], [])]]
         while let top = frames.indices.last {
-            guard let partial = frames[top].popLast() else { frames.removeLast(); continue }
+            guard let partial = frames[top].popLast() else {
+                frames.removeLast()
+                continue
+            }
             let (env, values) = partial
             if top == exprs.count {
                 var bindings: [String: RegoValue] = [:]

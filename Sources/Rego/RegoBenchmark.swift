@@ -27,8 +27,10 @@ public struct RegoBenchmark: Sendable {
     public let result: RegoValue?
 
     /// Compiles `modules` `compileRuns` times and evaluates `query` `evalRuns` times (after 10 warm-up runs).
-    public static func measure(modules: [RegoModule], data: RegoValue, input: RegoValue?, query: String,
-                               compileRuns: Int = 200, evalRuns: Int = 2000) throws -> RegoBenchmark {
+    public static func measure(
+        modules: [RegoModule], data: RegoValue, input: RegoValue?, query: String,
+        compileRuns: Int = 200, evalRuns: Int = 2000
+    ) throws -> RegoBenchmark {
         var compileSamples: [TimeInterval] = []
         var engine = try RegoEngine(modules: modules, data: data)
         for _ in 0..<compileRuns {

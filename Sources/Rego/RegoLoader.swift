@@ -85,7 +85,8 @@ public struct RegoLoader {
             try merge(value, at: prefix, source: url.path)
         default:
             if explicit {
-                throw RegoError(code: "load_error", message: "\(url.path): unsupported file type (expected .rego, .json or .yaml)")
+                throw RegoError(
+                    code: "load_error", message: "\(url.path): unsupported file type (expected .rego, .json or .yaml)")
             }
         }
     }
@@ -93,12 +94,17 @@ public struct RegoLoader {
     mutating func merge(_ value: RegoValue, at path: [String], source: String) throws {
         if path.isEmpty {
             guard case .object = value else {
-                throw RegoError(code: "load_error", message: "\(source): data file at the root must hold a JSON object; load it with a prefix (name:\(source))")
+                throw RegoError(
+                    code: "load_error",
+                    message:
+                        "\(source): data file at the root must hold a JSON object; load it with a prefix (name:\(source))"
+                )
             }
         }
         let wrapped = path.reversed().reduce(value) { v, key in .object([.string(key): v]) }
         guard let merged = RegoValue.merge(data, wrapped) else {
-            throw RegoError(code: "load_error", message: "\(source): merge error: its keys conflict with data loaded before")
+            throw RegoError(
+                code: "load_error", message: "\(source): merge error: its keys conflict with data loaded before")
         }
         data = merged
     }
@@ -125,11 +131,14 @@ public struct RegoTestRunner {
             let start = Date()
             do {
                 let v = try engine.evaluate(path: name, input: nil)
-                return Result(name: name, passed: v == .bool(true), error: nil, duration: Date().timeIntervalSince(start))
+                return Result(
+                    name: name, passed: v == .bool(true), error: nil, duration: Date().timeIntervalSince(start))
             } catch let e as RegoError {
                 return Result(name: name, passed: false, error: e, duration: Date().timeIntervalSince(start))
             } catch {
-                return Result(name: name, passed: false, error: RegoError(code: "eval_error", message: "\(error)"), duration: Date().timeIntervalSince(start))
+                return Result(
+                    name: name, passed: false, error: RegoError(code: "eval_error", message: "\(error)"),
+                    duration: Date().timeIntervalSince(start))
             }
         }
     }

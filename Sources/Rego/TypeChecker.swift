@@ -38,7 +38,8 @@ struct TypeChecker {
     /// Builtins OPA has and this engine deliberately does not: rejected at compile time with the reason.
     static let unsupported: [String: String] = [
         "http.send": "policies have no network access here; fetch the data first and pass it as input or data",
-        "net.lookup_ip_addr": "policies have no network access (DNS) here; resolve addresses first and pass them as input",
+        "net.lookup_ip_addr":
+            "policies have no network access (DNS) here; resolve addresses first and pass them as input",
         "regex.globs_match": "intersecting two regular expressions is not implemented",
         "strings.render_template": "Go's text/template is not implemented",
         "json.verify_schema": "JSON Schema validation is not implemented",
@@ -93,12 +94,16 @@ struct TypeChecker {
         func visit(_ node: RuleNode, _ path: [String]) {
             let rules = node.rules.filter { !$0.rule.isFunction }
             if !rules.isEmpty, node.children.isEmpty,
-               rules.allSatisfy({ $0.rule.kind == .singleValue && $0.rule.isGround }) {
+                rules.allSatisfy({ $0.rule.kind == .singleValue && $0.rule.isGround })
+            {
                 var types: [RegoType] = []
                 var scalar = true
                 for r in rules {
                     for v in [r.rule.value] + r.rule.elseClauses.map(\.value) {
-                        guard case .value(let x) = v else { scalar = false; break }
+                        guard case .value(let x) = v else {
+                            scalar = false
+                            break
+                        }
                         switch x {
                         case .null, .bool, .number, .string: types.append(RegoType.of(x))
                         default: scalar = false
@@ -121,30 +126,32 @@ struct TypeChecker {
                 try checkExpr(e, &env, rules)
             } catch let err as RegoError where err.file == nil {
                 // Reference errors take the location of their statement.
-                throw RegoError(code: err.code, message: err.message, file: e.location.file, line: e.location.line, column: e.location.column)
+                throw RegoError(
+                    code: err.code, message: err.message, file: e.location.file, line: e.location.line,
+                    column: e.location.column)
             }
         }
     }
 
     func checkExpr(_ e: Expr, _ env: inout Env, _ rules: [[String]: RegoType]) throws {
-            for w in e.withs { _ = try type(of: w.value, env, rules) }
-            switch e.kind {
-            case .term(let t):
-                _ = try type(of: t, env, rules)
-            case .assign(let lhs, let rhs), .unify(let lhs, let rhs):
-                let l = try type(of: lhs, env, rules), r = try type(of: rhs, env, rules)
-                if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
-                if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
-            case .some: break
-            case .someIn(let key, _, let domain):
-                // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
-                let t = try type(of: domain, env, rules)
-                if t.isScalar { throw Self.iterationError(domain, key, t) }
-            case .every(_, _, let domain, let inner):
-                _ = try type(of: domain, env, rules)
-                var innerEnv = env
-                try checkBody(inner, &innerEnv, rules)
-            }
+        for w in e.withs { _ = try type(of: w.value, env, rules) }
+        switch e.kind {
+        case .term(let t):
+            _ = try type(of: t, env, rules)
+        case .assign(let lhs, let rhs), .unify(let lhs, let rhs):
+            let l = try type(of: lhs, env, rules), r = try type(of: rhs, env, rules)
+            if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
+            if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
+        case .some: break
+        case .someIn(let key, _, let domain):
+            // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
+            let t = try type(of: domain, env, rules)
+            if t.isScalar { throw Self.iterationError(domain, key, t) }
+        case .every(_, _, let domain, let inner):
+            _ = try type(of: domain, env, rules)
+            var innerEnv = env
+            try checkBody(inner, &innerEnv, rules)
+        }
     }
 
     // MARK: terms
@@ -206,7 +213,8 @@ struct TypeChecker {
             names.append(s)
             node = next
         }
-        guard node.children.isEmpty, !node.rules.isEmpty, node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround }) else { return .any }
+        guard node.children.isEmpty, !node.rules.isEmpty, node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround })
+        else { return .any }
         return clausesType(names, node.rules)
     }
 
@@ -229,7 +237,9 @@ struct TypeChecker {
             for (body, value) in clauses {
                 var env: Env = [:]
                 // A clause the checker refuses is reported by `check`; here it only leaves the type open.
-                guard (try? checkBody(body, &env, scalar)) != nil, let t = try? type(of: value, env, scalar) else { return .any }
+                guard (try? checkBody(body, &env, scalar)) != nil, let t = try? type(of: value, env, scalar) else {
+                    return .any
+                }
                 types.append(t)
             }
         }
@@ -247,7 +257,9 @@ struct TypeChecker {
         }
         let d = render(domain)
         let text = "\(d)[\(key.map(render) ?? "__local0__")]"
-        return RegoError(code: "rego_type_error", message: "undefined ref: \(text)\n\t\(text)\n\t\(String(repeating: "^", count: d.count))\n\thave: \(t)")
+        return RegoError(
+            code: "rego_type_error",
+            message: "undefined ref: \(text)\n\t\(text)\n\t\(String(repeating: "^", count: d.count))\n\thave: \(t)")
     }
 
     /// A term as OPA prints it in messages (operators by their builtin names, variables as written).
@@ -260,8 +272,10 @@ struct TypeChecker {
         case .ref(let h, let path):
             var out = render(h)
             for p in path {
-                if case .value(.string(let s)) = p, let f = s.unicodeScalars.first, f == "_" || CharacterSet.letters.contains(f),
-                   s.unicodeScalars.allSatisfy({ $0 == "_" || CharacterSet.alphanumerics.contains($0) }) {
+                if case .value(.string(let s)) = p, let f = s.unicodeScalars.first,
+                    f == "_" || CharacterSet.letters.contains(f),
+                    s.unicodeScalars.allSatisfy({ $0 == "_" || CharacterSet.alphanumerics.contains($0) })
+                {
                     out += "." + s
                 } else {
                     out += "[\(render(p))]"
@@ -270,11 +284,13 @@ struct TypeChecker {
             return out
         case .array(let items): return "[" + items.map(render).joined(separator: ", ") + "]"
         case .set(let items): return "{" + items.map(render).joined(separator: ", ") + "}"
-        case .object(let entries): return "{" + entries.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ") + "}"
+        case .object(let entries):
+            return "{" + entries.map { "\(render($0.key)): \(render($0.value))" }.joined(separator: ", ") + "}"
         case .arrayComprehension(let h, _): return "[\(render(h)) | …]"
         case .setComprehension(let h, _): return "{\(render(h)) | …}"
         case .objectComprehension(let k, let v, _): return "{\(render(k)): \(render(v)) | …}"
-        case .call(let name, let args, _): return name.joined(separator: ".") + "(" + args.map(render).joined(separator: ", ") + ")"
+        case .call(let name, let args, _):
+            return name.joined(separator: ".") + "(" + args.map(render).joined(separator: ", ") + ")"
         }
     }
 
@@ -286,11 +302,20 @@ struct TypeChecker {
             if let t = rules[names], i + 1 < path.count {
                 var full = names.joined(separator: ".")
                 for q in path[(i + 1)...] {
-                    if case .value(.string(let x)) = q { full += ".\(x)" } else if case .value(let x) = q { full += "[\(x.jsonString())]" } else { full += "[_]" }
+                    if case .value(.string(let x)) = q {
+                        full += ".\(x)"
+                    } else if case .value(let x) = q {
+                        full += "[\(x.jsonString())]"
+                    } else {
+                        full += "[_]"
+                    }
                 }
                 let prefix = names.joined(separator: ".")
-                throw RegoError(code: "rego_type_error",
-                                message: "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)")
+                throw RegoError(
+                    code: "rego_type_error",
+                    message:
+                        "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                )
             }
         }
     }
@@ -322,7 +347,9 @@ struct TypeChecker {
             throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription)")
         }
         if argTypes.count == sig.args.count + 1, !argTypes[sig.args.count].unifies(sig.result) {
-            throw fail("\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))")
+            throw fail(
+                "\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))"
+            )
         }
         return sig.result
     }

@@ -76,20 +76,24 @@ extension RegoValue: Comparable {
         case (.string(let x), .string(let y)): return compareStrings(x, y)
         case (.array(let x), .array(let y)):
             for i in 0..<min(x.count, y.count) {
-                let c = compare(x[i], y[i]); if c != 0 { return c }
+                let c = compare(x[i], y[i])
+                if c != 0 { return c }
             }
             return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
         case (.object, .object):
             let x = a.sortedEntries, y = b.sortedEntries
             for i in 0..<min(x.count, y.count) {
-                var c = compare(x[i].key, y[i].key); if c != 0 { return c }
-                c = compare(x[i].value, y[i].value); if c != 0 { return c }
+                var c = compare(x[i].key, y[i].key)
+                if c != 0 { return c }
+                c = compare(x[i].value, y[i].value)
+                if c != 0 { return c }
             }
             return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
         case (.set, .set):
             let x = a.sortedElements, y = b.sortedElements
             for i in 0..<min(x.count, y.count) {
-                let c = compare(x[i], y[i]); if c != 0 { return c }
+                let c = compare(x[i], y[i])
+                if c != 0 { return c }
             }
             return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
         default: return 0
@@ -154,29 +158,40 @@ extension RegoValue {
         case .number(let n): out += n.description
         case .string(let s): RegoValue.writeJSONString(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, v) in items.enumerated() {
                 if i > 0 { out += "," }
                 newline(level + 1)
                 v.writeJSON(into: &out, indent: indent, level: level + 1)
             }
-            newline(level); out += "]"
+            newline(level)
+            out += "]"
         case .set:
             RegoValue.array(sortedElements).writeJSON(into: &out, indent: indent, level: level)
         case .object:
             let entries = sortedEntries
-            if entries.isEmpty { out += "{}"; return }
+            if entries.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             for (i, e) in entries.enumerated() {
                 if i > 0 { out += "," }
                 newline(level + 1)
-                if case .string(let k) = e.key { RegoValue.writeJSONString(k, into: &out) }
-                else { RegoValue.writeJSONString(e.key.jsonString(), into: &out) }
+                if case .string(let k) = e.key {
+                    RegoValue.writeJSONString(k, into: &out)
+                } else {
+                    RegoValue.writeJSONString(e.key.jsonString(), into: &out)
+                }
                 out += indent == nil ? ":" : ": "
                 e.value.writeJSON(into: &out, indent: indent, level: level + 1)
             }
-            newline(level); out += "}"
+            newline(level)
+            out += "}"
         }
     }
 
@@ -234,12 +249,16 @@ struct JSONReader {
         guard pos < bytes.count else { throw fail("unexpected end of JSON") }
         switch bytes[pos] {
         case UInt8(ascii: "{"):
-            depth += 1; defer { depth -= 1 }
+            depth += 1
+            defer { depth -= 1 }
             if depth > JSONReader.maxDepth { throw fail("JSON nested too deeply") }
             pos += 1
             var obj: [RegoValue: RegoValue] = [:]
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(obj) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return .object(obj)
+            }
             while true {
                 skipSpace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected string key") }
@@ -250,39 +269,64 @@ struct JSONReader {
                 obj[.string(k)] = try parseValue()
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated object") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(obj) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "}") {
+                    pos += 1
+                    return .object(obj)
+                }
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
-            depth += 1; defer { depth -= 1 }
+            depth += 1
+            defer { depth -= 1 }
             if depth > JSONReader.maxDepth { throw fail("JSON nested too deeply") }
             pos += 1
             var arr: [RegoValue] = []
             skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(arr) }
+            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return .array(arr)
+            }
             while true {
                 arr.append(try parseValue())
                 skipSpace()
                 guard pos < bytes.count else { throw fail("unterminated array") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(arr) }
+                if bytes[pos] == UInt8(ascii: ",") {
+                    pos += 1
+                    continue
+                }
+                if bytes[pos] == UInt8(ascii: "]") {
+                    pos += 1
+                    return .array(arr)
+                }
                 throw fail("expected ',' or ']'")
             }
         case UInt8(ascii: "\""):
             return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default:
             let start = pos
             while pos < bytes.count, let c = Optional(bytes[pos]),
-                  (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+                (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
+                    || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+            {
                 pos += 1
             }
             let text = String(decoding: bytes[start..<pos], as: UTF8.self)
             guard !text.isEmpty, let n = RegoNumber(literal: text) else {
-                pos = start; throw fail("invalid value")
+                pos = start
+                throw fail("invalid value")
             }
             return .number(n)
         }
@@ -290,7 +334,9 @@ struct JSONReader {
 
     mutating func literal(_ word: String) throws {
         let w = Array(word.utf8)
-        guard pos + w.count <= bytes.count, Array(bytes[pos..<pos + w.count]) == w else { throw fail("invalid literal") }
+        guard pos + w.count <= bytes.count, Array(bytes[pos..<pos + w.count]) == w else {
+            throw fail("invalid literal")
+        }
         pos += w.count
     }
 
@@ -300,11 +346,15 @@ struct JSONReader {
         while true {
             guard pos < bytes.count else { throw fail("unterminated string") }
             let c = bytes[pos]
-            if c == UInt8(ascii: "\"") { pos += 1; break }
+            if c == UInt8(ascii: "\"") {
+                pos += 1
+                break
+            }
             if c == UInt8(ascii: "\\") {
                 pos += 1
                 guard pos < bytes.count else { throw fail("unterminated string") }
-                let e = bytes[pos]; pos += 1
+                let e = bytes[pos]
+                pos += 1
                 switch e {
                 case UInt8(ascii: "n"): buf.append(0x0A)
                 case UInt8(ascii: "t"): buf.append(0x09)
@@ -314,7 +364,9 @@ struct JSONReader {
                 case UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: "\""): buf.append(e)
                 case UInt8(ascii: "u"):
                     var code = try hex4()
-                    if code >= 0xD800 && code < 0xDC00, pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
+                    if code >= 0xD800 && code < 0xDC00, pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"),
+                        bytes[pos + 1] == UInt8(ascii: "u")
+                    {
                         pos += 2
                         let low = try hex4()
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
@@ -324,14 +376,16 @@ struct JSONReader {
                 default: throw fail("invalid escape")
                 }
             } else {
-                buf.append(c); pos += 1
+                buf.append(c)
+                pos += 1
             }
         }
         return String(decoding: buf, as: UTF8.self)
     }
 
     mutating func hex4() throws -> UInt32 {
-        guard pos + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[pos..<pos + 4], as: UTF8.self), radix: 16) else {
+        guard pos + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[pos..<pos + 4], as: UTF8.self), radix: 16)
+        else {
             throw fail("invalid \\u escape")
         }
         pos += 4

@@ -61,7 +61,9 @@ enum APICommandLine {
             try await APIServer(services: services).run()
             return 0
         } catch {
-            logger.critical("server failed: \(error); check that \(configuration.host):\(configuration.port) is free and can be bound")
+            logger.critical(
+                "server failed: \(error); check that \(configuration.host):\(configuration.port) is free and can be bound"
+            )
             printError(
                 "swiftdeploy-api: cannot serve on \(configuration.host):\(configuration.port): \(error). "
                     + "Choose another APP_PORT or stop what is using it."
@@ -82,7 +84,9 @@ enum APICommandLine {
             }
             switch argument {
             case "--url":
-                guard let given = value() else { return usageError("--url needs a value such as http://api:3000/healthz") }
+                guard let given = value() else {
+                    return usageError("--url needs a value such as http://api:3000/healthz")
+                }
                 url = given
             case "--timeout":
                 guard let given = value(), let seconds = Double(given), seconds > 0, seconds <= 300 else {

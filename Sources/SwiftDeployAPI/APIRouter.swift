@@ -46,22 +46,25 @@ struct ChaosBody: Codable, Equatable {
 /// Builds the router: the four routes behind the observability and chaos middleware.
 func buildRouter(_ services: APIServices) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: ObservabilityMiddleware(
-        mode: services.configuration.mode, metrics: services.metrics, logger: services.logger
-    ))
+    router.add(
+        middleware: ObservabilityMiddleware(
+            mode: services.configuration.mode, metrics: services.metrics, logger: services.logger
+        ))
     router.add(middleware: ChaosMiddleware(chaos: services.chaos))
 
     router.get("/") { _, _ in
-        APIResponse.json(RootBody(
-            message: "Hello from swiftdeploy-api",
-            mode: services.configuration.mode.rawValue,
-            version: services.configuration.version,
-            timestamp: JSONLogHandler.timestamp(Date())
-        ))
+        APIResponse.json(
+            RootBody(
+                message: "Hello from swiftdeploy-api",
+                mode: services.configuration.mode.rawValue,
+                version: services.configuration.version,
+                timestamp: JSONLogHandler.timestamp(Date())
+            ))
     }
 
     router.get("/healthz") { _, _ in
-        APIResponse.json(HealthBody(status: "ok", uptime_seconds: (services.metrics.uptimeSeconds * 1000).rounded() / 1000))
+        APIResponse.json(
+            HealthBody(status: "ok", uptime_seconds: (services.metrics.uptimeSeconds * 1000).rounded() / 1000))
     }
 
     router.get("/metrics") { _, _ in

@@ -45,7 +45,8 @@ struct APIServer {
             )
         )
         try await group.run()
-        services.logger.info("stopped", metadata: ["uptime_seconds": .stringConvertible(services.metrics.uptimeSeconds)])
+        services.logger.info(
+            "stopped", metadata: ["uptime_seconds": .stringConvertible(services.metrics.uptimeSeconds)])
     }
 }
 
@@ -65,7 +66,8 @@ struct ShutdownWatchdog: Service {
         let grace = self.grace
         let logger = self.logger
         Thread.detachNewThread {
-            Thread.sleep(forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
+            Thread.sleep(
+                forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
             logger.error(
                 "graceful shutdown did not finish within \(grace.components.seconds)s; exiting with requests still in flight"
             )

@@ -27,7 +27,8 @@ enum ChaosCommand: Equatable, Sendable {
         } catch {
             let text = String(decoding: body.prefix(80), as: UTF8.self)
             if (try? JSONDecoder().decode(JSONField.self, from: Data(body))) != nil {
-                throw ChaosError.invalidBody("body must be a JSON object such as {\"mode\": \"recover\"}, got '\(text)'")
+                throw ChaosError.invalidBody(
+                    "body must be a JSON object such as {\"mode\": \"recover\"}, got '\(text)'")
             }
             throw ChaosError.invalidBody(
                 "body is not valid JSON (got '\(text)'); send e.g. {\"mode\": \"slow\", \"duration\": 2}"

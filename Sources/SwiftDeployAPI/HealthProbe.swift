@@ -28,7 +28,8 @@ struct HealthProbe {
     static func parse(url: String) -> Result<Target, ProbeURLError> {
         let prefix = "http://"
         guard url.hasPrefix(prefix) else {
-            return .failure(ProbeURLError(url: url, reason: "must start with http:// (https is not supported by the probe)"))
+            return .failure(
+                ProbeURLError(url: url, reason: "must start with http:// (https is not supported by the probe)"))
         }
         let rest = url.dropFirst(prefix.count)
         let authority = rest.prefix { $0 != "/" }
@@ -41,7 +42,9 @@ struct HealthProbe {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 return .failure(ProbeURLError(url: url, reason: "has unexpected text after the IPv6 host"))
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -64,12 +67,16 @@ struct HealthProbe {
     /// Performs the probe through the one HTTP client (`SocketHTTPClient`, shared with swiftdeploy itself): `timeout`
     /// for connecting and again for the answer, at most 64 KiB read. Never throws: every failure becomes `.unhealthy(reason)`.
     func run() -> Outcome {
-        let description = "http://\(target.host.contains(":") ? "[\(target.host)]" : target.host):\(target.port)\(target.path)"
-        guard let url = URL(string: description) else { return .unhealthy("\(description) is not a URL the probe can use") }
+        let description =
+            "http://\(target.host.contains(":") ? "[\(target.host)]" : target.host):\(target.port)\(target.path)"
+        guard let url = URL(string: description) else {
+            return .unhealthy("\(description) is not a URL the probe can use")
+        }
         let limits = HTTPLimits(connectTimeout: timeout, totalTimeout: 2 * timeout, maxBodyBytes: 65536)
         let response: HTTPResponse
         do {
-            response = try SocketHTTPClient().sendBlocking(method: "GET", url: url, headers: ["X-Request-ID": "healthcheck"], limits: limits)
+            response = try SocketHTTPClient().sendBlocking(
+                method: "GET", url: url, headers: ["X-Request-ID": "healthcheck"], limits: limits)
         } catch let error as HTTPClientError {
             switch error {
             case .unresolvable(let host, let reason): return .unhealthy("cannot resolve '\(host)': \(reason)")
@@ -78,7 +85,8 @@ struct HealthProbe {
             case .connectionFailed(_, let reason): return .unhealthy("cannot connect to \(description): \(reason)")
             case .timedOut: return .unhealthy("\(description) did not answer within \(timeout)s")
             case .tooLarge(_, let limit): return .unhealthy("\(description) answered more than \(limit) bytes")
-            case .malformedResponse(_, let reason): return .unhealthy("\(description) answered something that is not HTTP: \(reason)")
+            case .malformedResponse(_, let reason):
+                return .unhealthy("\(description) answered something that is not HTTP: \(reason)")
             case .invalidURL: return .unhealthy("\(description) is not a URL the probe can use")
             }
         } catch {

@@ -28,7 +28,8 @@ struct ObservabilityMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let method = request.method.rawValue
         let path = request.uri.path
-        let requestID = request.headers[Self.requestIDHeader].map { String($0.prefix(Self.maximumRequestIDLength)) }
+        let requestID =
+            request.headers[Self.requestIDHeader].map { String($0.prefix(Self.maximumRequestIDLength)) }
             ?? Self.makeRequestID()
 
         var response: Response

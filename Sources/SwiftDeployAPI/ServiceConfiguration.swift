@@ -43,23 +43,26 @@ struct ServiceConfiguration: Sendable, Equatable {
             if let mode = ServiceMode(rawValue: raw) {
                 configuration.mode = mode
             } else {
-                problems.append(.init(
-                    variable: "MODE",
-                    value: raw,
-                    reason: "must be 'stable' or 'canary'",
-                    fix: "set MODE=stable or MODE=canary, or unset it for the default (stable)"
-                ))
+                problems.append(
+                    .init(
+                        variable: "MODE",
+                        value: raw,
+                        reason: "must be 'stable' or 'canary'",
+                        fix: "set MODE=stable or MODE=canary, or unset it for the default (stable)"
+                    ))
             }
         }
 
         if let raw = environment["APP_VERSION"] {
             if let reason = versionProblem(raw) {
-                problems.append(.init(
-                    variable: "APP_VERSION",
-                    value: raw,
-                    reason: reason,
-                    fix: "use a version such as 0.1.0 or 1.2.0-rc.1, or unset it for the default (\(defaultVersion))"
-                ))
+                problems.append(
+                    .init(
+                        variable: "APP_VERSION",
+                        value: raw,
+                        reason: reason,
+                        fix:
+                            "use a version such as 0.1.0 or 1.2.0-rc.1, or unset it for the default (\(defaultVersion))"
+                    ))
             } else {
                 configuration.version = raw
             }
@@ -69,23 +72,27 @@ struct ServiceConfiguration: Sendable, Equatable {
             if let port = Int(raw), (1...65535).contains(port), raw.allSatisfy(\.isASCIIDigit) {
                 configuration.port = port
             } else {
-                problems.append(.init(
-                    variable: "APP_PORT",
-                    value: raw,
-                    reason: "must be a whole number from 1 to 65535",
-                    fix: "set APP_PORT to a free TCP port such as 3000, or unset it for the default (\(defaultPort))"
-                ))
+                problems.append(
+                    .init(
+                        variable: "APP_PORT",
+                        value: raw,
+                        reason: "must be a whole number from 1 to 65535",
+                        fix:
+                            "set APP_PORT to a free TCP port such as 3000, or unset it for the default (\(defaultPort))"
+                    ))
             }
         }
 
         if let raw = environment["APP_HOST"] {
             if raw.isEmpty || raw.count > 253 || raw.contains(where: { $0.isWhitespace || !$0.isASCII }) {
-                problems.append(.init(
-                    variable: "APP_HOST",
-                    value: raw,
-                    reason: "must be an IP address or host name without spaces",
-                    fix: "set APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default (\(defaultHost))"
-                ))
+                problems.append(
+                    .init(
+                        variable: "APP_HOST",
+                        value: raw,
+                        reason: "must be an IP address or host name without spaces",
+                        fix:
+                            "set APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default (\(defaultHost))"
+                    ))
             } else {
                 configuration.host = raw
             }

@@ -31,15 +31,18 @@ final class ServiceMetrics: Sendable {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         self.started = started
-        self.uptime = registry.makeGauge(descriptor: .init(
-            metricName: "app_uptime", unitName: "seconds", helpText: "Seconds since the service started."
-        ))
-        self.mode = registry.makeGauge(descriptor: .init(
-            metricName: "app_mode", unitName: "", helpText: "Deployment mode: 0 stable, 1 canary."
-        ))
-        self.chaos = registry.makeGauge(descriptor: .init(
-            metricName: "chaos_active", unitName: "", helpText: "Active chaos: 0 none, 1 slow, 2 error."
-        ))
+        self.uptime = registry.makeGauge(
+            descriptor: .init(
+                metricName: "app_uptime", unitName: "seconds", helpText: "Seconds since the service started."
+            ))
+        self.mode = registry.makeGauge(
+            descriptor: .init(
+                metricName: "app_mode", unitName: "", helpText: "Deployment mode: 0 stable, 1 canary."
+            ))
+        self.chaos = registry.makeGauge(
+            descriptor: .init(
+                metricName: "chaos_active", unitName: "", helpText: "Active chaos: 0 none, 1 slow, 2 error."
+            ))
         self.mode.set(to: mode.gaugeValue)
         self.chaos.set(to: 0)
         self.uptime.set(to: 0)

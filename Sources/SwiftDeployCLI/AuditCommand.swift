@@ -12,9 +12,9 @@ public struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Verify the history's hash chain and write a report (Markdown, HTML or JSON).",
         discussion: """
-        The whole chain is always checked; --since/--until bound only what the report counts.
-        Exit status: 0 intact, 1 chain broken or head mismatch, 65 history missing or unreadable, 3 write failed.
-        """
+            The whole chain is always checked; --since/--until bound only what the report counts.
+            Exit status: 0 intact, 1 chain broken or head mismatch, 65 history missing or unreadable, 3 write failed.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -23,26 +23,41 @@ public struct AuditCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Only verify the chain and print the head hash; write no report.")
     var verify = false
 
-    @Option(name: .long, help: ArgumentHelp("Fail (exit 1) unless the head hash is this one (a copy kept elsewhere).", valueName: "hash"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Fail (exit 1) unless the head hash is this one (a copy kept elsewhere).", valueName: "hash")
+    )
     var expectHead: String?
 
     @Option(name: .long, help: ArgumentHelp("Report format: md, html or json.", valueName: "format"))
     var format: AuditFormat = .markdown
 
-    @Option(name: .long, help: ArgumentHelp("Where to write the report (default: audit_report.<md|html|json> next to the manifest).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Where to write the report (default: audit_report.<md|html|json> next to the manifest).", valueName: "path")
+    )
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("Count only lines from this time: RFC 3339, a date, or a duration back (7d, 12h).", valueName: "time"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Count only lines from this time: RFC 3339, a date, or a duration back (7d, 12h).", valueName: "time"))
     var since: String?
 
-    @Option(name: .long, help: ArgumentHelp("Count only lines up to this time: RFC 3339, a date, or a duration back.", valueName: "time"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Count only lines up to this time: RFC 3339, a date, or a duration back.", valueName: "time")
+    )
     var until: String?
 
     public init() {}
 
     public func validate() throws {
         if let expectHead, !(expectHead.count == 64 && expectHead.allSatisfy(\.isHexDigit)) {
-            throw ValidationError("--expect-head must be a 64-digit SHA-256 hex hash as printed by 'swiftdeploy audit', got '\(expectHead)'")
+            throw ValidationError(
+                "--expect-head must be a 64-digit SHA-256 hex hash as printed by 'swiftdeploy audit', got '\(expectHead)'"
+            )
         }
     }
 
@@ -64,10 +79,12 @@ public struct AuditCommand: AsyncParsableCommand {
             // The manifest's history.report names the Markdown report; other formats go beside it.
             let manifest = try? ManifestLoader().load(from: global.manifestURL)
             let configured = manifest.map { manifest in
-                format == .markdown ? manifest.reportURL
+                format == .markdown
+                    ? manifest.reportURL
                     : manifest.reportURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
             }
-            let outputURL = output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
+            let outputURL =
+                output.map { URL(fileURLWithPath: $0, relativeTo: cwd).standardizedFileURL }
                 ?? configured
                 ?? global.manifestURL.deletingLastPathComponent().appendingPathComponent(format.defaultFileName)
             // Lead time for changes from git (the project's repository); each objective's compliance over the period
@@ -79,10 +96,12 @@ public struct AuditCommand: AsyncParsableCommand {
             }
             let directory = manifest?.directory ?? global.manifestURL.deletingLastPathComponent()
             let git = DeliveryFiguresReader.git(in: directory)
-            summary = try await AuditReport.write(history: historyURL, to: outputURL, format: format,
-                                            options: AuditOptions(since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
-                                                                  commitTime: git.commitTime, commitTimes: git.commitTimes,
-                                                                  objectives: objectives))
+            summary = try await AuditReport.write(
+                history: historyURL, to: outputURL, format: format,
+                options: AuditOptions(
+                    since: sinceDate, until: untilDate, expectedHead: expectHead, now: now,
+                    commitTime: git.commitTime, commitTimes: git.commitTimes,
+                    objectives: objectives))
         }
         report(summary, console: console)
         if summary.exitStatus != .success { throw CommandFailure(summary.exitStatus) }
@@ -92,23 +111,33 @@ public struct AuditCommand: AsyncParsableCommand {
         let name = s.history.path
         let c = s.chain
         for torn in c.tornLines {
-            console.warning("\(name):\(torn.line): torn line (a write cut short by a crash)"
-                + (torn.sealed ? "; sealed by the next append, the chain continues past it" : "; the next append will seal it"))
+            console.warning(
+                "\(name):\(torn.line): torn line (a write cut short by a crash)"
+                    + (torn.sealed
+                        ? "; sealed by the next append, the chain continues past it" : "; the next append will seal it")
+            )
         }
-        if c.tornCount > c.tornLines.count { console.warning("\(name): \(c.tornCount - c.tornLines.count) more torn lines not listed") }
+        if c.tornCount > c.tornLines.count {
+            console.warning("\(name): \(c.tornCount - c.tornLines.count) more torn lines not listed")
+        }
         if let b = c.firstBreak {
-            console.error("\(name):\(b.line): error: chain broken: \(b.message)"
-                + (c.breakCount > 1 ? " (\(c.breakCount) breaks in all)" : "")
-                + "; restore the file from a copy, or keep it as evidence and start a new history")
+            console.error(
+                "\(name):\(b.line): error: chain broken: \(b.message)"
+                    + (c.breakCount > 1 ? " (\(c.breakCount) breaks in all)" : "")
+                    + "; restore the file from a copy, or keep it as evidence and start a new history")
         } else {
             console.info(console.colored("chain intact", .green) + ": \(c.records) records in \(c.lines) lines")
         }
         if s.headMatches == false {
-            console.error("\(name): error: head hash \(c.head) does not match the expected \(expectHead ?? ""): the end of the history was rewritten or removed")
+            console.error(
+                "\(name): error: head hash \(c.head) does not match the expected \(expectHead ?? ""): the end of the history was rewritten or removed"
+            )
         }
         console.print("head \(c.head) (record #\(c.headSequence))")
         if let output = s.output {
-            console.info("wrote \(output.path): \(s.records) records in period, \(s.violations) violations, \(s.overrides) overrides")
+            console.info(
+                "wrote \(output.path): \(s.records) records in period, \(s.violations) violations, \(s.overrides) overrides"
+            )
         }
     }
 }

@@ -12,8 +12,10 @@ public struct Console: Sendable {
     public let stream: Stream
     public let useColor: Bool
 
-    public init(verbosity: Verbosity = .normal, colorDisabled: Bool = false, stream: Stream = .output,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        verbosity: Verbosity = .normal, colorDisabled: Bool = false, stream: Stream = .output,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.verbosity = verbosity
         self.stream = stream
         let fd = stream == .output ? STDOUT_FILENO : STDERR_FILENO

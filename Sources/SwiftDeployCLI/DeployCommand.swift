@@ -8,32 +8,43 @@ struct DeployCommand: AsyncParsableCommand {
         commandName: "deploy",
         abstract: "Render, check the infrastructure policy, start the stack and wait until it is healthy.",
         discussion: """
-        Deploying a running project again is harmless. Exit status: 0 deployed and healthy; 1 the policy \
-        denied; 2 the policy could not decide (no engine, no evidence); 3 Docker failed or a service did not \
-        become healthy in time (the error names it and shows its last log lines); 65 invalid manifest.
-        """)
+            Deploying a running project again is harmless. Exit status: 0 deployed and healthy; 1 the policy \
+            denied; 2 the policy could not decide (no engine, no evidence); 3 Docker failed or a service did not \
+            become healthy in time (the error names it and shows its last log lines); 65 invalid manifest.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("How long the whole deploy may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
-                               valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "How long the whole deploy may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
+            valueName: "duration"))
     var timeout: String?
 
-    @Option(help: ArgumentHelp("Proceed past a deny or inconclusive policy decision; the reason and your user name are recorded.",
-                               valueName: "reason"))
+    @Option(
+        help: ArgumentHelp(
+            "Proceed past a deny or inconclusive policy decision; the reason and your user name are recorded.",
+            valueName: "reason"))
     var override: String?
 
     func run() async throws {
         let console = global.console
         let (context, timeout) = try LifecycleCLI.context(global, timeoutOption: timeout)
-        let report = try await DeployWorkflow(context: context, timeout: timeout,
-                                              override: override.map { OverrideRequest(reason: $0) })
-            .run(progress: LifecycleCLI.progress(console))
+        let report = try await DeployWorkflow(
+            context: context, timeout: timeout,
+            override: override.map { OverrideRequest(reason: $0) }
+        )
+        .run(progress: LifecycleCLI.progress(console))
         if report.overridden {
-            console.warning("deployed on --override past the \(report.decision.domain) policy's \(report.decision.verdict.rawValue) decision; recorded in the history")
+            console.warning(
+                "deployed on --override past the \(report.decision.domain) policy's \(report.decision.verdict.rawValue) decision; recorded in the history"
+            )
         }
-        console.print(console.colored("deployed", .green) + " \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \(Int(report.elapsed))s: "
-                      + report.containers.map { "\($0.node == nil ? $0.service : "\($0.name) on \($0.node!)") \($0.summary)" }.joined(separator: ", "))
+        console.print(
+            console.colored("deployed", .green)
+                + " \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \(Int(report.elapsed))s: "
+                + report.containers.map { "\($0.node == nil ? $0.service : "\($0.name) on \($0.node!)") \($0.summary)" }
+                .joined(separator: ", "))
         console.info("  public:  \(context.manifest.publicURL.absoluteString)")
         if context.manifest.runtime == .swarm {
             console.info("  admin:   inside the nginx task only (docker exec; published nowhere, docs/swarm.md)")
@@ -80,17 +91,19 @@ enum LifecycleCLI {
             runtime.commandTimeout = max(commandTimeout, 10)
             let swarm = runtime
             recorder.nodes = { (try? await swarm.nodesInvolved()) ?? [] }
-            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime,
-                                 renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                                 recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
-                                 phases: .fromEnvironment(), warn: { console.warning($0) })
+            return LifecycleContext(
+                manifestURL: url, manifest: manifest, runtime: runtime,
+                renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+                recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+                phases: .fromEnvironment(), warn: { console.warning($0) })
         }
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
-        return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime,
-                             renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                             recorder: recorder,
-                             phases: .fromEnvironment(), warn: { console.warning($0) })
+        return LifecycleContext(
+            manifestURL: url, manifest: manifest, runtime: runtime,
+            renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+            recorder: recorder,
+            phases: .fromEnvironment(), warn: { console.warning($0) })
     }
 
     /// Prints progress lines on standard error (unless --quiet); on a terminal the health
@@ -101,7 +114,10 @@ enum LifecycleCLI {
         return { line in
             guard console.verbosity != .quiet else { return }
             if line.hasPrefix("waiting ") {
-                if interactive { state.draw("\r\u{1B}[2K" + line); return }
+                if interactive {
+                    state.draw("\r\u{1B}[2K" + line)
+                    return
+                }
                 // In a log, a waiting line only when something changed or every 5 seconds.
                 let key = line.split(separator: ":", maxSplits: 1).dropFirst().joined()
                 guard state.shouldLog(key) else { return }
@@ -123,7 +139,8 @@ final class ProgressLine: @unchecked Sendable {
 
     /// Whether a non-interactive waiting line with this content is worth a new log line.
     func shouldLog(_ key: String) -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard key != lastKey || Date().timeIntervalSince(lastLogged) >= 5 else { return false }
         lastKey = key
         lastLogged = Date()
@@ -131,7 +148,8 @@ final class ProgressLine: @unchecked Sendable {
     }
 
     func draw(_ text: String, open: Bool = true) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         FileHandle.standardError.write(Data(text.utf8))
         self.open = open
     }

@@ -7,14 +7,15 @@ import SwiftDeployKit
 struct GateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gate",
-        abstract: "Decide a policy domain (infrastructure, canary, any swiftdeploy.<name> package, or all) on fresh evidence.",
+        abstract:
+            "Decide a policy domain (infrastructure, canary, any swiftdeploy.<name> package, or all) on fresh evidence.",
         discussion: """
-        infrastructure is judged on host facts (free disk, load per CPU, memory), canary on a metrics window \
-        (two scrapes --window apart), slo on the manifest's objectives (error budgets and burn rates from \
-        Prometheus) and the delivery figures of the history, any other domain on host facts and a metrics window. Exit codes: 0 allow or warn, 1 deny \
-        (or warn with --fail-on-warn), 2 inconclusive (missing evidence or engine), 64 usage, 65 invalid \
-        manifest, policy directory or thresholds.
-        """
+            infrastructure is judged on host facts (free disk, load per CPU, memory), canary on a metrics window \
+            (two scrapes --window apart), slo on the manifest's objectives (error budgets and burn rates from \
+            Prometheus) and the delivery figures of the history, any other domain on host facts and a metrics window. Exit codes: 0 allow or warn, 1 deny \
+            (or warn with --fail-on-warn), 2 inconclusive (missing evidence or engine), 64 usage, 65 invalid \
+            manifest, policy directory or thresholds.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -37,12 +38,15 @@ struct GateCommand: AsyncParsableCommand {
     func validate() throws {
         if let window {
             guard let parsed = ManifestDuration.parse(window), parsed.milliseconds > 0 else {
-                throw ValidationError("--window \(window.debugDescription) is not a duration; use e.g. 300ms, 30s or 1m")
+                throw ValidationError(
+                    "--window \(window.debugDescription) is not a duration; use e.g. 300ms, 30s or 1m")
             }
         }
         if let metricsURL {
             guard let url = URL(string: metricsURL), url.scheme?.lowercased() == "http", url.host != nil else {
-                throw ValidationError("--metrics-url \(metricsURL.debugDescription) is not an http:// URL; use e.g. http://127.0.0.1:9180/metrics")
+                throw ValidationError(
+                    "--metrics-url \(metricsURL.debugDescription) is not an http:// URL; use e.g. http://127.0.0.1:9180/metrics"
+                )
             }
         }
         if domain != "all" {
@@ -61,7 +65,8 @@ struct GateCommand: AsyncParsableCommand {
             failOnWarn: failOnWarn, gate: PolicyEvaluator()
         ).run(progress: { console.detail($0) })
         if let lost = outcome.unrecorded {
-            console.warning("the \(lost.domain) decision was not recorded in \(outcome.manifest.historyURL.path): \(lost.reason)")
+            console.warning(
+                "the \(lost.domain) decision was not recorded in \(outcome.manifest.historyURL.path): \(lost.reason)")
         }
         let report = outcome.report
         console.print(report.render(format, useColor: format == .text && console.useColor))

@@ -20,7 +20,8 @@ public struct GlobalOptions: ParsableArguments {
 
     /// The manifest path made absolute against the working directory.
     public var manifestURL: URL {
-        URL(fileURLWithPath: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL
+        URL(fileURLWithPath: manifest, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            .standardizedFileURL
     }
 
     /// The console for this invocation: colour only on a TTY, never with `--no-color` or `NO_COLOR`.

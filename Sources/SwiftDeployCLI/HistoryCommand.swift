@@ -4,7 +4,11 @@ import SwiftDeployKit
 
 /// Where the history lives: `--history PATH`, else `history.jsonl` next to the manifest.
 struct HistoryLocationOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The history file (default: the manifest's history.path; history.jsonl next to the manifest when the manifest cannot be read).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The history file (default: the manifest's history.path; history.jsonl next to the manifest when the manifest cannot be read).",
+            valueName: "path"))
     var history: String?
 
     func url(manifest: URL) -> URL {
@@ -32,15 +36,18 @@ public struct HistoryAppendCommand: ParsableCommand {
         commandName: "append",
         abstract: "Append one event to the history (locked, fsynced, hash-chained; secrets redacted).",
         discussion: """
-        Example: swiftdeploy history append --event deploy --outcome ok --message "release 1.4.2" --detail duration_ms=5230
-        Prints the new record's sequence number and the new head hash.
-        """
+            Example: swiftdeploy history append --event deploy --outcome ok --message "release 1.4.2" --detail duration_ms=5230
+            Prints the new record's sequence number and the new head hash.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var location: HistoryLocationOptions
 
-    @Option(name: .long, help: ArgumentHelp("The event: \(HistoryEvent.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "event"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The event: \(HistoryEvent.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "event"))
     var event: HistoryEvent
 
     @Option(name: .long, help: "A short result word (ok, failed, refused…).")
@@ -58,7 +65,11 @@ public struct HistoryAppendCommand: ParsableCommand {
     @Option(name: .long, help: "For --event override: why the decision was overridden.")
     var reason: String?
 
-    @Option(name: .long, help: ArgumentHelp("Extra detail as key=value (value read as JSON when it parses, else as text); repeatable.", valueName: "key=value"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Extra detail as key=value (value read as JSON when it parses, else as text); repeatable.",
+            valueName: "key=value"))
     var detail: [String] = []
 
     @Option(name: .long, help: .hidden)
@@ -83,13 +94,15 @@ public struct HistoryAppendCommand: ParsableCommand {
             let raw = parts.count > 1 ? String(parts[1]) : ""
             details[String(parts[0])] = (try? JSONValue.parse(Data(raw.utf8))) ?? .string(raw)
         }
-        let entry = HistoryEntry(event: event, outcome: outcome, message: message, modeBefore: modeBefore, modeAfter: modeAfter,
-                                 override: reason.map(HistoryOverride.init(reason:)), details: details)
+        let entry = HistoryEntry(
+            event: event, outcome: outcome, message: message, modeBefore: modeBefore, modeAfter: modeAfter,
+            override: reason.map(HistoryOverride.init(reason:)), details: details)
         let log = HistoryLog(url: location.url(manifest: global.manifestURL))
         var last: HistoryRecord?
         for _ in 0..<self.repeat { last = try await log.append(entry) }
         if let last {
-            global.console.info("recorded #\(last.sequence) (\(last.entry.event.rawValue)) in \(log.url.path); head \(last.hash)")
+            global.console.info(
+                "recorded #\(last.sequence) (\(last.entry.event.rawValue)) in \(log.url.path); head \(last.hash)")
         }
     }
 }

@@ -6,7 +6,8 @@ import SwiftDeployKit
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Generate nginx.conf, docker-compose.yml and (with slo or observability) observability/ from the manifest.",
+        abstract:
+            "Generate nginx.conf, docker-compose.yml and (with slo or observability) observability/ from the manifest.",
         discussion: """
             Both files are rendered before either is written, each is written atomically, and a file \
             whose bytes would not change is left alone. With --check nothing is written: the command \
@@ -22,8 +23,9 @@ struct InitCommand: AsyncParsableCommand {
     func run() async throws {
         let console = global.console
         let manifest = try ManifestLoader().load(from: global.manifestURL, displayPath: global.manifest)
-        let workflow = try InitWorkflow(manifest: manifest, manifestName: global.manifestURL.lastPathComponent,
-                                        recorder: HistoryRecorder(manifest: manifest))
+        let workflow = try InitWorkflow(
+            manifest: manifest, manifestName: global.manifestURL.lastPathComponent,
+            recorder: HistoryRecorder(manifest: manifest))
         if check {
             let drifted = try workflow.drift()
             if drifted.isEmpty {

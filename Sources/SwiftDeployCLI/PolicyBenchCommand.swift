@@ -9,7 +9,9 @@ public struct PolicyBenchCommand: ParsableCommand {
         abstract: "Time parse+compile and per-decision evaluation of a query with the embedded engine."
     )
 
-    @Option(name: [.customShort("d"), .customLong("data")], help: "Policy or data file or directory (repeatable; prefix:PATH allowed).")
+    @Option(
+        name: [.customShort("d"), .customLong("data")],
+        help: "Policy or data file or directory (repeatable; prefix:PATH allowed).")
     public var data: [String] = []
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "Input document (JSON file).")
@@ -35,17 +37,32 @@ public struct PolicyBenchCommand: ParsableCommand {
     public func run() throws {
         do {
             let (loader, inputValue) = try PolicyOutput.load(data: data, inputFile: input, standardInput: false)
-            let b = try RegoBenchmark.measure(modules: loader.modules, data: loader.data, input: inputValue, query: query,
-                                              compileRuns: compileCount, evalRuns: count)
+            let b = try RegoBenchmark.measure(
+                modules: loader.modules, data: loader.data, input: inputValue, query: query,
+                compileRuns: compileCount, evalRuns: count)
             func us(_ t: TimeInterval) -> String { String(format: "%.1f", t * 1e6) }
             if json {
-                print(RegoValue.object([
-                    .string("compile_us"): .object([.string("mean"): .number(RegoNumber(b.compile.mean * 1e6)!), .string("median"): .number(RegoNumber(b.compile.median * 1e6)!), .string("runs"): .int(b.compile.runs)]),
-                    .string("eval_us"): .object([.string("mean"): .number(RegoNumber(b.evaluate.mean * 1e6)!), .string("median"): .number(RegoNumber(b.evaluate.median * 1e6)!), .string("p99"): .number(RegoNumber(b.evaluate.p99 * 1e6)!), .string("runs"): .int(b.evaluate.runs)]),
-                ]).jsonString())
+                print(
+                    RegoValue.object([
+                        .string("compile_us"): .object([
+                            .string("mean"): .number(RegoNumber(b.compile.mean * 1e6)!),
+                            .string("median"): .number(RegoNumber(b.compile.median * 1e6)!),
+                            .string("runs"): .int(b.compile.runs),
+                        ]),
+                        .string("eval_us"): .object([
+                            .string("mean"): .number(RegoNumber(b.evaluate.mean * 1e6)!),
+                            .string("median"): .number(RegoNumber(b.evaluate.median * 1e6)!),
+                            .string("p99"): .number(RegoNumber(b.evaluate.p99 * 1e6)!),
+                            .string("runs"): .int(b.evaluate.runs),
+                        ]),
+                    ]).jsonString())
             } else {
-                print("parse+compile: mean \(us(b.compile.mean)) µs, median \(us(b.compile.median)) µs (\(b.compile.runs) runs)")
-                print("evaluation:    mean \(us(b.evaluate.mean)) µs, median \(us(b.evaluate.median)) µs, p99 \(us(b.evaluate.p99)) µs (\(b.evaluate.runs) runs)")
+                print(
+                    "parse+compile: mean \(us(b.compile.mean)) µs, median \(us(b.compile.median)) µs (\(b.compile.runs) runs)"
+                )
+                print(
+                    "evaluation:    mean \(us(b.evaluate.mean)) µs, median \(us(b.evaluate.median)) µs, p99 \(us(b.evaluate.p99)) µs (\(b.evaluate.runs) runs)"
+                )
                 print("result:        \(b.result.map { String($0.jsonString().prefix(200)) } ?? "undefined")")
             }
         } catch let error as RegoError {

@@ -19,13 +19,15 @@ public struct PolicyEvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a Rego query and print the result set as `opa eval -f json` does.",
         discussion: """
-        Loads modules and data as `opa eval` does: a .rego file is a module, a .json file merges \
-        at the root of data, `a.b:FILE` loads FILE at data.a.b, directories are walked. \
-        Prints {} when the query is undefined. Exits 0, or 2 on an error.
-        """
+            Loads modules and data as `opa eval` does: a .rego file is a module, a .json file merges \
+            at the root of data, `a.b:FILE` loads FILE at data.a.b, directories are walked. \
+            Prints {} when the query is undefined. Exits 0, or 2 on an error.
+            """
     )
 
-    @Option(name: [.customShort("d"), .customLong("data")], help: "Policy or data file or directory (repeatable; prefix:PATH loads data under data.prefix).")
+    @Option(
+        name: [.customShort("d"), .customLong("data")],
+        help: "Policy or data file or directory (repeatable; prefix:PATH loads data under data.prefix).")
     public var data: [String] = []
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "Input document (JSON file).")
@@ -34,7 +36,9 @@ public struct PolicyEvalCommand: ParsableCommand {
     @Flag(name: [.customShort("I"), .customLong("stdin-input")], help: "Read the input document from standard input.")
     public var stdinInput = false
 
-    @Flag(name: .customLong("strict-builtin-errors"), help: "Stop on builtin errors instead of treating them as undefined.")
+    @Flag(
+        name: .customLong("strict-builtin-errors"),
+        help: "Stop on builtin errors instead of treating them as undefined.")
     public var strictBuiltinErrors = false
 
     @Argument(help: "The query, e.g. data.swiftdeploy.canary")
@@ -52,8 +56,9 @@ public struct PolicyEvalCommand: ParsableCommand {
     public func run() throws {
         do {
             let (loader, inputValue) = try PolicyOutput.load(data: data, inputFile: input, standardInput: stdinInput)
-            let engine = try RegoEngine(modules: loader.modules, data: loader.data,
-                                        options: .init(strictBuiltinErrors: strictBuiltinErrors))
+            let engine = try RegoEngine(
+                modules: loader.modules, data: loader.data,
+                options: .init(strictBuiltinErrors: strictBuiltinErrors))
             let results = try engine.queryResults(query, input: inputValue)
             print(PolicyOutput.evalJSON(results))
         } catch let error as RegoError {
@@ -91,7 +96,9 @@ public struct PolicyTestCommand: ParsableCommand {
         }
         let results = RegoTestRunner(engine: engine).run()
         if results.isEmpty {
-            console.error("no test_* rules found in \((paths.isEmpty ? ["policies"] : paths).joined(separator: ", ")): name test rules test_<something>")
+            console.error(
+                "no test_* rules found in \((paths.isEmpty ? ["policies"] : paths).joined(separator: ", ")): name test rules test_<something>"
+            )
             throw CommandFailure(.inconclusive)
         }
         for r in results {

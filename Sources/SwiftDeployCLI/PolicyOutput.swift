@@ -9,7 +9,9 @@ enum PolicyOutput {
         try loader.load(data)
         if let inputFile {
             guard let bytes = FileManager.default.contents(atPath: inputFile) else {
-                throw RegoError(code: "load_error", message: "\(inputFile): cannot read the input file; check the path and its permissions")
+                throw RegoError(
+                    code: "load_error",
+                    message: "\(inputFile): cannot read the input file; check the path and its permissions")
             }
             return (loader, try parseInput(bytes, source: inputFile))
         }
@@ -30,16 +32,18 @@ enum PolicyOutput {
         if results.isEmpty { return "{}" }
         let rows: [RegoValue] = results.map { r in
             var row: [RegoValue: RegoValue] = [
-                .string("expressions"): .array(r.expressions.map { e in
-                    .object([
-                        .string("value"): e.value,
-                        .string("text"): .string(e.text),
-                        .string("location"): .object([.string("row"): .int(e.row), .string("col"): .int(e.column)]),
-                    ])
-                }),
+                .string("expressions"): .array(
+                    r.expressions.map { e in
+                        .object([
+                            .string("value"): e.value,
+                            .string("text"): .string(e.text),
+                            .string("location"): .object([.string("row"): .int(e.row), .string("col"): .int(e.column)]),
+                        ])
+                    })
             ]
             if !r.bindings.isEmpty {
-                row[.string("bindings")] = .object(Dictionary(uniqueKeysWithValues: r.bindings.map { (.string($0.key), $0.value) }))
+                row[.string("bindings")] = .object(
+                    Dictionary(uniqueKeysWithValues: r.bindings.map { (.string($0.key), $0.value) }))
             }
             return .object(row)
         }

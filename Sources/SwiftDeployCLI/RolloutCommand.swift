@@ -6,11 +6,12 @@ import SwiftDeployKit
 struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
-        abstract: "Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic rollback.",
+        abstract:
+            "Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic rollback.",
         discussion: """
-        Exit status of start, resume and promote: 0 promoted; 1 rolled back (a step was denied, or aborted); \
-        2 paused or aborted on an inconclusive step; 3 failed (rolled back where it could be).
-        """,
+            Exit status of start, resume and promote: 0 promoted; 1 rolled back (a step was denied, or aborted); \
+            2 paused or aborted on an inconclusive step; 3 failed (rolled back where it could be).
+            """,
         subcommands: [Start.self, Status.self, Pause.self, Resume.self, Abort.self, Promote.self])
 
     /// Prints a rollout's end and exits with its status.
@@ -33,7 +34,9 @@ struct RolloutCommand: AsyncParsableCommand {
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start a candidate beside stable and walk it through the steps.",
-            discussion: "Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout paused where it was: `rollout status` shows it, `rollout resume` continues it.")
+            discussion:
+                "Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout paused where it was: `rollout status` shows it, `rollout resume` continues it."
+        )
 
         @OptionGroup var global: GlobalOptions
 
@@ -43,13 +46,20 @@ struct RolloutCommand: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The candidate's version (APP_VERSION); default: the image's tag.", valueName: "v"))
         var version: String?
 
-        @Option(help: ArgumentHelp("Canary percents, increasing, ending at 100 (default: rollout.steps).", valueName: "10,50,100"))
+        @Option(
+            help: ArgumentHelp(
+                "Canary percents, increasing, ending at 100 (default: rollout.steps).", valueName: "10,50,100"))
         var steps: String?
 
-        @Option(help: ArgumentHelp("How long each step runs before it is judged (default: rollout.interval).", valueName: "duration"))
+        @Option(
+            help: ArgumentHelp(
+                "How long each step runs before it is judged (default: rollout.interval).", valueName: "duration"))
         var interval: String?
 
-        @Option(help: ArgumentHelp("Proceed past a deny or inconclusive infrastructure decision; the reason is recorded.", valueName: "reason"))
+        @Option(
+            help: ArgumentHelp(
+                "Proceed past a deny or inconclusive infrastructure decision; the reason is recorded.",
+                valueName: "reason"))
         var override: String?
 
         @Option(help: ArgumentHelp("How long the candidate may take to become healthy.", valueName: "duration"))
@@ -66,18 +76,21 @@ struct RolloutCommand: AsyncParsableCommand {
             let interval = try self.interval.map { try LifecycleCLI.duration($0, option: "--interval") }
             let timeout = try LifecycleCLI.duration(timeout, option: "--timeout")
             let report = try await RolloutCommand.workflow(global, healthTimeout: timeout.seconds)
-                .start(image: image, version: version, steps: steps, interval: interval,
-                       override: override.map { OverrideRequest(reason: $0) }, progress: LifecycleCLI.progress(console))
+                .start(
+                    image: image, version: version, steps: steps, interval: interval,
+                    override: override.map { OverrideRequest(reason: $0) }, progress: LifecycleCLI.progress(console))
             try RolloutCommand.finish(report, console: console)
         }
     }
 
     struct Resume: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Continue a paused or interrupted rollout from its current step.")
+        static let configuration = CommandConfiguration(
+            abstract: "Continue a paused or interrupted rollout from its current step.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let report = try await RolloutCommand.workflow(global).resume(progress: LifecycleCLI.progress(global.console))
+            let report = try await RolloutCommand.workflow(global).resume(
+                progress: LifecycleCLI.progress(global.console))
             try RolloutCommand.finish(report, console: global.console)
         }
     }
@@ -87,17 +100,20 @@ struct RolloutCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let report = try await RolloutCommand.workflow(global).control("pause", override: nil, progress: LifecycleCLI.progress(global.console))
+            let report = try await RolloutCommand.workflow(global).control(
+                "pause", override: nil, progress: LifecycleCLI.progress(global.console))
             try RolloutCommand.finish(report, console: global.console)
         }
     }
 
     struct Abort: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "End the rollout: all traffic to stable at once, the candidate removed.")
+        static let configuration = CommandConfiguration(
+            abstract: "End the rollout: all traffic to stable at once, the candidate removed.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let report = try await RolloutCommand.workflow(global).control("abort", override: nil, progress: LifecycleCLI.progress(global.console))
+            let report = try await RolloutCommand.workflow(global).control(
+                "abort", override: nil, progress: LifecycleCLI.progress(global.console))
             global.console.print(report.message)
             if report.outcome == .requested { return }
         }
@@ -108,7 +124,9 @@ struct RolloutCommand: AsyncParsableCommand {
             abstract: "Skip the remaining steps and make the candidate the new stable (recorded like an override).")
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: ArgumentHelp("Why the remaining steps are skipped; recorded with your user name.", valueName: "reason"))
+        @Option(
+            help: ArgumentHelp(
+                "Why the remaining steps are skipped; recorded with your user name.", valueName: "reason"))
         var override: String?
 
         func run() async throws {
@@ -116,13 +134,16 @@ struct RolloutCommand: AsyncParsableCommand {
                 throw ValidationError("--override needs a reason, got an empty one")
             }
             let report = try await RolloutCommand.workflow(global)
-                .control("promote", override: override.map { OverrideRequest(reason: $0) }, progress: LifecycleCLI.progress(global.console))
+                .control(
+                    "promote", override: override.map { OverrideRequest(reason: $0) },
+                    progress: LifecycleCLI.progress(global.console))
             try RolloutCommand.finish(report, console: global.console)
         }
     }
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The rollout's state, from the history and the running containers.")
+        static let configuration = CommandConfiguration(
+            abstract: "The rollout's state, from the history and the running containers.")
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
         @OptionGroup var global: GlobalOptions
@@ -142,7 +163,9 @@ struct RolloutCommand: AsyncParsableCommand {
             case .text:
                 console.print("rollout: \(status.state.rawValue)\(status.interrupted ? " (interrupted)" : "")")
                 if status.state != .none {
-                    console.print("  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)")
+                    console.print(
+                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
+                    )
                 }
                 if let stable = status.stable { console.print("  stable: \(stable.image) (version \(stable.version))") }
                 if let canary = status.canary { console.print("  canary: \(canary.image) (version \(canary.version))") }
@@ -150,7 +173,10 @@ struct RolloutCommand: AsyncParsableCommand {
                     console.print("  last decision: \(verdict)")
                     for reason in status.lastReasons { console.print("    - \(reason)") }
                 }
-                if containers == nil { console.print("  note: the container engine could not be asked; the state is from the history alone") }
+                if containers == nil {
+                    console.print(
+                        "  note: the container engine could not be asked; the state is from the history alone")
+                }
                 for note in status.notes { console.print("  note: \(note)") }
             }
         }

@@ -8,9 +8,9 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show mode, version, chaos, per-service health, traffic and policy verdicts; redraws in place.",
         discussion: """
-        Each frame scrapes the metrics over --interval and asks each policy domain for its verdict; every \
-        frame is recorded in the history. With --once: one frame, exit 0 when healthy, 1 otherwise.
-        """)
+            Each frame scrapes the metrics over --interval and asks each policy domain for its verdict; every \
+            frame is recorded in the history. With --once: one frame, exit 0 when healthy, 1 otherwise.
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -38,7 +38,8 @@ struct StatusCommand: AsyncParsableCommand {
         let context = try LifecycleCLI.context(global)
         // With an slo block the dashboard also shows the slo domain: each objective's budget remaining and burn rates.
         let domains = ["infrastructure", "canary"] + (context.manifest.slo != nil ? ["slo"] : [])
-        let workflow = StatusWorkflow(context: context, metrics: LifecycleCLI.statusMetrics(), window: interval, domains: domains)
+        let workflow = StatusWorkflow(
+            context: context, metrics: LifecycleCLI.statusMetrics(), window: interval, domains: domains)
         let live = !once && (watch || isatty(STDOUT_FILENO) == 1)
         let redraw = live && isatty(STDOUT_FILENO) == 1 && format == .text
         let renderer = DashboardRenderer(console: console)

@@ -61,10 +61,16 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
             if isArgumentParserError(error) {
                 let message = fullMessage(for: error)
                 if !message.isEmpty {
-                    if status.rawValue == 0 { print(message) } else { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+                    if status.rawValue == 0 {
+                        print(message)
+                    } else {
+                        FileHandle.standardError.write(Data((message + "\n").utf8))
+                    }
                 }
             } else {
-                Console.standardError.error("unexpected failure: \(error.localizedDescription) (\(String(reflecting: type(of: error)))); nothing more is known: run again with --verbose and report it if it persists")
+                Console.standardError.error(
+                    "unexpected failure: \(error.localizedDescription) (\(String(reflecting: type(of: error)))); nothing more is known: run again with --verbose and report it if it persists"
+                )
             }
         }
         return status.rawValue

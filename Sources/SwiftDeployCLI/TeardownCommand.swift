@@ -8,9 +8,9 @@ struct TeardownCommand: AsyncParsableCommand {
         commandName: "teardown",
         abstract: "Remove the project's containers, networks and volumes (and with --clean the generated files).",
         discussion: """
-        Only resources labelled with this project's Compose name are touched; other projects on the host are \
-        left alone. Exit status: 0 nothing of the project is left; 3 Docker failed or something was left behind.
-        """)
+            Only resources labelled with this project's Compose name are touched; other projects on the host are \
+            left alone. Exit status: 0 nothing of the project is left; 3 Docker failed or something was left behind.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -20,12 +20,18 @@ struct TeardownCommand: AsyncParsableCommand {
     func run() async throws {
         let console = global.console
         let context = try LifecycleCLI.context(global)
-        let report = try await TeardownWorkflow(context: context, clean: clean).run(progress: LifecycleCLI.progress(console))
+        let report = try await TeardownWorkflow(context: context, clean: clean).run(
+            progress: LifecycleCLI.progress(console))
         let removed = report.removed
-        console.print(console.colored("removed", .green) + " project \(context.manifest.project): \(removed.containers.count) container(s), \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)")
+        console.print(
+            console.colored("removed", .green)
+                + " project \(context.manifest.project): \(removed.containers.count) container(s), \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)"
+        )
         if clean {
-            console.info(report.deletedFiles.isEmpty ? "no generated files to delete"
-                         : "deleted \(report.deletedFiles.map { context.manifest.shownPath($0) }.joined(separator: ", "))")
+            console.info(
+                report.deletedFiles.isEmpty
+                    ? "no generated files to delete"
+                    : "deleted \(report.deletedFiles.map { context.manifest.shownPath($0) }.joined(separator: ", "))")
         }
     }
 }

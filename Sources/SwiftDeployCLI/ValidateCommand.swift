@@ -35,7 +35,10 @@ struct ValidateCommand: AsyncParsableCommand {
             let document: JSONValue = [
                 "ok": .bool(!failed),
                 "manifest": .string(global.manifest),
-                "checks": .array(checks.map { ["name": .string($0.name), "status": .string($0.status.rawValue), "detail": .string($0.detail)] }),
+                "checks": .array(
+                    checks.map {
+                        ["name": .string($0.name), "status": .string($0.status.rawValue), "detail": .string($0.detail)]
+                    }),
             ]
             console.print(document.jsonString(pretty: true))
         case .text:

@@ -54,7 +54,8 @@ public enum HTTPClientError: Error, Equatable, Sendable {
     public var summary: String {
         switch self {
         case .invalidURL(let url):
-            return "\(url) is not an http:// URL this client can reach (https is not supported; use the loopback admin listener or a plain-http proxy)"
+            return
+                "\(url) is not an http:// URL this client can reach (https is not supported; use the loopback admin listener or a plain-http proxy)"
         case .unresolvable(let host, let reason):
             return "cannot resolve host \(host): \(reason)"
         case .refused(let url):
@@ -75,12 +76,15 @@ public enum HTTPClientError: Error, Equatable, Sendable {
 
 /// `500ms`, `2s`, `1.5s`: how messages show a timeout.
 public func formatSeconds(_ seconds: Double) -> String {
-    seconds < 1 ? "\(Int((seconds * 1000).rounded()))ms" : (seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds))
+    seconds < 1
+        ? "\(Int((seconds * 1000).rounded()))ms"
+        : (seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds))
 }
 
 /// Sends one HTTP request. A protocol so tests and the gate can swap the transport.
 public protocol HTTPTransport: Sendable {
-    func send(method: String, url: URL, headers: [String: String], body: Data?, limits: HTTPLimits) async throws -> HTTPResponse
+    func send(method: String, url: URL, headers: [String: String], body: Data?, limits: HTTPLimits) async throws
+        -> HTTPResponse
 }
 
 /// A small HTTP/1.1 client on POSIX sockets: a non-blocking connect bounded by the connect timeout, the whole
@@ -89,14 +93,18 @@ public protocol HTTPTransport: Sendable {
 public struct SocketHTTPClient: HTTPTransport {
     public init() {}
 
-    public func send(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
-                     limits: HTTPLimits = HTTPLimits()) async throws -> HTTPResponse {
+    public func send(
+        method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
+        limits: HTTPLimits = HTTPLimits()
+    ) async throws -> HTTPResponse {
         // A thread of its own: blocking socket calls must not occupy the cooperative pool or wait for a
         // dispatch worker, or the timeouts would measure the queue instead of the endpoint.
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 do {
-                    continuation.resume(returning: try self.sendBlocking(method: method, url: url, headers: headers, body: body, limits: limits))
+                    continuation.resume(
+                        returning: try self.sendBlocking(
+                            method: method, url: url, headers: headers, body: body, limits: limits))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -106,12 +114,16 @@ public struct SocketHTTPClient: HTTPTransport {
     }
 
     /// The same exchange on the calling thread.
-    public func sendBlocking(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
-                             limits: HTTPLimits = HTTPLimits()) throws -> HTTPResponse {
+    public func sendBlocking(
+        method: String, url: URL, headers: [String: String] = [:], body: Data? = nil,
+        limits: HTTPLimits = HTTPLimits()
+    ) throws -> HTTPResponse {
         let shown = url.absoluteString
         // An IPv6 literal without its brackets, whichever way URL reports it.
-        guard url.scheme?.lowercased() == "http", let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
-              !host.isEmpty else { throw HTTPClientError.invalidURL(shown) }
+        guard url.scheme?.lowercased() == "http",
+            let host = url.host?.trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+            !host.isEmpty
+        else { throw HTTPClientError.invalidURL(shown) }
         let port = url.port ?? 80
         let start = MonotonicClock.now()
         let deadline = start + limits.totalTimeout
@@ -123,7 +135,8 @@ public struct SocketHTTPClient: HTTPTransport {
         var target = url.path.isEmpty ? "/" : url.path
         if let query = url.query { target += "?" + query }
         let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var request = "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\nUser-Agent: swiftdeploy\r\n"
+        var request =
+            "\(method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nConnection: close\r\nUser-Agent: swiftdeploy\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request += "\(name): \(value)\r\n" }
         if let body { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
@@ -133,7 +146,9 @@ public struct SocketHTTPClient: HTTPTransport {
         return try read(fd, url: shown, deadline: deadline, limits: limits, method: method)
     }
 
-    private func connect(host: String, port: Int, url: String, connectDeadline: Double, limits: HTTPLimits) throws -> Int32 {
+    private func connect(host: String, port: Int, url: String, connectDeadline: Double, limits: HTTPLimits) throws
+        -> Int32
+    {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
@@ -152,7 +167,10 @@ public struct SocketHTTPClient: HTTPTransport {
         while let info = current {
             current = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            if fd < 0 { lastError = .connectionFailed(url: url, reason: String(cString: strerror(errno))); continue }
+            if fd < 0 {
+                lastError = .connectionFailed(url: url, reason: String(cString: strerror(errno)))
+                continue
+            }
             let flags = fcntl(fd, F_GETFL, 0)
             _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
             #if canImport(Glibc)
@@ -164,7 +182,9 @@ public struct SocketHTTPClient: HTTPTransport {
             let code = errno
             if code != EINPROGRESS {
                 close(fd)
-                lastError = code == ECONNREFUSED ? .refused(url: url) : .connectionFailed(url: url, reason: String(cString: strerror(code)))
+                lastError =
+                    code == ECONNREFUSED
+                    ? .refused(url: url) : .connectionFailed(url: url, reason: String(cString: strerror(code)))
                 continue
             }
             let remaining = connectDeadline - MonotonicClock.now()
@@ -180,7 +200,9 @@ public struct SocketHTTPClient: HTTPTransport {
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
             if soError == 0 { return fd }
             close(fd)
-            lastError = soError == ECONNREFUSED ? .refused(url: url) : .connectionFailed(url: url, reason: String(cString: strerror(soError)))
+            lastError =
+                soError == ECONNREFUSED
+                ? .refused(url: url) : .connectionFailed(url: url, reason: String(cString: strerror(soError)))
         }
         throw lastError
     }
@@ -212,13 +234,16 @@ public struct SocketHTTPClient: HTTPTransport {
             }
             if sent < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
-                throw HTTPClientError.connectionFailed(url: url, reason: "sending the request failed: \(String(cString: strerror(errno)))")
+                throw HTTPClientError.connectionFailed(
+                    url: url, reason: "sending the request failed: \(String(cString: strerror(errno)))")
             }
             offset += sent
         }
     }
 
-    private func read(_ fd: Int32, url: String, deadline: Double, limits: HTTPLimits, method: String) throws -> HTTPResponse {
+    private func read(_ fd: Int32, url: String, deadline: Double, limits: HTTPLimits, method: String) throws
+        -> HTTPResponse
+    {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         var headerEnd: Int? = nil
@@ -230,7 +255,8 @@ public struct SocketHTTPClient: HTTPTransport {
             if count < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
                 if errno == ECONNRESET, headerEnd == nil, received.isEmpty {
-                    throw HTTPClientError.connectionFailed(url: url, reason: "the server reset the connection before answering")
+                    throw HTTPClientError.connectionFailed(
+                        url: url, reason: "the server reset the connection before answering")
                 }
                 throw HTTPClientError.connectionFailed(url: url, reason: String(cString: strerror(errno)))
             }
@@ -244,7 +270,8 @@ public struct SocketHTTPClient: HTTPTransport {
                         throw HTTPClientError.tooLarge(url: url, limit: limits.maxBodyBytes)
                     }
                 } else if received.count > headerCap {
-                    throw HTTPClientError.malformedResponse(url: url, reason: "no end of headers in the first \(headerCap) bytes")
+                    throw HTTPClientError.malformedResponse(
+                        url: url, reason: "no end of headers in the first \(headerCap) bytes")
                 }
             }
             if let end = headerEnd {
@@ -252,8 +279,10 @@ public struct SocketHTTPClient: HTTPTransport {
                 if bodyBytes > limits.maxBodyBytes + 64 * 1024 {  // chunk framing overhead allowed
                     throw HTTPClientError.tooLarge(url: url, limit: limits.maxBodyBytes)
                 }
-                if let length = head?.headers["content-length"].flatMap(Int.init), head?.headers["transfer-encoding"] == nil,
-                   bodyBytes >= length {
+                if let length = head?.headers["content-length"].flatMap(Int.init),
+                    head?.headers["transfer-encoding"] == nil,
+                    bodyBytes >= length
+                {
                     break
                 }
                 if let status = head?.status, status == 204 || status == 304 || method == "HEAD" { break }
@@ -270,7 +299,8 @@ public struct SocketHTTPClient: HTTPTransport {
             body = try decodeChunked(body, url: url)
         } else if let length = head.headers["content-length"].flatMap(Int.init) {
             guard body.count >= length else {
-                throw HTTPClientError.malformedResponse(url: url, reason: "the body ended after \(body.count) of \(length) bytes")
+                throw HTTPClientError.malformedResponse(
+                    url: url, reason: "the body ended after \(body.count) of \(length) bytes")
             }
             body = Array(body[0..<length])
         }
@@ -280,7 +310,8 @@ public struct SocketHTTPClient: HTTPTransport {
 
     private func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for i in 0...(bytes.count - 4) where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
+        for i in 0...(bytes.count - 4)
+        where bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 {
             return i
         }
         return nil
@@ -291,13 +322,16 @@ public struct SocketHTTPClient: HTTPTransport {
         let lines = text.components(separatedBy: "\r\n")
         let statusLine = lines.first ?? ""
         let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...599).contains(status) else {
-            throw HTTPClientError.malformedResponse(url: url, reason: "bad status line \(String(statusLine.prefix(80)).debugDescription)")
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]), (100...599).contains(status)
+        else {
+            throw HTTPClientError.malformedResponse(
+                url: url, reason: "bad status line \(String(statusLine.prefix(80)).debugDescription)")
         }
         var headers: [String: String] = [:]
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else {
-                throw HTTPClientError.malformedResponse(url: url, reason: "bad header line \(String(line.prefix(80)).debugDescription)")
+                throw HTTPClientError.malformedResponse(
+                    url: url, reason: "bad header line \(String(line.prefix(80)).debugDescription)")
             }
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
@@ -315,7 +349,8 @@ public struct SocketHTTPClient: HTTPTransport {
             guard lineEnd + 1 < bytes.count else {
                 throw HTTPClientError.malformedResponse(url: url, reason: "the chunked body ended early")
             }
-            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
+            let sizeText =
+                String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
             guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                 throw HTTPClientError.malformedResponse(url: url, reason: "bad chunk size \(sizeText.debugDescription)")
             }

@@ -18,20 +18,26 @@ public enum CLIRunner {
     /// its output pipes before reading its input cannot deadlock the test; otherwise the input is /dev/null.
     /// Project locks go to `<directory>/.swiftdeploy-test-locks` unless `environment` names
     /// `SWIFTDEPLOY_LOCK_DIR`, so tests running in parallel never share a host-wide lock.
-    public static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:],
-                           input: String? = nil, timeout: TimeInterval = 300) throws -> CLIResult {
+    public static func run(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:],
+        input: String? = nil, timeout: TimeInterval = 300
+    ) throws -> CLIResult {
         try run(executable: binary, arguments, in: directory, environment: environment, input: input, timeout: timeout)
     }
 
     /// `run` for any executable (tests of the runner itself use a shell).
-    public static func run(executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:],
-                           input: String? = nil, timeout: TimeInterval = 300) throws -> CLIResult {
+    public static func run(
+        executable: URL, _ arguments: [String], in directory: URL, environment: [String: String] = [:],
+        input: String? = nil, timeout: TimeInterval = 300
+    ) throws -> CLIResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                   "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root", "NO_COLOR": "1"]
+        var env = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root", "NO_COLOR": "1",
+        ]
         for key in ["CI", "DOCKER_HOST", "SWIFTDEPLOY_SHARED_DIR"] {
             if let value = ProcessInfo.processInfo.environment[key] { env[key] = value }
         }
@@ -78,6 +84,14 @@ public enum CLIRunner {
 final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
-    func append(_ chunk: Data) { lock.lock(); data.append(chunk); lock.unlock() }
-    var string: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+    var string: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
 }

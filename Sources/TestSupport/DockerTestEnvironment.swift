@@ -26,12 +26,16 @@ public struct HTTPProbe {
     }
 
     /// Sends `GET path` to 127.0.0.1:port with extra headers; nil when nothing answers.
-    public static func get(port: Int, path: String, headers: [String: String] = [:], method: String = "GET", body: String? = nil) -> Response? {
+    public static func get(
+        port: Int, path: String, headers: [String: String] = [:], method: String = "GET", body: String? = nil
+    ) -> Response? {
         var arguments = ["-s", "-i", "--max-time", "5", "-X", method]
         for (k, v) in headers { arguments += ["-H", "\(k): \(v)"] }
         if let body { arguments += ["--data-binary", body, "-H", "Content-Type: application/json"] }
         arguments.append("http://127.0.0.1:\(port)\(path)")
-        guard let result = try? ExternalTool.run("/usr/bin/env", ["curl"] + arguments), result.status == 0 else { return nil }
+        guard let result = try? ExternalTool.run("/usr/bin/env", ["curl"] + arguments), result.status == 0 else {
+            return nil
+        }
         let parts = result.output.components(separatedBy: "\r\n\r\n")
         guard let head = parts.first else { return nil }
         let lines = head.components(separatedBy: "\r\n")
@@ -39,7 +43,8 @@ public struct HTTPProbe {
         var headers: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return Response(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
     }

@@ -18,8 +18,10 @@ public enum ExternalTool {
     /// standard output followed by its standard error. For synchronous callers (a `defer`, a sync test): it blocks
     /// the calling thread on the runner's blocking wait, which needs no thread of the cooperative pool; async
     /// callers use `ProcessRunner.run`.
-    public static func run(_ path: String, _ arguments: [String], currentDirectory: URL? = nil,
-                           timeout: TimeInterval = 900) throws -> (status: Int32, output: String) {
+    public static func run(
+        _ path: String, _ arguments: [String], currentDirectory: URL? = nil,
+        timeout: TimeInterval = 900
+    ) throws -> (status: Int32, output: String) {
         let result = try ProcessRunner.start([path] + arguments, currentDirectory: currentDirectory, timeout: timeout)
             .waitBlocking()
         return (result.status, result.stdout + result.stderr)

@@ -35,21 +35,25 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     }
 
     public var calls: [String] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return log
     }
 
     func note(_ call: String) {
-        lock.lock(); log.append(call); lock.unlock()
+        lock.lock()
+        log.append(call)
+        lock.unlock()
     }
 
     private func container(_ service: String, mode: String) -> ContainerStatus {
         let healthy = !(service == services.first && unhealthyModes.contains(mode))
-        return ContainerStatus(id: "\(service)-\(UUID().uuidString.prefix(6))", name: "p-\(service)-1", service: service,
-                               state: "running", health: healthy ? "healthy" : "unhealthy",
-                               lastHealthOutput: healthy ? "" : "GET /healthz: 503",
-                               environment: service == services.first ? ["MODE": mode, "APP_VERSION": "0.1.0"] : [:],
-                               startedAt: Date())
+        return ContainerStatus(
+            id: "\(service)-\(UUID().uuidString.prefix(6))", name: "p-\(service)-1", service: service,
+            state: "running", health: healthy ? "healthy" : "unhealthy",
+            lastHealthOutput: healthy ? "" : "GET /healthz: 503",
+            environment: service == services.first ? ["MODE": mode, "APP_VERSION": "0.1.0"] : [:],
+            startedAt: Date())
     }
 
     public func preflight() async throws {
@@ -64,7 +68,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let upError { throw upError }
         let mode = modeOnDisk()
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
         networks = ["p_default"]
     }
@@ -74,7 +79,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let error = recreateErrors[service] { throw error }
         let mode = modeOnDisk()
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         state[service] = container(service, mode: mode)
     }
 
@@ -82,20 +88,23 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     public func down() async throws {
         note("down")
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         state = [:]
         networks = []
     }
 
     public func containers() async throws -> [ContainerStatus] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return state.values.sorted { $0.service < $1.service }
     }
 
     public func logs(container: String, lines: Int) async -> String { "log line of \(container)" }
 
     public func leftovers() async throws -> ProjectResources {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks)
     }
 
@@ -108,7 +117,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     /// `rm -s -f <service>`: the service's container is gone, the others untouched.
     public func remove(service: String) async throws {
         note("remove \(service)")
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         state[service] = nil
     }
 
@@ -118,10 +128,13 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         let line = command.joined(separator: " ")
         note("exec \(service) \(line)")
         let shown = "docker compose exec \(service) \(line)"
-        if let stderr = failingCommands[line] { return CommandResult(commandLine: shown, status: 1, stdout: "", stderr: stderr) }
+        if let stderr = failingCommands[line] {
+            return CommandResult(commandLine: shown, status: 1, stdout: "", stderr: stderr)
+        }
         if command.count == 2, command[0] == "cat" {
             guard let url = mountedFiles[command[1]], let text = try? String(contentsOf: url, encoding: .utf8) else {
-                return CommandResult(commandLine: shown, status: 1, stdout: "", stderr: "cat: \(command[1]): No such file or directory")
+                return CommandResult(
+                    commandLine: shown, status: 1, stdout: "", stderr: "cat: \(command[1]): No such file or directory")
             }
             return CommandResult(commandLine: shown, status: 0, stdout: text, stderr: "")
         }
@@ -130,7 +143,8 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
 
     /// The app's current container.
     public var app: ContainerStatus? {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return services.first.flatMap { state[$0] }
     }
 }
@@ -149,8 +163,9 @@ public struct FakeHTTPProbe: HTTPProbing {
         }
         guard let app = runtime.app, app.isReady else { return HTTPAnswer(status: 502) }
         let mode = app.environment["MODE"] ?? "stable"
-        return HTTPAnswer(status: 200, headers: mode == "canary" ? ["x-mode": "canary"] : [:],
-                          body: "{\"mode\":\"\(mode)\",\"version\":\"0.1.0\"}")
+        return HTTPAnswer(
+            status: 200, headers: mode == "canary" ? ["x-mode": "canary"] : [:],
+            body: "{\"mode\":\"\(mode)\",\"version\":\"0.1.0\"}")
     }
 }
 
@@ -162,13 +177,16 @@ public final class FakeRenderer: ConfigRendering, @unchecked Sendable {
     public init() {}
 
     public var manifests: [Manifest] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return rendered
     }
 
     public func render(_ manifest: Manifest) throws -> [URL] {
         if let failure { throw failure }
-        lock.lock(); rendered.append(manifest); lock.unlock()
+        lock.lock()
+        rendered.append(manifest)
+        lock.unlock()
         for file in generatedFiles(for: manifest) {
             try Data("# rendered for mode \(manifest.services.mode.rawValue)\n".utf8).write(to: file)
         }

@@ -14,13 +14,15 @@ public final class FakePolicyGate: PolicyGate, @unchecked Sendable {
     }
 
     public func set(_ domain: String, _ verdict: Verdict, reasons: [String] = []) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         verdicts[domain] = (verdict, reasons)
     }
 
     /// The requests seen, in order: domain, action, target mode.
     public var requests: [(domain: String, action: String, target: DeploymentMode?)] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return stored
     }
 

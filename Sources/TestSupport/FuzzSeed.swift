@@ -21,13 +21,16 @@ public struct FuzzSeed: Sendable, CustomStringConvertible {
 
     /// Reads `variable` from `environment` (a decimal UInt64), else `fallback`, else the clock; prints the seed line.
     /// `extra` is added to the replay command (e.g. other variables that size the run).
-    public static func resolve(test: String, filter: String, variable: String = "SWIFTDEPLOY_FUZZ_SEED",
-                               fallback: UInt64? = nil, extra: String = "",
-                               environment: [String: String] = ProcessInfo.processInfo.environment,
-                               print printLine: Bool = true) -> FuzzSeed {
-        let value = environment[variable].flatMap { UInt64($0) } ?? fallback
+    public static func resolve(
+        test: String, filter: String, variable: String = "SWIFTDEPLOY_FUZZ_SEED",
+        fallback: UInt64? = nil, extra: String = "",
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        print printLine: Bool = true
+    ) -> FuzzSeed {
+        let value =
+            environment[variable].flatMap { UInt64($0) } ?? fallback
             ?? UInt64(Date().timeIntervalSince1970 * 1000)
-        let settings = ([ "\(variable)=\(value)" ] + (extra.isEmpty ? [] : [extra])).joined(separator: " ")
+        let settings = (["\(variable)=\(value)"] + (extra.isEmpty ? [] : [extra])).joined(separator: " ")
         let seed = FuzzSeed(value: value, replayHint: "\(settings) swift test --filter '\(filter)'")
         if printLine { print("\(test): \(seed)") }
         return seed

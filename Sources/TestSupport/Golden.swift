@@ -15,7 +15,9 @@ public enum Golden {
             return "missing golden file \(expectedURL.path); record it with SWIFTDEPLOY_RECORD=1"
         }
         if expected == actual { return nil }
-        return "\(expectedURL.lastPathComponent) differs from the golden file (re-record with SWIFTDEPLOY_RECORD=1 if intended):\n" + diff(expected, actual)
+        return
+            "\(expectedURL.lastPathComponent) differs from the golden file (re-record with SWIFTDEPLOY_RECORD=1 if intended):\n"
+            + diff(expected, actual)
     }
 
     /// A line diff, good enough to read a mismatch.
@@ -29,7 +31,10 @@ public enum Golden {
                 if let l { out.append("\(i + 1)- \(l)") }
                 if let r { out.append("\(i + 1)+ \(r)") }
             }
-            if out.count > 60 { out.append("…"); break }
+            if out.count > 60 {
+                out.append("…")
+                break
+            }
         }
         return out.joined(separator: "\n")
     }

@@ -28,7 +28,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         /// Close the connection without answering.
         public var hangUp: Bool
 
-        public init(status: Int = 200, headers: [String: String] = [:], body: Data = Data(), delay: Double = 0, hangUp: Bool = false) {
+        public init(
+            status: Int = 200, headers: [String: String] = [:], body: Data = Data(), delay: Double = 0,
+            hangUp: Bool = false
+        ) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -36,7 +39,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             self.hangUp = hangUp
         }
 
-        public static func text(_ text: String, status: Int = 200, contentType: String = "text/plain; version=0.0.4; charset=utf-8") -> Response {
+        public static func text(
+            _ text: String, status: Int = 200, contentType: String = "text/plain; version=0.0.4; charset=utf-8"
+        ) -> Response {
             Response(status: status, headers: ["Content-Type": contentType], body: Data(text.utf8))
         }
 
@@ -65,7 +70,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 64) == 0 else {
             close(fd)
@@ -87,7 +94,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public func url(_ path: String = "/metrics") -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
 
     /// Requests received so far.
-    public var requests: [Request] { lock.lock(); defer { lock.unlock() }; return log }
+    public var requests: [Request] {
+        lock.lock()
+        defer { lock.unlock() }
+        return log
+    }
 
     public func stop() {
         lock.lock()
@@ -104,7 +115,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// of the test process, so no server of a test running beside it can take it (`LoopbackPort.refusing()`).
     public static func unusedPort() -> Int { LoopbackPort.refusing() }
 
-    private var isStopped: Bool { lock.lock(); defer { lock.unlock() }; return stopped }
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
 
     private func acceptLoop() {
         defer { close(listener) }
@@ -132,14 +147,17 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             if n <= 0 { return }
             received.append(contentsOf: buffer[0..<n])
             if headerEnd == nil, received.count >= 4 {
-                for i in 0...(received.count - 4) where received[i] == 13 && received[i + 1] == 10 && received[i + 2] == 13 && received[i + 3] == 10 {
+                for i in 0...(received.count - 4)
+                where received[i] == 13 && received[i + 1] == 10 && received[i + 2] == 13 && received[i + 3] == 10 {
                     headerEnd = i
                     break
                 }
                 if let end = headerEnd {
                     let head = String(decoding: received[0..<end], as: UTF8.self)
-                    for line in head.components(separatedBy: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-                        contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                    for line in head.components(separatedBy: "\r\n")
+                    where line.lowercased().hasPrefix("content-length:") {
+                        contentLength =
+                            Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
                     }
                 }
             }
@@ -150,20 +168,23 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             if let colon = line.firstIndex(of: ":") {
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces)
             }
         }
         lock.lock()
         count += 1
-        let request = Request(method: parts.count > 0 ? String(parts[0]) : "", path: parts.count > 1 ? String(parts[1]) : "",
-                              headers: headers, body: Data(received[(end + 4)...]), sequence: count)
+        let request = Request(
+            method: parts.count > 0 ? String(parts[0]) : "", path: parts.count > 1 ? String(parts[1]) : "",
+            headers: headers, body: Data(received[(end + 4)...]), sequence: count)
         log.append(request)
         lock.unlock()
 
         let response = handler(request)
         if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
         if response.hangUp { return }
-        var text = "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\nConnection: close\r\nContent-Length: \(response.body.count)\r\n"
+        var text =
+            "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\nConnection: close\r\nContent-Length: \(response.body.count)\r\n"
         for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         var payload = [UInt8](text.utf8)
@@ -191,7 +212,9 @@ public final class SaturatedListener: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 0) == 0 else {
             close(fd)
@@ -206,7 +229,9 @@ public final class SaturatedListener: @unchecked Sendable {
         // Fill the queue: the first connection completes the handshake and waits, unaccepted.
         let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         descriptors.append(filler)
     }

@@ -31,14 +31,24 @@ public final class LoopbackPort: @unchecked Sendable {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0 else { let code = errno; closeDescriptor(fd); throw LoopbackPortError(step: "bind(127.0.0.1:0)", code: code) }
+        guard bound == 0 else {
+            let code = errno
+            closeDescriptor(fd)
+            throw LoopbackPortError(step: "bind(127.0.0.1:0)", code: code)
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0 else { let code = errno; closeDescriptor(fd); throw LoopbackPortError(step: "getsockname()", code: code) }
+        guard named == 0 else {
+            let code = errno
+            closeDescriptor(fd)
+            throw LoopbackPortError(step: "getsockname()", code: code)
+        }
         descriptor = fd
         port = Int(UInt16(bigEndian: address.sin_port))
     }
@@ -96,5 +106,7 @@ private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 public struct LoopbackPortError: Error, CustomStringConvertible {
     public let step: String
     public let code: Int32
-    public var description: String { "cannot reserve a loopback port: \(step) failed: \(String(cString: strerror(code)))" }
+    public var description: String {
+        "cannot reserve a loopback port: \(step) failed: \(String(cString: strerror(code)))"
+    }
 }

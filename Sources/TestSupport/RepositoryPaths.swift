@@ -18,7 +18,8 @@ public enum RepositoryPaths {
     /// `SWIFTDEPLOY_SHARED_DIR` overrides it (a git worktree has no `shared/` beside it).
     public static var shared: URL? {
         if let override = ProcessInfo.processInfo.environment["SWIFTDEPLOY_SHARED_DIR"], !override.isEmpty,
-           FileManager.default.fileExists(atPath: override) {
+            FileManager.default.fileExists(atPath: override)
+        {
             return URL(fileURLWithPath: override)
         }
         let candidate = root.deletingLastPathComponent().appendingPathComponent("shared")

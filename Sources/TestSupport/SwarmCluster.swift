@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,7 +92,9 @@ public final class SwarmCluster: @unchecked Sendable {
         } catch {
             let problems = cluster.tearDown()
             if problems.isEmpty { throw error }
-            throw SwarmClusterError.step("start", "\(error.localizedDescription); the cleanup after it also failed: \(problems.joined(separator: "; "))")
+            throw SwarmClusterError.step(
+                "start",
+                "\(error.localizedDescription); the cleanup after it also failed: \(problems.joined(separator: "; "))")
         }
         return cluster
     }
@@ -107,7 +110,9 @@ public final class SwarmCluster: @unchecked Sendable {
                 break
             }
         }
-        guard let (id, dir) = chosen else { throw SwarmClusterError.step("create a directory", "no free name under \(base.path)") }
+        guard let (id, dir) = chosen else {
+            throw SwarmClusterError.step("create a directory", "no free name under \(base.path)")
+        }
         // The owner file comes first: the sweep treats a directory without a live owner as stale.
         try Data("\(getpid())\n".utf8).write(to: dir.appendingPathComponent("owner"))
         name = "\(SwarmCluster.prefix)-\(id)"
@@ -117,7 +122,8 @@ public final class SwarmCluster: @unchecked Sendable {
         directory = dir
         guard let octet = SwarmCluster.freeSubnetOctet() else {
             try? FileManager.default.removeItem(at: dir)
-            throw SwarmClusterError.step("choose a subnet", "every 10.250.X.0/24 is in use by an address or route of this host")
+            throw SwarmClusterError.step(
+                "choose a subnet", "every 10.250.X.0/24 is in use by an address or route of this host")
         }
         managerAddress = "10.250.\(octet).1"
         workerAddress = "10.250.\(octet).2"
@@ -125,11 +131,16 @@ public final class SwarmCluster: @unchecked Sendable {
 
     private func build(images: [String], timeout: TimeInterval) throws {
         let state = try SwarmCluster.docker(["info", "--format", "{{.Swarm.LocalNodeState}}"])
-        guard state.status == 0 else { throw SwarmClusterError.step("ask the shared engine", "docker info failed: \(state.output)") }
+        guard state.status == 0 else {
+            throw SwarmClusterError.step("ask the shared engine", "docker info failed: \(state.output)")
+        }
         let swarmState = state.output.trimmingCharacters(in: .whitespacesAndNewlines)
         guard swarmState == "inactive" else {
-            throw SwarmClusterError.step("check the shared engine", "it is already in a swarm (state \(swarmState)) that this harness did not start; "
-                + "another swarm test may be running (run swarm tests under the same flock), or leave a leftover swarm with `docker swarm leave --force`")
+            throw SwarmClusterError.step(
+                "check the shared engine",
+                "it is already in a swarm (state \(swarmState)) that this harness did not start; "
+                    + "another swarm test may be running (run swarm tests under the same flock), or leave a leftover swarm with `docker swarm leave --force`"
+            )
         }
         gwbridgeExisted = (try? SwarmCluster.docker(["network", "inspect", "docker_gwbridge"]))?.status == 0
 
@@ -139,26 +150,39 @@ public final class SwarmCluster: @unchecked Sendable {
         try run("address the host end", ["ip", "addr", "add", "\(managerAddress)/24", "dev", hostLink])
         try run("bring the host end up", ["ip", "link", "set", hostLink, "up"])
         let inNamespace = ["nsenter", "--net=/var/run/netns/\(namespace)"]
-        try run("address the namespace end", inNamespace + ["ip", "addr", "add", "\(workerAddress)/24", "dev", nodeLink])
+        try run(
+            "address the namespace end", inNamespace + ["ip", "addr", "add", "\(workerAddress)/24", "dev", nodeLink])
         try run("bring the namespace end up", inNamespace + ["ip", "link", "set", nodeLink, "up"])
         try run("bring the namespace's loopback up", inNamespace + ["ip", "link", "set", "lo", "up"])
 
         try startWorkerEngine(timeout: timeout)
 
-        let initResult = try SwarmCluster.docker(["swarm", "init", "--advertise-addr", managerAddress, "--listen-addr", "\(managerAddress):2377"])
-        guard initResult.status == 0 else { throw SwarmClusterError.step("docker swarm init on the shared engine", initResult.output) }
+        let initResult = try SwarmCluster.docker([
+            "swarm", "init", "--advertise-addr", managerAddress, "--listen-addr", "\(managerAddress):2377",
+        ])
+        guard initResult.status == 0 else {
+            throw SwarmClusterError.step("docker swarm init on the shared engine", initResult.output)
+        }
         lock.withLock { createdSwarm = true }
         clusterID = SwarmCluster.currentClusterID() ?? ""
-        guard !clusterID.isEmpty else { throw SwarmClusterError.step("read the new swarm's cluster ID", "docker info names no .Swarm.Cluster.ID") }
+        guard !clusterID.isEmpty else {
+            throw SwarmClusterError.step("read the new swarm's cluster ID", "docker info names no .Swarm.Cluster.ID")
+        }
         try Data("\(clusterID)\n".utf8).write(to: directory.appendingPathComponent("cluster-id"))
-        managerNodeID = try SwarmCluster.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        try run("label the manager node", ["docker", "node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(name)", managerNodeID])
+        managerNodeID = try SwarmCluster.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        try run(
+            "label the manager node",
+            ["docker", "node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(name)", managerNodeID])
         let token = try SwarmCluster.docker(["swarm", "join-token", "-q", "worker"])
         guard token.status == 0 else { throw SwarmClusterError.step("read the worker join token", token.output) }
-        let join = try workerDocker(["swarm", "join", "--token", token.output.trimmingCharacters(in: .whitespacesAndNewlines),
-                                     "--advertise-addr", workerAddress, "\(managerAddress):2377"])
+        let join = try workerDocker([
+            "swarm", "join", "--token", token.output.trimmingCharacters(in: .whitespacesAndNewlines),
+            "--advertise-addr", workerAddress, "\(managerAddress):2377",
+        ])
         guard join.status == 0 else { throw SwarmClusterError.step("join the worker to the swarm", join.output) }
-        workerNodeID = try workerDocker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        workerNodeID = try workerDocker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         try waitFor(node: .worker, state: "ready", timeout: timeout)
 
         for image in images { try copyImage(image) }
@@ -174,10 +198,12 @@ public final class SwarmCluster: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: SwarmCluster.path(of: "nsenter") ?? "/usr/bin/nsenter")
         // nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then finds no devices cgroup.
-        process.arguments = ["--net=/var/run/netns/\(namespace)", SwarmCluster.path(of: "dockerd") ?? "dockerd",
-                             "--storage-driver=vfs", "--data-root", data.path, "--exec-root", exec.path,
-                             "--pidfile", directory.appendingPathComponent("docker.pid").path,
-                             "-H", workerHost, "--iptables=false", "--bridge=none"]
+        process.arguments = [
+            "--net=/var/run/netns/\(namespace)", SwarmCluster.path(of: "dockerd") ?? "dockerd",
+            "--storage-driver=vfs", "--data-root", data.path, "--exec-root", exec.path,
+            "--pidfile", directory.appendingPathComponent("docker.pid").path,
+            "-H", workerHost, "--iptables=false", "--bridge=none",
+        ]
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
@@ -190,11 +216,14 @@ public final class SwarmCluster: @unchecked Sendable {
         while Date() < deadline {
             if (try? workerDocker(["info", "--format", "{{.ID}}"]))?.status == 0 { return }
             if !process.isRunning {
-                throw SwarmClusterError.step("start the worker's dockerd", "it exited with status \(process.terminationStatus): \(tail(of: log))")
+                throw SwarmClusterError.step(
+                    "start the worker's dockerd", "it exited with status \(process.terminationStatus): \(tail(of: log))"
+                )
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        throw SwarmClusterError.step("start the worker's dockerd", "no answer on \(workerHost) within \(Int(timeout)) s: \(tail(of: log))")
+        throw SwarmClusterError.step(
+            "start the worker's dockerd", "no answer on \(workerHost) within \(Int(timeout)) s: \(tail(of: log))")
     }
 
     private func copyImage(_ image: String) throws {
@@ -223,10 +252,11 @@ public final class SwarmCluster: @unchecked Sendable {
         save.waitUntilExit()
         load.waitUntilExit()
         guard save.terminationStatus == 0, load.terminationStatus == 0 else {
-            throw SwarmClusterError.step("copy the image \(image) to the worker",
-                                         "docker save exited \(save.terminationStatus) (\(String(decoding: saveError, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))), "
-                                         + "docker load exited \(load.terminationStatus) (\(String(decoding: loadOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))); "
-                                         + "build the images first (scripts/build-images)")
+            throw SwarmClusterError.step(
+                "copy the image \(image) to the worker",
+                "docker save exited \(save.terminationStatus) (\(String(decoding: saveError, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))), "
+                    + "docker load exited \(load.terminationStatus) (\(String(decoding: loadOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))); "
+                    + "build the images first (scripts/build-images)")
         }
     }
 
@@ -243,13 +273,17 @@ public final class SwarmCluster: @unchecked Sendable {
 
     /// `docker node update --label-add key=value` on `node` (run on the manager).
     public func addLabel(_ key: String, _ value: String, to node: Node) throws {
-        try run("label the \(node.rawValue) node", ["docker", "node", "update", "--label-add", "\(key)=\(value)", nodeID(node)])
+        try run(
+            "label the \(node.rawValue) node",
+            ["docker", "node", "update", "--label-add", "\(key)=\(value)", nodeID(node)])
     }
 
     /// The node's state as the manager sees it (`ready`, `down`, `unknown`, `disconnected`).
     public func state(of node: Node) throws -> String {
         let result = try SwarmCluster.docker(["node", "inspect", "--format", "{{.Status.State}}", nodeID(node)])
-        guard result.status == 0 else { throw SwarmClusterError.step("inspect the \(node.rawValue) node", result.output) }
+        guard result.status == 0 else {
+            throw SwarmClusterError.step("inspect the \(node.rawValue) node", result.output)
+        }
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -262,7 +296,8 @@ public final class SwarmCluster: @unchecked Sendable {
             if last == expected { return }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        throw SwarmClusterError.step("wait for the \(node.rawValue) node to be \(expected)", "it is still \(last) after \(Int(timeout)) s")
+        throw SwarmClusterError.step(
+            "wait for the \(node.rawValue) node to be \(expected)", "it is still \(last) after \(Int(timeout)) s")
     }
 
     /// Stops the worker's engine the way an operator or a crash-free shutdown does (SIGTERM: dockerd stops
@@ -271,7 +306,9 @@ public final class SwarmCluster: @unchecked Sendable {
     public func stopWorkerEngine(timeout: TimeInterval = 60) throws {
         guard let pid = lock.withLock({ workerPID }) else { return }
         guard SwarmCluster.stop(pid: pid, timeout: timeout) else {
-            throw SwarmClusterError.step("stop the worker's dockerd (pid \(pid))", "it was still running \(Int(timeout)) s after SIGTERM and SIGKILL")
+            throw SwarmClusterError.step(
+                "stop the worker's dockerd (pid \(pid))",
+                "it was still running \(Int(timeout)) s after SIGTERM and SIGKILL")
         }
         lock.withLock { workerPID = nil }
         SwarmCluster.killProcesses(mentioning: directory.path)
@@ -293,8 +330,12 @@ public final class SwarmCluster: @unchecked Sendable {
         guard first else { return [] }
         var problems: [String] = []
         if let pid = lock.withLock({ workerPID }) {
-            _ = try? ExternalTool.run("/usr/bin/timeout", ["20", SwarmCluster.path(of: "docker") ?? "docker", "-H", workerHost, "swarm", "leave", "--force"])
-            if !SwarmCluster.stop(pid: pid, timeout: 60) { problems.append("the worker's dockerd (pid \(pid)) did not stop") }
+            _ = try? ExternalTool.run(
+                "/usr/bin/timeout",
+                ["20", SwarmCluster.path(of: "docker") ?? "docker", "-H", workerHost, "swarm", "leave", "--force"])
+            if !SwarmCluster.stop(pid: pid, timeout: 60) {
+                problems.append("the worker's dockerd (pid \(pid)) did not stop")
+            }
             lock.withLock { workerPID = nil }
         }
         if lock.withLock({ createdSwarm }) {
@@ -316,10 +357,14 @@ public final class SwarmCluster: @unchecked Sendable {
         let id = String(name.dropFirst(prefix.count + 1))
         var found: [String] = []
         if namespaces().contains(name) { found.append("network namespace \(name)") }
-        for link in links() where link == "\(prefix)\(id)h" || link == "\(prefix)\(id)n" { found.append("link \(link)") }
+        for link in links() where link == "\(prefix)\(id)h" || link == "\(prefix)\(id)n" {
+            found.append("link \(link)")
+        }
         if FileManager.default.fileExists(atPath: directory.path) { found.append("directory \(directory.path)") }
         for pid in processes(mentioning: directory.path) { found.append("process \(pid)") }
-        if let id = clusterID.flatMap({ $0.isEmpty ? nil : $0 }) ?? recordedClusterID(directory), currentClusterID() == id {
+        if let id = clusterID.flatMap({ $0.isEmpty ? nil : $0 }) ?? recordedClusterID(directory),
+            currentClusterID() == id
+        {
             found.append("the shared engine's swarm (cluster \(id), created by \(name))")
         }
         return found
@@ -349,8 +394,10 @@ public final class SwarmCluster: @unchecked Sendable {
         for name in stale.sorted() {
             let dir = base.appendingPathComponent(name)
             let pidFile = dir.appendingPathComponent("docker.pid")
-            if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-               processes(mentioning: dir.path).contains(pid) {
+            if let text = try? String(contentsOf: pidFile, encoding: .utf8),
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                processes(mentioning: dir.path).contains(pid)
+            {
                 _ = stop(pid: pid, timeout: 60)
             }
             if let id = recordedClusterID(dir) { _ = leaveManagerSwarm(expectedClusterID: id) }
@@ -383,7 +430,10 @@ public final class SwarmCluster: @unchecked Sendable {
     private func run(_ step: String, _ command: [String]) throws {
         let result = try ExternalTool.run(SwarmCluster.path(of: command[0]) ?? command[0], Array(command.dropFirst()))
         guard result.status == 0 else {
-            throw SwarmClusterError.step(step, "`\(command.joined(separator: " "))` exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw SwarmClusterError.step(
+                step,
+                "`\(command.joined(separator: " "))` exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
     }
 
@@ -404,9 +454,11 @@ public final class SwarmCluster: @unchecked Sendable {
     /// A third octet X such that no address or route of the host lies in 10.250.X.0/24.
     private static func freeSubnetOctet() -> Int? {
         let addresses = (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-4", "addr"]))?.output ?? ""
-        let routes = (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output ?? ""
+        let routes =
+            (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output ?? ""
         let used = addresses + "\n" + routes
-        for octet in (1...254).shuffled() where !used.contains("10.250.\(octet).") && !used.contains("10.250.0.0/16") && !used.contains("10.0.0.0/8") {
+        for octet in (1...254).shuffled()
+        where !used.contains("10.250.\(octet).") && !used.contains("10.250.0.0/16") && !used.contains("10.0.0.0/8") {
             return octet
         }
         return nil
@@ -429,7 +481,9 @@ public final class SwarmCluster: @unchecked Sendable {
 
     /// The ID of the swarm the shared engine is in (`docker info` `.Swarm.Cluster.ID`); nil in no swarm.
     public static func currentClusterID() -> String? {
-        guard let result = try? docker(["info", "--format", "{{.Swarm.Cluster.ID}}"]), result.status == 0 else { return nil }
+        guard let result = try? docker(["info", "--format", "{{.Swarm.Cluster.ID}}"]), result.status == 0 else {
+            return nil
+        }
         let id = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         return id.isEmpty || id == "<no value>" ? nil : id
     }
@@ -445,7 +499,9 @@ public final class SwarmCluster: @unchecked Sendable {
     private static func leaveManagerSwarm(expectedClusterID: String) -> [String] {
         guard !expectedClusterID.isEmpty, currentClusterID() == expectedClusterID else { return [] }
         let result = try? docker(["swarm", "leave", "--force"])
-        if result?.status != 0 { return ["the shared engine did not leave the swarm: \(result?.output ?? "docker did not run")"] }
+        if result?.status != 0 {
+            return ["the shared engine did not leave the swarm: \(result?.output ?? "docker did not run")"]
+        }
         return []
     }
 
@@ -462,11 +518,14 @@ public final class SwarmCluster: @unchecked Sendable {
             let point = String(fields[4])
             return point.hasPrefix(directory.path + "/") ? point : nil
         }
-        for point in below.sorted(by: { $0.count > $1.count }) { _ = try? ExternalTool.run(path(of: "umount") ?? "umount", ["-l", point]) }
+        for point in below.sorted(by: { $0.count > $1.count }) {
+            _ = try? ExternalTool.run(path(of: "umount") ?? "umount", ["-l", point])
+        }
         let id = String(name.dropFirst(prefix.count + 1))
         if namespaces().contains(name) {
             if let result = try? ExternalTool.run(path(of: "ip") ?? "ip", ["netns", "del", name]), result.status != 0 {
-                problems.append("network namespace \(name): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+                problems.append(
+                    "network namespace \(name): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
         }
         // Deleting the namespace deletes its end of the pair and so the host end; delete both anyway.
@@ -478,7 +537,9 @@ public final class SwarmCluster: @unchecked Sendable {
             do { try FileManager.default.removeItem(at: directory) } catch {
                 // vfs layers hold read-only directories Foundation may refuse; rm knows them.
                 _ = try? ExternalTool.run("/bin/rm", ["-rf", directory.path])
-                if FileManager.default.fileExists(atPath: directory.path) { problems.append("directory \(directory.path): \(error.localizedDescription)") }
+                if FileManager.default.fileExists(atPath: directory.path) {
+                    problems.append("directory \(directory.path): \(error.localizedDescription)")
+                }
             }
         }
         return problems
@@ -488,8 +549,11 @@ public final class SwarmCluster: @unchecked Sendable {
     /// is being created right now, and is live too).
     private static func ownerAlive(_ dir: URL) -> Bool {
         guard let text = try? String(contentsOf: dir.appendingPathComponent("owner"), encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            let created = (try? FileManager.default.attributesOfItem(atPath: dir.path)[.modificationDate] as? Date) ?? .distantPast
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            let created =
+                (try? FileManager.default.attributesOfItem(atPath: dir.path)[.modificationDate] as? Date)
+                ?? .distantPast
             return Date().timeIntervalSince(created) < 60
         }
         return kill(pid, 0) == 0 || errno == EPERM
@@ -500,7 +564,8 @@ public final class SwarmCluster: @unchecked Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> Int32? in
             guard let pid = Int32(entry), pid != getpid(),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
             let cmdline = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
             return cmdline.contains(path + "/") || cmdline.hasSuffix(path) ? pid : nil
         }

@@ -17,8 +17,10 @@ public struct SwarmProject: Sendable {
     public static var template: URL { RepositoryPaths.fixtures.appendingPathComponent("swarm/manifest.yaml.template") }
 
     /// `namePrefix` starts the stack name (letters only), the rest is random; the manifest is written at once.
-    public init(namePrefix: String = "sdsw", replicas: Int = 1, image: String = "swiftdeploy/api:0.1.0",
-                placement: [String] = []) throws {
+    public init(
+        namePrefix: String = "sdsw", replicas: Int = 1, image: String = "swiftdeploy/api:0.1.0",
+        placement: [String] = []
+    ) throws {
         dir = try TemporaryDirectory(prefix: "swarm-\(namePrefix)")
         name = namePrefix + String(UUID().uuidString.lowercased().prefix(8))
         publicPort = DockerTestEnvironment.freePort()
@@ -30,21 +32,28 @@ public struct SwarmProject: Sendable {
     }
 
     /// Rewrites the manifest (a new image, replica count, mode or placement), as a user editing it would.
-    public func write(replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
-                      placement: [String] = []) throws {
-        let text = try Self.manifest(name: name, replicas: replicas, image: image, mode: mode, placement: placement,
-                                     publicPort: publicPort, adminPort: adminPort)
+    public func write(
+        replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
+        placement: [String] = []
+    ) throws {
+        let text = try Self.manifest(
+            name: name, replicas: replicas, image: image, mode: mode, placement: placement,
+            publicPort: publicPort, adminPort: adminPort)
         try Data(text.utf8).write(to: manifestURL)
     }
 
     /// The template with its values filled in.
-    public static func manifest(name: String, replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
-                                placement: [String] = [], publicPort: Int, adminPort: Int) throws -> String {
+    public static func manifest(
+        name: String, replicas: Int, image: String = "swiftdeploy/api:0.1.0", mode: String = "stable",
+        placement: [String] = [], publicPort: Int, adminPort: Int
+    ) throws -> String {
         let constraints = placement.isEmpty ? "" : "  placement:\n" + placement.map { "    - \($0)\n" }.joined()
         var text = try String(contentsOf: template, encoding: .utf8)
-        for (key, value) in [("@NAME@", name), ("@RUNTIME@", "swarm"), ("@IMAGE@", image), ("@MODE@", mode),
-                             ("@REPLICAS@", String(replicas)), ("@PUBLIC_PORT@", String(publicPort)),
-                             ("@ADMIN_PORT@", String(adminPort)), ("@PLACEMENT@\n", constraints)] {
+        for (key, value) in [
+            ("@NAME@", name), ("@RUNTIME@", "swarm"), ("@IMAGE@", image), ("@MODE@", mode),
+            ("@REPLICAS@", String(replicas)), ("@PUBLIC_PORT@", String(publicPort)),
+            ("@ADMIN_PORT@", String(adminPort)), ("@PLACEMENT@\n", constraints),
+        ] {
             text = text.replacingOccurrences(of: key, with: value)
         }
         return text
@@ -58,8 +67,9 @@ public struct SwarmProject: Sendable {
     /// tests' background CLIs do (so both see the same project lock: `rollout status` tells a running rollout from a
     /// paused one by it); prints the command and what it answered.
     public func run(_ arguments: [String], timeout: TimeInterval = 300) async throws -> CommandResult {
-        let result = try await SystemCommandRunner().run([CLIRunner.binary.path] + arguments + ["--manifest", manifestURL.path, "--no-color"],
-                                                   environment: nil, timeout: timeout)
+        let result = try await SystemCommandRunner().run(
+            [CLIRunner.binary.path] + arguments + ["--manifest", manifestURL.path, "--no-color"],
+            environment: nil, timeout: timeout)
         print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
         return result
     }
@@ -74,7 +84,9 @@ public struct SwarmProject: Sendable {
     /// The history's records, oldest first.
     public func history() throws -> [[String: Any]] {
         let text = try String(contentsOf: dir.url.appendingPathComponent("history.jsonl"), encoding: .utf8)
-        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return text.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     /// The last frame of `status --once --format json`, with the exit status.
@@ -89,8 +101,12 @@ public struct SwarmProject: Sendable {
         let dir = try TemporaryDirectory(prefix: "swarm-image")
         defer { dir.remove() }
         let file = try dir.write(dockerfile, to: "Dockerfile")
-        return try ExternalTool.run("/usr/bin/env", ["env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", tag,
-                                                     "-f", file.path, dir.path])
+        return try ExternalTool.run(
+            "/usr/bin/env",
+            [
+                "env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", tag,
+                "-f", file.path, dir.path,
+            ])
     }
 
     /// `teardown --clean`, then `docker stack rm` in case the binary could not, then the directory. Only on a swarm
@@ -99,7 +115,9 @@ public struct SwarmProject: Sendable {
     /// (which cannot await): it waits on the runner's blocking wait, which needs no thread of the pool.
     public func destroy() {
         if (try? SwarmTestEnvironment.state())?.manager == true {
-            let arguments = [CLIRunner.binary.path, "teardown", "--clean", "--manifest", manifestURL.path, "--no-color"]
+            let arguments = [
+                CLIRunner.binary.path, "teardown", "--clean", "--manifest", manifestURL.path, "--no-color",
+            ]
             if let child = try? ProcessRunner.start(arguments, timeout: 240) {
                 let result = child.waitBlocking()
                 print("$ swiftdeploy teardown --clean → \(result.status)\n\(result.stdout)\(result.stderr)")

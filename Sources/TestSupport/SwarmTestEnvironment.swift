@@ -14,8 +14,12 @@ public enum SwarmTestEnvironment {
     /// `docker info`'s `Swarm.LocalNodeState` (`inactive`, `active`, `pending`, `error`, `locked`) and whether this
     /// node is a manager; throws when the engine does not answer.
     public static func state() throws -> (state: String, manager: Bool) {
-        let result = try DockerTestEnvironment.docker(["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"])
-        guard result.status == 0 else { throw SwarmTestError.engine("docker info failed (\(result.status)): \(result.output)") }
+        let result = try DockerTestEnvironment.docker([
+            "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}",
+        ])
+        guard result.status == 0 else {
+            throw SwarmTestError.engine("docker info failed (\(result.status)): \(result.output)")
+        }
         let parts = result.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
         return (parts.first ?? "", parts.dropFirst().first == "true")
     }
@@ -26,13 +30,15 @@ public enum SwarmTestEnvironment {
         let current = try state()
         if current.state == "active" {
             guard current.manager else {
-                throw SwarmTestError.engine("the engine is a swarm worker; swarm tests need a manager (or an engine in no swarm)")
+                throw SwarmTestError.engine(
+                    "the engine is a swarm worker; swarm tests need a manager (or an engine in no swarm)")
             }
             return SwarmTestSession(initialised: false)
         }
         let result = try DockerTestEnvironment.docker(["swarm", "init", "--advertise-addr", advertiseAddress])
         guard result.status == 0 else {
-            throw SwarmTestError.engine("docker swarm init --advertise-addr \(advertiseAddress) failed (\(result.status)): \(result.output)")
+            throw SwarmTestError.engine(
+                "docker swarm init --advertise-addr \(advertiseAddress) failed (\(result.status)): \(result.output)")
         }
         return SwarmTestSession(initialised: true)
     }

@@ -91,10 +91,14 @@ public struct TestRequirementError: Error, CustomStringConvertible {
 extension Trait where Self == ConditionTrait {
     /// Runs the test (or suite) when every requirement is met; skips it with the reason when one is missing locally;
     /// fails it when one is missing under `CI=true`. See `TestRequirement`.
-    public static func requires(_ requirements: TestRequirement..., sourceLocation: SourceLocation = #_sourceLocation) -> Self {
+    public static func requires(_ requirements: TestRequirement..., sourceLocation: SourceLocation = #_sourceLocation)
+        -> Self
+    {
         let names = requirements.map(\.name).joined(separator: ", ")
-        return .enabled(Comment(rawValue: "needs \(names) (under CI=true a missing one fails the test)"),
-                        sourceLocation: sourceLocation) { try TestRequirement.evaluate(requirements) }
+        return .enabled(
+            Comment(rawValue: "needs \(names) (under CI=true a missing one fails the test)"),
+            sourceLocation: sourceLocation
+        ) { try TestRequirement.evaluate(requirements) }
     }
 }
 
@@ -104,7 +108,8 @@ extension TestRequirement {
     /// `shared/` beside the repository, or `SWIFTDEPLOY_SHARED_DIR`.
     public static let sharedDirectory = TestRequirement("the shared directory") {
         guard let shared = RepositoryPaths.shared else {
-            return .missing("no shared/ beside the repository and SWIFTDEPLOY_SHARED_DIR is not set (or names no directory)")
+            return .missing(
+                "no shared/ beside the repository and SWIFTDEPLOY_SHARED_DIR is not set (or names no directory)")
         }
         return .met(shared.path)
     }
@@ -113,11 +118,14 @@ extension TestRequirement {
     public static func sharedFile(_ relativePath: String) -> TestRequirement {
         TestRequirement("shared/\(relativePath)") {
             guard let shared = RepositoryPaths.shared else {
-                return .missing("no shared/ beside the repository and SWIFTDEPLOY_SHARED_DIR is not set (or names no directory)")
+                return .missing(
+                    "no shared/ beside the repository and SWIFTDEPLOY_SHARED_DIR is not set (or names no directory)")
             }
             let file = shared.appendingPathComponent(relativePath)
             guard FileManager.default.fileExists(atPath: file.path) else {
-                return .missing("\(relativePath) is not in the shared directory \(shared.path): set SWIFTDEPLOY_SHARED_DIR to the one holding it")
+                return .missing(
+                    "\(relativePath) is not in the shared directory \(shared.path): set SWIFTDEPLOY_SHARED_DIR to the one holding it"
+                )
             }
             return .met(file.path)
         }
@@ -129,7 +137,9 @@ extension TestRequirement {
     /// OPA's own evaluator (`tools/opa-ref/opa-ref` in the shared directory).
     public static let opaRef = TestRequirement("opa-ref") {
         let (tool, why) = OPARef.executable()
-        guard let tool else { return .missing("\(why); set SWIFTDEPLOY_SHARED_DIR to the shared directory holding tools/opa-ref") }
+        guard let tool else {
+            return .missing("\(why); set SWIFTDEPLOY_SHARED_DIR to the shared directory holding tools/opa-ref")
+        }
         return .met(tool.path)
     }
 
@@ -155,7 +165,9 @@ extension TestRequirement {
     public static let docker = TestRequirement("a Docker engine") {
         let optedIn = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
         guard optedIn || isCI else {
-            return .missing("the Docker tests are off: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)")
+            return .missing(
+                "the Docker tests are off: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)"
+            )
         }
         return DockerEngineProbe.result
     }
@@ -185,8 +197,9 @@ private enum DockerEngineProbe {
             return .missing("\(docker) version could not be started")
         }
         guard answer.status == 0 else {
-            return .missing("the Docker engine does not answer (docker version exited \(answer.status): "
-                + "\(answer.output.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))); start dockerd")
+            return .missing(
+                "the Docker engine does not answer (docker version exited \(answer.status): "
+                    + "\(answer.output.trimmingCharacters(in: .whitespacesAndNewlines).prefix(300))); start dockerd")
         }
         return .met(answer.output.trimmingCharacters(in: .whitespacesAndNewlines))
     }()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Rego
 
 /// `providers.aws.sign_req` beyond the conformance cases: its errors, as OPA's evaluator
@@ -13,9 +14,10 @@ import Testing
 
     func sign(_ request: String, time: String = "0") throws -> RegoValue? {
         let source = "package t\n\nx := providers.aws.sign_req(data.req, data.config, \(time))\n"
-        let engine = try RegoEngine(modules: [RegoModule(name: "t.rego", source: source)],
-                                    data: .object([.string("req"): try RegoValue(jsonString: request), .string("config"): Self.config]),
-                                    options: .init(strictBuiltinErrors: true))
+        let engine = try RegoEngine(
+            modules: [RegoModule(name: "t.rego", source: source)],
+            data: .object([.string("req"): try RegoValue(jsonString: request), .string("config"): Self.config]),
+            options: .init(strictBuiltinErrors: true))
         return try engine.evaluate(path: "data.t.x", input: nil)
     }
 
@@ -31,13 +33,34 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"method": "GET", "url": "https://x/", "foo": 1}"#, "0", "eval_type_error", #"providers.aws.sign_req: operand 1 invalid request parameters(s): {"foo"}"#),
-        (#"{"method": "GET", "url": "https://x/", "headers": "h"}"#, "0", "eval_type_error", "providers.aws.sign_req: operand 0 must be object but got string"),
-        (#"{"method": "GET", "url": "https://x/"}"#, "1.5", "eval_type_error", "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"),
-        (#"{"method": "GET", "url": "https://x/"}"#, "1e3", "eval_type_error", "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"),
-        (#"{"method": "GET", "url": "https://x/"}"#, "9223372036854775808", "eval_type_error", "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"),
-        (#"{"method": "GET", "url": "http://[::1:80/"}"#, "0", "eval_builtin_error", #"providers.aws.sign_req: parse "http://[::1:80/": missing ']' in host"#),
-        (#"{"method": "GET", "url": "%zz"}"#, "0", "eval_builtin_error", #"providers.aws.sign_req: parse "%zz": invalid URL escape "%zz""#),
+        (
+            #"{"method": "GET", "url": "https://x/", "foo": 1}"#, "0", "eval_type_error",
+            #"providers.aws.sign_req: operand 1 invalid request parameters(s): {"foo"}"#
+        ),
+        (
+            #"{"method": "GET", "url": "https://x/", "headers": "h"}"#, "0", "eval_type_error",
+            "providers.aws.sign_req: operand 0 must be object but got string"
+        ),
+        (
+            #"{"method": "GET", "url": "https://x/"}"#, "1.5", "eval_type_error",
+            "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"
+        ),
+        (
+            #"{"method": "GET", "url": "https://x/"}"#, "1e3", "eval_type_error",
+            "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"
+        ),
+        (
+            #"{"method": "GET", "url": "https://x/"}"#, "9223372036854775808", "eval_type_error",
+            "providers.aws.sign_req: operand 3 could not convert time_ns value into a unix timestamp"
+        ),
+        (
+            #"{"method": "GET", "url": "http://[::1:80/"}"#, "0", "eval_builtin_error",
+            #"providers.aws.sign_req: parse "http://[::1:80/": missing ']' in host"#
+        ),
+        (
+            #"{"method": "GET", "url": "%zz"}"#, "0", "eval_builtin_error",
+            #"providers.aws.sign_req: parse "%zz": invalid URL escape "%zz""#
+        ),
     ])
     func errorsAreOPAs(_ request: String, _ time: String, _ code: String, _ message: String) {
         let e = error(request, time: time)
@@ -60,9 +83,15 @@ import Testing
 
     @Test func aLargeBodyIsHashedNotRejected() throws {
         let body = String(repeating: "x", count: 4 << 20)
-        let signed = try #require(try sign(RegoValue.object([.string("method"): .string("PUT"), .string("url"): .string("https://x/k"),
-                                                             .string("raw_body"): .string(body)]).jsonString()))
+        let signed = try #require(
+            try sign(
+                RegoValue.object([
+                    .string("method"): .string("PUT"), .string("url"): .string("https://x/k"),
+                    .string("raw_body"): .string(body),
+                ]).jsonString()))
         // SHA-256 of 4 MiB of "x", as Python's hashlib gives it.
-        #expect(header(signed, "x-amz-content-sha256") == .string("baa7a6d36ffa957552df230235c2d51d735f28d49c58a5f3438a3a973a25a37d"))
+        #expect(
+            header(signed, "x-amz-content-sha256")
+                == .string("baa7a6d36ffa957552df230235c2d51d735f28d49c58a5f3438a3a973a25a37d"))
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// OPA's own evaluation suite, read from the shared directory at test time.
 ///
@@ -64,7 +64,8 @@ import TestSupport
             var text = "# Conformance cases that do not pass yet: `file :: note<TAB>reason`.\n"
             text += "# The conformance test fails on any other failing case, and on any case listed here that passes.\n"
             for (c, why) in failures {
-                let reason = exclusions[c.key].flatMap { $0.isEmpty ? nil : $0 }
+                let reason =
+                    exclusions[c.key].flatMap { $0.isEmpty ? nil : $0 }
                     ?? ConformanceReasons.reason(dir: c.dir, failure: why)
                 text += "\(c.key)\t\(reason)\n"
             }

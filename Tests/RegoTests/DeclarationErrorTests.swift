@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// OPA's compile errors for a declaration out of place (`rewriteDeclaredVar`): a name that
 /// `:=`, `some` or `some … in` declares must not occur earlier in the same body, nor be declared
@@ -44,7 +44,8 @@ import TestSupport
 
     static func compile(_ source: String) -> RegoError? {
         do {
-            _ = try RegoEngine(modules: [RegoModule(name: "t.rego", source: "package t\n\n" + source + "\n")], data: .object([:]))
+            _ = try RegoEngine(
+                modules: [RegoModule(name: "t.rego", source: "package t\n\n" + source + "\n")], data: .object([:]))
             return nil
         } catch let e as RegoError {
             return e
@@ -56,7 +57,8 @@ import TestSupport
     /// OPA's error for `source` ("" when it accepts it); nil when opa-ref is missing locally (under CI that throws).
     static func opaError(_ source: String) throws -> String? {
         guard try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(source)") else { return nil }
-        let (_, err) = try DifferentialFuzzTests.reference(["package t\n\n" + source + "\n"], data: .object([:]), input: .object([:]), query: "data.t")
+        let (_, err) = try DifferentialFuzzTests.reference(
+            ["package t\n\n" + source + "\n"], data: .object([:]), input: .object([:]), query: "data.t")
         return err ?? ""
     }
 
@@ -66,7 +68,8 @@ import TestSupport
         #expect(e.code == "rego_compile_error" && e.message == message, "\(source): \(e)")
         #expect(e.file == "t.rego" && e.line == 3, "\(source): \(e)")
         if let opa = try Self.opaError(source) {
-            #expect(opa.contains("rego_compile_error: \(message)"), "\(source): OPA \(opa.isEmpty ? "accepts it" : opa)")
+            #expect(
+                opa.contains("rego_compile_error: \(message)"), "\(source): OPA \(opa.isEmpty ? "accepts it" : opa)")
         }
     }
 
@@ -83,7 +86,8 @@ import TestSupport
         #expect {
             _ = try engine.queryResults("y := x; x := 1", input: nil)
         } throws: { error in
-            (error as? RegoError)?.code == "rego_compile_error" && (error as? RegoError)?.message == "var x referenced above"
+            (error as? RegoError)?.code == "rego_compile_error"
+                && (error as? RegoError)?.message == "var x referenced above"
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// Differential fuzzing: random valid policies, data and inputs (`PolicyGenerator`) evaluated
 /// by this engine and by OPA's own evaluator (`shared/tools/opa-ref eval`); the whole
@@ -30,7 +30,9 @@ import TestSupport
     }
 
     /// One opa-ref call for a batch sharing data and input: each module under its own package.
-    static func reference(_ modules: [String], data: RegoValue, input: RegoValue, query: String) throws -> (RegoValue?, String?) {
+    static func reference(_ modules: [String], data: RegoValue, input: RegoValue, query: String) throws -> (
+        RegoValue?, String?
+    ) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rego-diff-fuzz-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -50,7 +52,8 @@ import TestSupport
             return (nil, errs.map { $0.jsonString() }.joined(separator: "; "))
         }
         if case .array(let rows)? = o[.string("result")], case .object(let row)? = rows.first,
-           case .array(let exprs)? = row[.string("expressions")], case .object(let e)? = exprs.first {
+            case .array(let exprs)? = row[.string("expressions")], case .object(let e)? = exprs.first
+        {
             return (e[.string("value")], nil)
         }
         return (nil, nil)
@@ -58,8 +61,9 @@ import TestSupport
 
     static func ours(_ modules: [String], data: RegoValue, input: RegoValue, query: String) -> (RegoValue?, String?) {
         do {
-            let engine = try RegoEngine(modules: modules.enumerated().map { RegoModule(name: "m\($0.offset).rego", source: $0.element) },
-                                        data: .object([.string("d"): data]), options: .init(strictBuiltinErrors: true, timeout: 10))
+            let engine = try RegoEngine(
+                modules: modules.enumerated().map { RegoModule(name: "m\($0.offset).rego", source: $0.element) },
+                data: .object([.string("d"): data]), options: .init(strictBuiltinErrors: true, timeout: 10))
             return (try engine.evaluate(path: query, input: input), nil)
         } catch {
             return (nil, "\(error)")
@@ -75,10 +79,11 @@ import TestSupport
         let env = ProcessInfo.processInfo.environment
         // A fixed default keeps CI deterministic; `REGO_DIFF_FUZZ_SEED=random` (or any number) explores further.
         let total = Int(env["REGO_DIFF_FUZZ_CASES"] ?? "") ?? 40
-        let fuzzSeed = FuzzSeed.resolve(test: "DifferentialFuzzTests", filter: "RegoTests.DifferentialFuzzTests/",
-                                        variable: "REGO_DIFF_FUZZ_SEED",
-                                        fallback: env["REGO_DIFF_FUZZ_SEED"] == "random" ? nil : 1_795_695_704_745,
-                                        extra: "REGO_DIFF_FUZZ_CASES=\(total)")
+        let fuzzSeed = FuzzSeed.resolve(
+            test: "DifferentialFuzzTests", filter: "RegoTests.DifferentialFuzzTests/",
+            variable: "REGO_DIFF_FUZZ_SEED",
+            fallback: env["REGO_DIFF_FUZZ_SEED"] == "random" ? nil : 1_795_695_704_745,
+            extra: "REGO_DIFF_FUZZ_CASES=\(total)")
         let seed = fuzzSeed.value
         var compared = 0, bothFailed = 0, differences = 0
         var start = 0
@@ -90,14 +95,20 @@ import TestSupport
             let (refAll, refErr) = try Self.reference(cases.map(\.module), data: data, input: input, query: "data.fuzz")
             let groups: [[Case]] = refErr == nil ? [cases] : cases.map { [$0] }
             for group in groups {
-                let (ref, rErr) = groups.count == 1 ? (refAll, refErr)
+                let (ref, rErr) =
+                    groups.count == 1
+                    ? (refAll, refErr)
                     : try Self.reference(group.map(\.module), data: data, input: input, query: "data.fuzz")
                 let (got, gErr) = Self.ours(group.map(\.module), data: data, input: input, query: "data.fuzz")
                 compared += group.count
-                if rErr != nil && gErr != nil { bothFailed += group.count; continue }
+                if rErr != nil && gErr != nil {
+                    bothFailed += group.count
+                    continue
+                }
                 if rErr == nil && gErr == nil && Self.normalized(ref) == Self.normalized(got) { continue }
                 differences += 1
-                Issue.record("""
+                Issue.record(
+                    """
                     differential fuzz difference (\(fuzzSeed), packages \(group.map(\.package).joined(separator: ", "))):
                     OPA: \(rErr ?? Self.normalized(ref)?.jsonString() ?? "undefined")
                     ours: \(gErr ?? Self.normalized(got)?.jsonString() ?? "undefined")
@@ -107,8 +118,11 @@ import TestSupport
                     """)
             }
         }
-        print("DifferentialFuzzTests: seed \(seed): \(compared) modules compared, \(bothFailed) rejected by both, \(differences) difference(s)")
+        print(
+            "DifferentialFuzzTests: seed \(seed): \(compared) modules compared, \(bothFailed) rejected by both, \(differences) difference(s)"
+        )
         #expect(compared == total)
-        #expect(bothFailed * 2 <= total, "most generated modules should be valid: the generator drifted from the language")
+        #expect(
+            bothFailed * 2 <= total, "most generated modules should be valid: the generator drifted from the language")
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// Evaluates gate-style policies with this engine and with OPA's own evaluator
 /// (`shared/tools/opa-ref`), and expects identical results.
@@ -34,8 +34,10 @@ import TestSupport
             return .none
         }
         let doc = try RegoValue(jsonData: data)
-        guard case .object(let o) = doc, case .array(let rows)? = o[.string("result")], case .object(let row)? = rows.first,
-              case .array(let exprs)? = row[.string("expressions")], case .object(let e)? = exprs.first else {
+        guard case .object(let o) = doc, case .array(let rows)? = o[.string("result")],
+            case .object(let row)? = rows.first,
+            case .array(let exprs)? = row[.string("expressions")], case .object(let e)? = exprs.first
+        else {
             return .some(nil)
         }
         return .some(e[.string("value")])
@@ -62,11 +64,18 @@ import TestSupport
             let dir = corpus.appendingPathComponent(c)
             let query = ((try? String(contentsOf: dir.appendingPathComponent("query.txt"), encoding: .utf8)) ?? "data")
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            let inputs = ((try? fm.contentsOfDirectory(atPath: dir.appendingPathComponent("inputs").path)) ?? []).sorted()
+            let inputs = ((try? fm.contentsOfDirectory(atPath: dir.appendingPathComponent("inputs").path)) ?? [])
+                .sorted()
                 .map { dir.appendingPathComponent("inputs").appendingPathComponent($0) }
             allInputs += inputs
             for input in inputs {
-                out.append(Scenario(name: c, loads: [dir.appendingPathComponent("policy.rego").path, dir.appendingPathComponent("data.json").path], input: input, query: query))
+                out.append(
+                    Scenario(
+                        name: c,
+                        loads: [
+                            dir.appendingPathComponent("policy.rego").path,
+                            dir.appendingPathComponent("data.json").path,
+                        ], input: input, query: query))
             }
         }
         let policies = ConformanceSuite.repositoryRoot.appendingPathComponent("policies")
@@ -75,7 +84,9 @@ import TestSupport
             let thresholds = ConformanceSuite.repositoryRoot.appendingPathComponent("thresholds.json")
             if fm.fileExists(atPath: thresholds.path) { loads.append("thresholds:" + thresholds.path) }
             let own = corpus.deletingLastPathComponent().appendingPathComponent("default-policy-inputs")
-            let ownInputs = ((try? fm.contentsOfDirectory(atPath: own.path)) ?? []).sorted().map { own.appendingPathComponent($0) }
+            let ownInputs = ((try? fm.contentsOfDirectory(atPath: own.path)) ?? []).sorted().map {
+                own.appendingPathComponent($0)
+            }
             for input in ownInputs + allInputs {
                 out.append(Scenario(name: "default policies", loads: loads, input: input, query: "data"))
             }
@@ -90,7 +101,10 @@ import TestSupport
         #expect(scenarios.count >= 8, "the differential corpus went missing")
         var compared = 0
         for s in scenarios {
-            guard let expected = try Self.reference(s.loads.flatMap { ["-d", $0] } + ["-i", s.input.path], query: s.query) else {
+            guard
+                let expected = try Self.reference(
+                    s.loads.flatMap { ["-d", $0] } + ["-i", s.input.path], query: s.query)
+            else {
                 Issue.record("opa-ref could not evaluate \(s): see its error above; the comparison cannot be made")
                 return
             }
@@ -99,7 +113,9 @@ import TestSupport
             let engine = try RegoEngine(modules: loader.modules, data: loader.data)
             let input = try RegoValue(jsonData: Data(contentsOf: s.input))
             let got = try engine.evaluate(path: s.query, input: input)
-            #expect(Self.normalized(got) == Self.normalized(expected), "\(s): engine \(got?.jsonString() ?? "undefined") vs OPA \(expected?.jsonString() ?? "undefined")")
+            #expect(
+                Self.normalized(got) == Self.normalized(expected),
+                "\(s): engine \(got?.jsonString() ?? "undefined") vs OPA \(expected?.jsonString() ?? "undefined")")
             compared += 1
         }
         print("DifferentialTests: \(compared) scenario(s) compared with opa-ref")

@@ -1,14 +1,15 @@
 import Foundation
-import Testing
 import Rego
+import Testing
 
 /// The evaluator's design promises (docs/rego.md, "Evaluator"): no unoptimised code, no
 /// oversized thread stacks, bounded native recursion, deep recursion a clean error on any
 /// thread, and memory that does not grow with the product of a join.
 @Suite struct EvaluatorDesignTests {
     static func engine(_ source: String, timeout: TimeInterval? = 10) throws -> RegoEngine {
-        try RegoEngine(modules: [RegoModule(name: "p.rego", source: source)], data: .object([:]),
-                       options: .init(timeout: timeout))
+        try RegoEngine(
+            modules: [RegoModule(name: "p.rego", source: source)], data: .object([:]),
+            options: .init(timeout: timeout))
     }
 
     final class Box<T>: @unchecked Sendable {
@@ -31,18 +32,19 @@ import Rego
     }
 
     static let recursive = """
-    package p
+        package p
 
-    f(x) := y if { y := f(x + 1) }
-    r := f(1)
-    """
+        f(x) := y if { y := f(x + 1) }
+        r := f(1)
+        """
 
     @Test func deepRecursionIsAnErrorOnASmallStack() throws {
         let engine = try Self.engine(Self.recursive)
         // 1 MiB: far below the old 512 MiB worker stacks, and below a default thread's 8 MiB.
         let result = Self.onSmallStack(1 << 20) { try engine.evaluate(path: "data.p.r", input: nil) }
         guard case .failure(let error) = result else {
-            Issue.record("unbounded recursion produced a value: \(result)"); return
+            Issue.record("unbounded recursion produced a value: \(result)")
+            return
         }
         let e = try #require(error as? RegoError)
         #expect(e.code == "eval_limit_error", "got \(e)")
@@ -65,7 +67,10 @@ import Rego
         case .success(let v):
             var depth = 0
             var cur = v
-            while case .array(let items)? = cur, let first = items.first { depth += 1; cur = first }
+            while case .array(let items)? = cur, let first = items.first {
+                depth += 1
+                cur = first
+            }
             #expect(depth == 900 && cur == .int(1))
         case .failure(let error):
             let e = try #require(error as? RegoError)
@@ -86,7 +91,8 @@ import Rego
     @Test func aJoinRunsDepthFirstWithoutMaterialisingTheProduct() throws {
         // 200^3 = 8 million combinations; breadth-first evaluation would hold 40,000
         // environments after two expressions. Depth-first it holds a few hundred.
-        let engine = try Self.engine("""
+        let engine = try Self.engine(
+            """
             package p
 
             n := numbers.range(1, 200)
@@ -96,7 +102,8 @@ import Rego
     }
 
     @Test func everyAndNotStopAtTheFirstSolution() throws {
-        let engine = try Self.engine("""
+        let engine = try Self.engine(
+            """
             package p
 
             big := numbers.range(1, 10000)
@@ -113,7 +120,8 @@ import Rego
     /// The sources keep the promises: no unoptimised methods, no dedicated big-stack threads.
     @Test func noUnoptimisedCodeAndNoOversizedStacks() throws {
         let sources = ConformanceSuite.repositoryRoot.appendingPathComponent("Sources")
-        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
+        let files =
+            FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" } ?? []
         #expect(files.count > 20, "Sources/ not found at \(sources.path)")
         for file in files {

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Rego
 import TestSupport
+import Testing
+
+@testable import Rego
 
 /// A bounded mutation fuzzer over the GraphQL lexer, parser and validators (in process, as
 /// `ParserFuzzTests`). Seeds are the documents of the GraphQL differential corpus. Each mutant
@@ -11,15 +12,19 @@ import TestSupport
 /// outcome but a crash, a hang or a broken round trip is fine. `REGO_FUZZ_SECONDS` (default 5)
 /// bounds the run; `REGO_FUZZ_SEED` replays one.
 @Suite struct GraphQLFuzzTests {
-    static let fragments = ["{", "}", "[", "]", "(", ")", "\"", "\"\"\"", "\\", "\\u00", "\\u12G4", "...", "$", "@", ":", "!", "|",
-                            "&", "=", "#", "\n", "\r", "\u{0}", "\u{7}", "é", "\u{FEFF}", "on", "fragment", "query", "extend",
-                            "schema", "type", "implements", "directive", "repeatable", "__typename", "-0", "01", "1e", "1.5e+3"]
+    static let fragments = [
+        "{", "}", "[", "]", "(", ")", "\"", "\"\"\"", "\\", "\\u00", "\\u12G4", "...", "$", "@", ":", "!", "|",
+        "&", "=", "#", "\n", "\r", "\u{0}", "\u{7}", "é", "\u{FEFF}", "on", "fragment", "query", "extend",
+        "schema", "type", "implements", "directive", "repeatable", "__typename", "-0", "01", "1e", "1.5e+3",
+    ]
 
     static func seeds() throws -> (docs: [String], schema: String) {
-        let url = ConformanceSuite.repositoryRoot.appendingPathComponent("Tests/Fixtures/rego/differential/graphql/data.json")
+        let url = ConformanceSuite.repositoryRoot.appendingPathComponent(
+            "Tests/Fixtures/rego/differential/graphql/data.json")
         guard case .object(let o) = try RegoValue(jsonData: Data(contentsOf: url)),
-              case .object(let schemas)? = o[.string("schemas")], case .object(let queries)? = o[.string("queries")],
-              case .string(let main)? = schemas[.string("main")] else {
+            case .object(let schemas)? = o[.string("schemas")], case .object(let queries)? = o[.string("queries")],
+            case .string(let main)? = schemas[.string("main")]
+        else {
             throw RegoError(code: "test", message: "the GraphQL corpus lost its schemas and queries")
         }
         let docs = (Array(schemas.values) + Array(queries.values)).compactMap { v -> String? in
@@ -40,7 +45,13 @@ import TestSupport
             case 3 where !chars.isEmpty:
                 let end = min(chars.count, pos + Int.random(in: 1...40, using: &rng))
                 chars.insert(contentsOf: chars[pos..<end], at: pos)
-            case 4: chars.insert(contentsOf: Array(String(repeating: ["[", "{", "(", "{a "].randomElement(using: &rng)!, count: Int.random(in: 1...400, using: &rng)).unicodeScalars), at: pos)
+            case 4:
+                chars.insert(
+                    contentsOf: Array(
+                        String(
+                            repeating: ["[", "{", "(", "{a "].randomElement(using: &rng)!,
+                            count: Int.random(in: 1...400, using: &rng)
+                        ).unicodeScalars), at: pos)
             default:
                 if !chars.isEmpty { chars[pos] = Unicode.Scalar(UInt8.random(in: 0...127, using: &rng)) }
             }
@@ -62,8 +73,9 @@ import TestSupport
     @Test func mutatedDocumentsNeverCrashHangOrBreakTheRoundTrip() throws {
         let env = ProcessInfo.processInfo.environment
         let budget = Double(env["REGO_FUZZ_SECONDS"] ?? "") ?? 5
-        let seed = FuzzSeed.resolve(test: "GraphQLFuzzTests", filter: "RegoTests.GraphQLFuzzTests/", variable: "REGO_FUZZ_SEED",
-                                    extra: "REGO_FUZZ_SECONDS=\(Int(budget.rounded(.up)))")
+        let seed = FuzzSeed.resolve(
+            test: "GraphQLFuzzTests", filter: "RegoTests.GraphQLFuzzTests/", variable: "REGO_FUZZ_SEED",
+            extra: "REGO_FUZZ_SECONDS=\(Int(budget.rounded(.up)))")
         var rng = seed.generator
         let (docs, main) = try Self.seeds()
         let mainDoc = try GraphQLParser.parseSchema(main)
@@ -88,10 +100,14 @@ import TestSupport
             if let s = try? GraphQLParser.parseSchema(text) {
                 schemas += 1
                 let value = GraphQLRego.schema(s)
-                #expect(GraphQLRego.schema(try GraphQLRego.decodeSchema(value)) == value, "schema AST round trip, \(seed): \(text.debugDescription)")
+                #expect(
+                    GraphQLRego.schema(try GraphQLRego.decodeSchema(value)) == value,
+                    "schema AST round trip, \(seed): \(text.debugDescription)")
                 _ = try? GraphQLSchema.build(s)
             }
-            #expect(Date().timeIntervalSince(before) < 5, "a mutant took \(Date().timeIntervalSince(before)) s, \(seed): \(text.prefix(200).debugDescription)")
+            #expect(
+                Date().timeIntervalSince(before) < 5,
+                "a mutant took \(Date().timeIntervalSince(before)) s, \(seed): \(text.prefix(200).debugDescription)")
         }
         _ = mainDoc
         print("GraphQLFuzzTests: \(runs) mutants, \(queries) parsed as queries, \(schemas) as schemas")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Rego
+import Testing
 
 /// The lexer works on UTF-8 bytes; positions stay in lines and characters.
 @Suite struct LexerTests {
@@ -30,16 +30,21 @@ import Rego
     }
 
     @Test func tokensDecodeAsBefore() throws {
-        let engine = try RegoEngine(modules: [RegoModule(name: "l.rego", source: """
-            package p
+        let engine = try RegoEngine(
+            modules: [
+                RegoModule(
+                    name: "l.rego",
+                    source: """
+                        package p
 
-            s := "tab\\tquote\\"snow\\u2603pair\\ud83d\\ude00é"
-            raw := `a\\nb
-            c`
-            n := [1.5e3, 2.50, 1E-2, 0.0]
-            ops := [1 != 2, 1 <= 2, 2 >= 1, 1 == 1, 3 % 2]
-            t := $"x={1 + 1} {"y"}"
-            """)], data: .object([:]))
+                        s := "tab\\tquote\\"snow\\u2603pair\\ud83d\\ude00é"
+                        raw := `a\\nb
+                        c`
+                        n := [1.5e3, 2.50, 1E-2, 0.0]
+                        ops := [1 != 2, 1 <= 2, 2 >= 1, 1 == 1, 3 % 2]
+                        t := $"x={1 + 1} {"y"}"
+                        """)
+            ], data: .object([:]))
         #expect(try engine.evaluate(path: "data.p.s", input: nil) == .string("tab\tquote\"snow\u{2603}pair\u{1F600}é"))
         #expect(try engine.evaluate(path: "data.p.raw", input: nil) == .string("a\\nb\nc"))
         #expect(try engine.evaluate(path: "data.p.n", input: nil)?.jsonString() == "[1.5e3,2.50,1E-2,0.0]")

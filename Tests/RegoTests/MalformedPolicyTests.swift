@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import Rego
+import Testing
 
 /// Malformed or hostile policies must produce errors, never a crash or a hang.
 @Suite struct MalformedPolicyTests {
@@ -46,18 +46,25 @@ import Rego
         let e = try #require(compileError("package p\nx := 1e999999999\n"))
         #expect(e.code == "rego_parse_error")
         #expect(e.message.contains("out of range"))
-        let engine = try RegoEngine(modules: [RegoModule(name: "n.rego", source: "package p\nx := 123456789012345678901234567890 * 10\n")], data: .object([:]))
+        let engine = try RegoEngine(
+            modules: [RegoModule(name: "n.rego", source: "package p\nx := 123456789012345678901234567890 * 10\n")],
+            data: .object([:]))
         #expect(try engine.evaluate(path: "data.p.x", input: nil)?.jsonString() == "1234567890123456789012345678900")
     }
 
     @Test func recursionIsAnErrorNotAHang() throws {
-        let engine = try RegoEngine(modules: [RegoModule(name: "r.rego", source: """
-            package p
-            f(x) := y if { y := f(x + 1) }
-            r := f(1)
-            a if b
-            b if a
-            """)], data: .object([:]), options: .init(timeout: 5))
+        let engine = try RegoEngine(
+            modules: [
+                RegoModule(
+                    name: "r.rego",
+                    source: """
+                        package p
+                        f(x) := y if { y := f(x + 1) }
+                        r := f(1)
+                        a if b
+                        b if a
+                        """)
+            ], data: .object([:]), options: .init(timeout: 5))
         let e1 = #expect(throws: RegoError.self) { try engine.evaluate(path: "data.p.r", input: nil) }
         #expect(e1?.code == "eval_limit_error")
         let e2 = #expect(throws: RegoError.self) { try engine.evaluate(path: "data.p.a", input: nil) }
@@ -65,11 +72,16 @@ import Rego
     }
 
     @Test func runawayEvaluationStopsAtTheTimeLimit() throws {
-        let engine = try RegoEngine(modules: [RegoModule(name: "slow.rego", source: """
-            package p
-            n := numbers.range(1, 2000)
-            slow := count([1 | some a in n; some b in n; some c in n; a + b + c == -1])
-            """)], data: .object([:]), options: .init(timeout: 0.5))
+        let engine = try RegoEngine(
+            modules: [
+                RegoModule(
+                    name: "slow.rego",
+                    source: """
+                        package p
+                        n := numbers.range(1, 2000)
+                        slow := count([1 | some a in n; some b in n; some c in n; a + b + c == -1])
+                        """)
+            ], data: .object([:]), options: .init(timeout: 0.5))
         let start = Date()
         let e = #expect(throws: RegoError.self) { try engine.evaluate(path: "data.p.slow", input: nil) }
         #expect(e?.code == "eval_limit_error")

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// OPA's evaluator with its JSON output as Go wrote it.
 ///
@@ -19,30 +19,31 @@ enum OPARaw {
     }
 
     static let script = #"""
-    import importlib.machinery, importlib.util, ctypes, json, sys
-    loader = importlib.machinery.SourceFileLoader("opa_ref_tool", sys.argv[1])
-    spec = importlib.util.spec_from_loader("opa_ref_tool", loader)
-    tool = importlib.util.module_from_spec(spec)
-    loader.exec_module(tool)
-    sys.path.insert(0, tool.install(quiet=True))
-    from opa_bindings import engine as E
-    req = json.load(sys.stdin)
-    eng = E.OpaEngine()
-    for name, src in sorted(req["modules"].items()):
-        eng.add_policy(name, src)
-    raw_input = (req.get("input") or "").encode()
-    for q in req["queries"]:
-        ptr = eng._lib.OpaEvalQuery(eng._handle, E._cstr(q), raw_input, 0, 0)
-        raw = ctypes.string_at(ptr)
-        eng._lib.OpaFreeString(ptr)
-        sys.stdout.write(raw.decode().replace("\n", " ") + "\n")
-    """#
+        import importlib.machinery, importlib.util, ctypes, json, sys
+        loader = importlib.machinery.SourceFileLoader("opa_ref_tool", sys.argv[1])
+        spec = importlib.util.spec_from_loader("opa_ref_tool", loader)
+        tool = importlib.util.module_from_spec(spec)
+        loader.exec_module(tool)
+        sys.path.insert(0, tool.install(quiet=True))
+        from opa_bindings import engine as E
+        req = json.load(sys.stdin)
+        eng = E.OpaEngine()
+        for name, src in sorted(req["modules"].items()):
+            eng.add_policy(name, src)
+        raw_input = (req.get("input") or "").encode()
+        for q in req["queries"]:
+            ptr = eng._lib.OpaEvalQuery(eng._handle, E._cstr(q), raw_input, 0, 0)
+            raw = ctypes.string_at(ptr)
+            eng._lib.OpaFreeString(ptr)
+            sys.stdout.write(raw.decode().replace("\n", " ") + "\n")
+        """#
 
     /// Evaluates every query against `modules` (name → source) with `input` given as JSON text.
     static func evaluate(modules: [String: String], input: String?, queries: [String]) throws -> [Outcome] {
         guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
         var request: [RegoValue: RegoValue] = [
-            .string("modules"): .object(Dictionary(uniqueKeysWithValues: modules.map { (.string($0.key), .string($0.value)) })),
+            .string("modules"): .object(
+                Dictionary(uniqueKeysWithValues: modules.map { (.string($0.key), .string($0.value)) })),
             .string("queries"): .array(queries.map { .string($0) }),
         ]
         if let input { request[.string("input")] = .string(input) }
@@ -60,27 +61,37 @@ enum OPARaw {
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw RawError(message: "OPA's evaluator (opa-ref's library) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self).suffix(600))")
+            throw RawError(
+                message:
+                    "OPA's evaluator (opa-ref's library) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self).suffix(600))"
+            )
         }
-        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(
+            String.init)
         guard lines.count == queries.count else {
             throw RawError(message: "OPA's evaluator answered \(lines.count) lines for \(queries.count) queries")
         }
         return lines.map { Outcome(raw: $0) }
     }
 
-    struct RawError: Error, CustomStringConvertible { let message: String; var description: String { message } }
+    struct RawError: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
 
     /// The JSON text of binding `name` in every row (parsed with this engine's reader, which keeps
     /// number text, and printed again: keys sorted as OPA sorts them), `undefined`, or `error: code`.
     static func binding(_ outcome: Outcome, _ name: String) -> String {
-        guard let v = try? RegoValue(jsonString: outcome.raw), case .object(let o) = v else { return "unreadable: \(outcome.raw)" }
+        guard let v = try? RegoValue(jsonString: outcome.raw), case .object(let o) = v else {
+            return "unreadable: \(outcome.raw)"
+        }
         if let e = o[.string("error")], e != .null {
             if case .object(let eo) = e, case .string(let code)? = eo[.string("code")] {
                 // The bridge files every evaluation error under `eval_error` (and compile errors under
                 // `prepare_error`) and keeps OPA's own code in the message: report that one.
                 if case .string(let message)? = eo[.string("message")],
-                   let r = message.range(of: #"(eval|rego)_[a-z_]+_error"#, options: .regularExpression) {
+                    let r = message.range(of: #"(eval|rego)_[a-z_]+_error"#, options: .regularExpression)
+                {
                     return "error: \(message[r])"
                 }
                 return "error: \(code)"
@@ -89,7 +100,8 @@ enum OPARaw {
         }
         guard case .array(let rows)? = o[.string("result")], !rows.isEmpty else { return "undefined" }
         return rows.map { row -> String in
-            guard case .object(let r) = row, case .object(let b)? = r[.string("bindings")], let x = b[.string(name)] else { return "undefined" }
+            guard case .object(let r) = row, case .object(let b)? = r[.string("bindings")], let x = b[.string(name)]
+            else { return "undefined" }
             return x.jsonString()
         }.joined(separator: " | ")
     }

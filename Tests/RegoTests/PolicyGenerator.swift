@@ -55,7 +55,10 @@ struct PolicyGenerator {
         o[.string("s")] = .string(pick(Self.words))
         o[.string("xs")] = .array((0..<int(0...5)).map { _ in .int(int(-2...6)) })
         o[.string("ss")] = .array((0..<int(0...4)).map { _ in .string(pick(Self.words)) })
-        o[.string("m")] = .object(Dictionary((0..<int(0...3)).map { _ in (RegoValue.string(pick(Self.keys)), RegoValue.int(int(0...5))) }, uniquingKeysWith: { a, _ in a }))
+        o[.string("m")] = .object(
+            Dictionary(
+                (0..<int(0...3)).map { _ in (RegoValue.string(pick(Self.keys)), RegoValue.int(int(0...5))) },
+                uniquingKeysWith: { a, _ in a }))
         o[.string("doc")] = document()
         return .object(o)
     }
@@ -73,7 +76,9 @@ struct PolicyGenerator {
         if depth > 1 { return pick(["1", "2", "0", "-1", "0.5"] + s.numbers) }
         switch int(0...8) {
         // Negative literals in parentheses: OPA continues an expression onto a next line that starts with `-` (listed in docs/rego.md).
-        case 0: let n = int(-3...10); return n < 0 ? "(\(n))" : String(n)
+        case 0:
+            let n = int(-3...10)
+            return n < 0 ? "(\(n))" : String(n)
         case 1: return "input.n"
         case 2: return "data.d.n"
         case 3: return "count(\(pick(["input.xs", "data.d.xs", "input.ss", "input.m", "input.s"])))"
@@ -82,7 +87,10 @@ struct PolicyGenerator {
         case 6: return s.numbers.isEmpty ? "input.xs[0]" : pick(s.numbers)
         // `ceil` over a non-negative argument: OPA's `ceil`/`floor` are wrong between -1 and 0
         // (`ceil(-0.5)` is 1 there; listed in docs/rego.md), which would drown other differences.
-        case 7: return pick(["abs(input.n)", "max(input.xs)", "min(data.d.xs)", "round(0.5 * input.n)", "ceil(abs(data.d.n) * 0.5)"])
+        case 7:
+            return pick([
+                "abs(input.n)", "max(input.xs)", "min(data.d.xs)", "round(0.5 * input.n)", "ceil(abs(data.d.n) * 0.5)",
+            ])
         // No `/` or `%`: OPA's evaluator (opa-ref) halts on their errors where this engine is undefined (listed in docs/rego.md).
         default: return "\(num(s, depth + 1)) - 1"
         }
@@ -94,7 +102,8 @@ struct PolicyGenerator {
         case 0: return "\"\(pick(Self.words))\""
         case 1: return "input.s"
         case 2: return "data.d.s"
-        case 3 where depth < 1: return "concat(\"\(pick([",", "-", ""]))\", \(pick(["input.ss", "data.d.ss", "[\"a\", input.s]"])))"
+        case 3 where depth < 1:
+            return "concat(\"\(pick([",", "-", ""]))\", \(pick(["input.ss", "data.d.ss", "[\"a\", input.s]"])))"
         case 4 where depth < 1: return "sprintf(\"%v-%v\", [\(num(s, 1)), \(str(s, depth + 1))])"
         case 5 where depth < 1: return pick(["upper", "lower", "trim_space"]) + "(\(str(s, depth + 1)))"
         case 6: return s.strings.isEmpty ? "input.ss[0]" : pick(s.strings)
@@ -104,9 +113,11 @@ struct PolicyGenerator {
 
     /// A collection-valued term.
     mutating func coll(_ s: Scope) -> String {
-        pick(["input.xs", "data.d.xs", "input.ss", "data.d.ss", "input.m", "data.d.m", "[1, 2, 3]", "{\"a\", \"b\"}",
-              "[x | some x in input.xs; x > \(int(-1...3))]", "{k | some k, _ in input.m}", "object.keys(data.d.m)",
-              "array.concat(input.xs, data.d.xs)", "numbers.range(0, \(int(0...4)))", "split(\"a,b,c\", \",\")"])
+        pick([
+            "input.xs", "data.d.xs", "input.ss", "data.d.ss", "input.m", "data.d.m", "[1, 2, 3]", "{\"a\", \"b\"}",
+            "[x | some x in input.xs; x > \(int(-1...3))]", "{k | some k, _ in input.m}", "object.keys(data.d.m)",
+            "array.concat(input.xs, data.d.xs)", "numbers.range(0, \(int(0...4)))", "split(\"a,b,c\", \",\")",
+        ])
     }
 
     /// A boolean condition (a body literal).
@@ -146,7 +157,8 @@ struct PolicyGenerator {
             let e = fresh("e")
             inner.numbers.append(e)
             // The body uses the variable: an unused declared variable is a compile error (in both engines).
-            return "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }"
+            return
+                "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }"
         case 10: return "\(pick(["input", "data.d"])).doc\(pick([".a", ".b", "[0]", ".c.a", ""]))"
         default: return "\(pick(["input.s", "data.d.s", "\"a\""])) in \(coll(s))"
         }
@@ -207,7 +219,8 @@ struct PolicyGenerator {
                 out += "e\(i) := \(value(s1)) if \(b1) else := \(value(s2)) if \(b2) else := \"fallback\"\n\n"
             default:
                 let s = Scope()
-                out += "c\(i) := \(pick(["[y | some x in input.xs; y := x * 2]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n"
+                out +=
+                    "c\(i) := \(pick(["[y | some x in input.xs; y := x * 2]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n"
                 _ = s
             }
         }

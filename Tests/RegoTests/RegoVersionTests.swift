@@ -1,5 +1,5 @@
-import Testing
 import Rego
+import Testing
 
 @Test func implementsRegoV1() {
     #expect(Rego.languageVersion == "v1")

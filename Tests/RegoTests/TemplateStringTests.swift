@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// Template strings where OPA's compiler rewrites them in place: as a function's parameter
 /// pattern, and in a comprehension's key over the comprehension's own variables. OPA's answers
@@ -34,23 +34,28 @@ import TestSupport
 
     /// `q` and `s` are undefined: the argument does not equal the template's value; `t` matches
     /// the `else` clause's template (each clause unifies the parameter with its own bindings).
-    static let expected = #"{"p": 42, "r": "k", "t": "else", "keys": {"a-c": "c", "b-c": "c"}, "items": ["<a>", "<b>"]}"#
+    static let expected =
+        #"{"p": 42, "r": "k", "t": "else", "keys": {"a-c": "c", "b-c": "c"}, "items": ["<a>", "<b>"]}"#
 
     @Test func templateStringsAsParametersAndComprehensionKeysAsOPA() throws {
         let engine = try RegoEngine(modules: [RegoModule(name: "test.rego", source: Self.module)], data: .object([:]))
         let got = try engine.evaluate(path: "data.test", input: try RegoValue(jsonString: Self.input))
-        #expect(DifferentialTests.normalized(got) == DifferentialTests.normalized(try RegoValue(jsonString: Self.expected)),
-                "ours \(got?.jsonString() ?? "undefined")")
+        #expect(
+            DifferentialTests.normalized(got) == DifferentialTests.normalized(try RegoValue(jsonString: Self.expected)),
+            "ours \(got?.jsonString() ?? "undefined")")
         if try TestRequirement.opaRef.isAvailable(for: "the comparison with OPA") {
-            let (ref, err) = try DifferentialFuzzTests.reference([Self.module], data: .object([:]), input: try RegoValue(jsonString: Self.input), query: "data.test")
-            #expect(err == nil && DifferentialTests.normalized(ref) == DifferentialTests.normalized(got),
-                    "OPA \(err ?? ref?.jsonString() ?? "undefined"), ours \(got?.jsonString() ?? "undefined")")
+            let (ref, err) = try DifferentialFuzzTests.reference(
+                [Self.module], data: .object([:]), input: try RegoValue(jsonString: Self.input), query: "data.test")
+            #expect(
+                err == nil && DifferentialTests.normalized(ref) == DifferentialTests.normalized(got),
+                "OPA \(err ?? ref?.jsonString() ?? "undefined"), ours \(got?.jsonString() ?? "undefined")")
         }
     }
 
     @Test func aTemplateStringInAnObjectComprehensionKeyInAQuery() throws {
         let engine = try RegoEngine(modules: [], data: .object([:]))
-        let query = #"x = $"{[x | x := input.xs[_]]} {{y | y := input.ys[_]}} {{$"{x}-{y}": y | x := input.xs[_]; y := input.ys[_]}}""#
+        let query =
+            #"x = $"{[x | x := input.xs[_]]} {{y | y := input.ys[_]}} {{$"{x}-{y}": y | x := input.xs[_]; y := input.ys[_]}}""#
         let rows = try engine.queryResults(query, input: try RegoValue(jsonString: #"{"xs": ["a"], "ys": ["c"]}"#))
         #expect(rows.map { $0.bindings["x"] } == [.string(#"["a"] {"c"} {"a-c": "c"}"#)])
     }

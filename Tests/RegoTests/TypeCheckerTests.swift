@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Rego
 import TestSupport
+import Testing
+
+@testable import Rego
 
 /// The compile-time type checker: OPA's `rego_type_error` codes and message shapes, with locations.
 @Suite struct TypeCheckerTests {
@@ -19,7 +20,10 @@ import TestSupport
     @Test func countOfANumberIsRejectedAtCompileTime() throws {
         let e = try #require(compileError("package t\n\nx := count(5)\n"))
         #expect(e.code == "rego_type_error")
-        #expect(e.message.hasPrefix("count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"), "\(e.message)")
+        #expect(
+            e.message.hasPrefix(
+                "count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"
+            ), "\(e.message)")
         #expect(e.file == "t.rego")
         #expect(e.line == 3)
         #expect(e.column != nil)
@@ -42,7 +46,10 @@ import TestSupport
         ("w := 1\nz if w.foo", "undefined ref: data.t.w.foo"),
         // `some … in` over a scalar (OPA iterates it as a reference): seed 1795726530097 wrote the
         // domain on two lines, which OPA's parser (and this one) read as `input.m - 1 - 1 - 1 == input.n`.
-        ("z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}", "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"),
+        (
+            "z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}",
+            "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"
+        ),
         ("z if { x := 1; some y in x }", "undefined ref: x["),
         ("z if { some x in count([1]) }", "undefined ref: count([1])["),
         ("z if { some x in true }", "match error"),
@@ -80,13 +87,22 @@ import TestSupport
     static let ruleTypeCases: [(module: String, refusal: String?)] = [
         ("r1 := \"a\"\nx if { r1 - 1 == 0 }", "minus: invalid argument(s)\n\thave: (string, number)"),
         ("p if true\ny if { p + 1 > 0 }", "plus: invalid argument(s)\n\thave: (boolean, number)"),
-        ("r := count(input.xs)\nq if { startswith(r, \"a\") }", "startswith: invalid argument(s)\n\thave: (number, string)"),
-        ("r := x if { x := sprintf(\"%v\", [1]) }\nq if r * 2 > 1", "mul: invalid argument(s)\n\thave: (string, number)"),
+        (
+            "r := count(input.xs)\nq if { startswith(r, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "r := x if { x := sprintf(\"%v\", [1]) }\nq if r * 2 > 1",
+            "mul: invalid argument(s)\n\thave: (string, number)"
+        ),
         ("a := \"x\"\nb := a\nq if b - 1 > 0", "minus: invalid argument(s)\n\thave: (string, number)"),
         ("r := [1, \"a\"]\nq if r - 1", "minus: invalid argument(s)"),
         ("r := {\"a\": 1}\nq if r - 1", "minus: invalid argument(s)"),
         ("r := null\nq if r + 1", "plus: invalid argument(s)\n\thave: (null, number)"),
-        ("f(x) := 1\ng := f(1)\nq if startswith(g, \"a\")", "startswith: invalid argument(s)\n\thave: (number, string)"),
+        (
+            "f(x) := 1\ng := f(1)\nq if startswith(g, \"a\")",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
         ("s contains \"a\" if true\nq if s + 1 > 0", "plus: invalid argument(s)\n\thave: (set[string], number)"),
         // Accepted: a union of types matches when one of them does; an input is any; a function's
         // parameter is any; a cycle is left open.
@@ -111,7 +127,8 @@ import TestSupport
             #expect(e == nil, "\(module): refused (\(e.map { "\($0)" } ?? "")); OPA accepts it")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(module)") {
-            let (_, opaErr) = try DifferentialFuzzTests.reference([source], data: .object([:]), input: .object([:]), query: "data.t")
+            let (_, opaErr) = try DifferentialFuzzTests.reference(
+                [source], data: .object([:]), input: .object([:]), query: "data.t")
             let opaRefuses = opaErr?.contains("rego_type_error") == true
             #expect(opaRefuses == (refusal != nil), "\(module): OPA \(opaErr ?? "accepts it")")
         }
@@ -152,6 +169,8 @@ import TestSupport
         #expect(RegoType.any.unifies(coll))
         #expect(RegoType.array(.number).unifies(.array(.string)) == false)
         #expect(RegoType.union([.number, .string]).unifies(.string))
-        #expect(RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#)) == .object(.string, .array(.union([.number, .string]))))
+        #expect(
+            RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#))
+                == .object(.string, .array(.union([.number, .string]))))
     }
 }

@@ -1,12 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
+
+@testable import SwiftDeployAPI
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-
-@testable import SwiftDeployAPI
-import TestSupport
 
 /// Runs the built `swiftdeploy-api` executable on a loopback port and talks to it over
 /// real TCP, the way Compose and Prometheus will.
@@ -41,14 +41,17 @@ import TestSupport
             )
             let reserved = try LoopbackPort()
             port = reserved.port
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftdeploy-api-test-\(UUID().uuidString.prefix(8))")
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "swiftdeploy-api-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             output = directory.appendingPathComponent("stdout.jsonl")
             errors = directory.appendingPathComponent("stderr.txt")
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
             process.executableURL = binary
-            process.environment = ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in new }
+            process.environment = ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in
+                new
+            }
             process.standardOutput = try FileHandle(forWritingTo: output)
             process.standardError = try FileHandle(forWritingTo: errors)
             reserved.close()  // held until just before the service binds it: only that window is left
@@ -63,7 +66,8 @@ import TestSupport
         func waitUntilHealthy(timeout: Duration = .seconds(15)) async throws {
             let deadline = ContinuousClock.now + timeout
             while ContinuousClock.now < deadline {
-                try #require(process.isRunning, "service exited early (\(process.terminationStatus)): \(stderr) \(stdout)")
+                try #require(
+                    process.isRunning, "service exited early (\(process.terminationStatus)): \(stderr) \(stdout)")
                 if let (status, _, _) = try? await request("GET", "/healthz"), status == 200 { return }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -153,9 +157,12 @@ import TestSupport
         let access = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             .filter { $0["message"] as? String == "request" }
         let first = try #require(access.first { $0["request_id"] as? String == "e2e-1" })
-        #expect(first["status"] as? Int == 200 && first["path"] as? String == "/" && first["method"] as? String == "GET")
+        #expect(
+            first["status"] as? Int == 200 && first["path"] as? String == "/" && first["method"] as? String == "GET")
         #expect(first["duration_ms"] is Double || first["duration_ms"] is Int)
-        #expect(lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, "every stdout line is JSON")
+        #expect(
+            lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil },
+            "every stdout line is JSON")
     }
 
     @Test func sigtermFinishesInFlightRequestsAndExitsZero() async throws {
@@ -195,11 +202,15 @@ import TestSupport
         #expect(run.stderr.hasPrefix("swiftdeploy-api: unknown argument 'serve-please'\n\nusage: swiftdeploy-api"))
     }
 
-    private func runHealthcheck(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    private func runHealthcheck(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         try runBinary(["healthcheck"] + arguments, environment: environment)
     }
 
-    private func runBinary(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    private func runBinary(_ arguments: [String], environment: [String: String]) throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
@@ -212,6 +223,8 @@ import TestSupport
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 }

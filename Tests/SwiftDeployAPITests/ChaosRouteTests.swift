@@ -10,7 +10,9 @@ import Testing
     @Test func stableRefusesChaosWith403() async throws {
         let service = TestService(mode: .stable)
         try await service.test { client in
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":1}"#)) { response in
+            try await client.execute(
+                uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":1}"#)
+            ) { response in
                 #expect(response.status == .forbidden)
                 #expect(
                     response.field("error") as? String
@@ -24,7 +26,9 @@ import Testing
     @Test func slowModeDelaysAffectedRoutesOnly() async throws {
         let service = TestService(mode: .canary)
         try await service.test { client in
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":0.4}"#)) { response in
+            try await client.execute(
+                uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":0.4}"#)
+            ) { response in
                 #expect(response.status == .ok)
                 let body = try response.json()
                 #expect(body["chaos"] as? String == "slow")
@@ -42,7 +46,8 @@ import Testing
                 // Anything under the 400 ms delay proves the route was not delayed.
                 #expect(fast < .milliseconds(400), "\(exempt) took \(fast): chaos must not touch it")
             }
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"recover"}"#)) { response in
+            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"recover"}"#)) {
+                response in
                 #expect(response.field("chaos") as? String == "none")
             }
             let recovered = try await clock.measure {
@@ -75,7 +80,9 @@ import Testing
         let counter = Counter()
         let service = TestService(mode: .canary, roll: { Double(counter.next() % 10) / 10 })
         try await service.test { client in
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"error","rate":0.3}"#)) { response in
+            try await client.execute(
+                uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"error","rate":0.3}"#)
+            ) { response in
                 #expect(response.status == .ok)
                 #expect(response.field("rate") as? Double == 0.3)
             }
@@ -84,8 +91,10 @@ import Testing
                 let response = try await client.execute(uri: "/", method: .get)
                 if response.status == .internalServerError {
                     failures += 1
-                    #expect(response.field("error") as? String
-                        == #"chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to stop"#)
+                    #expect(
+                        response.field("error") as? String
+                            == #"chaos: injected failure (error mode, rate 0.3); POST {"mode": "recover"} to /chaos to stop"#
+                    )
                 } else {
                     #expect(response.status == .ok)
                 }
@@ -110,12 +119,18 @@ import Testing
     }
 
     @Test(arguments: [
-        ("{", "invalid chaos request: body is not valid JSON (got '{'); send e.g. {\"mode\": \"slow\", \"duration\": 2}"),
+        (
+            "{",
+            "invalid chaos request: body is not valid JSON (got '{'); send e.g. {\"mode\": \"slow\", \"duration\": 2}"
+        ),
         ("[1]", "invalid chaos request: body must be a JSON object such as {\"mode\": \"recover\"}, got '[1]'"),
         ("{}", "invalid chaos request: missing key 'mode'; use one of slow, error, recover"),
         (#"{"mode":"melt"}"#, "invalid chaos request: unknown mode 'melt'; use one of slow, error, recover"),
         (#"{"mode":1}"#, "invalid chaos request: 'mode' must be a string (slow, error or recover), got 1"),
-        (#"{"mode":"slow"}"#, "invalid chaos request: missing key 'duration'; send e.g. {\"mode\": \"slow\", \"duration\": 2}"),
+        (
+            #"{"mode":"slow"}"#,
+            "invalid chaos request: missing key 'duration'; send e.g. {\"mode\": \"slow\", \"duration\": 2}"
+        ),
         (#"{"mode":"slow","duration":-1}"#, "invalid chaos request: 'duration' must not be negative, got -1"),
         (#"{"mode":"slow","duration":3600}"#, "invalid chaos request: 'duration' must be at most 60 seconds, got 3600"),
         (#"{"mode":"slow","duration":"2"}"#, "invalid chaos request: 'duration' must be a number, got the string '2'"),
@@ -123,8 +138,14 @@ import Testing
         (#"{"mode":"error","rate":1.5}"#, "invalid chaos request: 'rate' must be between 0 and 1, got 1.5"),
         (#"{"mode":"error","rate":-0.1}"#, "invalid chaos request: 'rate' must be between 0 and 1, got -0.1"),
         (#"{"mode":"error","rate":null}"#, "invalid chaos request: 'rate' must be a number, got null"),
-        (#"{"mode":"error","rate":0.5,"duration":1}"#, "invalid chaos request: unknown key 'duration' for mode 'error'; allowed keys: 'mode', 'rate'"),
-        (#"{"mode":"recover","rate":0}"#, "invalid chaos request: unknown key 'rate' for mode 'recover'; allowed keys: 'mode'"),
+        (
+            #"{"mode":"error","rate":0.5,"duration":1}"#,
+            "invalid chaos request: unknown key 'duration' for mode 'error'; allowed keys: 'mode', 'rate'"
+        ),
+        (
+            #"{"mode":"recover","rate":0}"#,
+            "invalid chaos request: unknown key 'rate' for mode 'recover'; allowed keys: 'mode'"
+        ),
     ])
     func badBodiesGet400NamingTheProblem(body: String, message: String) async throws {
         let service = TestService(mode: .canary)
@@ -143,8 +164,10 @@ import Testing
         try await service.test { client in
             try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: big)) { response in
                 #expect(response.status == .contentTooLarge)
-                #expect(response.field("error") as? String
-                    == #"chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": "recover"}"#)
+                #expect(
+                    response.field("error") as? String
+                        == #"chaos request body is larger than 4096 bytes; send a small JSON object such as {"mode": "recover"}"#
+                )
             }
         }
     }
@@ -162,5 +185,10 @@ import Testing
 /// A thread-safe counter for deterministic roll sequences.
 final class Counter: Sendable {
     private let box = NIOLockedValueBox(0)
-    func next() -> Int { box.withLockedValue { value in defer { value += 1 }; return value } }
+    func next() -> Int {
+        box.withLockedValue { value in
+            defer { value += 1 }
+            return value
+        }
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Runs `scripts/test-api-image --no-build` on a real Docker engine: the api image on a
 /// user-defined network, `/healthz` probed from a second container, Docker's

@@ -1,7 +1,7 @@
+import TestSupport
 import Testing
 
 @testable import SwiftDeployAPI
-import TestSupport
 
 @Suite struct HealthProbeTests {
     @Test(arguments: [
@@ -17,10 +17,22 @@ import TestSupport
     }
 
     @Test(arguments: [
-        ("https://api:3000/healthz", "healthcheck URL 'https://api:3000/healthz' must start with http:// (https is not supported by the probe); use e.g. http://127.0.0.1:3000/healthz"),
-        ("http://:3000/healthz", "healthcheck URL 'http://:3000/healthz' has no host; use e.g. http://127.0.0.1:3000/healthz"),
-        ("http://api:99999/", "healthcheck URL 'http://api:99999/' has port '99999', which is not 1-65535; use e.g. http://127.0.0.1:3000/healthz"),
-        ("http://[::1:80/", "healthcheck URL 'http://[::1:80/' has an unclosed '[' in its IPv6 host; use e.g. http://127.0.0.1:3000/healthz"),
+        (
+            "https://api:3000/healthz",
+            "healthcheck URL 'https://api:3000/healthz' must start with http:// (https is not supported by the probe); use e.g. http://127.0.0.1:3000/healthz"
+        ),
+        (
+            "http://:3000/healthz",
+            "healthcheck URL 'http://:3000/healthz' has no host; use e.g. http://127.0.0.1:3000/healthz"
+        ),
+        (
+            "http://api:99999/",
+            "healthcheck URL 'http://api:99999/' has port '99999', which is not 1-65535; use e.g. http://127.0.0.1:3000/healthz"
+        ),
+        (
+            "http://[::1:80/",
+            "healthcheck URL 'http://[::1:80/' has an unclosed '[' in its IPv6 host; use e.g. http://127.0.0.1:3000/healthz"
+        ),
     ])
     func rejectsBadURLs(url: String, message: String) {
         switch HealthProbe.parse(url: url) {

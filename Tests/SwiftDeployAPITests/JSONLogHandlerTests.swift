@@ -9,12 +9,14 @@ import Testing
         let capture = LogCapture()
         var logger = capture.logger()
         logger[metadataKey: "service"] = "api"
-        logger.info("request", metadata: [
-            "status": .stringConvertible(503),
-            "duration_ms": .stringConvertible(12.5),
-            "path": .string("/a\"b\\c\n"),
-            "tags": .array([.string("x"), .stringConvertible(1)]),
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                "status": .stringConvertible(503),
+                "duration_ms": .stringConvertible(12.5),
+                "path": .string("/a\"b\\c\n"),
+                "tags": .array([.string("x"), .stringConvertible(1)]),
+            ])
         let lines = capture.lines
         #expect(lines.count == 1)
         let line = try #require(lines.first)
@@ -35,7 +37,9 @@ import Testing
         let capture = LogCapture()
         capture.logger().warning("w", metadata: ["b": "2", "a": "1"])
         let line = capture.lines.first ?? ""
-        let order = ["\"time\"", "\"level\"", "\"message\"", "\"a\"", "\"b\""].compactMap { line.range(of: $0)?.lowerBound }
+        let order = ["\"time\"", "\"level\"", "\"message\"", "\"a\"", "\"b\""].compactMap {
+            line.range(of: $0)?.lowerBound
+        }
         #expect(order.count == 5 && order == order.sorted())
     }
 

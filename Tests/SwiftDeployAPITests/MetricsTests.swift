@@ -26,10 +26,14 @@ import Testing
             let metrics = try await scrape(client)
             #expect(metrics.types["http_requests_total"] == "counter")
             #expect(metrics.value("http_requests_total", ["method": "GET", "path": "/", "status_code": "200"]) == 3)
-            #expect(metrics.value("http_requests_total", ["method": "GET", "path": "/healthz", "status_code": "200"]) == 2)
-            #expect(metrics.value("http_requests_total", ["method": "POST", "path": "/chaos", "status_code": "400"]) == 1)
-            #expect(metrics.value("http_requests_total", ["method": "GET", "path": "other", "status_code": "404"]) == 1)
-            #expect(metrics.value("http_requests_total", ["method": "DELETE", "path": "other", "status_code": "404"]) == 1)
+            #expect(
+                metrics.value("http_requests_total", ["method": "GET", "path": "/healthz", "status_code": "200"]) == 2)
+            #expect(
+                metrics.value("http_requests_total", ["method": "POST", "path": "/chaos", "status_code": "400"]) == 1)
+            #expect(
+                metrics.value("http_requests_total", ["method": "GET", "path": "other", "status_code": "404"]) == 1)
+            #expect(
+                metrics.value("http_requests_total", ["method": "DELETE", "path": "other", "status_code": "404"]) == 1)
             // The scrape itself is recorded after its own response is built, so it is not in this scrape.
             #expect(metrics.series(named: "http_requests_total").count == 5)
             #expect(metrics.series(named: "http_requests_total").values.reduce(0, +) == 8)
@@ -91,7 +95,9 @@ import Testing
         #expect(bucket("0.6") == 8)
         #expect(bucket("5.0") == 9)
         #expect(bucket("+Inf") == 10)
-        let declared = exposition.series(named: "http_request_duration_seconds_bucket").keys.compactMap { $0.labels["le"] }
+        let declared = exposition.series(named: "http_request_duration_seconds_bucket").keys.compactMap {
+            $0.labels["le"]
+        }
         #expect(declared.count == ServiceMetrics.durationBuckets.count + 1)
     }
 
@@ -116,18 +122,24 @@ import Testing
             let firstUptime = try #require(metrics.value("app_uptime_seconds"))
             #expect(firstUptime >= 0)
 
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":0}"#)) { _ in }
+            try await client.execute(
+                uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"slow","duration":0}"#)
+            ) { _ in }
             metrics = try await scrape(client)
             #expect(metrics.value("chaos_active") == 1)
 
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"error","rate":0}"#)) { _ in }
+            try await client.execute(
+                uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"error","rate":0}"#)
+            ) { _ in }
             try await Task.sleep(for: .milliseconds(20))
             metrics = try await scrape(client)
             #expect(metrics.value("chaos_active") == 2)
             let laterUptime = try #require(metrics.value("app_uptime_seconds"))
             #expect(laterUptime > firstUptime)
 
-            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"recover"}"#)) { _ in }
+            try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(json: #"{"mode":"recover"}"#)) {
+                _ in
+            }
             metrics = try await scrape(client)
             #expect(metrics.value("chaos_active") == 0)
         }

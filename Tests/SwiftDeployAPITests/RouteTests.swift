@@ -60,7 +60,8 @@ import Testing
     @Test func requestIDIsEchoedOrGenerated() async throws {
         let service = TestService()
         try await service.test { client in
-            try await client.execute(uri: "/", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "abc-123"]) { response in
+            try await client.execute(uri: "/", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "abc-123"]) {
+                response in
                 #expect(response.headers[HTTPField.Name("X-Request-ID")!] == "abc-123")
             }
             try await client.execute(uri: "/", method: .get) { response in
@@ -100,8 +101,11 @@ import Testing
     @Test func everyRequestWritesOneJSONAccessLogLine() async throws {
         let service = TestService()
         try await service.test { client in
-            try await client.execute(uri: "/", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "req-1"]) { _ in }
-            try await client.execute(uri: "/nope", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "req-2"]) { _ in }
+            try await client.execute(uri: "/", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "req-1"]) { _ in
+            }
+            try await client.execute(uri: "/nope", method: .get, headers: [HTTPField.Name("X-Request-ID")!: "req-2"]) {
+                _ in
+            }
         }
         let access = service.logs.records.filter { $0["message"] as? String == "request" }
         #expect(access.count == 2)

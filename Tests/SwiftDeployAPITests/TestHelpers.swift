@@ -54,7 +54,8 @@ extension TestResponse {
     /// The body as a JSON object; fails the test when it is not one.
     func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
         let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
-        return try #require(object as? [String: Any], "body is not a JSON object: \(text)", sourceLocation: sourceLocation)
+        return try #require(
+            object as? [String: Any], "body is not a JSON object: \(text)", sourceLocation: sourceLocation)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// End-to-end: the built `swiftdeploy` binary as a subprocess.
@@ -15,12 +16,16 @@ struct RunResult {
 }
 
 /// Runs `swiftdeploy` with `arguments` in `directory`, outside any CI environment.
-func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws -> RunResult {
+func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws
+    -> RunResult
+{
     let process = Process()
     process.executableURL = swiftdeployBinary
     process.arguments = arguments
     process.currentDirectoryURL = directory
-    var env = ["USER": "tester", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1"]
+    var env = [
+        "USER": "tester", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1",
+    ]
     env.merge(extra) { _, new in new }
     process.environment = env
     let out = Pipe(), err = Pipe()
@@ -31,19 +36,31 @@ func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra:
     let errData = LockedData()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { errData.set(err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+    DispatchQueue.global().async {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        group.leave()
+    }
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     group.wait()
     process.waitUntilExit()
-    return RunResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData.value, as: UTF8.self))
+    return RunResult(
+        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData.value, as: UTF8.self))
 }
 
 final class LockedData: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
-    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    var value: Data { lock.lock(); defer { lock.unlock() }; return data }
+    func set(_ d: Data) {
+        lock.lock()
+        data = d
+        lock.unlock()
+    }
+    var value: Data {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
+    }
 }
 
 @Suite("swiftdeploy history and audit (end to end)", .requires(.swiftdeployBinary))
@@ -56,10 +73,14 @@ struct AuditCommandTests {
         let processes: [Process] = (0..<8).map { worker in
             let p = Process()
             p.executableURL = swiftdeployBinary
-            p.arguments = ["history", "append", "--history", history.path, "--event", "status", "--outcome", "ok",
-                           "--message", "worker \(worker)", "--detail", "worker=\(worker)", "--repeat", "200", "--quiet"]
+            p.arguments = [
+                "history", "append", "--history", history.path, "--event", "status", "--outcome", "ok",
+                "--message", "worker \(worker)", "--detail", "worker=\(worker)", "--repeat", "200", "--quiet",
+            ]
             p.currentDirectoryURL = dir.url
-            p.environment = ["USER": "worker\(worker)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+            p.environment = [
+                "USER": "worker\(worker)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            ]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             return p
@@ -75,7 +96,9 @@ struct AuditCommandTests {
         var perWorker: [Int: Int] = [:]
         var seqs: [Int] = []
         for line in lines {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "line is not whole JSON: \(line)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                "line is not whole JSON: \(line)")
             seqs.append(object["seq"] as? Int ?? -1)
             let worker = (object["details"] as? [String: Any])?["worker"] as? Int ?? -1
             perWorker[worker, default: 0] += 1
@@ -85,17 +108,22 @@ struct AuditCommandTests {
 
         let verify = try runSwiftDeploy(["audit", "--verify", "--history", history.path], in: dir.url)
         #expect(verify.status == 0, "\(verify.stderr)")
-        #expect(verify.stderr.contains("chain intact: 1600 records in 1600 lines") || verify.stdout.contains("chain intact: 1600 records"))
+        #expect(
+            verify.stderr.contains("chain intact: 1600 records in 1600 lines")
+                || verify.stdout.contains("chain intact: 1600 records"))
     }
 
     @Test func auditWritesTheReportNextToTheManifestAndExitsZero() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try FileManager.default.copyItem(at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
-                                         to: dir.url.appendingPathComponent("history.jsonl"))
+        try FileManager.default.copyItem(
+            at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
+            to: dir.url.appendingPathComponent("history.jsonl"))
         let result = try runSwiftDeploy(["audit"], in: dir.url)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("head 6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605 (record #18)"))
+        #expect(
+            result.stdout.contains("head 6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605 (record #18)")
+        )
         let report = try dir.read("audit_report.md")
         #expect(report.contains("## Violations"))
         #expect(report.contains("| Records in period | 18 |"))
@@ -103,21 +131,25 @@ struct AuditCommandTests {
         let html = try runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url)
         #expect(html.status == 3, "the output directory does not exist: an I/O failure")
         #expect(html.stderr.contains("out/report.html"))
-        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("out"), withIntermediateDirectories: true)
-        #expect(try runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url).status == 0)
+        try FileManager.default.createDirectory(
+            at: dir.url.appendingPathComponent("out"), withIntermediateDirectories: true)
+        #expect(
+            try runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url).status == 0)
         #expect(try dir.read("out/report.html").contains("<svg"))
     }
 
     @Test func aTamperedHistoryExitsOneAndNamesTheLine() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let fixture = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"), encoding: .utf8)
+        let fixture = try String(
+            contentsOf: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"), encoding: .utf8)
         var lines = fixture.split(separator: "\n").map(String.init)
         lines.remove(at: 6)
         try dir.write(lines.joined(separator: "\n") + "\n", to: "history.jsonl")
         let verify = try runSwiftDeploy(["audit", "--verify"], in: dir.url)
         #expect(verify.status == 1)
-        #expect(verify.stderr.contains("history.jsonl:7: error: chain broken: line 7 holds record #8 but #7 was expected"))
+        #expect(
+            verify.stderr.contains("history.jsonl:7: error: chain broken: line 7 holds record #8 but #7 was expected"))
         let report = try runSwiftDeploy(["audit"], in: dir.url)
         #expect(report.status == 1, "the report is written but the exit status says the chain is broken")
         #expect(try dir.read("audit_report.md").contains("BROKEN at line 7"))
@@ -126,11 +158,15 @@ struct AuditCommandTests {
     @Test func expectHeadMismatchExitsOne() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try FileManager.default.copyItem(at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
-                                         to: dir.url.appendingPathComponent("history.jsonl"))
-        let good = try runSwiftDeploy(["audit", "--verify", "--expect-head", "6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605"], in: dir.url)
+        try FileManager.default.copyItem(
+            at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
+            to: dir.url.appendingPathComponent("history.jsonl"))
+        let good = try runSwiftDeploy(
+            ["audit", "--verify", "--expect-head", "6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605"],
+            in: dir.url)
         #expect(good.status == 0)
-        let bad = try runSwiftDeploy(["audit", "--verify", "--expect-head", String(repeating: "0", count: 64)], in: dir.url)
+        let bad = try runSwiftDeploy(
+            ["audit", "--verify", "--expect-head", String(repeating: "0", count: 64)], in: dir.url)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("does not match the expected"))
         let malformed = try runSwiftDeploy(["audit", "--verify", "--expect-head", "abc"], in: dir.url)
@@ -140,7 +176,8 @@ struct AuditCommandTests {
     @Test func aTornLastLineIsReportedAndTheNextAppendSucceeds() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        #expect(try runSwiftDeploy(["history", "append", "--event", "deploy", "--outcome", "ok"], in: dir.url).status == 0)
+        #expect(
+            try runSwiftDeploy(["history", "append", "--event", "deploy", "--outcome", "ok"], in: dir.url).status == 0)
         let handle = try FileHandle(forWritingTo: dir.url.appendingPathComponent("history.jsonl"))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"event":"gate","#.utf8))
@@ -153,7 +190,9 @@ struct AuditCommandTests {
         #expect(append.stdout.contains("recorded #2 (promote)"))
         let after = try runSwiftDeploy(["audit"], in: dir.url)
         #expect(after.status == 0)
-        #expect(after.stderr.contains("history.jsonl:2: torn line (a write cut short by a crash); sealed by the next append"))
+        #expect(
+            after.stderr.contains(
+                "history.jsonl:2: torn line (a write cut short by a crash); sealed by the next append"))
     }
 
     @Test func inputProblemsMapOntoTheExitCodeContract() throws {
@@ -168,17 +207,23 @@ struct AuditCommandTests {
         #expect(since.status == 64)
         #expect(since.stderr.contains("invalid time 'last tuesday'"))
         #expect(try runSwiftDeploy(["history", "append", "--event", "launch"], in: dir.url).status == 64)
-        #expect(try runSwiftDeploy(["history", "append", "--event", "gate", "--reason", "x"], in: dir.url).status == 64)
+        #expect(
+            try runSwiftDeploy(["history", "append", "--event", "gate", "--reason", "x"], in: dir.url).status == 64)
     }
 
     @Test func appendRecordsTheCIActorAndRedactsSecretsFromTheCommandLine() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let result = try runSwiftDeploy(
-            ["history", "append", "--event", "override", "--reason", "approved by on-call", "--message", "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-             "--detail", "password=hunter2hunter2", "--detail", #"summary={"error_rate":0.01}"#],
+            [
+                "history", "append", "--event", "override", "--reason", "approved by on-call", "--message",
+                "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "--detail", "password=hunter2hunter2", "--detail", #"summary={"error_rate":0.01}"#,
+            ],
             in: dir.url,
-            environment: ["GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_RUN_ID": "77", "GITHUB_WORKFLOW": "deploy"])
+            environment: [
+                "GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_RUN_ID": "77", "GITHUB_WORKFLOW": "deploy",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let line = try dir.read("history.jsonl")
         #expect(!line.contains("ghp_abcdefghijklmnopqrstuvwxyz0123456789") && !line.contains("hunter2hunter2"))

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
-import TestSupport
 import ArgumentParser
+import Foundation
+import TestSupport
+import Testing
+
 @testable import SwiftDeployCLI
 
 /// Walks every subcommand of the built binary through ArgumentParser's own description of the tool
@@ -19,32 +20,43 @@ struct CommandTreeTests {
     }
 
     static func commands() throws -> [Command] {
-        let result = try CLIRunner.run(["--experimental-dump-help"], in: FileManager.default.temporaryDirectory, timeout: 60)
+        let result = try CLIRunner.run(
+            ["--experimental-dump-help"], in: FileManager.default.temporaryDirectory, timeout: 60)
         guard result.status == 0,
-              let root = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-              let command = root["command"] as? [String: Any] else {
-            throw TreeError.unreadable("swiftdeploy --experimental-dump-help exited \(result.status): \(result.stderr.prefix(500))")
+            let root = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+            let command = root["command"] as? [String: Any]
+        else {
+            throw TreeError.unreadable(
+                "swiftdeploy --experimental-dump-help exited \(result.status): \(result.stderr.prefix(500))")
         }
         var found: [Command] = []
         func walk(_ node: [String: Any], _ path: [String]) {
             let name = node["commandName"] as? String ?? "?"
             let here = path + [name]
             let arguments = node["arguments"] as? [[String: Any]] ?? []
-            let longNames = arguments.flatMap { ($0["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" } }
-                .compactMap { $0["name"] as? String }
+            let longNames = arguments.flatMap {
+                ($0["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }
+            }
+            .compactMap { $0["name"] as? String }
             // A value for every required argument: positionals as they are, required options after their name.
             let positionals = arguments.filter { $0["isOptional"] as? Bool != true }.flatMap { argument -> [String] in
                 let value = (argument["allValues"] as? [String])?.first ?? "x"
                 switch argument["kind"] as? String {
                 case "positional": return [value]
                 case "option":
-                    let long = (argument["names"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "long" }?["name"] as? String
+                    let long =
+                        (argument["names"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "long" }?["name"]
+                        as? String
                     return long.map { ["--\($0)", value] } ?? []
                 default: return []
                 }
             }
-            let children = (node["subcommands"] as? [[String: Any]] ?? []).filter { $0["commandName"] as? String != "help" }
-            found.append(Command(path: here, options: Set(longNames), requiredPositionals: positionals, isLeaf: children.isEmpty))
+            let children = (node["subcommands"] as? [[String: Any]] ?? []).filter {
+                $0["commandName"] as? String != "help"
+            }
+            found.append(
+                Command(path: here, options: Set(longNames), requiredPositionals: positionals, isLeaf: children.isEmpty)
+            )
             for child in children { walk(child, here) }
         }
         walk(command, [])
@@ -53,7 +65,10 @@ struct CommandTreeTests {
 
     enum TreeError: Error, CustomStringConvertible {
         case unreadable(String)
-        var description: String { if case .unreadable(let s) = self { return s }; return "" }
+        var description: String {
+            if case .unreadable(let s) = self { return s }
+            return ""
+        }
     }
 
     @Test func everySubcommandTakesTheGlobalOptions() throws {
@@ -66,7 +81,8 @@ struct CommandTreeTests {
         }
         for command in leaves {
             for option in Self.globalOptions where !command.options.contains(option) {
-                Issue.record("'\(command.path.joined(separator: " "))' lacks the global option --\(option) the README promises")
+                Issue.record(
+                    "'\(command.path.joined(separator: " "))' lacks the global option --\(option) the README promises")
             }
         }
     }
@@ -74,23 +90,30 @@ struct CommandTreeTests {
     @Test func globalOptionsParseOnEverySubcommand() throws {
         // Not only declared: each leaf parses them (in process, without running) and they reach its GlobalOptions.
         for command in try Self.commands() where command.isLeaf {
-            let arguments = Array(command.path.dropFirst()) + command.requiredPositionals
+            let arguments =
+                Array(command.path.dropFirst()) + command.requiredPositionals
                 + ["--manifest", "elsewhere.yaml", "--no-color", "--quiet", "--verbose"]
             do {
                 let parsed = try SwiftDeployCommand.parseAsRoot(arguments)
-                let global = Mirror(reflecting: parsed).children.first { $0.label == "_global" || $0.label == "global" }?.value
+                let global = Mirror(reflecting: parsed).children.first {
+                    $0.label == "_global" || $0.label == "global"
+                }?.value
                 let options = (global as? OptionGroup<GlobalOptions>)?.wrappedValue ?? global as? GlobalOptions
-                #expect(options?.manifest == "elsewhere.yaml" && options?.noColor == true && options?.quiet == true,
-                        "swiftdeploy \(arguments.joined(separator: " ")): the global options did not reach the command")
+                #expect(
+                    options?.manifest == "elsewhere.yaml" && options?.noColor == true && options?.quiet == true,
+                    "swiftdeploy \(arguments.joined(separator: " ")): the global options did not reach the command")
             } catch {
-                Issue.record("swiftdeploy \(arguments.joined(separator: " ")) does not parse: \(SwiftDeployCommand.message(for: error))")
+                Issue.record(
+                    "swiftdeploy \(arguments.joined(separator: " ")) does not parse: \(SwiftDeployCommand.message(for: error))"
+                )
             }
         }
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])
     func completionScriptsNameEverySubcommand(_ shell: String) throws {
-        let result = try CLIRunner.run(["--generate-completion-script", shell], in: FileManager.default.temporaryDirectory, timeout: 60)
+        let result = try CLIRunner.run(
+            ["--generate-completion-script", shell], in: FileManager.default.temporaryDirectory, timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
         for command in try Self.commands() where command.path.count == 2 {
             #expect(result.stdout.contains(command.path[1]), "the \(shell) completion lacks '\(command.path[1])'")
@@ -106,11 +129,13 @@ struct CLIRunnerTests {
         // 1 MiB on stderr first: far more than a pipe buffer, so reading stdout to its end first would hang.
         let script = "head -c 1048576 /dev/zero | tr '\\0' x >&2; cat; echo done"
         let started = Date()
-        let result = try CLIRunner.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script],
-                                       in: FileManager.default.temporaryDirectory, input: "from stdin\n", timeout: 60)
+        let result = try CLIRunner.run(
+            executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script],
+            in: FileManager.default.temporaryDirectory, input: "from stdin\n", timeout: 60)
         #expect(result.status == 0)
         #expect(result.stderr.utf8.count == 1_048_576)
         #expect(result.stdout == "from stdin\ndone\n")
-        #expect(Date().timeIntervalSince(started) < 50, "the runner waited for its timeout instead of draining the pipes")
+        #expect(
+            Date().timeIntervalSince(started) < 50, "the runner waited for its timeout instead of draining the pipes")
     }
 }

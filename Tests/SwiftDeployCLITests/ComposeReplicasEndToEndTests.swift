@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `services.replicas: 3` on Compose (issue 13) on a real Docker engine with the real nginx image, driving the built
@@ -29,14 +30,20 @@ struct ComposeReplicasEndToEndTests {
 
     static func appReplicas(_ status: JSONValue) -> (running: Int64?, desired: Int64?) {
         guard case .array(let services)? = status["services"],
-              let app = services.first(where: { $0["name"]?.stringValue == "app" }) else { return (nil, nil) }
-        func int(_ v: JSONValue?) -> Int64? { if case .int(let n)? = v { return n }; return nil }
+            let app = services.first(where: { $0["name"]?.stringValue == "app" })
+        else { return (nil, nil) }
+        func int(_ v: JSONValue?) -> Int64? {
+            if case .int(let n)? = v { return n }
+            return nil
+        }
         return (int(app["replicas"]?["running"]), int(app["replicas"]?["desired"]))
     }
 
     /// Runs a gated command; when the infrastructure policy denies on this busy shared host (exit 1), runs it again
     /// with the audited break-glass, as EndToEndTests does.
-    static func gated(_ project: EndToEndTests.Project, _ arguments: [String], traffic: Bool = false) async throws -> CommandResult {
+    static func gated(_ project: EndToEndTests.Project, _ arguments: [String], traffic: Bool = false) async throws
+        -> CommandResult
+    {
         let run: ([String]) async throws -> CommandResult = { args in
             traffic ? try await EndToEndTests.runUnderTraffic(project, args) : try await project.run(args)
         }
@@ -72,7 +79,9 @@ struct ComposeReplicasEndToEndTests {
         #expect(after.count == 3, "three replica series: \(after.map(\.address))")
         #expect(Set(after.map(\.address)) == Set(apps.compactMap(\.address)))
         func served(_ snapshot: MetricsSnapshot) -> Double {
-            snapshot.samples(named: "http_requests_total").filter { $0[label: "path"] == "/" }.reduce(0) { $0 + $1.value }
+            snapshot.samples(named: "http_requests_total").filter { $0[label: "path"] == "/" }.reduce(0) {
+                $0 + $1.value
+            }
         }
         for (address, snapshot) in after {
             let earlier = before.first { $0.address == address }.map { served($0.snapshot) } ?? 0
@@ -98,7 +107,9 @@ struct ComposeReplicasEndToEndTests {
         #expect(promote.status == 0, "\(promote.stderr)")
         let promoted = try await Self.apps(project)
         #expect(promoted.count == 3 && promoted.allSatisfy(\.isReady), "\(promoted.map(\.summary))")
-        #expect(promoted.allSatisfy { $0.environment["MODE"] == "canary" }, "\(promoted.map { $0.environment["MODE"] ?? "-" })")
+        #expect(
+            promoted.allSatisfy { $0.environment["MODE"] == "canary" },
+            "\(promoted.map { $0.environment["MODE"] ?? "-" })")
 
         let teardown = try await project.run(["teardown"])
         #expect(teardown.status == 0, "\(teardown.stderr)")
@@ -131,7 +142,9 @@ struct ComposeReplicasEndToEndTests {
         // The evidence is two replicas' figures: inconclusive (exit 2), never allowed as if the service were whole.
         let gate = try await EndToEndTests.runUnderTraffic(project, ["gate", "canary", "--window", "3s"])
         #expect(gate.status == 2, "\(gate.stdout)\(gate.stderr)")
-        #expect((gate.stdout + gate.stderr).contains("only 2 of 3 replicas of app answered"), "\(gate.stdout)\(gate.stderr)")
+        #expect(
+            (gate.stdout + gate.stderr).contains("only 2 of 3 replicas of app answered"), "\(gate.stdout)\(gate.stderr)"
+        )
     }
 
     @Test func aRolloutBesideTwoStableReplicasSplitsJudgesEveryReplicaAndPromotesToTwo() async throws {
@@ -141,13 +154,18 @@ struct ComposeReplicasEndToEndTests {
         #expect(stable.count == 2 && stable.allSatisfy(\.isReady), "\(stable.map(\.summary))")
 
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let result = try await project.run(["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"] + RolloutEndToEndTests.override,
-                            timeout: 400)
+        let result = try await project.run(
+            ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"]
+                + RolloutEndToEndTests.override,
+            timeout: 400)
         let samples = traffic.stop()
         #expect(result.status == 0, "rollout start: \(result.stdout)\(result.stderr)")
-        #expect(samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" }, "both sides of the split answered")
+        #expect(
+            samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" },
+            "both sides of the split answered")
         let failed = samples.filter { !(200..<300).contains($0.status) }
-        #expect(failed.isEmpty, "\(failed.count) of \(samples.count) requests failed: \(failed.prefix(5).map(\.status))")
+        #expect(
+            failed.isEmpty, "\(failed.count) of \(samples.count) requests failed: \(failed.prefix(5).map(\.status))")
 
         // The stable side's evidence came from both replicas, not from whichever one /stable/metrics reached.
         let history = try project.dir.read("history.jsonl")
@@ -155,7 +173,9 @@ struct ComposeReplicasEndToEndTests {
         // Promoted: the stable service runs the candidate, still two replicas, and no candidate container is left.
         let after = try await project.containers().filter { $0.state == "running" }
         #expect(after.filter { $0.service == "app" }.count == 2, "\(after.map(\.name))")
-        #expect(after.filter { $0.service == "app" }.allSatisfy { $0.environment["APP_VERSION"] == "0.2.0" }, "\(after.map { $0.environment["APP_VERSION"] ?? "-" })")
+        #expect(
+            after.filter { $0.service == "app" }.allSatisfy { $0.environment["APP_VERSION"] == "0.2.0" },
+            "\(after.map { $0.environment["APP_VERSION"] ?? "-" })")
         #expect(!after.contains { $0.service == "app-canary" })
     }
 
@@ -164,8 +184,14 @@ struct ComposeReplicasEndToEndTests {
         let probe = try EndToEndTests.Project()
         let unhealthy = "swiftdeploy/api:\(probe.name)-unhealthy"
         let dockerfile = probe.dir.url.appendingPathComponent("Dockerfile.unhealthy")
-        try Data("FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n".utf8).write(to: dockerfile)
-        let built = try await SystemCommandRunner().run(["env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", unhealthy, "-f", dockerfile.path, probe.dir.path], timeout: 120)
+        try Data(
+            "FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n".utf8
+        ).write(to: dockerfile)
+        let built = try await SystemCommandRunner().run(
+            [
+                "env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", unhealthy, "-f", dockerfile.path,
+                probe.dir.path,
+            ], timeout: 120)
         probe.dir.remove()
         try #require(built.succeeded, "\(built.stderr)")
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
@@ -179,7 +205,9 @@ struct ComposeReplicasEndToEndTests {
         #expect(deploy.stderr.contains("the project is not ready after"), "\(deploy.stderr)")
         #expect(deploy.stderr.contains("app 0/2 running"), "\(deploy.stderr)")
         for index in 1...2 {
-            #expect(deploy.stderr.contains("\(project.name)_app_\(index): running, "), "replica \(index) is not named: \(deploy.stderr)")
+            #expect(
+                deploy.stderr.contains("\(project.name)_app_\(index): running, "),
+                "replica \(index) is not named: \(deploy.stderr)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwiftDeployCLI
 
 @Test func noColorEnvironmentDisablesColour() {

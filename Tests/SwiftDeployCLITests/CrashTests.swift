@@ -1,7 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -20,21 +22,27 @@ struct CrashTests {
     /// Starts `swiftdeploy arguments` on `project`, waits until it reaches `phase`, then kills it with SIGKILL:
     /// at once when it pauses there, or `after` seconds into the next step (`continue` mode). Traffic flows
     /// through nginx meanwhile, so a metrics window has requests.
-    static func kill(_ project: Project, _ arguments: [String], at phase: String, continuing after: Double? = nil) throws -> String {
+    static func kill(_ project: Project, _ arguments: [String], at phase: String, continuing after: Double? = nil)
+        throws -> String
+    {
         let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 40_000)
         defer { traffic.turnOn() }
         var environment = ["SWIFTDEPLOY_TEST_PAUSE_AT": phase]
         if after != nil { environment["SWIFTDEPLOY_TEST_PAUSE_MODE"] = "continue" }
         let name = "\(phase)-\(UUID().uuidString.prefix(6))"
-        let started = try Started(arguments + ["--manifest", project.manifestURL.path, "--no-color"], in: project.dir.url,
-                                  environment: environment, scratch: project.dir.url, name: name)
+        let started = try Started(
+            arguments + ["--manifest", project.manifestURL.path, "--no-color"], in: project.dir.url,
+            environment: environment, scratch: project.dir.url, name: name)
         let reached = LockProcessTests.wait(300) { started.paused || !started.process.isRunning }
         if started.process.isRunning, let after { usleep(useconds_t(after * 1_000_000)) }
         let wasRunning = started.process.isRunning
         if wasRunning { started.kill9() }
         let stderr = started.stderr
-        print("$ swiftdeploy \(arguments.joined(separator: " ")) killed at \(phase)\(after.map { " + \($0)s" } ?? ""): \(stderr)")
-        try #require(reached && started.paused && wasRunning, "\(arguments) never reached \(phase) or ended first: \(stderr)")
+        print(
+            "$ swiftdeploy \(arguments.joined(separator: " ")) killed at \(phase)\(after.map { " + \($0)s" } ?? ""): \(stderr)"
+        )
+        try #require(
+            reached && started.paused && wasRunning, "\(arguments) never reached \(phase) or ended first: \(stderr)")
         try? FileManager.default.removeItem(at: started.marker)
         return stderr
     }
@@ -53,9 +61,13 @@ struct CrashTests {
         try project.dir.read("history.jsonl").components(separatedBy: text).count - 1
     }
 
-    static func expectInterrupted(_ result: CommandResult, _ project: Project, recordedBefore: Int, _ context: String) throws {
+    static func expectInterrupted(_ result: CommandResult, _ project: Project, recordedBefore: Int, _ context: String)
+        throws
+    {
         #expect(result.stderr.contains("warning: "), "\(context): \(result.stderr)")
-        #expect(result.stderr.contains("was interrupted before its outcome was recorded (intent #"), "\(context): \(result.stderr)")
+        #expect(
+            result.stderr.contains("was interrupted before its outcome was recorded (intent #"),
+            "\(context): \(result.stderr)")
         #expect(try count(project, #""event":"interrupted""#) == recordedBefore + 1, "\(context): not recorded once")
     }
 
@@ -77,7 +89,10 @@ struct CrashTests {
         var next = try await EndToEndTests.runUnderTraffic(project, ["promote", "canary"])
         #expect(next.status == 0, "promote after the window kill: \(next.stderr)")
         #expect(next.stderr.contains("warning: a previous promote canary ("), "\(next.stderr)")
-        #expect(next.stderr.contains("ended without releasing the lock before changing anything (it had written no intent)"), "\(next.stderr)")
+        #expect(
+            next.stderr.contains(
+                "ended without releasing the lock before changing anything (it had written no intent)"),
+            "\(next.stderr)")
         #expect(try Self.count(project, #""outcome":"abandoned""#) == 1)
         #expect(try ManifestLoader().load(from: project.manifestURL).services.mode == .canary)
 
@@ -132,10 +147,16 @@ struct CrashTests {
         let final = try await project.run(["audit", "--verify"])
         #expect(final.status == 0, "\(final.stdout + final.stderr)")
         // Every intent in the history is closed by exactly one record.
-        let lines = try project.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
+        let lines = try project.dir.read("history.jsonl").split(separator: "\n").map {
+            try JSONValue.parse(Data($0.utf8))
+        }
         let intents = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap { $0["seq"] }
         let closers = lines.compactMap { $0["details"]?["intent_seq"] }
         #expect(!intents.isEmpty)
-        for seq in intents { #expect(closers.filter { $0 == seq }.count == 1, "intent \(seq) is closed \(closers.filter { $0 == seq }.count) times") }
+        for seq in intents {
+            #expect(
+                closers.filter { $0 == seq }.count == 1,
+                "intent \(seq) is closed \(closers.filter { $0 == seq }.count) times")
+        }
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -24,9 +26,13 @@ import FoundationNetworking
             name = "sde2e" + String(UUID().uuidString.lowercased().prefix(8))
             publicPort = try EndToEndTests.freePort()
             adminPort = try EndToEndTests.freePort(excluding: [publicPort])
-            var text = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"), encoding: .utf8)
-            let values = ["project": name, "app_image": appImage, "health_path": healthPath, "public_port": String(publicPort),
-                          "admin_port": String(adminPort)]
+            var text = try String(
+                contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"),
+                encoding: .utf8)
+            let values = [
+                "project": name, "app_image": appImage, "health_path": healthPath, "public_port": String(publicPort),
+                "admin_port": String(adminPort),
+            ]
             for (key, value) in values { text = text.replacingOccurrences(of: "{{\(key)}}", with: value) }
             try Data(text.utf8).write(to: manifestURL)
             // The repository's own policies and thresholds, the latency bounds relaxed (TestProjectFiles).
@@ -34,35 +40,45 @@ import FoundationNetworking
         }
 
         /// Runs `swiftdeploy <arguments> --manifest <this project>`.
-        func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) async throws -> CommandResult {
+        func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) async throws
+            -> CommandResult
+        {
             let binary = RepositoryPaths.builtProduct("swiftdeploy").path
-            let result = try await SystemCommandRunner().run([binary] + arguments + ["--manifest", manifestURL.path, "--no-color"],
-                                                 environment: environment, timeout: timeout)
-            print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
+            let result = try await SystemCommandRunner().run(
+                [binary] + arguments + ["--manifest", manifestURL.path, "--no-color"],
+                environment: environment, timeout: timeout)
+            print(
+                "$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)"
+            )
             return result
         }
 
         /// What Docker still has of this project (containers, networks, volumes by label).
         func leftovers() async throws -> ProjectResources {
-            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).leftovers()
+            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
+                .leftovers()
         }
 
         /// The project's containers on the engine.
         func containers() async throws -> [ContainerStatus] {
-            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).containers()
+            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
+                .containers()
         }
 
         /// Always called: removes the project whatever state the test left it in.
         /// Synchronous, for a test's `defer` (which cannot await): the runner's blocking wait needs no pool thread.
         func destroy() {
             let binary = RepositoryPaths.builtProduct("swiftdeploy").path
-            if let result = try? ExternalTool.run(binary, ["teardown", "--clean", "--manifest", manifestURL.path, "--no-color"],
-                                                  timeout: 120) {
+            if let result = try? ExternalTool.run(
+                binary, ["teardown", "--clean", "--manifest", manifestURL.path, "--no-color"],
+                timeout: 120)
+            {
                 print("$ swiftdeploy teardown --clean → \(result.status)\n\(result.output)")
             }
             // In case the binary could not: Compose's own down, whichever Compose there is.
             let file = dir.url.appendingPathComponent("docker-compose.yml").path
-            let down = "docker compose -p \(name) -f '\(file)' down -v --remove-orphans"
+            let down =
+                "docker compose -p \(name) -f '\(file)' down -v --remove-orphans"
                 + " || docker-compose -p \(name) -f '\(file)' down -v --remove-orphans"
             _ = try? ExternalTool.run("/bin/sh", ["-c", down], timeout: 120)
             dir.remove()
@@ -88,13 +104,20 @@ import FoundationNetworking
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = INADDR_ANY
         let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
-        guard ok, listen(fd, 8) == 0 else { close(fd); throw RuntimeError.portTaken(port: port, detail: "the test could not bind it") }
+        guard ok, listen(fd, 8) == 0 else {
+            close(fd)
+            throw RuntimeError.portTaken(port: port, detail: "the test could not bind it")
+        }
         return fd
     }
 
-    static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (Int, [String: String], String) {
+    static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (
+        Int, [String: String], String
+    ) {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = timeout
@@ -104,11 +127,14 @@ import FoundationNetworking
         }
         let session = URLSession(configuration: .ephemeral)
         defer { session.finishTasksAndInvalidate() }
-        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else {
+        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
+        else {
             return (0, [:], "")
         }
         var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields { if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value } }
+        for (key, value) in http.allHeaderFields {
+            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
+        }
         return (http.statusCode, headers, String(decoding: data, as: UTF8.self))
     }
 
@@ -183,7 +209,8 @@ import FoundationNetworking
         _ = try await SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
         // nginx may still hold the stopped container's address: its connect timeout (proxy_timeout 5s) bounds the wait.
         let (downStatus, downHeaders, downBody) = await Self.request(publicURL, timeout: 30)
-        #expect([502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
+        #expect(
+            [502, 503, 504].contains(downStatus), "expected a gateway error with the app stopped, got \(downStatus)")
         #expect(downHeaders["content-type"]?.contains("json") == true)
         #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
         #expect((try? JSONValue.parse(Data(downBody.utf8))) != nil, "error body is not JSON: \(downBody)")
@@ -191,7 +218,8 @@ import FoundationNetworking
 
         // Manifest edited while deployed: status and promote say so.
         let original = try String(contentsOf: project.manifestURL, encoding: .utf8)
-        try Data(original.replacingOccurrences(of: "mode: stable ", with: "mode: canary ").utf8).write(to: project.manifestURL)
+        try Data(original.replacingOccurrences(of: "mode: stable ", with: "mode: canary ").utf8).write(
+            to: project.manifestURL)
         let drifted = try await project.run(["status", "--once", "--format", "json", "--interval", "1s"])
         #expect(drifted.stdout.contains("the manifest was edited while deployed"))
         let dryRun = try await project.run(["promote", "canary", "--dry-run"])
@@ -199,14 +227,16 @@ import FoundationNetworking
         try Data(original.utf8).write(to: project.manifestURL)
 
         // Chaos is refused in stable mode (the service allows it in canary only).
-        let stableChaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        let stableChaos = await Self.request(
+            adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
         #expect(stableChaos.0 == 403, "POST /chaos in stable mode answered \(stableChaos.0): \(stableChaos.2)")
 
         // Promote to canary on healthy traffic: only the mode's bytes change, and X-Mode confirms it.
         let promoted = try await Self.runUnderTraffic(project, ["promote", "canary"])
         #expect(promoted.status == 0, "promote failed: \(promoted.stderr)")
         #expect(promoted.stdout.contains("X-Mode: canary"))
-        let canaryManifest = original.replacingOccurrences(of: "  mode: stable        #", with: "  mode: canary        #")
+        let canaryManifest = original.replacingOccurrences(
+            of: "  mode: stable        #", with: "  mode: canary        #")
         #expect(canaryManifest != original)
         #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
         let (_, canaryHeaders, _) = await Self.request(publicURL)
@@ -215,7 +245,8 @@ import FoundationNetworking
         #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
 
         // Chaos error mode on the canary: promoting it to stable is denied; nothing changes.
-        let chaos = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
+        let chaos = await Self.request(
+            adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "error", "rate": 1.0}"#)
         #expect(chaos.0 == 200, "POST /chaos answered \(chaos.0): \(chaos.2)")
         let denied = try await Self.runUnderTraffic(project, ["promote", "stable"])
         #expect(denied.status == 1, "promote under chaos should be denied (1), got \(denied.status): \(denied.stderr)")
@@ -225,7 +256,8 @@ import FoundationNetworking
         #expect(stillCanary["x-mode"] == "canary")
 
         // Recover: the promote to stable is allowed and confirmed from the service's own answer.
-        let recover = await Self.request(adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
+        let recover = await Self.request(
+            adminURL.appendingPathComponent("chaos"), method: "POST", body: #"{"mode": "recover"}"#)
         #expect(recover.0 == 200)
         let back = try await Self.runUnderTraffic(project, ["promote", "stable"])
         #expect(back.status == 0, "promote to stable failed: \(back.stderr)")
@@ -244,7 +276,8 @@ import FoundationNetworking
         let teardown = try await project.run(["teardown", "--clean"])
         #expect(teardown.status == 0)
         await #expect(try project.leftovers().isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
+        #expect(
+            !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
     }
 
     /// The running stack as the engine reports it (`docker inspect`) and as its processes see themselves
@@ -256,8 +289,10 @@ import FoundationNetworking
         for container in containers {
             let inspect = try await SystemCommandRunner().run(["docker", "inspect", container.id], timeout: 30)
             guard case .array(let list) = try JSONValue.parse(Data(inspect.stdout.utf8)), let info = list.first,
-                  let host = info["HostConfig"], let config = info["Config"] else {
-                Issue.record("docker inspect \(container.name): \(inspect.stderr)"); continue
+                let host = info["HostConfig"], let config = info["Config"]
+            else {
+                Issue.record("docker inspect \(container.name): \(inspect.stderr)")
+                continue
             }
             let name = container.service
             #expect(host["CapDrop"] == .array(["ALL"]), "\(name): CapDrop \(String(describing: host["CapDrop"]))")
@@ -265,35 +300,49 @@ import FoundationNetworking
             #expect(host["SecurityOpt"] == .array(["no-new-privileges:true"]), "\(name): SecurityOpt")
             #expect(host["ReadonlyRootfs"] == .bool(true), "\(name): ReadonlyRootfs")
             #expect(host["Privileged"] == .bool(false), "\(name): Privileged")
-            guard case .object(let tmpfs)? = host["Tmpfs"] else { Issue.record("\(name): no Tmpfs"); continue }
+            guard case .object(let tmpfs)? = host["Tmpfs"] else {
+                Issue.record("\(name): no Tmpfs")
+                continue
+            }
             #expect(tmpfs.keys.contains("/tmp"), "\(name): Tmpfs \(tmpfs)")
             let user = config["User"]?.stringValue ?? ""
             #expect(!ManifestGrammar.isRoot(user), "\(name): Config.User '\(user)'")
-            let status = try await SystemCommandRunner().run(["docker", "exec", container.id, "cat", "/proc/1/status"], timeout: 30)
-            let fields = Dictionary(status.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
-                let parts = line.split(separator: ":", maxSplits: 1)
-                return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
-            }, uniquingKeysWith: { first, _ in first })
+            let status = try await SystemCommandRunner().run(
+                ["docker", "exec", container.id, "cat", "/proc/1/status"], timeout: 30)
+            let fields = Dictionary(
+                status.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+                }, uniquingKeysWith: { first, _ in first })
             let uid = fields["Uid"]?.split(whereSeparator: \.isWhitespace).first.map(String.init)
-            #expect(uid != nil && uid != "0", "\(name): pid 1 runs as uid \(uid ?? "?"): \(status.stdout)\(status.stderr)")
-            #expect(fields["CapEff"] == "0000000000000000", "\(name): effective capabilities \(fields["CapEff"] ?? "?")")
-            #expect(fields["CapPrm"] == "0000000000000000", "\(name): permitted capabilities \(fields["CapPrm"] ?? "?")")
+            #expect(
+                uid != nil && uid != "0", "\(name): pid 1 runs as uid \(uid ?? "?"): \(status.stdout)\(status.stderr)")
+            #expect(
+                fields["CapEff"] == "0000000000000000", "\(name): effective capabilities \(fields["CapEff"] ?? "?")")
+            #expect(
+                fields["CapPrm"] == "0000000000000000", "\(name): permitted capabilities \(fields["CapPrm"] ?? "?")")
             #expect(fields["NoNewPrivs"] == "1", "\(name): NoNewPrivs \(fields["NoNewPrivs"] ?? "?")")
             if name != "app" { #expect(uid == "65534", "\(name) runs as nobody") }
             // The root filesystem refuses writes; /tmp takes them.
-            let write = try await SystemCommandRunner().run(["docker", "exec", container.id, "sh", "-c", "echo x > /probe"], timeout: 30)
+            let write = try await SystemCommandRunner().run(
+                ["docker", "exec", container.id, "sh", "-c", "echo x > /probe"], timeout: 30)
             #expect(!write.succeeded, "\(name): the root filesystem took a write")
         }
         // docker-compose.yml holds services.env values: owner-only.
-        let mode = try FileManager.default.attributesOfItem(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path)[.posixPermissions] as? NSNumber
+        let mode =
+            try FileManager.default.attributesOfItem(
+                atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path)[.posixPermissions]
+            as? NSNumber
         #expect(mode.map { $0.intValue & 0o777 } == 0o600)
     }
 
     /// Every line of a response header (curl's raw headers; URLSession would merge repeats).
     static func headerLines(_ header: String, url: URL) async throws -> [String] {
-        let result = try await SystemCommandRunner().run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
+        let result = try await SystemCommandRunner().run(
+            ["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
         let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
-        return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") } + (lines.isEmpty ? ["(no headers: \(result.stderr))"] : [])
+        return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }
+            + (lines.isEmpty ? ["(no headers: \(result.stderr))"] : [])
     }
 
     @Test func daemonUnreachableIsNamed() async throws {
@@ -302,7 +351,8 @@ import FoundationNetworking
         let dead = ["DOCKER_HOST": "unix://\(project.dir.path)/no-docker.sock"]
         let teardown = try await project.run(["teardown"], environment: dead)
         #expect(teardown.status == 3)
-        #expect(teardown.stderr.contains("the Docker daemon is not reachable at unix://\(project.dir.path)/no-docker.sock"))
+        #expect(
+            teardown.stderr.contains("the Docker daemon is not reachable at unix://\(project.dir.path)/no-docker.sock"))
         let deploy = try await project.run(["deploy", "--override", "e2e: daemon check"], environment: dead)
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("Docker daemon is not reachable"))

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import SwiftDeployKit
 import TestSupport
+import Testing
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -12,8 +13,10 @@ enum SharedOPA {
         let root = RepositoryPaths.root
         let server = Result {
             try TestRequirement.opaRef.value()
-            return try OPARef.Server(data: [root.appendingPathComponent("policies").path,
-                                            "thresholds:" + root.appendingPathComponent("thresholds.json").path])
+            return try OPARef.Server(data: [
+                root.appendingPathComponent("policies").path,
+                "thresholds:" + root.appendingPathComponent("thresholds.json").path,
+            ])
         }
         atexit { try? SharedOPA.server.get().stop() }
         return server
@@ -31,8 +34,9 @@ func runGate(_ arguments: [String], project: GateProject, environment: [String: 
     // CLIRunner drains stdout and stderr on their own threads: reading one pipe to its end before the other
     // deadlocks once the child fills the other pipe's buffer (64 KiB of stderr).
     // Its minimal environment also keeps this job's GITHUB_STEP_SUMMARY away from the gate.
-    let run = try CLIRunner.run(["gate"] + arguments + ["--manifest", project.manifestURL.path, "--no-color"],
-                                in: project.manifestURL.deletingLastPathComponent(), environment: environment, timeout: 120)
+    let run = try CLIRunner.run(
+        ["gate"] + arguments + ["--manifest", project.manifestURL.path, "--no-color"],
+        in: project.manifestURL.deletingLastPathComponent(), environment: environment, timeout: 120)
     return GateRun(stdout: run.stdout, stderr: run.stderr, status: run.status)
 }
 
@@ -61,7 +65,8 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: ALLOW"))
         #expect(run.stdout.contains("requests 100 · errors 0 · error rate 0.00%"))
@@ -86,10 +91,14 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 0.02, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: DENY"))
-        #expect(run.stdout.contains("✗ error rate is 5% (5 of 100 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)"))
+        #expect(
+            run.stdout.contains(
+                "✗ error rate is 5% (5 of 100 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)"
+            ))
     }
 
     @Test func p99OverTheLimitDenies() throws {
@@ -101,13 +110,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 200, seconds: 2, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"],
+            project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         let report = try JSONValue.parse(Data(run.stdout.utf8))
         #expect(report["verdict"] == "deny")
         #expect(report["exit_code"] == 1)
-        guard case .array(let decisions)? = report["decisions"], let canary = decisions.first else { Issue.record("no decisions"); return }
-        #expect(canary["reasons"] == ["p99 latency is 2200 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)"])
+        guard case .array(let decisions)? = report["decisions"], let canary = decisions.first else {
+            Issue.record("no decisions")
+            return
+        }
+        #expect(
+            canary["reasons"] == [
+                "p99 latency is 2200 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)"
+            ])
         #expect(canary["input"]?["metrics"]?["p99_ms"]?.doubleValue.map { abs($0 - 2200) < 1e-6 } == true)
         #expect(canary["input"]?["metrics"]?["requests"]?.doubleValue == 100)
         #expect(canary["engine"] == "embedded")
@@ -120,7 +137,8 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/healthz", status: 200, seconds: 0.001, count: 10) }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: INCONCLUSIVE"))
         #expect(run.stdout.contains("only 0 requests in the"))
@@ -141,7 +159,8 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         defer { project.remove() }
         let server = try LoopbackHTTPServer { _ in .text("<html><body>502 Bad Gateway</body></html>\n") }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("is not parsable: metrics line 1:1: expected a metric name"))
     }
@@ -156,13 +175,16 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         }
         let server = try movingEndpoint(step: step)
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: WARN"))
         #expect(run.stdout.contains("p95 latency is 375 ms, above the comfortable 300 ms"))
         let strict = try movingEndpoint(step: step)
         defer { strict.stop() }
-        let failing = try runGate(["canary", "--metrics-url", strict.url().absoluteString, "--window", "300ms", "--fail-on-warn"], project: project)
+        let failing = try runGate(
+            ["canary", "--metrics-url", strict.url().absoluteString, "--window", "300ms", "--fail-on-warn"],
+            project: project)
         #expect(failing.status == 1, "\(failing.stdout)\n\(failing.stderr)")
         #expect(failing.stdout.contains("verdict: warn (exit 1, --fail-on-warn)"))
     }
@@ -176,10 +198,13 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         }
         defer { server.stop() }
         let summary = project.directory.url.appendingPathComponent("summary.md")
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "github"],
-                              project: project, environment: ["GITHUB_STEP_SUMMARY": summary.path])
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "github"],
+            project: project, environment: ["GITHUB_STEP_SUMMARY": summary.path])
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
-        #expect(run.stdout.hasPrefix("::error title=swiftdeploy gate canary%3A deny::error rate is 10%25 (10 of 100 requests answered 5xx)"))
+        #expect(
+            run.stdout.hasPrefix(
+                "::error title=swiftdeploy gate canary%3A deny::error rate is 10%25 (10 of 100 requests answered 5xx)"))
         let markdown = try String(contentsOf: summary, encoding: .utf8)
         #expect(markdown.contains("## swiftdeploy gate: deny"))
         #expect(markdown.contains("| canary | ❌ deny |"))
@@ -194,7 +219,9 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 3, count: 50)
         }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "junit"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "junit"],
+            project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         let parser = XMLParser(data: Data(run.stdout.utf8))
         #expect(parser.parse(), "not well-formed XML: \(run.stdout)")
@@ -209,11 +236,16 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(["all", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"], project: project)
+        let run = try runGate(
+            ["all", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"],
+            project: project)
         // Infrastructure is judged on this host's real facts, which may deny on a busy machine; what is asserted is
         // that both domains were decided, on one metrics window (two scrapes).
         let report = try JSONValue.parse(Data(run.stdout.utf8))
-        guard case .array(let decisions)? = report["decisions"] else { Issue.record("no decisions: \(run.stdout)"); return }
+        guard case .array(let decisions)? = report["decisions"] else {
+            Issue.record("no decisions: \(run.stdout)")
+            return
+        }
         #expect(decisions.map { $0["domain"] } == ["infrastructure", "canary"])
         #expect(decisions[1]["verdict"] == "allow")
         #expect(decisions[0]["input"]?["host"]?["sources"]?["load"] != nil)
@@ -228,18 +260,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 0.02, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: DENY (engine opa http://127.0.0.1:"))
         #expect(run.stdout.contains("✗ error rate is 5% (5 of 100 requests answered 5xx)"))
     }
 
     @Test func opaServerDownIsInconclusive() throws {
-        let project = try GateProject(policy: "  engine: opa\n  opa:\n    url: http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())")
+        let project = try GateProject(
+            policy: "  engine: opa\n  opa:\n    url: http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())")
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
+        let run = try runGate(
+            ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("refused the connection: no OPA listens there"))
     }
@@ -262,7 +297,9 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
     @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
         let process = Process()
         process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = ["policy", "test", RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color"]
+        process.arguments = [
+            "policy", "test", RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color",
+        ]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -270,7 +307,10 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
-        for test in ["test_error_rate_above_limit_denies", "test_p99_above_limit_denies", "test_low_disk_denies", "test_overloaded_host_denies"] {
+        for test in [
+            "test_error_rate_above_limit_denies", "test_p99_above_limit_denies", "test_low_disk_denies",
+            "test_overloaded_host_denies",
+        ] {
             #expect(text.contains(test), "\(test) did not run: \(text)")
         }
         #expect(!text.contains("FAIL"), "\(text)")
@@ -284,7 +324,9 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(badWindow.stderr.contains("--window \"soon\" is not a duration"))
         let unknown = try runGate(["canry"], project: project)
         #expect(unknown.status == 64)
-        #expect(unknown.stderr.contains("no policy declares package swiftdeploy.canry; domains found: infrastructure, canary"))
+        #expect(
+            unknown.stderr.contains(
+                "no policy declares package swiftdeploy.canry; domains found: infrastructure, canary"))
         let badURL = try runGate(["canary", "--metrics-url", "ftp://x"], project: project)
         #expect(badURL.status == 64)
         try project.directory.write("{\"canary\": [1]", to: "thresholds.json")

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import SwiftDeployKit
 import TestSupport
+import Testing
 
 /// `swiftdeploy gate` against the real demo service (`swiftdeploy-api`) on loopback: its own swift-prometheus
 /// exposition, real traffic, and its chaos endpoint turning on errors.
@@ -15,7 +15,8 @@ import TestSupport
                 let deadline = MonotonicClock.now() + 20
                 var sent = 0
                 while self.isRunning, MonotonicClock.now() < deadline, sent < 5_000 {
-                    _ = try? SocketHTTPClient().sendBlocking(method: "GET", url: url, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2))
+                    _ = try? SocketHTTPClient().sendBlocking(
+                        method: "GET", url: url, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2))
                     sent += 1
                     usleep(5_000)
                 }
@@ -43,7 +44,10 @@ import TestSupport
         let client = SocketHTTPClient()
         var ready = false
         for _ in 0..<200 {
-            if (try? client.sendBlocking(method: "GET", url: URL(string: base + "/healthz")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200 {
+            if (try? client.sendBlocking(
+                method: "GET", url: URL(string: base + "/healthz")!,
+                limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200
+            {
                 ready = true
                 break
             }
@@ -60,14 +64,18 @@ import TestSupport
         let healthy = try runGate(["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
         #expect(healthy.status == 0, "\(healthy.stdout)\n\(healthy.stderr)")
         let report = try JSONValue.parse(Data(healthy.stdout.utf8))
-        guard case .array(let decisions)? = report["decisions"], let decision = decisions.first else { Issue.record("no decision: \(healthy.stdout)"); return }
+        guard case .array(let decisions)? = report["decisions"], let decision = decisions.first else {
+            Issue.record("no decision: \(healthy.stdout)")
+            return
+        }
         #expect(decision["verdict"] == "allow")
         #expect((decision["input"]?["metrics"]?["requests"]?.doubleValue ?? 0) >= 5)
         #expect(decision["input"]?["metrics"]?["p99_ms"]?.doubleValue != nil)
         #expect(decision["input"]?["metrics"]?["chaos_active"]?.doubleValue == 0)
 
-        let chaos = try client.sendBlocking(method: "POST", url: URL(string: base + "/chaos")!, headers: ["Content-Type": "application/json"],
-                                            body: Data(#"{"mode":"error","rate":1}"#.utf8), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 5))
+        let chaos = try client.sendBlocking(
+            method: "POST", url: URL(string: base + "/chaos")!, headers: ["Content-Type": "application/json"],
+            body: Data(#"{"mode":"error","rate":1}"#.utf8), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 5))
         #expect(chaos.status == 200, "\(String(decoding: chaos.body, as: UTF8.self))")
         let failing = try runGate(["canary", "--metrics-url", base + "/metrics"], project: project)
         #expect(failing.status == 1, "\(failing.stdout)\n\(failing.stderr)")

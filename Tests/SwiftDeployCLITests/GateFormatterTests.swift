@@ -1,18 +1,22 @@
 import Foundation
-import Testing
-@testable import SwiftDeployCLI
 import SwiftDeployKit
+import Testing
+
+@testable import SwiftDeployCLI
+
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
 
 @Suite struct GateFormatterTests {
-    static let deny = PolicyDecision(domain: "canary", verdict: .deny, reasons: ["error rate is 5% <of> \"all\" & more,\nnext: line"],
-                                     warnings: ["p95 50%"], engine: "opa http://127.0.0.1:8181",
-                                     input: ["metrics": ["requests": 100, "errors": 5, "error_rate": 0.05, "p99_ms": 120]],
-                                     timingsMs: ["collect_metrics": 300, "evaluate": 2])
-    static let inconclusive = PolicyDecision(domain: "infrastructure", verdict: .inconclusive,
-                                             reasons: ["cannot read /proc/loadavg"], engine: "embedded", input: [:])
+    static let deny = PolicyDecision(
+        domain: "canary", verdict: .deny, reasons: ["error rate is 5% <of> \"all\" & more,\nnext: line"],
+        warnings: ["p95 50%"], engine: "opa http://127.0.0.1:8181",
+        input: ["metrics": ["requests": 100, "errors": 5, "error_rate": 0.05, "p99_ms": 120]],
+        timingsMs: ["collect_metrics": 300, "evaluate": 2])
+    static let inconclusive = PolicyDecision(
+        domain: "infrastructure", verdict: .inconclusive,
+        reasons: ["cannot read /proc/loadavg"], engine: "embedded", input: [:])
     static let allow = PolicyDecision(domain: "capacity", verdict: .allow, reasons: [], engine: "embedded", input: [:])
 
     @Test func overallVerdictIsTheWorst() {
@@ -34,7 +38,10 @@ import FoundationXML
         #expect(document["verdict"] == "deny")
         #expect(document["exit_code"] == 1)
         #expect(document["timings_ms"]?["total"] == .double(310.5))
-        guard case .array(let decisions)? = document["decisions"] else { Issue.record("no decisions"); return }
+        guard case .array(let decisions)? = document["decisions"] else {
+            Issue.record("no decisions")
+            return
+        }
         #expect(decisions[0]["warnings"] == ["p95 50%"])
         #expect(decisions[0]["input"]?["metrics"]?["requests"] == 100)
         #expect(decisions[0]["timings_ms"]?["evaluate"]?.doubleValue == 2)
@@ -53,7 +60,10 @@ import FoundationXML
     @Test func githubCommandsEscapeDataAndProperties() {
         let text = DecisionReport(decisions: [Self.deny, Self.inconclusive, Self.allow]).render(.github)
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines[0] == "::error title=swiftdeploy gate canary%3A deny::error rate is 5%25 <of> \"all\" & more,%0Anext: line")
+        #expect(
+            lines[0]
+                == "::error title=swiftdeploy gate canary%3A deny::error rate is 5%25 <of> \"all\" & more,%0Anext: line"
+        )
         #expect(lines[1] == "::warning title=swiftdeploy gate canary%3A warn::p95 50%25")
         #expect(lines[2] == "::error title=swiftdeploy gate infrastructure%3A inconclusive::cannot read /proc/loadavg")
         #expect(lines[3].hasPrefix("::notice title=swiftdeploy gate capacity%3A allow::"))

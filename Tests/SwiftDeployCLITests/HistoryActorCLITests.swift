@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The history names who did something even when the environment does not (USER unset: a container, cron, CI).
 @Suite("History actor from the command line")
@@ -14,7 +14,8 @@ struct HistoryActorCLITests {
         let line = try String(contentsOf: dir.url.appendingPathComponent("history.jsonl"), encoding: .utf8)
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         let actor = try #require(record["actor"] as? [String: Any], "no actor in \(line)")
-        let expected = try ExternalTool.run("/usr/bin/id", ["-un"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let expected = try ExternalTool.run("/usr/bin/id", ["-un"]).output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(actor["user"] as? String == expected, "\(line)")
         #expect(actor["user"] as? String != "unknown")
     }

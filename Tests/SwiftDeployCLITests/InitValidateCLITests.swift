@@ -1,13 +1,17 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The built binary, run as a subprocess: stdout, stderr and exit codes.
 @Suite("init and validate, as a user runs them")
 struct InitValidateCLITests {
     private func project(_ manifest: String? = nil) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-cli")
-        let text = try manifest ?? String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8)
+        let text =
+            try manifest
+            ?? String(
+                contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"),
+                encoding: .utf8)
         try dir.write(text, to: "manifest.yaml")
         return dir
     }
@@ -38,7 +42,9 @@ struct InitValidateCLITests {
         _ = try CLIRunner.run(["init"], in: dir.url)
         _ = try CLIRunner.run(["init"], in: dir.url)
         _ = try CLIRunner.run(["validate"], in: dir.url)
-        let lines = try dir.read("history.jsonl").split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        let lines = try dir.read("history.jsonl").split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
         #expect(lines.map { $0["event"] as? String } == ["init", "init", "validate"])
         #expect(lines[0]["message"] as? String == "wrote nginx.conf, docker-compose.yml")
         #expect(lines[1]["message"] as? String == "generated files already up to date")
@@ -51,11 +57,14 @@ struct InitValidateCLITests {
     }
 
     @Test func historyAndReportPathsComeFromTheManifest() throws {
-        let base = try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8)
+        let base = try String(
+            contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8)
         let dir = try project(base + "history:\n  path: var/log/deploys.jsonl\n  report: reports/audit.md\n")
         defer { dir.remove() }
-        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("var/log"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("reports"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.url.appendingPathComponent("var/log"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.url.appendingPathComponent("reports"), withIntermediateDirectories: true)
         #expect(try CLIRunner.run(["init"], in: dir.url).status == 0)
         #expect(try dir.read("var/log/deploys.jsonl").contains(#""event":"init""#))
         let audit = try CLIRunner.run(["audit"], in: dir.url)
@@ -87,14 +96,15 @@ struct InitValidateCLITests {
         let result = try CLIRunner.run(["init"], in: dir.url)
         #expect(result.status == 65)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr == """
-            manifest.yaml:2:3: error: services.port is required
-            manifest.yaml:3:3: error: unknown key 'prot' at services; did you mean 'port'?
-            manifest.yaml:6:9: error: nginx.port must be 1-65535, got 0
-            manifest.yaml: error: network is required (with network.name and network.driver_type)
-            error: the manifest has 4 problems; fix them and run again
+        #expect(
+            result.stderr == """
+                manifest.yaml:2:3: error: services.port is required
+                manifest.yaml:3:3: error: unknown key 'prot' at services; did you mean 'port'?
+                manifest.yaml:6:9: error: nginx.port must be 1-65535, got 0
+                manifest.yaml: error: network is required (with network.name and network.driver_type)
+                error: the manifest has 4 problems; fix them and run again
 
-            """)
+                """)
     }
 
     @Test func missingManifestNamesThePath() throws {
@@ -102,7 +112,10 @@ struct InitValidateCLITests {
         defer { dir.remove() }
         let result = try CLIRunner.run(["init", "--manifest", "deploy/app.yaml"], in: dir.url)
         #expect(result.status == 65)
-        #expect(result.stderr == "error: manifest not found at deploy/app.yaml; create one (see README.md, 'Manifest') or pass --manifest PATH\n")
+        #expect(
+            result.stderr
+                == "error: manifest not found at deploy/app.yaml; create one (see README.md, 'Manifest') or pass --manifest PATH\n"
+        )
     }
 
     @Test func usageErrorsExit64() throws {
@@ -124,8 +137,11 @@ struct InitValidateCLITests {
         // The fixture project has no policies/ or thresholds.json: validate must fail, naming them.
         #expect(byName["policies"]?["status"] == "FAIL")
         let thresholdsDetail = byName["thresholds"]?["detail"] ?? ""
-        #expect(thresholdsDetail.hasPrefix("thresholds file \(dir.url.resolvingSymlinksInPath().path)/thresholds.json does not exist")
-                || thresholdsDetail.hasPrefix("thresholds file \(dir.path)/thresholds.json does not exist"), "\(thresholdsDetail)")
+        #expect(
+            thresholdsDetail.hasPrefix(
+                "thresholds file \(dir.url.resolvingSymlinksInPath().path)/thresholds.json does not exist")
+                || thresholdsDetail.hasPrefix("thresholds file \(dir.path)/thresholds.json does not exist"),
+            "\(thresholdsDetail)")
         #expect(thresholdsDetail.hasSuffix("create it or set policy.thresholds"))
         #expect(document?["ok"] as? Bool == false)
         #expect(result.status == 1)
@@ -138,7 +154,9 @@ struct InitValidateCLITests {
         let dir = try project()
         defer { dir.remove() }
         try dir.write(#"{"canary": {"max_error_rate": 0.01}}"#, to: "thresholds.json")
-        try dir.write("package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := \"unterminated\n}\n", to: "policies/canary.rego")
+        try dir.write(
+            "package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := \"unterminated\n}\n",
+            to: "policies/canary.rego")
         let result = try CLIRunner.run(["validate"], in: dir.url)
         #expect(result.status == 1)
         #expect(result.stdout.contains("PASS  thresholds"), "\(result.stdout)")
@@ -150,7 +168,9 @@ struct InitValidateCLITests {
         let dir = try project()
         defer { dir.remove() }
         try dir.write(#"{"canary": {"max_error_rate": 0.01}}"#, to: "thresholds.json")
-        try dir.write("package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := sprintf(\"%d\", count(1))\n}\n", to: "policies/canary.rego")
+        try dir.write(
+            "package swiftdeploy.canary\n\ndeny contains msg if {\n    msg := sprintf(\"%d\", count(1))\n}\n",
+            to: "policies/canary.rego")
         let result = try CLIRunner.run(["validate"], in: dir.url)
         #expect(result.status == 1)
         let line = result.stdout.split(separator: "\n").first { $0.hasPrefix("FAIL  policies") }.map(String.init) ?? ""
@@ -164,7 +184,8 @@ struct InitValidateCLITests {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-sample")
         defer { dir.remove() }
         for item in ["manifest.yaml", "thresholds.json", "policies", "templates"] {
-            try FileManager.default.copyItem(at: RepositoryPaths.root.appendingPathComponent(item), to: dir.url.appendingPathComponent(item))
+            try FileManager.default.copyItem(
+                at: RepositoryPaths.root.appendingPathComponent(item), to: dir.url.appendingPathComponent(item))
         }
         let result = try CLIRunner.run(["validate", "--no-color"], in: dir.url)
         #expect(result.stdout.contains("PASS  policies"), "\(result.stdout)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The project lock between real processes of the built binary: the race the old lock lost (two
 /// processes breaking one stale lock, the rename of the second delayed, both ending up holders), two
@@ -32,7 +32,8 @@ import TestSupport
         let err: URL
         let marker: URL
 
-        init(_ arguments: [String], in directory: URL, environment: [String: String], scratch: URL, name: String) throws {
+        init(_ arguments: [String], in directory: URL, environment: [String: String], scratch: URL, name: String) throws
+        {
             out = scratch.appendingPathComponent("\(name).out")
             err = scratch.appendingPathComponent("\(name).err")
             marker = scratch.appendingPathComponent("\(name).paused")
@@ -41,9 +42,11 @@ import TestSupport
             process.executableURL = CLIRunner.binary
             process.arguments = arguments
             process.currentDirectoryURL = directory
-            var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1",
-                       "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
-                       "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path]
+            var env = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1",
+                "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
+                "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path,
+            ]
             env.merge(environment) { _, new in new }
             process.environment = env
             process.standardOutput = try FileHandle(forWritingTo: out)
@@ -109,11 +112,15 @@ import TestSupport
         try dead.run()
         dead.waitUntilExit()
         let host = ProcessInfo.processInfo.hostName
-        try setup.root.write(#"{"action":"promote canary","host":"\#(host)","pid":\#(dead.processIdentifier),"since":"2026-01-01T00:00:00Z","who":"bob"}"# + "\n",
-                             to: "locks/\(project).lock")
+        try setup.root.write(
+            #"{"action":"promote canary","host":"\#(host)","pid":\#(dead.processIdentifier),"since":"2026-01-01T00:00:00Z","who":"bob"}"#
+                + "\n",
+            to: "locks/\(project).lock")
 
         let racers = try (0..<2).map { index in
-            try Started(["teardown"], in: checkout, environment: setup.environment(pause: true), scratch: setup.scratch, name: "racer\(index)")
+            try Started(
+                ["teardown"], in: checkout, environment: setup.environment(pause: true), scratch: setup.scratch,
+                name: "racer\(index)")
         }
         defer { racers.forEach { if $0.process.isRunning { $0.kill9() } } }
         // One pauses holding the lock; the other is refused and exits.
@@ -124,8 +131,12 @@ import TestSupport
         let holder = holders[0]
         refused[0].process.waitUntilExit()
         #expect(refused[0].process.terminationStatus == 3)
-        #expect(refused[0].stderr.contains("another swiftdeploy is working on project '\(project)': "), "\(refused[0].stderr)")
-        #expect(refused[0].stderr.contains("(pid \(holder.process.processIdentifier)) running teardown"), "\(refused[0].stderr)")
+        #expect(
+            refused[0].stderr.contains("another swiftdeploy is working on project '\(project)': "),
+            "\(refused[0].stderr)")
+        #expect(
+            refused[0].stderr.contains("(pid \(holder.process.processIdentifier)) running teardown"),
+            "\(refused[0].stderr)")
         #expect(refused[0].stderr.contains("nothing was changed"))
         // The holder's own description keeps the dead one until it has recorded it.
         let description = try setup.root.read("locks/\(project).lock")
@@ -137,7 +148,9 @@ import TestSupport
         let next = try CLIRunner.run(["teardown"], in: checkout, environment: setup.environment(pause: false))
         #expect(next.status == 3, "the dead daemon: \(next.stderr)")
         #expect(next.stderr.contains("the Docker daemon is not reachable"))
-        #expect(next.stderr.contains("warning: a previous promote canary (bob@\(host) (pid \(dead.processIdentifier))"), "\(next.stderr)")
+        #expect(
+            next.stderr.contains("warning: a previous promote canary (bob@\(host) (pid \(dead.processIdentifier))"),
+            "\(next.stderr)")
         #expect(next.stderr.contains("warning: a previous teardown ("), "\(next.stderr)")
         #expect(next.stderr.contains("(pid \(holder.process.processIdentifier)) running teardown"), "\(next.stderr)")
         let history = try setup.root.read("a/history.jsonl")
@@ -158,16 +171,23 @@ import TestSupport
         let project = "shared\(getpid())"
         let first = try setup.checkout("first", project: project)
         let second = try setup.checkout("second", project: project)
-        let holder = try Started(["deploy", "--override", "lock test"], in: first, environment: setup.environment(pause: true),
-                                 scratch: setup.scratch, name: "first")
+        let holder = try Started(
+            ["deploy", "--override", "lock test"], in: first, environment: setup.environment(pause: true),
+            scratch: setup.scratch, name: "first")
         defer { if holder.process.isRunning { holder.kill9() } }
         try #require(Self.wait(60) { holder.paused }, "the first checkout never took the lock: \(holder.stderr)")
         for command in [["deploy", "--override", "x"], ["promote", "canary"], ["teardown"]] {
             let result = try CLIRunner.run(command, in: second, environment: setup.environment(pause: false))
             #expect(result.status == 3, "\(command): \(result.stderr)")
-            #expect(result.stderr.contains("another swiftdeploy is working on project '\(project)': "), "\(command): \(result.stderr)")
-            #expect(result.stderr.contains("(pid \(holder.process.processIdentifier)) running deploy since"), "\(command): \(result.stderr)")
-            #expect(result.stderr.contains("from \(first.appendingPathComponent("manifest.yaml").path)"), "\(command): \(result.stderr)")
+            #expect(
+                result.stderr.contains("another swiftdeploy is working on project '\(project)': "),
+                "\(command): \(result.stderr)")
+            #expect(
+                result.stderr.contains("(pid \(holder.process.processIdentifier)) running deploy since"),
+                "\(command): \(result.stderr)")
+            #expect(
+                result.stderr.contains("from \(first.appendingPathComponent("manifest.yaml").path)"),
+                "\(command): \(result.stderr)")
         }
         // A checkout of another project is not held up.
         let other = try setup.checkout("other", project: "other\(getpid())")
@@ -179,7 +199,10 @@ import TestSupport
         let after = try CLIRunner.run(["teardown"], in: second, environment: setup.environment(pause: false))
         #expect(after.status == 3 && after.stderr.contains("the Docker daemon is not reachable"), "\(after.stderr)")
         #expect(after.stderr.contains("warning: a previous deploy ("), "\(after.stderr)")
-        #expect(after.stderr.contains("ended without releasing the lock before changing anything (it had written no intent)"), "\(after.stderr)")
+        #expect(
+            after.stderr.contains(
+                "ended without releasing the lock before changing anything (it had written no intent)"),
+            "\(after.stderr)")
         #expect(try setup.root.read("second/history.jsonl").contains(#""outcome":"abandoned""#))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The generated nginx.conf, served by real nginx in the sample's nginx image on
 /// a real Docker network with no app behind it.
@@ -30,12 +30,16 @@ struct NginxContainerTests {
             _ = try? DockerTestEnvironment.docker(["network", "rm", name])
         }
         // nginx listens on 8080 inside its container whatever nginx.port is (Compose maps it).
-        var run = ["run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1:\(port):8080",
-                   "-v", "\(dir.path)/nginx.conf:/etc/nginx/nginx.conf:ro"]
+        var run = [
+            "run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1:\(port):8080",
+            "-v", "\(dir.path)/nginx.conf:/etc/nginx/nginx.conf:ro",
+        ]
         if let user {
             // As the generated docker-compose.yml runs it: no capabilities, no privilege gain, read-only root.
-            run += ["--user", user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--read-only",
-                    "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=64m"]
+            run += [
+                "--user", user, "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--read-only",
+                "--tmpfs", "/tmp:rw,noexec,nosuid,nodev,size=64m",
+            ]
         }
         run.append(Self.image)
         let started = try DockerTestEnvironment.docker(run)
@@ -49,8 +53,10 @@ struct NginxContainerTests {
         try body(port)
         let accessLog = try DockerTestEnvironment.docker(["logs", name]).output
         // Access log format: $time_iso8601 | $status | ${request_time}s | $upstream_addr | $request
-        #expect(accessLog.range(of: #"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \| 502 \| \d+\.\d{3}s \| - \| GET / HTTP/1\.1$"#,
-                                options: .regularExpression) != nil, "access log line format:\n\(accessLog)")
+        #expect(
+            accessLog.range(
+                of: #"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \| 502 \| \d+\.\d{3}s \| - \| GET / HTTP/1\.1$"#,
+                options: .regularExpression) != nil, "access log line format:\n\(accessLog)")
     }
 
     private func checkBehaviour(port: Int) {
@@ -59,7 +65,10 @@ struct NginxContainerTests {
         #expect(down?.headers["content-type"] == "application/json")
         #expect(down?.headers["x-deployed-by"] == "swiftdeploy")
         #expect(down?.headers["x-request-id"] == "req-42")
-        #expect(down?.body == #"{"code":502,"contact":"ops@example.com","error":"Bad Gateway: the service is not answering","service":"app"}"#)
+        #expect(
+            down?.body
+                == #"{"code":502,"contact":"ops@example.com","error":"Bad Gateway: the service is not answering","service":"app"}"#
+        )
         #expect(down?.headers["server"] == "nginx", "server_tokens off hides the version")
 
         let metrics = HTTPProbe.get(port: port, path: "/metrics")
@@ -69,7 +78,9 @@ struct NginxContainerTests {
 
         let generated = HTTPProbe.get(port: port, path: "/", headers: ["X-Request-ID": "bad id; injected"])
         let id = generated?.headers["x-request-id"] ?? ""
-        #expect(id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil, "a malformed client id is replaced, got \(id)")
+        #expect(
+            id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil,
+            "a malformed client id is replaced, got \(id)")
     }
 
     @Test(.requires(.docker)) func servesJSONErrorsAndHeadersAsRoot() throws {
@@ -91,7 +102,8 @@ struct ValidateInImageTests {
     @Test(.requires(.docker)) func nginxTestRunsInsideTheImage() throws {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-validate")
         defer { dir.remove() }
-        try dir.write("""
+        try dir.write(
+            """
             services: {image: "swiftdeploy/api:0.1.0", port: 3000}
             nginx: {image: "swiftdeploy/nginx:bookworm", port: \(DockerTestEnvironment.freePort())}
             network: {name: net, driver_type: bridge}

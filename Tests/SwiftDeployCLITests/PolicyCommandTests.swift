@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Rego
 import TestSupport
+import Testing
 
 /// End-to-end: runs the built `swiftdeploy policy …` binary and checks stdout and exit codes.
 @Suite struct PolicyCommandTests {
@@ -21,19 +21,28 @@ import TestSupport
 
     @Test func evalPrintsOPAShapedResult() throws {
         let dir = fixtures.appendingPathComponent("policytest")
-        let run = try swiftdeploy(["policy", "eval", "-d", dir.appendingPathComponent("gate.rego").path,
-                                   "-d", dir.appendingPathComponent("limits.json").path, "-I", "data.gate"],
-                                  stdin: #"{"errors": 5}"#)
+        let run = try swiftdeploy(
+            [
+                "policy", "eval", "-d", dir.appendingPathComponent("gate.rego").path,
+                "-d", dir.appendingPathComponent("limits.json").path, "-I", "data.gate",
+            ],
+            stdin: #"{"errors": 5}"#)
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let doc = try RegoValue(jsonString: run.stdout)
-        let value = try #require(RegoValue.lookup(doc, [.string("result"), .int(0), .string("expressions"), .int(0), .string("value")]))
+        let value = try #require(
+            RegoValue.lookup(doc, [.string("result"), .int(0), .string("expressions"), .int(0), .string("value")]))
         #expect(value == (try RegoValue(jsonString: #"{"allow": false, "deny": ["5 errors exceed 3"]}"#)))
-        #expect(RegoValue.lookup(doc, [.string("result"), .int(0), .string("expressions"), .int(0), .string("text")]) == .string("data.gate"))
+        #expect(
+            RegoValue.lookup(doc, [.string("result"), .int(0), .string("expressions"), .int(0), .string("text")])
+                == .string("data.gate"))
     }
 
     @Test func evalBindsVariablesAndPrefixesData() throws {
         let dir = fixtures.appendingPathComponent("policytest")
-        let run = try swiftdeploy(["policy", "eval", "-d", "lim:" + dir.appendingPathComponent("limits.json").path, "x := data.lim.limits.max_errors + 1"])
+        let run = try swiftdeploy([
+            "policy", "eval", "-d", "lim:" + dir.appendingPathComponent("limits.json").path,
+            "x := data.lim.limits.max_errors + 1",
+        ])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let doc = try RegoValue(jsonString: run.stdout)
         #expect(RegoValue.lookup(doc, [.string("result"), .int(0), .string("bindings"), .string("x")]) == .int(4))
@@ -70,7 +79,8 @@ import TestSupport
     func illTypedPolicy() throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("policy-type-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try "package p\n\nx := count(5)\n\ntest_x if x == 1\n".write(to: dir.appendingPathComponent("p.rego"), atomically: true, encoding: .utf8)
+        try "package p\n\nx := count(5)\n\ntest_x if x == 1\n".write(
+            to: dir.appendingPathComponent("p.rego"), atomically: true, encoding: .utf8)
         return dir
     }
 

@@ -1,7 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -9,7 +11,12 @@ import FoundationNetworking
 /// Requests sent continuously through nginx's public port by a thread of their own, each one recorded.
 /// No cookie is stored: every request is a new client unless the test sends a cookie itself.
 final class TrafficRecorder: @unchecked Sendable {
-    struct Sample { let start: Double; let end: Double; let status: Int; let variant: String? }
+    struct Sample {
+        let start: Double
+        let end: Double
+        let status: Int
+        let variant: String?
+    }
 
     private let lock = NSLock()
     private var samples: [Sample] = []
@@ -44,7 +51,10 @@ final class TrafficRecorder: @unchecked Sendable {
         }
     }
 
-    final class Box: @unchecked Sendable { var status = 0; var variant: String? }
+    final class Box: @unchecked Sendable {
+        var status = 0
+        var variant: String?
+    }
 
     /// Stops the traffic and returns every request sent.
     func stop() -> [Sample] {
@@ -72,7 +82,9 @@ final class BackgroundCLI: @unchecked Sendable {
         FileManager.default.createFile(atPath: err.path, contents: nil)
         process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
         process.arguments = arguments + ["--manifest", manifestURL.path, "--no-color"]
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
@@ -83,12 +95,17 @@ final class BackgroundCLI: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning, Date() < deadline { usleep(100_000) }
         if process.isRunning { return nil }
-        let text = ((try? String(contentsOf: out, encoding: .utf8)) ?? "") + ((try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        let text =
+            ((try? String(contentsOf: out, encoding: .utf8)) ?? "")
+            + ((try? String(contentsOf: err, encoding: .utf8)) ?? "")
         print("background swiftdeploy → \(process.terminationStatus)\n\(text)")
         return process.terminationStatus
     }
 
-    var output: String { ((try? String(contentsOf: out, encoding: .utf8)) ?? "") + ((try? String(contentsOf: err, encoding: .utf8)) ?? "") }
+    var output: String {
+        ((try? String(contentsOf: out, encoding: .utf8)) ?? "")
+            + ((try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
 }
 
 /// `swiftdeploy rollout` on a real Docker engine with the repository's images (issue 11, "Done when" 1-5).
@@ -99,16 +116,23 @@ struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 
     /// A deployed project with the candidate tag present and a short rollout block.
-    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) async throws -> EndToEndTests.Project {
-        let tag = try await SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
+    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) async throws
+        -> EndToEndTests.Project
+    {
+        let tag = try await SystemCommandRunner().run(
+            ["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
         try prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
         if replicas > 1 {
             let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-            try Data(text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: \(replicas)\n").utf8).write(to: project.manifestURL)
+            try Data(
+                text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: \(replicas)\n").utf8
+            ).write(to: project.manifestURL)
         }
-        let deploy = try await project.run(["deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy"])
+        let deploy = try await project.run([
+            "deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy",
+        ])
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         return project
     }
@@ -118,7 +142,8 @@ struct RolloutEndToEndTests {
     /// floor no request reaches here). The error-rate rules (absolute and relative) are the repository's.
     static func prepare(manifestURL: URL, steps: String, interval: String) throws {
         var text = try String(contentsOf: manifestURL, encoding: .utf8)
-        text += "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
+        text +=
+            "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
         try Data(text.utf8).write(to: manifestURL)
         let thresholdsURL = manifestURL.deletingLastPathComponent().appendingPathComponent("thresholds.json")
         var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
@@ -157,18 +182,22 @@ struct RolloutEndToEndTests {
         defer { project.destroy() }
         let before = try String(contentsOf: project.manifestURL, encoding: .utf8)
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let result = try await project.run(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 400)
+        let result = try await project.run(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 400)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let samples = traffic.stop()
         #expect(result.status == 0, "rollout start: \(result.stderr)")
         let failed = samples.filter { !(200..<300).contains($0.status) }
         #expect(samples.count > 100)
-        #expect(failed.isEmpty, "\(failed.count) of \(samples.count) requests failed: \(failed.prefix(5).map(\.status))")
+        #expect(
+            failed.isEmpty, "\(failed.count) of \(samples.count) requests failed: \(failed.prefix(5).map(\.status))")
         #expect(samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" })
 
         let after = try String(contentsOf: project.manifestURL, encoding: .utf8)
-        #expect(after == before.replacingOccurrences(of: "image: swiftdeploy/api:0.1.0", with: "image: \(Self.candidate)")
-            .replacingOccurrences(of: "version: \"0.1.0\"", with: "version: \"0.2.0\""))
+        #expect(
+            after
+                == before.replacingOccurrences(of: "image: swiftdeploy/api:0.1.0", with: "image: \(Self.candidate)")
+                .replacingOccurrences(of: "version: \"0.1.0\"", with: "version: \"0.2.0\""))
         #expect(after.contains("# promote rewrites only this value") && after.contains("# the test's plan"))
         let services = try await project.containers().filter { $0.state == "running" }.map(\.service).sorted()
         #expect(services == ["app", "nginx"])
@@ -188,11 +217,13 @@ struct RolloutEndToEndTests {
         defer { project.destroy() }
         let stableBefore = try await #require(try Self.stableContainer(project))
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let cli = try BackgroundCLI(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
+        let cli = try BackgroundCLI(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
         let chaosURL = URL(string: "http://127.0.0.1:\(project.adminPort)/canary/chaos")!
         var chaosSet = false
         for _ in 0..<240 where !chaosSet {
-            let (status, _, _) = await EndToEndTests.request(chaosURL, method: "POST", body: #"{"mode": "error", "rate": 0.5}"#, timeout: 3)
+            let (status, _, _) = await EndToEndTests.request(
+                chaosURL, method: "POST", body: #"{"mode": "error", "rate": 0.5}"#, timeout: 3)
             chaosSet = status == 200
             if !chaosSet { try await Task.sleep(nanoseconds: 250_000_000) }
         }
@@ -210,7 +241,8 @@ struct RolloutEndToEndTests {
         let stableAfter = try await #require(try Self.stableContainer(project))
         #expect(stableAfter.id == stableBefore.id)
         #expect(stableAfter.startedAt == stableBefore.startedAt)
-        let failedShare = Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
+        let failedShare =
+            Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
         #expect(failedShare <= 0.20 + 0.05, "failed share \(failedShare) of \(samples.count)")
         let nginxConf = try project.dir.read("nginx.conf")
         #expect(!nginxConf.contains("split_clients"))
@@ -221,7 +253,8 @@ struct RolloutEndToEndTests {
     @Test func splitIsWeightedStickyAndForceable() async throws {
         let project = try await Self.deployed(steps: "[20, 100]", interval: "300s")
         defer { project.destroy() }
-        let cli = try BackgroundCLI(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
+        let cli = try BackgroundCLI(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
         let ready = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(ready, "the rollout did not reach its 20% step: \(cli.output)")
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
@@ -252,7 +285,8 @@ struct RolloutEndToEndTests {
             let answer = await client.get(url.appendingPathComponent(path))
             #expect(answer.status == 404, "public /\(path) answered \(answer.status)")
         }
-        let (adminStatus, _, adminBody) = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
+        let (adminStatus, _, adminBody) = await EndToEndTests.request(
+            URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
         #expect(adminStatus == 200 && adminBody.contains("app_mode 1"))
         // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate, p99.
         let statusTraffic = TrafficRecorder(url: url)
@@ -262,7 +296,9 @@ struct RolloutEndToEndTests {
         #expect(rollout?["state"]?.stringValue == "running", "status: \(frame.stdout) \(frame.stderr)")
         #expect(rollout?["weight"] == .int(20))
         for side in ["stable", "canary"] {
-            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            #expect(
+                rollout?["sides"]?[side]?["available"] == .bool(true),
+                "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
             let rate = rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0
             #expect(rate > 0, "\(side) request_rate: \(rollout?.jsonString() ?? "none")")
         }
@@ -279,7 +315,8 @@ struct RolloutEndToEndTests {
         let project = try await Self.deployed(steps: "[20, 100]", interval: "8s")
         defer { project.destroy() }
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let cli = try BackgroundCLI(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
+        let cli = try BackgroundCLI(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
         let inStep = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
         // A second process is refused while the rollout's CLI holds the project lock, and changes nothing.
@@ -302,9 +339,12 @@ struct RolloutEndToEndTests {
         await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         // The resume recorded what the killed CLI left: its lock (and an intent, if it was killed inside one).
         let history = try project.dir.read("history.jsonl")
-        #expect(history.contains("\"event\":\"lock\"") || history.contains("\"event\":\"interrupted\""), "nothing recorded the kill")
+        #expect(
+            history.contains("\"event\":\"lock\"") || history.contains("\"event\":\"interrupted\""),
+            "nothing recorded the kill")
         #expect(history.contains("\"phase\":\"resumed\""))
-        await #expect(try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
+        await #expect(
+            try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.2.0")
         #expect(samples.filter { !(200..<300).contains($0.status) }.isEmpty)
     }
@@ -317,7 +357,8 @@ struct RolloutEndToEndTests {
         let stableBefore = try await #require(try Self.stableContainer(project))
         let nginxBefore = try project.dir.read("nginx.conf")
         let composeBefore = try project.dir.read("docker-compose.yml")
-        let result = try await project.run(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 300)
+        let result = try await project.run(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 300)
         #expect(result.status == 2, "rollout start: \(result.stderr)")
         let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused")
@@ -329,7 +370,8 @@ struct RolloutEndToEndTests {
         await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         let stableAfter = try await #require(try Self.stableContainer(project))
         #expect(stableAfter.id == stableBefore.id && stableAfter.startedAt == stableBefore.startedAt)
-        await #expect(try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
+        await #expect(
+            try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
         #expect(try project.dir.read("nginx.conf") == nginxBefore)
         #expect(try project.dir.read("docker-compose.yml") == composeBefore)
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.1.0")
@@ -338,7 +380,12 @@ struct RolloutEndToEndTests {
 
 /// Sequential requests with no cookie jar; headers given by the test only.
 struct ClientSession: Sendable {
-    struct Answer: Sendable { var status: Int; var variant: String?; var setCookie: String?; var body: String }
+    struct Answer: Sendable {
+        var status: Int
+        var variant: String?
+        var setCookie: String?
+        var body: String
+    }
 
     func get(_ url: URL, headers: [String: String] = [:]) async -> Answer {
         (try? await offPool {
@@ -351,13 +398,16 @@ struct ClientSession: Sendable {
             request.timeoutInterval = 10
             for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
             let done = DispatchSemaphore(value: 0)
-            final class Box: @unchecked Sendable { var answer = Answer(status: 0, variant: nil, setCookie: nil, body: "") }
+            final class Box: @unchecked Sendable {
+                var answer = Answer(status: 0, variant: nil, setCookie: nil, body: "")
+            }
             let box = Box()
             session.dataTask(with: request) { data, response, _ in
                 if let http = response as? HTTPURLResponse {
-                    box.answer = Answer(status: http.statusCode, variant: http.value(forHTTPHeaderField: "X-Variant"),
-                                        setCookie: http.value(forHTTPHeaderField: "Set-Cookie"),
-                                        body: data.map { String(decoding: $0, as: UTF8.self) } ?? "")
+                    box.answer = Answer(
+                        status: http.statusCode, variant: http.value(forHTTPHeaderField: "X-Variant"),
+                        setCookie: http.value(forHTTPHeaderField: "Set-Cookie"),
+                        body: data.map { String(decoding: $0, as: UTF8.self) } ?? "")
                 }
                 done.signal()
             }.resume()

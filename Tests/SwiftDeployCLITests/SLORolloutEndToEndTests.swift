@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// Issue 14 with issue 11 on a real Docker engine: during a `swiftdeploy rollout` the stack's Prometheus scrapes both
@@ -9,7 +10,8 @@ import TestSupport
 @Suite(.serialized, .requires(.docker))
 struct SLORolloutEndToEndTests {
     @Test func bothSidesAreScrapedWithTheirVariantAndRolloutStartAsksSLO() async throws {
-        let tag = try await SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", RolloutEndToEndTests.candidate], timeout: 60)
+        let tag = try await SystemCommandRunner().run(
+            ["docker", "tag", "swiftdeploy/api:0.1.0", RolloutEndToEndTests.candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
         defer { project.destroy() }
@@ -17,25 +19,27 @@ struct SLORolloutEndToEndTests {
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text += """
 
-        slo:
-          window: 30d
-          objectives:
-            - name: availability
-              target: 99.5
-        observability:
-          prometheus: true
-          prometheus_port: \(prometheusPort)
-          scrape_interval: 1s
-        rollout:
-          steps: [50, 100]
-          interval: 300s
-          on_inconclusive: pause
+            slo:
+              window: 30d
+              objectives:
+                - name: availability
+                  target: 99.5
+            observability:
+              prometheus: true
+              prometheus_port: \(prometheusPort)
+              scrape_interval: 1s
+            rollout:
+              steps: [50, 100]
+              interval: 300s
+              on_inconclusive: pause
 
-        """
+            """
         try Data(text.utf8).write(to: project.manifestURL)
         let thresholdsURL = project.dir.url.appendingPathComponent("thresholds.json")
-        if case .object(var all) = try JSONValue.parse(Data(contentsOf: thresholdsURL)), case .object(var infra)? = all["infrastructure"] {
-            infra["max_load_per_cpu"] = .int(1000)   // the shared machine's load is not what this test is about
+        if case .object(var all) = try JSONValue.parse(Data(contentsOf: thresholdsURL)),
+            case .object(var infra)? = all["infrastructure"]
+        {
+            infra["max_load_per_cpu"] = .int(1000)  // the shared machine's load is not what this test is about
             all["infrastructure"] = .object(infra)
             try Data(JSONValue.object(all).jsonString(pretty: true).utf8).write(to: thresholdsURL)
         }
@@ -52,8 +56,11 @@ struct SLORolloutEndToEndTests {
         }
         try #require(allowed, "gate slo never allowed on healthy traffic")
 
-        let cli = try BackgroundCLI(["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"], project: project)
-        let atStep = try await RolloutEndToEndTests.waitFor(240) { (try? await RolloutEndToEndTests.status(project))?["weight"] == .int(50) }
+        let cli = try BackgroundCLI(
+            ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"], project: project)
+        let atStep = try await RolloutEndToEndTests.waitFor(240) {
+            (try? await RolloutEndToEndTests.status(project))?["weight"] == .int(50)
+        }
         try #require(atStep, "the rollout did not reach its 50% step: \(cli.output)")
         #expect(cli.output.contains("slo policy: allow"), "rollout start does not say it asked slo: \(cli.output)")
 

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `runtime: swarm` on a real one-node swarm, driving the built `swiftdeploy` binary (issue 13, "Done when").
@@ -14,7 +15,10 @@ struct SwarmEndToEndTests {
     /// The demo image with a health check that always fails (Swarm's task never becomes healthy).
     static func buildUnhealthyImage(_ project: Project) throws -> String {
         let tag = "swiftdeploy/api:\(project.name)-unhealthy"
-        let built = try SwarmProject.buildImage(tag, dockerfile: "FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n")
+        let built = try SwarmProject.buildImage(
+            tag,
+            dockerfile:
+                "FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n")
         #expect(built.status == 0, "\(built.output)")
         return tag
     }
@@ -29,7 +33,8 @@ struct SwarmEndToEndTests {
         let deployed = try await project.deploy()
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
         #expect(FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-stack.yml").path))
-        #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
+        #expect(
+            !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
         let tasks = try await project.runtime.containers()
         #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 3, "\(tasks.map(\.name))")
         #expect(tasks.allSatisfy { $0.node != nil })
@@ -37,46 +42,64 @@ struct SwarmEndToEndTests {
         // Traffic through nginx reaches every replica: each replica's own counters, read through nginx's admin route.
         for _ in 0..<90 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
-        let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime).replicaSnapshots()
+        let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime)
+            .replicaSnapshots()
         #expect(perReplica.count == 3, "three replicas answered /metrics: \(perReplica.map(\.address))")
         for (address, snapshot) in perReplica {
-            let served = snapshot.families.first { $0.name == "http_requests_total" }?.samples
+            let served =
+                snapshot.families.first { $0.name == "http_requests_total" }?.samples
                 .filter { $0[label: "path"] == "/" }.reduce(0) { $0 + $1.value } ?? 0
             #expect(served > 0, "replica \(address) served no request through nginx")
         }
         // The admin listener is published nowhere on the host.
         #expect(HTTPProbe.get(port: project.adminPort, path: "/healthz") == nil)
         // Reviewer's finding (tests that can fail): Swarm publishes nginx's public port only ...
-        let ports = try DockerTestEnvironment.docker(["service", "inspect", "--format",
-                                                      "{{range .Endpoint.Ports}}{{.PublishedPort}}->{{.TargetPort}}/{{.PublishMode}} {{end}}",
-                                                      "\(project.name)_nginx"])
-        #expect(ports.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(project.publicPort)->8080/host",
-                "nginx's published ports: \(ports.output)")
+        let ports = try DockerTestEnvironment.docker([
+            "service", "inspect", "--format",
+            "{{range .Endpoint.Ports}}{{.PublishedPort}}->{{.TargetPort}}/{{.PublishMode}} {{end}}",
+            "\(project.name)_nginx",
+        ])
+        #expect(
+            ports.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(project.publicPort)->8080/host",
+            "nginx's published ports: \(ports.output)")
         // ... and from a replica on the overlay network, nginx's task answers on its public listener but refuses its
         // admin port (bound to nginx's own loopback). The demo binary's probe is the HTTP client inside the replica.
-        let nginxAddress = try await #require(try project.runtime.tasks().first { $0.status.service == "nginx" && $0.desiredState == "running" }?.address)
-        let replica = try #require(try DockerTestEnvironment.docker(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_app"])
+        let nginxAddress = try await #require(
+            try project.runtime.tasks().first { $0.status.service == "nginx" && $0.desiredState == "running" }?.address)
+        let replica = try #require(
+            try DockerTestEnvironment.docker([
+                "ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project.name)_app",
+            ])
             .output.split(separator: "\n").first.map(String.init))
         func probe(_ port: Int) throws -> String {
-            try DockerTestEnvironment.docker(["exec", replica, "/usr/local/bin/swiftdeploy-api", "healthcheck", "--timeout", "3",
-                                              "--url", "http://\(nginxAddress):\(port)/healthz"]).output
+            try DockerTestEnvironment.docker([
+                "exec", replica, "/usr/local/bin/swiftdeploy-api", "healthcheck", "--timeout", "3",
+                "--url", "http://\(nginxAddress):\(port)/healthz",
+            ]).output
         }
         let admin = try probe(ContainerLayout.nginxAdminPort)
         #expect(admin.contains("Connection refused"), "the admin port from the overlay network: \(admin)")
         let control = try probe(ContainerLayout.nginxPublicPort)
-        #expect(!control.contains("Connection refused") && !control.contains("cannot connect"),
-                "the same probe reaches nginx's public listener (so the refusal above is the admin port's): \(control)")
+        #expect(
+            !control.contains("Connection refused") && !control.contains("cannot connect"),
+            "the same probe reaches nginx's public listener (so the refusal above is the admin port's): \(control)")
 
         let status = try await project.run(["status", "--once", "--format", "json"])
         #expect(status.status == 0, "status: \(status.stdout)\(status.stderr)")
-        let frame = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8)) as? [String: Any])
+        let frame = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(status.stdout.split(separator: "\n").last.map(String.init)?.utf8 ?? "".utf8))
+                as? [String: Any])
         let services = try #require(frame["services"] as? [[String: Any]])
         let app = try #require(services.first { $0["name"] as? String == "app" })
         #expect((app["replicas"] as? [String: Any])?["running"] as? Int == 3)
         #expect((app["replicas"] as? [String: Any])?["desired"] as? Int == 3)
         let appTasks = try #require(app["tasks"] as? [[String: Any]])
-        #expect(appTasks.count == 3 && appTasks.allSatisfy { $0["node"] is String && $0["state"] as? String == "running" })
-        #expect((frame["metrics"] as? [String: Any])?["available"] as? Bool == true, "metrics from every replica: \(String(describing: frame["metrics"]))")
+        #expect(
+            appTasks.count == 3 && appTasks.allSatisfy { $0["node"] is String && $0["state"] as? String == "running" })
+        #expect(
+            (frame["metrics"] as? [String: Any])?["available"] as? Bool == true,
+            "metrics from every replica: \(String(describing: frame["metrics"]))")
 
         // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the update.
         let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
@@ -96,8 +119,12 @@ struct SwarmEndToEndTests {
             #expect(details["runtime"] as? String == "swarm", "\(record["event"] ?? "") names the runtime")
             #expect(details["nodes"] is [String], "\(record["event"] ?? "") lists the nodes")
             // Records written before anything ran (the first intent, a refused first deploy) have no node yet.
-            if ["deploy", "promote", "status"].contains(record["event"] as? String ?? ""), record["outcome"] as? String == "ok" {
-                #expect((details["nodes"] as? [String])?.isEmpty == false, "\(record["event"] ?? "") names the nodes involved")
+            if ["deploy", "promote", "status"].contains(record["event"] as? String ?? ""),
+                record["outcome"] as? String == "ok"
+            {
+                #expect(
+                    (details["nodes"] as? [String])?.isEmpty == false,
+                    "\(record["event"] ?? "") names the nodes involved")
             }
         }
 
@@ -125,13 +152,17 @@ struct SwarmEndToEndTests {
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
 
         try project.write(replicas: 2, image: unhealthy)
-        let update = try await project.run(["deploy", "--timeout", "180s", "--override", "swarm e2e: the update is meant to fail"])
+        let update = try await project.run([
+            "deploy", "--timeout", "180s", "--override", "swarm e2e: the update is meant to fail",
+        ])
         #expect(update.status == 3, "a rolled-back update exits 3: \(update.stderr)")
         #expect(update.stderr.contains("Swarm rolled the update of \(project.name)_app back"), "\(update.stderr)")
 
         // Swarm put the previous spec back: two healthy replicas of the old image.
         let tasks = try await project.runtime.containers().filter { $0.service == "app" }
-        #expect(tasks.count == 2 && tasks.allSatisfy { $0.image == "swiftdeploy/api:0.1.0" && $0.isReady }, "\(tasks.map { ($0.name, $0.image, $0.state) })")
+        #expect(
+            tasks.count == 2 && tasks.allSatisfy { $0.image == "swiftdeploy/api:0.1.0" && $0.isReady },
+            "\(tasks.map { ($0.name, $0.image, $0.state) })")
         #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
         let record = try #require(try project.history().last { $0["event"] as? String == "deploy" })
         #expect(record["outcome"] as? String == "failed")
@@ -142,7 +173,9 @@ struct SwarmEndToEndTests {
     /// The one node of the test swarm as swiftdeploy names it: `hostname (id prefix)`.
     static func onlyNode() throws -> String {
         let nodes = try DockerTestEnvironment.docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
-        let parts = nodes.output.split(whereSeparator: \.isNewline).first?.split(separator: " ", maxSplits: 1).map(String.init) ?? []
+        let parts =
+            nodes.output.split(whereSeparator: \.isNewline).first?.split(separator: " ", maxSplits: 1).map(String.init)
+            ?? []
         try #require(parts.count == 2, "docker node ls: \(nodes.output)")
         return "\(parts[1]) (\(parts[0].prefix(12)))"
     }
@@ -178,7 +211,9 @@ struct SwarmEndToEndTests {
         let record = try #require(try project.history().last { $0["event"] as? String == "deploy" })
         #expect(record["outcome"] as? String == "failed", "\(record)")
         let message = record["message"] as? String ?? ""
-        #expect(message.contains("not ready after 60s") && message.contains(" on \(node): "), "the record names the tasks and node: \(message)")
+        #expect(
+            message.contains("not ready after 60s") && message.contains(" on \(node): "),
+            "the record names the tasks and node: \(message)")
         #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
     }
 
@@ -209,43 +244,51 @@ struct SwarmEndToEndTests {
         let project = try Project(replicas: 2)
         defer { project.destroy() }
         let image = "swiftdeploy/api:\(project.name)-canary-unhealthy"
-        let built = try SwarmProject.buildImage(image, dockerfile: """
-            FROM swiftdeploy/api:0.1.0
-            USER root
-            RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
-             && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > /usr/local/bin/swiftdeploy-api \\
-             && chmod 755 /usr/local/bin/swiftdeploy-api
-            USER 10001:10001
+        let built = try SwarmProject.buildImage(
+            image,
+            dockerfile: """
+                FROM swiftdeploy/api:0.1.0
+                USER root
+                RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
+                 && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > /usr/local/bin/swiftdeploy-api \\
+                 && chmod 755 /usr/local/bin/swiftdeploy-api
+                USER 10001:10001
 
-            """)
+                """)
         try #require(built.status == 0, "\(built.output)")
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
         try project.write(replicas: 2, image: image)
         let deployed = try await project.deploy()
         try #require(deployed.status == 0, "deploy: \(deployed.stderr)")
 
-        let promoted = try await project.run(["promote", "canary", "--timeout", "180s", "--override", "swarm e2e: the canary is meant to fail"])
+        let promoted = try await project.run([
+            "promote", "canary", "--timeout", "180s", "--override", "swarm e2e: the canary is meant to fail",
+        ])
         #expect(promoted.status == 3, "a promote Swarm rolled back exits 3: \(promoted.stderr)")
         #expect(promoted.stderr.contains("Swarm rolled the update of \(project.name)_app back"), "\(promoted.stderr)")
         #expect(promoted.stderr.contains("services.mode is stable again"), "\(promoted.stderr)")
 
         // Swarm put the stable spec back, and swiftdeploy the manifest's mode.
         let tasks = try await project.runtime.containers().filter { $0.service == "app" }
-        #expect(tasks.count == 2 && tasks.allSatisfy { $0.environment["MODE"] == "stable" && $0.isReady },
-                "\(tasks.map { ($0.name, $0.environment["MODE"] ?? "-", $0.state) })")
+        #expect(
+            tasks.count == 2 && tasks.allSatisfy { $0.environment["MODE"] == "stable" && $0.isReady },
+            "\(tasks.map { ($0.name, $0.environment["MODE"] ?? "-", $0.state) })")
         var answer: String = "no answer"
         for _ in 0..<20 where answer != "HTTP 200 without X-Mode" {
             let response = HTTPProbe.get(port: project.publicPort, path: "/")
             answer = response?.headers["x-mode"] ?? response.map { "HTTP \($0.status) without X-Mode" } ?? "no answer"
             if answer != "HTTP 200 without X-Mode" { Thread.sleep(forTimeInterval: 0.5) }
         }
-        #expect(answer == "HTTP 200 without X-Mode", "the public port answers in stable mode (X-Mode is canary's only): \(answer)")
+        #expect(
+            answer == "HTTP 200 without X-Mode",
+            "the public port answers in stable mode (X-Mode is canary's only): \(answer)")
         #expect(try ManifestLoader().load(from: project.manifestURL).services.mode == .stable)
         let record = try #require(try project.history().last)
         #expect(record["event"] as? String == "rollback", "\(record)")
         #expect(record["outcome"] as? String == "ok", "\(record)")
         let message = record["message"] as? String ?? ""
-        #expect(message.contains("promote to canary failed") && message.contains("Swarm rolled the update"), "\(message)")
+        #expect(
+            message.contains("promote to canary failed") && message.contains("Swarm rolled the update"), "\(message)")
         #expect((record["details"] as? [String: Any])?["runtime"] as? String == "swarm")
     }
 
@@ -262,13 +305,18 @@ struct SwarmEndToEndTests {
         let first = try DockerTestEnvironment.docker(["config", "ls", "-q", "--filter", label]).output
         // A change that reaches nginx.conf only: a new config, and nginx updated to it.
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "nginx:\n", with: "nginx:\n  proxy_timeout: 45s\n").utf8).write(to: project.manifestURL)
+        try Data(text.replacingOccurrences(of: "nginx:\n", with: "nginx:\n  proxy_timeout: 45s\n").utf8).write(
+            to: project.manifestURL)
         let again = try await project.deploy()
         #expect(again.status == 0, "\(again.stderr)")
-        let configs = try DockerTestEnvironment.docker(["config", "ls", "--format", "{{.Name}}", "--filter", label]).output
+        let configs = try DockerTestEnvironment.docker(["config", "ls", "--format", "{{.Name}}", "--filter", label])
+            .output
             .split(separator: "\n").map(String.init)
         #expect(configs.count == 1, "configs of the stack after two deploys: \(configs)")
-        let used = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}", "\(project.name)_nginx"]).output
+        let used = try DockerTestEnvironment.docker([
+            "service", "inspect", "--format",
+            "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}", "\(project.name)_nginx",
+        ]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(configs == [used], "the one left is nginx's current config (\(used)), the first was \(first)")
         #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
@@ -283,7 +331,9 @@ struct SwarmEndToEndTests {
         let project = try Project(replicas: 1)
         defer { project.destroy() }
         let volume = "\(project.name)_data"
-        let created = try DockerTestEnvironment.docker(["volume", "create", "--label", "com.docker.stack.namespace=\(project.name)", volume])
+        let created = try DockerTestEnvironment.docker([
+            "volume", "create", "--label", "com.docker.stack.namespace=\(project.name)", volume,
+        ])
         try #require(created.status == 0, "\(created.output)")
         defer { _ = try? DockerTestEnvironment.docker(["volume", "rm", volume]) }
         let started = Date()
@@ -291,6 +341,8 @@ struct SwarmEndToEndTests {
         let elapsed = Date().timeIntervalSince(started)
         #expect(teardown.status == 0, "\(teardown.stderr)")
         #expect(elapsed < 60, "teardown took \(Int(elapsed)) s")
-        #expect(try DockerTestEnvironment.docker(["volume", "inspect", volume]).status != 0, "the stack's volume is still there")
+        #expect(
+            try DockerTestEnvironment.docker(["volume", "inspect", volume]).status != 0,
+            "the stack's volume is still there")
     }
 }

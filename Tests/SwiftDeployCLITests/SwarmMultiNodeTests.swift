@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `runtime: swarm` on two nodes (issue 13, "Done when", the multi-node test): a second Docker engine, started by
@@ -9,22 +10,30 @@ import TestSupport
 /// says, and stopping the worker's engine makes Swarm reschedule its replicas on the manager while `status` shows
 /// the worker down and where the replicas went. Everything is removed afterwards (the stack, both engines' swarm,
 /// the second engine, the namespace and links). Run under the swarm lock on a shared engine.
-@Suite(.serialized, .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
+@Suite(
+    .serialized,
+    .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
 struct SwarmMultiNodeTests {
     static let label = "swiftdeploy-test.pool"
 
     typealias Project = SwarmProject
 
     /// The app's tasks that Swarm wants running, by the node they are on (node id prefix → count).
-    static func appTasksByNode(_ project: Project, cluster: SwarmCluster) async throws -> (manager: Int, worker: Int, other: [String]) {
+    static func appTasksByNode(_ project: Project, cluster: SwarmCluster) async throws -> (
+        manager: Int, worker: Int, other: [String]
+    ) {
         let tasks = try await project.runtime.containers().filter { $0.service == "app" && $0.isReady }
         var manager = 0, worker = 0
         var other: [String] = []
         for task in tasks {
             let node = task.node ?? ""
-            if node.contains(String(cluster.managerNodeID.prefix(12))) { manager += 1 }
-            else if node.contains(String(cluster.workerNodeID.prefix(12))) { worker += 1 }
-            else { other.append("\(task.name) on \(node)") }
+            if node.contains(String(cluster.managerNodeID.prefix(12))) {
+                manager += 1
+            } else if node.contains(String(cluster.workerNodeID.prefix(12))) {
+                worker += 1
+            } else {
+                other.append("\(task.name) on \(node)")
+            }
         }
         return (manager, worker, other)
     }
@@ -43,7 +52,9 @@ struct SwarmMultiNodeTests {
         return (status, try #require(frame, "status printed no JSON"))
     }
 
-    @Test("two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the worker's engine stopped moves its replicas to the manager and status shows it, nothing is left")
+    @Test(
+        "two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the worker's engine stopped moves its replicas to the manager and status shows it, nothing is left"
+    )
     func replicasSpreadPlaceAndRescheduleOverTwoNodes() async throws {
         let cluster = try SwarmCluster.start(images: ["swiftdeploy/api:0.1.0", "swiftdeploy/nginx:bookworm"])
         defer { #expect(cluster.tearDown().isEmpty) }
@@ -58,8 +69,10 @@ struct SwarmMultiNodeTests {
         let placed = try await Self.appTasksByNode(project, cluster: cluster)
         #expect(placed.worker == 2 && placed.manager == 0 && placed.other.isEmpty, "placement: \(placed)")
         let nginxTasks = try await project.runtime.containers().filter { $0.service == "nginx" }
-        #expect(nginxTasks.count == 1 && nginxTasks.allSatisfy { $0.node?.contains(String(cluster.managerNodeID.prefix(12))) == true },
-                "nginx runs on the manager: \(nginxTasks.map { ($0.name, $0.node ?? "-") })")
+        #expect(
+            nginxTasks.count == 1
+                && nginxTasks.allSatisfy { $0.node?.contains(String(cluster.managerNodeID.prefix(12))) == true },
+            "nginx runs on the manager: \(nginxTasks.map { ($0.name, $0.node ?? "-") })")
         // nginx on the manager reaches the worker's replicas over the overlay network.
         for _ in 0..<20 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
 
@@ -73,15 +86,21 @@ struct SwarmMultiNodeTests {
         #expect(spread.worker == 2 && spread.manager == 2 && spread.other.isEmpty, "spread: \(spread)")
         for _ in 0..<120 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
-        let tasks = try await project.runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == "app" }
-        let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime).replicaSnapshots()
+        let tasks = try await project.runtime.tasks().filter {
+            $0.desiredState == "running" && $0.status.service == "app"
+        }
+        let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime)
+            .replicaSnapshots()
         #expect(perReplica.count == 4, "four replicas answered /metrics: \(perReplica.map(\.address))")
         var servedOn: Set<String> = []
         for (address, snapshot) in perReplica {
-            let served = snapshot.families.first { $0.name == "http_requests_total" }?.samples
+            let served =
+                snapshot.families.first { $0.name == "http_requests_total" }?.samples
                 .filter { $0[label: "path"] == "/" }.reduce(0) { $0 + $1.value } ?? 0
             #expect(served > 0, "replica \(address) served no request through nginx")
-            if served > 0, let node = tasks.first(where: { $0.address == address })?.status.node { servedOn.insert(node) }
+            if served > 0, let node = tasks.first(where: { $0.address == address })?.status.node {
+                servedOn.insert(node)
+            }
         }
         #expect(servedOn.count == 2, "requests through nginx reached replicas on both nodes: \(servedOn)")
 
@@ -109,9 +128,12 @@ struct SwarmMultiNodeTests {
         #expect((app["replicas"] as? [String: Any])?["running"] as? Int == 4)
         #expect((app["replicas"] as? [String: Any])?["desired"] as? Int == 4)
         let appTasks = try #require(app["tasks"] as? [[String: Any]])
-        #expect(appTasks.count == 4 && appTasks.allSatisfy {
-            ($0["node"] as? String)?.contains(String(cluster.managerNodeID.prefix(12))) == true && $0["state"] as? String == "running"
-        }, "the replicas are shown on the manager: \(appTasks)")
+        #expect(
+            appTasks.count == 4
+                && appTasks.allSatisfy {
+                    ($0["node"] as? String)?.contains(String(cluster.managerNodeID.prefix(12))) == true
+                        && $0["state"] as? String == "running"
+                }, "the replicas are shown on the manager: \(appTasks)")
         let text = try await project.run(["status", "--once"])
         #expect(text.stdout.contains("down"), "the text dashboard shows the worker down: \(text.stdout)")
 
@@ -123,7 +145,9 @@ struct SwarmMultiNodeTests {
         let left = try await project.runtime.leftovers()
         #expect(left.isEmpty, "teardown left: \(left)")
         for file in ["nginx.conf", "docker-stack.yml"] {
-            #expect(!FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent(file).path), "\(file) was not deleted")
+            #expect(
+                !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent(file).path),
+                "\(file) was not deleted")
         }
         let problems = cluster.tearDown()
         #expect(problems.isEmpty, "\(problems)")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `swiftdeploy rollout` on a real one-node swarm with real nginx and the demo service (issue 13: "Progressive delivery
@@ -15,12 +16,15 @@ struct SwarmRolloutEndToEndTests {
 
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
     /// `stableImage`: the image the manifest names for stable (a tag of the api image).
-    static func deployed(replicas: Int, steps: String, interval: String, stableImage: String = "swiftdeploy/api:0.1.0") async throws -> SwarmEndToEndTests.Project {
+    static func deployed(replicas: Int, steps: String, interval: String, stableImage: String = "swiftdeploy/api:0.1.0")
+        async throws -> SwarmEndToEndTests.Project
+    {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
         let project = try SwarmEndToEndTests.Project(replicas: replicas)
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-            .replacingOccurrences(of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: \(stableImage)\n  version: \"0.1.0\"\n")
+            .replacingOccurrences(
+                of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: \(stableImage)\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
         try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
         let deploy = try await project.deploy()
@@ -33,9 +37,12 @@ struct SwarmRolloutEndToEndTests {
         return try JSONValue.parse(Data(result.stdout.utf8))
     }
 
-    static func start(_ project: SwarmEndToEndTests.Project, environment: [String: String] = [:]) throws -> BackgroundCLI {
-        try BackgroundCLI(["rollout", "start", "--image", candidate, "--version", "0.2.0", "--timeout", "180s"] + override,
-                          manifestURL: project.manifestURL, directory: project.dir.url, environment: environment)
+    static func start(_ project: SwarmEndToEndTests.Project, environment: [String: String] = [:]) throws
+        -> BackgroundCLI
+    {
+        try BackgroundCLI(
+            ["rollout", "start", "--image", candidate, "--version", "0.2.0", "--timeout", "180s"] + override,
+            manifestURL: project.manifestURL, directory: project.dir.url, environment: environment)
     }
 
     static func waitFor(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
@@ -44,19 +51,25 @@ struct SwarmRolloutEndToEndTests {
 
     /// The nginx service's labels (`docker service inspect`).
     static func nginxLabels(_ project: SwarmEndToEndTests.Project) throws -> [String: String] {
-        let result = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{json .Spec.Labels}}", "\(project.name)_nginx"])
+        let result = try DockerTestEnvironment.docker([
+            "service", "inspect", "--format", "{{json .Spec.Labels}}", "\(project.name)_nginx",
+        ])
         return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: String]) ?? [:]
     }
 
     /// The IDs of the nginx service's tasks Swarm wants running (`docker service ps`): one, unchanged while nginx is not
     /// replaced.
     static func nginxTasks(_ project: SwarmEndToEndTests.Project) throws -> [String] {
-        let result = try DockerTestEnvironment.docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", "\(project.name)_nginx"])
+        let result = try DockerTestEnvironment.docker([
+            "service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", "\(project.name)_nginx",
+        ])
         return result.output.split(whereSeparator: \.isWhitespace).map(String.init).sorted()
     }
 
     static func serviceExists(_ project: SwarmEndToEndTests.Project, _ service: String) throws -> Bool {
-        let result = try DockerTestEnvironment.docker(["service", "ls", "-q", "--filter", "name=\(project.name)_\(service)"])
+        let result = try DockerTestEnvironment.docker([
+            "service", "ls", "-q", "--filter", "name=\(project.name)_\(service)",
+        ])
         return !result.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
     }
 
@@ -74,14 +87,20 @@ struct SwarmRolloutEndToEndTests {
     }
 
     /// The rollout records of the history, every one naming the runtime and the nodes.
-    static func expectRolloutRecordsNameSwarm(_ history: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectRolloutRecordsNameSwarm(
+        _ history: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let rollout = history.filter { $0["event"] as? String == "rollout" || $0["event"] as? String == "intent" }
         #expect(!rollout.isEmpty, sourceLocation: sourceLocation)
         for record in rollout {
             let details = record["details"] as? [String: Any] ?? [:]
-            #expect(details["runtime"] as? String == "swarm", "\(record["event"] ?? "") \(details["phase"] ?? "") names the runtime",
-                    sourceLocation: sourceLocation)
-            #expect(details["nodes"] is [String], "\(record["event"] ?? "") \(details["phase"] ?? "") lists the nodes", sourceLocation: sourceLocation)
+            #expect(
+                details["runtime"] as? String == "swarm",
+                "\(record["event"] ?? "") \(details["phase"] ?? "") names the runtime",
+                sourceLocation: sourceLocation)
+            #expect(
+                details["nodes"] is [String], "\(record["event"] ?? "") \(details["phase"] ?? "") lists the nodes",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -106,11 +125,16 @@ struct SwarmRolloutEndToEndTests {
         try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
         // `status` shows both sides under traffic, each read from every replica of its service.
         let frame = try await project.run(["status", "--once", "--format", "json"])
-        let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))["rollout"]
+        let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))[
+            "rollout"]
         #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
         for side in ["stable", "canary"] {
-            #expect(rollout?["sides"]?[side]?["available"] == .bool(true), "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
-            #expect((rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0) > 0, "\(side): \(rollout?.jsonString() ?? "none")")
+            #expect(
+                rollout?["sides"]?[side]?["available"] == .bool(true),
+                "\(side): \(rollout?["sides"]?.jsonString() ?? "none")")
+            #expect(
+                (rollout?["sides"]?[side]?["request_rate"]?.doubleValue ?? 0) > 0,
+                "\(side): \(rollout?.jsonString() ?? "none")")
         }
 
         // Two services behind the same nginx: stable's two replicas and the candidate's own two.
@@ -118,7 +142,11 @@ struct SwarmRolloutEndToEndTests {
         #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 2, "\(tasks.map { ($0.name, $0.state) })")
         let candidates = tasks.filter { $0.service == "app-canary" && $0.isReady }
         #expect(candidates.count == 2, "\(tasks.map { ($0.name, $0.state) })")
-        #expect(candidates.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.environment["MODE"] == "canary" })
+        #expect(
+            candidates.allSatisfy {
+                $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0"
+                    && $0.environment["MODE"] == "canary"
+            })
         // The weight is Swarm's too: the nginx service's label, from which a new nginx task renders its config.
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
         #expect(try Self.nginxTasks(project) == nginxBefore, "rollout start or the 30% step replaced the nginx task")
@@ -149,49 +177,72 @@ struct SwarmRolloutEndToEndTests {
         // Promoted: stable runs the new version (a Swarm rolling update), the candidate service is gone, the split too.
         let after = try await project.runtime.containers()
         let stable = after.filter { $0.service == "app" }
-        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady },
-                "\(stable.map { ($0.name, $0.image, $0.state) })")
+        #expect(
+            stable.count == 2
+                && stable.allSatisfy {
+                    $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady
+                },
+            "\(stable.map { ($0.name, $0.image, $0.state) })")
         #expect(!after.contains { $0.service == "app-canary" })
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
         let nginxAfter = try Self.nginxTasks(project)
-        print("swarm rollout: nginx task before \(nginxBefore.map { $0.prefix(12) }), after \(nginxAfter.map { $0.prefix(12) })")
+        print(
+            "swarm rollout: nginx task before \(nginxBefore.map { $0.prefix(12) }), after \(nginxAfter.map { $0.prefix(12) })"
+        )
         #expect(nginxAfter == nginxBefore, "the rollout replaced the nginx task")
         let (status, _, body) = await EndToEndTests.request(url)
         #expect(status == 200 && body.contains("\"version\":\"0.2.0\""), "GET / answered \(status) \(body)")
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         #expect(manifest.services.image == Self.candidate && manifest.services.version == "0.2.0")
         await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
-        #expect(!(try String(contentsOf: project.dir.url.appendingPathComponent("docker-stack.yml"), encoding: .utf8)).contains("app-canary"))
+        #expect(
+            !(try String(contentsOf: project.dir.url.appendingPathComponent("docker-stack.yml"), encoding: .utf8))
+                .contains("app-canary"))
 
         // The history: every phase, each step judged on every replica of both sides, every record naming Swarm.
         let history = try project.history()
         let phases = history.compactMap { ($0["details"] as? [String: Any])?["phase"] as? String }
-        for phase in ["start", "candidate", "step", "decision", "promoted"] { #expect(phases.contains(phase), "no \(phase) record: \(phases)") }
+        for phase in ["start", "candidate", "step", "decision", "promoted"] {
+            #expect(phases.contains(phase), "no \(phase) record: \(phases)")
+        }
         let decisions = history.filter { ($0["details"] as? [String: Any])?["phase"] as? String == "decision" }
         #expect(decisions.count == 2)
         for decision in decisions {
             let input = (decision["decision"] as? [String: Any])?["input"] as? [String: Any]
             let canarySource = (input?["metrics"] as? [String: Any])?["source"] as? String
-            #expect(canarySource?.contains("every replica of app-canary") == true, "\(String(describing: canarySource))")
-            #expect(((decision["decision"] as? [String: Any])?["verdict"] as? String).map { ["allow", "warn"].contains($0) } == true)
+            #expect(
+                canarySource?.contains("every replica of app-canary") == true, "\(String(describing: canarySource))")
+            #expect(
+                ((decision["decision"] as? [String: Any])?["verdict"] as? String).map {
+                    ["allow", "warn"].contains($0)
+                } == true)
         }
         let firstInput = (decisions.first?["decision"] as? [String: Any])?["input"] as? [String: Any]
-        #expect(((firstInput?["baseline"] as? [String: Any])?["source"] as? String)?.contains("every replica of app") == true)
-        #expect(((firstInput?["metrics"] as? [String: Any])?["requests"] as? Double ?? 0) >= 10, "\(String(describing: firstInput?["metrics"]))")
+        #expect(
+            ((firstInput?["baseline"] as? [String: Any])?["source"] as? String)?.contains("every replica of app")
+                == true)
+        #expect(
+            ((firstInput?["metrics"] as? [String: Any])?["requests"] as? Double ?? 0) >= 10,
+            "\(String(describing: firstInput?["metrics"]))")
         Self.expectRolloutRecordsNameSwarm(history)
-        let promoted = try #require(history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "promoted" })
+        let promoted = try #require(
+            history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "promoted" })
         #expect(((promoted["details"] as? [String: Any])?["nodes"] as? [String])?.isEmpty == false)
 
         let failed = samples.filter { !(200..<300).contains($0.status) }
-        print("swarm rollout: \(samples.count) requests during the rollout, \(failed.count) not 2xx (statuses \(Set(failed.map(\.status))))")
+        print(
+            "swarm rollout: \(samples.count) requests during the rollout, \(failed.count) not 2xx (statuses \(Set(failed.map(\.status))))"
+        )
         #expect(samples.count > 100)
         #expect(samples.contains { $0.variant == "canary" } && samples.contains { $0.variant == "stable" })
         // nginx is never replaced (its Swarm config is the same template at every weight): not one request of the
         // whole rollout (start, steps, Swarm's rolling update of stable, the candidate removed) may fail.
         let gaps = Self.gaps(failed)
         print("swarm rollout: connection gaps (s) \(gaps.map { String(format: "%.2f", $0) })")
-        #expect(failed.isEmpty, "\(failed.count) of \(samples.count) requests failed (statuses \(Set(failed.map(\.status))), gaps \(gaps))")
+        #expect(
+            failed.isEmpty,
+            "\(failed.count) of \(samples.count) requests failed (statuses \(Set(failed.map(\.status))), gaps \(gaps))")
     }
 
     /// A candidate answering every request with 500 (the demo's chaos route, set in each of its replicas): the first
@@ -211,7 +262,8 @@ struct SwarmRolloutEndToEndTests {
         // As soon as the candidate's replicas run, each is told to fail every request (through its own loopback).
         var chaosSet = Set<String>(), answers: [String: String] = [:]
         let body = #"{"mode": "error", "rate": 1.0}"#
-        let script = "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' '\(body)' >&3 && cat <&3"
+        let script =
+            "exec 3<>/dev/tcp/127.0.0.1/3000 && printf 'POST /chaos HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\nConnection: close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' '\(body)' >&3 && cat <&3"
         let ready = try await Self.waitFor(240) {
             for id in try await project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
                 let answer = try DockerTestEnvironment.docker(["exec", id, "bash", "-c", script])
@@ -221,7 +273,8 @@ struct SwarmRolloutEndToEndTests {
             return chaosSet.count == 2 || (!chaosSet.isEmpty && !cli.process.isRunning)
         }
         print("chaos set in \(chaosSet.count) candidate replica(s); last answers: \(answers)")
-        try #require(ready, "could not set chaos on the candidate (\(chaosSet.count) replica(s)): \(answers) \(cli.output)")
+        try #require(
+            ready, "could not set chaos on the candidate (\(chaosSet.count) replica(s)): \(answers) \(cli.output)")
         let exit = try await offPool { cli.wait(timeout: 300) }
         let samples = traffic.stop()
         #expect(exit == 1, "rollout start: \(cli.output)")
@@ -242,14 +295,17 @@ struct SwarmRolloutEndToEndTests {
         let client = ClientSession()
         for _ in 0..<40 {
             let answer = await client.get(url, headers: ["X-Canary": "always"])
-            #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+            #expect(
+                answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""),
+                "\(answer)")
         }
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.1.0")
         let history = try project.history()
         let aborted = try #require(history.last { ($0["details"] as? [String: Any])?["phase"] as? String == "aborted" })
         #expect(aborted["outcome"] as? String == "rolled-back")
         Self.expectRolloutRecordsNameSwarm(history)
-        let failedShare = Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
+        let failedShare =
+            Double(samples.filter { !(200..<300).contains($0.status) }.count) / Double(max(samples.count, 1))
         print("swarm rollback: \(samples.count) requests, failed share \(failedShare)")
         #expect(failedShare <= 0.5 + 0.1, "failed share \(failedShare) of \(samples.count)")
     }
@@ -286,30 +342,46 @@ struct SwarmRolloutEndToEndTests {
         _ = try DockerTestEnvironment.docker(["kill", before])
         var live = ""
         let back = try await Self.waitFor(90) {
-            guard let now = try await project.runtime.localContainers(service: "nginx").first, now != before else { return false }
+            guard let now = try await project.runtime.localContainers(service: "nginx").first, now != before else {
+                return false
+            }
             let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
             live = read.output
             return read.status == 0 && !live.isEmpty
         }
         try #require(back, "no new nginx task came back")
         let manifest = try ManifestLoader().load(from: project.manifestURL)
-        let expected = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 20, sticky: true)).nginxLive)
-        #expect(live == expected, "the restarted nginx does not run the 20% split byte for byte:\n\(Golden.diff(expected, live))")
+        let expected = try #require(
+            try ConfigRenderer().render(
+                manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 20, sticky: true)
+            ).nginxLive)
+        #expect(
+            live == expected,
+            "the restarted nginx does not run the 20% split byte for byte:\n\(Golden.diff(expected, live))")
         var split = (share: 0.0, answered: 0)
         _ = await Self.waitForAnswer(project)
         split = await Self.canaryShare(project, count: 300)
         #expect(split.answered == 300)
-        #expect(split.share >= 0.12 && split.share <= 0.28, "canary share \(split.share) after nginx restarted at a 20% step")
+        #expect(
+            split.share >= 0.12 && split.share <= 0.28,
+            "canary share \(split.share) after nginx restarted at a 20% step")
 
         // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by Swarm.
-        let promote = try await project.run(["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
+        let promote = try await project.run(
+            ["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
         #expect(promote.status == 0, "\(promote.stderr)")
         await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(try !Self.serviceExists(project, "app-canary"))
         let stable = try await project.runtime.containers().filter { $0.service == "app" }
-        #expect(stable.count == 2 && stable.allSatisfy { $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady })
+        #expect(
+            stable.count == 2
+                && stable.allSatisfy {
+                    $0.image == Self.candidate && $0.environment["APP_VERSION"] == "0.2.0" && $0.isReady
+                })
         let history = try project.history()
-        #expect(history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" }, "nothing recorded the kill")
+        #expect(
+            history.contains { $0["event"] as? String == "lock" || $0["event"] as? String == "interrupted" },
+            "nothing recorded the kill")
         #expect(history.contains { $0["event"] as? String == "override" })
         Self.expectRolloutRecordsNameSwarm(history)
     }
@@ -325,7 +397,11 @@ struct SwarmRolloutEndToEndTests {
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let marker = project.dir.url.appendingPathComponent("paused-in-step-intent")
-        let cli = try Self.start(project, environment: ["SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path])
+        let cli = try Self.start(
+            project,
+            environment: [
+                "SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path,
+            ])
         let paused = await Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
         try #require(paused, "the CLI never reached rollout.step.intent: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
@@ -340,15 +416,22 @@ struct SwarmRolloutEndToEndTests {
 
         let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
-        #expect(abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"), "the abort says what it found: \(abort.stderr)")
+        #expect(
+            abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"),
+            "the abort says what it found: \(abort.stderr)")
         let history = try project.history()
-        let interrupted = try #require(history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
-        #expect(((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int, "\(interrupted)")
+        let interrupted = try #require(
+            history.first { $0["event"] as? String == "interrupted" }, "the open intent was not reported")
+        #expect(
+            ((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int,
+            "\(interrupted)")
         await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
-        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
-        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+        let answer = await ClientSession().get(
+            URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(
+            answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         Self.expectRolloutRecordsNameSwarm(history)
     }
 
@@ -371,48 +454,71 @@ struct SwarmRolloutEndToEndTests {
             http { access_log off; client_body_temp_path /tmp/b1; proxy_temp_path /tmp/b2; fastcgi_temp_path /tmp/b3;
                    uwsgi_temp_path /tmp/b4; scgi_temp_path /tmp/b5; server { listen 127.0.0.1:18099; return 200 "blocker"; } }
             """
-        let written = try DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker])
+        let written = try DockerTestEnvironment.docker([
+            "exec", nginx, "bash", "-c", #"printf '%s' "$1" > /tmp/blocker.conf"#, "x", blocker,
+        ])
         try #require(written.status == 0, "\(written.output)")
-        let started = try DockerTestEnvironment.docker(["exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;"])
+        let started = try DockerTestEnvironment.docker([
+            "exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;",
+        ])
         try #require(started.status == 0, "\(started.output)")
         let holding = Self.waitFor(10) {
-            (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status) == 0
+            (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status)
+                == 0
         }
         try #require(holding, "the blocker does not listen")
         let manifest = try ManifestLoader().load(from: project.manifestURL)
-        let good = try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 30, sticky: true)).nginxLive)
+        let good = try #require(
+            try ConfigRenderer().render(
+                manifest, canary: CanaryRender(image: Self.candidate, version: "0.2.0", weight: 30, sticky: true)
+            ).nginxLive)
         let listen = "listen 127.0.0.1:\(ContainerLayout.nginxAdminPort);"
         try #require(good.contains(listen))
         let rejected = good.replacingOccurrences(of: listen, with: listen + "\n        listen 127.0.0.1:18099;")
         let error = #expect(throws: RolloutError.self) {
-            try RolloutWorkflow.setSwarmSplit(rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
+            try RolloutWorkflow.setSwarmSplit(
+                rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
         }
         print("master rejection: \(error?.errorDescription ?? "no error")")
         guard case .swarmLoadedWeightMismatch(let container, _, let expected, _, let loaded)? = error else {
-            Issue.record("expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"); return
+            Issue.record(
+                "expected swarmLoadedWeightMismatch (nginx -t passed, the master rejected), got \(String(describing: error))"
+            )
+            return
         }
         #expect(container == String(nginx.prefix(12)) && expected == 30 && loaded == "the split of 0%", "\(loaded)")
         let logs = try DockerTestEnvironment.docker(["logs", "--tail", "50", nginx]).output
         #expect(logs.contains("18099"), "the master's own refusal is in its log: \(logs.suffix(800))")
         // Put back: the previous file, the label, and nginx still all on stable.
-        #expect(try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output == previous)
+        #expect(
+            try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output == previous
+        )
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
-        let answer = await ClientSession().get(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
-        #expect(answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
+        let answer = await ClientSession().get(
+            URL(string: "http://127.0.0.1:\(project.publicPort)/")!, headers: ["X-Canary": "always"])
+        #expect(
+            answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         // The same change without the blocked port goes through, and nginx answers the new weight.
-        try RolloutWorkflow.setSwarmSplit(good, weight: 30, label: "e2e step", runtime: project.runtime,
-                                          readBackSeconds: 8)
+        try RolloutWorkflow.setSwarmSplit(
+            good, weight: 30, label: "e2e step", runtime: project.runtime,
+            readBackSeconds: 8)
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
         _ = try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "kill $(cat /tmp/blocker.pid)"])
     }
 
     /// The stable service's Swarm spec image, its task IDs and the image IDs its containers run.
-    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (spec: String, tasks: [String], images: [String]) {
-        let spec = try DockerTestEnvironment.docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app"])
+    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (
+        spec: String, tasks: [String], images: [String]
+    ) {
+        let spec = try DockerTestEnvironment.docker([
+            "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app",
+        ])
         let tasks = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         var images: [String] = []
         for container in try project.runtime.localContainers(service: "app") {
-            images.append(try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+            images.append(
+                try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output
+                    .trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return (spec.output.trimmingCharacters(in: .whitespacesAndNewlines), tasks, images.sorted())
     }
@@ -433,7 +539,9 @@ struct SwarmRolloutEndToEndTests {
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let before = try Self.stableState(project)
-        let apiID = try DockerTestEnvironment.docker(["image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0"]).output
+        let apiID = try DockerTestEnvironment.docker([
+            "image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0",
+        ]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(before.images.count == 2 && before.images.allSatisfy { $0 == apiID }, "\(before)")
         // The tag moves to another image (as a re-push to a registry would).
@@ -449,8 +557,12 @@ struct SwarmRolloutEndToEndTests {
         #expect(exit == 1, "rollout start after the abort: \(cli.output)")
         let after = try Self.stableState(project)
         print("stable before \(before), during \(during), after \(after)")
-        #expect(during.spec == before.spec && during.tasks == before.tasks && during.images == before.images, "rollout start touched stable: \(during)")
-        #expect(after.spec == before.spec && after.tasks == before.tasks && after.images == before.images, "the rollback touched stable: \(after)")
+        #expect(
+            during.spec == before.spec && during.tasks == before.tasks && during.images == before.images,
+            "rollout start touched stable: \(during)")
+        #expect(
+            after.spec == before.spec && after.tasks == before.tasks && after.images == before.images,
+            "the rollback touched stable: \(after)")
         #expect(try !Self.serviceExists(project, "app-canary"))
     }
 
@@ -466,10 +578,14 @@ struct SwarmRolloutEndToEndTests {
         let before = try Self.stableState(project)
         let historyBefore = try project.history().count
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(to: project.manifestURL)
-        let start = try project.run(["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
+        try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(
+            to: project.manifestURL)
+        let start = try project.run(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
         #expect(start.status == 3, "\(start.stderr)")
-        #expect(start.stderr.contains("does not render to the stack that runs") && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
+        #expect(
+            start.stderr.contains("does not render to the stack that runs")
+                && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
         #expect(try !Self.serviceExists(project, "app-canary"))
         let after = try Self.stableState(project)
         #expect(after.spec == before.spec && after.tasks == before.tasks, "\(before) → \(after)")
@@ -485,7 +601,11 @@ struct SwarmRolloutEndToEndTests {
     static func gaps(_ failed: [TrafficRecorder.Sample]) -> [Double] {
         var runs: [(start: Double, end: Double)] = []
         for sample in failed.sorted(by: { $0.start < $1.start }) {
-            if let last = runs.last, sample.start - last.end < 1 { runs[runs.count - 1].end = sample.end } else { runs.append((sample.start, sample.end)) }
+            if let last = runs.last, sample.start - last.end < 1 {
+                runs[runs.count - 1].end = sample.end
+            } else {
+                runs.append((sample.start, sample.end))
+            }
         }
         return runs.map { $0.end - $0.start }
     }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployCLI
 @testable import SwiftDeployKit
 
@@ -8,9 +9,12 @@ import TestSupport
 /// (Swarm watches each for `update_config.monitor`, 33s with the default health check) could not fit it. The default now
 /// follows from the manifest, and the deadline is one for the whole action.
 @Suite struct WaitBudgetTests {
-    static func manifest(runtime: String, replicas: Int, health: String = "") throws -> (TemporaryDirectory, GlobalOptions) {
+    static func manifest(runtime: String, replicas: Int, health: String = "") throws -> (
+        TemporaryDirectory, GlobalOptions
+    ) {
         let dir = try TemporaryDirectory(prefix: "budget")
-        let url = try dir.write("""
+        let url = try dir.write(
+            """
             project: budget
             runtime: \(runtime)
             services:
@@ -36,15 +40,19 @@ import TestSupport
         let (context, timeout) = try LifecycleCLI.context(global, timeoutOption: nil)
         // The default health check: 5s × (5 + 1) + 3s = 33s monitor per replica.
         #expect(timeout == 3 * 33 + 30, "default --timeout \(timeout)s")
-        #expect(timeout >= WaitBudget(manifest: context.manifest).rollingUpdate!, "a correct rolling update fits the default")
-        #expect((context.runtime as? SwarmRuntime)?.commandTimeout == timeout, "the runtime waits within the same budget")
+        #expect(
+            timeout >= WaitBudget(manifest: context.manifest).rollingUpdate!,
+            "a correct rolling update fits the default")
+        #expect(
+            (context.runtime as? SwarmRuntime)?.commandTimeout == timeout, "the runtime waits within the same budget")
         #expect((context.runtime as? SwarmRuntime)?.budget == "3 replicas × 33s update monitor + 30s = 129s")
     }
 
     @Test(arguments: [1, 2, 3, 10, 100])
     func theSwarmDefaultCoversEveryReplicasMonitorAndNeverGoesBelowSixtySeconds(_ replicas: Int) throws {
-        let (dir, global) = try Self.manifest(runtime: "swarm", replicas: replicas,
-                                              health: "  healthcheck:\n    interval: 1s\n    timeout: 2s\n    retries: 3")
+        let (dir, global) = try Self.manifest(
+            runtime: "swarm", replicas: replicas,
+            health: "  healthcheck:\n    interval: 1s\n    timeout: 2s\n    retries: 3")
         defer { dir.remove() }
         let (context, timeout) = try LifecycleCLI.context(global, timeoutOption: nil)
         let budget = WaitBudget(manifest: context.manifest)

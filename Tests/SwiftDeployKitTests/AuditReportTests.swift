@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The report over `Tests/Fixtures/history/fixture.jsonl` (written by
@@ -11,7 +12,9 @@ struct AuditReportTests {
     static let fixtureHead = "6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605"
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    func render(_ format: AuditFormat, history: URL = fixture, options: AuditOptions = AuditOptions(now: now)) async throws -> (AuditSummary, String) {
+    func render(_ format: AuditFormat, history: URL = fixture, options: AuditOptions = AuditOptions(now: now))
+        async throws -> (AuditSummary, String)
+    {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let output = dir.url.appendingPathComponent(format.defaultFileName)
@@ -26,8 +29,11 @@ struct AuditReportTests {
         #expect(s.chain.isIntact)
         #expect(s.chain.head == Self.fixtureHead)
         #expect(s.records == 18)
-        #expect(s.events == ["init": 1, "validate": 1, "deploy": 4, "gate": 4, "promote": 3, "rollback": 1, "override": 1,
-                             "status": 1, "lock": 1, "teardown": 1])
+        #expect(
+            s.events == [
+                "init": 1, "validate": 1, "deploy": 4, "gate": 4, "promote": 3, "rollback": 1, "override": 1,
+                "status": 1, "lock": 1, "teardown": 1,
+            ])
         #expect(s.verdicts == ["allow": 4, "deny": 1, "inconclusive": 1])
         #expect(s.currentMode == "stopped")
         #expect(s.violations == 2)
@@ -45,8 +51,10 @@ struct AuditReportTests {
 
     @Test func markdownHasEverySectionWithTheFixturesNumbers() async throws {
         let (_, md) = try await render(.markdown)
-        for heading in ["# swiftdeploy audit report", "## Summary", "### Events", "### Decisions by verdict", "## Delivery",
-                        "## Timeline", "## Mode and chaos changes", "## Violations", "## Overrides"] {
+        for heading in [
+            "# swiftdeploy audit report", "## Summary", "### Events", "### Decisions by verdict", "## Delivery",
+            "## Timeline", "## Mode and chaos changes", "## Violations", "## Overrides",
+        ] {
             #expect(md.contains("\n\(heading)\n") || md.hasPrefix("\(heading)\n"), "missing \(heading)")
         }
         #expect(md.contains("| Period | 2026-05-01T09:00:00.000Z to 2026-05-03T14:00:00.000Z (2.2 days) |"))
@@ -56,24 +64,36 @@ struct AuditReportTests {
         #expect(md.contains("| Head hash | `\(Self.fixtureHead)` (record #18) |"))
         #expect(md.contains("| deploy | 4 |") && md.contains("| gate | 4 |") && md.contains("| promote | 3 |"))
         #expect(md.contains("| allow | 4 |") && md.contains("| deny | 1 |") && md.contains("| inconclusive | 1 |"))
-        #expect(md.contains("| Deployment frequency | 6 successful deploys/promotions (3 deploys, 3 promotions) in 2.2 days: 2.72 per day |"))
-        #expect(md.contains("| Change failure rate | 33.3% (1 of 3 promotions rolled back or followed by a failed gate) |"))
-        #expect(md.contains("| Time to restore | median 17m 30s, mean 17m 30s, max 20m 0s over 2 restored incident(s) |"))
+        #expect(
+            md.contains(
+                "| Deployment frequency | 6 successful deploys/promotions (3 deploys, 3 promotions) in 2.2 days: 2.72 per day |"
+            ))
+        #expect(
+            md.contains("| Change failure rate | 33.3% (1 of 3 promotions rolled back or followed by a failed gate) |"))
+        #expect(
+            md.contains("| Time to restore | median 17m 30s, mean 17m 30s, max 20m 0s over 2 restored incident(s) |"))
 
         let timeline = rows(of: md, section: "## Timeline")
         #expect(timeline.count == 12, "init, 4 deploys, 3 promotions, rollback, override, lock, teardown")
-        #expect(timeline.first?.hasPrefix("| 1 | 2026-05-01T09:00:00.000Z | init | alice@build-host | ok | stable |") == true)
+        #expect(
+            timeline.first?.hasPrefix("| 1 | 2026-05-01T09:00:00.000Z | init | alice@build-host | ok | stable |")
+                == true)
         let changes = rows(of: md, section: "## Mode and chaos changes")
         #expect(changes.count == 8)
         #expect(changes.contains { $0.contains("mode stable → canary; chaos none → latency") })
         #expect(changes.contains { $0.contains("chaos latency → none") })
         let violations = rows(of: md, section: "## Violations")
         #expect(violations.count == 2)
-        #expect(violations[0].hasPrefix("| 6 | 2026-05-01T10:00:00.000Z | gate | canary | deny | embedded | octobot (github-actions job 42) |"))
+        #expect(
+            violations[0].hasPrefix(
+                "| 6 | 2026-05-01T10:00:00.000Z | gate | canary | deny | embedded | octobot (github-actions job 42) |"))
         #expect(violations[0].contains("error rate 7.5% is above the 5% limit<br>p99 \\| 900 ms is above 500 ms"))
         #expect(violations[1].hasPrefix("| 9 | 2026-05-02T08:10:00.000Z | gate | canary | inconclusive |"))
         let overrides = rows(of: md, section: "## Overrides")
-        #expect(overrides == ["| 10 | 2026-05-02T08:20:00.000Z | carol@laptop | hotfix \\| approved by on-call | promoting despite missing metrics |"])
+        #expect(
+            overrides == [
+                "| 10 | 2026-05-02T08:20:00.000Z | carol@laptop | hotfix \\| approved by on-call | promoting despite missing metrics |"
+            ])
         #expect(md.contains("swiftdeploy audit --verify --expect-head \(Self.fixtureHead)"))
     }
 
@@ -85,8 +105,13 @@ struct AuditReportTests {
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        try await log.append(HistoryEntry(event: .deploy, outcome: "a|b", message: "x | y \\| z\n| new row? |<script>alert(1)</script>`code|`"))
-        try await log.append(HistoryEntry(event: .gate, decision: HistoryDecision(domain: "d|1", verdict: "deny", reasons: ["|", "||"], engine: "e")))
+        try await log.append(
+            HistoryEntry(
+                event: .deploy, outcome: "a|b", message: "x | y \\| z\n| new row? |<script>alert(1)</script>`code|`"))
+        try await log.append(
+            HistoryEntry(
+                event: .gate,
+                decision: HistoryDecision(domain: "d|1", verdict: "deny", reasons: ["|", "||"], engine: "e")))
         try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "why | not")))
         let (_, hostile) = try await render(.markdown, history: url)
         try expectWellFormedTables(hostile)
@@ -148,7 +173,9 @@ struct AuditReportTests {
         #expect(html.components(separatedBy: "<svg").count - 1 == 3)
         #expect(html.contains("<polyline"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"))
-        for heading in ["Summary", "Delivery", "Charts", "Timeline", "Mode and chaos changes", "Violations", "Overrides"] {
+        for heading in [
+            "Summary", "Delivery", "Charts", "Timeline", "Mode and chaos changes", "Violations", "Overrides",
+        ] {
             #expect(html.contains("<h2>\(heading)</h2>"))
         }
         #expect(html.contains("hotfix | approved by on-call"))
@@ -190,7 +217,12 @@ struct AuditReportTests {
         var started = false
         for line in lines {
             if line.hasPrefix("## ") { break }
-            if line.hasPrefix("|") { started = true; table.append(line) } else if started { break }
+            if line.hasPrefix("|") {
+                started = true
+                table.append(line)
+            } else if started {
+                break
+            }
         }
         return Array(table.dropFirst(2))
     }
@@ -199,9 +231,16 @@ struct AuditReportTests {
     func expectWellFormedTables(_ md: String) throws {
         var expected: Int?
         for line in md.split(separator: "\n", omittingEmptySubsequences: false) {
-            guard line.hasPrefix("|") else { expected = nil; continue }
+            guard line.hasPrefix("|") else {
+                expected = nil
+                continue
+            }
             let cells = unescapedPipes(String(line)) - 1
-            if let expected { #expect(cells == expected, "row has \(cells) cells, header \(expected): \(line)") } else { expected = cells }
+            if let expected {
+                #expect(cells == expected, "row has \(cells) cells, header \(expected): \(line)")
+            } else {
+                expected = cells
+            }
         }
     }
 
@@ -209,7 +248,10 @@ struct AuditReportTests {
         var count = 0
         var escaped = false
         for ch in line {
-            if escaped { escaped = false; continue }
+            if escaped {
+                escaped = false
+                continue
+            }
             if ch == "\\" { escaped = true } else if ch == "|" { count += 1 }
         }
         return count

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `services.replicas` on Compose (issue 13): the manifest, the generated files checked by their real consumers
@@ -33,7 +34,9 @@ struct ComposeReplicasTests {
     /// `docker-compose config` of a rendered file, as JSON-like YAML parsed by the real tool; nil when the tool is
     /// missing locally (printed), a thrown failure when it is missing under CI=true.
     func composeConfig(_ compose: String) throws -> String? {
-        guard let tool = try TestRequirement.dockerCompose.valueIfAvailable(for: "docker-compose config") else { return nil }
+        guard let tool = try TestRequirement.dockerCompose.valueIfAvailable(for: "docker-compose config") else {
+            return nil
+        }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(compose, to: "docker-compose.yml")
@@ -61,13 +64,17 @@ struct ComposeReplicasTests {
 
     @Test func theAppServiceRunsEveryReplicaWithTheSameHardeningAndNoContainerName() throws {
         let rendered = try ConfigRenderer().render(try load(Self.base))
-        #expect(!rendered.compose.contains("container_name"), "a fixed container name cannot be given to more than one container")
+        #expect(
+            !rendered.compose.contains("container_name"),
+            "a fixed container name cannot be given to more than one container")
         guard let config = try composeConfig(rendered.compose) else { return }
         // The real tool's reading: the app has 3 replicas and keeps every hardening key.
         let app = try #require(config.range(of: "  app:\n")).upperBound
         let appBlock = String(config[app...].prefix { _ in true }).components(separatedBy: "\n  nginx:")[0]
-        for needle in ["replicas: 3", "read_only: true", "- ALL", "no-new-privileges:true", "/tmp:rw,noexec,nosuid,nodev,size=64m",
-                       "healthcheck:", "interval: 5s"] {
+        for needle in [
+            "replicas: 3", "read_only: true", "- ALL", "no-new-privileges:true", "/tmp:rw,noexec,nosuid,nodev,size=64m",
+            "healthcheck:", "interval: 5s",
+        ] {
             #expect(appBlock.contains(needle), "the app service lacks \(needle):\n\(appBlock)")
         }
     }
@@ -75,8 +82,10 @@ struct ComposeReplicasTests {
     @Test func oneReplicaRendersExactlyAsBefore() throws {
         // The base golden has no replicas key: 1 (the default) must render it byte for byte (ConfigRendererTests checks
         // the golden); an explicit `replicas: 1` must be the same bytes as the default.
-        let one = try ConfigRenderer().render(try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: "  replicas: 1\n")))
-        let none = try ConfigRenderer().render(try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: "")))
+        let one = try ConfigRenderer().render(
+            try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: "  replicas: 1\n")))
+        let none = try ConfigRenderer().render(
+            try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: "")))
         #expect(one == none)
         #expect(!one.compose.contains("deploy:"))
         #expect(!one.nginxConf.contains("/replicas/"))
@@ -84,9 +93,16 @@ struct ComposeReplicasTests {
 
     @Test func nginxBalancesOverTheServiceNameAndServesEachReplicasMetrics() throws {
         let conf = try ConfigRenderer().render(try load(Self.base)).nginxConf
-        #expect(conf.contains("set $swiftdeploy_upstream http://app:3000;"), "Docker's DNS answers one address per replica of `app`")
-        #expect(conf.contains("resolver 127.0.0.11 valid=10s ipv6=off;"), "re-resolved, so replicas that come and go are followed")
-        #expect(conf.contains(#"location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$""#))
+        #expect(
+            conf.contains("set $swiftdeploy_upstream http://app:3000;"),
+            "Docker's DNS answers one address per replica of `app`")
+        #expect(
+            conf.contains("resolver 127.0.0.11 valid=10s ipv6=off;"),
+            "re-resolved, so replicas that come and go are followed")
+        #expect(
+            conf.contains(
+                #"location ~ "^/replicas/(?<swiftdeploy_replica>[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})/metrics$""#
+            ))
         #expect(conf.contains("proxy_pass http://$swiftdeploy_replica:3000/metrics;"))
         #expect(!conf.contains("tasks.app"), "tasks.<service> is Swarm's name; Compose has none")
         try nginxAccepts(conf)
@@ -94,13 +110,16 @@ struct ComposeReplicasTests {
 
     @Test func aRolloutBesideTwoStableReplicasRunsOneCandidate() throws {
         let m = try load(Self.base.replacingOccurrences(of: "replicas: 3", with: "replicas: 2"))
-        let rendered = try ConfigRenderer().render(m, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true))
+        let rendered = try ConfigRenderer().render(
+            m, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true))
         try nginxAccepts(rendered.nginxConf)
         #expect(rendered.nginxConf.contains("canary http://app-canary:3000;"))
         #expect(rendered.nginxConf.contains("add_header Set-Cookie \"swiftdeploy_split="))
         guard let config = try composeConfig(rendered.compose) else { return }
-        let canary = try #require(config.components(separatedBy: "\n  app-canary:\n").dropFirst().first).components(separatedBy: "\n  nginx:")[0]
-        let stable = try #require(config.components(separatedBy: "\n  app:\n").dropFirst().first).components(separatedBy: "\n  app-canary:")[0]
+        let canary = try #require(config.components(separatedBy: "\n  app-canary:\n").dropFirst().first).components(
+            separatedBy: "\n  nginx:")[0]
+        let stable = try #require(config.components(separatedBy: "\n  app:\n").dropFirst().first).components(
+            separatedBy: "\n  app-canary:")[0]
         #expect(canary.contains("replicas: 1"), "the candidate is one container:\n\(canary)")
         #expect(canary.contains("read_only: true") && canary.contains("- ALL"), "the candidate keeps the hardening")
         #expect(stable.contains("replicas: 2"), "\(stable)")
@@ -127,10 +146,13 @@ struct ComposeReplicasTests {
 
         func server() throws -> LoopbackHTTPServer {
             try LoopbackHTTPServer { request in
-                self.lock.lock(); defer { self.lock.unlock() }
+                self.lock.lock()
+                defer { self.lock.unlock() }
                 let parts = request.path.split(separator: "/")
-                guard parts.count == 3, parts[0] == "replicas", parts[2] == "metrics", let m = self.metrics[String(parts[1])],
-                      !self.failing.contains(String(parts[1])) else {
+                guard parts.count == 3, parts[0] == "replicas", parts[2] == "metrics",
+                    let m = self.metrics[String(parts[1])],
+                    !self.failing.contains(String(parts[1]))
+                else {
                     return .json(#"{"error":"Bad Gateway: the service is not answering","code":502}"#, status: 502)
                 }
                 return .text(m.exposition())
@@ -138,12 +160,14 @@ struct ComposeReplicasTests {
         }
 
         func record(_ address: String, status: Int = 200, count: Int) {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             metrics[address, default: DemoMetrics()].record(status: status, count: count)
         }
 
         func set(running: [String], failing: Set<String> = []) {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             self.running = running
             self.failing = failing
         }
@@ -152,7 +176,8 @@ struct ComposeReplicasTests {
     struct Locator: ReplicaLocating {
         let replicas: Replicas
         func replicaAddresses(service: String) throws -> [String] {
-            replicas.lock.lock(); defer { replicas.lock.unlock() }
+            replicas.lock.lock()
+            defer { replicas.lock.unlock() }
             return replicas.running.sorted()
         }
     }
@@ -164,8 +189,10 @@ struct ComposeReplicasTests {
     }
 
     func source(_ replicas: Replicas, port: Int, between: @escaping @Sendable () -> Void = {}) -> ReplicaMetricsSource {
-        ReplicaMetricsSource(service: "app", desired: 3, adminPort: port, locator: Locator(replicas: replicas), transport: SocketHTTPClient(),
-                             description: "scrape every replica of app", sleeper: Between(action: between))
+        ReplicaMetricsSource(
+            service: "app", desired: 3, adminPort: port, locator: Locator(replicas: replicas),
+            transport: SocketHTTPClient(),
+            description: "scrape every replica of app", sleeper: Between(action: between))
     }
 
     static let a = "172.20.0.2", b = "172.20.0.3", c = "172.20.0.4"
@@ -179,10 +206,16 @@ struct ComposeReplicasTests {
         let snapshot = try await source(replicas, port: server.port).snapshot()
         #expect(snapshot.replicas == [Self.a, Self.b, Self.c])
         let requests = snapshot.samples(named: "http_requests_total")
-        #expect(Set(requests.compactMap { $0[label: "replica"] }) == [Self.a, Self.b, Self.c], "one series per replica")
-        let figures = try await source(replicas, port: server.port, between: {
-            replicas.record(Self.a, count: 10); replicas.record(Self.b, count: 10); replicas.record(Self.c, status: 500, count: 10)
-        }).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
+        #expect(
+            Set(requests.compactMap { $0[label: "replica"] }) == [Self.a, Self.b, Self.c], "one series per replica")
+        let figures = try await source(
+            replicas, port: server.port,
+            between: {
+                replicas.record(Self.a, count: 10)
+                replicas.record(Self.b, count: 10)
+                replicas.record(Self.c, status: 500, count: 10)
+            }
+        ).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
         #expect(figures.requests == 30)
         #expect(figures.errors == 10, "the errors of one replica are counted beside the others' successes")
         #expect(figures.insufficient.isEmpty, "\(figures.insufficient)")
@@ -195,10 +228,13 @@ struct ComposeReplicasTests {
         let server = try replicas.server()
         defer { server.stop() }
         do {
-            _ = try await source(replicas, port: server.port).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10)))
+            _ = try await source(replicas, port: server.port).window(
+                settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10)))
             Issue.record("a replica's failed scrape was dropped and the others' figures used")
         } catch let error as MetricsError {
-            #expect(error.localizedDescription.contains("the replica of app at \(Self.c) did not give its metrics"), "\(error.localizedDescription)")
+            #expect(
+                error.localizedDescription.contains("the replica of app at \(Self.c) did not give its metrics"),
+                "\(error.localizedDescription)")
             #expect(error.localizedDescription.contains("502"), "\(error.localizedDescription)")
         }
     }
@@ -211,13 +247,23 @@ struct ComposeReplicasTests {
         replicas.set(running: [Self.a, Self.b, Self.c])
         let server = try replicas.server()
         defer { server.stop() }
-        let figures = try await source(replicas, port: server.port, between: {
-            replicas.record(Self.a, count: 20); replicas.record(Self.b, count: 20); replicas.record(Self.c, status: 500, count: 20)
-            replicas.set(running: [Self.a, Self.b])
-        }).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
-        #expect(figures.insufficient.contains { $0.contains("only 2 of 3 replicas of app answered") }, "\(figures.insufficient)")
-        #expect(figures.insufficient.contains { $0.contains("the replica of app at \(Self.c) answered the first scrape but not the last") },
-                "\(figures.insufficient)")
+        let figures = try await source(
+            replicas, port: server.port,
+            between: {
+                replicas.record(Self.a, count: 20)
+                replicas.record(Self.b, count: 20)
+                replicas.record(Self.c, status: 500, count: 20)
+                replicas.set(running: [Self.a, Self.b])
+            }
+        ).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
+        #expect(
+            figures.insufficient.contains { $0.contains("only 2 of 3 replicas of app answered") },
+            "\(figures.insufficient)")
+        #expect(
+            figures.insufficient.contains {
+                $0.contains("the replica of app at \(Self.c) answered the first scrape but not the last")
+            },
+            "\(figures.insufficient)")
         #expect(figures.json["sufficient"] == .bool(false))
     }
 
@@ -227,11 +273,18 @@ struct ComposeReplicasTests {
         replicas.set(running: [Self.a, Self.b])
         let server = try replicas.server()
         defer { server.stop() }
-        let figures = try await source(replicas, port: server.port, between: {
-            replicas.record(Self.a, count: 20); replicas.record(Self.b, count: 20)
-        }).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
+        let figures = try await source(
+            replicas, port: server.port,
+            between: {
+                replicas.record(Self.a, count: 20)
+                replicas.record(Self.b, count: 20)
+            }
+        ).window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 10))
         #expect(figures.requests == 40)
-        #expect(figures.insufficient == ["only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"])
+        #expect(
+            figures.insufficient == [
+                "only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+            ])
     }
 
     @Test func aRolloutStepWhoseStableReplicaLeftIsInconclusiveNotABetterBaseline() throws {
@@ -240,20 +293,31 @@ struct ComposeReplicasTests {
             try MetricsSnapshot.parse(Data(m.exposition().utf8), source: "replica", monotonicSeconds: t)
         }
         var a = DemoMetrics(), b = DemoMetrics(), canary = DemoMetrics()
-        a.record(count: 20); b.record(count: 20); canary.record(count: 20)
-        let stableStart = ReplicaMetricsSource.merge([(Self.a, try part(a, at: 0)), (Self.b, try part(b, at: 0))], source: "every replica")
+        a.record(count: 20)
+        b.record(count: 20)
+        canary.record(count: 20)
+        let stableStart = ReplicaMetricsSource.merge(
+            [(Self.a, try part(a, at: 0)), (Self.b, try part(b, at: 0))], source: "every replica")
         let canaryStart = try part(canary, at: 0)
-        a.record(count: 30); canary.record(count: 30)
+        a.record(count: 30)
+        canary.record(count: 30)
         let stableEnd = ReplicaMetricsSource.merge([(Self.a, try part(a, at: 6))], source: "every replica")
         let canaryEnd = try part(canary, at: 6)
         let m = try load(Self.base.replacingOccurrences(of: "replicas: 3", with: "replicas: 2"))
-        let evidence = RolloutAnalyzer(manifest: m).evidence(canary: [canaryStart, canaryEnd], stable: [stableStart, stableEnd])
-        #expect(evidence.baseline.insufficient.contains { $0.contains("only 1 of 2 replicas of app answered") }, "\(evidence.baseline.insufficient)")
-        #expect(evidence.baseline.insufficient.contains { $0.contains("at \(Self.b) answered the first scrape but not the last") })
+        let evidence = RolloutAnalyzer(manifest: m).evidence(
+            canary: [canaryStart, canaryEnd], stable: [stableStart, stableEnd])
+        #expect(
+            evidence.baseline.insufficient.contains { $0.contains("only 1 of 2 replicas of app answered") },
+            "\(evidence.baseline.insufficient)")
+        #expect(
+            evidence.baseline.insufficient.contains {
+                $0.contains("at \(Self.b) answered the first scrape but not the last")
+            })
         #expect(evidence.baseline.source == "every replica")
         // One replica (no merge): as before, nothing added.
         let one = try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: ""))
-        let plain = RolloutAnalyzer(manifest: one).evidence(canary: [canaryStart, canaryEnd], stable: [canaryStart, canaryEnd])
+        let plain = RolloutAnalyzer(manifest: one).evidence(
+            canary: [canaryStart, canaryEnd], stable: [canaryStart, canaryEnd])
         #expect(plain.baseline.insufficient.isEmpty, "\(plain.baseline.insufficient)")
     }
 
@@ -264,20 +328,25 @@ struct ComposeReplicasTests {
         #expect(replicas.desired == 3)
         #expect(replicas.locator is ComposeRuntime)
         let one = try load(Self.base.replacingOccurrences(of: "  replicas: 3\n", with: ""))
-        #expect(PolicyEvaluator.defaultMetricsSource(GateRequest(manifest: one, action: "status")) is ScrapeMetricsSource)
+        #expect(
+            PolicyEvaluator.defaultMetricsSource(GateRequest(manifest: one, action: "status")) is ScrapeMetricsSource)
     }
 
     // MARK: The wait
 
     @Test func theWaitNamesTheReplicaThatIsNotReadyWithItsLogs() async throws {
-        let runtime = FixedRuntime(containers: [
-            ContainerStatus(id: "1", name: "shop_app_1", service: "app", state: "running", health: "healthy"),
-            ContainerStatus(id: "2", name: "shop_app_2", service: "app", state: "running", health: "unhealthy", lastHealthOutput: "GET /healthz: 503"),
-            ContainerStatus(id: "3", name: "shop_app_3", service: "app", state: "running", health: "healthy"),
-            ContainerStatus(id: "4", name: "shop_nginx_1", service: "nginx", state: "running"),
-        ], targets: ["app": 3, "nginx": 1])
-        let waiter = HealthWaiter(runtime: runtime, probe: AlwaysOK(), services: ["app", "nginx"],
-                                  healthURL: URL(string: "http://127.0.0.1:1/healthz")!, timeout: 0.2, pollInterval: 0.05)
+        let runtime = FixedRuntime(
+            containers: [
+                ContainerStatus(id: "1", name: "shop_app_1", service: "app", state: "running", health: "healthy"),
+                ContainerStatus(
+                    id: "2", name: "shop_app_2", service: "app", state: "running", health: "unhealthy",
+                    lastHealthOutput: "GET /healthz: 503"),
+                ContainerStatus(id: "3", name: "shop_app_3", service: "app", state: "running", health: "healthy"),
+                ContainerStatus(id: "4", name: "shop_nginx_1", service: "nginx", state: "running"),
+            ], targets: ["app": 3, "nginx": 1])
+        let waiter = HealthWaiter(
+            runtime: runtime, probe: AlwaysOK(), services: ["app", "nginx"],
+            healthURL: URL(string: "http://127.0.0.1:1/healthz")!, timeout: 0.2, pollInterval: 0.05)
         do {
             _ = try await waiter.wait()
             Issue.record("2 of 3 healthy replicas passed the wait")
@@ -292,12 +361,14 @@ struct ComposeReplicasTests {
     }
 
     @Test func aReplicaNeverCreatedIsCountedMissing() async throws {
-        let runtime = FixedRuntime(containers: [
-            ContainerStatus(id: "1", name: "shop_app_1", service: "app", state: "running", health: "healthy"),
-            ContainerStatus(id: "4", name: "shop_nginx_1", service: "nginx", state: "running"),
-        ], targets: ["app": 3, "nginx": 1])
-        let waiter = HealthWaiter(runtime: runtime, probe: AlwaysOK(), services: ["app", "nginx"],
-                                  healthURL: URL(string: "http://127.0.0.1:1/healthz")!, timeout: 0.2, pollInterval: 0.05)
+        let runtime = FixedRuntime(
+            containers: [
+                ContainerStatus(id: "1", name: "shop_app_1", service: "app", state: "running", health: "healthy"),
+                ContainerStatus(id: "4", name: "shop_nginx_1", service: "nginx", state: "running"),
+            ], targets: ["app": 3, "nginx": 1])
+        let waiter = HealthWaiter(
+            runtime: runtime, probe: AlwaysOK(), services: ["app", "nginx"],
+            healthURL: URL(string: "http://127.0.0.1:1/healthz")!, timeout: 0.2, pollInterval: 0.05)
         await #expect(throws: RuntimeError.self) { _ = try await waiter.wait() }
         do { _ = try await waiter.wait() } catch {
             #expect(error.localizedDescription.contains("app 1/3 running"), "\(error.localizedDescription)")
@@ -312,7 +383,8 @@ struct ComposeReplicasTests {
         #expect(ComposeRuntime(manifest: m).desiredReplicas == ["app": 3])
         m.services.replicas = 1
         #expect(ComposeRuntime(manifest: m).desiredReplicas.isEmpty)
-        #expect(try ComposeRuntime(manifest: m).replicaTargets() == nil, "one container per service: as before replicas")
+        #expect(
+            try ComposeRuntime(manifest: m).replicaTargets() == nil, "one container per service: as before replicas")
     }
 
     @Test func theAddressOfEachContainerIsReadFromInspect() throws {

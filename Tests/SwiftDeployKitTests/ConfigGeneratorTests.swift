@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 @Suite("Writing generated files")
 struct ConfigGeneratorTests {
     private func project() throws -> (TemporaryDirectory, Manifest) {
         let dir = try TemporaryDirectory()
-        let url = try dir.write(try String(contentsOf: fixture("render/base/manifest.yaml"), encoding: .utf8), to: "manifest.yaml")
+        let url = try dir.write(
+            try String(contentsOf: fixture("render/base/manifest.yaml"), encoding: .utf8), to: "manifest.yaml")
         return (dir, try ManifestLoader().load(from: url))
     }
 
@@ -35,13 +37,17 @@ struct ConfigGeneratorTests {
         chmod(dir.url.appendingPathComponent("docker-compose.yml").path, 0o644)
         try ConfigGenerator(manifest: manifest, templates: .builtin).write()
         func mode(_ name: String) throws -> Int {
-            (try FileManager.default.attributesOfItem(atPath: dir.url.appendingPathComponent(name).path)[.posixPermissions] as? NSNumber)!.intValue & 0o777
+            (try FileManager.default.attributesOfItem(atPath: dir.url.appendingPathComponent(name).path)[
+                .posixPermissions] as? NSNumber)!.intValue & 0o777
         }
         #expect(try mode("docker-compose.yml") == 0o600)
         #expect(try mode("nginx.conf") == 0o644)
         // Permissions are part of "up to date": a compose file widened by hand is rewritten.
         chmod(dir.url.appendingPathComponent("docker-compose.yml").path, 0o644)
-        #expect(try ConfigGenerator(manifest: manifest, templates: .builtin).drift().map { $0.url.lastPathComponent } == ["docker-compose.yml"])
+        #expect(
+            try ConfigGenerator(manifest: manifest, templates: .builtin).drift().map { $0.url.lastPathComponent } == [
+                "docker-compose.yml"
+            ])
     }
 
     @Test func aFailedWriteLeavesNoHalfWrittenFile() throws {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 @Suite("Generated files")
@@ -14,8 +15,12 @@ struct ConfigRendererTests {
     @Test(arguments: cases)
     func goldenFilesMatch(_ name: String) throws {
         let rendered = try ConfigRenderer().render(try manifest(name))
-        if let diff = Golden.compare(rendered.nginxConf, to: fixture("render/\(name)/nginx.conf")) { Issue.record(Comment(rawValue: diff)) }
-        if let diff = Golden.compare(rendered.compose, to: fixture("render/\(name)/docker-compose.yml")) { Issue.record(Comment(rawValue: diff)) }
+        if let diff = Golden.compare(rendered.nginxConf, to: fixture("render/\(name)/nginx.conf")) {
+            Issue.record(Comment(rawValue: diff))
+        }
+        if let diff = Golden.compare(rendered.compose, to: fixture("render/\(name)/docker-compose.yml")) {
+            Issue.record(Comment(rawValue: diff))
+        }
     }
 
     @Test func renderingIsDeterministic() throws {
@@ -27,8 +32,12 @@ struct ConfigRendererTests {
     @Test func builtInTemplatesAreIdenticalToTheRepositoryTemplates() throws {
         let templates = RepositoryPaths.root.appendingPathComponent("templates")
         let onDisk = try TemplateSet.directory(templates)
-        #expect(onDisk.nginx == TemplateSet.builtin.nginx, "templates/nginx.conf.mustache changed: run scripts/sync-templates")
-        #expect(onDisk.compose == TemplateSet.builtin.compose, "templates/docker-compose.yml.mustache changed: run scripts/sync-templates")
+        #expect(
+            onDisk.nginx == TemplateSet.builtin.nginx,
+            "templates/nginx.conf.mustache changed: run scripts/sync-templates")
+        #expect(
+            onDisk.compose == TemplateSet.builtin.compose,
+            "templates/docker-compose.yml.mustache changed: run scripts/sync-templates")
     }
 
     @Test func nginxConfigCarriesTheRequiredBehaviour() throws {
@@ -38,7 +47,8 @@ struct ConfigRendererTests {
             "proxy_connect_timeout 45s;", "proxy_send_timeout 45s;", "proxy_read_timeout 45s;",
             "add_header X-Deployed-By swiftdeploy always;",
             "log_format swiftdeploy '$time_iso8601 | $status | ${request_time}s | $upstream_addr | $request';",
-            "resolver 127.0.0.11", "set $swiftdeploy_upstream http://checkout:8000;", "proxy_pass $swiftdeploy_upstream;",
+            "resolver 127.0.0.11", "set $swiftdeploy_upstream http://checkout:8000;",
+            "proxy_pass $swiftdeploy_upstream;",
             "proxy_set_header X-Request-ID $swiftdeploy_request_id;", "location = /ready {",
             #"return 502 '{"code":502,"contact":"sre+oncall@example.org","error":"Bad Gateway: the service is not answering","service":"checkout"}';"#,
             "pid /tmp/nginx.pid;",
@@ -96,7 +106,9 @@ struct ConfigRendererTests {
             #expect(text.contains("    tmpfs:\n      - \"/tmp:"), "\(service): tmpfs")
             let user = lines.first { $0.hasPrefix("    user: ") }
             if service == manifest.services.name {
-                #expect(user == manifest.services.user.map { "    user: \"\($0)\"" }, "\(service): the user is services.user, or the image's own")
+                #expect(
+                    user == manifest.services.user.map { "    user: \"\($0)\"" },
+                    "\(service): the user is services.user, or the image's own")
             } else {
                 #expect(user == "    user: \"65534:65534\"", "\(service) runs as nobody")
             }
@@ -117,10 +129,14 @@ struct ConfigRendererTests {
             let text = base.replacingOccurrences(of: "services:\n", with: "services:\n\(extra)")
             return try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
         }
-        #expect(try ConfigRenderer().render(try load("  user: \"10001:10001\"\n")).compose.contains(#"user: "10001:10001""#))
+        #expect(
+            try ConfigRenderer().render(try load("  user: \"10001:10001\"\n")).compose.contains(#"user: "10001:10001""#)
+        )
         for root in ["root", "0", "0:0", "root:root"] {
             let error = #expect(throws: ManifestError.self) { try load("  user: \"\(root)\"\n") }
-            #expect(error?.errorDescription?.contains("runs the app as root (uid 0)") == true, "\(root): \(String(describing: error))")
+            #expect(
+                error?.errorDescription?.contains("runs the app as root (uid 0)") == true,
+                "\(root): \(String(describing: error))")
             #expect(error?.exitStatus == .invalidInput)
         }
         #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// One current-user function for history lines, lock holders and overrides.
@@ -32,7 +33,12 @@ struct CurrentUserTests {
 
     @Test func historyLockAndOverrideAgree() throws {
         let expected = CurrentUser.name()
-        #expect(HistoryActor.resolve(environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GITHUB") && !$0.key.hasPrefix("GITLAB") && $0.key != "CI" }, hostName: "h").user == expected)
+        #expect(
+            HistoryActor.resolve(
+                environment: ProcessInfo.processInfo.environment.filter {
+                    !$0.key.hasPrefix("GITHUB") && !$0.key.hasPrefix("GITLAB") && $0.key != "CI"
+                }, hostName: "h"
+            ).user == expected)
         #expect(LockHolder.current(action: "deploy").who == expected)
         #expect(OverrideRequest(reason: "r").who == expected)
         // The line a history shows when USER is unset (a container, cron): the passwd name, never unknown@host.
@@ -44,7 +50,9 @@ struct CurrentUserTests {
 @Suite("HTTP probe")
 struct HTTPProbeTests {
     @Test func probeReadsStatusHeadersAndBody() async throws {
-        let server = try LoopbackHTTPServer { _ in .init(status: 200, headers: ["X-Mode": "canary"], body: Data(#"{"status":"ok"}"#.utf8)) }
+        let server = try LoopbackHTTPServer { _ in
+            .init(status: 200, headers: ["X-Mode": "canary"], body: Data(#"{"status":"ok"}"#.utf8))
+        }
         defer { server.stop() }
         let answer = await SocketHTTPClient().get(server.url("/healthz"), timeout: 5)
         #expect(answer.status == 200)
@@ -58,7 +66,9 @@ struct HTTPProbeTests {
         server.stop()
         let answer = await SocketHTTPClient().get(url, timeout: 2)
         #expect(answer.status == nil)
-        #expect(answer.failure == "connection refused by \(url.absoluteString): nothing listens there (is the service running?)")
+        #expect(
+            answer.failure
+                == "connection refused by \(url.absoluteString): nothing listens there (is the service running?)")
     }
 
     @Test func probeTimesOutOnASlowAnswerAndCapsTheBody() async throws {
@@ -70,7 +80,9 @@ struct HTTPProbeTests {
         #expect(late.failure?.contains("did not answer within 500ms") == true, "\(late.failure ?? "nil")")
         #expect(Date().timeIntervalSince(started) < 2.5)
 
-        let big = try LoopbackHTTPServer { _ in .init(status: 200, body: Data(count: SocketHTTPClient.probeBodyLimit + 1)) }
+        let big = try LoopbackHTTPServer { _ in
+            .init(status: 200, body: Data(count: SocketHTTPClient.probeBodyLimit + 1))
+        }
         defer { big.stop() }
         let capped = await SocketHTTPClient().get(big.url("/"), timeout: 5)
         #expect(capped.status == nil)

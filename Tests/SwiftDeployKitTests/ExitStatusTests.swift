@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SwiftDeployKit
 
 /// The exit codes are a contract with every CI pipeline: pin them.

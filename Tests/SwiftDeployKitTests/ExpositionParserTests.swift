@@ -1,18 +1,19 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 @Suite struct ExpositionParserTests {
     let parser = ExpositionParser()
 
     @Test func parsesHelpTypeAndCounterSamples() throws {
         let text = """
-        # HELP http_requests_total Requests answered.\\nSecond line with a \\\\ backslash.
-        # TYPE http_requests_total counter
-        http_requests_total{method="GET",path="/",status_code="200"} 1027 1395066363000
-        http_requests_total{method="POST",path="/",status_code="500"} 3
-        """
+            # HELP http_requests_total Requests answered.\\nSecond line with a \\\\ backslash.
+            # TYPE http_requests_total counter
+            http_requests_total{method="GET",path="/",status_code="200"} 1027 1395066363000
+            http_requests_total{method="POST",path="/",status_code="500"} 3
+            """
         let families = try parser.parse(text)
         #expect(families.count == 1)
         let family = try #require(families.first)
@@ -28,24 +29,27 @@ import TestSupport
     }
 
     @Test func unescapesLabelValues() throws {
-        let text = #"msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} 1.458255915e9"#
+        let text =
+            #"msdos_file_access_time_seconds{path="C:\\DIR\\FILE.TXT",error="Cannot find file:\n\"FILE.TXT\""} 1.458255915e9"#
         let sample = try #require(try parser.parse(text).first?.samples.first)
         #expect(sample[label: "path"] == #"C:\DIR\FILE.TXT"#)
         #expect(sample[label: "error"] == "Cannot find file:\n\"FILE.TXT\"")
         #expect(sample.value == 1.458255915e9)
-        #expect(sample.seriesKey == #"msdos_file_access_time_seconds{error="Cannot find file:\n\"FILE.TXT\"",path="C:\\DIR\\FILE.TXT"}"#)
+        #expect(
+            sample.seriesKey
+                == #"msdos_file_access_time_seconds{error="Cannot find file:\n\"FILE.TXT\"",path="C:\\DIR\\FILE.TXT"}"#)
     }
 
     @Test func keepsSpecialValues() throws {
         let text = """
-        a NaN
-        b +Inf
-        c -Inf
-        d Inf
-        e 1e-3
-        f -0.5
-        g .5
-        """
+            a NaN
+            b +Inf
+            c -Inf
+            d Inf
+            e 1e-3
+            f -0.5
+            g .5
+            """
         let samples = try parser.parse(text).flatMap(\.samples)
         #expect(samples.count == 7)
         #expect(samples[0].value.isNaN)
@@ -59,18 +63,18 @@ import TestSupport
 
     @Test func groupsHistogramAndSummarySamples() throws {
         let text = """
-        # TYPE http_request_duration_seconds histogram
-        http_request_duration_seconds_bucket{le="0.05"} 24054
-        http_request_duration_seconds_bucket{le="0.1"} 33444
-        http_request_duration_seconds_bucket{le="+Inf"} 144320
-        http_request_duration_seconds_sum 53423
-        http_request_duration_seconds_count 144320
-        # TYPE rpc_duration_seconds summary
-        rpc_duration_seconds{quantile="0.01"} 3102
-        rpc_duration_seconds{quantile="0.99"} 76656
-        rpc_duration_seconds_sum 1.7560473e+07
-        rpc_duration_seconds_count 2693
-        """
+            # TYPE http_request_duration_seconds histogram
+            http_request_duration_seconds_bucket{le="0.05"} 24054
+            http_request_duration_seconds_bucket{le="0.1"} 33444
+            http_request_duration_seconds_bucket{le="+Inf"} 144320
+            http_request_duration_seconds_sum 53423
+            http_request_duration_seconds_count 144320
+            # TYPE rpc_duration_seconds summary
+            rpc_duration_seconds{quantile="0.01"} 3102
+            rpc_duration_seconds{quantile="0.99"} 76656
+            rpc_duration_seconds_sum 1.7560473e+07
+            rpc_duration_seconds_count 2693
+            """
         let families = try parser.parse(text)
         #expect(families.map(\.name) == ["http_request_duration_seconds", "rpc_duration_seconds"])
         #expect(families[0].type == .histogram)
@@ -89,19 +93,19 @@ import TestSupport
 
     @Test func parsesOpenMetricsWithEOFUnitsExemplarsAndSecondTimestamps() throws {
         let text = """
-        # TYPE acme_http_router_request_seconds histogram
-        # UNIT acme_http_router_request_seconds seconds
-        # HELP acme_http_router_request_seconds Latency \\"quoted\\".
-        acme_http_router_request_seconds_bucket{le="0.1"} 8 # {trace_id="KOO5S4vxi0o"} 0.067
-        acme_http_router_request_seconds_bucket{le="+Inf"} 10
-        acme_http_router_request_seconds_sum 1.5 1520879607.789
-        acme_http_router_request_seconds_count 10
-        # TYPE requests counter
-        requests_total 7
-        requests_created 1520430000.123
-        # EOF
+            # TYPE acme_http_router_request_seconds histogram
+            # UNIT acme_http_router_request_seconds seconds
+            # HELP acme_http_router_request_seconds Latency \\"quoted\\".
+            acme_http_router_request_seconds_bucket{le="0.1"} 8 # {trace_id="KOO5S4vxi0o"} 0.067
+            acme_http_router_request_seconds_bucket{le="+Inf"} 10
+            acme_http_router_request_seconds_sum 1.5 1520879607.789
+            acme_http_router_request_seconds_count 10
+            # TYPE requests counter
+            requests_total 7
+            requests_created 1520430000.123
+            # EOF
 
-        """
+            """
         let families = try parser.parse(text)
         #expect(families.count == 2)
         #expect(families[0].unit == "seconds")
@@ -119,7 +123,8 @@ import TestSupport
         let text = try MetricsSnapshot.parse(Data("x 1\n".utf8), source: "t", contentType: "text/plain; version=0.0.4")
         #expect(text.format == .prometheusText)
         #expect(throws: ExpositionError.self) {
-            try MetricsSnapshot.parse(Data("x 1\n".utf8), source: "t", contentType: "application/openmetrics-text; version=1.0.0")
+            try MetricsSnapshot.parse(
+                Data("x 1\n".utf8), source: "t", contentType: "application/openmetrics-text; version=1.0.0")
         }
     }
 
@@ -133,25 +138,41 @@ import TestSupport
 
     static let malformed: [Malformed] = [
         Malformed(text: "foo 1\nbar\n", line: 2, message: "sample bar has no value"),
-        Malformed(text: "foo abc\n", line: 1, message: "value \"abc\" of foo is not a number (expected a float, NaN, +Inf or -Inf)"),
+        Malformed(
+            text: "foo abc\n", line: 1,
+            message: "value \"abc\" of foo is not a number (expected a float, NaN, +Inf or -Inf)"),
         Malformed(text: "foo{a=\"1\" 2\n", line: 1, message: "expected , or } after label a of foo, found '2'"),
         Malformed(text: "foo{a=\"1} 2\n", line: 1, message: "unterminated value of label a of foo: missing closing \""),
         Malformed(text: "foo{a=1} 2\n", line: 1, message: "expected \" to open the value of label a of foo"),
-        Malformed(text: "foo{a=\"\\x\"} 2\n", line: 1, message: "invalid escape \\x in the value of label a of foo (allowed: \\\\, \\\", \\n)"),
+        Malformed(
+            text: "foo{a=\"\\x\"} 2\n", line: 1,
+            message: "invalid escape \\x in the value of label a of foo (allowed: \\\\, \\\", \\n)"),
         Malformed(text: "foo{a=\"1\",a=\"2\"} 2\n", line: 1, message: "label a appears twice in foo"),
-        Malformed(text: "foo 1 abc\n", line: 1, message: "timestamp \"abc\" of foo is not an integer number of milliseconds"),
+        Malformed(
+            text: "foo 1 abc\n", line: 1, message: "timestamp \"abc\" of foo is not an integer number of milliseconds"),
         Malformed(text: "foo 1 2 3\n", line: 1, message: "unexpected text after the value of foo"),
-        Malformed(text: "# TYPE foo countr\nfoo 1\n", line: 1, message: "unknown metric type \"countr\" for foo (expected counter, gauge, histogram, summary or untyped)"),
+        Malformed(
+            text: "# TYPE foo countr\nfoo 1\n", line: 1,
+            message: "unknown metric type \"countr\" for foo (expected counter, gauge, histogram, summary or untyped)"),
         Malformed(text: "# TYPE foo counter\n# TYPE foo gauge\n", line: 2, message: "second TYPE line for foo"),
         Malformed(text: "foo 1\n# TYPE foo counter\n", line: 2, message: "TYPE line for foo after its samples"),
-        Malformed(text: "# TYPE h histogram\nh_bucket{x=\"1\"} 1\n", line: 2, message: "histogram bucket h_bucket has no le label"),
-        Malformed(text: "# TYPE h histogram\nh_bucket{le=\"big\"} 1\n", line: 2, message: "histogram bucket h_bucket has le=\"big\", which is not a number"),
+        Malformed(
+            text: "# TYPE h histogram\nh_bucket{x=\"1\"} 1\n", line: 2,
+            message: "histogram bucket h_bucket has no le label"),
+        Malformed(
+            text: "# TYPE h histogram\nh_bucket{le=\"big\"} 1\n", line: 2,
+            message: "histogram bucket h_bucket has le=\"big\", which is not a number"),
         Malformed(text: "# TYPE s summary\ns 1\n", line: 2, message: "summary sample s has no quantile label"),
-        Malformed(text: "<html><body>Bad gateway</body></html>\n", line: 1, message: "expected a metric name, a comment or an empty line"),
+        Malformed(
+            text: "<html><body>Bad gateway</body></html>\n", line: 1,
+            message: "expected a metric name, a comment or an empty line"),
         Malformed(text: "foo{ 1\n", line: 1, message: "expected a label name in foo, found '1'"),
-        Malformed(text: "x_total 1\n", line: 1, message: "OpenMetrics body does not end with # EOF (the body is truncated)", format: .openMetrics),
+        Malformed(
+            text: "x_total 1\n", line: 1, message: "OpenMetrics body does not end with # EOF (the body is truncated)",
+            format: .openMetrics),
         Malformed(text: "x 1\n# EOF\ny 2\n", line: 3, message: "content after # EOF", format: .openMetrics),
-        Malformed(text: "x 1\n\n# EOF\n", line: 2, message: "empty line (OpenMetrics allows none)", format: .openMetrics),
+        Malformed(
+            text: "x 1\n\n# EOF\n", line: 2, message: "empty line (OpenMetrics allows none)", format: .openMetrics),
     ]
 
     @Test(arguments: malformed)
@@ -172,8 +193,9 @@ import TestSupport
 
     @Test func neverTrapsOnArbitraryBytes() {
         // A trap ends the process: the seed line, printed first, is what replays it.
-        let seed = FuzzSeed.resolve(test: "ExpositionParserTests.neverTrapsOnArbitraryBytes",
-                                    filter: "SwiftDeployKitTests.ExpositionParserTests/neverTrapsOnArbitraryBytes")
+        let seed = FuzzSeed.resolve(
+            test: "ExpositionParserTests.neverTrapsOnArbitraryBytes",
+            filter: "SwiftDeployKitTests.ExpositionParserTests/neverTrapsOnArbitraryBytes")
         var generator = seed.generator
         let alphabet = Array("a_{}=\",# \n\\+-.eE0123456789NaInf\t".utf8) + [0x00, 0xFF, 0xC3]
         for _ in 0..<2_000 {

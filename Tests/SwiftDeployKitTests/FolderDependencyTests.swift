@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The library's folders (Manifest/, Render/, Runtime/, …) are layers: a folder may use the folders below it and none
 /// above, so the dependency graph between folders has no cycle. SwiftDeployKit is one module, so the compiler does not
@@ -14,7 +14,8 @@ import TestSupport
         let graph = try FolderGraph(root: Self.library)
         #expect(graph.folders.count >= 8, "found only \(graph.folders.sorted()) under Sources/SwiftDeployKit")
         if let cycle = graph.cycle() {
-            Issue.record("""
+            Issue.record(
+                """
                 folder cycle in Sources/SwiftDeployKit: \(cycle.joined(separator: " -> "))
                 \(graph.explain(cycle))
                 move the named declarations so that one folder of the cycle no longer uses the next
@@ -45,15 +46,21 @@ import TestSupport
     /// uses only the folders named before it.
     @Test func theReadmeNamesTheLibrarysFoldersInLayers() throws {
         let readme = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let line = try #require(readme.split(separator: "\n").first { $0.hasPrefix("Sources/SwiftDeployKit ") },
-                                "README.md has no 'Sources/SwiftDeployKit' line in its layout")
-        let named = line.split(separator: " ").filter { $0.hasSuffix("/") && $0.count > 1 }.map { String($0.dropLast()) }
+        let line = try #require(
+            readme.split(separator: "\n").first { $0.hasPrefix("Sources/SwiftDeployKit ") },
+            "README.md has no 'Sources/SwiftDeployKit' line in its layout")
+        let named = line.split(separator: " ").filter { $0.hasSuffix("/") && $0.count > 1 }.map {
+            String($0.dropLast())
+        }
         let graph = try FolderGraph(root: Self.library)
         #expect(Set(named) == graph.folders, "README names \(named), the library has \(graph.folders.sorted())")
         for (from, targets) in graph.edges {
             for (to, names) in targets {
                 guard let a = named.firstIndex(of: from), let b = named.firstIndex(of: to) else { continue }
-                #expect(b < a, "\(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in README.md")
+                #expect(
+                    b < a,
+                    "\(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in README.md"
+                )
             }
         }
     }
@@ -153,12 +160,20 @@ struct FolderGraph {
                         if s[j] == "(" { depth += 1 } else if s[j] == ")" { depth -= 1 }
                         j += 1
                     }
-                    out.append(contentsOf: " \(strip(String(String.UnicodeScalarView(s[start..<max(start, j - 1)])))) ".unicodeScalars)
+                    out.append(
+                        contentsOf: " \(strip(String(String.UnicodeScalarView(s[start..<max(start, j - 1)])))) "
+                            .unicodeScalars)
                     i = j
                     continue
                 }
-                if starts(escape, at: i) { i += escape.unicodeScalars.count + 1; continue }
-                if starts(close, at: i) { i += close.unicodeScalars.count; return }
+                if starts(escape, at: i) {
+                    i += escape.unicodeScalars.count + 1
+                    continue
+                }
+                if starts(close, at: i) {
+                    i += close.unicodeScalars.count
+                    return
+                }
                 i += 1
             }
         }
@@ -170,7 +185,15 @@ struct FolderGraph {
             if starts("/*", at: i) {
                 var depth = 0
                 repeat {
-                    if starts("/*", at: i) { depth += 1; i += 2 } else if starts("*/", at: i) { depth -= 1; i += 2 } else { i += 1 }
+                    if starts("/*", at: i) {
+                        depth += 1
+                        i += 2
+                    } else if starts("*/", at: i) {
+                        depth -= 1
+                        i += 2
+                    } else {
+                        i += 1
+                    }
                 } while depth > 0 && i < s.count
                 continue
             }

@@ -1,20 +1,23 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Every fuzz test takes its seed from `FuzzSeed`: printed first, with the command that replays it.
 @Suite struct FuzzSeedTests {
     @Test func theVariableNamesTheSeedAndTheLineSaysHowToReplayIt() {
-        let seed = FuzzSeed.resolve(test: "T", filter: "Target.T/", variable: "X_FUZZ_SEED", extra: "X_FUZZ_CASES=9",
-                                    environment: ["X_FUZZ_SEED": "12345"], print: false)
+        let seed = FuzzSeed.resolve(
+            test: "T", filter: "Target.T/", variable: "X_FUZZ_SEED", extra: "X_FUZZ_CASES=9",
+            environment: ["X_FUZZ_SEED": "12345"], print: false)
         #expect(seed.value == 12345)
-        #expect(seed.description == "seed 12345 (replay: X_FUZZ_SEED=12345 X_FUZZ_CASES=9 swift test --filter 'Target.T/')")
+        #expect(
+            seed.description == "seed 12345 (replay: X_FUZZ_SEED=12345 X_FUZZ_CASES=9 swift test --filter 'Target.T/')")
     }
 
     @Test func withoutTheVariableTheFallbackOrTheClockIsUsedAndStillPrinted() {
         let fixed = FuzzSeed.resolve(test: "T", filter: "T", variable: "X", fallback: 7, environment: [:], print: false)
         #expect(fixed.value == 7 && fixed.replayHint.hasPrefix("X=7 "))
-        let clock = FuzzSeed.resolve(test: "T", filter: "T", variable: "X", environment: ["X": "not a number"], print: false)
+        let clock = FuzzSeed.resolve(
+            test: "T", filter: "T", variable: "X", environment: ["X": "not a number"], print: false)
         #expect(clock.value > 1_700_000_000_000, "a seed from the clock in milliseconds")
         #expect(clock.replayHint.hasPrefix("X=\(clock.value) "))
     }

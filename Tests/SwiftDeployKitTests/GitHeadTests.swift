@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `GitHead` answers `git rev-parse HEAD` without starting git: wherever it answers, the answer must be git's,
@@ -11,11 +12,16 @@ struct GitHeadTests {
 
     /// Runs git in `directory` with a fixed identity; returns its status and trimmed stdout.
     @discardableResult
-    func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (status: Int32, out: String) {
+    func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (
+        status: Int32, out: String
+    ) {
         let p = Process()
         p.executableURL = try #require(Self.gitPath)
-        p.arguments = ["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-                       "-c", "init.defaultBranch=main"] + args
+        p.arguments =
+            [
+                "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                "-c", "init.defaultBranch=main",
+            ] + args
         p.currentDirectoryURL = directory
         if let environment { p.environment = environment }
         let out = Pipe()
@@ -24,7 +30,9 @@ struct GitHeadTests {
         try p.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return (
+            p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        )
     }
 
     /// git's own answer: the commit, or nil where it fails.
@@ -35,7 +43,8 @@ struct GitHeadTests {
 
     func repository(_ dir: TemporaryDirectory, commits: Int = 1) throws -> URL {
         let repo = dir.url.appendingPathComponent("repo")
-        try FileManager.default.createDirectory(at: repo.appendingPathComponent("sub/deeper"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: repo.appendingPathComponent("sub/deeper"), withIntermediateDirectories: true)
         try git(repo, ["init", "-q"])
         for n in 0..<commits {
             try Data("\(n)".utf8).write(to: repo.appendingPathComponent("file"))
@@ -149,7 +158,8 @@ struct GitHeadTests {
                 url.deleteLastPathComponent()
             }
             let anyGit = (ancestors + ["/"]).contains {
-                FileManager.default.fileExists(atPath: $0 + "/.git") || FileManager.default.fileExists(atPath: $0 + "/HEAD")
+                FileManager.default.fileExists(atPath: $0 + "/.git")
+                    || FileManager.default.fileExists(atPath: $0 + "/HEAD")
             }
             if !anyGit { #expect(answer == .none) }
         } else {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `audit` reads lines through `HistoryJSONReader`, which must give exactly JSONDecoder's answer (the chain is as
@@ -22,10 +23,14 @@ import TestSupport
             let viaDecoder = HistoryChainFields.decodeWithJSONDecoder(raw).flatMap { f in
                 f.v >= 1 && f.seq >= 1 && f.prev.utf8.count == 64 && raw.count > 2 ? f : nil
             }
-            #expect(HistoryChainFields.decode(raw, reader: reader) == viaDecoder,
-                    "chain fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)", sourceLocation: sourceLocation)
-            #expect(AuditLine.decode(raw, reader: reader) == AuditLine.decodeWithJSONDecoder(raw),
-                    "audit fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)", sourceLocation: sourceLocation)
+            #expect(
+                HistoryChainFields.decode(raw, reader: reader) == viaDecoder,
+                "chain fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)",
+                sourceLocation: sourceLocation)
+            #expect(
+                AuditLine.decode(raw, reader: reader) == AuditLine.decodeWithJSONDecoder(raw),
+                "audit fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -33,7 +38,8 @@ import TestSupport
     static func fast(_ bytes: [UInt8]) -> Bool {
         let reader = HistoryJSONReader()
         return bytes.withUnsafeBytes { raw in
-            (try? reader.read(raw) { try AuditLine($0) }) != nil && (try? reader.read(raw) { try HistoryChainFields($0) }) != nil
+            (try? reader.read(raw) { try AuditLine($0) }) != nil
+                && (try? reader.read(raw) { try HistoryChainFields($0) }) != nil
         }
     }
 
@@ -47,17 +53,22 @@ import TestSupport
     }
 
     @Test func linesTheWriterProducesReadTheSame() throws {
-        let decision = HistoryDecision(domain: "canary", verdict: "deny", reasons: ["p99 | 900 ms \"quoted\" \\ é → 🚀"],
-                                       engine: "embedded",
-                                       input: ["metrics": ["error_rate": 0.075, "p99_ms": 900.5, "requests": 120], "mode": "canary"])
-        let entry = HistoryEntry(event: .gate, outcome: "failed", message: "line\nbreak\ttab \u{01} control",
-                                 modeBefore: "stable", modeAfter: "canary",
-                                 decision: decision, override: HistoryOverride(reason: "INC-1 ✓"),
-                                 details: ["chaos": ["mode": "latency", "ms": 250, "rate": 0.5, "on": true, "none": nil],
-                                           "step": 2, "weight": 25, "phase": "step", "rollout_id": "r-1"])
-        let record = HistoryRecord(sequence: 7, id: "id", time: Date(timeIntervalSince1970: 1_780_000_000),
-                                   actor: HistoryActor(user: "alice", host: "laptop"), commit: nil, entry: entry,
-                                   prev: Self.prev, sealed: [Self.prev])
+        let decision = HistoryDecision(
+            domain: "canary", verdict: "deny", reasons: ["p99 | 900 ms \"quoted\" \\ é → 🚀"],
+            engine: "embedded",
+            input: ["metrics": ["error_rate": 0.075, "p99_ms": 900.5, "requests": 120], "mode": "canary"])
+        let entry = HistoryEntry(
+            event: .gate, outcome: "failed", message: "line\nbreak\ttab \u{01} control",
+            modeBefore: "stable", modeAfter: "canary",
+            decision: decision, override: HistoryOverride(reason: "INC-1 ✓"),
+            details: [
+                "chaos": ["mode": "latency", "ms": 250, "rate": 0.5, "on": true, "none": nil],
+                "step": 2, "weight": 25, "phase": "step", "rollout_id": "r-1",
+            ])
+        let record = HistoryRecord(
+            sequence: 7, id: "id", time: Date(timeIntervalSince1970: 1_780_000_000),
+            actor: HistoryActor(user: "alice", host: "laptop"), commit: nil, entry: entry,
+            prev: Self.prev, sealed: [Self.prev])
         let bytes = Array(record.line.utf8)
         Self.expectAgreement(bytes)
         #expect(Self.fast(bytes))
@@ -76,14 +87,17 @@ import TestSupport
             "{\"v\":1,\"seq\":3e0,\"prev\":\"\(p)\"}", "{\"v\":\"1\",\"seq\":3,\"prev\":\"\(p)\"}",
             "{\"v\":1,\"seq\":-3,\"prev\":\"\(p)\"}", "{\"v\":1,\"seq\":12345678901234567890,\"prev\":\"\(p)\"}",
             "{\"v\":1,\"seq\":3,\"prev\":\"\\u0061\(p.dropFirst())\"}", "{\"v\":1,\"seq\":3,\"prev\":\"\(p)a\"}",
-            "{\"v\":1,\"seq\":3,\"prev\":null}", "{\"v\":null,\"seq\":3,\"prev\":\"\(p)\"}", "{\"seq\":3,\"prev\":\"\(p)\"}",
+            "{\"v\":1,\"seq\":3,\"prev\":null}", "{\"v\":null,\"seq\":3,\"prev\":\"\(p)\"}",
+            "{\"seq\":3,\"prev\":\"\(p)\"}",
             "{\"\\u0076\":1,\"seq\":3,\"prev\":\"\(p)\"}",
             "{\(chain),\"sealed\":null}", "{\(chain),\"sealed\":5}", "{\(chain),\"sealed\":[\"a\",null]}",
             "{\(chain),\"sealed\":[]}", "{\(chain),\"sealed\":[\"\(p)\"]}",
             // Lenient audit fields: every type of mismatch.
-            "{\(chain),\"actor\":{\"user\":5,\"host\":\"h\"}}", "{\(chain),\"actor\":\"alice\"}", "{\(chain),\"actor\":null}",
+            "{\(chain),\"actor\":{\"user\":5,\"host\":\"h\"}}", "{\(chain),\"actor\":\"alice\"}",
+            "{\(chain),\"actor\":null}",
             "{\(chain),\"actor\":{\"user\":\"a\",\"user\":\"b\"}}",
-            "{\(chain),\"override\":{\"reason\":5}}", "{\(chain),\"override\":{\"reason\":null}}", "{\(chain),\"override\":{}}",
+            "{\(chain),\"override\":{\"reason\":5}}", "{\(chain),\"override\":{\"reason\":null}}",
+            "{\(chain),\"override\":{}}",
             "{\(chain),\"override\":\"why\"}", "{\(chain),\"event\":5,\"time\":[],\"outcome\":{},\"message\":true}",
             "{\(chain),\"decision\":{\"verdict\":\"deny\",\"reasons\":[\"a\",1],\"input\":{\"metrics\":{\"error_rate\":\"0.1\",\"errorRate\":0.2}}}}",
             "{\(chain),\"decision\":{\"input\":{\"metrics\":null,\"p99\":1e2,\"error_ratio\":-0}}}",
@@ -94,15 +108,19 @@ import TestSupport
             "{\(chain),\"decision\":\"deny\"}", "{\(chain),\"decision\":{\"input\":[1]}}",
             "{\(chain),\"details\":{\"chaos\":null}}", "{\(chain),\"details\":{\"chaos\":\"latency\"}}",
             "{\(chain),\"details\":{\"chaos\":{\"a\":1,\"b\":[true,null,1.5,\"x\"],\"c\":{}}}}",
-            "{\(chain),\"details\":{\"chaos\":1.0}}", "{\(chain),\"details\":{\"chaos\":1e2}}", "{\(chain),\"details\":{\"chaos\":0}}",
+            "{\(chain),\"details\":{\"chaos\":1.0}}", "{\(chain),\"details\":{\"chaos\":1e2}}",
+            "{\(chain),\"details\":{\"chaos\":0}}",
             "{\(chain),\"details\":{\"chaos\":1}}", "{\(chain),\"details\":{\"chaos\":{\"a\":1,\"a\":2}}}",
-            "{\(chain),\"details\":{\"step\":2.0,\"weight\":\"25\",\"phase\":\"step\"}}", "{\(chain),\"details\":[1,2]}",
+            "{\(chain),\"details\":{\"step\":2.0,\"weight\":\"25\",\"phase\":\"step\"}}",
+            "{\(chain),\"details\":[1,2]}",
             "{\(chain),\"details\":{\"metrics\":{\"error_rate\":0.5},\"p99\":300}}",
             // Not JSON, or JSON that JSONDecoder may treat its own way.
             "{\(chain),}", "{\(chain),\"a\":01}", "{\(chain),\"a\":1.}", "{\(chain),\"a\":.5}", "{\(chain),\"a\":+1}",
-            "{\(chain),\"a\":-}", "{\(chain),\"a\":tru}", "{\(chain),\"a\":nul}", "{\(chain),\"a\" 1}", "{\(chain),\"a\":NaN}",
+            "{\(chain),\"a\":-}", "{\(chain),\"a\":tru}", "{\(chain),\"a\":nul}", "{\(chain),\"a\" 1}",
+            "{\(chain),\"a\":NaN}",
             "{\(chain),\"a\":\"\u{01}\"}", "{\(chain),\"a\":\"\\ud800\"}", "{\(chain),\"a\":\"\\ud83d\\ude00\"}",
-            "{\(chain),\"a\":\"\\x\"}", "{\(chain),\"message\":\"caf\\u00e9 → 🚀\"}", "\u{FEFF}{\(chain)}", "  {\(chain)}  ",
+            "{\(chain),\"a\":\"\\x\"}", "{\(chain),\"message\":\"caf\\u00e9 → 🚀\"}", "\u{FEFF}{\(chain)}",
+            "  {\(chain)}  ",
             "[1]", "5", "{}", "", "{\(chain)", "{\(chain)}}", "{\(chain)} x",
             "{\(chain),\"d\":" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}",
         ]
@@ -114,15 +132,18 @@ import TestSupport
 
     @Test func invalidUTF8ReadsTheSame() {
         let chain = "{\"v\":1,\"seq\":3,\"prev\":\"\(Self.prev)\",\"message\":\""
-        for bad: [UInt8] in [[0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0x80],
-                             [0xF0, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x9F, 0xBF]] {
+        for bad: [UInt8] in [
+            [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82], [0xFF], [0x80],
+            [0xF0, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x9F, 0xBF],
+        ] {
             Self.expectAgreement(Array(chain.utf8) + bad + Array("\"}".utf8))
         }
     }
 
     @Test func mutatedLinesReadTheSame() throws {
-        let seed = FuzzSeed.resolve(test: "HistoryJSONReaderTests.mutatedLinesReadTheSame",
-                                    filter: "SwiftDeployKitTests.HistoryJSONReaderTests/mutatedLinesReadTheSame")
+        let seed = FuzzSeed.resolve(
+            test: "HistoryJSONReaderTests.mutatedLinesReadTheSame",
+            filter: "SwiftDeployKitTests.HistoryJSONReaderTests/mutatedLinesReadTheSame")
         var generator = seed.generator
         func next() -> UInt64 { generator.next() }
         let alphabet = Array("\"\\,:{}[]0.e-+ u1nt".utf8) + [0x01, 0xC3, 0xA9, 0xFF, 0xED]

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The local actor environment the tests use (never the CI running them).
@@ -24,11 +25,17 @@ struct HistoryLogTests {
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("nested/history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        let a = try await log.append(HistoryEntry(event: .deploy, outcome: "ok", message: "first", modeBefore: "stable", modeAfter: "canary"))
-        let b = try await log.append(HistoryEntry(event: .gate, decision: HistoryDecision(domain: "canary", verdict: "deny",
-                                                                                   reasons: ["too slow"], engine: "embedded",
-                                                                                   input: ["metrics": ["p99_ms": 900]])))
-        let c = try await log.append(HistoryEntry(event: .promote, manifestHash: HistoryLog.sha256Hex(of: Data("m".utf8))))
+        let a = try await log.append(
+            HistoryEntry(event: .deploy, outcome: "ok", message: "first", modeBefore: "stable", modeAfter: "canary"))
+        let b = try await log.append(
+            HistoryEntry(
+                event: .gate,
+                decision: HistoryDecision(
+                    domain: "canary", verdict: "deny",
+                    reasons: ["too slow"], engine: "embedded",
+                    input: ["metrics": ["p99_ms": 900]])))
+        let c = try await log.append(
+            HistoryEntry(event: .promote, manifestHash: HistoryLog.sha256Hex(of: Data("m".utf8))))
 
         let lines = try historyLines(url)
         #expect(lines.count == 3)
@@ -53,7 +60,9 @@ struct HistoryLogTests {
         let decision = try #require(try jsonObject(lines[1])["decision"] as? [String: Any])
         #expect(decision["verdict"] as? String == "deny")
         #expect(decision["reasons"] as? [String] == ["too slow"])
-        #expect(try jsonObject(lines[2])["manifest_hash"] as? String == "62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a")
+        #expect(
+            try jsonObject(lines[2])["manifest_hash"] as? String
+                == "62c66a7a5dd70c3146618063c344e531e6d4b59e379808443ce962b3abd63c5a")
 
         let status = try AuditReport.verify(history: url).chain
         #expect(status.isIntact)
@@ -62,15 +71,24 @@ struct HistoryLogTests {
     }
 
     @Test func sha256HexMatchesAKnownVector() {
-        #expect(HistoryLog.sha256Hex(of: Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            HistoryLog.sha256Hex(of: Data("abc".utf8))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     @Test func actorComesFromTheCIEnvironmentOrUserAndHost() {
-        let github = HistoryActor.resolve(environment: ["GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_RUN_ID": "99",
-                                                        "GITHUB_WORKFLOW": "release", "CI": "true", "USER": "runner"], hostName: "h")
-        #expect(github == HistoryActor(user: "octocat", host: "h", ci: "github-actions", job: "99", workflow: "release"))
-        let gitlab = HistoryActor.resolve(environment: ["GITLAB_CI": "true", "GITLAB_USER_LOGIN": "gl", "CI_JOB_ID": "7",
-                                                        "CI_PIPELINE_ID": "3"], hostName: "h")
+        let github = HistoryActor.resolve(
+            environment: [
+                "GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_RUN_ID": "99",
+                "GITHUB_WORKFLOW": "release", "CI": "true", "USER": "runner",
+            ], hostName: "h")
+        #expect(
+            github == HistoryActor(user: "octocat", host: "h", ci: "github-actions", job: "99", workflow: "release"))
+        let gitlab = HistoryActor.resolve(
+            environment: [
+                "GITLAB_CI": "true", "GITLAB_USER_LOGIN": "gl", "CI_JOB_ID": "7",
+                "CI_PIPELINE_ID": "3",
+            ], hostName: "h")
         #expect(gitlab == HistoryActor(user: "gl", host: "h", ci: "gitlab-ci", job: "7", workflow: "3"))
         let generic = HistoryActor.resolve(environment: ["CI": "true", "USER": "bot", "BUILD_ID": "12"], hostName: "h")
         #expect(generic == HistoryActor(user: "bot", host: "h", ci: "ci", job: "12"))
@@ -86,17 +104,22 @@ struct HistoryLogTests {
         let sha = String(repeating: "ab", count: 20)
         var env = localEnvironment
         env["SWIFTDEPLOY_GIT_COMMIT"] = sha
-        let withEnv = try await HistoryLog(url: dir.url.appendingPathComponent("a.jsonl"), environment: env).append(HistoryEntry(event: .status))
+        let withEnv = try await HistoryLog(url: dir.url.appendingPathComponent("a.jsonl"), environment: env).append(
+            HistoryEntry(event: .status))
         #expect(withEnv.commit == sha)
 
         // Not a repository (or no git at all): no commit, and the append still succeeds.
-        let plain = try await HistoryLog(url: dir.url.appendingPathComponent("b.jsonl"), environment: localEnvironment).append(HistoryEntry(event: .status))
+        let plain = try await HistoryLog(url: dir.url.appendingPathComponent("b.jsonl"), environment: localEnvironment)
+            .append(HistoryEntry(event: .status))
         #expect(plain.commit == nil)
         #expect(try jsonObject(plain.line)["commit"] == nil)
 
         var noGit = localEnvironment
         noGit["PATH"] = dir.path
-        await #expect(try HistoryLog(url: dir.url.appendingPathComponent("c.jsonl"), environment: noGit).append(HistoryEntry(event: .status)).commit == nil)
+        await #expect(
+            try HistoryLog(url: dir.url.appendingPathComponent("c.jsonl"), environment: noGit).append(
+                HistoryEntry(event: .status)
+            ).commit == nil)
     }
 
     @Test(.requires(.git))
@@ -107,7 +130,9 @@ struct HistoryLogTests {
         func git(_ args: [String]) throws -> String {
             let p = Process()
             p.executableURL = GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
-            p.arguments = ["-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"] + args
+            p.arguments =
+                ["-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+                + args
             let out = Pipe()
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
@@ -121,8 +146,10 @@ struct HistoryLogTests {
         _ = try git(["commit", "-q", "-m", "x"])
         let head = try git(["rev-parse", "HEAD"])
         #expect(head.count == 40)
-        let record = try await HistoryLog(url: dir.url.appendingPathComponent("history.jsonl"), environment: localEnvironment)
-            .append(HistoryEntry(event: .deploy))
+        let record = try await HistoryLog(
+            url: dir.url.appendingPathComponent("history.jsonl"), environment: localEnvironment
+        )
+        .append(HistoryEntry(event: .deploy))
         #expect(record.commit == head)
     }
 
@@ -195,7 +222,9 @@ struct HistoryLogTests {
                 group.addTask {
                     let log = HistoryLog(url: url, environment: localEnvironment)
                     for i in 0..<50 {
-                        do { try await log.append(HistoryEntry(event: .status, message: "worker \(worker) #\(i)")) } catch { failures.add() }
+                        do {
+                            try await log.append(HistoryEntry(event: .status, message: "worker \(worker) #\(i)"))
+                        } catch { failures.add() }
                     }
                 }
             }
@@ -241,6 +270,14 @@ struct HistoryLogTests {
 final class LockedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

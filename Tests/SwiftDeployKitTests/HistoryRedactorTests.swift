@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 @Suite("History redaction")
@@ -27,21 +28,32 @@ struct HistoryRedactorTests {
         let log = HistoryLog(url: url, environment: env)
         let input: JSONValue = [
             "metrics": ["error_rate": 0.01, "p99_ms": 120],
-            "service": ["image": "app:1.2", "password": "hunter2-password-value",
-                        "environment": ["DATABASE_URL": "value-of-database-url-in-env", "LOG_LEVEL": "debug"]],
+            "service": [
+                "image": "app:1.2", "password": "hunter2-password-value",
+                "environment": ["DATABASE_URL": "value-of-database-url-in-env", "LOG_LEVEL": "debug"],
+            ],
             "headers": [["name": "Authorization", "Authorization": "Bearer abcdefghijklmnop"]],
             "apiKey": "s3cr3t-api-key-0123456789",
         ]
-        try await log.append(HistoryEntry(
-            event: .gate, outcome: "ok",
-            message: "pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and key AKIAIOSFODNN7EXAMPLE using ci-token-from-environment-77",
-            decision: HistoryDecision(domain: "canary", verdict: "allow",
-                                      reasons: ["token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U seen"],
-                                      engine: "embedded", input: input),
-            details: ["db": "postgres://app:postgres-pw-123@db:5432/app", "slack": "xoxb-1234567890-abcdefghij",
-                      "key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
-                      "Client-Secret": ["nested": "whatever"], "env": ["A": "1"]]))
-        try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "approved, Authorization: Bearer zyxwvutsrqponm")))
+        try await log.append(
+            HistoryEntry(
+                event: .gate, outcome: "ok",
+                message:
+                    "pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and key AKIAIOSFODNN7EXAMPLE using ci-token-from-environment-77",
+                decision: HistoryDecision(
+                    domain: "canary", verdict: "allow",
+                    reasons: [
+                        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U seen"
+                    ],
+                    engine: "embedded", input: input),
+                details: [
+                    "db": "postgres://app:postgres-pw-123@db:5432/app", "slack": "xoxb-1234567890-abcdefghij",
+                    "key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+                    "Client-Secret": ["nested": "whatever"], "env": ["A": "1"],
+                ]))
+        try await log.append(
+            HistoryEntry(
+                event: .override, override: HistoryOverride(reason: "approved, Authorization: Bearer zyxwvutsrqponm")))
 
         let text = try String(contentsOf: url, encoding: .utf8)
         for secret in Self.secrets {
@@ -57,8 +69,10 @@ struct HistoryRedactorTests {
         #expect(try AuditReport.verify(history: url).chain.isIntact)
     }
 
-    @Test(arguments: ["password", "DB_PASSWORD", "clientSecret", "github_token", "api_key", "X-API-Key", "aws_credentials",
-                      "private_key", "Authorization", "passwd"])
+    @Test(arguments: [
+        "password", "DB_PASSWORD", "clientSecret", "github_token", "api_key", "X-API-Key", "aws_credentials",
+        "private_key", "Authorization", "passwd",
+    ])
     func sensitiveKeys(_ key: String) {
         #expect(HistoryRedactor.isSensitiveKey(key))
     }

@@ -1,15 +1,19 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 @Suite struct HostFactsTests {
     @Test func readsLoadMemoryAndDiskFromFixtureProc() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("2.50 1.20 0.80 3/412 12345\n", to: "proc/loadavg")
-        try dir.write("MemTotal:       16000000 kB\nMemFree:         1000000 kB\nMemAvailable:    4000000 kB\n", to: "proc/meminfo")
-        let collector = HostFactsCollector(procRoot: dir.path + "/proc", fallbackDirectory: dir.path, dockerRootDir: { nil })
+        try dir.write(
+            "MemTotal:       16000000 kB\nMemFree:         1000000 kB\nMemAvailable:    4000000 kB\n",
+            to: "proc/meminfo")
+        let collector = HostFactsCollector(
+            procRoot: dir.path + "/proc", fallbackDirectory: dir.path, dockerRootDir: { nil })
         let facts = await collector.collect()
         #expect(facts.load1 == 2.5)
         #expect(facts.loadSource == dir.path + "/proc/loadavg")
@@ -32,7 +36,8 @@ import TestSupport
     @Test func diskMatchesStatvfsOfTheChosenPath() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let facts = await HostFactsCollector(diskPath: dir.path, fallbackDirectory: "/", dockerRootDir: { nil }).collect()
+        let facts = await HostFactsCollector(diskPath: dir.path, fallbackDirectory: "/", dockerRootDir: { nil })
+            .collect()
         var stats = statvfs()
         #expect(statvfs(dir.path, &stats) == 0)
         let expected = Double(stats.f_bavail) * Double(stats.f_frsize) / 1e9
@@ -54,8 +59,10 @@ import TestSupport
         defer { dir.remove() }
         try dir.write("garbage\n", to: "proc/loadavg")
         try dir.write("MemTotal: 100 kB\n", to: "proc/meminfo")
-        let facts = await HostFactsCollector(procRoot: dir.path + "/proc", diskPath: dir.path + "/missing", fallbackDirectory: "/",
-                                       dockerRootDir: { nil }).collect()
+        let facts = await HostFactsCollector(
+            procRoot: dir.path + "/proc", diskPath: dir.path + "/missing", fallbackDirectory: "/",
+            dockerRootDir: { nil }
+        ).collect()
         #expect(facts.load1 == nil)
         #expect(facts.memoryUsedPercent == nil)
         #expect(facts.diskFreeGB == nil)
@@ -84,8 +91,17 @@ import TestSupport
         private var count = 0
         var answer: String?
         init(_ answer: String?) { self.answer = answer }
-        var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
-        func ask() -> String? { lock.lock(); defer { lock.unlock() }; count += 1; return answer }
+        var calls: Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return count
+        }
+        func ask() -> String? {
+            lock.lock()
+            defer { lock.unlock() }
+            count += 1
+            return answer
+        }
     }
 
     func rig(_ answer: String?) throws -> (TemporaryDirectory, Asker, DockerDataRoot) {
@@ -93,8 +109,9 @@ import TestSupport
         try dir.write("", to: "docker.sock")
         try FileManager.default.createDirectory(atPath: dir.path + "/data-root", withIntermediateDirectories: true)
         let asker = Asker(answer.map { dir.path + "/" + $0 })
-        let root = DockerDataRoot(socketPath: dir.path + "/docker.sock", cacheFile: dir.url.appendingPathComponent("cache/root"),
-                                  ask: { asker.ask() })
+        let root = DockerDataRoot(
+            socketPath: dir.path + "/docker.sock", cacheFile: dir.url.appendingPathComponent("cache/root"),
+            ask: { asker.ask() })
         return (dir, asker, root)
     }
 
@@ -157,11 +174,15 @@ import TestSupport
 
     @Test func onlyAnEngineOnACheckableUnixSocketIsCached() {
         #expect(DockerDataRoot.socketPath(environment: ["HOME": "/nonexistent"]) == "/var/run/docker.sock")
-        #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "unix:///run/user/1000/docker.sock"]) == "/run/user/1000/docker.sock")
+        #expect(
+            DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "unix:///run/user/1000/docker.sock"])
+                == "/run/user/1000/docker.sock")
         #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "tcp://10.0.0.2:2376"]) == nil)
         #expect(DockerDataRoot.socketPath(environment: ["DOCKER_HOST": "ssh://me@host"]) == nil)
         #expect(DockerDataRoot.socketPath(environment: ["DOCKER_CONTEXT": "remote"]) == nil)
-        #expect(DockerDataRoot.cacheFile(environment: ["XDG_CACHE_HOME": "/c", "HOME": "/h"])?.path == "/c/swiftdeploy/docker-data-root")
+        #expect(
+            DockerDataRoot.cacheFile(environment: ["XDG_CACHE_HOME": "/c", "HOME": "/h"])?.path
+                == "/c/swiftdeploy/docker-data-root")
         #expect(DockerDataRoot.cacheFile(environment: ["HOME": "/h"])?.path == "/h/.cache/swiftdeploy/docker-data-root")
         #expect(DockerDataRoot.cacheFile(environment: [:]) == nil)
     }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The project lock: `flock(2)` on a file named by the Compose project in a host-wide directory.
@@ -14,13 +15,18 @@ import TestSupport
     @Test func secondHolderIsRefusedNamingTheFirstAndNothingWasChanged() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let first = try await lock(dir).acquire(LockHolder(who: "alice", host: ProcessInfo.processInfo.hostName, pid: getpid(),
-                                                     action: "deploy", since: Date(), manifest: "/srv/a/manifest.yaml"))
+        let first = try await lock(dir).acquire(
+            LockHolder(
+                who: "alice", host: ProcessInfo.processInfo.hostName, pid: getpid(),
+                action: "deploy", since: Date(), manifest: "/srv/a/manifest.yaml"))
         let error = #expect(throws: LockError.self) {
             try lock(dir).acquire(LockHolder.current(action: "promote canary"))
         }
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("another swiftdeploy is working on project 'lockproj': alice@\(ProcessInfo.processInfo.hostName) (pid \(getpid())) running deploy since"))
+        #expect(
+            message.contains(
+                "another swiftdeploy is working on project 'lockproj': alice@\(ProcessInfo.processInfo.hostName) (pid \(getpid())) running deploy since"
+            ))
         #expect(message.contains("from /srv/a/manifest.yaml"))
         #expect(message.contains("nothing was changed"))
         #expect(error?.exitStatus == .operationFailed)
@@ -36,10 +42,14 @@ import TestSupport
     @Test func theLockFileIsNamedByTheProjectAndHoldsTheDescriptionWhileHeld() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let grant = try await lock(dir).acquire(LockHolder(who: "bob", host: "h1", pid: 42, action: "deploy",
-                                                     since: Date(timeIntervalSince1970: 1_800_000_000)))
+        let grant = try await lock(dir).acquire(
+            LockHolder(
+                who: "bob", host: "h1", pid: 42, action: "deploy",
+                since: Date(timeIntervalSince1970: 1_800_000_000)))
         #expect(grant.url.lastPathComponent == "lockproj.lock")
-        #expect(try dir.read("locks/lockproj.lock") == #"{"action":"deploy","host":"h1","pid":42,"since":"2027-01-15T08:00:00Z","who":"bob"}"# + "\n")
+        #expect(
+            try dir.read("locks/lockproj.lock")
+                == #"{"action":"deploy","host":"h1","pid":42,"since":"2027-01-15T08:00:00Z","who":"bob"}"# + "\n")
         grant.release()
         #expect(try dir.read("locks/lockproj.lock") == "")
         #expect(lock(dir).read() == nil)
@@ -55,7 +65,8 @@ import TestSupport
     @Test func aHolderThatEndsWhileHoldingIsReleasedByTheKernelAndReportedToTheNext() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let crashed = try await lock(dir).acquire(LockHolder(who: "carol", host: "h", pid: 7, action: "promote canary", since: Date()))
+        let crashed = try await lock(dir).acquire(
+            LockHolder(who: "carol", host: "h", pid: 7, action: "promote canary", since: Date()))
         crashed.abandon()  // what SIGKILL does: the kernel drops the flock, the description stays
         let next = try await lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { next.release() }
@@ -71,8 +82,10 @@ import TestSupport
     @Test func anInterruptedHolderIsNotLostWhenItsSuccessorEndsTooBeforeRecordingIt() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        try await lock(dir).acquire(LockHolder(who: "dave", host: "h", pid: 1, action: "deploy", since: Date())).abandon()
-        try await lock(dir).acquire(LockHolder(who: "erin", host: "h", pid: 2, action: "teardown", since: Date())).abandon()
+        try await lock(dir).acquire(LockHolder(who: "dave", host: "h", pid: 1, action: "deploy", since: Date()))
+            .abandon()
+        try await lock(dir).acquire(LockHolder(who: "erin", host: "h", pid: 2, action: "teardown", since: Date()))
+            .abandon()
         let third = try await lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { third.release() }
         #expect(third.pending.map(\.who) == ["dave", "erin"])
@@ -92,9 +105,11 @@ import TestSupport
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         try dir.write("precious", to: "victim")
-        try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("locks"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: dir.url.appendingPathComponent("locks/lockproj.lock").path,
-                                                   withDestinationPath: dir.url.appendingPathComponent("victim").path)
+        try FileManager.default.createDirectory(
+            at: dir.url.appendingPathComponent("locks"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.url.appendingPathComponent("locks/lockproj.lock").path,
+            withDestinationPath: dir.url.appendingPathComponent("victim").path)
         #expect(throws: LockError.self) { try lock(dir).acquire(LockHolder.current(action: "deploy")) }
         #expect(try dir.read("victim") == "precious")
     }
@@ -106,8 +121,10 @@ import TestSupport
         let grants = await withTaskGroup(of: LockGrant?.self) { group in
             for index in 0..<16 {
                 group.addTask {
-                    try? await lock.acquire(LockHolder(who: "u\(index)", host: ProcessInfo.processInfo.hostName, pid: getpid(),
-                                                 action: "deploy", since: Date()))
+                    try? await lock.acquire(
+                        LockHolder(
+                            who: "u\(index)", host: ProcessInfo.processInfo.hostName, pid: getpid(),
+                            action: "deploy", since: Date()))
                 }
             }
             var held: [LockGrant] = []

@@ -1,12 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The in-place `services.mode` rewrite: every byte outside the edited value stays identical.
 @Suite struct ManifestEditorTests {
-    static let cases = ["comments", "odd-indentation", "single-quoted", "double-quoted", "absent", "crlf", "flow",
-                        "absent-flow", "tagged", "unicode", "bom"]
+    static let cases = [
+        "comments", "odd-indentation", "single-quoted", "double-quoted", "absent", "crlf", "flow",
+        "absent-flow", "tagged", "unicode", "bom",
+    ]
 
     func fixture(_ name: String, _ file: String) throws -> Data {
         try Data(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("editor/\(name)/\(file)"))
@@ -25,7 +28,8 @@ import TestSupport
     @Test(arguments: cases.filter { !$0.hasPrefix("absent") })
     func everyByteOutsideTheValueIsIdentical(name: String) throws {
         let original = Array(try fixture(name, "manifest.yaml"))
-        let edited = Array(try ManifestEditor().settingMode(.canary, in: String(decoding: original, as: UTF8.self)).utf8)
+        let edited = Array(
+            try ManifestEditor().settingMode(.canary, in: String(decoding: original, as: UTF8.self)).utf8)
         let prefix = zip(original, edited).prefix { $0 == $1 }.count
         let suffix = zip(original.reversed(), edited.reversed()).prefix { $0 == $1 }.count
         #expect(String(decoding: original[prefix..<(original.count - suffix)], as: UTF8.self) == "stable")
@@ -40,7 +44,9 @@ import TestSupport
         if name.hasPrefix("absent") {
             // The inserted key stays, now saying stable; everything else is the original.
             #expect(back != original)
-            #expect(back.replacingOccurrences(of: "mode: stable, ", with: "").replacingOccurrences(of: "    mode: stable\n", with: "") == original)
+            #expect(
+                back.replacingOccurrences(of: "mode: stable, ", with: "").replacingOccurrences(
+                    of: "    mode: stable\n", with: "") == original)
         } else {
             #expect(back == original)
         }
@@ -78,8 +84,11 @@ import TestSupport
     @Test func aliasIsRefusedWithItsPosition() throws {
         let text = "defaults: &d stable\nservices:\n  image: x\n  mode: *d\n"
         // Yams resolves the alias to the anchored scalar on line 1: the editor must not rewrite the anchor.
-        #expect(throws: ManifestEditorError.notEditable(path: "manifest.yaml", line: 4, column: 3,
-                                                      reason: "services.mode is an alias of a value defined elsewhere")) {
+        #expect(
+            throws: ManifestEditorError.notEditable(
+                path: "manifest.yaml", line: 4, column: 3,
+                reason: "services.mode is an alias of a value defined elsewhere")
+        ) {
             try ManifestEditor().settingMode(.canary, in: text)
         }
     }
@@ -91,8 +100,11 @@ import TestSupport
 
     @Test func escapedDoubleQuotedValueIsRefusedNotMangled() throws {
         let text = "services:\n  mode: \"st\\x61ble\"\n"
-        #expect(throws: ManifestEditorError.notEditable(path: "manifest.yaml", line: 2, column: 9,
-                                                      reason: "services.mode is written with escapes or over several lines")) {
+        #expect(
+            throws: ManifestEditorError.notEditable(
+                path: "manifest.yaml", line: 2, column: 9,
+                reason: "services.mode is written with escapes or over several lines")
+        ) {
             try ManifestEditor().settingMode(.canary, in: text)
         }
     }

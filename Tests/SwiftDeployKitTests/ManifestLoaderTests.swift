@@ -1,19 +1,20 @@
 import Foundation
 import Testing
+
 @testable import SwiftDeployKit
 
 private let base = """
-services:
-  image: swiftdeploy/api:0.1.0
-  port: 3000
-nginx:
-  image: nginx:1.27
-  port: 8080
-network:
-  name: app-net
-  driver_type: bridge
+    services:
+      image: swiftdeploy/api:0.1.0
+      port: 3000
+    nginx:
+      image: nginx:1.27
+      port: 8080
+    network:
+      name: app-net
+      driver_type: bridge
 
-"""
+    """
 
 private func load(_ text: String, directory: String = "/srv/My Shop") throws -> Manifest {
     try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: directory))
@@ -78,67 +79,127 @@ struct ManifestLoaderTests {
     }
 
     static let invalid: [(String, [String])] = [
-        (base.replacingOccurrences(of: "port: 3000", with: "prot: 3000"), [
-            "manifest.yaml:2:3: error: services.port is required",
-            "manifest.yaml:3:3: error: unknown key 'prot' at services; did you mean 'port'?",
-        ]),
-        (base.replacingOccurrences(of: "port: 8080", with: "port: 70000"), [
-            "manifest.yaml:6:9: error: nginx.port must be 1-65535, got 70000",
-        ]),
-        (base.replacingOccurrences(of: "port: 3000", with: "port: \"3000\""), [
-            "manifest.yaml:3:9: error: services.port must be an integer, got string \"3000\"",
-        ]),
-        (base + "services2: {}\n", [
-            "manifest.yaml:10:1: error: unknown key 'services2'; did you mean 'services'?",
-        ]),
-        (base.replacingOccurrences(of: "driver_type: bridge", with: "driver_type: brige"), [
-            "manifest.yaml:9:16: error: network.driver_type must be one of bridge, overlay, macvlan, ipvlan, got \"brige\"; did you mean 'bridge'?",
-        ]),
-        (base + "policy:\n  engine: rego\n", [
-            "manifest.yaml:11:11: error: policy.engine must be one of embedded, opa, got \"rego\"",
-        ]),
-        (base.replacingOccurrences(of: "image: nginx:1.27", with: "image: \"nginx;\\n  listen 80\""), [
-            "manifest.yaml:5:10: error: nginx.image must be an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest), got \"nginx;\\n  listen 80\"",
-        ]),
-        (base + "project: \"a}b\"\n", [
-            "manifest.yaml:10:10: error: project must be a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters), got \"a}b\"",
-        ]),
-        (base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  env:\n    SECRET: \"${HOME}\"\n    BAD: \"a\\nb: c\""), [
-            "manifest.yaml:5:13: error: services.env.SECRET must be text without '${…}' or '$(…)' (Compose would interpolate it); write a literal '$' as it is, got \"${HOME}\"",
-            "manifest.yaml:6:10: error: services.env.BAD must be text without newlines or control characters, got \"a\\nb: c\"",
-        ]),
-        (base.replacingOccurrences(of: "  port: 8080", with: "  port: 8080\n  contact: \"ops@example.com'; return 200 'x\""), [
-            "manifest.yaml:7:12: error: nginx.contact must be an e-mail address such as 'ops@example.com', got \"ops@example.com'; return 200 'x\"",
-        ]),
-        (base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  mode: canary\n  healthcheck:\n    path: \"/h; deny all\"\n    interval: 5 seconds"), [
-            "manifest.yaml:6:11: error: services.healthcheck.path must be an absolute HTTP path such as '/healthz' (letters, digits, '.', '_', '~', '-', '/'), got \"/h; deny all\"",
-            "manifest.yaml:7:15: error: services.healthcheck.interval must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \"5 seconds\"",
-        ]),
-        (base + "metrics:\n  source: prometheus\n  min_requests: yes\n", [
-            "manifest.yaml:11:3: error: metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090",
-            "manifest.yaml:12:17: error: metrics.min_requests must be an integer, got string \"yes\"",
-        ]),
-        (base + "version: 2\n", [
-            "manifest.yaml:10:10: error: version must be 1 (the only manifest schema this swiftdeploy knows), got 2; upgrade swiftdeploy to read newer manifests",
-        ]),
-        ("services: [1, 2]\n", [
-            "manifest.yaml:1:11: error: services must be a mapping of keys to values, got a list",
-            "manifest.yaml: error: nginx is required (with nginx.image and nginx.port)",
-            "manifest.yaml: error: network is required (with network.name and network.driver_type)",
-        ]),
-        ("services:\n  image: [unclosed\n", [
-            "manifest.yaml:3:1: error: not valid YAML: while parsing a flow sequence: did not find expected ',' or ']'",
-        ]),
-        (base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  port: 3001"), [
-            "manifest.yaml:3:3: error: duplicate key 'port' in a mapping; each key may appear once",
-        ]),
-        (base.replacingOccurrences(of: "  port: 8080", with: "  port: 8080\n  admin_port: 8080"), [
-            "manifest.yaml:5:3: error: nginx.admin_port must differ from nginx.port (both are 8080); set nginx.admin_port to a free port",
-        ]),
-        (base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  name: nginx\n  env:\n    MODE: canary"), [
-            "manifest.yaml:4:9: error: services.name must not be 'nginx': that name is taken by the generated nginx service",
-            "manifest.yaml:6:5: error: services.env.MODE is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead",
-        ]),
+        (
+            base.replacingOccurrences(of: "port: 3000", with: "prot: 3000"),
+            [
+                "manifest.yaml:2:3: error: services.port is required",
+                "manifest.yaml:3:3: error: unknown key 'prot' at services; did you mean 'port'?",
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "port: 8080", with: "port: 70000"),
+            [
+                "manifest.yaml:6:9: error: nginx.port must be 1-65535, got 70000"
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "port: 3000", with: "port: \"3000\""),
+            [
+                "manifest.yaml:3:9: error: services.port must be an integer, got string \"3000\""
+            ]
+        ),
+        (
+            base + "services2: {}\n",
+            [
+                "manifest.yaml:10:1: error: unknown key 'services2'; did you mean 'services'?"
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "driver_type: bridge", with: "driver_type: brige"),
+            [
+                "manifest.yaml:9:16: error: network.driver_type must be one of bridge, overlay, macvlan, ipvlan, got \"brige\"; did you mean 'bridge'?"
+            ]
+        ),
+        (
+            base + "policy:\n  engine: rego\n",
+            [
+                "manifest.yaml:11:11: error: policy.engine must be one of embedded, opa, got \"rego\""
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "image: nginx:1.27", with: "image: \"nginx;\\n  listen 80\""),
+            [
+                "manifest.yaml:5:10: error: nginx.image must be an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest), got \"nginx;\\n  listen 80\""
+            ]
+        ),
+        (
+            base + "project: \"a}b\"\n",
+            [
+                "manifest.yaml:10:10: error: project must be a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters), got \"a}b\""
+            ]
+        ),
+        (
+            base.replacingOccurrences(
+                of: "  port: 3000", with: "  port: 3000\n  env:\n    SECRET: \"${HOME}\"\n    BAD: \"a\\nb: c\""),
+            [
+                "manifest.yaml:5:13: error: services.env.SECRET must be text without '${…}' or '$(…)' (Compose would interpolate it); write a literal '$' as it is, got \"${HOME}\"",
+                "manifest.yaml:6:10: error: services.env.BAD must be text without newlines or control characters, got \"a\\nb: c\"",
+            ]
+        ),
+        (
+            base.replacingOccurrences(
+                of: "  port: 8080", with: "  port: 8080\n  contact: \"ops@example.com'; return 200 'x\""),
+            [
+                "manifest.yaml:7:12: error: nginx.contact must be an e-mail address such as 'ops@example.com', got \"ops@example.com'; return 200 'x\""
+            ]
+        ),
+        (
+            base.replacingOccurrences(
+                of: "  port: 3000",
+                with:
+                    "  port: 3000\n  mode: canary\n  healthcheck:\n    path: \"/h; deny all\"\n    interval: 5 seconds"),
+            [
+                "manifest.yaml:6:11: error: services.healthcheck.path must be an absolute HTTP path such as '/healthz' (letters, digits, '.', '_', '~', '-', '/'), got \"/h; deny all\"",
+                "manifest.yaml:7:15: error: services.healthcheck.interval must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \"5 seconds\"",
+            ]
+        ),
+        (
+            base + "metrics:\n  source: prometheus\n  min_requests: yes\n",
+            [
+                "manifest.yaml:11:3: error: metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090",
+                "manifest.yaml:12:17: error: metrics.min_requests must be an integer, got string \"yes\"",
+            ]
+        ),
+        (
+            base + "version: 2\n",
+            [
+                "manifest.yaml:10:10: error: version must be 1 (the only manifest schema this swiftdeploy knows), got 2; upgrade swiftdeploy to read newer manifests"
+            ]
+        ),
+        (
+            "services: [1, 2]\n",
+            [
+                "manifest.yaml:1:11: error: services must be a mapping of keys to values, got a list",
+                "manifest.yaml: error: nginx is required (with nginx.image and nginx.port)",
+                "manifest.yaml: error: network is required (with network.name and network.driver_type)",
+            ]
+        ),
+        (
+            "services:\n  image: [unclosed\n",
+            [
+                "manifest.yaml:3:1: error: not valid YAML: while parsing a flow sequence: did not find expected ',' or ']'"
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "  port: 3000", with: "  port: 3000\n  port: 3001"),
+            [
+                "manifest.yaml:3:3: error: duplicate key 'port' in a mapping; each key may appear once"
+            ]
+        ),
+        (
+            base.replacingOccurrences(of: "  port: 8080", with: "  port: 8080\n  admin_port: 8080"),
+            [
+                "manifest.yaml:5:3: error: nginx.admin_port must differ from nginx.port (both are 8080); set nginx.admin_port to a free port"
+            ]
+        ),
+        (
+            base.replacingOccurrences(
+                of: "  port: 3000", with: "  port: 3000\n  name: nginx\n  env:\n    MODE: canary"),
+            [
+                "manifest.yaml:4:9: error: services.name must not be 'nginx': that name is taken by the generated nginx service",
+                "manifest.yaml:6:5: error: services.env.MODE is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead",
+            ]
+        ),
     ]
 
     @Test(arguments: invalid.indices)
@@ -148,7 +209,10 @@ struct ManifestLoaderTests {
     }
 
     @Test func emptyManifestSaysWhatIsNeeded() {
-        #expect(problems("") == ["manifest.yaml:1:1: error: the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"])
+        #expect(
+            problems("") == [
+                "manifest.yaml:1:1: error: the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"
+            ])
     }
 
     @Test func missingFileIsNamed() {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The loader and the JSON Schema are two readings of one table (`ManifestSchema`). These tests prove they agree:
@@ -15,7 +16,9 @@ struct ManifestSchemaTests {
 
     @Test func loaderAllowsExactlyTheTableKeysInEverySection() throws {
         let reader = try ManifestLoader().reading(Self.maximalManifest(), directory: Self.directory)
-        #expect(reader.problems.isEmpty, "the manifest built from ManifestSchema's examples must load: \(reader.problems.map(\.description))")
+        #expect(
+            reader.problems.isEmpty,
+            "the manifest built from ManifestSchema's examples must load: \(reader.problems.map(\.description))")
         let sections = [""] + ManifestSchema.allPaths.filter { !(ManifestSchema.key(at: $0)?.children.isEmpty ?? true) }
         for section in sections {
             let table = ManifestSchema.keyNames(at: section)
@@ -24,20 +27,27 @@ struct ManifestSchemaTests {
                 continue
             }
             for key in loader where !table.contains(key) {
-                Issue.record("the loader accepts '\(Self.join(section, key))' but ManifestSchema (and so schema/manifest.schema.json) lacks it: add it to ManifestSchema.keys and run scripts/generate-schema")
+                Issue.record(
+                    "the loader accepts '\(Self.join(section, key))' but ManifestSchema (and so schema/manifest.schema.json) lacks it: add it to ManifestSchema.keys and run scripts/generate-schema"
+                )
             }
             for key in table where !loader.contains(key) {
-                Issue.record("ManifestSchema declares '\(Self.join(section, key))' but the loader rejects it as unknown")
+                Issue.record(
+                    "ManifestSchema declares '\(Self.join(section, key))' but the loader rejects it as unknown")
             }
         }
         // An item of a list of mappings (`slo.objectives[0]`) is checked against the list key's item keys.
         for (section, loader) in reader.allowedKeys where section.contains("[") {
             let list = String(section[..<section.firstIndex(of: "[")!])
             let table = ManifestSchema.key(at: list)?.listItemKeys.map(\.name) ?? []
-            #expect(Set(loader) == Set(table), "the loader checks the items of \(list) against \(loader), ManifestSchema declares \(table)")
+            #expect(
+                Set(loader) == Set(table),
+                "the loader checks the items of \(list) against \(loader), ManifestSchema declares \(table)")
         }
         for section in reader.allowedKeys.keys where !sections.contains(section) && !section.contains("[") {
-            Issue.record("the loader reads a section '\(section)' that ManifestSchema does not declare: add it to ManifestSchema.keys")
+            Issue.record(
+                "the loader reads a section '\(section)' that ManifestSchema does not declare: add it to ManifestSchema.keys"
+            )
         }
     }
 
@@ -49,41 +59,53 @@ struct ManifestSchemaTests {
             Issue.record("ManifestSchema declares '\(path)' but the loader never reads its value")
         }
         for path in read.subtracting(leaves).sorted() {
-            Issue.record("the loader reads '\(path)' but ManifestSchema lacks it: add it to ManifestSchema.keys and run scripts/generate-schema")
+            Issue.record(
+                "the loader reads '\(path)' but ManifestSchema lacks it: add it to ManifestSchema.keys and run scripts/generate-schema"
+            )
         }
     }
 
     @Test func everyKeyRejectsAWrongValueInTheLoader() throws {
         for bad in Self.badManifests() {
             let reader = try ManifestLoader().reading(bad.text, directory: Self.directory)
-            #expect(reader.problems.contains { $0.path == bad.path || $0.path.hasPrefix(bad.path + ".") || $0.path.hasPrefix(bad.path + "[") },
-                    "the loader accepted \(bad.name): \(reader.problems.map(\.description))")
+            #expect(
+                reader.problems.contains {
+                    $0.path == bad.path || $0.path.hasPrefix(bad.path + ".") || $0.path.hasPrefix(bad.path + "[")
+                },
+                "the loader accepted \(bad.name): \(reader.problems.map(\.description))")
         }
     }
 
     @Test func defaultsInTheTableAreTheLoadersDefaults() throws {
         // The minimal manifest gets every default; the table must state the same ones.
-        let minimal = try ManifestLoader().parse(Self.minimalManifest(), file: "manifest.yaml", directory: Self.directory)
+        let minimal = try ManifestLoader().parse(
+            Self.minimalManifest(), file: "manifest.yaml", directory: Self.directory)
         let m = minimal
         let loaded: [String: ManifestKey.Default] = [
-            "version": .integer(m.version), "services.name": .string(m.services.name), "services.mode": .string(m.services.mode.rawValue),
+            "version": .integer(m.version), "services.name": .string(m.services.name),
+            "services.mode": .string(m.services.mode.rawValue),
             "services.restart_policy": .string(m.services.restartPolicy),
             "services.healthcheck.path": .string(m.services.healthcheck.path),
             "services.healthcheck.interval": .string(m.services.healthcheck.interval.description),
             "services.healthcheck.timeout": .string(m.services.healthcheck.timeout.description),
             "services.healthcheck.retries": .integer(m.services.healthcheck.retries),
-            "nginx.proxy_timeout": .string(m.nginx.proxyTimeout.description), "nginx.admin_port": .integer(m.nginx.adminPort),
+            "nginx.proxy_timeout": .string(m.nginx.proxyTimeout.description),
+            "nginx.admin_port": .integer(m.nginx.adminPort),
             "policy.engine": .string(m.policy.engine.rawValue), "policy.dir": .string(m.policy.dir),
             "policy.thresholds": .string(m.policy.thresholds), "policy.opa.image": .string(m.policy.opa.image),
             "policy.opa.port": .integer(m.policy.opa.port), "metrics.window": .string(m.metrics.window.description),
-            "metrics.min_requests": .integer(m.metrics.minRequests), "metrics.exclude_paths": .strings(m.metrics.excludePaths),
+            "metrics.min_requests": .integer(m.metrics.minRequests),
+            "metrics.exclude_paths": .strings(m.metrics.excludePaths),
             "metrics.source": .string(m.metrics.source.rawValue), "history.path": .string(m.history.path),
             "history.report": .string(m.history.report),
             "rollout.steps": .integers(m.rollout.steps), "rollout.interval": .string(m.rollout.interval.description),
-            "rollout.sticky": .boolean(m.rollout.sticky), "rollout.on_inconclusive": .string(m.rollout.onInconclusive.rawValue),
+            "rollout.sticky": .boolean(m.rollout.sticky),
+            "rollout.on_inconclusive": .string(m.rollout.onInconclusive.rawValue),
         ]
         for (path, value) in loaded {
-            #expect(ManifestSchema.key(at: path)?.defaultValue == value, "ManifestSchema's default for \(path) differs from the loader's \(value)")
+            #expect(
+                ManifestSchema.key(at: path)?.defaultValue == value,
+                "ManifestSchema's default for \(path) differs from the loader's \(value)")
         }
     }
 
@@ -96,7 +118,8 @@ struct ManifestSchemaTests {
     }
 
     @Test func sampleManifestPointsEditorsAtTheSchema() throws {
-        let sample = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("manifest.yaml"), encoding: .utf8)
+        let sample = try String(
+            contentsOf: RepositoryPaths.root.appendingPathComponent("manifest.yaml"), encoding: .utf8)
         #expect(sample.hasPrefix("# yaml-language-server: $schema=schema/manifest.schema.json\n"))
     }
 
@@ -130,19 +153,28 @@ struct ManifestSchemaTests {
             #expect(!entry.1.isEmpty)
             // A rule between two values the schema cannot state: the loader alone rejects it.
             let loaderOnly = entry.1.allSatisfy { $0.contains("nginx.admin_port must differ from nginx.port") }
-            try add("ManifestLoaderTests.invalid[\(index)]\(loaderOnly ? " (loader-only rule)" : "")", entry.0, valid: loaderOnly)
+            try add(
+                "ManifestLoaderTests.invalid[\(index)]\(loaderOnly ? " (loader-only rule)" : "")", entry.0,
+                valid: loaderOnly)
         }
         try add("an empty manifest", "", valid: false)
 
-        let result = try ExternalTool.run(python, [RepositoryPaths.root.appendingPathComponent("scripts/validate-manifest").path,
-                                                    "--schema", Self.schemaURL.path, "--json"] + cases.map(\.file.path))
+        let result = try ExternalTool.run(
+            python,
+            [
+                RepositoryPaths.root.appendingPathComponent("scripts/validate-manifest").path,
+                "--schema", Self.schemaURL.path, "--json",
+            ] + cases.map(\.file.path))
         var verdicts: [String: (Bool, [String])] = [:]
         for line in result.output.split(separator: "\n") {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let file = object["file"] as? String, let isValid = object["valid"] as? Bool else { continue }
+                let file = object["file"] as? String, let isValid = object["valid"] as? Bool
+            else { continue }
             verdicts[file] = (isValid, object["errors"] as? [String] ?? [])
         }
-        #expect(verdicts.count == cases.count, "validate-manifest answered \(verdicts.count) of \(cases.count) files: \(result.output)")
+        #expect(
+            verdicts.count == cases.count,
+            "validate-manifest answered \(verdicts.count) of \(cases.count) files: \(result.output)")
         for entry in cases {
             guard let (isValid, errors) = verdicts[entry.file.path] else { continue }
             if entry.valid {
@@ -166,10 +198,15 @@ struct ManifestSchemaTests {
             return object
         case .string(let rule):
             // Configured paths must be distinct files (history, report, thresholds…): one example per key.
-            if rule.example == ManifestGrammar.filePathRule.example { return "var/" + path.replacingOccurrences(of: ".", with: "_") }
+            if rule.example == ManifestGrammar.filePathRule.example {
+                return "var/" + path.replacingOccurrences(of: ".", with: "_")
+            }
             return rule.example
         case .integer(let range):
-            if range == 1...65535 { ports += 1; return ports }
+            if range == 1...65535 {
+                ports += 1
+                return ports
+            }
             return range.lowerBound
         case .boolean: return true
         case .duration: return "2s"
@@ -186,7 +223,8 @@ struct ManifestSchemaTests {
     }
 
     static func document(_ object: [String: Any]) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try! JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -243,12 +281,21 @@ struct ManifestSchemaTests {
             case .section(let children):
                 wrong = [("a list", [1]), ("an unknown key", ["bogus_key": 1])]
                 for child in children where child.required {
-                    result.append(("\(path) without \(child.name)", join(path, child.name), setting(join(path, child.name), to: nil)))
+                    result.append(
+                        (
+                            "\(path) without \(child.name)", join(path, child.name),
+                            setting(join(path, child.name), to: nil)
+                        ))
                 }
             case .string(let rule):
-                wrong = [("\(rule.counterexample.debugDescription)", rule.counterexample), ("a mapping", ["a": 1]), ("boolean true", true)]
+                wrong = [
+                    ("\(rule.counterexample.debugDescription)", rule.counterexample), ("a mapping", ["a": 1]),
+                    ("boolean true", true),
+                ]
             case .integer(let range):
-                wrong = [("the string \"12\"", "12"), ("\(range.lowerBound - 1)", range.lowerBound - 1), ("a list", [1])]
+                wrong = [
+                    ("the string \"12\"", "12"), ("\(range.lowerBound - 1)", range.lowerBound - 1), ("a list", [1]),
+                ]
                 if range.upperBound < Int.max { wrong.append(("\(range.upperBound + 1)", range.upperBound + 1)) }
             case .boolean:
                 wrong = [("the string \"yes\"", "yes"), ("1", 1)]
@@ -257,17 +304,25 @@ struct ManifestSchemaTests {
             case .choice:
                 wrong = [("\"bogus\"", "bogus"), ("1", 1)]
             case .list(let rule):
-                wrong = [("a single string", rule.example), ("[\(rule.counterexample.debugDescription)]", [rule.counterexample])]
+                wrong = [
+                    ("a single string", rule.example),
+                    ("[\(rule.counterexample.debugDescription)]", [rule.counterexample]),
+                ]
             case .integerList(let range):
-                wrong = [("a single integer", range.upperBound), ("[\"\(range.upperBound)\"]", ["\(range.upperBound)"]),
-                         ("[\(range.lowerBound - 1)]", [range.lowerBound - 1]), ("[]", [Int]())]
+                wrong = [
+                    ("a single integer", range.upperBound), ("[\"\(range.upperBound)\"]", ["\(range.upperBound)"]),
+                    ("[\(range.lowerBound - 1)]", [range.lowerBound - 1]), ("[]", [Int]()),
+                ]
             case .number(let range):
                 wrong = [("the string \"1\"", "1"), ("\(range.upperBound)", range.upperBound), ("a list", [1])]
             case .sectionList:
                 wrong = [("a mapping", ["a": 1]), ("an empty list", [Any]()), ("a list of strings", ["a"])]
             case .environment(let reserved):
-                wrong = [("a list", ["a"]), ("a reserved name \(reserved[0])", [reserved[0]: "x"]),
-                         ("a bad name", ["1X": "x"]), ("a bad value", ["OK": ManifestGrammar.environmentValueRule.counterexample])]
+                wrong = [
+                    ("a list", ["a"]), ("a reserved name \(reserved[0])", [reserved[0]: "x"]),
+                    ("a bad name", ["1X": "x"]),
+                    ("a bad value", ["OK": ManifestGrammar.environmentValueRule.counterexample]),
+                ]
             }
             for forbidden in key.forbidden { wrong.append(("the reserved \(forbidden)", forbidden)) }
             for (what, value) in wrong { result.append(("\(path) set to \(what)", path, setting(path, to: value))) }
@@ -277,7 +332,8 @@ struct ManifestSchemaTests {
 
     static func validFixtures() -> [URL] {
         let root = RepositoryPaths.fixtures
-        let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        let files =
+            FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
         return files.filter { $0.lastPathComponent == "manifest.yaml" }.sorted { $0.path < $1.path }
     }
 }
@@ -289,13 +345,15 @@ enum Python {
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/python3"
             guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
-            guard let probe = try? ExternalTool.run(candidate, ["-c", "import yaml, jsonschema"]), probe.status == 0 else { return nil }
+            guard let probe = try? ExternalTool.run(candidate, ["-c", "import yaml, jsonschema"]), probe.status == 0
+            else { return nil }
             return candidate
         }
         return nil
     }
 
     static let requirement = TestRequirement("python3 with PyYAML and jsonschema") {
-        path().map { .met($0) } ?? .missing("python3 with PyYAML and jsonschema is not installed; run scripts/bootstrap")
+        path().map { .met($0) }
+            ?? .missing("python3 with PyYAML and jsonschema is not installed; run scripts/bootstrap")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The U test against SciPy's `mannwhitneyu` on fixed samples (Tests/Fixtures/mannwhitney: cases.json and the
@@ -16,11 +17,16 @@ import TestSupport
         var testDescription: String { name }
     }
 
-    struct File: Decodable { let scipy: String; let cases: [Case] }
+    struct File: Decodable {
+        let scipy: String
+        let cases: [Case]
+    }
 
     static let cases: [Case] = {
         let url = RepositoryPaths.fixtures.appendingPathComponent("mannwhitney/cases.json")
-        guard let data = try? Data(contentsOf: url), let file = try? JSONDecoder().decode(File.self, from: data) else { return [] }
+        guard let data = try? Data(contentsOf: url), let file = try? JSONDecoder().decode(File.self, from: data) else {
+            return []
+        }
         return file.cases
     }()
 
@@ -33,8 +39,9 @@ import TestSupport
         let result = try #require(MannWhitneyU.test(reference.x, reference.y))
         #expect(result.method.rawValue == reference.method)
         #expect(abs(result.u - reference.u) < 1e-9, "U \(result.u) vs scipy \(reference.u)")
-        #expect(abs(result.pValue - reference.p_value) <= 1e-9 * max(1, reference.p_value),
-                "p \(result.pValue) vs scipy \(reference.p_value)")
+        #expect(
+            abs(result.pValue - reference.p_value) <= 1e-9 * max(1, reference.p_value),
+            "p \(result.pValue) vs scipy \(reference.p_value)")
     }
 
     @Test func effectSizes() throws {

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 /// A demo service whose counters move by a fixed step on every scrape.
 final class MovingMetrics: @unchecked Sendable {
@@ -9,14 +10,17 @@ final class MovingMetrics: @unchecked Sendable {
     private var demo = DemoMetrics()
     let step: @Sendable (inout DemoMetrics) -> Void
 
-    init(initial: @Sendable (inout DemoMetrics) -> Void = { _ in }, step: @escaping @Sendable (inout DemoMetrics) -> Void) {
+    init(
+        initial: @Sendable (inout DemoMetrics) -> Void = { _ in }, step: @escaping @Sendable (inout DemoMetrics) -> Void
+    ) {
         initial(&demo)
         self.step = step
     }
 
     /// The exposition as of now, then advance by one step.
     func scrape() -> String {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let text = demo.exposition()
         step(&demo)
         return text
@@ -34,7 +38,8 @@ final class MovingMetrics: @unchecked Sendable {
         let server = try LoopbackHTTPServer { _ in .text(moving.scrape()) }
         defer { server.stop() }
         let source = ScrapeMetricsSource(url: server.url(), limits: fast)
-        let figures = try await source.window(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 200), minRequests: 20))
+        let figures = try await source.window(
+            settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 200), minRequests: 20))
         #expect(figures.requests == 60)
         #expect(figures.errors == 3)
         #expect(figures.errorRate == 0.05)
@@ -46,29 +51,38 @@ final class MovingMetrics: @unchecked Sendable {
 
     @Test func refusedIsNamed() async throws {
         let url = URL(string: "http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())/metrics")!
-        let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: url, limits: fast).snapshot() }
+        let error = try await #require(throws: MetricsError.self) {
+            try await ScrapeMetricsSource(url: url, limits: fast).snapshot()
+        }
         #expect(error == .unreachable(.refused(url: url.absoluteString)))
         #expect(error.errorDescription?.contains("connection refused by \(url.absoluteString)") == true)
         #expect(error.exitStatus == .inconclusive)
     }
 
     @Test func slowEndpointTimesOut() async throws {
-        let server = try LoopbackHTTPServer { _ in LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 10) }
+        let server = try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 10)
+        }
         defer { server.stop() }
         let limits = HTTPLimits(connectTimeout: 1, totalTimeout: 0.3, maxBodyBytes: 1 << 20)
         // The answer would come after 10 s; a timeout error proves the client gave up at its own limit.
-        let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: server.url(), limits: limits).snapshot() }
+        let error = try await #require(throws: MetricsError.self) {
+            try await ScrapeMetricsSource(url: server.url(), limits: limits).snapshot()
+        }
         #expect(error == .unreachable(.timedOut(url: server.url().absoluteString, seconds: 0.3)))
         #expect(error.errorDescription?.contains("did not answer within 300ms") == true)
     }
 
     @Test func totalTimeoutBoundsTheExchange() throws {
-        let server = try LoopbackHTTPServer { _ in LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 10) }
+        let server = try LoopbackHTTPServer { _ in
+            LoopbackHTTPServer.Response(status: 200, body: Data("x 1\n".utf8), delay: 10)
+        }
         defer { server.stop() }
         // Measured on this thread, without the async pool, so a loaded machine does not blur the figure.
         let start = MonotonicClock.now()
         #expect(throws: HTTPClientError.timedOut(url: server.url().absoluteString, seconds: 0.5)) {
-            try SocketHTTPClient().sendBlocking(method: "GET", url: server.url(), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 0.5))
+            try SocketHTTPClient().sendBlocking(
+                method: "GET", url: server.url(), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 0.5))
         }
         let took = MonotonicClock.now() - start
         #expect(took >= 0.45)
@@ -81,18 +95,23 @@ final class MovingMetrics: @unchecked Sendable {
         let url = URL(string: "http://127.0.0.1:\(listener.port)/metrics")!
         let start = MonotonicClock.now()
         #expect(throws: HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3)) {
-            try SocketHTTPClient().sendBlocking(method: "GET", url: url, limits: HTTPLimits(connectTimeout: 0.3, totalTimeout: 5))
+            try SocketHTTPClient().sendBlocking(
+                method: "GET", url: url, limits: HTTPLimits(connectTimeout: 0.3, totalTimeout: 5))
         }
         let took = MonotonicClock.now() - start
         #expect(took >= 0.25)
         #expect(took < 4)  // the connect limit, not the 5 s total
-        #expect(HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3).summary == "connecting to \(url.absoluteString) timed out after 300ms")
+        #expect(
+            HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3).summary
+                == "connecting to \(url.absoluteString) timed out after 300ms")
     }
 
     @Test func httpStatusIsNamed() async throws {
         let server = try LoopbackHTTPServer { _ in .text("upstream unavailable", status: 503) }
         defer { server.stop() }
-        let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: server.url(), limits: fast).snapshot() }
+        let error = try await #require(throws: MetricsError.self) {
+            try await ScrapeMetricsSource(url: server.url(), limits: fast).snapshot()
+        }
         #expect(error == .httpStatus(url: server.url().absoluteString, status: 503, excerpt: "upstream unavailable"))
         #expect(error.errorDescription?.contains("answered HTTP 503") == true)
     }
@@ -100,8 +119,13 @@ final class MovingMetrics: @unchecked Sendable {
     @Test func garbageIsUnparsableWithTheLine() async throws {
         let server = try LoopbackHTTPServer { _ in .text("ok 1\n<html>oops</html>\n") }
         defer { server.stop() }
-        let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: server.url(), limits: fast).snapshot() }
-        guard case .unparsable(_, let parse) = error else { Issue.record("expected unparsable, got \(error)"); return }
+        let error = try await #require(throws: MetricsError.self) {
+            try await ScrapeMetricsSource(url: server.url(), limits: fast).snapshot()
+        }
+        guard case .unparsable(_, let parse) = error else {
+            Issue.record("expected unparsable, got \(error)")
+            return
+        }
         #expect(parse.line == 2)
         #expect(error.errorDescription?.contains("metrics line 2:1") == true)
     }
@@ -111,7 +135,9 @@ final class MovingMetrics: @unchecked Sendable {
         let server = try LoopbackHTTPServer { _ in .text(big) }
         defer { server.stop() }
         let limits = HTTPLimits(connectTimeout: 1, totalTimeout: 2, maxBodyBytes: 50_000)
-        let error = try await #require(throws: MetricsError.self) { try await ScrapeMetricsSource(url: server.url(), limits: limits).snapshot() }
+        let error = try await #require(throws: MetricsError.self) {
+            try await ScrapeMetricsSource(url: server.url(), limits: limits).snapshot()
+        }
         #expect(error == .unreachable(.tooLarge(url: server.url().absoluteString, limit: 50_000)))
     }
 
@@ -125,7 +151,9 @@ final class MovingMetrics: @unchecked Sendable {
     @Test func decodesChunkedBodies() throws {
         // A raw chunked response, as Go's net/http (Prometheus) sends for large answers.
         let server = try LoopbackHTTPServer { _ in
-            LoopbackHTTPServer.Response(status: 200, headers: ["Transfer-Encoding": "chunked"], body: Data("4\r\nx 1\n\r\n4\r\ny 2\n\r\n0\r\n\r\n".utf8))
+            LoopbackHTTPServer.Response(
+                status: 200, headers: ["Transfer-Encoding": "chunked"],
+                body: Data("4\r\nx 1\n\r\n4\r\ny 2\n\r\n0\r\n\r\n".utf8))
         }
         defer { server.stop() }
         // The test server also sends Content-Length; the client must prefer Transfer-Encoding.
@@ -134,19 +162,29 @@ final class MovingMetrics: @unchecked Sendable {
     }
 
     @Test func promQLQueriesExcludePathsAndUseTheWindow() {
-        let queries = PrometheusMetricsSource.queries(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 30_000),
-                                                                                       excludePaths: ["/healthz", "/metrics"]))
+        let queries = PrometheusMetricsSource.queries(
+            settings: MetricsWindowSettings(
+                window: ManifestDuration(milliseconds: 30_000),
+                excludePaths: ["/healthz", "/metrics"]))
         #expect(queries["requests"] == #"sum(increase(http_requests_total{path!~"/healthz|/metrics"}[30s]))"#)
-        #expect(queries["errors"] == #"sum(increase(http_requests_total{path!~"/healthz|/metrics",status_code=~"5.."}[30s]))"#)
-        #expect(queries["p99_ms"] == #"histogram_quantile(0.99, sum by (le) (increase(http_request_duration_seconds_bucket{path!~"/healthz|/metrics"}[30s])))"#)
-        let none = PrometheusMetricsSource.queries(settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 1500), excludePaths: []))
+        #expect(
+            queries["errors"]
+                == #"sum(increase(http_requests_total{path!~"/healthz|/metrics",status_code=~"5.."}[30s]))"#)
+        #expect(
+            queries["p99_ms"]
+                == #"histogram_quantile(0.99, sum by (le) (increase(http_request_duration_seconds_bucket{path!~"/healthz|/metrics"}[30s])))"#
+        )
+        let none = PrometheusMetricsSource.queries(
+            settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 1500), excludePaths: []))
         #expect(none["requests"] == "sum(increase(http_requests_total[1500ms]))")
         #expect(none["errors"] == #"sum(increase(http_requests_total{status_code=~"5.."}[1500ms]))"#)
     }
 
     @Test func prometheusErrorsAreNamed() async throws {
         let server = try LoopbackHTTPServer { _ in
-            .json(#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": parse error"}"#, status: 400)
+            .json(
+                #"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": parse error"}"#,
+                status: 400)
         }
         defer { server.stop() }
         let source = PrometheusMetricsSource(baseURL: server.url(""), limits: fast)
@@ -173,19 +211,21 @@ final class MovingMetrics: @unchecked Sendable {
         // another Prometheus that happens to hold the port.
         let job = "swiftdeploy_test_\(UUID().uuidString.prefix(8).lowercased())"
         let config = """
-        global:
-          scrape_interval: 500ms
-        scrape_configs:
-          - job_name: \(job)
-            static_configs:
-              - targets: ['127.0.0.1:\(target.port)']
-        """
+            global:
+              scrape_interval: 500ms
+            scrape_configs:
+              - job_name: \(job)
+                static_configs:
+                  - targets: ['127.0.0.1:\(target.port)']
+            """
         let configURL = try dir.write(config, to: "prometheus.yml")
         let port = try LoopbackPort.forServer()  // the server binds it
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
-                             "--web.listen-address=127.0.0.1:\(port)"]
+        process.arguments = [
+            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
+            "--web.listen-address=127.0.0.1:\(port)",
+        ]
         let log = try dir.write("", to: "prometheus.log")
         let logHandle = try FileHandle(forWritingTo: log)
         process.standardOutput = logHandle
@@ -193,7 +233,8 @@ final class MovingMetrics: @unchecked Sendable {
         try process.run()
         defer { process.stop(grace: 5) }
 
-        let source = PrometheusMetricsSource(baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
+        let source = PrometheusMetricsSource(
+            baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
         let settings = MetricsWindowSettings(window: ManifestDuration(milliseconds: 3_000), minRequests: 20)
         var figures: WindowFigures? = nil
         let deadline = MonotonicClock.now() + 40
@@ -201,13 +242,17 @@ final class MovingMetrics: @unchecked Sendable {
             try await Task.sleep(nanoseconds: 500_000_000)
             guard process.isRunning else { break }
             guard let ours = try? await source.instant("count(up{job=\"\(job)\"} == 1)"), ours == 1 else { continue }
-            if let attempt = try? await source.window(settings: settings), attempt.insufficient.isEmpty, attempt.requests >= 300 {
+            if let attempt = try? await source.window(settings: settings), attempt.insufficient.isEmpty,
+                attempt.requests >= 300
+            {
                 figures = attempt
                 break
             }
         }
         guard let figures else {
-            Issue.record("Prometheus (running: \(process.isRunning)) never had a full window of job \(job): \(try dir.read("prometheus.log").suffix(800))")
+            Issue.record(
+                "Prometheus (running: \(process.isRunning)) never had a full window of job \(job): \(try dir.read("prometheus.log").suffix(800))"
+            )
             return
         }
         // Every scrape adds 95 ok + 5 errors on / (and /healthz, excluded): the ratio survives extrapolation.

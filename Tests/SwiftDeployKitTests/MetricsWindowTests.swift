@@ -1,11 +1,13 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 @Suite struct MetricsWindowTests {
     func snapshot(_ demo: DemoMetrics, at seconds: Double) throws -> MetricsSnapshot {
-        try MetricsSnapshot.parse(Data(demo.exposition().utf8), source: "http://127.0.0.1:1/metrics", monotonicSeconds: seconds)
+        try MetricsSnapshot.parse(
+            Data(demo.exposition().utf8), source: "http://127.0.0.1:1/metrics", monotonicSeconds: seconds)
     }
 
     let settings = MetricsWindowSettings(window: ManifestDuration(milliseconds: 10_000), minRequests: 20)
@@ -15,8 +17,8 @@ import TestSupport
         demo.record(path: "/", status: 200, seconds: 0.02, count: 500)
         demo.record(path: "/healthz", status: 200, seconds: 0.001, count: 50)
         let first = try snapshot(demo, at: 100)
-        demo.record(path: "/", status: 200, seconds: 0.02, count: 95)   // (0.01, 0.025]
-        demo.record(path: "/", status: 500, seconds: 0.3, count: 5)     // (0.25, 0.5]
+        demo.record(path: "/", status: 200, seconds: 0.02, count: 95)  // (0.01, 0.025]
+        demo.record(path: "/", status: 500, seconds: 0.3, count: 5)  // (0.25, 0.5]
         demo.record(path: "/healthz", status: 200, seconds: 0.001, count: 40)
         demo.record(path: "/metrics", status: 200, seconds: 0.001, count: 3)
         let second = try snapshot(demo, at: 110)
@@ -49,18 +51,29 @@ import TestSupport
         }
         let source = "scrape every replica"
         // The first scrape: replica .5 failing (40 errors so far), .6 healthy.
-        let first = SwarmReplicaMetricsSource.merge([("10.0.1.5", try snapshot(replica(ok: 100, errors: 40), at: 0)),
-                                                     ("10.0.1.6", try snapshot(replica(ok: 100, errors: 0), at: 0))], source: source)
+        let first = SwarmReplicaMetricsSource.merge(
+            [
+                ("10.0.1.5", try snapshot(replica(ok: 100, errors: 40), at: 0)),
+                ("10.0.1.6", try snapshot(replica(ok: 100, errors: 0), at: 0)),
+            ], source: source)
         // Within the window .5 served 50 more errors, then Swarm replaced it by .7: the second scrape sees .6 and .7 only.
-        let second = SwarmReplicaMetricsSource.merge([("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10)),
-                                                      ("10.0.1.7", try snapshot(replica(ok: 30, errors: 0), at: 10))], source: source)
+        let second = SwarmReplicaMetricsSource.merge(
+            [
+                ("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10)),
+                ("10.0.1.7", try snapshot(replica(ok: 30, errors: 0), at: 10)),
+            ], source: source)
         let figures = MetricsWindow(settings: settings).figures(from: first, to: second)
-        #expect(figures.insufficient.contains { $0.contains("replica 10.0.1.5 left within the window") }, "\(figures.insufficient)")
+        #expect(
+            figures.insufficient.contains { $0.contains("replica 10.0.1.5 left within the window") },
+            "\(figures.insufficient)")
         #expect(figures.json["sufficient"] == .bool(false))
 
         // The same replicas in both scrapes: judged as usual, every replica's errors counted.
-        let stayed = SwarmReplicaMetricsSource.merge([("10.0.1.5", try snapshot(replica(ok: 110, errors: 90), at: 10)),
-                                                      ("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10))], source: source)
+        let stayed = SwarmReplicaMetricsSource.merge(
+            [
+                ("10.0.1.5", try snapshot(replica(ok: 110, errors: 90), at: 10)),
+                ("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10)),
+            ], source: source)
         let judged = MetricsWindow(settings: settings).figures(from: first, to: stayed)
         #expect(judged.insufficient.isEmpty, "\(judged.insufficient)")
         #expect(judged.errors == 50 && judged.requests == 110)
@@ -93,7 +106,7 @@ import TestSupport
         demo.record(path: "/", status: 200, count: 100)
         let first = try snapshot(demo, at: 0)
         demo.record(path: "/", status: 200, count: 30)
-        demo.record(path: "/", status: 503, count: 3)   // first 503 ever: a new series
+        demo.record(path: "/", status: 503, count: 3)  // first 503 ever: a new series
         let figures = MetricsWindow(settings: settings).figures(from: first, to: try snapshot(demo, at: 5))
         #expect(figures.requests == 33)
         #expect(figures.errors == 3)
@@ -105,12 +118,15 @@ import TestSupport
         demo.record(path: "/", status: 200, count: 100)
         demo.record(path: "/healthz", status: 200, count: 10)
         let first = try snapshot(demo, at: 0)
-        demo.record(path: "/healthz", status: 200, count: 10)   // only excluded traffic
+        demo.record(path: "/healthz", status: 200, count: 10)  // only excluded traffic
         let figures = MetricsWindow(settings: settings).figures(from: first, to: try snapshot(demo, at: 10))
         #expect(figures.requests == 0)
         #expect(figures.errorRate == nil)
         #expect(figures.p99Ms == nil)
-        #expect(figures.insufficient == ["only 0 requests in the 10.0s window, fewer than metrics.min_requests (20): send traffic or lengthen the window"])
+        #expect(
+            figures.insufficient == [
+                "only 0 requests in the 10.0s window, fewer than metrics.min_requests (20): send traffic or lengthen the window"
+            ])
         #expect(figures.json["p99_ms"] == .null)
     }
 

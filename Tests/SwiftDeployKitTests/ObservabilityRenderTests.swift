@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `observability/` as `init` writes it: golden files, determinism, `init --check` drift, and the real consumers:
@@ -27,22 +28,24 @@ struct ObservabilityRenderTests {
 
     @Test func goldenFilesMatch() throws {
         let files = try Self.files()
-        #expect(files.map(\.path) == [
-            "alertmanager.yml",
-            "grafana/dashboards/swiftdeploy-slo.json",
-            "grafana/provisioning/dashboards/swiftdeploy.yml",
-            "grafana/provisioning/datasources/prometheus.yml",
-            "prometheus.yml",
-            "rules/slo.yml",
-            "runbooks/AvailabilityBurnRate1d.md", "runbooks/AvailabilityBurnRate1h.md",
-            "runbooks/AvailabilityBurnRate3d.md", "runbooks/AvailabilityBurnRate6h.md",
-            "runbooks/LatencyBurnRate1d.md", "runbooks/LatencyBurnRate1h.md",
-            "runbooks/LatencyBurnRate3d.md", "runbooks/LatencyBurnRate6h.md",
-        ])
+        #expect(
+            files.map(\.path) == [
+                "alertmanager.yml",
+                "grafana/dashboards/swiftdeploy-slo.json",
+                "grafana/provisioning/dashboards/swiftdeploy.yml",
+                "grafana/provisioning/datasources/prometheus.yml",
+                "prometheus.yml",
+                "rules/slo.yml",
+                "runbooks/AvailabilityBurnRate1d.md", "runbooks/AvailabilityBurnRate1h.md",
+                "runbooks/AvailabilityBurnRate3d.md", "runbooks/AvailabilityBurnRate6h.md",
+                "runbooks/LatencyBurnRate1d.md", "runbooks/LatencyBurnRate1h.md",
+                "runbooks/LatencyBurnRate3d.md", "runbooks/LatencyBurnRate6h.md",
+            ])
         for file in files {
             let url = fixture("slo/observability/" + file.path)
             if Golden.recording {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             }
             if let diff = Golden.compare(file.contents, to: url) { Issue.record(Comment(rawValue: diff)) }
         }
@@ -62,13 +65,17 @@ struct ObservabilityRenderTests {
         let rules = try #require(try Self.files().first { $0.path == "rules/slo.yml" }).contents
         for objective in ["availability", "latency"] {
             for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
-                #expect(rules.contains("- record: slo:sli_error:ratio_rate\(window)\n        expr: '(sum(rate(http"), "\(window)")
+                #expect(
+                    rules.contains("- record: slo:sli_error:ratio_rate\(window)\n        expr: '(sum(rate(http"),
+                    "\(window)")
             }
             _ = objective
         }
-        for (alert, threshold) in [("AvailabilityBurnRate1h", "0.072"), ("AvailabilityBurnRate6h", "0.03"),
-                                   ("AvailabilityBurnRate1d", "0.015"), ("AvailabilityBurnRate3d", "0.005"),
-                                   ("LatencyBurnRate1h", "0.144"), ("LatencyBurnRate3d", "0.01")] {
+        for (alert, threshold) in [
+            ("AvailabilityBurnRate1h", "0.072"), ("AvailabilityBurnRate6h", "0.03"),
+            ("AvailabilityBurnRate1d", "0.015"), ("AvailabilityBurnRate3d", "0.005"),
+            ("LatencyBurnRate1h", "0.144"), ("LatencyBurnRate3d", "0.01"),
+        ] {
             #expect(rules.contains("- alert: \(alert)\n"), "\(alert)")
             #expect(rules.contains("> \(threshold) and"), "\(alert) threshold \(threshold)")
             #expect(rules.contains("runbook: 'runbooks/\(alert).md'"))
@@ -96,7 +103,9 @@ struct ObservabilityRenderTests {
         text += "  prometheus_port: 19090\n  alertmanager_port: 19093\n"
         let manifest = try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
         #expect(manifest.observability.alertmanagerPort == 19093)
-        let config = try #require(ObservabilityRenderer(manifest: manifest).files().first { $0.path == "prometheus.yml" }).contents
+        let config = try #require(
+            ObservabilityRenderer(manifest: manifest).files().first { $0.path == "prometheus.yml" }
+        ).contents
         #expect(config.contains("- targets: [\"alertmanager:9093\"]"), "\(config)")
         #expect(config.contains("- targets: [\"localhost:9090\"]"), "\(config)")
         #expect(!config.contains("19093") && !config.contains("19090"), "\(config)")
@@ -122,8 +131,9 @@ struct ObservabilityRenderTests {
     /// nothing, 1.5% fires a ticket and no page.
     @Test(.requires(.promtool)) func burnRateAlertUnitTestsPass() throws {
         let promtool = try Self.promtool()
-        let result = try ExternalTool.run(promtool, ["test", "rules", "slo_rules_test.yml", "slo_rules_long_test.yml"],
-                                          currentDirectory: fixture("slo"))
+        let result = try ExternalTool.run(
+            promtool, ["test", "rules", "slo_rules_test.yml", "slo_rules_long_test.yml"],
+            currentDirectory: fixture("slo"))
         #expect(result.status == 0, "promtool test rules: \(result.output)")
         #expect(result.output.components(separatedBy: "SUCCESS").count == 3, "\(result.output)")
     }
@@ -140,7 +150,8 @@ struct ObservabilityRenderTests {
         _ = try dir.write(broken, to: "observability/rules/slo.yml")
         let tests = try String(contentsOf: fixture("slo/slo_rules_long_test.yml"), encoding: .utf8)
         _ = try dir.write(tests, to: "slo_rules_long_test.yml")
-        let result = try ExternalTool.run(promtool, ["test", "rules", "slo_rules_long_test.yml"], currentDirectory: dir.url)
+        let result = try ExternalTool.run(
+            promtool, ["test", "rules", "slo_rules_long_test.yml"], currentDirectory: dir.url)
         #expect(result.status != 0)
         #expect(result.output.contains("AvailabilityBurnRate"), "\(result.output)")
     }
@@ -152,7 +163,10 @@ struct ObservabilityRenderTests {
         // The dashboard JSON holds exactly these expressions.
         let json = try #require(try Self.files().first { $0.path == ObservabilityRenderer.dashboardFile }).contents
         let document = try JSONValue.parse(Data(json.utf8))
-        guard case .array(let panels)? = document["panels"] else { Issue.record("no panels"); return }
+        guard case .array(let panels)? = document["panels"] else {
+            Issue.record("no panels")
+            return
+        }
         let inJSON = panels.flatMap { panel -> [String] in
             guard case .array(let targets)? = panel["targets"] else { return [] }
             return targets.compactMap { $0["expr"]?.stringValue }
@@ -160,7 +174,8 @@ struct ObservabilityRenderTests {
         #expect(inJSON == queries.map(\.expr))
         var rules = "groups:\n  - name: dashboard\n    rules:\n"
         for (index, query) in queries.enumerated() {
-            rules += "      - record: dashboard:query\(index)\n        expr: '\(query.expr.replacingOccurrences(of: "'", with: "''"))'\n"
+            rules +=
+                "      - record: dashboard:query\(index)\n        expr: '\(query.expr.replacingOccurrences(of: "'", with: "''"))'\n"
         }
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-dash")
         defer { dir.remove() }
@@ -169,7 +184,8 @@ struct ObservabilityRenderTests {
         #expect(result.status == 0, "promtool check rules on the dashboard's expressions: \(result.output)")
         #expect(result.output.contains("SUCCESS: \(queries.count) rules found"), "\(result.output)")
         // And promtool does reject a broken expression this way (the check can fail).
-        let bad = try dir.write("groups:\n  - name: d\n    rules:\n      - record: d:q\n        expr: 'sum(rate(x[5m])'\n", to: "bad.yml")
+        let bad = try dir.write(
+            "groups:\n  - name: d\n    rules:\n      - record: d:q\n        expr: 'sum(rate(x[5m])'\n", to: "bad.yml")
         #expect(try ExternalTool.run(promtool, ["check", "rules", bad.path]).status != 0)
     }
 
@@ -181,15 +197,24 @@ struct ObservabilityRenderTests {
         let json = try #require(files.first { $0.path == ObservabilityRenderer.dashboardFile }).contents
         let problems = DashboardModelCheck.problems(json, datasourceUID: ObservabilityRenderer.datasourceUID)
         #expect(problems.isEmpty, "\(problems)")
-        let provisioning = try #require(files.first { $0.path == "grafana/provisioning/datasources/prometheus.yml" }).contents
+        let provisioning = try #require(files.first { $0.path == "grafana/provisioning/datasources/prometheus.yml" })
+            .contents
         #expect(provisioning.contains("uid: \(ObservabilityRenderer.datasourceUID)\n    type: prometheus"))
         let titles = ObservabilityRenderer(manifest: try Self.manifest()).dashboardPanels().map(\.title)
-        #expect(titles == ["Request rate", "Error rate and objective", "Latency p50 / p95 / p99", "Error budget remaining",
-                           "Burn rates", "Rollout weight (canary share of requests)"])
+        #expect(
+            titles == [
+                "Request rate", "Error rate and objective", "Latency p50 / p95 / p99", "Error budget remaining",
+                "Burn rates", "Rollout weight (canary share of requests)",
+            ])
         // The check is not vacuous.
-        #expect(!DashboardModelCheck.problems(#"{"schemaVersion": "39", "panels": [{"id": 1}]}"#, datasourceUID: "x").isEmpty)
+        #expect(
+            !DashboardModelCheck.problems(#"{"schemaVersion": "39", "panels": [{"id": 1}]}"#, datasourceUID: "x")
+                .isEmpty)
         let wrongUID = json.replacingOccurrences(of: ObservabilityRenderer.datasourceUID, with: "other")
-        #expect(DashboardModelCheck.problems(wrongUID, datasourceUID: ObservabilityRenderer.datasourceUID).contains { $0.contains("datasource") })
+        #expect(
+            DashboardModelCheck.problems(wrongUID, datasourceUID: ObservabilityRenderer.datasourceUID).contains {
+                $0.contains("datasource")
+            })
     }
 
     @Test func runbooksNameTheCommandsAndExistForEveryAlert() throws {
@@ -202,10 +227,15 @@ struct ObservabilityRenderTests {
         #expect(runbookPaths.count == 8)
         for path in runbookPaths {
             let book = try #require(files.first { $0.path == path }, "no \(path)").contents
-            for section in ["## What fired", "## Impact", "## How to verify", "## How to mitigate", "## When to escalate"] {
+            for section in [
+                "## What fired", "## Impact", "## How to verify", "## How to mitigate", "## When to escalate",
+            ] {
                 #expect(book.contains(section), "\(path) lacks \(section)")
             }
-            for command in ["swiftdeploy rollout abort", "swiftdeploy promote stable", "swiftdeploy teardown", "swiftdeploy gate slo"] {
+            for command in [
+                "swiftdeploy rollout abort", "swiftdeploy promote stable", "swiftdeploy teardown",
+                "swiftdeploy gate slo",
+            ] {
                 #expect(book.contains(command), "\(path) lacks \(command)")
             }
         }
@@ -243,7 +273,9 @@ enum DashboardModelCheck {
     static func problems(_ json: String, datasourceUID: String) -> [String] {
         guard let document = try? JSONValue.parse(Data(json.utf8)) else { return ["not JSON"] }
         var found: [String] = []
-        guard case .int(let schema)? = document["schemaVersion"], schema >= 36 else { return ["schemaVersion must be an integer >= 36"] }
+        guard case .int(let schema)? = document["schemaVersion"], schema >= 36 else {
+            return ["schemaVersion must be an integer >= 36"]
+        }
         if document["uid"]?.stringValue?.isEmpty != false { found.append("uid missing") }
         if let uid = document["uid"]?.stringValue, uid.count > 40 { found.append("uid longer than 40 characters") }
         if document["title"]?.stringValue?.isEmpty != false { found.append("title missing") }
@@ -251,12 +283,18 @@ enum DashboardModelCheck {
         var ids = Set<Int64>()
         for (index, panel) in panels.enumerated() {
             let at = "panels[\(index)]"
-            guard case .int(let id)? = panel["id"], ids.insert(id).inserted else { found.append("\(at).id missing or repeated"); continue }
+            guard case .int(let id)? = panel["id"], ids.insert(id).inserted else {
+                found.append("\(at).id missing or repeated")
+                continue
+            }
             if !panelTypes.contains(panel["type"]?.stringValue ?? "") { found.append("\(at).type unknown") }
             if panel["title"]?.stringValue?.isEmpty != false { found.append("\(at).title missing") }
             if case .int(let x)? = panel["gridPos"]?["x"], case .int(let y)? = panel["gridPos"]?["y"],
-               case .int(let w)? = panel["gridPos"]?["w"], case .int(let h)? = panel["gridPos"]?["h"] {
-                if !(w > 0 && x >= 0 && x + w <= 24 && h > 0 && y >= 0) { found.append("\(at).gridPos off the 24-column grid") }
+                case .int(let w)? = panel["gridPos"]?["w"], case .int(let h)? = panel["gridPos"]?["h"]
+            {
+                if !(w > 0 && x >= 0 && x + w <= 24 && h > 0 && y >= 0) {
+                    found.append("\(at).gridPos off the 24-column grid")
+                }
             } else {
                 found.append("\(at).gridPos needs integer x, y, w, h")
             }
@@ -266,11 +304,15 @@ enum DashboardModelCheck {
                 }
             }
             checkDatasource(panel["datasource"], at)
-            guard case .array(let targets)? = panel["targets"], !targets.isEmpty else { found.append("\(at).targets missing"); continue }
+            guard case .array(let targets)? = panel["targets"], !targets.isEmpty else {
+                found.append("\(at).targets missing")
+                continue
+            }
             var refIds = Set<String>()
             for (t, target) in targets.enumerated() {
                 guard let ref = target["refId"]?.stringValue, refIds.insert(ref).inserted else {
-                    found.append("\(at).targets[\(t)].refId missing or repeated"); continue
+                    found.append("\(at).targets[\(t)].refId missing or repeated")
+                    continue
                 }
                 if target["expr"]?.stringValue?.isEmpty != false { found.append("\(at).targets[\(t)].expr missing") }
                 checkDatasource(target["datasource"], "\(at).targets[\(t)]")

@@ -1,32 +1,53 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 /// The embedded engine and OPA's own evaluator (opa-ref serve) decide the default policies identically.
 @Suite struct PolicyEmbeddedRegoTests {
-    static func metricsInput(errors: Double, requests: Double = 200, p95: Double = 40, p99: Double = 80, chaos: Double? = nil) -> JSONValue {
+    static func metricsInput(
+        errors: Double, requests: Double = 200, p95: Double = 40, p99: Double = 80, chaos: Double? = nil
+    ) -> JSONValue {
         var metrics: [String: JSONValue] = [
             "requests": .double(requests), "errors": .double(errors), "error_rate": .double(errors / requests),
             "error_rate_percent": .double((errors / requests * 10_000).rounded() / 100),
             "p50_ms": 10, "p95_ms": .double(p95), "p99_ms": .double(p99),
         ]
-        if let chaos { metrics["chaos_active"] = .double(chaos); metrics["chaos"] = .bool(chaos > 0) }
+        if let chaos {
+            metrics["chaos_active"] = .double(chaos)
+            metrics["chaos"] = .bool(chaos > 0)
+        }
         return ["metrics": .object(metrics)]
     }
 
     static func hostInput(disk: Double, load: Double, memory: Double) -> JSONValue {
-        ["host": ["disk_free_gb": .double(disk), "disk_path": "/var/lib/docker", "load1": .double(load * 2), "cpu_count": 2,
-                  "load_per_cpu": .double(load), "memory_used_percent": .double(memory)]]
+        [
+            "host": [
+                "disk_free_gb": .double(disk), "disk_path": "/var/lib/docker", "load1": .double(load * 2),
+                "cpu_count": 2,
+                "load_per_cpu": .double(load), "memory_used_percent": .double(memory),
+            ]
+        ]
     }
 
     static func sloInput(burn: [String: Double], remaining: Double, changeFailureRate: JSONValue) -> JSONValue {
         var rates: [String: JSONValue] = [:]
-        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] { rates[window] = .double(burn[window] ?? 0.2) }
-        return ["slo": ["objectives": ["availability": ["target": 99.5, "window": "30d", "burn_rate": .object(rates),
-                                                        "error_budget_remaining": .double(remaining), "alerts_firing": []]],
-                        "alerts_firing": []],
-                "delivery": ["changes": 10, "failed_changes": 3, "change_failure_rate": changeFailureRate]]
+        for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+            rates[window] = .double(burn[window] ?? 0.2)
+        }
+        return [
+            "slo": [
+                "objectives": [
+                    "availability": [
+                        "target": 99.5, "window": "30d", "burn_rate": .object(rates),
+                        "error_budget_remaining": .double(remaining), "alerts_firing": [],
+                    ]
+                ],
+                "alerts_firing": [],
+            ],
+            "delivery": ["changes": 10, "failed_changes": 3, "change_failure_rate": changeFailureRate],
+        ]
     }
 
     static let cases: [(String, JSONValue)] = [
@@ -49,19 +70,23 @@ import TestSupport
 
     @Test func embeddedAgreesWithOPA() async throws {
         let root = RepositoryPaths.root
-        let bundle = try PolicyBundle.load(directory: root.appendingPathComponent("policies"),
-                                           thresholds: root.appendingPathComponent("thresholds.json"))
+        let bundle = try PolicyBundle.load(
+            directory: root.appendingPathComponent("policies"),
+            thresholds: root.appendingPathComponent("thresholds.json"))
         let embedded = EmbeddedRegoBackend(bundle: bundle)
         // The embedded answers are checked on their own first, so this test means something without opa-ref.
         #expect(await embedded.evaluate(domain: "canary", input: Self.cases[0].1) == .decided(deny: [], warn: []))
         guard case .decided(let deny, _) = await embedded.evaluate(domain: "canary", input: Self.cases[3].1) else {
-            Issue.record("embedded engine did not decide"); return
+            Issue.record("embedded engine did not decide")
+            return
         }
         #expect(deny.count == 2)
 
         guard try TestRequirement.opaRef.isAvailable(for: "the comparison with OPA") else { return }
-        let opa = try OPARef.Server(data: [root.appendingPathComponent("policies").path,
-                                           "thresholds:" + root.appendingPathComponent("thresholds.json").path])
+        let opa = try OPARef.Server(data: [
+            root.appendingPathComponent("policies").path,
+            "thresholds:" + root.appendingPathComponent("thresholds.json").path,
+        ])
         defer { opa.stop() }
         let server = OPAServerBackend(baseURL: opa.url)
         for (domain, input) in Self.cases {
@@ -74,10 +99,15 @@ import TestSupport
     @Test func aTypeErrorMakesEveryDecisionInconclusiveWithItsLocation() async throws {
         let dir = try TemporaryDirectory(prefix: "embedded-type-error")
         defer { dir.remove() }
-        try dir.write("package swiftdeploy.canary\n\ndeny contains \"too many\" if count(input.metrics.errors + 1) > 3\n", to: "policies/canary.rego")
+        try dir.write(
+            "package swiftdeploy.canary\n\ndeny contains \"too many\" if count(input.metrics.errors + 1) > 3\n",
+            to: "policies/canary.rego")
         try dir.write(#"{"canary": {}}"#, to: "thresholds.json")
-        let bundle = try PolicyBundle.load(directory: dir.url.appendingPathComponent("policies"), thresholds: dir.url.appendingPathComponent("thresholds.json"))
-        let result = await EmbeddedRegoBackend(bundle: bundle).evaluate(domain: "canary", input: Self.metricsInput(errors: 0))
+        let bundle = try PolicyBundle.load(
+            directory: dir.url.appendingPathComponent("policies"),
+            thresholds: dir.url.appendingPathComponent("thresholds.json"))
+        let result = await EmbeddedRegoBackend(bundle: bundle).evaluate(
+            domain: "canary", input: Self.metricsInput(errors: 0))
         guard case .unavailable(let why) = result else {
             Issue.record("a policy with a type error decided: \(result)")
             return
@@ -90,7 +120,8 @@ import TestSupport
         // only between expressions. It must end inconclusive close to a 100 ms budget.
         let dir = try TemporaryDirectory(prefix: "embedded-budget")
         defer { dir.remove() }
-        try dir.write("""
+        try dir.write(
+            """
             package swiftdeploy.canary
 
             all_numbers := [x | some x in numbers.range(1, 9999999)]
@@ -98,7 +129,9 @@ import TestSupport
             deny contains "never" if count(all_numbers) < 0
             """, to: "policies/canary.rego")
         try dir.write(#"{"canary": {}}"#, to: "thresholds.json")
-        let bundle = try PolicyBundle.load(directory: dir.url.appendingPathComponent("policies"), thresholds: dir.url.appendingPathComponent("thresholds.json"))
+        let bundle = try PolicyBundle.load(
+            directory: dir.url.appendingPathComponent("policies"),
+            thresholds: dir.url.appendingPathComponent("thresholds.json"))
         let backend = EmbeddedRegoBackend(bundle: bundle, budget: 0.1)
         let start = Date()
         let result = await backend.evaluate(domain: "canary", input: Self.metricsInput(errors: 0))

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 /// A backend that answers what it was told and records what it was asked.
 final class RecordingBackend: PolicyBackend, @unchecked Sendable {
@@ -17,7 +18,11 @@ final class RecordingBackend: PolicyBackend, @unchecked Sendable {
         return answer(domain, input)
     }
 
-    var calls: [(String, JSONValue)] { lock.lock(); defer { lock.unlock() }; return asked }
+    var calls: [(String, JSONValue)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return asked
+    }
 }
 
 struct FixedMetrics: MetricsSource {
@@ -27,16 +32,21 @@ struct FixedMetrics: MetricsSource {
 }
 
 @Suite struct PolicyEvaluatorTests {
-    static let healthy = WindowFigures(requests: 200, errors: 0, errorRate: 0, requestRate: 20, p50Ms: 10, p95Ms: 40,
-                                       p99Ms: 80, observations: 200, windowSeconds: 10, source: "fixed")
-    static let roomy = HostFacts(diskFreeGB: 100, diskPath: "/var/lib/docker", diskSource: "statvfs", load1: 0.4,
-                                 loadSource: "/proc/loadavg", cpuCount: 2, cpuSource: "sysconf", memoryUsedPercent: 30,
-                                 memorySource: "/proc/meminfo")
+    static let healthy = WindowFigures(
+        requests: 200, errors: 0, errorRate: 0, requestRate: 20, p50Ms: 10, p95Ms: 40,
+        p99Ms: 80, observations: 200, windowSeconds: 10, source: "fixed")
+    static let roomy = HostFacts(
+        diskFreeGB: 100, diskPath: "/var/lib/docker", diskSource: "statvfs", load1: 0.4,
+        loadSource: "/proc/loadavg", cpuCount: 2, cpuSource: "sysconf", memoryUsedPercent: 30,
+        memorySource: "/proc/meminfo")
 
-    func evaluator(_ backend: RecordingBackend, metrics: Result<WindowFigures, MetricsError> = .success(healthy),
-                   host: HostFacts = roomy) -> PolicyEvaluator {
-        PolicyEvaluator(backendFactory: { _ in backend }, hostFacts: { _ in host },
-                        metricsSourceFactory: { _ in FixedMetrics(result: metrics) })
+    func evaluator(
+        _ backend: RecordingBackend, metrics: Result<WindowFigures, MetricsError> = .success(healthy),
+        host: HostFacts = roomy
+    ) -> PolicyEvaluator {
+        PolicyEvaluator(
+            backendFactory: { _ in backend }, hostFacts: { _ in host },
+            metricsSourceFactory: { _ in FixedMetrics(result: metrics) })
     }
 
     func request() throws -> (GateRequest, GateProject) {
@@ -54,16 +64,20 @@ struct FixedMetrics: MetricsSource {
 
     @Test func verdictRuleDenyWarnAllow() {
         let input: JSONValue = [:]
-        let deny = PolicyEvaluator.decision(domain: "canary", result: .decided(deny: ["d"], warn: ["w"]), engine: "e", input: input)
+        let deny = PolicyEvaluator.decision(
+            domain: "canary", result: .decided(deny: ["d"], warn: ["w"]), engine: "e", input: input)
         #expect(deny.verdict == .deny)
         #expect(deny.reasons == ["d"])
         #expect(deny.warnings == ["w"])
-        let warn = PolicyEvaluator.decision(domain: "canary", result: .decided(deny: [], warn: ["w"]), engine: "e", input: input)
+        let warn = PolicyEvaluator.decision(
+            domain: "canary", result: .decided(deny: [], warn: ["w"]), engine: "e", input: input)
         #expect(warn.verdict == .warn)
         #expect(warn.reasons == ["w"])
-        let allow = PolicyEvaluator.decision(domain: "canary", result: .decided(deny: [], warn: []), engine: "e", input: input)
+        let allow = PolicyEvaluator.decision(
+            domain: "canary", result: .decided(deny: [], warn: []), engine: "e", input: input)
         #expect(allow.verdict == .allow)
-        let broken = PolicyEvaluator.decision(domain: "canary", result: .unavailable("engine down"), engine: "e", input: input)
+        let broken = PolicyEvaluator.decision(
+            domain: "canary", result: .unavailable("engine down"), engine: "e", input: input)
         #expect(broken.verdict == .inconclusive)
         #expect(broken.reasons == ["engine down"])
     }
@@ -94,9 +108,11 @@ struct FixedMetrics: MetricsSource {
         let (request, project) = try request()
         defer { project.remove() }
         let backend = RecordingBackend { _, input in
-            input["host"]?["disk_free_gb"] == .double(100) ? .decided(deny: [], warn: ["tight"]) : .decided(deny: ["no host"], warn: [])
+            input["host"]?["disk_free_gb"] == .double(100)
+                ? .decided(deny: [], warn: ["tight"]) : .decided(deny: ["no host"], warn: [])
         }
-        let decision = await evaluator(backend, metrics: .failure(.unreachable(.refused(url: "x")))).evaluate(domain: "infrastructure", request: request)
+        let decision = await evaluator(backend, metrics: .failure(.unreachable(.refused(url: "x")))).evaluate(
+            domain: "infrastructure", request: request)
         #expect(decision.verdict == .warn)
         #expect(decision.reasons == ["tight"])
         #expect(decision.input["metrics"] == nil)
@@ -120,8 +136,10 @@ struct FixedMetrics: MetricsSource {
         let (request, project) = try request()
         defer { project.remove() }
         let backend = RecordingBackend { _, _ in .decided(deny: [], warn: []) }
-        let decision = await evaluator(backend, metrics: .failure(.unreachable(.refused(url: "http://127.0.0.1:9/metrics"))))
-            .evaluate(domain: "canary", request: request)
+        let decision = await evaluator(
+            backend, metrics: .failure(.unreachable(.refused(url: "http://127.0.0.1:9/metrics")))
+        )
+        .evaluate(domain: "canary", request: request)
         #expect(decision.verdict == .inconclusive)
         #expect(decision.reasons.count == 1)
         #expect(decision.reasons[0].contains("connection refused by http://127.0.0.1:9/metrics"))
@@ -153,8 +171,11 @@ struct FixedMetrics: MetricsSource {
     @Test func customDomainsGetBothAndOneWindowServesAll() async throws {
         let (request, project) = try request()
         defer { project.remove() }
-        let backend = RecordingBackend { domain, _ in domain == "canary" ? .decided(deny: ["bad"], warn: []) : .decided(deny: [], warn: []) }
-        let decisions = await evaluator(backend).evaluate(domains: ["infrastructure", "canary", "capacity"], request: request)
+        let backend = RecordingBackend { domain, _ in
+            domain == "canary" ? .decided(deny: ["bad"], warn: []) : .decided(deny: [], warn: [])
+        }
+        let decisions = await evaluator(backend).evaluate(
+            domains: ["infrastructure", "canary", "capacity"], request: request)
         #expect(decisions.map(\.verdict) == [.allow, .deny, .allow])
         let capacity = backend.calls[2].1
         #expect(capacity["host"] != nil)
@@ -165,7 +186,8 @@ struct FixedMetrics: MetricsSource {
     @Test func embeddedEngineDecidesWithTheDefaultPolicies() async throws {
         let (request, project) = try request()
         defer { project.remove() }
-        let healthyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
+        let healthyGate = PolicyEvaluator(
+            hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
         let allow = await healthyGate.evaluate(domain: "canary", request: request)
         #expect(allow.engine == "embedded")
         #expect(allow.verdict == .allow, "\(allow.reasons)")
@@ -174,44 +196,71 @@ struct FixedMetrics: MetricsSource {
         failing.errorRate = 0.1
         failing.p99Ms = 900
         let failingFigures = failing
-        let denyGate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(failingFigures)) })
+        let denyGate = PolicyEvaluator(
+            hostFacts: { _ in Self.roomy },
+            metricsSourceFactory: { _ in FixedMetrics(result: .success(failingFigures)) })
         let deny = await denyGate.evaluate(domain: "canary", request: request)
         #expect(deny.verdict == .deny)
-        #expect(deny.reasons == [
-            "error rate is 10% (20 of 200 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)",
-            "p99 latency is 900 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)",
-        ])
+        #expect(
+            deny.reasons == [
+                "error rate is 10% (20 of 200 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)",
+                "p99 latency is 900 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)",
+            ])
         let infrastructure = await healthyGate.evaluate(domain: "infrastructure", request: request)
         #expect(infrastructure.verdict == .allow, "\(infrastructure.reasons)")
     }
 
     @Test func embeddedEngineReportsBrokenPoliciesAsInconclusive() async throws {
-        let project = try GateProject(extraPolicies: ["broken.rego": "package swiftdeploy.broken\n\ndeny contains msg if {\n  msg := \"unterminated\n}\n"])
+        let project = try GateProject(extraPolicies: [
+            "broken.rego": "package swiftdeploy.broken\n\ndeny contains msg if {\n  msg := \"unterminated\n}\n"
+        ])
         defer { project.remove() }
         let request = GateRequest(manifest: try project.manifest(), action: "gate")
-        let gate = PolicyEvaluator(hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
+        let gate = PolicyEvaluator(
+            hostFacts: { _ in Self.roomy }, metricsSourceFactory: { _ in FixedMetrics(result: .success(Self.healthy)) })
         let decision = await gate.evaluate(domain: "canary", request: request)
         #expect(decision.verdict == .inconclusive)
-        #expect(decision.reasons.first?.contains("do not compile: policies/broken.rego:") == true, "\(decision.reasons)")
+        #expect(
+            decision.reasons.first?.contains("do not compile: policies/broken.rego:") == true, "\(decision.reasons)")
     }
 
     @Test func domainDocumentShapes() {
-        #expect(DomainDocument.interpret(["deny": ["b", "a"], "warn": []], domain: "canary", engine: "e") == .decided(deny: ["a", "b"], warn: []))
-        #expect(DomainDocument.interpret(["deny": [["msg": "structured"]]], domain: "canary", engine: "e") == .decided(deny: ["structured"], warn: []))
-        guard case .unavailable(let undefined) = DomainDocument.interpret(nil, domain: "capacity", engine: "e") else { Issue.record("expected unavailable"); return }
+        #expect(
+            DomainDocument.interpret(["deny": ["b", "a"], "warn": []], domain: "canary", engine: "e")
+                == .decided(deny: ["a", "b"], warn: []))
+        #expect(
+            DomainDocument.interpret(["deny": [["msg": "structured"]]], domain: "canary", engine: "e")
+                == .decided(deny: ["structured"], warn: []))
+        guard case .unavailable(let undefined) = DomainDocument.interpret(nil, domain: "capacity", engine: "e") else {
+            Issue.record("expected unavailable")
+            return
+        }
         #expect(undefined.contains("data.swiftdeploy.capacity is undefined"))
-        guard case .unavailable(let noDeny) = DomainDocument.interpret(["warn": []], domain: "canary", engine: "e") else { Issue.record("expected unavailable"); return }
+        guard case .unavailable(let noDeny) = DomainDocument.interpret(["warn": []], domain: "canary", engine: "e")
+        else {
+            Issue.record("expected unavailable")
+            return
+        }
         #expect(noDeny.contains("defines no deny rule"))
-        guard case .unavailable(let notSet) = DomainDocument.interpret(["deny": true], domain: "canary", engine: "e") else { Issue.record("expected unavailable"); return }
+        guard case .unavailable(let notSet) = DomainDocument.interpret(["deny": true], domain: "canary", engine: "e")
+        else {
+            Issue.record("expected unavailable")
+            return
+        }
         #expect(notSet.contains("swiftdeploy.canary.deny is a boolean, not a set of messages"))
-        guard case .unavailable(let notObject) = DomainDocument.interpret(3, domain: "canary", engine: "e") else { Issue.record("expected unavailable"); return }
+        guard case .unavailable(let notObject) = DomainDocument.interpret(3, domain: "canary", engine: "e") else {
+            Issue.record("expected unavailable")
+            return
+        }
         #expect(notObject.contains("is a number, not a package document"))
     }
 }
 
 @Suite struct PolicyBundleTests {
     @Test func loadsModulesDomainsAndThresholds() throws {
-        let project = try GateProject(extraPolicies: ["capacity.rego": "package swiftdeploy.capacity\n\ndeny := set()\n"])
+        let project = try GateProject(extraPolicies: [
+            "capacity.rego": "package swiftdeploy.capacity\n\ndeny := set()\n"
+        ])
         defer { project.remove() }
         let bundle = try PolicyBundle.load(manifest: try project.manifest())
         #expect(bundle.domains == ["infrastructure", "canary", "capacity", "slo"])
@@ -247,7 +296,9 @@ struct FixedMetrics: MetricsSource {
         let project = try GateProject(thresholds: text)
         defer { project.remove() }
         let bundle = try PolicyBundle.load(manifest: try project.manifest())
-        #expect(bundle.thresholdProblems(for: "canary").contains { $0.contains(message) }, "\(bundle.thresholdProblems(for: "canary"))")
+        #expect(
+            bundle.thresholdProblems(for: "canary").contains { $0.contains(message) },
+            "\(bundle.thresholdProblems(for: "canary"))")
     }
 
     @Test func missingFilesAreNamed() throws {
@@ -263,14 +314,18 @@ struct FixedMetrics: MetricsSource {
 
     @Test func defaultPoliciesHoldNoNumbers() throws {
         let dir = RepositoryPaths.root.appendingPathComponent("policies")
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".rego") && !name.hasSuffix("_test.rego") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        where name.hasSuffix(".rego") && !name.hasSuffix("_test.rego") {
             let source = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
             for (index, line) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 // Every limit must come from data.thresholds: no number outside string literals and comments.
-                let noStrings = String(line).replacingOccurrences(of: #""([^"\\]|\\.)*""#, with: "\"\"", options: .regularExpression)
-                let stripped = noStrings.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                #expect(stripped.range(of: #"(?<![A-Za-z0-9_%.])[0-9]+(\.[0-9]+)?"#, options: .regularExpression) == nil,
-                        "\(name):\(index + 1) has a number: \(line)")
+                let noStrings = String(line).replacingOccurrences(
+                    of: #""([^"\\]|\\.)*""#, with: "\"\"", options: .regularExpression)
+                let stripped =
+                    noStrings.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                #expect(
+                    stripped.range(of: #"(?<![A-Za-z0-9_%.])[0-9]+(\.[0-9]+)?"#, options: .regularExpression) == nil,
+                    "\(name):\(index + 1) has a number: \(line)")
             }
         }
     }

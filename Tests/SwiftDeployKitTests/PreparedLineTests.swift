@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `audit` hashes and decodes lines on several threads (`forEachPreparedLine`) and walks the chain in order: the
@@ -23,7 +24,8 @@ struct PreparedLineTests {
 
     func parallel(_ url: URL, workers: Int) throws -> [Seen] {
         var seen: [Seen] = []
-        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) { _, bytes, terminated in
+        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) {
+            _, bytes, terminated in
             (Array(bytes), terminated)
         } consume: { prepared, number, terminated in
             #expect(prepared.1 == terminated)
@@ -56,7 +58,9 @@ struct PreparedLineTests {
         var text = ""
         var rng = SystemRandomNumberGenerator()
         for n in 0..<40_000 {
-            text += "{\"seq\":\(n),\"pad\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng)) + "\"}\n"
+            text +=
+                "{\"seq\":\(n),\"pad\":\"" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
+                + "\"}\n"
         }
         // Longer than a block (the buffer must grow), then more lines, and a torn last line.
         text += String(repeating: "y", count: HistoryLineReader.blockSize + 12_345) + "\n"
@@ -95,8 +99,9 @@ struct PreparedLineTests {
         let reader = HistoryJSONReader()
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
-            verifier.consume(line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
-                             sealed: fields?.sealed, terminated: terminated)
+            verifier.consume(
+                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                sealed: fields?.sealed, terminated: terminated)
         }
         verifier.finish()
 
@@ -146,7 +151,9 @@ struct PolicyBundleMemoTests {
         let decomposed = try PolicyBundle.load(manifest: manifest)
         let read = try #require(decomposed.modules.first { $0.name == "canary.rego" })
         #expect(read.source.utf8.elementsEqual((source + "\n# cafe\u{301}\n").utf8))
-        #expect(!(try #require(composed.modules.first { $0.name == "canary.rego" })).source.utf8.elementsEqual(read.source.utf8))
+        #expect(
+            !(try #require(composed.modules.first { $0.name == "canary.rego" })).source.utf8.elementsEqual(
+                read.source.utf8))
 
         // A module removed: gone from the bundle.
         try FileManager.default.removeItem(at: manifest.policyDirectoryURL.appendingPathComponent("slo.rego"))

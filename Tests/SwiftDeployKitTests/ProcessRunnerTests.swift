@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SwiftDeployKit
 
 #if canImport(Glibc)
@@ -27,8 +28,9 @@ import Darwin
     }
 
     @Test func outputUnderTheLimitIsWhole() async throws {
-        let result = try await ProcessRunner.run(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x; echo err >&2"],
-                                                 timeout: 60)
+        let result = try await ProcessRunner.run(
+            ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x; echo err >&2"],
+            timeout: 60)
         #expect(result.stdout == String(repeating: "x", count: 1_000_000) && result.stderr == "err\n")
         #expect(result.stdoutOmittedBytes == 0 && result.stderrOmittedBytes == 0 && !result.killed)
     }
@@ -36,8 +38,9 @@ import Darwin
     /// SIGTERM is ignored (by the shell and, inherited, by its children): only SIGKILL after the grace period ends it.
     @Test func aChildIgnoringSIGTERMIsKilledAfterTheGrace() async throws {
         let start = Date()
-        let result = try await ProcessRunner.run(["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"],
-                                                 timeout: 0.5, killGrace: 1.5)
+        let result = try await ProcessRunner.run(
+            ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"],
+            timeout: 0.5, killGrace: 1.5)
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.timedOut && result.killed && !result.succeeded)
         #expect(result.status == SIGKILL)
@@ -124,9 +127,10 @@ import Darwin
         let directory = FileManager.default.temporaryDirectory.resolvingSymlinksInPath()
         let script = "printf '%s|%s|%s|' \"$SWIFTDEPLOY_PROBE\" \"${HOME-unset}\" \"$(pwd)\"; cat"
         let input = Data(String(repeating: "0123456789abcdef", count: 3 * 65_536).utf8)
-        let result = try await ProcessRunner.run(["sh", "-c", script],
-                                                 environment: ["PATH": Self.path, "SWIFTDEPLOY_PROBE": "a b='c'"],
-                                                 currentDirectory: directory, input: input, timeout: 60)
+        let result = try await ProcessRunner.run(
+            ["sh", "-c", script],
+            environment: ["PATH": Self.path, "SWIFTDEPLOY_PROBE": "a b='c'"],
+            currentDirectory: directory, input: input, timeout: 60)
         let prefix = "a b='c'|unset|\(directory.path)|"
         #expect(result.status == 0 && result.stdout.hasPrefix(prefix))
         #expect(result.stdout.dropFirst(prefix.count) == Substring(String(decoding: input, as: UTF8.self)))
@@ -221,8 +225,9 @@ extension ProcessRunnerTests {
     /// Finding 2: a direct child that closes every inherited descriptor (as sudo, ssh and daemons do) must not
     /// delay another run's exit: `true` beside it comes back at once and not timed out.
     @Test func aChildClosingItsDescriptorsDoesNotStallOtherRuns() async throws {
-        let blocker = try ProcessRunner.start(["perl", "-MPOSIX", "-e", "POSIX::close($_) for 3..1024; sleep 6"],
-                                              timeout: 30, killGrace: 1)
+        let blocker = try ProcessRunner.start(
+            ["perl", "-MPOSIX", "-e", "POSIX::close($_) for 3..1024; sleep 6"],
+            timeout: 30, killGrace: 1)
         defer { blocker.stop() }
         try await Task.sleep(nanoseconds: 700_000_000)
         for _ in 0..<3 {
@@ -254,8 +259,9 @@ extension ProcessRunnerTests {
     /// was buffered is read, the rest is not waited for (a timeout far off does not matter).
     @Test func aGrandchildWritingForeverDoesNotHoldTheRun() async throws {
         let start = Date()
-        let child = try ProcessRunner.start(["sh", "-c", "echo first; yes & sleep 0.3"], timeout: 10, killGrace: 1,
-                                           outputLimit: 4096)
+        let child = try ProcessRunner.start(
+            ["sh", "-c", "echo first; yes & sleep 0.3"], timeout: 10, killGrace: 1,
+            outputLimit: 4096)
         let result = try await child.result()
         let elapsed = Date().timeIntervalSince(start)
         #expect(result.status == 0 && result.stdout.hasPrefix("first\n"))
@@ -303,8 +309,10 @@ extension ProcessRunnerTests {
         }
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: marker) }
-        for (timeout, grace, shown) in [(TimeInterval.nan, 1.0, "nan"), (-1, 1, "-1.0"), (5, -.infinity, "-inf"),
-                                        (5, .nan, "nan")] {
+        for (timeout, grace, shown) in [
+            (TimeInterval.nan, 1.0, "nan"), (-1, 1, "-1.0"), (5, -.infinity, "-inf"),
+            (5, .nan, "nan"),
+        ] {
             do {
                 _ = try await ProcessRunner.run(["touch", marker.path], timeout: timeout, killGrace: grace)
                 Issue.record("timeout \(timeout), grace \(grace) was accepted")
@@ -341,7 +349,8 @@ extension ProcessRunnerTests {
                 Issue.record("\(arguments) ran")
             } catch let error as ProcessRunnerError {
                 guard case .cannotStart(_, let detail) = error else {
-                    Issue.record("\(arguments): \(error)"); continue
+                    Issue.record("\(arguments): \(error)")
+                    continue
                 }
                 #expect(detail.contains(tool) && detail.contains("not executable"), "\(detail)")
             }
@@ -350,7 +359,10 @@ extension ProcessRunnerTests {
             _ = try await ProcessRunner.run([first.path], timeout: 10)
             Issue.record("a directory ran")
         } catch let error as ProcessRunnerError {
-            guard case .cannotStart(_, let detail) = error else { Issue.record("\(error)"); return }
+            guard case .cannotStart(_, let detail) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(detail.contains(first.path) && detail.contains("directory"), "\(detail)")
         }
         #expect(ProcessRunner.locate("ls", path: env["PATH"])?.path != first.appendingPathComponent("ls").path)
@@ -388,8 +400,9 @@ extension ProcessRunnerTests {
         _ = try await ProcessRunner.run(["true"], input: Data("x".utf8), timeout: 10)
         let before = Self.openDescriptors()
         for index in 0..<500 {
-            let result = try await ProcessRunner.run(["true"], input: index % 2 == 0 ? Data("x".utf8) : nil,
-                                                     timeout: 10)
+            let result = try await ProcessRunner.run(
+                ["true"], input: index % 2 == 0 ? Data("x".utf8) : nil,
+                timeout: 10)
             #expect(result.status == 0)
         }
         #expect(Self.openDescriptors() == before, "descriptors: \(before) before 500 runs")
@@ -403,7 +416,10 @@ extension ProcessRunnerTests {
             _ = try await ProcessRunner.run(["true"], currentDirectory: missing, timeout: 5)
             Issue.record("ran in a directory that does not exist")
         } catch let error as ProcessRunnerError {
-            guard case .cannotStart(_, let detail) = error else { Issue.record("\(error)"); return }
+            guard case .cannotStart(_, let detail) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(detail.contains(missing.path), "\(detail)")
         }
     }
@@ -411,8 +427,9 @@ extension ProcessRunnerTests {
     /// 10 MB of input to a child that never reads it: the run ends with the child, not blocked writing.
     @Test func inputTheChildNeverReadsDoesNotBlock() async throws {
         let start = Date()
-        let result = try await ProcessRunner.run(["sh", "-c", "sleep 0.5; exit 3"], input: Data(count: 10_000_000),
-                                                 timeout: 20)
+        let result = try await ProcessRunner.run(
+            ["sh", "-c", "sleep 0.5; exit 3"], input: Data(count: 10_000_000),
+            timeout: 20)
         #expect(result.status == 3 && !result.timedOut)
         #expect(Date().timeIntervalSince(start) < 5)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SwiftDeployKit
 
 /// Expected values are worked by hand with PromQL's `histogram_quantile` algorithm
@@ -24,9 +25,11 @@ import Testing
 
     @Test func emptyBucketsAreSkipped() {
         // 4 in (0.005, 0.01], none in the next three buckets, 1 in (0.1, 0.25].
-        let buckets = [B(upperBound: 0.005, count: 0), B(upperBound: 0.01, count: 4), B(upperBound: 0.025, count: 4),
-                       B(upperBound: 0.05, count: 4), B(upperBound: 0.1, count: 4), B(upperBound: 0.25, count: 5),
-                       B(upperBound: .infinity, count: 5)]
+        let buckets = [
+            B(upperBound: 0.005, count: 0), B(upperBound: 0.01, count: 4), B(upperBound: 0.025, count: 4),
+            B(upperBound: 0.05, count: 4), B(upperBound: 0.1, count: 4), B(upperBound: 0.25, count: 5),
+            B(upperBound: .infinity, count: 5),
+        ]
         // q=0.9: rank 4.5 → first count ≥ 4.5 is le=0.25 (count 5); lower 0.1, 1 in bucket, rank 0.5 → 0.175
         #expect(abs(HistogramQuantile.quantile(0.9, buckets: buckets) - 0.175) < 1e-12)
         // q=0.8: rank 4 → le=0.01 reaches it → 0.005 + 0.005 × 4/4 = 0.01
@@ -60,11 +63,14 @@ import Testing
     @Test func undefinedCasesAreNaNLikePromQL() {
         #expect(HistogramQuantile.quantile(0.5, buckets: []).isNaN)
         // No +Inf bucket.
-        #expect(HistogramQuantile.quantile(0.5, buckets: [B(upperBound: 1, count: 3), B(upperBound: 2, count: 4)]).isNaN)
+        #expect(
+            HistogramQuantile.quantile(0.5, buckets: [B(upperBound: 1, count: 3), B(upperBound: 2, count: 4)]).isNaN)
         // Only +Inf.
         #expect(HistogramQuantile.quantile(0.5, buckets: [B(upperBound: .infinity, count: 4)]).isNaN)
         // No observations (an idle window).
-        #expect(HistogramQuantile.quantile(0.5, buckets: [B(upperBound: 1, count: 0), B(upperBound: .infinity, count: 0)]).isNaN)
+        #expect(
+            HistogramQuantile.quantile(0.5, buckets: [B(upperBound: 1, count: 0), B(upperBound: .infinity, count: 0)])
+                .isNaN)
         #expect(HistogramQuantile.quantile(.nan, buckets: Self.demo).isNaN)
         #expect(HistogramQuantile.quantile(-0.1, buckets: Self.demo) == -.infinity)
         #expect(HistogramQuantile.quantile(1.1, buckets: Self.demo) == .infinity)
@@ -78,8 +84,10 @@ import Testing
 
     @Test func unsortedAndDuplicateBoundsAreSortedAndSummed() {
         // Two series' buckets summed by le: (0.1: 2+3, +Inf: 4+6) → q=0.5 rank 5 → le=0.1 → 0.1
-        let buckets = [B(upperBound: .infinity, count: 4), B(upperBound: 0.1, count: 2),
-                       B(upperBound: 0.1, count: 3), B(upperBound: .infinity, count: 6)]
+        let buckets = [
+            B(upperBound: .infinity, count: 4), B(upperBound: 0.1, count: 2),
+            B(upperBound: 0.1, count: 3), B(upperBound: .infinity, count: 6),
+        ]
         #expect(abs(HistogramQuantile.quantile(0.5, buckets: buckets) - 0.1) < 1e-12)
     }
 }

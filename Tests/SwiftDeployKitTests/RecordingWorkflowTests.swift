@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `init`, `validate` and `gate` are library workflows that record through the same `LifecycleRecording` as deploy,
@@ -8,8 +9,11 @@ import TestSupport
 @Suite struct RecordingWorkflowTests {
     static func project() throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory(prefix: "recording")
-        try dir.write(try String(contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"), encoding: .utf8),
-                      to: "manifest.yaml")
+        try dir.write(
+            try String(
+                contentsOf: RepositoryPaths.fixtures.appendingPathComponent("render/base/manifest.yaml"),
+                encoding: .utf8),
+            to: "manifest.yaml")
         return dir
     }
 
@@ -81,7 +85,9 @@ import TestSupport
         let dir = try Self.project()
         defer { dir.remove() }
         let manifest = try ManifestLoader().load(from: dir.url.appendingPathComponent("manifest.yaml"))
-        _ = try InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: HistoryRecorder(manifest: manifest)).run()
+        _ = try InitWorkflow(
+            manifest: manifest, manifestName: "manifest.yaml", recorder: HistoryRecorder(manifest: manifest)
+        ).run()
         let line = try #require(try Self.lines(manifest.historyURL).last)
         #expect(line["event"] == "init" && line["outcome"] == "ok")
         #expect(line["mode_before"] == "stable" && line["mode_after"] == "stable")
@@ -97,8 +103,10 @@ import TestSupport
         let dir = try Self.project()
         defer { dir.remove() }
         let recorder = MemoryRecorder()
-        let report = ValidationWorkflow(manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
-                                        runner: ScriptedRunner([]), recorder: { _ in recorder }).run()
+        let report = ValidationWorkflow(
+            manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
+            runner: ScriptedRunner([]), recorder: { _ in recorder }
+        ).run()
         #expect(report.failed, "the fixture project has no policies: \(report.checks)")
         #expect(report.recordingProblem == nil)
         let record = try #require(recorder.records.last)
@@ -107,7 +115,9 @@ import TestSupport
         let failing = report.checks.filter { $0.status == .fail }.map(\.name)
         #expect(failing.contains("policies"))
         #expect(record.message == "failed: \(failing.joined(separator: ", "))")
-        let counts = Dictionary(grouping: report.checks, by: \.status.rawValue).mapValues { JSONValue.int(Int64($0.count)) }
+        let counts = Dictionary(grouping: report.checks, by: \.status.rawValue).mapValues {
+            JSONValue.int(Int64($0.count))
+        }
         #expect(record.details == ["checks": .object(counts)])
     }
 
@@ -116,8 +126,10 @@ import TestSupport
         defer { dir.remove() }
         try dir.write("version: 1\nproject: Bad Name\n", to: "manifest.yaml")
         let recorder = MemoryRecorder()
-        let report = ValidationWorkflow(manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
-                                        runner: ScriptedRunner([]), recorder: { _ in recorder }).run()
+        let report = ValidationWorkflow(
+            manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
+            runner: ScriptedRunner([]), recorder: { _ in recorder }
+        ).run()
         #expect(report.manifest == nil && report.failed)
         #expect(recorder.records.isEmpty)
     }
@@ -127,8 +139,10 @@ import TestSupport
         defer { dir.remove() }
         let recorder = MemoryRecorder()
         recorder.failWrites("read-only file system")
-        let report = ValidationWorkflow(manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
-                                        runner: ScriptedRunner([]), recorder: { _ in recorder }).run()
+        let report = ValidationWorkflow(
+            manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
+            runner: ScriptedRunner([]), recorder: { _ in recorder }
+        ).run()
         #expect(report.recordingProblem?.contains("read-only file system") == true)
         #expect(!report.checks.isEmpty)
     }
@@ -138,11 +152,15 @@ import TestSupport
     /// A policy that does not compile is never an allow: the decision is inconclusive (exit 2), and that is what the
     /// history records, with the reason.
     @Test func aGateRefusedByABrokenPolicyRecordsANonAllow() async throws {
-        let project = try GateProject(extraPolicies: ["infrastructure.rego": "package swiftdeploy.infrastructure\n\ndeny contains msg if {\n"])
+        let project = try GateProject(extraPolicies: [
+            "infrastructure.rego": "package swiftdeploy.infrastructure\n\ndeny contains msg if {\n"
+        ])
         defer { project.remove() }
         let facts = HostFacts(diskFreeGB: 100, diskPath: "/", load1: 0.1, cpuCount: 4, memoryUsedPercent: 20)
-        let outcome = try await GateWorkflow(manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "infrastructure",
-                                             gate: PolicyEvaluator(hostFacts: { _ in facts })).run()
+        let outcome = try await GateWorkflow(
+            manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "infrastructure",
+            gate: PolicyEvaluator(hostFacts: { _ in facts })
+        ).run()
         #expect(outcome.report.verdict == .inconclusive)
         #expect(outcome.report.exitStatus == .inconclusive)
         #expect(outcome.unrecorded == nil)
@@ -151,7 +169,10 @@ import TestSupport
         #expect(line["outcome"] == "inconclusive")
         #expect(line["decision"]?["verdict"] == "inconclusive")
         #expect(line["decision"]?["domain"] == "infrastructure")
-        guard case .array(let reasons)? = line["decision"]?["reasons"] else { Issue.record("no reasons: \(line)"); return }
+        guard case .array(let reasons)? = line["decision"]?["reasons"] else {
+            Issue.record("no reasons: \(line)")
+            return
+        }
         #expect(!reasons.isEmpty, "an inconclusive decision says why")
         #expect(line["message"]?.stringValue?.hasPrefix("infrastructure inconclusive: ") == true)
         #expect(line["details"]?["timings_ms"] != nil)
@@ -166,8 +187,10 @@ import TestSupport
         defer { project.remove() }
         let gate = FakePolicyGate(["infrastructure": (.allow, []), "canary": (.deny, ["5% errors"])])
         let recorder = MemoryRecorder()
-        let outcome = try await GateWorkflow(manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "all", gate: gate,
-                                             recorder: { _ in recorder }).run()
+        let outcome = try await GateWorkflow(
+            manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "all", gate: gate,
+            recorder: { _ in recorder }
+        ).run()
         let domains = outcome.report.decisions.map(\.domain)
         #expect(domains.starts(with: ["infrastructure", "canary"]), "\(domains)")
         #expect(!domains.contains("slo"), "no slo block: slo is left out of all")
@@ -178,8 +201,10 @@ import TestSupport
         #expect(outcome.report.totalMs >= 0)
 
         let failing = FailingAfter(1)
-        let lost = try await GateWorkflow(manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "all", gate: gate,
-                                          recorder: { _ in failing }).run()
+        let lost = try await GateWorkflow(
+            manifestURL: project.manifestURL, displayPath: "manifest.yaml", domain: "all", gate: gate,
+            recorder: { _ in failing }
+        ).run()
         #expect(lost.unrecorded?.domain == "canary")
         #expect(lost.unrecorded?.reason.contains("disk full") == true)
         #expect(failing.inner.records.map { $0.decision?.domain } == ["infrastructure"])
@@ -202,9 +227,10 @@ import TestSupport
 
     @Test func aDecisionReportsWorstVerdictIsBesideVerdict() {
         func report(_ verdicts: [Verdict], failOnWarn: Bool = false) -> DecisionReport {
-            DecisionReport(decisions: verdicts.enumerated().map {
-                PolicyDecision(domain: "d\($0.offset)", verdict: $0.element, reasons: [], engine: "e", input: .null)
-            }, failOnWarn: failOnWarn)
+            DecisionReport(
+                decisions: verdicts.enumerated().map {
+                    PolicyDecision(domain: "d\($0.offset)", verdict: $0.element, reasons: [], engine: "e", input: .null)
+                }, failOnWarn: failOnWarn)
         }
         #expect(report([]).verdict == .inconclusive, "no decision is never an allow")
         #expect(report([.allow, .warn]).verdict == .warn)

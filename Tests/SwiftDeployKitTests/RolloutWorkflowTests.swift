@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 import Yams
-import TestSupport
+
 @testable import SwiftDeployKit
 
 /// The rollout workflow's decisions over the in-memory engine, with both sides' metrics served over real HTTP on
@@ -22,7 +23,8 @@ import TestSupport
         private var scrapes = 0
 
         func scrape(_ path: String) -> String {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             scrapes += 1
             let uptime = 10 + Double(scrapes)
             if path == "/canary/metrics" {
@@ -46,45 +48,54 @@ import TestSupport
         let server: LoopbackHTTPServer
 
         /// `extra`: more manifest blocks (an `slo` block), appended as written.
-        init(steps: String = "[50, 100]", onInconclusive: String = "pause", thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
-             extra: String = "") async throws {
+        init(
+            steps: String = "[50, 100]", onInconclusive: String = "pause",
+            thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
+            extra: String = ""
+        ) async throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
-                guard request.path == "/canary/metrics" || request.path == "/stable/metrics" else { return .text("not found", status: 404) }
+                guard request.path == "/canary/metrics" || request.path == "/stable/metrics" else {
+                    return .text("not found", status: 404)
+                }
                 return .text(sides.scrape(request.path))
             }
             let manifest = """
-            # rollout test project
-            project: ro-test
-            services:
-              name: app
-              image: swiftdeploy/api:0.1.0   # the release
-              port: 8080
-              version: "0.1.0"
-            nginx:
-              image: swiftdeploy/nginx:bookworm
-              port: 18080
-              admin_port: \(server.port)
-            network:
-              name: ro-net
-              driver_type: bridge
-            policy:
-              engine: embedded
-            metrics:
-              min_requests: 5
-            rollout:
-              steps: \(steps)
-              interval: 1s
-              on_inconclusive: \(onInconclusive)
-            \(extra)
-            """
+                # rollout test project
+                project: ro-test
+                services:
+                  name: app
+                  image: swiftdeploy/api:0.1.0   # the release
+                  port: 8080
+                  version: "0.1.0"
+                nginx:
+                  image: swiftdeploy/nginx:bookworm
+                  port: 18080
+                  admin_port: \(server.port)
+                network:
+                  name: ro-net
+                  driver_type: bridge
+                policy:
+                  engine: embedded
+                metrics:
+                  min_requests: 5
+                rollout:
+                  steps: \(steps)
+                  interval: 1s
+                  on_inconclusive: \(onInconclusive)
+                \(extra)
+                """
             url = try dir.write(manifest, to: "manifest.yaml")
             let policies = RepositoryPaths.root.appendingPathComponent("policies")
-            for name in try FileManager.default.contentsOfDirectory(atPath: policies.path) where name.hasSuffix(".rego") {
-                try dir.write(try String(contentsOf: policies.appendingPathComponent(name), encoding: .utf8), to: "policies/\(name)")
+            for name in try FileManager.default.contentsOfDirectory(atPath: policies.path) where name.hasSuffix(".rego")
+            {
+                try dir.write(
+                    try String(contentsOf: policies.appendingPathComponent(name), encoding: .utf8),
+                    to: "policies/\(name)")
             }
-            var shipped = try JSONValue.parse(Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
+            var shipped = try JSONValue.parse(
+                Data(contentsOf: RepositoryPaths.root.appendingPathComponent("thresholds.json")))
             if let thresholds, case .object(var all) = shipped, case .object(var canary)? = all["canary"] {
                 thresholds(&canary)
                 all["canary"] = .object(canary)
@@ -105,9 +116,10 @@ import TestSupport
 
         func context() throws -> LifecycleContext {
             let manifest = try ManifestLoader().load(from: url)
-            return LifecycleContext(manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
-                                 recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
-                                 lock: lock, pollInterval: 0.02)
+            return LifecycleContext(
+                manifestURL: url, manifest: manifest, runtime: runtime, renderer: FakeRenderer(), gate: gate,
+                recorder: HistoryRecorder(manifest: manifest, manifestURL: url), probe: FakeHTTPProbe(runtime: runtime),
+                lock: lock, pollInterval: 0.02)
         }
 
         func workflow() throws -> RolloutWorkflow {
@@ -115,13 +127,15 @@ import TestSupport
         }
 
         func start(override: OverrideRequest? = nil) async throws -> RolloutReport {
-            try await workflow().start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: override,
-                                       progress: { _ in })
+            try await workflow().start(
+                image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: override,
+                progress: { _ in })
         }
 
         func status() async throws -> RolloutStatus {
             let manifest = try ManifestLoader().load(from: url)
-            return try RolloutStateReader(manifest: manifest, lock: lock).status(containers: try await runtime.containers())
+            return try RolloutStateReader(manifest: manifest, lock: lock).status(
+                containers: try await runtime.containers())
         }
 
         /// The history's lines, parsed.
@@ -146,8 +160,11 @@ import TestSupport
             }
             if case .int(let closes)? = line["details"]?["intent_seq"] { open[closes] = nil }
             if line["event"]?.stringValue == "rollout", let phase = line["details"]?["phase"]?.stringValue,
-               ["candidate", "step", "promoted", "aborted"].contains(phase) {
-                #expect(line["details"]?["intent_seq"] != nil, "the \(phase) record closes no intent", sourceLocation: sourceLocation)
+                ["candidate", "step", "promoted", "aborted"].contains(phase)
+            {
+                #expect(
+                    line["details"]?["intent_seq"] != nil, "the \(phase) record closes no intent",
+                    sourceLocation: sourceLocation)
             }
         }
         #expect(open.isEmpty, "intents left open: \(open)", sourceLocation: sourceLocation)
@@ -168,7 +185,9 @@ import TestSupport
         await #expect(try rig.status().state == .promoted)
         let lines = try rig.history()
         Self.expectWriteAhead(lines)
-        let actions = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap { $0["details"]?["action"]?.stringValue }
+        let actions = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap {
+            $0["details"]?["action"]?.stringValue
+        }
         #expect(actions == ["rollout start", "rollout step", "rollout step", "rollout promote"])
         // nginx is tested and reloaded at every weight change, never restarted.
         #expect(rig.runtime.calls.filter { $0 == "exec nginx nginx -s reload" }.count >= 4)
@@ -187,7 +206,8 @@ import TestSupport
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
         await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
-        #expect(try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
+        #expect(
+            try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
         #expect(try rig.history().first?["outcome"]?.stringValue == "refused")
 
         let report = try await rig.start(override: OverrideRequest(reason: "disk is being cleaned", who: "bob"))
@@ -229,7 +249,9 @@ import TestSupport
     func aBrokenCanaryThresholdPausesTheRollout(_ kind: String) async throws {
         let rig = try Rig(thresholds: { canary in
             switch kind {
-            case "misspelt": canary["max_p_valeu"] = canary["max_p_value"]; canary["max_p_value"] = nil
+            case "misspelt":
+                canary["max_p_valeu"] = canary["max_p_value"]
+                canary["max_p_value"] = nil
             case "missing": canary["max_error_rate_increase"] = nil
             default: canary["max_p99_ratio"] = .string("1.5")
             }
@@ -239,10 +261,15 @@ import TestSupport
         #expect(report.outcome == .paused, "\(report.message)")
         #expect(report.exitStatus == .inconclusive)
         #expect(report.decision?.verdict == .inconclusive)
-        let key = ["misspelt": "canary.max_p_value", "missing": "canary.max_error_rate_increase", "mistyped": "canary.max_p99_ratio"][kind]!
+        let key = [
+            "misspelt": "canary.max_p_value", "missing": "canary.max_error_rate_increase",
+            "mistyped": "canary.max_p99_ratio",
+        ][kind]!
         #expect(report.decision?.reasons.contains { $0.contains(key) } == true, "\(report.decision?.reasons ?? [])")
         if kind == "misspelt" {
-            #expect(report.decision?.reasons.contains { $0.contains("did you mean 'canary.max_p_value'") } == true, "\(report.decision?.reasons ?? [])")
+            #expect(
+                report.decision?.reasons.contains { $0.contains("did you mean 'canary.max_p_value'") } == true,
+                "\(report.decision?.reasons ?? [])")
         }
         let status = try await rig.status()
         #expect(status.state == .paused)
@@ -285,15 +312,19 @@ import TestSupport
         let report = try await rig.start()
         #expect(report.outcome == .paused, "\(name): \(report.message)")
         #expect(report.decision?.verdict == .inconclusive, "\(name)")
-        #expect(report.decision?.reasons.contains { $0.contains(value) } == true, "\(name): \(report.decision?.reasons ?? [])")
+        #expect(
+            report.decision?.reasons.contains { $0.contains(value) } == true,
+            "\(name): \(report.decision?.reasons ?? [])")
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
     }
 
     @Test func theComparisonNamesANonFiniteSeries() {
-        let figures = WindowFigures(requests: 10, errors: 0, errorRate: 0, requestRate: 1, p50Ms: 1, p95Ms: 1, p99Ms: 1,
-                                    observations: 10, windowSeconds: 10, source: "test")
-        let evidence = StepEvidence(canary: figures, baseline: figures, canaryLatencyMs: [1, .nan], baselineLatencyMs: [1, 1],
-                                    canaryErrorRates: [0, 0], baselineErrorRates: [0, .infinity], samples: 2)
+        let figures = WindowFigures(
+            requests: 10, errors: 0, errorRate: 0, requestRate: 1, p50Ms: 1, p95Ms: 1, p99Ms: 1,
+            observations: 10, windowSeconds: 10, source: "test")
+        let evidence = StepEvidence(
+            canary: figures, baseline: figures, canaryLatencyMs: [1, .nan], baselineLatencyMs: [1, 1],
+            canaryErrorRates: [0, 0], baselineErrorRates: [0, .infinity], samples: 2)
         #expect(evidence.nonFinite.count == 2)
         #expect(evidence.nonFinite.contains { $0.contains("candidate's per-sample latency") && $0.contains("NaN") })
         #expect(evidence.comparison["latency"] == .null)
@@ -306,9 +337,12 @@ import TestSupport
         defer { rig.remove() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: RolloutError.self) { try await rig.start() }
-        #expect(error == .swarmSplitUnavailable(project: "ro-test", detail: "the container runtime in use is not Swarm's"))
+        #expect(
+            error == .swarmSplitUnavailable(project: "ro-test", detail: "the container runtime in use is not Swarm's"))
         #expect(error?.exitStatus == .operationFailed)
-        #expect(rig.runtime.calls.filter { !$0.hasPrefix("preflight") } == callsBefore.filter { !$0.hasPrefix("preflight") })
+        #expect(
+            rig.runtime.calls.filter { !$0.hasPrefix("preflight") } == callsBefore.filter { !$0.hasPrefix("preflight") }
+        )
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
     }
 
@@ -319,27 +353,38 @@ import TestSupport
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
-            (["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], ScriptedRunner.ok("active true\n")),
+            (
+                ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"],
+                ScriptedRunner.ok("active true\n")
+            ),
             (["docker", "ps"], ScriptedRunner.ok("")),
         ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
-                                       environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         let gate = rig.gate
         let error = await #expect(throws: RolloutError.self) {
             try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+                .start(
+                    image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+                    progress: { _ in })
         }
         guard case .swarmSplitUnavailable(let project, let detail, _)? = error else {
-            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))")
+            return
         }
         #expect(project == "ro-test")
         #expect(detail.contains("no task of ro-test_nginx runs on this node"), "\(detail)")
-        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true, "\(error?.errorDescription ?? "")")
+        #expect(
+            error?.errorDescription?.contains("docker service ps ro-test_nginx") == true,
+            "\(error?.errorDescription ?? "")")
         #expect(error?.errorDescription?.contains("nothing was started or recorded") == true)
         #expect(gate.requests.isEmpty, "no policy was asked")
         // Nothing but the checks ran: no stack deploy, no service update, no exec.
-        #expect(runner.commands.allSatisfy { $0.starts(with: ["docker", "info"]) || $0.starts(with: ["docker", "ps"]) }, "\(runner.commands)")
+        #expect(
+            runner.commands.allSatisfy { $0.starts(with: ["docker", "info"]) || $0.starts(with: ["docker", "ps"]) },
+            "\(runner.commands)")
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
     }
 
@@ -354,38 +399,65 @@ import TestSupport
         let historyBefore = try rig.dir.read("history.jsonl")
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
-            (["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], ScriptedRunner.ok("active true\n")),
+            (
+                ["docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"],
+                ScriptedRunner.ok("active true\n")
+            ),
             (["docker", "ps"], ScriptedRunner.ok("")),
         ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
-                                       environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         let error = await #expect(throws: RolloutError.self) {
             try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+                .start(
+                    image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+                    progress: { _ in })
         }
-        guard case .swarmSplitUnavailable? = error else { Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return }
-        #expect(try rig.dir.read("history.jsonl") == historyBefore, "nothing was recorded (the interrupted command is left for the next one)")
+        guard case .swarmSplitUnavailable? = error else {
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))")
+            return
+        }
+        #expect(
+            try rig.dir.read("history.jsonl") == historyBefore,
+            "nothing was recorded (the interrupted command is left for the next one)")
         #expect(rig.gate.requests.isEmpty)
     }
 
     /// A Swarm split whose `docker exec` runs a scripted nginx container `abc123def4567890`.
-    func swarmSplit(_ rig: Rig, _ answers: [([String], Result<CommandResult, RuntimeError>)]) throws -> (RolloutWorkflow, SwarmRuntime, ScriptedRunner) {
-        let runner = ScriptedRunner(answers + [(["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
-                                               (["docker", "exec"], ScriptedRunner.ok("")), (["docker", "service", "update"], ScriptedRunner.ok(""))])
+    func swarmSplit(_ rig: Rig, _ answers: [([String], Result<CommandResult, RuntimeError>)]) throws -> (
+        RolloutWorkflow, SwarmRuntime, ScriptedRunner
+    ) {
+        let runner = ScriptedRunner(
+            answers + [
+                (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
+                (["docker", "exec"], ScriptedRunner.ok("")), (["docker", "service", "update"], ScriptedRunner.ok("")),
+            ])
         var context = try rig.context()
-        let swarm = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        let swarm = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         context.runtime = swarm
         return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), swarm, runner)
     }
 
     func swarmLive(_ rig: Rig, weight: Int) throws -> String {
         let manifest = try ManifestLoader().load(from: rig.url)
-        return try #require(try ConfigRenderer().render(manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: weight, sticky: true)).nginxLive)
+        return try #require(
+            try ConfigRenderer().render(
+                manifest,
+                canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: weight, sticky: true)
+            ).nginxLive)
     }
 
-    static let weightLabelFormat = ["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(CanaryContext.swarmWeightLabel)\"}}"]
-    static let adminRequest = ["docker", "exec", "abc123def4567890", "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", RolloutWorkflow.loadedWeightPath]
+    static let weightLabelFormat = [
+        "docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(CanaryContext.swarmWeightLabel)\"}}",
+    ]
+    static let adminRequest = [
+        "docker", "exec", "abc123def4567890", "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin",
+        RolloutWorkflow.loadedWeightPath,
+    ]
 
     static func admin(_ body: String, status: String = "200 OK") -> Result<CommandResult, RuntimeError> {
         ScriptedRunner.ok("HTTP/1.1 \(status)\r\nContent-Type: text/plain\r\n\r\n\(body)")
@@ -399,29 +471,50 @@ import TestSupport
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
-        let (split, swarm, runner) = try swarmSplit(rig, [
-            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
-            (Self.adminRequest, Self.admin("35")),  // the master still runs the previous config
-            (Self.weightLabelFormat, ScriptedRunner.ok("20\n")),
-        ])
+        let (split, swarm, runner) = try swarmSplit(
+            rig,
+            [
+                (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
+                (Self.adminRequest, Self.admin("35")),  // the master still runs the previous config
+                (Self.weightLabelFormat, ScriptedRunner.ok("20\n")),
+            ])
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
-        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
-        guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error else {
-            Issue.record("expected swarmLoadedWeightMismatch, got \(String(describing: error))"); return
+        let error = #expect(throws: RolloutError.self) {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
-        #expect(container == "abc123def456" && service == "ro-test_nginx" && expected == 20 && label == "20" && loaded == "the split of 35%")
+        guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error
+        else {
+            Issue.record("expected swarmLoadedWeightMismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(
+            container == "abc123def456" && service == "ro-test_nginx" && expected == 20 && label == "20"
+                && loaded == "the split of 35%")
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("abc123def456") && message.contains("expected 20%") && message.contains("nginx runs the split of 35%"), "\(message)")
+        #expect(
+            message.contains("abc123def456") && message.contains("expected 20%")
+                && message.contains("nginx runs the split of 35%"), "\(message)")
         let commands = runner.commands
-        let reload = try #require(commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
+        let reload = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
         let asked = try #require(commands.firstIndex { $0.starts(with: Self.adminRequest) })
         #expect(reload < asked, "what nginx loaded is asked after the reload")
-        let labels = commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap { $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) } }
-        #expect(labels == ["\(CanaryContext.swarmWeightLabel)=20", "\(CanaryContext.swarmWeightLabel)=35"], "the label is put back: \(labels)")
-        let writes = commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#]) }
+        let labels = commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap {
+            $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) }
+        }
+        #expect(
+            labels == ["\(CanaryContext.swarmWeightLabel)=20", "\(CanaryContext.swarmWeightLabel)=35"],
+            "the label is put back: \(labels)")
+        let writes = commands.filter {
+            $0.starts(with: [
+                "docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#,
+            ])
+        }
         #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
-        #expect(commands.last?.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) == true, "nginx reloaded on it")
+        #expect(
+            commands.last?.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) == true,
+            "nginx reloaded on it")
     }
 
     /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
@@ -430,19 +523,27 @@ import TestSupport
     func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (split, swarm, runner) = try swarmSplit(rig, [
-            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 0))),
-            (Self.adminRequest, Self.admin("20")),
-            (Self.weightLabelFormat, ScriptedRunner.ok(labelValue + "\n")),
-        ])
+        let (split, swarm, runner) = try swarmSplit(
+            rig,
+            [
+                (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(try swarmLive(rig, weight: 0))),
+                (Self.adminRequest, Self.admin("20")),
+                (Self.weightLabelFormat, ScriptedRunner.ok(labelValue + "\n")),
+            ])
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
         if passes {
             try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) })
         } else {
-            let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
-            #expect(error == .swarmLoadedWeightMismatch(container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "35", loaded: "the split of 20%"))
+            let error = #expect(throws: RolloutError.self) {
+                try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            }
+            #expect(
+                error
+                    == .swarmLoadedWeightMismatch(
+                        container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "35",
+                        loaded: "the split of 20%"))
         }
     }
 
@@ -453,10 +554,15 @@ import TestSupport
         defer { rig.remove() }
         for weight in [0, 20, 100] {
             let live = try swarmLive(rig, weight: weight)
-            #expect(live.contains("location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"), "\(weight)")
+            #expect(
+                live.contains(
+                    "location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"
+                ), "\(weight)")
         }
         let manifest = try ManifestLoader().load(from: rig.url)
-        #expect(try ConfigRenderer().render(manifest).nginxConf.contains("return 200 \"\(CanaryContext.swarmWeightAction)\";"))
+        #expect(
+            try ConfigRenderer().render(manifest).nginxConf.contains(
+                "return 200 \"\(CanaryContext.swarmWeightAction)\";"))
     }
 
     /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
@@ -465,13 +571,24 @@ import TestSupport
     func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890"] + command,
-                                                          ScriptedRunner.ok(stderr: "Error response from daemon: container abc123def4567890 is not running", status: 1))])
-        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
+        let (workflow, swarm, _) = try swarmSplit(
+            rig,
+            [
+                (
+                    ["docker", "exec", "abc123def4567890"] + command,
+                    ScriptedRunner.ok(
+                        stderr: "Error response from daemon: container abc123def4567890 is not running", status: 1)
+                )
+            ])
+        let error = #expect(throws: RolloutError.self) {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        }
         let message = error?.errorDescription ?? ""
         if case .nginxRejected? = error { Issue.record("reported as nginx refusing the configuration: \(message)") }
         #expect(!message.contains("check the templates"), "\(message)")
-        #expect(message.contains("abc123def456") && message.contains(command[0]) && message.contains("is not running"), "\(message)")
+        #expect(
+            message.contains("abc123def456") && message.contains(command[0]) && message.contains("is not running"),
+            "\(message)")
     }
 
     /// A weight change failing after the new config was moved over nginx's running copy (the reload fails): the
@@ -480,17 +597,29 @@ import TestSupport
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
-        let (workflow, swarm, runner) = try swarmSplit(rig, [
-            (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
-            (["docker", "exec", "abc123def4567890", "nginx", "-s"], ScriptedRunner.ok(stderr: "nginx: [error] invalid PID number", status: 1)),
-        ])
-        #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm) }
-        let labels = runner.commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap { $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) } }
-        #expect(labels == ["\(CanaryContext.swarmWeightLabel)=50", "\(CanaryContext.swarmWeightLabel)=35"], "\(labels)")
+        let (workflow, swarm, runner) = try swarmSplit(
+            rig,
+            [
+                (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
+                (
+                    ["docker", "exec", "abc123def4567890", "nginx", "-s"],
+                    ScriptedRunner.ok(stderr: "nginx: [error] invalid PID number", status: 1)
+                ),
+            ])
+        #expect(throws: RolloutError.self) {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
+        }
+        let labels = runner.commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap {
+            $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) }
+        }
+        #expect(
+            labels == ["\(CanaryContext.swarmWeightLabel)=50", "\(CanaryContext.swarmWeightLabel)=35"], "\(labels)")
         let writes = runner.commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash"]) }
         #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
         let last = try #require(runner.commands.last)
-        #expect(last.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]), "nginx is reloaded on it: \(last)")
+        #expect(
+            last.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]),
+            "nginx is reloaded on it: \(last)")
     }
 
     /// docker-stack.yml takes the new weight only once the live change succeeded: after `nginx -t` refused it, the file
@@ -501,16 +630,32 @@ import TestSupport
         let manifest = try ManifestLoader().load(from: rig.url)
         let canary = CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true)
         let rendered = try ConfigRenderer().render(manifest, canary: canary)
-        try ConfigGenerator(manifest: manifest, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 10, sticky: true)).write()
+        try ConfigGenerator(
+            manifest: manifest,
+            canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 10, sticky: true)
+        ).write()
         let before = try rig.dir.read("docker-stack.yml")
         let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
-        let (workflow, swarm, runner) = try swarmSplit(rig, [
-            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
-            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"Spec":{"TaskTemplate":{"ContainerSpec":{"Image":"swiftdeploy/api:0.2.0"}}}}]"#)),
-            (["docker", "exec", "abc123def4567890", "nginx", "-t"], ScriptedRunner.ok(stderr: "nginx: [emerg] no space left", status: 1)),
-        ])
-        #expect(throws: RolloutError.self) { try workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm) }
-        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "a live change: \(runner.commands)")
+        let (workflow, swarm, runner) = try swarmSplit(
+            rig,
+            [
+                (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
+                (
+                    ["docker", "service", "inspect"],
+                    ScriptedRunner.ok(
+                        #"[{"Spec":{"TaskTemplate":{"ContainerSpec":{"Image":"swiftdeploy/api:0.2.0"}}}}]"#)
+                ),
+                (
+                    ["docker", "exec", "abc123def4567890", "nginx", "-t"],
+                    ScriptedRunner.ok(stderr: "nginx: [emerg] no space left", status: 1)
+                ),
+            ])
+        #expect(throws: RolloutError.self) {
+            try workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm)
+        }
+        #expect(
+            !runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) },
+            "a live change: \(runner.commands)")
         #expect(try rig.dir.read("docker-stack.yml") == before, "the stack file still holds the running weight")
     }
 
@@ -518,10 +663,21 @@ import TestSupport
     @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() throws {
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, swarm, _) = try swarmSplit(rig, [(["docker", "exec", "abc123def4567890", "nginx", "-t"],
-                                                          ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1))])
-        let error = #expect(throws: RolloutError.self) { try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm) }
-        guard case .nginxRejected? = error else { Issue.record("expected nginxRejected, got \(String(describing: error))"); return }
+        let (workflow, swarm, _) = try swarmSplit(
+            rig,
+            [
+                (
+                    ["docker", "exec", "abc123def4567890", "nginx", "-t"],
+                    ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1)
+                )
+            ])
+        let error = #expect(throws: RolloutError.self) {
+            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        }
+        guard case .nginxRejected? = error else {
+            Issue.record("expected nginxRejected, got \(String(describing: error))")
+            return
+        }
     }
 
     /// Issue 13 (an edited manifest reached stable at the rollout's first deploy): `rollout start` on Swarm refuses a
@@ -536,23 +692,37 @@ import TestSupport
             (["docker", "info"], ScriptedRunner.ok("active true\n")),
             (["docker", "ps"], ScriptedRunner.ok("abc123def4567890\n")),
             (["docker", "exec"], ScriptedRunner.ok("")),
-            (["docker", "service", "inspect", "--format", "{{index .Spec.Labels \"\(StackContext.manifestDigestLabel)\"}}"], ScriptedRunner.ok(running + "\n")),
+            (
+                [
+                    "docker", "service", "inspect", "--format",
+                    "{{index .Spec.Labels \"\(StackContext.manifestDigestLabel)\"}}",
+                ], ScriptedRunner.ok(running + "\n")
+            ),
         ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
-                                       environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         let error = await #expect(throws: RolloutError.self) {
             try await RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-                .start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil, progress: { _ in })
+                .start(
+                    image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+                    progress: { _ in })
         }
         guard case .swarmManifestNotDeployed(let manifest, let service, let seen, let rendered)? = error else {
-            Issue.record("expected swarmManifestNotDeployed, got \(String(describing: error))"); return
+            Issue.record("expected swarmManifestNotDeployed, got \(String(describing: error))")
+            return
         }
         let wanted = try ConfigRenderer().render(try ManifestLoader().load(from: rig.url)).stackDigest
         #expect(manifest == "manifest.yaml" && service == "ro-test_app" && seen == running && rendered == wanted)
-        #expect(error?.errorDescription?.contains("swiftdeploy deploy") == true && error?.errorDescription?.contains("nothing was started or recorded") == true)
+        #expect(
+            error?.errorDescription?.contains("swiftdeploy deploy") == true
+                && error?.errorDescription?.contains("nothing was started or recorded") == true)
         #expect(rig.gate.requests.isEmpty)
-        #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"]) }, "\(runner.commands)")
+        #expect(
+            !runner.commands.contains {
+                $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"])
+            }, "\(runner.commands)")
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("history.jsonl").path))
     }
 
@@ -563,19 +733,28 @@ import TestSupport
         let rig = try Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
-        let (workflow, swarm, runner) = try swarmSplit(rig, [
-            (["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"], ScriptedRunner.ok(running + "\n")),
-            (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
-            (["docker", "service", "ls"], ScriptedRunner.ok("")),
-            (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
-            (["docker", "config", "ls"], ScriptedRunner.ok("")),
-        ])
+        let (workflow, swarm, runner) = try swarmSplit(
+            rig,
+            [
+                (
+                    ["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"],
+                    ScriptedRunner.ok(running + "\n")
+                ),
+                (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
+                (["docker", "service", "ls"], ScriptedRunner.ok("")),
+                (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
+                (["docker", "config", "ls"], ScriptedRunner.ok("")),
+            ])
         var manifest = try ManifestLoader().load(from: rig.url)
         manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
-        try workflow.applySwarm(CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
-                                label: "the candidate at 0%", runtime: swarm)
-        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
-        #expect(deploy.contains("--resolve-image") && deploy[deploy.firstIndex(of: "--resolve-image")! + 1] == "never", "\(deploy)")
+        try workflow.applySwarm(
+            CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
+            label: "the candidate at 0%", runtime: swarm)
+        let deploy = try #require(
+            runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
+        #expect(
+            deploy.contains("--resolve-image") && deploy[deploy.firstIndex(of: "--resolve-image")! + 1] == "never",
+            "\(deploy)")
         let stackFile = try #require(try Yams.load(yaml: try rig.dir.read("docker-stack.yml")) as? [String: Any])
         let services = try #require(stackFile["services"] as? [String: [String: Any]])
         #expect(services["app"]?["image"] as? String == running)
@@ -584,23 +763,30 @@ import TestSupport
 
     /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another
     /// node (`docker ps` on this one lists no nginx container).
-    func pausedOnSwarm(_ rig: Rig, _ extra: [([String], Result<CommandResult, RuntimeError>)] = []) async throws -> (RolloutWorkflow, ScriptedRunner) {
+    func pausedOnSwarm(_ rig: Rig, _ extra: [([String], Result<CommandResult, RuntimeError>)] = []) async throws -> (
+        RolloutWorkflow, ScriptedRunner
+    ) {
         try await Self.paused(rig)
         try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
-        let runner = ScriptedRunner(extra + [
-            (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
-            (["docker", "info"], ScriptedRunner.ok("active true\n")),
-            (["docker", "ps"], ScriptedRunner.ok("")),
-            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
-        ])
+        let runner = ScriptedRunner(
+            extra + [
+                (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
+                (["docker", "info"], ScriptedRunner.ok("active true\n")),
+                (["docker", "ps"], ScriptedRunner.ok("")),
+                (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+            ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
-                                       environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
     }
 
     static func changedNothing(_ runner: ScriptedRunner) -> Bool {
-        !runner.commands.contains { $0.starts(with: ["docker", "exec"]) || $0.starts(with: ["docker", "service", "update"]) || $0.starts(with: ["docker", "stack", "deploy"]) }
+        !runner.commands.contains {
+            $0.starts(with: ["docker", "exec"]) || $0.starts(with: ["docker", "service", "update"])
+                || $0.starts(with: ["docker", "stack", "deploy"])
+        }
     }
 
     /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does not
@@ -613,16 +799,23 @@ import TestSupport
         let (workflow, runner) = try await pausedOnSwarm(rig)
         let before = try rig.dir.read("history.jsonl")
         let error = await #expect(throws: RolloutError.self) {
-            if action == "resume" { _ = try await workflow.resume(progress: { _ in }) } else {
+            if action == "resume" {
+                _ = try await workflow.resume(progress: { _ in })
+            } else {
                 _ = try await workflow.control(action, override: OverrideRequest(reason: "test"), progress: { _ in })
             }
         }
         guard case .swarmSplitUnavailable(let project, _, let named)? = error else {
-            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))"); return
+            Issue.record("expected swarmSplitUnavailable, got \(String(describing: error))")
+            return
         }
         #expect(project == "ro-test" && named == "rollout \(action)")
-        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true, "\(error?.errorDescription ?? "")")
-        #expect(error?.errorDescription?.contains("swiftdeploy rollout \(action)") == true, "\(error?.errorDescription ?? "")")
+        #expect(
+            error?.errorDescription?.contains("docker service ps ro-test_nginx") == true,
+            "\(error?.errorDescription ?? "")")
+        #expect(
+            error?.errorDescription?.contains("swiftdeploy rollout \(action)") == true,
+            "\(error?.errorDescription ?? "")")
         #expect(try rig.dir.read("history.jsonl") == before, "nothing recorded")
         #expect(Self.changedNothing(runner), "\(runner.commands)")
     }
@@ -636,13 +829,25 @@ import TestSupport
         let plan = try await #require(try workflow.plan(of: try rig.status()))
         let session = try await workflow.context.beginAction("rollout promote")
         defer { session.release() }
-        let error = await #expect(throws: RolloutError.self) { _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in }) }
-        guard case .swarmNginxMoved(let project, _)? = error else { Issue.record("expected swarmNginxMoved, got \(String(describing: error))"); return }
+        let error = await #expect(throws: RolloutError.self) {
+            _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in })
+        }
+        guard case .swarmNginxMoved(let project, _)? = error else {
+            Issue.record("expected swarmNginxMoved, got \(String(describing: error))")
+            return
+        }
         #expect(project == "ro-test")
-        #expect(error?.errorDescription?.contains("docker service ps ro-test_nginx") == true && error?.errorDescription?.contains("rollout promote") == true)
+        #expect(
+            error?.errorDescription?.contains("docker service ps ro-test_nginx") == true
+                && error?.errorDescription?.contains("rollout promote") == true)
         let last = try #require(try rig.history().last)
-        #expect(last["details"]?["phase"]?.stringValue == "paused" && last["outcome"]?.stringValue == "nginx-moved", "\(last.jsonString())")
-        #expect(!(try rig.history()).contains { $0["event"]?.stringValue == "intent" && $0["message"]?.stringValue?.contains("about to promote") == true })
+        #expect(
+            last["details"]?["phase"]?.stringValue == "paused" && last["outcome"]?.stringValue == "nginx-moved",
+            "\(last.jsonString())")
+        #expect(
+            !(try rig.history()).contains {
+                $0["event"]?.stringValue == "intent" && $0["message"]?.stringValue?.contains("about to promote") == true
+            })
         #expect(Self.changedNothing(runner), "\(runner.commands)")
     }
 
@@ -653,15 +858,20 @@ import TestSupport
         let rig = try Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
-        let service = #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
+        let service =
+            #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
         let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
-            let wanted = StackContext.nginxConfigName(project: "ro-test", nginxConf: try ConfigRenderer().render(manifest).nginxConf)
+            let wanted = StackContext.nginxConfigName(
+                project: "ro-test", nginxConf: try ConfigRenderer().render(manifest).nginxConf)
             return [
                 (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
                 (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
                 (["docker", "service", "ls"], ScriptedRunner.ok("svc1\n")),
                 (["docker", "service", "ps"], ScriptedRunner.ok("t1\n")),
-                (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(#"[{"Spec":{"ContainerSpec":{"Image":"x"}}}]"#)),
+                (
+                    ["docker", "inspect", "--type", "task"],
+                    ScriptedRunner.ok(#"[{"Spec":{"ContainerSpec":{"Image":"x"}}}]"#)
+                ),
                 (["docker", "service", "update"], ScriptedRunner.ok("")),
                 (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
                 (["docker", "config", "ls"], ScriptedRunner.ok("")),
@@ -670,33 +880,44 @@ import TestSupport
         }
         let plan = try await #require(try workflow.plan(of: try rig.status()))
         let session = try await workflow.context.beginAction("rollout abort")
-        try await workflow.rollback(plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
-                                    session: session, progress: { _ in })
+        try await workflow.rollback(
+            plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
+            session: session, progress: { _ in })
         session.release()
         let commands = runner.commands
         #expect(!commands.contains { $0.starts(with: ["docker", "exec"]) }, "\(commands)")
-        let update = try #require(commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) }, "\(commands)")
-        #expect(commands[update].contains("--force") && commands[update].contains("\(CanaryContext.swarmWeightLabel)=0")
+        let update = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "service", "update"]) }, "\(commands)")
+        #expect(
+            commands[update].contains("--force") && commands[update].contains("\(CanaryContext.swarmWeightLabel)=0")
                 && commands[update].last == "ro-test_nginx", "\(commands[update])")
-        let deploy = try #require(commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) }, "the stack was not deployed: \(commands)")
+        let deploy = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) },
+            "the stack was not deployed: \(commands)")
         #expect(update < deploy)
         #expect(commands.contains { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" })
         #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"))
         let last = try #require(try rig.history().last)
-        #expect(last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "failed", "\(last.jsonString())")
+        #expect(
+            last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "failed",
+            "\(last.jsonString())")
     }
 
     /// As `pausedOnSwarm` for a rig already paused, with answers that depend on the swarm manifest.
-    func pausedOnSwarmAgain(_ rig: Rig, _ extra: (Manifest) throws -> [([String], Result<CommandResult, RuntimeError>)]) throws -> (RolloutWorkflow, ScriptedRunner) {
+    func pausedOnSwarmAgain(_ rig: Rig, _ extra: (Manifest) throws -> [([String], Result<CommandResult, RuntimeError>)])
+        throws -> (RolloutWorkflow, ScriptedRunner)
+    {
         try rig.dir.write(try rig.dir.read("manifest.yaml") + "\nruntime: swarm\n", to: "manifest.yaml")
-        let runner = ScriptedRunner(try extra(try ManifestLoader().load(from: rig.url)) + [
-            (["docker", "info"], ScriptedRunner.ok("active true\n")),
-            (["docker", "ps"], ScriptedRunner.ok("")),
-            (["docker", "stack", "ps"], ScriptedRunner.ok("")),
-        ])
+        let runner = ScriptedRunner(
+            try extra(try ManifestLoader().load(from: rig.url)) + [
+                (["docker", "info"], ScriptedRunner.ok("active true\n")),
+                (["docker", "ps"], ScriptedRunner.ok("")),
+                (["docker", "stack", "ps"], ScriptedRunner.ok("")),
+            ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
-                                       environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         return (RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0), runner)
     }
 
@@ -705,7 +926,8 @@ import TestSupport
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
         let rig = try Rig()
         defer { rig.remove() }
-        let other = try await rig.lock.acquire(LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
+        let other = try await rig.lock.acquire(
+            LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
         defer { other.release() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: LockError.self) { try await rig.start() }
@@ -734,7 +956,9 @@ import TestSupport
         try rig.dir.write(good, to: "thresholds.json")
         let resumed = try await rig.workflow().resume(progress: { _ in })
         #expect(resumed.outcome == .promoted, "\(resumed.message)")
-        let steps = try rig.history().filter { $0["details"]?["phase"]?.stringValue == "step" }.compactMap { $0["details"]?["weight"] }
+        let steps = try rig.history().filter { $0["details"]?["phase"]?.stringValue == "step" }.compactMap {
+            $0["details"]?["weight"]
+        }
         #expect(steps == [.int(30), .int(30), .int(100)])
         Self.expectWriteAhead(try rig.history())
     }
@@ -742,7 +966,8 @@ import TestSupport
     /// Pauses a rollout at its first step on a missing limit, then puts the limit back.
     static func paused(_ rig: Rig) async throws {
         let good = try rig.dir.read("thresholds.json")
-        try rig.dir.write(good.replacingOccurrences(of: "\"max_p_value\"", with: "\"max_p_valeu\""), to: "thresholds.json")
+        try rig.dir.write(
+            good.replacingOccurrences(of: "\"max_p_value\"", with: "\"max_p_valeu\""), to: "thresholds.json")
         #expect(try await rig.start().outcome == .paused)
         try rig.dir.write(good, to: "thresholds.json")
     }
@@ -753,15 +978,20 @@ import TestSupport
         let rig = try Rig(steps: "[20, 50, 100]")
         defer { rig.remove() }
         try await Self.paused(rig)
-        let report = try await rig.workflow().control("promote", override: OverrideRequest(reason: "hotfix 42", who: "alice"), progress: { _ in })
+        let report = try await rig.workflow().control(
+            "promote", override: OverrideRequest(reason: "hotfix 42", who: "alice"), progress: { _ in })
         #expect(report.outcome == .promoted, "\(report.message)")
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.2.0")
         let lines = try rig.history()
         let override = try #require(lines.first { $0["event"]?.stringValue == "override" })
-        #expect(override["message"]?.stringValue?.contains("alice promoted the rollout of swiftdeploy/api:0.2.0 at step 1/3 (20%)") == true,
-                "\(override["message"]?.stringValue ?? "")")
+        #expect(
+            override["message"]?.stringValue?.contains(
+                "alice promoted the rollout of swiftdeploy/api:0.2.0 at step 1/3 (20%)") == true,
+            "\(override["message"]?.stringValue ?? "")")
         #expect(override["message"]?.stringValue?.contains("hotfix 42") == true)
-        #expect(lines.filter { $0["details"]?["phase"]?.stringValue == "step" }.count == 1, "the remaining steps were skipped")
+        #expect(
+            lines.filter { $0["details"]?["phase"]?.stringValue == "step" }.count == 1,
+            "the remaining steps were skipped")
         Self.expectWriteAhead(lines)
     }
 
@@ -780,7 +1010,9 @@ import TestSupport
         await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.dir.read("nginx.conf") == nginxBefore)
         await #expect(try rig.status().state == .aborted)
-        await #expect(throws: RolloutError.self) { try await rig.workflow().control("abort", override: nil, progress: { _ in }) }
+        await #expect(throws: RolloutError.self) {
+            try await rig.workflow().control("abort", override: nil, progress: { _ in })
+        }
         Self.expectWriteAhead(try rig.history())
     }
 
@@ -792,13 +1024,21 @@ import TestSupport
         try await Self.paused(rig)
         let nginx = try rig.dir.read("nginx.conf")
         let calls = rig.runtime.calls.count
-        let deploy = await #expect(throws: RolloutError.self) { try await DeployWorkflow(context: try rig.context()).run() }
-        #expect(deploy?.errorDescription?.contains("is paused at step 1 (50% of clients on it)") == true, "\(deploy?.errorDescription ?? "")")
+        let deploy = await #expect(throws: RolloutError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
+        #expect(
+            deploy?.errorDescription?.contains("is paused at step 1 (50% of clients on it)") == true,
+            "\(deploy?.errorDescription ?? "")")
         #expect(deploy?.errorDescription?.contains("swiftdeploy rollout abort") == true)
-        await #expect(throws: RolloutError.self) { try await PromoteWorkflow(context: try rig.context(), target: .canary).run() }
+        await #expect(throws: RolloutError.self) {
+            try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
+        }
         #expect(!rig.runtime.calls.dropFirst(calls).contains { $0 == "up" || $0.hasPrefix("recreate") })
         #expect(try rig.dir.read("nginx.conf") == nginx)
-        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap {
+            $0["event"]?.stringValue
+        }
         #expect(refused == ["deploy", "promote"])
         _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
         _ = try await DeployWorkflow(context: try rig.context()).run()
@@ -812,11 +1052,16 @@ import TestSupport
         defer { rig.remove() }
         try await Self.paused(rig)
         let calls = rig.runtime.calls.count
-        let error = await #expect(throws: RolloutError.self) { try await TeardownWorkflow(context: try rig.context()).run() }
-        #expect(error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
+        let error = await #expect(throws: RolloutError.self) {
+            try await TeardownWorkflow(context: try rig.context()).run()
+        }
+        #expect(
+            error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
         #expect(!rig.runtime.calls.dropFirst(calls).contains("down"))
         await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
-        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap { $0["event"]?.stringValue }
+        let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap {
+            $0["event"]?.stringValue
+        }
         #expect(refused == ["teardown"])
         _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
         _ = try await TeardownWorkflow(context: try rig.context()).run()
@@ -831,24 +1076,36 @@ import TestSupport
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("")),
-            (["docker", "service", "inspect"], ScriptedRunner.ok(stderr: "Error: no such service: ro-test_nginx", status: 1)),
+            (
+                ["docker", "service", "inspect"],
+                ScriptedRunner.ok(stderr: "Error: no such service: ro-test_nginx", status: 1)
+            ),
             (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
             (["docker", "ps"], ScriptedRunner.ok("")),
         ])
         var context = try rig.context()
-        context.runtime = SwarmRuntime(project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner, environment: [:])
+        context.runtime = SwarmRuntime(
+            project: "ro-test", stackFile: rig.dir.url.appendingPathComponent("docker-stack.yml"), runner: runner,
+            environment: [:])
         let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-        let plan = RolloutPlan(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100], interval: context.manifest.rollout.interval,
-                               sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
+        let plan = RolloutPlan(
+            image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100],
+            interval: context.manifest.rollout.interval,
+            sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
         let session = try await context.beginAction("rollout abort")
         defer { session.release() }
-        try await workflow.rollback(plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
-                                    progress: { _ in })
+        try await workflow.rollback(
+            plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
+            progress: { _ in })
         #expect(!runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) }, "\(runner.commands)")
         let last = try #require(try rig.history().last)
         #expect(last["details"]?["phase"]?.stringValue == "aborted", "\(last)")
-        #expect(last["message"]?.stringValue?.contains("no service of stack ro-test exists") == true, "\(last["message"]?.stringValue ?? "")")
-        #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"), "the files are written without the candidate")
+        #expect(
+            last["message"]?.stringValue?.contains("no service of stack ro-test exists") == true,
+            "\(last["message"]?.stringValue ?? "")")
+        #expect(
+            !(try rig.dir.read("docker-stack.yml")).contains("app-canary"),
+            "the files are written without the candidate")
     }
 
     /// The promotion's update of the stable service rolled back by Swarm (a new replica failed its health check):
@@ -859,19 +1116,24 @@ import TestSupport
     @Test func aPromotionRolledBackBySwarmPutsTheManifestBackOnStable() async throws {
         let rig = try Rig()
         defer { rig.remove() }
-        rig.runtime.recreateErrors["app"] = .swarmRolledBack(service: "ro-test_app", state: "rollback_completed",
-                                                             message: "update rolled back due to failure or early termination of task k3j2f",
-                                                             tasks: ["ro-test_app.1 on vm: task: non-zero exit (1)"])
+        rig.runtime.recreateErrors["app"] = .swarmRolledBack(
+            service: "ro-test_app", state: "rollback_completed",
+            message: "update rolled back due to failure or early termination of task k3j2f",
+            tasks: ["ro-test_app.1 on vm: task: non-zero exit (1)"])
         let error = await #expect(throws: RolloutError.self) { try await rig.start() }
         let message = error?.errorDescription ?? ""
-        #expect(message.contains("rolled the update of ro-test_app back") && message.contains("swiftdeploy/api:0.1.0"), "\(message)")
+        #expect(
+            message.contains("rolled the update of ro-test_app back") && message.contains("swiftdeploy/api:0.1.0"),
+            "\(message)")
         #expect(message.contains("swiftdeploy rollout abort"), "\(message)")
         #expect(error?.exitStatus == .operationFailed)
         let manifest = try ManifestLoader().load(from: rig.url)
         #expect(manifest.services.image == "swiftdeploy/api:0.1.0" && manifest.services.version == "0.1.0")
         #expect(try rig.dir.read("manifest.yaml").contains("# the release"), "the manifest's comments are kept")
         let compose = try rig.dir.read("docker-compose.yml")
-        #expect(compose.contains("image: \"swiftdeploy/api:0.1.0\"") || compose.contains("image: swiftdeploy/api:0.1.0"), "\(compose)")
+        #expect(
+            compose.contains("image: \"swiftdeploy/api:0.1.0\"") || compose.contains("image: swiftdeploy/api:0.1.0"),
+            "\(compose)")
         let last = try #require(try rig.history().last)
         #expect(last["details"]?["phase"]?.stringValue == "paused")
         #expect(last["outcome"]?.stringValue == "stable-update-rolled-back", "\(last)")
@@ -897,7 +1159,9 @@ import TestSupport
             all["phase"] = .string(phase.rawValue)
             all["rollout_id"] = .string("r1")
             all["pid"] = .int(Int64(getpid()))
-            try await recorder.record(LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all), manifest: manifest)
+            try await recorder.record(
+                LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all),
+                manifest: manifest)
         }
         try await write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
         try await write(.step, ["step": 0, "weight": 50])

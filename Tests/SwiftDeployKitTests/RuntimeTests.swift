@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// Replays canned command results and records the commands asked for.
@@ -15,16 +16,19 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         self.answers = answers.map { (prefix: $0.0, result: $0.1) }
     }
 
-    static func ok(_ stdout: String = "", stderr: String = "", status: Int32 = 0) -> Result<CommandResult, RuntimeError> {
+    static func ok(_ stdout: String = "", stderr: String = "", status: Int32 = 0) -> Result<CommandResult, RuntimeError>
+    {
         .success(CommandResult(commandLine: "", status: status, stdout: stdout, stderr: stderr))
     }
 
     func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) throws -> CommandResult {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         commands.append(arguments)
         timeouts.append(timeout)
         guard let answer = answers.first(where: { Array(arguments.prefix($0.prefix.count)) == $0.prefix }) else {
-            return CommandResult(commandLine: arguments.joined(separator: " "), status: 127, stdout: "", stderr: "unexpected command")
+            return CommandResult(
+                commandLine: arguments.joined(separator: " "), status: 127, stdout: "", stderr: "unexpected command")
         }
         var result = try answer.result.get()
         result.commandLine = arguments.joined(separator: " ")
@@ -34,37 +38,67 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
 
 @Suite struct RuntimeTests {
     @Test func composeV2IsPreferredWhenItAnswers() throws {
-        let runner = ScriptedRunner([(["docker", "compose", "version"], ScriptedRunner.ok("v2.27.1\n")),
-                                     (["docker-compose"], ScriptedRunner.ok("1.29.2\n"))])
-        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeCommand(executable: "docker", prefix: ["compose"], version: "2.27.1"))
+        let runner = ScriptedRunner([
+            (["docker", "compose", "version"], ScriptedRunner.ok("v2.27.1\n")),
+            (["docker-compose"], ScriptedRunner.ok("1.29.2\n")),
+        ])
+        #expect(
+            try ComposeDetector(runner: runner).detectCompose()
+                == ComposeCommand(executable: "docker", prefix: ["compose"], version: "2.27.1"))
     }
 
     @Test func composeV1IsTheFallback() throws {
-        let runner = ScriptedRunner([(["docker", "compose", "version"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),
-                                     (["docker-compose", "version"], ScriptedRunner.ok("1.29.2\n"))])
-        #expect(try ComposeDetector(runner: runner).detectCompose() == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
+        let runner = ScriptedRunner([
+            (
+                ["docker", "compose", "version"],
+                ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)
+            ),
+            (["docker-compose", "version"], ScriptedRunner.ok("1.29.2\n")),
+        ])
+        #expect(
+            try ComposeDetector(runner: runner).detectCompose()
+                == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
     }
 
     @Test func neitherComposeNamesBothAttempts() throws {
-        let runner = ScriptedRunner([(["docker", "compose"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),
-                                     (["docker-compose"], .failure(.programNotFound(program: "docker-compose")))])
+        let runner = ScriptedRunner([
+            (["docker", "compose"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),
+            (["docker-compose"], .failure(.programNotFound(program: "docker-compose"))),
+        ])
         let error = #expect(throws: RuntimeError.self) { try ComposeDetector(runner: runner).detectCompose() }
-        #expect(error == .composeMissing(v2: "docker: unknown command: docker compose", v1: "docker-compose is not on PATH"))
+        #expect(
+            error == .composeMissing(v2: "docker: unknown command: docker compose", v1: "docker-compose is not on PATH")
+        )
         #expect(error?.errorDescription?.contains("'docker compose' (v2) failed") == true)
         #expect(error?.errorDescription?.contains("'docker-compose' (v1) failed") == true)
     }
 
     @Test func unreachableDaemonIsNotAMissingCompose() throws {
-        let runner = ScriptedRunner([(["docker", "info"], ScriptedRunner.ok(stderr: "Cannot connect to the Docker daemon at unix:///tmp/none.sock. Is the docker daemon running?", status: 1))])
+        let runner = ScriptedRunner([
+            (
+                ["docker", "info"],
+                ScriptedRunner.ok(
+                    stderr:
+                        "Cannot connect to the Docker daemon at unix:///tmp/none.sock. Is the docker daemon running?",
+                    status: 1)
+            )
+        ])
         let error = #expect(throws: RuntimeError.self) {
             try ComposeDetector(runner: runner, environment: ["DOCKER_HOST": "unix:///tmp/none.sock"]).checkDaemon()
         }
-        #expect(error == .daemonUnreachable(host: "unix:///tmp/none.sock",
-                                            detail: "Cannot connect to the Docker daemon at unix:///tmp/none.sock. Is the docker daemon running?"))
+        #expect(
+            error
+                == .daemonUnreachable(
+                    host: "unix:///tmp/none.sock",
+                    detail:
+                        "Cannot connect to the Docker daemon at unix:///tmp/none.sock. Is the docker daemon running?"))
     }
 
     @Test(arguments: [
-        ("ERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1: Bind for 0.0.0.0:18080 failed: port is already allocated", 18080),
+        (
+            "ERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1: Bind for 0.0.0.0:18080 failed: port is already allocated",
+            18080
+        ),
         ("Error starting userland proxy: listen tcp4 127.0.0.1:19180: bind: address already in use", 19180),
     ])
     func portConflictsAreRecognised(output: String, port: Int) {
@@ -72,34 +106,51 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
     }
 
     @Test func missingImageIsRecognised() {
-        let output = "Pulling app (swiftdeploy/api:9.9.9)...\nERROR: pull access denied for swiftdeploy/api, repository does not exist or may require 'docker login'"
+        let output =
+            "Pulling app (swiftdeploy/api:9.9.9)...\nERROR: pull access denied for swiftdeploy/api, repository does not exist or may require 'docker login'"
         #expect(ComposeRuntime.missingImage(in: output) == "swiftdeploy/api")
     }
 
     @Test func upFailureBecomesTheMostSpecificError() throws {
         let runner = ScriptedRunner([
             (["docker-compose", "version"], ScriptedRunner.ok("1.29.2")),
-            (["docker-compose", "-p", "shop"], ScriptedRunner.ok(stderr: "Bind for 0.0.0.0:8080 failed: port is already allocated", status: 1)),
+            (
+                ["docker-compose", "-p", "shop"],
+                ScriptedRunner.ok(stderr: "Bind for 0.0.0.0:8080 failed: port is already allocated", status: 1)
+            ),
         ])
-        let runtime = ComposeRuntime(project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
-        #expect(throws: RuntimeError.portTaken(port: 8080, detail: "Bind for 0.0.0.0:8080 failed: port is already allocated")) {
+        let runtime = ComposeRuntime(
+            project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
+        #expect(
+            throws: RuntimeError.portTaken(
+                port: 8080, detail: "Bind for 0.0.0.0:8080 failed: port is already allocated")
+        ) {
             try runtime.up()
         }
-        #expect(runner.commands.last == ["docker-compose", "-p", "shop", "-f", "/x/docker-compose.yml", "up", "-d", "--remove-orphans"])
+        #expect(
+            runner.commands.last == [
+                "docker-compose", "-p", "shop", "-f", "/x/docker-compose.yml", "up", "-d", "--remove-orphans",
+            ])
     }
 
     @Test func inspectionIsScopedByTheProjectLabel() async throws {
         let inspect = """
-        [{"Id":"abc","Name":"/shop_app_1","RestartCount":2,
-          "State":{"Status":"running","ExitCode":0,"StartedAt":"2026-11-21T18:00:00.123456789Z",
-                   "Health":{"Status":"unhealthy","Log":[{"Output":"old"},{"Output":"curl: (7) refused\\n"}]}},
-          "Config":{"Image":"swiftdeploy/api:0.1.0","Env":["MODE=canary","APP_VERSION=0.1.0","X=a=b"],
-                    "Labels":{"com.docker.compose.project":"shop","com.docker.compose.service":"app"}}}]
-        """
-        let runner = ScriptedRunner([(["docker", "ps"], ScriptedRunner.ok("abc\n")), (["docker", "inspect"], ScriptedRunner.ok(inspect))])
-        let runtime = ComposeRuntime(project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
+            [{"Id":"abc","Name":"/shop_app_1","RestartCount":2,
+              "State":{"Status":"running","ExitCode":0,"StartedAt":"2026-11-21T18:00:00.123456789Z",
+                       "Health":{"Status":"unhealthy","Log":[{"Output":"old"},{"Output":"curl: (7) refused\\n"}]}},
+              "Config":{"Image":"swiftdeploy/api:0.1.0","Env":["MODE=canary","APP_VERSION=0.1.0","X=a=b"],
+                        "Labels":{"com.docker.compose.project":"shop","com.docker.compose.service":"app"}}}]
+            """
+        let runner = ScriptedRunner([
+            (["docker", "ps"], ScriptedRunner.ok("abc\n")), (["docker", "inspect"], ScriptedRunner.ok(inspect)),
+        ])
+        let runtime = ComposeRuntime(
+            project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
         let containers = try await runtime.containers()
-        #expect(runner.commands.first == ["docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label=com.docker.compose.project=shop"])
+        #expect(
+            runner.commands.first == [
+                "docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label=com.docker.compose.project=shop",
+            ])
         let app = try #require(containers.first)
         #expect(app.service == "app" && app.name == "shop_app_1")
         #expect(app.health == "unhealthy" && app.lastHealthOutput == "curl: (7) refused")
@@ -123,7 +174,8 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
     }
 
     @Test func processRunnerDrainsLargeOutput() async throws {
-        let result = try await SystemCommandRunner().run(["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x"], timeout: 20)
+        let result = try await SystemCommandRunner().run(
+            ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x"], timeout: 20)
         #expect(result.stdout.count == 1_000_000)
     }
 

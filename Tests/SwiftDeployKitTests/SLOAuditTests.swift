@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `audit` adds lead time for changes to its delivery figures, and each objective's compliance over the period
@@ -23,10 +24,12 @@ import TestSupport
     @Test func leadTimeForChangesFromTheRecordedCommits() throws {
         let committed = HistoryTime.parse("2026-05-01T09:00:00.000Z")!.timeIntervalSince1970
         let asked = Counter()
-        let options = AuditOptions(now: Self.now, commitTime: { commit in
-            asked.increment()
-            return commit == String(repeating: "c", count: 40) ? committed : nil
-        })
+        let options = AuditOptions(
+            now: Self.now,
+            commitTime: { commit in
+                asked.increment()
+                return commit == String(repeating: "c", count: 40) ? committed : nil
+            })
         let (summary, json) = try report(.json, options: options)
         #expect(summary.delivery.leadTimeSamples == 6)
         #expect(summary.delivery.leadTimeUnknown == 0)
@@ -37,7 +40,10 @@ import TestSupport
         #expect(lead?["median"]?.doubleValue == 83_550)
         #expect(lead?["samples"] == 6)
         let (_, markdown) = try report(.markdown, options: options)
-        #expect(markdown.contains("| Lead time for changes | median 23h 12m, max 2d 4h over 6 change(s), commit to deploy |"), "\(markdown)")
+        #expect(
+            markdown.contains(
+                "| Lead time for changes | median 23h 12m, max 2d 4h over 6 change(s), commit to deploy |"),
+            "\(markdown)")
     }
 
     /// Hostile: git does not know the commit. Lead time is unknown and says so, never a made-up zero.
@@ -45,15 +51,21 @@ import TestSupport
         let (summary, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, commitTime: { _ in nil }))
         #expect(summary.delivery.leadTimeSecondsMedian == nil)
         #expect(summary.delivery.leadTimeUnknown == 6)
-        #expect(markdown.contains("| Lead time for changes | unknown: none of the 6 change(s) recorded a commit git knows |"), "\(markdown)")
+        #expect(
+            markdown.contains(
+                "| Lead time for changes | unknown: none of the 6 change(s) recorded a commit git knows |"),
+            "\(markdown)")
     }
 
     /// Each objective's compliance over the period, from one error-ratio query over the whole period.
     @Test func complianceOverThePeriodFromPrometheus() async throws {
         let seen = Lines()
         let prometheus = try LoopbackHTTPServer { request in
-            seen.add(URLComponents(string: "http://x" + request.path)?.queryItems?.first { $0.name == "query" }?.value ?? "")
-            return .json(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1780000000,"0.002"]}]}}"#)
+            seen.add(
+                URLComponents(string: "http://x" + request.path)?.queryItems?.first { $0.name == "query" }?.value ?? "")
+            return .json(
+                #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1780000000,"0.002"]}]}}"#
+            )
         }
         defer { prometheus.stop() }
         let project = try SLOGateTests.Project(prometheusURL: prometheus.url("").absoluteString.trimmingSuffix("/"))
@@ -70,8 +82,13 @@ import TestSupport
         let (_, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, objectives: objectives))
         #expect(markdown.contains("| availability | 99.5% | 99.800% | 40.0% |"), "\(markdown)")
         let (_, json) = try report(.json, options: AuditOptions(now: Self.now, objectives: objectives))
-        #expect(try JSONValue.parse(Data(json.utf8))["objectives"] == [["name": "availability", "target": "99.5", "compliance": 0.998,
-                                                                        "budget_used": .double(0.002 / 0.005), "reason": nil]])
+        #expect(
+            try JSONValue.parse(Data(json.utf8))["objectives"] == [
+                [
+                    "name": "availability", "target": "99.5", "compliance": 0.998,
+                    "budget_used": .double(0.002 / 0.005), "reason": nil,
+                ]
+            ])
     }
 
     /// Hostile: Prometheus is down, or has no requests in the period. Compliance is unknown with the reason, never 100%.
@@ -82,14 +99,18 @@ import TestSupport
         let unreachable = await SLOCollector(limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
             .compliance(manifest: down.manifest, from: Self.now.addingTimeInterval(-86_400), to: Self.now)
         #expect(unreachable.first?.compliance == nil)
-        #expect(unreachable.first?.reason?.hasPrefix("Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true,
-                "\(String(describing: unreachable.first?.reason))")
+        #expect(
+            unreachable.first?.reason?.hasPrefix("Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true,
+            "\(String(describing: unreachable.first?.reason))")
 
-        let empty = try LoopbackHTTPServer { _ in .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#) }
+        let empty = try LoopbackHTTPServer { _ in
+            .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
+        }
         defer { empty.stop() }
         let quiet = try SLOGateTests.Project(prometheusURL: empty.url("").absoluteString.trimmingSuffix("/"))
         defer { quiet.dir.remove() }
-        let none = await SLOCollector().compliance(manifest: quiet.manifest, from: Self.now.addingTimeInterval(-86_400), to: Self.now)
+        let none = await SLOCollector().compliance(
+            manifest: quiet.manifest, from: Self.now.addingTimeInterval(-86_400), to: Self.now)
         #expect(none.first?.compliance == nil)
         #expect(none.first?.reason?.contains("has no requests") == true)
         let (_, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, objectives: none))

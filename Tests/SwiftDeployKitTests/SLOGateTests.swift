@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The `slo` policy domain end to end in the library: evidence from a Prometheus HTTP API (a loopback stand-in
@@ -16,32 +17,35 @@ import TestSupport
             dir = try TemporaryDirectory(prefix: "swiftdeploy-slo")
             let root = RepositoryPaths.root
             let text = """
-            project: slo-gate
-            services:
-              name: \(serviceName)
-              image: swiftdeploy/api:0.1.0
-              port: 3000
-            nginx:
-              image: swiftdeploy/nginx:bookworm
-              port: 18080
-            network:
-              name: slo-net
-              driver_type: bridge
-            policy:
-              dir: policies
-              thresholds: thresholds.json
-            \(prometheusURL.map { "metrics:\n  prometheus_url: \($0)\n" } ?? "")slo:
-              window: 30d
-              change_window: 10
-              objectives:
-                - name: availability
-                  target: 99.5
-            \(extra)
-            """
+                project: slo-gate
+                services:
+                  name: \(serviceName)
+                  image: swiftdeploy/api:0.1.0
+                  port: 3000
+                nginx:
+                  image: swiftdeploy/nginx:bookworm
+                  port: 18080
+                network:
+                  name: slo-net
+                  driver_type: bridge
+                policy:
+                  dir: policies
+                  thresholds: thresholds.json
+                \(prometheusURL.map { "metrics:\n  prometheus_url: \($0)\n" } ?? "")slo:
+                  window: 30d
+                  change_window: 10
+                  objectives:
+                    - name: availability
+                      target: 99.5
+                \(extra)
+                """
             let url = try dir.write(text, to: "manifest.yaml")
             // The repository's policies and thresholds, copied in: swiftdeploy reads nothing outside the project.
-            try FileManager.default.copyItem(at: root.appendingPathComponent("policies"), to: dir.url.appendingPathComponent("policies"))
-            try FileManager.default.copyItem(at: root.appendingPathComponent("thresholds.json"), to: dir.url.appendingPathComponent("thresholds.json"))
+            try FileManager.default.copyItem(
+                at: root.appendingPathComponent("policies"), to: dir.url.appendingPathComponent("policies"))
+            try FileManager.default.copyItem(
+                at: root.appendingPathComponent("thresholds.json"),
+                to: dir.url.appendingPathComponent("thresholds.json"))
             if let history {
                 let data = try Data(contentsOf: fixture("slo/\(history)"))
                 try data.write(to: dir.url.appendingPathComponent("history.jsonl"))
@@ -52,9 +56,11 @@ import TestSupport
         func decide(commitTime: @escaping @Sendable (String) -> Double? = { _ in nil }) async -> PolicyDecision {
             var evaluator = PolicyEvaluator()
             evaluator.sloEvidence = { request in
-                await SLOCollector(limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3),
-                                   delivery: { _ in DeliveryFiguresReader(commitTime: commitTime) })
-                    .collect(manifest: request.manifest)
+                await SLOCollector(
+                    limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3),
+                    delivery: { _ in DeliveryFiguresReader(commitTime: commitTime) }
+                )
+                .collect(manifest: request.manifest)
             }
             return await evaluator.evaluate(domain: "slo", request: GateRequest(manifest: manifest, action: "gate"))
         }
@@ -63,13 +69,16 @@ import TestSupport
     /// Answers `slo:sli_error:ratio_rate<window>` with `ratio(window)` for the availability objective, and no alerts.
     static func fakePrometheus(_ ratio: @escaping @Sendable (String) -> String?) throws -> LoopbackHTTPServer {
         try LoopbackHTTPServer { request in
-            let query = URLComponents(string: "http://x" + request.path)?.queryItems?.first { $0.name == "query" }?.value ?? ""
+            let query =
+                URLComponents(string: "http://x" + request.path)?.queryItems?.first { $0.name == "query" }?.value ?? ""
             if query.hasPrefix("slo:sli_error:ratio_rate") {
                 let window = String(query.dropFirst("slo:sli_error:ratio_rate".count))
                 guard let value = ratio(window) else {
                     return .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
                 }
-                return .json(#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"\#(query)","objective":"availability"},"value":[1764000000,"\#(value)"]}]}}"#)
+                return .json(
+                    #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"\#(query)","objective":"availability"},"value":[1764000000,"\#(value)"]}]}}"#
+                )
             }
             return .json(#"{"status":"success","data":{"resultType":"vector","result":[]}}"#)
         }
@@ -78,7 +87,9 @@ import TestSupport
     // MARK: delivery figures
 
     @Test func deliveryFiguresFromAFixtureHistory() async throws {
-        let reader = DeliveryFiguresReader { commit in commit == String(repeating: "0", count: 39) + "1" ? 1_763_999_000 : nil }
+        let reader = DeliveryFiguresReader { commit in
+            commit == String(repeating: "0", count: 39) + "1" ? 1_763_999_000 : nil
+        }
         let now = HistoryTime.parse("2025-11-25T04:00:00.000Z")!
         let figures = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 10, now: now)
         #expect(figures.changes == 10)
@@ -95,7 +106,8 @@ import TestSupport
         let last3 = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 3, now: now)
         #expect(last3.changes == 3 && last3.failedChanges == 2)
         // No history yet: no changes, no rate (never a made-up zero).
-        let none = try await reader.read(history: URL(fileURLWithPath: "/nonexistent/history.jsonl"), changeWindow: 10, now: now)
+        let none = try await reader.read(
+            history: URL(fileURLWithPath: "/nonexistent/history.jsonl"), changeWindow: 10, now: now)
         #expect(none.changes == 0 && none.changeFailureRate == nil)
         #expect(none.json["change_failure_rate"] == .null)
     }
@@ -105,8 +117,13 @@ import TestSupport
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
         _ = try dir.write("x\n", to: "file.txt")
-        for args in [["init", "-q"], ["add", "file.txt"],
-                     ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "one", "--date", "2025-11-24T15:00:00Z"]] {
+        for args in [
+            ["init", "-q"], ["add", "file.txt"],
+            [
+                "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "one", "--date",
+                "2025-11-24T15:00:00Z",
+            ],
+        ] {
             var env = ProcessInfo.processInfo.environment
             env["GIT_COMMITTER_DATE"] = "2025-11-24T15:00:00Z"
             let process = Process()
@@ -117,7 +134,8 @@ import TestSupport
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
         }
-        let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let history = #"{"event":"deploy","outcome":"ok","commit":"\#(sha)","time":"2025-11-24T16:30:00.000Z"}"# + "\n"
         let url = try dir.write(history, to: "history.jsonl")
         let figures = try await DeliveryFiguresReader.git(in: dir.url).read(history: url, changeWindow: 10)
@@ -134,7 +152,10 @@ import TestSupport
         var shas: [String] = []
         for (n, date) in ["2025-11-24T15:00:00Z", "2025-11-25T09:30:00Z", "2025-11-26T18:45:00Z"].enumerated() {
             _ = try dir.write("\(n)\n", to: "file.txt")
-            var commands = [["add", "file.txt"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "c\(n)"]]
+            var commands = [
+                ["add", "file.txt"],
+                ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "c\(n)"],
+            ]
             if n == 0 { commands.insert(["init", "-q"], at: 0) }
             for args in commands {
                 var env = ProcessInfo.processInfo.environment
@@ -147,7 +168,9 @@ import TestSupport
                 process.waitUntilExit()
                 #expect(process.terminationStatus == 0)
             }
-            shas.append(try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(in: .whitespacesAndNewlines))
+            shas.append(
+                try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
+                    in: .whitespacesAndNewlines))
         }
         let reader = DeliveryFiguresReader.git(in: dir.url)
         let asked = shas + [String(shas[1].prefix(10)), String(repeating: "ab", count: 20), "not-a-commit", shas[0]]
@@ -162,16 +185,21 @@ import TestSupport
 
     /// Done-when: the slo domain denies on a change failure rate above its limit, from a fixture history.
     @Test func deniesOnAChangeFailureRateAboveItsLimit() async throws {
-        let prometheus = try Self.fakePrometheus { _ in "0.001" }   // burn 0.2 everywhere: calm
+        let prometheus = try Self.fakePrometheus { _ in "0.001" }  // burn 0.2 everywhere: calm
         defer { prometheus.stop() }
-        let failing = try Project(prometheusURL: prometheus.url("").absoluteString.trimmingSuffix("/"), history: "history-failing.jsonl")
+        let failing = try Project(
+            prometheusURL: prometheus.url("").absoluteString.trimmingSuffix("/"), history: "history-failing.jsonl")
         defer { failing.dir.remove() }
         let decision = await failing.decide()
         #expect(decision.verdict == .deny)
-        #expect(decision.reasons == ["change failure rate is 0.4 (4 of the last 10 changes failed), above the maximum ratio of 0.15 (thresholds.json slo.max_change_failure_rate)"])
+        #expect(
+            decision.reasons == [
+                "change failure rate is 0.4 (4 of the last 10 changes failed), above the maximum ratio of 0.15 (thresholds.json slo.max_change_failure_rate)"
+            ])
         #expect(decision.input["delivery"]?["change_failure_rate"] == .double(0.4))
 
-        let healthy = try Project(prometheusURL: prometheus.url("").absoluteString.trimmingSuffix("/"), history: "history-healthy.jsonl")
+        let healthy = try Project(
+            prometheusURL: prometheus.url("").absoluteString.trimmingSuffix("/"), history: "history-healthy.jsonl")
         defer { healthy.dir.remove() }
         let allowed = await healthy.decide()
         #expect(allowed.verdict == .allow, "\(allowed.reasons)")
@@ -186,7 +214,10 @@ import TestSupport
         defer { project.dir.remove() }
         let decision = await project.decide()
         #expect(decision.verdict == .deny)
-        #expect(decision.reasons == ["objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"])
+        #expect(
+            decision.reasons == [
+                "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
+            ])
     }
 
     @Test func ticketLevelBurnWarns() async throws {
@@ -196,7 +227,10 @@ import TestSupport
         defer { project.dir.remove() }
         let decision = await project.decide()
         #expect(decision.verdict == .warn)
-        #expect(decision.reasons == ["objective availability burns its error budget at 4x over 1d and 4x over 2h, above the ticket-level 3x (thresholds.json slo.ticket_burn_rates)"])
+        #expect(
+            decision.reasons == [
+                "objective availability burns its error budget at 4x over 1d and 4x over 2h, above the ticket-level 3x (thresholds.json slo.ticket_burn_rates)"
+            ])
     }
 
     @Test func exhaustedBudgetDenies() async throws {
@@ -207,7 +241,10 @@ import TestSupport
         let decision = await project.decide()
         #expect(decision.verdict == .deny)
         #expect(decision.reasons.first?.hasPrefix("objective availability has -0.") == true, "\(decision.reasons)")
-        #expect(decision.reasons.first?.hasSuffix("of its 30d error budget left (as a fraction), at or below the minimum 0 (thresholds.json slo.min_error_budget_remaining)") == true)
+        #expect(
+            decision.reasons.first?.hasSuffix(
+                "of its 30d error budget left (as a fraction), at or below the minimum 0 (thresholds.json slo.min_error_budget_remaining)"
+            ) == true)
     }
 
     @Test func missingSeriesAreInconclusiveNeverAllow() async throws {
@@ -219,7 +256,10 @@ import TestSupport
         let decision = await project.decide()
         #expect(decision.verdict == .inconclusive)
         #expect(decision.reasons.count == 1)
-        #expect(decision.reasons.first?.contains("has no value for objective availability over 5m, 30m, 1h, 2h, 6h, 1d, 3d, 30d") == true, "\(decision.reasons)")
+        #expect(
+            decision.reasons.first?.contains(
+                "has no value for objective availability over 5m, 30m, 1h, 2h, 6h, 1d, 3d, 30d") == true,
+            "\(decision.reasons)")
 
         // One window is NaN (no requests in the last 5 minutes).
         let nan = try Self.fakePrometheus { window in window == "5m" ? "NaN" : "0.001" }
@@ -228,10 +268,14 @@ import TestSupport
         defer { quiet.dir.remove() }
         let quietDecision = await quiet.decide()
         #expect(quietDecision.verdict == .inconclusive)
-        #expect(quietDecision.reasons.first?.contains("over 5m (slo:sli_error:ratio_rate5m{objective=\"availability\"})") == true, "\(quietDecision.reasons)")
+        #expect(
+            quietDecision.reasons.first?.contains("over 5m (slo:sli_error:ratio_rate5m{objective=\"availability\"})")
+                == true, "\(quietDecision.reasons)")
 
         // Prometheus answers an error.
-        let broken = try LoopbackHTTPServer { _ in .json(#"{"status":"error","errorType":"internal","error":"boom"}"#, status: 500) }
+        let broken = try LoopbackHTTPServer { _ in
+            .json(#"{"status":"error","errorType":"internal","error":"boom"}"#, status: 500)
+        }
         defer { broken.stop() }
         let failing = try Project(prometheusURL: broken.url("").absoluteString.trimmingSuffix("/"))
         defer { failing.dir.remove() }
@@ -247,15 +291,23 @@ import TestSupport
         let decision = await down.decide()
         #expect(decision.verdict == .inconclusive)
         // Names the Prometheus, the distinct reason, and what to do (not the canary's metrics.source advice).
-        #expect(decision.reasons.first?.hasPrefix("slo: Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true, "\(decision.reasons)")
-        #expect(decision.reasons.first?.hasSuffix("; start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url") == true,
-                "\(decision.reasons)")
+        #expect(
+            decision.reasons.first?.hasPrefix("slo: Prometheus at http://127.0.0.1:\(port) is not reachable: ") == true,
+            "\(decision.reasons)")
+        #expect(
+            decision.reasons.first?.hasSuffix(
+                "; start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url"
+            ) == true,
+            "\(decision.reasons)")
 
         let none = try Project(prometheusURL: nil)
         defer { none.dir.remove() }
         let noURL = await none.decide()
         #expect(noURL.verdict == .inconclusive)
-        #expect(noURL.reasons == ["slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url"])
+        #expect(
+            noURL.reasons == [
+                "slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url"
+            ])
 
         var withoutSLO = none.manifest
         withoutSLO.slo = nil
@@ -278,24 +330,27 @@ import TestSupport
         let service = "slo\(UUID().uuidString.prefix(6).lowercased())"
         let project = try Project(prometheusURL: "http://127.0.0.1:\(promPort)", serviceName: service)
         defer { project.dir.remove() }
-        let rules = try #require(ObservabilityRenderer(manifest: project.manifest).files().first { $0.path == "rules/slo.yml" })
+        let rules = try #require(
+            ObservabilityRenderer(manifest: project.manifest).files().first { $0.path == "rules/slo.yml" })
         _ = try project.dir.write(rules.contents, to: "prom/rules/slo.yml")
         let config = """
-        global:
-          scrape_interval: 500ms
-          evaluation_interval: 500ms
-        rule_files:
-          - rules/slo.yml
-        scrape_configs:
-          - job_name: \(service)
-            static_configs:
-              - targets: ['127.0.0.1:\(target.port)']
-        """
+            global:
+              scrape_interval: 500ms
+              evaluation_interval: 500ms
+            rule_files:
+              - rules/slo.yml
+            scrape_configs:
+              - job_name: \(service)
+                static_configs:
+                  - targets: ['127.0.0.1:\(target.port)']
+            """
         let configURL = try project.dir.write(config, to: "prom/prometheus.yml")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
-                             "--web.listen-address=127.0.0.1:\(promPort)"]
+        process.arguments = [
+            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
+            "--web.listen-address=127.0.0.1:\(promPort)",
+        ]
         let log = try project.dir.write("", to: "prom/prometheus.log")
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -312,7 +367,9 @@ import TestSupport
                 last = decision
                 if decision.verdict == verdict { return decision }
             }
-            Issue.record("no \(verdict) within \(seconds)s; last: \(last?.verdict.rawValue ?? "none") \(last?.reasons ?? []); log: \((try? project.dir.read("prom/prometheus.log").suffix(600)) ?? "")")
+            Issue.record(
+                "no \(verdict) within \(seconds)s; last: \(last?.verdict.rawValue ?? "none") \(last?.reasons ?? []); log: \((try? project.dir.read("prom/prometheus.log").suffix(600)) ?? "")"
+            )
             return nil
         }
 
@@ -325,8 +382,12 @@ import TestSupport
         // 14.4 × 0.005 within seconds however long the healthy phase lasted.
         traffic.errorsPerScrape = 1000
         let denied = await waitFor(.deny, seconds: 90)
-        #expect(denied?.reasons.contains { $0.hasPrefix("objective availability burns its error budget at") && $0.contains("over 1h and") && $0.contains("over 5m, above the page-level 14.4x") } == true,
-                "\(denied?.reasons ?? [])")
+        #expect(
+            denied?.reasons.contains {
+                $0.hasPrefix("objective availability burns its error budget at") && $0.contains("over 1h and")
+                    && $0.contains("over 5m, above the page-level 14.4x")
+            } == true,
+            "\(denied?.reasons ?? [])")
 
         // Prometheus stopped: inconclusive, never allow.
         process.stop(grace: 5)
@@ -343,12 +404,21 @@ final class SwitchableTraffic: @unchecked Sendable {
     private var _errors = 0
 
     var errorsPerScrape: Int {
-        get { lock.lock(); defer { lock.unlock() }; return _errors }
-        set { lock.lock(); _errors = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return _errors
+        }
+        set {
+            lock.lock()
+            _errors = newValue
+            lock.unlock()
+        }
     }
 
     func scrape() -> String {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         demo.record(path: "/", status: 200, seconds: 0.02, count: 100)
         demo.record(path: "/", status: 500, seconds: 0.02, count: _errors)
         demo.record(path: "/healthz", status: 500, seconds: 0.001, count: 50)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `rollout start` asks the `slo` domain as well as the infrastructure one when the manifest has an `slo` block:
@@ -11,21 +12,22 @@ import TestSupport
     typealias Rig = RolloutWorkflowTests.Rig
 
     static let slo = """
-    slo:
-      window: 30d
-      objectives:
-        - name: availability
-          target: 99.5
-    observability:
-      prometheus: true
+        slo:
+          window: 30d
+          objectives:
+            - name: availability
+              target: 99.5
+        observability:
+          prometheus: true
 
-    """
+        """
 
     @Test(arguments: [Verdict.deny, .inconclusive])
     func theSLOPolicyGatesTheStart(_ verdict: Verdict) async throws {
         var rig = try Rig(extra: Self.slo)
         defer { rig.remove() }
-        let reason = verdict == .deny
+        let reason =
+            verdict == .deny
             ? "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
             : "slo: Prometheus at http://127.0.0.1:9090 is not reachable"
         rig.gate = FakePolicyGate(["slo": (verdict, [reason])])
@@ -45,8 +47,11 @@ import TestSupport
     @Test func anOverrideIsAuditedAndTheIntentKeepsTheSLODecision() async throws {
         var rig = try Rig(extra: Self.slo)
         defer { rig.remove() }
-        rig.gate = FakePolicyGate(["slo": (.inconclusive, ["slo: Prometheus at http://127.0.0.1:9090 is not reachable"])])
-        let report = try await rig.start(override: OverrideRequest(reason: "INC-9 Prometheus rebuilt tonight", who: "carol"))
+        rig.gate = FakePolicyGate([
+            "slo": (.inconclusive, ["slo: Prometheus at http://127.0.0.1:9090 is not reachable"])
+        ])
+        let report = try await rig.start(
+            override: OverrideRequest(reason: "INC-9 Prometheus rebuilt tonight", who: "carol"))
         #expect(report.outcome == .promoted, "\(report.message)")
         let lines = try rig.history()
         let override = try #require(lines.firstIndex { $0["event"]?.stringValue == "override" })

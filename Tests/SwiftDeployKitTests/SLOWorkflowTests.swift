@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `deploy` and `promote` ask the `slo` domain when the manifest has an `slo` block, enforce it like any gate
@@ -10,16 +11,17 @@ import TestSupport
 @Suite struct SLOWorkflowTests {
     typealias Rig = WorkflowTests.Rig
 
-    static let manifestText = WorkflowTests.manifestText + """
-    slo:
-      window: 30d
-      objectives:
-        - name: availability
-          target: 99.5
-    observability:
-      prometheus: true
+    static let manifestText =
+        WorkflowTests.manifestText + """
+            slo:
+              window: 30d
+              objectives:
+                - name: availability
+                  target: 99.5
+            observability:
+              prometheus: true
 
-    """
+            """
 
     final class Lines: @unchecked Sendable {
         private let lock = NSLock()
@@ -49,7 +51,10 @@ import TestSupport
         let lines = Lines()
         _ = try await DeployWorkflow(context: try rig.context()).run { lines.add($0) }
         #expect(rig.gate.requests.map(\.domain) == ["infrastructure"])
-        #expect(lines.all.contains("slo policy: not asked: nothing of project wf-test runs yet, so no error budget is being spent"), "\(lines.all)")
+        #expect(
+            lines.all.contains(
+                "slo policy: not asked: nothing of project wf-test runs yet, so no error budget is being spent"),
+            "\(lines.all)")
         #expect(rig.runtime.calls.contains("up"))
     }
 
@@ -61,10 +66,18 @@ import TestSupport
         _ = try await DeployWorkflow(context: try rig.context()).run()
         let upsBefore = rig.runtime.calls.filter { $0 == "up" }.count
         let recordsBefore = rig.recorder.records.count
-        rig.gate.set("slo", .deny, reasons: ["objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"])
-        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        rig.gate.set(
+            "slo", .deny,
+            reasons: [
+                "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
+            ])
+        let error = await #expect(throws: LifecycleError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
         #expect(error?.exitStatus == .failed)
-        #expect(error?.errorDescription?.contains("objective availability burns its error budget at 20x over 1h") == true, "\(String(describing: error))")
+        #expect(
+            error?.errorDescription?.contains("objective availability burns its error budget at 20x over 1h") == true,
+            "\(String(describing: error))")
         #expect(rig.runtime.calls.filter { $0 == "up" }.count == upsBefore)
         #expect(Array(rig.events.dropFirst(recordsBefore)) == ["deploy:refused"])
         #expect(rig.recorder.records.last?.decision?.domain == "slo")
@@ -77,7 +90,8 @@ import TestSupport
         let rig = try Rig(manifest: Self.manifestText)
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        rig.gate.set("slo", .inconclusive, reasons: ["slo: metrics: Prometheus at http://127.0.0.1:9090 is not reachable"])
+        rig.gate.set(
+            "slo", .inconclusive, reasons: ["slo: metrics: Prometheus at http://127.0.0.1:9090 is not reachable"])
         let error = await #expect(throws: LifecycleError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         }
@@ -88,8 +102,10 @@ import TestSupport
         #expect(rig.events.last == "promote:refused")
         #expect(rig.gate.requests.suffix(2).map(\.domain) == ["canary", "slo"])
 
-        let report = try await PromoteWorkflow(context: try rig.context(), target: .canary,
-                                               override: OverrideRequest(reason: "INC-7 Prometheus rebuild", who: "alice")).run()
+        let report = try await PromoteWorkflow(
+            context: try rig.context(), target: .canary,
+            override: OverrideRequest(reason: "INC-7 Prometheus rebuild", who: "alice")
+        ).run()
         #expect(report.outcome == .promoted)
         #expect(report.overridden)
         #expect(Array(rig.events.suffix(3)) == ["override:ok", "intent:open", "promote:ok"])
@@ -124,21 +140,26 @@ import TestSupport
         let observability = rig.dir.url.appendingPathComponent("observability")
         #expect(FileManager.default.fileExists(atPath: observability.appendingPathComponent("rules/slo.yml").path))
         _ = try rig.dir.write("my notes\n", to: "observability/runbooks/NOTES.md")
-        let context = LifecycleContext(manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: GeneratorRenderer(),
-                                    gate: rig.gate, recorder: rig.recorder, probe: FakeHTTPProbe(runtime: rig.runtime),
-                                    lock: rig.lock, pollInterval: 0.02)
+        let context = LifecycleContext(
+            manifestURL: rig.url, manifest: manifest, runtime: rig.runtime, renderer: GeneratorRenderer(),
+            gate: rig.gate, recorder: rig.recorder, probe: FakeHTTPProbe(runtime: rig.runtime),
+            lock: rig.lock, pollInterval: 0.02)
         let report = try await TeardownWorkflow(context: context, clean: true).run()
         let shown = report.deletedFiles.map { manifest.shownPath($0) }
         #expect(Array(shown.prefix(2)) == ["nginx.conf", "docker-compose.yml"])
-        #expect(shown.contains("observability/rules/slo.yml") && shown.contains("observability/prometheus.yml"), "\(shown)")
+        #expect(
+            shown.contains("observability/rules/slo.yml") && shown.contains("observability/prometheus.yml"), "\(shown)")
         #expect(shown.contains("observability/grafana/dashboards/swiftdeploy-slo.json"), "\(shown)")
         // Emptied directories are gone; the one holding the user's file stays with it.
         #expect(!FileManager.default.fileExists(atPath: observability.appendingPathComponent("rules").path))
         #expect(!FileManager.default.fileExists(atPath: observability.appendingPathComponent("grafana").path))
         #expect(try rig.dir.read("observability/runbooks/NOTES.md") == "my notes\n")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: observability.appendingPathComponent("runbooks").path) == ["NOTES.md"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: observability.appendingPathComponent("runbooks").path)
+                == ["NOTES.md"])
         guard case .array(let recorded)? = rig.recorder.records.last?.details["deleted"] else {
-            Issue.record("the teardown record lists no deleted files"); return
+            Issue.record("the teardown record lists no deleted files")
+            return
         }
         #expect(recorded.contains("observability/rules/slo.yml"), "\(recorded)")
     }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `status` asks its gate for every domain at once through the `PolicyGate` protocol (the policy evaluator then
@@ -19,7 +20,9 @@ import TestSupport
 
         func evaluate(domains: [String], request: GateRequest) async -> [PolicyDecision] {
             lock.withLock { batches.append(domains) }
-            return domains.map { PolicyDecision(domain: $0, verdict: .warn, reasons: ["asked at once"], engine: "batch", input: .null) }
+            return domains.map {
+                PolicyDecision(domain: $0, verdict: .warn, reasons: ["asked at once"], engine: "batch", input: .null)
+            }
         }
     }
 
@@ -30,7 +33,9 @@ import TestSupport
         let gate = BatchGate()
         var context = try rig.context()
         context.gate = gate
-        let frame = try await StatusWorkflow(context: context, metrics: nil, window: ManifestDuration(milliseconds: 100)).snapshot()
+        let frame = try await StatusWorkflow(
+            context: context, metrics: nil, window: ManifestDuration(milliseconds: 100)
+        ).snapshot()
         #expect(gate.batches == [["infrastructure", "canary"]])
         #expect(gate.singles.isEmpty)
         #expect(frame.decisions.map(\.verdict) == [.warn, .warn])
@@ -38,8 +43,10 @@ import TestSupport
 
     @Test func aGateThatDecidesOneDomainAtATimeIsAskedForEachInOrder() async throws {
         let gate = FakePolicyGate(["canary": (.deny, ["too many errors"])])
-        let manifest = try ManifestLoader().parse(WorkflowTests.manifestText, file: "manifest.yaml", directory: FileManager.default.temporaryDirectory)
-        let decisions = await gate.evaluate(domains: ["infrastructure", "canary"], request: GateRequest(manifest: manifest, action: "status"))
+        let manifest = try ManifestLoader().parse(
+            WorkflowTests.manifestText, file: "manifest.yaml", directory: FileManager.default.temporaryDirectory)
+        let decisions = await gate.evaluate(
+            domains: ["infrastructure", "canary"], request: GateRequest(manifest: manifest, action: "status"))
         #expect(decisions.map(\.verdict) == [.allow, .deny])
         #expect(gate.requests.map(\.domain) == ["infrastructure", "canary"])
     }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,9 @@ import Glibc
 /// The two-node swarm harness on the real engine: what it builds works across nodes, and nothing it made
 /// survives a tear-down, a start that fails half-way, or an owner that died.
 /// Run under the swarm lock (one swarm test at a time on the shared engine).
-@Suite(.serialized, .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
+@Suite(
+    .serialized,
+    .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
 struct SwarmClusterTests {
     static let debian = "swiftdeploy/debian:bookworm"
     static let api = "swiftdeploy/api:0.1.0"
@@ -32,7 +35,9 @@ struct SwarmClusterTests {
         return Set(words.filter { $0.hasPrefix(SwarmCluster.prefix) })
     }
 
-    @Test("two engines: the worker joins, images are copied, a task on the worker answers a container on the manager over the overlay; stopping the worker's engine shows it down; tear-down leaves nothing")
+    @Test(
+        "two engines: the worker joins, images are copied, a task on the worker answers a container on the manager over the overlay; stopping the worker's engine shows it down; tear-down leaves nothing"
+    )
     func twoNodesWorkAndTearDownLeavesNothing() throws {
         #expect(try Self.swarmState() == "inactive", "the shared engine must not be in a swarm before the test")
         let gwbridgeBefore = try DockerTestEnvironment.docker(["network", "inspect", "docker_gwbridge"]).status == 0
@@ -53,21 +58,28 @@ struct SwarmClusterTests {
         #expect(cluster.managerNodeID != cluster.workerNodeID)
         let roles = try DockerTestEnvironment.docker(["node", "ls", "--format", "{{.ID}} {{.ManagerStatus}}"]).output
         #expect(roles.contains("\(cluster.managerNodeID) Leader"))
-        let workerAddress = try DockerTestEnvironment.docker(["node", "inspect", "--format", "{{.Status.Addr}}", cluster.workerNodeID]).output
+        let workerAddress = try DockerTestEnvironment.docker([
+            "node", "inspect", "--format", "{{.Status.Addr}}", cluster.workerNodeID,
+        ]).output
         #expect(workerAddress.trimmingCharacters(in: .whitespacesAndNewlines) == cluster.workerAddress)
         for image in [Self.api, Self.debian] {
-            #expect(try cluster.workerDocker(["image", "inspect", image]).status == 0, "image \(image) is not on the worker")
+            #expect(
+                try cluster.workerDocker(["image", "inspect", image]).status == 0, "image \(image) is not on the worker"
+            )
         }
         let workerPID = try #require(cluster.workerPID)
         let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(workerPID)/fd")) ?? []
-        let targets = descriptors.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(workerPID)/fd/\($0)") }
+        let targets = descriptors.compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(workerPID)/fd/\($0)")
+        }
         #expect(!targets.isEmpty, "cannot read the worker dockerd's descriptors")
         #expect(!targets.contains(markerPath), "the worker's dockerd inherited a descriptor of the test process")
 
         // The api on the worker only; a container on the manager reaches it through the overlay network.
         let net = "\(cluster.name)-net"
         let svc = "\(cluster.name)-api"
-        #expect(try DockerTestEnvironment.docker(["network", "create", "-d", "overlay", "--attachable", net]).status == 0)
+        #expect(
+            try DockerTestEnvironment.docker(["network", "create", "-d", "overlay", "--attachable", net]).status == 0)
         let create = try DockerTestEnvironment.docker([
             "service", "create", "-d", "--name", svc, "--network", net, "--replicas", "1",
             "--constraint", "node.role == worker", "--env", "APP_PORT=3000", Self.api,
@@ -75,22 +87,37 @@ struct SwarmClusterTests {
         #expect(create.status == 0, "\(create.output)")
         var runningOn = ""
         for _ in 0..<120 {
-            runningOn = try DockerTestEnvironment.docker(["service", "ps", svc, "--filter", "desired-state=running",
-                                                         "--format", "{{.Node}} {{.CurrentState}}", "--no-trunc"]).output
-            let tasks = try DockerTestEnvironment.docker(["node", "ps", cluster.workerNodeID, "--filter", "desired-state=running",
-                                                         "--format", "{{.Name}} {{.CurrentState}}"]).output
+            runningOn = try DockerTestEnvironment.docker([
+                "service", "ps", svc, "--filter", "desired-state=running",
+                "--format", "{{.Node}} {{.CurrentState}}", "--no-trunc",
+            ]).output
+            let tasks = try DockerTestEnvironment.docker([
+                "node", "ps", cluster.workerNodeID, "--filter", "desired-state=running",
+                "--format", "{{.Name}} {{.CurrentState}}",
+            ]).output
             if tasks.contains(svc) && tasks.contains("Running") { break }
             Thread.sleep(forTimeInterval: 1)
         }
-        let onWorker = try DockerTestEnvironment.docker(["node", "ps", cluster.workerNodeID, "--filter", "desired-state=running",
-                                                       "--format", "{{.Name}} {{.CurrentState}}"]).output
-        #expect(onWorker.contains(svc) && onWorker.contains("Running"), "the api task is not running on the worker: \(runningOn)")
-        let onManager = try DockerTestEnvironment.docker(["node", "ps", cluster.managerNodeID, "--filter", "desired-state=running",
-                                                        "--format", "{{.Name}}"]).output
+        let onWorker = try DockerTestEnvironment.docker([
+            "node", "ps", cluster.workerNodeID, "--filter", "desired-state=running",
+            "--format", "{{.Name}} {{.CurrentState}}",
+        ]).output
+        #expect(
+            onWorker.contains(svc) && onWorker.contains("Running"),
+            "the api task is not running on the worker: \(runningOn)")
+        let onManager = try DockerTestEnvironment.docker([
+            "node", "ps", cluster.managerNodeID, "--filter", "desired-state=running",
+            "--format", "{{.Name}}",
+        ]).output
         #expect(!onManager.contains(svc))
-        let probe = "for i in $(seq 1 30); do if exec 3<>/dev/tcp/tasks.\(svc)/3000; then printf 'GET /healthz HTTP/1.1\\r\\nHost: api\\r\\nConnection: close\\r\\n\\r\\n' >&3; timeout 10 cat <&3; exit 0; fi; sleep 1; done; exit 1"
-        let answer = try DockerTestEnvironment.docker(["run", "--rm", "--network", net, Self.debian, "bash", "-c", probe])
-        #expect(answer.status == 0 && answer.output.contains("200"), "no answer from the worker's task over the overlay: \(answer.output)")
+        let probe =
+            "for i in $(seq 1 30); do if exec 3<>/dev/tcp/tasks.\(svc)/3000; then printf 'GET /healthz HTTP/1.1\\r\\nHost: api\\r\\nConnection: close\\r\\n\\r\\n' >&3; timeout 10 cat <&3; exit 0; fi; sleep 1; done; exit 1"
+        let answer = try DockerTestEnvironment.docker([
+            "run", "--rm", "--network", net, Self.debian, "bash", "-c", probe,
+        ])
+        #expect(
+            answer.status == 0 && answer.output.contains("200"),
+            "no answer from the worker's task over the overlay: \(answer.output)")
 
         // Stopping the worker's engine: its process ends, the manager sees the node down.
         try cluster.stopWorkerEngine()
@@ -103,8 +130,12 @@ struct SwarmClusterTests {
         #expect(cluster.leftovers().isEmpty, "\(cluster.leftovers())")
         #expect(try Self.swarmState() == "inactive")
         #expect(try DockerTestEnvironment.docker(["network", "inspect", net]).status != 0)
-        if !gwbridgeBefore { #expect(try DockerTestEnvironment.docker(["network", "inspect", "docker_gwbridge"]).status != 0) }
-        let tasks = try DockerTestEnvironment.docker(["ps", "-a", "--filter", "label=com.docker.swarm.service.name=\(svc)", "-q"]).output
+        if !gwbridgeBefore {
+            #expect(try DockerTestEnvironment.docker(["network", "inspect", "docker_gwbridge"]).status != 0)
+        }
+        let tasks = try DockerTestEnvironment.docker([
+            "ps", "-a", "--filter", "label=com.docker.swarm.service.name=\(svc)", "-q",
+        ]).output
         #expect(tasks.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "task containers left: \(tasks)")
         #expect(cluster.tearDown().isEmpty, "a second tear-down is harmless")
     }
@@ -128,7 +159,9 @@ struct SwarmClusterTests {
         #expect(try Self.swarmState() == "inactive")
     }
 
-    @Test("the leftovers of a cluster whose owner died (engine running, swarm on, namespace, links, directory) are swept by the next start's sweep")
+    @Test(
+        "the leftovers of a cluster whose owner died (engine running, swarm on, namespace, links, directory) are swept by the next start's sweep"
+    )
     func staleLeftoversAreSwept() throws {
         let cluster = try SwarmCluster.start(images: [])
         defer { cluster.tearDown() }
@@ -180,20 +213,28 @@ struct SwarmClusterTests {
         let foreign = try #require(SwarmCluster.currentClusterID())
         // The label of a cluster whose directory and owner are long gone, on someone else's swarm.
         let stale = "sdsn-" + String(UUID().uuidString.lowercased().filter(\.isHexDigit).prefix(6))
-        let node = try DockerTestEnvironment.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-        let labelled = try DockerTestEnvironment.docker(["node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(stale)", node])
+        let node = try DockerTestEnvironment.docker(["info", "--format", "{{.Swarm.NodeID}}"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let labelled = try DockerTestEnvironment.docker([
+            "node", "update", "--label-add", "\(SwarmCluster.labelKey)=\(stale)", node,
+        ])
         try #require(labelled.status == 0, "\(labelled.output)")
         SwarmCluster.sweepStale()
         #expect(try Self.swarmState() == "active", "the sweep left a swarm it did not create")
         #expect(SwarmCluster.currentClusterID() == foreign)
         let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(stale)
-        #expect(SwarmCluster.leftovers(named: stale, directory: dir).isEmpty, "a foreign swarm is no leftover of \(stale)")
+        #expect(
+            SwarmCluster.leftovers(named: stale, directory: dir).isEmpty, "a foreign swarm is no leftover of \(stale)")
     }
 
-    @Test("the sweep touches only names of the harness's exact shape (sdsn-<6 hex>), never a file or directory that merely starts alike")
+    @Test(
+        "the sweep touches only names of the harness's exact shape (sdsn-<6 hex>), never a file or directory that merely starts alike"
+    )
     func sweepKeepsLookalikes() throws {
         #expect(SwarmCluster.isClusterName("sdsn-0a9f3c"))
-        for name in ["sdsn-test1.log", "sdsn-0A9F3C", "sdsn-0a9f3", "sdsn-0a9f3c1", "sdsn-", "xsdsn-0a9f3c", "sdsn-0a9g3c"] {
+        for name in [
+            "sdsn-test1.log", "sdsn-0A9F3C", "sdsn-0a9f3", "sdsn-0a9f3c1", "sdsn-", "xsdsn-0a9f3c", "sdsn-0a9g3c",
+        ] {
             #expect(!SwarmCluster.isClusterName(name), "\(name)")
         }
         let base = URL(fileURLWithPath: NSTemporaryDirectory())

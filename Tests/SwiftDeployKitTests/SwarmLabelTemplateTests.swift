@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// nginx's Swarm config during a rollout is a Go template (`template_driver: golang`) that Swarm renders with the nginx
@@ -23,8 +24,11 @@ struct SwarmLabelTemplateTests {
         return try #require(try ConfigRenderer().render(try manifest(), canary: canary).nginxLive)
     }
 
-    static let hostile = ["50%", "150", "-5", "abc", "", " 50", "050", "5\n    include /etc/passwd;", "50% canary;\n        * stable;\n    }\n    server { listen 81; }",
-                          "}}{{ secret \"x\" }}", "100 ", "0x10", "99.5"]
+    static let hostile = [
+        "50%", "150", "-5", "abc", "", " 50", "050", "5\n    include /etc/passwd;",
+        "50% canary;\n        * stable;\n    }\n    server { listen 81; }",
+        "}}{{ secret \"x\" }}", "100 ", "0x10", "99.5",
+    ]
 
     /// Every label value, hostile ones included, renders to a live form; a value that is not a weight 1-100 in plain
     /// digits is no traffic on the candidate.
@@ -54,11 +58,13 @@ struct SwarmLabelTemplateTests {
     /// What the hostile labels render to passes real nginx's own check (and so does every live form).
     @Test(.requires(.nginx)) func nginxAcceptsWhatEveryHostileLabelRendersTo() throws {
         let nginx = try TestRequirement.nginx.value()
-        let template = try GoLabelTemplate(try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf)
+        let template = try GoLabelTemplate(
+            try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf)
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         for label in Self.hostile + ["1", "50", "99", "100"] {
-            let file = try dir.write(try template.render(labels: [CanaryContext.swarmWeightLabel: label]), to: "nginx.conf")
+            let file = try dir.write(
+                try template.render(labels: [CanaryContext.swarmWeightLabel: label]), to: "nginx.conf")
             let result = try ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
             #expect(result.status == 0, "label \(label.debugDescription): nginx -t failed: \(result.output)")
         }
@@ -78,7 +84,10 @@ struct GoLabelTemplate {
         case printLabel(String)
         case branches([(condition: (variable: String, values: [String])?, body: [Node])])
     }
-    struct Unsupported: Error, CustomStringConvertible { let action: String; var description: String { "unsupported template action {{\(action)}}" } }
+    struct Unsupported: Error, CustomStringConvertible {
+        let action: String
+        var description: String { "unsupported template action {{\(action)}}" }
+    }
 
     let nodes: [Node]
 
@@ -87,7 +96,9 @@ struct GoLabelTemplate {
         var rest = Substring(source)
         while let open = rest.range(of: "{{") {
             if open.lowerBound > rest.startIndex { tokens.append((false, String(rest[..<open.lowerBound]))) }
-            guard let close = rest[open.upperBound...].range(of: "}}") else { throw Unsupported(action: String(rest[open.upperBound...])) }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                throw Unsupported(action: String(rest[open.upperBound...]))
+            }
             tokens.append((true, String(rest[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespaces)))
             rest = rest[close.upperBound...]
         }
@@ -99,26 +110,37 @@ struct GoLabelTemplate {
     }
 
     /// Parses until `{{else…}}` or `{{end}}` (returned) or the end of input (nil).
-    private static func parse(_ tokens: [(isAction: Bool, text: String)], _ index: inout Int) throws -> ([Node], String?) {
+    private static func parse(_ tokens: [(isAction: Bool, text: String)], _ index: inout Int) throws -> (
+        [Node], String?
+    ) {
         var nodes: [Node] = []
         while index < tokens.count {
             let token = tokens[index]
             index += 1
-            guard token.isAction else { nodes.append(.text(token.text)); continue }
+            guard token.isAction else {
+                nodes.append(.text(token.text))
+                continue
+            }
             let words = try words(token.text)
             switch words.first {
             case "end", "else": return (nodes, token.text)
             case "if":
                 var branches: [(condition: (variable: String, values: [String])?, body: [Node])] = []
-                var condition: (variable: String, values: [String])? = try Self.condition(Array(words.dropFirst()), token.text)
+                var condition: (variable: String, values: [String])? = try Self.condition(
+                    Array(words.dropFirst()), token.text)
                 while true {
                     let (body, end) = try parse(tokens, &index)
                     branches.append((condition, body))
                     guard let end else { throw Unsupported(action: "if without end") }
                     if end == "end" { break }
                     let endWords = try Self.words(end)
-                    if endWords == ["else"] { condition = nil; continue }
-                    guard endWords.count > 2, endWords[0] == "else", endWords[1] == "if", branches.last?.condition != nil else { throw Unsupported(action: end) }
+                    if endWords == ["else"] {
+                        condition = nil
+                        continue
+                    }
+                    guard endWords.count > 2, endWords[0] == "else", endWords[1] == "if",
+                        branches.last?.condition != nil
+                    else { throw Unsupported(action: end) }
                     condition = try Self.condition(Array(endWords.dropFirst(2)), end)
                 }
                 nodes.append(.branches(branches))
@@ -140,7 +162,9 @@ struct GoLabelTemplate {
 
     /// `index .Service.Labels "key"` (as words) → key.
     private static func labelKey(_ words: [String], _ action: String) throws -> String {
-        guard words.count == 3, words[0] == "index", words[1] == ".Service.Labels", let key = literal(words[2]) else { throw Unsupported(action: action) }
+        guard words.count == 3, words[0] == "index", words[1] == ".Service.Labels", let key = literal(words[2]) else {
+            throw Unsupported(action: action)
+        }
         return key
     }
 
@@ -192,7 +216,9 @@ struct GoLabelTemplate {
                 case .branches(let branches):
                     for branch in branches {
                         if let condition = branch.condition {
-                            guard let value = variables[condition.variable] else { throw Unsupported(action: "undefined \(condition.variable)") }
+                            guard let value = variables[condition.variable] else {
+                                throw Unsupported(action: "undefined \(condition.variable)")
+                            }
                             guard condition.values.contains(value) else { continue }
                         }
                         out += try run(branch.body)

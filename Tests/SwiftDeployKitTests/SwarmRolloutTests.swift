@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Yams
+
 @testable import SwiftDeployKit
 
 /// `rollout` on `runtime: swarm` without an engine: the stack file with the candidate service, nginx's Swarm config
@@ -15,7 +16,9 @@ struct SwarmRolloutTests {
 
     /// A YAML value as JSON with sorted keys, to compare two values whatever their key order.
     static func canonical(_ value: Any?) -> String {
-        guard let value, let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else { return "nil" }
+        guard let value, let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) else {
+            return "nil"
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -35,22 +38,30 @@ struct SwarmRolloutTests {
         #expect(Set(services.keys) == ["checkout", "checkout-canary", "nginx"])
         let app = try #require(services["checkout"]), canary = try #require(services["checkout-canary"])
         #expect(canary["image"] as? String == "shop/checkout:2.0.0")
-        let appEnv = try #require(app["environment"] as? [String: String]), canaryEnv = try #require(canary["environment"] as? [String: String])
+        let appEnv = try #require(app["environment"] as? [String: String]),
+            canaryEnv = try #require(canary["environment"] as? [String: String])
         #expect(canaryEnv["MODE"] == "canary" && canaryEnv["APP_VERSION"] == "2.0.0")
-        #expect(canaryEnv.filter { !["MODE", "APP_VERSION"].contains($0.key) } == appEnv.filter { !["MODE", "APP_VERSION"].contains($0.key) })
+        #expect(
+            canaryEnv.filter { !["MODE", "APP_VERSION"].contains($0.key) }
+                == appEnv.filter { !["MODE", "APP_VERSION"].contains($0.key) })
         #expect((canary["labels"] as? [String: String])?["swiftdeploy.role"] == "canary")
-        let appDeploy = try #require(app["deploy"] as? [String: Any]), canaryDeploy = try #require(canary["deploy"] as? [String: Any])
+        let appDeploy = try #require(app["deploy"] as? [String: Any]),
+            canaryDeploy = try #require(canary["deploy"] as? [String: Any])
         #expect(canaryDeploy["replicas"] as? Int == 3, "the candidate runs services.replicas replicas, as stable")
         #expect((canaryDeploy["labels"] as? [String: String])?["swiftdeploy.role"] == "canary")
         for key in ["update_config", "rollback_config", "resources", "placement", "restart_policy"] {
-            #expect(canaryDeploy[key] != nil && Self.canonical(canaryDeploy[key]) == Self.canonical(appDeploy[key]), "deploy.\(key) differs")
+            #expect(
+                canaryDeploy[key] != nil && Self.canonical(canaryDeploy[key]) == Self.canonical(appDeploy[key]),
+                "deploy.\(key) differs")
         }
         for key in ["user", "cap_drop", "read_only", "volumes", "healthcheck", "networks", "stop_grace_period"] {
             #expect(canary[key] != nil && Self.canonical(canary[key]) == Self.canonical(app[key]), "\(key) differs")
         }
         // nginx: the weight as its service label, its config a Go template, run from a copy on its tmpfs.
         let nginx = try #require(services["nginx"])
-        #expect(((nginx["deploy"] as? [String: Any])?["labels"] as? [String: String])?[CanaryContext.swarmWeightLabel] == "20")
+        #expect(
+            ((nginx["deploy"] as? [String: Any])?["labels"] as? [String: String])?[CanaryContext.swarmWeightLabel]
+                == "20")
         let command = try #require(nginx["command"] as? [String])
         #expect(command.last?.contains("nginx -c \(RolloutWorkflow.swarmLiveConfig)") == true, "\(command)")
         #expect(nginx["stop_signal"] as? String == "SIGQUIT")
@@ -74,11 +85,19 @@ struct SwarmRolloutTests {
         let expanded = rendered.nginxConf.replacingOccurrences(of: CanaryContext.swarmSplitAction, with: split)
             .replacingOccurrences(of: CanaryContext.swarmWeightAction, with: String(weight))
         #expect(expanded == live, "\(Golden.diff(live, expanded))")
-        #expect(live.contains("set $swiftdeploy_canary_upstream http://tasks.checkout-canary:8000;"), "every candidate replica through tasks.<service>")
+        #expect(
+            live.contains("set $swiftdeploy_canary_upstream http://tasks.checkout-canary:8000;"),
+            "every candidate replica through tasks.<service>")
         // The stack differs only in the weight label.
         let stackText = try #require(rendered.stack), referenceText = try #require(reference.stack)
-        let lines = Set(stackText.split(separator: "\n").map(String.init)).symmetricDifference(Set(referenceText.split(separator: "\n").map(String.init)))
-        #expect(weight == 20 ? lines.isEmpty : lines == ["        swiftdeploy.canary.weight: \"\(weight)\"", "        swiftdeploy.canary.weight: \"20\""])
+        let lines = Set(stackText.split(separator: "\n").map(String.init)).symmetricDifference(
+            Set(referenceText.split(separator: "\n").map(String.init)))
+        #expect(
+            weight == 20
+                ? lines.isEmpty
+                : lines == [
+                    "        swiftdeploy.canary.weight: \"\(weight)\"", "        swiftdeploy.canary.weight: \"20\"",
+                ])
     }
 
     /// Issue 13 (nginx replaced at a rollout's start and end): on Swarm nginx's config is the same Go template with and
@@ -102,7 +121,9 @@ struct SwarmRolloutTests {
         let plain = try ConfigRenderer().render(m)
         let reference = try nginx(plain)
         #expect(reference.label == "0", "without a rollout the label says 0: all on stable")
-        #expect(plain.nginxConf.contains("template_driver") == false && (plain.stack ?? "").contains("template_driver: \"golang\""))
+        #expect(
+            plain.nginxConf.contains("template_driver") == false
+                && (plain.stack ?? "").contains("template_driver: \"golang\""))
         #expect(!(plain.stack ?? "").contains("checkout-canary"), "no candidate service without a rollout")
         for weight in [0, 10, 50, 100] {
             var canary = Self.candidate
@@ -110,13 +131,21 @@ struct SwarmRolloutTests {
             let rendered = try ConfigRenderer().render(m, canary: canary)
             #expect(rendered.nginxConf == plain.nginxConf, "weight \(weight): nginx's Swarm config changed")
             let seen = try nginx(rendered)
-            #expect(seen.config == reference.config && seen.service == reference.service, "weight \(weight): the nginx service differs")
+            #expect(
+                seen.config == reference.config && seen.service == reference.service,
+                "weight \(weight): the nginx service differs")
             #expect(seen.label == String(weight))
         }
         // Without a rollout the live form is the 0% split: no variant, no cookie, X-Canary ignored.
         let live = try #require(plain.nginxLive)
-        #expect(live == (try ConfigRenderer().render(m, canary: CanaryRender(image: "shop/checkout:2.0.0", version: "2.0.0", weight: 0, sticky: true)).nginxLive))
-        #expect(live.contains("map \"0:$http_x_canary\" $swiftdeploy_variant {") && live.contains("\"~^0:\" \"\";"), "\(live)")
+        #expect(
+            live
+                == (try ConfigRenderer().render(
+                    m, canary: CanaryRender(image: "shop/checkout:2.0.0", version: "2.0.0", weight: 0, sticky: true)
+                ).nginxLive))
+        #expect(
+            live.contains("map \"0:$http_x_canary\" $swiftdeploy_variant {") && live.contains("\"~^0:\" \"\";"),
+            "\(live)")
     }
 
     /// The live forms and the plain config pass real nginx's own check.
@@ -141,7 +170,9 @@ struct SwarmRolloutTests {
         // With or without a rollout: nginx's Swarm config is always a Go template.
         #expect(throws: RenderError.self) { try ConfigRenderer().render(m) }
         let error = #expect(throws: RenderError.self) { try ConfigRenderer().render(m, canary: Self.candidate) }
-        #expect(error?.localizedDescription.contains("'{{' on line") == true, "\(String(describing: error?.localizedDescription))")
+        #expect(
+            error?.localizedDescription.contains("'{{' on line") == true,
+            "\(String(describing: error?.localizedDescription))")
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var placed = m
@@ -170,14 +201,20 @@ struct SwarmRolloutTests {
         var edited = m
         edited.services.version = "2.4.2"
         #expect(try ConfigRenderer().render(edited).stackDigest != digest, "an edited manifest renders another digest")
-        #expect(throws: RenderError.self) { try ConfigRenderer().render(m, canary: Self.candidate, stableImage: "x:1\"\n    privileged: true") }
+        #expect(throws: RenderError.self) {
+            try ConfigRenderer().render(m, canary: Self.candidate, stableImage: "x:1\"\n    privileged: true")
+        }
     }
 
     /// A hostile candidate image or version never reaches the stack file.
-    @Test(arguments: [("shop/x:1\"\n    privileged: true", "1"), ("shop/x:1", "1\n    privileged: true"), ("shop/x:{{.Node.ID}}", "1")])
+    @Test(arguments: [
+        ("shop/x:1\"\n    privileged: true", "1"), ("shop/x:1", "1\n    privileged: true"),
+        ("shop/x:{{.Node.ID}}", "1"),
+    ])
     func aHostileCandidateIsRefused(_ image: String, _ version: String) throws {
         #expect(throws: RenderError.self) {
-            try ConfigRenderer().render(try manifest(), canary: CanaryRender(image: image, version: version, weight: 10, sticky: true))
+            try ConfigRenderer().render(
+                try manifest(), canary: CanaryRender(image: image, version: version, weight: 10, sticky: true))
         }
     }
 
@@ -186,28 +223,37 @@ struct SwarmRolloutTests {
     /// Answers `/replicas/<address>/metrics` from per-address exposition; an address in `failing` does not answer.
     struct ReplicaTransport: HTTPTransport {
         let bodies: @Sendable (String) -> String?
-        func send(method: String, url: URL, headers: [String: String], body: Data?, limits: HTTPLimits) async throws -> HTTPResponse {
+        func send(method: String, url: URL, headers: [String: String], body: Data?, limits: HTTPLimits) async throws
+            -> HTTPResponse
+        {
             let parts = url.path.split(separator: "/")
             guard parts.count == 3, parts[0] == "replicas", let text = bodies(String(parts[1])) else {
                 throw HTTPClientError.connectionFailed(url: url.absoluteString, reason: "connection refused")
             }
-            return HTTPResponse(status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: Data(text.utf8))
+            return HTTPResponse(
+                status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: Data(text.utf8))
         }
     }
 
     static func replicas(_ service: String) -> [RolloutReplica] {
         service == "app"
-            ? [RolloutReplica(name: "app.1", node: "vm (abc)", state: "running", address: "10.0.1.2"),
-               RolloutReplica(name: "app.2", node: "vm (def)", state: "running", address: "10.0.1.3")]
-            : [RolloutReplica(name: "app-canary.1", node: "vm (abc)", state: "running", address: "10.0.1.4"),
-               RolloutReplica(name: "app-canary.2", node: "vm (def)", state: "running", address: "10.0.1.5")]
+            ? [
+                RolloutReplica(name: "app.1", node: "vm (abc)", state: "running", address: "10.0.1.2"),
+                RolloutReplica(name: "app.2", node: "vm (def)", state: "running", address: "10.0.1.3"),
+            ]
+            : [
+                RolloutReplica(name: "app-canary.1", node: "vm (abc)", state: "running", address: "10.0.1.4"),
+                RolloutReplica(name: "app-canary.2", node: "vm (def)", state: "running", address: "10.0.1.5"),
+            ]
     }
 
     @Test func everyReplicaIsReadAndEachKeepsItsOwnSeries() async throws {
         var metrics = DemoMetrics()
         metrics.record(count: 7)
         let text = metrics.exposition()
-        let sides = SwarmRolloutSides(manifest: try manifest(), transport: ReplicaTransport { _ in text }, replicas: { Self.replicas($0 == "checkout" ? "app" : "canary") })
+        let sides = SwarmRolloutSides(
+            manifest: try manifest(), transport: ReplicaTransport { _ in text },
+            replicas: { Self.replicas($0 == "checkout" ? "app" : "canary") })
         let read = try await sides.snapshot(canary: true)
         #expect(read.doubts.isEmpty)
         let requests = read.snapshot.samples(named: "http_requests_total")
@@ -225,18 +271,29 @@ struct SwarmRolloutTests {
             RolloutReplica(name: "app-canary.3", node: "vm (def)", state: "starting", address: "10.0.1.6"),
             RolloutReplica(name: "app-canary.4", node: nil, state: "running", address: nil),
         ]
-        let sides = SwarmRolloutSides(manifest: try manifest(), transport: ReplicaTransport { $0 == "10.0.1.4" ? text : nil }, replicas: { _ in listed })
+        let sides = SwarmRolloutSides(
+            manifest: try manifest(), transport: ReplicaTransport { $0 == "10.0.1.4" ? text : nil },
+            replicas: { _ in listed })
         let read = try await sides.snapshot(canary: true)
         #expect(read.doubts.count == 3, "\(read.doubts)")
-        #expect(read.doubts.contains { $0.contains("app-canary.2 on vm (def) (10.0.1.5) could not be scraped") && $0.contains("connection refused") })
+        #expect(
+            read.doubts.contains {
+                $0.contains("app-canary.2 on vm (def) (10.0.1.5) could not be scraped")
+                    && $0.contains("connection refused")
+            })
         #expect(read.doubts.contains { $0.contains("app-canary.3 on vm (def) is starting, not running") })
         #expect(read.doubts.contains { $0.contains("app-canary.4 has no address") })
-        #expect(Set(read.snapshot.samples(named: "http_requests_total").compactMap { $0[label: "replica"] }).isSubset(of: ["10.0.1.4"]))
+        #expect(
+            Set(read.snapshot.samples(named: "http_requests_total").compactMap { $0[label: "replica"] }).isSubset(of: [
+                "10.0.1.4"
+            ]))
 
-        let none = SwarmRolloutSides(manifest: try manifest(), transport: ReplicaTransport { _ in text }, replicas: { _ in [] })
+        let none = SwarmRolloutSides(
+            manifest: try manifest(), transport: ReplicaTransport { _ in text }, replicas: { _ in [] })
         #expect(try await none.snapshot(canary: false).doubts == ["no replica of checkout is running"])
-        let unlisted = SwarmRolloutSides(manifest: try manifest(), transport: ReplicaTransport { _ in text },
-                                         replicas: { _ in throw RuntimeError.noLocalTask(service: "x") })
+        let unlisted = SwarmRolloutSides(
+            manifest: try manifest(), transport: ReplicaTransport { _ in text },
+            replicas: { _ in throw RuntimeError.noLocalTask(service: "x") })
         #expect(try await unlisted.snapshot(canary: false).doubts.first?.contains("could not be listed") == true)
     }
 
@@ -247,25 +304,39 @@ struct SwarmRolloutTests {
         defer { rig.remove() }
         let metrics = ReplicaMetrics()
         let context = try rig.context()
-        let sides = SwarmRolloutSides(manifest: context.manifest, transport: ReplicaTransport { metrics.scrape($0) },
-                                      replicas: { Self.replicas($0) })
-        let workflow = RolloutWorkflow(context: context, analyzer: RolloutAnalyzer(manifest: context.manifest, sides: sides),
-                                       healthTimeout: 5, drainSeconds: 0)
-        let report = try await workflow.start(image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
-                                              progress: { _ in })
+        let sides = SwarmRolloutSides(
+            manifest: context.manifest, transport: ReplicaTransport { metrics.scrape($0) },
+            replicas: { Self.replicas($0) })
+        let workflow = RolloutWorkflow(
+            context: context, analyzer: RolloutAnalyzer(manifest: context.manifest, sides: sides),
+            healthTimeout: 5, drainSeconds: 0)
+        let report = try await workflow.start(
+            image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: nil, interval: nil, override: nil,
+            progress: { _ in })
         #expect(report.outcome == .paused, "\(report.message)")
         #expect(report.decision?.verdict == .inconclusive)
         let reasons = report.decision?.reasons.joined(separator: "; ") ?? ""
-        #expect(reasons.contains("doubtful evidence: replica app-canary.2 on vm (def) (10.0.1.5) could not be scraped"), "\(reasons)")
+        #expect(
+            reasons.contains("doubtful evidence: replica app-canary.2 on vm (def) (10.0.1.5) could not be scraped"),
+            "\(reasons)")
         // Both sides were read from their replicas, not from the admin listener's prefixes.
-        #expect(report.decision?.input["metrics"]?["source"]?.stringValue?.contains("every replica of app-canary") == true)
+        #expect(
+            report.decision?.input["metrics"]?["source"]?.stringValue?.contains("every replica of app-canary") == true)
 
         // `status` of the paused rollout: stable from both its replicas; the candidate unavailable, naming the replica.
-        let dashboard = try #require(await RolloutDashboard.collect(manifest: context.manifest, containers: try rig.runtime.containers(),
-                                                                   window: ManifestDuration(milliseconds: 1000), sides: sides))
-        guard case .success(let stable) = dashboard.stable else { Issue.record("stable: \(dashboard.stable)"); return }
+        let dashboard = try #require(
+            await RolloutDashboard.collect(
+                manifest: context.manifest, containers: try rig.runtime.containers(),
+                window: ManifestDuration(milliseconds: 1000), sides: sides))
+        guard case .success(let stable) = dashboard.stable else {
+            Issue.record("stable: \(dashboard.stable)")
+            return
+        }
         #expect((stable.requestRate ?? 0) > 0)
-        guard case .failure(let why) = dashboard.canary else { Issue.record("the candidate was shown without app-canary.2"); return }
+        guard case .failure(let why) = dashboard.canary else {
+            Issue.record("the candidate was shown without app-canary.2")
+            return
+        }
         #expect(why.reason.contains("app-canary.2 on vm (def) (10.0.1.5) could not be scraped"), "\(why.reason)")
     }
 

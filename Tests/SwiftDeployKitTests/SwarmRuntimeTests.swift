@@ -1,17 +1,22 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// `SwarmRuntime`'s decisions on canned engine answers (the real engine runs them in SwarmEndToEndTests).
 @Suite("Swarm runtime: preflight, tasks, the admin transport")
 struct SwarmRuntimeTests {
     private func runtime(_ runner: ScriptedRunner) -> SwarmRuntime {
-        SwarmRuntime(project: "shop", stackFile: URL(fileURLWithPath: "/srv/shop/docker-stack.yml"), runner: runner,
-                     environment: [:], pollInterval: 0.01)
+        SwarmRuntime(
+            project: "shop", stackFile: URL(fileURLWithPath: "/srv/shop/docker-stack.yml"), runner: runner,
+            environment: [:], pollInterval: 0.01)
     }
 
-    @Test(arguments: [("inactive false", "inactive"), ("active false", "a worker"), ("pending false", "pending"), ("locked false", "locked")])
+    @Test(arguments: [
+        ("inactive false", "inactive"), ("active false", "a worker"), ("pending false", "pending"),
+        ("locked false", "locked"),
+    ])
     func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) throws {
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
@@ -44,8 +49,9 @@ struct SwarmRuntimeTests {
              {"ID":"t3","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"shutdown",
               "Status":{"State":"failed","Err":"task: non-zero exit (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
             """
-        let tasks = try SwarmTask.parse(json, command: "docker inspect", services: ["s1": "app"],
-                                        nodes: ["n1aaaaaaaaaaaaaaaaaaaaaaa": "vm (n1aaaaaaaaaa)"])
+        let tasks = try SwarmTask.parse(
+            json, command: "docker inspect", services: ["s1": "app"],
+            nodes: ["n1aaaaaaaaaaaaaaaaaaaaaaa": "vm (n1aaaaaaaaaa)"])
         #expect(tasks.map(\.status.name) == ["app.1", "app.2", "app.2"])
         #expect(tasks[0].status.isReady)
         #expect(!tasks[1].status.isReady, "a task still starting (health check not passed) is not ready")
@@ -68,23 +74,33 @@ struct SwarmRuntimeTests {
              {"ID":"t2","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"running",
               "Status":{"State":"starting","Message":"starting","ContainerStatus":{"ContainerID":"c2"}},"Spec":{"ContainerSpec":{"Image":"api:0.1.0"}}}]
             """
-        let health = #"{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET /healthz: 503\n"}]}"#
+        let health =
+            #"{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":""},{"ExitCode":1,"Output":"GET /healthz: 503\n"}]}"#
         let runner = ScriptedRunner([
             (["docker", "stack", "ps"], ScriptedRunner.ok("t1\nt2\n")),
             (["docker", "inspect", "--type", "task"], ScriptedRunner.ok(tasks)),
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
-            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":1}}}}]"#)),
+            (
+                ["docker", "service", "inspect"],
+                ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":1}}}}]"#)
+            ),
             (["docker", "node", "ls"], ScriptedRunner.ok("n1 vm\n")),
-            (["docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}", "c1"], ScriptedRunner.ok(health)),
+            (
+                ["docker", "inspect", "--type", "container", "--format", "{{json .State.Health}}", "c1"],
+                ScriptedRunner.ok(health)
+            ),
         ])
-        #expect(runtime(runner).failedTaskLines() == [
-            "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)",
-        ])
+        #expect(
+            runtime(runner).failedTaskLines() == [
+                "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)"
+            ])
     }
 
     /// The engine after a deploy that changed the app's image: the service has the new spec; its tasks run `taskImage`.
-    private func deployedRunner(serviceImage: String, taskImage: String, update: String = "null",
-                                pruned: Bool = false) -> ScriptedRunner {
+    private func deployedRunner(
+        serviceImage: String, taskImage: String, update: String = "null",
+        pruned: Bool = false
+    ) -> ScriptedRunner {
         let service = """
             [{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":1}},
               "TaskTemplate":{"ContainerSpec":{"Image":"\(serviceImage)","Env":["MODE=stable"],"StopGracePeriod":10000000000}}},"UpdateStatus":\(update)}]
@@ -95,8 +111,11 @@ struct SwarmRuntimeTests {
             """
         var answers: [([String], Result<CommandResult, RuntimeError>)] = []
         if pruned {
-            answers.append((["docker", "service", "inspect", "shop_app"],
-                            ScriptedRunner.ok(stderr: "Error: no such service: shop_app", status: 1)))
+            answers.append(
+                (
+                    ["docker", "service", "inspect", "shop_app"],
+                    ScriptedRunner.ok(stderr: "Error: no such service: shop_app", status: 1)
+                ))
         }
         answers += [
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
@@ -119,7 +138,8 @@ struct SwarmRuntimeTests {
         let error = #expect(throws: RuntimeError.self) { try swarm.up() }
         #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
         guard case .swarmUpdateTimedOut(let seconds, let services, _, _) = error else {
-            Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))"); return
+            Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))")
+            return
         }
         #expect(seconds == 6)
         #expect(services == ["shop_app (update not started yet)"])
@@ -159,11 +179,13 @@ struct SwarmRuntimeTests {
     @Test func anUpdateSwarmRolledBackIsAnError() throws {
         // The status recorded before the deploy had no update; now Swarm reports it rolled this one back.
         let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
-        let rolled = deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0",
-                                    update: #"{"State":"rollback_completed","Message":"rollback completed","StartedAt":"x"}"#)
+        let rolled = deployedRunner(
+            serviceImage: "api:0.1.0", taskImage: "api:0.1.0",
+            update: #"{"State":"rollback_completed","Message":"rollback completed","StartedAt":"x"}"#)
         let error = #expect(throws: RuntimeError.self) { try runtime(rolled).waitForUpdates(since: ["app": before]) }
         guard case .swarmRolledBack(let service, let state, _, _) = error else {
-            Issue.record("expected swarmRolledBack, got \(String(describing: error))"); return
+            Issue.record("expected swarmRolledBack, got \(String(describing: error))")
+            return
         }
         #expect(service == "shop_app")
         #expect(state == "rollback_completed")
@@ -178,15 +200,23 @@ struct SwarmRuntimeTests {
 
     /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
     /// "all replicas running" could end with one of three running. It is an error naming the service and what was found.
-    @Test(arguments: [#"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
-                      #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null"])
+    @Test(arguments: [
+        #"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
+        #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null",
+    ])
     func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
-            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")),
+            (
+                ["docker", "service", "inspect"],
+                ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")
+            ),
         ])
         let error = #expect(throws: RuntimeError.self) { try runtime(runner).services() }
-        guard case .unreadableAnswer(_, let detail)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .unreadableAnswer(_, let detail)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(detail.contains("service shop_app has no readable replica count"), "\(detail)")
         #expect(detail.contains("docker service inspect shop_app"), "\(detail)")
         #expect(error?.exitStatus == .operationFailed)
@@ -195,7 +225,10 @@ struct SwarmRuntimeTests {
     @Test func aReadableReplicaCountIsTaken() async throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
-            (["docker", "service", "inspect"], ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)),
+            (
+                ["docker", "service", "inspect"],
+                ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)
+            ),
         ])
         let services = try await runtime(runner).services()
         #expect(services.map(\.name) == ["app"] && services.map(\.desired) == [0])
@@ -206,12 +239,16 @@ struct SwarmRuntimeTests {
         let starting = ContainerStatus(id: "b", name: "app.2", service: "app", state: "starting")
         #expect(HealthWaiter.replicasReady([ready, ready, ready], service: "app", desired: 3))
         #expect(!HealthWaiter.replicasReady([ready, ready], service: "app", desired: 3), "2 of 3 is not ready")
-        #expect(!HealthWaiter.replicasReady([ready, ready, starting], service: "app", desired: 2), "a task still starting blocks")
+        #expect(
+            !HealthWaiter.replicasReady([ready, ready, starting], service: "app", desired: 2),
+            "a task still starting blocks")
         #expect(HealthWaiter.replicaSummary([ready, starting], service: "app", desired: 3) == "1/3 running")
     }
 
     @Test func adminAnswersAreParsed() throws {
-        let raw = Data("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nX-Deployed-By: swiftdeploy\r\n\r\nup 1\n".utf8)
+        let raw = Data(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nX-Deployed-By: swiftdeploy\r\n\r\nup 1\n"
+                .utf8)
         let response = try SwarmAdminTransport.parse(raw, url: "http://127.0.0.1:9180/metrics")
         #expect(response.status == 200)
         #expect(response.headers["x-deployed-by"] == "swiftdeploy")
@@ -229,12 +266,16 @@ struct SwarmRuntimeTests {
         let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
         #expect(answer.status == 200)
         let exec = try #require(runner.commands.first { $0.starts(with: ["docker", "exec"]) })
-        #expect(exec.suffix(4) == ["swiftdeploy-admin", "/healthz", "*/*", "8081"], "the path is passed as an argument: \(exec)")
+        #expect(
+            exec.suffix(4) == ["swiftdeploy-admin", "/healthz", "*/*", "8081"],
+            "the path is passed as an argument: \(exec)")
         #expect(transport.isAdmin(URL(string: "http://127.0.0.1:9180/metrics")!))
         #expect(!transport.isAdmin(URL(string: "http://127.0.0.1:8080/")!), "the public port is plain HTTP")
         // A path outside the URL-path grammar never reaches the shell.
         await #expect(throws: HTTPClientError.self) {
-            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/a%27%3Bb")!, headers: [:], body: nil, limits: HTTPLimits())
+            _ = try await transport.send(
+                method: "GET", url: URL(string: "http://127.0.0.1:9180/a%27%3Bb")!, headers: [:], body: nil,
+                limits: HTTPLimits())
         }
     }
 
@@ -245,7 +286,10 @@ struct SwarmRuntimeTests {
     @Test func theCallersTimeoutBoundsTheDockerExec() async throws {
         let runner = ScriptedRunner([
             (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
-            (["docker", "exec"], .success(CommandResult(commandLine: "", status: -1, stdout: "", stderr: "", timedOut: true))),
+            (
+                ["docker", "exec"],
+                .success(CommandResult(commandLine: "", status: -1, stdout: "", stderr: "", timedOut: true))
+            ),
         ])
         let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180)
         let answer = await transport.get(URL(string: "http://127.0.0.1:9180/healthz")!, timeout: 2)
@@ -255,8 +299,9 @@ struct SwarmRuntimeTests {
         #expect(runner.timeouts[exec] <= 2, "docker exec ran with \(runner.timeouts[exec]) s for a 2 s request")
         #expect(runner.timeouts.allSatisfy { $0 <= 2 }, "\(runner.timeouts)")
         await #expect(throws: HTTPClientError.timedOut(url: "http://127.0.0.1:9180/healthz", seconds: 2)) {
-            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/healthz")!, headers: [:], body: nil,
-                                         limits: HTTPLimits(connectTimeout: 2, totalTimeout: 2, maxBodyBytes: 1024))
+            _ = try await transport.send(
+                method: "GET", url: URL(string: "http://127.0.0.1:9180/healthz")!, headers: [:], body: nil,
+                limits: HTTPLimits(connectTimeout: 2, totalTimeout: 2, maxBodyBytes: 1024))
         }
     }
 
@@ -270,8 +315,9 @@ struct SwarmRuntimeTests {
         ])
         let transport = SwarmAdminTransport(runtime: runtime(runner), adminPort: 9180)
         let error = await #expect(throws: HTTPClientError.self) {
-            _ = try await transport.send(method: "GET", url: URL(string: "http://127.0.0.1:9180/metrics")!, headers: ["Accept": accept],
-                                         body: nil, limits: HTTPLimits())
+            _ = try await transport.send(
+                method: "GET", url: URL(string: "http://127.0.0.1:9180/metrics")!, headers: ["Accept": accept],
+                body: nil, limits: HTTPLimits())
         }
         #expect(error?.summary.contains("control character") == true, "\(String(describing: error))")
         #expect(runner.commands.isEmpty, "ran: \(runner.commands)")
@@ -282,7 +328,9 @@ struct SwarmRuntimeTests {
     @Test func theAdminPortComesFromTheGeneratedNginxConf() async throws {
         let dir = try TemporaryDirectory(prefix: "admin-port")
         defer { dir.remove() }
-        let conf = try dir.write("http {\n  server {\n    listen 8080;\n  }\n  server {\n    listen 127.0.0.1:9191;\n  }\n}\n", to: "nginx.conf")
+        let conf = try dir.write(
+            "http {\n  server {\n    listen 8080;\n  }\n  server {\n    listen 127.0.0.1:9191;\n  }\n}\n",
+            to: "nginx.conf")
         let runner = ScriptedRunner([
             (["docker", "ps"], ScriptedRunner.ok("c0ffee\n")),
             (["docker", "exec"], ScriptedRunner.ok("HTTP/1.1 200 OK\r\n\r\nok")),

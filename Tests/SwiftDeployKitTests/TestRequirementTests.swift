@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The one "required under CI, skipped locally" rule every test with an outside part goes through.
 @Suite struct TestRequirementTests {
@@ -8,8 +8,12 @@ import TestSupport
     static let present = TestRequirement("a tool that is here") { .met("/usr/bin/true") }
 
     @Test func aMissingRequirementUnderCIIsAFailureNamingItAndWhy() {
-        let error = #expect(throws: TestRequirementError.self) { try TestRequirement.evaluate([Self.present, Self.absent], ci: true) }
-        #expect(error?.description == "CI=true requires a tool that is not here, and it is missing: not installed; run scripts/bootstrap")
+        let error = #expect(throws: TestRequirementError.self) {
+            try TestRequirement.evaluate([Self.present, Self.absent], ci: true)
+        }
+        #expect(
+            error?.description
+                == "CI=true requires a tool that is not here, and it is missing: not installed; run scripts/bootstrap")
         #expect(throws: TestRequirementError.self) { try Self.absent.isAvailable(for: "the comparison", ci: true) }
         #expect(throws: TestRequirementError.self) { try Self.absent.value() }
     }
@@ -28,6 +32,8 @@ import TestSupport
 
     @Test func aToolThatIsNotInstalledIsMissingWithWhatToDo() {
         let tool = TestRequirement.tool("swiftdeploy-no-such-tool-\(UUID().uuidString.prefix(8))")
-        #expect(tool.missingReason?.hasSuffix("is not installed; run scripts/bootstrap to install the test dependencies") == true)
+        #expect(
+            tool.missingReason?.hasSuffix("is not installed; run scripts/bootstrap to install the test dependencies")
+                == true)
     }
 }

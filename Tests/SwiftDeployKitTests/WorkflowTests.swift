@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// The lifecycle workflows' decisions, over an in-memory engine: gates, overrides,
@@ -8,22 +9,22 @@ import TestSupport
 /// The same workflows run against a real Docker engine in the end-to-end suite.
 @Suite struct WorkflowTests {
     static let manifestText = """
-    # test project
-    project: wf-test
-    services:
-      name: app
-      image: swiftdeploy/api:0.1.0
-      port: 8080
-      mode: stable   # promote rewrites this
-    nginx:
-      image: swiftdeploy/nginx:bookworm
-      port: 18080
-      admin_port: 19180
-    network:
-      name: wf-net
-      driver_type: bridge
+        # test project
+        project: wf-test
+        services:
+          name: app
+          image: swiftdeploy/api:0.1.0
+          port: 8080
+          mode: stable   # promote rewrites this
+        nginx:
+          image: swiftdeploy/nginx:bookworm
+          port: 18080
+          admin_port: 19180
+        network:
+          name: wf-net
+          driver_type: bridge
 
-    """
+        """
 
     struct Rig {
         let dir: TemporaryDirectory
@@ -46,11 +47,15 @@ import TestSupport
         /// The project's lock, in the test's own directory (never the host-wide one).
         var lock: DeployLock { DeployLock(project: "wf-test", directory: dir.url.appendingPathComponent("locks")) }
 
-        func context(gate: Bool = true, recorder: (any LifecycleRecording)? = nil,
-                     warn: @escaping @Sendable (String) -> Void = { _ in }) throws -> LifecycleContext {
-            LifecycleContext(manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime, renderer: renderer,
-                          gate: gate ? self.gate : nil, recorder: recorder ?? self.recorder, probe: FakeHTTPProbe(runtime: runtime),
-                          lock: lock, pollInterval: 0.02, warn: warn)
+        func context(
+            gate: Bool = true, recorder: (any LifecycleRecording)? = nil,
+            warn: @escaping @Sendable (String) -> Void = { _ in }
+        ) throws -> LifecycleContext {
+            LifecycleContext(
+                manifestURL: url, manifest: try ManifestLoader().load(from: url), runtime: runtime, renderer: renderer,
+                gate: gate ? self.gate : nil, recorder: recorder ?? self.recorder,
+                probe: FakeHTTPProbe(runtime: runtime),
+                lock: lock, pollInterval: 0.02, warn: warn)
         }
 
         var events: [String] { recorder.records.map { "\($0.event.rawValue):\($0.outcome)" } }
@@ -73,7 +78,9 @@ import TestSupport
     @Test func deniedDeployChangesNothingAndSaysWhy() async throws {
         let rig = try Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["disk free 2% < 10%"])]))
         defer { rig.dir.remove() }
-        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: LifecycleError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
         #expect(error?.exitStatus == .failed)
         #expect(error?.errorDescription?.contains("disk free 2% < 10%") == true)
         #expect(rig.runtime.calls.isEmpty)
@@ -83,7 +90,9 @@ import TestSupport
     @Test func overrideProceedsPastADenyAndIsRecordedWithWhoAndWhy() async throws {
         let rig = try Rig(gate: FakePolicyGate(["infrastructure": (.deny, ["cpu load 9.5 > 4"])]))
         defer { rig.dir.remove() }
-        let report = try await DeployWorkflow(context: try rig.context(), override: OverrideRequest(reason: "INC-42 hotfix", who: "alice")).run()
+        let report = try await DeployWorkflow(
+            context: try rig.context(), override: OverrideRequest(reason: "INC-42 hotfix", who: "alice")
+        ).run()
         #expect(report.overridden)
         #expect(rig.events == ["override:ok", "intent:open", "deploy:ok"])
         let override = try #require(rig.recorder.records.first)
@@ -94,10 +103,14 @@ import TestSupport
     /// Reviewer's finding: on Swarm the manager check came after the policy, so a worker (or an engine in no swarm)
     /// asked the infrastructure policy and could log an `allow` for a deploy that cannot happen.
     @Test func aSwarmDeployOnANonManagerFailsBeforeThePolicyIsAsked() async throws {
-        let rig = try Rig(manifest: WorkflowTests.manifestText.replacingOccurrences(of: "# test project\n", with: "# test project\nruntime: swarm\n"))
+        let rig = try Rig(
+            manifest: WorkflowTests.manifestText.replacingOccurrences(
+                of: "# test project\n", with: "# test project\nruntime: swarm\n"))
         defer { rig.dir.remove() }
         rig.runtime.preflightError = .notSwarmManager(state: "a worker")
-        let error = await #expect(throws: RuntimeError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
         #expect(error == .notSwarmManager(state: "a worker"))
         #expect(error?.exitStatus == .operationFailed)
         #expect(rig.gate.requests.isEmpty, "the policy was asked: \(rig.gate.requests.map(\.domain))")
@@ -120,7 +133,8 @@ import TestSupport
         defer { rig.dir.remove() }
         let first = try await DeployWorkflow(context: try rig.context()).run()
         #expect(first.containers.map(\.service) == ["app", "nginx"])
-        #expect(rig.runtime.calls == ["preflight", "ensureImages swiftdeploy/api:0.1.0 swiftdeploy/nginx:bookworm", "up"])
+        #expect(
+            rig.runtime.calls == ["preflight", "ensureImages swiftdeploy/api:0.1.0 swiftdeploy/nginx:bookworm", "up"])
         let ids = try await rig.runtime.containers().map(\.id)
         _ = try await DeployWorkflow(context: try rig.context()).run()
         await #expect(try rig.runtime.containers().map(\.id) == ids)
@@ -135,8 +149,11 @@ import TestSupport
     @Test func dockerFailureIsRecordedAndRethrown() async throws {
         let rig = try Rig()
         defer { rig.dir.remove() }
-        rig.runtime.upError = .portTaken(port: 18080, detail: "Bind for 0.0.0.0:18080 failed: port is already allocated")
-        let error = await #expect(throws: RuntimeError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        rig.runtime.upError = .portTaken(
+            port: 18080, detail: "Bind for 0.0.0.0:18080 failed: port is already allocated")
+        let error = await #expect(throws: RuntimeError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
         #expect(error?.exitStatus == .operationFailed)
         #expect(error?.errorDescription?.contains("port 18080 is already in use") == true)
         #expect(rig.events == ["intent:open", "deploy:failed"])
@@ -150,7 +167,8 @@ import TestSupport
             try await DeployWorkflow(context: try rig.context(), timeout: 0.3).run()
         }
         guard case .unhealthy(let service, let state, _, let health, let logs)? = error else {
-            Issue.record("expected .unhealthy, got \(String(describing: error))"); return
+            Issue.record("expected .unhealthy, got \(String(describing: error))")
+            return
         }
         #expect(service == "app")
         #expect(state == "running, unhealthy")
@@ -171,7 +189,10 @@ import TestSupport
         }
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed < 3.5, "the deploy took \(elapsed)s with --timeout 2.5s")
-        guard case .unhealthy(_, _, let seconds, _, _)? = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .unhealthy(_, _, let seconds, _, _)? = error else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(seconds == 2, "the error names the deploy's own timeout")
     }
 
@@ -202,7 +223,9 @@ import TestSupport
         let report = try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         #expect(report.outcome == .promoted)
         #expect(report.confirmation == "X-Mode: canary")
-        #expect(try rig.dir.read("manifest.yaml") == Self.manifestText.replacingOccurrences(of: "mode: stable   #", with: "mode: canary   #"))
+        #expect(
+            try rig.dir.read("manifest.yaml")
+                == Self.manifestText.replacingOccurrences(of: "mode: stable   #", with: "mode: canary   #"))
         let afterDeploy = rig.runtime.calls.drop { $0 != "recreate app" }
         #expect(Array(afterDeploy.prefix(2)) == ["recreate app", "reload nginx"])
         #expect(!rig.runtime.calls.contains("recreate nginx"))
@@ -263,7 +286,8 @@ import TestSupport
             try await PromoteWorkflow(context: try rig.context(), target: .canary, timeout: 0.3).run()
         }
         guard case .rolledBack(let target, let previous, let cause)? = error else {
-            Issue.record("expected .rolledBack, got \(String(describing: error))"); return
+            Issue.record("expected .rolledBack, got \(String(describing: error))")
+            return
         }
         #expect(target == .canary && previous == .stable)
         #expect(cause.contains("service 'app' is not healthy"))
@@ -281,7 +305,10 @@ import TestSupport
         // Someone edits the manifest by hand to canary; the app still runs stable.
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
         let report = try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
-        #expect(report.drift == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)")
+        #expect(
+            report.drift
+                == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)"
+        )
         #expect(report.outcome == .promoted)
         #expect(rig.runtime.app?.environment["MODE"] == "canary")
     }
@@ -313,19 +340,27 @@ import TestSupport
         let rig = try Rig(gate: FakePolicyGate(["canary": (.warn, ["p99 480ms close to 500ms"])]))
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        let status = StatusWorkflow(context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100))
+        let status = StatusWorkflow(
+            context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100))
         let healthy = try await status.snapshot()
         #expect(healthy.healthy)
         #expect(healthy.runningMode == "stable" && healthy.version == "0.1.0")
         #expect(healthy.decisions.map(\.verdict) == [.allow, .warn])
         #expect(rig.events.last == "status:ok")
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
-        let drifted = try await StatusWorkflow(context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100)).snapshot()
-        #expect(drifted.drift == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)")
+        let drifted = try await StatusWorkflow(
+            context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100)
+        ).snapshot()
+        #expect(
+            drifted.drift
+                == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)"
+        )
         #expect(drifted.manifestMode == .canary)
         rig.runtime.unhealthyModes = ["canary"]
         try await rig.runtime.recreate(service: "app")
-        let sick = try await StatusWorkflow(context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100)).snapshot()
+        let sick = try await StatusWorkflow(
+            context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100)
+        ).snapshot()
         #expect(!sick.healthy)
         #expect(sick.endpoint.status == 502)
         #expect(rig.events.last == "status:failed")
@@ -341,7 +376,9 @@ import TestSupport
         defer { rig.dir.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let context = try rig.context(recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url))
-        _ = try await DeployWorkflow(context: context, override: OverrideRequest(reason: "INC-7 disk cleanup running", who: "alice")).run()
+        _ = try await DeployWorkflow(
+            context: context, override: OverrideRequest(reason: "INC-7 disk cleanup running", who: "alice")
+        ).run()
         let lines = try rig.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
         #expect(lines.map { $0["event"]?.stringValue } == ["override", "intent", "deploy"])
         #expect(lines[0]["override"]?["reason"]?.stringValue == "INC-7 disk cleanup running")
@@ -367,7 +404,9 @@ import TestSupport
         defer { rig.dir.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let context = try rig.context(recorder: HistoryRecorder(manifest: manifest, manifestURL: rig.url))
-        _ = try await DeployWorkflow(context: context, override: OverrideRequest(reason: "INC-9 approved", who: "alice")).run()
+        _ = try await DeployWorkflow(
+            context: context, override: OverrideRequest(reason: "INC-9 approved", who: "alice")
+        ).run()
         let history = rig.dir.url.appendingPathComponent("history.jsonl")
         let carrying = try rig.dir.read("history.jsonl").split(separator: "\n").filter { $0.contains("\"override\":") }
         #expect(carrying.count == 3, "override, intent and deploy lines all carry the override")
@@ -376,7 +415,10 @@ import TestSupport
         let summary = try await AuditReport.write(history: history, to: output, format: .json)
         #expect(summary.overrides == 1)
         let report = try JSONValue.parse(Data(contentsOf: output))
-        guard case .array(let listed)? = report["overrides"] else { Issue.record("no overrides list in \(report)"); return }
+        guard case .array(let listed)? = report["overrides"] else {
+            Issue.record("no overrides list in \(report)")
+            return
+        }
         #expect(listed.count == 1)
         #expect(listed.first?["reason"]?.stringValue == "INC-9 approved")
         #expect(listed.first?["event"]?.stringValue == "override")

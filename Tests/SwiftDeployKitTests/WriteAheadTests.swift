@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import SwiftDeployKit
 
 /// Write ahead, then act: the intent record precedes every change, the outcome names it, an unwritable
@@ -25,7 +26,9 @@ import TestSupport
         func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
             let text = (try? String(contentsOf: manifestURL, encoding: .utf8)) ?? ""
             let compose = FileManager.default.fileExists(atPath: manifest.composeFileURL.path)
-            lock.withLock { snapshots.append(("\(record.event.rawValue):\(record.outcome)", runtime.calls, text, compose)) }
+            lock.withLock {
+                snapshots.append(("\(record.event.rawValue):\(record.outcome)", runtime.calls, text, compose))
+            }
             return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
@@ -44,7 +47,9 @@ import TestSupport
             self.outcome = outcome
         }
         func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
-            if record.event == event, record.outcome == outcome { throw HistoryError.writeFailed(path: "history.jsonl", reason: "No space left on device") }
+            if record.event == event, record.outcome == outcome {
+                throw HistoryError.writeFailed(path: "history.jsonl", reason: "No space left on device")
+            }
             return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
@@ -84,16 +89,22 @@ import TestSupport
         let callsBefore = rig.runtime.calls.count
         let manifestBefore = try rig.dir.read("manifest.yaml")
         let recorder = SnapshotRecorder(runtime: rig.runtime, manifestURL: rig.url)
-        if action == .deploy { try? FileManager.default.removeItem(at: rig.dir.url.appendingPathComponent("docker-compose.yml")) }
+        if action == .deploy {
+            try? FileManager.default.removeItem(at: rig.dir.url.appendingPathComponent("docker-compose.yml"))
+        }
         try await run(action, try rig.context(recorder: recorder))
         let intent = try #require(recorder.snapshots.first { $0.event == "intent:open" })
-        #expect(!intent.calls.dropFirst(callsBefore).contains(changes(action)), "\(action): the engine was asked to act before the intent")
+        #expect(
+            !intent.calls.dropFirst(callsBefore).contains(changes(action)),
+            "\(action): the engine was asked to act before the intent")
         #expect(intent.manifest == manifestBefore)
         if action == .deploy { #expect(!intent.composeExists, "deploy wrote generated files before its intent") }
         #expect(rig.runtime.calls.dropFirst(callsBefore).contains(changes(action)))
         let records = recorder.inner.records
         let intentIndex = try #require(records.firstIndex { $0.event == .intent })
-        #expect(records[intentIndex].details["action"]?.stringValue == (action == .promote ? "promote canary" : action.rawValue))
+        #expect(
+            records[intentIndex].details["action"]?.stringValue
+                == (action == .promote ? "promote canary" : action.rawValue))
         #expect(records[intentIndex].details["holder"]?["pid"] == .int(Int64(getpid())))
         let outcome = records[intentIndex + 1]
         #expect(outcome.event.rawValue == action.rawValue && outcome.outcome == "ok")
@@ -111,12 +122,19 @@ import TestSupport
         let requestsBefore = rig.gate.requests.count
         // A real history file that cannot be created: its directory is a regular file.
         try rig.dir.write("not a directory", to: "blocker")
-        let blocked = HistoryRecorder(log: HistoryLog(url: rig.dir.url.appendingPathComponent("blocker/history.jsonl")), manifestURL: rig.url)
-        let error = await #expect(throws: LifecycleError.self) { try await run(action, try rig.context(recorder: blocked)) }
+        let blocked = HistoryRecorder(
+            log: HistoryLog(url: rig.dir.url.appendingPathComponent("blocker/history.jsonl")), manifestURL: rig.url)
+        let error = await #expect(throws: LifecycleError.self) {
+            try await run(action, try rig.context(recorder: blocked))
+        }
         #expect(error?.exitStatus == .operationFailed)
-        #expect(error?.errorDescription?.contains("nothing was changed") == true, "\(String(describing: error?.errorDescription))")
+        #expect(
+            error?.errorDescription?.contains("nothing was changed") == true,
+            "\(String(describing: error?.errorDescription))")
         #expect(error?.errorDescription?.contains("blocker") == true)
-        #expect(rig.runtime.calls == callsBefore, "\(action) touched the engine: \(rig.runtime.calls.dropFirst(callsBefore.count))")
+        #expect(
+            rig.runtime.calls == callsBefore,
+            "\(action) touched the engine: \(rig.runtime.calls.dropFirst(callsBefore.count))")
         await #expect(try rig.runtime.containers() == containersBefore)
         #expect(try rig.dir.read("manifest.yaml") == manifestBefore)
         #expect(rig.gate.requests.count == requestsBefore, "no evidence is collected when nothing can be recorded")
@@ -146,7 +164,8 @@ import TestSupport
             try await PromoteWorkflow(context: try rig.context(recorder: failing), target: .canary).run()
         }
         guard case .outcomeNotRecorded(let done, let cause, let seq)? = error else {
-            Issue.record("expected .outcomeNotRecorded, got \(String(describing: error))"); return
+            Issue.record("expected .outcomeNotRecorded, got \(String(describing: error))")
+            return
         }
         #expect(done == "promoted wf-test from stable to canary (X-Mode: canary)")
         #expect(cause.contains("No space left on device"))
@@ -162,7 +181,10 @@ import TestSupport
         let next = try await PromoteWorkflow(context: try rig.context(warn: warnings.add), target: .canary).run()
         #expect(next.outcome == .noop)
         #expect(warnings.all.count == 1)
-        #expect(warnings.all.first?.contains("was interrupted before its outcome was recorded (intent #\(seq)); found: the app runs in canary mode") == true)
+        #expect(
+            warnings.all.first?.contains(
+                "was interrupted before its outcome was recorded (intent #\(seq)); found: the app runs in canary mode")
+                == true)
         let closing = try #require(rig.recorder.records.first { $0.event == .interrupted })
         #expect(closing.details["intent_seq"] == .int(Int64(seq)))
     }
@@ -175,14 +197,18 @@ import TestSupport
         _ = try await DeployWorkflow(context: try rig.context(recorder: history)).run()
         // A promote that wrote its intent and edited the manifest, then was killed (the kernel dropped its lock).
         let crashed = try await rig.context(recorder: history).beginAction("promote canary")
-        let intent = try await crashed.intend(action: "promote canary", message: "about to promote", modeBefore: .stable, modeAfter: .canary)
+        let intent = try await crashed.intend(
+            action: "promote canary", message: "about to promote", modeBefore: .stable, modeAfter: .canary)
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
         crashed.grant.abandon()
 
         let warnings = Notes()
-        let report = try await PromoteWorkflow(context: try rig.context(recorder: history, warn: warnings.add), target: .canary).run()
+        let report = try await PromoteWorkflow(
+            context: try rig.context(recorder: history, warn: warnings.add), target: .canary
+        ).run()
         #expect(report.outcome == .promoted)
-        let expected = "promote canary by \(crashed.grant.holder.who)@\(crashed.grant.holder.host) (pid \(getpid()), since \(DeployLock.timestampFormatter.string(from: crashed.grant.holder.since))) was interrupted before its outcome was recorded (intent #\(intent.reference.seq)); found: the app runs in stable mode; containers: app running, healthy, nginx running, healthy; the manifest says canary"
+        let expected =
+            "promote canary by \(crashed.grant.holder.who)@\(crashed.grant.holder.host) (pid \(getpid()), since \(DeployLock.timestampFormatter.string(from: crashed.grant.holder.since))) was interrupted before its outcome was recorded (intent #\(intent.reference.seq)); found: the app runs in stable mode; containers: app running, healthy, nginx running, healthy; the manifest says canary"
         #expect(warnings.all == [expected])
         let lines = try rig.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
         let interrupted = try #require(lines.first { $0["event"]?.stringValue == "interrupted" })
@@ -197,7 +223,8 @@ import TestSupport
         #expect(try AuditReport.verify(history: rig.dir.url.appendingPathComponent("history.jsonl")).chain.isIntact)
         // Recorded once: a further command finds nothing left open.
         let again = Notes()
-        _ = try await PromoteWorkflow(context: try rig.context(recorder: history, warn: again.add), target: .stable).run()
+        _ = try await PromoteWorkflow(context: try rig.context(recorder: history, warn: again.add), target: .stable)
+            .run()
         #expect(again.all.isEmpty)
         #expect(try rig.dir.read("history.jsonl").components(separatedBy: "\"event\":\"interrupted\"").count == 2)
     }
@@ -212,7 +239,9 @@ import TestSupport
         _ = try await DeployWorkflow(context: try rig.context(warn: warnings.add)).run()
         #expect(warnings.all.count == 1)
         #expect(warnings.all.first?.contains("a previous promote canary (") == true)
-        #expect(warnings.all.first?.contains("ended without releasing the lock before changing anything (it had written no intent)") == true)
+        #expect(
+            warnings.all.first?.contains(
+                "ended without releasing the lock before changing anything (it had written no intent)") == true)
         let record = try #require(rig.recorder.records.first { $0.event == .lock })
         #expect(record.outcome == "abandoned")
         #expect(record.details["holder"]?["action"]?.stringValue == "promote canary")
@@ -231,7 +260,9 @@ import TestSupport
         #expect(rig.recorder.records.last?.modeBefore == .stable, "the real mode before, read from the running app")
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
         let calls = rig.runtime.calls
-        let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+        let error = await #expect(throws: LifecycleError.self) {
+            try await DeployWorkflow(context: try rig.context()).run()
+        }
         #expect(error == .modeChangeNeedsPromote(project: "wf-test", running: .stable, manifest: .canary))
         #expect(error?.exitStatus == .failed)
         #expect(error?.errorDescription?.contains("run 'swiftdeploy promote canary'") == true)
@@ -250,7 +281,9 @@ import TestSupport
         defer { rig.dir.remove() }
         for user in ["", "root", "0:0"] {
             rig.runtime.imageUsers = ["swiftdeploy/api:0.1.0": user]
-            let error = await #expect(throws: LifecycleError.self) { try await DeployWorkflow(context: try rig.context()).run() }
+            let error = await #expect(throws: LifecycleError.self) {
+                try await DeployWorkflow(context: try rig.context()).run()
+            }
             #expect(error == .rootUser(image: "swiftdeploy/api:0.1.0", user: user))
             #expect(error?.exitStatus == .invalidInput)
             #expect(error?.errorDescription?.contains("set services.user to a non-root user") == true)
@@ -258,18 +291,23 @@ import TestSupport
             #expect(!rig.recorder.records.contains { $0.event == .intent })
         }
         // services.user names a non-root user: the image's USER no longer matters.
-        try rig.dir.write(WorkflowTests.manifestText.replacingOccurrences(of: "  port: 8080\n", with: "  port: 8080\n  user: \"10001:10001\"\n"),
-                          to: "manifest.yaml")
+        try rig.dir.write(
+            WorkflowTests.manifestText.replacingOccurrences(
+                of: "  port: 8080\n", with: "  port: 8080\n  user: \"10001:10001\"\n"),
+            to: "manifest.yaml")
         _ = try await DeployWorkflow(context: try rig.context()).run()
         // Or the manifest accepts root explicitly.
-        try rig.dir.write(WorkflowTests.manifestText.replacingOccurrences(of: "  port: 8080\n", with: "  port: 8080\n  allow_root: true\n"),
-                          to: "manifest.yaml")
+        try rig.dir.write(
+            WorkflowTests.manifestText.replacingOccurrences(
+                of: "  port: 8080\n", with: "  port: 8080\n  allow_root: true\n"),
+            to: "manifest.yaml")
         _ = try await DeployWorkflow(context: try rig.context()).run()
         #expect(rig.runtime.calls.filter { $0 == "up" }.count == 2)
     }
 
     @Test func aManifestThatCannotBeEditedFailsWith65BeforeTheWindow() async throws {
-        let text = WorkflowTests.manifestText.replacingOccurrences(of: "mode: stable   # promote rewrites this", with: "mode: \"st\\x61ble\"")
+        let text = WorkflowTests.manifestText.replacingOccurrences(
+            of: "mode: stable   # promote rewrites this", with: "mode: \"st\\x61ble\"")
         let rig = try Rig(manifest: text)
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
@@ -279,7 +317,10 @@ import TestSupport
         #expect(error?.exitStatus == .invalidInput)
         #expect(rig.gate.requests.map(\.domain) == ["infrastructure"], "the canary window was started")
         #expect(!rig.runtime.calls.contains("recreate app"))
-        #expect(!rig.recorder.records.contains { $0.event == .intent && $0.details["action"]?.stringValue == "promote canary" })
+        #expect(
+            !rig.recorder.records.contains {
+                $0.event == .intent && $0.details["action"]?.stringValue == "promote canary"
+            })
         #expect(try rig.dir.read("manifest.yaml") == text)
     }
 
@@ -287,7 +328,8 @@ import TestSupport
         let rig = try Rig()
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        rig.renderer.failure = .templateInvalid(path: "templates/docker-compose.yml.mustache", reason: "unclosed section")
+        rig.renderer.failure = .templateInvalid(
+            path: "templates/docker-compose.yml.mustache", reason: "unclosed section")
         let error = await #expect(throws: RenderError.self) {
             try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         }

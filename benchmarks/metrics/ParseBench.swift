@@ -19,6 +19,8 @@ struct ParseBench {
             best = min(best, elapsed)
         }
         let mb = Double(data.count) / 1e6
-        print(#"{"parser": "swiftdeploy ExpositionParser (-O)", "bytes": \#(data.count), "series": \#(samples), "best_seconds": \#(String(format: "%.4f", best)), "mb_per_s": \#(String(format: "%.1f", mb / best)), "series_per_s": \#(Int(Double(samples) / best))}"#)
+        print(
+            #"{"parser": "swiftdeploy ExpositionParser (-O)", "bytes": \#(data.count), "series": \#(samples), "best_seconds": \#(String(format: "%.4f", best)), "mb_per_s": \#(String(format: "%.1f", mb / best)), "series_per_s": \#(Int(Double(samples) / best))}"#
+        )
     }
 }

@@ -41,9 +41,17 @@ enum AWSSigner {
         guard case .object(let req) = a[0] else { throw Builtins.typeError(fn, 1, "object", a[0]) }
         guard case .object(let config) = a[1] else { throw Builtins.typeError(fn, 2, "object", a[1]) }
         let missing = requiredConfig.filter { config[.string($0)] == nil }
-        if !missing.isEmpty { throw operandError(2, "missing required AWS config parameters(s): \(setText(missing.map { .string($0) }))") }
-        let invalid = requiredConfig.filter { if case .string? = config[.string($0)] { return false }; return true }
-        if !invalid.isEmpty { throw operandError(2, "invalid values for required AWS config parameters(s): \(setText(invalid.map { .string($0) }))") }
+        if !missing.isEmpty {
+            throw operandError(2, "missing required AWS config parameters(s): \(setText(missing.map { .string($0) }))")
+        }
+        let invalid = requiredConfig.filter {
+            if case .string? = config[.string($0)] { return false }
+            return true
+        }
+        if !invalid.isEmpty {
+            throw operandError(
+                2, "invalid values for required AWS config parameters(s): \(setText(invalid.map { .string($0) }))")
+        }
         let service = string(config[.string("aws_service")])
         let accessKey = string(config[.string("aws_access_key")])
         let secretKey = string(config[.string("aws_secret_access_key")])
@@ -54,14 +62,22 @@ enum AWSSigner {
         // OPA reads the number's text as an int64: `1e9` and `1.0` are refused like out-of-range values.
         let text = ns.literal ?? ns.description
         guard ns.isInteger, !text.contains(where: { "eE.".contains($0) }), let timestamp = ns.intValue,
-              let _ = Int64(exactly: timestamp) else {
+            Int64(exactly: timestamp) != nil
+        else {
             throw operandError(3, "could not convert time_ns value into a unix timestamp")
         }
 
-        let invalidKeys = req.keys.filter { if case .string(let k) = $0 { return !Builtins.httpSendKeys.contains(k) }; return true }
-        if !invalidKeys.isEmpty { throw operandError(1, "invalid request parameters(s): \(setText(Array(invalidKeys)))") }
+        let invalidKeys = req.keys.filter {
+            if case .string(let k) = $0 { return !Builtins.httpSendKeys.contains(k) }
+            return true
+        }
+        if !invalidKeys.isEmpty {
+            throw operandError(1, "invalid request parameters(s): \(setText(Array(invalidKeys)))")
+        }
         let missingKeys = ["method", "url"].filter { req[.string($0)] == nil }
-        if !missingKeys.isEmpty { throw operandError(1, "missing required request parameters(s): \(setText(missingKeys.map { .string($0) }))") }
+        if !missingKeys.isEmpty {
+            throw operandError(1, "missing required request parameters(s): \(setText(missingKeys.map { .string($0) }))")
+        }
 
         var headers: [RegoValue: RegoValue] = [:]
         if let h = req[.string("headers")] {
@@ -72,7 +88,9 @@ enum AWSSigner {
         var invalidParams: [RegoValue] = []
         if case .string? = req[.string("url")] {} else { invalidParams.append(.string("url")) }
         if case .string? = req[.string("method")] {} else { invalidParams.append(.string("method")) }
-        if !invalidParams.isEmpty { throw operandError(1, "invalid values for required request parameters(s): \(setText(invalidParams))") }
+        if !invalidParams.isEmpty {
+            throw operandError(1, "invalid values for required request parameters(s): \(setText(invalidParams))")
+        }
         let urlText = string(req[.string("url")])
         let url: GoURL
         do {
@@ -97,7 +115,9 @@ enum AWSSigner {
 
         var disablePayloadSigning = false
         if let d = config[.string("disable_payload_signing")] {
-            guard case .bool(let b) = d else { throw operandError(2, "invalid value for 'disable_payload_signing' in AWS config") }
+            guard case .bool(let b) = d else {
+                throw operandError(2, "invalid value for 'disable_payload_signing' in AWS config")
+            }
             disablePayloadSigning = b
         }
 
@@ -126,9 +146,11 @@ enum AWSSigner {
 
     /// The Authorization header and the headers AWS needs (`host`, `x-amz-date`, …), for the
     /// request's headers, method, URL and body at `timeNs` (nanoseconds since the Unix epoch).
-    static func signV4(headers: [String: String], method: String, url: GoURL, body: [UInt8], service: String,
-                       accessKey: String, secretKey: String, region: String, sessionToken: String,
-                       timeNs: Int, disablePayloadSigning: Bool) -> (String, [String: String]) {
+    static func signV4(
+        headers: [String: String], method: String, url: GoURL, body: [UInt8], service: String,
+        accessKey: String, secretKey: String, region: String, sessionToken: String,
+        timeNs: Int, disablePayloadSigning: Bool
+    ) -> (String, [String: String]) {
         let contentSha256 = disablePayloadSigning ? "UNSIGNED-PAYLOAD" : hex(SHA256.hash(data: body))
         let (date, stamp) = utcStamps(timeNs)
         var awsHeaders = ["host": url.host, "x-amz-date": stamp]
@@ -149,7 +171,8 @@ enum AWSSigner {
         key = hmac(key, service)
         key = hmac(key, "aws4_request")
         let signature = hex(hmac(key, stringToSign))
-        let auth = "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope),SignedHeaders=\(headerList),Signature=\(signature)"
+        let auth =
+            "AWS4-HMAC-SHA256 Credential=\(accessKey)/\(scope),SignedHeaders=\(headerList),Signature=\(signature)"
         return (auth, awsHeaders)
     }
 
@@ -159,7 +182,10 @@ enum AWSSigner {
         if ns % 1_000_000_000 < 0 { secs -= 1 }
         var days = secs / 86_400
         var rem = secs % 86_400
-        if rem < 0 { rem += 86_400; days -= 1 }
+        if rem < 0 {
+            rem += 86_400
+            days -= 1
+        }
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -197,12 +223,13 @@ struct GoURL {
         }
         var hasScheme = false
         if let colon = rest.firstIndex(of: ":"), rest[..<colon].first?.isLetter == true,
-           rest[..<colon].allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || "+-.".contains($0) }) {
+            rest[..<colon].allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || "+-.".contains($0) })
+        {
             rest = rest[rest.index(after: colon)...]
             hasScheme = true
         }
         if hasScheme && !rest.hasPrefix("/") {
-            return // an opaque URL (`mailto:x`): no host, no path
+            return  // an opaque URL (`mailto:x`): no host, no path
         }
         if rest.hasPrefix("//") {
             rest = rest.dropFirst(2)
@@ -212,7 +239,8 @@ struct GoURL {
             host = String(authority)
             if host.hasPrefix("[") && !host.contains("]") { throw ParseError(message: "missing ']' in host") }
             if let bad = host.unicodeScalars.first(where: { !GoURL.hostAllowed($0) }) {
-                throw ParseError(message: "invalid character \(RegoValue.string(String(bad)).jsonString()) in host name")
+                throw ParseError(
+                    message: "invalid character \(RegoValue.string(String(bad)).jsonString()) in host name")
             }
             rest = rest[slash...]
         }
@@ -228,10 +256,14 @@ struct GoURL {
     /// Go's `shouldEscape` for a path byte.
     static func shouldEscape(_ b: UInt8) -> Bool {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return false
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return false
         case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"): return false
-        case UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: "/"), UInt8(ascii: ":"),
-             UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "@"): return false
+        case UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: "/"),
+            UInt8(ascii: ":"),
+            UInt8(ascii: ";"), UInt8(ascii: "="), UInt8(ascii: "@"):
+            return false
         default: return true
         }
     }
@@ -245,7 +277,10 @@ struct GoURL {
             if bytes[i] == UInt8(ascii: "%") {
                 guard i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) else {
                     let end = min(i + 3, bytes.count)
-                    throw ParseError(message: "invalid URL escape \(RegoValue.string(String(decoding: bytes[i..<end], as: UTF8.self)).jsonString())")
+                    throw ParseError(
+                        message:
+                            "invalid URL escape \(RegoValue.string(String(decoding: bytes[i..<end], as: UTF8.self)).jsonString())"
+                    )
                 }
                 decoded.append(h << 4 | l)
                 i += 3
@@ -268,4 +303,3 @@ struct GoURL {
         }
     }
 }
-

@@ -12,7 +12,11 @@ extension Builtins {
         t["sum"] = Builtin(arity: 1) { a, _ in
             var total = RegoNumber(0)
             for v in try collection("sum", a, 0) {
-                guard case .number(let n) = v else { throw RegoError.typeError("sum: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)") }
+                guard case .number(let n) = v else {
+                    throw RegoError.typeError(
+                        "sum: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)"
+                    )
+                }
                 total = total + n
             }
             return .number(total)
@@ -20,7 +24,11 @@ extension Builtins {
         t["product"] = Builtin(arity: 1) { a, _ in
             var total = RegoNumber(1)
             for v in try collection("product", a, 0) {
-                guard case .number(let n) = v else { throw RegoError.typeError("product: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)") }
+                guard case .number(let n) = v else {
+                    throw RegoError.typeError(
+                        "product: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)"
+                    )
+                }
                 total = total * n
             }
             return .number(total)
@@ -34,7 +42,10 @@ extension Builtins {
             let sets = try set("intersection", a, 0)
             var result: Set<RegoValue>? = nil
             for s in sets {
-                guard case .set(let x) = s else { throw RegoError.typeError("intersection: operand 1 must be set of sets but got set containing \(s.typeName)") }
+                guard case .set(let x) = s else {
+                    throw RegoError.typeError(
+                        "intersection: operand 1 must be set of sets but got set containing \(s.typeName)")
+                }
                 result = result.map { $0.intersection(x) } ?? x
             }
             return .set(result ?? [])
@@ -42,7 +53,10 @@ extension Builtins {
         t["union"] = Builtin(arity: 1) { a, _ in
             var result = Set<RegoValue>()
             for s in try set("union", a, 0) {
-                guard case .set(let x) = s else { throw RegoError.typeError("union: operand 1 must be set of sets but got set containing \(s.typeName)") }
+                guard case .set(let x) = s else {
+                    throw RegoError.typeError(
+                        "union: operand 1 must be set of sets but got set containing \(s.typeName)")
+                }
                 result.formUnion(x)
             }
             return .set(result)

@@ -30,9 +30,10 @@ enum Builtins {
     }()
 
     /// The registry by dotted path (`["net", "cidr_contains"]`), so a call is looked up without joining its name.
-    static let byPath: [[String]: Builtin] = Dictionary(uniqueKeysWithValues: table.map {
-        ($0.key.split(separator: ".", omittingEmptySubsequences: false).map(String.init), $0.value)
-    })
+    static let byPath: [[String]: Builtin] = Dictionary(
+        uniqueKeysWithValues: table.map {
+            ($0.key.split(separator: ".", omittingEmptySubsequences: false).map(String.init), $0.value)
+        })
 
     /// Arities the implementations were registered with, for the test that they agree with the signatures.
     static let implementedArities: [String: Int] = {
@@ -67,12 +68,15 @@ enum Builtins {
     }
 
     /// Names that begin a dotted builtin name (`time`, `strings`, …).
-    static let prefixes: Set<String> = Set(table.keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
+    static let prefixes: Set<String> = Set(
+        table.keys.compactMap { $0.contains(".") ? String($0.split(separator: ".")[0]) : nil })
     static func isBuiltinPrefix(_ s: String) -> Bool { prefixes.contains(s) || table[s] != nil }
 
     static func call(_ name: String, _ args: [RegoValue], _ ev: Evaluator, _ loc: SourceLocation) throws -> RegoValue? {
         guard let b = table[name] else {
-            throw RegoError(code: "rego_type_error", message: "undefined function \(name)", file: loc.file, line: loc.line, column: loc.column)
+            throw RegoError(
+                code: "rego_type_error", message: "undefined function \(name)", file: loc.file, line: loc.line,
+                column: loc.column)
         }
         do {
             return try ev.callBuiltin(b, args)
@@ -93,7 +97,9 @@ enum Builtins {
     static func chargeTree(_ v: RegoValue, _ ev: Evaluator) throws {
         switch v {
         case .array, .set, .object: break
-        case .string(let s): try ev.charge(s.utf8.count >> 4); return
+        case .string(let s):
+            try ev.charge(s.utf8.count >> 4)
+            return
         default: return
         }
         var stack: [RegoValue] = [v]
@@ -103,7 +109,10 @@ enum Builtins {
             case .array(let a): stack.append(contentsOf: a)
             case .set(let e): stack.append(contentsOf: e)
             case .object(let o):
-                for (k, val) in o { stack.append(k); stack.append(val) }
+                for (k, val) in o {
+                    stack.append(k)
+                    stack.append(val)
+                }
             case .string(let s): try ev.charge(s.utf8.count >> 4)
             default: break
             }
@@ -126,7 +135,9 @@ enum Builtins {
     }
     static func int(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> Int {
         let n = try number(fn, args, i)
-        guard let v = n.intValue else { throw RegoError.typeError("\(fn): operand \(i + 1) must be integer number but got floating-point number") }
+        guard let v = n.intValue else {
+            throw RegoError.typeError("\(fn): operand \(i + 1) must be integer number but got floating-point number")
+        }
         return v
     }
     static func array(_ fn: String, _ args: [RegoValue], _ i: Int) throws -> [RegoValue] {
@@ -146,7 +157,9 @@ enum Builtins {
         return b
     }
     /// Elements of an array or set (sets in sorted order).
-    static func collection(_ fn: String, _ args: [RegoValue], _ i: Int, _ want: String = "one of {array, set}") throws -> [RegoValue] {
+    static func collection(_ fn: String, _ args: [RegoValue], _ i: Int, _ want: String = "one of {array, set}") throws
+        -> [RegoValue]
+    {
         switch args[i] {
         case .array(let a): return a
         case .set: return args[i].sortedElements
@@ -156,7 +169,8 @@ enum Builtins {
     static func strings(_ fn: String, _ values: [RegoValue], _ i: Int) throws -> [String] {
         try values.map {
             guard case .string(let s) = $0 else {
-                throw RegoError.typeError("\(fn): operand \(i + 1) must be array of strings but got array containing \($0.typeName)")
+                throw RegoError.typeError(
+                    "\(fn): operand \(i + 1) must be array of strings but got array containing \($0.typeName)")
             }
             return s
         }
@@ -166,7 +180,10 @@ enum Builtins {
     static func ranged(_ numbers: StrideThrough<Int>, _ ev: Evaluator) throws -> [RegoValue] {
         // No `underestimatedCount` here: a stride's walks every element (O(n), untimed).
         var out: [RegoValue] = []
-        for n in numbers { try ev.tick(); out.append(.int(n)) }
+        for n in numbers {
+            try ev.tick()
+            out.append(.int(n))
+        }
         return out
     }
 
@@ -214,7 +231,9 @@ enum Builtins {
         t["rem"] = Builtin(arity: 2) { a, _ in
             let x = try number("rem", a, 0), y = try number("rem", a, 1)
             if y.isZero { throw RegoError.builtin("rem: modulo by zero") }
-            guard let r = x.remainder(dividingBy: y) else { throw RegoError.builtin("rem: modulo on floating-point number") }
+            guard let r = x.remainder(dividingBy: y) else {
+                throw RegoError.builtin("rem: modulo on floating-point number")
+            }
             return .number(r)
         }
         t["or"] = Builtin(arity: 2) { a, _ in .set(try set("or", a, 0).union(set("or", a, 1))) }
@@ -226,22 +245,31 @@ enum Builtins {
         t["numbers.range"] = Builtin(arity: 2) { a, ev in
             let x = try int("numbers.range", a, 0), y = try int("numbers.range", a, 1)
             let (span, overflow) = y.subtractingReportingOverflow(x)
-            guard !overflow, span.magnitude < 10_000_000 else { throw RegoError.builtin("numbers.range: range too large (at most 10000000 elements)") }
+            guard !overflow, span.magnitude < 10_000_000 else {
+                throw RegoError.builtin("numbers.range: range too large (at most 10000000 elements)")
+            }
             return .array(try ranged(stride(from: x, through: y, by: x <= y ? 1 : -1), ev))
         }
         t["numbers.range_step"] = Builtin(arity: 3) { a, ev in
             let x = try int("numbers.range_step", a, 0), y = try int("numbers.range_step", a, 1)
             let step = try number("numbers.range_step", a, 2)
-            guard step.isInteger else { throw RegoError.typeError("numbers.range_step: operand 3 must be integer number but got floating-point number") }
+            guard step.isInteger else {
+                throw RegoError.typeError(
+                    "numbers.range_step: operand 3 must be integer number but got floating-point number")
+            }
             // A step beyond Int's range covers any range in one step.
             let s = step.intValue ?? (step.sign > 0 ? Int.max : 0)
             guard s > 0 else { throw RegoError.builtin("numbers.range_step: step must be a positive integer") }
             let (span, overflow) = y.subtractingReportingOverflow(x)
-            guard !overflow, span.magnitude / UInt(s) < 10_000_000 else { throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)") }
+            guard !overflow, span.magnitude / UInt(s) < 10_000_000 else {
+                throw RegoError.builtin("numbers.range_step: range too large (at most 10000000 elements)")
+            }
             return .array(try ranged(stride(from: x, through: y, by: x <= y ? s : -s), ev))
         }
         t["print"] = Builtin(arity: -1) { _, _ in .bool(true) }
-        t["http.send"] = Builtin(arity: 1) { _, _ in throw RegoError.builtin("http.send: not supported by the embedded engine (no network access from policies)") }
+        t["http.send"] = Builtin(arity: 1) { _, _ in
+            throw RegoError.builtin("http.send: not supported by the embedded engine (no network access from policies)")
+        }
         t["test.sleep"] = Builtin(arity: 1) { a, _ in
             _ = try string("test.sleep", a, 0)
             return .null

@@ -13,7 +13,8 @@ extension Builtins {
             case .array(let items):
                 delimiters = try items.map {
                     guard case .string(let s) = $0, s.count == 1 else {
-                        throw RegoError.typeError("\(fn): operand 2 must be array of single-character strings but got \($0.jsonString())")
+                        throw RegoError.typeError(
+                            "\(fn): operand 2 must be array of single-character strings but got \($0.jsonString())")
                     }
                     return s.first!
                 }
@@ -23,7 +24,10 @@ extension Builtins {
             let match = try string(fn, a, 2)
             let regex = try Glob.regex(pattern, delimiters: delimiters)
             let range = NSRange(match.startIndex..., in: match)
-            return .bool(try regexMatches(regex, match, ev, options: [.anchored], range: range, limit: 1).first.map { $0.range == range } ?? false)
+            return .bool(
+                try regexMatches(regex, match, ev, options: [.anchored], range: range, limit: 1).first.map {
+                    $0.range == range
+                } ?? false)
         }
         t["glob.quote_meta"] = Builtin(arity: 1) { a, _ in
             var out = ""
@@ -45,7 +49,9 @@ enum Glob {
         if let hit = cache.object(forKey: key) { return hit }
         var chars = Array(pattern)[...]
         let source = try translate(&chars, delimiters: delimiters, inAlternative: false)
-        guard chars.isEmpty else { throw RegoError.builtin("glob.match: unexpected \(chars.first!) in glob \(pattern)") }
+        guard chars.isEmpty else {
+            throw RegoError.builtin("glob.match: unexpected \(chars.first!) in glob \(pattern)")
+        }
         let r = try NSRegularExpression(pattern: "^(?:" + source + ")$", options: [.dotMatchesLineSeparators])
         cache.setObject(r, forKey: key)
         return r
@@ -53,7 +59,9 @@ enum Glob {
 
     static func escape(_ c: Character) -> String { NSRegularExpression.escapedPattern(for: String(c)) }
 
-    static func translate(_ p: inout ArraySlice<Character>, delimiters: [Character], inAlternative: Bool) throws -> String {
+    static func translate(_ p: inout ArraySlice<Character>, delimiters: [Character], inAlternative: Bool) throws
+        -> String
+    {
         let notDelim = delimiters.isEmpty ? "." : "[^" + delimiters.map { escape($0) }.joined() + "]"
         var out = ""
         while let c = p.first {
@@ -74,13 +82,22 @@ enum Glob {
                 out += escape(n)
             case "[":
                 var negate = false
-                if p.first == "!" { negate = true; p.removeFirst() }
+                if p.first == "!" {
+                    negate = true
+                    p.removeFirst()
+                }
                 var cls = ""
                 var closed = false
                 while let x = p.first {
                     p.removeFirst()
-                    if x == "]" { closed = true; break }
-                    if x == "-" && !cls.isEmpty && p.first != "]" { cls += "-"; continue }
+                    if x == "]" {
+                        closed = true
+                        break
+                    }
+                    if x == "-" && !cls.isEmpty && p.first != "]" {
+                        cls += "-"
+                        continue
+                    }
                     cls += escape(x)
                 }
                 guard closed, !cls.isEmpty else { throw RegoError.builtin("glob.match: unterminated character class") }

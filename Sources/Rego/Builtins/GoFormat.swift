@@ -15,7 +15,8 @@ enum GoFormat {
             let items = v.sortedElements
             return items.isEmpty ? "set()" : "{" + items.map(regoString).joined(separator: ", ") + "}"
         case .object:
-            return "{" + v.sortedEntries.map { regoString($0.key) + ": " + regoString($0.value) }.joined(separator: ", ") + "}"
+            return "{"
+                + v.sortedEntries.map { regoString($0.key) + ": " + regoString($0.value) }.joined(separator: ", ") + "}"
         }
     }
 
@@ -76,7 +77,11 @@ enum GoFormat {
         var intCount = 0, exp = 0, sawDot = false, inExponent = false, expNegative = false
         for b in text.utf8 {
             if inExponent {
-                if b == UInt8(ascii: "-") { expNegative = true } else if b >= 0x30 && b <= 0x39 { exp = exp * 10 + Int(b - 0x30) }
+                if b == UInt8(ascii: "-") {
+                    expNegative = true
+                } else if b >= 0x30 && b <= 0x39 {
+                    exp = exp * 10 + Int(b - 0x30)
+                }
                 continue
             }
             switch b {
@@ -90,7 +95,10 @@ enum GoFormat {
         if expNegative { exp = -exp }
         var pointExp = intCount - 1 + exp
         var start = 0, end = digits.count
-        while end - start > 1, digits[start] == UInt8(ascii: "0") { start += 1; pointExp -= 1 }
+        while end - start > 1, digits[start] == UInt8(ascii: "0") {
+            start += 1
+            pointExp -= 1
+        }
         while end - start > 1, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
         return (String(decoding: digits[start..<end], as: UTF8.self), pointExp)
     }
@@ -128,9 +136,13 @@ enum GoFormat {
         var i = text.utf8.startIndex
         while i != text.utf8.endIndex {
             let b = text.utf8[i]
-            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") { hasExponent = true }
-            else if b == UInt8(ascii: ".") { dot = i }
-            else if dot != nil, b != UInt8(ascii: "0") { fractionIsZero = false }
+            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
+                hasExponent = true
+            } else if b == UInt8(ascii: ".") {
+                dot = i
+            } else if dot != nil, b != UInt8(ascii: "0") {
+                fractionIsZero = false
+            }
             i = text.utf8.index(after: i)
         }
         if !hasExponent {
@@ -184,38 +196,71 @@ enum GoFormat {
                 continue
             }
             i += 1
-            guard i < f.count else { out.append(contentsOf: "%!(NOVERB)".utf8); break }
+            guard i < f.count else {
+                out.append(contentsOf: "%!(NOVERB)".utf8)
+                break
+            }
             var flags: Flags = []
-            while i < f.count, let flag = Flags(byte: f[i]) { flags.insert(flag); i += 1 }
+            while i < f.count, let flag = Flags(byte: f[i]) {
+                flags.insert(flag)
+                i += 1
+            }
             var width: Int? = nil
-            while i < f.count, isDigit(f[i]) { width = min(10_000, (width ?? 0) * 10 + Int(f[i] - 0x30)); i += 1 }
+            while i < f.count, isDigit(f[i]) {
+                width = min(10_000, (width ?? 0) * 10 + Int(f[i] - 0x30))
+                i += 1
+            }
             var precision: Int? = nil
             if i < f.count, f[i] == UInt8(ascii: ".") {
-                i += 1; precision = 0
-                while i < f.count, isDigit(f[i]) { precision = min(10_000, precision! * 10 + Int(f[i] - 0x30)); i += 1 }
+                i += 1
+                precision = 0
+                while i < f.count, isDigit(f[i]) {
+                    precision = min(10_000, precision! * 10 + Int(f[i] - 0x30))
+                    i += 1
+                }
             }
-            guard i < f.count else { out.append(contentsOf: "%!(NOVERB)".utf8); break }
+            guard i < f.count else {
+                out.append(contentsOf: "%!(NOVERB)".utf8)
+                break
+            }
             // The verb is one Unicode scalar.
             let verb: Unicode.Scalar
             if f[i] < 0x80 {
-                verb = Unicode.Scalar(f[i]); i += 1
+                verb = Unicode.Scalar(f[i])
+                i += 1
             } else {
                 var it = UnsafeBufferPointer(rebasing: f[i...]).makeIterator()
                 var decoder = UTF8()
-                if case .scalarValue(let s) = decoder.decode(&it) { verb = s; i += s.utf8.count } else { verb = "\u{FFFD}"; i += 1 }
+                if case .scalarValue(let s) = decoder.decode(&it) {
+                    verb = s
+                    i += s.utf8.count
+                } else {
+                    verb = "\u{FFFD}"
+                    i += 1
+                }
             }
-            if verb == "%" { out.append(percent); continue }
-            guard argIndex < values.count else { out.append(contentsOf: "%!\(verb)(MISSING)".utf8); continue }
-            let arg = convert(values[argIndex]); argIndex += 1
+            if verb == "%" {
+                out.append(percent)
+                continue
+            }
+            guard argIndex < values.count else {
+                out.append(contentsOf: "%!\(verb)(MISSING)".utf8)
+                continue
+            }
+            let arg = convert(values[argIndex])
+            argIndex += 1
             var s = formatOne(verb, arg, flags, precision)
             if let width, s.count < width {
                 let pad = width - s.count
-                if flags.contains(.minus) { s += String(repeating: " ", count: pad) }
-                else if flags.contains(.zero), "dfeEgGxXob".unicodeScalars.contains(verb) {
+                if flags.contains(.minus) {
+                    s += String(repeating: " ", count: pad)
+                } else if flags.contains(.zero), "dfeEgGxXob".unicodeScalars.contains(verb) {
                     let neg = s.hasPrefix("-") || s.hasPrefix("+")
                     let sign = neg ? String(s.removeFirst()) : ""
                     s = sign + String(repeating: "0", count: pad) + s
-                } else { s = String(repeating: " ", count: pad) + s }
+                } else {
+                    s = String(repeating: " ", count: pad) + s
+                }
             }
             out.append(contentsOf: s.utf8)
         }
@@ -286,12 +331,24 @@ enum GoFormat {
             let type: String
             let text: String
             switch arg {
-            case .int(let n): type = "int64"; text = String(n)
-            case .bigInt(let n): type = "big.Int"; text = n.description
-            case .float(let d): type = "float64"; text = goFloat(d)
-            case .string(let s): type = "string"; text = s
-            case .bool(let b): type = "bool"; text = b ? "true" : "false"
-            case .other(let v): type = "ast.Value"; text = regoString(v)
+            case .int(let n):
+                type = "int64"
+                text = String(n)
+            case .bigInt(let n):
+                type = "big.Int"
+                text = n.description
+            case .float(let d):
+                type = "float64"
+                text = goFloat(d)
+            case .string(let s):
+                type = "string"
+                text = s
+            case .bool(let b):
+                type = "bool"
+                text = b ? "true" : "false"
+            case .other(let v):
+                type = "ast.Value"
+                text = regoString(v)
             }
             return "%!\(verb)(\(type)=\(text))"
         }

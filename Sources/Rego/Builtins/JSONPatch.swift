@@ -8,7 +8,10 @@ extension Builtins {
             let fn = "json.patch"
             var target = a[0]
             for op in try array(fn, a, 1) {
-                guard case .object(let o) = op else { throw RegoError.typeError("\(fn): operand 2 must be array of objects but got array containing \(op.typeName)") }
+                guard case .object(let o) = op else {
+                    throw RegoError.typeError(
+                        "\(fn): operand 2 must be array of objects but got array containing \(op.typeName)")
+                }
                 guard let next = JSONPatch.apply(o, to: target) else { return nil }
                 target = next
             }
@@ -18,18 +21,23 @@ extension Builtins {
             let fn = "regex.template_match"
             let template = try string(fn, a, 0), value = try string(fn, a, 1)
             let open = try string(fn, a, 2), close = try string(fn, a, 3)
-            guard open.count == 1, close.count == 1 else { throw RegoError.builtin("\(fn): delimiters must be single characters") }
+            guard open.count == 1, close.count == 1 else {
+                throw RegoError.builtin("\(fn): delimiters must be single characters")
+            }
             var pattern = "^", rest = Substring(template)
             while let start = rest.firstIndex(of: open.first!) {
                 pattern += NSRegularExpression.escapedPattern(for: String(rest[..<start]))
                 guard let end = rest[start...].firstIndex(of: close.first!) else {
-                    throw RegoError.builtin("\(fn): template \(RegoValue.string(template).jsonString()) has an unbalanced \(open)")
+                    throw RegoError.builtin(
+                        "\(fn): template \(RegoValue.string(template).jsonString()) has an unbalanced \(open)")
                 }
                 pattern += "(?:" + rest[rest.index(after: start)..<end] + ")"
                 rest = rest[rest.index(after: end)...]
             }
             pattern += NSRegularExpression.escapedPattern(for: String(rest)) + "$"
-            guard let re = try? NSRegularExpression(pattern: pattern) else { throw RegoError.builtin("\(fn): invalid regular expression in template") }
+            guard let re = try? NSRegularExpression(pattern: pattern) else {
+                throw RegoError.builtin("\(fn): invalid regular expression in template")
+            }
             return .bool(re.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil)
         }
     }
@@ -54,7 +62,8 @@ enum JSONPatch {
         var i: Int?
         switch key {
         case .number(let n): i = n.intValue
-        case .string(let s) where s.allSatisfy(\.isNumber) && !s.isEmpty && !(s.count > 1 && s.hasPrefix("0")): i = Int(s)
+        case .string(let s) where s.allSatisfy(\.isNumber) && !s.isEmpty && !(s.count > 1 && s.hasPrefix("0")):
+            i = Int(s)
         default: i = nil
         }
         guard let i, i >= 0, allowEnd ? i <= count : i < count else { return nil }
@@ -65,14 +74,17 @@ enum JSONPatch {
         guard let key = path.first else { return v }
         switch v {
         case .object(let o): return o[key].flatMap { get($0, path.dropFirst()) }
-        case .array(let items): return index(key, count: items.count, allowEnd: false).flatMap { get(items[$0], path.dropFirst()) }
+        case .array(let items):
+            return index(key, count: items.count, allowEnd: false).flatMap { get(items[$0], path.dropFirst()) }
         case .set(let s): return s.contains(key) ? get(key, path.dropFirst()) : nil
         default: return nil
         }
     }
 
     /// Applies `f` to the parent of the last key, rebuilding the values on the way back.
-    static func update(_ v: RegoValue, _ path: ArraySlice<RegoValue>, _ f: (RegoValue, RegoValue) -> RegoValue?) -> RegoValue? {
+    static func update(_ v: RegoValue, _ path: ArraySlice<RegoValue>, _ f: (RegoValue, RegoValue) -> RegoValue?)
+        -> RegoValue?
+    {
         guard let key = path.first else { return nil }
         if path.count == 1 { return f(v, key) }
         switch v {
@@ -81,7 +93,8 @@ enum JSONPatch {
             o[key] = n
             return .object(o)
         case .array(var items):
-            guard let i = index(key, count: items.count, allowEnd: false), let n = update(items[i], path.dropFirst(), f) else { return nil }
+            guard let i = index(key, count: items.count, allowEnd: false), let n = update(items[i], path.dropFirst(), f)
+            else { return nil }
             items[i] = n
             return .array(items)
         case .set(var s):
@@ -97,9 +110,14 @@ enum JSONPatch {
         if path.isEmpty { return value }
         return update(target, path[...]) { parent, key in
             switch parent {
-            case .object(var o): o[key] = value; return .object(o)
+            case .object(var o):
+                o[key] = value
+                return .object(o)
             case .array(var items):
-                if key == .string("-") { items.append(value); return .array(items) }
+                if key == .string("-") {
+                    items.append(value)
+                    return .array(items)
+                }
                 guard let i = index(key, count: items.count, allowEnd: true) else { return nil }
                 items.insert(value, at: i)
                 return .array(items)
@@ -116,12 +134,16 @@ enum JSONPatch {
         if path.isEmpty { return nil }
         return update(target, path[...]) { parent, key in
             switch parent {
-            case .object(var o): guard o.removeValue(forKey: key) != nil else { return nil }; return .object(o)
+            case .object(var o):
+                guard o.removeValue(forKey: key) != nil else { return nil }
+                return .object(o)
             case .array(var items):
                 guard let i = index(key, count: items.count, allowEnd: false) else { return nil }
                 items.remove(at: i)
                 return .array(items)
-            case .set(var s): guard s.remove(key) != nil else { return nil }; return .set(s)
+            case .set(var s):
+                guard s.remove(key) != nil else { return nil }
+                return .set(s)
             default: return nil
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -26,7 +27,9 @@ extension Builtins {
             let fn = "net.cidr_expand"
             let c = try CIDR.parse(try string(fn, a, 0), fn)
             let hostBits = c.bytes.count * 8 - c.prefix
-            guard hostBits <= 16 else { throw RegoError.builtin("\(fn): network \(c) too large to expand (at most 65536 addresses)") }
+            guard hostBits <= 16 else {
+                throw RegoError.builtin("\(fn): network \(c) too large to expand (at most 65536 addresses)")
+            }
             var out: [RegoValue] = []
             var addr = c.network
             for i in 0..<(1 << hostBits) {
@@ -111,8 +114,10 @@ struct CIDR: CustomStringConvertible {
 
     static func parse(_ s: String, _ fn: String) throws -> CIDR {
         let parts = s.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let bytes = address(String(parts[0])), let p = Int(parts[1]), p >= 0, p <= bytes.count * 8,
-              parts[1].allSatisfy(\.isNumber) else {
+        guard parts.count == 2, let bytes = address(String(parts[0])), let p = Int(parts[1]), p >= 0,
+            p <= bytes.count * 8,
+            parts[1].allSatisfy(\.isNumber)
+        else {
             throw RegoError.builtin("\(fn): invalid CIDR address: \(s)")
         }
         return CIDR(bytes: bytes, prefix: p)
@@ -140,7 +145,9 @@ struct CIDR: CustomStringConvertible {
         var out: [CIDR] = []
         for family in [4, 16] {
             var list = nets.filter { $0.bytes.count == family }.map(\.network)
-            list.sort { ($0.bytes.lexicographicallyPrecedes($1.bytes)) || ($0.bytes == $1.bytes && $0.prefix < $1.prefix) }
+            list.sort {
+                ($0.bytes.lexicographicallyPrecedes($1.bytes)) || ($0.bytes == $1.bytes && $0.prefix < $1.prefix)
+            }
             var changed = true
             while changed {
                 changed = false
@@ -184,7 +191,9 @@ struct CIDR: CustomStringConvertible {
         case .array(let items): return try items.enumerated().map { try item(.int($0.offset), $0.element) }
         case .set: return try v.sortedElements.map { try item($0, $0) }
         case .object(let o): return try o.sorted { $0.key < $1.key }.map { try item($0.key, $0.value) }
-        default: throw RegoError.typeError("\(fn): operand \(i) must be one of {string, array, set, object} but got \(v.typeName)")
+        default:
+            throw RegoError.typeError(
+                "\(fn): operand \(i) must be one of {string, array, set, object} but got \(v.typeName)")
         }
     }
 }

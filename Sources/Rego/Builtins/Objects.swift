@@ -46,14 +46,18 @@ extension Builtins {
             let list = try array("object.union_n", a, 0)
             var result = RegoValue.object([:])
             for v in list {
-                guard case .object = v else { throw RegoError.typeError("object.union_n: operand 1 must be array of objects but got array containing \(v.typeName)") }
+                guard case .object = v else {
+                    throw RegoError.typeError(
+                        "object.union_n: operand 1 must be array of objects but got array containing \(v.typeName)")
+                }
                 result = mergeUnion(result, v)
             }
             return result
         }
         t["object.subset"] = Builtin(arity: 2) { a, _ in
             if case .set = a[0], case .array = a[1] {
-                throw RegoError.typeError("object.subset: both arguments must be of the same type or array and set, got set and array")
+                throw RegoError.typeError(
+                    "object.subset: both arguments must be of the same type or array and set, got set and array")
             }
             return .bool(isSubset(a[0], a[1]))
         }
@@ -111,7 +115,10 @@ extension Builtins {
                     .string($0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~"))
                 }
             case .array(let parts): return parts
-            default: throw RegoError.typeError("\(fn): operand 2 must be one of {set, array} containing string paths or array of path segments but got \(p.typeName)")
+            default:
+                throw RegoError.typeError(
+                    "\(fn): operand 2 must be one of {set, array} containing string paths or array of path segments but got \(p.typeName)"
+                )
             }
         }
     }
@@ -129,7 +136,9 @@ extension Builtins {
         case .array(let items):
             var out: [RegoValue] = []
             for (i, child) in items.enumerated() {
-                let sub = paths.filter { $0.first.map { keyMatches($0, .int(i)) } ?? false }.map { Array($0.dropFirst()) }
+                let sub = paths.filter { $0.first.map { keyMatches($0, .int(i)) } ?? false }.map {
+                    Array($0.dropFirst())
+                }
                 if !sub.isEmpty { out.append(filterPaths(child, sub)) }
             }
             return .array(out)

@@ -8,7 +8,10 @@ final class RegexCache: @unchecked Sendable {
 
     func regex(_ pattern: String, _ fn: String) throws -> NSRegularExpression {
         lock.lock()
-        if let r = cache[pattern] { lock.unlock(); return r }
+        if let r = cache[pattern] {
+            lock.unlock()
+            return r
+        }
         lock.unlock()
         guard let r = try? NSRegularExpression(pattern: Self.translate(pattern), options: []) else {
             throw RegoError.builtin("\(fn): error parsing regexp: invalid pattern: `\(pattern)`")
@@ -36,18 +39,26 @@ extension Builtins {
     /// The matches of `r` in `s` (at most `limit` when not negative), within the evaluation's
     /// time budget: ICU calls back with progress during a long match (`.reportProgress`), so a
     /// pattern that backtracks catastrophically stops near the budget with `eval_limit_error`.
-    static func regexMatches(_ r: NSRegularExpression, _ s: String, _ ev: Evaluator, options: NSRegularExpression.MatchingOptions = [],
-                             range: NSRange? = nil, limit: Int = -1) throws -> [NSTextCheckingResult] {
+    static func regexMatches(
+        _ r: NSRegularExpression, _ s: String, _ ev: Evaluator, options: NSRegularExpression.MatchingOptions = [],
+        range: NSRange? = nil, limit: Int = -1
+    ) throws -> [NSTextCheckingResult] {
         var out: [NSTextCheckingResult] = []
         var timedOut = false
         var calls = 0
         r.enumerateMatches(in: s, options: options.union(.reportProgress), range: range ?? nsRange(s)) { m, _, stop in
             if let m {
                 out.append(m)
-                if limit >= 0 && out.count >= limit { stop.pointee = true; return }
+                if limit >= 0 && out.count >= limit {
+                    stop.pointee = true
+                    return
+                }
             }
             calls += 1
-            if calls & 15 == 0 || m == nil, ev.pastDeadline { timedOut = true; stop.pointee = true }
+            if calls & 15 == 0 || m == nil, ev.pastDeadline {
+                timedOut = true
+                stop.pointee = true
+            }
         }
         if timedOut { throw Evaluator.timeLimitError }
         return out
@@ -66,7 +77,8 @@ extension Builtins {
             return .bool((try? RegexCache.shared.regex(p, "regex.is_valid")) != nil)
         }
         t["regex.find_n"] = Builtin(arity: 3) { a, ev in
-            let p = try string("regex.find_n", a, 0), s = try string("regex.find_n", a, 1), n = try int("regex.find_n", a, 2)
+            let p = try string("regex.find_n", a, 0), s = try string("regex.find_n", a, 1),
+                n = try int("regex.find_n", a, 2)
             let r = try RegexCache.shared.regex(p, "regex.find_n")
             var out: [RegoValue] = []
             for m in try regexMatches(r, s, ev) {
@@ -76,7 +88,8 @@ extension Builtins {
             return .array(out)
         }
         t["regex.find_all_string_submatch_n"] = Builtin(arity: 3) { a, ev in
-            let p = try string("regex.find_all_string_submatch_n", a, 0), s = try string("regex.find_all_string_submatch_n", a, 1)
+            let p = try string("regex.find_all_string_submatch_n", a, 0),
+                s = try string("regex.find_all_string_submatch_n", a, 1)
             let n = try int("regex.find_all_string_submatch_n", a, 2)
             let r = try RegexCache.shared.regex(p, "regex.find_all_string_submatch_n")
             var out: [RegoValue] = []
@@ -101,7 +114,8 @@ extension Builtins {
             return .array(out)
         }
         t["regex.replace"] = Builtin(arity: 3) { a, ev in
-            let s = try string("regex.replace", a, 0), p = try string("regex.replace", a, 1), rep = try string("regex.replace", a, 2)
+            let s = try string("regex.replace", a, 0), p = try string("regex.replace", a, 1),
+                rep = try string("regex.replace", a, 2)
             let r = try RegexCache.shared.regex(p, "regex.replace")
             // Go's ${1} / $1 / $name expansion → ICU's $1; literal text otherwise.
             let template = goTemplate(rep)
@@ -116,22 +130,37 @@ extension Builtins {
         let c = Array(rep)
         var i = 0
         while i < c.count {
-            if c[i] == "\\" { out += "\\\\"; i += 1; continue }
+            if c[i] == "\\" {
+                out += "\\\\"
+                i += 1
+                continue
+            }
             if c[i] == "$" {
-                if i + 1 < c.count, c[i + 1] == "$" { out += "\\$"; i += 2; continue }
+                if i + 1 < c.count, c[i + 1] == "$" {
+                    out += "\\$"
+                    i += 2
+                    continue
+                }
                 if i + 1 < c.count, c[i + 1] == "{", let close = c[(i + 2)...].firstIndex(of: "}") {
                     let name = String(c[(i + 2)..<close])
                     out += Int(name) != nil ? "$\(name)" : "${\(name)}"
-                    i = close + 1; continue
+                    i = close + 1
+                    continue
                 }
                 var j = i + 1
                 while j < c.count, c[j].isNumber || c[j].isLetter || c[j] == "_" { j += 1 }
                 let name = String(c[(i + 1)..<j])
-                if name.isEmpty { out += "\\$"; i += 1; continue }
+                if name.isEmpty {
+                    out += "\\$"
+                    i += 1
+                    continue
+                }
                 if Int(name) != nil { out += "$\(name)" } else { out += "" }
-                i = j; continue
+                i = j
+                continue
             }
-            out.append(c[i]); i += 1
+            out.append(c[i])
+            i += 1
         }
         return out
     }

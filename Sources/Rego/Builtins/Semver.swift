@@ -10,8 +10,14 @@ extension Builtins {
         t["semver.compare"] = Builtin(arity: 2) { a, _ in
             let fn = "semver.compare"
             let x = try string(fn, a, 0), y = try string(fn, a, 1)
-            guard let p = SemanticVersion(x) else { throw RegoError.builtin("\(fn): operand 1: string \(RegoValue.string(x).jsonString()) is not a valid SemVer") }
-            guard let q = SemanticVersion(y) else { throw RegoError.builtin("\(fn): operand 2: string \(RegoValue.string(y).jsonString()) is not a valid SemVer") }
+            guard let p = SemanticVersion(x) else {
+                throw RegoError.builtin(
+                    "\(fn): operand 1: string \(RegoValue.string(x).jsonString()) is not a valid SemVer")
+            }
+            guard let q = SemanticVersion(y) else {
+                throw RegoError.builtin(
+                    "\(fn): operand 2: string \(RegoValue.string(y).jsonString()) is not a valid SemVer")
+            }
             return .int(p.compare(q))
         }
     }
@@ -28,18 +34,30 @@ struct SemanticVersion {
         var rest = Substring(s)
         if let plus = rest.firstIndex(of: "+") {
             let build = rest[rest.index(after: plus)...]
-            guard !build.isEmpty, build.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({ SemanticVersion.isIdentifier($0) }) else { return nil }
+            guard !build.isEmpty,
+                build.split(separator: ".", omittingEmptySubsequences: false).allSatisfy({
+                    SemanticVersion.isIdentifier($0)
+                })
+            else { return nil }
             rest = rest[..<plus]
         }
         prerelease = []
         if let dash = rest.firstIndex(of: "-") {
             let pre = rest[rest.index(after: dash)...].split(separator: ".", omittingEmptySubsequences: false)
-            guard pre.allSatisfy({ SemanticVersion.isIdentifier($0) && !($0.count > 1 && $0.first == "0" && $0.allSatisfy(\.isNumber)) }) else { return nil }
+            guard
+                pre.allSatisfy({
+                    SemanticVersion.isIdentifier($0) && !($0.count > 1 && $0.first == "0" && $0.allSatisfy(\.isNumber))
+                })
+            else { return nil }
             prerelease = pre.map(String.init)
             rest = rest[..<dash]
         }
         let parts = rest.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } && !($0.count > 1 && $0.first == "0") }) else { return nil }
+        guard parts.count == 3,
+            parts.allSatisfy({
+                !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } && !($0.count > 1 && $0.first == "0")
+            })
+        else { return nil }
         core = parts.map { BigIntString(digits: String($0)) }
     }
 

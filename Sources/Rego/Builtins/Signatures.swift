@@ -65,8 +65,10 @@ enum BuiltinSignatures {
         "object.subset": "(super: any<array[any], object[any: any], set[any]>, sub: any) => any",
         "object.union": "(a: object[any: any], b: object[any: any]) => any",
         "object.union_n": "(objects: array[object[any: any]]) => any",
-        "json.filter": "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
-        "json.remove": "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
+        "json.filter":
+            "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
+        "json.remove":
+            "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
         "walk": "(x: any) => array[any]",
         "json.patch": "(object: any, patches: array[object[string: any]]) => any",
         // strings
@@ -92,8 +94,10 @@ enum BuiltinSignatures {
         "trim": "(value: string, cutset: string) => string",
         "trim_left": "(value: string, cutset: string) => string",
         "trim_right": "(value: string, cutset: string) => string",
-        "strings.any_prefix_match": "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
-        "strings.any_suffix_match": "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
+        "strings.any_prefix_match":
+            "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
+        "strings.any_suffix_match":
+            "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
         "to_number": "(x: any<null, boolean, number, string>) => number",
         "internal.template_string": "(parts: array[any]) => string",
         // regex and glob
@@ -106,13 +110,15 @@ enum BuiltinSignatures {
         "regex.split": "(pattern: string, value: string) => array[string]",
         "glob.match": "(pattern: string, delimiters: any<null, array[string]>, match: string) => boolean",
         "glob.quote_meta": "(pattern: string) => string",
-        "regex.template_match": "(template: string, value: string, delimiter_start: string, delimiter_end: string) => boolean",
+        "regex.template_match":
+            "(template: string, value: string, delimiter_start: string, delimiter_end: string) => boolean",
         // time
         "time.now_ns": "() => number",
         "time.add_date": "(ns: number, years: number, months: number, days: number) => number",
         "time.clock": "(x: any<number, array[any<number, string>]>) => array[number]",
         "time.date": "(x: any<number, array[any<number, string>]>) => array[number]",
-        "time.diff": "(ns1: any<number, array[any<number, string>]>, ns2: any<number, array[any<number, string>]>) => array[number]",
+        "time.diff":
+            "(ns1: any<number, array[any<number, string>]>, ns2: any<number, array[any<number, string>]>) => array[number]",
         "time.format": "(x: any<number, array[any<number, string>]>) => string",
         "time.parse_duration_ns": "(duration: string) => number",
         "time.parse_ns": "(layout: string, value: string) => number",
@@ -160,7 +166,8 @@ enum BuiltinSignatures {
         "crypto.hmac.equal": "(mac1: string, mac2: string) => boolean",
         "io.jwt.decode": "(jwt: string) => array[any]",
         "io.jwt.decode_verify": "(jwt: string, constraints: object[string: any]) => array[any]",
-        "io.jwt.encode_sign": "(headers: object[string: any], payload: object[string: any], key: object[string: any]) => string",
+        "io.jwt.encode_sign":
+            "(headers: object[string: any], payload: object[string: any], key: object[string: any]) => string",
         "io.jwt.encode_sign_raw": "(headers: string, payload: string, key: string) => string",
         "io.jwt.verify_hs256": "(jwt: string, secret: string) => boolean",
         "io.jwt.verify_hs384": "(jwt: string, secret: string) => boolean",
@@ -181,19 +188,25 @@ enum BuiltinSignatures {
         "net.cidr_is_valid": "(cidr: string) => boolean",
         "net.cidr_expand": "(cidr: string) => set[string]",
         "net.cidr_merge": "(addrs: any<array[string], set[string]>) => set[string]",
-        "net.cidr_contains_matches": "(cidrs: any<string, array[any], object[string: any], set[any]>, cidrs_or_ips: any<string, array[any], object[string: any], set[any]>) => set[array[any]]",
+        "net.cidr_contains_matches":
+            "(cidrs: any<string, array[any], object[string: any], set[any]>, cidrs_or_ips: any<string, array[any], object[string: any], set[any]>) => set[array[any]]",
         "semver.is_valid": "(vsn: any) => boolean",
-        "providers.aws.sign_req": "(request: object[any: any], aws_config: object[any: any], time_ns: number) => object[any: any]",
+        "providers.aws.sign_req":
+            "(request: object[any: any], aws_config: object[any: any], time_ns: number) => object[any: any]",
         // GraphQL: query and schema as strings or as the AST objects parse_query/parse_schema return
         "graphql.parse_query": "(query: string) => object[any: any]",
         "graphql.parse_schema": "(schema: string) => object[any: any]",
-        "graphql.parse": "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[object[any: any]]",
-        "graphql.parse_and_verify": "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[any<boolean, object[any: any]>]",
+        "graphql.parse":
+            "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[object[any: any]]",
+        "graphql.parse_and_verify":
+            "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[any<boolean, object[any: any]>]",
         "graphql.is_valid": "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => boolean",
         "graphql.schema_is_valid": "(schema: any<string, object[any: any]>) => boolean",
         "semver.compare": "(a: string, b: string) => number",
-        "graph.reachable": "(graph: object[any: any<array[any], set[any]>], initial: any<array[any], set[any]>) => set[any]",
-        "graph.reachable_paths": "(graph: object[any: any<array[any], set[any]>], initial: any<array[any], set[any]>) => set[array[any]]",
+        "graph.reachable":
+            "(graph: object[any: any<array[any], set[any]>], initial: any<array[any], set[any]>) => set[any]",
+        "graph.reachable_paths":
+            "(graph: object[any: any<array[any], set[any]>], initial: any<array[any], set[any]>) => set[array[any]]",
         "uuid.parse": "(uuid: string) => object[string: any]",
         "uuid.rfc4122": "(k: string) => string",
         "rand.intn": "(str: string, n: number) => number",
@@ -302,7 +315,10 @@ struct BuiltinSignature {
         func skip() { while p.first == " " { p.removeFirst() } }
         func eat(_ s: String) -> Bool {
             skip()
-            if p.hasPrefix(s) { p.removeFirst(s.count); return true }
+            if p.hasPrefix(s) {
+                p.removeFirst(s.count)
+                return true
+            }
             return false
         }
         func word() -> String {
@@ -316,7 +332,10 @@ struct BuiltinSignature {
             case "any":
                 guard eat("<") else { return .any }
                 var ts: [RegoType] = []
-                repeat { guard let t = type() else { return nil }; ts.append(t) } while eat(",")
+                repeat {
+                    guard let t = type() else { return nil }
+                    ts.append(t)
+                } while eat(",")
                 return eat(">") ? .union(ts) : nil
             case "null": return .null
             case "boolean": return .boolean
@@ -335,7 +354,10 @@ struct BuiltinSignature {
             }
         }
         guard eat("(") else { return nil }
-        argNames = []; args = []; variadic = false; result = .any
+        argNames = []
+        args = []
+        variadic = false
+        result = .any
         if eat("...") {
             guard eat(")") else { return nil }
             variadic = true
@@ -345,7 +367,12 @@ struct BuiltinSignature {
             repeat {
                 let save = p
                 let name = word()
-                if eat(":") { argNames.append(name) } else { p = save; argNames.append("") }
+                if eat(":") {
+                    argNames.append(name)
+                } else {
+                    p = save
+                    argNames.append("")
+                }
                 guard let t = type() else { return nil }
                 args.append(t)
             } while eat(",")

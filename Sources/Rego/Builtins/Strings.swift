@@ -11,19 +11,28 @@ extension Builtins {
             let s = try string("contains", a, 0), sub = try string("contains", a, 1)
             return .bool(sub.isEmpty || s.contains(sub))
         }
-        t["startswith"] = Builtin(arity: 2) { a, _ in .bool(try string("startswith", a, 0).utf8.starts(with: string("startswith", a, 1).utf8)) }
-        t["endswith"] = Builtin(arity: 2) { a, _ in .bool(try string("endswith", a, 0).utf8.reversed().starts(with: string("endswith", a, 1).utf8.reversed())) }
+        t["startswith"] = Builtin(arity: 2) { a, _ in
+            .bool(try string("startswith", a, 0).utf8.starts(with: string("startswith", a, 1).utf8))
+        }
+        t["endswith"] = Builtin(arity: 2) { a, _ in
+            .bool(try string("endswith", a, 0).utf8.reversed().starts(with: string("endswith", a, 1).utf8.reversed()))
+        }
         t["lower"] = Builtin(arity: 1) { a, _ in .string(try string("lower", a, 0).lowercased()) }
         t["upper"] = Builtin(arity: 1) { a, _ in .string(try string("upper", a, 0).uppercased()) }
         t["indexof"] = Builtin(arity: 2) { a, _ in
-            let s = Array(try string("indexof", a, 0).unicodeScalars), sub = Array(try string("indexof", a, 1).unicodeScalars)
+            let s = Array(try string("indexof", a, 0).unicodeScalars),
+                sub = Array(try string("indexof", a, 1).unicodeScalars)
             return .int(scalarIndex(s, sub, from: 0) ?? -1)
         }
         t["indexof_n"] = Builtin(arity: 2) { a, _ in
-            let s = Array(try string("indexof_n", a, 0).unicodeScalars), sub = Array(try string("indexof_n", a, 1).unicodeScalars)
+            let s = Array(try string("indexof_n", a, 0).unicodeScalars),
+                sub = Array(try string("indexof_n", a, 1).unicodeScalars)
             var out: [RegoValue] = []
             var from = 0
-            while let i = scalarIndex(s, sub, from: from) { out.append(.int(i)); from = i + 1 }
+            while let i = scalarIndex(s, sub, from: from) {
+                out.append(.int(i))
+                from = i + 1
+            }
             return .array(out)
         }
         t["replace"] = Builtin(arity: 3) { a, _ in
@@ -35,8 +44,12 @@ extension Builtins {
             var s = try string("strings.replace_n", a, 1)
             var pairs: [(String, String)] = []
             for (k, v) in patterns.sorted(by: { $0.key < $1.key }) {
-                guard case .string(let ks) = k else { throw RegoError.typeError("strings.replace_n: operand 1 non-string key found in pattern object") }
-                guard case .string(let vs) = v else { throw RegoError.typeError("strings.replace_n: operand 1 non-string value found in pattern object") }
+                guard case .string(let ks) = k else {
+                    throw RegoError.typeError("strings.replace_n: operand 1 non-string key found in pattern object")
+                }
+                guard case .string(let vs) = v else {
+                    throw RegoError.typeError("strings.replace_n: operand 1 non-string value found in pattern object")
+                }
                 pairs.append((ks, vs))
             }
             s = goReplacer(s, pairs)
@@ -82,10 +95,14 @@ extension Builtins {
             return .string(String(out))
         }
         t["strings.count"] = Builtin(arity: 2) { a, _ in
-            let s = Array(try string("strings.count", a, 0).unicodeScalars), sub = Array(try string("strings.count", a, 1).unicodeScalars)
+            let s = Array(try string("strings.count", a, 0).unicodeScalars),
+                sub = Array(try string("strings.count", a, 1).unicodeScalars)
             if sub.isEmpty { return .int(s.count + 1) }
             var n = 0, from = 0
-            while let i = scalarIndex(s, sub, from: from) { n += 1; from = i + sub.count }
+            while let i = scalarIndex(s, sub, from: from) {
+                n += 1
+                from = i + sub.count
+            }
             return .int(n)
         }
         func anyMatch(_ name: String, _ f: @escaping (String, String) -> Bool) {
@@ -137,7 +154,10 @@ extension Builtins {
     static func goReplace(_ s: String, _ old: String, _ new: String, _ n: Int) -> String {
         if old.isEmpty {
             var out = new
-            for c in s.unicodeScalars { out.unicodeScalars.append(c); out += new }
+            for c in s.unicodeScalars {
+                out.unicodeScalars.append(c)
+                out += new
+            }
             return out
         }
         return s.replacingOccurrences(of: old, with: new, options: .literal)
@@ -152,7 +172,9 @@ extension Builtins {
         outer: while i <= src.count {
             for (p, r) in pats where !p.isEmpty {
                 if i + p.count <= src.count, Array(src[i..<i + p.count]) == p {
-                    out.append(contentsOf: Array(r.utf8)); i += p.count; continue outer
+                    out.append(contentsOf: Array(r.utf8))
+                    i += p.count
+                    continue outer
                 }
             }
             if i < src.count { out.append(src[i]) }

@@ -10,7 +10,10 @@ extension Builtins {
                 switch part {
                 case .string(let s): out += s
                 case .set(let values):
-                    guard let v = values.first else { out += "<undefined>"; continue }
+                    guard let v = values.first else {
+                        out += "<undefined>"
+                        continue
+                    }
                     guard values.count == 1 else {
                         throw RegoError.builtin("template-strings must not produce multiple outputs")
                     }

@@ -3,7 +3,10 @@ import Foundation
 
 /// Civil-time arithmetic and Go's reference-layout formatting/parsing, as OPA's time builtins use.
 enum GoTime {
-    static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+    static let months = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+        "December",
+    ]
     static let days = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (month/day may overflow, as in Go).
@@ -62,9 +65,12 @@ enum GoTime {
             // Go prints numeric abbreviations like "+0530" for zones without one.
             let sign = offset < 0 ? "-" : "+"
             let o = abs(offset)
-            name = String(format: "%@%02d%@", sign, o / 3600, o % 3600 / 60 == 0 ? "" : String(format: "%02d", o % 3600 / 60))
+            name = String(
+                format: "%@%02d%@", sign, o / 3600, o % 3600 / 60 == 0 ? "" : String(format: "%02d", o % 3600 / 60))
         }
-        return Broken(year: y, month: m, day: d, hour: sod / 3600, minute: sod % 3600 / 60, second: sod % 60, nanos: nanos, weekday: wd, yearDay: yd, offset: offset, zoneName: name)
+        return Broken(
+            year: y, month: m, day: d, hour: sod / 3600, minute: sod % 3600 / 60, second: sod % 60, nanos: nanos,
+            weekday: wd, yearDay: yd, offset: offset, zoneName: name)
     }
 
     static let namedLayouts: [String: String] = [
@@ -98,8 +104,8 @@ enum GoTime {
         case longYear, year
         case pm(upper: Bool)
         case tz
-        case iso(String)     // "Z07:00" etc.
-        case numTZ(String)   // "-0700" etc.
+        case iso(String)  // "Z07:00" etc.
+        case numTZ(String)  // "-0700" etc.
         case fracFixed(Int), fracTrim(Int)
     }
 
@@ -113,46 +119,127 @@ enum GoTime {
             return i + a.count <= c.count && Array(c[i..<i + a.count]) == a
         }
         func emit(_ ch: Chunk, _ len: Int) {
-            if !lit.isEmpty { out.append(.literal(lit)); lit = "" }
-            out.append(ch); i += len
+            if !lit.isEmpty {
+                out.append(.literal(lit))
+                lit = ""
+            }
+            out.append(ch)
+            i += len
         }
         while i < c.count {
-            if has("January") { emit(.longMonth, 7); continue }
-            if has("Jan") { emit(.month, 3); continue }
-            if has("Monday") { emit(.longWeekDay, 6); continue }
-            if has("Mon") { emit(.weekDay, 3); continue }
-            if has("MST") { emit(.tz, 3); continue }
-            if has("002") { emit(.zeroYearDay, 3); continue }
-            if has("01") { emit(.zeroMonth, 2); continue }
-            if has("02") { emit(.zeroDay, 2); continue }
-            if has("03") { emit(.zeroHour12, 2); continue }
-            if has("04") { emit(.zeroMinute, 2); continue }
-            if has("05") { emit(.zeroSecond, 2); continue }
-            if has("06") { emit(.year, 2); continue }
-            if has("15") { emit(.hour, 2); continue }
-            if has("2006") { emit(.longYear, 4); continue }
-            if has("__2") { emit(.yearDay, 3); continue }
-            if has("_2") { emit(.underDay, 2); continue }
+            if has("January") {
+                emit(.longMonth, 7)
+                continue
+            }
+            if has("Jan") {
+                emit(.month, 3)
+                continue
+            }
+            if has("Monday") {
+                emit(.longWeekDay, 6)
+                continue
+            }
+            if has("Mon") {
+                emit(.weekDay, 3)
+                continue
+            }
+            if has("MST") {
+                emit(.tz, 3)
+                continue
+            }
+            if has("002") {
+                emit(.zeroYearDay, 3)
+                continue
+            }
+            if has("01") {
+                emit(.zeroMonth, 2)
+                continue
+            }
+            if has("02") {
+                emit(.zeroDay, 2)
+                continue
+            }
+            if has("03") {
+                emit(.zeroHour12, 2)
+                continue
+            }
+            if has("04") {
+                emit(.zeroMinute, 2)
+                continue
+            }
+            if has("05") {
+                emit(.zeroSecond, 2)
+                continue
+            }
+            if has("06") {
+                emit(.year, 2)
+                continue
+            }
+            if has("15") {
+                emit(.hour, 2)
+                continue
+            }
+            if has("2006") {
+                emit(.longYear, 4)
+                continue
+            }
+            if has("__2") {
+                emit(.yearDay, 3)
+                continue
+            }
+            if has("_2") {
+                emit(.underDay, 2)
+                continue
+            }
             var matched = false
-            for z in ["Z070000", "Z07:00:00", "Z0700", "Z07:00", "Z07"] where !matched && has(z) { emit(.iso(z), z.count); matched = true }
-            for z in ["-070000", "-07:00:00", "-0700", "-07:00", "-07"] where !matched && has(z) { emit(.numTZ(z), z.count); matched = true }
+            for z in ["Z070000", "Z07:00:00", "Z0700", "Z07:00", "Z07"] where !matched && has(z) {
+                emit(.iso(z), z.count)
+                matched = true
+            }
+            for z in ["-070000", "-07:00:00", "-0700", "-07:00", "-07"] where !matched && has(z) {
+                emit(.numTZ(z), z.count)
+                matched = true
+            }
             if matched { continue }
-            if has("PM") { emit(.pm(upper: true), 2); continue }
-            if has("pm") { emit(.pm(upper: false), 2); continue }
+            if has("PM") {
+                emit(.pm(upper: true), 2)
+                continue
+            }
+            if has("pm") {
+                emit(.pm(upper: false), 2)
+                continue
+            }
             if c[i] == "." || c[i] == ",", i + 1 < c.count, c[i + 1] == "0" || c[i + 1] == "9" {
                 let d = c[i + 1]
                 var j = i + 1
                 while j < c.count, c[j] == d { j += 1 }
                 if j >= c.count || !c[j].isNumber {
-                    emit(d == "0" ? .fracFixed(j - i - 1) : .fracTrim(j - i - 1), j - i); continue
+                    emit(d == "0" ? .fracFixed(j - i - 1) : .fracTrim(j - i - 1), j - i)
+                    continue
                 }
             }
-            if c[i] == "1" { emit(.numMonth, 1); continue }
-            if c[i] == "2" { emit(.day, 1); continue }
-            if c[i] == "3" { emit(.hour12, 1); continue }
-            if c[i] == "4" { emit(.minute, 1); continue }
-            if c[i] == "5" { emit(.second, 1); continue }
-            lit.append(c[i]); i += 1
+            if c[i] == "1" {
+                emit(.numMonth, 1)
+                continue
+            }
+            if c[i] == "2" {
+                emit(.day, 1)
+                continue
+            }
+            if c[i] == "3" {
+                emit(.hour12, 1)
+                continue
+            }
+            if c[i] == "4" {
+                emit(.minute, 1)
+                continue
+            }
+            if c[i] == "5" {
+                emit(.second, 1)
+                continue
+            }
+            lit.append(c[i])
+            i += 1
         }
         if !lit.isEmpty { out.append(.literal(lit)) }
         return out
@@ -191,7 +278,10 @@ enum GoTime {
             case .pm(let upper): out += b.hour >= 12 ? (upper ? "PM" : "pm") : (upper ? "AM" : "am")
             case .tz: out += b.zoneName
             case .iso(let z), .numTZ(let z):
-                if case .iso = ch, b.offset == 0 { out += "Z"; continue }
+                if case .iso = ch, b.offset == 0 {
+                    out += "Z"
+                    continue
+                }
                 let sign = b.offset < 0 ? "-" : "+"
                 let o = abs(b.offset)
                 let h = pad(o / 3600, 2), m = pad(o % 3600 / 60, 2), s = pad(o % 60, 2)
@@ -222,7 +312,9 @@ enum GoTime {
         var pm: Bool? = nil
         var offset: Int? = nil
         func fail() -> RegoError {
-            RegoError.builtin("parsing time \(RegoValue.string(value).jsonString()) as \(RegoValue.string(layout).jsonString()): cannot parse")
+            RegoError.builtin(
+                "parsing time \(RegoValue.string(value).jsonString()) as \(RegoValue.string(layout).jsonString()): cannot parse"
+            )
         }
         func digits(_ min: Int, _ max: Int) throws -> Int {
             var j = i
@@ -235,7 +327,10 @@ enum GoTime {
         func word(_ list: [String], _ short: Bool) throws -> Int {
             for (idx, w) in list.enumerated() {
                 let s = Array(short ? String(w.prefix(3)) : w)
-                if i + s.count <= v.count, String(v[i..<i + s.count]).lowercased() == String(s).lowercased() { i += s.count; return idx }
+                if i + s.count <= v.count, String(v[i..<i + s.count]).lowercased() == String(s).lowercased() {
+                    i += s.count
+                    return idx
+                }
             }
             throw fail()
         }
@@ -280,25 +375,40 @@ enum GoTime {
                 guard i + 2 <= v.count else { throw fail() }
                 let s = String(v[i..<i + 2]).uppercased()
                 guard s == "AM" || s == "PM" else { throw fail() }
-                pm = s == "PM"; i += 2
+                pm = s == "PM"
+                i += 2
             case .tz:
                 var j = i
                 while j < v.count, v[j].isUppercase { j += 1 }
                 guard j - i >= 3 else { throw fail() }
-                let name = String(v[i..<j]); i = j
+                let name = String(v[i..<j])
+                i = j
                 if name == "UTC" || name == "GMT" { offset = 0 }
             case .iso(let z), .numTZ(let z):
-                if case .iso = ch, i < v.count, v[i] == "Z" { i += 1; offset = 0; continue }
+                if case .iso = ch, i < v.count, v[i] == "Z" {
+                    i += 1
+                    offset = 0
+                    continue
+                }
                 guard i < v.count, v[i] == "+" || v[i] == "-" else { throw fail() }
                 let sign = v[i] == "-" ? -1 : 1
                 i += 1
                 let h = try digits(2, 2)
                 var m = 0, s = 0
                 let body = String(z.dropFirst())
-                if body.hasPrefix("07:") { guard i < v.count, v[i] == ":" else { throw fail() }; i += 1; m = try digits(2, 2) }
-                else if body.hasPrefix("0700") { m = try digits(2, 2) }
+                if body.hasPrefix("07:") {
+                    guard i < v.count, v[i] == ":" else { throw fail() }
+                    i += 1
+                    m = try digits(2, 2)
+                } else if body.hasPrefix("0700") {
+                    m = try digits(2, 2)
+                }
                 if body == "070000" { s = try digits(2, 2) }
-                if body == "07:00:00" { guard i < v.count, v[i] == ":" else { throw fail() }; i += 1; s = try digits(2, 2) }
+                if body == "07:00:00" {
+                    guard i < v.count, v[i] == ":" else { throw fail() }
+                    i += 1
+                    s = try digits(2, 2)
+                }
                 offset = sign * (h * 3600 + m * 60 + s)
             case .fracFixed(let n):
                 guard i < v.count, v[i] == "." || v[i] == "," else { throw fail() }
@@ -315,7 +425,9 @@ enum GoTime {
             }
         }
         guard i == v.count else {
-            throw RegoError.builtin("parsing time \(RegoValue.string(value).jsonString()): extra text: \(RegoValue.string(String(v[i...])).jsonString())")
+            throw RegoError.builtin(
+                "parsing time \(RegoValue.string(value).jsonString()): extra text: \(RegoValue.string(String(v[i...])).jsonString())"
+            )
         }
         if let pm {
             if pm && hour < 12 { hour += 12 }
@@ -330,7 +442,10 @@ enum GoTime {
     }
 
     static func isFrac(_ c: Chunk) -> Bool {
-        switch c { case .fracFixed, .fracTrim: return true; default: return false }
+        switch c {
+        case .fracFixed, .fracTrim: return true
+        default: return false
+        }
     }
 
     /// Go's time.ParseDuration in nanoseconds.
@@ -338,7 +453,10 @@ enum GoTime {
         let err = RegoError.builtin("time: invalid duration \(RegoValue.string(s).jsonString())")
         var c = Array(s)
         var neg = false
-        if c.first == "-" || c.first == "+" { neg = c.first == "-"; c.removeFirst() }
+        if c.first == "-" || c.first == "+" {
+            neg = c.first == "-"
+            c.removeFirst()
+        }
         if c == ["0"] { return 0 }
         guard !c.isEmpty else { throw err }
         var total = RegoNumber(0)
@@ -358,7 +476,12 @@ enum GoTime {
             case "s": mult = 1_000_000_000
             case "m": mult = 60_000_000_000
             case "h": mult = 3_600_000_000_000
-            default: throw RegoError.builtin(unit.isEmpty ? "time: missing unit in duration \(RegoValue.string(s).jsonString())" : "time: unknown unit \(RegoValue.string(unit).jsonString()) in duration \(RegoValue.string(s).jsonString())")
+            default:
+                throw RegoError.builtin(
+                    unit.isEmpty
+                        ? "time: missing unit in duration \(RegoValue.string(s).jsonString())"
+                        : "time: unknown unit \(RegoValue.string(unit).jsonString()) in duration \(RegoValue.string(s).jsonString())"
+                )
             }
             total = total + n * RegoNumber(mult)
         }
@@ -368,8 +491,14 @@ enum GoTime {
 }
 
 extension Int {
-    func floorDiv(_ d: Int) -> Int { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
-    func floorMod(_ d: Int) -> Int { let r = self % d; return r != 0 && (r < 0) != (d < 0) ? r + d : r }
+    func floorDiv(_ d: Int) -> Int {
+        let q = self / d
+        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
+    }
+    func floorMod(_ d: Int) -> Int {
+        let r = self % d
+        return r != 0 && (r < 0) != (d < 0) ? r + d : r
+    }
 }
 
 extension Builtins {
@@ -386,10 +515,14 @@ extension Builtins {
         var tz = try GoTime.zone("")
         var layout: String? = nil
         if case .array(let items) = v {
-            guard items.count >= 1, items.count <= 3 else { throw RegoError.builtin("\(fn): array should have 2 or 3 elements") }
+            guard items.count >= 1, items.count <= 3 else {
+                throw RegoError.builtin("\(fn): array should have 2 or 3 elements")
+            }
             nsValue = items[0]
             if items.count > 1 {
-                guard case .string(let name) = items[1] else { throw RegoError.builtin("\(fn): timezone must be a string") }
+                guard case .string(let name) = items[1] else {
+                    throw RegoError.builtin("\(fn): timezone must be a string")
+                }
                 tz = try GoTime.zone(name)
             }
             if items.count > 2 {
@@ -439,7 +572,9 @@ extension Builtins {
         t["time.add_date"] = Builtin(arity: 4) { a, _ in
             let fn = "time.add_date"
             let ns = try int(fn, a, 0), y = try int(fn, a, 1), m = try int(fn, a, 2), d = try int(fn, a, 3)
-            guard abs(y) < 1_000_000, abs(m) < 12_000_000, abs(d) < 400_000_000 else { throw RegoError.builtin("time outside of valid range") }
+            guard abs(y) < 1_000_000, abs(m) < 12_000_000, abs(d) < 400_000_000 else {
+                throw RegoError.builtin("time outside of valid range")
+            }
             let b = GoTime.broken(ns, try GoTime.zone(""))
             let days = GoTime.daysFromCivil(b.year + y, b.month + m, b.day + d)
             let secs = BigInt(days) * 86400 + BigInt(b.hour * 3600 + b.minute * 60 + b.second)
@@ -453,15 +588,27 @@ extension Builtins {
             let b1 = GoTime.broken(first, tz1), b2 = GoTime.broken(n2, tz1)
             var year = b2.year - b1.year, month = b2.month - b1.month, day = b2.day - b1.day
             var hour = b2.hour - b1.hour, minute = b2.minute - b1.minute, sec = b2.second - b1.second
-            if sec < 0 { sec += 60; minute -= 1 }
-            if minute < 0 { minute += 60; hour -= 1 }
-            if hour < 0 { hour += 24; day -= 1 }
+            if sec < 0 {
+                sec += 60
+                minute -= 1
+            }
+            if minute < 0 {
+                minute += 60
+                hour -= 1
+            }
+            if hour < 0 {
+                hour += 24
+                day -= 1
+            }
             if day < 0 {
                 let overflow = GoTime.civilFromDays(GoTime.daysFromCivil(b1.year, b1.month, 32)).2
                 day += 32 - overflow
                 month -= 1
             }
-            if month < 0 { month += 12; year -= 1 }
+            if month < 0 {
+                month += 12
+                year -= 1
+            }
             return .array([year, month, day, hour, minute, sec].map { .int($0) })
         }
     }

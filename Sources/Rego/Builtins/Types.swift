@@ -22,10 +22,15 @@ extension Builtins {
             case .string(let s):
                 let bare = s.lowercased().trimmingCharacters(in: ["+", "-"])
                 if ["nan", "inf", "infinity"].contains(bare) {
-                    throw RegoError.typeError("to_number: operand 1 must be a finite number string but got \(RegoValue.string(s).jsonString())")
+                    throw RegoError.typeError(
+                        "to_number: operand 1 must be a finite number string but got \(RegoValue.string(s).jsonString())"
+                    )
                 }
-                guard let n = RegoNumber(parsing: s), !s.hasPrefix("+"), !s.lowercased().contains("inf"), !s.contains(" ") else {
-                    throw RegoError.builtin("strconv.ParseFloat: parsing \(RegoValue.string(s).jsonString()): invalid syntax")
+                guard let n = RegoNumber(parsing: s), !s.hasPrefix("+"), !s.lowercased().contains("inf"),
+                    !s.contains(" ")
+                else {
+                    throw RegoError.builtin(
+                        "strconv.ParseFloat: parsing \(RegoValue.string(s).jsonString()): invalid syntax")
                 }
                 // OPA makes the number from the string itself (a json.Number), so its text is kept
                 // when it is a JSON number (`"2.0"` gives `2.0`, `"1e3"` gives `1e3`).

@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// `uuid.parse`, `uuid.rfc4122` and `rand.intn`.
 ///
@@ -17,7 +17,10 @@ extension Builtins {
             b[6] = (b[6] & 0x0f) | 0x40
             b[8] = (b[8] & 0x3f) | 0x80
             let h = hex(Data(b))
-            let parts = [h.prefix(8), h.dropFirst(8).prefix(4), h.dropFirst(12).prefix(4), h.dropFirst(16).prefix(4), h.dropFirst(20)]
+            let parts = [
+                h.prefix(8), h.dropFirst(8).prefix(4), h.dropFirst(12).prefix(4), h.dropFirst(16).prefix(4),
+                h.dropFirst(20),
+            ]
             return .string(parts.joined(separator: "-"))
         }
         t["rand.intn"] = Builtin(arity: 2) { a, ev in
@@ -31,7 +34,8 @@ extension Builtins {
 
     /// Random-looking bytes, fixed for one query (its clock) and one argument list.
     static func perQueryRandom(_ fn: String, _ key: String, _ ev: Evaluator) -> Data {
-        let seed = "\(fn)\u{0}\(key)\u{0}\(ev.now.timeIntervalSince1970.bitPattern)\u{0}\(ObjectIdentifier(ev).hashValue)"
+        let seed =
+            "\(fn)\u{0}\(key)\u{0}\(ev.now.timeIntervalSince1970.bitPattern)\u{0}\(ObjectIdentifier(ev).hashValue)"
         return Data(SHA256.hash(data: Data(seed.utf8)))
     }
 }
@@ -42,8 +46,12 @@ enum UUIDText {
         var s = Substring(text)
         switch s.count {
         case 36: break
-        case 38: guard s.first == "{", s.last == "}" else { return nil }; s = s.dropFirst().dropLast()
-        case 45: guard s.lowercased().hasPrefix("urn:uuid:") else { return nil }; s = s.dropFirst(9)
+        case 38:
+            guard s.first == "{", s.last == "}" else { return nil }
+            s = s.dropFirst().dropLast()
+        case 45:
+            guard s.lowercased().hasPrefix("urn:uuid:") else { return nil }
+            s = s.dropFirst(9)
         case 32: return Builtins.unhex(String(s)).map { [UInt8]($0) }
         default: return nil
         }
@@ -72,7 +80,8 @@ enum UUIDText {
             out[.string("time")] = .int(Int(since1970 / 10_000_000 * 1_000_000_000 + since1970 % 10_000_000 * 100))
             out[.string("clocksequence")] = .int(Int((UInt16(b[8]) << 8 | UInt16(b[9])) & 0x3fff))
             out[.string("nodeid")] = .string(b[10..<16].map { String(format: "%02x", $0) }.joined(separator: "-"))
-            out[.string("macvariables")] = .string((b[10] & 0x02 != 0 ? "local" : "global") + ":" + (b[10] & 0x01 != 0 ? "multicast" : "unicast"))
+            out[.string("macvariables")] = .string(
+                (b[10] & 0x02 != 0 ? "local" : "global") + ":" + (b[10] & 0x01 != 0 ? "multicast" : "unicast"))
             if version == 2 {
                 let domains = ["Person", "Group", "Org"]
                 out[.string("domain")] = .string(Int(b[9]) < domains.count ? domains[Int(b[9])] : "Domain\(b[9])")

@@ -45,7 +45,9 @@ extension Builtins {
             case "eib", "ei": mult = power(1024, 6)
             default: throw RegoError.builtin("\(fn): byte unit \(unit) not recognized")
             }
-            guard let n = RegoNumber(parsing: num) else { throw RegoError.builtin("\(fn): could not parse byte amount to a number") }
+            guard let n = RegoNumber(parsing: num) else {
+                throw RegoError.builtin("\(fn): could not parse byte amount to a number")
+            }
             let total = n * mult
             let truncated = total.sign < 0 ? total.ceil() : total.floor()
             return .number(truncated)
@@ -76,7 +78,9 @@ extension Builtins {
             case "ei", "Ei": mult = power(1024, 6)
             default: throw RegoError.builtin("\(fn): unit \(unit) not recognized")
             }
-            guard let n = RegoNumber(parsing: num) else { throw RegoError.builtin("\(fn): could not parse amount to a number") }
+            guard let n = RegoNumber(parsing: num) else {
+                throw RegoError.builtin("\(fn): could not parse amount to a number")
+            }
             return .number(n * mult)
         }
     }

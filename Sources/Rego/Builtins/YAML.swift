@@ -6,7 +6,11 @@ import Foundation
 /// comments. Anchors, tags, multi-documents and block scalars (`|`, `>`) are
 /// reported as unsupported errors rather than misread.
 struct YAMLReader {
-    struct Line { let indent: Int; var text: String; let number: Int }
+    struct Line {
+        let indent: Int
+        var text: String
+        let number: Int
+    }
     var lines: [Line] = []
     var i = 0
 
@@ -25,7 +29,10 @@ struct YAMLReader {
                 throw YAMLReader.error(n + 1, "found character that cannot start any token")
             }
             let indent = s.prefix(while: { $0 == " " }).count
-            lines.append(Line(indent: indent, text: String(s.dropFirst(indent)).trimmingCharacters(in: .whitespaces), number: n + 1))
+            lines.append(
+                Line(
+                    indent: indent, text: String(s.dropFirst(indent)).trimmingCharacters(in: .whitespaces),
+                    number: n + 1))
         }
     }
 
@@ -37,7 +44,8 @@ struct YAMLReader {
             if c == "'" && !inDouble { inSingle.toggle() }
             if c == "\"" && !inSingle && prev != "\\" { inDouble.toggle() }
             if c == "#" && !inSingle && !inDouble && (prev == " " || out.isEmpty) { break }
-            out.append(c); prev = c
+            out.append(c)
+            prev = c
         }
         return out
     }
@@ -64,7 +72,11 @@ struct YAMLReader {
             let rest = line.text == "-" ? "" : String(line.text.dropFirst(2)).trimmingCharacters(in: .whitespaces)
             if rest.isEmpty {
                 i += 1
-                if i < lines.count, lines[i].indent > indent { items.append(try parseBlock(indent: lines[i].indent)) } else { items.append(.null) }
+                if i < lines.count, lines[i].indent > indent {
+                    items.append(try parseBlock(indent: lines[i].indent))
+                } else {
+                    items.append(.null)
+                }
             } else {
                 // "- key: value" or "- - x": the rest is a node indented past the dash.
                 let inner = indent + 2 + (line.text.dropFirst(2).prefix(while: { $0 == " " }).count)
@@ -72,7 +84,9 @@ struct YAMLReader {
                 items.append(try parseBlock(indent: inner))
             }
         }
-        if i < lines.count, lines[i].indent > indent { throw YAMLReader.error(lines[i].number, "did not find expected '-' indicator") }
+        if i < lines.count, lines[i].indent > indent {
+            throw YAMLReader.error(lines[i].number, "did not find expected '-' indicator")
+        }
         return .array(items)
     }
 
@@ -83,14 +97,20 @@ struct YAMLReader {
             let key = try YAMLReader.scalarOrFlow(k, number)
             i += 1
             if v.isEmpty {
-                if i < lines.count, lines[i].indent > indent || (lines[i].indent == indent && lines[i].text.hasPrefix("- ")) {
+                if i < lines.count,
+                    lines[i].indent > indent || (lines[i].indent == indent && lines[i].text.hasPrefix("- "))
+                {
                     obj[key] = try parseBlock(indent: lines[i].indent)
-                } else { obj[key] = .null }
+                } else {
+                    obj[key] = .null
+                }
             } else {
                 obj[key] = try YAMLReader.scalarOrFlow(v, number)
             }
         }
-        if i < lines.count, lines[i].indent > indent { throw YAMLReader.error(lines[i].number, "mapping values are not allowed in this context") }
+        if i < lines.count, lines[i].indent > indent {
+            throw YAMLReader.error(lines[i].number, "mapping values are not allowed in this context")
+        }
         return .object(obj)
     }
 
@@ -103,7 +123,10 @@ struct YAMLReader {
             if c == "'" && !inDouble { inSingle.toggle() }
             if c == "\"" && !inSingle { inDouble.toggle() }
             if c == ":" && !inSingle && !inDouble && (idx + 1 == chars.count || chars[idx + 1] == " ") {
-                return (String(chars[..<idx]).trimmingCharacters(in: .whitespaces), String(chars[(idx + 1)...]).trimmingCharacters(in: .whitespaces))
+                return (
+                    String(chars[..<idx]).trimmingCharacters(in: .whitespaces),
+                    String(chars[(idx + 1)...]).trimmingCharacters(in: .whitespaces)
+                )
             }
         }
         return nil
@@ -117,8 +140,11 @@ struct YAMLReader {
             if p.pos != p.chars.count { throw error(line, "did not find expected <document start>") }
             return v
         }
-        if text.hasPrefix("&") || text.hasPrefix("*") || text.hasPrefix("!") || text == "|" || text == ">" || text.hasPrefix("|") || text.hasPrefix(">") {
-            throw RegoError.builtin("yaml: line \(line): anchors, aliases, tags and block scalars are not supported by the embedded engine")
+        if text.hasPrefix("&") || text.hasPrefix("*") || text.hasPrefix("!") || text == "|" || text == ">"
+            || text.hasPrefix("|") || text.hasPrefix(">")
+        {
+            throw RegoError.builtin(
+                "yaml: line \(line): anchors, aliases, tags and block scalars are not supported by the embedded engine")
         }
         return try scalar(text, line)
     }
@@ -139,7 +165,8 @@ struct YAMLReader {
         default: break
         }
         if text.range(of: #"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"#, options: .regularExpression) != nil,
-           let n = RegoNumber(parsing: text.hasPrefix("+") ? String(text.dropFirst()) : text) {
+            let n = RegoNumber(parsing: text.hasPrefix("+") ? String(text.dropFirst()) : text)
+        {
             return .number(YAMLNumber.read(text, n))
         }
         return .string(text)
@@ -156,7 +183,8 @@ struct YAMLReader {
         mutating func parse() throws -> RegoValue {
             skipSpace()
             guard pos < chars.count else { throw YAMLReader.error(line, "did not find expected node content") }
-            depth += 1; defer { depth -= 1 }
+            depth += 1
+            defer { depth -= 1 }
             if depth > 200 { throw YAMLReader.error(line, "exceeded max depth") }
             if chars[pos] == "[" {
                 pos += 1
@@ -164,12 +192,21 @@ struct YAMLReader {
                 while true {
                     skipSpace()
                     guard pos < chars.count else { throw YAMLReader.error(line, "did not find expected ',' or ']'") }
-                    if chars[pos] == "]" { pos += 1; return .array(items) }
+                    if chars[pos] == "]" {
+                        pos += 1
+                        return .array(items)
+                    }
                     items.append(try parse())
                     skipSpace()
                     guard pos < chars.count else { throw YAMLReader.error(line, "did not find expected ',' or ']'") }
-                    if chars[pos] == "," { pos += 1; continue }
-                    if chars[pos] == "]" { pos += 1; return .array(items) }
+                    if chars[pos] == "," {
+                        pos += 1
+                        continue
+                    }
+                    if chars[pos] == "]" {
+                        pos += 1
+                        return .array(items)
+                    }
                     throw YAMLReader.error(line, "did not find expected ',' or ']'")
                 }
             }
@@ -179,16 +216,27 @@ struct YAMLReader {
                 while true {
                     skipSpace()
                     guard pos < chars.count else { throw YAMLReader.error(line, "did not find expected ',' or '}'") }
-                    if chars[pos] == "}" { pos += 1; return .object(obj) }
+                    if chars[pos] == "}" {
+                        pos += 1
+                        return .object(obj)
+                    }
                     let k = try parseScalar(stops: [":", ",", "}"])
                     skipSpace()
-                    guard pos < chars.count, chars[pos] == ":" else { throw YAMLReader.error(line, "did not find expected ',' or '}'") }
+                    guard pos < chars.count, chars[pos] == ":" else {
+                        throw YAMLReader.error(line, "did not find expected ',' or '}'")
+                    }
                     pos += 1
                     obj[k] = try parse()
                     skipSpace()
                     guard pos < chars.count else { throw YAMLReader.error(line, "did not find expected ',' or '}'") }
-                    if chars[pos] == "," { pos += 1; continue }
-                    if chars[pos] == "}" { pos += 1; return .object(obj) }
+                    if chars[pos] == "," {
+                        pos += 1
+                        continue
+                    }
+                    if chars[pos] == "}" {
+                        pos += 1
+                        return .object(obj)
+                    }
                     throw YAMLReader.error(line, "did not find expected ',' or '}'")
                 }
             }
@@ -201,7 +249,10 @@ struct YAMLReader {
             if pos < chars.count, chars[pos] == "\"" || chars[pos] == "'" {
                 let q = chars[pos]
                 pos += 1
-                while pos < chars.count, chars[pos] != q { if chars[pos] == "\\" && q == "\"" { pos += 1 }; pos += 1 }
+                while pos < chars.count, chars[pos] != q {
+                    if chars[pos] == "\\" && q == "\"" { pos += 1 }
+                    pos += 1
+                }
                 guard pos < chars.count else { throw YAMLReader.error(line, "found unexpected end of stream") }
                 pos += 1
                 return try YAMLReader.scalar(String(chars[start..<pos]), line)
@@ -226,8 +277,10 @@ enum YAMLWriter {
         case .bool(let b): return b ? "true" : "false"
         case .number(let n): return YAMLNumber.write(n)
         case .string(let s):
-            let plain = !s.isEmpty && s.range(of: #"^[A-Za-z_/.][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
-                && !["null", "true", "false", "yes", "no", "on", "off", "~"].contains(s.lowercased()) && !s.hasSuffix(" ")
+            let plain =
+                !s.isEmpty && s.range(of: #"^[A-Za-z_/.][A-Za-z0-9_ ./-]*$"#, options: .regularExpression) != nil
+                && !["null", "true", "false", "yes", "no", "on", "off", "~"].contains(s.lowercased())
+                && !s.hasSuffix(" ")
             return plain ? s : RegoValue.string(s).jsonString()
         case .array(let a) where a.isEmpty: return "[]"
         case .set(let s) where s.isEmpty: return "[]"
@@ -238,13 +291,19 @@ enum YAMLWriter {
 
     static func emit(_ v: RegoValue, indent: Int, into out: inout [String]) {
         let pad = String(repeating: " ", count: indent)
-        if let s = scalar(v) { out.append(pad + s); return }
+        if let s = scalar(v) {
+            out.append(pad + s)
+            return
+        }
         switch v {
         case .array, .set:
             let items: [RegoValue]
             if case .array(let a) = v { items = a } else { items = v.sortedElements }
             for item in items {
-                if let s = scalar(item) { out.append(pad + "- " + s); continue }
+                if let s = scalar(item) {
+                    out.append(pad + "- " + s)
+                    continue
+                }
                 var sub: [String] = []
                 emit(item, indent: indent + 2, into: &sub)
                 sub[0] = pad + "- " + sub[0].dropFirst(indent + 2)
@@ -253,7 +312,10 @@ enum YAMLWriter {
         case .object:
             for e in v.sortedEntries {
                 let key = scalar(e.key) ?? RegoValue.string(e.key.jsonString()).jsonString()
-                if let s = scalar(e.value) { out.append(pad + key + ": " + s); continue }
+                if let s = scalar(e.value) {
+                    out.append(pad + key + ": " + s)
+                    continue
+                }
                 out.append(pad + key + ":")
                 emit(e.value, indent: indent + 2, into: &out)
             }

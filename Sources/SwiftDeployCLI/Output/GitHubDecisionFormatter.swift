@@ -22,7 +22,10 @@ public struct GitHubDecisionFormatter: Sendable {
                 lines += decision.reasons.map { command("error", title: "\(title): inconclusive", $0) }
             case .allow:
                 let notes = decision.reasons.isEmpty ? "" : " (" + decision.reasons.joined(separator: "; ") + ")"
-                lines.append(command("notice", title: "\(title): allow", "every rule of swiftdeploy.\(decision.domain) passed\(notes)"))
+                lines.append(
+                    command(
+                        "notice", title: "\(title): allow",
+                        "every rule of swiftdeploy.\(decision.domain) passed\(notes)"))
             }
         }
         return lines.joined(separator: "\n")
@@ -30,9 +33,11 @@ public struct GitHubDecisionFormatter: Sendable {
 
     /// The Markdown written to `$GITHUB_STEP_SUMMARY`: a table of verdicts, the reasons, and the figures judged.
     public func summary(_ report: DecisionReport) -> String {
-        var text = "## swiftdeploy gate: \(report.verdict.rawValue)\n\n| Domain | Verdict | Engine |\n| --- | --- | --- |\n"
+        var text =
+            "## swiftdeploy gate: \(report.verdict.rawValue)\n\n| Domain | Verdict | Engine |\n| --- | --- | --- |\n"
         for decision in report.decisions {
-            text += "| \(markdown(decision.domain)) | \(emoji(decision.verdict)) \(decision.verdict.rawValue) | \(markdown(decision.engine)) |\n"
+            text +=
+                "| \(markdown(decision.domain)) | \(emoji(decision.verdict)) \(decision.verdict.rawValue) | \(markdown(decision.engine)) |\n"
         }
         for decision in report.decisions where !decision.reasons.isEmpty || !decision.warnings.isEmpty {
             text += "\n### \(markdown(decision.domain))\n\n"

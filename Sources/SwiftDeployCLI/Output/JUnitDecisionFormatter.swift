@@ -24,51 +24,64 @@ public struct JUnitDecisionFormatter: Sendable {
             case .inconclusive:
                 for reason in decision.reasons {
                     errors += 1
-                    cases.append(testcase("inconclusive: \(reason)",
-                        body: "      <error type=\"inconclusive\" message=\"\(xml(reason))\">\(xml(reason))</error>"))
+                    cases.append(
+                        testcase(
+                            "inconclusive: \(reason)",
+                            body: "      <error type=\"inconclusive\" message=\"\(xml(reason))\">\(xml(reason))</error>"
+                        ))
                 }
             case .deny, .warn, .allow:
                 let denies = decision.verdict == .deny ? decision.reasons : []
                 let warns = decision.verdict == .warn ? decision.reasons : decision.warnings
                 for message in denies {
                     failures += 1
-                    cases.append(testcase("deny: \(message)",
-                        body: "      <failure type=\"deny\" message=\"\(xml(message))\">\(xml(message))</failure>"))
+                    cases.append(
+                        testcase(
+                            "deny: \(message)",
+                            body: "      <failure type=\"deny\" message=\"\(xml(message))\">\(xml(message))</failure>"))
                 }
                 for message in warns {
                     if report.failOnWarn {
                         failures += 1
-                        cases.append(testcase("warn: \(message)",
-                            body: "      <failure type=\"warn\" message=\"\(xml(message))\">\(xml(message))</failure>"))
+                        cases.append(
+                            testcase(
+                                "warn: \(message)",
+                                body:
+                                    "      <failure type=\"warn\" message=\"\(xml(message))\">\(xml(message))</failure>"
+                            ))
                     } else {
-                        cases.append(testcase("warn: \(message)", body: "      <system-out>\(xml(message))</system-out>"))
+                        cases.append(
+                            testcase("warn: \(message)", body: "      <system-out>\(xml(message))</system-out>"))
                     }
                 }
                 if denies.isEmpty && warns.isEmpty {
-                    let notes = decision.reasons.isEmpty ? "" : "      <system-out>\(xml(decision.reasons.joined(separator: "\n")))</system-out>"
+                    let notes =
+                        decision.reasons.isEmpty
+                        ? "" : "      <system-out>\(xml(decision.reasons.joined(separator: "\n")))</system-out>"
                     cases.append(testcase("all rules passed", body: notes))
                 }
             }
             totals.tests += cases.count
             totals.failures += failures
             totals.errors += errors
-            suites.append("""
-              <testsuite name="\(xml(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="0" time="\(seconds)">
-                <properties>
-                  <property name="verdict" value="\(decision.verdict.rawValue)"/>
-                  <property name="engine" value="\(xml(decision.engine))"/>
-                </properties>
-            \(cases.joined(separator: "\n"))
-              </testsuite>
-            """)
+            suites.append(
+                """
+                  <testsuite name="\(xml(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="0" time="\(seconds)">
+                    <properties>
+                      <property name="verdict" value="\(decision.verdict.rawValue)"/>
+                      <property name="engine" value="\(xml(decision.engine))"/>
+                    </properties>
+                \(cases.joined(separator: "\n"))
+                  </testsuite>
+                """)
         }
         let time = String(format: "%.3f", report.totalMs / 1000)
         return """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <testsuites name="swiftdeploy gate" tests="\(totals.tests)" failures="\(totals.failures)" errors="\(totals.errors)" time="\(time)">
-        \(suites.joined(separator: "\n"))
-        </testsuites>
-        """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="swiftdeploy gate" tests="\(totals.tests)" failures="\(totals.failures)" errors="\(totals.errors)" time="\(time)">
+            \(suites.joined(separator: "\n"))
+            </testsuites>
+            """
     }
 }
 

@@ -12,7 +12,9 @@ public struct TextDecisionFormatter: Sendable {
         var lines: [String] = []
         for decision in report.decisions {
             let took = decision.timingsMs.values.reduce(0, +)
-            lines.append("\(decision.domain): \(paint(decision.verdict.rawValue.uppercased(), decision.verdict)) (engine \(decision.engine), \(String(format: "%.0f", took)) ms)")
+            lines.append(
+                "\(decision.domain): \(paint(decision.verdict.rawValue.uppercased(), decision.verdict)) (engine \(decision.engine), \(String(format: "%.0f", took)) ms)"
+            )
             let mark: String
             switch decision.verdict {
             case .deny: mark = "✗"
@@ -25,7 +27,9 @@ public struct TextDecisionFormatter: Sendable {
             if let figures = TextDecisionFormatter.figures(decision) { lines.append("  \(figures)") }
         }
         let status = report.exitStatus.rawValue
-        lines.append("verdict: \(paint(report.verdict.rawValue, report.verdict)) (exit \(status)\(report.failOnWarn && report.verdict == .warn ? ", --fail-on-warn" : ""))")
+        lines.append(
+            "verdict: \(paint(report.verdict.rawValue, report.verdict)) (exit \(status)\(report.failOnWarn && report.verdict == .warn ? ", --fail-on-warn" : ""))"
+        )
         return lines.joined(separator: "\n")
     }
 
@@ -37,12 +41,17 @@ public struct TextDecisionFormatter: Sendable {
                 metrics[key]?.doubleValue.map { String(format: format, $0) + suffix }
             }
             var items = ["requests \(number("requests", "%.0f") ?? "?")", "errors \(number("errors", "%.0f") ?? "?")"]
-            items.append("error rate " + (metrics["error_rate"]?.doubleValue.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a"))
+            items.append(
+                "error rate " + (metrics["error_rate"]?.doubleValue.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")
+            )
             items.append((number("request_rate", "%.1f") ?? "?") + " req/s")
             for key in ["p50_ms", "p95_ms", "p99_ms"] {
                 items.append("\(key.dropLast(3)) " + (number(key, "%.1f", " ms") ?? "n/a"))
             }
-            parts.append(items.joined(separator: " · ") + " (window \(number("window_seconds", "%.1f", "s") ?? "?"), \(metrics["source"]?.stringValue ?? "?"))")
+            parts.append(
+                items.joined(separator: " · ")
+                    + " (window \(number("window_seconds", "%.1f", "s") ?? "?"), \(metrics["source"]?.stringValue ?? "?"))"
+            )
         }
         if let host = decision.input["host"], host != .null {
             var items: [String] = []

@@ -46,8 +46,10 @@ struct MetricBucket {
     var errorRateSum = 0.0, errorRateCount = 0
     var p99Sum = 0.0, p99Count = 0
     mutating func merge(_ o: MetricBucket) {
-        errorRateSum += o.errorRateSum; errorRateCount += o.errorRateCount
-        p99Sum += o.p99Sum; p99Count += o.p99Count
+        errorRateSum += o.errorRateSum
+        errorRateCount += o.errorRateCount
+        p99Sum += o.p99Sum
+        p99Count += o.p99Count
     }
 }
 
@@ -59,7 +61,9 @@ struct MetricBucket {
 final class AuditAccumulator {
     static let restoreSampleLimit = 65_536
     static let successOutcomes: Set<String> = ["ok", "success", "succeeded", "passed", "done", "applied"]
-    static let failureOutcomes: Set<String> = ["failed", "failure", "error", "errored", "aborted", "timeout", "timed_out", "unhealthy"]
+    static let failureOutcomes: Set<String> = [
+        "failed", "failure", "error", "errored", "aborted", "timeout", "timed_out", "unhealthy",
+    ]
 
     let since: Date?
     let until: Date?
@@ -122,9 +126,13 @@ final class AuditAccumulator {
         let hash = prepared.hash
         let line = prepared.line
         let chain = terminated ? line?.chainFields : nil
-        verifier.consume(line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
+        verifier.consume(
+            line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
         guard let line, chain != nil else { return }
-        guard let timeText = line.time, let time = HistoryTime.parse(timeText) else { unreadableRecords += 1; return }
+        guard let timeText = line.time, let time = HistoryTime.parse(timeText) else {
+            unreadableRecords += 1
+            return
+        }
         if let until, time > until { return }
         let previousMode = currentMode
         if let after = line.modeAfter { currentMode = after }
@@ -148,8 +156,9 @@ final class AuditAccumulator {
         let failed = outcome.map { Self.failureOutcomes.contains($0) } ?? false
         let verdict = line.decision?.verdict?.lowercased()
 
-        var item = AuditItem(line: number, time: timeText, event: eventName, actor: actor, outcome: line.outcome,
-                             message: line.message, modeBefore: line.modeBefore, modeAfter: line.modeAfter)
+        var item = AuditItem(
+            line: number, time: timeText, event: eventName, actor: actor, outcome: line.outcome,
+            message: line.message, modeBefore: line.modeBefore, modeAfter: line.modeAfter)
 
         if let decision = line.decision {
             let v = verdict ?? "unknown"
@@ -167,8 +176,14 @@ final class AuditAccumulator {
         let metrics = line.decision?.input ?? line.details?.metrics
         if let m = metrics, m.errorRate != nil || m.p99 != nil {
             var bucket = hourly[Self.hourIndex(time)] ?? MetricBucket()
-            if let e = m.errorRate, e.isFinite { bucket.errorRateSum += e; bucket.errorRateCount += 1 }
-            if let p = m.p99, p.isFinite { bucket.p99Sum += p; bucket.p99Count += 1 }
+            if let e = m.errorRate, e.isFinite {
+                bucket.errorRateSum += e
+                bucket.errorRateCount += 1
+            }
+            if let p = m.p99, p.isFinite {
+                bucket.p99Sum += p
+                bucket.p99Count += 1
+            }
             hourly[Self.hourIndex(time)] = bucket
         }
         // An override is its `override` line; the intent and the action it let through carry the same override
@@ -186,7 +201,10 @@ final class AuditAccumulator {
         }
         if let chaos = line.details?.chaos {
             let text = Self.describe(chaos)
-            if text != lastChaos { changeText.append("chaos \(lastChaos ?? "none") → \(text)"); lastChaos = text }
+            if text != lastChaos {
+                changeText.append("chaos \(lastChaos ?? "none") → \(text)")
+                lastChaos = text
+            }
         }
         if !changeText.isEmpty {
             item.change = changeText.joined(separator: "; ")
@@ -208,15 +226,30 @@ final class AuditAccumulator {
         let gateFailed = event == .gate && (verdict == "deny" || failed)
         switch event {
         case .deploy?:
-            if failed { delivery.failedDeployments += 1 } else if succeeded { delivery.deployments += 1; promotionOpen = false }
+            if failed {
+                delivery.failedDeployments += 1
+            } else if succeeded {
+                delivery.deployments += 1
+                promotionOpen = false
+            }
             if succeeded && !failed { noteChange(time, line.commit) }
         case .promote?:
-            if succeeded && !failed { delivery.promotions += 1; promotionOpen = true; noteChange(time, line.commit) }
+            if succeeded && !failed {
+                delivery.promotions += 1
+                promotionOpen = true
+                noteChange(time, line.commit)
+            }
         case .rollback?:
-            if promotionOpen { delivery.failedPromotions += 1; promotionOpen = false }
+            if promotionOpen {
+                delivery.failedPromotions += 1
+                promotionOpen = false
+            }
         default: break
         }
-        if gateFailed && promotionOpen { delivery.failedPromotions += 1; promotionOpen = false }
+        if gateFailed && promotionOpen {
+            delivery.failedPromotions += 1
+            promotionOpen = false
+        }
 
         let failureSignal = gateFailed || ([.deploy, .promote, .rollback, .status].contains(event) && failed)
         let restoreSignal: Bool = {
@@ -228,7 +261,10 @@ final class AuditAccumulator {
             }
         }()
         if failureSignal {
-            if incidentStart == nil { incidentStart = time; delivery.incidents += 1 }
+            if incidentStart == nil {
+                incidentStart = time
+                delivery.incidents += 1
+            }
         } else if restoreSignal, let start = incidentStart {
             addRestore(time.timeIntervalSince(start))
             incidentStart = nil
@@ -245,8 +281,14 @@ final class AuditAccumulator {
         let known = await commitTimes(Array(Set(changeCommits.compactMap(\.commit))))
         var leads: [Double] = []
         for change in changeCommits {
-            guard let commit = change.commit else { delivery.leadTimeUnknown += 1; continue }
-            guard let committed = known[commit] else { delivery.leadTimeUnknown += 1; continue }
+            guard let commit = change.commit else {
+                delivery.leadTimeUnknown += 1
+                continue
+            }
+            guard let committed = known[commit] else {
+                delivery.leadTimeUnknown += 1
+                continue
+            }
             leads.append(max(0, change.time.timeIntervalSince1970 - committed))
         }
         guard !leads.isEmpty else { return }

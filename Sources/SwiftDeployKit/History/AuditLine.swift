@@ -220,10 +220,13 @@ extension HistoryActor {
     /// As the synthesised `Decodable` reads it: every field an optional string, any other type fails the whole actor.
     static func fast(_ d: HistoryJSONReader.Document, _ node: Int) throws -> HistoryActor? {
         guard d.kind(node) == .object else { return nil }
-        let fields = [try d.string(node, "user"), try d.string(node, "host"), try d.string(node, "ci"),
-                      try d.string(node, "job"), try d.string(node, "workflow")]
+        let fields = [
+            try d.string(node, "user"), try d.string(node, "host"), try d.string(node, "ci"),
+            try d.string(node, "job"), try d.string(node, "workflow"),
+        ]
         for field in fields { if case .mismatch = field { return nil } }
-        return HistoryActor(user: fields[0].value, host: fields[1].value, ci: fields[2].value, job: fields[3].value,
-                            workflow: fields[4].value)
+        return HistoryActor(
+            user: fields[0].value, host: fields[1].value, ci: fields[2].value, job: fields[3].value,
+            workflow: fields[4].value)
     }
 }

@@ -13,7 +13,9 @@ struct AuditRenderer {
     func markdown() throws {
         let s = summary
         try out.write("# swiftdeploy audit report\n\n")
-        try out.write("History `\(mdCode(s.history.lastPathComponent))`, generated \(HistoryTime.format(options.now)) by swiftdeploy \(SwiftDeployVersion.current).\n\n")
+        try out.write(
+            "History `\(mdCode(s.history.lastPathComponent))`, generated \(HistoryTime.format(options.now)) by swiftdeploy \(SwiftDeployVersion.current).\n\n"
+        )
         try out.write("## Summary\n\n| Item | Value |\n| --- | --- |\n")
         try out.write("| Period | \(md(periodText)) |\n")
         try out.write("| Records in period | \(s.records) |\n")
@@ -21,7 +23,9 @@ struct AuditRenderer {
         try out.write("| Chain | \(md(chainText)) |\n")
         try out.write("| Head hash | `\(s.chain.head)` (record #\(s.chain.headSequence)) |\n")
         if let matches = s.headMatches {
-            try out.write("| Expected head | \(matches ? "matches" : "**does not match**: expected `\(mdCode(options.expectedHead ?? ""))`") |\n")
+            try out.write(
+                "| Expected head | \(matches ? "matches" : "**does not match**: expected `\(mdCode(options.expectedHead ?? ""))`") |\n"
+            )
         }
         try out.write("| Torn lines | \(md(tornText)) |\n")
         try out.write("| Violations | \(s.violations) |\n| Overrides | \(s.overrides) |\n\n")
@@ -45,9 +49,12 @@ struct AuditRenderer {
         try out.write("| Lead time for changes | \(md(leadTimeText)) |\n")
         try out.write("| Failed deployments | \(d.failedDeployments) |\n\n")
         if !options.objectives.isEmpty {
-            try out.write("## Service level objectives\n\n| Objective | Target | Compliance over the period | Budget used |\n| --- | ---: | ---: | ---: |\n")
+            try out.write(
+                "## Service level objectives\n\n| Objective | Target | Compliance over the period | Budget used |\n| --- | ---: | ---: | ---: |\n"
+            )
             for o in options.objectives {
-                try out.write("| \(md(o.name)) | \(md(o.target))% | \(md(o.complianceText)) | \(md(o.budgetUsedText)) |\n")
+                try out.write(
+                    "| \(md(o.name)) | \(md(o.target))% | \(md(o.complianceText)) | \(md(o.budgetUsedText)) |\n")
             }
             try out.write("\n")
         }
@@ -56,9 +63,13 @@ struct AuditRenderer {
         if accumulator.timeline.count == 0 {
             try out.write("No actions in the period.\n\n")
         } else {
-            try out.write("| Line | Time | Event | Actor | Outcome | Mode | Message |\n| ---: | --- | --- | --- | --- | --- | --- |\n")
+            try out.write(
+                "| Line | Time | Event | Actor | Outcome | Mode | Message |\n| ---: | --- | --- | --- | --- | --- | --- |\n"
+            )
             try accumulator.timeline.forEach { i in
-                try out.write("| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.actor)) | \(md(i.outcome ?? "")) | \(md(modeText(i))) | \(md(i.message ?? "")) |\n")
+                try out.write(
+                    "| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.actor)) | \(md(i.outcome ?? "")) | \(md(modeText(i))) | \(md(i.message ?? "")) |\n"
+                )
             }
             try out.write("\n")
         }
@@ -69,7 +80,8 @@ struct AuditRenderer {
         } else {
             try out.write("| Line | Time | Event | Change | Actor |\n| ---: | --- | --- | --- | --- |\n")
             try accumulator.changes.forEach { i in
-                try out.write("| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.change ?? "")) | \(md(i.actor)) |\n")
+                try out.write(
+                    "| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.change ?? "")) | \(md(i.actor)) |\n")
             }
             try out.write("\n")
         }
@@ -78,10 +90,15 @@ struct AuditRenderer {
         if accumulator.violations.count == 0 {
             try out.write("No violations in the period.\n\n")
         } else {
-            try out.write("| Line | Time | Event | Domain | Verdict | Engine | Actor | Reasons |\n| ---: | --- | --- | --- | --- | --- | --- | --- |\n")
+            try out.write(
+                "| Line | Time | Event | Domain | Verdict | Engine | Actor | Reasons |\n| ---: | --- | --- | --- | --- | --- | --- | --- |\n"
+            )
             try accumulator.violations.forEach { i in
-                let reasons = (i.reasons ?? []).isEmpty ? "(no reason given)" : (i.reasons ?? []).joined(separator: "\n")
-                try out.write("| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.domain ?? "")) | \(md(i.verdict ?? "")) | \(md(i.engine ?? "")) | \(md(i.actor)) | \(md(reasons)) |\n")
+                let reasons =
+                    (i.reasons ?? []).isEmpty ? "(no reason given)" : (i.reasons ?? []).joined(separator: "\n")
+                try out.write(
+                    "| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.domain ?? "")) | \(md(i.verdict ?? "")) | \(md(i.engine ?? "")) | \(md(i.actor)) | \(md(reasons)) |\n"
+                )
             }
             try out.write("\n")
         }
@@ -90,10 +107,16 @@ struct AuditRenderer {
         if accumulator.rollouts.rollouts.isEmpty {
             try out.write("No rollouts in the period.\n\n")
         } else {
-            try out.write("\(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n")
-            try out.write("| Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | --- | --- | ---: |\n")
+            try out.write(
+                "\(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n"
+            )
+            try out.write(
+                "| Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | --- | --- | ---: |\n"
+            )
             for r in accumulator.rollouts.rollouts {
-                try out.write("| \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n")
+                try out.write(
+                    "| \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n"
+                )
             }
             try out.write("\n")
         }
@@ -104,11 +127,15 @@ struct AuditRenderer {
         } else {
             try out.write("| Line | Time | Who | Why | Message |\n| ---: | --- | --- | --- | --- |\n")
             try accumulator.overrides.forEach { i in
-                try out.write("| \(i.line) | \(md(i.time)) | \(md(i.actor)) | \(md(i.reason ?? "(no reason recorded)")) | \(md(i.message ?? "")) |\n")
+                try out.write(
+                    "| \(i.line) | \(md(i.time)) | \(md(i.actor)) | \(md(i.reason ?? "(no reason recorded)")) | \(md(i.message ?? "")) |\n"
+                )
             }
             try out.write("\n")
         }
-        try out.write("---\n\nTo check a copy of this history later: `swiftdeploy audit --verify --expect-head \(s.chain.head)`\n")
+        try out.write(
+            "---\n\nTo check a copy of this history later: `swiftdeploy audit --verify --expect-head \(s.chain.head)`\n"
+        )
     }
 
     /// Escapes text for one GitHub-flavoured Markdown table cell (see ``MarkdownText``): no link, image, HTML,
@@ -132,7 +159,8 @@ struct AuditRenderer {
     var chainText: String {
         let c = summary.chain
         if let b = c.firstBreak {
-            return "BROKEN at line \(b.line): \(b.message)" + (c.breakCount > 1 ? " (\(c.breakCount) breaks in all)" : "")
+            return "BROKEN at line \(b.line): \(b.message)"
+                + (c.breakCount > 1 ? " (\(c.breakCount) breaks in all)" : "")
         }
         return "intact: \(c.records) records in \(c.lines) lines"
     }
@@ -140,7 +168,9 @@ struct AuditRenderer {
     var tornText: String {
         let c = summary.chain
         guard c.tornCount > 0 else { return "none" }
-        let listed = c.tornLines.map { "line \($0.line) (\($0.sealed ? "sealed by the next append" : "last line, awaiting the next append"))" }
+        let listed = c.tornLines.map {
+            "line \($0.line) (\($0.sealed ? "sealed by the next append" : "last line, awaiting the next append"))"
+        }
         return "\(c.tornCount): " + listed.joined(separator: ", ") + (c.tornCount > c.tornLines.count ? ", …" : "")
     }
 
@@ -148,21 +178,26 @@ struct AuditRenderer {
         let d = summary.delivery
         let shipped = d.deployments + d.promotions
         guard d.periodDays > 0 else { return "\(shipped) successful deploys/promotions (period too short for a rate)" }
-        return "\(shipped) successful deploys/promotions (\(d.deployments) deploys, \(d.promotions) promotions) in \(String(format: "%.1f", d.periodDays)) days: \(String(format: "%.2f", d.deploymentsPerDay)) per day"
+        return
+            "\(shipped) successful deploys/promotions (\(d.deployments) deploys, \(d.promotions) promotions) in \(String(format: "%.1f", d.periodDays)) days: \(String(format: "%.2f", d.deploymentsPerDay)) per day"
     }
 
     var failureRateText: String {
         let d = summary.delivery
         guard let rate = d.changeFailureRate else { return "no successful promotions in the period" }
-        return "\(String(format: "%.1f", rate * 100))% (\(d.failedPromotions) of \(d.promotions) promotions rolled back or followed by a failed gate)"
+        return
+            "\(String(format: "%.1f", rate * 100))% (\(d.failedPromotions) of \(d.promotions) promotions rolled back or followed by a failed gate)"
     }
 
     var leadTimeText: String {
         let d = summary.delivery
         guard let median = d.leadTimeSecondsMedian, let maxS = d.leadTimeSecondsMax else {
-            return d.leadTimeUnknown > 0 ? "unknown: none of the \(d.leadTimeUnknown) change(s) recorded a commit git knows" : "no changes in the period"
+            return d.leadTimeUnknown > 0
+                ? "unknown: none of the \(d.leadTimeUnknown) change(s) recorded a commit git knows"
+                : "no changes in the period"
         }
-        var text = "median \(Self.duration(median)), max \(Self.duration(maxS)) over \(d.leadTimeSamples) change(s), commit to deploy"
+        var text =
+            "median \(Self.duration(median)), max \(Self.duration(maxS)) over \(d.leadTimeSamples) change(s), commit to deploy"
         if d.leadTimeUnknown > 0 { text += "; \(d.leadTimeUnknown) change(s) without a known commit" }
         return text
     }
@@ -171,7 +206,9 @@ struct AuditRenderer {
         let d = summary.delivery
         var parts: [String] = []
         if let median = d.restoreSecondsMedian, let mean = d.restoreSecondsMean, let maxS = d.restoreSecondsMax {
-            parts.append("median \(Self.duration(median)), mean \(Self.duration(mean)), max \(Self.duration(maxS)) over \(d.incidents - (d.openIncidentSince == nil ? 0 : 1)) restored incident(s)")
+            parts.append(
+                "median \(Self.duration(median)), mean \(Self.duration(mean)), max \(Self.duration(maxS)) over \(d.incidents - (d.openIncidentSince == nil ? 0 : 1)) restored incident(s)"
+            )
         } else if d.incidents == 0 {
             parts.append("no incidents in the period")
         }
@@ -214,30 +251,43 @@ struct AuditRenderer {
         let chain: JSONValue = .object([
             "intact": .bool(c.isIntact), "lines": .int(Int64(c.lines)), "records": .int(Int64(c.records)),
             "head": .string(c.head), "head_seq": .int(Int64(c.headSequence)),
-            "first_break": c.firstBreak.map { .object(["line": .int(Int64($0.line)), "message": .string($0.message)]) } ?? .null,
+            "first_break": c.firstBreak.map { .object(["line": .int(Int64($0.line)), "message": .string($0.message)]) }
+                ?? .null,
             "breaks": .int(Int64(c.breakCount)), "torn_count": .int(Int64(c.tornCount)),
-            "torn_lines": .array(c.tornLines.map { .object(["line": .int(Int64($0.line)), "sealed": .bool($0.sealed)]) }),
+            "torn_lines": .array(
+                c.tornLines.map { .object(["line": .int(Int64($0.line)), "sealed": .bool($0.sealed)]) }),
             "expected_head": opt(options.expectedHead), "head_matches": s.headMatches.map { .bool($0) } ?? .null,
         ])
         let delivery: JSONValue = .object([
             "deployments": .int(Int64(d.deployments)), "promotions": .int(Int64(d.promotions)),
-            "failed_deployments": .int(Int64(d.failedDeployments)), "failed_promotions": .int(Int64(d.failedPromotions)),
+            "failed_deployments": .int(Int64(d.failedDeployments)),
+            "failed_promotions": .int(Int64(d.failedPromotions)),
             "period_days": .double(d.periodDays), "deployments_per_day": .double(d.deploymentsPerDay),
             "change_failure_rate": optD(d.changeFailureRate), "incidents": .int(Int64(d.incidents)),
-            "restore_seconds": .object(["median": optD(d.restoreSecondsMedian), "mean": optD(d.restoreSecondsMean),
-                                        "max": optD(d.restoreSecondsMax)]),
+            "restore_seconds": .object([
+                "median": optD(d.restoreSecondsMedian), "mean": optD(d.restoreSecondsMean),
+                "max": optD(d.restoreSecondsMax),
+            ]),
             "open_incident_since": opt(d.openIncidentSince),
             "rollouts": .int(Int64(d.rollouts)), "rollouts_promoted": .int(Int64(d.rolloutsPromoted)),
             "prevented_failures": .int(Int64(d.preventedFailures)),
-            "lead_time_seconds": .object(["median": optD(d.leadTimeSecondsMedian), "max": optD(d.leadTimeSecondsMax),
-                                          "samples": .int(Int64(d.leadTimeSamples)), "unknown": .int(Int64(d.leadTimeUnknown))]),
+            "lead_time_seconds": .object([
+                "median": optD(d.leadTimeSecondsMedian), "max": optD(d.leadTimeSecondsMax),
+                "samples": .int(Int64(d.leadTimeSamples)), "unknown": .int(Int64(d.leadTimeUnknown)),
+            ]),
         ])
         let head: [(String, JSONValue)] = [
             ("schema", "swiftdeploy.audit/v1"),
             ("generated", .string(HistoryTime.format(options.now))),
             ("history", .string(s.history.lastPathComponent)),
-            ("period", .object(["since": opt(options.since.map(HistoryTime.format)), "until": opt(options.until.map(HistoryTime.format)),
-                                "first": opt(s.firstTime.map(HistoryTime.format)), "last": opt(s.lastTime.map(HistoryTime.format))])),
+            (
+                "period",
+                .object([
+                    "since": opt(options.since.map(HistoryTime.format)),
+                    "until": opt(options.until.map(HistoryTime.format)),
+                    "first": opt(s.firstTime.map(HistoryTime.format)), "last": opt(s.lastTime.map(HistoryTime.format)),
+                ])
+            ),
             ("chain", chain),
             ("records", .int(Int64(s.records))),
             ("events", .object(s.events.mapValues { .int(Int64($0)) })),
@@ -251,13 +301,16 @@ struct AuditRenderer {
         try out.write("{\n")
         for (key, value) in head { try out.write("  \(JSONValue.string(key).jsonString()): \(value.jsonString()),\n") }
         let encoder = JSONValue.encoder()
-        let lists: [(String, AuditSpill)] = [("timeline", accumulator.timeline), ("changes", accumulator.changes),
-                                              ("violations", accumulator.violations), ("overrides", accumulator.overrides)]
+        let lists: [(String, AuditSpill)] = [
+            ("timeline", accumulator.timeline), ("changes", accumulator.changes),
+            ("violations", accumulator.violations), ("overrides", accumulator.overrides),
+        ]
         for (index, (key, spill)) in lists.enumerated() {
             try out.write("  \"\(key)\": [")
             var first = true
             try spill.forEach { item in
-                try out.write((first ? "\n    " : ",\n    ") + String(decoding: try encoder.encode(item), as: UTF8.self))
+                try out.write(
+                    (first ? "\n    " : ",\n    ") + String(decoding: try encoder.encode(item), as: UTF8.self))
                 first = false
             }
             try out.write(first ? "]" : "\n  ]")
@@ -270,20 +323,28 @@ struct AuditRenderer {
         let metrics = metricSeries()
         return .object([
             "resolution": .string(metrics.resolution),
-            "metrics": .array(metrics.points.map { p in
-                .object(["time": .string(HistoryTime.format(p.time)),
-                         "error_rate": p.errorRate.map { .double($0) } ?? .null,
-                         "p99_ms": p.p99.map { .double($0) } ?? .null])
-            }),
-            "decisions_per_day": .array(decisionDays().map { day in
-                .object(["day": .string(day.day), "counts": .object(day.counts.mapValues { .int(Int64($0)) })])
-            }),
+            "metrics": .array(
+                metrics.points.map { p in
+                    .object([
+                        "time": .string(HistoryTime.format(p.time)),
+                        "error_rate": p.errorRate.map { .double($0) } ?? .null,
+                        "p99_ms": p.p99.map { .double($0) } ?? .null,
+                    ])
+                }),
+            "decisions_per_day": .array(
+                decisionDays().map { day in
+                    .object(["day": .string(day.day), "counts": .object(day.counts.mapValues { .int(Int64($0)) })])
+                }),
         ])
     }
 
     // MARK: Series
 
-    struct MetricPoint { var time: Date; var errorRate: Double?; var p99: Double? }
+    struct MetricPoint {
+        var time: Date
+        var errorRate: Double?
+        var p99: Double?
+    }
 
     /// Hourly points when the data spans two weeks or less, daily beyond.
     func metricSeries() -> (resolution: String, points: [MetricPoint]) {
@@ -299,9 +360,10 @@ struct AuditRenderer {
         let step: Double = daily ? 86_400 : 3600
         let points = buckets.keys.sorted().map { k -> MetricPoint in
             let b = buckets[k]!
-            return MetricPoint(time: Date(timeIntervalSince1970: Double(k) * step),
-                               errorRate: b.errorRateCount > 0 ? b.errorRateSum / Double(b.errorRateCount) : nil,
-                               p99: b.p99Count > 0 ? b.p99Sum / Double(b.p99Count) : nil)
+            return MetricPoint(
+                time: Date(timeIntervalSince1970: Double(k) * step),
+                errorRate: b.errorRateCount > 0 ? b.errorRateSum / Double(b.errorRateCount) : nil,
+                p99: b.p99Count > 0 ? b.p99Sum / Double(b.p99Count) : nil)
         }
         return (daily ? "day" : "hour", points)
     }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -44,9 +45,12 @@ public struct AuditOptions: Sendable {
     /// Each objective's compliance over the period, measured by the caller (from Prometheus); shown as given.
     public var objectives: [ObjectiveCompliance]
 
-    public init(since: Date? = nil, until: Date? = nil, expectedHead: String? = nil, now: Date = Date(),
-                commitTime: (@Sendable (String) async -> Double?)? = nil, commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil,
-                objectives: [ObjectiveCompliance] = []) {
+    public init(
+        since: Date? = nil, until: Date? = nil, expectedHead: String? = nil, now: Date = Date(),
+        commitTime: (@Sendable (String) async -> Double?)? = nil,
+        commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil,
+        objectives: [ObjectiveCompliance] = []
+    ) {
         self.commitTimes = commitTimes
         self.since = since
         self.until = until
@@ -89,17 +93,23 @@ public enum AuditReport {
     public static func verify(history: URL, expectedHead: String? = nil) throws -> AuditSummary {
         var verifier = HistoryChainVerifier()
         // Hashing and decoding depend on the line alone: they run on several threads; the chain is walked in order.
-        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) { reader, bytes, terminated in
-            (hash: HistoryLog.sha256Hex(of: bytes), fields: terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil)
+        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) {
+            reader, bytes, terminated in
+            (
+                hash: HistoryLog.sha256Hex(of: bytes),
+                fields: terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
+            )
         } consume: { line, number, terminated in
-            verifier.consume(line: number, hash: line.hash, seq: line.fields?.seq, prev: line.fields?.prev,
-                             sealed: line.fields?.sealed, terminated: terminated)
+            verifier.consume(
+                line: number, hash: line.hash, seq: line.fields?.seq, prev: line.fields?.prev,
+                sealed: line.fields?.sealed, terminated: terminated)
         }
         verifier.finish()
         let status = verifier.status
-        return AuditSummary(history: history, chain: status, headMatches: expectedHead.map { headMatches($0, status.head) },
-                            records: status.records, events: [:], verdicts: [:], currentMode: nil,
-                            delivery: AuditDelivery(), violations: 0, overrides: 0, firstTime: nil, lastTime: nil, output: nil)
+        return AuditSummary(
+            history: history, chain: status, headMatches: expectedHead.map { headMatches($0, status.head) },
+            records: status.records, events: [:], verdicts: [:], currentMode: nil,
+            delivery: AuditDelivery(), violations: 0, overrides: 0, firstTime: nil, lastTime: nil, output: nil)
     }
 
     /// Writes the report for `history` to `output` (through a temporary file
@@ -107,16 +117,21 @@ public enum AuditReport {
     /// `HistoryError.readFailed` when the history cannot be read and
     /// `.cannotWriteReport` when the output cannot be written; a broken chain
     /// is not an error but shows in the report and in `exitStatus`.
-    public static func write(history: URL, to output: URL, format: AuditFormat,
-                             options: AuditOptions = AuditOptions()) async throws -> AuditSummary {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("swiftdeploy-audit-\(UUID().uuidString)")
+    public static func write(
+        history: URL, to output: URL, format: AuditFormat,
+        options: AuditOptions = AuditOptions()
+    ) async throws -> AuditSummary {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "swiftdeploy-audit-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
-            throw HistoryError.cannotWriteReport(path: scratch.path, reason: "cannot create a scratch directory: \(error.localizedDescription)")
+            throw HistoryError.cannotWriteReport(
+                path: scratch.path, reason: "cannot create a scratch directory: \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
 
         let accumulator = try AuditAccumulator(since: options.since, until: options.until, scratch: scratch)
-        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) { reader, bytes, _ in
+        try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) {
+            reader, bytes, _ in
             AuditAccumulator.prepare(bytes, reader: reader)
         } consume: { line, number, terminated in
             try accumulator.consume(line, number: number, terminated: terminated)
@@ -140,11 +155,13 @@ public enum AuditReport {
             firstTime: accumulator.firstTime, lastTime: accumulator.lastTime, output: output)
 
         let directory = output.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(output.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        let temporary = directory.appendingPathComponent(
+            ".\(output.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         do {
             let out: AuditOutput
             do { out = try AuditOutput(url: temporary) } catch {
-                throw HistoryError.cannotWriteReport(path: output.path, reason: "cannot create a file in '\(directory.path)'")
+                throw HistoryError.cannotWriteReport(
+                    path: output.path, reason: "cannot create a file in '\(directory.path)'")
             }
             let renderer = AuditRenderer(summary: summary, accumulator: accumulator, options: options, out: out)
             switch format {

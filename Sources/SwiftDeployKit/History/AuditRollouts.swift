@@ -28,8 +28,13 @@ struct AuditRollout: Sendable, Equatable {
     var json: JSONValue {
         .object([
             "id": .string(id), "started": .string(started), "image": .string(image), "version": .string(version),
-            "steps": .array(steps.map { .object(["step": .int(Int64($0.step)), "weight": .int(Int64($0.weight)),
-                                                 "verdict": $0.verdict.map(JSONValue.string) ?? .null]) }),
+            "steps": .array(
+                steps.map {
+                    .object([
+                        "step": .int(Int64($0.step)), "weight": .int(Int64($0.weight)),
+                        "verdict": $0.verdict.map(JSONValue.string) ?? .null,
+                    ])
+                }),
             "outcome": .string(outcome), "ended": ended.map(JSONValue.string) ?? .null,
             "duration_seconds": seconds.map(JSONValue.double) ?? .null,
         ])
@@ -47,7 +52,9 @@ struct AuditRolloutFolder {
 
     /// Returns true when the record ended a rollout by promoting it (a deployment).
     @discardableResult
-    mutating func consume(_ fields: AuditLine.RolloutFields, verdict: String?, outcome: String?, time: Date, timeText: String) -> Bool {
+    mutating func consume(
+        _ fields: AuditLine.RolloutFields, verdict: String?, outcome: String?, time: Date, timeText: String
+    ) -> Bool {
         guard let id = fields.rolloutID, let phase = fields.phase else { return false }
         if phase == "start" {
             total += 1
@@ -56,8 +63,10 @@ struct AuditRolloutFolder {
                 index[dropped.id] = nil
                 index = index.mapValues { $0 - 1 }
             }
-            rollouts.append(AuditRollout(id: id, started: timeText, image: fields.image ?? "?", version: fields.version ?? "?",
-                                         startDate: time))
+            rollouts.append(
+                AuditRollout(
+                    id: id, started: timeText, image: fields.image ?? "?", version: fields.version ?? "?",
+                    startDate: time))
             index[id] = rollouts.count - 1
             return false
         }
@@ -77,7 +86,10 @@ struct AuditRolloutFolder {
             rollouts[i].outcome = phase == "promoted" ? "promoted" : (outcome == "failed" ? "failed" : "aborted")
             rollouts[i].ended = timeText
             rollouts[i].seconds = time.timeIntervalSince(rollouts[i].startDate)
-            if phase == "promoted" { promoted += 1; return true }
+            if phase == "promoted" {
+                promoted += 1
+                return true
+            }
             prevented += 1
         default:
             break

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -70,15 +71,18 @@ enum GitHead {
             return .unsure
         }
         // A linked worktree's own directory holds HEAD only; objects and refs are in the common one.
-        guard owner(of: gitDirectory) == uid, owner(of: commonDirectory) == uid, isDirectory(commonDirectory + "/objects"),
-              isDirectory(commonDirectory + "/refs"), access(commonDirectory + "/reftable", F_OK) != 0,
-              access(gitDirectory + "/reftable", F_OK) != 0 else { return .unsure }
+        guard owner(of: gitDirectory) == uid, owner(of: commonDirectory) == uid,
+            isDirectory(commonDirectory + "/objects"),
+            isDirectory(commonDirectory + "/refs"), access(commonDirectory + "/reftable", F_OK) != 0,
+            access(gitDirectory + "/reftable", F_OK) != 0
+        else { return .unsure }
         guard let config = readSmallFile(commonDirectory + "/config"), plainConfig(config) else { return .unsure }
         if gitDirectory != commonDirectory, access(gitDirectory + "/config.worktree", F_OK) == 0 { return .unsure }
 
         var headInfo = stat()
         guard lstat(gitDirectory + "/HEAD", &headInfo) == 0, headInfo.st_mode & S_IFMT == S_IFREG,
-              let head = readSmallFile(gitDirectory + "/HEAD") else { return .unsure }
+            let head = readSmallFile(gitDirectory + "/HEAD")
+        else { return .unsure }
         let headLine = trimmedLine(Substring(head))
         if isObjectID(headLine) { return .commit(headLine.lowercased()) }
         guard headLine.hasPrefix("ref: refs/heads/") else { return .unsure }
@@ -86,7 +90,9 @@ enum GitHead {
         guard validBranchRef(name) else { return .unsure }
         var refInfo = stat()
         if lstat(commonDirectory + "/" + name, &refInfo) == 0 {
-            guard refInfo.st_mode & S_IFMT == S_IFREG, let loose = readSmallFile(commonDirectory + "/" + name) else { return .unsure }
+            guard refInfo.st_mode & S_IFMT == S_IFREG, let loose = readSmallFile(commonDirectory + "/" + name) else {
+                return .unsure
+            }
             let id = trimmedLine(Substring(loose))
             return isObjectID(id) ? .commit(id.lowercased()) : .unsure
         }
@@ -105,8 +111,10 @@ enum GitHead {
     /// `refs/heads/<name>` with only the characters a plain branch name uses (no `..`, no `.lock`).
     private static func validBranchRef(_ name: String) -> Bool {
         let branch = name.dropFirst("refs/heads/".count)
-        guard !branch.isEmpty, !name.contains(".."), !name.contains("//"), !name.hasSuffix("/"), !name.hasSuffix(".lock"),
-              !branch.hasPrefix("."), !name.contains("/.") else { return false }
+        guard !branch.isEmpty, !name.contains(".."), !name.contains("//"), !name.hasSuffix("/"),
+            !name.hasSuffix(".lock"),
+            !branch.hasPrefix("."), !name.contains("/.")
+        else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
             ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
                 || "/-_.+".unicodeScalars.contains(scalar)
@@ -120,13 +128,17 @@ enum GitHead {
         for line in lower.split(separator: "\n") {
             let compact = line.filter { $0 != " " && $0 != "\t" }
             if compact.hasPrefix("repositoryformatversion="),
-               !(compact == "repositoryformatversion=0" || compact == "repositoryformatversion=1") { return false }
+                !(compact == "repositoryformatversion=0" || compact == "repositoryformatversion=1")
+            {
+                return false
+            }
         }
         return true
     }
 
     static func isObjectID(_ s: String) -> Bool {
-        (s.utf8.count == 40 || s.utf8.count == 64) && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        (s.utf8.count == 40 || s.utf8.count == 64)
+            && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     private static func trimmedLine(_ text: Substring) -> String {
@@ -167,7 +179,10 @@ enum GitHead {
         var buffer = [UInt8](repeating: 0, count: 16 << 10)
         while true {
             let n = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress!, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
             if n == 0 { break }
             bytes.append(contentsOf: buffer[0..<n])
             if bytes.count > limit { return nil }

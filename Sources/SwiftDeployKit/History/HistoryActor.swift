@@ -14,7 +14,9 @@ public struct HistoryActor: Sendable, Hashable, Codable {
     /// The CI workflow or pipeline name.
     public var workflow: String?
 
-    public init(user: String? = nil, host: String? = nil, ci: String? = nil, job: String? = nil, workflow: String? = nil) {
+    public init(
+        user: String? = nil, host: String? = nil, ci: String? = nil, job: String? = nil, workflow: String? = nil
+    ) {
         self.user = user
         self.host = host
         self.ci = ci
@@ -26,23 +28,28 @@ public struct HistoryActor: Sendable, Hashable, Codable {
     /// `GITHUB_ACTOR`, `GITHUB_RUN_ID`, `GITHUB_WORKFLOW`), GitLab CI
     /// (`GITLAB_CI`, `GITLAB_USER_LOGIN`, `CI_JOB_ID`, `CI_PIPELINE_ID`), any CI
     /// setting `CI` (`CI_JOB_ID`/`BUILD_ID` if present), else `CurrentUser.name` and the host name.
-    public static func resolve(environment: [String: String], hostName: String = HistoryActor.localHostName()) -> HistoryActor {
+    public static func resolve(environment: [String: String], hostName: String = HistoryActor.localHostName())
+        -> HistoryActor
+    {
         func value(_ key: String) -> String? {
             guard let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
             return v
         }
         let localUser = CurrentUser.name(environment: environment)
         if value("GITHUB_ACTIONS") == "true" {
-            return HistoryActor(user: value("GITHUB_ACTOR") ?? localUser, host: hostName, ci: "github-actions",
-                                job: value("GITHUB_RUN_ID"), workflow: value("GITHUB_WORKFLOW"))
+            return HistoryActor(
+                user: value("GITHUB_ACTOR") ?? localUser, host: hostName, ci: "github-actions",
+                job: value("GITHUB_RUN_ID"), workflow: value("GITHUB_WORKFLOW"))
         }
         if value("GITLAB_CI") != nil {
-            return HistoryActor(user: value("GITLAB_USER_LOGIN") ?? localUser, host: hostName, ci: "gitlab-ci",
-                                job: value("CI_JOB_ID"), workflow: value("CI_PIPELINE_ID"))
+            return HistoryActor(
+                user: value("GITLAB_USER_LOGIN") ?? localUser, host: hostName, ci: "gitlab-ci",
+                job: value("CI_JOB_ID"), workflow: value("CI_PIPELINE_ID"))
         }
         if let ci = value("CI"), ci.lowercased() != "false", ci != "0" {
-            return HistoryActor(user: localUser, host: hostName, ci: "ci", job: value("CI_JOB_ID") ?? value("BUILD_ID"),
-                                workflow: nil)
+            return HistoryActor(
+                user: localUser, host: hostName, ci: "ci", job: value("CI_JOB_ID") ?? value("BUILD_ID"),
+                workflow: nil)
         }
         return HistoryActor(user: localUser, host: hostName)
     }
@@ -85,7 +92,9 @@ enum GitCommit {
         for key in ["SWIFTDEPLOY_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"] {
             if let v = environment[key], isCommitHash(v) { return v.lowercased() }
         }
-        guard let git = findExecutable("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else { return nil }
+        guard let git = findExecutable("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+            return nil
+        }
         // Read the repository's files where git's answer is plain; start git only where it is not.
         switch GitHead.read(in: directory, environment: environment) {
         case .commit(let commit): return commit
@@ -94,9 +103,12 @@ enum GitCommit {
         }
         var env = environment
         env["GIT_OPTIONAL_LOCKS"] = "0"
-        guard let result = try? await ProcessRunner.run([git.path, "rev-parse", "HEAD"], environment: env,
-                                                        currentDirectory: directory, timeout: timeout),
-              result.succeeded else { return nil }
+        guard
+            let result = try? await ProcessRunner.run(
+                [git.path, "rev-parse", "HEAD"], environment: env,
+                currentDirectory: directory, timeout: timeout),
+            result.succeeded
+        else { return nil }
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return isCommitHash(text) ? text : nil
     }

@@ -63,7 +63,8 @@ struct HistoryChainVerifier: Sendable {
     init() {}
 
     /// Feeds line `number` (its hash, and its chain fields when it is intact).
-    mutating func consume(line number: Int, hash: String, seq: Int?, prev: String?, sealed: [String]?, terminated: Bool) {
+    mutating func consume(line number: Int, hash: String, seq: Int?, prev: String?, sealed: [String]?, terminated: Bool)
+    {
         status.lines = number
         guard terminated else {
             // The last line, cut short by a crash: torn whatever it holds; the next append seals it.
@@ -73,7 +74,13 @@ struct HistoryChainVerifier: Sendable {
             return
         }
         guard let seq, let prev else {
-            if pending.count < 10_000 { pending.append((number, hash)) } else { breakAt(pending[0].line, "line \(pending[0].line) is not a valid history record and more than 10000 such lines follow it") }
+            if pending.count < 10_000 {
+                pending.append((number, hash))
+            } else {
+                breakAt(
+                    pending[0].line,
+                    "line \(pending[0].line) is not a valid history record and more than 10000 such lines follow it")
+            }
             return
         }
         let sealed = sealed ?? []
@@ -82,25 +89,44 @@ struct HistoryChainVerifier: Sendable {
                 for p in pending { addTorn(p.line, sealed: true) }
             } else {
                 let first = pending[0].line
-                breakAt(first, "line \(first) is not a valid history record and no later record seals it as a torn write: it was edited or inserted")
+                breakAt(
+                    first,
+                    "line \(first) is not a valid history record and no later record seals it as a torn write: it was edited or inserted"
+                )
             }
             pending = []
         } else if !sealed.isEmpty {
-            breakAt(number, "line \(number) seals \(sealed.count) torn line(s) just before it that are no longer in the file: lines were deleted")
+            breakAt(
+                number,
+                "line \(number) seals \(sealed.count) torn line(s) just before it that are no longer in the file: lines were deleted"
+            )
         }
         if seq == lastSequence + 1 {
             if prev != expectedPrev {
                 if lastLine > 0 {
-                    breakAt(lastLine, "line \(lastLine) was altered: its SHA-256 is \(expectedPrev) but line \(number) recorded prev \(prev)")
+                    breakAt(
+                        lastLine,
+                        "line \(lastLine) was altered: its SHA-256 is \(expectedPrev) but line \(number) recorded prev \(prev)"
+                    )
                 } else {
-                    breakAt(number, "line \(number) is the first record but its prev is \(prev), not the genesis hash: the start of the history was rewritten")
+                    breakAt(
+                        number,
+                        "line \(number) is the first record but its prev is \(prev), not the genesis hash: the start of the history was rewritten"
+                    )
                 }
             }
         } else if seq > lastSequence + 1 {
-            let missing = seq - 1 == lastSequence + 1 ? "record #\(lastSequence + 1) is" : "records #\(lastSequence + 1)-#\(seq - 1) are"
-            breakAt(number, "line \(number) holds record #\(seq) but #\(lastSequence + 1) was expected: \(missing) missing (deleted or moved)")
+            let missing =
+                seq - 1 == lastSequence + 1
+                ? "record #\(lastSequence + 1) is" : "records #\(lastSequence + 1)-#\(seq - 1) are"
+            breakAt(
+                number,
+                "line \(number) holds record #\(seq) but #\(lastSequence + 1) was expected: \(missing) missing (deleted or moved)"
+            )
         } else {
-            breakAt(number, "line \(number) holds record #\(seq) after #\(lastSequence): lines were reordered or duplicated")
+            breakAt(
+                number, "line \(number) holds record #\(seq) after #\(lastSequence): lines were reordered or duplicated"
+            )
         }
         status.records += 1
         status.head = hash
@@ -113,14 +139,19 @@ struct HistoryChainVerifier: Sendable {
     /// Call after the last line.
     mutating func finish() {
         if let first = pending.first {
-            breakAt(first.line, "line \(first.line) is not a valid history record and no later record seals it as a torn write: it was edited or inserted")
+            breakAt(
+                first.line,
+                "line \(first.line) is not a valid history record and no later record seals it as a torn write: it was edited or inserted"
+            )
             pending = []
         }
     }
 
     private mutating func addTorn(_ line: Int, sealed: Bool) {
         status.tornCount += 1
-        if status.tornLines.count < HistoryChainVerifier.tornLineLimit { status.tornLines.append(HistoryTornLine(line: line, sealed: sealed)) }
+        if status.tornLines.count < HistoryChainVerifier.tornLineLimit {
+            status.tornLines.append(HistoryTornLine(line: line, sealed: sealed))
+        }
     }
 
     private mutating func breakAt(_ line: Int, _ message: String) {

@@ -27,9 +27,11 @@ public struct HistoryEntry: Sendable, Hashable {
     /// Anything else: `chaos` state, a `metrics` summary (`error_rate`, `p99_ms`), lock holder, `duration_ms`…
     public var details: [String: JSONValue]
 
-    public init(event: HistoryEvent, outcome: String? = nil, message: String? = nil, manifestHash: String? = nil,
-                thresholdsHash: String? = nil, modeBefore: String? = nil, modeAfter: String? = nil,
-                decision: HistoryDecision? = nil, override: HistoryOverride? = nil, details: [String: JSONValue] = [:]) {
+    public init(
+        event: HistoryEvent, outcome: String? = nil, message: String? = nil, manifestHash: String? = nil,
+        thresholdsHash: String? = nil, modeBefore: String? = nil, modeAfter: String? = nil,
+        decision: HistoryDecision? = nil, override: HistoryOverride? = nil, details: [String: JSONValue] = [:]
+    ) {
         self.event = event
         self.outcome = outcome
         self.message = message

@@ -44,7 +44,9 @@ final class HistoryJSONReader {
         tape = []
         defer { tape = scanner.nodes }
         var i = scanner.skipSpace(0)
-        guard i < scanner.count, scanner.base[i] == UInt8(ascii: "{"), scanner.parseValue(&i, depth: 0) else { throw Uncertain() }
+        guard i < scanner.count, scanner.base[i] == UInt8(ascii: "{"), scanner.parseValue(&i, depth: 0) else {
+            throw Uncertain()
+        }
         i = scanner.skipSpace(i)
         guard i == scanner.count else { throw Uncertain() }
         let base = scanner.base
@@ -119,7 +121,8 @@ extension HistoryJSONReader {
         mutating func literal(_ i: inout Int, _ word: StaticString, _ kind: Kind) -> Bool {
             let n = word.utf8CodeUnitCount
             guard i + n <= count, memcmp(base + i, word.utf8Start, n) == 0 else { return false }
-            nodes.append(Node(kind: kind, flag: false, start: Int32(i), end: Int32(i + n), next: Int32(nodes.count + 1)))
+            nodes.append(
+                Node(kind: kind, flag: false, start: Int32(i), end: Int32(i + n), next: Int32(nodes.count + 1)))
             i += n
             return true
         }
@@ -149,8 +152,10 @@ extension HistoryJSONReader {
                 guard j < count, isDigit(base[j]) else { return false }
                 while j < count, isDigit(base[j]) { j += 1 }
             }
-            nodes.append(Node(kind: .number, flag: plain && integerDigits <= 18, start: Int32(start), end: Int32(j),
-                              next: Int32(nodes.count + 1)))
+            nodes.append(
+                Node(
+                    kind: .number, flag: plain && integerDigits <= 18, start: Int32(start), end: Int32(j),
+                    next: Int32(nodes.count + 1)))
             i = j
             return true
         }
@@ -169,7 +174,10 @@ extension HistoryJSONReader {
             while j < count {
                 let c = base[j]
                 if c == UInt8(ascii: "\"") {
-                    nodes.append(Node(kind: .string, flag: escaped, start: Int32(i + 1), end: Int32(j), next: Int32(nodes.count + 1)))
+                    nodes.append(
+                        Node(
+                            kind: .string, flag: escaped, start: Int32(i + 1), end: Int32(j),
+                            next: Int32(nodes.count + 1)))
                     i = j + 1
                     return true
                 }
@@ -178,16 +186,19 @@ extension HistoryJSONReader {
                     escaped = true
                     guard j + 1 < count else { return false }
                     switch base[j + 1] {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         j += 2
                     case UInt8(ascii: "u"):
-                        guard j + 5 < count, isHex(base[j + 2]), isHex(base[j + 3]), isHex(base[j + 4]), isHex(base[j + 5])
+                        guard j + 5 < count, isHex(base[j + 2]), isHex(base[j + 3]), isHex(base[j + 4]),
+                            isHex(base[j + 5])
                         else { return false }
                         let first = base[j + 2] | 0x20
                         if first == UInt8(ascii: "d") {
                             let second = base[j + 3] | 0x20
-                            if second >= UInt8(ascii: "8") && second <= UInt8(ascii: "9") || second >= UInt8(ascii: "a") {
+                            if second >= UInt8(ascii: "8") && second <= UInt8(ascii: "9") || second >= UInt8(ascii: "a")
+                            {
                                 return false  // a surrogate: JSONDecoder decides
                             }
                         }
@@ -197,7 +208,10 @@ extension HistoryJSONReader {
                     }
                     continue
                 }
-                if c < 0x80 { j += 1; continue }
+                if c < 0x80 {
+                    j += 1
+                    continue
+                }
                 // UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
                 func cont(_ k: Int) -> Bool { k < count && base[k] & 0xC0 == 0x80 }
                 switch c {
@@ -240,7 +254,10 @@ extension HistoryJSONReader {
             /// The value is of another type (`decodeIfPresent` throws).
             case mismatch
 
-            var value: T? { if case .value(let v) = self { return v }; return nil }
+            var value: T? {
+                if case .value(let v) = self { return v }
+                return nil
+            }
         }
 
         func kind(_ node: Int) -> Kind { nodes[node].kind }
@@ -256,7 +273,9 @@ extension HistoryJSONReader {
             while k < end {
                 let name = nodes[k]
                 if name.flag { throw Uncertain() }
-                if Int(name.end - name.start) == keyLength && memcmp(base + Int(name.start), key.utf8Start, keyLength) == 0 {
+                if Int(name.end - name.start) == keyLength
+                    && memcmp(base + Int(name.start), key.utf8Start, keyLength) == 0
+                {
                     if found != nil { throw Uncertain() }
                     found = k + 1
                 }
@@ -331,7 +350,11 @@ extension HistoryJSONReader {
                 for k in Int(n.start)..<Int(n.end) {
                     let c = base[k]
                     if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { throw Uncertain() }
-                    if c == UInt8(ascii: ".") { sawPoint = true } else if sawPoint && c != UInt8(ascii: "0") { nonZeroFraction = true }
+                    if c == UInt8(ascii: ".") {
+                        sawPoint = true
+                    } else if sawPoint && c != UInt8(ascii: "0") {
+                        nonZeroFraction = true
+                    }
                 }
                 guard nonZeroFraction else { throw Uncertain() }
                 return .double(try number(node))
@@ -366,7 +389,11 @@ extension HistoryJSONReader {
             var j = 0
             while j < bytes.count {
                 let c = bytes[j]
-                guard c == UInt8(ascii: "\\") else { out.append(c); j += 1; continue }
+                guard c == UInt8(ascii: "\\") else {
+                    out.append(c)
+                    j += 1
+                    continue
+                }
                 let e = bytes[j + 1]
                 switch e {
                 case UInt8(ascii: "b"): out.append(0x08)
@@ -399,7 +426,10 @@ extension HistoryJSONReader {
             let negative = base[k] == UInt8(ascii: "-")
             if negative { k += 1 }
             var v = 0
-            while k < Int(n.end) { v = v &* 10 &+ Int(base[k] &- 0x30); k += 1 }
+            while k < Int(n.end) {
+                v = v &* 10 &+ Int(base[k] &- 0x30)
+                k += 1
+            }
             return negative ? -v : v
         }
 
@@ -418,23 +448,31 @@ extension HistoryJSONReader {
             if negative { k += 1 }
             while k < Int(n.end) {
                 let c = base[k]
-                if c == UInt8(ascii: ".") { sawPoint = true } else if c >= 0x30 && c <= 0x39 {
+                if c == UInt8(ascii: ".") {
+                    sawPoint = true
+                } else if c >= 0x30 && c <= 0x39 {
                     if mantissa != 0 || c != 0x30 { digits += 1 }
                     mantissa = mantissa &* 10 &+ Int64(c - 0x30)
                     if sawPoint { scale += 1 }
-                } else { simple = false; break }
+                } else {
+                    simple = false
+                    break
+                }
                 k += 1
             }
             if simple && digits <= 15 && scale <= 22 {
                 let value = Double(mantissa) / Self.powersOfTen[scale]
                 return negative ? -value : value
             }
-            let text = String(decoding: UnsafeBufferPointer(start: base + Int(n.start), count: Int(n.end - n.start)), as: UTF8.self)
+            let text = String(
+                decoding: UnsafeBufferPointer(start: base + Int(n.start), count: Int(n.end - n.start)), as: UTF8.self)
             guard let value = Double(text), value.isFinite else { throw Uncertain() }
             return value
         }
 
-        static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
-                                            1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+        static let powersOfTen: [Double] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+            1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ]
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -57,7 +58,8 @@ extension HistoryLineReader {
             let scanFrom = filled
             filled += n
             // Complete lines: up to the last newline of what is in the buffer.
-            guard let lastNewline = lastIndex(of: 0x0A, in: UnsafeRawBufferPointer(buffer), from: scanFrom, to: filled) else {
+            guard let lastNewline = lastIndex(of: 0x0A, in: UnsafeRawBufferPointer(buffer), from: scanFrom, to: filled)
+            else {
                 continue
             }
             starts.removeAll(keepingCapacity: true)

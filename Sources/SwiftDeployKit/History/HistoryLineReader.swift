@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -14,8 +15,10 @@ struct HistoryLineReader {
 
     /// Calls `body` with each line's exact bytes (without `\n`), its 1-based
     /// number and whether it was terminated by `\n` (only the last line can be not).
-    static func forEachLine(in url: URL,
-                            _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ terminated: Bool) throws -> Void) throws {
+    static func forEachLine(
+        in url: URL,
+        _ body: (_ line: UnsafeRawBufferPointer, _ number: Int, _ terminated: Bool) throws -> Void
+    ) throws {
         let path = url.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -40,8 +41,10 @@ public final class HistoryLog: Sendable {
     ///   - repositoryDirectory: where `git rev-parse HEAD` runs; defaults to the history's directory
     ///     (next to the manifest). Git is asked once per `HistoryLog`, and only when appending.
     ///   - secrets: values to scrub from every line (``Manifest/secretValues``).
-    public init(url: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
-                repositoryDirectory: URL? = nil, secrets: [String] = []) {
+    public init(
+        url: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+        repositoryDirectory: URL? = nil, secrets: [String] = []
+    ) {
         self.url = url
         self.environment = environment
         self.redactor = HistoryRedactor(environment: environment, secrets: secrets)
@@ -72,7 +75,8 @@ public final class HistoryLog: Sendable {
         let directory = url.deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: directory.path) {
             do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-                throw HistoryError.cannotOpen(path: path, reason: "cannot create directory '\(directory.path)': \(error.localizedDescription)")
+                throw HistoryError.cannotOpen(
+                    path: path, reason: "cannot create directory '\(directory.path)': \(error.localizedDescription)")
             }
         }
         let existed = FileManager.default.fileExists(atPath: path)
@@ -87,9 +91,10 @@ public final class HistoryLog: Sendable {
         if !existed { HistoryLog.syncDirectory(directory) }
 
         let tail = try HistoryTail.scan(fd: fd, path: path)
-        let record = HistoryRecord(sequence: tail.lastSequence + 1, id: UUID().uuidString.lowercased(), time: time,
-                                   actor: actor, commit: commit, entry: redacted, prev: tail.lastHash,
-                                   sealed: tail.tornHashes)
+        let record = HistoryRecord(
+            sequence: tail.lastSequence + 1, id: UUID().uuidString.lowercased(), time: time,
+            actor: actor, commit: commit, entry: redacted, prev: tail.lastHash,
+            sealed: tail.tornHashes)
         var bytes = [UInt8]()
         bytes.reserveCapacity(record.line.utf8.count + 2)
         if tail.needsNewline { bytes.append(UInt8(ascii: "\n")) }
@@ -107,7 +112,9 @@ public final class HistoryLog: Sendable {
             }
             written += n
         }
-        guard fsync(fd) == 0 else { throw HistoryError.writeFailed(path: path, reason: "fsync: " + HistoryLog.errnoText()) }
+        guard fsync(fd) == 0 else {
+            throw HistoryError.writeFailed(path: path, reason: "fsync: " + HistoryLog.errnoText())
+        }
         return record
     }
 
@@ -135,7 +142,9 @@ public final class HistoryLog: Sendable {
             // The first piece may continue in the previous chunk, unless this chunk starts the file.
             carry = start > 0 ? Array(lines.removeFirst()) : []
             for line in lines.reversed() where !line.isEmpty {
-                guard let record = try? JSONValue.parse(Data(line)), let time = record["time"]?.stringValue.flatMap(HistoryTime.parse) else {
+                guard let record = try? JSONValue.parse(Data(line)),
+                    let time = record["time"]?.stringValue.flatMap(HistoryTime.parse)
+                else {
                     continue
                 }
                 if time < since { return found.reversed() }
@@ -168,7 +177,10 @@ public final class HistoryLog: Sendable {
 
     private static func syncDirectory(_ directory: URL) {
         let dfd = open(directory.path, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
     }
 }
 
@@ -189,8 +201,13 @@ struct HistoryTail {
         var buffer = [UInt8](repeating: 0, count: count)
         var read = 0
         while read < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + read, $0.count - read, off_t(offset + read)) }
-            if n < 0 { if errno == EINTR { continue }; throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
+            let n = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + read, $0.count - read, off_t(offset + read))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText())
+            }
             if n == 0 { break }
             read += n
         }
@@ -202,7 +219,10 @@ struct HistoryTail {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw HistoryError.readFailed(path: path, reason: HistoryLog.errnoText()) }
         let size = Int(info.st_size)
-        if size == 0 { return HistoryTail(size: 0, lastHash: HistoryRecord.genesisHash, lastSequence: 0, tornHashes: [], needsNewline: false) }
+        if size == 0 {
+            return HistoryTail(
+                size: 0, lastHash: HistoryRecord.genesisHash, lastSequence: 0, tornHashes: [], needsNewline: false)
+        }
         var window = 64 << 10
         while true {
             let start = max(0, size - window)
@@ -212,9 +232,12 @@ struct HistoryTail {
                 return tail
             }
             if start == 0 {
-                return HistoryTail(size: size, lastHash: HistoryRecord.genesisHash, lastSequence: 0,
-                                   tornHashes: buffer.withUnsafeBytes { allLineHashes(UnsafeRawBufferPointer(rebasing: $0.prefix(read))) },
-                                   needsNewline: buffer[read - 1] != UInt8(ascii: "\n"))
+                return HistoryTail(
+                    size: size, lastHash: HistoryRecord.genesisHash, lastSequence: 0,
+                    tornHashes: buffer.withUnsafeBytes {
+                        allLineHashes(UnsafeRawBufferPointer(rebasing: $0.prefix(read)))
+                    },
+                    needsNewline: buffer[read - 1] != UInt8(ascii: "\n"))
             }
             if window >= HistoryLog.maximumTailScan { throw HistoryError.notAHistory(path: path, scannedBytes: window) }
             window *= 4
@@ -246,8 +269,9 @@ struct HistoryTail {
             if s < 0 && !atFileStart { return nil }  // the line may start before the window
             let line = UnsafeRawBufferPointer(rebasing: buf[(s + 1)..<end])
             if let fields = HistoryChainFields.decode(line) {
-                return HistoryTail(size: size, lastHash: HistoryLog.sha256Hex(of: line), lastSequence: fields.seq,
-                                   tornHashes: torn.reversed(), needsNewline: needsNewline)
+                return HistoryTail(
+                    size: size, lastHash: HistoryLog.sha256Hex(of: line), lastSequence: fields.seq,
+                    tornHashes: torn.reversed(), needsNewline: needsNewline)
             }
             torn.append(HistoryLog.sha256Hex(of: line))
             end = s
@@ -262,7 +286,9 @@ struct HistoryTail {
             hashes.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start..<i])))
             start = i + 1
         }
-        if start < buf.count { hashes.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start...]))) }
+        if start < buf.count {
+            hashes.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start...])))
+        }
         return hashes
     }
 }
@@ -277,7 +303,10 @@ private final class GitCommitCache: @unchecked Sendable {
         if let known = lock.withLock({ resolved ? Optional(commit) : nil }) { return known }
         let computed = await compute()
         return lock.withLock {
-            if !resolved { commit = computed; resolved = true }
+            if !resolved {
+                commit = computed
+                resolved = true
+            }
             return commit
         }
     }

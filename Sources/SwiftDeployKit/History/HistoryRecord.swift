@@ -33,8 +33,10 @@ public struct HistoryRecord: Sendable, Hashable {
     /// record, the head hash `audit` prints.
     public var hash: String { HistoryLog.sha256Hex(of: Data(line.utf8)) }
 
-    init(sequence: Int, id: String, time: Date, actor: HistoryActor, commit: String?, entry: HistoryEntry,
-         prev: String, sealed: [String]) {
+    init(
+        sequence: Int, id: String, time: Date, actor: HistoryActor, commit: String?, entry: HistoryEntry,
+        prev: String, sealed: [String]
+    ) {
         self.sequence = sequence
         self.id = id
         self.time = time
@@ -91,7 +93,9 @@ struct HistoryChainFields: Decodable {
 
     /// The chain fields of an intact line, nil otherwise. Read through `reader` when it can promise
     /// JSONDecoder's answer (`HistoryJSONReader`), else with JSONDecoder: the same answer either way.
-    static func decode(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader = HistoryJSONReader()) -> HistoryChainFields? {
+    static func decode(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader = HistoryJSONReader())
+        -> HistoryChainFields?
+    {
         guard bytes.count > 2 else { return nil }
         let decoded: HistoryChainFields?
         do {
@@ -111,7 +115,8 @@ struct HistoryChainFields: Decodable {
     /// field of another type fails the whole line (nil).
     init?(_ d: HistoryJSONReader.Document) throws {
         guard case .value(let v) = try d.int(0, "v"), case .value(let seq) = try d.int(0, "seq"),
-              case .value(let prev) = try d.string(0, "prev") else { return nil }
+            case .value(let prev) = try d.string(0, "prev")
+        else { return nil }
         var sealed: [String]?
         if let node = try d.member(0, "sealed") {
             switch d.strings(at: node) {

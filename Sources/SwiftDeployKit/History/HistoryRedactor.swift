@@ -20,8 +20,10 @@ public struct HistoryRedactor: Sendable {
     /// What a redacted value becomes.
     public static let placeholder = "[REDACTED]"
 
-    private static let sensitiveKeyParts = ["password", "passwd", "secret", "token", "apikey", "credential",
-                                            "privatekey", "authorization"]
+    private static let sensitiveKeyParts = [
+        "password", "passwd", "secret", "token", "apikey", "credential",
+        "privatekey", "authorization",
+    ]
     private static let environmentKeys: Set<String> = ["env", "environment", "envvars", "environmentvariables"]
 
     private static let valuePatterns: [NSRegularExpression] = [
@@ -35,10 +37,13 @@ public struct HistoryRedactor: Sendable {
         #"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,  // JWT
     ].map { try! NSRegularExpression(pattern: $0) }
     // Free text `password=hunter2`, `api_key: abc`, `token "x y"`: keep the key, drop the value.
-    private static let keyValue = try! NSRegularExpression(pattern:
-        #"(?i)\b([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|credential|private[_\-]?key|authorization)[A-Za-z0-9_.\-]*)(\s*[=:]\s*|\s+is\s+)("[^"]*"|'[^']*'|[^\s,;]+)"#)
+    private static let keyValue = try! NSRegularExpression(
+        pattern:
+            #"(?i)\b([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|credential|private[_\-]?key|authorization)[A-Za-z0-9_.\-]*)(\s*[=:]\s*|\s+is\s+)("[^"]*"|'[^']*'|[^\s,;]+)"#
+    )
     // user:password@ in a URL: keep the user and the host, drop the password.
-    private static let urlPassword = try! NSRegularExpression(pattern: #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"#)
+    private static let urlPassword = try! NSRegularExpression(
+        pattern: #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"#)
 
     /// Secret values taken from the environment, longest first so one that
     /// contains another is replaced whole.
@@ -50,7 +55,8 @@ public struct HistoryRedactor: Sendable {
     ///   - secrets: further values to scrub wherever they appear (the manifest's own `services.env` values whose
     ///     keys name a credential, see ``Manifest/secretValues``); values shorter than 4 characters are ignored.
     public init(environment: [String: String] = ProcessInfo.processInfo.environment, secrets: [String] = []) {
-        environmentSecrets = (environment
+        environmentSecrets =
+            (environment
             .filter { HistoryRedactor.isSensitiveKey($0.key) && $0.value.count >= 6 }
             .map(\.value) + secrets.filter { $0.count >= 4 })
             .sorted { $0.count > $1.count }
@@ -97,7 +103,8 @@ public struct HistoryRedactor: Sendable {
         guard result.utf8.count >= 8 else { return result }
         for pattern in HistoryRedactor.valuePatterns {
             let range = NSRange(result.startIndex..., in: result)
-            result = pattern.stringByReplacingMatches(in: result, range: range, withTemplate: HistoryRedactor.placeholder)
+            result = pattern.stringByReplacingMatches(
+                in: result, range: range, withTemplate: HistoryRedactor.placeholder)
         }
         let pairs = NSRange(result.startIndex..., in: result)
         result = HistoryRedactor.keyValue.stringByReplacingMatches(

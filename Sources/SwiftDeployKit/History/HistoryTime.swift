@@ -11,7 +11,10 @@ public enum HistoryTime {
         let totalMillis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         var days = totalMillis / 86_400_000
         var millisOfDay = totalMillis % 86_400_000
-        if millisOfDay < 0 { millisOfDay += 86_400_000; days -= 1 }
+        if millisOfDay < 0 {
+            millisOfDay += 86_400_000
+            days -= 1
+        }
         let (y, m, d) = civil(fromDays: days)
         let hour = millisOfDay / 3_600_000
         let minute = (millisOfDay / 60_000) % 60
@@ -60,9 +63,10 @@ public enum HistoryTime {
     /// `YYYY-MM-DDTHH:MM:SS[.fff…]Z`, the form this tool writes.
     static func parseFast(_ b: UnsafeBufferPointer<UInt8>) -> Date? {
         guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              b[b.count - 1] == UInt8(ascii: "Z") || b[b.count - 1] == UInt8(ascii: "z") else { return nil }
+            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+            b[b.count - 1] == UInt8(ascii: "Z") || b[b.count - 1] == UInt8(ascii: "z")
+        else { return nil }
         func num(_ from: Int, _ len: Int) -> Int64? {
             var v: Int64 = 0
             for i in from..<(from + len) {
@@ -73,7 +77,8 @@ public enum HistoryTime {
             return v
         }
         guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
-              let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61 else { return nil }
+            let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
+        else { return nil }
         var fraction = 0.0
         if b.count > 20 {
             guard b[19] == UInt8(ascii: "."), b.count > 21 else { return nil }

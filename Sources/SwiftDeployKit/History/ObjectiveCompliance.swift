@@ -28,9 +28,11 @@ public struct ObjectiveCompliance: Sendable, Equatable {
     var budgetUsedText: String { budgetUsed.map { String(format: "%.1f%%", $0 * 100) } ?? "-" }
 
     var json: JSONValue {
-        ["name": .string(name), "target": .string(target),
-         "compliance": compliance.map { JSONValue.double($0) } ?? JSONValue.null,
-         "budget_used": budgetUsed.map { JSONValue.double($0) } ?? JSONValue.null,
-         "reason": reason.map { JSONValue.string($0) } ?? JSONValue.null]
+        [
+            "name": .string(name), "target": .string(target),
+            "compliance": compliance.map { JSONValue.double($0) } ?? JSONValue.null,
+            "budget_used": budgetUsed.map { JSONValue.double($0) } ?? JSONValue.null,
+            "reason": reason.map { JSONValue.string($0) } ?? JSONValue.null,
+        ]
     }
 }

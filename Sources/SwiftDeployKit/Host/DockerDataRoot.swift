@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -24,7 +25,10 @@ public struct DockerDataRoot: Sendable {
     /// Asks Docker (default: `docker info -f '{{.DockerRootDir}}'`).
     public var ask: @Sendable () async -> String?
 
-    public init(socketPath: String?, cacheFile: URL?, ask: @escaping @Sendable () async -> String? = HostFactsCollector.askDocker) {
+    public init(
+        socketPath: String?, cacheFile: URL?,
+        ask: @escaping @Sendable () async -> String? = HostFactsCollector.askDocker
+    ) {
         self.socketPath = socketPath
         self.cacheFile = cacheFile
         self.ask = ask
@@ -48,9 +52,10 @@ public struct DockerDataRoot: Sendable {
         // A current context other than the default one may point anywhere.
         let configDirectory = set("DOCKER_CONFIG") ?? set("HOME").map { $0 + "/.docker" }
         if let configDirectory,
-           let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
-           case .object(let config)? = try? JSONValue.parse(data),
-           let context = config["currentContext"], context != .string("default"), context != .null {
+            let data = FileManager.default.contents(atPath: configDirectory + "/config.json"),
+            case .object(let config)? = try? JSONValue.parse(data),
+            let context = config["currentContext"], context != .string("default"), context != .null
+        {
             return nil
         }
         return "/var/run/docker.sock"
@@ -71,7 +76,9 @@ public struct DockerDataRoot: Sendable {
             if lines.count >= 2, lines[0] == key, lines[1].hasPrefix("/") {
                 var isDirectory: ObjCBool = false
                 let root = String(lines[1])
-                if FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue { return root }
+                if FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue {
+                    return root
+                }
             }
         }
         guard let root = await ask() else { return nil }

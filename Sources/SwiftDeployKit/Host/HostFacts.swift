@@ -26,9 +26,11 @@ public struct HostFacts: Sendable, Equatable {
     /// Facts that could not be read, with why. A policy sees the fact as null.
     public var problems: [String]
 
-    public init(diskFreeGB: Double? = nil, diskPath: String? = nil, diskSource: String? = nil, load1: Double? = nil,
-                loadSource: String? = nil, cpuCount: Int = 1, cpuSource: String = "", memoryUsedPercent: Double? = nil,
-                memorySource: String? = nil, problems: [String] = []) {
+    public init(
+        diskFreeGB: Double? = nil, diskPath: String? = nil, diskSource: String? = nil, load1: Double? = nil,
+        loadSource: String? = nil, cpuCount: Int = 1, cpuSource: String = "", memoryUsedPercent: Double? = nil,
+        memorySource: String? = nil, problems: [String] = []
+    ) {
         self.diskFreeGB = diskFreeGB
         self.diskPath = diskPath
         self.diskSource = diskSource
@@ -78,8 +80,10 @@ public struct HostFactsCollector: Sendable {
     /// Asks Docker for its data root; nil when Docker does not answer. Replaceable in tests.
     public var dockerRootDir: @Sendable () async -> String?
 
-    public init(procRoot: String = "/proc", diskPath: String? = nil, fallbackDirectory: String,
-                dockerRootDir: @escaping @Sendable () async -> String? = { await DockerDataRoot.standard().resolve() }) {
+    public init(
+        procRoot: String = "/proc", diskPath: String? = nil, fallbackDirectory: String,
+        dockerRootDir: @escaping @Sendable () async -> String? = { await DockerDataRoot.standard().resolve() }
+    ) {
         self.procRoot = procRoot
         self.diskPath = diskPath
         self.fallbackDirectory = fallbackDirectory
@@ -98,7 +102,8 @@ public struct HostFactsCollector: Sendable {
                 facts.load1 = load
                 facts.loadSource = loadPath
             } else {
-                facts.problems.append("\(loadPath) does not start with a load average: \(String(text.prefix(40)).debugDescription)")
+                facts.problems.append(
+                    "\(loadPath) does not start with a load average: \(String(text.prefix(40)).debugDescription)")
             }
         } else {
             facts.problems.append("cannot read \(loadPath) (not Linux?): load average unknown")
@@ -115,7 +120,8 @@ public struct HostFactsCollector: Sendable {
                 facts.memoryUsedPercent = ((total - available) / total * 100 * 100).rounded() / 100
                 facts.memorySource = "\(memPath) (MemTotal, MemAvailable)"
             } else {
-                facts.problems.append("\(memPath) has no MemTotal/MemAvailable (kernel older than 3.14?): memory use unknown")
+                facts.problems.append(
+                    "\(memPath) has no MemTotal/MemAvailable (kernel older than 3.14?): memory use unknown")
             }
         } else {
             facts.problems.append("cannot read \(memPath) (not Linux?): memory use unknown")
@@ -139,14 +145,17 @@ public struct HostFactsCollector: Sendable {
         if let root = await dockerRootDir(), !root.isEmpty, FileManager.default.fileExists(atPath: root) {
             return (root, "docker info DockerRootDir")
         }
-        if FileManager.default.fileExists(atPath: "/var/lib/docker") { return ("/var/lib/docker", "Docker's default data root") }
+        if FileManager.default.fileExists(atPath: "/var/lib/docker") {
+            return ("/var/lib/docker", "Docker's default data root")
+        }
         return (fallbackDirectory, "manifest directory; Docker's data root not found")
     }
 
     /// `docker info -f '{{.DockerRootDir}}'` with a 3-second limit; nil when Docker is missing or does not answer.
     @Sendable public static func askDocker() async -> String? {
         guard let result = try? await ProcessRunner.run(["docker", "info", "-f", "{{.DockerRootDir}}"], timeout: 3),
-              result.succeeded else { return nil }
+            result.succeeded
+        else { return nil }
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return text.hasPrefix("/") ? text : nil
     }

@@ -70,7 +70,8 @@ extension Manifest {
 
     /// The images of the observability services this manifest runs.
     public var observabilityImages: [String] {
-        (observability.prometheus ? [observability.prometheusImage] : []) + (observability.alertmanager ? [observability.alertmanagerImage] : [])
+        (observability.prometheus ? [observability.prometheusImage] : [])
+            + (observability.alertmanager ? [observability.alertmanagerImage] : [])
     }
 
     /// Where `observability/` lives.

@@ -32,11 +32,20 @@ public struct ManifestDuration: Sendable, Equatable, Comparable, CustomStringCon
             guard !digits.isEmpty, let value = Int(digits), value < 1_000_000_000 else { return nil }
             let unit: Int
             if c == "m", index + 1 < chars.count, chars[index + 1] == "s" {
-                unit = 1; index += 2
-            } else if c == "s" { unit = 1000; index += 1 }
-            else if c == "m" { unit = 60_000; index += 1 }
-            else if c == "h" { unit = 3_600_000; index += 1 }
-            else { return nil }
+                unit = 1
+                index += 2
+            } else if c == "s" {
+                unit = 1000
+                index += 1
+            } else if c == "m" {
+                unit = 60_000
+                index += 1
+            } else if c == "h" {
+                unit = 3_600_000
+                index += 1
+            } else {
+                return nil
+            }
             let (product, overflow) = value.multipliedReportingOverflow(by: unit)
             guard !overflow else { return nil }
             total += product

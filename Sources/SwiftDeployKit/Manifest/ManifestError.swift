@@ -20,7 +20,10 @@ public enum ManifestError: SwiftDeployFailure, Equatable {
         case .invalid(let problems):
             let lines = problems.map(\.description)
             let summary = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
-            return (lines + ["error: the manifest has \(summary); fix \(problems.count == 1 ? "it" : "them") and run again"]).joined(separator: "\n")
+            return
+                (lines + [
+                    "error: the manifest has \(summary); fix \(problems.count == 1 ? "it" : "them") and run again"
+                ]).joined(separator: "\n")
         }
     }
 

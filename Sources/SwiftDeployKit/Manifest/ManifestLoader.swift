@@ -23,8 +23,9 @@ public struct ManifestLoader: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ManifestError.unreadable(path: shown, reason: "it is not valid UTF-8")
         }
-        return try parse(text, file: shown, directory: url.deletingLastPathComponent().standardizedFileURL,
-                         fileURL: url.standardizedFileURL)
+        return try parse(
+            text, file: shown, directory: url.deletingLastPathComponent().standardizedFileURL,
+            fileURL: url.standardizedFileURL)
     }
 
     /// Loads `text` and returns the reader that checked it, with the keys each section allowed and every path read:
@@ -32,7 +33,9 @@ public struct ManifestLoader: Sendable {
     func reading(_ text: String, directory: URL) throws -> NodeReader {
         let reader = NodeReader(file: "manifest.yaml")
         guard let root = try Yams.compose(yaml: text) else { return reader }
-        _ = ManifestBuilder(reader: reader, directory: directory, fileURL: directory.appendingPathComponent("manifest.yaml")).build(root)
+        _ = ManifestBuilder(
+            reader: reader, directory: directory, fileURL: directory.appendingPathComponent("manifest.yaml")
+        ).build(root)
         return reader
     }
 
@@ -46,18 +49,27 @@ public struct ManifestLoader: Sendable {
         } catch let error as YamlError {
             throw ManifestError.invalid([reader.problem(from: error)])
         } catch {
-            throw ManifestError.invalid([ManifestProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)")])
+            throw ManifestError.invalid([
+                ManifestProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)")
+            ])
         }
         guard let root else {
-            throw ManifestError.invalid([ManifestProblem(file: file, line: 1, column: 1, path: "",
-                message: "the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type")])
+            throw ManifestError.invalid([
+                ManifestProblem(
+                    file: file, line: 1, column: 1, path: "",
+                    message:
+                        "the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"
+                )
+            ])
         }
         let ownURL = fileURL ?? directory.appendingPathComponent(URL(fileURLWithPath: file).lastPathComponent)
         let manifest = ManifestBuilder(reader: reader, directory: directory, fileURL: ownURL).build(root)
         if !reader.problems.isEmpty || manifest == nil {
             // File order; problems without a position (a missing section) come last, in the order found.
             let ordered = reader.problems.enumerated().sorted { a, b in
-                (a.element.line ?? Int.max, a.element.column ?? Int.max, a.offset) < (b.element.line ?? Int.max, b.element.column ?? Int.max, b.offset)
+                (a.element.line ?? Int.max, a.element.column ?? Int.max, a.offset) < (
+                    b.element.line ?? Int.max, b.element.column ?? Int.max, b.offset
+                )
             }.map(\.element)
             throw ManifestError.invalid(ordered)
         }
@@ -80,18 +92,24 @@ final class NodeReader {
     func noteRead(_ path: String) { readPaths.insert(path) }
 
     func report(_ node: Node?, _ path: String, _ message: String) {
-        problems.append(ManifestProblem(file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
+        problems.append(
+            ManifestProblem(
+                file: file, line: node?.mark?.line, column: node?.mark?.column, path: path, message: message))
     }
 
     func problem(from error: YamlError) -> ManifestProblem {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let detail = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
-            return ManifestProblem(file: file, line: mark.line, column: mark.column, path: "", message: "not valid YAML: \(detail)")
+            return ManifestProblem(
+                file: file, line: mark.line, column: mark.column, path: "", message: "not valid YAML: \(detail)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ManifestProblem(file: file, line: context.mark.line, column: context.mark.column, path: "",
-                                   message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key may appear once")
+            return ManifestProblem(
+                file: file, line: context.mark.line, column: context.mark.column, path: "",
+                message:
+                    "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key may appear once"
+            )
         default:
             return ManifestProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)")
         }
@@ -101,7 +119,9 @@ final class NodeReader {
     func mapping(_ node: Node, _ path: String, allowed: [String]) -> [String: Node]? {
         allowedKeys[path] = allowed
         guard case .mapping(let mapping) = node else {
-            report(node, path, "\(path.isEmpty ? "the manifest" : path) must be a mapping of keys to values, got \(describe(node))")
+            report(
+                node, path,
+                "\(path.isEmpty ? "the manifest" : path) must be a mapping of keys to values, got \(describe(node))")
             return nil
         }
         var result: [String: Node] = [:]
@@ -168,7 +188,9 @@ final class NodeReader {
         guard let value = string(node, path) else { return nil }
         guard choices.contains(value) else {
             var message = "\(path) must be one of \(choices.joined(separator: ", ")), got \(Quoting.quote(value))"
-            if let suggestion = Self.suggestion(for: value, among: choices) { message += "; did you mean '\(suggestion)'?" }
+            if let suggestion = Self.suggestion(for: value, among: choices) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             report(node, path, message)
             return nil
         }
@@ -183,7 +205,8 @@ final class NodeReader {
             return nil
         }
         guard case .scalar(let scalar) = node, scalar.style == .plain,
-              scalar.string.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil else {
+            scalar.string.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil
+        else {
             report(node, path, "\(path) must be an integer, got \(describe(node))")
             return nil
         }
@@ -220,13 +243,17 @@ final class NodeReader {
         }
         let text = scalar.string
         let parsed: ManifestDuration?
-        if scalar.style == .plain, let seconds = Int(text), text.range(of: #"^[0-9]+$"#, options: .regularExpression) != nil {
+        if scalar.style == .plain, let seconds = Int(text),
+            text.range(of: #"^[0-9]+$"#, options: .regularExpression) != nil
+        {
             parsed = seconds <= 1_000_000 ? ManifestDuration(milliseconds: seconds * 1000) : nil
         } else {
             parsed = ManifestDuration.parse(text)
         }
         guard let duration = parsed else {
-            report(node, path, "\(path) must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \(Quoting.quote(text))")
+            report(
+                node, path,
+                "\(path) must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \(Quoting.quote(text))")
             return nil
         }
         guard range.contains(duration) else {

@@ -84,8 +84,10 @@ extension ManifestBuilder {
             let resolved = ManifestPaths.physical(entry.path, relativeTo: directory)
             guard !ManifestPaths.isInside(resolved, root: root) else { continue }
             escaped.insert(entry.key)
-            reader.report(entry.node ?? entry.section, entry.key,
-                          "\(entry.key) \(Quoting.quote(entry.path)) resolves to \(resolved), outside the manifest's directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the project directory")
+            reader.report(
+                entry.node ?? entry.section, entry.key,
+                "\(entry.key) \(Quoting.quote(entry.path)) resolves to \(resolved), outside the manifest's directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the project directory"
+            )
         }
 
         // Roles that must be distinct files. The manifest's own path is judged physically too.
@@ -102,15 +104,18 @@ extension ManifestBuilder {
         for role in roles where !escaped.contains(role.key) {
             let physical = ManifestPaths.physical(role.path, relativeTo: directory)
             let identity = ManifestPaths.identity(physical)
-            if let other = seen.first(where: { $0.physical == physical || (identity != nil && $0.identity == identity) }) {
+            if let other = seen.first(where: { $0.physical == physical || (identity != nil && $0.identity == identity) }
+            ) {
                 // Report at the key the user wrote (a generated file or a default has no position).
                 let roleAt: Node? = role.node ?? role.section, otherAt: Node? = other.node ?? other.section
                 let userWroteRole = roleAt != nil || otherAt == nil
                 let key = userWroteRole ? role.key : other.key
                 let written = userWroteRole ? role.path : other.path
                 let against = userWroteRole ? other.key : role.key
-                reader.report(userWroteRole ? roleAt : otherAt, key,
-                              "\(key) \(Quoting.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file")
+                reader.report(
+                    userWroteRole ? roleAt : otherAt, key,
+                    "\(key) \(Quoting.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file"
+                )
             } else {
                 seen.append((role.key, role.node, role.section, role.path, physical, identity))
             }
@@ -118,8 +123,10 @@ extension ManifestBuilder {
         // The policy directory must not be one of those files either.
         let policyDir = ManifestPaths.physical(manifest.policy.dir, relativeTo: directory)
         if !escaped.contains("policy.dir"), let other = seen.first(where: { $0.physical == policyDir }) {
-            reader.report(policyNode?["dir"] ?? policyNode, "policy.dir",
-                          "policy.dir \(Quoting.quote(manifest.policy.dir)) is the same path as \(other.key); give the policies their own directory")
+            reader.report(
+                policyNode?["dir"] ?? policyNode, "policy.dir",
+                "policy.dir \(Quoting.quote(manifest.policy.dir)) is the same path as \(other.key); give the policies their own directory"
+            )
         }
     }
 }

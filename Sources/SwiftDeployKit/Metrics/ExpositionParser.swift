@@ -125,7 +125,8 @@ private struct ExpositionScanner {
             try parseLine()
         }
         if format == .openMetrics, !sawEOF {
-            throw ExpositionError(line: max(lineNumber, 1), column: 1,
+            throw ExpositionError(
+                line: max(lineNumber, 1), column: 1,
                 message: "OpenMetrics body does not end with # EOF (the body is truncated)", excerpt: "")
         }
         return families
@@ -146,7 +147,10 @@ private struct ExpositionScanner {
 
     func validUTF8(_ from: Int, _ to: Int) -> Bool {
         var allASCII = true
-        for i in from..<to where buffer[i] >= 0x80 { allASCII = false; break }
+        for i in from..<to where buffer[i] >= 0x80 {
+            allASCII = false
+            break
+        }
         if allASCII { return true }
         return String(validating: UnsafeBufferPointer(rebasing: buffer[from..<to]), as: UTF8.self) != nil
     }
@@ -183,19 +187,26 @@ private struct ExpositionScanner {
         case "HELP", "TYPE", "UNIT":
             break
         default:
-            if format == .openMetrics { throw error(at: i, "unknown comment \"# \(keyword)\" (OpenMetrics allows HELP, TYPE, UNIT and EOF only)") }
+            if format == .openMetrics {
+                throw error(
+                    at: i, "unknown comment \"# \(keyword)\" (OpenMetrics allows HELP, TYPE, UNIT and EOF only)")
+            }
             return  // an ordinary comment in text 0.0.4
         }
         if keyword == "UNIT", format == .prometheusText { return }
         i = keywordEnd
         skipBlanks(&i)
         let nameStart = i
-        guard i < lineEnd, isNameStart(buffer[i]) else { throw error(at: i, "expected a metric name after # \(keyword)") }
+        guard i < lineEnd, isNameStart(buffer[i]) else {
+            throw error(at: i, "expected a metric name after # \(keyword)")
+        }
         while i < lineEnd, isNameChar(buffer[i]) { i += 1 }
         let name = string(nameStart, i)
         var restStart = i
         if i < lineEnd {
-            guard buffer[i] == space || buffer[i] == tab else { throw error(at: i, "invalid character in metric name \(name)") }
+            guard buffer[i] == space || buffer[i] == tab else {
+                throw error(at: i, "invalid character in metric name \(name)")
+            }
             restStart = i + 1
             if format == .prometheusText { skipBlanks(&restStart) }
         }
@@ -208,7 +219,10 @@ private struct ExpositionScanner {
             skipBlanks(&j)
             guard j == lineEnd else { throw error(at: j, "unexpected text after the type of \(name)") }
             guard let type = MetricType(rawValue: typeText) else {
-                throw error(at: restStart, "unknown metric type \"\(typeText)\" for \(name) (expected counter, gauge, histogram, summary or untyped)")
+                throw error(
+                    at: restStart,
+                    "unknown metric type \"\(typeText)\" for \(name) (expected counter, gauge, histogram, summary or untyped)"
+                )
             }
             if format == .prometheusText, [.unknown, .info, .stateset, .gaugehistogram].contains(type) {
                 throw error(at: restStart, "metric type \"\(typeText)\" exists only in OpenMetrics, not in text 0.0.4")
@@ -227,7 +241,9 @@ private struct ExpositionScanner {
         case "HELP":
             guard !helped.contains(name) else { throw error(at: nameStart, "second HELP line for \(name)") }
             helped.insert(name)
-            guard validUTF8(restStart, lineEnd) else { throw error(at: restStart, "HELP text of \(name) is not valid UTF-8") }
+            guard validUTF8(restStart, lineEnd) else {
+                throw error(at: restStart, "HELP text of \(name) is not valid UTF-8")
+            }
             let help = unescape(restStart, lineEnd, allowQuote: format == .openMetrics)
             let index = family(named: name)
             families[index].help = help
@@ -248,7 +264,10 @@ private struct ExpositionScanner {
 
     func unescape(_ from: Int, _ to: Int, allowQuote: Bool) -> String {
         var hasEscape = false
-        for i in from..<to where buffer[i] == backslash { hasEscape = true; break }
+        for i in from..<to where buffer[i] == backslash {
+            hasEscape = true
+            break
+        }
         if !hasEscape { return string(from, to) }
         var out: [UInt8] = []
         out.reserveCapacity(to - from)
@@ -257,9 +276,21 @@ private struct ExpositionScanner {
             let c = buffer[i]
             if c == backslash, i + 1 < to {
                 let n = buffer[i + 1]
-                if n == 0x6E { out.append(newline); i += 2; continue }
-                if n == backslash { out.append(backslash); i += 2; continue }
-                if n == quote, allowQuote { out.append(quote); i += 2; continue }
+                if n == 0x6E {
+                    out.append(newline)
+                    i += 2
+                    continue
+                }
+                if n == backslash {
+                    out.append(backslash)
+                    i += 2
+                    continue
+                }
+                if n == quote, allowQuote {
+                    out.append(quote)
+                    i += 2
+                    continue
+                }
             }
             out.append(c)
             i += 1
@@ -314,7 +345,9 @@ private struct ExpositionScanner {
         while i < lineEnd, buffer[i] != space, buffer[i] != tab { i += 1 }
         guard valueStart < i else { throw error(at: valueStart, "sample \(name) has no value") }
         guard let value = parseFloat(valueStart, i) else {
-            throw error(at: valueStart, "value \"\(string(valueStart, i))\" of \(name) is not a number (expected a float, NaN, +Inf or -Inf)")
+            throw error(
+                at: valueStart,
+                "value \"\(string(valueStart, i))\" of \(name) is not a number (expected a float, NaN, +Inf or -Inf)")
         }
         skipBlanks(&i)
         var timestamp: Double? = nil
@@ -323,12 +356,15 @@ private struct ExpositionScanner {
             while i < lineEnd, buffer[i] != space, buffer[i] != tab { i += 1 }
             if format == .prometheusText {
                 guard let ms = parseInteger(tsStart, i) else {
-                    throw error(at: tsStart, "timestamp \"\(string(tsStart, i))\" of \(name) is not an integer number of milliseconds")
+                    throw error(
+                        at: tsStart,
+                        "timestamp \"\(string(tsStart, i))\" of \(name) is not an integer number of milliseconds")
                 }
                 timestamp = Double(ms)
             } else {
                 guard let seconds = parseFloat(tsStart, i), seconds.isFinite else {
-                    throw error(at: tsStart, "timestamp \"\(string(tsStart, i))\" of \(name) is not a number of seconds")
+                    throw error(
+                        at: tsStart, "timestamp \"\(string(tsStart, i))\" of \(name) is not a number of seconds")
                 }
                 timestamp = seconds * 1000
             }
@@ -339,7 +375,9 @@ private struct ExpositionScanner {
                 // An exemplar: " # {labels} value [timestamp]". Validated for shape, then dropped.
                 var j = i + 1
                 skipBlanks(&j)
-                guard j < lineEnd, buffer[j] == openBrace else { throw error(at: j, "malformed exemplar after \(name)") }
+                guard j < lineEnd, buffer[j] == openBrace else {
+                    throw error(at: j, "malformed exemplar after \(name)")
+                }
                 j += 1
                 var exemplarLabels: [MetricLabel] = []
                 try parseLabels(&j, into: &exemplarLabels, metric: name)
@@ -383,7 +421,8 @@ private struct ExpositionScanner {
 
     func lookupFamily(for sampleName: String) -> Int? {
         if let index = familyIndex[sampleName], belongs(sampleName, to: families[index]) { return index }
-        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_info", "_gcount", "_gsum"] where sampleName.hasSuffix(suffix) {
+        for suffix in ["_bucket", "_count", "_sum", "_total", "_created", "_info", "_gcount", "_gsum"]
+        where sampleName.hasSuffix(suffix) {
             let base = String(sampleName.dropLast(suffix.count))
             if let index = familyIndex[base], belongs(sampleName, to: families[index]) { return index }
         }
@@ -398,7 +437,10 @@ private struct ExpositionScanner {
         while true {
             if format == .prometheusText { skipBlanks(&i) }
             guard i < lineEnd else { throw error(at: i, "unterminated label set of \(metric): expected }") }
-            if buffer[i] == closeBrace { i += 1; return }
+            if buffer[i] == closeBrace {
+                i += 1
+                return
+            }
             let nameStart = i
             guard isNameStart(buffer[i]), buffer[i] != 0x3A else {
                 throw error(at: i, "expected a label name in \(metric), found \(characterName(buffer[i]))")
@@ -406,10 +448,14 @@ private struct ExpositionScanner {
             while i < lineEnd, isNameChar(buffer[i]), buffer[i] != 0x3A { i += 1 }
             let labelName = ExpositionScanner.intern(buffer, nameStart, i, &labelNameCache, limit: 32)
             if format == .prometheusText { skipBlanks(&i) }
-            guard i < lineEnd, buffer[i] == equals else { throw error(at: i, "expected = after label \(labelName) of \(metric)") }
+            guard i < lineEnd, buffer[i] == equals else {
+                throw error(at: i, "expected = after label \(labelName) of \(metric)")
+            }
             i += 1
             if format == .prometheusText { skipBlanks(&i) }
-            guard i < lineEnd, buffer[i] == quote else { throw error(at: i, "expected \" to open the value of label \(labelName) of \(metric)") }
+            guard i < lineEnd, buffer[i] == quote else {
+                throw error(at: i, "expected \" to open the value of label \(labelName) of \(metric)")
+            }
             i += 1
             let valueStart = i
             var escaped = false
@@ -419,7 +465,10 @@ private struct ExpositionScanner {
                     guard i + 1 < lineEnd else { break }
                     let n = buffer[i + 1]
                     guard n == backslash || n == quote || n == 0x6E else {
-                        throw error(at: i, "invalid escape \\\(Character(UnicodeScalar(n))) in the value of label \(labelName) of \(metric) (allowed: \\\\, \\\", \\n)")
+                        throw error(
+                            at: i,
+                            "invalid escape \\\(Character(UnicodeScalar(n))) in the value of label \(labelName) of \(metric) (allowed: \\\\, \\\", \\n)"
+                        )
                     }
                     escaped = true
                     i += 2
@@ -429,10 +478,16 @@ private struct ExpositionScanner {
                 i += 1
             }
             guard i < lineEnd, buffer[i] == quote else {
-                throw error(at: valueStart - 1, "unterminated value of label \(labelName) of \(metric): missing closing \"")
+                throw error(
+                    at: valueStart - 1, "unterminated value of label \(labelName) of \(metric): missing closing \"")
             }
-            guard validUTF8(valueStart, i) else { throw error(at: valueStart, "value of label \(labelName) of \(metric) is not valid UTF-8") }
-            let value = escaped ? unescape(valueStart, i, allowQuote: true) : ExpositionScanner.intern(buffer, valueStart, i, &labelValueCache, limit: 16)
+            guard validUTF8(valueStart, i) else {
+                throw error(at: valueStart, "value of label \(labelName) of \(metric) is not valid UTF-8")
+            }
+            let value =
+                escaped
+                ? unescape(valueStart, i, allowQuote: true)
+                : ExpositionScanner.intern(buffer, valueStart, i, &labelValueCache, limit: 16)
             i += 1
             if labels.contains(where: { $0.name == labelName }) {
                 throw error(at: nameStart, "label \(labelName) appears twice in \(metric)")
@@ -440,13 +495,22 @@ private struct ExpositionScanner {
             labels.append(MetricLabel(labelName, value))
             if format == .prometheusText { skipBlanks(&i) }
             guard i < lineEnd else { throw error(at: i, "unterminated label set of \(metric): expected }") }
-            if buffer[i] == comma { i += 1; continue }
-            if buffer[i] == closeBrace { i += 1; return }
-            throw error(at: i, "expected , or } after label \(labelName) of \(metric), found \(characterName(buffer[i]))")
+            if buffer[i] == comma {
+                i += 1
+                continue
+            }
+            if buffer[i] == closeBrace {
+                i += 1
+                return
+            }
+            throw error(
+                at: i, "expected , or } after label \(labelName) of \(metric), found \(characterName(buffer[i]))")
         }
     }
 
-    static func intern(_ buffer: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ cache: inout [InternEntry], limit: Int) -> String {
+    static func intern(
+        _ buffer: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ cache: inout [InternEntry], limit: Int
+    ) -> String {
         let length = to - from
         guard length > 0, let start = buffer.baseAddress.map({ $0 + from }) else { return "" }
         for index in cache.indices where cache[index].bytes.count == length {
@@ -474,7 +538,10 @@ private struct ExpositionScanner {
             var allowed = true
             for k in from..<to {
                 let c = buffer[k]
-                if !((c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D || c == 0x2B || c == 0x65 || c == 0x45) { allowed = false; break }
+                if !((c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D || c == 0x2B || c == 0x65 || c == 0x45) {
+                    allowed = false
+                    break
+                }
             }
             if allowed {
                 guard let base = buffer.baseAddress else { return nil }

@@ -38,8 +38,7 @@ public enum HistogramQuantile {
         // Cumulative counts must not decrease; PromQL lifts a lower count to the maximum seen so far.
         var maximum = -Double.infinity
         for index in buckets.indices {
-            if buckets[index].count > maximum { maximum = buckets[index].count }
-            else { buckets[index].count = maximum }
+            if buckets[index].count > maximum { maximum = buckets[index].count } else { buckets[index].count = maximum }
         }
         guard buckets.count >= 2 else { return .nan }
         let observations = buckets[buckets.count - 1].count

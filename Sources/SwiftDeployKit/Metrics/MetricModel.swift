@@ -76,7 +76,8 @@ public struct MetricFamily: Sendable, Equatable {
     public var unit: String?
     public var samples: [MetricSample]
 
-    public init(name: String, type: MetricType, help: String? = nil, unit: String? = nil, samples: [MetricSample] = []) {
+    public init(name: String, type: MetricType, help: String? = nil, unit: String? = nil, samples: [MetricSample] = [])
+    {
         self.name = name
         self.type = type
         self.help = help
@@ -95,8 +96,12 @@ public enum ExpositionFormat: String, Sendable, Equatable {
     /// The format a `Content-Type` header announces, or nil when it names neither.
     public init?(contentType: String) {
         let lowered = contentType.lowercased()
-        if lowered.hasPrefix("application/openmetrics-text") { self = .openMetrics }
-        else if lowered.hasPrefix("text/plain") { self = .prometheusText }
-        else { return nil }
+        if lowered.hasPrefix("application/openmetrics-text") {
+            self = .openMetrics
+        } else if lowered.hasPrefix("text/plain") {
+            self = .prometheusText
+        } else {
+            return nil
+        }
     }
 }

@@ -16,8 +16,10 @@ public struct MetricsSnapshot: Sendable {
     /// by address. Nil for one endpoint's scrape.
     public var replicas: [String]? = nil
 
-    public init(families: [MetricFamily], takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now(),
-                source: String, format: ExpositionFormat = .prometheusText, byteCount: Int = 0) {
+    public init(
+        families: [MetricFamily], takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now(),
+        source: String, format: ExpositionFormat = .prometheusText, byteCount: Int = 0
+    ) {
         self.families = families
         self.takenAt = takenAt
         self.monotonicSeconds = monotonicSeconds
@@ -27,13 +29,17 @@ public struct MetricsSnapshot: Sendable {
     }
 
     /// Parses a body into a snapshot; throws ``ExpositionError`` naming the line of a malformed body.
-    public static func parse(_ data: Data, source: String, contentType: String? = nil,
-                             takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now()) throws -> MetricsSnapshot {
+    public static func parse(
+        _ data: Data, source: String, contentType: String? = nil,
+        takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now()
+    ) throws -> MetricsSnapshot {
         let declared = contentType.flatMap(ExpositionFormat.init(contentType:))
-        let format = declared ?? (ExpositionParser.endsWithEOF([UInt8](data.suffix(16))) ? .openMetrics : .prometheusText)
+        let format =
+            declared ?? (ExpositionParser.endsWithEOF([UInt8](data.suffix(16))) ? .openMetrics : .prometheusText)
         let families = try ExpositionParser().parse(data, format: format)
-        return MetricsSnapshot(families: families, takenAt: takenAt, monotonicSeconds: monotonicSeconds,
-                               source: source, format: format, byteCount: data.count)
+        return MetricsSnapshot(
+            families: families, takenAt: takenAt, monotonicSeconds: monotonicSeconds,
+            source: source, format: format, byteCount: data.count)
     }
 
     /// The family called `name` (for OpenMetrics counters, the name without `_total` also finds it).
@@ -68,4 +74,3 @@ public struct MetricsSnapshot: Sendable {
     /// The number of samples in the scrape.
     public var sampleCount: Int { families.reduce(0) { $0 + $1.samples.count } }
 }
-

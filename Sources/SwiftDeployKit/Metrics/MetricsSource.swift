@@ -43,8 +43,10 @@ public struct ScrapeMetricsSource: MetricsSource {
     public var limits: HTTPLimits
     public var sleeper: Sleeper
 
-    public init(url: URL, transport: HTTPTransport = SocketHTTPClient(), limits: HTTPLimits = HTTPLimits(),
-                sleeper: Sleeper = TaskSleeper()) {
+    public init(
+        url: URL, transport: HTTPTransport = SocketHTTPClient(), limits: HTTPLimits = HTTPLimits(),
+        sleeper: Sleeper = TaskSleeper()
+    ) {
         self.url = url
         self.transport = transport
         self.limits = limits
@@ -59,7 +61,8 @@ public struct ScrapeMetricsSource: MetricsSource {
         let shown = url.absoluteString
         let response: HTTPResponse
         do {
-            response = try await transport.send(method: "GET", url: url,
+            response = try await transport.send(
+                method: "GET", url: url,
                 headers: ["Accept": "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5"],
                 body: nil, limits: limits)
         } catch let error as HTTPClientError {
@@ -70,7 +73,8 @@ public struct ScrapeMetricsSource: MetricsSource {
             throw MetricsError.httpStatus(url: shown, status: response.status, excerpt: excerpt)
         }
         do {
-            return try MetricsSnapshot.parse(response.body, source: shown, contentType: response.headers["content-type"])
+            return try MetricsSnapshot.parse(
+                response.body, source: shown, contentType: response.headers["content-type"])
         } catch let error as ExpositionError {
             throw MetricsError.unparsable(url: shown, error)
         }
@@ -138,10 +142,12 @@ public struct PrometheusMetricsSource: MetricsSource {
         // NaN stays NaN (the shared sanity check refuses it); only an empty vector (no such series) is absent.
         let requests = values["requests"] ?? nil
         if requests == nil {
-            figures.insufficient.append("Prometheus at \(baseURL.absoluteString) has no \(settings.requestsMetric) samples in the last \(settings.window); is it scraping the service?")
+            figures.insufficient.append(
+                "Prometheus at \(baseURL.absoluteString) has no \(settings.requestsMetric) samples in the last \(settings.window); is it scraping the service?"
+            )
         }
         figures.requests = requests ?? 0
-        figures.errors = (values["errors"] ?? nil) ?? 0   // no 5xx series at all: no errors
+        figures.errors = (values["errors"] ?? nil) ?? 0  // no 5xx series at all: no errors
         if figures.requests > 0 {
             figures.errorRate = figures.errors / figures.requests
         } else {
@@ -157,11 +163,16 @@ public struct PrometheusMetricsSource: MetricsSource {
         figures.p99Ms = ms("p99_ms")
         figures.chaosActive = values["chaos_active"] ?? nil
         if let requests, requests.isFinite, figures.requests < Double(settings.minRequests) {
-            figures.insufficient.append(String(format: "only %.1f requests in the last %@ according to Prometheus, fewer than metrics.min_requests (%d)",
-                                               figures.requests, settings.window.description, settings.minRequests))
+            figures.insufficient.append(
+                String(
+                    format:
+                        "only %.1f requests in the last %@ according to Prometheus, fewer than metrics.min_requests (%d)",
+                    figures.requests, settings.window.description, settings.minRequests))
         }
         if requests != nil, figures.p99Ms == nil, figures.observations == 0 {
-            figures.insufficient.append("Prometheus has no \(settings.durationMetric) bucket increases in the last \(settings.window), so no latency quantile can be computed")
+            figures.insufficient.append(
+                "Prometheus has no \(settings.durationMetric) bucket increases in the last \(settings.window), so no latency quantile can be computed"
+            )
         }
         return EvidenceSanity.checked(figures, settings: settings)
     }
@@ -169,36 +180,49 @@ public struct PrometheusMetricsSource: MetricsSource {
     /// One instant query (at `at`, Unix seconds, or Prometheus' now): the single value of a one-element vector
     /// (NaN and infinities kept as such), nil for an empty vector.
     public func instant(_ query: String, at: Double? = nil) async throws -> Double? {
-        var components = URLComponents(url: baseURL.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery = "query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query)
+        var components = URLComponents(
+            url: baseURL.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery =
+            "query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query)
             + (at.map { "&time=" + String(format: "%.3f", $0) } ?? "")
         let url = components.url!
         let shown = baseURL.absoluteString
         let response: HTTPResponse
         do {
-            response = try await transport.send(method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
+            response = try await transport.send(
+                method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
         } catch let error as HTTPClientError {
             throw MetricsError.unreachable(error)
         }
         let document = try? JSONValue.parse(response.body)
         guard let document, case .object = document else {
             if !(200..<300).contains(response.status) {
-                throw MetricsError.httpStatus(url: url.absoluteString, status: response.status,
-                                              excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
+                throw MetricsError.httpStatus(
+                    url: url.absoluteString, status: response.status,
+                    excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
             }
             throw MetricsError.prometheus(url: shown, query: query, reason: "the answer is not JSON")
         }
         guard document["status"]?.stringValue == "success" else {
-            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
-            throw MetricsError.prometheus(url: shown, query: query, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
+            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(
+                separator: ": ")
+            throw MetricsError.prometheus(
+                url: shown, query: query, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
         }
-        guard document["data"]?["resultType"]?.stringValue == "vector", case .array(let result)? = document["data"]?["result"] else {
+        guard document["data"]?["resultType"]?.stringValue == "vector",
+            case .array(let result)? = document["data"]?["result"]
+        else {
             throw MetricsError.prometheus(url: shown, query: query, reason: "the answer is not an instant vector")
         }
         guard let first = result.first else { return nil }
-        guard result.count == 1, case .array(let pair)? = first["value"], pair.count == 2, let text = pair[1].stringValue,
-              let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : (text == "NaN" ? .nan : nil))) else {
-            throw MetricsError.prometheus(url: shown, query: query, reason: "expected one [timestamp, \"value\"] sample, got \(result.count) series")
+        guard result.count == 1, case .array(let pair)? = first["value"], pair.count == 2,
+            let text = pair[1].stringValue,
+            let value = Double(text)
+                ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : (text == "NaN" ? .nan : nil)))
+        else {
+            throw MetricsError.prometheus(
+                url: shown, query: query,
+                reason: "expected one [timestamp, \"value\"] sample, got \(result.count) series")
         }
         return value
     }

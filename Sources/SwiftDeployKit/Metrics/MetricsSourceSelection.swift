@@ -10,9 +10,13 @@ public enum MetricsSourceSelection {
         let metrics = manifest.metrics
         if metrics.source == .prometheus {
             // A configured Prometheus that cannot be used is a failure, never a silent fall back to scraping.
-            guard let text = metrics.prometheusURL, let url = URL(string: text), url.scheme == "http", url.host != nil else {
-                return UnusableMetricsSource(description: "prometheus \(metrics.prometheusURL ?? "(no URL)")",
-                                             reason: "metrics.source is prometheus but metrics.prometheus_url \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; fix it (swiftdeploy never falls back to scraping)")
+            guard let text = metrics.prometheusURL, let url = URL(string: text), url.scheme == "http", url.host != nil
+            else {
+                return UnusableMetricsSource(
+                    description: "prometheus \(metrics.prometheusURL ?? "(no URL)")",
+                    reason:
+                        "metrics.source is prometheus but metrics.prometheus_url \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; fix it (swiftdeploy never falls back to scraping)"
+                )
             }
             return PrometheusMetricsSource(baseURL: url)
         }

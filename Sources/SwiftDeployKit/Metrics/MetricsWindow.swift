@@ -13,9 +13,11 @@ public struct MetricsWindowSettings: Sendable, Equatable {
     /// The latency histogram in seconds (labels `path`, `le`).
     public var durationMetric: String
 
-    public init(window: ManifestDuration = Manifest.Defaults.metricsWindow, minRequests: Int = Manifest.Defaults.minRequests,
-                excludePaths: [String] = Manifest.Defaults.excludePaths,
-                requestsMetric: String = "http_requests_total", durationMetric: String = "http_request_duration_seconds") {
+    public init(
+        window: ManifestDuration = Manifest.Defaults.metricsWindow, minRequests: Int = Manifest.Defaults.minRequests,
+        excludePaths: [String] = Manifest.Defaults.excludePaths,
+        requestsMetric: String = "http_requests_total", durationMetric: String = "http_request_duration_seconds"
+    ) {
         self.window = window
         self.minRequests = minRequests
         self.excludePaths = excludePaths
@@ -25,8 +27,9 @@ public struct MetricsWindowSettings: Sendable, Equatable {
 
     /// The manifest's settings, with `window` overriding `metrics.window` when given.
     public init(manifest: Manifest, window: ManifestDuration? = nil) {
-        self.init(window: window ?? manifest.metrics.window, minRequests: manifest.metrics.minRequests,
-                  excludePaths: manifest.metrics.excludePaths)
+        self.init(
+            window: window ?? manifest.metrics.window, minRequests: manifest.metrics.minRequests,
+            excludePaths: manifest.metrics.excludePaths)
     }
 }
 
@@ -59,10 +62,12 @@ public struct WindowFigures: Sendable, Equatable {
     /// Notes that do not block a decision (for example the counter resets), shown with the verdict.
     public var notes: [String]
 
-    public init(requests: Double = 0, errors: Double = 0, errorRate: Double? = nil, requestRate: Double = 0,
-                p50Ms: Double? = nil, p95Ms: Double? = nil, p99Ms: Double? = nil, observations: Double = 0,
-                windowSeconds: Double = 0, source: String = "", counterResets: [String] = [], chaosActive: Double? = nil,
-                insufficient: [String] = [], notes: [String] = []) {
+    public init(
+        requests: Double = 0, errors: Double = 0, errorRate: Double? = nil, requestRate: Double = 0,
+        p50Ms: Double? = nil, p95Ms: Double? = nil, p99Ms: Double? = nil, observations: Double = 0,
+        windowSeconds: Double = 0, source: String = "", counterResets: [String] = [], chaosActive: Double? = nil,
+        insufficient: [String] = [], notes: [String] = []
+    ) {
         self.requests = requests
         self.errors = errors
         self.errorRate = errorRate
@@ -127,7 +132,9 @@ public struct MetricsWindow: Sendable {
         let before = index(first.samples(named: settings.requestsMetric))
         let afterSamples = second.samples(named: settings.requestsMetric)
         if afterSamples.isEmpty {
-            figures.insufficient.append("the scrape of \(second.source) has no \(settings.requestsMetric) counter; is it the service's /metrics?")
+            figures.insufficient.append(
+                "the scrape of \(second.source) has no \(settings.requestsMetric) counter; is it the service's /metrics?"
+            )
         }
         for sample in afterSamples {
             if let path = sample[label: "path"], excluded.contains(path) { continue }
@@ -147,9 +154,11 @@ public struct MetricsWindow: Sendable {
         }
         if !vanished.isEmpty {
             let replicas = Set(vanished.compactMap { $0[label: "replica"] }).sorted()
-            figures.insufficient.append(replicas.isEmpty
-                ? "\(vanished.count) \(settings.requestsMetric) series of the first scrape are missing from the second (the service was replaced within the window?): their requests and errors since then are unknown; judge again over a window without a restart"
-                : "replica\(replicas.count == 1 ? "" : "s") \(replicas.joined(separator: ", ")) left within the window (replaced, rescheduled or scaled away): \(replicas.count == 1 ? "its" : "their") requests and errors since the first scrape are unknown; judge again over a window without a replica change")
+            figures.insufficient.append(
+                replicas.isEmpty
+                    ? "\(vanished.count) \(settings.requestsMetric) series of the first scrape are missing from the second (the service was replaced within the window?): their requests and errors since then are unknown; judge again over a window without a restart"
+                    : "replica\(replicas.count == 1 ? "" : "s") \(replicas.joined(separator: ", ")) left within the window (replaced, rescheduled or scaled away): \(replicas.count == 1 ? "its" : "their") requests and errors since the first scrape are unknown; judge again over a window without a replica change"
+            )
         }
 
         // Latency histogram.
@@ -160,7 +169,8 @@ public struct MetricsWindow: Sendable {
         for sample in bucketsAfter {
             if let path = sample[label: "path"], excluded.contains(path) { continue }
             guard let le = sample[label: "le"], let bound = Double(le), !bound.isNaN else { continue }
-            byBound[bound, default: 0] += increase(bucketsBefore[sample.seriesKey], sample.value, key: sample.seriesKey, resets: &resets)
+            byBound[bound, default: 0] += increase(
+                bucketsBefore[sample.seriesKey], sample.value, key: sample.seriesKey, resets: &resets)
         }
         let buckets = byBound.map { HistogramQuantile.Bucket(upperBound: $0.key, count: $0.value) }
         figures.observations = byBound[.infinity] ?? 0
@@ -173,24 +183,32 @@ public struct MetricsWindow: Sendable {
         figures.p99Ms = milliseconds(0.99)
 
         if Double(settings.minRequests) > figures.requests, !afterSamples.isEmpty {
-            figures.insufficient.append(String(format: "only %@ requests in the %.1fs window, fewer than metrics.min_requests (%d): send traffic or lengthen the window",
-                                               formatCount(figures.requests), elapsed, settings.minRequests))
+            figures.insufficient.append(
+                String(
+                    format:
+                        "only %@ requests in the %.1fs window, fewer than metrics.min_requests (%d): send traffic or lengthen the window",
+                    formatCount(figures.requests), elapsed, settings.minRequests))
         }
         if bucketsAfter.isEmpty {
-            figures.insufficient.append("the scrape of \(second.source) has no \(settings.durationMetric) histogram, so no latency quantile can be computed")
+            figures.insufficient.append(
+                "the scrape of \(second.source) has no \(settings.durationMetric) histogram, so no latency quantile can be computed"
+            )
         } else if figures.observations == 0, figures.requests > 0 {
-            figures.insufficient.append("\(settings.durationMetric) observed no request in the window, so no latency quantile can be computed")
+            figures.insufficient.append(
+                "\(settings.durationMetric) observed no request in the window, so no latency quantile can be computed")
         }
         if !resets.isEmpty {
             figures.counterResets = resets
             let shown = resets.prefix(3).joined(separator: ", ")
-            figures.notes.append("counter reset between the scrapes (the service restarted?): \(resets.count) series went down (\(shown)\(resets.count > 3 ? ", …" : "")); counted from zero as Prometheus rate() does")
+            figures.notes.append(
+                "counter reset between the scrapes (the service restarted?): \(resets.count) series went down (\(shown)\(resets.count > 3 ? ", …" : "")); counted from zero as Prometheus rate() does"
+            )
         }
         figures.chaosActive = second.total("chaos_active")
         // Series the figures cannot show (a NaN sample, le="NaN", only +Inf buckets, a counter that went down
         // without a restart): the shared sanity check, so both sources refuse the same defects.
         for problem in EvidenceSanity.sampleProblems(first: first, second: second, settings: settings)
-            where !figures.insufficient.contains(problem) {
+        where !figures.insufficient.contains(problem) {
             figures.insufficient.append(problem)
         }
         return EvidenceSanity.checked(figures, settings: settings)

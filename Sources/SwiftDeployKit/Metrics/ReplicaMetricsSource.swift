@@ -35,8 +35,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     public var sleeper: Sleeper
     public var description: String
 
-    public init(service: String, desired: Int, adminPort: Int, locator: any ReplicaLocating, transport: any HTTPTransport,
-                description: String, sleeper: Sleeper = TaskSleeper()) {
+    public init(
+        service: String, desired: Int, adminPort: Int, locator: any ReplicaLocating, transport: any HTTPTransport,
+        description: String, sleeper: Sleeper = TaskSleeper()
+    ) {
         self.service = service
         self.desired = desired
         self.adminPort = adminPort
@@ -48,11 +50,16 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 
     /// The source for a Compose project with more than one replica: the containers by `docker inspect`, the admin
     /// listener over loopback HTTP.
-    public static func compose(manifest: Manifest, runtime: ComposeRuntime? = nil,
-                               transport: any HTTPTransport = SocketHTTPClient()) -> ReplicaMetricsSource {
-        ReplicaMetricsSource(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
-                             locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
-                             description: "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)")
+    public static func compose(
+        manifest: Manifest, runtime: ComposeRuntime? = nil,
+        transport: any HTTPTransport = SocketHTTPClient()
+    ) -> ReplicaMetricsSource {
+        ReplicaMetricsSource(
+            service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+            locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
+            description:
+                "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)"
+        )
     }
 
     /// The addresses of the app's running replicas.
@@ -65,7 +72,9 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
         let addresses: [String]
         do { addresses = try await replicaAddresses() } catch {
-            throw MetricsError.unusable(source: description, reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
+            throw MetricsError.unusable(
+                source: description,
+                reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }
         guard !addresses.isEmpty else {
             throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
@@ -77,7 +86,11 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 result.append((address, try await ScrapeMetricsSource(url: url, transport: transport).snapshot()))
             } catch let error as MetricsError {
                 // One replica's failure is the evidence's failure: leaving it out would count only the others.
-                throw MetricsError.unusable(source: description, reason: "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)")
+                throw MetricsError.unusable(
+                    source: description,
+                    reason:
+                        "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)"
+                )
             }
         }
         return result
@@ -89,13 +102,15 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     }
 
     /// Merges per-replica snapshots, labelling each sample with its replica.
-    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot {
+    public static func merge(_ parts: [(address: String, snapshot: MetricsSnapshot)], source: String) -> MetricsSnapshot
+    {
         var families: [String: MetricFamily] = [:]
         var order: [String] = []
         for (address, snapshot) in parts {
             for family in snapshot.families {
                 if families[family.name] == nil {
-                    families[family.name] = MetricFamily(name: family.name, type: family.type, help: family.help, unit: family.unit)
+                    families[family.name] = MetricFamily(
+                        name: family.name, type: family.type, help: family.help, unit: family.unit)
                     order.append(family.name)
                 }
                 families[family.name]!.samples += family.samples.map { sample in
@@ -105,25 +120,33 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 }
             }
         }
-        var merged = MetricsSnapshot(families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
-                                     monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
-                                     format: parts.first?.snapshot.format ?? .prometheusText, byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
+        var merged = MetricsSnapshot(
+            families: order.compactMap { families[$0] }, takenAt: parts.last?.snapshot.takenAt ?? Date(),
+            monotonicSeconds: parts.last?.snapshot.monotonicSeconds ?? MonotonicClock.now(), source: source,
+            format: parts.first?.snapshot.format ?? .prometheusText,
+            byteCount: parts.reduce(0) { $0 + $1.snapshot.byteCount })
         merged.replicas = parts.map(\.address)
         return merged
     }
 
     /// Why a window between two merged snapshots does not cover every replica, or nothing when it does: fewer replicas
     /// answered than `desired` at either end, or a replica of the first scrape is missing from the last.
-    public static func coverageProblems(first: MetricsSnapshot, last: MetricsSnapshot, service: String, desired: Int) -> [String] {
+    public static func coverageProblems(first: MetricsSnapshot, last: MetricsSnapshot, service: String, desired: Int)
+        -> [String]
+    {
         var problems: [String] = []
         let before = first.replicas ?? [], after = last.replicas ?? []
         let fewest = min(before.count, after.count)
         if fewest < desired {
-            problems.append("only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`")
+            problems.append(
+                "only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+            )
         }
         let gone = before.filter { !after.contains($0) }
         if !gone.isEmpty {
-            problems.append("the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted")
+            problems.append(
+                "the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted"
+            )
         }
         return problems
     }
@@ -142,7 +165,9 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 extension ComposeRuntime: ReplicaLocating {
     /// The addresses of the service's running containers on the project's network (`docker inspect`).
     public func replicaAddresses(service: String) async throws -> [String] {
-        try await containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try await containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter {
+            !$0.isEmpty
+        }.sorted()
     }
 }
 
@@ -152,17 +177,21 @@ public typealias SwarmReplicaMetricsSource = ReplicaMetricsSource
 
 extension ReplicaMetricsSource {
     public init(manifest: Manifest, runtime: SwarmRuntime, sleeper: Sleeper = TaskSleeper()) {
-        self.init(service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
-                  locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
-                  description: "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
-                  sleeper: sleeper)
+        self.init(
+            service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
+            locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+            description:
+                "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+            sleeper: sleeper)
     }
 }
 
 extension SwarmRuntime: ReplicaLocating {
     /// The addresses of the service's running tasks on the stack's network.
     public func replicaAddresses(service: String) async throws -> [String] {
-        try await tasks().filter { $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service }
-            .compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        try await tasks().filter {
+            $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service
+        }
+        .compactMap(\.address).filter { !$0.isEmpty }.sorted()
     }
 }

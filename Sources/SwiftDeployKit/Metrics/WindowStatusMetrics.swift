@@ -12,8 +12,10 @@ public struct StatusFigures: Sendable, Equatable {
     public var chaos: String?
     public var windowSeconds: Double
 
-    public init(requestRate: Double, errorRate: Double?, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, chaos: String?,
-                windowSeconds: Double) {
+    public init(
+        requestRate: Double, errorRate: Double?, p50Ms: Double?, p95Ms: Double?, p99Ms: Double?, chaos: String?,
+        windowSeconds: Double
+    ) {
         self.requestRate = requestRate
         self.errorRate = errorRate
         self.p50Ms = p50Ms
@@ -27,7 +29,9 @@ public struct StatusFigures: Sendable, Equatable {
 /// Reads the traffic figures of a deployed manifest (two scrapes of its metrics endpoint).
 public protocol StatusMetricsReading: Sendable {
     /// The figures over `window`, or why there are none (the metrics endpoint did not answer, …).
-    func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<StatusFigures, StatusMetricsUnavailable>
+    func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<
+        StatusFigures, StatusMetricsUnavailable
+    >
 }
 
 /// Why a status frame has no traffic figures.
@@ -42,17 +46,24 @@ public struct StatusMetricsUnavailable: Error, Sendable, Equatable {
 public struct WindowStatusMetrics: StatusMetricsReading {
     public var sourceFactory: @Sendable (Manifest) -> MetricsSource
 
-    public init(sourceFactory: @escaping @Sendable (Manifest) -> MetricsSource = { MetricsSourceSelection.source(for: $0) }) {
+    public init(
+        sourceFactory: @escaping @Sendable (Manifest) -> MetricsSource = { MetricsSourceSelection.source(for: $0) }
+    ) {
         self.sourceFactory = sourceFactory
     }
 
-    public func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<StatusFigures, StatusMetricsUnavailable> {
+    public func figures(for manifest: Manifest, window: ManifestDuration) async -> Result<
+        StatusFigures, StatusMetricsUnavailable
+    > {
         let source = sourceFactory(manifest)
         do {
             let figures = try await source.window(settings: MetricsWindowSettings(manifest: manifest, window: window))
-            return .success(StatusFigures(
-                requestRate: figures.requestRate, errorRate: figures.errorRate, p50Ms: figures.p50Ms, p95Ms: figures.p95Ms,
-                p99Ms: figures.p99Ms, chaos: figures.chaosActive.map(Self.chaosName), windowSeconds: figures.windowSeconds))
+            return .success(
+                StatusFigures(
+                    requestRate: figures.requestRate, errorRate: figures.errorRate, p50Ms: figures.p50Ms,
+                    p95Ms: figures.p95Ms,
+                    p99Ms: figures.p99Ms, chaos: figures.chaosActive.map(Self.chaosName),
+                    windowSeconds: figures.windowSeconds))
         } catch {
             return .failure(StatusMetricsUnavailable("\(source.description): \(error.localizedDescription)"))
         }

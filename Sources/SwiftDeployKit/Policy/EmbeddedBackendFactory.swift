@@ -6,8 +6,9 @@ import Foundation
 enum EmbeddedBackendFactory {
     static func make(_ manifest: Manifest) -> PolicyBackend {
         do {
-            return EmbeddedRegoBackend(bundle: try PolicyBundle.load(manifest: manifest), directoryName: manifest.policy.dir,
-                                       budget: manifest.policy.timeout.seconds)
+            return EmbeddedRegoBackend(
+                bundle: try PolicyBundle.load(manifest: manifest), directoryName: manifest.policy.dir,
+                budget: manifest.policy.timeout.seconds)
         } catch {
             let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
             return UnavailableBackend(engineDescription: "embedded", reason: "embedded Rego engine: \(reason)")

@@ -17,17 +17,23 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
     public var engineDescription: String { "embedded" }
 
     /// `directoryName` prefixes module names in errors (`policies/canary.rego:12`); `budget` bounds one evaluation.
-    public init(bundle: PolicyBundle, directoryName: String? = nil, budget: TimeInterval = Manifest.Defaults.policyTimeout.seconds) {
+    public init(
+        bundle: PolicyBundle, directoryName: String? = nil,
+        budget: TimeInterval = Manifest.Defaults.policyTimeout.seconds
+    ) {
         let prefix = directoryName.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? ""
         let modules = bundle.policyModules.map { RegoModule(name: prefix + $0.name, source: $0.source) }
         do {
-            let data = try RegoValue(jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
-            engine = try RegoEngine(modules: modules, data: data,
-                                    options: RegoEngine.Options(strictBuiltinErrors: true, timeout: budget))
+            let data = try RegoValue(
+                jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
+            engine = try RegoEngine(
+                modules: modules, data: data,
+                options: RegoEngine.Options(strictBuiltinErrors: true, timeout: budget))
             setupError = nil
         } catch let error as RegoError {
             engine = nil
-            setupError = "embedded Rego engine: the policies in \(bundle.directory.path) do not compile: \(error.description); fix the module (try `swiftdeploy policy eval`)"
+            setupError =
+                "embedded Rego engine: the policies in \(bundle.directory.path) do not compile: \(error.description); fix the module (try `swiftdeploy policy eval`)"
         } catch {
             engine = nil
             setupError = "embedded Rego engine: cannot load the policies in \(bundle.directory.path): \(error)"
@@ -42,10 +48,12 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
             let document = try result.map { try JSONValue.parse($0.jsonData()) }
             return DomainDocument.interpret(document, domain: domain, engine: "embedded Rego engine")
         } catch let error as RegoError {
-            let hint = error.code == "eval_limit_error"
+            let hint =
+                error.code == "eval_limit_error"
                 ? "; the policy.timeout budget was exceeded or the evaluation ran away: simplify the rule or raise policy.timeout"
                 : "; fix the policy (`swiftdeploy policy eval` reproduces it)"
-            return .unavailable("embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error.description)\(hint)")
+            return .unavailable(
+                "embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error.description)\(hint)")
         } catch {
             return .unavailable("embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error)")
         }

@@ -12,8 +12,10 @@ public struct OPAServerBackend: PolicyBackend {
     public var transport: HTTPTransport
     public var limits: HTTPLimits
 
-    public init(baseURL: URL, transport: HTTPTransport = SocketHTTPClient(),
-                limits: HTTPLimits = HTTPLimits(connectTimeout: 2, totalTimeout: 5, maxBodyBytes: 4 << 20)) {
+    public init(
+        baseURL: URL, transport: HTTPTransport = SocketHTTPClient(),
+        limits: HTTPLimits = HTTPLimits(connectTimeout: 2, totalTimeout: 5, maxBodyBytes: 4 << 20)
+    ) {
         self.baseURL = baseURL
         self.transport = transport
         self.limits = limits
@@ -30,14 +32,19 @@ public struct OPAServerBackend: PolicyBackend {
         let body = Data(JSONValue.object(["input": input]).jsonString().utf8)
         let response: HTTPResponse
         do {
-            response = try await transport.send(method: "POST", url: url, headers: ["Content-Type": "application/json"],
-                                                body: body, limits: limits)
+            response = try await transport.send(
+                method: "POST", url: url, headers: ["Content-Type": "application/json"],
+                body: body, limits: limits)
         } catch let error as HTTPClientError {
             switch error {
             case .timedOut:
-                return .unavailable("\(name) did not decide within \(formatSeconds(limits.totalTimeout)) (POST \(url.path)); check the server's load or raise the timeout")
+                return .unavailable(
+                    "\(name) did not decide within \(formatSeconds(limits.totalTimeout)) (POST \(url.path)); check the server's load or raise the timeout"
+                )
             case .refused:
-                return .unavailable("\(name) refused the connection: no OPA listens there; start it (the Compose sidecar) or fix policy.opa.url")
+                return .unavailable(
+                    "\(name) refused the connection: no OPA listens there; start it (the Compose sidecar) or fix policy.opa.url"
+                )
             default:
                 return .unavailable("\(name): \(error.summary)")
             }
@@ -46,10 +53,14 @@ public struct OPAServerBackend: PolicyBackend {
         }
         let document = try? JSONValue.parse(response.body)
         guard (200..<300).contains(response.status) else {
-            return .unavailable("\(name) answered HTTP \(response.status) for POST \(url.path): \(Self.describeError(document, body: response.body))")
+            return .unavailable(
+                "\(name) answered HTTP \(response.status) for POST \(url.path): \(Self.describeError(document, body: response.body))"
+            )
         }
         guard let document, case .object(let fields) = document else {
-            return .unavailable("\(name) answered something that is not a JSON object for POST \(url.path): \(String(decoding: response.body.prefix(120), as: UTF8.self).debugDescription)")
+            return .unavailable(
+                "\(name) answered something that is not a JSON object for POST \(url.path): \(String(decoding: response.body.prefix(120), as: UTF8.self).debugDescription)"
+            )
         }
         return DomainDocument.interpret(fields["result"], domain: domain, engine: name)
     }

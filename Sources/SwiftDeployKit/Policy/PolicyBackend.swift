@@ -35,22 +35,32 @@ enum DomainDocument {
     /// Interprets `document` for `domain`; `engine` names the engine in messages.
     static func interpret(_ document: JSONValue?, domain: String, engine: String) -> BackendResult {
         guard let document else {
-            return .unavailable("\(engine): data.swiftdeploy.\(domain) is undefined: no policy declares package swiftdeploy.\(domain) (add policies/\(domain).rego or check the domain name)")
+            return .unavailable(
+                "\(engine): data.swiftdeploy.\(domain) is undefined: no policy declares package swiftdeploy.\(domain) (add policies/\(domain).rego or check the domain name)"
+            )
         }
         guard case .object(let fields) = document else {
-            return .unavailable("\(engine): data.swiftdeploy.\(domain) is \(kind(document)), not a package document with deny/warn sets")
+            return .unavailable(
+                "\(engine): data.swiftdeploy.\(domain) is \(kind(document)), not a package document with deny/warn sets"
+            )
         }
         guard let denyValue = fields["deny"] else {
-            return .unavailable("\(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a set of messages)")
+            return .unavailable(
+                "\(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a set of messages)"
+            )
         }
         let rules: [(String, JSONValue?)] = [("deny", denyValue), ("warn", fields["warn"])]
         for (rule, value) in rules {
             guard let value else { continue }
             guard case .array(let items) = value else {
-                return .unavailable("\(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it with `\(rule) contains msg if { … }`")
+                return .unavailable(
+                    "\(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it with `\(rule) contains msg if { … }`"
+                )
             }
             for item in items where message(item) == nil {
-                return .unavailable("\(engine): swiftdeploy.\(domain).\(rule) holds \(item.jsonString().prefix(160)), which is not a message: each must be a string or an object with a string msg; fix the rule that adds it")
+                return .unavailable(
+                    "\(engine): swiftdeploy.\(domain).\(rule) holds \(item.jsonString().prefix(160)), which is not a message: each must be a string or an object with a string msg; fix the rule that adds it"
+                )
             }
         }
         let deny = messages(denyValue), warn = fields["warn"].map(messages) ?? []

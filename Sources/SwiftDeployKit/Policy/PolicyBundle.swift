@@ -13,19 +13,24 @@ public enum PolicyError: SwiftDeployFailure, Equatable {
     public var errorDescription: String? {
         switch self {
         case .directoryMissing(let path):
-            return "policy directory \(path) does not exist; create it with the default policies (swiftdeploy init) or set policy.dir"
+            return
+                "policy directory \(path) does not exist; create it with the default policies (swiftdeploy init) or set policy.dir"
         case .noPolicies(let path):
-            return "policy directory \(path) has no .rego module declaring package swiftdeploy.<domain>; add policies or fix policy.dir"
+            return
+                "policy directory \(path) has no .rego module declaring package swiftdeploy.<domain>; add policies or fix policy.dir"
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .thresholdsMissing(let path):
-            return "thresholds file \(path) does not exist; it is data.thresholds for the policies: create it or set policy.thresholds"
+            return
+                "thresholds file \(path) does not exist; it is data.thresholds for the policies: create it or set policy.thresholds"
         case .thresholdsInvalid(let path, let reason):
             return "thresholds file \(path) is invalid: \(reason); it must be a JSON object keyed by domain"
         case .invalidDomainName(let name):
-            return "\(name.debugDescription) is not a policy domain name: use lower-case letters, digits and _ (e.g. canary, infrastructure) or all"
+            return
+                "\(name.debugDescription) is not a policy domain name: use lower-case letters, digits and _ (e.g. canary, infrastructure) or all"
         case .unknownDomain(let name, let available):
-            return "no policy declares package swiftdeploy.\(name); domains found: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
+            return
+                "no policy declares package swiftdeploy.\(name); domains found: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
         }
     }
 
@@ -67,17 +72,20 @@ public struct PolicyBundle: Sendable {
 
     /// The domains: every `swiftdeploy.<name>` package of a non-test module, sorted, `infrastructure` and `canary` first.
     public var domains: [String] {
-        let names = Set(policyModules.compactMap { module -> String? in
-            guard let package = module.package, package.hasPrefix("swiftdeploy.") else { return nil }
-            let rest = package.dropFirst("swiftdeploy.".count)
-            return rest.contains(".") ? nil : String(rest)
-        })
+        let names = Set(
+            policyModules.compactMap { module -> String? in
+                guard let package = module.package, package.hasPrefix("swiftdeploy.") else { return nil }
+                let rest = package.dropFirst("swiftdeploy.".count)
+                return rest.contains(".") ? nil : String(rest)
+            })
         let order = ["infrastructure": 0, "canary": 1]
         return names.sorted { (order[$0] ?? 2, $0) < (order[$1] ?? 2, $1) }
     }
 
-    public init(directory: URL, modules: [Module], thresholds: JSONValue, thresholdsName: String = "thresholds.json",
-                duplicateThresholds: [(path: String, line: Int)] = [], directoryName: String? = nil) {
+    public init(
+        directory: URL, modules: [Module], thresholds: JSONValue, thresholdsName: String = "thresholds.json",
+        duplicateThresholds: [(path: String, line: Int)] = [], directoryName: String? = nil
+    ) {
         self.directory = directory
         self.modules = modules
         self.thresholds = thresholds
@@ -85,8 +93,9 @@ public struct PolicyBundle: Sendable {
         self.duplicateThresholds = duplicateThresholds
         self.contracts = [:]
         self.contractProblems = [:]
-        let read = ThresholdContract.read(modules: modules, domains: domains,
-                                          directoryName: directoryName ?? directory.lastPathComponent)
+        let read = ThresholdContract.read(
+            modules: modules, domains: domains,
+            directoryName: directoryName ?? directory.lastPathComponent)
         self.contracts = read.contracts
         self.contractProblems = read.problems
     }
@@ -97,11 +106,15 @@ public struct PolicyBundle: Sendable {
     public func thresholdProblems(for domain: String) -> [String] {
         var result = contractProblems[domain] ?? []
         for duplicate in duplicateThresholds where duplicate.path == domain || duplicate.path.hasPrefix(domain + ".") {
-            result.append("\(thresholdsName):\(duplicate.line): \(duplicate.path) appears more than once; swiftdeploy refuses an ambiguous limit (OPA would keep the last value silently): keep one")
+            result.append(
+                "\(thresholdsName):\(duplicate.line): \(duplicate.path) appears more than once; swiftdeploy refuses an ambiguous limit (OPA would keep the last value silently): keep one"
+            )
         }
         if let contract = contracts[domain] {
             let blocks = thresholds.objectKeys
-            result += contract.problems(block: thresholds[domain], file: thresholdsName, otherBlocks: blocks.filter { $0 != domain && !domains.contains($0) })
+            result += contract.problems(
+                block: thresholds[domain], file: thresholdsName,
+                otherBlocks: blocks.filter { $0 != domain && !domains.contains($0) })
         }
         return result
     }
@@ -113,8 +126,11 @@ public struct PolicyBundle: Sendable {
             thresholdProblems(for: domain).filter { !(contractProblems[domain] ?? []).contains($0) }
         }
         for block in thresholds.objectKeys.sorted() where !domains.contains(block) {
-            var message = "\(thresholdsName): block \(block) belongs to no policy (no module declares package swiftdeploy.\(block))"
-            if let suggestion = ManifestNodeSuggestion.closest(block, among: domains) { message += "; did you mean '\(suggestion)'?" }
+            var message =
+                "\(thresholdsName): block \(block) belongs to no policy (no module declares package swiftdeploy.\(block))"
+            if let suggestion = ManifestNodeSuggestion.closest(block, among: domains) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             result.append(message)
         }
         return result
@@ -123,19 +139,24 @@ public struct PolicyBundle: Sendable {
     /// Loads the bundle the manifest names. Throws ``PolicyError`` (exit 65) for a missing directory, no modules,
     /// or a missing or invalid thresholds file.
     public static func load(manifest: Manifest) throws -> PolicyBundle {
-        try load(directory: manifest.policyDirectoryURL, thresholds: manifest.thresholdsURL,
-                 thresholdsName: manifest.policy.thresholds, directoryName: manifest.policy.dir)
+        try load(
+            directory: manifest.policyDirectoryURL, thresholds: manifest.thresholdsURL,
+            thresholdsName: manifest.policy.thresholds, directoryName: manifest.policy.dir)
     }
 
-    public static func load(directory: URL, thresholds thresholdsURL: URL, thresholdsName: String? = nil,
-                            directoryName: String? = nil) throws -> PolicyBundle {
+    public static func load(
+        directory: URL, thresholds thresholdsURL: URL, thresholdsName: String? = nil,
+        directoryName: String? = nil
+    ) throws -> PolicyBundle {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw PolicyError.directoryMissing(path: directory.path)
         }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rego") }.sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".rego") }
+                .sorted()
         } catch {
             throw PolicyError.unreadable(path: directory.path, reason: error.localizedDescription)
         }
@@ -150,17 +171,19 @@ public struct PolicyBundle: Sendable {
         let data = try readThresholds(thresholdsURL)
         // One command loads the bundle several times (the gate, the threshold contracts, the engine): files whose
         // bytes are the same as the last load's give the same bundle without parsing them again.
-        let inputs = PolicyBundleMemo.Inputs(directory: directory.absoluteString, thresholds: thresholdsURL.absoluteString,
-                                             thresholdsName: thresholdsName, directoryName: directoryName, names: names,
-                                             sources: sources, thresholdsData: data)
+        let inputs = PolicyBundleMemo.Inputs(
+            directory: directory.absoluteString, thresholds: thresholdsURL.absoluteString,
+            thresholdsName: thresholdsName, directoryName: directoryName, names: names,
+            sources: sources, thresholdsData: data)
         if let bundle = PolicyBundleMemo.shared.bundle(for: inputs) { return bundle }
         let modules = zip(names, sources).map { name, source in
             Module(name: name, source: source, package: packageName(in: source), isTest: name.hasSuffix("_test.rego"))
         }
         let (thresholds, duplicates) = try parseThresholds(data, url: thresholdsURL)
-        let bundle = PolicyBundle(directory: directory, modules: modules, thresholds: thresholds,
-                                  thresholdsName: thresholdsName ?? thresholdsURL.lastPathComponent,
-                                  duplicateThresholds: duplicates, directoryName: directoryName)
+        let bundle = PolicyBundle(
+            directory: directory, modules: modules, thresholds: thresholds,
+            thresholdsName: thresholdsName ?? thresholdsURL.lastPathComponent,
+            duplicateThresholds: duplicates, directoryName: directoryName)
         guard !bundle.domains.isEmpty else { throw PolicyError.noPolicies(path: directory.path) }
         PolicyBundleMemo.shared.store(bundle, for: inputs)
         return bundle
@@ -173,31 +196,39 @@ public struct PolicyBundle: Sendable {
         try loadThresholdsReportingDuplicates(url).value
     }
 
-    static func loadThresholdsReportingDuplicates(_ url: URL) throws -> (value: JSONValue, duplicates: [(path: String, line: Int)]) {
+    static func loadThresholdsReportingDuplicates(_ url: URL) throws -> (
+        value: JSONValue, duplicates: [(path: String, line: Int)]
+    ) {
         try parseThresholds(try readThresholds(url), url: url)
     }
 
     private static func readThresholds(_ url: URL) throws -> Data {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw PolicyError.thresholdsMissing(path: url.path) }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw PolicyError.thresholdsMissing(path: url.path)
+        }
         do { return try Data(contentsOf: url) } catch {
             throw PolicyError.unreadable(path: url.path, reason: error.localizedDescription)
         }
     }
 
-    private static func parseThresholds(_ data: Data, url: URL) throws -> (value: JSONValue, duplicates: [(path: String, line: Int)]) {
+    private static func parseThresholds(_ data: Data, url: URL) throws -> (
+        value: JSONValue, duplicates: [(path: String, line: Int)]
+    ) {
         let value: JSONValue
         do { value = try JSONValue.parse(data) } catch {
             throw PolicyError.thresholdsInvalid(path: url.path, reason: "not valid JSON (\(describe(error)))")
         }
         guard case .object = value else {
-            throw PolicyError.thresholdsInvalid(path: url.path, reason: "the top level is \(DomainDocument.kind(value))")
+            throw PolicyError.thresholdsInvalid(
+                path: url.path, reason: "the top level is \(DomainDocument.kind(value))")
         }
         return (value, JSONDuplicateKeys.find(in: data))
     }
 
     private static func describe(_ error: Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {
-            return (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String ?? context.debugDescription
+            return (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
+                ?? context.debugDescription
         }
         return "\(error)"
     }
@@ -216,7 +247,9 @@ public struct PolicyBundle: Sendable {
 
     /// Validates a domain name given on the command line (it becomes part of a URL path and a Rego ref).
     public static func validateDomainName(_ name: String) throws {
-        let valid = !name.isEmpty && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+        let valid =
+            !name.isEmpty
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
             && !("0"..."9").contains(name.unicodeScalars.first!)
         guard valid else { throw PolicyError.invalidDomainName(name) }
     }
@@ -252,8 +285,11 @@ final class PolicyBundleMemo: @unchecked Sendable {
                 default: return false
                 }
             }
-            func same(_ x: [String], _ y: [String]) -> Bool { x.count == y.count && zip(x, y).allSatisfy { same($0, $1) } }
-            return same(a.directory, b.directory) && same(a.thresholds, b.thresholds) && same(a.thresholdsName, b.thresholdsName)
+            func same(_ x: [String], _ y: [String]) -> Bool {
+                x.count == y.count && zip(x, y).allSatisfy { same($0, $1) }
+            }
+            return same(a.directory, b.directory) && same(a.thresholds, b.thresholds)
+                && same(a.thresholdsName, b.thresholdsName)
                 && same(a.directoryName, b.directoryName) && same(a.names, b.names) && same(a.sources, b.sources)
                 && a.thresholdsData == b.thresholdsData
         }

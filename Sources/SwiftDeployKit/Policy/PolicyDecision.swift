@@ -54,8 +54,10 @@ public struct PolicyDecision: Sendable, Equatable {
     /// Timings in milliseconds by phase (e.g. `collect`, `evaluate`).
     public var timingsMs: [String: Double]
 
-    public init(domain: String, verdict: Verdict, reasons: [String], warnings: [String] = [], engine: String,
-                input: JSONValue, timingsMs: [String: Double] = [:]) {
+    public init(
+        domain: String, verdict: Verdict, reasons: [String], warnings: [String] = [], engine: String,
+        input: JSONValue, timingsMs: [String: Double] = [:]
+    ) {
         self.domain = domain
         self.verdict = verdict
         self.reasons = reasons
@@ -99,8 +101,10 @@ public struct GateRequest: Sendable {
     /// Overrides `metrics.window` (`gate --window`).
     public var window: ManifestDuration?
 
-    public init(manifest: Manifest, action: String, targetMode: DeploymentMode? = nil, metricsURL: URL? = nil,
-                window: ManifestDuration? = nil) {
+    public init(
+        manifest: Manifest, action: String, targetMode: DeploymentMode? = nil, metricsURL: URL? = nil,
+        window: ManifestDuration? = nil
+    ) {
         self.manifest = manifest
         self.action = action
         self.targetMode = targetMode

@@ -16,15 +16,19 @@ public struct PolicyEvaluator: PolicyGate {
     /// Picks the metrics source for a request; the default follows `--metrics-url`, then `metrics.source`.
     public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
     /// Collects the `slo` domain's evidence (Prometheus and the history); the default is ``SLOCollector``.
-    public var sloEvidence: @Sendable (GateRequest) async -> SLOEvidence = { await SLOCollector().collect(manifest: $0.manifest) }
+    public var sloEvidence: @Sendable (GateRequest) async -> SLOEvidence = {
+        await SLOCollector().collect(manifest: $0.manifest)
+    }
     /// Loads the policy bundle whose threshold contracts every decision is checked against; the default reads the
     /// manifest's `policy.dir` and `policy.thresholds` (for both engines: the OPA server is given the same files).
     public var bundleLoader: @Sendable (Manifest) throws -> PolicyBundle
 
-    public init(backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
-                hostFacts: @escaping @Sendable (Manifest) async -> HostFacts = PolicyEvaluator.defaultHostFacts,
-                metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource,
-                bundleLoader: @escaping @Sendable (Manifest) throws -> PolicyBundle = { try PolicyBundle.load(manifest: $0) }) {
+    public init(
+        backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
+        hostFacts: @escaping @Sendable (Manifest) async -> HostFacts = PolicyEvaluator.defaultHostFacts,
+        metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource,
+        bundleLoader: @escaping @Sendable (Manifest) throws -> PolicyBundle = { try PolicyBundle.load(manifest: $0) }
+    ) {
         self.backendFactory = backendFactory
         self.hostFacts = hostFacts
         self.metricsSourceFactory = metricsSourceFactory
@@ -85,11 +89,14 @@ public struct PolicyEvaluator: PolicyGate {
         var decisions: [PolicyDecision] = []
         for domain in domains {
             let evidence = PolicyInput.evidence(for: domain)
-            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics), usesSLO = evidence.contains(.slo)
-            let input = PolicyInput.document(request: request, domain: domain, host: usesHost ? host : nil,
-                                             metrics: usesMetrics ? metrics : nil, slo: usesSLO ? slo : nil)
+            let usesHost = evidence.contains(.host), usesMetrics = evidence.contains(.metrics),
+                usesSLO = evidence.contains(.slo)
+            let input = PolicyInput.document(
+                request: request, domain: domain, host: usesHost ? host : nil,
+                metrics: usesMetrics ? metrics : nil, slo: usesSLO ? slo : nil)
             var domainTimings = timings.filter { key, _ in
-                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics) || (key == "collect_slo" && usesSLO)
+                (key == "collect_host" && usesHost) || (key == "collect_metrics" && usesMetrics)
+                    || (key == "collect_slo" && usesSLO)
             }
             var missing: [String] = limitProblems(domain)
             if usesMetrics {
@@ -101,15 +108,19 @@ public struct PolicyEvaluator: PolicyGate {
             let notes = usesMetrics ? (metrics?.notes ?? []) : []
 
             guard missing.isEmpty else {
-                decisions.append(PolicyDecision(domain: domain, verdict: .inconclusive, reasons: missing + notes,
-                                                engine: backend.engineDescription, input: input, timingsMs: domainTimings))
+                decisions.append(
+                    PolicyDecision(
+                        domain: domain, verdict: .inconclusive, reasons: missing + notes,
+                        engine: backend.engineDescription, input: input, timingsMs: domainTimings))
                 continue
             }
             let start = MonotonicClock.now()
             let result = await backend.evaluate(domain: domain, input: input)
             domainTimings["evaluate"] = elapsedMs(since: start)
-            decisions.append(PolicyEvaluator.decision(domain: domain, result: result, notes: notes,
-                                                      engine: backend.engineDescription, input: input, timings: domainTimings))
+            decisions.append(
+                PolicyEvaluator.decision(
+                    domain: domain, result: result, notes: notes,
+                    engine: backend.engineDescription, input: input, timings: domainTimings))
         }
         return decisions
     }
@@ -118,43 +129,55 @@ public struct PolicyEvaluator: PolicyGate {
     /// fail-closed rules as ``evaluate(domains:request:)``: the domain's threshold contract is checked against
     /// thresholds.json, and any problem there or in `insufficient` makes the decision inconclusive with it as a
     /// reason; the engine is asked only when there is none.
-    public func decide(domain: String, manifest: Manifest, input: JSONValue, insufficient: [String],
-                       notes: [String] = []) async -> PolicyDecision {
+    public func decide(
+        domain: String, manifest: Manifest, input: JSONValue, insufficient: [String],
+        notes: [String] = []
+    ) async -> PolicyDecision {
         var missing: [String]
         do {
             missing = try bundleLoader(manifest).thresholdProblems(for: domain)
         } catch {
-            missing = ["the policy limits cannot be checked: \((error as? SwiftDeployFailure)?.errorDescription ?? "\(error)")"]
+            missing = [
+                "the policy limits cannot be checked: \((error as? SwiftDeployFailure)?.errorDescription ?? "\(error)")"
+            ]
         }
         missing += insufficient
         let backend = backendFactory(manifest)
         guard missing.isEmpty else {
-            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: missing + notes, engine: backend.engineDescription,
-                                  input: input)
+            return PolicyDecision(
+                domain: domain, verdict: .inconclusive, reasons: missing + notes, engine: backend.engineDescription,
+                input: input)
         }
         let start = MonotonicClock.now()
         let result = await backend.evaluate(domain: domain, input: input)
-        return PolicyEvaluator.decision(domain: domain, result: result, notes: notes, engine: backend.engineDescription,
-                                        input: input, timings: ["evaluate": elapsedMs(since: start)])
+        return PolicyEvaluator.decision(
+            domain: domain, result: result, notes: notes, engine: backend.engineDescription,
+            input: input, timings: ["evaluate": elapsedMs(since: start)])
     }
 
     /// The verdict rule: deny when `deny` is non-empty, warn when only `warn` is, allow otherwise; inconclusive when
     /// the engine could not decide.
-    public static func decision(domain: String, result: BackendResult, notes: [String] = [], engine: String,
-                                input: JSONValue, timings: [String: Double] = [:]) -> PolicyDecision {
+    public static func decision(
+        domain: String, result: BackendResult, notes: [String] = [], engine: String,
+        input: JSONValue, timings: [String: Double] = [:]
+    ) -> PolicyDecision {
         switch result {
         case .unavailable(let reason):
-            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: [reason] + notes, engine: engine,
-                                  input: input, timingsMs: timings)
+            return PolicyDecision(
+                domain: domain, verdict: .inconclusive, reasons: [reason] + notes, engine: engine,
+                input: input, timingsMs: timings)
         case .decided(let deny, let warn) where !deny.isEmpty:
-            return PolicyDecision(domain: domain, verdict: .deny, reasons: deny + notes, warnings: warn, engine: engine,
-                                  input: input, timingsMs: timings)
+            return PolicyDecision(
+                domain: domain, verdict: .deny, reasons: deny + notes, warnings: warn, engine: engine,
+                input: input, timingsMs: timings)
         case .decided(_, let warn) where !warn.isEmpty:
-            return PolicyDecision(domain: domain, verdict: .warn, reasons: warn + notes, engine: engine, input: input,
-                                  timingsMs: timings)
+            return PolicyDecision(
+                domain: domain, verdict: .warn, reasons: warn + notes, engine: engine, input: input,
+                timingsMs: timings)
         case .decided:
-            return PolicyDecision(domain: domain, verdict: .allow, reasons: notes, engine: engine, input: input,
-                                  timingsMs: timings)
+            return PolicyDecision(
+                domain: domain, verdict: .allow, reasons: notes, engine: engine, input: input,
+                timingsMs: timings)
         }
     }
 
@@ -167,11 +190,15 @@ public struct PolicyEvaluator: PolicyGate {
         case .opa:
             let text = manifest.policy.opa.url ?? "http://127.0.0.1:\(manifest.policy.opa.port)"
             guard let url = URL(string: text) else {
-                return UnavailableBackend(engineDescription: "opa \(text)", reason: "policy.opa.url \(text.debugDescription) is not a URL")
+                return UnavailableBackend(
+                    engineDescription: "opa \(text)", reason: "policy.opa.url \(text.debugDescription) is not a URL")
             }
             let budget = manifest.policy.timeout.seconds
-            return OPAServerBackend(baseURL: url, limits: HTTPLimits(connectTimeout: min(2, budget), totalTimeout: budget,
-                                                                      maxBodyBytes: 4 << 20))
+            return OPAServerBackend(
+                baseURL: url,
+                limits: HTTPLimits(
+                    connectTimeout: min(2, budget), totalTimeout: budget,
+                    maxBodyBytes: 4 << 20))
         case .embedded:
             return EmbeddedBackendFactory.make(manifest)
         }

@@ -31,8 +31,10 @@ public enum PolicyInput {
         }
     }
 
-    public static func document(request: GateRequest, domain: String, host: HostFacts?, metrics: WindowFigures?,
-                                slo: SLOEvidence? = nil) -> JSONValue {
+    public static func document(
+        request: GateRequest, domain: String, host: HostFacts?, metrics: WindowFigures?,
+        slo: SLOEvidence? = nil
+    ) -> JSONValue {
         let manifest = request.manifest
         var service: [String: JSONValue] = [
             "name": .string(manifest.services.name),

@@ -54,8 +54,10 @@ public struct ThresholdContract: Sendable, Equatable {
         /// Where it is declared, `policies/canary.rego:5`.
         public var declaredAt: String
 
-        public init(name: String, kind: Kind, minimum: Double? = nil, maximum: Double? = nil, allowed: [String]? = nil,
-                    items: [Key]? = nil, minItems: Int? = nil, declaredAt: String) {
+        public init(
+            name: String, kind: Kind, minimum: Double? = nil, maximum: Double? = nil, allowed: [String]? = nil,
+            items: [Key]? = nil, minItems: Int? = nil, declaredAt: String
+        ) {
             self.name = name
             self.kind = kind
             self.minimum = minimum
@@ -109,7 +111,9 @@ public struct ThresholdContract: Sendable, Equatable {
                 var contract = contracts[domain] ?? ThresholdContract(domain: domain, keys: [:])
                 for key in keys {
                     if let earlier = contract.keys[key.name], earlier.typeDescription != key.typeDescription {
-                        problems[domain, default: []].append("\(key.declaredAt): threshold \(domain).\(key.name) is declared \(key.typeDescription) here but \(earlier.typeDescription) at \(earlier.declaredAt); declare it once")
+                        problems[domain, default: []].append(
+                            "\(key.declaredAt): threshold \(domain).\(key.name) is declared \(key.typeDescription) here but \(earlier.typeDescription) at \(earlier.declaredAt); declare it once"
+                        )
                     }
                     contract.keys[key.name] = key
                 }
@@ -117,7 +121,9 @@ public struct ThresholdContract: Sendable, Equatable {
             }
         }
         for domain in domains where contracts[domain] == nil && problems[domain] == nil {
-            problems[domain] = ["the \(domain) policy declares no thresholds contract: add a METADATA annotation with custom.thresholds above `package swiftdeploy.\(domain)` (`thresholds: {}` when it reads none; see docs/policy.md)"]
+            problems[domain] = [
+                "the \(domain) policy declares no thresholds contract: add a METADATA annotation with custom.thresholds above `package swiftdeploy.\(domain)` (`thresholds: {}` when it reads none; see docs/policy.md)"
+            ]
         }
         return (contracts, problems)
     }
@@ -137,7 +143,10 @@ public struct ThresholdContract: Sendable, Equatable {
         while index < lines.count {
             let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("package ") { return .none }
-            guard trimmed == "# METADATA" || trimmed == "#METADATA" else { index += 1; continue }
+            guard trimmed == "# METADATA" || trimmed == "#METADATA" else {
+                index += 1
+                continue
+            }
             let start = index + 1
             var body: [String] = []
             var end = start
@@ -162,12 +171,16 @@ public struct ThresholdContract: Sendable, Equatable {
     private static func parse(_ yaml: String, file: String, firstLine: Int) -> Declaration {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
-            return .failure("\(file):\(firstLine): the METADATA annotation is not valid YAML: \(error); fix the comment block above the package")
+            return .failure(
+                "\(file):\(firstLine): the METADATA annotation is not valid YAML: \(error); fix the comment block above the package"
+            )
         }
         guard let root, let custom = root["custom"], let thresholds = custom["thresholds"] else { return .none }
         func at(_ node: Node) -> String { "\(file):\(firstLine + (node.mark?.line ?? 1) - 1)" }
         guard case .mapping(let mapping) = thresholds else {
-            return .failure("\(at(thresholds)): custom.thresholds must be a mapping of threshold name to type, e.g. `max_p99_ms: number`")
+            return .failure(
+                "\(at(thresholds)): custom.thresholds must be a mapping of threshold name to type, e.g. `max_p99_ms: number`"
+            )
         }
         var keys: [Key] = []
         for (keyNode, valueNode) in mapping {
@@ -196,10 +209,14 @@ public struct ThresholdContract: Sendable, Equatable {
         var allowed: [String]? = nil, items: [Key]? = nil, minItems: Int? = nil
         if case .mapping(let spec) = valueNode {
             typeNode = spec["type"]
-            let fields = nested ? ["type", "minimum", "maximum", "enum", "description"]
-                                : ["type", "minimum", "maximum", "enum", "items", "minItems", "description"]
+            let fields =
+                nested
+                ? ["type", "minimum", "maximum", "enum", "description"]
+                : ["type", "minimum", "maximum", "enum", "items", "minItems", "description"]
             for (specKey, _) in spec where !fields.contains(specKey.string ?? "") {
-                return .failure("\(at(specKey)): unknown key '\(specKey.string ?? "?")' in the declaration of threshold \(name); use \(fields.joined(separator: ", "))")
+                return .failure(
+                    "\(at(specKey)): unknown key '\(specKey.string ?? "?")' in the declaration of threshold \(name); use \(fields.joined(separator: ", "))"
+                )
             }
             for (field, target) in [("minimum", 0), ("maximum", 1)] {
                 guard let node = spec[field] else { continue }
@@ -210,7 +227,8 @@ public struct ThresholdContract: Sendable, Equatable {
             }
             if let node = spec["enum"] {
                 guard case .sequence(let words) = node, !words.isEmpty,
-                      let strings = Optional(words.compactMap(\.string)), strings.count == words.count else {
+                    let strings = Optional(words.compactMap(\.string)), strings.count == words.count
+                else {
                     return .failure("\(at(node)): enum of threshold \(name) must be a non-empty list of words")
                 }
                 allowed = strings
@@ -223,14 +241,17 @@ public struct ThresholdContract: Sendable, Equatable {
             }
             if let node = spec["items"] {
                 guard case .mapping(let fields) = node, !fields.isEmpty else {
-                    return .failure("\(at(node)): items of threshold \(name) must be a mapping of field name to type, e.g. `{factor: number, long: string}`")
+                    return .failure(
+                        "\(at(node)): items of threshold \(name) must be a mapping of field name to type, e.g. `{factor: number, long: string}`"
+                    )
                 }
                 var declared: [Key] = []
                 for (fieldNode, fieldValue) in fields {
                     switch key(fieldNode, fieldValue, at: at, nested: true) {
                     case .success(let field):
                         if declared.contains(where: { $0.name == field.name }) {
-                            return .failure("\(at(fieldNode)): field \(field.name) of threshold \(name) is declared twice")
+                            return .failure(
+                                "\(at(fieldNode)): field \(field.name) of threshold \(name) is declared twice")
                         }
                         declared.append(field)
                     case .failure(let message): return .failure(message)
@@ -240,19 +261,25 @@ public struct ThresholdContract: Sendable, Equatable {
             }
         }
         guard let text = typeNode?.string, let kind = Kind(rawValue: text) else {
-            return .failure("\(at(valueNode)): threshold \(name) must declare a type (\(kinds)), got \(typeNode?.string.map { "'\($0)'" } ?? "nothing")")
+            return .failure(
+                "\(at(valueNode)): threshold \(name) must declare a type (\(kinds)), got \(typeNode?.string.map { "'\($0)'" } ?? "nothing")"
+            )
         }
         if minimum != nil || maximum != nil, kind != .number, kind != .integer {
-            return .failure("\(at(valueNode)): threshold \(name) is \(kind.rawValue): minimum and maximum apply to numbers only")
+            return .failure(
+                "\(at(valueNode)): threshold \(name) is \(kind.rawValue): minimum and maximum apply to numbers only")
         }
         if allowed != nil, kind != .string {
             return .failure("\(at(valueNode)): threshold \(name) is \(kind.rawValue): enum applies to strings only")
         }
         if items != nil || minItems != nil, kind != .array {
-            return .failure("\(at(valueNode)): threshold \(name) is \(kind.rawValue): items and minItems apply to arrays only")
+            return .failure(
+                "\(at(valueNode)): threshold \(name) is \(kind.rawValue): items and minItems apply to arrays only")
         }
-        return .success(Key(name: name, kind: kind, minimum: minimum, maximum: maximum, allowed: allowed, items: items,
-                            minItems: minItems, declaredAt: at(keyNode)))
+        return .success(
+            Key(
+                name: name, kind: kind, minimum: minimum, maximum: maximum, allowed: allowed, items: items,
+                minItems: minItems, declaredAt: at(keyNode)))
     }
 
     /// The problems of `block` (the domain's object in `thresholds.json`, nil when absent) against this contract.
@@ -260,7 +287,8 @@ public struct ThresholdContract: Sendable, Equatable {
     public func problems(block: JSONValue?, file: String, otherBlocks: [String] = []) -> [String] {
         guard let block else {
             if keys.isEmpty { return [] }
-            var message = "\(file) has no \(domain) block; the \(domain) policy reads \(keys.keys.sorted().map { "\(domain).\($0)" }.joined(separator: ", ")): add it"
+            var message =
+                "\(file) has no \(domain) block; the \(domain) policy reads \(keys.keys.sorted().map { "\(domain).\($0)" }.joined(separator: ", ")): add it"
             if let typo = ManifestNodeSuggestion.closest(domain, among: otherBlocks) {
                 message += " (\(file) has a '\(typo)' block: did you mean '\(domain)'?)"
             }
@@ -272,7 +300,8 @@ public struct ThresholdContract: Sendable, Equatable {
         var result: [String] = []
         for name in keys.keys.sorted() where values[name] == nil {
             let key = keys[name]!
-            var message = "\(file): threshold \(domain).\(name) is missing; the \(domain) policy reads it (\(key.typeDescription), declared at \(key.declaredAt)): add it"
+            var message =
+                "\(file): threshold \(domain).\(name) is missing; the \(domain) policy reads it (\(key.typeDescription), declared at \(key.declaredAt)): add it"
             let unknown = values.keys.filter { keys[$0] == nil }
             if let typo = ManifestNodeSuggestion.closest(name, among: Array(unknown)) {
                 message += " (\(file) has '\(domain).\(typo)': misspelt?)"
@@ -309,13 +338,18 @@ extension ThresholdContract.Key {
         for (index, element) in elements.enumerated() {
             let at = "\(path)[\(index)]"
             guard case .object(let fields) = element else {
-                result.append("\(file): threshold \(at) must be an object with \(names.joined(separator: ", ")), got \(Self.shown(element)) (declared at \(declaredAt))")
+                result.append(
+                    "\(file): threshold \(at) must be an object with \(names.joined(separator: ", ")), got \(Self.shown(element)) (declared at \(declaredAt))"
+                )
                 continue
             }
             for item in items {
                 guard let field = fields[item.name] else {
-                    var message = "\(file): threshold \(at).\(item.name) is missing; the \(domain) policy reads it (\(item.typeDescription), declared at \(item.declaredAt)): add it"
-                    if let typo = ManifestNodeSuggestion.closest(item.name, among: fields.keys.filter { !names.contains($0) }) {
+                    var message =
+                        "\(file): threshold \(at).\(item.name) is missing; the \(domain) policy reads it (\(item.typeDescription), declared at \(item.declaredAt)): add it"
+                    if let typo = ManifestNodeSuggestion.closest(
+                        item.name, among: fields.keys.filter { !names.contains($0) })
+                    {
                         message += " (\(file) has '\(at).\(typo)': misspelt?)"
                     }
                     result.append(message)

@@ -60,7 +60,8 @@ struct CanaryContext {
     static let swarmSplitAction: String = {
         var action = #"{{$w := index .Service.Labels "\#(swarmWeightLabel)"}}"#
         for weight in 1...100 {
-            let lines = CanaryRender(image: "", version: "", weight: weight, sticky: false).splitLines.joined(separator: "\n        ")
+            let lines = CanaryRender(image: "", version: "", weight: weight, sticky: false).splitLines.joined(
+                separator: "\n        ")
             action += #"{{\#(weight == 1 ? "if" : "else if") eq $w "\#(weight)"}}"# + lines
         }
         return action + "{{else}}* stable;{{end}}"
@@ -78,10 +79,12 @@ struct CanaryContext {
     /// the fixed weight (the live form written into the nginx container).
     init(_ canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool = false) throws {
         if ManifestGrammar.imageReference(canary.image) != nil {
-            throw RenderError.unsafeValue(field: "rollout --image", value: "'\(canary.image)'", context: "docker-compose.yml")
+            throw RenderError.unsafeValue(
+                field: "rollout --image", value: "'\(canary.image)'", context: "docker-compose.yml")
         }
         if ManifestGrammar.version(canary.version) != nil {
-            throw RenderError.unsafeValue(field: "rollout --version", value: "'\(canary.version)'", context: "docker-compose.yml")
+            throw RenderError.unsafeValue(
+                field: "rollout --version", value: "'\(canary.version)'", context: "docker-compose.yml")
         }
         try self.init(split: canary, manifest: manifest, swarmTemplate: swarmTemplate)
     }
@@ -90,19 +93,23 @@ struct CanaryContext {
     /// everyone on stable, so that neither `deploy`, a rollout's start or steps nor its end changes nginx's Swarm
     /// config (and so its task).
     static func swarmNoRollout(manifest: Manifest, swarmTemplate: Bool) throws -> CanaryContext {
-        try CanaryContext(split: CanaryRender(image: "", version: "", weight: 0, sticky: manifest.rollout.sticky), manifest: manifest,
-                          swarmTemplate: swarmTemplate)
+        try CanaryContext(
+            split: CanaryRender(image: "", version: "", weight: 0, sticky: manifest.rollout.sticky), manifest: manifest,
+            swarmTemplate: swarmTemplate)
     }
 
     private init(split canary: CanaryRender, manifest: Manifest, swarmTemplate: Bool) throws {
         let service = CanaryRender.serviceName(for: manifest.services.name)
         if ManifestGrammar.dnsLabel(service) != nil {
-            throw RenderError.unsafeValue(field: "the candidate's service name", value: "'\(service)'", context: "a Compose service name (shorten services.name)")
+            throw RenderError.unsafeValue(
+                field: "the candidate's service name", value: "'\(service)'",
+                context: "a Compose service name (shorten services.name)")
         }
         let swarm = manifest.runtime == .swarm
         canaryService = try Escaping.composeKey(service, field: "services.name")
         // On Swarm every replica of the candidate answers at tasks.<service>, as the stable side's.
-        canaryUpstream = try Escaping.nginxToken("http://\(swarm ? "tasks." : "")\(service):\(manifest.services.port)", field: "services.name")
+        canaryUpstream = try Escaping.nginxToken(
+            "http://\(swarm ? "tasks." : "")\(service):\(manifest.services.port)", field: "services.name")
         canaryImage = Escaping.composeString(canary.image)
         canaryVersion = Escaping.composeString(canary.version)
         weightDigits = String(CanaryRender.clamped(canary.weight))

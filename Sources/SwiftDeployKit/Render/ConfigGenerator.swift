@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +18,10 @@ public struct ConfigGenerator: Sendable {
     /// Swarm, during a rollout: the image the stable service runs, in place of `services.image` (see ``ConfigRenderer``).
     public var stableImage: String? = nil
 
-    public init(manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
-                stableImage: String? = nil) {
+    public init(
+        manifest: Manifest, templates: TemplateSet, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
+        stableImage: String? = nil
+    ) {
         self.manifest = manifest
         self.templates = templates
         self.manifestName = manifestName
@@ -27,28 +30,36 @@ public struct ConfigGenerator: Sendable {
     }
 
     /// Uses the manifest's own templates (`templates:`) or the built-in ones.
-    public init(manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil, stableImage: String? = nil) throws {
-        self.init(manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName, canary: canary,
-                  stableImage: stableImage)
+    public init(
+        manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
+        stableImage: String? = nil
+    ) throws {
+        self.init(
+            manifest: manifest, templates: try TemplateSet.forManifest(manifest), manifestName: manifestName,
+            canary: canary,
+            stableImage: stableImage)
     }
 
     /// What would be written, without writing.
     public func render() throws -> [GeneratedFile] {
-        let rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestName, canary: canary,
-                                                                               stableImage: stableImage)
+        let rendered = try ConfigRenderer(templates: templates).render(
+            manifest, manifestName: manifestName, canary: canary,
+            stableImage: stableImage)
         // nginx.conf is read by the unprivileged nginx in its container; docker-compose.yml holds
         // services.env values and is read by Compose as the user running swiftdeploy only. The
         // observability/ files hold no secret and are read by Prometheus and Alertmanager running
         // as their own unprivileged users.
         let observability = ObservabilityRenderer(manifest: manifest, manifestName: manifestName).files().map {
-            GeneratedFile(url: manifest.observabilityDirectoryURL.appendingPathComponent($0.path), contents: $0.contents,
-                          permissions: 0o644)
+            GeneratedFile(
+                url: manifest.observabilityDirectoryURL.appendingPathComponent($0.path), contents: $0.contents,
+                permissions: 0o644)
         }
         return [
             GeneratedFile(url: manifest.nginxConfigURL, contents: rendered.nginxConf, permissions: 0o644),
             // The runtime's own file: docker-compose.yml, or docker-stack.yml with runtime: swarm. Both hold
             // services.env values.
-            GeneratedFile(url: manifest.runtimeFileURL, contents: rendered.stack ?? rendered.compose, permissions: 0o600),
+            GeneratedFile(
+                url: manifest.runtimeFileURL, contents: rendered.stack ?? rendered.compose, permissions: 0o600),
         ] + observability
     }
 
@@ -70,9 +81,14 @@ public struct ConfigGenerator: Sendable {
                 do {
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 } catch {
-                    throw RenderError.writeFailed(path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
+                    throw RenderError.writeFailed(
+                        path: directory.path, reason: "cannot create the directory: \(error.localizedDescription)")
                 }
-                staged.append((try AtomicFile.stage(Data(file.contents.utf8), for: file.url, mode: mode_t(file.permissions)), file.url))
+                staged.append(
+                    (
+                        try AtomicFile.stage(Data(file.contents.utf8), for: file.url, mode: mode_t(file.permissions)),
+                        file.url
+                    ))
             }
         } catch let error as FileWriteError {
             staged.forEach { try? FileManager.default.removeItem(at: $0.temp) }
@@ -111,7 +127,8 @@ public struct GeneratedFile: Sendable, Equatable {
     /// Compares with what is on disk, contents and permissions.
     public func status() -> Status {
         guard let existing = FileManager.default.contents(atPath: url.path) else { return .created }
-        let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?.intValue
+        let mode = (try? FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? NSNumber)?
+            .intValue
         return existing == Data(contents.utf8) && mode.map({ $0 & 0o777 }) == permissions ? .unchanged : .updated
     }
 }

@@ -14,8 +14,10 @@ public struct ConfigRenderer: Sendable {
     /// `canary` adds a running rollout's candidate service and traffic split; nil renders without one.
     /// `stableImage` (Swarm, during a rollout): the image the stable service runs, written in its place of
     /// `services.image` so the rollout's stack deploys leave stable as it is (see ``StackContext``).
-    public func render(_ manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
-                       stableImage: String? = nil) throws -> RenderedConfig {
+    public func render(
+        _ manifest: Manifest, manifestName: String = "manifest.yaml", canary: CanaryRender? = nil,
+        stableImage: String? = nil
+    ) throws -> RenderedConfig {
         let nginxContext = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let composeContext = try ComposeContext(manifest: manifest, manifestName: manifestName, canary: canary)
         let nginx = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(nginxContext)
@@ -24,7 +26,8 @@ public struct ConfigRenderer: Sendable {
         // On Swarm, nginx.conf (the Swarm config) always carries the split as Go template actions Swarm fills in from
         // the nginx service's weight label when it starts a task (no label: all on stable), so it is the same config
         // with or without a rollout and at every weight; `nginx` above is its live form at the weight (0 without one).
-        let templated = try NginxContext(manifest: manifest, manifestName: manifestName, canary: canary, swarmTemplate: true)
+        let templated = try NginxContext(
+            manifest: manifest, manifestName: manifestName, canary: canary, swarmTemplate: true)
         let swarmConf = try compile(templates.nginx, name: TemplateSet.nginxFileName).render(templated)
         try Self.checkGoTemplate(swarmConf)
         guard let stackTemplate = templates.stack else {
@@ -33,12 +36,15 @@ public struct ConfigRenderer: Sendable {
         let compiled = try compile(stackTemplate, name: TemplateSet.stackFileName)
         // The digest of what this manifest deploys without a rollout (the stack rendered without a candidate, a pin
         // or the digest itself), carried as a label of the app services.
-        let plain = compiled.render(try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf))
+        let plain = compiled.render(
+            try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf))
         let digest = String(Digest.sha256Hex(of: Data(plain.utf8)).prefix(16))
-        let stackContext = try StackContext(manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary,
-                                            stableImage: stableImage, manifestDigest: digest)
+        let stackContext = try StackContext(
+            manifest: manifest, manifestName: manifestName, nginxConf: swarmConf, canary: canary,
+            stableImage: stableImage, manifestDigest: digest)
         let stack = compiled.render(stackContext)
-        return RenderedConfig(nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: nginx, stackDigest: digest)
+        return RenderedConfig(
+            nginxConf: swarmConf, compose: compose, stack: stack, nginxLive: nginx, stackDigest: digest)
     }
 
     /// Swarm's Go template driver reads every `{{` as an action: the only ones nginx.conf may hold are swiftdeploy's
@@ -48,8 +54,11 @@ public struct ConfigRenderer: Sendable {
             .replacingOccurrences(of: CanaryContext.swarmWeightAction, with: "")
         if let range = rest.range(of: "{{") {
             let line = rest[..<range.lowerBound].filter { $0 == "\n" }.count + 1
-            throw RenderError.unsafeValue(field: "nginx.conf", value: "'{{' on line \(line)",
-                                          context: "a Swarm config rendered by Go's template driver (remove the '{{' from the manifest or the template)")
+            throw RenderError.unsafeValue(
+                field: "nginx.conf", value: "'{{' on line \(line)",
+                context:
+                    "a Swarm config rendered by Go's template driver (remove the '{{' from the manifest or the template)"
+            )
         }
     }
 

@@ -45,57 +45,57 @@ public struct ObservabilityRenderer: Sendable {
         let service = manifest.services.name
         var out = header
         out += """
-        global:
-          scrape_interval: \(o.scrapeInterval)
-          evaluation_interval: \(o.scrapeInterval)
-          external_labels:
-            project: \(yaml(manifest.project))
-        rule_files:
-          - "rules/*.yml"
-
-        """
-        if o.alertmanager {
-            out += """
-            alerting:
-              alertmanagers:
-                - static_configs:
-                    - targets: ["alertmanager:\(ContainerLayout.alertmanagerPort)"]
+            global:
+              scrape_interval: \(o.scrapeInterval)
+              evaluation_interval: \(o.scrapeInterval)
+              external_labels:
+                project: \(yaml(manifest.project))
+            rule_files:
+              - "rules/*.yml"
 
             """
+        if o.alertmanager {
+            out += """
+                alerting:
+                  alertmanagers:
+                    - static_configs:
+                        - targets: ["alertmanager:\(ContainerLayout.alertmanagerPort)"]
+
+                """
         }
         // Every replica of the app (Docker's DNS answers one A record per container) and, during a rollout, every
         // replica of `<name>-canary`; the name a target was found under becomes its `variant` label.
         out += """
-        scrape_configs:
-          - job_name: \(yaml(service))
-            metrics_path: /metrics
-            dns_sd_configs:
-              - names: [\(yaml(service))]
-                type: A
-                port: \(manifest.services.port)
-                refresh_interval: \(o.scrapeInterval)
-              - names: [\(yaml(service + "-canary"))]
-                type: A
-                port: \(manifest.services.port)
-                refresh_interval: \(o.scrapeInterval)
-            relabel_configs:
-              - source_labels: [__meta_dns_name]
-                regex: \(yaml(sloRegexEscape(service)))
-                target_label: variant
-                replacement: stable
-              - source_labels: [__meta_dns_name]
-                regex: \(yaml(sloRegexEscape(service + "-canary")))
-                target_label: variant
-                replacement: canary
-
-        """
-        if o.prometheus {
-            out += """
-              - job_name: prometheus
-                static_configs:
-                  - targets: ["localhost:\(ContainerLayout.prometheusPort)"]
+            scrape_configs:
+              - job_name: \(yaml(service))
+                metrics_path: /metrics
+                dns_sd_configs:
+                  - names: [\(yaml(service))]
+                    type: A
+                    port: \(manifest.services.port)
+                    refresh_interval: \(o.scrapeInterval)
+                  - names: [\(yaml(service + "-canary"))]
+                    type: A
+                    port: \(manifest.services.port)
+                    refresh_interval: \(o.scrapeInterval)
+                relabel_configs:
+                  - source_labels: [__meta_dns_name]
+                    regex: \(yaml(sloRegexEscape(service)))
+                    target_label: variant
+                    replacement: stable
+                  - source_labels: [__meta_dns_name]
+                    regex: \(yaml(sloRegexEscape(service + "-canary")))
+                    target_label: variant
+                    replacement: canary
 
             """
+        if o.prometheus {
+            out += """
+                  - job_name: prometheus
+                    static_configs:
+                      - targets: ["localhost:\(ContainerLayout.prometheusPort)"]
+
+                """
         }
         return out
     }
@@ -110,54 +110,56 @@ public struct ObservabilityRenderer: Sendable {
         for objective in slo.objectives {
             let label = yaml(objective.name)
             let budget = SLOMath.text(objective.errorBudget)
-            let describe: String = objective.indicator == .availability
+            let describe: String =
+                objective.indicator == .availability
                 ? "\(objective.targetText)% of requests not answered 5xx"
                 : "\(objective.targetText)% of requests answered within \(objective.threshold!)"
             out += "  - name: \(yaml("slo-" + objective.name))\n    rules:\n"
             for window in SLOMath.windows + [slo.windowText] {
                 out += """
-                      - record: \(SLOMath.ratioRecord(window))
-                        expr: \(yaml(queries.errorRatio(objective, window: window)))
+                          - record: \(SLOMath.ratioRecord(window))
+                            expr: \(yaml(queries.errorRatio(objective, window: window)))
+                            labels:
+                              objective: \(label)
+
+                    """
+            }
+            out += """
+                      - record: \(SLOMath.objectiveRecord)
+                        expr: vector(\(SLOMath.text(objective.targetRatio)))
+                        labels:
+                          objective: \(label)
+                      - record: \(SLOMath.budgetRecord)
+                        expr: vector(\(budget))
+                        labels:
+                          objective: \(label)
+                      - record: \(SLOMath.budgetRemainingRecord)
+                        expr: \(yaml("1 - \(SLOMath.ratioRecord(slo.windowText)){objective=\"\(objective.name)\"} / \(budget)"))
                         labels:
                           objective: \(label)
 
                 """
-            }
-            out += """
-                  - record: \(SLOMath.objectiveRecord)
-                    expr: vector(\(SLOMath.text(objective.targetRatio)))
-                    labels:
-                      objective: \(label)
-                  - record: \(SLOMath.budgetRecord)
-                    expr: vector(\(budget))
-                    labels:
-                      objective: \(label)
-                  - record: \(SLOMath.budgetRemainingRecord)
-                    expr: \(yaml("1 - \(SLOMath.ratioRecord(slo.windowText)){objective=\"\(objective.name)\"} / \(budget)"))
-                    labels:
-                      objective: \(label)
-
-            """
             for alert in SLOMath.alerts {
                 let threshold = SLOMath.text(alert.threshold(for: objective))
                 let selector = "{objective=\"\(objective.name)\"}"
-                let expr = "\(SLOMath.ratioRecord(alert.long))\(selector) > \(threshold)"
+                let expr =
+                    "\(SLOMath.ratioRecord(alert.long))\(selector) > \(threshold)"
                     + " and \(SLOMath.ratioRecord(alert.short))\(selector) > \(threshold)"
                 let name = alert.name(for: objective)
                 out += """
-                      - alert: \(name)
-                        expr: \(yaml(expr))
-                        labels:
-                          severity: \(alert.severity.rawValue)
-                          objective: \(label)
-                          long_window: \(yaml(alert.long))
-                          short_window: \(yaml(alert.short))
-                        annotations:
-                          summary: \(yaml("\(objective.name) burns its error budget at more than \(alert.factorText)x over \(alert.long) and \(alert.short)"))
-                          description: \(yaml("Objective \(objective.name) (\(describe) over \(slo.windowText)): the error ratio is above \(threshold) (\(alert.factorText) x the budget \(budget)) over both \(alert.long) and \(alert.short)."))
-                          runbook: \(yaml("runbooks/\(name).md"))
+                          - alert: \(name)
+                            expr: \(yaml(expr))
+                            labels:
+                              severity: \(alert.severity.rawValue)
+                              objective: \(label)
+                              long_window: \(yaml(alert.long))
+                              short_window: \(yaml(alert.short))
+                            annotations:
+                              summary: \(yaml("\(objective.name) burns its error budget at more than \(alert.factorText)x over \(alert.long) and \(alert.short)"))
+                              description: \(yaml("Objective \(objective.name) (\(describe) over \(slo.windowText)): the error ratio is above \(threshold) (\(alert.factorText) x the budget \(budget)) over both \(alert.long) and \(alert.short)."))
+                              runbook: \(yaml("runbooks/\(name).md"))
 
-                """
+                    """
             }
         }
         return out
@@ -167,31 +169,31 @@ public struct ObservabilityRenderer: Sendable {
 
     func grafanaDatasource() -> String {
         header + """
-        apiVersion: 1
-        datasources:
-          - name: Prometheus
-            uid: \(Self.datasourceUID)
-            type: prometheus
-            access: proxy
-            url: "http://prometheus:\(ContainerLayout.prometheusPort)"
-            isDefault: true
-            jsonData:
-              timeInterval: \(manifest.observability.scrapeInterval)
+            apiVersion: 1
+            datasources:
+              - name: Prometheus
+                uid: \(Self.datasourceUID)
+                type: prometheus
+                access: proxy
+                url: "http://prometheus:\(ContainerLayout.prometheusPort)"
+                isDefault: true
+                jsonData:
+                  timeInterval: \(manifest.observability.scrapeInterval)
 
-        """
+            """
     }
 
     func grafanaProvider() -> String {
         header + """
-        apiVersion: 1
-        providers:
-          - name: swiftdeploy
-            type: file
-            disableDeletion: true
-            options:
-              path: /var/lib/grafana/dashboards/swiftdeploy
+            apiVersion: 1
+            providers:
+              - name: swiftdeploy
+                type: file
+                disableDeletion: true
+                options:
+                  path: /var/lib/grafana/dashboards/swiftdeploy
 
-        """
+            """
     }
 
     /// Every PromQL expression the dashboard queries, in panel order (tests run each through promtool).
@@ -210,34 +212,60 @@ public struct ObservabilityRenderer: Sendable {
     func dashboardPanels() -> [Panel] {
         let q = SLOQueries(manifest: manifest)
         var panels: [Panel] = [
-            Panel(title: "Request rate", type: "timeseries", unit: "reqps", targets: [(q.requestRate, "{{variant}}")], width: 12),
+            Panel(
+                title: "Request rate", type: "timeseries", unit: "reqps", targets: [(q.requestRate, "{{variant}}")],
+                width: 12)
         ]
         let objectives = manifest.slo?.objectives ?? []
         var errorTargets: [(expr: String, legend: String)] = []
         for o in objectives where o.indicator == .availability {
             errorTargets.append(("\(SLOMath.ratioRecord("5m")){objective=\"\(o.name)\"}", "\(o.name) error ratio (5m)"))
-            errorTargets.append(("\(SLOMath.budgetRecord){objective=\"\(o.name)\"}", "\(o.name) objective (\(SLOMath.text(o.errorBudget)) allowed)"))
+            errorTargets.append(
+                (
+                    "\(SLOMath.budgetRecord){objective=\"\(o.name)\"}",
+                    "\(o.name) objective (\(SLOMath.text(o.errorBudget)) allowed)"
+                ))
         }
         if errorTargets.isEmpty {
             let base = q.baseMatcher
-            errorTargets.append(("(sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[5m])) or vector(0)) / sum(rate(http_requests_total{\(base)}[5m]))", "error ratio (5m)"))
+            errorTargets.append(
+                (
+                    "(sum(rate(http_requests_total{\(base),status_code=~\"5..\"}[5m])) or vector(0)) / sum(rate(http_requests_total{\(base)}[5m]))",
+                    "error ratio (5m)"
+                ))
         }
-        panels.append(Panel(title: "Error rate and objective", type: "timeseries", unit: "percentunit", targets: errorTargets, width: 12))
-        panels.append(Panel(title: "Latency p50 / p95 / p99", type: "timeseries", unit: "s",
-                            targets: [(q.quantile("0.5"), "p50"), (q.quantile("0.95"), "p95"), (q.quantile("0.99"), "p99")], width: 12))
+        panels.append(
+            Panel(
+                title: "Error rate and objective", type: "timeseries", unit: "percentunit", targets: errorTargets,
+                width: 12))
+        panels.append(
+            Panel(
+                title: "Latency p50 / p95 / p99", type: "timeseries", unit: "s",
+                targets: [(q.quantile("0.5"), "p50"), (q.quantile("0.95"), "p95"), (q.quantile("0.99"), "p99")],
+                width: 12))
         if !objectives.isEmpty {
-            panels.append(Panel(title: "Error budget remaining", type: "stat", unit: "percentunit",
-                                targets: objectives.map { (expr: "\(SLOMath.budgetRemainingRecord){objective=\"\($0.name)\"}", legend: $0.name) }, width: 12))
+            panels.append(
+                Panel(
+                    title: "Error budget remaining", type: "stat", unit: "percentunit",
+                    targets: objectives.map {
+                        (expr: "\(SLOMath.budgetRemainingRecord){objective=\"\($0.name)\"}", legend: $0.name)
+                    }, width: 12))
             var burn: [(expr: String, legend: String)] = []
             for o in objectives {
                 for w in ["5m", "1h", "6h", "1d", "3d"] {
-                    burn.append(("\(SLOMath.ratioRecord(w)){objective=\"\(o.name)\"} / \(SLOMath.budgetRecord){objective=\"\(o.name)\"}", "\(o.name) \(w)"))
+                    burn.append(
+                        (
+                            "\(SLOMath.ratioRecord(w)){objective=\"\(o.name)\"} / \(SLOMath.budgetRecord){objective=\"\(o.name)\"}",
+                            "\(o.name) \(w)"
+                        ))
                 }
             }
             panels.append(Panel(title: "Burn rates", type: "timeseries", unit: "none", targets: burn, width: 12))
         }
-        panels.append(Panel(title: "Rollout weight (canary share of requests)", type: "timeseries", unit: "percentunit",
-                            targets: [(q.rolloutWeight, "canary")], width: 12))
+        panels.append(
+            Panel(
+                title: "Rollout weight (canary share of requests)", type: "timeseries", unit: "percentunit",
+                targets: [(q.rolloutWeight, "canary")], width: 12))
         return panels
     }
 
@@ -293,22 +321,22 @@ public struct ObservabilityRenderer: Sendable {
 
     func alertmanagerConfig() -> String {
         header + """
-        # Every alert goes to the "swiftdeploy" receiver, which has no integration: add a webhook, e-mail or
-        # pager configuration here (or in the manifest's own template) to be notified.
-        route:
-          receiver: swiftdeploy
-          group_by: [alertname, objective]
-          routes:
-            - matchers: ['severity="page"']
+            # Every alert goes to the "swiftdeploy" receiver, which has no integration: add a webhook, e-mail or
+            # pager configuration here (or in the manifest's own template) to be notified.
+            route:
               receiver: swiftdeploy
-              repeat_interval: 1h
-            - matchers: ['severity="ticket"']
-              receiver: swiftdeploy
-              repeat_interval: 12h
-        receivers:
-          - name: swiftdeploy
+              group_by: [alertname, objective]
+              routes:
+                - matchers: ['severity="page"']
+                  receiver: swiftdeploy
+                  repeat_interval: 1h
+                - matchers: ['severity="ticket"']
+                  receiver: swiftdeploy
+                  repeat_interval: 12h
+            receivers:
+              - name: swiftdeploy
 
-        """
+            """
     }
 
     // MARK: runbooks
@@ -323,61 +351,66 @@ public struct ObservabilityRenderer: Sendable {
             let fraction = (NSDecimalNumber(decimal: alert.factor).doubleValue * long / total) * 100
             return String(format: "%.1f%%", fraction)
         }()
-        let good = objective.indicator == .availability
+        let good =
+            objective.indicator == .availability
             ? "requests not answered 5xx"
             : "requests answered within \(objective.threshold!)"
-        let escalate = alert.severity == .page
+        let escalate =
+            alert.severity == .page
             ? "Escalate to the service owner at once if the burn does not fall below \(alert.factorText)x within 15 minutes of a mitigation, or if no mitigation applies."
             : "Escalate to the service owner if the burn continues after the next working day, or if the budget remaining (`status`) falls below a quarter."
-        let symptom = objective.indicator == .availability ? "errors (5xx answers)" : "slow answers (over \(objective.threshold!))"
-        let urgency = alert.severity == .page
+        let symptom =
+            objective.indicator == .availability
+            ? "errors (5xx answers)" : "slow answers (over \(objective.threshold!))"
+        let urgency =
+            alert.severity == .page
             ? "**Page**: act now. At this rate the whole \(window) budget is gone in \(exhaustion(alert.factor, window))."
             : "**Ticket**: act within the working day. At this rate the whole \(window) budget is gone in \(exhaustion(alert.factor, window))."
         return """
-        <!-- Generated by swiftdeploy from \(manifestName). Do not edit: change the manifest and run `swiftdeploy init`. -->
-        # \(name)
+            <!-- Generated by swiftdeploy from \(manifestName). Do not edit: change the manifest and run `swiftdeploy init`. -->
+            # \(name)
 
-        ## What fired
+            ## What fired
 
-        Objective `\(objective.name)`: \(objective.targetText)% of \(good), over \(window) (error budget \(budget)).
-        The error ratio has been above \(threshold) (a burn rate of \(alert.factorText)x) over both the last \(alert.long)
-        and the last \(alert.short). Severity: `\(alert.severity.rawValue)`.
+            Objective `\(objective.name)`: \(objective.targetText)% of \(good), over \(window) (error budget \(budget)).
+            The error ratio has been above \(threshold) (a burn rate of \(alert.factorText)x) over both the last \(alert.long)
+            and the last \(alert.short). Severity: `\(alert.severity.rawValue)`.
 
-        \(urgency)
+            \(urgency)
 
-        ## Impact
+            ## Impact
 
-        Users see \(symptom) at
-        \(alert.factorText) times the rate the objective allows. Sustained over \(alert.long) this spends \(spent) of the
-        \(window) error budget.
+            Users see \(symptom) at
+            \(alert.factorText) times the rate the objective allows. Sustained over \(alert.long) this spends \(spent) of the
+            \(window) error budget.
 
-        ## How to verify
+            ## How to verify
 
-        ```sh
-        swiftdeploy status --once                 # each objective's budget remaining and burn rates
-        swiftdeploy gate slo --format json        # the slo policy's verdict, with the figures it read
-        curl -s '\(manifest.localPrometheusURL)/api/v1/query' --data-urlencode 'query=\(SLOMath.ratioRecord(alert.long)){objective="\(objective.name)"}'
-        ```
+            ```sh
+            swiftdeploy status --once                 # each objective's budget remaining and burn rates
+            swiftdeploy gate slo --format json        # the slo policy's verdict, with the figures it read
+            curl -s '\(manifest.localPrometheusURL)/api/v1/query' --data-urlencode 'query=\(SLOMath.ratioRecord(alert.long)){objective="\(objective.name)"}'
+            ```
 
-        Check whether chaos is active (`status` shows it) and whether a rollout or promotion happened just before
-        (`swiftdeploy history` / `swiftdeploy audit`).
+            Check whether chaos is active (`status` shows it) and whether a rollout or promotion happened just before
+            (`swiftdeploy history` / `swiftdeploy audit`).
 
-        ## How to mitigate
+            ## How to mitigate
 
-        1. A rollout in progress: `swiftdeploy rollout abort` sends all traffic back to the stable side.
-        2. A recent promotion: `swiftdeploy promote stable` returns to the stable mode.
-        3. Chaos switched on for a drill: switch it off (`POST /chaos` with `{"mode": "none"}` on the admin port).
-        4. Nothing else helps and the service does harm: `swiftdeploy teardown` (the service is then down: that also
-           spends budget, so only when serving is worse than not serving).
+            1. A rollout in progress: `swiftdeploy rollout abort` sends all traffic back to the stable side.
+            2. A recent promotion: `swiftdeploy promote stable` returns to the stable mode.
+            3. Chaos switched on for a drill: switch it off (`POST /chaos` with `{"mode": "none"}` on the admin port).
+            4. Nothing else helps and the service does harm: `swiftdeploy teardown` (the service is then down: that also
+               spends budget, so only when serving is worse than not serving).
 
-        Deploys and promotions are refused by the `slo` policy while a page-level burn lasts; `--override "reason"`
-        proceeds and records who and why.
+            Deploys and promotions are refused by the `slo` policy while a page-level burn lasts; `--override "reason"`
+            proceeds and records who and why.
 
-        ## When to escalate
+            ## When to escalate
 
-        \(escalate)
+            \(escalate)
 
-        """
+            """
     }
 
     private func exhaustion(_ factor: Decimal, _ window: String) -> String {

@@ -56,7 +56,9 @@ struct NginxContext {
         proxyTimeout = try Escaping.nginxToken(manifest.nginx.proxyTimeout.description, field: "nginx.proxy_timeout")
         healthPath = try Escaping.nginxToken(manifest.services.healthcheck.path, field: "services.healthcheck.path")
         func body(_ code: Int, _ error: String) throws -> String {
-            var fields: [String: JSONValue] = ["error": .string(error), "code": .int(Int64(code)), "service": .string(manifest.services.name)]
+            var fields: [String: JSONValue] = [
+                "error": .string(error), "code": .int(Int64(code)), "service": .string(manifest.services.name),
+            ]
             fields["contact"] = manifest.nginx.contact.map(JSONValue.string) ?? .null
             return try Escaping.nginxString(JSONValue.object(fields).jsonString(), field: "nginx.contact")
         }
@@ -188,19 +190,26 @@ struct ComposeContext: SharedAppContext {
         policyNetworkKey = try Escaping.composeKey("\(manifest.network.name)-policy", field: "network.name")
         if manifest.policy.engine == .opa, manifest.policy.opa.url == nil {
             let port = manifest.policy.opa.port
-            opa = OPA(image: q(manifest.policy.opa.image), user: q(ContainerLayout.unprivilegedUser), port: String(port),
-                      portMapping: q("127.0.0.1:\(port):\(port)"),
-                      policiesMount: q("\(Self.relative(manifest.policy.dir)):/policies:ro"),
-                      thresholdsMount: q("\(Self.relative(manifest.policy.thresholds)):/config/thresholds.json:ro"))
+            opa = OPA(
+                image: q(manifest.policy.opa.image), user: q(ContainerLayout.unprivilegedUser), port: String(port),
+                portMapping: q("127.0.0.1:\(port):\(port)"),
+                policiesMount: q("\(Self.relative(manifest.policy.dir)):/policies:ro"),
+                thresholdsMount: q("\(Self.relative(manifest.policy.thresholds)):/config/thresholds.json:ro"))
         } else {
             opa = nil
         }
         let o = manifest.observability
         let user = q(ContainerLayout.unprivilegedUser)
-        prometheus = o.prometheus
-            ? Observer(image: q(o.prometheusImage), user: user, portMapping: q("127.0.0.1:\(o.prometheusPort):\(ContainerLayout.prometheusPort)")) : nil
-        alertmanager = o.alertmanager
-            ? Observer(image: q(o.alertmanagerImage), user: user, portMapping: q("127.0.0.1:\(o.alertmanagerPort):\(ContainerLayout.alertmanagerPort)")) : nil
+        prometheus =
+            o.prometheus
+            ? Observer(
+                image: q(o.prometheusImage), user: user,
+                portMapping: q("127.0.0.1:\(o.prometheusPort):\(ContainerLayout.prometheusPort)")) : nil
+        alertmanager =
+            o.alertmanager
+            ? Observer(
+                image: q(o.alertmanagerImage), user: user,
+                portMapping: q("127.0.0.1:\(o.alertmanagerPort):\(ContainerLayout.alertmanagerPort)")) : nil
         hasVolumes = prometheus != nil || alertmanager != nil
     }
 
@@ -250,8 +259,11 @@ struct StackContext: SharedAppContext {
 
     /// `stableImage`: during a rollout, the image the stable service runs (its Swarm spec's, with its digest when
     /// Swarm recorded one) instead of `services.image`, so the rollout's stack deploys leave stable as it is.
-    init(manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil, stableImage: String? = nil,
-         manifestDigest: String? = nil) throws {
+    init(
+        manifest: Manifest, manifestName: String, nginxConf: String, canary: CanaryRender? = nil,
+        stableImage: String? = nil,
+        manifestDigest: String? = nil
+    ) throws {
         let app = try AppContext(manifest: manifest)
         self.manifestDigest = manifestDigest
         let q = Escaping.composeString
@@ -263,7 +275,8 @@ struct StackContext: SharedAppContext {
         updateMonitor = q(manifest.services.healthcheck.swarmUpdateMonitor.description)
         placement = try manifest.services.placement.map {
             guard ManifestGrammar.placementConstraint($0) == nil else {
-                throw RenderError.unsafeValue(field: "services.placement", value: Quoting.quote($0), context: "docker-stack.yml")
+                throw RenderError.unsafeValue(
+                    field: "services.placement", value: Quoting.quote($0), context: "docker-stack.yml")
             }
             return q($0)
         }
@@ -273,15 +286,24 @@ struct StackContext: SharedAppContext {
         nginxConfigName = q(Self.nginxConfigName(project: manifest.project, nginxConf: nginxConf))
         // nginx's part (its command, the weight label, the template driver) is there with or without a rollout; the
         // candidate service only during one.
-        self.canary = try canary.map { try CanaryContext($0, manifest: manifest) } ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
+        self.canary =
+            try canary.map { try CanaryContext($0, manifest: manifest) }
+            ?? CanaryContext.swarmNoRollout(manifest: manifest, swarmTemplate: false)
         if let stableImage, ManifestGrammar.imageReference(stableImage) != nil {
-            throw RenderError.unsafeValue(field: "the stable service's running image", value: "'\(stableImage)'", context: "docker-stack.yml")
+            throw RenderError.unsafeValue(
+                field: "the stable service's running image", value: "'\(stableImage)'", context: "docker-stack.yml")
         }
-        var apps = [App(appService: app.appService, appImage: stableImage.map(q) ?? app.appImage, appVersion: app.appVersion,
-                        mode: app.mode, role: q("app"))]
+        var apps = [
+            App(
+                appService: app.appService, appImage: stableImage.map(q) ?? app.appImage, appVersion: app.appVersion,
+                mode: app.mode, role: q("app"))
+        ]
         if canary != nil, let candidate = self.canary {
-            apps.append(App(appService: candidate.canaryService, appImage: candidate.canaryImage, appVersion: candidate.canaryVersion,
-                            mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
+            apps.append(
+                App(
+                    appService: candidate.canaryService, appImage: candidate.canaryImage,
+                    appVersion: candidate.canaryVersion,
+                    mode: q(DeploymentMode.canary.rawValue), role: q("canary")))
         }
         self.apps = apps
     }

@@ -19,7 +19,8 @@ public enum RenderError: SwiftDeployFailure, Equatable {
     public var errorDescription: String? {
         switch self {
         case .templateMissing(let path):
-            return "template not found at \(path); restore it, or remove the manifest's 'templates' key to use the built-in templates"
+            return
+                "template not found at \(path); restore it, or remove the manifest's 'templates' key to use the built-in templates"
         case .templateInvalid(let path, let reason):
             return "template \(path) is not valid Mustache: \(reason); fix the template or use the built-in one"
         case .unsafeValue(let field, let value, let context):

@@ -21,14 +21,17 @@ public struct TemplateSet: Sendable, Equatable {
     public static let stackFileName = "docker-stack.yml.mustache"
 
     /// The copy compiled into the binary, identical to `templates/` in the repository (a test checks it).
-    public static let builtin = TemplateSet(nginx: BuiltinTemplates.nginx, compose: BuiltinTemplates.compose,
-                                                 stack: BuiltinTemplates.stack, origin: "built-in")
+    public static let builtin = TemplateSet(
+        nginx: BuiltinTemplates.nginx, compose: BuiltinTemplates.compose,
+        stack: BuiltinTemplates.stack, origin: "built-in")
 
     /// Reads both templates from `directory`.
     public static func directory(_ directory: URL) throws -> TemplateSet {
         func read(_ name: String) throws -> String {
             let url = directory.appendingPathComponent(name)
-            guard FileManager.default.fileExists(atPath: url.path) else { throw RenderError.templateMissing(path: url.path) }
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw RenderError.templateMissing(path: url.path)
+            }
             do { return try String(contentsOf: url, encoding: .utf8) } catch {
                 throw RenderError.templateInvalid(path: url.path, reason: "unreadable: \(error.localizedDescription)")
             }
@@ -36,7 +39,8 @@ public struct TemplateSet: Sendable, Equatable {
         // The stack template is needed with runtime: swarm only; the renderer names it when it is missing.
         let stackURL = directory.appendingPathComponent(stackFileName)
         let stack = FileManager.default.fileExists(atPath: stackURL.path) ? try read(stackFileName) : nil
-        return TemplateSet(nginx: try read(nginxFileName), compose: try read(composeFileName), stack: stack, origin: directory.path)
+        return TemplateSet(
+            nginx: try read(nginxFileName), compose: try read(composeFileName), stack: stack, origin: directory.path)
     }
 
     /// The manifest's templates: its `templates` directory when set, otherwise the built-in copy.

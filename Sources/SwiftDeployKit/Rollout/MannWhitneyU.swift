@@ -62,8 +62,9 @@ public struct MannWhitneyU: Sendable, Equatable {
         var differences: [Double] = []
         differences.reserveCapacity(n1 * n2)
         for a in x { for b in y { differences.append(a - b) } }
-        return MannWhitneyU(n1: n1, n2: n2, u: u1, pValue: p, method: method, meanRatio: ratio,
-                            commonLanguageEffect: u1 / Double(n1 * n2), hodgesLehmann: median(differences))
+        return MannWhitneyU(
+            n1: n1, n2: n2, u: u1, pValue: p, method: method, meanRatio: ratio,
+            commonLanguageEffect: u1 / Double(n1 * n2), hodgesLehmann: median(differences))
     }
 
     /// Average ranks (1-based) of `values` in their original order, and the size of every group of equal values.

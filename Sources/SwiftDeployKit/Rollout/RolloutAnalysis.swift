@@ -22,13 +22,23 @@ public struct StepEvidence: Sendable {
     /// inconclusive instead of being let through on what could not be measured.
     public var nonFinite: [String] {
         var found: [String] = []
-        for (name, series) in [("the candidate's per-sample latency", canaryLatencyMs), ("the baseline's per-sample latency", baselineLatencyMs),
-                               ("the candidate's per-sample error rate", canaryErrorRates), ("the baseline's per-sample error rate", baselineErrorRates)] {
-            if let bad = series.first(where: { !$0.isFinite }) { found.append("\(name) (\(EvidenceSanity.describe(bad)))") }
+        for (name, series) in [
+            ("the candidate's per-sample latency", canaryLatencyMs),
+            ("the baseline's per-sample latency", baselineLatencyMs),
+            ("the candidate's per-sample error rate", canaryErrorRates),
+            ("the baseline's per-sample error rate", baselineErrorRates),
+        ] {
+            if let bad = series.first(where: { !$0.isFinite }) {
+                found.append("\(name) (\(EvidenceSanity.describe(bad)))")
+            }
         }
         for (side, f) in [("candidate", canary), ("baseline", baseline)] {
-            for (name, value) in [("error_rate", f.errorRate), ("p50_ms", f.p50Ms), ("p95_ms", f.p95Ms), ("p99_ms", f.p99Ms)] {
-                if let value, !value.isFinite { found.append("the \(side)'s \(name) (\(EvidenceSanity.describe(value)))") }
+            for (name, value) in [
+                ("error_rate", f.errorRate), ("p50_ms", f.p50Ms), ("p95_ms", f.p95Ms), ("p99_ms", f.p99Ms),
+            ] {
+                if let value, !value.isFinite {
+                    found.append("the \(side)'s \(name) (\(EvidenceSanity.describe(value)))")
+                }
             }
         }
         return found
@@ -68,8 +78,10 @@ public struct RolloutAnalyzer: Sendable {
     /// Reads each side another way (Swarm: every replica); nil scrapes the admin listener's side prefixes.
     public var sides: (any RolloutSideReading)?
 
-    public init(manifest: Manifest, transport: HTTPTransport = SocketHTTPClient(), sleeper: Sleeper = TaskSleeper(),
-                sides: (any RolloutSideReading)? = nil) {
+    public init(
+        manifest: Manifest, transport: HTTPTransport = SocketHTTPClient(), sleeper: Sleeper = TaskSleeper(),
+        sides: (any RolloutSideReading)? = nil
+    ) {
         self.manifest = manifest
         self.transport = transport
         self.sleeper = sleeper
@@ -91,17 +103,22 @@ public struct RolloutAnalyzer: Sendable {
 
     /// Samples for `interval`; `interrupt` is asked after every sample and ends the step early when it answers
     /// non-nil (a `rollout pause|abort|promote` request), returning that answer instead of evidence.
-    public func measure(interval: ManifestDuration,
-                        interrupt: @Sendable () -> String? = { nil }) async throws -> (evidence: StepEvidence?, interrupted: String?) {
+    public func measure(
+        interval: ManifestDuration,
+        interrupt: @Sendable () -> String? = { nil }
+    ) async throws -> (evidence: StepEvidence?, interrupted: String?) {
         let canarySource = ScrapeMetricsSource(url: canaryMetricsURL, transport: transport)
         // Compose with replicas: the stable side is every replica's own /metrics (one /stable/metrics scrape would reach
         // one replica, a different one each time); the candidate is one container.
-        let stableSource: any SnapshotTaking = stableReplicated
+        let stableSource: any SnapshotTaking =
+            stableReplicated
             ? ReplicaMetricsSource.compose(manifest: manifest, transport: transport)
             : ScrapeMetricsSource(url: stableMetricsURL, transport: transport)
         var doubts: [String] = []
         func take(canary: Bool) async throws -> MetricsSnapshot {
-            guard let sides else { return canary ? try await canarySource.snapshot() : try await stableSource.snapshot() }
+            guard let sides else {
+                return canary ? try await canarySource.snapshot() : try await stableSource.snapshot()
+            }
             let read = try await sides.snapshot(canary: canary)
             for doubt in read.doubts where !doubts.contains(doubt) { doubts.append(doubt) }
             return read.snapshot
@@ -128,11 +145,14 @@ public struct RolloutAnalyzer: Sendable {
         var canaryFigures = window.figures(from: canary.first!, to: canary.last!)
         var stableFigures = window.figures(from: stable.first!, to: stable.last!)
         canaryFigures.source = sides?.describe(canary: true) ?? "scrape \(canaryMetricsURL.absoluteString)"
-        stableFigures.source = sides?.describe(canary: false) ?? (stable.first?.replicas == nil ? "scrape \(stableMetricsURL.absoluteString)" : stable.first!.source)
+        stableFigures.source =
+            sides?.describe(canary: false)
+            ?? (stable.first?.replicas == nil ? "scrape \(stableMetricsURL.absoluteString)" : stable.first!.source)
         if sides == nil, stable.first?.replicas != nil {
             // Compose's replicated stable side (Swarm's sides report their own doubts, replica by replica).
-            stableFigures.insufficient += ReplicaMetricsSource.coverageProblems(first: stable.first!, last: stable.last!,
-                                                                                service: manifest.services.name, desired: manifest.services.replicas)
+            stableFigures.insufficient += ReplicaMetricsSource.coverageProblems(
+                first: stable.first!, last: stable.last!,
+                service: manifest.services.name, desired: manifest.services.replicas)
         }
         // The baseline's request count does not gate the decision: an idle stable side is not the candidate's fault.
         stableFigures.insufficient = stableFigures.insufficient.filter { !$0.contains("metrics.min_requests") }
@@ -147,8 +167,9 @@ public struct RolloutAnalyzer: Sendable {
             return (latency, errors)
         }
         let c = series(canary), s = series(stable)
-        return StepEvidence(canary: canaryFigures, baseline: stableFigures, canaryLatencyMs: c.latency, baselineLatencyMs: s.latency,
-                            canaryErrorRates: c.errors, baselineErrorRates: s.errors, samples: canary.count - 1)
+        return StepEvidence(
+            canary: canaryFigures, baseline: stableFigures, canaryLatencyMs: c.latency, baselineLatencyMs: s.latency,
+            canaryErrorRates: c.errors, baselineErrorRates: s.errors, samples: canary.count - 1)
     }
 
     /// The mean request latency between two scrapes, from the histogram's `_sum` and `_count` (excluded paths left out).

@@ -47,10 +47,11 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         switch self {
         case .invalidArgument: return .usage
         case .alreadyInProgress, .nothingToAct: return .failed
-        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable, .swarmNginxMoved, .swarmManifestNotDeployed, .swarmLoadedWeightMismatch,
-             .swarmExecFailed,
-             .failedAndRolledBack,
-             .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
+        case .candidateUnhealthy, .nginxRejected, .nginxConfigStale, .runtimeUnsupported, .swarmSplitUnavailable,
+            .swarmNginxMoved, .swarmManifestNotDeployed, .swarmLoadedWeightMismatch,
+            .swarmExecFailed,
+            .failedAndRolledBack,
+            .finishFailed, .stableUpdateRolledBack, .rollbackFailed:
             return .operationFailed
         }
     }
@@ -60,36 +61,52 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
         case .invalidArgument(let message):
             return message
         case .alreadyInProgress(let state, let image, let step, let weight):
-            return "a rollout of \(image) is \(state) at step \(step + 1) (\(weight)% of clients on it); run `swiftdeploy rollout resume` to continue it or `swiftdeploy rollout abort` to end it first"
+            return
+                "a rollout of \(image) is \(state) at step \(step + 1) (\(weight)% of clients on it); run `swiftdeploy rollout resume` to continue it or `swiftdeploy rollout abort` to end it first"
         case .nothingToAct(let action, let state):
-            return "cannot \(action): the rollout state is \(state); start one with `swiftdeploy rollout start --image REF`"
+            return
+                "cannot \(action): the rollout state is \(state); start one with `swiftdeploy rollout start --image REF`"
         case .candidateUnhealthy(let service, let detail):
-            return "the candidate \(service) did not become healthy: \(detail); it was removed and stable kept serving; check its logs and image"
+            return
+                "the candidate \(service) did not become healthy: \(detail); it was removed and stable kept serving; check its logs and image"
         case .nginxRejected(let step, let output):
-            return "nginx refused the configuration for \(step): \(output); the running configuration was kept; check the templates"
+            return
+                "nginx refused the configuration for \(step): \(output); the running configuration was kept; check the templates"
         case .nginxConfigStale(let path):
-            return "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
+            return
+                "the nginx container does not see the \(path) just written (its bind mount points at a file that was replaced); run `swiftdeploy deploy` so nginx is recreated on the current file, then start the rollout again"
         case .runtimeUnsupported(let operation):
             return "this container runtime cannot \(operation)"
         case .swarmSplitUnavailable(let project, let detail, let action):
-            return "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy \(action)` on the manager that runs nginx (`docker service ps \(project)_nginx`)\(action == "rollout start" ? ", or `swiftdeploy deploy` first" : "")"
+            return
+                "progressive delivery on Swarm needs the stack's nginx task on this node, where swiftdeploy sets the split with docker exec (project \(project)): \(detail); nothing was started or recorded. Run `swiftdeploy \(action)` on the manager that runs nginx (`docker service ps \(project)_nginx`)\(action == "rollout start" ? ", or `swiftdeploy deploy` first" : "")"
         case .swarmManifestNotDeployed(let manifest, let service, let running, let rendered):
-            let runs = running.isEmpty ? "no label swiftdeploy.manifest.digest (not deployed, or deployed by an older swiftdeploy)" : "the stack of digest \(running)"
-            return "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs); a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so an edited manifest would be judged as part of the new release; deploy the change first (`swiftdeploy deploy`) or revert it, then start the rollout; nothing was started or recorded"
+            let runs =
+                running.isEmpty
+                ? "no label swiftdeploy.manifest.digest (not deployed, or deployed by an older swiftdeploy)"
+                : "the stack of digest \(running)"
+            return
+                "\(manifest) does not render to the stack that runs: it gives digest \(rendered), \(service) runs \(runs); a rollout deploys the candidate from the manifest as it is and keeps stable as deployed, so an edited manifest would be judged as part of the new release; deploy the change first (`swiftdeploy deploy`) or revert it, then start the rollout; nothing was started or recorded"
         case .swarmNginxMoved(let project, let detail):
-            return "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
+            return
+                "the rollout cannot be finished from this node: \(detail); nginx's task moved to another node (`docker service ps \(project)_nginx`). The rollout is recorded paused, the candidate keeps its share: run `swiftdeploy rollout promote` (or `rollout abort`) on the manager that runs nginx"
         case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded):
-            return "nginx in container \(container) (a task of \(service)) did not load the split just set: expected \(expected)% of clients on the candidate (the weight label says \(label.isEmpty ? "nothing" : "'\(label)'")), nginx runs \(loaded) (its master rejected the reload? see `docker service logs \(service)`; or its task was replaced: `docker service ps \(service)`); the previous configuration and label were put back and the rollout stopped: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+            return
+                "nginx in container \(container) (a task of \(service)) did not load the split just set: expected \(expected)% of clients on the candidate (the weight label says \(label.isEmpty ? "nothing" : "'\(label)'")), nginx runs \(loaded) (its master rejected the reload? see `docker service logs \(service)`; or its task was replaced: `docker service ps \(service)`); the previous configuration and label were put back and the rollout stopped: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .swarmExecFailed(let step, let command, let container, let service, let output):
-            return "docker exec into nginx's container \(container) (a task of \(service)) failed for \(step) running `\(command)`: \(output); check that the task still runs on this node (`docker service ps \(service)`); the split may be half changed: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
+            return
+                "docker exec into nginx's container \(container) (a task of \(service)) failed for \(step) running `\(command)`: \(output); check that the task still runs on this node (`docker service ps \(service)`); the split may be half changed: run `swiftdeploy rollout status`, then `swiftdeploy rollout resume` or `abort`"
         case .failedAndRolledBack(let cause):
             return "the rollout failed and was rolled back: \(cause); stable kept serving"
         case .finishFailed(let cause):
-            return "finishing the rollout failed: \(cause); the candidate keeps serving and the rollout is paused; fix the cause, then run `swiftdeploy rollout promote` or `swiftdeploy rollout abort` (see `swiftdeploy rollout status`)"
+            return
+                "finishing the rollout failed: \(cause); the candidate keeps serving and the rollout is paused; fix the cause, then run `swiftdeploy rollout promote` or `swiftdeploy rollout abort` (see `swiftdeploy rollout status`)"
         case .stableUpdateRolledBack(let cause, let manifest, let image, let version):
-            return "\(cause)\nthe stable service runs \(image) (version \(version)) again, and \(manifest) and the generated files were put back on it; the candidate keeps serving all traffic and the rollout is paused: run `swiftdeploy rollout abort` to return traffic to stable (see `swiftdeploy rollout status`), then fix the new version and start a new rollout"
+            return
+                "\(cause)\nthe stable service runs \(image) (version \(version)) again, and \(manifest) and the generated files were put back on it; the candidate keeps serving all traffic and the rollout is paused: run `swiftdeploy rollout abort` to return traffic to stable (see `swiftdeploy rollout status`), then fix the new version and start a new rollout"
         case .rollbackFailed(let cause, let reason):
-            return "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
+            return
+                "rolling back (\(reason)) failed: \(cause); the rollout is recorded as paused; fix the cause and run `swiftdeploy rollout abort` again (see `swiftdeploy rollout status`)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,10 @@ public struct RolloutStatus: Sendable, Equatable {
     public struct Side: Sendable, Equatable {
         public var image: String
         public var version: String
-        public init(image: String, version: String) { self.image = image; self.version = version }
+        public init(image: String, version: String) {
+            self.image = image
+            self.version = version
+        }
     }
 
     public var state: State
@@ -76,7 +80,9 @@ public struct RolloutStatus: Sendable, Equatable {
             "on_inconclusive": .string(onInconclusive.rawValue),
             "stable": side(stable),
             "canary": side(canary),
-            "last_decision": lastVerdict.map { JSONValue.object(["verdict": .string($0), "reasons": .array(lastReasons.map(JSONValue.string))]) } ?? .null,
+            "last_decision": lastVerdict.map {
+                JSONValue.object(["verdict": .string($0), "reasons": .array(lastReasons.map(JSONValue.string))])
+            } ?? .null,
             "interrupted": .bool(interrupted),
             "notes": .array(notes.map(JSONValue.string)),
         ])
@@ -119,11 +125,13 @@ public struct RolloutStateReader: Sendable {
         do {
             try HistoryLineReader.forEachLine(in: manifest.historyURL) { bytes, _, _ in
                 guard let data = Optional(Data(bytes)), let line = try? JSONValue.parse(data),
-                      line["event"]?.stringValue == HistoryEvent.rollout.rawValue,
-                      case .object(let details)? = line["details"] else { return }
+                    line["event"]?.stringValue == HistoryEvent.rollout.rawValue,
+                    case .object(let details)? = line["details"]
+                else { return }
                 let time = line["time"]?.stringValue.flatMap { HistoryTime.parse($0) }
-                let record = RolloutRecord(time: time, outcome: line["outcome"]?.stringValue ?? "", details: details,
-                                           decision: line["decision"])
+                let record = RolloutRecord(
+                    time: time, outcome: line["outcome"]?.stringValue ?? "", details: details,
+                    decision: line["decision"])
                 if record.phase == .start { records = [] }
                 records.append(record)
             }
@@ -137,10 +145,11 @@ public struct RolloutStateReader: Sendable {
     public func status(containers: [ContainerStatus]?) throws -> RolloutStatus {
         let records = try lastRollout()
         let defaults = manifest.rollout
-        var status = RolloutStatus(state: .none, id: nil, step: 0, steps: defaults.steps, weight: 0, interval: defaults.interval,
-                                   sticky: defaults.sticky, onInconclusive: defaults.onInconclusive, stable: nil, canary: nil,
-                                   lastVerdict: nil, lastReasons: [], interrupted: false, lastStepJudged: false,
-                                   startedAt: nil, notes: [])
+        var status = RolloutStatus(
+            state: .none, id: nil, step: 0, steps: defaults.steps, weight: 0, interval: defaults.interval,
+            sticky: defaults.sticky, onInconclusive: defaults.onInconclusive, stable: nil, canary: nil,
+            lastVerdict: nil, lastReasons: [], interrupted: false, lastStepJudged: false,
+            startedAt: nil, notes: [])
         let app = manifest.services.name
         let canaryService = CanaryRender.serviceName(for: app)
         let running = containers?.filter { $0.state == "running" } ?? []
@@ -152,7 +161,9 @@ public struct RolloutStateReader: Sendable {
             status.canary = .init(image: canary.image, version: canary.environment["APP_VERSION"] ?? "unknown")
         }
         guard let start = records.first, start.phase == .start else {
-            if canaryContainer != nil { status.notes.append("a \(canaryService) container runs but the history records no rollout") }
+            if canaryContainer != nil {
+                status.notes.append("a \(canaryService) container runs but the history records no rollout")
+            }
             return status
         }
         status.id = start.rolloutID
@@ -160,7 +171,8 @@ public struct RolloutStateReader: Sendable {
         if case .array(let steps)? = start.details["steps"] { status.steps = steps.compactMap(jsonInt) }
         if let ms = start.int("interval_ms") { status.interval = ManifestDuration(milliseconds: ms) }
         if case .bool(let sticky)? = start.details["sticky"] { status.sticky = sticky }
-        if let action = start.details["on_inconclusive"]?.stringValue.flatMap(RolloutInconclusiveAction.init(rawValue:)) {
+        if let action = start.details["on_inconclusive"]?.stringValue.flatMap(RolloutInconclusiveAction.init(rawValue:))
+        {
             status.onInconclusive = action
         }
         if status.canary == nil, let image = start.details["image"]?.stringValue {
@@ -180,8 +192,11 @@ public struct RolloutStateReader: Sendable {
                 status.lastStepJudged = false
             case .decision:
                 status.lastVerdict = record.decision?["verdict"]?.stringValue ?? record.outcome
-                if case .array(let reasons)? = record.decision?["reasons"] { status.lastReasons = reasons.compactMap(\.stringValue) }
-                status.lastStepJudged = record.decision?["verdict"]?.stringValue.map { $0 == "allow" || $0 == "warn" } ?? false
+                if case .array(let reasons)? = record.decision?["reasons"] {
+                    status.lastReasons = reasons.compactMap(\.stringValue)
+                }
+                status.lastStepJudged =
+                    record.decision?["verdict"]?.stringValue.map { $0 == "allow" || $0 == "warn" } ?? false
             case .promoted, .aborted:
                 status.weight = record.int("weight") ?? 0
             default: break
@@ -198,11 +213,15 @@ public struct RolloutStateReader: Sendable {
             } else {
                 status.state = .paused
                 status.interrupted = true
-                status.notes.append("the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)")
+                status.notes.append(
+                    "the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)"
+                )
             }
         }
         if [.running, .paused].contains(status.state), containers != nil, canaryContainer == nil {
-            status.notes.append("the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it")
+            status.notes.append(
+                "the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it"
+            )
         }
         return status
     }
@@ -212,7 +231,8 @@ public struct RolloutStateReader: Sendable {
     /// behind) and that process still exists. A killed CLI is therefore never taken for a running one.
     func holdsLock(_ pid: Int32) -> Bool {
         guard pid > 0, let holder = lock.read(), holder.action.hasPrefix("rollout"), holder.pid == pid,
-              holder.host == ProcessInfo.processInfo.hostName else { return false }
+            holder.host == ProcessInfo.processInfo.hostName
+        else { return false }
         return kill(pid, 0) == 0 || errno == EPERM
     }
 

@@ -39,7 +39,10 @@ public struct SwarmRolloutSides: RolloutSideReading {
     /// The replicas Swarm wants running for a service (short name).
     public var replicas: @Sendable (String) async throws -> [RolloutReplica]
 
-    public init(manifest: Manifest, transport: any HTTPTransport, replicas: @escaping @Sendable (String) async throws -> [RolloutReplica]) {
+    public init(
+        manifest: Manifest, transport: any HTTPTransport,
+        replicas: @escaping @Sendable (String) async throws -> [RolloutReplica]
+    ) {
         self.manifest = manifest
         self.transport = transport
         self.replicas = replicas
@@ -49,7 +52,10 @@ public struct SwarmRolloutSides: RolloutSideReading {
     public init(manifest: Manifest, runtime: SwarmRuntime) {
         self.init(manifest: manifest, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest)) { service in
             try await runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == service }
-                .map { RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address) }
+                .map {
+                    RolloutReplica(
+                        name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
+                }
                 .sorted { $0.name < $1.name }
         }
     }
@@ -80,7 +86,8 @@ public struct SwarmRolloutSides: RolloutSideReading {
                 continue
             }
             guard let address = replica.address, !address.isEmpty,
-                  let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics") else {
+                let url = URL(string: "http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/\(address)/metrics")
+            else {
                 doubts.append("replica \(place) has no address on the stack's network: its metrics were not read")
                 continue
             }

@@ -38,14 +38,18 @@ public struct ClusterNode: Sendable, Equatable {
             let spec = object["Spec"] as? [String: Any] ?? [:]
             let status = object["Status"] as? [String: Any] ?? [:]
             let hostname = (object["Description"] as? [String: Any])?["Hostname"] as? String ?? "?"
-            return ClusterNode(id: id, name: "\(hostname) (\(id.prefix(12)))", role: spec["Role"] as? String ?? "unknown",
-                               state: status["State"] as? String ?? "unknown", availability: spec["Availability"] as? String ?? "unknown")
+            return ClusterNode(
+                id: id, name: "\(hostname) (\(id.prefix(12)))", role: spec["Role"] as? String ?? "unknown",
+                state: status["State"] as? String ?? "unknown",
+                availability: spec["Availability"] as? String ?? "unknown")
         }.sorted { ($0.role == "manager" ? 0 : 1, $0.name) < ($1.role == "manager" ? 0 : 1, $1.name) }
     }
 
     /// The node as it appears in `status --format json`.
     public var json: JSONValue {
-        .object(["id": .string(id), "name": .string(name), "role": .string(role), "state": .string(state),
-                 "availability": .string(availability)])
+        .object([
+            "id": .string(id), "name": .string(name), "role": .string(role), "state": .string(state),
+            "availability": .string(availability),
+        ])
     }
 }

@@ -25,8 +25,10 @@ public struct SystemCommandRunner: CommandRunning {
         self.environment = environment
     }
 
-    public func run(_ arguments: [String], environment extra: [String: String]?,
-                    timeout: TimeInterval) async throws -> CommandResult {
+    public func run(
+        _ arguments: [String], environment extra: [String: String]?,
+        timeout: TimeInterval
+    ) async throws -> CommandResult {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         for (key, value) in extra ?? [:] { env[key] = value }

@@ -16,8 +16,10 @@ public struct ComposeRuntime: ContainerRuntime {
 
     private let toolBox = ToolBox()
 
-    public init(project: String, composeFile: URL, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300) {
+    public init(
+        project: String, composeFile: URL, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300
+    ) {
         self.project = project
         self.composeFile = composeFile
         self.runner = runner
@@ -26,9 +28,12 @@ public struct ComposeRuntime: ContainerRuntime {
     }
 
     /// The runtime for a manifest's project and compose file.
-    public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.init(project: manifest.project, composeFile: manifest.composeFileURL, runner: runner, environment: environment)
+    public init(
+        manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.init(
+            project: manifest.project, composeFile: manifest.composeFileURL, runner: runner, environment: environment)
         if manifest.services.replicas > 1 { desiredReplicas = [manifest.services.name: manifest.services.replicas] }
     }
 
@@ -59,7 +64,9 @@ public struct ComposeRuntime: ContainerRuntime {
         let tool = try await tool()
         let command = [tool.executable] + tool.arguments(project: project, file: composeFile, arguments)
         let result = try await runner.run(command, timeout: commandTimeout)
-        if result.timedOut { throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(commandTimeout)) }
+        if result.timedOut {
+            throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(commandTimeout))
+        }
         return result
     }
 
@@ -101,8 +108,10 @@ public struct ComposeRuntime: ContainerRuntime {
     /// Stops (SIGTERM, 10 s grace) and removes one service's containers, found by label so that it works after the
     /// service left the compose file; the other services keep running.
     public func remove(service: String) async throws {
-        let list = try await docker(["ps", "-a", "-q", "--no-trunc", "--filter", label,
-                               "--filter", "label=com.docker.compose.service=\(service)"])
+        let list = try await docker([
+            "ps", "-a", "-q", "--no-trunc", "--filter", label,
+            "--filter", "label=com.docker.compose.service=\(service)",
+        ])
         try check(list)
         let ids = list.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         if ids.isEmpty { return }
@@ -151,13 +160,18 @@ public struct ComposeRuntime: ContainerRuntime {
         if ids.isEmpty { return [] }
         let inspect = try await docker(["inspect"] + ids)
         // A container removed between ps and inspect makes inspect exit 1 with the others still printed.
-        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else { try check(inspect); return [] }
+        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {
+            try check(inspect)
+            return []
+        }
         return try Self.parseInspect(inspect.stdout, command: inspect.commandLine)
             .sorted { ($0.service, $0.name) < ($1.service, $1.name) }
     }
 
     public func logs(container: String, lines: Int) async -> String {
-        guard let result = try? await docker(["logs", "--tail", String(lines), container], timeout: 20) else { return "" }
+        guard let result = try? await docker(["logs", "--tail", String(lines), container], timeout: 20) else {
+            return ""
+        }
         // docker logs writes the container's stderr to its own stderr: keep both, in that order.
         let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return CommandResult.tail(text, lines: lines)
@@ -168,23 +182,33 @@ public struct ComposeRuntime: ContainerRuntime {
         guard !result.succeeded else { return }
         let output = result.stderr + "\n" + result.stdout
         if let port = Self.takenPort(in: output) {
-            throw RuntimeError.portTaken(port: port, detail: Self.matchingLine(in: output, containing: ["already allocated", "address already in use"]))
+            throw RuntimeError.portTaken(
+                port: port,
+                detail: Self.matchingLine(in: output, containing: ["already allocated", "address already in use"]))
         }
         if let image = Self.missingImage(in: output) {
-            throw RuntimeError.imageMissing(image: image, detail: Self.matchingLine(in: output, containing: ["pull access denied", "not found", "No such image", "manifest unknown"]))
+            throw RuntimeError.imageMissing(
+                image: image,
+                detail: Self.matchingLine(
+                    in: output, containing: ["pull access denied", "not found", "No such image", "manifest unknown"]))
         }
-        throw RuntimeError.commandFailed(command: result.commandLine, status: result.status, output: result.outputTail())
+        throw RuntimeError.commandFailed(
+            command: result.commandLine, status: result.status, output: result.outputTail())
     }
 
     /// The host port in a Docker bind failure ("Bind for 0.0.0.0:8080 failed: port is already allocated",
     /// "listen tcp4 0.0.0.0:8080: bind: address already in use").
     static func takenPort(in output: String) -> Int? {
         guard output.contains("already allocated") || output.contains("address already in use") else { return nil }
-        let patterns = [#"Bind for [^ ]*:([0-9]+) failed"#, #"listen tcp[46]? [^ ]*:([0-9]+): bind"#, #":([0-9]+): bind: address already in use"#]
+        let patterns = [
+            #"Bind for [^ ]*:([0-9]+) failed"#, #"listen tcp[46]? [^ ]*:([0-9]+): bind"#,
+            #":([0-9]+): bind: address already in use"#,
+        ]
         for pattern in patterns {
             if let regex = try? NSRegularExpression(pattern: pattern),
-               let match = regex.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)),
-               let range = Range(match.range(at: 1), in: output), let port = Int(output[range]) {
+                let match = regex.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)),
+                let range = Range(match.range(at: 1), in: output), let port = Int(output[range])
+            {
                 return port
             }
         }
@@ -193,12 +217,15 @@ public struct ComposeRuntime: ContainerRuntime {
 
     /// The image named in a pull failure, when the output is one.
     static func missingImage(in output: String) -> String? {
-        let patterns = [#"pull access denied for ([^ ,]+)"#, #"No such image: ([^ \n]+)"#, #"manifest for ([^ ]+) not found"#,
-                        #"Error response from daemon: [^\n]*repository ([^ ]+) not found"#]
+        let patterns = [
+            #"pull access denied for ([^ ,]+)"#, #"No such image: ([^ \n]+)"#, #"manifest for ([^ ]+) not found"#,
+            #"Error response from daemon: [^\n]*repository ([^ ]+) not found"#,
+        ]
         for pattern in patterns {
             if let regex = try? NSRegularExpression(pattern: pattern),
-               let match = regex.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)),
-               let range = Range(match.range(at: 1), in: output) {
+                let match = regex.firstMatch(in: output, range: NSRange(output.startIndex..., in: output)),
+                let range = Range(match.range(at: 1), in: output)
+            {
                 return String(output[range])
             }
         }
@@ -213,7 +240,8 @@ public struct ComposeRuntime: ContainerRuntime {
     /// Reads `docker inspect` JSON into container states.
     static func parseInspect(_ json: String, command: String) throws -> [ContainerStatus] {
         guard let data = json.data(using: .utf8),
-              let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+            let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+        else {
             throw RuntimeError.unreadableAnswer(command: command, detail: "expected a JSON array of containers")
         }
         let dateFormatter = ISO8601DateFormatter()
@@ -235,15 +263,18 @@ public struct ComposeRuntime: ContainerRuntime {
             // Docker reports nanoseconds; the formatter takes at most milliseconds.
             var started: Date?
             if let text = state["StartedAt"] as? String, !text.hasPrefix("0001") {
-                let trimmed = text.replacingOccurrences(of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
+                let trimmed = text.replacingOccurrences(
+                    of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
                 started = dateFormatter.date(from: trimmed) ?? plainFormatter.date(from: trimmed)
             }
             var name = object["Name"] as? String ?? ""
             if name.hasPrefix("/") { name.removeFirst() }
             // The app's containers are on the project's one network; a stopped container has no address.
             let networks = (object["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: Any] ?? [:]
-            let address = networks.keys.sorted().compactMap { ((networks[$0] as? [String: Any])?["IPAddress"] as? String) }
-                .first { !$0.isEmpty }
+            let address = networks.keys.sorted().compactMap {
+                ((networks[$0] as? [String: Any])?["IPAddress"] as? String)
+            }
+            .first { !$0.isEmpty }
             var status = ContainerStatus(
                 id: object["Id"] as? String ?? "",
                 name: name,
@@ -268,7 +299,15 @@ private final class ToolBox: @unchecked Sendable {
     private var stored: ComposeCommand?
 
     var tool: ComposeCommand? {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return stored
+        }
+        set {
+            lock.lock()
+            stored = newValue
+            lock.unlock()
+        }
     }
 }

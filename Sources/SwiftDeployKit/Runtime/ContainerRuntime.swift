@@ -25,9 +25,11 @@ public struct ContainerStatus: Sendable, Equatable {
     /// per-replica metrics route; nil when it has none (stopped) or the runtime does not say.
     public var address: String? = nil
 
-    public init(id: String, name: String, service: String, state: String, health: String? = nil, lastHealthOutput: String = "",
-                image: String = "", environment: [String: String] = [:], startedAt: Date? = nil, restartCount: Int = 0,
-                exitCode: Int = 0, node: String? = nil) {
+    public init(
+        id: String, name: String, service: String, state: String, health: String? = nil, lastHealthOutput: String = "",
+        image: String = "", environment: [String: String] = [:], startedAt: Date? = nil, restartCount: Int = 0,
+        exitCode: Int = 0, node: String? = nil
+    ) {
         self.node = node
         self.id = id
         self.name = name
@@ -62,8 +64,10 @@ public struct ProjectResources: Sendable, Equatable {
     public var services: [String]
     public var configs: [String]
 
-    public init(containers: [String] = [], networks: [String] = [], volumes: [String] = [], services: [String] = [],
-                configs: [String] = []) {
+    public init(
+        containers: [String] = [], networks: [String] = [], volumes: [String] = [], services: [String] = [],
+        configs: [String] = []
+    ) {
         self.containers = containers
         self.networks = networks
         self.volumes = volumes
@@ -71,7 +75,9 @@ public struct ProjectResources: Sendable, Equatable {
         self.configs = configs
     }
 
-    public var isEmpty: Bool { containers.isEmpty && networks.isEmpty && volumes.isEmpty && services.isEmpty && configs.isEmpty }
+    public var isEmpty: Bool {
+        containers.isEmpty && networks.isEmpty && volumes.isEmpty && services.isEmpty && configs.isEmpty
+    }
 }
 
 /// The container engine as the workflows use it, scoped to one Compose project.

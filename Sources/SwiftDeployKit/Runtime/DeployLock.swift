@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,8 +24,10 @@ public struct LockHolder: Sendable, Equatable, Codable {
     /// A random id of this holding, carried by the intents it writes: pid and time can repeat, this cannot.
     public var nonce: String?
 
-    public init(who: String, host: String, pid: Int32, action: String, since: Date, manifest: String? = nil,
-                history: String? = nil) {
+    public init(
+        who: String, host: String, pid: Int32, action: String, since: Date, manifest: String? = nil,
+        history: String? = nil
+    ) {
         self.who = who
         self.host = host
         self.pid = pid
@@ -35,9 +38,12 @@ public struct LockHolder: Sendable, Equatable, Codable {
     }
 
     /// The current process, about to do `action`.
-    public static func current(action: String, manifest: String? = nil, history: String? = nil, now: Date = Date()) -> LockHolder {
-        var holder = LockHolder(who: CurrentUser.name(), host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action,
-                                since: now, manifest: manifest, history: history)
+    public static func current(action: String, manifest: String? = nil, history: String? = nil, now: Date = Date())
+        -> LockHolder
+    {
+        var holder = LockHolder(
+            who: CurrentUser.name(), host: ProcessInfo.processInfo.hostName, pid: getpid(), action: action,
+            since: now, manifest: manifest, history: history)
         holder.nonce = UUID().uuidString.lowercased()
         return holder
     }
@@ -63,8 +69,10 @@ public struct LockHolder: Sendable, Equatable, Codable {
     /// The description of an unreadable lock file's content.
     static func unreadable(_ content: Data) -> LockHolder {
         let text = String(decoding: content.prefix(200), as: UTF8.self)
-        return LockHolder(who: "unknown", host: "unknown", pid: 0, action: "an unknown action (its lock description was unreadable: \(text.debugDescription))",
-                          since: Date(timeIntervalSince1970: 0))
+        return LockHolder(
+            who: "unknown", host: "unknown", pid: 0,
+            action: "an unknown action (its lock description was unreadable: \(text.debugDescription))",
+            since: Date(timeIntervalSince1970: 0))
     }
 }
 
@@ -81,11 +89,12 @@ public enum LockError: SwiftDeployFailure, Equatable {
         case .held(let holder, let project, let path):
             let who = holder?.description ?? "a process that has not written its description yet"
             return """
-            another swiftdeploy is working on project '\(project)': \(who)
-            wait for it to finish and run again; nothing was changed (the kernel releases the lock \(path) as soon as that process ends)
-            """
+                another swiftdeploy is working on project '\(project)': \(who)
+                wait for it to finish and run again; nothing was changed (the kernel releases the lock \(path) as soon as that process ends)
+                """
         case .unusable(let path, let reason):
-            return "cannot use the lock file \(path): \(reason); check the directory's permissions, or point SWIFTDEPLOY_LOCK_DIR at a writable directory"
+            return
+                "cannot use the lock file \(path): \(reason); check the directory's permissions, or point SWIFTDEPLOY_LOCK_DIR at a writable directory"
         }
     }
 }
@@ -111,7 +120,8 @@ public final class LockGrant: @unchecked Sendable {
 
     /// Rewrites the description without `interrupted`, once they are recorded.
     public func settle() throws {
-        mutex.lock(); defer { mutex.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         guard fd >= 0, holder.interrupted != nil else { return }
         holder.interrupted = nil
         try DeployLock.write(holder, to: fd, path: url.path)
@@ -120,7 +130,8 @@ public final class LockGrant: @unchecked Sendable {
     /// Empties the description and releases the lock. Idempotent. The file stays: removing a lock
     /// file others may be waiting on would let two processes hold two different files.
     public func release() {
-        mutex.lock(); defer { mutex.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)
         _ = fsync(fd)
@@ -132,7 +143,8 @@ public final class LockGrant: @unchecked Sendable {
     /// Lets go of the lock the way a killed process does: the kernel drops it, the description stays.
     /// For tests of what the next command finds.
     func abandon() {
-        mutex.lock(); defer { mutex.unlock() }
+        mutex.lock()
+        defer { mutex.unlock() }
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
@@ -197,7 +209,8 @@ public struct DeployLock: Sendable {
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
             guard let date = timestampFormatter.date(from: text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
             }
             return date
         }
@@ -247,7 +260,8 @@ public struct DeployLock: Sendable {
             return pwrite(fd, bytes.baseAddress, bytes.count, 0) == bytes.count
         }
         guard written, fsync(fd) == 0 else {
-            throw LockError.unusable(path: path, reason: "could not write the holder's description: \(String(cString: strerror(errno)))")
+            throw LockError.unusable(
+                path: path, reason: "could not write the holder's description: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -262,7 +276,10 @@ public struct DeployLock: Sendable {
         let fd = Glibc.open(url.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 { _ = flock(fd, LOCK_UN); return false }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            _ = flock(fd, LOCK_UN)
+            return false
+        }
         return errno == EWOULDBLOCK
     }
 
@@ -294,7 +311,8 @@ public struct DeployLock: Sendable {
             if made == 0 { chmod(directory.path, 0o1777) }
             if made != 0, errno != EEXIST {
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
-                    throw LockError.unusable(path: url.path, reason: "cannot create its directory: \(error.localizedDescription)")
+                    throw LockError.unusable(
+                        path: url.path, reason: "cannot create its directory: \(error.localizedDescription)")
                 }
                 chmod(directory.path, 0o1777)
             }
@@ -302,13 +320,17 @@ public struct DeployLock: Sendable {
         for _ in 0..<5 {
             let fd = Glibc.open(url.path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
             if fd >= 0 { return fd }
-            guard errno == ENOENT else { throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno))) }
+            guard errno == ENOENT else {
+                throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno)))
+            }
             let created = Glibc.open(url.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o666)
             if created >= 0 {
                 fchmod(created, 0o666)  // other users of the engine lock the same project
                 return created
             }
-            guard errno == EEXIST else { throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno))) }
+            guard errno == EEXIST else {
+                throw LockError.unusable(path: url.path, reason: String(cString: strerror(errno)))
+            }
         }
         throw LockError.unusable(path: url.path, reason: "it keeps appearing and disappearing; run again")
     }

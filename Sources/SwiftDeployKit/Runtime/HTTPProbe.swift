@@ -38,7 +38,9 @@ extension SocketHTTPClient: HTTPProbing {
         let limits = HTTPLimits(connectTimeout: timeout, totalTimeout: timeout, maxBodyBytes: Self.probeBodyLimit)
         do {
             let response = try await send(method: "GET", url: url, limits: limits)
-            return HTTPAnswer(status: response.status, headers: response.headers, body: String(decoding: response.body, as: UTF8.self))
+            return HTTPAnswer(
+                status: response.status, headers: response.headers, body: String(decoding: response.body, as: UTF8.self)
+            )
         } catch let error as HTTPClientError {
             return HTTPAnswer(status: nil, failure: error.summary)
         } catch {

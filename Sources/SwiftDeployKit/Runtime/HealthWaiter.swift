@@ -11,12 +11,15 @@ public struct HealthProgress: Sendable, Equatable {
 
     public static func == (a: HealthProgress, b: HealthProgress) -> Bool {
         a.elapsed == b.elapsed && a.timeout == b.timeout && a.endpoint == b.endpoint
-            && a.services.map(\.name) == b.services.map(\.name) && a.services.map(\.summary) == b.services.map(\.summary)
+            && a.services.map(\.name) == b.services.map(\.name)
+            && a.services.map(\.summary) == b.services.map(\.summary)
     }
 
     /// `waiting 12s/60s: app running, starting · nginx running, healthy`
     public var line: String {
-        var text = "waiting \(Int(elapsed))s/\(Int(timeout))s: " + services.map { "\($0.name) \($0.summary)" }.joined(separator: " · ")
+        var text =
+            "waiting \(Int(elapsed))s/\(Int(timeout))s: "
+            + services.map { "\($0.name) \($0.summary)" }.joined(separator: " · ")
         if let endpoint { text += " · /healthz \(endpoint)" }
         return text
     }
@@ -39,8 +42,10 @@ public struct HealthWaiter: Sendable {
     /// the timeout error show that); nil: from the start of the wait.
     public var since: Date?
 
-    public init(runtime: any ContainerRuntime, probe: any HTTPProbing, services: [String], healthURL: URL,
-                timeout: TimeInterval, pollInterval: TimeInterval = 1, logLines: Int = 20, since: Date? = nil) {
+    public init(
+        runtime: any ContainerRuntime, probe: any HTTPProbing, services: [String], healthURL: URL,
+        timeout: TimeInterval, pollInterval: TimeInterval = 1, logLines: Int = 20, since: Date? = nil
+    ) {
         self.since = since
         self.runtime = runtime
         self.probe = probe
@@ -62,7 +67,8 @@ public struct HealthWaiter: Sendable {
             let elapsed = Date().timeIntervalSince(start)
             let containers = try await runtime.containers()
             lastContainers = containers
-            let byService = Dictionary(containers.map { ($0.service, $0) }, uniquingKeysWith: { a, b in a.state == "running" ? a : b })
+            let byService = Dictionary(
+                containers.map { ($0.service, $0) }, uniquingKeysWith: { a, b in a.state == "running" ? a : b })
             let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
             let summaries: [(name: String, summary: String)]
             let allReady: Bool
@@ -70,8 +76,12 @@ public struct HealthWaiter: Sendable {
                 // Replicas (Swarm): every instance the service wants, each running (and healthy: a Swarm task with a
                 // health check is `running` only once healthy).
                 lastTargets = targets
-                summaries = expected.map { name in (name: name, summary: Self.replicaSummary(containers, service: name, desired: targets[name] ?? 1)) }
-                allReady = expected.allSatisfy { Self.replicasReady(containers, service: $0, desired: targets[$0] ?? 1) }
+                summaries = expected.map { name in
+                    (name: name, summary: Self.replicaSummary(containers, service: name, desired: targets[name] ?? 1))
+                }
+                allReady = expected.allSatisfy {
+                    Self.replicasReady(containers, service: $0, desired: targets[$0] ?? 1)
+                }
             } else {
                 summaries = expected.map { name in (name: name, summary: byService[name]?.summary ?? "not created") }
                 allReady = expected.allSatisfy { byService[$0]?.isReady ?? false }
@@ -82,13 +92,16 @@ public struct HealthWaiter: Sendable {
                 lastAnswer = answer
                 if answer.status == 200 { return containers }
             }
-            progress(HealthProgress(elapsed: elapsed, timeout: timeout, services: summaries, endpoint: lastAnswer?.summary))
+            progress(
+                HealthProgress(elapsed: elapsed, timeout: timeout, services: summaries, endpoint: lastAnswer?.summary))
             if elapsed >= timeout { break }
             try await Task.sleep(nanoseconds: UInt64(min(pollInterval, max(0.05, timeout - elapsed)) * 1_000_000_000))
         }
         if let targets = lastTargets {
             let expected = services + lastContainers.map(\.service).filter { !services.contains($0) }.sorted()
-            let missing = expected.filter { !Self.replicasReady(lastContainers, service: $0, desired: targets[$0] ?? 1) }
+            let missing = expected.filter {
+                !Self.replicasReady(lastContainers, service: $0, desired: targets[$0] ?? 1)
+            }
             if !missing.isEmpty, await ((try? runtime.clusterNodes()) ?? nil) == nil {
                 // One host (Compose with replicas): each container not ready by name, with the first one's logs.
                 let unready = lastContainers.filter { missing.contains($0.service) && !$0.isReady }
@@ -96,14 +109,20 @@ public struct HealthWaiter: Sendable {
                 if let first = unready.first { logs = await runtime.logs(container: first.id, lines: logLines) }
                 throw RuntimeError.containersNotReady(
                     seconds: Int(timeout),
-                    services: missing.map { "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))" },
-                    containers: unready.map { "\($0.name): \($0.summary)\($0.lastHealthOutput.isEmpty ? "" : ": \($0.lastHealthOutput)")" },
+                    services: missing.map {
+                        "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))"
+                    },
+                    containers: unready.map {
+                        "\($0.name): \($0.summary)\($0.lastHealthOutput.isEmpty ? "" : ": \($0.lastHealthOutput)")"
+                    },
                     logContainer: unready.first?.name ?? "", logs: logs)
             }
             if !missing.isEmpty {
                 throw RuntimeError.replicasNotReady(
                     seconds: Int(timeout),
-                    services: missing.map { "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))" },
+                    services: missing.map {
+                        "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))"
+                    },
                     tasks: lastContainers.filter { missing.contains($0.service) && !$0.isReady }.map { task in
                         "\(task.name) on \(task.node ?? "no node yet"): \(task.state)\(task.lastHealthOutput.isEmpty ? "" : ": \(task.lastHealthOutput)")"
                     },
@@ -128,16 +147,19 @@ public struct HealthWaiter: Sendable {
         let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
         if let culprit = expected.first(where: { !(byService[$0]?.isReady ?? false) }) {
             guard let container = byService[culprit] else {
-                return .unhealthy(service: culprit, state: "not created", seconds: Int(timeout), health: "",
-                                  logs: "")
+                return .unhealthy(
+                    service: culprit, state: "not created", seconds: Int(timeout), health: "",
+                    logs: "")
             }
-            return .unhealthy(service: culprit, state: container.summary, seconds: Int(timeout),
-                              health: container.lastHealthOutput, logs: await runtime.logs(container: container.id, lines: logLines))
+            return .unhealthy(
+                service: culprit, state: container.summary, seconds: Int(timeout),
+                health: container.lastHealthOutput, logs: await runtime.logs(container: container.id, lines: logLines))
         }
         let app = services.first ?? "app"
         var logs = ""
         if let container = byService[app] { logs = await runtime.logs(container: container.id, lines: logLines) }
-        return .healthEndpointDown(url: healthURL.absoluteString, seconds: Int(timeout), lastAnswer: answer?.summary ?? "no answer",
-                                   service: app, logs: logs)
+        return .healthEndpointDown(
+            url: healthURL.absoluteString, seconds: Int(timeout), lastAnswer: answer?.summary ?? "no answer",
+            service: app, logs: logs)
     }
 }

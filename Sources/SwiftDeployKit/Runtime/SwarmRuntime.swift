@@ -22,9 +22,11 @@ public struct SwarmRuntime: ContainerRuntime {
     /// so no tag is resolved again to a digest the registry now gives it.
     public var resolveImage: String? = nil
 
-    public init(project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
-                pollInterval: TimeInterval = 1) {
+    public init(
+        project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment, commandTimeout: TimeInterval = 300,
+        pollInterval: TimeInterval = 1
+    ) {
         self.project = project
         self.stackFile = stackFile
         self.runner = runner
@@ -33,8 +35,10 @@ public struct SwarmRuntime: ContainerRuntime {
         self.pollInterval = pollInterval
     }
 
-    public init(manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        manifest: Manifest, runner: any CommandRunning = SystemCommandRunner(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.init(project: manifest.project, stackFile: manifest.stackFileURL, runner: runner, environment: environment)
         budget = WaitBudget(manifest: manifest).explanation
     }
@@ -52,7 +56,8 @@ public struct SwarmRuntime: ContainerRuntime {
 
     func check(_ result: CommandResult) throws {
         guard !result.succeeded else { return }
-        throw RuntimeError.commandFailed(command: result.commandLine, status: result.status, output: result.outputTail())
+        throw RuntimeError.commandFailed(
+            command: result.commandLine, status: result.status, output: result.outputTail())
     }
 
     func lines(_ result: CommandResult) throws -> [String] {
@@ -66,7 +71,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// `docker swarm init` command to run.
     public func preflight() async throws {
         _ = try await ComposeDetector(runner: runner, environment: environment).checkDaemon()
-        let result = try await docker(["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
+        let result = try await docker(
+            ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
         let words = try await lines(result).first?.split(separator: " ").map(String.init) ?? []
         let state = words.first ?? "unknown", manager = words.dropFirst().first == "true"
         if state != "active" || !manager {
@@ -108,7 +114,10 @@ public struct SwarmRuntime: ContainerRuntime {
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
         let resolve = resolveImage.map { ["--resolve-image", $0] } ?? []
-        try await check(try await docker(["stack", "deploy", "--detach=true", "--prune"] + resolve + ["-c", stackFile.path, project], timeout: left))
+        try await check(
+            try await docker(
+                ["stack", "deploy", "--detach=true", "--prune"] + resolve + ["-c", stackFile.path, project],
+                timeout: left))
         try await waitForUpdates(since: before, until: deadline)
         await pruneConfigs()
     }
@@ -117,14 +126,19 @@ public struct SwarmRuntime: ContainerRuntime {
     /// immutable) and `stack deploy --prune` prunes services, not configs, so they piled up deploy after deploy. A
     /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
     func pruneConfigs() async {
-        guard let configs = try? await lines(try await docker(["config", "ls", "-q", "--filter", label])), !configs.isEmpty,
-              let ids = try? await lines(try await docker(["service", "ls", "-q", "--filter", label])) else { return }
+        guard let configs = try? await lines(try await docker(["config", "ls", "-q", "--filter", label])),
+            !configs.isEmpty,
+            let ids = try? await lines(try await docker(["service", "ls", "-q", "--filter", label]))
+        else { return }
         var used: Set<String> = []
         if !ids.isEmpty {
             guard let result = try? await docker(["service", "inspect"] + ids), result.succeeded,
-                  let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else { return }
+                let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+            else { return }
             for service in array {
-                let spec = ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+                let spec =
+                    ((service["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"]
+                    as? [String: Any]
                 for config in spec?["Configs"] as? [[String: Any]] ?? [] {
                     if let id = config["ConfigID"] as? String { used.insert(id) }
                 }
@@ -156,14 +170,18 @@ public struct SwarmRuntime: ContainerRuntime {
         while !pending.isEmpty {
             for service in pending.sorted() {
                 let name = serviceName(service)
-                guard let now = try await serviceState(name) else { pending.remove(service); continue }  // pruned
+                guard let now = try await serviceState(name) else {
+                    pending.remove(service)
+                    continue
+                }  // pruned
                 let previous = before[service]
                 if let update = now.update, update != previous?.update {
                     states[service] = update.state
                     switch update.state {
                     case "rollback_completed", "rollback_paused", "paused":
-                        throw await RuntimeError.swarmRolledBack(service: name, state: update.state, message: update.message,
-                                                           tasks: failedTaskLines(service: service))
+                        throw await RuntimeError.swarmRolledBack(
+                            service: name, state: update.state, message: update.message,
+                            tasks: failedTaskLines(service: service))
                     case "completed": break
                     default: continue  // updating, rollback_started: Swarm is still at it
                     }
@@ -171,15 +189,18 @@ public struct SwarmRuntime: ContainerRuntime {
                     states[service] = update.state
                     continue  // an update started before this deploy is still running
                 }
-                if try await tasksRunSpec(of: name, spec: now.containerSpec) { pending.remove(service) } else {
+                if try await tasksRunSpec(of: name, spec: now.containerSpec) {
+                    pending.remove(service)
+                } else {
                     states[service] = states[service] ?? "update not started yet"
                 }
             }
             if pending.isEmpty { return }
             if Date() >= deadline {
                 let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
-                throw await RuntimeError.swarmUpdateTimedOut(seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
-                                                       tasks: failedTaskLines(), budget: budget)
+                throw await RuntimeError.swarmUpdateTimedOut(
+                    seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
+                    tasks: failedTaskLines(), budget: budget)
             }
             try await Task.sleep(nanoseconds: UInt64(pollInterval * 1_000_000_000))
         }
@@ -203,22 +224,26 @@ public struct SwarmRuntime: ContainerRuntime {
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]],
-              let object = array.first,
-              let spec = ((object["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"] as? [String: Any]
+            let object = array.first,
+            let spec = ((object["Spec"] as? [String: Any])?["TaskTemplate"] as? [String: Any])?["ContainerSpec"]
+                as? [String: Any]
         else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a service with Spec.TaskTemplate.ContainerSpec")
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a service with Spec.TaskTemplate.ContainerSpec")
         }
         var update: UpdateStatus?
         if let status = object["UpdateStatus"] as? [String: Any] {
-            update = UpdateStatus(state: status["State"] as? String ?? "", message: status["Message"] as? String ?? "",
-                                  startedAt: status["StartedAt"] as? String ?? "")
+            update = UpdateStatus(
+                state: status["State"] as? String ?? "", message: status["Message"] as? String ?? "",
+                startedAt: status["StartedAt"] as? String ?? "")
         }
         return ServiceState(containerSpec: try Self.canonical(spec), update: update)
     }
 
     /// True when the service has tasks Swarm wants running and every one carries `spec` as its container spec.
     func tasksRunSpec(of name: String, spec: Data) async throws -> Bool {
-        let ids = try await lines(try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
+        let ids = try await lines(
+            try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
         if ids.isEmpty { return false }
         let inspect = try await docker(["inspect", "--type", "task"] + ids)
         try check(inspect)
@@ -227,7 +252,8 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         for task in array {
             guard let taskSpec = (task["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] else {
-                throw RuntimeError.unreadableAnswer(command: inspect.commandLine, detail: "a task without Spec.ContainerSpec")
+                throw RuntimeError.unreadableAnswer(
+                    command: inspect.commandLine, detail: "a task without Spec.ContainerSpec")
             }
             if try Self.canonical(taskSpec) != spec { return false }
         }
@@ -240,13 +266,16 @@ public struct SwarmRuntime: ContainerRuntime {
     static let comparedFields = ["Image", "Env", "Args", "Command", "User", "Configs", "Healthcheck"]
 
     static func canonical(_ object: [String: Any]) throws -> Data {
-        try JSONSerialization.data(withJSONObject: object.filter { comparedFields.contains($0.key) }, options: [.sortedKeys])
+        try JSONSerialization.data(
+            withJSONObject: object.filter { comparedFields.contains($0.key) }, options: [.sortedKeys])
     }
 
     /// Sends SIGHUP to the service's containers on this node (nginx reloads; it also re-resolves tasks.<service>
     /// every 10 seconds by itself).
     public func reload(service: String) async throws {
-        for id in try await localContainers(service: service) { try await check(try docker(["kill", "-s", "HUP", id])) }
+        for id in try await localContainers(service: service) {
+            try await check(try docker(["kill", "-s", "HUP", id]))
+        }
     }
 
     /// `docker stack rm`, then waits until no service, task container, network, volume or config of the stack remains.
@@ -256,7 +285,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// volume it never removed). What still remains is for the caller to report.
     public func down() async throws {
         let result = try await docker(["stack", "rm", project], timeout: commandTimeout)
-        let removeFailed = !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
+        let removeFailed =
+            !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
         let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
         var rest = try await leftovers()
         var fruitless = 0
@@ -298,8 +328,12 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// The ids of the service's running containers on this node.
     func localContainers(service: String, timeout: TimeInterval = 60) async throws -> [String] {
-        try await lines(try docker(["ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
-                              "--filter", "status=running"], timeout: timeout))
+        try await lines(
+            try docker(
+                [
+                    "ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
+                    "--filter", "status=running",
+                ], timeout: timeout))
     }
 
     // MARK: What runs
@@ -323,21 +357,27 @@ public struct SwarmRuntime: ContainerRuntime {
         let result = try await docker(["service", "inspect"] + ids)
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
-            throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "expected a JSON array of services")
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a JSON array of services")
         }
         return try array.map { object in
             let spec = object["Spec"] as? [String: Any] ?? [:]
-            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty else {
-                throw RuntimeError.unreadableAnswer(command: result.commandLine, detail: "a service without Spec.Name or ID")
+            guard let name = spec["Name"] as? String, !name.isEmpty, let id = object["ID"] as? String, !id.isEmpty
+            else {
+                throw RuntimeError.unreadableAnswer(
+                    command: result.commandLine, detail: "a service without Spec.Name or ID")
             }
             let short = name.hasPrefix(project + "_") ? String(name.dropFirst(project.count + 1)) : name
             let mode = spec["Mode"] as? [String: Any]
             guard let count = (mode?["Replicated"] as? [String: Any])?["Replicas"] as? Int, count >= 0 else {
-                let found = mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+                let found =
+                    mode.flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
                     .map { String(decoding: $0, as: UTF8.self) } ?? "no Spec.Mode"
                 throw RuntimeError.unreadableAnswer(
                     command: result.commandLine,
-                    detail: "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'")
+                    detail:
+                        "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'"
+                )
             }
             return (short, id, count)
         }.sorted { $0.name < $1.name }
@@ -366,7 +406,10 @@ public struct SwarmRuntime: ContainerRuntime {
         let ids = try await lines(list)
         if ids.isEmpty { return [] }
         let inspect = try await docker(["inspect", "--type", "task"] + ids)
-        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else { try check(inspect); return [] }
+        guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {
+            try check(inspect)
+            return []
+        }
         let services = await Dictionary(try services().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let nodes = try await nodeNames()
         return try SwarmTask.parse(inspect.stdout, command: inspect.commandLine, services: services, nodes: nodes)
@@ -390,14 +433,19 @@ public struct SwarmRuntime: ContainerRuntime {
     /// on this node, what its health check said (`unhealthy: 3 failed checks in a row, the last exit 1: …`).
     public func failedTaskLines(service: String? = nil, limit: Int = 6) async -> [String] {
         guard let tasks = try? await tasks() else { return [] }
-        let failed = tasks.filter { ["failed", "rejected", "complete"].contains($0.status.state) && (service == nil || $0.status.service == service) }
-            .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
-            .prefix(limit)
+        let failed = tasks.filter {
+            ["failed", "rejected", "complete"].contains($0.status.state)
+                && (service == nil || $0.status.service == service)
+        }
+        .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
+        .prefix(limit)
         var lines: [String] = []
         for task in failed {
             var line = task.line
             if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
-            if let container = task.containerID, let health = await healthDetail(container: container) { line += " (\(health))" }
+            if let container = task.containerID, let health = await healthDetail(container: container) {
+                line += " (\(health))"
+            }
             lines.append(line)
         }
         return lines
@@ -406,16 +454,20 @@ public struct SwarmRuntime: ContainerRuntime {
     /// What a task container's health check last said, when it failed at least once: `unhealthy: 3 failed checks in a
     /// row, the last exit 1: <output>`; nil when the container is not on this node, gone, or its checks passed.
     func healthDetail(container: String) async -> String? {
-        guard let result = try? await docker(["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
-              result.succeeded,
-              let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else { return nil }
+        guard
+            let result = try? await docker(
+                ["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
+            result.succeeded,
+            let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { return nil }
         let streak = health["FailingStreak"] as? Int ?? 0
         let status = health["Status"] as? String ?? "unknown"
         guard streak > 0 || status == "unhealthy" else { return nil }
         var text = "\(status): \(streak) failed health check\(streak == 1 ? "" : "s") in a row"
         if let last = (health["Log"] as? [[String: Any]])?.last {
             text += ", the last exit \(last["ExitCode"] as? Int ?? -1)"
-            let output = (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            let output =
+                (last["Output"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(whereSeparator: \.isNewline).first.map { String($0.prefix(160)) } ?? ""
             if !output.isEmpty { text += ": \(output)" }
         }
@@ -425,7 +477,10 @@ public struct SwarmRuntime: ContainerRuntime {
     public func recentFailures() async -> [String] { await failedTaskLines() }
 
     public func logs(container: String, lines: Int) async -> String {
-        guard let result = try? await docker(["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20) else { return "" }
+        guard
+            let result = try? await docker(
+                ["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20)
+        else { return "" }
         let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return CommandResult.tail(text, lines: lines)
     }
@@ -448,7 +503,9 @@ struct SwarmTask {
         return "\(status.name) on \(status.node ?? "no node"): \(status.state)\(detail)"
     }
 
-    static func parse(_ json: String, command: String, services: [String: String], nodes: [String: String]) throws -> [SwarmTask] {
+    static func parse(_ json: String, command: String, services: [String: String], nodes: [String: String]) throws
+        -> [SwarmTask]
+    {
         guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(command: command, detail: "expected a JSON array of tasks")
         }
@@ -459,7 +516,9 @@ struct SwarmTask {
             let spec = (object["Spec"] as? [String: Any])?["ContainerSpec"] as? [String: Any] ?? [:]
             var environment: [String: String] = [:]
             for entry in spec["Env"] as? [String] ?? [] {
-                if let eq = entry.firstIndex(of: "=") { environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...]) }
+                if let eq = entry.firstIndex(of: "=") {
+                    environment[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+                }
             }
             let service = services[object["ServiceID"] as? String ?? ""] ?? (object["ServiceID"] as? String ?? "?")
             let slot = object["Slot"] as? Int ?? 0
@@ -467,23 +526,26 @@ struct SwarmTask {
             let containerStatus = status["ContainerStatus"] as? [String: Any] ?? [:]
             var started: Date?
             if let text = status["Timestamp"] as? String {
-                let trimmed = text.replacingOccurrences(of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
+                let trimmed = text.replacingOccurrences(
+                    of: #"(\.[0-9]{3})[0-9]*"#, with: "$1", options: .regularExpression)
                 started = formatter.date(from: trimmed)
             }
             let error = (status["Err"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? ""
-            let address = ((object["NetworksAttachments"] as? [[String: Any]])?.compactMap { attachment -> String? in
-                let network = (attachment["Network"] as? [String: Any])?["Spec"] as? [String: Any]
-                // The ingress network is not the stack's.
-                if (network?["Ingress"] as? Bool) == true { return nil }
-                return (attachment["Addresses"] as? [String])?.first
-            }.first).map { String($0.split(separator: "/").first ?? "") }
+            let address =
+                ((object["NetworksAttachments"] as? [[String: Any]])?.compactMap { attachment -> String? in
+                    let network = (attachment["Network"] as? [String: Any])?["Spec"] as? [String: Any]
+                    // The ingress network is not the stack's.
+                    if (network?["Ingress"] as? Bool) == true { return nil }
+                    return (attachment["Addresses"] as? [String])?.first
+                }.first).map { String($0.split(separator: "/").first ?? "") }
             var image = spec["Image"] as? String ?? ""
             if let at = image.firstIndex(of: "@") { image = String(image[..<at]) }
             return SwarmTask(
                 status: ContainerStatus(
                     id: object["ID"] as? String ?? "", name: "\(service).\(slot)", service: service,
                     state: status["State"] as? String ?? "unknown", health: nil,
-                    lastHealthOutput: error.isEmpty ? "" : error, image: image, environment: environment, startedAt: started,
+                    lastHealthOutput: error.isEmpty ? "" : error, image: image, environment: environment,
+                    startedAt: started,
                     restartCount: 0, exitCode: containerStatus["ExitCode"] as? Int ?? 0,
                     node: nodeID.isEmpty ? nil : (nodes[nodeID] ?? String(nodeID.prefix(12)))),
                 desiredState: object["DesiredState"] as? String ?? "",

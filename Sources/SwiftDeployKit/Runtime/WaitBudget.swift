@@ -19,7 +19,8 @@ public struct WaitBudget: Sendable, Equatable {
 
     public init(manifest: Manifest) {
         replicas = manifest.services.replicas
-        monitor = manifest.runtime == .swarm
+        monitor =
+            manifest.runtime == .swarm
             ? TimeInterval(manifest.services.healthcheck.swarmUpdateMonitor.milliseconds) / 1000 : nil
     }
 
@@ -35,7 +36,8 @@ public struct WaitBudget: Sendable, Equatable {
     /// How the default is derived, for help, errors and docs: `3 replicas × 33s update monitor + 30s = 129s`.
     public var explanation: String {
         guard let monitor, let rollingUpdate else { return "\(Int(Self.minimum))s" }
-        let sum = "\(replicas) replica\(replicas == 1 ? "" : "s") × \(Int(monitor))s update monitor + \(Int(Self.margin))s"
+        let sum =
+            "\(replicas) replica\(replicas == 1 ? "" : "s") × \(Int(monitor))s update monitor + \(Int(Self.margin))s"
         return rollingUpdate + Self.margin >= Self.minimum
             ? "\(sum) = \(Int(defaultTimeout))s" : "at least \(Int(Self.minimum))s (\(sum) is less)"
     }

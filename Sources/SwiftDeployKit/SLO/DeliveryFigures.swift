@@ -41,11 +41,15 @@ public struct DeliveryFigures: Sendable, Equatable {
             "failed_changes": .int(Int64(failedChanges)),
             "change_failure_rate": opt(changeFailureRate),
             "deployments_last_7d": .int(Int64(deploymentsLast7Days)),
-            "last_failure": lastFailure.map { failure -> JSONValue in ["event": .string(failure.event), "time": .string(failure.time)] } ?? JSONValue.null,
+            "last_failure": lastFailure.map { failure -> JSONValue in
+                ["event": .string(failure.event), "time": .string(failure.time)]
+            } ?? JSONValue.null,
             "seconds_since_last_failure": opt(secondsSinceLastFailure),
-            "lead_time_seconds": leadTimes.isEmpty ? .null : [
-                "median": opt(leadTimeMedian), "max": opt(leadTimes.max()), "samples": .int(Int64(leadTimes.count)),
-            ],
+            "lead_time_seconds": leadTimes.isEmpty
+                ? .null
+                : [
+                    "median": opt(leadTimeMedian), "max": opt(leadTimes.max()), "samples": .int(Int64(leadTimes.count)),
+                ],
             "changes_without_commit_time": .int(Int64(changesWithoutCommitTime)),
         ]
     }
@@ -59,14 +63,17 @@ public struct DeliveryFiguresReader: Sendable {
     /// Resolves many commits at once (what `commitTime` answers for each, the unknown ones absent).
     public var commitTimes: @Sendable ([String]) async -> [String: Double]
 
-    public init(commitTime: @escaping @Sendable (String) async -> Double?,
-                commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil) {
+    public init(
+        commitTime: @escaping @Sendable (String) async -> Double?,
+        commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil
+    ) {
         self.commitTime = commitTime
-        self.commitTimes = commitTimes ?? { commits in
-            var times: [String: Double] = [:]
-            for commit in Set(commits) { if let time = await commitTime(commit) { times[commit] = time } }
-            return times
-        }
+        self.commitTimes =
+            commitTimes ?? { commits in
+                var times: [String: Double] = [:]
+                for commit in Set(commits) { if let time = await commitTime(commit) { times[commit] = time } }
+                return times
+            }
     }
 
     /// Commit times from `git log -1 --format=%ct <commit>` in `directory`; many at once with one
@@ -80,8 +87,10 @@ public struct DeliveryFiguresReader: Sendable {
         }
         let one: @Sendable (String) async -> Double? = { commit in
             guard isHexCommit(commit, lengths: 7...64), !noRepository(),
-                  let result = try? await runner.run(["git", "-C", directory.path, "log", "-1", "--format=%ct", commit, "--"], timeout: 10),
-                  result.succeeded else { return nil }
+                let result = try? await runner.run(
+                    ["git", "-C", directory.path, "log", "-1", "--format=%ct", commit, "--"], timeout: 10),
+                result.succeeded
+            else { return nil }
             return Double(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         return DeliveryFiguresReader(commitTime: one) { commits in
@@ -94,9 +103,14 @@ public struct DeliveryFiguresReader: Sendable {
             while start < full.count {
                 let chunk = Array(full[start..<min(start + 500, full.count)])
                 start += chunk.count
-                guard let result = try? await runner.run(["git", "-C", directory.path, "log", "--no-walk=unsorted", "--ignore-missing",
-                                                    "--format=%H %ct"] + chunk + ["--"], timeout: 30),
-                      result.succeeded else {
+                guard
+                    let result = try? await runner.run(
+                        [
+                            "git", "-C", directory.path, "log", "--no-walk=unsorted", "--ignore-missing",
+                            "--format=%H %ct",
+                        ] + chunk + ["--"], timeout: 30),
+                    result.succeeded
+                else {
                     oneByOne += chunk  // e.g. a hash naming a tree: each asked as before
                     continue
                 }
@@ -111,7 +125,8 @@ public struct DeliveryFiguresReader: Sendable {
     }
 
     static func isHexCommit(_ text: String, lengths: ClosedRange<Int>) -> Bool {
-        lengths.contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        lengths.contains(text.utf8.count)
+            && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     private struct Line: Decodable {
@@ -149,7 +164,8 @@ public struct DeliveryFiguresReader: Sendable {
         do {
             try HistoryLineReader.forEachLine(in: url) { bytes, _, terminated in
                 guard terminated, let line = try? decoder.decode(Line.self, from: Data(bytes)),
-                      let timeText = line.time, let time = HistoryTime.parse(timeText), let event = line.event else { return }
+                    let timeText = line.time, let time = HistoryTime.parse(timeText), let event = line.event
+                else { return }
                 let outcome = line.outcome?.lowercased()
                 let failed = outcome.map { AuditAccumulator.failureOutcomes.contains($0) } ?? false
                 let succeeded = !failed && (outcome.map { AuditAccumulator.successOutcomes.contains($0) } ?? true)
@@ -176,7 +192,8 @@ public struct DeliveryFiguresReader: Sendable {
         let recent = changes.suffix(changeWindow)
         figures.changes = recent.count
         figures.failedChanges = recent.filter(\.failed).count
-        figures.deploymentsLast7Days = changes.filter { $0.succeeded && now.timeIntervalSince($0.time) <= 7 * 86_400 }.count
+        figures.deploymentsLast7Days =
+            changes.filter { $0.succeeded && now.timeIntervalSince($0.time) <= 7 * 86_400 }.count
         if let lastFailure {
             figures.lastFailure = (lastFailure.event, lastFailure.text)
             figures.secondsSinceLastFailure = max(0, now.timeIntervalSince(lastFailure.time))
@@ -185,7 +202,9 @@ public struct DeliveryFiguresReader: Sendable {
         for change in recent where change.succeeded {
             var committed: Double?
             if let commit = change.commit {
-                if let known = commitTimes[commit] { committed = known } else {
+                if let known = commitTimes[commit] {
+                    committed = known
+                } else {
                     committed = await commitTime(commit)
                     commitTimes[commit] = committed
                 }

@@ -27,9 +27,14 @@ public struct SLOCollector: Sendable {
     public var delivery: @Sendable (Manifest) -> DeliveryFiguresReader
     public var now: @Sendable () -> Date
 
-    public init(transport: HTTPTransport = SocketHTTPClient(), limits: HTTPLimits = HTTPLimits(connectTimeout: 2, totalTimeout: 5),
-                delivery: @escaping @Sendable (Manifest) -> DeliveryFiguresReader = { DeliveryFiguresReader.git(in: $0.directory) },
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        transport: HTTPTransport = SocketHTTPClient(),
+        limits: HTTPLimits = HTTPLimits(connectTimeout: 2, totalTimeout: 5),
+        delivery: @escaping @Sendable (Manifest) -> DeliveryFiguresReader = {
+            DeliveryFiguresReader.git(in: $0.directory)
+        },
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.transport = transport
         self.limits = limits
         self.delivery = delivery
@@ -39,24 +44,30 @@ public struct SLOCollector: Sendable {
     public func collect(manifest: Manifest, prometheusURL: String? = nil) async -> SLOEvidence {
         var evidence = SLOEvidence()
         guard let slo = manifest.slo else {
-            evidence.insufficient.append("slo: the manifest has no slo block, so there is no objective to judge; add slo.objectives (see docs/slo.md)")
+            evidence.insufficient.append(
+                "slo: the manifest has no slo block, so there is no objective to judge; add slo.objectives (see docs/slo.md)"
+            )
             return evidence
         }
         // Delivery figures first: they need no Prometheus.
         do {
-            let figures = try await delivery(manifest).read(history: manifest.historyURL, changeWindow: slo.changeWindow, now: now())
+            let figures = try await delivery(manifest).read(
+                history: manifest.historyURL, changeWindow: slo.changeWindow, now: now())
             evidence.delivery = figures.json
         } catch {
             let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
-            evidence.insufficient.append("slo: the delivery figures cannot be read from the history \(manifest.history.path): \(reason)")
+            evidence.insufficient.append(
+                "slo: the delivery figures cannot be read from the history \(manifest.history.path): \(reason)")
         }
         guard let text = prometheusURL ?? manifest.sloPrometheusURL, let base = URL(string: text) else {
-            evidence.insufficient.append("slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url")
+            evidence.insufficient.append(
+                "slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url"
+            )
             return evidence
         }
         let at = (now().timeIntervalSince1970 * 1000).rounded() / 1000
-        var ratios: [String: [String: Double]] = [:]   // objective → window → ratio
-        var missing: [String: [String]] = [:]          // objective → windows without a value
+        var ratios: [String: [String: Double]] = [:]  // objective → window → ratio
+        var missing: [String: [String]] = [:]  // objective → windows without a value
         let windows = SLOMath.windows + [slo.windowText]
         do {
             for window in windows {
@@ -73,7 +84,9 @@ public struct SLOCollector: Sendable {
             let alerts = try await query(base, "ALERTS{alertstate=\"firing\",objective!=\"\"}", at: at)
             evidence.slo = document(slo: slo, ratios: ratios, alerts: alerts.map(\.labels), source: text)
         } catch MetricsError.unreachable(let error) {
-            evidence.insufficient.append("slo: Prometheus at \(text) is not reachable: \(error.summary); start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url")
+            evidence.insufficient.append(
+                "slo: Prometheus at \(text) is not reachable: \(error.summary); start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url"
+            )
             return evidence
         } catch let error as SwiftDeployFailure {
             evidence.insufficient.append("slo: " + (error.errorDescription ?? "\(error)"))
@@ -84,12 +97,16 @@ public struct SLOCollector: Sendable {
         }
         for objective in slo.objectives {
             guard let windows = missing[objective.name], !windows.isEmpty else { continue }
-            evidence.insufficient.append("slo: Prometheus at \(text) has no value for objective \(objective.name) over \(windows.joined(separator: ", ")) (\(SLOMath.ratioRecord(windows[0])){objective=\"\(objective.name)\"}): either the rules generated in observability/rules/slo.yml are not loaded, or there were no requests in that window")
+            evidence.insufficient.append(
+                "slo: Prometheus at \(text) has no value for objective \(objective.name) over \(windows.joined(separator: ", ")) (\(SLOMath.ratioRecord(windows[0])){objective=\"\(objective.name)\"}): either the rules generated in observability/rules/slo.yml are not loaded, or there were no requests in that window"
+            )
         }
         return evidence
     }
 
-    private func document(slo: Manifest.SLO, ratios: [String: [String: Double]], alerts: [[String: String]], source: String) -> JSONValue {
+    private func document(
+        slo: Manifest.SLO, ratios: [String: [String: Double]], alerts: [[String: String]], source: String
+    ) -> JSONValue {
         var objectives: [String: JSONValue] = [:]
         let names = Set(slo.objectives.flatMap { o in SLOMath.alerts.map { $0.name(for: o) } })
         let firing = alerts.filter { names.contains($0["alertname"] ?? "") }
@@ -119,9 +136,11 @@ public struct SLOCollector: Sendable {
             ]
         }
         let alertList: [JSONValue] = firing.sorted { ($0["alertname"] ?? "") < ($1["alertname"] ?? "") }.map { labels in
-            ["alert": .string(labels["alertname"] ?? ""), "objective": .string(labels["objective"] ?? ""),
-             "severity": .string(labels["severity"] ?? ""), "long_window": .string(labels["long_window"] ?? ""),
-             "short_window": .string(labels["short_window"] ?? "")]
+            [
+                "alert": .string(labels["alertname"] ?? ""), "objective": .string(labels["objective"] ?? ""),
+                "severity": .string(labels["severity"] ?? ""), "long_window": .string(labels["long_window"] ?? ""),
+                "short_window": .string(labels["short_window"] ?? ""),
+            ]
         }
         return [
             "source": .string("prometheus \(source)"),
@@ -133,40 +152,54 @@ public struct SLOCollector: Sendable {
         ]
     }
 
-    struct Sample { var labels: [String: String]; var value: Double }
+    struct Sample {
+        var labels: [String: String]
+        var value: Double
+    }
 
     /// An instant query answering a vector: each series' labels and value (NaN kept as NaN).
     func query(_ base: URL, _ promql: String, at: Double) async throws -> [Sample] {
-        var components = URLComponents(url: base.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery = "query=" + (promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? promql)
+        var components = URLComponents(
+            url: base.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery =
+            "query=" + (promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? promql)
             + "&time=" + String(format: "%.3f", at)
         let url = components.url!
         let shown = base.absoluteString
         let response: HTTPResponse
         do {
-            response = try await transport.send(method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
+            response = try await transport.send(
+                method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
         } catch let error as HTTPClientError {
             throw MetricsError.unreachable(error)
         }
         guard let document = try? JSONValue.parse(response.body), case .object = document else {
             if !(200..<300).contains(response.status) {
-                throw MetricsError.httpStatus(url: url.absoluteString, status: response.status,
-                                              excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
+                throw MetricsError.httpStatus(
+                    url: url.absoluteString, status: response.status,
+                    excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
             }
             throw MetricsError.prometheus(url: shown, query: promql, reason: "the answer is not JSON")
         }
         guard document["status"]?.stringValue == "success" else {
-            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
-            throw MetricsError.prometheus(url: shown, query: promql, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
+            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(
+                separator: ": ")
+            throw MetricsError.prometheus(
+                url: shown, query: promql, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
         }
-        guard document["data"]?["resultType"]?.stringValue == "vector", case .array(let result)? = document["data"]?["result"] else {
+        guard document["data"]?["resultType"]?.stringValue == "vector",
+            case .array(let result)? = document["data"]?["result"]
+        else {
             throw MetricsError.prometheus(url: shown, query: promql, reason: "the answer is not an instant vector")
         }
         return try result.map { series in
-            guard case .object(let metric)? = series["metric"], case .array(let pair)? = series["value"], pair.count == 2,
-                  let text = pair[1].stringValue,
-                  let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : nil)) else {
-                throw MetricsError.prometheus(url: shown, query: promql, reason: "a series is not {metric, value: [timestamp, \"value\"]}")
+            guard case .object(let metric)? = series["metric"], case .array(let pair)? = series["value"],
+                pair.count == 2,
+                let text = pair[1].stringValue,
+                let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : nil))
+            else {
+                throw MetricsError.prometheus(
+                    url: shown, query: promql, reason: "a series is not {metric, value: [timestamp, \"value\"]}")
             }
             var labels: [String: String] = [:]
             for (key, v) in metric { if let s = v.stringValue { labels[key] = s } }
@@ -178,34 +211,47 @@ public struct SLOCollector: Sendable {
 extension SLOCollector {
     /// Each objective's compliance between `from` and `to`: one PromQL error ratio over the whole period, evaluated
     /// at `to` on the service's own counters (not the recording rules, whose windows are fixed).
-    public func compliance(manifest: Manifest, from: Date, to: Date, prometheusURL: String? = nil) async -> [ObjectiveCompliance] {
+    public func compliance(manifest: Manifest, from: Date, to: Date, prometheusURL: String? = nil) async
+        -> [ObjectiveCompliance]
+    {
         guard let slo = manifest.slo else { return [] }
         let seconds = max(60, Int(to.timeIntervalSince(from).rounded()))
         let queries = SLOQueries(manifest: manifest)
         guard let text = prometheusURL ?? manifest.sloPrometheusURL, let base = URL(string: text) else {
             return slo.objectives.map {
-                ObjectiveCompliance(name: $0.name, target: $0.targetText, compliance: nil, budgetUsed: nil,
-                                    reason: "no Prometheus (set observability.prometheus: true or metrics.prometheus_url)")
+                ObjectiveCompliance(
+                    name: $0.name, target: $0.targetText, compliance: nil, budgetUsed: nil,
+                    reason: "no Prometheus (set observability.prometheus: true or metrics.prometheus_url)")
             }
         }
         var result: [ObjectiveCompliance] = []
         for objective in slo.objectives {
             let budget = NSDecimalNumber(decimal: objective.errorBudget).doubleValue
             do {
-                let samples = try await query(base, queries.errorRatio(objective, window: "\(seconds)s"), at: to.timeIntervalSince1970)
+                let samples = try await query(
+                    base, queries.errorRatio(objective, window: "\(seconds)s"), at: to.timeIntervalSince1970)
                 guard let ratio = samples.first?.value, ratio.isFinite else {
-                    result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
-                                                      reason: "Prometheus at \(text) has no requests of job \(queries.job) in the period"))
+                    result.append(
+                        ObjectiveCompliance(
+                            name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
+                            reason: "Prometheus at \(text) has no requests of job \(queries.job) in the period"))
                     continue
                 }
-                result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: 1 - ratio,
-                                                  budgetUsed: ratio / budget, reason: nil))
+                result.append(
+                    ObjectiveCompliance(
+                        name: objective.name, target: objective.targetText, compliance: 1 - ratio,
+                        budgetUsed: ratio / budget, reason: nil))
             } catch MetricsError.unreachable(let error) {
-                result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
-                                                  reason: "Prometheus at \(text) is not reachable: \(error.summary)"))
+                result.append(
+                    ObjectiveCompliance(
+                        name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
+                        reason: "Prometheus at \(text) is not reachable: \(error.summary)"))
             } catch {
                 let reason = (error as? SwiftDeployFailure)?.errorDescription ?? "\(error)"
-                result.append(ObjectiveCompliance(name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil, reason: reason))
+                result.append(
+                    ObjectiveCompliance(
+                        name: objective.name, target: objective.targetText, compliance: nil, budgetUsed: nil,
+                        reason: reason))
             }
         }
         return result

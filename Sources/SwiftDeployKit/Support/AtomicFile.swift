@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,12 +33,14 @@ public enum AtomicFile {
     /// else the existing file's, else 0644.
     static func stage(_ data: Data, for url: URL, mode forced: mode_t? = nil) throws -> URL {
         let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let temp = dir.appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let mode: mode_t
         if let forced {
             mode = forced
         } else if let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-           let permissions = attributes[.posixPermissions] as? NSNumber {
+            let permissions = attributes[.posixPermissions] as? NSNumber
+        {
             mode = mode_t(permissions.uint16Value)
         } else {
             mode = 0o644

@@ -12,8 +12,10 @@ import Darwin
 /// password-database entry of the real uid (a container or cron job often sets neither variable), else `uid N`.
 /// Never "unknown": a record of who did something must name someone.
 public enum CurrentUser {
-    public static func name(environment: [String: String] = ProcessInfo.processInfo.environment,
-                            uid: uid_t = getuid()) -> String {
+    public static func name(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        uid: uid_t = getuid()
+    ) -> String {
         for key in ["USER", "LOGNAME"] {
             if let value = environment[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty { return value }
         }

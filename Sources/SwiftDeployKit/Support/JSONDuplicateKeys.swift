@@ -55,7 +55,8 @@ enum JSONDuplicateKeys {
                     j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 let token = Data(bytes[i...min(j, bytes.count - 1)])
-                let text = (try? JSONDecoder().decode(String.self, from: token)) ?? String(decoding: token, as: UTF8.self)
+                let text =
+                    (try? JSONDecoder().decode(String.self, from: token)) ?? String(decoding: token, as: UTF8.self)
                 if expectingKey, case .object(var keys, let path, _)? = stack.last {
                     if keys.contains(text) { found.append((path.isEmpty ? text : "\(path).\(text)", line)) }
                     keys.insert(text)

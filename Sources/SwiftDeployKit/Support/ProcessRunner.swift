@@ -30,9 +30,11 @@ public struct CommandResult: Sendable, Equatable {
     /// read, later writes of those processes were not waited for, and its process group was killed.
     public var outputIncomplete: Bool
 
-    public init(commandLine: String, status: Int32, stdout: String, stderr: String, timedOut: Bool = false,
-                killed: Bool = false, stdoutOmittedBytes: Int = 0, stderrOmittedBytes: Int = 0,
-                outputIncomplete: Bool = false) {
+    public init(
+        commandLine: String, status: Int32, stdout: String, stderr: String, timedOut: Bool = false,
+        killed: Bool = false, stdoutOmittedBytes: Int = 0, stderrOmittedBytes: Int = 0,
+        outputIncomplete: Bool = false
+    ) {
         self.commandLine = commandLine
         self.status = status
         self.stdout = stdout
@@ -79,7 +81,8 @@ public enum ProcessRunnerError: SwiftDeployFailure, Equatable {
         case .programNotFound(let program):
             return "cannot run '\(program)': it is not installed or not on PATH; install it or fix PATH, then try again"
         case .cannotStart(let program, let detail):
-            return "cannot start '\(program)': \(detail); check that it is an executable for this machine, then try again"
+            return
+                "cannot start '\(program)': \(detail); check that it is an executable for this machine, then try again"
         case .invalidTime(let program, let name, let value):
             return "cannot run '\(program)': its \(name) of \(value) is not a number of seconds (0 or more); "
                 + "fix the value that set it (infinity means no limit), then try again"
@@ -124,21 +127,26 @@ public enum ProcessRunner {
     /// Throws `ProcessRunnerError` when the program cannot be started and `CancellationError` when the calling task
     /// was cancelled (before the start: the program never runs; after: it is stopped); a non-zero exit or a timeout
     /// is a result, not an error.
-    public static func run(_ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
-                           input: Data? = nil, timeout: TimeInterval, killGrace: TimeInterval = defaultKillGrace,
-                           outputLimit: Int = defaultOutputLimit) async throws -> CommandResult {
+    public static func run(
+        _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
+        input: Data? = nil, timeout: TimeInterval, killGrace: TimeInterval = defaultKillGrace,
+        outputLimit: Int = defaultOutputLimit
+    ) async throws -> CommandResult {
         try Task.checkCancellation()
-        let child = try start(arguments, environment: environment, currentDirectory: currentDirectory, input: input,
-                              timeout: timeout, killGrace: killGrace, outputLimit: outputLimit)
+        let child = try start(
+            arguments, environment: environment, currentDirectory: currentDirectory, input: input,
+            timeout: timeout, killGrace: killGrace, outputLimit: outputLimit)
         return try await child.result()
     }
 
     /// Starts the program and returns at once; `RunningProcess.result()` waits for it. For a server a test runs
     /// beside its work, or a command whose pid the caller needs. `timeout` nil: no limit (stop it with `stop()`).
     /// Throws `CancellationError` without starting anything when called from a cancelled task.
-    public static func start(_ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
-                             input: Data? = nil, timeout: TimeInterval?, killGrace: TimeInterval = defaultKillGrace,
-                             outputLimit: Int = defaultOutputLimit) throws -> RunningProcess {
+    public static func start(
+        _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
+        input: Data? = nil, timeout: TimeInterval?, killGrace: TimeInterval = defaultKillGrace,
+        outputLimit: Int = defaultOutputLimit
+    ) throws -> RunningProcess {
         precondition(!arguments.isEmpty, "a command needs a program")
         let timeoutNanos = try timeout.flatMap { try nanoseconds($0, name: "timeout", program: arguments[0]) }
         let graceNanos = try nanoseconds(killGrace, name: "kill grace period", program: arguments[0])
@@ -146,8 +154,9 @@ public enum ProcessRunner {
         let executable = try resolve(arguments[0], path: env["PATH"])
         if Task.isCancelled { throw CancellationError() }
         let child = RunningProcess(arguments: arguments, killGrace: graceNanos, outputLimit: max(outputLimit, 2))
-        try child.launch(executable: executable, arguments: arguments, environment: env,
-                         currentDirectory: currentDirectory, input: input, timeout: timeoutNanos)
+        try child.launch(
+            executable: executable, arguments: arguments, environment: env,
+            currentDirectory: currentDirectory, input: input, timeout: timeoutNanos)
         return child
     }
 
@@ -184,8 +193,10 @@ public enum ProcessRunner {
             case .directory:
                 return .cannotStart(program: program, detail: "'\(found)' is a directory, not a program")
             case .notExecutable:
-                return .cannotStart(program: program, detail: "'\(found)' is not executable (no execute permission "
-                                        + "for this user; `chmod +x` it if it is meant to run)")
+                return .cannotStart(
+                    program: program,
+                    detail: "'\(found)' is not executable (no execute permission "
+                        + "for this user; `chmod +x` it if it is meant to run)")
             default:
                 return .cannotStart(program: program, detail: "'\(found)' is not a regular file")
             }
@@ -247,7 +258,8 @@ private enum LibC {
             return 0
         }
         guard rc == 0 else {
-            throw ProcessRunnerError.cannotStart(program: "pipe", detail: "no pipe: \(String(cString: strerror(errno)))")
+            throw ProcessRunnerError.cannotStart(
+                program: "pipe", detail: "no pipe: \(String(cString: strerror(errno)))")
         }
         return (fds[0], fds[1])
     }
@@ -311,31 +323,45 @@ public final class RunningProcess: @unchecked Sendable {
             return pair
         }
         mutating func close(_ fd: Int32) {
-            if let index = all.firstIndex(of: fd) { all.remove(at: index); _ = Glibc.close(fd) }
+            if let index = all.firstIndex(of: fd) {
+                all.remove(at: index)
+                _ = Glibc.close(fd)
+            }
         }
-        mutating func closeAll() { for fd in all { _ = Glibc.close(fd) }; all = [] }
+        mutating func closeAll() {
+            for fd in all { _ = Glibc.close(fd) }
+            all = []
+        }
     }
 
-    fileprivate func launch(executable: String, arguments: [String], environment: [String: String],
-                            currentDirectory: URL?, input: Data?, timeout: UInt64?) throws {
+    fileprivate func launch(
+        executable: String, arguments: [String], environment: [String: String],
+        currentDirectory: URL?, input: Data?, timeout: UInt64?
+    ) throws {
         var fds = Descriptors()
         do {
             let out = fds.add(try LibC.pipe()), err = fds.add(try LibC.pipe()), wake = fds.add(try LibC.pipe())
             let stdin = input.map { $0.isEmpty ? nil : $0 } ?? nil
             let inPipe = try stdin.map { _ in fds.add(try LibC.pipe()) }
-            let pid = try Self.spawn(executable: executable, arguments: arguments, environment: environment,
-                                     currentDirectory: currentDirectory, stdin: inPipe?.read, stdout: out.write,
-                                     stderr: err.write, program: program)
+            let pid = try Self.spawn(
+                executable: executable, arguments: arguments, environment: environment,
+                currentDirectory: currentDirectory, stdin: inPipe?.read, stdout: out.write,
+                stderr: err.write, program: program)
             childPID = pid
             pidfd = LibC.pidfdOpen.map { $0(pid, 0) } ?? -1
-            fds.close(out.write); fds.close(err.write)
-            if let inPipe { fds.close(inPipe.read); LibC.setNonBlocking(inPipe.write) }
+            fds.close(out.write)
+            fds.close(err.write)
+            if let inPipe {
+                fds.close(inPipe.read)
+                LibC.setNonBlocking(inPipe.write)
+            }
             for fd in [out.read, err.read, wake.read] { LibC.setNonBlocking(fd) }
             LibC.setNonBlocking(wake.write)
             wakeWrite = wake.write
             let deadline = timeout.map { Self.now() &+ $0 }
-            let io = IO(out: out.read, err: err.read, input: inPipe?.write, data: stdin ?? Data(), wake: wake.read,
-                        deadline: deadline)
+            let io = IO(
+                out: out.read, err: err.read, input: inPipe?.write, data: stdin ?? Data(), wake: wake.read,
+                deadline: deadline)
             if let failure = startReader(io) {
                 abandon()
                 throw ProcessRunnerError.cannotStart(program: program, detail: "no thread to watch it: \(failure)")
@@ -350,9 +376,11 @@ public final class RunningProcess: @unchecked Sendable {
 
     /// Spawns the child: its standard descriptors set, every other descriptor closed, every signal at its default
     /// disposition and unblocked, in a new process group of its own.
-    private static func spawn(executable: String, arguments: [String], environment: [String: String],
-                              currentDirectory: URL?, stdin: Int32?, stdout: Int32, stderr: Int32,
-                              program: String) throws -> pid_t {
+    private static func spawn(
+        executable: String, arguments: [String], environment: [String: String],
+        currentDirectory: URL?, stdin: Int32?, stdout: Int32, stderr: Int32,
+        program: String
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -367,8 +395,10 @@ public final class RunningProcess: @unchecked Sendable {
         if let closefrom = LibC.addClosefrom { _ = withUnsafeMutablePointer(to: &actions) { closefrom($0, 3) } }
         if let currentDirectory {
             guard let addChdir = LibC.addChdir else {
-                throw ProcessRunnerError.cannotStart(program: program, detail: "this C library cannot start a "
-                                                        + "program in another directory (no addchdir_np)")
+                throw ProcessRunnerError.cannotStart(
+                    program: program,
+                    detail: "this C library cannot start a "
+                        + "program in another directory (no addchdir_np)")
             }
             let rc = withUnsafeMutablePointer(to: &actions) { addChdir($0, currentDirectory.path) }
             guard rc == 0 else {
@@ -385,8 +415,11 @@ public final class RunningProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                                                    | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(
+                POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                    | POSIX_SPAWN_SETPGROUP))
 
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -407,7 +440,10 @@ public final class RunningProcess: @unchecked Sendable {
 
     private final class ReaderStart {
         let process: RunningProcess, io: IO
-        init(_ process: RunningProcess, _ io: IO) { self.process = process; self.io = io }
+        init(_ process: RunningProcess, _ io: IO) {
+            self.process = process
+            self.io = io
+        }
     }
 
     /// Starts the reader thread; the error text when it cannot be created.
@@ -419,11 +455,13 @@ public final class RunningProcess: @unchecked Sendable {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         let context = Unmanaged.passRetained(ReaderStart(self, io)).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, &attributes, { context in
-            let start = Unmanaged<ReaderStart>.fromOpaque(context!).takeRetainedValue()
-            start.process.pump(start.io)
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, &attributes,
+            { context in
+                let start = Unmanaged<ReaderStart>.fromOpaque(context!).takeRetainedValue()
+                start.process.pump(start.io)
+                return nil
+            }, context)
         guard rc == 0 else {
             Unmanaged<ReaderStart>.fromOpaque(context).release()
             return String(cString: strerror(rc))
@@ -433,12 +471,16 @@ public final class RunningProcess: @unchecked Sendable {
 
     /// The child whose reader could not start: killed with its group and reaped (it is gone at once).
     private func abandon() {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         signal(SIGKILL)
         var info = siginfo_t()
         _ = waitid(P_PID, id_t(childPID), &info, WEXITED)
         reaped = true
-        if pidfd >= 0 { _ = Glibc.close(pidfd); pidfd = -1 }
+        if pidfd >= 0 {
+            _ = Glibc.close(pidfd)
+            pidfd = -1
+        }
         wakeWrite = -1
     }
 
@@ -478,12 +520,14 @@ public final class RunningProcess: @unchecked Sendable {
 
     /// Whether the program is still running.
     public var isRunning: Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return !exited
     }
 
     private func stop(_ reason: StopReason) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if exited {
             stopAfterExit = true
         } else if stopReason == nil {
@@ -510,7 +554,9 @@ public final class RunningProcess: @unchecked Sendable {
     /// Whether the child has exited (it stays a zombie, holding its pid and group id, until `reap`); its status.
     private func peekExit() -> Int32? {
         var info = siginfo_t()
-        let rc = pidfd >= 0 ? waitid(P_PIDFD, id_t(pidfd), &info, WEXITED | WNOHANG | WNOWAIT)
+        let rc =
+            pidfd >= 0
+            ? waitid(P_PIDFD, id_t(pidfd), &info, WEXITED | WNOHANG | WNOWAIT)
             : waitid(P_PID, id_t(childPID), &info, WEXITED | WNOHANG | WNOWAIT)
         guard rc == 0, info._sifields._sigchld.si_pid == childPID else { return nil }
         return info._sifields._sigchld.si_status
@@ -532,7 +578,12 @@ public final class RunningProcess: @unchecked Sendable {
         var drained = [Int32: Int]()
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
 
-        func closeInput() { if let fd = inFD { _ = close(fd); inFD = nil } }
+        func closeInput() {
+            if let fd = inFD {
+                _ = close(fd)
+                inFD = nil
+            }
+        }
 
         while true {
             let now = Self.now()
@@ -540,14 +591,20 @@ public final class RunningProcess: @unchecked Sendable {
             if exitedAt == nil, let status = peekExit() {
                 exitedAt = now
                 closeInput()
-                lock.lock(); exited = true; self.status = status; lock.unlock()
+                lock.lock()
+                exited = true
+                self.status = status
+                lock.unlock()
             }
             lock.lock()
             if let exitedAt {
                 // Draining: what the program left in the pipes, not what its leftovers keep writing.
                 let pastDeadline = io.deadline.map { now >= $0 && exitedAt < $0 } ?? false
                 let capped = now >= exitedAt &+ UInt64(Self.drainAfterExit * 1e9)
-                if stopAfterExit || pastDeadline || capped { lock.unlock(); break }
+                if stopAfterExit || pastDeadline || capped {
+                    lock.unlock()
+                    break
+                }
             } else {
                 if let deadline = io.deadline, stopReason == nil, now >= deadline {
                     stopReason = .timeout
@@ -607,7 +664,9 @@ public final class RunningProcess: @unchecked Sendable {
                             if drained[entry.fd, default: 0] >= Self.drainBytes {
                                 if entry.fd == outFD { outFD = nil } else { errFD = nil }
                                 _ = close(entry.fd)
-                                lock.lock(); outputIncomplete = true; lock.unlock()
+                                lock.lock()
+                                outputIncomplete = true
+                                lock.unlock()
                             }
                         }
                     } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
@@ -640,9 +699,10 @@ public final class RunningProcess: @unchecked Sendable {
         lock.lock()
         let (out, outOmitted) = stdoutBuffer.text()
         let (err, errOmitted) = stderrBuffer.text()
-        let result = CommandResult(commandLine: commandLine, status: status, stdout: out, stderr: err,
-                                   timedOut: stopReason == .timeout, killed: killed, stdoutOmittedBytes: outOmitted,
-                                   stderrOmittedBytes: errOmitted, outputIncomplete: outputIncomplete)
+        let result = CommandResult(
+            commandLine: commandLine, status: status, stdout: out, stderr: err,
+            timedOut: stopReason == .timeout, killed: killed, stdoutOmittedBytes: outOmitted,
+            stderrOmittedBytes: errOmitted, outputIncomplete: outputIncomplete)
         finished = result
         let pending = waiters
         waiters = []
@@ -668,7 +728,8 @@ private final class BoundedBuffer: @unchecked Sendable {
     }
 
     func append(_ bytes: [UInt8], count: Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         total += count
         var start = 0
         if head.count < headLimit {
@@ -683,7 +744,8 @@ private final class BoundedBuffer: @unchecked Sendable {
 
     /// The text kept (decoded as UTF-8, invalid bytes as U+FFFD) and how many bytes were left out of it.
     func text() -> (String, Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         var kept = Data(tail.suffix(tailLimit))
         guard total > head.count + kept.count else { return (String(decoding: head + kept, as: UTF8.self), 0) }
         // Something was cut: the head must not end, nor the tail begin, inside a character.
@@ -698,7 +760,10 @@ private final class BoundedBuffer: @unchecked Sendable {
         let bytes = Data(bytes)
         var index = bytes.count - 1
         var continuation = 0
-        while index >= 0, continuation < 4, bytes[index] & 0xC0 == 0x80 { index -= 1; continuation += 1 }
+        while index >= 0, continuation < 4, bytes[index] & 0xC0 == 0x80 {
+            index -= 1
+            continuation += 1
+        }
         guard index >= 0 else { return bytes }
         let lead = bytes[index]
         let length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1

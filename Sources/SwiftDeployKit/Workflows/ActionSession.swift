@@ -34,15 +34,18 @@ public final class ActionSession: @unchecked Sendable {
     }
 
     /// Appends the `intent` record. Throws `historyUnwritable` (nothing was changed) when it cannot.
-    public func intend(action: String, message: String, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
-                       modeBefore: DeploymentMode? = nil, modeAfter: DeploymentMode? = nil,
-                       details: [String: JSONValue] = [:]) async throws -> OpenIntent {
+    public func intend(
+        action: String, message: String, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
+        modeBefore: DeploymentMode? = nil, modeAfter: DeploymentMode? = nil,
+        details: [String: JSONValue] = [:]
+    ) async throws -> OpenIntent {
         var details = details
         details["action"] = .string(action)
         details["holder"] = grant.holder.jsonValue
-        let reference = try await context.recordBeforeActing(LifecycleRecord(
-            event: .intent, outcome: "open", message: message, modeBefore: modeBefore, modeAfter: modeAfter,
-            decision: decision, override: override, details: details))
+        let reference = try await context.recordBeforeActing(
+            LifecycleRecord(
+                event: .intent, outcome: "open", message: message, modeBefore: modeBefore, modeAfter: modeAfter,
+                decision: decision, override: override, details: details))
         return OpenIntent(reference: reference, action: action)
     }
 
@@ -56,7 +59,8 @@ public final class ActionSession: @unchecked Sendable {
             try await context.record(record)
         } catch {
             grant.abandon()
-            throw LifecycleError.outcomeNotRecorded(done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
+            throw LifecycleError.outcomeNotRecorded(
+                done: done, cause: Self.describe(error), intentSeq: intent.reference.seq)
         }
     }
 
@@ -77,7 +81,8 @@ extension LifecycleContext {
     /// Starts an acting command: history writable, lock taken, a crashed holder's leftovers closed.
     public func beginAction(_ action: String) async throws -> ActionSession {
         do { try recorder.checkWritable() } catch {
-            throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+            throw LifecycleError.historyUnwritable(
+                path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
         let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
         let grant = try await lock.acquire(holder)
@@ -100,7 +105,8 @@ extension LifecycleContext {
     @discardableResult
     func recordBeforeActing(_ record: LifecycleRecord) async throws -> RecordReference {
         do { return try await self.record(record) } catch {
-            throw LifecycleError.historyUnwritable(path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
+            throw LifecycleError.historyUnwritable(
+                path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
     }
 
@@ -111,12 +117,15 @@ extension LifecycleContext {
     func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) async throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
         guard [.running, .paused].contains(rollout.state) else { return }
-        let error = RolloutError.alreadyInProgress(state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
-                                                   weight: rollout.weight)
+        let error = RolloutError.alreadyInProgress(
+            state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
+            weight: rollout.weight)
         let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
-        try await recordBeforeActing(LifecycleRecord(event: event, outcome: "refused",
-                                               message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
-                                               modeBefore: mode, modeAfter: mode))
+        try await recordBeforeActing(
+            LifecycleRecord(
+                event: event, outcome: "refused",
+                message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
+                modeBefore: mode, modeAfter: mode))
         throw error
     }
 
@@ -155,17 +164,21 @@ struct Recovery {
         if theirs == nil || theirs == ours {
             journal = context.recorder
         } else {
-            journal = HistoryRecorder(log: HistoryLog(url: URL(fileURLWithPath: theirs!)),
-                                      manifestURL: URL(fileURLWithPath: previous.manifest ?? context.manifestURL.path))
+            journal = HistoryRecorder(
+                log: HistoryLog(url: URL(fileURLWithPath: theirs!)),
+                manifestURL: URL(fileURLWithPath: previous.manifest ?? context.manifestURL.path))
         }
         let since = DeployLock.timestampFormatter.string(from: previous.since)
         let records: [RecordedLifecycle]
-        do { records = previous.pid == 0 ? [] : try journal.recent(since: previous.since.addingTimeInterval(-5)) } catch {
+        do { records = previous.pid == 0 ? [] : try journal.recent(since: previous.since.addingTimeInterval(-5)) } catch
+        {
             throw LifecycleError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
         }
         let closed = Set(records.compactMap(\.closesIntent))
         let intents = records.filter { record in
-            guard record.event == HistoryEvent.intent.rawValue, let holder = record.details["holder"] else { return false }
+            guard record.event == HistoryEvent.intent.rawValue, let holder = record.details["holder"] else {
+                return false
+            }
             if let nonce = previous.nonce { return holder["nonce"]?.stringValue == nonce }
             return holder["pid"] == .int(Int64(previous.pid)) && holder["host"]?.stringValue == previous.host
                 && holder["since"]?.stringValue == since
@@ -174,8 +187,13 @@ struct Recovery {
         let running = await context.inspectRunning()
         let found: String
         var foundDetails: [String: JSONValue] = [
-            "containers": .array(running.containers.map { .object(["name": .string($0.name), "service": .string($0.service),
-                                                                    "state": .string($0.summary)]) }),
+            "containers": .array(
+                running.containers.map {
+                    .object([
+                        "name": .string($0.name), "service": .string($0.service),
+                        "state": .string($0.summary),
+                    ])
+                }),
             "manifest_mode": .string(context.manifest.services.mode.rawValue),
         ]
         if let problem = running.problem {
@@ -183,40 +201,54 @@ struct Recovery {
             foundDetails["problem"] = .string(problem)
         } else {
             let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
-            let list = running.containers.isEmpty ? "no containers"
+            let list =
+                running.containers.isEmpty
+                ? "no containers"
                 : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
             found = "\(mode); containers: \(list); the manifest says \(context.manifest.services.mode.rawValue)"
             if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
         }
         var notes: [String] = []
         guard !open.isEmpty else {
-            let what = intents.isEmpty ? "before changing anything (it had written no intent)"
+            let what =
+                intents.isEmpty
+                ? "before changing anything (it had written no intent)"
                 : "after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) is closed)"
-            let message = "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
-            try await context.recordBeforeActing(LifecycleRecord(event: .lock, outcome: "abandoned", message: message,
-                                                           modeAfter: running.mode,
-                                                           details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+            let message =
+                "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
+            try await context.recordBeforeActing(
+                LifecycleRecord(
+                    event: .lock, outcome: "abandoned", message: message,
+                    modeAfter: running.mode,
+                    details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
             return [message]
         }
         for intent in open {
-            let message = "\(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)"
-            var details: [String: JSONValue] = ["intent_seq": .int(Int64(intent.seq)), "intent_id": .string(intent.id),
-                                                "holder": previous.jsonValue, "found": .object(foundDetails)]
+            let message =
+                "\(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)"
+            var details: [String: JSONValue] = [
+                "intent_seq": .int(Int64(intent.seq)), "intent_id": .string(intent.id),
+                "holder": previous.jsonValue, "found": .object(foundDetails),
+            ]
             if let action = intent.details["action"] { details["action"] = action }
-            let record = LifecycleRecord(event: .interrupted, outcome: "interrupted", message: message,
-                                         modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
-                                         modeAfter: running.mode, details: details)
+            let record = LifecycleRecord(
+                event: .interrupted, outcome: "interrupted", message: message,
+                modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
+                modeAfter: running.mode, details: details)
             do { try await journal.record(record, manifest: context.manifest) } catch {
-                throw LifecycleError.historyUnwritable(path: theirs ?? "the history", cause: ActionSession.describe(error))
+                throw LifecycleError.historyUnwritable(
+                    path: theirs ?? "the history", cause: ActionSession.describe(error))
             }
             notes.append(message)
         }
         if journal.location?.path != context.recorder.location?.path {
             // The intent lives in another checkout's history: say so in ours too.
-            try await context.recordBeforeActing(LifecycleRecord(
-                event: .lock, outcome: "abandoned",
-                message: "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
-                modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+            try await context.recordBeforeActing(
+                LifecycleRecord(
+                    event: .lock, outcome: "abandoned",
+                    message:
+                        "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
+                    modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
         }
         return notes
     }

@@ -47,41 +47,55 @@ public struct DeployWorkflow: Sendable {
         let swarm = manifest.runtime == .swarm
         if swarm { try await context.runtime.preflight() }
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
-        progress("infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let infrastructureOverridden = try await context.enforce(decision, action: "deploy", event: .deploy, override: override,
-                                                           modeBefore: nil, modeAfter: mode)
+        progress(
+            "infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")"
+        )
+        let infrastructureOverridden = try await context.enforce(
+            decision, action: "deploy", event: .deploy, override: override,
+            modeBefore: nil, modeAfter: mode)
         if !swarm { try await context.runtime.preflight() }
         let before = try await context.runtime.containers()
         let running = LifecycleContext.appMode(before, service: manifest.services.name)
         try await context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
-            try await context.recordBeforeActing(LifecycleRecord(
-                event: .deploy, outcome: "refused",
-                message: "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
-                modeBefore: running, modeAfter: running, decision: decision))
+            try await context.recordBeforeActing(
+                LifecycleRecord(
+                    event: .deploy, outcome: "refused",
+                    message:
+                        "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
+                    modeBefore: running, modeAfter: running, decision: decision))
             throw LifecycleError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
         }
         // The slo domain is asked once the project runs: a first deploy spends no error budget yet.
-        let slo = try await context.sloStep(action: "deploy", event: .deploy, targetMode: nil, override: override,
-                                            modeBefore: running, modeAfter: mode, runningContainers: before, progress: progress)
+        let slo = try await context.sloStep(
+            action: "deploy", event: .deploy, targetMode: nil, override: override,
+            modeBefore: running, modeAfter: mode, runningContainers: before, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
-        try await context.runtime.ensureImages([manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
+        try await context.runtime.ensureImages(
+            [manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
         if manifest.services.user == nil, !manifest.services.allowRoot,
-           let user = try await context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user) {
+            let user = try await context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user)
+        {
             throw LifecycleError.rootUser(image: manifest.services.image, user: user)
         }
         context.phases.reach("deploy.decided")
         let intent = try await session.intend(
             action: "deploy",
-            message: "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
+            message:
+                "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
             decision: decision, override: overridden ? override : nil, modeBefore: running, modeAfter: mode,
-            details: ["containers_before": .array(before.map { .string($0.name) })].merging(slo.intentDetails) { a, _ in a })
+            details: ["containers_before": .array(before.map { .string($0.name) })].merging(slo.intentDetails) { a, _ in
+                a
+            })
         context.phases.reach("deploy.intent")
         let containers: [ContainerStatus]
         let rendered: [URL]
         do {
             rendered = try context.renderer.render(manifest)
-            progress(rendered.isEmpty ? "generated files are up to date" : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
+            progress(
+                rendered.isEmpty
+                    ? "generated files are up to date"
+                    : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
             // --timeout is one deadline for the whole deploy: Swarm's rolling update and the health wait share it.
@@ -89,20 +103,31 @@ public struct DeployWorkflow: Sendable {
             context.phases.reach("deploy.started")
             containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         } catch {
-            await session.completeQuietly(intent, LifecycleRecord(
-                event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
-                modeBefore: running, modeAfter: await LifecycleContext.appMode((try? context.runtime.containers()) ?? [], service: manifest.services.name),
-                decision: decision, override: overridden ? override : nil))
+            await session.completeQuietly(
+                intent,
+                LifecycleRecord(
+                    event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
+                    modeBefore: running,
+                    modeAfter: await LifecycleContext.appMode(
+                        (try? context.runtime.containers()) ?? [], service: manifest.services.name),
+                    decision: decision, override: overridden ? override : nil))
             throw error
         }
         let elapsed = Date().timeIntervalSince(start)
-        try await session.complete(intent, LifecycleRecord(
-            event: .deploy, outcome: "ok",
-            message: "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
-            modeBefore: running, modeAfter: mode, decision: decision, override: overridden ? override : nil,
-            details: ["elapsed_ms": .int(Int64(elapsed * 1000)), "containers": .array(containers.map { .string($0.name) })]),
+        try await session.complete(
+            intent,
+            LifecycleRecord(
+                event: .deploy, outcome: "ok",
+                message:
+                    "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
+                modeBefore: running, modeAfter: mode, decision: decision, override: overridden ? override : nil,
+                details: [
+                    "elapsed_ms": .int(Int64(elapsed * 1000)),
+                    "containers": .array(containers.map { .string($0.name) }),
+                ]),
             done: "deployed \(manifest.project) in \(mode.rawValue) mode")
-        return DeployReport(decision: decision, overridden: overridden, renderedFiles: rendered, containers: containers,
-                            elapsed: elapsed)
+        return DeployReport(
+            decision: decision, overridden: overridden, renderedFiles: rendered, containers: containers,
+            elapsed: elapsed)
     }
 }

@@ -27,9 +27,11 @@ public struct GateWorkflow: Sendable {
     /// The history of the loaded manifest.
     public var recorder: @Sendable (Manifest) -> any LifecycleRecording
 
-    public init(manifestURL: URL, displayPath: String, domain: String, metricsURL: URL? = nil, window: ManifestDuration? = nil,
-                failOnWarn: Bool = false, gate: any PolicyGate = PolicyEvaluator(),
-                recorder: @escaping @Sendable (Manifest) -> any LifecycleRecording = { HistoryRecorder(manifest: $0) }) {
+    public init(
+        manifestURL: URL, displayPath: String, domain: String, metricsURL: URL? = nil, window: ManifestDuration? = nil,
+        failOnWarn: Bool = false, gate: any PolicyGate = PolicyEvaluator(),
+        recorder: @escaping @Sendable (Manifest) -> any LifecycleRecording = { HistoryRecorder(manifest: $0) }
+    ) {
         self.manifestURL = manifestURL
         self.displayPath = displayPath
         self.domain = domain
@@ -59,11 +61,14 @@ public struct GateWorkflow: Sendable {
         }
         let decisions = await gate.evaluate(domains: domains, request: request)
         let totalMs = ((MonotonicClock.now() - started) * 1_000_000).rounded() / 1000
-        var outcome = GateOutcome(report: DecisionReport(decisions: decisions, failOnWarn: failOnWarn, totalMs: totalMs),
-                                  manifest: manifest)
+        var outcome = GateOutcome(
+            report: DecisionReport(decisions: decisions, failOnWarn: failOnWarn, totalMs: totalMs),
+            manifest: manifest)
         let history = recorder(manifest)
         for decision in decisions {
-            if let problem = history.recordReportingProblem(Self.record(decision, manifest: manifest), manifest: manifest) {
+            if let problem = history.recordReportingProblem(
+                Self.record(decision, manifest: manifest), manifest: manifest)
+            {
                 outcome.unrecorded = (decision.domain, problem)
                 break
             }
@@ -76,7 +81,8 @@ public struct GateWorkflow: Sendable {
     static func record(_ decision: PolicyDecision, manifest: Manifest) -> LifecycleRecord {
         let first = decision.reasons.first.map { ": \($0)" } ?? ""
         return LifecycleRecord(
-            event: .gate, outcome: decision.verdict.rawValue, message: "\(decision.domain) \(decision.verdict.rawValue)\(first)",
+            event: .gate, outcome: decision.verdict.rawValue,
+            message: "\(decision.domain) \(decision.verdict.rawValue)\(first)",
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, decision: decision,
             details: ["timings_ms": .object(decision.timingsMs.mapValues { .double($0) })])
     }

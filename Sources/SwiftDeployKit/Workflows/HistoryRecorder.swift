@@ -51,7 +51,9 @@ public struct HistoryRecorder: LifecycleRecording {
             modeBefore: record.modeBefore?.rawValue,
             modeAfter: record.modeAfter?.rawValue,
             decision: record.decision.map {
-                HistoryDecision(domain: $0.domain, verdict: $0.verdict.rawValue, reasons: $0.reasons, engine: $0.engine, input: $0.input)
+                HistoryDecision(
+                    domain: $0.domain, verdict: $0.verdict.rawValue, reasons: $0.reasons, engine: $0.engine,
+                    input: $0.input)
             },
             override: record.override.map { HistoryOverride(reason: $0.reason) },
             details: details)
@@ -70,7 +72,9 @@ public struct HistoryRecorder: LifecycleRecording {
         var url = log.url
         let path = log.url.path
         if FileManager.default.fileExists(atPath: url.path) {
-            guard access(url.path, W_OK) == 0 else { throw HistoryError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            guard access(url.path, W_OK) == 0 else {
+                throw HistoryError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
             return
         }
         while true {
@@ -81,7 +85,9 @@ public struct HistoryRecorder: LifecycleRecording {
                     throw HistoryError.cannotOpen(path: path, reason: "\(url.path) is not a directory")
                 }
                 guard access(url.path, W_OK | X_OK) == 0 else {
-                    throw HistoryError.cannotOpen(path: path, reason: "its directory \(url.path) is not writable: \(String(cString: strerror(errno)))")
+                    throw HistoryError.cannotOpen(
+                        path: path,
+                        reason: "its directory \(url.path) is not writable: \(String(cString: strerror(errno)))")
                 }
                 return
             }
@@ -92,12 +98,14 @@ public struct HistoryRecorder: LifecycleRecording {
     public func recent(since: Date) throws -> [RecordedLifecycle] {
         try log.recentRecords(since: since).compactMap { line in
             guard case .object(let o) = line, case .int(let seq)? = o["seq"], let id = o["id"]?.stringValue,
-                  let time = o["time"]?.stringValue.flatMap(HistoryTime.parse), let event = o["event"]?.stringValue else { return nil }
+                let time = o["time"]?.stringValue.flatMap(HistoryTime.parse), let event = o["event"]?.stringValue
+            else { return nil }
             var details: [String: JSONValue] = [:]
             if case .object(let d)? = o["details"] { details = d }
-            return RecordedLifecycle(seq: Int(seq), id: id, time: time, event: event, outcome: o["outcome"]?.stringValue,
-                                     message: o["message"]?.stringValue, modeBefore: o["mode_before"]?.stringValue,
-                                     modeAfter: o["mode_after"]?.stringValue, details: details)
+            return RecordedLifecycle(
+                seq: Int(seq), id: id, time: time, event: event, outcome: o["outcome"]?.stringValue,
+                message: o["message"]?.stringValue, modeBefore: o["mode_before"]?.stringValue,
+                modeAfter: o["mode_after"]?.stringValue, details: details)
         }
     }
 }
@@ -106,6 +114,15 @@ public struct HistoryRecorder: LifecycleRecording {
 private final class NodeMemory: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [String] = []
-    var value: [String] { lock.lock(); defer { lock.unlock() }; return stored }
-    func set(_ nodes: [String]) -> [String] { lock.lock(); stored = nodes; lock.unlock(); return nodes }
+    var value: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+    func set(_ nodes: [String]) -> [String] {
+        lock.lock()
+        stored = nodes
+        lock.unlock()
+        return nodes
+    }
 }

@@ -31,10 +31,13 @@ public struct InitWorkflow: Sendable {
     public func run() throws -> InitReport {
         let results = try generator.write()
         let written = results.filter { $0.outcome != .unchanged }.map { relative($0.file.url) }
-        let files = Dictionary(results.map { (relative($0.file.url), JSONValue.string($0.outcome.rawValue)) }, uniquingKeysWith: { a, _ in a })
+        let files = Dictionary(
+            results.map { (relative($0.file.url), JSONValue.string($0.outcome.rawValue)) },
+            uniquingKeysWith: { a, _ in a })
         let record = LifecycleRecord(
             event: .`init`, outcome: "ok",
-            message: written.isEmpty ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
+            message: written.isEmpty
+                ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, details: ["files": .object(files)])
         return InitReport(files: results, recordingProblem: recorder.recordReportingProblem(record, manifest: manifest))
     }

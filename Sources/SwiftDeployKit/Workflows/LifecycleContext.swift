@@ -21,10 +21,12 @@ public struct LifecycleContext: Sendable {
     /// Warnings the user must see even with `--quiet` (an interrupted command found and closed).
     public var warn: @Sendable (String) -> Void
 
-    public init(manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
-                gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = SocketHTTPClient(),
-                lock: DeployLock? = nil, pollInterval: TimeInterval = 1, phases: LifecyclePhases = LifecyclePhases(),
-                warn: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
+        gate: (any PolicyGate)?, recorder: any LifecycleRecording, probe: any HTTPProbing = SocketHTTPClient(),
+        lock: DeployLock? = nil, pollInterval: TimeInterval = 1, phases: LifecyclePhases = LifecyclePhases(),
+        warn: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.manifestURL = manifestURL
         self.manifest = manifest
         self.runtime = runtime
@@ -45,30 +47,38 @@ public struct LifecycleContext: Sendable {
     /// Asks the gate, or answers inconclusive when there is none.
     func decide(domain: String, action: String, targetMode: DeploymentMode?) async -> PolicyDecision {
         guard let gate else {
-            return PolicyDecision(domain: domain, verdict: .inconclusive, reasons: [Self.noEngineReason], engine: "none",
-                                  input: .null)
+            return PolicyDecision(
+                domain: domain, verdict: .inconclusive, reasons: [Self.noEngineReason], engine: "none",
+                input: .null)
         }
-        return await gate.evaluate(domain: domain, request: GateRequest(manifest: manifest, action: action, targetMode: targetMode))
+        return await gate.evaluate(
+            domain: domain, request: GateRequest(manifest: manifest, action: action, targetMode: targetMode))
     }
 
     /// Lets the action proceed when the decision permits it or an override is given (recording the
     /// override); otherwise records the refusal and throws `LifecycleError.policyRefused`.
     /// Returns true when the action proceeds on an override.
-    func enforce(_ decision: PolicyDecision, action: String, event: HistoryEvent, override: OverrideRequest?,
-                 modeBefore: DeploymentMode?, modeAfter: DeploymentMode?) async throws -> Bool {
+    func enforce(
+        _ decision: PolicyDecision, action: String, event: HistoryEvent, override: OverrideRequest?,
+        modeBefore: DeploymentMode?, modeAfter: DeploymentMode?
+    ) async throws -> Bool {
         if decision.verdict.permitsAction { return false }
         if let override {
-            try await recordBeforeActing(LifecycleRecord(
-                event: .override, outcome: "ok",
-                message: "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
-                modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
-                details: ["action": .string(action)]))
+            try await recordBeforeActing(
+                LifecycleRecord(
+                    event: .override, outcome: "ok",
+                    message:
+                        "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
+                    modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
+                    details: ["action": .string(action)]))
             return true
         }
-        try await recordBeforeActing(LifecycleRecord(
-            event: event, outcome: "refused",
-            message: "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
-            modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
+        try await recordBeforeActing(
+            LifecycleRecord(
+                event: event, outcome: "refused",
+                message:
+                    "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
+                modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
         throw LifecycleError.policyRefused(action: action, decision: decision)
     }
 
@@ -83,7 +93,8 @@ public struct LifecycleContext: Sendable {
 
     /// `since`: when the action's one deadline started (`timeout` counts from there); nil: from now.
     func healthWaiter(timeout: TimeInterval, since: Date? = nil) -> HealthWaiter {
-        HealthWaiter(runtime: runtime, probe: probe, services: expectedServices, healthURL: manifest.adminHealthURL,
-                     timeout: timeout, pollInterval: pollInterval, since: since)
+        HealthWaiter(
+            runtime: runtime, probe: probe, services: expectedServices, healthURL: manifest.adminHealthURL,
+            timeout: timeout, pollInterval: pollInterval, since: since)
     }
 }

@@ -42,9 +42,11 @@ public struct LifecycleRecord: Sendable, Equatable {
     public var override: OverrideRequest?
     public var details: [String: JSONValue]
 
-    public init(event: HistoryEvent, outcome: String, message: String, modeBefore: DeploymentMode? = nil,
-                modeAfter: DeploymentMode? = nil, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
-                details: [String: JSONValue] = [:]) {
+    public init(
+        event: HistoryEvent, outcome: String, message: String, modeBefore: DeploymentMode? = nil,
+        modeAfter: DeploymentMode? = nil, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
+        details: [String: JSONValue] = [:]
+    ) {
         self.event = event
         self.outcome = outcome
         self.message = message
@@ -82,8 +84,10 @@ public struct RecordedLifecycle: Sendable, Equatable {
     public var modeAfter: String?
     public var details: [String: JSONValue]
 
-    public init(seq: Int, id: String, time: Date, event: String, outcome: String?, message: String?, modeBefore: String?,
-                modeAfter: String?, details: [String: JSONValue]) {
+    public init(
+        seq: Int, id: String, time: Date, event: String, outcome: String?, message: String?, modeBefore: String?,
+        modeAfter: String?, details: [String: JSONValue]
+    ) {
         self.seq = seq
         self.id = id
         self.time = time
@@ -127,13 +131,15 @@ public final class MemoryRecorder: LifecycleRecording, @unchecked Sendable {
 
     /// Makes every following `record` and `checkWritable` fail with `reason` (nil: succeed again).
     public func failWrites(_ reason: String?) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         failure = reason
     }
 
     @discardableResult
     public func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let failure { throw HistoryError.writeFailed(path: "memory", reason: failure) }
         stored.append(record)
         let reference = RecordReference(seq: stored.count, id: UUID().uuidString.lowercased())
@@ -142,24 +148,28 @@ public final class MemoryRecorder: LifecycleRecording, @unchecked Sendable {
     }
 
     public func checkWritable() throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let failure { throw HistoryError.writeFailed(path: "memory", reason: failure) }
     }
 
     public func recent(since: Date) throws -> [RecordedLifecycle] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return zip(stored, references).compactMap { record, reference in
             guard reference.1 >= since else { return nil }
-            return RecordedLifecycle(seq: reference.0.seq, id: reference.0.id, time: reference.1, event: record.event.rawValue,
-                                     outcome: record.outcome, message: record.message, modeBefore: record.modeBefore?.rawValue,
-                                     modeAfter: record.modeAfter?.rawValue, details: record.details)
+            return RecordedLifecycle(
+                seq: reference.0.seq, id: reference.0.id, time: reference.1, event: record.event.rawValue,
+                outcome: record.outcome, message: record.message, modeBefore: record.modeBefore?.rawValue,
+                modeAfter: record.modeAfter?.rawValue, details: record.details)
         }
     }
 
     public var location: URL? { nil }
 
     public var records: [LifecycleRecord] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return stored
     }
 }
@@ -180,9 +190,12 @@ public struct LifecyclePhases: Sendable {
         self.continues = continues
     }
 
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> LifecyclePhases {
-        LifecyclePhases(pauseAt: environment["SWIFTDEPLOY_TEST_PAUSE_AT"], marker: environment["SWIFTDEPLOY_TEST_PAUSE_MARKER"],
-                        continues: environment["SWIFTDEPLOY_TEST_PAUSE_MODE"] == "continue")
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> LifecyclePhases
+    {
+        LifecyclePhases(
+            pauseAt: environment["SWIFTDEPLOY_TEST_PAUSE_AT"], marker: environment["SWIFTDEPLOY_TEST_PAUSE_MARKER"],
+            continues: environment["SWIFTDEPLOY_TEST_PAUSE_MODE"] == "continue")
     }
 
     /// Called by the workflows at each named phase (`promote.manifest-edited`, `deploy.intent`, …).

@@ -39,8 +39,10 @@ public struct PromoteWorkflow: Sendable {
     public var editor = ManifestEditor()
     public var loader = ManifestLoader()
 
-    public init(context: LifecycleContext, target: DeploymentMode, dryRun: Bool = false, override: OverrideRequest? = nil,
-                timeout: TimeInterval = 60) {
+    public init(
+        context: LifecycleContext, target: DeploymentMode, dryRun: Bool = false, override: OverrideRequest? = nil,
+        timeout: TimeInterval = 60
+    ) {
         self.context = context
         self.target = target
         self.dryRun = dryRun
@@ -63,17 +65,23 @@ public struct PromoteWorkflow: Sendable {
             throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
-        if session != nil { try await context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running) }
+        if session != nil {
+            try await context.refuseDuringRollout(
+                action: "promote \(target.rawValue)", containers: containers, mode: running)
+        }
         let previous = running ?? manifest.services.mode
         let drift = Self.drift(manifestMode: manifest.services.mode, running: container.environment["MODE"])
         if let drift { progress("note: \(drift)") }
 
         if previous == target, manifest.services.mode == target {
-            try await context.record(LifecycleRecord(event: .promote, outcome: "noop",
-                                               message: "already in \(target.rawValue) mode; nothing to do",
-                                               modeBefore: previous, modeAfter: previous))
-            return PromoteReport(outcome: .noop, target: target, previous: previous, decision: nil, overridden: false,
-                                 drift: drift, confirmation: nil)
+            try await context.record(
+                LifecycleRecord(
+                    event: .promote, outcome: "noop",
+                    message: "already in \(target.rawValue) mode; nothing to do",
+                    modeBefore: previous, modeAfter: previous))
+            return PromoteReport(
+                outcome: .noop, target: target, previous: previous, decision: nil, overridden: false,
+                drift: drift, confirmation: nil)
         }
 
         // Everything the switch needs that can fail is tried before the metrics window: the in-place edit
@@ -91,26 +99,34 @@ public struct PromoteWorkflow: Sendable {
             var permits = decision.verdict.permitsAction
             if manifest.slo != nil {
                 let slo = await context.decide(domain: "slo", action: "promote", targetMode: target)
-                progress("slo policy: \(slo.verdict.rawValue)\(slo.reasons.isEmpty ? "" : " (\(slo.reasons.joined(separator: "; ")))")")
+                progress(
+                    "slo policy: \(slo.verdict.rawValue)\(slo.reasons.isEmpty ? "" : " (\(slo.reasons.joined(separator: "; ")))")"
+                )
                 sloNote = "; slo \(slo.verdict.rawValue)"
                 permits = permits && slo.verdict.permitsAction
                 details = SLOStepResult(decision: slo, overridden: false).intentDetails
             }
-            try await context.record(LifecycleRecord(
-                event: .promote, outcome: "dry-run",
-                message: "dry run: promote to \(target.rawValue) would be \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue)\(sloNote))",
-                modeBefore: previous, modeAfter: previous, decision: decision, details: details))
-            return PromoteReport(outcome: .dryRun, target: target, previous: previous, decision: decision,
-                                 overridden: false, drift: drift, confirmation: nil)
+            try await context.record(
+                LifecycleRecord(
+                    event: .promote, outcome: "dry-run",
+                    message:
+                        "dry run: promote to \(target.rawValue) would be \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue)\(sloNote))",
+                    modeBefore: previous, modeAfter: previous, decision: decision, details: details))
+            return PromoteReport(
+                outcome: .dryRun, target: target, previous: previous, decision: decision,
+                overridden: false, drift: drift, confirmation: nil)
         }
-        var overridden = try await context.enforce(decision, action: "promote to \(target.rawValue)", event: .promote,
-                                             override: override, modeBefore: previous, modeAfter: target)
-        let slo = try await context.sloStep(action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
-                                            override: override, modeBefore: previous, modeAfter: target, progress: progress)
+        var overridden = try await context.enforce(
+            decision, action: "promote to \(target.rawValue)", event: .promote,
+            override: override, modeBefore: previous, modeAfter: target)
+        let slo = try await context.sloStep(
+            action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
+            override: override, modeBefore: previous, modeAfter: target, progress: progress)
         overridden = overridden || slo.overridden
         let intent = try await session.intend(
             action: "promote \(target.rawValue)",
-            message: "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
+            message:
+                "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
             decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
             details: ["container_before": .string(container.name)].merging(slo.intentDetails) { a, _ in a })
         context.phases.reach("promote.intent")
@@ -123,36 +139,51 @@ public struct PromoteWorkflow: Sendable {
             progress("rolling back to \(previous.rawValue)")
             let back: String
             do {
-                back = try await switchMode(try editor.prepareMode(previous, inFileAt: context.manifestURL, loader: loader),
-                                            progress: progress, phase: "rollback")
+                back = try await switchMode(
+                    try editor.prepareMode(previous, inFileAt: context.manifestURL, loader: loader),
+                    progress: progress, phase: "rollback")
             } catch {
-                await session.completeQuietly(intent, LifecycleRecord(
-                    event: .rollback, outcome: "failed",
-                    message: "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
-                    modeBefore: target, modeAfter: nil, decision: decision))
-                throw LifecycleError.rollbackFailed(target: target, previous: previous, cause: cause,
-                                                         rollbackCause: error.localizedDescription)
+                await session.completeQuietly(
+                    intent,
+                    LifecycleRecord(
+                        event: .rollback, outcome: "failed",
+                        message:
+                            "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
+                        modeBefore: target, modeAfter: nil, decision: decision))
+                throw LifecycleError.rollbackFailed(
+                    target: target, previous: previous, cause: cause,
+                    rollbackCause: error.localizedDescription)
             }
-            try await session.complete(intent, LifecycleRecord(
-                event: .rollback, outcome: "ok",
-                message: "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
-                modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
+            try await session.complete(
+                intent,
+                LifecycleRecord(
+                    event: .rollback, outcome: "ok",
+                    message:
+                        "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
+                    modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
                 done: "promote to \(target.rawValue) failed (\(cause)) and was rolled back to \(previous.rawValue)")
             throw LifecycleError.rolledBack(target: target, previous: previous, cause: cause)
         }
         // A failure to record the outcome is reported as such: the promote stands, nothing is rolled back.
-        try await session.complete(intent, LifecycleRecord(
-            event: .promote, outcome: "ok", message: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
-            modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil),
+        try await session.complete(
+            intent,
+            LifecycleRecord(
+                event: .promote, outcome: "ok",
+                message:
+                    "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
+                modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil),
             done: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue) (\(answer))")
-        return PromoteReport(outcome: .promoted, target: target, previous: previous, decision: decision,
-                             overridden: overridden, drift: drift, confirmation: answer)
+        return PromoteReport(
+            outcome: .promoted, target: target, previous: previous, decision: decision,
+            overridden: overridden, drift: drift, confirmation: answer)
     }
 
     /// Writes the prepared manifest edit, re-renders, recreates the app, reloads nginx, waits and confirms.
     /// Returns the service's answer (`X-Mode: canary`). `phase` names the test pause points.
-    func switchMode(_ edit: PreparedModeEdit, progress: @escaping @Sendable (String) -> Void,
-                    phase: String = "promote") async throws -> String {
+    func switchMode(
+        _ edit: PreparedModeEdit, progress: @escaping @Sendable (String) -> Void,
+        phase: String = "promote"
+    ) async throws -> String {
         let mode = edit.after.services.mode
         let start = Date()
         try editor.commit(edit)
@@ -169,9 +200,14 @@ public struct PromoteWorkflow: Sendable {
         try await context.runtime.reload(service: "nginx")
         let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         // Every replica, not only the one that answers the probe, must run the new mode.
-        let stale = containers.filter { $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue }
+        let stale = containers.filter {
+            $0.service == manifest.services.name && $0.environment["MODE"] != mode.rawValue
+        }
         if !stale.isEmpty {
-            throw LifecycleError.modeNotConfirmed(expected: mode, answered: stale.map { "\($0.name) runs MODE=\($0.environment["MODE"] ?? "(unset)")" }.joined(separator: ", "))
+            throw LifecycleError.modeNotConfirmed(
+                expected: mode,
+                answered: stale.map { "\($0.name) runs MODE=\($0.environment["MODE"] ?? "(unset)")" }.joined(
+                    separator: ", "))
         }
         return try await confirm(mode, manifest: manifest)
     }
@@ -187,7 +223,9 @@ public struct PromoteWorkflow: Sendable {
                 if header == mode.rawValue { return last }
                 continue
             }
-            if let data = answer.body.data(using: .utf8), let body = try? JSONValue.parse(data), let bodyMode = body["mode"]?.stringValue {
+            if let data = answer.body.data(using: .utf8), let body = try? JSONValue.parse(data),
+                let bodyMode = body["mode"]?.stringValue
+            {
                 last = "mode \(bodyMode) in its JSON body"
                 if bodyMode == mode.rawValue { return last }
                 continue
@@ -200,6 +238,7 @@ public struct PromoteWorkflow: Sendable {
     /// The note shown when manifest.yaml and the running app disagree.
     static func drift(manifestMode: DeploymentMode, running: String?) -> String? {
         guard let running, running != manifestMode.rawValue else { return nil }
-        return "manifest.yaml says services.mode \(manifestMode.rawValue) but the running app is in \(running) mode (the manifest was edited while deployed)"
+        return
+            "manifest.yaml says services.mode \(manifestMode.rawValue) but the running app is in \(running) mode (the manifest was edited while deployed)"
     }
 }

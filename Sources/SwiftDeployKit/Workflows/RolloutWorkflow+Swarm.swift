@@ -22,13 +22,17 @@ extension RolloutWorkflow {
     /// Stable is pinned: its image in the stack file is the one its service runs (`stableImage`, default: read from its
     /// Swarm spec, with the digest Swarm recorded), and the deploy runs with `--resolve-image never`, so neither a tag
     /// moved in its registry nor a changed `services.image` reaches stable through a rollout's deploy.
-    func applySwarm(_ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil) async throws {
+    func applySwarm(
+        _ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil
+    ) async throws {
         let name = context.manifestURL.lastPathComponent
         let pin = try await stableImage ?? runtime.serviceImage(service: app)
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
-        let rendered = try ConfigRenderer(templates: generator.templates).render(manifest, manifestName: name, canary: canary, stableImage: pin)
+        let rendered = try ConfigRenderer(templates: generator.templates).render(
+            manifest, manifestName: name, canary: canary, stableImage: pin)
         if let canary, let live = rendered.nginxLive,
-           try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) {
+            try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime)
+        {
             // The stack file takes the new weight only once nginx runs it.
             try await setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
             try generator.write()
@@ -51,16 +55,24 @@ extension RolloutWorkflow {
     func checkSwarmManifestDeployed() async throws {
         guard let swarm = swarmRuntime else { return }
         let name = context.manifestURL.lastPathComponent
-        guard let wanted = try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(manifest, manifestName: name).stackDigest else { return }
-        let running = try await swarm.serviceLabel(service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
+        guard
+            let wanted = try ConfigRenderer(templates: TemplateSet.forManifest(manifest)).render(
+                manifest, manifestName: name
+            ).stackDigest
+        else { return }
+        let running = try await swarm.serviceLabel(
+            service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
         guard running == wanted else {
-            throw RolloutError.swarmManifestNotDeployed(manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
+            throw RolloutError.swarmManifestNotDeployed(
+                manifest: name, service: swarm.serviceName(app), running: running, rendered: wanted)
         }
     }
 
     /// True when the nginx service runs exactly this Swarm config (the rollout form, named by its digest) and the
     /// candidate service exists: a weight change is then a live one.
-    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) async throws -> Bool {
+    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) async throws
+        -> Bool
+    {
         let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
         guard try await runtime.configNames(of: "nginx") == [wanted] else { return false }
         return try await runtime.serviceState(runtime.serviceName(canaryService)) != nil
@@ -73,7 +85,9 @@ extension RolloutWorkflow {
         let canary = plan.canary(weight: 0)
         let rendered = try ConfigRenderer(templates: try TemplateSet.forManifest(manifest))
             .render(manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary)
-        guard let live = rendered.nginxLive, try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime) else { return false }
+        guard let live = rendered.nginxLive,
+            try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime)
+        else { return false }
         try await setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
         return true
     }
@@ -85,25 +99,33 @@ extension RolloutWorkflow {
     /// new config. Every command goes to the one container found first, so the steps cannot land in different tasks;
     /// a failure after the move puts the previous config and label back and reloads nginx on them before the error.
     func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) async throws {
-        try await Self.setSwarmSplit(live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
+        try await Self.setSwarmSplit(
+            live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
     }
 
-    static func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double) async throws {
+    static func setSwarmSplit(
+        _ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double
+    ) async throws {
         let path = swarmLiveConfig, next = path + ".next"
         let service = runtime.serviceName("nginx")
-        guard let container = try await runtime.localContainers(service: "nginx").first else { throw RuntimeError.noLocalTask(service: service) }
+        guard let container = try await runtime.localContainers(service: "nginx").first else {
+            throw RuntimeError.noLocalTask(service: service)
+        }
         let shown = String(container.prefix(12))
         func run(_ command: [String], shownAs: String? = nil) async throws -> CommandResult {
             let result = try await runtime.exec(container: container, command: command)
             guard result.succeeded else {
-                throw RolloutError.swarmExecFailed(step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
-                                                   output: result.outputTail())
+                throw RolloutError.swarmExecFailed(
+                    step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
+                    output: result.outputTail())
             }
             return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
         func write(_ contents: String) async throws {
-            _ = try await run(["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next], shownAs: "bash -c 'printf > \(next)'")
+            _ = try await run(
+                ["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next],
+                shownAs: "bash -c 'printf > \(next)'")
         }
         let previous = try await run(["cat", path]).stdout
         try await write(live)
@@ -111,14 +133,17 @@ extension RolloutWorkflow {
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
         _ = try await run(["mv", "-f", next, path])
         do {
-            try await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
+            try await runtime.setServiceLabel(
+                service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
             _ = try await run(["nginx", "-s", "reload", "-c", path])
-            try await checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
+            try await checkLoadedWeight(
+                weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
         } catch {
             // Half-way: the previous config and label back, nginx reloaded on them (best effort), then the error.
             try? await write(previous)
             _ = try? await run(["mv", "-f", next, path])
-            try? await runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(splitWeight(in: previous) ?? 0))
+            try? await runtime.setServiceLabel(
+                service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(splitWeight(in: previous) ?? 0))
             _ = try? await run(["nginx", "-s", "reload", "-c", path])
             throw error
         }
@@ -131,33 +156,47 @@ extension RolloutWorkflow {
     /// `docker exec` as ``SwarmAdminTransport`` does) until it answers `weight` or `seconds` pass (the master loads a
     /// new config asynchronously after `nginx -s reload`), and reads the weight label back. A difference in either
     /// is ``RolloutError/swarmLoadedWeightMismatch(container:service:expected:label:loaded:)``.
-    static func checkLoadedWeight(_ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double) async throws {
+    static func checkLoadedWeight(
+        _ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double
+    ) async throws {
         let port = SwarmAdminTransport.adminListenPort(inNginxConf: live) ?? ContainerLayout.nginxAdminPort
         let deadline = Date().addingTimeInterval(seconds)
         var loaded = "nothing readable"
         while true {
-            let result = try await runtime.exec(container: container, command: ["bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
-                                                                          "text/plain", String(port)])
+            let result = try await runtime.exec(
+                container: container,
+                command: [
+                    "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
+                    "text/plain", String(port),
+                ])
             if !result.succeeded {
                 loaded = "nothing readable (docker exec: \(result.outputTail(lines: 2)))"
             } else if let response = try? SwarmAdminTransport.parse(Data(result.stdout.utf8), url: loadedWeightPath) {
-                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                let body = String(decoding: response.body.prefix(64), as: UTF8.self).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 if response.status == 200, body == String(weight) { break }
-                loaded = response.status == 200 ? "the split of \(body)%" : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
+                loaded =
+                    response.status == 200
+                    ? "the split of \(body)%"
+                    : "no split (its admin listener answered \(response.status) to \(loadedWeightPath))"
             } else {
                 loaded = "nothing readable (an answer that is not HTTP)"
             }
             if Date() >= deadline {
-                throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
-                                                             expected: weight, label: (try? await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
-                                                             loaded: loaded)
+                throw RolloutError.swarmLoadedWeightMismatch(
+                    container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
+                    expected: weight,
+                    label: (try? await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel))
+                        ?? "",
+                    loaded: loaded)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
         let label = try await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
         guard label == String(weight) else {
-            throw RolloutError.swarmLoadedWeightMismatch(container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
-                                                         label: label, loaded: "the split of \(weight)%")
+            throw RolloutError.swarmLoadedWeightMismatch(
+                container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
+                label: label, loaded: "the split of \(weight)%")
         }
     }
 
@@ -176,15 +215,20 @@ extension RolloutWorkflow {
     /// The stack deploy without the candidate prunes its service; one still there (a deploy that did not prune it)
     /// is removed by name.
     func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) async throws {
-        if try await runtime.serviceState(runtime.serviceName(canaryService)) != nil { try await runtime.remove(service: canaryService) }
+        if try await runtime.serviceState(runtime.serviceName(canaryService)) != nil {
+            try await runtime.remove(service: canaryService)
+        }
     }
 }
 
 extension SwarmRuntime {
     /// The names of the Swarm configs a service of the stack mounts (`[]` when it has none or does not exist).
     public func configNames(of service: String) async throws -> [String] {
-        let result = try await docker(["service", "inspect", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
-                                 serviceName(service)])
+        let result = try await docker([
+            "service", "inspect", "--format",
+            "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
+            serviceName(service),
+        ])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return [] }
         try check(result)
         return result.stdout.split(whereSeparator: \.isWhitespace).map(String.init).sorted()
@@ -198,13 +242,20 @@ extension SwarmRuntime {
     /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its
     /// task spec, so Swarm replaces no task.
     public func setServiceLabel(service: String, key: String, value: String) async throws {
-        try check(try await docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+        try check(
+            try await docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
 
     /// A label of a service (`""` when it has none).
     public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) async throws -> String {
-        let result = try await docker(["service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service)])
-        if missingServiceIsEmpty, !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return "" }
+        let result = try await docker([
+            "service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service),
+        ])
+        if missingServiceIsEmpty, !result.succeeded,
+            (result.stderr + result.stdout).lowercased().contains("no such service")
+        {
+            return ""
+        }
         try check(result)
         let value = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return value == "<no value>" ? "" : value
@@ -213,7 +264,9 @@ extension SwarmRuntime {
     /// The image in a service's Swarm spec (`tag@sha256:…` when Swarm recorded the digest at its deploy); nil when the
     /// service does not exist.
     public func serviceImage(service: String) async throws -> String? {
-        let result = try await docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service)])
+        let result = try await docker([
+            "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service),
+        ])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
         let image = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -222,9 +275,16 @@ extension SwarmRuntime {
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
     /// the update converged: a templated config (nginx's) is rendered with the labels only when a task is created.
-    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) async throws {
-        try check(try await docker(["service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)", serviceName(service)],
-                             timeout: max(timeout, 10)))
+    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval)
+        async throws
+    {
+        try check(
+            try await docker(
+                [
+                    "service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)",
+                    serviceName(service),
+                ],
+                timeout: max(timeout, 10)))
     }
 }
 
@@ -235,16 +295,19 @@ extension RolloutWorkflow {
     func checkSwarmCanSplit(action: String = "rollout start") async throws {
         guard manifest.runtime == .swarm else { return }
         guard let swarm = swarmRuntime else {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
+            throw RolloutError.swarmSplitUnavailable(
+                project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
         }
         do {
             let probe = try await swarm.exec(service: "nginx", command: ["true"])
             guard probe.succeeded else {
-                throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
-                                                         action: action)
+                throw RolloutError.swarmSplitUnavailable(
+                    project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
+                    action: action)
             }
         } catch let error as RuntimeError {
-            throw RolloutError.swarmSplitUnavailable(project: manifest.project, detail: error.localizedDescription, action: action)
+            throw RolloutError.swarmSplitUnavailable(
+                project: manifest.project, detail: error.localizedDescription, action: action)
         }
     }
 
@@ -252,9 +315,13 @@ extension RolloutWorkflow {
     /// task must still run on this node. When it moved (its node drained or lost mid-rollout), the rollout is recorded
     /// paused, nothing else changed, and the error names where to run `rollout promote`.
     func checkSwarmCanFinish(plan: RolloutPlan) async throws {
-        do { try await checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(let project, let detail, _) {
+        do { try await checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(
+            let project, let detail, _)
+        {
             let error = RolloutError.swarmNginxMoved(project: project, detail: detail)
-            try await record(.paused, plan: plan, outcome: "nginx-moved", message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
+            try await record(
+                .paused, plan: plan, outcome: "nginx-moved",
+                message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
             throw error
         }
     }
@@ -264,12 +331,17 @@ extension RolloutWorkflow {
     /// cannot be reached: the weight label is set to 0 and nginx's task replaced (`docker service update --force`,
     /// waited for), since Swarm renders the label into the config only when it creates a task. The stack deploy
     /// without the candidate then follows either way.
-    func swarmTrafficToStableAnywhere(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime, progress: Progress) async throws {
+    func swarmTrafficToStableAnywhere(plan: RolloutPlan, manifest: Manifest, runtime: SwarmRuntime, progress: Progress)
+        async throws
+    {
         do {
             try await swarmTrafficToStable(plan: plan, manifest: manifest, runtime: runtime)
         } catch RuntimeError.noLocalTask(let service) {
-            progress("no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace its task, which renders its config with it")
-            try await runtime.setServiceLabelReplacingTasks(service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
+            progress(
+                "no task of \(service) runs on this node: setting its weight label to 0 and having Swarm replace its task, which renders its config with it"
+            )
+            try await runtime.setServiceLabelReplacingTasks(
+                service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
         }
     }
 }

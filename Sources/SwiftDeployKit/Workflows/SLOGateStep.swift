@@ -11,11 +11,13 @@ struct SLOStepResult: Sendable {
     /// command's own domain): the slo verdict, its reasons and the input it judged, or why it was not asked.
     var intentDetails: [String: JSONValue] {
         guard let decision else { return [:] }
-        return ["slo_decision": .object([
-            "domain": .string(decision.domain), "verdict": .string(decision.verdict.rawValue),
-            "reasons": .array(decision.reasons.map { .string($0) }), "engine": .string(decision.engine),
-            "input": decision.input, "overridden": .bool(overridden),
-        ])]
+        return [
+            "slo_decision": .object([
+                "domain": .string(decision.domain), "verdict": .string(decision.verdict.rawValue),
+                "reasons": .array(decision.reasons.map { .string($0) }), "engine": .string(decision.engine),
+                "input": decision.input, "overridden": .bool(overridden),
+            ])
+        ]
     }
 }
 
@@ -29,18 +31,26 @@ extension LifecycleContext {
     /// error budget being spent and no Prometheus of its own yet, so the step is then not asked, and says so.
     /// nil asks regardless. `action` goes into `input.action`; `label` (default `action`) names the action in
     /// refusals and overrides.
-    func sloStep(action: String, label: String? = nil, event: HistoryEvent, targetMode: DeploymentMode?, override: OverrideRequest?,
-                 modeBefore: DeploymentMode?, modeAfter: DeploymentMode?, runningContainers: [ContainerStatus]? = nil,
-                 progress: @Sendable (String) -> Void) async throws -> SLOStepResult {
+    func sloStep(
+        action: String, label: String? = nil, event: HistoryEvent, targetMode: DeploymentMode?,
+        override: OverrideRequest?,
+        modeBefore: DeploymentMode?, modeAfter: DeploymentMode?, runningContainers: [ContainerStatus]? = nil,
+        progress: @Sendable (String) -> Void
+    ) async throws -> SLOStepResult {
         guard manifest.slo != nil else { return SLOStepResult(decision: nil, overridden: false) }
         if let runningContainers, !runningContainers.contains(where: { $0.state == "running" }) {
-            progress("slo policy: not asked: nothing of project \(manifest.project) runs yet, so no error budget is being spent")
+            progress(
+                "slo policy: not asked: nothing of project \(manifest.project) runs yet, so no error budget is being spent"
+            )
             return SLOStepResult(decision: nil, overridden: false)
         }
         let decision = await decide(domain: "slo", action: action, targetMode: targetMode)
-        progress("slo policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")")
-        let overridden = try await enforce(decision, action: label ?? action, event: event, override: override,
-                                     modeBefore: modeBefore, modeAfter: modeAfter)
+        progress(
+            "slo policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")"
+        )
+        let overridden = try await enforce(
+            decision, action: label ?? action, event: event, override: override,
+            modeBefore: modeBefore, modeAfter: modeAfter)
         return SLOStepResult(decision: decision, overridden: overridden)
     }
 }

@@ -33,38 +33,50 @@ public struct TeardownWorkflow: Sendable {
         // A rollout running or paused must be ended first (`rollout abort`): removing its candidate here would leave
         // the history saying paused, and a later abort would bring the stack back.
         try await context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
-        let summary = "\(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
+        let summary =
+            "\(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
         let intent = try await session.intend(
-            action: "teardown", message: "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
+            action: "teardown",
+            message:
+                "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
             modeBefore: running,
             details: ["clean": .bool(clean), "containers_before": .array(before.containers.map(JSONValue.string))])
         context.phases.reach("teardown.intent")
         var deleted: [URL] = []
         do {
-            progress(before.isEmpty ? "nothing of project \(manifest.project) is running" : "removing \(summary) of project \(manifest.project)")
+            progress(
+                before.isEmpty
+                    ? "nothing of project \(manifest.project) is running"
+                    : "removing \(summary) of project \(manifest.project)")
             context.phases.reach("teardown.down")
             try await context.runtime.down()
             let rest = try await context.runtime.leftovers()
             guard rest.isEmpty else { throw LifecycleError.leftovers(project: manifest.project, resources: rest) }
             if clean {
-                for file in context.renderer.generatedFiles(for: manifest) where FileManager.default.fileExists(atPath: file.path) {
+                for file in context.renderer.generatedFiles(for: manifest)
+                where FileManager.default.fileExists(atPath: file.path) {
                     try FileManager.default.removeItem(at: file)
                     deleted.append(file)
                 }
                 Self.removeEmptyDirectories(left: deleted, below: manifest.directory)
             }
         } catch {
-            await session.completeQuietly(intent, LifecycleRecord(event: .teardown, outcome: "failed",
-                                                            message: "teardown failed: \(error.localizedDescription)",
-                                                            modeBefore: running))
+            await session.completeQuietly(
+                intent,
+                LifecycleRecord(
+                    event: .teardown, outcome: "failed",
+                    message: "teardown failed: \(error.localizedDescription)",
+                    modeBefore: running))
             throw error
         }
-        try await session.complete(intent, LifecycleRecord(
-            event: .teardown, outcome: "ok",
-            message: "removed project \(manifest.project): \(summary)"
-                + (clean ? "; deleted \(deleted.map { manifest.shownPath($0) }.joined(separator: ", "))" : ""),
-            modeBefore: running,
-            details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string(manifest.shownPath($0)) })]),
+        try await session.complete(
+            intent,
+            LifecycleRecord(
+                event: .teardown, outcome: "ok",
+                message: "removed project \(manifest.project): \(summary)"
+                    + (clean ? "; deleted \(deleted.map { manifest.shownPath($0) }.joined(separator: ", "))" : ""),
+                modeBefore: running,
+                details: ["clean": .bool(clean), "deleted": .array(deleted.map { .string(manifest.shownPath($0)) })]),
             done: "removed project \(manifest.project)")
         return TeardownReport(removed: before, deletedFiles: deleted)
     }

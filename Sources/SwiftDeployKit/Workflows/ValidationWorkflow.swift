@@ -38,8 +38,10 @@ public struct ValidationWorkflow: Sendable {
     /// The history of a manifest that loaded.
     public let recorder: @Sendable (Manifest) -> any LifecycleRecording
 
-    public init(manifestURL: URL, displayPath: String, runner: any CommandRunning = SystemCommandRunner(),
-                recorder: @escaping @Sendable (Manifest) -> any LifecycleRecording = { HistoryRecorder(manifest: $0) }) {
+    public init(
+        manifestURL: URL, displayPath: String, runner: any CommandRunning = SystemCommandRunner(),
+        recorder: @escaping @Sendable (Manifest) -> any LifecycleRecording = { HistoryRecorder(manifest: $0) }
+    ) {
         self.manifestURL = manifestURL
         self.displayPath = displayPath
         self.runner = runner
@@ -69,11 +71,16 @@ public struct ValidationWorkflow: Sendable {
         let manifest: Manifest
         do {
             manifest = try ManifestLoader().load(from: manifestURL, displayPath: displayPath)
-            checks.append(.init("manifest", .pass, "\(displayPath) parses and every field is valid (project \(manifest.project))"))
+            checks.append(
+                .init("manifest", .pass, "\(displayPath) parses and every field is valid (project \(manifest.project))")
+            )
         } catch let error as ManifestError {
             let detail: String
-            if case .invalid(let problems) = error { detail = problems.map(\.description).joined(separator: "\n") }
-            else { detail = error.errorDescription ?? "\(error)" }
+            if case .invalid(let problems) = error {
+                detail = problems.map(\.description).joined(separator: "\n")
+            } else {
+                detail = error.errorDescription ?? "\(error)"
+            }
             checks.append(.init("manifest", .fail, detail))
             for name in ["templates", "images", "ports", "nginx -t", "compose config", "policies", "thresholds"] {
                 checks.append(.init(name, .skip, "needs a valid manifest"))
@@ -87,9 +94,13 @@ public struct ValidationWorkflow: Sendable {
         var rendered: RenderedConfig?
         do {
             let templates = try TemplateSet.forManifest(manifest)
-            rendered = try ConfigRenderer(templates: templates).render(manifest, manifestName: manifestURL.lastPathComponent)
+            rendered = try ConfigRenderer(templates: templates).render(
+                manifest, manifestName: manifestURL.lastPathComponent)
             let origin = manifest.templatesDir.map { "the templates in \($0)" } ?? "the built-in templates"
-            checks.append(.init("templates", .pass, "nginx.conf and \(manifest.runtimeFileURL.lastPathComponent) render from \(origin)"))
+            checks.append(
+                .init(
+                    "templates", .pass,
+                    "nginx.conf and \(manifest.runtimeFileURL.lastPathComponent) render from \(origin)"))
         } catch {
             checks.append(.init("templates", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)"))
         }
@@ -124,13 +135,22 @@ public struct ValidationWorkflow: Sendable {
         var checks: [ValidationCheck] = []
         for image in images {
             do {
-                let result = try await runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
-                if result.succeeded { checks.append(.init("image \(image)", .pass, "present locally")); continue }
-                checks.append(.init("image \(image)", .fail,
-                                    "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`"))
+                let result = try await runner.run(
+                    ["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
+                if result.succeeded {
+                    checks.append(.init("image \(image)", .pass, "present locally"))
+                    continue
+                }
+                checks.append(
+                    .init(
+                        "image \(image)", .fail,
+                        "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`"
+                    ))
             } catch {
-                checks.append(.init("image \(image)", .skip,
-                                    "docker could not be asked: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"))
+                checks.append(
+                    .init(
+                        "image \(image)", .skip,
+                        "docker could not be asked: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"))
             }
         }
         return checks
@@ -139,17 +159,25 @@ public struct ValidationWorkflow: Sendable {
     // MARK: ports
 
     private func portChecks(_ manifest: Manifest, docker: DockerProbe) async -> [ValidationCheck] {
-        let ports = [("nginx.port", manifest.nginx.port, "0.0.0.0"), ("nginx.admin_port", manifest.nginx.adminPort, "127.0.0.1")]
+        let ports = [
+            ("nginx.port", manifest.nginx.port, "0.0.0.0"), ("nginx.admin_port", manifest.nginx.adminPort, "127.0.0.1"),
+        ]
         var checks: [ValidationCheck] = []
         for (key, port, host) in ports {
             let name = "\(key) \(port)"
-            if PortProbe.isFree(port: port, host: host) { checks.append(.init(name, .pass, "free on \(host)")); continue }
+            if PortProbe.isFree(port: port, host: host) {
+                checks.append(.init(name, .pass, "free on \(host)"))
+                continue
+            }
             if docker.available, await docker.projectPublishes(port: port, project: manifest.project, runner: runner) {
                 checks.append(.init(name, .pass, "in use by this project's running stack (\(manifest.project))"))
                 continue
             }
-            checks.append(.init(name, .fail,
-                                "port \(port) on \(host) is already in use by another process; stop it or change \(key) in the manifest"))
+            checks.append(
+                .init(
+                    name, .fail,
+                    "port \(port) on \(host) is already in use by another process; stop it or change \(key) in the manifest"
+                ))
         }
         return checks
     }
@@ -160,7 +188,8 @@ public struct ValidationWorkflow: Sendable {
         let name = "nginx -t"
         let dir: URL
         do { dir = try Self.scratchDirectory() } catch {
-            return .init(name, .fail, "could not create a temporary directory for the test: \(error.localizedDescription)")
+            return .init(
+                name, .fail, "could not create a temporary directory for the test: \(error.localizedDescription)")
         }
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("nginx.conf")
@@ -169,12 +198,15 @@ public struct ValidationWorkflow: Sendable {
         }
         if SystemCommandRunner.locate("nginx", path: ProcessInfo.processInfo.environment["PATH"]) != nil {
             do {
-                let result = try await runner.run(["nginx", "-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
+                let result = try await runner.run(
+                    ["nginx", "-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
                 return result.succeeded
                     ? .init(name, .pass, "the generated nginx.conf passes the local nginx's test")
                     : .init(name, .fail, "nginx rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
             } catch {
-                return .init(name, .fail, "could not run the local nginx: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                return .init(
+                    name, .fail,
+                    "could not run the local nginx: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
             }
         }
         guard docker.available else {
@@ -183,13 +215,21 @@ public struct ValidationWorkflow: Sendable {
         do {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
-            let result = try await runner.run(["docker", "run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
-                                         manifest.nginx.image, "nginx", "-t", "-q"], timeout: 60)
+            let result = try await runner.run(
+                [
+                    "docker", "run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
+                    manifest.nginx.image, "nginx", "-t", "-q",
+                ], timeout: 60)
             return result.succeeded
                 ? .init(name, .pass, "the generated nginx.conf passes nginx -t inside \(manifest.nginx.image)")
-                : .init(name, .fail, "nginx in \(manifest.nginx.image) rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
+                : .init(
+                    name, .fail,
+                    "nginx in \(manifest.nginx.image) rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
         } catch {
-            return .init(name, .fail, "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            return .init(
+                name, .fail,
+                "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+            )
         }
     }
 
@@ -205,13 +245,20 @@ public struct ValidationWorkflow: Sendable {
             defer { try? FileManager.default.removeItem(at: dir) }
             let file = dir.appendingPathComponent("docker-compose.yml")
             try Data(compose.utf8).write(to: file)
-            let result = try await runner.run([command.executable] + command.arguments(project: manifest.project, file: file, ["config", "-q"]),
-                                        timeout: 60)
+            let result = try await runner.run(
+                [command.executable] + command.arguments(project: manifest.project, file: file, ["config", "-q"]),
+                timeout: 60)
             return result.succeeded
-                ? .init(name, .pass, "\(command.displayName) \(command.version) accepts the generated docker-compose.yml")
-                : .init(name, .fail, "\(command.displayName) rejects the generated docker-compose.yml: \(result.outputTail(lines: 3))")
+                ? .init(
+                    name, .pass, "\(command.displayName) \(command.version) accepts the generated docker-compose.yml")
+                : .init(
+                    name, .fail,
+                    "\(command.displayName) rejects the generated docker-compose.yml: \(result.outputTail(lines: 3))")
         } catch {
-            return .init(name, .fail, "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            return .init(
+                name, .fail,
+                "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+            )
         }
     }
 
@@ -230,15 +277,20 @@ public struct ValidationWorkflow: Sendable {
             try Data(nginxConf.utf8).write(to: dir.appendingPathComponent("nginx.conf"))
             let result = try await runner.run(["docker", "stack", "config", "-c", file.path], timeout: 60)
             return !result.succeeded
-                ? .init(name, .fail, "docker stack config rejects the generated docker-stack.yml: \(result.outputTail(lines: 3))")
+                ? .init(
+                    name, .fail,
+                    "docker stack config rejects the generated docker-stack.yml: \(result.outputTail(lines: 3))")
                 : .init(name, .pass, "docker stack config accepts the generated docker-stack.yml")
         } catch {
-            return .init(name, .fail, "could not run docker stack config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            return .init(
+                name, .fail,
+                "could not run docker stack config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
     }
 
     static func scratchDirectory() throws -> URL {
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("swiftdeploy-validate-\(UUID().uuidString.prefix(8))")
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "swiftdeploy-validate-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }
@@ -256,17 +308,26 @@ struct DockerProbe {
         do {
             let result = try await runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 15)
             return result.succeeded
-                ? DockerProbe(available: true, reason: "Docker \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
-                : DockerProbe(available: false, reason: "the Docker daemon is not reachable (\(result.outputTail(lines: 1)))")
+                ? DockerProbe(
+                    available: true, reason: "Docker \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+                : DockerProbe(
+                    available: false, reason: "the Docker daemon is not reachable (\(result.outputTail(lines: 1)))")
         } catch {
-            return DockerProbe(available: false, reason: "the Docker daemon did not answer: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            return DockerProbe(
+                available: false,
+                reason:
+                    "the Docker daemon did not answer: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
         }
     }
 
     /// Whether a running container of `project` publishes `port` on the host.
     func projectPublishes(port: Int, project: String, runner: any CommandRunning) async -> Bool {
-        guard let result = try? await runner.run(["docker", "ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"], timeout: 15),
-              result.succeeded else { return false }
+        guard
+            let result = try? await runner.run(
+                ["docker", "ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"],
+                timeout: 15),
+            result.succeeded
+        else { return false }
         return result.stdout.contains(":\(port)->")
     }
 }
@@ -288,7 +349,9 @@ enum PortProbe {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr(host)
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         return bound == 0
     }
@@ -310,27 +373,37 @@ struct PolicyFilesCheck {
         let policies: ValidationCheck
         do {
             let bundle = try PolicyBundle.load(manifest: manifest)
-            let data = try RegoValue(jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
-            _ = try RegoEngine(modules: bundle.modules.map { RegoModule(name: "\(manifest.policy.dir)/\($0.name)", source: $0.source) }, data: data)
+            let data = try RegoValue(
+                jsonData: Data(JSONValue.object(["thresholds": bundle.thresholds]).jsonString().utf8))
+            _ = try RegoEngine(
+                modules: bundle.modules.map {
+                    RegoModule(name: "\(manifest.policy.dir)/\($0.name)", source: $0.source)
+                }, data: data)
             // The limits are a contract: every key a domain declares, with its type, and nothing else.
             let limitProblems = bundle.allThresholdProblems
             if limitProblems.isEmpty {
                 let declared = bundle.contracts.values.reduce(0) { $0 + $1.keys.count }
-                thresholds = .init("thresholds", .pass,
-                                   "\(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") the policies declare")
+                thresholds = .init(
+                    "thresholds", .pass,
+                    "\(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") the policies declare"
+                )
             } else {
                 thresholds = .init("thresholds", .fail, limitProblems.joined(separator: "; "))
             }
             let contractProblems = bundle.domains.flatMap { bundle.contractProblems[$0] ?? [] }
             let count = bundle.modules.count
             if contractProblems.isEmpty {
-                policies = .init("policies", .pass,
-                                 "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))")
+                policies = .init(
+                    "policies", .pass,
+                    "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))"
+                )
             } else {
                 policies = .init("policies", .fail, contractProblems.joined(separator: "; "))
             }
         } catch let error as RegoError {
-            policies = .init("policies", .fail, "\(error); fix the policy (`swiftdeploy policy eval -d \(manifest.policy.dir)` shows the same error)")
+            policies = .init(
+                "policies", .fail,
+                "\(error); fix the policy (`swiftdeploy policy eval -d \(manifest.policy.dir)` shows the same error)")
         } catch {
             policies = .init("policies", .fail, Self.describe(error))
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import SwiftDeployKit
 import TestSupport
+import Testing
+
+@testable import SwiftDeployKit
 
 /// Free-text secrets never reach the history or the reports; Markdown/HTML in messages never becomes a link, an
 /// image or markup in them.
@@ -33,26 +34,29 @@ struct HostileTextTests {
     @Test func theManifestsOwnSecretEnvValuesAreScrubbedEverywhere() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let url = try dir.write("""
-        services:
-          image: a:1
-          port: 3000
-          env:
-            DB_PASSWORD: correct-horse-battery
-            STRIPE_API_KEY: sk9988776655
-            GREETING: hello-world
-        nginx:
-          image: nginx:1
-          port: 8080
-        network:
-          name: n
-          driver_type: bridge
-        """, to: "manifest.yaml")
+        let url = try dir.write(
+            """
+            services:
+              image: a:1
+              port: 3000
+              env:
+                DB_PASSWORD: correct-horse-battery
+                STRIPE_API_KEY: sk9988776655
+                GREETING: hello-world
+            nginx:
+              image: nginx:1
+              port: 8080
+            network:
+              name: n
+              driver_type: bridge
+            """, to: "manifest.yaml")
         let manifest = try ManifestLoader().load(from: url)
         #expect(manifest.secretValues == ["correct-horse-battery", "sk9988776655"])
-        try await HistoryLog(manifest: manifest, environment: Self.env).append(HistoryEntry(
-            event: .deploy, message: "app said: connecting with correct-horse-battery failed; key sk9988776655; hello-world",
-            details: ["log": "correct-horse-battery"]))
+        try await HistoryLog(manifest: manifest, environment: Self.env).append(
+            HistoryEntry(
+                event: .deploy,
+                message: "app said: connecting with correct-horse-battery failed; key sk9988776655; hello-world",
+                details: ["log": "correct-horse-battery"]))
         let line = try String(contentsOf: manifest.historyURL, encoding: .utf8)
         #expect(!line.contains("correct-horse-battery"))
         #expect(!line.contains("sk9988776655"))
@@ -72,7 +76,10 @@ struct HostileTextTests {
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: Self.env)
-        try await log.append(HistoryEntry(event: .gate, decision: HistoryDecision(domain: "canary", verdict: "deny", reasons: [message], engine: "embedded")))
+        try await log.append(
+            HistoryEntry(
+                event: .gate,
+                decision: HistoryDecision(domain: "canary", verdict: "deny", reasons: [message], engine: "embedded")))
         try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: message)))
         let md = dir.url.appendingPathComponent("audit_report.md")
         _ = try await AuditReport.write(history: url, to: md, format: .markdown, options: AuditOptions(now: Date()))

@@ -24,7 +24,9 @@ extension Builtins {
             do {
                 schema = try GraphQLSchema.build(schemaDoc)
             } catch let e as GraphQLError {
-                throw RegoError.builtin("\(fn): Error in gqlparser SchemaDocument to Schema conversion: input:\(e.line):\(e.column): \(e.message)")
+                throw RegoError.builtin(
+                    "\(fn): Error in gqlparser SchemaDocument to Schema conversion: input:\(e.line):\(e.column): \(e.message)"
+                )
             }
             let errors = GraphQLValidator.validate(schema, query)
             if !errors.isEmpty { throw RegoError.builtin("\(fn): \(GraphQLBuiltins.validationMessage(errors))") }
@@ -33,19 +35,23 @@ extension Builtins {
         t["graphql.parse_and_verify"] = Builtin(arity: 2) { a, _ in
             let unverified = RegoValue.array([.bool(false), .object([:]), .object([:])])
             guard let (query, queryValue) = try? GraphQLBuiltins.queryArgument("graphql.parse_and_verify", a[0], 1),
-                  let (schemaDoc, schemaValue) = try? GraphQLBuiltins.schemaArgument("graphql.parse_and_verify", a[1], 2),
-                  let schema = try? GraphQLSchema.build(schemaDoc),
-                  GraphQLValidator.validate(schema, query).isEmpty else { return unverified }
+                let (schemaDoc, schemaValue) = try? GraphQLBuiltins.schemaArgument("graphql.parse_and_verify", a[1], 2),
+                let schema = try? GraphQLSchema.build(schemaDoc),
+                GraphQLValidator.validate(schema, query).isEmpty
+            else { return unverified }
             return .array([.bool(true), queryValue, schemaValue])
         }
         t["graphql.is_valid"] = Builtin(arity: 2) { a, _ in
             guard let (query, _) = try? GraphQLBuiltins.queryArgument("graphql.is_valid", a[0], 1),
-                  let (schemaDoc, _) = try? GraphQLBuiltins.schemaArgument("graphql.is_valid", a[1], 2),
-                  let schema = try? GraphQLSchema.build(schemaDoc) else { return .bool(false) }
+                let (schemaDoc, _) = try? GraphQLBuiltins.schemaArgument("graphql.is_valid", a[1], 2),
+                let schema = try? GraphQLSchema.build(schemaDoc)
+            else { return .bool(false) }
             return .bool(GraphQLValidator.validate(schema, query).isEmpty)
         }
         t["graphql.schema_is_valid"] = Builtin(arity: 1) { a, _ in
-            guard let (schemaDoc, _) = try? GraphQLBuiltins.schemaArgument("graphql.schema_is_valid", a[0], 1) else { return .bool(false) }
+            guard let (schemaDoc, _) = try? GraphQLBuiltins.schemaArgument("graphql.schema_is_valid", a[0], 1) else {
+                return .bool(false)
+            }
             return .bool((try? GraphQLSchema.build(schemaDoc)) != nil)
         }
     }

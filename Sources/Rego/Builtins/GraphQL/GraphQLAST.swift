@@ -20,7 +20,10 @@ final class GQLValue {
     var kind: GQLValueKind
     var position: GQLPosition
     init(raw: String, children: [GQLChildValue] = [], kind: GQLValueKind, position: GQLPosition) {
-        self.raw = raw; self.children = children; self.kind = kind; self.position = position
+        self.raw = raw
+        self.children = children
+        self.kind = kind
+        self.position = position
     }
 
     /// gqlparser's `Value.String()`, used in validation messages.
@@ -30,7 +33,9 @@ final class GQLValue {
         case .int, .float, .enumValue, .boolean, .null: return raw
         case .string, .block: return GraphQLLexer.goQuote(raw)
         case .list: return "[" + children.map { $0.value?.description ?? "<nil>" }.joined(separator: ", ") + "]"
-        case .object: return "{" + children.map { "\($0.name): \($0.value?.description ?? "<nil>")" }.joined(separator: ", ") + "}"
+        case .object:
+            return "{" + children.map { "\($0.name): \($0.value?.description ?? "<nil>")" }.joined(separator: ", ")
+                + "}"
         }
     }
 }
@@ -47,7 +52,10 @@ final class GQLType {
     var nonNull: Bool
     var position: GQLPosition
     init(namedType: String, elem: GQLType? = nil, nonNull: Bool = false, position: GQLPosition = .none) {
-        self.namedType = namedType; self.elem = elem; self.nonNull = nonNull; self.position = position
+        self.namedType = namedType
+        self.elem = elem
+        self.nonNull = nonNull
+        self.position = position
     }
 
     /// The innermost named type.
@@ -120,7 +128,7 @@ struct GQLInlineFragment {
 }
 
 struct GQLOperation {
-    var operation: String // "query", "mutation", "subscription"
+    var operation: String  // "query", "mutation", "subscription"
     var name: String
     var variableDefinitions: [GQLVariableDefinition]
     var directives: [GQLDirective]
@@ -151,9 +159,16 @@ final class GQLArgumentDefinition {
     var type: GQLType?
     var directives: [GQLDirective]
     var position: GQLPosition
-    init(description: String, name: String, defaultValue: GQLValue?, type: GQLType?, directives: [GQLDirective], position: GQLPosition) {
-        self.description = description; self.name = name; self.defaultValue = defaultValue
-        self.type = type; self.directives = directives; self.position = position
+    init(
+        description: String, name: String, defaultValue: GQLValue?, type: GQLType?, directives: [GQLDirective],
+        position: GQLPosition
+    ) {
+        self.description = description
+        self.name = name
+        self.defaultValue = defaultValue
+        self.type = type
+        self.directives = directives
+        self.position = position
     }
 }
 
@@ -166,9 +181,17 @@ final class GQLFieldDefinition {
     var type: GQLType?
     var directives: [GQLDirective]
     var position: GQLPosition
-    init(description: String, name: String, arguments: [GQLArgumentDefinition], defaultValue: GQLValue?, type: GQLType?, directives: [GQLDirective], position: GQLPosition) {
-        self.description = description; self.name = name; self.arguments = arguments
-        self.defaultValue = defaultValue; self.type = type; self.directives = directives; self.position = position
+    init(
+        description: String, name: String, arguments: [GQLArgumentDefinition], defaultValue: GQLValue?, type: GQLType?,
+        directives: [GQLDirective], position: GQLPosition
+    ) {
+        self.description = description
+        self.name = name
+        self.arguments = arguments
+        self.defaultValue = defaultValue
+        self.type = type
+        self.directives = directives
+        self.position = position
     }
 }
 
@@ -181,11 +204,12 @@ struct GQLEnumValueDefinition {
 
 /// Kinds as gqlparser spells them (`OBJECT`, `INPUT_OBJECT`, …).
 enum GQLDefinitionKind: String {
-    case scalar = "SCALAR", object = "OBJECT", interface = "INTERFACE", union = "UNION", enumType = "ENUM", inputObject = "INPUT_OBJECT"
+    case scalar = "SCALAR", object = "OBJECT", interface = "INTERFACE", union = "UNION", enumType = "ENUM",
+        inputObject = "INPUT_OBJECT"
 }
 
 final class GQLDefinition {
-    var kind: String // a GQLDefinitionKind raw value, or whatever an AST object said
+    var kind: String  // a GQLDefinitionKind raw value, or whatever an AST object said
     var description: String
     var name: String
     var directives: [GQLDirective]
@@ -195,12 +219,22 @@ final class GQLDefinition {
     var enumValues: [GQLEnumValueDefinition]
     var position: GQLPosition
     var builtIn: Bool
-    init(kind: String, description: String = "", name: String, directives: [GQLDirective] = [], interfaces: [String] = [],
-         fields: [GQLFieldDefinition] = [], types: [String] = [], enumValues: [GQLEnumValueDefinition] = [],
-         position: GQLPosition = .none, builtIn: Bool = false) {
-        self.kind = kind; self.description = description; self.name = name; self.directives = directives
-        self.interfaces = interfaces; self.fields = fields; self.types = types; self.enumValues = enumValues
-        self.position = position; self.builtIn = builtIn
+    init(
+        kind: String, description: String = "", name: String, directives: [GQLDirective] = [],
+        interfaces: [String] = [],
+        fields: [GQLFieldDefinition] = [], types: [String] = [], enumValues: [GQLEnumValueDefinition] = [],
+        position: GQLPosition = .none, builtIn: Bool = false
+    ) {
+        self.kind = kind
+        self.description = description
+        self.name = name
+        self.directives = directives
+        self.interfaces = interfaces
+        self.fields = fields
+        self.types = types
+        self.enumValues = enumValues
+        self.position = position
+        self.builtIn = builtIn
     }
 
     func field(_ name: String) -> GQLFieldDefinition? { fields.first { $0.name == name } }
@@ -230,9 +264,16 @@ final class GQLDirectiveDefinition {
     var locations: [String]
     var isRepeatable: Bool
     var position: GQLPosition
-    init(description: String, name: String, arguments: [GQLArgumentDefinition], locations: [String], isRepeatable: Bool, position: GQLPosition) {
-        self.description = description; self.name = name; self.arguments = arguments
-        self.locations = locations; self.isRepeatable = isRepeatable; self.position = position
+    init(
+        description: String, name: String, arguments: [GQLArgumentDefinition], locations: [String], isRepeatable: Bool,
+        position: GQLPosition
+    ) {
+        self.description = description
+        self.name = name
+        self.arguments = arguments
+        self.locations = locations
+        self.isRepeatable = isRepeatable
+        self.position = position
     }
 }
 

@@ -71,8 +71,10 @@ struct GraphQLLexer {
 
     private func error(_ message: String) -> (GraphQLToken, GraphQLError?) {
         let column = endRunes - lineStartRunes + 1
-        return (GraphQLToken(kind: .invalid, value: "", line: line, column: column),
-                GraphQLError(message: message, line: line, column: column))
+        return (
+            GraphQLToken(kind: .invalid, value: "", line: line, column: column),
+            GraphQLError(message: message, line: line, column: column)
+        )
     }
 
     /// The next token; a lexical error comes back as an `<Invalid>` token together with the error.
@@ -92,7 +94,8 @@ struct GraphQLLexer {
             case UInt8(ascii: "("): return (token(.parenL, ""), nil)
             case UInt8(ascii: ")"): return (token(.parenR, ""), nil)
             case UInt8(ascii: "."):
-                if input.count > start + 2, input[start + 1] == UInt8(ascii: "."), input[start + 2] == UInt8(ascii: ".") {
+                if input.count > start + 2, input[start + 1] == UInt8(ascii: "."), input[start + 2] == UInt8(ascii: ".")
+                {
                     end += 2
                     endRunes += 2
                     return (token(.spread, ""), nil)
@@ -113,7 +116,9 @@ struct GraphQLLexer {
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 return readNumber()
             case UInt8(ascii: "\""):
-                if input.count > start + 2, input[start + 1] == UInt8(ascii: "\""), input[start + 2] == UInt8(ascii: "\"") {
+                if input.count > start + 2, input[start + 1] == UInt8(ascii: "\""),
+                    input[start + 2] == UInt8(ascii: "\"")
+                {
                     return readBlockString()
                 }
                 return readString()
@@ -147,17 +152,26 @@ struct GraphQLLexer {
         while end < input.count {
             switch input[end] {
             case 0x09, 0x20, UInt8(ascii: ","):
-                end += 1; endRunes += 1
+                end += 1
+                endRunes += 1
             case 0x0a:
-                end += 1; endRunes += 1
-                line += 1; lineStartRunes = endRunes
+                end += 1
+                endRunes += 1
+                line += 1
+                lineStartRunes = endRunes
             case 0x0d:
-                end += 1; endRunes += 1
-                line += 1; lineStartRunes = endRunes
-                if end < input.count && input[end] == 0x0a { end += 1; endRunes += 1 }
+                end += 1
+                endRunes += 1
+                line += 1
+                lineStartRunes = endRunes
+                if end < input.count && input[end] == 0x0a {
+                    end += 1
+                    endRunes += 1
+                }
             case 0xef:
                 if end + 2 < input.count && input[end + 1] == 0xbb && input[end + 2] == 0xbf {
-                    end += 3; endRunes += 1
+                    end += 3
+                    endRunes += 1
                 } else {
                     return
                 }
@@ -192,8 +206,10 @@ struct GraphQLLexer {
         while end < input.count {
             let r = input[end]
             if (r >= UInt8(ascii: "0") && r <= UInt8(ascii: "9")) || (r >= UInt8(ascii: "A") && r <= UInt8(ascii: "Z"))
-                || (r >= UInt8(ascii: "a") && r <= UInt8(ascii: "z")) || r == UInt8(ascii: "_") {
-                end += 1; endRunes += 1
+                || (r >= UInt8(ascii: "a") && r <= UInt8(ascii: "z")) || r == UInt8(ascii: "_")
+            {
+                end += 1
+                endRunes += 1
             } else {
                 break
             }
@@ -203,14 +219,17 @@ struct GraphQLLexer {
 
     private mutating func accept(_ bytes: UInt8...) -> Bool {
         guard end < input.count, bytes.contains(input[end]) else { return false }
-        end += 1; endRunes += 1
+        end += 1
+        endRunes += 1
         return true
     }
 
     private mutating func acceptDigits() -> Int {
         var n = 0
         while end < input.count && input[end] >= UInt8(ascii: "0") && input[end] <= UInt8(ascii: "9") {
-            end += 1; endRunes += 1; n += 1
+            end += 1
+            endRunes += 1
+            n += 1
         }
         return n
     }
@@ -221,12 +240,14 @@ struct GraphQLLexer {
 
     private mutating func readNumber() -> (GraphQLToken, GraphQLError?) {
         var isFloat = false
-        end -= 1; endRunes -= 1
+        end -= 1
+        endRunes -= 1
         _ = accept(UInt8(ascii: "-"))
         if accept(UInt8(ascii: "0")) {
             let consumed = acceptDigits()
             if consumed != 0 {
-                end -= consumed; endRunes -= consumed
+                end -= consumed
+                endRunes -= consumed
                 return error("Invalid number, unexpected digit after 0: \(describeNext()).")
             }
         } else if acceptDigits() == 0 {
@@ -260,7 +281,8 @@ struct GraphQLLexer {
 
     private mutating func readString() -> (GraphQLToken, GraphQLError?) {
         var buf: [UInt8]? = nil
-        start += 1; startRunes += 1
+        start += 1
+        startRunes += 1
         while end < input.count {
             let r = input[end]
             if r == 0x0a || r == 0x0d { break }
@@ -269,27 +291,32 @@ struct GraphQLLexer {
             case UInt8(ascii: "\""):
                 let value = buf.map { String(decoding: $0, as: UTF8.self) } ?? text(start, end)
                 let t = token(.string, value)
-                end += 1; endRunes += 1
+                end += 1
+                endRunes += 1
                 return (t, nil)
             case UInt8(ascii: "\\"):
                 if end + 1 >= input.count {
-                    end += 1; endRunes += 1
+                    end += 1
+                    endRunes += 1
                     return error("Invalid character escape sequence.")
                 }
                 if buf == nil { buf = Array(input[start..<end]) }
                 let escape = input[end + 1]
                 if escape == UInt8(ascii: "u") {
                     if end + 6 >= input.count {
-                        end += 1; endRunes += 1
+                        end += 1
+                        endRunes += 1
                         return error("Invalid character escape sequence: \\\(text(end, input.count)).")
                     }
                     guard let v = Self.unhex(input[(end + 2)..<(end + 6)]) else {
-                        end += 1; endRunes += 1
+                        end += 1
+                        endRunes += 1
                         return error("Invalid character escape sequence: \\\(text(end, end + 5)).")
                     }
                     let scalar = UnicodeScalar(v) ?? "\u{FFFD}"
                     buf!.append(contentsOf: Array(String(scalar).utf8))
-                    end += 6; endRunes += 6
+                    end += 6
+                    endRunes += 6
                 } else {
                     switch escape {
                     case UInt8(ascii: "\""), UInt8(ascii: "/"), UInt8(ascii: "\\"): buf!.append(escape)
@@ -299,15 +326,18 @@ struct GraphQLLexer {
                     case UInt8(ascii: "r"): buf!.append(0x0d)
                     case UInt8(ascii: "t"): buf!.append(0x09)
                     default:
-                        end += 1; endRunes += 1
+                        end += 1
+                        endRunes += 1
                         return error("Invalid character escape sequence: \\\(Self.runeString(input, end)).")
                     }
-                    end += 2; endRunes += 2
+                    end += 2
+                    endRunes += 2
                 }
             default:
                 let w = r >= 127 ? runeWidth(end) : 1
                 buf?.append(contentsOf: input[end..<(end + w)])
-                end += w; endRunes += 1
+                end += w
+                endRunes += 1
             }
         }
         return error("Unterminated string.")
@@ -315,32 +345,48 @@ struct GraphQLLexer {
 
     private mutating func readBlockString() -> (GraphQLToken, GraphQLError?) {
         var buf: [UInt8] = []
-        start += 3; startRunes += 3
-        end += 2; endRunes += 2
+        start += 3
+        startRunes += 3
+        end += 2
+        endRunes += 2
         while end < input.count {
             let r = input[end]
-            if r == UInt8(ascii: "\""), end + 3 <= input.count, input[end + 1] == UInt8(ascii: "\""), input[end + 2] == UInt8(ascii: "\"") {
+            if r == UInt8(ascii: "\""), end + 3 <= input.count, input[end + 1] == UInt8(ascii: "\""),
+                input[end + 2] == UInt8(ascii: "\"")
+            {
                 let t = token(.blockString, Self.blockStringValue(String(decoding: buf, as: UTF8.self)))
-                end += 3; endRunes += 3
+                end += 3
+                endRunes += 3
                 return (t, nil)
             }
             if r < 0x20 && r != 0x09 && r != 0x0a && r != 0x0d {
                 return error("Invalid character within String: \"\\u\(Self.pad4(Int(r)))\".")
             }
             if r == UInt8(ascii: "\\"), end + 4 <= input.count, input[end + 1] == UInt8(ascii: "\""),
-               input[end + 2] == UInt8(ascii: "\""), input[end + 3] == UInt8(ascii: "\"") {
+                input[end + 2] == UInt8(ascii: "\""), input[end + 3] == UInt8(ascii: "\"")
+            {
                 buf.append(contentsOf: [0x22, 0x22, 0x22])
-                end += 4; endRunes += 4
+                end += 4
+                endRunes += 4
             } else if r == 0x0d {
-                if end + 1 < input.count && input[end + 1] == 0x0a { end += 1; endRunes += 1 }
+                if end + 1 < input.count && input[end + 1] == 0x0a {
+                    end += 1
+                    endRunes += 1
+                }
                 buf.append(0x0a)
-                end += 1; endRunes += 1
-                line += 1; lineStartRunes = endRunes
+                end += 1
+                endRunes += 1
+                line += 1
+                lineStartRunes = endRunes
             } else {
                 let w = r >= 127 ? runeWidth(end) : 1
                 buf.append(contentsOf: input[end..<(end + w)])
-                end += w; endRunes += 1
-                if r == 0x0a { line += 1; lineStartRunes = endRunes }
+                end += w
+                endRunes += 1
+                if r == 0x0a {
+                    line += 1
+                    lineStartRunes = endRunes
+                }
             }
         }
         return error("Unterminated string.")
@@ -354,7 +400,7 @@ struct GraphQLLexer {
             for c in s.unicodeScalars {
                 if c == " " || c == "\t" { n += 1 } else { return n }
             }
-            return nil // blank
+            return nil  // blank
         }
         var common: Int? = nil
         for (i, l) in lines.enumerated() where i > 0 {

@@ -111,14 +111,18 @@ struct GraphQLParser {
     private mutating func leave() { depth -= 1 }
 
     /// `start item* end`, possibly empty; nothing when `start` is absent.
-    private mutating func many(_ start: GraphQLTokenKind, _ end: GraphQLTokenKind, _ item: (inout GraphQLParser) -> Void) {
+    private mutating func many(
+        _ start: GraphQLTokenKind, _ end: GraphQLTokenKind, _ item: (inout GraphQLParser) -> Void
+    ) {
         guard skip(start) else { return }
         while peek().kind != end && err == nil { item(&self) }
         next()
     }
 
     /// `start item+ end`; nothing when `start` is absent.
-    private mutating func some(_ start: GraphQLTokenKind, _ end: GraphQLTokenKind, _ item: (inout GraphQLParser) -> Void) {
+    private mutating func some(
+        _ start: GraphQLTokenKind, _ end: GraphQLTokenKind, _ item: (inout GraphQLParser) -> Void
+    ) {
         guard skip(start) else { return }
         var called = false
         while peek().kind != end && err == nil {
@@ -157,8 +161,9 @@ struct GraphQLParser {
     private mutating func parseOperationDefinition() -> GQLOperation {
         if peek().kind == .braceL {
             let pos = peekPos()
-            return GQLOperation(operation: "query", name: "", variableDefinitions: [], directives: [],
-                                selectionSet: parseRequiredSelectionSet(), position: pos)
+            return GQLOperation(
+                operation: "query", name: "", variableDefinitions: [], directives: [],
+                selectionSet: parseRequiredSelectionSet(), position: pos)
         }
         let pos = peekPos()
         let op = parseOperationType()
@@ -167,7 +172,8 @@ struct GraphQLParser {
         let vars = parseVariableDefinitions()
         let dirs = parseDirectives(false)
         let sel = parseRequiredSelectionSet()
-        return GQLOperation(operation: op, name: name, variableDefinitions: vars, directives: dirs, selectionSet: sel, position: pos)
+        return GQLOperation(
+            operation: op, name: name, variableDefinitions: vars, directives: dirs, selectionSet: sel, position: pos)
     }
 
     private mutating func parseOperationType() -> String {
@@ -264,7 +270,8 @@ struct GraphQLParser {
         }
         let dirs = parseDirectives(false)
         let sel = parseRequiredSelectionSet()
-        return .inlineFragment(GQLInlineFragment(typeCondition: typeCondition, directives: dirs, selectionSet: sel, position: pos))
+        return .inlineFragment(
+            GQLInlineFragment(typeCondition: typeCondition, directives: dirs, selectionSet: sel, position: pos))
     }
 
     private mutating func parseFragmentDefinition() -> GQLFragmentDefinition {
@@ -276,7 +283,9 @@ struct GraphQLParser {
         let typeCondition = parseName()
         let dirs = parseDirectives(false)
         let sel = parseRequiredSelectionSet()
-        return GQLFragmentDefinition(name: name, variableDefinitions: vars, typeCondition: typeCondition, directives: dirs, selectionSet: sel, position: pos)
+        return GQLFragmentDefinition(
+            name: name, variableDefinitions: vars, typeCondition: typeCondition, directives: dirs, selectionSet: sel,
+            position: pos)
     }
 
     private mutating func parseFragmentName() -> String {
@@ -425,7 +434,7 @@ struct GraphQLParser {
             def.kind = GQLDefinitionKind.enumType.rawValue
             def.directives = parseDirectives(true)
             def.enumValues = parseEnumValuesDefinition()
-        default: // input
+        default:  // input
             def.kind = GQLDefinitionKind.inputObject.rawValue
             def.directives = parseDirectives(true)
             def.fields = parseInputFieldsDefinition()
@@ -474,7 +483,9 @@ struct GraphQLParser {
         expect(.colon)
         let type = parseTypeReference()
         let dirs = parseDirectives(true)
-        return GQLFieldDefinition(description: description, name: name, arguments: args, defaultValue: nil, type: type, directives: dirs, position: pos)
+        return GQLFieldDefinition(
+            description: description, name: name, arguments: args, defaultValue: nil, type: type, directives: dirs,
+            position: pos)
     }
 
     private mutating func parseArgumentDefs() -> [GQLArgumentDefinition] {
@@ -488,7 +499,10 @@ struct GraphQLParser {
             var def: GQLValue? = nil
             if p.skip(.equals) { def = p.parseValueLiteral(true) }
             let dirs = p.parseDirectives(true)
-            args.append(GQLArgumentDefinition(description: description, name: name, defaultValue: def, type: type, directives: dirs, position: pos))
+            args.append(
+                GQLArgumentDefinition(
+                    description: description, name: name, defaultValue: def, type: type, directives: dirs, position: pos
+                ))
         }
         return args
     }
@@ -502,7 +516,9 @@ struct GraphQLParser {
         var def: GQLValue? = nil
         if skip(.equals) { def = parseValueLiteral(true) }
         let dirs = parseDirectives(true)
-        return GQLFieldDefinition(description: description, name: name, arguments: [], defaultValue: def, type: type, directives: dirs, position: pos)
+        return GQLFieldDefinition(
+            description: description, name: name, arguments: [], defaultValue: def, type: type, directives: dirs,
+            position: pos)
     }
 
     private mutating func parseUnionMemberTypes() -> [String] {
@@ -521,7 +537,9 @@ struct GraphQLParser {
             let pos = p.peekPos()
             let description = p.parseDescription()
             let name = p.parseName()
-            values.append(GQLEnumValueDefinition(description: description, name: name, directives: p.parseDirectives(true), position: pos))
+            values.append(
+                GQLEnumValueDefinition(
+                    description: description, name: name, directives: p.parseDirectives(true), position: pos))
         }
         return values
     }
@@ -543,7 +561,8 @@ struct GraphQLParser {
             var ops: [GQLOperationTypeDefinition] = []
             some(.braceL, .braceR) { p in ops.append(p.parseOperationTypeDefinition()) }
             if dirs.isEmpty && ops.isEmpty { unexpectedError() }
-            doc.schemaExtension.append(GQLSchemaDefinition(description: "", directives: dirs, operationTypes: ops, position: pos))
+            doc.schemaExtension.append(
+                GQLSchemaDefinition(description: "", directives: dirs, operationTypes: ops, position: pos))
         case "scalar", "type", "interface", "union", "enum", "input":
             expectKeyword(keyword)
             let pos = peekPos()
@@ -611,7 +630,9 @@ struct GraphQLParser {
         _ = skip(.pipe)
         var locations = [parseDirectiveLocation()]
         while skip(.pipe) && err == nil { locations.append(parseDirectiveLocation()) }
-        return GQLDirectiveDefinition(description: description, name: name, arguments: args, locations: locations, isRepeatable: repeatable, position: pos)
+        return GQLDirectiveDefinition(
+            description: description, name: name, arguments: args, locations: locations, isRepeatable: repeatable,
+            position: pos)
     }
 
     private mutating func parseDirectiveLocation() -> String {

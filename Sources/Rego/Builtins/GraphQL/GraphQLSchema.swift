@@ -15,74 +15,74 @@ final class GraphQLSchema {
     /// evaluator: `@defer`, `@oneOf`, `specifiedByURL`, `isOneOf`, deprecated input values).
     /// Descriptions are left out: they take no part in validation.
     static let prelude = """
-    scalar Int
-    scalar Float
-    scalar String
-    scalar Boolean
-    scalar ID
-    directive @include(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
-    directive @skip(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
-    directive @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE
-    directive @specifiedBy(url: String!) on SCALAR
-    directive @defer(if: Boolean = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
-    directive @oneOf on INPUT_OBJECT
-    type __Schema {
-      description: String
-      types: [__Type!]!
-      queryType: __Type!
-      mutationType: __Type
-      subscriptionType: __Type
-      directives: [__Directive!]!
-    }
-    type __Type {
-      kind: __TypeKind!
-      name: String
-      description: String
-      specifiedByURL: String
-      fields(includeDeprecated: Boolean = false): [__Field!]
-      interfaces: [__Type!]
-      possibleTypes: [__Type!]
-      enumValues(includeDeprecated: Boolean = false): [__EnumValue!]
-      inputFields(includeDeprecated: Boolean = false): [__InputValue!]
-      ofType: __Type
-      isOneOf: Boolean
-    }
-    type __Field {
-      name: String!
-      description: String
-      args(includeDeprecated: Boolean = false): [__InputValue!]!
-      type: __Type!
-      isDeprecated: Boolean!
-      deprecationReason: String
-    }
-    type __InputValue {
-      name: String!
-      description: String
-      type: __Type!
-      defaultValue: String
-      isDeprecated: Boolean!
-      deprecationReason: String
-    }
-    type __EnumValue {
-      name: String!
-      description: String
-      isDeprecated: Boolean!
-      deprecationReason: String
-    }
-    enum __TypeKind { SCALAR OBJECT INTERFACE UNION ENUM INPUT_OBJECT LIST NON_NULL }
-    type __Directive {
-      name: String!
-      description: String
-      locations: [__DirectiveLocation!]!
-      args(includeDeprecated: Boolean = false): [__InputValue!]!
-      isRepeatable: Boolean!
-    }
-    enum __DirectiveLocation {
-      QUERY MUTATION SUBSCRIPTION FIELD FRAGMENT_DEFINITION FRAGMENT_SPREAD INLINE_FRAGMENT VARIABLE_DEFINITION
-      SCHEMA SCALAR OBJECT FIELD_DEFINITION ARGUMENT_DEFINITION INTERFACE UNION ENUM ENUM_VALUE INPUT_OBJECT
-      INPUT_FIELD_DEFINITION
-    }
-    """
+        scalar Int
+        scalar Float
+        scalar String
+        scalar Boolean
+        scalar ID
+        directive @include(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
+        directive @skip(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
+        directive @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE
+        directive @specifiedBy(url: String!) on SCALAR
+        directive @defer(if: Boolean = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+        directive @oneOf on INPUT_OBJECT
+        type __Schema {
+          description: String
+          types: [__Type!]!
+          queryType: __Type!
+          mutationType: __Type
+          subscriptionType: __Type
+          directives: [__Directive!]!
+        }
+        type __Type {
+          kind: __TypeKind!
+          name: String
+          description: String
+          specifiedByURL: String
+          fields(includeDeprecated: Boolean = false): [__Field!]
+          interfaces: [__Type!]
+          possibleTypes: [__Type!]
+          enumValues(includeDeprecated: Boolean = false): [__EnumValue!]
+          inputFields(includeDeprecated: Boolean = false): [__InputValue!]
+          ofType: __Type
+          isOneOf: Boolean
+        }
+        type __Field {
+          name: String!
+          description: String
+          args(includeDeprecated: Boolean = false): [__InputValue!]!
+          type: __Type!
+          isDeprecated: Boolean!
+          deprecationReason: String
+        }
+        type __InputValue {
+          name: String!
+          description: String
+          type: __Type!
+          defaultValue: String
+          isDeprecated: Boolean!
+          deprecationReason: String
+        }
+        type __EnumValue {
+          name: String!
+          description: String
+          isDeprecated: Boolean!
+          deprecationReason: String
+        }
+        enum __TypeKind { SCALAR OBJECT INTERFACE UNION ENUM INPUT_OBJECT LIST NON_NULL }
+        type __Directive {
+          name: String!
+          description: String
+          locations: [__DirectiveLocation!]!
+          args(includeDeprecated: Boolean = false): [__InputValue!]!
+          isRepeatable: Boolean!
+        }
+        enum __DirectiveLocation {
+          QUERY MUTATION SUBSCRIPTION FIELD FRAGMENT_DEFINITION FRAGMENT_SPREAD INLINE_FRAGMENT VARIABLE_DEFINITION
+          SCHEMA SCALAR OBJECT FIELD_DEFINITION ARGUMENT_DEFINITION INTERFACE UNION ENUM ENUM_VALUE INPUT_OBJECT
+          INPUT_FIELD_DEFINITION
+        }
+        """
 
     private static func fail(_ pos: GQLPosition, _ message: String) -> GraphQLError {
         GraphQLError(message: message, line: pos.line, column: pos.column)
@@ -110,7 +110,9 @@ final class GraphQLSchema {
             }
             guard let d = def else { continue }
             if d.kind != ext.kind {
-                throw fail(ext.position, "Cannot extend type \(ext.name) because the base type is a \(d.kind), not \(ext.kind).")
+                throw fail(
+                    ext.position,
+                    "Cannot extend type \(ext.name) because the base type is a \(d.kind), not \(ext.kind).")
             }
             d.directives += ext.directives
             d.interfaces += ext.interfaces
@@ -140,12 +142,14 @@ final class GraphQLSchema {
             schema.directives[dir.name] = dir
         }
         if ast.schema.count > 1 {
-            throw fail(ast.schema[1].position, "Cannot have multiple schema entry points, consider schema extensions instead.")
+            throw fail(
+                ast.schema[1].position, "Cannot have multiple schema entry points, consider schema extensions instead.")
         }
         for entry in (ast.schema.first.map { [$0] } ?? []) + ast.schemaExtension {
             for op in entry.operationTypes {
                 guard let def = schema.types[op.type] else {
-                    throw fail(op.position, "Schema root \(op.operation) refers to a type \(op.type) that does not exist.")
+                    throw fail(
+                        op.position, "Schema root \(op.operation) refers to a type \(op.type) that does not exist.")
                 }
                 switch op.operation {
                 case "query": schema.query = def
@@ -169,12 +173,17 @@ final class GraphQLSchema {
             if schema.subscription == nil { schema.subscription = schema.types["Subscription"] }
         }
         if let q = schema.query {
-            q.fields.append(GQLFieldDefinition(description: "", name: "__schema", arguments: [], defaultValue: nil,
-                                               type: GQLType(namedType: "__Schema", nonNull: true), directives: [], position: .none))
-            let nameArg = GQLArgumentDefinition(description: "", name: "name", defaultValue: nil,
-                                                type: GQLType(namedType: "String", nonNull: true), directives: [], position: .none)
-            q.fields.append(GQLFieldDefinition(description: "", name: "__type", arguments: [nameArg], defaultValue: nil,
-                                               type: GQLType(namedType: "__Type"), directives: [], position: .none))
+            q.fields.append(
+                GQLFieldDefinition(
+                    description: "", name: "__schema", arguments: [], defaultValue: nil,
+                    type: GQLType(namedType: "__Schema", nonNull: true), directives: [], position: .none))
+            let nameArg = GQLArgumentDefinition(
+                description: "", name: "name", defaultValue: nil,
+                type: GQLType(namedType: "String", nonNull: true), directives: [], position: .none)
+            q.fields.append(
+                GQLFieldDefinition(
+                    description: "", name: "__type", arguments: [nameArg], defaultValue: nil,
+                    type: GQLType(namedType: "__Type"), directives: [], position: .none))
         }
         return schema
     }
@@ -215,19 +224,25 @@ final class GraphQLSchema {
             try validateTypeRef(t)
             let def = types[t.name]!
             if !def.isInputType {
-                throw Self.fail(arg.position, "cannot use \(t.description) as argument \(arg.name) because \(def.kind) is not a valid input type")
+                throw Self.fail(
+                    arg.position,
+                    "cannot use \(t.description) as argument \(arg.name) because \(def.kind) is not a valid input type")
             }
             try validateDirectives(arg.directives, "ARGUMENT_DEFINITION", current)
         }
     }
 
-    private func validateDirectives(_ dirs: [GQLDirective], _ location: String, _ current: GQLDirectiveDefinition?) throws {
+    private func validateDirectives(_ dirs: [GQLDirective], _ location: String, _ current: GQLDirectiveDefinition?)
+        throws
+    {
         for dir in dirs {
             try Self.validateName(dir.position, dir.name)
             if let c = current, dir.name == c.name {
                 throw Self.fail(dir.position, "Directive \(c.name) cannot refer to itself.")
             }
-            guard let def = directives[dir.name] else { throw Self.fail(dir.position, "Undefined directive \(dir.name).") }
+            guard let def = directives[dir.name] else {
+                throw Self.fail(dir.position, "Undefined directive \(dir.name).")
+            }
             if !def.locations.contains(location) {
                 throw Self.fail(dir.position, "Directive \(dir.name) is not applicable on \(location).")
             }
@@ -242,31 +257,45 @@ final class GraphQLSchema {
             try Self.validateName(field.position, field.name)
             try validateTypeRef(try requireType(field.type, field.position))
             try validateArgs(field.arguments, nil)
-            try validateDirectives(field.directives, def.kind == "INPUT_OBJECT" ? "INPUT_FIELD_DEFINITION" : "FIELD_DEFINITION", nil)
+            try validateDirectives(
+                field.directives, def.kind == "INPUT_OBJECT" ? "INPUT_FIELD_DEFINITION" : "FIELD_DEFINITION", nil)
         }
         for t in def.types {
             guard let td = types[t] else { throw Self.fail(def.position, "Undefined type \(GraphQLLexer.goQuote(t)).") }
-            if td.kind != "OBJECT" { throw Self.fail(def.position, "\(def.kind) type \(GraphQLLexer.goQuote(t)) must be OBJECT.") }
+            if td.kind != "OBJECT" {
+                throw Self.fail(def.position, "\(def.kind) type \(GraphQLLexer.goQuote(t)) must be OBJECT.")
+            }
         }
         for i in def.interfaces { try validateImplements(def, i) }
         switch def.kind {
         case "OBJECT", "INTERFACE":
-            if def.fields.isEmpty { throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more fields.") }
+            if def.fields.isEmpty {
+                throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more fields.")
+            }
             for field in def.fields {
                 if let t = types[field.type!.name], !Self.kindsOfFields.contains(t.kind) {
-                    throw Self.fail(field.position, "\(def.kind) \(def.name): field must be one of \(Self.kindsOfFields.joined(separator: ", ")).")
+                    throw Self.fail(
+                        field.position,
+                        "\(def.kind) \(def.name): field must be one of \(Self.kindsOfFields.joined(separator: ", ")).")
                 }
             }
         case "ENUM":
-            if def.enumValues.isEmpty { throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more unique enum values.") }
+            if def.enumValues.isEmpty {
+                throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more unique enum values.")
+            }
             for v in def.enumValues where ["true", "false", "null"].contains(v.name) {
                 throw Self.fail(def.position, "\(def.kind) \(def.name): non-enum value \(v.name).")
             }
         case "INPUT_OBJECT":
-            if def.fields.isEmpty { throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more input fields.") }
+            if def.fields.isEmpty {
+                throw Self.fail(def.position, "\(def.kind) \(def.name): must define one or more input fields.")
+            }
             for field in def.fields {
                 if let t = types[field.type!.name], !Self.kindsOfInputFields.contains(t.kind) {
-                    throw Self.fail(field.position, "\(t.kind) \(field.name): field must be one of \(Self.kindsOfInputFields.joined(separator: ", ")).")
+                    throw Self.fail(
+                        field.position,
+                        "\(t.kind) \(field.name): field must be one of \(Self.kindsOfInputFields.joined(separator: ", "))."
+                    )
                 }
             }
         default: break
@@ -281,33 +310,57 @@ final class GraphQLSchema {
     }
 
     private func validateImplements(_ def: GQLDefinition, _ intfName: String) throws {
-        guard let intf = types[intfName] else { throw Self.fail(def.position, "Undefined type \(GraphQLLexer.goQuote(intfName)).") }
-        if intf.kind != "INTERFACE" { throw Self.fail(def.position, "\(GraphQLLexer.goQuote(intfName)) is a non interface type \(intf.kind).") }
+        guard let intf = types[intfName] else {
+            throw Self.fail(def.position, "Undefined type \(GraphQLLexer.goQuote(intfName)).")
+        }
+        if intf.kind != "INTERFACE" {
+            throw Self.fail(def.position, "\(GraphQLLexer.goQuote(intfName)) is a non interface type \(intf.kind).")
+        }
         for required in intf.fields {
             guard let found = def.field(required.name) else {
-                throw Self.fail(def.position, "For \(def.name) to implement \(intf.name) it must have a field called \(required.name).")
+                throw Self.fail(
+                    def.position,
+                    "For \(def.name) to implement \(intf.name) it must have a field called \(required.name).")
             }
             let rt = try requireType(required.type, required.position), ft = try requireType(found.type, found.position)
             if !isCovariant(rt, ft) {
-                throw Self.fail(found.position, "For \(def.name) to implement \(intf.name) the field \(required.name) must have type \(rt.description).")
+                throw Self.fail(
+                    found.position,
+                    "For \(def.name) to implement \(intf.name) the field \(required.name) must have type \(rt.description)."
+                )
             }
             for ra in required.arguments {
                 guard let fa = found.arguments.first(where: { $0.name == ra.name }) else {
-                    throw Self.fail(found.position, "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but it is missing \(ra.name).")
+                    throw Self.fail(
+                        found.position,
+                        "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but it is missing \(ra.name)."
+                    )
                 }
                 if let rat = ra.type, let fat = fa.type, !rat.isCompatible(fat) {
-                    throw Self.fail(fa.position, "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but \(ra.name) has the wrong type.")
+                    throw Self.fail(
+                        fa.position,
+                        "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but \(ra.name) has the wrong type."
+                    )
                 }
             }
-            for fa in found.arguments where !required.arguments.contains(where: { $0.name == fa.name }) && (fa.type?.nonNull ?? false) && fa.defaultValue == nil {
-                throw Self.fail(fa.position, "For \(def.name) to implement \(intf.name) any additional arguments on \(found.name) must be optional or have a default value but \(fa.name) is required.")
+            for fa in found.arguments
+            where !required.arguments.contains(where: { $0.name == fa.name }) && (fa.type?.nonNull ?? false)
+                && fa.defaultValue == nil
+            {
+                throw Self.fail(
+                    fa.position,
+                    "For \(def.name) to implement \(intf.name) any additional arguments on \(found.name) must be optional or have a default value but \(fa.name) is required."
+                )
             }
         }
         for transitive in intf.interfaces where !def.interfaces.contains(transitive) {
             if transitive == def.name {
-                throw Self.fail(def.position, "Type \(def.name) cannot implement \(intfName) because it would create a circular reference.")
+                throw Self.fail(
+                    def.position,
+                    "Type \(def.name) cannot implement \(intfName) because it would create a circular reference.")
             }
-            throw Self.fail(def.position, "Type \(def.name) must implement \(transitive) because it is implemented by \(intfName).")
+            throw Self.fail(
+                def.position, "Type \(def.name) must implement \(transitive) because it is implemented by \(intfName).")
         }
     }
 

@@ -65,7 +65,9 @@ struct GraphQLValidator {
         var seenOps: Set<String> = []
         for op in doc.operations {
             if op.name.isEmpty {
-                if doc.operations.count > 1 { add(op.position, "This anonymous operation must be the only defined operation.") }
+                if doc.operations.count > 1 {
+                    add(op.position, "This anonymous operation must be the only defined operation.")
+                }
             } else if !seenOps.insert(op.name).inserted {
                 add(op.position, "There can be only one operation named \"\(op.name)\".")
             }
@@ -83,7 +85,9 @@ struct GraphQLValidator {
         }
     }
 
-    private mutating func detectCycle(_ name: String, _ path: inout [String], _ onPath: inout Set<String>, _ done: inout Set<String>) {
+    private mutating func detectCycle(
+        _ name: String, _ path: inout [String], _ onPath: inout Set<String>, _ done: inout Set<String>
+    ) {
         guard let f = fragments[name], !done.contains(name) else { return }
         done.insert(name)
         onPath.insert(name)
@@ -92,7 +96,10 @@ struct GraphQLValidator {
             if onPath.contains(spread) {
                 let start = path.firstIndex(of: spread) ?? 0
                 let via = path[(start + 1)...]
-                add(f.position, "Cannot spread fragment \"\(spread)\" within itself" + (via.isEmpty ? "." : " via \(via.joined(separator: ", ")).") )
+                add(
+                    f.position,
+                    "Cannot spread fragment \"\(spread)\" within itself"
+                        + (via.isEmpty ? "." : " via \(via.joined(separator: ", "))."))
             } else if path.count < GraphQLParser.maxDepth {
                 detectCycle(spread, &path, &onPath, &done)
             }
@@ -121,10 +128,17 @@ struct GraphQLValidator {
         usedVariables = []
         var seenVars: Set<String> = []
         for v in op.variableDefinitions {
-            if !seenVars.insert(v.variable).inserted { add(v.position, "There can be only one variable named \"$\(v.variable)\".") }
-            guard let t = v.type else { add(v.position, "Variable \"$\(v.variable)\" has no type."); continue }
+            if !seenVars.insert(v.variable).inserted {
+                add(v.position, "There can be only one variable named \"$\(v.variable)\".")
+            }
+            guard let t = v.type else {
+                add(v.position, "Variable \"$\(v.variable)\" has no type.")
+                continue
+            }
             if let def = schema.types[t.name] {
-                if !def.isInputType { add(v.position, "Variable \"$\(v.variable)\" cannot be non-input type \"\(t.description)\".") }
+                if !def.isInputType {
+                    add(v.position, "Variable \"$\(v.variable)\" cannot be non-input type \"\(t.description)\".")
+                }
             } else {
                 add(v.position, "Unknown type \"\(t.name)\".")
             }
@@ -132,9 +146,15 @@ struct GraphQLValidator {
         let root: GQLDefinition?
         let location: String
         switch op.operation {
-        case "mutation": root = schema.mutation; location = "MUTATION"
-        case "subscription": root = schema.subscription; location = "SUBSCRIPTION"
-        default: root = schema.query; location = "QUERY"
+        case "mutation":
+            root = schema.mutation
+            location = "MUTATION"
+        case "subscription":
+            root = schema.subscription
+            location = "SUBSCRIPTION"
+        default:
+            root = schema.query
+            location = "QUERY"
         }
         if root == nil { add(op.position, "Schema does not support operation type \"\(op.operation)\"") }
         for v in op.variableDefinitions {
@@ -178,7 +198,9 @@ struct GraphQLValidator {
         }
         let label = op.name.isEmpty ? "Anonymous Subscription" : "Subscription \(op.name)"
         if names.count > 1 { add(op.position, "\(label) must select only one top level field.") }
-        if names.contains(where: { $0.hasPrefix("__") }) { add(op.position, "\(label) must not select an introspection top level field.") }
+        if names.contains(where: { $0.hasPrefix("__") }) {
+            add(op.position, "\(label) must not select an introspection top level field.")
+        }
     }
 
     // MARK: selections
@@ -193,21 +215,28 @@ struct GraphQLValidator {
         case .field(let field):
             var def: GQLFieldDefinition? = nil
             if field.name == "__typename" {
-                def = GQLFieldDefinition(description: "", name: "__typename", arguments: [], defaultValue: nil,
-                                         type: GQLType(namedType: "String"), directives: [], position: .none)
+                def = GQLFieldDefinition(
+                    description: "", name: "__typename", arguments: [], defaultValue: nil,
+                    type: GQLType(namedType: "String"), directives: [], position: .none)
             } else if let p = parent {
                 def = p.field(field.name)
             }
             let next = def.flatMap { $0.type.flatMap { schema.types[$0.name] } }
             var seenArgs: Set<String> = []
             for arg in field.arguments {
-                if !seenArgs.insert(arg.name).inserted { add(arg.position, "There can be only one argument named \"\(arg.name)\".") }
+                if !seenArgs.insert(arg.name).inserted {
+                    add(arg.position, "There can be only one argument named \"\(arg.name)\".")
+                }
                 let argDef = def?.arguments.first { $0.name == arg.name }
                 if let d = def, argDef == nil, let p = parent {
-                    add(arg.position, "Unknown argument \"\(arg.name)\" on field \"\(p.name).\(field.name)\"."
-                        + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
+                    add(
+                        arg.position,
+                        "Unknown argument \"\(arg.name)\" on field \"\(p.name).\(field.name)\"."
+                            + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
                 }
-                if let v = arg.value { walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] }) }
+                if let v = arg.value {
+                    walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] })
+                }
             }
             walkDirectives(field.directives, "FIELD")
             if !field.selectionSet.isEmpty { checkOverlaps(next, field.selectionSet) }
@@ -227,15 +256,23 @@ struct GraphQLValidator {
                 // provided required arguments
                 for argDef in d.arguments where (argDef.type?.nonNull ?? false) && argDef.defaultValue == nil {
                     if !field.arguments.contains(where: { $0.name == argDef.name }) {
-                        add(field.position, "Field \"\(field.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided.")
+                        add(
+                            field.position,
+                            "Field \"\(field.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided."
+                        )
                     }
                 }
                 // scalar leafs
                 if let t = d.type, let ft = schema.types[t.name] {
                     if ft.isLeafType && !field.selectionSet.isEmpty {
-                        add(field.position, "Field \"\(field.name)\" must not have a selection since type \"\(ft.name)\" has no subfields.")
+                        add(
+                            field.position,
+                            "Field \"\(field.name)\" must not have a selection since type \"\(ft.name)\" has no subfields."
+                        )
                     } else if !ft.isLeafType && field.selectionSet.isEmpty {
-                        add(field.position, "Field \"\(field.name)\" of type \"\(t.description)\" must have a selection of subfields.")
+                        add(
+                            field.position,
+                            "Field \"\(field.name)\" of type \"\(t.description)\" must have a selection of subfields.")
                     }
                 }
             }
@@ -247,7 +284,10 @@ struct GraphQLValidator {
                     if !t.isCompositeType {
                         add(frag.position, "Fragment cannot condition on non composite type \"\(frag.typeCondition)\".")
                     } else if let p = parent, !overlap(p, t) {
-                        add(frag.position, "Fragment cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\".")
+                        add(
+                            frag.position,
+                            "Fragment cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\"."
+                        )
                     }
                 } else {
                     add(frag.position, "Unknown type \"\(frag.typeCondition)\".")
@@ -267,7 +307,10 @@ struct GraphQLValidator {
                     walkSelectionSet(next, f.selectionSet, depth: depth + 1)
                 }
                 if let p = parent, let t = next, t.isCompositeType, !overlap(p, t) {
-                    add(spread.position, "Fragment \"\(spread.name)\" cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\".")
+                    add(
+                        spread.position,
+                        "Fragment \"\(spread.name)\" cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\"."
+                    )
                 }
             } else {
                 add(spread.position, "Unknown fragment \"\(spread.name)\".")
@@ -346,7 +389,9 @@ struct GraphQLValidator {
                 for j in 1...y.count {
                     let cost = x[i - 1] == y[j - 1] ? 0 : 1
                     var v = min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
-                    if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] { v = min(v, rows[i - 2][j - 2] + 1) }
+                    if i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] {
+                        v = min(v, rows[i - 2][j - 2] + 1)
+                    }
                     rows[i][j] = v
                 }
             }
@@ -378,8 +423,9 @@ struct GraphQLValidator {
                     let key = f.alias.isEmpty ? f.name : f.alias
                     var def: GQLFieldDefinition? = nil
                     if f.name == "__typename" {
-                        def = GQLFieldDefinition(description: "", name: "__typename", arguments: [], defaultValue: nil,
-                                                 type: GQLType(namedType: "String"), directives: [], position: .none)
+                        def = GQLFieldDefinition(
+                            description: "", name: "__typename", arguments: [], defaultValue: nil,
+                            type: GQLType(namedType: "String"), directives: [], position: .none)
                     } else {
                         def = parent?.field(f.name)
                     }
@@ -402,7 +448,10 @@ struct GraphQLValidator {
             for i in 0..<fields.count {
                 for j in (i + 1)..<fields.count {
                     if let reason = conflict(false, fields[i], fields[j], depth: 0) {
-                        add(fields[i].field.position, "Fields \"\(name)\" conflict because \(reason). Use different aliases on the fields to fetch both if this was intentional.")
+                        add(
+                            fields[i].field.position,
+                            "Fields \"\(name)\" conflict because \(reason). Use different aliases on the fields to fetch both if this was intentional."
+                        )
                     }
                 }
             }
@@ -410,7 +459,10 @@ struct GraphQLValidator {
     }
 
     private mutating func spend() -> Bool {
-        if overlapBudget > 0 { overlapBudget -= 1; return true }
+        if overlapBudget > 0 {
+            overlapBudget -= 1
+            return true
+        }
         if !overlapBudgetReported {
             overlapBudgetReported = true
             add(.none, "too many fields with the same response name to check that they can be merged")
@@ -419,9 +471,12 @@ struct GraphQLValidator {
     }
 
     /// Why two fields with the same response name cannot be merged, or nil when they can.
-    private mutating func conflict(_ parentsExclusive: Bool, _ a: CollectedField, _ b: CollectedField, depth: Int) -> String? {
+    private mutating func conflict(_ parentsExclusive: Bool, _ a: CollectedField, _ b: CollectedField, depth: Int)
+        -> String?
+    {
         guard spend(), depth < GraphQLParser.maxDepth else { return nil }
-        let exclusive = parentsExclusive || (a.parent !== b.parent && a.parent?.kind == "OBJECT" && b.parent?.kind == "OBJECT")
+        let exclusive =
+            parentsExclusive || (a.parent !== b.parent && a.parent?.kind == "OBJECT" && b.parent?.kind == "OBJECT")
         if !exclusive {
             if a.field.name != b.field.name { return "\(a.field.name) and \(b.field.name) are different fields" }
             if !Self.sameArguments(a.field.arguments, b.field.arguments) { return "they have differing arguments" }
@@ -432,13 +487,16 @@ struct GraphQLValidator {
         if !a.field.selectionSet.isEmpty && !b.field.selectionSet.isEmpty {
             let p1 = a.definition?.type.flatMap { schema.types[$0.name] }
             let p2 = b.definition?.type.flatMap { schema.types[$0.name] }
-            let f1 = collectFields(p1, a.field.selectionSet), f2 = Dictionary(uniqueKeysWithValues: collectFields(p2, b.field.selectionSet))
+            let f1 = collectFields(p1, a.field.selectionSet),
+                f2 = Dictionary(uniqueKeysWithValues: collectFields(p2, b.field.selectionSet))
             var reasons: [String] = []
             for (name, xs) in f1 {
                 guard let ys = f2[name] else { continue }
                 for x in xs {
                     for y in ys {
-                        if let r = conflict(exclusive, x, y, depth: depth + 1) { reasons.append("subfields \"\(name)\" conflict because \(r)") }
+                        if let r = conflict(exclusive, x, y, depth: depth + 1) {
+                            reasons.append("subfields \"\(name)\" conflict because \(r)")
+                        }
                     }
                 }
             }
@@ -476,25 +534,36 @@ struct GraphQLValidator {
             let def = schema.directives[dir.name]
             var seenArgs: Set<String> = []
             for arg in dir.arguments {
-                if !seenArgs.insert(arg.name).inserted { add(arg.position, "There can be only one argument named \"\(arg.name)\".") }
+                if !seenArgs.insert(arg.name).inserted {
+                    add(arg.position, "There can be only one argument named \"\(arg.name)\".")
+                }
                 let argDef = def?.arguments.first { $0.name == arg.name }
                 if let d = def, argDef == nil {
-                    add(arg.position, "Unknown argument \"\(arg.name)\" on directive \"@\(dir.name)\"."
-                        + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
+                    add(
+                        arg.position,
+                        "Unknown argument \"\(arg.name)\" on directive \"@\(dir.name)\"."
+                            + Self.suggestion("Did you mean", arg.name, d.arguments.map(\.name)))
                 }
-                if let v = arg.value { walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] }) }
+                if let v = arg.value {
+                    walkValue(v, expected: argDef?.type, definition: argDef?.type.flatMap { schema.types[$0.name] })
+                }
             }
             guard let d = def else {
                 add(dir.position, "Unknown directive \"@\(dir.name)\".")
                 continue
             }
-            if !d.locations.contains(location) { add(dir.position, "Directive \"@\(dir.name)\" may not be used on \(location).") }
+            if !d.locations.contains(location) {
+                add(dir.position, "Directive \"@\(dir.name)\" may not be used on \(location).")
+            }
             if !d.isRepeatable && !seen.insert(dir.name).inserted {
                 add(dir.position, "The directive \"@\(dir.name)\" can only be used once at this location.")
             }
             for argDef in d.arguments where (argDef.type?.nonNull ?? false) && argDef.defaultValue == nil {
                 if !dir.arguments.contains(where: { $0.name == argDef.name }) {
-                    add(dir.position, "Directive \"@\(dir.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided.")
+                    add(
+                        dir.position,
+                        "Directive \"@\(dir.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided."
+                    )
                 }
             }
         }
@@ -513,10 +582,14 @@ struct GraphQLValidator {
         case .object:
             var seen: Set<String> = []
             for child in value.children {
-                if !seen.insert(child.name).inserted { add(child.position, "There can be only one input field named \"\(child.name)\".") }
+                if !seen.insert(child.name).inserted {
+                    add(child.position, "There can be only one input field named \"\(child.name)\".")
+                }
                 let fieldDef = definition?.field(child.name)
                 if let v = child.value {
-                    walkValue(v, expected: fieldDef?.type, definition: fieldDef?.type.flatMap { schema.types[$0.name] }, depth: depth + 1)
+                    walkValue(
+                        v, expected: fieldDef?.type, definition: fieldDef?.type.flatMap { schema.types[$0.name] },
+                        depth: depth + 1)
                 }
             }
         case .list:
@@ -540,7 +613,10 @@ struct GraphQLValidator {
             let want = e.copy()
             if let dv = vd.defaultValue, dv.kind != .null, e.nonNull { want.nonNull = false }
             if !vt.isCompatible(want) {
-                add(value.position, "Variable \"\(value.description)\" of type \"\(vt.description)\" used in position expecting type \"\(e.description)\".")
+                add(
+                    value.position,
+                    "Variable \"\(value.description)\" of type \"\(vt.description)\" used in position expecting type \"\(e.description)\"."
+                )
             }
         }
         valuesOfCorrectType(value, expected: expected, definition: definition)
@@ -556,7 +632,8 @@ struct GraphQLValidator {
             let s = value.description
             switch e.description {
             case "Int", "Int!": add(value.position, "Int cannot represent non-integer value: \(s)")
-            case "String", "String!", "[String]": add(value.position, "String cannot represent a non string value: \(s)")
+            case "String", "String!", "[String]":
+                add(value.position, "String cannot represent a non string value: \(s)")
             case "Boolean", "Boolean!": add(value.position, "Boolean cannot represent a non boolean value: \(s)")
             case "Float", "Float!": add(value.position, "Float cannot represent non numeric value: \(s)")
             case "ID", "ID!": add(value.position, "ID cannot represent a non-string and non-integer value: \(s)")
@@ -574,7 +651,11 @@ struct GraphQLValidator {
         case .list:
             if e.elem == nil { unexpected() }
         case .int:
-            if Int64(value.raw) == nil { unexpected() } else if !["Int", "Float", "ID"].contains(def.name) { unexpected() }
+            if Int64(value.raw) == nil {
+                unexpected()
+            } else if !["Int", "Float", "ID"].contains(def.name) {
+                unexpected()
+            }
         case .float:
             if Double(value.raw) == nil { unexpected() } else if def.name != "Float" { unexpected() }
         case .string, .block:
@@ -594,7 +675,10 @@ struct GraphQLValidator {
         case .object:
             for field in def.fields where (field.type?.nonNull ?? false) {
                 if !value.children.contains(where: { $0.name == field.name }) && field.defaultValue == nil {
-                    add(value.position, "Field \"\(def.name).\(field.name)\" of required type \"\(field.type!.description)\" was not provided.")
+                    add(
+                        value.position,
+                        "Field \"\(def.name).\(field.name)\" of required type \"\(field.type!.description)\" was not provided."
+                    )
                 }
             }
             for child in value.children where def.field(child.name) == nil {
