@@ -443,10 +443,10 @@ struct SwarmRolloutEndToEndTests {
     func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let nginx = try #require(try await project.runtime.localContainers(service: "nginx").first)
         let previous = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
         // A second process in nginx's container holding 127.0.0.1:18099.
         let blocker = """
@@ -462,7 +462,7 @@ struct SwarmRolloutEndToEndTests {
             "exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;",
         ])
         try #require(started.status == 0, "\(started.output)")
-        let holding = Self.waitFor(10) {
+        let holding = await Self.waitFor(10) {
             (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status)
                 == 0
         }
@@ -475,8 +475,8 @@ struct SwarmRolloutEndToEndTests {
         let listen = "listen 127.0.0.1:\(ContainerLayout.nginxAdminPort);"
         try #require(good.contains(listen))
         let rejected = good.replacingOccurrences(of: listen, with: listen + "\n        listen 127.0.0.1:18099;")
-        let error = #expect(throws: RolloutError.self) {
-            try RolloutWorkflow.setSwarmSplit(
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow.setSwarmSplit(
                 rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
         }
         print("master rejection: \(error?.errorDescription ?? "no error")")
@@ -499,7 +499,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(
             answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         // The same change without the blocked port goes through, and nginx answers the new weight.
-        try RolloutWorkflow.setSwarmSplit(
+        try await RolloutWorkflow.setSwarmSplit(
             good, weight: 30, label: "e2e step", runtime: project.runtime,
             readBackSeconds: 8)
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
@@ -507,15 +507,15 @@ struct SwarmRolloutEndToEndTests {
     }
 
     /// The stable service's Swarm spec image, its task IDs and the image IDs its containers run.
-    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (
+    static func stableState(_ project: SwarmEndToEndTests.Project) async throws -> (
         spec: String, tasks: [String], images: [String]
     ) {
         let spec = try DockerTestEnvironment.docker([
             "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app",
         ])
-        let tasks = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let tasks = try await project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         var images: [String] = []
-        for container in try project.runtime.localContainers(service: "app") {
+        for container in try await project.runtime.localContainers(service: "app") {
             images.append(
                 try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output
                     .trimmingCharacters(in: .whitespacesAndNewlines))
@@ -535,10 +535,10 @@ struct SwarmRolloutEndToEndTests {
         let tagged = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", moving])
         try #require(tagged.status == 0, "\(tagged.output)")
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", moving]) }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let before = try Self.stableState(project)
+        let before = try await Self.stableState(project)
         let apiID = try DockerTestEnvironment.docker([
             "image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0",
         ]).output
@@ -548,14 +548,14 @@ struct SwarmRolloutEndToEndTests {
         let moved = try DockerTestEnvironment.docker(["tag", "swiftdeploy/debian:bookworm", moving])
         try #require(moved.status == 0, "\(moved.output)")
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(50) }
+        let inStep = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(50) }
         try #require(inStep, "no step began: \(cli.output)")
-        let during = try Self.stableState(project)
-        let abort = try project.run(["rollout", "abort"])
+        let during = try await Self.stableState(project)
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
         let exit = try await offPool { cli.wait(timeout: 240) }
         #expect(exit == 1, "rollout start after the abort: \(cli.output)")
-        let after = try Self.stableState(project)
+        let after = try await Self.stableState(project)
         print("stable before \(before), during \(during), after \(after)")
         #expect(
             during.spec == before.spec && during.tasks == before.tasks && during.images == before.images,
@@ -572,28 +572,28 @@ struct SwarmRolloutEndToEndTests {
     func anEditedButUndeployedManifestIsRefused() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let before = try Self.stableState(project)
+        let before = try await Self.stableState(project)
         let historyBefore = try project.history().count
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(
             to: project.manifestURL)
-        let start = try project.run(
+        let start = try await project.run(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
         #expect(start.status == 3, "\(start.stderr)")
         #expect(
             start.stderr.contains("does not render to the stack that runs")
                 && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
         #expect(try !Self.serviceExists(project, "app-canary"))
-        let after = try Self.stableState(project)
+        let after = try await Self.stableState(project)
         #expect(after.spec == before.spec && after.tasks == before.tasks, "\(before) → \(after)")
         #expect(try project.history().count == historyBefore, "nothing recorded")
         // Deployed, the same manifest is accepted (the digest label follows every deploy).
-        let deploy = try project.deploy()
+        let deploy = try await project.deploy()
         #expect(deploy.status == 0, "\(deploy.stderr)")
-        let status = try Self.status(project)
+        let status = try await Self.status(project)
         #expect(status["state"]?.stringValue == "none")
     }
 

@@ -196,12 +196,12 @@ struct AuditReportTests {
         #expect(s.records == 18, "the report still counts every record")
     }
 
-    @Test func aMissingHistoryIsInvalidInputNamingThePath() throws {
+    @Test func aMissingHistoryIsInvalidInputNamingThePath() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("none.jsonl")
-        #expect(throws: HistoryError.missing(path: url.path)) {
-            _ = try AuditReport.write(history: url, to: dir.url.appendingPathComponent("r.md"), format: .markdown)
+        await #expect(throws: HistoryError.missing(path: url.path)) {
+            _ = try await AuditReport.write(history: url, to: dir.url.appendingPathComponent("r.md"), format: .markdown)
         }
         #expect(HistoryError.missing(path: url.path).exitStatus == .invalidInput)
     }

@@ -55,7 +55,7 @@ struct GitHeadTests {
     }
 
     @Test(.enabled(if: gitPath != nil, "git is not installed"))
-    func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() throws {
+    func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let repo = try repository(dir, commits: 2)
@@ -93,12 +93,12 @@ struct GitHeadTests {
         #expect(GitHead.read(in: worktree, environment: localEnvironment) == .commit(linked))
 
         // And through GitCommit, as the history records it.
-        #expect(GitCommit.resolve(in: worktree, environment: localEnvironment) == linked)
-        #expect(GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
+        #expect(await GitCommit.resolve(in: worktree, environment: localEnvironment) == linked)
+        #expect(await GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
     }
 
     @Test(.enabled(if: gitPath != nil, "git is not installed"))
-    func leavesToGitWhatIsNotPlain() throws {
+    func leavesToGitWhatIsNotPlain() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
 
@@ -108,7 +108,7 @@ struct GitHeadTests {
         try git(empty, ["init", "-q"])
         #expect(GitHead.read(in: empty, environment: localEnvironment) == .unsure)
         #expect(try gitsAnswer(empty) == nil)
-        #expect(GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
+        #expect(await GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
 
         let repo = try repository(dir)
         let head = try #require(try gitsAnswer(repo))
@@ -117,7 +117,7 @@ struct GitHeadTests {
         var redirected = localEnvironment
         redirected["GIT_DIR"] = empty.appendingPathComponent(".git").path
         #expect(GitHead.read(in: repo, environment: redirected) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
+        #expect(await GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
 
         // A directory that does not exist: git cannot start there.
         #expect(GitHead.read(in: repo.appendingPathComponent("missing"), environment: localEnvironment) == .unsure)
@@ -132,17 +132,17 @@ struct GitHeadTests {
         try git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
         try git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == head)
+        #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == head)
 
         // A corrupt loose ref: git decides (and fails).
         try git(repo, ["symbolic-ref", "HEAD", "refs/heads/main"])
         try Data("not a hash\n".utf8).write(to: repo.appendingPathComponent(".git/refs/heads/main"))
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
+        #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
     }
 
     @Test(.enabled(if: gitPath != nil, "git is not installed"))
-    func noRepositoryAboveIsNoneWithoutGit() throws {
+    func noRepositoryAboveIsNoneWithoutGit() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let plain = dir.url.appendingPathComponent("a/b")
@@ -165,6 +165,6 @@ struct GitHeadTests {
         } else {
             #expect(answer != .none)
         }
-        #expect(GitCommit.resolve(in: plain, environment: localEnvironment) == (try gitsAnswer(plain)))
+        #expect(await GitCommit.resolve(in: plain, environment: localEnvironment) == (try gitsAnswer(plain)))
     }
 }

@@ -239,14 +239,14 @@ struct HistoryLogTests {
         #expect(status.records == 200)
     }
 
-    @Test func aFileWithNoIntactLineInItsTailIsRefused() throws {
+    @Test func aFileWithNoIntactLineInItsTailIsRefused() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let junkLine = String(repeating: "x", count: 1023) + "\n"
         try Data(String(repeating: junkLine, count: 17 * 1024).utf8).write(to: url)
-        #expect(throws: HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20)) {
-            try HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
+        await #expect(throws: HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20)) {
+            try await HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
         }
         let message = HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20).errorDescription ?? ""
         #expect(message.contains(url.path) && message.contains("--history"))

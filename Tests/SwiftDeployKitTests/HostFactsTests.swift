@@ -115,11 +115,11 @@ import Testing
         return (dir, asker, root)
     }
 
-    @Test func askedOnceWhileTheEngineSocketIsTheSame() throws {
+    @Test func askedOnceWhileTheEngineSocketIsTheSame() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
-        #expect(root.resolve() == dir.path + "/data-root")
-        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
         #expect(asker.calls == 1)
     }
 
@@ -160,15 +160,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/cache/root"))
     }
 
-    @Test func aForeignOrGarbledCacheIsNotTrusted() throws {
+    @Test func aForeignOrGarbledCacheIsNotTrusted() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
         try dir.write("v1 1:2:3.4 /var/run/docker.sock\n/etc\n", to: "cache/root")
-        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
         try dir.write("garbage", to: "cache/root")
         var fresh = root
         fresh.cacheFile = dir.url.appendingPathComponent("cache/root")
-        #expect(fresh.resolve() == dir.path + "/data-root")
+        #expect(await fresh.resolve() == dir.path + "/data-root")
         #expect(asker.calls == 2)
     }
 

@@ -19,8 +19,8 @@ import Testing
             LockHolder(
                 who: "alice", host: ProcessInfo.processInfo.hostName, pid: getpid(),
                 action: "deploy", since: Date(), manifest: "/srv/a/manifest.yaml"))
-        let error = #expect(throws: LockError.self) {
-            try lock(dir).acquire(LockHolder.current(action: "promote canary"))
+        let error = await #expect(throws: LockError.self) {
+            try await lock(dir).acquire(LockHolder.current(action: "promote canary"))
         }
         let message = error?.errorDescription ?? ""
         #expect(
@@ -101,7 +101,7 @@ import Testing
         #expect(grant.pending.first?.action.contains("unreadable: \"garbage\"") == true)
     }
 
-    @Test func aSymlinkInPlaceOfTheLockFileIsRefused() throws {
+    @Test func aSymlinkInPlaceOfTheLockFileIsRefused() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         try dir.write("precious", to: "victim")
@@ -110,7 +110,7 @@ import Testing
         try FileManager.default.createSymbolicLink(
             atPath: dir.url.appendingPathComponent("locks/lockproj.lock").path,
             withDestinationPath: dir.url.appendingPathComponent("victim").path)
-        #expect(throws: LockError.self) { try lock(dir).acquire(LockHolder.current(action: "deploy")) }
+        await #expect(throws: LockError.self) { try await lock(dir).acquire(LockHolder.current(action: "deploy")) }
         #expect(try dir.read("victim") == "precious")
     }
 

@@ -171,7 +171,7 @@ import Yams
     }
 
     @Test func aHealthyCandidateIsPromotedWritingAheadEveryAction() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let report = try await rig.start()
@@ -199,7 +199,7 @@ import Yams
     /// recorded; `--override` proceeds and is audited (who, why) before the intent that names it.
     @Test(arguments: [Verdict.deny, .inconclusive])
     func theInfrastructurePolicyGatesTheStart(_ verdict: Verdict) async throws {
-        var rig = try Rig()
+        var rig = try await Rig()
         defer { rig.remove() }
         rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
         let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
@@ -223,7 +223,7 @@ import Yams
     /// A deny rolls back at once: weight 0, the candidate removed, and the stable container neither recreated nor
     /// restarted (same id), the rollback written ahead.
     @Test func aDeniedStepRollsBackWithoutTouchingStable() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.sides.canaryTraffic = (ok: 10, failed: 10)
         let stableBefore = try #require(rig.runtime.app)
@@ -247,7 +247,7 @@ import Yams
     /// pauses (exit 2) with the candidate left as it was: never promoted, never judged on an undefined limit.
     @Test(arguments: ["misspelt", "missing", "mistyped"])
     func aBrokenCanaryThresholdPausesTheRollout(_ kind: String) async throws {
-        let rig = try Rig(thresholds: { canary in
+        let rig = try await Rig(thresholds: { canary in
             switch kind {
             case "misspelt":
                 canary["max_p_valeu"] = canary["max_p_value"]
@@ -281,7 +281,7 @@ import Yams
 
     /// With `on_inconclusive: abort` an inconclusive step rolls back (exit 2), stable untouched, never promoted.
     @Test func anInconclusiveStepAbortsWhenAskedTo() async throws {
-        let rig = try Rig(onInconclusive: "abort", thresholds: { $0["max_p99_ratio"] = nil })
+        let rig = try await Rig(onInconclusive: "abort", thresholds: { $0["max_p99_ratio"] = nil })
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let report = try await rig.start()
@@ -302,7 +302,7 @@ import Yams
         ("NaN bucket", "http_request_duration_seconds_bucket{method=\"GET\",path=\"/\",le=\"+Inf\"}", "NaN"),
     ])
     func nonFiniteEvidenceIsInconclusiveNeverAllow(_ name: String, _ series: String, _ value: String) async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.sides.canaryText = { text in
             text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -333,7 +333,7 @@ import Yams
     /// A Swarm project is split through `docker exec` into the stack's nginx task on this node: a runtime that is not
     /// Swarm's (here the in-memory one) cannot do it, and is refused before any gate is asked or any record written.
     @Test func aSwarmProjectOnAnotherRuntimeIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: RolloutError.self) { try await rig.start() }
@@ -349,7 +349,7 @@ import Yams
     /// On Swarm, when the stack's nginx task does not run on this node (docker exec cannot reach it), `rollout start`
     /// is refused naming what to do, before any gate is asked, any record written or anything deployed.
     @Test func aSwarmProjectWhoseNginxRunsElsewhereIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
@@ -391,7 +391,7 @@ import Yams
     /// The Swarm refusal comes before the project lock is taken: a previous command killed after its intent would
     /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was recorded".
     @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let crashed = try await rig.context().beginAction("rollout start")
         _ = try await crashed.intend(action: "rollout start", message: "about to start the candidate")
@@ -467,8 +467,8 @@ import Yams
     /// keeps running the previous one. What the master loaded is asked on the admin listener after the reload: a
     /// different weight is an error naming the container and the weights expected and loaded, and the previous config
     /// and label are put back and nginx reloaded on them.
-    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
         let (split, swarm, runner) = try swarmSplit(
@@ -480,8 +480,9 @@ import Yams
             ])
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error
         else {
@@ -520,8 +521,8 @@ import Yams
     /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
     /// error too.
     @Test(arguments: [("20", true), ("35", false)])
-    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (split, swarm, runner) = try swarmSplit(
             rig,
@@ -533,11 +534,13 @@ import Yams
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
         if passes {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) })
         } else {
-            let error = #expect(throws: RolloutError.self) {
-                try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            let error = await #expect(throws: RolloutError.self) {
+                try await workflow.setSwarmSplit(
+                    try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             }
             #expect(
                 error
@@ -549,8 +552,8 @@ import Yams
 
     /// The admin location answering the loaded weight is rendered into the config itself: the live form at each weight
     /// answers that weight, the Swarm config reads it from the label like the split.
-    @Test func theLoadedWeightIsRenderedIntoTheConfig() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func theLoadedWeightIsRenderedIntoTheConfig() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         for weight in [0, 20, 100] {
             let live = try swarmLive(rig, weight: weight)
@@ -568,8 +571,8 @@ import Yams
     /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
     /// container, not nginx refusing the templates.
     @Test(arguments: [["bash"], ["mv"], ["nginx", "-s"]])
-    func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, swarm, _) = try swarmSplit(
             rig,
@@ -580,8 +583,9 @@ import Yams
                         stderr: "Error response from daemon: container abc123def4567890 is not running", status: 1)
                 )
             ])
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         let message = error?.errorDescription ?? ""
         if case .nginxRejected? = error { Issue.record("reported as nginx refusing the configuration: \(message)") }
@@ -593,8 +597,8 @@ import Yams
 
     /// A weight change failing after the new config was moved over nginx's running copy (the reload fails): the
     /// previous config and label are put back and nginx reloaded before the error is reported.
-    @Test func aSwarmSplitFailingAfterTheMovePutsThePreviousConfigAndLabelBack() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func aSwarmSplitFailingAfterTheMovePutsThePreviousConfigAndLabelBack() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
         let (workflow, swarm, runner) = try swarmSplit(
@@ -606,8 +610,9 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [error] invalid PID number", status: 1)
                 ),
             ])
-        #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
+        await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
         }
         let labels = runner.commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap {
             $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) }
@@ -624,8 +629,8 @@ import Yams
 
     /// docker-stack.yml takes the new weight only once the live change succeeded: after `nginx -t` refused it, the file
     /// still holds what runs.
-    @Test func theStackFileKeepsTheRunningWeightWhenALiveChangeFails() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func theStackFileKeepsTheRunningWeightWhenALiveChangeFails() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let canary = CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true)
@@ -650,8 +655,8 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [emerg] no space left", status: 1)
                 ),
             ])
-        #expect(throws: RolloutError.self) {
-            try workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm)
+        await #expect(throws: RolloutError.self) {
+            try await workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm)
         }
         #expect(
             !runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) },
@@ -660,8 +665,8 @@ import Yams
     }
 
     /// `nginx -t` refusing the new config is still nginx's refusal (the templates).
-    @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, swarm, _) = try swarmSplit(
             rig,
@@ -671,8 +676,9 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1)
                 )
             ])
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         guard case .nginxRejected? = error else {
             Issue.record("expected nginxRejected, got \(String(describing: error))")
@@ -685,7 +691,7 @@ import Yams
     /// any record written or anything deployed.
     @Test(arguments: ["0123456789abcdef", ""])
     func onSwarmAnUndeployedManifestIsRefusedBeforeAnythingIsAskedOrRecorded(_ running: String) async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
@@ -729,8 +735,8 @@ import Yams
     /// A rollout's stack deploy pins stable to the image its service runs (read from its Swarm spec, digest included)
     /// and passes `--resolve-image never`: a `services.image` changed in the manifest, or its tag moved in a registry,
     /// does not reach stable.
-    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
         let (workflow, swarm, runner) = try swarmSplit(
@@ -747,7 +753,7 @@ import Yams
             ])
         var manifest = try ManifestLoader().load(from: rig.url)
         manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
-        try workflow.applySwarm(
+        try await workflow.applySwarm(
             CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
             label: "the candidate at 0%", runtime: swarm)
         let deploy = try #require(
@@ -794,7 +800,7 @@ import Yams
     /// of them starts a rollback.
     @Test(arguments: ["resume", "pause", "abort", "promote"])
     func onSwarmResumeAndControlAreRefusedWhereNginxDoesNotRun(_ action: String) async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
         let before = try rig.dir.read("history.jsonl")
@@ -823,7 +829,7 @@ import Yams
     /// Finishing when nginx's task moved away since the rollout started: refused before the intent, recorded as a
     /// pause (outcome `nginx-moved`) naming where to run `rollout promote`; nothing deployed or exec'd.
     @Test func onSwarmFinishingIsRefusedAndRecordedPausedWhenNginxMoved() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
         let plan = try await #require(try workflow.plan(of: try rig.status()))
@@ -855,7 +861,7 @@ import Yams
     /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is
     /// rendered with it), and the stack is deployed without the candidate anyway; the rollout ends rolled back.
     @Test func onSwarmARollbackWhereNginxDoesNotRunSetsTheLabelAndStillRemovesTheCandidate() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let service =
@@ -924,7 +930,7 @@ import Yams
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused
     /// naming the holder, before anything is changed or recorded.
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let other = try await rig.lock.acquire(
             LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
@@ -940,7 +946,7 @@ import Yams
     /// A rollout is running only while its CLI holds the lock: the same records with the lock free are an
     /// interrupted (paused) rollout, which `resume` continues from its step and finishes.
     @Test func anInterruptedRolloutIsPausedAndResumedFromItsStep() async throws {
-        let rig = try Rig(steps: "[30, 100]")
+        let rig = try await Rig(steps: "[30, 100]")
         defer { rig.remove() }
         // Pause on a broken limit, then repair it and resume: the step is judged again, then the last one.
         let good = try rig.dir.read("thresholds.json")
@@ -975,7 +981,7 @@ import Yams
     /// `rollout promote` on a paused rollout skips the remaining steps, recorded as an override (who, why) before
     /// it acts; the finish is written ahead like every other change.
     @Test func promotingAPausedRolloutIsAnAuditedOverride() async throws {
-        let rig = try Rig(steps: "[20, 50, 100]")
+        let rig = try await Rig(steps: "[20, 50, 100]")
         defer { rig.remove() }
         try await Self.paused(rig)
         let report = try await rig.workflow().control(
@@ -997,7 +1003,7 @@ import Yams
 
     /// `rollout abort` on a paused rollout: traffic back on stable, the candidate removed, stable untouched.
     @Test func abortingAPausedRolloutLeavesStableAsItWas() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let nginxBefore = try rig.dir.read("nginx.conf")
@@ -1019,7 +1025,7 @@ import Yams
     /// A deploy or promote during a paused rollout would re-render the files without the candidate while nginx keeps
     /// the split: both are refused, recorded, and change nothing until the rollout is resumed, promoted or aborted.
     @Test func deployAndPromoteAreRefusedWhileARolloutIsPaused() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let nginx = try rig.dir.read("nginx.conf")
@@ -1048,7 +1054,7 @@ import Yams
     /// `rollout abort` then brought the whole stack back): it is refused, recorded, and removes nothing, naming
     /// `rollout abort`; once the rollout is aborted, teardown works.
     @Test func teardownIsRefusedWhileARolloutIsPaused() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let calls = rig.runtime.calls.count
@@ -1072,7 +1078,7 @@ import Yams
     /// used to `docker stack deploy` the whole stack back. The files are written without the candidate and the
     /// rollout is ended with a record saying so.
     @Test func aSwarmRollbackWithNoStackLeftDeploysNothing() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("")),
@@ -1114,7 +1120,7 @@ import Yams
     /// paused with the candidate serving. The fake runtime raises Swarm's own error (a Swarm engine cannot be
     /// scripted this far without one; the error's text is SwarmRuntime's).
     @Test func aPromotionRolledBackBySwarmPutsTheManifestBackOnStable() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.runtime.recreateErrors["app"] = .swarmRolledBack(
             service: "ro-test_app", state: "rollback_completed",
@@ -1150,7 +1156,7 @@ import Yams
     }
 
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let recorder = HistoryRecorder(manifest: manifest, manifestURL: rig.url)

@@ -177,7 +177,7 @@ import Testing
         var oneByOne: [String: Double] = [:]
         for commit in asked { if let time = await reader.commitTime(commit) { oneByOne[commit] = time } }
         #expect(oneByOne.count == 4, "three full hashes and one abbreviated one are known")
-        #expect(reader.commitTimes(asked) == oneByOne)
+        #expect(await reader.commitTimes(asked) == oneByOne)
         #expect(oneByOne[shas[2]] == 1_764_182_700)
     }
 

@@ -17,12 +17,12 @@ struct SwarmRuntimeTests {
         ("inactive false", "inactive"), ("active false", "a worker"), ("pending false", "pending"),
         ("locked false", "locked"),
     ])
-    func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) throws {
+    func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) async throws {
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
             (["docker", "info", "--format"], ScriptedRunner.ok(answer + "\n")),
         ])
-        let error = #expect(throws: RuntimeError.self) { try runtime(runner).preflight() }
+        let error = await #expect(throws: RuntimeError.self) { try await runtime(runner).preflight() }
         #expect(error == .notSwarmManager(state: named))
         let message = error?.errorDescription ?? ""
         #expect(message.contains("docker swarm init --advertise-addr <addr>"), "\(message)")
@@ -66,7 +66,7 @@ struct SwarmRuntimeTests {
     /// Found by the end-to-end timeout test: Swarm ends a replica whose health check fails as `complete`, `finished`,
     /// exit 0, with no error, so a timeout named no failure at all. Such tasks are failures, with what their health
     /// check said.
-    @Test func aReplicaSwarmStoppedAsUnhealthyIsAFailureWithItsHealthCheckOutput() throws {
+    @Test func aReplicaSwarmStoppedAsUnhealthyIsAFailureWithItsHealthCheckOutput() async throws {
         let tasks = """
             [{"ID":"t1","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"shutdown",
               "Status":{"State":"complete","Message":"finished","Timestamp":"2026-11-26T21:00:37.824426099Z","ContainerStatus":{"ContainerID":"c1","ExitCode":0}},
@@ -91,7 +91,7 @@ struct SwarmRuntimeTests {
             ),
         ])
         #expect(
-            runtime(runner).failedTaskLines() == [
+            await runtime(runner).failedTaskLines() == [
                 "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)"
             ])
     }
@@ -129,13 +129,13 @@ struct SwarmRuntimeTests {
         return ScriptedRunner(answers)
     }
 
-    @Test func anUpdateSwarmHasNotStartedYetIsWaitedForNeverTakenAsNothingToDo() throws {
+    @Test func anUpdateSwarmHasNotStartedYetIsWaitedForNeverTakenAsNothingToDo() async throws {
         // The old task still runs the old image and Swarm has not started the update (a busy manager): the deploy
         // must not report success on the old tasks, however long Swarm takes. It waited 5 s, then took it as done.
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 6
         let started = Date()
-        let error = #expect(throws: RuntimeError.self) { try swarm.up() }
+        let error = await #expect(throws: RuntimeError.self) { try await swarm.up() }
         #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
         guard case .swarmUpdateTimedOut(let seconds, let services, _, _) = error else {
             Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))")
@@ -150,12 +150,14 @@ struct SwarmRuntimeTests {
 
     /// The update wait ends at the action's deadline (shared with the health wait that follows), not a fresh
     /// `commandTimeout` after its own start, and its error names how the default budget follows from the manifest.
-    @Test func theUpdateWaitEndsAtTheActionsDeadline() throws {
+    @Test func theUpdateWaitEndsAtTheActionsDeadline() async throws {
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 300
         swarm.budget = "3 replicas × 35s update monitor + 30s = 135s"
         let started = Date()
-        let error = #expect(throws: RuntimeError.self) { try swarm.up(until: started.addingTimeInterval(2)) }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await swarm.up(until: started.addingTimeInterval(2))
+        }
         #expect(Date().timeIntervalSince(started) < 10, "the wait ignored the deadline")
         let message = error?.errorDescription ?? ""
         #expect(message.contains("the default --timeout is 3 replicas × 35s update monitor + 30s = 135s"), "\(message)")
@@ -176,13 +178,15 @@ struct SwarmRuntimeTests {
         try await swarm.up()
     }
 
-    @Test func anUpdateSwarmRolledBackIsAnError() throws {
+    @Test func anUpdateSwarmRolledBackIsAnError() async throws {
         // The status recorded before the deploy had no update; now Swarm reports it rolled this one back.
         let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
         let rolled = deployedRunner(
             serviceImage: "api:0.1.0", taskImage: "api:0.1.0",
             update: #"{"State":"rollback_completed","Message":"rollback completed","StartedAt":"x"}"#)
-        let error = #expect(throws: RuntimeError.self) { try runtime(rolled).waitForUpdates(since: ["app": before]) }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await runtime(rolled).waitForUpdates(since: ["app": before])
+        }
         guard case .swarmRolledBack(let service, let state, _, _) = error else {
             Issue.record("expected swarmRolledBack, got \(String(describing: error))")
             return
@@ -204,7 +208,7 @@ struct SwarmRuntimeTests {
         #"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
         #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null",
     ])
-    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) throws {
+    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) async throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
             (
@@ -212,7 +216,7 @@ struct SwarmRuntimeTests {
                 ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")
             ),
         ])
-        let error = #expect(throws: RuntimeError.self) { try runtime(runner).services() }
+        let error = await #expect(throws: RuntimeError.self) { try await runtime(runner).services() }
         guard case .unreadableAnswer(_, let detail)? = error else {
             Issue.record("got \(String(describing: error))")
             return

@@ -26,7 +26,8 @@ extension RolloutWorkflow {
         _ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil
     ) async throws {
         let name = context.manifestURL.lastPathComponent
-        let pin = try await stableImage ?? runtime.serviceImage(service: app)
+        let pin: String?
+        if let stableImage { pin = stableImage } else { pin = try await runtime.serviceImage(service: app) }
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
         let rendered = try ConfigRenderer(templates: generator.templates).render(
             manifest, manifestName: name, canary: canary, stableImage: pin)

@@ -50,8 +50,8 @@ public struct ValidationWorkflow: Sendable {
 
     /// Runs every check that can run, then records the outcome (`validate`, `ok` or `failed` naming the failed
     /// checks, `details.checks`: the count of each status). A history that cannot be written is reported, not thrown.
-    public func run() -> ValidationReport {
-        let (checks, manifest) = runChecks()
+    public func run() async -> ValidationReport {
+        let (checks, manifest) = await runChecks()
         guard let manifest else { return ValidationReport(checks: checks, manifest: nil) }
         var report = ValidationReport(checks: checks, manifest: manifest)
         let failing = checks.filter { $0.status == .fail }.map(\.name)
@@ -60,13 +60,13 @@ public struct ValidationWorkflow: Sendable {
             event: .validate, outcome: report.failed ? "failed" : "ok",
             message: report.failed ? "failed: \(failing.joined(separator: ", "))" : "all checks passed or skipped",
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, details: ["checks": .object(counts)])
-        report.recordingProblem = recorder(manifest).recordReportingProblem(record, manifest: manifest)
+        report.recordingProblem = await recorder(manifest).recordReportingProblem(record, manifest: manifest)
         return report
     }
 
     /// Runs every check that can run. When the manifest itself is invalid, the
     /// checks that depend on it are reported as SKIP with that reason.
-    func runChecks() -> (checks: [ValidationCheck], manifest: Manifest?) {
+    func runChecks() async -> (checks: [ValidationCheck], manifest: Manifest?) {
         var checks: [ValidationCheck] = []
         let manifest: Manifest
         do {
