@@ -31,7 +31,7 @@ public struct HistoryCommand: ParsableCommand {
 
 /// `swiftdeploy history append`: lets a CI pipeline record its own events in
 /// the same chained, locked, redacted log the other commands write.
-public struct HistoryAppendCommand: ParsableCommand {
+public struct HistoryAppendCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "append",
         abstract: "Append one event to the history (locked, fsynced, hash-chained; secrets redacted).",
