@@ -20,7 +20,9 @@ public struct OpenIntent: Sendable, Equatable {
 ///    (`details.intent_seq`, `details.intent_id`).
 ///
 /// A crash between 2 and 3 leaves an open intent; the next acting command finds it through the
-/// description the crashed holder left in the lock file, and closes it as `interrupted`.
+/// description the crashed holder left in the lock file, and closes it as `interrupted`. A command stopped by
+/// SIGINT or SIGTERM (its task cancelled) closes its own intent as `interrupted` on its way out
+/// (`completeQuietly`), and writes no new intent once cancelled.
 public final class ActionSession: @unchecked Sendable {
     public let grant: LockGrant
     let context: LifecycleContext
@@ -56,7 +58,7 @@ public final class ActionSession: @unchecked Sendable {
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
         do {
-            try await context.record(record)
+            try await context.recordShielded(record)
         } catch {
             grant.abandon()
             throw LifecycleError.outcomeNotRecorded(
@@ -66,10 +68,40 @@ public final class ActionSession: @unchecked Sendable {
 
     /// Records a failure outcome while another error is on its way out. When even that cannot be recorded,
     /// the lock is let go keeping its description (see `complete`) and the original error goes on.
+    /// When the error on its way out is the command being stopped (its task cancelled: SIGINT or SIGTERM through the
+    /// CLI), the intent is closed as `interrupted` instead, stating what runs now.
     public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) async {
+        if Task.isCancelled {
+            await closeInterrupted(intent, record)
+            return
+        }
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
-        if (try? await context.record(record)) == nil { grant.abandon() }
+        if (try? await context.recordShielded(record)) == nil { grant.abandon() }
+    }
+
+    /// Closes `intent` with an `interrupted` record (as `Recovery` closes a crashed holder's intent): the reason it
+    /// was stopped, what the engine runs now, the mode and decision the failure record carried. The engine is asked
+    /// and the record written from a task of their own, which the cancellation does not reach. When the record cannot
+    /// be written, the lock is let go keeping its description, so the next acting command closes the intent.
+    func closeInterrupted(_ intent: OpenIntent, _ failure: LifecycleRecord) async {
+        let context = self.context
+        let reason = context.cancellationReason()
+        let written = await Task { () -> Bool in
+            let found = await context.foundRunning()
+            var details: [String: JSONValue] = [
+                "action": .string(intent.action), "reason": .string(reason), "found": .object(found.details),
+            ]
+            details.merge(intent.reference.intentDetails) { _, new in new }
+            let record = LifecycleRecord(
+                event: .interrupted, outcome: "interrupted",
+                message:
+                    "\(intent.action) was interrupted (\(reason)) before it finished: the programs it had started were stopped (intent #\(intent.reference.seq)); found: \(found.text)",
+                modeBefore: failure.modeBefore, modeAfter: found.mode, decision: failure.decision,
+                override: failure.override, details: details)
+            return (try? await context.recordShielded(record)) != nil
+        }.value
+        if !written { grant.abandon() }
     }
 
     public func release() { grant.release() }
@@ -101,9 +133,11 @@ extension LifecycleContext {
         return ActionSession(grant: grant, context: self, recovered: notes)
     }
 
-    /// Appends a record written before anything changed; a failure means nothing was changed.
+    /// Appends a record written before anything changed; a failure means nothing was changed. Refused with
+    /// `CancellationError` once the task is cancelled (nothing new is begun while the command is being stopped).
     @discardableResult
     func recordBeforeActing(_ record: LifecycleRecord) async throws -> RecordReference {
+        try Task.checkCancellation()
         do { return try await self.record(record) } catch {
             throw LifecycleError.historyUnwritable(
                 path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
@@ -127,6 +161,36 @@ extension LifecycleContext {
                 message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
                 modeBefore: mode, modeAfter: mode))
         throw error
+    }
+
+    /// What runs now, for a record that closes an interrupted action: a sentence, its details (`containers`,
+    /// `manifest_mode`, and `running_mode` or the engine's `problem`), the app's mode.
+    func foundRunning() async -> (text: String, details: [String: JSONValue], mode: DeploymentMode?) {
+        let running = await inspectRunning()
+        let found: String
+        var foundDetails: [String: JSONValue] = [
+            "containers": .array(
+                running.containers.map {
+                    .object([
+                        "name": .string($0.name), "service": .string($0.service),
+                        "state": .string($0.summary),
+                    ])
+                }),
+            "manifest_mode": .string(manifest.services.mode.rawValue),
+        ]
+        if let problem = running.problem {
+            found = "the engine could not be asked what runs (\(problem))"
+            foundDetails["problem"] = .string(problem)
+        } else {
+            let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
+            let list =
+                running.containers.isEmpty
+                ? "no containers"
+                : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
+            found = "\(mode); containers: \(list); the manifest says \(manifest.services.mode.rawValue)"
+            if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
+        }
+        return (found, foundDetails, running.mode)
     }
 
     /// What the engine runs for this project now: the app's mode (from its container's `MODE`) and
@@ -184,30 +248,7 @@ struct Recovery {
                 && holder["since"]?.stringValue == since
         }
         let open = intents.filter { !closed.contains($0.seq) }
-        let running = await context.inspectRunning()
-        let found: String
-        var foundDetails: [String: JSONValue] = [
-            "containers": .array(
-                running.containers.map {
-                    .object([
-                        "name": .string($0.name), "service": .string($0.service),
-                        "state": .string($0.summary),
-                    ])
-                }),
-            "manifest_mode": .string(context.manifest.services.mode.rawValue),
-        ]
-        if let problem = running.problem {
-            found = "the engine could not be asked what runs (\(problem))"
-            foundDetails["problem"] = .string(problem)
-        } else {
-            let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
-            let list =
-                running.containers.isEmpty
-                ? "no containers"
-                : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
-            found = "\(mode); containers: \(list); the manifest says \(context.manifest.services.mode.rawValue)"
-            if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
-        }
+        let (found, foundDetails, runningMode) = await context.foundRunning()
         var notes: [String] = []
         guard !open.isEmpty else {
             let what =
@@ -219,7 +260,7 @@ struct Recovery {
             try await context.recordBeforeActing(
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned", message: message,
-                    modeAfter: running.mode,
+                    modeAfter: runningMode,
                     details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
             return [message]
         }
@@ -234,7 +275,7 @@ struct Recovery {
             let record = LifecycleRecord(
                 event: .interrupted, outcome: "interrupted", message: message,
                 modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
-                modeAfter: running.mode, details: details)
+                modeAfter: runningMode, details: details)
             do { try await journal.record(record, manifest: context.manifest) } catch {
                 throw LifecycleError.historyUnwritable(
                     path: theirs ?? "the history", cause: ActionSession.describe(error))
@@ -248,7 +289,7 @@ struct Recovery {
                     event: .lock, outcome: "abandoned",
                     message:
                         "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
-                    modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+                    modeAfter: runningMode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
         }
         return notes
     }
