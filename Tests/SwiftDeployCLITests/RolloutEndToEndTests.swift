@@ -66,7 +66,7 @@ final class TrafficRecorder: @unchecked Sendable {
 
 /// A `swiftdeploy` process running in the background (output to files, so no pipe can fill up).
 final class BackgroundCLI: @unchecked Sendable {
-    let process = Process()
+    let process: BackgroundProcess
     let out: URL
     let err: URL
 
@@ -80,14 +80,13 @@ final class BackgroundCLI: @unchecked Sendable {
         err = directory.appendingPathComponent("bg-\(UUID().uuidString).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = arguments + ["--manifest", manifestURL.path, "--no-color"]
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
+        process = try BackgroundProcess(
+            [RepositoryPaths.builtProduct("swiftdeploy").path] + arguments + [
+                "--manifest", manifestURL.path, "--no-color",
+            ],
+            environment: environment.isEmpty
+                ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            stdout: out, stderr: err)
     }
 
     /// Waits for the process to end (at most `timeout` seconds) and returns its status, or nil.

@@ -15,24 +15,13 @@ struct GitHeadTests {
     func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (
         status: Int32, out: String
     ) {
-        let p = Process()
-        p.executableURL = try #require(Self.gitPath)
-        p.arguments =
+        let git = try #require(Self.gitPath)
+        let result = try ExternalTool.capture(
             [
-                "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                git.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
                 "-c", "init.defaultBranch=main",
-            ] + args
-        p.currentDirectoryURL = directory
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (
-            p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        )
+            ] + args, environment: environment, currentDirectory: directory, timeout: 60)
+        return (result.status, result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// git's own answer: the commit, or nil where it fails.

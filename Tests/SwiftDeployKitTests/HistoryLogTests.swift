@@ -128,18 +128,14 @@ struct HistoryLogTests {
         defer { dir.remove() }
         try dir.write("x", to: "file")
         func git(_ args: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
-            p.arguments =
-                ["-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-                + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let git = try #require(
+                GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
+            let result = try ExternalTool.capture(
+                [
+                    git.path, "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
+                    "commit.gpgsign=false",
+                ] + args, timeout: 60)
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         _ = try git(["init", "-q"])
         _ = try git(["add", "file"])

@@ -126,13 +126,8 @@ import Testing
         ] {
             var env = ProcessInfo.processInfo.environment
             env["GIT_COMMITTER_DATE"] = "2025-11-24T15:00:00Z"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: git)
-            process.arguments = ["-C", dir.path] + args
-            process.environment = env
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
+            #expect(result.status == 0, "\(result.stderr)")
         }
         let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
             in: .whitespacesAndNewlines)
@@ -160,13 +155,8 @@ import Testing
             for args in commands {
                 var env = ProcessInfo.processInfo.environment
                 env["GIT_COMMITTER_DATE"] = date
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: git)
-                process.arguments = ["-C", dir.path] + args
-                process.environment = env
-                try process.run()
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
+                let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
+                #expect(result.status == 0, "\(result.stderr)")
             }
             shas.append(
                 try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
@@ -345,18 +335,13 @@ import Testing
                   - targets: ['127.0.0.1:\(target.port)']
             """
         let configURL = try project.dir.write(config, to: "prom/prometheus.yml")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
-            "--web.listen-address=127.0.0.1:\(promPort)",
-        ]
         let log = try project.dir.write("", to: "prom/prometheus.log")
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        defer { process.stop(grace: 5) }
+        let process = try TestServer(
+            [
+                binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ], log: log)
+        defer { process.stop() }
 
         func waitFor(_ verdict: Verdict, seconds: Double) async -> PolicyDecision? {
             let deadline = MonotonicClock.now() + seconds
@@ -390,7 +375,7 @@ import Testing
             "\(denied?.reasons ?? [])")
 
         // Prometheus stopped: inconclusive, never allow.
-        process.stop(grace: 5)
+        process.stop()
         let stopped = await project.decide()
         #expect(stopped.verdict == .inconclusive)
         #expect(stopped.reasons.first?.contains("127.0.0.1:\(promPort)") == true, "\(stopped.reasons)")
