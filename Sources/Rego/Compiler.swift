@@ -19,6 +19,14 @@ struct Compiler {
         var outer: Set<String> = []
         /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
         var hidden: Set<String> = []
+        /// `ruleNames[package]`, looked up once per scope rather than once per name.
+        var packageRules: Set<String> = []
+
+        init(package: [String], imports: [String: [String]], packageRules: Set<String> = []) {
+            self.package = package
+            self.imports = imports
+            self.packageRules = packageRules
+        }
     }
 
     mutating func fresh(_ name: String) -> String {
@@ -35,7 +43,7 @@ struct Compiler {
         if let path = scope.imports[name] {
             return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
         }
-        if ruleNames[scope.package]?.contains(name) == true {
+        if scope.packageRules.contains(name) {
             return .ref(.variable("data"), (scope.package + [name]).map { .value(.string($0)) })
         }
         return .variable(name)
@@ -167,6 +175,13 @@ struct Compiler {
         }
         let locals = Set(declared)
         var exprs: [Expr] = []
+        exprs.reserveCapacity(body.exprs.count)
+        // Only nested bodies (comprehensions, `every`) read `hidden`: most bodies have none.
+        let nestedAt = body.exprs.map(hasNestedBody)
+        guard nestedAt.contains(true) else {
+            for e in body.exprs { exprs.append(try resolveExpr(e, scope, locals: locals)) }
+            return (Body(exprs: exprs), scope)
+        }
         // Names assigned with := at or after each statement (hidden from closures before it).
         var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
         for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
@@ -174,6 +189,10 @@ struct Compiler {
             if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
         }
         for (i, e) in body.exprs.enumerated() {
+            guard nestedAt[i], !assignedFrom[i].isEmpty else {
+                exprs.append(try resolveExpr(e, scope, locals: locals))
+                continue
+            }
             var s = scope
             s.hidden = scope.hidden.union(assignedFrom[i])
             exprs.append(try resolveExpr(e, s, locals: locals))
@@ -228,14 +247,13 @@ struct Compiler {
             if let path = scope.imports[v] {
                 return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
             }
-            if ruleNames[scope.package]?.contains(v) == true {
+            if scope.packageRules.contains(v) {
                 return .ref(.variable("data"), (scope.package + [v]).map { .value(.string($0)) })
             }
             return t
         case .ref(.variable(let v), let path):
             if v == "input" || v == "data"
-                || Builtins.isBuiltinPrefix(v) && scope.imports[v] == nil
-                    && ruleNames[scope.package]?.contains(v) != true
+                || Builtins.isBuiltinPrefix(v) && scope.imports[v] == nil && !scope.packageRules.contains(v)
             {
                 return t
             }
@@ -282,7 +300,7 @@ struct Compiler {
         let first = name[0]
         if first == "data" { return name }
         if let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
-        if ruleNames[scope.package]?.contains(first) == true {
+        if scope.packageRules.contains(first) {
             return ["data"] + scope.package + name
         }
         return name
@@ -402,9 +420,16 @@ struct Compiler {
         }
     }
 
-    func exprUsage(_ e: Expr) -> (Usage, extra: ((Set<String>) -> Bool)?) {
+    /// The extra condition of a unification: one side's bare variables must be bound.
+    struct EitherSideBound {
+        let left: Set<String>
+        let right: Set<String>
+        func holds(_ bound: Set<String>) -> Bool { left.isSubset(of: bound) || right.isSubset(of: bound) }
+    }
+
+    func exprUsage(_ e: Expr) -> (Usage, extra: EitherSideBound?) {
         var u = Usage()
-        var extra: ((Set<String>) -> Bool)? = nil
+        var extra: EitherSideBound? = nil
         switch e.kind {
         case .term(let t): usage(of: t, pattern: false, into: &u, outputArity: true)
         case .unify(let a, let b), .assign(let a, let b):
@@ -418,7 +443,7 @@ struct Compiler {
                 }
             }()
             if !bothComposite {
-                extra = { bound in la.isSubset(of: bound) || lb.isSubset(of: bound) }
+                extra = EitherSideBound(left: la, right: lb)
             }
         case .some: break
         case .someIn(let k, let v, let d):
@@ -501,25 +526,24 @@ struct Compiler {
         var scopeVars = initial
         for t in tops { scopeVars.formUnion(t) }
         var bound = initial
-        var remaining:
-            [(expr: Expr, usage: Usage, needs: Set<String>, extra: ((Set<String>) -> Bool)?, top: Set<String>)] = body
-                .exprs.indices.map { i in
-                    let (u, extra) = exprUsage(body.exprs[i])
-                    return (body.exprs[i], u, u.needs.intersection(scopeVars), extra, tops[i])
-                }
+        let usages = body.exprs.map(exprUsage)
+        let needs = usages.map { $0.0.needs.intersection(scopeVars) }
+        // Indices of the statements not placed yet, in their written order: each round places
+        // the first one whose inputs are bound (so a body already in a safe order stays as is).
+        var remaining = Array(body.exprs.indices)
         var ordered: [Expr] = []
         ordered.reserveCapacity(remaining.count)
         while !remaining.isEmpty {
             var picked: Int? = nil
-            for (i, r) in remaining.enumerated() {
-                if r.needs.isSubset(of: bound), r.extra?(bound) ?? true {
-                    picked = i
+            for (k, i) in remaining.enumerated() {
+                if needs[i].isSubset(of: bound), usages[i].extra?.holds(bound) ?? true {
+                    picked = k
                     break
                 }
             }
-            guard let i = picked else {
-                let e = remaining[0].expr
-                let u = remaining[0].usage
+            guard let k = picked else {
+                let e = body.exprs[remaining[0]]
+                let u = usages[remaining[0]].0
                 var missing = u.needs.intersection(scopeVars).subtracting(bound)
                 if missing.isEmpty { missing = u.binds.subtracting(bound) }
                 // Name a variable of the policy rather than one the parser generated.
@@ -533,9 +557,9 @@ struct Compiler {
                     code: "rego_unsafe_var_error", message: "var \(shown) is unsafe", file: e.location.file,
                     line: e.location.line, column: e.location.column)
             }
-            let r = remaining.remove(at: i)
-            let e = try reorderNested(r.expr, bound: bound)
-            if !e.negated { bound.formUnion(r.top) }
+            let i = remaining.remove(at: k)
+            let e = try reorderNested(body.exprs[i], bound: bound)
+            if !e.negated { bound.formUnion(tops[i]) }
             ordered.append(e)
         }
         return Body(exprs: ordered)

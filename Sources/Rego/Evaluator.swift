@@ -71,10 +71,12 @@ final class Evaluator {
     var steps = 0
     let stack = StackGuard()
 
-    /// Documents of rule-tree nodes computed so far (a node is its path), per `with` state.
+    /// Documents of rule-tree nodes computed so far, per `with` state, by node index
+    /// (`RuleNode.index`): slots allocated on first use, so a `with` state that computes no
+    /// document costs no array.
     final class Cache {
-        var documents: [ObjectIdentifier: RegoValue?] = [:]
-        var inProgress: Set<ObjectIdentifier> = []
+        enum Slot { case empty, inProgress, done(RegoValue?) }
+        var slots: [Slot] = []
     }
 
     struct State {
@@ -217,24 +219,35 @@ final class Evaluator {
     func evalExprs(_ exprs: [Expr], _ start: [Env], limit: Int = .max) throws -> [Env] {
         if exprs.isEmpty { return start.count > limit ? Array(start.prefix(limit)) : start }
         var results: [Env] = []
-        var frames: [[Env]] = [start.reversed()]
+        // A frame: the index of the next expression and the environments still to run through it.
+        var frames: [(next: Int, envs: [Env])] = [(0, start.reversed())]
         frames.reserveCapacity(exprs.count + 1)
-        while let top = frames.indices.last {
-            guard let env = frames[top].popLast() else {
+        // One buffer for every expression's solutions; an expression with exactly one solution
+        // (most of them) goes straight on to the next, without a frame.
+        var solutions: [Env] = []
+        while !frames.isEmpty {
+            let top = frames.count - 1
+            guard var env = frames[top].envs.popLast() else {
                 frames.removeLast()
                 continue
             }
-            try tick()
-            if top == exprs.count {
-                results.append(env)
-                if results.count >= limit { return results }
-                continue
-            }
-            var solutions: [Env] = []
-            try evalExpr(exprs[top], env, &solutions)
-            if !solutions.isEmpty {
-                solutions.reverse()
-                frames.append(solutions)
+            var i = frames[top].next
+            while true {
+                try tick()
+                if i == exprs.count {
+                    results.append(env)
+                    if results.count >= limit { return results }
+                    break
+                }
+                solutions.removeAll(keepingCapacity: true)
+                try evalExpr(exprs[i], env, &solutions)
+                if solutions.count == 1 {
+                    env = solutions.removeLast()
+                    i += 1
+                    continue
+                }
+                if !solutions.isEmpty { frames.append((i + 1, solutions.reversed())) }
+                break
             }
         }
         return results
@@ -503,7 +516,7 @@ final class Evaluator {
         case .call(let name, let args, let loc):
             try checkStack()
             var out: [Solution] = []
-            try evalCall(name, args, loc, env, &out)
+            try evalCall(name, args, loc, env, &out, argumentsGround: true)
             return out.first?.value
         default:
             var out: [Solution] = []
@@ -535,12 +548,13 @@ final class Evaluator {
             case .number(let n): name = n.description  // data[2] reads key "2"
             default: return nil
             }
-            if let child = node.children[name] {
+            if let child = node.child(named: name) {
                 node = child
                 i += 1
                 continue
             }
-            guard let base = baseValue(node.path + [name]) else { return nil }
+            // Called without `with data` overrides only: the node's base data was read at compile time.
+            guard case .object(let parent)? = node.baseData, let base = parent[.string(name)] else { return nil }
             return try walkGround(base, path, i + 1, env, dataDocument: true)
         }
     }
@@ -903,7 +917,11 @@ final class Evaluator {
     // MARK: calls
 
     /// Appends the call's values; a call given its output argument (`count(x, n)`) yields `true`.
-    func evalCall(_ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution]) throws {
+    /// `argumentsGround`: the caller checked that every argument is ground (`isGround`).
+    func evalCall(
+        _ name: [String], _ args: [Term], _ loc: SourceLocation, _ env: Env, _ out: inout [Solution],
+        argumentsGround: Bool = false
+    ) throws {
         try tick()
         var arity: Int? = nil
         var target = name
@@ -946,7 +964,9 @@ final class Evaluator {
                 file: loc.file, line: loc.line, column: loc.column)
         }
         let isWalk = builtin != nil && target.count == 1 && target[0] == "walk"
-        if !isWalk, output == nil, mockValue == nil, !replaced, inputs.allSatisfy({ isGround($0, env) }) {
+        if !isWalk, output == nil, mockValue == nil, !replaced,
+            argumentsGround || inputs.allSatisfy({ isGround($0, env) })
+        {
             // The common case: ground arguments, one combination, no arrays of partial solutions.
             var values: [RegoValue] = []
             values.reserveCapacity(inputs.count)
@@ -1134,7 +1154,7 @@ final class Evaluator {
                 guard let k = try evalGround(p, env) else { return }
                 key = k
             }
-            if case .string(let s) = key, let child = node.children[s] {
+            if case .string(let s) = key, let child = node.child(named: s) {
                 try evalDataNode(child, child.path, path, i + 1, env, &out)
                 return
             }
@@ -1142,7 +1162,7 @@ final class Evaluator {
             if case .string(let s) = key { name = s }
             if case .number(let n) = key { name = n.description }  // data[2] reads key "2"
             if let s = name {
-                if let child = node.children[s] {
+                if let child = node.child(named: s) {
                     try evalDataNode(child, child.path, path, i + 1, env, &out)
                     return
                 }
@@ -1177,41 +1197,60 @@ final class Evaluator {
         if let o = override(at: nodePath) { return o }
         if !node.hasRulesBelow { return baseValue(nodePath) }
         let cache = state.cache
-        let id = ObjectIdentifier(node)
-        if let hit = cache.documents[id] { return hit }
-        if cache.inProgress.contains(id) {
+        let slot = node.index
+        if cache.slots.isEmpty { cache.slots = Array(repeating: .empty, count: program.nodeCount) }
+        switch cache.slots[slot] {
+        case .done(let hit): return hit
+        case .inProgress:
             throw RegoError(
                 code: "rego_recursion_error", message: "rule data.\(nodePath.joined(separator: ".")) is recursive")
+        case .empty: break
         }
-        cache.inProgress.insert(id)
-        defer { cache.inProgress.remove(id) }
+        cache.slots[slot] = .inProgress
+        var finished = false
+        defer { if !finished { cache.slots[slot] = .empty } }
         try enter()
         defer { depth -= 1 }
 
-        var result: RegoValue? = baseValue(nodePath)
+        // Without `with data` overrides, a node's base data was read once at compile time.
+        let noOverrides = state.dataOverrides.isEmpty
+        let base = noOverrides ? node.baseData : baseValue(nodePath)
+        var result: RegoValue? = base
         if node.isPackage || !node.children.isEmpty {
             if result == nil { result = .object([:]) }
         }
-        for (name, child) in node.sortedChildren where child.hasRulesBelow {
-            if override(at: child.path) == nil, let v = try materialize(child, child.path) {
-                let existing = RegoValue.index(result ?? .object([:]), .string(name))
-                let merged = existing.flatMap { RegoValue.merge($0, v) } ?? v
-                result = RegoValue.upsert(result ?? .object([:]), [.string(name)], merged)
+        if !node.sortedChildren.isEmpty {
+            // The children go into one dictionary, updated in place.
+            var obj: [RegoValue: RegoValue]? = nil
+            for (name, child) in node.sortedChildren where child.hasRulesBelow {
+                if noOverrides || override(at: child.path) == nil, let v = try materialize(child, child.path) {
+                    if obj == nil {
+                        if case .object(let o)? = result { obj = o } else { obj = [:] }
+                        result = nil
+                    }
+                    let key = RegoValue.string(name)
+                    let merged = obj![key].flatMap { RegoValue.merge($0, v) } ?? v
+                    obj![key] = merged
+                }
             }
+            if let obj { result = .object(obj) }
         }
         if node.hasRules {
             result = try evalRulesAt(node, nodePath, into: result)
         }
         // Base documents win over rules with the same path (as in OPA).
-        if let base = baseValue(nodePath), let r = result {
+        if let base, let r = result {
             result = Builtins.mergeUnion(r, base)
         }
-        for o in state.dataOverrides
-        where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
-            result = RegoValue.upsert(
-                result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
+        if !noOverrides {
+            for o in state.dataOverrides
+            where o.path.count > nodePath.count && Array(o.path.prefix(nodePath.count)) == nodePath {
+                result = RegoValue.upsert(
+                    result ?? .object([:]), o.path.dropFirst(nodePath.count).map { .string($0) }, o.value)
+            }
         }
-        cache.documents[id] = result
+        cache.slots[slot] = .done(result)
+        finished = true
         return result
     }
 
@@ -1220,6 +1259,13 @@ final class Evaluator {
         var outputs: [([RegoValue], RegoValue)] = []
         for env in try evalBody(rule.rule.body, [:]) {
             try tick()
+            if rel.isEmpty {
+                // A rule without dynamic keys in its head (most): no list of key combinations.
+                var vs: [Solution] = []
+                try evalTerm(rule.rule.value, env, &vs)
+                for (v, _) in vs { outputs.append(([], v)) }
+                continue
+            }
             for (keys, env2) in try evalList(rel, env) {
                 var vs: [Solution] = []
                 try evalTerm(rule.rule.value, env2, &vs)
@@ -1251,11 +1297,20 @@ final class Evaluator {
                     result = result == nil || node.children.isEmpty ? .set([]) : result
                 }
                 for (keys, v) in try ruleOutputs(rule, rel) {
+                    if keys.isEmpty {
+                        // The set is taken out of `result` first, so the insertion does not copy it.
+                        var set: Set<RegoValue> = []
+                        if case .set(let s)? = result { set = s }
+                        result = nil
+                        set.insert(v)
+                        result = .set(set)
+                        continue
+                    }
                     let existing = result.flatMap { RegoValue.lookup($0, keys) }
                     var set: Set<RegoValue> = []
                     if case .set(let s)? = existing { set = s }
                     set.insert(v)
-                    result = keys.isEmpty ? .set(set) : RegoValue.upsert(result ?? .object([:]), keys, .set(set))
+                    result = RegoValue.upsert(result ?? .object([:]), keys, .set(set))
                 }
             case .singleValue:
                 if rule.isGround { sawComplete = true } else { sawPartialObject = true }

@@ -145,15 +145,35 @@ struct Lexer {
                 continue
             }
             if c == 0x23 {  // '#': a comment to the end of the line
-                while pos < bytes.count, bytes[pos] != 0x0A, !(bytes[pos] == 0x0D && byte(pos + 1) == 0x0A) {
-                    advance()
+                // One scan to the line's end (no line is crossed, so only non-ASCII text is noted).
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x0A || (b == 0x0D && p + 1 < n && bytes[p + 1] == 0x0A) { break }
+                    if b >= 0x80, lineNonASCII == nil { lineNonASCII = p }
+                    p += 1
                 }
+                pos = p
                 continue
             }
             defer { space = false }
             if c == 0x5F || isLetter(at: pos) {
                 let start = pos
-                while pos < bytes.count, continuesIdentifier(at: pos) { advanceScalar() }
+                // ASCII letters, digits and `_` in one tight scan (an identifier holds no line break);
+                // non-ASCII text continues scalar by scalar, noting the line's first non-ASCII byte.
+                var p = pos
+                let n = bytes.count
+                while p < n {
+                    let b = bytes[p]
+                    guard Lexer.isASCIILetter(b) || Lexer.isDigit(b) || b == 0x5F else { break }
+                    p += 1
+                }
+                pos = p
+                while pos < bytes.count, bytes[pos] >= 0x80, continuesIdentifier(at: pos) {
+                    advanceScalar()
+                    while pos < bytes.count, bytes[pos] < 0x80, continuesIdentifier(at: pos) { pos += 1 }
+                }
                 let s = String(decoding: bytes[start..<pos], as: UTF8.self)
                 var asName = false
                 if Parser.keywords.contains(s) {
@@ -200,6 +220,23 @@ struct Lexer {
             }
             if c == 0x22 {  // "
                 advance()
+                // The common string: no escape, on one line: one scan and one copy.
+                var p = pos
+                let n = bytes.count
+                var firstNonASCII: Int? = nil
+                while p < n {
+                    let b = bytes[p]
+                    if b == 0x22 || b == 0x5C || b == 0x0A { break }
+                    if b >= 0x80, firstNonASCII == nil { firstNonASCII = p }
+                    p += 1
+                }
+                if p < n, bytes[p] == 0x22 {
+                    let text = String(decoding: bytes[pos..<p], as: UTF8.self)
+                    if lineNonASCII == nil { lineNonASCII = firstNonASCII }
+                    pos = p + 1
+                    tokens.append(Token(kind: .string(text), line: l, column: col, spaceBefore: space))
+                    continue
+                }
                 var s: [UInt8] = []
                 while true {
                     guard pos < bytes.count, bytes[pos] != 0x0A else {
@@ -297,10 +334,7 @@ struct Lexer {
                 if d == 0x3D, c == 0x3A || c == 0x3D || c == 0x3C || c == 0x3E {
                     advance()
                     advance()
-                    tokens.append(
-                        Token(
-                            kind: .punct(String(decoding: [c, d], as: UTF8.self)), line: l, column: col,
-                            spaceBefore: space))
+                    tokens.append(Token(kind: .punct(Lexer.twoCharPunct(c)), line: l, column: col, spaceBefore: space))
                     continue
                 }
                 advance()
@@ -317,6 +351,16 @@ struct Lexer {
         }
         tokens.append(Token(kind: .eof, line: line, column: column, spaceBefore: false))
         return tokens
+    }
+
+    /// `:=`, `==`, `<=` or `>=`, by its first character (the second is `=`), without building a string.
+    static func twoCharPunct(_ c: UInt8) -> String {
+        switch c {
+        case 0x3A: return ":="
+        case 0x3D: return "=="
+        case 0x3C: return "<="
+        default: return ">="
+        }
     }
 
     /// One-character punctuation as strings, built once.

@@ -11,8 +11,24 @@ final class RuleNode {
     var hasRules = false
     /// True when this node or a descendant holds non-function rules.
     var hasRulesBelow = false
+    /// The node's position in its program (`Program.nodeCount` in all): the slot of its
+    /// document in an evaluation's cache, so a cached document is read by index, not hashed.
+    var index = 0
+    /// The base data at `path` (nil when none), read once after compilation.
+    var baseData: RegoValue? = nil
 
     init(path: [String] = []) { self.path = path }
+
+    /// The child named `name`: a linear scan of the sorted children when there are few (string
+    /// comparisons are cheaper than hashing the name), else the dictionary.
+    @inline(__always)
+    func child(named name: String) -> RuleNode? {
+        if sortedChildren.count <= 8 {
+            for c in sortedChildren where c.name == name { return c.node }
+            return nil
+        }
+        return children[name]
+    }
 
     func child(_ name: String) -> RuleNode {
         if let c = children[name] { return c }
@@ -35,8 +51,11 @@ final class RuleNode {
 }
 
 /// A rule after name resolution and safety reordering; `rule.ref` starts with the package path.
-struct CompiledRule {
-    var rule: Rule
+///
+/// A class: the evaluator walks a node's rules for every document it computes, and copying a
+/// reference is one retain where copying the rule's fields was one per field.
+final class CompiledRule {
+    let rule: Rule
     /// `rule.isGround`, computed once.
     let isGround: Bool
     /// The head's ref below the node the rule hangs under (its dynamic keys), computed once.
@@ -78,7 +97,8 @@ final class Program {
             node.isPackage = true
             var imports: [String: [String]] = [:]
             for imp in m.imports { imports[imp.alias] = imp.path }
-            let scope = Compiler.Scope(package: m.package, imports: imports)
+            let scope = Compiler.Scope(
+                package: m.package, imports: imports, packageRules: compiler.ruleNames[m.package] ?? [])
             for r in m.rules {
                 let compiled = try compile(r, m, scope)
                 var n = root
@@ -91,8 +111,24 @@ final class Program {
             }
         }
         root.computeFlags()
+        indexNodes(root, data)
         collectFunctions(root, ["data"])
         try TypeChecker(program: self).check()
+    }
+
+    /// The number of nodes of the rule tree (see `RuleNode.index`).
+    private(set) var nodeCount = 0
+
+    /// Numbers the nodes and reads each one's base data once.
+    func indexNodes(_ node: RuleNode, _ base: RegoValue?) {
+        node.index = nodeCount
+        nodeCount += 1
+        node.baseData = base
+        for (name, child) in node.sortedChildren {
+            var b: RegoValue? = nil
+            if case .object(let o)? = base { b = o[.string(name)] }
+            indexNodes(child, b)
+        }
     }
 
     func checkConflicts(_ node: RuleNode, _ rule: CompiledRule) throws {
@@ -127,7 +163,7 @@ final class Program {
         rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
         var headLocals = declared
         for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
-        headLocals = headLocals.filter { compiler.ruleNames[m.package]?.contains($0) != true || declared.contains($0) }
+        headLocals = headLocals.filter { !scope.packageRules.contains($0) || declared.contains($0) }
         // The head's comprehensions are ordered too, seeing what the body binds.
         let headHasBodies = compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody)
         let headBound = headHasBodies ? compiler.boundAfter(rule.body, Set(argVars)) : []
@@ -222,7 +258,8 @@ final class Program {
         var parser = try Parser(file: "query", source: source)
         let body = try parser.parseQuery()
         var c = compiler
-        let scope = Compiler.Scope(package: ["\u{0}query"], imports: [:])
+        let scope = Compiler.Scope(
+            package: ["\u{0}query"], imports: [:], packageRules: compiler.ruleNames[["\u{0}query"]] ?? [])
         let (resolved, _) = try c.resolveBody(body, scope, nested: false)
         let ordered = c.moveDynamicTerms(try c.reorder(resolved, bound: []), query: true)
         try TypeChecker(program: self).check(query: ordered)

@@ -192,7 +192,8 @@ struct TypeChecker {
             return .object(.any, .any)
         case .call(let nameParts, let args, let loc):
             let argTypes = try args.map { try type(of: $0, env, rules) }
-            return try checkCall(nameParts.joined(separator: "."), args, argTypes, loc)
+            return try checkCall(
+                nameParts.count == 1 ? nameParts[0] : nameParts.joined(separator: "."), args, argTypes, loc)
         }
     }
 
@@ -295,6 +296,7 @@ struct TypeChecker {
     }
 
     func checkRuleRef(_ path: [Term], _ rules: [[String]: RegoType]) throws {
+        if rules.isEmpty { return }
         var names = ["data"]
         for (i, p) in path.enumerated() {
             guard case .value(.string(let s)) = p else { return }
