@@ -3,7 +3,7 @@ import Foundation
 import SwiftDeployKit
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// SIGINT and SIGTERM while a command runs. The first one cancels the command's task: `ProcessRunner` stops the

@@ -69,17 +69,25 @@ struct InterruptTests {
             FileManager.default.fileExists(atPath: paused.path) || !cli.isRunning
         }
         try #require(inWait && cli.isRunning, "the deploy never reached its health wait")
-        let childSeen = await RolloutEndToEndTests.waitFor(30) {
-            Self.processes(marked: marker).contains { $0.pid != cli.pid }
+        // The signal goes the moment a child of the CLI (a docker command of the health wait) is seen running.
+        var children: [(pid: Int32, command: String)] = []
+        var sent: Date?
+        let seeking = Date().addingTimeInterval(60)
+        while Date() < seeking, cli.isRunning {
+            children = Self.processes(marked: marker).filter { $0.pid != cli.pid }
+            if !children.isEmpty {
+                kill(cli.pid, signal)
+                sent = Date()
+                break
+            }
+            try await Task.sleep(nanoseconds: 5_000_000)
         }
-        let children = Self.processes(marked: marker).filter { $0.pid != cli.pid }
-        try #require(childSeen, "no docker child of the CLI was seen running")
-        let sent = Date()
-        kill(cli.pid, signal)
+        let signalled = try #require(sent, "no docker child of the CLI was seen running")
         let result = try await cli.result()
-        let took = Date().timeIntervalSince(sent)
-        print("$ swiftdeploy deploy (\(name) after the health wait began; children then: \(children.map(\.command)))"
-            + " → \(result.status) in \(took) s\n\(result.stdout)\(result.stderr)")
+        let took = Date().timeIntervalSince(signalled)
+        print(
+            "$ swiftdeploy deploy (\(name) after the health wait began; children then: \(children.map(\.command)))"
+                + " → \(result.status) in \(took) s\n\(result.stdout)\(result.stderr)")
 
         #expect(result.status == ExitStatus.interrupted.rawValue, "\(result.stderr)")
         #expect(took < 30, "the deploy took \(took) s to stop after \(name)")

@@ -41,7 +41,9 @@ import Testing
         let intentSeq = try #require(rig.recorder.records.firstIndex { $0.event == .intent }) + 1
         #expect(closing.details["intent_seq"] == .int(Int64(intentSeq)), "\(closing.details)")
         #expect(closing.details["action"] == "deploy" && closing.details["reason"] == "SIGINT received")
-        #expect(closing.message.contains("deploy was interrupted (SIGINT received) before it finished"), "\(closing.message)")
+        #expect(
+            closing.message.contains("deploy was interrupted (SIGINT received) before it finished"),
+            "\(closing.message)")
         #expect(closing.message.contains("found: "), "what runs now is stated: \(closing.message)")
         if case .object(let found)? = closing.details["found"] {
             #expect(found["containers"] != nil && found["manifest_mode"] == "stable", "\(found)")
