@@ -81,6 +81,9 @@ struct Rule: Sendable {
     var location: SourceLocation
     /// The module file name.
     var file: String
+    /// False when the rule holds no nested body (comprehension, `every`, template string)
+    /// anywhere, set by the parser: the compiler then skips looking for them. True when unknown.
+    var hasNestedBodies = true
 
     /// Leading ground names of `ref` (the document path the rule hangs under).
     var groundPrefix: [String] {

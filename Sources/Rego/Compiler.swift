@@ -16,9 +16,9 @@ struct Compiler {
         var imports: [String: [String]]  // alias → path (with root)
         var renames: [String: String] = [:]
         /// Variables visible from enclosing bodies.
-        var outer: Set<String> = []
+        var outer: VarSet = []
         /// Variables of enclosing bodies assigned (`:=`) only after the current statement.
-        var hidden: Set<String> = []
+        var hidden: VarSet = []
         /// `ruleNames[package]`, looked up once per scope rather than once per name.
         var packageRules: Set<String> = []
 
@@ -36,17 +36,20 @@ struct Compiler {
 
     // MARK: name resolution
 
-    func resolveName(_ name: String, _ scope: Scope, locals: Set<String>) -> Term {
-        if let r = scope.renames[name] { return .variable(r) }
-        if locals.contains(name) || name.hasPrefix("$") { return .variable(name) }
-        if name == "data" || name == "input" { return .variable(name) }
-        if let path = scope.imports[name] {
+    /// What the name `name` stands for, or nil when it stays the variable it is (a local, a
+    /// root, anything unknown), so no new term is built for it.
+    func resolvedName(_ name: String, _ scope: Scope, locals: VarSet) -> Term? {
+        // Empty dictionaries are skipped: a look-up hashes the name even in an empty one.
+        if !scope.renames.isEmpty, let r = scope.renames[name] { return .variable(r) }
+        if locals.contains(name) || name.hasPrefix("$") { return nil }
+        if name == "data" || name == "input" { return nil }
+        if !scope.imports.isEmpty, let path = scope.imports[name] {
             return .ref(.variable(path[0]), path.dropFirst().map { .value(.string($0)) })
         }
         if scope.packageRules.contains(name) {
             return .ref(.variable("data"), (scope.package + [name]).map { .value(.string($0)) })
         }
-        return .variable(name)
+        return nil
     }
 
     /// Names declared in a body at its own level (`some`, `:=`, `some … in`).
@@ -82,13 +85,13 @@ struct Compiler {
     /// nor be declared twice (`assigned above`, `declared above`), nor redeclare a function's
     /// parameter (`arg x redeclared`). Names in nested bodies are their own scope.
     func checkDeclarations(
-        _ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: Set<String> = []
+        _ body: Body, declared initial: [String], arguments: Bool, declaredHere: [String], headVars: VarSet = []
     ) throws {
         // Only a name this body declares can be in error: nothing to track without one.
         if declaredHere.isEmpty { return }
         var occurrence: [String: Occurrence] = [:]
         for v in initial { occurrence[v] = arguments ? .argument : .declared }
-        let tracked = Set(declaredHere)
+        let tracked = VarSet(declaredHere)
         func seen(_ t: Term) {
             switch t {
             case .value, .arrayComprehension, .setComprehension, .objectComprehension: return
@@ -153,9 +156,10 @@ struct Compiler {
         }
     }
 
+    /// `mayNest` false: the body holds no nested body (the parser's `Rule.hasNestedBodies`).
     mutating func resolveBody(
         _ body: Body, _ scope: Scope, nested: Bool, extraDeclared: [String] = [], arguments: Bool = false,
-        headVars: Set<String> = []
+        headVars: VarSet = [], mayNest: Bool = true
     ) throws -> (Body, Scope) {
         var scope = scope
         var declared = declaredNames(body)
@@ -166,24 +170,24 @@ struct Compiler {
             for d in declared where !d.hasPrefix("$") { scope.renames[d] = fresh(d) }
             // Variables an enclosing body declares with `:=` only later are not visible here:
             // a same-named variable in this body is its own local.
-            var mentioned = Set<String>()
+            var mentioned = VarSet()
             for e in body.exprs { collectVars(e, &mentioned) }
             for h in scope.hidden where mentioned.contains(h) && scope.renames[h] == nil { scope.renames[h] = fresh(h) }
             scope.hidden = []
         } else {
             for d in declared { scope.renames.removeValue(forKey: d) }
         }
-        let locals = Set(declared)
+        let locals = VarSet(declared)
         var exprs: [Expr] = []
         exprs.reserveCapacity(body.exprs.count)
         // Only nested bodies (comprehensions, `every`) read `hidden`: most bodies have none.
-        let nestedAt = body.exprs.map(hasNestedBody)
+        let nestedAt = mayNest ? body.exprs.map(hasNestedBody) : []
         guard nestedAt.contains(true) else {
             for e in body.exprs { exprs.append(try resolveExpr(e, scope, locals: locals)) }
             return (Body(exprs: exprs), scope)
         }
         // Names assigned with := at or after each statement (hidden from closures before it).
-        var assignedFrom: [Set<String>] = Array(repeating: [], count: body.exprs.count + 1)
+        var assignedFrom: [VarSet] = Array(repeating: [], count: body.exprs.count + 1)
         for i in stride(from: body.exprs.count - 1, through: 0, by: -1) {
             assignedFrom[i] = assignedFrom[i + 1]
             if case .assign(let lhs, _) = body.exprs[i].kind { assignedFrom[i].formUnion(patternVars(lhs)) }
@@ -200,7 +204,7 @@ struct Compiler {
         return (Body(exprs: exprs), scope)
     }
 
-    mutating func resolveExpr(_ e: Expr, _ scope: Scope, locals: Set<String>) throws -> Expr {
+    mutating func resolveExpr(_ e: Expr, _ scope: Scope, locals: VarSet) throws -> Expr {
         var out = e
         switch e.kind {
         case .term(let t): out.kind = .term(try resolveTerm(t, scope, locals))
@@ -218,7 +222,7 @@ struct Compiler {
                 domain: try resolveTerm(d, scope, locals))
         case .every(let k, let v, let d, let body):
             // OPA: a variable `every` declares must be used in its body.
-            var inBody = Set<String>()
+            var inBody = VarSet()
             for x in body.exprs { collectVars(x, &inBody) }
             for name in (k.map(patternVars) ?? []) + patternVars(v) where !inBody.contains(name) {
                 throw RegoError(
@@ -264,23 +268,33 @@ struct Compiler {
         }
     }
 
-    mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: Set<String>) throws -> Term {
+    mutating func resolveTerm(_ t: Term, _ scope: Scope, _ locals: VarSet) throws -> Term {
+        try resolvedTerm(t, scope, locals) ?? t
+    }
+
+    /// `t` with its names resolved, or nil when resolving changes nothing in it (most terms of
+    /// a policy: `input.x.y`, locals, literals), so that no part of it is rebuilt.
+    mutating func resolvedTerm(_ t: Term, _ scope: Scope, _ locals: VarSet) throws -> Term? {
         switch t {
-        case .value: return t
-        case .variable(let v): return resolveName(v, scope, locals: locals)
+        case .value: return nil
+        case .variable(let v): return resolvedName(v, scope, locals: locals)
         case .ref(let head, let path):
-            let h = try resolveTerm(head, scope, locals)
-            let p = try path.map { try resolveTerm($0, scope, locals) }
-            if case .ref(let hh, let hp) = h { return .ref(hh, hp + p) }
-            return .ref(h, p)
-        case .array(let items): return .array(try items.map { try resolveTerm($0, scope, locals) })
-        case .set(let items): return .set(try items.map { try resolveTerm($0, scope, locals) })
+            let h = try resolvedTerm(head, scope, locals)
+            let p = try resolvedTerms(path, scope, locals)
+            if h == nil && p == nil { return nil }
+            let newHead = h ?? head, newPath = p ?? path
+            if case .ref(let hh, let hp) = newHead { return .ref(hh, hp + newPath) }
+            return .ref(newHead, newPath)
+        case .array(let items): return try resolvedTerms(items, scope, locals).map { .array($0) }
+        case .set(let items): return try resolvedTerms(items, scope, locals).map { .set($0) }
         case .object(let entries):
-            return .object(
-                try entries.map {
-                    Term.ObjectEntry(
-                        key: try resolveTerm($0.key, scope, locals), value: try resolveTerm($0.value, scope, locals))
-                })
+            var out: [Term.ObjectEntry]? = nil
+            for (i, e) in entries.enumerated() {
+                let k = try resolvedTerm(e.key, scope, locals), v = try resolvedTerm(e.value, scope, locals)
+                if out == nil, k != nil || v != nil { out = Array(entries[..<i]) }
+                out?.append(Term.ObjectEntry(key: k ?? e.key, value: v ?? e.value))
+            }
+            return out.map { .object($0) }
         case .arrayComprehension(let head, let body):
             let (b, inner) = try resolveBody(body, scope, nested: true)
             return .arrayComprehension(try resolveTerm(head, inner, locals), b)
@@ -291,26 +305,44 @@ struct Compiler {
             let (b, inner) = try resolveBody(body, scope, nested: true)
             return .objectComprehension(try resolveTerm(k, inner, locals), try resolveTerm(v, inner, locals), b)
         case .call(let name, let args, let loc):
-            let resolvedArgs = try args.map { try resolveTerm($0, scope, locals) }
-            return .call(resolveCallName(name, scope, locals), resolvedArgs, loc)
+            let a = try resolvedTerms(args, scope, locals)
+            let n = resolvedCallName(name, scope)
+            if a == nil && n == nil { return nil }
+            return .call(n ?? name, a ?? args, loc)
         }
     }
 
-    func resolveCallName(_ name: [String], _ scope: Scope, _ locals: Set<String>) -> [String] {
+    /// `ts` resolved, or nil when no element changes.
+    mutating func resolvedTerms(_ ts: [Term], _ scope: Scope, _ locals: VarSet) throws -> [Term]? {
+        var out: [Term]? = nil
+        for (i, x) in ts.enumerated() {
+            let r = try resolvedTerm(x, scope, locals)
+            if out == nil, r != nil {
+                out = Array(ts[..<i])
+                out!.reserveCapacity(ts.count)
+            }
+            if out != nil { out!.append(r ?? x) }
+        }
+        return out
+    }
+
+    /// The full name of a called function, or nil when the name stays as written (a builtin,
+    /// an absolute `data.…` name).
+    func resolvedCallName(_ name: [String], _ scope: Scope) -> [String]? {
         let first = name[0]
-        if first == "data" { return name }
-        if let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
+        if first == "data" { return nil }
+        if !scope.imports.isEmpty, let path = scope.imports[first], path[0] == "data" { return path + name.dropFirst() }
         if scope.packageRules.contains(first) {
             return ["data"] + scope.package + name
         }
-        return name
+        return nil
     }
 
     // MARK: safety ordering
 
     struct Usage {
-        var needs: Set<String> = []
-        var binds: Set<String> = []
+        var needs: VarSet = []
+        var binds: VarSet = []
     }
 
     static func isRoot(_ v: String) -> Bool { v == "data" || v == "input" }
@@ -346,7 +378,8 @@ struct Compiler {
         case .objectComprehension(let k, let v, let b):
             for x in freeVars(.array([k, v]), b) { u.needs.insert(x) }
         case .call(let name, let args, _):
-            let arity = functionArity[name.joined(separator: ".")]
+            // Only a statement's own call can have an output argument: no look-up for the rest.
+            let arity = outputArity ? functionArity[name.count == 1 ? name[0] : name.joined(separator: ".")] : nil
             for (i, a) in args.enumerated() {
                 if outputArity, let arity, i == arity, i == args.count - 1 {
                     usage(of: a, pattern: true, into: &u)
@@ -359,14 +392,14 @@ struct Compiler {
 
     /// Variables a nested body reads from its enclosing scope: all variables mentioned
     /// that are not renamed locals (renamed ones contain `$`).
-    func freeVars(_ head: Term, _ body: Body) -> Set<String> {
-        var all = Set<String>()
+    func freeVars(_ head: Term, _ body: Body) -> VarSet {
+        var all = VarSet()
         collectVars(head, &all)
         for e in body.exprs { collectVars(e, &all) }
         return all.filter { !$0.contains("$") }
     }
 
-    func collectVars(_ e: Expr, _ out: inout Set<String>) {
+    func collectVars(_ e: Expr, _ out: inout VarSet) {
         switch e.kind {
         case .term(let t): collectVars(t, &out)
         case .unify(let a, let b), .assign(let a, let b):
@@ -386,7 +419,7 @@ struct Compiler {
         for w in e.withs { collectVars(w.value, &out) }
     }
 
-    func collectVars(_ t: Term, _ out: inout Set<String>) {
+    func collectVars(_ t: Term, _ out: inout VarSet) {
         switch t {
         case .value: break
         case .variable(let v): if !Compiler.isRoot(v) { out.insert(v) }
@@ -411,20 +444,20 @@ struct Compiler {
     }
 
     /// Vars in pattern position that are not generated by refs (must be bound or bound by the other side).
-    func bareVars(_ t: Term) -> Set<String> {
+    func bareVars(_ t: Term) -> VarSet {
         switch t {
         case .variable(let v): return Compiler.isRoot(v) ? [] : [v]
-        case .array(let items): return items.reduce(into: Set<String>()) { $0.formUnion(bareVars($1)) }
-        case .object(let entries): return entries.reduce(into: Set<String>()) { $0.formUnion(bareVars($1.value)) }
+        case .array(let items): return items.reduce(into: VarSet()) { $0.formUnion(bareVars($1)) }
+        case .object(let entries): return entries.reduce(into: VarSet()) { $0.formUnion(bareVars($1.value)) }
         default: return []
         }
     }
 
     /// The extra condition of a unification: one side's bare variables must be bound.
     struct EitherSideBound {
-        let left: Set<String>
-        let right: Set<String>
-        func holds(_ bound: Set<String>) -> Bool { left.isSubset(of: bound) || right.isSubset(of: bound) }
+        let left: VarSet
+        let right: VarSet
+        func holds(_ bound: VarSet) -> Bool { left.isSubset(of: bound) || right.isSubset(of: bound) }
     }
 
     func exprUsage(_ e: Expr) -> (Usage, extra: EitherSideBound?) {
@@ -469,8 +502,8 @@ struct Compiler {
     }
 
     /// Variables a statement mentions outside nested closures (comprehension and `every` bodies).
-    func topVars(_ e: Expr) -> Set<String> {
-        var out = Set<String>()
+    func topVars(_ e: Expr) -> VarSet {
+        var out = VarSet()
         func term(_ t: Term) {
             switch t {
             case .value: break
@@ -520,7 +553,8 @@ struct Compiler {
     }
 
     /// Reorders `body` so each statement's inputs are bound before it runs; recurses into nested bodies.
-    func reorder(_ body: Body, bound initial: Set<String>) throws -> Body {
+    /// `mayNest` false: the body holds no nested body to order (the parser's `Rule.hasNestedBodies`).
+    func reorder(_ body: Body, bound initial: VarSet, mayNest: Bool = true) throws -> Body {
         // Each statement's variables and usage are computed once (they do not change while the body is ordered).
         let tops = body.exprs.map(topVars)
         var scopeVars = initial
@@ -558,7 +592,7 @@ struct Compiler {
                     line: e.location.line, column: e.location.column)
             }
             let i = remaining.remove(at: k)
-            let e = try reorderNested(body.exprs[i], bound: bound)
+            let e = mayNest ? try reorderNested(body.exprs[i], bound: bound) : body.exprs[i]
             if !e.negated { bound.formUnion(tops[i]) }
             ordered.append(e)
         }
@@ -577,7 +611,7 @@ struct Compiler {
         }
     }
 
-    func reorderNested(_ e: Expr, bound: Set<String>) throws -> Expr {
+    func reorderNested(_ e: Expr, bound: VarSet) throws -> Expr {
         // Most statements hold no nested body: nothing to order, nothing to rebuild.
         switch e.kind {
         case .term(let t) where !hasNestedBody(t) && !e.withs.contains(where: { hasNestedBody($0.value) }): return e
@@ -606,13 +640,13 @@ struct Compiler {
     }
 
     /// The variables bound once an ordered body has run from `bound`.
-    func boundAfter(_ body: Body, _ bound: Set<String>) -> Set<String> {
+    func boundAfter(_ body: Body, _ bound: VarSet) -> VarSet {
         var out = bound
         for e in body.exprs where !e.negated { out.formUnion(topVars(e)) }
         return out
     }
 
-    func reorderTerm(_ t: Term, _ bound: Set<String>) throws -> Term {
+    func reorderTerm(_ t: Term, _ bound: VarSet) throws -> Term {
         switch t {
         case .value, .variable: return t
         case .ref(let h, let p): return .ref(try reorderTerm(h, bound), try p.map { try reorderTerm($0, bound) })

@@ -19,7 +19,10 @@
 extension Compiler {
     /// `body` with OPA's moved terms before each negated expression, in nested bodies too.
     /// `query`: a query's `==` stays a call (OPA's query compiler does not rewrite it).
-    mutating func moveDynamicTerms(_ body: Body, query: Bool) -> Body {
+    /// `mayNest` false: the body holds no nested body (the parser's `Rule.hasNestedBodies`).
+    mutating func moveDynamicTerms(_ body: Body, query: Bool, mayNest: Bool = true) -> Body {
+        // Nothing to move without a negation or a nested body (most bodies).
+        if !mayNest && !body.exprs.contains(where: \.negated) { return body }
         var out: [Expr] = []
         out.reserveCapacity(body.exprs.count)
         for e in body.exprs {

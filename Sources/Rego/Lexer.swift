@@ -17,6 +17,14 @@ struct Token: Sendable {
     let spaceBefore: Bool
     /// True for a keyword used as a name in a reference (`if.foo`, `foo.if`, `package a.as.b`): it must not act as a keyword.
     var keywordAsName = false
+    /// True for an identifier that is one of `Parser.keywords`, found once by the lexer.
+    var isKeyword = false
+    /// A punctuation token's bytes as a number (first byte, second byte shifted by 8; `Parser.code`),
+    /// so the parser compares operators as integers, not strings; 0 for other tokens.
+    var punct: UInt16 = 0
+    /// An identifier of at most 8 bytes packed into a number (`Parser.word`), so the parser
+    /// tests for a keyword by one comparison; 0 for other tokens.
+    var word: UInt64 = 0
 }
 
 /// A piece of a template string: text (escapes decoded) or the source of an embedded expression.
@@ -176,7 +184,8 @@ struct Lexer {
                 }
                 let s = String(decoding: bytes[start..<pos], as: UTF8.self)
                 var asName = false
-                if Parser.keywords.contains(s) {
+                let keyword = Lexer.isKeyword(bytes, start, pos)
+                if keyword {
                     // A keyword touching a '.' of a reference is a plain name there (OPA allows keywords in refs).
                     let nextIsDotName =
                         pos + 1 < bytes.count && bytes[pos] == 0x2E && (isLetter(at: pos + 1) || bytes[pos + 1] == 0x5F)
@@ -184,7 +193,14 @@ struct Lexer {
                     if !space, let last = tokens.last, case .punct(".") = last.kind { prevIsDot = true }
                     asName = nextIsDotName || prevIsDot
                 }
-                tokens.append(Token(kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName))
+                var word: UInt64 = 0
+                if pos - start <= 8 {
+                    for i in stride(from: pos - 1, through: start, by: -1) { word = word << 8 | UInt64(bytes[i]) }
+                }
+                tokens.append(
+                    Token(
+                        kind: .ident(s), line: l, column: col, spaceBefore: space, keywordAsName: asName,
+                        isKeyword: keyword, word: word))
                 continue
             }
             if Lexer.isDigit(c) {
@@ -334,17 +350,23 @@ struct Lexer {
                 if d == 0x3D, c == 0x3A || c == 0x3D || c == 0x3C || c == 0x3E {
                     advance()
                     advance()
-                    tokens.append(Token(kind: .punct(Lexer.twoCharPunct(c)), line: l, column: col, spaceBefore: space))
+                    tokens.append(
+                        Token(
+                            kind: .punct(Lexer.twoCharPunct(c)), line: l, column: col, spaceBefore: space,
+                            punct: UInt16(c) | UInt16(d) << 8))
                     continue
                 }
                 advance()
-                tokens.append(Token(kind: .punct(Lexer.singlePunct[Int(c)]), line: l, column: col, spaceBefore: space))
+                tokens.append(
+                    Token(
+                        kind: .punct(Lexer.singlePunct[Int(c)]), line: l, column: col, spaceBefore: space,
+                        punct: UInt16(c)))
                 continue
             }
             if c == 0x21, byte(pos + 1) == 0x3D {  // !=
                 advance()
                 advance()
-                tokens.append(Token(kind: .punct("!="), line: l, column: col, spaceBefore: space))
+                tokens.append(Token(kind: .punct("!="), line: l, column: col, spaceBefore: space, punct: 0x3D21))
                 continue
             }
             throw error("unexpected character '\(character(at: pos))'", line: l, column: col)
@@ -361,6 +383,20 @@ struct Lexer {
         case 0x3C: return "<="
         default: return ">="
         }
+    }
+
+    /// `Parser.keywords` as bytes, built once.
+    static let keywordBytes: [[UInt8]] = Parser.keywords.map { Array($0.utf8) }
+
+    /// True when `bytes[start..<end]` is one of `Parser.keywords`, without building a string or hashing.
+    static func isKeyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        let n = end - start
+        guard n >= 2, n <= 8 else { return false }
+        candidates: for k in keywordBytes where k.count == n && k[0] == bytes[start] {
+            for i in 1..<n where k[i] != bytes[start + i] { continue candidates }
+            return true
+        }
+        return false
     }
 
     /// One-character punctuation as strings, built once.

@@ -11,6 +11,13 @@ struct Parser {
     var wildcardCounter = 0
     /// True while parsing the head of a comprehension, where `|` ends the term.
     var stopAtBar = false
+    /// The number of nested bodies (comprehensions, `every`, template strings) parsed so far:
+    /// a rule that holds none is marked so (`Rule.hasNestedBodies`) and the compiler skips
+    /// looking for them.
+    var nestedBodies = 0
+    /// True when the last `parseExpr` applied a binary operator at its own level (`x * 2`, not
+    /// `(x * 2)` or `f(x)`): see `parseCollectionHead`.
+    var lastExprInfix = false
     static let maxDepth = 1000
     /// The thread's stack, checked at every nesting level: a small thread stack makes deep
     /// nesting a parse error, never a crash.
@@ -44,15 +51,29 @@ struct Parser {
         }
     }
 
-    func isPunct(_ p: String) -> Bool {
-        if case .punct(let s) = current.kind { return s == p }
-        return false
+    /// A punctuation's bytes as `Token.punct` holds them (first byte, second byte shifted by 8).
+    @inline(__always)
+    static func code(_ p: StaticString) -> UInt16 {
+        let b = p.utf8Start
+        return p.utf8CodeUnitCount == 1 ? UInt16(b[0]) : UInt16(b[0]) | UInt16(b[1]) << 8
     }
-    func isIdent(_ name: String) -> Bool {
-        if case .ident(let s) = current.kind {
-            return s == name && !(Parser.keywords.contains(s) && current.keywordAsName)
-        }
-        return false
+
+    @inline(__always)
+    func isPunct(_ p: StaticString) -> Bool { current.punct == Parser.code(p) }
+    /// A name of at most 8 bytes packed as `Token.word` holds it (first byte lowest).
+    @inline(__always)
+    static func word(_ name: StaticString) -> UInt64 {
+        let b = name.utf8Start
+        var w: UInt64 = 0
+        for i in stride(from: name.utf8CodeUnitCount - 1, through: 0, by: -1) { w = w << 8 | UInt64(b[i]) }
+        return w
+    }
+
+    /// True when the current token is the keyword `name` (at most 8 bytes) acting as one.
+    @inline(__always)
+    func isIdent(_ name: StaticString) -> Bool {
+        // `keywordAsName` is only ever set on a keyword.
+        current.word == Parser.word(name) && !current.keywordAsName
     }
     var isNewline: Bool {
         if case .newline = current.kind { return true }
@@ -65,7 +86,7 @@ struct Parser {
 
     mutating func skipNewlines() { while isNewline { pos += 1 } }
 
-    mutating func expectPunct(_ p: String, _ context: String) throws {
+    mutating func expectPunct(_ p: StaticString, _ context: String) throws {
         guard isPunct(p) else { throw error("expected '\(p)' \(context), found \(describe(current))") }
         pos += 1
     }
@@ -162,13 +183,13 @@ struct Parser {
 
     mutating func parseRule() throws -> [Rule] {
         let loc = location
+        let nestedBefore = nestedBodies
         var isDefault = false
         if isIdent("default") {
             isDefault = true
             pos += 1
         }
-        guard case .ident(let name) = current.kind,
-            !Parser.keywords.contains(name) || name == "contains" || current.keywordAsName
+        guard case .ident(let name) = current.kind, !current.isKeyword || name == "contains" || current.keywordAsName
         else {
             throw error("expected a rule name, found \(describe(current))")
         }
@@ -227,7 +248,8 @@ struct Parser {
             return [
                 Rule(
                     kind: .singleValue, ref: ref, args: args, value: value, body: Body(exprs: []), isDefault: true,
-                    elseClauses: [], location: loc, file: file)
+                    elseClauses: [], location: loc, file: file,
+                    hasNestedBodies: nestedBodies != nestedBefore)
             ]
         }
         var body = Body(exprs: [])
@@ -270,6 +292,7 @@ struct Parser {
             }
             rule.elseClauses.append(ElseClause(value: evalue, body: ebody, location: eloc))
         }
+        rule.hasNestedBodies = nestedBodies != nestedBefore
         return [rule]
     }
 
@@ -296,7 +319,7 @@ struct Parser {
     }
 
     /// Statements separated by newlines or `;` until `closing` (not consumed).
-    mutating func parseBody(closing: String) throws -> Body {
+    mutating func parseBody(closing: StaticString) throws -> Body {
         try enter()
         defer { leave() }
         let savedBar = stopAtBar
@@ -364,6 +387,7 @@ struct Parser {
             let body = try parseBody(closing: "}")
             try expectPunct("}", "to close the 'every' body")
             for t in terms { guard case .variable = t else { throw error("'every' variables must be names", at: nil) } }
+            nestedBodies += 1
             let e = Expr(
                 kind: .every(key: terms.count == 2 ? terms[0] : nil, value: terms.last!, domain: domain, body: body),
                 location: loc)
@@ -430,16 +454,17 @@ struct Parser {
 
     func operatorLevel() -> Level? {
         switch current.kind {
-        case .punct(let p):
-            switch p {
-            case "==", "!=", "<", "<=", ">", ">=": return .relation
-            case "|": return stopAtBar ? nil : .or
-            case "&": return .and
-            case "+", "-": return .arith
-            case "*", "/", "%": return .factor
+        case .punct:
+            // By `Token.punct`: `==` is 0x3D3D, `!=` 0x3D21, `<=` 0x3D3C, `>=` 0x3D3E.
+            switch current.punct {
+            case 0x3D3D, 0x3D21, 0x3C, 0x3D3C, 0x3E, 0x3D3E: return .relation
+            case 0x7C: return stopAtBar ? nil : .or
+            case 0x26: return .and
+            case 0x2B, 0x2D: return .arith
+            case 0x2A, 0x2F, 0x25: return .factor
             default: return nil
             }
-        case .ident("in"): return .member
+        case .ident where current.word == Parser.word("in"): return .member
         default: return nil
         }
     }
@@ -454,7 +479,7 @@ struct Parser {
         guard isNewline else { return nil }
         var p = pos
         while p < tokens.count, case .newline = tokens[p].kind { p += 1 }
-        guard p < tokens.count, case .punct(let op) = tokens[p].kind, op != "|" else { return nil }
+        guard p < tokens.count, tokens[p].punct != 0, tokens[p].punct != Parser.code("|") else { return nil }
         let saved = pos
         pos = p
         guard let l = operatorLevel(), l >= level else {
@@ -470,6 +495,8 @@ struct Parser {
         try enter()
         defer { leave() }
         var lhs = try parseUnary()
+        var infix = false
+        defer { lastExprInfix = infix }
         while let opLevel = operatorLevelAcrossNewlines(atLeast: max(level, .member)), opLevel >= max(level, .member) {
             let loc = location
             let op: String
@@ -478,6 +505,7 @@ struct Parser {
             default: op = "in"
             }
             pos += 1
+            infix = true
             skipNewlines()
             // Left-associative: the right operand binds one level tighter.
             let next = Level(rawValue: opLevel.rawValue + 1) ?? .factor
@@ -513,6 +541,25 @@ struct Parser {
         let saved = stopAtBar
         stopAtBar = true
         defer { stopAtBar = saved }
+        return try parseExpr(level: .member)
+    }
+
+    /// The first element of an array or set, or an object's first value: what may be a
+    /// comprehension's head. OPA's parser reads a comprehension's head as a single term, so an
+    /// operation written without parentheses (`[x * 2 | …]`, `{k: v + 1 | …}`) is no head: its
+    /// `|` is the set union operator and the rest is read as an expression, as OPA reads it
+    /// (`x := …` after it is then a parse error, as in OPA). `(x * 2)` is a head.
+    mutating func parseCollectionHead() throws -> Term {
+        let start = pos
+        let head = try parseExprNoBar()
+        let infix = lastExprInfix
+        let end = pos
+        skipNewlines()
+        guard infix, isPunct("|") else {
+            pos = end
+            return head
+        }
+        pos = start
         return try parseExpr(level: .member)
     }
 
@@ -566,15 +613,15 @@ struct Parser {
                 pos += 1
                 return .value(.null)
             case "set":
-                if pos + 2 < tokens.count, case .punct("(") = tokens[pos + 1].kind,
-                    case .punct(")") = tokens[pos + 2].kind
+                if pos + 2 < tokens.count, tokens[pos + 1].punct == Parser.code("("),
+                    tokens[pos + 2].punct == Parser.code(")")
                 {
                     pos += 3
                     return .value(.set([]))
                 }
             default: break
             }
-            if Parser.keywords.contains(name) && name != "contains" && name != "set" {
+            if tok.isKeyword && name != "contains" && name != "set" {
                 throw error("unexpected keyword '\(name)'", at: tok)
             }
             pos += 1
@@ -583,7 +630,7 @@ struct Parser {
                 return .variable("$_\(wildcardCounter)")
             }
             return .variable(name)
-        case .punct("("):
+        case .punct where tok.punct == Parser.code("("):
             pos += 1
             skipNewlines()
             let saved = stopAtBar
@@ -599,7 +646,7 @@ struct Parser {
             }
             try expectPunct(")", "to close '('")
             return t
-        case .punct("["):
+        case .punct where tok.punct == Parser.code("["):
             pos += 1
             let savedBar = stopAtBar
             stopAtBar = false
@@ -609,12 +656,13 @@ struct Parser {
                 pos += 1
                 return .array([])
             }
-            let first = try parseExprNoBar()
+            let first = try parseCollectionHead()
             skipNewlines()
             if isPunct("|") {
                 pos += 1
                 let body = try parseBody(closing: "]")
                 try expectPunct("]", "to close the array comprehension")
+                nestedBodies += 1
                 return .arrayComprehension(first, body)
             }
             var items = [first]
@@ -627,7 +675,7 @@ struct Parser {
             }
             try expectPunct("]", "to close the array")
             return .array(items)
-        case .punct("{"):
+        case .punct where tok.punct == Parser.code("{"):
             pos += 1
             let savedBar = stopAtBar
             stopAtBar = false
@@ -637,17 +685,18 @@ struct Parser {
                 pos += 1
                 return .object([])
             }
-            let first = try parseExprNoBar()
+            let first = try parseCollectionHead()
             skipNewlines()
             if isPunct(":") {
                 pos += 1
                 skipNewlines()
-                let v = try parseExprNoBar()
+                let v = try parseCollectionHead()
                 skipNewlines()
                 if isPunct("|") {
                     pos += 1
                     let body = try parseBody(closing: "}")
                     try expectPunct("}", "to close the object comprehension")
+                    nestedBodies += 1
                     return .objectComprehension(first, v, body)
                 }
                 var entries = [Term.ObjectEntry(key: first, value: v)]
@@ -670,6 +719,7 @@ struct Parser {
                 pos += 1
                 let body = try parseBody(closing: "}")
                 try expectPunct("}", "to close the set comprehension")
+                nestedBodies += 1
                 return .setComprehension(first, body)
             }
             var items = [first]
@@ -801,6 +851,7 @@ struct Parser {
                 let v = Term.variable("__template_value\(wildcardCounter)")
                 var e = Expr(kind: .assign(v, term), location: at)
                 e.withs = literal.withs
+                nestedBodies += 1
                 items.append(.setComprehension(v, Body(exprs: [e])))
             }
         }

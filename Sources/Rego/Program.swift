@@ -150,30 +150,44 @@ final class Program {
 
     func compile(_ r: Rule, _ m: Module, _ scope: Compiler.Scope) throws -> CompiledRule {
         let r = liftCallsFromArgs(r)
+        // A rule without comprehensions, `every` or template strings (most rules) skips every
+        // search for nested bodies below.
+        let nests = r.hasNestedBodies
         var rule = r
         rule.ref = m.package.map { .value(.string($0)) } + r.ref
         var argVars: [String] = []
         if let args = r.args { for a in args { argVars += compiler.patternVarsDeep(a) } }
-        let declared = Set(compiler.declaredNames(r.body) + argVars)
-        var headVars = Set<String>()
+        let bound = VarSet(argVars)
+        let declared = VarSet(compiler.declaredNames(r.body) + argVars)
+        var headVars = VarSet()
         compiler.collectVars(r.value, &headVars)
         for t in r.ref { compiler.collectVars(t, &headVars) }
         let (body, _) = try compiler.resolveBody(
-            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars)
-        rule.body = compiler.moveDynamicTerms(try compiler.reorder(body, bound: Set(argVars)), query: false)
+            r.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: headVars, mayNest: nests)
+        rule.body = compiler.moveDynamicTerms(
+            try compiler.reorder(body, bound: bound, mayNest: nests), query: false, mayNest: nests)
+        // The head's names that are the body's locals. Being a local only changes how a name
+        // resolves when it also names an import or a rule of the package: such a name is a
+        // local when the body declares it, or (an import alias only) when the body mentions it.
         var headLocals = declared
-        for e in r.body.exprs { compiler.collectVars(e, &headLocals) }
-        headLocals = headLocals.filter { !scope.packageRules.contains($0) || declared.contains($0) }
+        if headVars.contains(where: {
+            scope.imports[$0] != nil && !scope.packageRules.contains($0) && !declared.contains($0)
+        }) {
+            var mentioned = VarSet()
+            for e in r.body.exprs { compiler.collectVars(e, &mentioned) }
+            for v in headVars where scope.imports[v] != nil && !scope.packageRules.contains(v) && mentioned.contains(v)
+            { headLocals.insert(v) }
+        }
         // The head's comprehensions are ordered too, seeing what the body binds.
-        let headHasBodies = compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody)
-        let headBound = headHasBodies ? compiler.boundAfter(rule.body, Set(argVars)) : []
+        let headHasBodies = nests && (compiler.hasNestedBody(r.value) || r.ref.contains(where: compiler.hasNestedBody))
+        let headBound = headHasBodies ? compiler.boundAfter(rule.body, bound) : []
         rule.value = try compiler.resolveTerm(r.value, scope, headLocals)
         if headHasBodies {
             rule.value = compiler.moveDynamicTerms(
                 inTerm: try compiler.reorderTerm(rule.value, headBound), query: false)
         }
         if let args = r.args {
-            rule.args = try args.map { try compiler.resolveTerm($0, scope, Set(argVars)) }
+            rule.args = try args.map { try compiler.resolveTerm($0, scope, bound) }
         }
         rule.ref = try rule.ref.map { t in
             let resolved = try compiler.resolveTerm(t, scope, headLocals)
@@ -183,18 +197,24 @@ final class Program {
         }
         rule.elseClauses = try r.elseClauses.map { c in
             var c = c
-            let d = Set(compiler.declaredNames(c.body) + argVars)
-            var elseHead = Set<String>()
+            let d = VarSet(compiler.declaredNames(c.body) + argVars)
+            var elseHead = VarSet()
             compiler.collectVars(c.value, &elseHead)
             let (b, _) = try compiler.resolveBody(
-                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead)
-            c.body = compiler.moveDynamicTerms(try compiler.reorder(b, bound: Set(argVars)), query: false)
+                c.body, scope, nested: false, extraDeclared: argVars, arguments: true, headVars: elseHead,
+                mayNest: nests)
+            c.body = compiler.moveDynamicTerms(
+                try compiler.reorder(b, bound: bound, mayNest: nests), query: false, mayNest: nests)
+            // As for the head above: only a value's name that is also an import or a rule of the
+            // package resolves differently as a local (here any variable left in the compiled body).
             var locals = d
-            for e in c.body.exprs { compiler.collectVars(e, &locals) }
+            if elseHead.contains(where: { scope.imports[$0] != nil || scope.packageRules.contains($0) }) {
+                for e in c.body.exprs { compiler.collectVars(e, &locals) }
+            }
             c.value = try compiler.resolveTerm(c.value, scope, locals)
-            if compiler.hasNestedBody(c.value) {
+            if nests && compiler.hasNestedBody(c.value) {
                 c.value = compiler.moveDynamicTerms(
-                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, Set(argVars))), query: false)
+                    inTerm: try compiler.reorderTerm(c.value, compiler.boundAfter(c.body, bound)), query: false)
             }
             return c
         }
@@ -270,7 +290,7 @@ final class Program {
 extension Compiler {
     /// All variables in a (parameter) pattern, including inside arrays and objects.
     func patternVarsDeep(_ t: Term) -> [String] {
-        var s = Set<String>()
+        var s = VarSet()
         collectVars(t, &s)
         return Array(s)
     }

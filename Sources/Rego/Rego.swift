@@ -155,7 +155,7 @@ public final class RegoEngine: @unchecked Sendable {
         queryCacheLock.unlock()
         let body = try program.compileQuery(query)
         let lines = query.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var userVars = Set<String>()
+        var userVars = VarSet()
         for e in body.exprs { userVars.formUnion(program.compiler.topVars(e)) }
         // Like `opa eval`, a term expression is captured: its value is reported (and fails the query when false).
         let captured: [Term?] = body.exprs.map { e in
@@ -170,7 +170,7 @@ public final class RegoEngine: @unchecked Sendable {
         }
         let compiled = CompiledQuery(
             exprs: body.exprs, texts: body.exprs.map { Self.text(of: $0, lines) },
-            userVars: userVars.filter { !$0.contains("$") }, captured: captured,
+            userVars: Set(userVars.names.filter { !$0.contains("$") }), captured: captured,
             failOnFalse: body.exprs.count(where: { !$0.generated }) > 1 || body.exprs.contains(where: Self.iterates))
         queryCacheLock.lock()
         if queryCache.count > 256 { queryCache.removeAll() }

@@ -20,6 +20,8 @@ struct TypeChecker {
     let program: Program
     /// Types of rules inferred so far (see `ruleType`), shared by the copies of this checker.
     let inferred = InferredRuleTypes()
+    /// False inside a statement with `with`: references are typed but their keys not checked.
+    var checksKeys = true
 
     final class InferredRuleTypes {
         var types: [[String]: RegoType] = [:]
@@ -58,6 +60,28 @@ struct TypeChecker {
         unsupported[name] ?? unsupportedPrefixes.first { name.hasPrefix($0.0) }?.1
     }
 
+    /// What a call of a builtin name is checked against, looked up once per call.
+    enum BuiltinCheck {
+        case unsupported(String)
+        /// nil: a builtin without a fixed signature (variadic, or none declared).
+        case signature(BuiltinSignature?)
+    }
+
+    /// Every builtin of the registry with its check, built once.
+    static let builtinChecks: [String: BuiltinCheck] = {
+        var out: [String: BuiltinCheck] = [:]
+        for name in Builtins.table.keys {
+            if let reason = unsupportedReason(name) {
+                out[name] = .unsupported(reason)
+            } else if let sig = BuiltinSignature.all[name], !sig.variadic {
+                out[name] = .signature(sig)
+            } else {
+                out[name] = .signature(nil)
+            }
+        }
+        return out
+    }()
+
     typealias Env = [String: RegoType]
 
     /// Checks every rule of the program.
@@ -69,14 +93,24 @@ struct TypeChecker {
                 let r = c.rule
                 var env: Env = [:]
                 try checkBody(r.body, &env, scalarRules)
-                _ = try type(of: r.value, env, scalarRules)
+                try Self.located(r.location) { _ = try type(of: r.value, env, scalarRules) }
                 for e in r.elseClauses {
                     var elseEnv: Env = [:]
                     try checkBody(e.body, &elseEnv, scalarRules)
-                    _ = try type(of: e.value, elseEnv, scalarRules)
+                    try Self.located(e.location) { _ = try type(of: e.value, elseEnv, scalarRules) }
                 }
             }
             stack += node.sortedChildren.reversed().map(\.node)
+        }
+    }
+
+    /// Runs `check`, giving an error without a location (a reference error) `location`.
+    static func located(_ location: SourceLocation, _ check: () throws -> Void) throws {
+        do {
+            try check()
+        } catch let err as RegoError where err.file == nil {
+            throw RegoError(
+                code: err.code, message: err.message, file: location.file, line: location.line, column: location.column)
         }
     }
 
@@ -134,6 +168,13 @@ struct TypeChecker {
     }
 
     func checkExpr(_ e: Expr, _ env: inout Env, _ rules: [[String]: RegoType]) throws {
+        // OPA does not check the keys of references in a statement with `with` (measured:
+        // `r.b with data.t.r as {"b": 1}` is accepted with `r := {"a": 1}`).
+        if !e.withs.isEmpty && checksKeys {
+            var lenient = self
+            lenient.checksKeys = false
+            return try lenient.checkExpr(e, &env, rules)
+        }
         for w in e.withs { _ = try type(of: w.value, env, rules) }
         switch e.kind {
         case .term(let t):
@@ -143,15 +184,26 @@ struct TypeChecker {
             if case .variable(let v) = lhs, env[v] == nil { env[v] = r }
             if case .variable(let v) = rhs, env[v] == nil { env[v] = l }
         case .some: break
-        case .someIn(let key, _, let domain):
+        case .someIn(let key, let value, let domain):
             // OPA iterates `some … in d` as `d[k]`: a scalar domain is refused.
             let t = try type(of: domain, env, rules)
             if t.isScalar { throw Self.iterationError(domain, key, t) }
+            Self.bindIteration(key, value, t, &env)
         case .every(_, _, let domain, let inner):
+            // OPA's checker leaves the variables `every` declares untyped (measured:
+            // `every x in [1] { startswith(x, "a") }` is an evaluation error in OPA, not a type error).
             _ = try type(of: domain, env, rules)
             var innerEnv = env
             try checkBody(inner, &innerEnv, rules)
         }
+    }
+
+    /// Types the variables `some k, v in d` declares as OPA's checker
+    /// does: `v` by the elements of `d`'s type, `k` by its keys (a number for an array). A
+    /// pattern that is not a plain variable, and a domain of unknown type, leave them `any`.
+    static func bindIteration(_ key: Term?, _ value: Term, _ domain: RegoType, _ env: inout Env) {
+        if case .variable(let v) = value, env[v] == nil { env[v] = domain.iterationElement }
+        if let key, case .variable(let k) = key, env[k] == nil { env[k] = domain.iterationKey }
     }
 
     // MARK: terms
@@ -164,7 +216,13 @@ struct TypeChecker {
             for p in path { _ = try type(of: p, env, rules) }
             if case .variable("data") = head {
                 try checkRuleRef(path, rules)
-                return ruleType(path)
+                let (t, used) = ruleTypePrefix(path)
+                return try Self.walk(t, ref: .ref(head, path), from: used, checksKeys: checksKeys)
+            }
+            // A reference into a local of known type (`x.a` after `x := {"a": 1}` or
+            // `some x in [{"a": 1}]`) is typed step by step; anything else is `any`.
+            if case .variable(let v) = head, let t = env[v] {
+                return try Self.walk(t, ref: .ref(head, path), from: 0, checksKeys: checksKeys)
             }
             return .any
         case .array(let items): return .array(RegoType.join(try items.map { try type(of: $0, env, rules) }))
@@ -172,7 +230,17 @@ struct TypeChecker {
         case .object(let entries):
             let keys = try entries.map { try type(of: $0.key, env, rules) }
             let values = try entries.map { try type(of: $0.value, env, rules) }
-            return .object(RegoType.join(keys), RegoType.join(values))
+            // Constant scalar keys, each once: OPA's static object type, whose keys are checked.
+            var fields: [RegoType.Field] = []
+            for (e, t) in zip(entries, values) {
+                guard case .value(let k) = e.key, RegoType.of(k).isScalar, !fields.contains(where: { $0.key == k })
+                else {
+                    return .object(RegoType.join(keys), RegoType.join(values))
+                }
+                fields.append(.init(key: k, type: t))
+            }
+            if fields.isEmpty { return .object(.any, .any) }
+            return .knownObject(fields.sorted { $0.key < $1.key })
         // Comprehensions are checked inside; their element types are left open, as OPA's checker does.
         case .arrayComprehension(let head, let body):
             var inner = env
@@ -195,6 +263,82 @@ struct TypeChecker {
             return try checkCall(
                 nameParts.count == 1 ? nameParts[0] : nameParts.joined(separator: "."), args, argTypes, loc)
         }
+    }
+
+    /// The type of `ref`'s value, given that the first `from` elements of its path have type
+    /// `type`: each further element steps into an array's, set's or object's elements, or into a
+    /// known object's field, as OPA's checker does. A key a known object (or a union of them)
+    /// does not have, or a step into a scalar, is OPA's `undefined ref` type error. Anything
+    /// not known is `any`.
+    /// With `checksKeys` false such a step is `any` instead.
+    static func walk(_ type: RegoType, ref: Term, from: Int, checksKeys: Bool) throws -> RegoType {
+        guard case .ref(let head, let path) = ref else { return type }
+        if !checksKeys { return from >= path.count ? type : .any }
+        var t = type
+        for i in path.indices where i >= from {
+            let step = path[i]
+            switch t {
+            case .any: return .any
+            case .array(let e), .set(let e): t = e
+            case .object(_, let e): t = e
+            case .knownObject(let fs):
+                t = try field(of: [fs], step, ref)
+            case .union(let ts):
+                var all: [[RegoType.Field]] = []
+                for m in ts {
+                    guard case .knownObject(let fs) = m else { return .any }
+                    all.append(fs)
+                }
+                t = try field(of: all, step, ref)
+            case .null, .boolean, .number, .string:
+                // OPA: `undefined ref: x.a.b` under the part that is a scalar, with its type.
+                let whole = render(ref)
+                let prefix = render(.ref(head, Array(path[..<i])))
+                throw RegoError(
+                    code: "rego_type_error",
+                    message:
+                        "undefined ref: \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                )
+            }
+        }
+        return t
+    }
+
+    /// The type of field `step` of known objects (one, or the members of a union): a constant
+    /// key none of them has is OPA's `undefined ref` error; a key not known here is the union
+    /// of all their fields' types.
+    static func field(of objects: [[RegoType.Field]], _ step: Term, _ ref: Term) throws -> RegoType {
+        guard case .value(let key) = step else {
+            return RegoType.join(objects.flatMap { $0.map(\.type) })
+        }
+        let matches = objects.flatMap { fields in fields.filter { $0.key == key }.map(\.type) }
+        if !matches.isEmpty { return RegoType.join(matches) }
+        var keys: [RegoValue] = []
+        for fs in objects { for f in fs where !keys.contains(f.key) { keys.append(f.key) } }
+        let whole = render(ref)
+        let want = keys.sorted().map { $0.jsonString() }.joined(separator: " ")
+        throw RegoError(
+            code: "rego_type_error",
+            message:
+                "undefined ref: \(whole)\n\t\(whole)\n\t ^\n\t have: \(key.jsonString())\n\t want (one of): [\(want)]")
+    }
+
+    /// The type of the longest prefix of `data.<path>` that is exactly the value of ground
+    /// rules (`ruleType`), and the number of path elements it covers; `(any, path.count)`
+    /// when there is none.
+    func ruleTypePrefix(_ path: [Term]) -> (RegoType, Int) {
+        var names = ["data"]
+        var node = program.root
+        for (i, p) in path.enumerated() {
+            guard case .value(.string(let s)) = p, let next = node.children[s] else { return (.any, path.count) }
+            names.append(s)
+            node = next
+            if node.children.isEmpty, !node.rules.isEmpty {
+                guard node.rules.allSatisfy({ !$0.rule.isFunction && $0.isGround }) else { return (.any, path.count) }
+                return (clausesType(names, node.rules), i + 1)
+            }
+        }
+        return (.any, path.count)
     }
 
     /// The type of the document at `data.<path>` when it is exactly the value of ground rules
@@ -326,20 +470,26 @@ struct TypeChecker {
         func fail(_ message: String) -> RegoError {
             RegoError(code: "rego_type_error", message: message, file: loc.file, line: loc.line, column: loc.column)
         }
-        if let reason = Self.unsupportedReason(name) {
+        let sig: BuiltinSignature
+        switch Self.builtinChecks[name] {
+        case .unsupported(let reason)?:
             throw fail("\(name): not supported by this engine: \(reason)")
-        }
-        if name.hasPrefix("data.") {
-            let path = name.split(separator: ".").map(String.init)
-            guard let fns = program.functionRules(path) else {
-                throw fail("undefined function \(name)")
+        case .signature(let s)?:
+            guard let s else { return .any }
+            sig = s
+        case nil:
+            if let reason = Self.unsupportedReason(name) {
+                throw fail("\(name): not supported by this engine: \(reason)")
             }
-            return clausesType(["\u{0}fn"] + path, fns)
-        }
-        guard Builtins.table[name] != nil else {
+            if name.hasPrefix("data.") {
+                let path = name.split(separator: ".").map(String.init)
+                guard let fns = program.functionRules(path) else {
+                    throw fail("undefined function \(name)")
+                }
+                return clausesType(["\u{0}fn"] + path, fns)
+            }
             throw fail("undefined function \(name)")
         }
-        guard let sig = BuiltinSignature.all[name], !sig.variadic else { return .any }
         // Built only for a message: most calls check clean.
         var have: String { "(" + argTypes.map(\.description).joined(separator: ", ") + ")" }
         guard argTypes.count == sig.args.count || argTypes.count == sig.args.count + 1 else {
@@ -354,5 +504,29 @@ struct TypeChecker {
             )
         }
         return sig.result
+    }
+}
+
+extension RegoType {
+    /// The type of the values `some … in` walks in a collection of this type; `any` when unknown.
+    var iterationElement: RegoType {
+        switch self {
+        case .array(let e), .set(let e): return e
+        case .object(_, let v): return v
+        case .knownObject(let fs): return RegoType.join(fs.map(\.type))
+        default: return .any
+        }
+    }
+
+    /// The type of the keys `some k, … in` walks in a collection of this type (an array's
+    /// indexes are numbers, a set's keys its elements); `any` when unknown.
+    var iterationKey: RegoType {
+        switch self {
+        case .array: return .number
+        case .set(let e): return e
+        case .object(let k, _): return k
+        case .knownObject(let fs): return RegoType.join(fs.map { RegoType.of($0.key) })
+        default: return .any
+        }
     }
 }

@@ -104,6 +104,56 @@ import Testing
             "startswith: invalid argument(s)\n\thave: (number, string)"
         ),
         ("s contains \"a\" if true\nq if s + 1 > 0", "plus: invalid argument(s)\n\thave: (set[string], number)"),
+        // `some k, v in d` types `v` by d's elements and `k` by its keys, as OPA's checker does,
+        // and a reference into such a variable by the elements' elements.
+        (
+            "q if { some x in [1, 2]; startswith(x, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "q if { some k, x in [\"a\"]; startswith(k, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        ("q if { some x in {\"a\"}; x + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
+        ("q if { some k, v in {\"a\": 1}; k + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
+        (
+            "q if { some k, v in {\"a\": 1}; startswith(v, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        ("q if { some x in [\"a\"]; y := x; y + 1 > 0 }", "plus: invalid argument(s)\n\thave: (string, number"),
+        (
+            "s contains x if { some x in [1, 2] }\nq if { some y in s; startswith(y, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        (
+            "q if { some x in [{\"a\": 1}]; startswith(x.a, \"a\") }",
+            "startswith: invalid argument(s)\n\thave: (number, string)"
+        ),
+        // An object literal's keys are known, as in OPA: a missing key, or a step into a scalar,
+        // is `undefined ref` (in locals, in rules, across the clauses of a rule).
+        ("q if { x := {\"a\": 1}; x.b }", "undefined ref: x.b\n\tx.b\n\t ^\n\t have: \"b\"\n\t want (one of): [\"a\"]"),
+        (
+            "q if { x := {\"a\": {\"b\": 1}}; x.a.d }",
+            "undefined ref: x.a.d\n\tx.a.d\n\t ^\n\t have: \"d\"\n\t want (one of): [\"b\"]"
+        ),
+        ("q if { x := {\"a\": 1}; x.a.c }", "undefined ref: x.a.c\n\tx.a.c\n\t^^^\n\thave: number"),
+        ("q if { x := {1: 1}; x[\"1\"] }", "undefined ref: x[\"1\"]"),
+        (
+            "q if { x := {\"a\": 1}; y := {\"b\": 2}; z := [x, y]; some w in z; w.c }",
+            "undefined ref: w.c\n\tw.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"
+        ),
+        (
+            "r := {\"a\": 1}\nr2 := r.b",
+            "undefined ref: data.t.r.b\n\tdata.t.r.b\n\t ^\n\t have: \"b\"\n\t want (one of): [\"a\"]"
+        ),
+        (
+            "r := {\"a\": 1} if input.x\nr := {\"b\": 1} if input.y\nq if r.c",
+            "undefined ref: data.t.r.c\n\tdata.t.r.c\n\t ^\n\t have: \"c\"\n\t want (one of): [\"a\" \"b\"]"
+        ),
+        (
+            "q if { {\"a\": 1, \"b\": \"x\"} - 1 }",
+            "minus: invalid argument(s)\n\thave: (object<a: number, b: string>, number)"
+        ),
         // Accepted: a union of types matches when one of them does; an input is any; a function's
         // parameter is any; a cycle is left open.
         ("default r := 0\nr := \"a\" if input.x\nz if r - 1 > 0", nil),
@@ -113,6 +163,22 @@ import Testing
         ("f(x) := x\ng := f(1)\nq if startswith(g, \"a\")", nil),
         ("r := input.x\nq if r - 1 > 0", nil),
         ("s contains 1 if true\nw if { s - 1 }", nil),
+        // Iteration left open: keys of an array are numbers, elements of mixed or unknown type
+        // match, and `every` declares untyped variables in OPA (an evaluation error there).
+        ("q if { some k, x in [\"a\"]; k + 1 > 0; startswith(x, \"a\") }", nil),
+        ("q if { some x in [1, \"a\"]; startswith(x, \"a\") }", nil),
+        ("q if { some x in []; startswith(x, \"a\") }", nil),
+        ("q if { some x in input.xs; startswith(x, \"a\") }", nil),
+        ("q if { every x in [1] { startswith(x, \"a\") } }", nil),
+        ("f(xs) if { some x in xs; startswith(x, \"a\") }\nq if f([\"a\"])", nil),
+        ("q if { some x in [{\"a\": 1, \"b\": \"c\"}]; startswith(x.b, \"a\") }", nil),
+        ("q if { x := {\"a\": 1}; x[_] }", nil),
+        ("q if { x := {\"a\": 1}; x[\"a\"] }", nil),
+        ("q if { x := {\"a\": 1}; k := \"b\"; x[k] }", nil),
+        ("q if { x := {\"a\": 1}; count(x) > 0 }", nil),
+        ("r := {\"a\": {\"b\": 1}}\nq if r.a.b > 0", nil),
+        ("q if { x := {\"a\": input.y}; x.a.b.c }", nil),
+        ("r := {\"a\": 1}\nq if { r.b with data.t.r as {\"b\": 1} }", nil),
     ]
 
     @Test(arguments: ruleTypeCases)

@@ -226,8 +226,17 @@ indirect enum RegoType: Equatable, CustomStringConvertible {
     case array(RegoType)
     case set(RegoType)
     case object(RegoType, RegoType)
+    /// An object whose keys are known (an object literal with constant keys, OPA's static
+    /// object type `object<a: number>`), its fields sorted by key.
+    case knownObject([Field])
     /// One of several types (`any<…>`).
     case union([RegoType])
+
+    /// A field of a `knownObject`.
+    struct Field: Equatable {
+        var key: RegoValue
+        var type: RegoType
+    }
 
     var description: String {
         switch self {
@@ -239,6 +248,12 @@ indirect enum RegoType: Equatable, CustomStringConvertible {
         case .array(let e): return "array[\(e)]"
         case .set(let e): return "set[\(e)]"
         case .object(let k, let v): return "object[\(k): \(v)]"
+        case .knownObject(let fs):
+            return "object<"
+                + fs.map { f in
+                    if case .string(let s) = f.key { return "\(s): \(f.type)" }
+                    return "\(f.key.jsonString()): \(f.type)"
+                }.joined(separator: ", ") + ">"
         case .union(let ts): return "any<" + ts.map(\.description).joined(separator: ", ") + ">"
         }
     }
@@ -261,6 +276,10 @@ indirect enum RegoType: Equatable, CustomStringConvertible {
         case (.null, .null), (.boolean, .boolean), (.number, .number), (.string, .string): return true
         case (.array(let a), .array(let b)), (.set(let a), .set(let b)): return a.unifies(b)
         case (.object(let k1, let v1), .object(let k2, let v2)): return k1.unifies(k2) && v1.unifies(v2)
+        case (.knownObject(let fs), .object(let k, let v)), (.object(let k, let v), .knownObject(let fs)):
+            return fs.allSatisfy { RegoType.of($0.key).unifies(k) && $0.type.unifies(v) }
+        // Two known objects: left open (never refused here).
+        case (.knownObject, .knownObject): return true
         default: return false
         }
     }
