@@ -117,7 +117,10 @@ final class Evaluator {
             throw RegoError(
                 code: "eval_limit_error",
                 message:
-                    "evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the policy or evaluate on a thread with a larger stack"
+                    """
+                    evaluation nested too deeply for the thread's stack (unbounded recursion?): simplify the \
+                    policy or evaluate on a thread with a larger stack
+                    """
             )
         }
     }

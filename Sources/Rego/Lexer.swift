@@ -15,7 +15,8 @@ struct Token: Sendable {
     let column: Int
     /// True when whitespace (not a newline) directly precedes the token.
     let spaceBefore: Bool
-    /// True for a keyword used as a name in a reference (`if.foo`, `foo.if`, `package a.as.b`): it must not act as a keyword.
+    /// True for a keyword used as a name in a reference (`if.foo`, `foo.if`, `package a.as.b`): it must not act as a
+    /// keyword.
     var keywordAsName = false
     /// True for an identifier that is one of `Parser.keywords`, found once by the lexer.
     var isKeyword = false

@@ -95,7 +95,10 @@ struct Parser {
         depth += 1
         if depth > Parser.maxDepth || stack.exhausted() {
             throw error(
-                "nesting too deep (more than \(stack.exhausted() ? depth : Parser.maxDepth) levels): simplify the expression"
+                """
+                nesting too deep (more than \(stack.exhausted() ? depth : Parser.maxDepth) levels): simplify the \
+                expression
+                """
             )
         }
     }

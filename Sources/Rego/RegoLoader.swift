@@ -97,7 +97,10 @@ public struct RegoLoader {
                 throw RegoError(
                     code: "load_error",
                     message:
-                        "\(source): data file at the root must hold a JSON object; load it with a prefix (name:\(source))"
+                        """
+                        \(source): data file at the root must hold a JSON object; load it with a prefix \
+                        (name:\(source))
+                        """
                 )
             }
         }

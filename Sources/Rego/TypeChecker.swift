@@ -297,7 +297,10 @@ struct TypeChecker {
                 throw RegoError(
                     code: "rego_type_error",
                     message:
-                        "undefined ref: \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                        """
+                        undefined ref: \
+                        \(whole)\n\t\(whole)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)
+                        """
                 )
             }
         }
@@ -460,7 +463,10 @@ struct TypeChecker {
                 throw RegoError(
                     code: "rego_type_error",
                     message:
-                        "undefined ref: \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)"
+                        """
+                        undefined ref: \
+                        \(full)\n\t\(full)\n\t\(String(repeating: "^", count: prefix.count))\n\thave: \(t)
+                        """
                 )
             }
         }
@@ -500,7 +506,10 @@ struct TypeChecker {
         }
         if argTypes.count == sig.args.count + 1, !argTypes[sig.args.count].unifies(sig.result) {
             throw fail(
-                "\(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \(sig.result))"
+                """
+                \(name): invalid argument(s)\n\thave: \(have)\n\twant: \(sig.wantDescription.dropLast()), output: \
+                \(sig.result))
+                """
             )
         }
         return sig.result

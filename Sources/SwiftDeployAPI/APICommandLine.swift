@@ -62,7 +62,10 @@ enum APICommandLine {
             return 0
         } catch {
             logger.critical(
-                "server failed: \(error); check that \(configuration.host):\(configuration.port) is free and can be bound"
+                """
+                server failed: \(error); check that \(configuration.host):\(configuration.port) is free and can \
+                be bound
+                """
             )
             printError(
                 "swiftdeploy-api: cannot serve on \(configuration.host):\(configuration.port): \(error). "

@@ -69,7 +69,10 @@ struct ShutdownWatchdog: Service {
             Thread.sleep(
                 forTimeInterval: Double(grace.components.seconds) + Double(grace.components.attoseconds) / 1e18)
             logger.error(
-                "graceful shutdown did not finish within \(grace.components.seconds)s; exiting with requests still in flight"
+                """
+                graceful shutdown did not finish within \(grace.components.seconds)s; exiting with requests still \
+                in flight
+                """
             )
             exit(1)
         }

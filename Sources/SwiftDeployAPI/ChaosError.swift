@@ -19,7 +19,10 @@ enum ChaosError: Error, Equatable {
     var message: String {
         switch self {
         case .notCanary(let mode):
-            "chaos is accepted only in canary mode; this instance runs MODE=\(mode.rawValue). Send chaos to the canary instance"
+            """
+            chaos is accepted only in canary mode; this instance runs MODE=\(mode.rawValue). Send chaos to the \
+            canary instance
+            """
         case .invalidBody(let message):
             "invalid chaos request: \(message)"
         case .bodyTooLarge(let limit):

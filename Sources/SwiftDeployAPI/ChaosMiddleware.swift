@@ -37,7 +37,10 @@ struct ChaosMiddleware<Context: RequestContext>: RouterMiddleware {
             let rate: Double
             if case .error(let current) = chaos.current { rate = current } else { rate = 0 }
             return APIResponse.error(
-                "chaos: injected failure (error mode, rate \(ChaosCommand.format(rate))); POST {\"mode\": \"recover\"} to /chaos to stop",
+                """
+                chaos: injected failure (error mode, rate \(ChaosCommand.format(rate))); POST {\"mode\": \
+                \"recover\"} to /chaos to stop
+                """,
                 status: .internalServerError
             )
         }

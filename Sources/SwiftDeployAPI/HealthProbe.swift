@@ -65,7 +65,8 @@ struct HealthProbe {
     }
 
     /// Performs the probe through the one HTTP client (`SocketHTTPClient`, shared with swiftdeploy itself): `timeout`
-    /// for connecting and again for the answer, at most 64 KiB read. Never throws: every failure becomes `.unhealthy(reason)`.
+    /// for connecting and again for the answer, at most 64 KiB read. Never throws: every failure becomes
+    /// `.unhealthy(reason)`.
     func run() -> Outcome {
         let description =
             "http://\(target.host.contains(":") ? "[\(target.host)]" : target.host):\(target.port)\(target.path)"

@@ -91,7 +91,10 @@ struct ServiceConfiguration: Sendable, Equatable {
                         value: raw,
                         reason: "must be an IP address or host name without spaces",
                         fix:
-                            "set APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default (\(defaultHost))"
+                            """
+                            set APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default \
+                            (\(defaultHost))
+                            """
                     ))
             } else {
                 configuration.host = raw

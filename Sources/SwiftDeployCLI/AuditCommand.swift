@@ -56,7 +56,10 @@ public struct AuditCommand: AsyncParsableCommand {
     public func validate() throws {
         if let expectHead, !(expectHead.count == 64 && expectHead.allSatisfy(\.isHexDigit)) {
             throw ValidationError(
-                "--expect-head must be a 64-digit SHA-256 hex hash as printed by 'swiftdeploy audit', got '\(expectHead)'"
+                """
+                --expect-head must be a 64-digit SHA-256 hex hash as printed by 'swiftdeploy audit', got \
+                '\(expectHead)'
+                """
             )
         }
     }
@@ -130,13 +133,19 @@ public struct AuditCommand: AsyncParsableCommand {
         }
         if s.headMatches == false {
             console.error(
-                "\(name): error: head hash \(c.head) does not match the expected \(expectHead ?? ""): the end of the history was rewritten or removed"
+                """
+                \(name): error: head hash \(c.head) does not match the expected \(expectHead ?? ""): the end of \
+                the history was rewritten or removed
+                """
             )
         }
         console.print("head \(c.head) (record #\(c.headSequence))")
         if let output = s.output {
             console.info(
-                "wrote \(output.path): \(s.records) records in period, \(s.violations) violations, \(s.overrides) overrides"
+                """
+                wrote \(output.path): \(s.records) records in period, \(s.violations) violations, \(s.overrides) \
+                overrides
+                """
             )
         }
     }

@@ -58,21 +58,31 @@ struct DashboardRenderer {
             let errors = f.errorRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
             lines.append(
                 String(format: "traffic   %.1f req/s", f.requestRate) + "   errors \(errors)"
-                    + "   p50 \(DashboardRenderer.ms(f.p50Ms))  p95 \(DashboardRenderer.ms(f.p95Ms))  p99 \(DashboardRenderer.ms(f.p99Ms))"
+                    + """
+                       p50 \(DashboardRenderer.ms(f.p50Ms))  p95 \(DashboardRenderer.ms(f.p95Ms))  p99 \
+                    \(DashboardRenderer.ms(f.p99Ms))
+                    """
                     + "   (last \(Int(f.windowSeconds.rounded()))s)")
         case .failure(let why):
             lines.append("traffic   unavailable: \(why.reason)")
         }
         if let r = s.rollout {
             lines.append(
-                "rollout   \(r.status.state.rawValue)\(r.status.interrupted ? " (interrupted)" : "") · step \(r.status.step + 1)/\(r.status.steps.count) · candidate \(r.status.weight)%"
+                """
+                rollout   \(r.status.state.rawValue)\(r.status.interrupted ? " (interrupted)" : "") · step \
+                \(r.status.step + 1)/\(r.status.steps.count) · candidate \(r.status.weight)%
+                """
             )
             for (name, side, weight, image) in [
                 ("stable", r.stable, 100 - r.status.weight, r.status.stable),
                 ("canary", r.canary, r.status.weight, r.status.canary),
             ] {
                 let head =
-                    "          \(name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(format: "%3d%%", weight))  \((image.map { "\($0.image) v\($0.version)" } ?? "-").padding(toLength: 34, withPad: " ", startingAt: 0))"
+                    """
+                              \(name.padding(toLength: 7, withPad: " ", startingAt: 0)) \
+                    \(String(format: "%3d%%", weight))  \
+                    \((image.map { "\($0.image) v\($0.version)" } ?? "-").padding(toLength: 34, withPad: " ", startingAt: 0))
+                    """
                 switch side {
                 case .success(let f):
                     let errors = f.errorRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
@@ -99,7 +109,8 @@ struct DashboardRenderer {
         return lines.joined(separator: "\n")
     }
 
-    /// `slo       availability  budget 81.2% left   burn 5m 0.2x  1h 0.4x  6h 0.3x  1d 0.2x  3d 0.2x`, one line per objective
+    /// `slo       availability  budget 81.2% left   burn 5m 0.2x  1h 0.4x  6h 0.3x  1d 0.2x  3d 0.2x`, one line per
+    /// objective
     /// of the slo decision's input (`input.slo.objectives`).
     static func objectives(_ input: JSONValue) -> [String] {
         guard case .object(let objectives)? = input["slo"]?["objectives"] else { return [] }

@@ -17,7 +17,10 @@ struct DeployCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "How long the whole deploy may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
+            """
+            How long the whole deploy may take, health wait included (default 60s; on Swarm replicas × the update \
+            monitor + 30s, at least 60s).
+            """,
             valueName: "duration"))
     var timeout: String?
 
@@ -37,12 +40,18 @@ struct DeployCommand: AsyncParsableCommand {
         .run(progress: LifecycleCLI.progress(console))
         if report.overridden {
             console.warning(
-                "deployed on --override past the \(report.decision.domain) policy's \(report.decision.verdict.rawValue) decision; recorded in the history"
+                """
+                deployed on --override past the \(report.decision.domain) policy's \
+                \(report.decision.verdict.rawValue) decision; recorded in the history
+                """
             )
         }
         console.print(
             console.colored("deployed", .green)
-                + " \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \(Int(report.elapsed))s: "
+                + """
+                 \(context.manifest.project) (\(context.manifest.services.mode.rawValue) mode) in \
+                \(Int(report.elapsed))s:\u{20}
+                """
                 + report.containers.map { "\($0.node == nil ? $0.service : "\($0.name) on \($0.node!)") \($0.summary)" }
                 .joined(separator: ", "))
         console.info("  public:  \(context.manifest.publicURL.absoluteString)")

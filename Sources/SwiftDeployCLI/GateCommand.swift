@@ -8,7 +8,10 @@ struct GateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gate",
         abstract:
-            "Decide a policy domain (infrastructure, canary, any swiftdeploy.<name> package, or all) on fresh evidence.",
+            """
+            Decide a policy domain (infrastructure, canary, any swiftdeploy.<name> package, or all) on fresh \
+            evidence.
+            """,
         discussion: """
             infrastructure is judged on host facts (free disk, load per CPU, memory), canary on a metrics window \
             (two scrapes --window apart), slo on the manifest's objectives (error budgets and burn rates from \
@@ -45,12 +48,16 @@ struct GateCommand: AsyncParsableCommand {
         if let metricsURL {
             guard let url = URL(string: metricsURL), url.scheme?.lowercased() == "http", url.host != nil else {
                 throw ValidationError(
-                    "--metrics-url \(metricsURL.debugDescription) is not an http:// URL; use e.g. http://127.0.0.1:9180/metrics"
+                    """
+                    --metrics-url \(metricsURL.debugDescription) is not an http:// URL; use e.g. \
+                    http://127.0.0.1:9180/metrics
+                    """
                 )
             }
         }
         if domain != "all" {
-            // ArgumentParser wraps a non-ValidationError from validate() so that it exits 1: keep it a usage error (64).
+            // ArgumentParser wraps a non-ValidationError from validate() so that it exits 1: keep it a usage error
+            // (64).
             do { try PolicyBundle.validateDomainName(domain) } catch let error as PolicyError {
                 throw ValidationError(error.errorDescription ?? "\(error)")
             }

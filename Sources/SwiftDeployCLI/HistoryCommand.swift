@@ -7,7 +7,10 @@ struct HistoryLocationOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The history file (default: the manifest's history.path; history.jsonl next to the manifest when the manifest cannot be read).",
+            """
+            The history file (default: the manifest's history.path; history.jsonl next to the manifest when the \
+            manifest cannot be read).
+            """,
             valueName: "path"))
     var history: String?
 
@@ -36,7 +39,8 @@ public struct HistoryAppendCommand: AsyncParsableCommand {
         commandName: "append",
         abstract: "Append one event to the history (locked, fsynced, hash-chained; secrets redacted).",
         discussion: """
-            Example: swiftdeploy history append --event deploy --outcome ok --message "release 1.4.2" --detail duration_ms=5230
+            Example: swiftdeploy history append --event deploy --outcome ok --message "release 1.4.2" --detail \
+            duration_ms=5230
             Prints the new record's sequence number and the new head hash.
             """
     )

@@ -8,7 +8,8 @@ import Glibc
 
 /// SIGINT and SIGTERM while a command runs. The first one cancels the command's task: `ProcessRunner` stops the
 /// process group of every program the command started, no new decision, intent or record is begun, and an action
-/// already begun closes its intent with an `interrupted` record; the command then exits 130 (``ExitStatus/interrupted``).
+/// already begun closes its intent with an `interrupted` record; the command then exits 130
+/// (``ExitStatus/interrupted``).
 /// A second signal ends the process at once: what it leaves open, the next acting command closes (as after a crash).
 final class Interruption: @unchecked Sendable {
     /// The one instance of this process (a signal's disposition is per process).
@@ -62,12 +63,18 @@ final class Interruption: @unchecked Sendable {
         }
         guard first else {
             Console.standardError.error(
-                "\(name) again: stopping at once; programs swiftdeploy started may still run, and an action it had begun stays open until the next deploy, promote or teardown closes it as interrupted"
+                """
+                \(name) again: stopping at once; programs swiftdeploy started may still run, and an action it had \
+                begun stays open until the next deploy, promote or teardown closes it as interrupted
+                """
             )
             _exit(ExitStatus.interrupted.rawValue)
         }
         Console.standardError.warning(
-            "\(name) received: stopping (the programs swiftdeploy started are stopped and an action it had begun is recorded as interrupted); send it again to quit at once"
+            """
+            \(name) received: stopping (the programs swiftdeploy started are stopped and an action it had begun \
+            is recorded as interrupted); send it again to quit at once
+            """
         )
         task?.cancel()
     }
@@ -88,6 +95,10 @@ struct InterruptedFailure: SwiftDeployFailure {
             detail = "it stopped with: \((cause as? LocalizedError)?.errorDescription ?? "\(cause)")"
         }
         return
-            "interrupted by \(signal): \(detail); the programs it had started were stopped, and an action it had begun is recorded in the history as interrupted (see `swiftdeploy history`); run the command again when ready"
+            """
+            interrupted by \(signal): \(detail); the programs it had started were stopped, and an action it had \
+            begun is recorded in the history as interrupted (see `swiftdeploy history`); run the command again \
+            when ready
+            """
     }
 }

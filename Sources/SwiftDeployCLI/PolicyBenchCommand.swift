@@ -58,10 +58,16 @@ public struct PolicyBenchCommand: ParsableCommand {
                     ]).jsonString())
             } else {
                 print(
-                    "parse+compile: mean \(us(b.compile.mean)) µs, median \(us(b.compile.median)) µs (\(b.compile.runs) runs)"
+                    """
+                    parse+compile: mean \(us(b.compile.mean)) µs, median \(us(b.compile.median)) µs \
+                    (\(b.compile.runs) runs)
+                    """
                 )
                 print(
-                    "evaluation:    mean \(us(b.evaluate.mean)) µs, median \(us(b.evaluate.median)) µs, p99 \(us(b.evaluate.p99)) µs (\(b.evaluate.runs) runs)"
+                    """
+                    evaluation:    mean \(us(b.evaluate.mean)) µs, median \(us(b.evaluate.median)) µs, p99 \
+                    \(us(b.evaluate.p99)) µs (\(b.evaluate.runs) runs)
+                    """
                 )
                 print("result:        \(b.result.map { String($0.jsonString().prefix(200)) } ?? "undefined")")
             }

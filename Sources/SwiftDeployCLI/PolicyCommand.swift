@@ -97,7 +97,10 @@ public struct PolicyTestCommand: ParsableCommand {
         let results = RegoTestRunner(engine: engine).run()
         if results.isEmpty {
             console.error(
-                "no test_* rules found in \((paths.isEmpty ? ["policies"] : paths).joined(separator: ", ")): name test rules test_<something>"
+                """
+                no test_* rules found in \((paths.isEmpty ? ["policies"] : paths).joined(separator: ", ")): name \
+                test rules test_<something>
+                """
             )
             throw CommandFailure(.inconclusive)
         }

@@ -33,7 +33,10 @@ struct PromoteCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "How long the mode switch may take, health wait included (default 60s; on Swarm replicas × the update monitor + 30s, at least 60s).",
+            """
+            How long the mode switch may take, health wait included (default 60s; on Swarm replicas × the update \
+            monitor + 30s, at least 60s).
+            """,
             valueName: "duration"))
     var timeout: String?
 
@@ -58,7 +61,10 @@ struct PromoteCommand: AsyncParsableCommand {
                 ? console.colored("would be allowed", .green)
                 : console.colored(verdict == .deny ? "would be denied" : "could not be decided", .red)
             console.print(
-                "dry run: promote \(report.previous.rawValue) → \(mode.rawValue) \(word) (canary policy: \(verdict.rawValue), \(decision.engine))"
+                """
+                dry run: promote \(report.previous.rawValue) → \(mode.rawValue) \(word) (canary policy: \
+                \(verdict.rawValue), \(decision.engine))
+                """
             )
             for reason in decision.reasons { console.print("  - \(reason)") }
             for warning in decision.warnings { console.print("  warning: \(warning)") }
@@ -70,12 +76,18 @@ struct PromoteCommand: AsyncParsableCommand {
         case .promoted:
             if report.overridden, let decision = report.decision {
                 console.warning(
-                    "promoted on --override past the canary policy's \(decision.verdict.rawValue) decision; recorded in the history"
+                    """
+                    promoted on --override past the canary policy's \(decision.verdict.rawValue) decision; \
+                    recorded in the history
+                    """
                 )
             }
             console.print(
                 console.colored("promoted", .green)
-                    + " \(context.manifest.project) from \(report.previous.rawValue) to \(mode.rawValue); the service answered \(report.confirmation ?? "")"
+                    + """
+                     \(context.manifest.project) from \(report.previous.rawValue) to \(mode.rawValue); the \
+                    service answered \(report.confirmation ?? "")
+                    """
             )
         }
     }

@@ -7,7 +7,10 @@ struct RolloutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract:
-            "Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic rollback.",
+            """
+            Progressive delivery: a candidate beside stable, a weighted split, step-by-step analysis, automatic \
+            rollback.
+            """,
         discussion: """
             Exit status of start, resume and promote: 0 promoted; 1 rolled back (a step was denied, or aborted); \
             2 paused or aborted on an inconclusive step; 3 failed (rolled back where it could be).
@@ -33,9 +36,13 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start a candidate beside stable and walk it through the steps.",
             discussion:
-                "Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout paused where it was: `rollout status` shows it, `rollout resume` continues it."
+                """
+                Runs in the foreground with a line per step and per decision. Ctrl-C or a kill leaves the rollout \
+                paused where it was: `rollout status` shows it, `rollout resume` continues it.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -85,6 +92,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resume",
             abstract: "Continue a paused or interrupted rollout from its current step.")
         @OptionGroup var global: GlobalOptions
 
@@ -96,7 +104,8 @@ struct RolloutCommand: AsyncParsableCommand {
     }
 
     struct Pause: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Pause the rollout after its current sample.")
+        static let configuration = CommandConfiguration(
+            commandName: "pause", abstract: "Pause the rollout after its current sample.")
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
@@ -108,6 +117,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Abort: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "abort",
             abstract: "End the rollout: all traffic to stable at once, the candidate removed.")
         @OptionGroup var global: GlobalOptions
 
@@ -121,6 +131,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Promote: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Skip the remaining steps and make the candidate the new stable (recorded like an override).")
         @OptionGroup var global: GlobalOptions
 
@@ -143,6 +154,7 @@ struct RolloutCommand: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "The rollout's state, from the history and the running containers.")
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -156,19 +168,36 @@ struct RolloutCommand: AsyncParsableCommand {
             // The project's own runtime (Compose, or the Swarm stack's tasks), as every lifecycle command picks it.
             let context = try LifecycleCLI.context(global)
             let containers = try? await context.runtime.containers()
-            let status = try RolloutStateReader(manifest: context.manifest).status(containers: containers)
+            // On Swarm, nginx's weight label beside the history's weight (a failure to read it is shown, not hidden).
+            var label: Result<String, any Error>? = nil
+            if let swarm = context.runtime as? SwarmRuntime {
+                do { label = .success(try await swarm.nginxWeightLabel()) } catch { label = .failure(error) }
+            }
+            let status = try RolloutStateReader(manifest: context.manifest).status(
+                containers: containers, nginxWeightLabel: label)
             switch format {
             case .json:
                 console.print(status.json.jsonString())
             case .text:
                 console.print("rollout: \(status.state.rawValue)\(status.interrupted ? " (interrupted)" : "")")
                 if status.state != .none {
+                    let label =
+                        status.nginxWeightLabel.map { "; nginx's label: \($0.isEmpty ? "none" : $0 + "%")" } ?? ""
                     console.print(
-                        "  step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)%  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \(status.interval) each)"
+                        """
+                          step \(status.step + 1)/\(status.steps.count), candidate weight \(status.weight)% \
+                        (history\(label))  (steps \(status.steps.map { "\($0)%" }.joined(separator: ", ")), \
+                        \(status.interval) each)
+                        """
                     )
                 }
-                if let stable = status.stable { console.print("  stable: \(stable.image) (version \(stable.version))") }
-                if let canary = status.canary { console.print("  canary: \(canary.image) (version \(canary.version))") }
+                for (name, side) in [("stable", status.stable), ("canary", status.canary)] {
+                    guard let side else { continue }
+                    let replicas =
+                        side.replicas.map { total in ", \(side.running ?? 0)/\(total) replicas running" } ?? ""
+                    console.print("  \(name): \(side.image) (version \(side.version))\(replicas)")
+                    for replica in side.notRunning { console.print("    not running: \(replica)") }
+                }
                 if let verdict = status.lastVerdict {
                     console.print("  last decision: \(verdict)")
                     for reason in status.lastReasons { console.print("    - \(reason)") }

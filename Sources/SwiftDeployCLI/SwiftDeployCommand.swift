@@ -72,7 +72,10 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
                 }
             } else {
                 Console.standardError.error(
-                    "unexpected failure: \(error.localizedDescription) (\(String(reflecting: type(of: error)))); nothing more is known: run again with --verbose and report it if it persists"
+                    """
+                    unexpected failure: \(error.localizedDescription) (\(String(reflecting: type(of: error)))); \
+                    nothing more is known: run again with --verbose and report it if it persists
+                    """
                 )
             }
         }

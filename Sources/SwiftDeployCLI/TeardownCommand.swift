@@ -25,7 +25,10 @@ struct TeardownCommand: AsyncParsableCommand {
         let removed = report.removed
         console.print(
             console.colored("removed", .green)
-                + " project \(context.manifest.project): \(removed.containers.count) container(s), \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)"
+                + """
+                 project \(context.manifest.project): \(removed.containers.count) container(s), \
+                \(removed.networks.count) network(s), \(removed.volumes.count) volume(s)
+                """
         )
         if clean {
             console.info(

@@ -55,7 +55,10 @@ public enum HTTPClientError: Error, Equatable, Sendable {
         switch self {
         case .invalidURL(let url):
             return
-                "\(url) is not an http:// URL this client can reach (https is not supported; use the loopback admin listener or a plain-http proxy)"
+                """
+                \(url) is not an http:// URL this client can reach (https is not supported; use the loopback \
+                admin listener or a plain-http proxy)
+                """
         case .unresolvable(let host, let reason):
             return "cannot resolve host \(host): \(reason)"
         case .refused(let url):

@@ -35,7 +35,10 @@ public struct DemoMetrics: Sendable {
     /// The exposition text, in the Prometheus text format 0.0.4.
     public func exposition() -> String {
         var text =
-            "# HELP http_requests_total Requests answered, by method, path and status code.\n# TYPE http_requests_total counter\n"
+            """
+            # HELP http_requests_total Requests answered, by method, path and status code.\n# TYPE \
+            http_requests_total counter\n
+            """
         for (key, value) in requests.sorted(by: { $0.key < $1.key }) {
             text += "http_requests_total{method=\"GET\",path=\"\(key.path)\",status_code=\"\(key.status)\"} \(value)\n"
         }
@@ -46,7 +49,10 @@ public struct DemoMetrics: Sendable {
             for (index, bound) in DemoMetrics.bucketBounds.enumerated() {
                 cumulative += entry.buckets[index]
                 text +=
-                    "http_request_duration_seconds_bucket{method=\"GET\",path=\"\(path)\",le=\"\(bound)\"} \(cumulative)\n"
+                    """
+                    http_request_duration_seconds_bucket{method=\"GET\",path=\"\(path)\",le=\"\(bound)\"} \
+                    \(cumulative)\n
+                    """
             }
             cumulative += entry.buckets[DemoMetrics.bucketBounds.count]
             text += "http_request_duration_seconds_bucket{method=\"GET\",path=\"\(path)\",le=\"+Inf\"} \(cumulative)\n"

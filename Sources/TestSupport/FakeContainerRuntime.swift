@@ -68,10 +68,10 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let upError { throw upError }
         let mode = modeOnDisk()
-        lock.lock()
-        defer { lock.unlock() }
-        for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
-        networks = ["p_default"]
+        lock.withLock {
+            for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
+            networks = ["p_default"]
+        }
     }
 
     public func recreate(service: String) async throws {
@@ -79,33 +79,27 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
         if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let error = recreateErrors[service] { throw error }
         let mode = modeOnDisk()
-        lock.lock()
-        defer { lock.unlock() }
-        state[service] = container(service, mode: mode)
+        lock.withLock { state[service] = container(service, mode: mode) }
     }
 
     public func reload(service: String) async throws { note("reload \(service)") }
 
     public func down() async throws {
         note("down")
-        lock.lock()
-        defer { lock.unlock() }
-        state = [:]
-        networks = []
+        lock.withLock {
+            state = [:]
+            networks = []
+        }
     }
 
     public func containers() async throws -> [ContainerStatus] {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.values.sorted { $0.service < $1.service }
+        lock.withLock { state.values.sorted { $0.service < $1.service } }
     }
 
     public func logs(container: String, lines: Int) async -> String { "log line of \(container)" }
 
     public func leftovers() async throws -> ProjectResources {
-        lock.lock()
-        defer { lock.unlock() }
-        return ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks)
+        lock.withLock { ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks) }
     }
 
     /// What `cat <path>` inside a container shows, by path: the host file a bind mount maps there
@@ -117,9 +111,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     /// `rm -s -f <service>`: the service's container is gone, the others untouched.
     public func remove(service: String) async throws {
         note("remove \(service)")
-        lock.lock()
-        defer { lock.unlock() }
-        state[service] = nil
+        lock.withLock { state[service] = nil }
     }
 
     /// Runs nothing: `cat <path>` answers the file `mountedFiles` maps there; a command of `failingCommands` fails;

@@ -6,7 +6,8 @@ import Foundation
 /// replay), otherwise uses `fallback` (a fixed seed, for a deterministic default) or the clock, and prints it FIRST,
 /// with the command that replays it, so even a crash or a hang leaves the seed in the log:
 ///
-///     ExpositionParserTests.neverTrapsOnArbitraryBytes: seed 1795695704 (replay: SWIFTDEPLOY_FUZZ_SEED=1795695704 swift test --filter ExpositionParserTests)
+/// ExpositionParserTests.neverTrapsOnArbitraryBytes: seed 1795695704 (replay: SWIFTDEPLOY_FUZZ_SEED=1795695704 swift
+/// test --filter ExpositionParserTests)
 ///
 /// Every failure message of a fuzz test should carry the same `replayHint`.
 public struct FuzzSeed: Sendable, CustomStringConvertible {

@@ -16,8 +16,11 @@ public enum Golden {
         }
         if expected == actual { return nil }
         return
-            "\(expectedURL.lastPathComponent) differs from the golden file (re-record with SWIFTDEPLOY_RECORD=1 if intended):\n"
-            + diff(expected, actual)
+            """
+            \(expectedURL.lastPathComponent) differs from the golden file (re-record with SWIFTDEPLOY_RECORD=1 if \
+            intended):\n
+            """
+                + diff(expected, actual)
     }
 
     /// A line diff, good enough to read a mismatch.

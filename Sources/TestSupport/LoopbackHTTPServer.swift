@@ -184,7 +184,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         if response.delay > 0 { Thread.sleep(forTimeInterval: response.delay) }
         if response.hangUp { return }
         var text =
-            "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\nConnection: close\r\nContent-Length: \(response.body.count)\r\n"
+            """
+            HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\nConnection: \
+            close\r\nContent-Length: \(response.body.count)\r\n
+            """
         for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
         text += "\r\n"
         var payload = [UInt8](text.utf8)

@@ -90,6 +90,29 @@ public final class LoopbackPort: @unchecked Sendable {
         return held.port
     }
 
+    /// connect(2) to 127.0.0.1:`port`: the connected socket (the caller closes it), or a `LoopbackPortError` with the
+    /// errno (`ECONNREFUSED` when nothing listens there). The one client-side connect of the tests (readiness probes,
+    /// "is anyone listening" checks).
+    public static func connect(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw LoopbackPortError(step: "socket()", code: errno) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(clamping: port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connectDescriptor(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            let code = errno
+            closeDescriptor(fd)
+            throw LoopbackPortError(step: "connect(127.0.0.1:\(port))", code: code)
+        }
+        return fd
+    }
+
     /// A port for a server in another process: reserved here, released at once for that server to bind.
     /// Prefer keeping a `LoopbackPort` and calling `release()` right before the server starts.
     public static func forServer() throws -> Int {
@@ -100,13 +123,16 @@ public final class LoopbackPort: @unchecked Sendable {
     nonisolated(unsafe) private static var heldForever: [LoopbackPort] = []
 }
 
-/// The C library's close(2); inside `LoopbackPort` the name is the method's.
+/// The C library's close(2) and connect(2); inside `LoopbackPort` the names are the methods'.
 private func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+private func connectDescriptor(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
+    connect(fd, address, length)
+}
 
 public struct LoopbackPortError: Error, CustomStringConvertible {
     public let step: String
     public let code: Int32
     public var description: String {
-        "cannot reserve a loopback port: \(step) failed: \(String(cString: strerror(code)))"
+        "loopback port: \(step) failed: \(String(cString: strerror(code)))"
     }
 }

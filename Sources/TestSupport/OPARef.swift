@@ -33,7 +33,8 @@ public enum OPARef {
         public let url: URL
         private let process: RunningProcess
 
-        /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health answers.
+        /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health
+        /// answers.
         public init(data: [String], delayMs: Int? = nil) throws {
             guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
             let reserved = try LoopbackPort()
@@ -64,19 +65,8 @@ public enum OPARef {
         }
 
         static func healthy(port: Int) -> Bool {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { return false }
+            guard let fd = try? LoopbackPort.connect(port: port) else { return false }
             defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard connected == 0 else { return false }
             let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
             _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
             var buffer = [UInt8](repeating: 0, count: 64)

@@ -139,7 +139,10 @@ public final class SwarmCluster: @unchecked Sendable {
             throw SwarmClusterError.step(
                 "check the shared engine",
                 "it is already in a swarm (state \(swarmState)) that this harness did not start; "
-                    + "another swarm test may be running (run swarm tests under the same flock), or leave a leftover swarm with `docker swarm leave --force`"
+                    + """
+                    another swarm test may be running (run swarm tests under the same flock), or leave a leftover \
+                    swarm with `docker swarm leave --force`
+                    """
             )
         }
         gwbridgeExisted = (try? SwarmCluster.docker(["network", "inspect", "docker_gwbridge"]))?.status == 0
@@ -254,8 +257,14 @@ public final class SwarmCluster: @unchecked Sendable {
         guard save.terminationStatus == 0, load.terminationStatus == 0 else {
             throw SwarmClusterError.step(
                 "copy the image \(image) to the worker",
-                "docker save exited \(save.terminationStatus) (\(String(decoding: saveError, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))), "
-                    + "docker load exited \(load.terminationStatus) (\(String(decoding: loadOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))); "
+                """
+                docker save exited \(save.terminationStatus) \
+                (\(String(decoding: saveError, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))),\u{20}
+                """
+                    + """
+                    docker load exited \(load.terminationStatus) \
+                    (\(String(decoding: loadOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)));\u{20}
+                    """
                     + "build the images first (scripts/build-images)")
         }
     }
@@ -432,7 +441,10 @@ public final class SwarmCluster: @unchecked Sendable {
         guard result.status == 0 else {
             throw SwarmClusterError.step(
                 step,
-                "`\(command.joined(separator: " "))` exited \(result.status): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))"
+                """
+                `\(command.joined(separator: " "))` exited \(result.status): \
+                \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))
+                """
             )
         }
     }

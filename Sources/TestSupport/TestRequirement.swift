@@ -124,7 +124,10 @@ extension TestRequirement {
             let file = shared.appendingPathComponent(relativePath)
             guard FileManager.default.fileExists(atPath: file.path) else {
                 return .missing(
-                    "\(relativePath) is not in the shared directory \(shared.path): set SWIFTDEPLOY_SHARED_DIR to the one holding it"
+                    """
+                    \(relativePath) is not in the shared directory \(shared.path): set SWIFTDEPLOY_SHARED_DIR to \
+                    the one holding it
+                    """
                 )
             }
             return .met(file.path)
@@ -166,7 +169,10 @@ extension TestRequirement {
         let optedIn = ProcessInfo.processInfo.environment["SWIFTDEPLOY_DOCKER_TESTS"] == "1"
         guard optedIn || isCI else {
             return .missing(
-                "the Docker tests are off: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the engine)"
+                """
+                the Docker tests are off: set SWIFTDEPLOY_DOCKER_TESTS=1 (scripts/test sets it after starting the \
+                engine)
+                """
             )
         }
         return DockerEngineProbe.result

@@ -5,7 +5,10 @@ import Foundation
 enum ConformanceReasons {
     static let byDirectory: [String: String] = [
         "graphql":
-            "graphql.* builtins not implemented: they need a GraphQL schema parser and validator with OPA's (gqlparser's) AST and error messages",
+            """
+        graphql.* builtins not implemented: they need a GraphQL schema parser and validator with OPA's \
+        (gqlparser's) AST and error messages
+        """,
         "providers-aws":
             "providers.aws.sign_req not supported: it signs requests for http.send, which policies here may not make",
         "netlookupipaddr": "net.lookup_ip_addr not supported: policies have no network access (DNS)",
@@ -18,7 +21,10 @@ enum ConformanceReasons {
         "cryptox509parsersaprivatekey": "crypto.x509.* not implemented: RSA private key to JWK",
         "cryptoparsersaprivatekeys": "crypto.parse_private_keys not implemented",
         "jsonschema":
-            "json.verify_schema / json.match_schema not implemented: needs a JSON Schema validator with gojsonschema's messages",
+            """
+        json.verify_schema / json.match_schema not implemented: needs a JSON Schema validator with \
+        gojsonschema's messages
+        """,
         "rendertemplate": "strings.render_template not implemented: needs Go's text/template",
         "regexmatchtemplate": "regex.template_match not implemented",
         "regoparsemodule": "rego.parse_module not implemented: returns OPA's AST as JSON",

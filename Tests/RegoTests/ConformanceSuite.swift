@@ -99,7 +99,10 @@ struct ConformanceSuite {
                 })
             if got == want { return .pass }
             return .fail(
-                "got \(RegoValue.set(got).jsonString().prefix(300)), want \(RegoValue.set(want).jsonString().prefix(300))"
+                """
+                got \(RegoValue.set(got).jsonString().prefix(300)), want \
+                \(RegoValue.set(want).jsonString().prefix(300))
+                """
             )
         } catch let e as RegoError {
             if !wantsError { return .fail("unexpected error: \(e)") }

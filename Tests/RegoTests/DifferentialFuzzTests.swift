@@ -109,7 +109,8 @@ import Testing
                 differences += 1
                 Issue.record(
                     """
-                    differential fuzz difference (\(fuzzSeed), packages \(group.map(\.package).joined(separator: ", "))):
+                    differential fuzz difference (\(fuzzSeed), packages \
+                    \(group.map(\.package).joined(separator: ", "))):
                     OPA: \(rErr ?? Self.normalized(ref)?.jsonString() ?? "undefined")
                     ours: \(gErr ?? Self.normalized(got)?.jsonString() ?? "undefined")
                     data.d = \(data.jsonString())
@@ -119,7 +120,10 @@ import Testing
             }
         }
         print(
-            "DifferentialFuzzTests: seed \(seed): \(compared) modules compared, \(bothFailed) rejected by both, \(differences) difference(s)"
+            """
+            DifferentialFuzzTests: seed \(seed): \(compared) modules compared, \(bothFailed) rejected by both, \
+            \(differences) difference(s)
+            """
         )
         #expect(compared == total)
         #expect(

@@ -206,14 +206,20 @@ import Testing
         let e = strictError("graphql.parse(\"{ a }\", data.doc)", data: doc("type Query { a: Missing }"))
         #expect(
             e?.message
-                == "graphql.parse: Error in gqlparser SchemaDocument to Schema conversion: input:1:17: Undefined type Missing.",
+                == """
+                graphql.parse: Error in gqlparser SchemaDocument to Schema conversion: input:1:17: Undefined type \
+                Missing.
+                """,
             "\(String(describing: e))")
     }
 
     @Test func astObjectsRoundTrip() throws {
         let data: RegoValue = .object([
             .string("q"): .string(
-                "query Q($v: [Int!]! = [1]) @cached(ttl: 1) { a(x: $v) { ... on T { b } ...F } } fragment F on T { c }"),
+                """
+                query Q($v: [Int!]! = [1]) @cached(ttl: 1) { a(x: $v) { ... on T { b } ...F } } fragment F on T { \
+                c }
+                """),
             .string("s"): .string(
                 "\"d\" type Query { a(x: [Int!]!): T } type T { b: Int c: Int } directive @cached(ttl: Int) on QUERY"),
         ])
@@ -227,7 +233,10 @@ import Testing
         // The schema object converts back to the same object.
         #expect(
             try eval(
-                "graphql.parse_and_verify(\"{ a(x: [1]) { b } }\", graphql.parse_schema(data.s))[2] == graphql.parse_schema(data.s)",
+                """
+                graphql.parse_and_verify(\"{ a(x: [1]) { b } }\", graphql.parse_schema(data.s))[2] == \
+                graphql.parse_schema(data.s)
+                """,
                 data: data, strict: true) == .bool(true))
     }
 }

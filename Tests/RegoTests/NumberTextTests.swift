@@ -80,16 +80,25 @@ import Testing
             try differences.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
         print(
-            "NumberTextTests: \(compared) queries, \(compared - known - differences.count) print as OPA, \(known) listed differences, \(differences.count) unlisted"
+            """
+            NumberTextTests: \(compared) queries, \(compared - known - differences.count) print as OPA, \(known) \
+            listed differences, \(differences.count) unlisted
+            """
         )
         #expect(compared == Self.forms.count * Self.operations.count * 3)
         #expect(
             differences.isEmpty,
-            "\(differences.count) of \(compared) queries print numbers unlike OPA:\n\(differences.prefix(60).joined(separator: "\n"))"
+            """
+            \(differences.count) of \(compared) queries print numbers unlike \
+            OPA:\n\(differences.prefix(60).joined(separator: "\n"))
+            """
         )
         #expect(
             listedButEqual.isEmpty,
-            "listed as differing from OPA but now equal (update the list):\n\(listedButEqual.prefix(20).joined(separator: "\n"))"
+            """
+            listed as differing from OPA but now equal (update the \
+            list):\n\(listedButEqual.prefix(20).joined(separator: "\n"))
+            """
         )
     }
 
@@ -105,12 +114,19 @@ import Testing
             ("12345678901234567890.0", "N * 1.5"), ("12345678901234567890.0", "json.marshal(N * 1.5)"),
             ("3.0000001", "N * 1234567"):
             return
-                "OPA computes with a fraction (and rounds) in binary floating point (big.Float, 64-bit mantissa; float64 for round, ceil, floor, format_int); this engine is exact, so digits past that precision differ"
+                """
+                OPA computes with a fraction (and rounds) in binary floating point (big.Float, 64-bit mantissa; \
+                float64 for round, ceil, floor, format_int); this engine is exact, so digits past that precision \
+                differ
+                """
         case ("-0.5", "ceil(N)"), ("-0.5", "floor(N)"):
             return "OPA defect: ceil and floor of a value between -1 and 0 give 1 and 0"
         case (_, "{N, 2}") where !literal && ["2.0", "2.00"].contains(form):
             return
-                "a set term with a reference in it: OPA inserts its elements in the order of the unevaluated terms (numbers before references), so of two equal numbers with different texts the other one is kept"
+                """
+                a set term with a reference in it: OPA inserts its elements in the order of the unevaluated terms \
+                (numbers before references), so of two equal numbers with different texts the other one is kept
+                """
         default:
             return nil
         }

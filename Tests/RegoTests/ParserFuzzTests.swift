@@ -90,7 +90,10 @@ import Testing
                 "evaluation of mutant \(runs) ran past its limit (\(seed)):\n\(source)")
         }
         print(
-            "ParserFuzzTests: seed \(seed.value): \(runs) mutants, \(parsed) compiled, \(evaluated) evaluated in \(String(format: "%.1f", Date().timeIntervalSince(start))) s"
+            """
+            ParserFuzzTests: seed \(seed.value): \(runs) mutants, \(parsed) compiled, \(evaluated) evaluated in \
+            \(String(format: "%.1f", Date().timeIntervalSince(start))) s
+            """
         )
         #expect(runs > 0)
     }

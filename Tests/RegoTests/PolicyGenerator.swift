@@ -75,7 +75,8 @@ struct PolicyGenerator {
     mutating func num(_ s: Scope, _ depth: Int = 0) -> String {
         if depth > 1 { return pick(["1", "2", "0", "-1", "0.5"] + s.numbers) }
         switch int(0...8) {
-        // Negative literals in parentheses: OPA continues an expression onto a next line that starts with `-` (listed in docs/rego.md).
+        // Negative literals in parentheses: OPA continues an expression onto a next line that starts with `-` (listed
+        // in docs/rego.md).
         case 0:
             let n = int(-3...10)
             return n < 0 ? "(\(n))" : String(n)
@@ -91,7 +92,8 @@ struct PolicyGenerator {
             return pick([
                 "abs(input.n)", "max(input.xs)", "min(data.d.xs)", "round(0.5 * input.n)", "ceil(abs(data.d.n) * 0.5)",
             ])
-        // No `/` or `%`: OPA's evaluator (opa-ref) halts on their errors where this engine is undefined (listed in docs/rego.md).
+        // No `/` or `%`: OPA's evaluator (opa-ref) halts on their errors where this engine is undefined (listed in
+        // docs/rego.md).
         default: return "\(num(s, depth + 1)) - 1"
         }
     }
@@ -158,7 +160,10 @@ struct PolicyGenerator {
             inner.numbers.append(e)
             // The body uses the variable: an unused declared variable is a compile error (in both engines).
             return
-                "every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }"
+                """
+                every \(e) in \(pick(["input.xs", "data.d.xs", "[1, 2]"])) { \(e) \(pick(["<", ">=", "!="])) \
+                \(num(inner, 1)); \(condition(&inner, rules: [], depth: depth + 1)) }
+                """
         case 10: return "\(pick(["input", "data.d"])).doc\(pick([".a", ".b", "[0]", ".c.a", ""]))"
         default: return "\(pick(["input.s", "data.d.s", "\"a\""])) in \(coll(s))"
         }
@@ -220,7 +225,10 @@ struct PolicyGenerator {
             default:
                 let s = Scope()
                 out +=
-                    "c\(i) := \(pick(["[y | some x in input.xs; y := x * 2]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n"
+                    """
+                    c\(i) := \
+                    \(pick(["[y | some x in input.xs; y := x * 2]", "{x | some x in data.d.ss}", "{k: v | some k, v in input.m; v > 1}", "count([1 | some _ in input.ss])"]))\n\n
+                    """
                 _ = s
             }
         }

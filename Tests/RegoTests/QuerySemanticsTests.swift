@@ -119,7 +119,8 @@ import Testing
     static let numbersPolicy = """
         package s
 
-        vals := [2.0, 1e3, 2.5, 1.0e0, 100, 2e308, 1.50, 12345678901234567890, 1.5e300, -0.0, 0.1, 1e-7, 2.50e1, 3.0000001]
+        vals := [2.0, 1e3, 2.5, 1.0e0, 100, 2e308, 1.50, 12345678901234567890, 1.5e300, -0.0, 0.1, 1e-7, 2.50e1, \
+        3.0000001]
         v := [sprintf("%v", [x]) | some x in vals]
         d := [sprintf("%d", [x]) | some x in vals]
         f := [sprintf("%f", [x]) | some x in vals]

@@ -61,11 +61,17 @@ import Testing
         ),
         (
             "a string doubled by replace",
-            "d(s) := replace(s, \"a\", \"aa\")\nr := count(\(doublings)\"\(String(repeating: "a", count: 64))\"\(closings))"
+            """
+            d(s) := replace(s, \"a\", \"aa\")\nr := \
+            count(\(doublings)\"\(String(repeating: "a", count: 64))\"\(closings))
+            """
         ),
         (
             "a string doubled by sprintf, then hashed",
-            "d(s) := sprintf(\"%s%s\", [s, s])\nr := crypto.sha256(\(doublings)\"\(String(repeating: "a", count: 64))\"\(closings))"
+            """
+            d(s) := sprintf(\"%s%s\", [s, s])\nr := \
+            crypto.sha256(\(doublings)\"\(String(repeating: "a", count: 64))\"\(closings))
+            """
         ),
         (
             "an array doubled by array.concat",
@@ -73,7 +79,10 @@ import Testing
         ),
         (
             "a value sharing its parts, serialised",
-            "d(x) := [x, x]\nr := count(json.marshal(\(String(repeating: "d(", count: 40))1\(String(repeating: ")", count: 40))))"
+            """
+            d(x) := [x, x]\nr := \
+            count(json.marshal(\(String(repeating: "d(", count: 40))1\(String(repeating: ")", count: 40))))
+            """
         ),
         (
             "a value sharing its parts, sorted",
@@ -89,11 +98,17 @@ import Testing
         ),
         (
             "a glob that backtracks",
-            "r := glob.match(\"\(String(repeating: "*a", count: 14))*b\", [], \"\(String(repeating: "a", count: 300))\")"
+            """
+            r := glob.match(\"\(String(repeating: "*a", count: 14))*b\", [], \
+            \"\(String(repeating: "a", count: 300))\")
+            """
         ),
         (
             "a graph walk along a long chain",
-            "g := {sprintf(\"%d\", [i]): [sprintf(\"%d\", [i + 1])] | some i in numbers.range(0, 20000)}\nr := count(graph.reachable_paths(g, {\"0\"}))"
+            """
+            g := {sprintf(\"%d\", [i]): [sprintf(\"%d\", [i + 1])] | some i in numbers.range(0, 20000)}\nr := \
+            count(graph.reachable_paths(g, {\"0\"}))
+            """
         ),
     ]
 

@@ -22,7 +22,10 @@ import Testing
         #expect(e.code == "rego_type_error")
         #expect(
             e.message.hasPrefix(
-                "count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], object[any: any], set[any]>)"
+                """
+                count: invalid argument(s)\n\thave: (number)\n\twant: (collection: any<string, array[any], \
+                object[any: any], set[any]>)
+                """
             ), "\(e.message)")
         #expect(e.file == "t.rego")
         #expect(e.line == 3)
@@ -48,7 +51,11 @@ import Testing
         // domain on two lines, which OPA's parser (and this one) read as `input.m - 1 - 1 - 1 == input.n`.
         (
             "z if {\n\tsome k0, _ in input.m\n\t-1 - 1 - 1 == input.n\n}",
-            "undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean"
+            """
+            undefined ref: equal(minus(minus(minus(input.m, 1), 1), 1), \
+            input.n)[k0]\n\tequal(minus(minus(minus(input.m, 1), 1), 1), \
+            input.n)[k0]\n\t^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n\thave: boolean
+            """
         ),
         ("z if { x := 1; some y in x }", "undefined ref: x["),
         ("z if { some x in count([1]) }", "undefined ref: count([1])["),

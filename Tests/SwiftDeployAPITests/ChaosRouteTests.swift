@@ -16,7 +16,10 @@ import Testing
                 #expect(response.status == .forbidden)
                 #expect(
                     response.field("error") as? String
-                        == "chaos is accepted only in canary mode; this instance runs MODE=stable. Send chaos to the canary instance"
+                        == """
+                        chaos is accepted only in canary mode; this instance runs MODE=stable. Send chaos to the \
+                        canary instance
+                        """
                 )
             }
         }

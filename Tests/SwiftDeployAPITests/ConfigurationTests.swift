@@ -19,39 +19,66 @@ import Testing
     @Test(arguments: [
         (
             "MODE", "Canary",
-            "invalid configuration: MODE='Canary' must be 'stable' or 'canary'; set MODE=stable or MODE=canary, or unset it for the default (stable)"
+            """
+            invalid configuration: MODE='Canary' must be 'stable' or 'canary'; set MODE=stable or MODE=canary, or \
+            unset it for the default (stable)
+            """
         ),
         (
             "MODE", "",
-            "invalid configuration: MODE='' must be 'stable' or 'canary'; set MODE=stable or MODE=canary, or unset it for the default (stable)"
+            """
+            invalid configuration: MODE='' must be 'stable' or 'canary'; set MODE=stable or MODE=canary, or unset \
+            it for the default (stable)
+            """
         ),
         (
             "APP_PORT", "0",
-            "invalid configuration: APP_PORT='0' must be a whole number from 1 to 65535; set APP_PORT to a free TCP port such as 3000, or unset it for the default (3000)"
+            """
+            invalid configuration: APP_PORT='0' must be a whole number from 1 to 65535; set APP_PORT to a free \
+            TCP port such as 3000, or unset it for the default (3000)
+            """
         ),
         (
             "APP_PORT", "70000",
-            "invalid configuration: APP_PORT='70000' must be a whole number from 1 to 65535; set APP_PORT to a free TCP port such as 3000, or unset it for the default (3000)"
+            """
+            invalid configuration: APP_PORT='70000' must be a whole number from 1 to 65535; set APP_PORT to a \
+            free TCP port such as 3000, or unset it for the default (3000)
+            """
         ),
         (
             "APP_PORT", "+80",
-            "invalid configuration: APP_PORT='+80' must be a whole number from 1 to 65535; set APP_PORT to a free TCP port such as 3000, or unset it for the default (3000)"
+            """
+            invalid configuration: APP_PORT='+80' must be a whole number from 1 to 65535; set APP_PORT to a free \
+            TCP port such as 3000, or unset it for the default (3000)
+            """
         ),
         (
             "APP_PORT", "http",
-            "invalid configuration: APP_PORT='http' must be a whole number from 1 to 65535; set APP_PORT to a free TCP port such as 3000, or unset it for the default (3000)"
+            """
+            invalid configuration: APP_PORT='http' must be a whole number from 1 to 65535; set APP_PORT to a free \
+            TCP port such as 3000, or unset it for the default (3000)
+            """
         ),
         (
             "APP_VERSION", "",
-            "invalid configuration: APP_VERSION='' is set but empty; use a version such as 0.1.0 or 1.2.0-rc.1, or unset it for the default (0.1.0)"
+            """
+            invalid configuration: APP_VERSION='' is set but empty; use a version such as 0.1.0 or 1.2.0-rc.1, or \
+            unset it for the default (0.1.0)
+            """
         ),
         (
             "APP_VERSION", "1.0 beta",
-            "invalid configuration: APP_VERSION='1.0 beta' may contain only letters, digits and . _ + -; use a version such as 0.1.0 or 1.2.0-rc.1, or unset it for the default (0.1.0)"
+            """
+            invalid configuration: APP_VERSION='1.0 beta' may contain only letters, digits and . _ + -; use a \
+            version such as 0.1.0 or 1.2.0-rc.1, or unset it for the default (0.1.0)
+            """
         ),
         (
             "APP_HOST", "",
-            "invalid configuration: APP_HOST='' must be an IP address or host name without spaces; set APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default (0.0.0.0)"
+            """
+            invalid configuration: APP_HOST='' must be an IP address or host name without spaces; set \
+            APP_HOST=127.0.0.1 to listen on loopback only, or unset it for the default (0.0.0.0)
+            """
         ),
     ])
     func rejectsBadValuesWithAClearMessage(variable: String, value: String, message: String) {

@@ -19,7 +19,10 @@ import Testing
     @Test(arguments: [
         (
             "https://api:3000/healthz",
-            "healthcheck URL 'https://api:3000/healthz' must start with http:// (https is not supported by the probe); use e.g. http://127.0.0.1:3000/healthz"
+            """
+            healthcheck URL 'https://api:3000/healthz' must start with http:// (https is not supported by the \
+            probe); use e.g. http://127.0.0.1:3000/healthz
+            """
         ),
         (
             "http://:3000/healthz",
@@ -27,11 +30,17 @@ import Testing
         ),
         (
             "http://api:99999/",
-            "healthcheck URL 'http://api:99999/' has port '99999', which is not 1-65535; use e.g. http://127.0.0.1:3000/healthz"
+            """
+            healthcheck URL 'http://api:99999/' has port '99999', which is not 1-65535; use e.g. \
+            http://127.0.0.1:3000/healthz
+            """
         ),
         (
             "http://[::1:80/",
-            "healthcheck URL 'http://[::1:80/' has an unclosed '[' in its IPv6 host; use e.g. http://127.0.0.1:3000/healthz"
+            """
+            healthcheck URL 'http://[::1:80/' has an unclosed '[' in its IPv6 host; use e.g. \
+            http://127.0.0.1:3000/healthz
+            """
         ),
     ])
     func rejectsBadURLs(url: String, message: String) {

@@ -48,7 +48,10 @@ import Testing
                 let body = try response.json()
                 #expect(
                     body["error"] as? String
-                        == "no route for GET /wp-admin/setup.php; this service answers GET /, GET /healthz, GET /metrics, POST /chaos"
+                        == """
+                        no route for GET /wp-admin/setup.php; this service answers GET /, GET /healthz, GET \
+                        /metrics, POST /chaos
+                        """
                 )
             }
             try await client.execute(uri: "/healthz", method: .post) { response in

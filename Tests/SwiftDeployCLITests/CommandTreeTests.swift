@@ -104,10 +104,30 @@ struct CommandTreeTests {
                     "swiftdeploy \(arguments.joined(separator: " ")): the global options did not reach the command")
             } catch {
                 Issue.record(
-                    "swiftdeploy \(arguments.joined(separator: " ")) does not parse: \(SwiftDeployCommand.message(for: error))"
+                    """
+                    swiftdeploy \(arguments.joined(separator: " ")) does not parse: \
+                    \(SwiftDeployCommand.message(for: error))
+                    """
                 )
             }
         }
+    }
+
+    /// Every command names itself: without `commandName` ArgumentParser derives the name from the type with
+    /// `String(describing:)` at every start, a dynamic cast that scans all of the binary's protocol conformances (the
+    /// largest part of `swiftdeploy --version`'s start-up before it was named; benchmarks/startup).
+    @Test func everyCommandNamesItself() {
+        func walk(_ command: ParsableCommand.Type, _ path: [String]) {
+            let name = command.configuration.commandName
+            #expect(
+                name != nil, "\((path + ["\(command)"]).joined(separator: " ")) has no commandName in its configuration"
+            )
+            for subcommand in command.configuration.subcommands { walk(subcommand, path + [name ?? "\(command)"]) }
+        }
+        walk(SwiftDeployCommand.self, [])
+        #expect(
+            RolloutCommand.configuration.subcommands.map { $0.configuration.commandName ?? "-" }
+                == ["start", "status", "pause", "resume", "abort", "promote"])
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])

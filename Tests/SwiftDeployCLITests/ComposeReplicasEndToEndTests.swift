@@ -7,7 +7,8 @@ import Testing
 /// `services.replicas: 3` on Compose (issue 13) on a real Docker engine with the real nginx image, driving the built
 /// `swiftdeploy` binary. Needs `SWIFTDEPLOY_DOCKER_TESTS=1`; under `CI=true` a missing engine fails instead of skipping
 /// (`.requires(.docker)`).
-/// On the shared engine run under the shared lock: `flock -s <docker.lock> swift test --filter ComposeReplicasEndToEndTests`.
+/// On the shared engine run under the shared lock: `flock -s <docker.lock> swift test --filter
+/// ComposeReplicasEndToEndTests`.
 @Suite("Compose replicas end to end", .serialized, .requires(.docker))
 struct ComposeReplicasEndToEndTests {
     /// The e2e project with `services.replicas: <n>`.

@@ -39,7 +39,10 @@ struct CrashTests {
         if wasRunning { started.kill9() }
         let stderr = started.stderr
         print(
-            "$ swiftdeploy \(arguments.joined(separator: " ")) killed at \(phase)\(after.map { " + \($0)s" } ?? ""): \(stderr)"
+            """
+            $ swiftdeploy \(arguments.joined(separator: " ")) killed at \
+            \(phase)\(after.map { " + \($0)s" } ?? ""): \(stderr)
+            """
         )
         try #require(
             reached && started.paused && wasRunning, "\(arguments) never reached \(phase) or ended first: \(stderr)")

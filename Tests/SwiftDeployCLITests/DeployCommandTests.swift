@@ -138,7 +138,10 @@ import Testing
             #expect(result.status == 3, "\(command): \(result.stderr)")
             #expect(
                 result.stderr.contains(
-                    "another swiftdeploy is working on project 'clitest': alice@\(host) (pid \(getpid())) running deploy since 2099-01-01T00:00:00Z"
+                    """
+                    another swiftdeploy is working on project 'clitest': alice@\(host) (pid \(getpid())) running \
+                    deploy since 2099-01-01T00:00:00Z
+                    """
                 ),
                 "\(command): \(result.stderr)")
             #expect(result.stderr.contains("nothing was changed"))

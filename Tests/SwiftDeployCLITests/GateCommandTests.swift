@@ -97,7 +97,10 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(run.stdout.contains("canary: DENY"))
         #expect(
             run.stdout.contains(
-                "✗ error rate is 5% (5 of 100 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)"
+                """
+                ✗ error rate is 5% (5 of 100 requests answered 5xx), above the maximum ratio of 0.01 \
+                (thresholds.json canary.max_error_rate)
+                """
             ))
     }
 

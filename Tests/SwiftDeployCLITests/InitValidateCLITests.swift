@@ -114,7 +114,10 @@ struct InitValidateCLITests {
         #expect(result.status == 65)
         #expect(
             result.stderr
-                == "error: manifest not found at deploy/app.yaml; create one (see README.md, 'Manifest') or pass --manifest PATH\n"
+                == """
+                error: manifest not found at deploy/app.yaml; create one (see README.md, 'Manifest') or pass \
+                --manifest PATH\n
+                """
         )
     }
 

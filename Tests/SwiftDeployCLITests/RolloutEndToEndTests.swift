@@ -142,7 +142,10 @@ struct RolloutEndToEndTests {
     static func prepare(manifestURL: URL, steps: String, interval: String) throws {
         var text = try String(contentsOf: manifestURL, encoding: .utf8)
         text +=
-            "\nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  on_inconclusive: pause\n"
+            """
+            \nrollout:\n  steps: \(steps)   # the test's plan\n  interval: \(interval)\n  sticky: true\n  \
+            on_inconclusive: pause\n
+            """
         try Data(text.utf8).write(to: manifestURL)
         let thresholdsURL = manifestURL.deletingLastPathComponent().appendingPathComponent("thresholds.json")
         var thresholds = try JSONValue.parse(Data(contentsOf: thresholdsURL))
@@ -254,7 +257,7 @@ struct RolloutEndToEndTests {
         defer { project.destroy() }
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
-        let ready = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
+        let ready = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(ready, "the rollout did not reach its 20% step: \(cli.output)")
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
         let client = ClientSession()
@@ -287,7 +290,8 @@ struct RolloutEndToEndTests {
         let (adminStatus, _, adminBody) = await EndToEndTests.request(
             URL(string: "http://127.0.0.1:\(project.adminPort)/canary/metrics")!)
         #expect(adminStatus == 200 && adminBody.contains("app_mode 1"))
-        // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate, p99.
+        // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate,
+        // p99.
         let statusTraffic = TrafficRecorder(url: url)
         let frame = try await project.run(["status", "--once", "--format", "json"])
         _ = statusTraffic.stop()
@@ -316,7 +320,7 @@ struct RolloutEndToEndTests {
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
-        let inStep = try await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
+        let inStep = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
         // A second process is refused while the rollout's CLI holds the project lock, and changes nothing.
         let second = try await project.run(["rollout", "resume"])

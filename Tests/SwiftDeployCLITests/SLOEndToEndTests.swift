@@ -70,7 +70,8 @@ import FoundationNetworking
             (deploy.stdout + deploy.stderr).contains("observability/grafana/provisioning/datasources/prometheus.yml"),
             "\(deploy.stderr)")
         await #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
-        // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs /tmp.
+        // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs
+        // /tmp.
         try await EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])
         let ready = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/-/ready")!)
         #expect(ready.0 == 200, "Prometheus on 127.0.0.1:\(prometheusPort): \(ready.0) \(ready.2)")

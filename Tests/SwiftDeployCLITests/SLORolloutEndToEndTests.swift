@@ -58,7 +58,7 @@ struct SLORolloutEndToEndTests {
 
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"], project: project)
-        let atStep = try await RolloutEndToEndTests.waitFor(240) {
+        let atStep = await RolloutEndToEndTests.waitFor(240) {
             (try? await RolloutEndToEndTests.status(project))?["weight"] == .int(50)
         }
         try #require(atStep, "the rollout did not reach its 50% step: \(cli.output)")

@@ -12,9 +12,14 @@ import Testing
 struct SwarmEndToEndTests {
     typealias Project = SwarmProject
 
-    /// The demo image with a health check that always fails (Swarm's task never becomes healthy).
+    /// The tag of the demo image with a health check that always fails, for `project`.
+    static func unhealthyTag(_ project: Project) -> String { "swiftdeploy/api:\(project.name)-unhealthy" }
+
+    /// The demo image with a health check that always fails (Swarm's task never becomes healthy). The caller removes
+    /// it once the project is torn down (a defer declared before the project's own: defers run last first, and an
+    /// image its stack's containers still use cannot be removed).
     static func buildUnhealthyImage(_ project: Project) throws -> String {
-        let tag = "swiftdeploy/api:\(project.name)-unhealthy"
+        let tag = unhealthyTag(project)
         let built = try SwarmProject.buildImage(
             tag,
             dockerfile:
@@ -101,7 +106,8 @@ struct SwarmEndToEndTests {
             (frame["metrics"] as? [String: Any])?["available"] as? Bool == true,
             "metrics from every replica: \(String(describing: frame["metrics"]))")
 
-        // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the update.
+        // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the
+        // update.
         let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let promoted = try await project.run(["promote", "canary", "--timeout", "180s"])
         traffic.turnOn()
@@ -143,10 +149,10 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.unhealthyTag(project)]) }
         defer { project.destroy() }
         // The same app, but its health check always fails.
         let unhealthy = try Self.buildUnhealthyImage(project)
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
 
         let deployed = try await project.deploy()
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
@@ -187,9 +193,9 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.unhealthyTag(project)]) }
         defer { project.destroy() }
         let unhealthy = try Self.buildUnhealthyImage(project)
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
         try project.write(replicas: 2, image: unhealthy)
         let node = try Self.onlyNode()
 
@@ -242,21 +248,24 @@ struct SwarmEndToEndTests {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
-        defer { project.destroy() }
         let image = "swiftdeploy/api:\(project.name)-canary-unhealthy"
+        // Removed after the teardown (defers run last first): an image the stack's containers use cannot be removed.
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
+        defer { project.destroy() }
         let built = try SwarmProject.buildImage(
             image,
             dockerfile: """
                 FROM swiftdeploy/api:0.1.0
                 USER root
                 RUN mv /usr/local/bin/swiftdeploy-api /usr/local/bin/swiftdeploy-api.real \\
-                 && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > /usr/local/bin/swiftdeploy-api \\
+                 && printf '#!/bin/sh\\nif [ "$1" = healthcheck ] && [ "$MODE" = canary ]; then echo "canary fails \
+                its health check (test image)"; exit 1; fi\\nexec /usr/local/bin/swiftdeploy-api.real "$@"\\n' > \
+                /usr/local/bin/swiftdeploy-api \\
                  && chmod 755 /usr/local/bin/swiftdeploy-api
                 USER 10001:10001
 
                 """)
         try #require(built.status == 0, "\(built.output)")
-        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", image]) }
         try project.write(replicas: 2, image: image)
         let deployed = try await project.deploy()
         try #require(deployed.status == 0, "deploy: \(deployed.stderr)")
@@ -277,7 +286,7 @@ struct SwarmEndToEndTests {
         for _ in 0..<20 where answer != "HTTP 200 without X-Mode" {
             let response = HTTPProbe.get(port: project.publicPort, path: "/")
             answer = response?.headers["x-mode"] ?? response.map { "HTTP \($0.status) without X-Mode" } ?? "no answer"
-            if answer != "HTTP 200 without X-Mode" { Thread.sleep(forTimeInterval: 0.5) }
+            if answer != "HTTP 200 without X-Mode" { try await Task.sleep(nanoseconds: 500_000_000) }
         }
         #expect(
             answer == "HTTP 200 without X-Mode",

@@ -53,7 +53,10 @@ struct SwarmMultiNodeTests {
     }
 
     @Test(
-        "two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the worker's engine stopped moves its replicas to the manager and status shows it, nothing is left"
+        """
+        two nodes: placement puts the replicas where it says, replicas on both nodes answer through nginx, the \
+        worker's engine stopped moves its replicas to the manager and status shows it, nothing is left
+        """
     )
     func replicasSpreadPlaceAndRescheduleOverTwoNodes() async throws {
         let cluster = try SwarmCluster.start(images: ["swiftdeploy/api:0.1.0", "swiftdeploy/nginx:bookworm"])

@@ -6,7 +6,8 @@ import Testing
 @testable import SwiftDeployKit
 
 /// Reviewer's finding: `--timeout` (60s by default) was applied per step, and a correct rolling update of N replicas
-/// (Swarm watches each for `update_config.monitor`, 33s with the default health check) could not fit it. The default now
+/// (Swarm watches each for `update_config.monitor`, 33s with the default health check) could not fit it. The default
+/// now
 /// follows from the manifest, and the deadline is one for the whole action.
 @Suite struct WaitBudgetTests {
     static func manifest(runtime: String, replicas: Int, health: String = "") throws -> (

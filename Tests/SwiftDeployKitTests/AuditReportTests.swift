@@ -66,7 +66,10 @@ struct AuditReportTests {
         #expect(md.contains("| allow | 4 |") && md.contains("| deny | 1 |") && md.contains("| inconclusive | 1 |"))
         #expect(
             md.contains(
-                "| Deployment frequency | 6 successful deploys/promotions (3 deploys, 3 promotions) in 2.2 days: 2.72 per day |"
+                """
+                | Deployment frequency | 6 successful deploys/promotions (3 deploys, 3 promotions) in 2.2 days: \
+                2.72 per day |
+                """
             ))
         #expect(
             md.contains("| Change failure rate | 33.3% (1 of 3 promotions rolled back or followed by a failed gate) |"))
@@ -92,7 +95,10 @@ struct AuditReportTests {
         let overrides = rows(of: md, section: "## Overrides")
         #expect(
             overrides == [
-                "| 10 | 2026-05-02T08:20:00.000Z | carol@laptop | hotfix \\| approved by on-call | promoting despite missing metrics |"
+                """
+                | 10 | 2026-05-02T08:20:00.000Z | carol@laptop | hotfix \\| approved by on-call | promoting \
+                despite missing metrics |
+                """
             ])
         #expect(md.contains("swiftdeploy audit --verify --expect-head \(Self.fixtureHead)"))
     }

@@ -13,7 +13,10 @@ struct ClusterNodeTests {
         """
 
     @Test(
-        "nodes come back managers first, named as their tasks are (hostname and id prefix), with role, state and availability"
+        """
+        nodes come back managers first, named as their tasks are (hostname and id prefix), with role, state and \
+        availability
+        """
     )
     func parsesTwoNodes() throws {
         let nodes = try ClusterNode.parse(Self.twoNodes, command: "docker node inspect")

@@ -239,6 +239,38 @@ struct ComposeReplicasTests {
         }
     }
 
+    /// A locator that also reports a replica the engine wants running but that does not run (Swarm's task reader).
+    struct NamingLocator: ReplicaLocating {
+        let running: [String]
+        func replicaAddresses(service: String) throws -> [String] { running }
+        func replicas(service: String) throws -> [RolloutReplica] {
+            running.enumerated().map {
+                RolloutReplica(name: "app.\($0.offset + 1)", node: "vm (abc)", state: "running", address: $0.element)
+            }
+                + [RolloutReplica(name: "app.3", node: "w2 (def)", state: "starting", address: nil)]
+        }
+    }
+
+    /// Review finding 12: a replica that is not running is named in the window's insufficient reasons (shown by
+    /// `status` and the gates), never silently dropped from the figures.
+    @Test func aReplicaNotRunningIsNamedNotDropped() async throws {
+        let replicas = Replicas()
+        for address in [Self.a, Self.b] { replicas.record(address, count: 5) }
+        replicas.set(running: [Self.a, Self.b])
+        let server = try replicas.server()
+        defer { server.stop() }
+        let source = ReplicaMetricsSource(
+            service: "app", desired: 2, adminPort: server.port, locator: NamingLocator(running: [Self.a, Self.b]),
+            transport: SocketHTTPClient(), description: "scrape every replica of app", sleeper: Between(action: {}))
+        let snapshot = try await source.snapshot()
+        #expect(snapshot.replicas == [Self.a, Self.b] && snapshot.replicasNotRead == ["app.3 on w2 (def) (starting)"])
+        let figures = try await source.window(
+            settings: MetricsWindowSettings(window: ManifestDuration(milliseconds: 10), minRequests: 1))
+        #expect(
+            figures.insufficient.contains { $0.contains("replica app.3 on w2 (def) (starting)") },
+            "\(figures.insufficient)")
+    }
+
     @Test func aReplicaGoneFromTheWindowIsInsufficientEvidenceNotAHealthierOne() async throws {
         // Replica c serves only errors; it is killed between the two scrapes. Counting the other two alone would show
         // 0% errors: the window must say it is missing instead.
@@ -283,7 +315,10 @@ struct ComposeReplicasTests {
         #expect(figures.requests == 40)
         #expect(
             figures.insufficient == [
-                "only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+                """
+                only 2 of 3 replicas of app answered in the window (\(Self.a), \(Self.b) at its end): the missing \
+                replicas' requests and errors are not counted; see `swiftdeploy status`
+                """
             ])
     }
 

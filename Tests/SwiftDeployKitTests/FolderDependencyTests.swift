@@ -59,7 +59,10 @@ import Testing
                 guard let a = named.firstIndex(of: from), let b = named.firstIndex(of: to) else { continue }
                 #expect(
                     b < a,
-                    "\(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in README.md"
+                    """
+                    \(from)/ uses \(to)/ (\(names.sorted().prefix(4).joined(separator: ", "))), named after it in \
+                    README.md
+                    """
                 )
             }
         }

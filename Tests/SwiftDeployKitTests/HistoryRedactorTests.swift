@@ -39,11 +39,18 @@ struct HistoryRedactorTests {
             HistoryEntry(
                 event: .gate, outcome: "ok",
                 message:
-                    "pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and key AKIAIOSFODNN7EXAMPLE using ci-token-from-environment-77",
+                    """
+                    pushed with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and key AKIAIOSFODNN7EXAMPLE using \
+                    ci-token-from-environment-77
+                    """,
                 decision: HistoryDecision(
                     domain: "canary", verdict: "allow",
                     reasons: [
-                        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U seen"
+                        """
+                        token \
+                        eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U \
+                        seen
+                        """
                     ],
                     engine: "embedded", input: input),
                 details: [

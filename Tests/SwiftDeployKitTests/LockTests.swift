@@ -25,7 +25,10 @@ import Testing
         let message = error?.errorDescription ?? ""
         #expect(
             message.contains(
-                "another swiftdeploy is working on project 'lockproj': alice@\(ProcessInfo.processInfo.hostName) (pid \(getpid())) running deploy since"
+                """
+                another swiftdeploy is working on project 'lockproj': alice@\(ProcessInfo.processInfo.hostName) \
+                (pid \(getpid())) running deploy since
+                """
             ))
         #expect(message.contains("from /srv/a/manifest.yaml"))
         #expect(message.contains("nothing was changed"))

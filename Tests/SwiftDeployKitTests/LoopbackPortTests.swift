@@ -22,20 +22,25 @@ import Testing
         return bound == 0 ? 0 : errno
     }
 
-    /// connect(2) to 127.0.0.1:port; the errno, 0 when it connected.
+    /// `LoopbackPort.connect(port:)`: 0 when it connected (the socket closed again), the errno when it did not.
     static func connectError(_ port: Int) -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        do {
+            close(try LoopbackPort.connect(port: port))
+            return 0
+        } catch let error as LoopbackPortError {
+            return error.code
+        } catch {
+            return -1
         }
-        return connected == 0 ? 0 : errno
+    }
+
+    @Test func aRefusedConnectNamesTheStepThePortAndTheReason() throws {
+        let port = LoopbackPort.refusing()
+        let error = #expect(throws: LoopbackPortError.self) { try LoopbackPort.connect(port: port) }
+        #expect(error?.code == ECONNREFUSED)
+        #expect(
+            error?.description == "loopback port: connect(127.0.0.1:\(port)) failed: Connection refused",
+            "\(String(describing: error))")
     }
 
     @Test func aHeldPortCannotBeTakenByAnotherServerUntilReleased() throws {

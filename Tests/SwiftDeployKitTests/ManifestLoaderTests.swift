@@ -107,7 +107,10 @@ struct ManifestLoaderTests {
         (
             base.replacingOccurrences(of: "driver_type: bridge", with: "driver_type: brige"),
             [
-                "manifest.yaml:9:16: error: network.driver_type must be one of bridge, overlay, macvlan, ipvlan, got \"brige\"; did you mean 'bridge'?"
+                """
+                manifest.yaml:9:16: error: network.driver_type must be one of bridge, overlay, macvlan, ipvlan, \
+                got \"brige\"; did you mean 'bridge'?
+                """
             ]
         ),
         (
@@ -119,51 +122,82 @@ struct ManifestLoaderTests {
         (
             base.replacingOccurrences(of: "image: nginx:1.27", with: "image: \"nginx;\\n  listen 80\""),
             [
-                "manifest.yaml:5:10: error: nginx.image must be an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest), got \"nginx;\\n  listen 80\""
+                """
+                manifest.yaml:5:10: error: nginx.image must be an image reference such as 'nginx:1.27' or \
+                'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest), got \
+                \"nginx;\\n  listen 80\"
+                """
             ]
         ),
         (
             base + "project: \"a}b\"\n",
             [
-                "manifest.yaml:10:10: error: project must be a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters), got \"a}b\""
+                """
+                manifest.yaml:10:10: error: project must be a Compose project name (lowercase letters, digits, \
+                '-' and '_', starting with a letter or digit, at most 63 characters), got \"a}b\"
+                """
             ]
         ),
         (
             base.replacingOccurrences(
                 of: "  port: 3000", with: "  port: 3000\n  env:\n    SECRET: \"${HOME}\"\n    BAD: \"a\\nb: c\""),
             [
-                "manifest.yaml:5:13: error: services.env.SECRET must be text without '${…}' or '$(…)' (Compose would interpolate it); write a literal '$' as it is, got \"${HOME}\"",
-                "manifest.yaml:6:10: error: services.env.BAD must be text without newlines or control characters, got \"a\\nb: c\"",
+                """
+                manifest.yaml:5:13: error: services.env.SECRET must be text without '${…}' or '$(…)' (Compose \
+                would interpolate it); write a literal '$' as it is, got \"${HOME}\"
+                """,
+                """
+                manifest.yaml:6:10: error: services.env.BAD must be text without newlines or control characters, \
+                got \"a\\nb: c\"
+                """,
             ]
         ),
         (
             base.replacingOccurrences(
                 of: "  port: 8080", with: "  port: 8080\n  contact: \"ops@example.com'; return 200 'x\""),
             [
-                "manifest.yaml:7:12: error: nginx.contact must be an e-mail address such as 'ops@example.com', got \"ops@example.com'; return 200 'x\""
+                """
+                manifest.yaml:7:12: error: nginx.contact must be an e-mail address such as 'ops@example.com', got \
+                \"ops@example.com'; return 200 'x\"
+                """
             ]
         ),
         (
             base.replacingOccurrences(
                 of: "  port: 3000",
                 with:
-                    "  port: 3000\n  mode: canary\n  healthcheck:\n    path: \"/h; deny all\"\n    interval: 5 seconds"),
+                    """
+                      port: 3000\n  mode: canary\n  healthcheck:\n    path: \"/h; deny all\"\n    interval: 5 \
+                    seconds
+                    """),
             [
-                "manifest.yaml:6:11: error: services.healthcheck.path must be an absolute HTTP path such as '/healthz' (letters, digits, '.', '_', '~', '-', '/'), got \"/h; deny all\"",
-                "manifest.yaml:7:15: error: services.healthcheck.interval must be a duration such as 30s, 500ms or 1m30s (or whole seconds), got \"5 seconds\"",
+                """
+                manifest.yaml:6:11: error: services.healthcheck.path must be an absolute HTTP path such as \
+                '/healthz' (letters, digits, '.', '_', '~', '-', '/'), got \"/h; deny all\"
+                """,
+                """
+                manifest.yaml:7:15: error: services.healthcheck.interval must be a duration such as 30s, 500ms or \
+                1m30s (or whole seconds), got \"5 seconds\"
+                """,
             ]
         ),
         (
             base + "metrics:\n  source: prometheus\n  min_requests: yes\n",
             [
-                "manifest.yaml:11:3: error: metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090",
+                """
+                manifest.yaml:11:3: error: metrics.prometheus_url is required when metrics.source is prometheus; \
+                set it to your Prometheus server, e.g. http://127.0.0.1:9090
+                """,
                 "manifest.yaml:12:17: error: metrics.min_requests must be an integer, got string \"yes\"",
             ]
         ),
         (
             base + "version: 2\n",
             [
-                "manifest.yaml:10:10: error: version must be 1 (the only manifest schema this swiftdeploy knows), got 2; upgrade swiftdeploy to read newer manifests"
+                """
+                manifest.yaml:10:10: error: version must be 1 (the only manifest schema this swiftdeploy knows), \
+                got 2; upgrade swiftdeploy to read newer manifests
+                """
             ]
         ),
         (
@@ -177,7 +211,10 @@ struct ManifestLoaderTests {
         (
             "services:\n  image: [unclosed\n",
             [
-                "manifest.yaml:3:1: error: not valid YAML: while parsing a flow sequence: did not find expected ',' or ']'"
+                """
+                manifest.yaml:3:1: error: not valid YAML: while parsing a flow sequence: did not find expected \
+                ',' or ']'
+                """
             ]
         ),
         (
@@ -189,15 +226,24 @@ struct ManifestLoaderTests {
         (
             base.replacingOccurrences(of: "  port: 8080", with: "  port: 8080\n  admin_port: 8080"),
             [
-                "manifest.yaml:5:3: error: nginx.admin_port must differ from nginx.port (both are 8080); set nginx.admin_port to a free port"
+                """
+                manifest.yaml:5:3: error: nginx.admin_port must differ from nginx.port (both are 8080); set \
+                nginx.admin_port to a free port
+                """
             ]
         ),
         (
             base.replacingOccurrences(
                 of: "  port: 3000", with: "  port: 3000\n  name: nginx\n  env:\n    MODE: canary"),
             [
-                "manifest.yaml:4:9: error: services.name must not be 'nginx': that name is taken by the generated nginx service",
-                "manifest.yaml:6:5: error: services.env.MODE is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead",
+                """
+                manifest.yaml:4:9: error: services.name must not be 'nginx': that name is taken by the generated \
+                nginx service
+                """,
+                """
+                manifest.yaml:6:5: error: services.env.MODE is set by swiftdeploy from services.mode, \
+                services.version and services.port; set those keys instead
+                """,
             ]
         ),
     ]
@@ -211,7 +257,10 @@ struct ManifestLoaderTests {
     @Test func emptyManifestSaysWhatIsNeeded() {
         #expect(
             problems("") == [
-                "manifest.yaml:1:1: error: the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"
+                """
+                manifest.yaml:1:1: error: the manifest is empty; it needs at least services.image, services.port, \
+                nginx.image, nginx.port, network.name and network.driver_type
+                """
             ])
     }
 

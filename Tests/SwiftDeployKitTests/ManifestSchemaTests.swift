@@ -28,7 +28,11 @@ struct ManifestSchemaTests {
             }
             for key in loader where !table.contains(key) {
                 Issue.record(
-                    "the loader accepts '\(Self.join(section, key))' but ManifestSchema (and so schema/manifest.schema.json) lacks it: add it to ManifestSchema.keys and run scripts/generate-schema"
+                    """
+                    the loader accepts '\(Self.join(section, key))' but ManifestSchema (and so \
+                    schema/manifest.schema.json) lacks it: add it to ManifestSchema.keys and run \
+                    scripts/generate-schema
+                    """
                 )
             }
             for key in table where !loader.contains(key) {
@@ -46,7 +50,10 @@ struct ManifestSchemaTests {
         }
         for section in reader.allowedKeys.keys where !sections.contains(section) && !section.contains("[") {
             Issue.record(
-                "the loader reads a section '\(section)' that ManifestSchema does not declare: add it to ManifestSchema.keys"
+                """
+                the loader reads a section '\(section)' that ManifestSchema does not declare: add it to \
+                ManifestSchema.keys
+                """
             )
         }
     }
@@ -60,7 +67,10 @@ struct ManifestSchemaTests {
         }
         for path in read.subtracting(leaves).sorted() {
             Issue.record(
-                "the loader reads '\(path)' but ManifestSchema lacks it: add it to ManifestSchema.keys and run scripts/generate-schema"
+                """
+                the loader reads '\(path)' but ManifestSchema lacks it: add it to ManifestSchema.keys and run \
+                scripts/generate-schema
+                """
             )
         }
     }

@@ -246,7 +246,10 @@ final class MovingMetrics: @unchecked Sendable {
         }
         guard let figures else {
             Issue.record(
-                "Prometheus (running: \(process.isRunning)) never had a full window of job \(job): \(try dir.read("prometheus.log").suffix(800))"
+                """
+                Prometheus (running: \(process.isRunning)) never had a full window of job \(job): \
+                \(try dir.read("prometheus.log").suffix(800))
+                """
             )
             return
         }

@@ -56,7 +56,8 @@ import Testing
                 ("10.0.1.5", try snapshot(replica(ok: 100, errors: 40), at: 0)),
                 ("10.0.1.6", try snapshot(replica(ok: 100, errors: 0), at: 0)),
             ], source: source)
-        // Within the window .5 served 50 more errors, then Swarm replaced it by .7: the second scrape sees .6 and .7 only.
+        // Within the window .5 served 50 more errors, then Swarm replaced it by .7: the second scrape sees .6 and .7
+        // only.
         let second = SwarmReplicaMetricsSource.merge(
             [
                 ("10.0.1.6", try snapshot(replica(ok: 150, errors: 0), at: 10)),
@@ -125,7 +126,10 @@ import Testing
         #expect(figures.p99Ms == nil)
         #expect(
             figures.insufficient == [
-                "only 0 requests in the 10.0s window, fewer than metrics.min_requests (20): send traffic or lengthen the window"
+                """
+                only 0 requests in the 10.0s window, fewer than metrics.min_requests (20): send traffic or \
+                lengthen the window
+                """
             ])
         #expect(figures.json["p99_ms"] == .null)
     }

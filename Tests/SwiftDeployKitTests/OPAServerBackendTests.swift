@@ -35,7 +35,10 @@ import Testing
                 deny
                     == .decided(
                         deny: [
-                            "error rate is 5% (10 of 200 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)"
+                            """
+                            error rate is 5% (10 of 200 requests answered 5xx), above the maximum ratio of 0.01 \
+                            (thresholds.json canary.max_error_rate)
+                            """
                         ], warn: []))
             var healthy = Self.input
             if case .object(var top) = healthy, case .object(var metrics)? = top["metrics"] {

@@ -81,7 +81,8 @@ struct ObservabilityRenderTests {
             #expect(rules.contains("runbook: 'runbooks/\(alert).md'"))
         }
         #expect(rules.contains("severity: page") && rules.contains("severity: ticket"))
-        // The latency objective counts requests slower than 300ms through the 0.3 bucket, however the client writes `le`.
+        // The latency objective counts requests slower than 300ms through the 0.3 bucket, however the client writes
+        // `le`.
         #expect(rules.contains(#"le=~"0\\.3""#))
         // Health and metrics paths are left out of every objective.
         #expect(rules.contains(#"path!~"/healthz|/metrics""#))
@@ -175,7 +176,10 @@ struct ObservabilityRenderTests {
         var rules = "groups:\n  - name: dashboard\n    rules:\n"
         for (index, query) in queries.enumerated() {
             rules +=
-                "      - record: dashboard:query\(index)\n        expr: '\(query.expr.replacingOccurrences(of: "'", with: "''"))'\n"
+                """
+                      - record: dashboard:query\(index)\n        expr: \
+                '\(query.expr.replacingOccurrences(of: "'", with: "''"))'\n
+                """
         }
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-dash")
         defer { dir.remove() }

@@ -203,7 +203,10 @@ struct FixedMetrics: MetricsSource {
         #expect(deny.verdict == .deny)
         #expect(
             deny.reasons == [
-                "error rate is 10% (20 of 200 requests answered 5xx), above the maximum ratio of 0.01 (thresholds.json canary.max_error_rate)",
+                """
+                error rate is 10% (20 of 200 requests answered 5xx), above the maximum ratio of 0.01 \
+                (thresholds.json canary.max_error_rate)
+                """,
                 "p99 latency is 900 ms, above the maximum of 500 ms (thresholds.json canary.max_p99_ms)",
             ])
         let infrastructure = await healthyGate.evaluate(domain: "infrastructure", request: request)

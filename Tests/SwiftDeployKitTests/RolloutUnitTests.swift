@@ -58,7 +58,10 @@ struct RolloutManifestTests {
         ),
         (
             "rollout:\n  steps: [10, 50]\n",
-            "manifest.yaml:13:10: error: rollout.steps must end at 100 (the candidate takes all traffic before it is promoted), got [10, 50]"
+            """
+            manifest.yaml:13:10: error: rollout.steps must end at 100 (the candidate takes all traffic before it \
+            is promoted), got [10, 50]
+            """
         ),
         (
             "rollout:\n  steps: []\n",
@@ -72,7 +75,10 @@ struct RolloutManifestTests {
         ),
         (
             "rollout:\n  steps: 100\n",
-            "manifest.yaml:13:10: error: rollout.steps must be a list of percents such as [10, 50, 100], got integer 100"
+            """
+            manifest.yaml:13:10: error: rollout.steps must be a list of percents such as [10, 50, 100], got \
+            integer 100
+            """
         ),
         (
             "rollout:\n  sticky: yes\n",
@@ -80,7 +86,10 @@ struct RolloutManifestTests {
         ),
         (
             "rollout:\n  on_inconclusive: pasue\n",
-            "manifest.yaml:13:20: error: rollout.on_inconclusive must be one of pause, abort, got \"pasue\"; did you mean 'pause'?"
+            """
+            manifest.yaml:13:20: error: rollout.on_inconclusive must be one of pause, abort, got \"pasue\"; did \
+            you mean 'pause'?
+            """
         ),
         (
             "rollout:\n  interval: 0s\n",
@@ -124,7 +133,10 @@ struct RolloutRenderTests {
             m, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true))
         #expect(
             r.nginxConf.contains(
-                "split_clients \"${swiftdeploy_split_key}\" $swiftdeploy_split {\n        20% canary;\n        * stable;\n    }"
+                """
+                split_clients \"${swiftdeploy_split_key}\" $swiftdeploy_split {\n        20% canary;\n        * \
+                stable;\n    }
+                """
             ))
         #expect(r.nginxConf.contains("set $swiftdeploy_upstream $swiftdeploy_variant_upstream;"))
         #expect(r.nginxConf.contains("canary http://app-canary:3000;"))
@@ -193,7 +205,10 @@ struct RolloutManifestEditTests {
         #expect(m.services.version == "0.2.0")
         #expect(
             try String(contentsOf: url, encoding: .utf8).hasPrefix(
-                "# the team's manifest\nservices:\n  version: 0.2.0\n  image: swiftdeploy/api:0.2.0   # current release\n"
+                """
+                # the team's manifest\nservices:\n  version: 0.2.0\n  image: swiftdeploy/api:0.2.0   # current \
+                release\n
+                """
             ))
     }
 }
@@ -256,8 +271,16 @@ struct RolloutStateTests {
         #expect(status.step == 1)
         #expect(status.weight == 50)
         #expect(status.lastStepJudged == false)
-        #expect(status.canary == .init(image: "a/b:2", version: "2"))
-        #expect(status.stable == .init(image: "a/b:1", version: "1"))
+        // Each side as its containers show it: the image and version, and (since rollout status counts replicas
+        // per side) one replica, running.
+        var canarySide = RolloutStatus.Side(image: "a/b:2", version: "2")
+        canarySide.replicas = 1
+        canarySide.running = 1
+        var stableSide = RolloutStatus.Side(image: "a/b:1", version: "1")
+        stableSide.replicas = 1
+        stableSide.running = 1
+        #expect(status.canary == canarySide)
+        #expect(status.stable == stableSide)
         #expect(status.lastVerdict == "allow")
         #expect(status.steps == [20, 50, 100])
     }
@@ -404,7 +427,8 @@ struct RolloutEvidenceTests {
 
     @Test func seriesWindowsAndComparison() throws {
         let analyzer = RolloutAnalyzer(manifest: try manifest(minRequests: 10))
-        // The candidate: 10 requests a sample, half of them failing, 200 ms each; stable: 40 a sample, none failing, 20 ms.
+        // The candidate: 10 requests a sample, half of them failing, 200 ms each; stable: 40 a sample, none failing, 20
+        // ms.
         let canary = try (0...5).map {
             try snap(at: Double($0) * 2, ok: 5 * $0, failed: 5 * $0, seconds: 0.2, health: 100 * $0)
         }

@@ -389,7 +389,8 @@ import Yams
     }
 
     /// The Swarm refusal comes before the project lock is taken: a previous command killed after its intent would
-    /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was recorded".
+    /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was
+    /// recorded".
     @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
         let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
@@ -484,18 +485,31 @@ import Yams
             try await workflow.setSwarmSplit(
                 try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
-        guard case .swarmLoadedWeightMismatch(let container, let service, let expected, let label, let loaded)? = error
+        guard
+            case .swarmSplitPutBack(let cause, let restored, let failed, let runs, let container, let service)? = error
         else {
-            Issue.record("expected swarmLoadedWeightMismatch, got \(String(describing: error))")
+            Issue.record("expected swarmSplitPutBack, got \(String(describing: error))")
             return
         }
+        #expect(container == "abc123def456" && service == "ro-test_nginx")
         #expect(
-            container == "abc123def456" && service == "ro-test_nginx" && expected == 20 && label == "20"
-                && loaded == "the split of 35%")
+            cause
+                == RolloutError.swarmLoadedWeightMismatch(
+                    container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "20",
+                    loaded: "the split of 35%"
+                ).errorDescription)
+        // Review 2, finding 9: what was put back is said, each step by name, and what nginx runs after it is asked
+        // again
+        // (here the master runs 35% while the label still reads 20: said, not assumed).
+        #expect(
+            restored == ["the previous config (35%)", "the weight label 35", "a reload on them"] && failed.isEmpty,
+            "\(restored) \(failed)")
+        #expect(runs == "the split of 35%, its label '20'", "\(runs)")
         let message = error?.errorDescription ?? ""
         #expect(
             message.contains("abc123def456") && message.contains("expected 20%")
                 && message.contains("nginx runs the split of 35%"), "\(message)")
+        #expect(!message.contains("were put back and"), "\(message)")
         let commands = runner.commands
         let reload = try #require(
             commands.firstIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
@@ -513,9 +527,18 @@ import Yams
             ])
         }
         #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
+        let written = try #require(
+            commands.lastIndex {
+                $0.starts(with: [
+                    "docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#,
+                ])
+            })
+        let reloaded = try #require(
+            commands.lastIndex { $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) })
+        #expect(written < reloaded, "nginx reloaded on it")
         #expect(
-            commands.last?.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]) == true,
-            "nginx reloaded on it")
+            commands[reloaded...].contains { $0.starts(with: Self.adminRequest) },
+            "what nginx runs is asked after the put-back")
     }
 
     /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
@@ -542,11 +565,16 @@ import Yams
                 try await workflow.setSwarmSplit(
                     try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             }
+            guard case .swarmSplitPutBack(let cause, _, _, _, _, _)? = error else {
+                Issue.record("expected swarmSplitPutBack, got \(String(describing: error))")
+                return
+            }
             #expect(
-                error
-                    == .swarmLoadedWeightMismatch(
+                cause
+                    == RolloutError.swarmLoadedWeightMismatch(
                         container: "abc123def456", service: "ro-test_nginx", expected: 20, label: "35",
-                        loaded: "the split of 20%"))
+                        loaded: "the split of 20%"
+                    ).errorDescription)
         }
     }
 
@@ -559,7 +587,10 @@ import Yams
             let live = try swarmLive(rig, weight: weight)
             #expect(
                 live.contains(
-                    "location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type text/plain;\n            return 200 \"\(weight)\";"
+                    """
+                    location = \(RolloutWorkflow.loadedWeightPath) {\n            default_type \
+                    text/plain;\n            return 200 \"\(weight)\";
+                    """
                 ), "\(weight)")
         }
         let manifest = try ManifestLoader().load(from: rig.url)
@@ -574,7 +605,7 @@ import Yams
     func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) async throws {
         let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let (workflow, swarm, _) = try swarmSplit(
+        var (workflow, swarm, _) = try swarmSplit(
             rig,
             [
                 (
@@ -583,6 +614,7 @@ import Yams
                         stderr: "Error response from daemon: container abc123def4567890 is not running", status: 1)
                 )
             ])
+        workflow.splitReadBackSeconds = 0.3
         let error = await #expect(throws: RolloutError.self) {
             try await workflow.setSwarmSplit(
                 try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
@@ -601,7 +633,7 @@ import Yams
         let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
-        let (workflow, swarm, runner) = try swarmSplit(
+        var (workflow, swarm, runner) = try swarmSplit(
             rig,
             [
                 (["docker", "exec", "abc123def4567890", "cat"], ScriptedRunner.ok(previous)),
@@ -610,6 +642,7 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [error] invalid PID number", status: 1)
                 ),
             ])
+        workflow.splitReadBackSeconds = 0.3
         await #expect(throws: RolloutError.self) {
             try await workflow.setSwarmSplit(
                 try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
@@ -619,12 +652,15 @@ import Yams
         }
         #expect(
             labels == ["\(CanaryContext.swarmWeightLabel)=50", "\(CanaryContext.swarmWeightLabel)=35"], "\(labels)")
-        let writes = runner.commands.filter { $0.starts(with: ["docker", "exec", "abc123def4567890", "bash"]) }
+        let write = ["docker", "exec", "abc123def4567890", "bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#]
+        let writes = runner.commands.filter { $0.starts(with: write) }
         #expect(writes.count == 2 && writes.last?.contains(previous) == true, "the previous config is written back")
-        let last = try #require(runner.commands.last)
+        let written = try #require(runner.commands.lastIndex { $0.starts(with: write) })
         #expect(
-            last.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"]),
-            "nginx is reloaded on it: \(last)")
+            runner.commands[written...].contains {
+                $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"])
+            },
+            "nginx is reloaded on it: \(runner.commands)")
     }
 
     /// docker-stack.yml takes the new weight only once the live change succeeded: after `nginx -t` refused it, the file
@@ -746,6 +782,8 @@ import Yams
                     ["docker", "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}"],
                     ScriptedRunner.ok(running + "\n")
                 ),
+                (Self.adminRequest, Self.admin("0")),  // after the stack deploy nginx runs 0%, as it should
+                (Self.weightLabelFormat, ScriptedRunner.ok("0\n")),
                 (["docker", "service", "inspect", "--format"], ScriptedRunner.ok("ro-test_nginx_000000000000 \n")),
                 (["docker", "service", "ls"], ScriptedRunner.ok("")),
                 (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
@@ -765,6 +803,59 @@ import Yams
         let services = try #require(stackFile["services"] as? [String: [String: Any]])
         #expect(services["app"]?["image"] as? String == running)
         #expect(services["app-canary"]?["image"] as? String == "swiftdeploy/api:0.2.0")
+        // After the stack deploy, what nginx loaded is asked (finding 3 of review 2): it runs 0%, so nothing is
+        // rewritten.
+        #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) }, "\(runner.commands)")
+        #expect(
+            !runner.commands.contains {
+                $0.starts(with: ["docker", "exec", "abc123def4567890", "nginx", "-s", "reload"])
+            })
+    }
+
+    /// `rollout status` on Swarm: nginx's weight label beside the history's weight (a difference is a note naming what
+    /// to do, a label that cannot be read is said, not hidden) and each side's replicas, a non-running one named.
+    @Test func statusShowsTheLabelsWeightAndEachSidesReplicas() async throws {
+        let rig = try await Rig()
+        defer { rig.remove() }
+        try await Self.paused(rig)
+        let manifest = try ManifestLoader().load(from: rig.url)
+        let reader = RolloutStateReader(manifest: manifest, lock: rig.lock)
+        let containers = [
+            ContainerStatus(
+                id: "t1", name: "app.1", service: "app", state: "running", image: "swiftdeploy/api:0.1.0",
+                environment: ["APP_VERSION": "0.1.0"], node: "vm (abc)"),
+            ContainerStatus(
+                id: "t2", name: "app.2", service: "app", state: "running", image: "swiftdeploy/api:0.1.0",
+                environment: ["APP_VERSION": "0.1.0"], node: "vm (abc)"),
+            ContainerStatus(
+                id: "t3", name: "app-canary.1", service: "app-canary", state: "running", image: "swiftdeploy/api:0.2.0",
+                environment: ["APP_VERSION": "0.2.0"], node: "vm (abc)"),
+            ContainerStatus(
+                id: "t4", name: "app-canary.2", service: "app-canary", state: "starting",
+                image: "swiftdeploy/api:0.2.0", environment: ["APP_VERSION": "0.2.0"], node: "w2 (def)"),
+        ]
+        let agreeing = try reader.status(containers: containers, nginxWeightLabel: .success("50"))
+        #expect(agreeing.weight == 50 && agreeing.nginxWeightLabel == "50")
+        #expect(!agreeing.notes.contains { $0.contains("weight label") }, "\(agreeing.notes)")
+        #expect(agreeing.stable?.replicas == 2 && agreeing.stable?.running == 2 && agreeing.stable?.notRunning == [])
+        #expect(
+            agreeing.canary?.replicas == 2 && agreeing.canary?.running == 1
+                && agreeing.canary?.notRunning == ["app-canary.2 starting on w2 (def)"])
+        #expect(
+            agreeing.json["canary"]?["replicas_running"] == .int(1)
+                && agreeing.json["nginx_weight_label"] == .string("50"))
+        let differing = try reader.status(containers: containers, nginxWeightLabel: .success("10"))
+        #expect(
+            differing.notes.contains { $0.contains("nginx's weight label says '10' where the history says 50%") },
+            "\(differing.notes)")
+        let unreadable = try reader.status(
+            containers: containers,
+            nginxWeightLabel: .failure(
+                RuntimeError.commandFailed(command: "docker service inspect", status: 1, output: "Cannot connect")))
+        #expect(
+            unreadable.nginxWeightLabel == nil
+                && unreadable.notes.contains { $0.contains("could not be read") && $0.contains("Cannot connect") },
+            "\(unreadable.notes)")
     }
 
     /// A rollout paused at its first step, then the project moved to a scripted Swarm whose nginx task runs on another
@@ -795,10 +886,11 @@ import Yams
         }
     }
 
-    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause`, `abort` and `promote` on a node where nginx's task does not
-    /// run are refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none
-    /// of them starts a rollback.
-    @Test(arguments: ["resume", "pause", "abort", "promote"])
+    /// Issue 13 (nginx moved mid-rollout): `resume`, `pause` and `promote` on a node where nginx's task does not run
+    /// are
+    /// refused as `start` is, before the lock or any record, naming the command and `docker service ps`; none of them
+    /// starts a rollback. (`abort` is not refused: it takes the label path, see below.)
+    @Test(arguments: ["resume", "pause", "promote"])
     func onSwarmResumeAndControlAreRefusedWhereNginxDoesNotRun(_ action: String) async throws {
         let rig = try await Rig()
         defer { rig.remove() }
@@ -857,39 +949,20 @@ import Yams
         #expect(Self.changedNothing(runner), "\(runner.commands)")
     }
 
-    /// Rolling back while nginx's task runs on another manager (the running CLI's step failed with noLocalTask): the
+    /// Review 2, findings 2, 4 and 9: `rollout abort` on a manager whose nginx task runs elsewhere is not refused: the
     /// weight label is set to 0 with nginx's task replaced by Swarm (`service update --force`, so the config is
-    /// rendered with it), and the stack is deployed without the candidate anyway; the rollout ends rolled back.
-    @Test func onSwarmARollbackWhereNginxDoesNotRunSetsTheLabelAndStillRemovesTheCandidate() async throws {
+    /// rendered
+    /// with it), the candidate's service removed by name, no stack deployed (stable and nginx otherwise untouched), and
+    /// the rollback record says nginx was replaced.
+    @Test func onSwarmAnAbortWhereNginxDoesNotRunTakesTheLabelPathAndDeploysNoStack() async throws {
         let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
-        let service =
-            #"[{"ID":"svc1","Spec":{"Name":"ro-test_app","Mode":{"Replicated":{"Replicas":1}},"TaskTemplate":{"ContainerSpec":{"Image":"x"}}}}]"#
         let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
-            let wanted = StackContext.nginxConfigName(
-                project: "ro-test", nginxConf: try ConfigRenderer().render(manifest).nginxConf)
-            return [
-                (["docker", "service", "inspect", "--format"], ScriptedRunner.ok(wanted + " \n")),
-                (["docker", "service", "inspect"], ScriptedRunner.ok(service)),
-                (["docker", "service", "ls"], ScriptedRunner.ok("svc1\n")),
-                (["docker", "service", "ps"], ScriptedRunner.ok("t1\n")),
-                (
-                    ["docker", "inspect", "--type", "task"],
-                    ScriptedRunner.ok(#"[{"Spec":{"ContainerSpec":{"Image":"x"}}}]"#)
-                ),
-                (["docker", "service", "update"], ScriptedRunner.ok("")),
-                (["docker", "stack", "deploy"], ScriptedRunner.ok("")),
-                (["docker", "config", "ls"], ScriptedRunner.ok("")),
-                (["docker", "service", "rm"], ScriptedRunner.ok("")),
-            ]
+            try Self.swarmStack(manifest, nginxHere: false)
         }
-        let plan = try await #require(try workflow.plan(of: try rig.status()))
-        let session = try await workflow.context.beginAction("rollout abort")
-        try await workflow.rollback(
-            plan: plan, manifest: workflow.manifest, outcome: "failed", reason: "step 1 could not set the split",
-            session: session, progress: { _ in })
-        session.release()
+        let report = try await workflow.control("abort", override: nil, progress: { _ in })
+        #expect(report.outcome == .rolledBack)
         let commands = runner.commands
         #expect(!commands.contains { $0.starts(with: ["docker", "exec"]) }, "\(commands)")
         let update = try #require(
@@ -897,16 +970,22 @@ import Yams
         #expect(
             commands[update].contains("--force") && commands[update].contains("\(CanaryContext.swarmWeightLabel)=0")
                 && commands[update].last == "ro-test_nginx", "\(commands[update])")
-        let deploy = try #require(
-            commands.firstIndex { $0.starts(with: ["docker", "stack", "deploy"]) },
-            "the stack was not deployed: \(commands)")
-        #expect(update < deploy)
-        #expect(commands.contains { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" })
+        let remove = try #require(
+            commands.firstIndex { $0.starts(with: ["docker", "service", "rm"]) && $0.last == "ro-test_app-canary" },
+            "\(commands)")
+        #expect(update < remove)
+        #expect(
+            !commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) },
+            "a rollback deploys no stack: \(commands)")
         #expect(!(try rig.dir.read("docker-stack.yml")).contains("app-canary"))
         let last = try #require(try rig.history().last)
         #expect(
-            last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "failed",
+            last["details"]?["phase"]?.stringValue == "aborted" && last["outcome"]?.stringValue == "aborted",
             "\(last.jsonString())")
+        #expect(
+            last["details"]?["nginx_replaced"] == .bool(true) && last["details"]?["nginx_node"] != nil,
+            "\(last.jsonString())")
+        #expect(last["message"]?.stringValue?.contains("nginx's task was replaced") == true, "\(last.jsonString())")
     }
 
     /// As `pausedOnSwarm` for a rig already paused, with answers that depend on the swarm manifest.

@@ -99,7 +99,10 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
 
     @Test(arguments: [
         (
-            "ERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on endpoint p_nginx_1: Bind for 0.0.0.0:18080 failed: port is already allocated",
+            """
+            ERROR: for nginx  Cannot start service nginx: driver failed programming external connectivity on \
+            endpoint p_nginx_1: Bind for 0.0.0.0:18080 failed: port is already allocated
+            """,
             18080
         ),
         ("Error starting userland proxy: listen tcp4 127.0.0.1:19180: bind: address already in use", 19180),
@@ -110,7 +113,10 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
 
     @Test func missingImageIsRecognised() {
         let output =
-            "Pulling app (swiftdeploy/api:9.9.9)...\nERROR: pull access denied for swiftdeploy/api, repository does not exist or may require 'docker login'"
+            """
+            Pulling app (swiftdeploy/api:9.9.9)...\nERROR: pull access denied for swiftdeploy/api, repository \
+            does not exist or may require 'docker login'
+            """
         #expect(ComposeRuntime.missingImage(in: output) == "swiftdeploy/api")
     }
 

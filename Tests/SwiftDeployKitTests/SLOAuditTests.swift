@@ -92,7 +92,8 @@ import Testing
             ])
     }
 
-    /// Hostile: Prometheus is down, or has no requests in the period. Compliance is unknown with the reason, never 100%.
+    /// Hostile: Prometheus is down, or has no requests in the period. Compliance is unknown with the reason, never
+    /// 100%.
     @Test func complianceIsUnknownWithoutPrometheusOrRequests() async throws {
         let port = LoopbackHTTPServer.unusedPort()
         let down = try SLOGateTests.Project(prometheusURL: "http://127.0.0.1:\(port)")

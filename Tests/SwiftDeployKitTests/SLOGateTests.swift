@@ -184,7 +184,10 @@ import Testing
         #expect(decision.verdict == .deny)
         #expect(
             decision.reasons == [
-                "change failure rate is 0.4 (4 of the last 10 changes failed), above the maximum ratio of 0.15 (thresholds.json slo.max_change_failure_rate)"
+                """
+                change failure rate is 0.4 (4 of the last 10 changes failed), above the maximum ratio of 0.15 \
+                (thresholds.json slo.max_change_failure_rate)
+                """
             ])
         #expect(decision.input["delivery"]?["change_failure_rate"] == .double(0.4))
 
@@ -206,7 +209,10 @@ import Testing
         #expect(decision.verdict == .deny)
         #expect(
             decision.reasons == [
-                "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
+                """
+                objective availability burns its error budget at 20x over 1h and 100x over 5m, above the \
+                page-level 14.4x (thresholds.json slo.page_burn_rates)
+                """
             ])
     }
 
@@ -219,7 +225,10 @@ import Testing
         #expect(decision.verdict == .warn)
         #expect(
             decision.reasons == [
-                "objective availability burns its error budget at 4x over 1d and 4x over 2h, above the ticket-level 3x (thresholds.json slo.ticket_burn_rates)"
+                """
+                objective availability burns its error budget at 4x over 1d and 4x over 2h, above the \
+                ticket-level 3x (thresholds.json slo.ticket_burn_rates)
+                """
             ])
     }
 
@@ -233,7 +242,10 @@ import Testing
         #expect(decision.reasons.first?.hasPrefix("objective availability has -0.") == true, "\(decision.reasons)")
         #expect(
             decision.reasons.first?.hasSuffix(
-                "of its 30d error budget left (as a fraction), at or below the minimum 0 (thresholds.json slo.min_error_budget_remaining)"
+                """
+                of its 30d error budget left (as a fraction), at or below the minimum 0 (thresholds.json \
+                slo.min_error_budget_remaining)
+                """
             ) == true)
     }
 
@@ -286,7 +298,10 @@ import Testing
             "\(decision.reasons)")
         #expect(
             decision.reasons.first?.hasSuffix(
-                "; start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url"
+                """
+                ; start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix \
+                metrics.prometheus_url
+                """
             ) == true,
             "\(decision.reasons)")
 
@@ -296,7 +311,10 @@ import Testing
         #expect(noURL.verdict == .inconclusive)
         #expect(
             noURL.reasons == [
-                "slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url"
+                """
+                slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy \
+                runs one) or metrics.prometheus_url
+                """
             ])
 
         var withoutSLO = none.manifest
@@ -308,7 +326,8 @@ import Testing
     // MARK: a real Prometheus with the generated rules
 
     /// Debian's Prometheus loaded with the rules `init` generates, scraping a loopback stand-in of the service
-    /// every 500 ms: healthy traffic allows; a burst of errors denies with the page-level reason (all the data is minutes
+    /// every 500 ms: healthy traffic allows; a burst of errors denies with the page-level reason (all the data is
+    /// minutes
     /// old, so every window from 5m to 30d is evaluated on the data present); Prometheus stopped is inconclusive.
     @Test(.requires(.prometheus)) func realPrometheusWithTheGeneratedRules() async throws {
         let binary = try TestRequirement.prometheus.value()
@@ -353,7 +372,10 @@ import Testing
                 if decision.verdict == verdict { return decision }
             }
             Issue.record(
-                "no \(verdict) within \(seconds)s; last: \(last?.verdict.rawValue ?? "none") \(last?.reasons ?? []); log: \((try? project.dir.read("prom/prometheus.log").suffix(600)) ?? "")"
+                """
+                no \(verdict) within \(seconds)s; last: \(last?.verdict.rawValue ?? "none") \
+                \(last?.reasons ?? []); log: \((try? project.dir.read("prom/prometheus.log").suffix(600)) ?? "")
+                """
             )
             return nil
         }

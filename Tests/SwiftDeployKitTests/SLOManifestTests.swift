@@ -80,7 +80,12 @@ struct SLOManifestTests {
                 """)
         #expect(
             found == [
-                "manifest.yaml:15:18: error: slo.objectives[0].threshold must be one of the service's histogram bucket bounds (observability.histogram_buckets): 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 300ms, 350ms, 400ms, 450ms, 500ms, 550ms, 600ms, 700ms, 800ms, 900ms, 1s, 1500ms, 2s, 2500ms, 5s; got 320ms. Pick one of them, or list the service's real buckets in observability.histogram_buckets"
+                """
+                manifest.yaml:15:18: error: slo.objectives[0].threshold must be one of the service's histogram \
+                bucket bounds (observability.histogram_buckets): 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 300ms, \
+                350ms, 400ms, 450ms, 500ms, 550ms, 600ms, 700ms, 800ms, 900ms, 1s, 1500ms, 2s, 2500ms, 5s; got \
+                320ms. Pick one of them, or list the service's real buckets in observability.histogram_buckets
+                """
             ])
     }
 
@@ -100,30 +105,48 @@ struct SLOManifestTests {
         #expect(
             problems(base + "observability:\n  histogram_buckets: [1s, 100ms]\n")
                 == [
-                    "manifest.yaml:12:27: error: observability.histogram_buckets must be strictly increasing, got 100ms after 1s"
+                    """
+                    manifest.yaml:12:27: error: observability.histogram_buckets must be strictly increasing, got \
+                    100ms after 1s
+                    """
                 ])
     }
 
     @Test(arguments: [
         (
             "100",
-            "slo.objectives[0].target must be more than 0 and less than 100 (100 leaves no error budget, so every error would be an infinite burn rate), got 100"
+            """
+            slo.objectives[0].target must be more than 0 and less than 100 (100 leaves no error budget, so every \
+            error would be an infinite burn rate), got 100
+            """
         ),
         (
             "0",
-            "slo.objectives[0].target must be more than 0 and less than 100 (100 leaves no error budget, so every error would be an infinite burn rate), got 0"
+            """
+            slo.objectives[0].target must be more than 0 and less than 100 (100 leaves no error budget, so every \
+            error would be an infinite burn rate), got 0
+            """
         ),
         (
             "\"99.5\"",
-            "slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less than 100), got string \"99.5\""
+            """
+            slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less \
+            than 100), got string \"99.5\"
+            """
         ),
         (
             ".nan",
-            "slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less than 100), got string \".nan\""
+            """
+            slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less \
+            than 100), got string \".nan\"
+            """
         ),
         (
             "-5",
-            "slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less than 100), got integer -5"
+            """
+            slo.objectives[0].target must be a percentage written as a number such as 99.5 (more than 0, less \
+            than 100), got integer -5
+            """
         ),
         ("0.995", ""),
     ])

@@ -28,7 +28,10 @@ import Testing
         defer { rig.remove() }
         let reason =
             verdict == .deny
-            ? "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
+            ? """
+            objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level \
+            14.4x (thresholds.json slo.page_burn_rates)
+            """
             : "slo: Prometheus at http://127.0.0.1:9090 is not reachable"
         rig.gate = FakePolicyGate(["slo": (verdict, [reason])])
         let error = await #expect(throws: LifecycleError.self) { try await rig.start() }

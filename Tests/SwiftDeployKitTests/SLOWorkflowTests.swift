@@ -69,7 +69,10 @@ import Testing
         rig.gate.set(
             "slo", .deny,
             reasons: [
-                "objective availability burns its error budget at 20x over 1h and 100x over 5m, above the page-level 14.4x (thresholds.json slo.page_burn_rates)"
+                """
+                objective availability burns its error budget at 20x over 1h and 100x over 5m, above the \
+                page-level 14.4x (thresholds.json slo.page_burn_rates)
+                """
             ])
         let error = await #expect(throws: LifecycleError.self) {
             try await DeployWorkflow(context: try rig.context()).run()

@@ -37,7 +37,10 @@ struct SwarmClusterTests {
     }
 
     @Test(
-        "two engines: the worker joins, images are copied, a task on the worker answers a container on the manager over the overlay; stopping the worker's engine shows it down; tear-down leaves nothing"
+        """
+        two engines: the worker joins, images are copied, a task on the worker answers a container on the manager \
+        over the overlay; stopping the worker's engine shows it down; tear-down leaves nothing
+        """
     )
     func twoNodesWorkAndTearDownLeavesNothing() throws {
         #expect(try Self.swarmState() == "inactive", "the shared engine must not be in a swarm before the test")
@@ -112,7 +115,11 @@ struct SwarmClusterTests {
         ]).output
         #expect(!onManager.contains(svc))
         let probe =
-            "for i in $(seq 1 30); do if exec 3<>/dev/tcp/tasks.\(svc)/3000; then printf 'GET /healthz HTTP/1.1\\r\\nHost: api\\r\\nConnection: close\\r\\n\\r\\n' >&3; timeout 10 cat <&3; exit 0; fi; sleep 1; done; exit 1"
+            """
+            for i in $(seq 1 30); do if exec 3<>/dev/tcp/tasks.\(svc)/3000; then printf 'GET /healthz \
+            HTTP/1.1\\r\\nHost: api\\r\\nConnection: close\\r\\n\\r\\n' >&3; timeout 10 cat <&3; exit 0; fi; \
+            sleep 1; done; exit 1
+            """
         let answer = try DockerTestEnvironment.docker([
             "run", "--rm", "--network", net, Self.debian, "bash", "-c", probe,
         ])
@@ -161,7 +168,10 @@ struct SwarmClusterTests {
     }
 
     @Test(
-        "the leftovers of a cluster whose owner died (engine running, swarm on, namespace, links, directory) are swept by the next start's sweep"
+        """
+        the leftovers of a cluster whose owner died (engine running, swarm on, namespace, links, directory) are \
+        swept by the next start's sweep
+        """
     )
     func staleLeftoversAreSwept() throws {
         let cluster = try SwarmCluster.start(images: [])
@@ -227,7 +237,10 @@ struct SwarmClusterTests {
     }
 
     @Test(
-        "the sweep touches only names of the harness's exact shape (sdsn-<6 hex>), never a file or directory that merely starts alike"
+        """
+        the sweep touches only names of the harness's exact shape (sdsn-<6 hex>), never a file or directory that \
+        merely starts alike
+        """
     )
     func sweepKeepsLookalikes() throws {
         #expect(SwarmCluster.isClusterName("sdsn-0a9f3c"))

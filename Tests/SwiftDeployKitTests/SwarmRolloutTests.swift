@@ -101,7 +101,8 @@ struct SwarmRolloutTests {
     }
 
     /// Issue 13 (nginx replaced at a rollout's start and end): on Swarm nginx's config is the same Go template with and
-    /// without a rollout, so `deploy`, `rollout start`, every step and the end deploy the same Swarm config and the same
+    /// without a rollout, so `deploy`, `rollout start`, every step and the end deploy the same Swarm config and the
+    /// same
     /// nginx service (but for its weight label, which is not part of the task spec): Swarm never replaces nginx's task.
     @Test func deployStartStepsAndEndRenderTheSameNginxService() throws {
         let m = try manifest()

@@ -47,7 +47,8 @@ struct SwarmRuntimeTests {
              {"ID":"t2","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"running",
               "Status":{"State":"starting","Err":""},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}},
              {"ID":"t3","Slot":2,"NodeID":"n2bbbbbbbbbbbbbbbbbbbbbbb","ServiceID":"s1","DesiredState":"shutdown",
-              "Status":{"State":"failed","Err":"task: non-zero exit (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
+              "Status":{"State":"failed","Err":"task: non-zero exit \
+            (1)"},"Spec":{"ContainerSpec":{"Image":"swiftdeploy/api:0.1.0"}}}]
             """
         let tasks = try SwarmTask.parse(
             json, command: "docker inspect", services: ["s1": "app"],
@@ -92,7 +93,10 @@ struct SwarmRuntimeTests {
         ])
         #expect(
             await runtime(runner).failedTaskLines() == [
-                "app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit 1: GET /healthz: 503)"
+                """
+                app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit \
+                1: GET /healthz: 503)
+                """
             ])
     }
 
@@ -171,6 +175,49 @@ struct SwarmRuntimeTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// Review 2, finding 8: a plain deploy (and the mode switch) asks the registry only for images whose text changed
+    /// in
+    /// the stack file (`--resolve-image changed`), so a re-pushed `nginx:1.27` or app tag does not replace a task of a
+    /// deploy that changed nothing; a rollout's runtime resolves nothing (`never`).
+    @Test func aDeployResolvesOnlyTheImagesThatChanged() async throws {
+        let runner = deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0")
+        var swarm = runtime(runner)
+        swarm.commandTimeout = 30
+        try await swarm.up()
+        let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) })
+        let flag = try #require(deploy.firstIndex(of: "--resolve-image"), "\(deploy)")
+        #expect(deploy[flag + 1] == "changed", "\(deploy)")
+        #expect(RolloutWorkflow.pinned(swarm).resolveImage == "never")
+    }
+
+    /// Review 2, finding 1: the reference that pins an image to its registry digest is the `RepoDigests` entry of the
+    /// same repository (Docker Hub's implicit `docker.io/library/` removed); none is nil; a digest reference is itself.
+    @Test(
+        arguments: [
+            ("nginx:1.27", #"["nginx@sha256:aaaa"]"#, "nginx:1.27@sha256:aaaa"),
+            ("docker.io/library/nginx:1.27", #"["nginx@sha256:aaaa"]"#, "docker.io/library/nginx:1.27@sha256:aaaa"),
+            (
+                "registry.example.com:5000/team/app:2.0",
+                #"["other/app@sha256:bbbb","registry.example.com:5000/team/app@sha256:cccc"]"#,
+                "registry.example.com:5000/team/app:2.0@sha256:cccc"
+            ),
+            ("team/app:2.0", #"["other/app@sha256:bbbb"]"#, nil),
+            ("team/app:2.0", "[]", nil),
+        ] as [(String, String, String?)])
+    func anImageIsPinnedByTheDigestOfItsOwnRepository(_ image: String, _ repoDigests: String, _ pinned: String?)
+        async throws
+    {
+        let runner = ScriptedRunner([
+            (
+                ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", image],
+                ScriptedRunner.ok(repoDigests + "\n")
+            )
+        ])
+        #expect(try await runtime(runner).digestReference(image) == pinned)
+        let already = "team/app:2.0@sha256:" + String(repeating: "d", count: 64)
+        #expect(try await runtime(ScriptedRunner([])).digestReference(already) == already)
+    }
+
     @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() async throws {
         let completed = #"{"State":"completed","Message":"update completed","StartedAt":"2026-11-26T19:00:00Z"}"#
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.2.0", update: completed))
@@ -203,7 +250,8 @@ struct SwarmRuntimeTests {
     }
 
     /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
-    /// "all replicas running" could end with one of three running. It is an error naming the service and what was found.
+    /// "all replicas running" could end with one of three running. It is an error naming the service and what was
+    /// found.
     @Test(arguments: [
         #"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
         #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null",

@@ -108,31 +108,56 @@ struct SwarmStackTests {
             base.replacingOccurrences(
                 of: "  port: 3000", with: "  port: 3000\n  placement: [\"node.role == worker\\\"]\\n    x: [\\\"\"]"),
             [
-                "manifest.yaml:4:15: error: services.placement[0] must be \(placementExpectation), got \"node.role == worker\\\"]\\n    x: [\\\"\""
+                """
+                manifest.yaml:4:15: error: services.placement[0] must be \(placementExpectation), got \"node.role \
+                == worker\\\"]\\n    x: [\\\"\"
+                """
             ]
         ),
         (
             base.replacingOccurrences(
                 of: "  port: 3000",
                 with:
-                    "  port: 3000\n  placement:\n    - node.role == boss\n    - node.labels.zone = eu\n    - node.role == worker"
+                    """
+                      port: 3000\n  placement:\n    - node.role == boss\n    - node.labels.zone = eu\n    - \
+                    node.role == worker
+                    """
             ),
             [
-                "manifest.yaml:5:7: error: services.placement[0] must be \(placementExpectation), got \"node.role == boss\"",
-                "manifest.yaml:6:7: error: services.placement[1] must be \(placementExpectation), got \"node.labels.zone = eu\"",
+                """
+                manifest.yaml:5:7: error: services.placement[0] must be \(placementExpectation), got \"node.role \
+                == boss\"
+                """,
+                """
+                manifest.yaml:6:7: error: services.placement[1] must be \(placementExpectation), got \
+                \"node.labels.zone = eu\"
+                """,
             ]
         ),
         (
             base + "runtime: swarm\npolicy:\n  engine: opa\nobservability:\n  prometheus: true\n",
             [
-                "manifest.yaml:12:3: error: policy.engine opa without policy.opa.url needs an OPA sidecar, which runtime: swarm does not generate; set policy.opa.url to an OPA server, use policy.engine: embedded, or runtime: compose",
-                "manifest.yaml:14:3: error: observability.prometheus and observability.alertmanager run inside a Compose stack only; with runtime: swarm run Prometheus outside the stack and set metrics.prometheus_url, or use runtime: compose",
+                """
+                manifest.yaml:12:3: error: policy.engine opa without policy.opa.url needs an OPA sidecar, which \
+                runtime: swarm does not generate; set policy.opa.url to an OPA server, use policy.engine: \
+                embedded, or runtime: compose
+                """,
+                """
+                manifest.yaml:14:3: error: observability.prometheus and observability.alertmanager run inside a \
+                Compose stack only; with runtime: swarm run Prometheus outside the stack and set \
+                metrics.prometheus_url, or use runtime: compose
+                """,
             ]
         ),
     ]
 
     static let placementExpectation =
-        "a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == <value>' or '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, digits, '.', '_' and '-')"
+        """
+        a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == <value>' or \
+        '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), node.platform.os, \
+        node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, digits, '.', '_' and \
+        '-')
+        """
 
     @Test(arguments: invalid.indices)
     func invalidSwarmKeysAreReportedWithTheirPosition(_ index: Int) {

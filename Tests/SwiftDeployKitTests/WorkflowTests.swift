@@ -176,7 +176,8 @@ import Testing
         #expect(logs.hasPrefix("log line of app-"))
     }
 
-    /// Reviewer's finding: `--timeout` was applied per step (the health wait got a fresh budget after `up`), so a deploy
+    /// Reviewer's finding: `--timeout` was applied per step (the health wait got a fresh budget after `up`), so a
+    /// deploy
     /// could take twice its timeout. It is one deadline: a slow `up` leaves the health wait only what remains.
     @Test func theTimeoutIsOneDeadlineForTheWholeDeploy() async throws {
         let rig = try Rig()
@@ -307,7 +308,10 @@ import Testing
         let report = try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         #expect(
             report.drift
-                == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)"
+                == """
+                manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was \
+                edited while deployed)
+                """
         )
         #expect(report.outcome == .promoted)
         #expect(rig.runtime.app?.environment["MODE"] == "canary")
@@ -353,7 +357,10 @@ import Testing
         ).snapshot()
         #expect(
             drifted.drift
-                == "manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was edited while deployed)"
+                == """
+                manifest.yaml says services.mode canary but the running app is in stable mode (the manifest was \
+                edited while deployed)
+                """
         )
         #expect(drifted.manifestMode == .canary)
         rig.runtime.unhealthyModes = ["canary"]

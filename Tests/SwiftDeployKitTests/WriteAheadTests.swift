@@ -208,7 +208,12 @@ import Testing
         ).run()
         #expect(report.outcome == .promoted)
         let expected =
-            "promote canary by \(crashed.grant.holder.who)@\(crashed.grant.holder.host) (pid \(getpid()), since \(DeployLock.timestampFormatter.string(from: crashed.grant.holder.since))) was interrupted before its outcome was recorded (intent #\(intent.reference.seq)); found: the app runs in stable mode; containers: app running, healthy, nginx running, healthy; the manifest says canary"
+            """
+            promote canary by \(crashed.grant.holder.who)@\(crashed.grant.holder.host) (pid \(getpid()), since \
+            \(DeployLock.timestampFormatter.string(from: crashed.grant.holder.since))) was interrupted before its \
+            outcome was recorded (intent #\(intent.reference.seq)); found: the app runs in stable mode; \
+            containers: app running, healthy, nginx running, healthy; the manifest says canary
+            """
         #expect(warnings.all == [expected])
         let lines = try rig.dir.read("history.jsonl").split(separator: "\n").map { try JSONValue.parse(Data($0.utf8)) }
         let interrupted = try #require(lines.first { $0["event"]?.stringValue == "interrupted" })

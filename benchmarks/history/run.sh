@@ -11,6 +11,7 @@
 #        needs python3, jq, GNU time, sha256sum and Python's duckdb: pip install duckdb)
 # Environment: SWIFTDEPLOY_SCRATCH_PATH  build directory of the release build (default .build,
 #              as scripts/build-images and scripts/demo: one static-stdlib release build)
+#              SWIFTDEPLOY_BIN           measure this release binary instead of building one
 #              SWIFTDEPLOY_BEFORE_BIN    another release binary (e.g. built from an earlier commit): its
 #                                        audit --format json and --verify are measured in the same run, for
 #                                        before/after beside the same sha256sum and DuckDB figures
@@ -29,9 +30,14 @@ python3 -c 'import duckdb' 2>/dev/null || { echo "Python's duckdb is required (p
 command -v sha256sum >/dev/null || { echo "sha256sum is required (coreutils)" >&2; exit 2; }
 
 SCRATCH="${SWIFTDEPLOY_SCRATCH_PATH:-.build}"
-echo "== building swiftdeploy (release) in $SCRATCH"
-swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product swiftdeploy >/dev/null
-BIN="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/swiftdeploy"
+if [ -n "${SWIFTDEPLOY_BIN:-}" ]; then
+  [ -x "$SWIFTDEPLOY_BIN" ] || { echo "SWIFTDEPLOY_BIN=$SWIFTDEPLOY_BIN is not an executable" >&2; exit 2; }
+  BIN="$SWIFTDEPLOY_BIN"
+else
+  echo "== building swiftdeploy (release) in $SCRATCH"
+  swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product swiftdeploy >/dev/null
+  BIN="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/swiftdeploy"
+fi
 
 if [ ! -f "$HIST" ] || [ "$(wc -l < "$HIST")" -ne "$LINES" ]; then
   echo "== generating $LINES lines"

@@ -10,6 +10,7 @@
 #
 # Usage: benchmarks/startup/run.sh [RUNS]   (default 50; needs hyperfine, jq)
 # Environment: SWIFTDEPLOY_SCRATCH_PATH  build directory of the release build (default .build, as scripts/build-images and scripts/demo)
+#              SWIFTDEPLOY_BIN           measure this release binary instead of building one
 #              SWIFTDEPLOY_BEFORE_BIN    another release binary (e.g. built from an earlier commit): measured in the same
 #                                        hyperfine run as before-version and before-gate-infrastructure, for before/after
 # The gate measures the disk of Docker's data root: the first gate after an engine start asks `docker info` (tens
@@ -25,9 +26,14 @@ mkdir -p "$OUT"
 command -v hyperfine >/dev/null || { echo "hyperfine is required (scripts/bootstrap installs it)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "jq is required (apt-get install jq)" >&2; exit 2; }
 
-echo "== building swiftdeploy (release, static Swift stdlib) in $SCRATCH"
-swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product swiftdeploy >/dev/null
-BIN="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/swiftdeploy"
+if [ -n "${SWIFTDEPLOY_BIN:-}" ]; then
+  [ -x "$SWIFTDEPLOY_BIN" ] || { echo "SWIFTDEPLOY_BIN=$SWIFTDEPLOY_BIN is not an executable" >&2; exit 2; }
+  BIN="$SWIFTDEPLOY_BIN"
+else
+  echo "== building swiftdeploy (release, static Swift stdlib) in $SCRATCH"
+  swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product swiftdeploy >/dev/null
+  BIN="$(swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --show-bin-path)/swiftdeploy"
+fi
 echo "binary: $BIN ($(du -h "$BIN" | cut -f1)); dynamic libraries: $(ldd "$BIN" 2>/dev/null | grep -c '=>' || true)"
 
 # A project for the gate: the sample manifest, policies and thresholds in a scratch directory

@@ -279,7 +279,10 @@ struct GoURL {
                     let end = min(i + 3, bytes.count)
                     throw ParseError(
                         message:
-                            "invalid URL escape \(RegoValue.string(String(decoding: bytes[i..<end], as: UTF8.self)).jsonString())"
+                            """
+                            invalid URL escape \
+                            \(RegoValue.string(String(decoding: bytes[i..<end], as: UTF8.self)).jsonString())
+                            """
                     )
                 }
                 decoded.append(h << 4 | l)

@@ -14,7 +14,10 @@ extension Builtins {
             for v in try collection("sum", a, 0) {
                 guard case .number(let n) = v else {
                     throw RegoError.typeError(
-                        "sum: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)"
+                        """
+                        sum: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) \
+                        containing \(v.typeName)
+                        """
                     )
                 }
                 total = total + n
@@ -26,7 +29,10 @@ extension Builtins {
             for v in try collection("product", a, 0) {
                 guard case .number(let n) = v else {
                     throw RegoError.typeError(
-                        "product: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) containing \(v.typeName)"
+                        """
+                        product: operand 1 must be one of {set[number], array[number]} but got \(a[0].typeName) \
+                        containing \(v.typeName)
+                        """
                     )
                 }
                 total = total * n

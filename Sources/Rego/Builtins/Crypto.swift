@@ -37,7 +37,10 @@ extension Builtins {
                 if let bad = s.unicodeScalars.first(where: { !$0.properties.isASCIIHexDigit }) {
                     let code = String(bad.value, radix: 16, uppercase: true)
                     throw RegoError.builtin(
-                        "hex.decode: encoding/hex: invalid byte: U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code) '\(bad)'"
+                        """
+                        hex.decode: encoding/hex: invalid byte: \
+                        U+\(String(repeating: "0", count: max(0, 4 - code.count)) + code) '\(bad)'
+                        """
                     )
                 }
                 throw RegoError.builtin("hex.decode: encoding/hex: odd length hex string")

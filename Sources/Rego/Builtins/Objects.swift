@@ -117,7 +117,10 @@ extension Builtins {
             case .array(let parts): return parts
             default:
                 throw RegoError.typeError(
-                    "\(fn): operand 2 must be one of {set, array} containing string paths or array of path segments but got \(p.typeName)"
+                    """
+                    \(fn): operand 2 must be one of {set, array} containing string paths or array of path \
+                    segments but got \(p.typeName)
+                    """
                 )
             }
         }

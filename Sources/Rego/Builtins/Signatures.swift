@@ -66,9 +66,15 @@ enum BuiltinSignatures {
         "object.union": "(a: object[any: any], b: object[any: any]) => any",
         "object.union_n": "(objects: array[object[any: any]]) => any",
         "json.filter":
-            "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
+            """
+        (object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) \
+        => any
+        """,
         "json.remove":
-            "(object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) => any",
+            """
+        (object: object[any: any], paths: any<array[any<string, array[any]>], set[any<string, array[any]>]>) \
+        => any
+        """,
         "walk": "(x: any) => array[any]",
         "json.patch": "(object: any, patches: array[object[string: any]]) => any",
         // strings
@@ -95,9 +101,15 @@ enum BuiltinSignatures {
         "trim_left": "(value: string, cutset: string) => string",
         "trim_right": "(value: string, cutset: string) => string",
         "strings.any_prefix_match":
-            "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
+            """
+        (search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => \
+        boolean
+        """,
         "strings.any_suffix_match":
-            "(search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => boolean",
+            """
+        (search: any<string, array[string], set[string]>, base: any<string, array[string], set[string]>) => \
+        boolean
+        """,
         "to_number": "(x: any<null, boolean, number, string>) => number",
         "internal.template_string": "(parts: array[any]) => string",
         // regex and glob
@@ -118,7 +130,10 @@ enum BuiltinSignatures {
         "time.clock": "(x: any<number, array[any<number, string>]>) => array[number]",
         "time.date": "(x: any<number, array[any<number, string>]>) => array[number]",
         "time.diff":
-            "(ns1: any<number, array[any<number, string>]>, ns2: any<number, array[any<number, string>]>) => array[number]",
+            """
+        (ns1: any<number, array[any<number, string>]>, ns2: any<number, array[any<number, string>]>) => \
+        array[number]
+        """,
         "time.format": "(x: any<number, array[any<number, string>]>) => string",
         "time.parse_duration_ns": "(duration: string) => number",
         "time.parse_ns": "(layout: string, value: string) => number",
@@ -189,7 +204,10 @@ enum BuiltinSignatures {
         "net.cidr_expand": "(cidr: string) => set[string]",
         "net.cidr_merge": "(addrs: any<array[string], set[string]>) => set[string]",
         "net.cidr_contains_matches":
-            "(cidrs: any<string, array[any], object[string: any], set[any]>, cidrs_or_ips: any<string, array[any], object[string: any], set[any]>) => set[array[any]]",
+            """
+        (cidrs: any<string, array[any], object[string: any], set[any]>, cidrs_or_ips: any<string, array[any], \
+        object[string: any], set[any]>) => set[array[any]]
+        """,
         "semver.is_valid": "(vsn: any) => boolean",
         "providers.aws.sign_req":
             "(request: object[any: any], aws_config: object[any: any], time_ns: number) => object[any: any]",
@@ -199,7 +217,10 @@ enum BuiltinSignatures {
         "graphql.parse":
             "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[object[any: any]]",
         "graphql.parse_and_verify":
-            "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[any<boolean, object[any: any]>]",
+            """
+        (query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => array[any<boolean, \
+        object[any: any]>]
+        """,
         "graphql.is_valid": "(query: any<string, object[any: any]>, schema: any<string, object[any: any]>) => boolean",
         "graphql.schema_is_valid": "(schema: any<string, object[any: any]>) => boolean",
         "semver.compare": "(a: string, b: string) => number",

@@ -313,7 +313,10 @@ enum GoTime {
         var offset: Int? = nil
         func fail() -> RegoError {
             RegoError.builtin(
-                "parsing time \(RegoValue.string(value).jsonString()) as \(RegoValue.string(layout).jsonString()): cannot parse"
+                """
+                parsing time \(RegoValue.string(value).jsonString()) as \(RegoValue.string(layout).jsonString()): \
+                cannot parse
+                """
             )
         }
         func digits(_ min: Int, _ max: Int) throws -> Int {
@@ -426,7 +429,10 @@ enum GoTime {
         }
         guard i == v.count else {
             throw RegoError.builtin(
-                "parsing time \(RegoValue.string(value).jsonString()): extra text: \(RegoValue.string(String(v[i...])).jsonString())"
+                """
+                parsing time \(RegoValue.string(value).jsonString()): extra text: \
+                \(RegoValue.string(String(v[i...])).jsonString())
+                """
             )
         }
         if let pm {
@@ -480,7 +486,10 @@ enum GoTime {
                 throw RegoError.builtin(
                     unit.isEmpty
                         ? "time: missing unit in duration \(RegoValue.string(s).jsonString())"
-                        : "time: unknown unit \(RegoValue.string(unit).jsonString()) in duration \(RegoValue.string(s).jsonString())"
+                        : """
+                        time: unknown unit \(RegoValue.string(unit).jsonString()) in duration \
+                        \(RegoValue.string(s).jsonString())
+                        """
                 )
             }
             total = total + n * RegoNumber(mult)

@@ -23,7 +23,10 @@ extension Builtins {
                 let bare = s.lowercased().trimmingCharacters(in: ["+", "-"])
                 if ["nan", "inf", "infinity"].contains(bare) {
                     throw RegoError.typeError(
-                        "to_number: operand 1 must be a finite number string but got \(RegoValue.string(s).jsonString())"
+                        """
+                        to_number: operand 1 must be a finite number string but got \
+                        \(RegoValue.string(s).jsonString())
+                        """
                     )
                 }
                 guard let n = RegoNumber(parsing: s), !s.hasPrefix("+"), !s.lowercased().contains("inf"),

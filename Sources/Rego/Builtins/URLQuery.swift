@@ -24,7 +24,10 @@ extension Builtins {
                 case .set: values = v.sortedElements
                 default:
                     throw RegoError.typeError(
-                        "\(fn): operand 1 must be object[string: any<string, array[string], set[string]>] but got \(v.typeName) value"
+                        """
+                        \(fn): operand 1 must be object[string: any<string, array[string], set[string]>] but got \
+                        \(v.typeName) value
+                        """
                     )
                 }
                 for x in values {

@@ -37,7 +37,10 @@ public struct GitHubDecisionFormatter: Sendable {
             "## swiftdeploy gate: \(report.verdict.rawValue)\n\n| Domain | Verdict | Engine |\n| --- | --- | --- |\n"
         for decision in report.decisions {
             text +=
-                "| \(markdown(decision.domain)) | \(emoji(decision.verdict)) \(decision.verdict.rawValue) | \(markdown(decision.engine)) |\n"
+                """
+                | \(markdown(decision.domain)) | \(emoji(decision.verdict)) \(decision.verdict.rawValue) | \
+                \(markdown(decision.engine)) |\n
+                """
         }
         for decision in report.decisions where !decision.reasons.isEmpty || !decision.warnings.isEmpty {
             text += "\n### \(markdown(decision.domain))\n\n"

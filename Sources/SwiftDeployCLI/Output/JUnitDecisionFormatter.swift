@@ -66,7 +66,8 @@ public struct JUnitDecisionFormatter: Sendable {
             totals.errors += errors
             suites.append(
                 """
-                  <testsuite name="\(xml(suiteName))" tests="\(cases.count)" failures="\(failures)" errors="\(errors)" skipped="0" time="\(seconds)">
+                  <testsuite name="\(xml(suiteName))" tests="\(cases.count)" failures="\(failures)" \
+                errors="\(errors)" skipped="0" time="\(seconds)">
                     <properties>
                       <property name="verdict" value="\(decision.verdict.rawValue)"/>
                       <property name="engine" value="\(xml(decision.engine))"/>
@@ -78,7 +79,8 @@ public struct JUnitDecisionFormatter: Sendable {
         let time = String(format: "%.3f", report.totalMs / 1000)
         return """
             <?xml version="1.0" encoding="UTF-8"?>
-            <testsuites name="swiftdeploy gate" tests="\(totals.tests)" failures="\(totals.failures)" errors="\(totals.errors)" time="\(time)">
+            <testsuites name="swiftdeploy gate" tests="\(totals.tests)" failures="\(totals.failures)" \
+            errors="\(totals.errors)" time="\(time)">
             \(suites.joined(separator: "\n"))
             </testsuites>
             """

@@ -13,7 +13,10 @@ public struct TextDecisionFormatter: Sendable {
         for decision in report.decisions {
             let took = decision.timingsMs.values.reduce(0, +)
             lines.append(
-                "\(decision.domain): \(paint(decision.verdict.rawValue.uppercased(), decision.verdict)) (engine \(decision.engine), \(String(format: "%.0f", took)) ms)"
+                """
+                \(decision.domain): \(paint(decision.verdict.rawValue.uppercased(), decision.verdict)) (engine \
+                \(decision.engine), \(String(format: "%.0f", took)) ms)
+                """
             )
             let mark: String
             switch decision.verdict {
@@ -28,7 +31,10 @@ public struct TextDecisionFormatter: Sendable {
         }
         let status = report.exitStatus.rawValue
         lines.append(
-            "verdict: \(paint(report.verdict.rawValue, report.verdict)) (exit \(status)\(report.failOnWarn && report.verdict == .warn ? ", --fail-on-warn" : ""))"
+            """
+            verdict: \(paint(report.verdict.rawValue, report.verdict)) (exit \
+            \(status)\(report.failOnWarn && report.verdict == .warn ? ", --fail-on-warn" : ""))
+            """
         )
         return lines.joined(separator: "\n")
     }
@@ -50,7 +56,10 @@ public struct TextDecisionFormatter: Sendable {
             }
             parts.append(
                 items.joined(separator: " · ")
-                    + " (window \(number("window_seconds", "%.1f", "s") ?? "?"), \(metrics["source"]?.stringValue ?? "?"))"
+                    + """
+                     (window \(number("window_seconds", "%.1f", "s") ?? "?"), \
+                    \(metrics["source"]?.stringValue ?? "?"))
+                    """
             )
         }
         if let host = decision.input["host"], host != .null {

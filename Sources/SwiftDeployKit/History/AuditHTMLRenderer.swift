@@ -8,17 +8,22 @@ extension AuditRenderer {
         try out.write(
             """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, \
+            initial-scale=1">
             <title>swiftdeploy audit report</title>
             <style>
-            body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1f2328}
-            table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}
+            body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2rem \
+            auto;max-width:72rem;padding:0 1rem;color:#1f2328}
+            table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #d0d7de;padding:4px \
+            8px;text-align:left;vertical-align:top}
             th{background:#f6f8fa}td.n{text-align:right}.bad{color:#cf222e;font-weight:600}.ok{color:#1a7f37;font-weight:600}
-            code{background:#f6f8fa;padding:1px 4px;border-radius:4px}svg{background:#fff;border:1px solid #d0d7de;margin:0.5rem 0 1.5rem}
+            code{background:#f6f8fa;padding:1px 4px;border-radius:4px}svg{background:#fff;border:1px solid \
+            #d0d7de;margin:0.5rem 0 1.5rem}
             .chart text{font-size:11px;fill:#57606a}
             </style></head><body>
             <h1>swiftdeploy audit report</h1>
-            <p>History <code>\(h(s.history.lastPathComponent))</code>, generated \(h(HistoryTime.format(options.now))) by swiftdeploy \(h(SwiftDeployVersion.current)).</p>
+            <p>History <code>\(h(s.history.lastPathComponent))</code>, generated \
+            \(h(HistoryTime.format(options.now))) by swiftdeploy \(h(SwiftDeployVersion.current)).</p>
             <h2>Summary</h2>
             <table>
             <tr><th>Period</th><td>\(h(periodText))</td></tr>
@@ -30,11 +35,17 @@ extension AuditRenderer {
             """)
         if let matches = s.headMatches {
             try out.write(
-                "<tr><th>Expected head</th><td class=\"\(matches ? "ok" : "bad")\">\(matches ? "matches" : "does not match: expected " + h(options.expectedHead ?? ""))</td></tr>\n"
+                """
+                <tr><th>Expected head</th><td \
+                class=\"\(matches ? "ok" : "bad")\">\(matches ? "matches" : "does not match: expected " + h(options.expectedHead ?? ""))</td></tr>\n
+                """
             )
         }
         try out.write(
-            "<tr><th>Torn lines</th><td>\(h(tornText))</td></tr>\n<tr><th>Violations</th><td>\(s.violations)</td></tr>\n<tr><th>Overrides</th><td>\(s.overrides)</td></tr>\n</table>\n"
+            """
+            <tr><th>Torn \
+            lines</th><td>\(h(tornText))</td></tr>\n<tr><th>Violations</th><td>\(s.violations)</td></tr>\n<tr><th>Overrides</th><td>\(s.overrides)</td></tr>\n</table>\n
+            """
         )
         try out.write("<h3>Events</h3>\n<table><tr><th>Event</th><th>Count</th></tr>\n")
         for (event, count) in sortedCounts(s.events, order: HistoryEvent.allCases.map(\.rawValue)) {
@@ -92,7 +103,10 @@ extension AuditRenderer {
             try out.write("<p>No rollouts in the period.</p>\n")
         } else {
             try out.write(
-                "<table>\n<tr><th>Started</th><th>Image</th><th>Version</th><th>Steps (weight verdict)</th><th>Outcome</th><th>Duration</th></tr>\n"
+                """
+                <table>\n<tr><th>Started</th><th>Image</th><th>Version</th><th>Steps (weight \
+                verdict)</th><th>Outcome</th><th>Duration</th></tr>\n
+                """
             )
             for r in accumulator.rollouts.rollouts {
                 let cells = [
@@ -110,7 +124,10 @@ extension AuditRenderer {
             [String(i.line), i.time, i.actor, i.reason ?? "(no reason recorded)", i.message ?? ""]
         }
         try out.write(
-            "<p>To check a copy of this history later: <code>swiftdeploy audit --verify --expect-head \(s.chain.head)</code></p>\n</body></html>\n"
+            """
+            <p>To check a copy of this history later: <code>swiftdeploy audit --verify --expect-head \
+            \(s.chain.head)</code></p>\n</body></html>\n
+            """
         )
     }
 
@@ -166,7 +183,10 @@ extension AuditRenderer {
             percent ? String(format: "%.2f%%", v * 100) : String(format: "%.0f", v) + unit
         }
         var svg =
-            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+            """
+            <svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" width=\"\(Int(w))\" \
+            height=\"\(Int(hgt))\" xmlns=\"http://www.w3.org/2000/svg\">\n
+            """
         for frac in [0.0, 0.5, 1.0] {
             let yy = y(maxV * frac)
             svg +=
@@ -179,12 +199,18 @@ extension AuditRenderer {
         if points.count <= 200 {
             for p in points {
                 svg +=
-                    "<circle cx=\"\(fmt(x(p.0)))\" cy=\"\(fmt(y(p.1)))\" r=\"2.5\" fill=\"#0969da\"><title>\(h(HistoryTime.format(p.0))): \(h(label(p.1)))</title></circle>\n"
+                    """
+                    <circle cx=\"\(fmt(x(p.0)))\" cy=\"\(fmt(y(p.1)))\" r=\"2.5\" \
+                    fill=\"#0969da\"><title>\(h(HistoryTime.format(p.0))): \(h(label(p.1)))</title></circle>\n
+                    """
             }
         }
         svg += "<text x=\"\(fmt(l))\" y=\"\(fmt(hgt - 8))\">\(h(HistoryTime.format(points.first!.0)))</text>"
         svg +=
-            "<text x=\"\(fmt(w - r))\" y=\"\(fmt(hgt - 8))\" text-anchor=\"end\">\(h(HistoryTime.format(points.last!.0)))</text>\n</svg>\n"
+            """
+            <text x=\"\(fmt(w - r))\" y=\"\(fmt(hgt - 8))\" \
+            text-anchor=\"end\">\(h(HistoryTime.format(points.last!.0)))</text>\n</svg>\n
+            """
         return svg
     }
 
@@ -201,9 +227,15 @@ extension AuditRenderer {
         let slot = (w - l - r) / Double(days.count)
         let barW = min(max(slot * 0.8, 1), 48)
         var svg =
-            "<svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" width=\"\(Int(w))\" height=\"\(Int(hgt))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+            """
+            <svg class=\"chart\" role=\"img\" viewBox=\"0 0 \(Int(w)) \(Int(hgt))\" width=\"\(Int(w))\" \
+            height=\"\(Int(hgt))\" xmlns=\"http://www.w3.org/2000/svg\">\n
+            """
         svg +=
-            "<text x=\"\(fmt(l - 6))\" y=\"\(fmt(t + 4))\" text-anchor=\"end\">\(Int(maxT))</text><text x=\"\(fmt(l - 6))\" y=\"\(fmt(hgt - b))\" text-anchor=\"end\">0</text>\n"
+            """
+            <text x=\"\(fmt(l - 6))\" y=\"\(fmt(t + 4))\" text-anchor=\"end\">\(Int(maxT))</text><text \
+            x=\"\(fmt(l - 6))\" y=\"\(fmt(hgt - b))\" text-anchor=\"end\">0</text>\n
+            """
         for (index, day) in days.enumerated() {
             var base = hgt - b
             let x = l + Double(index) * slot + (slot - barW) / 2
@@ -216,15 +248,24 @@ extension AuditRenderer {
                 let hh = Double(n) / maxT * (hgt - t - b)
                 base -= hh
                 svg +=
-                    "<rect x=\"\(fmt(x))\" y=\"\(fmt(base))\" width=\"\(fmt(barW))\" height=\"\(fmt(hh))\" fill=\"\(color)\"><title>\(h(day.day)): \(n) \(h(kind))</title></rect>\n"
+                    """
+                    <rect x=\"\(fmt(x))\" y=\"\(fmt(base))\" width=\"\(fmt(barW))\" height=\"\(fmt(hh))\" \
+                    fill=\"\(color)\"><title>\(h(day.day)): \(n) \(h(kind))</title></rect>\n
+                    """
             }
         }
         svg +=
-            "<text x=\"\(fmt(l))\" y=\"\(fmt(hgt - 8))\">\(h(days.first!.day))</text><text x=\"\(fmt(w - r))\" y=\"\(fmt(hgt - 8))\" text-anchor=\"end\">\(h(days.last!.day))</text>\n"
+            """
+            <text x=\"\(fmt(l))\" y=\"\(fmt(hgt - 8))\">\(h(days.first!.day))</text><text x=\"\(fmt(w - r))\" \
+            y=\"\(fmt(hgt - 8))\" text-anchor=\"end\">\(h(days.last!.day))</text>\n
+            """
         var legendX = l + 8
         for (kind, color) in colors {
             svg +=
-                "<rect x=\"\(fmt(legendX))\" y=\"\(fmt(legendY))\" width=\"10\" height=\"10\" fill=\"\(color)\"/><text x=\"\(fmt(legendX + 14))\" y=\"\(fmt(legendY + 9))\">\(kind)</text>"
+                """
+                <rect x=\"\(fmt(legendX))\" y=\"\(fmt(legendY))\" width=\"10\" height=\"10\" \
+                fill=\"\(color)\"/><text x=\"\(fmt(legendX + 14))\" y=\"\(fmt(legendY + 9))\">\(kind)</text>
+                """
             legendX += 90
         }
         return svg + "\n</svg>\n"

@@ -14,7 +14,10 @@ struct AuditRenderer {
         let s = summary
         try out.write("# swiftdeploy audit report\n\n")
         try out.write(
-            "History `\(mdCode(s.history.lastPathComponent))`, generated \(HistoryTime.format(options.now)) by swiftdeploy \(SwiftDeployVersion.current).\n\n"
+            """
+            History `\(mdCode(s.history.lastPathComponent))`, generated \(HistoryTime.format(options.now)) by \
+            swiftdeploy \(SwiftDeployVersion.current).\n\n
+            """
         )
         try out.write("## Summary\n\n| Item | Value |\n| --- | --- |\n")
         try out.write("| Period | \(md(periodText)) |\n")
@@ -24,7 +27,11 @@ struct AuditRenderer {
         try out.write("| Head hash | `\(s.chain.head)` (record #\(s.chain.headSequence)) |\n")
         if let matches = s.headMatches {
             try out.write(
-                "| Expected head | \(matches ? "matches" : "**does not match**: expected `\(mdCode(options.expectedHead ?? ""))`") |\n"
+                """
+                | Expected head | \
+                \(matches ? "matches" : "**does not match**: expected `\(mdCode(options.expectedHead ?? ""))`") \
+                |\n
+                """
             )
         }
         try out.write("| Torn lines | \(md(tornText)) |\n")
@@ -50,7 +57,10 @@ struct AuditRenderer {
         try out.write("| Failed deployments | \(d.failedDeployments) |\n\n")
         if !options.objectives.isEmpty {
             try out.write(
-                "## Service level objectives\n\n| Objective | Target | Compliance over the period | Budget used |\n| --- | ---: | ---: | ---: |\n"
+                """
+                ## Service level objectives\n\n| Objective | Target | Compliance over the period | Budget used \
+                |\n| --- | ---: | ---: | ---: |\n
+                """
             )
             for o in options.objectives {
                 try out.write(
@@ -64,11 +74,17 @@ struct AuditRenderer {
             try out.write("No actions in the period.\n\n")
         } else {
             try out.write(
-                "| Line | Time | Event | Actor | Outcome | Mode | Message |\n| ---: | --- | --- | --- | --- | --- | --- |\n"
+                """
+                | Line | Time | Event | Actor | Outcome | Mode | Message |\n| ---: | --- | --- | --- | --- | --- \
+                | --- |\n
+                """
             )
             try accumulator.timeline.forEach { i in
                 try out.write(
-                    "| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.actor)) | \(md(i.outcome ?? "")) | \(md(modeText(i))) | \(md(i.message ?? "")) |\n"
+                    """
+                    | \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.actor)) | \(md(i.outcome ?? "")) | \
+                    \(md(modeText(i))) | \(md(i.message ?? "")) |\n
+                    """
                 )
             }
             try out.write("\n")
@@ -91,13 +107,19 @@ struct AuditRenderer {
             try out.write("No violations in the period.\n\n")
         } else {
             try out.write(
-                "| Line | Time | Event | Domain | Verdict | Engine | Actor | Reasons |\n| ---: | --- | --- | --- | --- | --- | --- | --- |\n"
+                """
+                | Line | Time | Event | Domain | Verdict | Engine | Actor | Reasons |\n| ---: | --- | --- | --- | \
+                --- | --- | --- | --- |\n
+                """
             )
             try accumulator.violations.forEach { i in
                 let reasons =
                     (i.reasons ?? []).isEmpty ? "(no reason given)" : (i.reasons ?? []).joined(separator: "\n")
                 try out.write(
-                    "| \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.domain ?? "")) | \(md(i.verdict ?? "")) | \(md(i.engine ?? "")) | \(md(i.actor)) | \(md(reasons)) |\n"
+                    """
+                    | \(i.line) | \(md(i.time)) | \(md(i.event)) | \(md(i.domain ?? "")) | \(md(i.verdict ?? "")) \
+                    | \(md(i.engine ?? "")) | \(md(i.actor)) | \(md(reasons)) |\n
+                    """
                 )
             }
             try out.write("\n")
@@ -108,14 +130,23 @@ struct AuditRenderer {
             try out.write("No rollouts in the period.\n\n")
         } else {
             try out.write(
-                "\(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n"
+                """
+                \(d.rollouts) rollout(s): \(d.rolloutsPromoted) promoted (counted as deployments), \
+                \(d.preventedFailures) rolled back or aborted (failures prevented).\n\n
+                """
             )
             try out.write(
-                "| Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | --- | --- | ---: |\n"
+                """
+                | Started | Image | Version | Steps (weight verdict) | Outcome | Duration |\n| --- | --- | --- | \
+                --- | --- | ---: |\n
+                """
             )
             for r in accumulator.rollouts.rollouts {
                 try out.write(
-                    "| \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n"
+                    """
+                    | \(md(r.started)) | \(md(r.image)) | \(md(r.version)) | \(md(r.stepsText)) | \
+                    \(md(r.outcome)) | \(md(r.seconds.map(Self.duration) ?? "–")) |\n
+                    """
                 )
             }
             try out.write("\n")
@@ -128,7 +159,10 @@ struct AuditRenderer {
             try out.write("| Line | Time | Who | Why | Message |\n| ---: | --- | --- | --- | --- |\n")
             try accumulator.overrides.forEach { i in
                 try out.write(
-                    "| \(i.line) | \(md(i.time)) | \(md(i.actor)) | \(md(i.reason ?? "(no reason recorded)")) | \(md(i.message ?? "")) |\n"
+                    """
+                    | \(i.line) | \(md(i.time)) | \(md(i.actor)) | \(md(i.reason ?? "(no reason recorded)")) | \
+                    \(md(i.message ?? "")) |\n
+                    """
                 )
             }
             try out.write("\n")
@@ -179,14 +213,20 @@ struct AuditRenderer {
         let shipped = d.deployments + d.promotions
         guard d.periodDays > 0 else { return "\(shipped) successful deploys/promotions (period too short for a rate)" }
         return
-            "\(shipped) successful deploys/promotions (\(d.deployments) deploys, \(d.promotions) promotions) in \(String(format: "%.1f", d.periodDays)) days: \(String(format: "%.2f", d.deploymentsPerDay)) per day"
+            """
+            \(shipped) successful deploys/promotions (\(d.deployments) deploys, \(d.promotions) promotions) in \
+            \(String(format: "%.1f", d.periodDays)) days: \(String(format: "%.2f", d.deploymentsPerDay)) per day
+            """
     }
 
     var failureRateText: String {
         let d = summary.delivery
         guard let rate = d.changeFailureRate else { return "no successful promotions in the period" }
         return
-            "\(String(format: "%.1f", rate * 100))% (\(d.failedPromotions) of \(d.promotions) promotions rolled back or followed by a failed gate)"
+            """
+            \(String(format: "%.1f", rate * 100))% (\(d.failedPromotions) of \(d.promotions) promotions rolled \
+            back or followed by a failed gate)
+            """
     }
 
     var leadTimeText: String {
@@ -197,7 +237,10 @@ struct AuditRenderer {
                 : "no changes in the period"
         }
         var text =
-            "median \(Self.duration(median)), max \(Self.duration(maxS)) over \(d.leadTimeSamples) change(s), commit to deploy"
+            """
+            median \(Self.duration(median)), max \(Self.duration(maxS)) over \(d.leadTimeSamples) change(s), \
+            commit to deploy
+            """
         if d.leadTimeUnknown > 0 { text += "; \(d.leadTimeUnknown) change(s) without a known commit" }
         return text
     }
@@ -207,7 +250,10 @@ struct AuditRenderer {
         var parts: [String] = []
         if let median = d.restoreSecondsMedian, let mean = d.restoreSecondsMean, let maxS = d.restoreSecondsMax {
             parts.append(
-                "median \(Self.duration(median)), mean \(Self.duration(mean)), max \(Self.duration(maxS)) over \(d.incidents - (d.openIncidentSince == nil ? 0 : 1)) restored incident(s)"
+                """
+                median \(Self.duration(median)), mean \(Self.duration(mean)), max \(Self.duration(maxS)) over \
+                \(d.incidents - (d.openIncidentSince == nil ? 0 : 1)) restored incident(s)
+                """
             )
         } else if d.incidents == 0 {
             parts.append("no incidents in the period")

@@ -10,7 +10,8 @@ public struct HistoryChainBreak: Sendable, Hashable, Codable {
 /// A line left incomplete by a crash.
 public struct HistoryTornLine: Sendable, Hashable, Codable {
     public var line: Int
-    /// True when a later append sealed it (listed its hash in `sealed`); false for a torn last line awaiting the next append.
+    /// True when a later append sealed it (listed its hash in `sealed`); false for a torn last line awaiting the next
+    /// append.
     public var sealed: Bool
 }
 
@@ -91,14 +92,20 @@ struct HistoryChainVerifier: Sendable {
                 let first = pending[0].line
                 breakAt(
                     first,
-                    "line \(first) is not a valid history record and no later record seals it as a torn write: it was edited or inserted"
+                    """
+                    line \(first) is not a valid history record and no later record seals it as a torn write: it \
+                    was edited or inserted
+                    """
                 )
             }
             pending = []
         } else if !sealed.isEmpty {
             breakAt(
                 number,
-                "line \(number) seals \(sealed.count) torn line(s) just before it that are no longer in the file: lines were deleted"
+                """
+                line \(number) seals \(sealed.count) torn line(s) just before it that are no longer in the file: \
+                lines were deleted
+                """
             )
         }
         if seq == lastSequence + 1 {
@@ -106,12 +113,18 @@ struct HistoryChainVerifier: Sendable {
                 if lastLine > 0 {
                     breakAt(
                         lastLine,
-                        "line \(lastLine) was altered: its SHA-256 is \(expectedPrev) but line \(number) recorded prev \(prev)"
+                        """
+                        line \(lastLine) was altered: its SHA-256 is \(expectedPrev) but line \(number) recorded \
+                        prev \(prev)
+                        """
                     )
                 } else {
                     breakAt(
                         number,
-                        "line \(number) is the first record but its prev is \(prev), not the genesis hash: the start of the history was rewritten"
+                        """
+                        line \(number) is the first record but its prev is \(prev), not the genesis hash: the \
+                        start of the history was rewritten
+                        """
                     )
                 }
             }
@@ -121,7 +134,10 @@ struct HistoryChainVerifier: Sendable {
                 ? "record #\(lastSequence + 1) is" : "records #\(lastSequence + 1)-#\(seq - 1) are"
             breakAt(
                 number,
-                "line \(number) holds record #\(seq) but #\(lastSequence + 1) was expected: \(missing) missing (deleted or moved)"
+                """
+                line \(number) holds record #\(seq) but #\(lastSequence + 1) was expected: \(missing) missing \
+                (deleted or moved)
+                """
             )
         } else {
             breakAt(
@@ -141,7 +157,10 @@ struct HistoryChainVerifier: Sendable {
         if let first = pending.first {
             breakAt(
                 first.line,
-                "line \(first.line) is not a valid history record and no later record seals it as a torn write: it was edited or inserted"
+                """
+                line \(first.line) is not a valid history record and no later record seals it as a torn write: it \
+                was edited or inserted
+                """
             )
             pending = []
         }

@@ -40,7 +40,10 @@ extension ManifestBuilder {
         guard case .sequence(let sequence) = node, !sequence.isEmpty else {
             reader.report(
                 node, path,
-                "\(path) must be a non-empty list of durations such as [5ms, 100ms, 300ms, 1s], got \(reader.describe(node))"
+                """
+                \(path) must be a non-empty list of durations such as [5ms, 100ms, 300ms, 1s], got \
+                \(reader.describe(node))
+                """
             )
             return nil
         }
@@ -118,7 +121,11 @@ extension ManifestBuilder {
                         .joined(separator: ", ")
                     reader.report(
                         t, "\(path).threshold",
-                        "\(path).threshold must be one of the service's histogram bucket bounds (observability.histogram_buckets): \(known); got \(value). Pick one of them, or list the service's real buckets in observability.histogram_buckets"
+                        """
+                        \(path).threshold must be one of the service's histogram bucket bounds \
+                        (observability.histogram_buckets): \(known); got \(value). Pick one of them, or list the \
+                        service's real buckets in observability.histogram_buckets
+                        """
                     )
                     threshold = nil
                     valid = false
@@ -147,18 +154,24 @@ extension ManifestBuilder {
     private func objectiveTarget(_ node: Node?, _ path: String) -> String? {
         guard let node else { return nil }
         guard case .scalar(let scalar) = node, scalar.style == .plain,
-            scalar.string.range(of: #"^[0-9]{1,2}(\.[0-9]{1,6})?$|^100(\.0+)?$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(scalar.string, #"^[0-9]{1,2}(\.[0-9]{1,6})?$|^100(\.0+)?$"#)
         else {
             reader.report(
                 node, path,
-                "\(path) must be a percentage written as a number such as 99.5 (more than 0, less than 100), got \(reader.describe(node))"
+                """
+                \(path) must be a percentage written as a number such as 99.5 (more than 0, less than 100), got \
+                \(reader.describe(node))
+                """
             )
             return nil
         }
         guard let value = Double(scalar.string), value > 0, value < 100 else {
             reader.report(
                 node, path,
-                "\(path) must be more than 0 and less than 100 (100 leaves no error budget, so every error would be an infinite burn rate), got \(scalar.string)"
+                """
+                \(path) must be more than 0 and less than 100 (100 leaves no error budget, so every error would \
+                be an infinite burn rate), got \(scalar.string)
+                """
             )
             return nil
         }
@@ -173,7 +186,7 @@ extension ManifestBuilder {
     }
 
     static func days(_ text: String) -> Int? {
-        guard text.range(of: #"^[1-9][0-9]{0,2}d$"#, options: .regularExpression) != nil else { return nil }
+        guard CompiledPatterns.matches(text, #"^[1-9][0-9]{0,2}d$"#) else { return nil }
         return Int(text.dropLast())
     }
 
@@ -185,7 +198,10 @@ extension ManifestBuilder {
             if let clash = taken.first(where: { $0.1 == o.prometheusPort }) {
                 reader.report(
                     node, "observability.prometheus_port",
-                    "observability.prometheus_port must differ from \(clash.0), both are \(o.prometheusPort); set observability.prometheus_port to a free port"
+                    """
+                    observability.prometheus_port must differ from \(clash.0), both are \(o.prometheusPort); set \
+                    observability.prometheus_port to a free port
+                    """
                 )
             }
             taken.append(("observability.prometheus_port", o.prometheusPort))
@@ -194,13 +210,19 @@ extension ManifestBuilder {
             if !o.prometheus {
                 reader.report(
                     node, "observability.alertmanager",
-                    "observability.alertmanager needs observability.prometheus: true (Alertmanager only receives the alerts Prometheus sends)"
+                    """
+                    observability.alertmanager needs observability.prometheus: true (Alertmanager only receives \
+                    the alerts Prometheus sends)
+                    """
                 )
             }
             if let clash = taken.first(where: { $0.1 == o.alertmanagerPort }) {
                 reader.report(
                     node, "observability.alertmanager_port",
-                    "observability.alertmanager_port must differ from \(clash.0), both are \(o.alertmanagerPort); set observability.alertmanager_port to a free port"
+                    """
+                    observability.alertmanager_port must differ from \(clash.0), both are \(o.alertmanagerPort); \
+                    set observability.alertmanager_port to a free port
+                    """
                 )
             }
         }
@@ -220,7 +242,7 @@ extension ManifestGrammar {
 
     /// An objective name: used in Prometheus label values, alert names and file names.
     public static func objectiveName(_ s: String) -> String? {
-        s.range(of: #"^[a-z][a-z0-9_]{0,39}$"#, options: .regularExpression) != nil
+        CompiledPatterns.matches(s, #"^[a-z][a-z0-9_]{0,39}$"#)
             ? nil
             : "an objective name (lowercase letters, digits and '_', starting with a letter, at most 40 characters)"
     }

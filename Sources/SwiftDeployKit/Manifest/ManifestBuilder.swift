@@ -9,7 +9,8 @@ struct ManifestBuilder {
     let directory: URL
     let fileURL: URL
 
-    // Every section's known keys come from the one grammar table (`ManifestSchema`), which also generates the JSON Schema.
+    // Every section's known keys come from the one grammar table (`ManifestSchema`), which also generates the JSON
+    // Schema.
     static let topKeys = ManifestSchema.keyNames(at: "")
     static let serviceKeys = ManifestSchema.keyNames(at: "services")
     static let resourceKeys = ManifestSchema.keyNames(at: "services.resources")
@@ -31,7 +32,10 @@ struct ManifestBuilder {
         {
             reader.report(
                 node, "version",
-                "version must be 1 (the only manifest schema this swiftdeploy knows), got \(version); upgrade swiftdeploy to read newer manifests"
+                """
+                version must be 1 (the only manifest schema this swiftdeploy knows), got \(version); upgrade \
+                swiftdeploy to read newer manifests
+                """
             )
         }
         let project =
@@ -58,7 +62,10 @@ struct ManifestBuilder {
         if nginx.adminPort == nginx.port {
             reader.report(
                 top["nginx"], "nginx.admin_port",
-                "nginx.admin_port must differ from nginx.port (both are \(nginx.port)); set nginx.admin_port to a free port"
+                """
+                nginx.admin_port must differ from nginx.port (both are \(nginx.port)); set nginx.admin_port to a \
+                free port
+                """
             )
         }
         if policy.engine == .opa, policy.opa.url == nil, [nginx.port, nginx.adminPort].contains(policy.opa.port) {
@@ -71,7 +78,10 @@ struct ManifestBuilder {
         if metrics.source == .prometheus, metrics.prometheusURL == nil, !observability.prometheus {
             reader.report(
                 top["metrics"], "metrics.prometheus_url",
-                "metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus server, e.g. http://127.0.0.1:9090"
+                """
+                metrics.prometheus_url is required when metrics.source is prometheus; set it to your Prometheus \
+                server, e.g. http://127.0.0.1:9090
+                """
             )
         }
         var manifest = Manifest(
@@ -140,7 +150,10 @@ struct ManifestBuilder {
         if let user, ManifestGrammar.isRoot(user), !allowRoot {
             reader.report(
                 m["user"], "services.user",
-                "services.user '\(user)' runs the app as root (uid 0); choose a non-root user such as '10001:10001', or set services.allow_root: true to accept it"
+                """
+                services.user '\(user)' runs the app as root (uid 0); choose a non-root user such as \
+                '10001:10001', or set services.allow_root: true to accept it
+                """
             )
         }
         let replicas =
@@ -163,13 +176,20 @@ struct ManifestBuilder {
         if policy.engine == .opa, policy.opa.url == nil {
             reader.report(
                 top["policy"], "policy.engine",
-                "policy.engine opa without policy.opa.url needs an OPA sidecar, which runtime: swarm does not generate; set policy.opa.url to an OPA server, use policy.engine: embedded, or runtime: compose"
+                """
+                policy.engine opa without policy.opa.url needs an OPA sidecar, which runtime: swarm does not \
+                generate; set policy.opa.url to an OPA server, use policy.engine: embedded, or runtime: compose
+                """
             )
         }
         if observability.prometheus || observability.alertmanager {
             reader.report(
                 top["observability"], "observability.prometheus",
-                "observability.prometheus and observability.alertmanager run inside a Compose stack only; with runtime: swarm run Prometheus outside the stack and set metrics.prometheus_url, or use runtime: compose"
+                """
+                observability.prometheus and observability.alertmanager run inside a Compose stack only; with \
+                runtime: swarm run Prometheus outside the stack and set metrics.prometheus_url, or use runtime: \
+                compose
+                """
             )
         }
     }
@@ -194,7 +214,10 @@ struct ManifestBuilder {
             if ManifestSchema.reservedEnvironmentNames.contains(key) {
                 reader.report(
                     keyNode, path,
-                    "services.env.\(key) is set by swiftdeploy from services.mode, services.version and services.port; set those keys instead"
+                    """
+                    services.env.\(key) is set by swiftdeploy from services.mode, services.version and \
+                    services.port; set those keys instead
+                    """
                 )
                 continue
             }

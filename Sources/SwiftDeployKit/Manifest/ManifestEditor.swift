@@ -22,13 +22,22 @@ public enum ManifestEditorError: SwiftDeployFailure, Equatable {
         case .notEditable(let path, let line, let column, let reason):
             let position = line.map { ":\($0):\(column ?? 1)" } ?? ""
             return
-                "\(path)\(position): error: cannot change services.mode in place: \(reason); write it as a plain 'mode: stable' line under services: and run again"
+                """
+                \(path)\(position): error: cannot change services.mode in place: \(reason); write it as a plain \
+                'mode: stable' line under services: and run again
+                """
         case .verificationFailed(let path, let detail):
             return
-                "refusing to rewrite \(path): the edited manifest would not read back as the same manifest with a new mode (\(detail)); the file was left untouched; please report this with the manifest attached"
+                """
+                refusing to rewrite \(path): the edited manifest would not read back as the same manifest with a \
+                new mode (\(detail)); the file was left untouched; please report this with the manifest attached
+                """
         case .writeFailed(let path, let reason):
             return
-                "could not write \(path): \(reason); the file was left untouched; check the directory's permissions and free space"
+                """
+                could not write \(path): \(reason); the file was left untouched; check the directory's \
+                permissions and free space
+                """
         }
     }
 }
@@ -52,7 +61,8 @@ public struct ManifestEditor: Sendable {
     }
 
     /// The text with `services.<key>` set to `value` (a value that passed its grammar, so it never needs escaping):
-    /// only the value's bytes change, its quote style kept; an absent key is inserted as the first key under `services:`.
+    /// only the value's bytes change, its quote style kept; an absent key is inserted as the first key under
+    /// `services:`.
     public func setting(serviceKey key: String, to value: String, in text: String, path: String = "manifest.yaml")
         throws -> String
     {
@@ -83,7 +93,8 @@ public struct ManifestEditor: Sendable {
                     path: path, line: entry.key.mark?.line, column: entry.key.mark?.column,
                     reason: "services.\(key) is not a single value")
             }
-            // Yams resolves an alias to its anchored node, which sits before the key: editing it would change the anchor.
+            // Yams resolves an alias to its anchored node, which sits before the key: editing it would change the
+            // anchor.
             guard (mark.line, mark.column) > (keyMark.line, keyMark.column) else {
                 throw ManifestEditorError.notEditable(
                     path: path, line: keyMark.line, column: keyMark.column,

@@ -11,14 +11,20 @@ public enum ManifestGrammar {
     public static func projectName(_ s: String) -> String? {
         matches(s, Pattern.projectName)
             ? nil
-            : "a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at most 63 characters)"
+            : """
+            a Compose project name (lowercase letters, digits, '-' and '_', starting with a letter or digit, at \
+            most 63 characters)
+            """
     }
 
     /// A DNS label: what Docker's embedded DNS resolves as a service name.
     public static func dnsLabel(_ s: String) -> String? {
         matches(s, Pattern.dnsLabel)
             ? nil
-            : "a DNS-safe name (lowercase letters, digits and '-', not starting or ending with '-', at most 63 characters)"
+            : """
+            a DNS-safe name (lowercase letters, digits and '-', not starting or ending with '-', at most 63 \
+            characters)
+            """
     }
 
     /// A container user as Compose takes it: `name`, `uid`, `name:group` or `uid:gid`.
@@ -39,14 +45,20 @@ public enum ManifestGrammar {
     public static func networkName(_ s: String) -> String? {
         matches(s, Pattern.networkName)
             ? nil
-            : "a network name (letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 characters)"
+            : """
+            a network name (letters, digits, '_', '.' and '-', starting with a letter or digit, at most 64 \
+            characters)
+            """
     }
 
     /// An image reference: `[registry[:port]/]path[:tag][@sha256:digest]`, Docker's reference grammar.
     public static func imageReference(_ s: String) -> String? {
         return s.count <= 255 && matches(s, Pattern.imageReference)
             ? nil
-            : "an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, optional tag and sha256 digest)"
+            : """
+            an image reference such as 'nginx:1.27' or 'registry.example.com/team/app:1.2.3' (lowercase name, \
+            optional tag and sha256 digest)
+            """
     }
 
     /// An application version: letters, digits, `.`, `_`, `+`, `-`.
@@ -125,7 +137,12 @@ public enum ManifestGrammar {
     public static func placementConstraint(_ s: String) -> String? {
         matches(s, Pattern.placementConstraint)
             ? nil
-            : "a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == <value>' or '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, digits, '.', '_' and '-')"
+            : """
+            a placement constraint such as 'node.role == worker' or 'node.labels.zone != eu-1' ('<key> == \
+            <value>' or '<key> != <value>'; key node.id, node.hostname, node.role (manager or worker), \
+            node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>; value of letters, \
+            digits, '.', '_' and '-')
+            """
     }
 
     /// Why `steps` (`rollout.steps` or `rollout --steps`) is not a valid list of rollout steps, or nil when it is:
@@ -248,7 +265,7 @@ public enum ManifestGrammar {
         // ICU's `$` also matches before a final line terminator (ECMA-262's, which the schema uses, does not):
         // no rule admits a line terminator, so a value ending in one never matches.
         if let last = s.unicodeScalars.last, CharacterSet.newlines.contains(last) { return false }
-        return s.range(of: pattern, options: .regularExpression) != nil
+        return CompiledPatterns.matches(s, pattern)
     }
 
     /// A project name derived from a directory name: lowercased, invalid characters replaced by `-`.

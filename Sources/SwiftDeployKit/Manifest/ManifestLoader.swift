@@ -58,7 +58,10 @@ public struct ManifestLoader: Sendable {
                 ManifestProblem(
                     file: file, line: 1, column: 1, path: "",
                     message:
-                        "the manifest is empty; it needs at least services.image, services.port, nginx.image, nginx.port, network.name and network.driver_type"
+                        """
+                        the manifest is empty; it needs at least services.image, services.port, nginx.image, \
+                        nginx.port, network.name and network.driver_type
+                        """
                 )
             ])
         }
@@ -108,7 +111,10 @@ final class NodeReader {
             return ManifestProblem(
                 file: file, line: context.mark.line, column: context.mark.column, path: "",
                 message:
-                    "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key may appear once"
+                    """
+                    duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping; each key \
+                    may appear once
+                    """
             )
         default:
             return ManifestProblem(file: file, line: nil, column: nil, path: "", message: "not valid YAML: \(error)")
@@ -205,7 +211,7 @@ final class NodeReader {
             return nil
         }
         guard case .scalar(let scalar) = node, scalar.style == .plain,
-            scalar.string.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(scalar.string, #"^[+-]?[0-9]+$"#)
         else {
             report(node, path, "\(path) must be an integer, got \(describe(node))")
             return nil
@@ -244,7 +250,7 @@ final class NodeReader {
         let text = scalar.string
         let parsed: ManifestDuration?
         if scalar.style == .plain, let seconds = Int(text),
-            text.range(of: #"^[0-9]+$"#, options: .regularExpression) != nil
+            CompiledPatterns.matches(text, #"^[0-9]+$"#)
         {
             parsed = seconds <= 1_000_000 ? ManifestDuration(milliseconds: seconds * 1000) : nil
         } else {
@@ -288,7 +294,7 @@ final class NodeReader {
             let s = scalar.string
             if ["", "~", "null", "Null", "NULL"].contains(s) { return "null" }
             if ["true", "false"].contains(s) { return "boolean \(s)" }
-            if s.range(of: #"^[+-]?[0-9]+$"#, options: .regularExpression) != nil { return "integer \(s)" }
+            if CompiledPatterns.matches(s, #"^[+-]?[0-9]+$"#) { return "integer \(s)" }
             if Double(s) != nil { return "number \(s)" }
             return "string \(Quoting.quote(s))"
         }

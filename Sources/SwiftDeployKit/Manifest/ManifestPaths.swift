@@ -86,7 +86,11 @@ extension ManifestBuilder {
             escaped.insert(entry.key)
             reader.report(
                 entry.node ?? entry.section, entry.key,
-                "\(entry.key) \(Quoting.quote(entry.path)) resolves to \(resolved), outside the manifest's directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the project directory"
+                """
+                \(entry.key) \(Quoting.quote(entry.path)) resolves to \(resolved), outside the manifest's \
+                directory \(root) (symlinks followed); keep every file swiftdeploy reads or writes inside the \
+                project directory
+                """
             )
         }
 
@@ -114,7 +118,10 @@ extension ManifestBuilder {
                 let against = userWroteRole ? other.key : role.key
                 reader.report(
                     userWroteRole ? roleAt : otherAt, key,
-                    "\(key) \(Quoting.quote(written)) is the same file as \(against) (\(physical)); an output would overwrite an input: give each its own file"
+                    """
+                    \(key) \(Quoting.quote(written)) is the same file as \(against) (\(physical)); an output \
+                    would overwrite an input: give each its own file
+                    """
                 )
             } else {
                 seen.append((role.key, role.node, role.section, role.path, physical, identity))
@@ -125,7 +132,10 @@ extension ManifestBuilder {
         if !escaped.contains("policy.dir"), let other = seen.first(where: { $0.physical == policyDir }) {
             reader.report(
                 policyNode?["dir"] ?? policyNode, "policy.dir",
-                "policy.dir \(Quoting.quote(manifest.policy.dir)) is the same path as \(other.key); give the policies their own directory"
+                """
+                policy.dir \(Quoting.quote(manifest.policy.dir)) is the same path as \(other.key); give the \
+                policies their own directory
+                """
             )
         }
     }

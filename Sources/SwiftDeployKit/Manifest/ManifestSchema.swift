@@ -85,12 +85,18 @@ public enum ManifestSchema {
             "Manifest schema version; only 1 exists."),
         ManifestKey(
             "project", .string(ManifestGrammar.projectNameRule),
-            "Compose project name: containers, networks and volumes are scoped by it (on Swarm: the stack name). Default: the manifest directory's name, made DNS-safe."
+            """
+            Compose project name: containers, networks and volumes are scoped by it (on Swarm: the stack name). \
+            Default: the manifest directory's name, made DNS-safe.
+            """
         ),
         ManifestKey(
             "runtime", .choice(RuntimeKind.allCases.map(\.rawValue)),
             default: .string(Manifest.Defaults.runtime.rawValue),
-            "compose (Docker Compose on this host, docker-compose.yml) or swarm (docker stack deploy on a Swarm manager, docker-stack.yml)."
+            """
+            compose (Docker Compose on this host, docker-compose.yml) or swarm (docker stack deploy on a Swarm \
+            manager, docker-stack.yml).
+            """
         ),
         ManifestKey(
             "services",
@@ -119,21 +125,35 @@ public enum ManifestSchema {
                     "Compose restart policy."),
                 ManifestKey(
                     "user", .string(ManifestGrammar.containerUserRule),
-                    "The user the app runs as: name, uid, name:group or uid:gid; default the image's own USER. Root (root, 0) is refused, and so is an image whose USER is root when this key is absent, unless allow_root is true."
+                    """
+                    The user the app runs as: name, uid, name:group or uid:gid; default the image's own USER. \
+                    Root (root, 0) is refused, and so is an image whose USER is root when this key is absent, \
+                    unless allow_root is true.
+                    """
                 ),
                 ManifestKey("allow_root", .boolean, "true accepts running the app as root (uid 0); default false."),
                 ManifestKey(
                     "replicas", .integer(1...Manifest.Defaults.maxReplicas),
                     default: .integer(Manifest.Defaults.replicas),
-                    "How many instances of the app run behind nginx (1 to 100), on Compose and on Swarm; nginx balances over all of them."
+                    """
+                    How many instances of the app run behind nginx (1 to 100), on Compose and on Swarm; nginx \
+                    balances over all of them.
+                    """
                 ),
                 ManifestKey(
                     "placement", .list(ManifestGrammar.placementConstraintRule),
-                    "Swarm placement constraints, each '<key> == <value>' or '<key> != <value>' with key node.id, node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>. Compose (one host) ignores them."
+                    """
+                    Swarm placement constraints, each '<key> == <value>' or '<key> != <value>' with key node.id, \
+                    node.hostname, node.role (manager or worker), node.platform.os, node.platform.arch, \
+                    node.labels.<name> or engine.labels.<name>. Compose (one host) ignores them.
+                    """
                 ),
                 ManifestKey(
                     "env", .environment(reserved: ManifestSchema.reservedEnvironmentNames),
-                    "Extra environment variables, NAME: value. Values may not hold control characters or ${…}; MODE, APP_VERSION and APP_PORT are set from services.mode, services.version and services.port."
+                    """
+                    Extra environment variables, NAME: value. Values may not hold control characters or ${…}; \
+                    MODE, APP_VERSION and APP_PORT are set from services.mode, services.version and services.port.
+                    """
                 ),
                 ManifestKey(
                     "resources",
@@ -176,7 +196,10 @@ public enum ManifestSchema {
                     "contact", .string(ManifestGrammar.emailRule), "E-mail shown in nginx's JSON error bodies."),
                 ManifestKey(
                     "admin_port", .integer(1...65535), default: .integer(Manifest.Defaults.adminPort),
-                    "A second listener on 127.0.0.1 only, serving the app's /metrics, health path and /chaos to the CLI; must differ from nginx.port."
+                    """
+                    A second listener on 127.0.0.1 only, serving the app's /metrics, health path and /chaos to \
+                    the CLI; must differ from nginx.port.
+                    """
                 ),
             ]), required: true, "The nginx reverse proxy in front of the app."),
         ManifestKey(
@@ -218,7 +241,10 @@ public enum ManifestSchema {
                 ManifestKey(
                     "timeout", .duration(ManifestDuration(milliseconds: 100)...seconds(300)),
                     default: .string(Manifest.Defaults.policyTimeout.description),
-                    "Evaluation budget of one decision (100ms to 5m): the embedded engine stops at it, an OPA server must answer within it; exceeding it is inconclusive."
+                    """
+                    Evaluation budget of one decision (100ms to 5m): the embedded engine stops at it, an OPA \
+                    server must answer within it; exceeding it is inconclusive.
+                    """
                 ),
             ]), "The policy gate."),
         ManifestKey(
@@ -258,7 +284,10 @@ public enum ManifestSchema {
             .section([
                 ManifestKey(
                     "steps", .integerList(1...100), default: .integers(Manifest.Defaults.rolloutSteps),
-                    "The candidate's share of traffic at each step of rollout start, in percent: strictly increasing, the last one 100."
+                    """
+                    The candidate's share of traffic at each step of rollout start, in percent: strictly \
+                    increasing, the last one 100.
+                    """
                 ),
                 ManifestKey(
                     "interval", .duration(seconds(1)...seconds(86_400)),
@@ -286,14 +315,20 @@ public enum ManifestSchema {
                     .sectionList([
                         ManifestKey(
                             "name", .string(ManifestGrammar.objectiveNameRule), required: true,
-                            "Objective name: lowercase letters, digits and _, starting with a letter; used in labels, alert names and runbooks."
+                            """
+                            Objective name: lowercase letters, digits and _, starting with a letter; used in \
+                            labels, alert names and runbooks.
+                            """
                         ),
                         ManifestKey(
                             "target", .number(0...100), required: true,
                             "Percent of good requests, more than 0 and less than 100 (e.g. 99.5)."),
                         ManifestKey(
                             "threshold", .duration(ManifestDuration(milliseconds: 1)...seconds(3600)),
-                            "Makes it a latency objective (good = answered within it); must be one of observability.histogram_buckets. Without it: availability (good = not 5xx)."
+                            """
+                            Makes it a latency objective (good = answered within it); must be one of \
+                            observability.histogram_buckets. Without it: availability (good = not 5xx).
+                            """
                         ),
                     ]), required: true, "The service level objectives."),
             ]), "Service level objectives and the release health gate (docs/slo.md)."),
@@ -326,12 +361,18 @@ public enum ManifestSchema {
                     "Prometheus' scrape and rule evaluation interval (1s to 5m)."),
                 ManifestKey(
                     "histogram_buckets", .list(ManifestGrammar.durationRule),
-                    "The service's http_request_duration_seconds bucket bounds as durations, strictly increasing (default: the demo service's 5ms … 5s)."
+                    """
+                    The service's http_request_duration_seconds bucket bounds as durations, strictly increasing \
+                    (default: the demo service's 5ms … 5s).
+                    """
                 ),
             ]), "The observability stack swiftdeploy runs and generates files for (docs/slo.md)."),
         ManifestKey(
             "templates", .string(ManifestGrammar.filePathRule),
-            "A directory holding the project's own nginx.conf.mustache and docker-compose.yml.mustache (default: the built-in templates)."
+            """
+            A directory holding the project's own nginx.conf.mustache and docker-compose.yml.mustache (default: \
+            the built-in templates).
+            """
         ),
     ]
 

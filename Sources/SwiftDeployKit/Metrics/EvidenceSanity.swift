@@ -26,11 +26,17 @@ public enum EvidenceSanity {
             guard let value else { return }
             if !value.isFinite {
                 result.append(
-                    "metrics \(name) is \(describe(value)) (from \(from)): a non-finite figure cannot be judged; check the service's counters and histogram"
+                    """
+                    metrics \(name) is \(describe(value)) (from \(from)): a non-finite figure cannot be judged; \
+                    check the service's counters and histogram
+                    """
                 )
             } else if value < 0 {
                 result.append(
-                    "metrics \(name) is \(formatCount(value)) (from \(from)): a negative count, rate or latency cannot be judged; check the service's counters and histogram"
+                    """
+                    metrics \(name) is \(formatCount(value)) (from \(from)): a negative count, rate or latency \
+                    cannot be judged; check the service's counters and histogram
+                    """
                 )
             }
         }
@@ -49,13 +55,20 @@ public enum EvidenceSanity {
                 .filter { $0.1 == nil }.map(\.0)
             if !missing.isEmpty {
                 result.append(
-                    "metrics \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") null although the latency histogram has \(formatCount(figures.observations)) observations in the window (from \(from)): the histogram cannot be read; check its buckets"
+                    """
+                    metrics \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") null although \
+                    the latency histogram has \(formatCount(figures.observations)) observations in the window \
+                    (from \(from)): the histogram cannot be read; check its buckets
+                    """
                 )
             }
         }
         if figures.requests.isFinite, figures.requests < 1, Double(settings.minRequests) <= figures.requests {
             result.append(
-                "only \(formatCount(figures.requests)) requests in the window (from \(from)): no decision is made on fewer than 1 request, whatever metrics.min_requests says; send traffic or lengthen the window"
+                """
+                only \(formatCount(figures.requests)) requests in the window (from \(from)): no decision is made \
+                on fewer than 1 request, whatever metrics.min_requests says; send traffic or lengthen the window
+                """
             )
         }
         return result
@@ -77,11 +90,17 @@ public enum EvidenceSanity {
                     if let path = sample[label: "path"], excluded.contains(path) { continue }
                     if !sample.value.isFinite {
                         result.append(
-                            "\(sample.seriesKey) is \(describe(sample.value)) in the \(label) scrape of \(snapshot.source): a counter must be a finite number; the evidence cannot be trusted"
+                            """
+                            \(sample.seriesKey) is \(describe(sample.value)) in the \(label) scrape of \
+                            \(snapshot.source): a counter must be a finite number; the evidence cannot be trusted
+                            """
                         )
                     } else if sample.value < 0 {
                         result.append(
-                            "\(sample.seriesKey) is \(formatCount(sample.value)) in the \(label) scrape of \(snapshot.source): a counter cannot be negative; the evidence cannot be trusted"
+                            """
+                            \(sample.seriesKey) is \(formatCount(sample.value)) in the \(label) scrape of \
+                            \(snapshot.source): a counter cannot be negative; the evidence cannot be trusted
+                            """
                         )
                     }
                 }
@@ -94,7 +113,10 @@ public enum EvidenceSanity {
         for sample in buckets {
             guard let le = sample[label: "le"], let bound = Double(le), !bound.isNaN else {
                 result.append(
-                    "\(sample.seriesKey) has le=\((sample[label: "le"] ?? "").debugDescription), not a bucket bound: the latency histogram cannot be read"
+                    """
+                    \(sample.seriesKey) has le=\((sample[label: "le"] ?? "").debugDescription), not a bucket \
+                    bound: the latency histogram cannot be read
+                    """
                 )
                 continue
             }
@@ -102,7 +124,10 @@ public enum EvidenceSanity {
         }
         if !buckets.isEmpty, !finiteBound {
             result.append(
-                "\(bucketName) in \(second.source) has no finite bucket (only le=\"+Inf\"), so no latency quantile can be computed"
+                """
+                \(bucketName) in \(second.source) has no finite bucket (only le=\"+Inf\"), so no latency quantile \
+                can be computed
+                """
             )
         }
         if !restarted(first: first, second: second) {
@@ -114,7 +139,11 @@ public enum EvidenceSanity {
                     guard let old = before[sample.seriesKey], old.isFinite, sample.value.isFinite, sample.value < old
                     else { continue }
                     result.append(
-                        "\(sample.seriesKey) went down from \(formatCount(old)) to \(formatCount(sample.value)) between the scrapes without a restart (app_uptime_seconds and process_start_time_seconds show none): the counter cannot be trusted"
+                        """
+                        \(sample.seriesKey) went down from \(formatCount(old)) to \(formatCount(sample.value)) \
+                        between the scrapes without a restart (app_uptime_seconds and process_start_time_seconds \
+                        show none): the counter cannot be trusted
+                        """
                     )
                 }
             }

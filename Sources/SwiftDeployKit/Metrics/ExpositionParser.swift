@@ -22,7 +22,10 @@ public struct ExpositionError: SwiftDeployFailure, Equatable {
     }
 
     public var errorDescription: String? {
-        "metrics line \(line):\(column): \(message) (line: \(excerpt.debugDescription)); the endpoint must serve the Prometheus text format 0.0.4 or OpenMetrics text"
+        """
+        metrics line \(line):\(column): \(message) (line: \(excerpt.debugDescription)); the endpoint must serve \
+        the Prometheus text format 0.0.4 or OpenMetrics text
+        """
     }
 
     /// A body nobody can decide on: the decision is inconclusive.
@@ -221,7 +224,10 @@ private struct ExpositionScanner {
             guard let type = MetricType(rawValue: typeText) else {
                 throw error(
                     at: restStart,
-                    "unknown metric type \"\(typeText)\" for \(name) (expected counter, gauge, histogram, summary or untyped)"
+                    """
+                    unknown metric type \"\(typeText)\" for \(name) (expected counter, gauge, histogram, summary \
+                    or untyped)
+                    """
                 )
             }
             if format == .prometheusText, [.unknown, .info, .stateset, .gaugehistogram].contains(type) {
@@ -467,7 +473,10 @@ private struct ExpositionScanner {
                     guard n == backslash || n == quote || n == 0x6E else {
                         throw error(
                             at: i,
-                            "invalid escape \\\(Character(UnicodeScalar(n))) in the value of label \(labelName) of \(metric) (allowed: \\\\, \\\", \\n)"
+                            """
+                            invalid escape \\\(Character(UnicodeScalar(n))) in the value of label \(labelName) of \
+                            \(metric) (allowed: \\\\, \\\", \\n)
+                            """
                         )
                     }
                     escaped = true

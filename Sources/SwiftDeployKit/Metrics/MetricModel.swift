@@ -86,7 +86,8 @@ public struct MetricFamily: Sendable, Equatable {
     }
 }
 
-/// Which text format a body is in. They differ in timestamps (milliseconds vs seconds), `# EOF`, `# UNIT` and exemplars.
+/// Which text format a body is in. They differ in timestamps (milliseconds vs seconds), `# EOF`, `# UNIT` and
+/// exemplars.
 public enum ExpositionFormat: String, Sendable, Equatable {
     /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`).
     case prometheusText = "prometheus-text-0.0.4"

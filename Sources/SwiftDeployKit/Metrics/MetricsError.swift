@@ -19,12 +19,19 @@ public enum MetricsError: SwiftDeployFailure, Equatable {
             return "metrics: \(error.summary); check metrics.source / --metrics-url and that the service is up"
         case .httpStatus(let url, let status, let excerpt):
             return
-                "metrics: \(url) answered HTTP \(status)\(excerpt.isEmpty ? "" : " (\(excerpt.debugDescription))"); it should serve the Prometheus exposition with 200"
+                """
+                metrics: \(url) answered HTTP \
+                \(status)\(excerpt.isEmpty ? "" : " (\(excerpt.debugDescription))"); it should serve the \
+                Prometheus exposition with 200
+                """
         case .unparsable(let url, let error):
             return "metrics: \(url) is not parsable: \(error.errorDescription ?? "\(error)")"
         case .prometheus(let url, let query, let reason):
             return
-                "metrics: Prometheus at \(url) could not answer \(query.debugDescription): \(reason); check metrics.prometheus_url and that Prometheus scrapes the service"
+                """
+                metrics: Prometheus at \(url) could not answer \(query.debugDescription): \(reason); check \
+                metrics.prometheus_url and that Prometheus scrapes the service
+                """
         case .unusable(let source, let reason):
             return "metrics: \(source) cannot be used: \(reason)"
         }

@@ -15,6 +15,9 @@ public struct MetricsSnapshot: Sendable {
     /// For a snapshot merged from every replica of a service (``ReplicaMetricsSource``): the replicas that answered,
     /// by address. Nil for one endpoint's scrape.
     public var replicas: [String]? = nil
+    /// Replicas the engine wants running whose metrics were not read (not running yet, or without an address), each
+    /// named with its state and node; nil when the locator cannot tell.
+    public var replicasNotRead: [String]? = nil
 
     public init(
         families: [MetricFamily], takenAt: Date = Date(), monotonicSeconds: Double = MonotonicClock.now(),

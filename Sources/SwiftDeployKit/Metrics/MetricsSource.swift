@@ -55,7 +55,8 @@ public struct ScrapeMetricsSource: MetricsSource {
 
     public var description: String { "scrape \(url.absoluteString)" }
 
-    /// One scrape, parsed. Throws ``MetricsError``: unreachable (refused, timed out, too large), an HTTP status, or unparsable.
+    /// One scrape, parsed. Throws ``MetricsError``: unreachable (refused, timed out, too large), an HTTP status, or
+    /// unparsable.
     /// `status` calls this for its dashboard.
     public func snapshot() async throws -> MetricsSnapshot {
         let shown = url.absoluteString
@@ -90,7 +91,8 @@ public struct ScrapeMetricsSource: MetricsSource {
 }
 
 /// Instant PromQL queries over a Prometheus server's HTTP API (`GET /api/v1/query`) for the same figures:
-/// `increase()` over the window for requests and errors, `histogram_quantile()` over summed bucket increases for latency.
+/// `increase()` over the window for requests and errors, `histogram_quantile()` over summed bucket increases for
+/// latency.
 /// Prometheus extrapolates `increase()` to the window's edges, so its counts may be fractional.
 public struct PrometheusMetricsSource: MetricsSource {
     public var baseURL: URL
@@ -143,7 +145,10 @@ public struct PrometheusMetricsSource: MetricsSource {
         let requests = values["requests"] ?? nil
         if requests == nil {
             figures.insufficient.append(
-                "Prometheus at \(baseURL.absoluteString) has no \(settings.requestsMetric) samples in the last \(settings.window); is it scraping the service?"
+                """
+                Prometheus at \(baseURL.absoluteString) has no \(settings.requestsMetric) samples in the last \
+                \(settings.window); is it scraping the service?
+                """
             )
         }
         figures.requests = requests ?? 0
@@ -166,12 +171,18 @@ public struct PrometheusMetricsSource: MetricsSource {
             figures.insufficient.append(
                 String(
                     format:
-                        "only %.1f requests in the last %@ according to Prometheus, fewer than metrics.min_requests (%d)",
+                        """
+                        only %.1f requests in the last %@ according to Prometheus, fewer than \
+                        metrics.min_requests (%d)
+                        """,
                     figures.requests, settings.window.description, settings.minRequests))
         }
         if requests != nil, figures.p99Ms == nil, figures.observations == 0 {
             figures.insufficient.append(
-                "Prometheus has no \(settings.durationMetric) bucket increases in the last \(settings.window), so no latency quantile can be computed"
+                """
+                Prometheus has no \(settings.durationMetric) bucket increases in the last \(settings.window), so \
+                no latency quantile can be computed
+                """
             )
         }
         return EvidenceSanity.checked(figures, settings: settings)

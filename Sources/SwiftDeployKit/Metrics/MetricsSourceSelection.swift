@@ -15,7 +15,11 @@ public enum MetricsSourceSelection {
                 return UnusableMetricsSource(
                     description: "prometheus \(metrics.prometheusURL ?? "(no URL)")",
                     reason:
-                        "metrics.source is prometheus but metrics.prometheus_url \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; fix it (swiftdeploy never falls back to scraping)"
+                        """
+                        metrics.source is prometheus but metrics.prometheus_url \
+                        \(metrics.prometheusURL.map { $0.debugDescription } ?? "is not set"), not an http:// URL; \
+                        fix it (swiftdeploy never falls back to scraping)
+                        """
                 )
             }
             return PrometheusMetricsSource(baseURL: url)

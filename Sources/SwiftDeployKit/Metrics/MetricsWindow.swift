@@ -43,7 +43,8 @@ public struct WindowFigures: Sendable, Equatable {
     public var errorRate: Double?
     /// Requests per second over the measured window.
     public var requestRate: Double
-    /// Latency quantiles in milliseconds from histogram bucket deltas (`histogram_quantile` semantics); nil without observations.
+    /// Latency quantiles in milliseconds from histogram bucket deltas (`histogram_quantile` semantics); nil without
+    /// observations.
     public var p50Ms: Double?
     public var p95Ms: Double?
     public var p99Ms: Double?
@@ -133,7 +134,10 @@ public struct MetricsWindow: Sendable {
         let afterSamples = second.samples(named: settings.requestsMetric)
         if afterSamples.isEmpty {
             figures.insufficient.append(
-                "the scrape of \(second.source) has no \(settings.requestsMetric) counter; is it the service's /metrics?"
+                """
+                the scrape of \(second.source) has no \(settings.requestsMetric) counter; is it the service's \
+                /metrics?
+                """
             )
         }
         for sample in afterSamples {
@@ -156,8 +160,17 @@ public struct MetricsWindow: Sendable {
             let replicas = Set(vanished.compactMap { $0[label: "replica"] }).sorted()
             figures.insufficient.append(
                 replicas.isEmpty
-                    ? "\(vanished.count) \(settings.requestsMetric) series of the first scrape are missing from the second (the service was replaced within the window?): their requests and errors since then are unknown; judge again over a window without a restart"
-                    : "replica\(replicas.count == 1 ? "" : "s") \(replicas.joined(separator: ", ")) left within the window (replaced, rescheduled or scaled away): \(replicas.count == 1 ? "its" : "their") requests and errors since the first scrape are unknown; judge again over a window without a replica change"
+                    ? """
+                    \(vanished.count) \(settings.requestsMetric) series of the first scrape are missing from the \
+                    second (the service was replaced within the window?): their requests and errors since then \
+                    are unknown; judge again over a window without a restart
+                    """
+                    : """
+                    replica\(replicas.count == 1 ? "" : "s") \(replicas.joined(separator: ", ")) left within the \
+                    window (replaced, rescheduled or scaled away): \(replicas.count == 1 ? "its" : "their") \
+                    requests and errors since the first scrape are unknown; judge again over a window without a \
+                    replica change
+                    """
             )
         }
 
@@ -186,12 +199,18 @@ public struct MetricsWindow: Sendable {
             figures.insufficient.append(
                 String(
                     format:
-                        "only %@ requests in the %.1fs window, fewer than metrics.min_requests (%d): send traffic or lengthen the window",
+                        """
+                        only %@ requests in the %.1fs window, fewer than metrics.min_requests (%d): send traffic \
+                        or lengthen the window
+                        """,
                     formatCount(figures.requests), elapsed, settings.minRequests))
         }
         if bucketsAfter.isEmpty {
             figures.insufficient.append(
-                "the scrape of \(second.source) has no \(settings.durationMetric) histogram, so no latency quantile can be computed"
+                """
+                the scrape of \(second.source) has no \(settings.durationMetric) histogram, so no latency \
+                quantile can be computed
+                """
             )
         } else if figures.observations == 0, figures.requests > 0 {
             figures.insufficient.append(
@@ -201,7 +220,10 @@ public struct MetricsWindow: Sendable {
             figures.counterResets = resets
             let shown = resets.prefix(3).joined(separator: ", ")
             figures.notes.append(
-                "counter reset between the scrapes (the service restarted?): \(resets.count) series went down (\(shown)\(resets.count > 3 ? ", …" : "")); counted from zero as Prometheus rate() does"
+                """
+                counter reset between the scrapes (the service restarted?): \(resets.count) series went down \
+                (\(shown)\(resets.count > 3 ? ", …" : "")); counted from zero as Prometheus rate() does
+                """
             )
         }
         figures.chaosActive = second.total("chaos_active")

@@ -1,10 +1,41 @@
 import Foundation
 
+/// One replica of a service as the engine reports it (a Swarm task, or a Compose container): what
+/// ``ReplicaLocating/replicas(service:)`` answers, and what a rollout side on Swarm is read from.
+public struct RolloutReplica: Sendable, Equatable {
+    /// `app-canary.2`.
+    public var name: String
+    /// Its node (`hostname (id prefix)`), when known.
+    public var node: String?
+    /// Swarm's task state (`running` once healthy).
+    public var state: String
+    /// Its address on the stack's network; nil when Swarm gave none.
+    public var address: String?
+
+    public init(name: String, node: String?, state: String, address: String?) {
+        self.name = name
+        self.node = node
+        self.state = state
+        self.address = address
+    }
+}
+
 /// Finds the running replicas of a service by their address on the network nginx shares with them: the stack's
 /// tasks on Swarm (`SwarmRuntime`), the project's containers on Compose (`ComposeRuntime`).
 public protocol ReplicaLocating: Sendable {
     /// The addresses of `service`'s running replicas, sorted.
     func replicaAddresses(service: String) async throws -> [String]
+    /// Every replica the engine wants running for `service`, running or not (default: the running ones, from
+    /// `replicaAddresses`, for a locator that cannot tell).
+    func replicas(service: String) async throws -> [RolloutReplica]
+}
+
+extension ReplicaLocating {
+    public func replicas(service: String) async throws -> [RolloutReplica] {
+        try await replicaAddresses(service: service).map {
+            RolloutReplica(name: $0, node: nil, state: "running", address: $0)
+        }
+    }
 }
 
 /// One scrape of a metrics endpoint, parsed: a single endpoint's (``ScrapeMetricsSource``) or every replica's merged.
@@ -58,7 +89,10 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
             service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
             locator: runtime ?? ComposeRuntime(manifest: manifest), transport: transport,
             description:
-                "scrape every replica of \(manifest.services.name) (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)"
+                """
+                scrape every replica of \(manifest.services.name) \
+                (http://127.0.0.1:\(manifest.nginx.adminPort)/replicas/<address>/metrics)
+                """
         )
     }
 
@@ -70,12 +104,27 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     /// One snapshot per running replica, by address. Throws ``MetricsError`` when the replicas cannot be listed,
     /// none runs, or one of them does not answer (naming it).
     public func replicaSnapshots() async throws -> [(address: String, snapshot: MetricsSnapshot)] {
-        let addresses: [String]
-        do { addresses = try await replicaAddresses() } catch {
+        try await replicaSnapshotsNaming().parts
+    }
+
+    /// ``replicaSnapshots()`` and the replicas the engine wants running that were not read (named with state and node).
+    func replicaSnapshotsNaming() async throws -> (
+        parts: [(address: String, snapshot: MetricsSnapshot)], notRead: [String]
+    ) {
+        let listed: [RolloutReplica]
+        do { listed = try await locator.replicas(service: service) } catch {
             throw MetricsError.unusable(
                 source: description,
                 reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }
+        let addresses = listed.filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        let notRead = listed.filter { $0.state != "running" || ($0.address ?? "").isEmpty }
+            .map {
+                """
+                \($0.name)\($0.node.map { " on \($0)" } ?? "") \
+                (\($0.state == "running" ? "running without an address" : $0.state))
+                """
+            }
         guard !addresses.isEmpty else {
             throw MetricsError.unusable(source: description, reason: "no replica of \(service) is running")
         }
@@ -89,16 +138,23 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
                 throw MetricsError.unusable(
                     source: description,
                     reason:
-                        "the replica of \(service) at \(address) did not give its metrics, and a window without it would not count its requests: \(error.localizedDescription)"
+                        """
+                        the replica of \(service) at \(address) did not give its metrics, and a window without it \
+                        would not count its requests: \(error.localizedDescription)
+                        """
                 )
             }
         }
-        return result
+        return (result, notRead)
     }
 
-    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`; `replicas` lists the addresses.
+    /// Every replica's samples in one snapshot, each labelled `replica="<address>"`; `replicas` lists the addresses,
+    /// `replicasNotRead` the replicas wanted running whose metrics were not read.
     public func snapshot() async throws -> MetricsSnapshot {
-        Self.merge(try await replicaSnapshots(), source: description)
+        let (parts, notRead) = try await replicaSnapshotsNaming()
+        var merged = Self.merge(parts, source: description)
+        merged.replicasNotRead = notRead
+        return merged
     }
 
     /// Merges per-replica snapshots, labelling each sample with its replica.
@@ -139,13 +195,30 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         let fewest = min(before.count, after.count)
         if fewest < desired {
             problems.append(
-                "only \(fewest) of \(desired) replicas of \(service) answered in the window (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' requests and errors are not counted; see `swiftdeploy status`"
+                """
+                only \(fewest) of \(desired) replicas of \(service) answered in the window \
+                (\(after.isEmpty ? "none" : after.joined(separator: ", ")) at its end): the missing replicas' \
+                requests and errors are not counted; see `swiftdeploy status`
+                """
+            )
+        }
+        let notRead = Array(Set((first.replicasNotRead ?? []) + (last.replicasNotRead ?? []))).sorted()
+        if !notRead.isEmpty {
+            problems.append(
+                """
+                not read in the window, so their requests and errors are not counted: \
+                \(notRead.map { "replica \($0)" }.joined(separator: ", "))
+                """
             )
         }
         let gone = before.filter { !after.contains($0) }
         if !gone.isEmpty {
             problems.append(
-                "the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the window are not counted"
+                """
+                the replica\(gone.count == 1 ? "" : "s") of \(service) at \(gone.joined(separator: ", ")) \
+                answered the first scrape but not the last: \(gone.count == 1 ? "its" : "their") requests in the \
+                window are not counted
+                """
             )
         }
         return problems
@@ -181,17 +254,31 @@ extension ReplicaMetricsSource {
             service: manifest.services.name, desired: manifest.services.replicas, adminPort: manifest.nginx.adminPort,
             locator: runtime, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest),
             description:
-                "scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, /replicas/<address>/metrics)",
+                """
+                scrape every replica of \(runtime.serviceName(manifest.services.name)) (docker exec nginx, \
+                /replicas/<address>/metrics)
+                """,
             sleeper: sleeper)
     }
 }
 
 extension SwarmRuntime: ReplicaLocating {
-    /// The addresses of the service's running tasks on the stack's network.
+    /// The one reader of a service's replicas on Swarm: every task Swarm wants running for it, with its state, node and
+    /// address on the stack's network. The rollout's evidence (``SwarmRolloutSides``) and `status`/`gate`
+    /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
+    public func replicas(service: String) async throws -> [RolloutReplica] {
+        try await tasks().filter { $0.desiredState == "running" && $0.status.service == service }
+            .map {
+                RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
+            }
+            .sorted { $0.name < $1.name }
+    }
+
+    /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
     public func replicaAddresses(service: String) async throws -> [String] {
-        try await tasks().filter {
-            $0.desiredState == "running" && $0.status.state == "running" && $0.status.service == service
+        try await replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter {
+            !$0.isEmpty
         }
-        .compactMap(\.address).filter { !$0.isEmpty }.sorted()
+        .sorted()
     }
 }

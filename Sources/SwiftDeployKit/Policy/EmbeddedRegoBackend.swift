@@ -33,7 +33,10 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
         } catch let error as RegoError {
             engine = nil
             setupError =
-                "embedded Rego engine: the policies in \(bundle.directory.path) do not compile: \(error.description); fix the module (try `swiftdeploy policy eval`)"
+                """
+                embedded Rego engine: the policies in \(bundle.directory.path) do not compile: \
+                \(error.description); fix the module (try `swiftdeploy policy eval`)
+                """
         } catch {
             engine = nil
             setupError = "embedded Rego engine: cannot load the policies in \(bundle.directory.path): \(error)"
@@ -50,7 +53,10 @@ public final class EmbeddedRegoBackend: PolicyBackend, @unchecked Sendable {
         } catch let error as RegoError {
             let hint =
                 error.code == "eval_limit_error"
-                ? "; the policy.timeout budget was exceeded or the evaluation ran away: simplify the rule or raise policy.timeout"
+                ? """
+                ; the policy.timeout budget was exceeded or the evaluation ran away: simplify the rule or raise \
+                policy.timeout
+                """
                 : "; fix the policy (`swiftdeploy policy eval` reproduces it)"
             return .unavailable(
                 "embedded Rego engine: evaluating data.swiftdeploy.\(domain) failed: \(error.description)\(hint)")

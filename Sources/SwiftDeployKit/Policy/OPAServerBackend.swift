@@ -39,11 +39,17 @@ public struct OPAServerBackend: PolicyBackend {
             switch error {
             case .timedOut:
                 return .unavailable(
-                    "\(name) did not decide within \(formatSeconds(limits.totalTimeout)) (POST \(url.path)); check the server's load or raise the timeout"
+                    """
+                    \(name) did not decide within \(formatSeconds(limits.totalTimeout)) (POST \(url.path)); check \
+                    the server's load or raise the timeout
+                    """
                 )
             case .refused:
                 return .unavailable(
-                    "\(name) refused the connection: no OPA listens there; start it (the Compose sidecar) or fix policy.opa.url"
+                    """
+                    \(name) refused the connection: no OPA listens there; start it (the Compose sidecar) or fix \
+                    policy.opa.url
+                    """
                 )
             default:
                 return .unavailable("\(name): \(error.summary)")
@@ -54,12 +60,18 @@ public struct OPAServerBackend: PolicyBackend {
         let document = try? JSONValue.parse(response.body)
         guard (200..<300).contains(response.status) else {
             return .unavailable(
-                "\(name) answered HTTP \(response.status) for POST \(url.path): \(Self.describeError(document, body: response.body))"
+                """
+                \(name) answered HTTP \(response.status) for POST \(url.path): \
+                \(Self.describeError(document, body: response.body))
+                """
             )
         }
         guard let document, case .object(let fields) = document else {
             return .unavailable(
-                "\(name) answered something that is not a JSON object for POST \(url.path): \(String(decoding: response.body.prefix(120), as: UTF8.self).debugDescription)"
+                """
+                \(name) answered something that is not a JSON object for POST \(url.path): \
+                \(String(decoding: response.body.prefix(120), as: UTF8.self).debugDescription)
+                """
             )
         }
         return DomainDocument.interpret(fields["result"], domain: domain, engine: name)

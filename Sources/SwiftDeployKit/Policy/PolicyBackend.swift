@@ -36,7 +36,10 @@ enum DomainDocument {
     static func interpret(_ document: JSONValue?, domain: String, engine: String) -> BackendResult {
         guard let document else {
             return .unavailable(
-                "\(engine): data.swiftdeploy.\(domain) is undefined: no policy declares package swiftdeploy.\(domain) (add policies/\(domain).rego or check the domain name)"
+                """
+                \(engine): data.swiftdeploy.\(domain) is undefined: no policy declares package \
+                swiftdeploy.\(domain) (add policies/\(domain).rego or check the domain name)
+                """
             )
         }
         guard case .object(let fields) = document else {
@@ -46,7 +49,10 @@ enum DomainDocument {
         }
         guard let denyValue = fields["deny"] else {
             return .unavailable(
-                "\(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a set of messages)"
+                """
+                \(engine): package swiftdeploy.\(domain) defines no deny rule; every domain must define deny (a \
+                set of messages)
+                """
             )
         }
         let rules: [(String, JSONValue?)] = [("deny", denyValue), ("warn", fields["warn"])]
@@ -54,12 +60,18 @@ enum DomainDocument {
             guard let value else { continue }
             guard case .array(let items) = value else {
                 return .unavailable(
-                    "\(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it with `\(rule) contains msg if { … }`"
+                    """
+                    \(engine): swiftdeploy.\(domain).\(rule) is \(kind(value)), not a set of messages; define it \
+                    with `\(rule) contains msg if { … }`
+                    """
                 )
             }
             for item in items where message(item) == nil {
                 return .unavailable(
-                    "\(engine): swiftdeploy.\(domain).\(rule) holds \(item.jsonString().prefix(160)), which is not a message: each must be a string or an object with a string msg; fix the rule that adds it"
+                    """
+                    \(engine): swiftdeploy.\(domain).\(rule) holds \(item.jsonString().prefix(160)), which is not \
+                    a message: each must be a string or an object with a string msg; fix the rule that adds it
+                    """
                 )
             }
         }

@@ -14,23 +14,38 @@ public enum PolicyError: SwiftDeployFailure, Equatable {
         switch self {
         case .directoryMissing(let path):
             return
-                "policy directory \(path) does not exist; create it with the default policies (swiftdeploy init) or set policy.dir"
+                """
+                policy directory \(path) does not exist; create it with the default policies (swiftdeploy init) \
+                or set policy.dir
+                """
         case .noPolicies(let path):
             return
-                "policy directory \(path) has no .rego module declaring package swiftdeploy.<domain>; add policies or fix policy.dir"
+                """
+                policy directory \(path) has no .rego module declaring package swiftdeploy.<domain>; add policies \
+                or fix policy.dir
+                """
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
         case .thresholdsMissing(let path):
             return
-                "thresholds file \(path) does not exist; it is data.thresholds for the policies: create it or set policy.thresholds"
+                """
+                thresholds file \(path) does not exist; it is data.thresholds for the policies: create it or set \
+                policy.thresholds
+                """
         case .thresholdsInvalid(let path, let reason):
             return "thresholds file \(path) is invalid: \(reason); it must be a JSON object keyed by domain"
         case .invalidDomainName(let name):
             return
-                "\(name.debugDescription) is not a policy domain name: use lower-case letters, digits and _ (e.g. canary, infrastructure) or all"
+                """
+                \(name.debugDescription) is not a policy domain name: use lower-case letters, digits and _ (e.g. \
+                canary, infrastructure) or all
+                """
         case .unknownDomain(let name, let available):
             return
-                "no policy declares package swiftdeploy.\(name); domains found: \(available.isEmpty ? "none" : available.joined(separator: ", "))"
+                """
+                no policy declares package swiftdeploy.\(name); domains found: \
+                \(available.isEmpty ? "none" : available.joined(separator: ", "))
+                """
         }
     }
 
@@ -70,7 +85,8 @@ public struct PolicyBundle: Sendable {
     /// `*_test.rego` modules.
     public var testModules: [Module] { modules.filter { $0.isTest } }
 
-    /// The domains: every `swiftdeploy.<name>` package of a non-test module, sorted, `infrastructure` and `canary` first.
+    /// The domains: every `swiftdeploy.<name>` package of a non-test module, sorted, `infrastructure` and `canary`
+    /// first.
     public var domains: [String] {
         let names = Set(
             policyModules.compactMap { module -> String? in
@@ -107,7 +123,10 @@ public struct PolicyBundle: Sendable {
         var result = contractProblems[domain] ?? []
         for duplicate in duplicateThresholds where duplicate.path == domain || duplicate.path.hasPrefix(domain + ".") {
             result.append(
-                "\(thresholdsName):\(duplicate.line): \(duplicate.path) appears more than once; swiftdeploy refuses an ambiguous limit (OPA would keep the last value silently): keep one"
+                """
+                \(thresholdsName):\(duplicate.line): \(duplicate.path) appears more than once; swiftdeploy \
+                refuses an ambiguous limit (OPA would keep the last value silently): keep one
+                """
             )
         }
         if let contract = contracts[domain] {
@@ -127,7 +146,10 @@ public struct PolicyBundle: Sendable {
         }
         for block in thresholds.objectKeys.sorted() where !domains.contains(block) {
             var message =
-                "\(thresholdsName): block \(block) belongs to no policy (no module declares package swiftdeploy.\(block))"
+                """
+                \(thresholdsName): block \(block) belongs to no policy (no module declares package \
+                swiftdeploy.\(block))
+                """
             if let suggestion = ManifestNodeSuggestion.closest(block, among: domains) {
                 message += "; did you mean '\(suggestion)'?"
             }
@@ -235,8 +257,9 @@ public struct PolicyBundle: Sendable {
 
     /// The `package a.b` of a module (first non-comment statement), or nil.
     static func packageName(in source: String) -> String? {
-        for rawLine in source.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+        // Windows line endings too: a module whose package went unseen would drop its whole domain from `gate all`.
+        for rawLine in TextLines.split(source) {
+            let line = HorizontalSpace.trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard line.hasPrefix("package ") else { return nil }
             let name = line.dropFirst("package ".count).split(whereSeparator: { $0 == " " || $0 == "#" }).first

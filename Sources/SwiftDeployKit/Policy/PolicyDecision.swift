@@ -5,7 +5,8 @@ import Foundation
 public enum Verdict: String, Sendable, Codable, CaseIterable, Comparable {
     case allow, warn, deny, inconclusive
 
-    /// The verdict's exit status under the contract: allow and warn 0 (warn 1 with `failOnWarn`), deny 1, inconclusive 2.
+    /// The verdict's exit status under the contract: allow and warn 0 (warn 1 with `failOnWarn`), deny 1, inconclusive
+    /// 2.
     public func exitStatus(failOnWarn: Bool = false) -> ExitStatus {
         switch self {
         case .allow: return .success

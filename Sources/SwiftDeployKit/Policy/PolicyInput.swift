@@ -7,15 +7,21 @@ import Foundation
 /// input.domain            the domain being decided
 /// input.mode.current      the manifest's services.mode
 /// input.mode.target       the mode the action would switch to, or null
-/// input.manifest          project, service {name,image,port,mode,version}, nginx {port}, metrics {window_seconds,min_requests,exclude_paths}, policy {engine}
-/// input.host              (infrastructure and custom domains) disk_free_gb, disk_path, load1, cpu_count, load_per_cpu, memory_used_percent, sources, problems
-/// input.metrics           (canary and custom domains) requests, errors, error_rate, request_rate, p50_ms, p95_ms, p99_ms, observations, window_seconds, source, counter_resets, sufficient
-/// input.slo               (slo) per objective target, window, error_ratio and burn_rate per window, error_budget_remaining, alerts firing
-/// input.delivery          (slo) change failure rate over the last N changes, deployments in 7 days, time since the last failure, lead time
+/// input.manifest          project, service {name,image,port,mode,version}, nginx {port}, metrics
+/// {window_seconds,min_requests,exclude_paths}, policy {engine}
+/// input.host              (infrastructure and custom domains) disk_free_gb, disk_path, load1, cpu_count, load_per_cpu,
+/// memory_used_percent, sources, problems
+/// input.metrics           (canary and custom domains) requests, errors, error_rate, request_rate, p50_ms, p95_ms,
+/// p99_ms, observations, window_seconds, source, counter_resets, sufficient
+/// input.slo               (slo) per objective target, window, error_ratio and burn_rate per window,
+/// error_budget_remaining, alerts firing
+/// input.delivery          (slo) change failure rate over the last N changes, deployments in 7 days, time since the
+/// last failure, lead time
 /// input.evidence          what was collected for this domain: ["host"], ["metrics"], both, or ["slo"]
 /// ```
 public enum PolicyInput {
-    /// The evidence a domain is judged on: host facts before a deploy, a metrics window before a promote, both otherwise.
+    /// The evidence a domain is judged on: host facts before a deploy, a metrics window before a promote, both
+    /// otherwise.
     public enum Evidence: String, Sendable, CaseIterable {
         case host, metrics
         /// Error budgets and burn rates from Prometheus, delivery figures from the history (``SLOCollector``).

@@ -112,7 +112,10 @@ public struct ThresholdContract: Sendable, Equatable {
                 for key in keys {
                     if let earlier = contract.keys[key.name], earlier.typeDescription != key.typeDescription {
                         problems[domain, default: []].append(
-                            "\(key.declaredAt): threshold \(domain).\(key.name) is declared \(key.typeDescription) here but \(earlier.typeDescription) at \(earlier.declaredAt); declare it once"
+                            """
+                            \(key.declaredAt): threshold \(domain).\(key.name) is declared \(key.typeDescription) \
+                            here but \(earlier.typeDescription) at \(earlier.declaredAt); declare it once
+                            """
                         )
                     }
                     contract.keys[key.name] = key
@@ -122,7 +125,11 @@ public struct ThresholdContract: Sendable, Equatable {
         }
         for domain in domains where contracts[domain] == nil && problems[domain] == nil {
             problems[domain] = [
-                "the \(domain) policy declares no thresholds contract: add a METADATA annotation with custom.thresholds above `package swiftdeploy.\(domain)` (`thresholds: {}` when it reads none; see docs/policy.md)"
+                """
+                the \(domain) policy declares no thresholds contract: add a METADATA annotation with \
+                custom.thresholds above `package swiftdeploy.\(domain)` (`thresholds: {}` when it reads none; see \
+                docs/policy.md)
+                """
             ]
         }
         return (contracts, problems)
@@ -136,12 +143,10 @@ public struct ThresholdContract: Sendable, Equatable {
 
     /// The package-scope METADATA block of `source`: the `# METADATA` comment block directly above `package`.
     static func declaration(in source: String, file: String) -> Declaration {
-        let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
+        let lines = TextLines.split(source).map(String.init)
         var index = 0
         while index < lines.count {
-            let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
+            let trimmed = HorizontalSpace.trimmed(lines[index])
             if trimmed.hasPrefix("package ") { return .none }
             guard trimmed == "# METADATA" || trimmed == "#METADATA" else {
                 index += 1
@@ -150,16 +155,16 @@ public struct ThresholdContract: Sendable, Equatable {
             let start = index + 1
             var body: [String] = []
             var end = start
-            while end < lines.count, lines[end].trimmingCharacters(in: .whitespaces).hasPrefix("#") {
-                var text = Substring(lines[end].trimmingCharacters(in: .whitespaces).dropFirst())
+            while end < lines.count, HorizontalSpace.trimmed(lines[end]).hasPrefix("#") {
+                var text = HorizontalSpace.trimmed(lines[end]).dropFirst()
                 if text.hasPrefix(" ") { text = text.dropFirst() }
                 body.append(String(text))
                 end += 1
             }
             // Package scope: the block must end right above the package statement (blank lines allowed, as OPA).
             var next = end
-            while next < lines.count, lines[next].trimmingCharacters(in: .whitespaces).isEmpty { next += 1 }
-            guard next < lines.count, lines[next].trimmingCharacters(in: .whitespaces).hasPrefix("package ") else {
+            while next < lines.count, HorizontalSpace.trimmed(lines[next]).isEmpty { next += 1 }
+            guard next < lines.count, HorizontalSpace.trimmed(lines[next]).hasPrefix("package ") else {
                 index = end
                 continue
             }
@@ -172,14 +177,20 @@ public struct ThresholdContract: Sendable, Equatable {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch {
             return .failure(
-                "\(file):\(firstLine): the METADATA annotation is not valid YAML: \(error); fix the comment block above the package"
+                """
+                \(file):\(firstLine): the METADATA annotation is not valid YAML: \(error); fix the comment block \
+                above the package
+                """
             )
         }
         guard let root, let custom = root["custom"], let thresholds = custom["thresholds"] else { return .none }
         func at(_ node: Node) -> String { "\(file):\(firstLine + (node.mark?.line ?? 1) - 1)" }
         guard case .mapping(let mapping) = thresholds else {
             return .failure(
-                "\(at(thresholds)): custom.thresholds must be a mapping of threshold name to type, e.g. `max_p99_ms: number`"
+                """
+                \(at(thresholds)): custom.thresholds must be a mapping of threshold name to type, e.g. \
+                `max_p99_ms: number`
+                """
             )
         }
         var keys: [Key] = []
@@ -215,7 +226,10 @@ public struct ThresholdContract: Sendable, Equatable {
                 : ["type", "minimum", "maximum", "enum", "items", "minItems", "description"]
             for (specKey, _) in spec where !fields.contains(specKey.string ?? "") {
                 return .failure(
-                    "\(at(specKey)): unknown key '\(specKey.string ?? "?")' in the declaration of threshold \(name); use \(fields.joined(separator: ", "))"
+                    """
+                    \(at(specKey)): unknown key '\(specKey.string ?? "?")' in the declaration of threshold \
+                    \(name); use \(fields.joined(separator: ", "))
+                    """
                 )
             }
             for (field, target) in [("minimum", 0), ("maximum", 1)] {
@@ -242,7 +256,10 @@ public struct ThresholdContract: Sendable, Equatable {
             if let node = spec["items"] {
                 guard case .mapping(let fields) = node, !fields.isEmpty else {
                     return .failure(
-                        "\(at(node)): items of threshold \(name) must be a mapping of field name to type, e.g. `{factor: number, long: string}`"
+                        """
+                        \(at(node)): items of threshold \(name) must be a mapping of field name to type, e.g. \
+                        `{factor: number, long: string}`
+                        """
                     )
                 }
                 var declared: [Key] = []
@@ -262,7 +279,10 @@ public struct ThresholdContract: Sendable, Equatable {
         }
         guard let text = typeNode?.string, let kind = Kind(rawValue: text) else {
             return .failure(
-                "\(at(valueNode)): threshold \(name) must declare a type (\(kinds)), got \(typeNode?.string.map { "'\($0)'" } ?? "nothing")"
+                """
+                \(at(valueNode)): threshold \(name) must declare a type (\(kinds)), got \
+                \(typeNode?.string.map { "'\($0)'" } ?? "nothing")
+                """
             )
         }
         if minimum != nil || maximum != nil, kind != .number, kind != .integer {
@@ -288,7 +308,10 @@ public struct ThresholdContract: Sendable, Equatable {
         guard let block else {
             if keys.isEmpty { return [] }
             var message =
-                "\(file) has no \(domain) block; the \(domain) policy reads \(keys.keys.sorted().map { "\(domain).\($0)" }.joined(separator: ", ")): add it"
+                """
+                \(file) has no \(domain) block; the \(domain) policy reads \
+                \(keys.keys.sorted().map { "\(domain).\($0)" }.joined(separator: ", ")): add it
+                """
             if let typo = ManifestNodeSuggestion.closest(domain, among: otherBlocks) {
                 message += " (\(file) has a '\(typo)' block: did you mean '\(domain)'?)"
             }
@@ -301,7 +324,10 @@ public struct ThresholdContract: Sendable, Equatable {
         for name in keys.keys.sorted() where values[name] == nil {
             let key = keys[name]!
             var message =
-                "\(file): threshold \(domain).\(name) is missing; the \(domain) policy reads it (\(key.typeDescription), declared at \(key.declaredAt)): add it"
+                """
+                \(file): threshold \(domain).\(name) is missing; the \(domain) policy reads it \
+                (\(key.typeDescription), declared at \(key.declaredAt)): add it
+                """
             let unknown = values.keys.filter { keys[$0] == nil }
             if let typo = ManifestNodeSuggestion.closest(name, among: Array(unknown)) {
                 message += " (\(file) has '\(domain).\(typo)': misspelt?)"
@@ -339,14 +365,20 @@ extension ThresholdContract.Key {
             let at = "\(path)[\(index)]"
             guard case .object(let fields) = element else {
                 result.append(
-                    "\(file): threshold \(at) must be an object with \(names.joined(separator: ", ")), got \(Self.shown(element)) (declared at \(declaredAt))"
+                    """
+                    \(file): threshold \(at) must be an object with \(names.joined(separator: ", ")), got \
+                    \(Self.shown(element)) (declared at \(declaredAt))
+                    """
                 )
                 continue
             }
             for item in items {
                 guard let field = fields[item.name] else {
                     var message =
-                        "\(file): threshold \(at).\(item.name) is missing; the \(domain) policy reads it (\(item.typeDescription), declared at \(item.declaredAt)): add it"
+                        """
+                        \(file): threshold \(at).\(item.name) is missing; the \(domain) policy reads it \
+                        (\(item.typeDescription), declared at \(item.declaredAt)): add it
+                        """
                     if let typo = ManifestNodeSuggestion.closest(
                         item.name, among: fields.keys.filter { !names.contains($0) })
                     {

@@ -53,7 +53,8 @@ struct CanaryContext {
 
     /// Go template actions (`template_driver: golang`) Swarm renders when it creates an nginx task: the weight comes
     /// from the nginx service's label, so a restarted task gets the current split. For a weight `w` their output is
-    /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on two
+    /// byte for byte the `splitLines` rendered with `w` (the live form): `* stable;`, `w% canary;` and `* stable;` on
+    /// two
     /// lines, or `* canary;`. The label can be set by hand, so it is never printed: the actions compare it with each
     /// weight "1" to "100" in turn and emit that weight's fixed lines; anything else (missing, empty, `50%`, `150`, a
     /// line break) is no traffic on the candidate, `* stable;`.
@@ -74,6 +75,21 @@ struct CanaryContext {
         }
         return action + "{{else}}0{{end}}"
     }()
+
+    /// What Swarm's template driver renders from the Swarm config `conf` when the weight label is `weight`: the live
+    /// form at that weight, byte for byte (``swarmSplitAction`` and ``swarmWeightAction`` are its only actions, as
+    /// `ConfigRenderer.checkGoTemplate` requires). Nil when `conf` carries no split action (not a config rendered with
+    /// the split, e.g. a template without it).
+    static func swarmLiveForm(ofConfig conf: String, weight: Int) -> String? {
+        guard conf.contains(swarmSplitAction) else { return nil }
+        let w = (1...100).contains(weight) ? weight : 0
+        let lines =
+            w == 0
+            ? "* stable;"
+            : CanaryRender(image: "", version: "", weight: w, sticky: false).splitLines.joined(separator: "\n        ")
+        return conf.replacingOccurrences(of: swarmSplitAction, with: lines).replacingOccurrences(
+            of: swarmWeightAction, with: String(w))
+    }
 
     /// `swarmTemplate`: render the split as Swarm's Go template actions (the Swarm config of nginx.conf) rather than
     /// the fixed weight (the live form written into the nginx container).

@@ -15,7 +15,8 @@ public struct ConfigGenerator: Sendable {
     public let manifestName: String
     /// A running rollout's candidate and split (see ``CanaryRender``); nil without a rollout.
     public let canary: CanaryRender?
-    /// Swarm, during a rollout: the image the stable service runs, in place of `services.image` (see ``ConfigRenderer``).
+    /// Swarm, during a rollout: the image the stable service runs, in place of `services.image` (see
+    /// ``ConfigRenderer``).
     public var stableImage: String? = nil
 
     public init(

@@ -57,7 +57,10 @@ public struct ConfigRenderer: Sendable {
             throw RenderError.unsafeValue(
                 field: "nginx.conf", value: "'{{' on line \(line)",
                 context:
-                    "a Swarm config rendered by Go's template driver (remove the '{{' from the manifest or the template)"
+                    """
+                    a Swarm config rendered by Go's template driver (remove the '{{' from the manifest or the \
+                    template)
+                    """
             )
         }
     }
@@ -73,7 +76,8 @@ public struct ConfigRenderer: Sendable {
 /// The generated files' contents.
 public struct RenderedConfig: Sendable, Equatable {
     public var nginxConf: String
-    /// docker-compose.yml (written with `runtime: compose`; rendered on Swarm too, as the same manifest's Compose form).
+    /// docker-compose.yml (written with `runtime: compose`; rendered on Swarm too, as the same manifest's Compose
+    /// form).
     public var compose: String
     /// docker-stack.yml, with `runtime: swarm` only.
     public var stack: String? = nil

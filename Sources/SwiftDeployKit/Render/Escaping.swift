@@ -46,7 +46,7 @@ enum Escaping {
 
     /// A bare nginx token (port, path, duration, URL): only characters nginx reads literally.
     static func nginxToken(_ value: String, field: String) throws -> String {
-        guard value.range(of: #"^[A-Za-z0-9._~/:-]+$"#, options: .regularExpression) != nil else {
+        guard CompiledPatterns.matches(value, #"^[A-Za-z0-9._~/:-]+$"#) else {
             throw RenderError.unsafeValue(field: field, value: Quoting.quote(value), context: "nginx.conf")
         }
         return value
@@ -54,7 +54,7 @@ enum Escaping {
 
     /// A bare YAML key (service and network names): DNS-safe characters only.
     static func composeKey(_ value: String, field: String) throws -> String {
-        guard value.range(of: #"^[A-Za-z0-9][A-Za-z0-9_.-]*$"#, options: .regularExpression) != nil else {
+        guard CompiledPatterns.matches(value, #"^[A-Za-z0-9][A-Za-z0-9_.-]*$"#) else {
             throw RenderError.unsafeValue(field: field, value: Quoting.quote(value), context: "docker-compose.yml")
         }
         return value

@@ -20,7 +20,10 @@ public enum RenderError: SwiftDeployFailure, Equatable {
         switch self {
         case .templateMissing(let path):
             return
-                "template not found at \(path); restore it, or remove the manifest's 'templates' key to use the built-in templates"
+                """
+                template not found at \(path); restore it, or remove the manifest's 'templates' key to use the \
+                built-in templates
+                """
         case .templateInvalid(let path, let reason):
             return "template \(path) is not valid Mustache: \(reason); fix the template or use the built-in one"
         case .unsafeValue(let field, let value, let context):

@@ -108,7 +108,8 @@ public struct RolloutAnalyzer: Sendable {
         interrupt: @Sendable () -> String? = { nil }
     ) async throws -> (evidence: StepEvidence?, interrupted: String?) {
         let canarySource = ScrapeMetricsSource(url: canaryMetricsURL, transport: transport)
-        // Compose with replicas: the stable side is every replica's own /metrics (one /stable/metrics scrape would reach
+        // Compose with replicas: the stable side is every replica's own /metrics (one /stable/metrics scrape would
+        // reach
         // one replica, a different one each time); the candidate is one container.
         let stableSource: any SnapshotTaking =
             stableReplicated
@@ -172,7 +173,8 @@ public struct RolloutAnalyzer: Sendable {
             canaryErrorRates: c.errors, baselineErrorRates: s.errors, samples: canary.count - 1)
     }
 
-    /// The mean request latency between two scrapes, from the histogram's `_sum` and `_count` (excluded paths left out).
+    /// The mean request latency between two scrapes, from the histogram's `_sum` and `_count` (excluded paths left
+    /// out).
     func meanLatencyMs(from a: MetricsSnapshot, to b: MetricsSnapshot) -> Double? {
         let excluded = Set(manifest.metrics.excludePaths)
         func total(_ snap: MetricsSnapshot, _ name: String) -> [String: Double] {

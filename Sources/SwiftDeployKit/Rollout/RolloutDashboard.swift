@@ -1,7 +1,8 @@
 import Foundation
 
 /// Both sides of a running rollout for `swiftdeploy status`: the rollout's state and each side's traffic over
-/// the frame's window (through the admin listener's `/stable/metrics` and `/canary/metrics`; on Swarm from every replica).
+/// the frame's window (through the admin listener's `/stable/metrics` and `/canary/metrics`; on Swarm from every
+/// replica).
 public struct RolloutDashboard: Sendable {
     public var status: RolloutStatus
     public var stable: Result<StatusFigures, StatusMetricsUnavailable>

@@ -34,6 +34,11 @@ public struct RolloutStatus: Sendable, Equatable {
     public struct Side: Sendable, Equatable {
         public var image: String
         public var version: String
+        /// Its replicas the engine wants running (Swarm's tasks, Compose's containers) and how many of them run.
+        public var replicas: Int? = nil
+        public var running: Int? = nil
+        /// Each replica that does not run, named with its state and node (`app-canary.2 starting on vm (k3j2f…)`).
+        public var notRunning: [String] = []
         public init(image: String, version: String) {
             self.image = image
             self.version = version
@@ -63,11 +68,19 @@ public struct RolloutStatus: Sendable, Equatable {
     public var startedAt: Date?
     /// Remarks on what the stack shows (a missing candidate container, …).
     public var notes: [String]
+    /// On Swarm: nginx's weight label (`swiftdeploy.canary.weight`) as read, the weight a new nginx task starts on and
+    /// the one set with each step; nil on Compose or when it could not be read (a note says why).
+    public var nginxWeightLabel: String? = nil
 
     public var json: JSONValue {
         func side(_ s: Side?) -> JSONValue {
             guard let s else { return .null }
-            return .object(["image": .string(s.image), "version": .string(s.version)])
+            return .object([
+                "image": .string(s.image), "version": .string(s.version),
+                "replicas": s.replicas.map { .int(Int64($0)) } ?? .null,
+                "replicas_running": s.running.map { .int(Int64($0)) } ?? .null,
+                "not_running": .array(s.notRunning.map(JSONValue.string)),
+            ])
         }
         return .object([
             "state": .string(state.rawValue),
@@ -85,6 +98,7 @@ public struct RolloutStatus: Sendable, Equatable {
             } ?? .null,
             "interrupted": .bool(interrupted),
             "notes": .array(notes.map(JSONValue.string)),
+            "nginx_weight_label": nginxWeightLabel.map(JSONValue.string) ?? .null,
         ])
     }
 }
@@ -141,8 +155,46 @@ public struct RolloutStateReader: Sendable {
         return records
     }
 
-    /// The status: history first, then what the engine shows (`containers`, nil when it could not be asked).
-    public func status(containers: [ContainerStatus]?) throws -> RolloutStatus {
+    /// The status: history first, then what the engine shows (`containers`, nil when it could not be asked) and, on
+    /// Swarm, nginx's weight label (`nginxWeightLabel`: its value, or the failure to read it), compared with the
+    /// history's weight.
+    public func status(containers: [ContainerStatus]?, nginxWeightLabel: Result<String, any Error>? = nil) throws
+        -> RolloutStatus
+    {
+        var status = try historyStatus(containers: containers)
+        for (service, keyPath) in [
+            (manifest.services.name, \RolloutStatus.stable),
+            (CanaryRender.serviceName(for: manifest.services.name), \RolloutStatus.canary),
+        ] {
+            guard let containers, status[keyPath: keyPath] != nil else { continue }
+            let replicas = containers.filter { $0.service == service }
+            status[keyPath: keyPath]?.replicas = replicas.count
+            status[keyPath: keyPath]?.running = replicas.filter { $0.state == "running" }.count
+            status[keyPath: keyPath]?.notRunning = replicas.filter { $0.state != "running" }
+                .map { "\($0.name) \($0.state)\($0.node.map { " on \($0)" } ?? "")" }
+        }
+        switch nginxWeightLabel {
+        case .success(let label)?:
+            status.nginxWeightLabel = label
+            let expected = [.running, .paused].contains(status.state) ? status.weight : 0
+            if label != String(expected), !(expected == 0 && label.isEmpty) {
+                status.notes.append(
+                    """
+                    nginx's weight label says \(label.isEmpty ? "nothing" : "'\(label)'") where the history says \
+                    \(expected)%: a new nginx task would start on the label's split; `swiftdeploy rollout resume` \
+                    sets the step's weight again, `rollout abort` puts all traffic back on stable
+                    """
+                )
+            }
+        case .failure(let error)?:
+            status.notes.append("nginx's weight label could not be read: \(error.localizedDescription)")
+        case nil:
+            break
+        }
+        return status
+    }
+
+    func historyStatus(containers: [ContainerStatus]?) throws -> RolloutStatus {
         let records = try lastRollout()
         let defaults = manifest.rollout
         var status = RolloutStatus(
@@ -214,13 +266,19 @@ public struct RolloutStateReader: Sendable {
                 status.state = .paused
                 status.interrupted = true
                 status.notes.append(
-                    "the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from step \(status.step)"
+                    """
+                    the CLI running this rollout is gone (killed?); `swiftdeploy rollout resume` continues from \
+                    step \(status.step)
+                    """
                 )
             }
         }
         if [.running, .paused].contains(status.state), containers != nil, canaryContainer == nil {
             status.notes.append(
-                "the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; `swiftdeploy rollout abort` ends it"
+                """
+                the history says the rollout is \(status.state.rawValue) but no \(canaryService) container runs; \
+                `swiftdeploy rollout abort` ends it
+                """
             )
         }
         return status

@@ -1,6 +1,7 @@
 import Foundation
 
-/// `--steps` of `swiftdeploy rollout`, under the rule every list of rollout steps follows (``ManifestGrammar/rolloutSteps(_:)``).
+/// `--steps` of `swiftdeploy rollout`, under the rule every list of rollout steps follows
+/// (``ManifestGrammar/rolloutSteps(_:)``).
 public enum RolloutSteps {
     /// Parses `--steps 10,50,100`.
     public static func parse(_ text: String) -> Result<[Int], RolloutError> {

@@ -10,25 +10,6 @@ public protocol RolloutSideReading: Sendable {
     func snapshot(canary: Bool) async throws -> (snapshot: MetricsSnapshot, doubts: [String])
 }
 
-/// One replica of a rollout side on Swarm, as its task reports it.
-public struct RolloutReplica: Sendable, Equatable {
-    /// `app-canary.2`.
-    public var name: String
-    /// Its node (`hostname (id prefix)`), when known.
-    public var node: String?
-    /// Swarm's task state (`running` once healthy).
-    public var state: String
-    /// Its address on the stack's network; nil when Swarm gave none.
-    public var address: String?
-
-    public init(name: String, node: String?, state: String, address: String?) {
-        self.name = name
-        self.node = node
-        self.state = state
-        self.address = address
-    }
-}
-
 /// The two sides of a rollout on Swarm, each read from **every** replica: the stack's tasks that Swarm wants running
 /// for `<name>` (stable) and `<name>-canary` (the candidate), each task's `/metrics` through nginx's admin route
 /// `/replicas/<address>/metrics` (reached with `docker exec`, ``SwarmAdminTransport``), merged with a `replica`
@@ -51,12 +32,7 @@ public struct SwarmRolloutSides: RolloutSideReading {
     /// Over a real stack: its tasks from `runtime`, the admin listener through `docker exec`.
     public init(manifest: Manifest, runtime: SwarmRuntime) {
         self.init(manifest: manifest, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest)) { service in
-            try await runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == service }
-                .map {
-                    RolloutReplica(
-                        name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
-                }
-                .sorted { $0.name < $1.name }
+            try await runtime.replicas(service: service)
         }
     }
 

@@ -90,11 +90,15 @@ public enum LockError: SwiftDeployFailure, Equatable {
             let who = holder?.description ?? "a process that has not written its description yet"
             return """
                 another swiftdeploy is working on project '\(project)': \(who)
-                wait for it to finish and run again; nothing was changed (the kernel releases the lock \(path) as soon as that process ends)
+                wait for it to finish and run again; nothing was changed (the kernel releases the lock \(path) as \
+                soon as that process ends)
                 """
         case .unusable(let path, let reason):
             return
-                "cannot use the lock file \(path): \(reason); check the directory's permissions, or point SWIFTDEPLOY_LOCK_DIR at a writable directory"
+                """
+                cannot use the lock file \(path): \(reason); check the directory's permissions, or point \
+                SWIFTDEPLOY_LOCK_DIR at a writable directory
+                """
         }
     }
 }

@@ -124,7 +124,10 @@ public struct HealthWaiter: Sendable {
                         "\($0) \(Self.replicaSummary(lastContainers, service: $0, desired: targets[$0] ?? 1))"
                     },
                     tasks: lastContainers.filter { missing.contains($0.service) && !$0.isReady }.map { task in
-                        "\(task.name) on \(task.node ?? "no node yet"): \(task.state)\(task.lastHealthOutput.isEmpty ? "" : ": \(task.lastHealthOutput)")"
+                        """
+                        \(task.name) on \(task.node ?? "no node yet"): \
+                        \(task.state)\(task.lastHealthOutput.isEmpty ? "" : ": \(task.lastHealthOutput)")
+                        """
                     },
                     failures: await runtime.recentFailures())
             }

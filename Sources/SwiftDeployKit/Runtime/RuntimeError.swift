@@ -43,7 +43,10 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
         switch self {
         case .programNotFound(let program):
             return
-                "cannot run '\(program)': it is not installed or not on PATH; install Docker (docker and the Compose plugin or docker-compose) and try again"
+                """
+                cannot run '\(program)': it is not installed or not on PATH; install Docker (docker and the \
+                Compose plugin or docker-compose) and try again
+                """
         case .composeMissing(let v2, let v1):
             return """
                 Docker Compose not found: 'docker compose' (v2) failed: \(v2); 'docker-compose' (v1) failed: \(v1)
@@ -52,12 +55,19 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
         case .daemonUnreachable(let host, let detail):
             return """
                 the Docker daemon is not reachable at \(host): \(detail)
-                start Docker (e.g. 'sudo systemctl start docker', or scripts/docker-engine here) or fix DOCKER_HOST, then run again
+                start Docker (e.g. 'sudo systemctl start docker', or scripts/docker-engine here) or fix DOCKER_HOST, \
+                then run again
                 """
         case .notSwarmManager(let state):
             return
-                "runtime: swarm needs this Docker engine to be a Swarm manager, and it is \(state); nothing was changed\n"
-                + "run swiftdeploy on a manager node, or make this engine one: docker swarm init --advertise-addr <addr> (the address the other nodes reach it on)"
+                """
+                runtime: swarm needs this Docker engine to be a Swarm manager, and it is \(state); nothing was \
+                changed\n
+                """
+                    + """
+                    run swiftdeploy on a manager node, or make this engine one: docker swarm init --advertise-addr \
+                    <addr> (the address the other nodes reach it on)
+                    """
         case .swarmRolledBack(let service, let state, let message, let tasks):
             var text =
                 "Swarm rolled the update of \(service) back (\(state)): \(message.isEmpty ? "no message" : message)"
@@ -67,10 +77,16 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             var text = "the rolling update did not finish within \(seconds)s: \(services.joined(separator: ", "))"
             if !tasks.isEmpty { text += "\nrecent task failures:\n" + Self.indent(tasks.joined(separator: "\n")) }
             text +=
-                "\nSwarm goes on with it: watch it with 'docker service ps <service>', roll it back with 'docker service rollback <service>', or deploy again with a longer --timeout"
+                """
+                \nSwarm goes on with it: watch it with 'docker service ps <service>', roll it back with 'docker \
+                service rollback <service>', or deploy again with a longer --timeout
+                """
             if !budget.isEmpty {
                 text +=
-                    " (Swarm updates one replica at a time and watches each for update_config.monitor; the default --timeout is \(budget))"
+                    """
+                     (Swarm updates one replica at a time and watches each for update_config.monitor; the default \
+                    --timeout is \(budget))
+                    """
             }
             return text
         case .replicasNotReady(let seconds, let services, let tasks, let failures):
@@ -85,24 +101,35 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             }
             if !logs.isEmpty { text += "\nlast output of \(logContainer):\n" + Self.indent(logs) }
             return text
-                + "\nsee 'docker ps -a' and 'docker logs <container>'; a replica that never starts may lack memory or fail its health check"
+                + """
+                \nsee 'docker ps -a' and 'docker logs <container>'; a replica that never starts may lack memory \
+                or fail its health check
+                """
         case .noLocalTask(let service):
             return
-                "no task of \(service) runs on this node, and docker exec reaches this node's containers only; run swiftdeploy on the manager that runs it (nginx is placed on a manager)"
+                """
+                no task of \(service) runs on this node, and docker exec reaches this node's containers only; run \
+                swiftdeploy on the manager that runs it (nginx is placed on a manager)
+                """
         case .commandFailed(let command, let status, let output):
             return "'\(command)' failed with exit status \(status):\n\(Self.indent(output))"
         case .commandTimedOut(let command, let seconds):
             return
-                "'\(command)' did not finish within \(seconds)s and was stopped; check that the Docker daemon is responsive ('docker info') and try again"
+                """
+                '\(command)' did not finish within \(seconds)s and was stopped; check that the Docker daemon is \
+                responsive ('docker info') and try again
+                """
         case .imageMissing(let image, let detail):
             return """
                 image '\(image)' is not on this host and could not be pulled: \(detail)
-                build it (scripts/build-images builds the demo images) or fix the image name in manifest.yaml, then deploy again
+                build it (scripts/build-images builds the demo images) or fix the image name in manifest.yaml, then \
+                deploy again
                 """
         case .portTaken(let port, let detail):
             return """
                 port \(port) is already in use on this host: \(detail)
-                stop whatever holds it ('ss -ltnp | grep :\(port)') or change nginx.port / nginx.admin_port in manifest.yaml, then deploy again
+                stop whatever holds it ('ss -ltnp | grep :\(port)') or change nginx.port / nginx.admin_port in \
+                manifest.yaml, then deploy again
                 """
         case .unhealthy(let service, let state, let seconds, let health, let logs):
             var text = "service '\(service)' is not healthy after \(seconds)s (state: \(state))"
@@ -112,7 +139,10 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
             return text
         case .healthEndpointDown(let url, let seconds, let lastAnswer, let service, let logs):
             var text =
-                "every container is running, but \(url) did not answer 200 through nginx within \(seconds)s (last answer: \(lastAnswer))"
+                """
+                every container is running, but \(url) did not answer 200 through nginx within \(seconds)s (last \
+                answer: \(lastAnswer))
+                """
             text +=
                 logs.isEmpty
                 ? "\n(no log output from '\(service)')" : "\nlast log lines of '\(service)':\n\(Self.indent(logs))"

@@ -43,7 +43,8 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
         url.scheme == "http" && (url.host == "127.0.0.1" || url.host == "localhost") && url.port == adminPort
     }
 
-    /// The port of the first `listen 127.0.0.1:<port>;` in an nginx.conf (the admin listener on Swarm), nil without one.
+    /// The port of the first `listen 127.0.0.1:<port>;` in an nginx.conf (the admin listener on Swarm), nil without
+    /// one.
     static func adminListenPort(inNginxConf text: String) -> Int? {
         guard let match = text.range(of: #"(?m)^\s*listen\s+127\.0\.0\.1:[0-9]{1,5}\s*;"#, options: .regularExpression)
         else { return nil }
@@ -60,7 +61,10 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
             throw HTTPClientError.connectionFailed(
                 url: url.absoluteString,
                 reason:
-                    "\(nginxConf.lastPathComponent) has no 'listen 127.0.0.1:<port>;' admin listener, which swiftdeploy reaches through docker exec on Swarm; render it again with 'swiftdeploy init'"
+                    """
+                    \(nginxConf.lastPathComponent) has no 'listen 127.0.0.1:<port>;' admin listener, which \
+                    swiftdeploy reaches through docker exec on Swarm; render it again with 'swiftdeploy init'
+                    """
             )
         }
         return port
@@ -87,7 +91,10 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
             throw HTTPClientError.connectionFailed(
                 url: url.absoluteString,
                 reason:
-                    "the \(name) header holds a control character (CR/LF): \(value.debugDescription); refused, nothing was sent"
+                    """
+                    the \(name) header holds a control character (CR/LF): \(value.debugDescription); refused, \
+                    nothing was sent
+                    """
             )
         }
         let accept = headers.first { $0.key.lowercased() == "accept" }?.value ?? "*/*"

@@ -16,11 +16,15 @@ public struct SwarmRuntime: ContainerRuntime {
     public var commandTimeout: TimeInterval
     /// Seconds between two polls while waiting for Swarm.
     public var pollInterval: TimeInterval
-    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times out.
+    /// How the default `--timeout` follows from the manifest (`WaitBudget.explanation`), named when an update times
+    /// out.
     public var budget: String = ""
-    /// `docker stack deploy --resolve-image <value>` (nil: Docker's default, `always`). A rollout's deploys use `never`,
-    /// so no tag is resolved again to a digest the registry now gives it.
-    public var resolveImage: String? = nil
+    /// `docker stack deploy --resolve-image <value>`. Default `changed`: Docker asks the registry only for an image
+    /// whose
+    /// text changed in the stack file, so a `deploy` or `promote` that changes no image re-resolves no tag (a moved
+    /// `nginx:1.27` upstream would otherwise replace nginx's task, a gap on its port, and a moved app tag would reach
+    /// stable on a mode switch). A rollout's deploys use `never`: no tag is resolved at all.
+    public var resolveImage: String = "changed"
 
     public init(
         project: String, stackFile: URL, runner: any CommandRunning = SystemCommandRunner(),
@@ -73,7 +77,7 @@ public struct SwarmRuntime: ContainerRuntime {
         _ = try await ComposeDetector(runner: runner, environment: environment).checkDaemon()
         let result = try await docker(
             ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
-        let words = try await lines(result).first?.split(separator: " ").map(String.init) ?? []
+        let words = try lines(result).first?.split(separator: " ").map(String.init) ?? []
         let state = words.first ?? "unknown", manager = words.dropFirst().first == "true"
         if state != "active" || !manager {
             throw RuntimeError.notSwarmManager(state: manager ? state : (state == "active" ? "a worker" : state))
@@ -86,6 +90,46 @@ public struct SwarmRuntime: ContainerRuntime {
             let pull = try await docker(["pull", image], timeout: commandTimeout)
             if !pull.succeeded { throw RuntimeError.imageMissing(image: image, detail: pull.outputTail(lines: 2)) }
         }
+    }
+
+    /// The reference that names exactly the image `image` names on this node: `name:tag@sha256:…` from its registry
+    /// digest (`docker image inspect` `RepoDigests`, the entry of the same repository), `image` itself when it already
+    /// carries a digest, nil when it has none (a local build, or a tag never pulled from or pushed to a registry: each
+    /// node then runs its own copy of the tag).
+    public func digestReference(_ image: String) async throws -> String? {
+        if image.contains("@sha256:") { return image }
+        let result = try await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", image])
+        try check(result)
+        guard let digests = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String] else {
+            throw RuntimeError.unreadableAnswer(
+                command: result.commandLine, detail: "expected a JSON array of repository digests")
+        }
+        let repository = Self.repository(of: image)
+        for entry in digests {
+            let parts = entry.split(separator: "@", maxSplits: 1).map(String.init)
+            guard parts.count == 2, parts[1].hasPrefix("sha256:"), Self.repository(of: parts[0]) == repository else {
+                continue
+            }
+            return "\(image)@\(parts[1])"
+        }
+        return nil
+    }
+
+    /// An image reference's repository without its tag or digest, Docker Hub's implicit prefixes removed
+    /// (`docker.io/library/nginx:1.27` → `nginx`), so a reference and its `RepoDigests` entry compare.
+    static func repository(of image: String) -> String {
+        var name = String(image.split(separator: "@", maxSplits: 1).first ?? "")
+        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = String(name[..<colon]) }
+        for prefix in ["docker.io/", "index.docker.io/"] where name.hasPrefix(prefix) {
+            name = String(name.dropFirst(prefix.count))
+        }
+        if name.hasPrefix("library/") { name = String(name.dropFirst("library/".count)) }
+        return name
+    }
+
+    /// How many nodes the swarm has (`docker node ls`).
+    public func nodeCount() async throws -> Int {
+        try lines(try await docker(["node", "ls", "-q"])).count
     }
 
     public func imageUser(_ image: String) async throws -> String? {
@@ -113,10 +157,12 @@ public struct SwarmRuntime: ContainerRuntime {
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
-        let resolve = resolveImage.map { ["--resolve-image", $0] } ?? []
-        try await check(
+        try check(
             try await docker(
-                ["stack", "deploy", "--detach=true", "--prune"] + resolve + ["-c", stackFile.path, project],
+                [
+                    "stack", "deploy", "--detach=true", "--prune", "--resolve-image", resolveImage, "-c",
+                    stackFile.path, project,
+                ],
                 timeout: left))
         try await waitForUpdates(since: before, until: deadline)
         await pruneConfigs()
@@ -126,9 +172,9 @@ public struct SwarmRuntime: ContainerRuntime {
     /// immutable) and `stack deploy --prune` prunes services, not configs, so they piled up deploy after deploy. A
     /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
     func pruneConfigs() async {
-        guard let configs = try? await lines(try await docker(["config", "ls", "-q", "--filter", label])),
+        guard let configs = try? lines(try await docker(["config", "ls", "-q", "--filter", label])),
             !configs.isEmpty,
-            let ids = try? await lines(try await docker(["service", "ls", "-q", "--filter", label]))
+            let ids = try? lines(try await docker(["service", "ls", "-q", "--filter", label]))
         else { return }
         var used: Set<String> = []
         if !ids.isEmpty {
@@ -376,7 +422,11 @@ public struct SwarmRuntime: ContainerRuntime {
                 throw RuntimeError.unreadableAnswer(
                     command: result.commandLine,
                     detail:
-                        "service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole number): found \(found); swiftdeploy deploys replicated services only, check it with 'docker service inspect \(name)'"
+                        """
+                        service \(name) has no readable replica count (Spec.Mode.Replicated.Replicas, a whole \
+                        number): found \(found); swiftdeploy deploys replicated services only, check it with \
+                        'docker service inspect \(name)'
+                        """
                 )
             }
             return (short, id, count)
@@ -391,7 +441,7 @@ public struct SwarmRuntime: ContainerRuntime {
     func nodeNames() async throws -> [String: String] {
         let result = try await docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
         var names: [String: String] = [:]
-        for line in try await lines(result) {
+        for line in try lines(result) {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { continue }
             names[parts[0]] = "\(parts[1]) (\(parts[0].prefix(12)))"
@@ -403,7 +453,7 @@ public struct SwarmRuntime: ContainerRuntime {
     func tasks() async throws -> [SwarmTask] {
         let list = try await docker(["stack", "ps", "-q", "--no-trunc", project])
         if !list.succeeded, (list.stderr + list.stdout).lowercased().contains("nothing found in stack") { return [] }
-        let ids = try await lines(list)
+        let ids = try lines(list)
         if ids.isEmpty { return [] }
         let inspect = try await docker(["inspect", "--type", "task"] + ids)
         guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {

@@ -45,7 +45,10 @@ public struct SLOCollector: Sendable {
         var evidence = SLOEvidence()
         guard let slo = manifest.slo else {
             evidence.insufficient.append(
-                "slo: the manifest has no slo block, so there is no objective to judge; add slo.objectives (see docs/slo.md)"
+                """
+                slo: the manifest has no slo block, so there is no objective to judge; add slo.objectives (see \
+                docs/slo.md)
+                """
             )
             return evidence
         }
@@ -61,7 +64,10 @@ public struct SLOCollector: Sendable {
         }
         guard let text = prometheusURL ?? manifest.sloPrometheusURL, let base = URL(string: text) else {
             evidence.insufficient.append(
-                "slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy runs one) or metrics.prometheus_url"
+                """
+                slo: no Prometheus to read the SLO series from; set observability.prometheus: true (swiftdeploy \
+                runs one) or metrics.prometheus_url
+                """
             )
             return evidence
         }
@@ -85,7 +91,10 @@ public struct SLOCollector: Sendable {
             evidence.slo = document(slo: slo, ratios: ratios, alerts: alerts.map(\.labels), source: text)
         } catch MetricsError.unreachable(let error) {
             evidence.insufficient.append(
-                "slo: Prometheus at \(text) is not reachable: \(error.summary); start it (`swiftdeploy deploy` runs it when observability.prometheus is true) or fix metrics.prometheus_url"
+                """
+                slo: Prometheus at \(text) is not reachable: \(error.summary); start it (`swiftdeploy deploy` \
+                runs it when observability.prometheus is true) or fix metrics.prometheus_url
+                """
             )
             return evidence
         } catch let error as SwiftDeployFailure {
@@ -98,7 +107,12 @@ public struct SLOCollector: Sendable {
         for objective in slo.objectives {
             guard let windows = missing[objective.name], !windows.isEmpty else { continue }
             evidence.insufficient.append(
-                "slo: Prometheus at \(text) has no value for objective \(objective.name) over \(windows.joined(separator: ", ")) (\(SLOMath.ratioRecord(windows[0])){objective=\"\(objective.name)\"}): either the rules generated in observability/rules/slo.yml are not loaded, or there were no requests in that window"
+                """
+                slo: Prometheus at \(text) has no value for objective \(objective.name) over \
+                \(windows.joined(separator: ", ")) \
+                (\(SLOMath.ratioRecord(windows[0])){objective=\"\(objective.name)\"}): either the rules generated \
+                in observability/rules/slo.yml are not loaded, or there were no requests in that window
+                """
             )
         }
         return evidence

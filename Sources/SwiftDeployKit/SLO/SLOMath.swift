@@ -43,7 +43,8 @@ public enum SLOMath {
     public static let objectiveRecord = "slo:objective:ratio"
     /// The objective's error budget as a fraction (`0.005`).
     public static let budgetRecord = "slo:error_budget:ratio"
-    /// The fraction of the budget left over the SLO window (1 − ratio over the window / budget; negative when overspent).
+    /// The fraction of the budget left over the SLO window (1 − ratio over the window / budget; negative when
+    /// overspent).
     public static let budgetRemainingRecord = "slo:error_budget_remaining:ratio"
 
     /// A decimal as PromQL and YAML write it: `0.072`, `14.4`, `1`.
@@ -88,7 +89,8 @@ public struct SLOQueries: Sendable {
     }
 
     /// The error ratio of `objective` over `window`: 5xx answers over all answers (availability), or answers slower
-    /// than the threshold over all answers (latency). NaN without traffic, so no alert and no verdict comes from nothing.
+    /// than the threshold over all answers (latency). NaN without traffic, so no alert and no verdict comes from
+    /// nothing.
     public func errorRatio(_ objective: Manifest.Objective, window: String) -> String {
         let base = baseMatcher
         switch objective.indicator {
@@ -136,7 +138,10 @@ public struct SLOQueries: Sendable {
 
     /// The share of requests the canary answered over 5 minutes: the rollout weight as the traffic saw it.
     public var rolloutWeight: String {
-        "sum(rate(http_requests_total{\(baseMatcher),variant=\"canary\"}[5m])) / sum(rate(http_requests_total{\(baseMatcher)}[5m]))"
+        """
+        sum(rate(http_requests_total{\(baseMatcher),variant=\"canary\"}[5m])) / \
+        sum(rate(http_requests_total{\(baseMatcher)}[5m]))
+        """
     }
 }
 

@@ -17,7 +17,10 @@ public struct FileWriteError: SwiftDeployFailure, Equatable {
     public var exitStatus: ExitStatus { .operationFailed }
 
     public var errorDescription: String? {
-        "could not write \(path): \(reason); check that the directory is writable and the disk not full (nothing was changed)"
+        """
+        could not write \(path): \(reason); check that the directory is writable and the disk not full (nothing \
+        was changed)
+        """
     }
 }
 

@@ -1,8 +1,10 @@
 import Foundation
 
 /// Escapes untrusted text (policy messages, override reasons, actors) for GitHub-flavoured Markdown, so a message
-/// can never become a link, an image, HTML, emphasis or a table break in a report: the characters of links, images, code,
-/// emphasis and tables are backslash-escaped, HTML is neutralised, bare URLs are broken so they are not auto-linked, and line
+/// can never become a link, an image, HTML, emphasis or a table break in a report: the characters of links, images,
+/// code,
+/// emphasis and tables are backslash-escaped, HTML is neutralised, bare URLs are broken so they are not auto-linked,
+/// and line
 /// breaks become `<br>` (one table cell).
 public enum MarkdownText {
     /// What makes links and images (`[`, `]`), code, emphasis, strike-through and table breaks.

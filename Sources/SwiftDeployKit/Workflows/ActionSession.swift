@@ -96,7 +96,10 @@ public final class ActionSession: @unchecked Sendable {
             let record = LifecycleRecord(
                 event: .interrupted, outcome: "interrupted",
                 message:
-                    "\(intent.action) was interrupted (\(reason)) before it finished: the programs it had started were stopped (intent #\(intent.reference.seq)); found: \(found.text)",
+                    """
+                    \(intent.action) was interrupted (\(reason)) before it finished: the programs it had started \
+                    were stopped (intent #\(intent.reference.seq)); found: \(found.text)
+                    """,
                 modeBefore: failure.modeBefore, modeAfter: found.mode, decision: failure.decision,
                 override: failure.override, details: details)
             return (try? await context.recordShielded(record)) != nil
@@ -150,10 +153,22 @@ extension LifecycleContext {
     /// paused). The rollout must be resumed, promoted or aborted first.
     func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) async throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
-        guard [.running, .paused].contains(rollout.state) else { return }
-        let error = RolloutError.alreadyInProgress(
-            state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
-            weight: rollout.weight)
+        let error: RolloutError
+        if [.running, .paused].contains(rollout.state) {
+            error = RolloutError.alreadyInProgress(
+                state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
+                weight: rollout.weight)
+        } else if let swarm = runtime as? SwarmRuntime,
+            let image = try await swarm.candidateServiceImage(app: manifest.services.name)
+        {
+            // On Swarm the history here may not know of a rollout started from another manager's copy of the project:
+            // the stack's candidate service tells.
+            error = RolloutError.swarmCandidateServiceExists(
+                service: swarm.serviceName(CanaryRender.serviceName(for: manifest.services.name)),
+                image: image, action: action)
+        } else {
+            return
+        }
         let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
         try await recordBeforeActing(
             LifecycleRecord(
@@ -254,9 +269,15 @@ struct Recovery {
             let what =
                 intents.isEmpty
                 ? "before changing anything (it had written no intent)"
-                : "after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) is closed)"
+                : """
+                after recording its outcome (intent #\(intents.map { String($0.seq) }.joined(separator: ", #")) \
+                is closed)
+                """
             let message =
-                "a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); the kernel released its lock; found: \(found)"
+                """
+                a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); \
+                the kernel released its lock; found: \(found)
+                """
             try await context.recordBeforeActing(
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned", message: message,
@@ -266,7 +287,10 @@ struct Recovery {
         }
         for intent in open {
             let message =
-                "\(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)"
+                """
+                \(previous.action) by \(previous.who)@\(previous.host) (pid \(previous.pid), since \(since)) was \
+                interrupted before its outcome was recorded (intent #\(intent.seq)); found: \(found)
+                """
             var details: [String: JSONValue] = [
                 "intent_seq": .int(Int64(intent.seq)), "intent_id": .string(intent.id),
                 "holder": previous.jsonValue, "found": .object(foundDetails),
@@ -288,7 +312,10 @@ struct Recovery {
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned",
                     message:
-                        "closed \(open.count) interrupted intent(s) of \(previous.description) in \(theirs ?? "its history")",
+                        """
+                        closed \(open.count) interrupted intent(s) of \(previous.description) in \
+                        \(theirs ?? "its history")
+                        """,
                     modeAfter: runningMode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
         }
         return notes

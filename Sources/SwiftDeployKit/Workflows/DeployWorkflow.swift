@@ -48,7 +48,10 @@ public struct DeployWorkflow: Sendable {
         if swarm { try await context.runtime.preflight() }
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress(
-            "infrastructure policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")"
+            """
+            infrastructure policy: \
+            \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")
+            """
         )
         let infrastructureOverridden = try await context.enforce(
             decision, action: "deploy", event: .deploy, override: override,
@@ -62,7 +65,10 @@ public struct DeployWorkflow: Sendable {
                 LifecycleRecord(
                     event: .deploy, outcome: "refused",
                     message:
-                        "deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest says \(mode.rawValue); a mode change is promote's (gated by the canary policy)",
+                        """
+                        deploy refused: \(manifest.project) runs in \(running.rawValue) mode but the manifest \
+                        says \(mode.rawValue); a mode change is promote's (gated by the canary policy)
+                        """,
                     modeBefore: running, modeAfter: running, decision: decision))
             throw LifecycleError.modeChangeNeedsPromote(project: manifest.project, running: running, manifest: mode)
         }
@@ -82,7 +88,10 @@ public struct DeployWorkflow: Sendable {
         let intent = try await session.intend(
             action: "deploy",
             message:
-                "about to deploy \(manifest.project) in \(mode.rawValue) mode (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))",
+                """
+                about to deploy \(manifest.project) in \(mode.rawValue) mode \
+                (\(before.isEmpty ? "nothing running" : "\(before.count) container(s) running"))
+                """,
             decision: decision, override: overridden ? override : nil, modeBefore: running, modeAfter: mode,
             details: ["containers_before": .array(before.map { .string($0.name) })].merging(slo.intentDetails) { a, _ in
                 a
@@ -119,7 +128,10 @@ public struct DeployWorkflow: Sendable {
             LifecycleRecord(
                 event: .deploy, outcome: "ok",
                 message:
-                    "deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy in \(Int(elapsed))s",
+                    """
+                    deployed \(manifest.project) in \(mode.rawValue) mode; \(containers.count) containers healthy \
+                    in \(Int(elapsed))s
+                    """,
                 modeBefore: running, modeAfter: mode, decision: decision, override: overridden ? override : nil,
                 details: [
                     "elapsed_ms": .int(Int64(elapsed * 1000)),

@@ -45,7 +45,10 @@ public struct LifecycleContext: Sendable {
 
     /// The reason given when no policy engine is available.
     public static let noEngineReason =
-        "the policy engine is not available in this build of swiftdeploy, so the gate cannot decide; a gate is never skipped silently"
+        """
+        the policy engine is not available in this build of swiftdeploy, so the gate cannot decide; a gate is \
+        never skipped silently
+        """
 
     /// Asks the gate, or answers inconclusive when there is none.
     func decide(domain: String, action: String, targetMode: DeploymentMode?) async -> PolicyDecision {
@@ -71,7 +74,10 @@ public struct LifecycleContext: Sendable {
                 LifecycleRecord(
                     event: .override, outcome: "ok",
                     message:
-                        "\(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \(action): \(override.reason)",
+                        """
+                        \(override.who) overrode a \(decision.verdict.rawValue) \(decision.domain) decision for \
+                        \(action): \(override.reason)
+                        """,
                     modeBefore: modeBefore, modeAfter: modeAfter, decision: decision, override: override,
                     details: ["action": .string(action)]))
             return true
@@ -80,7 +86,10 @@ public struct LifecycleContext: Sendable {
             LifecycleRecord(
                 event: event, outcome: "refused",
                 message:
-                    "\(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \(decision.reasons.joined(separator: "; "))",
+                    """
+                    \(action) refused: \(decision.domain) policy \(decision.verdict.rawValue): \
+                    \(decision.reasons.joined(separator: "; "))
+                    """,
                 modeBefore: modeBefore, modeAfter: modeBefore, decision: decision))
         throw LifecycleError.policyRefused(action: action, decision: decision)
     }

@@ -42,10 +42,16 @@ public enum LifecycleError: SwiftDeployFailure, Equatable {
             let verb = decision.verdict == .inconclusive ? "could not decide" : "denied"
             return "\(action) refused: the \(decision.domain) policy \(verb) (\(decision.engine)):\n"
                 + reasons.map { "  - \($0)" }.joined(separator: "\n")
-                + "\nno container was started or changed; fix the cause, or proceed anyway with --override \"reason\" (recorded in the history)"
+                    + """
+                    \nno container was started or changed; fix the cause, or proceed anyway with --override \
+                    \"reason\" (recorded in the history)
+                    """
         case .emptyOverrideReason:
             return
-                "--override needs a reason, e.g. --override \"hotfix for INC-42, approved by on-call\"; it is recorded in the history"
+                """
+                --override needs a reason, e.g. --override \"hotfix for INC-42, approved by on-call\"; it is \
+                recorded in the history
+                """
         case .notDeployed(let project, let service):
             return "project '\(project)' has no '\(service)' container running; run 'swiftdeploy deploy' first"
         case .modeNotConfirmed(let expected, let answered):
@@ -53,7 +59,8 @@ public enum LifecycleError: SwiftDeployFailure, Equatable {
         case .rolledBack(let target, let previous, let cause):
             return """
                 promote to \(target.rawValue) failed: \(cause)
-                rolled back: services.mode is \(previous.rawValue) again in manifest.yaml and the app is healthy in \(previous.rawValue) mode
+                rolled back: services.mode is \(previous.rawValue) again in manifest.yaml and the app is healthy in \
+                \(previous.rawValue) mode
                 """
         case .rollbackFailed(let target, let previous, let cause, let rollbackCause):
             return """
@@ -63,20 +70,42 @@ public enum LifecycleError: SwiftDeployFailure, Equatable {
                 """
         case .historyUnwritable(let path, let cause):
             return
-                "cannot record in the history \(path) before acting: \(cause)\nnothing was changed; make the history writable (permissions, disk space) and run again"
+                """
+                cannot record in the history \(path) before acting: \(cause)\nnothing was changed; make the \
+                history writable (permissions, disk space) and run again
+                """
         case .outcomeNotRecorded(let done, let cause, let seq):
             return
-                "\(done), but the outcome could not be recorded in the history: \(cause)\nintent #\(seq) stays open: the next deploy, promote or teardown closes it as interrupted and records what it finds; make the history writable"
+                """
+                \(done), but the outcome could not be recorded in the history: \(cause)\nintent #\(seq) stays \
+                open: the next deploy, promote or teardown closes it as interrupted and records what it finds; \
+                make the history writable
+                """
         case .rootUser(let image, let user):
             return
-                "image \(image) runs as root (USER \(user.isEmpty ? "not set" : "'\(user)'")) and the manifest sets no services.user: set services.user to a non-root user (for example '10001:10001'), or services.allow_root: true to accept root; nothing was changed"
+                """
+                image \(image) runs as root (USER \(user.isEmpty ? "not set" : "'\(user)'")) and the manifest \
+                sets no services.user: set services.user to a non-root user (for example '10001:10001'), or \
+                services.allow_root: true to accept root; nothing was changed
+                """
         case .modeChangeNeedsPromote(let project, let running, let manifest):
             return
-                "deploy refused: project '\(project)' runs in \(running.rawValue) mode but the manifest says services.mode \(manifest.rawValue)\n"
-                + "a mode change is gated by the canary policy: run 'swiftdeploy promote \(manifest.rawValue)', or set services.mode back to \(running.rawValue) to redeploy as it is; nothing was changed"
+                """
+                deploy refused: project '\(project)' runs in \(running.rawValue) mode but the manifest says \
+                services.mode \(manifest.rawValue)\n
+                """
+                    + """
+                    a mode change is gated by the canary policy: run 'swiftdeploy promote \(manifest.rawValue)', or \
+                    set services.mode back to \(running.rawValue) to redeploy as it is; nothing was changed
+                    """
         case .leftovers(let project, let resources):
             return
-                "teardown of project '\(project)' left \(resources.containers.count) container(s), \(resources.networks.count) network(s), \(resources.volumes.count) volume(s) behind: \((resources.containers + resources.networks + resources.volumes).joined(separator: ", ")); remove them with docker rm/network rm/volume rm"
+                """
+                teardown of project '\(project)' left \(resources.containers.count) container(s), \
+                \(resources.networks.count) network(s), \(resources.volumes.count) volume(s) behind: \
+                \((resources.containers + resources.networks + resources.volumes).joined(separator: ", ")); \
+                remove them with docker rm/network rm/volume rm
+                """
         }
     }
 }

@@ -100,7 +100,10 @@ public struct PromoteWorkflow: Sendable {
             if manifest.slo != nil {
                 let slo = await context.decide(domain: "slo", action: "promote", targetMode: target)
                 progress(
-                    "slo policy: \(slo.verdict.rawValue)\(slo.reasons.isEmpty ? "" : " (\(slo.reasons.joined(separator: "; ")))")"
+                    """
+                    slo policy: \
+                    \(slo.verdict.rawValue)\(slo.reasons.isEmpty ? "" : " (\(slo.reasons.joined(separator: "; ")))")
+                    """
                 )
                 sloNote = "; slo \(slo.verdict.rawValue)"
                 permits = permits && slo.verdict.permitsAction
@@ -110,7 +113,11 @@ public struct PromoteWorkflow: Sendable {
                 LifecycleRecord(
                     event: .promote, outcome: "dry-run",
                     message:
-                        "dry run: promote to \(target.rawValue) would be \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) (\(decision.verdict.rawValue)\(sloNote))",
+                        """
+                        dry run: promote to \(target.rawValue) would be \
+                        \(permits ? "allowed" : (override != nil ? "overridden" : "refused")) \
+                        (\(decision.verdict.rawValue)\(sloNote))
+                        """,
                     modeBefore: previous, modeAfter: previous, decision: decision, details: details))
             return PromoteReport(
                 outcome: .dryRun, target: target, previous: previous, decision: decision,
@@ -126,7 +133,10 @@ public struct PromoteWorkflow: Sendable {
         let intent = try await session.intend(
             action: "promote \(target.rawValue)",
             message:
-                "about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite services.mode, recreate \(app)",
+                """
+                about to promote \(manifest.project) from \(previous.rawValue) to \(target.rawValue): rewrite \
+                services.mode, recreate \(app)
+                """,
             decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
             details: ["container_before": .string(container.name)].merging(slo.intentDetails) { a, _ in a })
         context.phases.reach("promote.intent")
@@ -148,7 +158,10 @@ public struct PromoteWorkflow: Sendable {
                     LifecycleRecord(
                         event: .rollback, outcome: "failed",
                         message:
-                            "promote to \(target.rawValue) failed (\(cause)) and the rollback to \(previous.rawValue) failed: \(error.localizedDescription)",
+                            """
+                            promote to \(target.rawValue) failed (\(cause)) and the rollback to \
+                            \(previous.rawValue) failed: \(error.localizedDescription)
+                            """,
                         modeBefore: target, modeAfter: nil, decision: decision))
                 throw LifecycleError.rollbackFailed(
                     target: target, previous: previous, cause: cause,
@@ -159,7 +172,10 @@ public struct PromoteWorkflow: Sendable {
                 LifecycleRecord(
                     event: .rollback, outcome: "ok",
                     message:
-                        "promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the service answered \(back)",
+                        """
+                        promote to \(target.rawValue) failed (\(cause)); rolled back to \(previous.rawValue); the \
+                        service answered \(back)
+                        """,
                     modeBefore: target, modeAfter: previous, decision: decision, override: overridden ? override : nil),
                 done: "promote to \(target.rawValue) failed (\(cause)) and was rolled back to \(previous.rawValue)")
             throw LifecycleError.rolledBack(target: target, previous: previous, cause: cause)
@@ -170,7 +186,10 @@ public struct PromoteWorkflow: Sendable {
             LifecycleRecord(
                 event: .promote, outcome: "ok",
                 message:
-                    "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service answered \(answer)",
+                    """
+                    promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue); the service \
+                    answered \(answer)
+                    """,
                 modeBefore: previous, modeAfter: target, decision: decision, override: overridden ? override : nil),
             done: "promoted \(manifest.project) from \(previous.rawValue) to \(target.rawValue) (\(answer))")
         return PromoteReport(
@@ -239,6 +258,9 @@ public struct PromoteWorkflow: Sendable {
     static func drift(manifestMode: DeploymentMode, running: String?) -> String? {
         guard let running, running != manifestMode.rawValue else { return nil }
         return
-            "manifest.yaml says services.mode \(manifestMode.rawValue) but the running app is in \(running) mode (the manifest was edited while deployed)"
+            """
+            manifest.yaml says services.mode \(manifestMode.rawValue) but the running app is in \(running) mode \
+            (the manifest was edited while deployed)
+            """
     }
 }

@@ -47,14 +47,24 @@ public struct RolloutPlan: Sendable, Equatable {
     public var onInconclusive: RolloutInconclusiveAction
     public var stableImage: String
     public var stableVersion: String
+    /// The reference the candidate runs and stable is promoted to: on Swarm `image` pinned by its registry digest
+    /// (`name:tag@sha256:…`, recorded at the start as `details.candidate_image`), so every task Swarm starts during the
+    /// rollout, and stable at the promotion, runs what was judged; `image` itself without a digest (and on Compose).
+    public var candidateImage: String
+    /// On Swarm, the digest of the stack the manifest rendered at the start (`details.manifest_digest`): `rollout
+    /// resume` and the promotion refuse a manifest that no longer renders to it. Nil on Compose and for a rollout
+    /// started by an older swiftdeploy.
+    public var manifestDigest: String? = nil
 
     public init(
         id: String = UUID().uuidString.lowercased(), image: String, version: String, steps: [Int],
         interval: ManifestDuration,
-        sticky: Bool, onInconclusive: RolloutInconclusiveAction, stableImage: String, stableVersion: String
+        sticky: Bool, onInconclusive: RolloutInconclusiveAction, stableImage: String, stableVersion: String,
+        candidateImage: String? = nil
     ) {
         self.id = id
         self.image = image
+        self.candidateImage = candidateImage ?? image
         self.version = version
         self.steps = steps
         self.interval = interval
@@ -65,7 +75,7 @@ public struct RolloutPlan: Sendable, Equatable {
     }
 
     func canary(weight: Int) -> CanaryRender {
-        CanaryRender(image: image, version: version, weight: weight, sticky: sticky)
+        CanaryRender(image: candidateImage, version: version, weight: weight, sticky: sticky)
     }
 }
 
@@ -143,7 +153,10 @@ public struct RolloutWorkflow: Sendable {
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
         try await checkSwarmCanSplit()
-        try await checkSwarmManifestDeployed()
+        if let problem = try Self.swarmSplitProblem(manifest, manifestName: context.manifestURL.lastPathComponent) {
+            throw RolloutError.swarmTemplateWithoutSplit(detail: problem)
+        }
+        let manifestDigest = try await checkSwarmManifestDeployed()
         let session = try await context.beginAction("rollout start")
         defer { session.release() }
         try await context.runtime.preflight()
@@ -157,11 +170,18 @@ public struct RolloutWorkflow: Sendable {
                 state: status.state.rawValue, image: status.canary?.image ?? "?", step: status.step,
                 weight: status.weight)
         }
-        let plan = RolloutPlan(
+        // On Swarm a candidate service this project directory's history does not know of (a rollout started from
+        // another manager's copy of the project, or a service left by hand) is refused too.
+        if let swarm = swarmRuntime, let image = try await swarm.candidateServiceImage(app: app) {
+            throw RolloutError.swarmCandidateServiceExists(
+                service: swarm.serviceName(canaryService), image: image, action: "rollout start")
+        }
+        var plan = RolloutPlan(
             image: image, version: version, steps: steps, interval: interval ?? manifest.rollout.interval,
             sticky: manifest.rollout.sticky, onInconclusive: manifest.rollout.onInconclusive,
             stableImage: stable.image,
             stableVersion: stable.environment["APP_VERSION"] ?? manifest.services.version ?? "unknown")
+        plan.manifestDigest = manifestDigest
 
         progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
         let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
@@ -175,21 +195,31 @@ public struct RolloutWorkflow: Sendable {
             override: override, modeBefore: nil, modeAfter: nil, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
         try await context.runtime.ensureImages([image])
+        let pin = try await swarmPinCandidate(&plan, override: override, progress: progress)
 
+        var startDetails: [String: JSONValue] = [
+            "image": .string(image), "version": .string(version),
+            "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
+            "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
+            "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
+        ]
+        startDetails.merge(pin.details) { a, _ in a }
+        if let manifestDigest { startDetails["manifest_digest"] = .string(manifestDigest) }
         try await record(
             .start, plan: plan, outcome: "ok",
             message:
-                "rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each",
-            details: [
-                "image": .string(image), "version": .string(version),
-                "steps": .array(steps.map { .int(Int64($0)) }), "interval_ms": .int(Int64(plan.interval.milliseconds)),
-                "sticky": .bool(plan.sticky), "on_inconclusive": .string(plan.onInconclusive.rawValue),
-                "stable_image": .string(plan.stableImage), "stable_version": .string(plan.stableVersion),
-            ], decision: gate)
+                """
+                rollout of \(image) (version \(version)) started beside \(plan.stableImage): steps \
+                \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)
+                """,
+            details: startDetails, decision: gate)
         let intent = try await session.intend(
             action: "rollout start",
             message:
-                "about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with no traffic (rollout \(plan.id))",
+                """
+                about to start the candidate \(canaryService) (\(image), version \(version)) beside \(app) with \
+                no traffic (rollout \(plan.id))
+                """,
             decision: gate, override: overridden ? override : nil,
             details: [
                 "rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0),
@@ -230,6 +260,9 @@ public struct RolloutWorkflow: Sendable {
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
         // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
         try await checkSwarmCanSplit(action: "rollout resume")
+        if let seen = try? await plan(of: try stateReader.status(containers: try context.runtime.containers())) {
+            try checkSwarmManifestUnchanged(plan: seen, action: "rollout resume")
+        }
         let session = try await context.beginAction("rollout resume")
         defer { session.release() }
         try await context.runtime.preflight()
@@ -248,7 +281,10 @@ public struct RolloutWorkflow: Sendable {
         try await record(
             .resumed, plan: plan, outcome: "ok",
             message:
-                "rollout of \(plan.image) resumed at step \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")",
+                """
+                rollout of \(plan.image) resumed at step \
+                \(from + 1)/\(plan.steps.count)\(status.interrupted ? " after its CLI was interrupted" : "")
+                """,
             details: ["step": .int(Int64(from)), "interrupted": .bool(status.interrupted)])
         progress("resuming the rollout of \(plan.image) at step \(from + 1)/\(plan.steps.count)")
         if from >= plan.steps.count {
@@ -276,11 +312,21 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(
                 outcome: .requested, decision: nil,
                 message:
-                    "asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy rollout status`)"
+                    """
+                    asked the running rollout to \(action); it acts after its current sample (see `swiftdeploy \
+                    rollout status`)
+                    """
             )
         }
-        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record).
-        try await checkSwarmCanSplit(action: "rollout \(action)")
+        // This process acts itself: on Swarm only where nginx's task runs (refused before the lock or a record), but
+        // for
+        // an abort, which without a local nginx task takes the label path (nginx's task replaced by Swarm).
+        if action == "abort" {
+            try checkSwarmRuntime(action: "rollout abort")
+        } else {
+            try await checkSwarmCanSplit(action: "rollout \(action)")
+        }
+        if action == "promote" { try checkSwarmManifestUnchanged(plan: seenPlan, action: "rollout promote") }
         let session = try await context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
@@ -315,7 +361,11 @@ public struct RolloutWorkflow: Sendable {
             LifecycleRecord(
                 event: .override, outcome: "ok",
                 message:
-                    "\(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \(reason)",
+                    """
+                    \(override?.who ?? OverrideRequest.currentUser) promoted the rollout of \(plan.image) at step \
+                    \(status.step + 1)/\(plan.steps.count) (\(status.weight)%), skipping the remaining steps: \
+                    \(reason)
+                    """,
                 override: override ?? OverrideRequest(reason: reason),
                 details: ["action": .string("rollout promote"), "rollout_id": .string(plan.id)]))
     }
@@ -334,7 +384,10 @@ public struct RolloutWorkflow: Sendable {
                 let intent = try await session.intend(
                     action: "rollout step",
                     message:
-                        "about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \(step + 1)/\(count)",
+                        """
+                        about to set the split of rollout \(plan.id) to \(weight)% on the candidate for step \
+                        \(step + 1)/\(count)
+                        """,
                     details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
                 // Inside the step's intent, before the split changes (a crash here leaves the intent open).
                 context.phases.reach("rollout.step.intent")
@@ -347,7 +400,10 @@ public struct RolloutWorkflow: Sendable {
                         rolloutRecord(
                             .step, plan: plan, outcome: "failed",
                             message:
-                                "step \(step + 1)/\(count): setting the split to \(weight)% failed: \(error.localizedDescription)",
+                                """
+                                step \(step + 1)/\(count): setting the split to \(weight)% failed: \
+                                \(error.localizedDescription)
+                                """,
                             details: stepDetails))
                     throw error
                 }
@@ -382,7 +438,10 @@ public struct RolloutWorkflow: Sendable {
                 try await record(
                     .decision, plan: plan, outcome: decision.verdict.rawValue,
                     message:
-                        "step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \(action)",
+                        """
+                        step \(step + 1)/\(count) (\(weight)%) judged \(decision.verdict.rawValue)\(reasons); \
+                        \(action)
+                        """,
                     details: [
                         "step": .int(Int64(step)), "weight": .int(Int64(weight)), "action": .string(action),
                         "canary": Self.summary(evidence.canary), "baseline": Self.summary(evidence.baseline),
@@ -404,7 +463,10 @@ public struct RolloutWorkflow: Sendable {
                         try await record(
                             .paused, plan: plan, outcome: "ok",
                             message:
-                                "rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); `swiftdeploy rollout resume` runs the step again",
+                                """
+                                rollout paused at step \(step + 1) (\(weight)%): inconclusive\(reasons); \
+                                `swiftdeploy rollout resume` runs the step again
+                                """,
                             details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
                         return RolloutReport(
                             outcome: .paused, decision: decision,
@@ -508,6 +570,12 @@ public struct RolloutWorkflow: Sendable {
         let manifestURL = context.manifestURL
         // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
         if swarmRuntime != nil { try await checkSwarmCanFinish(plan: plan) }
+        do { try checkSwarmManifestUnchanged(plan: plan, action: "rollout promote") } catch let error as RolloutError {
+            try await record(
+                .paused, plan: plan, outcome: "manifest-changed",
+                message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? "")")
+            throw error
+        }
         // What the manifest goes back to if the runtime rolls stable's update back: its own image and version when it
         // still names stable (the usual case), else (a promote after a finish that failed half-way) the running one's.
         let restore =
@@ -517,7 +585,11 @@ public struct RolloutWorkflow: Sendable {
         let intent = try await session.intend(
             action: "rollout promote",
             message:
-                "about to promote rollout \(plan.id): all traffic on the candidate, \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) recreated on it, traffic back on \(app), \(canaryService) removed",
+                """
+                about to promote rollout \(plan.id): all traffic on the candidate, \
+                \(manifestURL.lastPathComponent) rewritten to \(plan.image) (version \(plan.version)), \(app) \
+                recreated on it, traffic back on \(app), \(canaryService) removed
+                """,
             decision: decision,
             details: ["rollout_id": .string(plan.id), "image": .string(plan.image), "version": .string(plan.version)])
         do {
@@ -530,12 +602,12 @@ public struct RolloutWorkflow: Sendable {
             promoted.manifest = try loader.load(from: manifestURL)
             do {
                 if let swarm = swarmRuntime {
-                    // Stable takes the image the candidate runs (what was judged), not the tag resolved again.
-                    let judged = try await swarm.serviceImage(service: canaryService) ?? plan.image
+                    // Stable takes the reference the candidate ran (pinned by digest at the start when it had one: what
+                    // was judged), never the tag resolved again.
                     try await applySwarm(
                         plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version",
                         runtime: swarm,
-                        stableImage: judged)
+                        stableImage: plan.candidateImage)
                     promoted.runtime = Self.pinned(swarm)
                 } else {
                     try await apply(
@@ -572,7 +644,7 @@ public struct RolloutWorkflow: Sendable {
             progress("returning traffic to \(app), now on version \(plan.version)")
             if let swarm = swarmRuntime {
                 // Swarm: the split to 0% live, the drain, then the stack without the candidate (which removes it).
-                try await swarmTrafficToStable(plan: plan, manifest: promoted.manifest, runtime: swarm)
+                try await swarmTrafficToStable(runtime: swarm)
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try await apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
                 try await swarmRemoveCandidateIfLeft(swarm)
@@ -586,7 +658,10 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .promoted, plan: plan, outcome: "ok",
                     message:
-                        "rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate was removed",
+                        """
+                        rollout of \(plan.image) promoted: \(app) now runs version \(plan.version); the candidate \
+                        was removed
+                        """,
                     details: ["weight": .int(0)], decision: decision),
                 done: "promoted \(plan.image): \(app) runs version \(plan.version), the candidate was removed")
             return RolloutReport(
@@ -604,7 +679,10 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
                     message:
-                        "finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix the cause and run `swiftdeploy rollout promote` or `rollout abort`"
+                        """
+                        finishing the rollout of \(plan.image) failed: \(cause); the candidate keeps serving; fix \
+                        the cause and run `swiftdeploy rollout promote` or `rollout abort`
+                        """
                 ))
             throw RolloutError.finishFailed(cause: cause)
         }
@@ -620,10 +698,14 @@ public struct RolloutWorkflow: Sendable {
         let intent = try await session.intend(
             action: "rollout rollback",
             message:
-                "about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) removed, \(app) not touched",
+                """
+                about to roll back rollout \(plan.id) (\(reason)): all traffic to \(app), \(canaryService) \
+                removed, \(app) not touched
+                """,
             details: ["rollout_id": .string(plan.id), "reason": .string(reason), "weight": .int(0)])
         progress("rolling back: all traffic to \(app) (\(plan.stableImage)), removing \(canaryService)")
         var nothingLeft = false
+        var nginxReplacedOn: String? = nil
         do {
             if let swarm = swarmRuntime, try await swarm.services().isEmpty {
                 // No service of the stack exists (removed by hand): deploying would bring the whole stack back. The
@@ -634,14 +716,18 @@ public struct RolloutWorkflow: Sendable {
                     manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil
                 ).write()
             } else if let swarm = swarmRuntime {
-                // Swarm: the split to 0% (live, or by the label and a new nginx task when nginx runs on another node),
-                // the drain, then the stack without the candidate.
-                try await swarmTrafficToStableAnywhere(
-                    plan: plan, manifest: manifest, runtime: swarm, progress: progress)
+                // Swarm: the split to 0% (live, or by the label and a new nginx task when that is not possible), the
+                // drain, then the candidate's service removed by name and the files written without it. No stack is
+                // deployed: stable and nginx are untouched by construction, whatever the manifest says now.
+                nginxReplacedOn = try await swarmTrafficToStableAnywhere(runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try await apply(nil, manifest: manifest, label: "roll back")
                 try await swarmRemoveCandidateIfLeft(swarm)
+                let stableImage = try await swarm.serviceImage(service: app)
+                try ConfigGenerator(
+                    manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil,
+                    stableImage: stableImage
+                ).write()
             } else {
                 try await apply(nil, manifest: manifest, label: "roll back")
                 context.phases.reach("rollout.rollback.traffic-on-stable")
@@ -655,21 +741,44 @@ public struct RolloutWorkflow: Sendable {
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
                     message:
-                        "rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout abort` again once the cause is fixed",
+                        """
+                        rolling back the rollout of \(plan.image) failed: \(cause); run `swiftdeploy rollout \
+                        abort` again once the cause is fixed
+                        """,
                     details: ["reason": .string(reason)]))
             throw RolloutError.rollbackFailed(cause: cause, reason: reason)
         }
-        let left =
+        var left =
             nothingLeft
-            ? "; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` to bring it back)"
+            ? """
+            ; no service of stack \(manifest.project) exists, so nothing was deployed (run `swiftdeploy deploy` \
+            to bring it back)
+            """
             : ""
+        var details: [String: JSONValue] = ["weight": .int(0), "reason": .string(reason)]
+        if let node = nginxReplacedOn {
+            left +=
+                """
+                ; nginx's task was replaced to take traffic back (its port refused connections for a moment), its \
+                new task on \(node)
+                """
+            details["nginx_replaced"] = .bool(true)
+            details["nginx_node"] = .string(node)
+        } else if swarmRuntime != nil {
+            details["nginx_replaced"] = .bool(false)
+        }
         try await session.complete(
             intent,
             rolloutRecord(
                 .aborted, plan: plan, outcome: outcome,
                 message: "rollout of \(plan.image) ended without promotion (\(outcome)): \(reason)\(left)",
-                details: ["weight": .int(0), "reason": .string(reason)]),
-            done: "rolled back: all traffic on \(app), \(canaryService) removed")
+                details: details),
+            done:
+                """
+                rolled back: all traffic on \(app), \(canaryService) \
+                removed\(nginxReplacedOn == nil ? "" : ", nginx's task replaced")
+                """
+        )
     }
 
     // MARK: Parts
@@ -715,12 +824,15 @@ public struct RolloutWorkflow: Sendable {
         guard let start = try stateReader.lastRollout().first, start.phase == .start, let id = start.rolloutID,
             let image = start.details["image"]?.stringValue, let version = start.details["version"]?.stringValue
         else { return nil }
-        return RolloutPlan(
+        var plan = RolloutPlan(
             id: id, image: image, version: version, steps: status.steps, interval: status.interval,
             sticky: status.sticky,
             onInconclusive: status.onInconclusive,
             stableImage: start.details["stable_image"]?.stringValue ?? manifest.services.image,
-            stableVersion: start.details["stable_version"]?.stringValue ?? manifest.services.version ?? "unknown")
+            stableVersion: start.details["stable_version"]?.stringValue ?? manifest.services.version ?? "unknown",
+            candidateImage: start.details["candidate_image"]?.stringValue)
+        plan.manifestDigest = start.details["manifest_digest"]?.stringValue
+        return plan
     }
 
     func rolloutRecord(

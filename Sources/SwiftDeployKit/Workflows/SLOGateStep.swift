@@ -40,13 +40,19 @@ extension LifecycleContext {
         guard manifest.slo != nil else { return SLOStepResult(decision: nil, overridden: false) }
         if let runningContainers, !runningContainers.contains(where: { $0.state == "running" }) {
             progress(
-                "slo policy: not asked: nothing of project \(manifest.project) runs yet, so no error budget is being spent"
+                """
+                slo policy: not asked: nothing of project \(manifest.project) runs yet, so no error budget is \
+                being spent
+                """
             )
             return SLOStepResult(decision: nil, overridden: false)
         }
         let decision = await decide(domain: "slo", action: action, targetMode: targetMode)
         progress(
-            "slo policy: \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")"
+            """
+            slo policy: \
+            \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")
+            """
         )
         let overridden = try await enforce(
             decision, action: label ?? action, event: event, override: override,

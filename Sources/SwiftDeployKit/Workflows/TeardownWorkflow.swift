@@ -34,7 +34,10 @@ public struct TeardownWorkflow: Sendable {
         // the history saying paused, and a later abort would bring the stack back.
         try await context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
         let summary =
-            "\(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) volume(s)"
+            """
+            \(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) \
+            volume(s)
+            """
         let intent = try await session.intend(
             action: "teardown",
             message:

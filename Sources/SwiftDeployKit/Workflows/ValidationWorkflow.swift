@@ -113,6 +113,7 @@ public struct ValidationWorkflow: Sendable {
             checks.append(await nginxCheck(manifest, config: rendered.nginxLive ?? rendered.nginxConf, docker: docker))
             if let stack = rendered.stack {
                 checks.append(await stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
+                checks.append(swarmSplitCheck(manifest))
             } else {
                 checks.append(await composeCheck(manifest, compose: rendered.compose, docker: docker))
             }
@@ -144,7 +145,10 @@ public struct ValidationWorkflow: Sendable {
                 checks.append(
                     .init(
                         "image \(image)", .fail,
-                        "not present locally; build it (scripts/build-images builds the sample's images) or `docker pull \(image)`"
+                        """
+                        not present locally; build it (scripts/build-images builds the sample's images) or \
+                        `docker pull \(image)`
+                        """
                     ))
             } catch {
                 checks.append(
@@ -176,7 +180,10 @@ public struct ValidationWorkflow: Sendable {
             checks.append(
                 .init(
                     name, .fail,
-                    "port \(port) on \(host) is already in use by another process; stop it or change \(key) in the manifest"
+                    """
+                    port \(port) on \(host) is already in use by another process; stop it or change \(key) in the \
+                    manifest
+                    """
                 ))
         }
         return checks
@@ -228,7 +235,10 @@ public struct ValidationWorkflow: Sendable {
         } catch {
             return .init(
                 name, .fail,
-                "could not run nginx -t in \(manifest.nginx.image): \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+                """
+                could not run nginx -t in \(manifest.nginx.image): \
+                \((error as? LocalizedError)?.errorDescription ?? "\(error)")
+                """
             )
         }
     }
@@ -257,8 +267,29 @@ public struct ValidationWorkflow: Sendable {
         } catch {
             return .init(
                 name, .fail,
-                "could not run \(command.displayName) config: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"
+                """
+                could not run \(command.displayName) config: \
+                \((error as? LocalizedError)?.errorDescription ?? "\(error)")
+                """
             )
+        }
+    }
+
+    /// `runtime: swarm`: the nginx.conf template is fit for a rollout
+    /// (``RolloutWorkflow/swarmSplitProblem(_:manifestName:)``):
+    /// the split and the admin location that answers the weight nginx loaded.
+    private func swarmSplitCheck(_ manifest: Manifest) -> ValidationCheck {
+        do {
+            if let problem = try RolloutWorkflow.swarmSplitProblem(
+                manifest, manifestName: manifestURL.lastPathComponent)
+            {
+                return .init("rollout split", .fail, problem)
+            }
+            return .init(
+                "rollout split", .pass,
+                "nginx.conf carries the split and the location answering the weight nginx loaded")
+        } catch {
+            return .init("rollout split", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)")
         }
     }
 
@@ -385,7 +416,10 @@ struct PolicyFilesCheck {
                 let declared = bundle.contracts.values.reduce(0) { $0 + $1.keys.count }
                 thresholds = .init(
                     "thresholds", .pass,
-                    "\(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") the policies declare"
+                    """
+                    \(manifest.policy.thresholds) matches the \(declared) threshold\(declared == 1 ? "" : "s") \
+                    the policies declare
+                    """
                 )
             } else {
                 thresholds = .init("thresholds", .fail, limitProblems.joined(separator: "; "))
@@ -395,7 +429,10 @@ struct PolicyFilesCheck {
             if contractProblems.isEmpty {
                 policies = .init(
                     "policies", .pass,
-                    "\(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \(bundle.domains.joined(separator: ", ")))"
+                    """
+                    \(count) module\(count == 1 ? "" : "s") in \(manifest.policy.dir) compile (domains: \
+                    \(bundle.domains.joined(separator: ", ")))
+                    """
                 )
             } else {
                 policies = .init("policies", .fail, contractProblems.joined(separator: "; "))

@@ -162,7 +162,10 @@ struct HostileEvidenceTests {
     @Test func aConfiguredPrometheusNeverFallsBackToScraping() async throws {
         let project = try GateProject(
             metrics:
-                "  window: 200ms\n  min_requests: 1\n  source: prometheus\n  prometheus_url: http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())"
+                """
+                  window: 200ms\n  min_requests: 1\n  source: prometheus\n  prometheus_url: \
+                http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())
+                """
         )
         defer { project.remove() }
         let manifest = try project.manifest()
@@ -185,7 +188,10 @@ struct HostileEvidenceTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let text =
-            "services:\n  image: a:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\nnetwork:\n  name: n\n  driver_type: bridge\nmetrics:\n  min_requests: 0\n"
+            """
+            services:\n  image: a:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\nnetwork:\n  name: n\n  \
+            driver_type: bridge\nmetrics:\n  min_requests: 0\n
+            """
         let error = #expect(throws: ManifestError.self) {
             try ManifestLoader().parse(text, file: "manifest.yaml", directory: dir.url)
         }
@@ -219,7 +225,10 @@ struct HostileEvidenceTests {
         defer { dir.remove() }
         let job = "swiftdeploy_hostile_\(UUID().uuidString.prefix(8).lowercased())"
         let config =
-            "global:\n  scrape_interval: 300ms\nscrape_configs:\n  - job_name: \(job)\n    static_configs:\n      - targets: ['127.0.0.1:\(target.port)']\n"
+            """
+            global:\n  scrape_interval: 300ms\nscrape_configs:\n  - job_name: \(job)\n    static_configs:\n      \
+            - targets: ['127.0.0.1:\(target.port)']\n
+            """
         let configURL = try dir.write(config, to: "prometheus.yml")
         let port = try LoopbackPort.forServer()  // the server binds it
         let process = try TestServer([

@@ -17,7 +17,10 @@ struct PathCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     static let base =
-        "services:\n  image: a:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\nnetwork:\n  name: n\n  driver_type: bridge\n"
+        """
+        services:\n  image: a:1\n  port: 3000\nnginx:\n  image: nginx:1\n  port: 8080\nnetwork:\n  name: n\n  \
+        driver_type: bridge\n
+        """
 
     static let escapes: [PathCase] = [
         .init(

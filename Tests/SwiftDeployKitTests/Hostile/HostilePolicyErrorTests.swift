@@ -43,12 +43,18 @@ struct PolicyErrorCase: Sendable, CustomTestStringConvertible {
         .init(
             name: "conflict: a complete rule with two values",
             rules:
-                "level := 1 if input.metrics.requests > 0\n\nlevel := 2 if input.metrics.requests > 1\n\ndeny contains \"x\" if level > 5\n",
+                """
+                level := 1 if input.metrics.requests > 0\n\nlevel := 2 if input.metrics.requests > 1\n\ndeny \
+                contains \"x\" if level > 5\n
+                """,
             code: "eval_conflict_error", line: nil),
         .init(
             name: "unsupported builtin: http.send",
             rules:
-                "deny contains \"x\" if {\n\thttp.send({\"method\": \"GET\", \"url\": \"http://127.0.0.1:1/\"}).status_code != 200\n}\n",
+                """
+                deny contains \"x\" if {\n\thttp.send({\"method\": \"GET\", \"url\": \
+                \"http://127.0.0.1:1/\"}).status_code != 200\n}\n
+                """,
             code: "eval_builtin_error", line: 9),
         .init(
             name: "size budget: numbers.range too large",
@@ -57,7 +63,10 @@ struct PolicyErrorCase: Sendable, CustomTestStringConvertible {
         .init(
             name: "time budget: a runaway comprehension",
             rules:
-                "deny contains \"x\" if {\n\tcount([1 | some i in numbers.range(1, 5000); some j in numbers.range(1, 5000); i < j]) < 0\n}\n",
+                """
+                deny contains \"x\" if {\n\tcount([1 | some i in numbers.range(1, 5000); some j in \
+                numbers.range(1, 5000); i < j]) < 0\n}\n
+                """,
             code: "eval_limit_error", line: nil),
         .init(
             name: "message is a number",

@@ -89,7 +89,10 @@ struct HostileThresholdTests {
         #expect(bundle.contracts["slo"]?.keys["page_burn_rates"]?.items?.map(\.name) == ["factor", "long", "short"])
         #expect(
             bundle.contracts["slo"]?.keys["page_burn_rates"]?.typeDescription
-                == "array of at least 1 {factor: number ≥ 0, long: string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d, short: string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d}"
+                == """
+                array of at least 1 {factor: number ≥ 0, long: string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d, short: \
+                string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d}
+                """
         )
     }
 
@@ -175,7 +178,10 @@ struct HostileThresholdTests {
         ElementMutation(
             key: "page_burn_rates", index: 0, edit: { $0["long"] = "12h" },
             says:
-                "threshold slo.page_burn_rates[0].long must be string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d, got the string \"12h\", not one of the allowed words",
+                """
+                threshold slo.page_burn_rates[0].long must be string, one of 5m, 30m, 1h, 2h, 6h, 1d, 3d, got the \
+                string \"12h\", not one of the allowed words
+                """,
             label: "a window with no recorded series"),
         ElementMutation(
             key: "ticket_burn_rates", index: 0, edit: { $0["short"] = 2 },
@@ -381,12 +387,18 @@ struct HostileThresholdTests {
             "custom.thresholds must be a mapping"
         ),
         (
-            "# METADATA\n# custom:\n#   thresholds:\n#     limit: {type: string, minimum: 1}\npackage swiftdeploy.bad\n",
+            """
+            # METADATA\n# custom:\n#   thresholds:\n#     limit: {type: string, minimum: 1}\npackage \
+            swiftdeploy.bad\n
+            """,
             "minimum and maximum apply to numbers only"
         ),
         ("# METADATA\n# custom: [\npackage swiftdeploy.bad\n", "is not valid YAML"),
         (
-            "# METADATA\n# custom:\n#   thresholds:\n#     limit: {type: number, items: {a: number}}\npackage swiftdeploy.bad\n",
+            """
+            # METADATA\n# custom:\n#   thresholds:\n#     limit: {type: number, items: {a: number}}\npackage \
+            swiftdeploy.bad\n
+            """,
             "items and minItems apply to arrays only"
         ),
         (
@@ -398,15 +410,24 @@ struct HostileThresholdTests {
             "items of threshold limit must be a mapping"
         ),
         (
-            "# METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, items: {a: numbr}}\npackage swiftdeploy.bad\n",
+            """
+            # METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, items: {a: numbr}}\npackage \
+            swiftdeploy.bad\n
+            """,
             "threshold a must declare a type"
         ),
         (
-            "# METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, items: {a: {type: array, items: {b: number}}}}\npackage swiftdeploy.bad\n",
+            """
+            # METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, items: {a: {type: array, items: \
+            {b: number}}}}\npackage swiftdeploy.bad\n
+            """,
             "unknown key 'items' in the declaration of threshold a"
         ),
         (
-            "# METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, minItems: -1}\npackage swiftdeploy.bad\n",
+            """
+            # METADATA\n# custom:\n#   thresholds:\n#     limit: {type: array, minItems: -1}\npackage \
+            swiftdeploy.bad\n
+            """,
             "minItems of threshold limit must be a whole number"
         ),
         (

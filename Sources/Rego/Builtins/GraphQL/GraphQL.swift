@@ -25,7 +25,10 @@ extension Builtins {
                 schema = try GraphQLSchema.build(schemaDoc)
             } catch let e as GraphQLError {
                 throw RegoError.builtin(
-                    "\(fn): Error in gqlparser SchemaDocument to Schema conversion: input:\(e.line):\(e.column): \(e.message)"
+                    """
+                    \(fn): Error in gqlparser SchemaDocument to Schema conversion: input:\(e.line):\(e.column): \
+                    \(e.message)
+                    """
                 )
             }
             let errors = GraphQLValidator.validate(schema, query)

@@ -240,7 +240,10 @@ enum GraphQLRego {
                 guard case .string(let s) = v else {
                     throw DecodeError(
                         message:
-                            "json: cannot unmarshal \(GraphQLRego.jsonKind(v)) into Go struct field .\(key) of type string"
+                            """
+                            json: cannot unmarshal \(GraphQLRego.jsonKind(v)) into Go struct field .\(key) of \
+                            type string
+                            """
                     )
                 }
                 return s
@@ -275,7 +278,10 @@ enum GraphQLRego {
             guard case .number(let n) = k, let i = n.intValue, let vk = GQLValueKind(rawValue: i) else {
                 throw DecodeError(
                     message:
-                        "json: cannot unmarshal \(k.jsonString()) into Go struct field Value.Kind of type ast.ValueKind (0 to 9)"
+                        """
+                        json: cannot unmarshal \(k.jsonString()) into Go struct field Value.Kind of type \
+                        ast.ValueKind (0 to 9)
+                        """
                 )
             }
             kind = vk

@@ -22,7 +22,8 @@ final class GraphQLSchema {
         scalar ID
         directive @include(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
         directive @skip(if: Boolean!) on FIELD | FRAGMENT_SPREAD | INLINE_FRAGMENT
-        directive @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ARGUMENT_DEFINITION | INPUT_FIELD_DEFINITION | ENUM_VALUE
+        directive @deprecated(reason: String = "No longer supported") on FIELD_DEFINITION | ARGUMENT_DEFINITION | \
+        INPUT_FIELD_DEFINITION | ENUM_VALUE
         directive @specifiedBy(url: String!) on SCALAR
         directive @defer(if: Boolean = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
         directive @oneOf on INPUT_OBJECT
@@ -294,7 +295,10 @@ final class GraphQLSchema {
                 if let t = types[field.type!.name], !Self.kindsOfInputFields.contains(t.kind) {
                     throw Self.fail(
                         field.position,
-                        "\(t.kind) \(field.name): field must be one of \(Self.kindsOfInputFields.joined(separator: ", "))."
+                        """
+                        \(t.kind) \(field.name): field must be one of \
+                        \(Self.kindsOfInputFields.joined(separator: ", ")).
+                        """
                     )
                 }
             }
@@ -326,20 +330,29 @@ final class GraphQLSchema {
             if !isCovariant(rt, ft) {
                 throw Self.fail(
                     found.position,
-                    "For \(def.name) to implement \(intf.name) the field \(required.name) must have type \(rt.description)."
+                    """
+                    For \(def.name) to implement \(intf.name) the field \(required.name) must have type \
+                    \(rt.description).
+                    """
                 )
             }
             for ra in required.arguments {
                 guard let fa = found.arguments.first(where: { $0.name == ra.name }) else {
                     throw Self.fail(
                         found.position,
-                        "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but it is missing \(ra.name)."
+                        """
+                        For \(def.name) to implement \(intf.name) the field \(required.name) must have the same \
+                        arguments but it is missing \(ra.name).
+                        """
                     )
                 }
                 if let rat = ra.type, let fat = fa.type, !rat.isCompatible(fat) {
                     throw Self.fail(
                         fa.position,
-                        "For \(def.name) to implement \(intf.name) the field \(required.name) must have the same arguments but \(ra.name) has the wrong type."
+                        """
+                        For \(def.name) to implement \(intf.name) the field \(required.name) must have the same \
+                        arguments but \(ra.name) has the wrong type.
+                        """
                     )
                 }
             }
@@ -349,7 +362,10 @@ final class GraphQLSchema {
             {
                 throw Self.fail(
                     fa.position,
-                    "For \(def.name) to implement \(intf.name) any additional arguments on \(found.name) must be optional or have a default value but \(fa.name) is required."
+                    """
+                    For \(def.name) to implement \(intf.name) any additional arguments on \(found.name) must be \
+                    optional or have a default value but \(fa.name) is required.
+                    """
                 )
             }
         }

@@ -258,7 +258,10 @@ struct GraphQLValidator {
                     if !field.arguments.contains(where: { $0.name == argDef.name }) {
                         add(
                             field.position,
-                            "Field \"\(field.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided."
+                            """
+                            Field \"\(field.name)\" argument \"\(argDef.name)\" of type \
+                            \"\(argDef.type!.description)\" is required, but it was not provided.
+                            """
                         )
                     }
                 }
@@ -267,7 +270,10 @@ struct GraphQLValidator {
                     if ft.isLeafType && !field.selectionSet.isEmpty {
                         add(
                             field.position,
-                            "Field \"\(field.name)\" must not have a selection since type \"\(ft.name)\" has no subfields."
+                            """
+                            Field \"\(field.name)\" must not have a selection since type \"\(ft.name)\" has no \
+                            subfields.
+                            """
                         )
                     } else if !ft.isLeafType && field.selectionSet.isEmpty {
                         add(
@@ -286,7 +292,10 @@ struct GraphQLValidator {
                     } else if let p = parent, !overlap(p, t) {
                         add(
                             frag.position,
-                            "Fragment cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\"."
+                            """
+                            Fragment cannot be spread here as objects of type \"\(p.name)\" can never be of type \
+                            \"\(t.name)\".
+                            """
                         )
                     }
                 } else {
@@ -309,7 +318,10 @@ struct GraphQLValidator {
                 if let p = parent, let t = next, t.isCompositeType, !overlap(p, t) {
                     add(
                         spread.position,
-                        "Fragment \"\(spread.name)\" cannot be spread here as objects of type \"\(p.name)\" can never be of type \"\(t.name)\"."
+                        """
+                        Fragment \"\(spread.name)\" cannot be spread here as objects of type \"\(p.name)\" can \
+                        never be of type \"\(t.name)\".
+                        """
                     )
                 }
             } else {
@@ -450,7 +462,10 @@ struct GraphQLValidator {
                     if let reason = conflict(false, fields[i], fields[j], depth: 0) {
                         add(
                             fields[i].field.position,
-                            "Fields \"\(name)\" conflict because \(reason). Use different aliases on the fields to fetch both if this was intentional."
+                            """
+                            Fields \"\(name)\" conflict because \(reason). Use different aliases on the fields to \
+                            fetch both if this was intentional.
+                            """
                         )
                     }
                 }
@@ -562,7 +577,10 @@ struct GraphQLValidator {
                 if !dir.arguments.contains(where: { $0.name == argDef.name }) {
                     add(
                         dir.position,
-                        "Directive \"@\(dir.name)\" argument \"\(argDef.name)\" of type \"\(argDef.type!.description)\" is required, but it was not provided."
+                        """
+                        Directive \"@\(dir.name)\" argument \"\(argDef.name)\" of type \
+                        \"\(argDef.type!.description)\" is required, but it was not provided.
+                        """
                     )
                 }
             }
@@ -615,7 +633,10 @@ struct GraphQLValidator {
             if !vt.isCompatible(want) {
                 add(
                     value.position,
-                    "Variable \"\(value.description)\" of type \"\(vt.description)\" used in position expecting type \"\(e.description)\"."
+                    """
+                    Variable \"\(value.description)\" of type \"\(vt.description)\" used in position expecting \
+                    type \"\(e.description)\".
+                    """
                 )
             }
         }
@@ -677,7 +698,10 @@ struct GraphQLValidator {
                 if !value.children.contains(where: { $0.name == field.name }) && field.defaultValue == nil {
                     add(
                         value.position,
-                        "Field \"\(def.name).\(field.name)\" of required type \"\(field.type!.description)\" was not provided."
+                        """
+                        Field \"\(def.name).\(field.name)\" of required type \"\(field.type!.description)\" was \
+                        not provided.
+                        """
                     )
                 }
             }
