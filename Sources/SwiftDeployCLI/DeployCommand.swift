@@ -99,20 +99,31 @@ enum LifecycleCLI {
             var runtime = SwarmRuntime(manifest: manifest)
             runtime.commandTimeout = max(commandTimeout, 10)
             let swarm = runtime
-            recorder.nodes = { (try? swarm.nodesInvolved()) ?? [] }
-            return LifecycleContext(
-                manifestURL: url, manifest: manifest, runtime: runtime,
-                renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-                recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
-                phases: .fromEnvironment(), warn: { console.warning($0) })
+            recorder.nodes = { (try? await swarm.nodesInvolved()) ?? [] }
+            return interruptible(
+                LifecycleContext(
+                    manifestURL: url, manifest: manifest, runtime: runtime,
+                    renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+                    recorder: recorder, probe: SwarmAdminTransport(runtime: runtime, manifest: manifest),
+                    phases: .fromEnvironment(), warn: { console.warning($0) }))
         }
         var runtime = ComposeRuntime(manifest: manifest)
         runtime.commandTimeout = max(commandTimeout, 10)
-        return LifecycleContext(
-            manifestURL: url, manifest: manifest, runtime: runtime,
-            renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
-            recorder: recorder,
-            phases: .fromEnvironment(), warn: { console.warning($0) })
+        return interruptible(
+            LifecycleContext(
+                manifestURL: url, manifest: manifest, runtime: runtime,
+                renderer: GeneratorRenderer(manifestName: url.lastPathComponent), gate: policyGate(),
+                recorder: recorder,
+                phases: .fromEnvironment(), warn: { console.warning($0) }))
+    }
+
+    /// The context with the signal that stops the command named in the record that closes its open intent.
+    private static func interruptible(_ context: LifecycleContext) -> LifecycleContext {
+        var context = context
+        context.cancellationReason = {
+            Interruption.shared.received.map { "\($0) received" } ?? "its task was cancelled"
+        }
+        return context
     }
 
     /// Prints progress lines on standard error (unless --quiet); on a terminal the health

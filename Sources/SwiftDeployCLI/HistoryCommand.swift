@@ -35,7 +35,7 @@ public struct HistoryCommand: ParsableCommand {
 
 /// `swiftdeploy history append`: lets a CI pipeline record its own events in
 /// the same chained, locked, redacted log the other commands write.
-public struct HistoryAppendCommand: ParsableCommand {
+public struct HistoryAppendCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "append",
         abstract: "Append one event to the history (locked, fsynced, hash-chained; secrets redacted).",
@@ -92,7 +92,7 @@ public struct HistoryAppendCommand: ParsableCommand {
         }
     }
 
-    public func run() throws {
+    public func run() async throws {
         var details: [String: JSONValue] = [:]
         for item in detail {
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -106,7 +106,7 @@ public struct HistoryAppendCommand: ParsableCommand {
         if let problem = place.manifestProblem { global.console.warning(problem) }
         let log = HistoryLog(url: place.url)
         var last: HistoryRecord?
-        for _ in 0..<self.repeat { last = try log.append(entry) }
+        for _ in 0..<self.repeat { last = try await log.append(entry) }
         if let last {
             global.console.info(
                 "recorded #\(last.sequence) (\(last.entry.event.rawValue)) in \(log.url.path); head \(last.hash)")

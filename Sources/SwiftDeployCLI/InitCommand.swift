@@ -38,7 +38,7 @@ struct InitCommand: AsyncParsableCommand {
             }
             throw CommandFailure(.failed)
         }
-        let report = try workflow.run()
+        let report = try await workflow.run()
         for (file, outcome) in report.files {
             switch outcome {
             case .created: console.info("wrote \(displayPath(file.url)) (new)")

@@ -167,9 +167,12 @@ struct RolloutCommand: AsyncParsableCommand {
             let console = global.console
             // The project's own runtime (Compose, or the Swarm stack's tasks), as every lifecycle command picks it.
             let context = try LifecycleCLI.context(global)
-            let containers = try? context.runtime.containers()
+            let containers = try? await context.runtime.containers()
             // On Swarm, nginx's weight label beside the history's weight (a failure to read it is shown, not hidden).
-            let label = (context.runtime as? SwarmRuntime).map { swarm in Result { try swarm.nginxWeightLabel() } }
+            var label: Result<String, any Error>? = nil
+            if let swarm = context.runtime as? SwarmRuntime {
+                do { label = .success(try await swarm.nginxWeightLabel()) } catch { label = .failure(error) }
+            }
             let status = try RolloutStateReader(manifest: context.manifest).status(
                 containers: containers, nginxWeightLabel: label)
             switch format {

@@ -44,6 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
         let redraw = live && isatty(STDOUT_FILENO) == 1 && format == .text
         let renderer = DashboardRenderer(console: console)
         repeat {
+            try Task.checkCancellation()  // SIGINT or SIGTERM ends --watch (exit 130)
             let snapshot = try await workflow.snapshot()
             switch format {
             case .json: console.print(snapshot.json.jsonString())

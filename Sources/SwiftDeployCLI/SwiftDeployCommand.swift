@@ -39,8 +39,11 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
         }
         do {
             var command = command
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
+            if let asyncCommand = command as? AsyncParsableCommand {
+                // SIGINT and SIGTERM cancel it: its children are stopped and an action it began is closed as
+                // interrupted (exit 130).
+                let box = CommandBox(asyncCommand)
+                try await Interruption.shared.run { try await box.run() }
             } else {
                 try command.run()
             }
@@ -97,6 +100,14 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
         if error is ValidationError || error is CleanExit || error is ExitCode { return true }
         return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
+}
+
+/// The parsed command, handed to the task ``Interruption`` runs it in (ArgumentParser's commands are not `Sendable`;
+/// only that task touches it).
+private final class CommandBox: @unchecked Sendable {
+    private var command: AsyncParsableCommand
+    init(_ command: AsyncParsableCommand) { self.command = command }
+    func run() async throws { try await command.run() }
 }
 
 /// Thrown by a command that has already printed its own report and only needs

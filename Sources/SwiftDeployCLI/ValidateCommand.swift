@@ -25,7 +25,7 @@ struct ValidateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let console = global.console
-        let report = ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
+        let report = await ValidationWorkflow(manifestURL: global.manifestURL, displayPath: global.manifest).run()
         let checks = report.checks, failed = report.failed
         if let problem = report.recordingProblem {
             console.warning("the history could not record this validation: \(problem)")

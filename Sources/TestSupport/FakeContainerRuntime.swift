@@ -27,7 +27,7 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     /// The `USER` of each image (default: a non-root `10001:10001`).
     public var imageUsers: [String: String] = [:]
 
-    public func imageUser(_ image: String) throws -> String? { imageUsers[image] ?? "10001:10001" }
+    public func imageUser(_ image: String) async throws -> String? { imageUsers[image] ?? "10001:10001" }
 
     public init(services: [String] = ["app", "nginx"], modeOnDisk: @escaping @Sendable () -> String) {
         self.services = services
@@ -56,56 +56,50 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
             startedAt: Date())
     }
 
-    public func preflight() throws {
+    public func preflight() async throws {
         note("preflight")
         if let preflightError { throw preflightError }
     }
 
-    public func ensureImages(_ images: [String]) throws { note("ensureImages \(images.joined(separator: " "))") }
+    public func ensureImages(_ images: [String]) async throws { note("ensureImages \(images.joined(separator: " "))") }
 
-    public func up() throws {
+    public func up() async throws {
         note("up")
-        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
+        if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let upError { throw upError }
         let mode = modeOnDisk()
-        lock.lock()
-        defer { lock.unlock() }
-        for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
-        networks = ["p_default"]
+        lock.withLock {
+            for service in services where state[service] == nil { state[service] = container(service, mode: mode) }
+            networks = ["p_default"]
+        }
     }
 
-    public func recreate(service: String) throws {
+    public func recreate(service: String) async throws {
         note("recreate \(service)")
-        if upDelay > 0 { Thread.sleep(forTimeInterval: upDelay) }
+        if upDelay > 0 { try await Task.sleep(nanoseconds: UInt64(upDelay * 1_000_000_000)) }
         if let error = recreateErrors[service] { throw error }
         let mode = modeOnDisk()
-        lock.lock()
-        defer { lock.unlock() }
-        state[service] = container(service, mode: mode)
+        lock.withLock { state[service] = container(service, mode: mode) }
     }
 
-    public func reload(service: String) throws { note("reload \(service)") }
+    public func reload(service: String) async throws { note("reload \(service)") }
 
-    public func down() throws {
+    public func down() async throws {
         note("down")
-        lock.lock()
-        defer { lock.unlock() }
-        state = [:]
-        networks = []
+        lock.withLock {
+            state = [:]
+            networks = []
+        }
     }
 
-    public func containers() throws -> [ContainerStatus] {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.values.sorted { $0.service < $1.service }
+    public func containers() async throws -> [ContainerStatus] {
+        lock.withLock { state.values.sorted { $0.service < $1.service } }
     }
 
-    public func logs(container: String, lines: Int) -> String { "log line of \(container)" }
+    public func logs(container: String, lines: Int) async -> String { "log line of \(container)" }
 
-    public func leftovers() throws -> ProjectResources {
-        lock.lock()
-        defer { lock.unlock() }
-        return ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks)
+    public func leftovers() async throws -> ProjectResources {
+        lock.withLock { ProjectResources(containers: state.values.map(\.id).sorted(), networks: networks) }
     }
 
     /// What `cat <path>` inside a container shows, by path: the host file a bind mount maps there
@@ -115,16 +109,14 @@ public final class FakeContainerRuntime: ContainerRuntime, @unchecked Sendable {
     public var failingCommands: [String: String] = [:]
 
     /// `rm -s -f <service>`: the service's container is gone, the others untouched.
-    public func remove(service: String) throws {
+    public func remove(service: String) async throws {
         note("remove \(service)")
-        lock.lock()
-        defer { lock.unlock() }
-        state[service] = nil
+        lock.withLock { state[service] = nil }
     }
 
     /// Runs nothing: `cat <path>` answers the file `mountedFiles` maps there; a command of `failingCommands` fails;
     /// anything else (`nginx -t -q`, `nginx -s reload`) succeeds. Logged as `exec <service> <command>`.
-    public func exec(service: String, command: [String]) throws -> CommandResult {
+    public func exec(service: String, command: [String]) async throws -> CommandResult {
         let line = command.joined(separator: " ")
         note("exec \(service) \(line)")
         let shown = "docker compose exec \(service) \(line)"
@@ -156,7 +148,7 @@ public struct FakeHTTPProbe: HTTPProbing {
     public init(runtime: FakeContainerRuntime) { self.runtime = runtime }
 
     public func get(_ url: URL, timeout: TimeInterval) async -> HTTPAnswer {
-        let containers = (try? runtime.containers()) ?? []
+        let containers = await (try? runtime.containers()) ?? []
         if url.path == "/healthz" {
             let ready = !containers.isEmpty && containers.allSatisfy(\.isReady)
             return ready ? HTTPAnswer(status: 200, body: "{\"status\":\"ok\"}") : HTTPAnswer(status: 502)

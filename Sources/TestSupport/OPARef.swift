@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 
 #if canImport(Glibc)
 import Glibc
@@ -22,22 +23,15 @@ public enum OPARef {
     /// Runs `opa-ref eval` and returns its standard output and exit status.
     public static func eval(arguments: [String]) throws -> (output: String, status: Int32) {
         guard let tool = executable().0 else { throw POSIXError(.ENOENT) }
-        let process = Process()
-        process.executableURL = tool
-        process.arguments = ["eval"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (String(decoding: data, as: UTF8.self), process.terminationStatus)
+        // Through the runner (bounded, stopped after 120 s); its blocking wait, for the sync callers.
+        let result = try ProcessRunner.start([tool.path, "eval"] + arguments, timeout: 120).waitBlocking()
+        return (result.stdout, result.status)
     }
 
     /// A running `opa-ref serve` on a free loopback port.
     public final class Server: @unchecked Sendable {
         public let url: URL
-        private let process: Process
+        private let process: RunningProcess
 
         /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health
         /// answers.
@@ -47,13 +41,9 @@ public enum OPARef {
             var arguments = ["serve", "--addr", "127.0.0.1:\(reserved.port)"]
             for item in data { arguments += ["-d", item] }
             if let delayMs { arguments += ["--delay-ms", String(delayMs)] }
-            process = Process()
-            process.executableURL = tool
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
             let port = reserved.release()  // held until just before opa-ref binds it: only that window is left
-            try process.run()
+            // Through the runner, no time limit: `stop()` ends it (SIGTERM, SIGKILL a second later).
+            process = try ProcessRunner.start([tool.path] + arguments, timeout: nil, killGrace: 1)
             url = URL(string: "http://127.0.0.1:\(port)")!
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
@@ -67,9 +57,12 @@ public enum OPARef {
 
         deinit { stop() }
 
-        /// Stops the server: SIGTERM, then SIGKILL after a second (the Go runtime inside opa-ref may swallow SIGTERM).
-        /// Polls instead of `waitUntilExit`, which spins a CPU on Linux.
-        public func stop() { process.stop(grace: 1) }
+        /// Stops the server: SIGTERM, then SIGKILL after a second (the Go runtime inside opa-ref may swallow SIGTERM),
+        /// and waits until it is gone.
+        public func stop() {
+            process.stop()
+            _ = process.waitBlocking()
+        }
 
         static func healthy(port: Int) -> Bool {
             guard let fd = try? LoopbackPort.connect(port: port) else { return false }

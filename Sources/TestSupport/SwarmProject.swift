@@ -66,8 +66,8 @@ public struct SwarmProject: Sendable {
     /// Runs the built binary on the project's manifest with this process's own environment, as a user's shell and the
     /// tests' background CLIs do (so both see the same project lock: `rollout status` tells a running rollout from a
     /// paused one by it); prints the command and what it answered.
-    public func run(_ arguments: [String], timeout: TimeInterval = 300) throws -> CommandResult {
-        let result = try SystemCommandRunner().run(
+    public func run(_ arguments: [String], timeout: TimeInterval = 300) async throws -> CommandResult {
+        let result = try await SystemCommandRunner().run(
             [CLIRunner.binary.path] + arguments + ["--manifest", manifestURL.path, "--no-color"],
             environment: nil, timeout: timeout)
         print("$ swiftdeploy \(arguments.joined(separator: " ")) → \(result.status)\n\(result.stdout)\(result.stderr)")
@@ -75,10 +75,10 @@ public struct SwarmProject: Sendable {
     }
 
     /// deploy, and on a host the infrastructure policy finds too busy, deploy again on an audited override.
-    public func deploy(timeout: String = "240s") throws -> CommandResult {
-        let first = try run(["deploy", "--timeout", timeout])
+    public func deploy(timeout: String = "240s") async throws -> CommandResult {
+        let first = try await run(["deploy", "--timeout", timeout])
         guard first.status == 1 || first.status == 2 else { return first }
-        return try run(["deploy", "--timeout", timeout, "--override", "swarm test on a busy shared test host"])
+        return try await run(["deploy", "--timeout", timeout, "--override", "swarm test on a busy shared test host"])
     }
 
     /// The history's records, oldest first.
@@ -90,8 +90,8 @@ public struct SwarmProject: Sendable {
     }
 
     /// The last frame of `status --once --format json`, with the exit status.
-    public func statusFrame() throws -> (status: Int32, frame: [String: Any]?) {
-        let result = try run(["status", "--once", "--format", "json"])
+    public func statusFrame() async throws -> (status: Int32, frame: [String: Any]?) {
+        let result = try await run(["status", "--once", "--format", "json"])
         let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
         return (result.status, try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
@@ -111,10 +111,17 @@ public struct SwarmProject: Sendable {
 
     /// `teardown --clean`, then `docker stack rm` in case the binary could not, then the directory. Only on a swarm
     /// manager: once the swarm is gone (a multi-node test's harness left it) nothing of the stack is on this engine,
-    /// and `teardown` rightly refuses an engine that is no manager (exit 3).
+    /// and `teardown` rightly refuses an engine that is no manager (exit 3). Synchronous, for a test's `defer`
+    /// (which cannot await): it waits on the runner's blocking wait, which needs no thread of the pool.
     public func destroy() {
         if (try? SwarmTestEnvironment.state())?.manager == true {
-            _ = try? run(["teardown", "--clean"], timeout: 240)
+            let arguments = [
+                CLIRunner.binary.path, "teardown", "--clean", "--manifest", manifestURL.path, "--no-color",
+            ]
+            if let child = try? ProcessRunner.start(arguments, timeout: 240) {
+                let result = child.waitBlocking()
+                print("$ swiftdeploy teardown --clean → \(result.status)\n\(result.stdout)\(result.stderr)")
+            }
             _ = try? DockerTestEnvironment.docker(["stack", "rm", name])
         }
         dir.remove()

@@ -19,21 +19,12 @@ import Testing
     /// Runs `opa-ref eval` and returns the first expression's value (nil when undefined).
     static func reference(_ args: [String], query: String) throws -> RegoValue?? {
         guard let tool = opaRef else { return .none }
-        let p = Process()
-        p.executableURL = tool
-        p.arguments = ["eval"] + args + [query]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            print("DifferentialTests: opa-ref failed (\(p.terminationStatus)): \(errText.prefix(400))")
+        let result = try ExternalTool.capture([tool.path, "eval"] + args + [query], timeout: 120)
+        guard result.status == 0 else {
+            print("DifferentialTests: opa-ref failed (\(result.status)): \(result.stderr.prefix(400))")
             return .none
         }
-        let doc = try RegoValue(jsonData: data)
+        let doc = try RegoValue(jsonData: Data(result.stdout.utf8))
         guard case .object(let o) = doc, case .array(let rows)? = o[.string("result")],
             case .object(let row)? = rows.first,
             case .array(let exprs)? = row[.string("expressions")], case .object(let e)? = exprs.first

@@ -47,29 +47,17 @@ enum OPARaw {
             .string("queries"): .array(queries.map { .string($0) }),
         ]
         if let input { request[.string("input")] = .string(input) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, tool.path]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(RegoValue.object(request).jsonString().utf8))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        // Through the runner: the request is written by its poll thread while both pipes are read.
+        let result = try ExternalTool.capture(
+            ["/usr/bin/env", "python3", "-c", script, tool.path],
+            input: Data(RegoValue.object(request).jsonString().utf8), timeout: 600)
+        guard result.status == 0 else {
             throw RawError(
                 message:
-                    """
-                    OPA's evaluator (opa-ref's library) exited \(process.terminationStatus): \
-                    \(String(decoding: err, as: UTF8.self).suffix(600))
-                    """
+                    "OPA's evaluator (opa-ref's library) exited \(result.status): \(result.stderr.suffix(600))"
             )
         }
-        let lines = String(decoding: out, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: true).map(
             String.init)
         guard lines.count == queries.count else {
             throw RawError(message: "OPA's evaluator answered \(lines.count) lines for \(queries.count) queries")

@@ -33,20 +33,13 @@ import Testing
             try input.write(to: file, atomically: true, encoding: .utf8)
             args += ["-i", file.path]
         }
-        let p = Process()
-        p.executableURL = tool
-        p.arguments = args + [query]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            Issue.record("opa-ref eval exited \(p.terminationStatus) on \(query): the comparison cannot be made")
+        let result = try ExternalTool.capture([tool.path] + args + [query], timeout: 120)
+        guard result.status == 0 else {
+            Issue.record("opa-ref eval exited \(result.status) on \(query): the comparison cannot be made")
             return []
         }
-        guard case .object(let doc) = try RegoValue(jsonData: data), case .array(let rows)? = doc[.string("result")]
+        guard case .object(let doc) = try RegoValue(jsonData: Data(result.stdout.utf8)),
+            case .array(let rows)? = doc[.string("result")]
         else { return [] }
         return rows.map { row in
             guard case .object(let r) = row else { return row }

@@ -28,7 +28,7 @@ import FoundationNetworking
 
     /// A running service process, its output captured in files.
     final class RunningService {
-        let process = Process()
+        let process: BackgroundProcess
         let port: Int
         let output: URL
         let errors: URL
@@ -48,14 +48,11 @@ import FoundationNetworking
             errors = directory.appendingPathComponent("stderr.txt")
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-            process.executableURL = binary
-            process.environment = ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in
-                new
-            }
-            process.standardOutput = try FileHandle(forWritingTo: output)
-            process.standardError = try FileHandle(forWritingTo: errors)
             reserved.close()  // held until just before the service binds it: only that window is left
-            try process.run()
+            process = try BackgroundProcess(
+                [binary.path],
+                environment: ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in new },
+                stdout: output, stderr: errors)
         }
 
         var base: String { "http://127.0.0.1:\(port)" }
@@ -211,20 +208,7 @@ import FoundationNetworking
     private func runBinary(_ arguments: [String], environment: [String: String]) throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
-        )
+        let result = try ExternalTool.capture([Self.binary.path] + arguments, environment: environment, timeout: 120)
+        return (result.status, result.stdout, result.stderr)
     }
 }

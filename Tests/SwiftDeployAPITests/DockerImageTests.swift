@@ -19,16 +19,11 @@ import Testing
 
     @Test(.requires(.docker))
     func imageAnswersHealthzInsideItsNetwork() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.repositoryRoot.appendingPathComponent("scripts/test-api-image").path, "--no-build"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "scripts/test-api-image failed:\n\(text)")
+        let result = try ExternalTool.capture(
+            ["/bin/bash", Self.repositoryRoot.appendingPathComponent("scripts/test-api-image").path, "--no-build"],
+            timeout: 900)
+        let text = result.stdout + result.stderr
+        #expect(result.status == 0, "scripts/test-api-image failed:\n\(text)")
         #expect(text.contains("ok: healthz from a second container"), "\(text)")
         #expect(text.contains(" 0 failed"), "\(text)")
     }

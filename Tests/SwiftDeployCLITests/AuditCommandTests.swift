@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 import TestSupport
 import Testing
 
@@ -19,48 +20,14 @@ struct RunResult {
 func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws
     -> RunResult
 {
-    let process = Process()
-    process.executableURL = swiftdeployBinary
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
     var env = [
         "USER": "tester", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1",
     ]
     env.merge(extra) { _, new in new }
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so neither can fill up and block the child.
-    let errData = LockedData()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        errData.set(err.fileHandleForReading.readDataToEndOfFile())
-        group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return RunResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-        stderr: String(decoding: errData.value, as: UTF8.self))
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) {
-        lock.lock()
-        data = d
-        lock.unlock()
-    }
-    var value: Data {
-        lock.lock()
-        defer { lock.unlock() }
-        return data
-    }
+    // Through the runner: both pipes read by its poll thread, so neither can fill up and block the child.
+    let result = try ExternalTool.capture(
+        [swiftdeployBinary.path] + arguments, environment: env, currentDirectory: directory, timeout: 600)
+    return RunResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
 @Suite("swiftdeploy history and audit (end to end)", .requires(.swiftdeployBinary))
@@ -70,24 +37,21 @@ struct AuditCommandTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let history = dir.url.appendingPathComponent("history.jsonl")
-        let processes: [Process] = (0..<8).map { worker in
-            let p = Process()
-            p.executableURL = swiftdeployBinary
-            p.arguments = [
-                "history", "append", "--history", history.path, "--event", "status", "--outcome", "ok",
-                "--message", "worker \(worker)", "--detail", "worker=\(worker)", "--repeat", "200", "--quiet",
-            ]
-            p.currentDirectoryURL = dir.url
-            p.environment = [
-                "USER": "worker\(worker)", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            ]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            return p
+        // All eight started before any is waited for.
+        let processes = try (0..<8).map { worker in
+            try ProcessRunner.start(
+                [
+                    swiftdeployBinary.path, "history", "append", "--history", history.path, "--event", "status",
+                    "--outcome", "ok", "--message", "worker \(worker)", "--detail", "worker=\(worker)", "--repeat",
+                    "200", "--quiet",
+                ],
+                environment: [
+                    "USER": "worker\(worker)",
+                    "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                ], currentDirectory: dir.url, timeout: 600)
         }
-        for p in processes { try p.run() }
-        for p in processes { p.waitUntilExit() }
-        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let results = processes.map { $0.waitBlocking() }
+        #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
 
         let text = try String(contentsOf: history, encoding: .utf8)
         #expect(text.hasSuffix("\n"))

@@ -20,12 +20,12 @@ struct ComposeReplicasEndToEndTests {
         return project
     }
 
-    static func apps(_ project: EndToEndTests.Project) throws -> [ContainerStatus] {
-        try project.containers().filter { $0.service == "app" }
+    static func apps(_ project: EndToEndTests.Project) async throws -> [ContainerStatus] {
+        try await project.containers().filter { $0.service == "app" }
     }
 
-    static func statusJSON(_ project: EndToEndTests.Project) throws -> JSONValue {
-        let result = try project.run(["status", "--once", "--format", "json"])
+    static func statusJSON(_ project: EndToEndTests.Project) async throws -> JSONValue {
+        let result = try await project.run(["status", "--once", "--format", "json"])
         return try JSONValue.parse(Data(result.stdout.utf8))
     }
 
@@ -46,8 +46,7 @@ struct ComposeReplicasEndToEndTests {
         -> CommandResult
     {
         let run: ([String]) async throws -> CommandResult = { args in
-            traffic
-                ? try await EndToEndTests.runUnderTraffic(project, args) : try await offPool { try project.run(args) }
+            traffic ? try await EndToEndTests.runUnderTraffic(project, args) : try await project.run(args)
         }
         let first = try await run(arguments)
         guard first.status == 1, first.stderr.contains("infrastructure policy denied") else { return first }
@@ -66,10 +65,10 @@ struct ComposeReplicasEndToEndTests {
 
         let deploy = try await Self.gated(project, ["deploy", "--timeout", "180s"])
         #expect(deploy.status == 0, "\(deploy.stderr)")
-        let apps = try Self.apps(project)
+        let apps = try await Self.apps(project)
         #expect(apps.count == 3 && apps.allSatisfy(\.isReady), "\(apps.map(\.summary))")
         #expect(Set(apps.compactMap(\.address)).count == 3, "each replica has its own address: \(apps.map(\.address))")
-        try EndToEndTests.expectHardened(project)
+        try await EndToEndTests.expectHardened(project)
 
         // Traffic through nginx reaches every replica: each one's own request counter moved, and nginx's access log
         // names each one's address as an upstream.
@@ -89,8 +88,8 @@ struct ComposeReplicasEndToEndTests {
             let earlier = before.first { $0.address == address }.map { served($0.snapshot) } ?? 0
             #expect(served(snapshot) > earlier, "the replica at \(address) served none of 60 requests")
         }
-        let nginx = try #require(project.containers().first { $0.service == "nginx" })
-        let log = try SystemCommandRunner().run(["docker", "logs", nginx.id], timeout: 30).stdout
+        let nginx = try await #require(project.containers().first { $0.service == "nginx" })
+        let log = try await SystemCommandRunner().run(["docker", "logs", nginx.id], timeout: 30).stdout
         for address in apps.compactMap(\.address) {
             #expect(log.contains("| \(address):3000 |"), "nginx never sent a request to \(address)")
         }
@@ -98,24 +97,24 @@ struct ComposeReplicasEndToEndTests {
         #expect(Set(merged.samples(named: "http_requests_total").compactMap { $0[label: "replica"] }).count == 3)
 
         // status: 3/3, healthy, traffic figures from every replica.
-        let status = try Self.statusJSON(project)
+        let status = try await Self.statusJSON(project)
         #expect(Self.appReplicas(status).running == 3 && Self.appReplicas(status).desired == 3, "\(status)")
         #expect(status["healthy"] == .bool(true))
-        let text = try project.run(["status", "--once"])
+        let text = try await project.run(["status", "--once"])
         #expect(text.stdout.contains("app 3/3 running"), "\(text.stdout)")
 
         // A gated promote recreates all three in the new mode, and all three are healthy afterwards.
         let promote = try await Self.gated(project, ["promote", "canary", "--timeout", "180s"], traffic: true)
         #expect(promote.status == 0, "\(promote.stderr)")
-        let promoted = try Self.apps(project)
+        let promoted = try await Self.apps(project)
         #expect(promoted.count == 3 && promoted.allSatisfy(\.isReady), "\(promoted.map(\.summary))")
         #expect(
             promoted.allSatisfy { $0.environment["MODE"] == "canary" },
             "\(promoted.map { $0.environment["MODE"] ?? "-" })")
 
-        let teardown = try project.run(["teardown"])
+        let teardown = try await project.run(["teardown"])
         #expect(teardown.status == 0, "\(teardown.stderr)")
-        let left = try project.leftovers()
+        let left = try await project.leftovers()
         #expect(left.isEmpty, "\(left)")
     }
 
@@ -129,14 +128,14 @@ struct ComposeReplicasEndToEndTests {
         let allowed = try await EndToEndTests.runUnderTraffic(project, ["gate", "canary", "--window", "3s"])
         #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
 
-        let victim = try #require(try Self.apps(project).last)
-        let kill = try SystemCommandRunner().run(["docker", "kill", victim.id], timeout: 30)
+        let victim = try await #require(try Self.apps(project).last)
+        let kill = try await SystemCommandRunner().run(["docker", "kill", victim.id], timeout: 30)
         try #require(kill.succeeded, "\(kill.stderr)")
 
-        let status = try Self.statusJSON(project)
+        let status = try await Self.statusJSON(project)
         #expect(Self.appReplicas(status).running == 2 && Self.appReplicas(status).desired == 3, "\(status)")
         #expect(status["healthy"] == .bool(false), "2 of 3 replicas is not healthy")
-        let text = try project.run(["status", "--once"])
+        let text = try await project.run(["status", "--once"])
         #expect(text.status == 1)
         #expect(text.stdout.contains("app 2/3 running"), "\(text.stdout)")
         #expect(text.stdout.contains("\(victim.name): exited"), "\(text.stdout)")
@@ -150,18 +149,16 @@ struct ComposeReplicasEndToEndTests {
     }
 
     @Test func aRolloutBesideTwoStableReplicasSplitsJudgesEveryReplicaAndPromotesToTwo() async throws {
-        let project = try RolloutEndToEndTests.deployed(steps: "[50, 100]", interval: "6s", replicas: 2)
+        let project = try await RolloutEndToEndTests.deployed(steps: "[50, 100]", interval: "6s", replicas: 2)
         defer { project.destroy() }
-        let stable = try Self.apps(project)
+        let stable = try await Self.apps(project)
         #expect(stable.count == 2 && stable.allSatisfy(\.isReady), "\(stable.map(\.summary))")
 
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let result = try await offPool {
-            try project.run(
-                ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"]
-                    + RolloutEndToEndTests.override,
-                timeout: 400)
-        }
+        let result = try await project.run(
+            ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"]
+                + RolloutEndToEndTests.override,
+            timeout: 400)
         let samples = traffic.stop()
         #expect(result.status == 0, "rollout start: \(result.stdout)\(result.stderr)")
         #expect(
@@ -175,7 +172,7 @@ struct ComposeReplicasEndToEndTests {
         let history = try project.dir.read("history.jsonl")
         #expect(history.contains("scrape every replica of app"), "the baseline was not read per replica")
         // Promoted: the stable service runs the candidate, still two replicas, and no candidate container is left.
-        let after = try project.containers().filter { $0.state == "running" }
+        let after = try await project.containers().filter { $0.state == "running" }
         #expect(after.filter { $0.service == "app" }.count == 2, "\(after.map(\.name))")
         #expect(
             after.filter { $0.service == "app" }.allSatisfy { $0.environment["APP_VERSION"] == "0.2.0" },
@@ -191,22 +188,20 @@ struct ComposeReplicasEndToEndTests {
         try Data(
             "FROM swiftdeploy/api:0.1.0\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD [\"false\"]\n".utf8
         ).write(to: dockerfile)
-        let built = try SystemCommandRunner().run(
+        let built = try await SystemCommandRunner().run(
             [
                 "env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", unhealthy, "-f", dockerfile.path,
                 probe.dir.path,
             ], timeout: 120)
         probe.dir.remove()
         try #require(built.succeeded, "\(built.stderr)")
-        defer { _ = try? SystemCommandRunner().run(["docker", "image", "rm", unhealthy], timeout: 60) }
+        defer { _ = try? DockerTestEnvironment.docker(["image", "rm", unhealthy]) }
         let project = try EndToEndTests.Project(appImage: unhealthy)
         defer { project.destroy() }
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text = text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: 2\n")
         try Data(text.utf8).write(to: project.manifestURL)
-        let deploy = try await offPool {
-            try project.run(["deploy", "--timeout", "25s", "--override", "e2e: failure path"])
-        }
+        let deploy = try await project.run(["deploy", "--timeout", "25s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3, "\(deploy.stderr)")
         #expect(deploy.stderr.contains("the project is not ready after"), "\(deploy.stderr)")
         #expect(deploy.stderr.contains("app 0/2 running"), "\(deploy.stderr)")

@@ -51,10 +51,10 @@ struct CrashTests {
     }
 
     /// The checks after every kill.
-    static func afterKill(_ project: Project, modes: Set<DeploymentMode>, _ context: String) throws {
+    static func afterKill(_ project: Project, modes: Set<DeploymentMode>, _ context: String) async throws {
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         #expect(modes.contains(manifest.services.mode), "\(context): the manifest says \(manifest.services.mode)")
-        let audit = try project.run(["audit", "--verify"])
+        let audit = try await project.run(["audit", "--verify"])
         #expect(audit.status == 0, "\(context): audit --verify: \(audit.stdout)\(audit.stderr)")
         // Nothing holds the lock after the kill: the kernel released it.
         #expect(!DeployLock(project: project.name).isHeld(), "\(context): the lock is still held")
@@ -77,17 +77,17 @@ struct CrashTests {
     @Test func sigkillAtEachPhaseLeavesAValidManifestAVerifiableHistoryAndIsRecordedByTheNextCommand() async throws {
         let project = try Project()
         defer { project.destroy() }
-        var deploy = try project.run(["deploy", "--timeout", "180s"])
+        var deploy = try await project.run(["deploy", "--timeout", "180s"])
         var override: [String] = []
         if deploy.status == 1 {
             override = ["--override", "crash test: host busy"]
-            deploy = try project.run(["deploy", "--timeout", "180s"] + override)
+            deploy = try await project.run(["deploy", "--timeout", "180s"] + override)
         }
         try #require(deploy.status == 0, "deploy: \(deploy.stderr)")
 
         // 1. promote killed during the metrics window: nothing was changed, no intent was written.
         var stderr = try Self.kill(project, ["promote", "canary"], at: "promote.window")
-        try Self.afterKill(project, modes: [.stable], "promote killed in the window")
+        try await Self.afterKill(project, modes: [.stable], "promote killed in the window")
         #expect(try !project.dir.read("history.jsonl").contains(#""action":"promote canary""#))
         var next = try await EndToEndTests.runUnderTraffic(project, ["promote", "canary"])
         #expect(next.status == 0, "promote after the window kill: \(next.stderr)")
@@ -102,19 +102,19 @@ struct CrashTests {
         // 2. promote killed right after the manifest edit: the manifest says stable, the app still runs canary.
         stderr = try Self.kill(project, ["promote", "stable"], at: "promote.manifest-edited")
         _ = stderr
-        try Self.afterKill(project, modes: [.stable, .canary], "promote killed after the edit")
+        try await Self.afterKill(project, modes: [.stable, .canary], "promote killed after the edit")
         #expect(try ManifestLoader().load(from: project.manifestURL).services.mode == .stable)
-        #expect(try project.containers().first { $0.service == "app" }?.environment["MODE"] == "canary")
+        await #expect(try project.containers().first { $0.service == "app" }?.environment["MODE"] == "canary")
         var interrupted = try Self.count(project, #""event":"interrupted""#)
         next = try await EndToEndTests.runUnderTraffic(project, ["promote", "stable"])
         #expect(next.status == 0, "promote after the edit kill: \(next.stderr)")
         try Self.expectInterrupted(next, project, recordedBefore: interrupted, "after the edit kill")
         #expect(next.stderr.contains("found: the app runs in canary mode"), "\(next.stderr)")
-        #expect(try project.containers().first { $0.service == "app" }?.environment["MODE"] == "stable")
+        await #expect(try project.containers().first { $0.service == "app" }?.environment["MODE"] == "stable")
 
         // 3. promote killed during the recreate (Compose is running when the kill lands).
         _ = try Self.kill(project, ["promote", "canary"], at: "promote.recreate", continuing: 0.3)
-        try Self.afterKill(project, modes: [.canary], "promote killed during the recreate")
+        try await Self.afterKill(project, modes: [.canary], "promote killed during the recreate")
         interrupted = try Self.count(project, #""event":"interrupted""#)
         // Compose, orphaned, may still be finishing the recreate: give it a moment.
         try await Task.sleep(nanoseconds: 5_000_000_000)
@@ -128,26 +128,26 @@ struct CrashTests {
 
         // 4. deploy killed during `up`.
         _ = try Self.kill(project, ["deploy", "--timeout", "180s"] + override, at: "deploy.up", continuing: 0.3)
-        try Self.afterKill(project, modes: [.stable], "deploy killed during up")
+        try await Self.afterKill(project, modes: [.stable], "deploy killed during up")
         interrupted = try Self.count(project, #""event":"interrupted""#)
-        next = try project.run(["deploy", "--timeout", "180s"] + override)
+        next = try await project.run(["deploy", "--timeout", "180s"] + override)
         #expect(next.status == 0, "deploy after the up kill: \(next.stderr)")
         try Self.expectInterrupted(next, project, recordedBefore: interrupted, "after the deploy kill")
 
         // 5. teardown killed during `down`.
         _ = try Self.kill(project, ["teardown"], at: "teardown.down", continuing: 0.5)
-        try Self.afterKill(project, modes: [.stable], "teardown killed during down")
+        try await Self.afterKill(project, modes: [.stable], "teardown killed during down")
         interrupted = try Self.count(project, #""event":"interrupted""#)
-        next = try project.run(["teardown"])
+        next = try await project.run(["teardown"])
         #expect(next.status == 0, "teardown after the down kill: \(next.stderr)")
         try Self.expectInterrupted(next, project, recordedBefore: interrupted, "after the teardown kill")
-        #expect(try project.leftovers().isEmpty)
+        await #expect(try project.leftovers().isEmpty)
 
         // And the project comes back: deploy, then a promote that works.
-        #expect(try project.run(["deploy", "--timeout", "180s"] + override).status == 0)
+        await #expect(try project.run(["deploy", "--timeout", "180s"] + override).status == 0)
         next = try await EndToEndTests.runUnderTraffic(project, ["promote", "canary"])
         #expect(next.status == 0, "promote after everything: \(next.stderr)")
-        let final = try project.run(["audit", "--verify"])
+        let final = try await project.run(["audit", "--verify"])
         #expect(final.status == 0, "\(final.stdout + final.stderr)")
         // Every intent in the history is closed by exactly one record.
         let lines = try project.dir.read("history.jsonl").split(separator: "\n").map {

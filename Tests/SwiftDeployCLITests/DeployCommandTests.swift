@@ -123,12 +123,12 @@ import Testing
             result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))
     }
 
-    @Test func aHeldLockRefusesEveryActingCommandNamingItsHolder() throws {
+    @Test func aHeldLockRefusesEveryActingCommandNamingItsHolder() async throws {
         let dir = try project()
         defer { dir.remove() }
         let host = ProcessInfo.processInfo.hostName
         let lock = DeployLock(project: "clitest", directory: dir.url.appendingPathComponent(".swiftdeploy-test-locks"))
-        let grant = try lock.acquire(
+        let grant = try await lock.acquire(
             LockHolder(
                 who: "alice", host: host, pid: getpid(), action: "deploy",
                 since: Date(timeIntervalSince1970: 4_070_908_800)))

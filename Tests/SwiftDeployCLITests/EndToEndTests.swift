@@ -40,11 +40,11 @@ import FoundationNetworking
         }
 
         /// Runs `swiftdeploy <arguments> --manifest <this project>`.
-        func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) throws
+        func run(_ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 240) async throws
             -> CommandResult
         {
             let binary = RepositoryPaths.builtProduct("swiftdeploy").path
-            let result = try SystemCommandRunner().run(
+            let result = try await SystemCommandRunner().run(
                 [binary] + arguments + ["--manifest", manifestURL.path, "--no-color"],
                 environment: environment, timeout: timeout)
             print(
@@ -54,21 +54,33 @@ import FoundationNetworking
         }
 
         /// What Docker still has of this project (containers, networks, volumes by label).
-        func leftovers() throws -> ProjectResources {
-            try ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
+        func leftovers() async throws -> ProjectResources {
+            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
                 .leftovers()
         }
 
         /// The project's containers on the engine.
-        func containers() throws -> [ContainerStatus] {
-            try ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
+        func containers() async throws -> [ContainerStatus] {
+            try await ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml"))
                 .containers()
         }
 
         /// Always called: removes the project whatever state the test left it in.
+        /// Synchronous, for a test's `defer` (which cannot await): the runner's blocking wait needs no pool thread.
         func destroy() {
-            _ = try? run(["teardown", "--clean"], timeout: 120)
-            try? ComposeRuntime(project: name, composeFile: dir.url.appendingPathComponent("docker-compose.yml")).down()
+            let binary = RepositoryPaths.builtProduct("swiftdeploy").path
+            if let result = try? ExternalTool.run(
+                binary, ["teardown", "--clean", "--manifest", manifestURL.path, "--no-color"],
+                timeout: 120)
+            {
+                print("$ swiftdeploy teardown --clean → \(result.status)\n\(result.output)")
+            }
+            // In case the binary could not: Compose's own down, whichever Compose there is.
+            let file = dir.url.appendingPathComponent("docker-compose.yml").path
+            let down =
+                "docker compose -p \(name) -f '\(file)' down -v --remove-orphans"
+                + " || docker-compose -p \(name) -f '\(file)' down -v --remove-orphans"
+            _ = try? ExternalTool.run("/bin/sh", ["-c", down], timeout: 120)
             dir.remove()
         }
     }
@@ -142,7 +154,7 @@ import FoundationNetworking
             session.finishTasksAndInvalidate()
         }
         defer { done.turnOn() }
-        return try await offPool { try project.run(arguments) }
+        return try await project.run(arguments)
     }
 
     @Test func fullLifecycle() async throws {
@@ -153,30 +165,30 @@ import FoundationNetworking
 
         // Deploy. The infrastructure policy judges this host: on a quiet machine it allows; on a busy one
         // (load, memory) it denies with its reasons, and the audited --override is the way through.
-        var deploy = try project.run(["deploy", "--timeout", "180s"])
+        var deploy = try await project.run(["deploy", "--timeout", "180s"])
         #expect(deploy.status == 0 || deploy.status == 1, "deploy: \(deploy.stderr)")
         var overrideArguments: [String] = []
         if deploy.status == 1 {
             print("EndToEndTests: the infrastructure policy denied on this host; deploying with --override")
             #expect(deploy.stderr.contains("deploy refused: the infrastructure policy denied"))
             #expect(!DeployLock(project: project.name).isHeld() && DeployLock(project: project.name).read() == nil)
-            #expect(try project.containers().isEmpty)
+            await #expect(try project.containers().isEmpty)
             overrideArguments = ["--override", "e2e: host busy"]
-            deploy = try project.run(["deploy", "--timeout", "180s"] + overrideArguments)
+            deploy = try await project.run(["deploy", "--timeout", "180s"] + overrideArguments)
             #expect(deploy.stderr.contains("deployed on --override past the infrastructure policy's deny decision"))
             #expect(try project.dir.read("history.jsonl").contains("e2e: host busy"))
         }
         #expect(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         try #require(deploy.status == 0)
         #expect(deploy.stdout.contains("deployed \(project.name) (stable mode)"))
-        try Self.expectHardened(project)
-        let requestIDs = try Self.headerLines("x-request-id", url: publicURL)
+        try await Self.expectHardened(project)
+        let requestIDs = try await Self.headerLines("x-request-id", url: publicURL)
         #expect(requestIDs.count == 1, "the proxied response carries X-Request-ID once: \(requestIDs)")
         // Deploying again is harmless: same containers, still healthy.
-        let containersBefore = try Set(project.containers().map(\.id))
-        let again = try project.run(["deploy", "--timeout", "120s"] + overrideArguments)
+        let containersBefore = try await Set(project.containers().map(\.id))
+        let again = try await project.run(["deploy", "--timeout", "120s"] + overrideArguments)
         #expect(again.status == 0)
-        #expect(try Set(project.containers().map(\.id)) == containersBefore)
+        await #expect(try Set(project.containers().map(\.id)) == containersBefore)
 
         // Requests through nginx: JSON from the app, mode stable, no X-Mode in stable.
         let (status, headers, body) = await Self.request(publicURL)
@@ -193,8 +205,8 @@ import FoundationNetworking
         #expect(adminMetricsStatus == 200 && adminMetrics.contains("chaos_active"))
 
         // The app stopped: nginx answers with a JSON error body; a deploy brings it back.
-        let app = try #require(try project.containers().first { $0.service == "app" })
-        _ = try SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
+        let app = try await #require(try project.containers().first { $0.service == "app" })
+        _ = try await SystemCommandRunner().run(["docker", "stop", "-t", "2", app.id], timeout: 60)
         // nginx may still hold the stopped container's address: its connect timeout (proxy_timeout 5s) bounds the wait.
         let (downStatus, downHeaders, downBody) = await Self.request(publicURL, timeout: 30)
         #expect(
@@ -202,15 +214,15 @@ import FoundationNetworking
         #expect(downHeaders["content-type"]?.contains("json") == true)
         #expect(downHeaders["x-deployed-by"] == "swiftdeploy")
         #expect((try? JSONValue.parse(Data(downBody.utf8))) != nil, "error body is not JSON: \(downBody)")
-        #expect(try project.run(["deploy", "--timeout", "120s"] + overrideArguments).status == 0)
+        await #expect(try project.run(["deploy", "--timeout", "120s"] + overrideArguments).status == 0)
 
         // Manifest edited while deployed: status and promote say so.
         let original = try String(contentsOf: project.manifestURL, encoding: .utf8)
         try Data(original.replacingOccurrences(of: "mode: stable ", with: "mode: canary ").utf8).write(
             to: project.manifestURL)
-        let drifted = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
+        let drifted = try await project.run(["status", "--once", "--format", "json", "--interval", "1s"])
         #expect(drifted.stdout.contains("the manifest was edited while deployed"))
-        let dryRun = try project.run(["promote", "canary", "--dry-run"])
+        let dryRun = try await project.run(["promote", "canary", "--dry-run"])
         #expect(dryRun.stderr.contains("the running app is in stable mode"))
         try Data(original.utf8).write(to: project.manifestURL)
 
@@ -229,7 +241,7 @@ import FoundationNetworking
         #expect(try String(contentsOf: project.manifestURL, encoding: .utf8) == canaryManifest)
         let (_, canaryHeaders, _) = await Self.request(publicURL)
         #expect(canaryHeaders["x-mode"] == "canary")
-        let noop = try project.run(["promote", "canary"])
+        let noop = try await project.run(["promote", "canary"])
         #expect(noop.status == 0 && noop.stdout.contains("already in canary mode"))
 
         // Chaos error mode on the canary: promoting it to stable is denied; nothing changes.
@@ -254,16 +266,16 @@ import FoundationNetworking
         let (_, stableHeaders, stableBody) = await Self.request(publicURL)
         #expect(stableHeaders["x-mode"] == nil && stableBody.contains("\"mode\":\"stable\""))
 
-        let frameRun = try project.run(["status", "--once", "--format", "json", "--interval", "1s"])
+        let frameRun = try await project.run(["status", "--once", "--format", "json", "--interval", "1s"])
         #expect(frameRun.status == 0, "status --once should report healthy: \(frameRun.stdout)")
         let frame = try JSONValue.parse(Data(frameRun.stdout.utf8))
         #expect(frame["mode"]?["running"]?.stringValue == "stable")
         #expect(frame["healthy"] == .bool(true))
 
         // Teardown leaves nothing of the project behind.
-        let teardown = try project.run(["teardown", "--clean"])
+        let teardown = try await project.run(["teardown", "--clean"])
         #expect(teardown.status == 0)
-        #expect(try project.leftovers().isEmpty)
+        await #expect(try project.leftovers().isEmpty)
         #expect(
             !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
     }
@@ -271,11 +283,11 @@ import FoundationNetworking
     /// The running stack as the engine reports it (`docker inspect`) and as its processes see themselves
     /// (`/proc/1/status`): no capabilities, no privilege gain, read-only root with a tmpfs /tmp, not root.
     /// `services`: the services the stack must run (Prometheus and Alertmanager with `observability`).
-    static func expectHardened(_ project: Project, services: Set<String> = ["app", "nginx"]) throws {
-        let containers = try project.containers()
+    static func expectHardened(_ project: Project, services: Set<String> = ["app", "nginx"]) async throws {
+        let containers = try await project.containers()
         #expect(Set(containers.map(\.service)) == services)
         for container in containers {
-            let inspect = try SystemCommandRunner().run(["docker", "inspect", container.id], timeout: 30)
+            let inspect = try await SystemCommandRunner().run(["docker", "inspect", container.id], timeout: 30)
             guard case .array(let list) = try JSONValue.parse(Data(inspect.stdout.utf8)), let info = list.first,
                 let host = info["HostConfig"], let config = info["Config"]
             else {
@@ -295,7 +307,7 @@ import FoundationNetworking
             #expect(tmpfs.keys.contains("/tmp"), "\(name): Tmpfs \(tmpfs)")
             let user = config["User"]?.stringValue ?? ""
             #expect(!ManifestGrammar.isRoot(user), "\(name): Config.User '\(user)'")
-            let status = try SystemCommandRunner().run(
+            let status = try await SystemCommandRunner().run(
                 ["docker", "exec", container.id, "cat", "/proc/1/status"], timeout: 30)
             let fields = Dictionary(
                 status.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
@@ -312,7 +324,7 @@ import FoundationNetworking
             #expect(fields["NoNewPrivs"] == "1", "\(name): NoNewPrivs \(fields["NoNewPrivs"] ?? "?")")
             if name != "app" { #expect(uid == "65534", "\(name) runs as nobody") }
             // The root filesystem refuses writes; /tmp takes them.
-            let write = try SystemCommandRunner().run(
+            let write = try await SystemCommandRunner().run(
                 ["docker", "exec", container.id, "sh", "-c", "echo x > /probe"], timeout: 30)
             #expect(!write.succeeded, "\(name): the root filesystem took a write")
         }
@@ -325,8 +337,8 @@ import FoundationNetworking
     }
 
     /// Every line of a response header (curl's raw headers; URLSession would merge repeats).
-    static func headerLines(_ header: String, url: URL) throws -> [String] {
-        let result = try SystemCommandRunner().run(
+    static func headerLines(_ header: String, url: URL) async throws -> [String] {
+        let result = try await SystemCommandRunner().run(
             ["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
         let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
         return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }
@@ -337,11 +349,11 @@ import FoundationNetworking
         let project = try Project()
         defer { project.dir.remove() }
         let dead = ["DOCKER_HOST": "unix://\(project.dir.path)/no-docker.sock"]
-        let teardown = try project.run(["teardown"], environment: dead)
+        let teardown = try await project.run(["teardown"], environment: dead)
         #expect(teardown.status == 3)
         #expect(
             teardown.stderr.contains("the Docker daemon is not reachable at unix://\(project.dir.path)/no-docker.sock"))
-        let deploy = try project.run(["deploy", "--override", "e2e: daemon check"], environment: dead)
+        let deploy = try await project.run(["deploy", "--override", "e2e: daemon check"], environment: dead)
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("Docker daemon is not reachable"))
     }
@@ -349,7 +361,7 @@ import FoundationNetworking
     @Test func missingImageIsNamed() async throws {
         let project = try Project(appImage: "swiftdeploy/no-such-image:0.0.0")
         defer { project.destroy() }
-        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
+        let deploy = try await project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("image 'swiftdeploy/no-such-image:0.0.0' is not on this host"))
     }
@@ -357,7 +369,7 @@ import FoundationNetworking
     @Test func appNeverHealthyTimesOutWithLogs() async throws {
         let project = try Project(healthPath: "/no-such-health-path")
         defer { project.destroy() }
-        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
+        let deploy = try await project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("did not answer 200") || deploy.stderr.contains("is not healthy after"))
         #expect(deploy.stderr.contains("last log lines of 'app'"))
@@ -368,7 +380,7 @@ import FoundationNetworking
         defer { project.destroy() }
         let fd = try Self.occupy(project.publicPort)
         defer { close(fd) }
-        let deploy = try project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
+        let deploy = try await project.run(["deploy", "--timeout", "60s", "--override", "e2e: failure path"])
         #expect(deploy.status == 3)
         #expect(deploy.stderr.contains("port \(project.publicPort) is already in use"))
     }

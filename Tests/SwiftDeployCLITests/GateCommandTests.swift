@@ -298,18 +298,13 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
     }
 
     @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
-        let process = Process()
-        process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = [
-            "policy", "test", RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try ExternalTool.capture(
+            [
+                RepositoryPaths.builtProduct("swiftdeploy").path, "policy", "test",
+                RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color",
+            ], timeout: 300)
+        let text = result.stdout + result.stderr
+        #expect(result.status == 0, "\(text)")
         for test in [
             "test_error_rate_above_limit_denies", "test_p99_above_limit_denies", "test_low_disk_denies",
             "test_overloaded_host_denies",

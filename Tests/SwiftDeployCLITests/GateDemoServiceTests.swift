@@ -30,16 +30,11 @@ import Testing
     @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() throws {
         let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
         let port = try LoopbackPort.forServer()  // the server binds it
-        let service = Process()
-        service.executableURL = binary
         var environment = ProcessInfo.processInfo.environment
         environment["APP_PORT"] = String(port)
         environment["MODE"] = "canary"
-        service.environment = environment
-        service.standardOutput = FileHandle.nullDevice
-        service.standardError = FileHandle.nullDevice
-        try service.run()
-        defer { service.stop(grace: 5) }
+        let service = try TestServer([binary.path], environment: environment)
+        defer { service.stop() }
         let base = "http://127.0.0.1:\(port)"
         let client = SocketHTTPClient()
         var ready = false

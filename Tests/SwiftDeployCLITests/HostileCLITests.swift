@@ -194,7 +194,8 @@ struct HostileExitContractTests {
     /// Each code of the table is covered by at least one row of every family that can produce it here.
     @Test func everyCodeIsCovered() {
         let codes = Set(ExitRow.rows.map(\.code))
-        #expect(codes == Set(ExitStatus.allCases.map(\.rawValue)))
+        // 130 (interrupted) needs a signal sent mid-command: `InterruptTests` covers it with a real SIGINT and SIGTERM.
+        #expect(codes == Set(ExitStatus.allCases.filter { $0 != .interrupted }.map(\.rawValue)))
         for family in [
             "init", "validate", "gate", "policy", "audit", "history", "deploy", "promote", "teardown", "status",
         ] {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 import TestSupport
 import Testing
 
@@ -27,7 +28,7 @@ import Testing
 
     /// A started `swiftdeploy` process whose output goes to files.
     final class Started: @unchecked Sendable {
-        let process = Process()
+        let process: BackgroundProcess
         let out: URL
         let err: URL
         let marker: URL
@@ -39,20 +40,15 @@ import Testing
             marker = scratch.appendingPathComponent("\(name).paused")
             FileManager.default.createFile(atPath: out.path, contents: nil)
             FileManager.default.createFile(atPath: err.path, contents: nil)
-            process.executableURL = CLIRunner.binary
-            process.arguments = arguments
-            process.currentDirectoryURL = directory
             var env = [
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "NO_COLOR": "1",
                 "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
                 "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path,
             ]
             env.merge(environment) { _, new in new }
-            process.environment = env
-            process.standardOutput = try FileHandle(forWritingTo: out)
-            process.standardError = try FileHandle(forWritingTo: err)
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            process = try BackgroundProcess(
+                [CLIRunner.binary.path] + arguments, environment: env, currentDirectory: directory, stdout: out,
+                stderr: err)
         }
 
         var paused: Bool { FileManager.default.fileExists(atPath: marker.path) }
@@ -107,13 +103,12 @@ import Testing
         defer { setup.root.remove() }
         let project = "racetest\(getpid())"
         let checkout = try setup.checkout("a", project: project)
-        let dead = Process()
-        dead.executableURL = URL(fileURLWithPath: "/bin/true")
-        try dead.run()
-        dead.waitUntilExit()
+        // A pid that names no process any more: a program that has exited.
+        let dead = try ProcessRunner.start(["/bin/true"], timeout: 30)
+        _ = dead.waitBlocking()
         let host = ProcessInfo.processInfo.hostName
         try setup.root.write(
-            #"{"action":"promote canary","host":"\#(host)","pid":\#(dead.processIdentifier),"since":"2026-01-01T00:00:00Z","who":"bob"}"#
+            #"{"action":"promote canary","host":"\#(host)","pid":\#(dead.pid),"since":"2026-01-01T00:00:00Z","who":"bob"}"#
                 + "\n",
             to: "locks/\(project).lock")
 
@@ -149,7 +144,7 @@ import Testing
         #expect(next.status == 3, "the dead daemon: \(next.stderr)")
         #expect(next.stderr.contains("the Docker daemon is not reachable"))
         #expect(
-            next.stderr.contains("warning: a previous promote canary (bob@\(host) (pid \(dead.processIdentifier))"),
+            next.stderr.contains("warning: a previous promote canary (bob@\(host) (pid \(dead.pid))"),
             "\(next.stderr)")
         #expect(next.stderr.contains("warning: a previous teardown ("), "\(next.stderr)")
         #expect(next.stderr.contains("(pid \(holder.process.processIdentifier)) running teardown"), "\(next.stderr)")

@@ -66,7 +66,7 @@ final class TrafficRecorder: @unchecked Sendable {
 
 /// A `swiftdeploy` process running in the background (output to files, so no pipe can fill up).
 final class BackgroundCLI: @unchecked Sendable {
-    let process = Process()
+    let process: BackgroundProcess
     let out: URL
     let err: URL
 
@@ -80,14 +80,13 @@ final class BackgroundCLI: @unchecked Sendable {
         err = directory.appendingPathComponent("bg-\(UUID().uuidString).err")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         FileManager.default.createFile(atPath: err.path, contents: nil)
-        process.executableURL = RepositoryPaths.builtProduct("swiftdeploy")
-        process.arguments = arguments + ["--manifest", manifestURL.path, "--no-color"]
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
+        process = try BackgroundProcess(
+            [RepositoryPaths.builtProduct("swiftdeploy").path] + arguments + [
+                "--manifest", manifestURL.path, "--no-color",
+            ],
+            environment: environment.isEmpty
+                ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            stdout: out, stderr: err)
     }
 
     /// Waits for the process to end (at most `timeout` seconds) and returns its status, or nil.
@@ -116,10 +115,11 @@ struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 
     /// A deployed project with the candidate tag present and a short rollout block.
-    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) throws
+    static func deployed(steps: String = "[20, 50, 100]", interval: String = "6s", replicas: Int = 1) async throws
         -> EndToEndTests.Project
     {
-        let tag = try SystemCommandRunner().run(["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
+        let tag = try await SystemCommandRunner().run(
+            ["docker", "tag", "swiftdeploy/api:0.1.0", candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
         try prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
@@ -129,7 +129,7 @@ struct RolloutEndToEndTests {
                 text.replacingOccurrences(of: "  port: 3000\n", with: "  port: 3000\n  replicas: \(replicas)\n").utf8
             ).write(to: project.manifestURL)
         }
-        let deploy = try project.run([
+        let deploy = try await project.run([
             "deploy", "--timeout", "180s", "--override", "e2e rollout: the shared host may be busy",
         ])
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
@@ -157,20 +157,20 @@ struct RolloutEndToEndTests {
         try Data(thresholds.jsonString(pretty: true).utf8).write(to: thresholdsURL)
     }
 
-    static func status(_ project: EndToEndTests.Project) throws -> JSONValue {
-        let result = try project.run(["rollout", "status", "--format", "json"])
+    static func status(_ project: EndToEndTests.Project) async throws -> JSONValue {
+        let result = try await project.run(["rollout", "status", "--format", "json"])
         return try JSONValue.parse(Data(result.stdout.utf8))
     }
 
-    static func stableContainer(_ project: EndToEndTests.Project) throws -> ContainerStatus? {
-        try project.containers().first { $0.service == "app" && $0.state == "running" }
+    static func stableContainer(_ project: EndToEndTests.Project) async throws -> ContainerStatus? {
+        try await project.containers().first { $0.service == "app" && $0.state == "running" }
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    static func waitFor(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try condition() { return true }
-            usleep(250_000)
+            if try await condition() { return true }
+            try? await Task.sleep(nanoseconds: 250_000_000)
         }
         return false
     }
@@ -180,14 +180,12 @@ struct RolloutEndToEndTests {
     /// 1. A healthy candidate under continuous traffic is promoted: exit 0, manifest rewritten in place, one app
     /// service, the new version served, not one non-2xx response.
     @Test func healthyCandidateIsPromotedWithoutAFailedRequest() async throws {
-        let project = try Self.deployed()
+        let project = try await Self.deployed()
         defer { project.destroy() }
         let before = try String(contentsOf: project.manifestURL, encoding: .utf8)
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
-        let result = try await offPool {
-            try project.run(
-                ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 400)
-        }
+        let result = try await project.run(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 400)
         try await Task.sleep(nanoseconds: 1_000_000_000)
         let samples = traffic.stop()
         #expect(result.status == 0, "rollout start: \(result.stderr)")
@@ -203,12 +201,12 @@ struct RolloutEndToEndTests {
                 == before.replacingOccurrences(of: "image: swiftdeploy/api:0.1.0", with: "image: \(Self.candidate)")
                 .replacingOccurrences(of: "version: \"0.1.0\"", with: "version: \"0.2.0\""))
         #expect(after.contains("# promote rewrites only this value") && after.contains("# the test's plan"))
-        let services = try project.containers().filter { $0.state == "running" }.map(\.service).sorted()
+        let services = try await project.containers().filter { $0.state == "running" }.map(\.service).sorted()
         #expect(services == ["app", "nginx"])
         let (status, _, body) = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
         #expect(status == 200)
         #expect(body.contains("\"version\":\"0.2.0\""), "GET / answered \(body)")
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "promoted")
         let history = try project.dir.read("history.jsonl")
         for phase in ["start", "step", "decision", "promoted"] { #expect(history.contains("\"phase\":\"\(phase)\"")) }
@@ -217,9 +215,9 @@ struct RolloutEndToEndTests {
     /// 2. A candidate failing half its requests is rolled back at the first step: exit 1, weight 0, the candidate
     /// removed, the stable container untouched, and clients saw no more failures than the step's share allows.
     @Test func badCandidateIsRolledBackAtTheFirstStep() async throws {
-        let project = try Self.deployed(interval: "8s")
+        let project = try await Self.deployed(interval: "8s")
         defer { project.destroy() }
-        let stableBefore = try #require(try Self.stableContainer(project))
+        let stableBefore = try await #require(try Self.stableContainer(project))
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
@@ -237,12 +235,12 @@ struct RolloutEndToEndTests {
         #expect(exit == 1, "rollout start: \(cli.output)")
         #expect(cli.output.contains("step 1/3"))
         #expect(!cli.output.contains("step 2/3"))
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "aborted")
         #expect(state["weight"] == .int(0))
         #expect(state["last_decision"]?["verdict"]?.stringValue == "deny")
-        #expect(try project.containers().filter { $0.service == "app-canary" }.isEmpty)
-        let stableAfter = try #require(try Self.stableContainer(project))
+        await #expect(try project.containers().filter { $0.service == "app-canary" }.isEmpty)
+        let stableAfter = try await #require(try Self.stableContainer(project))
         #expect(stableAfter.id == stableBefore.id)
         #expect(stableAfter.startedAt == stableBefore.startedAt)
         let failedShare =
@@ -255,11 +253,11 @@ struct RolloutEndToEndTests {
     /// 3. The split at 20%: 1,000 cookieless requests land 20% ± 5% on the candidate; a returned cookie keeps its
     /// side 100 times out of 100; X-Canary always/never are obeyed; the public port exposes no side's admin route.
     @Test func splitIsWeightedStickyAndForceable() async throws {
-        let project = try Self.deployed(steps: "[20, 100]", interval: "300s")
+        let project = try await Self.deployed(steps: "[20, 100]", interval: "300s")
         defer { project.destroy() }
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
-        let ready = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
+        let ready = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(ready, "the rollout did not reach its 20% step: \(cli.output)")
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
         let client = ClientSession()
@@ -295,7 +293,7 @@ struct RolloutEndToEndTests {
         // `status` shows both sides side by side while the rollout runs (under traffic): weight, req/s, error rate,
         // p99.
         let statusTraffic = TrafficRecorder(url: url)
-        let frame = try project.run(["status", "--once", "--format", "json"])
+        let frame = try await project.run(["status", "--once", "--format", "json"])
         _ = statusTraffic.stop()
         let rollout = try JSONValue.parse(Data(frame.stdout.utf8))["rollout"]
         #expect(rollout?["state"]?.stringValue == "running", "status: \(frame.stdout) \(frame.stderr)")
@@ -308,47 +306,48 @@ struct RolloutEndToEndTests {
             #expect(rate > 0, "\(side) request_rate: \(rollout?.jsonString() ?? "none")")
         }
         // Abort asked from a second process while the first runs the step: it rolls back.
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0)
         let exit = try await offPool { cli.wait(timeout: 120) }
         #expect(exit == 1, "\(cli.output)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
     }
 
     /// 4. SIGKILL during a step: `rollout status` reports the step and weight, `rollout resume` finishes it.
     @Test func killedDuringAStepThenResumed() async throws {
-        let project = try Self.deployed(steps: "[20, 100]", interval: "8s")
+        let project = try await Self.deployed(steps: "[20, 100]", interval: "8s")
         defer { project.destroy() }
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, project: project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
+        let inStep = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
         // A second process is refused while the rollout's CLI holds the project lock, and changes nothing.
-        let second = try project.run(["rollout", "resume"])
+        let second = try await project.run(["rollout", "resume"])
         #expect(second.status != 0)
         #expect(second.stderr.contains("another swiftdeploy is working on project"), "\(second.stderr)")
         #expect(second.stderr.contains("rollout start"), "the refusal names the holder's action: \(second.stderr)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused")
         #expect(state["interrupted"] == .bool(true))
         #expect(state["step"] == .int(0))
         #expect(state["weight"] == .int(20))
         #expect(state["canary"]?["version"]?.stringValue == "0.2.0")
         #expect(state["stable"]?["version"]?.stringValue == "0.1.0")
-        let resume = try await offPool { try project.run(["rollout", "resume"], timeout: 400) }
+        let resume = try await project.run(["rollout", "resume"], timeout: 400)
         let samples = traffic.stop()
         #expect(resume.status == 0, "resume: \(resume.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         // The resume recorded what the killed CLI left: its lock (and an intent, if it was killed inside one).
         let history = try project.dir.read("history.jsonl")
         #expect(
             history.contains("\"event\":\"lock\"") || history.contains("\"event\":\"interrupted\""),
             "nothing recorded the kill")
         #expect(history.contains("\"phase\":\"resumed\""))
-        #expect(try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
+        await #expect(
+            try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.2.0")
         #expect(samples.filter { !(200..<300).contains($0.status) }.isEmpty)
     }
@@ -356,27 +355,26 @@ struct RolloutEndToEndTests {
     /// 5. No traffic: the candidate's step is inconclusive (min_requests), the rollout pauses (exit 2); abort leaves
     /// stable as it was.
     @Test func idleCandidatePausesAndAbortRestoresStable() async throws {
-        let project = try Self.deployed(steps: "[20, 100]", interval: "3s")
+        let project = try await Self.deployed(steps: "[20, 100]", interval: "3s")
         defer { project.destroy() }
-        let stableBefore = try #require(try Self.stableContainer(project))
+        let stableBefore = try await #require(try Self.stableContainer(project))
         let nginxBefore = try project.dir.read("nginx.conf")
         let composeBefore = try project.dir.read("docker-compose.yml")
-        let result = try await offPool {
-            try project.run(
-                ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 300)
-        }
+        let result = try await project.run(
+            ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override, timeout: 300)
         #expect(result.status == 2, "rollout start: \(result.stderr)")
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused")
         #expect(state["last_decision"]?["verdict"]?.stringValue == "inconclusive")
         let reasons = state["last_decision"]?["reasons"]?.jsonString() ?? ""
         #expect(reasons.contains("metrics.min_requests"), "reasons: \(reasons)")
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
-        let stableAfter = try #require(try Self.stableContainer(project))
+        await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        let stableAfter = try await #require(try Self.stableContainer(project))
         #expect(stableAfter.id == stableBefore.id && stableAfter.startedAt == stableBefore.startedAt)
-        #expect(try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
+        await #expect(
+            try project.containers().filter { $0.state == "running" }.map(\.service).sorted() == ["app", "nginx"])
         #expect(try project.dir.read("nginx.conf") == nginxBefore)
         #expect(try project.dir.read("docker-compose.yml") == composeBefore)
         #expect(try ManifestLoader().load(from: project.manifestURL).services.version == "0.1.0")

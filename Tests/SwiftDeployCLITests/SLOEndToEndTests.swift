@@ -57,7 +57,7 @@ import FoundationNetworking
             try Data(JSONValue.object(all).jsonString(pretty: true).utf8).write(to: thresholdsURL)
         }
 
-        let deploy = try await offPool { try project.run(["deploy", "--timeout", "180s"]) }
+        let deploy = try await project.run(["deploy", "--timeout", "180s"])
         #expect(deploy.status == 0, "deploy: \(deploy.stdout)\n\(deploy.stderr)")
         guard deploy.status == 0 else { return }
         #expect(deploy.stdout.contains("slo policy: not asked") || deploy.stderr.contains("slo policy: not asked"))
@@ -69,10 +69,10 @@ import FoundationNetworking
         #expect(
             (deploy.stdout + deploy.stderr).contains("observability/grafana/provisioning/datasources/prometheus.yml"),
             "\(deploy.stderr)")
-        #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
+        await #expect(try project.containers().contains { $0.service == "prometheus" && $0.state == "running" })
         // Prometheus and Alertmanager run hardened like every service: nobody, no capabilities, read-only root, tmpfs
         // /tmp.
-        try EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])
+        try await EndToEndTests.expectHardened(project, services: ["app", "nginx", "prometheus", "alertmanager"])
         let ready = await EndToEndTests.request(URL(string: "http://127.0.0.1:\(prometheusPort)/-/ready")!)
         #expect(ready.0 == 200, "Prometheus on 127.0.0.1:\(prometheusPort): \(ready.0) \(ready.2)")
         let alertmanagerReady = await EndToEndTests.request(
@@ -101,7 +101,7 @@ import FoundationNetworking
             let deadline = Date().addingTimeInterval(seconds)
             var last: (CommandResult, JSONValue?)
             repeat {
-                let run = try await offPool { try project.run(["gate", "slo", "--format", "json"], timeout: 60) }
+                let run = try await project.run(["gate", "slo", "--format", "json"], timeout: 60)
                 last = (run, try? JSONValue.parse(Data(run.stdout.utf8)))
                 if run.status == status { return last }
                 try await Task.sleep(nanoseconds: 2_000_000_000)
@@ -126,14 +126,14 @@ import FoundationNetworking
         #expect(decisions.first?["input"]?["slo"]?["objectives"]?["availability"]?["burn_rate"]?["1h"] != nil)
 
         // status shows each objective's budget remaining and burn rates.
-        let status = try await offPool { try project.run(["status", "--once"], timeout: 60) }
+        let status = try await project.run(["status", "--once"], timeout: 60)
         #expect(
             status.stdout.contains("slo       availability   budget "), "status: \(status.stdout)\n\(status.stderr)")
         #expect(status.stdout.contains("left   burn 5m "), "status: \(status.stdout)")
 
         // metrics.source: prometheus works against the stack's Prometheus with no URL set: the canary gate reads
         // its window from it (an allow or warn with figures, not an inconclusive "no URL").
-        let canary = try await offPool { try project.run(["gate", "canary", "--format", "json"], timeout: 90) }
+        let canary = try await project.run(["gate", "canary", "--format", "json"], timeout: 90)
         let canaryDecision: JSONValue? = {
             guard case .array(let list)? = (try? JSONValue.parse(Data(canary.stdout.utf8)))?["decisions"] else {
                 return nil
@@ -165,22 +165,22 @@ import FoundationNetworking
         // Prometheus stopped: inconclusive, never allow.
         _ = await EndToEndTests.request(
             URL(string: "http://127.0.0.1:\(project.adminPort)/chaos")!, method: "POST", body: #"{"mode": "recover"}"#)
-        let prometheus = try #require(try project.containers().first { $0.service == "prometheus" })
+        let prometheus = try await #require(try project.containers().first { $0.service == "prometheus" })
         let stop = try DockerTestEnvironment.docker(["stop", "-t", "5", prometheus.id])
         #expect(stop.status == 0, "docker stop: \(stop.output)")
-        let stopped = try await offPool { try project.run(["gate", "slo", "--format", "json"], timeout: 60) }
+        let stopped = try await project.run(["gate", "slo", "--format", "json"], timeout: 60)
         #expect(stopped.status == 2, "gate slo with Prometheus stopped: \(stopped.stdout)\n\(stopped.stderr)")
         let stoppedReasons = reasons(try? JSONValue.parse(Data(stopped.stdout.utf8)))
         #expect(stoppedReasons.first?.contains("127.0.0.1:\(prometheusPort)") == true, "\(stoppedReasons)")
 
         // teardown --clean removes the stack (the data volumes too) and the generated files, observability/ included.
         traffic.turnOn()
-        let teardown = try await offPool { try project.run(["teardown", "--clean"], timeout: 120) }
+        let teardown = try await project.run(["teardown", "--clean"], timeout: 120)
         #expect(teardown.status == 0, "teardown: \(teardown.stdout)\n\(teardown.stderr)")
         #expect(teardown.stdout.contains("2 volume(s)"), "prometheus-data and alertmanager-data: \(teardown.stdout)")
         #expect(
             !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("observability").path),
             "\(teardown.stdout)\n\(teardown.stderr)")
-        #expect(try project.leftovers().isEmpty)
+        await #expect(try project.leftovers().isEmpty)
     }
 }

@@ -10,7 +10,7 @@ import Testing
 @Suite(.serialized, .requires(.docker))
 struct SLORolloutEndToEndTests {
     @Test func bothSidesAreScrapedWithTheirVariantAndRolloutStartAsksSLO() async throws {
-        let tag = try SystemCommandRunner().run(
+        let tag = try await SystemCommandRunner().run(
             ["docker", "tag", "swiftdeploy/api:0.1.0", RolloutEndToEndTests.candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
         let project = try EndToEndTests.Project()
@@ -43,7 +43,7 @@ struct SLORolloutEndToEndTests {
             all["infrastructure"] = .object(infra)
             try Data(JSONValue.object(all).jsonString(pretty: true).utf8).write(to: thresholdsURL)
         }
-        let deploy = try await offPool { try project.run(["deploy", "--timeout", "180s"]) }
+        let deploy = try await project.run(["deploy", "--timeout", "180s"])
         try #require(deploy.status == 0, "deploy: \(deploy.stdout)\n\(deploy.stderr)")
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!)
         defer { _ = traffic.stop() }
@@ -51,15 +51,15 @@ struct SLORolloutEndToEndTests {
         // The slo policy allows once Prometheus has every window of healthy traffic.
         var allowed = false
         for _ in 0..<75 where !allowed {
-            allowed = try await offPool { try project.run(["gate", "slo"], timeout: 60) }.status == 0
+            allowed = try await project.run(["gate", "slo"], timeout: 60).status == 0
             if !allowed { try await Task.sleep(nanoseconds: 2_000_000_000) }
         }
         try #require(allowed, "gate slo never allowed on healthy traffic")
 
         let cli = try BackgroundCLI(
             ["rollout", "start", "--image", RolloutEndToEndTests.candidate, "--version", "0.2.0"], project: project)
-        let atStep = try RolloutEndToEndTests.waitFor(240) {
-            (try? RolloutEndToEndTests.status(project))?["weight"] == .int(50)
+        let atStep = await RolloutEndToEndTests.waitFor(240) {
+            (try? await RolloutEndToEndTests.status(project))?["weight"] == .int(50)
         }
         try #require(atStep, "the rollout did not reach its 50% step: \(cli.output)")
         #expect(cli.output.contains("slo policy: allow"), "rollout start does not say it asked slo: \(cli.output)")
@@ -84,7 +84,7 @@ struct SLORolloutEndToEndTests {
         #expect(up == ["stable", "canary"], "targets up by variant: \(up)")
         #expect(serving == ["stable", "canary"], "sides serving traffic by variant: \(serving)")
 
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "rollout abort: \(abort.stdout)\n\(abort.stderr)")
         let exit = try await offPool { cli.wait(timeout: 180) }
         #expect(exit == 1, "rollout start after abort: \(cli.output)")

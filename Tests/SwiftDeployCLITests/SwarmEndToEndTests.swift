@@ -35,12 +35,12 @@ struct SwarmEndToEndTests {
         let project = try Project(replicas: 3)
         defer { project.destroy() }
 
-        let deployed = try project.deploy()
+        let deployed = try await project.deploy()
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
         #expect(FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-stack.yml").path))
         #expect(
             !FileManager.default.fileExists(atPath: project.dir.url.appendingPathComponent("docker-compose.yml").path))
-        let tasks = try project.runtime.containers()
+        let tasks = try await project.runtime.containers()
         #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 3, "\(tasks.map(\.name))")
         #expect(tasks.allSatisfy { $0.node != nil })
 
@@ -69,7 +69,7 @@ struct SwarmEndToEndTests {
             "nginx's published ports: \(ports.output)")
         // ... and from a replica on the overlay network, nginx's task answers on its public listener but refuses its
         // admin port (bound to nginx's own loopback). The demo binary's probe is the HTTP client inside the replica.
-        let nginxAddress = try #require(
+        let nginxAddress = try await #require(
             try project.runtime.tasks().first { $0.status.service == "nginx" && $0.desiredState == "running" }?.address)
         let replica = try #require(
             try DockerTestEnvironment.docker([
@@ -89,7 +89,7 @@ struct SwarmEndToEndTests {
             !control.contains("Connection refused") && !control.contains("cannot connect"),
             "the same probe reaches nginx's public listener (so the refusal above is the admin port's): \(control)")
 
-        let status = try project.run(["status", "--once", "--format", "json"])
+        let status = try await project.run(["status", "--once", "--format", "json"])
         #expect(status.status == 0, "status: \(status.stdout)\(status.stderr)")
         let frame = try #require(
             try JSONSerialization.jsonObject(
@@ -109,11 +109,11 @@ struct SwarmEndToEndTests {
         // The gated promote: the canary policy judges live metrics from all three replicas, then Swarm rolls the
         // update.
         let traffic = TrafficSwitch.background(URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
-        let promoted = try project.run(["promote", "canary", "--timeout", "180s"])
+        let promoted = try await project.run(["promote", "canary", "--timeout", "180s"])
         traffic.turnOn()
         #expect(promoted.status == 0, "promote: \(promoted.stderr)")
         #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.headers["x-mode"] == "canary")
-        let afterPromote = try project.runtime.containers().filter { $0.service == "app" }
+        let afterPromote = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(afterPromote.count == 3 && afterPromote.allSatisfy { $0.environment["MODE"] == "canary" && $0.isReady })
 
         let history = try project.history()
@@ -134,9 +134,9 @@ struct SwarmEndToEndTests {
             }
         }
 
-        let teardown = try project.run(["teardown"])
+        let teardown = try await project.run(["teardown"])
         #expect(teardown.status == 0, "teardown: \(teardown.stderr)")
-        let left = try project.runtime.leftovers()
+        let left = try await project.runtime.leftovers()
         #expect(left.isEmpty, "teardown left: \(left)")
         let ps = try DockerTestEnvironment.docker(["stack", "ps", project.name])
         #expect(ps.status != 0 || ps.output.contains("Nothing found"), "\(ps.output)")
@@ -145,7 +145,7 @@ struct SwarmEndToEndTests {
     }
 
     @Test(.requires(.docker))
-    func anUpdateFailingItsHealthCheckIsRolledBackBySwarm() throws {
+    func anUpdateFailingItsHealthCheckIsRolledBackBySwarm() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
@@ -154,18 +154,18 @@ struct SwarmEndToEndTests {
         // The same app, but its health check always fails.
         let unhealthy = try Self.buildUnhealthyImage(project)
 
-        let deployed = try project.deploy()
+        let deployed = try await project.deploy()
         #expect(deployed.status == 0, "deploy: \(deployed.stderr)")
 
         try project.write(replicas: 2, image: unhealthy)
-        let update = try project.run([
+        let update = try await project.run([
             "deploy", "--timeout", "180s", "--override", "swarm e2e: the update is meant to fail",
         ])
         #expect(update.status == 3, "a rolled-back update exits 3: \(update.stderr)")
         #expect(update.stderr.contains("Swarm rolled the update of \(project.name)_app back"), "\(update.stderr)")
 
         // Swarm put the previous spec back: two healthy replicas of the old image.
-        let tasks = try project.runtime.containers().filter { $0.service == "app" }
+        let tasks = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(
             tasks.count == 2 && tasks.allSatisfy { $0.image == "swiftdeploy/api:0.1.0" && $0.isReady },
             "\(tasks.map { ($0.name, $0.image, $0.state) })")
@@ -189,7 +189,7 @@ struct SwarmEndToEndTests {
     /// Interface, `deploy`: "On timeout: exit 3 naming the failing tasks, their nodes and their errors." Replicas whose
     /// health check always fails: Swarm starts them on the node, kills them unhealthy and starts others, never running.
     @Test(.requires(.docker))
-    func deployTimingOutNamesTheFailingTasksTheirNodesAndErrors() throws {
+    func deployTimingOutNamesTheFailingTasksTheirNodesAndErrors() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
@@ -199,7 +199,7 @@ struct SwarmEndToEndTests {
         try project.write(replicas: 2, image: unhealthy)
         let node = try Self.onlyNode()
 
-        let deployed = try project.deploy(timeout: "60s")
+        let deployed = try await project.deploy(timeout: "60s")
         print(try DockerTestEnvironment.docker(["stack", "ps", "--no-trunc", project.name]).output)
         #expect(deployed.status == 3, "a deploy that times out exits 3: \(deployed.stderr)")
         // The --timeout is one deadline for the whole deploy, and the error names it.
@@ -225,13 +225,13 @@ struct SwarmEndToEndTests {
 
     /// The same bullet when no node may run the replicas: the tasks wait unscheduled, with Swarm's reason.
     @Test(.requires(.docker))
-    func deployTimingOutOnAPlacementNoNodeSatisfiesNamesTheReason() throws {
+    func deployTimingOutOnAPlacementNoNodeSatisfiesNamesTheReason() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 1, placement: ["node.labels.swiftdeploy-test.nowhere == none"])
         defer { project.destroy() }
 
-        let deployed = try project.deploy(timeout: "15s")
+        let deployed = try await project.deploy(timeout: "15s")
         #expect(deployed.status == 3, "\(deployed.stderr)")
         #expect(deployed.stderr.contains("app 0/1 running"), "\(deployed.stderr)")
         #expect(deployed.stderr.contains("app.1 on no node yet: pending: no suitable node"), "\(deployed.stderr)")
@@ -244,7 +244,7 @@ struct SwarmEndToEndTests {
     /// and records that (exit 3)", through `swiftdeploy promote`. The image's app is healthy in stable mode and fails
     /// its health check in canary mode (a wrapper around the demo binary), so Swarm rolls the mode switch back.
     @Test(.requires(.docker))
-    func aPromoteWhoseNewModeFailsItsHealthCheckIsRolledBackBySwarmReportedAndRecorded() throws {
+    func aPromoteWhoseNewModeFailsItsHealthCheckIsRolledBackBySwarmReportedAndRecorded() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 2)
@@ -267,10 +267,10 @@ struct SwarmEndToEndTests {
                 """)
         try #require(built.status == 0, "\(built.output)")
         try project.write(replicas: 2, image: image)
-        let deployed = try project.deploy()
+        let deployed = try await project.deploy()
         try #require(deployed.status == 0, "deploy: \(deployed.stderr)")
 
-        let promoted = try project.run([
+        let promoted = try await project.run([
             "promote", "canary", "--timeout", "180s", "--override", "swarm e2e: the canary is meant to fail",
         ])
         #expect(promoted.status == 3, "a promote Swarm rolled back exits 3: \(promoted.stderr)")
@@ -278,7 +278,7 @@ struct SwarmEndToEndTests {
         #expect(promoted.stderr.contains("services.mode is stable again"), "\(promoted.stderr)")
 
         // Swarm put the stable spec back, and swiftdeploy the manifest's mode.
-        let tasks = try project.runtime.containers().filter { $0.service == "app" }
+        let tasks = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(
             tasks.count == 2 && tasks.allSatisfy { $0.environment["MODE"] == "stable" && $0.isReady },
             "\(tasks.map { ($0.name, $0.environment["MODE"] ?? "-", $0.state) })")
@@ -286,7 +286,7 @@ struct SwarmEndToEndTests {
         for _ in 0..<20 where answer != "HTTP 200 without X-Mode" {
             let response = HTTPProbe.get(port: project.publicPort, path: "/")
             answer = response?.headers["x-mode"] ?? response.map { "HTTP \($0.status) without X-Mode" } ?? "no answer"
-            if answer != "HTTP 200 without X-Mode" { Thread.sleep(forTimeInterval: 0.5) }
+            if answer != "HTTP 200 without X-Mode" { try await Task.sleep(nanoseconds: 500_000_000) }
         }
         #expect(
             answer == "HTTP 200 without X-Mode",
@@ -304,19 +304,19 @@ struct SwarmEndToEndTests {
     /// Reviewer's finding: each changed nginx.conf is a new Swarm config and `stack deploy --prune` prunes services
     /// only, so old configs piled up deploy after deploy. A deploy removes the stack's configs no service uses.
     @Test(.requires(.docker))
-    func oldNginxConfigsArePrunedAcrossDeploys() throws {
+    func oldNginxConfigsArePrunedAcrossDeploys() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 1)
         defer { project.destroy() }
         let label = "label=com.docker.stack.namespace=\(project.name)"
-        #expect(try project.deploy().status == 0)
+        await #expect(try project.deploy().status == 0)
         let first = try DockerTestEnvironment.docker(["config", "ls", "-q", "--filter", label]).output
         // A change that reaches nginx.conf only: a new config, and nginx updated to it.
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         try Data(text.replacingOccurrences(of: "nginx:\n", with: "nginx:\n  proxy_timeout: 45s\n").utf8).write(
             to: project.manifestURL)
-        let again = try project.deploy()
+        let again = try await project.deploy()
         #expect(again.status == 0, "\(again.stderr)")
         let configs = try DockerTestEnvironment.docker(["config", "ls", "--format", "{{.Name}}", "--filter", label])
             .output
@@ -334,7 +334,7 @@ struct SwarmEndToEndTests {
     /// Reviewer's finding: teardown removed the stack's networks and configs once its tasks were gone, but never its
     /// volumes, and spun its whole 120 s wait on one before reporting it.
     @Test(.requires(.docker))
-    func teardownRemovesTheStacksVolumesWithoutSpinning() throws {
+    func teardownRemovesTheStacksVolumesWithoutSpinning() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
         let project = try Project(replicas: 1)
@@ -346,7 +346,7 @@ struct SwarmEndToEndTests {
         try #require(created.status == 0, "\(created.output)")
         defer { _ = try? DockerTestEnvironment.docker(["volume", "rm", volume]) }
         let started = Date()
-        let teardown = try project.run(["teardown"], timeout: 240)
+        let teardown = try await project.run(["teardown"], timeout: 240)
         let elapsed = Date().timeIntervalSince(started)
         #expect(teardown.status == 0, "\(teardown.stderr)")
         #expect(elapsed < 60, "teardown took \(Int(elapsed)) s")

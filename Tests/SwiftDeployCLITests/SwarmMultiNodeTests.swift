@@ -19,10 +19,10 @@ struct SwarmMultiNodeTests {
     typealias Project = SwarmProject
 
     /// The app's tasks that Swarm wants running, by the node they are on (node id prefix → count).
-    static func appTasksByNode(_ project: Project, cluster: SwarmCluster) throws -> (
+    static func appTasksByNode(_ project: Project, cluster: SwarmCluster) async throws -> (
         manager: Int, worker: Int, other: [String]
     ) {
-        let tasks = try project.runtime.containers().filter { $0.service == "app" && $0.isReady }
+        let tasks = try await project.runtime.containers().filter { $0.service == "app" && $0.isReady }
         var manager = 0, worker = 0
         var other: [String] = []
         for task in tasks {
@@ -38,17 +38,17 @@ struct SwarmMultiNodeTests {
         return (manager, worker, other)
     }
 
-    static func waitFor(_ what: String, timeout: TimeInterval, _ condition: () throws -> Bool) throws {
+    static func waitFor(_ what: String, timeout: TimeInterval, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if (try? condition()) == true { return }
-            Thread.sleep(forTimeInterval: 1)
+            if (try? await condition()) == true { return }
+            try? await Task.sleep(nanoseconds: 1_000_000_000)
         }
         Issue.record("timed out after \(Int(timeout)) s waiting for \(what)")
     }
 
-    static func statusFrame(_ project: Project) throws -> (status: Int32, frame: [String: Any]) {
-        let (status, frame) = try project.statusFrame()
+    static func statusFrame(_ project: Project) async throws -> (status: Int32, frame: [String: Any]) {
+        let (status, frame) = try await project.statusFrame()
         return (status, try #require(frame, "status printed no JSON"))
     }
 
@@ -67,11 +67,11 @@ struct SwarmMultiNodeTests {
         // 1. Placement: only the worker carries the label, so both replicas run there (nginx stays on the manager).
         try cluster.addLabel(Self.label, "blue", to: .worker)
         try project.write(replicas: 2, placement: ["node.labels.\(Self.label) == blue"])
-        let first = try project.deploy()
+        let first = try await project.deploy()
         try #require(first.status == 0, "deploy: \(first.stdout)\(first.stderr)")
-        let placed = try Self.appTasksByNode(project, cluster: cluster)
+        let placed = try await Self.appTasksByNode(project, cluster: cluster)
         #expect(placed.worker == 2 && placed.manager == 0 && placed.other.isEmpty, "placement: \(placed)")
-        let nginxTasks = try project.runtime.containers().filter { $0.service == "nginx" }
+        let nginxTasks = try await project.runtime.containers().filter { $0.service == "nginx" }
         #expect(
             nginxTasks.count == 1
                 && nginxTasks.allSatisfy { $0.node?.contains(String(cluster.managerNodeID.prefix(12))) == true },
@@ -83,13 +83,15 @@ struct SwarmMultiNodeTests {
         //    manager (the node with fewer of them); replicas on both nodes answer through nginx.
         try cluster.addLabel(Self.label, "blue", to: .manager)
         try project.write(replicas: 4, placement: ["node.labels.\(Self.label) == blue"])
-        let second = try project.deploy()
+        let second = try await project.deploy()
         try #require(second.status == 0, "deploy: \(second.stdout)\(second.stderr)")
-        let spread = try Self.appTasksByNode(project, cluster: cluster)
+        let spread = try await Self.appTasksByNode(project, cluster: cluster)
         #expect(spread.worker == 2 && spread.manager == 2 && spread.other.isEmpty, "spread: \(spread)")
         for _ in 0..<120 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
-        let tasks = try project.runtime.tasks().filter { $0.desiredState == "running" && $0.status.service == "app" }
+        let tasks = try await project.runtime.tasks().filter {
+            $0.desiredState == "running" && $0.status.service == "app"
+        }
         let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime)
             .replicaSnapshots()
         #expect(perReplica.count == 4, "four replicas answered /metrics: \(perReplica.map(\.address))")
@@ -109,14 +111,14 @@ struct SwarmMultiNodeTests {
         //    manager (the label allows it); traffic keeps being answered.
         try cluster.stopWorkerEngine()
         try cluster.waitFor(node: .worker, state: "down", timeout: 120)
-        try Self.waitFor("the worker's replicas to run on the manager", timeout: 180) {
-            let now = try Self.appTasksByNode(project, cluster: cluster)
+        try await Self.waitFor("the worker's replicas to run on the manager", timeout: 180) {
+            let now = try await Self.appTasksByNode(project, cluster: cluster)
             return now.manager == 4 && now.worker == 0
         }
         #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
 
         // `status` shows both: the worker down, and all four replicas running on the manager.
-        let (code, frame) = try Self.statusFrame(project)
+        let (code, frame) = try await Self.statusFrame(project)
         #expect(code == 0, "status --once: \(frame)")
         let nodes = try #require(frame["nodes"] as? [[String: Any]], "status names the swarm's nodes: \(frame)")
         let worker = nodes.first { ($0["id"] as? String)?.hasPrefix(String(cluster.workerNodeID.prefix(12))) == true }
@@ -135,15 +137,15 @@ struct SwarmMultiNodeTests {
                     ($0["node"] as? String)?.contains(String(cluster.managerNodeID.prefix(12))) == true
                         && $0["state"] as? String == "running"
                 }, "the replicas are shown on the manager: \(appTasks)")
-        let text = try project.run(["status", "--once"])
+        let text = try await project.run(["status", "--once"])
         #expect(text.stdout.contains("down"), "the text dashboard shows the worker down: \(text.stdout)")
 
         // 4. Teardown --clean leaves nothing of the stack and deletes the generated files, while the swarm is still
         //    there (it used to run after the harness had left the swarm, where teardown rightly refuses: exit 3); the
         //    harness removes the rest (checked by its own tests).
-        let teardown = try project.run(["teardown", "--clean"], timeout: 240)
+        let teardown = try await project.run(["teardown", "--clean"], timeout: 240)
         #expect(teardown.status == 0, "teardown: \(teardown.stdout)\(teardown.stderr)")
-        let left = try project.runtime.leftovers()
+        let left = try await project.runtime.leftovers()
         #expect(left.isEmpty, "teardown left: \(left)")
         for file in ["nginx.conf", "docker-stack.yml"] {
             #expect(

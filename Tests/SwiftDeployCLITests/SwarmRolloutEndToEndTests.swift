@@ -17,7 +17,7 @@ struct SwarmRolloutEndToEndTests {
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.
     /// `stableImage`: the image the manifest names for stable (a tag of the api image).
     static func deployed(replicas: Int, steps: String, interval: String, stableImage: String = "swiftdeploy/api:0.1.0")
-        throws -> SwarmEndToEndTests.Project
+        async throws -> SwarmEndToEndTests.Project
     {
         let tag = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", candidate])
         try #require(tag.status == 0, "docker tag: \(tag.output)")
@@ -27,13 +27,13 @@ struct SwarmRolloutEndToEndTests {
                 of: "  image: swiftdeploy/api:0.1.0\n", with: "  image: \(stableImage)\n  version: \"0.1.0\"\n")
         try Data(text.utf8).write(to: project.manifestURL)
         try RolloutEndToEndTests.prepare(manifestURL: project.manifestURL, steps: steps, interval: interval)
-        let deploy = try project.deploy()
+        let deploy = try await project.deploy()
         try #require(deploy.status == 0, "deploy failed: \(deploy.stderr)")
         return project
     }
 
-    static func status(_ project: SwarmEndToEndTests.Project) throws -> JSONValue {
-        let result = try project.run(["rollout", "status", "--format", "json"])
+    static func status(_ project: SwarmEndToEndTests.Project) async throws -> JSONValue {
+        let result = try await project.run(["rollout", "status", "--format", "json"])
         return try JSONValue.parse(Data(result.stdout.utf8))
     }
 
@@ -45,8 +45,8 @@ struct SwarmRolloutEndToEndTests {
             manifestURL: project.manifestURL, directory: project.dir.url, environment: environment)
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        try RolloutEndToEndTests.waitFor(seconds, condition)
+    static func waitFor(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        try await RolloutEndToEndTests.waitFor(seconds, condition)
     }
 
     /// The nginx service's labels (`docker service inspect`).
@@ -112,20 +112,20 @@ struct SwarmRolloutEndToEndTests {
     func aHealthyCandidateGetsItsStickyShareAndIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
+        let project = try await Self.deployed(replicas: 2, steps: "[30, 100]", interval: "40s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let nginxBefore = try Self.nginxTasks(project)
         try #require(nginxBefore.count == 1, "nginx tasks after deploy: \(nginxBefore)")
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) {
-            let state = try? Self.status(project)
+        let inStep = await Self.waitFor(240) {
+            let state = try? await Self.status(project)
             return state?["state"]?.stringValue == "running" && state?["weight"] == .int(30)
         }
         try #require(inStep, "the rollout did not reach its 30% step: \(cli.output)")
         // `status` shows both sides under traffic, each read from every replica of its service.
-        let frame = try project.run(["status", "--once", "--format", "json"])
+        let frame = try await project.run(["status", "--once", "--format", "json"])
         let rollout = try JSONValue.parse(Data((frame.stdout.split(separator: "\n").last.map(String.init) ?? "").utf8))[
             "rollout"]
         #expect(rollout?["weight"] == .int(30), "status: \(frame.stdout) \(frame.stderr)")
@@ -139,7 +139,7 @@ struct SwarmRolloutEndToEndTests {
         }
 
         // Two services behind the same nginx: stable's two replicas and the candidate's own two.
-        let tasks = try project.runtime.containers()
+        let tasks = try await project.runtime.containers()
         #expect(tasks.filter { $0.service == "app" && $0.isReady }.count == 2, "\(tasks.map { ($0.name, $0.state) })")
         let candidates = tasks.filter { $0.service == "app-canary" && $0.isReady }
         #expect(candidates.count == 2, "\(tasks.map { ($0.name, $0.state) })")
@@ -176,7 +176,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(exit == 0, "rollout start: \(cli.output)")
 
         // Promoted: stable runs the new version (a Swarm rolling update), the candidate service is gone, the split too.
-        let after = try project.runtime.containers()
+        let after = try await project.runtime.containers()
         let stable = after.filter { $0.service == "app" }
         #expect(
             stable.count == 2
@@ -199,7 +199,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(status == 200 && body.contains("\"version\":\"0.2.0\""), "GET / answered \(status) \(body)")
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         #expect(manifest.services.image == Self.candidate && manifest.services.version == "0.2.0")
-        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(
             !(try String(contentsOf: project.dir.url.appendingPathComponent("docker-stack.yml"), encoding: .utf8))
                 .contains("app-canary"))
@@ -279,10 +279,10 @@ struct SwarmRolloutEndToEndTests {
     func anErroringCandidateIsRolledBackAutomatically() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "20s")
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "20s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let stableBefore = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let stableBefore = try await project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         let nginxBefore = try Self.nginxTasks(project)
         let traffic = TrafficRecorder(url: URL(string: "http://127.0.0.1:\(project.publicPort)/")!, pause: 20_000)
         let cli = try Self.start(project)
@@ -295,8 +295,8 @@ struct SwarmRolloutEndToEndTests {
             close\\r\\nContent-Type: application/json\\r\\nContent-Length: \(body.utf8.count)\\r\\n\\r\\n%s' \
             '\(body)' >&3 && cat <&3
             """
-        let ready = try Self.waitFor(240) {
-            for id in try project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
+        let ready = try await Self.waitFor(240) {
+            for id in try await project.runtime.localContainers(service: "app-canary") where !chaosSet.contains(id) {
                 let answer = try DockerTestEnvironment.docker(["exec", id, "bash", "-c", script])
                 answers[String(id.prefix(12))] = "\(answer.status): \(answer.output.prefix(200))"
                 if answer.output.contains(" 200 ") { chaosSet.insert(id) }
@@ -311,13 +311,13 @@ struct SwarmRolloutEndToEndTests {
         #expect(exit == 1, "rollout start: \(cli.output)")
         #expect(cli.output.contains("step 1/2") && !cli.output.contains("step 2/2"), "\(cli.output)")
 
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "aborted")
         #expect(state["weight"] == .int(0))
         #expect(state["last_decision"]?["verdict"]?.stringValue == "deny")
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
-        let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
+        let stableAfter = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(stableAfter.map(\.id).sorted() == stableBefore, "the stable service's tasks were not replaced")
         #expect(try Self.nginxTasks(project) == nginxBefore, "the rollout and its rollback replaced the nginx task")
         #expect(stableAfter.allSatisfy { $0.isReady && $0.image == "swiftdeploy/api:0.1.0" })
@@ -352,13 +352,13 @@ struct SwarmRolloutEndToEndTests {
     {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "300s")
+        let project = try await Self.deployed(replicas: 1, steps: "[30, 100]", interval: "300s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let nginxBefore = try Self.nginxTasks(project)
-        let stableBefore = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let stableBefore = try await project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(30) }
+        let inStep = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(30) }
         try #require(inStep, "no step began: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
@@ -370,19 +370,19 @@ struct SwarmRolloutEndToEndTests {
         try #require(edited != text)
         try Data(edited.utf8).write(to: project.manifestURL)
 
-        let resume = try project.run(["rollout", "resume"])
+        let resume = try await project.run(["rollout", "resume"])
         #expect(resume.status == 3 && resume.stderr.contains("was changed during the rollout"), "\(resume.stderr)")
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(
             abort.status == 0, "an abort that rolled back exits 0 (the command did what was asked): \(abort.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try Self.nginxTasks(project) == nginxBefore, "the abort replaced nginx's task")
-        let stableAfter = try project.runtime.containers().filter { $0.service == "app" }
+        let stableAfter = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(
             stableAfter.map(\.id).sorted() == stableBefore,
             "the abort touched stable: \(stableAfter.map { ($0.name, $0.state) })")
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
-        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let nginx = try await #require(try project.runtime.localContainers(service: "nginx").first)
         let live = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
         #expect(RolloutWorkflow.splitWeight(in: live) == 0, "nginx's live copy after the abort:\n\(live)")
         let client = ClientSession()
@@ -405,8 +405,8 @@ struct SwarmRolloutEndToEndTests {
         ])
         try #require(hostile.status == 0, "\(hostile.output)")
         var replaced = ""
-        let back = try Self.waitFor(90) {
-            guard let now = try project.runtime.localContainers(service: "nginx").first, now != nginx else {
+        let back = try await Self.waitFor(90) {
+            guard let now = try await project.runtime.localContainers(service: "nginx").first, now != nginx else {
                 return false
             }
             let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
@@ -425,19 +425,19 @@ struct SwarmRolloutEndToEndTests {
     func aKilledRolloutKeepsItsStepAndARestartedNginxKeepsTheWeightThenIsPromoted() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
+        let project = try await Self.deployed(replicas: 2, steps: "[20, 100]", interval: "300s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(20) }
+        let inStep = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(20) }
         try #require(inStep, "no step began: \(cli.output)")
-        let second = try project.run(["rollout", "resume"])
+        let second = try await project.run(["rollout", "resume"])
         #expect(second.status != 0)
         #expect(second.stderr.contains("another swiftdeploy is working on project"), "\(second.stderr)")
         #expect(second.stderr.contains("rollout start"), "the refusal names the holder's action: \(second.stderr)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused")
         #expect(state["interrupted"] == .bool(true))
         #expect(state["weight"] == .int(20))
@@ -445,11 +445,11 @@ struct SwarmRolloutEndToEndTests {
         #expect(state["stable"]?["version"]?.stringValue == "0.1.0")
 
         // nginx crashes: Swarm starts a new task, which must split at 20% again.
-        let before = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let before = try await #require(try project.runtime.localContainers(service: "nginx").first)
         _ = try DockerTestEnvironment.docker(["kill", before])
         var live = ""
-        let back = try Self.waitFor(90) {
-            guard let now = try project.runtime.localContainers(service: "nginx").first, now != before else {
+        let back = try await Self.waitFor(90) {
+            guard let now = try await project.runtime.localContainers(service: "nginx").first, now != before else {
                 return false
             }
             let read = try DockerTestEnvironment.docker(["exec", now, "cat", RolloutWorkflow.swarmLiveConfig])
@@ -475,12 +475,12 @@ struct SwarmRolloutEndToEndTests {
 
         // Promoted from a second process (the remaining step skipped, recorded as an override): stable updated by
         // Swarm.
-        let promote = try project.run(
+        let promote = try await project.run(
             ["rollout", "promote", "--override", "swarm rollout e2e: skip the 300s step"], timeout: 400)
         #expect(promote.status == 0, "\(promote.stderr)")
-        #expect(try Self.status(project)["state"]?.stringValue == "promoted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "promoted")
         #expect(try !Self.serviceExists(project, "app-canary"))
-        let stable = try project.runtime.containers().filter { $0.service == "app" }
+        let stable = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(
             stable.count == 2
                 && stable.allSatisfy {
@@ -502,7 +502,7 @@ struct SwarmRolloutEndToEndTests {
     func aCrashInsideAStepsIntentIsReportedByTheNextCommand() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
         let marker = project.dir.url.appendingPathComponent("paused-in-step-intent")
@@ -511,7 +511,7 @@ struct SwarmRolloutEndToEndTests {
             environment: [
                 "SWIFTDEPLOY_TEST_PAUSE_AT": "rollout.step.intent", "SWIFTDEPLOY_TEST_PAUSE_MARKER": marker.path,
             ])
-        let paused = Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
+        let paused = await Self.waitFor(240) { FileManager.default.fileExists(atPath: marker.path) }
         try #require(paused, "the CLI never reached rollout.step.intent: \(cli.output)")
         kill(cli.process.processIdentifier, SIGKILL)
         _ = try await offPool { cli.wait(timeout: 20) }
@@ -520,10 +520,10 @@ struct SwarmRolloutEndToEndTests {
         #expect(intent["event"] as? String == "intent", "the last record is the step's open intent: \(intent)")
         #expect((intent["message"] as? String)?.contains("about to set the split") == true, "\(intent)")
         #expect(try Self.serviceExists(project, "app-canary"), "the candidate runs")
-        let state = try Self.status(project)
+        let state = try await Self.status(project)
         #expect(state["state"]?.stringValue == "paused" && state["interrupted"] == .bool(true), "\(state.jsonString())")
 
-        let abort = try project.run(["rollout", "abort"])
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
         #expect(
             abort.stderr.contains("interrupted") || abort.stdout.contains("interrupted"),
@@ -534,7 +534,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(
             ((interrupted["details"] as? [String: Any])?["intent_seq"] as? Int) == intent["seq"] as? Int,
             "\(interrupted)")
-        #expect(try Self.status(project)["state"]?.stringValue == "aborted")
+        await #expect(try Self.status(project)["state"]?.stringValue == "aborted")
         #expect(try !Self.serviceExists(project, "app-canary"))
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "0")
         let answer = await ClientSession().get(
@@ -552,10 +552,10 @@ struct SwarmRolloutEndToEndTests {
     func aReloadTheMasterRejectsIsDetectedOnTheRealEngine() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 1, steps: "[30, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let nginx = try #require(try project.runtime.localContainers(service: "nginx").first)
+        let nginx = try #require(try await project.runtime.localContainers(service: "nginx").first)
         let previous = try DockerTestEnvironment.docker(["exec", nginx, "cat", RolloutWorkflow.swarmLiveConfig]).output
         // A second process in nginx's container holding 127.0.0.1:18099.
         let blocker = """
@@ -572,7 +572,7 @@ struct SwarmRolloutEndToEndTests {
             "exec", "-d", nginx, "nginx", "-c", "/tmp/blocker.conf", "-g", "daemon off;",
         ])
         try #require(started.status == 0, "\(started.output)")
-        let holding = Self.waitFor(10) {
+        let holding = await Self.waitFor(10) {
             (try? DockerTestEnvironment.docker(["exec", nginx, "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/18099"]).status)
                 == 0
         }
@@ -585,8 +585,8 @@ struct SwarmRolloutEndToEndTests {
         let listen = "listen 127.0.0.1:\(ContainerLayout.nginxAdminPort);"
         try #require(good.contains(listen))
         let rejected = good.replacingOccurrences(of: listen, with: listen + "\n        listen 127.0.0.1:18099;")
-        let error = #expect(throws: RolloutError.self) {
-            try RolloutWorkflow.setSwarmSplit(
+        let error = await #expect(throws: RolloutError.self) {
+            try await RolloutWorkflow.setSwarmSplit(
                 rejected, weight: 30, label: "e2e step", runtime: project.runtime, readBackSeconds: 8)
         }
         print("master rejection: \(error?.errorDescription ?? "no error")")
@@ -614,7 +614,7 @@ struct SwarmRolloutEndToEndTests {
         #expect(
             answer.status == 200 && answer.variant == nil && answer.body.contains("\"version\":\"0.1.0\""), "\(answer)")
         // The same change without the blocked port goes through, and nginx answers the new weight.
-        try RolloutWorkflow.setSwarmSplit(
+        try await RolloutWorkflow.setSwarmSplit(
             good, weight: 30, label: "e2e step", runtime: project.runtime,
             readBackSeconds: 8)
         #expect(try Self.nginxLabels(project)["swiftdeploy.canary.weight"] == "30")
@@ -622,15 +622,15 @@ struct SwarmRolloutEndToEndTests {
     }
 
     /// The stable service's Swarm spec image, its task IDs and the image IDs its containers run.
-    static func stableState(_ project: SwarmEndToEndTests.Project) throws -> (
+    static func stableState(_ project: SwarmEndToEndTests.Project) async throws -> (
         spec: String, tasks: [String], images: [String]
     ) {
         let spec = try DockerTestEnvironment.docker([
             "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", "\(project.name)_app",
         ])
-        let tasks = try project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
+        let tasks = try await project.runtime.containers().filter { $0.service == "app" }.map(\.id).sorted()
         var images: [String] = []
-        for container in try project.runtime.localContainers(service: "app") {
+        for container in try await project.runtime.localContainers(service: "app") {
             images.append(
                 try DockerTestEnvironment.docker(["inspect", "--format", "{{.Image}}", container]).output
                     .trimmingCharacters(in: .whitespacesAndNewlines))
@@ -650,10 +650,10 @@ struct SwarmRolloutEndToEndTests {
         let tagged = try DockerTestEnvironment.docker(["tag", "swiftdeploy/api:0.1.0", moving])
         try #require(tagged.status == 0, "\(tagged.output)")
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", moving]) }
-        let project = try Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
+        let project = try await Self.deployed(replicas: 2, steps: "[50, 100]", interval: "15s", stableImage: moving)
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let before = try Self.stableState(project)
+        let before = try await Self.stableState(project)
         let apiID = try DockerTestEnvironment.docker([
             "image", "inspect", "--format", "{{.Id}}", "swiftdeploy/api:0.1.0",
         ]).output
@@ -663,14 +663,14 @@ struct SwarmRolloutEndToEndTests {
         let moved = try DockerTestEnvironment.docker(["tag", "swiftdeploy/debian:bookworm", moving])
         try #require(moved.status == 0, "\(moved.output)")
         let cli = try Self.start(project)
-        let inStep = try Self.waitFor(240) { (try? Self.status(project))?["weight"] == .int(50) }
+        let inStep = await Self.waitFor(240) { (try? await Self.status(project))?["weight"] == .int(50) }
         try #require(inStep, "no step began: \(cli.output)")
-        let during = try Self.stableState(project)
-        let abort = try project.run(["rollout", "abort"])
+        let during = try await Self.stableState(project)
+        let abort = try await project.run(["rollout", "abort"])
         #expect(abort.status == 0, "\(abort.stderr)")
         let exit = try await offPool { cli.wait(timeout: 240) }
         #expect(exit == 1, "rollout start after the abort: \(cli.output)")
-        let after = try Self.stableState(project)
+        let after = try await Self.stableState(project)
         print("stable before \(before), during \(during), after \(after)")
         #expect(
             during.spec == before.spec && during.tasks == before.tasks && during.images == before.images,
@@ -687,28 +687,28 @@ struct SwarmRolloutEndToEndTests {
     func anEditedButUndeployedManifestIsRefused() async throws {
         let swarm = try SwarmTestEnvironment.begin()
         defer { swarm.end() }
-        let project = try Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
+        let project = try await Self.deployed(replicas: 1, steps: "[50, 100]", interval: "10s")
         defer { project.destroy() }
         defer { _ = try? DockerTestEnvironment.docker(["image", "rm", Self.candidate]) }
-        let before = try Self.stableState(project)
+        let before = try await Self.stableState(project)
         let historyBefore = try project.history().count
         let text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         try Data(text.replacingOccurrences(of: "  version: \"0.1.0\"\n", with: "  version: \"0.1.5\"\n").utf8).write(
             to: project.manifestURL)
-        let start = try project.run(
+        let start = try await project.run(
             ["rollout", "start", "--image", Self.candidate, "--version", "0.2.0"] + Self.override)
         #expect(start.status == 3, "\(start.stderr)")
         #expect(
             start.stderr.contains("does not render to the stack that runs")
                 && start.stderr.contains("swiftdeploy deploy"), "\(start.stderr)")
         #expect(try !Self.serviceExists(project, "app-canary"))
-        let after = try Self.stableState(project)
+        let after = try await Self.stableState(project)
         #expect(after.spec == before.spec && after.tasks == before.tasks, "\(before) → \(after)")
         #expect(try project.history().count == historyBefore, "nothing recorded")
         // Deployed, the same manifest is accepted (the digest label follows every deploy).
-        let deploy = try project.deploy()
+        let deploy = try await project.deploy()
         #expect(deploy.status == 0, "\(deploy.stderr)")
-        let status = try Self.status(project)
+        let status = try await Self.status(project)
         #expect(status["state"]?.stringValue == "none")
     }
 

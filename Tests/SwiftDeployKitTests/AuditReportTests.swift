@@ -12,20 +12,20 @@ struct AuditReportTests {
     static let fixtureHead = "6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605"
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    func render(_ format: AuditFormat, history: URL = fixture, options: AuditOptions = AuditOptions(now: now)) throws
-        -> (AuditSummary, String)
+    func render(_ format: AuditFormat, history: URL = fixture, options: AuditOptions = AuditOptions(now: now))
+        async throws -> (AuditSummary, String)
     {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let output = dir.url.appendingPathComponent(format.defaultFileName)
-        let summary = try AuditReport.write(history: history, to: output, format: format, options: options)
+        let summary = try await AuditReport.write(history: history, to: output, format: format, options: options)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path)
         #expect(leftovers == [format.defaultFileName], "no temporary file is left beside the report")
         return (summary, try String(contentsOf: output, encoding: .utf8))
     }
 
-    @Test func summaryNumbersOnTheFixture() throws {
-        let (s, _) = try render(.markdown)
+    @Test func summaryNumbersOnTheFixture() async throws {
+        let (s, _) = try await render(.markdown)
         #expect(s.chain.isIntact)
         #expect(s.chain.head == Self.fixtureHead)
         #expect(s.records == 18)
@@ -49,8 +49,8 @@ struct AuditReportTests {
         #expect(s.exitStatus == .success)
     }
 
-    @Test func markdownHasEverySectionWithTheFixturesNumbers() throws {
-        let (_, md) = try render(.markdown)
+    @Test func markdownHasEverySectionWithTheFixturesNumbers() async throws {
+        let (_, md) = try await render(.markdown)
         for heading in [
             "# swiftdeploy audit report", "## Summary", "### Events", "### Decisions by verdict", "## Delivery",
             "## Timeline", "## Mode and chaos changes", "## Violations", "## Overrides",
@@ -103,34 +103,34 @@ struct AuditReportTests {
         #expect(md.contains("swiftdeploy audit --verify --expect-head \(Self.fixtureHead)"))
     }
 
-    @Test func aCellHoldingAPipeDoesNotBreakTheTable() throws {
-        let (_, md) = try render(.markdown)
+    @Test func aCellHoldingAPipeDoesNotBreakTheTable() async throws {
+        let (_, md) = try await render(.markdown)
         try expectWellFormedTables(md)
         // And with hostile text from a live log.
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        try log.append(
+        try await log.append(
             HistoryEntry(
                 event: .deploy, outcome: "a|b", message: "x | y \\| z\n| new row? |<script>alert(1)</script>`code|`"))
-        try log.append(
+        try await log.append(
             HistoryEntry(
                 event: .gate,
                 decision: HistoryDecision(domain: "d|1", verdict: "deny", reasons: ["|", "||"], engine: "e")))
-        try log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "why | not")))
-        let (_, hostile) = try render(.markdown, history: url)
+        try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: "why | not")))
+        let (_, hostile) = try await render(.markdown, history: url)
         try expectWellFormedTables(hostile)
         #expect(!hostile.contains("<script>"))
         #expect(hostile.contains("x \\| y \\\\\\| z<br>\\| new row? \\|&lt;script&gt;"))
-        let (_, html) = try render(.html, history: url)
+        let (_, html) = try await render(.html, history: url)
         #expect(!html.contains("<script>"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
     }
 
-    @Test func sinceAndUntilBoundWhatIsCountedButTheWholeChainIsChecked() throws {
+    @Test func sinceAndUntilBoundWhatIsCountedButTheWholeChainIsChecked() async throws {
         let since = try HistoryTime.parseBound("2026-05-02")
-        let (later, md) = try render(.markdown, options: AuditOptions(since: since, now: Self.now))
+        let (later, md) = try await render(.markdown, options: AuditOptions(since: since, now: Self.now))
         #expect(later.records == 11)
         #expect(later.violations == 1)
         #expect(later.events["deploy"] == 3)
@@ -138,15 +138,15 @@ struct AuditReportTests {
         #expect(md.contains("| Period | 2026-05-02T00:00:00.000Z to 2026-05-03T14:00:00.000Z (1.6 days) |"))
 
         let until = try HistoryTime.parseBound("2026-05-01T23:59:59Z")
-        let (earlier, _) = try render(.markdown, options: AuditOptions(until: until, now: Self.now))
+        let (earlier, _) = try await render(.markdown, options: AuditOptions(until: until, now: Self.now))
         #expect(earlier.records == 7)
         #expect(earlier.currentMode == "stable")
         #expect(earlier.delivery.changeFailureRate == 1.0)
         #expect(earlier.delivery.deployments == 1 && earlier.delivery.promotions == 1)
     }
 
-    @Test func jsonIsCompleteAndParses() throws {
-        let (_, text) = try render(.json, options: AuditOptions(expectedHead: Self.fixtureHead, now: Self.now))
+    @Test func jsonIsCompleteAndParses() async throws {
+        let (_, text) = try await render(.json, options: AuditOptions(expectedHead: Self.fixtureHead, now: Self.now))
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(doc["schema"] as? String == "swiftdeploy.audit/v1")
         #expect(doc["records"] as? Int == 18)
@@ -173,8 +173,8 @@ struct AuditReportTests {
         #expect(perDay.map { $0["day"] as? String } == ["2026-05-01", "2026-05-02"] as [String?])
     }
 
-    @Test func htmlIsSelfContainedWithThreeCharts() throws {
-        let (_, html) = try render(.html)
+    @Test func htmlIsSelfContainedWithThreeCharts() async throws {
+        let (_, html) = try await render(.html)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.components(separatedBy: "<svg").count - 1 == 3)
         #expect(html.contains("<polyline"))
@@ -187,14 +187,14 @@ struct AuditReportTests {
         #expect(html.contains("hotfix | approved by on-call"))
     }
 
-    @Test func aBrokenChainAndATornLineShowInTheReport() throws {
+    @Test func aBrokenChainAndATornLineShowInTheReport() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var lines = try historyLines(Self.fixture)
         lines[3] = lines[3].replacingOccurrences(of: "\"outcome\":\"ok\"", with: "\"outcome\":\"failed\"")
         let url = dir.url.appendingPathComponent("history.jsonl")
         try Data((lines.joined(separator: "\n") + "\n{\"half").utf8).write(to: url)
-        let (s, md) = try render(.markdown, history: url)
+        let (s, md) = try await render(.markdown, history: url)
         #expect(s.exitStatus == .failed)
         #expect(s.chain.firstBreak?.line == 4)
         #expect(md.contains("| Chain | BROKEN at line 4: line 4 was altered"))
@@ -202,12 +202,12 @@ struct AuditReportTests {
         #expect(s.records == 18, "the report still counts every record")
     }
 
-    @Test func aMissingHistoryIsInvalidInputNamingThePath() throws {
+    @Test func aMissingHistoryIsInvalidInputNamingThePath() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("none.jsonl")
-        #expect(throws: HistoryError.missing(path: url.path)) {
-            _ = try AuditReport.write(history: url, to: dir.url.appendingPathComponent("r.md"), format: .markdown)
+        await #expect(throws: HistoryError.missing(path: url.path)) {
+            _ = try await AuditReport.write(history: url, to: dir.url.appendingPathComponent("r.md"), format: .markdown)
         }
         #expect(HistoryError.missing(path: url.path).exitStatus == .invalidInput)
     }

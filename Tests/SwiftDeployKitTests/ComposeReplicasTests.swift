@@ -410,7 +410,7 @@ struct ComposeReplicasTests {
         }
     }
 
-    @Test func composeRuntimeReportsTargetsOnlyWithReplicas() throws {
+    @Test func composeRuntimeReportsTargetsOnlyWithReplicas() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         var m = try load(Self.base)
@@ -419,7 +419,8 @@ struct ComposeReplicasTests {
         m.services.replicas = 1
         #expect(ComposeRuntime(manifest: m).desiredReplicas.isEmpty)
         #expect(
-            try ComposeRuntime(manifest: m).replicaTargets() == nil, "one container per service: as before replicas")
+            try await ComposeRuntime(manifest: m).replicaTargets() == nil,
+            "one container per service: as before replicas")
     }
 
     @Test func theAddressOfEachContainerIsReadFromInspect() throws {

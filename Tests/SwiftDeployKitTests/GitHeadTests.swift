@@ -15,24 +15,13 @@ struct GitHeadTests {
     func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (
         status: Int32, out: String
     ) {
-        let p = Process()
-        p.executableURL = try #require(Self.gitPath)
-        p.arguments =
+        let git = try #require(Self.gitPath)
+        let result = try ExternalTool.capture(
             [
-                "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
+                git.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
                 "-c", "init.defaultBranch=main",
-            ] + args
-        p.currentDirectoryURL = directory
-        if let environment { p.environment = environment }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (
-            p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        )
+            ] + args, environment: environment, currentDirectory: directory, timeout: 60)
+        return (result.status, result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// git's own answer: the commit, or nil where it fails.
@@ -55,7 +44,7 @@ struct GitHeadTests {
     }
 
     @Test(.requires(.git))
-    func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() throws {
+    func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let repo = try repository(dir, commits: 2)
@@ -93,12 +82,12 @@ struct GitHeadTests {
         #expect(GitHead.read(in: worktree, environment: localEnvironment) == .commit(linked))
 
         // And through GitCommit, as the history records it.
-        #expect(GitCommit.resolve(in: worktree, environment: localEnvironment) == linked)
-        #expect(GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
+        #expect(await GitCommit.resolve(in: worktree, environment: localEnvironment) == linked)
+        #expect(await GitCommit.resolve(in: sub, environment: localEnvironment) == newer)
     }
 
     @Test(.requires(.git))
-    func leavesToGitWhatIsNotPlain() throws {
+    func leavesToGitWhatIsNotPlain() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
 
@@ -108,7 +97,7 @@ struct GitHeadTests {
         try git(empty, ["init", "-q"])
         #expect(GitHead.read(in: empty, environment: localEnvironment) == .unsure)
         #expect(try gitsAnswer(empty) == nil)
-        #expect(GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
+        #expect(await GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
 
         let repo = try repository(dir)
         let head = try #require(try gitsAnswer(repo))
@@ -117,7 +106,7 @@ struct GitHeadTests {
         var redirected = localEnvironment
         redirected["GIT_DIR"] = empty.appendingPathComponent(".git").path
         #expect(GitHead.read(in: repo, environment: redirected) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
+        #expect(await GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
 
         // A directory that does not exist: git cannot start there.
         #expect(GitHead.read(in: repo.appendingPathComponent("missing"), environment: localEnvironment) == .unsure)
@@ -132,17 +121,17 @@ struct GitHeadTests {
         try git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
         try git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == head)
+        #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == head)
 
         // A corrupt loose ref: git decides (and fails).
         try git(repo, ["symbolic-ref", "HEAD", "refs/heads/main"])
         try Data("not a hash\n".utf8).write(to: repo.appendingPathComponent(".git/refs/heads/main"))
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
-        #expect(GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
+        #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
     }
 
     @Test(.requires(.git))
-    func noRepositoryAboveIsNoneWithoutGit() throws {
+    func noRepositoryAboveIsNoneWithoutGit() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let plain = dir.url.appendingPathComponent("a/b")
@@ -165,6 +154,6 @@ struct GitHeadTests {
         } else {
             #expect(answer != .none)
         }
-        #expect(GitCommit.resolve(in: plain, environment: localEnvironment) == (try gitsAnswer(plain)))
+        #expect(await GitCommit.resolve(in: plain, environment: localEnvironment) == (try gitsAnswer(plain)))
     }
 }

@@ -10,12 +10,12 @@ struct HistoryChainTests {
     static let count = 10
 
     /// A fresh ten-line history; returns its directory, file and lines.
-    func makeHistory() throws -> (TemporaryDirectory, URL, [String]) {
+    func makeHistory() async throws -> (TemporaryDirectory, URL, [String]) {
         let dir = try TemporaryDirectory()
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
         for i in 1...Self.count {
-            try log.append(HistoryEntry(event: .status, outcome: "ok", message: "event \(i)"))
+            try await log.append(HistoryEntry(event: .status, outcome: "ok", message: "event \(i)"))
         }
         return (dir, url, try historyLines(url))
     }
@@ -25,8 +25,8 @@ struct HistoryChainTests {
     }
 
     @Test(arguments: 1...(count - 1))
-    func editingALineIsDetectedAtThatLine(_ line: Int) throws {
-        let (dir, url, original) = try makeHistory()
+    func editingALineIsDetectedAtThatLine(_ line: Int) async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         lines[line - 1] = lines[line - 1].replacingOccurrences(of: "event \(line)\"", with: "event X\"")
@@ -38,8 +38,8 @@ struct HistoryChainTests {
     }
 
     @Test(arguments: 1...count)
-    func editingALineIntoSomethingThatIsNotARecordIsDetectedAtThatLine(_ line: Int) throws {
-        let (dir, url, original) = try makeHistory()
+    func editingALineIntoSomethingThatIsNotARecordIsDetectedAtThatLine(_ line: Int) async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         lines[line - 1] = "garbage"
@@ -50,8 +50,8 @@ struct HistoryChainTests {
     }
 
     @Test(arguments: 1...(count - 1))
-    func deletingALineIsDetectedWhereItWas(_ line: Int) throws {
-        let (dir, url, original) = try makeHistory()
+    func deletingALineIsDetectedWhereItWas(_ line: Int) async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         lines.remove(at: line - 1)
@@ -62,8 +62,8 @@ struct HistoryChainTests {
     }
 
     @Test(arguments: 1...(count - 1))
-    func swappingTwoLinesIsDetectedAtTheFirst(_ line: Int) throws {
-        let (dir, url, original) = try makeHistory()
+    func swappingTwoLinesIsDetectedAtTheFirst(_ line: Int) async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         lines.swapAt(line - 1, line)
@@ -72,8 +72,8 @@ struct HistoryChainTests {
         #expect(status.firstBreak?.line == line)
     }
 
-    @Test func movingALineLaterIsDetectedAtTheGap() throws {
-        let (dir, url, original) = try makeHistory()
+    @Test func movingALineLaterIsDetectedAtTheGap() async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         let moved = lines.remove(at: 2)
@@ -82,8 +82,8 @@ struct HistoryChainTests {
         #expect(try AuditReport.verify(history: url).chain.firstBreak?.line == 3)
     }
 
-    @Test func duplicatingALineIsDetected() throws {
-        let (dir, url, original) = try makeHistory()
+    @Test func duplicatingALineIsDetected() async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         var lines = original
         lines.insert(lines[4], at: 5)
@@ -93,8 +93,8 @@ struct HistoryChainTests {
         #expect(status.firstBreak?.message.contains("reordered or duplicated") == true)
     }
 
-    @Test func anIntactHistoryVerifiesAndItsHeadIsTheLastLinesHash() throws {
-        let (dir, url, lines) = try makeHistory()
+    @Test func anIntactHistoryVerifiesAndItsHeadIsTheLastLinesHash() async throws {
+        let (dir, url, lines) = try await makeHistory()
         defer { dir.remove() }
         let summary = try AuditReport.verify(history: url, expectedHead: HistoryLog.sha256Hex(of: Data(lines[9].utf8)))
         #expect(summary.chain.isIntact)
@@ -104,8 +104,8 @@ struct HistoryChainTests {
     }
 
     /// The last line has no successor to vouch for it: the head kept elsewhere catches it.
-    @Test func editingOrDeletingTheLastLineIsCaughtByTheExpectedHead() throws {
-        let (dir, url, original) = try makeHistory()
+    @Test func editingOrDeletingTheLastLineIsCaughtByTheExpectedHead() async throws {
+        let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
         let head = HistoryLog.sha256Hex(of: Data(original[9].utf8))
         var edited = original
@@ -122,17 +122,17 @@ struct HistoryChainTests {
         #expect(afterCut.chain.isIntact)
     }
 
-    @Test func deletingASealedTornLineIsDetected() throws {
+    @Test func deletingASealedTornLineIsDetected() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        try log.append(HistoryEntry(event: .deploy))
+        try await log.append(HistoryEntry(event: .deploy))
         let handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"half":"#.utf8))
         try handle.close()
-        try log.append(HistoryEntry(event: .status))
+        try await log.append(HistoryEntry(event: .status))
         var lines = try historyLines(url)
         lines.remove(at: 1)
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: url)

@@ -20,21 +20,22 @@ func jsonObject(_ line: String) throws -> [String: Any] {
 
 @Suite("History log")
 struct HistoryLogTests {
-    @Test func appendWritesOneChainedLinePerEntry() throws {
+    @Test func appendWritesOneChainedLinePerEntry() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("nested/history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        let a = try log.append(
+        let a = try await log.append(
             HistoryEntry(event: .deploy, outcome: "ok", message: "first", modeBefore: "stable", modeAfter: "canary"))
-        let b = try log.append(
+        let b = try await log.append(
             HistoryEntry(
                 event: .gate,
                 decision: HistoryDecision(
                     domain: "canary", verdict: "deny",
                     reasons: ["too slow"], engine: "embedded",
                     input: ["metrics": ["p99_ms": 900]])))
-        let c = try log.append(HistoryEntry(event: .promote, manifestHash: HistoryLog.sha256Hex(of: Data("m".utf8))))
+        let c = try await log.append(
+            HistoryEntry(event: .promote, manifestHash: HistoryLog.sha256Hex(of: Data("m".utf8))))
 
         let lines = try historyLines(url)
         #expect(lines.count == 3)
@@ -97,66 +98,64 @@ struct HistoryLogTests {
         #expect(generic.displayName == "bot (ci job 12)")
     }
 
-    @Test func commitComesFromTheEnvironmentOrGitAndNeverFailsTheAppend() throws {
+    @Test func commitComesFromTheEnvironmentOrGitAndNeverFailsTheAppend() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let sha = String(repeating: "ab", count: 20)
         var env = localEnvironment
         env["SWIFTDEPLOY_GIT_COMMIT"] = sha
-        let withEnv = try HistoryLog(url: dir.url.appendingPathComponent("a.jsonl"), environment: env).append(
+        let withEnv = try await HistoryLog(url: dir.url.appendingPathComponent("a.jsonl"), environment: env).append(
             HistoryEntry(event: .status))
         #expect(withEnv.commit == sha)
 
         // Not a repository (or no git at all): no commit, and the append still succeeds.
-        let plain = try HistoryLog(url: dir.url.appendingPathComponent("b.jsonl"), environment: localEnvironment)
+        let plain = try await HistoryLog(url: dir.url.appendingPathComponent("b.jsonl"), environment: localEnvironment)
             .append(HistoryEntry(event: .status))
         #expect(plain.commit == nil)
         #expect(try jsonObject(plain.line)["commit"] == nil)
 
         var noGit = localEnvironment
         noGit["PATH"] = dir.path
-        #expect(
+        await #expect(
             try HistoryLog(url: dir.url.appendingPathComponent("c.jsonl"), environment: noGit).append(
                 HistoryEntry(event: .status)
             ).commit == nil)
     }
 
     @Test(.requires(.git))
-    func commitIsTheRepositoryHead() throws {
+    func commitIsTheRepositoryHead() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("x", to: "file")
         func git(_ args: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
-            p.arguments =
-                ["-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-                + args
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let git = try #require(
+                GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
+            let result = try ExternalTool.capture(
+                [
+                    git.path, "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
+                    "commit.gpgsign=false",
+                ] + args, timeout: 60)
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         _ = try git(["init", "-q"])
         _ = try git(["add", "file"])
         _ = try git(["commit", "-q", "-m", "x"])
         let head = try git(["rev-parse", "HEAD"])
         #expect(head.count == 40)
-        let record = try HistoryLog(url: dir.url.appendingPathComponent("history.jsonl"), environment: localEnvironment)
-            .append(HistoryEntry(event: .deploy))
+        let record = try await HistoryLog(
+            url: dir.url.appendingPathComponent("history.jsonl"), environment: localEnvironment
+        )
+        .append(HistoryEntry(event: .deploy))
         #expect(record.commit == head)
     }
 
-    @Test func tornLastLineIsSealedByTheNextAppendAndReported() throws {
+    @Test func tornLastLineIsSealedByTheNextAppendAndReported() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        try log.append(HistoryEntry(event: .deploy))
-        let second = try log.append(HistoryEntry(event: .gate))
+        try await log.append(HistoryEntry(event: .deploy))
+        let second = try await log.append(HistoryEntry(event: .gate))
         // A crash part-way through a write: half a line, no newline.
         let torn = #"{"actor":{"user":"alice"},"event":"promote","id":"12"#
         let handle = try FileHandle(forWritingTo: url)
@@ -169,7 +168,7 @@ struct HistoryLogTests {
         #expect(before.tornLines == [HistoryTornLine(line: 3, sealed: false)])
         #expect(before.head == second.hash)
 
-        let third = try log.append(HistoryEntry(event: .promote, outcome: "ok"))
+        let third = try await log.append(HistoryEntry(event: .promote, outcome: "ok"))
         let lines = try historyLines(url)
         #expect(lines.count == 4)
         #expect(lines[2] == torn, "the torn line is kept as it was, terminated")
@@ -182,17 +181,17 @@ struct HistoryLogTests {
         #expect(after.isIntact)
         #expect(after.tornLines == [HistoryTornLine(line: 3, sealed: true)])
         #expect(after.records == 3)
-        let fourth = try log.append(HistoryEntry(event: .status))
+        let fourth = try await log.append(HistoryEntry(event: .status))
         #expect(fourth.sealed.isEmpty)
         #expect(try AuditReport.verify(history: url).chain.isIntact)
     }
 
-    @Test func aCrashWhileSealingLeavesTwoTornLinesThatTheNextAppendSealsTogether() throws {
+    @Test func aCrashWhileSealingLeavesTwoTornLinesThatTheNextAppendSealsTogether() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
-        let first = try log.append(HistoryEntry(event: .deploy))
+        let first = try await log.append(HistoryEntry(event: .deploy))
         let handle = try FileHandle(forWritingTo: url)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"torn":1"#.utf8))
@@ -201,7 +200,7 @@ struct HistoryLogTests {
         let status = try AuditReport.verify(history: url).chain
         #expect(status.isIntact)
         #expect(status.tornCount == 2)
-        let next = try log.append(HistoryEntry(event: .status))
+        let next = try await log.append(HistoryEntry(event: .status))
         #expect(next.prev == first.hash)
         #expect(next.sealed.count == 2)
         let after = try AuditReport.verify(history: url).chain
@@ -209,16 +208,20 @@ struct HistoryLogTests {
         #expect(after.tornLines == [HistoryTornLine(line: 2, sealed: true), HistoryTornLine(line: 3, sealed: true)])
     }
 
-    @Test func threadsAppendingThroughSeparateLogsLoseNothing() throws {
+    @Test func threadsAppendingThroughSeparateLogsLoseNothing() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let failures = LockedCounter()
-        DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            let log = HistoryLog(url: url, environment: localEnvironment)
-            for i in 0..<50 {
-                do { try log.append(HistoryEntry(event: .status, message: "worker \(worker) #\(i)")) } catch {
-                    failures.add()
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    let log = HistoryLog(url: url, environment: localEnvironment)
+                    for i in 0..<50 {
+                        do {
+                            try await log.append(HistoryEntry(event: .status, message: "worker \(worker) #\(i)"))
+                        } catch { failures.add() }
+                    }
                 }
             }
         }
@@ -232,26 +235,26 @@ struct HistoryLogTests {
         #expect(status.records == 200)
     }
 
-    @Test func aFileWithNoIntactLineInItsTailIsRefused() throws {
+    @Test func aFileWithNoIntactLineInItsTailIsRefused() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let junkLine = String(repeating: "x", count: 1023) + "\n"
         try Data(String(repeating: junkLine, count: 17 * 1024).utf8).write(to: url)
-        #expect(throws: HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20)) {
-            try HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
+        await #expect(throws: HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20)) {
+            try await HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
         }
         let message = HistoryError.notAHistory(path: url.path, scannedBytes: 16 << 20).errorDescription ?? ""
         #expect(message.contains(url.path) && message.contains("--history"))
     }
 
-    @Test func anUnwritableLocationIsAnActionableError() throws {
+    @Test func anUnwritableLocationIsAnActionableError() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("not a directory", to: "file")
         let url = dir.url.appendingPathComponent("file/history.jsonl")
         do {
-            try HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
+            try await HistoryLog(url: url, environment: localEnvironment).append(HistoryEntry(event: .status))
             Issue.record("append under a regular file must fail")
         } catch let error as HistoryError {
             #expect(error.exitStatus == .operationFailed)

@@ -19,7 +19,7 @@ struct HistoryRedactorTests {
         "ci-token-from-environment-77",
     ]
 
-    @Test func credentialsNeverReachTheFile() throws {
+    @Test func credentialsNeverReachTheFile() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
@@ -35,7 +35,7 @@ struct HistoryRedactorTests {
             "headers": [["name": "Authorization", "Authorization": "Bearer abcdefghijklmnop"]],
             "apiKey": "s3cr3t-api-key-0123456789",
         ]
-        try log.append(
+        try await log.append(
             HistoryEntry(
                 event: .gate, outcome: "ok",
                 message:
@@ -58,7 +58,7 @@ struct HistoryRedactorTests {
                     "key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
                     "Client-Secret": ["nested": "whatever"], "env": ["A": "1"],
                 ]))
-        try log.append(
+        try await log.append(
             HistoryEntry(
                 event: .override, override: HistoryOverride(reason: "approved, Authorization: Bearer zyxwvutsrqponm")))
 

@@ -5,7 +5,7 @@ import Testing
 @testable import SwiftDeployKit
 
 @Suite struct HostFactsTests {
-    @Test func readsLoadMemoryAndDiskFromFixtureProc() throws {
+    @Test func readsLoadMemoryAndDiskFromFixtureProc() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("2.50 1.20 0.80 3/412 12345\n", to: "proc/loadavg")
@@ -14,7 +14,7 @@ import Testing
             to: "proc/meminfo")
         let collector = HostFactsCollector(
             procRoot: dir.path + "/proc", fallbackDirectory: dir.path, dockerRootDir: { nil })
-        let facts = collector.collect()
+        let facts = await collector.collect()
         #expect(facts.load1 == 2.5)
         #expect(facts.loadSource == dir.path + "/proc/loadavg")
         #expect(facts.memoryUsedPercent == 75)
@@ -33,10 +33,11 @@ import Testing
         #expect(json["sources"]?["memory"]?.stringValue?.hasSuffix("(MemTotal, MemAvailable)") == true)
     }
 
-    @Test func diskMatchesStatvfsOfTheChosenPath() throws {
+    @Test func diskMatchesStatvfsOfTheChosenPath() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let facts = HostFactsCollector(diskPath: dir.path, fallbackDirectory: "/", dockerRootDir: { nil }).collect()
+        let facts = await HostFactsCollector(diskPath: dir.path, fallbackDirectory: "/", dockerRootDir: { nil })
+            .collect()
         var stats = statvfs()
         #expect(statvfs(dir.path, &stats) == 0)
         let expected = Double(stats.f_bavail) * Double(stats.f_frsize) / 1e9
@@ -44,21 +45,21 @@ import Testing
         #expect(facts.diskSource == "statvfs \(dir.path) (configured)")
     }
 
-    @Test func dockerDataRootWinsWhenDockerAnswers() throws {
+    @Test func dockerDataRootWinsWhenDockerAnswers() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let root = dir.path
-        let facts = HostFactsCollector(fallbackDirectory: "/", dockerRootDir: { root }).collect()
+        let facts = await HostFactsCollector(fallbackDirectory: "/", dockerRootDir: { root }).collect()
         #expect(facts.diskPath == root)
         #expect(facts.diskSource == "statvfs \(root) (docker info DockerRootDir)")
     }
 
-    @Test func unreadableFactsAreProblemsNotZeros() throws {
+    @Test func unreadableFactsAreProblemsNotZeros() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("garbage\n", to: "proc/loadavg")
         try dir.write("MemTotal: 100 kB\n", to: "proc/meminfo")
-        let facts = HostFactsCollector(
+        let facts = await HostFactsCollector(
             procRoot: dir.path + "/proc", diskPath: dir.path + "/missing", fallbackDirectory: "/",
             dockerRootDir: { nil }
         ).collect()
@@ -74,8 +75,8 @@ import Testing
 
     /// Linux only (the facts come from /proc): on a system without /proc it shows as skipped, not passed.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/loadavg"), "no /proc on this system"))
-    func realKernelFactsAreRead() throws {
-        let facts = HostFactsCollector(fallbackDirectory: "/").collect()
+    func realKernelFactsAreRead() async throws {
+        let facts = await HostFactsCollector(fallbackDirectory: "/").collect()
         #expect(facts.load1 != nil)
         #expect(facts.memoryUsedPercent != nil)
         #expect((0...100).contains(facts.memoryUsedPercent!))
@@ -114,60 +115,60 @@ import Testing
         return (dir, asker, root)
     }
 
-    @Test func askedOnceWhileTheEngineSocketIsTheSame() throws {
+    @Test func askedOnceWhileTheEngineSocketIsTheSame() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
-        #expect(root.resolve() == dir.path + "/data-root")
-        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
         #expect(asker.calls == 1)
     }
 
-    @Test func aRestartedEngineIsAskedAgain() throws {
+    @Test func aRestartedEngineIsAskedAgain() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
-        _ = root.resolve()
+        _ = await root.resolve()
         // The engine restarts: a new socket replaces the old one (created before the old one goes: another inode).
         try dir.write("", to: "docker.sock.new")
         #expect(rename(dir.path + "/docker.sock.new", dir.path + "/docker.sock") == 0)
         try FileManager.default.createDirectory(atPath: dir.path + "/moved", withIntermediateDirectories: true)
         asker.answer = dir.path + "/moved"
-        #expect(root.resolve() == dir.path + "/moved")
+        await #expect(root.resolve() == dir.path + "/moved")
         #expect(asker.calls == 2)
     }
 
-    @Test func aDataRootThatIsGoneIsAskedAgain() throws {
+    @Test func aDataRootThatIsGoneIsAskedAgain() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
-        _ = root.resolve()
+        _ = await root.resolve()
         try FileManager.default.removeItem(atPath: dir.path + "/data-root")
-        #expect(root.resolve() == dir.path + "/data-root")
+        await #expect(root.resolve() == dir.path + "/data-root")
         #expect(asker.calls == 2)
     }
 
-    @Test func noAnswerIsNotCachedAndNoSocketMeansNoCache() throws {
+    @Test func noAnswerIsNotCachedAndNoSocketMeansNoCache() async throws {
         let (dir, asker, root) = try rig(nil)
         defer { dir.remove() }
-        #expect(root.resolve() == nil)
-        #expect(root.resolve() == nil)
+        await #expect(root.resolve() == nil)
+        await #expect(root.resolve() == nil)
         #expect(asker.calls == 2)
         var missing = root
         missing.socketPath = dir.path + "/no-such.sock"
         asker.answer = dir.path + "/data-root"
-        _ = missing.resolve()
-        _ = missing.resolve()
+        _ = await missing.resolve()
+        _ = await missing.resolve()
         #expect(asker.calls == 4)
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/cache/root"))
     }
 
-    @Test func aForeignOrGarbledCacheIsNotTrusted() throws {
+    @Test func aForeignOrGarbledCacheIsNotTrusted() async throws {
         let (dir, asker, root) = try rig("data-root")
         defer { dir.remove() }
         try dir.write("v1 1:2:3.4 /var/run/docker.sock\n/etc\n", to: "cache/root")
-        #expect(root.resolve() == dir.path + "/data-root")
+        #expect(await root.resolve() == dir.path + "/data-root")
         try dir.write("garbage", to: "cache/root")
         var fresh = root
         fresh.cacheFile = dir.url.appendingPathComponent("cache/root")
-        #expect(fresh.resolve() == dir.path + "/data-root")
+        #expect(await fresh.resolve() == dir.path + "/data-root")
         #expect(asker.calls == 2)
     }
 

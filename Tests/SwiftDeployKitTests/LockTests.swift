@@ -12,15 +12,15 @@ import Testing
         DeployLock(project: project, directory: dir.url.appendingPathComponent("locks"))
     }
 
-    @Test func secondHolderIsRefusedNamingTheFirstAndNothingWasChanged() throws {
+    @Test func secondHolderIsRefusedNamingTheFirstAndNothingWasChanged() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let first = try lock(dir).acquire(
+        let first = try await lock(dir).acquire(
             LockHolder(
                 who: "alice", host: ProcessInfo.processInfo.hostName, pid: getpid(),
                 action: "deploy", since: Date(), manifest: "/srv/a/manifest.yaml"))
-        let error = #expect(throws: LockError.self) {
-            try lock(dir).acquire(LockHolder.current(action: "promote canary"))
+        let error = await #expect(throws: LockError.self) {
+            try await lock(dir).acquire(LockHolder.current(action: "promote canary"))
         }
         let message = error?.errorDescription ?? ""
         #expect(
@@ -37,15 +37,15 @@ import Testing
         first.release()
         #expect(!lock(dir).isHeld())
         // A clean release leaves an empty description: the next holder finds nothing interrupted.
-        let again = try lock(dir).acquire(LockHolder.current(action: "promote canary"))
+        let again = try await lock(dir).acquire(LockHolder.current(action: "promote canary"))
         #expect(again.pending.isEmpty)
         again.release()
     }
 
-    @Test func theLockFileIsNamedByTheProjectAndHoldsTheDescriptionWhileHeld() throws {
+    @Test func theLockFileIsNamedByTheProjectAndHoldsTheDescriptionWhileHeld() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let grant = try lock(dir).acquire(
+        let grant = try await lock(dir).acquire(
             LockHolder(
                 who: "bob", host: "h1", pid: 42, action: "deploy",
                 since: Date(timeIntervalSince1970: 1_800_000_000)))
@@ -65,13 +65,13 @@ import Testing
         #expect(DeployLock(project: "shop", directory: URL(fileURLWithPath: "/x")).url.path == "/x/shop.lock")
     }
 
-    @Test func aHolderThatEndsWhileHoldingIsReleasedByTheKernelAndReportedToTheNext() throws {
+    @Test func aHolderThatEndsWhileHoldingIsReleasedByTheKernelAndReportedToTheNext() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        let crashed = try lock(dir).acquire(
+        let crashed = try await lock(dir).acquire(
             LockHolder(who: "carol", host: "h", pid: 7, action: "promote canary", since: Date()))
         crashed.abandon()  // what SIGKILL does: the kernel drops the flock, the description stays
-        let next = try lock(dir).acquire(LockHolder.current(action: "deploy"))
+        let next = try await lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { next.release() }
         #expect(next.pending.map(\.who) == ["carol"])
         #expect(next.pending.first?.action == "promote canary")
@@ -82,27 +82,29 @@ import Testing
         #expect(lock(dir).read()?.pid == getpid())
     }
 
-    @Test func anInterruptedHolderIsNotLostWhenItsSuccessorEndsTooBeforeRecordingIt() throws {
+    @Test func anInterruptedHolderIsNotLostWhenItsSuccessorEndsTooBeforeRecordingIt() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
-        try lock(dir).acquire(LockHolder(who: "dave", host: "h", pid: 1, action: "deploy", since: Date())).abandon()
-        try lock(dir).acquire(LockHolder(who: "erin", host: "h", pid: 2, action: "teardown", since: Date())).abandon()
-        let third = try lock(dir).acquire(LockHolder.current(action: "deploy"))
+        try await lock(dir).acquire(LockHolder(who: "dave", host: "h", pid: 1, action: "deploy", since: Date()))
+            .abandon()
+        try await lock(dir).acquire(LockHolder(who: "erin", host: "h", pid: 2, action: "teardown", since: Date()))
+            .abandon()
+        let third = try await lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { third.release() }
         #expect(third.pending.map(\.who) == ["dave", "erin"])
     }
 
-    @Test func anUnreadableDescriptionIsReportedAsSuch() throws {
+    @Test func anUnreadableDescriptionIsReportedAsSuch() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         try dir.write("garbage", to: "locks/lockproj.lock")
-        let grant = try lock(dir).acquire(LockHolder.current(action: "deploy"))
+        let grant = try await lock(dir).acquire(LockHolder.current(action: "deploy"))
         defer { grant.release() }
         #expect(grant.pending.count == 1)
         #expect(grant.pending.first?.action.contains("unreadable: \"garbage\"") == true)
     }
 
-    @Test func aSymlinkInPlaceOfTheLockFileIsRefused() throws {
+    @Test func aSymlinkInPlaceOfTheLockFileIsRefused() async throws {
         let dir = try TemporaryDirectory(prefix: "lock")
         defer { dir.remove() }
         try dir.write("precious", to: "victim")
@@ -111,7 +113,7 @@ import Testing
         try FileManager.default.createSymbolicLink(
             atPath: dir.url.appendingPathComponent("locks/lockproj.lock").path,
             withDestinationPath: dir.url.appendingPathComponent("victim").path)
-        #expect(throws: LockError.self) { try lock(dir).acquire(LockHolder.current(action: "deploy")) }
+        await #expect(throws: LockError.self) { try await lock(dir).acquire(LockHolder.current(action: "deploy")) }
         #expect(try dir.read("victim") == "precious")
     }
 
@@ -122,7 +124,7 @@ import Testing
         let grants = await withTaskGroup(of: LockGrant?.self) { group in
             for index in 0..<16 {
                 group.addTask {
-                    try? lock.acquire(
+                    try? await lock.acquire(
                         LockHolder(
                             who: "u\(index)", host: ProcessInfo.processInfo.hostName, pid: getpid(),
                             action: "deploy", since: Date()))

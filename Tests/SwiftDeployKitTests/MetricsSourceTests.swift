@@ -220,18 +220,13 @@ final class MovingMetrics: @unchecked Sendable {
             """
         let configURL = try dir.write(config, to: "prometheus.yml")
         let port = try LoopbackPort.forServer()  // the server binds it
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
-            "--web.listen-address=127.0.0.1:\(port)",
-        ]
         let log = try dir.write("", to: "prometheus.log")
-        let logHandle = try FileHandle(forWritingTo: log)
-        process.standardOutput = logHandle
-        process.standardError = logHandle
-        try process.run()
-        defer { process.stop(grace: 5) }
+        let process = try TestServer(
+            [
+                binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
+                "--web.listen-address=127.0.0.1:\(port)",
+            ], log: log)
+        defer { process.stop() }
 
         let source = PrometheusMetricsSource(
             baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))

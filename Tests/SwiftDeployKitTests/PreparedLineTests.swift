@@ -85,14 +85,14 @@ struct PreparedLineTests {
 
     /// The verdict over a history with a broken chain at line N, an escaped and unicode line and a torn last
     /// line is the same with one thread as with several (and what the one-thread walk says).
-    @Test func verifyAndReportAgreeWithTheOneThreadPass() throws {
+    @Test func verifyAndReportAgreeWithTheOneThreadPass() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: localEnvironment)
         for n in 0..<3_000 {
             let message = n % 7 == 0 ? "naïve \"quoted\" \\ back\tslash ✓ \u{1F680} #\(n)" : "line \(n)"
-            try log.append(HistoryEntry(event: n % 3 == 0 ? .gate : .status, outcome: "ok", message: message))
+            try await log.append(HistoryEntry(event: n % 3 == 0 ? .gate : .status, outcome: "ok", message: message))
         }
         var lines = try historyLines(url)
         lines[1_234] = lines[1_234].replacingOccurrences(of: "\"outcome\":\"ok\"", with: "\"outcome\":\"failed\"")
@@ -114,7 +114,7 @@ struct PreparedLineTests {
         #expect(verified.chain.tornCount == 1)
 
         let output = dir.url.appendingPathComponent("audit.json")
-        let report = try AuditReport.write(history: url, to: output, format: .json)
+        let report = try await AuditReport.write(history: url, to: output, format: .json)
         #expect(report.chain == verifier.status)
         #expect(report.records == 3_000)
         #expect(report.events == ["gate": 1_000, "status": 2_000])

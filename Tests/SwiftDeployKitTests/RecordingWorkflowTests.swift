@@ -34,9 +34,9 @@ import Testing
         let files: [URL]
         private(set) var filesPresentAtRecord: [Bool] = []
         init(files: [URL]) { self.files = files }
-        func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+        func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
             filesPresentAtRecord.append(files.allSatisfy { FileManager.default.fileExists(atPath: $0.path) })
-            return try inner.record(record, manifest: manifest)
+            return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
         func recent(since: Date) throws -> [RecordedLifecycle] { try inner.recent(since: since) }
@@ -45,15 +45,15 @@ import Testing
 
     // MARK: init
 
-    @Test func initRecordsWhatItWroteOnceTheFilesAreWritten() throws {
+    @Test func initRecordsWhatItWroteOnceTheFilesAreWritten() async throws {
         let dir = try Self.project()
         defer { dir.remove() }
         let manifest = try ManifestLoader().load(from: dir.url.appendingPathComponent("manifest.yaml"))
         let witness = DiskWitness(files: [manifest.nginxConfigURL, manifest.composeFileURL])
-        let first = try InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: witness).run()
+        let first = try await InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: witness).run()
         #expect(first.recordingProblem == nil)
         #expect(first.files.map { $0.outcome } == [.created, .created])
-        let second = try InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: witness).run()
+        let second = try await InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: witness).run()
         #expect(second.files.map { $0.outcome } == [.unchanged, .unchanged])
         // Write-ahead order for init: the record states what was written, so it follows the writes.
         #expect(witness.filesPresentAtRecord == [true, true])
@@ -67,13 +67,13 @@ import Testing
         #expect(records.allSatisfy { $0.modeBefore == .stable && $0.modeAfter == .stable && $0.decision == nil })
     }
 
-    @Test func initWritesTheFilesEvenWhenTheHistoryCannotRecordIt() throws {
+    @Test func initWritesTheFilesEvenWhenTheHistoryCannotRecordIt() async throws {
         let dir = try Self.project()
         defer { dir.remove() }
         let manifest = try ManifestLoader().load(from: dir.url.appendingPathComponent("manifest.yaml"))
         let recorder = MemoryRecorder()
         recorder.failWrites("disk full")
-        let report = try InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: recorder).run()
+        let report = try await InitWorkflow(manifest: manifest, manifestName: "manifest.yaml", recorder: recorder).run()
         #expect(report.recordingProblem?.contains("disk full") == true, "\(report.recordingProblem ?? "nil")")
         #expect(FileManager.default.fileExists(atPath: manifest.nginxConfigURL.path))
         #expect(recorder.records.isEmpty)
@@ -81,11 +81,11 @@ import Testing
 
     /// The history line of `init` is what it was before it moved into the library: no runtime, no decision, the
     /// manifest's mode before and after, the manifest and thresholds hashes.
-    @Test func initsHistoryLineThroughTheOneRecorder() throws {
+    @Test func initsHistoryLineThroughTheOneRecorder() async throws {
         let dir = try Self.project()
         defer { dir.remove() }
         let manifest = try ManifestLoader().load(from: dir.url.appendingPathComponent("manifest.yaml"))
-        _ = try InitWorkflow(
+        _ = try await InitWorkflow(
             manifest: manifest, manifestName: "manifest.yaml", recorder: HistoryRecorder(manifest: manifest)
         ).run()
         let line = try #require(try Self.lines(manifest.historyURL).last)
@@ -99,11 +99,11 @@ import Testing
 
     // MARK: validate
 
-    @Test func validateRecordsItsOutcomeWithTheCountOfEachStatus() throws {
+    @Test func validateRecordsItsOutcomeWithTheCountOfEachStatus() async throws {
         let dir = try Self.project()
         defer { dir.remove() }
         let recorder = MemoryRecorder()
-        let report = ValidationWorkflow(
+        let report = await ValidationWorkflow(
             manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
             runner: ScriptedRunner([]), recorder: { _ in recorder }
         ).run()
@@ -121,12 +121,12 @@ import Testing
         #expect(record.details == ["checks": .object(counts)])
     }
 
-    @Test func validateOfAnInvalidManifestRecordsNothing() throws {
+    @Test func validateOfAnInvalidManifestRecordsNothing() async throws {
         let dir = try TemporaryDirectory(prefix: "recording")
         defer { dir.remove() }
         try dir.write("version: 1\nproject: Bad Name\n", to: "manifest.yaml")
         let recorder = MemoryRecorder()
-        let report = ValidationWorkflow(
+        let report = await ValidationWorkflow(
             manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
             runner: ScriptedRunner([]), recorder: { _ in recorder }
         ).run()
@@ -134,12 +134,12 @@ import Testing
         #expect(recorder.records.isEmpty)
     }
 
-    @Test func validateReportsAHistoryItCannotWrite() throws {
+    @Test func validateReportsAHistoryItCannotWrite() async throws {
         let dir = try Self.project()
         defer { dir.remove() }
         let recorder = MemoryRecorder()
         recorder.failWrites("read-only file system")
-        let report = ValidationWorkflow(
+        let report = await ValidationWorkflow(
             manifestURL: dir.url.appendingPathComponent("manifest.yaml"), displayPath: "manifest.yaml",
             runner: ScriptedRunner([]), recorder: { _ in recorder }
         ).run()
@@ -216,9 +216,9 @@ import Testing
         let inner = MemoryRecorder()
         let count: Int
         init(_ count: Int) { self.count = count }
-        func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+        func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
             if inner.records.count >= count { inner.failWrites("disk full") }
-            return try inner.record(record, manifest: manifest)
+            return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
         func recent(since: Date) throws -> [RecordedLifecycle] { try inner.recent(since: since) }

@@ -223,11 +223,11 @@ struct RolloutStateTests {
 
     func write(
         _ phase: RolloutPhase, _ details: [String: JSONValue], decision: PolicyDecision? = nil, manifest: Manifest
-    ) throws {
+    ) async throws {
         var all = details
         all["phase"] = .string(phase.rawValue)
         all["rollout_id"] = .string("r1")
-        try HistoryRecorder(manifest: manifest, manifestURL: manifest.fileURL)
+        try await HistoryRecorder(manifest: manifest, manifestURL: manifest.fileURL)
             .record(
                 LifecycleRecord(
                     event: .rollout, outcome: "ok", message: phase.rawValue, decision: decision, details: all),
@@ -242,22 +242,22 @@ struct RolloutStateTests {
         #expect(status.json["state"]?.stringValue == "none")
     }
 
-    @Test func aKilledCLIIsReportedAsInterruptedAtItsStep() throws {
+    @Test func aKilledCLIIsReportedAsInterruptedAtItsStep() async throws {
         let dir = try TemporaryDirectory(prefix: "rollout-state")
         defer { dir.remove() }
         let m = try manifest(in: dir)
         // A pid that cannot be alive: the CLI that wrote these records is gone.
         let dead: JSONValue = .int(Int64(Int32.max - 7))
-        try write(
+        try await write(
             .start,
             [
                 "image": "a/b:2", "version": "2", "steps": [20, 50, 100], "interval_ms": 5000, "sticky": true,
                 "on_inconclusive": "pause", "pid": dead,
             ], manifest: m)
-        try write(.step, ["step": 0, "weight": 20, "pid": dead], manifest: m)
+        try await write(.step, ["step": 0, "weight": 20, "pid": dead], manifest: m)
         let allow = PolicyDecision(domain: "canary", verdict: .allow, reasons: [], engine: "embedded", input: .null)
-        try write(.decision, ["step": 0, "weight": 20, "pid": dead], decision: allow, manifest: m)
-        try write(.step, ["step": 1, "weight": 50, "pid": dead], manifest: m)
+        try await write(.decision, ["step": 0, "weight": 20, "pid": dead], decision: allow, manifest: m)
+        try await write(.step, ["step": 1, "weight": 50, "pid": dead], manifest: m)
         let canary = ContainerStatus(
             id: "c", name: "x-app-canary-1", service: "app-canary", state: "running", image: "a/b:2",
             environment: ["APP_VERSION": "2"])
@@ -285,51 +285,52 @@ struct RolloutStateTests {
         #expect(status.steps == [20, 50, 100])
     }
 
-    @Test func aLiveCLIIsRunningAndTheEndIsTerminal() throws {
+    @Test func aLiveCLIIsRunningAndTheEndIsTerminal() async throws {
         let dir = try TemporaryDirectory(prefix: "rollout-state")
         defer { dir.remove() }
         let m = try manifest(in: dir)
         let me: JSONValue = .int(Int64(getpid()))
-        try write(
+        try await write(
             .start, ["image": "a/b:2", "version": "2", "steps": [100], "interval_ms": 5000, "pid": me], manifest: m)
-        try write(.step, ["step": 0, "weight": 100, "pid": me], manifest: m)
+        try await write(.step, ["step": 0, "weight": 100, "pid": me], manifest: m)
         let canary = ContainerStatus(id: "c", name: "c", service: "app-canary", state: "running", image: "a/b:2")
         // Running while this process holds the project lock for a rollout command.
         let lock = DeployLock(project: "state-test", directory: dir.url.appendingPathComponent("locks"))
-        let grant = try lock.acquire(LockHolder.current(action: "rollout start"))
+        let grant = try await lock.acquire(LockHolder.current(action: "rollout start"))
         #expect(try RolloutStateReader(manifest: m, lock: lock).status(containers: [canary]).state == .running)
         grant.release()
         #expect(try RolloutStateReader(manifest: m, lock: lock).status(containers: [canary]).state == .paused)
-        try write(.aborted, ["weight": 0, "pid": me], manifest: m)
+        try await write(.aborted, ["weight": 0, "pid": me], manifest: m)
         let ended = try RolloutStateReader(manifest: m, lock: lock).status(containers: [])
         #expect(ended.state == .aborted)
         #expect(ended.weight == 0)
     }
 
     /// A pause asked of a running rollout is acted on once: after `resume` the same request does not pause it again.
-    @Test func aRequestActedOnIsNotActedOnAgainAfterAResume() throws {
+    @Test func aRequestActedOnIsNotActedOnAgainAfterAResume() async throws {
         let dir = try TemporaryDirectory(prefix: "rollout-state")
         defer { dir.remove() }
         let m = try manifest(in: dir)
         let reader = RolloutStateReader(
             manifest: m, lock: DeployLock(project: "state-test", directory: dir.url.appendingPathComponent("locks")))
-        try write(.start, ["image": "a/b:2", "version": "2", "steps": [20, 100], "interval_ms": 5000], manifest: m)
-        try write(.step, ["step": 0, "weight": 20], manifest: m)
-        try write(.request, ["action": "pause"], manifest: m)
+        try await write(
+            .start, ["image": "a/b:2", "version": "2", "steps": [20, 100], "interval_ms": 5000], manifest: m)
+        try await write(.step, ["step": 0, "weight": 20], manifest: m)
+        try await write(.request, ["action": "pause"], manifest: m)
         #expect(try reader.requests(id: "r1") == ["pause"])
-        try write(.paused, ["step": 0, "weight": 20], manifest: m)
-        try write(.resumed, ["step": 0], manifest: m)
+        try await write(.paused, ["step": 0, "weight": 20], manifest: m)
+        try await write(.resumed, ["step": 0], manifest: m)
         #expect(try reader.requests(id: "r1").isEmpty)
-        try write(.request, ["action": "abort"], manifest: m)
+        try await write(.request, ["action": "abort"], manifest: m)
         #expect(try reader.requests(id: "r1") == ["abort"])
         #expect(try reader.requests(id: "another").isEmpty)
     }
 
-    @Test func runningInTheHistoryWithoutACandidateSaysSo() throws {
+    @Test func runningInTheHistoryWithoutACandidateSaysSo() async throws {
         let dir = try TemporaryDirectory(prefix: "rollout-state")
         defer { dir.remove() }
         let m = try manifest(in: dir)
-        try write(
+        try await write(
             .start,
             ["image": "a/b:2", "version": "2", "steps": [100], "interval_ms": 5000, "pid": .int(Int64(getpid()))],
             manifest: m)
@@ -340,7 +341,7 @@ struct RolloutStateTests {
 
 @Suite("rollout: the audit's Rollouts section")
 struct RolloutAuditTests {
-    @Test func rolloutsAreListedAndCounted() throws {
+    @Test func rolloutsAreListedAndCounted() async throws {
         let dir = try TemporaryDirectory(prefix: "rollout-audit")
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("manifest.yaml")
@@ -350,31 +351,32 @@ struct RolloutAuditTests {
         func rec(
             _ id: String, _ phase: RolloutPhase, _ details: [String: JSONValue] = [:], outcome: String = "ok",
             verdict: Verdict? = nil
-        ) throws {
+        ) async throws {
             var all = details
             all["phase"] = .string(phase.rawValue)
             all["rollout_id"] = .string(id)
             let decision = verdict.map {
                 PolicyDecision(domain: "canary", verdict: $0, reasons: [], engine: "embedded", input: .null)
             }
-            try recorder.record(
+            try await recorder.record(
                 LifecycleRecord(
                     event: .rollout, outcome: outcome, message: phase.rawValue, decision: decision, details: all),
                 manifest: m)
         }
-        try rec("a", .start, ["image": "shop/api:2", "version": "2"])
-        try rec("a", .step, ["step": 0, "weight": 20])
-        try rec("a", .decision, ["step": 0, "weight": 20], outcome: "allow", verdict: .allow)
-        try rec("a", .step, ["step": 1, "weight": 100])
-        try rec("a", .decision, ["step": 1, "weight": 100], outcome: "allow", verdict: .allow)
-        try rec("a", .promoted, ["weight": 0])
-        try rec("b", .start, ["image": "shop/api:3", "version": "3"])
-        try rec("b", .step, ["step": 0, "weight": 20])
-        try rec("b", .decision, ["step": 0, "weight": 20], outcome: "deny", verdict: .deny)
-        try rec("b", .aborted, ["weight": 0], outcome: "rolled-back")
+        try await rec("a", .start, ["image": "shop/api:2", "version": "2"])
+        try await rec("a", .step, ["step": 0, "weight": 20])
+        try await rec("a", .decision, ["step": 0, "weight": 20], outcome: "allow", verdict: .allow)
+        try await rec("a", .step, ["step": 1, "weight": 100])
+        try await rec("a", .decision, ["step": 1, "weight": 100], outcome: "allow", verdict: .allow)
+        try await rec("a", .promoted, ["weight": 0])
+        try await rec("b", .start, ["image": "shop/api:3", "version": "3"])
+        try await rec("b", .step, ["step": 0, "weight": 20])
+        try await rec("b", .decision, ["step": 0, "weight": 20], outcome: "deny", verdict: .deny)
+        try await rec("b", .aborted, ["weight": 0], outcome: "rolled-back")
 
         let out = dir.url.appendingPathComponent("audit.md")
-        let summary = try AuditReport.write(history: m.historyURL, to: out, format: .markdown, options: AuditOptions())
+        let summary = try await AuditReport.write(
+            history: m.historyURL, to: out, format: .markdown, options: AuditOptions())
         #expect(summary.delivery.rollouts == 2)
         #expect(summary.delivery.rolloutsPromoted == 1)
         #expect(summary.delivery.preventedFailures == 1)
@@ -384,7 +386,7 @@ struct RolloutAuditTests {
         #expect(md.contains("| shop/api:2 | 2 | 20% allow, 100% allow | promoted |"))
         #expect(md.contains("| shop/api:3 | 3 | 20% deny | aborted |"))
         let json = dir.url.appendingPathComponent("audit.json")
-        _ = try AuditReport.write(history: m.historyURL, to: json, format: .json, options: AuditOptions())
+        _ = try await AuditReport.write(history: m.historyURL, to: json, format: .json, options: AuditOptions())
         let doc = try JSONValue.parse(Data(contentsOf: json))
         #expect(doc["delivery"]?["prevented_failures"] == .int(1))
         if case .array(let list)? = doc["rollouts"] {

@@ -52,7 +52,7 @@ import Yams
             steps: String = "[50, 100]", onInconclusive: String = "pause",
             thresholds: ((inout [String: JSONValue]) -> Void)? = nil,
             extra: String = ""
-        ) throws {
+        ) async throws {
             dir = try TemporaryDirectory(prefix: "rollout-workflow")
             let sides = self.sides
             server = try LoopbackHTTPServer { request in
@@ -107,7 +107,7 @@ import Yams
             // Deployed: the plain files written and the stack up.
             let loaded = try ManifestLoader().load(from: url)
             try ConfigGenerator(manifest: loaded).write()
-            try runtime.up()
+            try await runtime.up()
         }
 
         var lock: DeployLock { DeployLock(project: "ro-test", directory: dir.url.appendingPathComponent("locks")) }
@@ -132,9 +132,10 @@ import Yams
                 progress: { _ in })
         }
 
-        func status() throws -> RolloutStatus {
+        func status() async throws -> RolloutStatus {
             let manifest = try ManifestLoader().load(from: url)
-            return try RolloutStateReader(manifest: manifest, lock: lock).status(containers: try runtime.containers())
+            return try RolloutStateReader(manifest: manifest, lock: lock).status(
+                containers: try await runtime.containers())
         }
 
         /// The history's lines, parsed.
@@ -170,7 +171,7 @@ import Yams
     }
 
     @Test func aHealthyCandidateIsPromotedWritingAheadEveryAction() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let report = try await rig.start()
@@ -179,9 +180,9 @@ import Yams
         let text = try String(contentsOf: rig.url, encoding: .utf8)
         #expect(text.contains("image: swiftdeploy/api:0.2.0   # the release"))
         #expect(text.contains("version: \"0.2.0\""))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(rig.runtime.app?.id != stableBefore.id, "stable is recreated on the new version when promoting")
-        #expect(try rig.status().state == .promoted)
+        await #expect(try rig.status().state == .promoted)
         let lines = try rig.history()
         Self.expectWriteAhead(lines)
         let actions = lines.filter { $0["event"]?.stringValue == "intent" }.compactMap {
@@ -198,13 +199,13 @@ import Yams
     /// recorded; `--override` proceeds and is audited (who, why) before the intent that names it.
     @Test(arguments: [Verdict.deny, .inconclusive])
     func theInfrastructurePolicyGatesTheStart(_ verdict: Verdict) async throws {
-        var rig = try Rig()
+        var rig = try await Rig()
         defer { rig.remove() }
         rig.gate = FakePolicyGate(["infrastructure": (verdict, ["free disk 1 GB is below 2 GB"])])
         let error = await #expect(throws: LifecycleError.self) { try await rig.start() }
         #expect(error?.errorDescription?.contains("free disk 1 GB is below 2 GB") == true)
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(
             try rig.history().compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
         #expect(try rig.history().first?["outcome"]?.stringValue == "refused")
@@ -222,7 +223,7 @@ import Yams
     /// A deny rolls back at once: weight 0, the candidate removed, and the stable container neither recreated nor
     /// restarted (same id), the rollback written ahead.
     @Test func aDeniedStepRollsBackWithoutTouchingStable() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.sides.canaryTraffic = (ok: 10, failed: 10)
         let stableBefore = try #require(rig.runtime.app)
@@ -233,8 +234,8 @@ import Yams
         #expect(rig.runtime.app?.id == stableBefore.id)
         #expect(!rig.runtime.calls.contains("recreate app"))
         #expect(rig.runtime.calls.contains("remove app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
-        let status = try rig.status()
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        let status = try await rig.status()
         #expect(status.state == .aborted)
         #expect(status.weight == 0)
         #expect(!(try rig.dir.read("nginx.conf")).contains("split_clients"))
@@ -246,7 +247,7 @@ import Yams
     /// pauses (exit 2) with the candidate left as it was: never promoted, never judged on an undefined limit.
     @Test(arguments: ["misspelt", "missing", "mistyped"])
     func aBrokenCanaryThresholdPausesTheRollout(_ kind: String) async throws {
-        let rig = try Rig(thresholds: { canary in
+        let rig = try await Rig(thresholds: { canary in
             switch kind {
             case "misspelt":
                 canary["max_p_valeu"] = canary["max_p_value"]
@@ -270,7 +271,7 @@ import Yams
                 report.decision?.reasons.contains { $0.contains("did you mean 'canary.max_p_value'") } == true,
                 "\(report.decision?.reasons ?? [])")
         }
-        let status = try rig.status()
+        let status = try await rig.status()
         #expect(status.state == .paused)
         #expect(status.step == 0 && status.weight == 50)
         #expect(!rig.runtime.calls.contains("recreate app"))
@@ -280,15 +281,15 @@ import Yams
 
     /// With `on_inconclusive: abort` an inconclusive step rolls back (exit 2), stable untouched, never promoted.
     @Test func anInconclusiveStepAbortsWhenAskedTo() async throws {
-        let rig = try Rig(onInconclusive: "abort", thresholds: { $0["max_p99_ratio"] = nil })
+        let rig = try await Rig(onInconclusive: "abort", thresholds: { $0["max_p99_ratio"] = nil })
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let report = try await rig.start()
         #expect(report.outcome == .aborted, "\(report.message)")
         #expect(report.exitStatus == .inconclusive)
         #expect(rig.runtime.app?.id == stableBefore.id)
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
-        #expect(try rig.status().state == .aborted)
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.status().state == .aborted)
         #expect(try ManifestLoader().load(from: rig.url).services.version == "0.1.0")
         Self.expectWriteAhead(try rig.history())
     }
@@ -301,7 +302,7 @@ import Yams
         ("NaN bucket", "http_request_duration_seconds_bucket{method=\"GET\",path=\"/\",le=\"+Inf\"}", "NaN"),
     ])
     func nonFiniteEvidenceIsInconclusiveNeverAllow(_ name: String, _ series: String, _ value: String) async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.sides.canaryText = { text in
             text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
@@ -332,7 +333,7 @@ import Yams
     /// A Swarm project is split through `docker exec` into the stack's nginx task on this node: a runtime that is not
     /// Swarm's (here the in-memory one) cannot do it, and is refused before any gate is asked or any record written.
     @Test func aSwarmProjectOnAnotherRuntimeIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let callsBefore = rig.runtime.calls
         let error = await #expect(throws: RolloutError.self) { try await rig.start() }
@@ -348,7 +349,7 @@ import Yams
     /// On Swarm, when the stack's nginx task does not run on this node (docker exec cannot reach it), `rollout start`
     /// is refused naming what to do, before any gate is asked, any record written or anything deployed.
     @Test func aSwarmProjectWhoseNginxRunsElsewhereIsRefusedBeforeAnythingIsAskedOrRecorded() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
@@ -391,10 +392,10 @@ import Yams
     /// otherwise be closed (an `interrupted` record written) by a `rollout start` that then says "nothing was
     /// recorded".
     @Test func aSwarmRefusalRecordsNothingEvenWithAnInterruptedCommandPending() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
-        let crashed = try rig.context().beginAction("rollout start")
-        _ = try crashed.intend(action: "rollout start", message: "about to start the candidate")
+        let crashed = try await rig.context().beginAction("rollout start")
+        _ = try await crashed.intend(action: "rollout start", message: "about to start the candidate")
         crashed.grant.abandon()
         let historyBefore = try rig.dir.read("history.jsonl")
         let runner = ScriptedRunner([
@@ -467,8 +468,8 @@ import Yams
     /// keeps running the previous one. What the master loaded is asked on the admin listener after the reload: a
     /// different weight is an error naming the container and the weights expected and loaded, and the previous config
     /// and label are put back and nginx reloaded on them.
-    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func aReloadTheMasterRejectsIsDetectedAndThePreviousSplitPutBack() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
         let (split, swarm, runner) = try swarmSplit(
@@ -480,8 +481,9 @@ import Yams
             ])
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         guard
             case .swarmSplitPutBack(let cause, let restored, let failed, let runs, let container, let service)? = error
@@ -542,8 +544,8 @@ import Yams
     /// The read-back passes when nginx answers the weight set and the label holds it; a label that does not is an
     /// error too.
     @Test(arguments: [("20", true), ("35", false)])
-    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func theLoadedWeightIsComparedWithTheLabel(_ labelValue: String, _ passes: Bool) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (split, swarm, runner) = try swarmSplit(
             rig,
@@ -555,11 +557,13 @@ import Yams
         var workflow = split
         workflow.splitReadBackSeconds = 0.5
         if passes {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             #expect(runner.commands.contains { $0.starts(with: Self.adminRequest) })
         } else {
-            let error = #expect(throws: RolloutError.self) {
-                try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+            let error = await #expect(throws: RolloutError.self) {
+                try await workflow.setSwarmSplit(
+                    try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
             }
             guard case .swarmSplitPutBack(let cause, _, _, _, _, _)? = error else {
                 Issue.record("expected swarmSplitPutBack, got \(String(describing: error))")
@@ -576,8 +580,8 @@ import Yams
 
     /// The admin location answering the loaded weight is rendered into the config itself: the live form at each weight
     /// answers that weight, the Swarm config reads it from the label like the split.
-    @Test func theLoadedWeightIsRenderedIntoTheConfig() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func theLoadedWeightIsRenderedIntoTheConfig() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         for weight in [0, 20, 100] {
             let live = try swarmLive(rig, weight: weight)
@@ -598,8 +602,8 @@ import Yams
     /// A `docker exec` that fails (the write, the move, the reload) is Docker's failure, named with its command and
     /// container, not nginx refusing the templates.
     @Test(arguments: [["bash"], ["mv"], ["nginx", "-s"]])
-    func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func aFailedExecIsNotBlamedOnTheTemplates(_ command: [String]) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         var (workflow, swarm, _) = try swarmSplit(
             rig,
@@ -611,8 +615,9 @@ import Yams
                 )
             ])
         workflow.splitReadBackSeconds = 0.3
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         let message = error?.errorDescription ?? ""
         if case .nginxRejected? = error { Issue.record("reported as nginx refusing the configuration: \(message)") }
@@ -624,8 +629,8 @@ import Yams
 
     /// A weight change failing after the new config was moved over nginx's running copy (the reload fails): the
     /// previous config and label are put back and nginx reloaded before the error is reported.
-    @Test func aSwarmSplitFailingAfterTheMovePutsThePreviousConfigAndLabelBack() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func aSwarmSplitFailingAfterTheMovePutsThePreviousConfigAndLabelBack() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let previous = try swarmLive(rig, weight: 35)
         var (workflow, swarm, runner) = try swarmSplit(
@@ -638,8 +643,9 @@ import Yams
                 ),
             ])
         workflow.splitReadBackSeconds = 0.3
-        #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
+        await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 50), weight: 50, label: "step 2", runtime: swarm)
         }
         let labels = runner.commands.filter { $0.starts(with: ["docker", "service", "update"]) }.compactMap {
             $0.first { $0.hasPrefix(CanaryContext.swarmWeightLabel) }
@@ -659,8 +665,8 @@ import Yams
 
     /// docker-stack.yml takes the new weight only once the live change succeeded: after `nginx -t` refused it, the file
     /// still holds what runs.
-    @Test func theStackFileKeepsTheRunningWeightWhenALiveChangeFails() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func theStackFileKeepsTheRunningWeightWhenALiveChangeFails() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let canary = CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true)
@@ -685,8 +691,8 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [emerg] no space left", status: 1)
                 ),
             ])
-        #expect(throws: RolloutError.self) {
-            try workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm)
+        await #expect(throws: RolloutError.self) {
+            try await workflow.applySwarm(canary, manifest: manifest, label: "step 1", runtime: swarm)
         }
         #expect(
             !runner.commands.contains { $0.starts(with: ["docker", "stack", "deploy"]) },
@@ -695,8 +701,8 @@ import Yams
     }
 
     /// `nginx -t` refusing the new config is still nginx's refusal (the templates).
-    @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func nginxRefusingTheLiveConfigOnSwarmBlamesTheConfig() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, swarm, _) = try swarmSplit(
             rig,
@@ -706,8 +712,9 @@ import Yams
                     ScriptedRunner.ok(stderr: "nginx: [emerg] unknown directive \"x\"", status: 1)
                 )
             ])
-        let error = #expect(throws: RolloutError.self) {
-            try workflow.setSwarmSplit(try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
+        let error = await #expect(throws: RolloutError.self) {
+            try await workflow.setSwarmSplit(
+                try swarmLive(rig, weight: 20), weight: 20, label: "step 1", runtime: swarm)
         }
         guard case .nginxRejected? = error else {
             Issue.record("expected nginxRejected, got \(String(describing: error))")
@@ -720,7 +727,7 @@ import Yams
     /// any record written or anything deployed.
     @Test(arguments: ["0123456789abcdef", ""])
     func onSwarmAnUndeployedManifestIsRefusedBeforeAnythingIsAskedOrRecorded(_ running: String) async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
@@ -764,8 +771,8 @@ import Yams
     /// A rollout's stack deploy pins stable to the image its service runs (read from its Swarm spec, digest included)
     /// and passes `--resolve-image never`: a `services.image` changed in the manifest, or its tag moved in a registry,
     /// does not reach stable.
-    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func onSwarmARolloutsStackDeployPinsStableAndResolvesNoImage() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let running = "swiftdeploy/api:0.1.0@sha256:" + String(repeating: "c", count: 64)
         let (workflow, swarm, runner) = try swarmSplit(
@@ -784,7 +791,7 @@ import Yams
             ])
         var manifest = try ManifestLoader().load(from: rig.url)
         manifest.services.image = "swiftdeploy/api:0.1.9"  // edited, not deployed
-        try workflow.applySwarm(
+        try await workflow.applySwarm(
             CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
             label: "the candidate at 0%", runtime: swarm)
         let deploy = try #require(
@@ -808,7 +815,7 @@ import Yams
     /// `rollout status` on Swarm: nginx's weight label beside the history's weight (a difference is a note naming what
     /// to do, a label that cannot be read is said, not hidden) and each side's replicas, a non-running one named.
     @Test func statusShowsTheLabelsWeightAndEachSidesReplicas() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let manifest = try ManifestLoader().load(from: rig.url)
@@ -885,7 +892,7 @@ import Yams
     /// starts a rollback. (`abort` is not refused: it takes the label path, see below.)
     @Test(arguments: ["resume", "pause", "promote"])
     func onSwarmResumeAndControlAreRefusedWhereNginxDoesNotRun(_ action: String) async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
         let before = try rig.dir.read("history.jsonl")
@@ -914,11 +921,11 @@ import Yams
     /// Finishing when nginx's task moved away since the rollout started: refused before the intent, recorded as a
     /// pause (outcome `nginx-moved`) naming where to run `rollout promote`; nothing deployed or exec'd.
     @Test func onSwarmFinishingIsRefusedAndRecordedPausedWhenNginxMoved() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let (workflow, runner) = try await pausedOnSwarm(rig)
-        let plan = try #require(try workflow.plan(of: try rig.status()))
-        let session = try workflow.context.beginAction("rollout promote")
+        let plan = try await #require(try workflow.plan(of: try rig.status()))
+        let session = try await workflow.context.beginAction("rollout promote")
         defer { session.release() }
         let error = await #expect(throws: RolloutError.self) {
             _ = try await workflow.finish(plan: plan, decision: nil, session: session, progress: { _ in })
@@ -948,7 +955,7 @@ import Yams
     /// with it), the candidate's service removed by name, no stack deployed (stable and nginx otherwise untouched), and
     /// the rollback record says nginx was replaced.
     @Test func onSwarmAnAbortWhereNginxDoesNotRunTakesTheLabelPathAndDeploysNoStack() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
@@ -1002,9 +1009,9 @@ import Yams
     /// One holder at a time: while another process holds the project lock, every acting rollout command is refused
     /// naming the holder, before anything is changed or recorded.
     @Test func aSecondHolderIsRefusedBeforeAnythingChanges() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
-        let other = try rig.lock.acquire(
+        let other = try await rig.lock.acquire(
             LockHolder(who: "alice", host: "build-1", pid: 4242, action: "deploy", since: Date()))
         defer { other.release() }
         let callsBefore = rig.runtime.calls
@@ -1018,7 +1025,7 @@ import Yams
     /// A rollout is running only while its CLI holds the lock: the same records with the lock free are an
     /// interrupted (paused) rollout, which `resume` continues from its step and finishes.
     @Test func anInterruptedRolloutIsPausedAndResumedFromItsStep() async throws {
-        let rig = try Rig(steps: "[30, 100]")
+        let rig = try await Rig(steps: "[30, 100]")
         defer { rig.remove() }
         // Pause on a broken limit, then repair it and resume: the step is judged again, then the last one.
         let good = try rig.dir.read("thresholds.json")
@@ -1030,7 +1037,7 @@ import Yams
         }
         try rig.dir.write(broken.jsonString(pretty: true), to: "thresholds.json")
         #expect(try await rig.start().outcome == .paused)
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         try rig.dir.write(good, to: "thresholds.json")
         let resumed = try await rig.workflow().resume(progress: { _ in })
         #expect(resumed.outcome == .promoted, "\(resumed.message)")
@@ -1053,7 +1060,7 @@ import Yams
     /// `rollout promote` on a paused rollout skips the remaining steps, recorded as an override (who, why) before
     /// it acts; the finish is written ahead like every other change.
     @Test func promotingAPausedRolloutIsAnAuditedOverride() async throws {
-        let rig = try Rig(steps: "[20, 50, 100]")
+        let rig = try await Rig(steps: "[20, 50, 100]")
         defer { rig.remove() }
         try await Self.paused(rig)
         let report = try await rig.workflow().control(
@@ -1075,7 +1082,7 @@ import Yams
 
     /// `rollout abort` on a paused rollout: traffic back on stable, the candidate removed, stable untouched.
     @Test func abortingAPausedRolloutLeavesStableAsItWas() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let stableBefore = try #require(rig.runtime.app)
         let nginxBefore = try rig.dir.read("nginx.conf")
@@ -1085,9 +1092,9 @@ import Yams
         #expect(report.outcome == .rolledBack)
         #expect(rig.runtime.app?.id == stableBefore.id)
         #expect(!rig.runtime.calls.contains("recreate app"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         #expect(try rig.dir.read("nginx.conf") == nginxBefore)
-        #expect(try rig.status().state == .aborted)
+        await #expect(try rig.status().state == .aborted)
         await #expect(throws: RolloutError.self) {
             try await rig.workflow().control("abort", override: nil, progress: { _ in })
         }
@@ -1097,7 +1104,7 @@ import Yams
     /// A deploy or promote during a paused rollout would re-render the files without the candidate while nginx keeps
     /// the split: both are refused, recorded, and change nothing until the rollout is resumed, promoted or aborted.
     @Test func deployAndPromoteAreRefusedWhileARolloutIsPaused() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let nginx = try rig.dir.read("nginx.conf")
@@ -1126,7 +1133,7 @@ import Yams
     /// `rollout abort` then brought the whole stack back): it is refused, recorded, and removes nothing, naming
     /// `rollout abort`; once the rollout is aborted, teardown works.
     @Test func teardownIsRefusedWhileARolloutIsPaused() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let calls = rig.runtime.calls.count
@@ -1136,21 +1143,21 @@ import Yams
         #expect(
             error?.errorDescription?.contains("swiftdeploy rollout abort") == true, "\(error?.errorDescription ?? "")")
         #expect(!rig.runtime.calls.dropFirst(calls).contains("down"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "app-canary", "nginx"])
         let refused = try rig.history().filter { $0["outcome"]?.stringValue == "refused" }.compactMap {
             $0["event"]?.stringValue
         }
         #expect(refused == ["teardown"])
         _ = try await rig.workflow().control("abort", override: nil, progress: { _ in })
         _ = try await TeardownWorkflow(context: try rig.context()).run()
-        #expect(try rig.runtime.containers().isEmpty)
+        await #expect(try rig.runtime.containers().isEmpty)
     }
 
     /// A Swarm rollback when no service of the stack exists (removed by hand, `docker stack rm`) deploys nothing: it
     /// used to `docker stack deploy` the whole stack back. The files are written without the candidate and the
     /// rollout is ended with a record saying so.
     @Test func aSwarmRollbackWithNoStackLeftDeploysNothing() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("")),
@@ -1170,7 +1177,7 @@ import Yams
             image: "swiftdeploy/api:0.2.0", version: "0.2.0", steps: [50, 100],
             interval: context.manifest.rollout.interval,
             sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
-        let session = try context.beginAction("rollout abort")
+        let session = try await context.beginAction("rollout abort")
         defer { session.release() }
         try await workflow.rollback(
             plan: plan, manifest: context.manifest, outcome: "aborted", reason: "aborted on request", session: session,
@@ -1192,7 +1199,7 @@ import Yams
     /// paused with the candidate serving. The fake runtime raises Swarm's own error (a Swarm engine cannot be
     /// scripted this far without one; the error's text is SwarmRuntime's).
     @Test func aPromotionRolledBackBySwarmPutsTheManifestBackOnStable() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         rig.runtime.recreateErrors["app"] = .swarmRolledBack(
             service: "ro-test_app", state: "rollback_completed",
@@ -1216,7 +1223,7 @@ import Yams
         #expect(last["details"]?["phase"]?.stringValue == "paused")
         #expect(last["outcome"]?.stringValue == "stable-update-rolled-back", "\(last)")
         #expect(last["details"]?["restored_image"]?.stringValue == "swiftdeploy/api:0.1.0")
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         // The abort returns traffic to stable without touching it: no update to the failing image.
         let calls = rig.runtime.calls.count
         rig.runtime.recreateErrors = [:]
@@ -1228,31 +1235,31 @@ import Yams
     }
 
     @Test func theStateIsRunningOnlyWhileItsCLIHoldsTheLock() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let recorder = HistoryRecorder(manifest: manifest, manifestURL: rig.url)
-        func write(_ phase: RolloutPhase, _ details: [String: JSONValue]) throws {
+        func write(_ phase: RolloutPhase, _ details: [String: JSONValue]) async throws {
             var all = details
             all["phase"] = .string(phase.rawValue)
             all["rollout_id"] = .string("r1")
             all["pid"] = .int(Int64(getpid()))
-            try recorder.record(
+            try await recorder.record(
                 LifecycleRecord(event: .rollout, outcome: "ok", message: phase.rawValue, details: all),
                 manifest: manifest)
         }
-        try write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
-        try write(.step, ["step": 0, "weight": 50])
+        try await write(.start, ["image": "a/b:2", "version": "2", "steps": [50, 100], "interval_ms": 1000])
+        try await write(.step, ["step": 0, "weight": 50])
         // This process is alive but holds no lock: the CLI that wrote these is not at work.
-        #expect(try rig.status().state == .paused)
-        #expect(try rig.status().interrupted)
-        let grant = try rig.lock.acquire(LockHolder.current(action: "rollout start"))
-        #expect(try rig.status().state == .running)
+        await #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().interrupted)
+        let grant = try await rig.lock.acquire(LockHolder.current(action: "rollout start"))
+        await #expect(try rig.status().state == .running)
         grant.release()
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
         // Held by this process for something other than a rollout: not the rollout running.
-        let deploy = try rig.lock.acquire(LockHolder.current(action: "deploy"))
+        let deploy = try await rig.lock.acquire(LockHolder.current(action: "deploy"))
         defer { deploy.release() }
-        #expect(try rig.status().state == .paused)
+        await #expect(try rig.status().state == .paused)
     }
 }

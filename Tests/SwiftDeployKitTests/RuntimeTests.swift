@@ -37,17 +37,17 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
 }
 
 @Suite struct RuntimeTests {
-    @Test func composeV2IsPreferredWhenItAnswers() throws {
+    @Test func composeV2IsPreferredWhenItAnswers() async throws {
         let runner = ScriptedRunner([
             (["docker", "compose", "version"], ScriptedRunner.ok("v2.27.1\n")),
             (["docker-compose"], ScriptedRunner.ok("1.29.2\n")),
         ])
         #expect(
-            try ComposeDetector(runner: runner).detectCompose()
+            try await ComposeDetector(runner: runner).detectCompose()
                 == ComposeCommand(executable: "docker", prefix: ["compose"], version: "2.27.1"))
     }
 
-    @Test func composeV1IsTheFallback() throws {
+    @Test func composeV1IsTheFallback() async throws {
         let runner = ScriptedRunner([
             (
                 ["docker", "compose", "version"],
@@ -56,16 +56,18 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
             (["docker-compose", "version"], ScriptedRunner.ok("1.29.2\n")),
         ])
         #expect(
-            try ComposeDetector(runner: runner).detectCompose()
+            try await ComposeDetector(runner: runner).detectCompose()
                 == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
     }
 
-    @Test func neitherComposeNamesBothAttempts() throws {
+    @Test func neitherComposeNamesBothAttempts() async throws {
         let runner = ScriptedRunner([
             (["docker", "compose"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),
             (["docker-compose"], .failure(.programNotFound(program: "docker-compose"))),
         ])
-        let error = #expect(throws: RuntimeError.self) { try ComposeDetector(runner: runner).detectCompose() }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await ComposeDetector(runner: runner).detectCompose()
+        }
         #expect(
             error == .composeMissing(v2: "docker: unknown command: docker compose", v1: "docker-compose is not on PATH")
         )
@@ -73,7 +75,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         #expect(error?.errorDescription?.contains("'docker-compose' (v1) failed") == true)
     }
 
-    @Test func unreachableDaemonIsNotAMissingCompose() throws {
+    @Test func unreachableDaemonIsNotAMissingCompose() async throws {
         let runner = ScriptedRunner([
             (
                 ["docker", "info"],
@@ -83,8 +85,9 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
                     status: 1)
             )
         ])
-        let error = #expect(throws: RuntimeError.self) {
-            try ComposeDetector(runner: runner, environment: ["DOCKER_HOST": "unix:///tmp/none.sock"]).checkDaemon()
+        let error = await #expect(throws: RuntimeError.self) {
+            try await ComposeDetector(runner: runner, environment: ["DOCKER_HOST": "unix:///tmp/none.sock"])
+                .checkDaemon()
         }
         #expect(
             error
@@ -117,7 +120,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         #expect(ComposeRuntime.missingImage(in: output) == "swiftdeploy/api")
     }
 
-    @Test func upFailureBecomesTheMostSpecificError() throws {
+    @Test func upFailureBecomesTheMostSpecificError() async throws {
         let runner = ScriptedRunner([
             (["docker-compose", "version"], ScriptedRunner.ok("1.29.2")),
             (
@@ -127,11 +130,11 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         ])
         let runtime = ComposeRuntime(
             project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
-        #expect(
+        await #expect(
             throws: RuntimeError.portTaken(
                 port: 8080, detail: "Bind for 0.0.0.0:8080 failed: port is already allocated")
         ) {
-            try runtime.up()
+            try await runtime.up()
         }
         #expect(
             runner.commands.last == [
@@ -139,7 +142,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
             ])
     }
 
-    @Test func inspectionIsScopedByTheProjectLabel() throws {
+    @Test func inspectionIsScopedByTheProjectLabel() async throws {
         let inspect = """
             [{"Id":"abc","Name":"/shop_app_1","RestartCount":2,
               "State":{"Status":"running","ExitCode":0,"StartedAt":"2026-11-21T18:00:00.123456789Z",
@@ -152,7 +155,7 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         ])
         let runtime = ComposeRuntime(
             project: "shop", composeFile: URL(fileURLWithPath: "/x/docker-compose.yml"), runner: runner)
-        let containers = try runtime.containers()
+        let containers = try await runtime.containers()
         #expect(
             runner.commands.first == [
                 "docker", "ps", "-a", "-q", "--no-trunc", "--filter", "label=com.docker.compose.project=shop",
@@ -166,28 +169,28 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
         #expect(!app.isReady)
     }
 
-    @Test func processRunnerCapturesBothStreamsAndStatus() throws {
-        let result = try SystemCommandRunner().run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout: 10)
+    @Test func processRunnerCapturesBothStreamsAndStatus() async throws {
+        let result = try await SystemCommandRunner().run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout: 10)
         #expect(result.stdout == "out\n" && result.stderr == "err\n" && result.status == 3 && !result.timedOut)
         #expect(result.commandLine == "sh -c 'echo out; echo err >&2; exit 3'")
     }
 
-    @Test func processRunnerStopsAProgramAtItsTimeout() throws {
+    @Test func processRunnerStopsAProgramAtItsTimeout() async throws {
         let start = Date()
-        let result = try SystemCommandRunner().run(["sleep", "30"], timeout: 0.5)
+        let result = try await SystemCommandRunner().run(["sleep", "30"], timeout: 0.5)
         #expect(result.timedOut)
         #expect(Date().timeIntervalSince(start) < 5)
     }
 
-    @Test func processRunnerDrainsLargeOutput() throws {
-        let result = try SystemCommandRunner().run(
+    @Test func processRunnerDrainsLargeOutput() async throws {
+        let result = try await SystemCommandRunner().run(
             ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\000' x"], timeout: 20)
         #expect(result.stdout.count == 1_000_000)
     }
 
-    @Test func missingProgramIsNamed() {
-        #expect(throws: RuntimeError.programNotFound(program: "no-such-program-xyz")) {
-            try SystemCommandRunner().run(["no-such-program-xyz"], timeout: 5)
+    @Test func missingProgramIsNamed() async {
+        await #expect(throws: RuntimeError.programNotFound(program: "no-such-program-xyz")) {
+            try await SystemCommandRunner().run(["no-such-program-xyz"], timeout: 5)
         }
     }
 }

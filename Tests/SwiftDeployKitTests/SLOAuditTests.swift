@@ -11,17 +11,17 @@ import Testing
     static let fixture = RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl")
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    func report(_ format: AuditFormat, options: AuditOptions) throws -> (AuditSummary, String) {
+    func report(_ format: AuditFormat, options: AuditOptions) async throws -> (AuditSummary, String) {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let output = dir.url.appendingPathComponent(format.defaultFileName)
-        let summary = try AuditReport.write(history: Self.fixture, to: output, format: format, options: options)
+        let summary = try await AuditReport.write(history: Self.fixture, to: output, format: format, options: options)
         return (summary, try String(contentsOf: output, encoding: .utf8))
     }
 
     /// The fixture's six successful changes (three deploys, three promotes) all record commit cccc…, committed at
     /// 2026-05-01T09:00:00Z: lead times 600, 1800, 82800, 84300, 186600 and 187200 seconds.
-    @Test func leadTimeForChangesFromTheRecordedCommits() throws {
+    @Test func leadTimeForChangesFromTheRecordedCommits() async throws {
         let committed = HistoryTime.parse("2026-05-01T09:00:00.000Z")!.timeIntervalSince1970
         let asked = Counter()
         let options = AuditOptions(
@@ -30,7 +30,7 @@ import Testing
                 asked.increment()
                 return commit == String(repeating: "c", count: 40) ? committed : nil
             })
-        let (summary, json) = try report(.json, options: options)
+        let (summary, json) = try await report(.json, options: options)
         #expect(summary.delivery.leadTimeSamples == 6)
         #expect(summary.delivery.leadTimeUnknown == 0)
         #expect(summary.delivery.leadTimeSecondsMedian == 83_550)
@@ -39,7 +39,7 @@ import Testing
         let lead = try JSONValue.parse(Data(json.utf8))["delivery"]?["lead_time_seconds"]
         #expect(lead?["median"]?.doubleValue == 83_550)
         #expect(lead?["samples"] == 6)
-        let (_, markdown) = try report(.markdown, options: options)
+        let (_, markdown) = try await report(.markdown, options: options)
         #expect(
             markdown.contains(
                 "| Lead time for changes | median 23h 12m, max 2d 4h over 6 change(s), commit to deploy |"),
@@ -47,8 +47,9 @@ import Testing
     }
 
     /// Hostile: git does not know the commit. Lead time is unknown and says so, never a made-up zero.
-    @Test func unknownCommitsLeaveLeadTimeUnknown() throws {
-        let (summary, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, commitTime: { _ in nil }))
+    @Test func unknownCommitsLeaveLeadTimeUnknown() async throws {
+        let (summary, markdown) = try await report(
+            .markdown, options: AuditOptions(now: Self.now, commitTime: { _ in nil }))
         #expect(summary.delivery.leadTimeSecondsMedian == nil)
         #expect(summary.delivery.leadTimeUnknown == 6)
         #expect(
@@ -79,9 +80,9 @@ import Testing
         #expect(abs((availability.budgetUsed ?? 0) - 0.4) < 1e-9, "0.002 of a 0.005 budget")
         #expect(seen.all.first?.contains("[604800s]") == true, "the period is one range: \(seen.all)")
 
-        let (_, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, objectives: objectives))
+        let (_, markdown) = try await report(.markdown, options: AuditOptions(now: Self.now, objectives: objectives))
         #expect(markdown.contains("| availability | 99.5% | 99.800% | 40.0% |"), "\(markdown)")
-        let (_, json) = try report(.json, options: AuditOptions(now: Self.now, objectives: objectives))
+        let (_, json) = try await report(.json, options: AuditOptions(now: Self.now, objectives: objectives))
         #expect(
             try JSONValue.parse(Data(json.utf8))["objectives"] == [
                 [
@@ -114,7 +115,7 @@ import Testing
             manifest: quiet.manifest, from: Self.now.addingTimeInterval(-86_400), to: Self.now)
         #expect(none.first?.compliance == nil)
         #expect(none.first?.reason?.contains("has no requests") == true)
-        let (_, markdown) = try report(.markdown, options: AuditOptions(now: Self.now, objectives: none))
+        let (_, markdown) = try await report(.markdown, options: AuditOptions(now: Self.now, objectives: none))
         #expect(markdown.contains("| availability | 99.5% | unknown: Prometheus at"), "\(markdown)")
     }
 

@@ -86,12 +86,12 @@ import Testing
 
     // MARK: delivery figures
 
-    @Test func deliveryFiguresFromAFixtureHistory() throws {
+    @Test func deliveryFiguresFromAFixtureHistory() async throws {
         let reader = DeliveryFiguresReader { commit in
             commit == String(repeating: "0", count: 39) + "1" ? 1_763_999_000 : nil
         }
         let now = HistoryTime.parse("2025-11-25T04:00:00.000Z")!
-        let figures = try reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 10, now: now)
+        let figures = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 10, now: now)
         #expect(figures.changes == 10)
         #expect(figures.failedChanges == 4)
         #expect(figures.changeFailureRate == 0.4)
@@ -103,16 +103,16 @@ import Testing
         #expect(figures.leadTimes == [1000])
         #expect(figures.changesWithoutCommitTime == 9)
         // The window counts the last N changes only.
-        let last3 = try reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 3, now: now)
+        let last3 = try await reader.read(history: fixture("slo/history-failing.jsonl"), changeWindow: 3, now: now)
         #expect(last3.changes == 3 && last3.failedChanges == 2)
         // No history yet: no changes, no rate (never a made-up zero).
-        let none = try reader.read(
+        let none = try await reader.read(
             history: URL(fileURLWithPath: "/nonexistent/history.jsonl"), changeWindow: 10, now: now)
         #expect(none.changes == 0 && none.changeFailureRate == nil)
         #expect(none.json["change_failure_rate"] == .null)
     }
 
-    @Test(.requires(.git)) func leadTimeComesFromGit() throws {
+    @Test(.requires(.git)) func leadTimeComesFromGit() async throws {
         let git = try TestRequirement.git.value()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
@@ -126,26 +126,21 @@ import Testing
         ] {
             var env = ProcessInfo.processInfo.environment
             env["GIT_COMMITTER_DATE"] = "2025-11-24T15:00:00Z"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: git)
-            process.arguments = ["-C", dir.path] + args
-            process.environment = env
-            try process.run()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
+            let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
+            #expect(result.status == 0, "\(result.stderr)")
         }
         let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
             in: .whitespacesAndNewlines)
         let history = #"{"event":"deploy","outcome":"ok","commit":"\#(sha)","time":"2025-11-24T16:30:00.000Z"}"# + "\n"
         let url = try dir.write(history, to: "history.jsonl")
-        let figures = try DeliveryFiguresReader.git(in: dir.url).read(history: url, changeWindow: 10)
+        let figures = try await DeliveryFiguresReader.git(in: dir.url).read(history: url, changeWindow: 10)
         #expect(figures.leadTimes == [5400])
         #expect(figures.json["lead_time_seconds"]?["median"] == .double(5400))
     }
 
     /// `audit` resolves thousands of changes' commits: one git process per 500 full hashes answers exactly what
     /// asking git once per commit answers (known commits, abbreviated ones, unknown and non-hex ones left out).
-    @Test(.requires(.git)) func manyCommitTimesAtOnceAnswerAsOneByOne() throws {
+    @Test(.requires(.git)) func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
         let git = try TestRequirement.git.value()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
         defer { dir.remove() }
@@ -160,13 +155,8 @@ import Testing
             for args in commands {
                 var env = ProcessInfo.processInfo.environment
                 env["GIT_COMMITTER_DATE"] = date
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: git)
-                process.arguments = ["-C", dir.path] + args
-                process.environment = env
-                try process.run()
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0)
+                let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
+                #expect(result.status == 0, "\(result.stderr)")
             }
             shas.append(
                 try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
@@ -175,9 +165,9 @@ import Testing
         let reader = DeliveryFiguresReader.git(in: dir.url)
         let asked = shas + [String(shas[1].prefix(10)), String(repeating: "ab", count: 20), "not-a-commit", shas[0]]
         var oneByOne: [String: Double] = [:]
-        for commit in asked { if let time = reader.commitTime(commit) { oneByOne[commit] = time } }
+        for commit in asked { if let time = await reader.commitTime(commit) { oneByOne[commit] = time } }
         #expect(oneByOne.count == 4, "three full hashes and one abbreviated one are known")
-        #expect(reader.commitTimes(asked) == oneByOne)
+        #expect(await reader.commitTimes(asked) == oneByOne)
         #expect(oneByOne[shas[2]] == 1_764_182_700)
     }
 
@@ -364,18 +354,13 @@ import Testing
                   - targets: ['127.0.0.1:\(target.port)']
             """
         let configURL = try project.dir.write(config, to: "prom/prometheus.yml")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
-            "--web.listen-address=127.0.0.1:\(promPort)",
-        ]
         let log = try project.dir.write("", to: "prom/prometheus.log")
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        defer { process.stop(grace: 5) }
+        let process = try TestServer(
+            [
+                binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ], log: log)
+        defer { process.stop() }
 
         func waitFor(_ verdict: Verdict, seconds: Double) async -> PolicyDecision? {
             let deadline = MonotonicClock.now() + seconds
@@ -412,7 +397,7 @@ import Testing
             "\(denied?.reasons ?? [])")
 
         // Prometheus stopped: inconclusive, never allow.
-        process.stop(grace: 5)
+        process.stop()
         let stopped = await project.decide()
         #expect(stopped.verdict == .inconclusive)
         #expect(stopped.reasons.first?.contains("127.0.0.1:\(promPort)") == true, "\(stopped.reasons)")

@@ -24,7 +24,7 @@ import Testing
 
     @Test(arguments: [Verdict.deny, .inconclusive])
     func theSLOPolicyGatesTheStart(_ verdict: Verdict) async throws {
-        var rig = try Rig(extra: Self.slo)
+        var rig = try await Rig(extra: Self.slo)
         defer { rig.remove() }
         let reason =
             verdict == .deny
@@ -40,7 +40,7 @@ import Testing
         #expect(rig.gate.requests.map(\.domain) == ["infrastructure", "slo"])
         #expect(rig.gate.requests.last?.action == "rollout")
         #expect(!rig.runtime.calls.contains("recreate app-canary"))
-        #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
+        await #expect(try rig.runtime.containers().map(\.service).sorted() == ["app", "nginx"])
         let lines = try rig.history()
         #expect(lines.compactMap { $0["event"]?.stringValue } == ["rollout"], "only the refusal is recorded")
         #expect(lines.first?["outcome"]?.stringValue == "refused")
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func anOverrideIsAuditedAndTheIntentKeepsTheSLODecision() async throws {
-        var rig = try Rig(extra: Self.slo)
+        var rig = try await Rig(extra: Self.slo)
         defer { rig.remove() }
         rig.gate = FakePolicyGate([
             "slo": (.inconclusive, ["slo: Prometheus at http://127.0.0.1:9090 is not reachable"])
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func anAllowedSLODecisionIsKeptInTheIntentAndWithoutAnSLOBlockItIsNotAsked() async throws {
-        let rig = try Rig(extra: Self.slo)
+        let rig = try await Rig(extra: Self.slo)
         defer { rig.remove() }
         let report = try await rig.start()
         #expect(report.outcome == .promoted, "\(report.message)")
@@ -76,7 +76,7 @@ import Testing
         let intent = try #require(try rig.history().first { $0["event"]?.stringValue == "intent" })
         #expect(intent["details"]?["slo_decision"]?["verdict"]?.stringValue == "allow")
 
-        let plain = try Rig()
+        let plain = try await Rig()
         defer { plain.remove() }
         _ = try await plain.start()
         #expect(plain.gate.requests.map(\.domain) == ["infrastructure"])

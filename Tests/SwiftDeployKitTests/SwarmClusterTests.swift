@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 import TestSupport
 import Testing
 
@@ -177,11 +178,9 @@ struct SwarmClusterTests {
         defer { cluster.tearDown() }
         #expect(try Self.swarmState() == "active")
         // The owner dies: a process that has exited stands in for the crashed test run.
-        let gone = Process()
-        gone.executableURL = URL(fileURLWithPath: "/bin/true")
-        try gone.run()
-        gone.waitUntilExit()
-        try Data("\(gone.processIdentifier)\n".utf8).write(to: cluster.directory.appendingPathComponent("owner"))
+        let gone = try ProcessRunner.start(["/bin/true"], timeout: 30)
+        _ = gone.waitBlocking()
+        try Data("\(gone.pid)\n".utf8).write(to: cluster.directory.appendingPathComponent("owner"))
         #expect(!cluster.leftovers().isEmpty)
 
         let swept = SwarmCluster.sweepStale()

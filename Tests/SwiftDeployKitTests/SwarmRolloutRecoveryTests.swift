@@ -70,8 +70,8 @@ extension RolloutWorkflowTests {
 
     /// Runs the rollback of the rig's paused rollout on `runner`'s scripted Swarm.
     func rollBack(_ workflow: RolloutWorkflow, _ rig: Rig) async throws {
-        let plan = try #require(try workflow.plan(of: try rig.status()))
-        let session = try workflow.context.beginAction("rollout abort")
+        let plan = try await #require(try workflow.plan(of: try rig.status()))
+        let session = try await workflow.context.beginAction("rollout abort")
         defer { session.release() }
         try await workflow.rollback(
             plan: plan, manifest: workflow.manifest, outcome: "aborted", reason: "test", session: session,
@@ -82,7 +82,7 @@ extension RolloutWorkflowTests {
     /// copy still sends 30% to it. The rollback writes the 0% live form (rendered from the Swarm config nginx runs) and
     /// asks what nginx loaded afterwards; it deploys no stack and replaces neither nginx nor stable.
     @Test func onSwarmARollbackWithTheCandidateGoneStillTakesTrafficBackLive() async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let (workflow, runner) = try pausedOnSwarmAgain(rig) { manifest in
@@ -117,7 +117,7 @@ extension RolloutWorkflowTests {
     /// 0, nginx's task replaced) instead of stopping paused, and the record says nginx was replaced.
     @Test(arguments: ["404 Not Found", "200 OK"])
     func onSwarmAFailedLiveZeroFallsBackToTheLabelPath(_ status: String) async throws {
-        let rig = try Rig()
+        let rig = try await Rig()
         defer { rig.remove() }
         try await Self.paused(rig)
         let (split, runner) = try pausedOnSwarmAgain(rig) { manifest in
@@ -143,8 +143,8 @@ extension RolloutWorkflowTests {
     /// The live form Swarm's template driver renders from nginx's Swarm config at a weight is, byte for byte, the live
     /// form swiftdeploy renders for that weight: traffic can be taken back from the config nginx runs alone.
     @Test(arguments: [0, 1, 35, 99, 100])
-    func theLiveFormOfTheSwarmConfigIsTheRenderedLiveForm(_ weight: Int) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func theLiveFormOfTheSwarmConfigIsTheRenderedLiveForm(_ weight: Int) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let config = try ConfigRenderer().render(manifest).nginxConf
@@ -156,8 +156,8 @@ extension RolloutWorkflowTests {
 
     /// Finding 3, at a stack deploy: nginx's live copy was left at 30% (a rollout that ended badly). The rollout's
     /// stack deploy at 0% is followed by a check of what nginx loaded; finding 30%, it sets 0% live and checks again.
-    @Test func afterARolloutsStackDeployALiveCopyAtAnotherWeightIsSetLive() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func afterARolloutsStackDeployALiveCopyAtAnotherWeightIsSetLive() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let manifest = try ManifestLoader().load(from: rig.url)
         let scripted = ScriptedRunner([
@@ -181,7 +181,7 @@ extension RolloutWorkflowTests {
             environment: [:])
         context.runtime = swarm
         let workflow = RolloutWorkflow(context: context, healthTimeout: 5, drainSeconds: 0)
-        try workflow.applySwarm(
+        try await workflow.applySwarm(
             CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 0, sticky: true), manifest: manifest,
             label: "the candidate at 0%", runtime: swarm)
         let commands = scripted.commands
@@ -198,8 +198,8 @@ extension RolloutWorkflowTests {
 
     /// Finding 1: a candidate with a registry digest runs, and is promoted, pinned to it (`name:tag@sha256:…`, recorded
     /// as `candidate_image`), whatever the tag names later; stable's pin is recorded too.
-    @Test func onSwarmTheCandidateIsPinnedToItsRegistryDigest() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func onSwarmTheCandidateIsPinnedToItsRegistryDigest() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let digest = "sha256:" + String(repeating: "a", count: 64)
         let (workflow, _, _) = try swarmSplit(
@@ -220,7 +220,7 @@ extension RolloutWorkflowTests {
             interval: ManifestDuration(milliseconds: 1000),
             sticky: true, onInconclusive: .pause, stableImage: "swiftdeploy/api:0.1.0", stableVersion: "0.1.0")
         var lines: [String] = []
-        let pin = try workflow.swarmPinCandidate(&plan, override: nil, progress: { lines.append($0) })
+        let pin = try await workflow.swarmPinCandidate(&plan, override: nil, progress: { lines.append($0) })
         #expect(plan.candidateImage == "swiftdeploy/api:0.2.0@\(digest)" && plan.image == "swiftdeploy/api:0.2.0")
         #expect(
             plan.canary(weight: 0).image == plan.candidateImage, "the candidate is rendered with the pinned reference")
@@ -238,8 +238,8 @@ extension RolloutWorkflowTests {
     @Test(arguments: [(1, false, true), (2, false, false), (2, true, true)])
     func onSwarmACandidateWithoutADigestIsSaidAndRefusedOnSeveralNodes(
         _ nodes: Int, _ overridden: Bool, _ allowed: Bool
-    ) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    ) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, _, _) = try swarmSplit(
             rig,
@@ -255,15 +255,15 @@ extension RolloutWorkflowTests {
         var lines: [String] = []
         let override = overridden ? OverrideRequest(reason: "a local build on two nodes") : nil
         if allowed {
-            let pin = try workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
+            let pin = try await workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
             #expect(plan.candidateImage == "swiftdeploy/api:0.2.0")
             #expect(pin.details["candidate_pinned"] == .bool(false) && pin.details["stable_pinned"] == .bool(false))
             #expect(
                 pin.message.contains("has no registry digest")
                     && lines.contains { $0.contains("each node runs its own copy of the tag") }, "\(pin.message)")
         } else {
-            let error = #expect(throws: RolloutError.self) {
-                try workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
+            let error = await #expect(throws: RolloutError.self) {
+                try await workflow.swarmPinCandidate(&plan, override: override, progress: { lines.append($0) })
             }
             #expect(error == .swarmCandidateNotPinned(image: "swiftdeploy/api:0.2.0", nodes: 2))
             #expect(error?.errorDescription?.contains("--override") == true)
@@ -272,8 +272,8 @@ extension RolloutWorkflowTests {
 
     /// Finding 4: a manifest edited during the rollout (here `rollout.sticky`, which changes nginx.conf) is refused by
     /// the check `rollout resume` and the promotion run, naming the digests; the unedited one passes.
-    @Test func onSwarmAManifestEditedDuringTheRolloutIsRefused() throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    @Test func onSwarmAManifestEditedDuringTheRolloutIsRefused() async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, _, _) = try swarmSplit(rig, [])
         var plan = RolloutPlan(
@@ -302,7 +302,7 @@ extension RolloutWorkflowTests {
     /// Finding 5: a project's own nginx.conf template without the split-weight location is refused by `rollout start`
     /// on Swarm before anything is asked or recorded, and failed by `validate`; the built-in template passes.
     @Test func onSwarmATemplateWithoutTheSplitWeightLocationIsRefusedAndFailsValidate() async throws {
-        let rig = try Rig(extra: "runtime: swarm")
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let builtin = TemplateSet.builtin
         let start = try #require(builtin.nginx.range(of: "location = \(RolloutWorkflow.loadedWeightPath)"))
@@ -337,8 +337,9 @@ extension RolloutWorkflowTests {
                 $0.starts(with: ["docker", "stack"]) || $0.starts(with: ["docker", "service", "update"])
             })
 
-        let report = ValidationWorkflow(manifestURL: rig.url, displayPath: "manifest.yaml", runner: ScriptedRunner([]))
-            .run()
+        let report = await ValidationWorkflow(
+            manifestURL: rig.url, displayPath: "manifest.yaml", runner: ScriptedRunner([])
+        ).run()
         let check = try #require(report.checks.first { $0.name == "rollout split" }, "\(report.checks.map(\.name))")
         #expect(check.status == .fail && check.detail.contains(RolloutWorkflow.loadedWeightPath), "\(check)")
     }
@@ -347,8 +348,8 @@ extension RolloutWorkflowTests {
     /// runs
     /// a candidate service this directory's history records no rollout for; without one they go on.
     @Test(arguments: [true, false])
-    func onSwarmACandidateServiceTheHistoryDoesNotKnowIsRefused(_ exists: Bool) throws {
-        let rig = try Rig(extra: "runtime: swarm")
+    func onSwarmACandidateServiceTheHistoryDoesNotKnowIsRefused(_ exists: Bool) async throws {
+        let rig = try await Rig(extra: "runtime: swarm")
         defer { rig.remove() }
         let (workflow, _, _) = try swarmSplit(
             rig,
@@ -359,8 +360,8 @@ extension RolloutWorkflowTests {
                 )
             ])
         if exists {
-            let error = #expect(throws: RolloutError.self) {
-                try workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
+            let error = await #expect(throws: RolloutError.self) {
+                try await workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
             }
             #expect(
                 error
@@ -374,7 +375,7 @@ extension RolloutWorkflowTests {
                 last["event"]?.stringValue == "deploy" && last["outcome"]?.stringValue == "refused",
                 "\(last.jsonString())")
         } else {
-            try workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
+            try await workflow.context.refuseDuringRollout(action: "deploy", containers: [], mode: .stable)
         }
     }
 }

@@ -301,7 +301,7 @@ struct SwarmRolloutTests {
     /// A step measured while one candidate replica cannot be scraped is inconclusive (the rollout pauses, never
     /// promotes), with the replica named in the reasons, however good the other replicas look.
     @Test func aStepWithAnUnscrapedReplicaIsInconclusive() async throws {
-        let rig = try RolloutWorkflowTests.Rig(steps: "[50, 100]")
+        let rig = try await RolloutWorkflowTests.Rig(steps: "[50, 100]")
         defer { rig.remove() }
         let metrics = ReplicaMetrics()
         let context = try rig.context()

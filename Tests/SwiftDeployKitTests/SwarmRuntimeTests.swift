@@ -17,12 +17,12 @@ struct SwarmRuntimeTests {
         ("inactive false", "inactive"), ("active false", "a worker"), ("pending false", "pending"),
         ("locked false", "locked"),
     ])
-    func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) throws {
+    func deployRefusesAnEngineThatIsNotASwarmManager(_ answer: String, _ named: String) async throws {
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
             (["docker", "info", "--format"], ScriptedRunner.ok(answer + "\n")),
         ])
-        let error = #expect(throws: RuntimeError.self) { try runtime(runner).preflight() }
+        let error = await #expect(throws: RuntimeError.self) { try await runtime(runner).preflight() }
         #expect(error == .notSwarmManager(state: named))
         let message = error?.errorDescription ?? ""
         #expect(message.contains("docker swarm init --advertise-addr <addr>"), "\(message)")
@@ -30,12 +30,12 @@ struct SwarmRuntimeTests {
         #expect(error?.exitStatus == .operationFailed)
     }
 
-    @Test func aManagerPassesPreflight() throws {
+    @Test func aManagerPassesPreflight() async throws {
         let runner = ScriptedRunner([
             (["docker", "info", "--format", "{{.ServerVersion}}"], ScriptedRunner.ok("28.2.2\n")),
             (["docker", "info", "--format"], ScriptedRunner.ok("active true\n")),
         ])
-        try runtime(runner).preflight()
+        try await runtime(runner).preflight()
     }
 
     @Test func tasksBecomeContainersWithTheirNodeStateAndError() throws {
@@ -67,7 +67,7 @@ struct SwarmRuntimeTests {
     /// Found by the end-to-end timeout test: Swarm ends a replica whose health check fails as `complete`, `finished`,
     /// exit 0, with no error, so a timeout named no failure at all. Such tasks are failures, with what their health
     /// check said.
-    @Test func aReplicaSwarmStoppedAsUnhealthyIsAFailureWithItsHealthCheckOutput() throws {
+    @Test func aReplicaSwarmStoppedAsUnhealthyIsAFailureWithItsHealthCheckOutput() async throws {
         let tasks = """
             [{"ID":"t1","Slot":1,"NodeID":"n1","ServiceID":"s1","DesiredState":"shutdown",
               "Status":{"State":"complete","Message":"finished","Timestamp":"2026-11-26T21:00:37.824426099Z","ContainerStatus":{"ContainerID":"c1","ExitCode":0}},
@@ -92,7 +92,7 @@ struct SwarmRuntimeTests {
             ),
         ])
         #expect(
-            runtime(runner).failedTaskLines() == [
+            await runtime(runner).failedTaskLines() == [
                 """
                 app.1 on vm (n1): complete: finished (unhealthy: 3 failed health checks in a row, the last exit \
                 1: GET /healthz: 503)
@@ -133,13 +133,13 @@ struct SwarmRuntimeTests {
         return ScriptedRunner(answers)
     }
 
-    @Test func anUpdateSwarmHasNotStartedYetIsWaitedForNeverTakenAsNothingToDo() throws {
+    @Test func anUpdateSwarmHasNotStartedYetIsWaitedForNeverTakenAsNothingToDo() async throws {
         // The old task still runs the old image and Swarm has not started the update (a busy manager): the deploy
         // must not report success on the old tasks, however long Swarm takes. It waited 5 s, then took it as done.
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 6
         let started = Date()
-        let error = #expect(throws: RuntimeError.self) { try swarm.up() }
+        let error = await #expect(throws: RuntimeError.self) { try await swarm.up() }
         #expect(Date().timeIntervalSince(started) >= 6, "the wait ended before the timeout")
         guard case .swarmUpdateTimedOut(let seconds, let services, _, _) = error else {
             Issue.record("expected swarmUpdateTimedOut, got \(String(describing: error))")
@@ -154,22 +154,24 @@ struct SwarmRuntimeTests {
 
     /// The update wait ends at the action's deadline (shared with the health wait that follows), not a fresh
     /// `commandTimeout` after its own start, and its error names how the default budget follows from the manifest.
-    @Test func theUpdateWaitEndsAtTheActionsDeadline() throws {
+    @Test func theUpdateWaitEndsAtTheActionsDeadline() async throws {
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 300
         swarm.budget = "3 replicas × 35s update monitor + 30s = 135s"
         let started = Date()
-        let error = #expect(throws: RuntimeError.self) { try swarm.up(until: started.addingTimeInterval(2)) }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await swarm.up(until: started.addingTimeInterval(2))
+        }
         #expect(Date().timeIntervalSince(started) < 10, "the wait ignored the deadline")
         let message = error?.errorDescription ?? ""
         #expect(message.contains("the default --timeout is 3 replicas × 35s update monitor + 30s = 135s"), "\(message)")
     }
 
-    @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() throws {
+    @Test func aDeployWhoseTasksRunTheCurrentSpecDoesNotWait() async throws {
         var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0"))
         swarm.commandTimeout = 30
         let started = Date()
-        try swarm.up()
+        try await swarm.up()
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
@@ -177,11 +179,11 @@ struct SwarmRuntimeTests {
     /// in
     /// the stack file (`--resolve-image changed`), so a re-pushed `nginx:1.27` or app tag does not replace a task of a
     /// deploy that changed nothing; a rollout's runtime resolves nothing (`never`).
-    @Test func aDeployResolvesOnlyTheImagesThatChanged() throws {
+    @Test func aDeployResolvesOnlyTheImagesThatChanged() async throws {
         let runner = deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0")
         var swarm = runtime(runner)
         swarm.commandTimeout = 30
-        try swarm.up()
+        try await swarm.up()
         let deploy = try #require(runner.commands.first { $0.starts(with: ["docker", "stack", "deploy"]) })
         let flag = try #require(deploy.firstIndex(of: "--resolve-image"), "\(deploy)")
         #expect(deploy[flag + 1] == "changed", "\(deploy)")
@@ -202,7 +204,8 @@ struct SwarmRuntimeTests {
             ("team/app:2.0", #"["other/app@sha256:bbbb"]"#, nil),
             ("team/app:2.0", "[]", nil),
         ] as [(String, String, String?)])
-    func anImageIsPinnedByTheDigestOfItsOwnRepository(_ image: String, _ repoDigests: String, _ pinned: String?) throws
+    func anImageIsPinnedByTheDigestOfItsOwnRepository(_ image: String, _ repoDigests: String, _ pinned: String?)
+        async throws
     {
         let runner = ScriptedRunner([
             (
@@ -210,25 +213,27 @@ struct SwarmRuntimeTests {
                 ScriptedRunner.ok(repoDigests + "\n")
             )
         ])
-        #expect(try runtime(runner).digestReference(image) == pinned)
+        #expect(try await runtime(runner).digestReference(image) == pinned)
         let already = "team/app:2.0@sha256:" + String(repeating: "d", count: 64)
-        #expect(try runtime(ScriptedRunner([])).digestReference(already) == already)
+        #expect(try await runtime(ScriptedRunner([])).digestReference(already) == already)
     }
 
-    @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() throws {
+    @Test func aCompletedUpdateEndsTheWaitOnceTheTasksRunIt() async throws {
         let completed = #"{"State":"completed","Message":"update completed","StartedAt":"2026-11-26T19:00:00Z"}"#
         var swarm = runtime(deployedRunner(serviceImage: "api:0.2.0", taskImage: "api:0.2.0", update: completed))
         swarm.commandTimeout = 30
-        try swarm.up()
+        try await swarm.up()
     }
 
-    @Test func anUpdateSwarmRolledBackIsAnError() throws {
+    @Test func anUpdateSwarmRolledBackIsAnError() async throws {
         // The status recorded before the deploy had no update; now Swarm reports it rolled this one back.
         let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
         let rolled = deployedRunner(
             serviceImage: "api:0.1.0", taskImage: "api:0.1.0",
             update: #"{"State":"rollback_completed","Message":"rollback completed","StartedAt":"x"}"#)
-        let error = #expect(throws: RuntimeError.self) { try runtime(rolled).waitForUpdates(since: ["app": before]) }
+        let error = await #expect(throws: RuntimeError.self) {
+            try await runtime(rolled).waitForUpdates(since: ["app": before])
+        }
         guard case .swarmRolledBack(let service, let state, _, _) = error else {
             Issue.record("expected swarmRolledBack, got \(String(describing: error))")
             return
@@ -237,11 +242,11 @@ struct SwarmRuntimeTests {
         #expect(state == "rollback_completed")
     }
 
-    @Test func aServiceTheDeployPrunedIsNotWaitedFor() throws {
+    @Test func aServiceTheDeployPrunedIsNotWaitedFor() async throws {
         let before = SwarmRuntime.ServiceState(containerSpec: Data("{}".utf8), update: nil)
         var swarm = runtime(deployedRunner(serviceImage: "api:0.1.0", taskImage: "api:0.1.0", pruned: true))
         swarm.commandTimeout = 5
-        try swarm.waitForUpdates(since: ["app": before])
+        try await swarm.waitForUpdates(since: ["app": before])
     }
 
     /// Reviewer's finding: a replica count missing or unreadable in Docker's answer was read as 1, so the wait for
@@ -251,7 +256,7 @@ struct SwarmRuntimeTests {
         #"{"Replicated":{}}"#, #"{"Replicated":{"Replicas":"3"}}"#, #"{"Replicated":{"Replicas":2.5}}"#,
         #"{"Replicated":{"Replicas":-1}}"#, #"{"Global":{}}"#, "null",
     ])
-    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) throws {
+    func aReplicaCountDockerDoesNotStateReadablyIsAnError(_ mode: String) async throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
             (
@@ -259,7 +264,7 @@ struct SwarmRuntimeTests {
                 ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":"# + mode + "}}]")
             ),
         ])
-        let error = #expect(throws: RuntimeError.self) { try runtime(runner).services() }
+        let error = await #expect(throws: RuntimeError.self) { try await runtime(runner).services() }
         guard case .unreadableAnswer(_, let detail)? = error else {
             Issue.record("got \(String(describing: error))")
             return
@@ -269,7 +274,7 @@ struct SwarmRuntimeTests {
         #expect(error?.exitStatus == .operationFailed)
     }
 
-    @Test func aReadableReplicaCountIsTaken() throws {
+    @Test func aReadableReplicaCountIsTaken() async throws {
         let runner = ScriptedRunner([
             (["docker", "service", "ls"], ScriptedRunner.ok("s1\n")),
             (
@@ -277,7 +282,7 @@ struct SwarmRuntimeTests {
                 ScriptedRunner.ok(#"[{"ID":"s1","Spec":{"Name":"shop_app","Mode":{"Replicated":{"Replicas":0}}}}]"#)
             ),
         ])
-        let services = try runtime(runner).services()
+        let services = try await runtime(runner).services()
         #expect(services.map(\.name) == ["app"] && services.map(\.desired) == [0])
     }
 

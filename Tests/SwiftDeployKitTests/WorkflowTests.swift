@@ -135,9 +135,9 @@ import Testing
         #expect(first.containers.map(\.service) == ["app", "nginx"])
         #expect(
             rig.runtime.calls == ["preflight", "ensureImages swiftdeploy/api:0.1.0 swiftdeploy/nginx:bookworm", "up"])
-        let ids = try rig.runtime.containers().map(\.id)
+        let ids = try await rig.runtime.containers().map(\.id)
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        #expect(try rig.runtime.containers().map(\.id) == ids)
+        await #expect(try rig.runtime.containers().map(\.id) == ids)
         #expect(rig.events == ["intent:open", "deploy:ok", "intent:open", "deploy:ok"])
         #expect(rig.renderer.manifests.count == 2)
         #expect(FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("docker-compose.yml").path))
@@ -220,7 +220,7 @@ import Testing
         let rig = try Rig()
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        let nginxID = try rig.runtime.containers().first { $0.service == "nginx" }?.id
+        let nginxID = try await rig.runtime.containers().first { $0.service == "nginx" }?.id
         let report = try await PromoteWorkflow(context: try rig.context(), target: .canary).run()
         #expect(report.outcome == .promoted)
         #expect(report.confirmation == "X-Mode: canary")
@@ -230,7 +230,7 @@ import Testing
         let afterDeploy = rig.runtime.calls.drop { $0 != "recreate app" }
         #expect(Array(afterDeploy.prefix(2)) == ["recreate app", "reload nginx"])
         #expect(!rig.runtime.calls.contains("recreate nginx"))
-        #expect(try rig.runtime.containers().first { $0.service == "nginx" }?.id == nginxID)
+        await #expect(try rig.runtime.containers().first { $0.service == "nginx" }?.id == nginxID)
         #expect(rig.gate.requests.last?.domain == "canary")
         #expect(rig.gate.requests.last?.target == .canary)
         #expect(rig.renderer.manifests.last?.services.mode == .canary)
@@ -333,7 +333,7 @@ import Testing
         _ = try await DeployWorkflow(context: try rig.context()).run()
         let report = try await TeardownWorkflow(context: try rig.context(), clean: true).run()
         #expect(report.removed.containers.count == 2)
-        #expect(try rig.runtime.leftovers().isEmpty)
+        await #expect(try rig.runtime.leftovers().isEmpty)
         #expect(report.deletedFiles.map(\.lastPathComponent) == ["nginx.conf", "docker-compose.yml"])
         #expect(FileManager.default.fileExists(atPath: rig.url.path))
         #expect(!FileManager.default.fileExists(atPath: rig.dir.url.appendingPathComponent("nginx.conf").path))
@@ -364,7 +364,7 @@ import Testing
         )
         #expect(drifted.manifestMode == .canary)
         rig.runtime.unhealthyModes = ["canary"]
-        try rig.runtime.recreate(service: "app")
+        try await rig.runtime.recreate(service: "app")
         let sick = try await StatusWorkflow(
             context: try rig.context(), metrics: nil, window: ManifestDuration(milliseconds: 100)
         ).snapshot()
@@ -419,7 +419,7 @@ import Testing
         #expect(carrying.count == 3, "override, intent and deploy lines all carry the override")
 
         let output = rig.dir.url.appendingPathComponent("audit_report.json")
-        let summary = try AuditReport.write(history: history, to: output, format: .json)
+        let summary = try await AuditReport.write(history: history, to: output, format: .json)
         #expect(summary.overrides == 1)
         let report = try JSONValue.parse(Data(contentsOf: output))
         guard case .array(let listed)? = report["overrides"] else {

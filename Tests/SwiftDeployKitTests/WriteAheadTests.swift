@@ -23,13 +23,13 @@ import Testing
             self.manifestURL = manifestURL
         }
 
-        func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+        func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
             let text = (try? String(contentsOf: manifestURL, encoding: .utf8)) ?? ""
             let compose = FileManager.default.fileExists(atPath: manifest.composeFileURL.path)
             lock.withLock {
                 snapshots.append(("\(record.event.rawValue):\(record.outcome)", runtime.calls, text, compose))
             }
-            return try inner.record(record, manifest: manifest)
+            return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
         func recent(since: Date) throws -> [RecordedLifecycle] { try inner.recent(since: since) }
@@ -46,11 +46,11 @@ import Testing
             self.event = event
             self.outcome = outcome
         }
-        func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+        func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
             if record.event == event, record.outcome == outcome {
                 throw HistoryError.writeFailed(path: "history.jsonl", reason: "No space left on device")
             }
-            return try inner.record(record, manifest: manifest)
+            return try await inner.record(record, manifest: manifest)
         }
         func checkWritable() throws { try inner.checkWritable() }
         func recent(since: Date) throws -> [RecordedLifecycle] { try inner.recent(since: since) }
@@ -117,7 +117,7 @@ import Testing
         defer { rig.dir.remove() }
         try await prepare(action, rig)
         let callsBefore = rig.runtime.calls
-        let containersBefore = try rig.runtime.containers()
+        let containersBefore = try await rig.runtime.containers()
         let manifestBefore = try rig.dir.read("manifest.yaml")
         let requestsBefore = rig.gate.requests.count
         // A real history file that cannot be created: its directory is a regular file.
@@ -135,7 +135,7 @@ import Testing
         #expect(
             rig.runtime.calls == callsBefore,
             "\(action) touched the engine: \(rig.runtime.calls.dropFirst(callsBefore.count))")
-        #expect(try rig.runtime.containers() == containersBefore)
+        await #expect(try rig.runtime.containers() == containersBefore)
         #expect(try rig.dir.read("manifest.yaml") == manifestBefore)
         #expect(rig.gate.requests.count == requestsBefore, "no evidence is collected when nothing can be recorded")
         #expect(!rig.lock.isHeld())
@@ -196,8 +196,8 @@ import Testing
         let history = HistoryRecorder(manifest: manifest, manifestURL: rig.url)
         _ = try await DeployWorkflow(context: try rig.context(recorder: history)).run()
         // A promote that wrote its intent and edited the manifest, then was killed (the kernel dropped its lock).
-        let crashed = try rig.context(recorder: history).beginAction("promote canary")
-        let intent = try crashed.intend(
+        let crashed = try await rig.context(recorder: history).beginAction("promote canary")
+        let intent = try await crashed.intend(
             action: "promote canary", message: "about to promote", modeBefore: .stable, modeAfter: .canary)
         try ManifestEditor().setMode(.canary, inFileAt: rig.url)
         crashed.grant.abandon()
@@ -238,7 +238,7 @@ import Testing
         let rig = try Rig()
         defer { rig.dir.remove() }
         _ = try await DeployWorkflow(context: try rig.context()).run()
-        let crashed = try rig.context().beginAction("promote canary")  // killed during the metrics window
+        let crashed = try await rig.context().beginAction("promote canary")  // killed during the metrics window
         crashed.grant.abandon()
         let warnings = Notes()
         _ = try await DeployWorkflow(context: try rig.context(warn: warnings.add)).run()

@@ -277,8 +277,8 @@ final class AuditAccumulator {
     }
 
     /// Lead time for changes over the period's successful changes, all commits resolved in one call.
-    func resolveLeadTimes(_ commitTimes: ([String]) -> [String: Double]) {
-        let known = commitTimes(Array(Set(changeCommits.compactMap(\.commit))))
+    func resolveLeadTimes(_ commitTimes: ([String]) async -> [String: Double]) async {
+        let known = await commitTimes(Array(Set(changeCommits.compactMap(\.commit))))
         var leads: [Double] = []
         for change in changeCommits {
             guard let commit = change.commit else {

@@ -38,17 +38,17 @@ public struct AuditOptions: Sendable {
     /// When the report is generated (printed in it).
     public var now: Date
     /// Resolves a commit to its time (Unix seconds) for the lead time for changes; nil leaves lead time out.
-    public var commitTime: (@Sendable (String) -> Double?)?
+    public var commitTime: (@Sendable (String) async -> Double?)?
     /// Resolves many commits at once (the same answers as `commitTime`; unknown ones absent); preferred over
     /// `commitTime` when set: one git process for thousands of changes rather than one each.
-    public var commitTimes: (@Sendable ([String]) -> [String: Double])?
+    public var commitTimes: (@Sendable ([String]) async -> [String: Double])?
     /// Each objective's compliance over the period, measured by the caller (from Prometheus); shown as given.
     public var objectives: [ObjectiveCompliance]
 
     public init(
         since: Date? = nil, until: Date? = nil, expectedHead: String? = nil, now: Date = Date(),
-        commitTime: (@Sendable (String) -> Double?)? = nil,
-        commitTimes: (@Sendable ([String]) -> [String: Double])? = nil,
+        commitTime: (@Sendable (String) async -> Double?)? = nil,
+        commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil,
         objectives: [ObjectiveCompliance] = []
     ) {
         self.commitTimes = commitTimes
@@ -120,7 +120,7 @@ public enum AuditReport {
     public static func write(
         history: URL, to output: URL, format: AuditFormat,
         options: AuditOptions = AuditOptions()
-    ) throws -> AuditSummary {
+    ) async throws -> AuditSummary {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "swiftdeploy-audit-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
@@ -138,11 +138,11 @@ public enum AuditReport {
         }
         try accumulator.finish()
         if let commitTimes = options.commitTimes {
-            accumulator.resolveLeadTimes(commitTimes)
+            await accumulator.resolveLeadTimes(commitTimes)
         } else if let commitTime = options.commitTime {
-            accumulator.resolveLeadTimes { commits in
+            await accumulator.resolveLeadTimes { commits in
                 var times: [String: Double] = [:]
-                for commit in Set(commits) { if let time = commitTime(commit) { times[commit] = time } }
+                for commit in Set(commits) { if let time = await commitTime(commit) { times[commit] = time } }
                 return times
             }
         }

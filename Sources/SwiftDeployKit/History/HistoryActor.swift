@@ -86,9 +86,9 @@ public struct HistoryActor: Sendable, Hashable, Codable {
 /// `CI_COMMIT_SHA` from the environment, else `git rev-parse HEAD` in the
 /// given directory (read from the repository's files by ``GitHead`` where its
 /// answer is certain to be git's, which spares starting git). Never throws: no git, no repository, or a slow git
-/// (over 5 s) all mean "unknown".
+/// (over 5 s, then stopped) all mean "unknown".
 enum GitCommit {
-    static func resolve(in directory: URL, environment: [String: String]) -> String? {
+    static func resolve(in directory: URL, environment: [String: String], timeout: TimeInterval = 5) async -> String? {
         for key in ["SWIFTDEPLOY_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"] {
             if let v = environment[key], isCommitHash(v) { return v.lowercased() }
         }
@@ -101,22 +101,15 @@ enum GitCommit {
         case .none: return nil
         case .unsure: break
         }
-        let process = Process()
-        process.executableURL = git
-        process.arguments = ["rev-parse", "HEAD"]
-        process.currentDirectoryURL = directory
         var env = environment
         env["GIT_OPTIONAL_LOCKS"] = "0"
-        process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard
+            let result = try? await ProcessRunner.run(
+                [git.path, "rev-parse", "HEAD"], environment: env,
+                currentDirectory: directory, timeout: timeout),
+            result.succeeded
+        else { return nil }
+        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return isCommitHash(text) ? text : nil
     }
 

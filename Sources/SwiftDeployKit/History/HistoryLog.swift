@@ -66,10 +66,10 @@ public final class HistoryLog: Sendable {
     /// Throws `HistoryError.cannotOpen`, `.cannotLock`, `.writeFailed`, or
     /// `.notAHistory` when the file's tail holds no intact line within 16 MiB.
     @discardableResult
-    public func append(_ entry: HistoryEntry, at time: Date = Date()) throws -> HistoryRecord {
+    public func append(_ entry: HistoryEntry, at time: Date = Date()) async throws -> HistoryRecord {
         let redacted = redact(entry)
         let actor = HistoryActor.resolve(environment: environment)
-        let commit = cache.value { GitCommit.resolve(in: repositoryDirectory, environment: environment) }
+        let commit = await cache.value { await GitCommit.resolve(in: repositoryDirectory, environment: environment) }
         let path = url.path
 
         let directory = url.deletingLastPathComponent()
@@ -293,19 +293,21 @@ struct HistoryTail {
     }
 }
 
-/// Runs the git look-up once per `HistoryLog`, whichever thread appends first.
+/// Keeps the git look-up of a `HistoryLog` (two appends racing to be first may both ask; the first answer stays).
 private final class GitCommitCache: @unchecked Sendable {
     private let lock = NSLock()
     private var resolved = false
     private var commit: String?
 
-    func value(_ compute: () -> String?) -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        if !resolved {
-            commit = compute()
-            resolved = true
+    func value(_ compute: () async -> String?) async -> String? {
+        if let known = lock.withLock({ resolved ? Optional(commit) : nil }) { return known }
+        let computed = await compute()
+        return lock.withLock {
+            if !resolved {
+                commit = computed
+                resolved = true
+            }
+            return commit
         }
-        return commit
     }
 }

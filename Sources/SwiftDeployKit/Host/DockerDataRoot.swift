@@ -23,10 +23,11 @@ public struct DockerDataRoot: Sendable {
     /// Where the answer is kept; nil: never cache.
     public var cacheFile: URL?
     /// Asks Docker (default: `docker info -f '{{.DockerRootDir}}'`).
-    public var ask: @Sendable () -> String?
+    public var ask: @Sendable () async -> String?
 
     public init(
-        socketPath: String?, cacheFile: URL?, ask: @escaping @Sendable () -> String? = HostFactsCollector.askDocker
+        socketPath: String?, cacheFile: URL?,
+        ask: @escaping @Sendable () async -> String? = HostFactsCollector.askDocker
     ) {
         self.socketPath = socketPath
         self.cacheFile = cacheFile
@@ -67,8 +68,8 @@ public struct DockerDataRoot: Sendable {
     }
 
     /// The data root: cached while the engine's socket is the same one, else asked (and cached when answered).
-    public func resolve() -> String? {
-        guard let socketPath, let cacheFile, let identity = Self.identity(of: socketPath) else { return ask() }
+    public func resolve() async -> String? {
+        guard let socketPath, let cacheFile, let identity = Self.identity(of: socketPath) else { return await ask() }
         let key = "v1 \(identity) \(socketPath)"
         if let text = try? String(contentsOf: cacheFile, encoding: .utf8) {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -80,7 +81,7 @@ public struct DockerDataRoot: Sendable {
                 }
             }
         }
-        guard let root = ask() else { return nil }
+        guard let root = await ask() else { return nil }
         store(key + "\n" + root + "\n", in: cacheFile)
         return root
     }

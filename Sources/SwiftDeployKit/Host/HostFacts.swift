@@ -78,11 +78,11 @@ public struct HostFactsCollector: Sendable {
     public var diskPath: String?
     public var fallbackDirectory: String
     /// Asks Docker for its data root; nil when Docker does not answer. Replaceable in tests.
-    public var dockerRootDir: @Sendable () -> String?
+    public var dockerRootDir: @Sendable () async -> String?
 
     public init(
         procRoot: String = "/proc", diskPath: String? = nil, fallbackDirectory: String,
-        dockerRootDir: @escaping @Sendable () -> String? = { DockerDataRoot.standard().resolve() }
+        dockerRootDir: @escaping @Sendable () async -> String? = { await DockerDataRoot.standard().resolve() }
     ) {
         self.procRoot = procRoot
         self.diskPath = diskPath
@@ -90,7 +90,7 @@ public struct HostFactsCollector: Sendable {
         self.dockerRootDir = dockerRootDir
     }
 
-    public func collect() -> HostFacts {
+    public func collect() async -> HostFacts {
         var facts = HostFacts()
         let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         facts.cpuCount = max(Int(cpus), 1)
@@ -127,7 +127,7 @@ public struct HostFactsCollector: Sendable {
             facts.problems.append("cannot read \(memPath) (not Linux?): memory use unknown")
         }
 
-        let (path, how) = chooseDiskPath()
+        let (path, how) = await chooseDiskPath()
         var stats = statvfs()
         if statvfs(path, &stats) == 0 {
             let bytes = Double(stats.f_bavail) * Double(stats.f_frsize)
@@ -140,9 +140,9 @@ public struct HostFactsCollector: Sendable {
         return facts
     }
 
-    func chooseDiskPath() -> (String, String) {
+    func chooseDiskPath() async -> (String, String) {
         if let diskPath { return (diskPath, "configured") }
-        if let root = dockerRootDir(), !root.isEmpty, FileManager.default.fileExists(atPath: root) {
+        if let root = await dockerRootDir(), !root.isEmpty, FileManager.default.fileExists(atPath: root) {
             return (root, "docker info DockerRootDir")
         }
         if FileManager.default.fileExists(atPath: "/var/lib/docker") {
@@ -152,23 +152,11 @@ public struct HostFactsCollector: Sendable {
     }
 
     /// `docker info -f '{{.DockerRootDir}}'` with a 3-second limit; nil when Docker is missing or does not answer.
-    @Sendable public static func askDocker() -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker", "info", "-f", "{{.DockerRootDir}}"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let deadline = Date().addingTimeInterval(3)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning {
-            process.terminate()
-            return nil
-        }
-        guard process.terminationStatus == 0 else { return nil }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+    @Sendable public static func askDocker() async -> String? {
+        guard let result = try? await ProcessRunner.run(["docker", "info", "-f", "{{.DockerRootDir}}"], timeout: 3),
+            result.succeeded
+        else { return nil }
+        let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return text.hasPrefix("/") ? text : nil
     }
 }

@@ -24,15 +24,15 @@ public struct RolloutReplica: Sendable, Equatable {
 /// tasks on Swarm (`SwarmRuntime`), the project's containers on Compose (`ComposeRuntime`).
 public protocol ReplicaLocating: Sendable {
     /// The addresses of `service`'s running replicas, sorted.
-    func replicaAddresses(service: String) throws -> [String]
+    func replicaAddresses(service: String) async throws -> [String]
     /// Every replica the engine wants running for `service`, running or not (default: the running ones, from
     /// `replicaAddresses`, for a locator that cannot tell).
-    func replicas(service: String) throws -> [RolloutReplica]
+    func replicas(service: String) async throws -> [RolloutReplica]
 }
 
 extension ReplicaLocating {
-    public func replicas(service: String) throws -> [RolloutReplica] {
-        try replicaAddresses(service: service).map {
+    public func replicas(service: String) async throws -> [RolloutReplica] {
+        try await replicaAddresses(service: service).map {
             RolloutReplica(name: $0, node: nil, state: "running", address: $0)
         }
     }
@@ -97,8 +97,8 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
     }
 
     /// The addresses of the app's running replicas.
-    public func replicaAddresses() throws -> [String] {
-        try locator.replicaAddresses(service: service)
+    public func replicaAddresses() async throws -> [String] {
+        try await locator.replicaAddresses(service: service)
     }
 
     /// One snapshot per running replica, by address. Throws ``MetricsError`` when the replicas cannot be listed,
@@ -112,7 +112,7 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
         parts: [(address: String, snapshot: MetricsSnapshot)], notRead: [String]
     ) {
         let listed: [RolloutReplica]
-        do { listed = try locator.replicas(service: service) } catch {
+        do { listed = try await locator.replicas(service: service) } catch {
             throw MetricsError.unusable(
                 source: description,
                 reason: "the replicas of \(service) could not be listed: \(error.localizedDescription)")
@@ -237,8 +237,8 @@ public struct ReplicaMetricsSource: MetricsSource, SnapshotTaking {
 
 extension ComposeRuntime: ReplicaLocating {
     /// The addresses of the service's running containers on the project's network (`docker inspect`).
-    public func replicaAddresses(service: String) throws -> [String] {
-        try containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter {
+    public func replicaAddresses(service: String) async throws -> [String] {
+        try await containers().filter { $0.service == service && $0.state == "running" }.compactMap(\.address).filter {
             !$0.isEmpty
         }.sorted()
     }
@@ -266,8 +266,8 @@ extension SwarmRuntime: ReplicaLocating {
     /// The one reader of a service's replicas on Swarm: every task Swarm wants running for it, with its state, node and
     /// address on the stack's network. The rollout's evidence (``SwarmRolloutSides``) and `status`/`gate`
     /// (``ReplicaMetricsSource``) both read it, and both name a replica that is not running instead of dropping it.
-    public func replicas(service: String) throws -> [RolloutReplica] {
-        try tasks().filter { $0.desiredState == "running" && $0.status.service == service }
+    public func replicas(service: String) async throws -> [RolloutReplica] {
+        try await tasks().filter { $0.desiredState == "running" && $0.status.service == service }
             .map {
                 RolloutReplica(name: $0.status.name, node: $0.status.node, state: $0.status.state, address: $0.address)
             }
@@ -275,8 +275,10 @@ extension SwarmRuntime: ReplicaLocating {
     }
 
     /// The addresses of the service's running tasks on the stack's network (from ``replicas(service:)``).
-    public func replicaAddresses(service: String) throws -> [String] {
-        try replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter { !$0.isEmpty }
-            .sorted()
+    public func replicaAddresses(service: String) async throws -> [String] {
+        try await replicas(service: service).filter { $0.state == "running" }.compactMap(\.address).filter {
+            !$0.isEmpty
+        }
+        .sorted()
     }
 }

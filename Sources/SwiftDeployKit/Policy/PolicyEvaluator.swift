@@ -12,7 +12,7 @@ public struct PolicyEvaluator: PolicyGate {
     /// Makes the engine for a manifest; the default follows `policy.engine`.
     public var backendFactory: @Sendable (Manifest) -> PolicyBackend
     /// Reads host facts for a manifest; the default reads the kernel.
-    public var hostFacts: @Sendable (Manifest) -> HostFacts
+    public var hostFacts: @Sendable (Manifest) async -> HostFacts
     /// Picks the metrics source for a request; the default follows `--metrics-url`, then `metrics.source`.
     public var metricsSourceFactory: @Sendable (GateRequest) -> MetricsSource
     /// Collects the `slo` domain's evidence (Prometheus and the history); the default is ``SLOCollector``.
@@ -25,7 +25,7 @@ public struct PolicyEvaluator: PolicyGate {
 
     public init(
         backendFactory: @escaping @Sendable (Manifest) -> PolicyBackend = PolicyEvaluator.defaultBackend,
-        hostFacts: @escaping @Sendable (Manifest) -> HostFacts = PolicyEvaluator.defaultHostFacts,
+        hostFacts: @escaping @Sendable (Manifest) async -> HostFacts = PolicyEvaluator.defaultHostFacts,
         metricsSourceFactory: @escaping @Sendable (GateRequest) -> MetricsSource = PolicyEvaluator.defaultMetricsSource,
         bundleLoader: @escaping @Sendable (Manifest) throws -> PolicyBundle = { try PolicyBundle.load(manifest: $0) }
     ) {
@@ -48,7 +48,7 @@ public struct PolicyEvaluator: PolicyGate {
         var host: HostFacts? = nil
         if needs.contains(.host) {
             let start = MonotonicClock.now()
-            host = hostFacts(request.manifest)
+            host = await hostFacts(request.manifest)
             timings["collect_host"] = elapsedMs(since: start)
         }
 
@@ -204,8 +204,8 @@ public struct PolicyEvaluator: PolicyGate {
         }
     }
 
-    @Sendable public static func defaultHostFacts(_ manifest: Manifest) -> HostFacts {
-        HostFactsCollector(fallbackDirectory: manifest.directory.path).collect()
+    @Sendable public static func defaultHostFacts(_ manifest: Manifest) async -> HostFacts {
+        await HostFactsCollector(fallbackDirectory: manifest.directory.path).collect()
     }
 
     /// The metrics source of a request: ``MetricsSourceSelection`` with `--metrics-url`.

@@ -234,11 +234,11 @@ public enum RolloutError: SwiftDeployFailure, Equatable {
 /// What `swiftdeploy rollout` needs beyond the lifecycle: removing one service and running a command in one.
 /// The defaults refuse, so a runtime that cannot do them is never assumed to have done them.
 extension ContainerRuntime {
-    public func remove(service: String) throws {
+    public func remove(service: String) async throws {
         throw RolloutError.runtimeUnsupported(operation: "remove the service \(service)")
     }
 
-    public func exec(service: String, command: [String]) throws -> CommandResult {
+    public func exec(service: String, command: [String]) async throws -> CommandResult {
         throw RolloutError.runtimeUnsupported(operation: "run \(command.joined(separator: " ")) in \(service)")
     }
 }

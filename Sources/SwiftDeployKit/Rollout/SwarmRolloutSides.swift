@@ -18,11 +18,11 @@ public struct SwarmRolloutSides: RolloutSideReading {
     public var manifest: Manifest
     public var transport: any HTTPTransport
     /// The replicas Swarm wants running for a service (short name).
-    public var replicas: @Sendable (String) throws -> [RolloutReplica]
+    public var replicas: @Sendable (String) async throws -> [RolloutReplica]
 
     public init(
         manifest: Manifest, transport: any HTTPTransport,
-        replicas: @escaping @Sendable (String) throws -> [RolloutReplica]
+        replicas: @escaping @Sendable (String) async throws -> [RolloutReplica]
     ) {
         self.manifest = manifest
         self.transport = transport
@@ -32,7 +32,7 @@ public struct SwarmRolloutSides: RolloutSideReading {
     /// Over a real stack: its tasks from `runtime`, the admin listener through `docker exec`.
     public init(manifest: Manifest, runtime: SwarmRuntime) {
         self.init(manifest: manifest, transport: SwarmAdminTransport(runtime: runtime, manifest: manifest)) { service in
-            try runtime.replicas(service: service)
+            try await runtime.replicas(service: service)
         }
     }
 
@@ -50,7 +50,7 @@ public struct SwarmRolloutSides: RolloutSideReading {
         var doubts: [String] = []
         var parts: [(address: String, snapshot: MetricsSnapshot)] = []
         let listed: [RolloutReplica]
-        do { listed = try replicas(service) } catch {
+        do { listed = try await replicas(service) } catch {
             listed = []
             doubts.append("the replicas of \(service) could not be listed: \(error.localizedDescription)")
         }

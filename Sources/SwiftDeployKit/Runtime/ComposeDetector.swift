@@ -19,10 +19,10 @@ public struct ComposeDetector: Sendable {
 
     /// `docker compose` (v2) when it answers `version`, else `docker-compose` (v1);
     /// `RuntimeError.composeMissing` naming both attempts when neither does.
-    public func detectCompose() throws -> ComposeCommand {
+    public func detectCompose() async throws -> ComposeCommand {
         let v2Reason: String
         do {
-            let result = try runner.run(["docker", "compose", "version", "--short"], timeout: 20)
+            let result = try await runner.run(["docker", "compose", "version", "--short"], timeout: 20)
             if result.succeeded, let version = Self.version(in: result.stdout) {
                 return ComposeCommand(executable: "docker", prefix: ["compose"], version: version)
             }
@@ -35,7 +35,7 @@ public struct ComposeDetector: Sendable {
         }
         let v1Reason: String
         do {
-            let result = try runner.run(["docker-compose", "version", "--short"], timeout: 20)
+            let result = try await runner.run(["docker-compose", "version", "--short"], timeout: 20)
             if result.succeeded, let version = Self.version(in: result.stdout) {
                 return ComposeCommand(executable: "docker-compose", prefix: [], version: version)
             }
@@ -52,8 +52,8 @@ public struct ComposeDetector: Sendable {
     /// Throws `RuntimeError.daemonUnreachable` (or `programNotFound` for a missing client) unless
     /// `docker info` answers; returns the server version.
     @discardableResult
-    public func checkDaemon() throws -> String {
-        let result = try runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 20)
+    public func checkDaemon() async throws -> String {
+        let result = try await runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 20)
         let host = environment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "unix:///var/run/docker.sock"
         if result.timedOut {
             throw RuntimeError.daemonUnreachable(host: host, detail: "'docker info' did not answer within 20s")

@@ -39,126 +39,126 @@ public struct ComposeRuntime: ContainerRuntime {
 
     /// With replicas (`services.replicas` > 1): every service of the project's containers with how many it must run,
     /// the app its replicas and every other service one. Nil with one container per service, as before replicas.
-    public func replicaTargets() throws -> [String: Int]? {
+    public func replicaTargets() async throws -> [String: Int]? {
         guard !desiredReplicas.isEmpty else { return nil }
-        var targets = Dictionary(try containers().map { ($0.service, 1) }, uniquingKeysWith: { a, _ in a })
+        var targets = await Dictionary(try containers().map { ($0.service, 1) }, uniquingKeysWith: { a, _ in a })
         targets.merge(desiredReplicas) { _, desired in desired }
         return targets
     }
 
     var label: String { "label=com.docker.compose.project=\(project)" }
 
-    public func preflight() throws {
-        try detector.checkDaemon()
-        _ = try tool()
+    public func preflight() async throws {
+        try await detector.checkDaemon()
+        _ = try await tool()
     }
 
-    func tool() throws -> ComposeCommand {
+    func tool() async throws -> ComposeCommand {
         if let tool = toolBox.tool { return tool }
-        let tool = try detector.detectCompose()
+        let tool = try await detector.detectCompose()
         toolBox.tool = tool
         return tool
     }
 
-    func compose(_ arguments: [String]) throws -> CommandResult {
-        let tool = try tool()
+    func compose(_ arguments: [String]) async throws -> CommandResult {
+        let tool = try await tool()
         let command = [tool.executable] + tool.arguments(project: project, file: composeFile, arguments)
-        let result = try runner.run(command, timeout: commandTimeout)
+        let result = try await runner.run(command, timeout: commandTimeout)
         if result.timedOut {
             throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(commandTimeout))
         }
         return result
     }
 
-    func docker(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
-        let result = try runner.run(["docker"] + arguments, timeout: timeout)
+    func docker(_ arguments: [String], timeout: TimeInterval = 60) async throws -> CommandResult {
+        let result = try await runner.run(["docker"] + arguments, timeout: timeout)
         if result.timedOut { throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(timeout)) }
         return result
     }
 
-    public func ensureImages(_ images: [String]) throws {
+    public func ensureImages(_ images: [String]) async throws {
         for image in Set(images).sorted() {
-            let present = try docker(["image", "inspect", "--format", "{{.Id}}", image])
+            let present = try await docker(["image", "inspect", "--format", "{{.Id}}", image])
             if present.succeeded { continue }
-            let pull = try docker(["pull", image], timeout: commandTimeout)
+            let pull = try await docker(["pull", image], timeout: commandTimeout)
             if !pull.succeeded {
                 throw RuntimeError.imageMissing(image: image, detail: pull.outputTail(lines: 2))
             }
         }
     }
 
-    public func imageUser(_ image: String) throws -> String? {
-        let result = try docker(["image", "inspect", "--format", "{{.Config.User}}", image])
+    public func imageUser(_ image: String) async throws -> String? {
+        let result = try await docker(["image", "inspect", "--format", "{{.Config.User}}", image])
         guard result.succeeded else { return nil }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    public func up() throws {
-        try check(try compose(["up", "-d", "--remove-orphans"]))
+    public func up() async throws {
+        try await check(try compose(["up", "-d", "--remove-orphans"]))
     }
 
-    public func recreate(service: String) throws {
-        try check(try compose(["up", "-d", "--no-deps", "--force-recreate", service]))
+    public func recreate(service: String) async throws {
+        try await check(try compose(["up", "-d", "--no-deps", "--force-recreate", service]))
     }
 
-    public func reload(service: String) throws {
-        try check(try compose(["kill", "-s", "HUP", service]))
+    public func reload(service: String) async throws {
+        try await check(try compose(["kill", "-s", "HUP", service]))
     }
 
     /// Stops (SIGTERM, 10 s grace) and removes one service's containers, found by label so that it works after the
     /// service left the compose file; the other services keep running.
-    public func remove(service: String) throws {
-        let list = try docker([
+    public func remove(service: String) async throws {
+        let list = try await docker([
             "ps", "-a", "-q", "--no-trunc", "--filter", label,
             "--filter", "label=com.docker.compose.service=\(service)",
         ])
         try check(list)
         let ids = list.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         if ids.isEmpty { return }
-        try check(try docker(["stop", "--time", "10"] + ids))
-        try check(try docker(["rm", "-f", "-v"] + ids))
+        try await check(try docker(["stop", "--time", "10"] + ids))
+        try await check(try docker(["rm", "-f", "-v"] + ids))
     }
 
     /// `exec -T <service> <command>`: the command's result, whatever its exit status.
-    public func exec(service: String, command: [String]) throws -> CommandResult {
-        try compose(["exec", "-T", service] + command)
+    public func exec(service: String, command: [String]) async throws -> CommandResult {
+        try await compose(["exec", "-T", service] + command)
     }
 
-    public func down() throws {
+    public func down() async throws {
         // Compose needs the file; without it (or when it no longer parses) the labels still find everything.
         // A failed `down` is not reported when the label sweep then leaves nothing behind.
         if FileManager.default.fileExists(atPath: composeFile.path) {
-            _ = try compose(["down", "-v", "--remove-orphans", "--timeout", "10"])
+            _ = try await compose(["down", "-v", "--remove-orphans", "--timeout", "10"])
         }
-        try removeLeftovers()
+        try await removeLeftovers()
     }
 
     /// Removes whatever still carries the project label: containers first, then networks and volumes.
-    func removeLeftovers() throws {
-        let rest = try leftovers()
-        if !rest.containers.isEmpty { try check(try docker(["rm", "-f", "-v"] + rest.containers)) }
-        if !rest.networks.isEmpty { try check(try docker(["network", "rm"] + rest.networks)) }
-        if !rest.volumes.isEmpty { try check(try docker(["volume", "rm", "-f"] + rest.volumes)) }
+    func removeLeftovers() async throws {
+        let rest = try await leftovers()
+        if !rest.containers.isEmpty { try await check(try docker(["rm", "-f", "-v"] + rest.containers)) }
+        if !rest.networks.isEmpty { try await check(try docker(["network", "rm"] + rest.networks)) }
+        if !rest.volumes.isEmpty { try await check(try docker(["volume", "rm", "-f"] + rest.volumes)) }
     }
 
-    public func leftovers() throws -> ProjectResources {
-        func ids(_ arguments: [String]) throws -> [String] {
-            let result = try docker(arguments)
+    public func leftovers() async throws -> ProjectResources {
+        func ids(_ arguments: [String]) async throws -> [String] {
+            let result = try await docker(arguments)
             try check(result)
             return result.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         }
-        return ProjectResources(
+        return await ProjectResources(
             containers: try ids(["ps", "-a", "-q", "--filter", label]),
             networks: try ids(["network", "ls", "-q", "--filter", label]),
             volumes: try ids(["volume", "ls", "-q", "--filter", label]))
     }
 
-    public func containers() throws -> [ContainerStatus] {
-        let list = try docker(["ps", "-a", "-q", "--no-trunc", "--filter", label])
+    public func containers() async throws -> [ContainerStatus] {
+        let list = try await docker(["ps", "-a", "-q", "--no-trunc", "--filter", label])
         try check(list)
         let ids = list.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
         if ids.isEmpty { return [] }
-        let inspect = try docker(["inspect"] + ids)
+        let inspect = try await docker(["inspect"] + ids)
         // A container removed between ps and inspect makes inspect exit 1 with the others still printed.
         guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {
             try check(inspect)
@@ -168,8 +168,10 @@ public struct ComposeRuntime: ContainerRuntime {
             .sorted { ($0.service, $0.name) < ($1.service, $1.name) }
     }
 
-    public func logs(container: String, lines: Int) -> String {
-        guard let result = try? docker(["logs", "--tail", String(lines), container], timeout: 20) else { return "" }
+    public func logs(container: String, lines: Int) async -> String {
+        guard let result = try? await docker(["logs", "--tail", String(lines), container], timeout: 20) else {
+            return ""
+        }
         // docker logs writes the container's stderr to its own stderr: keep both, in that order.
         let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return CommandResult.tail(text, lines: lines)

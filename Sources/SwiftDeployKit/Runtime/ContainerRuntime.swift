@@ -84,63 +84,63 @@ public struct ProjectResources: Sendable, Equatable {
 /// `ComposeRuntime` is the real one; tests replace it to check a workflow's decisions.
 public protocol ContainerRuntime: Sendable {
     /// Checks the daemon answers and Compose exists; throws `RuntimeError` naming which is missing.
-    func preflight() throws
+    func preflight() async throws
     /// Makes sure each image is on the host, pulling those that are not; `RuntimeError.imageMissing` otherwise.
-    func ensureImages(_ images: [String]) throws
+    func ensureImages(_ images: [String]) async throws
     /// `up -d`: creates or updates every service of the compose file.
-    func up() throws
+    func up() async throws
     /// `up -d --no-deps --force-recreate <service>`: replaces one service's container only.
-    func recreate(service: String) throws
+    func recreate(service: String) async throws
     /// `up()`, waiting for the runtime's own work (Swarm's rolling update) no later than `deadline`: the action's one
     /// deadline (`--timeout`), shared with the health wait that follows.
-    func up(until deadline: Date) throws
+    func up(until deadline: Date) async throws
     /// `recreate(service:)` within the action's deadline, as `up(until:)`.
-    func recreate(service: String, until deadline: Date) throws
+    func recreate(service: String, until deadline: Date) async throws
     /// `kill -s HUP <service>`: makes nginx reload (and re-resolve the app's new address after a recreate).
-    func reload(service: String) throws
+    func reload(service: String) async throws
     /// `down -v --remove-orphans`, then removes anything still labelled with the project.
-    func down() throws
+    func down() async throws
     /// The project's containers (by the `com.docker.compose.project` label), stopped ones included.
-    func containers() throws -> [ContainerStatus]
+    func containers() async throws -> [ContainerStatus]
     /// The last `lines` lines of a container's output (stdout and stderr).
-    func logs(container: String, lines: Int) -> String
+    func logs(container: String, lines: Int) async -> String
     /// Containers, networks and volumes that still carry the project's label.
-    func leftovers() throws -> ProjectResources
+    func leftovers() async throws -> ProjectResources
     /// The user a local image runs as (its `USER`, empty for root); nil when it cannot be told.
-    func imageUser(_ image: String) throws -> String?
+    func imageUser(_ image: String) async throws -> String?
     /// `rm -s -f <service>`: stops and removes one service (the rollout's candidate), the others untouched.
-    func remove(service: String) throws
+    func remove(service: String) async throws
     /// Runs a command inside a service's container (`nginx -t`, `nginx -s reload`); returns its result.
-    func exec(service: String, command: [String]) throws -> CommandResult
+    func exec(service: String, command: [String]) async throws -> CommandResult
     /// How many instances each service must have running, when the runtime knows (Swarm); nil otherwise.
-    func replicaTargets() throws -> [String: Int]?
+    func replicaTargets() async throws -> [String: Int]?
     /// Lines naming tasks that failed recently, with their node and error (Swarm); empty otherwise.
-    func recentFailures() -> [String]
+    func recentFailures() async -> [String]
     /// The nodes the project runs on (Swarm); empty on one host.
-    func nodesInvolved() throws -> [String]
+    func nodesInvolved() async throws -> [String]
     /// Every node of the cluster with its role and state, as its manager sees it (Swarm); nil on one host.
-    func clusterNodes() throws -> [ClusterNode]?
+    func clusterNodes() async throws -> [ClusterNode]?
 }
 
 extension ContainerRuntime {
     /// A runtime that cannot inspect images tells nothing (the deploy check then has no image user to judge).
-    public func imageUser(_ image: String) throws -> String? { nil }
+    public func imageUser(_ image: String) async throws -> String? { nil }
 
     /// How many instances each service must have running, when the runtime knows (Swarm: each service's
     /// replicas); nil: one ready container per service is enough.
-    public func replicaTargets() throws -> [String: Int]? { nil }
+    public func replicaTargets() async throws -> [String: Int]? { nil }
 
     /// Lines naming tasks that failed recently, with their node and error, for a timeout message (Swarm).
-    public func recentFailures() -> [String] { [] }
+    public func recentFailures() async -> [String] { [] }
 
     /// The nodes the project runs on, for the history (Swarm); empty on one host.
-    public func nodesInvolved() throws -> [String] { [] }
+    public func nodesInvolved() async throws -> [String] { [] }
 
     /// A runtime on one host has no cluster to report.
-    public func clusterNodes() throws -> [ClusterNode]? { nil }
+    public func clusterNodes() async throws -> [ClusterNode]? { nil }
 
     /// A runtime that does not wait in `up` (Compose: `up -d` returns once the containers are created; each call
     /// is bounded by its own command timeout) ignores the deadline.
-    public func up(until deadline: Date) throws { try up() }
-    public func recreate(service: String, until deadline: Date) throws { try recreate(service: service) }
+    public func up(until deadline: Date) async throws { try await up() }
+    public func recreate(service: String, until deadline: Date) async throws { try await recreate(service: service) }
 }

@@ -222,7 +222,7 @@ public struct DeployLock: Sendable {
     }
 
     /// Takes the lock for `holder` without waiting; throws `LockError.held` naming the live holder.
-    public func acquire(_ holder: LockHolder) throws -> LockGrant {
+    public func acquire(_ holder: LockHolder) async throws -> LockGrant {
         // Whole seconds, so the description read back compares equal.
         var holder = holder
         holder.since = Date(timeIntervalSince1970: holder.since.timeIntervalSince1970.rounded(.down))
@@ -232,7 +232,7 @@ public struct DeployLock: Sendable {
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK {
-                throw LockError.held(by: currentHolder(), project: project, path: url.path)
+                throw LockError.held(by: await currentHolder(), project: project, path: url.path)
             }
             throw LockError.unusable(path: url.path, reason: "flock: \(String(cString: strerror(errno)))")
         }
@@ -290,12 +290,12 @@ public struct DeployLock: Sendable {
     /// The live holder's description. It writes it just after taking the lock (after reading what a dead
     /// holder left), so a description that is missing, or names a process of this host that no longer
     /// exists, is the previous one about to be replaced: retry briefly.
-    private func currentHolder() -> LockHolder? {
+    private func currentHolder() async -> LockHolder? {
         var last: LockHolder?
         for _ in 0..<40 {
             last = read()
             if let holder = last, !Self.isGone(holder) { return holder }
-            usleep(25_000)
+            try? await Task.sleep(nanoseconds: 25_000_000)
         }
         return last
     }

@@ -65,14 +65,14 @@ public struct HealthWaiter: Sendable {
         var lastTargets: [String: Int]?
         while true {
             let elapsed = Date().timeIntervalSince(start)
-            let containers = try runtime.containers()
+            let containers = try await runtime.containers()
             lastContainers = containers
             let byService = Dictionary(
                 containers.map { ($0.service, $0) }, uniquingKeysWith: { a, b in a.state == "running" ? a : b })
             let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
             let summaries: [(name: String, summary: String)]
             let allReady: Bool
-            if let targets = try runtime.replicaTargets() {
+            if let targets = try await runtime.replicaTargets() {
                 // Replicas (Swarm): every instance the service wants, each running (and healthy: a Swarm task with a
                 // health check is `running` only once healthy).
                 lastTargets = targets
@@ -102,9 +102,11 @@ public struct HealthWaiter: Sendable {
             let missing = expected.filter {
                 !Self.replicasReady(lastContainers, service: $0, desired: targets[$0] ?? 1)
             }
-            if !missing.isEmpty, ((try? runtime.clusterNodes()) ?? nil) == nil {
+            if !missing.isEmpty, await ((try? runtime.clusterNodes()) ?? nil) == nil {
                 // One host (Compose with replicas): each container not ready by name, with the first one's logs.
                 let unready = lastContainers.filter { missing.contains($0.service) && !$0.isReady }
+                var logs = ""
+                if let first = unready.first { logs = await runtime.logs(container: first.id, lines: logLines) }
                 throw RuntimeError.containersNotReady(
                     seconds: Int(timeout),
                     services: missing.map {
@@ -113,8 +115,7 @@ public struct HealthWaiter: Sendable {
                     containers: unready.map {
                         "\($0.name): \($0.summary)\($0.lastHealthOutput.isEmpty ? "" : ": \($0.lastHealthOutput)")"
                     },
-                    logContainer: unready.first?.name ?? "",
-                    logs: unready.first.map { runtime.logs(container: $0.id, lines: logLines) } ?? "")
+                    logContainer: unready.first?.name ?? "", logs: logs)
             }
             if !missing.isEmpty {
                 throw RuntimeError.replicasNotReady(
@@ -128,10 +129,10 @@ public struct HealthWaiter: Sendable {
                         \(task.state)\(task.lastHealthOutput.isEmpty ? "" : ": \(task.lastHealthOutput)")
                         """
                     },
-                    failures: runtime.recentFailures())
+                    failures: await runtime.recentFailures())
             }
         }
-        throw timeoutError(lastContainers, lastAnswer)
+        throw await timeoutError(lastContainers, lastAnswer)
     }
 
     static func replicasReady(_ containers: [ContainerStatus], service: String, desired: Int) -> Bool {
@@ -144,7 +145,7 @@ public struct HealthWaiter: Sendable {
         "\(containers.filter { $0.service == service && $0.isReady }.count)/\(desired) running"
     }
 
-    func timeoutError(_ containers: [ContainerStatus], _ answer: HTTPAnswer?) -> RuntimeError {
+    func timeoutError(_ containers: [ContainerStatus], _ answer: HTTPAnswer?) async -> RuntimeError {
         let byService = Dictionary(containers.map { ($0.service, $0) }, uniquingKeysWith: { a, _ in a })
         let expected = services + containers.map(\.service).filter { !services.contains($0) }.sorted()
         if let culprit = expected.first(where: { !(byService[$0]?.isReady ?? false) }) {
@@ -155,10 +156,11 @@ public struct HealthWaiter: Sendable {
             }
             return .unhealthy(
                 service: culprit, state: container.summary, seconds: Int(timeout),
-                health: container.lastHealthOutput, logs: runtime.logs(container: container.id, lines: logLines))
+                health: container.lastHealthOutput, logs: await runtime.logs(container: container.id, lines: logLines))
         }
         let app = services.first ?? "app"
-        let logs = byService[app].map { runtime.logs(container: $0.id, lines: logLines) } ?? ""
+        var logs = ""
+        if let container = byService[app] { logs = await runtime.logs(container: container.id, lines: logLines) }
         return .healthEndpointDown(
             url: healthURL.absoluteString, seconds: Int(timeout), lastAnswer: answer?.summary ?? "no answer",
             service: app, logs: logs)

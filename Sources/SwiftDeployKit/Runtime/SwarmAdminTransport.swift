@@ -102,7 +102,7 @@ public struct SwarmAdminTransport: HTTPTransport, HTTPProbing {
         let timeout = max(1, limits.totalTimeout)
         let result: CommandResult
         do {
-            result = try runtime.exec(
+            result = try await runtime.exec(
                 service: "nginx",
                 command: ["bash", "-c", Self.script, "swiftdeploy-admin", path, accept, String(port)],
                 timeout: timeout)

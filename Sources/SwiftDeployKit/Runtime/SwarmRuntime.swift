@@ -52,8 +52,8 @@ public struct SwarmRuntime: ContainerRuntime {
     /// A service's full Swarm name (`<project>_<service>`).
     public func serviceName(_ service: String) -> String { "\(project)_\(service)" }
 
-    func docker(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
-        let result = try runner.run(["docker"] + arguments, timeout: timeout)
+    func docker(_ arguments: [String], timeout: TimeInterval = 60) async throws -> CommandResult {
+        let result = try await runner.run(["docker"] + arguments, timeout: timeout)
         if result.timedOut { throw RuntimeError.commandTimedOut(command: result.commandLine, seconds: Int(timeout)) }
         return result
     }
@@ -73,9 +73,9 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// The daemon answers and this engine is a Swarm manager; otherwise `RuntimeError.notSwarmManager` names the
     /// `docker swarm init` command to run.
-    public func preflight() throws {
-        _ = try ComposeDetector(runner: runner, environment: environment).checkDaemon()
-        let result = try docker(
+    public func preflight() async throws {
+        _ = try await ComposeDetector(runner: runner, environment: environment).checkDaemon()
+        let result = try await docker(
             ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 20)
         let words = try lines(result).first?.split(separator: " ").map(String.init) ?? []
         let state = words.first ?? "unknown", manager = words.dropFirst().first == "true"
@@ -84,10 +84,10 @@ public struct SwarmRuntime: ContainerRuntime {
         }
     }
 
-    public func ensureImages(_ images: [String]) throws {
+    public func ensureImages(_ images: [String]) async throws {
         for image in Set(images).sorted() {
-            if try docker(["image", "inspect", "--format", "{{.Id}}", image]).succeeded { continue }
-            let pull = try docker(["pull", image], timeout: commandTimeout)
+            if try await docker(["image", "inspect", "--format", "{{.Id}}", image]).succeeded { continue }
+            let pull = try await docker(["pull", image], timeout: commandTimeout)
             if !pull.succeeded { throw RuntimeError.imageMissing(image: image, detail: pull.outputTail(lines: 2)) }
         }
     }
@@ -96,9 +96,9 @@ public struct SwarmRuntime: ContainerRuntime {
     /// digest (`docker image inspect` `RepoDigests`, the entry of the same repository), `image` itself when it already
     /// carries a digest, nil when it has none (a local build, or a tag never pulled from or pushed to a registry: each
     /// node then runs its own copy of the tag).
-    public func digestReference(_ image: String) throws -> String? {
+    public func digestReference(_ image: String) async throws -> String? {
         if image.contains("@sha256:") { return image }
-        let result = try docker(["image", "inspect", "--format", "{{json .RepoDigests}}", image])
+        let result = try await docker(["image", "inspect", "--format", "{{json .RepoDigests}}", image])
         try check(result)
         guard let digests = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String] else {
             throw RuntimeError.unreadableAnswer(
@@ -128,12 +128,12 @@ public struct SwarmRuntime: ContainerRuntime {
     }
 
     /// How many nodes the swarm has (`docker node ls`).
-    public func nodeCount() throws -> Int {
-        try lines(try docker(["node", "ls", "-q"])).count
+    public func nodeCount() async throws -> Int {
+        try lines(try await docker(["node", "ls", "-q"])).count
     }
 
-    public func imageUser(_ image: String) throws -> String? {
-        let result = try docker(["image", "inspect", "--format", "{{.Config.User}}", image])
+    public func imageUser(_ image: String) async throws -> String? {
+        let result = try await docker(["image", "inspect", "--format", "{{.Config.User}}", image])
         guard result.succeeded else { return nil }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -144,40 +144,41 @@ public struct SwarmRuntime: ContainerRuntime {
     /// before, waits until Swarm finished its rolling update. An update Swarm rolled back or paused (a replica failed
     /// its health check within update_config.monitor) throws `RuntimeError.swarmRolledBack` with Swarm's message and
     /// the failed tasks, their nodes and errors. New services are waited for by their task states (`HealthWaiter`).
-    public func up() throws {
-        try up(until: Date().addingTimeInterval(commandTimeout))
+    public func up() async throws {
+        try await up(until: Date().addingTimeInterval(commandTimeout))
     }
 
     /// `up()` with the action's one deadline: the stack deploy and the wait for the rolling update end by `deadline`
     /// (the health wait that follows shares it), so `--timeout` bounds the whole action, not each step.
-    public func up(until deadline: Date) throws {
+    public func up(until deadline: Date) async throws {
         var before: [String: ServiceState] = [:]
-        for service in try services() {
-            if let state = try serviceState(serviceName(service.name)) { before[service.name] = state }
+        for service in try await services() {
+            if let state = try await serviceState(serviceName(service.name)) { before[service.name] = state }
         }
         // --detach: swiftdeploy waits itself; the config file is read relative to the stack file.
         let left = max(deadline.timeIntervalSinceNow, 10)
         try check(
-            try docker(
+            try await docker(
                 [
                     "stack", "deploy", "--detach=true", "--prune", "--resolve-image", resolveImage, "-c",
                     stackFile.path, project,
                 ],
                 timeout: left))
-        try waitForUpdates(since: before, until: deadline)
-        pruneConfigs()
+        try await waitForUpdates(since: before, until: deadline)
+        await pruneConfigs()
     }
 
     /// Removes the stack's configs no service uses any more: each changed nginx.conf is a new config (configs are
     /// immutable) and `stack deploy --prune` prunes services, not configs, so they piled up deploy after deploy. A
     /// config still in use (a task not yet replaced) is refused by Docker and left for the next deploy.
-    func pruneConfigs() {
-        guard let configs = try? lines(try docker(["config", "ls", "-q", "--filter", label])), !configs.isEmpty,
-            let ids = try? lines(try docker(["service", "ls", "-q", "--filter", label]))
+    func pruneConfigs() async {
+        guard let configs = try? lines(try await docker(["config", "ls", "-q", "--filter", label])),
+            !configs.isEmpty,
+            let ids = try? lines(try await docker(["service", "ls", "-q", "--filter", label]))
         else { return }
         var used: Set<String> = []
         if !ids.isEmpty {
-            guard let result = try? docker(["service", "inspect"] + ids), result.succeeded,
+            guard let result = try? await docker(["service", "inspect"] + ids), result.succeeded,
                 let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
             else { return }
             for service in array {
@@ -190,24 +191,24 @@ public struct SwarmRuntime: ContainerRuntime {
             }
         }
         for config in configs where !used.contains(where: { $0.hasPrefix(config) || config.hasPrefix($0) }) {
-            _ = try? docker(["config", "rm", config])
+            _ = try? await docker(["config", "rm", config])
         }
     }
 
     /// Deploys the changed stack file (a new mode, a new image) and waits for its rolling update: see `up()`.
-    public func recreate(service: String) throws {
-        try up()
+    public func recreate(service: String) async throws {
+        try await up()
     }
 
-    public func recreate(service: String, until deadline: Date) throws {
-        try up(until: deadline)
+    public func recreate(service: String, until deadline: Date) async throws {
+        try await up(until: deadline)
     }
 
     /// Waits until every service that existed before the deploy runs its current spec: each task Swarm wants
     /// running carries the service's container spec, and no update is in progress. How long Swarm takes to start
     /// an update does not matter (an old task still running means "not yet", never "nothing to do"). An update
     /// Swarm rolled back or paused throws `swarmRolledBack`; a service the deploy pruned is not waited for.
-    func waitForUpdates(since before: [String: ServiceState], until deadline: Date? = nil) throws {
+    func waitForUpdates(since before: [String: ServiceState], until deadline: Date? = nil) async throws {
         let started = Date()
         let deadline = deadline ?? started.addingTimeInterval(commandTimeout)
         var pending = Set(before.keys)
@@ -215,7 +216,7 @@ public struct SwarmRuntime: ContainerRuntime {
         while !pending.isEmpty {
             for service in pending.sorted() {
                 let name = serviceName(service)
-                guard let now = try serviceState(name) else {
+                guard let now = try await serviceState(name) else {
                     pending.remove(service)
                     continue
                 }  // pruned
@@ -224,7 +225,7 @@ public struct SwarmRuntime: ContainerRuntime {
                     states[service] = update.state
                     switch update.state {
                     case "rollback_completed", "rollback_paused", "paused":
-                        throw RuntimeError.swarmRolledBack(
+                        throw await RuntimeError.swarmRolledBack(
                             service: name, state: update.state, message: update.message,
                             tasks: failedTaskLines(service: service))
                     case "completed": break
@@ -234,7 +235,7 @@ public struct SwarmRuntime: ContainerRuntime {
                     states[service] = update.state
                     continue  // an update started before this deploy is still running
                 }
-                if try tasksRunSpec(of: name, spec: now.containerSpec) {
+                if try await tasksRunSpec(of: name, spec: now.containerSpec) {
                     pending.remove(service)
                 } else {
                     states[service] = states[service] ?? "update not started yet"
@@ -243,11 +244,11 @@ public struct SwarmRuntime: ContainerRuntime {
             if pending.isEmpty { return }
             if Date() >= deadline {
                 let still = pending.sorted().map { "\(serviceName($0)) (\(states[$0] ?? "old tasks still running"))" }
-                throw RuntimeError.swarmUpdateTimedOut(
+                throw await RuntimeError.swarmUpdateTimedOut(
                     seconds: Int(Date().timeIntervalSince(started).rounded()), services: still,
                     tasks: failedTaskLines(), budget: budget)
             }
-            Thread.sleep(forTimeInterval: pollInterval)
+            try await Task.sleep(nanoseconds: UInt64(pollInterval * 1_000_000_000))
         }
     }
 
@@ -264,8 +265,8 @@ public struct SwarmRuntime: ContainerRuntime {
     }
 
     /// `docker service inspect`: the service's container spec and `UpdateStatus`; nil when no such service exists.
-    func serviceState(_ name: String) throws -> ServiceState? {
-        let result = try docker(["service", "inspect", name])
+    func serviceState(_ name: String) async throws -> ServiceState? {
+        let result = try await docker(["service", "inspect", name])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]],
@@ -286,11 +287,11 @@ public struct SwarmRuntime: ContainerRuntime {
     }
 
     /// True when the service has tasks Swarm wants running and every one carries `spec` as its container spec.
-    func tasksRunSpec(of name: String, spec: Data) throws -> Bool {
-        let ids = try lines(
+    func tasksRunSpec(of name: String, spec: Data) async throws -> Bool {
+        let ids = try await lines(
             try docker(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", name]))
         if ids.isEmpty { return false }
-        let inspect = try docker(["inspect", "--type", "task"] + ids)
+        let inspect = try await docker(["inspect", "--type", "task"] + ids)
         try check(inspect)
         guard let array = try? JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(command: inspect.commandLine, detail: "expected a JSON array of tasks")
@@ -317,8 +318,10 @@ public struct SwarmRuntime: ContainerRuntime {
 
     /// Sends SIGHUP to the service's containers on this node (nginx reloads; it also re-resolves tasks.<service>
     /// every 10 seconds by itself).
-    public func reload(service: String) throws {
-        for id in try localContainers(service: service) { try check(try docker(["kill", "-s", "HUP", id])) }
+    public func reload(service: String) async throws {
+        for id in try await localContainers(service: service) {
+            try await check(try docker(["kill", "-s", "HUP", id]))
+        }
     }
 
     /// `docker stack rm`, then waits until no service, task container, network, volume or config of the stack remains.
@@ -326,21 +329,21 @@ public struct SwarmRuntime: ContainerRuntime {
     /// the stack's label is removed by id (volumes too: `stack rm` keeps them, as `down -v` on Compose does not). The
     /// wait ends early when a round removes nothing while nothing is running any more (it spun the whole 120 s on a
     /// volume it never removed). What still remains is for the caller to report.
-    public func down() throws {
-        let result = try docker(["stack", "rm", project], timeout: commandTimeout)
+    public func down() async throws {
+        let result = try await docker(["stack", "rm", project], timeout: commandTimeout)
         let removeFailed =
             !result.succeeded && !(result.stderr + result.stdout).lowercased().contains("nothing found in stack")
         let deadline = Date().addingTimeInterval(min(commandTimeout, 120))
-        var rest = try leftovers()
+        var rest = try await leftovers()
         var fruitless = 0
         while !rest.isEmpty, Date() < deadline {
             if rest.services.isEmpty, rest.containers.isEmpty {
-                if !rest.networks.isEmpty { _ = try docker(["network", "rm"] + rest.networks) }
-                if !rest.configs.isEmpty { _ = try docker(["config", "rm"] + rest.configs) }
-                if !rest.volumes.isEmpty { _ = try docker(["volume", "rm"] + rest.volumes) }
+                if !rest.networks.isEmpty { _ = try await docker(["network", "rm"] + rest.networks) }
+                if !rest.configs.isEmpty { _ = try await docker(["config", "rm"] + rest.configs) }
+                if !rest.volumes.isEmpty { _ = try await docker(["volume", "rm"] + rest.volumes) }
             }
-            Thread.sleep(forTimeInterval: pollInterval)
-            let now = try leftovers()
+            try await Task.sleep(nanoseconds: UInt64(pollInterval * 1_000_000_000))
+            let now = try await leftovers()
             // Nothing runs and a round of removals changed nothing several times: waiting longer will not help.
             fruitless = now == rest && now.services.isEmpty && now.containers.isEmpty ? fruitless + 1 : 0
             rest = now
@@ -350,28 +353,28 @@ public struct SwarmRuntime: ContainerRuntime {
     }
 
     /// Removes one service of the stack (`docker service rm <project>_<service>`); the others keep running.
-    public func remove(service: String) throws {
-        let result = try docker(["service", "rm", serviceName(service)])
+    public func remove(service: String) async throws {
+        let result = try await docker(["service", "rm", serviceName(service)])
         if !result.succeeded, !(result.stderr + result.stdout).contains("not found") { try check(result) }
     }
 
     /// Runs a command in one of the service's containers on this node (`docker exec`).
-    public func exec(service: String, command: [String]) throws -> CommandResult {
-        try exec(service: service, command: command, timeout: 60)
+    public func exec(service: String, command: [String]) async throws -> CommandResult {
+        try await exec(service: service, command: command, timeout: 60)
     }
 
     /// `exec(service:command:)` bounded by `timeout` seconds (finding the container and the command itself).
-    public func exec(service: String, command: [String], timeout: TimeInterval) throws -> CommandResult {
+    public func exec(service: String, command: [String], timeout: TimeInterval) async throws -> CommandResult {
         let deadline = Date().addingTimeInterval(timeout)
-        guard let id = try localContainers(service: service, timeout: timeout).first else {
+        guard let id = try await localContainers(service: service, timeout: timeout).first else {
             throw RuntimeError.noLocalTask(service: serviceName(service))
         }
-        return try docker(["exec", id] + command, timeout: max(0.5, deadline.timeIntervalSinceNow))
+        return try await docker(["exec", id] + command, timeout: max(0.5, deadline.timeIntervalSinceNow))
     }
 
     /// The ids of the service's running containers on this node.
-    func localContainers(service: String, timeout: TimeInterval = 60) throws -> [String] {
-        try lines(
+    func localContainers(service: String, timeout: TimeInterval = 60) async throws -> [String] {
+        try await lines(
             try docker(
                 [
                     "ps", "-q", "--no-trunc", "--filter", "label=com.docker.swarm.service.name=\(serviceName(service))",
@@ -382,8 +385,8 @@ public struct SwarmRuntime: ContainerRuntime {
     // MARK: What runs
 
     /// Services, task containers (on this node), networks and configs still carrying the stack's label.
-    public func leftovers() throws -> ProjectResources {
-        ProjectResources(
+    public func leftovers() async throws -> ProjectResources {
+        await ProjectResources(
             containers: try lines(try docker(["ps", "-a", "-q", "--filter", label])),
             networks: try lines(try docker(["network", "ls", "-q", "--filter", label])),
             volumes: try lines(try docker(["volume", "ls", "-q", "--filter", label])),
@@ -394,10 +397,10 @@ public struct SwarmRuntime: ContainerRuntime {
     /// The services of the stack: short name → (full id, desired replicas). A service whose name, id or replica count
     /// (`Spec.Mode.Replicated.Replicas`, a whole number ≥ 0) cannot be read is `unreadableAnswer`: a count guessed
     /// would make the wait for "all replicas running" end early, or never.
-    public func services() throws -> [(name: String, id: String, desired: Int)] {
-        let ids = try lines(try docker(["service", "ls", "-q", "--filter", label]))
+    public func services() async throws -> [(name: String, id: String, desired: Int)] {
+        let ids = try await lines(try docker(["service", "ls", "-q", "--filter", label]))
         if ids.isEmpty { return [] }
-        let result = try docker(["service", "inspect"] + ids)
+        let result = try await docker(["service", "inspect"] + ids)
         try check(result)
         guard let array = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] else {
             throw RuntimeError.unreadableAnswer(
@@ -430,13 +433,13 @@ public struct SwarmRuntime: ContainerRuntime {
         }.sorted { $0.name < $1.name }
     }
 
-    public func replicaTargets() throws -> [String: Int]? {
-        Dictionary(try services().map { ($0.name, $0.desired) }, uniquingKeysWith: { a, _ in a })
+    public func replicaTargets() async throws -> [String: Int]? {
+        await Dictionary(try services().map { ($0.name, $0.desired) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Node id → `hostname (id prefix)`: two nodes may share a hostname.
-    func nodeNames() throws -> [String: String] {
-        let result = try docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
+    func nodeNames() async throws -> [String: String] {
+        let result = try await docker(["node", "ls", "--format", "{{.ID}} {{.Hostname}}"])
         var names: [String: String] = [:]
         for line in try lines(result) {
             let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
@@ -447,59 +450,62 @@ public struct SwarmRuntime: ContainerRuntime {
     }
 
     /// Every task of the stack Swarm knows (`docker stack ps`), newest first per slot, read from `docker inspect`.
-    func tasks() throws -> [SwarmTask] {
-        let list = try docker(["stack", "ps", "-q", "--no-trunc", project])
+    func tasks() async throws -> [SwarmTask] {
+        let list = try await docker(["stack", "ps", "-q", "--no-trunc", project])
         if !list.succeeded, (list.stderr + list.stdout).lowercased().contains("nothing found in stack") { return [] }
         let ids = try lines(list)
         if ids.isEmpty { return [] }
-        let inspect = try docker(["inspect", "--type", "task"] + ids)
+        let inspect = try await docker(["inspect", "--type", "task"] + ids)
         guard inspect.succeeded || inspect.stdout.hasPrefix("[") else {
             try check(inspect)
             return []
         }
-        let services = Dictionary(try services().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let nodes = try nodeNames()
+        let services = await Dictionary(try services().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let nodes = try await nodeNames()
         return try SwarmTask.parse(inspect.stdout, command: inspect.commandLine, services: services, nodes: nodes)
     }
 
     /// The tasks Swarm wants running (one per replica), as containers: `state` is the task's state (`running` only
     /// once the container is running and, with a health check, healthy).
-    public func containers() throws -> [ContainerStatus] {
-        try tasks().filter { $0.desiredState == "running" }.map(\.status)
+    public func containers() async throws -> [ContainerStatus] {
+        try await tasks().filter { $0.desiredState == "running" }.map(\.status)
             .sorted { ($0.service, $0.name) < ($1.service, $1.name) }
     }
 
     /// The nodes the stack's tasks run on now (hostname and id prefix), sorted.
-    public func nodesInvolved() throws -> [String] {
-        Array(Set(try containers().compactMap(\.node))).sorted()
+    public func nodesInvolved() async throws -> [String] {
+        await Array(Set(try containers().compactMap(\.node))).sorted()
     }
 
     /// `service.slot on node: state: error` for the service's tasks that ended without being asked to, newest first:
     /// failed, rejected, or `complete` (a replica Swarm stopped because its health check failed ends `complete`,
     /// `finished`, exit 0, with no error of Swarm's). Each carries Swarm's error or message and, when its container is
     /// on this node, what its health check said (`unhealthy: 3 failed checks in a row, the last exit 1: …`).
-    public func failedTaskLines(service: String? = nil, limit: Int = 6) -> [String] {
-        guard let tasks = try? tasks() else { return [] }
-        return tasks.filter {
+    public func failedTaskLines(service: String? = nil, limit: Int = 6) async -> [String] {
+        guard let tasks = try? await tasks() else { return [] }
+        let failed = tasks.filter {
             ["failed", "rejected", "complete"].contains($0.status.state)
                 && (service == nil || $0.status.service == service)
         }
         .sorted { ($0.status.startedAt ?? .distantPast) > ($1.status.startedAt ?? .distantPast) }
-        .prefix(limit).map { task in
+        .prefix(limit)
+        var lines: [String] = []
+        for task in failed {
             var line = task.line
             if task.status.lastHealthOutput.isEmpty, !task.message.isEmpty { line += ": \(task.message)" }
-            if let container = task.containerID, let health = healthDetail(container: container) {
+            if let container = task.containerID, let health = await healthDetail(container: container) {
                 line += " (\(health))"
             }
-            return line
+            lines.append(line)
         }
+        return lines
     }
 
     /// What a task container's health check last said, when it failed at least once: `unhealthy: 3 failed checks in a
     /// row, the last exit 1: <output>`; nil when the container is not on this node, gone, or its checks passed.
-    func healthDetail(container: String) -> String? {
+    func healthDetail(container: String) async -> String? {
         guard
-            let result = try? docker(
+            let result = try? await docker(
                 ["inspect", "--type", "container", "--format", "{{json .State.Health}}", container], timeout: 10),
             result.succeeded,
             let health = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
@@ -518,10 +524,12 @@ public struct SwarmRuntime: ContainerRuntime {
         return text
     }
 
-    public func recentFailures() -> [String] { failedTaskLines() }
+    public func recentFailures() async -> [String] { await failedTaskLines() }
 
-    public func logs(container: String, lines: Int) -> String {
-        guard let result = try? docker(["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20)
+    public func logs(container: String, lines: Int) async -> String {
+        guard
+            let result = try? await docker(
+                ["service", "logs", "--raw", "--tail", String(lines), container], timeout: 20)
         else { return "" }
         let text = [result.stdout, result.stderr].filter { !$0.isEmpty }.joined(separator: "\n")
         return CommandResult.tail(text, lines: lines)

@@ -58,20 +58,20 @@ public struct DeliveryFigures: Sendable, Equatable {
 /// Reads the history and git for ``DeliveryFigures``.
 public struct DeliveryFiguresReader: Sendable {
     /// Resolves a commit to its committer time (Unix seconds); nil when unknown.
-    public var commitTime: @Sendable (String) -> Double?
+    public var commitTime: @Sendable (String) async -> Double?
 
     /// Resolves many commits at once (what `commitTime` answers for each, the unknown ones absent).
-    public var commitTimes: @Sendable ([String]) -> [String: Double]
+    public var commitTimes: @Sendable ([String]) async -> [String: Double]
 
     public init(
-        commitTime: @escaping @Sendable (String) -> Double?,
-        commitTimes: (@Sendable ([String]) -> [String: Double])? = nil
+        commitTime: @escaping @Sendable (String) async -> Double?,
+        commitTimes: (@Sendable ([String]) async -> [String: Double])? = nil
     ) {
         self.commitTime = commitTime
         self.commitTimes =
             commitTimes ?? { commits in
                 var times: [String: Double] = [:]
-                for commit in Set(commits) { if let time = commitTime(commit) { times[commit] = time } }
+                for commit in Set(commits) { if let time = await commitTime(commit) { times[commit] = time } }
                 return times
             }
     }
@@ -85,9 +85,9 @@ public struct DeliveryFiguresReader: Sendable {
         let noRepository: @Sendable () -> Bool = {
             realGit && GitHead.read(in: directory, environment: ProcessInfo.processInfo.environment) == .none
         }
-        let one: @Sendable (String) -> Double? = { commit in
+        let one: @Sendable (String) async -> Double? = { commit in
             guard isHexCommit(commit, lengths: 7...64), !noRepository(),
-                let result = try? runner.run(
+                let result = try? await runner.run(
                     ["git", "-C", directory.path, "log", "-1", "--format=%ct", commit, "--"], timeout: 10),
                 result.succeeded
             else { return nil }
@@ -104,7 +104,7 @@ public struct DeliveryFiguresReader: Sendable {
                 let chunk = Array(full[start..<min(start + 500, full.count)])
                 start += chunk.count
                 guard
-                    let result = try? runner.run(
+                    let result = try? await runner.run(
                         [
                             "git", "-C", directory.path, "log", "--no-walk=unsorted", "--ignore-missing",
                             "--format=%H %ct",
@@ -119,7 +119,7 @@ public struct DeliveryFiguresReader: Sendable {
                     if parts.count == 2, let time = Double(parts[1]) { times[String(parts[0])] = time }
                 }
             }
-            for commit in oneByOne { if let time = one(commit) { times[commit] = time } }
+            for commit in oneByOne { if let time = await one(commit) { times[commit] = time } }
             return times
         }
     }
@@ -156,7 +156,7 @@ public struct DeliveryFiguresReader: Sendable {
 
     /// The figures over the history at `url` as of `now`. A missing history is no change at all; an unreadable one
     /// throws (`HistoryError`).
-    public func read(history url: URL, changeWindow: Int, now: Date = Date()) throws -> DeliveryFigures {
+    public func read(history url: URL, changeWindow: Int, now: Date = Date()) async throws -> DeliveryFigures {
         var figures = DeliveryFigures(changeWindow: changeWindow)
         var changes: [Change] = []
         var lastFailure: (event: String, time: Date, text: String)?
@@ -199,14 +199,17 @@ public struct DeliveryFiguresReader: Sendable {
             figures.secondsSinceLastFailure = max(0, now.timeIntervalSince(lastFailure.time))
         }
         var commitTimes: [String: Double?] = [:]
-        func time(of commit: String) -> Double? {
-            if let known = commitTimes[commit] { return known }
-            let value = commitTime(commit)
-            commitTimes[commit] = value
-            return value
-        }
         for change in recent where change.succeeded {
-            if let commit = change.commit, let committed = time(of: commit) {
+            var committed: Double?
+            if let commit = change.commit {
+                if let known = commitTimes[commit] {
+                    committed = known
+                } else {
+                    committed = await commitTime(commit)
+                    commitTimes[commit] = committed
+                }
+            }
+            if let committed {
                 figures.leadTimes.append(max(0, change.time.timeIntervalSince1970 - committed))
             } else {
                 figures.changesWithoutCommitTime += 1

@@ -54,7 +54,7 @@ public struct SLOCollector: Sendable {
         }
         // Delivery figures first: they need no Prometheus.
         do {
-            let figures = try delivery(manifest).read(
+            let figures = try await delivery(manifest).read(
                 history: manifest.historyURL, changeWindow: slo.changeWindow, now: now())
             evidence.delivery = figures.json
         } catch {

@@ -17,6 +17,9 @@ public enum ExitStatus: Int32, Sendable, CaseIterable {
     case usage = 64
     /// An input file (manifest, thresholds, policy) was invalid.
     case invalidInput = 65
+    /// SIGINT or SIGTERM stopped the command before it finished: the programs it started were stopped, and an
+    /// action it had begun is recorded as interrupted (128 + SIGINT, as a shell reports a Ctrl-C).
+    case interrupted = 130
 }
 
 /// An error a user can act on: its `errorDescription` says what failed, the

@@ -20,7 +20,9 @@ public struct OpenIntent: Sendable, Equatable {
 ///    (`details.intent_seq`, `details.intent_id`).
 ///
 /// A crash between 2 and 3 leaves an open intent; the next acting command finds it through the
-/// description the crashed holder left in the lock file, and closes it as `interrupted`.
+/// description the crashed holder left in the lock file, and closes it as `interrupted`. A command stopped by
+/// SIGINT or SIGTERM (its task cancelled) closes its own intent as `interrupted` on its way out
+/// (`completeQuietly`), and writes no new intent once cancelled.
 public final class ActionSession: @unchecked Sendable {
     public let grant: LockGrant
     let context: LifecycleContext
@@ -38,11 +40,11 @@ public final class ActionSession: @unchecked Sendable {
         action: String, message: String, decision: PolicyDecision? = nil, override: OverrideRequest? = nil,
         modeBefore: DeploymentMode? = nil, modeAfter: DeploymentMode? = nil,
         details: [String: JSONValue] = [:]
-    ) throws -> OpenIntent {
+    ) async throws -> OpenIntent {
         var details = details
         details["action"] = .string(action)
         details["holder"] = grant.holder.jsonValue
-        let reference = try context.recordBeforeActing(
+        let reference = try await context.recordBeforeActing(
             LifecycleRecord(
                 event: .intent, outcome: "open", message: message, modeBefore: modeBefore, modeAfter: modeAfter,
                 decision: decision, override: override, details: details))
@@ -52,11 +54,11 @@ public final class ActionSession: @unchecked Sendable {
     /// Appends the outcome of `intent`. When that fails, throws `outcomeNotRecorded` saying what was done
     /// (`done`), and lets go of the lock keeping its description, exactly as a crash would: the next
     /// acting command finds the intent still open and closes it as interrupted with what it finds.
-    public func complete(_ intent: OpenIntent, _ record: LifecycleRecord, done: String) throws {
+    public func complete(_ intent: OpenIntent, _ record: LifecycleRecord, done: String) async throws {
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
         do {
-            try context.record(record)
+            try await context.recordShielded(record)
         } catch {
             grant.abandon()
             throw LifecycleError.outcomeNotRecorded(
@@ -66,10 +68,43 @@ public final class ActionSession: @unchecked Sendable {
 
     /// Records a failure outcome while another error is on its way out. When even that cannot be recorded,
     /// the lock is let go keeping its description (see `complete`) and the original error goes on.
-    public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) {
+    /// When the error on its way out is the command being stopped (its task cancelled: SIGINT or SIGTERM through the
+    /// CLI), the intent is closed as `interrupted` instead, stating what runs now.
+    public func completeQuietly(_ intent: OpenIntent, _ record: LifecycleRecord) async {
+        if Task.isCancelled {
+            await closeInterrupted(intent, record)
+            return
+        }
         var record = record
         record.details.merge(intent.reference.intentDetails) { _, new in new }
-        if (try? context.record(record)) == nil { grant.abandon() }
+        if (try? await context.recordShielded(record)) == nil { grant.abandon() }
+    }
+
+    /// Closes `intent` with an `interrupted` record (as `Recovery` closes a crashed holder's intent): the reason it
+    /// was stopped, what the engine runs now, the mode and decision the failure record carried. The engine is asked
+    /// and the record written from a task of their own, which the cancellation does not reach. When the record cannot
+    /// be written, the lock is let go keeping its description, so the next acting command closes the intent.
+    func closeInterrupted(_ intent: OpenIntent, _ failure: LifecycleRecord) async {
+        let context = self.context
+        let reason = context.cancellationReason()
+        let written = await Task { () -> Bool in
+            let found = await context.foundRunning()
+            var details: [String: JSONValue] = [
+                "action": .string(intent.action), "reason": .string(reason), "found": .object(found.details),
+            ]
+            details.merge(intent.reference.intentDetails) { _, new in new }
+            let record = LifecycleRecord(
+                event: .interrupted, outcome: "interrupted",
+                message:
+                    """
+                    \(intent.action) was interrupted (\(reason)) before it finished: the programs it had started \
+                    were stopped (intent #\(intent.reference.seq)); found: \(found.text)
+                    """,
+                modeBefore: failure.modeBefore, modeAfter: found.mode, decision: failure.decision,
+                override: failure.override, details: details)
+            return (try? await context.recordShielded(record)) != nil
+        }.value
+        if !written { grant.abandon() }
     }
 
     public func release() { grant.release() }
@@ -79,18 +114,18 @@ public final class ActionSession: @unchecked Sendable {
 
 extension LifecycleContext {
     /// Starts an acting command: history writable, lock taken, a crashed holder's leftovers closed.
-    public func beginAction(_ action: String) throws -> ActionSession {
+    public func beginAction(_ action: String) async throws -> ActionSession {
         do { try recorder.checkWritable() } catch {
             throw LifecycleError.historyUnwritable(
                 path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
         let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
-        let grant = try lock.acquire(holder)
+        let grant = try await lock.acquire(holder)
         phases.reach("lock-acquired")
         var notes: [String] = []
         if !grant.pending.isEmpty {
             do {
-                for previous in grant.pending { notes += try Recovery(context: self, previous: previous).run() }
+                for previous in grant.pending { notes += try await Recovery(context: self, previous: previous).run() }
                 try grant.settle()
             } catch {
                 grant.release()
@@ -101,10 +136,12 @@ extension LifecycleContext {
         return ActionSession(grant: grant, context: self, recovered: notes)
     }
 
-    /// Appends a record written before anything changed; a failure means nothing was changed.
+    /// Appends a record written before anything changed; a failure means nothing was changed. Refused with
+    /// `CancellationError` once the task is cancelled (nothing new is begun while the command is being stopped).
     @discardableResult
-    func recordBeforeActing(_ record: LifecycleRecord) throws -> RecordReference {
-        do { return try self.record(record) } catch {
+    func recordBeforeActing(_ record: LifecycleRecord) async throws -> RecordReference {
+        try Task.checkCancellation()
+        do { return try await self.record(record) } catch {
             throw LifecycleError.historyUnwritable(
                 path: recorder.location?.path ?? "the history", cause: ActionSession.describe(error))
         }
@@ -114,7 +151,7 @@ extension LifecycleContext {
     /// or paused: its files would drop the candidate and the split, and nginx, which bind-mounts nginx.conf, would
     /// keep the rollout's configuration (a teardown would remove the candidate under a rollout still recorded as
     /// paused). The rollout must be resumed, promoted or aborted first.
-    func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) throws {
+    func refuseDuringRollout(action: String, containers: [ContainerStatus], mode: DeploymentMode?) async throws {
         let rollout = try RolloutStateReader(manifest: manifest, lock: lock).status(containers: containers)
         let error: RolloutError
         if [.running, .paused].contains(rollout.state) {
@@ -122,7 +159,7 @@ extension LifecycleContext {
                 state: rollout.state.rawValue, image: rollout.canary?.image ?? "?", step: rollout.step,
                 weight: rollout.weight)
         } else if let swarm = runtime as? SwarmRuntime,
-            let image = try swarm.candidateServiceImage(app: manifest.services.name)
+            let image = try await swarm.candidateServiceImage(app: manifest.services.name)
         {
             // On Swarm the history here may not know of a rollout started from another manager's copy of the project:
             // the stack's candidate service tells.
@@ -133,7 +170,7 @@ extension LifecycleContext {
             return
         }
         let event: HistoryEvent = action == "deploy" ? .deploy : action == "teardown" ? .teardown : .promote
-        try recordBeforeActing(
+        try await recordBeforeActing(
             LifecycleRecord(
                 event: event, outcome: "refused",
                 message: "\(action) refused: \(error.errorDescription ?? "a rollout is in progress")",
@@ -141,12 +178,42 @@ extension LifecycleContext {
         throw error
     }
 
+    /// What runs now, for a record that closes an interrupted action: a sentence, its details (`containers`,
+    /// `manifest_mode`, and `running_mode` or the engine's `problem`), the app's mode.
+    func foundRunning() async -> (text: String, details: [String: JSONValue], mode: DeploymentMode?) {
+        let running = await inspectRunning()
+        let found: String
+        var foundDetails: [String: JSONValue] = [
+            "containers": .array(
+                running.containers.map {
+                    .object([
+                        "name": .string($0.name), "service": .string($0.service),
+                        "state": .string($0.summary),
+                    ])
+                }),
+            "manifest_mode": .string(manifest.services.mode.rawValue),
+        ]
+        if let problem = running.problem {
+            found = "the engine could not be asked what runs (\(problem))"
+            foundDetails["problem"] = .string(problem)
+        } else {
+            let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
+            let list =
+                running.containers.isEmpty
+                ? "no containers"
+                : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
+            found = "\(mode); containers: \(list); the manifest says \(manifest.services.mode.rawValue)"
+            if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
+        }
+        return (found, foundDetails, running.mode)
+    }
+
     /// What the engine runs for this project now: the app's mode (from its container's `MODE`) and
     /// every container with its state; a description of the failure when the engine cannot be asked.
-    func inspectRunning() -> (mode: DeploymentMode?, containers: [ContainerStatus], problem: String?) {
+    func inspectRunning() async -> (mode: DeploymentMode?, containers: [ContainerStatus], problem: String?) {
         do {
-            try runtime.preflight()
-            let containers = try runtime.containers()
+            try await runtime.preflight()
+            let containers = try await runtime.containers()
             return (Self.appMode(containers, service: manifest.services.name), containers, nil)
         } catch {
             return (nil, [], ActionSession.describe(error))
@@ -169,7 +236,7 @@ struct Recovery {
     let context: LifecycleContext
     let previous: LockHolder
 
-    func run() throws -> [String] {
+    func run() async throws -> [String] {
         let ours = context.recorder.location?.standardizedFileURL.path
         let theirs = previous.history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let journal: any LifecycleRecording
@@ -196,30 +263,7 @@ struct Recovery {
                 && holder["since"]?.stringValue == since
         }
         let open = intents.filter { !closed.contains($0.seq) }
-        let running = context.inspectRunning()
-        let found: String
-        var foundDetails: [String: JSONValue] = [
-            "containers": .array(
-                running.containers.map {
-                    .object([
-                        "name": .string($0.name), "service": .string($0.service),
-                        "state": .string($0.summary),
-                    ])
-                }),
-            "manifest_mode": .string(context.manifest.services.mode.rawValue),
-        ]
-        if let problem = running.problem {
-            found = "the engine could not be asked what runs (\(problem))"
-            foundDetails["problem"] = .string(problem)
-        } else {
-            let mode = running.mode.map { "the app runs in \($0.rawValue) mode" } ?? "no app container"
-            let list =
-                running.containers.isEmpty
-                ? "no containers"
-                : running.containers.map { "\($0.service) \($0.summary)" }.joined(separator: ", ")
-            found = "\(mode); containers: \(list); the manifest says \(context.manifest.services.mode.rawValue)"
-            if let mode = running.mode { foundDetails["running_mode"] = .string(mode.rawValue) }
-        }
+        let (found, foundDetails, runningMode) = await context.foundRunning()
         var notes: [String] = []
         guard !open.isEmpty else {
             let what =
@@ -234,10 +278,10 @@ struct Recovery {
                 a previous \(previous.action) (\(previous.description)) ended without releasing the lock \(what); \
                 the kernel released its lock; found: \(found)
                 """
-            try context.recordBeforeActing(
+            try await context.recordBeforeActing(
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned", message: message,
-                    modeAfter: running.mode,
+                    modeAfter: runningMode,
                     details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
             return [message]
         }
@@ -255,8 +299,8 @@ struct Recovery {
             let record = LifecycleRecord(
                 event: .interrupted, outcome: "interrupted", message: message,
                 modeBefore: intent.modeBefore.flatMap(DeploymentMode.init(rawValue:)),
-                modeAfter: running.mode, details: details)
-            do { try journal.record(record, manifest: context.manifest) } catch {
+                modeAfter: runningMode, details: details)
+            do { try await journal.record(record, manifest: context.manifest) } catch {
                 throw LifecycleError.historyUnwritable(
                     path: theirs ?? "the history", cause: ActionSession.describe(error))
             }
@@ -264,7 +308,7 @@ struct Recovery {
         }
         if journal.location?.path != context.recorder.location?.path {
             // The intent lives in another checkout's history: say so in ours too.
-            try context.recordBeforeActing(
+            try await context.recordBeforeActing(
                 LifecycleRecord(
                     event: .lock, outcome: "abandoned",
                     message:
@@ -272,7 +316,7 @@ struct Recovery {
                         closed \(open.count) interrupted intent(s) of \(previous.description) in \
                         \(theirs ?? "its history")
                         """,
-                    modeAfter: running.mode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
+                    modeAfter: runningMode, details: ["holder": previous.jsonValue, "found": .object(foundDetails)]))
         }
         return notes
     }

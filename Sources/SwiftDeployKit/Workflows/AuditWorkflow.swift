@@ -103,7 +103,7 @@ public struct AuditWorkflow: Sendable {
         }
         let directory = manifest?.directory ?? request.manifestURL.deletingLastPathComponent()
         let git = DeliveryFiguresReader.git(in: directory)
-        let summary = try AuditReport.write(
+        let summary = try await AuditReport.write(
             history: location.url, to: outputURL, format: request.format,
             options: AuditOptions(
                 since: request.since, until: request.until, expectedHead: request.expectedHead, now: request.now,

@@ -38,14 +38,14 @@ public struct DeployWorkflow: Sendable {
         let start = Date()
         let manifest = context.manifest
         let mode = manifest.services.mode
-        let session = try context.beginAction("deploy")
+        let session = try await context.beginAction("deploy")
         defer { session.release() }
 
         // Everything that can fail without the engine is tried before the gate: the render, in memory. On Swarm the
         // engine's role is too: a node that is no manager cannot deploy, so it fails here, no policy asked or recorded.
         try context.renderer.prepare(manifest)
         let swarm = manifest.runtime == .swarm
-        if swarm { try context.runtime.preflight() }
+        if swarm { try await context.runtime.preflight() }
         let decision = await context.decide(domain: "infrastructure", action: "deploy", targetMode: nil)
         progress(
             """
@@ -53,15 +53,15 @@ public struct DeployWorkflow: Sendable {
             \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")
             """
         )
-        let infrastructureOverridden = try context.enforce(
+        let infrastructureOverridden = try await context.enforce(
             decision, action: "deploy", event: .deploy, override: override,
             modeBefore: nil, modeAfter: mode)
-        if !swarm { try context.runtime.preflight() }
-        let before = try context.runtime.containers()
+        if !swarm { try await context.runtime.preflight() }
+        let before = try await context.runtime.containers()
         let running = LifecycleContext.appMode(before, service: manifest.services.name)
-        try context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
+        try await context.refuseDuringRollout(action: "deploy", containers: before, mode: running)
         if let running, running != mode {
-            try context.recordBeforeActing(
+            try await context.recordBeforeActing(
                 LifecycleRecord(
                     event: .deploy, outcome: "refused",
                     message:
@@ -77,15 +77,15 @@ public struct DeployWorkflow: Sendable {
             action: "deploy", event: .deploy, targetMode: nil, override: override,
             modeBefore: running, modeAfter: mode, runningContainers: before, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
-        try context.runtime.ensureImages(
+        try await context.runtime.ensureImages(
             [manifest.services.image, manifest.nginx.image] + manifest.observabilityImages)
         if manifest.services.user == nil, !manifest.services.allowRoot,
-            let user = try context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user)
+            let user = try await context.runtime.imageUser(manifest.services.image), ManifestGrammar.isRoot(user)
         {
             throw LifecycleError.rootUser(image: manifest.services.image, user: user)
         }
         context.phases.reach("deploy.decided")
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "deploy",
             message:
                 """
@@ -108,22 +108,22 @@ public struct DeployWorkflow: Sendable {
             progress("starting project \(manifest.project)")
             context.phases.reach("deploy.up")
             // --timeout is one deadline for the whole deploy: Swarm's rolling update and the health wait share it.
-            try context.runtime.up(until: start.addingTimeInterval(timeout))
+            try await context.runtime.up(until: start.addingTimeInterval(timeout))
             context.phases.reach("deploy.started")
             containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         } catch {
-            session.completeQuietly(
+            await session.completeQuietly(
                 intent,
                 LifecycleRecord(
                     event: .deploy, outcome: "failed", message: "deploy failed: \(error.localizedDescription)",
                     modeBefore: running,
-                    modeAfter: LifecycleContext.appMode(
+                    modeAfter: await LifecycleContext.appMode(
                         (try? context.runtime.containers()) ?? [], service: manifest.services.name),
                     decision: decision, override: overridden ? override : nil))
             throw error
         }
         let elapsed = Date().timeIntervalSince(start)
-        try session.complete(
+        try await session.complete(
             intent,
             LifecycleRecord(
                 event: .deploy, outcome: "ok",

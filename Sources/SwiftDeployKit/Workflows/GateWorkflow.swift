@@ -66,7 +66,7 @@ public struct GateWorkflow: Sendable {
             manifest: manifest)
         let history = recorder(manifest)
         for decision in decisions {
-            if let problem = history.recordReportingProblem(
+            if let problem = await history.recordReportingProblem(
                 Self.record(decision, manifest: manifest), manifest: manifest)
             {
                 outcome.unrecorded = (decision.domain, problem)

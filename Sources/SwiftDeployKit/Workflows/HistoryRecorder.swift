@@ -9,7 +9,7 @@ public struct HistoryRecorder: LifecycleRecording {
     public let manifestURL: URL
     /// The nodes the project runs on (Swarm), asked at each record; every lifecycle record names them. When the
     /// stack is gone (after a teardown) the last nodes seen are named.
-    public var nodes: (@Sendable () -> [String])? = nil
+    public var nodes: (@Sendable () async -> [String])? = nil
     private let lastNodes = NodeMemory()
 
     public init(log: HistoryLog, manifestURL: URL) {
@@ -28,14 +28,14 @@ public struct HistoryRecorder: LifecycleRecording {
     }
 
     @discardableResult
-    public func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+    public func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
         var details = record.details
         // Every record of a command that works on the stack names the runtime, and on Swarm the nodes involved.
         if !Self.stackFreeEvents.contains(record.event) {
             details["runtime"] = .string(manifest.runtime.rawValue)
         }
         if let nodes {
-            let seen = nodes()
+            let seen = await nodes()
             details["nodes"] = .array((seen.isEmpty ? lastNodes.value : lastNodes.set(seen)).map(JSONValue.string))
         }
         if let override = record.override { details["override_by"] = .string(override.who) }
@@ -57,7 +57,7 @@ public struct HistoryRecorder: LifecycleRecording {
             },
             override: record.override.map { HistoryOverride(reason: $0.reason) },
             details: details)
-        let written = try log.append(entry)
+        let written = try await log.append(entry)
         return RecordReference(seq: written.sequence, id: written.id)
     }
 

@@ -28,7 +28,7 @@ public struct InitWorkflow: Sendable {
     /// Writes the files, then records them (`init`, outcome `ok`, `details.files`: each file by its path relative to
     /// the manifest, since observability/ holds two files named prometheus.yml). A history that cannot be written is
     /// reported, not thrown: the files are written.
-    public func run() throws -> InitReport {
+    public func run() async throws -> InitReport {
         let results = try generator.write()
         let written = results.filter { $0.outcome != .unchanged }.map { relative($0.file.url) }
         let files = Dictionary(
@@ -39,7 +39,8 @@ public struct InitWorkflow: Sendable {
             message: written.isEmpty
                 ? "generated files already up to date" : "wrote \(written.joined(separator: ", "))",
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, details: ["files": .object(files)])
-        return InitReport(files: results, recordingProblem: recorder.recordReportingProblem(record, manifest: manifest))
+        return InitReport(
+            files: results, recordingProblem: await recorder.recordReportingProblem(record, manifest: manifest))
     }
 
     private func relative(_ url: URL) -> String {
@@ -51,9 +52,9 @@ public struct InitWorkflow: Sendable {
 extension LifecycleRecording {
     /// Records `record`, returning why it could not instead of throwing: for commands whose own work is done (files
     /// written, checks run, a decision made) and must not be reported as failed because the record was not written.
-    func recordReportingProblem(_ record: LifecycleRecord, manifest: Manifest) -> String? {
+    func recordReportingProblem(_ record: LifecycleRecord, manifest: Manifest) async -> String? {
         do {
-            try self.record(record, manifest: manifest)
+            try await self.record(record, manifest: manifest)
             return nil
         } catch {
             return ActionSession.describe(error)

@@ -20,6 +20,9 @@ public struct LifecycleContext: Sendable {
     public var phases: LifecyclePhases
     /// Warnings the user must see even with `--quiet` (an interrupted command found and closed).
     public var warn: @Sendable (String) -> Void
+    /// Why the workflow's task was cancelled, for the `interrupted` record that closes its open intent (the CLI
+    /// cancels it on SIGINT or SIGTERM and answers `SIGINT received`).
+    public var cancellationReason: @Sendable () -> String = { "its task was cancelled" }
 
     public init(
         manifestURL: URL, manifest: Manifest, runtime: any ContainerRuntime, renderer: any ConfigRendering,
@@ -64,10 +67,10 @@ public struct LifecycleContext: Sendable {
     func enforce(
         _ decision: PolicyDecision, action: String, event: HistoryEvent, override: OverrideRequest?,
         modeBefore: DeploymentMode?, modeAfter: DeploymentMode?
-    ) throws -> Bool {
+    ) async throws -> Bool {
         if decision.verdict.permitsAction { return false }
         if let override {
-            try recordBeforeActing(
+            try await recordBeforeActing(
                 LifecycleRecord(
                     event: .override, outcome: "ok",
                     message:
@@ -79,7 +82,7 @@ public struct LifecycleContext: Sendable {
                     details: ["action": .string(action)]))
             return true
         }
-        try recordBeforeActing(
+        try await recordBeforeActing(
             LifecycleRecord(
                 event: event, outcome: "refused",
                 message:
@@ -91,10 +94,22 @@ public struct LifecycleContext: Sendable {
         throw LifecycleError.policyRefused(action: action, decision: decision)
     }
 
-    /// The one place the workflows hand a record to the history.
+    /// The one place the workflows hand a record to the history. Once the workflow's task is cancelled (SIGINT or
+    /// SIGTERM through the CLI) nothing new is recorded: no decision judged on a window cut short, no intent; the
+    /// outcome of what was already begun goes through ``recordShielded(_:)``.
     @discardableResult
-    func record(_ record: LifecycleRecord) throws -> RecordReference {
-        try recorder.record(record, manifest: manifest)
+    func record(_ record: LifecycleRecord) async throws -> RecordReference {
+        try Task.checkCancellation()
+        return try await recordShielded(record)
+    }
+
+    /// Writes `record` from a task of its own, which the caller's cancellation does not reach: a record once begun
+    /// is written whole (git's answer for its commit, the nodes asked of the engine), and the outcome of an action
+    /// already begun is recorded even when the command is being stopped.
+    @discardableResult
+    func recordShielded(_ record: LifecycleRecord) async throws -> RecordReference {
+        let recorder = self.recorder, manifest = self.manifest
+        return try await Task { try await recorder.record(record, manifest: manifest) }.value
     }
 
     /// The services a healthy stack must have: the app first (blamed first on timeout), then nginx.

@@ -111,7 +111,7 @@ public struct RecordedLifecycle: Sendable, Equatable {
 public protocol LifecycleRecording: Sendable {
     /// Appends `record`; returns where it landed.
     @discardableResult
-    func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference
+    func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference
     /// Throws when nothing could be appended now (checked before a command changes anything).
     func checkWritable() throws
     /// The records appended at or after `since`, oldest first (to find what a crashed command left open).
@@ -137,7 +137,7 @@ public final class MemoryRecorder: LifecycleRecording, @unchecked Sendable {
     }
 
     @discardableResult
-    public func record(_ record: LifecycleRecord, manifest: Manifest) throws -> RecordReference {
+    public func record(_ record: LifecycleRecord, manifest: Manifest) async throws -> RecordReference {
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw HistoryError.writeFailed(path: "memory", reason: failure) }

@@ -57,23 +57,24 @@ public struct PromoteWorkflow: Sendable {
         let manifest = context.manifest
         let app = manifest.services.name
         // A dry run changes nothing and takes no lock; a real promote holds it from the first look at the engine.
-        let session: ActionSession? = dryRun ? nil : try context.beginAction("promote \(target.rawValue)")
+        let session: ActionSession? = dryRun ? nil : try await context.beginAction("promote \(target.rawValue)")
         defer { session?.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         guard let container = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
         let running = container.environment["MODE"].flatMap(DeploymentMode.init(rawValue:))
         if session != nil {
-            try context.refuseDuringRollout(action: "promote \(target.rawValue)", containers: containers, mode: running)
+            try await context.refuseDuringRollout(
+                action: "promote \(target.rawValue)", containers: containers, mode: running)
         }
         let previous = running ?? manifest.services.mode
         let drift = Self.drift(manifestMode: manifest.services.mode, running: container.environment["MODE"])
         if let drift { progress("note: \(drift)") }
 
         if previous == target, manifest.services.mode == target {
-            try context.record(
+            try await context.record(
                 LifecycleRecord(
                     event: .promote, outcome: "noop",
                     message: "already in \(target.rawValue) mode; nothing to do",
@@ -108,7 +109,7 @@ public struct PromoteWorkflow: Sendable {
                 permits = permits && slo.verdict.permitsAction
                 details = SLOStepResult(decision: slo, overridden: false).intentDetails
             }
-            try context.record(
+            try await context.record(
                 LifecycleRecord(
                     event: .promote, outcome: "dry-run",
                     message:
@@ -122,14 +123,14 @@ public struct PromoteWorkflow: Sendable {
                 outcome: .dryRun, target: target, previous: previous, decision: decision,
                 overridden: false, drift: drift, confirmation: nil)
         }
-        var overridden = try context.enforce(
+        var overridden = try await context.enforce(
             decision, action: "promote to \(target.rawValue)", event: .promote,
             override: override, modeBefore: previous, modeAfter: target)
         let slo = try await context.sloStep(
             action: "promote", label: "promote to \(target.rawValue)", event: .promote, targetMode: target,
             override: override, modeBefore: previous, modeAfter: target, progress: progress)
         overridden = overridden || slo.overridden
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "promote \(target.rawValue)",
             message:
                 """
@@ -152,7 +153,7 @@ public struct PromoteWorkflow: Sendable {
                     try editor.prepareMode(previous, inFileAt: context.manifestURL, loader: loader),
                     progress: progress, phase: "rollback")
             } catch {
-                session.completeQuietly(
+                await session.completeQuietly(
                     intent,
                     LifecycleRecord(
                         event: .rollback, outcome: "failed",
@@ -166,7 +167,7 @@ public struct PromoteWorkflow: Sendable {
                     target: target, previous: previous, cause: cause,
                     rollbackCause: error.localizedDescription)
             }
-            try session.complete(
+            try await session.complete(
                 intent,
                 LifecycleRecord(
                     event: .rollback, outcome: "ok",
@@ -180,7 +181,7 @@ public struct PromoteWorkflow: Sendable {
             throw LifecycleError.rolledBack(target: target, previous: previous, cause: cause)
         }
         // A failure to record the outcome is reported as such: the promote stands, nothing is rolled back.
-        try session.complete(
+        try await session.complete(
             intent,
             LifecycleRecord(
                 event: .promote, outcome: "ok",
@@ -212,10 +213,10 @@ public struct PromoteWorkflow: Sendable {
         try context.renderer.render(manifest)
         progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
         context.phases.reach("\(phase).recreate")
-        try context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
+        try await context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
         context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
-        try context.runtime.reload(service: "nginx")
+        try await context.runtime.reload(service: "nginx")
         let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         // Every replica, not only the one that answers the probe, must run the new mode.
         let stale = containers.filter {

@@ -24,26 +24,27 @@ extension RolloutWorkflow {
     /// moved in its registry nor a changed `services.image` reaches stable through a rollout's deploy.
     func applySwarm(
         _ canary: CanaryRender?, manifest: Manifest, label: String, runtime: SwarmRuntime, stableImage: String? = nil
-    ) throws {
+    ) async throws {
         let name = context.manifestURL.lastPathComponent
-        let pin = try stableImage ?? runtime.serviceImage(service: app)
+        let pin: String?
+        if let stableImage { pin = stableImage } else { pin = try await runtime.serviceImage(service: app) }
         let generator = try ConfigGenerator(manifest: manifest, manifestName: name, canary: canary, stableImage: pin)
         let rendered = try ConfigRenderer(templates: generator.templates).render(
             manifest, manifestName: name, canary: canary, stableImage: pin)
         if let canary, let live = rendered.nginxLive,
-            try swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime)
+            try await swarmRunsRolloutForm(of: rendered, manifest: manifest, runtime: runtime)
         {
             // The stack file takes the new weight only once nginx runs it.
-            try setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
+            try await setSwarmSplit(live, weight: canary.weight, label: label, runtime: runtime)
             try generator.write()
         } else {
             try generator.write()
-            try Self.pinned(runtime).up()
+            try await Self.pinned(runtime).up()
             // The stack deploy does not touch nginx's running copy: it must already run this weight (a live copy left
             // at another weight would send clients to a side that is not meant to have them). Checked on the task here;
             // a difference is set live, and that is checked again.
             if let live = rendered.nginxLive {
-                try swarmEnsureLoadedWeight(canary?.weight ?? 0, live: live, label: label, runtime: runtime)
+                try await swarmEnsureLoadedWeight(canary?.weight ?? 0, live: live, label: label, runtime: runtime)
             }
         }
     }
@@ -52,12 +53,12 @@ extension RolloutWorkflow {
     /// ``loadedWeightPath`` and its weight label). When it does not, the split is set to `weight` live
     /// (``setSwarmSplit``, which checks it again). Nothing to check when nginx has no task here (the label path
     /// replaced it: Swarm rendered its config with the label).
-    func swarmEnsureLoadedWeight(_ weight: Int, live: String, label: String, runtime: SwarmRuntime) throws {
-        guard let container = try runtime.localContainers(service: "nginx").first else { return }
+    func swarmEnsureLoadedWeight(_ weight: Int, live: String, label: String, runtime: SwarmRuntime) async throws {
+        guard let container = try await runtime.localContainers(service: "nginx").first else { return }
         do {
-            try Self.checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: 0)
+            try await Self.checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: 0)
         } catch RolloutError.swarmLoadedWeightMismatch {
-            try setSwarmSplit(
+            try await setSwarmSplit(
                 live, weight: weight, label: "\(label): nginx's running copy set to \(weight)%", runtime: runtime)
         }
     }
@@ -74,11 +75,11 @@ extension RolloutWorkflow {
     /// otherwise reach the candidate at once and stable at the promotion, judged as if it were the release only.
     /// Returns the digest (recorded in the start record as `manifest_digest`: resume and promote compare with it).
     @discardableResult
-    func checkSwarmManifestDeployed() throws -> String? {
+    func checkSwarmManifestDeployed() async throws -> String? {
         guard let swarm = swarmRuntime else { return nil }
         let name = context.manifestURL.lastPathComponent
         guard let wanted = try Self.stackDigest(of: manifest, name: name) else { return nil }
-        let running = try swarm.serviceLabel(
+        let running = try await swarm.serviceLabel(
             service: app, key: StackContext.manifestDigestLabel, missingServiceIsEmpty: true)
         guard running == wanted else {
             throw RolloutError.swarmManifestNotDeployed(
@@ -116,15 +117,15 @@ extension RolloutWorkflow {
     /// during the rollout reaches neither. Without a digest (a local build) the tag is all there is: said in the
     /// progress and the start record, and refused on a swarm of several nodes (each would run its own copy of the
     /// tag) unless overridden. Returns the start record's message suffix and details (whether stable is pinned too).
-    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: (String) -> Void) throws
-        -> (message: String, details: [String: JSONValue])
+    func swarmPinCandidate(_ plan: inout RolloutPlan, override: OverrideRequest?, progress: (String) -> Void)
+        async throws -> (message: String, details: [String: JSONValue])
     {
         guard let swarm = swarmRuntime else { return ("", [:]) }
-        let stableSpec = try swarm.serviceImage(service: app) ?? plan.stableImage
+        let stableSpec = try await swarm.serviceImage(service: app) ?? plan.stableImage
         var details: [String: JSONValue] = [
             "stable_spec_image": .string(stableSpec), "stable_pinned": .bool(stableSpec.contains("@sha256:")),
         ]
-        if let pinned = try swarm.digestReference(plan.image) {
+        if let pinned = try await swarm.digestReference(plan.image) {
             plan.candidateImage = pinned
             details["candidate_image"] = .string(pinned)
             details["candidate_pinned"] = .bool(true)
@@ -136,7 +137,7 @@ extension RolloutWorkflow {
             )
             return ("; the candidate is pinned to \(pinned)", details)
         }
-        let nodes = try swarm.nodeCount()
+        let nodes = try await swarm.nodeCount()
         if nodes > 1, override == nil { throw RolloutError.swarmCandidateNotPinned(image: plan.image, nodes: nodes) }
         details["candidate_image"] = .string(plan.image)
         details["candidate_pinned"] = .bool(false)
@@ -152,10 +153,12 @@ extension RolloutWorkflow {
 
     /// True when the nginx service runs exactly this Swarm config (the rollout form, named by its digest) and the
     /// candidate service exists: a weight change is then a live one.
-    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) throws -> Bool {
+    func swarmRunsRolloutForm(of rendered: RenderedConfig, manifest: Manifest, runtime: SwarmRuntime) async throws
+        -> Bool
+    {
         let wanted = StackContext.nginxConfigName(project: manifest.project, nginxConf: rendered.nginxConf)
-        return try runtime.configNames(of: "nginx") == [wanted]
-            && runtime.serviceState(runtime.serviceName(canaryService)) != nil
+        guard try await runtime.configNames(of: "nginx") == [wanted] else { return false }
+        return try await runtime.serviceState(runtime.serviceName(canaryService)) != nil
     }
 
     /// All traffic back on stable: weight 0 live. The live form is rendered from the Swarm config nginx's service runs
@@ -165,12 +168,12 @@ extension RolloutWorkflow {
     /// manifest edited mid-rollout, still gets its clients back on stable. Returns false when nginx runs no config with
     /// the split (nothing to take back).
     @discardableResult
-    func swarmTrafficToStable(runtime: SwarmRuntime) throws -> Bool {
-        let names = try runtime.configNames(of: "nginx")
-        guard names.count == 1, let conf = try runtime.configData(names[0]),
+    func swarmTrafficToStable(runtime: SwarmRuntime) async throws -> Bool {
+        let names = try await runtime.configNames(of: "nginx")
+        guard names.count == 1, let conf = try await runtime.configData(names[0]),
             let live = CanaryContext.swarmLiveForm(ofConfig: conf, weight: 0)
         else { return false }
-        try setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
+        try await setSwarmSplit(live, weight: 0, label: "traffic back on stable", runtime: runtime)
         return true
     }
 
@@ -180,22 +183,22 @@ extension RolloutWorkflow {
     /// (``checkLoadedWeight``): `nginx -s reload` only signals the master and exits 0 even when the master rejects the
     /// new config. Every command goes to the one container found first, so the steps cannot land in different tasks;
     /// a failure after the move puts the previous config and label back and reloads nginx on them before the error.
-    func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) throws {
-        try Self.setSwarmSplit(
+    func setSwarmSplit(_ live: String, weight: Int, label: String, runtime: SwarmRuntime) async throws {
+        try await Self.setSwarmSplit(
             live, weight: weight, label: label, runtime: runtime, readBackSeconds: splitReadBackSeconds)
     }
 
     static func setSwarmSplit(
         _ live: String, weight: Int, label: String, runtime: SwarmRuntime, readBackSeconds: Double
-    ) throws {
+    ) async throws {
         let path = swarmLiveConfig, next = path + ".next"
         let service = runtime.serviceName("nginx")
-        guard let container = try runtime.localContainers(service: "nginx").first else {
+        guard let container = try await runtime.localContainers(service: "nginx").first else {
             throw RuntimeError.noLocalTask(service: service)
         }
         let shown = String(container.prefix(12))
-        func run(_ command: [String], shownAs: String? = nil) throws -> CommandResult {
-            let result = try runtime.exec(container: container, command: command)
+        func run(_ command: [String], shownAs: String? = nil) async throws -> CommandResult {
+            let result = try await runtime.exec(container: container, command: command)
             guard result.succeeded else {
                 throw RolloutError.swarmExecFailed(
                     step: label, command: shownAs ?? command.joined(separator: " "), container: shown, service: service,
@@ -204,43 +207,45 @@ extension RolloutWorkflow {
             return result
         }
         // The contents travel as an argument (a few KiB), never through a shell's parsing.
-        func write(_ contents: String) throws {
-            _ = try run(
+        func write(_ contents: String) async throws {
+            _ = try await run(
                 ["bash", "-c", #"umask 022 && printf '%s' "$1" > "$2""#, "swiftdeploy", contents, next],
                 shownAs: "bash -c 'printf > \(next)'")
         }
-        let previous = try run(["cat", path]).stdout
-        try write(live)
-        let test = try runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
+        let previous = try await run(["cat", path]).stdout
+        try await write(live)
+        let test = try await runtime.exec(container: container, command: ["nginx", "-t", "-q", "-c", next])
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
-        _ = try run(["mv", "-f", next, path])
+        _ = try await run(["mv", "-f", next, path])
         do {
-            try runtime.setServiceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
-            _ = try run(["nginx", "-s", "reload", "-c", path])
-            try checkLoadedWeight(weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
+            try await runtime.setServiceLabel(
+                service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(weight))
+            _ = try await run(["nginx", "-s", "reload", "-c", path])
+            try await checkLoadedWeight(
+                weight, live: live, container: container, runtime: runtime, seconds: readBackSeconds)
         } catch {
             // Half-way: the previous config and label back, nginx reloaded on them, each step tried and reported, then
             // what nginx runs asked again: the error says what was restored and what nginx actually runs.
             let previousWeight = splitWeight(in: previous) ?? 0
             var restored: [String] = [], failed: [String] = []
-            func attempt(_ what: String, _ body: () throws -> Void) {
+            func attempt(_ what: String, _ body: () async throws -> Void) async {
                 do {
-                    try body()
+                    try await body()
                     restored.append(what)
                 } catch { failed.append("\(what) (\(error.localizedDescription))") }
             }
-            attempt("the previous config (\(previousWeight)%)") {
-                try write(previous)
-                _ = try run(["mv", "-f", next, path])
+            await attempt("the previous config (\(previousWeight)%)") {
+                try await write(previous)
+                _ = try await run(["mv", "-f", next, path])
             }
-            attempt("the weight label \(previousWeight)") {
-                try runtime.setServiceLabel(
+            await attempt("the weight label \(previousWeight)") {
+                try await runtime.setServiceLabel(
                     service: "nginx", key: CanaryContext.swarmWeightLabel, value: String(previousWeight))
             }
-            attempt("a reload on them") { _ = try run(["nginx", "-s", "reload", "-c", path]) }
+            await attempt("a reload on them") { _ = try await run(["nginx", "-s", "reload", "-c", path]) }
             var runs = "the split of \(previousWeight)% (its label agrees)"
             do {
-                try checkLoadedWeight(
+                try await checkLoadedWeight(
                     previousWeight, live: previous, container: container, runtime: runtime, seconds: readBackSeconds)
             } catch RolloutError.swarmLoadedWeightMismatch(_, _, _, let label, let loaded) {
                 runs = "\(loaded), its label '\(label)'"
@@ -262,12 +267,12 @@ extension RolloutWorkflow {
     /// is ``RolloutError/swarmLoadedWeightMismatch(container:service:expected:label:loaded:)``.
     static func checkLoadedWeight(
         _ weight: Int, live: String, container: String, runtime: SwarmRuntime, seconds: Double
-    ) throws {
+    ) async throws {
         let port = SwarmAdminTransport.adminListenPort(inNginxConf: live) ?? ContainerLayout.nginxAdminPort
         let deadline = Date().addingTimeInterval(seconds)
         var loaded = "nothing readable"
         while true {
-            let result = try runtime.exec(
+            let result = try await runtime.exec(
                 container: container,
                 command: [
                     "bash", "-c", SwarmAdminTransport.script, "swiftdeploy-admin", loadedWeightPath,
@@ -290,12 +295,13 @@ extension RolloutWorkflow {
                 throw RolloutError.swarmLoadedWeightMismatch(
                     container: String(container.prefix(12)), service: runtime.serviceName("nginx"),
                     expected: weight,
-                    label: (try? runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)) ?? "",
+                    label: (try? await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel))
+                        ?? "",
                     loaded: loaded)
             }
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(nanoseconds: 200_000_000)
         }
-        let label = try runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
+        let label = try await runtime.serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
         guard label == String(weight) else {
             throw RolloutError.swarmLoadedWeightMismatch(
                 container: String(container.prefix(12)), service: runtime.serviceName("nginx"), expected: weight,
@@ -317,17 +323,17 @@ extension RolloutWorkflow {
     }
 
     /// The candidate's service removed by name (`docker service rm`), when it exists.
-    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) throws {
-        if try runtime.serviceState(runtime.serviceName(canaryService)) != nil {
-            try runtime.remove(service: canaryService)
+    func swarmRemoveCandidateIfLeft(_ runtime: SwarmRuntime) async throws {
+        if try await runtime.serviceState(runtime.serviceName(canaryService)) != nil {
+            try await runtime.remove(service: canaryService)
         }
     }
 }
 
 extension SwarmRuntime {
     /// A Swarm config's contents (`docker config inspect`, `Spec.Data`); nil when no such config exists.
-    public func configData(_ name: String) throws -> String? {
-        let result = try docker(["config", "inspect", "--format", "{{json .Spec.Data}}", name])
+    public func configData(_ name: String) async throws -> String? {
+        let result = try await docker(["config", "inspect", "--format", "{{json .Spec.Data}}", name])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such config") { return nil }
         try check(result)
         guard
@@ -342,8 +348,8 @@ extension SwarmRuntime {
     }
 
     /// The names of the Swarm configs a service of the stack mounts (`[]` when it has none or does not exist).
-    public func configNames(of service: String) throws -> [String] {
-        let result = try docker([
+    public func configNames(of service: String) async throws -> [String] {
+        let result = try await docker([
             "service", "inspect", "--format",
             "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}",
             serviceName(service),
@@ -354,31 +360,31 @@ extension SwarmRuntime {
     }
 
     /// `docker exec` into one container (by id): every command of one weight change goes to the same task.
-    public func exec(container: String, command: [String]) throws -> CommandResult {
-        try docker(["exec", container] + command)
+    public func exec(container: String, command: [String]) async throws -> CommandResult {
+        try await docker(["exec", container] + command)
     }
 
     /// Sets a label of a service (`docker service update --label-add`): the service's own labels are not part of its
     /// task spec, so Swarm replaces no task.
-    public func setServiceLabel(service: String, key: String, value: String) throws {
+    public func setServiceLabel(service: String, key: String, value: String) async throws {
         try check(
-            try docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
+            try await docker(["service", "update", "--detach", "--label-add", "\(key)=\(value)", serviceName(service)]))
     }
 
     /// The image of the stack's candidate service `<app>-canary` (its spec), nil when no such service exists.
-    public func candidateServiceImage(app: String) throws -> String? {
-        try serviceImage(service: CanaryRender.serviceName(for: app))
+    public func candidateServiceImage(app: String) async throws -> String? {
+        try await serviceImage(service: CanaryRender.serviceName(for: app))
     }
 
     /// nginx's weight label (`swiftdeploy.canary.weight`, `""` without one): what `rollout status` shows beside the
     /// history's weight.
-    public func nginxWeightLabel() throws -> String {
-        try serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
+    public func nginxWeightLabel() async throws -> String {
+        try await serviceLabel(service: "nginx", key: CanaryContext.swarmWeightLabel)
     }
 
     /// A label of a service (`""` when it has none).
-    public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) throws -> String {
-        let result = try docker([
+    public func serviceLabel(service: String, key: String, missingServiceIsEmpty: Bool = false) async throws -> String {
+        let result = try await docker([
             "service", "inspect", "--format", "{{index .Spec.Labels \"\(key)\"}}", serviceName(service),
         ])
         if missingServiceIsEmpty, !result.succeeded,
@@ -393,8 +399,8 @@ extension SwarmRuntime {
 
     /// The image in a service's Swarm spec (`tag@sha256:…` when Swarm recorded the digest at its deploy); nil when the
     /// service does not exist.
-    public func serviceImage(service: String) throws -> String? {
-        let result = try docker([
+    public func serviceImage(service: String) async throws -> String? {
+        let result = try await docker([
             "service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", serviceName(service),
         ])
         if !result.succeeded, (result.stderr + result.stdout).lowercased().contains("no such service") { return nil }
@@ -405,10 +411,11 @@ extension SwarmRuntime {
 
     /// Sets a label of a service and replaces its tasks (`docker service update --force`), waiting until Swarm reports
     /// the update converged: a templated config (nginx's) is rendered with the labels only when a task is created.
-    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval) throws
+    public func setServiceLabelReplacingTasks(service: String, key: String, value: String, timeout: TimeInterval)
+        async throws
     {
         try check(
-            try docker(
+            try await docker(
                 [
                     "service", "update", "--detach=false", "--quiet", "--force", "--label-add", "\(key)=\(value)",
                     serviceName(service),
@@ -421,14 +428,14 @@ extension RolloutWorkflow {
     /// On Swarm, before anything is asked or recorded: the runtime is Swarm's and the stack's nginx task runs on this
     /// node, where the split is set through `docker exec`. Nothing to check on Compose.
     /// `action`: the command refused, named in the error (`rollout start`, `rollout resume`, `rollout promote`, …).
-    func checkSwarmCanSplit(action: String = "rollout start") throws {
+    func checkSwarmCanSplit(action: String = "rollout start") async throws {
         guard manifest.runtime == .swarm else { return }
         guard let swarm = swarmRuntime else {
             throw RolloutError.swarmSplitUnavailable(
                 project: manifest.project, detail: "the container runtime in use is not Swarm's", action: action)
         }
         do {
-            let probe = try swarm.exec(service: "nginx", command: ["true"])
+            let probe = try await swarm.exec(service: "nginx", command: ["true"])
             guard probe.succeeded else {
                 throw RolloutError.swarmSplitUnavailable(
                     project: manifest.project, detail: "docker exec into nginx failed: \(probe.outputTail(lines: 2))",
@@ -494,12 +501,12 @@ extension RolloutWorkflow {
     /// Before finishing on Swarm (all traffic to the candidate, then back, both live through `docker exec`): nginx's
     /// task must still run on this node. When it moved (its node drained or lost mid-rollout), the rollout is recorded
     /// paused, nothing else changed, and the error names where to run `rollout promote`.
-    func checkSwarmCanFinish(plan: RolloutPlan) throws {
-        do { try checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(
+    func checkSwarmCanFinish(plan: RolloutPlan) async throws {
+        do { try await checkSwarmCanSplit(action: "rollout promote") } catch RolloutError.swarmSplitUnavailable(
             let project, let detail, _)
         {
             let error = RolloutError.swarmNginxMoved(project: project, detail: detail)
-            try record(
+            try await record(
                 .paused, plan: plan, outcome: "nginx-moved",
                 message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? detail)")
             throw error
@@ -513,9 +520,9 @@ extension RolloutWorkflow {
     /// config only when it creates a task: nginx's host port refuses connections for the second or so the new task
     /// takes to start. Returns nil when nginx was not replaced, else the node its new task runs on ("unknown" when it
     /// cannot be read), for the rollback record (`nginx_replaced`).
-    func swarmTrafficToStableAnywhere(runtime: SwarmRuntime, progress: Progress) throws -> String? {
+    func swarmTrafficToStableAnywhere(runtime: SwarmRuntime, progress: Progress) async throws -> String? {
         do {
-            try swarmTrafficToStable(runtime: runtime)
+            try await swarmTrafficToStable(runtime: runtime)
             return nil
         } catch {
             var why = "the live change failed (\(error.localizedDescription))"
@@ -526,9 +533,9 @@ extension RolloutWorkflow {
                 config with it (its port refuses connections for a moment)
                 """
             )
-            try runtime.setServiceLabelReplacingTasks(
+            try await runtime.setServiceLabelReplacingTasks(
                 service: "nginx", key: CanaryContext.swarmWeightLabel, value: "0", timeout: healthTimeout)
-            let node = (try? runtime.containers())?.first { $0.service == "nginx" }?.node
+            let node = (try? await runtime.containers())?.first { $0.service == "nginx" }?.node
             return node ?? "unknown"
         }
     }

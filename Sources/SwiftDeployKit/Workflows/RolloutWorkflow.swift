@@ -152,15 +152,15 @@ public struct RolloutWorkflow: Sendable {
             throw LifecycleError.emptyOverrideReason
         }
         // Before the lock: taking it may close a killed command's intent (a record), and this refusal records nothing.
-        try checkSwarmCanSplit()
+        try await checkSwarmCanSplit()
         if let problem = try Self.swarmSplitProblem(manifest, manifestName: context.manifestURL.lastPathComponent) {
             throw RolloutError.swarmTemplateWithoutSplit(detail: problem)
         }
-        let manifestDigest = try checkSwarmManifestDeployed()
-        let session = try context.beginAction("rollout start")
+        let manifestDigest = try await checkSwarmManifestDeployed()
+        let session = try await context.beginAction("rollout start")
         defer { session.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         guard let stable = containers.first(where: { $0.service == app && $0.state == "running" }) else {
             throw LifecycleError.notDeployed(project: manifest.project, service: app)
         }
@@ -172,7 +172,7 @@ public struct RolloutWorkflow: Sendable {
         }
         // On Swarm a candidate service this project directory's history does not know of (a rollout started from
         // another manager's copy of the project, or a service left by hand) is refused too.
-        if let swarm = swarmRuntime, let image = try swarm.candidateServiceImage(app: app) {
+        if let swarm = swarmRuntime, let image = try await swarm.candidateServiceImage(app: app) {
             throw RolloutError.swarmCandidateServiceExists(
                 service: swarm.serviceName(canaryService), image: image, action: "rollout start")
         }
@@ -185,7 +185,7 @@ public struct RolloutWorkflow: Sendable {
 
         progress("asking the infrastructure policy before starting \(image) beside \(plan.stableImage)")
         let gate = await context.decide(domain: "infrastructure", action: "rollout", targetMode: nil)
-        let infrastructureOverridden = try context.enforce(
+        let infrastructureOverridden = try await context.enforce(
             gate, action: "rollout start", event: .rollout, override: override,
             modeBefore: nil, modeAfter: nil)
         // With an slo block, the release health gate too: a burning or spent error budget, or no usable Prometheus,
@@ -194,8 +194,8 @@ public struct RolloutWorkflow: Sendable {
             action: "rollout", label: "rollout start", event: .rollout, targetMode: nil,
             override: override, modeBefore: nil, modeAfter: nil, progress: progress)
         let overridden = infrastructureOverridden || slo.overridden
-        try context.runtime.ensureImages([image])
-        let pin = try swarmPinCandidate(&plan, override: override, progress: progress)
+        try await context.runtime.ensureImages([image])
+        let pin = try await swarmPinCandidate(&plan, override: override, progress: progress)
 
         var startDetails: [String: JSONValue] = [
             "image": .string(image), "version": .string(version),
@@ -205,7 +205,7 @@ public struct RolloutWorkflow: Sendable {
         ]
         startDetails.merge(pin.details) { a, _ in a }
         if let manifestDigest { startDetails["manifest_digest"] = .string(manifestDigest) }
-        try record(
+        try await record(
             .start, plan: plan, outcome: "ok",
             message:
                 """
@@ -213,7 +213,7 @@ public struct RolloutWorkflow: Sendable {
                 \(steps.map { "\($0)%" }.joined(separator: ", ")), \(plan.interval) each\(pin.message)
                 """,
             details: startDetails, decision: gate)
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout start",
             message:
                 """
@@ -228,14 +228,14 @@ public struct RolloutWorkflow: Sendable {
         context.phases.reach("rollout.candidate")
         do {
             progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")
-            try apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
+            try await apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
             // On Swarm the stack deploy in apply started the candidate service already.
-            if swarmRuntime == nil { try context.runtime.recreate(service: canaryService) }
+            if swarmRuntime == nil { try await context.runtime.recreate(service: canaryService) }
             try await waitHealthy(services: [canaryService], healthURL: analyzer.canaryHealthURL, progress: progress)
         } catch {
             let cause = error.localizedDescription
             progress("the candidate did not start: \(cause)")
-            try session.complete(
+            try await session.complete(
                 intent,
                 rolloutRecord(
                     .candidate, plan: plan, outcome: "failed",
@@ -246,7 +246,7 @@ public struct RolloutWorkflow: Sendable {
                 session: session, progress: progress)
             throw RolloutError.candidateUnhealthy(service: canaryService, detail: cause)
         }
-        try session.complete(
+        try await session.complete(
             intent,
             rolloutRecord(
                 .candidate, plan: plan, outcome: "ok",
@@ -259,14 +259,14 @@ public struct RolloutWorkflow: Sendable {
     /// `rollout resume`: continues a paused or interrupted rollout from its current step.
     public func resume(progress: @escaping Progress) async throws -> RolloutReport {
         // As `start`: on Swarm the split is set through nginx's task on this node; refused before the lock or a record.
-        try checkSwarmCanSplit(action: "rollout resume")
-        if let seen = try? plan(of: try stateReader.status(containers: try context.runtime.containers())) {
+        try await checkSwarmCanSplit(action: "rollout resume")
+        if let seen = try? await plan(of: try stateReader.status(containers: try context.runtime.containers())) {
             try checkSwarmManifestUnchanged(plan: seen, action: "rollout resume")
         }
-        let session = try context.beginAction("rollout resume")
+        let session = try await context.beginAction("rollout resume")
         defer { session.release() }
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         let status = try stateReader.status(containers: containers)
         guard status.state == .paused, let plan = try plan(of: status) else {
             throw RolloutError.nothingToAct(
@@ -278,7 +278,7 @@ public struct RolloutWorkflow: Sendable {
                 service: canaryService, detail: "its container is not running; run `swiftdeploy rollout abort`")
         }
         let from = status.lastStepJudged ? status.step + 1 : status.step
-        try record(
+        try await record(
             .resumed, plan: plan, outcome: "ok",
             message:
                 """
@@ -298,14 +298,14 @@ public struct RolloutWorkflow: Sendable {
     public func control(_ action: String, override: OverrideRequest?, progress: @escaping Progress) async throws
         -> RolloutReport
     {
-        let seen = try stateReader.status(containers: try context.runtime.containers())
+        let seen = try await stateReader.status(containers: try context.runtime.containers())
         guard [.running, .paused].contains(seen.state), let seenPlan = try plan(of: seen) else {
             throw RolloutError.nothingToAct(action: action, state: seen.state.rawValue)
         }
         if seen.state == .running {
             // The rollout's own CLI holds the lock and acts on the request after its current sample.
-            try recordPromoteOverride(action, override: override, plan: seenPlan, status: seen)
-            try record(
+            try await recordPromoteOverride(action, override: override, plan: seenPlan, status: seen)
+            try await record(
                 .request, plan: seenPlan, outcome: "ok",
                 message: "\(action) requested for the running rollout of \(seenPlan.image)",
                 details: ["action": .string(action)])
@@ -324,13 +324,13 @@ public struct RolloutWorkflow: Sendable {
         if action == "abort" {
             try checkSwarmRuntime(action: "rollout abort")
         } else {
-            try checkSwarmCanSplit(action: "rollout \(action)")
+            try await checkSwarmCanSplit(action: "rollout \(action)")
         }
         if action == "promote" { try checkSwarmManifestUnchanged(plan: seenPlan, action: "rollout promote") }
-        let session = try context.beginAction("rollout \(action)")
+        let session = try await context.beginAction("rollout \(action)")
         defer { session.release() }
         // Looked at again under the lock: what was paused may have been resumed or ended meanwhile.
-        let status = try stateReader.status(containers: try context.runtime.containers())
+        let status = try await stateReader.status(containers: try context.runtime.containers())
         guard status.state == .paused, let plan = try plan(of: status) else {
             throw RolloutError.nothingToAct(action: action, state: status.state.rawValue)
         }
@@ -346,18 +346,18 @@ public struct RolloutWorkflow: Sendable {
             return RolloutReport(
                 outcome: .rolledBack, decision: nil, message: "aborted: traffic back on stable, the candidate removed")
         default:
-            try recordPromoteOverride(action, override: override, plan: plan, status: status)
+            try await recordPromoteOverride(action, override: override, plan: plan, status: status)
             return try await finish(plan: plan, decision: nil, session: session, progress: progress)
         }
     }
 
     /// `rollout promote` skips the remaining steps: audited as an override, with the user and the reason.
     func recordPromoteOverride(_ action: String, override: OverrideRequest?, plan: RolloutPlan, status: RolloutStatus)
-        throws
+        async throws
     {
         guard action == "promote" else { return }
         let reason = override?.reason ?? "rollout promote"
-        try context.recordBeforeActing(
+        try await context.recordBeforeActing(
             LifecycleRecord(
                 event: .override, outcome: "ok",
                 message:
@@ -381,7 +381,7 @@ public struct RolloutWorkflow: Sendable {
             for step in index..<count {
                 let weight = plan.steps[step]
                 let stepDetails: [String: JSONValue] = ["step": .int(Int64(step)), "weight": .int(Int64(weight))]
-                let intent = try session.intend(
+                let intent = try await session.intend(
                     action: "rollout step",
                     message:
                         """
@@ -392,9 +392,10 @@ public struct RolloutWorkflow: Sendable {
                 // Inside the step's intent, before the split changes (a crash here leaves the intent open).
                 context.phases.reach("rollout.step.intent")
                 do {
-                    try apply(plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
+                    try await apply(
+                        plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
                 } catch {
-                    session.completeQuietly(
+                    await session.completeQuietly(
                         intent,
                         rolloutRecord(
                             .step, plan: plan, outcome: "failed",
@@ -406,7 +407,7 @@ public struct RolloutWorkflow: Sendable {
                             details: stepDetails))
                     throw error
                 }
-                try session.complete(
+                try await session.complete(
                     intent,
                     rolloutRecord(
                         .step, plan: plan, outcome: "ok",
@@ -434,7 +435,7 @@ public struct RolloutWorkflow: Sendable {
                 case .inconclusive: action = plan.onInconclusive == .pause ? "pause" : "abort"
                 }
                 let reasons = decision.reasons.isEmpty ? "" : ": " + decision.reasons.joined(separator: "; ")
-                try record(
+                try await record(
                     .decision, plan: plan, outcome: decision.verdict.rawValue,
                     message:
                         """
@@ -459,7 +460,7 @@ public struct RolloutWorkflow: Sendable {
                         message: "rolled back at step \(step + 1) (\(weight)%)\(reasons)")
                 case .inconclusive:
                     if plan.onInconclusive == .pause {
-                        try record(
+                        try await record(
                             .paused, plan: plan, outcome: "ok",
                             message:
                                 """
@@ -502,7 +503,7 @@ public struct RolloutWorkflow: Sendable {
         progress("\(request) requested during step \(step + 1) (\(weight)%)")
         switch request {
         case "pause":
-            try record(
+            try await record(
                 .paused, plan: plan, outcome: "ok",
                 message: "rollout paused at step \(step + 1) (\(weight)%) on request",
                 details: ["step": .int(Int64(step)), "weight": .int(Int64(weight))])
@@ -568,9 +569,9 @@ public struct RolloutWorkflow: Sendable {
     {
         let manifestURL = context.manifestURL
         // nginx may have moved to another manager since the rollout started: refused (recorded paused) before anything.
-        if swarmRuntime != nil { try checkSwarmCanFinish(plan: plan) }
+        if swarmRuntime != nil { try await checkSwarmCanFinish(plan: plan) }
         do { try checkSwarmManifestUnchanged(plan: plan, action: "rollout promote") } catch let error as RolloutError {
-            try record(
+            try await record(
                 .paused, plan: plan, outcome: "manifest-changed",
                 message: "finishing the rollout of \(plan.image) refused: \(error.errorDescription ?? "")")
             throw error
@@ -581,7 +582,7 @@ public struct RolloutWorkflow: Sendable {
             manifest.services.image != plan.image
             ? (image: manifest.services.image, version: manifest.services.version ?? plan.stableVersion)
             : (image: plan.stableImage, version: plan.stableVersion)
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout promote",
             message:
                 """
@@ -593,7 +594,7 @@ public struct RolloutWorkflow: Sendable {
             details: ["rollout_id": .string(plan.id), "image": .string(plan.image), "version": .string(plan.version)])
         do {
             progress("promoting: the candidate takes all traffic while stable is recreated on \(plan.image)")
-            try apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
+            try await apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
             context.phases.reach("rollout.finish.all-on-candidate")
             try editor.setImageAndVersion(
                 image: plan.image, version: plan.version, inFileAt: manifestURL, loader: loader)
@@ -603,15 +604,16 @@ public struct RolloutWorkflow: Sendable {
                 if let swarm = swarmRuntime {
                     // Stable takes the reference the candidate ran (pinned by digest at the start when it had one: what
                     // was judged), never the tag resolved again.
-                    try applySwarm(
+                    try await applySwarm(
                         plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version",
                         runtime: swarm,
                         stableImage: plan.candidateImage)
                     promoted.runtime = Self.pinned(swarm)
                 } else {
-                    try apply(plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
+                    try await apply(
+                        plan.canary(weight: 100), manifest: promoted.manifest, label: "stable on the new version")
                 }
-                try promoted.runtime.recreate(service: app)
+                try await promoted.runtime.recreate(service: app)
             } catch RuntimeError.swarmRolledBack(let service, let state, let message, let tasks) {
                 // Swarm rolled stable back to its previous spec: the manifest and the files go back to it too, so a
                 // later abort (or deploy) does not deploy the failing image again. The candidate keeps all traffic.
@@ -626,7 +628,7 @@ public struct RolloutWorkflow: Sendable {
                 let error = RolloutError.stableUpdateRolledBack(
                     cause: cause, manifest: manifestURL.lastPathComponent, stableImage: restore.image,
                     stableVersion: restore.version)
-                session.completeQuietly(
+                await session.completeQuietly(
                     intent,
                     rolloutRecord(
                         .paused, plan: plan, outcome: "stable-update-rolled-back",
@@ -642,16 +644,16 @@ public struct RolloutWorkflow: Sendable {
             progress("returning traffic to \(app), now on version \(plan.version)")
             if let swarm = swarmRuntime {
                 // Swarm: the split to 0% live, the drain, then the stack without the candidate (which removes it).
-                try swarmTrafficToStable(runtime: swarm)
+                try await swarmTrafficToStable(runtime: swarm)
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
-                try swarmRemoveCandidateIfLeft(swarm)
+                try await apply(nil, manifest: promoted.manifest, label: "the stack without the candidate")
+                try await swarmRemoveCandidateIfLeft(swarm)
             } else {
-                try apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
+                try await apply(nil, manifest: promoted.manifest, label: "traffic back on stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try promoted.runtime.remove(service: canaryService)
+                try await promoted.runtime.remove(service: canaryService)
             }
-            try session.complete(
+            try await session.complete(
                 intent,
                 rolloutRecord(
                     .promoted, plan: plan, outcome: "ok",
@@ -672,7 +674,7 @@ public struct RolloutWorkflow: Sendable {
                 cause: cause, manifest: manifest, stableImage: image, stableVersion: version)  // recorded above
         } catch {
             let cause = error.localizedDescription
-            session.completeQuietly(
+            await session.completeQuietly(
                 intent,
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
@@ -693,7 +695,7 @@ public struct RolloutWorkflow: Sendable {
         plan: RolloutPlan, manifest: Manifest, outcome: String, reason: String, session: ActionSession,
         progress: @escaping Progress
     ) async throws {
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "rollout rollback",
             message:
                 """
@@ -705,7 +707,7 @@ public struct RolloutWorkflow: Sendable {
         var nothingLeft = false
         var nginxReplacedOn: String? = nil
         do {
-            if let swarm = swarmRuntime, try swarm.services().isEmpty {
+            if let swarm = swarmRuntime, try await swarm.services().isEmpty {
                 // No service of the stack exists (removed by hand): deploying would bring the whole stack back. The
                 // files are written without the candidate; nothing is deployed.
                 nothingLeft = true
@@ -717,23 +719,24 @@ public struct RolloutWorkflow: Sendable {
                 // Swarm: the split to 0% (live, or by the label and a new nginx task when that is not possible), the
                 // drain, then the candidate's service removed by name and the files written without it. No stack is
                 // deployed: stable and nginx are untouched by construction, whatever the manifest says now.
-                nginxReplacedOn = try swarmTrafficToStableAnywhere(runtime: swarm, progress: progress)
+                nginxReplacedOn = try await swarmTrafficToStableAnywhere(runtime: swarm, progress: progress)
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try swarmRemoveCandidateIfLeft(swarm)
+                try await swarmRemoveCandidateIfLeft(swarm)
+                let stableImage = try await swarm.serviceImage(service: app)
                 try ConfigGenerator(
                     manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: nil,
-                    stableImage: try swarm.serviceImage(service: app)
+                    stableImage: stableImage
                 ).write()
             } else {
-                try apply(nil, manifest: manifest, label: "roll back")
+                try await apply(nil, manifest: manifest, label: "roll back")
                 context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
-                try context.runtime.remove(service: canaryService)
+                try await context.runtime.remove(service: canaryService)
             }
         } catch {
             let cause = error.localizedDescription
-            session.completeQuietly(
+            await session.completeQuietly(
                 intent,
                 rolloutRecord(
                     .paused, plan: plan, outcome: "failed",
@@ -764,7 +767,7 @@ public struct RolloutWorkflow: Sendable {
         } else if swarmRuntime != nil {
             details["nginx_replaced"] = .bool(false)
         }
-        try session.complete(
+        try await session.complete(
             intent,
             rolloutRecord(
                 .aborted, plan: plan, outcome: outcome,
@@ -783,8 +786,10 @@ public struct RolloutWorkflow: Sendable {
     /// Renders the files with `canary` (nil: no rollout), writes docker-compose.yml atomically and nginx.conf in place
     /// (the nginx container bind-mounts that very file: a rename would leave it reading the old one), checks that nginx
     /// sees the new file, tests it and reloads.
-    func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) throws {
-        if let swarm = swarmRuntime { return try applySwarm(canary, manifest: manifest, label: label, runtime: swarm) }
+    func apply(_ canary: CanaryRender?, manifest: Manifest, label: String) async throws {
+        if let swarm = swarmRuntime {
+            return try await applySwarm(canary, manifest: manifest, label: label, runtime: swarm)
+        }
         let files = try ConfigGenerator(
             manifest: manifest, manifestName: context.manifestURL.lastPathComponent, canary: canary
         ).render()
@@ -793,7 +798,7 @@ public struct RolloutWorkflow: Sendable {
         }
         guard let nginx = files.first(where: { $0.url == manifest.nginxConfigURL }) else { return }
         try InPlaceFile.write(Data(nginx.contents.utf8), to: nginx.url)
-        let seen = try context.runtime.exec(service: "nginx", command: ["cat", "/etc/nginx/nginx.conf"])
+        let seen = try await context.runtime.exec(service: "nginx", command: ["cat", "/etc/nginx/nginx.conf"])
         guard seen.succeeded else { throw RolloutError.nginxRejected(step: label, output: seen.outputTail()) }
         guard
             seen.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -801,9 +806,9 @@ public struct RolloutWorkflow: Sendable {
         else {
             throw RolloutError.nginxConfigStale(path: nginx.url.lastPathComponent)
         }
-        let test = try context.runtime.exec(service: "nginx", command: ["nginx", "-t", "-q"])
+        let test = try await context.runtime.exec(service: "nginx", command: ["nginx", "-t", "-q"])
         guard test.succeeded else { throw RolloutError.nginxRejected(step: label, output: test.outputTail()) }
-        let reload = try context.runtime.exec(service: "nginx", command: ["nginx", "-s", "reload"])
+        let reload = try await context.runtime.exec(service: "nginx", command: ["nginx", "-s", "reload"])
         guard reload.succeeded else { throw RolloutError.nginxRejected(step: label, output: reload.outputTail()) }
     }
 
@@ -848,8 +853,8 @@ public struct RolloutWorkflow: Sendable {
     func record(
         _ phase: RolloutPhase, plan: RolloutPlan, outcome: String, message: String,
         details: [String: JSONValue] = [:], decision: PolicyDecision? = nil
-    ) throws {
-        try context.recordBeforeActing(
+    ) async throws {
+        try await context.recordBeforeActing(
             rolloutRecord(phase, plan: plan, outcome: outcome, message: message, details: details, decision: decision))
     }
 

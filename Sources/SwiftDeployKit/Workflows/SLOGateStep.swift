@@ -54,7 +54,7 @@ extension LifecycleContext {
             \(decision.verdict.rawValue)\(decision.reasons.isEmpty ? "" : " (\(decision.reasons.joined(separator: "; ")))")
             """
         )
-        let overridden = try enforce(
+        let overridden = try await enforce(
             decision, action: label ?? action, event: event, override: override,
             modeBefore: modeBefore, modeAfter: modeAfter)
         return SLOStepResult(decision: decision, overridden: overridden)

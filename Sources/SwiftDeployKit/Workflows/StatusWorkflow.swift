@@ -136,8 +136,8 @@ public struct StatusWorkflow: Sendable {
 
     public func snapshot() async throws -> StatusSnapshot {
         let manifest = context.manifest
-        try context.runtime.preflight()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let containers = try await context.runtime.containers()
         let app = containers.first { $0.service == manifest.services.name && $0.state == "running" }
         let endpoint = await context.probe.get(manifest.adminHealthURL, timeout: 3)
         // The traffic figures and the policy decisions are collected over the same window, concurrently.
@@ -167,9 +167,9 @@ public struct StatusWorkflow: Sendable {
             drift: PromoteWorkflow.drift(manifestMode: manifest.services.mode, running: app?.environment["MODE"]),
             expectedServices: context.expectedServices)
         snapshot.rollout = await rolloutResult
-        snapshot.replicaTargets = try context.runtime.replicaTargets()
-        snapshot.nodes = try context.runtime.clusterNodes()
-        try context.record(
+        snapshot.replicaTargets = try await context.runtime.replicaTargets()
+        snapshot.nodes = try await context.runtime.clusterNodes()
+        try await context.record(
             LifecycleRecord(
                 event: .status, outcome: snapshot.healthy ? "ok" : "failed",
                 message: snapshot.healthy

@@ -24,21 +24,21 @@ public struct TeardownWorkflow: Sendable {
 
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> TeardownReport {
         let manifest = context.manifest
-        let session = try context.beginAction("teardown")
+        let session = try await context.beginAction("teardown")
         defer { session.release() }
-        try context.runtime.preflight()
-        let before = try context.runtime.leftovers()
-        let containers = try context.runtime.containers()
+        try await context.runtime.preflight()
+        let before = try await context.runtime.leftovers()
+        let containers = try await context.runtime.containers()
         let running = LifecycleContext.appMode(containers, service: manifest.services.name)
         // A rollout running or paused must be ended first (`rollout abort`): removing its candidate here would leave
         // the history saying paused, and a later abort would bring the stack back.
-        try context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
+        try await context.refuseDuringRollout(action: "teardown", containers: containers, mode: running)
         let summary =
             """
             \(before.containers.count) container(s), \(before.networks.count) network(s), \(before.volumes.count) \
             volume(s)
             """
-        let intent = try session.intend(
+        let intent = try await session.intend(
             action: "teardown",
             message:
                 "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
@@ -52,8 +52,8 @@ public struct TeardownWorkflow: Sendable {
                     ? "nothing of project \(manifest.project) is running"
                     : "removing \(summary) of project \(manifest.project)")
             context.phases.reach("teardown.down")
-            try context.runtime.down()
-            let rest = try context.runtime.leftovers()
+            try await context.runtime.down()
+            let rest = try await context.runtime.leftovers()
             guard rest.isEmpty else { throw LifecycleError.leftovers(project: manifest.project, resources: rest) }
             if clean {
                 for file in context.renderer.generatedFiles(for: manifest)
@@ -64,7 +64,7 @@ public struct TeardownWorkflow: Sendable {
                 Self.removeEmptyDirectories(left: deleted, below: manifest.directory)
             }
         } catch {
-            session.completeQuietly(
+            await session.completeQuietly(
                 intent,
                 LifecycleRecord(
                     event: .teardown, outcome: "failed",
@@ -72,7 +72,7 @@ public struct TeardownWorkflow: Sendable {
                     modeBefore: running))
             throw error
         }
-        try session.complete(
+        try await session.complete(
             intent,
             LifecycleRecord(
                 event: .teardown, outcome: "ok",

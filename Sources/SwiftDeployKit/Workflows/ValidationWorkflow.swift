@@ -50,8 +50,8 @@ public struct ValidationWorkflow: Sendable {
 
     /// Runs every check that can run, then records the outcome (`validate`, `ok` or `failed` naming the failed
     /// checks, `details.checks`: the count of each status). A history that cannot be written is reported, not thrown.
-    public func run() -> ValidationReport {
-        let (checks, manifest) = runChecks()
+    public func run() async -> ValidationReport {
+        let (checks, manifest) = await runChecks()
         guard let manifest else { return ValidationReport(checks: checks, manifest: nil) }
         var report = ValidationReport(checks: checks, manifest: manifest)
         let failing = checks.filter { $0.status == .fail }.map(\.name)
@@ -60,13 +60,13 @@ public struct ValidationWorkflow: Sendable {
             event: .validate, outcome: report.failed ? "failed" : "ok",
             message: report.failed ? "failed: \(failing.joined(separator: ", "))" : "all checks passed or skipped",
             modeBefore: manifest.services.mode, modeAfter: manifest.services.mode, details: ["checks": .object(counts)])
-        report.recordingProblem = recorder(manifest).recordReportingProblem(record, manifest: manifest)
+        report.recordingProblem = await recorder(manifest).recordReportingProblem(record, manifest: manifest)
         return report
     }
 
     /// Runs every check that can run. When the manifest itself is invalid, the
     /// checks that depend on it are reported as SKIP with that reason.
-    func runChecks() -> (checks: [ValidationCheck], manifest: Manifest?) {
+    func runChecks() async -> (checks: [ValidationCheck], manifest: Manifest?) {
         var checks: [ValidationCheck] = []
         let manifest: Manifest
         do {
@@ -105,17 +105,17 @@ public struct ValidationWorkflow: Sendable {
             checks.append(.init("templates", .fail, (error as? LocalizedError)?.errorDescription ?? "\(error)"))
         }
 
-        let docker = DockerProbe.probe(runner: runner)
-        checks.append(contentsOf: imageChecks(manifest, docker: docker))
-        checks.append(contentsOf: portChecks(manifest, docker: docker))
+        let docker = await DockerProbe.probe(runner: runner)
+        checks.append(contentsOf: await imageChecks(manifest, docker: docker))
+        await checks.append(contentsOf: portChecks(manifest, docker: docker))
         if let rendered {
             // On Swarm the file is a Go template Swarm renders; nginx runs (and is tested on) its live form.
-            checks.append(nginxCheck(manifest, config: rendered.nginxLive ?? rendered.nginxConf, docker: docker))
+            checks.append(await nginxCheck(manifest, config: rendered.nginxLive ?? rendered.nginxConf, docker: docker))
             if let stack = rendered.stack {
-                checks.append(stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
+                checks.append(await stackCheck(manifest, stack: stack, nginxConf: rendered.nginxConf))
                 checks.append(swarmSplitCheck(manifest))
             } else {
-                checks.append(composeCheck(manifest, compose: rendered.compose, docker: docker))
+                checks.append(await composeCheck(manifest, compose: rendered.compose, docker: docker))
             }
         } else {
             checks.append(.init("nginx -t", .skip, "the templates did not render"))
@@ -127,53 +127,71 @@ public struct ValidationWorkflow: Sendable {
 
     // MARK: images
 
-    private func imageChecks(_ manifest: Manifest, docker: DockerProbe) -> [ValidationCheck] {
+    private func imageChecks(_ manifest: Manifest, docker: DockerProbe) async -> [ValidationCheck] {
         var images = [manifest.services.image, manifest.nginx.image]
         if manifest.policy.engine == .opa, manifest.policy.opa.url == nil { images.append(manifest.policy.opa.image) }
         guard docker.available else {
             return images.map { .init("image \($0)", .skip, docker.reason) }
         }
-        return images.map { image in
+        var checks: [ValidationCheck] = []
+        for image in images {
             do {
-                let result = try runner.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
-                if result.succeeded { return .init("image \(image)", .pass, "present locally") }
-                return .init(
-                    "image \(image)", .fail,
-                    """
-                    not present locally; build it (scripts/build-images builds the sample's images) or `docker \
-                    pull \(image)`
-                    """
-                )
+                let result = try await runner.run(
+                    ["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout: 30)
+                if result.succeeded {
+                    checks.append(.init("image \(image)", .pass, "present locally"))
+                    continue
+                }
+                checks.append(
+                    .init(
+                        "image \(image)", .fail,
+                        """
+                        not present locally; build it (scripts/build-images builds the sample's images) or \
+                        `docker pull \(image)`
+                        """
+                    ))
             } catch {
-                return .init(
-                    "image \(image)", .skip,
-                    "docker could not be asked: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                checks.append(
+                    .init(
+                        "image \(image)", .skip,
+                        "docker could not be asked: \((error as? LocalizedError)?.errorDescription ?? "\(error)")"))
             }
         }
+        return checks
     }
 
     // MARK: ports
 
-    private func portChecks(_ manifest: Manifest, docker: DockerProbe) -> [ValidationCheck] {
+    private func portChecks(_ manifest: Manifest, docker: DockerProbe) async -> [ValidationCheck] {
         let ports = [
             ("nginx.port", manifest.nginx.port, "0.0.0.0"), ("nginx.admin_port", manifest.nginx.adminPort, "127.0.0.1"),
         ]
-        return ports.map { key, port, host in
+        var checks: [ValidationCheck] = []
+        for (key, port, host) in ports {
             let name = "\(key) \(port)"
-            if PortProbe.isFree(port: port, host: host) { return .init(name, .pass, "free on \(host)") }
-            if docker.available, docker.projectPublishes(port: port, project: manifest.project, runner: runner) {
-                return .init(name, .pass, "in use by this project's running stack (\(manifest.project))")
+            if PortProbe.isFree(port: port, host: host) {
+                checks.append(.init(name, .pass, "free on \(host)"))
+                continue
             }
-            return .init(
-                name, .fail,
-                "port \(port) on \(host) is already in use by another process; stop it or change \(key) in the manifest"
-            )
+            if docker.available, await docker.projectPublishes(port: port, project: manifest.project, runner: runner) {
+                checks.append(.init(name, .pass, "in use by this project's running stack (\(manifest.project))"))
+                continue
+            }
+            checks.append(
+                .init(
+                    name, .fail,
+                    """
+                    port \(port) on \(host) is already in use by another process; stop it or change \(key) in the \
+                    manifest
+                    """
+                ))
         }
+        return checks
     }
 
     // MARK: nginx -t
 
-    private func nginxCheck(_ manifest: Manifest, config: String, docker: DockerProbe) -> ValidationCheck {
+    private func nginxCheck(_ manifest: Manifest, config: String, docker: DockerProbe) async -> ValidationCheck {
         let name = "nginx -t"
         let dir: URL
         do { dir = try Self.scratchDirectory() } catch {
@@ -187,7 +205,8 @@ public struct ValidationWorkflow: Sendable {
         }
         if SystemCommandRunner.locate("nginx", path: ProcessInfo.processInfo.environment["PATH"]) != nil {
             do {
-                let result = try runner.run(["nginx", "-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
+                let result = try await runner.run(
+                    ["nginx", "-t", "-q", "-p", dir.path + "/", "-c", file.path], timeout: 30)
                 return result.succeeded
                     ? .init(name, .pass, "the generated nginx.conf passes the local nginx's test")
                     : .init(name, .fail, "nginx rejects the generated nginx.conf: \(result.outputTail(lines: 3))")
@@ -203,7 +222,7 @@ public struct ValidationWorkflow: Sendable {
         do {
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir.path)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
-            let result = try runner.run(
+            let result = try await runner.run(
                 [
                     "docker", "run", "--rm", "--network", "none", "-v", "\(file.path):/etc/nginx/nginx.conf:ro",
                     manifest.nginx.image, "nginx", "-t", "-q",
@@ -226,9 +245,9 @@ public struct ValidationWorkflow: Sendable {
 
     // MARK: compose config
 
-    private func composeCheck(_ manifest: Manifest, compose: String, docker: DockerProbe) -> ValidationCheck {
+    private func composeCheck(_ manifest: Manifest, compose: String, docker: DockerProbe) async -> ValidationCheck {
         let name = "compose config"
-        guard let command = try? ComposeDetector(runner: runner).detectCompose() else {
+        guard let command = try? await ComposeDetector(runner: runner).detectCompose() else {
             return .init(name, .skip, "neither 'docker compose' nor 'docker-compose' is installed")
         }
         do {
@@ -236,7 +255,7 @@ public struct ValidationWorkflow: Sendable {
             defer { try? FileManager.default.removeItem(at: dir) }
             let file = dir.appendingPathComponent("docker-compose.yml")
             try Data(compose.utf8).write(to: file)
-            let result = try runner.run(
+            let result = try await runner.run(
                 [command.executable] + command.arguments(project: manifest.project, file: file, ["config", "-q"]),
                 timeout: 60)
             return result.succeeded
@@ -276,7 +295,7 @@ public struct ValidationWorkflow: Sendable {
 
     /// `runtime: swarm`: `docker stack config` (the Docker CLI's own loader and schema for stack files) accepts the
     /// generated docker-stack.yml. It needs the docker CLI only, no swarm.
-    private func stackCheck(_ manifest: Manifest, stack: String, nginxConf: String) -> ValidationCheck {
+    private func stackCheck(_ manifest: Manifest, stack: String, nginxConf: String) async -> ValidationCheck {
         let name = "stack config"
         guard SystemCommandRunner.locate("docker", path: ProcessInfo.processInfo.environment["PATH"]) != nil else {
             return .init(name, .skip, "Docker is not installed")
@@ -287,7 +306,7 @@ public struct ValidationWorkflow: Sendable {
             let file = dir.appendingPathComponent("docker-stack.yml")
             try Data(stack.utf8).write(to: file)
             try Data(nginxConf.utf8).write(to: dir.appendingPathComponent("nginx.conf"))
-            let result = try runner.run(["docker", "stack", "config", "-c", file.path], timeout: 60)
+            let result = try await runner.run(["docker", "stack", "config", "-c", file.path], timeout: 60)
             return !result.succeeded
                 ? .init(
                     name, .fail,
@@ -313,12 +332,12 @@ struct DockerProbe {
     let available: Bool
     let reason: String
 
-    static func probe(runner: any CommandRunning) -> DockerProbe {
+    static func probe(runner: any CommandRunning) async -> DockerProbe {
         guard SystemCommandRunner.locate("docker", path: ProcessInfo.processInfo.environment["PATH"]) != nil else {
             return DockerProbe(available: false, reason: "Docker is not installed")
         }
         do {
-            let result = try runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 15)
+            let result = try await runner.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 15)
             return result.succeeded
                 ? DockerProbe(
                     available: true, reason: "Docker \(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
@@ -333,9 +352,9 @@ struct DockerProbe {
     }
 
     /// Whether a running container of `project` publishes `port` on the host.
-    func projectPublishes(port: Int, project: String, runner: any CommandRunning) -> Bool {
+    func projectPublishes(port: Int, project: String, runner: any CommandRunning) async -> Bool {
         guard
-            let result = try? runner.run(
+            let result = try? await runner.run(
                 ["docker", "ps", "--filter", "label=com.docker.compose.project=\(project)", "--format", "{{.Ports}}"],
                 timeout: 15),
             result.succeeded

@@ -231,16 +231,11 @@ struct HostileEvidenceTests {
             """
         let configURL = try dir.write(config, to: "prometheus.yml")
         let port = try LoopbackPort.forServer()  // the server binds it
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
-            "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
+        let process = try TestServer([
+            binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
             "--web.listen-address=127.0.0.1:\(port)",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        defer { process.stop(grace: 5) }
+        ])
+        defer { process.stop() }
 
         let source = PrometheusMetricsSource(
             baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))

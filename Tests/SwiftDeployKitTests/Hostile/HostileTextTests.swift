@@ -17,21 +17,21 @@ struct HostileTextTests {
         ("token is tk_live_998877", "tk_live_998877"),
         ("Authorization: xyzzy-plugh-42", "xyzzy-plugh-42"),
     ])
-    func anOverrideReasonKeepsNoSecret(_ reason: String, _ secret: String) throws {
+    func anOverrideReasonKeepsNoSecret(_ reason: String, _ secret: String) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
-        try HistoryLog(url: url, environment: Self.env).append(
+        try await HistoryLog(url: url, environment: Self.env).append(
             HistoryEntry(event: .override, message: "override: \(reason)", override: HistoryOverride(reason: reason)))
         let line = try String(contentsOf: url, encoding: .utf8)
         #expect(!line.contains(secret), "\(line)")
         #expect(line.contains(HistoryRedactor.placeholder))
         let report = dir.url.appendingPathComponent("audit_report.md")
-        _ = try AuditReport.write(history: url, to: report, format: .markdown, options: AuditOptions(now: Date()))
+        _ = try await AuditReport.write(history: url, to: report, format: .markdown, options: AuditOptions(now: Date()))
         #expect(try !String(contentsOf: report, encoding: .utf8).contains(secret))
     }
 
-    @Test func theManifestsOwnSecretEnvValuesAreScrubbedEverywhere() throws {
+    @Test func theManifestsOwnSecretEnvValuesAreScrubbedEverywhere() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = try dir.write(
@@ -52,7 +52,7 @@ struct HostileTextTests {
             """, to: "manifest.yaml")
         let manifest = try ManifestLoader().load(from: url)
         #expect(manifest.secretValues == ["correct-horse-battery", "sk9988776655"])
-        try HistoryLog(manifest: manifest, environment: Self.env).append(
+        try await HistoryLog(manifest: manifest, environment: Self.env).append(
             HistoryEntry(
                 event: .deploy,
                 message: "app said: connecting with correct-horse-battery failed; key sk9988776655; hello-world",
@@ -71,25 +71,25 @@ struct HostileTextTests {
         "[ref][1]\n\n[1]: http://evil.example",
         "**bold** _em_ ~~gone~~ `code`",
     ])
-    func markupInMessagesIsEscapedInTheReports(_ message: String) throws {
+    func markupInMessagesIsEscapedInTheReports(_ message: String) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let url = dir.url.appendingPathComponent("history.jsonl")
         let log = HistoryLog(url: url, environment: Self.env)
-        try log.append(
+        try await log.append(
             HistoryEntry(
                 event: .gate,
                 decision: HistoryDecision(domain: "canary", verdict: "deny", reasons: [message], engine: "embedded")))
-        try log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: message)))
+        try await log.append(HistoryEntry(event: .override, override: HistoryOverride(reason: message)))
         let md = dir.url.appendingPathComponent("audit_report.md")
-        _ = try AuditReport.write(history: url, to: md, format: .markdown, options: AuditOptions(now: Date()))
+        _ = try await AuditReport.write(history: url, to: md, format: .markdown, options: AuditOptions(now: Date()))
         let text = try String(contentsOf: md, encoding: .utf8)
         #expect(text.range(of: #"(?<!\\)\]\("#, options: .regularExpression) == nil, "an unescaped ]( in \(text)")
         for forbidden in ["![", "<img", "http://evil", "www.evil", "**bold**", "_em_", "~~gone~~", "`code`", "[1]:"] {
             #expect(!text.contains(forbidden), "\(forbidden) in \(text)")
         }
         let html = dir.url.appendingPathComponent("audit_report.html")
-        _ = try AuditReport.write(history: url, to: html, format: .html, options: AuditOptions(now: Date()))
+        _ = try await AuditReport.write(history: url, to: html, format: .html, options: AuditOptions(now: Date()))
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(!page.contains("<img src=x"))
         #expect(!page.contains("href=\"http://evil"))
