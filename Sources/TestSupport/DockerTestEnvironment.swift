@@ -8,7 +8,7 @@ public enum DockerTestEnvironment {
     /// Runs `docker arguments…`; returns status and combined output.
     @discardableResult
     public static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ExternalTool.run("/usr/bin/env", ["docker"] + arguments)
+        try ExternalTool.runBlocking("/usr/bin/env", ["docker"] + arguments)
     }
 
     /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
@@ -40,7 +40,7 @@ public struct HTTPProbe {
             Issue.record("curl is not installed (HTTPProbe sends its requests with it); scripts/bootstrap installs it")
             return nil
         }
-        guard let result = try? ExternalTool.run("/usr/bin/env", ["curl"] + arguments), result.status == 0 else {
+        guard let result = try? ExternalTool.runBlocking("/usr/bin/env", ["curl"] + arguments), result.status == 0 else {
             return nil
         }
         let parts = result.output.components(separatedBy: "\r\n\r\n")

@@ -21,7 +21,7 @@ public enum ExternalTool {
     /// Runs `arguments` to completion with `ProcessRunner` (at most `timeout` seconds) and returns the whole result,
     /// standard output and error apart. `environment` is the child's whole environment (nil: this process's). For
     /// synchronous callers, like `run`: the runner's blocking wait, never a read on the program's pipes.
-    public static func capture(
+    public static func captureBlocking(
         _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
         input: Data? = nil, timeout: TimeInterval = 900
     ) throws -> CommandResult {
@@ -30,7 +30,26 @@ public enum ExternalTool {
         ).waitBlocking()
     }
 
+    /// The async `capture`: the caller's task is suspended while the program runs (no pool thread waits). `captureBlocking`
+    /// and `runBlocking` are the synchronous forms for callers that cannot await; they block their thread.
+    public static func capture(
+        _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
+        input: Data? = nil, timeout: TimeInterval = 900
+    ) async throws -> CommandResult {
+        try await ProcessRunner.run(
+            arguments, environment: environment, currentDirectory: currentDirectory, input: input, timeout: timeout)
+    }
+
+    /// The async `run`: status and standard output followed by standard error, the caller's task suspended meanwhile.
     public static func run(
+        _ path: String, _ arguments: [String], currentDirectory: URL? = nil,
+        timeout: TimeInterval = 900
+    ) async throws -> (status: Int32, output: String) {
+        let result = try await ProcessRunner.run([path] + arguments, currentDirectory: currentDirectory, timeout: timeout)
+        return (result.status, result.stdout + result.stderr)
+    }
+
+    public static func runBlocking(
         _ path: String, _ arguments: [String], currentDirectory: URL? = nil,
         timeout: TimeInterval = 900
     ) throws -> (status: Int32, output: String) {

@@ -20,8 +20,15 @@ public enum OPARef {
         return (tool, "")
     }
 
-    /// Runs `opa-ref eval` and returns its standard output and exit status.
-    public static func eval(arguments: [String]) throws -> (output: String, status: Int32) {
+    /// Runs `opa-ref eval` and returns its standard output and exit status (the caller's task suspended meanwhile).
+    public static func eval(arguments: [String]) async throws -> (output: String, status: Int32) {
+        guard let tool = executable().0 else { throw POSIXError(.ENOENT) }
+        let result = try await ProcessRunner.run([tool.path, "eval"] + arguments, timeout: 120)
+        return (result.stdout, result.status)
+    }
+
+    /// The synchronous `eval`, for callers that cannot await: blocks its thread on the runner's blocking wait.
+    public static func evalBlocking(arguments: [String]) throws -> (output: String, status: Int32) {
         guard let tool = executable().0 else { throw POSIXError(.ENOENT) }
         // Through the runner (bounded, stopped after 120 s); its blocking wait, for the sync callers.
         let result = try ProcessRunner.start([tool.path, "eval"] + arguments, timeout: 120).waitBlocking()

@@ -274,7 +274,7 @@ public final class SwarmCluster: @unchecked Sendable {
     /// Runs `docker arguments…` against the worker's engine.
     @discardableResult
     public func workerDocker(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ExternalTool.run(SwarmCluster.path(of: "docker") ?? "/usr/bin/docker", ["-H", workerHost] + arguments)
+        try ExternalTool.runBlocking(SwarmCluster.path(of: "docker") ?? "/usr/bin/docker", ["-H", workerHost] + arguments)
     }
 
     /// The swarm node id of `node`.
@@ -339,7 +339,7 @@ public final class SwarmCluster: @unchecked Sendable {
         guard first else { return [] }
         var problems: [String] = []
         if let pid = lock.withLock({ workerPID }) {
-            _ = try? ExternalTool.run(
+            _ = try? ExternalTool.runBlocking(
                 "/usr/bin/timeout",
                 ["20", SwarmCluster.path(of: "docker") ?? "docker", "-H", workerHost, "swarm", "leave", "--force"])
             if !SwarmCluster.stop(pid: pid, timeout: 60) {
@@ -433,11 +433,11 @@ public final class SwarmCluster: @unchecked Sendable {
     }
 
     static func docker(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ExternalTool.run(path(of: "docker") ?? "/usr/bin/docker", arguments)
+        try ExternalTool.runBlocking(path(of: "docker") ?? "/usr/bin/docker", arguments)
     }
 
     private func run(_ step: String, _ command: [String]) throws {
-        let result = try ExternalTool.run(SwarmCluster.path(of: command[0]) ?? command[0], Array(command.dropFirst()))
+        let result = try ExternalTool.runBlocking(SwarmCluster.path(of: command[0]) ?? command[0], Array(command.dropFirst()))
         guard result.status == 0 else {
             throw SwarmClusterError.step(
                 step,
@@ -465,9 +465,9 @@ public final class SwarmCluster: @unchecked Sendable {
 
     /// A third octet X such that no address or route of the host lies in 10.250.X.0/24.
     private static func freeSubnetOctet() -> Int? {
-        let addresses = (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-4", "addr"]))?.output ?? ""
+        let addresses = (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-4", "addr"]))?.output ?? ""
         let routes =
-            (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output ?? ""
+            (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output ?? ""
         let used = addresses + "\n" + routes
         for octet in (1...254).shuffled()
         where !used.contains("10.250.\(octet).") && !used.contains("10.250.0.0/16") && !used.contains("10.0.0.0/8") {
@@ -477,12 +477,12 @@ public final class SwarmCluster: @unchecked Sendable {
     }
 
     private static func namespaces() -> [String] {
-        let output = (try? ExternalTool.run(path(of: "ip") ?? "ip", ["netns", "list"]))?.output ?? ""
+        let output = (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["netns", "list"]))?.output ?? ""
         return output.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
     }
 
     private static func links() -> [String] {
-        let output = (try? ExternalTool.run(path(of: "ip") ?? "ip", ["-o", "link", "show"]))?.output ?? ""
+        let output = (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-o", "link", "show"]))?.output ?? ""
         // `7: sdsnabc123h@if6: <…>`: the name ends at `@` or `:`.
         return output.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: ":", maxSplits: 2)
@@ -531,24 +531,24 @@ public final class SwarmCluster: @unchecked Sendable {
             return point.hasPrefix(directory.path + "/") ? point : nil
         }
         for point in below.sorted(by: { $0.count > $1.count }) {
-            _ = try? ExternalTool.run(path(of: "umount") ?? "umount", ["-l", point])
+            _ = try? ExternalTool.runBlocking(path(of: "umount") ?? "umount", ["-l", point])
         }
         let id = String(name.dropFirst(prefix.count + 1))
         if namespaces().contains(name) {
-            if let result = try? ExternalTool.run(path(of: "ip") ?? "ip", ["netns", "del", name]), result.status != 0 {
+            if let result = try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["netns", "del", name]), result.status != 0 {
                 problems.append(
                     "network namespace \(name): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
         }
         // Deleting the namespace deletes its end of the pair and so the host end; delete both anyway.
         for link in ["\(prefix)\(id)h", "\(prefix)\(id)n"] where links().contains(link) {
-            _ = try? ExternalTool.run(path(of: "ip") ?? "ip", ["link", "del", link])
+            _ = try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["link", "del", link])
             if links().contains(link) { problems.append("link \(link) is still there") }
         }
         if FileManager.default.fileExists(atPath: directory.path) {
             do { try FileManager.default.removeItem(at: directory) } catch {
                 // vfs layers hold read-only directories Foundation may refuse; rm knows them.
-                _ = try? ExternalTool.run("/bin/rm", ["-rf", directory.path])
+                _ = try? ExternalTool.runBlocking("/bin/rm", ["-rf", directory.path])
                 if FileManager.default.fileExists(atPath: directory.path) {
                     problems.append("directory \(directory.path): \(error.localizedDescription)")
                 }

@@ -101,7 +101,7 @@ public struct SwarmProject: Sendable {
         let dir = try TemporaryDirectory(prefix: "swarm-image")
         defer { dir.remove() }
         let file = try dir.write(dockerfile, to: "Dockerfile")
-        return try ExternalTool.run(
+        return try ExternalTool.runBlocking(
             "/usr/bin/env",
             [
                 "env", "DOCKER_BUILDKIT=0", "docker", "build", "-q", "-t", tag,

@@ -199,7 +199,7 @@ private enum DockerEngineProbe {
         guard let docker = ExternalTool.find("docker") else {
             return .missing("the docker CLI is not installed; run scripts/bootstrap")
         }
-        guard let answer = try? ExternalTool.run(docker, ["version", "--format", "{{.Server.Version}}"]) else {
+        guard let answer = try? ExternalTool.runBlocking(docker, ["version", "--format", "{{.Server.Version}}"]) else {
             return .missing("\(docker) version could not be started")
         }
         guard answer.status == 0 else {

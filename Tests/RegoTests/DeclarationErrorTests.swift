@@ -55,28 +55,28 @@ import Testing
     }
 
     /// OPA's error for `source` ("" when it accepts it); nil when opa-ref is missing locally (under CI that throws).
-    static func opaError(_ source: String) throws -> String? {
+    static func opaError(_ source: String) async throws -> String? {
         guard try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(source)") else { return nil }
-        let (_, err) = try DifferentialFuzzTests.reference(
+        let (_, err) = try await DifferentialFuzzTests.reference(
             ["package t\n\n" + source + "\n"], data: .object([:]), input: .object([:]), query: "data.t")
         return err ?? ""
     }
 
     @Test(arguments: refused)
-    func aMisplacedDeclarationIsACompileError(_ source: String, _ message: String) throws {
+    func aMisplacedDeclarationIsACompileError(_ source: String, _ message: String) async throws {
         let e = try #require(Self.compile(source), "\(source) compiled; OPA refuses it with \(message)")
         #expect(e.code == "rego_compile_error" && e.message == message, "\(source): \(e)")
         #expect(e.file == "t.rego" && e.line == 3, "\(source): \(e)")
-        if let opa = try Self.opaError(source) {
+        if let opa = try await Self.opaError(source) {
             #expect(
                 opa.contains("rego_compile_error: \(message)"), "\(source): OPA \(opa.isEmpty ? "accepts it" : opa)")
         }
     }
 
     @Test(arguments: accepted)
-    func aDeclarationInItsOwnScopeCompiles(_ source: String) throws {
+    func aDeclarationInItsOwnScopeCompiles(_ source: String) async throws {
         #expect(Self.compile(source) == nil, "\(source): \(Self.compile(source).map { "\($0)" } ?? "")")
-        if let opa = try Self.opaError(source) {
+        if let opa = try await Self.opaError(source) {
             #expect(opa.isEmpty, "\(source): OPA refuses it: \(opa)")
         }
     }

@@ -30,7 +30,7 @@ import Testing
     }
 
     /// One opa-ref call for a batch sharing data and input: each module under its own package.
-    static func reference(_ modules: [String], data: RegoValue, input: RegoValue, query: String) throws -> (
+    static func reference(_ modules: [String], data: RegoValue, input: RegoValue, query: String) async throws -> (
         RegoValue?, String?
     ) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rego-diff-fuzz-\(UUID().uuidString)")
@@ -46,7 +46,7 @@ import Testing
         try data.jsonString().write(to: d, atomically: true, encoding: .utf8)
         try input.jsonString().write(to: inp, atomically: true, encoding: .utf8)
         args += ["-d", "d:" + d.path, "-i", inp.path, query]
-        let (output, _) = try OPARef.eval(arguments: args)
+        let (output, _) = try await OPARef.eval(arguments: args)
         guard case .object(let o) = try RegoValue(jsonString: output) else { return (nil, "unreadable opa-ref output") }
         if case .array(let errs)? = o[.string("errors")] ?? o[.string("error")].map({ .array([$0]) }) {
             return (nil, errs.map { $0.jsonString() }.joined(separator: "; "))
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test(.requires(.opaRef))
-    func randomPoliciesAgreeWithOPA() throws {
+    func randomPoliciesAgreeWithOPA() async throws {
         let env = ProcessInfo.processInfo.environment
         // A fixed default keeps CI deterministic; `REGO_DIFF_FUZZ_SEED=random` (or any number) explores further.
         let total = Int(env["REGO_DIFF_FUZZ_CASES"] ?? "") ?? 40
@@ -92,11 +92,11 @@ import Testing
             start += Self.batch
             let data = cases[0].data, input = cases[0].input
             // The whole batch at once; on an error, each module alone (to compare each one's outcome).
-            let (refAll, refErr) = try Self.reference(cases.map(\.module), data: data, input: input, query: "data.fuzz")
+            let (refAll, refErr) = try await Self.reference(cases.map(\.module), data: data, input: input, query: "data.fuzz")
             let groups: [[Case]] = refErr == nil ? [cases] : cases.map { [$0] }
             for group in groups {
                 let (ref, rErr) =
-                    groups.count == 1
+                    await groups.count == 1
                     ? (refAll, refErr)
                     : try Self.reference(group.map(\.module), data: data, input: input, query: "data.fuzz")
                 let (got, gErr) = Self.ours(group.map(\.module), data: data, input: input, query: "data.fuzz")

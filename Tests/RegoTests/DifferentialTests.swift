@@ -17,9 +17,9 @@ import Testing
     }
 
     /// Runs `opa-ref eval` and returns the first expression's value (nil when undefined).
-    static func reference(_ args: [String], query: String) throws -> RegoValue?? {
+    static func reference(_ args: [String], query: String) async throws -> RegoValue?? {
         guard let tool = opaRef else { return .none }
-        let result = try ExternalTool.capture([tool.path, "eval"] + args + [query], timeout: 120)
+        let result = try await ExternalTool.capture([tool.path, "eval"] + args + [query], timeout: 120)
         guard result.status == 0 else {
             print("DifferentialTests: opa-ref failed (\(result.status)): \(result.stderr.prefix(400))")
             return .none
@@ -86,14 +86,14 @@ import Testing
     }
 
     @Test(.requires(.opaRef))
-    func engineAgreesWithOPA() throws {
+    func engineAgreesWithOPA() async throws {
         try TestRequirement.opaRef.value()
         let scenarios = Self.scenarios()
         #expect(scenarios.count >= 8, "the differential corpus went missing")
         var compared = 0
         for s in scenarios {
             guard
-                let expected = try Self.reference(
+                let expected = try await Self.reference(
                     s.loads.flatMap { ["-d", $0] } + ["-i", s.input.path], query: s.query)
             else {
                 Issue.record("opa-ref could not evaluate \(s): see its error above; the comparison cannot be made")

@@ -18,17 +18,13 @@ import Testing
     }
 
     /// Runs `work` on a new thread with a small stack and returns its result (or error).
-    static func onSmallStack<T>(_ bytes: Int, _ work: @escaping @Sendable () throws -> T) -> Result<T, Error> {
-        let box = Box<T>()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            box.result = Result { try work() }
-            done.signal()
+    /// The caller's task is suspended meanwhile: no thread of the cooperative pool waits for the small-stack one.
+    static func onSmallStack<T>(_ bytes: Int, _ work: @escaping @Sendable () throws -> T) async -> Result<T, Error> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, Error>, Never>) in
+            let thread = Thread { continuation.resume(returning: Result { try work() }) }
+            thread.stackSize = bytes
+            thread.start()
         }
-        thread.stackSize = bytes
-        thread.start()
-        done.wait()
-        return box.result!
     }
 
     static let recursive = """
@@ -38,10 +34,10 @@ import Testing
         r := f(1)
         """
 
-    @Test func deepRecursionIsAnErrorOnASmallStack() throws {
+    @Test func deepRecursionIsAnErrorOnASmallStack() async throws {
         let engine = try Self.engine(Self.recursive)
         // 1 MiB: far below the old 512 MiB worker stacks, and below a default thread's 8 MiB.
-        let result = Self.onSmallStack(1 << 20) { try engine.evaluate(path: "data.p.r", input: nil) }
+        let result = await Self.onSmallStack(1 << 20) { try engine.evaluate(path: "data.p.r", input: nil) }
         guard case .failure(let error) = result else {
             Issue.record("unbounded recursion produced a value: \(result)")
             return
@@ -57,9 +53,9 @@ import Testing
         #expect(e?.message.contains("recursion") == true, "the message says what to look for: \(String(describing: e))")
     }
 
-    @Test func deepTermsParseAndEvaluateOnASmallStackOrFailCleanly() throws {
+    @Test func deepTermsParseAndEvaluateOnASmallStackOrFailCleanly() async throws {
         let nested = String(repeating: "[", count: 900) + "1" + String(repeating: "]", count: 900)
-        let result = Self.onSmallStack(1 << 20) { () -> RegoValue? in
+        let result = await Self.onSmallStack(1 << 20) { () -> RegoValue? in
             let engine = try Self.engine("package p\n\nx := \(nested)\n")
             return try engine.evaluate(path: "data.p.x", input: nil)
         }

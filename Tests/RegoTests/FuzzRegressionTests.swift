@@ -104,7 +104,7 @@ import Testing
     ]
 
     @Test(arguments: headCases)
-    func aComprehensionHeadIsOneTermAsInOPA(_ module: String, _ expected: String) throws {
+    func aComprehensionHeadIsOneTermAsInOPA(_ module: String, _ expected: String) async throws {
         let source = "package fuzz.t\n\n\(module)\n"
         let (got, err) = DifferentialFuzzTests.ours(
             [source], data: .object([:]), input: .object([:]), query: "data.fuzz.t")
@@ -118,7 +118,7 @@ import Testing
                 "\(module): ours \(got?.jsonString() ?? "undefined")")
         }
         guard try TestRequirement.opaRef.isAvailable(for: "OPA's answer to \(module)") else { return }
-        let (ref, refErr) = try DifferentialFuzzTests.reference(
+        let (ref, refErr) = try await DifferentialFuzzTests.reference(
             [source], data: .object([:]), input: .object([:]), query: "data.fuzz.t")
         if expected.hasPrefix("rego_") {
             #expect(refErr?.contains(expected) == true, "\(module): OPA \(refErr ?? ref?.jsonString() ?? "undefined")")
@@ -131,13 +131,13 @@ import Testing
     }
 
     @Test(arguments: cases)
-    func engineGivesOPAsAnswer(_ c: Case) throws {
+    func engineGivesOPAsAnswer(_ c: Case) async throws {
         let data = try RegoValue(jsonString: c.data), input = try RegoValue(jsonString: c.input)
         let (got, err) = DifferentialFuzzTests.ours([c.module], data: data, input: input, query: "data.fuzz.t")
         #expect(err == nil, "\(c.name): \(err ?? "")")
         #expect(got == (try RegoValue(jsonString: c.expected)), "\(c.name): ours \(got?.jsonString() ?? "undefined")")
         guard try TestRequirement.opaRef.isAvailable(for: "OPA's answer to \(c.name)") else { return }
-        let (ref, refErr) = try DifferentialFuzzTests.reference(
+        let (ref, refErr) = try await DifferentialFuzzTests.reference(
             [c.module], data: data, input: input, query: "data.fuzz.t")
         #expect(
             refErr == nil && DifferentialFuzzTests.normalized(ref) == DifferentialFuzzTests.normalized(got),

@@ -164,14 +164,14 @@ import Testing
     /// Every case at once through opa-ref (one module, rules renamed apart): the written-down
     /// answers are OPA's in this run too, and so are ours.
     @Test(.requires(.opaRef))
-    func writtenAnswersAreOPAsInThisRun() throws {
+    func writtenAnswersAreOPAsInThisRun() async throws {
         let renamed = Self.ruleCases.enumerated().map { i, c in
             RuleCase(
                 name: c.name, rules: c.rules.replacingOccurrences(of: "r ", with: "r\(i) ", options: .anchored),
                 expected: c.expected)
         }
         let source = Self.module(renamed)
-        let (ref, err) = try DifferentialFuzzTests.reference(
+        let (ref, err) = try await DifferentialFuzzTests.reference(
             [source], data: .object([:]), input: try RegoValue(jsonString: Self.input), query: "data.t")
         #expect(err == nil, "opa-ref refused the module: \(err ?? "")")
         let engine = try RegoEngine(modules: [RegoModule(name: "t.rego", source: source)], data: .object([:]))
@@ -215,7 +215,7 @@ import Testing
     ]
 
     @Test(arguments: queryCases)
-    func negationInAQueryAsOPA(_ c: QueryCase) throws {
+    func negationInAQueryAsOPA(_ c: QueryCase) async throws {
         let engine = try RegoEngine(modules: [RegoModule(name: "t.rego", source: Self.module([]))], data: .object([:]))
         let results = try engine.queryResults(c.query, input: try RegoValue(jsonString: Self.input))
         let got = try QuerySemanticsTests.ourResultSet(
@@ -231,7 +231,7 @@ import Testing
                 "\(c.query): \(r.bindings.keys.sorted())")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's result set for \(c.query)") {
-            let opa = try QuerySemanticsTests.opaResultSet(Self.module([]), input: Self.input, query: c.query).map(
+            let opa = try await QuerySemanticsTests.opaResultSet(Self.module([]), input: Self.input, query: c.query).map(
                 QuerySemanticsTests.bindingsOnly)
             #expect(opa == want, "\(c.query): OPA now gives \(opa.map { $0.jsonString() }), written down \(c.rows)")
         }
@@ -253,7 +253,7 @@ import Testing
     ]
 
     @Test(arguments: unsafeCases)
-    func aVariableOnlyANegationMentionsIsUnsafe(_ c: UnsafeCase) throws {
+    func aVariableOnlyANegationMentionsIsUnsafe(_ c: UnsafeCase) async throws {
         do {
             _ = try RegoEngine(
                 modules: [RegoModule(name: "t.rego", source: "package t\n\n" + c.source + "\n")], data: .object([:]))
@@ -264,7 +264,7 @@ import Testing
             #expect(e.line == 3, "\(c.source): \(e)")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(c.source)") {
-            let (_, err) = try DifferentialFuzzTests.reference(
+            let (_, err) = try await DifferentialFuzzTests.reference(
                 ["package t\n\n" + c.source + "\n"], data: .object([:]), input: .object([:]), query: "data.t")
             #expect(
                 err?.contains("rego_unsafe_var_error") == true && err?.contains(c.message) == true,

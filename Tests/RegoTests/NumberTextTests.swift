@@ -42,7 +42,7 @@ import Testing
 
     /// Every operation over every form, from three sources; each line `query → text` must equal OPA's.
     @Test(.requires(.opaRef))
-    func numberTextEqualsOPAsOverManyForms() throws {
+    func numberTextEqualsOPAsOverManyForms() async throws {
         let module = "package m\n\nvals := [\(Self.forms.joined(separator: ", "))]\n"
         let inputText = "{\"v\": [\(Self.forms.joined(separator: ", "))]}"
         var queries: [(query: String, known: String?)] = []
@@ -57,7 +57,7 @@ import Testing
                 }
             }
         }
-        let theirs = try OPARaw.evaluate(modules: ["m.rego": module], input: inputText, queries: queries.map(\.query))
+        let theirs = try await OPARaw.evaluate(modules: ["m.rego": module], input: inputText, queries: queries.map(\.query))
         // opa-ref's library evaluates with strict builtin errors, so this engine does too.
         let engine = try RegoEngine(
             modules: [RegoModule(name: "m.rego", source: module)], data: .object([:]),

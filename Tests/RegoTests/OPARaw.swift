@@ -39,7 +39,7 @@ enum OPARaw {
         """#
 
     /// Evaluates every query against `modules` (name → source) with `input` given as JSON text.
-    static func evaluate(modules: [String: String], input: String?, queries: [String]) throws -> [Outcome] {
+    static func evaluate(modules: [String: String], input: String?, queries: [String]) async throws -> [Outcome] {
         guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
         var request: [RegoValue: RegoValue] = [
             .string("modules"): .object(
@@ -48,7 +48,7 @@ enum OPARaw {
         ]
         if let input { request[.string("input")] = .string(input) }
         // Through the runner: the request is written by its poll thread while both pipes are read.
-        let result = try ExternalTool.capture(
+        let result = try await ExternalTool.capture(
             ["/usr/bin/env", "python3", "-c", script, tool.path],
             input: Data(RegoValue.object(request).jsonString().utf8), timeout: 600)
         guard result.status == 0 else {

@@ -20,7 +20,7 @@ import Testing
 
     /// Runs `opa-ref eval` on `source` and returns its result set: one row per solution, each
     /// `{"bindings": {...}, "expressions": [values]}` (empty for undefined).
-    static func opaResultSet(_ source: String, input: String? = nil, query: String) throws -> [RegoValue] {
+    static func opaResultSet(_ source: String, input: String? = nil, query: String) async throws -> [RegoValue] {
         let tool = URL(fileURLWithPath: try TestRequirement.opaRef.value())
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rego-query-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -33,7 +33,7 @@ import Testing
             try input.write(to: file, atomically: true, encoding: .utf8)
             args += ["-i", file.path]
         }
-        let result = try ExternalTool.capture([tool.path] + args + [query], timeout: 120)
+        let result = try await ExternalTool.capture([tool.path] + args + [query], timeout: 120)
         guard result.status == 0 else {
             Issue.record("opa-ref eval exited \(result.status) on \(query): the comparison cannot be made")
             return []
@@ -70,7 +70,7 @@ import Testing
 
     // MARK: item 1: a false expression fails the query
 
-    @Test func falseComparisonDropsTheRow() throws {
+    @Test func falseComparisonDropsTheRow() async throws {
         let rows = try Self.engine(Self.scoresPolicy).query("data.t.scores[name] > 0.98", input: nil)
         let names = rows.compactMap { row -> String? in
             if case .string(let s)? = row["name"] { return s }
@@ -82,7 +82,7 @@ import Testing
     /// OPA (measured with opa-ref): a single expression without iteration is captured and
     /// reported even when false (`1 > 2`, `data.t.scores.db > 0.98` give one row); with
     /// iteration or several expressions a false expression fails the query.
-    @Test func falseFailsOnlyWithIterationOrSeveralExpressions() throws {
+    @Test func falseFailsOnlyWithIterationOrSeveralExpressions() async throws {
         let engine = try Self.engine(Self.scoresPolicy)
         let ground = try engine.queryResults("data.t.scores.db > 0.98", input: nil)
         #expect(ground.count == 1 && ground.first?.expressions.first?.value == .bool(false))
@@ -95,13 +95,13 @@ import Testing
         #expect(try engine.queryResults("data.t.scores.api > 0.98", input: nil).count == 1)
     }
 
-    @Test func documentReadKeepsFalse() throws {
+    @Test func documentReadKeepsFalse() async throws {
         // The Data API (and every decision path) reads a document: false stays false, not undefined.
         #expect(try Self.engine(Self.scoresPolicy).evaluate(path: "data.t.allow", input: nil) == .bool(false))
     }
 
     @Test(.requires(.opaRef))
-    func resultSetsEqualOPAs() throws {
+    func resultSetsEqualOPAs() async throws {
         let engine = try Self.engine(Self.scoresPolicy)
         // opa-ref prints the bindings of each row for a query (not the expression values): compare those.
         for query in [
@@ -109,7 +109,7 @@ import Testing
             "x := 1; x > 2", "data.t.scores[k] < 0.999; x := data.t.scores[k]", "not data.t.allow",
         ] {
             let ours = Set(try Self.ourResultSet(engine, query: query).map(Self.bindingsOnly))
-            let theirs = Set(try Self.opaResultSet(Self.scoresPolicy, query: query).map(Self.bindingsOnly))
+            let theirs = await Set(try Self.opaResultSet(Self.scoresPolicy, query: query).map(Self.bindingsOnly))
             #expect(ours == theirs, "\(query): ours \(ours) vs OPA \(theirs)")
         }
     }
@@ -132,52 +132,52 @@ import Testing
         members := count({2.0, 2, 2.00})
         """
 
-    @Test func literalTextIsKept() throws {
+    @Test func literalTextIsKept() async throws {
         let e = try Self.engine(Self.numbersPolicy)
-        func doc(_ name: String) throws -> RegoValue? { try e.evaluate(path: "data.s.\(name)", input: nil) }
-        #expect(
+        func doc(_ name: String) async throws -> RegoValue? { try e.evaluate(path: "data.s.\(name)", input: nil) }
+        await #expect(
             try doc("marshal")
                 == .string(
                     "[2.0,1e3,2.5,1.0e0,100,2e308,1.50,12345678901234567890,1.5e300,-0.0,0.1,1e-7,2.50e1,3.0000001]"))
-        #expect(try doc("vals")?.jsonString().hasPrefix("[2.0,1e3,2.5,1.0e0,100,2e308,1.50,") == true)
+        await #expect(try doc("vals")?.jsonString().hasPrefix("[2.0,1e3,2.5,1.0e0,100,2e308,1.50,") == true)
         // Arithmetic is exact and its result carries no literal text, as in OPA.
-        #expect(try doc("sum")?.jsonString() == "2")
-        #expect(try doc("product")?.jsonString() == "3")
-        #expect(try doc("same") == .bool(true))
-        #expect(try doc("members") == .int(1), "2.0, 2 and 2.00 are one number")
+        await #expect(try doc("sum")?.jsonString() == "2")
+        await #expect(try doc("product")?.jsonString() == "3")
+        await #expect(try doc("same") == .bool(true))
+        await #expect(try doc("members") == .int(1), "2.0, 2 and 2.00 are one number")
         // Input JSON keeps its text too.
         let input = try RegoValue(jsonString: #"{"x": 2.0, "y": [1.50, 1e3]}"#)
         #expect(try e.evaluate(path: "input", input: input)?.jsonString() == #"{"x":2.0,"y":[1.50,1e3]}"#)
     }
 
     /// Expected strings are OPA's (opa-ref, Go's fmt on the json.Number conversions).
-    @Test func sprintfConvertsNumbersByTheirText() throws {
+    @Test func sprintfConvertsNumbersByTheirText() async throws {
         let e = try Self.engine(Self.numbersPolicy)
-        func strings(_ name: String) throws -> [String] {
+        func strings(_ name: String) async throws -> [String] {
             guard case .array(let xs)? = try e.evaluate(path: "data.s.\(name)", input: nil) else { return [] }
             return xs.map {
                 if case .string(let s) = $0 { return s }
                 return "?"
             }
         }
-        #expect(
+        await #expect(
             try strings("v") == [
                 "2", "1e3", "2.5", "1", "100", "2e308", "1.5", "12345678901234567890", "1.5e+300", "0", "0.1", "1e-7",
                 "25", "3.0000001",
             ])
-        #expect(
+        await #expect(
             try strings("d") == [
                 "2", "%!d(string=1e3)", "%!d(float64=2.5)", "%!d(float64=1)", "100", "%!d(string=2e308)",
                 "%!d(float64=1.5)", "12345678901234567890", "%!d(float64=1.5e+300)", "0", "%!d(float64=0.1)",
                 "%!d(string=1e-7)", "%!d(float64=25)", "%!d(float64=3.0000001)",
             ])
-        #expect(
+        await #expect(
             try strings("s") == [
                 "%!s(int64=2)", "1e3", "%!s(float64=2.5)", "%!s(float64=1)", "%!s(int64=100)", "2e308",
                 "%!s(float64=1.5)", "12345678901234567890", "%!s(float64=1.5e+300)", "%!s(int64=0)", "%!s(float64=0.1)",
                 "1e-7", "%!s(float64=25)", "%!s(float64=3.0000001)",
             ])
-        let f = try strings("f")
+        let f = try await strings("f")
         #expect(f.count == 14)
         #expect(
             Array(f.prefix(8)) == [
@@ -188,12 +188,12 @@ import Testing
     }
 
     @Test(.requires(.opaRef))
-    func numberTextEqualsOPAs() throws {
+    func numberTextEqualsOPAs() async throws {
         // Strings carry the text through opa-ref's JSON bridge unchanged, so compare those.
         let e = try Self.engine(Self.numbersPolicy)
         let query = "x := [data.s.v, data.s.d, data.s.f, data.s.s, data.s.marshal]"
         let ours = try Self.ourResultSet(e, query: query).map(Self.bindingsOnly)
-        let theirs = try Self.opaResultSet(Self.numbersPolicy, query: query).map(Self.bindingsOnly)
+        let theirs = try await Self.opaResultSet(Self.numbersPolicy, query: query).map(Self.bindingsOnly)
         #expect(!theirs.isEmpty)
         #expect(ours == theirs)
     }

@@ -37,14 +37,14 @@ import Testing
     static let expected =
         #"{"p": 42, "r": "k", "t": "else", "keys": {"a-c": "c", "b-c": "c"}, "items": ["<a>", "<b>"]}"#
 
-    @Test func templateStringsAsParametersAndComprehensionKeysAsOPA() throws {
+    @Test func templateStringsAsParametersAndComprehensionKeysAsOPA() async throws {
         let engine = try RegoEngine(modules: [RegoModule(name: "test.rego", source: Self.module)], data: .object([:]))
         let got = try engine.evaluate(path: "data.test", input: try RegoValue(jsonString: Self.input))
         #expect(
             DifferentialTests.normalized(got) == DifferentialTests.normalized(try RegoValue(jsonString: Self.expected)),
             "ours \(got?.jsonString() ?? "undefined")")
         if try TestRequirement.opaRef.isAvailable(for: "the comparison with OPA") {
-            let (ref, err) = try DifferentialFuzzTests.reference(
+            let (ref, err) = try await DifferentialFuzzTests.reference(
                 [Self.module], data: .object([:]), input: try RegoValue(jsonString: Self.input), query: "data.test")
             #expect(
                 err == nil && DifferentialTests.normalized(ref) == DifferentialTests.normalized(got),

@@ -189,7 +189,7 @@ import Testing
     ]
 
     @Test(arguments: ruleTypeCases)
-    func rulesAndFunctionsAreTypedByTheirValues(_ module: String, _ refusal: String?) throws {
+    func rulesAndFunctionsAreTypedByTheirValues(_ module: String, _ refusal: String?) async throws {
         let source = "package t\n\n\(module)\n"
         let e = compileError(source)
         if let refusal {
@@ -200,7 +200,7 @@ import Testing
             #expect(e == nil, "\(module): refused (\(e.map { "\($0)" } ?? "")); OPA accepts it")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's verdict on \(module)") {
-            let (_, opaErr) = try DifferentialFuzzTests.reference(
+            let (_, opaErr) = try await DifferentialFuzzTests.reference(
                 [source], data: .object([:]), input: .object([:]), query: "data.t")
             let opaRefuses = opaErr?.contains("rego_type_error") == true
             #expect(opaRefuses == (refusal != nil), "\(module): OPA \(opaErr ?? "accepts it")")

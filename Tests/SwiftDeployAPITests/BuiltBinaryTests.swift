@@ -145,7 +145,7 @@ import FoundationNetworking
         #expect((metrics.value("app_uptime_seconds") ?? -1) > 0)
 
         // The healthcheck subcommand, as the image's HEALTHCHECK runs it.
-        #expect(try runHealthcheck(["--url", "\(service.base)/healthz"]).status == 0)
+        await #expect(try runHealthcheck(["--url", "\(service.base)/healthz"]).status == 0)
 
         let (exit, _) = try await service.terminate()
         #expect(exit == 0, "stderr: \(service.stderr)")
@@ -175,40 +175,40 @@ import FoundationNetworking
         let (status, _, _) = try await inFlight.value
         #expect(status == 200, "the in-flight request must be answered, not dropped")
         // The listener is gone: new connections are refused.
-        #expect(try runHealthcheck(["--url", "\(service.base)/healthz", "--timeout", "1"]).status == 1)
+        await #expect(try runHealthcheck(["--url", "\(service.base)/healthz", "--timeout", "1"]).status == 1)
     }
 
-    @Test func badConfigurationStopsWithAClearMessage() throws {
-        let run = try runBinary([], environment: ["MODE": "blue", "APP_PORT": "99999"])
+    @Test func badConfigurationStopsWithAClearMessage() async throws {
+        let run = try await runBinary([], environment: ["MODE": "blue", "APP_PORT": "99999"])
         #expect(run.status == 65)
         #expect(run.stderr.contains("invalid configuration (2 problems):"))
         #expect(run.stderr.contains("MODE='blue' must be 'stable' or 'canary'"))
         #expect(run.stderr.contains("APP_PORT='99999' must be a whole number from 1 to 65535"))
     }
 
-    @Test func healthcheckFailsWhenNothingListens() throws {
+    @Test func healthcheckFailsWhenNothingListens() async throws {
         let port = LoopbackPort.refusing()
-        let run = try runHealthcheck([], environment: ["APP_PORT": String(port)])
+        let run = try await runHealthcheck([], environment: ["APP_PORT": String(port)])
         #expect(run.status == 1)
         #expect(run.stderr == "unhealthy: cannot connect to http://127.0.0.1:\(port)/healthz: Connection refused\n")
     }
 
-    @Test func unknownArgumentIsAUsageError() throws {
-        let run = try runBinary(["serve-please"], environment: [:])
+    @Test func unknownArgumentIsAUsageError() async throws {
+        let run = try await runBinary(["serve-please"], environment: [:])
         #expect(run.status == 64)
         #expect(run.stderr.hasPrefix("swiftdeploy-api: unknown argument 'serve-please'\n\nusage: swiftdeploy-api"))
     }
 
-    private func runHealthcheck(_ arguments: [String], environment: [String: String] = [:]) throws -> (
+    private func runHealthcheck(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        try runBinary(["healthcheck"] + arguments, environment: environment)
+        try await runBinary(["healthcheck"] + arguments, environment: environment)
     }
 
-    private func runBinary(_ arguments: [String], environment: [String: String]) throws -> (
+    private func runBinary(_ arguments: [String], environment: [String: String]) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let result = try ExternalTool.capture([Self.binary.path] + arguments, environment: environment, timeout: 120)
+        let result = try await ExternalTool.capture([Self.binary.path] + arguments, environment: environment, timeout: 120)
         return (result.status, result.stdout, result.stderr)
     }
 }

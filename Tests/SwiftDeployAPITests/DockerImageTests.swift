@@ -19,7 +19,7 @@ import Testing
 
     @Test(.requires(.docker))
     func imageAnswersHealthzInsideItsNetwork() throws {
-        let result = try ExternalTool.capture(
+        let result = try ExternalTool.captureBlocking(
             ["/bin/bash", Self.repositoryRoot.appendingPathComponent("scripts/test-api-image").path, "--no-build"],
             timeout: 900)
         let text = result.stdout + result.stderr

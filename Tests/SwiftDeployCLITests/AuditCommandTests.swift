@@ -17,7 +17,7 @@ struct RunResult {
 }
 
 /// Runs `swiftdeploy` with `arguments` in `directory`, outside any CI environment.
-func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) throws
+func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra: [String: String] = [:]) async throws
     -> RunResult
 {
     var env = [
@@ -25,7 +25,7 @@ func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra:
     ]
     env.merge(extra) { _, new in new }
     // Through the runner: both pipes read by its poll thread, so neither can fill up and block the child.
-    let result = try ExternalTool.capture(
+    let result = try await ExternalTool.capture(
         [swiftdeployBinary.path] + arguments, environment: env, currentDirectory: directory, timeout: 600)
     return RunResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
@@ -33,7 +33,7 @@ func runSwiftDeploy(_ arguments: [String], in directory: URL, environment extra:
 @Suite("swiftdeploy history and audit (end to end)", .requires(.swiftdeployBinary))
 struct AuditCommandTests {
     /// 8 processes × 200 appends at once: 1,600 intact lines, no interleaving, a valid chain.
-    @Test func eightProcessesAppendingAtOnceLoseNothing() throws {
+    @Test func eightProcessesAppendingAtOnceLoseNothing() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let history = dir.url.appendingPathComponent("history.jsonl")
@@ -50,7 +50,8 @@ struct AuditCommandTests {
                     "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                 ], currentDirectory: dir.url, timeout: 600)
         }
-        let results = processes.map { $0.waitBlocking() }
+        var results: [CommandResult] = []
+        for process in processes { results.append(try await process.result()) }
         #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
 
         let text = try String(contentsOf: history, encoding: .utf8)
@@ -70,20 +71,20 @@ struct AuditCommandTests {
         #expect(seqs == Array(1...1600))
         #expect(perWorker == Dictionary(uniqueKeysWithValues: (0..<8).map { ($0, 200) }))
 
-        let verify = try runSwiftDeploy(["audit", "--verify", "--history", history.path], in: dir.url)
+        let verify = try await runSwiftDeploy(["audit", "--verify", "--history", history.path], in: dir.url)
         #expect(verify.status == 0, "\(verify.stderr)")
         #expect(
             verify.stderr.contains("chain intact: 1600 records in 1600 lines")
                 || verify.stdout.contains("chain intact: 1600 records"))
     }
 
-    @Test func auditWritesTheReportNextToTheManifestAndExitsZero() throws {
+    @Test func auditWritesTheReportNextToTheManifestAndExitsZero() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try FileManager.default.copyItem(
             at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
             to: dir.url.appendingPathComponent("history.jsonl"))
-        let result = try runSwiftDeploy(["audit"], in: dir.url)
+        let result = try await runSwiftDeploy(["audit"], in: dir.url)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(
             result.stdout.contains("head 6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605 (record #18)")
@@ -92,31 +93,31 @@ struct AuditCommandTests {
         #expect(report.contains("## Violations"))
         #expect(report.contains("| Records in period | 18 |"))
 
-        let html = try runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url)
+        let html = try await runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url)
         #expect(html.status == 3, "the output directory does not exist: an I/O failure")
         #expect(html.stderr.contains("out/report.html"))
         try FileManager.default.createDirectory(
             at: dir.url.appendingPathComponent("out"), withIntermediateDirectories: true)
-        #expect(
+        await #expect(
             try runSwiftDeploy(["audit", "--format", "html", "--output", "out/report.html"], in: dir.url).status == 0)
         #expect(try dir.read("out/report.html").contains("<svg"))
     }
 
     /// A manifest that exists but does not load may name another history (`history.path`): audit and append say so
     /// and which file they used, never pass over it in silence. Without any manifest a bare history is audited quietly.
-    @Test func aManifestThatDoesNotLoadIsSaidWithTheHistoryUsed() throws {
+    @Test func aManifestThatDoesNotLoadIsSaidWithTheHistoryUsed() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try FileManager.default.copyItem(
             at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
             to: dir.url.appendingPathComponent("history.jsonl"))
-        let quiet = try runSwiftDeploy(["audit", "--verify"], in: dir.url)
+        let quiet = try await runSwiftDeploy(["audit", "--verify"], in: dir.url)
         #expect(quiet.status == 0, "\(quiet.stderr)")
         #expect(!quiet.stderr.contains("does not load"), "no manifest at all is not a problem: \(quiet.stderr)")
 
         try dir.write("project: [unclosed\nhistory:\n  path: elsewhere.jsonl\n", to: "manifest.yaml")
         for arguments in [["audit", "--verify"], ["audit"]] {
-            let result = try runSwiftDeploy(arguments, in: dir.url)
+            let result = try await runSwiftDeploy(arguments, in: dir.url)
             #expect(result.status == 0, "the history itself is intact: \(arguments) \(result.stderr)")
             #expect(result.stderr.contains("manifest.yaml does not load"), "\(arguments): \(result.stderr)")
             #expect(
@@ -126,7 +127,7 @@ struct AuditCommandTests {
         }
         #expect(try dir.read("audit_report.md").contains("| Records in period | 18 |"))
 
-        let append = try runSwiftDeploy(
+        let append = try await runSwiftDeploy(
             ["history", "append", "--event", "deploy", "--message", "by hand"], in: dir.url)
         #expect(append.status == 0, "\(append.stderr)")
         #expect(append.stderr.contains("manifest.yaml does not load"), "\(append.stderr)")
@@ -134,7 +135,7 @@ struct AuditCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("elsewhere.jsonl").path))
     }
 
-    @Test func aTamperedHistoryExitsOneAndNamesTheLine() throws {
+    @Test func aTamperedHistoryExitsOneAndNamesTheLine() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let fixture = try String(
@@ -142,75 +143,75 @@ struct AuditCommandTests {
         var lines = fixture.split(separator: "\n").map(String.init)
         lines.remove(at: 6)
         try dir.write(lines.joined(separator: "\n") + "\n", to: "history.jsonl")
-        let verify = try runSwiftDeploy(["audit", "--verify"], in: dir.url)
+        let verify = try await runSwiftDeploy(["audit", "--verify"], in: dir.url)
         #expect(verify.status == 1)
         #expect(
             verify.stderr.contains("history.jsonl:7: error: chain broken: line 7 holds record #8 but #7 was expected"))
-        let report = try runSwiftDeploy(["audit"], in: dir.url)
+        let report = try await runSwiftDeploy(["audit"], in: dir.url)
         #expect(report.status == 1, "the report is written but the exit status says the chain is broken")
         #expect(try dir.read("audit_report.md").contains("BROKEN at line 7"))
     }
 
-    @Test func expectHeadMismatchExitsOne() throws {
+    @Test func expectHeadMismatchExitsOne() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try FileManager.default.copyItem(
             at: RepositoryPaths.fixtures.appendingPathComponent("history/fixture.jsonl"),
             to: dir.url.appendingPathComponent("history.jsonl"))
-        let good = try runSwiftDeploy(
+        let good = try await runSwiftDeploy(
             ["audit", "--verify", "--expect-head", "6e21591bc9e708a81b27dcae81411e9d175c752b43cd1316389939ec39c01605"],
             in: dir.url)
         #expect(good.status == 0)
-        let bad = try runSwiftDeploy(
+        let bad = try await runSwiftDeploy(
             ["audit", "--verify", "--expect-head", String(repeating: "0", count: 64)], in: dir.url)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("does not match the expected"))
-        let malformed = try runSwiftDeploy(["audit", "--verify", "--expect-head", "abc"], in: dir.url)
+        let malformed = try await runSwiftDeploy(["audit", "--verify", "--expect-head", "abc"], in: dir.url)
         #expect(malformed.status == 64)
     }
 
-    @Test func aTornLastLineIsReportedAndTheNextAppendSucceeds() throws {
+    @Test func aTornLastLineIsReportedAndTheNextAppendSucceeds() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        #expect(
+        await #expect(
             try runSwiftDeploy(["history", "append", "--event", "deploy", "--outcome", "ok"], in: dir.url).status == 0)
         let handle = try FileHandle(forWritingTo: dir.url.appendingPathComponent("history.jsonl"))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data(#"{"event":"gate","#.utf8))
         try handle.close()
-        let audit = try runSwiftDeploy(["audit", "--verify"], in: dir.url)
+        let audit = try await runSwiftDeploy(["audit", "--verify"], in: dir.url)
         #expect(audit.status == 0)
         #expect(audit.stderr.contains("history.jsonl:2: torn line"))
-        let append = try runSwiftDeploy(["history", "append", "--event", "promote", "--outcome", "ok"], in: dir.url)
+        let append = try await runSwiftDeploy(["history", "append", "--event", "promote", "--outcome", "ok"], in: dir.url)
         #expect(append.status == 0, "\(append.stderr)")
         #expect(append.stdout.contains("recorded #2 (promote)"))
-        let after = try runSwiftDeploy(["audit"], in: dir.url)
+        let after = try await runSwiftDeploy(["audit"], in: dir.url)
         #expect(after.status == 0)
         #expect(
             after.stderr.contains(
                 "history.jsonl:2: torn line (a write cut short by a crash); sealed by the next append"))
     }
 
-    @Test func inputProblemsMapOntoTheExitCodeContract() throws {
+    @Test func inputProblemsMapOntoTheExitCodeContract() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let missing = try runSwiftDeploy(["audit"], in: dir.url)
+        let missing = try await runSwiftDeploy(["audit"], in: dir.url)
         #expect(missing.status == 65)
         #expect(missing.stderr.contains("no history at"))
         try dir.write("{}\n", to: "history.jsonl")
-        #expect(try runSwiftDeploy(["audit", "--format", "pdf"], in: dir.url).status == 64)
-        let since = try runSwiftDeploy(["audit", "--since", "last tuesday"], in: dir.url)
+        await #expect(try runSwiftDeploy(["audit", "--format", "pdf"], in: dir.url).status == 64)
+        let since = try await runSwiftDeploy(["audit", "--since", "last tuesday"], in: dir.url)
         #expect(since.status == 64)
         #expect(since.stderr.contains("invalid time 'last tuesday'"))
-        #expect(try runSwiftDeploy(["history", "append", "--event", "launch"], in: dir.url).status == 64)
-        #expect(
+        await #expect(try runSwiftDeploy(["history", "append", "--event", "launch"], in: dir.url).status == 64)
+        await #expect(
             try runSwiftDeploy(["history", "append", "--event", "gate", "--reason", "x"], in: dir.url).status == 64)
     }
 
-    @Test func appendRecordsTheCIActorAndRedactsSecretsFromTheCommandLine() throws {
+    @Test func appendRecordsTheCIActorAndRedactsSecretsFromTheCommandLine() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let result = try runSwiftDeploy(
+        let result = try await runSwiftDeploy(
             [
                 "history", "append", "--event", "override", "--reason", "approved by on-call", "--message",
                 "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",

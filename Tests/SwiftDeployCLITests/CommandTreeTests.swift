@@ -19,8 +19,8 @@ struct CommandTreeTests {
         let isLeaf: Bool
     }
 
-    static func commands() throws -> [Command] {
-        let result = try CLIRunner.run(
+    static func commands() async throws -> [Command] {
+        let result = try await CLIRunner.run(
             ["--experimental-dump-help"], in: FileManager.default.temporaryDirectory, timeout: 60)
         guard result.status == 0,
             let root = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
@@ -71,8 +71,8 @@ struct CommandTreeTests {
         }
     }
 
-    @Test func everySubcommandTakesTheGlobalOptions() throws {
-        let all = try Self.commands()
+    @Test func everySubcommandTakesTheGlobalOptions() async throws {
+        let all = try await Self.commands()
         let leaves = all.filter(\.isLeaf)
         // The tree as the README documents it; a vanished subcommand must not make this test vacuous.
         #expect(leaves.count >= 12, "found only \(leaves.map { $0.path.joined(separator: " ") })")
@@ -87,9 +87,9 @@ struct CommandTreeTests {
         }
     }
 
-    @Test func globalOptionsParseOnEverySubcommand() throws {
+    @Test func globalOptionsParseOnEverySubcommand() async throws {
         // Not only declared: each leaf parses them (in process, without running) and they reach its GlobalOptions.
-        for command in try Self.commands() where command.isLeaf {
+        for command in try await Self.commands() where command.isLeaf {
             let arguments =
                 Array(command.path.dropFirst()) + command.requiredPositionals
                 + ["--manifest", "elsewhere.yaml", "--no-color", "--quiet", "--verbose"]
@@ -116,26 +116,26 @@ struct CommandTreeTests {
     /// Every command names itself: without `commandName` ArgumentParser derives the name from the type with
     /// `String(describing:)` at every start, a dynamic cast that scans all of the binary's protocol conformances (the
     /// largest part of `swiftdeploy --version`'s start-up before it was named; benchmarks/startup).
-    @Test func everyCommandNamesItself() {
-        func walk(_ command: ParsableCommand.Type, _ path: [String]) {
+    @Test func everyCommandNamesItself() async {
+        func walk(_ command: ParsableCommand.Type, _ path: [String]) async {
             let name = command.configuration.commandName
             #expect(
                 name != nil, "\((path + ["\(command)"]).joined(separator: " ")) has no commandName in its configuration"
             )
-            for subcommand in command.configuration.subcommands { walk(subcommand, path + [name ?? "\(command)"]) }
+            for subcommand in command.configuration.subcommands { await walk(subcommand, path + [name ?? "\(command)"]) }
         }
-        walk(SwiftDeployCommand.self, [])
+        await walk(SwiftDeployCommand.self, [])
         #expect(
             RolloutCommand.configuration.subcommands.map { $0.configuration.commandName ?? "-" }
                 == ["start", "status", "pause", "resume", "abort", "promote"])
     }
 
     @Test(arguments: ["bash", "zsh", "fish"])
-    func completionScriptsNameEverySubcommand(_ shell: String) throws {
-        let result = try CLIRunner.run(
+    func completionScriptsNameEverySubcommand(_ shell: String) async throws {
+        let result = try await CLIRunner.run(
             ["--generate-completion-script", shell], in: FileManager.default.temporaryDirectory, timeout: 60)
         #expect(result.status == 0, "\(result.stderr)")
-        for command in try Self.commands() where command.path.count == 2 {
+        for command in try await Self.commands() where command.path.count == 2 {
             #expect(result.stdout.contains(command.path[1]), "the \(shell) completion lacks '\(command.path[1])'")
         }
         #expect(result.stdout.contains("manifest"), "the \(shell) completion lacks the global --manifest")
@@ -145,11 +145,11 @@ struct CommandTreeTests {
 /// The runner behind `runGate`, `PolicyCommandTests` and the end-to-end tests.
 @Suite("CLI runner")
 struct CLIRunnerTests {
-    @Test func aChildFillingStderrBeforeStdoutCannotDeadlockTheRunner() throws {
+    @Test func aChildFillingStderrBeforeStdoutCannotDeadlockTheRunner() async throws {
         // 1 MiB on stderr first: far more than a pipe buffer, so reading stdout to its end first would hang.
         let script = "head -c 1048576 /dev/zero | tr '\\0' x >&2; cat; echo done"
         let started = Date()
-        let result = try CLIRunner.run(
+        let result = try await CLIRunner.run(
             executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script],
             in: FileManager.default.temporaryDirectory, input: "from stdin\n", timeout: 60)
         #expect(result.status == 0)

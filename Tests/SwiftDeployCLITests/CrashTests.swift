@@ -33,7 +33,7 @@ struct CrashTests {
         let started = try Started(
             arguments + ["--manifest", project.manifestURL.path, "--no-color"], in: project.dir.url,
             environment: environment, scratch: project.dir.url, name: name)
-        let reached = LockProcessTests.wait(300) { started.paused || !started.process.isRunning }
+        let reached = LockProcessTests.waitBlocking(300) { started.paused || !started.process.isRunning }
         if started.process.isRunning, let after { usleep(useconds_t(after * 1_000_000)) }
         let wasRunning = started.process.isRunning
         if wasRunning { started.kill9() }

@@ -60,7 +60,7 @@ struct DemoScriptTests {
         let demo = try Demo()
         defer {
             // Whatever the test saw, the project goes (swiftdeploy's own teardown, by the project's label).
-            _ = try? ExternalTool.run(
+            _ = try? ExternalTool.runBlocking(
                 RepositoryPaths.builtProduct("swiftdeploy").path, ["teardown"], currentDirectory: demo.projectDir)
             demo.dir.remove()
         }

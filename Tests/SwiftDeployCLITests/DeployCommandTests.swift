@@ -34,53 +34,53 @@ import Testing
         ["DOCKER_HOST": "unix://\(dir.path)/no-docker.sock"]
     }
 
-    @Test func badTimeoutIsAUsageError() throws {
+    @Test func badTimeoutIsAUsageError() async throws {
         let dir = try project()
         defer { dir.remove() }
-        let result = try CLIRunner.run(["deploy", "--timeout", "soon"], in: dir.url)
+        let result = try await CLIRunner.run(["deploy", "--timeout", "soon"], in: dir.url)
         #expect(result.status == 64)
         #expect(result.stderr.contains("--timeout must be a duration such as 60s, 500ms or 2m, got 'soon'"))
     }
 
-    @Test func unknownModeIsAUsageError() throws {
+    @Test func unknownModeIsAUsageError() async throws {
         let dir = try project()
         defer { dir.remove() }
-        let result = try CLIRunner.run(["promote", "blue"], in: dir.url)
+        let result = try await CLIRunner.run(["promote", "blue"], in: dir.url)
         #expect(result.status == 64)
         #expect(result.stderr.contains("blue"))
     }
 
-    @Test func emptyOverrideReasonIsAUsageError() throws {
+    @Test func emptyOverrideReasonIsAUsageError() async throws {
         let dir = try project()
         defer { dir.remove() }
-        let result = try CLIRunner.run(["deploy", "--override", " "], in: dir.url)
+        let result = try await CLIRunner.run(["deploy", "--override", " "], in: dir.url)
         #expect(result.status == 64)
         #expect(result.stderr.contains("--override needs a reason"))
     }
 
-    @Test func statusOnceAndWatchExcludeEachOther() throws {
+    @Test func statusOnceAndWatchExcludeEachOther() async throws {
         let dir = try project()
         defer { dir.remove() }
-        let result = try CLIRunner.run(["status", "--once", "--watch"], in: dir.url)
+        let result = try await CLIRunner.run(["status", "--once", "--watch"], in: dir.url)
         #expect(result.status == 64)
         #expect(result.stderr.contains("--once and --watch exclude each other"))
     }
 
-    @Test func invalidManifestIsExit65() throws {
+    @Test func invalidManifestIsExit65() async throws {
         let dir = try TemporaryDirectory(prefix: "cli-lifecycle")
         defer { dir.remove() }
         try dir.write("services:\n  mode: blue\n", to: "manifest.yaml")
         for command in [["deploy"], ["promote", "canary"], ["teardown"], ["status", "--once"]] {
-            let result = try CLIRunner.run(command, in: dir.url)
+            let result = try await CLIRunner.run(command, in: dir.url)
             #expect(result.status == 65, "\(command): \(result.stderr)")
         }
     }
 
-    @Test func daemonUnreachableIsExit3AndNamesTheSocket() throws {
+    @Test func daemonUnreachableIsExit3AndNamesTheSocket() async throws {
         let dir = try project()
         defer { dir.remove() }
         for command in [["teardown"], ["status", "--once"], ["promote", "canary"]] {
-            let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
+            let result = try await CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
             #expect(result.status == 3, "\(command): \(result.stderr)")
             #expect(
                 result.stderr.contains("the Docker daemon is not reachable at unix://\(dir.path)/no-docker.sock"),
@@ -88,11 +88,11 @@ import Testing
         }
     }
 
-    @Test func theGateDecidesBeforeDockerIsTouchedAndNothingIsWrittenBeforeTheIntent() throws {
+    @Test func theGateDecidesBeforeDockerIsTouchedAndNothingIsWrittenBeforeTheIntent() async throws {
         let dir = try project()
         defer { dir.remove() }
         // The daemon is unreachable: a refusal by the gate must come first; nothing is written before the intent.
-        let result = try CLIRunner.run(["deploy"], in: dir.url, environment: deadDocker(dir))
+        let result = try await CLIRunner.run(["deploy"], in: dir.url, environment: deadDocker(dir))
         // This project has no policies/ directory: the engine cannot decide, and says why.
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("deploy refused: the infrastructure policy could not decide (embedded)"))
@@ -104,7 +104,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("docker-compose.yml").path))
         #expect(!FileManager.default.fileExists(atPath: dir.url.appendingPathComponent("nginx.conf").path))
         // With an override the gate is passed and the unreachable daemon is reported, still before the intent.
-        let overridden = try CLIRunner.run(
+        let overridden = try await CLIRunner.run(
             ["deploy", "--override", "cli test"], in: dir.url, environment: deadDocker(dir))
         #expect(overridden.status == 3)
         #expect(overridden.stderr.contains("the Docker daemon is not reachable"))
@@ -114,10 +114,10 @@ import Testing
         #expect(!lock.isHeld() && lock.read() == nil)
     }
 
-    @Test(.requires(.docker)) func promoteDryRunNeedsADeployment() throws {
+    @Test(.requires(.docker)) func promoteDryRunNeedsADeployment() async throws {
         let dir = try project()
         defer { dir.remove() }
-        let result = try CLIRunner.run(["promote", "canary", "--dry-run"], in: dir.url)
+        let result = try await CLIRunner.run(["promote", "canary", "--dry-run"], in: dir.url)
         #expect(result.status == 3)
         #expect(
             result.stderr.contains("project 'clitest' has no 'app' container running; run 'swiftdeploy deploy' first"))
@@ -134,7 +134,7 @@ import Testing
                 since: Date(timeIntervalSince1970: 4_070_908_800)))
         defer { grant.release() }
         for command in [["deploy", "--override", "lock test"], ["promote", "canary"], ["teardown"]] {
-            let result = try CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
+            let result = try await CLIRunner.run(command, in: dir.url, environment: deadDocker(dir))
             #expect(result.status == 3, "\(command): \(result.stderr)")
             #expect(
                 result.stderr.contains(

@@ -69,7 +69,7 @@ import FoundationNetworking
         /// Synchronous, for a test's `defer` (which cannot await): the runner's blocking wait needs no pool thread.
         func destroy() {
             let binary = RepositoryPaths.builtProduct("swiftdeploy").path
-            if let result = try? ExternalTool.run(
+            if let result = try? ExternalTool.runBlocking(
                 binary, ["teardown", "--clean", "--manifest", manifestURL.path, "--no-color"],
                 timeout: 120)
             {
@@ -80,7 +80,7 @@ import FoundationNetworking
             let down =
                 "docker compose -p \(name) -f '\(file)' down -v --remove-orphans"
                 + " || docker-compose -p \(name) -f '\(file)' down -v --remove-orphans"
-            _ = try? ExternalTool.run("/bin/sh", ["-c", down], timeout: 120)
+            _ = try? ExternalTool.runBlocking("/bin/sh", ["-c", down], timeout: 120)
             dir.remove()
         }
     }

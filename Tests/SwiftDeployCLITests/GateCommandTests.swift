@@ -30,11 +30,11 @@ struct GateRun {
 }
 
 /// Runs the built `swiftdeploy gate` against a project.
-func runGate(_ arguments: [String], project: GateProject, environment: [String: String] = [:]) throws -> GateRun {
+func runGate(_ arguments: [String], project: GateProject, environment: [String: String] = [:]) async throws -> GateRun {
     // CLIRunner drains stdout and stderr on their own threads: reading one pipe to its end before the other
     // deadlocks once the child fills the other pipe's buffer (64 KiB of stderr).
     // Its minimal environment also keeps this job's GITHUB_STEP_SUMMARY away from the gate.
-    let run = try CLIRunner.run(
+    let run = try await CLIRunner.run(
         ["gate"] + arguments + ["--manifest", project.manifestURL.path, "--no-color"],
         in: project.manifestURL.deletingLastPathComponent(), environment: environment, timeout: 120)
     return GateRun(stdout: run.stdout, stderr: run.stderr, status: run.status)
@@ -60,12 +60,12 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
 }
 
 @Suite struct GateCommandTests {
-    @Test func healthyCanaryAllowsWithExitZero() throws {
+    @Test func healthyCanaryAllowsWithExitZero() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: ALLOW"))
@@ -83,7 +83,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(line["thresholds_hash"]?.stringValue?.count == 64)
     }
 
-    @Test func fivePercentErrorsDenyWithTheReason() throws {
+    @Test func fivePercentErrorsDenyWithTheReason() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
@@ -91,7 +91,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 0.02, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: DENY"))
@@ -104,7 +104,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             ))
     }
 
-    @Test func p99OverTheLimitDenies() throws {
+    @Test func p99OverTheLimitDenies() async throws {
         let project = try GateProject()
         defer { project.remove() }
         // 5 of 100 requests take 2 s: p99 = 1 + 1.5 × 4/5 = 2.2 s.
@@ -113,7 +113,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 200, seconds: 2, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"],
             project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
@@ -135,12 +135,12 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(report["timings_ms"]?["total"]?.doubleValue != nil)
     }
 
-    @Test func noTrafficIsInconclusive() throws {
+    @Test func noTrafficIsInconclusive() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/healthz", status: 200, seconds: 0.001, count: 10) }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: INCONCLUSIVE"))
@@ -148,27 +148,27 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(run.stdout.contains("fewer than metrics.min_requests (20)"))
     }
 
-    @Test func endpointDownIsInconclusive() throws {
+    @Test func endpointDownIsInconclusive() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let url = "http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())/metrics"
-        let run = try runGate(["canary", "--metrics-url", url, "--window", "300ms"], project: project)
+        let run = try await runGate(["canary", "--metrics-url", url, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("connection refused by \(url)"))
     }
 
-    @Test func garbageBodyIsInconclusive() throws {
+    @Test func garbageBodyIsInconclusive() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try LoopbackHTTPServer { _ in .text("<html><body>502 Bad Gateway</body></html>\n") }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("is not parsable: metrics line 1:1: expected a metric name"))
     }
 
-    @Test func warnExitsZeroUnlessFailOnWarn() throws {
+    @Test func warnExitsZeroUnlessFailOnWarn() async throws {
         let project = try GateProject()
         defer { project.remove() }
         // 10 of 100 at 400 ms: p95 = 0.25 + 0.25 × 5/10 = 375 ms (warn > 300), p99 = 475 ms (≤ 500).
@@ -178,21 +178,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         }
         let server = try movingEndpoint(step: step)
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: WARN"))
         #expect(run.stdout.contains("p95 latency is 375 ms, above the comfortable 300 ms"))
         let strict = try movingEndpoint(step: step)
         defer { strict.stop() }
-        let failing = try runGate(
+        let failing = try await runGate(
             ["canary", "--metrics-url", strict.url().absoluteString, "--window", "300ms", "--fail-on-warn"],
             project: project)
         #expect(failing.status == 1, "\(failing.stdout)\n\(failing.stderr)")
         #expect(failing.stdout.contains("verdict: warn (exit 1, --fail-on-warn)"))
     }
 
-    @Test func githubFormatWritesCommandsAndTheStepSummary() throws {
+    @Test func githubFormatWritesCommandsAndTheStepSummary() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
@@ -201,7 +201,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         }
         defer { server.stop() }
         let summary = project.directory.url.appendingPathComponent("summary.md")
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "github"],
             project: project, environment: ["GITHUB_STEP_SUMMARY": summary.path])
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
@@ -214,7 +214,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(markdown.contains("- error rate is 10%"))
     }
 
-    @Test func junitFormatIsWellFormedWithOneCasePerRuleOutcome() throws {
+    @Test func junitFormatIsWellFormedWithOneCasePerRuleOutcome() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint {
@@ -222,7 +222,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 3, count: 50)
         }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "junit"],
             project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
@@ -234,12 +234,12 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(run.stdout.contains(#"name="warn: p95 latency is"#))
     }
 
-    @Test func allDecidesEveryDomainOnOneWindow() throws {
+    @Test func allDecidesEveryDomainOnOneWindow() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["all", "--metrics-url", server.url().absoluteString, "--window", "300ms", "--format", "json"],
             project: project)
         // Infrastructure is judged on this host's real facts, which may deny on a busy machine; what is asserted is
@@ -255,7 +255,7 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(server.requests.count == 2)
     }
 
-    @Test(.requires(.opaRef)) func opaEngineDecidesTheSame() throws {
+    @Test(.requires(.opaRef)) func opaEngineDecidesTheSame() async throws {
         let project = try opaProject()
         defer { project.remove() }
         let server = try movingEndpoint {
@@ -263,20 +263,20 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
             $0.record(path: "/", status: 500, seconds: 0.02, count: 5)
         }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("canary: DENY (engine opa http://127.0.0.1:"))
         #expect(run.stdout.contains("✗ error rate is 5% (5 of 100 requests answered 5xx)"))
     }
 
-    @Test func opaServerDownIsInconclusive() throws {
+    @Test func opaServerDownIsInconclusive() async throws {
         let project = try GateProject(
             policy: "  engine: opa\n  opa:\n    url: http://127.0.0.1:\(LoopbackHTTPServer.unusedPort())")
         defer { project.remove() }
         let server = try movingEndpoint { $0.record(path: "/", status: 200, seconds: 0.02, count: 100) }
         defer { server.stop() }
-        let run = try runGate(
+        let run = try await runGate(
             ["canary", "--metrics-url", server.url().absoluteString, "--window", "300ms"], project: project)
         #expect(run.status == 2, "\(run.stdout)\n\(run.stderr)")
         #expect(run.stdout.contains("refused the connection: no OPA listens there"))
@@ -285,20 +285,20 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
     /// runGate reads stdout and stderr at once: a gate that writes more than a pipe holds (64 KiB) to stderr before
     /// it ends must not hang the test. A reader that drained stdout to its end first would wait for a child blocked
     /// on the full stderr pipe until the timeout killed it, and the status would not be 64.
-    @Test func moreThanAPipeOfStderrDoesNotDeadlockRunGate() throws {
+    @Test func moreThanAPipeOfStderrDoesNotDeadlockRunGate() async throws {
         let project = try GateProject()
         defer { project.remove() }
         let domain = String(repeating: "x", count: 100_000)
         let started = Date()
-        let run = try runGate([domain], project: project)
+        let run = try await runGate([domain], project: project)
         #expect(run.status == 64, "\(run.stderr.prefix(300))")
         #expect(run.stderr.utf8.count > 100_000, "all of stderr arrived: \(run.stderr.utf8.count) bytes")
         #expect(run.stderr.contains("no policy declares package swiftdeploy.\(domain)"))
         #expect(Date().timeIntervalSince(started) < 60, "ended by itself, long before runGate's 120 s timeout")
     }
 
-    @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() throws {
-        let result = try ExternalTool.capture(
+    @Test func defaultPolicyUnitTestsPassOnTheEmbeddedEngine() async throws {
+        let result = try await ExternalTool.capture(
             [
                 RepositoryPaths.builtProduct("swiftdeploy").path, "policy", "test",
                 RepositoryPaths.root.appendingPathComponent("policies").path, "--no-color",
@@ -314,21 +314,21 @@ func opaProject(thresholds: String? = nil) throws -> GateProject {
         #expect(!text.contains("FAIL"), "\(text)")
     }
 
-    @Test func usageAndInputErrorsUseTheirExitCodes() throws {
+    @Test func usageAndInputErrorsUseTheirExitCodes() async throws {
         let project = try GateProject()
         defer { project.remove() }
-        let badWindow = try runGate(["canary", "--window", "soon"], project: project)
+        let badWindow = try await runGate(["canary", "--window", "soon"], project: project)
         #expect(badWindow.status == 64)
         #expect(badWindow.stderr.contains("--window \"soon\" is not a duration"))
-        let unknown = try runGate(["canry"], project: project)
+        let unknown = try await runGate(["canry"], project: project)
         #expect(unknown.status == 64)
         #expect(
             unknown.stderr.contains(
                 "no policy declares package swiftdeploy.canry; domains found: infrastructure, canary"))
-        let badURL = try runGate(["canary", "--metrics-url", "ftp://x"], project: project)
+        let badURL = try await runGate(["canary", "--metrics-url", "ftp://x"], project: project)
         #expect(badURL.status == 64)
         try project.directory.write("{\"canary\": [1]", to: "thresholds.json")
-        let badThresholds = try runGate(["canary"], project: project)
+        let badThresholds = try await runGate(["canary"], project: project)
         #expect(badThresholds.status == 65)
         #expect(badThresholds.stderr.contains("thresholds.json is invalid: not valid JSON"))
     }

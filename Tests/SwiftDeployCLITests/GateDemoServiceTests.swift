@@ -27,7 +27,7 @@ import Testing
         func stop() { lock.withLock { running = false } }
     }
 
-    @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() throws {
+    @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() async throws {
         let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
         let port = try LoopbackPort.forServer()  // the server binds it
         var environment = ProcessInfo.processInfo.environment
@@ -39,14 +39,14 @@ import Testing
         let client = SocketHTTPClient()
         var ready = false
         for _ in 0..<200 {
-            if (try? client.sendBlocking(
+            if (try? await client.send(
                 method: "GET", url: URL(string: base + "/healthz")!,
                 limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200
             {
                 ready = true
                 break
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         try #require(ready, "the demo service did not answer /healthz on port \(port)")
 
@@ -54,9 +54,9 @@ import Testing
         defer { project.remove() }
         let traffic = Traffic(url: URL(string: base + "/")!)
         defer { traffic.stop() }
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
 
-        let healthy = try runGate(["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
+        let healthy = try await runGate(["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
         #expect(healthy.status == 0, "\(healthy.stdout)\n\(healthy.stderr)")
         let report = try JSONValue.parse(Data(healthy.stdout.utf8))
         guard case .array(let decisions)? = report["decisions"], let decision = decisions.first else {
@@ -68,11 +68,11 @@ import Testing
         #expect(decision["input"]?["metrics"]?["p99_ms"]?.doubleValue != nil)
         #expect(decision["input"]?["metrics"]?["chaos_active"]?.doubleValue == 0)
 
-        let chaos = try client.sendBlocking(
+        let chaos = try await client.send(
             method: "POST", url: URL(string: base + "/chaos")!, headers: ["Content-Type": "application/json"],
             body: Data(#"{"mode":"error","rate":1}"#.utf8), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 5))
         #expect(chaos.status == 200, "\(String(decoding: chaos.body, as: UTF8.self))")
-        let failing = try runGate(["canary", "--metrics-url", base + "/metrics"], project: project)
+        let failing = try await runGate(["canary", "--metrics-url", base + "/metrics"], project: project)
         #expect(failing.status == 1, "\(failing.stdout)\n\(failing.stderr)")
         #expect(failing.stdout.contains("canary: DENY"))
         #expect(failing.stdout.contains("✗ error rate is "))

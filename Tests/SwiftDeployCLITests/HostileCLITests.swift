@@ -100,7 +100,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
         .init(
             family: "audit", name: "intact", code: 0, arguments: ["audit"],
             setup: {
-                _ = try CLIRunner.run(
+                _ = try CLIRunner.runBlocking(
                     ["history", "append", "--event", "deploy", "--outcome", "ok", "--message", "m"],
                     in: $0.directory.url)
             }),
@@ -108,7 +108,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
             family: "audit", name: "chain broken", code: 1, arguments: ["audit", "--verify"],
             setup: { project in
                 for n in 1...2 {
-                    _ = try CLIRunner.run(
+                    _ = try CLIRunner.runBlocking(
                         ["history", "append", "--event", "deploy", "--outcome", "ok", "--message", "m\(n)"],
                         in: project.directory.url)
                 }
@@ -120,7 +120,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
             family: "audit", name: "report cannot be written", code: 3,
             arguments: ["audit", "--output", "{dir}/missing/dir/report.md"],
             setup: {
-                _ = try CLIRunner.run(
+                _ = try CLIRunner.runBlocking(
                     ["history", "append", "--event", "deploy", "--outcome", "ok", "--message", "m"],
                     in: $0.directory.url)
             }),
@@ -166,7 +166,7 @@ struct ExitRow: Sendable, CustomTestStringConvertible {
 @Suite("Hostile input: the exit contract", .requires(.swiftdeployBinary))
 struct HostileExitContractTests {
     @Test(arguments: ExitRow.rows)
-    func exitCode(_ row: ExitRow) throws {
+    func exitCode(_ row: ExitRow) async throws {
         let project = try GateProject(metrics: "  window: 200ms\n  min_requests: 20")
         defer { project.remove() }
         try row.setup(project)
@@ -183,7 +183,7 @@ struct HostileExitContractTests {
             $0.replacingOccurrences(of: "{metrics}", with: server?.url().absoluteString ?? "")
                 .replacingOccurrences(of: "{dir}", with: project.directory.path)
         }
-        let result = try CLIRunner.run(arguments, in: project.directory.url, timeout: 120)
+        let result = try await CLIRunner.run(arguments, in: project.directory.url, timeout: 120)
         #expect(result.status == row.code, "\(arguments): \(result.stdout.suffix(600)) \(result.stderr.suffix(600))")
         if let says = row.says {
             #expect((result.stdout + result.stderr).contains(says), "\(result.stdout) \(result.stderr)")
@@ -192,7 +192,7 @@ struct HostileExitContractTests {
     }
 
     /// Each code of the table is covered by at least one row of every family that can produce it here.
-    @Test func everyCodeIsCovered() {
+    @Test func everyCodeIsCovered() async {
         let codes = Set(ExitRow.rows.map(\.code))
         // 130 (interrupted) needs a signal sent mid-command: `InterruptTests` covers it with a real SIGINT and SIGTERM.
         #expect(codes == Set(ExitStatus.allCases.filter { $0 != .interrupted }.map(\.rawValue)))
@@ -205,7 +205,7 @@ struct HostileExitContractTests {
     }
 
     /// Errors that are not SwiftDeployFailure never exit 1 by accident.
-    @Test func foreignErrorsMapOntoTheContract() {
+    @Test func foreignErrorsMapOntoTheContract() async {
         struct Foreign: Error {}
         #expect(SwiftDeployCommand.exitStatus(for: Foreign()) == .operationFailed)
         #expect(SwiftDeployCommand.exitStatus(for: CocoaError(.fileWriteNoPermission)) == .operationFailed)
@@ -244,7 +244,7 @@ struct HostileThresholdGateTests {
     }()
 
     @Test(arguments: HostileThresholdGateTests.cases.map { "\($0.domain).\($0.key) \($0.kind)" })
-    func gateIsInconclusive(_ label: String) throws {
+    func gateIsInconclusive(_ label: String) async throws {
         let parts = label.split(separator: " ")
         let named = String(parts[0]), kind = String(parts[1])
         let domain = String(named.split(separator: ".")[0]), key = String(named.split(separator: ".")[1])
@@ -264,7 +264,7 @@ struct HostileThresholdGateTests {
             demo.record(path: "/", status: 500, seconds: 0.02, count: 50)
         }
         defer { server.stop() }
-        let result = try CLIRunner.run(
+        let result = try await CLIRunner.run(
             ["gate", domain, "--metrics-url", server.url().absoluteString, "--window", "200ms", "--format", "json"],
             in: project.directory.url, timeout: 120)
         #expect(result.status == 2, "\(result.stdout) \(result.stderr)")

@@ -47,7 +47,7 @@ struct InterruptTests {
         let probe = try Project()
         let image = try await Self.unhealthyImage(probe.name)
         probe.dir.remove()
-        defer { _ = try? ExternalTool.run("/usr/bin/env", ["docker", "image", "rm", image], timeout: 60) }
+        defer { _ = try? ExternalTool.runBlocking("/usr/bin/env", ["docker", "image", "rm", image], timeout: 60) }
         let project = try Project(appImage: image)
         defer { project.destroy() }
 

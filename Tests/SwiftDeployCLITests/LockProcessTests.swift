@@ -60,12 +60,23 @@ import Testing
         }
     }
 
-    /// Waits up to `seconds` for `condition`.
-    static func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// `wait` for the synchronous helpers of the Docker suites (CrashTests), which run one test at a time in their own
+    /// process: it blocks the calling thread between looks.
+    static func waitBlocking(_ seconds: Double, _ condition: () -> Bool) -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             if condition() { return true }
             usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// Waits up to `seconds` for `condition`.
+    static func wait(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
         }
         return condition()
     }
@@ -97,7 +108,7 @@ import Testing
     /// find the same dead holder's description and race; the one that gets the lock then stays paused in
     /// it, which is the widest possible delay. Exactly one holds it, the other is refused naming it, and
     /// the dead holder is recorded once, by whoever takes the lock next after the winner is killed too.
-    @Test func theDelayedBreakRaceHasOneHolderAndTheDeadHolderIsRecordedOnce() throws {
+    @Test func theDelayedBreakRaceHasOneHolderAndTheDeadHolderIsRecordedOnce() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: CLIRunner.binary.path), "build swiftdeploy first")
         let setup = try Setup()
         defer { setup.root.remove() }
@@ -105,7 +116,7 @@ import Testing
         let checkout = try setup.checkout("a", project: project)
         // A pid that names no process any more: a program that has exited.
         let dead = try ProcessRunner.start(["/bin/true"], timeout: 30)
-        _ = dead.waitBlocking()
+        _ = try await dead.result()
         let host = ProcessInfo.processInfo.hostName
         try setup.root.write(
             #"{"action":"promote canary","host":"\#(host)","pid":\#(dead.pid),"since":"2026-01-01T00:00:00Z","who":"bob"}"#
@@ -119,7 +130,7 @@ import Testing
         }
         defer { racers.forEach { if $0.process.isRunning { $0.kill9() } } }
         // One pauses holding the lock; the other is refused and exits.
-        #expect(Self.wait(60) { racers.contains(where: \.paused) && racers.contains { !$0.process.isRunning } })
+        #expect(try await Self.wait(60) { racers.contains(where: \.paused) && racers.contains { !$0.process.isRunning } })
         let holders = racers.filter(\.paused)
         let refused = racers.filter { !$0.paused }
         try #require(holders.count == 1 && refused.count == 1, "holders: \(holders.count)")
@@ -140,7 +151,7 @@ import Testing
         #expect(description.contains("\"who\":\"bob\""))
 
         holder.kill9()
-        let next = try CLIRunner.run(["teardown"], in: checkout, environment: setup.environment(pause: false))
+        let next = try await CLIRunner.run(["teardown"], in: checkout, environment: setup.environment(pause: false))
         #expect(next.status == 3, "the dead daemon: \(next.stderr)")
         #expect(next.stderr.contains("the Docker daemon is not reachable"))
         #expect(
@@ -155,11 +166,11 @@ import Testing
         #expect(lockRecords.allSatisfy { $0.contains(#""outcome":"abandoned""#) })
         // And the lock is free and clean again.
         #expect(try setup.root.read("locks/\(project).lock") == "")
-        let audit = try CLIRunner.run(["audit", "--verify"], in: checkout)
+        let audit = try await CLIRunner.run(["audit", "--verify"], in: checkout)
         #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
     }
 
-    @Test func twoCheckoutsOfOneProjectExcludeEachOther() throws {
+    @Test func twoCheckoutsOfOneProjectExcludeEachOther() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: CLIRunner.binary.path), "build swiftdeploy first")
         let setup = try Setup()
         defer { setup.root.remove() }
@@ -170,9 +181,9 @@ import Testing
             ["deploy", "--override", "lock test"], in: first, environment: setup.environment(pause: true),
             scratch: setup.scratch, name: "first")
         defer { if holder.process.isRunning { holder.kill9() } }
-        try #require(Self.wait(60) { holder.paused }, "the first checkout never took the lock: \(holder.stderr)")
+        try #require(try await Self.wait(60) { holder.paused }, "the first checkout never took the lock: \(holder.stderr)")
         for command in [["deploy", "--override", "x"], ["promote", "canary"], ["teardown"]] {
-            let result = try CLIRunner.run(command, in: second, environment: setup.environment(pause: false))
+            let result = try await CLIRunner.run(command, in: second, environment: setup.environment(pause: false))
             #expect(result.status == 3, "\(command): \(result.stderr)")
             #expect(
                 result.stderr.contains("another swiftdeploy is working on project '\(project)': "),
@@ -186,12 +197,12 @@ import Testing
         }
         // A checkout of another project is not held up.
         let other = try setup.checkout("other", project: "other\(getpid())")
-        let free = try CLIRunner.run(["teardown"], in: other, environment: setup.environment(pause: false))
+        let free = try await CLIRunner.run(["teardown"], in: other, environment: setup.environment(pause: false))
         #expect(free.status == 3 && free.stderr.contains("the Docker daemon is not reachable"), "\(free.stderr)")
 
         // Killed with SIGKILL, the holder's lock is released by the kernel; the other checkout reports it.
         holder.kill9()
-        let after = try CLIRunner.run(["teardown"], in: second, environment: setup.environment(pause: false))
+        let after = try await CLIRunner.run(["teardown"], in: second, environment: setup.environment(pause: false))
         #expect(after.status == 3 && after.stderr.contains("the Docker daemon is not reachable"), "\(after.stderr)")
         #expect(after.stderr.contains("warning: a previous deploy ("), "\(after.stderr)")
         #expect(

@@ -19,7 +19,7 @@ struct NginxContainerTests {
             network: {name: probe-net, driver_type: bridge}
             """
         try dir.write(manifest, to: "manifest.yaml")
-        let initResult = try CLIRunner.run(["init"], in: dir.url)
+        let initResult = try CLIRunner.runBlocking(["init"], in: dir.url)
         try #require(initResult.status == 0, "init failed: \(initResult.stderr)")
         chmod(dir.path, 0o755)
         chmod(dir.url.appendingPathComponent("nginx.conf").path, 0o644)
@@ -110,7 +110,7 @@ struct ValidateInImageTests {
             network: {name: net, driver_type: bridge}
             """, to: "manifest.yaml")
         // A PATH with docker and docker-compose but without /usr/sbin, where Debian's nginx lives.
-        let result = try CLIRunner.run(["validate"], in: dir.url, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
+        let result = try CLIRunner.runBlocking(["validate"], in: dir.url, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
         #expect(result.stdout.contains("PASS  nginx -t"), "\(result.stdout)")
         #expect(result.stdout.contains("passes nginx -t inside swiftdeploy/nginx:bookworm"), "\(result.stdout)")
     }

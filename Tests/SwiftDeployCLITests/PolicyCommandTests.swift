@@ -11,17 +11,17 @@ import Testing
         let stderr: String
     }
 
-    func swiftdeploy(_ args: [String], stdin: String? = nil) throws -> Run {
+    func swiftdeploy(_ args: [String], stdin: String? = nil) async throws -> Run {
         // Both pipes drained concurrently (CLIRunner), so a chatty stderr cannot deadlock the test.
-        let run = try CLIRunner.run(args, in: FileManager.default.temporaryDirectory, input: stdin ?? "")
+        let run = try await CLIRunner.run(args, in: FileManager.default.temporaryDirectory, input: stdin ?? "")
         return Run(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     var fixtures: URL { RepositoryPaths.fixtures.appendingPathComponent("rego") }
 
-    @Test func evalPrintsOPAShapedResult() throws {
+    @Test func evalPrintsOPAShapedResult() async throws {
         let dir = fixtures.appendingPathComponent("policytest")
-        let run = try swiftdeploy(
+        let run = try await swiftdeploy(
             [
                 "policy", "eval", "-d", dir.appendingPathComponent("gate.rego").path,
                 "-d", dir.appendingPathComponent("limits.json").path, "-I", "data.gate",
@@ -37,9 +37,9 @@ import Testing
                 == .string("data.gate"))
     }
 
-    @Test func evalBindsVariablesAndPrefixesData() throws {
+    @Test func evalBindsVariablesAndPrefixesData() async throws {
         let dir = fixtures.appendingPathComponent("policytest")
-        let run = try swiftdeploy([
+        let run = try await swiftdeploy([
             "policy", "eval", "-d", "lim:" + dir.appendingPathComponent("limits.json").path,
             "x := data.lim.limits.max_errors + 1",
         ])
@@ -48,28 +48,28 @@ import Testing
         #expect(RegoValue.lookup(doc, [.string("result"), .int(0), .string("bindings"), .string("x")]) == .int(4))
     }
 
-    @Test func evalPrintsEmptyObjectWhenUndefined() throws {
-        let run = try swiftdeploy(["policy", "eval", "data.nothing.here"])
+    @Test func evalPrintsEmptyObjectWhenUndefined() async throws {
+        let run = try await swiftdeploy(["policy", "eval", "data.nothing.here"])
         #expect(run.status == 0)
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
     }
 
-    @Test func evalExitsTwoOnParseError() throws {
+    @Test func evalExitsTwoOnParseError() async throws {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("policy-eval-\(UUID().uuidString).rego")
         try "package p\nallow if {\n".write(to: tmp, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let run = try swiftdeploy(["policy", "eval", "-d", tmp.path, "data.p"])
+        let run = try await swiftdeploy(["policy", "eval", "-d", tmp.path, "data.p"])
         #expect(run.status == 2)
         #expect(run.stdout.contains("rego_parse_error"))
         #expect(run.stdout.contains("\"row\": 3"))
     }
 
-    @Test func testCommandPassesAndFails() throws {
-        let ok = try swiftdeploy(["policy", "test", fixtures.appendingPathComponent("policytest").path])
+    @Test func testCommandPassesAndFails() async throws {
+        let ok = try await swiftdeploy(["policy", "test", fixtures.appendingPathComponent("policytest").path])
         #expect(ok.status == 0, "stdout: \(ok.stdout) stderr: \(ok.stderr)")
         #expect(ok.stdout.contains("data.gate_test.test_allows_few_errors: PASS"))
         #expect(ok.stdout.contains("PASS: 2/2"))
-        let bad = try swiftdeploy(["policy", "test", fixtures.appendingPathComponent("policytest-failing").path])
+        let bad = try await swiftdeploy(["policy", "test", fixtures.appendingPathComponent("policytest-failing").path])
         #expect(bad.status == 1)
         #expect(bad.stdout.contains("data.bad_test.test_fails: FAIL"))
         #expect(bad.stdout.contains("FAIL: 1/2"))
@@ -84,20 +84,20 @@ import Testing
         return dir
     }
 
-    @Test func evalRejectsATypeErrorAtCompileTime() throws {
+    @Test func evalRejectsATypeErrorAtCompileTime() async throws {
         let dir = try illTypedPolicy()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let run = try swiftdeploy(["policy", "eval", "-d", dir.appendingPathComponent("p.rego").path, "data.p"])
+        let run = try await swiftdeploy(["policy", "eval", "-d", dir.appendingPathComponent("p.rego").path, "data.p"])
         #expect(run.status == 2, "stdout: \(run.stdout)")
         #expect(run.stdout.contains("rego_type_error"), "\(run.stdout)")
         #expect(run.stdout.contains("count: invalid argument(s)"), "\(run.stdout)")
         #expect(run.stdout.contains("\"row\": 3"), "\(run.stdout)")
     }
 
-    @Test func testRejectsATypeErrorAtCompileTime() throws {
+    @Test func testRejectsATypeErrorAtCompileTime() async throws {
         let dir = try illTypedPolicy()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let run = try swiftdeploy(["policy", "test", dir.path])
+        let run = try await swiftdeploy(["policy", "test", dir.path])
         #expect(run.status == 2, "stdout: \(run.stdout) stderr: \(run.stderr)")
         #expect(run.stderr.contains("p.rego:3:"), "the error names the file and line: \(run.stderr)")
         #expect(run.stderr.contains("rego_type_error: count: invalid argument(s)"), "\(run.stderr)")

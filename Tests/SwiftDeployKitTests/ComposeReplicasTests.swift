@@ -33,41 +33,41 @@ struct ComposeReplicasTests {
 
     /// `docker-compose config` of a rendered file, as JSON-like YAML parsed by the real tool; nil when the tool is
     /// missing locally (printed), a thrown failure when it is missing under CI=true.
-    func composeConfig(_ compose: String) throws -> String? {
+    func composeConfig(_ compose: String) async throws -> String? {
         guard let tool = try TestRequirement.dockerCompose.valueIfAvailable(for: "docker-compose config") else {
             return nil
         }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(compose, to: "docker-compose.yml")
-        let result = try ExternalTool.run(tool, ["-f", file.path, "config"], currentDirectory: dir.url)
+        let result = try await ExternalTool.run(tool, ["-f", file.path, "config"], currentDirectory: dir.url)
         #expect(result.status == 0, "docker-compose config failed: \(result.output)")
         return result.output
     }
 
-    func nginxAccepts(_ conf: String) throws {
+    func nginxAccepts(_ conf: String) async throws {
         guard let nginx = try TestRequirement.nginx.valueIfAvailable(for: "nginx -t") else { return }
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(conf, to: "nginx.conf")
-        let result = try ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
+        let result = try await ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
         #expect(result.status == 0, "nginx -t failed: \(result.output)")
     }
 
     // MARK: Manifest and rendering
 
-    @Test func composeWithReplicasLoadsInsteadOfBeingRefused() throws {
+    @Test func composeWithReplicasLoadsInsteadOfBeingRefused() async throws {
         let m = try load(Self.base)
         #expect(m.runtime == .compose)
         #expect(m.services.replicas == 3)
     }
 
-    @Test func theAppServiceRunsEveryReplicaWithTheSameHardeningAndNoContainerName() throws {
+    @Test func theAppServiceRunsEveryReplicaWithTheSameHardeningAndNoContainerName() async throws {
         let rendered = try ConfigRenderer().render(try load(Self.base))
         #expect(
             !rendered.compose.contains("container_name"),
             "a fixed container name cannot be given to more than one container")
-        guard let config = try composeConfig(rendered.compose) else { return }
+        guard let config = try await composeConfig(rendered.compose) else { return }
         // The real tool's reading: the app has 3 replicas and keeps every hardening key.
         let app = try #require(config.range(of: "  app:\n")).upperBound
         let appBlock = String(config[app...].prefix { _ in true }).components(separatedBy: "\n  nginx:")[0]
@@ -79,7 +79,7 @@ struct ComposeReplicasTests {
         }
     }
 
-    @Test func oneReplicaRendersExactlyAsBefore() throws {
+    @Test func oneReplicaRendersExactlyAsBefore() async throws {
         // The base golden has no replicas key: 1 (the default) must render it byte for byte (ConfigRendererTests checks
         // the golden); an explicit `replicas: 1` must be the same bytes as the default.
         let one = try ConfigRenderer().render(
@@ -91,7 +91,7 @@ struct ComposeReplicasTests {
         #expect(!one.nginxConf.contains("/replicas/"))
     }
 
-    @Test func nginxBalancesOverTheServiceNameAndServesEachReplicasMetrics() throws {
+    @Test func nginxBalancesOverTheServiceNameAndServesEachReplicasMetrics() async throws {
         let conf = try ConfigRenderer().render(try load(Self.base)).nginxConf
         #expect(
             conf.contains("set $swiftdeploy_upstream http://app:3000;"),
@@ -105,17 +105,17 @@ struct ComposeReplicasTests {
             ))
         #expect(conf.contains("proxy_pass http://$swiftdeploy_replica:3000/metrics;"))
         #expect(!conf.contains("tasks.app"), "tasks.<service> is Swarm's name; Compose has none")
-        try nginxAccepts(conf)
+        try await nginxAccepts(conf)
     }
 
-    @Test func aRolloutBesideTwoStableReplicasRunsOneCandidate() throws {
+    @Test func aRolloutBesideTwoStableReplicasRunsOneCandidate() async throws {
         let m = try load(Self.base.replacingOccurrences(of: "replicas: 3", with: "replicas: 2"))
         let rendered = try ConfigRenderer().render(
             m, canary: CanaryRender(image: "swiftdeploy/api:0.2.0", version: "0.2.0", weight: 20, sticky: true))
-        try nginxAccepts(rendered.nginxConf)
+        try await nginxAccepts(rendered.nginxConf)
         #expect(rendered.nginxConf.contains("canary http://app-canary:3000;"))
         #expect(rendered.nginxConf.contains("add_header Set-Cookie \"swiftdeploy_split="))
-        guard let config = try composeConfig(rendered.compose) else { return }
+        guard let config = try await composeConfig(rendered.compose) else { return }
         let canary = try #require(config.components(separatedBy: "\n  app-canary:\n").dropFirst().first).components(
             separatedBy: "\n  nginx:")[0]
         let stable = try #require(config.components(separatedBy: "\n  app:\n").dropFirst().first).components(
@@ -125,13 +125,13 @@ struct ComposeReplicasTests {
         #expect(stable.contains("replicas: 2"), "\(stable)")
     }
 
-    @Test func aHundredReplicasStayValid() throws {
+    @Test func aHundredReplicasStayValid() async throws {
         // The fixture render/replicas (100) is also a golden and goes through nginx -t and docker-compose config in
         // ConfigRendererTests; here the real tool's reading of the count.
         let m = try ManifestLoader().load(from: fixture("render/replicas/manifest.yaml"))
         #expect(m.services.replicas == 100)
         let rendered = try ConfigRenderer().render(m)
-        guard let config = try composeConfig(rendered.compose) else { return }
+        guard let config = try await composeConfig(rendered.compose) else { return }
         #expect(config.contains("replicas: 100"))
     }
 
@@ -322,22 +322,22 @@ struct ComposeReplicasTests {
             ])
     }
 
-    @Test func aRolloutStepWhoseStableReplicaLeftIsInconclusiveNotABetterBaseline() throws {
+    @Test func aRolloutStepWhoseStableReplicaLeftIsInconclusiveNotABetterBaseline() async throws {
         // The stable side's merged snapshots: two replicas at the step's start, one at its end.
-        func part(_ m: DemoMetrics, at t: Double) throws -> MetricsSnapshot {
+        func part(_ m: DemoMetrics, at t: Double) async throws -> MetricsSnapshot {
             try MetricsSnapshot.parse(Data(m.exposition().utf8), source: "replica", monotonicSeconds: t)
         }
         var a = DemoMetrics(), b = DemoMetrics(), canary = DemoMetrics()
         a.record(count: 20)
         b.record(count: 20)
         canary.record(count: 20)
-        let stableStart = ReplicaMetricsSource.merge(
+        let stableStart = await ReplicaMetricsSource.merge(
             [(Self.a, try part(a, at: 0)), (Self.b, try part(b, at: 0))], source: "every replica")
-        let canaryStart = try part(canary, at: 0)
+        let canaryStart = try await part(canary, at: 0)
         a.record(count: 30)
         canary.record(count: 30)
-        let stableEnd = ReplicaMetricsSource.merge([(Self.a, try part(a, at: 6))], source: "every replica")
-        let canaryEnd = try part(canary, at: 6)
+        let stableEnd = await ReplicaMetricsSource.merge([(Self.a, try part(a, at: 6))], source: "every replica")
+        let canaryEnd = try await part(canary, at: 6)
         let m = try load(Self.base.replacingOccurrences(of: "replicas: 3", with: "replicas: 2"))
         let evidence = RolloutAnalyzer(manifest: m).evidence(
             canary: [canaryStart, canaryEnd], stable: [stableStart, stableEnd])
@@ -356,7 +356,7 @@ struct ComposeReplicasTests {
         #expect(plain.baseline.insufficient.isEmpty, "\(plain.baseline.insufficient)")
     }
 
-    @Test func theDefaultSourceOfAComposeProjectWithReplicasReadsEveryReplica() throws {
+    @Test func theDefaultSourceOfAComposeProjectWithReplicasReadsEveryReplica() async throws {
         let m = try load(Self.base)
         let source = PolicyEvaluator.defaultMetricsSource(GateRequest(manifest: m, action: "status"))
         let replicas = try #require(source as? ReplicaMetricsSource)
@@ -423,7 +423,7 @@ struct ComposeReplicasTests {
             "one container per service: as before replicas")
     }
 
-    @Test func theAddressOfEachContainerIsReadFromInspect() throws {
+    @Test func theAddressOfEachContainerIsReadFromInspect() async throws {
         let json = """
             [{"Id":"c1","Name":"/shop_app_2","Config":{"Labels":{"com.docker.compose.service":"app"},"Env":["MODE=stable"]},
               "State":{"Status":"running","ExitCode":0},"NetworkSettings":{"Networks":{"shop_app-net":{"IPAddress":"172.20.0.3"}}}},

@@ -13,7 +13,7 @@ struct ConfigRendererTests {
     }
 
     @Test(arguments: cases)
-    func goldenFilesMatch(_ name: String) throws {
+    func goldenFilesMatch(_ name: String) async throws {
         let rendered = try ConfigRenderer().render(try manifest(name))
         if let diff = Golden.compare(rendered.nginxConf, to: fixture("render/\(name)/nginx.conf")) {
             Issue.record(Comment(rawValue: diff))
@@ -23,13 +23,13 @@ struct ConfigRendererTests {
         }
     }
 
-    @Test func renderingIsDeterministic() throws {
+    @Test func renderingIsDeterministic() async throws {
         let m = try manifest("full")
         let first = try ConfigRenderer().render(m)
         for _ in 0..<5 { #expect(try ConfigRenderer().render(m) == first) }
     }
 
-    @Test func builtInTemplatesAreIdenticalToTheRepositoryTemplates() throws {
+    @Test func builtInTemplatesAreIdenticalToTheRepositoryTemplates() async throws {
         let templates = RepositoryPaths.root.appendingPathComponent("templates")
         let onDisk = try TemplateSet.directory(templates)
         #expect(
@@ -40,7 +40,7 @@ struct ConfigRendererTests {
             "templates/docker-compose.yml.mustache changed: run scripts/sync-templates")
     }
 
-    @Test func nginxConfigCarriesTheRequiredBehaviour() throws {
+    @Test func nginxConfigCarriesTheRequiredBehaviour() async throws {
         let conf = try ConfigRenderer().render(try manifest("full")).nginxConf
         for required in [
             "listen 8080;", "listen 8081;", "server_tokens off;",
@@ -60,7 +60,7 @@ struct ConfigRendererTests {
         #expect(!conf.contains("{{"), "unrendered mustache tag left in nginx.conf")
     }
 
-    @Test func composeEscapesForYAMLAndInterpolation() throws {
+    @Test func composeEscapesForYAMLAndInterpolation() async throws {
         let compose = try ConfigRenderer().render(try manifest("full")).compose
         #expect(compose.contains(#"ALPHA: "has \"quotes\", a $$dollar and a \\backslash""#))
         #expect(compose.contains(#"- "127.0.0.1:19180:8081""#))
@@ -91,7 +91,7 @@ struct ConfigRendererTests {
     /// Every service: no capabilities, no privilege gain, read-only root with a tmpfs /tmp, a non-root user;
     /// the OPA sidecar alone on its own network.
     @Test(arguments: cases)
-    func everyServiceIsHardened(_ name: String) throws {
+    func everyServiceIsHardened(_ name: String) async throws {
         let manifest = try manifest(name)
         let compose = try ConfigRenderer().render(manifest).compose
         let services = Self.serviceBlocks(compose)
@@ -123,13 +123,13 @@ struct ConfigRendererTests {
         }
     }
 
-    @Test func theAppUserIsTheManifestsAndRootIsRefusedUnlessAllowed() throws {
+    @Test func theAppUserIsTheManifestsAndRootIsRefusedUnlessAllowed() async throws {
         let base = try String(contentsOf: fixture("render/base/manifest.yaml"), encoding: .utf8)
-        func load(_ extra: String) throws -> Manifest {
+        func load(_ extra: String) async throws -> Manifest {
             let text = base.replacingOccurrences(of: "services:\n", with: "services:\n\(extra)")
             return try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
         }
-        #expect(
+        await #expect(
             try ConfigRenderer().render(try load("  user: \"10001:10001\"\n")).compose.contains(#"user: "10001:10001""#)
         )
         for root in ["root", "0", "0:0", "root:root"] {
@@ -139,12 +139,12 @@ struct ConfigRendererTests {
                 "\(root): \(String(describing: error))")
             #expect(error?.exitStatus == .invalidInput)
         }
-        #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")
+        await #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")
         #expect(throws: ManifestError.self) { try load("  user: \"a b\"\n") }
         #expect(throws: ManifestError.self) { try load("  allow_root: yes\n") }
     }
 
-    @Test func escapingRefusesWhatGrammarShouldHaveStopped() throws {
+    @Test func escapingRefusesWhatGrammarShouldHaveStopped() async throws {
         var m = try manifest("base")
         m.nginx.contact = "a$host@example.com"
         #expect(throws: RenderError.self) { try ConfigRenderer().render(m) }
@@ -158,22 +158,22 @@ struct ConfigRendererTests {
     }
 
     @Test(.requires(.nginx), arguments: cases)
-    func nginxAcceptsTheGeneratedConfig(_ name: String) throws {
+    func nginxAcceptsTheGeneratedConfig(_ name: String) async throws {
         let nginx = try TestRequirement.nginx.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(try ConfigRenderer().render(try manifest(name)).nginxConf, to: "nginx.conf")
-        let result = try ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
+        let result = try await ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
         #expect(result.status == 0, "nginx -t failed: \(result.output)")
     }
 
     @Test(.requires(.dockerCompose), arguments: cases)
-    func composeAcceptsTheGeneratedFile(_ name: String) throws {
+    func composeAcceptsTheGeneratedFile(_ name: String) async throws {
         let compose = try TestRequirement.dockerCompose.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let file = try dir.write(try ConfigRenderer().render(try manifest(name)).compose, to: "docker-compose.yml")
-        let result = try ExternalTool.run(compose, ["-f", file.path, "config", "-q"], currentDirectory: dir.url)
+        let result = try await ExternalTool.run(compose, ["-f", file.path, "config", "-q"], currentDirectory: dir.url)
         #expect(result.status == 0, "docker-compose config failed: \(result.output)")
     }
 }

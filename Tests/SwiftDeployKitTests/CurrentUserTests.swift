@@ -8,30 +8,30 @@ import Testing
 @Suite("Current user")
 struct CurrentUserTests {
     /// `id -un`: the system's own answer for the real uid.
-    static func systemUserName() throws -> String {
-        let result = try ExternalTool.run("/usr/bin/id", ["-un"])
+    static func systemUserName() async throws -> String {
+        let result = try await ExternalTool.run("/usr/bin/id", ["-un"])
         #expect(result.status == 0)
         return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    @Test func environmentNamesTheUserFirst() {
+    @Test func environmentNamesTheUserFirst() async {
         #expect(CurrentUser.name(environment: ["USER": "alice", "LOGNAME": "bob"]) == "alice")
         #expect(CurrentUser.name(environment: ["LOGNAME": "bob"]) == "bob")
         #expect(CurrentUser.name(environment: ["USER": "  ", "LOGNAME": "bob"]) == "bob")
     }
 
-    @Test func withoutUSERItIsTheUidsPasswdEntryNotUnknown() throws {
+    @Test func withoutUSERItIsTheUidsPasswdEntryNotUnknown() async throws {
         let name = CurrentUser.name(environment: [:])
-        #expect(name == (try Self.systemUserName()))
+        await #expect(name == (try Self.systemUserName()))
         #expect(name != "unknown")
     }
 
-    @Test func aUidWithoutAPasswdEntryIsNamedByNumber() {
+    @Test func aUidWithoutAPasswdEntryIsNamedByNumber() async {
         #expect(CurrentUser.passwdName(uid: 3_999_999_999) == nil)
         #expect(CurrentUser.name(environment: [:], uid: 3_999_999_999) == "uid 3999999999")
     }
 
-    @Test func historyLockAndOverrideAgree() throws {
+    @Test func historyLockAndOverrideAgree() async throws {
         let expected = CurrentUser.name()
         #expect(
             HistoryActor.resolve(

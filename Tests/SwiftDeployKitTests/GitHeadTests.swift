@@ -12,11 +12,11 @@ struct GitHeadTests {
 
     /// Runs git in `directory` with a fixed identity; returns its status and trimmed stdout.
     @discardableResult
-    func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) throws -> (
+    func git(_ directory: URL, _ args: [String], environment: [String: String]? = nil) async throws -> (
         status: Int32, out: String
     ) {
         let git = try #require(Self.gitPath)
-        let result = try ExternalTool.capture(
+        let result = try await ExternalTool.capture(
             [
                 git.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
                 "-c", "init.defaultBranch=main",
@@ -25,20 +25,20 @@ struct GitHeadTests {
     }
 
     /// git's own answer: the commit, or nil where it fails.
-    func gitsAnswer(_ directory: URL) throws -> String? {
-        let result = try git(directory, ["rev-parse", "HEAD"], environment: localEnvironment)
+    func gitsAnswer(_ directory: URL) async throws -> String? {
+        let result = try await git(directory, ["rev-parse", "HEAD"], environment: localEnvironment)
         return result.status == 0 && GitCommit.isCommitHash(result.out) ? result.out : nil
     }
 
-    func repository(_ dir: TemporaryDirectory, commits: Int = 1) throws -> URL {
+    func repository(_ dir: TemporaryDirectory, commits: Int = 1) async throws -> URL {
         let repo = dir.url.appendingPathComponent("repo")
         try FileManager.default.createDirectory(
             at: repo.appendingPathComponent("sub/deeper"), withIntermediateDirectories: true)
-        try git(repo, ["init", "-q"])
+        try await git(repo, ["init", "-q"])
         for n in 0..<commits {
             try Data("\(n)".utf8).write(to: repo.appendingPathComponent("file"))
-            try git(repo, ["add", "file"])
-            try git(repo, ["commit", "-q", "-m", "c\(n)"])
+            try await git(repo, ["add", "file"])
+            try await git(repo, ["commit", "-q", "-m", "c\(n)"])
         }
         return repo
     }
@@ -47,37 +47,37 @@ struct GitHeadTests {
     func answersAsGitDoesForLooseAndPackedRefsDetachedHeadsSubdirectoriesAndWorktrees() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let repo = try repository(dir, commits: 2)
+        let repo = try await repository(dir, commits: 2)
         let sub = repo.appendingPathComponent("sub/deeper")
 
         // A branch as a loose ref file, from the top and from a subdirectory.
-        let head = try #require(try gitsAnswer(repo))
+        let head = try await #require(try gitsAnswer(repo))
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(head))
         #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(head))
 
         // The same branch once packed (no loose file left).
-        try git(repo, ["pack-refs", "--all", "--prune"])
+        try await git(repo, ["pack-refs", "--all", "--prune"])
         #expect(!FileManager.default.fileExists(atPath: repo.appendingPathComponent(".git/refs/heads/main").path))
-        #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(try #require(try gitsAnswer(sub))))
+        await #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(try #require(try gitsAnswer(sub))))
 
         // A loose ref newer than its packed entry wins, as in git.
         try Data("2".utf8).write(to: repo.appendingPathComponent("file"))
-        try git(repo, ["commit", "-q", "-am", "c2"])
-        let newer = try #require(try gitsAnswer(repo))
+        try await git(repo, ["commit", "-q", "-am", "c2"])
+        let newer = try await #require(try gitsAnswer(repo))
         #expect(newer != head)
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(newer))
 
         // A detached head.
-        try git(repo, ["checkout", "-q", "--detach", "HEAD~1"])
-        let detached = try #require(try gitsAnswer(repo))
+        try await git(repo, ["checkout", "-q", "--detach", "HEAD~1"])
+        let detached = try await #require(try gitsAnswer(repo))
         #expect(detached != newer)
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(detached))
-        try git(repo, ["checkout", "-q", "main"])
+        try await git(repo, ["checkout", "-q", "main"])
 
         // A linked worktree on its own branch (`.git` is a `gitdir:` file; the refs live in the main repository).
         let worktree = dir.url.appendingPathComponent("linked")
-        try git(repo, ["worktree", "add", "-q", "-b", "side", worktree.path, "HEAD~2"])
-        let linked = try #require(try gitsAnswer(worktree))
+        try await git(repo, ["worktree", "add", "-q", "-b", "side", worktree.path, "HEAD~2"])
+        let linked = try await #require(try gitsAnswer(worktree))
         #expect(linked != newer)
         #expect(GitHead.read(in: worktree, environment: localEnvironment) == .commit(linked))
 
@@ -94,13 +94,13 @@ struct GitHeadTests {
         // An unborn branch: git fails, so the commit is unknown; GitHead does not decide it.
         let empty = dir.url.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        try git(empty, ["init", "-q"])
+        try await git(empty, ["init", "-q"])
         #expect(GitHead.read(in: empty, environment: localEnvironment) == .unsure)
-        #expect(try gitsAnswer(empty) == nil)
+        await #expect(try gitsAnswer(empty) == nil)
         #expect(await GitCommit.resolve(in: empty, environment: localEnvironment) == nil)
 
-        let repo = try repository(dir)
-        let head = try #require(try gitsAnswer(repo))
+        let repo = try await repository(dir)
+        let head = try await #require(try gitsAnswer(repo))
 
         // Any GIT_* variable may redirect git: ask git.
         var redirected = localEnvironment
@@ -118,13 +118,13 @@ struct GitHeadTests {
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
         try original.write(to: config)
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .commit(head))
-        try git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
-        try git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
+        try await git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
+        try await git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
         #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == head)
 
         // A corrupt loose ref: git decides (and fails).
-        try git(repo, ["symbolic-ref", "HEAD", "refs/heads/main"])
+        try await git(repo, ["symbolic-ref", "HEAD", "refs/heads/main"])
         try Data("not a hash\n".utf8).write(to: repo.appendingPathComponent(".git/refs/heads/main"))
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
         #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
@@ -138,7 +138,7 @@ struct GitHeadTests {
         try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
         let answer = GitHead.read(in: plain, environment: localEnvironment)
         // Whatever holds the temporary directory, GitHead agrees with git: none where git finds no repository.
-        if try gitsAnswer(plain) == nil {
+        if try await gitsAnswer(plain) == nil {
             #expect(answer == .none || answer == .unsure)
             var ancestors: [String] = []
             var url = URL(fileURLWithPath: plain.path).resolvingSymlinksInPath()

@@ -70,13 +70,13 @@ struct HistoryLogTests {
         #expect(status.head == c.hash)
     }
 
-    @Test func sha256HexMatchesAKnownVector() {
+    @Test func sha256HexMatchesAKnownVector() async {
         #expect(
             HistoryLog.sha256Hex(of: Data("abc".utf8))
                 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    @Test func actorComesFromTheCIEnvironmentOrUserAndHost() {
+    @Test func actorComesFromTheCIEnvironmentOrUserAndHost() async {
         let github = HistoryActor.resolve(
             environment: [
                 "GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "octocat", "GITHUB_RUN_ID": "99",
@@ -127,20 +127,20 @@ struct HistoryLogTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         try dir.write("x", to: "file")
-        func git(_ args: [String]) throws -> String {
+        func git(_ args: [String]) async throws -> String {
             let git = try #require(
                 GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
-            let result = try ExternalTool.capture(
+            let result = try await ExternalTool.capture(
                 [
                     git.path, "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
                     "commit.gpgsign=false",
                 ] + args, timeout: 60)
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        _ = try git(["init", "-q"])
-        _ = try git(["add", "file"])
-        _ = try git(["commit", "-q", "-m", "x"])
-        let head = try git(["rev-parse", "HEAD"])
+        _ = try await git(["init", "-q"])
+        _ = try await git(["add", "file"])
+        _ = try await git(["commit", "-q", "-m", "x"])
+        let head = try await git(["rev-parse", "HEAD"])
         #expect(head.count == 40)
         let record = try await HistoryLog(
             url: dir.url.appendingPathComponent("history.jsonl"), environment: localEnvironment

@@ -14,7 +14,7 @@ struct ManifestSchemaTests {
 
     // MARK: The table and the loader
 
-    @Test func loaderAllowsExactlyTheTableKeysInEverySection() throws {
+    @Test func loaderAllowsExactlyTheTableKeysInEverySection() async throws {
         let reader = try ManifestLoader().reading(Self.maximalManifest(), directory: Self.directory)
         #expect(
             reader.problems.isEmpty,
@@ -58,7 +58,7 @@ struct ManifestSchemaTests {
         }
     }
 
-    @Test func loaderReadsEveryTableKeyAndNoOther() throws {
+    @Test func loaderReadsEveryTableKeyAndNoOther() async throws {
         let reader = try ManifestLoader().reading(Self.maximalManifest(), directory: Self.directory)
         let leaves = Set(ManifestSchema.allPaths.filter { ManifestSchema.key(at: $0)?.children.isEmpty ?? false })
         let read = Set(reader.readPaths.filter { !$0.contains("[") })
@@ -75,7 +75,7 @@ struct ManifestSchemaTests {
         }
     }
 
-    @Test func everyKeyRejectsAWrongValueInTheLoader() throws {
+    @Test func everyKeyRejectsAWrongValueInTheLoader() async throws {
         for bad in Self.badManifests() {
             let reader = try ManifestLoader().reading(bad.text, directory: Self.directory)
             #expect(
@@ -86,7 +86,7 @@ struct ManifestSchemaTests {
         }
     }
 
-    @Test func defaultsInTheTableAreTheLoadersDefaults() throws {
+    @Test func defaultsInTheTableAreTheLoadersDefaults() async throws {
         // The minimal manifest gets every default; the table must state the same ones.
         let minimal = try ManifestLoader().parse(
             Self.minimalManifest(), file: "manifest.yaml", directory: Self.directory)
@@ -121,13 +121,13 @@ struct ManifestSchemaTests {
 
     // MARK: The shipped schema
 
-    @Test func shippedSchemaIsCurrent() {
+    @Test func shippedSchemaIsCurrent() async {
         if let diff = Golden.compare(ManifestSchema.jsonSchema(), to: Self.schemaURL) {
             Issue.record("schema/manifest.schema.json is stale; regenerate it with scripts/generate-schema\n\(diff)")
         }
     }
 
-    @Test func sampleManifestPointsEditorsAtTheSchema() throws {
+    @Test func sampleManifestPointsEditorsAtTheSchema() async throws {
         let sample = try String(
             contentsOf: RepositoryPaths.root.appendingPathComponent("manifest.yaml"), encoding: .utf8)
         #expect(sample.hasPrefix("# yaml-language-server: $schema=schema/manifest.schema.json\n"))
@@ -136,7 +136,7 @@ struct ManifestSchemaTests {
     // MARK: The schema, with Python's jsonschema
 
     @Test(.requires(Python.requirement))
-    func schemaAndLoaderAgreeOnEveryKeyAndFixture() throws {
+    func schemaAndLoaderAgreeOnEveryKeyAndFixture() async throws {
         let python = try Python.requirement.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -169,7 +169,7 @@ struct ManifestSchemaTests {
         }
         try add("an empty manifest", "", valid: false)
 
-        let result = try ExternalTool.run(
+        let result = try await ExternalTool.run(
             python,
             [
                 RepositoryPaths.root.appendingPathComponent("scripts/validate-manifest").path,
@@ -350,12 +350,13 @@ struct ManifestSchemaTests {
 
 /// python3 with PyYAML and jsonschema, as scripts/validate-manifest needs.
 enum Python {
+    /// Synchronous (a requirement is checked before the test starts): the runner's blocking wait, once per process.
     static func path() -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/python3"
             guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
-            guard let probe = try? ExternalTool.run(candidate, ["-c", "import yaml, jsonschema"]), probe.status == 0
+            guard let probe = try? ExternalTool.runBlocking(candidate, ["-c", "import yaml, jsonschema"]), probe.status == 0
             else { return nil }
             return candidate
         }

@@ -142,7 +142,7 @@ import Testing
 /// The default policies' Rego unit tests (`policies/*_test.rego`), run through OPA's evaluator.
 @Suite(.requires(.opaRef)) struct PolicyRegoUnitTests {
     @Test(arguments: ["canary_test.rego", "infrastructure_test.rego", "slo_test.rego"])
-    func defaultPolicyTestsPass(_ file: String) throws {
+    func defaultPolicyTestsPass(_ file: String) async throws {
         try TestRequirement.opaRef.value()
         let root = RepositoryPaths.root
         let source = try String(contentsOf: root.appendingPathComponent("policies/\(file)"), encoding: .utf8)
@@ -152,7 +152,7 @@ import Testing
             return String(name)
         }
         #expect(tests.count >= 5)
-        let (output, status) = try OPARef.eval(arguments: [
+        let (output, status) = try await OPARef.eval(arguments: [
             "-d", root.appendingPathComponent("policies").path,
             "-d", "thresholds:" + root.appendingPathComponent("thresholds.json").path,
             "data.\(package)",

@@ -26,7 +26,7 @@ struct ObservabilityRenderTests {
 
     static func promtool() throws -> String { try TestRequirement.promtool.value() }
 
-    @Test func goldenFilesMatch() throws {
+    @Test func goldenFilesMatch() async throws {
         let files = try Self.files()
         #expect(
             files.map(\.path) == [
@@ -51,7 +51,7 @@ struct ObservabilityRenderTests {
         }
     }
 
-    @Test func renderingIsDeterministic() throws {
+    @Test func renderingIsDeterministic() async throws {
         let m = try Self.manifest()
         let first = ObservabilityRenderer(manifest: m).files()
         for _ in 0..<3 {
@@ -61,7 +61,7 @@ struct ObservabilityRenderTests {
         }
     }
 
-    @Test func rulesCoverEveryWindowAndTheWorkbookAlerts() throws {
+    @Test func rulesCoverEveryWindowAndTheWorkbookAlerts() async throws {
         let rules = try #require(try Self.files().first { $0.path == "rules/slo.yml" }).contents
         for objective in ["availability", "latency"] {
             for window in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
@@ -88,7 +88,7 @@ struct ObservabilityRenderTests {
         #expect(rules.contains(#"path!~"/healthz|/metrics""#))
     }
 
-    @Test func prometheusScrapesEveryReplicaAndLabelsBothSidesOfARollout() throws {
+    @Test func prometheusScrapesEveryReplicaAndLabelsBothSidesOfARollout() async throws {
         let config = try #require(try Self.files().first { $0.path == "prometheus.yml" }).contents
         #expect(config.contains("- names: ['app']\n        type: A\n        port: 3000"))
         #expect(config.contains("- names: ['app-canary']\n        type: A\n        port: 3000"))
@@ -99,7 +99,7 @@ struct ObservabilityRenderTests {
 
     /// Hostile: the host ports are not the ports inside the network. Prometheus reaches Alertmanager on the
     /// container's port whatever `alertmanager_port` says, and scrapes itself on its own.
-    @Test func hostPortsDoNotLeakIntoTheNetwork() throws {
+    @Test func hostPortsDoNotLeakIntoTheNetwork() async throws {
         var text = try String(contentsOf: fixture("slo/manifest.yaml"), encoding: .utf8)
         text += "  prometheus_port: 19090\n  alertmanager_port: 19093\n"
         let manifest = try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
@@ -115,14 +115,14 @@ struct ObservabilityRenderTests {
         #expect(compose.contains("- \"127.0.0.1:19090:9090\""), "\(compose)")
     }
 
-    @Test(.requires(.promtool)) func promtoolAcceptsTheConfigAndTheRules() throws {
+    @Test(.requires(.promtool)) func promtoolAcceptsTheConfigAndTheRules() async throws {
         let promtool = try Self.promtool()
         let dir = try Self.written()
         defer { dir.remove() }
-        let config = try ExternalTool.run(promtool, ["check", "config", dir.path + "/observability/prometheus.yml"])
+        let config = try await ExternalTool.run(promtool, ["check", "config", dir.path + "/observability/prometheus.yml"])
         #expect(config.status == 0, "promtool check config: \(config.output)")
         #expect(config.output.contains("SUCCESS"))
-        let rules = try ExternalTool.run(promtool, ["check", "rules", dir.path + "/observability/rules/slo.yml"])
+        let rules = try await ExternalTool.run(promtool, ["check", "rules", dir.path + "/observability/rules/slo.yml"])
         #expect(rules.status == 0, "promtool check rules: \(rules.output)")
         #expect(rules.output.contains("SUCCESS: 30 rules found"), "\(rules.output)")
     }
@@ -130,9 +130,9 @@ struct ObservabilityRenderTests {
     /// The committed `promtool test rules` unit tests, run on the golden rules (which `goldenFilesMatch` proves are
     /// what init generates): 50% errors fires the fast page within the expected time, 0.2% against 99.5% fires
     /// nothing, 1.5% fires a ticket and no page.
-    @Test(.requires(.promtool)) func burnRateAlertUnitTestsPass() throws {
+    @Test(.requires(.promtool)) func burnRateAlertUnitTestsPass() async throws {
         let promtool = try Self.promtool()
-        let result = try ExternalTool.run(
+        let result = try await ExternalTool.run(
             promtool, ["test", "rules", "slo_rules_test.yml", "slo_rules_long_test.yml"],
             currentDirectory: fixture("slo"))
         #expect(result.status == 0, "promtool test rules: \(result.output)")
@@ -141,7 +141,7 @@ struct ObservabilityRenderTests {
 
     /// The unit tests can fail: with the health path no longer excluded, the 0.2% case (which carries a /healthz
     /// series answering only 500s) must fire alerts.
-    @Test(.requires(.promtool)) func burnRateUnitTestsCatchARuleThatCountsHealthChecks() throws {
+    @Test(.requires(.promtool)) func burnRateUnitTestsCatchARuleThatCountsHealthChecks() async throws {
         let promtool = try Self.promtool()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-obs-broken")
         defer { dir.remove() }
@@ -151,13 +151,13 @@ struct ObservabilityRenderTests {
         _ = try dir.write(broken, to: "observability/rules/slo.yml")
         let tests = try String(contentsOf: fixture("slo/slo_rules_long_test.yml"), encoding: .utf8)
         _ = try dir.write(tests, to: "slo_rules_long_test.yml")
-        let result = try ExternalTool.run(
+        let result = try await ExternalTool.run(
             promtool, ["test", "rules", "slo_rules_long_test.yml"], currentDirectory: dir.url)
         #expect(result.status != 0)
         #expect(result.output.contains("AvailabilityBurnRate"), "\(result.output)")
     }
 
-    @Test(.requires(.promtool)) func everyDashboardExpressionPassesPromtool() throws {
+    @Test(.requires(.promtool)) func everyDashboardExpressionPassesPromtool() async throws {
         let promtool = try Self.promtool()
         let queries = ObservabilityRenderer(manifest: try Self.manifest()).dashboardQueries()
         #expect(queries.count >= 8)
@@ -184,19 +184,19 @@ struct ObservabilityRenderTests {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-dash")
         defer { dir.remove() }
         let url = try dir.write(rules, to: "dashboard.yml")
-        let result = try ExternalTool.run(promtool, ["check", "rules", url.path])
+        let result = try await ExternalTool.run(promtool, ["check", "rules", url.path])
         #expect(result.status == 0, "promtool check rules on the dashboard's expressions: \(result.output)")
         #expect(result.output.contains("SUCCESS: \(queries.count) rules found"), "\(result.output)")
         // And promtool does reject a broken expression this way (the check can fail).
         let bad = try dir.write(
             "groups:\n  - name: d\n    rules:\n      - record: d:q\n        expr: 'sum(rate(x[5m])'\n", to: "bad.yml")
-        #expect(try ExternalTool.run(promtool, ["check", "rules", bad.path]).status != 0)
+        await #expect(try ExternalTool.run(promtool, ["check", "rules", bad.path]).status != 0)
     }
 
     /// Grafana's dashboard model (the JSON it provisions): schemaVersion, uid and title; each panel's id, type,
     /// title, gridPos on the 24-column grid, a Prometheus datasource by the provisioned uid, and targets with a
     /// unique refId and an expression.
-    @Test func dashboardFollowsGrafanasModel() throws {
+    @Test func dashboardFollowsGrafanasModel() async throws {
         let files = try Self.files()
         let json = try #require(files.first { $0.path == ObservabilityRenderer.dashboardFile }).contents
         let problems = DashboardModelCheck.problems(json, datasourceUID: ObservabilityRenderer.datasourceUID)
@@ -221,7 +221,7 @@ struct ObservabilityRenderTests {
             })
     }
 
-    @Test func runbooksNameTheCommandsAndExistForEveryAlert() throws {
+    @Test func runbooksNameTheCommandsAndExistForEveryAlert() async throws {
         let files = try Self.files()
         let rules = try #require(files.first { $0.path == "rules/slo.yml" }).contents
         let runbookPaths = rules.split(separator: "\n").compactMap { line -> String? in
@@ -245,7 +245,7 @@ struct ObservabilityRenderTests {
         }
     }
 
-    @Test func initWritesAndChecksObservability() throws {
+    @Test func initWritesAndChecksObservability() async throws {
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-obs-init")
         defer { dir.remove() }
         let text = try String(contentsOf: fixture("slo/manifest.yaml"), encoding: .utf8)
@@ -263,7 +263,7 @@ struct ObservabilityRenderTests {
         #expect(try generator.drift().isEmpty)
     }
 
-    @Test func withoutSLOOrObservabilityNothingIsWritten() throws {
+    @Test func withoutSLOOrObservabilityNothingIsWritten() async throws {
         let m = try ManifestLoader().load(from: fixture("render/base/manifest.yaml"))
         #expect(ObservabilityRenderer(manifest: m).files().isEmpty)
         #expect(try ConfigGenerator(manifest: m).render().count == 2)

@@ -129,7 +129,7 @@ import Testing
             let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
             #expect(result.status == 0, "\(result.stderr)")
         }
-        let sha = try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
+        let sha = try await ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
             in: .whitespacesAndNewlines)
         let history = #"{"event":"deploy","outcome":"ok","commit":"\#(sha)","time":"2025-11-24T16:30:00.000Z"}"# + "\n"
         let url = try dir.write(history, to: "history.jsonl")
@@ -158,7 +158,7 @@ import Testing
                 let result = try await ProcessRunner.run([git, "-C", dir.path] + args, environment: env, timeout: 60)
                 #expect(result.status == 0, "\(result.stderr)")
             }
-            shas.append(
+            await shas.append(
                 try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
                     in: .whitespacesAndNewlines))
         }

@@ -30,8 +30,8 @@ struct SwarmClusterTests {
     }
 
     static func clusterNamespacesAndLinks() throws -> Set<String> {
-        let ns = try ExternalTool.run("/usr/bin/env", ["ip", "netns", "list"]).output
-        let links = try ExternalTool.run("/usr/bin/env", ["ip", "-o", "link", "show"]).output
+        let ns = try ExternalTool.runBlocking("/usr/bin/env", ["ip", "netns", "list"]).output
+        let links = try ExternalTool.runBlocking("/usr/bin/env", ["ip", "-o", "link", "show"]).output
         let words = (ns + "\n" + links).split(whereSeparator: { " :@\n".contains($0) }).map(String.init)
         return Set(words.filter { $0.hasPrefix(SwarmCluster.prefix) })
     }

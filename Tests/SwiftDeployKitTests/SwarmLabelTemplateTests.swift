@@ -33,7 +33,7 @@ struct SwarmLabelTemplateTests {
     /// Every label value, hostile ones included, renders to a live form; a value that is not a weight 1-100 in plain
     /// digits is no traffic on the candidate.
     @Test(arguments: hostile + (0...100).map(String.init))
-    func aLabelValueRendersOnlyALiveForm(_ label: String) throws {
+    func aLabelValueRendersOnlyALiveForm(_ label: String) async throws {
         let template = try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf
         let rendered = try GoLabelTemplate(template).render(labels: [CanaryContext.swarmWeightLabel: label])
         let weight = Int(label).flatMap { (1...100).contains($0) && String($0) == label ? $0 : nil } ?? 0
@@ -43,20 +43,20 @@ struct SwarmLabelTemplateTests {
     }
 
     /// A missing label is no traffic on the candidate.
-    @Test func aMissingLabelIsAllStable() throws {
+    @Test func aMissingLabelIsAllStable() async throws {
         let template = try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf
         let expected = try liveForm(0)
         #expect(try GoLabelTemplate(template).render(labels: [:]) == expected)
     }
 
     /// The template never prints the label: its only actions compare it with fixed strings.
-    @Test func theTemplateNeverPrintsTheLabel() throws {
+    @Test func theTemplateNeverPrintsTheLabel() async throws {
         let template = try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf
         #expect(try GoLabelTemplate(template).printsLabelText == false)
     }
 
     /// What the hostile labels render to passes real nginx's own check (and so does every live form).
-    @Test(.requires(.nginx)) func nginxAcceptsWhatEveryHostileLabelRendersTo() throws {
+    @Test(.requires(.nginx)) func nginxAcceptsWhatEveryHostileLabelRendersTo() async throws {
         let nginx = try TestRequirement.nginx.value()
         let template = try GoLabelTemplate(
             try ConfigRenderer().render(try manifest(), canary: Self.candidate).nginxConf)
@@ -65,7 +65,7 @@ struct SwarmLabelTemplateTests {
         for label in Self.hostile + ["1", "50", "99", "100"] {
             let file = try dir.write(
                 try template.render(labels: [CanaryContext.swarmWeightLabel: label]), to: "nginx.conf")
-            let result = try ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
+            let result = try await ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
             #expect(result.status == 0, "label \(label.debugDescription): nginx -t failed: \(result.output)")
         }
     }

@@ -31,7 +31,7 @@ struct SwarmRolloutTests {
 
     /// The candidate is the app service again but for its name, image, version, mode and role: same replicas,
     /// updates, rollback, resources, placement, health check, user and hardening.
-    @Test func theCandidateIsASecondStackServiceLikeTheApp() throws {
+    @Test func theCandidateIsASecondStackServiceLikeTheApp() async throws {
         let m = try manifest()
         let yaml = try stack(try ConfigRenderer().render(m, canary: Self.candidate))
         let services = try #require(yaml["services"] as? [String: [String: Any]])
@@ -73,7 +73,7 @@ struct SwarmRolloutTests {
     /// replaces the nginx task; expanding its Go actions for a weight gives the live form at that weight, byte for byte
     /// (the real driver's expansion is compared in SwarmRolloutEndToEndTests).
     @Test(arguments: [0, 1, 20, 50, 99, 100])
-    func theSwarmConfigIsWeightIndependentAndExpandsToTheLiveForm(_ weight: Int) throws {
+    func theSwarmConfigIsWeightIndependentAndExpandsToTheLiveForm(_ weight: Int) async throws {
         let m = try manifest()
         var canary = Self.candidate
         canary.weight = weight
@@ -104,7 +104,7 @@ struct SwarmRolloutTests {
     /// without a rollout, so `deploy`, `rollout start`, every step and the end deploy the same Swarm config and the
     /// same
     /// nginx service (but for its weight label, which is not part of the task spec): Swarm never replaces nginx's task.
-    @Test func deployStartStepsAndEndRenderTheSameNginxService() throws {
+    @Test func deployStartStepsAndEndRenderTheSameNginxService() async throws {
         let m = try manifest()
         let first = try ConfigRenderer().render(m, canary: Self.candidate)
         for _ in 0..<5 { #expect(try ConfigRenderer().render(m, canary: Self.candidate) == first) }
@@ -151,7 +151,7 @@ struct SwarmRolloutTests {
 
     /// The live forms and the plain config pass real nginx's own check.
     @Test(.requires(.nginx), arguments: [0, 35, 100])
-    func nginxAcceptsTheLiveForms(_ weight: Int) throws {
+    func nginxAcceptsTheLiveForms(_ weight: Int) async throws {
         let nginx = try TestRequirement.nginx.value()
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -159,13 +159,13 @@ struct SwarmRolloutTests {
         canary.weight = weight
         let live = try #require(try ConfigRenderer().render(try manifest(), canary: canary).nginxLive)
         let file = try dir.write(live, to: "nginx.conf")
-        let result = try ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
+        let result = try await ExternalTool.run(nginx, ["-t", "-p", dir.path + "/", "-c", file.path])
         #expect(result.status == 0, "nginx -t failed: \(result.output)")
     }
 
     /// Swarm's Go template driver reads any `{{` as an action: one that is not swiftdeploy's own is refused before a
     /// file is written, so a value cannot run a template action (`{{ secret … }}`, `{{ env … }}`) inside Swarm.
-    @Test func aGoTemplateActionFromAValueIsRefused() throws {
+    @Test func aGoTemplateActionFromAValueIsRefused() async throws {
         var m = try manifest()
         m.nginx.contact = "ops{{secret \"db\"}}@example.com"
         // With or without a rollout: nginx's Swarm config is always a Go template.
@@ -186,7 +186,7 @@ struct SwarmRolloutTests {
     /// image stable's service runs (its Swarm spec's, digest included) in place of `services.image`, and every app
     /// service carries the digest of the stack the manifest deploys without a rollout: the same for every weight and
     /// pin, different as soon as the manifest changes.
-    @Test func aRolloutPinsStableToItsRunningImageAndLabelsTheManifestDigest() throws {
+    @Test func aRolloutPinsStableToItsRunningImageAndLabelsTheManifestDigest() async throws {
         let m = try manifest()
         let running = "registry.example.com:5000/team/checkout:2.4.1@sha256:" + String(repeating: "ab", count: 32)
         let pinned = try ConfigRenderer().render(m, canary: Self.candidate, stableImage: running)

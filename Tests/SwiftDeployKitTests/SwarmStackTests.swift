@@ -445,7 +445,7 @@ struct SwarmStackDeployTests {
                 Thread.sleep(forTimeInterval: 1)
             }
         }
-        let deploy = try ExternalTool.run(
+        let deploy = try ExternalTool.runBlocking(
             "/usr/bin/env", ["docker", "stack", "deploy", "--detach=true", "-c", "docker-stack.yml", project],
             currentDirectory: dir.url)
         #expect(deploy.status == 0, "\(deploy.output)")
