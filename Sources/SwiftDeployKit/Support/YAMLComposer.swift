@@ -8,9 +8,10 @@ import Yams
 /// readers look at a scalar's text and style only, and look keys up by plain words, which read as text under either
 /// resolver; the one place the resolver shows is Yams' duplicate-key check, where `1` and `"1"` are different keys to
 /// the default resolver and the same key to the basic one. So the basic resolver finds every duplicate the default
-/// one finds, and more: when it finds none the tree is the same, and when it finds one the document is composed
-/// again with the default resolver, which gives exactly Yams' answer (the tree, or its error). `YAMLComposerTests`
-/// holds the two against each other.
+/// one finds, and more: when it finds none the tree is the same but for tags (no reader asks for them; Yams fixes
+/// some at composition, e.g. an empty value is `null` to one resolver and `str` to the other), and when it finds one
+/// the document is composed again with the default resolver, which gives exactly Yams' answer (the tree, or its
+/// error). `YAMLComposerTests` holds the two against each other.
 ///
 /// Not for readers that ask a node for its tag or its typed value (`int`, `bool`, `float`, `any`).
 enum YAMLComposer {
