@@ -42,7 +42,8 @@ public enum CLIRunner {
         return CLIResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
-    /// `runBlocking`: the synchronous `run`, for callers that cannot await (a `defer`'s clean-up, the Docker suites' synchronous
+    /// `runBlocking`: the synchronous `run`, for callers that cannot await (a `defer`'s clean-up, the Docker suites'
+    /// synchronous
     /// helpers, which run one test at a time in their own processes): it blocks the calling thread on the runner's
     /// blocking wait for the program's whole run. An async caller uses `run`.
     public static func runBlocking(

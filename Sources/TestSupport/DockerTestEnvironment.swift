@@ -40,7 +40,8 @@ public struct HTTPProbe {
             Issue.record("curl is not installed (HTTPProbe sends its requests with it); scripts/bootstrap installs it")
             return nil
         }
-        guard let result = try? ExternalTool.runBlocking("/usr/bin/env", ["curl"] + arguments), result.status == 0 else {
+        guard let result = try? ExternalTool.runBlocking("/usr/bin/env", ["curl"] + arguments), result.status == 0
+        else {
             return nil
         }
         let parts = result.output.components(separatedBy: "\r\n\r\n")

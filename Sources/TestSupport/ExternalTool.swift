@@ -30,7 +30,8 @@ public enum ExternalTool {
         ).waitBlocking()
     }
 
-    /// The async `capture`: the caller's task is suspended while the program runs (no pool thread waits). `captureBlocking`
+    /// The async `capture`: the caller's task is suspended while the program runs (no pool thread waits).
+    /// `captureBlocking`
     /// and `runBlocking` are the synchronous forms for callers that cannot await; they block their thread.
     public static func capture(
         _ arguments: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil,
@@ -45,7 +46,8 @@ public enum ExternalTool {
         _ path: String, _ arguments: [String], currentDirectory: URL? = nil,
         timeout: TimeInterval = 900
     ) async throws -> (status: Int32, output: String) {
-        let result = try await ProcessRunner.run([path] + arguments, currentDirectory: currentDirectory, timeout: timeout)
+        let result = try await ProcessRunner.run(
+            [path] + arguments, currentDirectory: currentDirectory, timeout: timeout)
         return (result.status, result.stdout + result.stderr)
     }
 

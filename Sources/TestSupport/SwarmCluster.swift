@@ -274,7 +274,8 @@ public final class SwarmCluster: @unchecked Sendable {
     /// Runs `docker arguments…` against the worker's engine.
     @discardableResult
     public func workerDocker(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try ExternalTool.runBlocking(SwarmCluster.path(of: "docker") ?? "/usr/bin/docker", ["-H", workerHost] + arguments)
+        try ExternalTool.runBlocking(
+            SwarmCluster.path(of: "docker") ?? "/usr/bin/docker", ["-H", workerHost] + arguments)
     }
 
     /// The swarm node id of `node`.
@@ -437,7 +438,8 @@ public final class SwarmCluster: @unchecked Sendable {
     }
 
     private func run(_ step: String, _ command: [String]) throws {
-        let result = try ExternalTool.runBlocking(SwarmCluster.path(of: command[0]) ?? command[0], Array(command.dropFirst()))
+        let result = try ExternalTool.runBlocking(
+            SwarmCluster.path(of: command[0]) ?? command[0], Array(command.dropFirst()))
         guard result.status == 0 else {
             throw SwarmClusterError.step(
                 step,
@@ -467,7 +469,8 @@ public final class SwarmCluster: @unchecked Sendable {
     private static func freeSubnetOctet() -> Int? {
         let addresses = (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-4", "addr"]))?.output ?? ""
         let routes =
-            (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output ?? ""
+            (try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["-4", "route", "show", "table", "all"]))?.output
+            ?? ""
         let used = addresses + "\n" + routes
         for octet in (1...254).shuffled()
         where !used.contains("10.250.\(octet).") && !used.contains("10.250.0.0/16") && !used.contains("10.0.0.0/8") {
@@ -535,7 +538,9 @@ public final class SwarmCluster: @unchecked Sendable {
         }
         let id = String(name.dropFirst(prefix.count + 1))
         if namespaces().contains(name) {
-            if let result = try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["netns", "del", name]), result.status != 0 {
+            if let result = try? ExternalTool.runBlocking(path(of: "ip") ?? "ip", ["netns", "del", name]),
+                result.status != 0
+            {
                 problems.append(
                     "network namespace \(name): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
             }

@@ -92,7 +92,8 @@ import Testing
             start += Self.batch
             let data = cases[0].data, input = cases[0].input
             // The whole batch at once; on an error, each module alone (to compare each one's outcome).
-            let (refAll, refErr) = try await Self.reference(cases.map(\.module), data: data, input: input, query: "data.fuzz")
+            let (refAll, refErr) = try await Self.reference(
+                cases.map(\.module), data: data, input: input, query: "data.fuzz")
             let groups: [[Case]] = refErr == nil ? [cases] : cases.map { [$0] }
             for group in groups {
                 let (ref, rErr) =

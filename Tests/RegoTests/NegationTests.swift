@@ -231,8 +231,9 @@ import Testing
                 "\(c.query): \(r.bindings.keys.sorted())")
         }
         if try TestRequirement.opaRef.isAvailable(for: "OPA's result set for \(c.query)") {
-            let opa = try await QuerySemanticsTests.opaResultSet(Self.module([]), input: Self.input, query: c.query).map(
-                QuerySemanticsTests.bindingsOnly)
+            let opa = try await QuerySemanticsTests.opaResultSet(Self.module([]), input: Self.input, query: c.query)
+                .map(
+                    QuerySemanticsTests.bindingsOnly)
             #expect(opa == want, "\(c.query): OPA now gives \(opa.map { $0.jsonString() }), written down \(c.rows)")
         }
     }

@@ -57,7 +57,8 @@ import Testing
                 }
             }
         }
-        let theirs = try await OPARaw.evaluate(modules: ["m.rego": module], input: inputText, queries: queries.map(\.query))
+        let theirs = try await OPARaw.evaluate(
+            modules: ["m.rego": module], input: inputText, queries: queries.map(\.query))
         // opa-ref's library evaluates with strict builtin errors, so this engine does too.
         let engine = try RegoEngine(
             modules: [RegoModule(name: "m.rego", source: module)], data: .object([:]),

@@ -208,7 +208,8 @@ import FoundationNetworking
     private func runBinary(_ arguments: [String], environment: [String: String]) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        let result = try await ExternalTool.capture([Self.binary.path] + arguments, environment: environment, timeout: 120)
+        let result = try await ExternalTool.capture(
+            [Self.binary.path] + arguments, environment: environment, timeout: 120)
         return (result.status, result.stdout, result.stderr)
     }
 }

@@ -182,7 +182,8 @@ struct AuditCommandTests {
         let audit = try await runSwiftDeploy(["audit", "--verify"], in: dir.url)
         #expect(audit.status == 0)
         #expect(audit.stderr.contains("history.jsonl:2: torn line"))
-        let append = try await runSwiftDeploy(["history", "append", "--event", "promote", "--outcome", "ok"], in: dir.url)
+        let append = try await runSwiftDeploy(
+            ["history", "append", "--event", "promote", "--outcome", "ok"], in: dir.url)
         #expect(append.status == 0, "\(append.stderr)")
         #expect(append.stdout.contains("recorded #2 (promote)"))
         let after = try await runSwiftDeploy(["audit"], in: dir.url)

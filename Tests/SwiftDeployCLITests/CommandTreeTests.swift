@@ -122,7 +122,9 @@ struct CommandTreeTests {
             #expect(
                 name != nil, "\((path + ["\(command)"]).joined(separator: " ")) has no commandName in its configuration"
             )
-            for subcommand in command.configuration.subcommands { await walk(subcommand, path + [name ?? "\(command)"]) }
+            for subcommand in command.configuration.subcommands {
+                await walk(subcommand, path + [name ?? "\(command)"])
+            }
         }
         await walk(SwiftDeployCommand.self, [])
         #expect(

@@ -56,7 +56,8 @@ import Testing
         defer { traffic.stop() }
         try await Task.sleep(for: .milliseconds(300))
 
-        let healthy = try await runGate(["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
+        let healthy = try await runGate(
+            ["canary", "--metrics-url", base + "/metrics", "--format", "json"], project: project)
         #expect(healthy.status == 0, "\(healthy.stdout)\n\(healthy.stderr)")
         let report = try JSONValue.parse(Data(healthy.stdout.utf8))
         guard case .array(let decisions)? = report["decisions"], let decision = decisions.first else {

@@ -9,7 +9,8 @@ struct HistoryActorCLITests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         // CLIRunner's environment is PATH, HOME and NO_COLOR only: no USER, no LOGNAME.
-        let append = try await CLIRunner.run(["history", "append", "--event", "deploy", "--outcome", "ok"], in: dir.url)
+        let append = try await CLIRunner.run(
+            ["history", "append", "--event", "deploy", "--outcome", "ok"], in: dir.url)
         #expect(append.status == 0, "\(append.stderr)")
         let line = try String(contentsOf: dir.url.appendingPathComponent("history.jsonl"), encoding: .utf8)
         let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -130,7 +130,8 @@ import Testing
         }
         defer { racers.forEach { if $0.process.isRunning { $0.kill9() } } }
         // One pauses holding the lock; the other is refused and exits.
-        #expect(try await Self.wait(60) { racers.contains(where: \.paused) && racers.contains { !$0.process.isRunning } })
+        #expect(
+            try await Self.wait(60) { racers.contains(where: \.paused) && racers.contains { !$0.process.isRunning } })
         let holders = racers.filter(\.paused)
         let refused = racers.filter { !$0.paused }
         try #require(holders.count == 1 && refused.count == 1, "holders: \(holders.count)")
@@ -181,7 +182,8 @@ import Testing
             ["deploy", "--override", "lock test"], in: first, environment: setup.environment(pause: true),
             scratch: setup.scratch, name: "first")
         defer { if holder.process.isRunning { holder.kill9() } }
-        try #require(try await Self.wait(60) { holder.paused }, "the first checkout never took the lock: \(holder.stderr)")
+        try #require(
+            try await Self.wait(60) { holder.paused }, "the first checkout never took the lock: \(holder.stderr)")
         for command in [["deploy", "--override", "x"], ["promote", "canary"], ["teardown"]] {
             let result = try await CLIRunner.run(command, in: second, environment: setup.environment(pause: false))
             #expect(result.status == 3, "\(command): \(result.stderr)")

@@ -110,7 +110,8 @@ struct ValidateInImageTests {
             network: {name: net, driver_type: bridge}
             """, to: "manifest.yaml")
         // A PATH with docker and docker-compose but without /usr/sbin, where Debian's nginx lives.
-        let result = try CLIRunner.runBlocking(["validate"], in: dir.url, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
+        let result = try CLIRunner.runBlocking(
+            ["validate"], in: dir.url, environment: ["PATH": "/usr/local/bin:/usr/bin:/bin"])
         #expect(result.stdout.contains("PASS  nginx -t"), "\(result.stdout)")
         #expect(result.stdout.contains("passes nginx -t inside swiftdeploy/nginx:bookworm"), "\(result.stdout)")
     }

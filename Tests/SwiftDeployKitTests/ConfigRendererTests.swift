@@ -125,11 +125,11 @@ struct ConfigRendererTests {
 
     @Test func theAppUserIsTheManifestsAndRootIsRefusedUnlessAllowed() async throws {
         let base = try String(contentsOf: fixture("render/base/manifest.yaml"), encoding: .utf8)
-        func load(_ extra: String) async throws -> Manifest {
+        func load(_ extra: String) throws -> Manifest {
             let text = base.replacingOccurrences(of: "services:\n", with: "services:\n\(extra)")
             return try ManifestLoader().parse(text, file: "manifest.yaml", directory: URL(fileURLWithPath: "/tmp"))
         }
-        await #expect(
+        #expect(
             try ConfigRenderer().render(try load("  user: \"10001:10001\"\n")).compose.contains(#"user: "10001:10001""#)
         )
         for root in ["root", "0", "0:0", "root:root"] {
@@ -139,7 +139,7 @@ struct ConfigRendererTests {
                 "\(root): \(String(describing: error))")
             #expect(error?.exitStatus == .invalidInput)
         }
-        await #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")
+        #expect(try load("  user: root\n  allow_root: true\n").services.user == "root")
         #expect(throws: ManifestError.self) { try load("  user: \"a b\"\n") }
         #expect(throws: ManifestError.self) { try load("  allow_root: yes\n") }
     }

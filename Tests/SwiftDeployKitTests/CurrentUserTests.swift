@@ -42,7 +42,8 @@ struct CurrentUserTests {
         #expect(LockHolder.current(action: "deploy").who == expected)
         #expect(OverrideRequest(reason: "r").who == expected)
         // The line a history shows when USER is unset (a container, cron): the passwd name, never unknown@host.
-        #expect(HistoryActor.resolve(environment: [:], hostName: "vm").displayName == "\(try Self.systemUserName())@vm")
+        let systemName = try await Self.systemUserName()
+        #expect(HistoryActor.resolve(environment: [:], hostName: "vm").displayName == "\(systemName)@vm")
     }
 }
 

@@ -58,7 +58,8 @@ struct GitHeadTests {
         // The same branch once packed (no loose file left).
         try await git(repo, ["pack-refs", "--all", "--prune"])
         #expect(!FileManager.default.fileExists(atPath: repo.appendingPathComponent(".git/refs/heads/main").path))
-        await #expect(GitHead.read(in: sub, environment: localEnvironment) == .commit(try #require(try gitsAnswer(sub))))
+        await #expect(
+            GitHead.read(in: sub, environment: localEnvironment) == .commit(try #require(try gitsAnswer(sub))))
 
         // A loose ref newer than its packed entry wins, as in git.
         try Data("2".utf8).write(to: repo.appendingPathComponent("file"))

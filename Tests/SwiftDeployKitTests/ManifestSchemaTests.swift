@@ -356,7 +356,8 @@ enum Python {
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/python3"
             guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
-            guard let probe = try? ExternalTool.runBlocking(candidate, ["-c", "import yaml, jsonschema"]), probe.status == 0
+            guard let probe = try? ExternalTool.runBlocking(candidate, ["-c", "import yaml, jsonschema"]),
+                probe.status == 0
             else { return nil }
             return candidate
         }

@@ -80,8 +80,8 @@ final class MovingMetrics: @unchecked Sendable {
         defer { server.stop() }
         // Measured on this thread, without the async pool, so a loaded machine does not blur the figure.
         let start = MonotonicClock.now()
-        await #expect(throws: HTTPClientError.timedOut(url: server.url().absoluteString, seconds: 0.5)) {
-            try await SocketHTTPClient().send(
+        #expect(throws: HTTPClientError.timedOut(url: server.url().absoluteString, seconds: 0.5)) {
+            try SocketHTTPClient().sendBlocking(
                 method: "GET", url: server.url(), limits: HTTPLimits(connectTimeout: 1, totalTimeout: 0.5))
         }
         let took = MonotonicClock.now() - start
@@ -94,8 +94,8 @@ final class MovingMetrics: @unchecked Sendable {
         defer { listener.stop() }
         let url = URL(string: "http://127.0.0.1:\(listener.port)/metrics")!
         let start = MonotonicClock.now()
-        await #expect(throws: HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3)) {
-            try await SocketHTTPClient().send(
+        #expect(throws: HTTPClientError.connectTimedOut(url: url.absoluteString, seconds: 0.3)) {
+            try SocketHTTPClient().sendBlocking(
                 method: "GET", url: url, limits: HTTPLimits(connectTimeout: 0.3, totalTimeout: 5))
         }
         let took = MonotonicClock.now() - start
@@ -148,7 +148,7 @@ final class MovingMetrics: @unchecked Sendable {
         #expect(error == .unreachable(.invalidURL("https://127.0.0.1/metrics")))
     }
 
-    @Test func decodesChunkedBodies() async throws {
+    @Test func decodesChunkedBodies() throws {
         // A raw chunked response, as Go's net/http (Prometheus) sends for large answers.
         let server = try LoopbackHTTPServer { _ in
             LoopbackHTTPServer.Response(
@@ -157,7 +157,7 @@ final class MovingMetrics: @unchecked Sendable {
         }
         defer { server.stop() }
         // The test server also sends Content-Length; the client must prefer Transfer-Encoding.
-        let response = try await SocketHTTPClient().send(method: "GET", url: server.url(), limits: fast)
+        let response = try SocketHTTPClient().sendBlocking(method: "GET", url: server.url(), limits: fast)
         #expect(String(decoding: response.body, as: UTF8.self) == "x 1\ny 2\n")
     }
 

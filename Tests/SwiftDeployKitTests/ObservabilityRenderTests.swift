@@ -119,7 +119,8 @@ struct ObservabilityRenderTests {
         let promtool = try Self.promtool()
         let dir = try Self.written()
         defer { dir.remove() }
-        let config = try await ExternalTool.run(promtool, ["check", "config", dir.path + "/observability/prometheus.yml"])
+        let config = try await ExternalTool.run(
+            promtool, ["check", "config", dir.path + "/observability/prometheus.yml"])
         #expect(config.status == 0, "promtool check config: \(config.output)")
         #expect(config.output.contains("SUCCESS"))
         let rules = try await ExternalTool.run(promtool, ["check", "rules", dir.path + "/observability/rules/slo.yml"])

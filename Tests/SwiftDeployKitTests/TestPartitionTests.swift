@@ -78,6 +78,7 @@ import Testing
             compose-a  KitTests.Split/one
             compose-b  KitTests.Split/two
             compose-c  KitTests.Split/three
+            timed      KitTests.Plain
             """
         let good = try TestPartition(groups: right, sources: dir.url)
         #expect(good.problems().isEmpty, "\(good.problems())")
@@ -112,7 +113,8 @@ import Testing
         #expect(problems.contains("KitTests.Mixed/engine is in two groups (compose-b, swarm-a)"), "\(problems)")
         #expect(problems.contains("line 6: KitTests.Gone names no suite or test under Tests/"), "\(problems)")
         #expect(problems.contains("line 5: KitTests.Plain uses no Docker engine"), "\(problems)")
-        #expect(problems.contains("line 7: group 'nightly' is not compose-…, swarm-… or multinode"), "\(problems)")
+        #expect(
+            problems.contains("line 7: group 'nightly' is not compose-…, swarm-…, multinode or timed"), "\(problems)")
         #expect(problems.contains("KitTests.Split/one is in two groups (compose-a, compose-b)"), "\(problems)")
         #expect(
             problems.contains("KitTests.Split/three needs the Docker engine (KitTests/A.swift:16) but is in no group"),
@@ -122,15 +124,22 @@ import Testing
             "\(problems)")
         #expect(problems.contains("line 11: KitTests.Split/helper names no suite or test"), "\(problems)")
 
+        let timedEngine = right.replacingOccurrences(
+            of: "compose-a  KitTests.ComposeSuite", with: "timed      KitTests.ComposeSuite")
+        let timed = try TestPartition(groups: timedEngine, sources: dir.url).problems().joined(separator: "\n")
+        #expect(
+            timed.contains("line 2: KitTests.ComposeSuite needs the Docker engine; a timed group is for suites"),
+            "\(timed)")
+
         let both = right + "\ncompose-d  KitTests.Split\n"
         let twice = try TestPartition(groups: both, sources: dir.url).problems().joined(separator: "\n")
-        #expect(twice.contains("KitTests.Split is in compose-d (line 9) and split by test as well"), "\(twice)")
+        #expect(twice.contains("KitTests.Split is in compose-d (line 10) and split by test as well"), "\(twice)")
     }
 }
 
 /// The partition of `scripts/test-groups` checked against what the test sources need.
 struct TestPartition {
-    enum Kind: String, Sendable { case compose, swarm, multinode }
+    enum Kind: String, Sendable { case compose, swarm, multinode, timed }
 
     /// A line of the groups file: its group and the suite (`<target>.<suite>`) or test (`<target>.<suite>/<test>`).
     struct Entry {
@@ -141,6 +150,7 @@ struct TestPartition {
             if group == "multinode" || group.hasPrefix("multinode-") { return .multinode }
             if group.hasPrefix("compose-") { return .compose }
             if group.hasPrefix("swarm-") { return .swarm }
+            if group == "timed" || group.hasPrefix("timed-") { return .timed }
             return nil
         }
     }
@@ -271,7 +281,7 @@ struct TestPartition {
     func problems() -> [String] {
         var problems: [String] = []
         for entry in entries where entry.kind == nil {
-            problems.append("line \(entry.line): group '\(entry.group)' is not compose-…, swarm-… or multinode")
+            problems.append("line \(entry.line): group '\(entry.group)' is not compose-…, swarm-…, multinode or timed")
         }
         for use in uses {
             let suiteID = "\(use.target).\(use.suite)"
@@ -334,6 +344,16 @@ struct TestPartition {
             let covers = uses.contains { use in
                 "\(use.target).\(use.suite)" == parts[0]
                     && (parts.count == 1 || use.test == nil || use.test == parts[1])
+            }
+            if entry.kind == .timed {
+                // A timed group holds suites that need no engine but measure wall time, so they run one test at a
+                // time beside the parallel no-engine process; an engine suite there would run beside Swarm.
+                if covers {
+                    problems.append(
+                        "line \(entry.line): \(entry.id) needs the Docker engine; a timed group is for suites that do "
+                            + "not (move it to a compose-…, swarm-… or multinode group)")
+                }
+                continue
             }
             if !covers {
                 problems.append(
