@@ -22,6 +22,22 @@ indirect enum Term: Sendable, Hashable {
         if case .variable(let name) = self { return name.hasPrefix("$_") }
         return false
     }
+
+    /// The dotted name a variable or a reference of string keys spells (`f`, `data.pkg.f` → `["data", "pkg", "f"]`):
+    /// what a call or a `with` target can name; nil for any other term.
+    var dottedName: [String]? {
+        switch self {
+        case .variable(let v): return [v]
+        case .ref(.variable(let v), let path):
+            var out = [v]
+            for p in path {
+                guard case .value(.string(let s)) = p else { return nil }
+                out.append(s)
+            }
+            return out
+        default: return nil
+        }
+    }
 }
 
 /// A body: statements evaluated in order (after the compiler reorders them for safety).

@@ -376,7 +376,7 @@ final class Evaluator {
         for w in e.withs {
             var next: [([(With, RegoValue)], Env)] = []
             for (values, env1) in partial {
-                if functionTargetName(w.target) != nil, let fname = functionPath(w.value), isCallable(fname, env1) {
+                if functionTargetName(w.target) != nil, let fname = w.value.dottedName, isCallable(fname, env1) {
                     next.append((values + [(w, .string("\u{0}fn:" + fname.joined(separator: ".")))], env1))
                     continue
                 }
@@ -402,7 +402,7 @@ final class Evaluator {
 
     /// The dotted name of a `with` target when it names a function (builtin or user).
     func functionTargetName(_ t: Term) -> [String]? {
-        guard let path = functionPath(t) else { return nil }
+        guard let path = t.dottedName else { return nil }
         if path[0] == "input" { return nil }
         if path[0] == "data" {
             return program.functionRules(path) != nil ? path : nil
@@ -417,22 +417,8 @@ final class Evaluator {
         return Builtins.table[name.joined(separator: ".")] != nil
     }
 
-    func functionPath(_ t: Term) -> [String]? {
-        switch t {
-        case .variable(let v): return [v]
-        case .ref(.variable(let v), let path):
-            var out = [v]
-            for p in path {
-                guard case .value(.string(let s)) = p else { return nil }
-                out.append(s)
-            }
-            return out
-        default: return nil
-        }
-    }
-
     func applyWith(_ target: Term, _ value: RegoValue, _ st: inout State, _ loc: SourceLocation) throws {
-        guard let path = functionPath(target) else {
+        guard let path = target.dottedName else {
             throw RegoError.compile("with keyword target must reference existing input, data, or a function", loc)
         }
         if path[0] == "input" {

@@ -761,7 +761,7 @@ struct Parser {
                 term = appendRef(term, idx)
             } else if isPunct("("), !current.spaceBefore {
                 let loc = location
-                guard let name = callName(term) else { throw error("invalid function call: only names can be called") }
+                guard let name = term.dottedName else { throw error("invalid function call: only names can be called") }
                 pos += 1
                 let savedBar = stopAtBar
                 stopAtBar = false
@@ -790,20 +790,6 @@ struct Parser {
     func appendRef(_ t: Term, _ p: Term) -> Term {
         if case .ref(let h, let path) = t { return .ref(h, path + [p]) }
         return .ref(t, [p])
-    }
-
-    func callName(_ t: Term) -> [String]? {
-        switch t {
-        case .variable(let v): return [v]
-        case .ref(.variable(let v), let path):
-            var out = [v]
-            for p in path {
-                guard case .value(.string(let s)) = p else { return nil }
-                out.append(s)
-            }
-            return out
-        default: return nil
-        }
     }
 
     // MARK: queries

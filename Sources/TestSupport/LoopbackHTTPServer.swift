@@ -61,29 +61,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// Starts listening on an ephemeral loopback port.
     public init(handler: @escaping @Sendable (Request) -> Response) throws {
         self.handler = handler
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 64) == 0 else {
-            close(fd)
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let held = try LoopbackPort()
+        let fd = try held.takeListener()
         self.listener = fd
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = held.port
         let thread = Thread { [self] in self.acceptLoop() }
         thread.start()
     }
@@ -208,35 +189,11 @@ public final class SaturatedListener: @unchecked Sendable {
     private var descriptors: [Int32] = []
 
     public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, listen(fd, 0) == 0 else {
-            close(fd)
-            throw POSIXError(.init(rawValue: errno) ?? .EIO)
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        descriptors.append(fd)
+        let held = try LoopbackPort()
+        port = held.port
+        descriptors.append(try held.takeListener(backlog: 0))
         // Fill the queue: the first connection completes the handshake and waits, unaccepted.
-        let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        descriptors.append(filler)
+        if let filler = try? LoopbackPort.connect(port: port) { descriptors.append(filler) }
     }
 
     deinit { stop() }

@@ -24,27 +24,14 @@ public final class LoopbackPort: @unchecked Sendable {
 
     /// Binds a fresh socket to 127.0.0.1:0 and keeps it.
     public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LoopbackPortError(step: "socket()", code: errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else {
+        let fd = try openLoopbackSocket()
+        var address = loopbackAddress(port: 0)
+        guard withSockaddr(&address, { bind(fd, $0, $1) }) == 0 else {
             let code = errno
             closeDescriptor(fd)
             throw LoopbackPortError(step: "bind(127.0.0.1:0)", code: code)
         }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else {
+        guard withSockaddr(&address, { getsockname(fd, $0, &$1) }) == 0 else {
             let code = errno
             closeDescriptor(fd)
             throw LoopbackPortError(step: "getsockname()", code: code)
@@ -94,18 +81,9 @@ public final class LoopbackPort: @unchecked Sendable {
     /// errno (`ECONNREFUSED` when nothing listens there). The one client-side connect of the tests (readiness probes,
     /// "is anyone listening" checks).
     public static func connect(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw LoopbackPortError(step: "socket()", code: errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(clamping: port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connectDescriptor(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
+        let fd = try openLoopbackSocket()
+        var address = loopbackAddress(port: port)
+        guard withSockaddr(&address, { connectDescriptor(fd, $0, $1) }) == 0 else {
             let code = errno
             closeDescriptor(fd)
             throw LoopbackPortError(step: "connect(127.0.0.1:\(port))", code: code)
@@ -121,6 +99,33 @@ public final class LoopbackPort: @unchecked Sendable {
 
     private static let heldLock = NSLock()
     nonisolated(unsafe) private static var heldForever: [LoopbackPort] = []
+}
+
+/// A new TCP/IPv4 socket, or the errno of socket(2).
+private func openLoopbackSocket() throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw LoopbackPortError(step: "socket()", code: errno) }
+    return fd
+}
+
+/// 127.0.0.1:`port` (0: the kernel chooses; out of range: clamped to 0-65535) for bind(2) and connect(2).
+private func loopbackAddress(port: Int) -> sockaddr_in {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(clamping: port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return address
+}
+
+/// Calls `body` with `address` as the `sockaddr` pointer and length the socket calls take (getsockname(2) writes
+/// both back).
+private func withSockaddr(
+    _ address: inout sockaddr_in, _ body: (UnsafeMutablePointer<sockaddr>, inout socklen_t) -> Int32
+) -> Int32 {
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, &length) }
+    }
 }
 
 /// The C library's close(2) and connect(2); inside `LoopbackPort` the names are the methods'.

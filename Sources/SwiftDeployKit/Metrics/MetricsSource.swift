@@ -191,48 +191,12 @@ public struct PrometheusMetricsSource: MetricsSource {
     /// One instant query (at `at`, Unix seconds, or Prometheus' now): the single value of a one-element vector
     /// (NaN and infinities kept as such), nil for an empty vector.
     public func instant(_ query: String, at: Double? = nil) async throws -> Double? {
-        var components = URLComponents(
-            url: baseURL.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery =
-            "query=" + (query.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? query)
-            + (at.map { "&time=" + String(format: "%.3f", $0) } ?? "")
-        let url = components.url!
-        let shown = baseURL.absoluteString
-        let response: HTTPResponse
-        do {
-            response = try await transport.send(
-                method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
-        } catch let error as HTTPClientError {
-            throw MetricsError.unreachable(error)
-        }
-        let document = try? JSONValue.parse(response.body)
-        guard let document, case .object = document else {
-            if !(200..<300).contains(response.status) {
-                throw MetricsError.httpStatus(
-                    url: url.absoluteString, status: response.status,
-                    excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
-            }
-            throw MetricsError.prometheus(url: shown, query: query, reason: "the answer is not JSON")
-        }
-        guard document["status"]?.stringValue == "success" else {
-            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(
-                separator: ": ")
-            throw MetricsError.prometheus(
-                url: shown, query: query, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
-        }
-        guard document["data"]?["resultType"]?.stringValue == "vector",
-            case .array(let result)? = document["data"]?["result"]
-        else {
-            throw MetricsError.prometheus(url: shown, query: query, reason: "the answer is not an instant vector")
-        }
+        let result = try await PrometheusQuery(transport: transport, limits: limits).instantVector(
+            base: baseURL, query: query, at: at)
         guard let first = result.first else { return nil }
-        guard result.count == 1, case .array(let pair)? = first["value"], pair.count == 2,
-            let text = pair[1].stringValue,
-            let value = Double(text)
-                ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : (text == "NaN" ? .nan : nil)))
-        else {
+        guard result.count == 1, let value = PrometheusQuery.value(of: first) else {
             throw MetricsError.prometheus(
-                url: shown, query: query,
+                url: baseURL.absoluteString, query: query,
                 reason: "expected one [timestamp, \"value\"] sample, got \(result.count) series")
         }
         return value

@@ -173,47 +173,13 @@ public struct SLOCollector: Sendable {
 
     /// An instant query answering a vector: each series' labels and value (NaN kept as NaN).
     func query(_ base: URL, _ promql: String, at: Double) async throws -> [Sample] {
-        var components = URLComponents(
-            url: base.appendingPathComponent("api/v1/query"), resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery =
-            "query=" + (promql.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? promql)
-            + "&time=" + String(format: "%.3f", at)
-        let url = components.url!
-        let shown = base.absoluteString
-        let response: HTTPResponse
-        do {
-            response = try await transport.send(
-                method: "GET", url: url, headers: ["Accept": "application/json"], body: nil, limits: limits)
-        } catch let error as HTTPClientError {
-            throw MetricsError.unreachable(error)
-        }
-        guard let document = try? JSONValue.parse(response.body), case .object = document else {
-            if !(200..<300).contains(response.status) {
-                throw MetricsError.httpStatus(
-                    url: url.absoluteString, status: response.status,
-                    excerpt: String(decoding: response.body.prefix(120), as: UTF8.self))
-            }
-            throw MetricsError.prometheus(url: shown, query: promql, reason: "the answer is not JSON")
-        }
-        guard document["status"]?.stringValue == "success" else {
-            let reason = [document["errorType"]?.stringValue, document["error"]?.stringValue].compactMap { $0 }.joined(
-                separator: ": ")
-            throw MetricsError.prometheus(
-                url: shown, query: promql, reason: reason.isEmpty ? "HTTP \(response.status)" : reason)
-        }
-        guard document["data"]?["resultType"]?.stringValue == "vector",
-            case .array(let result)? = document["data"]?["result"]
-        else {
-            throw MetricsError.prometheus(url: shown, query: promql, reason: "the answer is not an instant vector")
-        }
+        let result = try await PrometheusQuery(transport: transport, limits: limits).instantVector(
+            base: base, query: promql, at: at)
         return try result.map { series in
-            guard case .object(let metric)? = series["metric"], case .array(let pair)? = series["value"],
-                pair.count == 2,
-                let text = pair[1].stringValue,
-                let value = Double(text) ?? (text == "+Inf" ? .infinity : (text == "-Inf" ? -.infinity : nil))
-            else {
+            guard case .object(let metric)? = series["metric"], let value = PrometheusQuery.value(of: series) else {
                 throw MetricsError.prometheus(
-                    url: shown, query: promql, reason: "a series is not {metric, value: [timestamp, \"value\"]}")
+                    url: base.absoluteString, query: promql,
+                    reason: "a series is not {metric, value: [timestamp, \"value\"]}")
             }
             var labels: [String: String] = [:]
             for (key, v) in metric { if let s = v.stringValue { labels[key] = s } }
