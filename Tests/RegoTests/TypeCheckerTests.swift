@@ -235,6 +235,37 @@ import Testing
         }
     }
 
+    /// The signature parser reads bytes; the Character-wise reading it replaced is kept here as the reference: both
+    /// must give the same signature (or both none) for every signature of the table, every prefix of each, and
+    /// malformed variants. The table is ASCII (the byte-wise reader takes only ASCII letters into a word).
+    @Test func signaturesParseAsTheCharacterWiseReaderDid() {
+        func same(_ text: String) -> Bool {
+            let new = BuiltinSignature(text), old = ReferenceSignature.parse(text)
+            switch (new, old) {
+            case (nil, nil): return true
+            case let (n?, o?):
+                return n.argNames == o.argNames && n.args == o.args && n.result == o.result && n.variadic == o.variadic
+            default: return false
+            }
+        }
+        var texts = Array(BuiltinSignatures.table.values)
+        for text in BuiltinSignatures.table.values {
+            for cut in stride(from: 0, to: text.count, by: 3) { texts.append(String(text.prefix(cut))) }
+            texts.append(text + " ")
+            texts.append(" " + text)
+            texts.append(text.replacingOccurrences(of: " ", with: "\t"))
+            texts.append(text.replacingOccurrences(of: "x", with: "x9_Z"))
+            texts.append(text.replacingOccurrences(of: ":", with: "::"))
+        }
+        texts += [
+            "", "(", "()", "() =>", "() => any", "(...)", "(...) => any", "(x: numbr) => any", "(-: any) => any",
+            "(x_1: any<string,number>) => set[any]", "(x: object[string: any]) => object[any:any]",
+        ]
+        #expect(texts.count > 1000)
+        #expect(BuiltinSignatures.table.values.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } })
+        for text in texts { #expect(same(text), "\(text.debugDescription)") }
+    }
+
     @Test func typesUnifyAsOPAs() {
         let coll = BuiltinSignature("(c: any<string, array[any], object[any: any], set[any]>) => number")!.args[0]
         #expect(RegoType.number.unifies(coll) == false)
@@ -245,5 +276,84 @@ import Testing
         #expect(
             RegoType.of(try! RegoValue(jsonString: #"{"a": [1, "x"]}"#))
                 == .object(.string, .array(.union([.number, .string]))))
+    }
+}
+
+/// The Character-wise signature reader the byte-wise one replaced (the reference for the test above).
+enum ReferenceSignature {
+    struct Parsed {
+        var argNames: [String] = [], args: [RegoType] = [], result: RegoType = .any, variadic = false
+    }
+
+    static func parse(_ text: String) -> Parsed? {
+        var p = Substring(text)
+        var out = Parsed()
+        func skip() { while p.first == " " { p.removeFirst() } }
+        func eat(_ s: String) -> Bool {
+            skip()
+            if p.hasPrefix(s) {
+                p.removeFirst(s.count)
+                return true
+            }
+            return false
+        }
+        func word() -> String {
+            skip()
+            let w = p.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            p.removeFirst(w.count)
+            return String(w)
+        }
+        func type() -> RegoType? {
+            switch word() {
+            case "any":
+                guard eat("<") else { return .any }
+                var ts: [RegoType] = []
+                repeat {
+                    guard let t = type() else { return nil }
+                    ts.append(t)
+                } while eat(",")
+                return eat(">") ? .union(ts) : nil
+            case "null": return .null
+            case "boolean": return .boolean
+            case "number": return .number
+            case "string": return .string
+            case "array":
+                guard eat("["), let e = type(), eat("]") else { return nil }
+                return .array(e)
+            case "set":
+                guard eat("["), let e = type(), eat("]") else { return nil }
+                return .set(e)
+            case "object":
+                guard eat("["), let k = type(), eat(":"), let v = type(), eat("]") else { return nil }
+                return .object(k, v)
+            default: return nil
+            }
+        }
+        guard eat("(") else { return nil }
+        if eat("...") {
+            guard eat(")") else { return nil }
+            out.variadic = true
+            return out
+        }
+        if !eat(")") {
+            repeat {
+                let save = p
+                let name = word()
+                if eat(":") {
+                    out.argNames.append(name)
+                } else {
+                    p = save
+                    out.argNames.append("")
+                }
+                guard let t = type() else { return nil }
+                out.args.append(t)
+            } while eat(",")
+            guard eat(")") else { return nil }
+        }
+        guard eat("=>"), let r = type() else { return nil }
+        out.result = r
+        skip()
+        guard p.isEmpty else { return nil }
+        return out
     }
 }

@@ -11,7 +11,10 @@ import Testing
 /// engine run it under the exclusive engine lock and the swarm lock (see the README's Development section).
 @Suite("Swarm rollout end to end", .serialized)
 struct SwarmRolloutEndToEndTests {
-    static let candidate = "swiftdeploy/api:0.2.0-swarm-rollout"
+    /// The candidate's tag, this test process's own: scripts/run-tests runs the suite's tests in several processes at
+    /// once, and each test removes the tag when it ends (one process's removal must not pull the image from under a
+    /// rollout of another). Within a process the suite is serial and each test tags it again (`deployed`).
+    static let candidate = "swiftdeploy/api:0.2.0-swarm-rollout-\(ProcessInfo.processInfo.processIdentifier)"
     static let override = ["--override", "swarm rollout e2e: the shared host may be busy"]
 
     /// A deployed Swarm project with `replicas` replicas, a rollout block and the candidate's tag present.

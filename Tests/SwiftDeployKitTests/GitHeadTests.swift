@@ -25,8 +25,8 @@ struct GitHeadTests {
     }
 
     /// git's own answer: the commit, or nil where it fails.
-    func gitsAnswer(_ directory: URL) throws -> String? {
-        let result = try git(directory, ["rev-parse", "HEAD"], environment: localEnvironment)
+    func gitsAnswer(_ directory: URL, environment: [String: String] = localEnvironment) throws -> String? {
+        let result = try git(directory, ["rev-parse", "HEAD"], environment: environment)
         return result.status == 0 && GitCommit.isCommitHash(result.out) ? result.out : nil
     }
 
@@ -107,6 +107,26 @@ struct GitHeadTests {
         redirected["GIT_DIR"] = empty.appendingPathComponent(".git").path
         #expect(GitHead.read(in: repo, environment: redirected) == .unsure)
         #expect(await GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
+        for name in [
+            "GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_COUNT", "GIT_TRACE", "GIT_SSL", "GIT_SSL_", "GIT_NAMESPACE", "GIT_OBJECT_DIRECTORY",
+        ] {
+            var other = localEnvironment
+            other[name] = "/nonexistent"
+            #expect(GitHead.read(in: repo, environment: other) == .unsure, "\(name)")
+        }
+        // Variables that only concern remotes, authorship, the editor or the pager: git's answer is the same, so
+        // GitHead still answers (a CI image setting GIT_SSL_CAINFO no longer starts git for every record).
+        var transport = localEnvironment
+        for name in [
+            "GIT_SSL_CAINFO", "GIT_SSL_NO_VERIFY", "GIT_HTTP_USER_AGENT", "GIT_AUTHOR_NAME",
+            "GIT_COMMITTER_EMAIL", "GIT_ASKPASS", "GIT_TERMINAL_PROMPT", "GIT_EDITOR", "GIT_PAGER", "GIT_SSH_COMMAND",
+        ] {
+            transport[name] = "/etc/ssl/certs/ca-certificates.crt"
+        }
+        #expect(GitHead.read(in: repo, environment: transport) == .commit(head))
+        #expect(try gitsAnswer(repo, environment: transport) == head)
+        #expect(GitHead.read(in: empty, environment: transport) == .unsure)
 
         // A directory that does not exist: git cannot start there.
         #expect(GitHead.read(in: repo.appendingPathComponent("missing"), environment: localEnvironment) == .unsure)

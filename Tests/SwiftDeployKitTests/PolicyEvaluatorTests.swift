@@ -225,6 +225,12 @@ struct FixedMetrics: MetricsSource {
         #expect(decision.verdict == .inconclusive)
         #expect(
             decision.reasons.first?.contains("do not compile: policies/broken.rego:") == true, "\(decision.reasons)")
+        // Fail closed for every domain, whichever module is broken: `gate infrastructure` (host facts only) too.
+        let infrastructure = await gate.evaluate(domain: "infrastructure", request: request)
+        #expect(infrastructure.verdict == .inconclusive)
+        #expect(
+            infrastructure.reasons.first?.contains("do not compile: policies/broken.rego:") == true,
+            "\(infrastructure.reasons)")
     }
 
     @Test func domainDocumentShapes() {

@@ -73,6 +73,46 @@ struct PreparedLineTests {
         }
     }
 
+    /// With several workers a block's lines are consumed while the next block is prepared: a `consume` that throws
+    /// at line N (in the middle of a block, at a block's first line, at the last one) stops the pass there, every
+    /// line before N consumed once and in order, none after it.
+    @Test func aConsumeErrorStopsThePassWhereItHappened() throws {
+        struct Stop: Error, Equatable { var line: Int }
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var text = ""
+        for n in 0..<30_000 { text += "{\"seq\":\(n),\"pad\":\"" + String(repeating: "z", count: n % 400) + "\"}\n" }
+        let url = try dir.write(text, to: "h.jsonl")
+        let all = try serial(url)
+        // The number of the first line that does not end inside the first block.
+        var offset = 0
+        var firstOfSecondBlock = 0
+        for (index, line) in all.enumerated() {
+            offset += line.bytes.count + 1
+            if offset > HistoryLineReader.blockSize {
+                firstOfSecondBlock = index + 1
+                break
+            }
+        }
+        #expect(firstOfSecondBlock > 1)
+        for stop in [1, 2_345, firstOfSecondBlock, firstOfSecondBlock + 1, 29_999, 30_000] {
+            for workers in [1, 2, 4] {
+                var seen: [Int] = []
+                #expect(throws: Stop(line: stop)) {
+                    try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) {
+                        _, bytes, _ in
+                        Array(bytes)
+                    } consume: { bytes, number, _ in
+                        #expect(bytes == all[number - 1].bytes)
+                        if number == stop { throw Stop(line: stop) }
+                        seen.append(number)
+                    }
+                }
+                #expect(seen == Array(1..<stop), "stop \(stop), \(workers) workers")
+            }
+        }
+    }
+
     @Test func aMissingFileIsTheSameError() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -25,8 +25,9 @@ import Testing
     }
 
     /// The checker finds a suite in no group, a suite in the wrong kind of group, a test listed twice, an entry that
-    /// names nothing and one that lists a suite using no engine; and none once the file is right. A requirement in a
-    /// comment or in the text of a multi-line string literal (a fixture's source) is no requirement.
+    /// names nothing and one that lists a suite using no engine; of a suite split by test over several groups, a test
+    /// left in no group, one in two, and the suite listed whole as well; and none once the file is right. A
+    /// requirement in a comment or in the text of a multi-line string literal (a fixture's source) is no requirement.
     @Test func theCheckerFindsEveryKindOfMistake() throws {
         let dir = try TemporaryDirectory(prefix: "test-groups")
         defer { dir.remove() }
@@ -47,6 +48,13 @@ import Testing
                 @Test(.requires(.docker)) func engine() {}
             }
             @Suite struct Plain { @Test(.requires(.dockerCompose)) func config() {} }
+            @Suite(.serialized, .requires(.docker)) struct Split {
+                static func helper() {}
+                @Test func one() {}
+                @Test(arguments: [1, 2])
+                func two(_ n: Int) {}
+                @Test func three() {}
+            }
             @Suite struct Fixture {
                 let source = \"\"\"
                     @Test(.requires(.docker)) func inAString() {}
@@ -67,6 +75,9 @@ import Testing
             compose-b  KitTests.Mixed/engine
             swarm-a    KitTests.SwarmSuite
             multinode  CLITests.Nodes
+            compose-a  KitTests.Split/one
+            compose-b  KitTests.Split/two
+            compose-c  KitTests.Split/three
             """
         let good = try TestPartition(groups: right, sources: dir.url)
         #expect(good.problems().isEmpty, "\(good.problems())")
@@ -74,7 +85,7 @@ import Testing
             Dictionary(uniqueKeysWithValues: good.uses.map { ($0.id, $0.kind) })
                 == [
                     "KitTests.ComposeSuite": .compose, "KitTests.SwarmSuite/deploy": .swarm,
-                    "KitTests.Mixed/engine": .compose,
+                    "KitTests.Mixed/engine": .compose, "KitTests.Split": .compose,
                     "CLITests.Nodes": .multinode,
                 ])
 
@@ -86,6 +97,10 @@ import Testing
             compose-c  KitTests.Plain
             compose-c  KitTests.Gone
             nightly    CLITests.Nodes
+            compose-a  KitTests.Split/one
+            compose-b  KitTests.Split/one
+            swarm-a    KitTests.Split/two
+            compose-c  KitTests.Split/helper
             """
         let problems = try TestPartition(groups: wrong, sources: dir.url).problems().joined(separator: "\n")
         #expect(
@@ -98,6 +113,18 @@ import Testing
         #expect(problems.contains("line 6: KitTests.Gone names no suite or test under Tests/"), "\(problems)")
         #expect(problems.contains("line 5: KitTests.Plain uses no Docker engine"), "\(problems)")
         #expect(problems.contains("line 7: group 'nightly' is not compose-…, swarm-… or multinode"), "\(problems)")
+        #expect(problems.contains("KitTests.Split/one is in two groups (compose-a, compose-b)"), "\(problems)")
+        #expect(
+            problems.contains("KitTests.Split/three needs the Docker engine (KitTests/A.swift:16) but is in no group"),
+            "\(problems)")
+        #expect(
+            problems.contains("KitTests.Split/two needs the Docker engine (KitTests/A.swift:16) but is in swarm-a"),
+            "\(problems)")
+        #expect(problems.contains("line 11: KitTests.Split/helper names no suite or test"), "\(problems)")
+
+        let both = right + "\ncompose-d  KitTests.Split\n"
+        let twice = try TestPartition(groups: both, sources: dir.url).problems().joined(separator: "\n")
+        #expect(twice.contains("KitTests.Split is in compose-d (line 9) and split by test as well"), "\(twice)")
     }
 }
 
@@ -132,6 +159,8 @@ struct TestPartition {
     let uses: [Use]
     /// Every top-level type under the sources (`<target>.<type>`) with the functions declared in it.
     let declarations: [String: Set<String>]
+    /// The test functions (`@Test`) of every type under the sources (`<target>.<type>`).
+    let tests: [String: Set<String>]
 
     init(groups: String, sources: URL) throws {
         entries = groups.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap {
@@ -142,6 +171,7 @@ struct TestPartition {
         }
         var uses: [Use] = []
         var declarations: [String: Set<String>] = [:]
+        var tests: [String: Set<String>] = [:]
         let files =
             FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?
             .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
@@ -154,9 +184,11 @@ struct TestPartition {
             let scan = Self.scan(try String(contentsOf: file, encoding: .utf8), target: target, file: relative)
             uses += scan.uses
             declarations.merge(scan.declarations) { $0.union($1) }
+            tests.merge(scan.tests) { $0.union($1) }
         }
         self.uses = uses
         self.declarations = declarations
+        self.tests = tests
     }
 
     private static let topLevelType = try! Regex(
@@ -169,7 +201,7 @@ struct TestPartition {
     /// engine requirement, on the suite (its `@Suite` attribute, or `SwarmCluster.enabled`) or on a test (its `@Test`
     /// attribute; the test is the next `func`). A suite that calls `SwarmTestEnvironment.begin()` needs a swarm group.
     private static func scan(_ text: String, target: String, file: String) -> (
-        uses: [Use], declarations: [String: Set<String>]
+        uses: [Use], declarations: [String: Set<String>], tests: [String: Set<String>]
     ) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var declarations: [String: Set<String>] = [:]
@@ -179,6 +211,8 @@ struct TestPartition {
         var inSuiteAttribute = false
         var pendingSuiteUse: (line: Int, multinode: Bool)? = nil
         var inTestAttribute: Int? = nil  // the line of a test attribute with an engine requirement, until its func
+        var tests: [String: Set<String>] = [:]
+        var afterTestAttribute = false  // a `@Test` attribute, until its func
         var inMultilineString = false  // the text of a """ literal (a test's own fixture sources) is no code
         for (index, line) in lines.enumerated() {
             let quotes = line.components(separatedBy: "\"\"\"").count - 1
@@ -206,11 +240,14 @@ struct TestPartition {
             }
             guard let suite = current else { continue }
             if line.contains("SwarmTestEnvironment.begin(") { swarmSuites.insert(suite) }
-            if !inSuiteAttribute, requiresEngine, trimmed.hasPrefix("@Test") || line.contains("@Test(") {
-                inTestAttribute = index + 1
+            if !inSuiteAttribute, trimmed.hasPrefix("@Test") || line.contains("@Test(") {
+                afterTestAttribute = true
+                if requiresEngine { inTestAttribute = index + 1 }
             }
             if let match = line.firstMatch(of: function), let name = match.output[1].substring {
                 declarations[suite, default: []].insert(String(name))
+                if afterTestAttribute { tests[suite, default: []].insert(String(name)) }
+                afterTestAttribute = false
                 if let attributeLine = inTestAttribute {
                     found.append((suite, String(name), attributeLine, false))
                     inTestAttribute = nil
@@ -223,7 +260,10 @@ struct TestPartition {
                 kind: item.multinode ? .multinode : swarmSuites.contains(item.suite) ? .swarm : .compose,
                 location: "\(file):\(item.line)")
         }
-        return (uses, Dictionary(uniqueKeysWithValues: declarations.map { ("\(target).\($0.key)", $0.value) }))
+        return (
+            uses, Dictionary(uniqueKeysWithValues: declarations.map { ("\(target).\($0.key)", $0.value) }),
+            Dictionary(uniqueKeysWithValues: tests.map { ("\(target).\($0.key)", $0.value) })
+        )
     }
 
     /// What is wrong with the groups file, one sentence each; empty when every engine use is in exactly one group of
@@ -235,10 +275,38 @@ struct TestPartition {
         }
         for use in uses {
             let suiteID = "\(use.target).\(use.suite)"
-            let covering = entries.filter { $0.id == suiteID || (use.test != nil && $0.id == use.id) }
             let what =
                 use.kind == .compose
                 ? "needs the Docker engine" : use.kind == .swarm ? "enters swarm mode" : "needs two engines"
+            let byTest = entries.filter { $0.id.hasPrefix(suiteID + "/") }
+            if use.test == nil, !byTest.isEmpty {
+                // A suite split by test over several processes: each of its tests in exactly one group of its kind
+                // (a test left out would run in the no-engine process), and not the suite as well.
+                if let whole = entries.first(where: { $0.id == suiteID }) {
+                    problems.append(
+                        "\(suiteID) is in \(whole.group) (line \(whole.line)) and split by test as well: keep one")
+                }
+                for test in (tests[suiteID] ?? []).sorted() {
+                    let covering = byTest.filter { $0.id == "\(suiteID)/\(test)" }
+                    if covering.isEmpty {
+                        problems.append(
+                            "\(suiteID)/\(test) \(what) (\(use.location)) but is in no group, though other tests of "
+                                + "its suite are, so scripts/run-tests would run it in the no-engine process; add it "
+                                + "to a \(use.kind == .multinode ? "multinode" : "\(use.kind.rawValue)-…") group")
+                    } else if covering.count > 1 {
+                        problems.append(
+                            "\(suiteID)/\(test) is in two groups (\(covering.map(\.group).joined(separator: ", "))): "
+                                + "keep one")
+                    }
+                }
+                for entry in byTest where entry.kind != nil && entry.kind != use.kind {
+                    problems.append(
+                        "\(entry.id) \(what) (\(use.location)) but is in \(entry.group) (line \(entry.line)): "
+                            + "move it to a \(use.kind == .multinode ? "multinode" : "\(use.kind.rawValue)-…") group")
+                }
+                continue
+            }
+            let covering = entries.filter { $0.id == suiteID || (use.test != nil && $0.id == use.id) }
             switch covering.count {
             case 0:
                 problems.append(
@@ -258,7 +326,7 @@ struct TestPartition {
         }
         for entry in entries {
             let parts = entry.id.split(separator: "/", maxSplits: 1).map(String.init)
-            guard let functions = declarations[parts[0]], parts.count == 1 || functions.contains(parts[1]) else {
+            guard declarations[parts[0]] != nil, parts.count == 1 || tests[parts[0]]?.contains(parts[1]) == true else {
                 problems.append(
                     "line \(entry.line): \(entry.id) names no suite or test under Tests/ (renamed or removed?)")
                 continue

@@ -346,7 +346,6 @@ struct AuditRenderer {
         ]
         try out.write("{\n")
         for (key, value) in head { try out.write("  \(JSONValue.string(key).jsonString()): \(value.jsonString()),\n") }
-        let encoder = JSONValue.encoder()
         let lists: [(String, AuditSpill)] = [
             ("timeline", accumulator.timeline), ("changes", accumulator.changes),
             ("violations", accumulator.violations), ("overrides", accumulator.overrides),
@@ -354,9 +353,10 @@ struct AuditRenderer {
         for (index, (key, spill)) in lists.enumerated() {
             try out.write("  \"\(key)\": [")
             var first = true
-            try spill.forEach { item in
-                try out.write(
-                    (first ? "\n    " : ",\n    ") + String(decoding: try encoder.encode(item), as: UTF8.self))
+            // The spill holds each item as JSONValue.encoder() writes it: copied as it is.
+            try spill.forEachLine { line in
+                try out.write(first ? "\n    " : ",\n    ")
+                try out.write(line)
                 first = false
             }
             try out.write(first ? "]" : "\n  ]")

@@ -28,7 +28,7 @@ enum GitHead {
     }
 
     static func read(in directory: URL, environment: [String: String]) -> Answer {
-        if environment.keys.contains(where: { $0.hasPrefix("GIT_") }) { return .unsure }
+        if environment.keys.contains(where: { $0.hasPrefix("GIT_") && !isTransportOnly($0) }) { return .unsure }
         if geteuid() == 0, environment["SUDO_UID"] != nil { return .unsure }  // git then checks ownership against it
         guard let start = realPath(directory.path), isDirectory(start) else { return .unsure }
         var current = start
@@ -44,6 +44,19 @@ enum GitHead {
             if current == "/" { return .none }
             current = parent(of: current)
         }
+    }
+
+    /// `GIT_*` variables that only concern talking to remotes, authoring commits or the editor and pager (a CI image
+    /// often sets `GIT_SSL_CAINFO`): they cannot change which repository git finds or what its HEAD is. Any other
+    /// `GIT_*` variable (`GIT_DIR`, `GIT_CONFIG_*`, `GIT_CEILING_DIRECTORIES`, `GIT_TRACE`…) leaves the answer to git.
+    static func isTransportOnly(_ name: String) -> Bool {
+        for prefix in ["GIT_SSL_", "GIT_HTTP_", "GIT_AUTHOR_", "GIT_COMMITTER_"] where name.hasPrefix(prefix) {
+            return name.count > prefix.count
+        }
+        return [
+            "GIT_ASKPASS", "GIT_TERMINAL_PROMPT", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_PAGER", "GIT_SSH",
+            "GIT_SSH_COMMAND", "GIT_SSH_VARIANT", "GIT_PROXY_COMMAND",
+        ].contains(name)
     }
 
     private static func resolve(worktree: String, dotGit: String, info: stat) -> Answer {

@@ -172,6 +172,20 @@ extension HistoryJSONReader {
             var j = i + 1
             var escaped = false
             while j < count {
+                // Eight bytes at once while none of them needs a look: no quote, backslash, control byte or byte of
+                // a multi-byte UTF-8 sequence (the byte-wise steps below would pass each of them alone).
+                if j + 8 <= count {
+                    let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let high: UInt64 = 0x8080_8080_8080_8080
+                    let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                    let control = (w &- ones &* 0x20) & ~w
+                    let zeroQuote = (quote &- ones) & ~quote, zeroBackslash = (backslash &- ones) & ~backslash
+                    if (control | zeroQuote | zeroBackslash | w) & high == 0 {
+                        j += 8
+                        continue
+                    }
+                }
                 let c = base[j]
                 if c == UInt8(ascii: "\"") {
                     nodes.append(

@@ -17,9 +17,12 @@ extension HistoryLineReader {
 
     /// The same lines as ``forEachLine(in:_:)`` (exact bytes without `\n`, 1-based numbers, `terminated` false only
     /// for an unterminated last line), in two steps: `prepare` (the per-line work that depends on nothing but the
-    /// line: hashing, decoding) runs for the lines of each block on `workers` threads at once, each thread with
-    /// its own context from `makeContext`; `consume` then takes the prepared lines one at a time, in file order,
-    /// on the calling thread. Memory stays flat: one block, the prepared values of one block, the longest line.
+    /// line: hashing, decoding) runs for the lines of each block on `workers` threads at once, each share of a block
+    /// with its own context from `makeContext`; `consume` then takes the prepared lines one at a time, in file order.
+    /// With more than one worker, `consume` takes a block's lines (on one thread at a time, not necessarily the
+    /// calling one) while the next block is prepared: `prepare` must not touch what `consume` does, and a prepared
+    /// value must not point into the line's bytes. Memory stays flat: one block, the prepared values of two blocks,
+    /// the longest line. An error thrown by `consume` stops the pass: no later line is consumed.
     static func forEachPreparedLine<Context, Prepared>(
         in url: URL, workers: Int = defaultWorkers, makeContext: () -> Context,
         prepare: (inout Context, UnsafeRawBufferPointer, Bool) -> Prepared,
@@ -33,14 +36,27 @@ extension HistoryLineReader {
         }
         defer { close(fd) }
         let workerCount = max(1, workers)
-        var contexts = (0..<workerCount).map { _ in makeContext() }
+        // Shares of a block: more than the workers, so that the thread that consumes takes some when it is done.
+        let shareCount = workerCount == 1 ? 1 : workerCount * 4
+        var contexts = (0..<shareCount).map { _ in makeContext() }
         var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         defer { buffer.deallocate() }
         var filled = 0
         var number = 0
         var starts: [Int] = []
         var ends: [Int] = []
-        var prepared: [Prepared?] = []
+        var ready: [Prepared?] = []  // the previous block's lines, prepared, to be consumed
+        var next: [Prepared?] = []  // this block's
+        var failure: Error?
+
+        /// Consumes `ready` in order (on the calling thread or a worker: one at a time either way).
+        func consumeReady(_ ready: UnsafeMutableBufferPointer<Prepared?>, first: Int) -> Error? {
+            for i in 0..<ready.count {
+                do { try consume(ready[i]!, first + i, true) } catch { return error }
+            }
+            return nil
+        }
+
         while true {
             if filled == buffer.count {
                 // No newline in a whole block: one line longer than the block; grow to hold it.
@@ -74,40 +90,57 @@ extension HistoryLineReader {
                 start = end + 1
             }
             let count = starts.count
-            prepared.removeAll(keepingCapacity: true)
-            prepared.append(contentsOf: repeatElement(nil, count: count))
+            next.removeAll(keepingCapacity: true)
+            next.append(contentsOf: repeatElement(nil, count: count))
             let block = UnsafeRawBufferPointer(buffer)
+            let firstReady = number + 1
             starts.withUnsafeBufferPointer { starts in
                 ends.withUnsafeBufferPointer { ends in
-                    prepared.withUnsafeMutableBufferPointer { results in
-                        contexts.withUnsafeMutableBufferPointer { contexts in
-                            let share = (count + workerCount - 1) / workerCount
-                            func run(_ worker: Int) {
-                                let first = worker * share, last = min(count, first + share)
-                                guard first < last else { return }
-                                for i in first..<last {
-                                    let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
-                                    results[i] = prepare(&contexts[worker], line, true)
+                    next.withUnsafeMutableBufferPointer { results in
+                        ready.withUnsafeMutableBufferPointer { ready in
+                            contexts.withUnsafeMutableBufferPointer { contexts in
+                                let share = (count + shareCount - 1) / shareCount
+                                func run(_ index: Int) {
+                                    let first = index * share, last = min(count, first + share)
+                                    guard first < last else { return }
+                                    for i in first..<last {
+                                        let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
+                                        results[i] = prepare(&contexts[index], line, true)
+                                    }
                                 }
-                            }
-                            if workerCount == 1 || count < 64 {
-                                for worker in 0..<workerCount { run(worker) }
-                            } else {
-                                DispatchQueue.concurrentPerform(iterations: workerCount) { run($0) }
+                                if workerCount == 1 || count < 64 {
+                                    failure = consumeReady(ready, first: firstReady)
+                                    if failure == nil { for index in 0..<shareCount { run(index) } }
+                                } else {
+                                    // Iteration 0 consumes the previous block while the others prepare this one.
+                                    var consumed: Error?
+                                    withUnsafeMutablePointer(to: &consumed) { consumed in
+                                        DispatchQueue.concurrentPerform(iterations: shareCount + 1) { iteration in
+                                            if iteration == 0 {
+                                                consumed.pointee = consumeReady(ready, first: firstReady)
+                                            } else {
+                                                run(iteration - 1)
+                                            }
+                                        }
+                                    }
+                                    failure = consumed
+                                }
                             }
                         }
                     }
                 }
             }
-            for i in 0..<count {
-                number += 1
-                try consume(prepared[i]!, number, true)
-            }
+            if let failure { throw failure }
+            number += ready.count
+            swap(&ready, &next)
             // Keep the start of the next line.
             let rest = filled - (lastNewline + 1)
             if rest > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + lastNewline + 1, rest) }
             filled = rest
         }
+        let leftover = ready.withUnsafeMutableBufferPointer { consumeReady($0, first: number + 1) }
+        if let leftover { throw leftover }
+        number += ready.count
         if filled > 0 {
             number += 1
             let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<filled])

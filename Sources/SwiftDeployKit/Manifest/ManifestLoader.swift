@@ -32,7 +32,7 @@ public struct ManifestLoader: Sendable {
     /// tests compare them with `ManifestSchema`.
     func reading(_ text: String, directory: URL) throws -> NodeReader {
         let reader = NodeReader(file: "manifest.yaml")
-        guard let root = try Yams.compose(yaml: text) else { return reader }
+        guard let root = try YAMLComposer.compose(yaml: text) else { return reader }
         _ = ManifestBuilder(
             reader: reader, directory: directory, fileURL: directory.appendingPathComponent("manifest.yaml")
         ).build(root)
@@ -45,7 +45,7 @@ public struct ManifestLoader: Sendable {
         let reader = NodeReader(file: file)
         let root: Node?
         do {
-            root = try Yams.compose(yaml: text)
+            root = try YAMLComposer.compose(yaml: text)
         } catch let error as YamlError {
             throw ManifestError.invalid([reader.problem(from: error)])
         } catch {

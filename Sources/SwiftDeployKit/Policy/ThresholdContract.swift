@@ -175,7 +175,7 @@ public struct ThresholdContract: Sendable, Equatable {
 
     private static func parse(_ yaml: String, file: String, firstLine: Int) -> Declaration {
         let root: Node?
-        do { root = try Yams.compose(yaml: yaml) } catch {
+        do { root = try YAMLComposer.compose(yaml: yaml) } catch {
             return .failure(
                 """
                 \(file):\(firstLine): the METADATA annotation is not valid YAML: \(error); fix the comment block \
