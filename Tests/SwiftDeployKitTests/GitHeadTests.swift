@@ -107,7 +107,7 @@ struct GitHeadTests {
         var redirected = localEnvironment
         redirected["GIT_DIR"] = empty.appendingPathComponent(".git").path
         #expect(GitHead.read(in: repo, environment: redirected) == .unsure)
-        await #expect(GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
+        #expect(await GitCommit.resolve(in: repo, environment: redirected) == nil)  // git reads the unborn repository
         for name in [
             "GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_CONFIG_GLOBAL",
             "GIT_CONFIG_COUNT", "GIT_TRACE", "GIT_SSL", "GIT_SSL_", "GIT_NAMESPACE", "GIT_OBJECT_DIRECTORY",
