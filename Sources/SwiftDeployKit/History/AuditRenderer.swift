@@ -399,7 +399,9 @@ struct AuditRenderer {
         let daily = hi - lo > 14 * 24
         var buckets: [Int64: MetricBucket] = [:]
         if daily {
-            for (h, b) in hours { buckets[h / 24, default: MetricBucket()].merge(b) }
+            // In hour order: floating-point sums depend on the order of the additions, and a dictionary's order
+            // changes from run to run (the report must be byte-identical for the same history).
+            for h in hours.keys.sorted() { buckets[h / 24, default: MetricBucket()].merge(hours[h]!) }
         } else {
             buckets = hours
         }
