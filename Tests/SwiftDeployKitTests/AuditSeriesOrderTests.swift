@@ -16,13 +16,13 @@ struct AuditSeriesOrderTests {
     static func errorRate(_ h: Int) -> Double { [0.1, 0.2, 0.3, 1e-17, 0.7, 3e-16, 0.05][h % 7] * Double(1 + h % 5) }
     static func p99(_ h: Int) -> Double { [100.1, 0.3, 1e15, 7.7, -1e15, 0.01][h % 6] + Double(h % 3) * 0.1 }
 
-    func writeHistory(_ url: URL) throws {
+    func writeHistory(_ url: URL) async throws {
         let log = HistoryLog(url: url, environment: localEnvironment)
         for h in 0..<Self.hours {
             let input: JSONValue = [
                 "metrics": ["error_rate": .double(Self.errorRate(h)), "p99_ms": .double(Self.p99(h))]
             ]
-            try log.append(
+            try await log.append(
                 HistoryEntry(
                     event: .gate,
                     decision: HistoryDecision(domain: "canary", verdict: "allow", engine: "embedded", input: input)),
@@ -30,16 +30,16 @@ struct AuditSeriesOrderTests {
         }
     }
 
-    @Test func theSameHistoryRendersByteIdenticalJSONAndHTML() throws {
+    @Test func theSameHistoryRendersByteIdenticalJSONAndHTML() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let history = dir.url.appendingPathComponent("history.jsonl")
-        try writeHistory(history)
+        try await writeHistory(history)
         for format in [AuditFormat.json, .html] {
             var reports: [Data] = []
             for run in 0..<6 {
                 let output = dir.url.appendingPathComponent("\(run).\(format.defaultFileName)")
-                _ = try AuditReport.write(
+                _ = try await AuditReport.write(
                     history: history, to: output, format: format, options: AuditOptions(now: Self.now))
                 reports.append(try Data(contentsOf: output))
             }
@@ -63,12 +63,12 @@ struct AuditSeriesOrderTests {
         }
     }
 
-    @Test func dictionariesInDifferentOrdersGiveTheSameDailySeries() throws {
+    @Test func dictionariesInDifferentOrdersGiveTheSameDailySeries() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let history = dir.url.appendingPathComponent("history.jsonl")
-        try writeHistory(history)
-        let summary = try AuditReport.write(
+        try await writeHistory(history)
+        let summary = try await AuditReport.write(
             history: history, to: dir.url.appendingPathComponent("r.json"), format: .json,
             options: AuditOptions(now: Self.now))
         let firstHour = Int64(Self.start.timeIntervalSince1970) / 3600
