@@ -22,9 +22,9 @@ struct PreparedLineTests {
         return seen
     }
 
-    func parallel(_ url: URL, workers: Int) throws -> [Seen] {
+    func parallel(_ url: URL, workers: Int, overlap: Bool = true) throws -> [Seen] {
         var seen: [Seen] = []
-        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) {
+        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, overlap: overlap, makeContext: { () }) {
             _, bytes, terminated in
             (Array(bytes), terminated)
         } consume: { prepared, number, terminated in
@@ -49,6 +49,7 @@ struct PreparedLineTests {
         let url = try dir.write(text, to: "h.jsonl")
         for workers in [1, 2, 3] {
             #expect(try parallel(url, workers: workers) == serial(url))
+            #expect(try parallel(url, workers: workers, overlap: false) == serial(url))
         }
     }
 
@@ -73,6 +74,7 @@ struct PreparedLineTests {
         #expect(expected.count == 40_003)
         for workers in [1, 2, 4] {
             #expect(try parallel(url, workers: workers) == expected, "\(workers) workers, \(seed)")
+            #expect(try parallel(url, workers: workers, overlap: false) == expected, "\(workers) workers, \(seed)")
         }
     }
 
@@ -99,10 +101,12 @@ struct PreparedLineTests {
         }
         #expect(firstOfSecondBlock > 1)
         for stop in [1, 2_345, firstOfSecondBlock, firstOfSecondBlock + 1, 29_999, 30_000] {
-            for workers in [1, 2, 4] {
+            for (workers, overlap) in [1, 2, 4].flatMap({ w in [(w, true), (w, false)] }) {
                 var seen: [Int] = []
                 #expect(throws: Stop(line: stop)) {
-                    try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, makeContext: { () }) {
+                    try HistoryLineReader.forEachPreparedLine(
+                        in: url, workers: workers, overlap: overlap, makeContext: { () }
+                    ) {
                         _, bytes, _ in
                         Array(bytes)
                     } consume: { bytes, number, _ in
@@ -111,7 +115,7 @@ struct PreparedLineTests {
                         seen.append(number)
                     }
                 }
-                #expect(seen == Array(1..<stop), "stop \(stop), \(workers) workers")
+                #expect(seen == Array(1..<stop), "stop \(stop), \(workers) workers, overlap \(overlap)")
             }
         }
     }
@@ -158,6 +162,72 @@ struct PreparedLineTests {
         #expect(report.chain == verifier.status)
         #expect(report.records == 3_000)
         #expect(report.events == ["gate": 1_000, "status": 2_000])
+    }
+
+    /// The chain walked the one-thread way (`forEachLine`): what `audit --verify` must say.
+    func oneThreadStatus(_ url: URL) throws -> HistoryChainStatus {
+        var verifier = HistoryChainVerifier()
+        let reader = HistoryJSONReader()
+        try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
+            let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
+            verifier.consume(
+                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                sealed: fields?.sealed, terminated: terminated)
+        }
+        verifier.finish()
+        return verifier.status
+    }
+
+    /// `audit --verify` walks the chain between blocks (no overlap): an altered line that is the last of a block
+    /// (its successor, which names its hash, is in the next block), the first of the next block, and a torn last
+    /// line give the one-thread verdict, and an intact history over several blocks stays intact.
+    @Test func verifyAtABlockBoundaryAgreesWithTheOneThreadPass() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = dir.url.appendingPathComponent("history.jsonl")
+        // Chained lines written here (appending 5000 records through HistoryLog takes minutes): each names the
+        // SHA-256 of the line before it, as HistoryLog writes them.
+        let pad = String(repeating: "p", count: 1_800)
+        var chained: [String] = []
+        var prev = HistoryRecord.genesisHash
+        for n in 1...5_000 {
+            let line =
+                "{\"v\":1,\"seq\":\(n),\"prev\":\"\(prev)\",\"event\":\"status\",\"outcome\":\"ok\",\"message\":\"\(pad)\"}"
+            chained.append(line)
+            prev = HistoryLog.sha256Hex(of: Data(line.utf8))
+        }
+        try Data((chained.joined(separator: "\n") + "\n").utf8).write(to: url)
+        let lines = try historyLines(url)
+        var offset = 0
+        var lastOfFirstBlock = 0
+        for (index, line) in lines.enumerated() {
+            offset += line.utf8.count + 1
+            if offset > HistoryLineReader.blockSize {
+                lastOfFirstBlock = index  // 1-based number of the line before this one
+                break
+            }
+        }
+        #expect(lastOfFirstBlock > 1 && offset < (lines.joined(separator: "\n").utf8.count))
+
+        let intact = try AuditReport.verify(history: url)
+        #expect(intact.chain == (try oneThreadStatus(url)))
+        #expect(intact.chain.isIntact && intact.chain.records == 5_000)
+
+        for altered in [lastOfFirstBlock, lastOfFirstBlock + 1] {
+            for torn in [false, true] {
+                var edited = lines
+                // Same length: the block boundary stays where it was.
+                edited[altered - 1] = edited[altered - 1].replacingOccurrences(
+                    of: "\"outcome\":\"ok\"", with: "\"outcome\":\"no\"")
+                #expect(edited[altered - 1].utf8.count == lines[altered - 1].utf8.count)
+                try Data((edited.joined(separator: "\n") + (torn ? "\n{\"torn\":" : "\n")).utf8).write(to: url)
+                let verified = try AuditReport.verify(history: url)
+                #expect(verified.chain == (try oneThreadStatus(url)), "line \(altered) altered, torn \(torn)")
+                #expect(verified.chain.firstBreak?.line == altered)
+                #expect(verified.chain.tornCount == (torn ? 1 : 0))
+                #expect(verified.exitStatus == .failed)
+            }
+        }
     }
 }
 

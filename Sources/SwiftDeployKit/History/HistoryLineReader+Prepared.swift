@@ -23,8 +23,11 @@ extension HistoryLineReader {
     /// calling one) while the next block is prepared: `prepare` must not touch what `consume` does, and a prepared
     /// value must not point into the line's bytes. Memory stays flat: one block, the prepared values of two blocks,
     /// the longest line. An error thrown by `consume` stops the pass: no later line is consumed.
+    /// `overlap` false consumes a block's lines on the calling thread before the next block is prepared (still on
+    /// `workers` threads): for a `consume` too cheap to be worth a thread of its own (`audit --verify`), where the
+    /// overlap only costs the hand-over between threads.
     static func forEachPreparedLine<Context, Prepared>(
-        in url: URL, workers: Int = defaultWorkers, makeContext: () -> Context,
+        in url: URL, workers: Int = defaultWorkers, overlap: Bool = true, makeContext: () -> Context,
         prepare: (inout Context, UnsafeRawBufferPointer, Bool) -> Prepared,
         consume: (Prepared, _ number: Int, _ terminated: Bool) throws -> Void
     ) throws {
@@ -111,6 +114,11 @@ extension HistoryLineReader {
                                 if workerCount == 1 || count < 64 {
                                     failure = consumeReady(ready, first: firstReady)
                                     if failure == nil { for index in 0..<shareCount { run(index) } }
+                                } else if !overlap {
+                                    failure = consumeReady(ready, first: firstReady)
+                                    if failure == nil {
+                                        DispatchQueue.concurrentPerform(iterations: shareCount) { run($0) }
+                                    }
                                 } else {
                                     // Iteration 0 consumes the previous block while the others prepare this one.
                                     var consumed: Error?
