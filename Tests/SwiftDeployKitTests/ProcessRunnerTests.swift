@@ -405,7 +405,9 @@ extension ProcessRunnerTests {
                 timeout: 10)
             #expect(result.status == 0)
         }
-        #expect(Self.openDescriptors() == before, "descriptors: \(before) before 500 runs")
+        // At most as many: a leak adds one or more per run (hundreds here); a descriptor an earlier test's server
+        // closes meanwhile (the suite shares its process with other suites) may take one away.
+        #expect(Self.openDescriptors() <= before, "descriptors: \(before) before 500 runs")
     }
 
     /// A start the system refuses (the working directory does not exist) is an error naming the directory, and the
