@@ -87,6 +87,9 @@ struct SwarmMultiNodeTests {
         try #require(second.status == 0, "deploy: \(second.stdout)\(second.stderr)")
         let spread = try await Self.appTasksByNode(project, cluster: cluster)
         #expect(spread.worker == 2 && spread.manager == 2 && spread.other.isEmpty, "spread: \(spread)")
+        // nginx re-resolves tasks.app every 10 s (docs/swarm.md): the two new replicas join its upstream then. The
+        // deploy now returns as soon as Swarm reports them running, so give nginx its resolver period first.
+        try await Task.sleep(for: .seconds(11))
         for _ in 0..<120 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         let tasks = try await project.runtime.tasks().filter {
