@@ -393,6 +393,25 @@ extension HistoryJSONReader {
             }
         }
 
+        /// `prev` of `object` as `string(_:_:)` reads it, as the chain compares it: written as the history writes
+        /// hashes, a digest read from the bytes (no string), else the text.
+        func chainPrev(_ object: Int) throws -> Field<ChainPrev> {
+            guard let node = try member(object, "prev") else { return .absent }
+            let n = nodes[node]
+            switch n.kind {
+            case .null: return .absent
+            case .string:
+                if !n.flag,
+                    let digest = LineDigest(
+                        hex: UnsafeRawBufferPointer(start: base + Int(n.start), count: Int(n.end - n.start)))
+                {
+                    return .value(.digest(digest))
+                }
+                return .value(ChainPrev(text(node)))
+            default: return .mismatch
+            }
+        }
+
         /// A string node's text, escapes decoded (the reader has checked them and the UTF-8).
         func text(_ node: Int) -> String {
             let n = nodes[node]
