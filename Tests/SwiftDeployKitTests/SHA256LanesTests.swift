@@ -92,6 +92,33 @@ import Testing
         #expect(LineDigest(hex: HistoryRecord.genesisHash) == .zero)
     }
 
+    /// `prev` is read into a digest eight digits at a time: every byte value at every position of a hash is taken
+    /// exactly when it is a lower-case hex digit, and the digest written back is the text read.
+    @Test func hexDigestsReadEveryByteAtEveryPosition() {
+        let seed = FuzzSeed.resolve(
+            test: "SHA256LanesTests.hexDigestsReadEveryByteAtEveryPosition", filter: "SHA256LanesTests")
+        var rng = seed.generator
+        let digits = Array("0123456789abcdef".utf8)
+        let hexDigits = Set(digits)
+        for _ in 0..<4 {
+            let valid = (0..<64).map { _ in digits[Int.random(in: 0..<16, using: &rng)] }
+            #expect(valid.withUnsafeBytes { LineDigest(hex: $0)?.hex } == String(decoding: valid, as: UTF8.self))
+            for position in 0..<64 {
+                for byte in UInt8.min...UInt8.max {
+                    var text = valid
+                    text[position] = byte
+                    let digest = text.withUnsafeBytes { LineDigest(hex: $0) }
+                    if hexDigits.contains(byte) {
+                        #expect(digest?.hex == String(decoding: text, as: UTF8.self), "\(seed)")
+                    } else if digest != nil {
+                        Issue.record("byte \(byte) at \(position) was read as a hex digit; \(seed)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
     /// Every length 0...300 (each padding case: 55 bytes fit one block with the length, 56 need two, 64 a whole
     /// block of padding), shuffled so that the eight lanes finish at different blocks; random bytes, non-ASCII
     /// included; batches of 1 to 17 messages (idle lanes); and long messages beside short ones.

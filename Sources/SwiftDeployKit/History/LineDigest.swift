@@ -33,37 +33,44 @@ struct LineDigest: Hashable, Sendable {
     /// case included: such a `prev` never equals a hash the history wrote).
     init?(hex: UnsafeRawBufferPointer) {
         guard hex.count == 64, let text = hex.baseAddress else { return nil }
-        var invalid = false
-        func word(_ offset: Int) -> UInt64 {
-            // Eight bytes of the digest from sixteen digits; the first byte lowest (memory order on little endian,
-            // put right below for big endian).
-            var value: UInt64 = 0
-            for k in 0..<8 {
-                let high = text.load(fromByteOffset: offset + 2 * k, as: UInt8.self)
-                let low = text.load(fromByteOffset: offset + 2 * k + 1, as: UInt8.self)
-                let byte = Self.nibble(high, &invalid) << 4 | Self.nibble(low, &invalid)
-                value |= UInt64(byte) << (8 * UInt64(k))
-            }
-            return UInt64(littleEndian: value)
-        }
-        let (w0, w1, w2, w3) = (word(0), word(16), word(32), word(48))
-        guard !invalid else { return nil }
+        // Sixteen digits (two eight-byte words) make eight bytes of the digest, without a branch per digit (the
+        // digits of a hash are random: a branch per digit is mispredicted a third of the time).
+        let w0 = Self.bytes(text, 0), w1 = Self.bytes(text, 16), w2 = Self.bytes(text, 32), w3 = Self.bytes(text, 48)
+        guard let w0, let w1, let w2, let w3 else { return nil }
         self.init(w0: w0, w1: w1, w2: w2, w3: w3)
+    }
+
+    /// Eight digest bytes from the sixteen lower-case hex digits at `text + offset`, in memory order; nil when one
+    /// of them is not a lower-case hex digit.
+    @inline(__always) private static func bytes(_ text: UnsafeRawPointer, _ offset: Int) -> UInt64? {
+        guard let low = fourBytes(UInt64(littleEndian: text.loadUnaligned(fromByteOffset: offset, as: UInt64.self))),
+            let high = fourBytes(UInt64(littleEndian: text.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+        else { return nil }
+        return UInt64(littleEndian: low | high << 32)
+    }
+
+    /// Eight hex digits, the first in the lowest byte of `x`, as four bytes, the first lowest; nil when a byte is
+    /// not `0`-`9` or `a`-`f`. Bytes below 0x80 plus a constant below 0x80 carry into their own top bit only.
+    @inline(__always) private static func fourBytes(_ x: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let top: UInt64 = 0x8080_8080_8080_8080
+        guard x & top == 0 else { return nil }
+        let atLeast0 = x &+ ones &* (0x80 - 0x30), above9 = x &+ ones &* (0x80 - 0x3A)
+        let atLeastA = x &+ ones &* (0x80 - 0x61), aboveF = x &+ ones &* (0x80 - 0x67)
+        let hex = (atLeast0 & ~above9) | (atLeastA & ~aboveF)
+        guard hex & top == top else { return nil }
+        // A digit's value: its low four bits, plus 9 for a letter (bit 6 set).
+        let nibbles = (x & (ones &* 0x0F)) &+ ((x >> 6) & ones) &* 9
+        // Pairs (first digit high): one byte in the low half of each 16-bit lane, then the four lanes packed.
+        let pairs = ((nibbles & 0x00FF_00FF_00FF_00FF) << 4) | ((nibbles >> 8) & 0x00FF_00FF_00FF_00FF)
+        let halves = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF
+        return (halves | (halves >> 16)) & 0xFFFF_FFFF
     }
 
     init?(hex: String) {
         var text = hex
         guard let digest = text.withUTF8({ LineDigest(hex: UnsafeRawBufferPointer($0)) }) else { return nil }
         self = digest
-    }
-
-    /// The value of a lower-case hex digit; sets `invalid` for any other byte.
-    @inline(__always) private static func nibble(_ c: UInt8, _ invalid: inout Bool) -> UInt8 {
-        let digit = c &- UInt8(ascii: "0"), letter = c &- UInt8(ascii: "a")
-        if digit < 10 { return digit }
-        if letter < 6 { return letter &+ 10 }
-        invalid = true
-        return 0
     }
 
     /// Lower-case hex, 64 digits.
