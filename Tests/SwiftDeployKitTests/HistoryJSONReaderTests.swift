@@ -154,6 +154,93 @@ import Testing
         }
     }
 
+    /// `members(ofRoot:)` finds all of `AuditLine`'s root keys in one pass: for every key of the set it answers
+    /// (node or `Uncertain`) exactly what `member(0, key)` answers, on lines with each key repeated, an un-asked key
+    /// repeated, a key written with an escape, keys of the same length and first byte, non-ASCII and empty keys,
+    /// and the keys in reverse order; and the decoded fields agree with JSONDecoder's.
+    @Test func theRootsKeysFoundInOnePassAnswerAsMemberDoes() {
+        let set = AuditLine.fastRootKeys
+        let names = set.keys.map { "\($0)" }
+        let values = names.map { name -> String in
+            switch name {
+            case "v", "seq": return "3"
+            case "prev": return "\"\(Self.prev)\""
+            case "sealed": return "[\"\(Self.prev)\"]"
+            case "actor": return "{\"user\":\"u\"}"
+            case "decision": return "{\"verdict\":\"deny\"}"
+            case "override": return "{\"reason\":\"r\"}"
+            case "details": return "{\"chaos\":1}"
+            default: return "\"x\""
+            }
+        }
+        let members = zip(names, values).map { "\"\($0)\":\($1)" }
+        var lines: [String] = [
+            "{\(members.joined(separator: ","))}", "{\(members.reversed().joined(separator: ","))}",
+            "{\(members.joined(separator: ",")),\"other\":1,\"other\":2}",
+            "{\(members.joined(separator: ",")),\"tame\":\"y\",\"evenT\":1,\"t\u{ef}me\":2,\"\":3,\"vv\":4}",
+            "{\"tame\":\"y\",\"\":3}", "{\"a\\\"b\":1,\(members.joined(separator: ","))}", "{}",
+        ]
+        for (i, member) in members.enumerated() {
+            lines.append("{\(members.joined(separator: ",")),\(member)}")  // key i repeated
+            lines.append(
+                "{\(members[..<i].joined(separator: ","))\(i > 0 ? "," : "")\"\\u00\(String(names[i].utf8.first!, radix: 16))\(names[i].dropFirst())\":1}"
+            )
+        }
+        func answer(_ body: () throws -> Int?) -> String {
+            do { return try body().map { "node \($0)" } ?? "absent" } catch { return "uncertain" }
+        }
+        let reader = HistoryJSONReader()
+        var seen: Set<String> = []
+        for line in lines {
+            let bytes = Array(line.utf8)
+            Self.expectAgreement(bytes)
+            let read: Bool? = bytes.withUnsafeBytes { raw in
+                try? reader.read(raw) { d in
+                    let found = d.members(ofRoot: set)
+                    for (j, key) in set.keys.enumerated() {
+                        let viaMember = answer { try d.member(0, key) }
+                        #expect(viaMember == answer { try found.node(j) }, "\(key) on \(line.debugDescription)")
+                        seen.insert(String(viaMember.prefix(4)))
+                    }
+                    return true
+                }
+            }
+            #expect(read == true, "the reader refused \(line.debugDescription)")
+        }
+        // The lines exercise every answer: a found key, an absent one and Uncertain.
+        #expect(seen == ["node", "abse", "unce"])
+    }
+
+    /// The string scan takes eight bytes at a time and jumps to the first that needs a look: each such byte (the
+    /// closing quote, an escape, a `\u` escape, a control byte, non-ASCII, invalid UTF-8, a torn end) at every
+    /// position of the first 18 bytes of a string, behind keys of every length mod 8 (every alignment), reads as
+    /// JSONDecoder reads it, and a valid string keeps its exact text on the fast path.
+    @Test func aByteThatNeedsALookAtEveryPositionOfAWord() {
+        let specials: [(bytes: [UInt8], text: String?)] = [
+            ([], ""), (Array("\\n".utf8), "\n"), (Array("\\\"".utf8), "\""), (Array("\\u00e9".utf8), "\u{e9}"),
+            ([0xC3, 0xA9], "\u{e9}"), ([0xE2, 0x82, 0xAC], "\u{20ac}"), ([0xF0, 0x9F, 0x9A, 0x80], "\u{1f680}"),
+            ([0x01], nil), ([0x1F], nil), ([0x7F], "\u{7f}"), ([0xFF], nil), ([0xC3], nil), (Array("\\x".utf8), nil),
+        ]
+        for pad in 0..<8 {
+            let key = String(repeating: "k", count: pad + 1)
+            for at in 0..<18 {
+                for (bytes, text) in specials {
+                    let head = String(repeating: "a", count: at)
+                    let tail = String(repeating: "b", count: (at * 7) % 11)
+                    let prefix = "{\"\(key)\":0,\"v\":1,\"seq\":2,\"prev\":\"\(Self.prev)\",\"message\":\"\(head)"
+                    let line = Array(prefix.utf8) + bytes + Array("\(tail)\",\"event\":\"gate\"}".utf8)
+                    Self.expectAgreement(line)
+                    // Torn: the line ends inside the string, right after the byte.
+                    Self.expectAgreement(Array(prefix.utf8) + bytes)
+                    guard let text else { continue }
+                    #expect(Self.fast(line), "the fast path refused \(String(decoding: line, as: UTF8.self))")
+                    let message = line.withUnsafeBytes { AuditLine.decode($0, reader: HistoryJSONReader())?.message }
+                    #expect(message == head + text + tail, "pad \(pad), at \(at), \(bytes)")
+                }
+            }
+        }
+    }
+
     @Test func mutatedLinesReadTheSame() throws {
         let seed = FuzzSeed.resolve(
             test: "HistoryJSONReaderTests.mutatedLinesReadTheSame",

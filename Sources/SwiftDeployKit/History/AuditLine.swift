@@ -134,21 +134,28 @@ extension AuditLine {
     }
 
     /// The same fields the `Decodable` initialiser reads, with the same leniency, from a parsed line.
+    /// The root keys the fast path reads, found in one pass (`members(ofRoot:)`), in the order `init` asks them.
+    static let fastRootKeys = HistoryJSONReader.Document.KeySet([
+        "v", "seq", "prev", "sealed", "time", "event", "commit", "actor", "outcome", "message", "mode_before",
+        "mode_after", "decision", "override", "details",
+    ])
+
     init(_ d: HistoryJSONReader.Document) throws {
-        v = try d.int(0, "v").value
-        seq = try d.int(0, "seq").value
-        prev = try d.chainPrev(0).value
-        sealed = try d.member(0, "sealed").flatMap { d.strings(at: $0).value }
-        time = try d.string(0, "time").value
-        event = try d.string(0, "event").value
-        commit = try d.string(0, "commit").value
-        actor = try d.member(0, "actor").flatMap { try HistoryActor.fast(d, $0) }
-        outcome = try d.string(0, "outcome").value
-        message = try d.string(0, "message").value
-        modeBefore = try d.string(0, "mode_before").value
-        modeAfter = try d.string(0, "mode_after").value
-        decision = try d.member(0, "decision").flatMap { try Decision(d, $0) }
-        override = try d.member(0, "override").flatMap { node -> Override? in
+        let root = d.members(ofRoot: Self.fastRootKeys)
+        v = try d.int(at: root.node(0)).value
+        seq = try d.int(at: root.node(1)).value
+        prev = try d.chainPrev(at: root.node(2)).value
+        sealed = try root.node(3).flatMap { d.strings(at: $0).value }
+        time = try d.string(at: root.node(4)).value
+        event = try d.string(at: root.node(5)).value
+        commit = try d.string(at: root.node(6)).value
+        actor = try root.node(7).flatMap { try HistoryActor.fast(d, $0) }
+        outcome = try d.string(at: root.node(8)).value
+        message = try d.string(at: root.node(9)).value
+        modeBefore = try d.string(at: root.node(10)).value
+        modeAfter = try d.string(at: root.node(11)).value
+        decision = try root.node(12).flatMap { try Decision(d, $0) }
+        override = try root.node(13).flatMap { node -> Override? in
             guard d.kind(node) == .object else { return nil }
             switch try d.string(node, "reason") {
             case .absent: return Override(reason: nil)
@@ -156,7 +163,7 @@ extension AuditLine {
             case .mismatch: return nil  // the synthesised initialiser throws: no override
             }
         }
-        details = try d.member(0, "details").flatMap { try Details(d, $0) }
+        details = try root.node(14).flatMap { try Details(d, $0) }
     }
 }
 

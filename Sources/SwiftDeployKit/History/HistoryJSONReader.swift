@@ -192,18 +192,22 @@ extension HistoryJSONReader {
             var escaped = false
             while j < count {
                 // Eight bytes at once while none of them needs a look: no quote, backslash, control byte or byte of
-                // a multi-byte UTF-8 sequence (the byte-wise steps below would pass each of them alone).
+                // a multi-byte UTF-8 sequence (the byte-wise steps below would pass each of them alone). Otherwise
+                // straight to the first byte that needs one: the lowest flagged byte is exact (a borrow only
+                // carries upward, out of a byte that is itself flagged), the bytes before it are plain ASCII.
                 if j + 8 <= count {
-                    let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+                    let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
                     let ones: UInt64 = 0x0101_0101_0101_0101
                     let high: UInt64 = 0x8080_8080_8080_8080
                     let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
                     let control = (w &- ones &* 0x20) & ~w
                     let zeroQuote = (quote &- ones) & ~quote, zeroBackslash = (backslash &- ones) & ~backslash
-                    if (control | zeroQuote | zeroBackslash | w) & high == 0 {
+                    let flagged = (control | zeroQuote | zeroBackslash | w) & high
+                    if flagged == 0 {
                         j += 8
                         continue
                     }
+                    j += flagged.trailingZeroBitCount >> 3
                 }
                 let c = base[j]
                 if c == UInt8(ascii: "\"") {
@@ -333,8 +337,78 @@ extension HistoryJSONReader {
             return found
         }
 
+        /// The keys `members(ofRoot:)` looks for at once: at most 16, no two alike.
+        struct KeySet {
+            let keys: [StaticString]
+            let lengths: [Int]
+            let firsts: [UInt8]
+
+            init(_ keys: [StaticString]) {
+                precondition(keys.count <= 16, "a KeySet holds at most 16 keys")
+                self.keys = keys
+                lengths = keys.map(\.utf8CodeUnitCount)
+                firsts = keys.map { $0.utf8CodeUnitCount > 0 ? $0.utf8Start[0] : 0 }
+                for (i, key) in keys.enumerated() {
+                    precondition(!keys[..<i].contains { "\($0)" == "\(key)" }, "KeySet: '\(key)' twice")
+                }
+            }
+        }
+
+        /// What `member(0, key)` answers for each key of a `KeySet`, found in one pass over the root's keys.
+        struct Members {
+            fileprivate var found = InlineArray<16, Int32>(repeating: -1)
+            fileprivate var repeated: UInt16 = 0
+            fileprivate var escaped = false
+
+            /// The value node of the `index`th key of the set, nil when absent; throws `Uncertain` exactly where
+            /// `member` throws (any root key written with escapes, this key repeated).
+            func node(_ index: Int) throws -> Int? {
+                if escaped || repeated & (1 << UInt16(index)) != 0 { throw Uncertain() }
+                let node = found[index]
+                return node < 0 ? nil : Int(node)
+            }
+        }
+
+        /// The root's members for all of `set` at once (`member(0, key)` asked once per key walks all the root's keys
+        /// each time: fifteen walks a line for `audit`); a key is compared only where length and first byte agree.
+        func members(ofRoot set: KeySet) -> Members {
+            var members = Members()
+            let count = set.keys.count
+            set.lengths.withUnsafeBufferPointer { lengths in
+                set.firsts.withUnsafeBufferPointer { firsts in
+                    set.keys.withUnsafeBufferPointer { keys in
+                        for k in rootKeys {
+                            let name = nodes[Int(k)]
+                            if name.flag {
+                                members.escaped = true
+                                return
+                            }
+                            let length = Int(name.end - name.start)
+                            let first = base[Int(name.start)]  // the closing quote for "": in the line
+                            for j in 0..<count where lengths[j] == length && firsts[j] == first {
+                                guard memcmp(base + Int(name.start), keys[j].utf8Start, length) == 0 else { continue }
+                                if members.found[j] >= 0 {
+                                    members.repeated |= 1 << UInt16(j)
+                                } else {
+                                    members.found[j] = k + 1
+                                }
+                                break
+                            }
+                        }
+                    }
+                }
+            }
+            return members
+        }
+
         func string(_ object: Int, _ key: StaticString) throws -> Field<String> {
             guard let node = try member(object, key) else { return .absent }
+            return string(at: node)
+        }
+
+        /// `string(at:)` of a node that may be absent.
+        func string(at node: Int?) -> Field<String> {
+            guard let node else { return .absent }
             return string(at: node)
         }
 
@@ -347,7 +421,12 @@ extension HistoryJSONReader {
         }
 
         func int(_ object: Int, _ key: StaticString) throws -> Field<Int> {
-            guard let node = try member(object, key) else { return .absent }
+            try int(at: member(object, key))
+        }
+
+        /// A plain integer at `node` (absent when nil), as `int(_:_:)` reads it.
+        func int(at node: Int?) throws -> Field<Int> {
+            guard let node else { return .absent }
             switch nodes[node].kind {
             case .null: return .absent
             case .number:
@@ -431,7 +510,12 @@ extension HistoryJSONReader {
         /// `prev` of `object` as `string(_:_:)` reads it, as the chain compares it: written as the history writes
         /// hashes, a digest read from the bytes (no string), else the text.
         func chainPrev(_ object: Int) throws -> Field<ChainPrev> {
-            guard let node = try member(object, "prev") else { return .absent }
+            try chainPrev(at: member(object, "prev"))
+        }
+
+        /// `prev` at `node` (absent when nil), as `chainPrev(_:)` reads it.
+        func chainPrev(at node: Int?) throws -> Field<ChainPrev> {
+            guard let node else { return .absent }
             let n = nodes[node]
             switch n.kind {
             case .null: return .absent
