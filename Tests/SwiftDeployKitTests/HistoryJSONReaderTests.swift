@@ -154,11 +154,13 @@ import Testing
         }
     }
 
-    /// `members(ofRoot:)` finds all of `AuditLine`'s root keys in one pass: for every key of the set it answers
-    /// (node or `Uncertain`) exactly what `member(0, key)` answers, on lines with each key repeated, an un-asked key
-    /// repeated, a key written with an escape, keys of the same length and first byte, non-ASCII and empty keys,
-    /// and the keys in reverse order; and the decoded fields agree with JSONDecoder's.
-    @Test func theRootsKeysFoundInOnePassAnswerAsMemberDoes() {
+    /// `members(of:_:)` finds the keys `AuditLine` asks of an object (the root's, `decision`'s, `details`' and a
+    /// metrics holder's) in one pass: for every node of the line (objects, arrays, strings) and every key of each set
+    /// it answers (node, absent or `Uncertain`) exactly what `member(node, key)` answers, on lines with each key
+    /// repeated, an un-asked key repeated, a key written with an escape, keys of the same length and first byte,
+    /// non-ASCII and empty keys, and the keys in reverse order, at the root and nested; and the decoded fields agree
+    /// with JSONDecoder's.
+    @Test func anObjectsKeysFoundInOnePassAnswerAsMemberDoes() {
         let set = AuditLine.fastRootKeys
         let names = set.keys.map { "\($0)" }
         let values = names.map { name -> String in
@@ -179,6 +181,12 @@ import Testing
             "{\(members.joined(separator: ",")),\"other\":1,\"other\":2}",
             "{\(members.joined(separator: ",")),\"tame\":\"y\",\"evenT\":1,\"t\u{ef}me\":2,\"\":3,\"vv\":4}",
             "{\"tame\":\"y\",\"\":3}", "{\"a\\\"b\":1,\(members.joined(separator: ","))}", "{}",
+            "{\"v\":1,\"details\":{\"phase\":\"step\",\"step\":2,\"step\":3,\"chaos\":{\"p99\":1},\"metrics\":{\"p99\":2}}}",
+            "{\"v\":1,\"details\":{\"metrics\":{\"error_rate\":0.5,\"errorRate\":1,\"errorRate\":2},\"p99Ms\":4,\"p99_ms\":5}}",
+            "{\"v\":1,\"details\":{\"metrics\":{\"error_rat\\u0065\":0.5},\"p99\":3,\"weight\":\"w\",\"versioN\":1}}",
+            "{\"v\":1,\"decision\":{\"verdict\":\"deny\",\"input\":{\"metrics\":[1],\"p99\":7,\"p99\":8},\"domain\":\"d\u{e9}\"}}",
+            "{\"v\":1,\"decision\":{\"input\":{\"\u{e9}rror_rate\":1,\"\":2,\"error_ratio\":3},\"reasons\":[\"a\"],\"engine\":\"e\"}}",
+            "{\"v\":1,\"decision\":{\"\\u0069nput\":{},\"verdict\":\"allow\"}}",
         ]
         for (i, member) in members.enumerated() {
             lines.append("{\(members.joined(separator: ",")),\(member)}")  // key i repeated
@@ -186,6 +194,9 @@ import Testing
                 "{\(members[..<i].joined(separator: ","))\(i > 0 ? "," : "")\"\\u00\(String(names[i].utf8.first!, radix: 16))\(names[i].dropFirst())\":1}"
             )
         }
+        let sets = [
+            set, AuditLine.Decision.fastKeys, AuditLine.Details.fastKeys, AuditLine.MetricsHolder.fastKeys,
+        ]
         func answer(_ body: () throws -> Int?) -> String {
             do { return try body().map { "node \($0)" } ?? "absent" } catch { return "uncertain" }
         }
@@ -196,11 +207,17 @@ import Testing
             Self.expectAgreement(bytes)
             let read: Bool? = bytes.withUnsafeBytes { raw in
                 try? reader.read(raw) { d in
-                    let found = d.members(ofRoot: set)
-                    for (j, key) in set.keys.enumerated() {
-                        let viaMember = answer { try d.member(0, key) }
-                        #expect(viaMember == answer { try found.node(j) }, "\(key) on \(line.debugDescription)")
-                        seen.insert(String(viaMember.prefix(4)))
+                    for node in 0..<d.nodes.count {
+                        for set in sets {
+                            let found = d.members(of: node, set)
+                            for (j, key) in set.keys.enumerated() {
+                                let viaMember = answer { try d.member(node, key) }
+                                #expect(
+                                    viaMember == answer { try found.node(j) },
+                                    "\(key) of node \(node) on \(line.debugDescription)")
+                                seen.insert(String(viaMember.prefix(4)))
+                            }
+                        }
                     }
                     return true
                 }

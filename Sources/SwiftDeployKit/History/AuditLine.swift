@@ -134,14 +134,14 @@ extension AuditLine {
     }
 
     /// The same fields the `Decodable` initialiser reads, with the same leniency, from a parsed line.
-    /// The root keys the fast path reads, found in one pass (`members(ofRoot:)`), in the order `init` asks them.
+    /// The root keys the fast path reads, found in one pass (`members(of:_:)`), in the order `init` asks them.
     static let fastRootKeys = HistoryJSONReader.Document.KeySet([
         "v", "seq", "prev", "sealed", "time", "event", "commit", "actor", "outcome", "message", "mode_before",
         "mode_after", "decision", "override", "details",
     ])
 
     init(_ d: HistoryJSONReader.Document) throws {
-        let root = d.members(ofRoot: Self.fastRootKeys)
+        let root = d.members(of: 0, Self.fastRootKeys)
         v = try d.int(at: root.node(0)).value
         seq = try d.int(at: root.node(1)).value
         prev = try d.chainPrev(at: root.node(2)).value
@@ -168,24 +168,33 @@ extension AuditLine {
 }
 
 extension AuditLine.Decision {
+    static let fastKeys = HistoryJSONReader.Document.KeySet(["domain", "verdict", "reasons", "engine", "input"])
+
     init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
         guard d.kind(node) == .object else { return nil }
-        domain = try d.string(node, "domain").value
-        verdict = try d.string(node, "verdict").value
-        reasons = try d.member(node, "reasons").flatMap { d.strings(at: $0).value }
-        engine = try d.string(node, "engine").value
-        input = try d.member(node, "input").flatMap { try AuditLine.MetricsHolder(d, $0) }
+        let found = d.members(of: node, Self.fastKeys)
+        domain = try d.string(at: found.node(0)).value
+        verdict = try d.string(at: found.node(1)).value
+        reasons = try found.node(2).flatMap { d.strings(at: $0).value }
+        engine = try d.string(at: found.node(3)).value
+        input = try found.node(4).flatMap { try AuditLine.MetricsHolder(d, $0) }
     }
 }
 
 extension AuditLine.Details {
+    /// The keys of `RolloutFields` (0-5) and `chaos` (6), in the order they are asked.
+    static let fastKeys = HistoryJSONReader.Document.KeySet([
+        "phase", "rollout_id", "step", "weight", "image", "version", "chaos",
+    ])
+
     init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
         guard d.kind(node) == .object else { return nil }
         metrics = try AuditLine.MetricsHolder(d, node)
-        rollout = try AuditLine.RolloutFields(d, node)
+        let found = d.members(of: node, Self.fastKeys)
+        rollout = try AuditLine.RolloutFields(d, found)
         // decodeIfPresent reads null as absent; any other value is a JSONValue (or Uncertain: JSONDecoder decides).
         // (`JSONValue` is ExpressibleByNilLiteral: spell out the absent value.)
-        if let chaosNode = try d.member(node, "chaos"), d.kind(chaosNode) != .null {
+        if let chaosNode = try found.node(6), d.kind(chaosNode) != .null {
             chaos = try d.jsonValue(at: chaosNode)
         } else {
             chaos = Optional<JSONValue>.none
@@ -196,31 +205,38 @@ extension AuditLine.Details {
 extension AuditLine.MetricsHolder {
     init?(_ d: HistoryJSONReader.Document, _ node: Int) throws {
         guard d.kind(node) == .object else { return nil }
-        func number(_ keys: [StaticString], in object: Int) throws -> Double? {
-            for key in keys { if let v = try d.double(object, key).value { return v } }
+        /// The first of `keys` (indices into `fastKeys`, in order) with a number, as `double(object, key)` asks.
+        func number(_ keys: Range<Int>, in found: HistoryJSONReader.Document.Members) throws -> Double? {
+            for key in keys { if let v = try d.double(at: found.node(key)).value { return v } }
             return nil
         }
-        if let nested = try d.member(node, "metrics"), d.kind(nested) == .object {
-            errorRate = try number(Self.fastErrorRateKeys, in: nested)
-            p99 = try number(Self.fastP99Keys, in: nested)
+        let found = d.members(of: node, Self.fastKeys)
+        if let nested = try found.node(0), d.kind(nested) == .object {
+            let inner = d.members(of: nested, Self.fastKeys)
+            errorRate = try number(Self.fastErrorRate, in: inner)
+            p99 = try number(Self.fastP99, in: inner)
         }
-        if errorRate == nil { errorRate = try number(Self.fastErrorRateKeys, in: node) }
-        if p99 == nil { p99 = try number(Self.fastP99Keys, in: node) }
+        if errorRate == nil { errorRate = try number(Self.fastErrorRate, in: found) }
+        if p99 == nil { p99 = try number(Self.fastP99, in: found) }
     }
 
-    // The same keys, in the same order, as `errorRateKeys` and `p99Keys`.
-    static let fastErrorRateKeys: [StaticString] = ["error_rate", "errorRate", "error_ratio"]
-    static let fastP99Keys: [StaticString] = ["p99_ms", "p99", "latency_p99_ms", "p99_latency_ms", "p99Ms"]
+    // `metrics`, then the same keys, in the same order, as `errorRateKeys` and `p99Keys`.
+    static let fastKeys = HistoryJSONReader.Document.KeySet([
+        "metrics", "error_rate", "errorRate", "error_ratio", "p99_ms", "p99", "latency_p99_ms", "p99_latency_ms",
+        "p99Ms",
+    ])
+    static let fastErrorRate = 1..<4
+    static let fastP99 = 4..<9
 }
 
 extension AuditLine.RolloutFields {
-    init(_ d: HistoryJSONReader.Document, _ node: Int) throws {
-        phase = try d.string(node, "phase").value
-        rolloutID = try d.string(node, "rollout_id").value
-        step = try d.int(node, "step").value
-        weight = try d.int(node, "weight").value
-        image = try d.string(node, "image").value
-        version = try d.string(node, "version").value
+    init(_ d: HistoryJSONReader.Document, _ found: HistoryJSONReader.Document.Members) throws {
+        phase = try d.string(at: found.node(0)).value
+        rolloutID = try d.string(at: found.node(1)).value
+        step = try d.int(at: found.node(2)).value
+        weight = try d.int(at: found.node(3)).value
+        image = try d.string(at: found.node(4)).value
+        version = try d.string(at: found.node(5)).value
     }
 }
 

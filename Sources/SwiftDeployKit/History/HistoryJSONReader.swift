@@ -337,7 +337,7 @@ extension HistoryJSONReader {
             return found
         }
 
-        /// The keys `members(ofRoot:)` looks for at once: at most 16, no two alike.
+        /// The keys `members(of:_:)` looks for at once: at most 16, no two alike.
         struct KeySet {
             let keys: [StaticString]
             let lengths: [Int]
@@ -354,7 +354,7 @@ extension HistoryJSONReader {
             }
         }
 
-        /// What `member(0, key)` answers for each key of a `KeySet`, found in one pass over the root's keys.
+        /// What `member(object, key)` answers for each key of a `KeySet`, found in one pass over the object's keys.
         struct Members {
             fileprivate var found = InlineArray<16, Int32>(repeating: -1)
             fileprivate var repeated: UInt16 = 0
@@ -369,19 +369,22 @@ extension HistoryJSONReader {
             }
         }
 
-        /// The root's members for all of `set` at once (`member(0, key)` asked once per key walks all the root's keys
-        /// each time: fifteen walks a line for `audit`); a key is compared only where length and first byte agree.
-        func members(ofRoot set: KeySet) -> Members {
+        /// The members of `object` for all of `set` at once (`member(object, key)` asked once per key walks all the
+        /// object's keys each time: fifteen walks a line at the root for `audit`, up to sixteen in `details`); a key
+        /// is compared only where length and first byte agree. Not an object: every key absent, as `member`.
+        func members(of object: Int, _ set: KeySet) -> Members {
             var members = Members()
+            guard nodes[object].kind == .object else { return members }
             let count = set.keys.count
             set.lengths.withUnsafeBufferPointer { lengths in
                 set.firsts.withUnsafeBufferPointer { firsts in
                     set.keys.withUnsafeBufferPointer { keys in
-                        for k in rootKeys {
-                            let name = nodes[Int(k)]
+                        /// Takes key node `k`; false once a key written with escapes makes every answer Uncertain.
+                        func look(_ k: Int) -> Bool {
+                            let name = nodes[k]
                             if name.flag {
                                 members.escaped = true
-                                return
+                                return false
                             }
                             let length = Int(name.end - name.start)
                             let first = base[Int(name.start)]  // the closing quote for "": in the line
@@ -390,15 +393,36 @@ extension HistoryJSONReader {
                                 if members.found[j] >= 0 {
                                     members.repeated |= 1 << UInt16(j)
                                 } else {
-                                    members.found[j] = k + 1
+                                    members.found[j] = Int32(k + 1)
                                 }
                                 break
+                            }
+                            return true
+                        }
+                        if object == 0 {
+                            for k in rootKeys where !look(Int(k)) { return }
+                        } else {
+                            var k = object + 1
+                            let end = Int(nodes[object].next)
+                            while k < end {
+                                guard look(k) else { return }
+                                k = Int(nodes[k + 1].next)
                             }
                         }
                     }
                 }
             }
             return members
+        }
+
+        /// `double(object, key)` of a node that may be absent.
+        func double(at node: Int?) throws -> Field<Double> {
+            guard let node else { return .absent }
+            switch nodes[node].kind {
+            case .null: return .absent
+            case .number: return .value(try number(node))
+            default: return .mismatch
+            }
         }
 
         func string(_ object: Int, _ key: StaticString) throws -> Field<String> {
