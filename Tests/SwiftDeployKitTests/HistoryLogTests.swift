@@ -129,7 +129,7 @@ struct HistoryLogTests {
         try dir.write("x", to: "file")
         func git(_ args: [String]) async throws -> String {
             let git = try #require(
-                GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
+                ProcessRunner.locate("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
             let result = try await ExternalTool.capture(
                 [
                     git.path, "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
