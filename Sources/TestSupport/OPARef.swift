@@ -82,18 +82,3 @@ public enum OPARef {
         }
     }
 }
-
-extension Process {
-    /// Ends a process this test started: SIGTERM, then SIGKILL after `grace` seconds (the Go runtime inside
-    /// opa-ref may swallow SIGTERM). Polls instead of `waitUntilExit`, which spins a CPU on Linux.
-    public func stop(grace: Double) {
-        guard isRunning else { return }
-        let pid = processIdentifier
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while isRunning, Date() < deadline { usleep(20_000) }
-        if isRunning { kill(pid, SIGKILL) }
-        let hardDeadline = Date().addingTimeInterval(5)
-        while isRunning, Date() < hardDeadline { usleep(20_000) }
-    }
-}
