@@ -230,13 +230,15 @@ public final class SwarmCluster: @unchecked Sendable {
         let docker = SwarmCluster.path(of: "docker") ?? "/usr/bin/docker"
         let archive = directory.appendingPathComponent("image.tar")
         defer { try? FileManager.default.removeItem(at: archive) }
-        let save = try ExternalTool.capture([docker, "save", "-o", archive.path, image])
+        let save = try ExternalTool.captureBlocking([docker, "save", "-o", archive.path, image])
         let load =
-            save.status == 0 ? try ExternalTool.capture([docker, "-H", workerHost, "load", "-q", "-i", archive.path]) : nil
+            save.status == 0
+            ? try ExternalTool.captureBlocking([docker, "-H", workerHost, "load", "-q", "-i", archive.path]) : nil
         guard save.status == 0, let load, load.status == 0 else {
             let loaded =
-                load.map {
-                    "docker load exited \($0.status) (\(($0.stdout + $0.stderr).trimmingCharacters(in: .whitespacesAndNewlines)))"
+                load.map { load in
+                    let output = (load.stdout + load.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+                    return "docker load exited \(load.status) (\(output))"
                 } ?? "docker load did not run"
             throw SwarmClusterError.step(
                 "copy the image \(image) to the worker",

@@ -51,6 +51,7 @@ import Testing
             let runner: RunningProcess? = nil
             let other = BackgroundProcess.self
             """, to: "D/Fine.swift")
-        #expect(try Self.filesUsingProcess(under: dir.url) == ["A/Call.swift", "B/Qualified.swift", "C/Parameter.swift"])
+        #expect(
+            try Self.filesUsingProcess(under: dir.url) == ["A/Call.swift", "B/Qualified.swift", "C/Parameter.swift"])
     }
 }
