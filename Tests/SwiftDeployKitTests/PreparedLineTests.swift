@@ -147,7 +147,7 @@ struct PreparedLineTests {
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             verifier.consume(
-                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                line: number, hash: Digest.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
                 sealed: fields?.sealed, terminated: terminated)
         }
         verifier.finish()
@@ -171,7 +171,7 @@ struct PreparedLineTests {
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             verifier.consume(
-                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                line: number, hash: Digest.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
                 sealed: fields?.sealed, terminated: terminated)
         }
         verifier.finish()
@@ -194,7 +194,7 @@ struct PreparedLineTests {
             let line =
                 "{\"v\":1,\"seq\":\(n),\"prev\":\"\(prev)\",\"event\":\"status\",\"outcome\":\"ok\",\"message\":\"\(pad)\"}"
             chained.append(line)
-            prev = HistoryLog.sha256Hex(of: Data(line.utf8))
+            prev = Digest.sha256Hex(of: Data(line.utf8))
         }
         try Data((chained.joined(separator: "\n") + "\n").utf8).write(to: url)
         let lines = try historyLines(url)

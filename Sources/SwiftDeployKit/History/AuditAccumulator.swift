@@ -114,7 +114,7 @@ final class AuditAccumulator {
     }
 
     static func prepare(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader) -> PreparedLine {
-        PreparedLine(hash: HistoryLog.sha256Hex(of: bytes), line: AuditLine.decode(bytes, reader: reader))
+        PreparedLine(hash: Digest.sha256Hex(of: bytes), line: AuditLine.decode(bytes, reader: reader))
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {

@@ -97,7 +97,7 @@ public enum AuditReport {
         try HistoryLineReader.forEachPreparedLine(in: history, overlap: false, makeContext: { HistoryJSONReader() }) {
             reader, bytes, terminated in
             (
-                hash: HistoryLog.sha256Hex(of: bytes),
+                hash: Digest.sha256Hex(of: bytes),
                 fields: terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             )
         } consume: { line, number, terminated in
