@@ -10,7 +10,7 @@ import FoundationNetworking
 
 /// Runs the built `swiftdeploy-api` executable on a loopback port and talks to it over
 /// real TCP, the way Compose and Prometheus will.
-@Suite(.serialized) struct BuiltBinaryTests {
+@Suite struct BuiltBinaryTests {
     /// The product sits beside the test runner in the build directory.
     static var binary: URL {
         if let override = ProcessInfo.processInfo.environment["SWIFTDEPLOY_API_BINARY"] {

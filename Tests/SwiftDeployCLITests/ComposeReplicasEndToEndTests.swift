@@ -9,7 +9,12 @@ import Testing
 /// (`.requires(.docker)`).
 /// On the shared engine run under the shared lock: `flock -s <docker.lock> swift test --filter
 /// ComposeReplicasEndToEndTests`.
-@Suite("Compose replicas end to end", .serialized, .requires(.docker))
+@Suite(
+    "Compose replicas end to end",
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
 struct ComposeReplicasEndToEndTests {
     /// The e2e project with `services.replicas: <n>`.
     static func project(replicas: Int) throws -> EndToEndTests.Project {

@@ -14,7 +14,11 @@ import FoundationNetworking
 /// next command reports the interruption on the console and records it, and a following promote works.
 /// The kill points come from the test hook `SWIFTDEPLOY_TEST_PAUSE_AT` (docs/lifecycle.md).
 /// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1`, and always under `CI=true` (where a missing engine fails it).
-@Suite(.serialized, .requires(.docker))
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
 struct CrashTests {
     typealias Project = EndToEndTests.Project
     typealias Started = LockProcessTests.Started

@@ -7,7 +7,11 @@ import Testing
 /// repository's images, then again (it must be harmless), then `--teardown`. The machine is already bootstrapped
 /// (`SWIFTDEPLOY_SKIP_BOOTSTRAP=1`) and the binary is the one this build made (`SWIFTDEPLOY_BIN`): the release build
 /// of step 2 is what `scripts/build-images` and CI already do.
-@Suite(.serialized, .requires(.docker), .requires(.swiftdeployBinary))
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker), .requires(.swiftdeployBinary))
 struct DemoScriptTests {
     private static let script = RepositoryPaths.root.appendingPathComponent("scripts/demo").path
 

@@ -12,7 +12,12 @@ import FoundationNetworking
 /// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test starts the engine, builds the images and sets it), and always
 /// under `CI=true`, where a missing engine fails it; otherwise it shows as skipped with the reason.
 /// Every test uses its own project name and free ports, and always tears down.
-@Suite(.serialized, .requires(.docker)) struct EndToEndTests {
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
+struct EndToEndTests {
     /// A throwaway project directory with a manifest from Tests/Fixtures/e2e.
     struct Project {
         let dir: TemporaryDirectory

@@ -5,7 +5,7 @@ import Testing
 
 /// `swiftdeploy gate` against the real demo service (`swiftdeploy-api`) on loopback: its own swift-prometheus
 /// exposition, real traffic, and its chaos endpoint turning on errors.
-@Suite(.serialized) struct GateDemoServiceTests {
+@Suite struct GateDemoServiceTests {
     /// Sends GET / to the service from a background thread until stopped (bounded to 20 s and 5,000 requests).
     final class Traffic: @unchecked Sendable {
         private let lock = NSLock()

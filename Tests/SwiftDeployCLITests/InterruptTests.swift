@@ -8,7 +8,11 @@ import Testing
 /// health check that never passes and while one of its `docker` children runs: it exits 130, no program it started
 /// is left running, the history's chain verifies and records the interruption (the deploy's intent closed by an
 /// `interrupted` record naming the signal), the lock is free, and the next command finds nothing left open.
-@Suite(.serialized, .requires(.docker))
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
 struct InterruptTests {
     typealias Project = EndToEndTests.Project
 

@@ -8,7 +8,7 @@ import Testing
 /// checkouts of one project, and a holder killed with SIGKILL. The commands pause holding the lock
 /// through the test hook `SWIFTDEPLOY_TEST_PAUSE_AT=lock-acquired`; the daemon is a dead socket, so
 /// nothing here needs Docker.
-@Suite(.serialized) struct LockProcessTests {
+@Suite struct LockProcessTests {
     static func manifest(project: String) -> String {
         """
         project: \(project)

@@ -4,7 +4,7 @@ import Testing
 
 /// The generated nginx.conf, served by real nginx in the sample's nginx image on
 /// a real Docker network with no app behind it.
-@Suite("Generated nginx.conf in a real nginx container", .serialized)
+@Suite("Generated nginx.conf in a real nginx container")
 struct NginxContainerTests {
     private static let image = "swiftdeploy/nginx:bookworm"
 

@@ -110,7 +110,11 @@ final class BackgroundCLI: @unchecked Sendable {
 /// `swiftdeploy rollout` on a real Docker engine with the repository's images (issue 11, "Done when" 1-5).
 /// The candidate is the same api image under another tag; its version comes from --version (APP_VERSION).
 /// Runs with SWIFTDEPLOY_DOCKER_TESTS=1, and always under CI=true (where a missing engine fails it).
-@Suite(.serialized, .requires(.docker))
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
 struct RolloutEndToEndTests {
     static let candidate = "swiftdeploy/api:0.2.0-rollout"
 

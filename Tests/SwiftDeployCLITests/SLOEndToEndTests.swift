@@ -15,7 +15,12 @@ import FoundationNetworking
 /// The long windows need days of data; here every window (5m … 30d) is evaluated on the data present: Prometheus
 /// scrapes every second, so within a minute every recording rule has a value, and 100% errors for some seconds
 /// after a healthy minute push the 1h ratio (all the data there is) far above 14.4 × 0.005.
-@Suite(.serialized, .requires(.docker)) struct SLOEndToEndTests {
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
+struct SLOEndToEndTests {
     @Test func gateSLOOnTheGeneratedPrometheus() async throws {
         let project = try EndToEndTests.Project()
         defer { project.destroy() }

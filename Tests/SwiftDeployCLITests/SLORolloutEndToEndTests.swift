@@ -7,7 +7,11 @@ import Testing
 /// Issue 14 with issue 11 on a real Docker engine: during a `swiftdeploy rollout` the stack's Prometheus scrapes both
 /// sides, each with its `variant` label (found through Docker's DNS, no reload), and `rollout start` asks the slo
 /// policy as well as the infrastructure one.
-@Suite(.serialized, .requires(.docker))
+@Suite(
+    // serialized: the host's CPU and load, which every deploy's infrastructure gate reads: two deploys of this suite
+    // at once on two cores starve the tests' traffic and the gate denies for load (scripts/test-groups runs one
+    // deploy per process)
+    .serialized, .requires(.docker))
 struct SLORolloutEndToEndTests {
     @Test func bothSidesAreScrapedWithTheirVariantAndRolloutStartAsksSLO() async throws {
         let tag = try await SystemCommandRunner().run(

@@ -8,7 +8,11 @@ import Testing
 /// The setup makes the engine a Swarm manager (`docker swarm init --advertise-addr 127.0.0.1`) when it is not one
 /// and leaves the swarm afterwards, only if it initialised it. Under `CI=true` a missing engine fails the tests.
 /// On a shared engine wrap the run in the swarm lock: `flock <lock> swift test --filter SwarmEndToEndTests`.
-@Suite("Swarm end to end", .serialized)
+@Suite(
+    "Swarm end to end",
+    // serialized: the engine's swarm membership: SwarmTestEnvironment.begin() inits the swarm and end() leaves it
+    // when its test made it, under a test of the suite still deploying its stack
+    .serialized)
 struct SwarmEndToEndTests {
     typealias Project = SwarmProject
 

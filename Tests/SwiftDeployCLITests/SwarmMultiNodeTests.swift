@@ -11,6 +11,8 @@ import Testing
 /// the worker down and where the replicas went. Everything is removed afterwards (the stack, both engines' swarm,
 /// the second engine, the namespace and links). Run under the swarm lock on a shared engine.
 @Suite(
+    // serialized: the engine's swarm and the second engine SwarmCluster starts: one cluster at a time (its start
+    // makes this engine the manager and sweeps what a crashed run left, its end leaves the swarm)
     .serialized,
     .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
 struct SwarmMultiNodeTests {

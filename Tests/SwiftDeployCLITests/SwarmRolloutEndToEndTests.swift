@@ -9,7 +9,11 @@ import Testing
 /// The candidate is the api image under another tag, its version from --version (APP_VERSION).
 /// Each test makes the engine a Swarm manager only when it is in no swarm and leaves it afterwards. On a shared
 /// engine run it under the exclusive engine lock and the swarm lock (see the README's Development section).
-@Suite("Swarm rollout end to end", .serialized)
+@Suite(
+    "Swarm rollout end to end",
+    // serialized: the engine's swarm membership: SwarmTestEnvironment.begin() inits the swarm and end() leaves it
+    // when its test made it, under a test of the suite still deploying its stack
+    .serialized)
 struct SwarmRolloutEndToEndTests {
     /// The candidate's tag, this test process's own: scripts/run-tests runs the suite's tests in several processes at
     /// once, and each test removes the tag when it ends (one process's removal must not pull the image from under a

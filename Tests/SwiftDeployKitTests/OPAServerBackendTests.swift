@@ -6,7 +6,7 @@ import Testing
 
 /// The OPA backend against OPA's own evaluator behind its Data API (`opa-ref serve`), and against a loopback
 /// server for the failure modes a real OPA server produces (HTTP errors, malformed answers).
-@Suite(.serialized, .requires(.opaRef)) struct OPAServerBackendTests {
+@Suite(.requires(.opaRef)) struct OPAServerBackendTests {
     static let input: JSONValue = [
         "metrics": [
             "requests": 200, "errors": 10, "error_rate": 0.05, "error_rate_percent": 5,

@@ -9,7 +9,7 @@ import Yams
 /// loopback (the admin listener's `/canary/metrics` and `/stable/metrics`), the repository's policies and
 /// thresholds judged by the embedded engine, and the history on disk. The same workflow on a real Docker engine,
 /// nginx and demo service is `RolloutEndToEndTests`.
-@Suite(.serialized) struct RolloutWorkflowTests {
+@Suite struct RolloutWorkflowTests {
     /// Both sides' metrics as the demo service would expose them; every scrape adds that side's traffic first.
     final class Sides: @unchecked Sendable {
         private let lock = NSLock()

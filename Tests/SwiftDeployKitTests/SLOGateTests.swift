@@ -7,7 +7,7 @@ import Testing
 /// The `slo` policy domain end to end in the library: evidence from a Prometheus HTTP API (a loopback stand-in
 /// answering the recorded series, and a real Prometheus loaded with the generated rules) and from the history,
 /// judged by the repository's policies/slo.rego with the embedded engine.
-@Suite(.serialized) struct SLOGateTests {
+@Suite struct SLOGateTests {
     /// A project directory with a manifest (slo block, the repository's policies and thresholds) and a history.
     struct Project {
         let dir: TemporaryDirectory

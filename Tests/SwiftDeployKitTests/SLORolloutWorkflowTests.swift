@@ -8,7 +8,7 @@ import Testing
 /// a burning or spent budget, or no usable Prometheus, starts nothing; `--override` is audited before the intent,
 /// which keeps the slo decision. Over the rollout rig (in-memory engine, real HTTP for both sides' metrics, the
 /// history on disk); with a real engine and Prometheus: `SLORolloutEndToEndTests`.
-@Suite(.serialized) struct SLORolloutWorkflowTests {
+@Suite struct SLORolloutWorkflowTests {
     typealias Rig = RolloutWorkflowTests.Rig
 
     static let slo = """

@@ -11,6 +11,8 @@ import Glibc
 /// survives a tear-down, a start that fails half-way, or an owner that died.
 /// Run under the swarm lock (one swarm test at a time on the shared engine).
 @Suite(
+    // serialized: the engine's swarm and the second engine SwarmCluster starts: one cluster at a time (its start
+    // makes this engine the manager and sweeps what a crashed run left, its end leaves the swarm)
     .serialized,
     .enabled(if: SwarmCluster.enabled, "needs a Docker engine, root, ip and nsenter (see SwarmCluster.enabled)"))
 struct SwarmClusterTests {

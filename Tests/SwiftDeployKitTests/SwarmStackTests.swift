@@ -400,7 +400,11 @@ struct SwarmStackTests {
 /// `docker stack deploy` on a one-node swarm: the file is accepted with no key ignored, the services get what the
 /// manifest says, nginx answers on the public port and reaches the replicas, and the admin listener is published
 /// nowhere but answers through `docker exec`. Leaves the swarm if it initialised it.
-@Suite("Swarm: docker stack deploy accepts docker-stack.yml", .serialized)
+@Suite(
+    "Swarm: docker stack deploy accepts docker-stack.yml",
+    // serialized: the engine's swarm membership: SwarmTestEnvironment.begin() inits the swarm and end() leaves it
+    // when its test made it, under a test of the suite still deploying its stack
+    .serialized)
 struct SwarmStackDeployTests {
     @Test(.requires(.docker))
     func stackDeployAcceptsTheFileWithNothingIgnored() throws {

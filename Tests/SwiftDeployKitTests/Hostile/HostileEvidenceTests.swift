@@ -62,7 +62,7 @@ struct ScrapeDefect: Sendable, CustomTestStringConvertible {
 }
 
 /// Evidence is sane or the answer is inconclusive, from both sources through one sanity check.
-@Suite("Hostile input: evidence defects", .serialized)
+@Suite("Hostile input: evidence defects")
 struct HostileEvidenceTests {
     static func decide(_ project: GateProject, source: MetricsSource) async throws -> PolicyDecision {
         let gate = PolicyEvaluator(
