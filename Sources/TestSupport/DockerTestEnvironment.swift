@@ -11,11 +11,24 @@ public enum DockerTestEnvironment {
         try ExternalTool.runBlocking("/usr/bin/env", ["docker"] + arguments)
     }
 
-    /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
-    /// Never the same as a port another test of this process holds (`LoopbackPort`). Throws (naming why) when no
-    /// loopback port can be bound, rather than handing out a port nobody chose.
+    /// A TCP port a manifest names (`validate` checks it is free): the kernel's choice (bind to port 0), released at
+    /// once. Never the same as a port another test of this process holds (`LoopbackPort`). Throws (naming why) when no
+    /// loopback port can be bound, rather than handing out a port nobody chose. Several ports of one project:
+    /// `LoopbackPort.forServers`; a container a test runs itself: `publishedPort`.
     public static func freePort() throws -> Int {
         try LoopbackPort.forServer()
+    }
+
+    /// The loopback port Docker chose for `container`'s `containerPort` published as `127.0.0.1::<containerPort>`
+    /// (`docker port`), for a container run by a test itself: Docker binds the port, nothing is reserved and released.
+    public static func publishedPort(container: String, containerPort: Int) throws -> Int {
+        let result = try docker(["port", container, "\(containerPort)/tcp"])
+        for line in result.output.split(separator: "\n") where line.hasPrefix("127.0.0.1:") {
+            if let port = Int(line.dropFirst("127.0.0.1:".count).prefix(while: \.isNumber)) { return port }
+        }
+        throw LoopbackPortError(
+            step: "docker port \(container) \(containerPort)/tcp (no 127.0.0.1 mapping: \(result.output))", code: ENOENT
+        )
     }
 }
 

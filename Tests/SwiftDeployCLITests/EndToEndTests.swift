@@ -24,13 +24,19 @@ struct EndToEndTests {
         let name: String
         let publicPort: Int
         let adminPort: Int
+        /// Ports for more published services (Prometheus, Alertmanager), distinct from the project's two.
+        let sparePorts: [Int]
         var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
 
-        init(appImage: String = "swiftdeploy/api:0.1.0", healthPath: String = "/healthz") throws {
+        /// The manifest names its published ports, so they are reserved together here (distinct) and released for
+        /// Compose to bind at the deploy (`LoopbackPort.forServers`).
+        init(appImage: String = "swiftdeploy/api:0.1.0", healthPath: String = "/healthz", sparePorts: Int = 0) throws {
             dir = try TemporaryDirectory(prefix: "e2e")
             name = "sde2e" + String(UUID().uuidString.lowercased().prefix(8))
-            publicPort = try EndToEndTests.freePort()
-            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
+            let ports = try LoopbackPort.forServers(2 + sparePorts)
+            publicPort = ports[0]
+            adminPort = ports[1]
+            self.sparePorts = Array(ports.dropFirst(2))
             var text = try String(
                 contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"),
                 encoding: .utf8)
@@ -88,15 +94,6 @@ struct EndToEndTests {
             _ = try? ExternalTool.runBlocking("/bin/sh", ["-c", down], timeout: 120)
             dir.remove()
         }
-    }
-
-    /// A port for Docker to publish (`LoopbackPort`: the kernel's choice, released for Docker to bind).
-    static func freePort(excluding: [Int] = []) throws -> Int {
-        for _ in 0..<20 {
-            let port = try LoopbackPort.forServer()
-            if !excluding.contains(port) { return port }
-        }
-        throw RuntimeError.portTaken(port: 0, detail: "no free loopback port found")
     }
 
     /// Listens on 0.0.0.0:`port` until closed (the "port already taken" case).

@@ -413,8 +413,10 @@ struct SwarmStackDeployTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let project = "sdswarm\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
-        let port = try DockerTestEnvironment.freePort()
-        let adminPort = try DockerTestEnvironment.freePort()
+        // Named in the stack file: reserved together (distinct), released for Swarm to publish.
+        let ports = try LoopbackPort.forServers(2)
+        let port = ports[0]
+        let adminPort = ports[1]
         let text = """
             project: \(project)
             runtime: swarm
