@@ -1,12 +1,9 @@
 import Foundation
+import SwiftDeployHTTP
 import TestSupport
 import Testing
 
 @testable import SwiftDeployAPI
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Runs the built `swiftdeploy-api` executable on a loopback port and talks to it over
 /// real TCP, the way Compose and Prometheus will.
@@ -91,18 +88,10 @@ import FoundationNetworking
         func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:])
             async throws -> (Int, String, [String: String])
         {
-            var request = URLRequest(url: URL(string: base + path)!)
-            request.httpMethod = method
-            request.timeoutInterval = 20
-            if let body { request.httpBody = Data(body.utf8) }
-            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let http = try #require(response as? HTTPURLResponse)
-            var fields: [String: String] = [:]
-            for (key, value) in http.allHeaderFields {
-                fields[String(describing: key).lowercased()] = String(describing: value)
-            }
-            return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
+            let answer = try await SocketHTTPClient().send(
+                method: method, url: URL(string: base + path)!, headers: headers, body: body.map { Data($0.utf8) },
+                limits: HTTPLimits(connectTimeout: 20, totalTimeout: 20))
+            return (answer.status, String(decoding: answer.body, as: UTF8.self), answer.headers)
         }
 
         /// Sends SIGTERM and waits for the exit; returns the status and how long it took.

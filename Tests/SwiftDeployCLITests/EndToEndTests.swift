@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The lifecycle on a real Docker engine, driving the built `swiftdeploy` binary.
 /// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test starts the engine, builds the images and sets it), and always
 /// under `CI=true`, where a missing engine fails it; otherwise it shows as skipped with the reason.
@@ -117,27 +113,15 @@ struct EndToEndTests {
         return fd
     }
 
+    /// `method url` through the tests' one HTTP client (`TestHTTP`): status, headers (names lower-cased) and body;
+    /// `(0, [:], "")` when nothing answers within `timeout` seconds.
     static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (
         Int, [String: String], String
     ) {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = timeout
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
-        else {
+        guard let answer = await TestHTTP.request(url, method: method, body: body, timeout: timeout) else {
             return (0, [:], "")
         }
-        var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields {
-            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
-        }
-        return (http.statusCode, headers, String(decoding: data, as: UTF8.self))
+        return (answer.status, answer.headers, answer.body)
     }
 
     /// Runs a command while sending traffic through nginx, so the metrics window it scrapes has requests in it.
@@ -146,14 +130,10 @@ struct EndToEndTests {
         let done = TrafficSwitch()
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
         Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
             while !done.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
+                _ = TestHTTP.requestBlocking(url, timeout: 10)
                 usleep(40_000)
             }
-            session.finishTasksAndInvalidate()
         }
         defer { done.turnOn() }
         return try await project.run(arguments)
@@ -338,13 +318,10 @@ struct EndToEndTests {
         #expect(mode.map { $0.intValue & 0o777 } == 0o600)
     }
 
-    /// Every line of a response header (curl's raw headers; URLSession would merge repeats).
+    /// Every line of a response header, repeats apart (`TestHTTP.Response.fields`; `headers` joins them).
     static func headerLines(_ header: String, url: URL) async throws -> [String] {
-        let result = try await SystemCommandRunner().run(
-            ["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
-        let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
-        return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }
-            + (lines.isEmpty ? ["(no headers: \(result.stderr))"] : [])
+        guard let answer = await TestHTTP.request(url, timeout: 10) else { return ["(no answer from \(url))"] }
+        return answer.fields.filter { $0.name == header.lowercased() }.map { "\($0.name): \($0.value)" }
     }
 
     @Test func daemonUnreachableIsNamed() async throws {
@@ -400,14 +377,10 @@ final class TrafficSwitch: @unchecked Sendable {
     static func background(_ url: URL, pause microseconds: UInt32) -> TrafficSwitch {
         let traffic = TrafficSwitch()
         Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
             while !traffic.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
+                _ = TestHTTP.requestBlocking(url, timeout: 10)
                 usleep(microseconds)
             }
-            session.finishTasksAndInvalidate()
         }
         return traffic
     }

@@ -47,7 +47,7 @@ struct NginxContainerTests {
         let port = try DockerTestEnvironment.publishedPort(container: name, containerPort: 8080)
         var ready = false
         for _ in 0..<50 where !ready {
-            if HTTPProbe.get(port: port, path: "/") != nil { ready = true } else { usleep(100_000) }
+            if TestHTTP.requestBlocking(port: port, path: "/") != nil { ready = true } else { usleep(100_000) }
         }
         let logs = try DockerTestEnvironment.docker(["logs", name]).output
         try #require(ready, "nginx did not answer on port \(port); logs:\n\(logs)")
@@ -61,7 +61,7 @@ struct NginxContainerTests {
     }
 
     private func checkBehaviour(port: Int) {
-        let down = HTTPProbe.get(port: port, path: "/", headers: ["X-Request-ID": "req-42"])
+        let down = TestHTTP.requestBlocking(port: port, path: "/", headers: ["X-Request-ID": "req-42"])
         #expect(down?.status == 502)
         #expect(down?.headers["content-type"] == "application/json")
         #expect(down?.headers["x-deployed-by"] == "swiftdeploy")
@@ -72,12 +72,12 @@ struct NginxContainerTests {
         )
         #expect(down?.headers["server"] == "nginx", "server_tokens off hides the version")
 
-        let metrics = HTTPProbe.get(port: port, path: "/metrics")
+        let metrics = TestHTTP.requestBlocking(port: port, path: "/metrics")
         #expect(metrics?.status == 404)
         #expect(metrics?.headers["x-deployed-by"] == "swiftdeploy")
-        #expect(HTTPProbe.get(port: port, path: "/chaos", method: "POST", body: "{}")?.status == 404)
+        #expect(TestHTTP.requestBlocking(port: port, path: "/chaos", method: "POST", body: "{}")?.status == 404)
 
-        let generated = HTTPProbe.get(port: port, path: "/", headers: ["X-Request-ID": "bad id; injected"])
+        let generated = TestHTTP.requestBlocking(port: port, path: "/", headers: ["X-Request-ID": "bad id; injected"])
         let id = generated?.headers["x-request-id"] ?? ""
         #expect(
             id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil,

@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The release health gate on a real Docker engine with the generated Prometheus: `deploy` with
 /// `observability.prometheus: true` (and `metrics.source: prometheus` with no URL), traffic through nginx,
 /// chaos errors on the service.

@@ -494,16 +494,17 @@ struct SwarmStackDeployTests {
             Thread.sleep(forTimeInterval: 1)
         }
         #expect(replicas.contains("\(project)_app 2/2") && replicas.contains("\(project)_nginx 1/1"), "\(replicas)")
-        var answer: HTTPProbe.Response?
+        var answer: TestHTTP.Response?
         for _ in 0..<20 {
-            answer = HTTPProbe.get(port: port, path: "/")
+            answer = TestHTTP.requestBlocking(port: port, path: "/")
             if answer?.status == 200 { break }
             Thread.sleep(forTimeInterval: 1)
         }
         #expect(answer?.status == 200, "nginx on the public port: \(String(describing: answer))")
         #expect(answer?.headers["x-deployed-by"] == "swiftdeploy")
         // The admin listener: not published on the host, reachable inside nginx's container only.
-        #expect(HTTPProbe.get(port: adminPort, path: "/healthz") == nil, "the admin port must not be published")
+        #expect(
+            TestHTTP.requestBlocking(port: adminPort, path: "/healthz") == nil, "the admin port must not be published")
         let nginx = try DockerTestEnvironment.docker([
             "ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project)_nginx",
         ])
