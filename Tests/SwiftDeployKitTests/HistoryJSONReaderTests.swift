@@ -27,6 +27,14 @@ import Testing
                 HistoryChainFields.decode(raw, reader: reader) == viaDecoder,
                 "chain fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)",
                 sourceLocation: sourceLocation)
+            // What `audit --verify` reads (`prev` as a digest, no string) says what the chain fields say.
+            let viaFields = HistoryChainFields.decode(raw, reader: reader).map {
+                HistoryChainLink(seq: $0.seq, prev: ChainPrev($0.prev), sealed: $0.sealed)
+            }
+            #expect(
+                HistoryChainLink.decode(raw, reader: reader) == viaFields,
+                "chain link differs on \(String(decoding: bytes, as: UTF8.self).debugDescription)",
+                sourceLocation: sourceLocation)
             #expect(
                 AuditLine.decode(raw, reader: reader) == AuditLine.decodeWithJSONDecoder(raw),
                 "audit fields differ on \(String(decoding: bytes, as: UTF8.self).debugDescription)",
@@ -90,6 +98,12 @@ import Testing
             "{\"v\":1,\"seq\":3,\"prev\":null}", "{\"v\":null,\"seq\":3,\"prev\":\"\(p)\"}",
             "{\"seq\":3,\"prev\":\"\(p)\"}",
             "{\"\\u0076\":1,\"seq\":3,\"prev\":\"\(p)\"}",
+            // prev of 64 bytes that are not lower-case hex: upper case, other letters, non-ASCII (62 bytes + é),
+            // an escaped digit at the end; and a duplicated prev.
+            "{\"v\":1,\"seq\":3,\"prev\":\"\(p.uppercased())\"}",
+            "{\"v\":1,\"seq\":3,\"prev\":\"\(String(repeating: "g", count: 64))\"}",
+            "{\"v\":1,\"seq\":3,\"prev\":\"\(p.dropFirst(2))é\"}",
+            "{\"v\":1,\"seq\":3,\"prev\":\"\(p.dropLast())\\u0030\"}", "{\(chain),\"prev\":\"\(p)\"}",
             "{\(chain),\"sealed\":null}", "{\(chain),\"sealed\":5}", "{\(chain),\"sealed\":[\"a\",null]}",
             "{\(chain),\"sealed\":[]}", "{\(chain),\"sealed\":[\"\(p)\"]}",
             // Lenient audit fields: every type of mismatch.

@@ -12,24 +12,31 @@ struct PreparedLineTests {
         var bytes: [UInt8]
         var number: Int
         var terminated: Bool
+        /// The line's SHA-256 in hex: swift-crypto's one line at a time in `serial`, the digest `prepare` was given
+        /// (eight lines at once in AVX2 lanes, or one at a time) in `parallel`.
+        var hash: String
     }
 
     func serial(_ url: URL) throws -> [Seen] {
         var seen: [Seen] = []
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
-            seen.append(Seen(bytes: Array(bytes), number: number, terminated: terminated))
+            seen.append(
+                Seen(bytes: Array(bytes), number: number, terminated: terminated, hash: HistoryLog.sha256Hex(of: bytes))
+            )
         }
         return seen
     }
 
-    func parallel(_ url: URL, workers: Int, overlap: Bool = true) throws -> [Seen] {
+    func parallel(_ url: URL, workers: Int, overlap: Bool = true, lanes: Bool = true) throws -> [Seen] {
         var seen: [Seen] = []
-        try HistoryLineReader.forEachPreparedLine(in: url, workers: workers, overlap: overlap, makeContext: { () }) {
-            _, bytes, terminated in
-            (Array(bytes), terminated)
+        try HistoryLineReader.forEachPreparedLine(
+            in: url, workers: workers, overlap: overlap, lanes: lanes, makeContext: { () }
+        ) {
+            _, bytes, terminated, digest in
+            (Array(bytes), terminated, digest.hex)
         } consume: { prepared, number, terminated in
             #expect(prepared.1 == terminated)
-            seen.append(Seen(bytes: prepared.0, number: number, terminated: terminated))
+            seen.append(Seen(bytes: prepared.0, number: number, terminated: terminated, hash: prepared.2))
         }
         return seen
     }
@@ -50,6 +57,7 @@ struct PreparedLineTests {
         for workers in [1, 2, 3] {
             #expect(try parallel(url, workers: workers) == serial(url))
             #expect(try parallel(url, workers: workers, overlap: false) == serial(url))
+            #expect(try parallel(url, workers: workers, lanes: false) == serial(url))
         }
     }
 
@@ -75,6 +83,7 @@ struct PreparedLineTests {
         for workers in [1, 2, 4] {
             #expect(try parallel(url, workers: workers) == expected, "\(workers) workers, \(seed)")
             #expect(try parallel(url, workers: workers, overlap: false) == expected, "\(workers) workers, \(seed)")
+            #expect(try parallel(url, workers: workers, lanes: false) == expected, "\(workers) workers, \(seed)")
         }
     }
 
@@ -107,7 +116,7 @@ struct PreparedLineTests {
                     try HistoryLineReader.forEachPreparedLine(
                         in: url, workers: workers, overlap: overlap, makeContext: { () }
                     ) {
-                        _, bytes, _ in
+                        _, bytes, _, _ in
                         Array(bytes)
                     } consume: { bytes, number, _ in
                         #expect(bytes == all[number - 1].bytes)
@@ -147,7 +156,7 @@ struct PreparedLineTests {
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             verifier.consume(
-                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                line: number, hash: LineDigest(of: bytes), seq: fields?.seq, prev: fields.map { ChainPrev($0.prev) },
                 sealed: fields?.sealed, terminated: terminated)
         }
         verifier.finish()
@@ -171,7 +180,7 @@ struct PreparedLineTests {
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             let fields = terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
             verifier.consume(
-                line: number, hash: HistoryLog.sha256Hex(of: bytes), seq: fields?.seq, prev: fields?.prev,
+                line: number, hash: LineDigest(of: bytes), seq: fields?.seq, prev: fields.map { ChainPrev($0.prev) },
                 sealed: fields?.sealed, terminated: terminated)
         }
         verifier.finish()

@@ -109,16 +109,19 @@ final class AuditAccumulator {
 
     /// What a line gives on its own (its hash and fields): computed apart from the pass, on any thread.
     struct PreparedLine {
-        var hash: String
+        var hash: LineDigest
         var line: AuditLine?
     }
 
-    static func prepare(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader) -> PreparedLine {
-        PreparedLine(hash: HistoryLog.sha256Hex(of: bytes), line: AuditLine.decode(bytes, reader: reader))
+    static func prepare(_ bytes: UnsafeRawBufferPointer, digest: LineDigest, reader: HistoryJSONReader)
+        -> PreparedLine
+    {
+        PreparedLine(hash: digest, line: AuditLine.decode(bytes, reader: reader))
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {
-        try consume(Self.prepare(bytes, reader: reader), number: number, terminated: terminated)
+        try consume(
+            Self.prepare(bytes, digest: LineDigest(of: bytes), reader: reader), number: number, terminated: terminated)
     }
 
     /// Takes line `number`, in file order.
@@ -127,7 +130,8 @@ final class AuditAccumulator {
         let line = prepared.line
         let chain = terminated ? line?.chainFields : nil
         verifier.consume(
-            line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed, terminated: terminated)
+            line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed,
+            terminated: terminated)
         guard let line, chain != nil else { return }
         guard let timeText = line.time, let time = HistoryTime.parse(timeText) else {
             unreadableRecords += 1

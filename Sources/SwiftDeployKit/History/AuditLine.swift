@@ -7,7 +7,8 @@ import Foundation
 struct AuditLine: Decodable {
     var v: Int?
     var seq: Int?
-    var prev: String?
+    /// Read as the chain compares it (a digest, no string per line when written as the history writes it).
+    var prev: ChainPrev?
     var sealed: [String]?
     var time: String?
     var event: String?
@@ -81,7 +82,7 @@ struct AuditLine: Decodable {
         let c = try decoder.container(keyedBy: AnyKey.self)
         v = try? c.decodeIfPresent(Int.self, forKey: AnyKey("v"))
         seq = try? c.decodeIfPresent(Int.self, forKey: AnyKey("seq"))
-        prev = try? c.decodeIfPresent(String.self, forKey: AnyKey("prev"))
+        prev = (try? c.decodeIfPresent(String.self, forKey: AnyKey("prev"))).map { ChainPrev($0) }
         sealed = try? c.decodeIfPresent([String].self, forKey: AnyKey("sealed"))
         time = try? c.decodeIfPresent(String.self, forKey: AnyKey("time"))
         event = try? c.decodeIfPresent(String.self, forKey: AnyKey("event"))
@@ -97,8 +98,8 @@ struct AuditLine: Decodable {
     }
 
     /// The chain fields, when this line qualifies as an intact record.
-    var chainFields: (seq: Int, prev: String)? {
-        guard let v, v >= 1, let seq, seq >= 1, let prev, prev.utf8.count == 64 else { return nil }
+    var chainFields: (seq: Int, prev: ChainPrev)? {
+        guard let v, v >= 1, let seq, seq >= 1, let prev, prev.byteCount == 64 else { return nil }
         return (seq, prev)
     }
 }
@@ -136,7 +137,7 @@ extension AuditLine {
     init(_ d: HistoryJSONReader.Document) throws {
         v = try d.int(0, "v").value
         seq = try d.int(0, "seq").value
-        prev = try d.string(0, "prev").value
+        prev = try d.chainPrev(0).value
         sealed = try d.member(0, "sealed").flatMap { d.strings(at: $0).value }
         time = try d.string(0, "time").value
         event = try d.string(0, "event").value

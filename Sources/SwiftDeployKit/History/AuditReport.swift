@@ -95,15 +95,12 @@ public enum AuditReport {
         // Hashing and decoding depend on the line alone: they run on several threads; the chain is walked in order,
         // on this thread between blocks (the walk is too cheap to gain from overlapping the next block's hashing).
         try HistoryLineReader.forEachPreparedLine(in: history, overlap: false, makeContext: { HistoryJSONReader() }) {
-            reader, bytes, terminated in
-            (
-                hash: HistoryLog.sha256Hex(of: bytes),
-                fields: terminated ? HistoryChainFields.decode(bytes, reader: reader) : nil
-            )
+            reader, bytes, terminated, digest in
+            (hash: digest, link: terminated ? HistoryChainLink.decode(bytes, reader: reader) : nil)
         } consume: { line, number, terminated in
             verifier.consume(
-                line: number, hash: line.hash, seq: line.fields?.seq, prev: line.fields?.prev,
-                sealed: line.fields?.sealed, terminated: terminated)
+                line: number, hash: line.hash, seq: line.link?.seq, prev: line.link?.prev, sealed: line.link?.sealed,
+                terminated: terminated)
         }
         verifier.finish()
         let status = verifier.status
@@ -132,8 +129,8 @@ public enum AuditReport {
 
         let accumulator = try AuditAccumulator(since: options.since, until: options.until, scratch: scratch)
         try HistoryLineReader.forEachPreparedLine(in: history, makeContext: { HistoryJSONReader() }) {
-            reader, bytes, _ in
-            AuditAccumulator.prepare(bytes, reader: reader)
+            reader, bytes, _, digest in
+            AuditAccumulator.prepare(bytes, digest: digest, reader: reader)
         } consume: { line, number, terminated in
             try accumulator.consume(line, number: number, terminated: terminated)
         }

@@ -55,18 +55,27 @@ public struct HistoryChainStatus: Sendable, Hashable {
 struct HistoryChainVerifier: Sendable {
     static let tornLineLimit = 100
 
-    private(set) var status = HistoryChainStatus()
-    private var expectedPrev = HistoryRecord.genesisHash
+    /// The verdict so far (after `finish()`: on the whole history).
+    var status: HistoryChainStatus {
+        var status = counted
+        if let head { status.head = head.hex }
+        return status
+    }
+    private var counted = HistoryChainStatus()
+    /// SHA-256 of the last intact line (hexed only when `status` is asked for).
+    private var head: LineDigest?
+    private var expectedPrev = LineDigest.zero
     private var lastSequence = 0
     private var lastLine = 0
-    private var pending: [(line: Int, hash: String)] = []
+    private var pending: [(line: Int, hash: LineDigest)] = []
 
     init() {}
 
     /// Feeds line `number` (its hash, and its chain fields when it is intact).
-    mutating func consume(line number: Int, hash: String, seq: Int?, prev: String?, sealed: [String]?, terminated: Bool)
-    {
-        status.lines = number
+    mutating func consume(
+        line number: Int, hash: LineDigest, seq: Int?, prev: ChainPrev?, sealed: [String]?, terminated: Bool
+    ) {
+        counted.lines = number
         guard terminated else {
             // The last line, cut short by a crash: torn whatever it holds; the next append seals it.
             for p in pending { addTorn(p.line, sealed: false) }
@@ -86,7 +95,7 @@ struct HistoryChainVerifier: Sendable {
         }
         let sealed = sealed ?? []
         if !pending.isEmpty {
-            if sealed == pending.map(\.hash) {
+            if sealed == pending.map(\.hash.hex) {
                 for p in pending { addTorn(p.line, sealed: true) }
             } else {
                 let first = pending[0].line
@@ -109,20 +118,20 @@ struct HistoryChainVerifier: Sendable {
             )
         }
         if seq == lastSequence + 1 {
-            if prev != expectedPrev {
+            if prev != .digest(expectedPrev) {
                 if lastLine > 0 {
                     breakAt(
                         lastLine,
                         """
-                        line \(lastLine) was altered: its SHA-256 is \(expectedPrev) but line \(number) recorded \
-                        prev \(prev)
+                        line \(lastLine) was altered: its SHA-256 is \(expectedPrev.hex) but line \(number) recorded \
+                        prev \(prev.text)
                         """
                     )
                 } else {
                     breakAt(
                         number,
                         """
-                        line \(number) is the first record but its prev is \(prev), not the genesis hash: the \
+                        line \(number) is the first record but its prev is \(prev.text), not the genesis hash: the \
                         start of the history was rewritten
                         """
                     )
@@ -144,9 +153,9 @@ struct HistoryChainVerifier: Sendable {
                 number, "line \(number) holds record #\(seq) after #\(lastSequence): lines were reordered or duplicated"
             )
         }
-        status.records += 1
-        status.head = hash
-        status.headSequence = seq
+        counted.records += 1
+        head = hash
+        counted.headSequence = seq
         expectedPrev = hash
         lastSequence = seq
         lastLine = number
@@ -167,14 +176,41 @@ struct HistoryChainVerifier: Sendable {
     }
 
     private mutating func addTorn(_ line: Int, sealed: Bool) {
-        status.tornCount += 1
-        if status.tornLines.count < HistoryChainVerifier.tornLineLimit {
-            status.tornLines.append(HistoryTornLine(line: line, sealed: sealed))
+        counted.tornCount += 1
+        if counted.tornLines.count < HistoryChainVerifier.tornLineLimit {
+            counted.tornLines.append(HistoryTornLine(line: line, sealed: sealed))
         }
     }
 
     private mutating func breakAt(_ line: Int, _ message: String) {
-        status.breakCount += 1
-        if status.firstBreak == nil { status.firstBreak = HistoryChainBreak(line: line, message: message) }
+        counted.breakCount += 1
+        if counted.firstBreak == nil { counted.firstBreak = HistoryChainBreak(line: line, message: message) }
+    }
+}
+
+/// A record's `prev` as the chain compares it: a digest when it is written as the history writes hashes (64
+/// lower-case hex digits), else the text itself (64 bytes that can never equal a line's hash, named in the break).
+enum ChainPrev: Sendable, Hashable {
+    case digest(LineDigest)
+    case other(String)
+
+    init(_ text: String) {
+        if let digest = LineDigest(hex: text) { self = .digest(digest) } else { self = .other(text) }
+    }
+
+    /// Its length in UTF-8 bytes (a record's `prev` must have 64).
+    var byteCount: Int {
+        switch self {
+        case .digest: return 64
+        case .other(let text): return text.utf8.count
+        }
+    }
+
+    /// The `prev` as the line wrote it.
+    var text: String {
+        switch self {
+        case .digest(let digest): return digest.hex
+        case .other(let text): return text
+        }
     }
 }

@@ -31,18 +31,30 @@ final class HistoryJSONReader {
 
     /// The tape, kept between lines so that its storage is reused.
     private var tape: [Node] = []
+    /// The root object's key nodes in order, kept the same way: `member` of the root (where `audit` asks for fifteen
+    /// keys a line) walks this flat list instead of hopping from value to value along the tape.
+    private var rootKeys: [Int32] = []
 
-    init() { tape.reserveCapacity(256) }
+    init() {
+        tape.reserveCapacity(256)
+        rootKeys.reserveCapacity(32)
+    }
 
     /// Parses `bytes` (valid until `body` returns) and calls `body` with the document's root, an object.
     /// Throws `Uncertain` when the line is not plainly a JSON object (JSONDecoder must decide).
     func read<T>(_ bytes: UnsafeRawBufferPointer, _ body: (Document) throws -> T) throws -> T {
         guard let address = bytes.baseAddress, bytes.count > 0, bytes.count < Int(Int32.max) else { throw Uncertain() }
         tape.removeAll(keepingCapacity: true)
+        rootKeys.removeAll(keepingCapacity: true)
         // A local struct, not this class's properties: no dynamic exclusivity checks in the hot loop.
-        var scanner = Scanner(base: address.assumingMemoryBound(to: UInt8.self), count: bytes.count, nodes: tape)
+        var scanner = Scanner(
+            base: address.assumingMemoryBound(to: UInt8.self), count: bytes.count, nodes: tape, rootKeys: rootKeys)
         tape = []
-        defer { tape = scanner.nodes }
+        rootKeys = []
+        defer {
+            tape = scanner.nodes
+            rootKeys = scanner.rootKeys
+        }
         var i = scanner.skipSpace(0)
         guard i < scanner.count, scanner.base[i] == UInt8(ascii: "{"), scanner.parseValue(&i, depth: 0) else {
             throw Uncertain()
@@ -50,7 +62,11 @@ final class HistoryJSONReader {
         i = scanner.skipSpace(i)
         guard i == scanner.count else { throw Uncertain() }
         let base = scanner.base
-        return try scanner.nodes.withUnsafeBufferPointer { try body(Document(base: base, nodes: $0)) }
+        return try scanner.nodes.withUnsafeBufferPointer { nodes in
+            try scanner.rootKeys.withUnsafeBufferPointer { rootKeys in
+                try body(Document(base: base, nodes: nodes, rootKeys: rootKeys))
+            }
+        }
     }
 }
 
@@ -61,6 +77,8 @@ extension HistoryJSONReader {
         let base: UnsafePointer<UInt8>
         let count: Int
         var nodes: [Node]
+        /// The root object's key nodes (depth 0).
+        var rootKeys: [Int32]
 
         @inline(__always) func skipSpace(_ start: Int) -> Int {
             var i = start
@@ -88,6 +106,7 @@ extension HistoryJSONReader {
                 } else {
                     while true {
                         if isObject {
+                            if depth == 0 { rootKeys.append(Int32(nodes.count)) }
                             guard i < count, base[i] == UInt8(ascii: "\""), parseString(&i) else { return false }
                             i = skipSpace(i)
                             guard i < count, base[i] == UInt8(ascii: ":") else { return false }
@@ -259,6 +278,8 @@ extension HistoryJSONReader {
     struct Document {
         let base: UnsafePointer<UInt8>
         let nodes: UnsafeBufferPointer<Node>
+        /// The root object's key nodes, in order.
+        let rootKeys: UnsafeBufferPointer<Int32>
 
         /// What a field holds, as `decodeIfPresent` sees it.
         enum Field<T> {
@@ -282,6 +303,20 @@ extension HistoryJSONReader {
             guard nodes[object].kind == .object else { return nil }
             let keyLength = key.utf8CodeUnitCount
             var found: Int?
+            if object == 0 {
+                // The same checks, in the same order, over the root's keys listed flat.
+                for k in rootKeys {
+                    let name = nodes[Int(k)]
+                    if name.flag { throw Uncertain() }
+                    if Int(name.end - name.start) == keyLength
+                        && memcmp(base + Int(name.start), key.utf8Start, keyLength) == 0
+                    {
+                        if found != nil { throw Uncertain() }
+                        found = Int(k) + 1
+                    }
+                }
+                return found
+            }
             var k = object + 1
             let end = Int(nodes[object].next)
             while k < end {
@@ -390,6 +425,25 @@ extension HistoryJSONReader {
                     k = Int(nodes[k + 1].next)
                 }
                 return .object(out)
+            }
+        }
+
+        /// `prev` of `object` as `string(_:_:)` reads it, as the chain compares it: written as the history writes
+        /// hashes, a digest read from the bytes (no string), else the text.
+        func chainPrev(_ object: Int) throws -> Field<ChainPrev> {
+            guard let node = try member(object, "prev") else { return .absent }
+            let n = nodes[node]
+            switch n.kind {
+            case .null: return .absent
+            case .string:
+                if !n.flag,
+                    let digest = LineDigest(
+                        hex: UnsafeRawBufferPointer(start: base + Int(n.start), count: Int(n.end - n.start)))
+                {
+                    return .value(.digest(digest))
+                }
+                return .value(ChainPrev(text(node)))
+            default: return .mismatch
             }
         }
 

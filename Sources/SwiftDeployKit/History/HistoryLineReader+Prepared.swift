@@ -26,9 +26,12 @@ extension HistoryLineReader {
     /// `overlap` false consumes a block's lines on the calling thread before the next block is prepared (still on
     /// `workers` threads): for a `consume` too cheap to be worth a thread of its own (`audit --verify`), where the
     /// overlap only costs the hand-over between threads.
+    /// `prepare` is given each line's SHA-256, computed for the whole share of a block at once (`LineHasher`: eight
+    /// lines at a time in AVX2 lanes when `lanes` is true and the processor has them, else one at a time).
     static func forEachPreparedLine<Context, Prepared>(
-        in url: URL, workers: Int = defaultWorkers, overlap: Bool = true, makeContext: () -> Context,
-        prepare: (inout Context, UnsafeRawBufferPointer, Bool) -> Prepared,
+        in url: URL, workers: Int = defaultWorkers, overlap: Bool = true, lanes: Bool = LineHasher.lanesAvailable,
+        makeContext: () -> Context,
+        prepare: (inout Context, UnsafeRawBufferPointer, Bool, LineDigest) -> Prepared,
         consume: (Prepared, _ number: Int, _ terminated: Bool) throws -> Void
     ) throws {
         let path = url.path
@@ -50,6 +53,7 @@ extension HistoryLineReader {
         var ends: [Int] = []
         var ready: [Prepared?] = []  // the previous block's lines, prepared, to be consumed
         var next: [Prepared?] = []  // this block's
+        var digests: [LineDigest] = []  // this block's lines' SHA-256
         var failure: Error?
 
         /// Consumes `ready` in order (on the calling thread or a worker: one at a time either way).
@@ -95,6 +99,7 @@ extension HistoryLineReader {
             let count = starts.count
             next.removeAll(keepingCapacity: true)
             next.append(contentsOf: repeatElement(nil, count: count))
+            if digests.count < count { digests.append(contentsOf: repeatElement(.zero, count: count - digests.count)) }
             let block = UnsafeRawBufferPointer(buffer)
             let firstReady = number + 1
             starts.withUnsafeBufferPointer { starts in
@@ -102,36 +107,43 @@ extension HistoryLineReader {
                     next.withUnsafeMutableBufferPointer { results in
                         ready.withUnsafeMutableBufferPointer { ready in
                             contexts.withUnsafeMutableBufferPointer { contexts in
-                                let share = (count + shareCount - 1) / shareCount
-                                func run(_ index: Int) {
-                                    let first = index * share, last = min(count, first + share)
-                                    guard first < last else { return }
-                                    for i in first..<last {
-                                        let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
-                                        results[i] = prepare(&contexts[index], line, true)
-                                    }
-                                }
-                                if workerCount == 1 || count < 64 {
-                                    failure = consumeReady(ready, first: firstReady)
-                                    if failure == nil { for index in 0..<shareCount { run(index) } }
-                                } else if !overlap {
-                                    failure = consumeReady(ready, first: firstReady)
-                                    if failure == nil {
-                                        DispatchQueue.concurrentPerform(iterations: shareCount) { run($0) }
-                                    }
-                                } else {
-                                    // Iteration 0 consumes the previous block while the others prepare this one.
-                                    var consumed: Error?
-                                    withUnsafeMutablePointer(to: &consumed) { consumed in
-                                        DispatchQueue.concurrentPerform(iterations: shareCount + 1) { iteration in
-                                            if iteration == 0 {
-                                                consumed.pointee = consumeReady(ready, first: firstReady)
-                                            } else {
-                                                run(iteration - 1)
-                                            }
+                                digests.withUnsafeMutableBufferPointer { digests in
+                                    let share = (count + shareCount - 1) / shareCount
+                                    func run(_ index: Int) {
+                                        let first = index * share, last = min(count, first + share)
+                                        guard first < last else { return }
+                                        LineHasher.hash(
+                                            base: base, starts: starts.baseAddress! + first,
+                                            ends: ends.baseAddress! + first,
+                                            into: UnsafeMutableBufferPointer(rebasing: digests[first..<last]),
+                                            lanes: lanes)
+                                        for i in first..<last {
+                                            let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
+                                            results[i] = prepare(&contexts[index], line, true, digests[i])
                                         }
                                     }
-                                    failure = consumed
+                                    if workerCount == 1 || count < 64 {
+                                        failure = consumeReady(ready, first: firstReady)
+                                        if failure == nil { for index in 0..<shareCount { run(index) } }
+                                    } else if !overlap {
+                                        failure = consumeReady(ready, first: firstReady)
+                                        if failure == nil {
+                                            DispatchQueue.concurrentPerform(iterations: shareCount) { run($0) }
+                                        }
+                                    } else {
+                                        // Iteration 0 consumes the previous block while the others prepare this one.
+                                        var consumed: Error?
+                                        withUnsafeMutablePointer(to: &consumed) { consumed in
+                                            DispatchQueue.concurrentPerform(iterations: shareCount + 1) { iteration in
+                                                if iteration == 0 {
+                                                    consumed.pointee = consumeReady(ready, first: firstReady)
+                                                } else {
+                                                    run(iteration - 1)
+                                                }
+                                            }
+                                        }
+                                        failure = consumed
+                                    }
                                 }
                             }
                         }
@@ -152,7 +164,7 @@ extension HistoryLineReader {
         if filled > 0 {
             number += 1
             let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<filled])
-            try consume(prepare(&contexts[0], line, false), number, false)
+            try consume(prepare(&contexts[0], line, false, LineDigest(of: line)), number, false)
         }
     }
 

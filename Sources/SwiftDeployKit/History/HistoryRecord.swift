@@ -130,3 +130,50 @@ struct HistoryChainFields: Decodable {
 }
 
 extension HistoryChainFields: Equatable {}
+
+/// `HistoryChainFields` as `audit` compares them: `prev` read into a digest without a string per line. Intact
+/// exactly when `HistoryChainFields.decode` says so (the same reader, the same JSONDecoder fallback, the same
+/// checks).
+struct HistoryChainLink: Equatable {
+    let seq: Int
+    let prev: ChainPrev
+    let sealed: [String]?
+
+    init(seq: Int, prev: ChainPrev, sealed: [String]?) {
+        self.seq = seq
+        self.prev = prev
+        self.sealed = sealed
+    }
+
+    /// The chain link of an intact line, nil otherwise.
+    static func decode(_ bytes: UnsafeRawBufferPointer, reader: HistoryJSONReader) -> HistoryChainLink? {
+        guard bytes.count > 2 else { return nil }
+        do {
+            guard let link = try reader.read(bytes, { try HistoryChainLink($0) }) else { return nil }
+            return link
+        } catch {
+            guard let fields = HistoryChainFields.decodeWithJSONDecoder(bytes), fields.v >= 1, fields.seq >= 1,
+                fields.prev.utf8.count == 64
+            else { return nil }
+            return HistoryChainLink(seq: fields.seq, prev: ChainPrev(fields.prev), sealed: fields.sealed)
+        }
+    }
+
+    /// As `HistoryChainFields.init?(_:)` reads the fields, in the same order, with its checks (`v` and `seq` at
+    /// least 1, `prev` 64 bytes).
+    private init?(_ d: HistoryJSONReader.Document) throws {
+        guard case .value(let v) = try d.int(0, "v"), case .value(let seq) = try d.int(0, "seq"),
+            case .value(let prev) = try d.chainPrev(0), prev.byteCount == 64
+        else { return nil }
+        var sealed: [String]?
+        if let node = try d.member(0, "sealed") {
+            switch d.strings(at: node) {
+            case .absent: sealed = nil
+            case .value(let hashes): sealed = hashes
+            case .mismatch: return nil
+            }
+        }
+        guard v >= 1, seq >= 1 else { return nil }
+        self.init(seq: seq, prev: prev, sealed: sealed)
+    }
+}
