@@ -26,15 +26,30 @@ public struct HTTPLimits: Sendable, Equatable {
     }
 }
 
-/// A response: status, headers (names lower-cased) and the decoded body.
+/// One header line of a response as it came: the name lower-cased, the value trimmed.
+public struct HTTPHeaderField: Sendable, Equatable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A response: status, headers (names lower-cased; a repeated header's values joined with ", ") and the decoded
+/// body. `fields` keeps every header line in order, repeats apart (how often a proxy sent a header).
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [String: String]
+    public var fields: [HTTPHeaderField]
     public var body: Data
 
-    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+    public init(status: Int, headers: [String: String] = [:], fields: [HTTPHeaderField]? = nil, body: Data = Data()) {
         self.status = status
         self.headers = headers
+        self.fields =
+            fields ?? headers.sorted { $0.key < $1.key }.map { HTTPHeaderField(name: $0.key, value: $0.value) }
         self.body = body
     }
 }
@@ -250,7 +265,7 @@ public struct SocketHTTPClient: HTTPTransport {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
         var headerEnd: Int? = nil
-        var head: (status: Int, headers: [String: String])? = nil
+        var head: (status: Int, headers: [String: String], fields: [HTTPHeaderField])? = nil
         let headerCap = 64 * 1024
         while true {
             try wait(fd, for: Int32(POLLIN), url: url, deadline: deadline, limits: limits)
@@ -308,7 +323,7 @@ public struct SocketHTTPClient: HTTPTransport {
             body = Array(body[0..<length])
         }
         if body.count > limits.maxBodyBytes { throw HTTPClientError.tooLarge(url: url, limit: limits.maxBodyBytes) }
-        return HTTPResponse(status: head.status, headers: head.headers, body: Data(body))
+        return HTTPResponse(status: head.status, headers: head.headers, fields: head.fields, body: Data(body))
     }
 
     private func findHeaderEnd(_ bytes: [UInt8]) -> Int? {
@@ -320,7 +335,9 @@ public struct SocketHTTPClient: HTTPTransport {
         return nil
     }
 
-    private func parseHead(_ bytes: [UInt8], url: String) throws -> (status: Int, headers: [String: String]) {
+    private func parseHead(_ bytes: [UInt8], url: String) throws -> (
+        status: Int, headers: [String: String], fields: [HTTPHeaderField]
+    ) {
         let text = String(decoding: bytes, as: UTF8.self)
         let lines = text.components(separatedBy: "\r\n")
         let statusLine = lines.first ?? ""
@@ -331,6 +348,7 @@ public struct SocketHTTPClient: HTTPTransport {
                 url: url, reason: "bad status line \(String(statusLine.prefix(80)).debugDescription)")
         }
         var headers: [String: String] = [:]
+        var fields: [HTTPHeaderField] = []
         for line in lines.dropFirst() where !line.isEmpty {
             guard let colon = line.firstIndex(of: ":") else {
                 throw HTTPClientError.malformedResponse(
@@ -339,8 +357,9 @@ public struct SocketHTTPClient: HTTPTransport {
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers[name] = headers[name].map { $0 + ", " + value } ?? value
+            fields.append(HTTPHeaderField(name: name, value: value))
         }
-        return (status, headers)
+        return (status, headers, fields)
     }
 
     private func decodeChunked(_ bytes: [UInt8], url: String) throws -> [UInt8] {

@@ -11,49 +11,23 @@ public enum DockerTestEnvironment {
         try ExternalTool.runBlocking("/usr/bin/env", ["docker"] + arguments)
     }
 
-    /// A TCP port for a port Docker will publish: the kernel's choice (bind to port 0), released for Docker to bind.
-    /// Never the same as a port another test of this process holds (`LoopbackPort`). Throws (naming why) when no
-    /// loopback port can be bound, rather than handing out a port nobody chose.
+    /// A TCP port a manifest names (`validate` checks it is free): the kernel's choice (bind to port 0), released at
+    /// once. Never the same as a port another test of this process holds (`LoopbackPort`). Throws (naming why) when no
+    /// loopback port can be bound, rather than handing out a port nobody chose. Several ports of one project:
+    /// `LoopbackPort.forServers`; a container a test runs itself: `publishedPort`.
     public static func freePort() throws -> Int {
         try LoopbackPort.forServer()
     }
-}
 
-/// A minimal HTTP GET over loopback for tests: status, lower-cased headers, body.
-public struct HTTPProbe {
-    public struct Response: Sendable {
-        public let status: Int
-        public let headers: [String: String]
-        public let body: String
-    }
-
-    /// Sends `GET path` to 127.0.0.1:port with extra headers; nil when nothing answers.
-    public static func get(
-        port: Int, path: String, headers: [String: String] = [:], method: String = "GET", body: String? = nil
-    ) -> Response? {
-        var arguments = ["-s", "-i", "--max-time", "5", "-X", method]
-        for (k, v) in headers { arguments += ["-H", "\(k): \(v)"] }
-        if let body { arguments += ["--data-binary", body, "-H", "Content-Type: application/json"] }
-        arguments.append("http://127.0.0.1:\(port)\(path)")
-        guard ExternalTool.find("curl") != nil else {
-            // Not "nothing answers": a test would wait out its readiness loop and blame the service.
-            Issue.record("curl is not installed (HTTPProbe sends its requests with it); scripts/bootstrap installs it")
-            return nil
+    /// The loopback port Docker chose for `container`'s `containerPort` published as `127.0.0.1::<containerPort>`
+    /// (`docker port`), for a container run by a test itself: Docker binds the port, nothing is reserved and released.
+    public static func publishedPort(container: String, containerPort: Int) throws -> Int {
+        let result = try docker(["port", container, "\(containerPort)/tcp"])
+        for line in result.output.split(separator: "\n") where line.hasPrefix("127.0.0.1:") {
+            if let port = Int(line.dropFirst("127.0.0.1:".count).prefix(while: \.isNumber)) { return port }
         }
-        guard let result = try? ExternalTool.runBlocking("/usr/bin/env", ["curl"] + arguments), result.status == 0
-        else {
-            return nil
-        }
-        let parts = result.output.components(separatedBy: "\r\n\r\n")
-        guard let head = parts.first else { return nil }
-        let lines = head.components(separatedBy: "\r\n")
-        let status = lines.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                in: .whitespaces)
-        }
-        return Response(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        throw LoopbackPortError(
+            step: "docker port \(container) \(containerPort)/tcp (no 127.0.0.1 mapping: \(result.output))", code: ENOENT
+        )
     }
 }

@@ -7,11 +7,7 @@ public enum ExternalTool {
     /// The program's path on PATH (or in /usr/sbin, /sbin), or nil; prints nothing.
     public static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        return ProcessRunner.locate(name, path: path + ":/usr/sbin:/sbin")?.path
     }
 
     /// Runs a program to completion (at most `timeout` seconds) with `ProcessRunner` and returns its status and its

@@ -92,9 +92,38 @@ public final class LoopbackPort: @unchecked Sendable {
     }
 
     /// A port for a server in another process: reserved here, released at once for that server to bind.
-    /// Prefer keeping a `LoopbackPort` and calling `release()` right before the server starts.
+    /// Prefer a server that binds port 0 itself and names its port (`BoundPort`), then `withReleasedPort`.
     public static func forServer() throws -> Int {
         try LoopbackPort().release()
+    }
+
+    /// `count` distinct ports for servers in other processes, reserved together (so no two are the same number) and
+    /// released at once: for the ports a manifest must name, which Compose or Swarm publish when the project is
+    /// deployed. The window until then is open (a collision fails the deploy naming the port); prefer a port the
+    /// server chooses itself (`BoundPort`, `DockerTestEnvironment.publishedPort`).
+    public static func forServers(_ count: Int) throws -> [Int] {
+        let held = try (0..<count).map { _ in try LoopbackPort() }
+        return held.map { $0.release() }
+    }
+
+    /// For a server in another process that must be given its port by number and cannot bind port 0 and name it (the
+    /// demo service's APP_PORT): `start` is called with a port reserved here and released immediately before the
+    /// call. When it reports the port taken (returns nil: another process bound the port in the window between the
+    /// two binds), it is called once more with a fresh port; a second collision throws.
+    public static func withReleasedPort<T>(_ start: (Int) async throws -> T?) async throws -> T {
+        for _ in 0..<2 {
+            let held = try LoopbackPort()
+            if let started = try await start(held.release()) { return started }
+        }
+        throw LoopbackPortError(
+            step: "starting a server on a released port (taken before it bound it, twice)", code: EADDRINUSE)
+    }
+
+    /// Whether a server's or Docker's output says the port it was to bind is taken (EADDRINUSE, or Docker's "port is
+    /// already allocated").
+    public static func isBindCollision(_ output: String) -> Bool {
+        output.localizedCaseInsensitiveContains("address already in use")
+            || output.localizedCaseInsensitiveContains("port is already allocated")
     }
 
     private static let heldLock = NSLock()

@@ -35,22 +35,35 @@ public enum OPARef {
         return (result.stdout, result.status)
     }
 
-    /// A running `opa-ref serve` on a free loopback port.
+    /// A running `opa-ref serve` on a loopback port it chose itself (`--addr 127.0.0.1:0`; the port is read from
+    /// its line `opa-ref: serving OPA Data API on http://127.0.0.1:<port>`), so no port is reserved and released.
     public final class Server: @unchecked Sendable {
         public let url: URL
-        private let process: RunningProcess
+        private let process: TestServer
+        private let directory: TemporaryDirectory
 
         /// Starts the server with `-d` arguments (`policies`, `thresholds:thresholds.json`) and waits until /health
         /// answers.
         public init(data: [String], delayMs: Int? = nil) throws {
             guard let tool = OPARef.executable().0 else { throw POSIXError(.ENOENT) }
-            let reserved = try LoopbackPort()
-            var arguments = ["serve", "--addr", "127.0.0.1:\(reserved.port)"]
+            var arguments = [tool.path, "serve", "--addr", "127.0.0.1:0"]
             for item in data { arguments += ["-d", item] }
             if let delayMs { arguments += ["--delay-ms", String(delayMs)] }
-            let port = reserved.release()  // held until just before opa-ref binds it: only that window is left
-            // Through the runner, no time limit: `stop()` ends it (SIGTERM, SIGKILL a second later).
-            process = try ProcessRunner.start([tool.path] + arguments, timeout: nil, killGrace: 1)
+            directory = try TemporaryDirectory(prefix: "opa-ref-serve")
+            let log = try directory.write("", to: "opa-ref.log")
+            // No time limit: `stop()` ends it (SIGTERM, SIGKILL a second later).
+            let process = try TestServer(arguments, log: log, stopGrace: 1)
+            self.process = process
+            let port: Int
+            do {
+                port = try BoundPort.readBlocking(
+                    from: log, marker: "serving OPA Data API on", server: "opa-ref serve",
+                    isRunning: { process.isRunning }, timeout: 30)
+            } catch {
+                process.stop()
+                directory.remove()
+                throw error
+            }
             url = URL(string: "http://127.0.0.1:\(port)")!
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
@@ -68,7 +81,7 @@ public enum OPARef {
         /// and waits until it is gone.
         public func stop() {
             process.stop()
-            _ = process.waitBlocking()
+            directory.remove()
         }
 
         static func healthy(port: Int) -> Bool {
@@ -80,20 +93,5 @@ public enum OPARef {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             return n > 12 && String(decoding: buffer[0..<n], as: UTF8.self).contains(" 200 ")
         }
-    }
-}
-
-extension Process {
-    /// Ends a process this test started: SIGTERM, then SIGKILL after `grace` seconds (the Go runtime inside
-    /// opa-ref may swallow SIGTERM). Polls instead of `waitUntilExit`, which spins a CPU on Linux.
-    public func stop(grace: Double) {
-        guard isRunning else { return }
-        let pid = processIdentifier
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(grace)
-        while isRunning, Date() < deadline { usleep(20_000) }
-        if isRunning { kill(pid, SIGKILL) }
-        let hardDeadline = Date().addingTimeInterval(5)
-        while isRunning, Date() < hardDeadline { usleep(20_000) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftDeployKit
 
 #if canImport(Glibc)
 import Glibc
@@ -198,22 +199,16 @@ public final class SwarmCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(at: exec, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("dockerd.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SwarmCluster.path(of: "nsenter") ?? "/usr/bin/nsenter")
         // nsenter, not `ip netns exec`: the latter remounts /sys and dockerd then finds no devices cgroup.
-        process.arguments = [
-            "--net=/var/run/netns/\(namespace)", SwarmCluster.path(of: "dockerd") ?? "dockerd",
-            "--storage-driver=vfs", "--data-root", data.path, "--exec-root", exec.path,
-            "--pidfile", directory.appendingPathComponent("docker.pid").path,
-            "-H", workerHost, "--iptables=false", "--bridge=none",
-        ]
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        // Foundation's Process closes every descriptor but 0-2 in the child: dockerd holds no lock of ours.
-        try process.run()
-        try? handle.close()
+        // Through the runner: the child gets no descriptor but 0-2 (closefrom), so dockerd holds no lock of ours, and
+        // nsenter execs dockerd in place, so the pid is dockerd's.
+        let process = try BackgroundProcess(
+            [
+                SwarmCluster.path(of: "nsenter") ?? "/usr/bin/nsenter", "--net=/var/run/netns/\(namespace)",
+                SwarmCluster.path(of: "dockerd") ?? "dockerd", "--storage-driver=vfs", "--data-root", data.path,
+                "--exec-root", exec.path, "--pidfile", directory.appendingPathComponent("docker.pid").path,
+                "-H", workerHost, "--iptables=false", "--bridge=none",
+            ], stdout: log, stderr: log)
         lock.withLock { workerPID = process.processIdentifier }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
@@ -229,43 +224,29 @@ public final class SwarmCluster: @unchecked Sendable {
             "start the worker's dockerd", "no answer on \(workerHost) within \(Int(timeout)) s: \(tail(of: log))")
     }
 
+    /// `docker save` on the manager's engine, then `docker load` on the worker's, through the runner and an archive in
+    /// the cluster's directory (removed after): each command's status and error output apart.
     private func copyImage(_ image: String) throws {
-        let save = Process()
-        let load = Process()
-        let docker = URL(fileURLWithPath: SwarmCluster.path(of: "docker") ?? "/usr/bin/docker")
-        save.executableURL = docker
-        save.arguments = ["save", image]
-        load.executableURL = docker
-        load.arguments = ["-H", workerHost, "load", "-q"]
-        let pipe = Pipe()
-        let saveErr = Pipe()
-        let loadOut = Pipe()
-        save.standardOutput = pipe
-        save.standardError = saveErr
-        load.standardInput = pipe
-        load.standardOutput = loadOut
-        load.standardError = loadOut
-        try load.run()
-        try save.run()
-        // Both ends belong to the children now; closing ours lets `load` see the end of the stream.
-        try? pipe.fileHandleForReading.close()
-        try? pipe.fileHandleForWriting.close()
-        let loadOutput = loadOut.fileHandleForReading.readDataToEndOfFile()
-        let saveError = saveErr.fileHandleForReading.readDataToEndOfFile()
-        save.waitUntilExit()
-        load.waitUntilExit()
-        guard save.terminationStatus == 0, load.terminationStatus == 0 else {
+        let docker = SwarmCluster.path(of: "docker") ?? "/usr/bin/docker"
+        let archive = directory.appendingPathComponent("image.tar")
+        defer { try? FileManager.default.removeItem(at: archive) }
+        let save = try ExternalTool.captureBlocking([docker, "save", "-o", archive.path, image])
+        let load =
+            save.status == 0
+            ? try ExternalTool.captureBlocking([docker, "-H", workerHost, "load", "-q", "-i", archive.path]) : nil
+        guard save.status == 0, let load, load.status == 0 else {
+            let loaded =
+                load.map { load in
+                    let output = (load.stdout + load.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+                    return "docker load exited \(load.status) (\(output))"
+                } ?? "docker load did not run"
             throw SwarmClusterError.step(
                 "copy the image \(image) to the worker",
                 """
-                docker save exited \(save.terminationStatus) \
-                (\(String(decoding: saveError, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))),\u{20}
-                """
-                    + """
-                    docker load exited \(load.terminationStatus) \
-                    (\(String(decoding: loadOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)));\u{20}
-                    """
-                    + "build the images first (scripts/build-images)")
+                docker save exited \(save.status) \
+                (\(save.stderr.trimmingCharacters(in: .whitespacesAndNewlines))), \(loaded); build the images first \
+                (scripts/build-images)
+                """)
         }
     }
 
@@ -458,11 +439,7 @@ public final class SwarmCluster: @unchecked Sendable {
 
     static func path(of tool: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
-            let candidate = "\(dir)/\(tool)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
+        return ProcessRunner.locate(tool, path: path + ":/usr/sbin:/sbin:/usr/bin:/bin")?.path
     }
 
     /// A third octet X such that no address or route of the host lies in 10.250.X.0/24.

@@ -23,10 +23,10 @@ public struct SwarmProject: Sendable {
     ) throws {
         dir = try TemporaryDirectory(prefix: "swarm-\(namePrefix)")
         name = namePrefix + String(UUID().uuidString.lowercased().prefix(8))
-        publicPort = try DockerTestEnvironment.freePort()
-        var admin = try DockerTestEnvironment.freePort()
-        while admin == publicPort { admin = try DockerTestEnvironment.freePort() }
-        adminPort = admin
+        // Named in the manifest: reserved together (distinct), released for Swarm to publish at the deploy.
+        let ports = try LoopbackPort.forServers(2)
+        publicPort = ports[0]
+        adminPort = ports[1]
         try write(replicas: replicas, image: image, placement: placement)
         try TestProjectFiles.writePoliciesAndRelaxedThresholds(into: dir.url)
     }

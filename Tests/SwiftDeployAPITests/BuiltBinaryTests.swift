@@ -1,12 +1,9 @@
 import Foundation
+import SwiftDeployHTTP
 import TestSupport
 import Testing
 
 @testable import SwiftDeployAPI
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Runs the built `swiftdeploy-api` executable on a loopback port and talks to it over
 /// real TCP, the way Compose and Prometheus will.
@@ -33,14 +30,31 @@ import FoundationNetworking
         let output: URL
         let errors: URL
 
-        init(environment: [String: String]) throws {
+        /// Starts the service on a port reserved and released immediately before it starts (it must be told its port:
+        /// APP_PORT 0 is refused); when another process took the port in that window (the service exits naming
+        /// "Address already in use"), once more on a fresh port.
+        static func start(environment: [String: String]) async throws -> RunningService {
+            try await LoopbackPort.withReleasedPort { port in
+                let service = try RunningService(environment: environment, port: port)
+                let deadline = ContinuousClock.now + .seconds(15)
+                while ContinuousClock.now < deadline {
+                    if !service.process.isRunning {
+                        return LoopbackPort.isBindCollision(service.stderr) ? nil : service
+                    }
+                    if let (status, _, _) = try? await service.request("GET", "/healthz"), status == 200 { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return service  // waitUntilHealthy reports a service that never answered
+            }
+        }
+
+        init(environment: [String: String], port: Int) throws {
             let binary = BuiltBinaryTests.binary
             try #require(
                 FileManager.default.isExecutableFile(atPath: binary.path),
                 "no swiftdeploy-api at \(binary.path); build it with `swift build --product swiftdeploy-api`"
             )
-            let reserved = try LoopbackPort()
-            port = reserved.port
+            self.port = port
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "swiftdeploy-api-test-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -48,7 +62,6 @@ import FoundationNetworking
             errors = directory.appendingPathComponent("stderr.txt")
             _ = FileManager.default.createFile(atPath: output.path, contents: nil)
             _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-            reserved.close()  // held until just before the service binds it: only that window is left
             process = try BackgroundProcess(
                 [binary.path],
                 environment: ["APP_HOST": "127.0.0.1", "APP_PORT": String(port)].merging(environment) { _, new in new },
@@ -75,18 +88,10 @@ import FoundationNetworking
         func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:])
             async throws -> (Int, String, [String: String])
         {
-            var request = URLRequest(url: URL(string: base + path)!)
-            request.httpMethod = method
-            request.timeoutInterval = 20
-            if let body { request.httpBody = Data(body.utf8) }
-            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let http = try #require(response as? HTTPURLResponse)
-            var fields: [String: String] = [:]
-            for (key, value) in http.allHeaderFields {
-                fields[String(describing: key).lowercased()] = String(describing: value)
-            }
-            return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
+            let answer = try await SocketHTTPClient().send(
+                method: method, url: URL(string: base + path)!, headers: headers, body: body.map { Data($0.utf8) },
+                limits: HTTPLimits(connectTimeout: 20, totalTimeout: 20))
+            return (answer.status, String(decoding: answer.body, as: UTF8.self), answer.headers)
         }
 
         /// Sends SIGTERM and waits for the exit; returns the status and how long it took.
@@ -112,7 +117,7 @@ import FoundationNetworking
     }
 
     @Test func servesRoutesChaosAndMetricsOverLoopback() async throws {
-        let service = try RunningService(environment: ["MODE": "canary", "APP_VERSION": "2.0.0-test"])
+        let service = try await RunningService.start(environment: ["MODE": "canary", "APP_VERSION": "2.0.0-test"])
         try await service.waitUntilHealthy()
 
         let (status, body, headers) = try await service.request("GET", "/", headers: ["X-Request-ID": "e2e-1"])
@@ -163,7 +168,7 @@ import FoundationNetworking
     }
 
     @Test func sigtermFinishesInFlightRequestsAndExitsZero() async throws {
-        let service = try RunningService(environment: ["MODE": "canary"])
+        let service = try await RunningService.start(environment: ["MODE": "canary"])
         try await service.waitUntilHealthy()
         #expect(try await service.request("POST", "/chaos", body: #"{"mode":"slow","duration":30}"#).0 == 200)
 

@@ -144,6 +144,89 @@ struct CommandTreeTests {
     }
 }
 
+/// The man page (README: `scripts/generate-manual`, issue 15 finding 9). ArgumentParser's GenerateManual plugin runs
+/// the built `swiftdeploy --experimental-dump-help` and writes one section per command from that description: its
+/// name, its abstract and each shown option's help. Running the plugin here would build its tool in the package's
+/// .build while this suite runs from it (a second build on one build database, minutes on this machine), so the
+/// suite checks what the plugin reads; the plugin itself was run by hand when this test was written.
+@Suite("Man page input")
+struct ManualInputTests {
+    /// What would make the page wrong or empty: a version of the description the plugin cannot read, a command
+    /// without an abstract, a shown option or argument without help. Empty when there is nothing.
+    static func problems(_ dump: [String: Any]) -> [String] {
+        var found: [String] = []
+        if dump["serializationVersion"] as? Int != 0 {
+            found.append(
+                "serializationVersion \(dump["serializationVersion"] ?? "none"): GenerateManual reads version 0")
+        }
+        guard let root = dump["command"] as? [String: Any] else { return found + ["no command"] }
+        func walk(_ node: [String: Any], _ path: [String]) {
+            let here = path + [node["commandName"] as? String ?? "?"]
+            let name = here.joined(separator: " ")
+            if ((node["abstract"] as? String) ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                found.append("'\(name)' has no abstract")
+            }
+            for argument in node["arguments"] as? [[String: Any]] ?? []
+            where argument["shouldDisplay"] as? Bool != false {
+                if ((argument["abstract"] as? String) ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+                    let label =
+                        (argument["names"] as? [[String: Any]])?.first?["name"] as? String ?? argument["valueName"]
+                        as? String ?? "?"
+                    found.append("'\(name)': '\(label)' has no help")
+                }
+            }
+            for child in node["subcommands"] as? [[String: Any]] ?? [] where child["commandName"] as? String != "help" {
+                walk(child, here)
+            }
+        }
+        walk(root, [])
+        return found
+    }
+
+    static func dump() async throws -> [String: Any] {
+        let result = try await CLIRunner.run(
+            ["--experimental-dump-help"], in: FileManager.default.temporaryDirectory, timeout: 60)
+        guard result.status == 0,
+            let dump = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else {
+            throw CommandTreeTests.TreeError.unreadable(
+                "swiftdeploy --experimental-dump-help exited \(result.status): \(result.stderr.prefix(500))")
+        }
+        return dump
+    }
+
+    @Test(.requires(.swiftdeployBinary))
+    func everyCommandOfThePageHasItsTextAndThePluginCanReadIt() async throws {
+        let dump = try await Self.dump()
+        #expect(Self.problems(dump) == [])
+        // Not vacuous: the page's commands are the README's.
+        let commands = try await CommandTreeTests.commands()
+        #expect(commands.count >= 20, "\(commands.map { $0.path.joined(separator: " ") })")
+        for name in ["init", "validate", "deploy", "promote", "teardown", "status", "gate", "audit", "rollout start"] {
+            #expect(commands.contains { $0.path.dropFirst().joined(separator: " ") == name }, "no '\(name)'")
+        }
+    }
+
+    /// The check finds each kind of problem in a description made to have them.
+    @Test func theCheckFindsAMissingAbstractAndMissingHelp() throws {
+        let text = """
+            {"serializationVersion": 0, "command": {"commandName": "tool", "abstract": "A tool.", "arguments": [],
+             "subcommands": [
+               {"commandName": "good", "abstract": "Fine.", "arguments": [
+                 {"kind": "option", "names": [{"kind": "long", "name": "shown"}], "abstract": "Help."},
+                 {"kind": "option", "names": [{"kind": "long", "name": "hidden"}], "shouldDisplay": false}]},
+               {"commandName": "bare", "arguments": [
+                 {"kind": "option", "names": [{"kind": "long", "name": "undocumented"}]}]},
+               {"commandName": "help", "arguments": []}]}}
+            """
+        let dump = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(Self.problems(dump) == ["'tool bare' has no abstract", "'tool bare': 'undocumented' has no help"])
+        var newer = dump
+        newer["serializationVersion"] = 1
+        #expect(Self.problems(newer).first?.hasPrefix("serializationVersion 1") == true)
+    }
+}
+
 /// The runner behind `runGate`, `PolicyCommandTests` and the end-to-end tests.
 @Suite("CLI runner")
 struct CLIRunnerTests {

@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// SIGKILL at each phase of deploy, promote and teardown on a real Docker engine, with the built binary:
 /// during the metrics window, after the manifest edit, during the recreate, during `up` and `down`.
 /// After each kill: the manifest is valid YAML in the old or the new mode, `audit --verify` passes, the

@@ -23,10 +23,10 @@ struct DemoScriptTests {
 
         init() throws {
             dir = try TemporaryDirectory(prefix: "swiftdeploy-demo")
-            port = try DockerTestEnvironment.freePort()
-            var admin = try DockerTestEnvironment.freePort()
-            while admin == port { admin = try DockerTestEnvironment.freePort() }
-            adminPort = admin
+            // Named in the demo's manifest: reserved together (distinct), released for Compose to bind.
+            let ports = try LoopbackPort.forServers(2)
+            port = ports[0]
+            adminPort = ports[1]
         }
 
         var projectDir: URL { dir.url.appendingPathComponent("project") }

@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The lifecycle on a real Docker engine, driving the built `swiftdeploy` binary.
 /// Runs with `SWIFTDEPLOY_DOCKER_TESTS=1` (scripts/test starts the engine, builds the images and sets it), and always
 /// under `CI=true`, where a missing engine fails it; otherwise it shows as skipped with the reason.
@@ -24,13 +20,19 @@ struct EndToEndTests {
         let name: String
         let publicPort: Int
         let adminPort: Int
+        /// Ports for more published services (Prometheus, Alertmanager), distinct from the project's two.
+        let sparePorts: [Int]
         var manifestURL: URL { dir.url.appendingPathComponent("manifest.yaml") }
 
-        init(appImage: String = "swiftdeploy/api:0.1.0", healthPath: String = "/healthz") throws {
+        /// The manifest names its published ports, so they are reserved together here (distinct) and released for
+        /// Compose to bind at the deploy (`LoopbackPort.forServers`).
+        init(appImage: String = "swiftdeploy/api:0.1.0", healthPath: String = "/healthz", sparePorts: Int = 0) throws {
             dir = try TemporaryDirectory(prefix: "e2e")
             name = "sde2e" + String(UUID().uuidString.lowercased().prefix(8))
-            publicPort = try EndToEndTests.freePort()
-            adminPort = try EndToEndTests.freePort(excluding: [publicPort])
+            let ports = try LoopbackPort.forServers(2 + sparePorts)
+            publicPort = ports[0]
+            adminPort = ports[1]
+            self.sparePorts = Array(ports.dropFirst(2))
             var text = try String(
                 contentsOf: RepositoryPaths.fixtures.appendingPathComponent("e2e/manifest.yaml.template"),
                 encoding: .utf8)
@@ -90,15 +92,6 @@ struct EndToEndTests {
         }
     }
 
-    /// A port for Docker to publish (`LoopbackPort`: the kernel's choice, released for Docker to bind).
-    static func freePort(excluding: [Int] = []) throws -> Int {
-        for _ in 0..<20 {
-            let port = try LoopbackPort.forServer()
-            if !excluding.contains(port) { return port }
-        }
-        throw RuntimeError.portTaken(port: 0, detail: "no free loopback port found")
-    }
-
     /// Listens on 0.0.0.0:`port` until closed (the "port already taken" case).
     static func occupy(_ port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -120,27 +113,15 @@ struct EndToEndTests {
         return fd
     }
 
+    /// `method url` through the tests' one HTTP client (`TestHTTP`): status, headers (names lower-cased) and body;
+    /// `(0, [:], "")` when nothing answers within `timeout` seconds.
     static func request(_ url: URL, method: String = "GET", body: String? = nil, timeout: TimeInterval = 10) async -> (
         Int, [String: String], String
     ) {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = timeout
-        if let body {
-            request.httpBody = Data(body.utf8)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
-        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
-        else {
+        guard let answer = await TestHTTP.request(url, method: method, body: body, timeout: timeout) else {
             return (0, [:], "")
         }
-        var headers: [String: String] = [:]
-        for (key, value) in http.allHeaderFields {
-            if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
-        }
-        return (http.statusCode, headers, String(decoding: data, as: UTF8.self))
+        return (answer.status, answer.headers, answer.body)
     }
 
     /// Runs a command while sending traffic through nginx, so the metrics window it scrapes has requests in it.
@@ -149,14 +130,10 @@ struct EndToEndTests {
         let done = TrafficSwitch()
         let url = URL(string: "http://127.0.0.1:\(project.publicPort)/")!
         Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
             while !done.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
+                _ = TestHTTP.requestBlocking(url, timeout: 10)
                 usleep(40_000)
             }
-            session.finishTasksAndInvalidate()
         }
         defer { done.turnOn() }
         return try await project.run(arguments)
@@ -341,13 +318,10 @@ struct EndToEndTests {
         #expect(mode.map { $0.intValue & 0o777 } == 0o600)
     }
 
-    /// Every line of a response header (curl's raw headers; URLSession would merge repeats).
+    /// Every line of a response header, repeats apart (`TestHTTP.Response.fields`; `headers` joins them).
     static func headerLines(_ header: String, url: URL) async throws -> [String] {
-        let result = try await SystemCommandRunner().run(
-            ["curl", "-s", "-D", "-", "-o", "/dev/null", "--max-time", "10", url.absoluteString], timeout: 20)
-        let lines = result.stdout.split(whereSeparator: \.isNewline).map(String.init)
-        return lines.filter { $0.lowercased().hasPrefix(header.lowercased() + ":") }
-            + (lines.isEmpty ? ["(no headers: \(result.stderr))"] : [])
+        guard let answer = await TestHTTP.request(url, timeout: 10) else { return ["(no answer from \(url))"] }
+        return answer.fields.filter { $0.name == header.lowercased() }.map { "\($0.name): \($0.value)" }
     }
 
     @Test func daemonUnreachableIsNamed() async throws {
@@ -403,14 +377,10 @@ final class TrafficSwitch: @unchecked Sendable {
     static func background(_ url: URL, pause microseconds: UInt32) -> TrafficSwitch {
         let traffic = TrafficSwitch()
         Thread.detachNewThread {
-            let session = URLSession(configuration: .ephemeral)
             while !traffic.isOn {
-                let answered = DispatchSemaphore(value: 0)
-                session.dataTask(with: url) { _, _, _ in answered.signal() }.resume()
-                _ = answered.wait(timeout: .now() + 10)
+                _ = TestHTTP.requestBlocking(url, timeout: 10)
                 usleep(microseconds)
             }
-            session.finishTasksAndInvalidate()
         }
         return traffic
     }

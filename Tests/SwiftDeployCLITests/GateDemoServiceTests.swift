@@ -29,25 +29,33 @@ import Testing
 
     @Test(.requires(.demoServiceBinary)) func gateFollowsTheDemoServiceIntoChaos() async throws {
         let binary = URL(fileURLWithPath: try TestRequirement.demoServiceBinary.value())
-        let port = try LoopbackPort.forServer()  // the server binds it
-        var environment = ProcessInfo.processInfo.environment
-        environment["APP_PORT"] = String(port)
-        environment["MODE"] = "canary"
-        let service = try TestServer([binary.path], environment: environment)
+        let logs = try TemporaryDirectory(prefix: "gate-demo-service")
+        defer { logs.remove() }
+        let client = SocketHTTPClient()
+        // The service must be told its port (APP_PORT 0 is refused): reserved and released right before it starts,
+        // and once more on a fresh port if another process took it in between (the service exits naming it).
+        let (service, port, ready) = try await LoopbackPort.withReleasedPort { port -> (TestServer, Int, Bool)? in
+            var environment = ProcessInfo.processInfo.environment
+            environment["APP_PORT"] = String(port)
+            environment["MODE"] = "canary"
+            let log = try logs.write("", to: "service-\(port).log")
+            let service = try TestServer([binary.path], environment: environment, log: log)
+            for _ in 0..<200 {
+                if (try? await client.send(
+                    method: "GET", url: URL(string: "http://127.0.0.1:\(port)/healthz")!,
+                    limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200
+                {
+                    return (service, port, true)
+                }
+                if !service.isRunning, LoopbackPort.isBindCollision((try? logs.read("service-\(port).log")) ?? "") {
+                    return nil
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return (service, port, false)
+        }
         defer { service.stop() }
         let base = "http://127.0.0.1:\(port)"
-        let client = SocketHTTPClient()
-        var ready = false
-        for _ in 0..<200 {
-            if (try? await client.send(
-                method: "GET", url: URL(string: base + "/healthz")!,
-                limits: HTTPLimits(connectTimeout: 1, totalTimeout: 2)))?.status == 200
-            {
-                ready = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
         try #require(ready, "the demo service did not answer /healthz on port \(port)")
 
         let project = try GateProject(metrics: "  window: 1500ms\n  min_requests: 5")

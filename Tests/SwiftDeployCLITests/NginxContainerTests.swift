@@ -9,13 +9,14 @@ struct NginxContainerTests {
     private static let image = "swiftdeploy/nginx:bookworm"
 
     private func withNginx(user: String?, _ body: (Int) throws -> Void) throws {
-        let port = try DockerTestEnvironment.freePort()
         let dir = try TemporaryDirectory(prefix: "swiftdeploy-nginx")
         defer { dir.remove() }
+        // nginx.port only names the port Compose would publish (nginx listens on 8080 inside its container whatever it
+        // is): here Docker publishes 8080 on a loopback port of its own choice, read back with `docker port`.
         let manifest = """
             project: nginx-probe
             services: {image: "swiftdeploy/api:0.1.0", port: 3000}
-            nginx: {image: "\(Self.image)", port: \(port), contact: ops@example.com}
+            nginx: {image: "\(Self.image)", port: 18080, contact: ops@example.com}
             network: {name: probe-net, driver_type: bridge}
             """
         try dir.write(manifest, to: "manifest.yaml")
@@ -23,15 +24,14 @@ struct NginxContainerTests {
         try #require(initResult.status == 0, "init failed: \(initResult.stderr)")
         chmod(dir.path, 0o755)
         chmod(dir.url.appendingPathComponent("nginx.conf").path, 0o644)
-        let name = "swiftdeploy-nginx-probe-\(port)"
+        let name = "swiftdeploy-nginx-probe-\(UUID().uuidString.prefix(8).lowercased())"
         try DockerTestEnvironment.docker(["network", "create", name])
         defer {
             _ = try? DockerTestEnvironment.docker(["rm", "-f", name])
             _ = try? DockerTestEnvironment.docker(["network", "rm", name])
         }
-        // nginx listens on 8080 inside its container whatever nginx.port is (Compose maps it).
         var run = [
-            "run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1:\(port):8080",
+            "run", "-d", "--name", name, "--network", name, "-p", "127.0.0.1::8080",
             "-v", "\(dir.path)/nginx.conf:/etc/nginx/nginx.conf:ro",
         ]
         if let user {
@@ -44,9 +44,10 @@ struct NginxContainerTests {
         run.append(Self.image)
         let started = try DockerTestEnvironment.docker(run)
         try #require(started.status == 0, "docker run failed: \(started.output)")
+        let port = try DockerTestEnvironment.publishedPort(container: name, containerPort: 8080)
         var ready = false
         for _ in 0..<50 where !ready {
-            if HTTPProbe.get(port: port, path: "/") != nil { ready = true } else { usleep(100_000) }
+            if TestHTTP.requestBlocking(port: port, path: "/") != nil { ready = true } else { usleep(100_000) }
         }
         let logs = try DockerTestEnvironment.docker(["logs", name]).output
         try #require(ready, "nginx did not answer on port \(port); logs:\n\(logs)")
@@ -60,7 +61,7 @@ struct NginxContainerTests {
     }
 
     private func checkBehaviour(port: Int) {
-        let down = HTTPProbe.get(port: port, path: "/", headers: ["X-Request-ID": "req-42"])
+        let down = TestHTTP.requestBlocking(port: port, path: "/", headers: ["X-Request-ID": "req-42"])
         #expect(down?.status == 502)
         #expect(down?.headers["content-type"] == "application/json")
         #expect(down?.headers["x-deployed-by"] == "swiftdeploy")
@@ -71,12 +72,12 @@ struct NginxContainerTests {
         )
         #expect(down?.headers["server"] == "nginx", "server_tokens off hides the version")
 
-        let metrics = HTTPProbe.get(port: port, path: "/metrics")
+        let metrics = TestHTTP.requestBlocking(port: port, path: "/metrics")
         #expect(metrics?.status == 404)
         #expect(metrics?.headers["x-deployed-by"] == "swiftdeploy")
-        #expect(HTTPProbe.get(port: port, path: "/chaos", method: "POST", body: "{}")?.status == 404)
+        #expect(TestHTTP.requestBlocking(port: port, path: "/chaos", method: "POST", body: "{}")?.status == 404)
 
-        let generated = HTTPProbe.get(port: port, path: "/", headers: ["X-Request-ID": "bad id; injected"])
+        let generated = TestHTTP.requestBlocking(port: port, path: "/", headers: ["X-Request-ID": "bad id; injected"])
         let id = generated?.headers["x-request-id"] ?? ""
         #expect(
             id.range(of: "^[0-9a-f]{32}$", options: .regularExpression) != nil,

@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// Requests sent continuously through nginx's public port by a thread of their own, each one recorded.
 /// No cookie is stored: every request is a new client unless the test sends a cookie itself.
 final class TrafficRecorder: @unchecked Sendable {
@@ -25,35 +21,18 @@ final class TrafficRecorder: @unchecked Sendable {
 
     init(url: URL, pause: useconds_t = 30_000) {
         Thread.detachNewThread { [self] in
-            let configuration = URLSessionConfiguration.ephemeral
-            configuration.httpShouldSetCookies = false
-            configuration.httpCookieAcceptPolicy = .never
-            let session = URLSession(configuration: configuration)
+            // One request at a time on this thread, each a new connection with no cookie.
             while !done.isOn {
-                let answered = DispatchSemaphore(value: 0)
                 let start = MonotonicClock.now()
-                let box = Box()
-                var request = URLRequest(url: url)
-                request.timeoutInterval = 10
-                session.dataTask(with: request) { _, response, _ in
-                    let http = response as? HTTPURLResponse
-                    box.status = http?.statusCode ?? 0
-                    box.variant = http?.value(forHTTPHeaderField: "X-Variant")
-                    answered.signal()
-                }.resume()
-                _ = answered.wait(timeout: .now() + 12)
-                let sample = Sample(start: start, end: MonotonicClock.now(), status: box.status, variant: box.variant)
+                let answer = TestHTTP.requestBlocking(url, timeout: 10)
+                let sample = Sample(
+                    start: start, end: MonotonicClock.now(), status: answer?.status ?? 0,
+                    variant: answer?.headers["x-variant"])
                 lock.withLock { samples.append(sample) }
                 usleep(pause)
             }
-            session.finishTasksAndInvalidate()
             finished.signal()
         }
-    }
-
-    final class Box: @unchecked Sendable {
-        var status = 0
-        var variant: String?
     }
 
     /// Stops the traffic and returns every request sent.
@@ -395,31 +374,11 @@ struct ClientSession: Sendable {
     }
 
     func get(_ url: URL, headers: [String: String] = [:]) async -> Answer {
-        (try? await offPool {
-            let configuration = URLSessionConfiguration.ephemeral
-            configuration.httpShouldSetCookies = false
-            configuration.httpCookieAcceptPolicy = .never
-            let session = URLSession(configuration: configuration)
-            defer { session.finishTasksAndInvalidate() }
-            var request = URLRequest(url: url)
-            request.timeoutInterval = 10
-            for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
-            let done = DispatchSemaphore(value: 0)
-            final class Box: @unchecked Sendable {
-                var answer = Answer(status: 0, variant: nil, setCookie: nil, body: "")
-            }
-            let box = Box()
-            session.dataTask(with: request) { data, response, _ in
-                if let http = response as? HTTPURLResponse {
-                    box.answer = Answer(
-                        status: http.statusCode, variant: http.value(forHTTPHeaderField: "X-Variant"),
-                        setCookie: http.value(forHTTPHeaderField: "Set-Cookie"),
-                        body: data.map { String(decoding: $0, as: UTF8.self) } ?? "")
-                }
-                done.signal()
-            }.resume()
-            _ = done.wait(timeout: .now() + 12)
-            return box.answer
-        }) ?? Answer(status: 0, variant: nil, setCookie: nil, body: "")
+        guard let answer = await TestHTTP.request(url, headers: headers, timeout: 10) else {
+            return Answer(status: 0, variant: nil, setCookie: nil, body: "")
+        }
+        return Answer(
+            status: answer.status, variant: answer.headers["x-variant"], setCookie: answer.headers["set-cookie"],
+            body: answer.body)
     }
 }

@@ -4,10 +4,6 @@ import Testing
 
 @testable import SwiftDeployKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// The release health gate on a real Docker engine with the generated Prometheus: `deploy` with
 /// `observability.prometheus: true` (and `metrics.source: prometheus` with no URL), traffic through nginx,
 /// chaos errors on the service.
@@ -22,12 +18,10 @@ import FoundationNetworking
     .serialized, .requires(.docker))
 struct SLOEndToEndTests {
     @Test func gateSLOOnTheGeneratedPrometheus() async throws {
-        let project = try EndToEndTests.Project()
+        let project = try EndToEndTests.Project(sparePorts: 2)
         defer { project.destroy() }
-        let prometheusPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort])
-        let alertmanagerPort = try EndToEndTests.freePort(excluding: [
-            project.publicPort, project.adminPort, prometheusPort,
-        ])
+        let prometheusPort = project.sparePorts[0]
+        let alertmanagerPort = project.sparePorts[1]
         // Canary mode: the demo service accepts chaos only there.
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text = text.replacingOccurrences(of: "mode: stable ", with: "mode: canary ")

@@ -17,9 +17,9 @@ struct SLORolloutEndToEndTests {
         let tag = try await SystemCommandRunner().run(
             ["docker", "tag", "swiftdeploy/api:0.1.0", RolloutEndToEndTests.candidate], timeout: 60)
         try #require(tag.status == 0, "docker tag: \(tag.stderr)")
-        let project = try EndToEndTests.Project()
+        let project = try EndToEndTests.Project(sparePorts: 1)
         defer { project.destroy() }
-        let prometheusPort = try EndToEndTests.freePort(excluding: [project.publicPort, project.adminPort])
+        let prometheusPort = project.sparePorts[0]
         var text = try String(contentsOf: project.manifestURL, encoding: .utf8)
         text += """
 

@@ -49,7 +49,7 @@ struct SwarmEndToEndTests {
         #expect(tasks.allSatisfy { $0.node != nil })
 
         // Traffic through nginx reaches every replica: each replica's own counters, read through nginx's admin route.
-        for _ in 0..<90 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
+        for _ in 0..<90 { #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         let perReplica = try await SwarmReplicaMetricsSource(manifest: manifest, runtime: project.runtime)
             .replicaSnapshots()
@@ -61,7 +61,7 @@ struct SwarmEndToEndTests {
             #expect(served > 0, "replica \(address) served no request through nginx")
         }
         // The admin listener is published nowhere on the host.
-        #expect(HTTPProbe.get(port: project.adminPort, path: "/healthz") == nil)
+        #expect(await TestHTTP.request(port: project.adminPort, path: "/healthz") == nil)
         // Reviewer's finding (tests that can fail): Swarm publishes nginx's public port only ...
         let ports = try DockerTestEnvironment.docker([
             "service", "inspect", "--format",
@@ -116,7 +116,7 @@ struct SwarmEndToEndTests {
         let promoted = try await project.run(["promote", "canary", "--timeout", "180s"])
         traffic.turnOn()
         #expect(promoted.status == 0, "promote: \(promoted.stderr)")
-        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.headers["x-mode"] == "canary")
+        #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.headers["x-mode"] == "canary")
         let afterPromote = try await project.runtime.containers().filter { $0.service == "app" }
         #expect(afterPromote.count == 3 && afterPromote.allSatisfy { $0.environment["MODE"] == "canary" && $0.isReady })
 
@@ -173,7 +173,7 @@ struct SwarmEndToEndTests {
         #expect(
             tasks.count == 2 && tasks.allSatisfy { $0.image == "swiftdeploy/api:0.1.0" && $0.isReady },
             "\(tasks.map { ($0.name, $0.image, $0.state) })")
-        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+        #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200)
         let record = try #require(try project.history().last { $0["event"] as? String == "deploy" })
         #expect(record["outcome"] as? String == "failed")
         #expect((record["message"] as? String)?.contains("rolled the update") == true, "\(record)")
@@ -288,7 +288,7 @@ struct SwarmEndToEndTests {
             "\(tasks.map { ($0.name, $0.environment["MODE"] ?? "-", $0.state) })")
         var answer: String = "no answer"
         for _ in 0..<20 where answer != "HTTP 200 without X-Mode" {
-            let response = HTTPProbe.get(port: project.publicPort, path: "/")
+            let response = await TestHTTP.request(port: project.publicPort, path: "/")
             answer = response?.headers["x-mode"] ?? response.map { "HTTP \($0.status) without X-Mode" } ?? "no answer"
             if answer != "HTTP 200 without X-Mode" { try await Task.sleep(nanoseconds: 500_000_000) }
         }
@@ -332,7 +332,7 @@ struct SwarmEndToEndTests {
         ]).output
             .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(configs == [used], "the one left is nginx's current config (\(used)), the first was \(first)")
-        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+        #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200)
     }
 
     /// Reviewer's finding: teardown removed the stack's networks and configs once its tasks were gone, but never its

@@ -79,7 +79,7 @@ struct SwarmMultiNodeTests {
                 && nginxTasks.allSatisfy { $0.node?.contains(String(cluster.managerNodeID.prefix(12))) == true },
             "nginx runs on the manager: \(nginxTasks.map { ($0.name, $0.node ?? "-") })")
         // nginx on the manager reaches the worker's replicas over the overlay network.
-        for _ in 0..<20 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
+        for _ in 0..<20 { #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200) }
 
         // 2. The manager gets the label too and the project scales to four: Swarm places the two new replicas on the
         //    manager (the node with fewer of them); replicas on both nodes answer through nginx.
@@ -92,7 +92,7 @@ struct SwarmMultiNodeTests {
         // nginx re-resolves tasks.app every 10 s (docs/swarm.md): the two new replicas join its upstream then. The
         // deploy now returns as soon as Swarm reports them running, so give nginx its resolver period first.
         try await Task.sleep(for: .seconds(11))
-        for _ in 0..<120 { #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200) }
+        for _ in 0..<120 { #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200) }
         let manifest = try ManifestLoader().load(from: project.manifestURL)
         let tasks = try await project.runtime.tasks().filter {
             $0.desiredState == "running" && $0.status.service == "app"
@@ -120,7 +120,7 @@ struct SwarmMultiNodeTests {
             let now = try await Self.appTasksByNode(project, cluster: cluster)
             return now.manager == 4 && now.worker == 0
         }
-        #expect(HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200)
+        #expect(await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200)
 
         // `status` shows both: the worker down, and all four replicas running on the manager.
         let (code, frame) = try await Self.statusFrame(project)

@@ -735,7 +735,7 @@ struct SwarmRolloutEndToEndTests {
     /// Waits until the public port answers (nginx restarted).
     static func waitForAnswer(_ project: SwarmEndToEndTests.Project) async -> Bool {
         for _ in 0..<60 {
-            if HTTPProbe.get(port: project.publicPort, path: "/")?.status == 200 { return true }
+            if await TestHTTP.request(port: project.publicPort, path: "/")?.status == 200 { return true }
             try? await Task.sleep(nanoseconds: 500_000_000)
         }
         return false

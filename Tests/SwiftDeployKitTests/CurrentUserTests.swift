@@ -61,6 +61,38 @@ struct HTTPProbeTests {
         #expect(answer.body == #"{"status":"ok"}"#)
     }
 
+    /// A header a proxy sent twice: `headers` joins the values, `fields` keeps every line in order (the end-to-end
+    /// tests count how often nginx passes X-Request-ID).
+    @Test func repeatedHeadersAreJoinedAndEveryLineIsKept() async throws {
+        let held = try LoopbackPort()
+        let listener = try held.takeListener()
+        let thread = Thread {
+            defer { close(listener) }
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            defer { close(client) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            let answer =
+                """
+                HTTP/1.1 200 OK\r\nX-Request-ID: a\r\nContent-Length: 2\r\nX-Request-Id:  b \r\nConnection: \
+                close\r\n\r\nok
+                """
+            _ = answer.withCString { send(client, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        }
+        thread.start()
+        let response = try await SocketHTTPClient().send(
+            method: "GET", url: URL(string: "http://127.0.0.1:\(held.port)/")!,
+            limits: HTTPLimits(connectTimeout: 2, totalTimeout: 5))
+        #expect(response.status == 200 && response.body == Data("ok".utf8))
+        #expect(response.headers["x-request-id"] == "a, b")
+        #expect(
+            response.fields == [
+                HTTPHeaderField(name: "x-request-id", value: "a"), HTTPHeaderField(name: "content-length", value: "2"),
+                HTTPHeaderField(name: "x-request-id", value: "b"), HTTPHeaderField(name: "connection", value: "close"),
+            ])
+    }
+
     @Test func probeNamesARefusedConnection() async throws {
         let server = try LoopbackHTTPServer { _ in .text("") }
         let url = server.url("/healthz")

@@ -8,7 +8,7 @@ import Testing
 /// and wherever git's answer is not plain it must say `.unsure` so that git is asked.
 @Suite("Git head without git")
 struct GitHeadTests {
-    static let gitPath = GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
+    static let gitPath = ProcessRunner.locate("git", path: ProcessInfo.processInfo.environment["PATH"] ?? "")
 
     /// Runs git in `directory` with a fixed identity; returns its status and trimmed stdout.
     @discardableResult
@@ -149,6 +149,33 @@ struct GitHeadTests {
         try Data("not a hash\n".utf8).write(to: repo.appendingPathComponent(".git/refs/heads/main"))
         #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
         #expect(await GitCommit.resolve(in: repo, environment: localEnvironment) == (try gitsAnswer(repo)))
+    }
+
+    /// git is found by the one lookup of programs (`ProcessRunner.locate`, as every program swiftdeploy starts): a
+    /// directory, or a file without execute permission, named `git` ahead of git on `PATH` is passed over as a shell
+    /// does, so a commit only git can answer is still git's (a second lookup took the directory, failed to start it
+    /// and recorded no commit).
+    @Test(.requires(.git))
+    func aDirectoryOrAFileNotExecutableNamedGitAheadOnThePathIsPassedOver() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let repo = try await repository(dir)
+        let head = try #require(try await gitsAnswer(repo))
+        // A symbolic ref to another ref: GitHead leaves it to git, so git is started.
+        try await git(repo, ["symbolic-ref", "refs/heads/alias", "refs/heads/main"])
+        try await git(repo, ["symbolic-ref", "HEAD", "refs/heads/alias"])
+        #expect(GitHead.read(in: repo, environment: localEnvironment) == .unsure)
+        let directory = dir.url.appendingPathComponent("shadow-directory")
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("git"), withIntermediateDirectories: true)
+        let plain = dir.url.appendingPathComponent("shadow-plain")
+        try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
+        try Data("#!/bin/sh\necho 0000000000000000000000000000000000000000\n".utf8).write(
+            to: plain.appendingPathComponent("git"))
+        var environment = localEnvironment
+        environment["PATH"] = "\(directory.path):\(plain.path):\(localEnvironment["PATH"] ?? "/usr/bin:/bin")"
+        #expect(ProcessRunner.locate("git", path: environment["PATH"]) == Self.gitPath)
+        #expect(await GitCommit.resolve(in: repo, environment: environment) == head)
     }
 
     @Test(.requires(.git))

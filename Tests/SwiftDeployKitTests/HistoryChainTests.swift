@@ -96,7 +96,7 @@ struct HistoryChainTests {
     @Test func anIntactHistoryVerifiesAndItsHeadIsTheLastLinesHash() async throws {
         let (dir, url, lines) = try await makeHistory()
         defer { dir.remove() }
-        let summary = try AuditReport.verify(history: url, expectedHead: HistoryLog.sha256Hex(of: Data(lines[9].utf8)))
+        let summary = try AuditReport.verify(history: url, expectedHead: Digest.sha256Hex(of: Data(lines[9].utf8)))
         #expect(summary.chain.isIntact)
         #expect(summary.headMatches == true)
         #expect(summary.exitStatus == .success)
@@ -107,7 +107,7 @@ struct HistoryChainTests {
     @Test func editingOrDeletingTheLastLineIsCaughtByTheExpectedHead() async throws {
         let (dir, url, original) = try await makeHistory()
         defer { dir.remove() }
-        let head = HistoryLog.sha256Hex(of: Data(original[9].utf8))
+        let head = Digest.sha256Hex(of: Data(original[9].utf8))
         var edited = original
         edited[9] = edited[9].replacingOccurrences(of: "event 10", with: "event X")
         try write(edited, to: url)

@@ -35,14 +35,14 @@ struct HistoryLogTests {
                     reasons: ["too slow"], engine: "embedded",
                     input: ["metrics": ["p99_ms": 900]])))
         let c = try await log.append(
-            HistoryEntry(event: .promote, manifestHash: HistoryLog.sha256Hex(of: Data("m".utf8))))
+            HistoryEntry(event: .promote, manifestHash: Digest.sha256Hex(of: Data("m".utf8))))
 
         let lines = try historyLines(url)
         #expect(lines.count == 3)
         #expect(lines == [a.line, b.line, c.line])
         #expect(a.prev == HistoryRecord.genesisHash)
-        #expect(b.prev == HistoryLog.sha256Hex(of: Data(lines[0].utf8)))
-        #expect(c.prev == HistoryLog.sha256Hex(of: Data(lines[1].utf8)))
+        #expect(b.prev == Digest.sha256Hex(of: Data(lines[0].utf8)))
+        #expect(c.prev == Digest.sha256Hex(of: Data(lines[1].utf8)))
         #expect([a.sequence, b.sequence, c.sequence] == [1, 2, 3] as [Int])
         #expect(Set([a.id, b.id, c.id]).count == 3)
 
@@ -72,7 +72,7 @@ struct HistoryLogTests {
 
     @Test func sha256HexMatchesAKnownVector() async {
         #expect(
-            HistoryLog.sha256Hex(of: Data("abc".utf8))
+            Digest.sha256Hex(of: Data("abc".utf8))
                 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
@@ -129,7 +129,7 @@ struct HistoryLogTests {
         try dir.write("x", to: "file")
         func git(_ args: [String]) async throws -> String {
             let git = try #require(
-                GitCommit.findExecutable("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
+                ProcessRunner.locate("git", path: ProcessInfo.processInfo.environment["PATH"] ?? ""))
             let result = try await ExternalTool.capture(
                 [
                     git.path, "-C", dir.path, "-c", "user.name=t", "-c", "user.email=t@example.com", "-c",
@@ -175,7 +175,7 @@ struct HistoryLogTests {
         #expect(lines[3] == third.line, "the new line is whole, not glued to the torn one")
         #expect(third.sequence == 3)
         #expect(third.prev == second.hash, "the chain skips the torn line")
-        #expect(third.sealed == [HistoryLog.sha256Hex(of: Data(torn.utf8))])
+        #expect(third.sealed == [Digest.sha256Hex(of: Data(torn.utf8))])
 
         let after = try AuditReport.verify(history: url).chain
         #expect(after.isIntact)

@@ -219,17 +219,13 @@ final class MovingMetrics: @unchecked Sendable {
                   - targets: ['127.0.0.1:\(target.port)']
             """
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = try LoopbackPort.forServer()  // the server binds it
-        let log = try dir.write("", to: "prometheus.log")
-        let process = try TestServer(
-            [
-                binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
-                "--web.listen-address=127.0.0.1:\(port)",
-            ], log: log)
+        let process = try await PrometheusServer(
+            binary: binary, config: configURL, dataDirectory: dir.url.appendingPathComponent("data"),
+            log: dir.url.appendingPathComponent("prometheus.log"))
         defer { process.stop() }
 
         let source = PrometheusMetricsSource(
-            baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
+            baseURL: URL(string: process.url)!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
         let settings = MetricsWindowSettings(window: ManifestDuration(milliseconds: 3_000), minRequests: 20)
         var figures: WindowFigures? = nil
         let deadline = MonotonicClock.now() + 40
@@ -258,7 +254,7 @@ final class MovingMetrics: @unchecked Sendable {
         // All latencies in (0.01, 0.025]: p99 = 0.01 + 0.015 × 0.99, p50 = 0.01 + 0.015 × 0.5.
         #expect(abs(figures.p99Ms! - 24.85) < 0.01)
         #expect(abs(figures.p50Ms! - 17.5) < 0.01)
-        #expect(figures.source == "prometheus http://127.0.0.1:\(port)")
+        #expect(figures.source == "prometheus http://127.0.0.1:\(process.port)")
         #expect(figures.chaosActive == 0)
     }
 }

@@ -21,7 +21,7 @@ struct PreparedLineTests {
         var seen: [Seen] = []
         try HistoryLineReader.forEachLine(in: url) { bytes, number, terminated in
             seen.append(
-                Seen(bytes: Array(bytes), number: number, terminated: terminated, hash: HistoryLog.sha256Hex(of: bytes))
+                Seen(bytes: Array(bytes), number: number, terminated: terminated, hash: Digest.sha256Hex(of: bytes))
             )
         }
         return seen
@@ -203,7 +203,7 @@ struct PreparedLineTests {
             let line =
                 "{\"v\":1,\"seq\":\(n),\"prev\":\"\(prev)\",\"event\":\"status\",\"outcome\":\"ok\",\"message\":\"\(pad)\"}"
             chained.append(line)
-            prev = HistoryLog.sha256Hex(of: Data(line.utf8))
+            prev = Digest.sha256Hex(of: Data(line.utf8))
         }
         try Data((chained.joined(separator: "\n") + "\n").utf8).write(to: url)
         let lines = try historyLines(url)

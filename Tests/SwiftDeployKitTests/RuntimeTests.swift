@@ -193,4 +193,33 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
             try await SystemCommandRunner().run(["no-such-program-xyz"], timeout: 5)
         }
     }
+
+    /// A docker that is there but cannot start (no execute permission; not a program for this machine) is not
+    /// "not installed or not on PATH": the message names the file, the reason and what to do about it.
+    @Test func aProgramThatCannotStartIsNotCalledMissing() async throws {
+        let dir = try TemporaryDirectory(prefix: "cannot-start")
+        defer { dir.remove() }
+        let notExecutable = try dir.write("#!/bin/sh\necho 27.0.0\n", to: "plain/docker")
+        let notAProgram = try dir.write("this is text, not a program for this machine\n", to: "garbage/docker")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: notExecutable.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: notAProgram.path)
+        let cases = [
+            (notExecutable, "not executable", "chmod +x"),
+            (notAProgram, "Exec format error", "a build of it for this machine"),
+        ]
+        for (file, reason, remedy) in cases {
+            let runner = SystemCommandRunner(environment: ["PATH": file.deletingLastPathComponent().path])
+            do {
+                let result = try await runner.run(["docker", "info"], timeout: 10)
+                Issue.record("\(file.path) ran: \(result)")
+            } catch let error as RuntimeError {
+                let message = error.errorDescription ?? ""
+                #expect(!message.contains("not installed"), "\(message)")
+                #expect(message.contains("'\(file.path)'"), "\(message)")
+                #expect(message.contains(reason), "\(message)")
+                #expect(message.contains(remedy), "\(message)")
+                #expect(error.exitStatus == .operationFailed)
+            }
+        }
+    }
 }

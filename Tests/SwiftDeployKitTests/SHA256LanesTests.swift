@@ -156,7 +156,7 @@ import Testing
             let line = head + String(repeating: "x", count: target - head.utf8.count - 2) + "\"}"
             #expect(line.utf8.count == target)
             chained.append(line)
-            prev = HistoryLog.sha256Hex(of: Data(line.utf8))
+            prev = Digest.sha256Hex(of: Data(line.utf8))
         }
         try Data((chained.joined(separator: "\n") + "\n").utf8).write(to: url)
         let intact = try AuditReport.verify(history: url)

@@ -334,14 +334,15 @@ import Testing
         let traffic = SwitchableTraffic()
         let target = try LoopbackHTTPServer { _ in .text(traffic.scrape()) }
         defer { target.stop() }
-        let promPort = try LoopbackPort.forServer()  // Prometheus binds it
         // The job (the service name) is our own, so the series can only come from this Prometheus.
         let service = "slo\(UUID().uuidString.prefix(6).lowercased())"
-        let project = try Project(prometheusURL: "http://127.0.0.1:\(promPort)", serviceName: service)
-        defer { project.dir.remove() }
+        // Prometheus' files, with the rules `init` generates for the project (they do not depend on its URL, which
+        // is known only once Prometheus has bound a port of its choice).
+        let prom = try Project(prometheusURL: nil, serviceName: service)
+        defer { prom.dir.remove() }
         let rules = try #require(
-            ObservabilityRenderer(manifest: project.manifest).files().first { $0.path == "rules/slo.yml" })
-        _ = try project.dir.write(rules.contents, to: "prom/rules/slo.yml")
+            ObservabilityRenderer(manifest: prom.manifest).files().first { $0.path == "rules/slo.yml" })
+        _ = try prom.dir.write(rules.contents, to: "prom/rules/slo.yml")
         let config = """
             global:
               scrape_interval: 500ms
@@ -353,14 +354,13 @@ import Testing
                 static_configs:
                   - targets: ['127.0.0.1:\(target.port)']
             """
-        let configURL = try project.dir.write(config, to: "prom/prometheus.yml")
-        let log = try project.dir.write("", to: "prom/prometheus.log")
-        let process = try TestServer(
-            [
-                binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(project.dir.path)/prom/data",
-                "--web.listen-address=127.0.0.1:\(promPort)",
-            ], log: log)
+        let configURL = try prom.dir.write(config, to: "prom/prometheus.yml")
+        let process = try await PrometheusServer(
+            binary: binary, config: configURL, dataDirectory: prom.dir.url.appendingPathComponent("prom/data"),
+            log: prom.dir.url.appendingPathComponent("prom/prometheus.log"))
         defer { process.stop() }
+        let project = try Project(prometheusURL: process.url, serviceName: service)
+        defer { project.dir.remove() }
 
         func waitFor(_ verdict: Verdict, seconds: Double) async -> PolicyDecision? {
             let deadline = MonotonicClock.now() + seconds
@@ -374,7 +374,7 @@ import Testing
             Issue.record(
                 """
                 no \(verdict) within \(seconds)s; last: \(last?.verdict.rawValue ?? "none") \
-                \(last?.reasons ?? []); log: \((try? project.dir.read("prom/prometheus.log").suffix(600)) ?? "")
+                \(last?.reasons ?? []); log: \((try? prom.dir.read("prom/prometheus.log").suffix(600)) ?? "")
                 """
             )
             return nil
@@ -400,7 +400,7 @@ import Testing
         process.stop()
         let stopped = await project.decide()
         #expect(stopped.verdict == .inconclusive)
-        #expect(stopped.reasons.first?.contains("127.0.0.1:\(promPort)") == true, "\(stopped.reasons)")
+        #expect(stopped.reasons.first?.contains("127.0.0.1:\(process.port)") == true, "\(stopped.reasons)")
     }
 }
 

@@ -413,8 +413,10 @@ struct SwarmStackDeployTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let project = "sdswarm\(UInt32.random(in: 0...UInt32.max) % 1_000_000)"
-        let port = try DockerTestEnvironment.freePort()
-        let adminPort = try DockerTestEnvironment.freePort()
+        // Named in the stack file: reserved together (distinct), released for Swarm to publish.
+        let ports = try LoopbackPort.forServers(2)
+        let port = ports[0]
+        let adminPort = ports[1]
         let text = """
             project: \(project)
             runtime: swarm
@@ -492,16 +494,17 @@ struct SwarmStackDeployTests {
             Thread.sleep(forTimeInterval: 1)
         }
         #expect(replicas.contains("\(project)_app 2/2") && replicas.contains("\(project)_nginx 1/1"), "\(replicas)")
-        var answer: HTTPProbe.Response?
+        var answer: TestHTTP.Response?
         for _ in 0..<20 {
-            answer = HTTPProbe.get(port: port, path: "/")
+            answer = TestHTTP.requestBlocking(port: port, path: "/")
             if answer?.status == 200 { break }
             Thread.sleep(forTimeInterval: 1)
         }
         #expect(answer?.status == 200, "nginx on the public port: \(String(describing: answer))")
         #expect(answer?.headers["x-deployed-by"] == "swiftdeploy")
         // The admin listener: not published on the host, reachable inside nginx's container only.
-        #expect(HTTPProbe.get(port: adminPort, path: "/healthz") == nil, "the admin port must not be published")
+        #expect(
+            TestHTTP.requestBlocking(port: adminPort, path: "/healthz") == nil, "the admin port must not be published")
         let nginx = try DockerTestEnvironment.docker([
             "ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(project)_nginx",
         ])

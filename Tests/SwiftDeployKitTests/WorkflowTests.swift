@@ -400,7 +400,7 @@ import Testing
         #expect(lines[2]["mode_after"]?.stringValue == "stable")
         #expect(lines[2]["details"]?["intent_seq"] == lines[1]["seq"])
         #expect(lines[2]["details"]?["intent_id"] == lines[1]["id"])
-        let hash = HistoryLog.sha256Hex(of: try Data(contentsOf: rig.url))
+        let hash = Digest.sha256Hex(of: try Data(contentsOf: rig.url))
         #expect(lines[2]["manifest_hash"]?.stringValue == hash)
     }
 

@@ -92,7 +92,7 @@ enum GitCommit {
         for key in ["SWIFTDEPLOY_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA"] {
             if let v = environment[key], isCommitHash(v) { return v.lowercased() }
         }
-        guard let git = findExecutable("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+        guard let git = ProcessRunner.locate("git", path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
             return nil
         }
         // Read the repository's files where git's answer is plain; start git only where it is not.
@@ -115,13 +115,5 @@ enum GitCommit {
 
     static func isCommitHash(_ s: String) -> Bool {
         (s.count == 40 || s.count == 64) && s.allSatisfy { $0.isHexDigit }
-    }
-
-    static func findExecutable(_ name: String, path: String) -> URL? {
-        for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = URL(fileURLWithPath: String(dir)).appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        return nil
     }
 }

@@ -12,9 +12,9 @@ public struct HistoryEntry: Sendable, Hashable {
     public var outcome: String?
     /// One human sentence about what happened.
     public var message: String?
-    /// `HistoryLog.sha256Hex(of:)` of the manifest bytes the command used.
+    /// `Digest.sha256Hex(of:)` of the manifest bytes the command used.
     public var manifestHash: String?
-    /// `HistoryLog.sha256Hex(of:)` of the thresholds file the policy used.
+    /// `Digest.sha256Hex(of:)` of the thresholds file the policy used.
     public var thresholdsHash: String?
     /// The deployment mode before the command (`stable`, `canary`…), when known.
     public var modeBefore: String?

@@ -56,11 +56,6 @@ public final class HistoryLog: Sendable {
         self.init(url: manifest.historyURL, environment: environment, secrets: manifest.secretValues)
     }
 
-    /// Lower-case hex SHA-256 of `data`: how the history names manifests, thresholds and lines (``Digest``).
-    public static func sha256Hex(of data: Data) -> String { Digest.sha256Hex(of: data) }
-
-    static func sha256Hex(of bytes: UnsafeRawBufferPointer) -> String { Digest.sha256Hex(of: bytes) }
-
     /// Appends `entry` (redacted) as one line and returns the record as written.
     ///
     /// Throws `HistoryError.cannotOpen`, `.cannotLock`, `.writeFailed`, or
@@ -257,7 +252,7 @@ struct HistoryTail {
             var s = end - 1
             while s >= 0 && buf[s] != newline { s -= 1 }
             if s < 0 && !atFileStart { return nil }
-            torn.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[(s + 1)..<end])))
+            torn.append(Digest.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[(s + 1)..<end])))
             end = s
         } else {
             end -= 1
@@ -270,10 +265,10 @@ struct HistoryTail {
             let line = UnsafeRawBufferPointer(rebasing: buf[(s + 1)..<end])
             if let fields = HistoryChainFields.decode(line) {
                 return HistoryTail(
-                    size: size, lastHash: HistoryLog.sha256Hex(of: line), lastSequence: fields.seq,
+                    size: size, lastHash: Digest.sha256Hex(of: line), lastSequence: fields.seq,
                     tornHashes: torn.reversed(), needsNewline: needsNewline)
             }
-            torn.append(HistoryLog.sha256Hex(of: line))
+            torn.append(Digest.sha256Hex(of: line))
             end = s
         }
         return nil
@@ -283,11 +278,11 @@ struct HistoryTail {
         var hashes: [String] = []
         var start = 0
         for i in 0..<buf.count where buf[i] == UInt8(ascii: "\n") {
-            hashes.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start..<i])))
+            hashes.append(Digest.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start..<i])))
             start = i + 1
         }
         if start < buf.count {
-            hashes.append(HistoryLog.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start...])))
+            hashes.append(Digest.sha256Hex(of: UnsafeRawBufferPointer(rebasing: buf[start...])))
         }
         return hashes
     }

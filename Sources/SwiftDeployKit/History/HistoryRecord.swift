@@ -31,7 +31,7 @@ public struct HistoryRecord: Sendable, Hashable {
 
     /// SHA-256 of `line`: the `prev` of the next record and, for the last
     /// record, the head hash `audit` prints.
-    public var hash: String { HistoryLog.sha256Hex(of: Data(line.utf8)) }
+    public var hash: String { Digest.sha256Hex(of: Data(line.utf8)) }
 
     init(
         sequence: Int, id: String, time: Date, actor: HistoryActor, commit: String?, entry: HistoryEntry,

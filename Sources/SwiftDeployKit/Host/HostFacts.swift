@@ -152,8 +152,13 @@ public struct HostFactsCollector: Sendable {
     }
 
     /// `docker info -f '{{.DockerRootDir}}'` with a 3-second limit; nil when Docker is missing or does not answer.
-    @Sendable public static func askDocker() async -> String? {
-        guard let result = try? await ProcessRunner.run(["docker", "info", "-f", "{{.DockerRootDir}}"], timeout: 3),
+    @Sendable public static func askDocker() async -> String? { await askDocker(environment: nil) }
+
+    /// `askDocker()` with `environment` as docker's whole environment (nil: this process's), e.g. another `PATH`.
+    static func askDocker(environment: [String: String]?) async -> String? {
+        guard
+            let result = try? await ProcessRunner.run(
+                ["docker", "info", "-f", "{{.DockerRootDir}}"], environment: environment, timeout: 3),
             result.succeeded
         else { return nil }
         let text = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -4,7 +4,8 @@ import Foundation
 /// tests can see exactly which commands a workflow issues.
 public protocol CommandRunning: Sendable {
     /// Runs `arguments[0]` (looked up on `PATH`) with the rest as arguments. Throws only when the
-    /// program cannot be started (`RuntimeError.programNotFound`) or the calling task was cancelled
+    /// program is not there (`RuntimeError.programNotFound`) or cannot be started (`RuntimeError.cannotStart`:
+    /// not executable, not a program for this machine) or the calling task was cancelled
     /// (`CancellationError`, the program stopped); a non-zero exit or a timeout is a result, not an error.
     func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) async throws -> CommandResult
 }
@@ -37,7 +38,7 @@ public struct SystemCommandRunner: CommandRunning {
         } catch ProcessRunnerError.programNotFound(let program) {
             throw RuntimeError.programNotFound(program: program)
         } catch ProcessRunnerError.cannotStart(let program, let detail) {
-            throw RuntimeError.programNotFound(program: "\(program) (\(detail))")
+            throw RuntimeError.cannotStart(program: program, detail: detail)
         }
     }
 

@@ -3,8 +3,11 @@ import Foundation
 /// Why talking to Docker or Compose failed. Each case names the dependency,
 /// its distinct reason and what to do next.
 public enum RuntimeError: SwiftDeployFailure, Equatable {
-    /// A program (docker, docker-compose) is not on `PATH` or cannot be started.
+    /// A program (docker, docker-compose) is not on `PATH`.
     case programNotFound(program: String)
+    /// A program was found but cannot be started: `detail` names the file and the reason (no execute permission, a
+    /// directory, an executable for another machine: "Exec format error").
+    case cannotStart(program: String, detail: String)
     /// Neither `docker compose` (v2) nor `docker-compose` (v1) works; the reason each attempt failed.
     case composeMissing(v2: String, v1: String)
     /// The Docker daemon does not answer `docker info`.
@@ -46,6 +49,13 @@ public enum RuntimeError: SwiftDeployFailure, Equatable {
                 """
                 cannot run '\(program)': it is not installed or not on PATH; install Docker (docker and the \
                 Compose plugin or docker-compose) and try again
+                """
+        case .cannotStart(let program, let detail):
+            return
+                """
+                cannot start '\(program)': \(detail); it is there but cannot run: give it execute permission \
+                (chmod +x) if it lacks it, install a build of it for this machine if it is for another (exec format \
+                error), or put a working \(program) first on PATH; then try again
                 """
         case .composeMissing(let v2, let v1):
             return """

@@ -427,7 +427,7 @@ public final class RunningProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard rc == 0 else {
-            var detail = "\(executable): \(String(cString: strerror(rc)))"
+            var detail = "'\(executable)': \(String(cString: strerror(rc)))"
             if let currentDirectory { detail += " (working directory '\(currentDirectory.path)')" }
             throw ProcessRunnerError.cannotStart(program: program, detail: detail)
         }

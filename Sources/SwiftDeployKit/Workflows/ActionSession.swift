@@ -121,7 +121,7 @@ extension LifecycleContext {
         }
         let holder = LockHolder.current(action: action, manifest: manifestURL.path, history: recorder.location?.path)
         let grant = try await lock.acquire(holder)
-        phases.reach("lock-acquired")
+        await phases.reach("lock-acquired")
         var notes: [String] = []
         if !grant.pending.isEmpty {
             do {

@@ -84,7 +84,7 @@ public struct DeployWorkflow: Sendable {
         {
             throw LifecycleError.rootUser(image: manifest.services.image, user: user)
         }
-        context.phases.reach("deploy.decided")
+        await context.phases.reach("deploy.decided")
         let intent = try await session.intend(
             action: "deploy",
             message:
@@ -96,7 +96,7 @@ public struct DeployWorkflow: Sendable {
             details: ["containers_before": .array(before.map { .string($0.name) })].merging(slo.intentDetails) { a, _ in
                 a
             })
-        context.phases.reach("deploy.intent")
+        await context.phases.reach("deploy.intent")
         let containers: [ContainerStatus]
         let rendered: [URL]
         do {
@@ -106,10 +106,10 @@ public struct DeployWorkflow: Sendable {
                     ? "generated files are up to date"
                     : "rendered \(rendered.map(manifest.shownPath).joined(separator: ", "))")
             progress("starting project \(manifest.project)")
-            context.phases.reach("deploy.up")
+            await context.phases.reach("deploy.up")
             // --timeout is one deadline for the whole deploy: Swarm's rolling update and the health wait share it.
             try await context.runtime.up(until: start.addingTimeInterval(timeout))
-            context.phases.reach("deploy.started")
+            await context.phases.reach("deploy.started")
             containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }
         } catch {
             await session.completeQuietly(

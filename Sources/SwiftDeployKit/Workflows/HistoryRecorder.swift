@@ -46,8 +46,8 @@ public struct HistoryRecorder: LifecycleRecording {
             event: record.event,
             outcome: record.outcome,
             message: record.message,
-            manifestHash: (try? Data(contentsOf: manifestURL)).map(HistoryLog.sha256Hex(of:)),
-            thresholdsHash: (try? Data(contentsOf: manifest.thresholdsURL)).map(HistoryLog.sha256Hex(of:)),
+            manifestHash: (try? Data(contentsOf: manifestURL)).map(Digest.sha256Hex(of:)),
+            thresholdsHash: (try? Data(contentsOf: manifest.thresholdsURL)).map(Digest.sha256Hex(of:)),
             modeBefore: record.modeBefore?.rawValue,
             modeAfter: record.modeAfter?.rawValue,
             decision: record.decision.map {

@@ -178,7 +178,8 @@ public final class MemoryRecorder: LifecycleRecording, @unchecked Sendable {
 /// reaches that phase writes its pid to `SWIFTDEPLOY_TEST_PAUSE_MARKER` (a file path) and then waits to be
 /// killed (at most 10 minutes), or with `SWIFTDEPLOY_TEST_PAUSE_MODE=continue` goes on at once (the test
 /// kills it while the next step runs). The crash tests use it to SIGKILL a command at a named phase.
-/// Without the variable it does nothing.
+/// The wait is a task sleep, so it ends when the command is cancelled (SIGINT, SIGTERM): the command then stops
+/// at its next step as it would had the signal come just before the phase. Without the variable it does nothing.
 public struct LifecyclePhases: Sendable {
     public var pauseAt: String?
     public var marker: String?
@@ -199,10 +200,11 @@ public struct LifecyclePhases: Sendable {
     }
 
     /// Called by the workflows at each named phase (`promote.manifest-edited`, `deploy.intent`, …).
-    public func reach(_ phase: String) {
+    public func reach(_ phase: String) async {
         guard let pauseAt, pauseAt == phase else { return }
         if let marker { try? Data("\(getpid())\n".utf8).write(to: URL(fileURLWithPath: marker)) }
         if continues { return }
-        for _ in 0..<600 { Thread.sleep(forTimeInterval: 1) }
+        // Throws (ends) at once when the task is cancelled; no thread is held meanwhile.
+        try? await Task.sleep(for: .seconds(600))
     }
 }

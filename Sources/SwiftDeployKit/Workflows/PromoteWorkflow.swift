@@ -90,7 +90,7 @@ public struct PromoteWorkflow: Sendable {
         try context.renderer.prepare(edit.after)
 
         progress("evaluating the canary policy over a \(manifest.metrics.window) metrics window")
-        context.phases.reach("promote.window")
+        await context.phases.reach("promote.window")
         let decision = await context.decide(domain: "canary", action: "promote", targetMode: target)
         guard let session else {
             // The dry run reports the slo domain too (when the manifest has an slo block): a real promote asks both.
@@ -139,7 +139,7 @@ public struct PromoteWorkflow: Sendable {
                 """,
             decision: decision, override: overridden ? override : nil, modeBefore: previous, modeAfter: target,
             details: ["container_before": .string(container.name)].merging(slo.intentDetails) { a, _ in a })
-        context.phases.reach("promote.intent")
+        await context.phases.reach("promote.intent")
         let answer: String
         do {
             answer = try await switchMode(edit, progress: progress)
@@ -206,15 +206,15 @@ public struct PromoteWorkflow: Sendable {
         let mode = edit.after.services.mode
         let start = Date()
         try editor.commit(edit)
-        context.phases.reach("\(phase).manifest-edited")
+        await context.phases.reach("\(phase).manifest-edited")
         let manifest = edit.after
         var context = self.context
         context.manifest = manifest
         try context.renderer.render(manifest)
         progress("recreating \(manifest.services.name) in \(mode.rawValue) mode")
-        context.phases.reach("\(phase).recreate")
+        await context.phases.reach("\(phase).recreate")
         try await context.runtime.recreate(service: manifest.services.name, until: start.addingTimeInterval(timeout))
-        context.phases.reach("\(phase).recreated")
+        await context.phases.reach("\(phase).recreated")
         // nginx resolved the old container's address; a reload makes it resolve the new one.
         try await context.runtime.reload(service: "nginx")
         let containers = try await context.healthWaiter(timeout: timeout, since: start).wait { progress($0.line) }

@@ -225,7 +225,7 @@ public struct RolloutWorkflow: Sendable {
                 "rollout_id": .string(plan.id), "image": .string(image), "version": .string(version), "weight": .int(0),
             ]
             .merging(slo.intentDetails) { a, _ in a })
-        context.phases.reach("rollout.candidate")
+        await context.phases.reach("rollout.candidate")
         do {
             progress("starting the candidate \(canaryService) (\(image), version \(version)) with no traffic")
             try await apply(plan.canary(weight: 0), manifest: manifest, label: "the candidate at 0%")
@@ -390,7 +390,7 @@ public struct RolloutWorkflow: Sendable {
                         """,
                     details: stepDetails.merging(["rollout_id": .string(plan.id)]) { a, _ in a })
                 // Inside the step's intent, before the split changes (a crash here leaves the intent open).
-                context.phases.reach("rollout.step.intent")
+                await context.phases.reach("rollout.step.intent")
                 do {
                     try await apply(
                         plan.canary(weight: weight), manifest: manifest, label: "step \(step + 1) (\(weight)%)")
@@ -415,7 +415,7 @@ public struct RolloutWorkflow: Sendable {
                             "step \(step + 1)/\(count): \(weight)% of clients on \(plan.image) for \(plan.interval)",
                         details: stepDetails),
                     done: "set the split to \(weight)% for step \(step + 1)/\(count)")
-                context.phases.reach("rollout.step")
+                await context.phases.reach("rollout.step")
                 progress("step \(step + 1)/\(count): \(weight)% of clients on the candidate for \(plan.interval)")
                 let reader = stateReader, id = plan.id
                 let measured = try await analyzer.measure(interval: plan.interval) {
@@ -595,7 +595,7 @@ public struct RolloutWorkflow: Sendable {
         do {
             progress("promoting: the candidate takes all traffic while stable is recreated on \(plan.image)")
             try await apply(plan.canary(weight: 100), manifest: manifest, label: "all traffic on the candidate")
-            context.phases.reach("rollout.finish.all-on-candidate")
+            await context.phases.reach("rollout.finish.all-on-candidate")
             try editor.setImageAndVersion(
                 image: plan.image, version: plan.version, inFileAt: manifestURL, loader: loader)
             var promoted = context
@@ -720,7 +720,7 @@ public struct RolloutWorkflow: Sendable {
                 // drain, then the candidate's service removed by name and the files written without it. No stack is
                 // deployed: stable and nginx are untouched by construction, whatever the manifest says now.
                 nginxReplacedOn = try await swarmTrafficToStableAnywhere(runtime: swarm, progress: progress)
-                context.phases.reach("rollout.rollback.traffic-on-stable")
+                await context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try await swarmRemoveCandidateIfLeft(swarm)
                 let stableImage = try await swarm.serviceImage(service: app)
@@ -730,7 +730,7 @@ public struct RolloutWorkflow: Sendable {
                 ).write()
             } else {
                 try await apply(nil, manifest: manifest, label: "roll back")
-                context.phases.reach("rollout.rollback.traffic-on-stable")
+                await context.phases.reach("rollout.rollback.traffic-on-stable")
                 await TaskSleeper().sleep(seconds: drainSeconds)
                 try await context.runtime.remove(service: canaryService)
             }

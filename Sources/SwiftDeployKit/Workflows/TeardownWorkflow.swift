@@ -44,14 +44,14 @@ public struct TeardownWorkflow: Sendable {
                 "about to remove project \(manifest.project): \(summary)\(clean ? " and the generated files" : "")",
             modeBefore: running,
             details: ["clean": .bool(clean), "containers_before": .array(before.containers.map(JSONValue.string))])
-        context.phases.reach("teardown.intent")
+        await context.phases.reach("teardown.intent")
         var deleted: [URL] = []
         do {
             progress(
                 before.isEmpty
                     ? "nothing of project \(manifest.project) is running"
                     : "removing \(summary) of project \(manifest.project)")
-            context.phases.reach("teardown.down")
+            await context.phases.reach("teardown.down")
             try await context.runtime.down()
             let rest = try await context.runtime.leftovers()
             guard rest.isEmpty else { throw LifecycleError.leftovers(project: manifest.project, resources: rest) }

@@ -230,15 +230,13 @@ struct HostileEvidenceTests {
             - targets: ['127.0.0.1:\(target.port)']\n
             """
         let configURL = try dir.write(config, to: "prometheus.yml")
-        let port = try LoopbackPort.forServer()  // the server binds it
-        let process = try TestServer([
-            binary, "--config.file=\(configURL.path)", "--storage.tsdb.path=\(dir.path)/data",
-            "--web.listen-address=127.0.0.1:\(port)",
-        ])
+        let process = try await PrometheusServer(
+            binary: binary, config: configURL, dataDirectory: dir.url.appendingPathComponent("data"),
+            log: dir.url.appendingPathComponent("prometheus.log"))
         defer { process.stop() }
 
         let source = PrometheusMetricsSource(
-            baseURL: URL(string: "http://127.0.0.1:\(port)")!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
+            baseURL: URL(string: process.url)!, limits: HTTPLimits(connectTimeout: 1, totalTimeout: 3))
         let project = try GateProject(metrics: "  window: 3s\n  min_requests: 1")
         defer { project.remove() }
         var decision: PolicyDecision? = nil
