@@ -58,6 +58,22 @@ import Testing
         }
     }
 
+    /// The lanes run exactly where the kernel lists AVX2 for this processor: a broken CPUID/XGETBV check would
+    /// otherwise leave every "lanes" case below comparing swift-crypto with itself.
+    @Test func lanesAreOnExactlyWhereTheKernelListsAVX2() throws {
+        #if arch(x86_64) && os(Linux)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = try #require(
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }, "/proc/cpuinfo has no flags line")
+        let avx2 = flags.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains("avx2")
+        #expect(
+            LineHasher.lanesAvailable == avx2,
+            "the kernel lists avx2: \(avx2); csha256_lanes_available() says \(LineHasher.lanesAvailable)")
+        #else
+        #expect(!LineHasher.lanesAvailable, "the eight-lane code is for x86-64 only")
+        #endif
+    }
+
     @Test func knownVectors() {
         // FIPS 180-4 examples: "", "abc", and the 56-byte message (two padding blocks).
         let vectors = [

@@ -345,6 +345,7 @@ extension HistoryJSONReader {
 
             init(_ keys: [StaticString]) {
                 precondition(keys.count <= 16, "a KeySet holds at most 16 keys")
+                precondition(!keys.contains { $0.utf8CodeUnitCount == 0 }, "KeySet: an empty key is never matched")
                 self.keys = keys
                 lengths = keys.map(\.utf8CodeUnitCount)
                 firsts = keys.map { $0.utf8CodeUnitCount > 0 ? $0.utf8Start[0] : 0 }

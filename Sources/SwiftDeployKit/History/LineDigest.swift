@@ -102,6 +102,8 @@ enum LineHasher {
     ) {
         guard let out = digests.baseAddress, digests.count > 0 else { return }
         if lanes && lanesAvailable {
+            // The C code writes 32 bytes a digest, one after the other.
+            precondition(MemoryLayout<LineDigest>.stride == 32, "LineDigest must be 32 bytes a digest")
             csha256_lanes_hash(
                 base.assumingMemoryBound(to: UInt8.self), starts, ends, digests.count,
                 UnsafeMutableRawPointer(out).assumingMemoryBound(to: UInt8.self))
