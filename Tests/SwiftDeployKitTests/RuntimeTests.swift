@@ -60,6 +60,34 @@ final class ScriptedRunner: CommandRunning, @unchecked Sendable {
                 == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
     }
 
+    /// A `docker` that is there but cannot start (no execute permission, another machine's build) does not stop the
+    /// detection: `docker-compose` (v1) is still tried, and when neither works both reasons are named.
+    @Test func aDockerThatCannotStartStillLeadsToComposeV1() async throws {
+        let broken = RuntimeError.cannotStart(program: "/usr/bin/docker", detail: "no execute permission")
+        let fallback = ScriptedRunner([
+            (["docker", "compose"], .failure(broken)),
+            (["docker-compose", "version"], ScriptedRunner.ok("1.29.2\n")),
+        ])
+        #expect(
+            try await ComposeDetector(runner: fallback).detectCompose()
+                == ComposeCommand(executable: "docker-compose", prefix: [], version: "1.29.2"))
+        let neither = ScriptedRunner([
+            (["docker", "compose"], .failure(broken)),
+            (
+                ["docker-compose"],
+                .failure(.cannotStart(program: "/usr/bin/docker-compose", detail: "exec format error"))
+            ),
+        ])
+        let error = await #expect(throws: RuntimeError.self) {
+            try await ComposeDetector(runner: neither).detectCompose()
+        }
+        #expect(
+            error
+                == .composeMissing(
+                    v2: "docker cannot start: no execute permission",
+                    v1: "docker-compose cannot start: exec format error"))
+    }
+
     @Test func neitherComposeNamesBothAttempts() async throws {
         let runner = ScriptedRunner([
             (["docker", "compose"], ScriptedRunner.ok(stderr: "docker: unknown command: docker compose", status: 1)),

@@ -32,6 +32,8 @@ public struct ComposeDetector: Sendable {
                 : (result.outputTail(lines: 1).isEmpty ? "exit status \(result.status)" : result.outputTail(lines: 1))
         } catch RuntimeError.programNotFound {
             v2Reason = "docker is not on PATH"
+        } catch RuntimeError.cannotStart(_, let detail) {
+            v2Reason = "docker cannot start: \(detail)"
         }
         let v1Reason: String
         do {
@@ -45,6 +47,8 @@ public struct ComposeDetector: Sendable {
                 : (result.outputTail(lines: 1).isEmpty ? "exit status \(result.status)" : result.outputTail(lines: 1))
         } catch RuntimeError.programNotFound {
             v1Reason = "docker-compose is not on PATH"
+        } catch RuntimeError.cannotStart(_, let detail) {
+            v1Reason = "docker-compose cannot start: \(detail)"
         }
         throw RuntimeError.composeMissing(v2: v2Reason, v1: v1Reason)
     }
