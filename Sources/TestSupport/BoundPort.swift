@@ -13,17 +13,7 @@ public enum BoundPort {
     ) async throws -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let port = port(in: text, after: marker) { return port }
-            let running = isRunning()
-            guard running, Date() < deadline else {
-                // A last look: the line may have been written just before the exit or the deadline.
-                let last = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                if let port = port(in: last, after: marker) { return port }
-                throw BoundPortError(
-                    server: server, marker: marker, exited: !running, seconds: timeout,
-                    logTail: String(last.suffix(800)))
-            }
+            if let port = try look(log, marker, server, isRunning, deadline, timeout) { return port }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -34,18 +24,25 @@ public enum BoundPort {
     ) throws -> Int {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if let port = port(in: text, after: marker) { return port }
-            let running = isRunning()
-            guard running, Date() < deadline else {
-                let last = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                if let port = port(in: last, after: marker) { return port }
-                throw BoundPortError(
-                    server: server, marker: marker, exited: !running, seconds: timeout,
-                    logTail: String(last.suffix(800)))
-            }
+            if let port = try look(log, marker, server, isRunning, deadline, timeout) { return port }
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    /// One look at the log: the port, nil to look again later, or the error once the server has exited or the
+    /// deadline has passed.
+    private static func look(
+        _ log: URL, _ marker: String, _ server: String, _ isRunning: () -> Bool, _ deadline: Date, _ timeout: Double
+    ) throws -> Int? {
+        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        if let port = port(in: text, after: marker) { return port }
+        let running = isRunning()
+        if running, Date() < deadline { return nil }
+        // A last look: the line may have been written just before the exit or the deadline.
+        let last = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        if let port = port(in: last, after: marker) { return port }
+        throw BoundPortError(
+            server: server, marker: marker, exited: !running, seconds: timeout, logTail: String(last.suffix(800)))
     }
 
     /// The port after `marker` on the first line holding both, as `127.0.0.1:<digits>`; nil when there is none yet.

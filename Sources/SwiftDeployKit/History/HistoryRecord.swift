@@ -111,20 +111,24 @@ struct HistoryChainFields: Decodable {
         try? JSONDecoder().decode(HistoryChainFields.self, from: Data(bytes))
     }
 
+    /// The optional `sealed` field as the synthesised `Decodable` reads it: `.some(nil)` when absent, `.some(hashes)`
+    /// for an array of strings, nil (the whole line fails) for any other type.
+    static func readSealed(_ d: HistoryJSONReader.Document) throws -> [String]?? {
+        guard let node = try d.member(0, "sealed") else { return .some(nil) }
+        switch d.strings(at: node) {
+        case .absent: return .some(nil)
+        case .value(let hashes): return .some(hashes)
+        case .mismatch: return nil
+        }
+    }
+
     /// As the synthesised `Decodable` reads them: `v`, `seq` and `prev` required, `sealed` optional; any
     /// field of another type fails the whole line (nil).
     init?(_ d: HistoryJSONReader.Document) throws {
         guard case .value(let v) = try d.int(0, "v"), case .value(let seq) = try d.int(0, "seq"),
             case .value(let prev) = try d.string(0, "prev")
         else { return nil }
-        var sealed: [String]?
-        if let node = try d.member(0, "sealed") {
-            switch d.strings(at: node) {
-            case .absent: sealed = nil
-            case .value(let hashes): sealed = hashes
-            case .mismatch: return nil
-            }
-        }
+        guard let sealed = try HistoryChainFields.readSealed(d) else { return nil }
         self.init(v: v, seq: seq, prev: prev, sealed: sealed)
     }
 }
@@ -165,14 +169,7 @@ struct HistoryChainLink: Equatable {
         guard case .value(let v) = try d.int(0, "v"), case .value(let seq) = try d.int(0, "seq"),
             case .value(let prev) = try d.chainPrev(0), prev.byteCount == 64
         else { return nil }
-        var sealed: [String]?
-        if let node = try d.member(0, "sealed") {
-            switch d.strings(at: node) {
-            case .absent: sealed = nil
-            case .value(let hashes): sealed = hashes
-            case .mismatch: return nil
-            }
-        }
+        guard let sealed = try HistoryChainFields.readSealed(d) else { return nil }
         guard v >= 1, seq >= 1 else { return nil }
         self.init(seq: seq, prev: prev, sealed: sealed)
     }
