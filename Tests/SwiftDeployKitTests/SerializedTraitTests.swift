@@ -72,14 +72,9 @@ enum SerializedTraits {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var traits = 0
         var problems: [String] = []
-        var inMultilineString = false  // the text of a multi-line string literal is no code
+        let isText = MultilineStrings.textLines(lines)  // the text of a multi-line string literal is no code
         for (index, line) in lines.enumerated() {
-            let quotes = line.components(separatedBy: "\"\"\"").count - 1
-            if inMultilineString {
-                if quotes % 2 == 1 { inMultilineString = false }
-                continue
-            }
-            if quotes % 2 == 1 { inMultilineString = true }
+            if isText[index] { continue }
             guard let match = line.firstMatch(of: trait) else { continue }
             let before = line[..<match.range.lowerBound]
             // In a comment or a one-line string literal: not a trait.
@@ -114,5 +109,18 @@ enum SerializedTraits {
         guard let marker = comment.range(of: "// serialized:") else { return false }
         let reason = comment[marker.upperBound...].replacingOccurrences(of: "//", with: " ")
         return reason.split(whereSeparator: \.isWhitespace).count >= 3
+    }
+}
+
+/// Which lines of a Swift source are the text of a `"""` string literal (a test's own fixture sources): those lines
+/// are no code. The line that opens a literal is code; the lines after it, up to the one that closes it, are text.
+enum MultilineStrings {
+    static func textLines(_ lines: [String]) -> [Bool] {
+        var inside = false
+        return lines.map { line in
+            let opensOrCloses = (line.components(separatedBy: "\"\"\"").count - 1) % 2 == 1
+            defer { if opensOrCloses { inside.toggle() } }
+            return inside
+        }
     }
 }

@@ -223,14 +223,9 @@ struct TestPartition {
         var inTestAttribute: Int? = nil  // the line of a test attribute with an engine requirement, until its func
         var tests: [String: Set<String>] = [:]
         var afterTestAttribute = false  // a `@Test` attribute, until its func
-        var inMultilineString = false  // the text of a """ literal (a test's own fixture sources) is no code
+        let isText = MultilineStrings.textLines(lines)  // a test's own fixture sources are no code
         for (index, line) in lines.enumerated() {
-            let quotes = line.components(separatedBy: "\"\"\"").count - 1
-            if inMultilineString {
-                if quotes % 2 == 1 { inMultilineString = false }
-                continue
-            }
-            if quotes % 2 == 1 { inMultilineString = true }
+            if isText[index] { continue }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("//") { continue }
             if line.hasPrefix("@Suite") { inSuiteAttribute = true }
@@ -321,7 +316,10 @@ struct TestPartition {
             case 0:
                 problems.append(
                     "\(use.id) \(what) (\(use.location)) but is in no group, so scripts/run-tests would run it in "
-                        + "the no-engine process beside everything; add '\(use.kind == .multinode ? "multinode" : "\(use.kind.rawValue)-a")  \(use.id)'"
+                        + """
+                        the no-engine process beside everything; add \
+                        '\(use.kind == .multinode ? "multinode" : "\(use.kind.rawValue)-a")  \(use.id)'
+                        """
                 )
             case 1:
                 if let entry = covering.first, let kind = entry.kind, kind != use.kind {
