@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -9,16 +10,7 @@ import Testing
 @Suite struct OneDigestTests {
     /// The files under `root` (relative paths) whose code matches `pattern`.
     static func files(under root: URL, matching pattern: String) throws -> [String] {
-        let regex = try Regex(pattern)
-        var found: [String] = []
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
-        while let url = enumerator?.nextObject() as? URL {
-            guard url.pathExtension == "swift" else { continue }
-            if FolderGraph.strip(try String(contentsOf: url, encoding: .utf8)).contains(regex) {
-                found.append(String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1)))
-            }
-        }
-        return found.sorted()
+        try StrippedSources.files(under: root, matching: Regex(pattern))
     }
 
     @Test func sha256HexIsDeclaredOnceAndCalledByItsOneName() throws {
@@ -45,5 +37,32 @@ import Testing
                 + "let h = Digest.sha256Hex(of: data)\n", to: "C/Fine.swift")
         #expect(try Self.files(under: dir.url, matching: #"func\s+sha256Hex\b"#) == ["A/Alias.swift"])
         #expect(try Self.files(under: dir.url, matching: #"\b(?!Digest\.)\w+\.sha256Hex\b"#) == ["B/Call.swift"])
+    }
+}
+
+/// The Swift files of a folder as the source checks read them: comments and the text of string literals removed
+/// (`FolderGraph.strip`). Each file is read and stripped once per test process, however many checks scan it.
+enum StrippedSources {
+    private static let cache = Mutex<[String: String]>([:])
+
+    /// The files under `root` (paths relative to it, sorted) whose code matches `regex`.
+    static func files(under root: URL, matching regex: Regex<AnyRegexOutput>) throws -> [String] {
+        var found: [String] = []
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        while let url = enumerator?.nextObject() as? URL {
+            guard url.pathExtension == "swift" else { continue }
+            if try code(of: url).contains(regex) {
+                found.append(String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1)))
+            }
+        }
+        return found.sorted()
+    }
+
+    private static func code(of url: URL) throws -> String {
+        let path = url.standardizedFileURL.path
+        if let code = cache.withLock({ $0[path] }) { return code }
+        let code = FolderGraph.strip(try String(contentsOf: url, encoding: .utf8))
+        cache.withLock { $0[path] = code }
+        return code
     }
 }

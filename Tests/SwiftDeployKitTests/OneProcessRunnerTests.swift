@@ -9,17 +9,8 @@ import Testing
 @Suite struct OneProcessRunnerTests {
     /// The files under `root` whose code names the type `Process` (`Process()`, `Foundation.Process`, `: Process`).
     static func filesUsingProcess(under root: URL) throws -> [String] {
-        let name = try Regex(#"(?:^|[^A-Za-z0-9_])Process(?![A-Za-z0-9_])"#).anchorsMatchLineEndings()
-        var found: [String] = []
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
-        while let url = enumerator?.nextObject() as? URL {
-            guard url.pathExtension == "swift" else { continue }
-            let code = FolderGraph.strip(try String(contentsOf: url, encoding: .utf8))
-            if code.contains(name) {
-                found.append(String(url.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1)))
-            }
-        }
-        return found.sorted()
+        try StrippedSources.files(
+            under: root, matching: Regex(#"(?:^|[^A-Za-z0-9_])Process(?![A-Za-z0-9_])"#).anchorsMatchLineEndings())
     }
 
     @Test func noSourceStartsAProgramWithFoundationsProcess() throws {
