@@ -2,7 +2,9 @@
 // Each lane walks its own message block by block (the last one or two blocks, with the padding, from a small
 // buffer of its own); a lane whose message is done stores the digest and takes the next message. The compiled
 // code runs only after a run-time check (CPUID and XGETBV) says AVX2 works here; elsewhere the caller hashes one
-// message at a time with swift-crypto. SHA256LanesTests holds the digests to swift-crypto's on every length.
+// message at a time with swift-crypto. Where the processor has the SHA extensions (SHA-NI), `csha256_ni_hash`
+// hashes one message at a time with them instead: about twice as fast again as the eight lanes.
+// SHA256LanesTests holds the digests of both to swift-crypto's on every length.
 #include "CSHA256Lanes.h"
 
 #include <string.h>
@@ -206,9 +208,97 @@ TARGET void csha256_lanes_hash(const uint8_t *base, const ptrdiff_t *starts, con
     }
 }
 
+// ---- SHA extensions (SHA-NI): one message at a time, four rounds per instruction pair ----
+#define NI_TARGET __attribute__((target("sha,sse4.1")))
+
+int csha256_ni_available(void) {
+    unsigned int a, b, c, d;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const unsigned int sse41 = 1u << 19, ssse3 = 1u << 9;
+    if ((c & sse41) == 0 || (c & ssse3) == 0) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 29)) != 0;  // SHA
+}
+
+// `count` 64-byte blocks at `data` into the state (ABEF, CDGH as the SHA instructions keep it).
+NI_TARGET static void ni_blocks(__m128i *abef, __m128i *cdgh, const uint8_t *data, ptrdiff_t count) {
+    const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i state0 = *abef, state1 = *cdgh;
+    while (count-- > 0) {
+        __m128i save0 = state0, save1 = state1, msg, tmp;
+        __m128i m0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 0)), swap);
+        __m128i m1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16)), swap);
+        __m128i m2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 32)), swap);
+        __m128i m3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 48)), swap);
+        __m128i m[4] = {m0, m1, m2, m3};
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; r++) {
+            // Rounds 4r..4r+3 with message words m[r % 4] (already scheduled).
+            msg = _mm_add_epi32(m[r & 3], _mm_loadu_si128((const __m128i *)(K + 4 * r)));
+            state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+            if (r >= 3 && r < 15) {
+                // Schedule m[(r + 1) % 4] = words 4(r+1)..: finish with the words just used.
+                tmp = _mm_alignr_epi8(m[r & 3], m[(r + 3) & 3], 4);
+                m[(r + 1) & 3] = _mm_add_epi32(m[(r + 1) & 3], tmp);
+                m[(r + 1) & 3] = _mm_sha256msg2_epu32(m[(r + 1) & 3], m[r & 3]);
+            }
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            state0 = _mm_sha256rnds2_epu32(state0, state1, msg);
+            if (r >= 1 && r < 13) m[(r + 3) & 3] = _mm_sha256msg1_epu32(m[(r + 3) & 3], m[r & 3]);
+        }
+        state0 = _mm_add_epi32(state0, save0);
+        state1 = _mm_add_epi32(state1, save1);
+        data += 64;
+    }
+    *abef = state0;
+    *cdgh = state1;
+}
+
+NI_TARGET void csha256_ni_hash(const uint8_t *base, const ptrdiff_t *starts, const ptrdiff_t *ends, ptrdiff_t count,
+                               uint8_t *digests) {
+    // The initial state as the instructions keep it: ABEF and CDGH.
+    const __m128i iv0 = _mm_set_epi32((int)IV[0], (int)IV[1], (int)IV[4], (int)IV[5]);
+    const __m128i iv1 = _mm_set_epi32((int)IV[2], (int)IV[3], (int)IV[6], (int)IV[7]);
+    for (ptrdiff_t i = 0; i < count; i++) {
+        const uint8_t *message = base + starts[i];
+        ptrdiff_t length = ends[i] - starts[i];
+        __m128i abef = iv0, cdgh = iv1;
+        ni_blocks(&abef, &cdgh, message, length / 64);
+        // The rest, 0x80, zeros and the length in bits: one or two blocks.
+        uint8_t tail[128];
+        ptrdiff_t rest = length % 64;
+        ptrdiff_t tailCount = rest + 9 <= 64 ? 1 : 2;
+        memset(tail, 0, sizeof tail);
+        if (rest > 0) memcpy(tail, message + length - rest, (size_t)rest);
+        tail[rest] = 0x80;
+        uint64_t bits = (uint64_t)length * 8;
+        uint8_t *out = tail + 64 * tailCount - 8;
+        for (int b = 0; b < 8; b++) out[b] = (uint8_t)(bits >> (56 - 8 * b));
+        ni_blocks(&abef, &cdgh, tail, tailCount);
+        // ABEF, CDGH back to A..H, big-endian.
+        __m128i feba = _mm_shuffle_epi32(abef, 0x1B), dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+        __m128i dcba = _mm_blend_epi16(feba, dchg, 0xF0), hgfe = _mm_alignr_epi8(dchg, feba, 8);
+        const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+        _mm_storeu_si128((__m128i *)(digests + 32 * i), _mm_shuffle_epi8(dcba, swap));
+        _mm_storeu_si128((__m128i *)(digests + 32 * i + 16), _mm_shuffle_epi8(hgfe, swap));
+    }
+}
+
 #else
 
 int csha256_lanes_available(void) { return 0; }
+
+int csha256_ni_available(void) { return 0; }
+
+void csha256_ni_hash(const uint8_t *base, const ptrdiff_t *starts, const ptrdiff_t *ends, ptrdiff_t count,
+                     uint8_t *digests) {
+    (void)base;
+    (void)starts;
+    (void)ends;
+    (void)count;
+    (void)digests;
+}
 
 void csha256_lanes_hash(const uint8_t *base, const ptrdiff_t *starts, const ptrdiff_t *ends, ptrdiff_t count,
                         uint8_t *digests) {

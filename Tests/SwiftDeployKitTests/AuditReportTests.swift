@@ -145,6 +145,41 @@ struct AuditReportTests {
         #expect(earlier.delivery.deployments == 1 && earlier.delivery.promotions == 1)
     }
 
+    /// The reports over `edge-cases.jsonl` (times in every form, absent and mistyped fields, upper-case verdicts and
+    /// outcomes, non-ASCII and escaped text, overrides, rollouts, a broken link, a torn line), whole and bounded by
+    /// since/until, in every format, are byte for byte what main's release binary wrote before the per-line work
+    /// moved (the time parsed where the line is decoded, list items made only for the lines that go to a list, the
+    /// SHA extensions): `edge-cases[.bounded].expected.*`, written by `record_edge_cases.sh` (generation time aside).
+    @Test(arguments: AuditFormat.allCases, [false, true])
+    func edgeCaseReportsAreThoseMainWrote(format: AuditFormat, bounded: Bool) async throws {
+        let fixtures = RepositoryPaths.fixtures.appendingPathComponent("history")
+        let now = Date(timeIntervalSince1970: 1_900_000_000)
+        var options = AuditOptions(now: now, commitTimes: { _ in [:] })
+        if bounded {
+            options.since = try HistoryTime.parseBound("2026-05-01T12:00:00Z")
+            options.until = try HistoryTime.parseBound("2026-05-02T01:00:00Z")
+        }
+        let (summary, report) = try await render(
+            format, history: fixtures.appendingPathComponent("edge-cases.jsonl"), options: options)
+        #expect(summary.exitStatus == .failed, "the fixture's chain is broken on purpose")
+        let name = "edge-cases.\(bounded ? "bounded." : "")expected.\(format.rawValue)"
+        let expected = try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
+        let generated = HistoryTime.format(now)
+        let written = report.replacingOccurrences(of: "generated \(generated)", with: "generated GENERATED")
+            .replacingOccurrences(of: "\"generated\": \"\(generated)\"", with: "\"generated\": \"GENERATED\"")
+        if written != expected {
+            let got = written.split(separator: "\n", omittingEmptySubsequences: false)
+            let want = expected.split(separator: "\n", omittingEmptySubsequences: false)
+            let line = (0..<min(got.count, want.count)).first { got[$0] != want[$0] } ?? min(got.count, want.count)
+            Issue.record(
+                """
+                \(name) differs from line \(line + 1):
+                - \(line < want.count ? String(want[line]) : "(end)")
+                + \(line < got.count ? String(got[line]) : "(end)")
+                """)
+        }
+    }
+
     @Test func jsonIsCompleteAndParses() async throws {
         let (_, text) = try await render(.json, options: AuditOptions(expectedHead: Self.fixtureHead, now: Self.now))
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -37,20 +37,22 @@ import Testing
             let expected = (0..<lengths.count).map { i in
                 Data(SHA256.hash(data: Data(raw[starts[i]..<ends[i]]))).map { String(format: "%02x", $0) }.joined()
             }
-            for lanes in [true, false] {
+            // The SHA extensions (where the processor has them), the AVX2 lanes, swift-crypto alone.
+            for (lanes, shaExtensions) in [(true, true), (true, false), (false, false)] {
                 var digests = [LineDigest](repeating: .zero, count: lengths.count)
                 digests.withUnsafeMutableBufferPointer { out in
                     starts.withUnsafeBufferPointer { s in
                         ends.withUnsafeBufferPointer { e in
                             LineHasher.hash(
-                                base: base, starts: s.baseAddress!, ends: e.baseAddress!, into: out, lanes: lanes)
+                                base: base, starts: s.baseAddress!, ends: e.baseAddress!, into: out, lanes: lanes,
+                                shaExtensions: shaExtensions)
                         }
                     }
                 }
                 for i in 0..<lengths.count where digests[i].hex != expected[i] {
                     let message =
-                        "line \(i) of \(lengths.count), \(lengths[i]) bytes, lanes \(lanes): \(digests[i].hex), not "
-                        + "swift-crypto's \(expected[i]); \(seed)"
+                        "line \(i) of \(lengths.count), \(lengths[i]) bytes, lanes \(lanes), SHA extensions "
+                        + "\(shaExtensions): \(digests[i].hex), not swift-crypto's \(expected[i]); \(seed)"
                     Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
                     return
                 }
@@ -74,6 +76,27 @@ import Testing
         #endif
     }
 
+    /// The SHA extensions are used exactly where the kernel lists `sha_ni` for this processor (else every "SHA
+    /// extensions" case below would compare the lanes or swift-crypto with themselves).
+    @Test func shaExtensionsAreOnExactlyWhereTheKernelListsThem() throws {
+        #if arch(x86_64) && os(Linux)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = try #require(
+            cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }, "/proc/cpuinfo has no flags line")
+        let words = flags.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        let sha = words.contains("sha_ni") && words.contains("sse4_1") && words.contains("ssse3")
+        #expect(
+            LineHasher.shaExtensionsAvailable == sha,
+            """
+            the kernel lists sha_ni, sse4_1, ssse3: \(sha); csha256_ni_available() says \
+            \(LineHasher.shaExtensionsAvailable)
+            """
+        )
+        #else
+        #expect(!LineHasher.shaExtensionsAvailable, "the SHA-extensions code is for x86-64 only")
+        #endif
+    }
+
     @Test func knownVectors() {
         // FIPS 180-4 examples: "", "abc", and the 56-byte message (two padding blocks).
         let vectors = [
@@ -84,7 +107,9 @@ import Testing
                 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
             ),
         ]
-        print("SHA256LanesTests: AVX2 lanes available here: \(LineHasher.lanesAvailable)")
+        print(
+            "SHA256LanesTests: AVX2 lanes available here: \(LineHasher.lanesAvailable), SHA extensions: "
+                + "\(LineHasher.shaExtensionsAvailable)")
         var bytes: [UInt8] = []
         var starts: [Int] = []
         var ends: [Int] = []

@@ -14,4 +14,12 @@ int csha256_lanes_available(void);
 void csha256_lanes_hash(const uint8_t *base, const ptrdiff_t *starts, const ptrdiff_t *ends, ptrdiff_t count,
                         uint8_t *digests);
 
+/// 1 when this processor has the SHA extensions (SHA-NI) with SSSE3 and SSE4.1, else 0.
+int csha256_ni_available(void);
+
+/// The same digests as `csha256_lanes_hash`, one message at a time with the SHA extensions. Only call it when
+/// `csha256_ni_available()` returned 1.
+void csha256_ni_hash(const uint8_t *base, const ptrdiff_t *starts, const ptrdiff_t *ends, ptrdiff_t count,
+                     uint8_t *digests);
+
 #endif

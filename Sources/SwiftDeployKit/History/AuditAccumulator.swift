@@ -111,12 +111,23 @@ final class AuditAccumulator {
     struct PreparedLine {
         var hash: LineDigest
         var line: AuditLine?
+        /// What the pass reads of `line` that depends on the line alone, worked out with it (on the decoding
+        /// threads): `time` parsed (`HistoryTime.parse`; nil when absent or not a time), the event, the outcome and
+        /// the verdict in lower case.
+        var time: Date?
+        var event: HistoryEvent?
+        var outcome: String?
+        var verdict: String?
     }
 
     static func prepare(_ bytes: UnsafeRawBufferPointer, digest: LineDigest, reader: HistoryJSONReader)
         -> PreparedLine
     {
-        PreparedLine(hash: digest, line: AuditLine.decode(bytes, reader: reader))
+        guard let line = AuditLine.decode(bytes, reader: reader) else { return PreparedLine(hash: digest, line: nil) }
+        return PreparedLine(
+            hash: digest, line: line, time: line.time.flatMap(HistoryTime.parse),
+            event: HistoryEvent(rawValue: line.event ?? "unknown"), outcome: line.outcome?.lowercased(),
+            verdict: line.decision?.verdict?.lowercased())
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer, number: Int, terminated: Bool) throws {
@@ -133,7 +144,7 @@ final class AuditAccumulator {
             line: number, hash: hash, seq: chain?.seq, prev: chain?.prev, sealed: line?.sealed,
             terminated: terminated)
         guard let line, chain != nil else { return }
-        guard let timeText = line.time, let time = HistoryTime.parse(timeText) else {
+        guard let timeText = line.time, let time = prepared.time else {
             unreadableRecords += 1
             return
         }
@@ -144,32 +155,36 @@ final class AuditAccumulator {
             if let chaos = line.details?.chaos { lastChaos = Self.describe(chaos) }
             return
         }
-        try record(line, number: number, time: time, timeText: timeText, previousMode: previousMode)
+        try record(prepared, line, number: number, time: time, timeText: timeText, previousMode: previousMode)
     }
 
-    private func record(_ line: AuditLine, number: Int, time: Date, timeText: String, previousMode: String?) throws {
+    private func record(
+        _ prepared: PreparedLine, _ line: AuditLine, number: Int, time: Date, timeText: String, previousMode: String?
+    ) throws {
         records += 1
         if firstTime == nil || time < firstTime! { firstTime = time }
         if lastTime == nil || time > lastTime! { lastTime = time }
         let eventName = line.event ?? "unknown"
         events[eventName, default: 0] += 1
-        let event = HistoryEvent(rawValue: eventName)
-        let actor = line.actor?.displayName ?? "unknown"
-        let outcome = line.outcome?.lowercased()
+        let event = prepared.event
+        let outcome = prepared.outcome
         let succeeded = outcome.map { Self.successOutcomes.contains($0) } ?? true
         let failed = outcome.map { Self.failureOutcomes.contains($0) } ?? false
-        let verdict = line.decision?.verdict?.lowercased()
+        let verdict = prepared.verdict
 
-        var item = AuditItem(
-            line: number, time: timeText, event: eventName, actor: actor, outcome: line.outcome,
-            message: line.message, modeBefore: line.modeBefore, modeAfter: line.modeAfter)
+        // The item of the report's lists, made only for a line that goes to one (most lines go to none).
+        func item() -> AuditItem {
+            AuditItem(
+                line: number, time: timeText, event: eventName, actor: line.actor?.displayName ?? "unknown",
+                outcome: line.outcome, message: line.message, modeBefore: line.modeBefore, modeAfter: line.modeAfter)
+        }
 
         if let decision = line.decision {
             let v = verdict ?? "unknown"
             verdicts[v, default: 0] += 1
             daily[Self.dayIndex(time), default: [:]][v, default: 0] += 1
             if v == "deny" || v == "inconclusive" {
-                var violation = item
+                var violation = item()
                 violation.domain = decision.domain
                 violation.verdict = decision.verdict
                 violation.reasons = decision.reasons ?? []
@@ -193,11 +208,11 @@ final class AuditAccumulator {
         // An override is its `override` line; the intent and the action it let through carry the same override
         // for context, and are not overrides of their own.
         if event == .override {
-            var o = item
+            var o = item()
             o.reason = line.override?.reason
             try overrides.append(o)
         }
-        if event?.isAction == true { try timeline.append(item) }
+        if event?.isAction == true { try timeline.append(item()) }
 
         var changeText: [String] = []
         if let after = line.modeAfter, case let before = line.modeBefore ?? previousMode ?? "none", before != after {
@@ -211,9 +226,10 @@ final class AuditAccumulator {
             }
         }
         if !changeText.isEmpty {
-            item.change = changeText.joined(separator: "; ")
-            item.chaos = lastChaos
-            try changes.append(item)
+            var change = item()
+            change.change = changeText.joined(separator: "; ")
+            change.chaos = lastChaos
+            try changes.append(change)
         }
 
         if event == .rollout, let fields = line.details?.rollout {

@@ -51,17 +51,15 @@ extension HistoryLineReader {
         var number = 0
         var starts: [Int] = []
         var ends: [Int] = []
-        var ready: [Prepared?] = []  // the previous block's lines, prepared, to be consumed
-        var next: [Prepared?] = []  // this block's
+        let ready = PreparedSlots<Prepared>()  // the previous block's lines, prepared, to be consumed
+        let next = PreparedSlots<Prepared>()  // this block's
         var digests: [LineDigest] = []  // this block's lines' SHA-256
         var failure: Error?
 
-        /// Consumes `ready` in order (on the calling thread or a worker: one at a time either way).
-        func consumeReady(_ ready: UnsafeMutableBufferPointer<Prepared?>, first: Int) -> Error? {
-            for i in 0..<ready.count {
-                do { try consume(ready[i]!, first + i, true) } catch { return error }
-            }
-            return nil
+        /// Consumes `ready` in order (on the calling thread or a worker: one at a time either way), moving each
+        /// prepared value out of its slot (no copy, no second release).
+        func consumeReady(_ ready: PreparedSlots<Prepared>, first: Int) -> Error? {
+            ready.takeEach { value, index in try consume(value, first + index, true) }
         }
 
         while true {
@@ -97,68 +95,64 @@ extension HistoryLineReader {
                 start = end + 1
             }
             let count = starts.count
-            next.removeAll(keepingCapacity: true)
-            next.append(contentsOf: repeatElement(nil, count: count))
+            let results = next.reserve(count)
             if digests.count < count { digests.append(contentsOf: repeatElement(.zero, count: count - digests.count)) }
             let block = UnsafeRawBufferPointer(buffer)
             let firstReady = number + 1
             starts.withUnsafeBufferPointer { starts in
                 ends.withUnsafeBufferPointer { ends in
-                    next.withUnsafeMutableBufferPointer { results in
-                        ready.withUnsafeMutableBufferPointer { ready in
-                            contexts.withUnsafeMutableBufferPointer { contexts in
-                                digests.withUnsafeMutableBufferPointer { digests in
-                                    let share = (count + shareCount - 1) / shareCount
-                                    func run(_ index: Int) {
-                                        let first = index * share, last = min(count, first + share)
-                                        guard first < last else { return }
-                                        LineHasher.hash(
-                                            base: base, starts: starts.baseAddress! + first,
-                                            ends: ends.baseAddress! + first,
-                                            into: UnsafeMutableBufferPointer(rebasing: digests[first..<last]),
-                                            lanes: lanes)
-                                        for i in first..<last {
-                                            let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
-                                            results[i] = prepare(&contexts[index], line, true, digests[i])
+                    contexts.withUnsafeMutableBufferPointer { contexts in
+                        digests.withUnsafeMutableBufferPointer { digests in
+                            let share = (count + shareCount - 1) / shareCount
+                            func run(_ index: Int) {
+                                let first = index * share, last = min(count, first + share)
+                                guard first < last else { return }
+                                LineHasher.hash(
+                                    base: base, starts: starts.baseAddress! + first, ends: ends.baseAddress! + first,
+                                    into: UnsafeMutableBufferPointer(rebasing: digests[first..<last]), lanes: lanes)
+                                for i in first..<last {
+                                    let line = UnsafeRawBufferPointer(rebasing: block[starts[i]..<ends[i]])
+                                    (results + i).initialize(to: prepare(&contexts[index], line, true, digests[i]))
+                                }
+                            }
+                            if workerCount == 1 || count < 64 {
+                                failure = consumeReady(ready, first: firstReady)
+                                if failure == nil { for index in 0..<shareCount { run(index) } }
+                            } else if !overlap {
+                                failure = consumeReady(ready, first: firstReady)
+                                if failure == nil {
+                                    DispatchQueue.concurrentPerform(iterations: shareCount) { run($0) }
+                                }
+                            } else {
+                                // Iteration 0 consumes the previous block while the others prepare this one.
+                                var consumed: Error?
+                                withUnsafeMutablePointer(to: &consumed) { consumed in
+                                    DispatchQueue.concurrentPerform(iterations: shareCount + 1) { iteration in
+                                        if iteration == 0 {
+                                            consumed.pointee = consumeReady(ready, first: firstReady)
+                                        } else {
+                                            run(iteration - 1)
                                         }
-                                    }
-                                    if workerCount == 1 || count < 64 {
-                                        failure = consumeReady(ready, first: firstReady)
-                                        if failure == nil { for index in 0..<shareCount { run(index) } }
-                                    } else if !overlap {
-                                        failure = consumeReady(ready, first: firstReady)
-                                        if failure == nil {
-                                            DispatchQueue.concurrentPerform(iterations: shareCount) { run($0) }
-                                        }
-                                    } else {
-                                        // Iteration 0 consumes the previous block while the others prepare this one.
-                                        var consumed: Error?
-                                        withUnsafeMutablePointer(to: &consumed) { consumed in
-                                            DispatchQueue.concurrentPerform(iterations: shareCount + 1) { iteration in
-                                                if iteration == 0 {
-                                                    consumed.pointee = consumeReady(ready, first: firstReady)
-                                                } else {
-                                                    run(iteration - 1)
-                                                }
-                                            }
-                                        }
-                                        failure = consumed
                                     }
                                 }
+                                // All of this block was prepared, whatever `consume` did.
+                                next.prepared(count)
+                                failure = consumed
                             }
                         }
                     }
                 }
             }
             if let failure { throw failure }
+            next.prepared(count)
             number += ready.count
-            swap(&ready, &next)
+            ready.swapContents(with: next)
             // Keep the start of the next line.
             let rest = filled - (lastNewline + 1)
             if rest > 0 { memmove(buffer.baseAddress!, buffer.baseAddress! + lastNewline + 1, rest) }
             filled = rest
         }
-        let leftover = ready.withUnsafeMutableBufferPointer { consumeReady($0, first: number + 1) }
+        let leftover = consumeReady(ready, first: number + 1)
         if let leftover { throw leftover }
         number += ready.count
         if filled > 0 {
@@ -175,5 +169,70 @@ extension HistoryLineReader {
             i -= 1
         }
         return nil
+    }
+}
+
+/// The prepared values of one block's lines, in order: `prepare` initialises each slot of `reserve(_:)` once (on
+/// any thread), `takeNext()` moves them out in order. A value is never copied between the two (a prepared line is
+/// some 600 bytes with a dozen references: a copy retains each, and the array slot released them again).
+/// Slots neither taken nor released are released when the storage is reset or freed (a `consume` that threw).
+final class PreparedSlots<Value> {
+    private var base: UnsafeMutablePointer<Value>?
+    private var capacity = 0
+    /// Slots `taken..<count` hold values.
+    private(set) var count = 0
+    private var taken = 0
+
+    init() {}
+
+    /// Room for `count` values (the previous ones released), to be initialised by the caller, then declared with
+    /// `prepared(_:)`.
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Value> {
+        release()
+        if count > capacity || base == nil {
+            base?.deallocate()
+            capacity = max(count, 1)
+            base = UnsafeMutablePointer<Value>.allocate(capacity: capacity)
+        }
+        return base!
+    }
+
+    /// The first `count` slots of `reserve(_:)` are initialised.
+    func prepared(_ count: Int) {
+        self.count = count
+        taken = 0
+    }
+
+    /// Moves the values out of their slots in order, to `body` with their index; stops at the first error
+    /// (the values not taken yet are released with the storage).
+    func takeEach(_ body: (Value, Int) throws -> Void) -> Error? {
+        guard let base else { return nil }
+        var index = taken
+        let end = count
+        defer { taken = index }
+        while index < end {
+            let value = (base + index).move()
+            index += 1
+            do { try body(value, index - 1) } catch { return error }
+        }
+        return nil
+    }
+
+    func swapContents(with other: PreparedSlots<Value>) {
+        swap(&base, &other.base)
+        swap(&capacity, &other.capacity)
+        swap(&count, &other.count)
+        swap(&taken, &other.taken)
+    }
+
+    private func release() {
+        if let base, taken < count { (base + taken).deinitialize(count: count - taken) }
+        count = 0
+        taken = 0
+    }
+
+    deinit {
+        release()
+        base?.deallocate()
     }
 }
