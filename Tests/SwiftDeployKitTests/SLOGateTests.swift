@@ -169,6 +169,16 @@ import Testing
         #expect(oneByOne.count == 4, "three full hashes and one abbreviated one are known")
         #expect(await reader.commitTimes(asked) == oneByOne)
         #expect(oneByOne[shas[2]] == 1_764_182_700)
+
+        // More full hashes than one git process is given (500): the chunks are asked at once, a few git processes
+        // at a time, and answer the same. 1,500 unknown hashes spread over the hex range put the known commits in
+        // different chunks.
+        let unknown = (0..<1_500).map {
+            String(format: "%08x", UInt32(truncatingIfNeeded: ($0 + 1) &* 2_863_311)) + "0"
+        }
+        .map { $0 + String(repeating: "0", count: 40 - $0.count) }
+        let known = Dictionary(uniqueKeysWithValues: shas.map { ($0, oneByOne[$0]!) })
+        #expect(await reader.commitTimes(shas + unknown) == known)
     }
 
     // MARK: the slo domain with a Prometheus stand-in

@@ -99,10 +99,11 @@ public struct DeliveryFiguresReader: Sendable {
             let unique = Array(Set(commits)).sorted()
             let full = unique.filter { isHexCommit($0, lengths: 40...40) || isHexCommit($0, lengths: 64...64) }
             var oneByOne = unique.filter { !isHexCommit($0, lengths: 40...40) && !isHexCommit($0, lengths: 64...64) }
-            var start = 0
-            while start < full.count {
-                let chunk = Array(full[start..<min(start + 500, full.count)])
-                start += chunk.count
+            let chunks = stride(from: 0, to: full.count, by: 500).map { Array(full[$0..<min($0 + 500, full.count)]) }
+            // The chunks' git processes run a few at a time (a commit git does not have costs it a rescan of its
+            // packs: thousands of them take a second of one core); their answers are taken in the chunks' order.
+            let answers = await inParallel(chunks, at: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))) {
+                chunk -> [(String, Double)]? in
                 guard
                     let result = try? await runner.run(
                         [
@@ -110,17 +111,46 @@ public struct DeliveryFiguresReader: Sendable {
                             "--format=%H %ct",
                         ] + chunk + ["--"], timeout: 30),
                     result.succeeded
-                else {
+                else { return nil }
+                return result.stdout.split(separator: "\n").compactMap { line in
+                    let parts = line.split(separator: " ")
+                    guard parts.count == 2, let time = Double(parts[1]) else { return nil }
+                    return (String(parts[0]), time)
+                }
+            }
+            for (chunk, answer) in zip(chunks, answers) {
+                guard let answer else {
                     oneByOne += chunk  // e.g. a hash naming a tree: each asked as before
                     continue
                 }
-                for line in result.stdout.split(separator: "\n") {
-                    let parts = line.split(separator: " ")
-                    if parts.count == 2, let time = Double(parts[1]) { times[String(parts[0])] = time }
-                }
+                for (commit, time) in answer { times[commit] = time }
             }
             for commit in oneByOne { if let time = await one(commit) { times[commit] = time } }
             return times
+        }
+    }
+
+    /// `body` of each of `items`, at most `width` at once; the results in the items' order.
+    static func inParallel<Item: Sendable, Result: Sendable>(
+        _ items: [Item], at width: Int, _ body: @escaping @Sendable (Item) async -> Result
+    ) async -> [Result] {
+        await withTaskGroup(of: (Int, Result).self) { group in
+            var results = [Result?](repeating: nil, count: items.count)
+            var next = 0
+            while next < min(width, items.count) {
+                let index = next
+                group.addTask { (index, await body(items[index])) }
+                next += 1
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, await body(items[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
         }
     }
 
