@@ -26,6 +26,28 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
 
     public init() {}
 
+    /// The process's start (`main.swift`). `swiftdeploy --version` alone is answered here, before the argument
+    /// parser builds its command tree and before the concurrency runtime starts: the answer is the one ArgumentParser
+    /// gives (the version on standard output, exit 0), in a fraction of the time (issue 15, finding 7: a CI pipeline
+    /// calls it many times). Everything else runs ``entryPoint()`` in a task; the main thread serves the main queue.
+    public static func start(arguments: [String] = CommandLine.arguments) -> Never {
+        if let answer = quickAnswer(Array(arguments.dropFirst())) {
+            print(answer)
+            Foundation.exit(0)
+        }
+        Task {
+            await entryPoint()
+            Foundation.exit(0)
+        }
+        dispatchMain()
+    }
+
+    /// What the command line `arguments` (without the program's name) prints without parsing, or nil when it needs
+    /// the parser: only `--version` alone.
+    static func quickAnswer(_ arguments: [String]) -> String? {
+        arguments == ["--version"] ? configuration.version : nil
+    }
+
     /// Runs the command line and maps every way it can end onto the exit-code contract (README): parse errors and
     /// `--help` as ArgumentParser answers them (64 / 0), a ``SwiftDeployFailure`` by its own status wherever it is
     /// thrown (also from `validate()`, so an invalid domain name is 64, not 1), a ``CommandFailure`` by its status,
@@ -98,7 +120,9 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
     /// Whether ArgumentParser produced `error` (a parse or validation error, help, a clean exit).
     static func isArgumentParserError(_ error: Error) -> Bool {
         if error is ValidationError || error is CleanExit || error is ExitCode { return true }
-        return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
+        // The type's name without `String(reflecting:)`, whose look-ups of printing protocols scan every conformance
+        // record of the static binary.
+        return _typeName(type(of: error), qualified: true).hasPrefix("ArgumentParser.")
     }
 }
 

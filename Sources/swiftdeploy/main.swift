@@ -1,3 +1,3 @@
 import SwiftDeployCLI
 
-await SwiftDeployCommand.entryPoint()
+SwiftDeployCommand.start()
