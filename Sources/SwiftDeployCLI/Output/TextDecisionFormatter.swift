@@ -15,7 +15,7 @@ public struct TextDecisionFormatter: Sendable {
             lines.append(
                 """
                 \(decision.domain): \(paint(decision.verdict.rawValue.uppercased(), decision.verdict)) (engine \
-                \(decision.engine), \(String(format: "%.0f", took)) ms)
+                \(decision.engine), \(FixedPoint.text(took, digits: 0)) ms)
                 """
             )
             let mark: String
@@ -43,21 +43,22 @@ public struct TextDecisionFormatter: Sendable {
     public static func figures(_ decision: PolicyDecision) -> String? {
         var parts: [String] = []
         if let metrics = decision.input["metrics"], metrics != .null {
-            func number(_ key: String, _ format: String, _ suffix: String = "") -> String? {
-                metrics[key]?.doubleValue.map { String(format: format, $0) + suffix }
+            func number(_ key: String, _ digits: Int, _ suffix: String = "") -> String? {
+                metrics[key]?.doubleValue.map { FixedPoint.text($0, digits: digits) + suffix }
             }
-            var items = ["requests \(number("requests", "%.0f") ?? "?")", "errors \(number("errors", "%.0f") ?? "?")"]
+            var items = ["requests \(number("requests", 0) ?? "?")", "errors \(number("errors", 0) ?? "?")"]
             items.append(
-                "error rate " + (metrics["error_rate"]?.doubleValue.map { String(format: "%.2f%%", $0 * 100) } ?? "n/a")
+                "error rate "
+                    + (metrics["error_rate"]?.doubleValue.map { FixedPoint.text($0 * 100, digits: 2) + "%" } ?? "n/a")
             )
-            items.append((number("request_rate", "%.1f") ?? "?") + " req/s")
+            items.append((number("request_rate", 1) ?? "?") + " req/s")
             for key in ["p50_ms", "p95_ms", "p99_ms"] {
-                items.append("\(key.dropLast(3)) " + (number(key, "%.1f", " ms") ?? "n/a"))
+                items.append("\(key.dropLast(3)) " + (number(key, 1, " ms") ?? "n/a"))
             }
             parts.append(
                 items.joined(separator: " · ")
                     + """
-                     (window \(number("window_seconds", "%.1f", "s") ?? "?"), \
+                     (window \(number("window_seconds", 1, "s") ?? "?"), \
                     \(metrics["source"]?.stringValue ?? "?"))
                     """
             )
@@ -65,13 +66,14 @@ public struct TextDecisionFormatter: Sendable {
         if let host = decision.input["host"], host != .null {
             var items: [String] = []
             if let disk = host["disk_free_gb"]?.doubleValue {
-                items.append(String(format: "disk %.1f GB free on %@", disk, host["disk_path"]?.stringValue ?? "?"))
+                items.append(
+                    "disk \(FixedPoint.text(disk, digits: 1)) GB free on \(host["disk_path"]?.stringValue ?? "?")")
             }
             if let load = host["load_per_cpu"]?.doubleValue {
-                items.append(String(format: "load %.2f per CPU", load))
+                items.append("load \(FixedPoint.text(load, digits: 2)) per CPU")
             }
             if let memory = host["memory_used_percent"]?.doubleValue {
-                items.append(String(format: "memory %.1f%% used", memory))
+                items.append("memory \(FixedPoint.text(memory, digits: 1))% used")
             }
             if !items.isEmpty { parts.append(items.joined(separator: " · ")) }
         }
