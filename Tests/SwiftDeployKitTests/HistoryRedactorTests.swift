@@ -94,4 +94,80 @@ struct HistoryRedactorTests {
         let text = "error rate 7.5% is above 5% at https://example.com/metrics (p99 900ms)"
         #expect(r.redact(text) == text)
     }
+
+    // MARK: The pre-check that spares the patterns (issue 15, finding 7)
+
+    /// Pieces near and on the patterns' words, in both cases, and the characters around them.
+    static let pieces = [
+        "Bearer ", "bAsIc ", "bear", "basi", "AKIA", "asia", "AGPA", "aida", "AROA", "ANPA", "AKI", "gh", "ghp_",
+        "GHS_",
+        "g", "h", "github_pat_", "github_pa", "glpat-", "glpat", "xoxb-", "xoxp-", "xo",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END PRIVATE KEY-----", "-----begin ", "eyJ", "EYJ", "ey", "password", "PassWd", "passw", "pwd", "PWD",
+        "Secret", "secre", "token", "TOK", "api_key", "Api-Key", "apikey", "ap", "credential", "Private_Key",
+        "private", "authorization", "Authoriz", "://", ":/", "https://", "user:pw@", "@", " is ", "=", ": ", "\"", "'",
+        " ", "\n", "\t", ",", ";", ".", "-", "_", "/", "+", "~", "ABCDEFGHIJKLMNOP", "0123456789abcdef",
+        "QRSTUVWXYZ234567",
+        "x", "Z", "9", "==",
+    ]
+
+    @Test func textThePreCheckPassesOverIsLeftAsThePatternsLeaveIt() {
+        let seed = FuzzSeed.resolve(
+            test: "HistoryRedactorTests.textThePreCheckPassesOverIsLeftAsThePatternsLeaveIt",
+            filter: "SwiftDeployKitTests.HistoryRedactorTests")
+        var rng = seed.generator
+        let redactor = HistoryRedactor(environment: [:])
+        var passedOver = 0, changed = 0
+        for _ in 0..<20_000 {
+            var text = ""
+            for _ in 0..<Int.random(in: 1...12, using: &rng) { text += Self.pieces.randomElement(using: &rng)! }
+            let byPatterns = redactor.redactPatterns(text)
+            if byPatterns != text { changed += 1 }
+            if !HistoryRedactor.mayMatchAPattern(text) {
+                passedOver += 1
+                #expect(byPatterns == text, "the pre-check passed over '\(text)', which the patterns change (\(seed))")
+            }
+            #expect(redactor.redact(text) == byPatterns || text.utf8.count < 8, "'\(text)' (\(seed))")
+        }
+        // Both kinds were drawn: text the patterns change, and text the pre-check spares them.
+        #expect(changed > 1_000 && passedOver > 1_000, "changed \(changed), passed over \(passedOver) (\(seed))")
+    }
+
+    @Test func everyPatternWordIsNeeded() {
+        // Without any one word, some text the patterns change is passed over: the list is no larger than it must be
+        // for the test above to catch a missing word.
+        let samples = [
+            "bearer": "Bearer abcdefxyzklm", "basic": "basic QWxhZGRpbjpvcGVu",
+            "akia": "AKIAIOSFODNN7EXAMPLE", "asia": "ASIAIOSFODNN7EXAMPLE", "agpa": "AGPAIOSFODNN7EXAMPLE",
+            "aida": "AIDAIOSFODNN7EXAMPLE", "aroa": "AROAIOSFODNN7EXAMPLE", "anpa": "ANPAIOSFODNN7EXAMPLE",
+            "gh": "ghp_abcdefghijklmnopqrstuvwxyz", "github_pat_": "github_pat_abcdefxyzklmnopqrstuvw1234",
+            "glpat-": "glpat-abcdefxyzklmnopqrstuvw", "xox": "xoxb-1234567890-abcdef",
+            "eyj": "eyJhbGciOiJI.eyJzdWIiOiIx.dozjgNryP4J3",
+            "passw": "password=hunter22", "pwd": "pwd: hunter22", "secret": "SECRET=abcdefxy",
+            "token": "token is abcdefxy", "api": "api-key=abcdefxy", "credential": "credential=abcdefxy",
+            "private": "private_key=abcdefxy", "authorization": "authorization=abcdefxy",
+            "://": "postgres://app:pw123@db",
+        ]
+        let redactor = HistoryRedactor(environment: [:])
+        #expect(Set(samples.keys) == Set(HistoryRedactor.patternWords.map { String(decoding: $0, as: UTF8.self) }))
+        for (word, text) in samples {
+            #expect(redactor.redactPatterns(text) != text, "the patterns leave '\(text)' alone")
+            #expect(HistoryRedactor.mayMatchAPattern(text), "'\(text)'")
+            let others = HistoryRedactor.patternWords.filter { $0 != Array(word.utf8) }
+            let lower = text.lowercased()
+            #expect(
+                !others.contains { lower.contains(String(decoding: $0, as: UTF8.self)) },
+                "'\(text)' also holds another word: it does not show that '\(word)' is needed")
+        }
+    }
+
+    @Test func nonASCIITextIsAlwaysLookedAt() {
+        // ICU folds case beyond ASCII (the Kelvin sign is a k, the long s an s): such text goes to the patterns.
+        let redactor = HistoryRedactor(environment: [:])
+        for text in ["to\u{212A}en=abcdefgh", "ba\u{17F}ic QWxhZGRpbjpvcGVu", "naïve text, no secret"] {
+            #expect(HistoryRedactor.mayMatchAPattern(text))
+            #expect(redactor.redact(text) == redactor.redactPatterns(text))
+        }
+        #expect(redactor.redact("to\u{212A}en=abcdefgh") != "to\u{212A}en=abcdefgh")
+    }
 }

@@ -99,8 +99,15 @@ public struct HistoryRedactor: Sendable {
         for secret in environmentSecrets where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: HistoryRedactor.placeholder)
         }
-        // Cheap pre-check: every pattern needs a letter run; skip regexes for short plain words.
-        guard result.utf8.count >= 8 else { return result }
+        // Cheap pre-checks: every pattern needs a letter run; skip regexes for short plain words, and for text that
+        // holds none of the words the patterns need (most of what a gate records).
+        guard result.utf8.count >= 8, HistoryRedactor.mayMatchAPattern(result) else { return result }
+        return redactPatterns(result)
+    }
+
+    /// `text` with every match of the credential patterns replaced (no pre-check).
+    func redactPatterns(_ text: String) -> String {
+        var result = text
         for pattern in HistoryRedactor.valuePatterns {
             let range = NSRange(result.startIndex..., in: result)
             result = pattern.stringByReplacingMatches(
@@ -113,6 +120,36 @@ public struct HistoryRedactor: Sendable {
         result = HistoryRedactor.urlPassword.stringByReplacingMatches(
             in: result, range: range, withTemplate: "$1\(HistoryRedactor.placeholder)@")
         return result
+    }
+
+    /// Words of which every credential pattern needs one (compared in lower case): a pattern can match ASCII text
+    /// only where one of them occurs. `(?i)` patterns match ASCII letters of either case, and nothing else in ASCII
+    /// text, so lower-casing keeps every possible match. `HistoryRedactorTests` hold this against the patterns.
+    static let patternWords: [[UInt8]] = [
+        "bearer", "basic",  // (?i) bearer|basic tokens
+        "akia", "asia", "agpa", "aida", "aroa", "anpa",  // AWS key ids
+        "gh",  // ghp_ gho_ ghu_ ghs_ ghr_
+        "github_pat_", "glpat-", "xox", "eyj",  // (a PEM private key needs "private", below)
+        "passw", "pwd", "secret", "token", "api", "credential", "private", "authorization",  // key = value
+        "://",  // user:password@ in a URL
+    ].map { Array($0.utf8) }
+
+    /// False only when no credential pattern can match `text`: ASCII text holding none of ``patternWords``.
+    /// Text with any non-ASCII character is always looked at (case folding there is ICU's to decide).
+    static func mayMatchAPattern(_ text: String) -> Bool {
+        var lower: [UInt8] = []
+        lower.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            guard byte < 0x80 else { return true }
+            lower.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        return patternWords.contains { word in
+            guard lower.count >= word.count else { return false }
+            for start in 0...(lower.count - word.count) where lower[start] == word[0] {
+                if lower[start..<start + word.count].elementsEqual(word) { return true }
+            }
+            return false
+        }
     }
 
     /// An environment map keeps its keys (which variables were set) but no values.
