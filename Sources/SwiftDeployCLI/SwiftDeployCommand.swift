@@ -29,7 +29,9 @@ public struct SwiftDeployCommand: AsyncParsableCommand {
     /// The process's start (`main.swift`). `swiftdeploy --version` alone is answered here, before the argument
     /// parser builds its command tree and before the concurrency runtime starts: the answer is the one ArgumentParser
     /// gives (the version on standard output, exit 0), in a fraction of the time (issue 15, finding 7: a CI pipeline
-    /// calls it many times). Everything else runs ``entryPoint()`` in a task; the main thread serves the main queue.
+    /// calls it many times). Everything else runs ``entryPoint()`` in a task, and `dispatchMain()` hands the main queue
+    /// to Dispatch (on Linux a worker thread drains it; the main thread ends with signals blocked, as under the async
+    /// main before, so the signal sources of ``Interruption`` receive SIGINT and SIGTERM).
     public static func start(arguments: [String] = CommandLine.arguments) -> Never {
         if let answer = quickAnswer(Array(arguments.dropFirst())) {
             print(answer)

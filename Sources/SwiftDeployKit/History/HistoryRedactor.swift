@@ -26,7 +26,7 @@ public struct HistoryRedactor: Sendable {
     ]
     private static let environmentKeys: Set<String> = ["env", "environment", "envvars", "environmentvariables"]
 
-    private static let valuePatterns: [NSRegularExpression] = [
+    static let valuePatterns: [NSRegularExpression] = [
         #"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*"#,
         #"\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"#,
         #"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b"#,
@@ -37,12 +37,12 @@ public struct HistoryRedactor: Sendable {
         #"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"#,  // JWT
     ].map { try! NSRegularExpression(pattern: $0) }
     // Free text `password=hunter2`, `api_key: abc`, `token "x y"`: keep the key, drop the value.
-    private static let keyValue = try! NSRegularExpression(
+    static let keyValue = try! NSRegularExpression(
         pattern:
             #"(?i)\b([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|credential|private[_\-]?key|authorization)[A-Za-z0-9_.\-]*)(\s*[=:]\s*|\s+is\s+)("[^"]*"|'[^']*'|[^\s,;]+)"#
     )
     // user:password@ in a URL: keep the user and the host, drop the password.
-    private static let urlPassword = try! NSRegularExpression(
+    static let urlPassword = try! NSRegularExpression(
         pattern: #"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]+:)[^\s@/]+@"#)
 
     /// Secret values taken from the environment, longest first so one that
@@ -99,9 +99,9 @@ public struct HistoryRedactor: Sendable {
         for secret in environmentSecrets where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: HistoryRedactor.placeholder)
         }
-        // Cheap pre-checks: every pattern needs a letter run; skip regexes for short plain words, and for text that
-        // holds none of the words the patterns need (most of what a gate records).
-        guard result.utf8.count >= 8, HistoryRedactor.mayMatchAPattern(result) else { return result }
+        // Cheap pre-check: skip the regexes for text that holds none of the words the patterns need (most of what a
+        // gate records). No length limit: `pwd=x` (5 bytes) is a credential.
+        guard HistoryRedactor.mayMatchAPattern(result) else { return result }
         return redactPatterns(result)
     }
 
