@@ -161,6 +161,27 @@ struct HistoryRedactorTests {
         }
     }
 
+    @Test func anEnvironmentSecretFollowedByACombiningMarkIsRedacted() {
+        // `String.contains` compares characters: "value" + U+0301 is one character "valué", so the secret was not
+        // found and reached the history whole.
+        let redactor = HistoryRedactor(environment: ["DEPLOY_TOKEN": "s3cr3tvalue-123456"])
+        let expected = [
+            "x s3cr3tvalue-123456\u{301} y": "x [REDACTED]\u{301} y",
+            "s3cr3tvalue-123456\u{20DD}": "[REDACTED]\u{20DD}",
+            "a s3cr3tvalue-123456 b": "a [REDACTED] b",
+        ]
+        for (text, redacted) in expected {
+            // Compared by bytes: the placeholder's "]" and the mark after it are one character.
+            #expect(Array(redactor.redact(text).utf8) == Array(redacted.utf8), "\(redactor.redact(text))")
+        }
+        // A canonically equal spelling (precomposed against combining) is still found by characters.
+        let accented = HistoryRedactor(environment: ["API_SECRET": "caf\u{E9}-secret-9"])
+        #expect(!accented.redact("at cafe\u{301}-secret-9 now").contains("-secret-9"))
+        #expect(HistoryRedactor.replacingBytes(of: "ab", in: "xabyab") == "x[REDACTED]y[REDACTED]")
+        #expect(HistoryRedactor.replacingBytes(of: "aa", in: "aaa") == "[REDACTED]a")
+        #expect(HistoryRedactor.replacingBytes(of: "zz", in: "é") == "é")
+    }
+
     @Test func shortTextWithACredentialIsRedacted() {
         // Before, text under 8 bytes was never looked at: `pwd=abc` reached the history.
         let redactor = HistoryRedactor(environment: [:])

@@ -96,8 +96,13 @@ public struct HistoryRedactor: Sendable {
     /// `text` with credential-looking substrings replaced by `placeholder`.
     public func redact(_ text: String) -> String {
         var result = text
-        for secret in environmentSecrets where result.contains(secret) {
-            result = result.replacingOccurrences(of: secret, with: HistoryRedactor.placeholder)
+        for secret in environmentSecrets {
+            // Byte for byte first: `contains` compares whole characters, so a secret followed by a combining mark
+            // (`value\u{301}`) is not found by it; then by characters, which also finds a canonically equal spelling.
+            result = HistoryRedactor.replacingBytes(of: secret, in: result)
+            if result.contains(secret) {
+                result = result.replacingOccurrences(of: secret, with: HistoryRedactor.placeholder)
+            }
         }
         // Cheap pre-check: skip the regexes for text that holds none of the words the patterns need (most of what a
         // gate records). No length limit: `pwd=x` (5 bytes) is a credential.
@@ -150,6 +155,31 @@ public struct HistoryRedactor: Sendable {
             }
             return false
         }
+    }
+
+    /// `text` with every occurrence of `secret`'s UTF-8 bytes replaced by ``placeholder`` (left to right, not
+    /// overlapping). A match always starts and ends on a scalar boundary (UTF-8 never starts a scalar with a
+    /// continuation byte), so the result is valid text.
+    static func replacingBytes(of secret: String, in text: String) -> String {
+        let needle = Array(secret.utf8)
+        let haystack = Array(text.utf8)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return text }
+        var out: [UInt8] = []
+        var index = 0
+        var replaced = false
+        while index < haystack.count {
+            if haystack[index] == needle[0], index + needle.count <= haystack.count,
+                haystack[index..<index + needle.count].elementsEqual(needle)
+            {
+                out.append(contentsOf: placeholder.utf8)
+                index += needle.count
+                replaced = true
+            } else {
+                out.append(haystack[index])
+                index += 1
+            }
+        }
+        return replaced ? String(decoding: out, as: UTF8.self) : text
     }
 
     /// An environment map keeps its keys (which variables were set) but no values.
