@@ -140,10 +140,10 @@ import Testing
 
     /// `audit` resolves thousands of changes' commits: one git process per 500 full hashes answers exactly what
     /// asking git once per commit answers (known commits, abbreviated ones, unknown and non-hex ones left out).
-    @Test(.requires(.git)) func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
+    /// A repository in `dir` with three commits (committed 2025-11-24T15:00, 11-25T09:30, 11-26T18:45 UTC), their
+    /// hashes in order; `extra` git commands run after them.
+    static func threeCommits(in dir: TemporaryDirectory, then extra: [[String]] = []) async throws -> [String] {
         let git = try TestRequirement.git.value()
-        let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
-        defer { dir.remove() }
         var shas: [String] = []
         for (n, date) in ["2025-11-24T15:00:00Z", "2025-11-25T09:30:00Z", "2025-11-26T18:45:00Z"].enumerated() {
             _ = try dir.write("\(n)\n", to: "file.txt")
@@ -152,6 +152,7 @@ import Testing
                 ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "c\(n)"],
             ]
             if n == 0 { commands.insert(["init", "-q"], at: 0) }
+            if n == 2 { commands += extra }
             for args in commands {
                 var env = ProcessInfo.processInfo.environment
                 env["GIT_COMMITTER_DATE"] = date
@@ -162,6 +163,19 @@ import Testing
                 try ExternalTool.run(git, ["-C", dir.path, "rev-parse", "HEAD"]).output.trimmingCharacters(
                     in: .whitespacesAndNewlines))
         }
+        return shas
+    }
+
+    /// 40-digit hashes no repository holds, spread over the hex range.
+    static func unknownHashes(_ count: Int) -> [String] {
+        (0..<count).map { String(format: "%08x", UInt32(truncatingIfNeeded: ($0 + 1) &* 2_863_311)) + "0" }
+            .map { $0 + String(repeating: "0", count: 40 - $0.count) }
+    }
+
+    @Test(.requires(.git)) func manyCommitTimesAtOnceAnswerAsOneByOne() async throws {
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
+        defer { dir.remove() }
+        let shas = try await Self.threeCommits(in: dir)
         let reader = DeliveryFiguresReader.git(in: dir.url)
         let asked = shas + [String(shas[1].prefix(10)), String(repeating: "ab", count: 20), "not-a-commit", shas[0]]
         var oneByOne: [String: Double] = [:]
@@ -173,12 +187,63 @@ import Testing
         // More full hashes than one git process is given (500): the chunks are asked at once, a few git processes
         // at a time, and answer the same. 1,500 unknown hashes spread over the hex range put the known commits in
         // different chunks.
-        let unknown = (0..<1_500).map {
-            String(format: "%08x", UInt32(truncatingIfNeeded: ($0 + 1) &* 2_863_311)) + "0"
-        }
-        .map { $0 + String(repeating: "0", count: 40 - $0.count) }
+        let unknown = Self.unknownHashes(1_500)
         let known = Dictionary(uniqueKeysWithValues: shas.map { ($0, oneByOne[$0]!) })
         #expect(await reader.commitTimes(shas + unknown) == known)
+    }
+
+    /// Runs git for real and keeps every command line it was given.
+    final class RecordingRunner: CommandRunning, @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [[String]] = []
+        var commands: [[String]] { lock.withLock { lines } }
+
+        func run(_ arguments: [String], environment: [String: String]?, timeout: TimeInterval) async throws
+            -> CommandResult
+        {
+            lock.withLock { lines.append(arguments) }
+            return try await SystemCommandRunner().run(arguments, environment: environment, timeout: timeout)
+        }
+    }
+
+    /// The hashes the object store does not hold are left out of the `git log`s (one listing of the store instead
+    /// of a rescan of git's packs for each): the answers are those of asking every hash, for commits, an annotated
+    /// tag, a tree and a blob (a chunk with a tree is asked one by one), hashes of another length, abbreviations and
+    /// thousands of unknown hashes; a store too large for what is asked is not listed.
+    @Test(.requires(.git)) func hashesTheStoreDoesNotHoldAreNotAskedAndTheAnswersAreTheSame() async throws {
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
+        defer { dir.remove() }
+        let shas = try await Self.threeCommits(
+            in: dir, then: [["-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", "v1", "-m", "v1"]])
+        let git = try TestRequirement.git.value()
+        func object(_ name: String) async throws -> String {
+            try await ExternalTool.run(git, ["-C", dir.path, "rev-parse", name]).output.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+        }
+        let tag = try await object("refs/tags/v1")
+        let tree = try await object("HEAD^{tree}")
+        let blob = try await object("HEAD:file.txt")
+        #expect(!shas.contains(tag) && tag != shas[2], "an annotated tag is an object of its own")
+        let unknown = Self.unknownHashes(2_000)
+        let oddOnes = [String(shas[1].prefix(12)), String(repeating: "ab", count: 32), "not-a-commit"]
+        let withoutTree = shas + [tag, blob] + oddOnes + unknown
+        let withTree = withoutTree + [tree]
+        for asked in [withoutTree, withTree, unknown, [shas[0]] + Array(unknown.prefix(600))] {
+            let everyHash = await DeliveryFiguresReader.git(in: dir.url, listObjects: false).commitTimes(asked)
+            let listing = RecordingRunner()
+            let listed = await DeliveryFiguresReader.git(in: dir.url, runner: listing).commitTimes(asked)
+            #expect(listed == everyHash, "\(asked.count) hashes asked")
+            #expect(listing.commands.contains { $0.contains("--batch-all-objects") }, "the store was listed")
+            let logged = listing.commands.filter { $0.contains("log") }.flatMap { $0 }
+            #expect(!logged.contains { unknown.contains($0) }, "no unknown hash reached git log")
+        }
+        #expect(await DeliveryFiguresReader.git(in: dir.url).commitTimes(withoutTree).count == 4, "3 full, 1 short")
+        #expect(await DeliveryFiguresReader.git(in: dir.url).commitTimes(unknown) == [:])
+        // Three hashes against a dozen objects: asking git costs less than listing them.
+        let few = RecordingRunner()
+        let answer = await DeliveryFiguresReader.git(in: dir.url, runner: few).commitTimes(Array(shas.prefix(1)))
+        #expect(answer.count == 1)
+        #expect(!few.commands.contains { $0.contains("--batch-all-objects") }, "a large store is not listed")
     }
 
     // MARK: the slo domain with a Prometheus stand-in

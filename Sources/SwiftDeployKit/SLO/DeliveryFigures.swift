@@ -78,7 +78,11 @@ public struct DeliveryFiguresReader: Sendable {
 
     /// Commit times from `git log -1 --format=%ct <commit>` in `directory`; many at once with one
     /// `git log --no-walk --ignore-missing` per 500 full (40 or 64 digit) hashes, abbreviated ones one by one.
-    public static func git(in directory: URL, runner: CommandRunning = SystemCommandRunner()) -> DeliveryFiguresReader {
+    /// `listObjects` (the default) leaves out of those `git log`s the full hashes the object store does not hold,
+    /// where listing the store is exact and cheap (`storedObjects`): the answers are the same.
+    public static func git(
+        in directory: URL, runner: CommandRunning = SystemCommandRunner(), listObjects: Bool = true
+    ) -> DeliveryFiguresReader {
         // Outside any repository every git asked fails: say so without starting thousands of them (only for the
         // real runner: another one answers what it likes).
         let realGit = runner is SystemCommandRunner
@@ -99,11 +103,21 @@ public struct DeliveryFiguresReader: Sendable {
             let unique = Array(Set(commits)).sorted()
             let full = unique.filter { isHexCommit($0, lengths: 40...40) || isHexCommit($0, lengths: 64...64) }
             var oneByOne = unique.filter { !isHexCommit($0, lengths: 40...40) && !isHexCommit($0, lengths: 64...64) }
-            let chunks = stride(from: 0, to: full.count, by: 500).map { Array(full[$0..<min($0 + 500, full.count)]) }
-            // The chunks' git processes run a few at a time (a commit git does not have costs it a rescan of its
-            // packs: thousands of them take a second of one core); their answers are taken in the chunks' order.
+            var chunks = stride(from: 0, to: full.count, by: 500).map { Array(full[$0..<min($0 + 500, full.count)]) }
+            // A hash git does not have costs each `git log` two rescans of its pack directory (some 35 µs: 10,000
+            // made-up or shallow-clone commits take a third of a second of CPU); one listing of a small store
+            // costs about a microsecond an object. The chunks are cut as before and only thinned, so that each
+            // chunk's `git log` succeeds or fails as it did (a tree in a chunk sends it one by one, where a hash
+            // the store does not hold answers nothing either).
+            if listObjects, let stored = await storedObjects(of: full, in: directory, runner: runner) {
+                chunks = chunks.map { chunk in
+                    chunk.filter { $0.utf8.count != stored.hashLength || stored.hashes.contains($0) }
+                }
+            }
+            // The chunks' git processes run a few at a time; their answers are taken in the chunks' order.
             let answers = await inParallel(chunks, at: min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))) {
                 chunk -> [(String, Double)]? in
+                if chunk.isEmpty { return [] }  // what `git log --ignore-missing` answers for hashes it does not have
                 guard
                     let result = try? await runner.run(
                         [
@@ -128,6 +142,60 @@ public struct DeliveryFiguresReader: Sendable {
             for commit in oneByOne { if let time = await one(commit) { times[commit] = time } }
             return times
         }
+    }
+
+    /// Which of `hashes` the object store of the repository at `directory` holds (any type), from one
+    /// `git cat-file --batch-all-objects` listing, and the length of the store's hashes (a hash of another length
+    /// is not an object name there: `git log` reads it as a ref name, so it is to be asked as before). nil, and
+    /// every hash is asked, where the listing would cost more than the misses it saves or could differ from what
+    /// `git log` finds: more than 8 objects a hash asked (or a count git does not give, alternates included),
+    /// replace refs (`git log` follows them to objects the store may not hold), a promisor remote (a partial clone:
+    /// `git log` may fetch what is missing), or any git that fails or answers output cut at the runner's limit.
+    static func storedObjects(
+        of hashes: [String], in directory: URL, runner: CommandRunning
+    ) async -> (hashes: Set<String>, hashLength: Int)? {
+        guard !hashes.isEmpty, ProcessInfo.processInfo.environment["GIT_REPLACE_REF_BASE"] == nil else { return nil }
+        func git(_ arguments: [String]) async -> CommandResult? {
+            try? await runner.run(["git", "-C", directory.path] + arguments, timeout: 30)
+        }
+        guard let counted = await git(["count-objects", "-v"]), counted.succeeded else { return nil }
+        var objects = 0, fields = 0
+        for line in counted.stdout.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { return nil }
+            switch parts[0] {
+            case "count", "in-pack":
+                guard let n = Int(parts[1]) else { return nil }
+                objects += n
+                fields += 1
+            case "alternate": return nil  // objects the count leaves out
+            default: break
+            }
+        }
+        guard fields == 2, objects <= 8 * hashes.count else { return nil }
+        guard let replace = await git(["for-each-ref", "--count=1", "--format=%(refname)", "refs/replace/"]),
+            replace.succeeded, replace.stdout.isEmpty
+        else { return nil }
+        // Exit status 1: no such key (any other answer: not known to be a plain clone).
+        guard
+            let promisor = await git(["config", "--get-regexp", #"^(extensions\.partialclone|remote\..*\.promisor)$"#]),
+            !promisor.timedOut, promisor.status == 1
+        else { return nil }
+        guard
+            let listed = await git(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)", "--unordered"]),
+            listed.succeeded, listed.stdoutOmittedBytes == 0, !listed.outputIncomplete
+        else { return nil }
+        let asked = Set(hashes)
+        var held = Set<String>()
+        var length: Int?
+        for name in listed.stdout.split(separator: "\n") {
+            guard length == nil || name.utf8.count == length else { return nil }
+            length = name.utf8.count
+            let name = String(name)
+            if asked.contains(name) { held.insert(name) }
+        }
+        guard let length, length == 40 || length == 64 else { return nil }
+        return (held, length)
     }
 
     /// `body` of each of `items`, at most `width` at once; the results in the items' order.
