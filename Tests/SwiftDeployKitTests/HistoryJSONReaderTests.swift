@@ -251,10 +251,68 @@ import Testing
                     Self.expectAgreement(Array(prefix.utf8) + bytes)
                     guard let text else { continue }
                     #expect(Self.fast(line), "the fast path refused \(String(decoding: line, as: UTF8.self))")
-                    let message = line.withUnsafeBytes { AuditLine.decode($0, reader: HistoryJSONReader())?.message }
+                    let message = line.withUnsafeBytes {
+                        AuditLine.decode($0, reader: HistoryJSONReader())?.message?.string
+                    }
                     #expect(message == head + text + tail, "pad \(pad), at \(at), \(bytes)")
                 }
             }
+        }
+    }
+
+    /// `time`, `commit` and `message` are `HistoryText` (inline up to 40 bytes) and the actor's five keys are found in
+    /// one pass: on generated lines, each field text of 0-60 bytes (around the 40-byte inline limit) of plain ASCII,
+    /// escapes (`\n`, `\"`, `\u00e9`, a `\u` surrogate), multi-byte UTF-8 and control bytes, or a value of another
+    /// type, and actors with any subset of their keys in any order, repeated, written with an escape, mistyped or
+    /// with other keys, read the same through the fast path and JSONDecoder; a text holds its exact bytes.
+    @Test func textFieldsAndActorsReadTheSame() throws {
+        let seed = FuzzSeed.resolve(
+            test: "HistoryJSONReaderTests.textFieldsAndActorsReadTheSame",
+            filter: "SwiftDeployKitTests.HistoryJSONReaderTests/textFieldsAndActorsReadTheSame")
+        var generator = seed.generator
+        func next(_ n: Int) -> Int { Int(generator.next() % UInt64(n)) }
+        let pieces = [
+            "a", "0", "Z", "-", ":", ".", " ", "é", "→", "🚀", "\\n", "\\\"", "\\\\", "\\u00e9", "\\u0041", "\\/",
+        ]
+        func text() -> String {
+            switch next(12) {
+            case 0: return ["5", "null", "true", "[]", "{}", "1.5"][next(6)]
+            case 1: return "\"" + String(repeating: "a", count: 38 + next(5)) + "\""  // 38-42 bytes
+            case 2: return "\"\\ud83d\\ude00\""
+            case 3: return "\"a\u{01}b\""
+            default:
+                var body = ""
+                for _ in 0..<next(30) { body += pieces[next(pieces.count)] }
+                return "\"" + body + "\""
+            }
+        }
+        func actor() -> String {
+            switch next(8) {
+            case 0: return text()
+            default:
+                var keys = ["user", "host", "ci", "job", "workflow", "other", "\\u0075ser", "user"].shuffled(
+                    using: &generator)
+                keys = Array(keys.prefix(next(keys.count + 1)))
+                return "{"
+                    + keys.map { "\"\($0)\":" + (next(6) == 0 ? text() : "\"x\(next(3))\"") }.joined(
+                        separator: ",") + "}"
+            }
+        }
+        var fast = 0
+        for _ in 0..<4000 {
+            var fields = ["\"v\":1", "\"seq\":3", "\"prev\":\"\(Self.prev)\"", "\"event\":\"deploy\""]
+            fields += ["\"time\":\(text())", "\"commit\":\(text())", "\"message\":\(text())", "\"actor\":\(actor())"]
+            fields.shuffle(using: &generator)
+            let line = Array(("{" + fields.joined(separator: ",") + "}").utf8)
+            Self.expectAgreement(line)
+            if Self.fast(line) { fast += 1 }
+        }
+        #expect(fast > 1000, "most lines take the fast path (\(fast)); \(seed)")
+        for length in 0...60 {
+            let text = String(repeating: "é", count: length / 2) + String(repeating: "a", count: length % 2)
+            #expect(HistoryText(text).string == text, "\(seed)")
+            #expect(Array(HistoryText(text).withUTF8 { Array($0) }) == Array(text.utf8))
+            #expect(HistoryText(text) != HistoryText(text + "a"))
         }
     }
 

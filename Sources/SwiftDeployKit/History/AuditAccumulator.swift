@@ -125,7 +125,7 @@ final class AuditAccumulator {
     {
         guard let line = AuditLine.decode(bytes, reader: reader) else { return PreparedLine(hash: digest, line: nil) }
         return PreparedLine(
-            hash: digest, line: line, time: line.time.flatMap(HistoryTime.parse),
+            hash: digest, line: line, time: line.time.flatMap { HistoryTime.parse($0) },
             event: HistoryEvent(rawValue: line.event ?? "unknown"), outcome: line.outcome?.lowercased(),
             verdict: line.decision?.verdict?.lowercased())
     }
@@ -159,7 +159,8 @@ final class AuditAccumulator {
     }
 
     private func record(
-        _ prepared: PreparedLine, _ line: AuditLine, number: Int, time: Date, timeText: String, previousMode: String?
+        _ prepared: PreparedLine, _ line: AuditLine, number: Int, time: Date, timeText: HistoryText,
+        previousMode: String?
     ) throws {
         records += 1
         if firstTime == nil || time < firstTime! { firstTime = time }
@@ -175,8 +176,9 @@ final class AuditAccumulator {
         // The item of the report's lists, made only for a line that goes to one (most lines go to none).
         func item() -> AuditItem {
             AuditItem(
-                line: number, time: timeText, event: eventName, actor: line.actor?.displayName ?? "unknown",
-                outcome: line.outcome, message: line.message, modeBefore: line.modeBefore, modeAfter: line.modeAfter)
+                line: number, time: timeText.string, event: eventName, actor: line.actor?.displayName ?? "unknown",
+                outcome: line.outcome, message: line.message?.string, modeBefore: line.modeBefore,
+                modeAfter: line.modeAfter)
         }
 
         if let decision = line.decision {
@@ -233,7 +235,7 @@ final class AuditAccumulator {
         }
 
         if event == .rollout, let fields = line.details?.rollout {
-            if rollouts.consume(fields, verdict: verdict, outcome: outcome, time: time, timeText: timeText) {
+            if rollouts.consume(fields, verdict: verdict, outcome: outcome, time: time, timeText: timeText.string) {
                 delivery.deployments += 1
                 promotionOpen = false
             }
@@ -252,12 +254,12 @@ final class AuditAccumulator {
                 delivery.deployments += 1
                 promotionOpen = false
             }
-            if succeeded && !failed { noteChange(time, line.commit) }
+            if succeeded && !failed { noteChange(time, line.commit?.string) }
         case .promote?:
             if succeeded && !failed {
                 delivery.promotions += 1
                 promotionOpen = true
-                noteChange(time, line.commit)
+                noteChange(time, line.commit?.string)
             }
         case .rollback?:
             if promotionOpen {

@@ -10,12 +10,13 @@ struct AuditLine: Decodable {
     /// Read as the chain compares it (a digest, no string per line when written as the history writes it).
     var prev: ChainPrev?
     var sealed: [String]?
-    var time: String?
+    /// The time, the commit and the message: `HistoryText`, no allocation for text of up to 40 bytes.
+    var time: HistoryText?
     var event: String?
-    var commit: String?
+    var commit: HistoryText?
     var actor: HistoryActor?
     var outcome: String?
-    var message: String?
+    var message: HistoryText?
     var modeBefore: String?
     var modeAfter: String?
     var decision: Decision?
@@ -84,12 +85,12 @@ struct AuditLine: Decodable {
         seq = try? c.decodeIfPresent(Int.self, forKey: AnyKey("seq"))
         prev = (try? c.decodeIfPresent(String.self, forKey: AnyKey("prev"))).map { ChainPrev($0) }
         sealed = try? c.decodeIfPresent([String].self, forKey: AnyKey("sealed"))
-        time = try? c.decodeIfPresent(String.self, forKey: AnyKey("time"))
+        time = try? c.decodeIfPresent(HistoryText.self, forKey: AnyKey("time"))
         event = try? c.decodeIfPresent(String.self, forKey: AnyKey("event"))
-        commit = try? c.decodeIfPresent(String.self, forKey: AnyKey("commit"))
+        commit = try? c.decodeIfPresent(HistoryText.self, forKey: AnyKey("commit"))
         actor = try? c.decodeIfPresent(HistoryActor.self, forKey: AnyKey("actor"))
         outcome = try? c.decodeIfPresent(String.self, forKey: AnyKey("outcome"))
-        message = try? c.decodeIfPresent(String.self, forKey: AnyKey("message"))
+        message = try? c.decodeIfPresent(HistoryText.self, forKey: AnyKey("message"))
         modeBefore = try? c.decodeIfPresent(String.self, forKey: AnyKey("mode_before"))
         modeAfter = try? c.decodeIfPresent(String.self, forKey: AnyKey("mode_after"))
         decision = try? c.decodeIfPresent(Decision.self, forKey: AnyKey("decision"))
@@ -146,12 +147,12 @@ extension AuditLine {
         seq = try d.int(at: root.node(1)).value
         prev = try d.chainPrev(at: root.node(2)).value
         sealed = try root.node(3).flatMap { d.strings(at: $0).value }
-        time = try d.string(at: root.node(4)).value
+        time = try d.historyText(at: root.node(4)).value
         event = try d.string(at: root.node(5)).value
-        commit = try d.string(at: root.node(6)).value
+        commit = try d.historyText(at: root.node(6)).value
         actor = try root.node(7).flatMap { try HistoryActor.fast(d, $0) }
         outcome = try d.string(at: root.node(8)).value
-        message = try d.string(at: root.node(9)).value
+        message = try d.historyText(at: root.node(9)).value
         modeBefore = try d.string(at: root.node(10)).value
         modeAfter = try d.string(at: root.node(11)).value
         decision = try root.node(12).flatMap { try Decision(d, $0) }
@@ -241,16 +242,18 @@ extension AuditLine.RolloutFields {
 }
 
 extension HistoryActor {
+    static let fastKeys = HistoryJSONReader.Document.KeySet(["user", "host", "ci", "job", "workflow"])
+
     /// As the synthesised `Decodable` reads it: every field an optional string, any other type fails the whole actor.
+    /// The five keys are found in one pass (`members(of:_:)`), all of them before any type is looked at (an
+    /// `Uncertain` key after a mistyped one is still Uncertain), and no array is made.
     static func fast(_ d: HistoryJSONReader.Document, _ node: Int) throws -> HistoryActor? {
         guard d.kind(node) == .object else { return nil }
-        let fields = [
-            try d.string(node, "user"), try d.string(node, "host"), try d.string(node, "ci"),
-            try d.string(node, "job"), try d.string(node, "workflow"),
-        ]
-        for field in fields { if case .mismatch = field { return nil } }
-        return HistoryActor(
-            user: fields[0].value, host: fields[1].value, ci: fields[2].value, job: fields[3].value,
-            workflow: fields[4].value)
+        let found = d.members(of: node, Self.fastKeys)
+        let nodes = (try found.node(0), try found.node(1), try found.node(2), try found.node(3), try found.node(4))
+        let user = d.string(at: nodes.0), host = d.string(at: nodes.1), ci = d.string(at: nodes.2)
+        let job = d.string(at: nodes.3), workflow = d.string(at: nodes.4)
+        if user.isMismatch || host.isMismatch || ci.isMismatch || job.isMismatch || workflow.isMismatch { return nil }
+        return HistoryActor(user: user.value, host: host.value, ci: ci.value, job: job.value, workflow: workflow.value)
     }
 }

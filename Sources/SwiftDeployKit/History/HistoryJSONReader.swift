@@ -297,6 +297,11 @@ extension HistoryJSONReader {
                 if case .value(let v) = self { return v }
                 return nil
             }
+
+            var isMismatch: Bool {
+                if case .mismatch = self { return true }
+                return false
+            }
         }
 
         func kind(_ node: Int) -> Kind { nodes[node].kind }
@@ -441,6 +446,20 @@ extension HistoryJSONReader {
             switch nodes[node].kind {
             case .null: return .absent
             case .string: return .value(text(node))
+            default: return .mismatch
+            }
+        }
+
+        /// `string(at:)` as a `HistoryText`: text without escapes straight from the line's bytes.
+        func historyText(at node: Int?) -> Field<HistoryText> {
+            guard let node else { return .absent }
+            let n = nodes[node]
+            switch n.kind {
+            case .null: return .absent
+            case .string:
+                guard !n.flag else { return .value(HistoryText(text(node))) }
+                return .value(
+                    HistoryText(utf8: UnsafeBufferPointer(start: base + Int(n.start), count: Int(n.end - n.start))))
             default: return .mismatch
             }
         }

@@ -39,6 +39,11 @@ public enum HistoryTime {
         return plain.date(from: text)
     }
 
+    /// `parse(_:)` of a history line's time, read from its bytes where it has the form this tool writes.
+    static func parse(_ text: HistoryText) -> Date? {
+        text.withUTF8 { parseFast($0) } ?? parse(text.string)
+    }
+
     /// Parses a `--since`/`--until` argument: RFC 3339, a plain date (UTC
     /// midnight) or a duration back from `now` (`90m`, `12h`, `7d`, `2w`).
     public static func parseBound(_ text: String, now: Date = Date()) throws -> Date {
