@@ -379,14 +379,15 @@ extension HistoryJSONReader {
         /// object's keys each time: fifteen walks a line at the root for `audit`, up to sixteen in `details`); a key
         /// is compared only where length and first byte agree. Not an object: every key absent, as `member`.
         func members(of object: Int, _ set: KeySet) -> Members {
-            var members = Members()
-            guard nodes[object].kind == .object else { return members }
+            guard nodes[object].kind == .object else { return Members() }
             let count = set.keys.count
-            set.lengths.withUnsafeBufferPointer { lengths in
+            // `members` is made inside the innermost closure and passed inout, never captured: a captured variable
+            // that a nested function changes costs a dynamic exclusivity check (and a heap box) a key.
+            return set.lengths.withUnsafeBufferPointer { lengths in
                 set.firsts.withUnsafeBufferPointer { firsts in
                     set.keys.withUnsafeBufferPointer { keys in
                         /// Takes key node `k`; false once a key written with escapes makes every answer Uncertain.
-                        func look(_ k: Int) -> Bool {
+                        func look(_ k: Int, _ members: inout Members) -> Bool {
                             let name = nodes[k]
                             if name.flag {
                                 members.escaped = true
@@ -405,20 +406,18 @@ extension HistoryJSONReader {
                             }
                             return true
                         }
+                        var members = Members()
                         if object == 0 {
-                            for k in rootKeys where !look(Int(k)) { return }
+                            for k in rootKeys where !look(Int(k), &members) { break }
                         } else {
                             var k = object + 1
                             let end = Int(nodes[object].next)
-                            while k < end {
-                                guard look(k) else { return }
-                                k = Int(nodes[k + 1].next)
-                            }
+                            while k < end, look(k, &members) { k = Int(nodes[k + 1].next) }
                         }
+                        return members
                     }
                 }
             }
-            return members
         }
 
         /// `double(object, key)` of a node that may be absent.
