@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import SwiftDeployKit
@@ -40,5 +41,28 @@ import Testing
                     "\(pattern) on \(value.debugDescription)")
             }
         }
+    }
+
+    /// `TextLines.lines` (lazy) gives the lines the scalar split gave, on generated text with "\n", "\r", "\r\n",
+    /// combining marks and emoji; `TextBytes.equal` is `utf8.elementsEqual`, also on canonically equal text.
+    @Test func lazyLinesAndByteEqualityAreTheSlowForms() {
+        let seed = FuzzSeed.resolve(
+            test: "TextMatchingTests.lazyLinesAndByteEqualityAreTheSlowForms", filter: "TextMatchingTests")
+        var random = seed.generator
+        let pieces = ["a", "\n", "\r", "\r\n", " ", "é", "e\u{301}", "👍🏽", "package x", "#", "\u{2028}", ""]
+        for _ in 0..<5_000 {
+            let text = (0..<Int.random(in: 0...12, using: &random)).map { _ in
+                pieces.randomElement(using: &random)!
+            }.joined()
+            let slow = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { scalars in
+                scalars.last == "\r" ? String(Substring(scalars.dropLast())) : String(Substring(scalars))
+            }
+            #expect(TextLines.lines(text).map(String.init) == slow, "\(text.debugDescription); \(seed.replayHint)")
+            let other = Bool.random(using: &random) ? text : text.replacingOccurrences(of: "é", with: "e\u{301}")
+            #expect(
+                TextBytes.equal(text, other) == text.utf8.elementsEqual(other.utf8),
+                "\(text.debugDescription) and \(other.debugDescription); \(seed.replayHint)")
+        }
+        #expect(!TextBytes.equal("é", "e\u{301}") && "é" == "e\u{301}")
     }
 }

@@ -258,7 +258,7 @@ public struct PolicyBundle: Sendable {
     /// The `package a.b` of a module (first non-comment statement), or nil.
     static func packageName(in source: String) -> String? {
         // Windows line endings too: a module whose package went unseen would drop its whole domain from `gate all`.
-        for rawLine in TextLines.split(source) {
+        for rawLine in TextLines.lines(source) {
             let line = HorizontalSpace.trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard line.hasPrefix("package ") else { return nil }
@@ -304,7 +304,7 @@ final class PolicyBundleMemo: @unchecked Sendable {
             func same(_ x: String?, _ y: String?) -> Bool {
                 switch (x, y) {
                 case (nil, nil): return true
-                case let (x?, y?): return x.utf8.elementsEqual(y.utf8)
+                case let (x?, y?): return TextBytes.equal(x, y)
                 default: return false
                 }
             }

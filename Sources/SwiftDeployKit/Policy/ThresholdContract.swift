@@ -143,7 +143,12 @@ public struct ThresholdContract: Sendable, Equatable {
 
     /// The package-scope METADATA block of `source`: the `# METADATA` comment block directly above `package`.
     static func declaration(in source: String, file: String) -> Declaration {
-        let lines = TextLines.split(source).map(String.init)
+        // The block is looked for above the first `package` line only: the lines after it are never read.
+        var lines: [Substring] = []
+        for line in TextLines.lines(source) {
+            lines.append(line)
+            if HorizontalSpace.trimmed(line).hasPrefix("package ") { break }
+        }
         var index = 0
         while index < lines.count {
             let trimmed = HorizontalSpace.trimmed(lines[index])
