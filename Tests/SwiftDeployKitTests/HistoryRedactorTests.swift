@@ -108,7 +108,7 @@ struct HistoryRedactorTests {
         "private", "authorization", "Authoriz", "://", ":/", "https://", "user:pw@", "@", " is ", "=", ": ", "\"", "'",
         " ", "\n", "\t", ",", ";", ".", "-", "_", "/", "+", "~", "ABCDEFGHIJKLMNOP", "0123456789abcdef",
         "QRSTUVWXYZ234567",
-        "x", "Z", "9", "==",
+        "x", "Z", "9", "==", "api", "API", "key", "Key", "ghu", "gho", "ghr", "p_", "i",
     ]
 
     @Test func textThePreCheckPassesOverIsLeftAsThePatternsLeaveIt() {
@@ -140,11 +140,14 @@ struct HistoryRedactorTests {
             "bearer": "Bearer abcdefxyzklm", "basic": "basic QWxhZGRpbjpvcGVu",
             "akia": "AKIAIOSFODNN7EXAMPLE", "asia": "ASIAIOSFODNN7EXAMPLE", "agpa": "AGPAIOSFODNN7EXAMPLE",
             "aida": "AIDAIOSFODNN7EXAMPLE", "aroa": "AROAIOSFODNN7EXAMPLE", "anpa": "ANPAIOSFODNN7EXAMPLE",
-            "gh": "ghp_abcdefghijklmnopqrstuvwxyz", "github_pat_": "github_pat_abcdefxyzklmnopqrstuvw1234",
+            "ghp_": "ghp_abcdefghijklmnopqrstuvwxyz", "gho_": "gho_abcdefghijklmnopqrstuvwxyz",
+            "ghu_": "ghu_abcdefghijklmnopqrstuvwxyz", "ghs_": "ghs_abcdefghijklmnopqrstuvwxyz",
+            "ghr_": "ghr_abcdefghijklmnopqrstuvwxyz", "github_pat_": "github_pat_abcdefxyzklmnopqrstuvw1234",
             "glpat-": "glpat-abcdefxyzklmnopqrstuvw", "xox": "xoxb-1234567890-abcdef",
             "eyj": "eyJhbGciOiJI.eyJzdWIiOiIx.dozjgNryP4J3",
             "passw": "password=hunter22", "pwd": "pwd: hunter22", "secret": "SECRET=abcdefxy",
-            "token": "token is abcdefxy", "api": "api-key=abcdefxy", "credential": "credential=abcdefxy",
+            "token": "token is abcdefxy", "apikey": "APIKEY=abcdefxy", "api_key": "Api_Key: abcdefxy",
+            "api-key": "api-key=abcdefxy", "credential": "credential=abcdefxy",
             "private": "private_key=abcdefxy", "authorization": "authorization=abcdefxy",
             "://": "postgres://app:pw123@db",
         ]

@@ -133,9 +133,10 @@ public struct HistoryRedactor: Sendable {
     static let patternWords: [[UInt8]] = [
         "bearer", "basic",  // (?i) bearer|basic tokens
         "akia", "asia", "agpa", "aida", "aroa", "anpa",  // AWS key ids
-        "gh",  // ghp_ gho_ ghu_ ghs_ ghr_
+        "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
         "github_pat_", "glpat-", "xox", "eyj",  // (a PEM private key needs "private", below)
-        "passw", "pwd", "secret", "token", "api", "credential", "private", "authorization",  // key = value
+        // key = value: api[_-]?key as its three spellings (an image named `team/api:1` holds no credential word)
+        "passw", "pwd", "secret", "token", "apikey", "api_key", "api-key", "credential", "private", "authorization",
         "://",  // user:password@ in a URL
     ].map { Array($0.utf8) }
 
