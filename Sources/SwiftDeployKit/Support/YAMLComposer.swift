@@ -14,12 +14,19 @@ import Yams
 /// error). `YAMLComposerTests` holds the two against each other.
 ///
 /// Not for readers that ask a node for its tag or its typed value (`int`, `bool`, `float`, `any`).
+///
+/// Yams' `Constructor.default` builds its tag maps anew on every use and `Parser.Encoding.default` reads the
+/// environment (`YAMS_DEFAULT_ENCODING`) on every use: both are taken once per process here (about 0.4 ms of a `gate`,
+/// which composes the manifest and each policy's METADATA block).
 enum YAMLComposer {
+    nonisolated(unsafe) private static let constructor = Constructor.default
+    private static let encoding = Parser.Encoding.default
+
     static func compose(yaml: String) throws -> Node? {
         do {
-            return try Yams.compose(yaml: yaml, .basic)
+            return try Yams.compose(yaml: yaml, .basic, constructor, encoding)
         } catch YamlError.duplicatedKeysInMapping {
-            return try Yams.compose(yaml: yaml)
+            return try Yams.compose(yaml: yaml, .default, constructor, encoding)
         }
     }
 }
