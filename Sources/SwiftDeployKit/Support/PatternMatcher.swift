@@ -8,11 +8,15 @@
 /// (`^` at the start only; `$` at the end or before one final line terminator or CR LF).
 ///
 /// Anything else (back-references, lazy or possessive quantifiers, `\d` `\w` `\b`, flags, nested or intersected
-/// sets, `{` `}` `]` as literals) is refused with ``Unsupported`` rather than guessed: the caller then uses ICU.
+/// sets, `--` in a set (ICU's set difference), `{` `}` `]` as literals) is refused with ``Unsupported`` rather than
+/// guessed: the caller then uses ICU. So are two forms where ICU's backtracking and the automaton could part: a
+/// repetition (`*`, `+`, `{n,m}` with m > 1) of something that can match the empty string (ICU ends a loop on an
+/// empty iteration), and a lookahead anywhere but right after the `^` that starts the pattern or one of its
+/// top-level alternatives (which also keeps the time linear: such a lookahead runs once, at the start).
 /// `PatternMatcherTests` compares the answers with ICU's on every pattern the code uses and on random patterns.
 ///
-/// The pattern compiles to a Thompson automaton and runs without backtracking (time linear in the input times
-/// the automaton's size), so no input can make a check slow.
+/// The pattern compiles to a Thompson automaton and runs without backtracking: time linear in the input times the
+/// automaton's size (at most ``Compiler/limit`` steps, lookaheads included), so no input can make a check slow.
 struct PatternMatcher: Sendable {
     /// A pattern outside the supported syntax: `offset` is the position (in Unicode scalars) of the problem.
     struct Unsupported: Error, CustomStringConvertible, Equatable {
@@ -93,6 +97,8 @@ extension PatternMatcher {
         let pattern: String
         let scalars: [Unicode.Scalar]
         var index = 0
+        /// How many groups the parser is inside (a lookahead is allowed at depth 0 only).
+        var depth = 0
         /// Escaped punctuation that stands for itself, in and out of sets.
         static let escapable = Set("\\^$.|?*+()[]{}/-".unicodeScalars)
         /// The largest count a `{n,m}` may name (the grammar's largest is 1024).
@@ -130,6 +136,14 @@ extension PatternMatcher {
             var items: [Node] = []
             while let c = peek, c != "|", c != ")" {
                 let atomStart = index
+                // A lookahead only right after a leading `^` of a top-level alternative: it then runs once.
+                if scalars[atomStart] == "(", atomStart + 2 < scalars.count, scalars[atomStart + 1] == "?",
+                    scalars[atomStart + 2] == "!"
+                {
+                    guard depth == 0, items.count == 1, case .start = items[0] else {
+                        throw fail("a lookahead is supported only right after the leading '^'")
+                    }
+                }
                 let atom = try parseAtom()
                 // A group's content may be an assertion: only a bare `^`, `$` or `(?!…)` may not be repeated.
                 let bareAssertion =
@@ -157,7 +171,9 @@ extension PatternMatcher {
                     default: throw fail("only (?: and (?! groups are supported")
                     }
                 }
+                depth += 1
                 let inner = try parseAlternation()
+                depth -= 1
                 guard peek == ")" else { throw fail("missing ')'") }
                 index += 1
                 return lookahead ? .negativeLookahead(inner) : inner
@@ -212,7 +228,20 @@ extension PatternMatcher {
             if let next = peek, "?*+{".unicodeScalars.contains(next) {
                 throw fail("lazy, possessive or stacked quantifiers are not supported")
             }
+            if max != 0, max != 1, Self.canMatchEmpty(atom) {
+                throw fail("a repetition of something that can match the empty string", at: atomStart)
+            }
             return .repetition(atom, min: min, max: max)
+        }
+
+        static func canMatchEmpty(_ node: Node) -> Bool {
+            switch node {
+            case .scalars: return false
+            case .sequence(let items): return items.allSatisfy(canMatchEmpty)
+            case .alternation(let branches): return branches.contains(where: canMatchEmpty)
+            case .repetition(let item, let min, _): return min == 0 || canMatchEmpty(item)
+            case .start, .end, .negativeLookahead: return true
+            }
         }
 
         private mutating func parseCount() throws(Unsupported) -> Int {
@@ -278,6 +307,8 @@ extension PatternMatcher {
                     return set
                 }
                 if c == "-" {
+                    // `--` is ICU's set difference.
+                    if index + 1 < scalars.count, scalars[index + 1] == "-" { throw fail("'--' inside a set") }
                     // Only as the first or the last item: anything else is a range or ICU's set difference.
                     guard first || (index + 1 < scalars.count && scalars[index + 1] == "]") else {
                         throw fail("a '-' inside a set must be first or last")
@@ -298,6 +329,9 @@ extension PatternMatcher {
                     continue
                 }
                 index += 1
+                if scalars[index] == "-" {
+                    throw fail("a range may not end with an unescaped '-' ('--' is ICU's set difference)")
+                }
                 let high = try parseSetItem(first: false)
                 guard high.ranges.count == 1, !high.whitespace, !high.nonWhitespace else {
                     throw fail("a range must end with a single character")
@@ -347,6 +381,8 @@ extension PatternMatcher {
         var code: [Instruction] = []
         var sets: [ScalarSet] = []
         var lookaheads: [Program] = []
+        /// Steps of the lookaheads' programs, counted against the same limit.
+        var nestedSteps = 0
 
         mutating func program(for node: Node) throws(TooLarge) -> Program {
             try emit(node)
@@ -355,7 +391,7 @@ extension PatternMatcher {
         }
 
         private mutating func append(_ instruction: Instruction) throws(TooLarge) -> Int {
-            guard code.count < Self.limit else { throw TooLarge() }
+            guard code.count + nestedSteps < Self.limit else { throw TooLarge() }
             code.append(instruction)
             return code.count - 1
         }
@@ -402,7 +438,10 @@ extension PatternMatcher {
                 _ = try append(.end)
             case .negativeLookahead(let inner):
                 var nested = Compiler()
-                lookaheads.append(try nested.program(for: inner))
+                nested.nestedSteps = code.count + nestedSteps
+                let program = try nested.program(for: inner)
+                nestedSteps += program.code.count
+                lookaheads.append(program)
                 _ = try append(.negativeLookahead(lookaheads.count - 1))
             }
         }
