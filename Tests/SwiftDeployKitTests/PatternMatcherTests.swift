@@ -17,11 +17,12 @@ import Testing
         ManifestGrammar.containerUserRule, ManifestGrammar.placementConstraintRule, ManifestGrammar.httpURLRule,
     ]
 
-    /// The `#"…"#` literals handed to `CompiledPatterns.matches` anywhere in Sources/, read from the files so a
+    /// The `#"…"#` literals handed to `CompiledPatterns.matches` or `matchesStrictly` anywhere in Sources/, read from
+    /// the files so a
     /// new call site is covered without editing this test.
     static func literalPatternsInSources() throws -> [String] {
         let sources = RepositoryPaths.root.appendingPathComponent("Sources")
-        let call = try NSRegularExpression(pattern: ##"CompiledPatterns\.matches\([^\n]*?, #"(.*?)"#\)"##)
+        let call = try NSRegularExpression(pattern: ##"CompiledPatterns\.matches(?:Strictly)?\([^\n]*?, #"(.*?)"#\)"##)
         var found: [String] = []
         let walker = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)
         while let url = walker?.nextObject() as? URL {
@@ -317,6 +318,19 @@ import Testing
         #expect(throws: RenderError.self) { try Escaping.composeKey("app" + terminator, field: "f") }
         #expect((try? Escaping.nginxToken("/healthz", field: "f")) == "/healthz")
         #expect((try? Escaping.composeKey("app", field: "f")) == "app")
+    }
+
+    /// `matchesStrictly` (the grammar's and the renderers' guards) refuses a final line terminator from the set the
+    /// grammar used before (`CharacterSet.newlines`), on every scalar of the first two planes.
+    @Test func theStrictEndIsTheGrammarsFormerNewlineSet() {
+        for value in UInt32(0)..<0x2_0000 {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            #expect(
+                PatternMatcher.ScalarSet.isLineTerminator(value) == CharacterSet.newlines.contains(scalar),
+                "U+\(String(value, radix: 16))")
+        }
+        #expect(!CompiledPatterns.matchesStrictly("app\u{2028}", #"^[a-z\u2028]+$"#))
+        #expect(CompiledPatterns.matches("app\u{2028}", #"^[a-z\u2028]+$"#))
     }
 
     /// A refused pattern still answers, through ICU.

@@ -261,11 +261,9 @@ public enum ManifestGrammar {
         { httpURL($0) }, pattern: Pattern.httpURL, example: "http://127.0.0.1:8181",
         counterexample: "http://user:pw@host/")
 
+    /// No rule admits a line terminator at the end (the schema's `$` is ECMA-262's): see `matchesStrictly`.
     private static func matches(_ s: String, _ pattern: String) -> Bool {
-        // ICU's `$` also matches before a final line terminator (ECMA-262's, which the schema uses, does not):
-        // no rule admits a line terminator, so a value ending in one never matches.
-        if let last = s.unicodeScalars.last, CharacterSet.newlines.contains(last) { return false }
-        return CompiledPatterns.matches(s, pattern)
+        CompiledPatterns.matchesStrictly(s, pattern)
     }
 
     /// A project name derived from a directory name: lowercased, invalid characters replaced by `-`.

@@ -46,23 +46,16 @@ enum Escaping {
 
     /// A bare nginx token (port, path, duration, URL): only characters nginx reads literally.
     static func nginxToken(_ value: String, field: String) throws -> String {
-        guard !endsWithLineTerminator(value), CompiledPatterns.matches(value, #"^[A-Za-z0-9._~/:-]+$"#) else {
+        // Strictly: the guards are the second line of defence and must hold on their own (`/healthz` + "\n").
+        guard CompiledPatterns.matchesStrictly(value, #"^[A-Za-z0-9._~/:-]+$"#) else {
             throw RenderError.unsafeValue(field: field, value: Quoting.quote(value), context: "nginx.conf")
         }
         return value
     }
 
-    /// ICU's `$` (and the matcher's, which answers as ICU) also matches before one final line terminator: without
-    /// this check `/healthz` + "\n" passed the guards above (the manifest grammar refuses it first; the guards are the
-    /// second line of defence and must hold on their own).
-    private static func endsWithLineTerminator(_ value: String) -> Bool {
-        guard let last = value.unicodeScalars.last?.value else { return false }
-        return (0x0A...0x0D).contains(last) || last == 0x85 || last == 0x2028 || last == 0x2029
-    }
-
     /// A bare YAML key (service and network names): DNS-safe characters only.
     static func composeKey(_ value: String, field: String) throws -> String {
-        guard !endsWithLineTerminator(value), CompiledPatterns.matches(value, #"^[A-Za-z0-9][A-Za-z0-9_.-]*$"#) else {
+        guard CompiledPatterns.matchesStrictly(value, #"^[A-Za-z0-9][A-Za-z0-9_.-]*$"#) else {
             throw RenderError.unsafeValue(field: field, value: Quoting.quote(value), context: "docker-compose.yml")
         }
         return value

@@ -28,6 +28,14 @@ enum CompiledPatterns {
         }
     }
 
+    /// `matches`, and false for a value ending in a line terminator: ICU's `$` (and ``PatternMatcher``'s, which
+    /// answers as ICU) also matches before one final line terminator, where ECMA-262's (the JSON Schema's) does not.
+    /// For guards, whose patterns admit no line terminator at the end: the manifest grammar and the renderers'.
+    static func matchesStrictly(_ s: String, _ pattern: String) -> Bool {
+        if let last = s.unicodeScalars.last, PatternMatcher.ScalarSet.isLineTerminator(last.value) { return false }
+        return matches(s, pattern)
+    }
+
     /// Whether `pattern` runs without ICU (tests hold every pattern of the code to it).
     static func runsWithoutICU(_ pattern: String) -> Bool {
         if case .matcher = expression(for: pattern) { return true }
