@@ -307,7 +307,9 @@ import Testing
             Self.expectAgreement(line)
             if Self.fast(line) { fast += 1 }
         }
-        #expect(fast > 1000, "most lines take the fast path (\(fast)); \(seed)")
+        // About a quarter of the generated lines can take the fast path (980-1,100 of 4,000 by seed): the bound sits
+        // well below that spread, so no seed fails it while the fast path is taken at all.
+        #expect(fast > 800, "a quarter of the lines take the fast path (\(fast)); \(seed)")
         for length in 0...60 {
             let text = String(repeating: "é", count: length / 2) + String(repeating: "a", count: length % 2)
             #expect(HistoryText(text).string == text, "\(seed)")
