@@ -246,6 +246,20 @@ import Testing
         #expect(!few.commands.contains { $0.contains("--batch-all-objects") }, "a large store is not listed")
     }
 
+    /// A gate asks for a dozen commits: under `listingMinimum` full hashes the store is not listed (the listing's
+    /// git processes would cost more than the misses), and the answers are those of asking every hash.
+    @Test(.requires(.git)) func fewHashesAreAskedWithoutListingTheStore() async throws {
+        let dir = try TemporaryDirectory(prefix: "swiftdeploy-lead")
+        defer { dir.remove() }
+        let shas = try await Self.threeCommits(in: dir, then: [])
+        let asked = shas + Self.unknownHashes(DeliveryFiguresReader.listingMinimum - shas.count - 1)
+        let runner = RecordingRunner()
+        let answer = await DeliveryFiguresReader.git(in: dir.url, runner: runner).commitTimes(asked)
+        #expect(answer == (await DeliveryFiguresReader.git(in: dir.url, listObjects: false).commitTimes(asked)))
+        #expect(answer.count == 3)
+        #expect(!runner.commands.contains { $0.contains("count-objects") || $0.contains("--batch-all-objects") })
+    }
+
     // MARK: the slo domain with a Prometheus stand-in
 
     /// Done-when: the slo domain denies on a change failure rate above its limit, from a fixture history.
